@@ -1,0 +1,72 @@
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use engine::bench::{BenchOptions, BenchReport};
+
+use crate::config::Config;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// No-op jobs through the engine, compared with the database's single-row commit ceiling.
+    Engine(EngineBench),
+}
+
+#[derive(Args)]
+pub struct EngineBench {
+    /// Jobs to run.
+    #[arg(long, default_value_t = 2000)]
+    jobs: usize,
+    /// Steps per job.
+    #[arg(long, default_value_t = 5)]
+    steps: usize,
+    /// Jobs run at once (and connections of the commit-ceiling baseline).
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Jobs submitted one at a time to idle workers to measure pickup latency.
+    #[arg(long, default_value_t = 100)]
+    latency_samples: usize,
+    /// Seconds the commit-ceiling baseline runs.
+    #[arg(long, default_value_t = 3.0)]
+    ceiling_seconds: f64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
+    let BenchCommand::Engine(args) = command;
+    if args.jobs == 0 || args.steps == 0 || args.concurrency == 0 {
+        bail!("--jobs, --steps and --concurrency must be at least 1");
+    }
+    let url = config.database_url()?;
+    let store = engine::connect(&url, args.concurrency as u32 + 4).await?;
+    let options = BenchOptions {
+        jobs: args.jobs,
+        steps: args.steps,
+        concurrency: args.concurrency,
+        latency_samples: args.latency_samples,
+        ceiling_duration: Duration::from_secs_f64(args.ceiling_seconds.max(0.5)),
+    };
+    let report = engine::bench::run(store, &options).await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_table(&report);
+    }
+    if report.unfinished > 0 {
+        bail!("{} of {} jobs did not finish", report.unfinished, report.jobs);
+    }
+    Ok(())
+}
+
+fn print_table(r: &BenchReport) {
+    println!("deployflow bench engine ({}; {} jobs x {} steps, concurrency {})", r.backend, r.jobs, r.steps, r.concurrency);
+    println!("  elapsed              {:>10.2} s", r.elapsed_s);
+    println!("  jobs/s               {:>10.1}", r.jobs_per_s);
+    println!("  steps/s              {:>10.1}", r.steps_per_s);
+    println!("  pickup p50           {:>10.2} ms", r.pickup_p50_ms);
+    println!("  pickup p99           {:>10.2} ms", r.pickup_p99_ms);
+    println!("  commit ceiling       {:>10.1} commits/s (single-row UPDATE, {} connections)", r.commit_ceiling_per_s, r.concurrency);
+    println!("  ratio                {:>10.2} (steps/s / ceiling)", r.ratio);
+}

@@ -1,0 +1,65 @@
+//! One module per subcommand, and what they share: opening the store, loading workflows.
+
+pub mod bench;
+pub mod migrate;
+pub mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use engine::{Catalog, EngineError, Registry, Store};
+
+use crate::config::Config;
+
+/// Exit status for scripts: 2 for bad configuration or definitions, 1 for anything else.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    match error.downcast_ref::<EngineError>() {
+        Some(EngineError::Definition(_)) | Some(EngineError::InvalidDatabaseUrl(_)) => 2,
+        _ if error.downcast_ref::<ConfigError>().is_some() => 2,
+        _ => 1,
+    }
+}
+
+/// A configuration problem the user must fix (exit status 2).
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Opens the configured store and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url()?;
+    let store = engine::connect(&url, config.db_max_connections())
+        .await
+        .with_context(|| format!("cannot open the database {}", engine::store::redact_url(&url)))?;
+    store.migrate().await.context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// Every step handler this binary provides.
+pub fn registry(config: &Config) -> Registry {
+    let mut registry = Registry::new();
+    engine::demo::register(&mut registry, config.demo_effects_file.clone());
+    registry
+}
+
+/// Loads and validates the workflow definitions; any problem stops start-up.
+pub fn load_catalog(config: &Config) -> anyhow::Result<Arc<Catalog>> {
+    let dir: &PathBuf = &config.workflows_dir;
+    let catalog = Catalog::load(dir, registry(config)).map_err(EngineError::from)?;
+    let names: Vec<&str> = catalog.workflows().map(|w| w.name.as_str()).collect();
+    tracing::info!(dir = %dir.display(), workflows = ?names, "workflow definitions loaded");
+    Ok(Arc::new(catalog))
+}
+
+/// Turns a configuration problem into an exit-status-2 error.
+pub fn config_error(e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(ConfigError(format!("{e:#}")))
+}

@@ -1,0 +1,191 @@
+//! The operations users ask of the engine: submit, read, list, cancel, retry.
+//! The worker (`worker.rs`) is the other half: it runs what is submitted here.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::catalog::Catalog;
+use crate::error::{EngineError, Result};
+use crate::logs::{LogLevel, LogLine};
+use crate::store::{
+    AttemptRow, CancelOutcome, CheckpointRow, JobFilter, JobPage, JobRecord, JobStatus, NewJob,
+    RequeuePlan, Store, Submitted,
+};
+
+/// Longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
+
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    catalog: Arc<Catalog>,
+}
+
+/// A job with its timeline and checkpoints.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobDetails {
+    pub job: JobRecord,
+    pub attempts: Vec<AttemptRow>,
+    pub checkpoints: Vec<CheckpointRow>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
+        Self { store, catalog }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// Creates a job of `workflow`, or returns the one `idempotency_key` already names.
+    pub async fn submit(
+        &self,
+        workflow: &str,
+        input: Value,
+        idempotency_key: Option<String>,
+    ) -> Result<Submitted> {
+        let def = self
+            .catalog
+            .workflow(workflow)
+            .ok_or_else(|| EngineError::UnknownWorkflow(workflow.to_owned()))?;
+        if !input.is_object() {
+            return Err(EngineError::InvalidInput("the job input must be a JSON object".into()));
+        }
+        self.catalog.check_input(workflow, &input).map_err(|problem| {
+            EngineError::InvalidInput(format!("input for workflow {workflow:?}: {problem}"))
+        })?;
+        if let Some(key) = &idempotency_key {
+            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN {
+                return Err(EngineError::InvalidInput(format!(
+                    "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters"
+                )));
+            }
+        }
+        self.store
+            .submit(NewJob {
+                id: Uuid::now_v7(),
+                workflow: def.name.clone(),
+                workflow_version: def.version.clone(),
+                steps: def.step_names(),
+                first_step: def.steps[0].name.clone(),
+                input,
+                idempotency_key,
+            })
+            .await
+    }
+
+    pub async fn job(&self, id: Uuid) -> Result<JobRecord> {
+        self.store.get_job(id).await?.ok_or(EngineError::JobNotFound(id))
+    }
+
+    pub async fn details(&self, id: Uuid) -> Result<JobDetails> {
+        let job = self.job(id).await?;
+        let attempts = self.store.attempts(id).await?;
+        let checkpoints = self.store.checkpoints(id).await?;
+        Ok(JobDetails {
+            job,
+            attempts,
+            checkpoints,
+        })
+    }
+
+    pub async fn list(&self, filter: &JobFilter) -> Result<JobPage> {
+        self.store.list_jobs(filter).await
+    }
+
+    /// Cancels a waiting job at once; a running one stops at its next heartbeat.
+    pub async fn cancel(&self, id: Uuid) -> Result<CancelOutcome> {
+        let outcome = self.store.cancel(id).await?;
+        let message = match outcome {
+            CancelOutcome::Cancelled => "cancelled by request",
+            CancelOutcome::Requested => "cancellation requested: the running step is told to stop",
+        };
+        self.note(id, LogLevel::Warn, message).await;
+        Ok(outcome)
+    }
+
+    /// Puts a failed or cancelled job back in the queue at the step that did not
+    /// complete, with fresh attempts. With `from_step`, that step and every later one
+    /// run again (their checkpoints are discarded), succeeded jobs may be re-run, and
+    /// the job moves onto the current version of its workflow definition.
+    pub async fn retry(&self, id: Uuid, from_step: Option<&str>) -> Result<JobRecord> {
+        let job = self.job(id).await?;
+        let def = self.catalog.workflow(&job.workflow).ok_or_else(|| {
+            EngineError::Conflict(format!(
+                "cannot retry job {id}: its workflow {:?} is no longer defined",
+                job.workflow
+            ))
+        })?;
+        let names = def.step_names();
+        let (step_index, allowed, discard) = match from_step {
+            None => {
+                if names != job.steps {
+                    return Err(EngineError::Conflict(format!(
+                        "workflow {:?} changed since job {id} started (steps were {:?}, now {:?}); \
+                         retry with from_step to move the job onto the current definition",
+                        job.workflow, job.steps, names
+                    )));
+                }
+                let resume = job.current_step.as_deref().unwrap_or(&names[0]);
+                let index = def.step_index(resume).unwrap_or(0);
+                (index, vec![JobStatus::Failed, JobStatus::Cancelled], names[index..].to_vec())
+            }
+            Some(from) => {
+                let index = def.step_index(from).ok_or_else(|| {
+                    EngineError::InvalidInput(format!(
+                        "from_step {from:?} is not a step of workflow {:?}; its steps are {names:?}",
+                        job.workflow
+                    ))
+                })?;
+                let done: Vec<String> =
+                    self.store.checkpoints(id).await?.into_iter().map(|c| c.step_name).collect();
+                if let Some(missing) = names[..index].iter().find(|n| !done.contains(n)) {
+                    return Err(EngineError::Conflict(format!(
+                        "cannot retry job {id} from {from:?}: the earlier step {missing:?} has not \
+                         completed; retry from {missing:?} or earlier"
+                    )));
+                }
+                let mut discard = names[index..].to_vec();
+                discard.extend(done.into_iter().filter(|n| !names.contains(n)));
+                let allowed = vec![JobStatus::Failed, JobStatus::Cancelled, JobStatus::Succeeded];
+                (index, allowed, discard)
+            }
+        };
+        let plan = RequeuePlan {
+            allowed,
+            step_index,
+            step_name: names[step_index].clone(),
+            steps: names,
+            workflow_version: def.version.clone(),
+            state: step_index.checked_sub(1).map(|i| def.steps[i].state.clone()),
+            discard,
+        };
+        self.store.requeue(id, &plan).await?;
+        self.note(id, LogLevel::Info, &format!("retry requested from step {:?}", plan.step_name))
+            .await;
+        self.job(id).await
+    }
+
+    /// Best effort: a note that cannot be written must not fail the operation it describes.
+    async fn note(&self, id: Uuid, level: LogLevel, message: &str) {
+        let line = LogLine {
+            step: None,
+            attempt: None,
+            level,
+            message: message.to_owned(),
+            at: Utc::now(),
+        };
+        if let Err(e) = self.store.append_logs(id, &[line]).await {
+            tracing::warn!(job.id = %id, error = %e, "could not write a job log note");
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! deployflow's durable workflow engine. It knows nothing about deployments: it runs
+//! workflows (ordered steps defined in `workflows/*.toml`, implemented by registered
+//! Rust handlers) on PostgreSQL or SQLite, with leases, fencing, per-step checkpoints,
+//! retries with backoff, timeouts, cancellation and logs. See ARCHITECTURE.md.
+
+pub mod backoff;
+pub mod bench;
+mod catalog;
+pub mod definition;
+pub mod demo;
+mod engine;
+mod error;
+mod job_run;
+pub mod logs;
+pub mod step;
+pub mod store;
+mod worker;
+
+pub use catalog::Catalog;
+pub use engine::{Engine, JobDetails, MAX_IDEMPOTENCY_KEY_LEN};
+pub use error::{EngineError, Result};
+pub use step::{ErrorKind, Registry, StepContext, StepError, StepHandler, typed};
+pub use store::{JobStatus, Store, connect};
+pub use worker::{Worker, WorkerConfig};

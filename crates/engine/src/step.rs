@@ -1,0 +1,192 @@
+//! Step handlers: the Rust code a workflow's steps name, registered by name.
+//!
+//! A handler gets a [`StepContext`] (the job's input, earlier steps' outputs, a
+//! cancellation token, a log) and returns JSON output or a [`StepError`] that says
+//! whether trying again may help. Handlers must be idempotent: an interrupted step runs
+//! again on another worker.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::logs::{LogLevel, LogSink};
+
+/// How a step failed, which decides what the engine does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Try again after the step's backoff, up to its `max_attempts`.
+    Retryable,
+    /// Trying again cannot help: the job fails now.
+    Permanent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StepError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl StepError {
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Retryable,
+            message: message.into(),
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Permanent,
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything a step may know about the job it runs in.
+#[derive(Clone)]
+pub struct StepContext {
+    pub job_id: Uuid,
+    pub workflow: String,
+    pub step: String,
+    /// 1-based attempt number of this step (interrupted attempts count).
+    pub attempt: u32,
+    /// Failed attempts of this step so far.
+    pub failures: u32,
+    pub worker_id: String,
+    pub input: Arc<Value>,
+    pub outputs: Arc<BTreeMap<String, Value>>,
+    /// Cancelled when the job is cancelled, times out, or the worker loses its lease.
+    pub cancellation: CancellationToken,
+    pub(crate) log: LogSink,
+}
+
+impl StepContext {
+    /// The job's input, decoded; a mismatch is a permanent error.
+    pub fn input<T: DeserializeOwned>(&self) -> Result<T, StepError> {
+        T::deserialize(self.input.as_ref())
+            .map_err(|e| StepError::permanent(format!("invalid job input: {e}")))
+    }
+
+    /// The checkpointed output of an earlier step, decoded.
+    pub fn output_of<T: DeserializeOwned>(&self, step: &str) -> Result<T, StepError> {
+        let value = self.outputs.get(step).ok_or_else(|| {
+            StepError::permanent(format!("step {step:?} has no checkpointed output"))
+        })?;
+        T::deserialize(value)
+            .map_err(|e| StepError::permanent(format!("output of step {step:?} is unreadable: {e}")))
+    }
+
+    /// Appends a line to the job's log (stored with the next checkpoint or heartbeat).
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
+        self.log.push(Some(&self.step), Some(self.attempt), level, message.into());
+    }
+
+    pub fn info(&self, message: impl Into<String>) {
+        self.log(LogLevel::Info, message);
+    }
+
+    pub fn warn(&self, message: impl Into<String>) {
+        self.log(LogLevel::Warn, message);
+    }
+}
+
+#[async_trait]
+pub trait StepHandler: Send + Sync + 'static {
+    async fn run(&self, ctx: StepContext) -> Result<Value, StepError>;
+}
+
+/// Adapts a typed async function `(ctx, input) -> output` into a [`StepHandler`].
+pub fn typed<I, O, F, Fut>(f: F) -> impl StepHandler
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(StepContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, StepError>> + Send + 'static,
+{
+    Typed {
+        f,
+        _types: PhantomData,
+    }
+}
+
+struct Typed<F, I, O> {
+    f: F,
+    _types: PhantomData<fn(I) -> O>,
+}
+
+#[async_trait]
+impl<I, O, F, Fut> StepHandler for Typed<F, I, O>
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(StepContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, StepError>> + Send + 'static,
+{
+    async fn run(&self, ctx: StepContext) -> Result<Value, StepError> {
+        let input: I = ctx.input()?;
+        let output = (self.f)(ctx, input).await?;
+        serde_json::to_value(output)
+            .map_err(|e| StepError::permanent(format!("step output is not JSON: {e}")))
+    }
+}
+
+type InputCheck = Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
+
+/// Step handlers by name, and the input checks of workflows that declare one.
+#[derive(Default, Clone)]
+pub struct Registry {
+    handlers: HashMap<String, Arc<dyn StepHandler>>,
+    input_checks: HashMap<String, InputCheck>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn register(&mut self, name: impl Into<String>, handler: impl StepHandler) -> &mut Self {
+        self.handlers.insert(name.into(), Arc::new(handler));
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<dyn StepHandler>> {
+        self.handlers.get(name).cloned()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.handlers.contains_key(name)
+    }
+
+    /// Declares the input type of `workflow`: submits whose input does not decode as
+    /// `T`, or that `check` refuses, are rejected before a job is created.
+    pub fn validate_input<T: DeserializeOwned + 'static>(
+        &mut self,
+        workflow: impl Into<String>,
+        check: impl Fn(&T) -> Result<(), String> + Send + Sync + 'static,
+    ) -> &mut Self {
+        let check: InputCheck = Arc::new(move |value: &Value| {
+            let input = T::deserialize(value).map_err(|e| e.to_string())?;
+            check(&input)
+        });
+        self.input_checks.insert(workflow.into(), check);
+        self
+    }
+
+    /// Checks a submit's input against the workflow's declared input, if any.
+    pub fn check_input(&self, workflow: &str, input: &Value) -> Result<(), String> {
+        match self.input_checks.get(workflow) {
+            Some(check) => check(input),
+            None => Ok(()),
+        }
+    }
+}

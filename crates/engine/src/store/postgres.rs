@@ -1,0 +1,713 @@
+//! PostgreSQL: the production store. Every write a running job makes is one statement
+//! (data-modifying CTEs), fenced by `lease_owner` and `lease_epoch`, so a step costs one
+//! commit and a worker that lost its lease writes nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_query::PostgresQueryBuilder;
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::list::{count_query, JobFilter, JobPage, into_page, list_query};
+use super::types::*;
+use super::Store;
+use crate::error::{EngineError, Result};
+use crate::logs::{LogLevel, LogLine, StoredLogLine};
+
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The one channel of wake-up hints; the payload is not used.
+const CHANNEL: &str = "deployflow_engine";
+
+pub struct PgStore {
+    pool: PgPool,
+    notifier: Arc<Notify>,
+    listening: AtomicBool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self::from_pool(pool))
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            pool,
+            notifier: Arc::new(Notify::new()),
+            listening: AtomicBool::new(false),
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+// The parts every attempt-finishing statement shares: $1 job, $2 owner, $3 epoch,
+// $4 step index, $5 step name, $6 attempt, $7 started, $8 finished, $9 outcome,
+// $10 error, $11 log lines (JSON). Transition-specific parameters start at $12.
+const RECORD_ATTEMPT_AND_LOGS: &str = "
+    attempt_row AS (
+        INSERT INTO engine.attempts
+            (job_id, step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error)
+        SELECT job_id, $4, $5, $6, $2, $3, $7, $8, $9, $10 FROM lease
+    ),
+    log_rows AS (
+        INSERT INTO engine.logs (job_id, step, attempt, level, message, at)
+        SELECT lease.job_id, l.step, l.attempt, l.level, l.message, l.at
+        FROM lease, jsonb_to_recordset($11::jsonb)
+            AS l(step TEXT, attempt INT, level TEXT, message TEXT, at TIMESTAMPTZ)
+    )";
+
+const FENCE: &str = "job_id = $1 AND lease_owner = $2 AND lease_epoch = $3";
+
+fn attempt_statement(lease_cte: &str, extra_ctes: &str) -> String {
+    format!(
+        "WITH lease AS ({lease_cte}), {RECORD_ATTEMPT_AND_LOGS}{extra_ctes}
+         SELECT cancel_requested FROM lease"
+    )
+}
+
+static ADVANCE: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!(
+            "UPDATE engine.queue SET step_index = $12, attempt = 1, failures = 0, recoveries = 0,
+                 attempt_started_at = now(), due_at = now() + make_interval(secs => $13)
+             WHERE {FENCE} RETURNING job_id, cancel_requested"
+        ),
+        ",
+        checkpoint AS (
+            INSERT INTO engine.checkpoints (job_id, step_name, step_index, output, worker, epoch)
+            SELECT job_id, $5, $4, $14, $2, $3 FROM lease
+        ),
+        job AS (
+            UPDATE engine.jobs SET state = $15, current_step = $16, updated_at = now()
+            FROM lease WHERE engine.jobs.id = lease.job_id
+        )",
+    )
+});
+
+static COMPLETE: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!("DELETE FROM engine.queue WHERE {FENCE} RETURNING job_id, cancel_requested"),
+        ",
+        checkpoint AS (
+            INSERT INTO engine.checkpoints (job_id, step_name, step_index, output, worker, epoch)
+            SELECT job_id, $5, $4, $12, $2, $3 FROM lease
+        ),
+        job AS (
+            UPDATE engine.jobs SET status = 'succeeded', state = $13, current_step = NULL,
+                error = NULL, failed_step = NULL, lease_epoch = $3,
+                updated_at = now(), finished_at = now()
+            FROM lease WHERE engine.jobs.id = lease.job_id
+        )",
+    )
+});
+
+static RETRY_AFTER: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!(
+            "UPDATE engine.queue SET lease_owner = NULL, attempt = attempt + 1,
+                 failures = failures + 1, due_at = now() + make_interval(secs => $12)
+             WHERE {FENCE} RETURNING job_id, cancel_requested"
+        ),
+        "",
+    )
+});
+
+static RELEASE: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!(
+            "UPDATE engine.queue SET lease_owner = NULL, attempt = attempt + 1, due_at = now()
+             WHERE {FENCE} RETURNING job_id, cancel_requested"
+        ),
+        "",
+    )
+});
+
+static STAY: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!("SELECT job_id, cancel_requested FROM engine.queue WHERE {FENCE} FOR UPDATE"),
+        "",
+    )
+});
+
+static END: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!("DELETE FROM engine.queue WHERE {FENCE} RETURNING job_id, cancel_requested"),
+        ",
+        job AS (
+            UPDATE engine.jobs SET status = $12, error = $13,
+                failed_step = CASE WHEN $12 = 'failed' THEN $5 END,
+                current_step = $5, lease_epoch = $3, updated_at = now(), finished_at = now()
+            FROM lease WHERE engine.jobs.id = lease.job_id
+        )",
+    )
+});
+
+const CLAIM: &str = "
+    WITH candidates AS (
+        SELECT job_id, lease_owner, attempt, attempt_started_at
+        FROM engine.queue
+        WHERE due_at <= now()
+        ORDER BY due_at
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    ),
+    claimed AS (
+        UPDATE engine.queue q SET
+            lease_owner = $1,
+            lease_epoch = q.lease_epoch + 1,
+            due_at = now() + make_interval(secs => $3),
+            recoveries = q.recoveries + (c.lease_owner IS NOT NULL)::int,
+            attempt = q.attempt + (c.lease_owner IS NOT NULL)::int,
+            attempt_started_at = now()
+        FROM candidates c
+        WHERE q.job_id = c.job_id
+        RETURNING q.job_id, q.lease_epoch, q.step_index, q.attempt, q.failures, q.recoveries,
+            q.cancel_requested, c.lease_owner AS previous_owner, c.attempt AS previous_attempt,
+            c.attempt_started_at AS previous_started_at
+    ),
+    started AS (
+        UPDATE engine.jobs j SET status = 'running', started_at = COALESCE(j.started_at, now()),
+            updated_at = now()
+        FROM claimed WHERE j.id = claimed.job_id AND j.status <> 'running'
+    )
+    SELECT claimed.*, j.workflow, j.workflow_version, j.steps, j.input
+    FROM claimed JOIN engine.jobs j ON j.id = claimed.job_id";
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn work_notifier(&self) -> Arc<Notify> {
+        self.notifier.clone()
+    }
+
+    fn start_listening(&self) {
+        if self.listening.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tokio::spawn(listen_loop(self.pool.clone(), self.notifier.clone()));
+    }
+
+    async fn submit(&self, job: NewJob) -> Result<Submitted> {
+        let mut tx = self.pool.begin().await?;
+        let inserted: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO engine.jobs
+                 (id, workflow, workflow_version, steps, input, status, current_step, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(job.id)
+        .bind(&job.workflow)
+        .bind(&job.workflow_version)
+        .bind(Json(&job.steps))
+        .bind(&job.input)
+        .bind(&job.first_step)
+        .bind(&job.idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (id, created) = match inserted {
+            Some(id) => {
+                sqlx::query("INSERT INTO engine.queue (job_id, due_at, step_index) VALUES ($1, now(), 0)")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(CHANNEL)
+                    .execute(&mut *tx)
+                    .await?;
+                (id, true)
+            }
+            None => {
+                let id: Uuid = sqlx::query_scalar("SELECT id FROM engine.jobs WHERE idempotency_key = $1")
+                    .bind(&job.idempotency_key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                (id, false)
+            }
+        };
+        tx.commit().await?;
+        if created {
+            self.notifier.notify_one();
+        }
+        let job = self.get_job(id).await?.ok_or(EngineError::JobNotFound(id))?;
+        Ok(Submitted { job, created })
+    }
+
+    async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
+        let rows = sqlx::query(CLAIM)
+            .bind(owner)
+            .bind(limit as i64)
+            .bind(lease.as_secs_f64())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| claimed_from_row(row, owner, lease)).collect()
+    }
+
+    async fn heartbeat(&self, lease: &Lease, duration: Duration, logs: &[LogLine]) -> Result<Heartbeat> {
+        let cancel_requested: Option<bool> = sqlx::query_scalar(
+            "WITH lease AS (
+                 UPDATE engine.queue SET due_at = now() + make_interval(secs => $4)
+                 WHERE job_id = $1 AND lease_owner = $2 AND lease_epoch = $3
+                 RETURNING job_id, cancel_requested
+             ),
+             log_rows AS (
+                 INSERT INTO engine.logs (job_id, step, attempt, level, message, at)
+                 SELECT lease.job_id, l.step, l.attempt, l.level, l.message, l.at
+                 FROM lease, jsonb_to_recordset($5::jsonb)
+                     AS l(step TEXT, attempt INT, level TEXT, message TEXT, at TIMESTAMPTZ)
+             )
+             SELECT cancel_requested FROM lease",
+        )
+        .bind(lease.job_id)
+        .bind(&lease.owner)
+        .bind(lease.epoch)
+        .bind(duration.as_secs_f64())
+        .bind(Json(logs))
+        .fetch_optional(&self.pool)
+        .await?;
+        fenced(lease, cancel_requested)
+    }
+
+    async fn finish_attempt(
+        &self,
+        lease: &Lease,
+        attempt: &AttemptRecord,
+        transition: &Transition,
+        logs: &[LogLine],
+    ) -> Result<Heartbeat> {
+        let sql: &'static str = match transition {
+            Transition::Advance { .. } => &ADVANCE,
+            Transition::Complete { .. } => &COMPLETE,
+            Transition::RetryAfter { .. } => &RETRY_AFTER,
+            Transition::Release => &RELEASE,
+            Transition::Stay => &STAY,
+            Transition::End { .. } => &END,
+        };
+        let query = sqlx::query_scalar(sql)
+            .bind(lease.job_id)
+            .bind(&lease.owner)
+            .bind(lease.epoch)
+            .bind(attempt.step_index as i32)
+            .bind(&attempt.step_name)
+            .bind(attempt.attempt as i32)
+            .bind(attempt.started_at)
+            .bind(attempt.finished_at)
+            .bind(attempt.outcome.as_str())
+            .bind(&attempt.error)
+            .bind(Json(logs));
+        let query = match transition {
+            Transition::Advance {
+                output,
+                state,
+                next_index,
+                next_step,
+            } => query
+                .bind(*next_index as i32)
+                .bind(lease.duration.as_secs_f64())
+                .bind(output)
+                .bind(state)
+                .bind(next_step),
+            Transition::Complete { output, state } => query.bind(output).bind(state),
+            Transition::RetryAfter { delay } => query.bind(delay.as_secs_f64()),
+            Transition::Release | Transition::Stay => query,
+            Transition::End { status, error } => query.bind(status.as_str()).bind(error),
+        };
+        let cancel_requested: Option<bool> = query.fetch_optional(&self.pool).await?;
+        fenced(lease, cancel_requested)
+    }
+
+    async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>> {
+        let rows: Vec<(String, Value)> =
+            sqlx::query_as("SELECT step_name, output FROM engine.checkpoints WHERE job_id = $1")
+                .bind(job_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar("SELECT min(due_at) FROM engine.queue")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn get_job(&self, id: Uuid) -> Result<Option<JobRecord>> {
+        let sql = format!("SELECT {} FROM engine.jobs WHERE id = $1", super::list::JOB_COLUMNS.join(", "));
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage> {
+        let (sql, values) = list_query(("engine", "jobs"), filter, PostgresQueryBuilder);
+        let rows = sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_all(&self.pool)
+            .await?;
+        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(into_page(jobs, filter.limit))
+    }
+
+    async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>> {
+        let rows = sqlx::query(
+            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error
+             FROM engine.attempts WHERE job_id = $1 ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttemptRow {
+                    step_index: r.try_get::<i32, _>(0)? as usize,
+                    step_name: r.try_get(1)?,
+                    attempt: r.try_get::<i32, _>(2)? as u32,
+                    worker: r.try_get(3)?,
+                    epoch: r.try_get(4)?,
+                    started_at: r.try_get(5)?,
+                    finished_at: r.try_get(6)?,
+                    outcome: Outcome::parse(r.try_get(7)?),
+                    error: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn checkpoints(&self, job_id: Uuid) -> Result<Vec<CheckpointRow>> {
+        let rows = sqlx::query(
+            "SELECT step_name, step_index, output, worker, epoch, created_at
+             FROM engine.checkpoints WHERE job_id = $1 ORDER BY step_index",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CheckpointRow {
+                    step_name: r.try_get(0)?,
+                    step_index: r.try_get::<i32, _>(1)? as usize,
+                    output: r.try_get(2)?,
+                    worker: r.try_get(3)?,
+                    epoch: r.try_get(4)?,
+                    created_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn logs(&self, job_id: Uuid, after: Option<i64>, limit: i64) -> Result<Vec<StoredLogLine>> {
+        let rows = sqlx::query(
+            "SELECT id, step, attempt, level, message, at FROM engine.logs
+             WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(job_id)
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredLogLine {
+                    id: r.try_get(0)?,
+                    line: LogLine {
+                        step: r.try_get(1)?,
+                        attempt: r.try_get(2)?,
+                        level: LogLevel::parse(r.try_get(3)?),
+                        message: r.try_get(4)?,
+                        at: r.try_get(5)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO engine.logs (job_id, step, attempt, level, message, at)
+             SELECT $1, l.step, l.attempt, l.level, l.message, l.at
+             FROM jsonb_to_recordset($2::jsonb)
+                 AS l(step TEXT, attempt INT, level TEXT, message TEXT, at TIMESTAMPTZ)",
+        )
+        .bind(job_id)
+        .bind(Json(logs))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn cancel(&self, job_id: Uuid) -> Result<CancelOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM engine.queue WHERE job_id = $1 AND lease_owner IS NULL RETURNING lease_epoch",
+        )
+        .bind(job_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(epoch) = waiting {
+            sqlx::query(
+                "UPDATE engine.jobs SET status = 'cancelled', lease_epoch = $2, error = 'cancelled by request',
+                     updated_at = now(), finished_at = now()
+                 WHERE id = $1",
+            )
+            .bind(job_id)
+            .bind(epoch)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(CancelOutcome::Cancelled);
+        }
+        let flagged = sqlx::query("UPDATE engine.queue SET cancel_requested = true WHERE job_id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if flagged == 1 {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(format!("cancel:{job_id}"))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(CancelOutcome::Requested);
+        }
+        tx.rollback().await?;
+        Err(self.not_in_queue(job_id, "cancel").await)
+    }
+
+    async fn requeue(&self, job_id: Uuid, plan: &RequeuePlan) -> Result<()> {
+        let allowed: Vec<&str> = plan.allowed.iter().map(|s| s.as_str()).collect();
+        let mut tx = self.pool.begin().await?;
+        let epoch: Option<i64> = sqlx::query_scalar(
+            "UPDATE engine.jobs SET status = 'queued', steps = $3, workflow_version = $4,
+                 current_step = $5, state = $6, error = NULL, failed_step = NULL,
+                 finished_at = NULL, updated_at = now()
+             WHERE id = $1 AND status = ANY($2)
+             RETURNING lease_epoch",
+        )
+        .bind(job_id)
+        .bind(&allowed)
+        .bind(Json(&plan.steps))
+        .bind(&plan.workflow_version)
+        .bind(&plan.step_name)
+        .bind(&plan.state)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(epoch) = epoch else {
+            tx.rollback().await?;
+            return Err(self.not_in_queue(job_id, "retry").await);
+        };
+        sqlx::query("DELETE FROM engine.checkpoints WHERE job_id = $1 AND step_name = ANY($2)")
+            .bind(job_id)
+            .bind(&plan.discard)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO engine.queue (job_id, due_at, step_index, lease_epoch) VALUES ($1, now(), $2, $3)",
+        )
+        .bind(job_id)
+        .bind(plan.step_index as i32)
+        .bind(epoch)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.notifier.notify_one();
+        Ok(())
+    }
+
+    async fn purge_finished(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM engine.jobs WHERE finished_at < $1
+                 AND status IN ('succeeded', 'failed', 'cancelled')",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn count_jobs(&self, filter: &JobFilter) -> Result<i64> {
+        let (sql, values) = count_query(("engine", "jobs"), filter, PostgresQueryBuilder);
+        Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM engine.jobs WHERE workflow = $1")
+            .bind(workflow)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
+        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling").execute(&self.pool).await?;
+        sqlx::query("CREATE TABLE engine.bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
+        for client in 0..clients.max(1) {
+            sqlx::query("INSERT INTO engine.bench_commit_ceiling (id, n) VALUES ($1, 0)")
+                .bind(client as i32)
+                .execute(&self.pool)
+                .await?;
+        }
+        let pool = self.pool.clone();
+        let rate = super::measure_commits(clients, duration, move |client| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("UPDATE engine.bench_commit_ceiling SET n = n + 1 WHERE id = $1")
+                    .bind(client)
+                    .execute(&pool)
+                    .await?;
+                Ok(())
+            }
+        })
+        .await;
+        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling").execute(&self.pool).await?;
+        rate
+    }
+
+    async fn queue_depth(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM engine.queue")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+impl PgStore {
+    /// The error for an operation on a job that is not (or no longer) in the queue.
+    async fn not_in_queue(&self, job_id: Uuid, operation: &str) -> EngineError {
+        match self.get_job(job_id).await {
+            Ok(Some(job)) => conflict(&job, operation),
+            Ok(None) => EngineError::JobNotFound(job_id),
+            Err(e) => e,
+        }
+    }
+}
+
+pub(super) fn conflict(job: &JobRecord, operation: &str) -> EngineError {
+    EngineError::Conflict(format!(
+        "cannot {operation} job {}: it is {}",
+        job.id, job.status
+    ))
+}
+
+pub(super) fn fenced(lease: &Lease, cancel_requested: Option<bool>) -> Result<Heartbeat> {
+    match cancel_requested {
+        Some(cancel_requested) => Ok(Heartbeat { cancel_requested }),
+        None => Err(EngineError::LeaseLost { job_id: lease.job_id }),
+    }
+}
+
+async fn listen_loop(pool: PgPool, notifier: Arc<Notify>) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => {
+                    delay = Duration::from_millis(100);
+                    // Anything sent while we were not listening was missed: look once.
+                    notifier.notify_one();
+                    while let Ok(Some(_)) = listener.try_recv().await {
+                        notifier.notify_one();
+                    }
+                    tracing::warn!("notification listener lost its connection; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
+            },
+            Err(e) => tracing::warn!(error = %e, "notification listener cannot connect; retrying"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn claimed_from_row(row: &PgRow, owner: &str, lease: Duration) -> Result<ClaimedJob> {
+    let job_id: Uuid = row.try_get("job_id")?;
+    let previous_owner: Option<String> = row.try_get("previous_owner")?;
+    let rescued_from = match previous_owner {
+        Some(previous_owner) => Some(Rescue {
+            previous_owner,
+            attempt: row.try_get::<i32, _>("previous_attempt")? as u32,
+            started_at: row.try_get("previous_started_at")?,
+        }),
+        None => None,
+    };
+    Ok(ClaimedJob {
+        lease: Lease {
+            job_id,
+            owner: owner.to_owned(),
+            epoch: row.try_get("lease_epoch")?,
+            duration: lease,
+        },
+        workflow: row.try_get("workflow")?,
+        workflow_version: row.try_get("workflow_version")?,
+        steps: row.try_get::<Json<Vec<String>>, _>("steps")?.0,
+        input: row.try_get("input")?,
+        step_index: row.try_get::<i32, _>("step_index")? as usize,
+        attempt: row.try_get::<i32, _>("attempt")? as u32,
+        failures: row.try_get::<i32, _>("failures")? as u32,
+        recoveries: row.try_get::<i32, _>("recoveries")? as u32,
+        cancel_requested: row.try_get("cancel_requested")?,
+        rescued_from,
+    })
+}
+
+fn job_from_row(row: &PgRow) -> Result<JobRecord> {
+    let status: String = row.try_get("status")?;
+    Ok(JobRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        workflow: row.try_get("workflow")?,
+        workflow_version: row.try_get("workflow_version")?,
+        steps: row.try_get::<Json<Vec<String>>, _>("steps")?.0,
+        input: row.try_get("input")?,
+        status: status.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+        state: row.try_get("state")?,
+        current_step: row.try_get("current_step")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        error: row.try_get("error")?,
+        failed_step: row.try_get("failed_step")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}

@@ -1,0 +1,704 @@
+//! SQLite: the embedded, zero-setup store. One writer at a time is SQLite's model, so
+//! every write transaction starts with `BEGIN IMMEDIATE` (it takes the write lock up
+//! front and waits for it, instead of failing on a read-to-write upgrade); within it the
+//! statements mirror `postgres.rs`, fenced the same way. Wake-ups are in-process only;
+//! other processes sharing the file find work by polling.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_query::SqliteQueryBuilder;
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::list::{count_query, JOB_COLUMNS, JobFilter, JobPage, into_page, list_query};
+use super::postgres::{conflict, fenced};
+use super::types::*;
+use super::Store;
+use crate::error::{EngineError, Result};
+use crate::logs::{LogLevel, LogLine, StoredLogLine};
+
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    notifier: Arc<Notify>,
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn after_ms(duration: Duration) -> i64 {
+    now_ms() + duration.as_millis() as i64
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file the `sqlite://PATH` URL names.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            notifier: Arc::new(Notify::new()),
+        })
+    }
+
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn not_in_queue(&self, job_id: Uuid, operation: &str) -> EngineError {
+        match self.get_job(job_id).await {
+            Ok(Some(job)) => conflict(&job, operation),
+            Ok(None) => EngineError::JobNotFound(job_id),
+            Err(e) => e,
+        }
+    }
+}
+
+async fn insert_logs(tx: &mut Transaction<'static, Sqlite>, job_id: Uuid, logs: &[LogLine]) -> Result<()> {
+    for line in logs {
+        sqlx::query("INSERT INTO logs (job_id, step, attempt, level, message, at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(job_id.to_string())
+            .bind(&line.step)
+            .bind(line.attempt)
+            .bind(line.level.as_str())
+            .bind(&line.message)
+            .bind(ms(line.at))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn insert_attempt(
+    tx: &mut Transaction<'static, Sqlite>,
+    lease: &Lease,
+    attempt: &AttemptRecord,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO attempts
+             (job_id, step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(lease.job_id.to_string())
+    .bind(attempt.step_index as i64)
+    .bind(&attempt.step_name)
+    .bind(attempt.attempt as i64)
+    .bind(&lease.owner)
+    .bind(lease.epoch)
+    .bind(ms(attempt.started_at))
+    .bind(ms(attempt.finished_at))
+    .bind(attempt.outcome.as_str())
+    .bind(&attempt.error)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_checkpoint(
+    tx: &mut Transaction<'static, Sqlite>,
+    lease: &Lease,
+    attempt: &AttemptRecord,
+    output: &Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO checkpoints (job_id, step_name, step_index, output, worker, epoch, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(lease.job_id.to_string())
+    .bind(&attempt.step_name)
+    .bind(attempt.step_index as i64)
+    .bind(Json(output))
+    .bind(&lease.owner)
+    .bind(lease.epoch)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The fenced queue write that opens every attempt-finishing transaction.
+async fn fence(
+    tx: &mut Transaction<'static, Sqlite>,
+    lease: &Lease,
+    transition: &Transition,
+) -> Result<Option<bool>> {
+    let now = now_ms();
+    const FENCE: &str = "job_id = ?1 AND lease_owner = ?2 AND lease_epoch = ?3";
+    let query = match transition {
+        Transition::Advance { next_index, .. } => sqlx::query_scalar(AssertSqlSafe(format!(
+            "UPDATE queue SET step_index = ?4, attempt = 1, failures = 0, recoveries = 0,
+                 attempt_started_at = ?5, due_at = ?6
+             WHERE {FENCE} RETURNING cancel_requested"
+        )))
+        .bind(*next_index as i64)
+        .bind(now)
+        .bind(after_ms(lease.duration)),
+        Transition::Complete { .. } | Transition::End { .. } => sqlx::query_scalar(AssertSqlSafe(
+            format!("DELETE FROM queue WHERE {FENCE} RETURNING cancel_requested"),
+        )),
+        Transition::RetryAfter { delay } => sqlx::query_scalar(AssertSqlSafe(format!(
+            "UPDATE queue SET lease_owner = NULL, attempt = attempt + 1, failures = failures + 1,
+                 due_at = ?4
+             WHERE {FENCE} RETURNING cancel_requested"
+        )))
+        .bind(after_ms(*delay)),
+        Transition::Release => sqlx::query_scalar(AssertSqlSafe(format!(
+            "UPDATE queue SET lease_owner = NULL, attempt = attempt + 1, due_at = ?4
+             WHERE {FENCE} RETURNING cancel_requested"
+        )))
+        .bind(now),
+        Transition::Stay => sqlx::query_scalar(AssertSqlSafe(format!(
+            "UPDATE queue SET lease_epoch = lease_epoch WHERE {FENCE} RETURNING cancel_requested"
+        ))),
+    };
+    let cancel_requested: Option<bool> = query
+        .bind(lease.job_id.to_string())
+        .bind(&lease.owner)
+        .bind(lease.epoch)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(cancel_requested)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn work_notifier(&self) -> Arc<Notify> {
+        self.notifier.clone()
+    }
+
+    fn start_listening(&self) {}
+
+    async fn submit(&self, job: NewJob) -> Result<Submitted> {
+        let mut tx = self.write().await?;
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, workflow, workflow_version, steps, input, status, current_step,
+                 idempotency_key, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(job.id.to_string())
+        .bind(&job.workflow)
+        .bind(&job.workflow_version)
+        .bind(Json(&job.steps))
+        .bind(Json(&job.input))
+        .bind(&job.first_step)
+        .bind(&job.idempotency_key)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let id = if inserted {
+            sqlx::query("INSERT INTO queue (job_id, due_at, step_index) VALUES (?, ?, 0)")
+                .bind(job.id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            job.id
+        } else {
+            let id: String = sqlx::query_scalar("SELECT id FROM jobs WHERE idempotency_key = ?")
+                .bind(&job.idempotency_key)
+                .fetch_one(&mut *tx)
+                .await?;
+            parse_uuid(&id)?
+        };
+        tx.commit().await?;
+        if inserted {
+            self.notifier.notify_one();
+        }
+        let record = self.get_job(id).await?.ok_or(EngineError::JobNotFound(id))?;
+        Ok(Submitted {
+            job: record,
+            created: inserted,
+        })
+    }
+
+    async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
+        let mut tx = self.write().await?;
+        let now = now_ms();
+        let candidates = sqlx::query(
+            "SELECT q.job_id, q.lease_owner, q.attempt, q.attempt_started_at,
+                 j.workflow, j.workflow_version, j.steps, j.input
+             FROM queue q JOIN jobs j ON j.id = q.job_id
+             WHERE q.due_at <= ? ORDER BY q.due_at LIMIT ?",
+        )
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for row in &candidates {
+            let job_id: String = row.try_get("job_id")?;
+            let previous_owner: Option<String> = row.try_get("lease_owner")?;
+            let rescued = i64::from(previous_owner.is_some());
+            let updated = sqlx::query(
+                "UPDATE queue SET lease_owner = ?, lease_epoch = lease_epoch + 1, due_at = ?,
+                     recoveries = recoveries + ?, attempt = attempt + ?, attempt_started_at = ?
+                 WHERE job_id = ?
+                 RETURNING lease_epoch, step_index, attempt, failures, recoveries, cancel_requested",
+            )
+            .bind(owner)
+            .bind(now + lease.as_millis() as i64)
+            .bind(rescued)
+            .bind(rescued)
+            .bind(now)
+            .bind(&job_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?
+                 WHERE id = ? AND status <> 'running'",
+            )
+            .bind(now)
+            .bind(now)
+            .bind(&job_id)
+            .execute(&mut *tx)
+            .await?;
+            let rescued_from = match previous_owner {
+                Some(previous_owner) => Some(Rescue {
+                    previous_owner,
+                    attempt: row.try_get::<i64, _>("attempt")? as u32,
+                    started_at: row.try_get::<Option<i64>, _>("attempt_started_at")?.map(from_ms),
+                }),
+                None => None,
+            };
+            claimed.push(ClaimedJob {
+                lease: Lease {
+                    job_id: parse_uuid(&job_id)?,
+                    owner: owner.to_owned(),
+                    epoch: updated.try_get("lease_epoch")?,
+                    duration: lease,
+                },
+                workflow: row.try_get("workflow")?,
+                workflow_version: row.try_get("workflow_version")?,
+                steps: row.try_get::<Json<Vec<String>>, _>("steps")?.0,
+                input: row.try_get::<Json<Value>, _>("input")?.0,
+                step_index: updated.try_get::<i64, _>("step_index")? as usize,
+                attempt: updated.try_get::<i64, _>("attempt")? as u32,
+                failures: updated.try_get::<i64, _>("failures")? as u32,
+                recoveries: updated.try_get::<i64, _>("recoveries")? as u32,
+                cancel_requested: updated.try_get("cancel_requested")?,
+                rescued_from,
+            });
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn heartbeat(&self, lease: &Lease, duration: Duration, logs: &[LogLine]) -> Result<Heartbeat> {
+        let mut tx = self.write().await?;
+        let cancel_requested: Option<bool> = sqlx::query_scalar(
+            "UPDATE queue SET due_at = ? WHERE job_id = ? AND lease_owner = ? AND lease_epoch = ?
+             RETURNING cancel_requested",
+        )
+        .bind(after_ms(duration))
+        .bind(lease.job_id.to_string())
+        .bind(&lease.owner)
+        .bind(lease.epoch)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if cancel_requested.is_some() {
+            insert_logs(&mut tx, lease.job_id, logs).await?;
+        }
+        tx.commit().await?;
+        fenced(lease, cancel_requested)
+    }
+
+    async fn finish_attempt(
+        &self,
+        lease: &Lease,
+        attempt: &AttemptRecord,
+        transition: &Transition,
+        logs: &[LogLine],
+    ) -> Result<Heartbeat> {
+        let mut tx = self.write().await?;
+        let Some(cancel_requested) = fence(&mut tx, lease, transition).await? else {
+            tx.rollback().await?;
+            return fenced(lease, None);
+        };
+        insert_attempt(&mut tx, lease, attempt).await?;
+        insert_logs(&mut tx, lease.job_id, logs).await?;
+        let job_id = lease.job_id.to_string();
+        let now = now_ms();
+        match transition {
+            Transition::Advance {
+                output,
+                state,
+                next_step,
+                ..
+            } => {
+                insert_checkpoint(&mut tx, lease, attempt, output).await?;
+                sqlx::query("UPDATE jobs SET state = ?, current_step = ?, updated_at = ? WHERE id = ?")
+                    .bind(state)
+                    .bind(next_step)
+                    .bind(now)
+                    .bind(&job_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Transition::Complete { output, state } => {
+                insert_checkpoint(&mut tx, lease, attempt, output).await?;
+                sqlx::query(
+                    "UPDATE jobs SET status = 'succeeded', state = ?, current_step = NULL, error = NULL,
+                         failed_step = NULL, lease_epoch = ?, updated_at = ?, finished_at = ?
+                     WHERE id = ?",
+                )
+                .bind(state)
+                .bind(lease.epoch)
+                .bind(now)
+                .bind(now)
+                .bind(&job_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Transition::End { status, error } => {
+                let failed_step = (*status == JobStatus::Failed).then_some(&attempt.step_name);
+                sqlx::query(
+                    "UPDATE jobs SET status = ?, error = ?, failed_step = ?, current_step = ?,
+                         lease_epoch = ?, updated_at = ?, finished_at = ?
+                     WHERE id = ?",
+                )
+                .bind(status.as_str())
+                .bind(error)
+                .bind(failed_step)
+                .bind(&attempt.step_name)
+                .bind(lease.epoch)
+                .bind(now)
+                .bind(now)
+                .bind(&job_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Transition::RetryAfter { .. } | Transition::Release | Transition::Stay => {}
+        }
+        tx.commit().await?;
+        Ok(Heartbeat { cancel_requested })
+    }
+
+    async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>> {
+        let rows: Vec<(String, Json<Value>)> =
+            sqlx::query_as("SELECT step_name, output FROM checkpoints WHERE job_id = ?")
+                .bind(job_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(name, Json(v))| (name, v)).collect())
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let due: Option<i64> = sqlx::query_scalar("SELECT min(due_at) FROM queue")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(due.map(from_ms))
+    }
+
+    async fn get_job(&self, id: Uuid) -> Result<Option<JobRecord>> {
+        let sql = format!("SELECT {} FROM jobs WHERE id = ?", JOB_COLUMNS.join(", "));
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage> {
+        let (sql, values) = list_query("jobs", filter, SqliteQueryBuilder);
+        let rows = sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_all(&self.pool)
+            .await?;
+        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(into_page(jobs, filter.limit))
+    }
+
+    async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>> {
+        let rows = sqlx::query(
+            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error
+             FROM attempts WHERE job_id = ? ORDER BY id",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttemptRow {
+                    step_index: r.try_get::<i64, _>(0)? as usize,
+                    step_name: r.try_get(1)?,
+                    attempt: r.try_get::<i64, _>(2)? as u32,
+                    worker: r.try_get(3)?,
+                    epoch: r.try_get(4)?,
+                    started_at: from_ms(r.try_get(5)?),
+                    finished_at: from_ms(r.try_get(6)?),
+                    outcome: Outcome::parse(r.try_get(7)?),
+                    error: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn checkpoints(&self, job_id: Uuid) -> Result<Vec<CheckpointRow>> {
+        let rows = sqlx::query(
+            "SELECT step_name, step_index, output, worker, epoch, created_at
+             FROM checkpoints WHERE job_id = ? ORDER BY step_index",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CheckpointRow {
+                    step_name: r.try_get(0)?,
+                    step_index: r.try_get::<i64, _>(1)? as usize,
+                    output: r.try_get::<Json<Value>, _>(2)?.0,
+                    worker: r.try_get(3)?,
+                    epoch: r.try_get(4)?,
+                    created_at: from_ms(r.try_get(5)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn logs(&self, job_id: Uuid, after: Option<i64>, limit: i64) -> Result<Vec<StoredLogLine>> {
+        let rows = sqlx::query(
+            "SELECT id, step, attempt, level, message, at FROM logs
+             WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(job_id.to_string())
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredLogLine {
+                    id: r.try_get(0)?,
+                    line: LogLine {
+                        step: r.try_get(1)?,
+                        attempt: r.try_get::<Option<i64>, _>(2)?.map(|a| a as i32),
+                        level: LogLevel::parse(r.try_get(3)?),
+                        message: r.try_get(4)?,
+                        at: from_ms(r.try_get(5)?),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()> {
+        let mut tx = self.write().await?;
+        insert_logs(&mut tx, job_id, logs).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn cancel(&self, job_id: Uuid) -> Result<CancelOutcome> {
+        let mut tx = self.write().await?;
+        let id = job_id.to_string();
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM queue WHERE job_id = ? AND lease_owner IS NULL RETURNING lease_epoch",
+        )
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(epoch) = waiting {
+            let now = now_ms();
+            sqlx::query(
+                "UPDATE jobs SET status = 'cancelled', lease_epoch = ?, error = 'cancelled by request',
+                     updated_at = ?, finished_at = ?
+                 WHERE id = ?",
+            )
+            .bind(epoch)
+            .bind(now)
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(CancelOutcome::Cancelled);
+        }
+        let flagged = sqlx::query("UPDATE queue SET cancel_requested = 1 WHERE job_id = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if flagged == 1 {
+            tx.commit().await?;
+            return Ok(CancelOutcome::Requested);
+        }
+        tx.rollback().await?;
+        Err(self.not_in_queue(job_id, "cancel").await)
+    }
+
+    async fn requeue(&self, job_id: Uuid, plan: &RequeuePlan) -> Result<()> {
+        let mut tx = self.write().await?;
+        let id = job_id.to_string();
+        let allowed = Json(plan.allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+        let epoch: Option<i64> = sqlx::query_scalar(
+            "UPDATE jobs SET status = 'queued', steps = ?, workflow_version = ?, current_step = ?,
+                 state = ?, error = NULL, failed_step = NULL, finished_at = NULL, updated_at = ?
+             WHERE id = ? AND status IN (SELECT value FROM json_each(?))
+             RETURNING lease_epoch",
+        )
+        .bind(Json(&plan.steps))
+        .bind(&plan.workflow_version)
+        .bind(&plan.step_name)
+        .bind(&plan.state)
+        .bind(now_ms())
+        .bind(&id)
+        .bind(allowed)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(epoch) = epoch else {
+            tx.rollback().await?;
+            return Err(self.not_in_queue(job_id, "retry").await);
+        };
+        sqlx::query("DELETE FROM checkpoints WHERE job_id = ? AND step_name IN (SELECT value FROM json_each(?))")
+            .bind(&id)
+            .bind(Json(&plan.discard))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO queue (job_id, due_at, step_index, lease_epoch) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(now_ms())
+            .bind(plan.step_index as i64)
+            .bind(epoch)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.notifier.notify_one();
+        Ok(())
+    }
+
+    async fn purge_finished(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM jobs WHERE finished_at < ? AND status IN ('succeeded', 'failed', 'cancelled')",
+        )
+        .bind(ms(before))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn count_jobs(&self, filter: &JobFilter) -> Result<i64> {
+        let (sql, values) = count_query("jobs", filter, SqliteQueryBuilder);
+        Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM jobs WHERE workflow = ?")
+            .bind(workflow)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
+        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling").execute(&self.pool).await?;
+        sqlx::query("CREATE TABLE bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
+        for client in 0..clients.max(1) {
+            sqlx::query("INSERT INTO bench_commit_ceiling (id, n) VALUES (?, 0)")
+                .bind(client as i32)
+                .execute(&self.pool)
+                .await?;
+        }
+        let pool = self.pool.clone();
+        let rate = super::measure_commits(clients, duration, move |client| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("UPDATE bench_commit_ceiling SET n = n + 1 WHERE id = ?")
+                    .bind(client)
+                    .execute(&pool)
+                    .await?;
+                Ok(())
+            }
+        })
+        .await;
+        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling").execute(&self.pool).await?;
+        rate
+    }
+
+    async fn queue_depth(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM queue")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| EngineError::Database(sqlx::Error::Decode(e.into())))
+}
+
+fn job_from_row(row: &SqliteRow) -> Result<JobRecord> {
+    let status: String = row.try_get("status")?;
+    let id: String = row.try_get("id")?;
+    let opt_ms = |name: &str| -> Result<Option<DateTime<Utc>>> {
+        Ok(row.try_get::<Option<i64>, _>(name)?.map(from_ms))
+    };
+    Ok(JobRecord {
+        seq: row.try_get("seq")?,
+        id: parse_uuid(&id)?,
+        workflow: row.try_get("workflow")?,
+        workflow_version: row.try_get("workflow_version")?,
+        steps: row.try_get::<Json<Vec<String>>, _>("steps")?.0,
+        input: row.try_get::<Json<Value>, _>("input")?.0,
+        status: status.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+        state: row.try_get("state")?,
+        current_step: row.try_get("current_step")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        error: row.try_get("error")?,
+        failed_step: row.try_get("failed_step")?,
+        created_at: from_ms(row.try_get("created_at")?),
+        updated_at: from_ms(row.try_get("updated_at")?),
+        started_at: opt_ms("started_at")?,
+        finished_at: opt_ms("finished_at")?,
+    })
+}

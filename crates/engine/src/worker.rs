@@ -1,0 +1,188 @@
+//! The claim loop: keeps up to `max_concurrent_jobs` jobs running, claims more when a
+//! slot is free, sleeps until woken (NOTIFY, a local submit, the next due time, or the
+//! poll interval), and on shutdown drains, then hands unfinished jobs back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::Catalog;
+use crate::job_run::{JobRun, Shared};
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Unique per process: it is the lease owner.
+    pub worker_id: String,
+    pub max_concurrent_jobs: usize,
+    pub lease: Duration,
+    pub heartbeat: Duration,
+    /// Longest idle sleep between two claim attempts when no wake-up arrives.
+    pub poll_interval: Duration,
+    /// A job whose step was interrupted by dying workers more often than this is parked `failed`.
+    pub max_recoveries: u32,
+    /// On shutdown, how long running steps may take to finish before their jobs are handed back.
+    pub shutdown_grace: Duration,
+    /// Finished jobs older than this are deleted; `None` keeps them.
+    pub retention: Option<Duration>,
+}
+
+impl WorkerConfig {
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        Self {
+            worker_id: worker_id.into(),
+            max_concurrent_jobs: 8,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(5),
+            max_recoveries: 3,
+            shutdown_grace: Duration::from_secs(30),
+            retention: Some(Duration::from_secs(30 * 24 * 3600)),
+        }
+    }
+}
+
+pub struct Worker {
+    shared: Arc<Shared>,
+}
+
+/// How often finished jobs past retention are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How long jobs handed back at shutdown get to record that before the process exits.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, config: WorkerConfig) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                store,
+                catalog,
+                config,
+                release: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled, then drains within the grace period.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let shared = self.shared;
+        let config = &shared.config;
+        shared.store.start_listening();
+        let notifier = shared.store.work_notifier();
+        let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs.max(1)));
+        let mut running = JoinSet::new();
+        let mut error_delay = Duration::from_millis(100);
+        let mut next_purge = tokio::time::Instant::now();
+        tracing::info!(worker.id = %config.worker_id, max_concurrent_jobs = config.max_concurrent_jobs,
+            lease_ms = config.lease.as_millis() as u64, backend = shared.store.backend(), "worker started");
+
+        while !shutdown.is_cancelled() {
+            reap(&mut running);
+            if tokio::time::Instant::now() >= next_purge {
+                purge(&shared).await;
+                next_purge = tokio::time::Instant::now() + PURGE_EVERY;
+            }
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = running.join_next() => {}
+                }
+                continue;
+            }
+            // Register for wake-ups before looking, so one sent meanwhile is not missed.
+            let woken = notifier.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let idle_for = match shared.store.claim(&config.worker_id, free, config.lease).await {
+                Ok(jobs) => {
+                    error_delay = Duration::from_millis(100);
+                    let claimed = jobs.len();
+                    for job in jobs {
+                        let permit = slots.clone().try_acquire_owned().expect("a free slot per claim");
+                        let run = JobRun::new(shared.clone(), job);
+                        running.spawn(async move {
+                            run.run().await;
+                            drop(permit);
+                        });
+                    }
+                    if claimed == free {
+                        continue;
+                    }
+                    idle_sleep(&shared).await
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = error_delay.as_millis() as u64, "claim failed");
+                    let delay = error_delay;
+                    error_delay = (error_delay * 2).min(Duration::from_secs(5));
+                    delay
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = &mut woken => {}
+                _ = tokio::time::sleep(idle_for) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+        drain(&shared, running).await;
+    }
+}
+
+/// How long to sleep with nothing to claim: until the next due job, at most the poll interval.
+async fn idle_sleep(shared: &Shared) -> Duration {
+    let poll = shared.config.poll_interval;
+    match shared.store.next_due().await {
+        Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(poll),
+        Ok(None) => poll,
+        Err(_) => poll,
+    }
+    .max(Duration::from_millis(5))
+}
+
+fn reap(running: &mut JoinSet<()>) {
+    while let Some(result) = running.try_join_next() {
+        if let Err(e) = result {
+            tracing::error!(error = %e, "a job task ended abnormally");
+        }
+    }
+}
+
+async fn purge(shared: &Shared) {
+    let Some(retention) = shared.config.retention else {
+        return;
+    };
+    let Ok(retention) = chrono::Duration::from_std(retention) else {
+        return;
+    };
+    match shared.store.purge_finished(Utc::now() - retention).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(jobs = n, "purged finished jobs past retention"),
+        Err(e) => tracing::warn!(error = %e, "purging finished jobs failed"),
+    }
+}
+
+async fn drain(shared: &Shared, mut running: JoinSet<()>) {
+    let grace = shared.config.shutdown_grace;
+    if !running.is_empty() {
+        tracing::info!(jobs = running.len(), grace_ms = grace.as_millis() as u64,
+            "shutting down: letting running steps finish");
+    }
+    let finished = tokio::time::timeout(grace, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(jobs = running.len(), "grace period over: handing unfinished jobs back");
+        shared.release.cancel();
+        let _ = tokio::time::timeout(RELEASE_WAIT, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+    }
+    tracing::info!(worker.id = %shared.config.worker_id, "worker stopped");
+}
