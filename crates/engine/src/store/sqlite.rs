@@ -154,40 +154,52 @@ async fn fence(
     transition: &Transition,
 ) -> Result<Option<bool>> {
     let now = now_ms();
+    // ?1..?3 are the lease; a transition's own values follow from ?4.
     const FENCE: &str = "job_id = ?1 AND lease_owner = ?2 AND lease_epoch = ?3";
-    let query = match transition {
-        Transition::Advance { next_index, .. } => sqlx::query_scalar(AssertSqlSafe(format!(
-            "UPDATE queue SET step_index = ?4, attempt = 1, failures = 0, recoveries = 0,
-                 attempt_started_at = ?5, due_at = ?6
-             WHERE {FENCE} RETURNING cancel_requested"
-        )))
-        .bind(*next_index as i64)
-        .bind(now)
-        .bind(after_ms(lease.duration)),
-        Transition::Complete { .. } | Transition::End { .. } => sqlx::query_scalar(AssertSqlSafe(
+    let (sql, value): (String, Option<i64>) = match transition {
+        Transition::Advance { .. } => (
+            format!(
+                "UPDATE queue SET step_index = ?4, attempt = 1, failures = 0, recoveries = 0,
+                     attempt_started_at = ?5, due_at = ?6
+                 WHERE {FENCE} RETURNING cancel_requested"
+            ),
+            None,
+        ),
+        Transition::Complete { .. } | Transition::End { .. } => (
             format!("DELETE FROM queue WHERE {FENCE} RETURNING cancel_requested"),
-        )),
-        Transition::RetryAfter { delay } => sqlx::query_scalar(AssertSqlSafe(format!(
-            "UPDATE queue SET lease_owner = NULL, attempt = attempt + 1, failures = failures + 1,
-                 due_at = ?4
-             WHERE {FENCE} RETURNING cancel_requested"
-        )))
-        .bind(after_ms(*delay)),
-        Transition::Release => sqlx::query_scalar(AssertSqlSafe(format!(
-            "UPDATE queue SET lease_owner = NULL, attempt = attempt + 1, due_at = ?4
-             WHERE {FENCE} RETURNING cancel_requested"
-        )))
-        .bind(now),
-        Transition::Stay => sqlx::query_scalar(AssertSqlSafe(format!(
-            "UPDATE queue SET lease_epoch = lease_epoch WHERE {FENCE} RETURNING cancel_requested"
-        ))),
+            None,
+        ),
+        Transition::RetryAfter { delay } => (
+            format!(
+                "UPDATE queue SET lease_owner = NULL, attempt = attempt + 1, failures = failures + 1,
+                     due_at = ?4
+                 WHERE {FENCE} RETURNING cancel_requested"
+            ),
+            Some(after_ms(*delay)),
+        ),
+        Transition::Release => (
+            format!(
+                "UPDATE queue SET lease_owner = NULL, attempt = attempt + 1, due_at = ?4
+                 WHERE {FENCE} RETURNING cancel_requested"
+            ),
+            Some(now),
+        ),
+        Transition::Stay => (
+            format!("UPDATE queue SET lease_epoch = lease_epoch WHERE {FENCE} RETURNING cancel_requested"),
+            None,
+        ),
     };
-    let cancel_requested: Option<bool> = query
+    let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
         .bind(lease.job_id.to_string())
         .bind(&lease.owner)
-        .bind(lease.epoch)
-        .fetch_optional(&mut **tx)
-        .await?;
+        .bind(lease.epoch);
+    if let Transition::Advance { next_index, .. } = transition {
+        query = query.bind(*next_index as i64).bind(now).bind(after_ms(lease.duration));
+    }
+    if let Some(value) = value {
+        query = query.bind(value);
+    }
+    let cancel_requested: Option<bool> = query.fetch_optional(&mut **tx).await?;
     Ok(cancel_requested)
 }
 

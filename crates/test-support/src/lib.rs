@@ -1,0 +1,3 @@
+//! Helpers every crate's integration tests share, so no test copies its own.
+
+pub mod database;
