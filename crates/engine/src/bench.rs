@@ -52,14 +52,17 @@ pub fn bench_catalog(steps: usize) -> Result<Catalog> {
     let mut registry = Registry::new();
     registry.register(
         HANDLER,
-        typed(|_ctx: StepContext, _input: serde_json::Value| async { Ok::<_, StepError>(json!({})) }),
+        typed(|_ctx: StepContext, _input: serde_json::Value| async {
+            Ok::<_, StepError>(json!({}))
+        }),
     );
     let mut catalog = Catalog::empty(registry);
-    let mut text = format!(
-        "name = \"{WORKFLOW}\"\n[defaults]\nmax_attempts = 3\ntimeout = \"60s\"\n"
-    );
+    let mut text =
+        format!("name = \"{WORKFLOW}\"\n[defaults]\nmax_attempts = 3\ntimeout = \"60s\"\n");
     for i in 0..steps.max(1) {
-        text.push_str(&format!("[[steps]]\nname = \"s{i}\"\nhandler = \"{HANDLER}\"\n"));
+        text.push_str(&format!(
+            "[[steps]]\nname = \"s{i}\"\nhandler = \"{HANDLER}\"\n"
+        ));
     }
     catalog.add_toml("<bench>", &text)?;
     Ok(catalog)
@@ -104,14 +107,23 @@ pub async fn run(store: Arc<dyn Store>, options: &BenchOptions) -> Result<BenchR
         pickup_p50_ms: percentile(&pickups, 0.50),
         pickup_p99_ms: percentile(&pickups, 0.99),
         commit_ceiling_per_s: ceiling,
-        ratio: if ceiling > 0.0 { steps_per_s / ceiling } else { 0.0 },
+        ratio: if ceiling > 0.0 {
+            steps_per_s / ceiling
+        } else {
+            0.0
+        },
         unfinished,
     })
 }
 
 async fn submit_many(engine: &Engine, jobs: usize) -> Result<Vec<Uuid>> {
     stream::iter(0..jobs)
-        .map(|_| async { engine.submit(WORKFLOW, json!({}), None).await.map(|s| s.job.id) })
+        .map(|_| async {
+            engine
+                .submit(WORKFLOW, json!({}), None)
+                .await
+                .map(|s| s.job.id)
+        })
         .buffer_unordered(8)
         .try_collect()
         .await
@@ -150,10 +162,14 @@ async fn measure_pickup(engine: &Engine, samples: usize) -> Result<Vec<f64>> {
     let mut pickups = Vec::with_capacity(samples);
     for id in ids {
         let details = engine.details(id).await?;
-        let first = details.attempts.first().ok_or_else(|| {
-            EngineError::Conflict(format!("bench job {id} never started"))
-        })?;
-        let ms = (first.started_at - details.job.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+        let first = details
+            .attempts
+            .first()
+            .ok_or_else(|| EngineError::Conflict(format!("bench job {id} never started")))?;
+        let ms = (first.started_at - details.job.created_at)
+            .num_microseconds()
+            .unwrap_or(0) as f64
+            / 1000.0;
         pickups.push(ms.max(0.0));
     }
     Ok(pickups)

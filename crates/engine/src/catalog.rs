@@ -32,7 +32,11 @@ impl Catalog {
     }
 
     /// Adds a definition given as TOML text (benchmarks and tests build theirs in code).
-    pub fn add_toml(&mut self, origin: &str, text: &str) -> Result<&WorkflowDefinition, DefinitionError> {
+    pub fn add_toml(
+        &mut self,
+        origin: &str,
+        text: &str,
+    ) -> Result<&WorkflowDefinition, DefinitionError> {
         let registry = &self.registry;
         let def = WorkflowDefinition::from_toml_str(origin, text, &|name| registry.contains(name))?;
         let name = def.name.clone();

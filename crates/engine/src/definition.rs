@@ -167,10 +167,14 @@ fn resolve_backoff(
         ));
     }
     if !(multiplier.is_finite() && multiplier >= 1.0) {
-        return Err(format!("backoff.multiplier must be >= 1.0, got {multiplier}"));
+        return Err(format!(
+            "backoff.multiplier must be >= 1.0, got {multiplier}"
+        ));
     }
     if !(0.0..=1.0).contains(&jitter) {
-        return Err(format!("backoff.jitter must be within 0.0..=1.0, got {jitter}"));
+        return Err(format!(
+            "backoff.jitter must be within 0.0..=1.0, got {jitter}"
+        ));
     }
     Ok(BackoffPolicy {
         initial,
@@ -237,7 +241,8 @@ pub fn load_dir(
             step: None,
             problem: format!("cannot read: {e}"),
         })?;
-        let def = WorkflowDefinition::from_toml_str(&path.to_string_lossy(), &text, known_handlers)?;
+        let def =
+            WorkflowDefinition::from_toml_str(&path.to_string_lossy(), &text, known_handlers)?;
         if defs.contains_key(&def.name) {
             return Err(DefinitionError {
                 file: path,

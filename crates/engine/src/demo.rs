@@ -54,9 +54,16 @@ pub fn register(registry: &mut Registry, effects: Option<PathBuf>) {
     });
 }
 
-async fn run(ctx: StepContext, input: DemoInput, effects: Option<PathBuf>) -> Result<DemoOutput, StepError> {
+async fn run(
+    ctx: StepContext,
+    input: DemoInput,
+    effects: Option<PathBuf>,
+) -> Result<DemoOutput, StepError> {
     record(&effects, &ctx, "start");
-    ctx.info(format!("step {} attempt {} sleeping {} ms", ctx.step, ctx.attempt, input.sleep_ms));
+    ctx.info(format!(
+        "step {} attempt {} sleeping {} ms",
+        ctx.step, ctx.attempt, input.sleep_ms
+    ));
     tokio::select! {
         _ = tokio::time::sleep(Duration::from_millis(input.sleep_ms)) => {}
         _ = ctx.cancellation.cancelled() => {
@@ -64,7 +71,11 @@ async fn run(ctx: StepContext, input: DemoInput, effects: Option<PathBuf>) -> Re
         }
     }
     if input.fail_step.as_deref() == Some(ctx.step.as_str()) && ctx.failures < input.fail_times {
-        ctx.warn(format!("failing on purpose ({} of {})", ctx.failures + 1, input.fail_times));
+        ctx.warn(format!(
+            "failing on purpose ({} of {})",
+            ctx.failures + 1,
+            input.fail_times
+        ));
         return Err(StepError::retryable(format!(
             "demo failure {} of {} requested by the input",
             ctx.failures + 1,

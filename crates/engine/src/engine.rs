@@ -58,11 +58,15 @@ impl Engine {
             .workflow(workflow)
             .ok_or_else(|| EngineError::UnknownWorkflow(workflow.to_owned()))?;
         if !input.is_object() {
-            return Err(EngineError::InvalidInput("the job input must be a JSON object".into()));
+            return Err(EngineError::InvalidInput(
+                "the job input must be a JSON object".into(),
+            ));
         }
-        self.catalog.check_input(workflow, &input).map_err(|problem| {
-            EngineError::InvalidInput(format!("input for workflow {workflow:?}: {problem}"))
-        })?;
+        self.catalog
+            .check_input(workflow, &input)
+            .map_err(|problem| {
+                EngineError::InvalidInput(format!("input for workflow {workflow:?}: {problem}"))
+            })?;
         if let Some(key) = &idempotency_key {
             if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN {
                 return Err(EngineError::InvalidInput(format!(
@@ -84,7 +88,10 @@ impl Engine {
     }
 
     pub async fn job(&self, id: Uuid) -> Result<JobRecord> {
-        self.store.get_job(id).await?.ok_or(EngineError::JobNotFound(id))
+        self.store
+            .get_job(id)
+            .await?
+            .ok_or(EngineError::JobNotFound(id))
     }
 
     pub async fn details(&self, id: Uuid) -> Result<JobDetails> {
@@ -137,7 +144,11 @@ impl Engine {
                 }
                 let resume = job.current_step.as_deref().unwrap_or(&names[0]);
                 let index = def.step_index(resume).unwrap_or(0);
-                (index, vec![JobStatus::Failed, JobStatus::Cancelled], names[index..].to_vec())
+                (
+                    index,
+                    vec![JobStatus::Failed, JobStatus::Cancelled],
+                    names[index..].to_vec(),
+                )
             }
             Some(from) => {
                 let index = def.step_index(from).ok_or_else(|| {
@@ -146,8 +157,13 @@ impl Engine {
                         job.workflow
                     ))
                 })?;
-                let done: Vec<String> =
-                    self.store.checkpoints(id).await?.into_iter().map(|c| c.step_name).collect();
+                let done: Vec<String> = self
+                    .store
+                    .checkpoints(id)
+                    .await?
+                    .into_iter()
+                    .map(|c| c.step_name)
+                    .collect();
                 if let Some(missing) = names[..index].iter().find(|n| !done.contains(n)) {
                     return Err(EngineError::Conflict(format!(
                         "cannot retry job {id} from {from:?}: the earlier step {missing:?} has not \
@@ -156,7 +172,11 @@ impl Engine {
                 }
                 let mut discard = names[index..].to_vec();
                 discard.extend(done.into_iter().filter(|n| !names.contains(n)));
-                let allowed = vec![JobStatus::Failed, JobStatus::Cancelled, JobStatus::Succeeded];
+                let allowed = vec![
+                    JobStatus::Failed,
+                    JobStatus::Cancelled,
+                    JobStatus::Succeeded,
+                ];
                 (index, allowed, discard)
             }
         };
@@ -166,12 +186,18 @@ impl Engine {
             step_name: names[step_index].clone(),
             steps: names,
             workflow_version: def.version.clone(),
-            state: step_index.checked_sub(1).map(|i| def.steps[i].state.clone()),
+            state: step_index
+                .checked_sub(1)
+                .map(|i| def.steps[i].state.clone()),
             discard,
         };
         self.store.requeue(id, &plan).await?;
-        self.note(id, LogLevel::Info, &format!("retry requested from step {:?}", plan.step_name))
-            .await;
+        self.note(
+            id,
+            LogLevel::Info,
+            &format!("retry requested from step {:?}", plan.step_name),
+        )
+        .await;
         self.job(id).await
     }
 

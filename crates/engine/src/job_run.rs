@@ -90,11 +90,15 @@ impl JobRun {
         let def = self.definition().await?;
         let start = self.job.step_index;
         if start >= def.steps.len() {
-            return self.end_before_start(&def, JobStatus::Failed, "the job has no step left to run").await;
+            return self
+                .end_before_start(&def, JobStatus::Failed, "the job has no step left to run")
+                .await;
         }
         self.handle_rescue(&def).await?;
         if self.job.cancel_requested {
-            return self.end_before_start(&def, JobStatus::Cancelled, "cancelled by request").await;
+            return self
+                .end_before_start(&def, JobStatus::Cancelled, "cancelled by request")
+                .await;
         }
         let mut outputs = if start > 0 {
             self.shared.store.load_outputs(self.job.lease.job_id).await.map_err(|e| {
@@ -108,7 +112,9 @@ impl JobRun {
         for index in start..def.steps.len() {
             let step = &def.steps[index];
             let started_at = Utc::now();
-            let end = self.run_attempt(&def, step, attempt, failures, &outputs).await;
+            let end = self
+                .run_attempt(&def, step, attempt, failures, &outputs)
+                .await;
             let record = |outcome, error: Option<String>| AttemptRecord {
                 step_index: index,
                 step_name: step.name.clone(),
@@ -134,7 +140,9 @@ impl JobRun {
                             next_step: def.steps[index + 1].name.clone(),
                         }
                     };
-                    let answer = self.write(&record(Outcome::Succeeded, None), &transition).await?;
+                    let answer = self
+                        .write(&record(Outcome::Succeeded, None), &transition)
+                        .await?;
                     if last {
                         tracing::info!(state = %step.state, "job succeeded");
                         return Ok(());
@@ -147,7 +155,8 @@ impl JobRun {
                 }
                 AttemptEnd::Failed { outcome, error } => {
                     let transition = self.after_failure(step, failures + 1, &error);
-                    self.write(&record(outcome, Some(error.message.clone())), &transition).await?;
+                    self.write(&record(outcome, Some(error.message.clone())), &transition)
+                        .await?;
                     return Ok(());
                 }
                 AttemptEnd::Cancelled => {
@@ -155,14 +164,20 @@ impl JobRun {
                         status: JobStatus::Cancelled,
                         error: Some(format!("cancelled by request during step {:?}", step.name)),
                     };
-                    self.write(&record(Outcome::Cancelled, Some("cancelled by request".into())), &transition)
-                        .await?;
+                    self.write(
+                        &record(Outcome::Cancelled, Some("cancelled by request".into())),
+                        &transition,
+                    )
+                    .await?;
                     return Ok(());
                 }
                 AttemptEnd::Released => {
                     let note = "worker shutting down: handed back to be run again";
-                    self.write(&record(Outcome::Released, Some(note.into())), &Transition::Release)
-                        .await?;
+                    self.write(
+                        &record(Outcome::Released, Some(note.into())),
+                        &Transition::Release,
+                    )
+                    .await?;
                     return Ok(());
                 }
                 AttemptEnd::LeaseLost => {
@@ -177,14 +192,21 @@ impl JobRun {
     /// The job's definition, checked against the step names the job was submitted with.
     async fn definition(&self) -> Result<WorkflowDefinition, Stop> {
         let Some(def) = self.shared.catalog.workflow(&self.job.workflow) else {
-            let message = format!("workflow {:?} is not defined on this worker", self.job.workflow);
+            let message = format!(
+                "workflow {:?} is not defined on this worker",
+                self.job.workflow
+            );
             return Err(self.end_unstarted(JobStatus::Failed, &message).await);
         };
         if def.step_names() != self.job.steps {
             let message = format!(
                 "workflow {:?} changed since this job was submitted (version {}, steps {:?}; now \
                  version {}, steps {:?}): retry with from_step to move the job onto the new definition",
-                def.name, self.job.workflow_version, self.job.steps, def.version, def.step_names()
+                def.name,
+                self.job.workflow_version,
+                self.job.steps,
+                def.version,
+                def.step_names()
             );
             return Err(self.end_unstarted(JobStatus::Failed, &message).await);
         }
@@ -203,7 +225,12 @@ impl JobRun {
             rescue.previous_owner, rescue.attempt, step.name
         );
         tracing::warn!(previous_owner = %rescue.previous_owner, step = %step.name, recoveries = self.job.recoveries, "{message}");
-        self.log.push(Some(&step.name), Some(rescue.attempt), LogLevel::Warn, message);
+        self.log.push(
+            Some(&step.name),
+            Some(rescue.attempt),
+            LogLevel::Warn,
+            message,
+        );
         let record = AttemptRecord {
             step_index: self.job.step_index,
             step_name: step.name.clone(),
@@ -211,7 +238,10 @@ impl JobRun {
             started_at: rescue.started_at.unwrap_or_else(Utc::now),
             finished_at: Utc::now(),
             outcome: Outcome::Interrupted,
-            error: Some(format!("worker {} stopped responding", rescue.previous_owner)),
+            error: Some(format!(
+                "worker {} stopped responding",
+                rescue.previous_owner
+            )),
         };
         let max = self.shared.config.max_recoveries;
         if self.job.recoveries > max {
@@ -255,7 +285,8 @@ impl JobRun {
             humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
         );
         tracing::info!(step = %step.name, retry_in_ms = delay.as_millis() as u64, "{message}");
-        self.log.push(Some(&step.name), None, LogLevel::Warn, message);
+        self.log
+            .push(Some(&step.name), None, LogLevel::Warn, message);
         Transition::RetryAfter { delay }
     }
 
@@ -270,7 +301,10 @@ impl JobRun {
         let Some(handler) = self.shared.catalog.handler(&step.handler) else {
             return AttemptEnd::Failed {
                 outcome: Outcome::Failed,
-                error: StepError::permanent(format!("no handler {:?} on this worker", step.handler)),
+                error: StepError::permanent(format!(
+                    "no handler {:?} on this worker",
+                    step.handler
+                )),
             };
         };
         let token = CancellationToken::new();
@@ -319,13 +353,23 @@ impl JobRun {
     }
 
     /// Ends the job at the step it was about to run, recording why it never ran.
-    async fn end_before_start(&self, def: &WorkflowDefinition, status: JobStatus, why: &str) -> Result<(), Stop> {
+    async fn end_before_start(
+        &self,
+        def: &WorkflowDefinition,
+        status: JobStatus,
+        why: &str,
+    ) -> Result<(), Stop> {
         let index = self.job.step_index.min(def.steps.len().saturating_sub(1));
         self.end_at(def, index, self.job.attempt, status, why).await
     }
 
-    async fn end_before_start_at(&self, def: &WorkflowDefinition, index: usize) -> Result<(), Stop> {
-        self.end_at(def, index, 1, JobStatus::Cancelled, "cancelled by request").await
+    async fn end_before_start_at(
+        &self,
+        def: &WorkflowDefinition,
+        index: usize,
+    ) -> Result<(), Stop> {
+        self.end_at(def, index, 1, JobStatus::Cancelled, "cancelled by request")
+            .await
     }
 
     async fn end_at(
@@ -343,7 +387,11 @@ impl JobRun {
             attempt,
             started_at: now,
             finished_at: now,
-            outcome: if status == JobStatus::Cancelled { Outcome::Cancelled } else { Outcome::Failed },
+            outcome: if status == JobStatus::Cancelled {
+                Outcome::Cancelled
+            } else {
+                Outcome::Failed
+            },
             error: Some(why.to_owned()),
         };
         let transition = Transition::End {
@@ -356,7 +404,10 @@ impl JobRun {
     /// Ends a job whose definition cannot be used, at the step it was on.
     async fn end_unstarted(&self, status: JobStatus, why: &str) -> Stop {
         tracing::warn!("{why}");
-        let index = self.job.step_index.min(self.job.steps.len().saturating_sub(1));
+        let index = self
+            .job
+            .step_index
+            .min(self.job.steps.len().saturating_sub(1));
         let now = Utc::now();
         let record = AttemptRecord {
             step_index: index,
@@ -377,7 +428,11 @@ impl JobRun {
 
     /// Writes an attempt's result, retrying while the database is unreachable for as
     /// long as the lease would last; gives up (writing nothing) once the lease is gone.
-    async fn write(&self, record: &AttemptRecord, transition: &Transition) -> Result<Heartbeat, Stop> {
+    async fn write(
+        &self,
+        record: &AttemptRecord,
+        transition: &Transition,
+    ) -> Result<Heartbeat, Stop> {
         let lease = &self.job.lease;
         let logs = self.log.drain();
         let store = &self.shared.store;
@@ -443,7 +498,9 @@ async fn heartbeat_loop(
                 log.restore(lines);
                 tracing::warn!(error = %e, "heartbeat failed");
                 if last_renewed.elapsed() >= lease.duration {
-                    tracing::warn!("lease could not be renewed before it expired: stopping the job here");
+                    tracing::warn!(
+                        "lease could not be renewed before it expired: stopping the job here"
+                    );
                     lost.cancel();
                     return;
                 }

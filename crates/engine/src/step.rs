@@ -82,13 +82,15 @@ impl StepContext {
         let value = self.outputs.get(step).ok_or_else(|| {
             StepError::permanent(format!("step {step:?} has no checkpointed output"))
         })?;
-        T::deserialize(value)
-            .map_err(|e| StepError::permanent(format!("output of step {step:?} is unreadable: {e}")))
+        T::deserialize(value).map_err(|e| {
+            StepError::permanent(format!("output of step {step:?} is unreadable: {e}"))
+        })
     }
 
     /// Appends a line to the job's log (stored with the next checkpoint or heartbeat).
     pub fn log(&self, level: LogLevel, message: impl Into<String>) {
-        self.log.push(Some(&self.step), Some(self.attempt), level, message.into());
+        self.log
+            .push(Some(&self.step), Some(self.attempt), level, message.into());
     }
 
     pub fn info(&self, message: impl Into<String>) {

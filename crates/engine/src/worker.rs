@@ -98,12 +98,19 @@ impl Worker {
             let woken = notifier.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            let idle_for = match shared.store.claim(&config.worker_id, free, config.lease).await {
+            let idle_for = match shared
+                .store
+                .claim(&config.worker_id, free, config.lease)
+                .await
+            {
                 Ok(jobs) => {
                     error_delay = Duration::from_millis(100);
                     let claimed = jobs.len();
                     for job in jobs {
-                        let permit = slots.clone().try_acquire_owned().expect("a free slot per claim");
+                        let permit = slots
+                            .clone()
+                            .try_acquire_owned()
+                            .expect("a free slot per claim");
                         let run = JobRun::new(shared.clone(), job);
                         running.spawn(async move {
                             run.run().await;
@@ -137,7 +144,10 @@ impl Worker {
 async fn idle_sleep(shared: &Shared) -> Duration {
     let poll = shared.config.poll_interval;
     match shared.store.next_due().await {
-        Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(poll),
+        Ok(Some(due)) => (due - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(poll),
         Ok(None) => poll,
         Err(_) => poll,
     }
@@ -169,15 +179,21 @@ async fn purge(shared: &Shared) {
 async fn drain(shared: &Shared, mut running: JoinSet<()>) {
     let grace = shared.config.shutdown_grace;
     if !running.is_empty() {
-        tracing::info!(jobs = running.len(), grace_ms = grace.as_millis() as u64,
-            "shutting down: letting running steps finish");
+        tracing::info!(
+            jobs = running.len(),
+            grace_ms = grace.as_millis() as u64,
+            "shutting down: letting running steps finish"
+        );
     }
     let finished = tokio::time::timeout(grace, async {
         while running.join_next().await.is_some() {}
     })
     .await;
     if finished.is_err() {
-        tracing::warn!(jobs = running.len(), "grace period over: handing unfinished jobs back");
+        tracing::warn!(
+            jobs = running.len(),
+            "grace period over: handing unfinished jobs back"
+        );
         shared.release.cancel();
         let _ = tokio::time::timeout(RELEASE_WAIT, async {
             while running.join_next().await.is_some() {}

@@ -54,7 +54,12 @@ pub trait Store: Send + Sync + 'static {
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>>;
 
     /// Extends the lease and stores buffered log lines. `Err(LeaseLost)` if it is gone.
-    async fn heartbeat(&self, lease: &Lease, duration: Duration, logs: &[LogLine]) -> Result<Heartbeat>;
+    async fn heartbeat(
+        &self,
+        lease: &Lease,
+        duration: Duration,
+        logs: &[LogLine],
+    ) -> Result<Heartbeat>;
 
     /// Records a finished attempt and moves the job on, in one transaction fenced by the lease.
     async fn finish_attempt(
@@ -75,7 +80,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage>;
     async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>>;
     async fn checkpoints(&self, job_id: Uuid) -> Result<Vec<CheckpointRow>>;
-    async fn logs(&self, job_id: Uuid, after: Option<i64>, limit: i64) -> Result<Vec<StoredLogLine>>;
+    async fn logs(
+        &self,
+        job_id: Uuid,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredLogLine>>;
 
     /// Appends log lines outside of a lease (engine-side notes such as "retry requested").
     async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()>;
@@ -104,7 +114,11 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Runs `clients` loops of `one_commit` until `duration` is over; returns commits per second.
-pub(crate) async fn measure_commits<F, Fut>(clients: usize, duration: Duration, one_commit: F) -> Result<f64>
+pub(crate) async fn measure_commits<F, Fut>(
+    clients: usize,
+    duration: Duration,
+    one_commit: F,
+) -> Result<f64>
 where
     F: Fn(i32) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<()>> + Send,

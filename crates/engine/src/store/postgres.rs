@@ -19,9 +19,9 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::list::{count_query, JobFilter, JobPage, into_page, list_query};
-use super::types::*;
 use super::Store;
+use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
+use super::types::*;
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
 
@@ -239,10 +239,12 @@ impl Store for PgStore {
         .await?;
         let (id, created) = match inserted {
             Some(id) => {
-                sqlx::query("INSERT INTO engine.queue (job_id, due_at, step_index) VALUES ($1, now(), 0)")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO engine.queue (job_id, due_at, step_index) VALUES ($1, now(), 0)",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query("SELECT pg_notify($1, '')")
                     .bind(CHANNEL)
                     .execute(&mut *tx)
@@ -250,10 +252,11 @@ impl Store for PgStore {
                 (id, true)
             }
             None => {
-                let id: Uuid = sqlx::query_scalar("SELECT id FROM engine.jobs WHERE idempotency_key = $1")
-                    .bind(&job.idempotency_key)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let id: Uuid =
+                    sqlx::query_scalar("SELECT id FROM engine.jobs WHERE idempotency_key = $1")
+                        .bind(&job.idempotency_key)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 (id, false)
             }
         };
@@ -261,7 +264,10 @@ impl Store for PgStore {
         if created {
             self.notifier.notify_one();
         }
-        let job = self.get_job(id).await?.ok_or(EngineError::JobNotFound(id))?;
+        let job = self
+            .get_job(id)
+            .await?
+            .ok_or(EngineError::JobNotFound(id))?;
         Ok(Submitted { job, created })
     }
 
@@ -272,10 +278,17 @@ impl Store for PgStore {
             .bind(lease.as_secs_f64())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|row| claimed_from_row(row, owner, lease)).collect()
+        rows.iter()
+            .map(|row| claimed_from_row(row, owner, lease))
+            .collect()
     }
 
-    async fn heartbeat(&self, lease: &Lease, duration: Duration, logs: &[LogLine]) -> Result<Heartbeat> {
+    async fn heartbeat(
+        &self,
+        lease: &Lease,
+        duration: Duration,
+        logs: &[LogLine],
+    ) -> Result<Heartbeat> {
         let cancel_requested: Option<bool> = sqlx::query_scalar(
             "WITH lease AS (
                  UPDATE engine.queue SET due_at = now() + make_interval(secs => $4)
@@ -364,7 +377,10 @@ impl Store for PgStore {
     }
 
     async fn get_job(&self, id: Uuid) -> Result<Option<JobRecord>> {
-        let sql = format!("SELECT {} FROM engine.jobs WHERE id = $1", super::list::JOB_COLUMNS.join(", "));
+        let sql = format!(
+            "SELECT {} FROM engine.jobs WHERE id = $1",
+            super::list::JOB_COLUMNS.join(", ")
+        );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -428,7 +444,12 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn logs(&self, job_id: Uuid, after: Option<i64>, limit: i64) -> Result<Vec<StoredLogLine>> {
+    async fn logs(
+        &self,
+        job_id: Uuid,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredLogLine>> {
         let rows = sqlx::query(
             "SELECT id, step, attempt, level, message, at FROM engine.logs
              WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
@@ -489,11 +510,12 @@ impl Store for PgStore {
             tx.commit().await?;
             return Ok(CancelOutcome::Cancelled);
         }
-        let flagged = sqlx::query("UPDATE engine.queue SET cancel_requested = true WHERE job_id = $1")
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let flagged =
+            sqlx::query("UPDATE engine.queue SET cancel_requested = true WHERE job_id = $1")
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if flagged == 1 {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
@@ -578,10 +600,14 @@ impl Store for PgStore {
     }
 
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
-        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling").execute(&self.pool).await?;
-        sqlx::query("CREATE TABLE engine.bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)")
+        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling")
             .execute(&self.pool)
             .await?;
+        sqlx::query(
+            "CREATE TABLE engine.bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
         for client in 0..clients.max(1) {
             sqlx::query("INSERT INTO engine.bench_commit_ceiling (id, n) VALUES ($1, 0)")
                 .bind(client as i32)
@@ -600,7 +626,9 @@ impl Store for PgStore {
             }
         })
         .await;
-        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling").execute(&self.pool).await?;
+        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling")
+            .execute(&self.pool)
+            .await?;
         rate
     }
 
@@ -632,7 +660,9 @@ pub(super) fn conflict(job: &JobRecord, operation: &str) -> EngineError {
 pub(super) fn fenced(lease: &Lease, cancel_requested: Option<bool>) -> Result<Heartbeat> {
     match cancel_requested {
         Some(cancel_requested) => Ok(Heartbeat { cancel_requested }),
-        None => Err(EngineError::LeaseLost { job_id: lease.job_id }),
+        None => Err(EngineError::LeaseLost {
+            job_id: lease.job_id,
+        }),
     }
 }
 
@@ -699,7 +729,9 @@ fn job_from_row(row: &PgRow) -> Result<JobRecord> {
         workflow_version: row.try_get("workflow_version")?,
         steps: row.try_get::<Json<Vec<String>>, _>("steps")?.0,
         input: row.try_get("input")?,
-        status: status.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+        status: status
+            .parse()
+            .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
         state: row.try_get("state")?,
         current_step: row.try_get("current_step")?,
         idempotency_key: row.try_get("idempotency_key")?,

@@ -23,10 +23,10 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::list::{count_query, JOB_COLUMNS, JobFilter, JobPage, into_page, list_query};
+use super::Store;
+use super::list::{JOB_COLUMNS, JobFilter, JobPage, count_query, into_page, list_query};
 use super::postgres::{conflict, fenced};
 use super::types::*;
-use super::Store;
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
 
@@ -85,7 +85,11 @@ impl SqliteStore {
     }
 }
 
-async fn insert_logs(tx: &mut Transaction<'static, Sqlite>, job_id: Uuid, logs: &[LogLine]) -> Result<()> {
+async fn insert_logs(
+    tx: &mut Transaction<'static, Sqlite>,
+    job_id: Uuid,
+    logs: &[LogLine],
+) -> Result<()> {
     for line in logs {
         sqlx::query("INSERT INTO logs (job_id, step, attempt, level, message, at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(job_id.to_string())
@@ -194,7 +198,10 @@ async fn fence(
         .bind(&lease.owner)
         .bind(lease.epoch);
     if let Transition::Advance { next_index, .. } = transition {
-        query = query.bind(*next_index as i64).bind(now).bind(after_ms(lease.duration));
+        query = query
+            .bind(*next_index as i64)
+            .bind(now)
+            .bind(after_ms(lease.duration));
     }
     if let Some(value) = value {
         query = query.bind(value);
@@ -265,7 +272,10 @@ impl Store for SqliteStore {
         if inserted {
             self.notifier.notify_one();
         }
-        let record = self.get_job(id).await?.ok_or(EngineError::JobNotFound(id))?;
+        let record = self
+            .get_job(id)
+            .await?
+            .ok_or(EngineError::JobNotFound(id))?;
         Ok(Submitted {
             job: record,
             created: inserted,
@@ -317,7 +327,9 @@ impl Store for SqliteStore {
                 Some(previous_owner) => Some(Rescue {
                     previous_owner,
                     attempt: row.try_get::<i64, _>("attempt")? as u32,
-                    started_at: row.try_get::<Option<i64>, _>("attempt_started_at")?.map(from_ms),
+                    started_at: row
+                        .try_get::<Option<i64>, _>("attempt_started_at")?
+                        .map(from_ms),
                 }),
                 None => None,
             };
@@ -344,7 +356,12 @@ impl Store for SqliteStore {
         Ok(claimed)
     }
 
-    async fn heartbeat(&self, lease: &Lease, duration: Duration, logs: &[LogLine]) -> Result<Heartbeat> {
+    async fn heartbeat(
+        &self,
+        lease: &Lease,
+        duration: Duration,
+        logs: &[LogLine],
+    ) -> Result<Heartbeat> {
         let mut tx = self.write().await?;
         let cancel_requested: Option<bool> = sqlx::query_scalar(
             "UPDATE queue SET due_at = ? WHERE job_id = ? AND lease_owner = ? AND lease_epoch = ?
@@ -387,13 +404,15 @@ impl Store for SqliteStore {
                 ..
             } => {
                 insert_checkpoint(&mut tx, lease, attempt, output).await?;
-                sqlx::query("UPDATE jobs SET state = ?, current_step = ?, updated_at = ? WHERE id = ?")
-                    .bind(state)
-                    .bind(next_step)
-                    .bind(now)
-                    .bind(&job_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE jobs SET state = ?, current_step = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(state)
+                .bind(next_step)
+                .bind(now)
+                .bind(&job_id)
+                .execute(&mut *tx)
+                .await?;
             }
             Transition::Complete { output, state } => {
                 insert_checkpoint(&mut tx, lease, attempt, output).await?;
@@ -515,7 +534,12 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn logs(&self, job_id: Uuid, after: Option<i64>, limit: i64) -> Result<Vec<StoredLogLine>> {
+    async fn logs(
+        &self,
+        job_id: Uuid,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredLogLine>> {
         let rows = sqlx::query(
             "SELECT id, step, attempt, level, message, at FROM logs
              WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
@@ -614,13 +638,15 @@ impl Store for SqliteStore {
             .bind(Json(&plan.discard))
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO queue (job_id, due_at, step_index, lease_epoch) VALUES (?, ?, ?, ?)")
-            .bind(&id)
-            .bind(now_ms())
-            .bind(plan.step_index as i64)
-            .bind(epoch)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO queue (job_id, due_at, step_index, lease_epoch) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(now_ms())
+        .bind(plan.step_index as i64)
+        .bind(epoch)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.notifier.notify_one();
         Ok(())
@@ -652,7 +678,9 @@ impl Store for SqliteStore {
     }
 
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
-        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling").execute(&self.pool).await?;
+        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling")
+            .execute(&self.pool)
+            .await?;
         sqlx::query("CREATE TABLE bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)")
             .execute(&self.pool)
             .await?;
@@ -674,7 +702,9 @@ impl Store for SqliteStore {
             }
         })
         .await;
-        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling").execute(&self.pool).await?;
+        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling")
+            .execute(&self.pool)
+            .await?;
         rate
     }
 
@@ -702,7 +732,9 @@ fn job_from_row(row: &SqliteRow) -> Result<JobRecord> {
         workflow_version: row.try_get("workflow_version")?,
         steps: row.try_get::<Json<Vec<String>>, _>("steps")?.0,
         input: row.try_get::<Json<Value>, _>("input")?.0,
-        status: status.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+        status: status
+            .parse()
+            .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
         state: row.try_get("state")?,
         current_step: row.try_get("current_step")?,
         idempotency_key: row.try_get("idempotency_key")?,

@@ -39,7 +39,10 @@ impl JobStatus {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled)
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
     }
 }
 
@@ -191,7 +194,10 @@ pub enum Transition {
     /// Record the attempt only; the same worker carries on.
     Stay,
     /// The job ends failed or cancelled.
-    End { status: JobStatus, error: Option<String> },
+    End {
+        status: JobStatus,
+        error: Option<String>,
+    },
 }
 
 /// A job as stored.

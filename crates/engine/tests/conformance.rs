@@ -1,0 +1,1019 @@
+//! The store and engine contract, run against PostgreSQL and SQLite alike.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use engine::store::{AttemptRecord, CancelOutcome, JobFilter, Lease, Outcome, Transition};
+use engine::{
+    Catalog, Engine, EngineError, JobStatus, Registry, StepContext, StepError, Store, Worker,
+    WorkerConfig, typed,
+};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const LEASE: Duration = Duration::from_secs(30);
+
+/// Runs each listed test once on a fresh PostgreSQL database and once on a fresh SQLite file.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = test_support::database::TestPostgres::create().await;
+                    super::$name(super::open(&db.url).await).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = test_support::database::TestSqlite::create();
+                    super::$name(super::open(&db.url).await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    submit_is_idempotent_per_key,
+    submit_rejects_unknown_workflow_and_bad_input,
+    claim_takes_a_lease_that_excludes_other_workers,
+    stale_lease_cannot_write,
+    expired_lease_is_rescued_with_a_higher_epoch,
+    checkpoint_advances_state_and_records_attempt_together,
+    retry_waits_for_its_backoff,
+    cancel_waiting_and_running_jobs,
+    retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints,
+    list_filters_and_paginates,
+    worker_runs_demo_with_retries_to_success,
+    worker_fails_job_after_max_attempts,
+    permanent_error_fails_without_retry,
+    panicking_step_is_a_failed_attempt,
+    step_timeout_is_a_retryable_failure,
+    worker_cancels_a_running_step,
+    job_rescued_too_often_is_parked,
+    changed_definition_is_detected_and_from_step_moves_job,
+    finished_jobs_leave_the_queue_and_are_purged,
+    step_logs_are_stored,
+);
+
+async fn open(url: &str) -> Arc<dyn Store> {
+    let store = engine::connect(url, 8).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+/// A catalog with the shipped demo workflow and test workflows with special handlers.
+fn catalog() -> Arc<Catalog> {
+    let mut registry = Registry::new();
+    engine::demo::register(&mut registry, None);
+    registry.register(
+        "test.permanent",
+        typed(|_ctx: StepContext, _: Value| async {
+            Err::<Value, _>(StepError::permanent("repository not found"))
+        }),
+    );
+    registry.register(
+        "test.panic",
+        typed(|ctx: StepContext, _: Value| async move {
+            if ctx.failures == 0 {
+                panic!("boom in step");
+            }
+            Ok::<_, StepError>(json!({"recovered": true}))
+        }),
+    );
+    registry.register(
+        "test.slow",
+        typed(|ctx: StepContext, input: Value| async move {
+            let ms = input["sleep_ms"].as_u64().unwrap_or(0);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(ms)) => Ok(json!({"slept": ms})),
+                _ = ctx.cancellation.cancelled() => Err(StepError::retryable("stopped")),
+            }
+        }),
+    );
+    registry.register(
+        "test.log",
+        typed(|ctx: StepContext, _: Value| async move {
+            ctx.info("hello from the step");
+            Ok::<_, StepError>(json!({}))
+        }),
+    );
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows");
+    let mut catalog =
+        Catalog::load(std::path::Path::new(dir), registry).expect("shipped workflows load");
+    catalog
+        .add_toml(
+            "permanent.toml",
+            "name = \"permanent\"\n[[steps]]\nname = \"clone\"\nhandler = \"test.permanent\"\nmax_attempts = 5\n",
+        )
+        .unwrap();
+    catalog
+        .add_toml(
+            "panic.toml",
+            "name = \"panic\"\n[defaults]\nbackoff = { initial = \"10ms\", max = \"10ms\" }\n[[steps]]\nname = \"only\"\nhandler = \"test.panic\"\n",
+        )
+        .unwrap();
+    catalog
+        .add_toml(
+            "slow.toml",
+            "name = \"slow\"\n[[steps]]\nname = \"wait\"\nhandler = \"test.slow\"\ntimeout = \"300ms\"\nmax_attempts = 2\nbackoff = { initial = \"10ms\", max = \"20ms\" }\n",
+        )
+        .unwrap();
+    catalog
+        .add_toml(
+            "log.toml",
+            "name = \"log\"\n[[steps]]\nname = \"talk\"\nhandler = \"test.log\"\n",
+        )
+        .unwrap();
+    Arc::new(catalog)
+}
+
+fn engine_for(store: &Arc<dyn Store>) -> Engine {
+    Engine::new(store.clone(), catalog())
+}
+
+fn attempt(step: &str, index: usize, outcome: Outcome) -> AttemptRecord {
+    AttemptRecord {
+        step_index: index,
+        step_name: step.into(),
+        attempt: 1,
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        outcome,
+        error: None,
+    }
+}
+
+fn advance(next_index: usize, next_step: &str) -> Transition {
+    Transition::Advance {
+        output: json!({"ok": true}),
+        state: "Prepared".into(),
+        next_index,
+        next_step: next_step.into(),
+    }
+}
+
+fn fast_worker(id: &str) -> WorkerConfig {
+    let mut config = WorkerConfig::new(id);
+    config.max_concurrent_jobs = 4;
+    config.lease = Duration::from_secs(5);
+    config.heartbeat = Duration::from_millis(100);
+    config.poll_interval = Duration::from_millis(50);
+    config.shutdown_grace = Duration::from_millis(200);
+    config
+}
+
+/// Runs a worker in this process until `until` holds for the job, or panics after `limit`.
+async fn run_worker_until(
+    engine: &Engine,
+    config: WorkerConfig,
+    job: uuid::Uuid,
+    limit: Duration,
+    until: impl Fn(JobStatus) -> bool,
+) -> engine::store::JobRecord {
+    let shutdown = CancellationToken::new();
+    let worker = Worker::new(engine.store().clone(), engine.catalog().clone(), config);
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + limit;
+    let record = loop {
+        let record = engine.job(job).await.unwrap();
+        if until(record.status) {
+            break record;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job stuck in {:?}: {record:?}",
+            record.status
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    shutdown.cancel();
+    handle.await.unwrap();
+    record
+}
+
+async fn submit_demo(engine: &Engine, input: Value) -> uuid::Uuid {
+    engine.submit("demo", input, None).await.unwrap().job.id
+}
+
+async fn submit_is_idempotent_per_key(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let first = engine
+        .submit("demo", json!({}), Some("key-1".into()))
+        .await
+        .unwrap();
+    let again = engine
+        .submit("demo", json!({"sleep_ms": 5}), Some("key-1".into()))
+        .await
+        .unwrap();
+    let other = engine
+        .submit("demo", json!({}), Some("key-2".into()))
+        .await
+        .unwrap();
+    assert!(first.created);
+    assert!(!again.created);
+    assert_eq!(first.job.id, again.job.id);
+    assert_ne!(first.job.id, other.job.id);
+    assert_eq!(first.job.status, JobStatus::Queued);
+    assert_eq!(
+        first.job.steps,
+        vec!["prepare", "build", "publish", "verify"]
+    );
+    assert_eq!(first.job.current_step.as_deref(), Some("prepare"));
+    assert_eq!(store.queue_depth().await.unwrap(), 2);
+}
+
+async fn submit_rejects_unknown_workflow_and_bad_input(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let unknown = engine.submit("nope", json!({}), None).await.unwrap_err();
+    assert!(
+        matches!(unknown, EngineError::UnknownWorkflow(ref w) if w == "nope"),
+        "{unknown}"
+    );
+    let not_object = engine.submit("demo", json!([1]), None).await.unwrap_err();
+    assert!(
+        matches!(not_object, EngineError::InvalidInput(_)),
+        "{not_object}"
+    );
+    let bad_field = engine
+        .submit("demo", json!({"sleep_ms": "soon"}), None)
+        .await
+        .unwrap_err();
+    assert!(
+        bad_field.to_string().contains("sleep_ms")
+            || bad_field.to_string().contains("invalid type"),
+        "{bad_field}"
+    );
+    let unknown_field = engine
+        .submit("demo", json!({"sleep": 1}), None)
+        .await
+        .unwrap_err();
+    assert!(
+        unknown_field.to_string().contains("unknown field"),
+        "{unknown_field}"
+    );
+    let long_key = engine
+        .submit("demo", json!({}), Some("k".repeat(500)))
+        .await
+        .unwrap_err();
+    assert!(matches!(long_key, EngineError::InvalidInput(_)));
+    assert_eq!(
+        store.queue_depth().await.unwrap(),
+        0,
+        "rejected submits create nothing"
+    );
+    let all = JobFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.count_jobs(&all).await.unwrap(), 0);
+}
+
+async fn claim_takes_a_lease_that_excludes_other_workers(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let claimed = store.claim("w1", 10, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let job = &claimed[0];
+    assert_eq!(job.lease.job_id, id);
+    assert_eq!(job.lease.owner, "w1");
+    assert_eq!(job.lease.epoch, 1);
+    assert_eq!((job.step_index, job.attempt, job.failures), (0, 1, 0));
+    assert!(job.rescued_from.is_none());
+    assert!(
+        store.claim("w2", 10, LEASE).await.unwrap().is_empty(),
+        "a leased job is not claimable"
+    );
+    assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Running);
+}
+
+async fn stale_lease_cannot_write(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let mut lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
+    let stale = Lease {
+        epoch: lease.epoch - 1,
+        ..lease.clone()
+    };
+    let impostor = Lease {
+        owner: "w2".into(),
+        ..lease.clone()
+    };
+    for bad in [&stale, &impostor] {
+        let err = store
+            .finish_attempt(
+                bad,
+                &attempt("prepare", 0, Outcome::Succeeded),
+                &advance(1, "build"),
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, EngineError::LeaseLost { job_id } if job_id == id),
+            "{err}"
+        );
+        let err = store.heartbeat(bad, LEASE, &[]).await.unwrap_err();
+        assert!(matches!(err, EngineError::LeaseLost { .. }));
+    }
+    assert!(
+        store.checkpoints(id).await.unwrap().is_empty(),
+        "nothing written by stale leases"
+    );
+    assert!(store.attempts(id).await.unwrap().is_empty());
+    lease.duration = LEASE;
+    store
+        .finish_attempt(
+            &lease,
+            &attempt("prepare", 0, Outcome::Succeeded),
+            &advance(1, "build"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.checkpoints(id).await.unwrap().len(), 1);
+}
+
+async fn expired_lease_is_rescued_with_a_higher_epoch(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let first = store
+        .claim("dead-worker", 1, Duration::from_millis(50))
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(store.claim("w2", 1, LEASE).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let rescued = store.claim("w2", 1, LEASE).await.unwrap().remove(0);
+    assert_eq!(rescued.lease.job_id, id);
+    assert_eq!(rescued.lease.epoch, first.lease.epoch + 1);
+    assert_eq!(rescued.recoveries, 1);
+    assert_eq!(rescued.attempt, 2, "the interrupted attempt counts");
+    let rescue = rescued.rescued_from.expect("rescue recorded");
+    assert_eq!(rescue.previous_owner, "dead-worker");
+    assert_eq!(rescue.attempt, 1);
+    let err = store.heartbeat(&first.lease, LEASE, &[]).await.unwrap_err();
+    assert!(
+        matches!(err, EngineError::LeaseLost { .. }),
+        "the dead worker's lease is void"
+    );
+}
+
+async fn checkpoint_advances_state_and_records_attempt_together(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
+    let answer = store
+        .finish_attempt(
+            &lease,
+            &attempt("prepare", 0, Outcome::Succeeded),
+            &advance(1, "build"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!answer.cancel_requested);
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.state.as_deref(), Some("Prepared"));
+    assert_eq!(job.current_step.as_deref(), Some("build"));
+    assert_eq!(job.status, JobStatus::Running);
+    let checkpoints = store.checkpoints(id).await.unwrap();
+    assert_eq!(checkpoints.len(), 1);
+    assert_eq!(checkpoints[0].step_name, "prepare");
+    assert_eq!(checkpoints[0].output, json!({"ok": true}));
+    assert_eq!(checkpoints[0].worker, "w1");
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, Outcome::Succeeded);
+    assert_eq!(attempts[0].epoch, lease.epoch);
+    // The same step cannot be checkpointed twice.
+    let twice = store
+        .finish_attempt(
+            &lease,
+            &attempt("prepare", 0, Outcome::Succeeded),
+            &advance(1, "build"),
+            &[],
+        )
+        .await;
+    assert!(twice.is_err(), "a second checkpoint of one step is refused");
+    assert_eq!(store.checkpoints(id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.attempts(id).await.unwrap().len(),
+        1,
+        "the refused write left nothing"
+    );
+    let outputs = store.load_outputs(id).await.unwrap();
+    assert_eq!(outputs["prepare"], json!({"ok": true}));
+    // The last step completes the job and takes it out of the queue.
+    let finish = Transition::Complete {
+        output: json!({}),
+        state: "Verified".into(),
+    };
+    store
+        .finish_attempt(
+            &lease,
+            &attempt("verify", 3, Outcome::Succeeded),
+            &finish,
+            &[],
+        )
+        .await
+        .unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(job.state.as_deref(), Some("Verified"));
+    assert!(job.finished_at.is_some());
+    assert_eq!(store.queue_depth().await.unwrap(), 0);
+}
+
+async fn retry_waits_for_its_backoff(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
+    let retry = Transition::RetryAfter {
+        delay: Duration::from_millis(400),
+    };
+    store
+        .finish_attempt(&lease, &attempt("prepare", 0, Outcome::Failed), &retry, &[])
+        .await
+        .unwrap();
+    assert!(
+        store.claim("w2", 1, LEASE).await.unwrap().is_empty(),
+        "not due before its backoff"
+    );
+    let due = store.next_due().await.unwrap().expect("a due time");
+    assert!(due > Utc::now());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = store.claim("w2", 1, LEASE).await.unwrap().remove(0);
+    assert_eq!(again.lease.job_id, id);
+    assert_eq!((again.attempt, again.failures), (2, 1));
+    assert!(
+        again.rescued_from.is_none(),
+        "a scheduled retry is not a rescue"
+    );
+}
+
+async fn cancel_waiting_and_running_jobs(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let waiting = submit_demo(&engine, json!({})).await;
+    assert_eq!(
+        engine.cancel(waiting).await.unwrap(),
+        CancelOutcome::Cancelled
+    );
+    assert_eq!(
+        engine.job(waiting).await.unwrap().status,
+        JobStatus::Cancelled
+    );
+    let err = engine.cancel(waiting).await.unwrap_err();
+    assert!(
+        matches!(err, EngineError::Conflict(ref m) if m.contains("cancelled")),
+        "{err}"
+    );
+
+    let running = submit_demo(&engine, json!({})).await;
+    let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
+    assert_eq!(
+        engine.cancel(running).await.unwrap(),
+        CancelOutcome::Requested
+    );
+    assert!(
+        store
+            .heartbeat(&lease, LEASE, &[])
+            .await
+            .unwrap()
+            .cancel_requested
+    );
+    let missing = engine.cancel(uuid::Uuid::new_v4()).await.unwrap_err();
+    assert!(matches!(missing, EngineError::JobNotFound(_)));
+}
+
+async fn retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints(
+    store: Arc<dyn Store>,
+) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
+    store
+        .finish_attempt(
+            &lease,
+            &attempt("prepare", 0, Outcome::Succeeded),
+            &advance(1, "build"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let fail = Transition::End {
+        status: JobStatus::Failed,
+        error: Some("boom".into()),
+    };
+    store
+        .finish_attempt(&lease, &attempt("build", 1, Outcome::Failed), &fail, &[])
+        .await
+        .unwrap();
+    let failed = engine.job(id).await.unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.failed_step.as_deref(), Some("build"));
+    assert_eq!(failed.error.as_deref(), Some("boom"));
+
+    let conflict = engine
+        .retry(submit_demo(&engine, json!({})).await, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(conflict, EngineError::Conflict(_)),
+        "a queued job cannot be retried"
+    );
+
+    let retried = engine.retry(id, None).await.unwrap();
+    assert_eq!(retried.status, JobStatus::Queued);
+    assert_eq!(retried.current_step.as_deref(), Some("build"));
+    let claims = store.claim("w2", 10, LEASE).await.unwrap();
+    let again = claims.into_iter().find(|c| c.lease.job_id == id).unwrap();
+    assert_eq!(again.step_index, 1, "resumes at the failed step");
+    assert_eq!(
+        (again.attempt, again.failures),
+        (1, 0),
+        "with fresh attempts"
+    );
+    assert!(again.lease.epoch > lease.epoch, "epochs never go back");
+    assert_eq!(
+        store.checkpoints(id).await.unwrap().len(),
+        1,
+        "completed steps are kept"
+    );
+
+    let stale = store
+        .finish_attempt(
+            &lease,
+            &attempt("build", 1, Outcome::Succeeded),
+            &advance(2, "publish"),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(stale, EngineError::LeaseLost { .. }),
+        "the old run's lease stays void"
+    );
+
+    store
+        .finish_attempt(
+            &again.lease,
+            &attempt("build", 1, Outcome::Succeeded),
+            &advance(2, "publish"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let cancel = Transition::End {
+        status: JobStatus::Cancelled,
+        error: None,
+    };
+    store
+        .finish_attempt(
+            &again.lease,
+            &attempt("publish", 2, Outcome::Cancelled),
+            &cancel,
+            &[],
+        )
+        .await
+        .unwrap();
+    let unknown = engine.retry(id, Some("deploy")).await.unwrap_err();
+    assert!(
+        matches!(unknown, EngineError::InvalidInput(ref m) if m.contains("deploy")),
+        "{unknown}"
+    );
+    let from_prepare = engine.retry(id, Some("prepare")).await.unwrap();
+    assert_eq!(from_prepare.current_step.as_deref(), Some("prepare"));
+    assert_eq!(from_prepare.state, None);
+    assert!(
+        store.checkpoints(id).await.unwrap().is_empty(),
+        "from_step discards it and later checkpoints"
+    );
+}
+
+async fn list_filters_and_paginates(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(submit_demo(&engine, json!({})).await);
+    }
+    engine.cancel(ids[1]).await.unwrap();
+    let first = engine
+        .list(&JobFilter {
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        first.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![ids[4], ids[3]],
+        "newest first"
+    );
+    let second = engine
+        .list(&JobFilter {
+            limit: 2,
+            before: first.next_cursor,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        second.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
+    let third = engine
+        .list(&JobFilter {
+            limit: 2,
+            before: second.next_cursor,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(third.jobs.len(), 1);
+    assert_eq!(third.next_cursor, None, "last page has no cursor");
+    let cancelled = engine
+        .list(&JobFilter {
+            statuses: vec![JobStatus::Cancelled],
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(cancelled.jobs.len(), 1);
+    assert_eq!(cancelled.jobs[0].id, ids[1]);
+    let other = engine
+        .list(&JobFilter {
+            workflow: Some("slow".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(other.jobs.is_empty());
+}
+
+async fn worker_runs_demo_with_retries_to_success(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(
+        &engine,
+        json!({"sleep_ms": 5, "fail_step": "build", "fail_times": 2}),
+    )
+    .await;
+    let job = run_worker_until(
+        &engine,
+        fast_worker("w1"),
+        id,
+        Duration::from_secs(20),
+        |s| s.is_terminal(),
+    )
+    .await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    assert_eq!(job.state.as_deref(), Some("Verified"));
+    let attempts = store.attempts(id).await.unwrap();
+    let timeline: Vec<(String, u32, Outcome)> = attempts
+        .iter()
+        .map(|a| (a.step_name.clone(), a.attempt, a.outcome))
+        .collect();
+    assert_eq!(
+        timeline,
+        vec![
+            ("prepare".into(), 1, Outcome::Succeeded),
+            ("build".into(), 1, Outcome::Failed),
+            ("build".into(), 2, Outcome::Failed),
+            ("build".into(), 3, Outcome::Succeeded),
+            ("publish".into(), 1, Outcome::Succeeded),
+            ("verify".into(), 1, Outcome::Succeeded),
+        ]
+    );
+    assert!(
+        attempts[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("demo failure 1 of 2")
+    );
+    let gap = attempts[2].started_at - attempts[1].finished_at;
+    assert!(
+        gap.num_milliseconds() >= 100,
+        "the retry waited for its backoff ({gap})"
+    );
+    assert_eq!(store.checkpoints(id).await.unwrap().len(), 4);
+}
+
+async fn worker_fails_job_after_max_attempts(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({"fail_step": "prepare", "fail_times": 99})).await;
+    let mut config = fast_worker("w1");
+    config.max_concurrent_jobs = 1;
+    let job = run_worker_until(&engine, config, id, Duration::from_secs(30), |s| {
+        s.is_terminal()
+    })
+    .await;
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(job.failed_step.as_deref(), Some("prepare"));
+    let error = job.error.unwrap();
+    assert!(error.contains("after 4 attempts"), "{error}");
+    assert_eq!(
+        store.attempts(id).await.unwrap().len(),
+        4,
+        "demo.toml allows 4 attempts"
+    );
+    assert_eq!(store.queue_depth().await.unwrap(), 0);
+}
+
+async fn permanent_error_fails_without_retry(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine
+        .submit("permanent", json!({}), None)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let job = run_worker_until(
+        &engine,
+        fast_worker("w1"),
+        id,
+        Duration::from_secs(10),
+        |s| s.is_terminal(),
+    )
+    .await;
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(job.error.unwrap().contains("repository not found"));
+    assert_eq!(
+        store.attempts(id).await.unwrap().len(),
+        1,
+        "no retry of a permanent error"
+    );
+}
+
+async fn panicking_step_is_a_failed_attempt(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine
+        .submit("panic", json!({}), None)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let job = run_worker_until(
+        &engine,
+        fast_worker("w1"),
+        id,
+        Duration::from_secs(10),
+        |s| s.is_terminal(),
+    )
+    .await;
+    assert_eq!(
+        job.status,
+        JobStatus::Succeeded,
+        "the worker survived the panic and retried"
+    );
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts[0].outcome, Outcome::Failed);
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("boom in step")
+    );
+    assert_eq!(attempts[1].outcome, Outcome::Succeeded);
+}
+
+async fn step_timeout_is_a_retryable_failure(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine
+        .submit("slow", json!({"sleep_ms": 5000}), None)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let job = run_worker_until(
+        &engine,
+        fast_worker("w1"),
+        id,
+        Duration::from_secs(10),
+        |s| s.is_terminal(),
+    )
+    .await;
+    assert_eq!(job.status, JobStatus::Failed);
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 2, "timed out twice: max_attempts = 2");
+    assert!(attempts.iter().all(|a| a.outcome == Outcome::TimedOut));
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("timed out after 300ms")
+    );
+}
+
+async fn worker_cancels_a_running_step(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine
+        .submit("slow", json!({"sleep_ms": 250}), None)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let runner = engine.clone();
+    let job_handle = tokio::spawn(async move {
+        let mut config = fast_worker("w1");
+        config.lease = Duration::from_secs(5);
+        run_worker_until(&runner, config, id, Duration::from_secs(10), |s| {
+            s.is_terminal()
+        })
+        .await
+    });
+    while engine.job(id).await.unwrap().status != JobStatus::Running {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(engine.cancel(id).await.unwrap(), CancelOutcome::Requested);
+    let job = job_handle.await.unwrap();
+    assert_eq!(job.status, JobStatus::Cancelled);
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts.last().unwrap().outcome, Outcome::Cancelled);
+}
+
+async fn job_rescued_too_often_is_parked(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let short = Duration::from_millis(30);
+    for n in 0..3 {
+        let claimed = store.claim(&format!("dying-{n}"), 1, short).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let mut config = fast_worker("w-final");
+    config.max_recoveries = 2;
+    let job = run_worker_until(&engine, config, id, Duration::from_secs(10), |s| {
+        s.is_terminal()
+    })
+    .await;
+    assert_eq!(job.status, JobStatus::Failed);
+    let error = job.error.unwrap();
+    assert!(error.contains("MAX_RECOVERIES=2"), "{error}");
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts.last().unwrap().outcome, Outcome::Interrupted);
+    assert!(
+        attempts
+            .last()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("dying-2")
+    );
+}
+
+async fn changed_definition_is_detected_and_from_step_moves_job(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
+    store
+        .finish_attempt(
+            &lease,
+            &attempt("prepare", 0, Outcome::Succeeded),
+            &advance(1, "build"),
+            &[],
+        )
+        .await
+        .unwrap();
+    store
+        .finish_attempt(
+            &lease,
+            &attempt("build", 1, Outcome::Released),
+            &Transition::Release,
+            &[],
+        )
+        .await
+        .unwrap();
+
+    // The workflow is redeployed with a step renamed.
+    let mut registry = Registry::new();
+    engine::demo::register(&mut registry, None);
+    let mut changed = Catalog::empty(registry);
+    changed
+        .add_toml(
+            "demo.toml",
+            "name = \"demo\"\n[[steps]]\nname = \"prepare\"\nhandler = \"demo.step\"\nstate = \"Prepared\"\n\
+             [[steps]]\nname = \"compile\"\nhandler = \"demo.step\"\n[[steps]]\nname = \"verify\"\nhandler = \"demo.step\"\n",
+        )
+        .unwrap();
+    let new_engine = Engine::new(store.clone(), Arc::new(changed));
+    let job = run_worker_until(
+        &new_engine,
+        fast_worker("w2"),
+        id,
+        Duration::from_secs(10),
+        |s| s.is_terminal(),
+    )
+    .await;
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(
+        job.error
+            .as_deref()
+            .unwrap()
+            .contains("changed since this job was submitted"),
+        "{job:?}"
+    );
+
+    let plain = new_engine.retry(id, None).await.unwrap_err();
+    assert!(
+        matches!(plain, EngineError::Conflict(ref m) if m.contains("from_step")),
+        "{plain}"
+    );
+    let moved = new_engine.retry(id, Some("compile")).await.unwrap();
+    assert_eq!(moved.steps, vec!["prepare", "compile", "verify"]);
+    assert_ne!(moved.workflow_version, job.workflow_version);
+    let done = run_worker_until(
+        &new_engine,
+        fast_worker("w3"),
+        id,
+        Duration::from_secs(10),
+        |s| s.is_terminal(),
+    )
+    .await;
+    assert_eq!(done.status, JobStatus::Succeeded);
+    let names: Vec<String> = store
+        .checkpoints(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.step_name)
+        .collect();
+    assert_eq!(
+        names,
+        vec!["prepare", "compile", "verify"],
+        "prepare kept, new steps run"
+    );
+}
+
+async fn finished_jobs_leave_the_queue_and_are_purged(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let job = run_worker_until(
+        &engine,
+        fast_worker("w1"),
+        id,
+        Duration::from_secs(10),
+        |s| s.is_terminal(),
+    )
+    .await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(
+        store.queue_depth().await.unwrap(),
+        0,
+        "the claim table holds only live jobs"
+    );
+    assert_eq!(
+        store
+            .purge_finished(Utc::now() - chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .purge_finished(Utc::now() + chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.get_job(id).await.unwrap().is_none());
+    assert!(
+        store.attempts(id).await.unwrap().is_empty(),
+        "history goes with the job"
+    );
+}
+
+async fn step_logs_are_stored(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine.submit("log", json!({}), None).await.unwrap().job.id;
+    run_worker_until(
+        &engine,
+        fast_worker("w1"),
+        id,
+        Duration::from_secs(10),
+        |s| s.is_terminal(),
+    )
+    .await;
+    let logs = store.logs(id, None, 100).await.unwrap();
+    let line = logs
+        .iter()
+        .find(|l| l.line.message == "hello from the step")
+        .expect("the step's line");
+    assert_eq!(line.line.step.as_deref(), Some("talk"));
+    assert_eq!(line.line.attempt, Some(1));
+    let after = store.logs(id, Some(line.id), 100).await.unwrap();
+    assert!(
+        after.iter().all(|l| l.id > line.id),
+        "paging after a cursor"
+    );
+}
