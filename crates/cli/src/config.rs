@@ -17,7 +17,12 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Directory of workflow definitions (`*.toml`).
-    #[arg(long, env = "WORKFLOWS_DIR", default_value = "./workflows", global = true)]
+    #[arg(
+        long,
+        env = "WORKFLOWS_DIR",
+        default_value = "./workflows",
+        global = true
+    )]
     pub workflows_dir: PathBuf,
 
     /// Jobs one worker process runs at once.
@@ -41,7 +46,12 @@ pub struct Config {
     pub max_recoveries: u32,
 
     /// On SIGTERM, how long running steps may take to finish before their jobs are handed back.
-    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30.0, global = true)]
+    #[arg(
+        long,
+        env = "SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 30.0,
+        global = true
+    )]
     pub shutdown_grace_seconds: f64,
 
     /// Finished jobs older than this many days are deleted (0 keeps them forever).
@@ -70,7 +80,10 @@ impl Config {
         std::fs::create_dir_all(&self.data_dir).map_err(|e| {
             anyhow::anyhow!("cannot create DATA_DIR {}: {e}", self.data_dir.display())
         })?;
-        Ok(format!("sqlite://{}/deployflow.db", self.data_dir.display()))
+        Ok(format!(
+            "sqlite://{}/deployflow.db",
+            self.data_dir.display()
+        ))
     }
 
     pub fn db_max_connections(&self) -> u32 {

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 
 #[derive(Parser)]
-#[command(name = "deployflow", version, about = "Durable deployments from a repository URL and one sentence")]
+#[command(
+    name = "deployflow",
+    version,
+    about = "Durable deployments from a repository URL and one sentence"
+)]
 struct Cli {
     #[command(flatten)]
     config: Config,
@@ -33,7 +37,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.config.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

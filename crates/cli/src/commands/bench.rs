@@ -55,18 +55,31 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         print_table(&report);
     }
     if report.unfinished > 0 {
-        bail!("{} of {} jobs did not finish", report.unfinished, report.jobs);
+        bail!(
+            "{} of {} jobs did not finish",
+            report.unfinished,
+            report.jobs
+        );
     }
     Ok(())
 }
 
 fn print_table(r: &BenchReport) {
-    println!("deployflow bench engine ({}; {} jobs x {} steps, concurrency {})", r.backend, r.jobs, r.steps, r.concurrency);
+    println!(
+        "deployflow bench engine ({}; {} jobs x {} steps, concurrency {})",
+        r.backend, r.jobs, r.steps, r.concurrency
+    );
     println!("  elapsed              {:>10.2} s", r.elapsed_s);
     println!("  jobs/s               {:>10.1}", r.jobs_per_s);
     println!("  steps/s              {:>10.1}", r.steps_per_s);
     println!("  pickup p50           {:>10.2} ms", r.pickup_p50_ms);
     println!("  pickup p99           {:>10.2} ms", r.pickup_p99_ms);
-    println!("  commit ceiling       {:>10.1} commits/s (single-row UPDATE, {} connections)", r.commit_ceiling_per_s, r.concurrency);
-    println!("  ratio                {:>10.2} (steps/s / ceiling)", r.ratio);
+    println!(
+        "  commit ceiling       {:>10.1} commits/s (single-row UPDATE, {} connections)",
+        r.commit_ceiling_per_s, r.concurrency
+    );
+    println!(
+        "  ratio                {:>10.2} (steps/s / ceiling)",
+        r.ratio
+    );
 }

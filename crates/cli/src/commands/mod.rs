@@ -38,8 +38,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url()?;
     let store = engine::connect(&url, config.db_max_connections())
         .await
-        .with_context(|| format!("cannot open the database {}", engine::store::redact_url(&url)))?;
-    store.migrate().await.context("cannot migrate the database")?;
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                engine::store::redact_url(&url)
+            )
+        })?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     Ok(store)
 }
 

@@ -10,7 +10,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    Worker::new(store, catalog, worker_config).run(shutdown).await;
+    Worker::new(store, catalog, worker_config)
+        .run(shutdown)
+        .await;
     Ok(())
 }
 
@@ -41,7 +43,10 @@ fn worker_id() -> String {
 /// Cancels `shutdown` on SIGTERM or SIGINT; a second signal exits at once.
 pub async fn stop_on_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::warn!("cannot install signal handlers; stop the worker with SIGKILL");
         return;
     };
