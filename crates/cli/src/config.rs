@@ -62,7 +62,7 @@ pub struct Config {
     #[arg(long, env = "DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
 
-    /// Log format on stdout: `json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).
+    /// Log format on stderr: `json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).
     #[arg(long, env = "LOG_FORMAT", default_value = "auto", global = true)]
     pub log_format: String,
 

@@ -29,6 +29,8 @@ enum Command {
     Migrate,
     /// Run a worker: claim jobs and run their steps until SIGTERM or Ctrl-C.
     Worker,
+    /// Submit a demo job, run it in this process, print its timeline.
+    Demo(commands::demo::DemoArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -36,7 +38,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(&cli.config.log_format);
+    // Commands that print their own report keep the log to warnings by default.
+    let default_filter = match cli.command {
+        Command::Demo(_) | Command::Bench(_) => "warn",
+        _ => "info,sqlx=warn",
+    };
+    telemetry::init(&cli.config.log_format, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -51,6 +58,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Migrate => commands::migrate::run(&cli.config).await,
             Command::Worker => commands::worker::run(&cli.config).await,
+            Command::Demo(args) => commands::demo::run(&cli.config, args).await,
             Command::Bench(bench) => commands::bench::run(&cli.config, bench).await,
         }
     });

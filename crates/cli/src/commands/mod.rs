@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share: opening the store, loading workflows.
 
 pub mod bench;
+pub mod demo;
 pub mod migrate;
 pub mod worker;
 

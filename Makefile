@@ -1,0 +1,34 @@
+# deployflow: the usual entry points. `make help` lists them.
+CARGO ?= cargo
+COMPOSE ?= docker compose -f compose/compose.yaml
+BENCH_ARGS ?= --jobs 2000 --steps 5 --concurrency 16
+
+.PHONY: help up down run worker migrate test lint bench build
+
+help: ## List targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+up: ## Start PostgreSQL and workers with docker compose
+	$(COMPOSE) up -d --build
+
+down: ## Stop the compose stack
+	$(COMPOSE) down
+
+build: ## Build the deployflow binary (release)
+	$(CARGO) build --release --locked --bin deployflow
+
+run: ## Run a worker on the embedded default (SQLite in ./data)
+	$(CARGO) run --locked --bin deployflow -- worker
+
+migrate: ## Apply database migrations to $$DATABASE_URL (or ./data)
+	$(CARGO) run --locked --bin deployflow -- migrate
+
+test: ## Run every test (needs PostgreSQL on 127.0.0.1:5432)
+	$(CARGO) nextest run --workspace --locked --no-fail-fast
+
+lint: ## Formatting and clippy, as CI runs them
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+bench: ## Engine benchmark against $$DATABASE_URL (or ./data)
+	$(CARGO) run --release --locked --bin deployflow -- bench engine $(BENCH_ARGS)
