@@ -23,7 +23,7 @@ CREATE TABLE engine.jobs (
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     started_at       TIMESTAMPTZ,
     finished_at      TIMESTAMPTZ
-);
+) WITH (fillfactor = 80);
 CREATE INDEX jobs_status_seq ON engine.jobs (status, seq DESC);
 CREATE INDEX jobs_finished_at ON engine.jobs (finished_at) WHERE finished_at IS NOT NULL;
 

@@ -67,12 +67,12 @@ impl Engine {
             .map_err(|problem| {
                 EngineError::InvalidInput(format!("input for workflow {workflow:?}: {problem}"))
             })?;
-        if let Some(key) = &idempotency_key {
-            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN {
-                return Err(EngineError::InvalidInput(format!(
-                    "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters"
-                )));
-            }
+        if let Some(key) = &idempotency_key
+            && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN)
+        {
+            return Err(EngineError::InvalidInput(format!(
+                "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters"
+            )));
         }
         self.store
             .submit(NewJob {

@@ -35,6 +35,7 @@ pub(crate) struct Shared {
 pub(crate) struct JobRun {
     shared: Arc<Shared>,
     job: ClaimedJob,
+    input: Arc<Value>,
     log: LogSink,
     /// Fired by the heartbeat when the lease is gone.
     lost: CancellationToken,
@@ -61,6 +62,7 @@ impl JobRun {
     pub fn new(shared: Arc<Shared>, job: ClaimedJob) -> Self {
         Self {
             shared,
+            input: Arc::new(job.input.clone()),
             job,
             log: LogSink::default(),
             lost: CancellationToken::new(),
@@ -100,14 +102,14 @@ impl JobRun {
                 .end_before_start(&def, JobStatus::Cancelled, "cancelled by request")
                 .await;
         }
-        let mut outputs = if start > 0 {
+        let mut outputs = Arc::new(if start > 0 {
             self.shared.store.load_outputs(self.job.lease.job_id).await.map_err(|e| {
                 tracing::warn!(error = %e, "could not load checkpoints; the job will be picked up again");
                 Stop
             })?
         } else {
             BTreeMap::new()
-        };
+        });
         let (mut attempt, mut failures) = (self.job.attempt, self.job.failures);
         for index in start..def.steps.len() {
             let step = &def.steps[index];
@@ -147,7 +149,8 @@ impl JobRun {
                         tracing::info!(state = %step.state, "job succeeded");
                         return Ok(());
                     }
-                    outputs.insert(step.name.clone(), output);
+                    // The step's context is gone by now, so this does not copy the map.
+                    Arc::make_mut(&mut outputs).insert(step.name.clone(), output);
                     if answer.cancel_requested || self.cancel.is_cancelled() {
                         return self.end_before_start_at(&def, index + 1).await;
                     }
@@ -296,7 +299,7 @@ impl JobRun {
         step: &StepDefinition,
         attempt: u32,
         failures: u32,
-        outputs: &BTreeMap<String, Value>,
+        outputs: &Arc<BTreeMap<String, Value>>,
     ) -> AttemptEnd {
         let Some(handler) = self.shared.catalog.handler(&step.handler) else {
             return AttemptEnd::Failed {
@@ -315,8 +318,8 @@ impl JobRun {
             attempt,
             failures,
             worker_id: self.shared.config.worker_id.clone(),
-            input: Arc::new(self.job.input.clone()),
-            outputs: Arc::new(outputs.clone()),
+            input: self.input.clone(),
+            outputs: outputs.clone(),
             cancellation: token.clone(),
             log: self.log.clone(),
         };

@@ -7,7 +7,8 @@ use sqlx::postgres::PgConnection;
 /// The server tests use; `TEST_POSTGRES_URL` overrides it (it must name an existing database
 /// the user may run CREATE DATABASE from).
 pub fn admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A new, empty PostgreSQL database, dropped when the value is dropped (best effort).
@@ -27,7 +28,10 @@ impl TestPostgres {
             .execute(&mut conn)
             .await
             .expect("create test database");
-        let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+        let base = admin
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&admin);
         Self {
             url: format!("{base}/{name}"),
             name,
@@ -41,7 +45,10 @@ impl Drop for TestPostgres {
         let name = self.name.clone();
         // Drop runs outside any runtime guarantee: use a private thread and runtime.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async {

@@ -26,8 +26,8 @@ pub struct EngineBench {
     /// Jobs submitted one at a time to idle workers to measure pickup latency.
     #[arg(long, default_value_t = 100)]
     latency_samples: usize,
-    /// Seconds the commit-ceiling baseline runs.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds the commit-ceiling baseline runs (half before the engine run, half after).
+    #[arg(long, default_value_t = 4.0)]
     ceiling_seconds: f64,
     /// Print one JSON object instead of a table.
     #[arg(long)]

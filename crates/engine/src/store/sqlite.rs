@@ -164,7 +164,7 @@ async fn fence(
         Transition::Advance { .. } => (
             format!(
                 "UPDATE queue SET step_index = ?4, attempt = 1, failures = 0, recoveries = 0,
-                     attempt_started_at = ?5, due_at = ?6
+                     attempt_started_at = ?5
                  WHERE {FENCE} RETURNING cancel_requested"
             ),
             None,
