@@ -6,6 +6,7 @@
 //! writes nothing unless the job's queue row still carries that lease's owner and epoch.
 
 mod list;
+mod pg_batch;
 mod postgres;
 mod sqlite;
 mod types;

@@ -1,10 +1,11 @@
 //! PostgreSQL: the production store. Every write a running job makes is one statement
-//! (data-modifying CTEs), fenced by `lease_owner` and `lease_epoch`, so a step costs one
-//! commit and a worker that lost its lease writes nothing.
+//! (data-modifying CTEs), fenced by `lease_owner` and `lease_epoch`, so a step costs at
+//! most one commit (checkpoints of concurrent jobs share one: `pg_batch.rs`) and a
+//! worker that lost its lease writes nothing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::Store;
+use super::pg_batch::{Advance, Batcher, WriteOne};
 use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
 use super::types::*;
 use crate::error::{EngineError, Result};
@@ -34,6 +36,7 @@ pub struct PgStore {
     pool: PgPool,
     notifier: Arc<Notify>,
     listening: AtomicBool,
+    batcher: OnceLock<Batcher>,
 }
 
 impl PgStore {
@@ -51,6 +54,7 @@ impl PgStore {
             pool,
             notifier: Arc::new(Notify::new()),
             listening: AtomicBool::new(false),
+            batcher: OnceLock::new(),
         }
     }
 
@@ -322,44 +326,25 @@ impl Store for PgStore {
         transition: &Transition,
         logs: &[LogLine],
     ) -> Result<Heartbeat> {
-        let sql: &'static str = match transition {
-            Transition::Advance { .. } => &ADVANCE,
-            Transition::Complete { .. } => &COMPLETE,
-            Transition::RetryAfter { .. } => &RETRY_AFTER,
-            Transition::Release => &RELEASE,
-            Transition::Stay => &STAY,
-            Transition::End { .. } => &END,
-        };
-        let query = sqlx::query_scalar(sql)
-            .bind(lease.job_id)
-            .bind(&lease.owner)
-            .bind(lease.epoch)
-            .bind(attempt.step_index as i32)
-            .bind(&attempt.step_name)
-            .bind(attempt.attempt as i32)
-            .bind(attempt.started_at)
-            .bind(attempt.finished_at)
-            .bind(attempt.outcome.as_str())
-            .bind(&attempt.error)
-            .bind(Json(logs));
-        let query = match transition {
-            Transition::Advance {
-                output,
-                state,
-                next_index,
-                next_step,
-            } => query
-                .bind(*next_index as i32)
-                .bind(output)
-                .bind(state)
-                .bind(next_step),
-            Transition::Complete { output, state } => query.bind(output).bind(state),
-            Transition::RetryAfter { delay } => query.bind(delay.as_secs_f64()),
-            Transition::Release | Transition::Stay => query,
-            Transition::End { status, error } => query.bind(status.as_str()).bind(error),
-        };
-        let cancel_requested: Option<bool> = query.fetch_optional(&self.pool).await?;
-        fenced(lease, cancel_requested)
+        if let Transition::Advance {
+            output,
+            state,
+            next_index,
+            next_step,
+        } = transition
+        {
+            let advance = Advance {
+                lease: lease.clone(),
+                attempt: attempt.clone(),
+                output: output.clone(),
+                state: state.clone(),
+                next_index: *next_index,
+                next_step: next_step.clone(),
+                logs: logs.to_vec(),
+            };
+            return self.batcher().advance(advance).await;
+        }
+        finish_attempt_now(&self.pool, lease, attempt, transition, logs).await
     }
 
     async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>> {
@@ -641,6 +626,27 @@ impl Store for PgStore {
 }
 
 impl PgStore {
+    /// The group-commit writer for checkpoints, started on first use.
+    fn batcher(&self) -> &Batcher {
+        self.batcher.get_or_init(|| {
+            let pool = self.pool.clone();
+            let write_one: WriteOne = Arc::new(move |advance: Advance| {
+                let pool = pool.clone();
+                Box::pin(async move {
+                    let transition = Transition::Advance {
+                        output: advance.output,
+                        state: advance.state,
+                        next_index: advance.next_index,
+                        next_step: advance.next_step,
+                    };
+                    finish_attempt_now(&pool, &advance.lease, &advance.attempt, &transition, &advance.logs)
+                        .await
+                })
+            });
+            Batcher::spawn(self.pool.clone(), write_one)
+        })
+    }
+
     /// The error for an operation on a job that is not (or no longer) in the queue.
     async fn not_in_queue(&self, job_id: Uuid, operation: &str) -> EngineError {
         match self.get_job(job_id).await {
@@ -649,6 +655,54 @@ impl PgStore {
             Err(e) => e,
         }
     }
+}
+
+/// Writes one attempt's end with its own statement (and commit).
+async fn finish_attempt_now(
+    pool: &PgPool,
+    lease: &Lease,
+    attempt: &AttemptRecord,
+    transition: &Transition,
+    logs: &[LogLine],
+) -> Result<Heartbeat> {
+    let sql: &'static str = match transition {
+        Transition::Advance { .. } => &ADVANCE,
+        Transition::Complete { .. } => &COMPLETE,
+        Transition::RetryAfter { .. } => &RETRY_AFTER,
+        Transition::Release => &RELEASE,
+        Transition::Stay => &STAY,
+        Transition::End { .. } => &END,
+    };
+    let query = sqlx::query_scalar(sql)
+        .bind(lease.job_id)
+        .bind(&lease.owner)
+        .bind(lease.epoch)
+        .bind(attempt.step_index as i32)
+        .bind(&attempt.step_name)
+        .bind(attempt.attempt as i32)
+        .bind(attempt.started_at)
+        .bind(attempt.finished_at)
+        .bind(attempt.outcome.as_str())
+        .bind(&attempt.error)
+        .bind(Json(logs));
+    let query = match transition {
+        Transition::Advance {
+            output,
+            state,
+            next_index,
+            next_step,
+        } => query
+            .bind(*next_index as i32)
+            .bind(output)
+            .bind(state)
+            .bind(next_step),
+        Transition::Complete { output, state } => query.bind(output).bind(state),
+        Transition::RetryAfter { delay } => query.bind(delay.as_secs_f64()),
+        Transition::Release | Transition::Stay => query,
+        Transition::End { status, error } => query.bind(status.as_str()).bind(error),
+    };
+    let cancel_requested: Option<bool> = query.fetch_optional(pool).await?;
+    fenced(lease, cancel_requested)
 }
 
 pub(super) fn conflict(job: &JobRecord, operation: &str) -> EngineError {
