@@ -59,6 +59,7 @@ conformance!(
     changed_definition_is_detected_and_from_step_moves_job,
     finished_jobs_leave_the_queue_and_are_purged,
     step_logs_are_stored,
+    concurrent_checkpoints_are_fenced_one_by_one,
 );
 
 async fn open(url: &str) -> Arc<dyn Store> {
@@ -1016,4 +1017,98 @@ async fn step_logs_are_stored(store: Arc<dyn Store>) {
         after.iter().all(|l| l.id > line.id),
         "paging after a cursor"
     );
+}
+
+async fn concurrent_checkpoints_are_fenced_one_by_one(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    for _ in 0..24 {
+        submit_demo(&engine, json!({})).await;
+    }
+    let claimed = store.claim("w1", 24, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 24);
+    let leases: Vec<Lease> = claimed.iter().map(|c| c.lease.clone()).collect();
+    let log = |i: usize, step: &str| engine::logs::LogLine {
+        step: Some(step.into()),
+        attempt: Some(1),
+        level: engine::logs::LogLevel::Info,
+        message: format!("{step} of job {i}"),
+        at: Utc::now(),
+    };
+
+    // Round 1: every job checkpoints `prepare` at once; job 7 presents a stale lease.
+    let stale = Lease {
+        epoch: leases[7].epoch - 1,
+        ..leases[7].clone()
+    };
+    let round = leases.iter().enumerate().map(|(i, lease)| {
+        let (store, line) = (store.clone(), log(i, "prepare"));
+        let lease = if i == 7 { stale.clone() } else { lease.clone() };
+        async move {
+            let record = attempt("prepare", 0, Outcome::Succeeded);
+            store
+                .finish_attempt(&lease, &record, &advance(1, "build"), &[line])
+                .await
+        }
+    });
+    let results = futures::future::join_all(round).await;
+    for (i, result) in results.iter().enumerate() {
+        if i == 7 {
+            assert!(
+                matches!(result, Err(EngineError::LeaseLost { .. })),
+                "{result:?}"
+            );
+        } else {
+            assert!(result.is_ok(), "job {i}: {result:?}");
+        }
+    }
+
+    // Round 2: job 3 checkpoints `prepare` a second time, which must fail for it alone.
+    let round = leases
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 7)
+        .map(|(i, lease)| {
+            let store = store.clone();
+            let lease = lease.clone();
+            let (step, index) = if i == 3 { ("prepare", 0) } else { ("build", 1) };
+            let line = log(i, step);
+            async move {
+                let record = attempt(step, index, Outcome::Succeeded);
+                let result = store
+                    .finish_attempt(&lease, &record, &advance(index + 1, "publish"), &[line])
+                    .await;
+                (i, result)
+            }
+        });
+    for (i, result) in futures::future::join_all(round).await {
+        assert_eq!(result.is_ok(), i != 3, "job {i}: {result:?}");
+    }
+
+    for (i, lease) in leases.iter().enumerate() {
+        let id = lease.job_id;
+        let expected = match i {
+            7 => 0,
+            3 => 1,
+            _ => 2,
+        };
+        assert_eq!(
+            store.checkpoints(id).await.unwrap().len(),
+            expected,
+            "job {i}"
+        );
+        assert_eq!(store.attempts(id).await.unwrap().len(), expected, "job {i}");
+        let logs: Vec<String> = store
+            .logs(id, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.line.message)
+            .collect();
+        let prepare_lines = logs
+            .iter()
+            .filter(|m| **m == format!("prepare of job {i}"))
+            .count();
+        // Job 7's write was fenced off; job 3's second, refused checkpoint left no line.
+        assert_eq!(prepare_lines, usize::from(i != 7), "job {i}: {logs:?}");
+    }
 }

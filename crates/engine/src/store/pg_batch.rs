@@ -169,21 +169,38 @@ async fn write_batch(pool: &PgPool, batch: &[Request]) -> Result<HashMap<Uuid, b
     let finished: Vec<DateTime<Utc>> = rows.clone().map(|a| a.attempt.finished_at).collect();
     let logs: Vec<BatchLogLine> = rows
         .clone()
-        .flat_map(|a| a.logs.iter().map(|line| BatchLogLine { job_id: a.lease.job_id, line }))
+        .flat_map(|a| {
+            a.logs.iter().map(|line| BatchLogLine {
+                job_id: a.lease.job_id,
+                line,
+            })
+        })
         .collect();
     let answers: Vec<(Uuid, bool)> = sqlx::query_as(ADVANCE_BATCH)
         .bind(rows.clone().map(|a| a.lease.job_id).collect::<Vec<_>>())
-        .bind(rows.clone().map(|a| a.lease.owner.as_str()).collect::<Vec<_>>())
+        .bind(
+            rows.clone()
+                .map(|a| a.lease.owner.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(rows.clone().map(|a| a.lease.epoch).collect::<Vec<_>>())
         .bind(column(|a| a.attempt.step_index as i32))
-        .bind(rows.clone().map(|a| a.attempt.step_name.as_str()).collect::<Vec<_>>())
+        .bind(
+            rows.clone()
+                .map(|a| a.attempt.step_name.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(column(|a| a.attempt.attempt as i32))
         .bind(column(|a| a.next_index as i32))
         .bind(started)
         .bind(finished)
         .bind(rows.clone().map(|a| a.output.clone()).collect::<Vec<_>>())
         .bind(rows.clone().map(|a| a.state.as_str()).collect::<Vec<_>>())
-        .bind(rows.clone().map(|a| a.next_step.as_str()).collect::<Vec<_>>())
+        .bind(
+            rows.clone()
+                .map(|a| a.next_step.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(Json(logs))
         .fetch_all(pool)
         .await?;

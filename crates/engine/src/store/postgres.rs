@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::{LazyLock, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,8 +21,8 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::Store;
-use super::pg_batch::{Advance, Batcher, WriteOne};
 use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
+use super::pg_batch::{Advance, Batcher, WriteOne};
 use super::types::*;
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
@@ -639,8 +639,14 @@ impl PgStore {
                         next_index: advance.next_index,
                         next_step: advance.next_step,
                     };
-                    finish_attempt_now(&pool, &advance.lease, &advance.attempt, &transition, &advance.logs)
-                        .await
+                    finish_attempt_now(
+                        &pool,
+                        &advance.lease,
+                        &advance.attempt,
+                        &transition,
+                        &advance.logs,
+                    )
+                    .await
                 })
             });
             Batcher::spawn(self.pool.clone(), write_one)
