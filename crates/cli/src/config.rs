@@ -62,6 +62,15 @@ pub struct Config {
     #[arg(long, env = "DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
 
+    /// Address `deployflow serve` listens on for HTTP.
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        default_value = "0.0.0.0:8080",
+        global = true
+    )]
+    pub listen: String,
+
     /// Log format on stderr: `json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).
     #[arg(long, env = "LOG_FORMAT", default_value = "auto", global = true)]
     pub log_format: String,

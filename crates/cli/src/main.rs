@@ -29,6 +29,8 @@ enum Command {
     Migrate,
     /// Run a worker: claim jobs and run their steps until SIGTERM or Ctrl-C.
     Worker,
+    /// Serve the HTTP API on LISTEN_ADDR, with a worker in the same process unless --no-worker.
+    Serve(commands::serve::ServeArgs),
     /// Submit a demo job, run it in this process, print its timeline.
     Demo(commands::demo::DemoArgs),
     /// Benchmarks.
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Migrate => commands::migrate::run(&cli.config).await,
             Command::Worker => commands::worker::run(&cli.config).await,
+            Command::Serve(args) => commands::serve::run(&cli.config, args).await,
             Command::Demo(args) => commands::demo::run(&cli.config, args).await,
             Command::Bench(bench) => commands::bench::run(&cli.config, bench).await,
         }

@@ -1017,6 +1017,28 @@ async fn step_logs_are_stored(store: Arc<dyn Store>) {
         after.iter().all(|l| l.id > line.id),
         "paging after a cursor"
     );
+    let extra: Vec<engine::logs::LogLine> = (0..5)
+        .map(|n| engine::logs::LogLine {
+            step: None,
+            attempt: None,
+            level: engine::logs::LogLevel::Info,
+            message: format!("note {n}"),
+            at: Utc::now(),
+        })
+        .collect();
+    store.append_logs(id, &extra).await.unwrap();
+    let tail: Vec<String> = store
+        .tail_logs(id, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line.message)
+        .collect();
+    assert_eq!(
+        tail,
+        vec!["note 3", "note 4"],
+        "the newest lines, oldest first"
+    );
 }
 
 async fn concurrent_checkpoints_are_fenced_one_by_one(store: Arc<dyn Store>) {

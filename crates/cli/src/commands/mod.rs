@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod migrate;
+pub mod serve;
 pub mod worker;
 
 use std::path::PathBuf;

@@ -88,6 +88,9 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<StoredLogLine>>;
 
+    /// The last `limit` lines of a job's log, oldest first.
+    async fn tail_logs(&self, job_id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>>;
+
     /// Appends log lines outside of a lease (engine-side notes such as "retry requested").
     async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()>;
 

@@ -445,20 +445,21 @@ impl Store for PgStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredLogLine {
-                    id: r.try_get(0)?,
-                    line: LogLine {
-                        step: r.try_get(1)?,
-                        attempt: r.try_get(2)?,
-                        level: LogLevel::parse(r.try_get(3)?),
-                        message: r.try_get(4)?,
-                        at: r.try_get(5)?,
-                    },
-                })
-            })
-            .collect()
+        rows.iter().map(log_line_from_row).collect()
+    }
+
+    async fn tail_logs(&self, job_id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+                 SELECT id, step, attempt, level, message, at FROM engine.logs
+                 WHERE job_id = $1 ORDER BY id DESC LIMIT $2
+             ) AS tail ORDER BY id",
+        )
+        .bind(job_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_line_from_row).collect()
     }
 
     async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()> {
@@ -802,5 +803,18 @@ fn job_from_row(row: &PgRow) -> Result<JobRecord> {
         updated_at: row.try_get("updated_at")?,
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
+    })
+}
+
+fn log_line_from_row(row: &PgRow) -> Result<StoredLogLine> {
+    Ok(StoredLogLine {
+        id: row.try_get(0)?,
+        line: LogLine {
+            step: row.try_get(1)?,
+            attempt: row.try_get(2)?,
+            level: LogLevel::parse(row.try_get(3)?),
+            message: row.try_get(4)?,
+            at: row.try_get(5)?,
+        },
     })
 }

@@ -549,20 +549,21 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredLogLine {
-                    id: r.try_get(0)?,
-                    line: LogLine {
-                        step: r.try_get(1)?,
-                        attempt: r.try_get::<Option<i64>, _>(2)?.map(|a| a as i32),
-                        level: LogLevel::parse(r.try_get(3)?),
-                        message: r.try_get(4)?,
-                        at: from_ms(r.try_get(5)?),
-                    },
-                })
-            })
-            .collect()
+        rows.iter().map(log_line_from_row).collect()
+    }
+
+    async fn tail_logs(&self, job_id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+                 SELECT id, step, attempt, level, message, at FROM logs
+                 WHERE job_id = ? ORDER BY id DESC LIMIT ?
+             ) ORDER BY id",
+        )
+        .bind(job_id.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_line_from_row).collect()
     }
 
     async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()> {
@@ -744,5 +745,18 @@ fn job_from_row(row: &SqliteRow) -> Result<JobRecord> {
         updated_at: from_ms(row.try_get("updated_at")?),
         started_at: opt_ms("started_at")?,
         finished_at: opt_ms("finished_at")?,
+    })
+}
+
+fn log_line_from_row(row: &SqliteRow) -> Result<StoredLogLine> {
+    Ok(StoredLogLine {
+        id: row.try_get(0)?,
+        line: LogLine {
+            step: row.try_get(1)?,
+            attempt: row.try_get::<Option<i64>, _>(2)?.map(|a| a as i32),
+            level: LogLevel::parse(row.try_get(3)?),
+            message: row.try_get(4)?,
+            at: from_ms(row.try_get(5)?),
+        },
     })
 }

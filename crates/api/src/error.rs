@@ -1,0 +1,180 @@
+//! The API's one error type and its one mapping to HTTP.
+//!
+//! Policy: every error response is an RFC 9457 `application/problem+json` document whose
+//! `detail` tells the caller what to change. Bad requests are 4xx, never 500. Engine
+//! errors are mapped to HTTP in exactly one place ([`From<EngineError>`] below); the
+//! ones that are our fault (database, migrations, definitions) answer 500 with an error
+//! id, and the underlying error is logged once, here, with that id, never sent to the
+//! client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use engine::EngineError;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem (`/problems/<code>`); stable, branch on it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request and how to fix it.
+    pub detail: String,
+    /// For 500s only: quote it when reporting the problem; the server log has the cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_id: Option<Uuid>,
+}
+
+/// An error answered as a problem document.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    error_id: Option<Uuid>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            error_id: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
+    }
+
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, "Not found", detail)
+    }
+
+    /// A failure that is ours, not the caller's: logged with an id, answered without detail.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        let id = Uuid::new_v4();
+        tracing::error!(error.id = %id, error = %cause, "request failed");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            title: "Internal server error",
+            detail: format!(
+                "the server failed to handle this request; it was logged with error id {id}, \
+                 quote it when reporting the problem, or try again later"
+            ),
+            error_id: Some(id),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("/problems/{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            error_id: self.error_id,
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::JobNotFound(id) => Self::not_found(
+                "job-not-found",
+                format!("no job has id {id}; GET /list shows the jobs that exist"),
+            ),
+            EngineError::UnknownWorkflow(name) => Self::not_found(
+                "unknown-workflow",
+                format!(
+                    "unknown workflow {name:?}; GET /workflows lists the workflows this server runs"
+                ),
+            ),
+            EngineError::Conflict(message) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict with the job's current status",
+                message,
+            ),
+            EngineError::InvalidInput(message) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-input",
+                "Invalid input",
+                message,
+            ),
+            EngineError::Database(_)
+            | EngineError::Migrate(_)
+            | EngineError::Definition(_)
+            | EngineError::LeaseLost { .. }
+            | EngineError::InvalidDatabaseUrl(_) => Self::internal(&error),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause_behind_an_error_id() {
+        let error = ApiError::from(EngineError::InvalidDatabaseUrl(
+            "postgres://admin:hunter2@db/prod".into(),
+        ));
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let problem = error.problem();
+        let id = problem.error_id.expect("an error id");
+        assert!(problem.detail.contains(&id.to_string()));
+        assert!(!problem.detail.contains("hunter2"));
+        assert!(!problem.detail.contains("postgres"));
+    }
+
+    #[test]
+    fn refused_requests_keep_the_engine_message() {
+        let conflict = ApiError::from(EngineError::Conflict(
+            "cannot cancel job x: it is failed".into(),
+        ));
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            conflict.problem().detail,
+            "cannot cancel job x: it is failed"
+        );
+        assert_eq!(conflict.problem().kind, "/problems/conflict");
+        let invalid = ApiError::from(EngineError::InvalidInput("sleep_ms too large".into()));
+        assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(invalid.problem().error_id.is_none());
+    }
+}

@@ -1,0 +1,137 @@
+//! deployflow's HTTP API on top of [`engine::Engine`]: submit runs of a workflow, read a
+//! job with its step timeline, outputs and logs, list jobs, cancel and retry them,
+//! follow one live over Server-Sent Events, and the OpenAPI document of all of it.
+//!
+//! Every error is an RFC 9457 problem document (`error.rs`); request bodies and query
+//! strings are read by our own extractors (`extract.rs`) so that even a malformed
+//! request gets one. The API reads no environment: `deployflow serve` configures it.
+
+mod error;
+mod events;
+mod extract;
+mod routes;
+mod views;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use engine::Engine;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+pub use error::{ApiError, Problem};
+
+/// Largest request body accepted (64 KiB); larger ones are answered 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub engine: Engine,
+    /// Cancelled at shutdown: ends long-lived event streams so the server can drain.
+    pub shutdown: CancellationToken,
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "deployflow",
+        description = "Durable workflow jobs: submit, inspect, list, cancel, retry, follow live. \
+                       Every error is an RFC 9457 application/problem+json document."
+    ),
+    paths(
+        routes::list_workflows,
+        routes::submit_run,
+        routes::get_job,
+        routes::job_logs,
+        events::job_events,
+        routes::retry_job,
+        routes::cancel_job,
+        routes::list_jobs,
+        routes::healthz,
+        routes::readyz,
+        openapi_json,
+    ),
+    components(schemas(Problem, views::StatusEvent, views::LogView)),
+    tags(
+        (name = "jobs", description = "Jobs: runs of a workflow"),
+        (name = "workflows", description = "The workflows this server runs"),
+        (name = "health", description = "Liveness and readiness probes"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// This API's OpenAPI document.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
+)]
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}
+
+/// The API's routes over `engine`; event streams end only when their job finishes.
+pub fn router(engine: Engine) -> Router {
+    app(AppState {
+        engine,
+        shutdown: CancellationToken::new(),
+    })
+}
+
+fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/workflows", get(routes::list_workflows))
+        .route("/workflows/{name}/runs", post(routes::submit_run))
+        .route("/job/{id}", get(routes::get_job))
+        .route("/job/{id}/logs", get(routes::job_logs))
+        .route("/job/{id}/events", get(events::job_events))
+        .route("/job/{id}/retry", post(routes::retry_job))
+        .route("/job/{id}/cancel", post(routes::cancel_job))
+        .route("/list", get(routes::list_jobs))
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` is cancelled, then drains: open
+/// event streams end and in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    engine: Engine,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = app(AppState {
+        engine,
+        shutdown: shutdown.clone(),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+/// One log line per request (probes at debug level, so they do not drown the rest).
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let duration_ms = started.elapsed().as_millis() as u64;
+    if path == "/healthz" || path == "/readyz" {
+        tracing::debug!(http.method = %method, http.path = %path, http.status = status, duration_ms, "request");
+    } else {
+        tracing::info!(http.method = %method, http.path = %path, http.status = status, duration_ms, "request");
+    }
+    response
+}

@@ -1,0 +1,48 @@
+//! `deployflow serve`: the HTTP API and, unless `--no-worker`, a worker in the same
+//! process (the embedded, zero-setup mode); both stop on SIGTERM or SIGINT.
+
+use anyhow::Context;
+use engine::{Engine, Worker};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::worker::{stop_on_signal, worker_config};
+use crate::commands::{config_error, load_catalog, open_store};
+use crate::config::Config;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Serve the API only; jobs run on separate `deployflow worker` processes.
+    #[arg(long)]
+    pub no_worker: bool,
+}
+
+pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
+    let worker_config = if args.no_worker {
+        None
+    } else {
+        Some(worker_config(config).map_err(config_error)?)
+    };
+    let catalog = load_catalog(config)?;
+    let store = open_store(config).await?;
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen))?;
+    let address = listener.local_addr().context("listening address")?;
+    tracing::info!(listen = %address, worker = !args.no_worker, "HTTP API listening");
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let worker = worker_config.map(|worker_config| {
+        tokio::spawn(
+            Worker::new(store.clone(), catalog.clone(), worker_config).run(shutdown.clone()),
+        )
+    });
+    let served = api::serve(listener, Engine::new(store, catalog), shutdown.clone()).await;
+    // If the server stopped on its own (an I/O error), the worker stops with it.
+    shutdown.cancel();
+    if let Some(worker) = worker {
+        worker.await.context("the worker task failed")?;
+    }
+    served.context("the HTTP server failed")
+}
