@@ -43,8 +43,11 @@ CREATE TABLE engine.queue (
 ) WITH (fillfactor = 70);
 CREATE INDEX queue_due_at ON engine.queue (due_at);
 
+-- checkpoints, attempts and logs are written on every step: they carry no foreign key
+-- (a per-row RI check), since every write of them is fenced through the job's queue row,
+-- which does reference jobs; deleting a job deletes them explicitly (store: purge).
 CREATE TABLE engine.checkpoints (
-    job_id     UUID NOT NULL REFERENCES engine.jobs (id) ON DELETE CASCADE,
+    job_id     UUID NOT NULL,
     step_name  TEXT NOT NULL,
     step_index INT NOT NULL,
     output     JSONB NOT NULL,
@@ -55,8 +58,8 @@ CREATE TABLE engine.checkpoints (
 );
 
 CREATE TABLE engine.attempts (
-    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    job_id      UUID NOT NULL REFERENCES engine.jobs (id) ON DELETE CASCADE,
+    id          BIGINT GENERATED ALWAYS AS IDENTITY,
+    job_id      UUID NOT NULL,
     step_index  INT NOT NULL,
     step_name   TEXT NOT NULL,
     attempt     INT NOT NULL,
@@ -65,17 +68,17 @@ CREATE TABLE engine.attempts (
     started_at  TIMESTAMPTZ NOT NULL,
     finished_at TIMESTAMPTZ NOT NULL,
     outcome     TEXT NOT NULL,
-    error       TEXT
+    error       TEXT,
+    PRIMARY KEY (job_id, id)
 );
-CREATE INDEX attempts_job ON engine.attempts (job_id, id);
 
 CREATE TABLE engine.logs (
-    id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    job_id  UUID NOT NULL REFERENCES engine.jobs (id) ON DELETE CASCADE,
+    id      BIGINT GENERATED ALWAYS AS IDENTITY,
+    job_id  UUID NOT NULL,
     step    TEXT,
     attempt INT,
     level   TEXT NOT NULL,
     message TEXT NOT NULL,
-    at      TIMESTAMPTZ NOT NULL
+    at      TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (job_id, id)
 );
-CREATE INDEX logs_job ON engine.logs (job_id, id);

@@ -38,8 +38,9 @@ CREATE TABLE queue (
 );
 CREATE INDEX queue_due_at ON queue (due_at);
 
+-- No foreign keys on the per-step tables, as in migrations/postgres.
 CREATE TABLE checkpoints (
-    job_id     TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    job_id     TEXT NOT NULL,
     step_name  TEXT NOT NULL,
     step_index INTEGER NOT NULL,
     output     TEXT NOT NULL,
@@ -51,7 +52,7 @@ CREATE TABLE checkpoints (
 
 CREATE TABLE attempts (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id      TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    job_id      TEXT NOT NULL,
     step_index  INTEGER NOT NULL,
     step_name   TEXT NOT NULL,
     attempt     INTEGER NOT NULL,
@@ -66,7 +67,7 @@ CREATE INDEX attempts_job ON attempts (job_id, id);
 
 CREATE TABLE logs (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id  TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    job_id  TEXT NOT NULL,
     step    TEXT,
     attempt INTEGER,
     level   TEXT NOT NULL,

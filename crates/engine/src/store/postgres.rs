@@ -167,6 +167,14 @@ static END: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Deletes jobs and everything recorded about them (the queue row goes by its foreign key).
+const DELETE_JOBS_WHERE: &str = "
+    WITH gone AS (DELETE FROM engine.jobs WHERE {condition} RETURNING id),
+    attempt_rows AS (DELETE FROM engine.attempts WHERE job_id IN (SELECT id FROM gone)),
+    checkpoint_rows AS (DELETE FROM engine.checkpoints WHERE job_id IN (SELECT id FROM gone)),
+    log_rows AS (DELETE FROM engine.logs WHERE job_id IN (SELECT id FROM gone))
+    SELECT count(*) FROM gone";
+
 const CLAIM: &str = "
     WITH candidates AS (
         SELECT job_id, lease_owner, attempt, attempt_started_at
@@ -561,14 +569,15 @@ impl Store for PgStore {
     }
 
     async fn purge_finished(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM engine.jobs WHERE finished_at < $1
-                 AND status IN ('succeeded', 'failed', 'cancelled')",
-        )
-        .bind(before)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        let sql = DELETE_JOBS_WHERE.replace(
+            "{condition}",
+            "finished_at < $1 AND status IN ('succeeded', 'failed', 'cancelled')",
+        );
+        let deleted: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(before)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(deleted as u64)
     }
 
     async fn count_jobs(&self, filter: &JobFilter) -> Result<i64> {
@@ -579,11 +588,12 @@ impl Store for PgStore {
     }
 
     async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM engine.jobs WHERE workflow = $1")
+        let sql = DELETE_JOBS_WHERE.replace("{condition}", "workflow = $1");
+        let deleted: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(workflow)
-            .execute(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        Ok(done.rows_affected())
+        Ok(deleted as u64)
     }
 
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {

@@ -76,6 +76,27 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// Deletes the jobs `condition` (with one parameter, `?1`) selects, and everything
+    /// recorded about them (the queue row goes by its foreign key).
+    async fn delete_jobs_where(&self, condition: &str, value: String) -> Result<u64> {
+        let mut tx = self.write().await?;
+        for table in ["attempts", "checkpoints", "logs"] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE job_id IN (SELECT id FROM jobs WHERE {condition})"
+            )))
+            .bind(&value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let deleted = sqlx::query(AssertSqlSafe(format!("DELETE FROM jobs WHERE {condition}")))
+            .bind(&value)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     async fn not_in_queue(&self, job_id: Uuid, operation: &str) -> EngineError {
         match self.get_job(job_id).await {
             Ok(Some(job)) => conflict(&job, operation),
@@ -654,13 +675,11 @@ impl Store for SqliteStore {
     }
 
     async fn purge_finished(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM jobs WHERE finished_at < ? AND status IN ('succeeded', 'failed', 'cancelled')",
+        self.delete_jobs_where(
+            "finished_at < ?1 AND status IN ('succeeded', 'failed', 'cancelled')",
+            ms(before).to_string(),
         )
-        .bind(ms(before))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .await
     }
 
     async fn count_jobs(&self, filter: &JobFilter) -> Result<i64> {
@@ -671,11 +690,8 @@ impl Store for SqliteStore {
     }
 
     async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM jobs WHERE workflow = ?")
-            .bind(workflow)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+        self.delete_jobs_where("workflow = ?1", workflow.to_owned())
+            .await
     }
 
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
