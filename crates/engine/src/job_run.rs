@@ -19,7 +19,8 @@ use tracing::Instrument;
 use crate::catalog::Catalog;
 use crate::definition::{StepDefinition, WorkflowDefinition};
 use crate::error::EngineError;
-use crate::logs::{LogLevel, LogSink};
+use crate::job_log_layer;
+use crate::logs::LogSink;
 use crate::step::{ErrorKind, StepContext, StepError};
 use crate::store::{AttemptRecord, ClaimedJob, Heartbeat, JobStatus, Outcome, Store, Transition};
 use crate::worker::WorkerConfig;
@@ -71,6 +72,13 @@ impl JobRun {
     }
 
     pub async fn run(self) {
+        // Events inside this span (and the step spans under it) also go to the job's
+        // log: see job_log_layer.rs, which knows these span and field names.
+        let _log_route = job_log_layer::register(
+            self.job.lease.job_id,
+            self.job.lease.epoch,
+            self.log.clone(),
+        );
         let span = tracing::info_span!("job", job.id = %self.job.lease.job_id,
             workflow = %self.job.workflow, epoch = self.job.lease.epoch);
         async move {
@@ -227,13 +235,7 @@ impl JobRun {
             "rescued from worker {} (lease expired): attempt {} of step {:?} was interrupted",
             rescue.previous_owner, rescue.attempt, step.name
         );
-        tracing::warn!(previous_owner = %rescue.previous_owner, step = %step.name, recoveries = self.job.recoveries, "{message}");
-        self.log.push(
-            Some(&step.name),
-            Some(rescue.attempt),
-            LogLevel::Warn,
-            message,
-        );
+        tracing::warn!(recoveries = self.job.recoveries, "{message}");
         let record = AttemptRecord {
             step_index: self.job.step_index,
             step_name: step.name.clone(),
@@ -287,9 +289,7 @@ impl JobRun {
             error.message,
             humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
         );
-        tracing::info!(step = %step.name, retry_in_ms = delay.as_millis() as u64, "{message}");
-        self.log
-            .push(Some(&step.name), None, LogLevel::Warn, message);
+        tracing::warn!("{message}");
         Transition::RetryAfter { delay }
     }
 
