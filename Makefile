@@ -8,7 +8,7 @@ BENCH_ARGS ?= --jobs 2000 --steps 5 --concurrency 16
 help: ## List targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-up: ## Start PostgreSQL and workers with docker compose
+up: ## Start PostgreSQL, workers, the API (:8080) and Jaeger (:16686)
 	$(COMPOSE) up -d --build
 
 down: ## Stop the compose stack
@@ -17,8 +17,8 @@ down: ## Stop the compose stack
 build: ## Build the deployflow binary (release)
 	$(CARGO) build --release --locked --bin deployflow
 
-run: ## Run a worker on the embedded default (SQLite in ./data)
-	$(CARGO) run --locked --bin deployflow -- worker
+run: ## Serve the API with a worker on the embedded default (SQLite in ./data)
+	$(CARGO) run --locked --bin deployflow -- serve
 
 migrate: ## Apply database migrations to $$DATABASE_URL (or ./data)
 	$(CARGO) run --locked --bin deployflow -- migrate

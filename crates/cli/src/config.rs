@@ -71,6 +71,15 @@ pub struct Config {
     )]
     pub listen: String,
 
+    /// Base URL of the HTTP API that `run`, `status`, `list`, `retry` and `cancel` talk to.
+    #[arg(
+        long = "api",
+        env = "DEPLOYFLOW_API",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub api_url: String,
+
     /// Log format on stderr: `json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).
     #[arg(long, env = "LOG_FORMAT", default_value = "auto", global = true)]
     pub log_format: String,

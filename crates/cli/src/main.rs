@@ -14,7 +14,11 @@ use crate::config::Config;
 #[command(
     name = "deployflow",
     version,
-    about = "Durable deployments from a repository URL and one sentence"
+    about = "Durable deployments from a repository URL and one sentence",
+    after_help = "\
+Exit status: 0 success; 1 failure, including an error answer from the API (its
+detail is printed on stderr); 2 usage or configuration error; 3 the API at
+--api / DEPLOYFLOW_API could not be reached."
 )]
 struct Cli {
     #[command(flatten)]
@@ -36,13 +40,29 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Submit a job of a workflow to the API at --api.
+    Run(commands::run::RunArgs),
+    /// Show a job: status, state, error and its step timeline.
+    Status(commands::inspect::StatusArgs),
+    /// List jobs, newest first.
+    List(commands::inspect::ListArgs),
+    /// Re-queue a failed or cancelled job, or re-run it from a step.
+    Retry(commands::control::RetryArgs),
+    /// Cancel a job: a waiting one at once, a running one at its next heartbeat.
+    Cancel(commands::control::CancelArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Commands that print their own report keep the log to warnings by default.
     let default_filter = match cli.command {
-        Command::Demo(_) | Command::Bench(_) => "warn",
+        Command::Demo(_)
+        | Command::Bench(_)
+        | Command::Run(_)
+        | Command::Status(_)
+        | Command::List(_)
+        | Command::Retry(_)
+        | Command::Cancel(_) => "warn",
         _ => "info,sqlx=warn",
     };
     telemetry::init(&cli.config.log_format, default_filter);
@@ -63,6 +83,11 @@ fn main() -> ExitCode {
             Command::Serve(args) => commands::serve::run(&cli.config, args).await,
             Command::Demo(args) => commands::demo::run(&cli.config, args).await,
             Command::Bench(bench) => commands::bench::run(&cli.config, bench).await,
+            Command::Run(args) => commands::run::run(&cli.config, args).await,
+            Command::Status(args) => commands::inspect::status(&cli.config, args).await,
+            Command::List(args) => commands::inspect::list(&cli.config, args).await,
+            Command::Retry(args) => commands::control::retry(&cli.config, args).await,
+            Command::Cancel(args) => commands::control::cancel(&cli.config, args).await,
         }
     });
     match result {

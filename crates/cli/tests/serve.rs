@@ -1,42 +1,16 @@
 //! `deployflow serve` as a process: it serves the API on LISTEN_ADDR, runs the submitted
 //! job with its in-process worker, and exits cleanly on SIGTERM.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use test_support::worker_process::WorkerProcess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_submitted_jobs_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_deployflow"));
-    command
-        .arg("serve")
-        .env_remove("DATABASE_URL")
-        .env("DATA_DIR", dir.path().join("data"))
-        .env(
-            "WORKFLOWS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows"),
-        )
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info,sqlx=warn")
-        .env("POLL_INTERVAL_MS", "100")
-        .env("SHUTDOWN_GRACE_SECONDS", "2");
-    let mut server = WorkerProcess::spawn("serve", command, dir.path());
-    server
-        .wait_for_log("HTTP API listening", Duration::from_secs(20))
-        .await;
-    let listen = server
-        .log()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|v| v["message"] == "HTTP API listening")
-        .and_then(|v| v["listen"].as_str().map(str::to_owned))
-        .expect("the listening address is logged");
-    let base = format!("http://{listen}");
+    let (mut server, base) = common::spawn_serve(dir.path()).await;
     let client = reqwest::Client::new();
 
     let submitted: Value = client

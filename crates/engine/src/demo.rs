@@ -60,12 +60,10 @@ async fn run(
     effects: Option<PathBuf>,
 ) -> Result<DemoOutput, StepError> {
     record(&effects, &ctx, "start");
-    tracing::info!(
+    ctx.info(format!(
         "step {} attempt {} sleeping {} ms",
-        ctx.step,
-        ctx.attempt,
-        input.sleep_ms
-    );
+        ctx.step, ctx.attempt, input.sleep_ms
+    ));
     tokio::select! {
         _ = tokio::time::sleep(Duration::from_millis(input.sleep_ms)) => {}
         _ = ctx.cancellation.cancelled() => {

@@ -1,8 +1,14 @@
-//! One module per subcommand, and what they share: opening the store, loading workflows.
+//! One module per subcommand (or group of client commands), and what they share:
+//! opening the store, loading workflows, exit statuses.
 
 pub mod bench;
+pub mod client;
+pub mod control;
 pub mod demo;
+pub mod inspect;
 pub mod migrate;
+pub mod output;
+pub mod run;
 pub mod serve;
 pub mod worker;
 
@@ -14,11 +20,13 @@ use engine::{Catalog, EngineError, Registry, Store};
 
 use crate::config::Config;
 
-/// Exit status for scripts: 2 for bad configuration or definitions, 1 for anything else.
+/// Exit status for scripts: 2 for bad configuration or definitions, 3 when the API
+/// does not answer, 1 for anything else (an API error answer included).
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     match error.downcast_ref::<EngineError>() {
         Some(EngineError::Definition(_)) | Some(EngineError::InvalidDatabaseUrl(_)) => 2,
         _ if error.downcast_ref::<ConfigError>().is_some() => 2,
+        _ if error.downcast_ref::<client::ApiUnreachable>().is_some() => 3,
         _ => 1,
     }
 }
