@@ -6,8 +6,8 @@
 //! expired. A worker that lost its lease stops the step and writes nothing.
 
 use std::any::Any;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -15,6 +15,7 @@ use chrono::Utc;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::catalog::Catalog;
 use crate::definition::{StepDefinition, WorkflowDefinition};
@@ -31,6 +32,18 @@ pub(crate) struct Shared {
     pub config: WorkerConfig,
     /// Fired when the shutdown grace period is over: running jobs are handed back.
     pub release: CancellationToken,
+    /// The cancel token of each job running here, for prompt cancellation hints.
+    pub running: Mutex<HashMap<Uuid, CancellationToken>>,
+}
+
+impl Shared {
+    /// Tells the job's running step to stop, if the job runs here.
+    pub fn cancel_running(&self, job_id: Uuid) {
+        if let Some(token) = self.running.lock().expect("running jobs").get(&job_id) {
+            tracing::info!(job.id = %job_id, "cancellation requested: telling the running step to stop");
+            token.cancel();
+        }
+    }
 }
 
 pub(crate) struct JobRun {
@@ -74,6 +87,12 @@ impl JobRun {
     pub async fn run(self) {
         // Events inside this span (and the step spans under it) also go to the job's
         // log: see job_log_layer.rs, which knows these span and field names.
+        let job_id = self.job.lease.job_id;
+        self.shared
+            .running
+            .lock()
+            .expect("running jobs")
+            .insert(job_id, self.cancel.clone());
         let _log_route = job_log_layer::register(
             self.job.lease.job_id,
             self.job.lease.epoch,
@@ -91,6 +110,11 @@ impl JobRun {
             ));
             let _ = self.run_steps().await;
             heartbeat.abort();
+            self.shared
+                .running
+                .lock()
+                .expect("running jobs")
+                .remove(&job_id);
         }
         .instrument(span)
         .await

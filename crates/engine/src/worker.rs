@@ -63,6 +63,7 @@ impl Worker {
                 catalog,
                 config,
                 release: CancellationToken::new(),
+                running: Default::default(),
             }),
         }
     }
@@ -73,6 +74,7 @@ impl Worker {
         let config = &shared.config;
         shared.store.start_listening();
         let notifier = shared.store.work_notifier();
+        tokio::spawn(forward_cancel_signals(shared.clone(), shutdown.clone()));
         let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs.max(1)));
         let mut running = JoinSet::new();
         let mut error_delay = Duration::from_millis(100);
@@ -137,6 +139,22 @@ impl Worker {
             }
         }
         drain(&shared, running).await;
+    }
+}
+
+/// Stops running steps as soon as their job's cancellation is requested, instead of at
+/// the next heartbeat.
+async fn forward_cancel_signals(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let mut signals = shared.store.cancel_signals();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            signal = signals.recv() => match signal {
+                Ok(job_id) => shared.cancel_running(job_id),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+        }
     }
 }
 

@@ -817,17 +817,14 @@ async fn step_timeout_is_a_retryable_failure(store: Arc<dyn Store>) {
 
 async fn worker_cancels_a_running_step(store: Arc<dyn Store>) {
     let engine = engine_for(&store);
-    let id = engine
-        .submit("slow", json!({"sleep_ms": 250}), None)
-        .await
-        .unwrap()
-        .job
-        .id;
+    let id = submit_demo(&engine, json!({"sleep_ms": 20_000})).await;
     let runner = engine.clone();
     let job_handle = tokio::spawn(async move {
         let mut config = fast_worker("w1");
-        config.lease = Duration::from_secs(5);
-        run_worker_until(&runner, config, id, Duration::from_secs(10), |s| {
+        // Heartbeats too rare to notice the request in time: the cancel hint must.
+        config.lease = Duration::from_secs(30);
+        config.heartbeat = Duration::from_secs(10);
+        run_worker_until(&runner, config, id, Duration::from_secs(15), |s| {
             s.is_terminal()
         })
         .await
@@ -835,11 +832,19 @@ async fn worker_cancels_a_running_step(store: Arc<dyn Store>) {
     while engine.job(id).await.unwrap().status != JobStatus::Running {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let requested = std::time::Instant::now();
     assert_eq!(engine.cancel(id).await.unwrap(), CancelOutcome::Requested);
     let job = job_handle.await.unwrap();
     assert_eq!(job.status, JobStatus::Cancelled);
+    assert!(
+        requested.elapsed() < Duration::from_secs(3),
+        "the running step stopped promptly, not at the next heartbeat ({:?})",
+        requested.elapsed()
+    );
     let attempts = store.attempts(id).await.unwrap();
     assert_eq!(attempts.last().unwrap().outcome, Outcome::Cancelled);
+    assert_eq!(attempts.last().unwrap().step_name, "prepare");
 }
 
 async fn job_rescued_too_often_is_parked(store: Arc<dyn Store>) {

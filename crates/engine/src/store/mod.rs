@@ -44,7 +44,13 @@ pub trait Store: Send + Sync + 'static {
     /// in any process through LISTEN/NOTIFY). A hint only: workers also poll.
     fn work_notifier(&self) -> Arc<Notify>;
 
-    /// Starts forwarding cross-process wake-ups to [`Store::work_notifier`]. Returns at once.
+    /// Ids of jobs whose cancellation was just requested (here or, on Postgres, in any
+    /// process), so their workers stop the running step at once. A hint: workers also
+    /// see the request at their next heartbeat.
+    fn cancel_signals(&self) -> tokio::sync::broadcast::Receiver<Uuid>;
+
+    /// Starts forwarding cross-process wake-ups to [`Store::work_notifier`] and
+    /// [`Store::cancel_signals`]. Returns at once.
     fn start_listening(&self);
 
     /// Creates the job and queues it, or returns the job already holding the idempotency key.

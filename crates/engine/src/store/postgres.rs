@@ -17,7 +17,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Row};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use super::Store;
@@ -35,6 +35,7 @@ const CHANNEL: &str = "deployflow_engine";
 pub struct PgStore {
     pool: PgPool,
     notifier: Arc<Notify>,
+    cancels: broadcast::Sender<Uuid>,
     listening: AtomicBool,
     batcher: OnceLock<Batcher>,
 }
@@ -53,6 +54,7 @@ impl PgStore {
         Self {
             pool,
             notifier: Arc::new(Notify::new()),
+            cancels: broadcast::channel(256).0,
             listening: AtomicBool::new(false),
             batcher: OnceLock::new(),
         }
@@ -226,11 +228,19 @@ impl Store for PgStore {
         self.notifier.clone()
     }
 
+    fn cancel_signals(&self) -> broadcast::Receiver<Uuid> {
+        self.cancels.subscribe()
+    }
+
     fn start_listening(&self) {
         if self.listening.swap(true, Ordering::SeqCst) {
             return;
         }
-        tokio::spawn(listen_loop(self.pool.clone(), self.notifier.clone()));
+        tokio::spawn(listen_loop(
+            self.pool.clone(),
+            self.notifier.clone(),
+            self.cancels.clone(),
+        ));
     }
 
     async fn submit(&self, job: NewJob) -> Result<Submitted> {
@@ -514,7 +524,7 @@ impl Store for PgStore {
         if flagged == 1 {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
-                .bind(format!("cancel:{job_id}"))
+                .bind(format!("{CANCEL_PREFIX}{job_id}"))
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -738,7 +748,10 @@ pub(super) fn fenced(lease: &Lease, cancel_requested: Option<bool>) -> Result<He
     }
 }
 
-async fn listen_loop(pool: PgPool, notifier: Arc<Notify>) {
+/// Payload prefix of a cancellation hint; any other payload means "work may be due".
+const CANCEL_PREFIX: &str = "cancel:";
+
+async fn listen_loop(pool: PgPool, notifier: Arc<Notify>, cancels: broadcast::Sender<Uuid>) {
     let mut delay = Duration::from_millis(100);
     loop {
         match PgListener::connect_with(&pool).await {
@@ -747,8 +760,15 @@ async fn listen_loop(pool: PgPool, notifier: Arc<Notify>) {
                     delay = Duration::from_millis(100);
                     // Anything sent while we were not listening was missed: look once.
                     notifier.notify_one();
-                    while let Ok(Some(_)) = listener.try_recv().await {
-                        notifier.notify_one();
+                    while let Ok(Some(notification)) = listener.try_recv().await {
+                        match notification.payload().strip_prefix(CANCEL_PREFIX) {
+                            Some(id) => {
+                                if let Ok(id) = Uuid::parse_str(id) {
+                                    let _ = cancels.send(id);
+                                }
+                            }
+                            None => notifier.notify_one(),
+                        }
                     }
                     tracing::warn!("notification listener lost its connection; reconnecting");
                 }

@@ -20,7 +20,7 @@ use sqlx::sqlite::{
 };
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use super::Store;
@@ -35,6 +35,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 pub struct SqliteStore {
     pool: SqlitePool,
     notifier: Arc<Notify>,
+    cancels: broadcast::Sender<Uuid>,
 }
 
 fn now_ms() -> i64 {
@@ -69,6 +70,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             notifier: Arc::new(Notify::new()),
+            cancels: broadcast::channel(256).0,
         })
     }
 
@@ -249,6 +251,10 @@ impl Store for SqliteStore {
 
     fn work_notifier(&self) -> Arc<Notify> {
         self.notifier.clone()
+    }
+
+    fn cancel_signals(&self) -> broadcast::Receiver<Uuid> {
+        self.cancels.subscribe()
     }
 
     fn start_listening(&self) {}
@@ -626,6 +632,7 @@ impl Store for SqliteStore {
             .rows_affected();
         if flagged == 1 {
             tx.commit().await?;
+            let _ = self.cancels.send(job_id);
             return Ok(CancelOutcome::Requested);
         }
         tx.rollback().await?;
