@@ -2,11 +2,12 @@
 CARGO ?= cargo
 COMPOSE ?= docker compose -f compose/compose.yaml
 BENCH_ARGS ?= --jobs 2000 --steps 5 --concurrency 16
+BENCH_API_ARGS ?= --requests 2000 --concurrency 16
 
-.PHONY: help up down run worker migrate test lint bench build
+.PHONY: help up down run worker migrate test lint bench bench-api build
 
 help: ## List targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 up: ## Start PostgreSQL, workers, the API (:8080) and Jaeger (:16686)
 	$(COMPOSE) up -d --build
@@ -32,3 +33,6 @@ lint: ## Formatting and clippy, as CI runs them
 
 bench: ## Engine benchmark against $$DATABASE_URL (or ./data)
 	$(CARGO) run --release --locked --bin deployflow -- bench engine $(BENCH_ARGS)
+
+bench-api: ## API benchmark (in-process API + worker) on $$DATABASE_URL (or ./data)
+	$(CARGO) run --release --locked --bin deployflow -- bench api $(BENCH_API_ARGS)

@@ -6,10 +6,15 @@ use engine::bench::{BenchOptions, BenchReport};
 
 use crate::config::Config;
 
+mod api;
+
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// No-op jobs through the engine, compared with the database's single-row commit ceiling.
     Engine(EngineBench),
+    /// A request mix against the HTTP API served in this process, with a worker running,
+    /// compared with GET /healthz; checks that no accepted job was lost or duplicated.
+    Api(api::ApiBench),
 }
 
 #[derive(Args)]
@@ -35,7 +40,10 @@ pub struct EngineBench {
 }
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Engine(args) = command;
+    let args = match command {
+        BenchCommand::Engine(args) => args,
+        BenchCommand::Api(args) => return api::run(config, args).await,
+    };
     if args.jobs == 0 || args.steps == 0 || args.concurrency == 0 {
         bail!("--jobs, --steps and --concurrency must be at least 1");
     }
