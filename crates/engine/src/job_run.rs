@@ -69,6 +69,9 @@ enum AttemptEnd {
     LeaseLost,
 }
 
+/// Longest time a running step's log lines wait in memory before they are written.
+const LOG_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Time a step gets to wind down after it is told to stop, before it is aborted.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -502,11 +505,17 @@ async fn heartbeat_loop(
     lost: CancellationToken,
     cancel: CancellationToken,
 ) {
+    let heartbeat = shared.config.heartbeat;
     let mut last_renewed = Instant::now();
-    let mut ticker = tokio::time::interval(shared.config.heartbeat);
+    // Ticks often enough to get a step's log lines out promptly; the lease itself is
+    // renewed every `heartbeat`, or earlier when there are lines to write anyway.
+    let mut ticker = tokio::time::interval(heartbeat.min(LOG_FLUSH_INTERVAL));
     ticker.tick().await;
     loop {
         ticker.tick().await;
+        if log.is_empty() && last_renewed.elapsed() + LOG_FLUSH_INTERVAL / 2 < heartbeat {
+            continue;
+        }
         let lines = log.drain();
         match shared.store.heartbeat(&lease, lease.duration, &lines).await {
             Ok(answer) => {

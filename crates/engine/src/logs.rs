@@ -84,6 +84,11 @@ impl LogSink {
         });
     }
 
+    pub fn is_empty(&self) -> bool {
+        let buffer = self.inner.lock().expect("log buffer lock");
+        buffer.lines.is_empty() && buffer.dropped == 0
+    }
+
     /// Takes what is buffered; a note is prepended when lines had to be dropped.
     pub fn drain(&self) -> Vec<LogLine> {
         let mut buffer = self.inner.lock().expect("log buffer lock");

@@ -60,6 +60,7 @@ conformance!(
     finished_jobs_leave_the_queue_and_are_purged,
     step_logs_are_stored,
     concurrent_checkpoints_are_fenced_one_by_one,
+    running_step_logs_are_written_within_seconds,
 );
 
 async fn open(url: &str) -> Arc<dyn Store> {
@@ -1138,4 +1139,42 @@ async fn concurrent_checkpoints_are_fenced_one_by_one(store: Arc<dyn Store>) {
         // Job 7's write was fenced off; job 3's second, refused checkpoint left no line.
         assert_eq!(prepare_lines, usize::from(i != 7), "job {i}: {logs:?}");
     }
+}
+
+async fn running_step_logs_are_written_within_seconds(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({"sleep_ms": 20_000})).await;
+    let mut config = fast_worker("w1");
+    config.lease = Duration::from_secs(30);
+    config.heartbeat = Duration::from_secs(10);
+    let shutdown = CancellationToken::new();
+    let worker = Worker::new(store.clone(), engine.catalog().clone(), config);
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    while engine.job(id).await.unwrap().status != JobStatus::Running {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = std::time::Instant::now();
+    let line = loop {
+        let logs = store.logs(id, None, 10).await.unwrap();
+        if let Some(line) = logs
+            .into_iter()
+            .find(|l| l.line.message.contains("sleeping 20000 ms"))
+        {
+            break line;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "a running step's log line must not wait for the 10 s heartbeat"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(line.line.step.as_deref(), Some("prepare"));
+    assert_eq!(
+        engine.job(id).await.unwrap().status,
+        JobStatus::Running,
+        "written while running"
+    );
+    engine.cancel(id).await.unwrap();
+    shutdown.cancel();
+    handle.await.unwrap();
 }
