@@ -128,13 +128,13 @@ impl JobRun {
         let start = self.job.step_index;
         if start >= def.steps.len() {
             return self
-                .end_before_start(&def, JobStatus::Failed, "the job has no step left to run")
+                .end_before_start(JobStatus::Failed, "the job has no step left to run")
                 .await;
         }
         self.handle_rescue(&def).await?;
         if self.job.cancel_requested {
             return self
-                .end_before_start(&def, JobStatus::Cancelled, "cancelled by request")
+                .end_before_start(JobStatus::Cancelled, "cancelled by request")
                 .await;
         }
         let mut outputs = Arc::new(if start > 0 {
@@ -187,7 +187,9 @@ impl JobRun {
                     // The step's context is gone by now, so this does not copy the map.
                     Arc::make_mut(&mut outputs).insert(step.name.clone(), output);
                     if answer.cancel_requested || self.cancel.is_cancelled() {
-                        return self.end_before_start_at(&def, index + 1).await;
+                        return self
+                            .end_at(index + 1, 1, JobStatus::Cancelled, "cancelled by request")
+                            .await;
                     }
                     (attempt, failures) = (1, 0);
                 }
@@ -383,28 +385,24 @@ impl JobRun {
     }
 
     /// Ends the job at the step it was about to run, recording why it never ran.
-    async fn end_before_start(
-        &self,
-        def: &WorkflowDefinition,
-        status: JobStatus,
-        why: &str,
-    ) -> Result<(), Stop> {
-        let index = self.job.step_index.min(def.steps.len().saturating_sub(1));
-        self.end_at(def, index, self.job.attempt, status, why).await
+    async fn end_before_start(&self, status: JobStatus, why: &str) -> Result<(), Stop> {
+        let index = self
+            .job
+            .step_index
+            .min(self.job.steps.len().saturating_sub(1));
+        self.end_at(index, self.job.attempt, status, why).await
     }
 
-    async fn end_before_start_at(
-        &self,
-        def: &WorkflowDefinition,
-        index: usize,
-    ) -> Result<(), Stop> {
-        self.end_at(def, index, 1, JobStatus::Cancelled, "cancelled by request")
-            .await
+    /// Ends a job whose definition cannot be used, at the step it was on.
+    async fn end_unstarted(&self, status: JobStatus, why: &str) -> Stop {
+        tracing::warn!("{why}");
+        let _ = self.end_before_start(status, why).await;
+        Stop
     }
 
+    /// Ends the job before step `index` (of the job's pinned step list) ran.
     async fn end_at(
         &self,
-        def: &WorkflowDefinition,
         index: usize,
         attempt: u32,
         status: JobStatus,
@@ -413,7 +411,7 @@ impl JobRun {
         let now = Utc::now();
         let record = AttemptRecord {
             step_index: index,
-            step_name: def.steps[index].name.clone(),
+            step_name: self.job.steps.get(index).cloned().unwrap_or_default(),
             attempt,
             started_at: now,
             finished_at: now,
@@ -429,31 +427,6 @@ impl JobRun {
             error: Some(why.to_owned()),
         };
         self.write(&record, &transition).await.map(|_| ())
-    }
-
-    /// Ends a job whose definition cannot be used, at the step it was on.
-    async fn end_unstarted(&self, status: JobStatus, why: &str) -> Stop {
-        tracing::warn!("{why}");
-        let index = self
-            .job
-            .step_index
-            .min(self.job.steps.len().saturating_sub(1));
-        let now = Utc::now();
-        let record = AttemptRecord {
-            step_index: index,
-            step_name: self.job.steps.get(index).cloned().unwrap_or_default(),
-            attempt: self.job.attempt,
-            started_at: now,
-            finished_at: now,
-            outcome: Outcome::Failed,
-            error: Some(why.to_owned()),
-        };
-        let transition = Transition::End {
-            status,
-            error: Some(why.to_owned()),
-        };
-        let _ = self.write(&record, &transition).await;
-        Stop
     }
 
     /// Writes an attempt's result, retrying while the database is unreachable for as
