@@ -345,12 +345,12 @@ async fn expired_lease_is_rescued_with_a_higher_epoch(store: Arc<dyn Store>) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let first = store
-        .claim("dead-worker", 1, Duration::from_millis(50))
+        .claim("dead-worker", 1, Duration::from_millis(800))
         .await
         .unwrap()
         .remove(0);
     assert!(store.claim("w2", 1, LEASE).await.unwrap().is_empty());
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let rescued = store.claim("w2", 1, LEASE).await.unwrap().remove(0);
     assert_eq!(rescued.lease.job_id, id);
     assert_eq!(rescued.lease.epoch, first.lease.epoch + 1);
@@ -437,7 +437,7 @@ async fn retry_waits_for_its_backoff(store: Arc<dyn Store>) {
     let id = submit_demo(&engine, json!({})).await;
     let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
     let retry = Transition::RetryAfter {
-        delay: Duration::from_millis(400),
+        delay: Duration::from_millis(1000),
     };
     store
         .finish_attempt(&lease, &attempt("prepare", 0, Outcome::Failed), &retry, &[])
@@ -449,7 +449,7 @@ async fn retry_waits_for_its_backoff(store: Arc<dyn Store>) {
     );
     let due = store.next_due().await.unwrap().expect("a due time");
     assert!(due > Utc::now());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let again = store.claim("w2", 1, LEASE).await.unwrap().remove(0);
     assert_eq!(again.lease.job_id, id);
     assert_eq!((again.attempt, again.failures), (2, 1));

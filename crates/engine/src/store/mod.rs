@@ -7,6 +7,7 @@
 
 mod list;
 mod pg_batch;
+mod pg_sql;
 mod postgres;
 mod sqlite;
 mod types;

@@ -1,0 +1,149 @@
+//! The PostgreSQL store's fixed statements, kept apart from the code that binds them
+//! (`postgres.rs`). Each running-job statement is one set of data-modifying CTEs whose
+//! first CTE, `lease`, is the fenced queue write: when it matches no row, nothing else
+//! is written.
+
+use std::sync::LazyLock;
+
+// The parts every attempt-finishing statement shares: $1 job, $2 owner, $3 epoch,
+// $4 step index, $5 step name, $6 attempt, $7 started, $8 finished, $9 outcome,
+// $10 error, $11 log lines (JSON). Transition-specific parameters start at $12.
+const RECORD_ATTEMPT_AND_LOGS: &str = "
+    attempt_row AS (
+        INSERT INTO engine.attempts
+            (job_id, step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error)
+        SELECT job_id, $4, $5, $6, $2, $3, $7, $8, $9, $10 FROM lease
+    ),
+    log_rows AS (
+        INSERT INTO engine.logs (job_id, step, attempt, level, message, at)
+        SELECT lease.job_id, l.step, l.attempt, l.level, l.message, l.at
+        FROM lease, jsonb_to_recordset($11::jsonb)
+            AS l(step TEXT, attempt INT, level TEXT, message TEXT, at TIMESTAMPTZ)
+    )";
+
+const FENCE: &str = "job_id = $1 AND lease_owner = $2 AND lease_epoch = $3";
+
+fn attempt_statement(lease_cte: &str, extra_ctes: &str) -> String {
+    format!(
+        "WITH lease AS ({lease_cte}), {RECORD_ATTEMPT_AND_LOGS}{extra_ctes}
+         SELECT cancel_requested FROM lease"
+    )
+}
+
+// Leaves `due_at` alone (the heartbeat extends the lease): no indexed column changes,
+// so the queue row is updated in place (HOT), which keeps the per-step commit cheap.
+pub(super) static ADVANCE: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!(
+            "UPDATE engine.queue SET step_index = $12, attempt = 1, failures = 0, recoveries = 0,
+                 attempt_started_at = now()
+             WHERE {FENCE} RETURNING job_id, cancel_requested"
+        ),
+        ",
+        checkpoint AS (
+            INSERT INTO engine.checkpoints (job_id, step_name, step_index, output, worker, epoch)
+            SELECT job_id, $5, $4, $13, $2, $3 FROM lease
+        ),
+        job AS (
+            UPDATE engine.jobs SET state = $14, current_step = $15, updated_at = now()
+            FROM lease WHERE engine.jobs.id = lease.job_id
+        )",
+    )
+});
+
+pub(super) static COMPLETE: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!("DELETE FROM engine.queue WHERE {FENCE} RETURNING job_id, cancel_requested"),
+        ",
+        checkpoint AS (
+            INSERT INTO engine.checkpoints (job_id, step_name, step_index, output, worker, epoch)
+            SELECT job_id, $5, $4, $12, $2, $3 FROM lease
+        ),
+        job AS (
+            UPDATE engine.jobs SET status = 'succeeded', state = $13, current_step = NULL,
+                error = NULL, failed_step = NULL, lease_epoch = $3,
+                updated_at = now(), finished_at = now()
+            FROM lease WHERE engine.jobs.id = lease.job_id
+        )",
+    )
+});
+
+pub(super) static RETRY_AFTER: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!(
+            "UPDATE engine.queue SET lease_owner = NULL, attempt = attempt + 1,
+                 failures = failures + 1, due_at = now() + make_interval(secs => $12)
+             WHERE {FENCE} RETURNING job_id, cancel_requested"
+        ),
+        "",
+    )
+});
+
+pub(super) static RELEASE: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!(
+            "UPDATE engine.queue SET lease_owner = NULL, attempt = attempt + 1, due_at = now()
+             WHERE {FENCE} RETURNING job_id, cancel_requested"
+        ),
+        "",
+    )
+});
+
+pub(super) static STAY: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!("SELECT job_id, cancel_requested FROM engine.queue WHERE {FENCE} FOR UPDATE"),
+        "",
+    )
+});
+
+pub(super) static END: LazyLock<String> = LazyLock::new(|| {
+    attempt_statement(
+        &format!("DELETE FROM engine.queue WHERE {FENCE} RETURNING job_id, cancel_requested"),
+        ",
+        job AS (
+            UPDATE engine.jobs SET status = $12, error = $13,
+                failed_step = CASE WHEN $12 = 'failed' THEN $5 END,
+                current_step = $5, lease_epoch = $3, updated_at = now(), finished_at = now()
+            FROM lease WHERE engine.jobs.id = lease.job_id
+        )",
+    )
+});
+
+/// Deletes jobs and everything recorded about them (the queue row goes by its foreign key).
+pub(super) const DELETE_JOBS_WHERE: &str = "
+    WITH gone AS (DELETE FROM engine.jobs WHERE {condition} RETURNING id),
+    attempt_rows AS (DELETE FROM engine.attempts WHERE job_id IN (SELECT id FROM gone)),
+    checkpoint_rows AS (DELETE FROM engine.checkpoints WHERE job_id IN (SELECT id FROM gone)),
+    log_rows AS (DELETE FROM engine.logs WHERE job_id IN (SELECT id FROM gone))
+    SELECT count(*) FROM gone";
+
+pub(super) const CLAIM: &str = "
+    WITH candidates AS (
+        SELECT job_id, lease_owner, attempt, attempt_started_at
+        FROM engine.queue
+        WHERE due_at <= now()
+        ORDER BY due_at
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    ),
+    claimed AS (
+        UPDATE engine.queue q SET
+            lease_owner = $1,
+            lease_epoch = q.lease_epoch + 1,
+            due_at = now() + make_interval(secs => $3),
+            recoveries = q.recoveries + (c.lease_owner IS NOT NULL)::int,
+            attempt = q.attempt + (c.lease_owner IS NOT NULL)::int,
+            attempt_started_at = now()
+        FROM candidates c
+        WHERE q.job_id = c.job_id
+        RETURNING q.job_id, q.lease_epoch, q.step_index, q.attempt, q.failures, q.recoveries,
+            q.cancel_requested, c.lease_owner AS previous_owner, c.attempt AS previous_attempt,
+            c.attempt_started_at AS previous_started_at
+    ),
+    started AS (
+        UPDATE engine.jobs j SET status = 'running', started_at = COALESCE(j.started_at, now()),
+            updated_at = now()
+        FROM claimed WHERE j.id = claimed.job_id AND j.status <> 'running'
+    )
+    SELECT claimed.*, j.workflow, j.workflow_version, j.steps, j.input
+    FROM claimed JOIN engine.jobs j ON j.id = claimed.job_id";
