@@ -170,13 +170,12 @@ fn fast_worker(id: &str) -> WorkerConfig {
     config
 }
 
-/// Runs a worker in this process until `until` holds for the job, or panics after `limit`.
-async fn run_worker_until(
+/// Runs a worker in this process until the job has ended, or panics after `limit`.
+async fn run_worker_to_end(
     engine: &Engine,
     config: WorkerConfig,
     job: uuid::Uuid,
     limit: Duration,
-    until: impl Fn(JobStatus) -> bool,
 ) -> engine::store::JobRecord {
     let shutdown = CancellationToken::new();
     let worker = Worker::new(engine.store().clone(), engine.catalog().clone(), config);
@@ -184,7 +183,7 @@ async fn run_worker_until(
     let deadline = tokio::time::Instant::now() + limit;
     let record = loop {
         let record = engine.job(job).await.unwrap();
-        if until(record.status) {
+        if record.status.is_terminal() {
             break record;
         }
         assert!(
@@ -667,14 +666,7 @@ async fn worker_runs_demo_with_retries_to_success(store: Arc<dyn Store>) {
         json!({"sleep_ms": 5, "fail_step": "build", "fail_times": 2}),
     )
     .await;
-    let job = run_worker_until(
-        &engine,
-        fast_worker("w1"),
-        id,
-        Duration::from_secs(20),
-        |s| s.is_terminal(),
-    )
-    .await;
+    let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(20)).await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     assert_eq!(job.state.as_deref(), Some("Verified"));
     let attempts = store.attempts(id).await.unwrap();
@@ -713,10 +705,7 @@ async fn worker_fails_job_after_max_attempts(store: Arc<dyn Store>) {
     let id = submit_demo(&engine, json!({"fail_step": "prepare", "fail_times": 99})).await;
     let mut config = fast_worker("w1");
     config.max_concurrent_jobs = 1;
-    let job = run_worker_until(&engine, config, id, Duration::from_secs(30), |s| {
-        s.is_terminal()
-    })
-    .await;
+    let job = run_worker_to_end(&engine, config, id, Duration::from_secs(30)).await;
     assert_eq!(job.status, JobStatus::Failed);
     assert_eq!(job.failed_step.as_deref(), Some("prepare"));
     let error = job.error.unwrap();
@@ -737,14 +726,7 @@ async fn permanent_error_fails_without_retry(store: Arc<dyn Store>) {
         .unwrap()
         .job
         .id;
-    let job = run_worker_until(
-        &engine,
-        fast_worker("w1"),
-        id,
-        Duration::from_secs(10),
-        |s| s.is_terminal(),
-    )
-    .await;
+    let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
     assert_eq!(job.status, JobStatus::Failed);
     assert!(job.error.unwrap().contains("repository not found"));
     assert_eq!(
@@ -762,14 +744,7 @@ async fn panicking_step_is_a_failed_attempt(store: Arc<dyn Store>) {
         .unwrap()
         .job
         .id;
-    let job = run_worker_until(
-        &engine,
-        fast_worker("w1"),
-        id,
-        Duration::from_secs(10),
-        |s| s.is_terminal(),
-    )
-    .await;
+    let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
     assert_eq!(
         job.status,
         JobStatus::Succeeded,
@@ -795,14 +770,7 @@ async fn step_timeout_is_a_retryable_failure(store: Arc<dyn Store>) {
         .unwrap()
         .job
         .id;
-    let job = run_worker_until(
-        &engine,
-        fast_worker("w1"),
-        id,
-        Duration::from_secs(10),
-        |s| s.is_terminal(),
-    )
-    .await;
+    let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
     assert_eq!(job.status, JobStatus::Failed);
     let attempts = store.attempts(id).await.unwrap();
     assert_eq!(attempts.len(), 2, "timed out twice: max_attempts = 2");
@@ -825,10 +793,7 @@ async fn worker_cancels_a_running_step(store: Arc<dyn Store>) {
         // Heartbeats too rare to notice the request in time: the cancel hint must.
         config.lease = Duration::from_secs(30);
         config.heartbeat = Duration::from_secs(10);
-        run_worker_until(&runner, config, id, Duration::from_secs(15), |s| {
-            s.is_terminal()
-        })
-        .await
+        run_worker_to_end(&runner, config, id, Duration::from_secs(15)).await
     });
     while engine.job(id).await.unwrap().status != JobStatus::Running {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -859,10 +824,7 @@ async fn job_rescued_too_often_is_parked(store: Arc<dyn Store>) {
     }
     let mut config = fast_worker("w-final");
     config.max_recoveries = 2;
-    let job = run_worker_until(&engine, config, id, Duration::from_secs(10), |s| {
-        s.is_terminal()
-    })
-    .await;
+    let job = run_worker_to_end(&engine, config, id, Duration::from_secs(10)).await;
     assert_eq!(job.status, JobStatus::Failed);
     let error = job.error.unwrap();
     assert!(error.contains("MAX_RECOVERIES=2"), "{error}");
@@ -914,14 +876,7 @@ async fn changed_definition_is_detected_and_from_step_moves_job(store: Arc<dyn S
         )
         .unwrap();
     let new_engine = Engine::new(store.clone(), Arc::new(changed));
-    let job = run_worker_until(
-        &new_engine,
-        fast_worker("w2"),
-        id,
-        Duration::from_secs(10),
-        |s| s.is_terminal(),
-    )
-    .await;
+    let job = run_worker_to_end(&new_engine, fast_worker("w2"), id, Duration::from_secs(10)).await;
     assert_eq!(job.status, JobStatus::Failed);
     assert!(
         job.error
@@ -939,14 +894,7 @@ async fn changed_definition_is_detected_and_from_step_moves_job(store: Arc<dyn S
     let moved = new_engine.retry(id, Some("compile")).await.unwrap();
     assert_eq!(moved.steps, vec!["prepare", "compile", "verify"]);
     assert_ne!(moved.workflow_version, job.workflow_version);
-    let done = run_worker_until(
-        &new_engine,
-        fast_worker("w3"),
-        id,
-        Duration::from_secs(10),
-        |s| s.is_terminal(),
-    )
-    .await;
+    let done = run_worker_to_end(&new_engine, fast_worker("w3"), id, Duration::from_secs(10)).await;
     assert_eq!(done.status, JobStatus::Succeeded);
     let names: Vec<String> = store
         .checkpoints(id)
@@ -965,14 +913,7 @@ async fn changed_definition_is_detected_and_from_step_moves_job(store: Arc<dyn S
 async fn finished_jobs_leave_the_queue_and_are_purged(store: Arc<dyn Store>) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
-    let job = run_worker_until(
-        &engine,
-        fast_worker("w1"),
-        id,
-        Duration::from_secs(10),
-        |s| s.is_terminal(),
-    )
-    .await;
+    let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
     assert_eq!(job.status, JobStatus::Succeeded);
     assert_eq!(
         store.queue_depth().await.unwrap(),
@@ -1003,14 +944,7 @@ async fn finished_jobs_leave_the_queue_and_are_purged(store: Arc<dyn Store>) {
 async fn step_logs_are_stored(store: Arc<dyn Store>) {
     let engine = engine_for(&store);
     let id = engine.submit("log", json!({}), None).await.unwrap().job.id;
-    run_worker_until(
-        &engine,
-        fast_worker("w1"),
-        id,
-        Duration::from_secs(10),
-        |s| s.is_terminal(),
-    )
-    .await;
+    run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
     let logs = store.logs(id, None, 100).await.unwrap();
     let line = logs
         .iter()
