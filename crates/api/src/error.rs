@@ -121,7 +121,21 @@ impl From<EngineError> for ApiError {
                 "Invalid input",
                 message,
             ),
+            EngineError::ArtifactNotFound { job_id, path } => Self::not_found(
+                "artifact-not-found",
+                format!(
+                    "job {job_id} has no artifact {path:?}; GET /job/{job_id}/artifacts lists them"
+                ),
+            ),
+            EngineError::SecretsUnavailable => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "secrets-unavailable",
+                "This server cannot store secrets",
+                "this server has no secrets key configured (SECRETS_KEY), so it cannot keep a \
+                 token for the job; submit without one, or ask the operator to set SECRETS_KEY",
+            ),
             EngineError::Database(_)
+            | EngineError::Config(_)
             | EngineError::Migrate(_)
             | EngineError::Definition(_)
             | EngineError::LeaseLost { .. }

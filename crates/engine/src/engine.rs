@@ -9,10 +9,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::catalog::Catalog;
+use crate::secrets::SecretKey;
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine};
 use crate::store::{
-    AttemptRow, CancelOutcome, CheckpointRow, JobFilter, JobPage, JobRecord, JobStatus, NewJob,
+    Artifact, ArtifactMeta, AttemptRow, CancelOutcome, CheckpointRow, JobFilter, JobPage, JobRecord, JobStatus, NewJob,
     RequeuePlan, Store, Submitted,
 };
 
@@ -23,6 +24,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
 pub struct Engine {
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
+    secret_key: Option<SecretKey>,
 }
 
 /// A job with its timeline and checkpoints.
@@ -35,7 +37,22 @@ pub struct JobDetails {
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
-        Self { store, catalog }
+        Self {
+            store,
+            catalog,
+            secret_key: None,
+        }
+    }
+
+    /// The key job secrets are sealed with; without one, jobs cannot carry secrets.
+    pub fn with_secret_key(mut self, key: Option<SecretKey>) -> Self {
+        self.secret_key = key;
+        self
+    }
+
+    /// Whether this engine can accept jobs with secrets.
+    pub fn accepts_secrets(&self) -> bool {
+        self.secret_key.is_some()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -52,6 +69,19 @@ impl Engine {
         workflow: &str,
         input: Value,
         idempotency_key: Option<String>,
+    ) -> Result<Submitted> {
+        self.submit_with_secrets(workflow, input, idempotency_key, &[])
+            .await
+    }
+
+    /// Like [`Engine::submit`], storing `secrets` (name, value) sealed with the job, for
+    /// its steps to read with [`crate::StepContext::secret`]. They are never shown again.
+    pub async fn submit_with_secrets(
+        &self,
+        workflow: &str,
+        input: Value,
+        idempotency_key: Option<String>,
+        secrets: &[(&str, &str)],
     ) -> Result<Submitted> {
         let def = self
             .catalog
@@ -74,17 +104,47 @@ impl Engine {
                 "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters"
             )));
         }
+        let id = Uuid::now_v7();
+        let sealed = match (&self.secret_key, secrets.is_empty()) {
+            (_, true) => Vec::new(),
+            (Some(key), false) => secrets
+                .iter()
+                .map(|(name, value)| key.seal(id, name, value))
+                .collect(),
+            (None, false) => {
+                return Err(EngineError::SecretsUnavailable);
+            }
+        };
         self.store
             .submit(NewJob {
-                id: Uuid::now_v7(),
+                id,
                 workflow: def.name.clone(),
                 workflow_version: def.version.clone(),
                 steps: def.step_names(),
                 first_step: def.steps[0].name.clone(),
                 input,
                 idempotency_key,
+                secrets: sealed,
             })
             .await
+    }
+
+    /// The files a job produced, without content.
+    pub async fn artifacts(&self, id: Uuid) -> Result<Vec<ArtifactMeta>> {
+        self.job(id).await?;
+        self.store.list_artifacts(id).await
+    }
+
+    /// One file a job produced.
+    pub async fn artifact(&self, id: Uuid, path: &str) -> Result<Artifact> {
+        self.job(id).await?;
+        self.store
+            .get_artifact(id, path)
+            .await?
+            .ok_or_else(|| EngineError::ArtifactNotFound {
+                job_id: id,
+                path: path.to_owned(),
+            })
     }
 
     pub async fn job(&self, id: Uuid) -> Result<JobRecord> {

@@ -39,6 +39,17 @@ pub enum EngineError {
 
     #[error("invalid database url: {0}")]
     InvalidDatabaseUrl(String),
+
+    #[error("job {job_id} has no artifact {path:?}")]
+    ArtifactNotFound { job_id: Uuid, path: String },
+
+    /// A job came with secrets but this process has no key to seal them with.
+    #[error("this server cannot store secrets: no secrets key is configured (SECRETS_KEY)")]
+    SecretsUnavailable,
+
+    /// Configuration the engine was given is unusable (e.g. a malformed secrets key).
+    #[error("{0}")]
+    Config(String),
 }
 
 impl EngineError {

@@ -22,7 +22,7 @@ use crate::definition::{StepDefinition, WorkflowDefinition};
 use crate::error::EngineError;
 use crate::job_log_layer;
 use crate::logs::LogSink;
-use crate::step::{ErrorKind, StepContext, StepError};
+use crate::step::{JobData, ErrorKind, StepContext, StepError};
 use crate::store::{AttemptRecord, ClaimedJob, Heartbeat, JobStatus, Outcome, Store, Transition};
 use crate::worker::WorkerConfig;
 
@@ -203,6 +203,7 @@ impl JobRun {
                     let transition = Transition::End {
                         status: JobStatus::Cancelled,
                         error: Some(format!("cancelled by request during step {:?}", step.name)),
+                        state: None,
                     };
                     self.write(
                         &record(Outcome::Cancelled, Some("cancelled by request".into())),
@@ -286,6 +287,7 @@ impl JobRun {
                      the job is parked instead of being tried again; retry it once the cause is fixed",
                     self.job.recoveries, step.name
                 )),
+                state: None,
             };
             self.write(&record, &transition).await?;
             return Err(Stop);
@@ -298,6 +300,7 @@ impl JobRun {
         let end = |message: String| Transition::End {
             status: JobStatus::Failed,
             error: Some(message),
+            state: error.state.clone(),
         };
         if error.kind == ErrorKind::Permanent {
             tracing::warn!(step = %step.name, error = %error, "step failed permanently");
@@ -351,6 +354,11 @@ impl JobRun {
             outputs: outputs.clone(),
             cancellation: token.clone(),
             log: self.log.clone(),
+            data: JobData {
+                store: self.shared.store.clone(),
+                lease: self.job.lease.clone(),
+                secret_key: self.shared.config.secret_key.clone(),
+            },
         };
         let span = tracing::info_span!("step", step = %step.name, attempt);
         // Spawned so a panic in the handler ends this attempt, not the worker.
@@ -425,6 +433,7 @@ impl JobRun {
         let transition = Transition::End {
             status,
             error: Some(why.to_owned()),
+            state: None,
         };
         self.write(&record, &transition).await.map(|_| ())
     }

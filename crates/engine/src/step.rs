@@ -17,7 +17,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::error::EngineError;
 use crate::logs::{LogLevel, LogSink};
+use crate::secrets::SecretKey;
+use crate::store::{Lease, Store};
 
 /// How a step failed, which decides what the engine does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -34,6 +37,9 @@ pub enum ErrorKind {
 pub struct StepError {
     pub kind: ErrorKind,
     pub message: String,
+    /// A permanent failure may name the state the job ends in (e.g. `Denied`), so the
+    /// job's state says what was decided rather than only which step last completed.
+    pub state: Option<String>,
 }
 
 impl StepError {
@@ -41,6 +47,7 @@ impl StepError {
         Self {
             kind: ErrorKind::Retryable,
             message: message.into(),
+            state: None,
         }
     }
 
@@ -48,6 +55,15 @@ impl StepError {
         Self {
             kind: ErrorKind::Permanent,
             message: message.into(),
+            state: None,
+        }
+    }
+
+    /// A permanent failure that leaves the job in `state`.
+    pub fn ending_in(state: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            state: Some(state.into()),
+            ..Self::permanent(message)
         }
     }
 }
@@ -68,6 +84,24 @@ pub struct StepContext {
     /// Cancelled when the job is cancelled, times out, or the worker loses its lease.
     pub cancellation: CancellationToken,
     pub(crate) log: LogSink,
+    pub(crate) data: JobData,
+}
+
+/// What a step reaches in the store besides its input and outputs.
+#[derive(Clone)]
+pub(crate) struct JobData {
+    pub store: Arc<dyn Store>,
+    pub lease: Lease,
+    pub secret_key: Option<SecretKey>,
+}
+
+/// A store failure inside a step: the database may come back, so try again later;
+/// an unreadable secret will not fix itself.
+fn store_error(what: &str, error: EngineError) -> StepError {
+    match error {
+        EngineError::Config(message) => StepError::permanent(message),
+        other => StepError::retryable(format!("{what}: {other}")),
+    }
 }
 
 impl StepContext {
@@ -99,6 +133,56 @@ impl StepContext {
 
     pub fn warn(&self, message: impl Into<String>) {
         self.log(LogLevel::Warn, message);
+    }
+
+    /// A secret the job was submitted with, decrypted. `None` when it has none of
+    /// that name. Never log or return it.
+    pub async fn secret(&self, name: &str) -> Result<Option<String>, StepError> {
+        let sealed = self
+            .data
+            .store
+            .sealed_secret(self.job_id, name)
+            .await
+            .map_err(|e| store_error("reading a job secret", e))?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let key = self.data.secret_key.as_ref().ok_or_else(|| {
+            StepError::permanent(
+                "the job carries a secret but this worker has no secrets key (SECRETS_KEY)",
+            )
+        })?;
+        key.open(self.job_id, &sealed)
+            .map(Some)
+            .map_err(|e| store_error("opening a job secret", e))
+    }
+
+    /// A value this step recorded under `key` in an earlier attempt (of this job).
+    pub async fn memo_get(&self, key: &str) -> Result<Option<Value>, StepError> {
+        self.data
+            .store
+            .memo_get(self.job_id, &self.step, key)
+            .await
+            .map_err(|e| store_error("reading a step memo", e))
+    }
+
+    /// Records `value` under `key` so a retried or resumed attempt of this step finds it.
+    pub async fn memo_put(&self, key: &str, value: &Value) -> Result<(), StepError> {
+        self.data
+            .store
+            .memo_put(self.job_id, &self.step, key, value)
+            .await
+            .map_err(|e| store_error("writing a step memo", e))
+    }
+
+    /// Stores a file the job produced (replacing one at the same path), downloadable
+    /// from the API. Written only while this worker still holds the job's lease.
+    pub async fn put_artifact(&self, path: &str, content: &[u8]) -> Result<(), StepError> {
+        self.data
+            .store
+            .put_artifact(&self.data.lease, &self.step, path, content)
+            .await
+            .map_err(|e| store_error("storing an artifact", e))
     }
 }
 

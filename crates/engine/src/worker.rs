@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::secrets::SecretKey;
 use crate::catalog::Catalog;
 use crate::job_run::{JobRun, Shared};
 use crate::store::Store;
@@ -29,6 +30,8 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     /// Finished jobs older than this are deleted; `None` keeps them.
     pub retention: Option<Duration>,
+    /// Opens the secrets jobs were submitted with; `None` when none are accepted.
+    pub secret_key: Option<SecretKey>,
 }
 
 impl WorkerConfig {
@@ -42,6 +45,7 @@ impl WorkerConfig {
             max_recoveries: 3,
             shutdown_grace: Duration::from_secs(30),
             retention: Some(Duration::from_secs(30 * 24 * 3600)),
+            secret_key: None,
         }
     }
 }

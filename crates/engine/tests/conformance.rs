@@ -61,6 +61,8 @@ conformance!(
     step_logs_are_stored,
     concurrent_checkpoints_are_fenced_one_by_one,
     running_step_logs_are_written_within_seconds,
+    secrets_memos_and_artifacts_survive_a_retry,
+    a_step_can_end_the_job_in_a_verdict_state,
 );
 
 async fn open(url: &str) -> Arc<dyn Store> {
@@ -105,6 +107,32 @@ fn catalog() -> Arc<Catalog> {
             Ok::<_, StepError>(json!({}))
         }),
     );
+    registry.register(
+        "test.jobdata",
+        typed(|ctx: StepContext, _: Value| async move {
+            let token = ctx.secret("token").await?.unwrap_or_default();
+            let memo = match ctx.memo_get("answer").await? {
+                Some(found) => found,
+                None => {
+                    let computed = json!({"computed_in_attempt": ctx.attempt});
+                    ctx.memo_put("answer", &computed).await?;
+                    computed
+                }
+            };
+            ctx.put_artifact("out/report.txt", format!("attempt {}", ctx.attempt).as_bytes())
+                .await?;
+            if ctx.failures == 0 {
+                return Err(StepError::retryable("first attempt fails after its side effects"));
+            }
+            Ok::<_, StepError>(json!({"token_len": token.len(), "memo": memo}))
+        }),
+    );
+    registry.register(
+        "test.verdict",
+        typed(|_ctx: StepContext, _: Value| async {
+            Err::<Value, _>(StepError::ending_in("Denied", "this is a command-line tool"))
+        }),
+    );
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows");
     let mut catalog =
         Catalog::load(std::path::Path::new(dir), registry).expect("shipped workflows load");
@@ -130,6 +158,18 @@ fn catalog() -> Arc<Catalog> {
         .add_toml(
             "log.toml",
             "name = \"log\"\n[[steps]]\nname = \"talk\"\nhandler = \"test.log\"\n",
+        )
+        .unwrap();
+    catalog
+        .add_toml(
+            "jobdata.toml",
+            "name = \"jobdata\"\n[defaults]\nbackoff = { initial = \"10ms\", max = \"10ms\" }\n[[steps]]\nname = \"only\"\nhandler = \"test.jobdata\"\nstate = \"Done\"\n",
+        )
+        .unwrap();
+    catalog
+        .add_toml(
+            "verdict.toml",
+            "name = \"verdict\"\n[[steps]]\nname = \"judge\"\nhandler = \"test.verdict\"\nstate = \"Judged\"\n",
         )
         .unwrap();
     Arc::new(catalog)
@@ -510,6 +550,7 @@ async fn retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints(
     let fail = Transition::End {
         status: JobStatus::Failed,
         error: Some("boom".into()),
+        state: None,
     };
     store
         .finish_attempt(&lease, &attempt("build", 1, Outcome::Failed), &fail, &[])
@@ -573,6 +614,7 @@ async fn retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints(
     let cancel = Transition::End {
         status: JobStatus::Cancelled,
         error: None,
+        state: None,
     };
     store
         .finish_attempt(
@@ -1111,4 +1153,77 @@ async fn running_step_logs_are_written_within_seconds(store: Arc<dyn Store>) {
     engine.cancel(id).await.unwrap();
     shutdown.cancel();
     handle.await.unwrap();
+}
+
+async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
+    let without_key = engine_for(&store);
+    let refused = without_key
+        .submit_with_secrets("jobdata", json!({}), None, &[("token", "ghp_abc")])
+        .await;
+    assert!(
+        matches!(refused, Err(EngineError::SecretsUnavailable)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.count_jobs(&JobFilter::default()).await.unwrap(),
+        0,
+        "a refused submit creates nothing"
+    );
+
+    let key = engine::SecretKey::from_hex(&engine::SecretKey::generate_hex()).unwrap();
+    let engine = engine_for(&store).with_secret_key(Some(key.clone()));
+    let id = engine
+        .submit_with_secrets("jobdata", json!({}), None, &[("token", "ghp_abc")])
+        .await
+        .unwrap()
+        .job
+        .id;
+    let sealed = store.sealed_secret(id, "token").await.unwrap().unwrap();
+    assert!(!String::from_utf8_lossy(&sealed.ciphertext).contains("ghp_abc"));
+    assert!(!engine.job(id).await.unwrap().input.to_string().contains("ghp_abc"));
+
+    let mut config = fast_worker("w1");
+    config.secret_key = Some(key);
+    let job = run_worker_to_end(&engine, config, id, Duration::from_secs(10)).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let output = &store.load_outputs(id).await.unwrap()["only"];
+    assert_eq!(output["token_len"], 7, "the step read the secret back");
+    assert_eq!(
+        output["memo"]["computed_in_attempt"], 1,
+        "the second attempt reused the first attempt's memo"
+    );
+    let artifacts = engine.artifacts(id).await.unwrap();
+    assert_eq!(artifacts.len(), 1, "rewriting a path replaces it");
+    let report = engine.artifact(id, "out/report.txt").await.unwrap();
+    assert_eq!(report.content, b"attempt 2");
+    assert_eq!(report.meta.step, "only");
+    assert!(matches!(
+        engine.artifact(id, "missing").await,
+        Err(EngineError::ArtifactNotFound { .. })
+    ));
+
+    // An artifact write without the lease is refused.
+    let stale = Lease {
+        job_id: id,
+        owner: "nobody".into(),
+        epoch: 1,
+        duration: LEASE,
+    };
+    assert!(matches!(
+        store.put_artifact(&stale, "only", "x", b"y").await,
+        Err(EngineError::LeaseLost { .. })
+    ));
+    assert_eq!(store.purge_finished(Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
+    assert!(store.list_artifacts(id).await.unwrap().is_empty());
+    assert!(store.memo_get(id, "only", "answer").await.unwrap().is_none());
+}
+
+async fn a_step_can_end_the_job_in_a_verdict_state(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine.submit("verdict", json!({}), None).await.unwrap().job.id;
+    let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(job.state.as_deref(), Some("Denied"));
+    assert!(job.error.unwrap().contains("command-line tool"));
+    assert_eq!(store.attempts(id).await.unwrap().len(), 1);
 }

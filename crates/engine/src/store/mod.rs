@@ -28,6 +28,7 @@ pub use sqlite::SqliteStore;
 pub use types::*;
 
 use crate::error::Result;
+use crate::secrets::SealedSecret;
 use crate::logs::{LogLine, StoredLogLine};
 
 #[async_trait]
@@ -110,6 +111,26 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes finished jobs (and their attempts, checkpoints and logs) finished before `before`.
     async fn purge_finished(&self, before: DateTime<Utc>) -> Result<u64>;
 
+    /// A job's sealed secret, if it was submitted with one of that name.
+    async fn sealed_secret(&self, job_id: Uuid, name: &str) -> Result<Option<SealedSecret>>;
+
+    /// A value a step recorded under `key` in an earlier attempt.
+    async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>>;
+
+    /// Records a value for the step's later attempts. Not fenced: a memo is a cache of
+    /// an idempotent result, so a late write by a worker that lost its lease is harmless.
+    async fn memo_put(&self, job_id: Uuid, step: &str, key: &str, value: &Value) -> Result<()>;
+
+    /// Stores (or replaces) a file the job produced, fenced by the lease.
+    async fn put_artifact(&self, lease: &Lease, step: &str, path: &str, content: &[u8])
+    -> Result<()>;
+
+    /// The job's artifacts (without content), by path.
+    async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>>;
+
+    /// One artifact with its content.
+    async fn get_artifact(&self, job_id: Uuid, path: &str) -> Result<Option<Artifact>>;
+
     /// Number of jobs in the queue (waiting or running).
     async fn queue_depth(&self) -> Result<i64>;
 
@@ -153,6 +174,12 @@ where
         total += joined.expect("commit loop task")?;
     }
     Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Hex SHA-256 of an artifact's content, stored beside it for downloads to check.
+pub(crate) fn sha256_hex(content: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(content))
 }
 
 /// Opens the store a database URL names: `postgres://…` or `sqlite://…`.

@@ -101,7 +101,7 @@ pub(super) static END: LazyLock<String> = LazyLock::new(|| {
         &format!("DELETE FROM engine.queue WHERE {FENCE} RETURNING job_id, cancel_requested"),
         ",
         job AS (
-            UPDATE engine.jobs SET status = $12, error = $13,
+            UPDATE engine.jobs SET status = $12, error = $13, state = COALESCE($14, state),
                 failed_step = CASE WHEN $12 = 'failed' THEN $5 END,
                 current_step = $5, lease_epoch = $3, updated_at = now(), finished_at = now()
             FROM lease WHERE engine.jobs.id = lease.job_id
@@ -114,7 +114,9 @@ pub(super) const DELETE_JOBS_WHERE: &str = "
     WITH gone AS (DELETE FROM engine.jobs WHERE {condition} RETURNING id),
     attempt_rows AS (DELETE FROM engine.attempts WHERE job_id IN (SELECT id FROM gone)),
     checkpoint_rows AS (DELETE FROM engine.checkpoints WHERE job_id IN (SELECT id FROM gone)),
-    log_rows AS (DELETE FROM engine.logs WHERE job_id IN (SELECT id FROM gone))
+    log_rows AS (DELETE FROM engine.logs WHERE job_id IN (SELECT id FROM gone)),
+    memo_rows AS (DELETE FROM engine.step_memos WHERE job_id IN (SELECT id FROM gone)),
+    artifact_rows AS (DELETE FROM engine.artifacts WHERE job_id IN (SELECT id FROM gone))
     SELECT count(*) FROM gone";
 
 pub(super) const CLAIM: &str = "

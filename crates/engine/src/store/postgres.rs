@@ -20,13 +20,14 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-use super::Store;
+use super::{Store, sha256_hex};
 use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
 use super::pg_batch::{Advance, Batcher, WriteOne};
 use super::pg_sql::{ADVANCE, CLAIM, COMPLETE, DELETE_JOBS_WHERE, END, RELEASE, RETRY_AFTER, STAY};
 use super::types::*;
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
+use crate::secrets::SealedSecret;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -128,6 +129,18 @@ impl Store for PgStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+                for secret in &job.secrets {
+                    sqlx::query(
+                        "INSERT INTO engine.job_secrets (job_id, name, nonce, ciphertext)
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(id)
+                    .bind(&secret.name)
+                    .bind(&secret.nonce)
+                    .bind(&secret.ciphertext)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 sqlx::query("SELECT pg_notify($1, '')")
                     .bind(CHANNEL)
                     .execute(&mut *tx)
@@ -415,6 +428,11 @@ impl Store for PgStore {
             tx.rollback().await?;
             return Err(self.not_in_queue(job_id, "retry").await);
         };
+        sqlx::query("DELETE FROM engine.step_memos WHERE job_id = $1 AND step_name = ANY($2)")
+            .bind(job_id)
+            .bind(&plan.discard)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM engine.checkpoints WHERE job_id = $1 AND step_name = ANY($2)")
             .bind(job_id)
             .bind(&plan.discard)
@@ -496,6 +514,119 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         rate
+    }
+
+    async fn sealed_secret(&self, job_id: Uuid, name: &str) -> Result<Option<SealedSecret>> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT nonce, ciphertext FROM engine.job_secrets WHERE job_id = $1 AND name = $2",
+        )
+        .bind(job_id)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(nonce, ciphertext)| SealedSecret {
+            name: name.to_owned(),
+            nonce,
+            ciphertext,
+        }))
+    }
+
+    async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>> {
+        Ok(sqlx::query_scalar(
+            "SELECT value FROM engine.step_memos WHERE job_id = $1 AND step_name = $2 AND key = $3",
+        )
+        .bind(job_id)
+        .bind(step)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn memo_put(&self, job_id: Uuid, step: &str, key: &str, value: &Value) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO engine.step_memos (job_id, step_name, key, value) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (job_id, step_name, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(job_id)
+        .bind(step)
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn put_artifact(
+        &self,
+        lease: &Lease,
+        step: &str,
+        path: &str,
+        content: &[u8],
+    ) -> Result<()> {
+        let written = sqlx::query(
+            "INSERT INTO engine.artifacts (job_id, path, step_name, content, sha256)
+             SELECT $1, $4, $5, $6, $7 FROM engine.queue
+             WHERE job_id = $1 AND lease_owner = $2 AND lease_epoch = $3
+             ON CONFLICT (job_id, path) DO UPDATE SET step_name = excluded.step_name,
+                 content = excluded.content, sha256 = excluded.sha256, created_at = now()",
+        )
+        .bind(lease.job_id)
+        .bind(&lease.owner)
+        .bind(lease.epoch)
+        .bind(path)
+        .bind(step)
+        .bind(content)
+        .bind(sha256_hex(content))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if written == 0 {
+            return Err(EngineError::LeaseLost {
+                job_id: lease.job_id,
+            });
+        }
+        Ok(())
+    }
+
+    async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>> {
+        let rows: Vec<(String, String, i32, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT path, step_name, length(content), sha256, created_at
+             FROM engine.artifacts WHERE job_id = $1 ORDER BY path",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(path, step, size, sha256, created_at)| ArtifactMeta {
+                path,
+                step,
+                size: size as u64,
+                sha256,
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn get_artifact(&self, job_id: Uuid, path: &str) -> Result<Option<Artifact>> {
+        let row: Option<(String, Vec<u8>, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT step_name, content, sha256, created_at
+             FROM engine.artifacts WHERE job_id = $1 AND path = $2",
+        )
+        .bind(job_id)
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(step, content, sha256, created_at)| Artifact {
+            meta: ArtifactMeta {
+                path: path.to_owned(),
+                step,
+                size: content.len() as u64,
+                sha256,
+                created_at,
+            },
+            content,
+        }))
     }
 
     async fn queue_depth(&self) -> Result<i64> {
@@ -585,7 +716,11 @@ async fn finish_attempt_now(
         Transition::Complete { output, state } => query.bind(output).bind(state),
         Transition::RetryAfter { delay } => query.bind(delay.as_secs_f64()),
         Transition::Release | Transition::Stay => query,
-        Transition::End { status, error } => query.bind(status.as_str()).bind(error),
+        Transition::End {
+            status,
+            error,
+            state,
+        } => query.bind(status.as_str()).bind(error).bind(state),
     };
     let cancel_requested: Option<bool> = query.fetch_optional(pool).await?;
     fenced(lease, cancel_requested)

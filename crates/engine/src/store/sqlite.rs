@@ -23,12 +23,13 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-use super::Store;
+use super::{Store, sha256_hex};
 use super::list::{JOB_COLUMNS, JobFilter, JobPage, count_query, into_page, list_query};
 use super::postgres::{conflict, fenced};
 use super::types::*;
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
+use crate::secrets::SealedSecret;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -82,7 +83,7 @@ impl SqliteStore {
     /// recorded about them (the queue row goes by its foreign key).
     async fn delete_jobs_where(&self, condition: &str, value: String) -> Result<u64> {
         let mut tx = self.write().await?;
-        for table in ["attempts", "checkpoints", "logs"] {
+        for table in ["attempts", "checkpoints", "logs", "step_memos", "artifacts"] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE job_id IN (SELECT id FROM jobs WHERE {condition})"
             )))
@@ -287,6 +288,17 @@ impl Store for SqliteStore {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            for secret in &job.secrets {
+                sqlx::query(
+                    "INSERT INTO job_secrets (job_id, name, nonce, ciphertext) VALUES (?, ?, ?, ?)",
+                )
+                .bind(job.id.to_string())
+                .bind(&secret.name)
+                .bind(&secret.nonce)
+                .bind(&secret.ciphertext)
+                .execute(&mut *tx)
+                .await?;
+            }
             job.id
         } else {
             let id: String = sqlx::query_scalar("SELECT id FROM jobs WHERE idempotency_key = ?")
@@ -456,15 +468,21 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             }
-            Transition::End { status, error } => {
+            Transition::End {
+                status,
+                error,
+                state,
+            } => {
                 let failed_step = (*status == JobStatus::Failed).then_some(&attempt.step_name);
                 sqlx::query(
-                    "UPDATE jobs SET status = ?, error = ?, failed_step = ?, current_step = ?,
+                    "UPDATE jobs SET status = ?, error = ?, state = COALESCE(?, state),
+                         failed_step = ?, current_step = ?,
                          lease_epoch = ?, updated_at = ?, finished_at = ?
                      WHERE id = ?",
                 )
                 .bind(status.as_str())
                 .bind(error)
+                .bind(state)
                 .bind(failed_step)
                 .bind(&attempt.step_name)
                 .bind(lease.epoch)
@@ -662,6 +680,11 @@ impl Store for SqliteStore {
             tx.rollback().await?;
             return Err(self.not_in_queue(job_id, "retry").await);
         };
+        sqlx::query("DELETE FROM step_memos WHERE job_id = ? AND step_name IN (SELECT value FROM json_each(?))")
+            .bind(&id)
+            .bind(Json(&plan.discard))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM checkpoints WHERE job_id = ? AND step_name IN (SELECT value FROM json_each(?))")
             .bind(&id)
             .bind(Json(&plan.discard))
@@ -730,6 +753,128 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         rate
+    }
+
+    async fn sealed_secret(&self, job_id: Uuid, name: &str) -> Result<Option<SealedSecret>> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT nonce, ciphertext FROM job_secrets WHERE job_id = ? AND name = ?",
+        )
+        .bind(job_id.to_string())
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(nonce, ciphertext)| SealedSecret {
+            name: name.to_owned(),
+            nonce,
+            ciphertext,
+        }))
+    }
+
+    async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>> {
+        let value: Option<Json<Value>> = sqlx::query_scalar(
+            "SELECT value FROM step_memos WHERE job_id = ? AND step_name = ? AND key = ?",
+        )
+        .bind(job_id.to_string())
+        .bind(step)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(value.map(|Json(v)| v))
+    }
+
+    async fn memo_put(&self, job_id: Uuid, step: &str, key: &str, value: &Value) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO step_memos (job_id, step_name, key, value, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (job_id, step_name, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(job_id.to_string())
+        .bind(step)
+        .bind(key)
+        .bind(Json(value))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_artifact(
+        &self,
+        lease: &Lease,
+        step: &str,
+        path: &str,
+        content: &[u8],
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let written = sqlx::query(
+            "INSERT INTO artifacts (job_id, path, step_name, content, sha256, created_at)
+             SELECT ?1, ?4, ?5, ?6, ?7, ?8 FROM queue
+             WHERE job_id = ?1 AND lease_owner = ?2 AND lease_epoch = ?3
+             ON CONFLICT (job_id, path) DO UPDATE SET step_name = excluded.step_name,
+                 content = excluded.content, sha256 = excluded.sha256,
+                 created_at = excluded.created_at",
+        )
+        .bind(lease.job_id.to_string())
+        .bind(&lease.owner)
+        .bind(lease.epoch)
+        .bind(path)
+        .bind(step)
+        .bind(content)
+        .bind(sha256_hex(content))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if written == 0 {
+            tx.rollback().await?;
+            return Err(EngineError::LeaseLost {
+                job_id: lease.job_id,
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>> {
+        let rows: Vec<(String, String, i64, String, i64)> = sqlx::query_as(
+            "SELECT path, step_name, length(content), sha256, created_at
+             FROM artifacts WHERE job_id = ? ORDER BY path",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(path, step, size, sha256, created_at)| ArtifactMeta {
+                path,
+                step,
+                size: size as u64,
+                sha256,
+                created_at: from_ms(created_at),
+            })
+            .collect())
+    }
+
+    async fn get_artifact(&self, job_id: Uuid, path: &str) -> Result<Option<Artifact>> {
+        let row: Option<(String, Vec<u8>, String, i64)> = sqlx::query_as(
+            "SELECT step_name, content, sha256, created_at FROM artifacts
+             WHERE job_id = ? AND path = ?",
+        )
+        .bind(job_id.to_string())
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(step, content, sha256, created_at)| Artifact {
+            meta: ArtifactMeta {
+                path: path.to_owned(),
+                step,
+                size: content.len() as u64,
+                sha256,
+                created_at: from_ms(created_at),
+            },
+            content,
+        }))
     }
 
     async fn queue_depth(&self) -> Result<i64> {

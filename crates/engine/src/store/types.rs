@@ -75,6 +75,8 @@ pub struct NewJob {
     pub first_step: String,
     pub input: Value,
     pub idempotency_key: Option<String>,
+    /// Stored with the job only when it is created (not when the key already existed).
+    pub secrets: Vec<crate::secrets::SealedSecret>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +199,8 @@ pub enum Transition {
     End {
         status: JobStatus,
         error: Option<String>,
+        /// Replaces the job's state when set (a step that ended the job with a verdict).
+        state: Option<String>,
     },
 }
 
@@ -268,4 +272,21 @@ pub struct RequeuePlan {
     pub state: Option<String>,
     /// Checkpoints to delete: the restarted step, those after it, and names no longer defined.
     pub discard: Vec<String>,
+}
+
+/// A file a job produced, without its content.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactMeta {
+    pub path: String,
+    pub step: String,
+    pub size: u64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A file a job produced.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub meta: ArtifactMeta,
+    pub content: Vec<u8>,
 }

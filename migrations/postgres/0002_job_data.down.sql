@@ -1,0 +1,3 @@
+DROP TABLE engine.artifacts;
+DROP TABLE engine.step_memos;
+DROP TABLE engine.job_secrets;
