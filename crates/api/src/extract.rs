@@ -88,15 +88,37 @@ where
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|e| ApiError::bad_request("invalid-path", e.body_text()))?;
-        Uuid::parse_str(&raw).map(JobId).map_err(|e| {
-            ApiError::bad_request(
-                "invalid-job-id",
-                format!(
-                    "{raw:?} is not a job id ({e}); job ids are UUIDs such as \
-                     0197a8f2-3c4d-7e5f-8a9b-0c1d2e3f4a5b, as returned by POST /workflows/{{name}}/runs"
-                ),
-            )
-        })
+        parse_job_id(&raw).map(JobId)
+    }
+}
+
+fn parse_job_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|e| {
+        ApiError::bad_request(
+            "invalid-job-id",
+            format!(
+                "{raw:?} is not a job id ({e}); job ids are UUIDs such as \
+                 0197a8f2-3c4d-7e5f-8a9b-0c1d2e3f4a5b, as returned by POST /request"
+            ),
+        )
+    })
+}
+
+/// The `{id}` and `{*path}` of `/job/{id}/artifacts/{*path}`.
+pub struct ArtifactPath(pub Uuid, pub String);
+
+impl<S> FromRequestParts<S> for ArtifactPath
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((raw_id, path)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::bad_request("invalid-path", e.body_text()))?;
+        Ok(ArtifactPath(parse_job_id(&raw_id)?, path))
     }
 }
 

@@ -6,6 +6,7 @@
 //! strings are read by our own extractors (`extract.rs`) so that even a malformed
 //! request gets one. The API reads no environment: `deployflow serve` configures it.
 
+mod deploy;
 mod error;
 mod events;
 mod extract;
@@ -29,9 +30,17 @@ pub use error::{ApiError, Problem};
 /// Largest request body accepted (64 KiB); larger ones are answered 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What the API needs besides the engine; `deployflow serve` builds it from its config.
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    /// Which repository URLs `POST /request` accepts.
+    pub url_policy: pipeline::UrlPolicy,
+}
+
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub engine: Engine,
+    pub config: std::sync::Arc<ApiConfig>,
     /// Cancelled at shutdown: ends long-lived event streams so the server can drain.
     pub shutdown: CancellationToken,
 }
@@ -45,6 +54,9 @@ pub(crate) struct AppState {
                        Every error is an RFC 9457 application/problem+json document."
     ),
     paths(
+        deploy::submit_request,
+        deploy::list_artifacts,
+        deploy::get_artifact,
         routes::list_workflows,
         routes::submit_run,
         routes::get_job,
@@ -77,15 +89,19 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 }
 
 /// The API's routes over `engine`; event streams end only when their job finishes.
-pub fn router(engine: Engine) -> Router {
+pub fn router(engine: Engine, config: ApiConfig) -> Router {
     app(AppState {
         engine,
+        config: std::sync::Arc::new(config),
         shutdown: CancellationToken::new(),
     })
 }
 
 fn app(state: AppState) -> Router {
     Router::new()
+        .route("/request", post(deploy::submit_request))
+        .route("/job/{id}/artifacts", get(deploy::list_artifacts))
+        .route("/job/{id}/artifacts/{*path}", get(deploy::get_artifact))
         .route("/workflows", get(routes::list_workflows))
         .route("/workflows/{name}/runs", post(routes::submit_run))
         .route("/job/{id}", get(routes::get_job))
@@ -109,10 +125,12 @@ fn app(state: AppState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     engine: Engine,
+    config: ApiConfig,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = app(AppState {
         engine,
+        config: std::sync::Arc::new(config),
         shutdown: shutdown.clone(),
     });
     axum::serve(listener, app)

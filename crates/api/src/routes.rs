@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use engine::JobStatus;
-use engine::store::{CancelOutcome, JobFilter};
+use engine::store::{CancelOutcome, JobFilter, Submitted};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -50,6 +50,11 @@ pub async fn submit_run(
         .engine
         .submit(&name, request.input, request.idempotency_key)
         .await?;
+    Ok(submitted_response(submitted))
+}
+
+/// 202 with the new job and its `Location`, or 200 with the job an idempotency key named.
+pub(crate) fn submitted_response(submitted: Submitted) -> Response {
     let job = submitted.job;
     let status = if submitted.created {
         tracing::info!(job.id = %job.id, workflow = %job.workflow, "job submitted");
@@ -61,7 +66,7 @@ pub async fn submit_run(
     if let Ok(location) = HeaderValue::from_str(&format!("/job/{}", job.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    response
 }
 
 /// A job: status, state, step timeline, outputs and recent logs.

@@ -27,6 +27,64 @@ pub struct RunRequest {
     pub idempotency_key: Option<String>,
 }
 
+/// Body of `POST /request`. Deliberately not `Debug`: it carries the token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployRequestBody {
+    /// The repository to deploy: `https://github.com/<owner>/<repo>` (other hosts only
+    /// if the server allows them).
+    #[schema(example = "https://github.com/acme/shop")]
+    pub repo_url: String,
+    /// One sentence of deployment requirements.
+    #[schema(example = "public API, cheap, in Canada, with postgres")]
+    pub description: String,
+    /// A fine-grained access token for a private repository. Stored encrypted, only to
+    /// clone again when a job resumes; never returned or logged.
+    #[serde(default)]
+    pub github_token: Option<String>,
+    /// Branch, tag or commit to deploy; the default branch when left out.
+    #[serde(default, rename = "ref")]
+    pub git_ref: Option<String>,
+    /// Submitting twice with the same key returns the first job instead of a new one.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// Stop after the plan and wait for `POST /job/{id}/approve` before applying.
+    #[serde(default)]
+    pub approve_before_apply: bool,
+}
+
+/// A file a job produced.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArtifactView {
+    pub path: String,
+    /// The step that wrote it.
+    pub step: String,
+    pub size: u64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+    /// Where to download it.
+    pub href: String,
+}
+
+impl ArtifactView {
+    pub fn new(job: Uuid, meta: engine::store::ArtifactMeta) -> Self {
+        Self {
+            href: format!("/job/{job}/artifacts/{}", meta.path),
+            path: meta.path,
+            step: meta.step,
+            size: meta.size,
+            sha256: meta.sha256,
+            created_at: meta.created_at,
+        }
+    }
+}
+
+/// `GET /job/{id}/artifacts`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArtifactList {
+    pub artifacts: Vec<ArtifactView>,
+}
+
 /// Body of `POST /job/{id}/retry` (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -87,6 +87,57 @@ pub struct Config {
     /// Demo workflow only: a file each demo step appends its start and end to.
     #[arg(long, env = "DEMO_EFFECTS_FILE", global = true)]
     pub demo_effects_file: Option<PathBuf>,
+
+    /// Hosts repository URLs may name, comma-separated (https only).
+    #[arg(
+        long,
+        env = "ALLOWED_GIT_HOSTS",
+        default_value = "github.com",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_git_hosts: Vec<String>,
+
+    /// Also accept file:// and loopback repository URLs (development and tests only:
+    /// it lets whoever submits a job read this machine's disk).
+    #[arg(long, env = "ALLOW_LOCAL_REPOS", default_value_t = false, global = true)]
+    pub allow_local_repos: bool,
+
+    /// Largest repository clone accepted, in MiB.
+    #[arg(long, env = "CLONE_MAX_MB", default_value_t = 512, global = true)]
+    pub clone_max_mb: u64,
+
+    /// Most files a cloned commit may have.
+    #[arg(long, env = "CLONE_MAX_FILES", default_value_t = 100_000, global = true)]
+    pub clone_max_files: usize,
+
+    /// Longest a clone may take, in seconds.
+    #[arg(long, env = "CLONE_TIMEOUT_SECONDS", default_value_t = 300, global = true)]
+    pub clone_timeout_seconds: u64,
+
+    /// Key (64 hex characters) that seals the access tokens jobs keep for resuming.
+    /// Unset on SQLite: a key is generated in DATA_DIR/secrets.key. Unset on
+    /// PostgreSQL: requests carrying a token are refused.
+    #[arg(long, env = "SECRETS_KEY", hide_env_values = true, global = true)]
+    pub secrets_key: Option<String>,
+
+    /// OpenAI (or compatible) API key; unset runs the analysis on its detectors alone
+    /// and the Terraform from the vetted templates.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true, global = true)]
+    pub openai_api_key: Option<String>,
+
+    /// Model the analysis and Terraform calls use.
+    #[arg(long, env = "OPENAI_MODEL", default_value = "gpt-4.1-mini", global = true)]
+    pub openai_model: String,
+
+    /// Base URL of the OpenAI-compatible API.
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1",
+        global = true
+    )]
+    pub openai_base_url: String,
 }
 
 impl Config {
@@ -136,8 +187,101 @@ impl Config {
         Ok(Duration::from_secs_f64(self.shutdown_grace_seconds))
     }
 
+    pub fn url_policy(&self) -> pipeline::UrlPolicy {
+        pipeline::UrlPolicy {
+            allowed_hosts: self
+                .allowed_git_hosts
+                .iter()
+                .map(|host| host.trim().to_ascii_lowercase())
+                .filter(|host| !host.is_empty())
+                .collect(),
+            allow_local: self.allow_local_repos,
+        }
+    }
+
+    /// The configuration `analyse` and `plan` run with: this machine's user runs them
+    /// on their own files, so local paths and file:// URLs are allowed.
+    pub fn local_pipeline(&self) -> anyhow::Result<pipeline::PipelineConfig> {
+        let mut pipeline = self.pipeline();
+        pipeline.url_policy.allow_local = true;
+        Ok(pipeline)
+    }
+
+    /// The deployment steps' configuration.
+    pub fn pipeline(&self) -> pipeline::PipelineConfig {
+        let mut pipeline = pipeline::PipelineConfig::new(self.data_dir.join("checkouts"));
+        pipeline.url_policy = self.url_policy();
+        pipeline.clone_limits = pipeline::CloneLimits {
+            max_bytes: self.clone_max_mb.saturating_mul(1024 * 1024),
+            max_files: self.clone_max_files,
+            timeout: Duration::from_secs(self.clone_timeout_seconds.max(1)),
+        };
+        pipeline.llm = self.llm();
+        pipeline
+    }
+
+    /// The model configuration, when OPENAI_API_KEY is set.
+    pub fn llm(&self) -> Option<llm::LlmConfig> {
+        let key = self.openai_api_key.as_deref().map(str::trim).filter(|k| !k.is_empty())?;
+        let mut config = llm::LlmConfig::new(llm::SecretString::from(key.to_owned()));
+        config.model = self.openai_model.clone();
+        config.base_url = self.openai_base_url.trim_end_matches('/').to_owned();
+        Some(config)
+    }
+
+    /// The key job secrets are sealed with: SECRETS_KEY, or on the embedded SQLite
+    /// default a key generated once in DATA_DIR/secrets.key (readable by its owner only).
+    pub fn secret_key(&self) -> anyhow::Result<Option<engine::SecretKey>> {
+        if let Some(hex) = self.secrets_key.as_deref().filter(|k| !k.trim().is_empty()) {
+            return Ok(Some(engine::SecretKey::from_hex(hex).map_err(|e| {
+                anyhow::anyhow!("SECRETS_KEY: {e}")
+            })?));
+        }
+        if self.database_url.as_deref().is_some_and(|u| !u.is_empty() && !u.starts_with("sqlite:")) {
+            return Ok(None);
+        }
+        let path = self.data_dir.join("secrets.key");
+        if !path.exists() {
+            create_key_file(&path)?;
+        }
+        let hex = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        Ok(Some(engine::SecretKey::from_hex(&hex).map_err(|e| {
+            anyhow::anyhow!("{}: {e}", path.display())
+        })?))
+    }
+
     pub fn retention(&self) -> Option<Duration> {
         (self.retention_days > 0).then(|| Duration::from_secs(self.retention_days * 24 * 3600))
+    }
+}
+
+/// Writes a fresh key to `path` atomically (a hard link does not replace an existing
+/// file), so processes starting together agree on one key.
+fn create_key_file(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    let staging = dir.join(format!(".secrets.key.{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&staging)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", staging.display()))?;
+    file.write_all(engine::SecretKey::generate_hex().as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", staging.display()))?;
+    let linked = std::fs::hard_link(&staging, path);
+    let _ = std::fs::remove_file(&staging);
+    match linked {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            anyhow::bail!("cannot create {}: {e}", path.display())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -37,6 +37,10 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Submit a demo job, run it in this process, print its timeline.
     Demo(commands::demo::DemoArgs),
+    /// Analyse a repository (a directory or a URL) without a database; print the facts.
+    Analyse(commands::analyse::AnalyseArgs),
+    /// Clone, analyse, choose and generate without a database or cloud; write the plan to --out.
+    Plan(commands::plan::PlanArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -57,6 +61,8 @@ fn main() -> ExitCode {
     // Commands that print their own report keep the log to warnings by default.
     let default_filter = match cli.command {
         Command::Demo(_)
+        | Command::Analyse(_)
+        | Command::Plan(_)
         | Command::Bench(_)
         | Command::Run(_)
         | Command::Status(_)
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
             Command::Worker => commands::worker::run(&cli.config).await,
             Command::Serve(args) => commands::serve::run(&cli.config, args).await,
             Command::Demo(args) => commands::demo::run(&cli.config, args).await,
+            Command::Analyse(args) => commands::analyse::run(&cli.config, args).await,
+            Command::Plan(args) => commands::plan::run(&cli.config, args).await,
             Command::Bench(bench) => commands::bench::run(&cli.config, bench).await,
             Command::Run(args) => commands::run::run(&cli.config, args).await,
             Command::Status(args) => commands::inspect::status(&cli.config, args).await,

@@ -54,7 +54,10 @@ impl Harness {
         store.migrate().await.expect("migrate the test database");
         let mut registry = Registry::new();
         engine::demo::register(&mut registry, None);
-        let catalog = Catalog::load(&workflows_dir(), registry).expect("load the workflows");
+        let mut catalog = Catalog::empty(registry);
+        catalog
+            .add_toml("demo.toml", include_str!("../../../workflows/demo.toml"))
+            .expect("load the demo workflow");
         let dir = tempfile::tempdir().expect("temp dir");
         let effects = dir.path().join("effects.log");
         Self {

@@ -46,6 +46,17 @@ pub struct TestApp {
     server: JoinHandle<()>,
     worker: Option<JoinHandle<()>>,
     pub db: Database,
+    _checkouts: tempfile::TempDir,
+}
+
+/// GitHub plus loopback and file:// repositories, which the tests serve themselves.
+pub fn api_config() -> api::ApiConfig {
+    api::ApiConfig {
+        url_policy: pipeline::UrlPolicy {
+            allowed_hosts: vec!["github.com".into()],
+            allow_local: true,
+        },
+    }
 }
 
 impl TestApp {
@@ -58,9 +69,14 @@ impl TestApp {
         store.migrate().await.expect("migrate");
         let mut registry = Registry::new();
         engine::demo::register(&mut registry, None);
+        let checkouts = tempfile::tempdir().expect("checkouts dir");
+        let mut pipeline = pipeline::PipelineConfig::new(checkouts.path().to_owned());
+        pipeline.url_policy = api_config().url_policy;
+        pipeline::register(&mut registry, std::sync::Arc::new(pipeline));
         let workflows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows");
         let catalog = std::sync::Arc::new(Catalog::load(&workflows, registry).expect("catalog"));
-        let engine = Engine::new(store.clone(), catalog.clone());
+        let secret_key = engine::SecretKey::from_hex(&engine::SecretKey::generate_hex()).ok();
+        let engine = Engine::new(store.clone(), catalog.clone()).with_secret_key(secret_key.clone());
 
         let shutdown = CancellationToken::new();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -69,7 +85,9 @@ impl TestApp {
             let engine = engine.clone();
             let shutdown = shutdown.clone();
             async move {
-                api::serve(listener, engine, shutdown).await.expect("serve");
+                api::serve(listener, engine, api_config(), shutdown)
+                    .await
+                    .expect("serve");
             }
         });
         let worker = with_worker.then(|| {
@@ -77,6 +95,7 @@ impl TestApp {
             config.heartbeat = Duration::from_millis(100);
             config.poll_interval = Duration::from_millis(50);
             config.shutdown_grace = Duration::from_secs(1);
+            config.secret_key = secret_key;
             let worker = Worker::new(store, catalog, config);
             tokio::spawn(worker.run(shutdown.clone()))
         });
@@ -88,6 +107,7 @@ impl TestApp {
             server,
             worker,
             db,
+            _checkouts: checkouts,
         }
     }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand (or group of client commands), and what they share:
 //! opening the store, loading workflows, exit statuses.
 
+pub mod analyse;
 pub mod bench;
 pub mod client;
 pub mod control;
@@ -8,6 +9,7 @@ pub mod demo;
 pub mod inspect;
 pub mod migrate;
 pub mod output;
+pub mod plan;
 pub mod run;
 pub mod serve;
 pub mod worker;
@@ -65,6 +67,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 pub fn registry(config: &Config) -> Registry {
     let mut registry = Registry::new();
     engine::demo::register(&mut registry, config.demo_effects_file.clone());
+    pipeline::register(&mut registry, Arc::new(config.pipeline()));
     registry
 }
 

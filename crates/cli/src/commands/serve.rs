@@ -24,7 +24,15 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         Some(worker_config(config).map_err(config_error)?)
     };
     let catalog = load_catalog(config)?;
+    let secret_key = config.secret_key().map_err(config_error)?;
+    let worker_config = worker_config.map(|mut worker| {
+        worker.secret_key = secret_key.clone();
+        worker
+    });
     let store = open_store(config).await?;
+    if secret_key.is_none() {
+        tracing::warn!("no SECRETS_KEY: requests with a github_token are refused");
+    }
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen))?;
@@ -38,7 +46,11 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             Worker::new(store.clone(), catalog.clone(), worker_config).run(shutdown.clone()),
         )
     });
-    let served = api::serve(listener, Engine::new(store, catalog), shutdown.clone()).await;
+    let engine = Engine::new(store, catalog).with_secret_key(secret_key);
+    let api_config = api::ApiConfig {
+        url_policy: config.url_policy(),
+    };
+    let served = api::serve(listener, engine, api_config, shutdown.clone()).await;
     // If the server stopped on its own (an I/O error), the worker stops with it.
     shutdown.cancel();
     if let Some(worker) = worker {

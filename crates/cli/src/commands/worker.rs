@@ -5,7 +5,8 @@ use crate::commands::{config_error, load_catalog, open_store};
 use crate::config::Config;
 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
-    let worker_config = worker_config(config).map_err(config_error)?;
+    let mut worker_config = worker_config(config).map_err(config_error)?;
+    worker_config.secret_key = config.secret_key().map_err(config_error)?;
     let catalog = load_catalog(config)?;
     let store = open_store(config).await?;
     let shutdown = CancellationToken::new();

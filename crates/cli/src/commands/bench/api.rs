@@ -150,6 +150,7 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
     let server = tokio::spawn(api::serve(
         listener,
         Engine::new(store.clone(), catalog.clone()),
+        api::ApiConfig::default(),
         shutdown.clone(),
     ));
     let worker = tokio::spawn(

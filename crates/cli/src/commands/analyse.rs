@@ -1,0 +1,113 @@
+//! `deployflow analyse <path-or-url>`: clone (for a URL) and analyse, without a
+//! database, and print the facts (`--json`: one object, the `Analysis` fields plus
+//! `requirements`, `commit` and `llm_calls`).
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::config::Config;
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyseArgs {
+    /// A directory, or a repository URL (https://github.com/<owner>/<repo>).
+    pub source: String,
+    /// The deployment requirements, in a sentence (also names the app in a monorepo).
+    #[arg(long, short, default_value = "")]
+    pub description: String,
+    /// Branch, tag or commit to clone (default: the default branch).
+    #[arg(long = "ref")]
+    pub git_ref: Option<String>,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    analysis: &'a analysis::Analysis,
+    requirements: &'a analysis::Requirements,
+    commit: Option<&'a str>,
+    llm_calls: &'a [llm::CallRecord],
+}
+
+pub async fn run(config: &Config, args: AnalyseArgs) -> anyhow::Result<()> {
+    let pipeline = config.local_pipeline()?;
+    let source = pipeline::LocalSource::open(&args.source, args.git_ref.as_deref(), None, &pipeline)
+        .await
+        .with_context(|| format!("cannot read {}", args.source))?;
+    let snapshot = source.snapshot(&pipeline).await?;
+    let model = pipeline.llm.clone().map(llm::Client::new);
+    let memo = llm::MemoryMemo::new();
+    let analysed =
+        pipeline::analyse_snapshot(&snapshot, &args.description, model.as_ref(), &memo).await?;
+    let report = Report {
+        analysis: &analysed.analysis,
+        requirements: &analysed.requirements,
+        commit: source.commit.as_deref(),
+        llm_calls: &analysed.llm_calls,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_summary(&report);
+    }
+    Ok(())
+}
+
+fn print_summary(report: &Report<'_>) {
+    let a = report.analysis;
+    let or_unknown = |value: Option<&str>| value.unwrap_or("unknown").to_owned();
+    if a.http {
+        println!("HTTP server: yes");
+    } else {
+        println!(
+            "HTTP server: no — {}",
+            a.deny_reason.as_deref().unwrap_or("no server found")
+        );
+    }
+    println!("language:      {}", or_unknown(a.language.as_deref()));
+    println!("framework:     {}", or_unknown(a.framework.as_deref()));
+    println!("app directory: {}", a.subdir);
+    let port = a.port.map(|p| p.to_string());
+    println!(
+        "port:          {}{}",
+        or_unknown(port.as_deref()),
+        a.port_env
+            .as_deref()
+            .map(|env| format!(" (env {env})"))
+            .unwrap_or_default()
+    );
+    if a.bind.loopback_only {
+        println!(
+            "bind:          loopback only; fix: {}",
+            a.bind.fix.as_deref().unwrap_or("listen on 0.0.0.0")
+        );
+    }
+    println!("start command: {}", or_unknown(a.start_command.as_deref()));
+    println!("required env:  {}", list(&a.required_env));
+    println!(
+        "docker:        {}",
+        if a.dockerized {
+            list(&a.docker_files)
+        } else {
+            "none (a Dockerfile will be generated)".to_owned()
+        }
+    );
+    for note in &a.notes {
+        println!("note: {note}");
+    }
+    println!("evidence:");
+    for e in &a.evidence {
+        let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+        println!("  {:<14} {}{at} {}", e.fact, e.file, e.detail);
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}

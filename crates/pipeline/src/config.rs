@@ -1,0 +1,37 @@
+use std::path::PathBuf;
+
+use analysis::SnapshotLimits;
+use repo::{CloneLimits, UrlPolicy};
+
+/// Everything the deployment steps need to know about their surroundings. Built by
+/// the binary from its configuration; this crate reads no environment.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Which repository URLs may be cloned (checked again at clone time: a job
+    /// submitted under a wider policy does not widen this worker's).
+    pub url_policy: UrlPolicy,
+    pub clone_limits: CloneLimits,
+    pub snapshot_limits: SnapshotLimits,
+    /// Where checkouts live, one directory per commit: a cache, never the source of
+    /// truth (a resuming worker re-materialises the checkpointed commit).
+    pub checkouts_dir: PathBuf,
+    /// The model that deepens the analysis and may write the Terraform; `None`
+    /// runs on the deterministic detectors and the vetted templates alone.
+    pub llm: Option<llm::LlmConfig>,
+    /// Times the policy gate's findings go back to the model before the vetted
+    /// template is used instead.
+    pub max_terraform_repairs: u32,
+}
+
+impl PipelineConfig {
+    pub fn new(checkouts_dir: PathBuf) -> Self {
+        Self {
+            url_policy: UrlPolicy::default(),
+            clone_limits: CloneLimits::default(),
+            snapshot_limits: SnapshotLimits::default(),
+            checkouts_dir,
+            llm: None,
+            max_terraform_repairs: 2,
+        }
+    }
+}

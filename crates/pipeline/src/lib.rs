@@ -1,0 +1,26 @@
+//! The deployment workflow (`workflows/deploy.toml`): its request check, its steps
+//! over the engine, and the same steps run locally without a database for
+//! `deployflow analyse` and `deployflow plan`. The only crate that knows the whole job.
+
+mod analyse;
+mod author;
+mod config;
+mod error;
+mod intake;
+mod local;
+mod memo;
+pub mod plan;
+mod steps;
+
+pub use intake::{
+    DeployInput, DeployRequest, IntakeError, MAX_DESCRIPTION_CHARS, MAX_TOKEN_LEN, TOKEN_SECRET,
+};
+pub use analyse::{Analysed, analyse_snapshot};
+pub use config::PipelineConfig;
+pub use local::LocalSource;
+pub use error::PipelineError;
+pub use repo::{CloneLimits, UrlPolicy};
+pub use steps::{CloneOutput, DENIED, register};
+
+/// The deployment workflow's name, as in `workflows/deploy.toml`.
+pub const WORKFLOW: &str = "deploy";

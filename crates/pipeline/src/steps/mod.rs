@@ -1,0 +1,62 @@
+//! The deployment workflow's step handlers, registered under the names
+//! `workflows/deploy.toml` gives them.
+
+mod analyse;
+mod choose;
+mod clone;
+mod generate;
+
+use std::sync::Arc;
+
+use engine::{Registry, typed};
+
+use crate::config::PipelineConfig;
+use crate::intake::{DeployInput, DeployRequest};
+
+pub use analyse::DENIED;
+pub use clone::CloneOutput;
+
+/// Registers every `deploy.*` handler, and the input check `POST /workflows/deploy/runs`
+/// gets (the same fields `POST /request` takes, minus the token).
+pub fn register(registry: &mut Registry, config: Arc<PipelineConfig>) {
+    let model = config.llm.clone().map(|c| Arc::new(llm::Client::new(c)));
+    let shared = Arc::new(Shared { config, model });
+    let policy = shared.config.url_policy.clone();
+    registry.validate_input::<DeployInput>(crate::WORKFLOW, move |input| {
+        DeployRequest {
+            repo_url: input.repo_url.clone(),
+            description: input.description.clone(),
+            git_ref: input.git_ref.clone(),
+            github_token: None,
+            approve_before_apply: input.approve_before_apply,
+        }
+        .validate(&policy)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    });
+    let s = shared.clone();
+    registry.register(
+        "deploy.clone",
+        typed(move |ctx, input| clone::run(s.clone(), ctx, input)),
+    );
+    let s = shared.clone();
+    registry.register(
+        "deploy.analyse",
+        typed(move |ctx, input| analyse::run(s.clone(), ctx, input)),
+    );
+    let s = shared.clone();
+    registry.register(
+        "deploy.choose",
+        typed(move |ctx, input| choose::run(s.clone(), ctx, input)),
+    );
+    let s = shared;
+    registry.register(
+        "deploy.generate",
+        typed(move |ctx, input| generate::run(s.clone(), ctx, input)),
+    );
+}
+
+pub(crate) struct Shared {
+    pub config: Arc<PipelineConfig>,
+    pub model: Option<Arc<llm::Client>>,
+}
