@@ -44,6 +44,8 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Request a deployment of a repository from the API at --api.
+    Submit(commands::run::SubmitArgs),
     /// Submit a job of a workflow to the API at --api.
     Run(commands::run::RunArgs),
     /// Show a job: status, state, error and its step timeline.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         | Command::Plan(_)
         | Command::Bench(_)
         | Command::Run(_)
+        | Command::Submit(_)
         | Command::Status(_)
         | Command::List(_)
         | Command::Retry(_)
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli.config, args).await,
             Command::Bench(bench) => commands::bench::run(&cli.config, bench).await,
             Command::Run(args) => commands::run::run(&cli.config, args).await,
+            Command::Submit(args) => commands::run::submit(&cli.config, args).await,
             Command::Status(args) => commands::inspect::status(&cli.config, args).await,
             Command::List(args) => commands::inspect::list(&cli.config, args).await,
             Command::Retry(args) => commands::control::retry(&cli.config, args).await,

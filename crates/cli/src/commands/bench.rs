@@ -6,6 +6,7 @@ use engine::bench::{BenchOptions, BenchReport};
 
 use crate::config::Config;
 
+mod analyse;
 mod api;
 
 #[derive(Subcommand)]
@@ -15,6 +16,9 @@ pub enum BenchCommand {
     /// A request mix against the HTTP API served in this process, with a worker running,
     /// compared with GET /healthz; checks that no accepted job was lost or duplicated.
     Api(api::ApiBench),
+    /// The analysis detectors over the fixture repositories: repos/s and p50/p99 per
+    /// repository, against a plain line count of the same files.
+    Analyse(analyse::AnalyseBench),
 }
 
 #[derive(Args)]
@@ -43,6 +47,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     let args = match command {
         BenchCommand::Engine(args) => args,
         BenchCommand::Api(args) => return api::run(config, args).await,
+        BenchCommand::Analyse(args) => return analyse::run(args),
     };
     if args.jobs == 0 || args.steps == 0 || args.concurrency == 0 {
         bail!("--jobs, --steps and --concurrency must be at least 1");

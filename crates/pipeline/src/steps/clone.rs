@@ -83,7 +83,6 @@ pub(super) async fn checkout(
     let path = repo::materialise(
         &url,
         &cloned.commit,
-        cloned.git_ref.as_deref(),
         token.as_ref(),
         &config.clone_limits,
         &config.checkouts_dir,

@@ -1,0 +1,298 @@
+//! The deployment workflow through the HTTP API: `POST /request` on a repository the
+//! test serves itself (file:// and a smart-HTTP server with Basic auth), the job's
+//! timeline and artifacts, a denied repository, refused requests, and a token that
+//! never shows up anywhere.
+
+mod common;
+
+use common::{Backend, TestApp};
+use serde_json::{Value, json};
+use test_support::git_fixture::{FixtureFile, GitFixture};
+use test_support::git_server::{BasicAuth, GitHttpServer};
+
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+    };
+}
+
+api_tests!(
+    request_runs_to_terraform_generated_with_artifacts,
+    private_repository_token_never_leaks,
+    non_server_repository_is_denied,
+    bad_deployment_requests_create_nothing,
+);
+
+const TOKEN: &str = "github_pat_11TESTTOKENabcdefghijklmnopqrstuvwxyz0123";
+
+fn flask_app() -> Vec<FixtureFile> {
+    vec![
+        FixtureFile::file("requirements.txt", "flask==3.0.3\ngunicorn==23.0.0\n"),
+        FixtureFile::file(
+            "app.py",
+            "import os\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n@app.route(\"/health\")\ndef health():\n    return {\"ok\": True}\n\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=int(os.environ.get(\"PORT\", 5000)))\n",
+        ),
+        FixtureFile::file(".env.example", "SECRET_KEY=\n"),
+    ]
+}
+
+async fn request_runs_to_terraform_generated_with_artifacts(backend: Backend) {
+    let app = TestApp::spawn(backend, true).await;
+    let repo = GitFixture::create(&flask_app());
+    let (code, job) = app
+        .post(
+            "/request",
+            json!({"repo_url": repo.file_url(), "description": "a small public API, cheap, in Canada"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    assert_eq!(job["workflow"], "deploy");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let job = app.wait_for_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "TerraformGenerated", "{job:#}");
+    let steps: Vec<&str> = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["clone", "analyse", "choose", "generate"]);
+    let outputs = &job["outputs"];
+    assert_eq!(outputs["clone"]["commit"], repo.head(), "{outputs:#}");
+    assert_eq!(outputs["analyse"]["analysis"]["framework"], "flask");
+    assert_eq!(outputs["analyse"]["analysis"]["port"], 5000);
+    assert!(outputs["choose"]["target"].is_string());
+
+    let (code, list) = app.get(&format!("/job/{id}/artifacts")).await;
+    assert_eq!(code, 200, "{list}");
+    let paths: Vec<&str> = list["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    for expected in ["bundle/Dockerfile", "bundle/compose.yaml", "bundle/Makefile"] {
+        assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+    }
+    assert!(paths.iter().any(|p| p.starts_with("terraform/") && p.ends_with(".tf")));
+    let compose = app
+        .client
+        .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compose.status(), 200);
+    let compose = compose.text().await.unwrap();
+    assert!(compose.contains("8080:5000"), "{compose}");
+    let (code, missing) = app.get(&format!("/job/{id}/artifacts/nope.txt")).await;
+    assert_eq!(code, 404, "{missing}");
+}
+
+async fn private_repository_token_never_leaks(backend: Backend) {
+    let app = TestApp::spawn(backend, true).await;
+    let root = tempfile::tempdir().unwrap();
+    let repo = GitFixture::create_in(root.path(), "shop.git", &flask_app());
+    let server =
+        GitHttpServer::start(root.path(), Some(BasicAuth::new("x-access-token", TOKEN))).await;
+
+    // Without the token the server refuses: a permanent failure that says why.
+    let (code, job) = app
+        .post(
+            "/request",
+            json!({"repo_url": server.url_for("shop.git"), "description": "public API"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let refused = app
+        .wait_for_status(job["id"].as_str().unwrap(), "failed")
+        .await;
+    assert!(
+        refused["error"].as_str().unwrap().contains("credentials"),
+        "{refused:#}"
+    );
+
+    let (code, job) = app
+        .post(
+            "/request",
+            json!({"repo_url": server.url_for("shop.git"), "description": "public API",
+                   "github_token": TOKEN}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let done = app.wait_for_status(&id, "succeeded").await;
+    assert_eq!(done["outputs"]["clone"]["commit"], repo.head());
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.authorization.is_some()),
+        "the clone authenticated"
+    );
+
+    let mut seen = vec![job.to_string(), done.to_string()];
+    for path in [
+        format!("/job/{id}"),
+        format!("/job/{id}/logs"),
+        format!("/job/{id}/artifacts"),
+        "/list".to_owned(),
+    ] {
+        let (code, body) = app.get(&path).await;
+        assert_eq!(code, 200, "{path}: {body}");
+        seen.push(body.to_string());
+    }
+    let (_, artifacts) = app.get(&format!("/job/{id}/artifacts")).await;
+    for artifact in artifacts["artifacts"].as_array().unwrap() {
+        let href = artifact["href"].as_str().unwrap();
+        seen.push(
+            app.client
+                .get(app.url(href))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    for text in &seen {
+        assert!(!text.contains(TOKEN), "the token leaked into a response: {text}");
+    }
+    for (table, text) in every_stored_row(&app).await {
+        assert!(
+            !text.contains(TOKEN),
+            "the token is stored in clear in {table}: {text}"
+        );
+    }
+}
+
+/// Every row of every table, as text (`job_secrets` holds only ciphertext).
+async fn every_stored_row(app: &TestApp) -> Vec<(String, String)> {
+    let url = app.db.url().to_owned();
+    let mut rows = Vec::new();
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'engine'",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(tables.len() >= 7, "{tables:?}");
+        for table in tables {
+            let texts: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT t::text FROM engine.{table} t"
+            )))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            rows.extend(texts.into_iter().map(|text| (table.clone(), text)));
+        }
+    } else {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        for table in tables {
+            use sqlx::Row;
+            let found = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM \"{table}\"")))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            for row in found {
+                // Every column as its raw bytes, text and blobs alike.
+                let text: Vec<String> = (0..row.len())
+                    .map(|i| {
+                        let bytes: Option<Vec<u8>> = row.try_get_unchecked(i).unwrap_or_default();
+                        String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()
+                    })
+                    .collect();
+                rows.push((table.clone(), text.join(" ")));
+            }
+        }
+    }
+    assert!(!rows.is_empty());
+    rows
+}
+
+async fn non_server_repository_is_denied(backend: Backend) {
+    let app = TestApp::spawn(backend, true).await;
+    let repo = GitFixture::create(&[
+        FixtureFile::file("requirements.txt", "click==8.1.7\n"),
+        FixtureFile::file(
+            "cli.py",
+            "import click\n\n\n@click.command()\n@click.argument(\"name\")\ndef hello(name):\n    click.echo(f\"Hello {name}\")\n\n\nif __name__ == \"__main__\":\n    hello()\n",
+        ),
+    ]);
+    let (code, job) = app
+        .post(
+            "/request",
+            json!({"repo_url": repo.file_url(), "description": "deploy it"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let job = app
+        .wait_for_status(job["id"].as_str().unwrap(), "failed")
+        .await;
+    assert_eq!(job["state"], "Denied", "{job:#}");
+    assert!(job["error"].as_str().unwrap().contains("denied"), "{job:#}");
+    let analyse = &job["steps"][1];
+    assert_eq!(analyse["name"], "analyse");
+    assert_eq!(
+        analyse["attempts"].as_array().unwrap().len(),
+        1,
+        "a denial is not retried: {job:#}"
+    );
+}
+
+async fn bad_deployment_requests_create_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend, false).await;
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"description": "x"}), "missing field `repo_url`"),
+        (json!({"repo_url": "https://github.com/a/b"}), "missing field `description`"),
+        (json!({"repo_url": "https://github.com/a/b", "description": "  "}), "description"),
+        (json!({"repo_url": "https://gitlab.com/a/b", "description": "x"}), "not allowed"),
+        (json!({"repo_url": "ssh://git@github.com/a/b", "description": "x"}), "https://"),
+        (json!({"repo_url": "git@github.com:a/b.git", "description": "x"}), "https://"),
+        (json!({"repo_url": "https://user:pw@github.com/a/b", "description": "x"}), "repo_url"),
+        (json!({"repo_url": "not a url", "description": "x"}), "repo_url"),
+        (json!({"repo_url": 5, "description": "x"}), "invalid type"),
+        (json!({"repo_url": "https://github.com/a/b", "description": "x", "region": "eu"}), "unknown field `region`"),
+        (json!({"repo_url": "https://github.com/a/b", "description": "x", "ref": "a..b"}), "ref"),
+        (json!({"repo_url": "https://github.com/a/b", "description": "x", "github_token": "a b"}), "github_token"),
+    ];
+    for (body, detail) in cases {
+        let (code, problem) = app.post("/request", body.clone()).await;
+        assert_eq!(code, 422, "{body}: {problem:#}");
+        assert_eq!(problem["status"], 422);
+        let text = problem["detail"].as_str().unwrap_or_default();
+        assert!(text.contains(detail), "{body}: {text:?} should mention {detail:?}");
+        assert!(!problem.to_string().contains("pw@"), "{problem}");
+    }
+    // The deployment workflow's own run route applies the same checks.
+    let (code, problem) = app
+        .post(
+            "/workflows/deploy/runs",
+            json!({"input": {"repo_url": "https://gitlab.com/a/b", "description": "x"}}),
+        )
+        .await;
+    assert_eq!(code, 422, "{problem:#}");
+    assert_eq!(app.job_count().await, 0);
+}
