@@ -35,6 +35,8 @@ enum Command {
     Worker,
     /// Serve the HTTP API on LISTEN_ADDR, with a worker in the same process unless --no-worker.
     Serve(commands::serve::ServeArgs),
+    /// Run one deployment job in this process (SQLite in DATA_DIR by default) with a live view.
+    Deploy(commands::deploy::DeployArgs),
     /// Submit a demo job, run it in this process, print its timeline.
     Demo(commands::demo::DemoArgs),
     /// Analyse a repository (a directory or a URL) without a database; print the facts.
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
     // Commands that print their own report keep the log to warnings by default.
     let default_filter = match cli.command {
         Command::Demo(_)
+        | Command::Deploy(_)
         | Command::Analyse(_)
         | Command::Plan(_)
         | Command::Bench(_)
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
             Command::Worker => commands::worker::run(&cli.config).await,
             Command::Serve(args) => commands::serve::run(&cli.config, args).await,
             Command::Demo(args) => commands::demo::run(&cli.config, args).await,
+            Command::Deploy(args) => commands::deploy::run(&cli.config, args).await,
             Command::Analyse(args) => commands::analyse::run(&cli.config, args).await,
             Command::Plan(args) => commands::plan::run(&cli.config, args).await,
             Command::Bench(bench) => commands::bench::run(&cli.config, bench).await,

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod client;
 pub mod control;
 pub mod demo;
+pub mod deploy;
 pub mod inspect;
 pub mod migrate;
 pub mod output;

@@ -1,0 +1,125 @@
+//! `deployflow deploy <repo_url> --description …`: one deployment job run in this
+//! process on the configured store (SQLite in DATA_DIR by default), with a live view
+//! of its steps and log, then the generated files written to --out.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use engine::{Engine, JobStatus};
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::worker::worker_config;
+use crate::commands::{config_error, load_catalog, open_store};
+use crate::config::Config;
+
+#[derive(Args)]
+pub struct DeployArgs {
+    /// The repository, e.g. https://github.com/acme/shop (file:// with ALLOW_LOCAL_REPOS=true).
+    repo_url: String,
+    /// The deployment requirements, in a sentence.
+    #[arg(long, short)]
+    description: String,
+    /// Branch, tag or commit (default: the default branch).
+    #[arg(long = "ref")]
+    git_ref: Option<String>,
+    /// Access token for a private repository; set it in GITHUB_TOKEN rather than here.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    /// Directory the job's generated files are written to.
+    #[arg(long, default_value = "deployflow-plan")]
+    out: PathBuf,
+}
+
+pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
+    let mut worker = worker_config(config).map_err(config_error)?;
+    let secret_key = config.secret_key().map_err(config_error)?;
+    worker.secret_key = secret_key.clone();
+    let catalog = load_catalog(config)?;
+    let store = open_store(config).await?;
+    let engine = Engine::new(store.clone(), catalog.clone()).with_secret_key(secret_key);
+    let (input, token) = pipeline::DeployRequest {
+        repo_url: args.repo_url.clone(),
+        description: args.description.clone(),
+        git_ref: args.git_ref.clone(),
+        github_token: args.github_token.clone(),
+        approve_before_apply: false,
+    }
+    .validate(&config.url_policy())
+    .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
+    let secrets: Vec<(&str, &str)> = token
+        .as_deref()
+        .map(|t| vec![(pipeline::TOKEN_SECRET, t)])
+        .unwrap_or_default();
+    let job = engine
+        .submit_with_secrets(pipeline::WORKFLOW, serde_json::to_value(&input)?, None, &secrets)
+        .await?
+        .job;
+    println!("deployment job {} for {}", job.id, input.repo_url);
+
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(engine::Worker::new(store, catalog, worker).run(shutdown.clone()));
+    let (mut shown_attempts, mut log_cursor) = (0, None);
+    let job = loop {
+        let details = engine.details(job.id).await?;
+        for line in engine.store().logs(job.id, log_cursor, 500).await? {
+            log_cursor = Some(line.id);
+            println!("  {:<5} {}", line.line.level.as_str(), line.line.message);
+        }
+        for attempt in details.attempts.iter().skip(shown_attempts) {
+            let ms = (attempt.finished_at - attempt.started_at).num_milliseconds();
+            println!(
+                "[{}] attempt {} {} in {ms} ms{}",
+                attempt.step_name,
+                attempt.attempt,
+                attempt.outcome.as_str(),
+                attempt
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        shown_attempts = details.attempts.len();
+        if details.job.status.is_terminal() {
+            break details.job;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    shutdown.cancel();
+    let _ = running.await;
+
+    println!(
+        "\njob {} {} in state {}",
+        job.id,
+        job.status,
+        job.state.as_deref().unwrap_or("-")
+    );
+    if job.status != JobStatus::Succeeded {
+        anyhow::bail!(
+            "the deployment ended {}: {}",
+            job.status,
+            job.error.unwrap_or_default()
+        );
+    }
+    let artifacts = engine.artifacts(job.id).await?;
+    for meta in &artifacts {
+        let artifact = engine.artifact(job.id, &meta.path).await?;
+        let path = args.out.join(&meta.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, &artifact.content)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!(
+        "wrote {} generated files to {}; apply is not run by this version: \
+         review the Terraform in {}/terraform",
+        artifacts.len(),
+        args.out.display(),
+        args.out.display()
+    );
+    Ok(())
+}
