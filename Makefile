@@ -4,13 +4,17 @@ COMPOSE ?= docker compose -f compose/compose.yaml
 BENCH_ARGS ?= --jobs 2000 --steps 5 --concurrency 16
 BENCH_API_ARGS ?= --requests 2000 --concurrency 16
 
-.PHONY: help up down run worker migrate test lint bench bench-api build
+.PHONY: help up down run worker migrate test lint bench bench-api bench-analyse build env
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-up: ## Start PostgreSQL, workers, the API (:8080) and Jaeger (:16686)
+up: .env ## Start PostgreSQL, workers, the API (:8080) and Jaeger (:16686)
 	$(COMPOSE) up -d --build
+
+# A first `make up` gets a .env with a fresh SECRETS_KEY, which every process shares.
+.env:
+	sed "s/^SECRETS_KEY=.*/SECRETS_KEY=$$(openssl rand -hex 32)/" .env.example > .env
 
 down: ## Stop the compose stack
 	$(COMPOSE) down
@@ -33,6 +37,9 @@ lint: ## Formatting and clippy, as CI runs them
 
 bench: ## Engine benchmark against $$DATABASE_URL (or ./data)
 	$(CARGO) run --release --locked --bin deployflow -- bench engine $(BENCH_ARGS)
+
+bench-analyse: ## Analysis detectors over the fixture repositories
+	$(CARGO) run --release --locked --bin deployflow -- bench analyse
 
 bench-api: ## API benchmark (in-process API + worker) on $$DATABASE_URL (or ./data)
 	$(CARGO) run --release --locked --bin deployflow -- bench api $(BENCH_API_ARGS)

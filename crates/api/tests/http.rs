@@ -519,6 +519,9 @@ async fn openapi_and_probes(backend: Backend) {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
     let paths = doc["paths"].as_object().unwrap();
     for (path, method) in [
+        ("/request", "post"),
+        ("/job/{id}/artifacts", "get"),
+        ("/job/{id}/artifacts/{path}", "get"),
         ("/workflows", "get"),
         ("/workflows/{name}/runs", "post"),
         ("/job/{id}", "get"),
