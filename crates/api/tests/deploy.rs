@@ -86,10 +86,21 @@ async fn request_runs_to_terraform_generated_with_artifacts(backend: Backend) {
         .iter()
         .map(|a| a["path"].as_str().unwrap())
         .collect();
-    for expected in ["bundle/Dockerfile", "bundle/compose.yaml", "bundle/Makefile"] {
-        assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+    for expected in [
+        "bundle/Dockerfile",
+        "bundle/compose.yaml",
+        "bundle/Makefile",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "{expected} missing from {paths:?}"
+        );
     }
-    assert!(paths.iter().any(|p| p.starts_with("terraform/") && p.ends_with(".tf")));
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("terraform/") && p.ends_with(".tf"))
+    );
     let compose = app
         .client
         .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
@@ -138,10 +149,7 @@ async fn private_repository_token_never_leaks(backend: Backend) {
     let done = app.wait_for_status(&id, "succeeded").await;
     assert_eq!(done["outputs"]["clone"]["commit"], repo.head());
     assert!(
-        server
-            .requests()
-            .iter()
-            .any(|r| r.authorization.is_some()),
+        server.requests().iter().any(|r| r.authorization.is_some()),
         "the clone authenticated"
     );
 
@@ -171,7 +179,10 @@ async fn private_repository_token_never_leaks(backend: Backend) {
         );
     }
     for text in &seen {
-        assert!(!text.contains(TOKEN), "the token leaked into a response: {text}");
+        assert!(
+            !text.contains(TOKEN),
+            "the token leaked into a response: {text}"
+        );
     }
     for (table, text) in every_stored_row(&app).await {
         assert!(
@@ -266,24 +277,57 @@ async fn bad_deployment_requests_create_nothing(backend: Backend) {
     let app = TestApp::spawn(backend, false).await;
     let cases: Vec<(Value, &str)> = vec![
         (json!({"description": "x"}), "missing field `repo_url`"),
-        (json!({"repo_url": "https://github.com/a/b"}), "missing field `description`"),
-        (json!({"repo_url": "https://github.com/a/b", "description": "  "}), "description"),
-        (json!({"repo_url": "https://gitlab.com/a/b", "description": "x"}), "not allowed"),
-        (json!({"repo_url": "ssh://git@github.com/a/b", "description": "x"}), "https://"),
-        (json!({"repo_url": "git@github.com:a/b.git", "description": "x"}), "https://"),
-        (json!({"repo_url": "https://user:pw@github.com/a/b", "description": "x"}), "repo_url"),
-        (json!({"repo_url": "not a url", "description": "x"}), "repo_url"),
+        (
+            json!({"repo_url": "https://github.com/a/b"}),
+            "missing field `description`",
+        ),
+        (
+            json!({"repo_url": "https://github.com/a/b", "description": "  "}),
+            "description",
+        ),
+        (
+            json!({"repo_url": "https://gitlab.com/a/b", "description": "x"}),
+            "not allowed",
+        ),
+        (
+            json!({"repo_url": "ssh://git@github.com/a/b", "description": "x"}),
+            "https://",
+        ),
+        (
+            json!({"repo_url": "git@github.com:a/b.git", "description": "x"}),
+            "https://",
+        ),
+        (
+            json!({"repo_url": "https://user:pw@github.com/a/b", "description": "x"}),
+            "repo_url",
+        ),
+        (
+            json!({"repo_url": "not a url", "description": "x"}),
+            "repo_url",
+        ),
         (json!({"repo_url": 5, "description": "x"}), "invalid type"),
-        (json!({"repo_url": "https://github.com/a/b", "description": "x", "region": "eu"}), "unknown field `region`"),
-        (json!({"repo_url": "https://github.com/a/b", "description": "x", "ref": "a..b"}), "ref"),
-        (json!({"repo_url": "https://github.com/a/b", "description": "x", "github_token": "a b"}), "github_token"),
+        (
+            json!({"repo_url": "https://github.com/a/b", "description": "x", "region": "eu"}),
+            "unknown field `region`",
+        ),
+        (
+            json!({"repo_url": "https://github.com/a/b", "description": "x", "ref": "a..b"}),
+            "ref",
+        ),
+        (
+            json!({"repo_url": "https://github.com/a/b", "description": "x", "github_token": "a b"}),
+            "github_token",
+        ),
     ];
     for (body, detail) in cases {
         let (code, problem) = app.post("/request", body.clone()).await;
         assert_eq!(code, 422, "{body}: {problem:#}");
         assert_eq!(problem["status"], 422);
         let text = problem["detail"].as_str().unwrap_or_default();
-        assert!(text.contains(detail), "{body}: {text:?} should mention {detail:?}");
+        assert!(
+            text.contains(detail),
+            "{body}: {text:?} should mention {detail:?}"
+        );
         assert!(!problem.to_string().contains("pw@"), "{problem}");
     }
     // The deployment workflow's own run route applies the same checks.
