@@ -1,5 +1,7 @@
 //! `deployflow bench api`: the HTTP API served in this process on 127.0.0.1:0, with a
-//! worker running jobs meanwhile, under a fixed request mix at a given concurrency;
+//! worker running jobs meanwhile, under a fixed request mix (`POST /request` for a small
+//! repository the bench creates and serves as file://, `GET /job/{id}`, `GET /list`)
+//! at a given concurrency;
 //! compared with `GET /healthz` (no database) at the same concurrency, and checked
 //! afterwards: every accepted submit is a job, once.
 
@@ -22,8 +24,8 @@ use crate::commands::worker::worker_config;
 use crate::commands::{config_error, load_catalog, open_store};
 use crate::config::Config;
 
-/// The workflow the bench submits to (the repository's `workflows/demo.toml`).
-const WORKFLOW: &str = "demo";
+/// The workflow `POST /request` starts (the repository's `workflows/deploy.toml`).
+const WORKFLOW: &str = pipeline::WORKFLOW;
 /// How long the bench waits for its jobs to finish after the load.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Jobs per page when scanning the store for the bench's jobs.
@@ -54,7 +56,7 @@ impl Route {
     fn name(self) -> &'static str {
         match self {
             Route::Healthz => "GET /healthz",
-            Route::Submit => "POST /workflows/demo/runs",
+            Route::Submit => "POST /request",
             Route::GetJob => "GET /job/{id}",
             Route::List => "GET /list?limit=20",
         }
@@ -119,6 +121,8 @@ struct Load {
     http: reqwest::Client,
     base: String,
     prefix: String,
+    /// The repository every deployment request names.
+    repo_url: String,
     /// Ids of accepted submits, in the order they were answered.
     accepted: Mutex<Vec<Uuid>>,
 }
@@ -127,6 +131,11 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
     if args.requests == 0 || args.concurrency == 0 {
         bail!("--requests and --concurrency must be at least 1");
     }
+    // The bench serves its own repository over file://, so this run allows local URLs.
+    let mut config = config.clone();
+    config.allow_local_repos = true;
+    let config = &config;
+    let repo = bench_repository()?;
     let worker_config = worker_config(config).map_err(config_error)?;
     let catalog = load_catalog(config)?;
     if catalog.workflow(WORKFLOW).is_none() {
@@ -150,14 +159,17 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
     let server = tokio::spawn(api::serve(
         listener,
         Engine::new(store.clone(), catalog.clone()),
-        api::ApiConfig::default(),
+        api::ApiConfig {
+            url_policy: config.url_policy(),
+        },
         shutdown.clone(),
     ));
     let worker = tokio::spawn(
         Worker::new(store.clone(), catalog.clone(), worker_config).run(shutdown.clone()),
     );
 
-    let outcome = measure(&args, backend, &store, format!("http://{address}")).await;
+    let repo_url = format!("file://{}", repo.path().display());
+    let outcome = measure(&args, backend, &store, format!("http://{address}"), repo_url).await;
     shutdown.cancel();
     let _ = worker.await;
     let _ = server.await;
@@ -184,6 +196,7 @@ async fn measure(
     backend: &'static str,
     store: &Arc<dyn Store>,
     base: String,
+    repo_url: String,
 ) -> anyhow::Result<ApiBenchReport> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -195,6 +208,7 @@ async fn measure(
         http,
         base,
         prefix: format!("bench-{}-", &run_id[..12]),
+        repo_url,
         accepted: Mutex::new(Vec::new()),
     });
     // Jobs newer than this sequence number are candidates when scanning for ours.
@@ -307,13 +321,11 @@ async fn one_request(load: &Load, n: usize, route: Route) -> Sample {
     let mut route = route;
     let request = match route {
         Route::Healthz => load.http.get(format!("{base}/healthz")),
-        Route::Submit => load
-            .http
-            .post(format!("{base}/workflows/{WORKFLOW}/runs"))
-            .json(&json!({
-                "input": {"sleep_ms": 0},
-                "idempotency_key": format!("{}{n}", load.prefix),
-            })),
+        Route::Submit => load.http.post(format!("{base}/request")).json(&json!({
+            "repo_url": load.repo_url,
+            "description": "a small public API, cheap",
+            "idempotency_key": format!("{}{n}", load.prefix),
+        })),
         Route::GetJob => {
             // A job accepted earlier in the run, spread over all of them.
             let id = {
@@ -360,6 +372,36 @@ async fn one_request(load: &Load, n: usize, route: Route) -> Sample {
         _ => false,
     };
     Sample { route, latency, ok }
+}
+
+/// A one-commit git repository of a small Flask app, in a directory removed on drop.
+fn bench_repository() -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("deployflow-bench-repo-")
+        .tempdir()
+        .context("cannot create the bench repository")?;
+    std::fs::write(dir.path().join("requirements.txt"), "flask==3.0.3\n")?;
+    std::fs::write(
+        dir.path().join("app.py"),
+        "import os\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n@app.route(\"/\")\n\
+         def index():\n    return \"ok\"\n\n\nif __name__ == \"__main__\":\n    \
+         app.run(host=\"0.0.0.0\", port=int(os.environ.get(\"PORT\", 5000)))\n",
+    )?;
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &["-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "app"],
+    ] {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .context("the bench needs the git command to create its repository")?;
+        if !status.success() {
+            bail!("git {} failed in the bench repository", args.join(" "));
+        }
+    }
+    Ok(dir)
 }
 
 /// How many of `ids` GET /job/{id} does not answer 200 for.
