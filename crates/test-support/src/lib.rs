@@ -1,4 +1,7 @@
 //! Helpers every crate's integration tests share, so no test copies its own.
 
 pub mod database;
+pub mod fake_openai;
+pub mod git_fixture;
+pub mod git_server;
 pub mod worker_process;

@@ -1,0 +1,116 @@
+//! The Docker bundle: what makes an analysed repository run with `make up` —
+//! a Dockerfile (the repository's own, or one generated per language), a
+//! compose file publishing the app on host port 8080, a Makefile — and the
+//! list of every change made to the repository, with the reason for each.
+//!
+//! Paths in a [`Bundle`] are relative to the repository root: the bundle is
+//! the checkout with [`Bundle::files`] written over it. Compose files resolve
+//! their build contexts from their own directory, so an app in a monorepo
+//! subdirectory is built from there.
+
+mod app_files;
+mod bind;
+mod compose;
+mod compose_plan;
+mod compose_ports;
+mod dockerfile;
+mod dockerignore;
+mod env;
+mod existing_compose;
+mod health;
+mod images;
+mod launch;
+mod makefile;
+mod plan;
+mod start;
+mod validate;
+mod wrapper;
+mod yaml;
+
+use crate::InfraError;
+use crate::choose::Choice;
+use analysis::{Analysis, Snapshot};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use validate::validate_compose;
+
+/// The host port every bundle publishes the app on.
+pub const HOST_PORT: u16 = 8080;
+
+/// The files that make a repository deployable, and what was changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// Files to write over the repository checkout, by path relative to the
+    /// repository root: added files and rewritten ones, whole.
+    pub files: BTreeMap<String, String>,
+    /// Every change, in the order made: files added, kept or rewritten, port
+    /// mappings, bind-address fixes, environment variables introduced.
+    pub adjustments: Vec<Adjustment>,
+    /// The compose file `make up` runs.
+    pub compose_file: String,
+    /// The compose service that runs the app (the wrapper's, when wrapped).
+    pub app_service: String,
+    /// The port the app listens on in its container; host port 8080 maps to it.
+    pub container_port: u16,
+    /// The Dockerfile of the app's image, and its build context (`""` for
+    /// the root): what the container service, serverless and Kubernetes
+    /// targets build.
+    pub dockerfile: String,
+    pub build_context: String,
+    /// Literal settings the app's container gets (port and bind address):
+    /// targets that do not run compose must set them too.
+    pub runtime_env: BTreeMap<String, String>,
+    /// Variables compose refuses to start without (`${NAME:?…}`): the
+    /// deployment must provide them, from a secret store or `.env`.
+    pub required_variables: Vec<String>,
+    /// The repository's own compose file runs unchanged in docker-in-docker.
+    pub wrapped: bool,
+}
+
+/// One change made to the repository, for the job's log and checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub kind: AdjustmentKind,
+    /// The file concerned, relative to the repository root.
+    pub path: String,
+    /// Why, as a sentence a person can check.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdjustmentKind {
+    /// A file that was not in the repository.
+    Added,
+    /// A repository file used as it is.
+    Kept,
+    /// A repository file changed (its new content is in the bundle).
+    Rewritten,
+    /// A published port added, changed or removed.
+    PortMapping,
+    /// A change that makes the app listen on all interfaces instead of loopback.
+    BindFix,
+    /// An environment variable introduced for the app.
+    EnvVar,
+    /// The repository's compose setup runs inside a docker-in-docker wrapper.
+    Wrapper,
+    /// Something a person should know that changed no file.
+    Note,
+}
+
+impl std::fmt::Display for Adjustment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = serde_json::to_value(self.kind).map_err(|_| std::fmt::Error)?;
+        let kind = kind.as_str().unwrap_or_default().to_owned();
+        write!(f, "[{kind}] {}: {}", self.path, self.reason)
+    }
+}
+
+/// Builds the bundle for the app the analysis found in `repo`, for the
+/// chosen target (serverless images also carry the Lambda Web Adapter).
+/// Every compose file in the bundle validates against the Compose
+/// Specification schema.
+pub fn bundle(analysis: &Analysis, repo: &Snapshot, choice: &Choice) -> Result<Bundle, InfraError> {
+    plan::build(analysis, repo, choice)
+}

@@ -1,0 +1,226 @@
+//! Which compose file runs the app: the repository's own, rewritten; the
+//! docker-in-docker wrapper around it when it cannot be rewritten safely;
+//! else a new one. Whatever is written is validated against the schema.
+
+use super::app_files::{join, parent, relative};
+use super::compose::{self, APP_SERVICE, AppServiceSpec};
+use super::env::ComposeEnv;
+use super::existing_compose::{self, Outcome};
+use super::plan::{ImagePlan, Out};
+use super::validate::validate_compose;
+use super::wrapper::{self, WRAPPER_FILE, WRAPPER_SERVICE};
+use super::{AdjustmentKind, HOST_PORT, yaml};
+use crate::InfraError;
+use analysis::{Analysis, FileEntry};
+
+const COMPOSE_NAMES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+/// deployflow's own compose file when the root already has one it leaves alone.
+const ALTERNATE_FILE: &str = "compose.deployflow.yaml";
+
+const REWRITTEN_HEADER: &str = "# Rewritten by deployflow from the repository's compose file: the app is published on\n# host port 8080 and the other services are kept (comments of the original are not).\n# Variables written as ${NAME...} come from the environment or a .env file next to\n# this file; secret values are never written here.\n";
+
+pub(super) struct ComposeInputs<'a> {
+    pub analysis: &'a Analysis,
+    pub app_dir: &'a str,
+    pub image: &'a ImagePlan,
+    pub port: u16,
+    pub env: &'a [ComposeEnv],
+    pub healthcheck: Option<Vec<String>>,
+}
+
+pub(super) struct Placed {
+    pub path: String,
+    pub service: String,
+    pub wrapped: bool,
+}
+
+pub(super) fn place(inputs: &ComposeInputs, out: &mut Out) -> Result<Placed, InfraError> {
+    let Some(existing) = existing_compose_file(inputs, out) else {
+        return new_compose("compose.yaml", inputs, out);
+    };
+    let path = existing.path.clone();
+    let (reason, front_port) = match rewrite(&path, existing, inputs, out) {
+        Ok(placed) => return Ok(placed),
+        Err(unsafe_case) => unsafe_case,
+    };
+    if let Some(front_port) = front_port {
+        return wrap(&path, front_port, &reason, inputs, out);
+    }
+    out.note(
+        AdjustmentKind::Kept,
+        &path,
+        format!("The repository's compose file is left unused: {reason}, and which host port it serves the app on is unknown; the app runs from deployflow's own compose file instead."),
+    );
+    let name = if out.repo.get("compose.yaml").is_some() {
+        ALTERNATE_FILE
+    } else {
+        "compose.yaml"
+    };
+    new_compose(name, inputs, out)
+}
+
+/// The repository's compose file for the app: the app directory's, else the root's.
+fn existing_compose_file<'r>(inputs: &ComposeInputs, out: &Out<'r>) -> Option<&'r FileEntry> {
+    let dirs = [inputs.app_dir, ""];
+    let by_name = dirs
+        .iter()
+        .flat_map(|dir| COMPOSE_NAMES.iter().map(move |name| join(dir, name)))
+        .find_map(|path| out.repo.get(&path));
+    by_name.or_else(|| {
+        inputs
+            .analysis
+            .docker_files
+            .iter()
+            .filter(|p| COMPOSE_NAMES.contains(&p.rsplit('/').next().unwrap_or(p)))
+            .find_map(|p| out.repo.get(p))
+    })
+}
+
+fn spec(inputs: &ComposeInputs, compose_dir: &str) -> AppServiceSpec {
+    let image = inputs.image;
+    let dockerfile = relative_file(&image.context, &image.dockerfile);
+    AppServiceSpec {
+        build_context: relative(compose_dir, &image.context),
+        dockerfile: (dockerfile != "Dockerfile").then_some(dockerfile),
+        port: inputs.port,
+        env: inputs.env.to_vec(),
+        command: image.command.clone(),
+        healthcheck: inputs.healthcheck.clone(),
+    }
+}
+
+/// `file` as the compose `dockerfile:` of a build in `context`.
+fn relative_file(context: &str, file: &str) -> String {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    match relative(context, parent(file)).as_str() {
+        "." => name.to_owned(),
+        dir => format!("{}/{name}", dir.trim_start_matches("./")),
+    }
+}
+
+/// Rewrites the file in place, or says why it cannot be (and the host port
+/// the file serves the app on, when known).
+fn rewrite(
+    path: &str,
+    existing: &FileEntry,
+    inputs: &ComposeInputs,
+    out: &mut Out,
+) -> Result<Placed, (String, Option<u16>)> {
+    let text = existing
+        .content
+        .as_deref()
+        .ok_or_else(|| ("it is too large or not text".to_owned(), None))?;
+    let document = yaml::parse(text).map_err(|e| (e.to_string(), None))?;
+    let spec = spec(inputs, parent(path));
+    let target = existing_compose::Target {
+        path,
+        app_dir: inputs.app_dir,
+        spec: &spec,
+        generated_dockerfile: inputs.image.generated,
+        repo: out.repo,
+    };
+    match existing_compose::rewrite(document, &target) {
+        Outcome::Unsafe { reason, front_port } => Err((reason, front_port)),
+        Outcome::Rewritten {
+            document,
+            service,
+            adjustments,
+        } => {
+            let rendered = yaml::render(REWRITTEN_HEADER, &document);
+            validate_compose(&rendered)
+                .map_err(|e| (format!("the rewritten file would not be valid ({e})"), None))?;
+            out.write(
+                path,
+                rendered,
+                format!("The repository's compose file now publishes the app (service `{service}`) on host port {HOST_PORT}; its other services are kept."),
+            );
+            out.adjustments.extend(adjustments);
+            Ok(Placed {
+                path: path.to_owned(),
+                service,
+                wrapped: false,
+            })
+        }
+    }
+}
+
+fn wrap(
+    inner: &str,
+    front_port: u16,
+    reason: &str,
+    inputs: &ComposeInputs,
+    out: &mut Out,
+) -> Result<Placed, InfraError> {
+    let user_env: Vec<ComposeEnv> = inputs.env.iter().filter(|e| !e.runtime).cloned().collect();
+    let rendered = yaml::render(
+        wrapper::HEADER,
+        &wrapper::wrapper(inner, front_port, &user_env),
+    );
+    validate_compose(&rendered)?;
+    out.note(
+        AdjustmentKind::Wrapper,
+        inner,
+        format!("The repository's compose file cannot be rewritten safely ({reason}); it runs unchanged inside docker-in-docker (a privileged container with its own Docker daemon), and host port {HOST_PORT} maps to port {front_port}, where it serves the app."),
+    );
+    out.write(
+        WRAPPER_FILE,
+        rendered,
+        format!("The docker-in-docker wrapper that runs {inner} unchanged with the app on host port {HOST_PORT}."),
+    );
+    Ok(Placed {
+        path: WRAPPER_FILE.to_owned(),
+        service: WRAPPER_SERVICE.to_owned(),
+        wrapped: true,
+    })
+}
+
+fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Placed, InfraError> {
+    let spec = spec(inputs, parent(path));
+    let rendered = yaml::render(compose::HEADER, &compose::new_file(&spec));
+    validate_compose(&rendered)?;
+    out.write(
+        path,
+        rendered,
+        format!(
+            "The app runs with docker compose as service `{APP_SERVICE}`, built from {}.",
+            inputs.image.dockerfile
+        ),
+    );
+    out.note(
+        AdjustmentKind::PortMapping,
+        path,
+        format!(
+            "Host port {HOST_PORT} is published to the app's port {} in its container.",
+            inputs.port
+        ),
+    );
+    for env in &spec.env {
+        out.note(AdjustmentKind::EnvVar, path, env.reason.clone());
+    }
+    if let Some(command) = &spec.command {
+        out.note(
+            AdjustmentKind::BindFix,
+            path,
+            format!(
+                "The service runs `{command}`, which listens on all interfaces instead of loopback."
+            ),
+        );
+    }
+    if spec.healthcheck.is_some() {
+        out.note(
+            AdjustmentKind::Note,
+            path,
+            "The service has a healthcheck on the app's health path.".to_owned(),
+        );
+    }
+    Ok(Placed {
+        path: path.to_owned(),
+        service: APP_SERVICE.to_owned(),
+        wrapped: false,
+    })
+}

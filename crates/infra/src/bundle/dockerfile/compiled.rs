@@ -1,0 +1,179 @@
+//! Go and Rust: the binary is built in a toolchain image and copied, with
+//! any run-time asset directories, into a small final image.
+
+use super::{Image, Inputs, Text, asset_dirs, exec_form};
+use crate::InfraError;
+use crate::bundle::app_files::{AppFiles, parent};
+use crate::bundle::health::Probe;
+use crate::bundle::images::{ALPINE, DEBIAN_SLIM, GO_BUILD, RUST_BUILD};
+
+pub(super) fn go(inputs: &Inputs) -> Image {
+    let files = inputs.files;
+    let (package, args) = go_package(inputs.command, files);
+    let mut text = Text::new(inputs, &format!("{} app (Go)", or_http(inputs.framework())));
+    text.line(format!("FROM {GO_BUILD} AS build"))
+        .line("WORKDIR /src");
+    if files.exists("go.mod") {
+        text.line("COPY go.mod go.sum* ./")
+            .line("RUN go mod download");
+    }
+    text.line("COPY . .")
+        .line(format!(
+            "RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /out/app {package}"
+        ))
+        .blank()
+        .line(format!("FROM {ALPINE}"))
+        .line("RUN adduser -D -H -u 10001 app")
+        .line("WORKDIR /app")
+        .line("COPY --from=build /out/app /usr/local/bin/app");
+    for dir in asset_dirs(files) {
+        text.line(format!("COPY --from=build /src/{dir} ./{dir}"));
+    }
+    let mut cmd = vec!["app".to_owned()];
+    cmd.extend(args);
+    Image {
+        dockerfile: text.finish(inputs, "app", &exec_form(&cmd.join(" "))),
+        probe: Probe::Wget,
+        ignore: &["bin", "vendor/**/testdata"],
+        extra_files: Vec::new(),
+        context: None,
+    }
+}
+
+fn or_http(framework: &str) -> &str {
+    if framework.is_empty() {
+        "an HTTP"
+    } else {
+        framework
+    }
+}
+
+/// The package to build and the arguments to pass, from `go run <pkg> <args>`,
+/// else `.` when the app directory holds `main.go`, else the first `cmd/*`.
+fn go_package(command: Option<&str>, files: &AppFiles) -> (String, Vec<String>) {
+    let tokens: Vec<&str> = command.unwrap_or_default().split_whitespace().collect();
+    if let ["go", "run", rest @ ..] = tokens.as_slice() {
+        let flags = rest.iter().take_while(|t| t.starts_with('-')).count();
+        if let Some((package, args)) = rest[flags..].split_first() {
+            return (
+                package.to_string(),
+                args.iter().map(|a| a.to_string()).collect(),
+            );
+        }
+    }
+    if files.exists("main.go") {
+        return (".".to_owned(), Vec::new());
+    }
+    let main = files
+        .with_suffix("/main.go")
+        .into_iter()
+        .find(|p| p.starts_with("cmd/"));
+    match main {
+        Some(path) => (format!("./{}", parent(path)), Vec::new()),
+        None => (".".to_owned(), Vec::new()),
+    }
+}
+
+pub(super) fn rust(inputs: &Inputs) -> Result<Image, InfraError> {
+    let files = inputs.files;
+    let target = rust_target(inputs)?;
+    let openssl = ["Cargo.lock", "Cargo.toml"]
+        .iter()
+        .any(|f| files.text(f).is_some_and(|t| t.contains("openssl")));
+    let subdir = files.subdir();
+    let root_workspace = !subdir.is_empty()
+        && files
+            .repo()
+            .text("Cargo.toml")
+            .is_some_and(|t| t.contains("[workspace]"));
+    let (context, src) = if root_workspace {
+        (Some(String::new()), format!("/src/{subdir}"))
+    } else {
+        (None, "/src".to_owned())
+    };
+    let locked = if files.exists("Cargo.lock") || root_workspace {
+        " --locked"
+    } else {
+        ""
+    };
+    let mut text = Text::new(
+        inputs,
+        &format!("{} app (Rust)", or_http(inputs.framework())),
+    );
+    text.line(format!("FROM {RUST_BUILD} AS build"));
+    if openssl {
+        text.line("RUN apt-get update && apt-get install -y --no-install-recommends pkg-config libssl-dev && rm -rf /var/lib/apt/lists/*");
+    }
+    text.line("WORKDIR /src")
+        .line("COPY . .")
+        .line(format!(
+            "RUN cargo build --release{locked} {} && cp target/release/{} /out-app",
+            target.cargo_args, target.binary
+        ))
+        .blank()
+        .line(format!("FROM {DEBIAN_SLIM}"))
+        .line(format!(
+            "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl{} && rm -rf /var/lib/apt/lists/* && useradd --no-create-home --uid 10001 app",
+            if openssl { " libssl3" } else { "" }
+        ))
+        .line("WORKDIR /app")
+        .line(format!("COPY --from=build /out-app /usr/local/bin/{}", target.binary));
+    for dir in asset_dirs(files) {
+        text.line(format!("COPY --from=build {src}/{dir} ./{dir}"));
+    }
+    Ok(Image {
+        dockerfile: text.finish(inputs, "app", &exec_form(&target.binary)),
+        probe: Probe::Curl,
+        ignore: &["target"],
+        extra_files: Vec::new(),
+        context,
+    })
+}
+
+struct RustTarget {
+    binary: String,
+    cargo_args: String,
+}
+
+/// Which binary to build: `--bin`/`-p` from `cargo run …`, else the app's
+/// `[[bin]]` or `[package]` name.
+fn rust_target(inputs: &Inputs) -> Result<RustTarget, InfraError> {
+    let tokens: Vec<&str> = inputs
+        .command
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let flag = |names: &[&str]| {
+        tokens
+            .windows(2)
+            .find(|w| names.contains(&w[0]))
+            .map(|w| w[1].to_owned())
+    };
+    let manifest: Option<toml::Table> = inputs
+        .files
+        .text("Cargo.toml")
+        .and_then(|t| toml::from_str(t).ok());
+    let bin_name = manifest.as_ref().and_then(|m| {
+        m.get("bin")?
+            .as_array()?
+            .first()?
+            .get("name")?
+            .as_str()
+            .map(str::to_owned)
+    });
+    let package = flag(&["-p", "--package"]).or_else(|| {
+        manifest
+            .as_ref()
+            .and_then(|m| m.get("package")?.get("name")?.as_str().map(str::to_owned))
+    });
+    let binary = flag(&["--bin"]).or(bin_name).or_else(|| package.clone()).ok_or_else(|| {
+        InfraError::Bundle(
+            "the Rust app's binary name is unknown (no [package] or [[bin]] in Cargo.toml); add a Dockerfile to the repository".to_owned(),
+        )
+    })?;
+    let cargo_args = match &package {
+        Some(package) => format!("-p {package} --bin {binary}"),
+        None => format!("--bin {binary}"),
+    };
+    Ok(RustTarget { binary, cargo_args })
+}

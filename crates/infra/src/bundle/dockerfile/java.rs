@@ -1,0 +1,108 @@
+//! Java and Kotlin: Maven or Gradle builds the jar in a JDK image; a JRE
+//! image runs it.
+
+use super::{Image, Inputs, Text, exec_form};
+use crate::InfraError;
+use crate::bundle::health::Probe;
+use crate::bundle::images::{GRADLE, JRE, MAVEN};
+
+pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
+    let files = inputs.files;
+    let quarkus = inputs.framework() == "quarkus";
+    let gradle_file = files.first_of(&["build.gradle.kts", "build.gradle"]);
+    let (builder, build, output) = if files.exists("pom.xml") {
+        let mvn = if files.exists("mvnw") {
+            "chmod +x mvnw && ./mvnw"
+        } else {
+            "mvn"
+        };
+        (MAVEN, format!("{mvn} -B -q -DskipTests package"), "target")
+    } else if let Some(gradle_file) = gradle_file {
+        let gradle = if files.exists("gradlew") {
+            "chmod +x gradlew && ./gradlew"
+        } else {
+            "gradle"
+        };
+        let script = files.text(gradle_file).unwrap_or_default();
+        let task = gradle_task(inputs.framework(), script);
+        (
+            GRADLE,
+            format!("{gradle} {task} --no-daemon -x test"),
+            "build",
+        )
+    } else {
+        return Err(InfraError::Bundle(
+            "the JVM app has neither pom.xml nor build.gradle, so it cannot be built; add a Dockerfile to the repository".to_owned(),
+        ));
+    };
+    let language = if inputs.language() == "kotlin" {
+        "Kotlin"
+    } else {
+        "Java"
+    };
+    let mut text = Text::new(
+        inputs,
+        &format!("{} app ({language})", or_http(inputs.framework())),
+    );
+    text.line(format!("FROM {builder} AS build"))
+        .line("WORKDIR /src")
+        .line("COPY . .")
+        .line(format!("RUN {build}"))
+        .line(format!("RUN mkdir -p /out && {}", collect(output, quarkus)))
+        .blank()
+        .line(format!("FROM {JRE}"))
+        .line("RUN adduser -D -H -u 10001 app")
+        .line("WORKDIR /app")
+        .line("COPY --from=build /out/ ./")
+        .line("ENV JAVA_TOOL_OPTIONS=\"-XX:MaxRAMPercentage=75\"");
+    let jar = if quarkus {
+        "quarkus-run.jar"
+    } else {
+        "app.jar"
+    };
+    Ok(Image {
+        dockerfile: text.finish(inputs, "app", &exec_form(&format!("java -jar {jar}"))),
+        probe: Probe::Wget,
+        ignore: &["target", "build", ".gradle", "*.iml", ".idea"],
+        extra_files: Vec::new(),
+        context: None,
+    })
+}
+
+fn or_http(framework: &str) -> &str {
+    if framework.is_empty() {
+        "a JVM HTTP"
+    } else {
+        framework
+    }
+}
+
+/// The Gradle task that produces a runnable jar for this kind of project.
+fn gradle_task(framework: &str, script: &str) -> &'static str {
+    if framework == "spring-boot" || script.contains("org.springframework.boot") {
+        "bootJar"
+    } else if script.contains("io.ktor.plugin") {
+        "buildFatJar"
+    } else if script.contains("shadow") {
+        "shadowJar"
+    } else {
+        "build"
+    }
+}
+
+/// Shell that copies the runnable artifact into `/out`: Quarkus' fast-jar
+/// directory, else the fat jar (`*-all.jar`), else the one jar that is not a
+/// plain, sources or javadoc jar.
+fn collect(output: &str, quarkus: bool) -> String {
+    if quarkus {
+        return format!("cp -r {output}/quarkus-app/. /out/");
+    }
+    let dir = if output == "build" {
+        "build/libs"
+    } else {
+        output
+    };
+    format!(
+        "jar=$(ls {dir}/*-all.jar 2>/dev/null | head -n 1); [ -n \"$jar\" ] || jar=$(ls {dir}/*.jar | grep -v -e '-plain.jar$' -e '-sources.jar$' -e '-javadoc.jar$' -e '/original-' | head -n 1); cp \"$jar\" /out/app.jar"
+    )
+}

@@ -1,0 +1,69 @@
+//! PHP (Laravel and plain): Composer installs dependencies in its own image;
+//! the PHP CLI image serves the app with PHP's built-in server, several
+//! workers at once.
+
+use super::{Image, Inputs, Text, exec_form};
+use crate::InfraError;
+use crate::bundle::health::Probe;
+use crate::bundle::images::{COMPOSER, PHP};
+
+/// Requests the built-in server handles in parallel.
+const SERVER_WORKERS: u32 = 4;
+
+pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
+    let files = inputs.files;
+    let laravel = inputs.framework() == "laravel";
+    let command = match inputs.command {
+        Some(command) => command.to_owned(),
+        None => {
+            let docroot = if files.exists("public/index.php") {
+                "public"
+            } else {
+                "."
+            };
+            format!("php -S 0.0.0.0:{} -t {docroot}", inputs.port)
+        }
+    };
+    let composer = files.exists("composer.json");
+    let what = if laravel {
+        "Laravel app (PHP)"
+    } else {
+        "PHP app"
+    };
+    let mut text = Text::new(inputs, what);
+    let source_stage = if composer {
+        text.line(format!("FROM {COMPOSER} AS vendor"))
+            .line("WORKDIR /app")
+            .line("COPY composer.json composer.lock* ./")
+            .line("RUN composer install --no-dev --no-scripts --no-autoloader --prefer-dist --no-interaction --ignore-platform-reqs")
+            .line("COPY . .")
+            .line("RUN composer dump-autoload --optimize --no-dev")
+            .blank();
+        Some("vendor")
+    } else {
+        None
+    };
+    text.line(format!("FROM {PHP}"));
+    if laravel {
+        text.line("RUN docker-php-ext-install pdo_mysql");
+    }
+    text.line("RUN useradd --create-home --uid 10001 app")
+        .line("WORKDIR /app");
+    match source_stage {
+        Some(stage) => text.line(format!("COPY --from={stage} --chown=app:app /app /app")),
+        None => text.line("COPY --chown=app:app . ."),
+    };
+    text.line(format!("ENV PHP_CLI_SERVER_WORKERS={SERVER_WORKERS}"));
+    Ok(Image {
+        dockerfile: text.finish(inputs, "app", &exec_form(&command)),
+        probe: Probe::Php,
+        ignore: &[
+            "vendor",
+            "node_modules",
+            "storage/logs/*",
+            "bootstrap/cache/*",
+        ],
+        extra_files: Vec::new(),
+        context: None,
+    })
+}

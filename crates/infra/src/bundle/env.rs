@@ -1,0 +1,114 @@
+//! The app's environment as compose writes it: every variable the analysis
+//! found becomes a `${NAME…}` reference filled from the shell or `.env` at
+//! `make up`, so no secret value is ever written; port and bind settings are
+//! literal values.
+
+use super::launch::RuntimeEnv;
+use analysis::Analysis;
+
+/// One `environment:` entry of the app service.
+#[derive(Debug, Clone)]
+pub(super) struct ComposeEnv {
+    pub name: String,
+    /// The value as written in the compose file (interpolation syntax included).
+    pub value: String,
+    pub reason: String,
+    /// A port or bind setting, which overrides what the repository's compose file says.
+    pub runtime: bool,
+}
+
+/// The app's variables (from the analysis) then the runtime settings, which
+/// replace a variable of the same name. Also returns the names compose
+/// refuses to start without.
+pub(super) fn compose_env(
+    analysis: &Analysis,
+    runtime: &[RuntimeEnv],
+) -> (Vec<ComposeEnv>, Vec<String>) {
+    let mut entries: Vec<ComposeEnv> = Vec::new();
+    let mut required = Vec::new();
+    let listed = analysis
+        .env
+        .iter()
+        .map(|v| (v.name.as_str(), v.required, v.secret, v.default.as_deref()));
+    let unlisted = analysis
+        .required_env
+        .iter()
+        .filter(|name| !analysis.env.iter().any(|v| &v.name == *name))
+        .map(|name| (name.as_str(), true, false, None));
+    for (name, is_required, secret, default) in listed.chain(unlisted) {
+        if !is_variable_name(name) || runtime.iter().any(|r| r.name == name) {
+            continue;
+        }
+        let (value, reason) = reference(name, is_required, secret, default);
+        if value.contains(":?") {
+            required.push(name.to_owned());
+        }
+        entries.push(ComposeEnv {
+            name: name.to_owned(),
+            value,
+            reason,
+            runtime: false,
+        });
+    }
+    for env in runtime {
+        entries.push(ComposeEnv {
+            name: env.name.clone(),
+            value: escape(&env.value),
+            reason: env.reason.clone(),
+            runtime: true,
+        });
+    }
+    (entries, required)
+}
+
+fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) -> (String, String) {
+    if secret {
+        return if required {
+            (
+                format!("${{{name}:?{name} is required}}"),
+                format!(
+                    "{name} is a secret the app requires: it is read from the environment or .env at start, never written here."
+                ),
+            )
+        } else {
+            (
+                format!("${{{name}:-}}"),
+                format!(
+                    "{name} is an optional secret: passed through from the environment or .env when set, never written here."
+                ),
+            )
+        };
+    }
+    match default {
+        // `}` would end the reference early; such a default is written literally.
+        Some(default) if default.contains('}') => (
+            escape(default),
+            format!("{name} is set to the app's own default."),
+        ),
+        Some(default) => (
+            format!("${{{name}:-{}}}", escape(default)),
+            format!("{name} keeps the app's default unless set in the environment or .env."),
+        ),
+        None if required => (
+            format!("${{{name}:?{name} is required}}"),
+            format!(
+                "{name} is required by the app and has no default: set it in the environment or .env."
+            ),
+        ),
+        None => (
+            format!("${{{name}:-}}"),
+            format!("{name} is passed through from the environment or .env when set."),
+        ),
+    }
+}
+
+/// A literal for compose, where `$` starts an interpolation.
+pub(super) fn escape(value: &str) -> String {
+    value.replace('$', "$$")
+}
+
+/// Compose can only interpolate names made of letters, digits and `_`.
+fn is_variable_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

@@ -1,0 +1,411 @@
+//! Rewriting a repository's own compose file so the app is published on host
+//! port 8080: the app's service is found (the one building the app's
+//! directory, or publishing its port), adjusted, and every other service is
+//! kept as it was.
+
+use super::app_files::{join, normalise_dir, parent};
+use super::compose::{self, APP_SERVICE, AppServiceSpec};
+use super::compose_ports::{PortEntry, parse_entry};
+use super::yaml::{s, scalar_text};
+use super::{Adjustment, AdjustmentKind, HOST_PORT};
+use analysis::Snapshot;
+use serde_yaml_ng::{Mapping, Value};
+
+pub(super) enum Outcome {
+    Rewritten {
+        document: Value,
+        service: String,
+        adjustments: Vec<Adjustment>,
+    },
+    /// The app's service cannot be told apart safely; the file is left as it is.
+    Unsafe {
+        reason: String,
+        /// The host port the repository's own setup serves the app on, when known.
+        front_port: Option<u16>,
+    },
+}
+
+/// What the rewrite needs besides the file.
+pub(super) struct Target<'a> {
+    /// The compose file's path relative to the repository root.
+    pub path: &'a str,
+    /// The app directory relative to the repository root.
+    pub app_dir: &'a str,
+    pub spec: &'a AppServiceSpec,
+    /// deployflow wrote the Dockerfile, so the service must build with it.
+    pub generated_dockerfile: bool,
+    pub repo: &'a Snapshot,
+}
+
+pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
+    let compose_dir = parent(target.path).to_owned();
+    let Some(services) = document.get_mut("services").and_then(Value::as_mapping_mut) else {
+        return Outcome::Unsafe {
+            reason: "it has no `services` mapping".to_owned(),
+            front_port: None,
+        };
+    };
+    let found = match find_app_service(services, &compose_dir, target) {
+        Ok(found) => found,
+        Err(reason) => {
+            return Outcome::Unsafe {
+                front_port: front_port(services, target.spec.port),
+                reason,
+            };
+        }
+    };
+    let mut adjustments = Vec::new();
+    let note = |kind, reason: String| Adjustment {
+        kind,
+        path: target.path.to_owned(),
+        reason,
+    };
+    let name = match found {
+        Some(name) => name,
+        None => {
+            let name = free_name(services);
+            services.insert(s(name.clone()), Value::Mapping(Mapping::new()));
+            adjustments.push(note(
+                AdjustmentKind::Rewritten,
+                format!("No service builds the app's directory, so a `{name}` service that does was added; the other services are kept."),
+            ));
+            name
+        }
+    };
+    for (other, service) in services.iter_mut() {
+        let other = scalar_text(other);
+        let Some(service) = service.as_mapping_mut() else {
+            continue;
+        };
+        if other == name {
+            adjust_app_service(service, &name, target, &mut |k, r| {
+                adjustments.push(note(k, r))
+            });
+        } else {
+            free_host_port(service, &other, &mut |k, r| adjustments.push(note(k, r)));
+        }
+        optional_env_files(service, &other, &compose_dir, target.repo, &mut |k, r| {
+            adjustments.push(note(k, r))
+        });
+    }
+    Outcome::Rewritten {
+        document,
+        service: name,
+        adjustments,
+    }
+}
+
+/// `Ok(Some(name))` for the app's service, `Ok(None)` when the file does not
+/// run the app at all (it is added), `Err(why)` when it is ambiguous.
+fn find_app_service(
+    services: &Mapping,
+    compose_dir: &str,
+    target: &Target,
+) -> Result<Option<String>, String> {
+    let port = target.spec.port;
+    let builders: Vec<(String, &Mapping)> = services
+        .iter()
+        .filter_map(|(k, v)| Some((scalar_text(k), v.as_mapping()?)))
+        .filter(|(_, v)| v.contains_key("build"))
+        .collect();
+    let app_dir = normalise_dir(target.app_dir);
+    let mut candidates: Vec<&(String, &Mapping)> = builders
+        .iter()
+        .filter(|(_, v)| build_dir(v, compose_dir).as_deref() == Some(app_dir.as_str()))
+        .collect();
+    if candidates.len() > 1 {
+        // Several services build the app (a web process and a worker): the
+        // one serving the port is the app; failing that, the one that keeps
+        // the image's own command.
+        let serving: Vec<_> = candidates
+            .iter()
+            .copied()
+            .filter(|(_, v)| serves(v, port))
+            .collect();
+        let plain: Vec<_> = candidates
+            .iter()
+            .copied()
+            .filter(|(_, v)| !v.contains_key("command"))
+            .collect();
+        if serving.len() == 1 {
+            candidates = serving;
+        } else if plain.len() == 1 {
+            candidates = plain;
+        } else {
+            let names: Vec<&str> = candidates.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(format!(
+                "services {} all build the app's directory and none of them alone serves port {port}",
+                names.join(", ")
+            ));
+        }
+    }
+    if let Some((name, _)) = candidates.first() {
+        return Ok(Some(name.clone()));
+    }
+    let by_port: Vec<&(String, &Mapping)> =
+        builders.iter().filter(|(_, v)| serves(v, port)).collect();
+    match by_port.as_slice() {
+        [(name, _)] => Ok(Some(name.clone())),
+        [] if builders.len() >= 2 => Err(format!(
+            "it has several services with their own build contexts ({}), none building the app's directory or serving port {port}",
+            builders
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        [] => Ok(None),
+        several => Err(format!(
+            "services {} all serve port {port}",
+            several
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The repository directory a service builds, when it builds a local one.
+fn build_dir(service: &Mapping, compose_dir: &str) -> Option<String> {
+    let context = match service.get("build")? {
+        Value::String(context) => context.clone(),
+        Value::Mapping(build) => build.get("context").map_or(".".to_owned(), scalar_text),
+        _ => return None,
+    };
+    if context.contains("://") || context.starts_with("git@") {
+        return None;
+    }
+    Some(join(compose_dir, &context))
+}
+
+fn port_entries(service: &Mapping, key: &str) -> Vec<PortEntry> {
+    service
+        .get(key)
+        .and_then(Value::as_sequence)
+        .map(|items| items.iter().filter_map(parse_entry).collect())
+        .unwrap_or_default()
+}
+
+/// The service publishes or exposes `port` as its container port.
+fn serves(service: &Mapping, port: u16) -> bool {
+    port_entries(service, "ports")
+        .iter()
+        .chain(&port_entries(service, "expose"))
+        .any(|p| p.targets(port))
+}
+
+/// The host port the file serves the app on: the one host port mapped to
+/// the app's port, else the only host port the whole file publishes.
+fn front_port(services: &Mapping, port: u16) -> Option<u16> {
+    let published: Vec<PortEntry> = services
+        .values()
+        .filter_map(Value::as_mapping)
+        .flat_map(|v| port_entries(v, "ports"))
+        .filter(|p| p.host_port().is_some())
+        .collect();
+    let to_app: Vec<u16> = published
+        .iter()
+        .filter(|p| p.targets(port))
+        .filter_map(PortEntry::host_port)
+        .collect();
+    match (to_app.as_slice(), published.as_slice()) {
+        ([one], _) => Some(*one),
+        ([], [only]) => only.host_port(),
+        _ => None,
+    }
+}
+
+fn free_name(services: &Mapping) -> String {
+    [APP_SERVICE, "deployflow-app"]
+        .iter()
+        .find(|n| !services.contains_key(**n))
+        .map_or_else(|| "deployflow-app-1".to_owned(), |n| (*n).to_owned())
+}
+
+type Note<'a> = dyn FnMut(AdjustmentKind, String) + 'a;
+
+fn adjust_app_service(service: &mut Mapping, name: &str, target: &Target, note: &mut Note) {
+    let spec = target.spec;
+    if target.generated_dockerfile || !service.contains_key("build") {
+        service.insert(s("build"), compose::build(spec));
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "Service `{name}` now builds the app from its Dockerfile ({}).",
+                spec.build_context
+            ),
+        );
+    }
+    publish_app_port(service, name, spec.port, note);
+    for key in ["network_mode", "profiles"] {
+        if service.shift_remove(key).is_some() {
+            note(
+                AdjustmentKind::Rewritten,
+                format!(
+                    "Removed `{key}` from service `{name}`: with it the app would not be started or published by `make up`."
+                ),
+            );
+        }
+    }
+    merge_environment(service, name, &spec.env, note);
+    if let Some(command) = &spec.command {
+        service.insert(s("command"), compose::command_value(command));
+        note(
+            AdjustmentKind::BindFix,
+            format!(
+                "Service `{name}` runs `{command}`, which listens on all interfaces instead of loopback."
+            ),
+        );
+    }
+    let restarts = service
+        .get("restart")
+        .is_some_and(|r| !matches!(scalar_text(r).as_str(), "no" | "false"));
+    if !restarts {
+        service.insert(s("restart"), s("unless-stopped"));
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "Service `{name}` restarts unless stopped, so the app comes back after a crash or reboot."
+            ),
+        );
+    }
+    if let (false, Some(test)) = (service.contains_key("healthcheck"), &spec.healthcheck) {
+        service.insert(s("healthcheck"), compose::healthcheck(test));
+        note(
+            AdjustmentKind::Rewritten,
+            format!("Service `{name}` got a healthcheck on the app's health path."),
+        );
+    }
+}
+
+fn publish_app_port(service: &mut Mapping, name: &str, port: u16, note: &mut Note) {
+    let before: Vec<String> = service
+        .get("ports")
+        .and_then(Value::as_sequence)
+        .map(|p| p.iter().map(scalar_text).collect())
+        .unwrap_or_default();
+    let mapping = compose::port_mapping(port);
+    if before == [mapping.clone()] {
+        return;
+    }
+    service.insert(s("ports"), compose::ports(port));
+    let was = if before.is_empty() {
+        "nothing".to_owned()
+    } else {
+        before.join(", ")
+    };
+    note(
+        AdjustmentKind::PortMapping,
+        format!(
+            "Service `{name}` publishes {mapping} (host port {HOST_PORT} to the app's port {port}); it published {was}."
+        ),
+    );
+}
+
+/// Adds the app's variables the file does not set, and sets the port and
+/// bind settings whatever the file said.
+fn merge_environment(
+    service: &mut Mapping,
+    name: &str,
+    env: &[super::env::ComposeEnv],
+    note: &mut Note,
+) {
+    if env.is_empty() {
+        return;
+    }
+    let environment = service
+        .entry(s("environment"))
+        .or_insert_with(|| Value::Mapping(Mapping::new()));
+    for entry in env {
+        let present = match &*environment {
+            Value::Mapping(m) => m.contains_key(entry.name.as_str()),
+            Value::Sequence(items) => items.iter().any(|i| list_entry_name(i) == entry.name),
+            _ => false,
+        };
+        if present && !entry.runtime {
+            continue;
+        }
+        match environment {
+            Value::Mapping(m) => {
+                m.insert(s(entry.name.clone()), s(entry.value.clone()));
+            }
+            Value::Sequence(items) => {
+                items.retain(|i| list_entry_name(i) != entry.name);
+                items.push(s(format!("{}={}", entry.name, entry.value)));
+            }
+            _ => continue,
+        }
+        note(
+            AdjustmentKind::EnvVar,
+            format!("Service `{name}`: {}", entry.reason),
+        );
+    }
+}
+
+fn list_entry_name(item: &Value) -> String {
+    let text = scalar_text(item);
+    text.split('=').next().unwrap_or_default().to_owned()
+}
+
+/// Another service must not take host port 8080, which is the app's.
+fn free_host_port(service: &mut Mapping, name: &str, note: &mut Note) {
+    let Some(ports) = service.get_mut("ports").and_then(Value::as_sequence_mut) else {
+        return;
+    };
+    let before = ports.len();
+    ports.retain(|p| !parse_entry(p).is_some_and(|e| e.publishes(HOST_PORT)));
+    if ports.len() == before {
+        return;
+    }
+    if ports.is_empty() {
+        service.shift_remove("ports");
+    }
+    note(
+        AdjustmentKind::PortMapping,
+        format!(
+            "Service `{name}` no longer publishes host port {HOST_PORT}, which is the app's; it stays reachable from the other services."
+        ),
+    );
+}
+
+/// An `env_file` the repository does not contain (a git-ignored `.env`)
+/// would stop `make up`; it becomes optional.
+fn optional_env_files(
+    service: &mut Mapping,
+    name: &str,
+    compose_dir: &str,
+    repo: &Snapshot,
+    note: &mut Note,
+) {
+    let Some(env_file) = service.get_mut("env_file") else {
+        return;
+    };
+    let mut items: Vec<Value> = match env_file {
+        Value::String(path) => vec![s(path.clone())],
+        Value::Sequence(items) => items.clone(),
+        _ => return,
+    };
+    let mut changed = Vec::new();
+    for item in &mut items {
+        let Value::String(path) = item else { continue };
+        if repo.get(&join(compose_dir, path)).is_none() {
+            changed.push(path.clone());
+            let mut long = Mapping::new();
+            long.insert(s("path"), s(path.clone()));
+            long.insert(s("required"), Value::Bool(false));
+            *item = Value::Mapping(long);
+        }
+    }
+    if changed.is_empty() {
+        return;
+    }
+    *env_file = Value::Sequence(items);
+    note(
+        AdjustmentKind::Rewritten,
+        format!(
+            "Service `{name}`: env_file {} is not in the repository, so it is now optional (`required: false`).",
+            changed.join(", ")
+        ),
+    );
+}

@@ -1,0 +1,397 @@
+//! Putting a bundle together: the image (kept or generated), how the app
+//! starts and listens, the compose file, the Makefile.
+
+use super::app_files::{AppFiles, join, parent};
+use super::dockerfile::{self, Inputs, web_static_port};
+use super::dockerignore::dockerignore;
+use super::env::compose_env;
+use super::health::Probe;
+use super::launch::{self, Launch};
+use super::{Adjustment, AdjustmentKind, Bundle, compose_plan, makefile};
+use crate::InfraError;
+use crate::choose::{Choice, Target};
+use analysis::{Analysis, Snapshot};
+use std::collections::BTreeMap;
+
+/// The bundle's files and adjustments as they are made.
+pub(super) struct Out<'a> {
+    pub repo: &'a Snapshot,
+    pub files: BTreeMap<String, String>,
+    pub adjustments: Vec<Adjustment>,
+}
+
+impl Out<'_> {
+    /// Writes `path`, recorded as added or rewritten depending on whether
+    /// the repository has it.
+    pub fn write(&mut self, path: &str, content: String, reason: String) {
+        let kind = if self.repo.get(path).is_some() {
+            AdjustmentKind::Rewritten
+        } else {
+            AdjustmentKind::Added
+        };
+        self.files.insert(path.to_owned(), content);
+        self.note(kind, path, reason);
+    }
+
+    pub fn note(&mut self, kind: AdjustmentKind, path: &str, reason: String) {
+        self.adjustments.push(Adjustment {
+            kind,
+            path: path.to_owned(),
+            reason,
+        });
+    }
+}
+
+/// The app's image: where its Dockerfile is and what it can probe with.
+pub(super) struct ImagePlan {
+    pub dockerfile: String,
+    pub context: String,
+    pub probe: Probe,
+    pub generated: bool,
+    /// A command the compose service must run instead of the image's.
+    pub command: Option<String>,
+}
+
+pub(super) fn build(
+    analysis: &Analysis,
+    repo: &Snapshot,
+    choice: &Choice,
+) -> Result<Bundle, InfraError> {
+    if !analysis.http {
+        let why = analysis
+            .deny_reason
+            .as_deref()
+            .unwrap_or("no HTTP server was found");
+        return Err(InfraError::Bundle(format!(
+            "there is no HTTP app to deploy: {why}"
+        )));
+    }
+    let files = AppFiles::new(repo, &analysis.subdir);
+    let mut out = Out {
+        repo,
+        files: BTreeMap::new(),
+        adjustments: Vec::new(),
+    };
+    let kept = existing_dockerfile(analysis, &files);
+    let static_site = kept.is_none() && dockerfile::is_static(analysis);
+    let port = container_port(analysis, static_site, &files, &mut out)?;
+    let launch = if static_site {
+        Launch::default()
+    } else {
+        launch::plan(analysis, &files, port)
+    };
+    for patch in &launch.patches {
+        out.files.insert(patch.path.clone(), patch.content.clone());
+        out.note(AdjustmentKind::BindFix, &patch.path, patch.reason.clone());
+    }
+    for warning in &launch.warnings {
+        out.note(
+            AdjustmentKind::Note,
+            &app_dir_label(&files),
+            warning.clone(),
+        );
+    }
+    let image = match kept {
+        Some(path) => kept_image(analysis, &files, path, &launch, choice, &mut out),
+        None => generated_image(analysis, &files, port, &launch, choice, &mut out)?,
+    };
+    let (env, required_variables) = compose_env(analysis, &launch.env);
+    let healthcheck = healthcheck(analysis, image.probe, port, &image.dockerfile, &mut out);
+    let placed = compose_plan::place(
+        &compose_plan::ComposeInputs {
+            analysis,
+            app_dir: files.subdir(),
+            image: &image,
+            port,
+            env: &env,
+            healthcheck,
+        },
+        &mut out,
+    )?;
+    let plan = makefile::plan(repo);
+    if let Some(note) = plan.note {
+        out.note(AdjustmentKind::Note, plan.path, note);
+    }
+    let reason = format!(
+        "`make up` runs `docker compose -f {} up -d --build`; `make down` and `make logs` stop it and show its logs.",
+        placed.path
+    );
+    out.write(
+        plan.path,
+        makefile::makefile(&placed.path, &required_variables),
+        reason,
+    );
+    Ok(Bundle {
+        files: out.files,
+        adjustments: out.adjustments,
+        compose_file: placed.path,
+        app_service: placed.service,
+        container_port: port,
+        dockerfile: image.dockerfile,
+        build_context: image.context,
+        runtime_env: launch
+            .env
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone()))
+            .collect(),
+        required_variables,
+        wrapped: placed.wrapped,
+    })
+}
+
+/// The app directory as an adjustment's path (`.` for the repository root).
+fn app_dir_label(files: &AppFiles) -> String {
+    match files.subdir() {
+        "" => ".".to_owned(),
+        dir => dir.to_owned(),
+    }
+}
+
+fn container_port(
+    analysis: &Analysis,
+    static_site: bool,
+    files: &AppFiles,
+    out: &mut Out,
+) -> Result<u16, InfraError> {
+    if static_site {
+        let port = web_static_port();
+        if let Some(seen) = analysis.port.filter(|p| *p != port) {
+            out.note(
+                AdjustmentKind::PortMapping,
+                &app_dir_label(files),
+                format!("The static site is served by nginx on port {port} in its container; port {seen}, which the analysis saw, belongs to a development server and is not used."),
+            );
+        }
+        return Ok(port);
+    }
+    analysis.port.ok_or_else(|| {
+        InfraError::Bundle(
+            "the analysis found no port the app listens on; set one in the code or configuration (or a PORT default) and try again".to_owned(),
+        )
+    })
+}
+
+fn is_dockerfile_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "Dockerfile"
+        || name == "Containerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".Dockerfile")
+        || name.ends_with(".dockerfile")
+}
+
+/// The repository's Dockerfile for the app: the app directory's own, else
+/// one below it, else (for a dockerized app in a subdirectory) the root's.
+/// A Dockerfile in the app directory is never overwritten, whatever the
+/// analysis said.
+fn existing_dockerfile(analysis: &Analysis, files: &AppFiles) -> Option<String> {
+    for name in ["Dockerfile", "Containerfile"] {
+        if files.exists(name) {
+            return Some(files.repo_path(name));
+        }
+    }
+    if !analysis.dockerized {
+        return None;
+    }
+    let subdir = files.subdir();
+    let mut known: Vec<&String> = analysis
+        .docker_files
+        .iter()
+        .filter(|p| is_dockerfile_name(p) && files.repo().get(p).is_some())
+        .collect();
+    // Shallowest first; a development Dockerfile only when there is no other.
+    known.sort_by_key(|p| {
+        (
+            p.to_ascii_lowercase().contains("dev"),
+            p.matches('/').count(),
+            p.to_string(),
+        )
+    });
+    let under_app = known
+        .iter()
+        .find(|p| subdir.is_empty() || p.starts_with(&format!("{subdir}/")));
+    // Else one in a directory above the app (a root Dockerfile building a
+    // subdirectory), never one belonging to a sibling app.
+    let above_app = || {
+        known
+            .iter()
+            .filter(|p| {
+                format!("{subdir}/").starts_with(&format!("{}/", parent(p))) || parent(p).is_empty()
+            })
+            .min_by_key(|p| std::cmp::Reverse(p.matches('/').count()))
+    };
+    under_app.or_else(above_app).map(|p| (*p).clone())
+}
+
+fn kept_image(
+    analysis: &Analysis,
+    files: &AppFiles,
+    path: String,
+    launch: &Launch,
+    choice: &Choice,
+    out: &mut Out,
+) -> ImagePlan {
+    let subdir = files.subdir();
+    let inside_app = subdir.is_empty() || path.starts_with(&format!("{subdir}/"));
+    let context = if inside_app {
+        subdir.to_owned()
+    } else {
+        parent(&path).to_owned()
+    };
+    out.note(
+        AdjustmentKind::Kept,
+        &path,
+        "The repository's own Dockerfile builds the app; it is used as it is.".to_owned(),
+    );
+    if choice.target == Target::Serverless {
+        out.note(
+            AdjustmentKind::Note,
+            &path,
+            "Lambda runs this image only with the Lambda Web Adapter (/opt/extensions/lambda-adapter), which the repository's Dockerfile does not add.".to_owned(),
+        );
+    }
+    let command = kept_command(files, &path, launch, out);
+    ImagePlan {
+        probe: Probe::for_runtime(analysis.language.as_deref().unwrap_or_default()),
+        dockerfile: path,
+        context,
+        generated: false,
+        command,
+    }
+}
+
+/// The fixed start command, when the bind fix changed it and the image's
+/// ENTRYPOINT would not swallow it.
+fn kept_command(files: &AppFiles, path: &str, launch: &Launch, out: &mut Out) -> Option<String> {
+    if launch.bind_fixes.is_empty() || !launch.command_changed() {
+        return None;
+    }
+    let has_entrypoint = files.repo().text(path).is_some_and(|t| {
+        t.lines().any(|l| {
+            l.trim_start()
+                .to_ascii_uppercase()
+                .starts_with("ENTRYPOINT")
+        })
+    });
+    if has_entrypoint {
+        out.note(
+            AdjustmentKind::Note,
+            path,
+            format!(
+                "The app's start command listens on loopback only ({}), but the Dockerfile's ENTRYPOINT prevents replacing it from the compose file; change it in the Dockerfile.",
+                launch.bind_fixes.join(" ")
+            ),
+        );
+        return None;
+    }
+    launch.command.clone()
+}
+
+fn generated_image(
+    analysis: &Analysis,
+    files: &AppFiles,
+    port: u16,
+    launch: &Launch,
+    choice: &Choice,
+    out: &mut Out,
+) -> Result<ImagePlan, InfraError> {
+    let serverless = choice.target == Target::Serverless;
+    let image = dockerfile::generate(&Inputs {
+        analysis,
+        files,
+        port,
+        command: launch.command.as_deref(),
+        env: &launch.env,
+        serverless,
+    })?;
+    let path = files.repo_path("Dockerfile");
+    let context = image
+        .context
+        .clone()
+        .unwrap_or_else(|| files.subdir().to_owned());
+    let what = match (analysis.framework.as_deref(), analysis.language.as_deref()) {
+        (Some(framework), Some(language)) if framework != language => {
+            format!("{framework} ({language})")
+        }
+        (_, Some(language)) => language.to_owned(),
+        (Some(framework), None) => framework.to_owned(),
+        (None, None) => "HTTP".to_owned(),
+    };
+    out.write(
+        &path,
+        image.dockerfile,
+        format!("The repository has no Dockerfile: generated one for this {what} app (multi-stage where it pays, non-root user, pinned base images)."),
+    );
+    for reason in launch.bind_fixes.iter().chain(&launch.port_fixes) {
+        let kind = if launch.bind_fixes.contains(reason) {
+            AdjustmentKind::BindFix
+        } else {
+            AdjustmentKind::Note
+        };
+        out.note(kind, &path, format!("Start command: {reason}"));
+    }
+    if serverless {
+        out.note(
+            AdjustmentKind::Note,
+            &path,
+            "The image carries the Lambda Web Adapter, so Lambda can run the app as an ordinary HTTP server.".to_owned(),
+        );
+    }
+    for (rel, content) in image.extra_files {
+        let extra = files.repo_path(&rel);
+        out.write(
+            &extra,
+            content,
+            "Configuration the generated Dockerfile copies into the image.".to_owned(),
+        );
+    }
+    let ignore_path = join(&context, ".dockerignore");
+    if let Some(text) = dockerignore(files.repo().text(&ignore_path), image.ignore) {
+        out.write(
+            &ignore_path,
+            text,
+            "Keeps .env files, keys, version control data and local build output out of the image."
+                .to_owned(),
+        );
+    }
+    Ok(ImagePlan {
+        dockerfile: path,
+        context,
+        probe: image.probe,
+        generated: true,
+        command: None,
+    })
+}
+
+/// The compose healthcheck, when the analysis knows a health path and the
+/// image has something to probe it with.
+fn healthcheck(
+    analysis: &Analysis,
+    probe: Probe,
+    port: u16,
+    dockerfile: &str,
+    out: &mut Out,
+) -> Option<Vec<String>> {
+    let path = analysis.health_path.as_deref()?;
+    let safe = path.starts_with('/')
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c));
+    if !safe {
+        out.note(
+            AdjustmentKind::Note,
+            dockerfile,
+            format!("The health path {path:?} has characters a probe command cannot carry safely; no healthcheck was added."),
+        );
+        return None;
+    }
+    let test = probe.test(port, path);
+    if test.is_none() {
+        out.note(
+            AdjustmentKind::Note,
+            dockerfile,
+            format!("The image has no known HTTP client to probe {path} with; no healthcheck was added (the deployment's own health check still runs)."),
+        );
+    }
+    test
+}

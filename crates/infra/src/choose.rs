@@ -1,0 +1,168 @@
+//! Picks where an analysed app runs: rules decide by default, an LLM may argue
+//! for another known target ([`accept_llm_choice`]), and every choice carries
+//! its reasons, its sizing and a monthly cost estimate from the price table in
+//! `crates/infra/prices/`.
+
+mod cost;
+mod placement;
+mod rules;
+
+use analysis::{Analysis, Requirements};
+use serde::{Deserialize, Serialize};
+
+pub use placement::{DEFAULT_INSTANCE_TYPE, DEFAULT_REGION, is_aws_region, is_instance_type};
+
+/// The deployment targets deployflow knows how to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// EC2 (Ubuntu 24.04) running the bundle with `make up` (docker compose).
+    Vm,
+    /// ECS Fargate behind an application load balancer.
+    ContainerService,
+    /// Lambda behind a function URL.
+    Serverless,
+    /// EKS.
+    Kubernetes,
+}
+
+impl Target {
+    pub const ALL: [Target; 4] = [
+        Target::Vm,
+        Target::ContainerService,
+        Target::Serverless,
+        Target::Kubernetes,
+    ];
+
+    /// The name used in checkpoints and descriptions (`vm`, `container-service`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Vm => "vm",
+            Target::ContainerService => "container-service",
+            Target::Serverless => "serverless",
+            Target::Kubernetes => "kubernetes",
+        }
+    }
+
+    /// Reads a target from its name or a common synonym (`ec2`, `ecs`,
+    /// `fargate`, `lambda`, `eks`, `k8s`), case-insensitively.
+    pub fn parse(name: &str) -> Option<Target> {
+        let name = name.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+        match name.as_str() {
+            "vm" | "ec2" | "virtual-machine" | "instance" => Some(Target::Vm),
+            "container-service" | "ecs" | "fargate" | "ecs-fargate" => {
+                Some(Target::ContainerService)
+            }
+            "serverless" | "lambda" | "aws-lambda" => Some(Target::Serverless),
+            "kubernetes" | "k8s" | "eks" => Some(Target::Kubernetes),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The decision the `choose` step checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub target: Target,
+    /// Why this target, one sentence per reason.
+    pub reasons: Vec<String>,
+    pub region: String,
+    /// EC2 instance type for `vm` (and EKS nodes); Fargate/Lambda sizing otherwise.
+    pub instance_type: String,
+    /// Fargate task / Lambda memory in MiB, when the target uses it.
+    pub memory_mib: Option<u32>,
+    pub cpu_units: Option<u32>,
+    /// How many instances / tasks / nodes run the app (2+ when availability matters).
+    pub replicas: u32,
+    /// Root volume size in GiB for `vm` instances and `kubernetes` nodes (0 otherwise).
+    pub disk_gb: u32,
+    /// Monthly estimate in USD from the price table.
+    pub monthly_cost_usd: f64,
+    /// How the estimate was made (items and unit prices), and the price table's source and date.
+    pub cost_breakdown: Vec<String>,
+    /// `rules` or `llm` (accepted only when it named a known target).
+    pub decided_by: String,
+}
+
+/// Chooses the target by rules: an explicit target in the requirements wins,
+/// then high availability or high load (container service), then a small
+/// stateless app that wants to scale to zero or be cheap (serverless), else a
+/// single VM. Region and size come from the requirements when they are valid.
+pub fn choose(analysis: &Analysis, requirements: &Requirements) -> Choice {
+    let decision = rules::decide(analysis, requirements);
+    build(decision.target, decision.reasons, requirements, "rules")
+}
+
+/// Accepts the target an LLM argued for, when it is one of [`Target::ALL`]
+/// and comes with reasons; the sizing and estimate are then redone for it.
+/// Otherwise the rules' choice stands, with a note saying why the proposal
+/// was not taken.
+pub fn accept_llm_choice(
+    rules: Choice,
+    proposed_target: &str,
+    reasons: Vec<String>,
+    requirements: &Requirements,
+) -> Choice {
+    let reasons: Vec<String> = reasons
+        .into_iter()
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let Some(target) = Target::parse(proposed_target) else {
+        return with_note(
+            rules,
+            format!(
+                "The LLM proposed \"{}\", which is not a known target (vm, container-service, serverless, kubernetes); the rules' choice stands.",
+                proposed_target.trim()
+            ),
+        );
+    };
+    if reasons.is_empty() {
+        return with_note(
+            rules,
+            format!("The LLM proposed {target} without giving reasons; the rules' choice stands."),
+        );
+    }
+    let mut all = reasons;
+    all.push(format!(
+        "The rules had chosen {}: {}",
+        rules.target,
+        rules.reasons.join(" ")
+    ));
+    build(target, all, requirements, "llm")
+}
+
+fn with_note(mut choice: Choice, note: String) -> Choice {
+    choice.reasons.push(note);
+    choice
+}
+
+fn build(
+    target: Target,
+    mut reasons: Vec<String>,
+    requirements: &Requirements,
+    decided_by: &str,
+) -> Choice {
+    let region = placement::region(requirements, &mut reasons);
+    let sizing = placement::sizing(target, requirements, &mut reasons);
+    let estimate = cost::estimate(target, &region, &sizing, requirements);
+    Choice {
+        target,
+        reasons,
+        region,
+        instance_type: sizing.instance_type,
+        memory_mib: sizing.memory_mib,
+        cpu_units: sizing.cpu_units,
+        replicas: sizing.replicas,
+        disk_gb: sizing.disk_gb,
+        monthly_cost_usd: estimate.monthly_usd,
+        cost_breakdown: estimate.lines,
+        decided_by: decided_by.to_owned(),
+    }
+}

@@ -1,0 +1,189 @@
+//! The policy gate: every Terraform file set, vetted template or LLM-written,
+//! passes [`check`] before it may be applied.
+//!
+//! The gate parses each file with hcl-rs and allows only what a deployflow
+//! deployment needs: known providers, resource types and data sources for the
+//! chosen target; the region and instance type of the choice as literals; no
+//! provisioners, no `external`/`http` data, no remote modules, no foreign
+//! backend, no reading the worker's files, nothing but the app port open to
+//! the world. Each violation names the file and the resource address and says
+//! what to do instead, for a person or an LLM repairing its own output.
+
+mod allowlist;
+mod expr;
+mod ingress;
+mod resources;
+mod rule;
+mod structure;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::choose::{Choice, Target};
+use crate::terraform::{BUNDLE_PATH_VARIABLE, HOST_PORT};
+
+pub use rule::Rule;
+
+/// The `file` of violations about the configuration as a whole (a missing
+/// provider or output) rather than one file.
+pub const WHOLE_CONFIGURATION: &str = "*";
+
+/// What a Terraform file set may contain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Every `provider "aws"` (and any `region` argument) must say exactly this.
+    pub region: String,
+    /// Provider local names, each from `hashicorp/<name>`.
+    pub allowed_providers: BTreeSet<String>,
+    pub allowed_resource_types: BTreeSet<String>,
+    pub allowed_data_sources: BTreeSet<String>,
+    /// Literal values `instance_type` / `instance_types` may take.
+    pub allowed_instance_types: BTreeSet<String>,
+    /// TCP ports that may be open to 0.0.0.0/0 or ::/0.
+    pub world_open_ports: BTreeSet<u16>,
+    /// The backend type deployflow adds itself, with an empty body (its
+    /// settings are passed on the command line); `None`: no backend block.
+    pub allowed_backend: Option<String>,
+    /// Outputs deployflow reads after `apply`.
+    pub required_outputs: BTreeSet<String>,
+    /// Variables deployflow passes with `-var`; every other one needs a default.
+    pub supplied_variables: BTreeSet<String>,
+}
+
+impl Policy {
+    /// The policy for Terraform deploying `choice`: its target's allowlists,
+    /// its region and instance type, port 8080, an `app_url` output.
+    pub fn for_choice(choice: &Choice) -> Policy {
+        let set = |items: Vec<&str>| items.into_iter().map(str::to_owned).collect();
+        let supplied = match choice.target {
+            Target::Vm => vec![BUNDLE_PATH_VARIABLE],
+            _ => vec![],
+        };
+        // Fargate and Lambda sizes are not instance types: those targets run no EC2.
+        let instance_types = match choice.target {
+            Target::Vm | Target::Kubernetes => vec![choice.instance_type.as_str()],
+            Target::ContainerService | Target::Serverless => vec![],
+        };
+        Policy {
+            region: choice.region.clone(),
+            allowed_providers: set(allowlist::providers(choice.target)),
+            allowed_resource_types: set(allowlist::resources(choice.target)),
+            allowed_data_sources: set(allowlist::data_sources(choice.target)),
+            allowed_instance_types: set(instance_types),
+            world_open_ports: BTreeSet::from([HOST_PORT]),
+            allowed_backend: None,
+            required_outputs: set(vec!["app_url"]),
+            supplied_variables: set(supplied),
+        }
+    }
+
+    /// The rules as sentences, to tell an author up front what will be checked.
+    pub fn describe(&self) -> Vec<String> {
+        let list = |set: &BTreeSet<String>| {
+            set.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let ports = self
+            .world_open_ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut rules = vec![
+            "Only *.tf files (no .tf.json, .tfvars or other files).".to_owned(),
+            format!(
+                "Providers: only {} (source hashicorp/<name>), each in required_providers with a version constraint; no credentials in provider blocks (they come from the environment).",
+                list(&self.allowed_providers)
+            ),
+            format!(
+                "Every provider \"aws\" block sets region = \"{}\" as a literal string, and any region argument says the same.",
+                self.region
+            ),
+            format!("Resource types: only {}.", list(&self.allowed_resource_types)),
+            format!(
+                "Data sources: only {}; never data \"external\" or data \"http\".",
+                list(&self.allowed_data_sources)
+            ),
+            if self.allowed_instance_types.is_empty() {
+                "No instance_type / instance_types: this target runs no EC2 instances.".to_owned()
+            } else {
+                format!(
+                    "instance_type / instance_types: only the literal {}.",
+                    list(&self.allowed_instance_types)
+                )
+            },
+            "No provisioner blocks of any kind (local-exec, remote-exec, file), no null_resource or terraform_data.".to_owned(),
+            "Modules only from local ./ paths (or none).".to_owned(),
+            format!(
+                "Ingress from 0.0.0.0/0 or ::/0 only on tcp port(s) {ports}; no SSH from the world (administer through SSM Session Manager). Ingress sources are literal CIDRs or references to resources."
+            ),
+            format!(
+                "No file(), templatefile() or other reads of local files, except on var.{BUNDLE_PATH_VARIABLE}."
+            ),
+            "Top-level blocks: terraform, provider, resource, data, module, variable, output, locals.".to_owned(),
+            format!("Outputs required: {}.", list(&self.required_outputs)),
+        ];
+        rules.push(match &self.allowed_backend {
+            Some(backend) => format!(
+                "No backend or cloud block, except backend \"{backend}\" {{}} with an empty body."
+            ),
+            None => "No backend or cloud block: deployflow configures the state.".to_owned(),
+        });
+        rules.push(if self.supplied_variables.is_empty() {
+            "Every variable has a default.".to_owned()
+        } else {
+            format!(
+                "Every variable has a default, except {} (deployflow supplies it).",
+                list(&self.supplied_variables)
+            )
+        });
+        rules
+    }
+}
+
+/// One broken rule, where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The file name, or [`WHOLE_CONFIGURATION`].
+    pub file: String,
+    pub rule: Rule,
+    /// Names the resource address and says what to change.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: [{}] {}", self.file, self.rule, self.message)
+    }
+}
+
+/// The gate's verdict, part of the `generate` checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyReport {
+    pub passed: bool,
+    pub violations: Vec<Violation>,
+}
+
+impl PolicyReport {
+    /// The distinct rules broken.
+    pub fn rules(&self) -> BTreeSet<Rule> {
+        self.violations.iter().map(|v| v.rule).collect()
+    }
+}
+
+/// Checks every file of a Terraform configuration against `policy`.
+pub fn check(files: &BTreeMap<String, String>, policy: &Policy) -> PolicyReport {
+    let mut gate = structure::Gate::new(policy);
+    for (name, text) in files {
+        gate.file(name, text);
+    }
+    let violations = gate.finish();
+    PolicyReport {
+        passed: violations.is_empty(),
+        violations,
+    }
+}

@@ -1,0 +1,124 @@
+//! What each target's Terraform may contain: the types the vetted templates
+//! use, plus a few harmless ones an author commonly reaches for.
+
+use crate::choose::Target;
+
+/// Every target: roles, logs, parameters.
+const COMMON_RESOURCES: &[&str] = &[
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_cloudwatch_log_group",
+    "aws_ssm_parameter",
+];
+
+/// The dedicated VPC of the `vm`, `container-service` and `kubernetes` targets.
+const NETWORK_RESOURCES: &[&str] = &[
+    "aws_vpc",
+    "aws_subnet",
+    "aws_internet_gateway",
+    "aws_route_table",
+    "aws_route",
+    "aws_route_table_association",
+    "aws_default_security_group",
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+];
+
+const REGISTRY_RESOURCES: &[&str] = &["aws_ecr_repository", "aws_ecr_lifecycle_policy"];
+
+const VM_RESOURCES: &[&str] = &[
+    "aws_instance",
+    "aws_eip",
+    "aws_eip_association",
+    "aws_iam_instance_profile",
+    "aws_s3_bucket",
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_ownership_controls",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_versioning",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_s3_bucket_policy",
+    "aws_s3_bucket_notification",
+    "aws_s3_object",
+];
+
+const CONTAINER_SERVICE_RESOURCES: &[&str] = &[
+    "aws_ecs_cluster",
+    "aws_ecs_cluster_capacity_providers",
+    "aws_ecs_task_definition",
+    "aws_ecs_service",
+    "aws_lb",
+    "aws_lb_target_group",
+    "aws_lb_listener",
+    "aws_appautoscaling_target",
+    "aws_appautoscaling_policy",
+];
+
+const SERVERLESS_RESOURCES: &[&str] = &[
+    "aws_lambda_function",
+    "aws_lambda_function_url",
+    "aws_lambda_permission",
+];
+
+const KUBERNETES_RESOURCES: &[&str] = &[
+    "aws_eks_cluster",
+    "aws_eks_node_group",
+    "aws_eks_addon",
+    "aws_launch_template",
+    "kubernetes_namespace_v1",
+    "kubernetes_secret_v1",
+    "kubernetes_deployment_v1",
+    "kubernetes_service_v1",
+];
+
+const COMMON_DATA: &[&str] = &[
+    "aws_availability_zones",
+    "aws_iam_policy_document",
+    "aws_partition",
+    "aws_region",
+    "aws_caller_identity",
+];
+
+const VM_DATA: &[&str] = &["aws_ami", "aws_ssm_parameter"];
+
+const KUBERNETES_DATA: &[&str] = &["aws_eks_cluster", "aws_eks_cluster_auth"];
+
+/// Data sources that run a program or reach an arbitrary URL while planning.
+pub(super) const FORBIDDEN_DATA: &[&str] = &["external", "http"];
+
+pub(super) fn resources(target: Target) -> Vec<&'static str> {
+    let specific: &[&[&str]] = match target {
+        Target::Vm => &[NETWORK_RESOURCES, VM_RESOURCES],
+        Target::ContainerService => &[
+            NETWORK_RESOURCES,
+            REGISTRY_RESOURCES,
+            CONTAINER_SERVICE_RESOURCES,
+        ],
+        Target::Serverless => &[REGISTRY_RESOURCES, SERVERLESS_RESOURCES],
+        Target::Kubernetes => &[NETWORK_RESOURCES, REGISTRY_RESOURCES, KUBERNETES_RESOURCES],
+    };
+    COMMON_RESOURCES
+        .iter()
+        .chain(specific.iter().flat_map(|list| list.iter()))
+        .copied()
+        .collect()
+}
+
+pub(super) fn data_sources(target: Target) -> Vec<&'static str> {
+    let specific: &[&str] = match target {
+        Target::Vm => VM_DATA,
+        Target::Kubernetes => KUBERNETES_DATA,
+        Target::ContainerService | Target::Serverless => &[],
+    };
+    COMMON_DATA.iter().chain(specific).copied().collect()
+}
+
+pub(super) fn providers(target: Target) -> Vec<&'static str> {
+    match target {
+        Target::Kubernetes => vec!["aws", "kubernetes"],
+        _ => vec!["aws"],
+    }
+}

@@ -1,0 +1,222 @@
+//! Rules on `resource` and `data` blocks, and on reading local files from
+//! anywhere in the configuration.
+
+use hcl::expr::Expression;
+use hcl::{Block, Body};
+
+use super::Rule;
+use super::allowlist::FORBIDDEN_DATA;
+use super::expr::{as_str, attr, is_var, labels, walk_body};
+use super::ingress;
+use super::structure::{Gate, allowed};
+use crate::terraform::BUNDLE_PATH_VARIABLE;
+
+/// Functions that read the filesystem of the machine running terraform.
+const FILE_FUNCTIONS: &[&str] = &[
+    "file",
+    "fileexists",
+    "fileset",
+    "filebase64",
+    "filemd5",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "filebase64sha256",
+    "filebase64sha512",
+    "templatefile",
+];
+
+/// Resource arguments that upload a local file.
+const UPLOAD_ARGS: &[&str] = &["source", "filename"];
+
+impl Gate<'_> {
+    pub(super) fn resource(&mut self, block: &Block) {
+        let Some([kind, name]) = self.labels(block, 2).map(|l| [l[0], l[1]]) else {
+            return;
+        };
+        let address = format!("{kind}.{name}");
+        self.note_aws_use(kind, &address);
+        if !self.policy.allowed_resource_types.contains(kind) {
+            self.violation(
+                Rule::ResourceNotAllowed,
+                format!(
+                    "{address}: resource type {kind} is not allowed for this deployment; use only {}.",
+                    allowed(&self.policy.allowed_resource_types)
+                ),
+            );
+        }
+        let body = block.body();
+        self.provisioners(&address, body);
+        self.region_argument(&address, body);
+        self.instance_types(&address, body);
+        self.uploads(&address, body);
+        for problem in ingress::check(kind, body, &self.policy.world_open_ports) {
+            self.violation(problem.rule, format!("{address}: {}", problem.message));
+        }
+    }
+
+    pub(super) fn data(&mut self, block: &Block) {
+        let Some([kind, name]) = self.labels(block, 2).map(|l| [l[0], l[1]]) else {
+            return;
+        };
+        let address = format!("data.{kind}.{name}");
+        self.note_aws_use(kind, &address);
+        if FORBIDDEN_DATA.contains(&kind) {
+            self.violation(
+                Rule::DataSourceForbidden,
+                format!(
+                    "{address}: data \"{kind}\" runs a program or fetches a URL on the machine running terraform; remove it and write the values in the configuration."
+                ),
+            );
+            return;
+        }
+        if !self.policy.allowed_data_sources.contains(kind) {
+            self.violation(
+                Rule::DataSourceNotAllowed,
+                format!(
+                    "{address}: data source {kind} is not allowed; use only {}.",
+                    allowed(&self.policy.allowed_data_sources)
+                ),
+            );
+        }
+        self.region_argument(&address, block.body());
+    }
+
+    fn note_aws_use(&mut self, kind: &str, address: &str) {
+        if kind.starts_with("aws_") && self.first_aws_use.is_none() {
+            self.first_aws_use = Some((self.file.clone(), address.to_owned()));
+        }
+    }
+
+    fn provisioners(&mut self, address: &str, body: &Body) {
+        for block in body.blocks() {
+            let labels = labels(block);
+            let kind = match (block.identifier(), labels.as_slice()) {
+                ("provisioner", [kind, ..]) => *kind,
+                ("dynamic", ["provisioner", ..]) => "dynamic",
+                _ => continue,
+            };
+            self.violation(
+                Rule::Provisioner,
+                format!(
+                    "{address}: provisioner \"{kind}\" runs commands outside Terraform's plan; remove it (configure instances with user_data, resources with arguments)."
+                ),
+            );
+        }
+    }
+
+    /// AWS provider 6 lets any resource pick its own region: it must be the chosen one.
+    fn region_argument(&mut self, address: &str, body: &Body) {
+        let Some(value) = attr(body, "region") else {
+            return;
+        };
+        let region = as_str(value);
+        if region.as_deref() != Some(self.policy.region.as_str()) {
+            self.violation(
+                Rule::RegionNotPinned,
+                format!(
+                    "{address}: region is {}; remove it or set the literal \"{}\".",
+                    region.map_or("not a literal string".to_owned(), |r| format!("{r:?}")),
+                    self.policy.region
+                ),
+            );
+        }
+    }
+
+    /// `instance_type` and `instance_types`, at any depth (launch templates,
+    /// mixed instance policies), must be allowed literals.
+    fn instance_types(&mut self, address: &str, body: &Body) {
+        for attribute in body.attributes() {
+            let values: Option<Vec<Option<String>>> = match (attribute.key(), attribute.expr()) {
+                ("instance_type", value) => Some(vec![as_str(value)]),
+                ("instance_types", Expression::Array(items)) => {
+                    Some(items.iter().map(as_str).collect())
+                }
+                ("instance_types", _) => Some(vec![None]),
+                _ => None,
+            };
+            for value in values.into_iter().flatten() {
+                if value
+                    .as_ref()
+                    .is_some_and(|v| self.policy.allowed_instance_types.contains(v))
+                {
+                    continue;
+                }
+                self.violation(
+                    Rule::InstanceTypeNotPinned,
+                    format!(
+                        "{address}: {} is {}; {}.",
+                        attribute.key(),
+                        value.map_or("not a literal string".to_owned(), |v| format!(
+                            "{v:?}, which is not allowed"
+                        )),
+                        if self.policy.allowed_instance_types.is_empty() {
+                            "this target runs no EC2 instances".to_owned()
+                        } else {
+                            format!(
+                                "use the literal {}",
+                                allowed(&self.policy.allowed_instance_types)
+                            )
+                        }
+                    ),
+                );
+            }
+        }
+        for block in body.blocks() {
+            self.instance_types(address, block.body());
+        }
+    }
+
+    fn uploads(&mut self, address: &str, body: &Body) {
+        for key in UPLOAD_ARGS {
+            if let Some(value) = attr(body, key)
+                && !is_var(value, BUNDLE_PATH_VARIABLE)
+            {
+                self.violation(
+                    Rule::LocalFile,
+                    format!(
+                        "{address}: {key} uploads a file from the machine running terraform; only var.{BUNDLE_PATH_VARIABLE} may be uploaded."
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Any call that reads a local file, anywhere in a top-level block.
+    pub(super) fn local_files(&mut self, block: &Block) {
+        let mut calls = Vec::new();
+        walk_body(block.body(), &mut |expr| {
+            if let Expression::FuncCall(call) = expr {
+                let name = call.name.name.as_str();
+                let bundle =
+                    matches!(call.args.as_slice(), [arg] if is_var(arg, BUNDLE_PATH_VARIABLE));
+                if FILE_FUNCTIONS.contains(&name) && !bundle {
+                    calls.push(name.to_owned());
+                }
+            }
+        });
+        let place = block_address(block);
+        for name in calls {
+            self.violation(
+                Rule::LocalFile,
+                format!(
+                    "{place}: {name}() reads files of the machine running terraform; only {name}(var.{BUNDLE_PATH_VARIABLE}) is allowed. Write the content inline instead."
+                ),
+            );
+        }
+    }
+}
+
+/// `aws_instance.app`, `data.http.x`, `module.m`, `provider "aws"`, `locals`.
+fn block_address(block: &Block) -> String {
+    let labels = labels(block);
+    match (block.identifier(), labels.as_slice()) {
+        ("resource", [kind, name, ..]) => format!("{kind}.{name}"),
+        ("data", [kind, name, ..]) => format!("data.{kind}.{name}"),
+        ("module" | "output" | "variable", [name, ..]) => {
+            format!("{}.{name}", block.identifier())
+        }
+        ("provider", [name, ..]) => format!("provider \"{name}\""),
+        (identifier, _) => identifier.to_owned(),
+    }
+}

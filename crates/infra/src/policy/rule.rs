@@ -1,0 +1,74 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The rule a [`Violation`](super::Violation) broke; its kebab-case name is
+/// stable (checkpoints and the LLM repair prompt carry it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// The file is not valid HCL, or a block lacks its labels.
+    ParseError,
+    /// Only `*.tf` files: `.tf.json`, `.tfvars` and others would be loaded unchecked.
+    FileNotAllowed,
+    /// A top-level block Terraform accepts but the gate does not (`import`, `check`...).
+    BlockNotAllowed,
+    ProviderNotAllowed,
+    /// A `required_providers` entry without a version constraint.
+    ProviderVersion,
+    /// Credentials written into a provider block.
+    ProviderCredentials,
+    ResourceNotAllowed,
+    /// `data "external"` or `data "http"`: they run programs or reach the network at plan time.
+    DataSourceForbidden,
+    DataSourceNotAllowed,
+    /// Any `provisioner` (`local-exec`, `remote-exec`, `file`).
+    Provisioner,
+    /// A module from anywhere but a local `./` path.
+    ModuleSource,
+    /// A `backend` or `cloud` block other than the one deployflow sets.
+    Backend,
+    RegionNotPinned,
+    InstanceTypeNotPinned,
+    /// Ingress from the whole internet on anything but the app port.
+    WorldIngress,
+    /// An ingress rule whose source or ports the gate cannot read as literals.
+    IngressUnverifiable,
+    /// Reading files of the machine that runs terraform (other than the bundle).
+    LocalFile,
+    MissingOutput,
+    /// A variable with no default that deployflow does not supply.
+    UnsuppliedVariable,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::ParseError => "parse-error",
+            Rule::FileNotAllowed => "file-not-allowed",
+            Rule::BlockNotAllowed => "block-not-allowed",
+            Rule::ProviderNotAllowed => "provider-not-allowed",
+            Rule::ProviderVersion => "provider-version",
+            Rule::ProviderCredentials => "provider-credentials",
+            Rule::ResourceNotAllowed => "resource-not-allowed",
+            Rule::DataSourceForbidden => "data-source-forbidden",
+            Rule::DataSourceNotAllowed => "data-source-not-allowed",
+            Rule::Provisioner => "provisioner",
+            Rule::ModuleSource => "module-source",
+            Rule::Backend => "backend",
+            Rule::RegionNotPinned => "region-not-pinned",
+            Rule::InstanceTypeNotPinned => "instance-type-not-pinned",
+            Rule::WorldIngress => "world-ingress",
+            Rule::IngressUnverifiable => "ingress-unverifiable",
+            Rule::LocalFile => "local-file",
+            Rule::MissingOutput => "missing-output",
+            Rule::UnsuppliedVariable => "unsupplied-variable",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,405 @@
+//! The gate's walk over a configuration: file names, parsing, and the
+//! top-level blocks other than resources (`terraform`, `provider`, `module`,
+//! `variable`, `output`).
+
+use std::collections::BTreeSet;
+
+use hcl::{Block, Body};
+
+use super::expr::{as_str, attr, labels};
+use super::{Policy, Rule, Violation, WHOLE_CONFIGURATION};
+
+/// Provider arguments that hold secrets.
+const CREDENTIAL_ARGS: &[&str] = &[
+    "access_key",
+    "secret_key",
+    "token",
+    "password",
+    "client_key",
+    "client_certificate",
+];
+
+/// Walks the files of one configuration and collects violations.
+pub(super) struct Gate<'p> {
+    pub(super) policy: &'p Policy,
+    pub(super) file: String,
+    violations: Vec<Violation>,
+    outputs: BTreeSet<String>,
+    aws_provider_seen: bool,
+    /// Where the first AWS resource is, to name it when no provider pins a region.
+    pub(super) first_aws_use: Option<(String, String)>,
+}
+
+impl<'p> Gate<'p> {
+    pub(super) fn new(policy: &'p Policy) -> Self {
+        Gate {
+            policy,
+            file: String::new(),
+            violations: Vec::new(),
+            outputs: BTreeSet::new(),
+            aws_provider_seen: false,
+            first_aws_use: None,
+        }
+    }
+
+    pub(super) fn violation(&mut self, rule: Rule, message: String) {
+        self.violations.push(Violation {
+            file: self.file.clone(),
+            rule,
+            message,
+        });
+    }
+
+    pub(super) fn file(&mut self, name: &str, text: &str) {
+        self.file = name.to_owned();
+        if !is_tf_file_name(name) {
+            self.violation(
+                Rule::FileNotAllowed,
+                format!(
+                    "{name:?} is not a plain .tf file; Terraform would load .tf.json, .tfvars and similar files without this gate seeing them. Write HCL into a file named like main.tf."
+                ),
+            );
+            return;
+        }
+        match hcl::parse(text) {
+            Ok(body) => self.body(&body),
+            Err(error) => self.violation(
+                Rule::ParseError,
+                format!("not valid HCL: {error}. Fix the syntax."),
+            ),
+        }
+    }
+
+    fn body(&mut self, body: &Body) {
+        for attribute in body.attributes() {
+            self.violation(
+                Rule::BlockNotAllowed,
+                format!(
+                    "top-level argument {:?}: a Terraform file holds blocks only; move it into a locals block.",
+                    attribute.key()
+                ),
+            );
+        }
+        for block in body.blocks() {
+            self.local_files(block);
+            match block.identifier() {
+                "terraform" => self.terraform(block),
+                "provider" => self.provider(block),
+                "resource" => self.resource(block),
+                "data" => self.data(block),
+                "module" => self.module(block),
+                "variable" => self.variable(block),
+                "output" => {
+                    if let [name] = labels(block)[..] {
+                        self.outputs.insert(name.to_owned());
+                    }
+                }
+                "locals" => {}
+                other => self.violation(
+                    Rule::BlockNotAllowed,
+                    format!(
+                        "top-level block {other:?} is not allowed; use only terraform, provider, resource, data, module, variable, output and locals blocks."
+                    ),
+                ),
+            }
+        }
+    }
+
+    /// Labels of a block that must have exactly `count` of them.
+    pub(super) fn labels<'b>(&mut self, block: &'b Block, count: usize) -> Option<Vec<&'b str>> {
+        let found = labels(block);
+        if found.len() == count {
+            return Some(found);
+        }
+        self.violation(
+            Rule::ParseError,
+            format!(
+                "a {} block needs {count} label(s), found {:?}.",
+                block.identifier(),
+                found
+            ),
+        );
+        None
+    }
+
+    fn terraform(&mut self, block: &Block) {
+        for inner in block.body().blocks() {
+            match inner.identifier() {
+                "required_providers" => self.required_providers(inner.body()),
+                "backend" => self.backend(inner),
+                "cloud" => self.violation(
+                    Rule::Backend,
+                    "terraform { cloud { ... } } sends the state elsewhere; remove it: deployflow configures the state.".to_owned(),
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    fn required_providers(&mut self, body: &Body) {
+        for entry in body.attributes() {
+            let name = entry.key();
+            let (source, version) = match entry.expr() {
+                hcl::Expression::Object(object) => {
+                    let field = |key: &str| {
+                        object
+                            .iter()
+                            .find(|(k, _)| object_key(k) == Some(key))
+                            .map(|(_, v)| as_str(v))
+                    };
+                    (field("source"), field("version"))
+                }
+                // The legacy `name = "version"` form.
+                other => (None, Some(as_str(other))),
+            };
+            if !self.policy.allowed_providers.contains(name) {
+                self.violation(
+                    Rule::ProviderNotAllowed,
+                    format!(
+                        "required_providers entry {name:?} is not an allowed provider; use only {}.",
+                        allowed(&self.policy.allowed_providers)
+                    ),
+                );
+                continue;
+            }
+            if let Some(source) = source
+                && !source
+                    .as_deref()
+                    .is_some_and(|s| is_official_source(s, name))
+            {
+                self.violation(
+                    Rule::ProviderNotAllowed,
+                    format!(
+                        "required_providers.{name} must come from source \"hashicorp/{name}\", not {}.",
+                        source.map_or("a computed value".to_owned(), |s| format!("{s:?}"))
+                    ),
+                );
+            }
+            if version.flatten().is_none_or(|v| v.trim().is_empty()) {
+                self.violation(
+                    Rule::ProviderVersion,
+                    format!(
+                        "required_providers.{name} has no literal version constraint; add version = \"~> X.Y\"."
+                    ),
+                );
+            }
+        }
+    }
+
+    fn backend(&mut self, block: &Block) {
+        let kind = labels(block)
+            .first()
+            .copied()
+            .unwrap_or_default()
+            .to_owned();
+        let allowed = self.policy.allowed_backend.as_deref() == Some(kind.as_str());
+        if allowed && block.body().iter().next().is_none() {
+            return;
+        }
+        let message = if allowed {
+            format!(
+                "backend \"{kind}\" must have an empty body: deployflow passes its settings on the command line."
+            )
+        } else {
+            format!(
+                "backend \"{kind}\" would keep the state where deployflow cannot manage it; remove the backend block."
+            )
+        };
+        self.violation(Rule::Backend, message);
+    }
+
+    fn provider(&mut self, block: &Block) {
+        let Some(name) = self.labels(block, 1).map(|l| l[0].to_owned()) else {
+            return;
+        };
+        if !self.policy.allowed_providers.contains(&name) {
+            self.violation(
+                Rule::ProviderNotAllowed,
+                format!(
+                    "provider \"{name}\" is not allowed; use only {}.",
+                    allowed(&self.policy.allowed_providers)
+                ),
+            );
+            return;
+        }
+        let body = block.body();
+        for key in CREDENTIAL_ARGS {
+            let Some(value) = attr(body, key) else {
+                continue;
+            };
+            // AWS credentials come from the environment only; other providers
+            // may take a token from a data source, never a written-in secret.
+            if name == "aws" || as_str(value).is_some() {
+                self.violation(
+                    Rule::ProviderCredentials,
+                    format!(
+                        "provider \"{name}\" sets {key}: credentials never go into Terraform files; remove it (they come from the environment)."
+                    ),
+                );
+            }
+        }
+        if name == "aws" {
+            self.aws_provider_seen = true;
+            let region = attr(body, "region").and_then(as_str);
+            if region.as_deref() != Some(self.policy.region.as_str()) {
+                let found = match (attr(body, "region"), region) {
+                    (None, _) => "no region".to_owned(),
+                    (Some(_), None) => "a region that is not a literal string".to_owned(),
+                    (Some(_), Some(r)) => format!("region {r:?}"),
+                };
+                self.violation(
+                    Rule::RegionNotPinned,
+                    format!(
+                        "provider \"aws\" has {found}; set region = \"{}\" (the chosen region) as a literal.",
+                        self.policy.region
+                    ),
+                );
+            }
+        }
+    }
+
+    fn module(&mut self, block: &Block) {
+        let Some(name) = self.labels(block, 1).map(|l| l[0].to_owned()) else {
+            return;
+        };
+        let body = block.body();
+        let source = attr(body, "source").and_then(as_str);
+        let local = source
+            .as_deref()
+            .is_some_and(|s| s.starts_with("./") && !s.split('/').any(|part| part == ".."));
+        if !local || attr(body, "version").is_some() {
+            self.violation(
+                Rule::ModuleSource,
+                format!(
+                    "module.{name} has source {}: only local ./ paths are allowed; write the resources directly instead.",
+                    source.map_or("that is not a literal".to_owned(), |s| format!("{s:?}"))
+                ),
+            );
+        }
+    }
+
+    fn variable(&mut self, block: &Block) {
+        let Some(name) = self.labels(block, 1).map(|l| l[0].to_owned()) else {
+            return;
+        };
+        if attr(block.body(), "default").is_none()
+            && !self.policy.supplied_variables.contains(&name)
+        {
+            self.violation(
+                Rule::UnsuppliedVariable,
+                format!(
+                    "variable \"{name}\" has no default and deployflow does not supply it; give it a default or use a local."
+                ),
+            );
+        }
+    }
+
+    pub(super) fn finish(mut self) -> Vec<Violation> {
+        if !self.aws_provider_seen
+            && let Some((file, address)) = self.first_aws_use.take()
+        {
+            self.file = file;
+            self.violation(
+                Rule::RegionNotPinned,
+                format!(
+                    "{address} uses AWS but no provider \"aws\" block pins the region; add provider \"aws\" {{ region = \"{}\" }}.",
+                    self.policy.region
+                ),
+            );
+        }
+        self.file = WHOLE_CONFIGURATION.to_owned();
+        let missing: Vec<String> = self
+            .policy
+            .required_outputs
+            .difference(&self.outputs)
+            .cloned()
+            .collect();
+        for output in missing {
+            self.violation(
+                Rule::MissingOutput,
+                format!("output \"{output}\" is missing; deployflow reads it after apply."),
+            );
+        }
+        self.violations
+    }
+}
+
+/// `main.tf`, `modules/web/main.tf`: letters, digits, `-` and `_`, ending `.tf`.
+fn is_tf_file_name(name: &str) -> bool {
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    let Some(path) = name.strip_suffix(".tf") else {
+        return false;
+    };
+    path.split('/').all(plain)
+}
+
+/// `hashicorp/aws`, optionally with the Terraform or OpenTofu registry host.
+fn is_official_source(source: &str, name: &str) -> bool {
+    let source = source.to_ascii_lowercase();
+    let path = source
+        .strip_prefix("registry.terraform.io/")
+        .or_else(|| source.strip_prefix("registry.opentofu.org/"))
+        .unwrap_or(&source);
+    path == format!("hashicorp/{name}")
+}
+
+fn object_key(key: &hcl::ObjectKey) -> Option<&str> {
+    match key {
+        hcl::ObjectKey::Identifier(ident) => Some(ident.as_str()),
+        hcl::ObjectKey::Expression(hcl::Expression::String(s)) => Some(s.as_str()),
+        hcl::ObjectKey::Expression(hcl::Expression::Variable(v)) => Some(v.as_str()),
+        _ => None,
+    }
+}
+
+pub(super) fn allowed(set: &BTreeSet<String>) -> String {
+    set.iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_tf_file_names() {
+        for ok in ["main.tf", "modules/web/main.tf", "ip_v4-rules.tf"] {
+            assert!(is_tf_file_name(ok), "{ok}");
+        }
+        for bad in [
+            "main.tf.json",
+            "terraform.tfvars",
+            "x.auto.tfvars",
+            ".terraform.lock.hcl",
+            "../main.tf",
+            "/etc/main.tf",
+            "a b.tf",
+            ".tf",
+            "README.md",
+        ] {
+            assert!(!is_tf_file_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn official_sources() {
+        assert!(is_official_source("hashicorp/aws", "aws"));
+        assert!(is_official_source(
+            "registry.terraform.io/hashicorp/aws",
+            "aws"
+        ));
+        assert!(is_official_source(
+            "registry.opentofu.org/hashicorp/aws",
+            "aws"
+        ));
+        assert!(!is_official_source("evil/aws", "aws"));
+        assert!(!is_official_source("hashicorp/awsx", "aws"));
+    }
+}

@@ -1,0 +1,187 @@
+//! What the templates are rendered from, and the checks that keep every value
+//! inside the characters its place in the HCL (and in the VM's boot script)
+//! can hold safely.
+
+use analysis::Analysis;
+use serde::{Deserialize, Serialize};
+
+use crate::InfraError;
+use crate::choose::{Choice, Target, is_aws_region, is_instance_type};
+
+/// The port the app answers on from outside, on every target.
+pub const HOST_PORT: u16 = 8080;
+
+/// The facts a template needs: the choice, the job, and the app's port,
+/// environment variable names and health path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TerraformInputs {
+    pub choice: Choice,
+    /// The deployflow job: every resource is named and tagged after it.
+    pub job_id: String,
+    /// The port the app listens on inside its container.
+    pub app_port: u16,
+    /// Names of the environment variables the app reads; values are never rendered.
+    pub env_names: Vec<String>,
+    /// The variable the app reads its port from (`PORT`), set to `app_port`
+    /// on the container targets.
+    pub port_env: Option<String>,
+    /// S3 object key the bundle archive is uploaded under (`vm`).
+    pub bundle_key: String,
+    /// The path a load balancer or readiness probe asks; `/` when unknown.
+    pub health_path: Option<String>,
+}
+
+impl TerraformInputs {
+    /// Inputs from the analysis: its port (8080 when none was found), the
+    /// names of the variables it found, and its health path when it is one a
+    /// probe can use.
+    pub fn new(choice: Choice, job_id: &str, analysis: &Analysis) -> Self {
+        let mut env_names: Vec<String> = analysis
+            .env
+            .iter()
+            .map(|var| var.name.clone())
+            .chain(analysis.required_env.iter().cloned())
+            .filter(|name| is_env_name(name))
+            .collect();
+        env_names.sort();
+        env_names.dedup();
+        TerraformInputs {
+            choice,
+            job_id: job_id.to_owned(),
+            app_port: analysis.port.unwrap_or(HOST_PORT),
+            env_names,
+            port_env: analysis.port_env.clone().filter(|name| is_env_name(name)),
+            bundle_key: format!("bundles/{}/bundle.tar.gz", slug(job_id)),
+            health_path: analysis
+                .health_path
+                .clone()
+                .filter(|path| is_health_path(path)),
+        }
+    }
+
+    /// Rejects any value a template could not hold safely, with the reason.
+    pub(super) fn validate(&self) -> Result<(), InfraError> {
+        let bad = |message: String| Err(InfraError::TerraformInput(message));
+        if !is_job_id(&self.job_id) {
+            return bad(format!(
+                "job id {:?} must be 1 to 128 letters, digits, '-' or '_'",
+                self.job_id
+            ));
+        }
+        if !is_aws_region(&self.choice.region) {
+            return bad(format!("{:?} is not an AWS region", self.choice.region));
+        }
+        let runs_ec2 = matches!(self.choice.target, Target::Vm | Target::Kubernetes);
+        if runs_ec2 && !is_instance_type(&self.choice.instance_type) {
+            return bad(format!(
+                "{:?} is not an EC2 instance type",
+                self.choice.instance_type
+            ));
+        }
+        if self.app_port == 0 {
+            return bad("the app port must not be 0".to_owned());
+        }
+        if let Some(name) = self.env_names.iter().find(|name| !is_env_name(name)) {
+            return bad(format!(
+                "environment variable name {name:?} must be letters, digits and '_', not starting with a digit"
+            ));
+        }
+        if let Some(name) = self.port_env.as_deref().filter(|name| !is_env_name(name)) {
+            return bad(format!(
+                "port variable name {name:?} must be letters, digits and '_', not starting with a digit"
+            ));
+        }
+        if !is_object_key(&self.bundle_key) {
+            return bad(format!(
+                "bundle object key {:?} must be a relative path of letters, digits, '/', '.', '-' and '_' without '..'",
+                self.bundle_key
+            ));
+        }
+        if let Some(path) = self.health_path.as_deref().filter(|p| !is_health_path(p)) {
+            return bad(format!(
+                "health path {path:?} must start with '/' and hold only letters, digits and '/._~-'"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The job id reduced to lowercase letters and digits, at most 16 of them
+/// (the first and last 8 of a longer id: for UUIDv7 ids, time and randomness).
+pub(super) fn slug(job_id: &str) -> String {
+    let alnum: Vec<char> = job_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if alnum.len() <= 16 {
+        return alnum.into_iter().collect();
+    }
+    alnum[..8].iter().chain(&alnum[alnum.len() - 8..]).collect()
+}
+
+fn is_job_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && id.chars().any(|c| c.is_ascii_alphanumeric())
+}
+
+pub(crate) fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_object_key(key: &str) -> bool {
+    (1..=512).contains(&key.len())
+        && !key.starts_with('/')
+        && key
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_'))
+}
+
+fn is_health_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() <= 256
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '~' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_keeps_short_ids_and_shortens_uuids() {
+        assert_eq!(slug("Job_42"), "job42");
+        assert_eq!(
+            slug("0190a4b2-7c3d-7abc-8def-0123456789ab"),
+            "0190a4b2456789ab"
+        );
+    }
+
+    #[test]
+    fn object_keys_stay_relative_and_plain() {
+        assert!(is_object_key("bundles/abc/bundle.tar.gz"));
+        for bad in ["/abs", "a/../b", "a//b", "a b", "a'b", "a$b", ""] {
+            assert!(!is_object_key(bad), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn env_names_are_shell_identifiers() {
+        assert!(is_env_name("DATABASE_URL"));
+        assert!(is_env_name("_x1"));
+        for bad in ["1X", "A-B", "A B", "", "A=B"] {
+            assert!(!is_env_name(bad), "{bad:?} accepted");
+        }
+    }
+}

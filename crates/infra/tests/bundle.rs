@@ -1,0 +1,529 @@
+//! The Docker bundle, for a table of analysed repositories: every language
+//! template, dockerized or not, loopback binds, secrets, and repositories
+//! with their own compose files. Shared helpers live here; the language table
+//! is in `bundle/cases.rs`, compose-file handling in `bundle/compose.rs`.
+
+#[path = "bundle/cases.rs"]
+mod cases;
+#[path = "bundle/compose.rs"]
+mod compose;
+
+use analysis::{Analysis, BindAddress, EnvVar, Evidence, Requirements, Snapshot};
+use infra::bundle::{AdjustmentKind, Bundle, bundle as build_bundle, validate_compose};
+use infra::choose::{Choice, Target, choose};
+use serde_yaml_ng::Value;
+
+/// A secret value planted in `.env` files and (defensively) in the analysis;
+/// it must never reach a generated file.
+const SECRET: &str = "sk_live_do_not_leak_42";
+
+const FLASK_APP: &str = "from flask import Flask\napp = Flask(__name__)\n";
+
+fn app(language: &str, framework: &str, port: Option<u16>, start: Option<&str>) -> Analysis {
+    Analysis {
+        http: true,
+        deny_reason: None,
+        language: Some(language.to_owned()),
+        framework: (!framework.is_empty()).then(|| framework.to_owned()),
+        subdir: ".".to_owned(),
+        port,
+        port_env: None,
+        bind: BindAddress {
+            host: None,
+            loopback_only: false,
+            fix: None,
+        },
+        start_command: start.map(str::to_owned),
+        build_command: None,
+        required_env: Vec::new(),
+        env: Vec::new(),
+        dockerized: false,
+        docker_files: Vec::new(),
+        health_path: None,
+        apps: Vec::new(),
+        notes: Vec::new(),
+        evidence: Vec::new(),
+    }
+}
+
+fn with(mut analysis: Analysis, edit: impl FnOnce(&mut Analysis)) -> Analysis {
+    edit(&mut analysis);
+    analysis
+}
+
+fn var(name: &str, required: bool, secret: bool, default: Option<&str>) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        required,
+        secret,
+        default: default.map(str::to_owned),
+    }
+}
+
+/// The app's secrets as an analysis might report them, the value included.
+fn with_secrets(analysis: Analysis) -> Analysis {
+    with(analysis, |a| {
+        a.env.push(var("STRIPE_API_KEY", true, true, Some(SECRET)));
+        a.env.push(var("SENTRY_DSN", false, true, None));
+        a.env.push(var("LOG_LEVEL", false, false, Some("info")));
+        a.required_env.push("STRIPE_API_KEY".to_owned());
+    })
+}
+
+fn vm_choice(analysis: &Analysis) -> Choice {
+    choose(analysis, &Requirements::default())
+}
+
+fn yaml(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_sequence()
+        .map(|s| s.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// What must hold for every bundle.
+fn check_common(name: &str, analysis: &Analysis, bundle: &Bundle) {
+    let compose = bundle.files.get(&bundle.compose_file).unwrap_or_else(|| {
+        panic!(
+            "{name}: compose file {} not in the bundle",
+            bundle.compose_file
+        )
+    });
+    validate_compose(compose).unwrap_or_else(|e| panic!("{name}: {e}\n{compose}"));
+    assert!(
+        compose.contains("- '8080:"),
+        "{name}: port mappings are quoted for YAML 1.1 readers\n{compose}"
+    );
+    let doc = yaml(compose);
+    let service = &doc["services"][bundle.app_service.as_str()];
+    let ports = strings(&service["ports"]);
+    if bundle.wrapped {
+        assert!(
+            ports.len() == 1 && ports[0].starts_with("8080:"),
+            "{name}: {ports:?}"
+        );
+    } else {
+        assert_eq!(ports, [format!("8080:{}", bundle.container_port)], "{name}");
+        let restart = service["restart"].as_str().unwrap_or("no");
+        assert!(
+            ["unless-stopped", "always"].contains(&restart),
+            "{name}: restart {restart}"
+        );
+    }
+
+    let makefile = bundle
+        .files
+        .get("Makefile")
+        .or(bundle.files.get("GNUmakefile"))
+        .unwrap_or_else(|| panic!("{name}: no Makefile"));
+    assert!(
+        makefile.contains("\nup:\n\t$(COMPOSE) up -d --build\n"),
+        "{name}: {makefile}"
+    );
+    assert!(
+        makefile.contains(&format!(
+            "COMPOSE := docker compose -f {}\n",
+            bundle.compose_file
+        )),
+        "{name}"
+    );
+    assert!(
+        makefile.contains("\ndown:\n") && makefile.contains("\nlogs:\n"),
+        "{name}"
+    );
+
+    if let Some(dockerfile) = bundle.files.get(&bundle.dockerfile) {
+        check_dockerfile(name, dockerfile, bundle.container_port);
+        let ignore = bundle
+            .files
+            .get(&join(&bundle.build_context, ".dockerignore"))
+            .unwrap_or_else(|| panic!("{name}: no .dockerignore beside the generated Dockerfile"));
+        assert!(
+            ignore.lines().any(|l| l == ".env") && ignore.lines().any(|l| l == ".git"),
+            "{name}"
+        );
+    } else {
+        assert!(
+            bundle
+                .adjustments
+                .iter()
+                .any(|a| a.kind == AdjustmentKind::Kept && a.path == bundle.dockerfile),
+            "{name}: a Dockerfile not in the bundle is the repository's, kept"
+        );
+    }
+
+    for (path, content) in &bundle.files {
+        assert!(
+            !content.contains(SECRET),
+            "{name}: the secret value leaked into {path}"
+        );
+        assert!(
+            bundle.adjustments.iter().any(|a| &a.path == path),
+            "{name}: {path} is in the bundle without an adjustment saying why"
+        );
+    }
+    for secret in analysis.env.iter().filter(|v| v.secret) {
+        let written = service["environment"][secret.name.as_str()].as_str();
+        if let Some(written) = written {
+            assert!(
+                written.starts_with(&format!("${{{}", secret.name)),
+                "{name}: {written}"
+            );
+        }
+    }
+    assert!(
+        bundle.adjustments.iter().all(|a| !a.reason.is_empty()),
+        "{name}"
+    );
+}
+
+fn check_dockerfile(name: &str, dockerfile: &str, port: u16) {
+    assert!(!dockerfile.contains(":latest"), "{name}: {dockerfile}");
+    for from in dockerfile.lines().filter(|l| l.starts_with("FROM ")) {
+        let image = from.split_whitespace().nth(1).unwrap();
+        let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or_default();
+        assert!(
+            tag.starts_with(|c: char| c.is_ascii_digit()),
+            "{name}: unpinned base image in `{from}`"
+        );
+    }
+    for copy in dockerfile
+        .lines()
+        .filter(|l| l.contains("COPY --from=") && l.contains(':'))
+    {
+        let image = copy
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("--from="))
+            .unwrap();
+        if image.contains('/') || image.contains(':') {
+            let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or_default();
+            assert!(
+                tag.starts_with(|c: char| c.is_ascii_digit()),
+                "{name}: unpinned image in `{copy}`"
+            );
+        }
+    }
+    let user = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("USER "))
+        .next_back()
+        .unwrap_or_else(|| panic!("{name}: no USER in\n{dockerfile}"));
+    assert!(
+        !["root", "0", "0:0"].contains(&user.trim()),
+        "{name}: runs as {user}"
+    );
+    assert!(
+        dockerfile.contains(&format!("\nEXPOSE {port}\n")),
+        "{name}: {dockerfile}"
+    );
+    let cmd = dockerfile.lines().rfind(|l| l.starts_with("CMD ")).unwrap();
+    serde_json::from_str::<Vec<String>>(&cmd[4..])
+        .unwrap_or_else(|e| panic!("{name}: CMD not exec form ({e}): {cmd}"));
+}
+
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_owned()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+fn dockerfile(bundle: &Bundle) -> &str {
+    bundle
+        .files
+        .get(&bundle.dockerfile)
+        .map(String::as_str)
+        .unwrap()
+}
+
+fn cmd(bundle: &Bundle) -> Vec<String> {
+    let line = dockerfile(bundle)
+        .lines()
+        .rfind(|l| l.starts_with("CMD "))
+        .unwrap();
+    serde_json::from_str(&line[4..]).unwrap()
+}
+
+fn compose_service(bundle: &Bundle) -> Value {
+    let doc = yaml(&bundle.files[&bundle.compose_file]);
+    doc["services"][bundle.app_service.as_str()].clone()
+}
+
+fn env_of(bundle: &Bundle, name: &str) -> Option<String> {
+    compose_service(bundle)["environment"][name]
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn has(bundle: &Bundle, kind: AdjustmentKind, text: &str) -> bool {
+    bundle
+        .adjustments
+        .iter()
+        .any(|a| a.kind == kind && a.reason.contains(text))
+}
+
+#[test]
+fn a_loopback_bind_in_code_is_patched_on_the_evidenced_line() {
+    let source = "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == '__main__':\n    app.run(host='127.0.0.1', port=5000)\n";
+    let analysis = with(
+        app("python", "flask", Some(5000), Some("python app.py")),
+        |a| {
+            a.bind = BindAddress {
+                host: Some("127.0.0.1".into()),
+                loopback_only: true,
+                fix: None,
+            };
+            a.evidence.push(Evidence {
+                fact: "bind".into(),
+                file: "app.py".into(),
+                line: Some(5),
+                detail: "app.run(host='127.0.0.1')".into(),
+            });
+        },
+    );
+    let repo = Snapshot::from_texts([("app.py", source), ("requirements.txt", "flask\n")]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    check_common("code patch", &analysis, &bundle);
+    assert_eq!(
+        bundle.files["app.py"],
+        source.replace("127.0.0.1", "0.0.0.0")
+    );
+    let patch = bundle
+        .adjustments
+        .iter()
+        .find(|a| a.path == "app.py")
+        .unwrap();
+    assert_eq!(patch.kind, AdjustmentKind::BindFix);
+    assert!(patch.reason.contains("Line 5"));
+}
+
+#[test]
+fn the_analysis_bind_fix_is_applied() {
+    let by_env = with(app("node", "koa", Some(3000), Some("node index.js")), |a| {
+        a.bind = BindAddress {
+            host: Some("localhost".into()),
+            loopback_only: true,
+            fix: Some("HOST=0.0.0.0".into()),
+        };
+    });
+    let repo = Snapshot::from_texts([("index.js", ""), ("package.json", "{}")]);
+    let bundle = build_bundle(&by_env, &repo, &vm_choice(&by_env)).unwrap();
+    assert_eq!(env_of(&bundle, "HOST").as_deref(), Some("0.0.0.0"));
+    assert!(dockerfile(&bundle).contains("ENV HOST=\"0.0.0.0\""));
+    assert!(has(&bundle, AdjustmentKind::EnvVar, "HOST"));
+    assert!(
+        bundle.files.keys().all(|p| p != "index.js"),
+        "the env fix makes a code patch needless"
+    );
+
+    let by_flag = with(
+        app(
+            "python",
+            "aiohttp",
+            Some(8080),
+            Some("python -m aiohttp.web app:init"),
+        ),
+        |a| {
+            a.bind = BindAddress {
+                host: Some("localhost".into()),
+                loopback_only: true,
+                fix: Some("--hostname 0.0.0.0".into()),
+            };
+        },
+    );
+    let repo = Snapshot::from_texts([("app.py", ""), ("requirements.txt", "aiohttp\n")]);
+    let bundle = build_bundle(&by_flag, &repo, &vm_choice(&by_flag)).unwrap();
+    assert_eq!(
+        cmd(&bundle),
+        [
+            "python",
+            "-m",
+            "aiohttp.web",
+            "app:init",
+            "--hostname",
+            "0.0.0.0"
+        ]
+    );
+}
+
+#[test]
+fn a_kept_dockerfile_gets_the_fixed_command_from_compose() {
+    let analysis = with(app("python", "flask", Some(5000), Some("flask run")), |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["Dockerfile".into()];
+    });
+    let plain = Snapshot::from_texts([("Dockerfile", "FROM python:3.12-slim\nCMD flask run\n")]);
+    let bundle = build_bundle(&analysis, &plain, &vm_choice(&analysis)).unwrap();
+    assert_eq!(
+        strings(&compose_service(&bundle)["command"]),
+        ["flask", "run", "--host", "0.0.0.0", "--port", "5000"]
+    );
+    assert!(has(
+        &bundle,
+        AdjustmentKind::BindFix,
+        "listens on all interfaces"
+    ));
+
+    let entrypoint = Snapshot::from_texts([(
+        "Dockerfile",
+        "FROM python:3.12-slim\nENTRYPOINT [\"flask\", \"run\"]\n",
+    )]);
+    let bundle = build_bundle(&analysis, &entrypoint, &vm_choice(&analysis)).unwrap();
+    assert!(compose_service(&bundle)["command"].is_null());
+    assert!(has(&bundle, AdjustmentKind::Note, "ENTRYPOINT"));
+}
+
+#[test]
+fn a_repository_makefile_is_left_alone() {
+    let analysis = app("go", "net-http", Some(8080), None);
+    let repo = Snapshot::from_texts([
+        ("Makefile", "build:\n\tgo build\n"),
+        ("main.go", "package main\n"),
+        ("go.mod", "module x\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    check_common("own Makefile", &analysis, &bundle);
+    assert!(!bundle.files.contains_key("Makefile"));
+    assert!(bundle.files.contains_key("GNUmakefile"));
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Note,
+        "GNUmakefile, which GNU make reads first"
+    ));
+}
+
+#[test]
+fn a_repository_dockerignore_is_extended_not_replaced() {
+    let analysis = app("python", "flask", Some(5000), Some("flask run"));
+    let repo = Snapshot::from_texts([
+        (".dockerignore", "data/\n.env\n"),
+        ("app.py", FLASK_APP),
+        ("requirements.txt", "flask\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let ignore = &bundle.files[".dockerignore"];
+    assert!(ignore.starts_with("data/\n.env\n"));
+    assert_eq!(ignore.lines().filter(|l| *l == ".env").count(), 1);
+    assert!(ignore.contains("\n.git\n"));
+    assert!(
+        bundle
+            .adjustments
+            .iter()
+            .any(|a| a.path == ".dockerignore" && a.kind == AdjustmentKind::Rewritten)
+    );
+}
+
+#[test]
+fn bundles_are_refused_with_a_reason() {
+    let repo = Snapshot::from_texts([("main.py", "")]);
+    let cli = with(app("python", "", None, None), |a| {
+        a.http = false;
+        a.deny_reason = Some("looks like a CLI tool".into());
+    });
+    let err = build_bundle(&cli, &repo, &vm_choice(&cli))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("looks like a CLI tool"), "{err}");
+
+    let no_port = app("python", "flask", None, Some("flask run"));
+    let err = build_bundle(&no_port, &repo, &vm_choice(&no_port))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no port"), "{err}");
+
+    let cobol = app("cobol", "", Some(8080), Some("./server"));
+    let err = build_bundle(&cobol, &repo, &vm_choice(&cobol))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no Dockerfile template for cobol"), "{err}");
+}
+
+#[test]
+fn adjustments_serialise_for_the_checkpoint() {
+    let analysis = app("python", "flask", Some(5000), Some("flask run"));
+    let repo = Snapshot::from_texts([("app.py", FLASK_APP), ("requirements.txt", "flask\n")]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let json = serde_json::to_value(&bundle).unwrap();
+    assert_eq!(json["adjustments"][0]["kind"], "added");
+    assert!(
+        json["adjustments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "bind-fix")
+    );
+    let back: Bundle = serde_json::from_value(json).unwrap();
+    assert_eq!(back, bundle);
+    assert!(
+        bundle.adjustments[0]
+            .to_string()
+            .starts_with("[added] Dockerfile: ")
+    );
+}
+
+#[test]
+fn only_the_apps_own_or_an_enclosing_dockerfile_is_kept() {
+    let sibling = with(
+        app("python", "fastapi", Some(8000), Some("uvicorn main:app")),
+        |a| {
+            a.subdir = "api".into();
+            a.dockerized = true;
+            a.docker_files = vec!["web/Dockerfile".into()];
+        },
+    );
+    let repo = Snapshot::from_texts([
+        ("web/Dockerfile", "FROM nginx:1.27\n"),
+        ("api/main.py", ""),
+        ("api/requirements.txt", "fastapi\n"),
+    ]);
+    let bundle = build_bundle(&sibling, &repo, &vm_choice(&sibling)).unwrap();
+    check_common("sibling Dockerfile", &sibling, &bundle);
+    assert_eq!(
+        bundle.dockerfile, "api/Dockerfile",
+        "web's Dockerfile is not the api's"
+    );
+    assert!(bundle.files.contains_key("api/Dockerfile"));
+
+    let enclosing = with(sibling.clone(), |a| {
+        a.docker_files = vec!["Dockerfile".into(), "web/Dockerfile".into()]
+    });
+    let repo = Snapshot::from_texts([
+        ("Dockerfile", "FROM python:3.12-slim\nCOPY api/ /app/\n"),
+        ("web/Dockerfile", "FROM nginx:1.27\n"),
+        ("api/main.py", ""),
+    ]);
+    let bundle = build_bundle(&enclosing, &repo, &vm_choice(&enclosing)).unwrap();
+    check_common("root Dockerfile", &enclosing, &bundle);
+    assert_eq!(
+        (bundle.dockerfile.as_str(), bundle.build_context.as_str()),
+        ("Dockerfile", "")
+    );
+    assert_eq!(compose_service(&bundle)["build"].as_str(), Some("."));
+}
+
+#[test]
+fn a_serverless_target_with_a_kept_dockerfile_says_what_lambda_needs() {
+    let analysis = with(
+        app("node", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into()];
+        },
+    );
+    let repo = Snapshot::from_texts([("Dockerfile", "FROM node:22\nCMD node server.js\n")]);
+    let choice = choose(
+        &analysis,
+        &Requirements {
+            scale_to_zero: true,
+            ..Requirements::default()
+        },
+    );
+    assert_eq!(choice.target, Target::Serverless);
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    assert!(has(&bundle, AdjustmentKind::Note, "Lambda Web Adapter"));
+}

@@ -1,0 +1,625 @@
+//! Every language template and framework, dockerized or not, for every target.
+
+use super::*;
+
+struct Case {
+    name: &'static str,
+    analysis: Analysis,
+    files: Vec<(&'static str, &'static str)>,
+    check: fn(&Bundle),
+}
+
+/// One repository per template, with what its bundle must say beyond
+/// [`check_common`].
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "flask with pip, `flask run` binds loopback by default",
+            analysis: with_secrets(app("python", "flask", Some(5000), Some("flask run"))),
+            files: vec![
+                ("app.py", FLASK_APP),
+                ("requirements.txt", "flask==3.0.3\n"),
+                (".env", "STRIPE_API_KEY=sk_live_do_not_leak_42\n"),
+            ],
+            check: |b| {
+                assert_eq!(
+                    cmd(b),
+                    ["flask", "run", "--host", "0.0.0.0", "--port", "5000"]
+                );
+                assert!(dockerfile(b).contains("pip install -r requirements.txt"));
+                assert!(has(b, AdjustmentKind::BindFix, "--host 0.0.0.0"));
+                assert_eq!(
+                    env_of(b, "STRIPE_API_KEY").unwrap(),
+                    "${STRIPE_API_KEY:?STRIPE_API_KEY is required}"
+                );
+                assert_eq!(env_of(b, "SENTRY_DSN").unwrap(), "${SENTRY_DSN:-}");
+                assert_eq!(env_of(b, "LOG_LEVEL").unwrap(), "${LOG_LEVEL:-info}");
+                assert_eq!(b.required_variables, ["STRIPE_API_KEY"]);
+                assert!(b.files["Makefile"].contains("STRIPE_API_KEY"));
+                assert!(has(b, AdjustmentKind::EnvVar, "STRIPE_API_KEY is a secret"));
+            },
+        },
+        Case {
+            name: "fastapi with poetry, started on 127.0.0.1",
+            analysis: with(
+                app(
+                    "python",
+                    "fastapi",
+                    Some(8000),
+                    Some("poetry run uvicorn main:app --host 127.0.0.1 --port 8000"),
+                ),
+                |a| {
+                    a.bind = BindAddress {
+                        host: Some("127.0.0.1".into()),
+                        loopback_only: true,
+                        fix: None,
+                    };
+                },
+            ),
+            files: vec![
+                ("main.py", "app = FastAPI()\n"),
+                ("pyproject.toml", "[tool.poetry]\nname = \"x\"\n"),
+                ("poetry.lock", ""),
+            ],
+            check: |b| {
+                assert_eq!(
+                    cmd(b),
+                    ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]
+                );
+                assert!(dockerfile(b).contains("poetry install --only main --no-root"));
+                assert!(has(b, AdjustmentKind::BindFix, "`127.0.0.1`"));
+                assert!(
+                    b.files.keys().all(|p| p != "main.py"),
+                    "a command fix needs no source patch"
+                );
+            },
+        },
+        Case {
+            name: "django with uv and no start command",
+            analysis: app("python", "django", Some(8000), None),
+            files: vec![
+                ("manage.py", ""),
+                ("pyproject.toml", "[project]\nname = \"x\"\n"),
+                ("uv.lock", ""),
+            ],
+            check: |b| {
+                assert_eq!(
+                    cmd(b),
+                    [
+                        "python",
+                        "manage.py",
+                        "runserver",
+                        "--noreload",
+                        "0.0.0.0:8000"
+                    ]
+                );
+                assert!(dockerfile(b).contains("uv sync --frozen --no-dev"));
+            },
+        },
+        Case {
+            name: "streamlit with pipenv",
+            analysis: app(
+                "python",
+                "streamlit",
+                Some(8501),
+                Some("streamlit run app.py"),
+            ),
+            files: vec![
+                ("app.py", "import streamlit\n"),
+                ("Pipfile", "[packages]\nstreamlit = '*'\n"),
+            ],
+            check: |b| {
+                assert_eq!(
+                    cmd(b),
+                    [
+                        "streamlit",
+                        "run",
+                        "app.py",
+                        "--server.address",
+                        "0.0.0.0",
+                        "--server.port",
+                        "8501"
+                    ]
+                );
+                assert!(dockerfile(b).contains("pipenv requirements"));
+            },
+        },
+        Case {
+            name: "gradio is told its host through the environment",
+            analysis: app("python", "gradio", Some(7860), Some("python app.py")),
+            files: vec![
+                ("app.py", "import gradio\n"),
+                ("requirements.txt", "gradio\n"),
+            ],
+            check: |b| {
+                assert_eq!(env_of(b, "GRADIO_SERVER_NAME").as_deref(), Some("0.0.0.0"));
+                assert!(dockerfile(b).contains("ENV GRADIO_SERVER_NAME=\"0.0.0.0\""));
+                assert_eq!(b.runtime_env["GRADIO_SERVER_PORT"], "7860");
+            },
+        },
+        Case {
+            name: "express with npm, port from PORT, secrets",
+            analysis: with_secrets(with(
+                app("node", "express", Some(3000), Some("npm start")),
+                |a| {
+                    a.port_env = Some("PORT".into());
+                    a.env.push(var("PORT", false, false, Some("3000")));
+                    a.health_path = Some("/healthz".into());
+                },
+            )),
+            files: vec![
+                ("server.js", "app.listen(process.env.PORT || 3000)\n"),
+                (
+                    "package.json",
+                    r#"{"scripts": {"start": "node server.js"}}"#,
+                ),
+                ("package-lock.json", "{}"),
+                (".env.example", "STRIPE_API_KEY=\n"),
+            ],
+            check: |b| {
+                assert_eq!(
+                    cmd(b),
+                    ["node", "server.js"],
+                    "npm start resolves to its script"
+                );
+                assert!(dockerfile(b).contains("RUN npm ci --omit=dev"));
+                assert_eq!(env_of(b, "PORT").as_deref(), Some("3000"));
+                let test = strings(&compose_service(b)["healthcheck"]["test"]);
+                assert_eq!(test[..2], ["CMD", "node"]);
+                assert!(test[3].contains("http://127.0.0.1:3000/healthz"));
+            },
+        },
+        Case {
+            name: "nestjs with pnpm and a build step",
+            analysis: app(
+                "typescript",
+                "nestjs",
+                Some(3000),
+                Some("npm run start:prod"),
+            ),
+            files: vec![
+                (
+                    "package.json",
+                    r#"{"scripts": {"build": "nest build", "start": "nest start", "start:prod": "node dist/main"}}"#,
+                ),
+                ("pnpm-lock.yaml", ""),
+                ("src/main.ts", ""),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("pnpm install --frozen-lockfile\n"), "{d}");
+                assert!(
+                    d.contains("RUN pnpm run build\nRUN pnpm prune --prod\n"),
+                    "{d}"
+                );
+                assert!(d.contains(" AS build\n"), "multi-stage");
+                assert_eq!(cmd(b), ["node", "dist/main"]);
+            },
+        },
+        Case {
+            name: "next.js with yarn",
+            analysis: app("node", "nextjs", Some(3000), Some("yarn start")),
+            files: vec![
+                (
+                    "package.json",
+                    r#"{"scripts": {"build": "next build", "start": "next start"}}"#,
+                ),
+                ("yarn.lock", ""),
+            ],
+            check: |b| {
+                assert!(dockerfile(b).contains("yarn install --frozen-lockfile\n"));
+                assert!(dockerfile(b).contains("RUN yarn run build"));
+                assert_eq!(cmd(b), ["next", "start"]);
+                assert_eq!(b.runtime_env["HOSTNAME"], "0.0.0.0");
+            },
+        },
+        Case {
+            name: "go with gin in cmd/server and templates",
+            analysis: app("go", "gin", Some(8080), Some("go run ./cmd/server")),
+            files: vec![
+                ("go.mod", "module x\n"),
+                ("go.sum", ""),
+                ("cmd/server/main.go", "package main\n"),
+                ("templates/index.html", ""),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("-o /out/app ./cmd/server\n"), "{d}");
+                assert!(
+                    d.contains("COPY --from=build /src/templates ./templates"),
+                    "{d}"
+                );
+                assert_eq!(cmd(b), ["app"]);
+            },
+        },
+        Case {
+            name: "rust with axum",
+            analysis: app("rust", "axum", Some(3000), Some("cargo run --release")),
+            files: vec![
+                (
+                    "Cargo.toml",
+                    "[package]\nname = \"shop-api\"\nversion = \"0.1.0\"\n",
+                ),
+                ("Cargo.lock", ""),
+                ("src/main.rs", ""),
+            ],
+            check: |b| {
+                assert!(
+                    dockerfile(b)
+                        .contains("cargo build --release --locked -p shop-api --bin shop-api")
+                );
+                assert_eq!(cmd(b), ["shop-api"]);
+            },
+        },
+        Case {
+            name: "spring boot with the maven wrapper",
+            analysis: app(
+                "java",
+                "spring-boot",
+                Some(8080),
+                Some("./mvnw spring-boot:run"),
+            ),
+            files: vec![("pom.xml", "<project/>"), ("mvnw", "")],
+            check: |b| {
+                assert!(dockerfile(b).contains("./mvnw -B -q -DskipTests package"));
+                assert_eq!(cmd(b), ["java", "-jar", "app.jar"]);
+                assert_eq!(b.runtime_env["SERVER_PORT"], "8080");
+            },
+        },
+        Case {
+            name: "ktor with gradle kotlin script",
+            analysis: app("kotlin", "ktor", Some(8080), None),
+            files: vec![("build.gradle.kts", "plugins { id(\"io.ktor.plugin\") }\n")],
+            check: |b| assert!(dockerfile(b).contains("gradle buildFatJar --no-daemon -x test")),
+        },
+        Case {
+            name: "quarkus runs its fast-jar directory",
+            analysis: app("java", "quarkus", Some(8080), None),
+            files: vec![("pom.xml", "<project/>")],
+            check: |b| {
+                assert!(dockerfile(b).contains("quarkus-app/. /out/"));
+                assert_eq!(cmd(b), ["java", "-jar", "quarkus-run.jar"]);
+            },
+        },
+        Case {
+            name: "rails with assets",
+            analysis: app("ruby", "rails", Some(3000), Some("bin/rails server")),
+            files: vec![
+                ("Gemfile", ""),
+                ("Gemfile.lock", ""),
+                ("config.ru", ""),
+                ("app/assets/config/manifest.js", ""),
+            ],
+            check: |b| {
+                assert_eq!(
+                    cmd(b),
+                    ["bin/rails", "server", "-b", "0.0.0.0", "-p", "3000"]
+                );
+                assert!(dockerfile(b).contains("assets:precompile"));
+                assert!(dockerfile(b).contains("BUNDLE_DEPLOYMENT=1"));
+            },
+        },
+        Case {
+            name: "sinatra listens everywhere in production",
+            analysis: app("ruby", "sinatra", Some(4567), Some("ruby app.rb")),
+            files: vec![("Gemfile", ""), ("app.rb", "require 'sinatra'\n")],
+            check: |b| assert_eq!(b.runtime_env["APP_ENV"], "production"),
+        },
+        Case {
+            name: "laravel with composer",
+            analysis: app("php", "laravel", Some(8000), Some("php artisan serve")),
+            files: vec![
+                ("composer.json", "{}"),
+                ("composer.lock", "{}"),
+                ("artisan", ""),
+                ("public/index.php", ""),
+            ],
+            check: |b| {
+                assert_eq!(
+                    cmd(b),
+                    ["php", "artisan", "serve", "--host=0.0.0.0", "--port=8000"]
+                );
+                assert!(dockerfile(b).contains("AS vendor"));
+            },
+        },
+        Case {
+            name: "plain php",
+            analysis: app("php", "php", Some(8000), None),
+            files: vec![("index.php", "<?php echo 'hi';")],
+            check: |b| assert_eq!(cmd(b), ["php", "-S", "0.0.0.0:8000", "-t", "."]),
+        },
+        Case {
+            name: "asp.net core",
+            analysis: app("csharp", "aspnet-core", Some(8080), Some("dotnet run")),
+            files: vec![
+                (
+                    "src/Api/Api.csproj",
+                    "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><PropertyGroup><TargetFramework>net8.0</TargetFramework></PropertyGroup></Project>",
+                ),
+                (
+                    "tests/Api.Tests/Api.Tests.csproj",
+                    "<Project Sdk=\"Microsoft.NET.Sdk\"/>",
+                ),
+            ],
+            check: |b| {
+                assert!(dockerfile(b).contains("dotnet publish \"src/Api/Api.csproj\""));
+                assert_eq!(cmd(b), ["dotnet", "Api.dll"]);
+                assert_eq!(b.runtime_env["ASPNETCORE_URLS"], "http://0.0.0.0:8080");
+            },
+        },
+        Case {
+            name: "plain static site",
+            analysis: app("static", "static", None, None),
+            files: vec![("index.html", "<h1>hi</h1>")],
+            check: |b| {
+                assert_eq!(b.container_port, 8080);
+                assert!(dockerfile(b).contains("nginx-unprivileged"));
+                assert!(b.files["deployflow-nginx.conf"].contains("listen 8080;"));
+            },
+        },
+        Case {
+            name: "vite app built and served by nginx",
+            analysis: app("typescript", "vite", Some(5173), Some("npm run dev")),
+            files: vec![
+                (
+                    "package.json",
+                    r#"{"scripts": {"dev": "vite", "build": "vite build"}}"#,
+                ),
+                ("vite.config.ts", "export default {}"),
+                ("package-lock.json", "{}"),
+            ],
+            check: |b| {
+                assert_eq!(b.container_port, 8080);
+                assert!(
+                    dockerfile(b).contains("COPY --from=build /app/dist/ /usr/share/nginx/html/")
+                );
+                assert!(has(b, AdjustmentKind::PortMapping, "port 5173"));
+            },
+        },
+        Case {
+            name: "deno",
+            analysis: app(
+                "deno",
+                "deno",
+                Some(8000),
+                Some("deno run --allow-net main.ts"),
+            ),
+            files: vec![
+                ("main.ts", "Deno.serve(() => new Response('hi'))"),
+                ("deno.json", "{}"),
+            ],
+            check: |b| {
+                assert!(dockerfile(b).contains("RUN deno install"));
+                assert_eq!(cmd(b), ["deno", "run", "--allow-net", "main.ts"]);
+            },
+        },
+        Case {
+            name: "bun",
+            analysis: app("bun", "bun", Some(3000), Some("bun run index.ts")),
+            files: vec![
+                ("index.ts", "Bun.serve({})"),
+                ("package.json", "{}"),
+                ("bun.lockb", ""),
+            ],
+            check: |b| {
+                assert!(dockerfile(b).contains("bun install --frozen-lockfile --production"))
+            },
+        },
+        Case {
+            name: "dockerized python keeps its Dockerfile",
+            analysis: with(
+                app(
+                    "python",
+                    "fastapi",
+                    Some(8000),
+                    Some("uvicorn main:app --host 0.0.0.0"),
+                ),
+                |a| {
+                    a.dockerized = true;
+                    a.docker_files = vec!["Dockerfile".into()];
+                    a.health_path = Some("/health".into());
+                },
+            ),
+            files: vec![
+                (
+                    "Dockerfile",
+                    "FROM python:3.12-slim\nCMD uvicorn main:app --host 0.0.0.0\n",
+                ),
+                ("main.py", ""),
+            ],
+            check: |b| {
+                assert!(
+                    !b.files.contains_key("Dockerfile") && !b.files.contains_key(".dockerignore")
+                );
+                assert_eq!(compose_service(b)["build"].as_str(), Some("."));
+                assert!(
+                    compose_service(b)["command"].is_null(),
+                    "no bind fix needed, no command override"
+                );
+                assert_eq!(
+                    strings(&compose_service(b)["healthcheck"]["test"])[1],
+                    "python"
+                );
+            },
+        },
+        Case {
+            name: "existing compose with a database service",
+            analysis: with_secrets(with(
+                app(
+                    "python",
+                    "flask",
+                    Some(5000),
+                    Some("gunicorn -b 0.0.0.0:5000 app:app"),
+                ),
+                |a| {
+                    a.dockerized = true;
+                    a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+                },
+            )),
+            files: vec![
+                ("Dockerfile", "FROM python:3.12-slim\n"),
+                ("docker-compose.yml", EXISTING_WITH_DB),
+            ],
+            check: |b| {
+                assert_eq!(b.compose_file, "docker-compose.yml");
+                assert_eq!(b.app_service, "web");
+                let doc = yaml(&b.files["docker-compose.yml"]);
+                let original = yaml(EXISTING_WITH_DB);
+                assert_eq!(
+                    doc["services"]["db"], original["services"]["db"],
+                    "other services are kept"
+                );
+                assert_eq!(doc["volumes"], original["volumes"]);
+                let web = &doc["services"]["web"];
+                assert_eq!(
+                    web["environment"]["DATABASE_URL"],
+                    original["services"]["web"]["environment"]["DATABASE_URL"]
+                );
+                assert_eq!(
+                    web["environment"]["STRIPE_API_KEY"].as_str(),
+                    Some("${STRIPE_API_KEY:?STRIPE_API_KEY is required}")
+                );
+                assert_eq!(web["depends_on"], original["services"]["web"]["depends_on"]);
+                let env_file = &web["env_file"][0];
+                assert_eq!(
+                    (env_file["path"].as_str(), env_file["required"].as_bool()),
+                    (Some(".env"), Some(false))
+                );
+                assert!(has(
+                    b,
+                    AdjustmentKind::PortMapping,
+                    "it published 5000:5000"
+                ));
+                assert_eq!(
+                    web["restart"].as_str(),
+                    Some("unless-stopped"),
+                    "`restart: no` is replaced"
+                );
+                assert!(
+                    b.adjustments
+                        .iter()
+                        .any(|a| a.kind == AdjustmentKind::Rewritten
+                            && a.path == "docker-compose.yml")
+                );
+            },
+        },
+        Case {
+            name: "monorepo: the api service of a root compose file",
+            analysis: with(
+                app(
+                    "python",
+                    "fastapi",
+                    Some(8000),
+                    Some("uvicorn main:app --host 0.0.0.0 --port 8000"),
+                ),
+                |a| {
+                    a.subdir = "api".into();
+                    a.docker_files = vec!["docker-compose.yml".into()];
+                },
+            ),
+            files: vec![
+                ("docker-compose.yml", MONOREPO_COMPOSE),
+                ("api/main.py", ""),
+                ("api/requirements.txt", "fastapi\n"),
+                ("web/Dockerfile", "FROM nginx:1.27\n"),
+            ],
+            check: |b| {
+                assert_eq!(
+                    (
+                        b.app_service.as_str(),
+                        b.dockerfile.as_str(),
+                        b.build_context.as_str()
+                    ),
+                    ("api", "api/Dockerfile", "api")
+                );
+                assert!(b.files.contains_key("api/.dockerignore"));
+                let doc = yaml(&b.files["docker-compose.yml"]);
+                assert_eq!(doc["services"]["api"]["build"].as_str(), Some("./api"));
+                assert!(
+                    doc["services"]["web"]["ports"].is_null(),
+                    "web gave up host port 8080"
+                );
+                assert!(
+                    doc["services"]["api"]["environment"].is_null(),
+                    "no empty environment is added"
+                );
+                assert!(has(
+                    b,
+                    AdjustmentKind::PortMapping,
+                    "no longer publishes host port 8080"
+                ));
+                assert_eq!(doc["services"]["web"]["build"].as_str(), Some("./web"));
+            },
+        },
+    ]
+}
+
+const EXISTING_WITH_DB: &str = r#"
+services:
+  web:
+    build: .
+    ports:
+      - "5000:5000"
+    env_file: .env
+    environment:
+      DATABASE_URL: postgres://shop:example@db:5432/shop
+    depends_on:
+      - db
+    restart: "no"
+  db:
+    image: postgres:16.4
+    environment:
+      POSTGRES_PASSWORD: example
+      POSTGRES_USER: shop
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+volumes:
+  pgdata: {}
+"#;
+
+const MONOREPO_COMPOSE: &str = r#"
+x-common: &common
+  restart: always
+services:
+  api:
+    <<: *common
+    build: ./api
+    ports: ["8000:8000"]
+  web:
+    <<: *common
+    build: ./web
+    ports: ["8080:80"]
+  cache:
+    image: redis:7.4
+"#;
+
+#[test]
+fn every_case_produces_a_valid_bundle() {
+    for case in cases() {
+        let repo = Snapshot::from_texts(case.files.iter().copied());
+        let bundle = build_bundle(&case.analysis, &repo, &vm_choice(&case.analysis))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        check_common(case.name, &case.analysis, &bundle);
+        (case.check)(&bundle);
+    }
+}
+
+#[test]
+fn every_language_gets_a_dockerfile_for_every_target() {
+    for case in cases().into_iter().filter(|c| !c.analysis.dockerized) {
+        let repo = Snapshot::from_texts(case.files.iter().copied());
+        for target in Target::ALL {
+            let mut choice = vm_choice(&case.analysis);
+            choice.target = target;
+            let bundle = build_bundle(&case.analysis, &repo, &choice).unwrap();
+            check_common(case.name, &case.analysis, &bundle);
+            let has_adapter = dockerfile(&bundle).contains("/opt/extensions/lambda-adapter");
+            assert_eq!(
+                has_adapter,
+                target == Target::Serverless,
+                "{}: {target}",
+                case.name
+            );
+        }
+    }
+}

