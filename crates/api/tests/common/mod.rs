@@ -76,7 +76,8 @@ impl TestApp {
         let workflows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows");
         let catalog = std::sync::Arc::new(Catalog::load(&workflows, registry).expect("catalog"));
         let secret_key = engine::SecretKey::from_hex(&engine::SecretKey::generate_hex()).ok();
-        let engine = Engine::new(store.clone(), catalog.clone()).with_secret_key(secret_key.clone());
+        let engine =
+            Engine::new(store.clone(), catalog.clone()).with_secret_key(secret_key.clone());
 
         let shutdown = CancellationToken::new();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -1,0 +1,456 @@
+//! Turns the chosen app's detection, its Docker setup and its env reads
+//! into the [`Analysis`] with evidence for every fact.
+
+use super::App;
+use super::command::{CommandFacts, apply_config_address, read_command};
+use super::deny;
+use super::detection::{Detection, Kind};
+use super::docker::{DockerSetup, Dockerfile};
+use super::env;
+use super::routes::health_path;
+use super::scan::{Found, Spot, line_at};
+use super::value::is_loopback;
+use super::view::{AppView, file_name};
+use crate::facts::{Analysis, AppCandidate, BindAddress};
+use crate::snapshot::Snapshot;
+
+pub(crate) fn nothing(docker: &DockerSetup) -> Analysis {
+    Analysis {
+        http: false,
+        deny_reason: Some(deny::nothing_found()),
+        language: None,
+        framework: None,
+        subdir: ".".to_owned(),
+        port: None,
+        port_env: None,
+        bind: BindAddress {
+            host: None,
+            loopback_only: false,
+            fix: None,
+        },
+        start_command: None,
+        build_command: None,
+        required_env: Vec::new(),
+        env: Vec::new(),
+        dockerized: false,
+        docker_files: docker.files.clone(),
+        docker: docker.summaries(),
+        health_path: None,
+        apps: Vec::new(),
+        notes: Vec::new(),
+        evidence: vec![Spot::file(".", "no source files or manifests recognised").evidence("deny")],
+    }
+}
+
+pub(crate) fn build(
+    snapshot: &Snapshot,
+    docker: &DockerSetup,
+    apps: &[App<'_>],
+    chosen: usize,
+    note: Option<String>,
+) -> Analysis {
+    let App { view, detection: d } = &apps[chosen];
+    let mut a = nothing(docker);
+    a.deny_reason = None;
+    a.evidence.clear();
+    a.language = Some(d.language.to_owned());
+    a.framework = d.framework.map(str::to_owned);
+    a.subdir = view.subdir().to_owned();
+    a.http = d.kind.serves_http();
+    a.evidence.push(d.language_at.evidence("language"));
+    if d.framework.is_some() {
+        a.evidence.push(d.kind_at.evidence("framework"));
+    }
+    if !view.dir.is_empty() {
+        a.evidence.push(d.kind_at.evidence("subdir"));
+    }
+    if a.http {
+        a.evidence.push(d.kind_at.evidence("http"));
+    } else {
+        a.deny_reason = Some(deny::reason(d));
+        a.evidence.push(d.kind_at.evidence("deny"));
+    }
+    if apps.len() > 1 {
+        a.apps = apps
+            .iter()
+            .filter(|app| app.detection.kind != Kind::Unknown)
+            .map(|app| AppCandidate {
+                subdir: app.view.subdir().to_owned(),
+                language: Some(app.detection.language.to_owned()),
+                framework: app.detection.framework.map(str::to_owned),
+                http: app.detection.kind.serves_http(),
+            })
+            .collect();
+    }
+    a.notes.extend(note);
+    let dockerfile = docker.for_app(&view.dir);
+    a.dockerized = dockerfile.is_some();
+    for file in &docker.files {
+        a.evidence
+            .push(Spot::file(file, "Docker file").evidence("docker"));
+    }
+    if a.http {
+        serving(&mut a, view, d, docker, dockerfile);
+    }
+    environment(&mut a, snapshot, view, d, dockerfile);
+    a.notes.extend(d.notes.iter().cloned());
+    a
+}
+
+/// Start command, port, port env and bind address.
+fn serving(
+    a: &mut Analysis,
+    view: &AppView<'_>,
+    d: &Detection,
+    docker: &DockerSetup,
+    dockerfile: Option<&Dockerfile>,
+) {
+    let launch = Launch::new(view, d, dockerfile);
+    let port_env = launch.port_env();
+    let expose = dockerfile.and_then(|df| df.expose.first().cloned());
+    let compose = docker
+        .services_for(&view.dir)
+        .find_map(|s| s.ports.first().cloned());
+    let port = launch
+        .port(port_env.as_ref())
+        .or(expose.clone())
+        .or(compose)
+        .or_else(|| launch.default_port());
+    if let (Some(port), Some(expose)) = (&port, &expose)
+        && port.value != expose.value
+    {
+        a.notes.push(format!(
+            "The Dockerfile EXPOSEs {} ({}) but the app listens on {} ({}).",
+            expose.value,
+            expose.at.cite(),
+            port.value,
+            port.at.cite()
+        ));
+    }
+    if let Some(port) = &port {
+        a.port = Some(port.value);
+        a.evidence.push(port.at.evidence("port"));
+    }
+    if let Some(env) = &port_env {
+        a.port_env = Some(env.value.clone());
+        a.evidence.push(env.at.evidence("port_env"));
+    }
+    let port_text = a.port.map_or_else(|| "8080".to_owned(), |p| p.to_string());
+    a.bind = bind(
+        d,
+        &launch.facts,
+        launch.start.as_ref(),
+        &port_text,
+        launch.production(),
+    );
+    if let Some(at) = bind_spot(d, &launch.facts, launch.start.as_ref()) {
+        a.evidence.push(at.evidence("bind"));
+    }
+    let start = launch.start.or_else(|| {
+        d.start_derived.as_ref().map(|cmd| {
+            let at = d
+                .kind_at
+                .with_detail("derived from the framework's conventions");
+            Found::new(cmd.replace("{port}", &port_text), at)
+        })
+    });
+    if let Some(start) = start {
+        a.start_command = Some(start.value.clone());
+        a.evidence.push(start.at.evidence("start_command"));
+    } else if d.kind == Kind::Static {
+        a.start_command = Some("nginx -g 'daemon off;'".to_owned());
+        let at = d.kind_at.with_detail("static files served by nginx");
+        a.evidence.push(at.evidence("start_command"));
+    }
+    a.build_command = d.build.as_ref().map(|b| b.replace("{port}", &port_text));
+    if let Some(health) = health_path(view).or_else(|| d.health.clone()) {
+        a.health_path = Some(health.value);
+        a.evidence.push(health.at.evidence("health_path"));
+    }
+}
+
+/// How the app is started, and what that says about its port.
+struct Launch<'a> {
+    d: &'a Detection,
+    start: Option<Found<String>>,
+    facts: CommandFacts,
+    dockerfile: Option<&'a Dockerfile>,
+}
+
+impl<'a> Launch<'a> {
+    fn new(view: &AppView<'_>, d: &'a Detection, dockerfile: Option<&'a Dockerfile>) -> Self {
+        let start = start_command(view, d, dockerfile);
+        let mut facts = start
+            .as_ref()
+            .map(|s| command_facts(&s.value, d))
+            .unwrap_or_default();
+        if facts.runner.is_none()
+            && let Some(script) = start
+                .as_ref()
+                .and_then(|s| start_script(view, &s.value, dockerfile))
+        {
+            facts = command_facts(&script, d);
+        }
+        if let Some(address) = &d.runner_address
+            && facts.runner.is_some_and(|r| r.name == "gunicorn")
+        {
+            apply_config_address(&mut facts, &address.value);
+        }
+        Self {
+            d,
+            start,
+            facts,
+            dockerfile,
+        }
+    }
+
+    /// The code's port and address count unless a server program (uvicorn,
+    /// gunicorn...) runs the app instead of the code's own run call.
+    fn code_applies(&self) -> bool {
+        self.facts.runner.is_none() || self.d.start.is_none()
+    }
+
+    /// A value the start command or the Dockerfile gives an env var.
+    fn env_value(&self, name: &str) -> Option<(String, Option<Spot>)> {
+        let from_command = self.facts.env.iter().find(|(k, _)| k == name);
+        if let Some((_, value)) = from_command {
+            return Some((value.clone(), self.start.as_ref().map(|s| s.at.clone())));
+        }
+        let from_dockerfile = self.dockerfile.and_then(|df| df.env.get(name))?;
+        Some((
+            from_dockerfile.value.clone(),
+            Some(from_dockerfile.at.clone()),
+        ))
+    }
+
+    fn production(&self) -> bool {
+        ["RAILS_ENV", "RACK_ENV", "APP_ENV"]
+            .iter()
+            .any(|k| self.env_value(k).is_some_and(|(v, _)| v == "production"))
+    }
+
+    /// The env var that sets the port: a flag's `$PORT`, else the code's.
+    fn port_env(&self) -> Option<Found<String>> {
+        let from_flag = self.facts.port.as_ref().and_then(|p| p.env.clone());
+        match (from_flag, &self.start) {
+            (Some(env), Some(start)) => Some(Found::new(env, start.at.clone())),
+            _ => self.d.port_env.clone().filter(|_| self.code_applies()),
+        }
+    }
+
+    /// A port flag, then a value the deployment gives the port variable,
+    /// then the code's own port.
+    fn port(&self, port_env: Option<&Found<String>>) -> Option<Found<u16>> {
+        let flag = self.facts.port.as_ref().and_then(|p| p.port());
+        if let (Some(port), Some(start)) = (flag, &self.start) {
+            return Some(Found::new(port, start.at.clone()));
+        }
+        let overridden = port_env.and_then(|env| {
+            let (value, at) = self.env_value(&env.value)?;
+            let at = at.unwrap_or_else(|| env.at.clone());
+            let port = value.parse::<u16>().ok()?;
+            Some(Found::new(
+                port,
+                at.with_detail(format!("{}={value}", env.value)),
+            ))
+        });
+        overridden.or_else(|| self.d.port.clone().filter(|_| self.code_applies()))
+    }
+
+    /// The server program's default port, else the framework's.
+    fn default_port(&self) -> Option<Found<u16>> {
+        let runner = self
+            .facts
+            .runner
+            .and_then(|r| Some((r.name, r.default_port?)));
+        if let (Some((name, port)), Some(start)) = (runner, &self.start) {
+            return Some(Found::new(
+                port,
+                start.at.with_detail(format!("{name}'s default port")),
+            ));
+        }
+        let name = self.d.framework.unwrap_or(self.d.language);
+        let at = self.d.kind_at.with_detail(format!("{name}'s default port"));
+        self.d.default_port.map(|port| Found::new(port, at))
+    }
+}
+
+/// What starts the app: the Dockerfile's command when it has one, then a
+/// Procfile's `web:`, then what the code implies.
+fn start_command(
+    view: &AppView<'_>,
+    d: &Detection,
+    dockerfile: Option<&Dockerfile>,
+) -> Option<Found<String>> {
+    if let Some(cmd) = dockerfile.and_then(|df| df.command.clone()) {
+        return Some(cmd);
+    }
+    if let Some(procfile) = view.file("Procfile")
+        && let Some(text) = procfile.content.as_deref()
+        && let Some(m) = re!(r"(?m)^web:\s*(.+)$")
+            .captures(text)
+            .and_then(|c| c.get(1))
+    {
+        let line = line_at(text, m.start());
+        return Some(Found::new(
+            m.as_str().trim().to_owned(),
+            Spot::at(&procfile.path, line, "Procfile web process"),
+        ));
+    }
+    d.start.clone()
+}
+
+/// The server command inside a start script the Dockerfile runs
+/// (`CMD ["/start"]` with `exec gunicorn ...` in `compose/.../start`): the
+/// last line of the script that runs a known server program.
+fn start_script(
+    view: &AppView<'_>,
+    command: &str,
+    dockerfile: Option<&Dockerfile>,
+) -> Option<String> {
+    let first = command.split_whitespace().next()?;
+    let name = file_name(first);
+    if name.is_empty() || (name.contains('.') && !name.ends_with(".sh")) {
+        return None;
+    }
+    let near = dockerfile.map_or(view.dir.as_str(), |df| super::view::parent(&df.path));
+    let scripts: Vec<_> = view
+        .snapshot()
+        .files
+        .iter()
+        .filter(|f| file_name(&f.path) == name && f.content.is_some())
+        .collect();
+    let script = scripts
+        .iter()
+        .find(|f| super::view::parent(&f.path) == near)
+        .or_else(|| scripts.first())?;
+    let text = script.content.as_deref()?;
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| read_command(l).runner.is_some())
+        .map(str::to_owned)
+}
+
+/// A command's flags; `npm start` and friends are read through the script
+/// they run.
+fn command_facts(command: &str, d: &Detection) -> CommandFacts {
+    let mut facts = read_command(command);
+    let script = re!(r"\b(?:npm|yarn|pnpm|bun)\s+(?:run\s+)?([\w:-]+)")
+        .captures(command)
+        .and_then(|c| c.get(1))
+        .and_then(|m| d.scripts.get(m.as_str()));
+    if let Some(script) = script {
+        let inner = read_command(script);
+        facts.runner = facts.runner.or(inner.runner);
+        facts.port = facts.port.or(inner.port);
+        facts.host = facts.host.or(inner.host);
+        facts.env.extend(inner.env);
+    }
+    facts
+}
+
+fn bind(
+    d: &Detection,
+    facts: &CommandFacts,
+    start: Option<&Found<String>>,
+    port: &str,
+    production: bool,
+) -> BindAddress {
+    let fix = |text: &str| Some(text.replace("{port}", port));
+    if let Some(host) = &facts.host {
+        let loopback = is_loopback(host);
+        return BindAddress {
+            host: Some(host.clone()),
+            loopback_only: loopback,
+            fix: if loopback {
+                fix("change the start command's address to 0.0.0.0")
+            } else {
+                None
+            },
+        };
+    }
+    if let (Some(runner), Some(_)) = (facts.runner, start) {
+        let loopback = runner.loopback_by_default && !production;
+        return BindAddress {
+            host: None,
+            loopback_only: loopback,
+            fix: if loopback { fix(runner.fix) } else { None },
+        };
+    }
+    if let Some(host) = &d.host {
+        let loopback = is_loopback(&host.value);
+        let how = match &d.host_env {
+            Some(env) => format!("set {env}=0.0.0.0"),
+            None => d.bind_fix.clone().unwrap_or_else(|| {
+                format!("change the listen address in {} to 0.0.0.0", host.at.cite())
+            }),
+        };
+        return BindAddress {
+            host: Some(host.value.clone()),
+            loopback_only: loopback,
+            fix: if loopback { fix(&how) } else { None },
+        };
+    }
+    let loopback = d.loopback_default.is_some() && facts.runner.is_none();
+    BindAddress {
+        host: None,
+        loopback_only: loopback,
+        fix: if loopback {
+            d.bind_fix.as_deref().and_then(fix)
+        } else {
+            None
+        },
+    }
+}
+
+fn bind_spot(d: &Detection, facts: &CommandFacts, start: Option<&Found<String>>) -> Option<Spot> {
+    if facts.host.is_some() || facts.runner.is_some() {
+        return start.map(|s| s.at.clone());
+    }
+    d.host
+        .as_ref()
+        .map(|h| h.at.clone())
+        .or_else(|| d.loopback_default.clone())
+}
+
+/// Env vars from the app's files (and example files at the root), with
+/// the Dockerfile's ENV as defaults.
+fn environment(
+    a: &mut Analysis,
+    snapshot: &Snapshot,
+    view: &AppView<'_>,
+    d: &Detection,
+    dockerfile: Option<&Dockerfile>,
+) {
+    let root_examples: Vec<_> = if view.dir.is_empty() {
+        Vec::new()
+    } else {
+        snapshot
+            .files
+            .iter()
+            .filter(|f| !f.path.contains('/') && file_name(&f.path).starts_with(".env"))
+            .collect()
+    };
+    // Laravel's config/ reads every supported service's variables with
+    // env(); .env.example says which the app uses.
+    let skip: &[&str] = if d.framework == Some("laravel") {
+        &["config/"]
+    } else {
+        &[]
+    };
+    let reads = env::scan(view, &root_examples, skip);
+    let provided: Vec<String> = dockerfile
+        .map(|df| df.env.keys().cloned().collect())
+        .unwrap_or_default();
+    let port_env = a.port_env.clone().unwrap_or_default();
+    let (vars, evidence) = env::summarise(&reads, &provided, &[port_env.as_str()]);
+    a.required_env = vars
+        .iter()
+        .filter(|v| v.required)
+        .map(|v| v.name.clone())
+        .collect();
+    a.env = vars;
+    a.evidence.extend(evidence);
+}

@@ -1,0 +1,480 @@
+//! Existing Docker setup: Dockerfiles (final stage's EXPOSE, ENV, CMD) and
+//! compose files (services, their build contexts and published ports).
+
+use std::collections::BTreeMap;
+
+use super::command::join_exec_form;
+use super::scan::{Found, Spot};
+use super::view::{file_name, is_ignored, parent};
+use crate::facts::DockerFileFacts;
+use crate::snapshot::Snapshot;
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dockerfile {
+    pub path: String,
+    pub expose: Vec<Found<u16>>,
+    pub env: BTreeMap<String, Found<String>>,
+    /// ENTRYPOINT and CMD of the final stage, joined as a shell line.
+    pub command: Option<Found<String>>,
+    /// The final stage's base image.
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ComposeService {
+    /// The compose file that defines it.
+    pub file: String,
+    pub name: String,
+    /// Build context relative to the repository root (`""` for the root).
+    pub context: Option<String>,
+    pub dockerfile: Option<String>,
+    /// Container-side ports of `ports:`/`expose:` entries.
+    pub ports: Vec<Found<u16>>,
+    /// Host-side ports of `ports:` entries.
+    pub published: Vec<u16>,
+}
+
+pub(crate) struct DockerSetup {
+    pub dockerfiles: Vec<Dockerfile>,
+    pub services: Vec<ComposeService>,
+    /// Every Dockerfile and compose file, repository-relative, sorted.
+    pub files: Vec<String>,
+}
+
+pub(crate) fn is_dockerfile(name: &str) -> bool {
+    name == "Dockerfile"
+        || name == "Containerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".Dockerfile")
+        || name.ends_with(".dockerfile")
+}
+
+pub(crate) fn is_compose(name: &str) -> bool {
+    let stem = name
+        .strip_suffix(".yml")
+        .or_else(|| name.strip_suffix(".yaml"));
+    stem.is_some_and(|s| {
+        s == "compose"
+            || s == "docker-compose"
+            || s.starts_with("docker-compose.")
+            || s.starts_with("compose.")
+    })
+}
+
+pub(crate) fn scan(snapshot: &Snapshot) -> DockerSetup {
+    let mut setup = DockerSetup {
+        dockerfiles: Vec::new(),
+        services: Vec::new(),
+        files: Vec::new(),
+    };
+    for file in &snapshot.files {
+        let name = file_name(&file.path);
+        if is_ignored(&file.path) || !(is_dockerfile(name) || is_compose(name)) {
+            continue;
+        }
+        setup.files.push(file.path.clone());
+        let text = file.content.as_deref().unwrap_or_default();
+        if is_dockerfile(name) {
+            setup.dockerfiles.push(parse_dockerfile(&file.path, text));
+        } else {
+            setup.services.extend(parse_compose(&file.path, text));
+        }
+    }
+    setup
+}
+
+impl DockerSetup {
+    /// The Dockerfile that builds the app in `dir`: its own, one in a
+    /// `docker/` or `deploy/` folder beside it, or the one a compose service
+    /// builds from `dir`.
+    pub fn for_app(&self, dir: &str) -> Option<&Dockerfile> {
+        let join = |rel: &str| {
+            if dir.is_empty() {
+                rel.to_owned()
+            } else {
+                format!("{dir}/{rel}")
+            }
+        };
+        let by_path = |path: &str| self.dockerfiles.iter().find(|d| d.path == path);
+        [
+            "Dockerfile",
+            "Containerfile",
+            "docker/Dockerfile",
+            "deploy/Dockerfile",
+            "Dockerfile.prod",
+            "Dockerfile.production",
+        ]
+        .iter()
+        .find_map(|rel| by_path(&join(rel)))
+        .or_else(|| {
+            self.services
+                .iter()
+                .filter(|s| s.context.as_deref() == Some(dir))
+                .find_map(|s| {
+                    let rel = s.dockerfile.as_deref().unwrap_or("Dockerfile");
+                    by_path(&join_context(dir, rel))
+                })
+        })
+        .or_else(|| self.dockerfiles.iter().find(|d| parent(&d.path) == dir))
+    }
+
+    /// Each Docker file with the ports it exposes or publishes.
+    pub fn summaries(&self) -> Vec<DockerFileFacts> {
+        self.files
+            .iter()
+            .map(|path| {
+                if let Some(df) = self.dockerfiles.iter().find(|d| &d.path == path) {
+                    return DockerFileFacts {
+                        path: path.clone(),
+                        kind: "dockerfile".to_owned(),
+                        ports: df.expose.iter().map(|p| p.value).collect(),
+                        published: Vec::new(),
+                    };
+                }
+                let services = || self.services.iter().filter(|s| s.file == *path);
+                DockerFileFacts {
+                    path: path.clone(),
+                    kind: "compose".to_owned(),
+                    ports: services()
+                        .flat_map(|s| s.ports.iter().map(|p| p.value))
+                        .collect(),
+                    published: services()
+                        .flat_map(|s| s.published.iter().copied())
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Compose services that build the app in `dir`.
+    pub fn services_for(&self, dir: &str) -> impl Iterator<Item = &ComposeService> {
+        self.services
+            .iter()
+            .filter(move |s| s.context.as_deref() == Some(dir))
+    }
+}
+
+/// Instructions with continuation lines joined, each with its first line.
+fn instructions(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(u32, String)> = None;
+    for (line, n) in text.lines().zip(1..) {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') && current.is_none() {
+            continue;
+        }
+        let (body, continues) = match trimmed.strip_suffix('\\') {
+            Some(body) => (body, true),
+            None => (trimmed, false),
+        };
+        match &mut current {
+            Some((_, acc)) => {
+                acc.push(' ');
+                acc.push_str(body.trim());
+            }
+            None if body.is_empty() => continue,
+            None => current = Some((n, body.to_owned())),
+        }
+        if !continues && let Some(done) = current.take() {
+            out.push(done);
+        }
+    }
+    out.extend(current);
+    out
+}
+
+pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
+    let mut stages: BTreeMap<String, Dockerfile> = BTreeMap::new();
+    let mut stage = Dockerfile::default();
+    let mut args: BTreeMap<String, String> = BTreeMap::new();
+    let mut entrypoint: Option<(u32, String)> = None;
+    let mut cmd: Option<(u32, String)> = None;
+    let mut current_alias: Option<String> = None;
+    for (n, instruction) in instructions(text) {
+        let (keyword, rest) = instruction
+            .split_once(char::is_whitespace)
+            .unwrap_or((&instruction, ""));
+        let rest = rest.trim();
+        match keyword.to_ascii_uppercase().as_str() {
+            "FROM" => {
+                let mut words = rest.split_whitespace().filter(|w| !w.starts_with("--"));
+                let image = words.next().unwrap_or_default().to_owned();
+                let alias = match (words.next(), words.next()) {
+                    (Some(kw), Some(alias)) if kw.eq_ignore_ascii_case("as") => {
+                        Some(alias.to_owned())
+                    }
+                    _ => None,
+                };
+                if let Some(finished) = current_alias.take() {
+                    stages.insert(finished, stage.clone());
+                }
+                // A stage built FROM an earlier stage inherits its settings.
+                stage = stages.get(&image).cloned().unwrap_or_default();
+                stage.base = Some(image);
+                current_alias = alias;
+                entrypoint = None;
+                cmd = None;
+            }
+            "ARG" => {
+                if let Some((k, v)) = rest.split_once('=') {
+                    args.insert(k.trim().to_owned(), v.trim().trim_matches('"').to_owned());
+                }
+            }
+            "ENV" => {
+                for (k, v) in env_pairs(rest) {
+                    stage.env.insert(
+                        k.clone(),
+                        Found::new(v, Spot::at(path, n, format!("ENV {k}"))),
+                    );
+                }
+            }
+            "EXPOSE" => {
+                for token in rest.split_whitespace() {
+                    let token = token.split('/').next().unwrap_or(token);
+                    let name = token.trim_start_matches('$').trim_matches(['{', '}']);
+                    let value = token
+                        .parse::<u16>()
+                        .ok()
+                        .or_else(|| stage.env.get(name).and_then(|v| v.value.parse().ok()))
+                        .or_else(|| args.get(name).and_then(|v| v.parse().ok()));
+                    if let Some(port) = value {
+                        stage.expose.push(Found::new(
+                            port,
+                            Spot::at(path, n, format!("EXPOSE {rest}")),
+                        ));
+                    }
+                }
+            }
+            "ENTRYPOINT" => entrypoint = Some((n, exec_or_shell(rest))),
+            "CMD" => cmd = Some((n, exec_or_shell(rest))),
+            _ => {}
+        }
+        if keyword.eq_ignore_ascii_case("ENTRYPOINT") || keyword.eq_ignore_ascii_case("CMD") {
+            let line = cmd.as_ref().or(entrypoint.as_ref()).map_or(n, |(l, _)| *l);
+            let joined = [entrypoint.as_ref(), cmd.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(|(_, c)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            stage.command = Some(Found::new(joined.clone(), Spot::at(path, line, joined)));
+        }
+    }
+    stage.path = path.to_owned();
+    stage
+}
+
+fn exec_or_shell(rest: &str) -> String {
+    join_exec_form(rest).unwrap_or_else(|| rest.to_owned())
+}
+
+/// `ENV A=1 B="two"` or the old `ENV A 1`.
+fn env_pairs(rest: &str) -> Vec<(String, String)> {
+    if !rest
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.contains('='))
+    {
+        let (k, v) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        return vec![(k.to_owned(), v.trim().trim_matches('"').to_owned())];
+    }
+    let re = re!(r#"(\w+)=("[^"]*"|'[^']*'|\S*)"#);
+    re.captures_iter(rest)
+        .filter_map(|c| {
+            let k = c.get(1)?.as_str().to_owned();
+            let v = c.get(2)?.as_str().trim_matches(['"', '\'']).to_owned();
+            Some((k, v))
+        })
+        .collect()
+}
+
+/// Services of a compose file, read by indentation (no YAML parser).
+pub(crate) fn parse_compose(path: &str, text: &str) -> Vec<ComposeService> {
+    let base = parent(path);
+    let mut services: Vec<ComposeService> = Vec::new();
+    let mut in_services = false;
+    let mut service_indent: Option<usize> = None;
+    // The key of the service's mapping the current line is under.
+    let mut section = String::new();
+    for (line, n) in text.lines().zip(1..) {
+        let content = line.split(" #").next().unwrap_or(line).trim_end();
+        let trimmed = content.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = content.len() - trimmed.len();
+        if indent == 0 {
+            in_services = trimmed.starts_with("services:");
+            service_indent = None;
+            continue;
+        }
+        if !in_services {
+            continue;
+        }
+        let indent_of_service = *service_indent.get_or_insert(indent);
+        if indent == indent_of_service {
+            let name = trimmed
+                .trim_end_matches(':')
+                .trim_matches(['"', '\''])
+                .to_owned();
+            services.push(ComposeService {
+                file: path.to_owned(),
+                name,
+                context: None,
+                dockerfile: None,
+                ports: Vec::new(),
+                published: Vec::new(),
+            });
+            section.clear();
+            continue;
+        }
+        let Some(service) = services.last_mut() else {
+            continue;
+        };
+        let (key, value) = trimmed
+            .split_once(':')
+            .map_or((trimmed, ""), |(k, v)| (k.trim(), v.trim()));
+        let item = trimmed
+            .strip_prefix("- ")
+            .map(|i| i.trim().trim_matches(['"', '\'']));
+        match (key, item) {
+            ("build", None) => {
+                section = "build".to_owned();
+                if !value.is_empty() {
+                    service.context = Some(join_context(base, value));
+                }
+            }
+            ("context", None) if section == "build" => {
+                service.context = Some(join_context(base, value))
+            }
+            ("dockerfile", None) if section == "build" => {
+                service.dockerfile = Some(value.trim_matches(['"', '\'']).to_owned())
+            }
+            ("ports" | "expose", None) => section = "ports".to_owned(),
+            ("target", None) if section == "ports" => push_port(service, value, path, n),
+            ("published", None) if section == "ports" => push_published(service, value),
+            (_, Some(item)) if section == "ports" => {
+                let item = item.strip_prefix("target:").unwrap_or(item);
+                let mut parts = item.rsplit(':');
+                push_port(service, parts.next().unwrap_or(item), path, n);
+                if let Some(host) = parts.next() {
+                    push_published(service, host);
+                }
+            }
+            (_, None) if indent <= indent_of_service + 2 => section = key.to_owned(),
+            _ => {}
+        }
+    }
+    services
+}
+
+fn push_published(service: &mut ComposeService, value: &str) {
+    let value = value.trim().trim_matches(['"', '\'']);
+    if let Ok(port) = value.split('-').next().unwrap_or(value).parse() {
+        service.published.push(port);
+    }
+}
+
+fn push_port(service: &mut ComposeService, value: &str, path: &str, line: u32) {
+    let value = value.trim().trim_matches(['"', '\'']);
+    let port = value
+        .split('/')
+        .next()
+        .unwrap_or(value)
+        .split('-')
+        .next()
+        .unwrap_or(value);
+    if let Ok(port) = port.trim().parse() {
+        service.ports.push(Found::new(
+            port,
+            Spot::at(path, line, format!("{} port {value}", service.name)),
+        ));
+    }
+}
+
+/// A build context relative to the compose file, as a repository path.
+fn join_context(base: &str, context: &str) -> String {
+    let context = context
+        .trim_matches(['"', '\''])
+        .trim_start_matches("./")
+        .trim_end_matches('/');
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in context.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_stage_wins_and_inherits() {
+        let text = "FROM mcr.microsoft.com/dotnet/aspnet:8.0 AS base\nEXPOSE 8080\n\nFROM sdk AS build\nEXPOSE 9999\nCMD [\"x\"]\n\nFROM base AS final\nENTRYPOINT [\"dotnet\", \"Api.dll\"]\n";
+        let d = parse_dockerfile("Dockerfile", text);
+        assert_eq!(d.expose.iter().map(|e| e.value).collect::<Vec<_>>(), [8080]);
+        assert_eq!(
+            d.command.map(|c| c.value).as_deref(),
+            Some("dotnet Api.dll")
+        );
+    }
+
+    #[test]
+    fn entrypoint_and_cmd_join_and_env_resolves_expose() {
+        let text = "FROM ruby\nENV RAILS_ENV=\"production\" \\\n    PORT=3000\nENTRYPOINT [\"/rails/bin/docker-entrypoint\"]\nEXPOSE $PORT\nCMD [\"./bin/rails\", \"server\"]\n";
+        let d = parse_dockerfile("Dockerfile", text);
+        assert_eq!(
+            d.command.as_ref().map(|c| c.value.as_str()),
+            Some("/rails/bin/docker-entrypoint ./bin/rails server")
+        );
+        assert_eq!(d.command.and_then(|c| c.at.line), Some(6));
+        assert_eq!(
+            d.env.get("RAILS_ENV").map(|v| v.value.as_str()),
+            Some("production")
+        );
+        assert_eq!(d.expose.first().map(|e| e.value), Some(3000));
+    }
+
+    #[test]
+    fn compose_services_contexts_and_ports() {
+        let text = "services:\n  backend:\n    build: ./backend\n    ports:\n      - \"8000:8000\"\n  web:\n    build:\n      context: ./frontend\n      dockerfile: Dockerfile.prod\n    ports:\n      - 5173:80\n  db:\n    image: postgres\n";
+        let services = parse_compose("docker-compose.yml", text);
+        let names: Vec<_> = services
+            .iter()
+            .map(|s| (s.name.as_str(), s.context.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("backend", Some("backend")),
+                ("web", Some("frontend")),
+                ("db", None)
+            ]
+        );
+        assert_eq!(services[1].dockerfile.as_deref(), Some("Dockerfile.prod"));
+        assert_eq!(services[1].ports[0].value, 80);
+        assert_eq!(services[1].published, [5173]);
+        assert_eq!(
+            parse_compose("compose.yaml", "services:\n  api:\n    build: .\n")[0]
+                .context
+                .as_deref(),
+            Some("")
+        );
+    }
+
+    #[test]
+    fn compose_file_names() {
+        assert!(is_compose("docker-compose.yml"));
+        assert!(is_compose("compose.yaml"));
+        assert!(is_compose("docker-compose.prod.yaml"));
+        assert!(!is_compose("config.yml"));
+        assert!(is_dockerfile("Dockerfile.dev"));
+    }
+}

@@ -1,0 +1,624 @@
+//! Environment variables an app reads: from `.env.example`-style files and
+//! from env reads in code and config, with whether each has a default.
+//!
+//! A variable is required when nothing gives it a default: no default in
+//! the read, no real value in an example file, no ENV in the app's
+//! Dockerfile. An example file's empty value or placeholder is not a default.
+
+use std::collections::BTreeMap;
+
+use super::scan::{Spot, hits, line_at, line_text, quote};
+use super::view::{AppView, file_name};
+use crate::facts::{EnvVar, Evidence};
+use crate::snapshot::FileEntry;
+
+/// One place a variable is read or declared.
+#[derive(Debug, Clone)]
+pub(crate) struct EnvRead {
+    pub name: String,
+    /// `Some` when this read supplies a value if the variable is unset
+    /// (an empty string for reads that tolerate absence, like comparisons).
+    pub default: Option<String>,
+    pub at: Spot,
+}
+
+/// Set by the platform or the runtime; never asked of the user.
+const PLATFORM: &[&str] = &[
+    "PORT",
+    "HOST",
+    "HOSTNAME",
+    "NODE_ENV",
+    "PATH",
+    "HOME",
+    "PWD",
+    "USER",
+    "SHELL",
+    "TERM",
+    "LANG",
+    "TZ",
+    "CI",
+    "DEBUG",
+    "ENV",
+    "ENVIRONMENT",
+    "APP_ENV",
+    "RAILS_ENV",
+    "RACK_ENV",
+    "FLASK_ENV",
+    "FLASK_DEBUG",
+    "PYTHONPATH",
+    "PYTHONUNBUFFERED",
+    "DYNO",
+    "K_SERVICE",
+    "BUNDLE_GEMFILE",
+    "RAILS_MAX_THREADS",
+    "RAILS_MIN_THREADS",
+    "WEB_CONCURRENCY",
+    "PIDFILE",
+    "JAVA_HOME",
+    "GOPATH",
+    "ASPNETCORE_ENVIRONMENT",
+    "DOTNET_ENVIRONMENT",
+];
+
+/// Names that hold credentials.
+pub(crate) fn is_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "CREDENTIAL",
+        "DSN",
+        "AUTH",
+        "SALT",
+        "WEBHOOK",
+    ]
+    .iter()
+    .any(|w| upper.contains(w))
+        || upper.ends_with("_KEY")
+        || upper == "KEY"
+        || upper.contains("DATABASE_URL")
+        || upper.ends_with("_DB_URL")
+        || (upper.ends_with("_URI")
+            && ["MONGO", "DATABASE", "REDIS"]
+                .iter()
+                .any(|w| upper.contains(w)))
+}
+
+fn is_example_file(name: &str) -> bool {
+    re!(r"^(?:\.env|env)(?:\.[\w-]+)*\.(?:example|sample|template|tmpl|dist|defaults)$|^(?:example|sample)\.env$|^\.env$")
+        .is_match(name)
+}
+
+/// Every env read in the app's files, plus example files at the repository
+/// root when the app lives in a subdirectory.
+pub(crate) fn scan(
+    view: &AppView<'_>,
+    root_files: &[&FileEntry],
+    skip_dirs: &[&str],
+) -> Vec<EnvRead> {
+    let mut reads = Vec::new();
+    let files = view.files.iter().copied().chain(root_files.iter().copied());
+    for file in files {
+        let name = file_name(&file.path);
+        let rel = view.rel(&file.path);
+        if skip_dirs.iter().any(|d| rel.starts_with(d)) {
+            continue;
+        }
+        if is_example_file(name) {
+            reads.extend(example_file(file));
+        } else {
+            reads.extend(code_reads(file));
+        }
+    }
+    reads
+}
+
+fn example_file(file: &FileEntry) -> Vec<EnvRead> {
+    let text = file.content.as_deref().unwrap_or_default();
+    let re = re!(r"(?m)^[ \t]*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$");
+    re.captures_iter(text)
+        .filter_map(|c| {
+            let name = c.get(1)?;
+            let raw = c.get(2).map_or("", |m| m.as_str());
+            let value = raw
+                .split(" #")
+                .next()
+                .unwrap_or(raw)
+                .trim()
+                .trim_matches(['"', '\'']);
+            let line = line_at(text, name.start());
+            Some(EnvRead {
+                name: name.as_str().to_owned(),
+                default: (!is_placeholder(value)).then(|| value.to_owned()),
+                at: Spot::at(
+                    &file.path,
+                    line,
+                    format!("{} lists it", file_name(&file.path)),
+                ),
+            })
+        })
+        .collect()
+}
+
+/// `""`, `<your key>`, `changeme`, `xxx`, `your-api-key-here`, `sk-...`.
+fn is_placeholder(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    lower.is_empty()
+        || lower.starts_with('<')
+        || lower.starts_with("your")
+        || lower.contains("changeme")
+        || lower.contains("change-me")
+        || lower.contains("change_me")
+        || lower.contains("replace")
+        || lower.contains("todo")
+        || lower.contains("...")
+        || lower.chars().all(|c| c == 'x' || c == '*')
+}
+
+/// What follows a read decides whether it has a default.
+#[derive(Clone, Copy)]
+enum Tail {
+    /// A fallback operator may follow (`process.env.X || "d"`, `ENV["X"] || "d"`).
+    Operators,
+    /// A second argument is the default (`os.getenv("X", "d")`); group 2.
+    Argument,
+    /// Rust: `.unwrap_or(...)` and friends after the call.
+    RustResult,
+    /// Go: `x := os.Getenv("X")` then `if x == "" { x = "d" }`.
+    GoFallback,
+}
+
+fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 17] {
+    const PY: &[&str] = &[".py"];
+    const JS: &[&str] = &[
+        ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx", ".vue", ".svelte",
+    ];
+    const GO: &[&str] = &[".go"];
+    const RS: &[&str] = &[".rs"];
+    const JVM: &[&str] = &[".java", ".kt"];
+    const JVM_CONFIG: &[&str] = &[
+        "application.properties",
+        "application.yml",
+        "application.yaml",
+    ];
+    const RB: &[&str] = &[".rb", ".ru", ".yml", ".erb"];
+    const PHP: &[&str] = &[".php"];
+    const CS: &[&str] = &[".cs"];
+    const EX: &[&str] = &[".ex", ".exs"];
+    [
+        (
+            PY,
+            re!(r#"\bos\.environ\[\s*["'](\w+)["']\s*\]"#),
+            Tail::Operators,
+        ),
+        (
+            PY,
+            re!(
+                r#"\b(?:os\.environ\.get|os\.getenv|environ\.get|getenv)\(\s*["'](\w+)["']\s*(?:,\s*([^)]*))?\)"#
+            ),
+            Tail::Argument,
+        ),
+        (
+            PY,
+            re!(r#"\b(?:env(?:\.\w+)?|config)\(\s*["']([A-Z]\w*)["']\s*(?:,\s*([^)]*))?\)"#),
+            Tail::Argument,
+        ),
+        (
+            JS,
+            re!(
+                r#"\b(?:process\.env|import\.meta\.env|Bun\.env)(?:\.(\w+)|\[\s*["'](\w+)["']\s*\])"#
+            ),
+            Tail::Operators,
+        ),
+        (
+            JS,
+            re!(r#"\bDeno\.env\.get\(\s*["'](\w+)["']\s*\)"#),
+            Tail::Operators,
+        ),
+        (
+            GO,
+            re!(r#"\bos\.Getenv\(\s*"(\w+)"\s*\)"#),
+            Tail::GoFallback,
+        ),
+        (
+            GO,
+            re!(r#"\b\w*[gG]et[eE]nv\w*\(\s*"(\w+)"\s*,\s*([^)]*)\)"#),
+            Tail::Argument,
+        ),
+        (
+            RS,
+            re!(r#"\b(?:std::)?env::var(?:_os)?\(\s*"(\w+)"\s*\)"#),
+            Tail::RustResult,
+        ),
+        (
+            JVM,
+            re!(r#"\bSystem\.getenv\(\s*"(\w+)"\s*\)"#),
+            Tail::Operators,
+        ),
+        (
+            JVM,
+            re!(r#"\bgetenv\(\)\.getOrDefault\(\s*"(\w+)"\s*,\s*([^)]*)\)"#),
+            Tail::Argument,
+        ),
+        (
+            JVM_CONFIG,
+            re!(r"\$\{([A-Z][A-Z0-9_]*)(:[^}]*)?\}"),
+            Tail::Argument,
+        ),
+        (RB, re!(r#"\bENV\[\s*["'](\w+)["']\s*\]"#), Tail::Operators),
+        (
+            RB,
+            re!(r#"\bENV\.fetch\(\s*["'](\w+)["']\s*(?:,\s*([^)]*))?\)"#),
+            Tail::Argument,
+        ),
+        (
+            PHP,
+            re!(r#"\b(?:env|getenv)\(\s*["'](\w+)["']\s*(?:,\s*([^)]*))?\)"#),
+            Tail::Argument,
+        ),
+        (
+            PHP,
+            re!(r#"\$_ENV\[\s*["'](\w+)["']\s*\]"#),
+            Tail::Operators,
+        ),
+        (
+            CS,
+            re!(r#"\bEnvironment\.GetEnvironmentVariable\(\s*"(\w+)"\s*\)"#),
+            Tail::Operators,
+        ),
+        (
+            EX,
+            re!(r#"\bSystem\.(?:get_env|fetch_env!)\(\s*"(\w+)"\s*(?:,\s*([^)]*))?\)"#),
+            Tail::Argument,
+        ),
+    ]
+}
+
+fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
+    let name = file_name(&file.path);
+    let mut reads = destructured(file);
+    if name.ends_with(".py") {
+        reads.extend(pydantic_settings(file));
+    }
+    for (exts, re, tail) in patterns() {
+        let applies = exts.iter().any(|e| {
+            if e.starts_with('.') {
+                name.ends_with(e)
+            } else {
+                name == *e
+            }
+        });
+        if !applies {
+            continue;
+        }
+        for hit in hits(file, re) {
+            let Some(var) = hit
+                .group(1)
+                .or_else(|| hit.group(2).filter(|_| matches!(tail, Tail::Operators)))
+            else {
+                continue;
+            };
+            let after = &hit.text[hit.end()..];
+            let rest = after.split('\n').next().unwrap_or_default();
+            // `os.environ["X"] = ...` and `ENV["X"] ||= ...` set, not read.
+            if re!(r"^\s*(?:=[^=]|\|\|=)").is_match(rest) {
+                continue;
+            }
+            let default = match tail {
+                Tail::Operators => operator_default(rest),
+                Tail::Argument => argument_default(hit.group(2), rest),
+                Tail::RustResult => rust_default(rest),
+                Tail::GoFallback => go_default(hit.text, hit.start()),
+            };
+            reads.push(EnvRead {
+                name: var.to_owned(),
+                default,
+                at: Spot::at(
+                    &file.path,
+                    hit.line(),
+                    quote(line_text(hit.text, hit.start())),
+                ),
+            });
+        }
+    }
+    reads
+}
+
+/// Fields of a pydantic `BaseSettings` class: each reads the env var of its
+/// upper-cased name (after the class's `env_prefix`); a field with no
+/// default must be set.
+fn pydantic_settings(file: &FileEntry) -> Vec<EnvRead> {
+    let text = file.content.as_deref().unwrap_or_default();
+    let class = re!(r"(?m)^class\s+\w+\s*\(\s*(?:\w+\.)*BaseSettings\s*\)\s*:[ \t]*\r?$");
+    let field = re!(r"^([A-Za-z]\w*)\s*:\s*[^=]+?(?:=\s*(.+))?$");
+    let mut reads = Vec::new();
+    for m in class.find_iter(text) {
+        let body_start = m.end() + 1;
+        let body: Vec<(usize, &str)> = text[body_start.min(text.len())..]
+            .split('\n')
+            .scan(body_start, |offset, line| {
+                let at = *offset;
+                *offset += line.len() + 1;
+                Some((at, line))
+            })
+            .take_while(|(_, line)| line.trim().is_empty() || line.starts_with([' ', '\t']))
+            .collect();
+        let indent = body
+            .iter()
+            .find(|(_, l)| !l.trim().is_empty())
+            .map_or(0, |(_, l)| l.len() - l.trim_start().len());
+        let prefix = body
+            .iter()
+            .find_map(|(_, l)| {
+                re!(r#"env_prefix\s*=\s*["']([^"']*)["']"#)
+                    .captures(l)?
+                    .get(1)
+            })
+            .map_or(String::new(), |p| p.as_str().to_ascii_uppercase());
+        for (offset, line) in &body {
+            if line.len() - line.trim_start().len() != indent {
+                continue;
+            }
+            let Some(caps) = field.captures(line.trim()) else {
+                continue;
+            };
+            let Some(name) = caps.get(1).map(|n| n.as_str()) else {
+                continue;
+            };
+            if name == "model_config" || name.starts_with('_') {
+                continue;
+            }
+            let default = caps
+                .get(2)
+                .map(|d| d.as_str().trim())
+                .filter(|d| !d.starts_with("Field(...") && *d != "...");
+            reads.push(EnvRead {
+                name: format!("{prefix}{}", name.to_ascii_uppercase()),
+                default: default.map(|d| d.trim_matches(['"', '\'']).to_owned()),
+                at: Spot::at(&file.path, line_at(text, *offset), quote(line)),
+            });
+        }
+    }
+    reads
+}
+
+/// `const { A, B = "d" } = process.env`.
+fn destructured(file: &FileEntry) -> Vec<EnvRead> {
+    let re = re!(r"\{([^}]*)\}\s*=\s*(?:process|Bun)\.env\b");
+    hits(file, re)
+        .flat_map(|hit| {
+            let at = Spot::at(&file.path, hit.line(), hit.quote());
+            let fields = hit.group(1).unwrap_or_default();
+            fields
+                .split(',')
+                .filter_map(|field| {
+                    let (key, default) = field
+                        .split_once('=')
+                        .map_or((field, None), |(k, d)| (k, Some(d)));
+                    let key = key.split(':').next().unwrap_or(key).trim();
+                    (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                        .then(|| EnvRead {
+                            name: key.to_owned(),
+                            default: default
+                                .map(|d| d.trim().trim_matches(['"', '\'', '`']).to_owned()),
+                            at: at.clone(),
+                        })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `|| "d"`, `?? "d"`, `?: "d"`, `or "d"`; a comparison reads a flag and
+/// tolerates absence.
+fn operator_default(rest: &str) -> Option<String> {
+    let op = re!(r#"^\s*\)?\s*(?:\|\||\?\?|\?:|\bor\b)\s*["'`]?([^"'`,;)\s]*)"#);
+    if let Some(c) = op.captures(rest) {
+        return Some(c.get(1).map_or("", |m| m.as_str()).to_owned());
+    }
+    re!(r"^\s*(?:===?|!==?|\.present\?|\.nil\?|\.blank\?)")
+        .is_match(rest)
+        .then(String::new)
+}
+
+fn argument_default(argument: Option<&str>, rest: &str) -> Option<String> {
+    if let Some(arg) = argument.map(str::trim).filter(|a| !a.is_empty()) {
+        // decouple's `config("X", cast=int)` has no default; `default=` does.
+        if arg.starts_with("cast=") {
+            return None;
+        }
+        let arg = arg
+            .strip_prefix("default=")
+            .unwrap_or(arg)
+            .trim_start_matches(':');
+        return (arg != "None" && arg != "nil" && arg != "null")
+            .then(|| arg.trim_matches(['"', '\'']).to_owned());
+    }
+    // Ruby's `ENV.fetch("X") { 3000 }`, PHP's `getenv("X") ?: "d"`.
+    if let Some(c) = re!(r"^\s*\{\s*([^}]*)\}").captures(rest) {
+        return Some(c.get(1).map_or("", |m| m.as_str().trim()).to_owned());
+    }
+    operator_default(rest)
+}
+
+fn rust_default(rest: &str) -> Option<String> {
+    let c = re!(r#"^\s*\.(?:unwrap_or(?:_else|_default)?|ok|is_ok|is_err|map_or(?:_else)?)\b\s*\(?\s*(?:\|_\|\s*)?["']?([^"')]*)"#).captures(rest)?;
+    Some(c.get(1).map_or("", |m| m.as_str()).to_owned())
+}
+
+/// `x := os.Getenv("X")` followed within a few lines by `if x == "" { x = "d" }`.
+fn go_default(text: &str, start: usize) -> Option<String> {
+    let line = line_text(text, start);
+    let var = re!(r"(\w+)\s*:?=\s*os\.Getenv")
+        .captures(line)?
+        .get(1)?
+        .as_str()
+        .to_owned();
+    let after: String = text[start..]
+        .lines()
+        .skip(1)
+        .take(4)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let check = format!("{var} == \"\"");
+    if !after.contains(&check) {
+        return None;
+    }
+    let fallback = re!(r#"(\w+)\s*=\s*"([^"]*)""#);
+    fallback
+        .captures_iter(&after)
+        .find(|c| c.get(1).is_some_and(|m| m.as_str() == var))
+        .and_then(|c| c.get(2))
+        .map(|m| m.as_str().to_owned())
+}
+
+/// Folds reads into one entry per variable: required when no read or
+/// declaration supplies a value.
+pub(crate) fn summarise(
+    reads: &[EnvRead],
+    provided: &[String],
+    not_required: &[&str],
+) -> (Vec<EnvVar>, Vec<Evidence>) {
+    let mut by_name: BTreeMap<&str, Vec<&EnvRead>> = BTreeMap::new();
+    for read in reads {
+        by_name.entry(read.name.as_str()).or_default().push(read);
+    }
+    let mut vars = Vec::new();
+    let mut evidence = Vec::new();
+    for (name, reads) in by_name {
+        let default = reads.iter().find_map(|r| r.default.clone());
+        let secret = is_secret(name);
+        let required = default.is_none()
+            && !provided.iter().any(|p| p == name)
+            && !PLATFORM.contains(&name)
+            && !not_required.contains(&name);
+        vars.push(EnvVar {
+            name: name.to_owned(),
+            required,
+            secret,
+            default: default.filter(|d| !secret && !d.is_empty()),
+        });
+        evidence.push(reads[0].at.evidence(&format!("env:{name}")));
+    }
+    (vars, evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(path: &str, code: &str) -> Vec<(String, Option<String>)> {
+        let file = FileEntry {
+            path: path.to_owned(),
+            size: code.len() as u64,
+            content: Some(code.to_owned()),
+        };
+        let found = if is_example_file(file_name(path)) {
+            example_file(&file)
+        } else {
+            code_reads(&file)
+        };
+        found.into_iter().map(|r| (r.name, r.default)).collect()
+    }
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.to_owned())
+    }
+
+    #[test]
+    fn python_reads() {
+        let code = "A = os.environ[\"A\"]\nB = os.getenv('B', 'x')\nC = os.environ.get(\"C\")\nos.environ[\"D\"] = \"1\"\nE = config('E', cast=int)\n";
+        assert_eq!(
+            reads("settings.py", code),
+            [
+                ("A".into(), None),
+                ("B".into(), some("x")),
+                ("C".into(), None),
+                ("E".into(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn javascript_reads() {
+        let code = "const a = process.env.A;\nconst b = process.env.B || 'x';\nconst c = process.env['C'] ?? 3;\nif (process.env.D === 'true') {}\n";
+        assert_eq!(
+            reads("index.js", code),
+            [
+                ("A".into(), None),
+                ("B".into(), some("x")),
+                ("C".into(), some("3")),
+                ("D".into(), some(""))
+            ]
+        );
+    }
+
+    #[test]
+    fn go_rust_ruby_php_reads() {
+        let go = "port := os.Getenv(\"PORT\")\nif port == \"\" {\n\tport = \"8080\"\n}\ndsn := os.Getenv(\"DSN\")\nif dsn == \"\" {\n\tlog.Fatal(\"x\")\n}\n";
+        assert_eq!(
+            reads("main.go", go),
+            [("PORT".into(), some("8080")), ("DSN".into(), None)]
+        );
+        let rs = "let a = std::env::var(\"A\").expect(\"A\");\nlet b = env::var(\"B\").unwrap_or_else(|_| \"x\".into());\n";
+        assert_eq!(
+            reads("main.rs", rs),
+            [("A".into(), None), ("B".into(), some("x"))]
+        );
+        let rb = "port ENV.fetch(\"PORT\") { 3000 }\nurl = ENV[\"DATABASE_URL\"]\nENV[\"X\"] ||= \"y\"\n";
+        assert_eq!(
+            reads("puma.rb", rb),
+            [("DATABASE_URL".into(), None), ("PORT".into(), some("3000"))]
+        );
+        let php = "$h = getenv('DB_HOST') ?: 'db';\n'key' => env('APP_KEY'),\n";
+        assert_eq!(
+            reads("db.php", php),
+            [("DB_HOST".into(), some("db")), ("APP_KEY".into(), None)]
+        );
+    }
+
+    #[test]
+    fn pydantic_settings_fields() {
+        let code = "from pydantic_settings import BaseSettings, SettingsConfigDict\n\nclass Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix=\"app_\")\n    database_url: str\n    debug: bool = False\n\n    class Inner:\n        x: int\n\nother: int\n";
+        assert_eq!(
+            reads("config.py", code),
+            [
+                ("APP_DATABASE_URL".into(), None),
+                ("APP_DEBUG".into(), some("False"))
+            ]
+        );
+    }
+
+    #[test]
+    fn example_files_and_placeholders() {
+        let text = "# comment\nOPENAI_API_KEY=\nMODEL=gpt-4o-mini\nSECRET=changeme\nexport X=\"<your value>\"\n";
+        assert_eq!(
+            reads(".env.example", text),
+            [
+                ("OPENAI_API_KEY".into(), None),
+                ("MODEL".into(), some("gpt-4o-mini")),
+                ("SECRET".into(), None),
+                ("X".into(), None)
+            ]
+        );
+        assert!(is_example_file(".env.sample"));
+        assert!(is_example_file("env.example"));
+        assert!(!is_example_file(".envrc"));
+    }
+
+    #[test]
+    fn secrets_by_name() {
+        assert!(is_secret("STRIPE_API_KEY"));
+        assert!(is_secret("DATABASE_URL"));
+        assert!(is_secret("SENTRY_DSN"));
+        assert!(!is_secret("LOG_LEVEL"));
+        assert!(!is_secret("ALLOWED_ORIGINS"));
+    }
+}

@@ -1,0 +1,93 @@
+//! The deterministic detectors: which directories hold apps, what each app
+//! is, and the facts about the one to deploy.
+
+mod assemble;
+mod command;
+mod deny;
+mod detection;
+mod docker;
+mod dotnet;
+mod env;
+mod go;
+mod js_runtimes;
+mod jvm;
+mod jvm_config;
+mod node;
+mod node_listen;
+mod other;
+mod package_json;
+mod php;
+mod pick;
+mod python;
+mod python_deps;
+mod python_servers;
+mod routes;
+mod ruby;
+mod rust_lang;
+mod scan;
+mod value;
+mod view;
+mod yaml;
+
+use detection::{Detection, Kind};
+use view::AppView;
+
+use crate::facts::Analysis;
+use crate::requirements::Requirements;
+use crate::snapshot::Snapshot;
+
+/// One app candidate with what its best detector concluded.
+pub(crate) struct App<'s> {
+    pub view: AppView<'s>,
+    pub detection: Detection,
+}
+
+type Detector = fn(&AppView<'_>) -> Option<Detection>;
+
+/// Tried on every app directory; on a tie the earlier one wins.
+const DETECTORS: &[Detector] = &[
+    python::detect,
+    js_runtimes::deno,
+    js_runtimes::bun,
+    node::detect,
+    go::detect,
+    rust_lang::detect,
+    jvm::detect,
+    ruby::detect,
+    php::detect,
+    dotnet::detect,
+    other::swift_server,
+    other::elixir,
+    other::mobile,
+];
+
+pub(crate) fn analyse(snapshot: &Snapshot, requirements: &Requirements) -> Analysis {
+    let docker = docker::scan(snapshot);
+    let apps: Vec<App<'_>> = view::app_views(snapshot)
+        .into_iter()
+        .filter_map(detect_app)
+        .collect();
+    match pick::choose(&apps, requirements) {
+        Some((chosen, note)) => assemble::build(snapshot, &docker, &apps, chosen, note),
+        None => assemble::nothing(&docker),
+    }
+}
+
+fn detect_app(view: AppView<'_>) -> Option<App<'_>> {
+    let mut best: Option<Detection> = None;
+    for detector in DETECTORS {
+        if let Some(d) = detector(&view)
+            && best.as_ref().is_none_or(|b| d.rank() > b.rank())
+        {
+            best = Some(d);
+        }
+    }
+    // Plain HTML counts only where nothing else explains the directory: an
+    // Electron app or a Flask app has HTML too.
+    if best.as_ref().is_none_or(|b| b.kind == Kind::Unknown)
+        && let Some(site) = other::static_site(&view)
+    {
+        best = Some(site);
+    }
+    best.map(|detection| App { view, detection })
+}

@@ -1,0 +1,142 @@
+//! The call that makes a Node server listen, and what it says about port
+//! and address: `app.listen(port, host)`, `fastify.listen({ port, host })`,
+//! `Hapi.server({ port })`, `serve({ fetch, port })`.
+
+use super::detection::Detection;
+use super::node::JS;
+use super::scan::{Spot, hits, named_arg, split_args};
+use super::value::{Value, resolve};
+use super::view::AppView;
+
+pub(crate) struct Listen<'s> {
+    pub file: &'s str,
+    pub spot: Spot,
+    pub port: Option<Value>,
+    pub host: Option<Value>,
+    /// Fastify's `listen()` binds localhost when given no host.
+    pub loopback_without_host: bool,
+}
+
+/// The most informative listen call: the first (entry files first) whose
+/// port can be read, else the first one at all.
+pub(crate) fn find_listen<'s>(view: &AppView<'s>) -> Option<Listen<'s>> {
+    let re = re!(r"\.listen\s*\(|\b(?:Hapi\.)?server\s*\(\s*\{|\bserve\s*\(\s*\{");
+    let mut first = None;
+    // express-generator starts the server from `bin/www`, which has no extension.
+    for file in view.sources(JS).chain(view.file("bin/www")) {
+        for hit in hits(file, re) {
+            let quote = hit.quote();
+            let open = hit.text[..hit.end()]
+                .rfind('(')
+                .map_or(hit.end(), |i| i + 1);
+            let args = super::scan::call_args(hit.text, open);
+            if quote.contains("serve(") && !args.contains("fetch") {
+                continue;
+            }
+            let listen = read_args(hit.file, hit.text, args, hit.spot());
+            let fastify = hit.text.contains("fastify") || hit.text.contains("Fastify");
+            let listen = Listen {
+                loopback_without_host: fastify && quote.contains(".listen"),
+                ..listen
+            };
+            if listen
+                .port
+                .as_ref()
+                .is_some_and(|p| p.port().is_some() || p.env.is_some())
+            {
+                return Some(listen);
+            }
+            first.get_or_insert(listen);
+        }
+    }
+    first
+}
+
+fn read_args<'s>(file: &'s str, text: &'s str, args: &str, spot: Spot) -> Listen<'s> {
+    let parts = split_args(args);
+    let (port, host) = match parts.first() {
+        Some(first) if first.starts_with('{') => (
+            named_arg(first, &["port"]).map(|e| resolve(text, e)),
+            named_arg(first, &["host", "hostname"]).map(|e| resolve(text, e)),
+        ),
+        Some(first) => {
+            let host = parts
+                .get(1)
+                .filter(|h| !h.contains("=>") && !h.starts_with("function") && !h.starts_with('('))
+                .map(|e| resolve(text, e));
+            (Some(resolve(text, first)), host)
+        }
+        None => (None, None),
+    };
+    Listen {
+        file,
+        spot,
+        port: port.filter(|v| !v.is_empty()),
+        host: host.filter(|v| !v.is_empty()),
+        loopback_without_host: false,
+    }
+}
+
+/// Records what a listen call says on the detection.
+pub(crate) fn apply_listen(d: &mut Detection, listen: &Listen<'_>) {
+    if let Some(port) = &listen.port {
+        d.set_port(port, listen.spot.clone());
+    }
+    match &listen.host {
+        Some(host) => d.set_host(host, listen.spot.clone()),
+        None if listen.loopback_without_host => {
+            d.loopback_default = Some(
+                listen
+                    .spot
+                    .with_detail("fastify listen() without a host listens on localhost only"),
+            );
+            d.bind_fix = Some(format!(
+                "pass `host: '0.0.0.0'` to listen() at {}",
+                listen.spot.cite()
+            ));
+        }
+        None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Snapshot;
+
+    fn listen_of(path: &str, code: &str) -> (Option<u16>, Option<String>, Option<String>, bool) {
+        let snapshot = Snapshot::from_texts([("package.json", "{}"), (path, code)]);
+        let views = super::super::view::app_views(&snapshot);
+        let listen = find_listen(&views[0]).expect("a listen call");
+        (
+            listen.port.as_ref().and_then(Value::port),
+            listen.port.and_then(|p| p.env),
+            listen.host.and_then(|h| h.host()),
+            listen.loopback_without_host,
+        )
+    }
+
+    #[test]
+    fn express_with_env_port() {
+        let code = "const port = process.env.PORT || 3000;\napp.listen(port, () => {});\n";
+        assert_eq!(
+            listen_of("server.js", code),
+            (Some(3000), Some("PORT".into()), None, false)
+        );
+    }
+
+    #[test]
+    fn node_http_on_loopback() {
+        let code = "const hostname = '127.0.0.1';\nconst port = 3000;\nserver.listen(port, hostname, () => {});\n";
+        assert_eq!(
+            listen_of("server.js", code),
+            (Some(3000), None, Some("127.0.0.1".into()), false)
+        );
+    }
+
+    #[test]
+    fn fastify_object_form_and_default_host() {
+        let code = "import Fastify from 'fastify';\nawait fastify.listen({ port: 3000 });\n";
+        assert_eq!(listen_of("server.js", code), (Some(3000), None, None, true));
+    }
+}

@@ -1,0 +1,158 @@
+//! Choosing the app to deploy when a repository holds several.
+
+use super::App;
+use super::detection::Kind;
+use super::view::file_name;
+use crate::requirements::Requirements;
+
+/// Directory names that usually hold the back end.
+const BACKEND_NAMES: &[&str] = &[
+    "api", "backend", "server", "service", "svc", "app", "web-api", "rest",
+];
+
+/// The index of the app to deploy and, when there was a choice, why.
+pub(crate) fn choose(
+    apps: &[App<'_>],
+    requirements: &Requirements,
+) -> Option<(usize, Option<String>)> {
+    let real: Vec<usize> = (0..apps.len())
+        .filter(|&i| apps[i].detection.kind != Kind::Unknown)
+        .collect();
+    let candidates = if real.is_empty() {
+        (0..apps.len()).collect()
+    } else {
+        real
+    };
+    match candidates.as_slice() {
+        [] => return None,
+        [only] => return Some((*only, None)),
+        _ => {}
+    }
+    let listing = candidates
+        .iter()
+        .map(|&i| describe(&apps[i]))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(hint) = requirements.app_hint.as_deref()
+        && let Some(i) = by_hint(apps, &candidates, hint)
+    {
+        let note = format!(
+            "Picked `{}` out of {} apps ({listing}): the description names it (\"{hint}\").",
+            apps[i].view.subdir(),
+            candidates.len()
+        );
+        return Some((i, Some(note)));
+    }
+    let unmatched = requirements.app_hint.as_deref().map(|hint| {
+        format!(
+            " The description names \"{hint}\", but no app's directory or framework matches it."
+        )
+    });
+    let servers: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| apps[i].detection.kind.serves_http())
+        .collect();
+    let Some(&best) = servers.iter().max_by_key(|&&i| server_score(&apps[i])) else {
+        // Nothing serves HTTP: explain with the root's app if there is one.
+        let i = candidates
+            .iter()
+            .copied()
+            .find(|&i| apps[i].view.dir.is_empty())
+            .unwrap_or(candidates[0]);
+        return Some((i, None));
+    };
+    let why = if servers.len() == 1 {
+        "it is the only one that serves HTTP".to_owned()
+    } else if apps[best].detection.kind == Kind::Server && is_backend_name(&apps[best].view.dir) {
+        "it looks like the back end / API".to_owned()
+    } else {
+        "it looks like the main server".to_owned()
+    };
+    let note = format!(
+        "Picked `{}` out of {} apps ({listing}): {why}. Name another app in the description to deploy it instead.{}",
+        apps[best].view.subdir(),
+        candidates.len(),
+        unmatched.unwrap_or_default()
+    );
+    Some((best, Some(note)))
+}
+
+fn describe(app: &App<'_>) -> String {
+    let d = &app.detection;
+    let what = d.framework.unwrap_or(match d.kind {
+        Kind::Cli => "cli",
+        Kind::Library => "library",
+        Kind::Bot => "bot",
+        Kind::Batch => "job",
+        Kind::Desktop => "desktop",
+        Kind::Mobile => "mobile",
+        Kind::Notebook => "notebooks",
+        _ => d.language,
+    });
+    format!("{}: {what}", app.view.subdir())
+}
+
+/// The candidate the hint names: by directory name, path, package name or
+/// framework, exact matches first.
+fn by_hint(apps: &[App<'_>], candidates: &[usize], hint: &str) -> Option<usize> {
+    let hint = hint.to_ascii_lowercase();
+    let words: Vec<&str> = hint
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let score = |i: usize| -> u8 {
+        let app = &apps[i];
+        let dir = app.view.dir.to_ascii_lowercase();
+        let name = file_name(&dir).to_owned();
+        let framework = app.detection.framework.unwrap_or_default();
+        if dir == hint || name == hint {
+            5
+        } else if words.iter().any(|w| *w == name) {
+            4
+        } else if words.iter().any(|w| {
+            w.len() > 2 && (name.contains(w) || (w.contains(name.as_str()) && name.len() > 2))
+        }) {
+            3
+        } else if words
+            .iter()
+            .any(|w| *w == framework || *w == app.detection.language)
+        {
+            2
+        } else {
+            0
+        }
+    };
+    let best = candidates
+        .iter()
+        .copied()
+        .max_by_key(|&i| (score(i), std::cmp::Reverse(i)))?;
+    (score(best) > 0).then_some(best)
+}
+
+fn is_backend_name(dir: &str) -> bool {
+    let name = file_name(dir).to_ascii_lowercase();
+    BACKEND_NAMES.iter().any(|n| {
+        name == *n || name.ends_with(&format!("-{n}")) || name.starts_with(&format!("{n}-"))
+    })
+}
+
+/// Servers before static sites; back-end names, then surer detections,
+/// then shallower directories.
+fn server_score(
+    app: &App<'_>,
+) -> (
+    bool,
+    bool,
+    super::detection::Confidence,
+    std::cmp::Reverse<usize>,
+    std::cmp::Reverse<String>,
+) {
+    (
+        app.detection.kind == Kind::Server,
+        is_backend_name(&app.view.dir),
+        app.detection.confidence,
+        std::cmp::Reverse(app.view.dir.matches('/').count()),
+        std::cmp::Reverse(app.view.dir.clone()),
+    )
+}

@@ -1,0 +1,123 @@
+use serde::{Deserialize, Serialize};
+
+/// Where a fact was seen. `line` is 1-based; `None` when the fact comes from
+/// a file's existence or name rather than a line in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Which fact this supports: `http`, `language`, `framework`, `port`,
+    /// `port_env`, `bind`, `start_command`, `env:<NAME>`, `docker`, `deny`, `subdir`,
+    /// `health_path`. A fact about the repository as a whole (nothing
+    /// recognised) cites the file `.`.
+    pub fact: String,
+    pub file: String,
+    pub line: Option<u32>,
+    /// A short quote or explanation a person can check.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// An environment variable the app reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvVar {
+    pub name: String,
+    /// No default in the code or example file: the app needs it set.
+    pub required: bool,
+    /// Looks like a credential (KEY, SECRET, TOKEN, PASSWORD, DSN...): passed
+    /// as a variable, never written with a value.
+    pub secret: bool,
+    /// The default value found in code or an example file, when not secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+/// What address the app binds, as far as the code shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindAddress {
+    /// The address seen (`127.0.0.1`, `localhost`, `0.0.0.0`, `::`), if any.
+    pub host: Option<String>,
+    /// True when the app would listen on loopback only, unreachable from outside.
+    pub loopback_only: bool,
+    /// How the generated config makes it listen on 0.0.0.0 (a flag, an env
+    /// var, or a start command), when it needs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// A Dockerfile or compose file found in the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DockerFileFacts {
+    /// Relative to the repository root.
+    pub path: String,
+    /// `dockerfile` or `compose`.
+    pub kind: String,
+    /// Ports the final image EXPOSEs, or compose services' container ports.
+    pub ports: Vec<u16>,
+    /// Host ports a compose file publishes them on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<u16>,
+}
+
+/// An app found in a monorepo, with why it was (not) picked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppCandidate {
+    pub subdir: String,
+    pub language: Option<String>,
+    pub framework: Option<String>,
+    pub http: bool,
+}
+
+/// The facts deployment decisions are made from. Field names are a public
+/// contract: `deployflow analyse --json` prints this object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// The app is an HTTP server that can be deployed.
+    pub http: bool,
+    /// Why it was denied (a person-readable sentence), when `http` is false.
+    pub deny_reason: Option<String>,
+    /// `python`, `node`, `typescript`, `deno`, `bun`, `go`, `rust`, `java`,
+    /// `kotlin`, `ruby`, `php`, `csharp`, `static` (also `dart`, `swift`,
+    /// `elixir` for apps recognised only to be explained).
+    pub language: Option<String>,
+    /// Lower-case framework name: `flask`, `fastapi`, `django`, `aiohttp`,
+    /// `streamlit`, `gradio`, `express`, `fastify`, `nestjs`, `nextjs`, `koa`,
+    /// `nuxt`, `node-http`, `deno`, `bun`, `net-http`, `gin`, `echo`, `fiber`,
+    /// `axum`, `actix-web`, `rocket`, `spring-boot`, `ktor`, `quarkus`,
+    /// `rails`, `sinatra`, `laravel`, `php`, `aspnet-core`, `static`, `vite`;
+    /// less common ones are named the same way (`quart`, `sanic`, `hapi`,
+    /// `micronaut`, `symfony`, `rack`, `phoenix`...).
+    pub framework: Option<String>,
+    /// The app's directory relative to the repository root (`.` for the root).
+    pub subdir: String,
+    /// The port the app listens on inside its container.
+    pub port: Option<u16>,
+    /// The environment variable that overrides the port, if the app reads one.
+    pub port_env: Option<String>,
+    pub bind: BindAddress,
+    /// The command that starts the app (in `subdir`).
+    pub start_command: Option<String>,
+    /// The command that builds the app, when it needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_command: Option<String>,
+    /// Names of environment variables the app needs set (no default).
+    pub required_env: Vec<String>,
+    /// Every environment variable found, with defaults and secrecy.
+    pub env: Vec<EnvVar>,
+    /// The repository already has a Dockerfile for this app.
+    pub dockerized: bool,
+    /// Dockerfiles and compose files found, relative to the repository root.
+    pub docker_files: Vec<String>,
+    /// The same files with the ports each exposes or publishes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub docker: Vec<DockerFileFacts>,
+    /// A path answering health probes (`/health`, `/healthz`...), if seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_path: Option<String>,
+    /// Every app found when the repository holds several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppCandidate>,
+    /// Things a person should know: why an app was picked, conflicts between
+    /// sources, guesses made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}

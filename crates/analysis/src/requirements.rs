@@ -1,0 +1,375 @@
+use serde::{Deserialize, Serialize};
+
+/// The user's one-sentence deployment requirements, in structured form.
+/// Every field is optional: a description that says nothing leaves the
+/// defaults to the deployment choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requirements {
+    /// The user asked for something cheap / minimal cost.
+    pub cost_sensitive: bool,
+    /// The user asked for high availability / redundancy / zero downtime.
+    pub high_availability: bool,
+    /// Expected load: `low`, `medium` or `high`, when said.
+    pub expected_load: Option<String>,
+    /// Wants to scale to zero when idle (serverless hint).
+    pub scale_to_zero: bool,
+    /// A database named: `postgres`, `mysql`, `redis`, `mongodb`...
+    pub database: Option<String>,
+    /// An AWS region named (e.g. `us-east-1`) or implied (e.g. "in Canada").
+    pub region: Option<String>,
+    /// An instance size or type named (`t3.micro`, `small`, `large`).
+    pub size: Option<String>,
+    /// A target named outright: `vm`, `container-service`, `serverless`, `kubernetes`.
+    pub target: Option<String>,
+    /// The app the user means, in a repository that holds several.
+    pub app_hint: Option<String>,
+    /// The phrases each requirement was read from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+}
+
+/// Reads a one-sentence description by rules: words for cost, availability,
+/// load, databases, regions, sizes, targets and which app is meant. Every
+/// requirement found records the phrase it came from.
+pub(crate) fn parse(description: &str) -> Requirements {
+    let text = description.trim();
+    let lower = text.to_lowercase();
+    let mut r = Requirements::default();
+    let said = r_evidence;
+
+    if let Some(m) = find(
+        &lower,
+        re!(
+            r"\b(?:cheap(?:est|ly)?|budget|low[- ]cost|lowest cost|inexpensive|affordable|cost[- ](?:effective|efficient|conscious|sensitive)|minimal cost|free[- ]tier|as little as possible|hobby|side project|shoestring|frugal|save money)\b"
+        ),
+    ) {
+        r.cost_sensitive = true;
+        r.evidence.push(said(m, "cost-sensitive"));
+    }
+    if let Some(m) = find(
+        &lower,
+        re!(
+            r"\b(?:highly[- ]available|high[- ]availability|\bha\b|redundan(?:t|cy)|fault[- ]toleran(?:t|ce)|multi[- ]az|zero[- ]downtime|no downtime|failover|resilient|always[- ]on|mission[- ]critical|99\.9+%?)"
+        ),
+    ) {
+        r.high_availability = true;
+        r.evidence.push(said(m, "high availability"));
+    }
+    if let Some((m, load)) = load(&lower) {
+        r.expected_load = Some(load.to_owned());
+        r.evidence.push(said(m, &format!("{load} load")));
+    }
+    if let Some(m) = find(
+        &lower,
+        re!(
+            r"\b(?:scale[sd]? to zero|serverless|pay[- ]per[- ](?:request|use)|idle most of the time|sporadic|occasional(?:ly)? used)\b"
+        ),
+    ) {
+        r.scale_to_zero = true;
+        r.evidence.push(said(m, "scale to zero"));
+    }
+    if let Some((m, db)) = database(&lower) {
+        r.database = Some(db.to_owned());
+        r.evidence.push(said(m, db));
+    }
+    if let Some((m, region)) = region(text, &lower) {
+        r.evidence.push(said(&m, &region));
+        r.region = Some(region);
+    }
+    if let Some((m, size)) = size(&lower) {
+        r.size = Some(size.clone());
+        r.evidence.push(said(m, &size));
+    }
+    if let Some((m, target)) = target(&lower) {
+        r.target = Some(target.to_owned());
+        r.evidence.push(said(m, target));
+    }
+    if let Some((m, hint)) = app_hint(&lower) {
+        r.evidence.push(said(m, &format!("app \"{hint}\"")));
+        r.app_hint = Some(hint);
+    }
+    r
+}
+
+fn r_evidence(phrase: &str, meaning: &str) -> String {
+    format!("\"{phrase}\" → {meaning}")
+}
+
+/// The first match not negated by a word just before it ("not cheap",
+/// "no database", "doesn't need HA").
+fn find<'t>(text: &'t str, re: &regex::Regex) -> Option<&'t str> {
+    re.find_iter(text)
+        .find(|m| !negated(text, m.start()))
+        .map(|m| m.as_str())
+}
+
+fn negated(text: &str, start: usize) -> bool {
+    let before = &text[..start];
+    re!(r"\b(?:no|not|don'?t|doesn'?t|without|never|nor|isn'?t|needn'?t)\s+(?:\w+\s+){0,3}$")
+        .is_match(before)
+}
+
+fn load(lower: &str) -> Option<(&str, &'static str)> {
+    let levels: [(&regex::Regex, &'static str); 3] = [
+        (
+            re!(
+                r"\b(?:high|heavy|lots of|huge|massive|a lot of|large amounts of) (?:traffic|load|usage)|\bmillions? of (?:users|requests)|\bhigh[- ]traffic|\bspiky|\bviral\b|\b\d+k\+? (?:rps|requests per second|concurrent users)"
+            ),
+            "high",
+        ),
+        (
+            re!(
+                r"\b(?:moderate|medium|steady|average) (?:traffic|load|usage)|\bthousands of (?:users|requests)|\b\d+ (?:rps|requests per second)"
+            ),
+            "medium",
+        ),
+        (
+            re!(
+                r"\b(?:low|light|little|minimal) (?:traffic|load|usage)|\blow[- ]traffic|\bfew (?:users|requests)|\binternal (?:tool|use|app)|\bprototype\b|\bdemo\b|\bpersonal\b|\bhobby\b|\bjust me\b"
+            ),
+            "low",
+        ),
+    ];
+    levels
+        .iter()
+        .find_map(|(re, level)| find(lower, re).map(|m| (m, *level)))
+}
+
+fn database(lower: &str) -> Option<(&str, &'static str)> {
+    let re = re!(
+        r"\b(?:postgres(?:ql)?|pg|aurora|rds|mysql|mariadb|redis|valkey|elasticache|mongo(?:db)?|documentdb|dynamo(?:db)?|sqlite)\b"
+    );
+    let m = re.find_iter(lower).find(|m| !negated(lower, m.start()))?;
+    let db = match m.as_str() {
+        "mysql" | "mariadb" => "mysql",
+        "redis" | "valkey" | "elasticache" => "redis",
+        "mongo" | "mongodb" | "documentdb" => "mongodb",
+        "dynamo" | "dynamodb" => "dynamodb",
+        "sqlite" => "sqlite",
+        _ => "postgres",
+    };
+    Some((m.as_str(), db))
+}
+
+fn region(text: &str, lower: &str) -> Option<(String, String)> {
+    let code = re!(
+        r"\b(?:us|eu|ap|ca|sa|me|af|il|mx)-(?:north|south|east|west|central|northeast|southeast|northwest|southwest)-\d\b"
+    );
+    if let Some(m) = code.find(lower) {
+        return Some((m.as_str().to_owned(), m.as_str().to_owned()));
+    }
+    let words = |phrase: &str, haystack: &str| -> bool {
+        haystack.match_indices(phrase).any(|(i, _)| {
+            let before = haystack[..i].chars().next_back();
+            let after = haystack[i + phrase.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    };
+    let alias = crate::regions::ALIASES
+        .iter()
+        .find(|(phrase, _)| words(phrase, lower));
+    if let Some((phrase, region)) = alias {
+        return Some(((*phrase).to_owned(), (*region).to_owned()));
+    }
+    crate::regions::UPPER_CASE
+        .iter()
+        .find(|(abbr, _)| words(abbr, text))
+        .map(|(abbr, region)| ((*abbr).to_owned(), (*region).to_owned()))
+}
+
+fn size(lower: &str) -> Option<(&str, String)> {
+    let instance = re!(r"\b[tmcr][3-8][a-z]{0,3}\.(?:nano|micro|small|medium|large|\d*xlarge)\b");
+    if let Some(m) = find(lower, instance) {
+        return Some((m, m.to_owned()));
+    }
+    let words = re!(
+        r"\b(?:tiny|small|smallest|minimal|medium|large|big|beefy) (?:instance|server|machine|vm|box|node|container)s?\b"
+    );
+    let m = find(lower, words)?;
+    let size = match m.split(' ').next().unwrap_or_default() {
+        "tiny" | "smallest" | "minimal" => "micro",
+        "small" => "small",
+        "medium" => "medium",
+        _ => "large",
+    };
+    Some((m, size.to_owned()))
+}
+
+fn target(lower: &str) -> Option<(&str, &'static str)> {
+    let targets: [(&regex::Regex, &'static str); 5] = [
+        (re!(r"\b(?:kubernetes|k8s|eks|helm)\b"), "kubernetes"),
+        (
+            re!(r"\b(?:serverless|lambda|scale[sd]? to zero)\b"),
+            "serverless",
+        ),
+        (
+            re!(r"\b(?:ecs|fargate|app runner|container service|managed containers?)\b"),
+            "container-service",
+        ),
+        (
+            re!(
+                r"\b(?:ec2|a vm|virtual machine|single (?:server|machine|instance)|one (?:server|machine|instance)|lightsail|docker compose|plain server)\b"
+            ),
+            "vm",
+        ),
+        (re!(r"\bcontainers?\b"), "container-service"),
+    ];
+    targets
+        .iter()
+        .find_map(|(re, target)| find(lower, re).map(|m| (m, *target)))
+}
+
+/// Words that follow "the" or "deploy" without naming an app.
+const NOT_NAMES: &[&str] = &[
+    "whole",
+    "entire",
+    "main",
+    "web",
+    "new",
+    "same",
+    "public",
+    "internal",
+    "my",
+    "our",
+    "this",
+    "that",
+    "these",
+    "rest",
+    "http",
+    "node",
+    "python",
+    "go",
+    "small",
+    "simple",
+    "mobile",
+    "it",
+    "app",
+    "application",
+    "project",
+    "repo",
+    "repository",
+    "code",
+    "service",
+    "site",
+    "a",
+    "an",
+    "to",
+    "on",
+    "in",
+    "with",
+    "for",
+];
+
+/// "apps/web", "the orders service", "the api", "deploy payments".
+fn app_hint(lower: &str) -> Option<(&str, String)> {
+    let path = re!(r"\b(?:apps|services|packages|cmd|src)/[\w.-]+");
+    if let Some(m) = path.find(lower) {
+        return Some((m.as_str(), m.as_str().to_owned()));
+    }
+    let named = re!(
+        r"\bthe\s+([\w-]+)\s+(?:app|application|service|server|api|backend|frontend|site|website|microservice)\b"
+    );
+    let role = re!(
+        r"\bthe\s+(api|backend|back[- ]end|frontend|front[- ]end|server|web\s?app|website|dashboard|admin|worker)\b"
+    );
+    let verb = re!(r"\b(?:deploy|ship|host|launch|publish)\s+(?:the\s+|our\s+|my\s+)?([\w-]+)");
+    [named, role, verb].into_iter().find_map(|re| {
+        re.captures_iter(lower).find_map(|c| {
+            let name = c.get(1)?.as_str();
+            let name = match name.replace([' ', '-'], "").as_str() {
+                "backend" => "backend".to_owned(),
+                "frontend" => "frontend".to_owned(),
+                "webapp" => "web".to_owned(),
+                _ => name.to_owned(),
+            };
+            (!NOT_NAMES.contains(&name.as_str()))
+                .then(|| (c.get(0).map_or("", |m| m.as_str()), name))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn cost_database_and_hint() {
+        let r = parse("Deploy the api cheaply, with a small postgres database");
+        assert!(r.cost_sensitive);
+        assert_eq!(r.database.as_deref(), Some("postgres"));
+        assert_eq!(r.app_hint.as_deref(), Some("api"));
+        assert!(r.evidence.iter().any(|e| e.contains("cheaply")));
+    }
+
+    #[test]
+    fn regions_by_name_code_and_abbreviation() {
+        assert_eq!(
+            parse("host it in Canada").region.as_deref(),
+            Some("ca-central-1")
+        );
+        assert_eq!(
+            parse("Frankfurt please").region.as_deref(),
+            Some("eu-central-1")
+        );
+        assert_eq!(
+            parse("somewhere in us east").region.as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            parse("run in eu-west-3").region.as_deref(),
+            Some("eu-west-3")
+        );
+        assert_eq!(
+            parse("users in the EU").region.as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(parse("help us deploy this").region, None);
+    }
+
+    #[test]
+    fn targets_sizes_and_load() {
+        let r = parse("run it on kubernetes with t3.small nodes, high traffic expected");
+        assert_eq!(r.target.as_deref(), Some("kubernetes"));
+        assert_eq!(r.size.as_deref(), Some("t3.small"));
+        assert_eq!(r.expected_load.as_deref(), Some("high"));
+        let r = parse("serverless please, it is idle most of the time");
+        assert_eq!(r.target.as_deref(), Some("serverless"));
+        assert!(r.scale_to_zero);
+        assert_eq!(
+            parse("on ECS Fargate").target.as_deref(),
+            Some("container-service")
+        );
+    }
+
+    #[test]
+    fn negations_and_ha() {
+        let r = parse("doesn't need to be highly available, no database");
+        assert!(!r.high_availability);
+        assert_eq!(r.database, None);
+        assert!(parse("zero downtime, multi-AZ").high_availability);
+    }
+
+    #[test]
+    fn app_hints() {
+        assert_eq!(
+            parse("deploy the orders service on a container service")
+                .app_hint
+                .as_deref(),
+            Some("orders")
+        );
+        assert_eq!(
+            parse("Deploy the backend API for our mobile app, low traffic")
+                .app_hint
+                .as_deref(),
+            Some("backend")
+        );
+        assert_eq!(parse("ship apps/web").app_hint.as_deref(), Some("apps/web"));
+        assert_eq!(parse("public API, cheap, postgres").app_hint, None);
+        assert_eq!(
+            parse("deploy payments to ECS").app_hint.as_deref(),
+            Some("payments")
+        );
+        assert_eq!(parse("Deploy this cheaply").app_hint, None);
+        assert_eq!(parse("deploy the whole app").app_hint, None);
+    }
+}

@@ -1,0 +1,831 @@
+//! Detector behaviour on small in-memory repositories: one fact or one
+//! tricky case per test, so a failure names what broke.
+
+use analysis::{Analysis, Requirements, Snapshot, analyse, parse_requirements};
+
+fn run(files: &[(&str, &str)]) -> Analysis {
+    run_with(files, &Requirements::default())
+}
+
+fn run_with(files: &[(&str, &str)], requirements: &Requirements) -> Analysis {
+    let snapshot = Snapshot::from_texts(files.iter().copied());
+    let analysis = analyse(&snapshot, requirements);
+    assert_facts_have_evidence(&snapshot, &analysis);
+    analysis
+}
+
+/// Every fact stated has evidence pointing at a file of the snapshot.
+fn assert_facts_have_evidence(snapshot: &Snapshot, a: &Analysis) {
+    let has = |fact: &str| a.evidence.iter().any(|e| e.fact == fact);
+    for e in &a.evidence {
+        // "." is the repository itself, for facts about what it lacks.
+        assert!(
+            e.file == "." || snapshot.get(&e.file).is_some(),
+            "evidence for {} cites unknown file {:?}",
+            e.fact,
+            e.file
+        );
+    }
+    let stated = [
+        ("language", a.language.is_some()),
+        ("framework", a.framework.is_some()),
+        ("port", a.port.is_some()),
+        ("port_env", a.port_env.is_some()),
+        ("start_command", a.start_command.is_some()),
+        ("health_path", a.health_path.is_some()),
+        ("deny", a.deny_reason.is_some()),
+        ("http", a.http),
+        ("subdir", a.subdir != "."),
+        ("bind", a.bind.loopback_only),
+    ];
+    for (fact, present) in stated {
+        assert!(!present || has(fact), "no evidence for {fact}: {a:#?}");
+    }
+    for var in &a.env {
+        assert!(
+            has(&format!("env:{}", var.name)),
+            "no evidence for env var {}",
+            var.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------- Python
+
+#[test]
+fn flask_app_run_without_host_is_loopback_with_a_fix() {
+    let a = run(&[
+        ("requirements.txt", "flask==3.0\n"),
+        (
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == '__main__':\n    app.run(debug=True)\n",
+        ),
+    ]);
+    assert_eq!(
+        (a.language.as_deref(), a.framework.as_deref()),
+        (Some("python"), Some("flask"))
+    );
+    assert_eq!(a.port, Some(5000));
+    assert!(a.bind.loopback_only);
+    assert!(
+        a.bind
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("0.0.0.0") && f.contains("app:app")),
+        "{:?}",
+        a.bind.fix
+    );
+    assert_eq!(a.start_command.as_deref(), Some("python app.py"));
+}
+
+#[test]
+fn commented_out_run_calls_do_not_count() {
+    let a = run(&[
+        ("requirements.txt", "flask\ngunicorn\n"),
+        (
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\n# app.run(port=1234)\n",
+        ),
+    ]);
+    assert_eq!(a.port, Some(5000));
+    assert_eq!(
+        a.start_command.as_deref(),
+        Some("gunicorn --bind 0.0.0.0:5000 app:app")
+    );
+    assert!(!a.bind.loopback_only);
+}
+
+#[test]
+fn fastapi_without_a_run_call_gets_a_uvicorn_command() {
+    let a = run(&[
+        (
+            "pyproject.toml",
+            "[project]\nname = \"x\"\ndependencies = [\"fastapi\", \"uvicorn\"]\n",
+        ),
+        (
+            "src/api/main.py",
+            "from fastapi import FastAPI\n\nservice = FastAPI()\n\n@service.get(\"/healthz\")\ndef ok():\n    return {}\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("fastapi"));
+    assert_eq!(a.port, Some(8000));
+    assert_eq!(
+        a.start_command.as_deref(),
+        Some("uvicorn api.main:service --host 0.0.0.0 --port 8000")
+    );
+    assert_eq!(a.health_path.as_deref(), Some("/healthz"));
+}
+
+#[test]
+fn procfile_gunicorn_reads_the_port_from_the_env() {
+    let a = run(&[
+        ("requirements.txt", "Django\ngunicorn\n"),
+        (
+            "manage.py",
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n",
+        ),
+        ("shop/settings.py", "INSTALLED_APPS = []\n"),
+        (
+            "Procfile",
+            "web: gunicorn shop.wsgi --bind 0.0.0.0:${PORT:-9000}\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("django"));
+    assert_eq!(
+        a.start_command.as_deref(),
+        Some("gunicorn shop.wsgi --bind 0.0.0.0:${PORT:-9000}")
+    );
+    assert_eq!((a.port, a.port_env.as_deref()), (Some(9000), Some("PORT")));
+    assert!(!a.bind.loopback_only);
+}
+
+#[test]
+fn uvicorn_in_a_dockerfile_without_host_is_loopback() {
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+        (
+            "Dockerfile",
+            "FROM python:3.12\nCOPY . .\nCMD [\"uvicorn\", \"main:app\", \"--port\", \"80\"]\n",
+        ),
+    ]);
+    assert!(a.dockerized);
+    assert_eq!(a.port, Some(80));
+    assert!(a.bind.loopback_only);
+    assert!(
+        a.bind
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("--host 0.0.0.0"))
+    );
+}
+
+#[test]
+fn streamlit_port_from_its_config() {
+    let a = run(&[
+        ("requirements.txt", "streamlit\n"),
+        ("dashboard.py", "import streamlit as st\nst.title('x')\n"),
+        (".streamlit/config.toml", "[server]\nport = 8600\n"),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("streamlit"));
+    assert_eq!(a.port, Some(8600));
+    assert_eq!(
+        a.start_command.as_deref(),
+        Some("streamlit run dashboard.py --server.port 8600 --server.address 0.0.0.0")
+    );
+}
+
+#[test]
+fn gunicorn_config_file_sets_the_address() {
+    let a = run(&[
+        ("requirements.txt", "Flask\ngunicorn\n"),
+        (
+            "wsgi.py",
+            "from app import create_app\napp = create_app()\n",
+        ),
+        (
+            "app/__init__.py",
+            "from flask import Flask\ndef create_app():\n    return Flask(__name__)\n",
+        ),
+        ("gunicorn.conf.py", "bind = \"0.0.0.0:8050\"\n"),
+        ("Procfile", "web: gunicorn -c gunicorn.conf.py wsgi:app\n"),
+    ]);
+    assert_eq!(a.port, Some(8050));
+    assert_eq!(a.bind.host.as_deref(), Some("0.0.0.0"));
+    assert!(!a.bind.loopback_only);
+}
+
+#[test]
+fn a_dockerfile_start_script_is_read_for_the_server_command() {
+    let a = run(&[
+        ("requirements/base.txt", "django\n"),
+        ("requirements/production.txt", "-r base.txt\ngunicorn\n"),
+        (
+            "manage.py",
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n",
+        ),
+        (
+            "config/settings.py",
+            "INSTALLED_APPS = []\nSECRET_KEY = env('DJANGO_SECRET_KEY')\n",
+        ),
+        (
+            "compose/production/django/Dockerfile",
+            "FROM python\nCMD [\"/start\"]\n",
+        ),
+        (
+            "compose/production/django/start",
+            "#!/bin/bash\nset -e\nexec gunicorn config.wsgi --bind 0.0.0.0:5000\n",
+        ),
+        (
+            "compose/local/django/start",
+            "exec python manage.py runserver 0.0.0.0:8000\n",
+        ),
+        (
+            "docker-compose.production.yml",
+            "services:\n  django:\n    build:\n      context: .\n      dockerfile: ./compose/production/django/Dockerfile\n",
+        ),
+    ]);
+    assert!(a.dockerized, "the compose file's dockerfile path names it");
+    assert_eq!(a.start_command.as_deref(), Some("/start"));
+    assert_eq!(a.port, Some(5000));
+    assert_eq!(a.required_env, ["DJANGO_SECRET_KEY"]);
+}
+
+#[test]
+fn fastapi_cli_and_pydantic_settings() {
+    let a = run(&[
+        (
+            "pyproject.toml",
+            "[project]\nname = \"app\"\ndependencies = [\"fastapi[standard]\"]\n",
+        ),
+        (
+            "app/main.py",
+            "from fastapi import FastAPI\napp = FastAPI()\n",
+        ),
+        (
+            "app/config.py",
+            "from pydantic_settings import BaseSettings\n\nclass Settings(BaseSettings):\n    database_url: str\n    debug: bool = False\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM python\nCMD [\"fastapi\", \"run\", \"app/main.py\", \"--port\", \"80\"]\n",
+        ),
+    ]);
+    assert_eq!(a.port, Some(80));
+    assert!(
+        !a.bind.loopback_only,
+        "fastapi run listens on all interfaces"
+    );
+    assert_eq!(a.required_env, ["DATABASE_URL"]);
+}
+
+// ---------------------------------------------------------------- Node
+
+#[test]
+fn dockerfile_env_overrides_the_code_default_port() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"name":"x","scripts":{"start":"node server.js"},"dependencies":{"express":"^4"}}"#,
+        ),
+        (
+            "server.js",
+            "const express = require('express');\nconst app = express();\nconst port = process.env.PORT || 3000;\napp.listen(port);\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM node:20\nENV PORT=8080\nEXPOSE 8080\nCMD [\"node\", \"server.js\"]\n",
+        ),
+    ]);
+    assert_eq!((a.port, a.port_env.as_deref()), (Some(8080), Some("PORT")));
+    assert_eq!(a.start_command.as_deref(), Some("node server.js"));
+    assert!(a.notes.is_empty(), "{:?}", a.notes);
+}
+
+#[test]
+fn next_start_port_flag_is_read_through_npm_start() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"build":"next build","start":"next start -p 4000"},"dependencies":{"next":"14","react":"18"}}"#,
+        ),
+        (
+            "app/page.tsx",
+            "export default function Page() { return null }\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("nextjs"));
+    assert_eq!(a.language.as_deref(), Some("typescript"));
+    assert_eq!(a.port, Some(4000));
+    assert_eq!(a.start_command.as_deref(), Some("npm start"));
+    assert_eq!(a.build_command.as_deref(), Some("npm run build"));
+}
+
+#[test]
+fn vite_dev_server_in_a_dockerfile_listens_on_localhost() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"dev":"vite","build":"vite build"},"devDependencies":{"vite":"5"}}"#,
+        ),
+        ("index.html", "<div id=app></div>"),
+        (
+            "Dockerfile",
+            "FROM node:20\nCOPY . .\nCMD [\"npm\", \"run\", \"dev\"]\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("vite"));
+    assert_eq!(a.port, Some(5173));
+    assert!(a.bind.loopback_only);
+    assert!(
+        a.bind
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("--host 0.0.0.0"))
+    );
+}
+
+#[test]
+fn a_vite_build_is_a_static_site_on_port_80() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"build":"vite build"},"devDependencies":{"vite":"5"}}"#,
+        ),
+        ("index.html", "<div id=app></div>"),
+    ]);
+    assert!(a.http);
+    assert_eq!((a.framework.as_deref(), a.port), (Some("vite"), Some(80)));
+    assert_eq!(a.build_command.as_deref(), Some("npm run build"));
+}
+
+#[test]
+fn fastify_without_host_listens_on_localhost() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js"},"dependencies":{"fastify":"4"}}"#,
+        ),
+        (
+            "index.js",
+            "const fastify = require('fastify')();\nfastify.listen({ port: 3001 });\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("fastify"));
+    assert_eq!(a.port, Some(3001));
+    assert!(a.bind.loopback_only);
+}
+
+#[test]
+fn listen_calls_in_tests_are_ignored() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js"},"dependencies":{"koa":"2"}}"#,
+        ),
+        (
+            "index.js",
+            "const Koa = require('koa');\nnew Koa().listen(4100);\n",
+        ),
+        ("test/server.test.js", "app.listen(9999, '127.0.0.1');\n"),
+    ]);
+    assert_eq!(a.port, Some(4100));
+    assert!(!a.bind.loopback_only);
+}
+
+#[test]
+fn express_generator_bin_www() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node ./bin/www"},"dependencies":{"express":"4"}}"#,
+        ),
+        (
+            "app.js",
+            "var express = require('express');\nvar app = express();\nmodule.exports = app;\n",
+        ),
+        (
+            "bin/www",
+            "var port = normalizePort(process.env.PORT || '3005');\nserver.listen(port);\n",
+        ),
+    ]);
+    assert_eq!((a.port, a.port_env.as_deref()), (Some(3005), Some("PORT")));
+}
+
+// ---------------------------------------------------------------- other languages
+
+#[test]
+fn go_port_from_getenv_with_fallback() {
+    let a = run(&[
+        ("go.mod", "module x\n\ngo 1.22\n"),
+        (
+            "cmd/server/main.go",
+            "package main\n\nfunc main() {\n\taddr := os.Getenv(\"LISTEN_PORT\")\n\tif addr == \"\" {\n\t\taddr = \"9090\"\n\t}\n\thttp.ListenAndServe(\":\"+addr, nil)\n}\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("net-http"));
+    assert_eq!(
+        (a.port, a.port_env.as_deref()),
+        (Some(9090), Some("LISTEN_PORT"))
+    );
+    assert_eq!(
+        a.build_command.as_deref(),
+        Some("go build -o app ./cmd/server")
+    );
+    assert!(a.required_env.is_empty(), "{:?}", a.required_env);
+}
+
+#[test]
+fn go_port_from_a_flag_default() {
+    let a = run(&[
+        ("go.mod", "module x\n"),
+        (
+            "cmd/web/main.go",
+            "package main\n\nfunc main() {\n\taddr := flag.String(\"addr\", \":4000\", \"HTTP address\")\n\tsrv := &http.Server{Addr: *addr}\n\tsrv.ListenAndServe()\n}\n",
+        ),
+    ]);
+    assert_eq!(a.port, Some(4000));
+}
+
+#[test]
+fn rocket_without_config_listens_on_loopback() {
+    let a = run(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"svc\"\n\n[dependencies]\nrocket = \"0.5\"\n",
+        ),
+        (
+            "src/main.rs",
+            "#[launch]\nfn rocket() -> _ { rocket::build() }\n",
+        ),
+    ]);
+    assert_eq!(
+        (a.framework.as_deref(), a.port),
+        (Some("rocket"), Some(8000))
+    );
+    assert!(a.bind.loopback_only);
+    assert_eq!(a.bind.fix.as_deref(), Some("set ROCKET_ADDRESS=0.0.0.0"));
+    assert_eq!(a.start_command.as_deref(), Some("./target/release/svc"));
+}
+
+#[test]
+fn spring_yaml_port_placeholder_and_actuator_health() {
+    let a = run(&[
+        (
+            "pom.xml",
+            "<project><artifactId>spring-boot-starter-web</artifactId><artifactId>spring-boot-starter-actuator</artifactId></project>",
+        ),
+        (
+            "src/main/java/App.java",
+            "@SpringBootApplication public class App { public static void main(String[] a) {} }",
+        ),
+        (
+            "src/main/resources/application.yml",
+            "server:\n  port: ${SERVER_PORT:9090}\n",
+        ),
+        ("src/test/resources/application.yml", "server:\n  port: 1\n"),
+    ]);
+    assert_eq!(
+        (a.language.as_deref(), a.framework.as_deref()),
+        (Some("java"), Some("spring-boot"))
+    );
+    assert_eq!(
+        (a.port, a.port_env.as_deref()),
+        (Some(9090), Some("SERVER_PORT"))
+    );
+    assert_eq!(a.health_path.as_deref(), Some("/actuator/health"));
+}
+
+#[test]
+fn aspnet_before_net8_defaults_to_80_and_localhost_urls_are_loopback() {
+    let project = "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><PropertyGroup><TargetFramework>net6.0</TargetFramework></PropertyGroup></Project>";
+    let a = run(&[
+        ("Api.csproj", project),
+        (
+            "Program.cs",
+            "var app = WebApplication.Create();\napp.Run();\n",
+        ),
+    ]);
+    assert_eq!((a.language.as_deref(), a.port), (Some("csharp"), Some(80)));
+    assert_eq!(a.start_command.as_deref(), Some("dotnet out/Api.dll"));
+    let a = run(&[
+        ("Api.csproj", project),
+        (
+            "Program.cs",
+            "var app = WebApplication.Create();\napp.Run(\"http://localhost:5005\");\n",
+        ),
+    ]);
+    assert_eq!(a.port, Some(5005));
+    assert!(a.bind.loopback_only);
+}
+
+#[test]
+fn rails_port_from_puma_config() {
+    let a = run(&[
+        (
+            "Gemfile",
+            "source 'https://rubygems.org'\ngem \"rails\", \"~> 7.1\"\n",
+        ),
+        (
+            "config/application.rb",
+            "module Shop\n  class Application < Rails::Application\n  end\nend\n",
+        ),
+        ("config/puma.rb", "port ENV.fetch(\"PORT\") { 3100 }\n"),
+        ("bin/rails", "#!/usr/bin/env ruby\n"),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("rails"));
+    assert_eq!((a.port, a.port_env.as_deref()), (Some(3100), Some("PORT")));
+    assert_eq!(
+        a.start_command.as_deref(),
+        Some("bin/rails server -b 0.0.0.0 -p 3100")
+    );
+}
+
+#[test]
+fn plain_php_and_static_html() {
+    let a = run(&[("index.php", "<?php echo 'hi';"), ("lib.php", "<?php")]);
+    assert_eq!((a.framework.as_deref(), a.port), (Some("php"), Some(80)));
+    let a = run(&[("index.html", "<html></html>"), ("style.css", "")]);
+    assert_eq!(
+        (a.language.as_deref(), a.framework.as_deref(), a.port),
+        (Some("static"), Some("static"), Some(80))
+    );
+}
+
+#[test]
+fn deno_and_bun_defaults() {
+    let a = run(&[("main.ts", "Deno.serve((_req) => new Response(\"hi\"));\n")]);
+    assert_eq!((a.language.as_deref(), a.port), (Some("deno"), Some(8000)));
+    let a = run(&[
+        ("package.json", "{}"),
+        ("bunfig.toml", ""),
+        (
+            "index.ts",
+            "Bun.serve({ fetch() { return new Response('x') } });\n",
+        ),
+    ]);
+    assert_eq!((a.language.as_deref(), a.port), (Some("bun"), Some(3000)));
+}
+
+#[test]
+fn docker_files_are_listed_with_their_ports() {
+    let a = run(&[
+        ("go.mod", "module x\n"),
+        (
+            "main.go",
+            "package main\nfunc main() { http.ListenAndServe(\":3000\", nil) }\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM golang AS build\nEXPOSE 9999\nFROM alpine\nEXPOSE 3000/tcp\nCMD [\"/app\"]\n",
+        ),
+        (
+            "deploy/compose.yaml",
+            "services:\n  api:\n    build: ..\n    ports:\n      - \"127.0.0.1:8080:3000\"\n",
+        ),
+        (
+            ".devcontainer/Dockerfile",
+            "FROM mcr.microsoft.com/devcontainers/go\n",
+        ),
+    ]);
+    assert!(a.dockerized);
+    assert_eq!(a.docker_files, ["Dockerfile", "deploy/compose.yaml"]);
+    let ports: Vec<(&str, &str, Vec<u16>, Vec<u16>)> = a
+        .docker
+        .iter()
+        .map(|d| {
+            (
+                d.path.as_str(),
+                d.kind.as_str(),
+                d.ports.clone(),
+                d.published.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            ("Dockerfile", "dockerfile", vec![3000], vec![]),
+            ("deploy/compose.yaml", "compose", vec![3000], vec![8080])
+        ]
+    );
+    assert_eq!(a.port, Some(3000));
+}
+
+// ---------------------------------------------------------------- not servers
+
+fn denied(files: &[(&str, &str)]) -> String {
+    let a = run(files);
+    assert!(!a.http, "expected a denial: {a:#?}");
+    a.deny_reason.expect("a reason")
+}
+
+#[test]
+fn command_line_tools_are_denied_with_where_they_start() {
+    let reason = denied(&[
+        (
+            "pyproject.toml",
+            "[project]\nname = \"t\"\ndependencies = [\"typer\"]\n",
+        ),
+        ("t/cli.py", "import typer\n\napp = typer.Typer()\n"),
+    ]);
+    assert!(
+        reason.contains("command-line tool") && reason.contains("t/cli.py:3"),
+        "{reason}"
+    );
+    let reason = denied(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"x\"\n[dependencies]\nclap = \"4\"\n",
+        ),
+        ("src/main.rs", "fn main() {}"),
+    ]);
+    assert!(reason.contains("command-line tool"), "{reason}");
+}
+
+#[test]
+fn libraries_are_denied() {
+    let reason = denied(&[
+        ("Cargo.toml", "[package]\nname = \"x\"\n"),
+        ("src/lib.rs", "pub fn f() {}"),
+    ]);
+    assert!(reason.contains("library"), "{reason}");
+    let reason = denied(&[("go.mod", "module x\n"), ("x.go", "package x\n")]);
+    assert!(reason.contains("library"), "{reason}");
+    let reason = denied(&[
+        ("package.json", r#"{"name":"lib","main":"index.js"}"#),
+        ("index.js", "module.exports = 1;"),
+    ]);
+    assert!(reason.contains("library"), "{reason}");
+}
+
+#[test]
+fn desktop_and_mobile_apps_are_denied() {
+    let reason = denied(&[(
+        "main.py",
+        "import tkinter as tk\nroot = tk.Tk()\nroot.mainloop()\n",
+    )]);
+    assert!(reason.contains("desktop"), "{reason}");
+    let reason = denied(&[
+        (
+            "package.json",
+            r#"{"dependencies":{"react-native":"0.74"}}"#,
+        ),
+        ("App.tsx", ""),
+    ]);
+    assert!(reason.contains("mobile"), "{reason}");
+    let reason = denied(&[(
+        "app/build.gradle",
+        "plugins { id 'com.android.application' }\n",
+    )]);
+    assert!(reason.contains("mobile"), "{reason}");
+}
+
+#[test]
+fn bots_that_only_connect_out_are_denied() {
+    let reason = denied(&[
+        ("requirements.txt", "python-telegram-bot\n"),
+        (
+            "bot.py",
+            "from telegram.ext import Application\napp = Application.builder().build()\napp.run_polling()\n",
+        ),
+    ]);
+    assert!(
+        reason.contains("bot") && reason.contains("bot.py:3"),
+        "{reason}"
+    );
+    let reason = denied(&[
+        ("package.json", r#"{"dependencies":{"@slack/bolt":"3"}}"#),
+        (
+            "app.js",
+            "const { App } = require('@slack/bolt');\nconst app = new App({ socketMode: true });\n",
+        ),
+    ]);
+    assert!(reason.contains("bot"), "{reason}");
+}
+
+#[test]
+fn jobs_and_notebooks_are_denied() {
+    let reason = denied(&[
+        ("requirements.txt", "schedule\n"),
+        (
+            "job.py",
+            "import schedule\nschedule.every(10).minutes.do(run)\n",
+        ),
+    ]);
+    assert!(reason.contains("batch job"), "{reason}");
+    let reason = denied(&[("requirements.txt", "pandas\n"), ("analysis.ipynb", "{}")]);
+    assert!(reason.contains("notebooks"), "{reason}");
+}
+
+#[test]
+fn an_empty_repository_is_denied() {
+    let a = run(&[("README.md", "# nothing")]);
+    assert!(!a.http);
+    assert!(
+        a.deny_reason
+            .is_some_and(|r| r.contains("No application found"))
+    );
+}
+
+// ---------------------------------------------------------------- monorepos
+
+const MONOREPO: &[(&str, &str)] = &[
+    (
+        "frontend/package.json",
+        r#"{"scripts":{"build":"vite build"},"devDependencies":{"vite":"5"}}"#,
+    ),
+    ("frontend/index.html", "<div></div>"),
+    ("backend/requirements.txt", "flask\n"),
+    (
+        "backend/app.py",
+        "from flask import Flask\napp = Flask(__name__)\n",
+    ),
+    ("worker/requirements.txt", "celery\n"),
+    (
+        "worker/tasks.py",
+        "from celery import Celery\napp = Celery('w')\n",
+    ),
+];
+
+#[test]
+fn monorepo_prefers_the_backend_and_says_why() {
+    let a = run(MONOREPO);
+    assert_eq!(
+        (a.subdir.as_str(), a.framework.as_deref()),
+        ("backend", Some("flask"))
+    );
+    assert_eq!(a.apps.len(), 3);
+    assert!(
+        a.notes.iter().any(|n| n.contains("Picked `backend`")),
+        "{:?}",
+        a.notes
+    );
+}
+
+#[test]
+fn monorepo_follows_the_description() {
+    let a = run_with(MONOREPO, &parse_requirements("deploy the frontend, cheap"));
+    assert_eq!(
+        (a.subdir.as_str(), a.framework.as_deref()),
+        ("frontend", Some("vite"))
+    );
+    assert!(a.notes.iter().any(|n| n.contains("description names it")));
+    let a = run_with(MONOREPO, &parse_requirements("deploy the worker"));
+    assert_eq!(a.subdir, "worker");
+    assert!(!a.http, "a named worker is still not a server");
+}
+
+// ---------------------------------------------------------------- env
+
+#[test]
+fn env_vars_required_secret_and_defaults() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        (
+            "index.js",
+            "const express = require('express');\nconst key = process.env.API_KEY;\nconst level = process.env.LOG_LEVEL || 'info';\nconst { REGION = 'eu' } = process.env;\nexpress().listen(3000);\n",
+        ),
+        (
+            ".env.example",
+            "API_KEY=\nSENTRY_DSN=<your dsn>\nLOG_LEVEL=debug\nCACHE_TTL=60\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM node\nENV SENTRY_DSN=\"\"\nCMD node index.js\n",
+        ),
+    ]);
+    assert_eq!(a.required_env, ["API_KEY"]);
+    let var = |name: &str| {
+        a.env
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert!(var("API_KEY").secret && var("API_KEY").required);
+    assert!(!var("SENTRY_DSN").required, "the Dockerfile sets it");
+    assert_eq!(var("LOG_LEVEL").default.as_deref(), Some("info"));
+    assert_eq!(var("CACHE_TTL").default.as_deref(), Some("60"));
+    assert!(!var("REGION").required);
+}
+
+#[test]
+fn root_env_example_counts_for_an_app_in_a_subdirectory() {
+    let a = run(&[
+        (".env.example", "OPENAI_API_KEY=\n"),
+        ("api/requirements.txt", "fastapi\n"),
+        (
+            "api/main.py",
+            "from fastapi import FastAPI\napp = FastAPI()\n",
+        ),
+        ("web/index.html", "<html>"),
+    ]);
+    assert_eq!(a.subdir, "api");
+    assert_eq!(a.required_env, ["OPENAI_API_KEY"]);
+}
+
+#[test]
+fn analysis_is_deterministic_and_serialises_its_contract_fields() {
+    let files = MONOREPO;
+    let first = serde_json::to_value(run(files)).unwrap();
+    assert_eq!(first, serde_json::to_value(run(files)).unwrap());
+    for field in [
+        "http",
+        "deny_reason",
+        "language",
+        "framework",
+        "subdir",
+        "port",
+        "port_env",
+        "start_command",
+        "required_env",
+        "dockerized",
+        "docker_files",
+        "evidence",
+    ] {
+        assert!(first.get(field).is_some(), "missing {field}");
+    }
+}
