@@ -3,33 +3,13 @@
 //! timeline and artifacts, a denied repository, refused requests, and a token that
 //! never shows up anywhere.
 
+#[macro_use]
 mod common;
 
 use common::{Backend, TestApp};
 use serde_json::{Value, json};
 use test_support::git_fixture::{FixtureFile, GitFixture};
 use test_support::git_server::{BasicAuth, GitHttpServer};
-
-macro_rules! api_tests {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-    };
-}
 
 api_tests!(
     request_runs_to_terraform_generated_with_artifacts,

@@ -1,33 +1,12 @@
 //! The HTTP API over real sockets, against PostgreSQL and SQLite alike.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
 
 use common::{Backend, TestApp};
 use serde_json::{Value, json};
-
-/// Runs each listed test once on a fresh PostgreSQL database and once on a fresh SQLite file.
-macro_rules! api_tests {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-    };
-}
 
 api_tests!(
     submitted_job_runs_and_shows_its_timeline,

@@ -100,7 +100,12 @@ pub struct Config {
 
     /// Also accept file:// and loopback repository URLs (development and tests only:
     /// it lets whoever submits a job read this machine's disk).
-    #[arg(long, env = "ALLOW_LOCAL_REPOS", default_value_t = false, global = true)]
+    #[arg(
+        long,
+        env = "ALLOW_LOCAL_REPOS",
+        default_value_t = false,
+        global = true
+    )]
     pub allow_local_repos: bool,
 
     /// Largest repository clone accepted, in MiB.
@@ -108,11 +113,21 @@ pub struct Config {
     pub clone_max_mb: u64,
 
     /// Most files a cloned commit may have.
-    #[arg(long, env = "CLONE_MAX_FILES", default_value_t = 100_000, global = true)]
+    #[arg(
+        long,
+        env = "CLONE_MAX_FILES",
+        default_value_t = 100_000,
+        global = true
+    )]
     pub clone_max_files: usize,
 
     /// Longest a clone may take, in seconds.
-    #[arg(long, env = "CLONE_TIMEOUT_SECONDS", default_value_t = 300, global = true)]
+    #[arg(
+        long,
+        env = "CLONE_TIMEOUT_SECONDS",
+        default_value_t = 300,
+        global = true
+    )]
     pub clone_timeout_seconds: u64,
 
     /// Key (64 hex characters) that seals the access tokens jobs keep for resuming.
@@ -127,7 +142,12 @@ pub struct Config {
     pub openai_api_key: Option<String>,
 
     /// Model the analysis and Terraform calls use.
-    #[arg(long, env = "OPENAI_MODEL", default_value = "gpt-4.1-mini", global = true)]
+    #[arg(
+        long,
+        env = "OPENAI_MODEL",
+        default_value = "gpt-4.1-mini",
+        global = true
+    )]
     pub openai_model: String,
 
     /// Base URL of the OpenAI-compatible API.
@@ -222,7 +242,11 @@ impl Config {
 
     /// The model configuration, when OPENAI_API_KEY is set.
     pub fn llm(&self) -> Option<llm::LlmConfig> {
-        let key = self.openai_api_key.as_deref().map(str::trim).filter(|k| !k.is_empty())?;
+        let key = self
+            .openai_api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())?;
         let mut config = llm::LlmConfig::new(llm::SecretString::from(key.to_owned()));
         config.model = self.openai_model.clone();
         config.base_url = self.openai_base_url.trim_end_matches('/').to_owned();
@@ -233,11 +257,16 @@ impl Config {
     /// default a key generated once in DATA_DIR/secrets.key (readable by its owner only).
     pub fn secret_key(&self) -> anyhow::Result<Option<engine::SecretKey>> {
         if let Some(hex) = self.secrets_key.as_deref().filter(|k| !k.trim().is_empty()) {
-            return Ok(Some(engine::SecretKey::from_hex(hex).map_err(|e| {
-                anyhow::anyhow!("SECRETS_KEY: {e}")
-            })?));
+            return Ok(Some(
+                engine::SecretKey::from_hex(hex)
+                    .map_err(|e| anyhow::anyhow!("SECRETS_KEY: {e}"))?,
+            ));
         }
-        if self.database_url.as_deref().is_some_and(|u| !u.is_empty() && !u.starts_with("sqlite:")) {
+        if self
+            .database_url
+            .as_deref()
+            .is_some_and(|u| !u.is_empty() && !u.starts_with("sqlite:"))
+        {
             return Ok(None);
         }
         let path = self.data_dir.join("secrets.key");
@@ -246,9 +275,10 @@ impl Config {
         }
         let hex = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        Ok(Some(engine::SecretKey::from_hex(&hex).map_err(|e| {
-            anyhow::anyhow!("{}: {e}", path.display())
-        })?))
+        Ok(Some(
+            engine::SecretKey::from_hex(&hex)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        ))
     }
 
     pub fn retention(&self) -> Option<Duration> {

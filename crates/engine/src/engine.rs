@@ -9,12 +9,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::catalog::Catalog;
-use crate::secrets::SecretKey;
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine};
+use crate::secrets::SecretKey;
 use crate::store::{
-    Artifact, ArtifactMeta, AttemptRow, CancelOutcome, CheckpointRow, JobFilter, JobPage, JobRecord, JobStatus, NewJob,
-    RequeuePlan, Store, Submitted,
+    Artifact, ArtifactMeta, AttemptRow, CancelOutcome, CheckpointRow, JobFilter, JobPage,
+    JobRecord, JobStatus, NewJob, RequeuePlan, Store, Submitted,
 };
 
 /// Longest idempotency key accepted.

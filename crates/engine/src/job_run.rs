@@ -22,7 +22,7 @@ use crate::definition::{StepDefinition, WorkflowDefinition};
 use crate::error::EngineError;
 use crate::job_log_layer;
 use crate::logs::LogSink;
-use crate::step::{JobData, ErrorKind, StepContext, StepError};
+use crate::step::{ErrorKind, JobData, StepContext, StepError};
 use crate::store::{AttemptRecord, ClaimedJob, Heartbeat, JobStatus, Outcome, Store, Transition};
 use crate::worker::WorkerConfig;
 

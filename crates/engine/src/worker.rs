@@ -10,9 +10,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::secrets::SecretKey;
 use crate::catalog::Catalog;
 use crate::job_run::{JobRun, Shared};
+use crate::secrets::SecretKey;
 use crate::store::Store;
 
 #[derive(Debug, Clone)]

@@ -119,10 +119,15 @@ fn catalog() -> Arc<Catalog> {
                     computed
                 }
             };
-            ctx.put_artifact("out/report.txt", format!("attempt {}", ctx.attempt).as_bytes())
-                .await?;
+            ctx.put_artifact(
+                "out/report.txt",
+                format!("attempt {}", ctx.attempt).as_bytes(),
+            )
+            .await?;
             if ctx.failures == 0 {
-                return Err(StepError::retryable("first attempt fails after its side effects"));
+                return Err(StepError::retryable(
+                    "first attempt fails after its side effects",
+                ));
             }
             Ok::<_, StepError>(json!({"token_len": token.len(), "memo": memo}))
         }),
@@ -130,7 +135,10 @@ fn catalog() -> Arc<Catalog> {
     registry.register(
         "test.verdict",
         typed(|_ctx: StepContext, _: Value| async {
-            Err::<Value, _>(StepError::ending_in("Denied", "this is a command-line tool"))
+            Err::<Value, _>(StepError::ending_in(
+                "Denied",
+                "this is a command-line tool",
+            ))
         }),
     );
     // The demo workflow only: the deployment workflow's handlers live in `pipeline`.
@@ -1182,7 +1190,15 @@ async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
         .id;
     let sealed = store.sealed_secret(id, "token").await.unwrap().unwrap();
     assert!(!String::from_utf8_lossy(&sealed.ciphertext).contains("ghp_abc"));
-    assert!(!engine.job(id).await.unwrap().input.to_string().contains("ghp_abc"));
+    assert!(
+        !engine
+            .job(id)
+            .await
+            .unwrap()
+            .input
+            .to_string()
+            .contains("ghp_abc")
+    );
 
     let mut config = fast_worker("w1");
     config.secret_key = Some(key);
@@ -1215,14 +1231,31 @@ async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
         store.put_artifact(&stale, "only", "x", b"y").await,
         Err(EngineError::LeaseLost { .. })
     ));
-    assert_eq!(store.purge_finished(Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .purge_finished(Utc::now() + chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
     assert!(store.list_artifacts(id).await.unwrap().is_empty());
-    assert!(store.memo_get(id, "only", "answer").await.unwrap().is_none());
+    assert!(
+        store
+            .memo_get(id, "only", "answer")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn a_step_can_end_the_job_in_a_verdict_state(store: Arc<dyn Store>) {
     let engine = engine_for(&store);
-    let id = engine.submit("verdict", json!({}), None).await.unwrap().job.id;
+    let id = engine
+        .submit("verdict", json!({}), None)
+        .await
+        .unwrap()
+        .job
+        .id;
     let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
     assert_eq!(job.status, JobStatus::Failed);
     assert_eq!(job.state.as_deref(), Some("Denied"));

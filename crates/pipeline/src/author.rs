@@ -18,10 +18,7 @@ pub(crate) struct ModelAuthor<'a> {
 
 #[async_trait]
 impl TerraformAuthor for ModelAuthor<'_> {
-    async fn write(
-        &self,
-        request: &AuthorRequest,
-    ) -> Result<BTreeMap<String, String>, InfraError> {
+    async fn write(&self, request: &AuthorRequest) -> Result<BTreeMap<String, String>, InfraError> {
         let schema = json!({
             "type": "object",
             "additionalProperties": false,
@@ -55,7 +52,9 @@ impl TerraformAuthor for ModelAuthor<'_> {
             .client
             .chat_json("terraform", system, &user, &schema, self.memo)
             .await
-            .map_err(|e| InfraError::Template(format!("the model could not write Terraform: {e}")))?;
+            .map_err(|e| {
+                InfraError::Template(format!("the model could not write Terraform: {e}"))
+            })?;
         let mut files = BTreeMap::new();
         for file in answer["files"].as_array().into_iter().flatten() {
             let (Some(name), Some(content)) = (file["name"].as_str(), file["content"].as_str())

@@ -54,7 +54,10 @@ fn refuse(field: &'static str, message: impl Into<String>) -> IntakeError {
 
 impl DeployRequest {
     /// Checks every field; returns the job input and the token to seal, if any.
-    pub fn validate(self, policy: &UrlPolicy) -> Result<(DeployInput, Option<String>), IntakeError> {
+    pub fn validate(
+        self,
+        policy: &UrlPolicy,
+    ) -> Result<(DeployInput, Option<String>), IntakeError> {
         let url = RepoUrl::parse(&self.repo_url, policy)
             .map_err(|e| refuse("repo_url", e.to_string()))?;
         let description = self.description.trim();
@@ -70,7 +73,10 @@ impl DeployRequest {
                 format!("is longer than {MAX_DESCRIPTION_CHARS} characters"),
             ));
         }
-        if description.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        if description
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
             return Err(refuse("description", "contains control characters"));
         }
         let git_ref = match self.git_ref.as_deref().map(str::trim) {
@@ -96,7 +102,12 @@ impl DeployRequest {
 /// A branch, tag or commit name git would accept (the rules of `git check-ref-format`
 /// that matter for a name a user types).
 fn check_ref(name: &str) -> Result<&str, IntakeError> {
-    let bad = |why: &str| refuse("ref", format!("{name:?} is not a valid git reference: {why}"));
+    let bad = |why: &str| {
+        refuse(
+            "ref",
+            format!("{name:?} is not a valid git reference: {why}"),
+        )
+    };
     if name.len() > MAX_REF_LEN {
         return Err(bad("too long"));
     }
@@ -105,7 +116,9 @@ fn check_ref(name: &str) -> Result<&str, IntakeError> {
     }
     if name.contains("..") || name.contains("//") || name.contains("@{") || name.ends_with(".lock")
     {
-        return Err(bad("it may not contain '..', '//', '@{' or end with '.lock'"));
+        return Err(bad(
+            "it may not contain '..', '//', '@{' or end with '.lock'",
+        ));
     }
     if name
         .chars()
@@ -124,7 +137,10 @@ fn check_token(token: &str) -> Result<&str, IntakeError> {
         ));
     }
     if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(refuse("github_token", "may not contain spaces or control characters"));
+        return Err(refuse(
+            "github_token",
+            "may not contain spaces or control characters",
+        ));
     }
     Ok(token)
 }
@@ -163,7 +179,10 @@ mod tests {
             (request("https://gitlab.com/a/b", "x"), "repo_url"),
             (request("file:///etc", "x"), "repo_url"),
             (request("https://github.com/a/b", "   "), "description"),
-            (request("https://github.com/a/b", &"x".repeat(2001)), "description"),
+            (
+                request("https://github.com/a/b", &"x".repeat(2001)),
+                "description",
+            ),
             (
                 DeployRequest {
                     git_ref: Some("a..b".into()),

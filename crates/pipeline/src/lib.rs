@@ -12,13 +12,13 @@ mod memo;
 pub mod plan;
 mod steps;
 
+pub use analyse::{Analysed, analyse_snapshot};
+pub use config::PipelineConfig;
+pub use error::PipelineError;
 pub use intake::{
     DeployInput, DeployRequest, IntakeError, MAX_DESCRIPTION_CHARS, MAX_TOKEN_LEN, TOKEN_SECRET,
 };
-pub use analyse::{Analysed, analyse_snapshot};
-pub use config::PipelineConfig;
 pub use local::LocalSource;
-pub use error::PipelineError;
 pub use repo::{CloneLimits, UrlPolicy};
 pub use steps::{CloneOutput, DENIED, register};
 

@@ -44,8 +44,8 @@ impl LocalSource {
             .prefix("deployflow-clone-")
             .tempdir()
             .map_err(|e| PipelineError::io("cannot create a directory for the clone", e))?;
-        let cloned = repo::clone_repo(&url, git_ref, token, &config.clone_limits, clone_dir.path())
-            .await?;
+        let cloned =
+            repo::clone_repo(&url, git_ref, token, &config.clone_limits, clone_dir.path()).await?;
         Ok(Self {
             path: cloned.path,
             commit: Some(cloned.commit),

@@ -75,7 +75,10 @@ pub async fn choose(
         kubernetes (EKS, only when asked for). A rule-based choice is given; keep it unless \
         the requirements clearly call for another target. Answer with the target and short \
         reasons.";
-    match model.chat_json("choose", system, &user, &schema, memo).await {
+    match model
+        .chat_json("choose", system, &user, &schema, memo)
+        .await
+    {
         Ok((answer, _record)) => {
             let proposed = answer["target"].as_str().unwrap_or_default();
             if proposed == rules.target.to_string() {
@@ -188,7 +191,11 @@ fn summary(analysed: &Analysed, bundle: &Bundle) -> String {
         a.language.as_deref().unwrap_or("unknown"),
         a.framework.as_deref().unwrap_or("unknown"),
         bundle.container_port,
-        a.env.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", "),
+        a.env
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         bundle.required_variables.join(", "),
         a.health_path.as_deref().unwrap_or("/"),
     )

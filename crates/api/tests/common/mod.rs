@@ -7,6 +7,28 @@
 
 #![allow(dead_code)]
 
+/// Runs each listed test once on a fresh PostgreSQL database and once on a fresh SQLite file.
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+    };
+}
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -31,16 +31,53 @@ struct Report<'a> {
     llm_calls: &'a [llm::CallRecord],
 }
 
+/// A repository read and analysed on this machine: what `analyse` prints and `plan`
+/// goes on from.
+pub struct LocalAnalysis {
+    pub pipeline: pipeline::PipelineConfig,
+    pub source: pipeline::LocalSource,
+    pub snapshot: analysis::Snapshot,
+    pub model: Option<llm::Client>,
+    pub memo: llm::MemoryMemo,
+    pub analysed: pipeline::Analysed,
+}
+
+impl LocalAnalysis {
+    pub async fn run(
+        config: &Config,
+        source: &str,
+        git_ref: Option<&str>,
+        description: &str,
+    ) -> anyhow::Result<Self> {
+        let pipeline = config.local_pipeline()?;
+        let source = pipeline::LocalSource::open(source, git_ref, None, &pipeline)
+            .await
+            .with_context(|| format!("cannot read {source}"))?;
+        let snapshot = source.snapshot(&pipeline).await?;
+        let model = pipeline.llm.clone().map(llm::Client::new);
+        let memo = llm::MemoryMemo::new();
+        let analysed =
+            pipeline::analyse_snapshot(&snapshot, description, model.as_ref(), &memo).await?;
+        Ok(Self {
+            pipeline,
+            source,
+            snapshot,
+            model,
+            memo,
+            analysed,
+        })
+    }
+}
+
 pub async fn run(config: &Config, args: AnalyseArgs) -> anyhow::Result<()> {
-    let pipeline = config.local_pipeline()?;
-    let source = pipeline::LocalSource::open(&args.source, args.git_ref.as_deref(), None, &pipeline)
-        .await
-        .with_context(|| format!("cannot read {}", args.source))?;
-    let snapshot = source.snapshot(&pipeline).await?;
-    let model = pipeline.llm.clone().map(llm::Client::new);
-    let memo = llm::MemoryMemo::new();
-    let analysed =
-        pipeline::analyse_snapshot(&snapshot, &args.description, model.as_ref(), &memo).await?;
+    let local = LocalAnalysis::run(
+        config,
+        &args.source,
+        args.git_ref.as_deref(),
+        &args.description,
+    )
+    .await?;
+    let (analysed, source) = (&local.analysed, &local.source);
     let report = Report {
         analysis: &analysed.analysis,
         requirements: &analysed.requirements,

@@ -53,7 +53,12 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         .map(|t| vec![(pipeline::TOKEN_SECRET, t)])
         .unwrap_or_default();
     let job = engine
-        .submit_with_secrets(pipeline::WORKFLOW, serde_json::to_value(&input)?, None, &secrets)
+        .submit_with_secrets(
+            pipeline::WORKFLOW,
+            serde_json::to_value(&input)?,
+            None,
+            &secrets,
+        )
         .await?
         .job;
     println!("deployment job {} for {}", job.id, input.repo_url);

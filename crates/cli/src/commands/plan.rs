@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::commands::analyse::LocalAnalysis;
 use crate::config::Config;
 
 #[derive(Debug, clap::Args)]
@@ -24,24 +25,38 @@ pub struct PlanArgs {
 }
 
 pub async fn run(config: &Config, args: PlanArgs) -> anyhow::Result<()> {
-    let pipeline = config.local_pipeline()?;
-    let source = pipeline::LocalSource::open(&args.source, args.git_ref.as_deref(), None, &pipeline)
-        .await
-        .with_context(|| format!("cannot read {}", args.source))?;
-    let snapshot = source.snapshot(&pipeline).await?;
-    let model = pipeline.llm.clone().map(llm::Client::new);
-    let memo = llm::MemoryMemo::new();
-    let analysed =
-        pipeline::analyse_snapshot(&snapshot, &args.description, model.as_ref(), &memo).await?;
+    let LocalAnalysis {
+        pipeline,
+        source,
+        snapshot,
+        model,
+        memo,
+        analysed,
+    } = LocalAnalysis::run(
+        config,
+        &args.source,
+        args.git_ref.as_deref(),
+        &args.description,
+    )
+    .await?;
     let a = &analysed.analysis;
     if !a.http {
         anyhow::bail!(
             "denied: {}",
-            a.deny_reason.as_deref().unwrap_or("no HTTP server was found")
+            a.deny_reason
+                .as_deref()
+                .unwrap_or("no HTTP server was found")
         );
     }
     let choice = pipeline::plan::choose(&analysed, model.as_ref(), &memo).await?;
-    let plan_id = format!("plan-{}", source.commit.as_deref().map(|c| &c[..12]).unwrap_or("local"));
+    let plan_id = format!(
+        "plan-{}",
+        source
+            .commit
+            .as_deref()
+            .map(|c| &c[..12])
+            .unwrap_or("local")
+    );
     let generation = pipeline::plan::generate(
         &plan_id,
         &analysed,
@@ -63,7 +78,11 @@ pub async fn run(config: &Config, args: PlanArgs) -> anyhow::Result<()> {
         "generate": generation.output(),
         "commit": source.commit,
     });
-    write_file(&args.out, "plan.json", &serde_json::to_string_pretty(&summary)?)?;
+    write_file(
+        &args.out,
+        "plan.json",
+        &serde_json::to_string_pretty(&summary)?,
+    )?;
 
     println!(
         "{} app ({}) on port {} in {}",

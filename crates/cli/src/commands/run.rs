@@ -93,7 +93,9 @@ pub async fn submit(config: &Config, args: SubmitArgs) -> anyhow::Result<()> {
         body["idempotency_key"] = json!(key);
     }
     let client = ApiClient::new(&config.api_url)?;
-    let response = client.post(client.url(&["request"], &[]), Some(&body)).await?;
+    let response = client
+        .post(client.url(&["request"], &[]), Some(&body))
+        .await?;
     if args.output.json {
         return emit_json(&response.raw);
     }

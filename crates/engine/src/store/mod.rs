@@ -28,8 +28,8 @@ pub use sqlite::SqliteStore;
 pub use types::*;
 
 use crate::error::Result;
-use crate::secrets::SealedSecret;
 use crate::logs::{LogLine, StoredLogLine};
+use crate::secrets::SealedSecret;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -122,8 +122,13 @@ pub trait Store: Send + Sync + 'static {
     async fn memo_put(&self, job_id: Uuid, step: &str, key: &str, value: &Value) -> Result<()>;
 
     /// Stores (or replaces) a file the job produced, fenced by the lease.
-    async fn put_artifact(&self, lease: &Lease, step: &str, path: &str, content: &[u8])
-    -> Result<()>;
+    async fn put_artifact(
+        &self,
+        lease: &Lease,
+        step: &str,
+        path: &str,
+        content: &[u8],
+    ) -> Result<()>;
 
     /// The job's artifacts (without content), by path.
     async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>>;

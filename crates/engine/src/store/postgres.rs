@@ -20,11 +20,11 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-use super::{Store, sha256_hex};
 use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
 use super::pg_batch::{Advance, Batcher, WriteOne};
 use super::pg_sql::{ADVANCE, CLAIM, COMPLETE, DELETE_JOBS_WHERE, END, RELEASE, RETRY_AFTER, STAY};
 use super::types::*;
+use super::{Store, sha256_hex};
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
 use crate::secrets::SealedSecret;

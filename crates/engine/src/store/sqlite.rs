@@ -23,10 +23,10 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-use super::{Store, sha256_hex};
 use super::list::{JOB_COLUMNS, JobFilter, JobPage, count_query, into_page, list_query};
 use super::postgres::{conflict, fenced};
 use super::types::*;
+use super::{Store, sha256_hex};
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
 use crate::secrets::SealedSecret;

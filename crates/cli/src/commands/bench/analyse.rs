@@ -98,8 +98,12 @@ pub fn run(args: AnalyseBench) -> anyhow::Result<()> {
     }
     println!(
         "detectors: {:.0} repos/s; with reading the files: {:.0} repos/s",
-        report["repos_per_second_detectors"].as_f64().unwrap_or_default(),
-        report["repos_per_second_read_and_detect"].as_f64().unwrap_or_default()
+        report["repos_per_second_detectors"]
+            .as_f64()
+            .unwrap_or_default(),
+        report["repos_per_second_read_and_detect"]
+            .as_f64()
+            .unwrap_or_default()
     );
     println!(
         "detectors / baseline line scan of the same files: {:.1}x",

@@ -169,7 +169,14 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
     );
 
     let repo_url = format!("file://{}", repo.path().display());
-    let outcome = measure(&args, backend, &store, format!("http://{address}"), repo_url).await;
+    let outcome = measure(
+        &args,
+        backend,
+        &store,
+        format!("http://{address}"),
+        repo_url,
+    )
+    .await;
     shutdown.cancel();
     let _ = worker.await;
     let _ = server.await;
@@ -390,7 +397,15 @@ fn bench_repository() -> anyhow::Result<tempfile::TempDir> {
     for args in [
         &["init", "-q"][..],
         &["add", "-A"],
-        &["-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "app"],
+        &[
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@localhost",
+            "commit",
+            "-qm",
+            "app",
+        ],
     ] {
         let status = std::process::Command::new("git")
             .args(args)
