@@ -67,7 +67,7 @@ async fn the_models_target_is_taken_only_from_the_known_list() {
     assert_eq!(choice.target, rules.target);
     assert_eq!(choice.decided_by, "rules");
     assert_eq!(
-        fake.requests()[0].authorization().as_deref(),
+        fake.requests()[0].authorization(),
         Some("Bearer sk-test-key")
     );
 }
