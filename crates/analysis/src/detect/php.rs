@@ -7,7 +7,7 @@ use super::detection::{Confidence, Detection, Kind};
 use super::scan::{Spot, find_line};
 use super::view::AppView;
 
-/// (Composer package, framework, default port of its usual dev server)
+/// (Composer package, framework)
 const FRAMEWORKS: &[(&str, &str)] = &[
     ("laravel/framework", "laravel"),
     ("symfony/framework-bundle", "symfony"),

@@ -236,7 +236,7 @@ impl<'s> AppView<'s> {
         first_hit(self.sources(exts), re)
     }
 
-    /// The app's files with any extension in `exts`, as a list.
+    /// True when the app has a file with any extension in `exts`.
     pub fn has_sources(&self, exts: &[&str]) -> bool {
         self.sources(exts).next().is_some()
     }
