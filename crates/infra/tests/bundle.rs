@@ -39,6 +39,7 @@ fn app(language: &str, framework: &str, port: Option<u16>, start: Option<&str>) 
         env: Vec::new(),
         dockerized: false,
         docker_files: Vec::new(),
+        docker: Vec::new(),
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

@@ -24,6 +24,7 @@ fn app(language: &str, framework: &str) -> Analysis {
         env: Vec::new(),
         dockerized: false,
         docker_files: Vec::new(),
+        docker: Vec::new(),
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

@@ -363,6 +363,7 @@ mod tests {
             }],
             dockerized: true,
             docker_files: vec!["Dockerfile".into()],
+            docker: Vec::new(),
             health_path: None,
             apps: vec![],
             notes: vec![],
