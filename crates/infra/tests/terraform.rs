@@ -162,7 +162,7 @@ fn server_fixtures() -> Vec<(String, PathBuf)> {
 }
 
 #[test]
-fn every_server_fixture_renders_for_every_target_and_passes_the_gate() {
+fn every_server_fixture_gets_a_valid_bundle_and_gated_terraform_for_every_target() {
     let fixtures = server_fixtures();
     assert!(
         fixtures.len() >= 30,
@@ -173,6 +173,16 @@ fn every_server_fixture_renders_for_every_target_and_passes_the_gate() {
         let snapshot = Snapshot::from_dir(repo, &SnapshotLimits::default()).unwrap();
         for target in Target::ALL {
             let (analysis, choice) = decide(&snapshot, "a public API", target);
+            let bundle = infra::bundle::bundle(&analysis, &snapshot, &choice)
+                .unwrap_or_else(|e| panic!("{name}/{target}: no bundle: {e}"));
+            let compose = &bundle.files[&bundle.compose_file];
+            infra::bundle::validate_compose(compose)
+                .unwrap_or_else(|e| panic!("{name}/{target}: {e}\n{compose}"));
+            assert!(compose.contains("8080"), "{name}/{target}: {compose}");
+            assert!(
+                bundle.files.contains_key("Makefile") || bundle.files.contains_key("GNUmakefile"),
+                "{name}/{target}: no Makefile"
+            );
             let inputs = TerraformInputs::new(choice, &format!("job-{name}"), &analysis);
             let files = render_and_gate(&inputs);
             assert!(
