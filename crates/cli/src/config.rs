@@ -236,6 +236,16 @@ impl Config {
             max_files: self.clone_max_files,
             timeout: Duration::from_secs(self.clone_timeout_seconds.max(1)),
         };
+        // The clone's limits are the ones users set; reading its files must not refuse
+        // a repository the clone accepted.
+        pipeline.snapshot_limits.max_files = pipeline
+            .snapshot_limits
+            .max_files
+            .max(pipeline.clone_limits.max_files);
+        pipeline.snapshot_limits.max_total_bytes = pipeline
+            .snapshot_limits
+            .max_total_bytes
+            .max(pipeline.clone_limits.max_bytes);
         pipeline.llm = self.llm();
         pipeline
     }
