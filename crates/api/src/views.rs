@@ -255,6 +255,12 @@ pub struct JobView {
     pub error: Option<String>,
     #[schema(value_type = Object)]
     pub input: Value,
+    /// The repository, for a deployment job (from its input).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// The deployment requirements, for a deployment job (from its input).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -314,6 +320,8 @@ impl JobView {
             current_step: job.current_step,
             failed_step: job.failed_step,
             error: job.error,
+            repo: job.input["repo_url"].as_str().map(str::to_owned),
+            description: job.input["description"].as_str().map(str::to_owned),
             input: job.input,
             idempotency_key: job.idempotency_key,
             created_at: job.created_at,

@@ -45,6 +45,8 @@ async fn request_runs_to_terraform_generated_with_artifacts(backend: Backend) {
     let id = job["id"].as_str().unwrap().to_owned();
     let job = app.wait_for_status(&id, "succeeded").await;
     assert_eq!(job["state"], "TerraformGenerated", "{job:#}");
+    assert_eq!(job["repo"], repo.file_url());
+    assert_eq!(job["description"], "a small public API, cheap, in Canada");
     let steps: Vec<&str> = job["steps"]
         .as_array()
         .unwrap()
