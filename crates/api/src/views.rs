@@ -48,7 +48,8 @@ pub struct DeployRequestBody {
     /// Submitting twice with the same key returns the first job instead of a new one.
     #[serde(default)]
     pub idempotency_key: Option<String>,
-    /// Stop after the plan and wait for `POST /job/{id}/approve` before applying.
+    /// Ask for approval between the plan and its apply. Stored with the job; this
+    /// version ends deployment jobs after `generate` and applies nothing yet.
     #[serde(default)]
     pub approve_before_apply: bool,
 }
