@@ -206,8 +206,14 @@ impl<'a> Launch<'a> {
 
     /// The code's port and address count unless a server program (uvicorn,
     /// gunicorn...) runs the app instead of the code's own run call.
+    /// A proxy runner (Thruster) that listens on its own port hides the
+    /// code's port whatever the detection found.
     fn code_applies(&self) -> bool {
-        self.facts.runner.is_none() || self.d.start.is_none()
+        match self.facts.runner {
+            None => true,
+            Some(runner) if runner.port_env.is_some() => false,
+            Some(_) => self.d.start.is_none(),
+        }
     }
 
     /// A value the start command or the Dockerfile gives an env var.
@@ -232,7 +238,12 @@ impl<'a> Launch<'a> {
     /// The env var that sets the port: a flag's `$PORT`, else the code's.
     fn port_env(&self) -> Option<Found<String>> {
         let from_flag = self.facts.port.as_ref().and_then(|p| p.env.clone());
-        match (from_flag, &self.start) {
+        let from_runner = self
+            .facts
+            .runner
+            .and_then(|r| r.port_env)
+            .map(str::to_owned);
+        match (from_flag.or(from_runner), &self.start) {
             (Some(env), Some(start)) => Some(Found::new(env, start.at.clone())),
             _ => self.d.port_env.clone().filter(|_| self.code_applies()),
         }

@@ -13,6 +13,9 @@ pub(crate) struct Runner {
     pub loopback_by_default: bool,
     /// How to make it listen on all interfaces; `{port}` is filled in.
     pub fix: &'static str,
+    /// The variable it reads its port from, when it is not the app's own
+    /// (a proxy in front of the app server listens on its own port).
+    pub port_env: Option<&'static str>,
 }
 
 const fn runner(name: &'static str, port: u16, loopback: bool, fix: &'static str) -> Runner {
@@ -21,11 +24,22 @@ const fn runner(name: &'static str, port: u16, loopback: bool, fix: &'static str
         default_port: if port == 0 { None } else { Some(port) },
         loopback_by_default: loopback,
         fix,
+        port_env: None,
     }
 }
 
-fn runners() -> [(&'static regex::Regex, Runner); 24] {
+fn runners() -> [(&'static regex::Regex, Runner); 25] {
     [
+        // Rails 8's generated Dockerfile runs `./bin/thrust ./bin/rails
+        // server`: Thruster listens on HTTP_PORT (80) and proxies to Puma,
+        // so the container's port is Thruster's, not Puma's PORT.
+        (
+            re!(r"(?:^|[\s/])thrust\s"),
+            Runner {
+                port_env: Some("HTTP_PORT"),
+                ..runner("thruster", 80, false, "")
+            },
+        ),
         (
             re!(r"\bfastapi\s+run\b"),
             runner("fastapi run", 8000, false, ""),
@@ -350,6 +364,20 @@ mod tests {
                 .runner
                 .unwrap()
                 .loopback_by_default
+        );
+    }
+
+    #[test]
+    fn thruster_fronts_rails_server() {
+        let facts = read_command("./bin/thrust ./bin/rails server");
+        let runner = facts.runner.unwrap();
+        assert_eq!(
+            (runner.name, runner.default_port, runner.port_env),
+            ("thruster", Some(80), Some("HTTP_PORT"))
+        );
+        assert_eq!(
+            read_command("bin/rails server").runner.unwrap().name,
+            "rails server"
         );
     }
 

@@ -32,6 +32,16 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         |f| Spot::file(&f.path, "go.mod"),
     );
     let main = view.find(GO, re!(r"(?m)^package\s+main\b"));
+    // Without a main package nothing can be run: a module that calls
+    // `http.ListenAndServe` or imports gin there is a library (gin itself).
+    if main.is_none() {
+        return Some(not_a_server(
+            view,
+            go_mod.and_then(|f| f.content.as_deref()),
+            None,
+            language_at,
+        ));
+    }
     for (module, name, start) in frameworks() {
         let import = view.find(GO, import_re(module));
         let Some(import) = import else { continue };

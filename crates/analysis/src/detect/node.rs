@@ -333,11 +333,10 @@ fn non_server(pkg: &PackageJson<'_>, new: &New<'_>) -> Detection {
         );
     }
     if pkg.is_importable && pkg.script("start").is_none() {
-        let key = if pkg.main.is_some() {
-            "main"
-        } else {
-            "exports"
-        };
+        let key = ["main", "exports", "module", "types", "typings", "files"]
+            .into_iter()
+            .find(|k| pkg.text.contains(&format!("\"{k}\"")))
+            .unwrap_or("main");
         return new(
             Kind::Library,
             Confidence::Manifest,

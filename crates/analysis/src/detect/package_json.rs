@@ -15,7 +15,8 @@ pub(crate) struct PackageJson<'s> {
     pub deps: Vec<String>,
     pub main: Option<String>,
     pub has_bin: bool,
-    /// `main`, `module`, `exports` or `types`: something meant to be imported.
+    /// `main`, `module`, `exports`, `types` or `files` (what gets published):
+    /// something meant to be imported.
     pub is_importable: bool,
     pub workspaces: bool,
 }
@@ -54,7 +55,7 @@ impl<'s> PackageJson<'s> {
             deps,
             main: field("main"),
             has_bin: json.get("bin").is_some(),
-            is_importable: ["main", "module", "exports", "types", "typings"]
+            is_importable: ["main", "module", "exports", "types", "typings", "files"]
                 .iter()
                 .any(|k| json.get(k).is_some()),
             workspaces: json.get("workspaces").is_some(),

@@ -124,12 +124,21 @@ fn detect_kind(view: &AppView<'_>) -> Option<Detection> {
             .cloned()
     };
 
+    // The framework's own source constructs and documents its app object
+    // everywhere; the repository is still the library others import.
+    if let Some(at) = framework_itself(view) {
+        return Some(
+            Detection::new("python", Kind::Library, Confidence::Manifest, language_at)
+                .framework_less(at),
+        );
+    }
     if let Some(detection) = servers::django(view, &deps, &language_at) {
         return Some(detection);
     }
     for framework in frameworks() {
         if let Some(app) = view
             .find(PY, framework.app)
+            .filter(|hit| !defines_class(hit))
             .filter(|hit| imports(view, &framework, hit))
         {
             let at = app
@@ -169,6 +178,44 @@ fn detect_kind(view: &AppView<'_>) -> Option<Detection> {
     Some(Detection::new("python", Kind::Unknown, Confidence::Files, language_at).framework_less(at))
 }
 
+/// `class FastAPI(Starlette):` defines the framework, it does not run an app.
+fn defines_class(hit: &Hit<'_>) -> bool {
+    let line = super::scan::line_text(hit.text, hit.start());
+    line.trim_start().starts_with("class ")
+}
+
+/// Web frameworks and servers whose own repositories look like apps.
+const FRAMEWORK_PACKAGES: &[&str] = &[
+    "django",
+    "streamlit",
+    "gradio",
+    "uvicorn",
+    "gunicorn",
+    "werkzeug",
+    "tornado",
+    "bottle",
+    "pyramid",
+    "falcon",
+    "sanic",
+    "hypercorn",
+];
+
+/// The package a pyproject.toml or setup.cfg names is a web framework itself.
+fn framework_itself(view: &AppView<'_>) -> Option<Spot> {
+    ["pyproject.toml", "setup.cfg"].iter().find_map(|name| {
+        let file = view.file(name)?;
+        let text = file.content.as_deref()?;
+        let hit = re!(r#"(?m)^name\s*=\s*["']?([A-Za-z0-9_.-]+)"#).captures(text)?;
+        let package = hit.get(1)?.as_str().to_ascii_lowercase();
+        let known = frameworks().iter().any(|f| f.name == package)
+            || FRAMEWORK_PACKAGES.contains(&package.as_str());
+        known.then(|| {
+            let line = super::scan::line_at(text, hit.get(0).map_or(0, |m| m.start()));
+            Spot::at(&file.path, line, format!("the {package} package itself"))
+        })
+    })
+}
+
 /// The app object counts when its file (or any file) imports the framework:
 /// `Flask(` in a file that never imports flask is something else.
 fn imports(view: &AppView<'_>, framework: &Framework, app: &Hit<'_>) -> bool {
@@ -193,6 +240,12 @@ fn not_a_server(view: &AppView<'_>, language_at: &Spot) -> Option<Detection> {
     }
     if let Some(at) = batch(view) {
         return found(Kind::Batch, Confidence::Code, at);
+    }
+    // A package that files itself under libraries and not the console is a
+    // library even when it ships a command (Flask's `flask` CLI, a SDK's
+    // helper script): the command serves the library's users.
+    if let Some(at) = declared_library(view) {
+        return found(Kind::Library, Confidence::Manifest, at);
     }
     if let Some((kind, at)) = first_sign(view, &cli_signs()) {
         return found(kind, Confidence::Code, at);
@@ -323,6 +376,24 @@ fn console_script(view: &AppView<'_>) -> Option<Spot> {
                 .or_else(|| text.find("console_scripts"))?;
             let line = super::scan::line_at(text, at);
             Some(Spot::at(&file.path, line, "console-script entry point"))
+        })
+}
+
+/// Trove classifiers naming the package a library (or framework) with no
+/// console environment.
+fn declared_library(view: &AppView<'_>) -> Option<Spot> {
+    const LIBRARY: &str = "Topic :: Software Development :: Libraries";
+    ["pyproject.toml", "setup.cfg", "setup.py"]
+        .iter()
+        .find_map(|name| {
+            let file = view.file(name)?;
+            let text = file.content.as_deref()?;
+            if text.contains("Environment :: Console") {
+                return None;
+            }
+            let at = text.find(LIBRARY)?;
+            let line = super::scan::line_at(text, at);
+            Some(Spot::at(&file.path, line, "classified as a library"))
         })
 }
 

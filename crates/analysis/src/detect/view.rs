@@ -46,6 +46,7 @@ const IGNORED_DIRS: &[&str] = &[
     "demos",
     "doc",
     "docs",
+    "docs_src",
     "documentation",
     "benchmarks",
     "bench",
