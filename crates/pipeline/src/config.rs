@@ -21,6 +21,8 @@ pub struct PipelineConfig {
     /// Times the policy gate's findings go back to the model before the vetted
     /// template is used instead.
     pub max_terraform_repairs: u32,
+    /// Checkouts unused for this long are removed when a clone runs.
+    pub checkout_max_idle: std::time::Duration,
 }
 
 impl PipelineConfig {
@@ -32,6 +34,7 @@ impl PipelineConfig {
             checkouts_dir,
             llm: None,
             max_terraform_repairs: 2,
+            checkout_max_idle: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }

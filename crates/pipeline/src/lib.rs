@@ -4,6 +4,7 @@
 
 mod analyse;
 mod author;
+mod checkouts;
 mod config;
 mod error;
 mod intake;

@@ -43,6 +43,18 @@ pub(super) async fn run(
             &config.clone_limits, &config.checkouts_dir) => cloned.map_err(PipelineError::from)?,
         _ = ctx.cancellation.cancelled() => return Err(StepError::retryable("clone interrupted")),
     };
+    crate::checkouts::touch(&cloned.path);
+    let (dir, max_idle) = (config.checkouts_dir.clone(), config.checkout_max_idle);
+    let pruned = tokio::task::spawn_blocking(move || crate::checkouts::prune(&dir, max_idle))
+        .await
+        .unwrap_or(0);
+    if pruned > 0 {
+        tracing::info!(
+            pruned,
+            "removed checkouts unused for over {}s",
+            max_idle.as_secs()
+        );
+    }
     let snapshot = repo::read_snapshot(&cloned.path, &config.snapshot_limits)
         .await
         .map_err(PipelineError::from)?;
@@ -89,5 +101,6 @@ pub(super) async fn checkout(
     )
     .await
     .map_err(PipelineError::from)?;
+    crate::checkouts::touch(&path);
     Ok(path)
 }
