@@ -90,7 +90,12 @@ async fn client_commands_drive_a_running_api() {
     assert!(submitted.stdout.starts_with("{\n  \"id\": "), "{submitted}");
     let job = submitted.json();
     assert_eq!(job["workflow"], "demo", "{submitted}");
-    assert_eq!(job["status"], "queued", "{submitted}");
+    // The worker in the same process may claim the job before the API reads it
+    // back for the answer.
+    assert!(
+        ["queued", "running", "succeeded"].contains(&job["status"].as_str().unwrap_or("")),
+        "{submitted}"
+    );
     let id = job["id"].as_str().expect("job id").to_owned();
     let id = id.as_str();
 
