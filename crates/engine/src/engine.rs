@@ -1,4 +1,4 @@
-//! The operations users ask of the engine: submit, read, list, cancel, retry.
+//! The operations users ask of the engine: submit, read, list, cancel, retry, signal.
 //! The worker (`worker.rs`) is the other half: it runs what is submitted here.
 
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use crate::catalog::Catalog;
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine};
 use crate::secrets::SecretKey;
+use crate::step::signal_memo_key;
 use crate::store::{
     Artifact, ArtifactMeta, AttemptRow, CancelOutcome, CheckpointRow, JobFilter, JobPage,
     JobRecord, JobStatus, NewJob, RequeuePlan, Store, Submitted,
@@ -250,12 +251,60 @@ impl Engine {
                 .checked_sub(1)
                 .map(|i| def.steps[i].state.clone()),
             discard,
+            memo: None,
         };
         self.store.requeue(id, &plan).await?;
         self.note(
             id,
             LogLevel::Info,
             &format!("retry requested from step {:?}", plan.step_name),
+        )
+        .await;
+        self.job(id).await
+    }
+
+    /// Delivers signal `name` (e.g. `approval`) to a waiting job: the step that parked
+    /// it runs again at once and reads `value` with `StepContext::signal`.
+    pub async fn signal(&self, id: Uuid, name: &str, value: Value) -> Result<JobRecord> {
+        let job = self.job(id).await?;
+        if job.status != JobStatus::Waiting {
+            return Err(EngineError::Conflict(format!(
+                "job {id} is {}, not waiting for a signal such as {name:?}",
+                job.status
+            )));
+        }
+        let def = self.catalog.workflow(&job.workflow).ok_or_else(|| {
+            EngineError::Conflict(format!(
+                "job {id}'s workflow {:?} is no longer defined",
+                job.workflow
+            ))
+        })?;
+        let step_name = job.current_step.clone().unwrap_or_default();
+        let step_index = job
+            .steps
+            .iter()
+            .position(|s| *s == step_name)
+            .ok_or_else(|| {
+                EngineError::Conflict(format!("job {id} waits on an unknown step {step_name:?}"))
+            })?;
+        let plan = RequeuePlan {
+            allowed: vec![JobStatus::Waiting],
+            step_index,
+            step_name: step_name.clone(),
+            steps: job.steps.clone(),
+            workflow_version: job.workflow_version.clone(),
+            state: step_index
+                .checked_sub(1)
+                .and_then(|i| def.steps.get(i))
+                .map(|s| s.state.clone()),
+            discard: Vec::new(),
+            memo: Some((signal_memo_key(name), value)),
+        };
+        self.store.requeue(id, &plan).await?;
+        self.note(
+            id,
+            LogLevel::Info,
+            &format!("signal {name:?} received: step {step_name:?} resumes"),
         )
         .await;
         self.job(id).await

@@ -193,6 +193,28 @@ impl JobRun {
                     }
                     (attempt, failures) = (1, 0);
                 }
+                AttemptEnd::Failed { error, .. } if error.kind == ErrorKind::Wait => {
+                    tracing::info!(step = %step.name, state = ?error.state, "job waits: {}", error.message);
+                    let transition = Transition::End {
+                        status: JobStatus::Waiting,
+                        error: None,
+                        state: error.state.clone(),
+                    };
+                    self.write(&record(Outcome::Waiting, Some(error.message)), &transition)
+                        .await?;
+                    return Ok(());
+                }
+                AttemptEnd::Failed { error, .. } if error.kind == ErrorKind::Finish => {
+                    tracing::info!(step = %step.name, state = ?error.state, "job finished early: {}", error.message);
+                    let transition = Transition::End {
+                        status: JobStatus::Succeeded,
+                        error: None,
+                        state: error.state.clone(),
+                    };
+                    self.write(&record(Outcome::Succeeded, Some(error.message)), &transition)
+                        .await?;
+                    return Ok(());
+                }
                 AttemptEnd::Failed { outcome, error } => {
                     let transition = self.after_failure(step, failures + 1, &error);
                     self.write(&record(outcome, Some(error.message.clone())), &transition)

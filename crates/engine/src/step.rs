@@ -30,6 +30,11 @@ pub enum ErrorKind {
     Retryable,
     /// Trying again cannot help: the job fails now.
     Permanent,
+    /// Not a failure: park the job (status `waiting`, in `state`) until a signal such
+    /// as an approval resumes this step ([`crate::Engine::signal`]).
+    Wait,
+    /// Not a failure: the job ends succeeded here, in `state`, skipping later steps.
+    Finish,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +71,31 @@ impl StepError {
             ..Self::permanent(message)
         }
     }
+
+    /// Parks the job in `state` until a signal resumes this step, which then runs
+    /// again and reads the signal with [`StepContext::signal`]. No worker is held.
+    pub fn waiting_in(state: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Wait,
+            message: message.into(),
+            state: Some(state.into()),
+        }
+    }
+
+    /// Ends the job succeeded in `state` without running the later steps; `message`
+    /// says why (it is the attempt's note on the timeline).
+    pub fn finishing_in(state: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Finish,
+            message: message.into(),
+            state: Some(state.into()),
+        }
+    }
+}
+
+/// The memo key a signal is delivered under.
+pub(crate) fn signal_memo_key(name: &str) -> String {
+    format!("signal:{name}")
 }
 
 /// Everything a step may know about the job it runs in.
@@ -173,6 +203,40 @@ impl StepContext {
             .memo_put(self.job_id, &self.step, key, value)
             .await
             .map_err(|e| store_error("writing a step memo", e))
+    }
+
+    /// The value of signal `name` (e.g. an approval) delivered while the job waited,
+    /// if any. Cleared when the step is retried from scratch.
+    pub async fn signal(&self, name: &str) -> Result<Option<Value>, StepError> {
+        self.memo_get(&signal_memo_key(name)).await
+    }
+
+    /// The files a job (this one, or another such as the deployment a destroy job
+    /// tears down) stored under `prefix`, with their contents, by path.
+    pub async fn artifacts_under(
+        &self,
+        job_id: Uuid,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StepError> {
+        let metas = self
+            .data
+            .store
+            .list_artifacts(job_id)
+            .await
+            .map_err(|e| store_error("listing artifacts", e))?;
+        let mut files = Vec::new();
+        for meta in metas.into_iter().filter(|m| m.path.starts_with(prefix)) {
+            let artifact = self
+                .data
+                .store
+                .get_artifact(job_id, &meta.path)
+                .await
+                .map_err(|e| store_error("reading an artifact", e))?;
+            if let Some(artifact) = artifact {
+                files.push((meta.path, artifact.content));
+            }
+        }
+        Ok(files)
     }
 
     /// Stores a file the job produced (replacing one at the same path), downloadable

@@ -63,6 +63,9 @@ conformance!(
     running_step_logs_are_written_within_seconds,
     secrets_memos_and_artifacts_survive_a_retry,
     a_step_can_end_the_job_in_a_verdict_state,
+    a_waiting_job_holds_no_worker_and_resumes_on_its_signal,
+    a_waiting_job_can_be_cancelled_and_not_signalled_twice,
+    a_step_can_finish_the_job_early,
 );
 
 async fn open(url: &str) -> Arc<dyn Store> {
@@ -141,6 +144,27 @@ fn catalog() -> Arc<Catalog> {
             ))
         }),
     );
+    registry.register(
+        "test.gate",
+        typed(|ctx: StepContext, _: Value| async move {
+            match ctx.signal("approval").await? {
+                None => Err(StepError::waiting_in(
+                    "AwaitingApproval",
+                    "waiting for approval",
+                )),
+                Some(answer) => Ok(json!({"answer": answer, "attempt": ctx.attempt})),
+            }
+        }),
+    );
+    registry.register(
+        "test.finish",
+        typed(|_ctx: StepContext, _: Value| async {
+            Err::<Value, _>(StepError::finishing_in(
+                "Planned",
+                "apply skipped: no credentials",
+            ))
+        }),
+    );
     // The demo workflow only: the deployment workflow's handlers live in `pipeline`.
     let mut catalog = Catalog::empty(registry);
     catalog
@@ -180,6 +204,18 @@ fn catalog() -> Arc<Catalog> {
         .add_toml(
             "verdict.toml",
             "name = \"verdict\"\n[[steps]]\nname = \"judge\"\nhandler = \"test.verdict\"\nstate = \"Judged\"\n",
+        )
+        .unwrap();
+    catalog
+        .add_toml(
+            "gate.toml",
+            "name = \"gate\"\n[[steps]]\nname = \"first\"\nhandler = \"test.log\"\nstate = \"Prepared\"\n[[steps]]\nname = \"gate\"\nhandler = \"test.gate\"\nstate = \"Approved\"\n",
+        )
+        .unwrap();
+    catalog
+        .add_toml(
+            "finish.toml",
+            "name = \"finish\"\n[[steps]]\nname = \"plan\"\nhandler = \"test.finish\"\nstate = \"Applied\"\n[[steps]]\nname = \"check\"\nhandler = \"test.log\"\nstate = \"Checked\"\n",
         )
         .unwrap();
     Arc::new(catalog)
@@ -1261,4 +1297,103 @@ async fn a_step_can_end_the_job_in_a_verdict_state(store: Arc<dyn Store>) {
     assert_eq!(job.state.as_deref(), Some("Denied"));
     assert!(job.error.unwrap().contains("command-line tool"));
     assert_eq!(store.attempts(id).await.unwrap().len(), 1);
+}
+
+/// Runs a worker until `done` holds for the job, then stops it.
+async fn run_worker_until(
+    engine: &Engine,
+    job: uuid::Uuid,
+    done: impl Fn(&engine::store::JobRecord) -> bool,
+) -> engine::store::JobRecord {
+    let shutdown = CancellationToken::new();
+    let worker = Worker::new(
+        engine.store().clone(),
+        engine.catalog().clone(),
+        fast_worker("w1"),
+    );
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let record = loop {
+        let record = engine.job(job).await.unwrap();
+        if done(&record) {
+            break record;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "stuck: {record:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    shutdown.cancel();
+    handle.await.unwrap();
+    record
+}
+
+async fn a_waiting_job_holds_no_worker_and_resumes_on_its_signal(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine.submit("gate", json!({}), None).await.unwrap().job.id;
+    let parked = run_worker_until(&engine, id, |j| j.status == JobStatus::Waiting).await;
+    assert_eq!(parked.state.as_deref(), Some("AwaitingApproval"));
+    assert_eq!(parked.current_step.as_deref(), Some("gate"));
+    assert!(parked.finished_at.is_none(), "{parked:?}");
+    // Parked, it is not claimable: no worker holds it and nothing is due.
+    assert!(
+        store
+            .claim("w2", 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.queue_depth().await.unwrap(), 0);
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts.last().unwrap().outcome, Outcome::Waiting);
+
+    let resumed = engine
+        .signal(id, "approval", json!({"approved": true, "by": "ops"}))
+        .await
+        .unwrap();
+    assert_eq!(resumed.status, JobStatus::Queued);
+    assert_eq!(resumed.state.as_deref(), Some("Prepared"));
+    let done = run_worker_until(&engine, id, |j| j.status.is_terminal()).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert_eq!(done.state.as_deref(), Some("Approved"));
+    let outputs = store.load_outputs(id).await.unwrap();
+    assert_eq!(outputs["gate"]["answer"], json!({"approved": true, "by": "ops"}));
+    // The first step ran once: the signal resumed the parked step, not the job.
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts.iter().filter(|a| a.step_name == "first").count(), 1);
+}
+
+async fn a_waiting_job_can_be_cancelled_and_not_signalled_twice(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine.submit("gate", json!({}), None).await.unwrap().job.id;
+    run_worker_until(&engine, id, |j| j.status == JobStatus::Waiting).await;
+    assert!(matches!(
+        engine.cancel(id).await.unwrap(),
+        CancelOutcome::Cancelled
+    ));
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Cancelled);
+    assert!(job.finished_at.is_some());
+    let refused = engine.signal(id, "approval", json!(true)).await.unwrap_err();
+    assert!(
+        matches!(&refused, EngineError::Conflict(m) if m.contains("not waiting")),
+        "{refused}"
+    );
+    // A retry parks it again: the approval was never given.
+    engine.retry(id, None).await.unwrap();
+    let parked = run_worker_until(&engine, id, |j| j.status == JobStatus::Waiting).await;
+    assert_eq!(parked.state.as_deref(), Some("AwaitingApproval"));
+}
+
+async fn a_step_can_finish_the_job_early(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine.submit("finish", json!({}), None).await.unwrap().job.id;
+    let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(job.state.as_deref(), Some("Planned"));
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 1, "the later step never ran");
+    assert_eq!(attempts[0].outcome, Outcome::Succeeded);
+    assert_eq!(
+        attempts[0].error.as_deref(),
+        Some("apply skipped: no credentials")
+    );
 }

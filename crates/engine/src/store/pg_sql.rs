@@ -103,7 +103,8 @@ pub(super) static END: LazyLock<String> = LazyLock::new(|| {
         job AS (
             UPDATE engine.jobs SET status = $12, error = $13, state = COALESCE($14, state),
                 failed_step = CASE WHEN $12 = 'failed' THEN $5 END,
-                current_step = $5, lease_epoch = $3, updated_at = now(), finished_at = now()
+                current_step = $5, lease_epoch = $3, updated_at = now(),
+                finished_at = CASE WHEN $12 = 'waiting' THEN NULL ELSE now() END
             FROM lease WHERE engine.jobs.id = lease.job_id
         )",
     )

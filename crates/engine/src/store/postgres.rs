@@ -387,6 +387,19 @@ impl Store for PgStore {
             tx.commit().await?;
             return Ok(CancelOutcome::Cancelled);
         }
+        let parked = sqlx::query(
+            "UPDATE engine.jobs SET status = 'cancelled', error = 'cancelled by request',
+                 updated_at = now(), finished_at = now()
+             WHERE id = $1 AND status = 'waiting'",
+        )
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if parked == 1 {
+            tx.commit().await?;
+            return Ok(CancelOutcome::Cancelled);
+        }
         let flagged =
             sqlx::query("UPDATE engine.queue SET cancel_requested = true WHERE job_id = $1")
                 .bind(job_id)
@@ -438,6 +451,18 @@ impl Store for PgStore {
             .bind(&plan.discard)
             .execute(&mut *tx)
             .await?;
+        if let Some((key, value)) = &plan.memo {
+            sqlx::query(
+                "INSERT INTO engine.step_memos (job_id, step_name, key, value) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (job_id, step_name, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(job_id)
+            .bind(&plan.step_name)
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO engine.queue (job_id, due_at, step_index, lease_epoch) VALUES ($1, now(), $2, $3)",
         )

@@ -474,6 +474,7 @@ impl Store for SqliteStore {
                 state,
             } => {
                 let failed_step = (*status == JobStatus::Failed).then_some(&attempt.step_name);
+                let finished_at = (*status != JobStatus::Waiting).then_some(now);
                 sqlx::query(
                     "UPDATE jobs SET status = ?, error = ?, state = COALESCE(?, state),
                          failed_step = ?, current_step = ?,
@@ -487,7 +488,7 @@ impl Store for SqliteStore {
                 .bind(&attempt.step_name)
                 .bind(lease.epoch)
                 .bind(now)
-                .bind(now)
+                .bind(finished_at)
                 .bind(&job_id)
                 .execute(&mut *tx)
                 .await?;
@@ -643,6 +644,22 @@ impl Store for SqliteStore {
             tx.commit().await?;
             return Ok(CancelOutcome::Cancelled);
         }
+        let now = now_ms();
+        let parked = sqlx::query(
+            "UPDATE jobs SET status = 'cancelled', error = 'cancelled by request',
+                 updated_at = ?, finished_at = ?
+             WHERE id = ? AND status = 'waiting'",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if parked == 1 {
+            tx.commit().await?;
+            return Ok(CancelOutcome::Cancelled);
+        }
         let flagged = sqlx::query("UPDATE queue SET cancel_requested = 1 WHERE job_id = ?")
             .bind(&id)
             .execute(&mut *tx)
@@ -690,6 +707,19 @@ impl Store for SqliteStore {
             .bind(Json(&plan.discard))
             .execute(&mut *tx)
             .await?;
+        if let Some((key, value)) = &plan.memo {
+            sqlx::query(
+                "INSERT INTO step_memos (job_id, step_name, key, value, created_at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (job_id, step_name, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(&id)
+            .bind(&plan.step_name)
+            .bind(key)
+            .bind(Json(value))
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO queue (job_id, due_at, step_index, lease_epoch) VALUES (?, ?, ?, ?)",
         )

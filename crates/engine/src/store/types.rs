@@ -14,15 +14,18 @@ use uuid::Uuid;
 pub enum JobStatus {
     Queued,
     Running,
+    /// Parked by its step until a signal (e.g. an approval) resumes it; holds no worker.
+    Waiting,
     Succeeded,
     Failed,
     Cancelled,
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 5] = [
+    pub const ALL: [JobStatus; 6] = [
         JobStatus::Queued,
         JobStatus::Running,
+        JobStatus::Waiting,
         JobStatus::Succeeded,
         JobStatus::Failed,
         JobStatus::Cancelled,
@@ -32,6 +35,7 @@ impl JobStatus {
         match self {
             JobStatus::Queued => "queued",
             JobStatus::Running => "running",
+            JobStatus::Waiting => "waiting",
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
             JobStatus::Cancelled => "cancelled",
@@ -60,7 +64,7 @@ impl FromStr for JobStatus {
             .into_iter()
             .find(|status| status.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown status {s:?}; expected one of queued, running, succeeded, failed, cancelled")
+                format!("unknown status {s:?}; expected one of queued, running, waiting, succeeded, failed, cancelled")
             })
     }
 }
@@ -139,6 +143,8 @@ pub enum Outcome {
     /// The worker shut down and handed the job back.
     Released,
     Cancelled,
+    /// The step parked the job until a signal resumes it.
+    Waiting,
 }
 
 impl Outcome {
@@ -150,6 +156,7 @@ impl Outcome {
             Outcome::Interrupted => "interrupted",
             Outcome::Released => "released",
             Outcome::Cancelled => "cancelled",
+            Outcome::Waiting => "waiting",
         }
     }
 
@@ -160,6 +167,7 @@ impl Outcome {
             "interrupted" => Outcome::Interrupted,
             "released" => Outcome::Released,
             "cancelled" => Outcome::Cancelled,
+            "waiting" => Outcome::Waiting,
             _ => Outcome::Failed,
         }
     }
@@ -272,6 +280,9 @@ pub struct RequeuePlan {
     pub state: Option<String>,
     /// Checkpoints to delete: the restarted step, those after it, and names no longer defined.
     pub discard: Vec<String>,
+    /// A memo of the restarted step written in the same transaction: `(key, value)`.
+    /// A signal that resumes a waiting job is delivered this way.
+    pub memo: Option<(String, Value)>,
 }
 
 /// A file a job produced, without its content.
