@@ -100,7 +100,8 @@ async fn tail_logs(state: &AppState, id: uuid::Uuid) -> ApiResult<Vec<LogView>> 
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Only jobs in these statuses, comma-separated: queued, running, succeeded, failed, cancelled.
+    /// Only jobs in these statuses, comma-separated: queued, running, waiting, succeeded, failed,
+    /// cancelled.
     pub status: Option<String>,
     /// Only jobs of this workflow.
     pub workflow: Option<String>,

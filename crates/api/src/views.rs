@@ -114,7 +114,8 @@ impl Links {
 pub struct JobSummary {
     pub id: Uuid,
     pub workflow: String,
-    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    /// `queued`, `running`, `waiting` (parked until e.g. an approval), `succeeded`,
+    /// `failed` or `cancelled`.
     #[schema(value_type = String, example = "queued")]
     pub status: JobStatus,
     /// The state entered by the last completed step, if any.
@@ -200,8 +201,9 @@ pub struct StepView {
     pub name: String,
     /// The state the job enters when this step completes (null if the step is no longer defined).
     pub state: Option<String>,
-    /// `pending`, `running`, `retrying` (waiting for its next attempt), `completed`,
-    /// `failed` or `cancelled`.
+    /// `pending`, `running`, `retrying` (waiting for its next attempt), `waiting`
+    /// (parked, e.g. for approval), `completed`, `skipped` (the job finished before
+    /// it, e.g. plan only), `failed` or `cancelled`.
     pub status: String,
     pub attempts: Vec<AttemptView>,
 }
@@ -353,6 +355,10 @@ fn step_status(
     if completed {
         return "completed";
     }
+    // A job that finished early (e.g. plan only) never ran its remaining steps.
+    if job.status == JobStatus::Succeeded {
+        return "skipped";
+    }
     if job.current_step.as_deref() != Some(step) {
         return "pending";
     }
@@ -362,7 +368,8 @@ fn step_status(
         JobStatus::Queued => "retrying",
         JobStatus::Failed => "failed",
         JobStatus::Cancelled => "cancelled",
-        JobStatus::Succeeded => "completed",
+        JobStatus::Waiting => "waiting",
+        JobStatus::Succeeded => "skipped",
     }
 }
 

@@ -177,7 +177,7 @@ fn deploy_runs_one_job_on_the_embedded_store() {
             "{step} missing from the live view:\n{stdout}"
         );
     }
-    assert!(stdout.contains("TerraformGenerated"), "{stdout}");
+    assert!(stdout.contains("Planned"), "{stdout}");
     assert!(dir.path().join("out/bundle/compose.yaml").exists());
     assert!(dir.path().join("data/deployflow.db").exists());
 }

@@ -3,6 +3,8 @@ use std::path::PathBuf;
 use analysis::SnapshotLimits;
 use repo::{CloneLimits, UrlPolicy};
 
+use crate::terraform::{HealthConfig, TerraformConfig};
+
 /// Everything the deployment steps need to know about their surroundings. Built by
 /// the binary from its configuration; this crate reads no environment.
 #[derive(Debug, Clone)]
@@ -23,11 +25,24 @@ pub struct PipelineConfig {
     pub max_terraform_repairs: u32,
     /// Checkouts unused for this long are removed when a clone runs.
     pub checkout_max_idle: std::time::Duration,
+    /// How `apply` runs Terraform, or why it does not.
+    pub terraform: TerraformConfig,
+    pub health: HealthConfig,
 }
 
 impl PipelineConfig {
+    /// Plan-only (no cloud), with state and scratch space under `data_dir`.
     pub fn new(checkouts_dir: PathBuf) -> Self {
+        let data_dir = checkouts_dir
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| checkouts_dir.clone());
         Self {
+            terraform: TerraformConfig::plan_only(
+                data_dir,
+                "no AWS credentials were configured (APPLY_MODE=plan)",
+            ),
+            health: HealthConfig::default(),
             url_policy: UrlPolicy::default(),
             clone_limits: CloneLimits::default(),
             snapshot_limits: SnapshotLimits::default(),

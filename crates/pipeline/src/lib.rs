@@ -12,6 +12,7 @@ mod local;
 mod memo;
 pub mod plan;
 mod steps;
+pub mod terraform;
 
 pub use analyse::{Analysed, analyse_snapshot};
 pub use config::PipelineConfig;
@@ -21,7 +22,12 @@ pub use intake::{
 };
 pub use local::LocalSource;
 pub use repo::{CloneLimits, UrlPolicy};
-pub use steps::{CloneOutput, DENIED, register};
+pub use steps::{
+    APPROVAL_SIGNAL, AWAITING_APPROVAL, ApplyOutput, Approval, CloneOutput, DENIED,
+    DESTROY_WORKFLOW, DestroyInput, DestroyOutput, HealthOutput, PLANNED, Probe, REJECTED,
+    StateReference, register,
+};
+pub use terraform::{ApplyMode, HealthConfig, StateBackend, TerraformConfig};
 
 /// The deployment workflow's name, as in `workflows/deploy.toml`.
 pub const WORKFLOW: &str = "deploy";

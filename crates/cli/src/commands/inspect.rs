@@ -110,7 +110,8 @@ fn render_job(job: &JobView) -> String {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only jobs in these statuses, comma-separated: queued, running, succeeded, failed, cancelled.
+    /// Only jobs in these statuses, comma-separated: queued, running, waiting, succeeded, failed,
+    /// cancelled.
     #[arg(long)]
     status: Option<String>,
     /// Only jobs of this workflow.

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+mod apply;
+
+pub use apply::ApplyConfig;
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// PostgreSQL (`postgres://…`) or SQLite (`sqlite://…`) URL; unset means SQLite in DATA_DIR.
@@ -158,6 +162,9 @@ pub struct Config {
         global = true
     )]
     pub openai_base_url: String,
+
+    #[command(flatten)]
+    pub apply: ApplyConfig,
 }
 
 impl Config {
@@ -247,6 +254,9 @@ impl Config {
             .max_total_bytes
             .max(pipeline.clone_limits.max_bytes);
         pipeline.llm = self.llm();
+        let database_url = self.database_url.clone().unwrap_or_default();
+        pipeline.terraform = self.apply.terraform(&database_url, &self.data_dir);
+        pipeline.health = self.apply.health();
         pipeline
     }
 

@@ -2,9 +2,12 @@
 //! `workflows/deploy.toml` gives them.
 
 mod analyse;
+mod apply;
 mod choose;
 mod clone;
+mod destroy;
 mod generate;
+mod healthcheck;
 
 use std::sync::Arc;
 
@@ -14,7 +17,12 @@ use crate::config::PipelineConfig;
 use crate::intake::{DeployInput, DeployRequest};
 
 pub use analyse::DENIED;
+pub use apply::{
+    APPROVAL_SIGNAL, AWAITING_APPROVAL, ApplyOutput, Approval, PLANNED, REJECTED, StateReference,
+};
 pub use clone::CloneOutput;
+pub use destroy::{DESTROY_WORKFLOW, DestroyInput, DestroyOutput};
+pub use healthcheck::{HealthOutput, Probe};
 
 /// Registers every `deploy.*` handler, and the input check `POST /workflows/deploy/runs`
 /// gets (the same fields `POST /request` takes, minus the token).
@@ -49,10 +57,25 @@ pub fn register(registry: &mut Registry, config: Arc<PipelineConfig>) {
         "deploy.choose",
         typed(move |ctx, input| choose::run(s.clone(), ctx, input)),
     );
-    let s = shared;
+    let s = shared.clone();
     registry.register(
         "deploy.generate",
         typed(move |ctx, input| generate::run(s.clone(), ctx, input)),
+    );
+    let s = shared.clone();
+    registry.register(
+        "deploy.apply",
+        typed(move |ctx, input| apply::run(s.clone(), ctx, input)),
+    );
+    let s = shared.clone();
+    registry.register(
+        "deploy.healthcheck",
+        typed(move |ctx, input| healthcheck::run(s.clone(), ctx, input)),
+    );
+    let s = shared;
+    registry.register(
+        "deploy.destroy",
+        typed(move |ctx, input| destroy::run(s.clone(), ctx, input)),
     );
 }
 

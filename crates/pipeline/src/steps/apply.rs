@@ -1,0 +1,435 @@
+//! `apply` → Applied: the policy gate, `terraform init`, a saved plan (parked for
+//! approval when asked), `apply` of that plan, `output -json`.
+//!
+//! Everything a later attempt needs is in the database: the plan file and its
+//! summary (artifacts + a memo), the approval (a signal), the state (the `pg`
+//! backend, or a local file copied into the artifacts). An attempt that finds the
+//! saved plan stale — an earlier attempt applied part of it and died — plans
+//! again and applies only if the new plan stays within the approved one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use engine::{StepContext, StepError};
+use infra::choose::{Choice, Target};
+use infra::policy::Policy;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::Shared;
+use super::clone::checkout;
+use crate::intake::DeployInput;
+use crate::terraform::plan::PlanSummary;
+use crate::terraform::runner::{self, ChildLine, CommandError};
+use crate::terraform::workdir::{self, BUNDLE_ARCHIVE, PLAN_FILE};
+use crate::terraform::{ApplyMode, StateBackend, TerraformConfig};
+
+/// The state a job ends in when apply is skipped.
+pub const PLANNED: &str = "Planned";
+/// The state a job waits in for `POST /job/{id}/approve`.
+pub const AWAITING_APPROVAL: &str = "AwaitingApproval";
+/// The state a rejected job ends in.
+pub const REJECTED: &str = "Rejected";
+/// The signal an approval or rejection is delivered as.
+pub const APPROVAL_SIGNAL: &str = "approval";
+
+const PLAN_MEMO: &str = "plan";
+const APPLYING_MEMO: &str = "applying";
+const PLAN_ARTIFACT: &str = "plan/deployflow.tfplan";
+const PLAN_JSON_ARTIFACT: &str = "plan/plan.json";
+const STATE_ARTIFACT: &str = "state/terraform.tfstate";
+
+/// The `apply` step's checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApplyOutput {
+    pub app_url: Option<String>,
+    /// Non-sensitive outputs by name; sensitive ones are listed, not shown.
+    pub outputs: serde_json::Map<String, Value>,
+    pub sensitive_outputs: Vec<String>,
+    pub plan: PlanSummary,
+    pub state: StateReference,
+    /// A second plan was needed because an earlier attempt applied part of the first.
+    pub replanned: bool,
+}
+
+/// Where the deployment's Terraform state is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "backend", rename_all = "snake_case")]
+pub enum StateReference {
+    Pg { schema: String, workspace: String },
+    Local { path: String, artifact: String },
+}
+
+/// What approval said.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Approval {
+    pub approved: bool,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PlanMemo {
+    summary: PlanSummary,
+}
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    ctx: StepContext,
+    input: DeployInput,
+) -> Result<ApplyOutput, StepError> {
+    let tf = &shared.config.terraform;
+    let choice: Choice = ctx.output_of("choose")?;
+    if let ApplyMode::PlanOnly { reason } = &tf.mode {
+        let message = format!(
+            "apply skipped: {reason}. The Docker bundle and Terraform are the job's artifacts \
+             (GET /job/{}/artifacts)",
+            ctx.job_id
+        );
+        ctx.info(&message);
+        return Err(StepError::finishing_in(PLANNED, message));
+    }
+    if choice.target != Target::Vm {
+        return Err(StepError::permanent(format!(
+            "applying a {} deployment needs the app image built and pushed to its ECR \
+             repository first, which this version does not do; the generated Terraform is \
+             in the job's artifacts",
+            choice.target.as_str()
+        )));
+    }
+
+    let files = ctx.artifacts_under(ctx.job_id, "terraform/").await?;
+    let dir = workdir::prepare(&tf.work_dir, ctx.job_id, &files, &tf.state)?;
+    gate(&dir, &choice, &tf.state)?;
+    let code = checkout(&shared, &ctx).await?;
+    let bundle_files = ctx.artifacts_under(ctx.job_id, "bundle/").await?;
+    let bundle = workdir::write_bundle(&dir, Some(&code), &bundle_files)?;
+    let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, &bundle);
+    session.init().await?;
+
+    let approved = match ctx.memo_get(PLAN_MEMO).await? {
+        Some(memo) => {
+            let memo: PlanMemo = serde_json::from_value(memo)
+                .map_err(|e| StepError::permanent(format!("unreadable plan memo: {e}")))?;
+            restore_plan(&ctx, &dir).await?;
+            memo.summary
+        }
+        None => {
+            let summary = session.plan(PLAN_FILE).await?;
+            let plan = std::fs::read(dir.join(PLAN_FILE))
+                .map_err(|e| StepError::retryable(format!("reading the saved plan: {e}")))?;
+            ctx.put_artifact(PLAN_ARTIFACT, &plan).await?;
+            ctx.put_artifact(
+                PLAN_JSON_ARTIFACT,
+                serde_json::to_string_pretty(&summary)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            )
+            .await?;
+            ctx.memo_put(PLAN_MEMO, &json!(PlanMemo { summary: summary.clone() }))
+                .await?;
+            summary
+        }
+    };
+    ctx.info(format!("plan: {}", approved.describe()));
+
+    if input.approve_before_apply || tf.require_approval {
+        match ctx.signal(APPROVAL_SIGNAL).await? {
+            None => {
+                return Err(StepError::waiting_in(
+                    AWAITING_APPROVAL,
+                    format!(
+                        "plan: {}; approve with POST /job/{id}/approve or reject with \
+                         POST /job/{id}/reject",
+                        approved.describe(),
+                        id = ctx.job_id
+                    ),
+                ));
+            }
+            Some(answer) => {
+                let answer: Approval = serde_json::from_value(answer).map_err(|e| {
+                    StepError::permanent(format!("unreadable approval signal: {e}"))
+                })?;
+                if !answer.approved {
+                    let why = answer.comment.unwrap_or_else(|| "no reason given".into());
+                    return Err(StepError::ending_in(
+                        REJECTED,
+                        format!("the plan was rejected: {why}"),
+                    ));
+                }
+                ctx.info("plan approved");
+            }
+        }
+    }
+
+    let interrupted = ctx.memo_get(APPLYING_MEMO).await?.is_some();
+    ctx.memo_put(APPLYING_MEMO, &json!({"attempt": ctx.attempt}))
+        .await?;
+    if interrupted {
+        ctx.warn("an earlier attempt started applying: the saved plan may be stale");
+    }
+    let mut replanned = false;
+    match session.apply(PLAN_FILE).await {
+        Ok(()) => {}
+        Err(CommandError::Failed { message, .. }) if is_stale_plan(&message) => {
+            ctx.warn(
+                "the saved plan is stale (an earlier attempt applied part of it): planning \
+                 again against the current state",
+            );
+            let again = session.plan("deployflow-resume.tfplan").await?;
+            again.within(&approved).map_err(|why| {
+                StepError::permanent(format!(
+                    "the infrastructure changed since the approved plan: {why}; \
+                     retry the job from the apply step to plan afresh"
+                ))
+            })?;
+            ctx.info(format!("re-planned within the approved plan: {}", again.describe()));
+            session
+                .apply("deployflow-resume.tfplan")
+                .await
+                .map_err(|e| command_error(&ctx, e))?;
+            replanned = true;
+        }
+        Err(error) => {
+            session.keep_local_state().await?;
+            return Err(command_error(&ctx, error));
+        }
+    }
+    let state = session.keep_local_state().await?;
+    let (outputs, sensitive_outputs) = session.outputs().await?;
+    let app_url = outputs
+        .get("app_url")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(url) = &app_url {
+        ctx.info(format!("applied: the app should answer at {url}"));
+    }
+    Ok(ApplyOutput {
+        app_url,
+        outputs,
+        sensitive_outputs,
+        plan: approved,
+        state,
+        replanned,
+    })
+}
+
+/// The policy gate, again, on exactly the files `init` will read: they come from
+/// the database, and `init`/`plan` already run provider code.
+pub(super) fn gate(dir: &Path, choice: &Choice, state: &StateBackend) -> Result<(), StepError> {
+    let files = workdir::read_tf_files(dir)?;
+    let mut policy = Policy::for_choice(choice);
+    policy.allowed_backend = Some(workdir::backend_type(state).to_owned());
+    let report = infra::policy::check(&files, &policy);
+    if report.passed {
+        return Ok(());
+    }
+    let reasons: Vec<String> = report
+        .violations
+        .iter()
+        .map(|v| format!("{}: {}", v.file, v.message))
+        .collect();
+    Err(StepError::permanent(format!(
+        "the Terraform fails the policy gate: {}",
+        reasons.join("; ")
+    )))
+}
+
+async fn restore_plan(ctx: &StepContext, dir: &Path) -> Result<(), StepError> {
+    let saved = ctx.artifacts_under(ctx.job_id, PLAN_ARTIFACT).await?;
+    let Some((_, content)) = saved.into_iter().find(|(p, _)| p == PLAN_ARTIFACT) else {
+        return Err(StepError::permanent(
+            "the saved plan is missing from the job's artifacts; retry the job from the apply step",
+        ));
+    };
+    std::fs::write(dir.join(PLAN_FILE), content)
+        .map_err(|e| StepError::retryable(format!("restoring the saved plan: {e}")))
+}
+
+fn is_stale_plan(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("saved plan is stale")
+}
+
+/// A failed command: retryable (the cloud, the lock and the network come back),
+/// unless Terraform could not be started at all.
+pub(super) fn command_error(ctx: &StepContext, error: CommandError) -> StepError {
+    let message = error.to_string();
+    ctx.warn(&message);
+    match error {
+        CommandError::Spawn { .. } => StepError::permanent(message),
+        _ => StepError::retryable(message),
+    }
+}
+
+/// One job's Terraform commands in its working directory.
+pub(super) struct Session<'a> {
+    tf: &'a TerraformConfig,
+    ctx: &'a StepContext,
+    dir: PathBuf,
+    deployment: Uuid,
+    var_args: Vec<String>,
+}
+
+impl<'a> Session<'a> {
+    pub(super) fn new(
+        tf: &'a TerraformConfig,
+        ctx: &'a StepContext,
+        dir: PathBuf,
+        deployment: Uuid,
+        bundle: &Path,
+    ) -> Self {
+        debug_assert!(bundle.ends_with(BUNDLE_ARCHIVE));
+        Self {
+            tf,
+            ctx,
+            dir,
+            deployment,
+            var_args: vec![format!(
+                "-var={}={}",
+                infra::terraform::BUNDLE_PATH_VARIABLE,
+                bundle.display()
+            )],
+        }
+    }
+
+    async fn command(&self, args: Vec<String>) -> Result<String, CommandError> {
+        let conn_str;
+        let mut env: Vec<(&str, &str)> = Vec::new();
+        if let StateBackend::Postgres { conn_str: secret, .. } = &self.tf.state {
+            conn_str = secret.expose_secret().to_owned();
+            env.push(("PG_CONN_STR", conn_str.as_str()));
+        }
+        let ctx = self.ctx;
+        let logged = |line: ChildLine| {
+            if line.warn {
+                ctx.warn(line.message);
+            } else {
+                ctx.info(line.message);
+            }
+        };
+        tracing::info!(command = %args.first().map(String::as_str).unwrap_or(""), "terraform");
+        let output = runner::run(
+            self.tf,
+            &self.dir,
+            &args,
+            &env,
+            &self.ctx.cancellation,
+            logged,
+        )
+        .await?;
+        Ok(output.stdout)
+    }
+
+    fn lock_timeout(&self) -> String {
+        format!("-lock-timeout={}s", self.tf.lock_timeout.as_secs())
+    }
+
+    pub(super) async fn init(&self) -> Result<(), StepError> {
+        let (args, workspace) = workdir::init_args(&self.tf.state, self.deployment);
+        self.command(args)
+            .await
+            .map_err(|e| command_error(self.ctx, e))?;
+        if let Some(workspace) = workspace {
+            self.command(vec![
+                "workspace".into(),
+                "select".into(),
+                "-or-create=true".into(),
+                workspace,
+            ])
+            .await
+            .map_err(|e| command_error(self.ctx, e))?;
+        }
+        Ok(())
+    }
+
+    async fn plan(&self, file: &str) -> Result<PlanSummary, StepError> {
+        let mut args = vec![
+            "plan".to_owned(),
+            "-input=false".into(),
+            "-no-color".into(),
+            "-json".into(),
+            self.lock_timeout(),
+            format!("-out={file}"),
+        ];
+        args.extend(self.var_args.iter().cloned());
+        self.command(args)
+            .await
+            .map_err(|e| command_error(self.ctx, e))?;
+        let shown = self
+            .command(vec!["show".into(), "-json".into(), file.into()])
+            .await
+            .map_err(|e| command_error(self.ctx, e))?;
+        PlanSummary::from_show_json(&shown).map_err(StepError::retryable)
+    }
+
+    async fn apply(&self, file: &str) -> Result<(), CommandError> {
+        self.command(vec![
+            "apply".into(),
+            "-input=false".into(),
+            "-no-color".into(),
+            "-json".into(),
+            self.lock_timeout(),
+            file.into(),
+        ])
+        .await
+        .map(|_| ())
+    }
+
+    pub(super) async fn destroy(&self) -> Result<(), StepError> {
+        let mut args = vec![
+            "destroy".to_owned(),
+            "-auto-approve".into(),
+            "-input=false".into(),
+            "-no-color".into(),
+            "-json".into(),
+            self.lock_timeout(),
+        ];
+        args.extend(self.var_args.iter().cloned());
+        self.command(args)
+            .await
+            .map(|_| ())
+            .map_err(|e| command_error(self.ctx, e))
+    }
+
+    async fn outputs(&self) -> Result<(serde_json::Map<String, Value>, Vec<String>), StepError> {
+        let printed = self
+            .command(vec!["output".into(), "-json".into(), "-no-color".into()])
+            .await
+            .map_err(|e| command_error(self.ctx, e))?;
+        let all: serde_json::Map<String, Value> = serde_json::from_str(printed.trim())
+            .map_err(|e| StepError::retryable(format!("terraform output -json: {e}")))?;
+        let mut shown = serde_json::Map::new();
+        let mut sensitive = Vec::new();
+        for (name, output) in all {
+            if output.get("sensitive").and_then(Value::as_bool) == Some(true) {
+                sensitive.push(name);
+            } else {
+                shown.insert(name, output.get("value").cloned().unwrap_or(Value::Null));
+            }
+        }
+        Ok((shown, sensitive))
+    }
+
+    /// The state reference for the checkpoint; on local state, the state file is
+    /// copied into the job's artifacts too.
+    pub(super) async fn keep_local_state(&self) -> Result<StateReference, StepError> {
+        match &self.tf.state {
+            StateBackend::Postgres { schema, .. } => Ok(StateReference::Pg {
+                schema: schema.clone(),
+                workspace: format!("job-{}", self.deployment),
+            }),
+            StateBackend::Local { dir } => {
+                let path = workdir::local_state_path(dir, self.deployment);
+                if let Ok(content) = std::fs::read(&path) {
+                    self.ctx.put_artifact(STATE_ARTIFACT, &content).await?;
+                }
+                Ok(StateReference::Local {
+                    path: path.display().to_string(),
+                    artifact: STATE_ARTIFACT.to_owned(),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Running the Terraform CLI for a job: its configuration ([`TerraformConfig`]),
+//! the child process ([`runner`]), the per-job working directory ([`workdir`]) and
+//! the plan's summary ([`plan`]).
+
+pub mod plan;
+pub mod runner;
+pub mod workdir;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Whether the `apply` step changes the cloud or stops after the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// Run `terraform init/plan/apply`.
+    Apply,
+    /// Stop after generating, saying why (no credentials, or `APPLY_MODE=plan`).
+    PlanOnly { reason: String },
+}
+
+/// Where Terraform keeps its state, so that any worker can continue a job.
+#[derive(Debug, Clone)]
+pub enum StateBackend {
+    /// Terraform's `pg` backend on the engine's database: a schema of its own,
+    /// one workspace per job. The connection string reaches the child only as
+    /// `PG_CONN_STR`.
+    Postgres {
+        conn_str: SecretString,
+        schema: String,
+    },
+    /// A state file per job in this directory (the embedded default); copied into
+    /// the job's artifacts after every apply.
+    Local { dir: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct TerraformConfig {
+    /// `terraform` or `tofu`, or a path to either.
+    pub bin: PathBuf,
+    pub mode: ApplyMode,
+    pub state: StateBackend,
+    /// Per-job working directories live here (scratch: rebuilt from the database).
+    pub work_dir: PathBuf,
+    /// How long a command waits for the state lock another process holds.
+    pub lock_timeout: Duration,
+    /// Longest one Terraform command may run before it is stopped.
+    pub command_timeout: Duration,
+    /// Between SIGINT and SIGKILL when a command is stopped.
+    pub stop_grace: Duration,
+    /// The only environment the child gets: PATH, HOME, `AWS_*`, `TF_*`, proxies
+    /// (chosen by the binary). Nothing else of the worker's leaks to providers.
+    pub env: Vec<(String, SecretString)>,
+    /// Park every deployment for approval after its plan (`REQUIRE_APPROVAL`).
+    pub require_approval: bool,
+}
+
+impl TerraformConfig {
+    /// Plan-only, local state: what a machine without cloud credentials gets.
+    pub fn plan_only(data_dir: PathBuf, reason: impl Into<String>) -> Self {
+        Self {
+            bin: PathBuf::from("terraform"),
+            mode: ApplyMode::PlanOnly {
+                reason: reason.into(),
+            },
+            state: StateBackend::Local {
+                dir: data_dir.join("tfstate"),
+            },
+            work_dir: data_dir.join("terraform-work"),
+            lock_timeout: Duration::from_secs(300),
+            command_timeout: Duration::from_secs(45 * 60),
+            stop_grace: Duration::from_secs(10),
+            env: Vec::new(),
+            require_approval: false,
+        }
+    }
+}
+
+/// How the health check probes the deployed app.
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    /// Probing stops failing the step after this long.
+    pub deadline: Duration,
+    pub first_interval: Duration,
+    pub max_interval: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(300),
+            first_interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
