@@ -6,6 +6,8 @@
 //! strings are read by our own extractors (`extract.rs`) so that even a malformed
 //! request gets one. The API reads no environment: `deployflow serve` configures it.
 
+mod approval;
+mod dashboard;
 mod deploy;
 mod error;
 mod events;
@@ -64,6 +66,9 @@ pub(crate) struct AppState {
         events::job_events,
         routes::retry_job,
         routes::cancel_job,
+        approval::approve,
+        approval::reject,
+        approval::destroy,
         routes::list_jobs,
         routes::healthz,
         routes::readyz,
@@ -99,6 +104,8 @@ pub fn router(engine: Engine, config: ApiConfig) -> Router {
 
 fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", get(dashboard::index))
+        .route("/assets/{file}", get(dashboard::asset))
         .route("/request", post(deploy::submit_request))
         .route("/job/{id}/artifacts", get(deploy::list_artifacts))
         .route("/job/{id}/artifacts/{*path}", get(deploy::get_artifact))
@@ -109,6 +116,9 @@ fn app(state: AppState) -> Router {
         .route("/job/{id}/events", get(events::job_events))
         .route("/job/{id}/retry", post(routes::retry_job))
         .route("/job/{id}/cancel", post(routes::cancel_job))
+        .route("/job/{id}/approve", post(approval::approve))
+        .route("/job/{id}/reject", post(approval::reject))
+        .route("/job/{id}/destroy", post(approval::destroy))
         .route("/list", get(routes::list_jobs))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))

@@ -2,6 +2,7 @@
 
 pub mod database;
 pub mod fake_openai;
+pub mod fake_terraform;
 pub mod git_fixture;
 pub mod git_server;
 pub mod worker_process;

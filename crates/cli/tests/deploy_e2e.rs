@@ -1,0 +1,502 @@
+//! The whole deployment job end to end, with real processes and local stand-ins:
+//! `deployflow serve --no-worker` and `deployflow worker` on a throwaway
+//! PostgreSQL database, repositories served by a loopback smart-HTTP git server,
+//! the fake `terraform` (real state in PostgreSQL through the `pg` backend, its
+//! lock, every invocation recorded) and the real HTTP app it starts.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use test_support::database::TestPostgres;
+use test_support::fake_terraform::FakeTerraform;
+use test_support::git_fixture::{FixtureFile, GitFixture};
+use test_support::git_server::GitHttpServer;
+use test_support::worker_process::{WorkerProcess, wait_until};
+
+const DEPLOYFLOW: &str = env!("CARGO_BIN_EXE_deployflow");
+const JOB_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn flask_app() -> Vec<FixtureFile> {
+    vec![
+        FixtureFile::file("requirements.txt", "flask==3.0.3\ngunicorn==23.0.0\n"),
+        FixtureFile::file(
+            "app.py",
+            "import os\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n@app.route(\"/health\")\ndef health():\n    return {\"ok\": True}\n\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=int(os.environ.get(\"PORT\", 5000)))\n",
+        ),
+    ]
+}
+
+fn command_line_tool() -> Vec<FixtureFile> {
+    vec![
+        FixtureFile::file(
+            "pyproject.toml",
+            "[project]\nname = \"csvtool\"\nversion = \"1.0\"\n\n[project.scripts]\ncsvtool = \"csvtool.cli:main\"\n",
+        ),
+        FixtureFile::file(
+            "csvtool/cli.py",
+            "import argparse\n\n\ndef main():\n    parser = argparse.ArgumentParser(description=\"Convert CSV files\")\n    parser.add_argument(\"path\")\n    args = parser.parse_args()\n    print(open(args.path).read())\n",
+        ),
+        FixtureFile::file("csvtool/__init__.py", ""),
+    ]
+}
+
+/// One installation: database, git server, fake Terraform, API and workers.
+struct Stack {
+    dir: tempfile::TempDir,
+    db: TestPostgres,
+    terraform: FakeTerraform,
+    git: GitHttpServer,
+    api: Option<WorkerProcess>,
+    api_url: String,
+    workers: Vec<WorkerProcess>,
+    http: reqwest::Client,
+}
+
+impl Stack {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = TestPostgres::create().await;
+        let terraform = FakeTerraform::install(&dir.path().join("tf"));
+        std::fs::create_dir_all(dir.path().join("repos")).unwrap();
+        let git = GitHttpServer::start(&dir.path().join("repos"), None).await;
+        let mut stack = Self {
+            dir,
+            db,
+            terraform,
+            git,
+            api: None,
+            api_url: String::new(),
+            workers: Vec::new(),
+            http: reqwest::Client::new(),
+        };
+        stack.start_api().await;
+        stack.start_worker();
+        stack
+    }
+
+    fn repo(&self, name: &str, files: &[FixtureFile]) -> String {
+        GitFixture::create_in(&self.dir.path().join("repos"), name, files);
+        self.git.url_for(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(DEPLOYFLOW);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("DATABASE_URL", &self.db.url)
+            .env("DATA_DIR", self.dir.path().join("data"))
+            .env(
+                "WORKFLOWS_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows"),
+            )
+            .env("ALLOW_LOCAL_REPOS", "true")
+            .env("APPLY_MODE", "apply")
+            .env("TERRAFORM_BIN", self.terraform.bin())
+            .env("TERRAFORM_LOCK_TIMEOUT_SECONDS", "30")
+            .env("TERRAFORM_STOP_GRACE_SECONDS", "2")
+            .env("HEALTHCHECK_DEADLINE_SECONDS", "2")
+            .env("HEALTHCHECK_INTERVAL_MS", "100")
+            .env("AWS_ACCESS_KEY_ID", "AKIAFAKEFORTESTS0000")
+            .env("AWS_SECRET_ACCESS_KEY", "fake-secret-for-tests")
+            .env("LEASE_SECONDS", "3")
+            .env("HEARTBEAT_SECONDS", "1")
+            .env("POLL_INTERVAL_MS", "100")
+            .env("SHUTDOWN_GRACE_SECONDS", "2")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,sqlx=warn");
+        command
+    }
+
+    async fn start_api(&mut self) {
+        let mut command = self.command(&["serve", "--no-worker"]);
+        command.env("LISTEN_ADDR", "127.0.0.1:0");
+        let mut api = WorkerProcess::spawn("api", command, self.dir.path());
+        api.wait_for_log("HTTP API listening", Duration::from_secs(30))
+            .await;
+        let listen = api
+            .log()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|v| v["message"] == "HTTP API listening")
+            .and_then(|v| v["listen"].as_str().map(str::to_owned))
+            .expect("the listening address is logged");
+        self.api_url = format!("http://{listen}");
+        self.api = Some(api);
+    }
+
+    fn start_worker(&mut self) {
+        let name = format!("worker-{}", self.workers.len() + 1);
+        let command = self.command(&["worker"]);
+        self.workers
+            .push(WorkerProcess::spawn(&name, command, self.dir.path()));
+    }
+
+    /// SIGKILLs every process: the API and all workers.
+    fn kill_everything(&mut self) {
+        if let Some(mut api) = self.api.take() {
+            api.kill();
+        }
+        for worker in &mut self.workers {
+            worker.kill();
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.api_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        let code = response.status().as_u16();
+        (code, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn job(&self, id: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/job/{id}", self.api_url))
+            .send()
+            .await
+            .expect("GET /job");
+        response.json().await.expect("job JSON")
+    }
+
+    async fn submit(&self, repo_url: &str, extra: Value) -> String {
+        let mut body = json!({"repo_url": repo_url, "description": "a small public web app on one VM with docker compose"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let (code, job) = self.post("/request", body).await;
+        assert_eq!(code, 202, "{job:#}");
+        job["id"].as_str().expect("job id").to_owned()
+    }
+
+    async fn wait_for(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        wait_until(what, JOB_TIMEOUT, async || {
+            let job = self.job(id).await;
+            done(&job).then_some(job)
+        })
+        .await
+    }
+
+    async fn wait_status(&self, id: &str, status: &str) -> Value {
+        self.wait_for(id, &format!("job {id} {status}"), |job| {
+            job["status"] == status
+        })
+        .await
+    }
+
+    /// Terraform subcommands run so far, in order.
+    fn terraform_commands(&self) -> Vec<String> {
+        self.terraform
+            .invocations()
+            .iter()
+            .filter_map(|i| i.command().map(str::to_owned))
+            .collect()
+    }
+
+    fn count(&self, command: &str) -> usize {
+        self.terraform_commands()
+            .iter()
+            .filter(|c| *c == command)
+            .count()
+    }
+
+    /// Every resource address was created at most once.
+    fn assert_no_duplicate_creates(&self) {
+        let creates = self.terraform.creates();
+        let mut addresses: Vec<&str> = creates.iter().map(|c| c.address.as_str()).collect();
+        let total = addresses.len();
+        addresses.sort();
+        addresses.dedup();
+        assert_eq!(
+            total,
+            addresses.len(),
+            "a resource was created twice: {creates:#?}"
+        );
+        assert!(total > 0, "nothing was created");
+    }
+}
+
+fn step<'a>(job: &'a Value, name: &str) -> &'a Value {
+    job["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("no step {name} in {job:#}"))
+}
+
+fn outcomes(job: &Value, name: &str) -> Vec<String> {
+    step(job, name)["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_through_the_api_then_destroy() {
+    let stack = Stack::start().await;
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+
+    // Every step completed once, in order, each after the one before.
+    let names = [
+        "clone",
+        "analyse",
+        "choose",
+        "generate",
+        "apply",
+        "healthcheck",
+    ];
+    let mut previous_end = String::new();
+    for name in names {
+        let step = step(&job, name);
+        assert_eq!(step["status"], "completed", "{step:#}");
+        let attempts = step["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 1, "{step:#}");
+        let started = attempts[0]["started_at"].as_str().unwrap().to_owned();
+        assert!(
+            started >= previous_end,
+            "{name} started before the step before it ended"
+        );
+        previous_end = attempts[0]["finished_at"].as_str().unwrap().to_owned();
+    }
+
+    // The health check was real: the fake's app answered on loopback.
+    let apply = &job["outputs"]["apply"];
+    let health = &job["outputs"]["healthcheck"];
+    let url = apply["app_url"].as_str().expect("app_url");
+    assert!(url.starts_with("http://127.0.0.1:"), "{apply:#}");
+    assert_eq!(health["status"], 200, "{health:#}");
+    assert_eq!(health["url"], format!("{}health", url), "{health:#}");
+    assert_eq!(apply["state"]["backend"], "pg");
+    assert_eq!(apply["state"]["workspace"], format!("job-{id}"));
+    assert_eq!(
+        stack.terraform_commands(),
+        ["init", "workspace", "plan", "show", "apply", "output"]
+    );
+    let apply_run = stack
+        .terraform
+        .invocations()
+        .into_iter()
+        .find(|i| i.command() == Some("apply"))
+        .unwrap();
+    assert!(
+        apply_run.args.iter().any(|a| a == "deployflow.tfplan"),
+        "apply must use the saved plan: {:?}",
+        apply_run.args
+    );
+    assert!(apply_run.pg_conn_str_set);
+    assert_eq!(
+        apply_run.aws_env,
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    );
+    stack.assert_no_duplicate_creates();
+    assert_eq!(stack.terraform.live_app_pids().len(), 1);
+
+    // Destroy: a durable job of its own, on the same state.
+    let (code, destroy) = stack.post(&format!("/job/{id}/destroy"), json!({})).await;
+    assert_eq!(code, 202, "{destroy:#}");
+    assert_eq!(destroy["workflow"], "destroy");
+    let destroy_id = destroy["id"].as_str().unwrap().to_owned();
+    let (again, same) = stack.post(&format!("/job/{id}/destroy"), json!({})).await;
+    assert_eq!(
+        (again, &same["id"]),
+        (200, &destroy["id"]),
+        "one destroy job per deployment"
+    );
+    let destroyed = stack.wait_status(&destroy_id, "succeeded").await;
+    assert_eq!(destroyed["state"], "Destroyed", "{destroyed:#}");
+    assert_eq!(
+        stack.terraform.destroys().len(),
+        stack.terraform.creates().len(),
+        "everything created was destroyed"
+    );
+    assert!(stack.terraform.live_app_pids().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_apply_failure_is_retried_after_backoff() {
+    let stack = Stack::start().await;
+    stack.terraform.fail_next(
+        "apply",
+        1,
+        "Error: RequestError: send request failed: connection reset by peer",
+    );
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    assert_eq!(outcomes(&job, "apply"), ["failed", "succeeded"]);
+    let first = &step(&job, "apply")["attempts"][0];
+    assert!(
+        first["error"]
+            .as_str()
+            .unwrap()
+            .contains("connection reset by peer"),
+        "{first:#}"
+    );
+    // The second attempt applied the same saved plan: one plan, two applies.
+    assert_eq!(stack.count("plan"), 1);
+    assert_eq!(stack.count("apply"), 2);
+    stack.assert_no_duplicate_creates();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_during_apply_is_succeeded_without_duplicate_infrastructure() {
+    let mut stack = Stack::start().await;
+    stack
+        .terraform
+        .set_resource_delay(Duration::from_millis(250));
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack.submit(&repo, json!({})).await;
+    wait_until("apply to create resources", JOB_TIMEOUT, async || {
+        (stack.terraform.creates().len() >= 3).then_some(())
+    })
+    .await;
+    stack.workers[0].kill();
+    stack.start_worker();
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    let apply = outcomes(&job, "apply");
+    assert_eq!(
+        apply.first().map(String::as_str),
+        Some("interrupted"),
+        "{apply:?}"
+    );
+    assert_eq!(
+        apply.last().map(String::as_str),
+        Some("succeeded"),
+        "{apply:?}"
+    );
+    // The successor applied again on the same state: every resource exactly once.
+    stack.assert_no_duplicate_creates();
+    let states: std::collections::BTreeSet<String> = stack
+        .terraform
+        .creates()
+        .into_iter()
+        .map(|c| c.workspace)
+        .collect();
+    assert_eq!(states.len(), 1, "one workspace: {states:?}");
+    assert!(stack.count("apply") >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_health_check_is_retried_without_applying_again() {
+    let stack = Stack::start().await;
+    stack.terraform.set_app_healthy(false);
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "failed").await;
+    assert_eq!(job["state"], "Applied", "{job:#}");
+    assert_eq!(job["failed_step"], "healthcheck", "{job:#}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(error.contains("HTTP 503"), "{error}");
+
+    stack.terraform.set_app_healthy(true);
+    let (code, retried) = stack.post(&format!("/job/{id}/retry"), json!({})).await;
+    assert_eq!(code, 202, "{retried:#}");
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    assert_eq!(stack.count("apply"), 1, "the retry must not apply again");
+    assert_eq!(outcomes(&job, "healthcheck").last().unwrap(), "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_that_is_not_a_server_is_denied_without_terraform() {
+    let stack = Stack::start().await;
+    let repo = stack.repo("csvtool", &command_line_tool());
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "failed").await;
+    assert_eq!(job["state"], "Denied", "{job:#}");
+    assert!(stack.terraform.invocations().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_during_apply_stops_terraform_and_retry_resumes() {
+    let stack = Stack::start().await;
+    stack.terraform.hang_on("apply", 2);
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack.submit(&repo, json!({})).await;
+    wait_until("apply to hang", JOB_TIMEOUT, async || {
+        (stack.terraform.creates().len() >= 2).then_some(())
+    })
+    .await;
+    let (code, cancel) = stack.post(&format!("/job/{id}/cancel"), json!({})).await;
+    assert_eq!(code, 202, "{cancel:#}");
+    let job = stack.wait_status(&id, "cancelled").await;
+    assert_eq!(outcomes(&job, "apply").last().unwrap(), "cancelled");
+    // The child was stopped: the hung apply ended.
+    let hung = stack
+        .terraform
+        .invocations()
+        .into_iter()
+        .find(|i| i.command() == Some("apply"))
+        .unwrap();
+    wait_until(
+        "the hung terraform to exit",
+        Duration::from_secs(10),
+        async || {
+            let alive =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(hung.pid as i32), None).is_ok();
+            (!alive).then_some(())
+        },
+    )
+    .await;
+
+    let (code, _) = stack.post(&format!("/job/{id}/retry"), json!({})).await;
+    assert_eq!(code, 202);
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    stack.assert_no_duplicate_creates();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_waits_through_a_restart_of_every_process_then_applies() {
+    let mut stack = Stack::start().await;
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack
+        .submit(&repo, json!({"approve_before_apply": true}))
+        .await;
+    let job = stack.wait_status(&id, "waiting").await;
+    assert_eq!(job["state"], "AwaitingApproval", "{job:#}");
+    assert_eq!(step(&job, "apply")["status"], "waiting", "{job:#}");
+    assert_eq!(stack.count("apply"), 0, "nothing applied before approval");
+    let (code, early) = stack.post(&format!("/job/{id}/destroy"), json!({})).await;
+    assert_eq!(code, 409, "{early:#}");
+
+    stack.kill_everything();
+    stack.start_api().await;
+    stack.start_worker();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let job = stack.job(&id).await;
+    assert_eq!(job["status"], "waiting", "{job:#}");
+
+    let (code, approved) = stack
+        .post(
+            &format!("/job/{id}/approve"),
+            json!({"comment": "looks right"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{approved:#}");
+    let (code, twice) = stack.post(&format!("/job/{id}/approve"), json!({})).await;
+    assert_eq!(code, 409, "{twice:#}");
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    assert_eq!(
+        stack.count("plan"),
+        1,
+        "the approved plan is the one applied"
+    );
+    assert_eq!(stack.count("apply"), 1);
+}
