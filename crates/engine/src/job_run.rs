@@ -211,8 +211,11 @@ impl JobRun {
                         error: None,
                         state: error.state.clone(),
                     };
-                    self.write(&record(Outcome::Succeeded, Some(error.message)), &transition)
-                        .await?;
+                    self.write(
+                        &record(Outcome::Succeeded, Some(error.message)),
+                        &transition,
+                    )
+                    .await?;
                     return Ok(());
                 }
                 AttemptEnd::Failed { outcome, error } => {

@@ -1334,13 +1334,7 @@ async fn a_waiting_job_holds_no_worker_and_resumes_on_its_signal(store: Arc<dyn 
     assert_eq!(parked.current_step.as_deref(), Some("gate"));
     assert!(parked.finished_at.is_none(), "{parked:?}");
     // Parked, it is not claimable: no worker holds it and nothing is due.
-    assert!(
-        store
-            .claim("w2", 10, LEASE)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim("w2", 10, LEASE).await.unwrap().is_empty());
     assert_eq!(store.queue_depth().await.unwrap(), 0);
     let attempts = store.attempts(id).await.unwrap();
     assert_eq!(attempts.last().unwrap().outcome, Outcome::Waiting);
@@ -1355,10 +1349,16 @@ async fn a_waiting_job_holds_no_worker_and_resumes_on_its_signal(store: Arc<dyn 
     assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
     assert_eq!(done.state.as_deref(), Some("Approved"));
     let outputs = store.load_outputs(id).await.unwrap();
-    assert_eq!(outputs["gate"]["answer"], json!({"approved": true, "by": "ops"}));
+    assert_eq!(
+        outputs["gate"]["answer"],
+        json!({"approved": true, "by": "ops"})
+    );
     // The first step ran once: the signal resumed the parked step, not the job.
     let attempts = store.attempts(id).await.unwrap();
-    assert_eq!(attempts.iter().filter(|a| a.step_name == "first").count(), 1);
+    assert_eq!(
+        attempts.iter().filter(|a| a.step_name == "first").count(),
+        1
+    );
 }
 
 async fn a_waiting_job_can_be_cancelled_and_not_signalled_twice(store: Arc<dyn Store>) {
@@ -1372,7 +1372,10 @@ async fn a_waiting_job_can_be_cancelled_and_not_signalled_twice(store: Arc<dyn S
     let job = engine.job(id).await.unwrap();
     assert_eq!(job.status, JobStatus::Cancelled);
     assert!(job.finished_at.is_some());
-    let refused = engine.signal(id, "approval", json!(true)).await.unwrap_err();
+    let refused = engine
+        .signal(id, "approval", json!(true))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&refused, EngineError::Conflict(m) if m.contains("not waiting")),
         "{refused}"
@@ -1385,7 +1388,12 @@ async fn a_waiting_job_can_be_cancelled_and_not_signalled_twice(store: Arc<dyn S
 
 async fn a_step_can_finish_the_job_early(store: Arc<dyn Store>) {
     let engine = engine_for(&store);
-    let id = engine.submit("finish", json!({}), None).await.unwrap().job.id;
+    let id = engine
+        .submit("finish", json!({}), None)
+        .await
+        .unwrap()
+        .job
+        .id;
     let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
     assert_eq!(job.status, JobStatus::Succeeded);
     assert_eq!(job.state.as_deref(), Some("Planned"));

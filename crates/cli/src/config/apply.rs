@@ -46,7 +46,12 @@ pub struct ApplyConfig {
     pub apply_mode: ApplyModeArg,
 
     /// The Terraform CLI: `terraform`, `tofu`, or a path to either.
-    #[arg(long, env = "TERRAFORM_BIN", default_value = "terraform", global = true)]
+    #[arg(
+        long,
+        env = "TERRAFORM_BIN",
+        default_value = "terraform",
+        global = true
+    )]
     pub terraform_bin: PathBuf,
 
     /// Schema of Terraform's pg backend state (PostgreSQL mode), one workspace per job.

@@ -128,8 +128,13 @@ pub(super) async fn run(
                     .as_bytes(),
             )
             .await?;
-            ctx.memo_put(PLAN_MEMO, &json!(PlanMemo { summary: summary.clone() }))
-                .await?;
+            ctx.memo_put(
+                PLAN_MEMO,
+                &json!(PlanMemo {
+                    summary: summary.clone()
+                }),
+            )
+            .await?;
             summary
         }
     };
@@ -185,7 +190,10 @@ pub(super) async fn run(
                      retry the job from the apply step to plan afresh"
                 ))
             })?;
-            ctx.info(format!("re-planned within the approved plan: {}", again.describe()));
+            ctx.info(format!(
+                "re-planned within the approved plan: {}",
+                again.describe()
+            ));
             session
                 .apply("deployflow-resume.tfplan")
                 .await
@@ -297,7 +305,10 @@ impl<'a> Session<'a> {
     async fn command(&self, args: Vec<String>) -> Result<String, CommandError> {
         let conn_str;
         let mut env: Vec<(&str, &str)> = Vec::new();
-        if let StateBackend::Postgres { conn_str: secret, .. } = &self.tf.state {
+        if let StateBackend::Postgres {
+            conn_str: secret, ..
+        } = &self.tf.state
+        {
             conn_str = secret.expose_secret().to_owned();
             env.push(("PG_CONN_STR", conn_str.as_str()));
         }

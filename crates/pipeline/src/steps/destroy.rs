@@ -40,9 +40,7 @@ pub(super) async fn run(
             "this worker does not run Terraform against the cloud: {reason}"
         )));
     }
-    let files = ctx
-        .artifacts_under(input.deployment, "terraform/")
-        .await?;
+    let files = ctx.artifacts_under(input.deployment, "terraform/").await?;
     if files.is_empty() {
         return Err(StepError::permanent(format!(
             "job {} has no generated Terraform: nothing to destroy",
@@ -56,7 +54,10 @@ pub(super) async fn run(
     session.init().await?;
     session.destroy().await?;
     session.keep_local_state().await?;
-    ctx.info(format!("destroyed the infrastructure of job {}", input.deployment));
+    ctx.info(format!(
+        "destroyed the infrastructure of job {}",
+        input.deployment
+    ));
     Ok(DestroyOutput {
         deployment: input.deployment,
         resources_in_plan: files.len(),

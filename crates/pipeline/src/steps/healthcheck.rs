@@ -187,7 +187,10 @@ mod tests {
             "http://127.0.0.1:8080/healthz"
         );
         assert_eq!(probe_url("http://h:8080/", None), "http://h:8080/");
-        assert_eq!(probe_url("http://h:8080/", Some("health")), "http://h:8080/");
+        assert_eq!(
+            probe_url("http://h:8080/", Some("health")),
+            "http://h:8080/"
+        );
         assert!(is_healthy(204) && is_healthy(302) && !is_healthy(503));
     }
 }

@@ -108,7 +108,12 @@ mod tests {
             r#"{"resource_changes":[{"address":"aws_vpc.main","change":{"actions":["delete","create"]}}]}"#,
         )
         .unwrap();
-        assert!(worse.within(&approved).unwrap_err().contains("aws_vpc.main"));
+        assert!(
+            worse
+                .within(&approved)
+                .unwrap_err()
+                .contains("aws_vpc.main")
+        );
         assert!(PlanSummary::from_show_json("not json").is_err());
     }
 }

@@ -212,7 +212,10 @@ async fn read_lines(
 fn readable_json_line(line: &str) -> Option<ChildLine> {
     let value: Value = serde_json::from_str(line).ok()?;
     let message = value.get("@message")?.as_str()?.to_owned();
-    let level = value.get("@level").and_then(Value::as_str).unwrap_or("info");
+    let level = value
+        .get("@level")
+        .and_then(Value::as_str)
+        .unwrap_or("info");
     Some(ChildLine {
         warn: matches!(level, "warn" | "error"),
         message,
@@ -251,7 +254,8 @@ mod tests {
 
     #[test]
     fn json_lines_become_log_lines_and_errors_are_summarised() {
-        let line = r#"{"@level":"info","@message":"aws_vpc.main: Creating...","type":"apply_start"}"#;
+        let line =
+            r#"{"@level":"info","@message":"aws_vpc.main: Creating...","type":"apply_start"}"#;
         assert_eq!(
             readable_json_line(line),
             Some(ChildLine {

@@ -161,7 +161,9 @@ fn collect(
         .map_err(|e| PipelineError::io(format!("reading {}", dir.display()), e))?;
     for entry in read.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if entry.file_name() == ".git" || kind.is_symlink() {
             continue;
         }
@@ -201,15 +203,18 @@ mod tests {
         let bundle = vec![("bundle/Makefile".to_owned(), b"up:\n".to_vec())];
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
-        let first = std::fs::read(write_bundle(a.path(), Some(repo.path()), &bundle).unwrap()).unwrap();
+        let first =
+            std::fs::read(write_bundle(a.path(), Some(repo.path()), &bundle).unwrap()).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let second = std::fs::read(write_bundle(b.path(), Some(repo.path()), &bundle).unwrap()).unwrap();
+        let second =
+            std::fs::read(write_bundle(b.path(), Some(repo.path()), &bundle).unwrap()).unwrap();
         assert_eq!(first, second);
-        let mut names: Vec<String> = tar::Archive::new(flate2::read::GzDecoder::new(first.as_slice()))
-            .entries()
-            .unwrap()
-            .map(|e| e.unwrap().path().unwrap().display().to_string())
-            .collect();
+        let mut names: Vec<String> =
+            tar::Archive::new(flate2::read::GzDecoder::new(first.as_slice()))
+                .entries()
+                .unwrap()
+                .map(|e| e.unwrap().path().unwrap().display().to_string())
+                .collect();
         names.sort();
         assert_eq!(names, ["Makefile", "app.py"]);
     }
