@@ -58,6 +58,12 @@ enum Command {
     Retry(commands::control::RetryArgs),
     /// Cancel a job: a waiting one at once, a running one at its next heartbeat.
     Cancel(commands::control::CancelArgs),
+    /// Approve the plan of a deployment waiting in AwaitingApproval: it applies.
+    Approve(commands::lifecycle::ApprovalArgs),
+    /// Reject the plan of a deployment waiting in AwaitingApproval: it ends Rejected.
+    Reject(commands::lifecycle::ApprovalArgs),
+    /// Destroy what a deployment applied (a durable destroy job).
+    Destroy(commands::lifecycle::DestroyArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,7 +80,10 @@ fn main() -> ExitCode {
         | Command::Status(_)
         | Command::List(_)
         | Command::Retry(_)
-        | Command::Cancel(_) => "warn",
+        | Command::Cancel(_)
+        | Command::Approve(_)
+        | Command::Reject(_)
+        | Command::Destroy(_) => "warn",
         _ => "info,sqlx=warn",
     };
     telemetry::init(&cli.config.log_format, default_filter);
@@ -104,6 +113,9 @@ fn main() -> ExitCode {
             Command::List(args) => commands::inspect::list(&cli.config, args).await,
             Command::Retry(args) => commands::control::retry(&cli.config, args).await,
             Command::Cancel(args) => commands::control::cancel(&cli.config, args).await,
+            Command::Approve(args) => commands::lifecycle::approve(&cli.config, args).await,
+            Command::Reject(args) => commands::lifecycle::reject(&cli.config, args).await,
+            Command::Destroy(args) => commands::lifecycle::destroy(&cli.config, args).await,
         }
     });
     match result {

@@ -482,13 +482,19 @@ async fn approval_waits_through_a_restart_of_every_process_then_applies() {
     let job = stack.job(&id).await;
     assert_eq!(job["status"], "waiting", "{job:#}");
 
-    let (code, approved) = stack
-        .post(
-            &format!("/job/{id}/approve"),
-            json!({"comment": "looks right"}),
-        )
-        .await;
-    assert_eq!(code, 202, "{approved:#}");
+    // Approved from the command line, through the API.
+    let approved = stack
+        .command(&["approve", &id, "--comment", "looks right"])
+        .env("DEPLOYFLOW_API", &stack.api_url)
+        .output()
+        .expect("deployflow approve");
+    let said = String::from_utf8_lossy(&approved.stdout);
+    assert!(
+        approved.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    assert!(said.contains("queued (approved)"), "{said}");
     let (code, twice) = stack.post(&format!("/job/{id}/approve"), json!({})).await;
     assert_eq!(code, 409, "{twice:#}");
     let job = stack.wait_status(&id, "succeeded").await;

@@ -8,6 +8,7 @@ pub mod control;
 pub mod demo;
 pub mod deploy;
 pub mod inspect;
+pub mod lifecycle;
 pub mod migrate;
 pub mod output;
 pub mod plan;
