@@ -31,6 +31,11 @@ struct Bar {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_lists_jobs_draws_timelines_and_retries() {
     let Some(chromium) = browser::chromium() else {
+        // CI installs Chromium and sets this, so a missing browser fails there.
+        assert!(
+            std::env::var_os("REQUIRE_CHROMIUM").is_none(),
+            "REQUIRE_CHROMIUM is set but no Chromium was found"
+        );
         eprintln!(
             "SKIPPED: no Chromium at /usr/bin/chromium (install Debian's `chromium` \
              or set CHROMIUM to a Chromium binary)"
