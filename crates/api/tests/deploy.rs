@@ -191,53 +191,7 @@ async fn private_repository_token_never_leaks(backend: Backend) {
 
 /// Every row of every table, as text (`job_secrets` holds only ciphertext).
 async fn every_stored_row(app: &TestApp) -> Vec<(String, String)> {
-    let url = app.db.url().to_owned();
-    let mut rows = Vec::new();
-    if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'engine'",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-        assert!(tables.len() >= 7, "{tables:?}");
-        for table in tables {
-            let texts: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT t::text FROM engine.{table} t"
-            )))
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-            rows.extend(texts.into_iter().map(|text| (table.clone(), text)));
-        }
-    } else {
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let tables: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
-        for table in tables {
-            use sqlx::Row;
-            let found = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM \"{table}\"")))
-                .fetch_all(&pool)
-                .await
-                .unwrap();
-            for row in found {
-                // Every column as its raw bytes, text and blobs alike.
-                let text: Vec<String> = (0..row.len())
-                    .map(|i| {
-                        let bytes: Option<Vec<u8>> = row.try_get_unchecked(i).unwrap_or_default();
-                        String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()
-                    })
-                    .collect();
-                rows.push((table.clone(), text.join(" ")));
-            }
-        }
-    }
-    assert!(!rows.is_empty());
-    rows
+    test_support::database::every_stored_row(app.db.url()).await
 }
 
 async fn non_server_repository_is_denied(backend: Backend) {

@@ -12,11 +12,14 @@ use serde_json::{Value, json};
 use test_support::database::TestPostgres;
 use test_support::fake_terraform::FakeTerraform;
 use test_support::git_fixture::{FixtureFile, GitFixture};
-use test_support::git_server::GitHttpServer;
+use test_support::git_server::{BasicAuth, GitHttpServer};
 use test_support::worker_process::{WorkerProcess, wait_until};
 
 const DEPLOYFLOW: &str = env!("CARGO_BIN_EXE_deployflow");
 const JOB_TIMEOUT: Duration = Duration::from_secs(90);
+const AWS_KEY_ID: &str = "AKIAE2EFAKEKEYID0000";
+const AWS_SECRET: &str = "e2eFakeAwsSecretAccessKey/0123456789abcdef";
+const TOKEN: &str = "github_pat_11E2ETOKENabcdefghijklmnopqrstuvwxyz0123";
 
 fn flask_app() -> Vec<FixtureFile> {
     vec![
@@ -56,11 +59,16 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A stack whose git server asks for `auth` (private repositories).
+    async fn start_with(auth: Option<BasicAuth>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestPostgres::create().await;
         let terraform = FakeTerraform::install(&dir.path().join("tf"));
         std::fs::create_dir_all(dir.path().join("repos")).unwrap();
-        let git = GitHttpServer::start(&dir.path().join("repos"), None).await;
+        let git = GitHttpServer::start(&dir.path().join("repos"), auth).await;
         let mut stack = Self {
             dir,
             db,
@@ -101,8 +109,9 @@ impl Stack {
             .env("TERRAFORM_STOP_GRACE_SECONDS", "2")
             .env("HEALTHCHECK_DEADLINE_SECONDS", "2")
             .env("HEALTHCHECK_INTERVAL_MS", "100")
-            .env("AWS_ACCESS_KEY_ID", "AKIAFAKEFORTESTS0000")
-            .env("AWS_SECRET_ACCESS_KEY", "fake-secret-for-tests")
+            .env("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+            .env("SECRETS_KEY", "7f".repeat(32))
             .env("LEASE_SECONDS", "3")
             .env("HEARTBEAT_SECONDS", "1")
             .env("POLL_INTERVAL_MS", "100")
@@ -505,4 +514,109 @@ async fn approval_waits_through_a_restart_of_every_process_then_applies() {
         "the approved plan is the one applied"
     );
     assert_eq!(stack.count("apply"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_logs_responses_checkpoints_state_or_artifacts() {
+    let mut stack = Stack::start_with(Some(BasicAuth::new("x-access-token", TOKEN))).await;
+    let repo = stack.repo("private-shop", &flask_app());
+    let id = stack.submit(&repo, json!({"github_token": TOKEN})).await;
+    // A resume re-materialises the private commit with the sealed token.
+    wait_until("the clone checkpoint", JOB_TIMEOUT, async || {
+        let job = stack.job(&id).await;
+        (step(&job, "clone")["status"] == "completed").then_some(())
+    })
+    .await;
+    stack.workers[0].kill();
+    stack.start_worker();
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    let (code, destroy) = stack.post(&format!("/job/{id}/destroy"), json!({})).await;
+    assert_eq!(code, 202, "{destroy:#}");
+    stack
+        .wait_status(destroy["id"].as_str().unwrap(), "succeeded")
+        .await;
+
+    let secrets = [TOKEN, AWS_KEY_ID, AWS_SECRET];
+    let mut scanned = Vec::new();
+    // Every API answer about the job.
+    for path in [
+        format!("/job/{id}"),
+        format!("/job/{id}/logs?limit=1000"),
+        format!("/job/{id}/artifacts"),
+        "/list".to_owned(),
+    ] {
+        let text = stack
+            .http
+            .get(format!("{}{path}", stack.api_url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        scanned.push((path, text));
+    }
+    let listed: Value = stack
+        .http
+        .get(format!("{}/job/{id}/artifacts", stack.api_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for artifact in listed["artifacts"].as_array().unwrap() {
+        let path = artifact["path"].as_str().unwrap();
+        let bytes = stack
+            .http
+            .get(format!("{}/job/{id}/artifacts/{path}", stack.api_url))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        scanned.push((
+            path.to_owned(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+    // Every row of every table: engine data and Terraform's state.
+    scanned.extend(test_support::database::every_stored_row(&stack.db.url).await);
+    // Every log line of every process.
+    if let Some(api) = &stack.api {
+        scanned.push(("api log".into(), api.log()));
+    }
+    for worker in &stack.workers {
+        scanned.push((format!("{} log", worker.name()), worker.log()));
+    }
+    // What the Terraform child was given on its command line.
+    for run in stack.terraform.invocations() {
+        scanned.push(("terraform argv".into(), run.args.join(" ")));
+    }
+    assert!(
+        scanned.len() > 20,
+        "too little was scanned: {}",
+        scanned.len()
+    );
+    for (place, text) in &scanned {
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "a secret leaked into {place}: {text}"
+            );
+        }
+    }
+    // The Terraform child did get the AWS credentials, by name, from its environment.
+    let apply = stack
+        .terraform
+        .invocations()
+        .into_iter()
+        .find(|i| i.command() == Some("apply"))
+        .unwrap();
+    assert_eq!(
+        apply.aws_env,
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    );
 }

@@ -78,3 +78,56 @@ impl TestSqlite {
         Self { url, _dir: dir }
     }
 }
+
+/// Every row of every table of the database at `url` (PostgreSQL: every schema
+/// but the system ones; SQLite: every table), as `(table, text)`: what a scan
+/// for leaked secrets reads.
+pub async fn every_stored_row(url: &str) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
+             WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(tables.len() >= 7, "{tables:?}");
+        for table in tables {
+            let texts: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT t::text FROM {table} t"
+            )))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            rows.extend(texts.into_iter().map(|text| (table.clone(), text)));
+        }
+    } else {
+        use sqlx::Row;
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        for table in tables {
+            let found = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM \"{table}\"")))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            for row in found {
+                // Every column as its raw bytes, text and blobs alike.
+                let text: Vec<String> = (0..row.len())
+                    .map(|i| {
+                        let bytes: Option<Vec<u8>> = row.try_get_unchecked(i).unwrap_or_default();
+                        String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()
+                    })
+                    .collect();
+                rows.push((table.clone(), text.join(" ")));
+            }
+        }
+    }
+    assert!(!rows.is_empty());
+    rows
+}

@@ -114,6 +114,10 @@ struct ApiBenchReport {
     /// Of those, finished (succeeded, failed or cancelled) within the wait.
     finished: usize,
     idempotency_prefix: String,
+    /// Resident memory of this process (API + worker) before the load and after
+    /// its jobs finished, in MiB.
+    rss_before_mib: Option<f64>,
+    rss_after_mib: Option<f64>,
 }
 
 /// What the load needs shared between its tasks.
@@ -161,6 +165,7 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
         Engine::new(store.clone(), catalog.clone()),
         api::ApiConfig {
             url_policy: config.url_policy(),
+            metrics: None,
         },
         shutdown.clone(),
     ));
@@ -169,6 +174,7 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
     );
 
     let repo_url = format!("file://{}", repo.path().display());
+    let rss_before_mib = resident_mib();
     let outcome = measure(
         &args,
         backend,
@@ -180,7 +186,9 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
     shutdown.cancel();
     let _ = worker.await;
     let _ = server.await;
-    let report = outcome?;
+    let mut report = outcome?;
+    report.rss_before_mib = rss_before_mib;
+    report.rss_after_mib = resident_mib();
 
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -270,6 +278,8 @@ async fn measure(
         stored,
         finished,
         idempotency_prefix: load.prefix.clone(),
+        rss_before_mib: None,
+        rss_after_mib: None,
     })
 }
 
@@ -556,8 +566,25 @@ fn print_table(r: &ApiBenchReport) {
         "  jobs                 {} accepted, {} lost, {} duplicated, {} finished of {} stored",
         r.accepted, r.lost, r.duplicates, r.finished, r.stored
     );
+    if let (Some(before), Some(after)) = (r.rss_before_mib, r.rss_after_mib) {
+        println!("  memory (RSS)         {before:.1} MiB before, {after:.1} MiB after");
+    }
     println!(
         "  the bench's jobs stay in the store (idempotency keys {}*)",
         r.idempotency_prefix
     );
+}
+
+/// This process's resident set size (Linux `/proc`), in MiB.
+fn resident_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
