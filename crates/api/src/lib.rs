@@ -12,6 +12,7 @@ mod deploy;
 mod error;
 mod events;
 mod extract;
+pub mod metrics;
 mod routes;
 mod views;
 
@@ -25,6 +26,7 @@ use axum::routing::{get, post};
 use engine::Engine;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use utoipa::OpenApi;
 
 pub use error::{ApiError, Problem};
@@ -37,6 +39,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct ApiConfig {
     /// Which repository URLs `POST /request` accepts.
     pub url_policy: pipeline::UrlPolicy,
+    /// The process's recorder, installed by the binary ([`metrics::install_recorder`]);
+    /// without one `/metrics` serves only the database-wide gauges.
+    pub metrics: Option<metrics::PrometheusHandle>,
 }
 
 #[derive(Clone)]
@@ -72,6 +77,7 @@ pub(crate) struct AppState {
         routes::list_jobs,
         routes::healthz,
         routes::readyz,
+        metrics::get_metrics,
         openapi_json,
     ),
     components(schemas(Problem, views::StatusEvent, views::LogView)),
@@ -123,10 +129,12 @@ fn app(state: AppState) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/openapi.json", get(openapi_json))
+        .route("/metrics", get(metrics::get_metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(metrics::record_request))
         .with_state(state)
 }
 
@@ -153,7 +161,9 @@ async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    // A job submitted in this span links its trace to the request's.
+    let span = tracing::info_span!("http.request", http.method = %method, http.path = %path);
+    let response = next.run(request).instrument(span).await;
     let status = response.status().as_u16();
     let duration_ms = started.elapsed().as_millis() as u64;
     if path == "/healthz" || path == "/readyz" {

@@ -269,6 +269,10 @@ pub struct JobView {
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The OpenTelemetry trace holding every span of the job, across workers: search
+    /// for it in the trace viewer (Jaeger). Absent for jobs older than tracing.
+    #[schema(example = "4bf92f3577b34da6a3ce929d0e0e4736")]
+    pub trace_id: Option<String>,
     /// One entry per step of the job, in order.
     pub steps: Vec<StepView>,
     /// Checkpointed output of each completed step, by step name.
@@ -331,6 +335,7 @@ impl JobView {
             updated_at: job.updated_at,
             started_at: job.started_at,
             finished_at: job.finished_at,
+            trace_id: job.trace_id,
             steps,
             outputs,
             logs,

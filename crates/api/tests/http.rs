@@ -39,6 +39,11 @@ async fn submitted_job_runs_and_shows_its_timeline(backend: Backend) {
     assert_eq!(job["state"], "Verified");
     assert_eq!(job["input"]["fail_step"], "build");
     assert!(job["finished_at"].is_string(), "{job:#}");
+    let trace_id = job["trace_id"].as_str().unwrap_or_default();
+    assert!(
+        trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{job:#}"
+    );
     let steps = job["steps"].as_array().unwrap();
     let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["prepare", "build", "publish", "verify"]);

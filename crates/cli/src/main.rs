@@ -86,7 +86,7 @@ fn main() -> ExitCode {
         | Command::Destroy(_) => "warn",
         _ => "info,sqlx=warn",
     };
-    telemetry::init(&cli.config.log_format, default_filter);
+    let _telemetry = telemetry::init(&cli.config.log_format, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

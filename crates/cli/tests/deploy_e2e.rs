@@ -125,16 +125,7 @@ impl Stack {
         let mut command = self.command(&["serve", "--no-worker"]);
         command.env("LISTEN_ADDR", "127.0.0.1:0");
         let mut api = WorkerProcess::spawn("api", command, self.dir.path());
-        api.wait_for_log("HTTP API listening", Duration::from_secs(30))
-            .await;
-        let listen = api
-            .log()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find(|v| v["message"] == "HTTP API listening")
-            .and_then(|v| v["listen"].as_str().map(str::to_owned))
-            .expect("the listening address is logged");
-        self.api_url = format!("http://{listen}");
+        self.api_url = api.api_url(Duration::from_secs(30)).await;
         self.api = Some(api);
     }
 

@@ -116,6 +116,7 @@ impl Engine {
                 return Err(EngineError::SecretsUnavailable);
             }
         };
+        let trace_context = Some(crate::trace_context::for_new_job(id, &def.name));
         self.store
             .submit(NewJob {
                 id,
@@ -126,6 +127,7 @@ impl Engine {
                 input,
                 idempotency_key,
                 secrets: sealed,
+                trace_context,
             })
             .await
     }

@@ -61,7 +61,7 @@ pub(crate) struct JobRun {
 struct Stop;
 
 /// The end of one attempt, before it is written.
-enum AttemptEnd {
+pub(crate) enum AttemptEnd {
     Completed(Value),
     Failed { outcome: Outcome, error: StepError },
     Cancelled,
@@ -103,6 +103,7 @@ impl JobRun {
         );
         let span = tracing::info_span!("job", job.id = %self.job.lease.job_id,
             workflow = %self.job.workflow, epoch = self.job.lease.epoch);
+        crate::trace_context::continue_job_trace(&span, self.job.trace_context.as_deref());
         async move {
             let heartbeat = tokio::spawn(heartbeat_loop(
                 self.shared.clone(),
@@ -152,6 +153,7 @@ impl JobRun {
             let end = self
                 .run_attempt(&def, step, attempt, failures, &outputs)
                 .await;
+            crate::metrics::attempt_ended(&def.name, &step.name, &end, started_at);
             let record = |outcome, error: Option<String>| AttemptRecord {
                 step_index: index,
                 step_name: step.name.clone(),
@@ -488,7 +490,10 @@ impl JobRun {
             })
             .await;
         match result {
-            Ok(answer) => Ok(answer),
+            Ok(answer) => {
+                crate::metrics::written(&self.job.workflow, record, transition);
+                Ok(answer)
+            }
             Err(EngineError::LeaseLost { .. }) => {
                 tracing::warn!(step = %record.step_name, "lease lost: another worker owns this job; nothing written");
                 Err(Stop)

@@ -13,10 +13,12 @@ mod error;
 mod job_log_layer;
 mod job_run;
 pub mod logs;
+pub mod metrics;
 mod redact;
 mod secrets;
 pub mod step;
 pub mod store;
+pub mod trace_context;
 mod worker;
 
 pub use catalog::Catalog;

@@ -112,6 +112,7 @@ impl Worker {
                 Ok(jobs) => {
                     error_delay = Duration::from_millis(100);
                     let claimed = jobs.len();
+                    crate::metrics::claimed(&jobs);
                     for job in jobs {
                         let permit = slots
                             .clone()

@@ -28,8 +28,16 @@ fn shipped_workflows_load() {
     let defs = load_dir(dir, &shipped).expect("shipped definitions are valid");
     assert_eq!(
         defs["deploy"].step_names(),
-        vec!["clone", "analyse", "choose", "generate"]
+        vec![
+            "clone",
+            "analyse",
+            "choose",
+            "generate",
+            "apply",
+            "healthcheck"
+        ]
     );
+    assert_eq!(defs["destroy"].step_names(), vec!["destroy"]);
     let demo = &defs["demo"];
     assert_eq!(
         demo.step_names(),

@@ -106,7 +106,11 @@ impl Client {
         schema: &Value,
         memo: &dyn Memo,
     ) -> (Result<Value, LlmError>, CallRecord) {
-        let span = tracing::info_span!("llm.call", model = %self.config.model, purpose = %purpose);
+        // Attribute names of OpenTelemetry's GenAI conventions, so trace viewers show them.
+        let span = tracing::info_span!("llm.call", model = %self.config.model, purpose = %purpose,
+            gen_ai.request.model = %self.config.model,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty);
         self.call_in_span(purpose, messages, schema, memo)
             .instrument(span)
             .await
@@ -151,7 +155,11 @@ impl Client {
             memoised: result.is_ok() && spent.requests == 0,
             outcome: outcome_of(&result),
         };
+        tracing::Span::current()
+            .record("gen_ai.usage.input_tokens", record.prompt_tokens)
+            .record("gen_ai.usage.output_tokens", record.completion_tokens);
         log_record(&record);
+        count_tokens(&record);
         (result, record)
     }
 
@@ -262,5 +270,17 @@ fn truncate(text: &str) -> String {
     match text.char_indices().nth(MAX_ECHOED_ANSWER) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
+    }
+}
+
+/// Tokens billed, for the process's metrics (a no-op unless the binary installed a
+/// recorder). Models are few and named by configuration, so the series stay few.
+fn count_tokens(record: &CallRecord) {
+    for (kind, tokens) in [
+        ("prompt", record.prompt_tokens),
+        ("completion", record.completion_tokens),
+    ] {
+        let labels = [("model", record.model.clone()), ("kind", kind.to_owned())];
+        metrics::counter!("deployflow_llm_tokens_total", &labels).increment(u64::from(tokens));
     }
 }

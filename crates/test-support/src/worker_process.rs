@@ -227,6 +227,20 @@ impl WorkerProcess {
         }
     }
 
+    /// The base URL (`http://host:port`) a `deployflow serve` process logs (JSON logs)
+    /// once it listens, waiting up to `timeout` for it.
+    pub async fn api_url(&mut self, timeout: Duration) -> String {
+        self.wait_for_log("HTTP API listening", timeout).await;
+        let listen = self
+            .log()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|v| v["message"] == "HTTP API listening")
+            .and_then(|v| v["listen"].as_str().map(str::to_owned))
+            .expect("the listening address is logged");
+        format!("http://{listen}")
+    }
+
     /// The worker id a `deployflow worker` logs (JSON logs, `LOG_FORMAT=json`) in its
     /// "worker started" line, waiting up to `timeout` for it. The id is the lease owner
     /// stored in attempts and checkpoints, and the worker named in effect lines.

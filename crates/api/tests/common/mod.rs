@@ -78,11 +78,17 @@ pub fn api_config() -> api::ApiConfig {
             allowed_hosts: vec!["github.com".into()],
             allow_local: true,
         },
+        metrics: None,
     }
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend, with_worker: bool) -> Self {
+        Self::spawn_with(backend, with_worker, api_config()).await
+    }
+
+    /// Like [`TestApp::spawn`], with the API configured by `config`.
+    pub async fn spawn_with(backend: Backend, with_worker: bool, config: api::ApiConfig) -> Self {
         let db = match backend {
             Backend::Postgres => Database::Postgres(TestPostgres::create().await),
             Backend::Sqlite => Database::Sqlite(TestSqlite::create()),
@@ -108,7 +114,7 @@ impl TestApp {
             let engine = engine.clone();
             let shutdown = shutdown.clone();
             async move {
-                api::serve(listener, engine, api_config(), shutdown)
+                api::serve(listener, engine, config, shutdown)
                     .await
                     .expect("serve");
             }

@@ -18,6 +18,8 @@ pub struct ServeArgs {
 }
 
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
+    // Before the worker starts, so its first claims are counted.
+    let metrics = api::metrics::install_recorder().context("metrics recorder")?;
     let worker_config = if args.no_worker {
         None
     } else {
@@ -49,6 +51,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let engine = Engine::new(store, catalog).with_secret_key(secret_key);
     let api_config = api::ApiConfig {
         url_policy: config.url_policy(),
+        metrics: Some(metrics),
     };
     let served = api::serve(listener, engine, api_config, shutdown.clone()).await;
     // If the server stopped on its own (an I/O error), the worker stops with it.

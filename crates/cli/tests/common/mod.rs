@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
 use test_support::worker_process::WorkerProcess;
 
 /// The `deployflow` binary under test.
@@ -29,15 +28,6 @@ pub async fn spawn_serve(dir: &Path) -> (WorkerProcess, String) {
         .env("POLL_INTERVAL_MS", "100")
         .env("SHUTDOWN_GRACE_SECONDS", "2");
     let mut server = WorkerProcess::spawn("serve", command, dir);
-    server
-        .wait_for_log("HTTP API listening", Duration::from_secs(20))
-        .await;
-    let listen = server
-        .log()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|v| v["message"] == "HTTP API listening")
-        .and_then(|v| v["listen"].as_str().map(str::to_owned))
-        .expect("the listening address is logged");
-    (server, format!("http://{listen}"))
+    let url = server.api_url(Duration::from_secs(20)).await;
+    (server, url)
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::types::{JobRecord, JobStatus};
 
 /// Columns of `jobs` every reader selects, in the order the row decoders expect.
-pub(super) const JOB_COLUMNS: [&str; 17] = [
+pub(super) const JOB_COLUMNS: [&str; 18] = [
     "seq",
     "id",
     "workflow",
@@ -26,6 +26,7 @@ pub(super) const JOB_COLUMNS: [&str; 17] = [
     "started_at",
     "finished_at",
     "lease_epoch",
+    "trace_context",
 ];
 
 #[derive(Debug, Clone, Default)]

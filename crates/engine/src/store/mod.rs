@@ -148,6 +148,10 @@ pub trait Store: Send + Sync + 'static {
     /// Single-row UPDATE commits per second that `clients` connections reach in `duration`
     /// on this database: the baseline the engine's step rate is compared with.
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64>;
+
+    /// Seconds the longest-waiting claimable job (due, or with an expired lease) has
+    /// been due; 0 when none is.
+    async fn oldest_due_age_seconds(&self) -> Result<f64>;
 }
 
 /// Runs `clients` loops of `one_commit` until `duration` is over; returns commits per second.

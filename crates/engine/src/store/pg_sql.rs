@@ -148,5 +148,5 @@ pub(super) const CLAIM: &str = "
             updated_at = now()
         FROM claimed WHERE j.id = claimed.job_id AND j.status <> 'running'
     )
-    SELECT claimed.*, j.workflow, j.workflow_version, j.steps, j.input
+    SELECT claimed.*, j.workflow, j.workflow_version, j.steps, j.input, j.trace_context
     FROM claimed JOIN engine.jobs j ON j.id = claimed.job_id";

@@ -107,8 +107,9 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO engine.jobs
-                 (id, workflow, workflow_version, steps, input, status, current_step, idempotency_key)
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)
+                 (id, workflow, workflow_version, steps, input, status, current_step, idempotency_key,
+                  trace_context)
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8)
              ON CONFLICT (idempotency_key) DO NOTHING
              RETURNING id",
         )
@@ -119,6 +120,7 @@ impl Store for PgStore {
         .bind(&job.input)
         .bind(&job.first_step)
         .bind(&job.idempotency_key)
+        .bind(&job.trace_context)
         .fetch_optional(&mut *tx)
         .await?;
         let (id, created) = match inserted {
@@ -659,6 +661,15 @@ impl Store for PgStore {
             .fetch_one(&self.pool)
             .await?)
     }
+
+    async fn oldest_due_age_seconds(&self) -> Result<f64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(due_at)), 0)::float8
+             FROM engine.queue WHERE due_at <= now()",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }
 
 impl PgStore {
@@ -828,7 +839,12 @@ fn claimed_from_row(row: &PgRow, owner: &str, lease: Duration) -> Result<Claimed
         recoveries: row.try_get::<i32, _>("recoveries")? as u32,
         cancel_requested: row.try_get("cancel_requested")?,
         rescued_from,
+        trace_context: row.try_get("trace_context")?,
     })
+}
+
+pub(super) fn trace_id_of(traceparent: Option<String>) -> Option<String> {
+    crate::trace_context::trace_id(traceparent.as_deref()?).map(str::to_owned)
 }
 
 fn job_from_row(row: &PgRow) -> Result<JobRecord> {
@@ -852,6 +868,7 @@ fn job_from_row(row: &PgRow) -> Result<JobRecord> {
         updated_at: row.try_get("updated_at")?,
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
+        trace_id: trace_id_of(row.try_get("trace_context")?),
     })
 }
 

@@ -265,8 +265,8 @@ impl Store for SqliteStore {
         let now = now_ms();
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, workflow, workflow_version, steps, input, status, current_step,
-                 idempotency_key, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+                 idempotency_key, created_at, updated_at, trace_context)
+             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)
              ON CONFLICT (idempotency_key) DO NOTHING",
         )
         .bind(job.id.to_string())
@@ -278,6 +278,7 @@ impl Store for SqliteStore {
         .bind(&job.idempotency_key)
         .bind(now)
         .bind(now)
+        .bind(&job.trace_context)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -326,7 +327,7 @@ impl Store for SqliteStore {
         let now = now_ms();
         let candidates = sqlx::query(
             "SELECT q.job_id, q.lease_owner, q.attempt, q.attempt_started_at,
-                 j.workflow, j.workflow_version, j.steps, j.input
+                 j.workflow, j.workflow_version, j.steps, j.input, j.trace_context
              FROM queue q JOIN jobs j ON j.id = q.job_id
              WHERE q.due_at <= ? ORDER BY q.due_at LIMIT ?",
         )
@@ -389,6 +390,7 @@ impl Store for SqliteStore {
                 recoveries: updated.try_get::<i64, _>("recoveries")? as u32,
                 cancel_requested: updated.try_get("cancel_requested")?,
                 rescued_from,
+                trace_context: row.try_get("trace_context")?,
             });
         }
         tx.commit().await?;
@@ -912,6 +914,16 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await?)
     }
+
+    async fn oldest_due_age_seconds(&self) -> Result<f64> {
+        let now = now_ms();
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT min(due_at) FROM queue WHERE due_at <= ?")
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(oldest.map_or(0.0, |due| (now - due).max(0) as f64 / 1000.0))
+    }
 }
 
 fn parse_uuid(text: &str) -> Result<Uuid> {
@@ -943,6 +955,7 @@ fn job_from_row(row: &SqliteRow) -> Result<JobRecord> {
         updated_at: from_ms(row.try_get("updated_at")?),
         started_at: opt_ms("started_at")?,
         finished_at: opt_ms("finished_at")?,
+        trace_id: super::postgres::trace_id_of(row.try_get("trace_context")?),
     })
 }
 

@@ -81,6 +81,8 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
     /// Stored with the job only when it is created (not when the key already existed).
     pub secrets: Vec<crate::secrets::SealedSecret>,
+    /// W3C `traceparent` every run of the job continues (see `trace_context.rs`).
+    pub trace_context: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +117,8 @@ pub struct ClaimedJob {
     pub cancel_requested: bool,
     /// Set when the job was taken from a worker whose lease had expired.
     pub rescued_from: Option<Rescue>,
+    /// The W3C `traceparent` stored at submit: the parent of this run's spans.
+    pub trace_context: Option<String>,
 }
 
 /// What is known of the attempt a dead worker left unfinished.
@@ -233,6 +237,8 @@ pub struct JobRecord {
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The id of the trace all the job's spans belong to (none for jobs older than it).
+    pub trace_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -320,14 +320,20 @@ impl<'a> Session<'a> {
                 ctx.info(line.message);
             }
         };
-        tracing::info!(command = %args.first().map(String::as_str).unwrap_or(""), "terraform");
-        let output = runner::run(
-            self.tf,
-            &self.dir,
-            &args,
-            &env,
-            &self.ctx.cancellation,
-            logged,
+        let subcommand = args.first().map(String::as_str).unwrap_or("");
+        tracing::info!(command = %subcommand, "terraform");
+        let span = tracing::info_span!("terraform", otel.name = %format!("terraform {subcommand}"),
+            terraform.command = %subcommand);
+        let output = tracing::Instrument::instrument(
+            runner::run(
+                self.tf,
+                &self.dir,
+                &args,
+                &env,
+                &self.ctx.cancellation,
+                logged,
+            ),
+            span,
         )
         .await?;
         Ok(output.stdout)

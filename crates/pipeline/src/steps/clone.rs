@@ -38,9 +38,16 @@ pub(super) async fn run(
     let url = RepoUrl::parse(&input.repo_url, &config.url_policy).map_err(PipelineError::from)?;
     let token = job_token(&ctx).await?;
     tracing::info!(url = %url.as_str(), git_ref = ?input.git_ref, private = token.is_some(), "cloning");
+    let span = tracing::info_span!("git.clone", url.full = %url.as_str(), git.ref = ?input.git_ref);
+    let clone = repo::clone_repo(
+        &url,
+        input.git_ref.as_deref(),
+        token.as_ref(),
+        &config.clone_limits,
+        &config.checkouts_dir,
+    );
     let cloned = tokio::select! {
-        cloned = repo::clone_repo(&url, input.git_ref.as_deref(), token.as_ref(),
-            &config.clone_limits, &config.checkouts_dir) => cloned.map_err(PipelineError::from)?,
+        cloned = tracing::Instrument::instrument(clone, span) => cloned.map_err(PipelineError::from)?,
         _ = ctx.cancellation.cancelled() => return Err(StepError::retryable("clone interrupted")),
     };
     crate::checkouts::touch(&cloned.path);

@@ -143,7 +143,12 @@ async fn probe_until_healthy(
 async fn probe(client: &reqwest::Client, url: &str) -> Probe {
     let at = Utc::now();
     let started = Instant::now();
-    let answer = client.get(url).send().await;
+    let span = tracing::info_span!("health.probe", http.request.method = "GET", url.full = %url,
+        http.response.status_code = tracing::field::Empty);
+    let answer = tracing::Instrument::instrument(client.get(url).send(), span.clone()).await;
+    if let Ok(response) = &answer {
+        span.record("http.response.status_code", response.status().as_u16());
+    }
     let latency_ms = started.elapsed().as_millis() as u64;
     match answer {
         Ok(response) => Probe {

@@ -1,0 +1,1 @@
+ALTER TABLE engine.jobs DROP COLUMN trace_context;
