@@ -281,46 +281,46 @@ impl JobRun {
         Ok(def.clone())
     }
 
-    /// A job taken from a dead worker: record the interrupted attempt; park the job if
-    /// workers keep dying on this step.
+    /// A job taken from a dead worker (its interrupted attempt was recorded by the
+    /// claim): park the job if workers keep dying on this step.
     async fn handle_rescue(&self, def: &WorkflowDefinition) -> Result<(), Stop> {
         let Some(rescue) = &self.job.rescued_from else {
             return Ok(());
         };
         let step = &def.steps[self.job.step_index];
-        let message = format!(
+        tracing::warn!(
+            recoveries = self.job.recoveries,
             "rescued from worker {} (lease expired): attempt {} of step {:?} was interrupted",
-            rescue.previous_owner, rescue.attempt, step.name
+            rescue.previous_owner,
+            rescue.attempt,
+            step.name
         );
-        tracing::warn!(recoveries = self.job.recoveries, "{message}");
+        let max = self.shared.config.max_recoveries;
+        if self.job.recoveries <= max {
+            return Ok(());
+        }
+        let message = format!(
+            "workers died {} times while running step {:?} (MAX_RECOVERIES={max}): \
+             the job is parked instead of being tried again; retry it once the cause is fixed",
+            self.job.recoveries, step.name
+        );
+        // The attempt this worker would have made, refused.
         let record = AttemptRecord {
             step_index: self.job.step_index,
             step_name: step.name.clone(),
-            attempt: rescue.attempt,
-            started_at: rescue.started_at.unwrap_or_else(Utc::now),
+            attempt: self.job.attempt,
+            started_at: Utc::now(),
             finished_at: Utc::now(),
-            outcome: Outcome::Interrupted,
-            error: Some(format!(
-                "worker {} stopped responding",
-                rescue.previous_owner
-            )),
+            outcome: Outcome::Failed,
+            error: Some(message.clone()),
         };
-        let max = self.shared.config.max_recoveries;
-        if self.job.recoveries > max {
-            let transition = Transition::End {
-                status: JobStatus::Failed,
-                error: Some(format!(
-                    "workers died {} times while running step {:?} (MAX_RECOVERIES={max}): \
-                     the job is parked instead of being tried again; retry it once the cause is fixed",
-                    self.job.recoveries, step.name
-                )),
-                state: None,
-            };
-            self.write(&record, &transition).await?;
-            return Err(Stop);
-        }
-        self.write(&record, &Transition::Stay).await?;
-        Ok(())
+        let transition = Transition::End {
+            status: JobStatus::Failed,
+            error: Some(message),
+            state: None,
+        };
+        self.write(&record, &transition).await?;
+        Err(Stop)
     }
 
     fn after_failure(&self, step: &StepDefinition, failures: u32, error: &StepError) -> Transition {

@@ -147,6 +147,18 @@ pub(super) const CLAIM: &str = "
         UPDATE engine.jobs j SET status = 'running', started_at = COALESCE(j.started_at, now()),
             updated_at = now()
         FROM claimed WHERE j.id = claimed.job_id AND j.status <> 'running'
+    ),
+    -- A dead worker's attempt is recorded by the claim that takes its job over, in the
+    -- same commit: a rescuer that dies in turn cannot lose it.
+    interrupted AS (
+        INSERT INTO engine.attempts
+            (job_id, step_index, step_name, attempt, worker, epoch, started_at, finished_at,
+             outcome, error)
+        SELECT c.job_id, c.step_index, j.steps ->> c.step_index, c.previous_attempt, $1,
+            c.lease_epoch, COALESCE(c.previous_started_at, now()), now(), 'interrupted',
+            'worker ' || c.previous_owner || ' stopped responding'
+        FROM claimed c JOIN engine.jobs j ON j.id = c.job_id
+        WHERE c.previous_owner IS NOT NULL
     )
     SELECT claimed.*, j.workflow, j.workflow_version, j.steps, j.input, j.trace_context
     FROM claimed JOIN engine.jobs j ON j.id = claimed.job_id";

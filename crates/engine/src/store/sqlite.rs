@@ -373,6 +373,31 @@ impl Store for SqliteStore {
                 }),
                 None => None,
             };
+            // A dead worker's attempt is recorded by the claim that takes its job over,
+            // in the same commit: a rescuer that dies in turn cannot lose it.
+            if let Some(rescue) = &rescued_from {
+                let steps = row.try_get::<Json<Vec<String>>, _>("steps")?.0;
+                let step_index = updated.try_get::<i64, _>("step_index")?;
+                sqlx::query(
+                    "INSERT INTO attempts (job_id, step_index, step_name, attempt, worker, epoch,
+                         started_at, finished_at, outcome, error)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'interrupted', ?)",
+                )
+                .bind(&job_id)
+                .bind(step_index)
+                .bind(steps.get(step_index as usize).cloned().unwrap_or_default())
+                .bind(i64::from(rescue.attempt))
+                .bind(owner)
+                .bind(updated.try_get::<i64, _>("lease_epoch")?)
+                .bind(rescue.started_at.map(ms).unwrap_or(now))
+                .bind(now)
+                .bind(format!(
+                    "worker {} stopped responding",
+                    rescue.previous_owner
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
             claimed.push(ClaimedJob {
                 lease: Lease {
                     job_id: parse_uuid(&job_id)?,
