@@ -9,7 +9,7 @@ use super::docker::{DockerSetup, Dockerfile};
 use super::env;
 use super::routes::health_path;
 use super::scan::{Found, Spot, line_at};
-use super::value::is_loopback;
+use super::value::{is_loopback, port_number};
 use super::view::{AppView, file_name};
 use crate::facts::{Analysis, AppCandidate, BindAddress};
 use crate::snapshot::Snapshot;
@@ -259,7 +259,7 @@ impl<'a> Launch<'a> {
         let overridden = port_env.and_then(|env| {
             let (value, at) = self.env_value(&env.value)?;
             let at = at.unwrap_or_else(|| env.at.clone());
-            let port = value.parse::<u16>().ok()?;
+            let port = port_number(&value)?;
             Some(Found::new(
                 port,
                 at.with_detail(format!("{}={value}", env.value)),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::command::join_exec_form;
 use super::scan::{Found, Spot};
+use super::value::port_number;
 use super::view::{file_name, is_ignored, parent};
 use crate::facts::DockerFileFacts;
 use crate::snapshot::Snapshot;
@@ -232,11 +233,9 @@ pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
                 for token in rest.split_whitespace() {
                     let token = token.split('/').next().unwrap_or(token);
                     let name = token.trim_start_matches('$').trim_matches(['{', '}']);
-                    let value = token
-                        .parse::<u16>()
-                        .ok()
-                        .or_else(|| stage.env.get(name).and_then(|v| v.value.parse().ok()))
-                        .or_else(|| args.get(name).and_then(|v| v.parse().ok()));
+                    let value = port_number(token)
+                        .or_else(|| stage.env.get(name).and_then(|v| port_number(&v.value)))
+                        .or_else(|| args.get(name).and_then(|v| port_number(v)));
                     if let Some(port) = value {
                         stage.expose.push(Found::new(
                             port,
@@ -370,7 +369,7 @@ pub(crate) fn parse_compose(path: &str, text: &str) -> Vec<ComposeService> {
 
 fn push_published(service: &mut ComposeService, value: &str) {
     let value = value.trim().trim_matches(['"', '\'']);
-    if let Ok(port) = value.split('-').next().unwrap_or(value).parse() {
+    if let Some(port) = port_number(value.split('-').next().unwrap_or(value)) {
         service.published.push(port);
     }
 }
@@ -384,7 +383,7 @@ fn push_port(service: &mut ComposeService, value: &str, path: &str, line: u32) {
         .split('-')
         .next()
         .unwrap_or(value);
-    if let Ok(port) = port.trim().parse() {
+    if let Some(port) = port_number(port) {
         service.ports.push(Found::new(
             port,
             Spot::at(path, line, format!("{} port {value}", service.name)),

@@ -237,7 +237,13 @@ pub(crate) fn port_in(text: &str) -> Option<u16> {
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    digits.parse::<u16>().ok().filter(|p| *p > 0)
+    port_number(digits)
+}
+
+/// A TCP port a server can listen on: 0 means "any free port", which no
+/// deployment can publish, so it is no port at all.
+pub(crate) fn port_number(text: &str) -> Option<u16> {
+    text.trim().parse::<u16>().ok().filter(|p| *p > 0)
 }
 
 /// The host in `127.0.0.1`, `localhost:8080`, `http://0.0.0.0:80`, `[::1]:80`.
