@@ -94,6 +94,15 @@ impl Attempt<'_> {
         self.git(err)
     }
 
+    /// A commit whose tree gix will not index (an entry named `..`, `.git`, or holding a
+    /// `/`): the commit never changes, so neither would a retry's answer.
+    pub(crate) fn unsafe_tree(&self, err: &gix::Error) -> RepoError {
+        RepoError::UnsafeTree {
+            url: self.url.to_owned(),
+            detail: self.detail(err),
+        }
+    }
+
     fn git(&self, err: &gix::Error) -> RepoError {
         RepoError::Git {
             url: self.url.to_owned(),

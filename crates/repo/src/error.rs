@@ -2,7 +2,8 @@
 //!
 //! Policy: the engine only asks [`RepoError::is_retryable`]. Whatever is a property of the
 //! repository or of the request (URL refused, repository missing, credentials refused,
-//! too large, unknown ref, vanished commit) is permanent: trying again gives the same
+//! too large, a tree with paths git will not write, unknown ref, vanished commit) is
+//! permanent: trying again gives the same
 //! answer. The network, timeouts and the local disk are retryable, and so is a git
 //! failure we could not class, since the engine bounds the attempts anyway.
 //!
@@ -44,6 +45,9 @@ pub enum RepoError {
     #[error("repository {url} is too large: {detail}")]
     TooLarge { url: String, detail: String },
 
+    #[error("repository {url} cannot be checked out safely: {detail}")]
+    UnsafeTree { url: String, detail: String },
+
     #[error("cloning {url} timed out after {}s", .limit.as_secs_f32())]
     Timeout { url: String, limit: Duration },
 
@@ -79,6 +83,7 @@ impl RepoError {
             | Self::RefNotFound { .. }
             | Self::CommitGone { .. }
             | Self::TooLarge { .. }
+            | Self::UnsafeTree { .. }
             | Self::Snapshot(_) => false,
         }
     }

@@ -113,7 +113,11 @@ pub(crate) fn clone_into(
         .map_err(gix_err)?;
     let repo = checkout.repo();
     let commit = repo.head_id().map_err(gix_err)?.detach();
-    let (file_count, size_bytes) = measure(repo, commit).map_err(gix_err)?;
+    let tree = tree_of(repo, commit).map_err(gix_err)?;
+    let index = repo
+        .index_from_tree(&tree)
+        .map_err(|err| attempt.unsafe_tree(&err))?;
+    let (file_count, size_bytes) = measure(repo, &index).map_err(gix_err)?;
     check_limits(req, file_count, size_bytes)?;
 
     checkout
@@ -178,6 +182,11 @@ fn config_overrides(url: &RepoUrl) -> Vec<String> {
         // Only the scheme the URL policy admitted, even across redirects.
         "protocol.allow=never".to_owned(),
         format!("protocol.{scheme}.allow=always"),
+        // gix follows the handshake's redirect to any host, but the URL policy checked
+        // only the one in the URL: a 302 to 169.254.169.254 would be fetched from inside
+        // the network. A redirect is an error instead (a renamed repository needs its
+        // new URL).
+        "http.followRedirects=false".to_owned(),
         "http.userAgent=deployflow".to_owned(),
     ]
 }
@@ -275,12 +284,14 @@ impl Credentials {
     }
 }
 
-/// Files (symlinks included, submodules not) and their total size in `commit`'s tree,
-/// from object headers: known before a single file is written.
-fn measure(repo: &gix::Repository, commit: ObjectId) -> Result<(usize, u64), gix::Error> {
+fn tree_of(repo: &gix::Repository, commit: ObjectId) -> Result<ObjectId, gix::Error> {
+    Ok(repo.find_commit(commit)?.tree_id()?.detach())
+}
+
+/// Files (symlinks included, submodules not) and their total size in a commit's tree
+/// (as an index), from object headers: known before a single file is written.
+fn measure(repo: &gix::Repository, index: &gix::index::State) -> Result<(usize, u64), gix::Error> {
     use gix::index::entry::Mode;
-    let tree = repo.find_commit(commit)?.tree_id()?.detach();
-    let index = repo.index_from_tree(&tree)?;
     let mut files = 0;
     let mut bytes = 0;
     for entry in index.entries() {
