@@ -29,7 +29,8 @@ where
     }
 }
 
-/// A JSON request body that may be left out entirely (an empty body is `None`).
+/// A JSON request body that may be left out entirely (an empty body, or JSON `null`,
+/// is `None`).
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<T, S> FromRequest<S> for OptionalJson<T>
@@ -49,6 +50,9 @@ where
         }
         if !json_type {
             return Err(unsupported_media_type());
+        }
+        if bytes.trim_ascii() == b"null" {
+            return Ok(OptionalJson(None));
         }
         axum::Json::<T>::from_bytes(&bytes)
             .map(|axum::Json(value)| OptionalJson(Some(value)))

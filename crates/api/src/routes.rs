@@ -101,13 +101,18 @@ async fn tail_logs(state: &AppState, id: uuid::Uuid) -> ApiResult<Vec<LogView>> 
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only jobs in these statuses, comma-separated: queued, running, waiting, succeeded, failed,
-    /// cancelled.
+    /// cancelled (empty: all).
+    #[param(
+        pattern = "^$|^(queued|running|waiting|succeeded|failed|cancelled)(,(queued|running|waiting|succeeded|failed|cancelled))*$"
+    )]
     pub status: Option<String>,
     /// Only jobs of this workflow.
     pub workflow: Option<String>,
     /// Jobs per page, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<u64>, minimum = 0)]
     pub cursor: Option<String>,
 }
 
@@ -178,8 +183,10 @@ fn parse_cursor(name: &str, raw: &str, source: &str) -> ApiResult<i64> {
 #[into_params(parameter_in = Query)]
 pub struct LogParams {
     /// Only lines after this cursor (a line's `id`, or a previous page's `next_cursor`).
+    #[param(value_type = Option<u64>, minimum = 0)]
     pub after: Option<String>,
     /// Lines per page, 1 to 1000 (default 200).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 

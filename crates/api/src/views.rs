@@ -24,6 +24,7 @@ pub struct RunRequest {
     pub input: Value,
     /// Submitting twice with the same key returns the first job instead of a new one.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub idempotency_key: Option<String>,
 }
 
@@ -33,10 +34,13 @@ pub struct RunRequest {
 pub struct DeployRequestBody {
     /// The repository to deploy: `https://github.com/<owner>/<repo>` (other hosts only
     /// if the server allows them).
-    #[schema(example = "https://github.com/acme/shop")]
+    #[schema(example = "https://github.com/acme/shop", min_length = 1)]
     pub repo_url: String,
     /// One sentence of deployment requirements.
-    #[schema(example = "public API, cheap, in Canada, with postgres")]
+    #[schema(
+        example = "public API, cheap, in Canada, with postgres",
+        min_length = 1
+    )]
     pub description: String,
     /// A fine-grained access token for a private repository. Stored encrypted, only to
     /// clone again when a job resumes; never returned or logged.
@@ -47,9 +51,10 @@ pub struct DeployRequestBody {
     pub git_ref: Option<String>,
     /// Submitting twice with the same key returns the first job instead of a new one.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub idempotency_key: Option<String>,
-    /// Ask for approval between the plan and its apply. Stored with the job; this
-    /// version ends deployment jobs after `generate` and applies nothing yet.
+    /// Park the job after its plan (status `waiting`, state `AwaitingApproval`) until
+    /// `POST /job/{id}/approve` or `/reject`.
     #[serde(default)]
     pub approve_before_apply: bool,
 }

@@ -312,7 +312,7 @@ async fn each_call_logs_model_tokens_and_latency_in_its_span_but_no_key() {
         .find(|l| l.contains("llm call"))
         .unwrap_or_else(|| panic!("no call line in:\n{logs}"));
     assert!(
-        line.contains(&format!("llm.call{{model={MODEL} purpose=port}}")),
+        line.contains(&format!("llm.call{{model={MODEL} purpose=port ")),
         "{line}"
     );
     for field in [
