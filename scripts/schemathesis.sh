@@ -35,6 +35,8 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 
+# From the scratch directory: schemathesis keeps its own state where it runs.
+cd "$work"
 "$VENV/bin/st" run "http://127.0.0.1:$port/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance --max-examples 30 --phases examples,coverage,fuzzing \
   --seed 20261125 --no-color
