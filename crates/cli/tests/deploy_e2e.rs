@@ -612,3 +612,29 @@ async fn no_secret_reaches_logs_responses_checkpoints_state_or_artifacts() {
         ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_plan_ends_the_job_without_applying() {
+    let stack = Stack::start().await;
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack
+        .submit(&repo, json!({"approve_before_apply": true}))
+        .await;
+    stack.wait_status(&id, "waiting").await;
+    let rejected = stack
+        .command(&["reject", &id, "--comment", "wrong region"])
+        .env("DEPLOYFLOW_API", &stack.api_url)
+        .output()
+        .expect("deployflow reject");
+    assert!(
+        rejected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rejected.stderr)
+    );
+    let job = stack.wait_status(&id, "failed").await;
+    assert_eq!(job["state"], "Rejected", "{job:#}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(error.contains("wrong region"), "{error}");
+    assert_eq!(stack.count("apply"), 0, "a rejected plan is never applied");
+    assert!(stack.terraform.creates().is_empty());
+}
