@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use test_support::database::TestPostgres;
+use test_support::fake_container_tools::{FAKE_REGISTRY_PASSWORD, FakeContainerTools};
 use test_support::fake_terraform::FakeTerraform;
 use test_support::git_fixture::{FixtureFile, GitFixture};
 use test_support::git_server::{BasicAuth, GitHttpServer};
@@ -50,6 +51,7 @@ struct Stack {
     dir: tempfile::TempDir,
     db: TestPostgres,
     terraform: FakeTerraform,
+    tools: FakeContainerTools,
     git: GitHttpServer,
     api: Option<WorkerProcess>,
     api_url: String,
@@ -67,12 +69,14 @@ impl Stack {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestPostgres::create().await;
         let terraform = FakeTerraform::install(&dir.path().join("tf"));
+        let tools = FakeContainerTools::install(&dir.path().join("tools"));
         std::fs::create_dir_all(dir.path().join("repos")).unwrap();
         let git = GitHttpServer::start(&dir.path().join("repos"), auth).await;
         let mut stack = Self {
             dir,
             db,
             terraform,
+            tools,
             git,
             api: None,
             api_url: String::new(),
@@ -105,6 +109,8 @@ impl Stack {
             .env("ALLOW_LOCAL_REPOS", "true")
             .env("APPLY_MODE", "apply")
             .env("TERRAFORM_BIN", self.terraform.bin())
+            .env("DOCKER_BIN", self.tools.docker())
+            .env("AWS_BIN", self.tools.aws())
             .env("TERRAFORM_LOCK_TIMEOUT_SECONDS", "30")
             .env("TERRAFORM_STOP_GRACE_SECONDS", "2")
             .env("HEALTHCHECK_DEADLINE_SECONDS", "2")
@@ -154,6 +160,17 @@ impl Stack {
             .send()
             .await
             .expect("POST");
+        let code = response.status().as_u16();
+        (code, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.api_url))
+            .send()
+            .await
+            .expect("GET");
         let code = response.status().as_u16();
         (code, response.json().await.unwrap_or(Value::Null))
     }
@@ -637,4 +654,67 @@ async fn a_rejected_plan_ends_the_job_without_applying() {
     assert!(error.contains("wrong region"), "{error}");
     assert_eq!(stack.count("apply"), 0, "a rejected plan is never applied");
     assert!(stack.terraform.creates().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
+    let stack = Stack::start().await;
+    let repo = stack.repo("api", &flask_app());
+    let (code, job) = stack
+        .post(
+            "/request",
+            json!({"repo_url": repo, "description": "a small public API, cheap, scale to zero"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    assert_eq!(job["outputs"]["choose"]["target"], "serverless", "{job:#}");
+
+    // The repository was created alone first, then everything else, once each.
+    let creates = stack.terraform.creates();
+    assert_eq!(creates[0].address, "aws_ecr_repository.app", "{creates:#?}");
+    stack.assert_no_duplicate_creates();
+
+    // Login with the password on stdin, build from the bundle on stdin, push.
+    let calls = stack.tools.calls();
+    let argv: Vec<Vec<&str>> = calls
+        .iter()
+        .map(|c| c.argv.iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(argv.len(), 4, "{calls:#?}");
+    assert_eq!(
+        argv[0],
+        [
+            "aws",
+            "ecr",
+            "get-login-password",
+            "--region",
+            "ca-central-1"
+        ]
+    );
+    assert_eq!(
+        &argv[1][..5],
+        ["docker", "login", "--username", "AWS", "--password-stdin"]
+    );
+    assert_eq!(calls[1].stdin_bytes, FAKE_REGISTRY_PASSWORD.len());
+    assert_eq!(
+        &argv[2][..5],
+        ["docker", "build", "--platform", "linux/amd64", "--tag"]
+    );
+    assert!(
+        calls[2].stdin_bytes > 100,
+        "the bundle is the build context"
+    );
+    let image = argv[2][5];
+    assert!(image.starts_with("fake-ecr_repository_url:"), "{image}");
+    assert_eq!(argv[3], ["docker", "push", image]);
+
+    // The registry password is nowhere in the logs.
+    for worker in &stack.workers {
+        assert!(!worker.log().contains(FAKE_REGISTRY_PASSWORD));
+    }
+    let (_, logs) = stack.get_json(&format!("/job/{id}/logs?limit=1000")).await;
+    assert!(!logs.to_string().contains(FAKE_REGISTRY_PASSWORD));
 }

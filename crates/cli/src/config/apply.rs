@@ -17,8 +17,8 @@ const AWS_CREDENTIAL_VARS: [&str; 5] = [
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 ];
 
-/// Variables the Terraform child process gets besides `AWS_*` and `TF_*`.
-const PASSED_THROUGH: [&str; 8] = [
+/// Variables the Terraform, Docker and AWS CLI children get besides `AWS_*` and `TF_*`.
+const PASSED_THROUGH: [&str; 10] = [
     "PATH",
     "HOME",
     "TMPDIR",
@@ -27,6 +27,8 @@ const PASSED_THROUGH: [&str; 8] = [
     "NO_PROXY",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
+    "DOCKER_HOST",
+    "DOCKER_CONFIG",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +92,15 @@ pub struct ApplyConfig {
     )]
     pub terraform_stop_grace_seconds: u64,
 
+    /// The Docker CLI that builds and pushes the app image (container service,
+    /// serverless, Kubernetes targets).
+    #[arg(long, env = "DOCKER_BIN", default_value = "docker", global = true)]
+    pub docker_bin: PathBuf,
+
+    /// The AWS CLI, for the ECR login of the image push.
+    #[arg(long, env = "AWS_BIN", default_value = "aws", global = true)]
+    pub aws_bin: PathBuf,
+
     /// Park every deployment after its plan until POST /job/{id}/approve.
     #[arg(long, env = "REQUIRE_APPROVAL", default_value_t = false, global = true)]
     pub require_approval: bool,
@@ -130,6 +141,8 @@ impl ApplyConfig {
         config.command_timeout = Duration::from_secs(self.terraform_command_timeout_seconds.max(1));
         config.stop_grace = Duration::from_secs(self.terraform_stop_grace_seconds);
         config.require_approval = self.require_approval;
+        config.docker_bin = self.docker_bin.clone();
+        config.aws_bin = self.aws_bin.clone();
         config.env = child_environment();
         config
     }
@@ -173,7 +186,7 @@ fn child_environment() -> Vec<(String, SecretString)> {
     std::env::vars()
         .filter(|(name, _)| {
             PASSED_THROUGH.contains(&name.as_str())
-                || name.starts_with("AWS_")
+                || (name.starts_with("AWS_") && name != "AWS_BIN")
                 || name.starts_with("TF_")
         })
         .map(|(name, value)| (name, SecretString::from(value)))

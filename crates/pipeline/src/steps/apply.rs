@@ -36,6 +36,9 @@ pub const REJECTED: &str = "Rejected";
 pub const APPROVAL_SIGNAL: &str = "approval";
 
 const PLAN_MEMO: &str = "plan";
+const PUSHED_MEMO: &str = "image_pushed";
+/// Created (and pushed to) before the rest of a container target's plan.
+const ECR_REPOSITORY: &str = "aws_ecr_repository.app";
 const APPLYING_MEMO: &str = "applying";
 const PLAN_ARTIFACT: &str = "plan/deployflow.tfplan";
 const PLAN_JSON_ARTIFACT: &str = "plan/plan.json";
@@ -91,22 +94,19 @@ pub(super) async fn run(
         ctx.info(&message);
         return Err(StepError::finishing_in(PLANNED, message));
     }
-    if choice.target != Target::Vm {
-        return Err(StepError::permanent(format!(
-            "applying a {} deployment needs the app image built and pushed to its ECR \
-             repository first, which this version does not do; the generated Terraform is \
-             in the job's artifacts",
-            choice.target.as_str()
-        )));
-    }
-
     let files = ctx.artifacts_under(ctx.job_id, "terraform/").await?;
     let dir = workdir::prepare(&tf.work_dir, ctx.job_id, &files, &tf.state)?;
     gate(&dir, &choice, &tf.state)?;
     let code = checkout(&shared, &ctx).await?;
     let bundle_files = ctx.artifacts_under(ctx.job_id, "bundle/").await?;
     let bundle = workdir::write_bundle(&dir, Some(&code), &bundle_files)?;
-    let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, &bundle);
+    let clone: crate::CloneOutput = ctx.output_of("clone")?;
+    let image_tag = image_tag(ctx.job_id, &clone.commit);
+    let variables = match choice.target {
+        Target::Vm => vec![bundle_variable(&bundle)],
+        _ => vec![format!("-var=image_tag={image_tag}")],
+    };
+    let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, variables);
     session.init().await?;
 
     let approved = match ctx.memo_get(PLAN_MEMO).await? {
@@ -117,7 +117,7 @@ pub(super) async fn run(
             memo.summary
         }
         None => {
-            let summary = session.plan(PLAN_FILE).await?;
+            let summary = session.plan(PLAN_FILE, None).await?;
             let plan = std::fs::read(dir.join(PLAN_FILE))
                 .map_err(|e| StepError::retryable(format!("reading the saved plan: {e}")))?;
             ctx.put_artifact(PLAN_ARTIFACT, &plan).await?;
@@ -169,6 +169,33 @@ pub(super) async fn run(
         }
     }
 
+    if choice.target != Target::Vm && ctx.memo_get(PUSHED_MEMO).await?.is_none() {
+        // The repository first, so the image is there before what runs it.
+        let first = session
+            .plan("deployflow-ecr.tfplan", Some(ECR_REPOSITORY))
+            .await?;
+        first.within(&approved).map_err(|why| {
+            StepError::permanent(format!(
+                "the image repository plan left the approved one: {why}"
+            ))
+        })?;
+        session
+            .apply("deployflow-ecr.tfplan")
+            .await
+            .map_err(|e| command_error(&ctx, e))?;
+        let (outputs, _) = session.outputs().await?;
+        let repository = outputs
+            .get("ecr_repository_url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                StepError::permanent("terraform printed no ecr_repository_url output to push to")
+            })?;
+        let image = format!("{repository}:{image_tag}");
+        super::image::build_and_push(tf, &ctx, &dir, &bundle, &image, &choice.region).await?;
+        ctx.memo_put(PUSHED_MEMO, &json!({ "image": image }))
+            .await?;
+    }
+
     let interrupted = ctx.memo_get(APPLYING_MEMO).await?.is_some();
     ctx.memo_put(APPLYING_MEMO, &json!({"attempt": ctx.attempt}))
         .await?;
@@ -183,7 +210,7 @@ pub(super) async fn run(
                 "the saved plan is stale (an earlier attempt applied part of it): planning \
                  again against the current state",
             );
-            let again = session.plan("deployflow-resume.tfplan").await?;
+            let again = session.plan("deployflow-resume.tfplan", None).await?;
             again.within(&approved).map_err(|why| {
                 StepError::permanent(format!(
                     "the infrastructure changed since the approved plan: {why}; \
@@ -256,6 +283,23 @@ async fn restore_plan(ctx: &StepContext, dir: &Path) -> Result<(), StepError> {
         .map_err(|e| StepError::retryable(format!("restoring the saved plan: {e}")))
 }
 
+/// `-var=bundle_path=<archive>`: where a VM deployment's bundle is.
+pub(super) fn bundle_variable(bundle: &Path) -> String {
+    debug_assert!(bundle.ends_with(BUNDLE_ARCHIVE));
+    format!(
+        "-var={}={}",
+        infra::terraform::BUNDLE_PATH_VARIABLE,
+        bundle.display()
+    )
+}
+
+/// One tag per job and commit: the repositories' tags are immutable.
+fn image_tag(job: Uuid, commit: &str) -> String {
+    let job = job.simple().to_string();
+    let commit: String = commit.chars().take(12).collect();
+    format!("{}-{commit}", &job[job.len() - 12..])
+}
+
 fn is_stale_plan(message: &str) -> bool {
     message.to_ascii_lowercase().contains("saved plan is stale")
 }
@@ -286,19 +330,14 @@ impl<'a> Session<'a> {
         ctx: &'a StepContext,
         dir: PathBuf,
         deployment: Uuid,
-        bundle: &Path,
+        var_args: Vec<String>,
     ) -> Self {
-        debug_assert!(bundle.ends_with(BUNDLE_ARCHIVE));
         Self {
             tf,
             ctx,
             dir,
             deployment,
-            var_args: vec![format!(
-                "-var={}={}",
-                infra::terraform::BUNDLE_PATH_VARIABLE,
-                bundle.display()
-            )],
+            var_args,
         }
     }
 
@@ -361,7 +400,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    async fn plan(&self, file: &str) -> Result<PlanSummary, StepError> {
+    async fn plan(&self, file: &str, target: Option<&str>) -> Result<PlanSummary, StepError> {
         let mut args = vec![
             "plan".to_owned(),
             "-input=false".into(),
@@ -370,6 +409,7 @@ impl<'a> Session<'a> {
             self.lock_timeout(),
             format!("-out={file}"),
         ];
+        args.extend(target.map(|t| format!("-target={t}")));
         args.extend(self.var_args.iter().cloned());
         self.command(args)
             .await

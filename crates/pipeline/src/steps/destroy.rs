@@ -48,9 +48,21 @@ pub(super) async fn run(
         )));
     }
     let dir = workdir::prepare(&tf.work_dir, ctx.job_id, &files, &tf.state)?;
-    // Destroy reads the bundle variable but uploads nothing: an empty archive serves.
-    let bundle = workdir::write_bundle(&dir, None, &[])?;
-    let session = Session::new(tf, &ctx, dir, input.deployment, &bundle);
+    // A VM's configuration reads the bundle variable; destroy uploads nothing, so
+    // an empty archive serves.
+    let declares_bundle = files.iter().any(|(_, text)| {
+        String::from_utf8_lossy(text).contains(&format!(
+            "variable \"{}\"",
+            infra::terraform::BUNDLE_PATH_VARIABLE
+        ))
+    });
+    let variables = if declares_bundle {
+        let bundle = workdir::write_bundle(&dir, None, &[])?;
+        vec![super::apply::bundle_variable(&bundle)]
+    } else {
+        Vec::new()
+    };
+    let session = Session::new(tf, &ctx, dir, input.deployment, variables);
     session.init().await?;
     session.destroy().await?;
     session.keep_local_state().await?;

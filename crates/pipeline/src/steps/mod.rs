@@ -8,6 +8,7 @@ mod clone;
 mod destroy;
 mod generate;
 mod healthcheck;
+mod image;
 
 use std::sync::Arc;
 

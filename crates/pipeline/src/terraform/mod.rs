@@ -54,6 +54,11 @@ pub struct TerraformConfig {
     pub env: Vec<(String, SecretString)>,
     /// Park every deployment for approval after its plan (`REQUIRE_APPROVAL`).
     pub require_approval: bool,
+    /// The Docker CLI that builds and pushes the app image of the targets that
+    /// run one from ECR (container service, serverless, Kubernetes).
+    pub docker_bin: PathBuf,
+    /// The AWS CLI, for the ECR login (`aws ecr get-login-password`).
+    pub aws_bin: PathBuf,
 }
 
 impl TerraformConfig {
@@ -73,6 +78,8 @@ impl TerraformConfig {
             stop_grace: Duration::from_secs(10),
             env: Vec::new(),
             require_approval: false,
+            docker_bin: PathBuf::from("docker"),
+            aws_bin: PathBuf::from("aws"),
         }
     }
 }

@@ -26,21 +26,21 @@ const STDERR_TAIL_LINES: usize = 20;
 /// How a command ended when it did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    #[error("cannot start {bin}: {source} (set TERRAFORM_BIN to terraform or tofu)")]
+    #[error("cannot start {bin}: {source} (see TERRAFORM_BIN, DOCKER_BIN, AWS_BIN)")]
     Spawn {
         bin: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("terraform {command} failed (exit {code:?}): {message}")]
+    #[error("{command} failed (exit {code:?}): {message}")]
     Failed {
         command: String,
         code: Option<i32>,
         message: String,
     },
-    #[error("terraform {command} was stopped: {why}")]
+    #[error("{command} was stopped: {why}")]
     Stopped { command: String, why: &'static str },
-    #[error("terraform {command}: {source}")]
+    #[error("{command}: {source}")]
     Io {
         command: String,
         #[source]
@@ -61,24 +61,67 @@ pub struct CommandOutput {
     pub stdout: String,
 }
 
-/// Runs `bin args...` in `dir` with only the configured environment (plus
-/// `extra_env`); each stdout line of a `-json` command goes to `on_line` as a
-/// readable message, and stderr lines as warnings.
+/// A program the apply step runs, and how its output is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Program<'a> {
+    pub bin: &'a Path,
+    /// `-json` Terraform: stdout lines are machine-readable UI lines. Otherwise plain
+    /// stdout lines are logged as they are, unless `secret_stdout`.
+    pub json_lines: bool,
+    /// Its stdout is a secret (e.g. a registry password): never logged.
+    pub secret_stdout: bool,
+}
+
+/// Runs `config.bin args...` (Terraform) in `dir` with only the configured
+/// environment (plus `extra_env`); each stdout line of a `-json` command goes to
+/// `on_line` as a readable message, and stderr lines as warnings.
 pub async fn run(
     config: &TerraformConfig,
     dir: &Path,
     args: &[String],
     extra_env: &[(&str, &str)],
     cancel: &CancellationToken,
+    on_line: impl FnMut(ChildLine) + Send,
+) -> Result<CommandOutput, CommandError> {
+    let program = Program {
+        bin: &config.bin,
+        json_lines: true,
+        secret_stdout: false,
+    };
+    run_program(config, program, dir, args, extra_env, None, cancel, on_line).await
+}
+
+/// Runs any `program` the way [`run`] runs Terraform, with `stdin` fed to it.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_program(
+    config: &TerraformConfig,
+    program: Program<'_>,
+    dir: &Path,
+    args: &[String],
+    extra_env: &[(&str, &str)],
+    stdin: Option<Vec<u8>>,
+    cancel: &CancellationToken,
     mut on_line: impl FnMut(ChildLine) + Send,
 ) -> Result<CommandOutput, CommandError> {
-    let command_name = args.first().cloned().unwrap_or_default();
-    let mut command = Command::new(&config.bin);
+    let command_name = format!(
+        "{} {}",
+        program
+            .bin
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        args.first().map(String::as_str).unwrap_or_default()
+    );
+    let mut command = Command::new(program.bin);
     command
         .args(args)
         .current_dir(dir)
         .env_clear()
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -91,9 +134,16 @@ pub async fn run(
     }
     command.env("TF_IN_AUTOMATION", "1");
     let mut child = command.spawn().map_err(|source| CommandError::Spawn {
-        bin: config.bin.display().to_string(),
+        bin: program.bin.display().to_string(),
         source,
     })?;
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = pipe.write_all(&bytes).await;
+            let _ = pipe.shutdown().await;
+        });
+    }
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -116,8 +166,15 @@ pub async fn run(
             }
             stderr_tail.push(line);
         } else {
-            if let Some(readable) = readable_json_line(&line) {
-                on_line(readable);
+            if program.json_lines {
+                if let Some(readable) = readable_json_line(&line) {
+                    on_line(readable);
+                }
+            } else if !program.secret_stdout && !line.trim().is_empty() {
+                on_line(ChildLine {
+                    warn: false,
+                    message: line.clone(),
+                });
             }
             stdout_text.push_str(&line);
             stdout_text.push('\n');

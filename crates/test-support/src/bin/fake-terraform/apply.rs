@@ -50,7 +50,11 @@ pub async fn apply(ctx: &Ctx, destroy_command: bool) -> Res<i32> {
             let (vars, explicit) = config::input_vars(flags)?;
             config::check_vars(&workspace.config, &vars, &explicit)?;
             let destroy = destroy_command || flags.bool("destroy", false);
-            (plan::diff(&workspace.config, &state, destroy), destroy)
+            let targets: Vec<String> = flags.all("target").into_iter().map(str::to_owned).collect();
+            (
+                plan::targeted(plan::diff(&workspace.config, &state, destroy), &targets),
+                destroy,
+            )
         }
     };
     ctx.ui.version_line();

@@ -110,6 +110,18 @@ fn change(resource: &Resource, action: Action) -> Change {
     }
 }
 
+/// Only the changes of the `-target` addresses, when any are given (real
+/// Terraform also takes their dependencies; the fake's resources have none).
+pub fn targeted(changes: Vec<Change>, targets: &[String]) -> Vec<Change> {
+    if targets.is_empty() {
+        return changes;
+    }
+    changes
+        .into_iter()
+        .filter(|c| targets.contains(&c.address))
+        .collect()
+}
+
 pub fn counts(changes: &[Change]) -> (usize, usize) {
     let add = changes
         .iter()
@@ -129,7 +141,14 @@ pub async fn plan(ctx: &Ctx) -> Res<i32> {
     let state = workspace.store.read().await?.unwrap_or_else(State::absent);
     ctx.maybe_hang(0).await;
     let destroy = ctx.cli.flags.bool("destroy", false);
-    let changes = diff(&workspace.config, &state, destroy);
+    let targets: Vec<String> = ctx
+        .cli
+        .flags
+        .all("target")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let changes = targeted(diff(&workspace.config, &state, destroy), &targets);
     ctx.ui.version_line();
     print_plan(&ctx.ui, &changes);
     if let Some(out) = ctx.cli.flags.get("out") {
