@@ -76,6 +76,10 @@ pub struct Approval {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PlanMemo {
     summary: PlanSummary,
+    /// The image tag the plan was made with: fresh for every new plan, so a push
+    /// never meets a tag of an earlier plan (the repositories' tags are immutable).
+    #[serde(default)]
+    image_tag: String,
 }
 
 pub(super) async fn run(
@@ -101,7 +105,17 @@ pub(super) async fn run(
     let bundle_files = ctx.artifacts_under(ctx.job_id, "bundle/").await?;
     let bundle = workdir::write_bundle(&dir, Some(&code), &bundle_files)?;
     let clone: crate::CloneOutput = ctx.output_of("clone")?;
-    let image_tag = image_tag(ctx.job_id, &clone.commit);
+    let saved: Option<PlanMemo> = match ctx.memo_get(PLAN_MEMO).await? {
+        Some(memo) => Some(
+            serde_json::from_value(memo)
+                .map_err(|e| StepError::permanent(format!("unreadable plan memo: {e}")))?,
+        ),
+        None => None,
+    };
+    let image_tag = saved
+        .as_ref()
+        .map(|memo| memo.image_tag.clone())
+        .unwrap_or_else(|| image_tag(&clone.commit));
     let variables = match choice.target {
         Target::Vm => vec![bundle_variable(&bundle)],
         _ => vec![format!("-var=image_tag={image_tag}")],
@@ -109,10 +123,8 @@ pub(super) async fn run(
     let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, variables);
     session.init().await?;
 
-    let approved = match ctx.memo_get(PLAN_MEMO).await? {
+    let approved = match saved {
         Some(memo) => {
-            let memo: PlanMemo = serde_json::from_value(memo)
-                .map_err(|e| StepError::permanent(format!("unreadable plan memo: {e}")))?;
             restore_plan(&ctx, &dir).await?;
             memo.summary
         }
@@ -131,7 +143,8 @@ pub(super) async fn run(
             ctx.memo_put(
                 PLAN_MEMO,
                 &json!(PlanMemo {
-                    summary: summary.clone()
+                    summary: summary.clone(),
+                    image_tag: image_tag.clone(),
                 }),
             )
             .await?;
@@ -293,11 +306,11 @@ pub(super) fn bundle_variable(bundle: &Path) -> String {
     )
 }
 
-/// One tag per job and commit: the repositories' tags are immutable.
-fn image_tag(job: Uuid, commit: &str) -> String {
-    let job = job.simple().to_string();
+/// The commit and a fresh suffix: one tag per plan (tags are immutable).
+fn image_tag(commit: &str) -> String {
     let commit: String = commit.chars().take(12).collect();
-    format!("{}-{commit}", &job[job.len() - 12..])
+    let suffix = Uuid::new_v4().simple().to_string();
+    format!("{commit}-{}", &suffix[..8])
 }
 
 fn is_stale_plan(message: &str) -> bool {
