@@ -72,6 +72,13 @@ impl Attempt<'_> {
                 return self.network(err);
             }
         }
+        // The handshake's answer was not git's: a redirect (never followed) or a web
+        // page. The same URL will answer the same way.
+        if self.detail(err).contains("x-git-upload-pack-advertisement") {
+            return RepoError::NotARepository {
+                url: self.url.to_owned(),
+            };
+        }
         // Not `is_permission_denied`: besides HTTP 403 (handled above) gix uses it for a
         // protocol the configuration forbids, which no token would fix.
         if err.is_unauthenticated() {

@@ -48,6 +48,12 @@ pub enum RepoError {
     #[error("repository {url} cannot be checked out safely: {detail}")]
     UnsafeTree { url: String, detail: String },
 
+    #[error(
+        "{url} did not answer as a git repository (a redirect is never followed: a \
+         renamed or moved repository needs its new URL)"
+    )]
+    NotARepository { url: String },
+
     #[error("cloning {url} timed out after {}s", .limit.as_secs_f32())]
     Timeout { url: String, limit: Duration },
 
@@ -84,6 +90,7 @@ impl RepoError {
             | Self::CommitGone { .. }
             | Self::TooLarge { .. }
             | Self::UnsafeTree { .. }
+            | Self::NotARepository { .. }
             | Self::Snapshot(_) => false,
         }
     }

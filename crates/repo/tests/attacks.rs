@@ -362,7 +362,12 @@ fn a_redirect_to_another_host_is_not_followed() {
     let result = clone(&format!("http://{addr}/app.git"), &limits(), work.path());
 
     assert!(hits.load(Ordering::SeqCst) >= 1, "the server was asked");
-    assert!(result.is_err(), "{result:?}");
+    let err = result.expect_err("a redirect must not be followed");
+    assert!(
+        matches!(err, RepoError::NotARepository { .. }) && !err.is_retryable(),
+        "a redirect is a clear, permanent refusal: {err:?}"
+    );
+    assert!(err.to_string().contains("needs its new URL"), "{err}");
     let seen = seen.lock().unwrap().clone();
     assert!(
         seen.is_empty(),
