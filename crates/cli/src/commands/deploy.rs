@@ -119,12 +119,25 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         std::fs::write(&path, &artifact.content)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    println!(
-        "wrote {} generated files to {}; apply is not run by this version: \
-         review the Terraform in {}/terraform",
-        artifacts.len(),
-        args.out.display(),
-        args.out.display()
-    );
+    let health = engine
+        .details(job.id)
+        .await?
+        .checkpoints
+        .into_iter()
+        .find(|c| c.step_name == "healthcheck");
+    match health.as_ref().and_then(|c| c.output["url"].as_str()) {
+        Some(url) => println!(
+            "wrote {} generated files to {}; the app answers at {url}",
+            artifacts.len(),
+            args.out.display()
+        ),
+        None => println!(
+            "wrote {} generated files to {}; nothing was applied: review the Terraform in \
+             {}/terraform",
+            artifacts.len(),
+            args.out.display(),
+            args.out.display()
+        ),
+    }
     Ok(())
 }
