@@ -263,13 +263,25 @@ async fn run_worker_to_end(
     job: uuid::Uuid,
     limit: Duration,
 ) -> engine::store::JobRecord {
+    run_worker_while(engine, config, job, limit, |j| j.status.is_terminal()).await
+}
+
+/// Runs a worker in this process until `done` holds for the job, then stops it;
+/// panics after `limit`.
+async fn run_worker_while(
+    engine: &Engine,
+    config: WorkerConfig,
+    job: uuid::Uuid,
+    limit: Duration,
+    done: impl Fn(&engine::store::JobRecord) -> bool,
+) -> engine::store::JobRecord {
     let shutdown = CancellationToken::new();
     let worker = Worker::new(engine.store().clone(), engine.catalog().clone(), config);
     let handle = tokio::spawn(worker.run(shutdown.clone()));
     let deadline = tokio::time::Instant::now() + limit;
     let record = loop {
         let record = engine.job(job).await.unwrap();
-        if record.status.is_terminal() {
+        if done(&record) {
             break record;
         }
         assert!(
@@ -1309,25 +1321,14 @@ async fn run_worker_until(
     job: uuid::Uuid,
     done: impl Fn(&engine::store::JobRecord) -> bool,
 ) -> engine::store::JobRecord {
-    let shutdown = CancellationToken::new();
-    let worker = Worker::new(
-        engine.store().clone(),
-        engine.catalog().clone(),
+    run_worker_while(
+        engine,
         fast_worker("w1"),
-    );
-    let handle = tokio::spawn(worker.run(shutdown.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let record = loop {
-        let record = engine.job(job).await.unwrap();
-        if done(&record) {
-            break record;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "stuck: {record:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    shutdown.cancel();
-    handle.await.unwrap();
-    record
+        job,
+        Duration::from_secs(10),
+        done,
+    )
+    .await
 }
 
 async fn a_waiting_job_holds_no_worker_and_resumes_on_its_signal(store: Arc<dyn Store>) {
