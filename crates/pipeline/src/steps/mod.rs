@@ -43,40 +43,21 @@ pub fn register(registry: &mut Registry, config: Arc<PipelineConfig>) {
         .map(|_| ())
         .map_err(|e| e.to_string())
     });
-    let s = shared.clone();
-    registry.register(
-        "deploy.clone",
-        typed(move |ctx, input| clone::run(s.clone(), ctx, input)),
-    );
-    let s = shared.clone();
-    registry.register(
-        "deploy.analyse",
-        typed(move |ctx, input| analyse::run(s.clone(), ctx, input)),
-    );
-    let s = shared.clone();
-    registry.register(
-        "deploy.choose",
-        typed(move |ctx, input| choose::run(s.clone(), ctx, input)),
-    );
-    let s = shared.clone();
-    registry.register(
-        "deploy.generate",
-        typed(move |ctx, input| generate::run(s.clone(), ctx, input)),
-    );
-    let s = shared.clone();
-    registry.register(
-        "deploy.apply",
-        typed(move |ctx, input| apply::run(s.clone(), ctx, input)),
-    );
-    let s = shared.clone();
-    registry.register(
-        "deploy.healthcheck",
-        typed(move |ctx, input| healthcheck::run(s.clone(), ctx, input)),
-    );
-    let s = shared;
-    registry.register(
-        "deploy.destroy",
-        typed(move |ctx, input| destroy::run(s.clone(), ctx, input)),
+    // Each handler is its module's `run`, sharing the configuration and the model.
+    macro_rules! register {
+        ($($name:literal => $step:ident),* $(,)?) => {$(
+            let s = shared.clone();
+            registry.register($name, typed(move |ctx, input| $step::run(s.clone(), ctx, input)));
+        )*};
+    }
+    register!(
+        "deploy.clone" => clone,
+        "deploy.analyse" => analyse,
+        "deploy.choose" => choose,
+        "deploy.generate" => generate,
+        "deploy.apply" => apply,
+        "deploy.healthcheck" => healthcheck,
+        "deploy.destroy" => destroy,
     );
 }
 
