@@ -106,7 +106,7 @@ async fn request_runs_to_terraform_generated_with_artifacts(backend: Backend) {
         .unwrap();
     assert_eq!(compose.status(), 200);
     let compose = compose.text().await.unwrap();
-    assert!(compose.contains("8080:5000"), "{compose}");
+    assert!(compose.contains("${DEPLOYFLOW_HOST_PORT:-8080}:5000"), "{compose}");
     let (code, missing) = app.get(&format!("/job/{id}/artifacts/nope.txt")).await;
     assert_eq!(code, 404, "{missing}");
 }

@@ -18,7 +18,7 @@ mod dockerignore;
 mod env;
 mod existing_compose;
 mod health;
-mod images;
+pub mod images;
 mod launch;
 mod makefile;
 mod plan;
@@ -33,6 +33,7 @@ use analysis::{Analysis, Snapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use compose::HOST_PORT_VARIABLE;
 pub use validate::validate_compose;
 
 /// The host port every bundle publishes the app on.
@@ -107,10 +108,24 @@ impl std::fmt::Display for Adjustment {
     }
 }
 
+/// How bundles are generated, beyond what the analysis and the target say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BundleOptions {
+    /// Prepended to every base image a generated Dockerfile or compose file
+    /// names (`registry.internal/dockerhub/`): a registry mirror, or an
+    /// air-gapped network's own registry. Empty: the public registries.
+    pub base_image_registry: String,
+}
+
 /// Builds the bundle for the app the analysis found in `repo`, for the
 /// chosen target (serverless images also carry the Lambda Web Adapter).
 /// Every compose file in the bundle validates against the Compose
 /// Specification schema.
-pub fn bundle(analysis: &Analysis, repo: &Snapshot, choice: &Choice) -> Result<Bundle, InfraError> {
-    plan::build(analysis, repo, choice)
+pub fn bundle(
+    analysis: &Analysis,
+    repo: &Snapshot,
+    choice: &Choice,
+    options: &BundleOptions,
+) -> Result<Bundle, InfraError> {
+    plan::build(analysis, repo, choice, options)
 }

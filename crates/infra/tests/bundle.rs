@@ -9,9 +9,17 @@ mod cases;
 mod compose;
 
 use analysis::{Analysis, BindAddress, EnvVar, Evidence, Requirements, Snapshot};
-use infra::bundle::{AdjustmentKind, Bundle, bundle as build_bundle, validate_compose};
+use infra::bundle::{AdjustmentKind, Bundle, BundleOptions, validate_compose};
 use infra::choose::{Choice, Target, choose};
 use serde_yaml_ng::Value;
+
+fn build_bundle(
+    analysis: &Analysis,
+    repo: &analysis::Snapshot,
+    choice: &infra::choose::Choice,
+) -> Result<Bundle, infra::InfraError> {
+    infra::bundle::bundle(analysis, repo, choice, &BundleOptions::default())
+}
 
 /// A secret value planted in `.env` files and (defensively) in the analysis;
 /// it must never reach a generated file.
@@ -96,19 +104,23 @@ fn check_common(name: &str, analysis: &Analysis, bundle: &Bundle) {
     });
     validate_compose(compose).unwrap_or_else(|e| panic!("{name}: {e}\n{compose}"));
     assert!(
-        compose.contains("- '8080:"),
-        "{name}: port mappings are quoted for YAML 1.1 readers\n{compose}"
+        compose.contains("- ${DEPLOYFLOW_HOST_PORT:-8080}:"),
+        "{name}: the app is published on host port 8080 unless DEPLOYFLOW_HOST_PORT moves it\n{compose}"
     );
     let doc = yaml(compose);
     let service = &doc["services"][bundle.app_service.as_str()];
     let ports = strings(&service["ports"]);
     if bundle.wrapped {
         assert!(
-            ports.len() == 1 && ports[0].starts_with("8080:"),
+            ports.len() == 1 && ports[0].starts_with("${DEPLOYFLOW_HOST_PORT:-8080}:"),
             "{name}: {ports:?}"
         );
     } else {
-        assert_eq!(ports, [format!("8080:{}", bundle.container_port)], "{name}");
+        assert_eq!(
+            ports,
+            [format!("${{DEPLOYFLOW_HOST_PORT:-8080}}:{}", bundle.container_port)],
+            "{name}"
+        );
         let restart = service["restart"].as_str().unwrap_or("no");
         assert!(
             ["unless-stopped", "always"].contains(&restart),
@@ -127,7 +139,7 @@ fn check_common(name: &str, analysis: &Analysis, bundle: &Bundle) {
     );
     assert!(
         makefile.contains(&format!(
-            "COMPOSE := docker compose -f {}\n",
+            "COMPOSE := $(COMPOSE_CLI) -f {}\n",
             bundle.compose_file
         )),
         "{name}"

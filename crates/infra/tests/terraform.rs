@@ -173,7 +173,7 @@ fn every_server_fixture_gets_a_valid_bundle_and_gated_terraform_for_every_target
         let snapshot = Snapshot::from_dir(repo, &SnapshotLimits::default()).unwrap();
         for target in Target::ALL {
             let (analysis, choice) = decide(&snapshot, "a public API", target);
-            let bundle = infra::bundle::bundle(&analysis, &snapshot, &choice)
+            let bundle = infra::bundle::bundle(&analysis, &snapshot, &choice, &Default::default())
                 .unwrap_or_else(|e| panic!("{name}/{target}: no bundle: {e}"));
             let compose = &bundle.files[&bundle.compose_file];
             infra::bundle::validate_compose(compose)

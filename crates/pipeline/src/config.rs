@@ -28,6 +28,10 @@ pub struct PipelineConfig {
     /// How `apply` runs Terraform, or why it does not.
     pub terraform: TerraformConfig,
     pub health: HealthConfig,
+    /// The Docker engine the preflight step builds and starts bundles on.
+    pub docker: crate::docker::DockerConfig,
+    /// How generated bundles name their base images (a registry mirror).
+    pub bundle: infra::bundle::BundleOptions,
 }
 
 impl PipelineConfig {
@@ -37,6 +41,7 @@ impl PipelineConfig {
             .parent()
             .map(PathBuf::from)
             .unwrap_or_else(|| checkouts_dir.clone());
+        let docker = crate::docker::DockerConfig::new(&data_dir);
         Self {
             terraform: TerraformConfig::plan_only(
                 data_dir,
@@ -50,6 +55,16 @@ impl PipelineConfig {
             llm: None,
             max_terraform_repairs: 2,
             checkout_max_idle: std::time::Duration::from_secs(24 * 3600),
+            bundle: infra::bundle::BundleOptions::default(),
+            docker,
+        }
+    }
+
+    /// What the `generate` step (and `deployflow plan`) needs of this configuration.
+    pub fn generate_settings(&self) -> crate::plan::GenerateSettings {
+        crate::plan::GenerateSettings {
+            max_terraform_repairs: self.max_terraform_repairs,
+            bundle: self.bundle.clone(),
         }
     }
 }

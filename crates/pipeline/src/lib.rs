@@ -6,11 +6,14 @@ mod analyse;
 mod author;
 mod checkouts;
 mod config;
+pub mod docker;
 mod error;
 mod intake;
 mod local;
 mod memo;
 pub mod plan;
+mod preflight;
+mod probe;
 mod steps;
 pub mod terraform;
 

@@ -31,6 +31,9 @@ pub struct GenerateOutput {
     pub app_service: String,
     pub container_port: u16,
     pub required_variables: Vec<String>,
+    /// The repository's compose file runs in a docker-in-docker wrapper.
+    #[serde(default)]
+    pub wrapped: bool,
     /// `llm` or `template`.
     pub terraform_source: infra::terraform::Source,
     pub policy: infra::policy::PolicyReport,
@@ -108,6 +111,15 @@ pub async fn choose(
     }
 }
 
+/// How `generate` writes the bundle and the Terraform.
+#[derive(Debug, Clone, Default)]
+pub struct GenerateSettings {
+    /// Times the policy gate's findings go back to the model before the
+    /// vetted template is used instead.
+    pub max_terraform_repairs: u32,
+    pub bundle: infra::bundle::BundleOptions,
+}
+
 /// The bundle and the Terraform for `choice`, every file as it will be stored.
 pub struct Generation {
     pub bundle: Bundle,
@@ -138,6 +150,7 @@ impl Generation {
             app_service: self.bundle.app_service.clone(),
             container_port: self.bundle.container_port,
             required_variables: self.bundle.required_variables.clone(),
+            wrapped: self.bundle.wrapped,
             terraform_source: self.terraform.source,
             policy: self.terraform.report.clone(),
             terraform_attempts: self.terraform.attempts.clone(),
@@ -153,9 +166,9 @@ pub async fn generate(
     snapshot: &Snapshot,
     model: Option<&llm::Client>,
     memo: &dyn Memo,
-    max_repairs: u32,
+    settings: &GenerateSettings,
 ) -> Result<Generation, PipelineError> {
-    let bundle = infra::bundle::bundle(&analysed.analysis, snapshot, choice)?;
+    let bundle = infra::bundle::bundle(&analysed.analysis, snapshot, choice, &settings.bundle)?;
     for adjustment in &bundle.adjustments {
         tracing::info!(kind = ?adjustment.kind, path = %adjustment.path, "{adjustment}");
     }
@@ -168,7 +181,7 @@ pub async fn generate(
         &inputs,
         &summary,
         &policy,
-        max_repairs,
+        settings.max_terraform_repairs,
     )
     .await?;
     for attempt in &terraform.attempts {

@@ -99,7 +99,10 @@ async fn model_terraform_passes_the_gate_or_the_template_is_used() {
         &snapshot(),
         Some(&model),
         &memo,
-        1,
+        &pipeline::plan::GenerateSettings {
+            max_terraform_repairs: 1,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -115,7 +118,10 @@ async fn model_terraform_passes_the_gate_or_the_template_is_used() {
         &snapshot(),
         Some(&model),
         &memo,
-        1,
+        &pipeline::plan::GenerateSettings {
+            max_terraform_repairs: 1,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -132,7 +138,10 @@ async fn model_terraform_passes_the_gate_or_the_template_is_used() {
         &snapshot(),
         Some(&model),
         &MemoryMemo::new(),
-        1,
+        &pipeline::plan::GenerateSettings {
+            max_terraform_repairs: 1,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();

@@ -1,6 +1,7 @@
 //! Helpers every crate's integration tests share, so no test copies its own.
 
 pub mod database;
+pub mod docker_engine;
 pub mod fake_container_tools;
 pub mod fake_openai;
 pub mod fake_terraform;

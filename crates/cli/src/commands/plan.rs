@@ -64,7 +64,7 @@ pub async fn run(config: &Config, args: PlanArgs) -> anyhow::Result<()> {
         &snapshot,
         model.as_ref(),
         &memo,
-        pipeline.max_terraform_repairs,
+        &pipeline.generate_settings(),
     )
     .await?;
     let files = generation.files();

@@ -7,8 +7,10 @@ use std::time::Duration;
 use clap::Args;
 
 mod apply;
+mod preflight;
 
 pub use apply::ApplyConfig;
+pub use preflight::PreflightConfig;
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -165,6 +167,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub apply: ApplyConfig,
+
+    #[command(flatten)]
+    pub preflight: PreflightConfig,
 }
 
 impl Config {
@@ -257,6 +262,10 @@ impl Config {
         let database_url = self.database_url.clone().unwrap_or_default();
         pipeline.terraform = self.apply.terraform(&database_url, &self.data_dir);
         pipeline.health = self.apply.health();
+        pipeline.docker = self
+            .preflight
+            .docker(&self.apply.docker_bin, &self.data_dir);
+        pipeline.bundle.base_image_registry = self.preflight.base_image_registry();
         pipeline
     }
 

@@ -65,8 +65,13 @@ pub(super) fn ports(port: u16) -> Value {
     strings([port_mapping(port)])
 }
 
+/// The variable that moves the published port off 8080: the preflight
+/// build and a Docker host that runs several deployments set it.
+pub const HOST_PORT_VARIABLE: &str = "DEPLOYFLOW_HOST_PORT";
+
+/// Host port 8080 (or `$DEPLOYFLOW_HOST_PORT`) to the app's `port`.
 pub(super) fn port_mapping(port: u16) -> String {
-    format!("{HOST_PORT}:{port}")
+    format!("${{{HOST_PORT_VARIABLE}:-{HOST_PORT}}}:{port}")
 }
 
 pub(super) fn environment(env: &[ComposeEnv]) -> Value {

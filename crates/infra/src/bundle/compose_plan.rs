@@ -31,6 +31,8 @@ pub(super) struct ComposeInputs<'a> {
     pub port: u16,
     pub env: &'a [ComposeEnv],
     pub healthcheck: Option<Vec<String>>,
+    /// The registry base images are pulled through (see `BundleOptions`).
+    pub base_image_registry: &'a str,
 }
 
 pub(super) struct Placed {
@@ -159,7 +161,7 @@ fn wrap(
     let user_env: Vec<ComposeEnv> = inputs.env.iter().filter(|e| !e.runtime).cloned().collect();
     let rendered = yaml::render(
         wrapper::HEADER,
-        &wrapper::wrapper(inner, front_port, &user_env),
+        &wrapper::wrapper(inner, front_port, &user_env, inputs.base_image_registry),
     );
     validate_compose(&rendered)?;
     out.note(

@@ -1,30 +1,111 @@
 //! Base images, pinned to exact version tags so a rebuild gives the same
 //! image; bump them deliberately, together with the tests.
 
-pub(super) const PYTHON: &str = "python:3.12.8-slim-bookworm";
-pub(super) const NODE: &str = "node:22.12.0-bookworm-slim";
-pub(super) const GO_BUILD: &str = "golang:1.23.4-bookworm";
-pub(super) const ALPINE: &str = "alpine:3.20.3";
-pub(super) const RUST_BUILD: &str = "rust:1.85.0-slim-bookworm";
-pub(super) const DEBIAN_SLIM: &str = "debian:12.8-slim";
-pub(super) const MAVEN: &str = "maven:3.9.9-eclipse-temurin-21";
-pub(super) const GRADLE: &str = "gradle:8.11.1-jdk21";
-pub(super) const JRE: &str = "eclipse-temurin:21.0.5_11-jre-alpine";
-pub(super) const RUBY: &str = "ruby:3.3.6-slim-bookworm";
-pub(super) const COMPOSER: &str = "composer:2.8.3";
-pub(super) const PHP: &str = "php:8.3.14-cli-bookworm";
-pub(super) const DOTNET_8_SDK: &str = "mcr.microsoft.com/dotnet/sdk:8.0.404";
-pub(super) const DOTNET_8_ASPNET: &str = "mcr.microsoft.com/dotnet/aspnet:8.0.11-alpine3.20";
-pub(super) const DOTNET_9_SDK: &str = "mcr.microsoft.com/dotnet/sdk:9.0.101";
-pub(super) const DOTNET_9_ASPNET: &str = "mcr.microsoft.com/dotnet/aspnet:9.0.0-alpine3.20";
-pub(super) const NGINX: &str = "nginxinc/nginx-unprivileged:1.27.3-alpine";
-pub(super) const DENO: &str = "denoland/deno:2.1.4";
-pub(super) const BUN: &str = "oven/bun:1.1.38-slim";
-pub(super) const UV: &str = "ghcr.io/astral-sh/uv:0.5.11";
-pub(super) const DIND: &str = "docker:27.4.1-dind";
+pub const PYTHON: &str = "python:3.12.8-slim-bookworm";
+pub const NODE: &str = "node:22.12.0-bookworm-slim";
+pub const GO_BUILD: &str = "golang:1.23.4-bookworm";
+pub const ALPINE: &str = "alpine:3.20.3";
+pub const RUST_BUILD: &str = "rust:1.85.0-slim-bookworm";
+pub const DEBIAN_SLIM: &str = "debian:12.8-slim";
+pub const MAVEN: &str = "maven:3.9.9-eclipse-temurin-21";
+pub const GRADLE: &str = "gradle:8.11.1-jdk21";
+pub const JRE: &str = "eclipse-temurin:21.0.5_11-jre-alpine";
+pub const RUBY: &str = "ruby:3.3.6-slim-bookworm";
+pub const COMPOSER: &str = "composer:2.8.3";
+pub const PHP: &str = "php:8.3.14-cli-bookworm";
+pub const DOTNET_8_SDK: &str = "mcr.microsoft.com/dotnet/sdk:8.0.404";
+pub const DOTNET_8_ASPNET: &str = "mcr.microsoft.com/dotnet/aspnet:8.0.11-alpine3.20";
+pub const DOTNET_9_SDK: &str = "mcr.microsoft.com/dotnet/sdk:9.0.101";
+pub const DOTNET_9_ASPNET: &str = "mcr.microsoft.com/dotnet/aspnet:9.0.0-alpine3.20";
+pub const NGINX: &str = "nginxinc/nginx-unprivileged:1.27.3-alpine";
+pub const DENO: &str = "denoland/deno:2.1.4";
+pub const BUN: &str = "oven/bun:1.1.38-slim";
+pub const UV: &str = "ghcr.io/astral-sh/uv:0.5.11";
+pub const DIND: &str = "docker:27.4.1-dind";
 /// Lets Lambda run an ordinary HTTP server image (serverless target only).
-pub(super) const LAMBDA_ADAPTER: &str = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4";
+pub const LAMBDA_ADAPTER: &str = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4";
 
-pub(super) const POETRY_VERSION: &str = "1.8.5";
-pub(super) const PIPENV_VERSION: &str = "2024.4.0";
-pub(super) const PNPM_VERSION: &str = "9.15.0";
+/// Every base image a generated Dockerfile or compose file names: what a
+/// registry mirror must carry.
+pub const ALL: &[&str] = &[
+    PYTHON,
+    NODE,
+    GO_BUILD,
+    ALPINE,
+    RUST_BUILD,
+    DEBIAN_SLIM,
+    MAVEN,
+    GRADLE,
+    JRE,
+    RUBY,
+    COMPOSER,
+    PHP,
+    DOTNET_8_SDK,
+    DOTNET_8_ASPNET,
+    DOTNET_9_SDK,
+    DOTNET_9_ASPNET,
+    NGINX,
+    DENO,
+    BUN,
+    UV,
+    DIND,
+    LAMBDA_ADAPTER,
+];
+
+/// `image` pulled through `registry` (`registry.internal/dockerhub/`), for
+/// users behind a mirror or in an air-gapped network; as it is without one.
+pub(super) fn through(registry: &str, image: &str) -> String {
+    format!("{registry}{image}")
+}
+
+/// A generated Dockerfile whose base images (`FROM`, `COPY --from=`) are
+/// pulled through `registry`. Stage names and images deployflow did not
+/// choose are left alone.
+pub(super) fn rewrite_dockerfile(dockerfile: &str, registry: &str) -> String {
+    if registry.is_empty() {
+        return dockerfile.to_owned();
+    }
+    let mut out = String::with_capacity(dockerfile.len() + 64);
+    for line in dockerfile.lines() {
+        let mut line = line.to_owned();
+        for image in ALL {
+            for (before, after) in [("FROM ", " "), ("--from=", " ")] {
+                let needle = format!("{before}{image}{after}");
+                let at_end = format!("{before}{image}");
+                if line.contains(&needle) {
+                    line = line.replace(&needle, &format!("{before}{}{after}", through(registry, image)));
+                } else if line.ends_with(&at_end) {
+                    let start = line.len() - at_end.len();
+                    line.replace_range(start.., &format!("{before}{}", through(registry, image)));
+                }
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+pub const POETRY_VERSION: &str = "1.8.5";
+pub const PIPENV_VERSION: &str = "2024.4.0";
+pub const PNPM_VERSION: &str = "9.15.0";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_images_go_through_the_registry_and_stages_do_not() {
+        let dockerfile = format!(
+            "FROM {PYTHON} AS build\nCOPY --from={UV} /uv /usr/local/bin/uv\nFROM {PYTHON}\nCOPY --from=build /opt/venv /opt/venv\nFROM python:3.9\n"
+        );
+        let rewritten = rewrite_dockerfile(&dockerfile, "mirror.local/hub/");
+        assert_eq!(
+            rewritten,
+            format!(
+                "FROM mirror.local/hub/{PYTHON} AS build\nCOPY --from=mirror.local/hub/{UV} /uv /usr/local/bin/uv\nFROM mirror.local/hub/{PYTHON}\nCOPY --from=build /opt/venv /opt/venv\nFROM python:3.9\n"
+            )
+        );
+        assert_eq!(rewrite_dockerfile(&dockerfile, ""), dockerfile);
+    }
+}

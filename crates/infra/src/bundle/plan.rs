@@ -7,7 +7,7 @@ use super::dockerignore::dockerignore;
 use super::env::compose_env;
 use super::health::Probe;
 use super::launch::{self, Launch};
-use super::{Adjustment, AdjustmentKind, Bundle, compose_plan, makefile};
+use super::{Adjustment, AdjustmentKind, Bundle, BundleOptions, compose_plan, images, makefile};
 use crate::InfraError;
 use crate::choose::{Choice, Target};
 use analysis::{Analysis, Snapshot};
@@ -56,6 +56,7 @@ pub(super) fn build(
     analysis: &Analysis,
     repo: &Snapshot,
     choice: &Choice,
+    options: &BundleOptions,
 ) -> Result<Bundle, InfraError> {
     if !analysis.http {
         let why = analysis
@@ -93,7 +94,7 @@ pub(super) fn build(
     }
     let image = match kept {
         Some(path) => kept_image(analysis, &files, path, &launch, choice, &mut out),
-        None => generated_image(analysis, &files, port, &launch, choice, &mut out)?,
+        None => generated_image(analysis, &files, port, &launch, choice, options, &mut out)?,
     };
     let (env, required_variables) = compose_env(analysis, &launch.env);
     let healthcheck = healthcheck(analysis, image.probe, port, &image.dockerfile, &mut out);
@@ -105,6 +106,7 @@ pub(super) fn build(
             port,
             env: &env,
             healthcheck,
+            base_image_registry: &options.base_image_registry,
         },
         &mut out,
     )?;
@@ -293,10 +295,11 @@ fn generated_image(
     port: u16,
     launch: &Launch,
     choice: &Choice,
+    options: &BundleOptions,
     out: &mut Out,
 ) -> Result<ImagePlan, InfraError> {
     let serverless = choice.target == Target::Serverless;
-    let image = dockerfile::generate(&Inputs {
+    let mut image = dockerfile::generate(&Inputs {
         analysis,
         files,
         port,
@@ -304,6 +307,8 @@ fn generated_image(
         env: &launch.env,
         serverless,
     })?;
+    image.dockerfile =
+        images::rewrite_dockerfile(&image.dockerfile, &options.base_image_registry);
     let path = files.repo_path("Dockerfile");
     let context = image
         .context

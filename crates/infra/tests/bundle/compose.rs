@@ -42,7 +42,7 @@ services:
     let service = compose_service(&bundle);
     assert_eq!(
         strings(&service["ports"]),
-        ["8080:80"],
+        ["${DEPLOYFLOW_HOST_PORT:-8080}:80"],
         "host 8080 reaches the stack's front door"
     );
     assert_eq!(service["privileged"].as_bool(), Some(true));

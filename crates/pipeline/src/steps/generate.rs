@@ -33,7 +33,7 @@ pub(super) async fn run(
         &snapshot,
         shared.model.as_deref(),
         &memo,
-        shared.config.max_terraform_repairs,
+        &shared.config.generate_settings(),
     )
     .await?;
     for (path, content) in generation.files() {

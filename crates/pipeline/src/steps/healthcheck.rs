@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use chrono::{DateTime, Utc};
 use engine::{StepContext, StepError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -15,16 +14,8 @@ use serde_json::Value;
 use super::Shared;
 use super::apply::ApplyOutput;
 use crate::analyse::Analysed;
+use crate::probe::{Probe, describe, is_healthy, probe, probe_url};
 use crate::terraform::HealthConfig;
-
-/// One probe of the app.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Probe {
-    pub at: DateTime<Utc>,
-    pub status: Option<u16>,
-    pub latency_ms: u64,
-    pub error: Option<String>,
-}
 
 /// The `healthcheck` step's checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,32 +63,6 @@ pub(super) async fn run(
     }
 }
 
-fn is_healthy(status: u16) -> bool {
-    (200..400).contains(&status)
-}
-
-/// `base` with the health path in place of its path.
-fn probe_url(base: &str, health_path: Option<&str>) -> String {
-    let Some(path) = health_path.filter(|p| p.starts_with('/')) else {
-        return base.to_owned();
-    };
-    match reqwest::Url::parse(base) {
-        Ok(mut url) => {
-            url.set_path(path);
-            url.to_string()
-        }
-        Err(_) => base.to_owned(),
-    }
-}
-
-fn describe(probe: &Probe) -> String {
-    match (&probe.status, &probe.error) {
-        (Some(status), _) => format!("HTTP {status}"),
-        (None, Some(error)) => error.clone(),
-        (None, None) => "no answer".into(),
-    }
-}
-
 /// Probes until a healthy answer or the deadline; returns every probe made.
 async fn probe_until_healthy(
     url: &str,
@@ -137,65 +102,5 @@ async fn probe_until_healthy(
                 return Err(StepError::retryable("health check interrupted"));
             }
         }
-    }
-}
-
-async fn probe(client: &reqwest::Client, url: &str) -> Probe {
-    let at = Utc::now();
-    let started = Instant::now();
-    let span = tracing::info_span!("health.probe", http.request.method = "GET", url.full = %url,
-        http.response.status_code = tracing::field::Empty);
-    let answer = tracing::Instrument::instrument(client.get(url).send(), span.clone()).await;
-    if let Ok(response) = &answer {
-        span.record("http.response.status_code", response.status().as_u16());
-    }
-    let latency_ms = started.elapsed().as_millis() as u64;
-    match answer {
-        Ok(response) => Probe {
-            at,
-            status: Some(response.status().as_u16()),
-            latency_ms,
-            error: None,
-        },
-        Err(error) => Probe {
-            at,
-            status: None,
-            latency_ms,
-            error: Some(without_url(&error)),
-        },
-    }
-}
-
-/// reqwest's message without the URL it appends (the URL is already recorded).
-fn without_url(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection refused or unreachable"
-    } else {
-        "request failed"
-    };
-    let source = std::error::Error::source(error)
-        .map(|s| format!(": {s}"))
-        .unwrap_or_default();
-    format!("{kind}{source}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_health_path_replaces_the_url_path() {
-        assert_eq!(
-            probe_url("http://127.0.0.1:8080/", Some("/healthz")),
-            "http://127.0.0.1:8080/healthz"
-        );
-        assert_eq!(probe_url("http://h:8080/", None), "http://h:8080/");
-        assert_eq!(
-            probe_url("http://h:8080/", Some("health")),
-            "http://h:8080/"
-        );
-        assert!(is_healthy(204) && is_healthy(302) && !is_healthy(503));
     }
 }

@@ -40,7 +40,7 @@ pub(super) async fn build_and_push(
     };
     let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
     let password = run_program(
-        tf,
+        &tf.child(),
         aws,
         dir,
         &args(&["ecr", "get-login-password", "--region", region]),
@@ -53,7 +53,7 @@ pub(super) async fn build_and_push(
     .map_err(|e| command_error(ctx, e))?
     .stdout;
     run_program(
-        tf,
+        &tf.child(),
         docker,
         dir,
         &args(&["login", "--username", "AWS", "--password-stdin", registry]),
@@ -68,7 +68,7 @@ pub(super) async fn build_and_push(
         .map_err(|e| StepError::retryable(format!("reading the bundle archive: {e}")))?;
     ctx.info(format!("building the app image {image}"));
     run_program(
-        tf,
+        &tf.child(),
         docker,
         dir,
         &args(&["build", "--platform", "linux/amd64", "--tag", image, "-"]),
@@ -80,7 +80,7 @@ pub(super) async fn build_and_push(
     .await
     .map_err(|e| command_error(ctx, e))?;
     run_program(
-        tf,
+        &tf.child(),
         docker,
         dir,
         &args(&["push", image]),

@@ -9,6 +9,7 @@ mod destroy;
 mod generate;
 mod healthcheck;
 mod image;
+mod preflight;
 
 use std::sync::Arc;
 
@@ -23,7 +24,8 @@ pub use apply::{
 };
 pub use clone::CloneOutput;
 pub use destroy::{DESTROY_WORKFLOW, DestroyInput, DestroyOutput};
-pub use healthcheck::{HealthOutput, Probe};
+pub use crate::probe::Probe;
+pub use healthcheck::HealthOutput;
 
 /// Registers every `deploy.*` handler, and the input check `POST /workflows/deploy/runs`
 /// gets (the same fields `POST /request` takes, minus the token).
@@ -55,6 +57,7 @@ pub fn register(registry: &mut Registry, config: Arc<PipelineConfig>) {
         "deploy.analyse" => analyse,
         "deploy.choose" => choose,
         "deploy.generate" => generate,
+        "deploy.preflight" => preflight,
         "deploy.apply" => apply,
         "deploy.healthcheck" => healthcheck,
         "deploy.destroy" => destroy,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
@@ -61,6 +61,28 @@ pub struct CommandOutput {
     pub stdout: String,
 }
 
+/// What every child process gets: its whole environment, and how long it
+/// may run before it is stopped.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildSettings<'a> {
+    /// The only environment the child sees (besides `extra_env`).
+    pub env: &'a [(String, SecretString)],
+    pub timeout: Duration,
+    /// Between SIGINT and SIGKILL when it is stopped.
+    pub stop_grace: Duration,
+}
+
+impl TerraformConfig {
+    /// How Terraform, and the Docker and AWS CLIs of the image push, are run.
+    pub fn child(&self) -> ChildSettings<'_> {
+        ChildSettings {
+            env: &self.env,
+            timeout: self.command_timeout,
+            stop_grace: self.stop_grace,
+        }
+    }
+}
+
 /// A program the apply step runs, and how its output is read.
 #[derive(Debug, Clone, Copy)]
 pub struct Program<'a> {
@@ -88,13 +110,23 @@ pub async fn run(
         json_lines: true,
         secret_stdout: false,
     };
-    run_program(config, program, dir, args, extra_env, None, cancel, on_line).await
+    run_program(
+        &config.child(),
+        program,
+        dir,
+        args,
+        extra_env,
+        None,
+        cancel,
+        on_line,
+    )
+    .await
 }
 
 /// Runs any `program` the way [`run`] runs Terraform, with `stdin` fed to it.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_program(
-    config: &TerraformConfig,
+    config: &ChildSettings<'_>,
     program: Program<'_>,
     dir: &Path,
     args: &[String],
@@ -126,7 +158,7 @@ pub async fn run_program(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
-    for (name, value) in &config.env {
+    for (name, value) in config.env {
         command.env(name, value.expose_secret());
     }
     for (name, value) in extra_env {
@@ -180,7 +212,7 @@ pub async fn run_program(
             stdout_text.push('\n');
         }
     };
-    let deadline = tokio::time::sleep(config.command_timeout);
+    let deadline = tokio::time::sleep(config.timeout);
     tokio::pin!(deadline);
     let kill_at = tokio::time::sleep(Duration::MAX);
     tokio::pin!(kill_at);
@@ -203,7 +235,7 @@ pub async fn run_program(
             _ = &mut kill_at, if stopped.is_some() && !killed => {
                 killed = true;
                 if let Some(pgid) = pgid {
-                    tracing::warn!(pgid = pgid.as_raw(), "terraform ignored SIGINT: SIGKILL");
+                    tracing::warn!(pgid = pgid.as_raw(), "{command_name} ignored SIGINT: SIGKILL");
                     let _ = killpg(pgid, Signal::SIGKILL);
                 }
             }

@@ -150,6 +150,15 @@ pub fn write_bundle(
     Ok(path)
 }
 
+/// The bundle archive unpacked into `dest`: the tree `make up` runs in.
+pub fn unpack(archive: &Path, dest: &Path) -> Result<(), PipelineError> {
+    let file = std::fs::File::open(archive)
+        .map_err(|e| PipelineError::io("opening the bundle archive", e))?;
+    tar::Archive::new(flate2::read::GzDecoder::new(file))
+        .unpack(dest)
+        .map_err(|e| PipelineError::io(format!("unpacking the bundle into {}", dest.display()), e))
+}
+
 /// Regular files under `dir` (no `.git`, no symlinks: the checkout has none that
 /// point out, and the archive needs none).
 fn collect(

@@ -1,0 +1,518 @@
+//! Preflight: the bundle built and started on a Docker engine exactly as
+//! `make up` would (`compose build`, then `compose up -d`), its health path
+//! probed on the published port, everything measured, and the project torn
+//! down again — before any cloud spend. A failure says what to fix: the
+//! Dockerfile step that failed, the app's last lines when it exits, or
+//! where it listens when it does not answer.
+
+mod diagnose;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use engine::{StepContext, StepError};
+use serde::{Deserialize, Serialize};
+
+use crate::docker::{self, ComposeCli, DockerConfig, PreflightMode};
+use crate::probe::{Probe, describe, is_healthy, probe};
+use crate::terraform::runner::{ChildLine, Program, run_program};
+
+/// Lines of the build log and of the app's log kept in the checkpoint.
+const TAIL_LINES: usize = 30;
+/// What a required variable the user gave no value for is set to.
+pub const PLACEHOLDER: &str = "deployflow-preflight-placeholder";
+
+/// The `preflight` step's checkpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PreflightOutput {
+    /// Why nothing was built or started (no engine, `PREFLIGHT=off`…).
+    pub skipped: Option<String>,
+    /// The engine's version.
+    pub engine: Option<String>,
+    /// `docker compose` or `docker-compose`.
+    pub compose: Option<String>,
+    pub build_seconds: f64,
+    pub image: Option<String>,
+    pub image_size_bytes: Option<u64>,
+    pub build_log_tail: Vec<String>,
+    /// From `compose up` to the first healthy answer.
+    pub start_seconds: f64,
+    /// The URL probed (the health path on the published port).
+    pub url: Option<String>,
+    pub probes: Vec<Probe>,
+    pub container_log_tail: Vec<String>,
+    /// Required variables that ran with a placeholder value: the app was
+    /// probed without their real values, which never reach the cloud.
+    pub placeholders: Vec<String>,
+}
+
+impl PreflightOutput {
+    fn skipped(reason: impl Into<String>) -> Self {
+        Self {
+            skipped: Some(reason.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// What is built and probed.
+pub(crate) struct Subject<'a> {
+    /// The repository at the job's commit, with the bundle's files over it.
+    pub source: &'a Path,
+    /// The compose file `make up` runs, relative to `source`.
+    pub compose_file: &'a str,
+    pub app_service: &'a str,
+    pub container_port: u16,
+    pub health_path: Option<&'a str>,
+    pub required_variables: &'a [String],
+    /// The repository's compose file runs in a privileged docker-in-docker
+    /// wrapper: not started here.
+    pub wrapped: bool,
+}
+
+/// The engine's version and Compose, or the step's outcome without them
+/// (skipped, or an error when preflight is required).
+pub(crate) async fn engine(
+    config: &DockerConfig,
+) -> Result<(String, ComposeCli), Result<PreflightOutput, StepError>> {
+    if config.mode == PreflightMode::Off {
+        return Err(Ok(PreflightOutput::skipped(
+            "preflight is off (PREFLIGHT=off)",
+        )));
+    }
+    let found = async {
+        let version = docker::engine_version(config).await?;
+        let compose = docker::compose_cli(config).await?;
+        Ok::<_, String>((version, compose))
+    }
+    .await;
+    match found {
+        Ok(found) => Ok(found),
+        Err(why) if config.mode == PreflightMode::Auto => Err(Ok(PreflightOutput::skipped(
+            format!("{why}; the bundle was not built before apply"),
+        ))),
+        Err(why) => Err(Err(StepError::retryable(format!(
+            "{why} (PREFLIGHT=required)"
+        )))),
+    }
+}
+
+/// A compose project on the engine for one job, torn down when done.
+pub(crate) struct Project<'a> {
+    pub config: &'a DockerConfig,
+    pub compose: &'a ComposeCli,
+    pub name: String,
+    pub dir: PathBuf,
+    pub compose_file: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl Project<'_> {
+    /// Runs `compose -p NAME -f FILE args…`, its lines to the job log and
+    /// `tail`.
+    async fn run(
+        &self,
+        ctx: &StepContext,
+        args: &[&str],
+        timeout: Duration,
+        tail: &mut VecDeque<String>,
+    ) -> Result<(), String> {
+        let mut full = vec!["-p", self.name.as_str(), "-f", self.compose_file.as_str()];
+        full.extend_from_slice(args);
+        let args = self.compose.args(&full);
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let program = Program {
+            bin: &self.compose.bin,
+            json_lines: false,
+            secret_stdout: false,
+        };
+        let result = run_program(
+            &self.config.child(timeout),
+            program,
+            &self.dir,
+            &args,
+            &env,
+            None,
+            &ctx.cancellation,
+            |line: ChildLine| {
+                ctx.info(format!("docker: {}", line.message));
+                if tail.len() == TAIL_LINES * 4 {
+                    tail.pop_front();
+                }
+                tail.push_back(line.message);
+            },
+        )
+        .await;
+        result.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// `compose down` with volumes and the images it built.
+    pub(crate) async fn down(&self, ctx: &StepContext) {
+        let mut ignored = VecDeque::new();
+        let args = ["down", "--volumes", "--rmi", "local", "--remove-orphans"];
+        if let Err(error) = self
+            .run(ctx, &args, Duration::from_secs(180), &mut ignored)
+            .await
+        {
+            ctx.warn(format!("compose down of {}: {error}", self.name));
+        }
+    }
+
+    /// The id of the service's container.
+    async fn container(&self, service: &str) -> Option<String> {
+        let args = self.compose.args(&[
+            "-p",
+            &self.name,
+            "-f",
+            &self.compose_file,
+            "ps",
+            "-q",
+            service,
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let answer = docker::capture_in(
+            self.config,
+            &self.compose.bin,
+            &args,
+            Duration::from_secs(30),
+            Some(&self.dir),
+            &self.env,
+        )
+        .await
+        .ok()?;
+        answer
+            .stdout
+            .lines()
+            .next()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// Builds, starts and probes `subject` as project `name`; tears it down.
+pub(crate) async fn run(
+    config: &DockerConfig,
+    (version, compose): (String, ComposeCli),
+    ctx: &StepContext,
+    name: &str,
+    subject: &Subject<'_>,
+) -> Result<PreflightOutput, StepError> {
+    if subject.wrapped {
+        let why = "the bundle runs the repository's own compose file in a privileged docker-in-docker wrapper, which preflight does not start";
+        ctx.info(format!("preflight skipped: {why}"));
+        return Ok(PreflightOutput::skipped(why));
+    }
+    ctx.info(format!(
+        "preflight on Docker {version} with {}",
+        compose.describe()
+    ));
+    let host_port = free_port(config)?;
+    let mut env = vec![(
+        infra::bundle::HOST_PORT_VARIABLE.to_owned(),
+        host_port.to_string(),
+    )];
+    for variable in subject.required_variables {
+        env.push((variable.clone(), PLACEHOLDER.to_owned()));
+    }
+    if !subject.required_variables.is_empty() {
+        ctx.warn(format!(
+            "preflight runs with placeholder values for {}: the app is probed without their real values",
+            subject.required_variables.join(", ")
+        ));
+    }
+    let project = Project {
+        config,
+        compose: &compose,
+        name: name.to_owned(),
+        dir: subject.source.to_path_buf(),
+        compose_file: subject.compose_file.to_owned(),
+        env,
+    };
+    // A previous attempt that was interrupted may have left the project up.
+    project.down(ctx).await;
+    let mut output = PreflightOutput {
+        engine: Some(version),
+        compose: Some(compose.describe()),
+        placeholders: subject.required_variables.to_vec(),
+        ..PreflightOutput::default()
+    };
+    let result = build_start_probe(&project, ctx, subject, host_port, &mut output).await;
+    project.down(ctx).await;
+    result.map(|()| output)
+}
+
+async fn build_start_probe(
+    project: &Project<'_>,
+    ctx: &StepContext,
+    subject: &Subject<'_>,
+    host_port: u16,
+    output: &mut PreflightOutput,
+) -> Result<(), StepError> {
+    let config = project.config;
+    let mut tail = VecDeque::new();
+    let started = Instant::now();
+    ctx.info(format!("building the bundle ({})", subject.compose_file));
+    let built = project
+        .run(ctx, &["build"], config.build_timeout, &mut tail)
+        .await;
+    output.build_seconds = started.elapsed().as_secs_f64();
+    let lines: Vec<String> = tail.iter().cloned().collect();
+    output.build_log_tail = lines[lines.len().saturating_sub(TAIL_LINES)..].to_vec();
+    if let Err(error) = built {
+        if ctx.cancellation.is_cancelled() {
+            return Err(StepError::retryable(error));
+        }
+        return Err(StepError::permanent(format!(
+            "preflight: {}",
+            diagnose::build_failure(&lines)
+        )));
+    }
+    ctx.info(format!("built in {:.1}s", output.build_seconds));
+
+    let started = Instant::now();
+    let mut up_tail = VecDeque::new();
+    if let Err(error) = project
+        .run(
+            ctx,
+            &["up", "-d", "--no-build"],
+            Duration::from_secs(300),
+            &mut up_tail,
+        )
+        .await
+    {
+        let lines: Vec<String> = up_tail.into_iter().collect();
+        return Err(StepError::permanent(format!(
+            "preflight: the bundle did not start: {error}\n{}",
+            lines[lines.len().saturating_sub(8)..].join("\n")
+        )));
+    }
+    let container = project.container(subject.app_service).await;
+    if let Some(container) = &container {
+        let (image, size) = image_of(config, container).await;
+        output.image = image;
+        output.image_size_bytes = size;
+    }
+    let host = config.published_host();
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let path = subject.health_path.filter(|p| p.starts_with('/')).unwrap_or("/");
+    let url = format!("http://{host}:{host_port}{path}");
+    output.url = Some(url.clone());
+    ctx.info(format!("probing {url} (container port {})", subject.container_port));
+    let verdict = probe_until_answer(config, ctx, &url, container.as_deref(), output).await;
+    output.start_seconds = started.elapsed().as_secs_f64();
+    if let Some(container) = &container {
+        output.container_log_tail = container_logs(config, container).await;
+    }
+    let app_lines = || {
+        let tail = &output.container_log_tail;
+        if tail.is_empty() {
+            "(it printed nothing)".to_owned()
+        } else {
+            tail[tail.len().saturating_sub(12)..].join("\n")
+        }
+    };
+    let placeholders = if output.placeholders.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (it ran with placeholder values for {})",
+            output.placeholders.join(", ")
+        )
+    };
+    match verdict {
+        Verdict::Healthy(status) => {
+            ctx.info(format!(
+                "preflight passed: HTTP {status} from {url} {:.1}s after start",
+                output.start_seconds
+            ));
+            Ok(())
+        }
+        Verdict::Interrupted => Err(StepError::retryable("preflight interrupted")),
+        Verdict::Exited(state) => Err(StepError::permanent(format!(
+            "preflight: the app {state}{placeholders}; its last lines:\n{}",
+            app_lines()
+        ))),
+        Verdict::NoAnswer(last) => {
+            let why = match &container {
+                Some(container) => listening_reason(config, container, subject.container_port)
+                    .await
+                    .unwrap_or_else(|| format!("last probe: {last}")),
+                None => format!("no container runs service `{}`", subject.app_service),
+            };
+            Err(StepError::permanent(format!(
+                "preflight: {url} did not answer within {}s: {why}{placeholders}; the app's last lines:\n{}",
+                config.start_deadline.as_secs(),
+                app_lines()
+            )))
+        }
+    }
+}
+
+enum Verdict {
+    Healthy(u16),
+    /// The container stopped or restarts: how, in words.
+    Exited(String),
+    NoAnswer(String),
+    Interrupted,
+}
+
+async fn probe_until_answer(
+    config: &DockerConfig,
+    ctx: &StepContext,
+    url: &str,
+    container: Option<&str>,
+    output: &mut PreflightOutput,
+) -> Verdict {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => return Verdict::NoAnswer(format!("no HTTP client: {error}")),
+    };
+    let deadline = Instant::now() + config.start_deadline;
+    loop {
+        let answer = probe(&client, url).await;
+        let last = describe(&answer);
+        let status = answer.status;
+        if output.probes.len() < 200 {
+            output.probes.push(answer);
+        }
+        if let Some(status) = status.filter(|s| is_healthy(*s)) {
+            return Verdict::Healthy(status);
+        }
+        if let Some(container) = container
+            && let Some(state) = stopped(config, container).await
+        {
+            return Verdict::Exited(state);
+        }
+        if Instant::now() >= deadline {
+            return Verdict::NoAnswer(last);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(750)) => {}
+            _ = ctx.cancellation.cancelled() => return Verdict::Interrupted,
+        }
+    }
+}
+
+/// How the container stopped, if it did (exited, or restarting after exits).
+async fn stopped(config: &DockerConfig, container: &str) -> Option<String> {
+    let answer = docker::capture(
+        config,
+        &config.bin,
+        &[
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}",
+            container,
+        ],
+        Duration::from_secs(20),
+    )
+    .await
+    .ok()?;
+    let text = answer.stdout.trim().to_owned();
+    let mut fields = text.split_whitespace();
+    let status = fields.next()?;
+    let code = fields.next().unwrap_or("?");
+    let restarts: u32 = fields.next().and_then(|r| r.parse().ok()).unwrap_or(0);
+    match status {
+        "exited" | "dead" => Some(format!("exited with code {code} at start")),
+        "restarting" => Some(format!("exits at start (exit code {code}) and is being restarted")),
+        _ if restarts > 0 => Some(format!(
+            "exited at start (exit code {code}) and was restarted {restarts} time(s)"
+        )),
+        _ => None,
+    }
+}
+
+async fn container_logs(config: &DockerConfig, container: &str) -> Vec<String> {
+    let tail = TAIL_LINES.to_string();
+    match docker::capture(
+        config,
+        &config.bin,
+        &["logs", "--tail", &tail, container],
+        Duration::from_secs(30),
+    )
+    .await
+    {
+        Ok(answer) => {
+            let lines = answer.lines();
+            lines[lines.len().saturating_sub(TAIL_LINES)..].to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Where the app listens inside its container, when that explains why the
+/// published port gets no answer.
+async fn listening_reason(config: &DockerConfig, container: &str, port: u16) -> Option<String> {
+    let answer = docker::capture(
+        config,
+        &config.bin,
+        &["exec", container, "cat", "/proc/net/tcp", "/proc/net/tcp6"],
+        Duration::from_secs(20),
+    )
+    .await
+    .ok()?;
+    if answer.stdout.trim().is_empty() {
+        return None;
+    }
+    diagnose::not_answering(&diagnose::listening(&answer.stdout), port)
+}
+
+async fn image_of(config: &DockerConfig, container: &str) -> (Option<String>, Option<u64>) {
+    let image = docker::capture(
+        config,
+        &config.bin,
+        &["inspect", "--format", "{{.Config.Image}} {{.Image}}", container],
+        Duration::from_secs(20),
+    )
+    .await
+    .ok()
+    .map(|a| a.stdout.trim().to_owned());
+    let Some(image) = image.filter(|i| !i.is_empty()) else {
+        return (None, None);
+    };
+    let (name, id) = image.split_once(' ').unwrap_or((image.as_str(), image.as_str()));
+    let size = docker::capture(
+        config,
+        &config.bin,
+        &["image", "inspect", "--format", "{{.Size}}", id],
+        Duration::from_secs(20),
+    )
+    .await
+    .ok()
+    .and_then(|a| a.stdout.trim().parse().ok());
+    (Some(name.to_owned()), size)
+}
+
+/// A host port for the app: a free one on a local engine; on a remote one,
+/// one from a range deployments do not use.
+fn free_port(config: &DockerConfig) -> Result<u16, StepError> {
+    if config.published_host() != "127.0.0.1" {
+        return Ok(20000 + (rand_u16() % 10000));
+    }
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .map_err(|e| StepError::retryable(format!("no free port for the preflight: {e}")))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| StepError::retryable(format!("no free port for the preflight: {e}")))
+}
+
+fn rand_u16() -> u16 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    u16::from_le_bytes([bytes[0], bytes[1]])
+}

@@ -1,0 +1,177 @@
+//! Reasons a person can act on, read from what Docker printed: the
+//! Dockerfile step that failed, and where the app listens when it does not
+//! answer.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Why the image did not build: the Dockerfile step that failed, its exit
+/// code, and the last lines before it.
+pub(super) fn build_failure(lines: &[String]) -> String {
+    let step = lines
+        .iter()
+        .rev()
+        .find_map(|l| dockerfile_step(l))
+        .map(|s| format!(" at `{s}`"))
+        .unwrap_or_default();
+    let code = lines.iter().rev().find_map(|l| exit_code(l));
+    let code = code.map(|c| format!(" (exit code {c})")).unwrap_or_default();
+    let tail: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim_end())
+        .filter(|l| !l.is_empty() && dockerfile_step(l).is_none())
+        .filter(|l| !l.starts_with("DEPRECATED") && !l.starts_with("BuildKit is"))
+        .collect();
+    let tail = &tail[tail.len().saturating_sub(8)..];
+    format!(
+        "the image did not build{step}{code}; its last lines:\n{}",
+        tail.join("\n")
+    )
+}
+
+/// `Step 4/9 : RUN pip install …` (the classic builder) or `#8 [build 4/6]
+/// RUN npm ci` (BuildKit) → the instruction.
+fn dockerfile_step(line: &str) -> Option<&str> {
+    let line = line.trim();
+    if let Some(rest) = line.strip_prefix("Step ") {
+        return rest.split_once(" : ").map(|(_, step)| step.trim());
+    }
+    let rest = line.strip_prefix('#')?;
+    let (_, rest) = rest.split_once(" [")?;
+    let (_, step) = rest.split_once("] ")?;
+    Some(step.trim())
+}
+
+fn exit_code(line: &str) -> Option<i64> {
+    for marker in ["returned a non-zero code: ", "exit code: "] {
+        if let Some((_, rest)) = line.split_once(marker) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(code) = digits.parse() {
+                return Some(code);
+            }
+        }
+    }
+    None
+}
+
+/// The listening TCP sockets in `/proc/net/tcp` and `/proc/net/tcp6` text.
+pub(super) fn listening(proc_net_tcp: &str) -> Vec<(IpAddr, u16)> {
+    let mut found = Vec::new();
+    for line in proc_net_tcp.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // sl local_address rem_address st …; 0A is LISTEN.
+        if fields.len() < 4 || fields[3] != "0A" {
+            continue;
+        }
+        let Some((addr, port)) = fields[1].split_once(':') else {
+            continue;
+        };
+        let (Some(ip), Ok(port)) = (hex_ip(addr), u16::from_str_radix(port, 16)) else {
+            continue;
+        };
+        if !found.contains(&(ip, port)) {
+            found.push((ip, port));
+        }
+    }
+    found
+}
+
+/// The kernel prints addresses as host-order 32-bit words in hex.
+fn hex_ip(hex: &str) -> Option<IpAddr> {
+    let words: Vec<u32> = (0..hex.len() / 8)
+        .map(|i| u32::from_str_radix(&hex[i * 8..i * 8 + 8], 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    match words.as_slice() {
+        [v4] => Some(IpAddr::V4(Ipv4Addr::from(v4.to_le_bytes()))),
+        [a, b, c, d] => {
+            let mut bytes = [0u8; 16];
+            for (i, word) in [a, b, c, d].iter().enumerate() {
+                bytes[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+            }
+            Some(IpAddr::V6(Ipv6Addr::from(bytes)))
+        }
+        _ => None,
+    }
+}
+
+/// Why nothing answers on `port` from outside the container, judged from
+/// where the app does listen; `None` when the sockets do not tell.
+pub(super) fn not_answering(sockets: &[(IpAddr, u16)], port: u16) -> Option<String> {
+    if sockets.is_empty() {
+        return Some(format!(
+            "nothing listens on any TCP port inside the container (expected port {port})"
+        ));
+    }
+    let on_port: Vec<&IpAddr> = sockets
+        .iter()
+        .filter(|(_, p)| *p == port)
+        .map(|(ip, _)| ip)
+        .collect();
+    if !on_port.is_empty() {
+        if on_port.iter().all(|ip| ip.is_loopback()) {
+            return Some(format!(
+                "the app listens on {}:{port} inside the container, which is loopback only: it must listen on 0.0.0.0 to be reached",
+                on_port[0]
+            ));
+        }
+        return None;
+    }
+    let others: Vec<String> = sockets
+        .iter()
+        .map(|(ip, p)| match ip {
+            IpAddr::V6(_) => format!("[{ip}]:{p}"),
+            IpAddr::V4(_) => format!("{ip}:{p}"),
+        })
+        .collect();
+    Some(format!(
+        "the app listens on {} inside the container, not on port {port}, where it is published",
+        others.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_failed_step_and_its_exit_code_are_named() {
+        let lines: Vec<String> = [
+            "Step 3/9 : COPY requirements*.txt ./",
+            " ---> 1f2e",
+            "Step 4/9 : RUN /opt/venv/bin/pip install -r requirements.txt",
+            "ERROR: Could not find a version that satisfies the requirement flask==99",
+            "ERROR: Service 'app' failed to build : The command '/bin/sh -c /opt/venv/bin/pip install -r requirements.txt' returned a non-zero code: 1",
+        ]
+        .map(String::from)
+        .to_vec();
+        let reason = build_failure(&lines);
+        assert!(
+            reason.starts_with("the image did not build at `RUN /opt/venv/bin/pip install -r requirements.txt` (exit code 1)"),
+            "{reason}"
+        );
+        assert!(reason.contains("flask==99"), "{reason}");
+        assert_eq!(
+            dockerfile_step("#9 [build 4/6] RUN npm ci"),
+            Some("RUN npm ci")
+        );
+    }
+
+    #[test]
+    fn loopback_and_other_ports_are_told_apart() {
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+                   0: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1\n\
+                   1: 00000000:1F90 0100007F:1234 01 00000000:00000000 00:00000000 00000000  1000        0 2 1\n";
+        let sockets = listening(tcp);
+        assert_eq!(sockets, vec![("127.0.0.1".parse().unwrap(), 5000)]);
+        let loopback = not_answering(&sockets, 5000).unwrap();
+        assert!(loopback.contains("127.0.0.1:5000"), "{loopback}");
+        let elsewhere = not_answering(&sockets, 8000).unwrap();
+        assert!(elsewhere.contains("not on port 8000"), "{elsewhere}");
+        let tcp6 = "0: 00000000000000000000000000000000:1F40 00000000000000000000000000000000:0000 0A 0\n";
+        assert_eq!(
+            listening(tcp6),
+            vec![("::".parse().unwrap(), 8000)]
+        );
+        assert_eq!(not_answering(&listening(tcp6), 8000), None);
+    }
+}

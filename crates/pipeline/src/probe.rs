@@ -1,0 +1,102 @@
+//! One HTTP probe of an app, as the preflight step and the health check make
+//! and record it.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One probe of the app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Probe {
+    pub at: DateTime<Utc>,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+}
+
+pub fn is_healthy(status: u16) -> bool {
+    (200..400).contains(&status)
+}
+
+/// `base` with the health path in place of its path.
+pub fn probe_url(base: &str, health_path: Option<&str>) -> String {
+    let Some(path) = health_path.filter(|p| p.starts_with('/')) else {
+        return base.to_owned();
+    };
+    match reqwest::Url::parse(base) {
+        Ok(mut url) => {
+            url.set_path(path);
+            url.to_string()
+        }
+        Err(_) => base.to_owned(),
+    }
+}
+
+pub fn describe(probe: &Probe) -> String {
+    match (&probe.status, &probe.error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no answer".into(),
+    }
+}
+
+pub async fn probe(client: &reqwest::Client, url: &str) -> Probe {
+    let at = Utc::now();
+    let started = Instant::now();
+    let span = tracing::info_span!("health.probe", http.request.method = "GET", url.full = %url,
+        http.response.status_code = tracing::field::Empty);
+    let answer = tracing::Instrument::instrument(client.get(url).send(), span.clone()).await;
+    if let Ok(response) = &answer {
+        span.record("http.response.status_code", response.status().as_u16());
+    }
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match answer {
+        Ok(response) => Probe {
+            at,
+            status: Some(response.status().as_u16()),
+            latency_ms,
+            error: None,
+        },
+        Err(error) => Probe {
+            at,
+            status: None,
+            latency_ms,
+            error: Some(without_url(&error)),
+        },
+    }
+}
+
+/// reqwest's message without the URL it appends (the URL is already recorded).
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection refused or unreachable"
+    } else {
+        "request failed"
+    };
+    let source = std::error::Error::source(error)
+        .map(|s| format!(": {s}"))
+        .unwrap_or_default();
+    format!("{kind}{source}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_health_path_replaces_the_url_path() {
+        assert_eq!(
+            probe_url("http://127.0.0.1:8080/", Some("/healthz")),
+            "http://127.0.0.1:8080/healthz"
+        );
+        assert_eq!(probe_url("http://h:8080/", None), "http://h:8080/");
+        assert_eq!(
+            probe_url("http://h:8080/", Some("health")),
+            "http://h:8080/"
+        );
+        assert!(is_healthy(204) && is_healthy(302) && !is_healthy(503));
+    }
+}

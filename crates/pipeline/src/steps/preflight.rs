@@ -1,0 +1,66 @@
+//! `preflight` → Preflighted: the bundle built and started on a Docker
+//! engine as `make up` would, its health path probed, then torn down; or
+//! skipped, with the reason, when no engine answers.
+
+use std::sync::Arc;
+
+use engine::{StepContext, StepError};
+use serde_json::Value;
+
+use super::Shared;
+use super::clone::checkout;
+use crate::analyse::Analysed;
+use crate::error::PipelineError;
+use crate::plan::GenerateOutput;
+use crate::preflight::{self, PreflightOutput, Subject};
+use crate::terraform::workdir;
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    ctx: StepContext,
+    _input: Value,
+) -> Result<PreflightOutput, StepError> {
+    let config = &shared.config.docker;
+    let generated: GenerateOutput = ctx.output_of("generate")?;
+    let analysed: Analysed = ctx.output_of("analyse")?;
+    let engine = match preflight::engine(config).await {
+        Ok(engine) => engine,
+        Err(outcome) => {
+            if let Ok(skipped) = &outcome {
+                ctx.info(format!(
+                    "preflight skipped: {}",
+                    skipped.skipped.as_deref().unwrap_or_default()
+                ));
+            }
+            return outcome;
+        }
+    };
+    let scratch = config.work_dir.join(ctx.job_id.to_string());
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| PipelineError::io(format!("creating {}", scratch.display()), e))?;
+    let code = checkout(&shared, &ctx).await?;
+    let bundle_files = ctx.artifacts_under(ctx.job_id, "bundle/").await?;
+    let archive = workdir::write_bundle(&scratch, Some(&code), &bundle_files)?;
+    let source = scratch.join("source");
+    workdir::unpack(&archive, &source)?;
+    let name = format!("deployflow-preflight-{}", &ctx.job_id.simple().to_string()[..12]);
+    let result = preflight::run(
+        config,
+        engine,
+        &ctx,
+        &name,
+        &Subject {
+            source: &source,
+            compose_file: &generated.compose_file,
+            app_service: &generated.app_service,
+            container_port: generated.container_port,
+            health_path: analysed.analysis.health_path.as_deref(),
+            required_variables: &generated.required_variables,
+            wrapped: generated.wrapped,
+        },
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}

@@ -1,0 +1,237 @@
+//! The preflight step on a real Docker engine: fixture apps of each kind
+//! cloned, analysed, generated, built from their bundle as `make up` would,
+//! started and probed on their health path; an app that crashes or listens
+//! where nobody probes fails the step with a reason, before any apply.
+//! Every project is torn down afterwards: no container, network or volume.
+
+mod common;
+
+use std::time::Duration;
+
+use engine::{JobStatus, WorkerConfig};
+use pipeline::docker::PreflightMode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use test_support::docker_engine::{self, DockerEngine, REGISTRY};
+use test_support::git_fixture::GitFixture;
+
+/// A cold build on vfs storage installs packages from the registries.
+const WITHIN: Duration = Duration::from_secs(600);
+
+struct Outcome {
+    job: engine::store::JobRecord,
+    outputs: Value,
+    project: String,
+}
+
+/// Deploys `files` in plan mode with preflight required on `docker`.
+async fn deploy(docker: &DockerEngine, files: &[(&str, &str)]) -> Outcome {
+    let repo = GitFixture::with_texts(files);
+    let data = tempfile::tempdir().unwrap();
+    let mut config = pipeline::PipelineConfig::new(data.path().join("checkouts"));
+    config.url_policy.allow_local = true;
+    config.bundle.base_image_registry = REGISTRY.to_owned();
+    config.docker.mode = PreflightMode::Required;
+    config.docker.start_deadline = Duration::from_secs(60);
+    config.docker.env = [
+        ("DOCKER_HOST", docker.host.clone()),
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("HOME", std::env::var("HOME").unwrap_or_default()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), SecretString::from(v)))
+    .collect();
+    let (engine, _db) = common::deploy_engine(config).await;
+    let input = json!({"repo_url": repo.file_url(), "description": "small web app, cheap"});
+    let id = engine.submit("deploy", input, None).await.unwrap().job.id;
+    let job = common::run_to_end(&engine, WorkerConfig::new("preflight"), id, WITHIN).await;
+    let outputs = engine.store().load_outputs(id).await.unwrap();
+    let outputs = serde_json::to_value(outputs).unwrap();
+    let project = format!("deployflow-preflight-{}", &id.simple().to_string()[..12]);
+    let left = docker.project_leftovers(&project);
+    assert!(left.is_empty(), "preflight left {left:?} behind");
+    Outcome {
+        job,
+        outputs,
+        project,
+    }
+}
+
+/// The job got past preflight (to Planned: no cloud here) with a healthy probe.
+fn assert_answered(outcome: &Outcome, path: &str) {
+    assert_eq!(
+        outcome.job.status,
+        JobStatus::Succeeded,
+        "{:?}\n{:#}",
+        outcome.job,
+        outcome.outputs
+    );
+    let preflight = &outcome.outputs["preflight"];
+    assert_eq!(preflight["skipped"], Value::Null, "{preflight:#}");
+    let url = preflight["url"].as_str().unwrap();
+    assert!(url.ends_with(path), "{url} probes {path}");
+    let last = preflight["probes"].as_array().unwrap().last().unwrap();
+    let status = last["status"].as_u64().unwrap();
+    assert!((200..400).contains(&status), "{preflight:#}");
+    assert!(preflight["build_seconds"].as_f64().unwrap() > 0.0);
+    assert!(preflight["image_size_bytes"].as_u64().unwrap() > 1_000_000);
+    assert!(
+        preflight["image"]
+            .as_str()
+            .unwrap()
+            .contains(&outcome.project),
+        "{preflight:#}"
+    );
+}
+
+fn failure(outcome: &Outcome) -> String {
+    assert_eq!(outcome.job.status, JobStatus::Failed, "{:?}", outcome.job);
+    assert_eq!(outcome.job.current_step.as_deref(), Some("preflight"));
+    outcome.job.error.clone().unwrap_or_default()
+}
+
+const PYTHON: &str = "python:3.12.8-slim-bookworm";
+const NODE: &str = "node:22.12.0-bookworm-slim";
+const NGINX: &str = "nginxinc/nginx-unprivileged:1.27.3-alpine";
+const GO: &str = "golang:1.23.4-bookworm";
+const ALPINE: &str = "alpine:3.20.3";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flask_app_that_binds_loopback_answers_on_its_health_path() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    // `app.run()` without a host listens on 127.0.0.1: the bind fix must
+    // make it reachable from outside its container.
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "flask==3.0.3\n"),
+            (
+                "app.py",
+                "from flask import Flask\napp = Flask(__name__)\n\n@app.route(\"/healthz\")\ndef health():\n    return \"ok\"\n\n@app.route(\"/\")\ndef index():\n    return \"hello\"\n\nif __name__ == \"__main__\":\n    app.run(port=5000)\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/healthz");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_app_answers() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            (
+                "package.json",
+                r#"{"name":"shop","version":"1.0.0","main":"server.js","scripts":{"start":"node server.js"},"dependencies":{"express":"4.21.2"}}"#,
+            ),
+            (
+                "server.js",
+                "const express = require('express');\nconst app = express();\napp.get('/', (req, res) => res.send('hello'));\nconst port = process.env.PORT || 3000;\napp.listen(port, () => console.log(`listening on ${port}`));\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_site_is_served_by_nginx() {
+    let Some(docker) = docker_engine::engine_with(&[NGINX]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            (
+                "index.html",
+                "<!doctype html><html><head><title>Docs</title></head><body><h1>Docs</h1></body></html>\n",
+            ),
+            ("style.css", "body { font-family: sans-serif; }\n"),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_go_stdlib_server_answers() {
+    let Some(docker) = docker_engine::engine_with(&[GO, ALPINE]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            ("go.mod", "module example.com/hello\n\ngo 1.21\n"),
+            (
+                "main.go",
+                "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n)\n\nfunc main() {\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, \"hello\") })\n\thttp.ListenAndServe(\":8080\", nil)\n}\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_that_crashes_at_start_fails_preflight_with_its_last_lines() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "flask==3.0.3\n"),
+            (
+                "app.py",
+                "from flask import Flask\napp = Flask(__name__)\nraise RuntimeError(\"the settings module is missing\")\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+            ),
+        ],
+    )
+    .await;
+    let error = failure(&outcome);
+    assert!(error.contains("exit"), "{error}");
+    assert!(
+        error.contains("the settings module is missing"),
+        "the app's own last lines: {error}"
+    );
+    assert!(
+        outcome.outputs.get("apply").is_none(),
+        "nothing applied after a failed preflight"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_does_not_build_names_the_failing_step() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "flask==3.0.3\n"),
+            (
+                "Dockerfile",
+                &format!(
+                    "FROM {REGISTRY}{PYTHON}\nWORKDIR /app\nCOPY . .\nRUN echo 'compiling assets' && exit 3\nEXPOSE 5000\nCMD [\"python\", \"app.py\"]\n"
+                ),
+            ),
+            (
+                "app.py",
+                "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+            ),
+        ],
+    )
+    .await;
+    let error = failure(&outcome);
+    assert!(error.contains("did not build"), "{error}");
+    assert!(
+        error.contains("RUN echo 'compiling assets' && exit 3"),
+        "{error}"
+    );
+    assert!(error.contains("exit code 3"), "{error}");
+}

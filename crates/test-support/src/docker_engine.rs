@@ -1,0 +1,388 @@
+//! A real Docker engine for the tests, and stand-in base images built from
+//! Debian packages (no registry of images is reachable from the test machines).
+//!
+//! The engine is the one `DOCKER_HOST` names when it answers; otherwise a
+//! `dockerd` of the tests' own (vfs storage, its data under the cache
+//! directory, its own socket), started once and left running for the next
+//! test process. The stand-ins carry the names of the base images generated
+//! Dockerfiles use, under the registry prefix [`REGISTRY`] (the bundle's
+//! `BASE_IMAGE_REGISTRY`): nothing pretends to be an official image. They are
+//! built once and kept in the engine's data, so later runs find them.
+//!
+//! With `REQUIRE_DOCKER=1` (CI) a test that cannot have an engine fails;
+//! otherwise it is told to skip, with the reason.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The registry prefix of the stand-in base images.
+pub const REGISTRY: &str = "deployflow-test.local/";
+
+/// The minimal Debian root every stand-in starts from.
+const ROOT_IMAGE: &str = "deployflow-test.local/debian-trixie-minbase:1";
+
+/// A running engine the tests may use.
+#[derive(Debug, Clone)]
+pub struct DockerEngine {
+    /// `DOCKER_HOST` for the CLIs.
+    pub host: String,
+}
+
+/// A stand-in for one base image: its full name under [`REGISTRY`] and the
+/// Dockerfile that builds it on the Debian root.
+struct StandIn {
+    image: &'static str,
+    dockerfile: String,
+    files: Vec<(&'static str, String)>,
+}
+
+/// The engine, or why there is none (the test then skips, unless
+/// `REQUIRE_DOCKER=1`, when it panics with the reason).
+pub fn engine() -> Option<DockerEngine> {
+    match start() {
+        Ok(engine) => Some(engine),
+        Err(why) if required() => panic!("REQUIRE_DOCKER is set but {why}"),
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            None
+        }
+    }
+}
+
+/// The engine with the stand-ins of `images` (names as generated Dockerfiles
+/// write them, without the prefix) built.
+pub fn engine_with(images: &[&str]) -> Option<DockerEngine> {
+    let engine = engine()?;
+    match ensure_images(&engine, images) {
+        Ok(()) => Some(engine),
+        Err(why) => panic!("the stand-in base images could not be built: {why}"),
+    }
+}
+
+fn required() -> bool {
+    std::env::var("REQUIRE_DOCKER").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// Where the tests' engine keeps its data, the Debian root and the lock.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DEPLOYFLOW_DOCKER_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+    PathBuf::from(home).join(".cache/deployflow-docker")
+}
+
+fn answers(host: &str) -> bool {
+    Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .env("DOCKER_HOST", host)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn start() -> Result<DockerEngine, String> {
+    if let Ok(host) = std::env::var("DOCKER_HOST")
+        && !host.is_empty()
+        && answers(&host)
+    {
+        return Ok(DockerEngine { host });
+    }
+    let cache = cache_dir();
+    std::fs::create_dir_all(&cache).map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
+    let host = format!("unix://{}", cache.join("docker.sock").display());
+    let _lock = lock(&cache.join("engine.lock"))?;
+    if answers(&host) {
+        return Ok(DockerEngine { host });
+    }
+    if Command::new("dockerd").arg("--version").output().is_err() {
+        return Err("no Docker engine answers and dockerd is not installed (apt-get install docker.io docker-compose debootstrap)".into());
+    }
+    let log = File::create(cache.join("dockerd.log")).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(cache.join("docker.sock"));
+    let _ = std::fs::remove_file(cache.join("dockerd.pid"));
+    // Its own process group: the engine outlives the test process that
+    // started it, for the tests that follow.
+    use std::os::unix::process::CommandExt;
+    Command::new("dockerd")
+        .arg("--storage-driver=vfs")
+        .arg(format!("--data-root={}", cache.join("root").display()))
+        .arg(format!("--exec-root={}", cache.join("exec").display()))
+        .arg(format!("--pidfile={}", cache.join("dockerd.pid").display()))
+        .arg("-H")
+        .arg(&host)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start dockerd: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if answers(&host) {
+            return Ok(DockerEngine { host });
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let log = std::fs::read_to_string(cache.join("dockerd.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+    Err(format!(
+        "dockerd did not answer within 60s; its last lines:\n{}",
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    ))
+}
+
+/// An exclusive lock held while the returned file lives: test processes
+/// start the engine and build images one at a time.
+fn lock(path: &Path) -> Result<File, String> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(file)
+}
+
+impl DockerEngine {
+    /// A `docker` command on this engine.
+    pub fn docker(&self) -> Command {
+        let mut command = Command::new("docker");
+        command.env("DOCKER_HOST", &self.host);
+        command
+    }
+
+    fn has_image(&self, image: &str) -> bool {
+        self.docker()
+            .args(["image", "inspect", "--format", "{{.Id}}", image])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Lines of `docker <args>` output (empty on failure).
+    pub fn lines(&self, args: &[&str]) -> Vec<String> {
+        self.docker()
+            .args(args)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .map(str::to_owned)
+                    .filter(|l| !l.trim().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Containers, networks and volumes of compose project `project`.
+    pub fn project_leftovers(&self, project: &str) -> Vec<String> {
+        let label = format!("label=com.docker.compose.project={project}");
+        let mut left = Vec::new();
+        for kind in ["container", "network", "volume"] {
+            let mut args = vec![kind, "ls", "-q", "--filter", label.as_str()];
+            if kind == "container" {
+                args = vec!["ps", "-aq", "--filter", label.as_str()];
+            }
+            left.extend(
+                self.lines(&args)
+                    .into_iter()
+                    .map(|id| format!("{kind} {id}")),
+            );
+        }
+        left
+    }
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tail: Vec<&str> = text.lines().rev().take(20).collect();
+    Err(format!(
+        "{what} failed:\n{}",
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    ))
+}
+
+/// Every base image there is a stand-in for.
+pub fn stand_in_names() -> Vec<&'static str> {
+    stand_ins().into_iter().map(|s| s.image).collect()
+}
+
+/// Builds whichever stand-ins of `images` the engine lacks.
+pub fn ensure_images(engine: &DockerEngine, images: &[&str]) -> Result<(), String> {
+    let wanted: Vec<StandIn> = stand_ins()
+        .into_iter()
+        .filter(|s| images.contains(&s.image))
+        .collect();
+    for image in images {
+        if !wanted.iter().any(|s| s.image == *image) {
+            return Err(format!("there is no stand-in recipe for {image}"));
+        }
+    }
+    if wanted
+        .iter()
+        .all(|s| engine.has_image(&format!("{REGISTRY}{}", s.image)))
+    {
+        return Ok(());
+    }
+    let cache = cache_dir();
+    let _lock = lock(&cache.join("images.lock"))?;
+    ensure_root(engine, &cache)?;
+    for stand_in in wanted {
+        let name = format!("{REGISTRY}{}", stand_in.image);
+        if engine.has_image(&name) {
+            continue;
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        std::fs::write(dir.path().join("Dockerfile"), &stand_in.dockerfile)
+            .map_err(|e| e.to_string())?;
+        let ca = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
+        std::fs::write(dir.path().join("ca-certificates.crt"), ca).map_err(|e| e.to_string())?;
+        for (file, content) in &stand_in.files {
+            std::fs::write(dir.path().join(file), content).map_err(|e| e.to_string())?;
+        }
+        run(
+            engine
+                .docker()
+                .env("DOCKER_BUILDKIT", "0")
+                .args(["build", "--network", "host", "-q", "-t", &name])
+                .arg(dir.path()),
+            &format!("building the stand-in {name}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// The Debian root image, from `debootstrap --variant=minbase trixie`.
+fn ensure_root(engine: &DockerEngine, cache: &Path) -> Result<(), String> {
+    if engine.has_image(ROOT_IMAGE) {
+        return Ok(());
+    }
+    let rootfs = cache.join("rootfs-trixie");
+    if !rootfs.join("usr/bin/apt-get").exists() {
+        let _ = std::fs::remove_dir_all(&rootfs);
+        run(
+            Command::new("debootstrap")
+                .args(["--variant=minbase", "trixie"])
+                .arg(&rootfs),
+            "debootstrap --variant=minbase trixie",
+        )?;
+    }
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-c", "."])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run tar: {e}"))?;
+    run(
+        engine
+            .docker()
+            .args(["import", "-", ROOT_IMAGE])
+            .stdin(tar.stdout.expect("tar's stdout is piped")),
+        "docker import of the Debian root",
+    )
+}
+
+/// The host's CA bundle (the registries are reached through a TLS proxy
+/// with its own CA), copied in after apt installed ca-certificates.
+const CA_LINES: &str = "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\n\
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+npm_config_cafile=/etc/ssl/certs/ca-certificates.crt\n";
+
+fn apt(packages: &str) -> String {
+    format!(
+        "FROM {ROOT_IMAGE}\n\
+         RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+         --no-install-recommends ca-certificates {packages} && rm -rf /var/lib/apt/lists/*\n\
+         {CA_LINES}"
+    )
+}
+
+/// nginx as the unprivileged image runs it: uid 101, port 8080, pid and
+/// temporary files under /tmp, `conf.d/*.conf` included.
+const NGINX_CONF: &str = "pid /tmp/nginx.pid;\n\
+worker_processes 1;\n\
+error_log /dev/stderr warn;\n\
+events { worker_connections 256; }\n\
+http {\n\
+  include /etc/nginx/mime.types;\n\
+  access_log /dev/stdout;\n\
+  client_body_temp_path /tmp/client_temp;\n\
+  proxy_temp_path /tmp/proxy_temp;\n\
+  fastcgi_temp_path /tmp/fastcgi_temp;\n\
+  uwsgi_temp_path /tmp/uwsgi_temp;\n\
+  scgi_temp_path /tmp/scgi_temp;\n\
+  include /etc/nginx/conf.d/*.conf;\n\
+}\n";
+
+/// Alpine's `adduser -D -H -u UID NAME`, on Debian's useradd.
+const BUSYBOX_ADDUSER: &str = "#!/bin/sh\n\
+uid=\"\"; home=--create-home\n\
+while [ $# -gt 1 ]; do\n\
+  case \"$1\" in\n\
+    -u) uid=\"--uid $2\"; shift 2;;\n\
+    -H) home=--no-create-home; shift;;\n\
+    *) shift;;\n\
+  esac\n\
+done\n\
+exec useradd $uid $home \"$1\"\n";
+
+fn stand_ins() -> Vec<StandIn> {
+    vec![
+        StandIn {
+            image: "python:3.12.8-slim-bookworm",
+            dockerfile: apt("python3 python3-venv python3-pip python-is-python3 passwd"),
+            files: Vec::new(),
+        },
+        StandIn {
+            image: "node:22.12.0-bookworm-slim",
+            dockerfile: format!(
+                "{}RUN useradd --create-home --uid 1000 node\n",
+                apt("nodejs npm passwd")
+            ),
+            files: Vec::new(),
+        },
+        StandIn {
+            image: "nginxinc/nginx-unprivileged:1.27.3-alpine",
+            dockerfile: format!(
+                "{}RUN useradd --system --uid 101 --no-create-home nginx \
+                 && rm -f /etc/nginx/sites-enabled/default && mkdir -p /etc/nginx/conf.d\n\
+                 COPY nginx.conf /etc/nginx/nginx.conf\n\
+                 USER 101\nEXPOSE 8080\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
+                apt("nginx wget passwd")
+            ),
+            files: vec![("nginx.conf", NGINX_CONF.to_owned())],
+        },
+        StandIn {
+            image: "golang:1.23.4-bookworm",
+            dockerfile: apt("golang-go git"),
+            files: Vec::new(),
+        },
+        StandIn {
+            image: "alpine:3.20.3",
+            dockerfile: format!(
+                "{}COPY adduser /usr/local/sbin/adduser\nRUN chmod 755 /usr/local/sbin/adduser\n",
+                apt("wget passwd")
+            ),
+            files: vec![("adduser", BUSYBOX_ADDUSER.to_owned())],
+        },
+    ]
+}
