@@ -19,13 +19,26 @@ pub(super) fn build_failure(lines: &[String]) -> String {
         .iter()
         .map(|l| l.trim_end())
         .filter(|l| !l.is_empty() && dockerfile_step(l).is_none())
-        .filter(|l| !l.starts_with("DEPRECATED") && !l.starts_with("BuildKit is"))
+        .filter(|l| !is_builder_chatter(l))
         .collect();
     let tail = &tail[tail.len().saturating_sub(8)..];
     format!(
         "the image did not build{step}{code}; its last lines:\n{}",
         tail.join("\n")
     )
+}
+
+/// The classic builder's own progress lines, which say nothing of the failure.
+fn is_builder_chatter(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with("--->")
+        || line.starts_with("Removing intermediate container")
+        || line.starts_with("Running in ")
+        || line.starts_with("DEPRECATED")
+        || line.starts_with("BuildKit is")
+        || line.starts_with("environment-variable")
+        || line.starts_with("Sending build context")
+        || line.starts_with("Building ")
 }
 
 /// `Step 4/9 : RUN pip install …` (the classic builder) or `#8 [build 4/6]
