@@ -448,7 +448,7 @@ async fn container_logs(config: &DockerConfig, container: &str) -> Vec<String> {
     .await
     {
         Ok(answer) => {
-            let lines = answer.lines();
+            let lines: Vec<String> = answer.lines().iter().map(|l| without_ansi(l)).collect();
             lines[lines.len().saturating_sub(TAIL_LINES)..].to_vec()
         }
         Err(_) => Vec::new(),
@@ -515,4 +515,35 @@ fn free_port(config: &DockerConfig) -> Result<u16, StepError> {
 fn rand_u16() -> u16 {
     let bytes = uuid::Uuid::new_v4().into_bytes();
     u16::from_le_bytes([bytes[0], bytes[1]])
+}
+
+/// `line` without terminal colour and cursor sequences (`ESC [ … letter`),
+/// which apps print to their log and a reader of the timeline cannot use.
+fn without_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn colour_sequences_are_removed_from_log_lines() {
+        assert_eq!(
+            super::without_ansi("\u{1b}[31m\u{1b}[1mWARNING: dev server\u{1b}[0m done"),
+            "WARNING: dev server done"
+        );
+    }
 }

@@ -287,13 +287,28 @@ fn patch_sources(analysis: &Analysis, files: &AppFiles, launch: &mut Launch) {
 }
 
 /// `text` with loopback addresses on line `line_no` (1-based) replaced by
-/// `0.0.0.0`, or `None` when that line holds none.
+/// `0.0.0.0` — or, for a `.run(…)` call that names no host (Flask's
+/// `app.run()` binds 127.0.0.1 by default), `host="0.0.0.0"` added — or
+/// `None` when that line holds neither.
 fn rebind_line(text: &str, line_no: usize) -> Option<String> {
     let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
     let line = lines.get_mut(line_no.checked_sub(1)?)?;
     let mut new = line.replace("127.0.0.1", "0.0.0.0");
     for quote in ['"', '\'', '`'] {
         new = new.replace(&format!("{quote}localhost"), &format!("{quote}0.0.0.0"));
+    }
+    if new == *line
+        && !line.contains("host")
+        && let Some(at) = line.find(".run(")
+    {
+        let open = at + ".run(".len();
+        let rest = line[open..].trim_start();
+        let host = if rest.starts_with(')') {
+            "host=\"0.0.0.0\""
+        } else {
+            "host=\"0.0.0.0\", "
+        };
+        new = format!("{}{host}{}", &line[..open], &line[open..]);
     }
     if new == *line {
         return None;
@@ -314,6 +329,15 @@ mod tests {
             "url = 'http://localhost/'\napp.run(host='0.0.0.0', port=5000)\r\n"
         );
         assert!(rebind_line(text, 3).is_none());
-        assert!(rebind_line("app.run(port=5000)", 1).is_none());
+        assert_eq!(
+            rebind_line("    app.run(port=5000)", 1).unwrap(),
+            "    app.run(host=\"0.0.0.0\", port=5000)"
+        );
+        assert_eq!(
+            rebind_line("app.run()", 1).unwrap(),
+            "app.run(host=\"0.0.0.0\")"
+        );
+        assert!(rebind_line("app.run(host=HOST, port=5000)", 1).is_none());
+        assert!(rebind_line("print('ready')", 1).is_none());
     }
 }
