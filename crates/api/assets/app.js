@@ -8,13 +8,14 @@ const JOB_REFRESH_MS = 2000;
 const MAX_LOG_LINES = 3000;
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const DEPLOY_CHAIN = [
-  'Cloned', 'Analysed', 'DeploymentChosen', 'TerraformGenerated', 'Applied', 'HealthChecked',
+  'Cloned', 'Analysed', 'DeploymentChosen', 'TerraformGenerated', 'Preflighted', 'Applied',
+  'HealthChecked',
 ];
 const OUTCOMES = [
   'succeeded', 'failed', 'timed_out', 'interrupted', 'released', 'cancelled', 'waiting', 'running',
 ];
 // Outputs that a reader of a deployment wants to see without a click.
-const OPEN_OUTPUTS = new Set(['apply', 'healthcheck']);
+const OPEN_OUTPUTS = new Set(['preflight', 'apply', 'healthcheck']);
 
 // ---- small helpers ----
 

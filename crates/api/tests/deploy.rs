@@ -61,11 +61,18 @@ async fn request_runs_to_terraform_generated_with_artifacts(backend: Backend) {
             "analyse",
             "choose",
             "generate",
+            "preflight",
             "apply",
             "healthcheck"
         ]
     );
-    let apply = &job["steps"][4];
+    // Without a Docker engine configured, preflight checkpoints why it was skipped.
+    let preflight = &job["outputs"]["preflight"];
+    assert!(
+        preflight["skipped"].as_str().is_some_and(|s| !s.is_empty()),
+        "{preflight:#}"
+    );
+    let apply = &job["steps"][5];
     assert_eq!(apply["status"], "skipped", "{apply:#}");
     let note = apply["attempts"][0]["error"].as_str().unwrap_or_default();
     assert!(note.starts_with("apply skipped: "), "{apply:#}");
@@ -106,7 +113,10 @@ async fn request_runs_to_terraform_generated_with_artifacts(backend: Backend) {
         .unwrap();
     assert_eq!(compose.status(), 200);
     let compose = compose.text().await.unwrap();
-    assert!(compose.contains("${DEPLOYFLOW_HOST_PORT:-8080}:5000"), "{compose}");
+    assert!(
+        compose.contains("${DEPLOYFLOW_HOST_PORT:-8080}:5000"),
+        "{compose}"
+    );
     let (code, missing) = app.get(&format!("/job/{id}/artifacts/nope.txt")).await;
     assert_eq!(code, 404, "{missing}");
 }

@@ -110,6 +110,8 @@ impl Stack {
             .env("APPLY_MODE", "apply")
             .env("TERRAFORM_BIN", self.terraform.bin())
             .env("DOCKER_BIN", self.tools.docker())
+            // The fake docker is no engine: preflight has its own tests on a real one.
+            .env("PREFLIGHT", "off")
             .env("AWS_BIN", self.tools.aws())
             .env("TERRAFORM_LOCK_TIMEOUT_SECONDS", "30")
             .env("TERRAFORM_STOP_GRACE_SECONDS", "2")
@@ -272,6 +274,7 @@ async fn happy_path_through_the_api_then_destroy() {
         "analyse",
         "choose",
         "generate",
+        "preflight",
         "apply",
         "healthcheck",
     ];

@@ -113,7 +113,10 @@ fn plan_writes_the_bundle_and_terraform() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let plan = dir.path().join("plan");
     let compose = std::fs::read_to_string(plan.join("bundle/compose.yaml")).unwrap();
-    assert!(compose.contains("${DEPLOYFLOW_HOST_PORT:-8080}:3000"), "{compose}");
+    assert!(
+        compose.contains("${DEPLOYFLOW_HOST_PORT:-8080}:3000"),
+        "{compose}"
+    );
     assert!(!compose.contains("sk_live"), "{compose}");
     assert!(plan.join("bundle/Dockerfile").exists());
     assert!(

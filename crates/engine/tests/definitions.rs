@@ -33,6 +33,7 @@ fn shipped_workflows_load() {
             "analyse",
             "choose",
             "generate",
+            "preflight",
             "apply",
             "healthcheck"
         ]

@@ -118,7 +118,10 @@ fn check_common(name: &str, analysis: &Analysis, bundle: &Bundle) {
     } else {
         assert_eq!(
             ports,
-            [format!("${{DEPLOYFLOW_HOST_PORT:-8080}}:{}", bundle.container_port)],
+            [format!(
+                "${{DEPLOYFLOW_HOST_PORT:-8080}}:{}",
+                bundle.container_port
+            )],
             "{name}"
         );
         let restart = service["restart"].as_str().unwrap_or("no");

@@ -293,6 +293,9 @@ mod tests {
             with_host("tcp://10.1.2.3:2376").published_host(),
             "10.1.2.3"
         );
-        assert_eq!(with_host("tcp://[fd00::1]:2376").published_host(), "fd00::1");
+        assert_eq!(
+            with_host("tcp://[fd00::1]:2376").published_host(),
+            "fd00::1"
+        );
     }
 }

@@ -304,10 +304,16 @@ async fn build_start_probe(
     } else {
         host
     };
-    let path = subject.health_path.filter(|p| p.starts_with('/')).unwrap_or("/");
+    let path = subject
+        .health_path
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/");
     let url = format!("http://{host}:{host_port}{path}");
     output.url = Some(url.clone());
-    ctx.info(format!("probing {url} (container port {})", subject.container_port));
+    ctx.info(format!(
+        "probing {url} (container port {})",
+        subject.container_port
+    ));
     let verdict = probe_until_answer(config, ctx, &url, container.as_deref(), output).await;
     output.start_seconds = started.elapsed().as_secs_f64();
     if let Some(container) = &container {
@@ -429,7 +435,9 @@ async fn stopped(config: &DockerConfig, container: &str) -> Option<String> {
     let restarts: u32 = fields.next().and_then(|r| r.parse().ok()).unwrap_or(0);
     match status {
         "exited" | "dead" => Some(format!("exited with code {code} at start")),
-        "restarting" => Some(format!("exits at start (exit code {code}) and is being restarted")),
+        "restarting" => Some(format!(
+            "exits at start (exit code {code}) and is being restarted"
+        )),
         _ if restarts > 0 => Some(format!(
             "exited at start (exit code {code}) and was restarted {restarts} time(s)"
         )),
@@ -476,7 +484,12 @@ async fn image_of(config: &DockerConfig, container: &str) -> (Option<String>, Op
     let image = docker::capture(
         config,
         &config.bin,
-        &["inspect", "--format", "{{.Config.Image}} {{.Image}}", container],
+        &[
+            "inspect",
+            "--format",
+            "{{.Config.Image}} {{.Image}}",
+            container,
+        ],
         Duration::from_secs(20),
     )
     .await
@@ -485,7 +498,9 @@ async fn image_of(config: &DockerConfig, container: &str) -> (Option<String>, Op
     let Some(image) = image.filter(|i| !i.is_empty()) else {
         return (None, None);
     };
-    let (name, id) = image.split_once(' ').unwrap_or((image.as_str(), image.as_str()));
+    let (name, id) = image
+        .split_once(' ')
+        .unwrap_or((image.as_str(), image.as_str()));
     let size = docker::capture(
         config,
         &config.bin,

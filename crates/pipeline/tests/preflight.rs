@@ -42,7 +42,8 @@ async fn deploy(docker: &DockerEngine, files: &[(&str, &str)]) -> Outcome {
     .map(|(k, v)| (k.to_owned(), SecretString::from(v)))
     .collect();
     let (engine, _db) = common::deploy_engine(config).await;
-    let input = json!({"repo_url": repo.file_url(), "description": "small web app on a single server"});
+    let input =
+        json!({"repo_url": repo.file_url(), "description": "small web app on a single server"});
     let id = engine.submit("deploy", input, None).await.unwrap().job.id;
     let job = common::run_to_end(&engine, WorkerConfig::new("preflight"), id, WITHIN).await;
     let outputs = engine.store().load_outputs(id).await.unwrap();

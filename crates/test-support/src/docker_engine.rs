@@ -92,7 +92,8 @@ fn start() -> Result<DockerEngine, String> {
         return Ok(DockerEngine { host });
     }
     let cache = cache_dir();
-    std::fs::create_dir_all(&cache).map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
+    std::fs::create_dir_all(&cache)
+        .map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
     let host = format!("unix://{}", cache.join("docker.sock").display());
     let _lock = lock(&cache.join("engine.lock"))?;
     if answers(&host) {

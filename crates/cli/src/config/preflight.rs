@@ -72,12 +72,7 @@ pub struct PreflightConfig {
 
     /// Prefix of every base image generated Dockerfiles name (a registry
     /// mirror, e.g. `registry.internal/dockerhub/`); empty: the public registries.
-    #[arg(
-        long,
-        env = "BASE_IMAGE_REGISTRY",
-        default_value = "",
-        global = true
-    )]
+    #[arg(long, env = "BASE_IMAGE_REGISTRY", default_value = "", global = true)]
     pub base_image_registry: String,
 }
 

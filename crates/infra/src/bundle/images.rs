@@ -73,7 +73,10 @@ pub(super) fn rewrite_dockerfile(dockerfile: &str, registry: &str) -> String {
                 let needle = format!("{before}{image}{after}");
                 let at_end = format!("{before}{image}");
                 if line.contains(&needle) {
-                    line = line.replace(&needle, &format!("{before}{}{after}", through(registry, image)));
+                    line = line.replace(
+                        &needle,
+                        &format!("{before}{}{after}", through(registry, image)),
+                    );
                 } else if line.ends_with(&at_end) {
                     let start = line.len() - at_end.len();
                     line.replace_range(start.., &format!("{before}{}", through(registry, image)));

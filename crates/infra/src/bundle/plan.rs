@@ -307,8 +307,7 @@ fn generated_image(
         env: &launch.env,
         serverless,
     })?;
-    image.dockerfile =
-        images::rewrite_dockerfile(&image.dockerfile, &options.base_image_registry);
+    image.dockerfile = images::rewrite_dockerfile(&image.dockerfile, &options.base_image_registry);
     let path = files.repo_path("Dockerfile");
     let context = image
         .context

@@ -14,7 +14,9 @@ pub(super) fn build_failure(lines: &[String]) -> String {
         .map(|s| format!(" at `{s}`"))
         .unwrap_or_default();
     let code = lines.iter().rev().find_map(|l| exit_code(l));
-    let code = code.map(|c| format!(" (exit code {c})")).unwrap_or_default();
+    let code = code
+        .map(|c| format!(" (exit code {c})"))
+        .unwrap_or_default();
     let tail: Vec<&str> = lines
         .iter()
         .map(|l| l.trim_end())
@@ -180,11 +182,9 @@ mod tests {
         assert!(loopback.contains("127.0.0.1:5000"), "{loopback}");
         let elsewhere = not_answering(&sockets, 8000).unwrap();
         assert!(elsewhere.contains("not on port 8000"), "{elsewhere}");
-        let tcp6 = "0: 00000000000000000000000000000000:1F40 00000000000000000000000000000000:0000 0A 0\n";
-        assert_eq!(
-            listening(tcp6),
-            vec![("::".parse().unwrap(), 8000)]
-        );
+        let tcp6 =
+            "0: 00000000000000000000000000000000:1F40 00000000000000000000000000000000:0000 0A 0\n";
+        assert_eq!(listening(tcp6), vec![("::".parse().unwrap(), 8000)]);
         assert_eq!(not_answering(&listening(tcp6), 8000), None);
     }
 }

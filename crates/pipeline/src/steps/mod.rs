@@ -18,13 +18,13 @@ use engine::{Registry, typed};
 use crate::config::PipelineConfig;
 use crate::intake::{DeployInput, DeployRequest};
 
+pub use crate::probe::Probe;
 pub use analyse::DENIED;
 pub use apply::{
     APPROVAL_SIGNAL, AWAITING_APPROVAL, ApplyOutput, Approval, PLANNED, REJECTED, StateReference,
 };
 pub use clone::CloneOutput;
 pub use destroy::{DESTROY_WORKFLOW, DestroyInput, DestroyOutput};
-pub use crate::probe::Probe;
 pub use healthcheck::HealthOutput;
 
 /// Registers every `deploy.*` handler, and the input check `POST /workflows/deploy/runs`

@@ -44,7 +44,10 @@ pub(super) async fn run(
     let archive = workdir::write_bundle(&scratch, Some(&code), &bundle_files)?;
     let source = scratch.join("source");
     workdir::unpack(&archive, &source)?;
-    let name = format!("deployflow-preflight-{}", &ctx.job_id.simple().to_string()[..12]);
+    let name = format!(
+        "deployflow-preflight-{}",
+        &ctx.job_id.simple().to_string()[..12]
+    );
     let result = preflight::run(
         config,
         engine,
