@@ -119,6 +119,31 @@ async fn a_flask_app_that_binds_loopback_answers_on_its_health_path() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fastapi_app_without_its_server_in_the_requirements_gets_it_installed() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    // `uvicorn main:app` is the start command, but only FastAPI is listed.
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "fastapi==0.115.6\n"),
+            (
+                "main.py",
+                "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/health\")\ndef health():\n    return {\"ok\": True}\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/health");
+    let adjustments = outcome.outputs["generate"]["adjustments"].to_string();
+    assert!(
+        adjustments.contains("installs `uvicorn` too"),
+        "{adjustments}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_express_app_answers() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;

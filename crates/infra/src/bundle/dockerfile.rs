@@ -63,6 +63,9 @@ pub(super) struct Image {
     /// The build context relative to the repository root when it is not the
     /// app directory (a Rust workspace member builds from the workspace root).
     pub context: Option<String>,
+    /// What a person should know of how the image was made (a package
+    /// added because the start command needs it).
+    pub notes: Vec<String>,
 }
 
 /// The port a generated static-site image listens on.

@@ -309,6 +309,9 @@ fn generated_image(
     })?;
     image.dockerfile = images::rewrite_dockerfile(&image.dockerfile, &options.base_image_registry);
     let path = files.repo_path("Dockerfile");
+    for note in std::mem::take(&mut image.notes) {
+        out.note(AdjustmentKind::Note, &path, note);
+    }
     let context = image
         .context
         .clone()

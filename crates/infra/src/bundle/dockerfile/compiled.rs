@@ -37,6 +37,7 @@ pub(super) fn go(inputs: &Inputs) -> Image {
         ignore: &["bin", "vendor/**/testdata"],
         extra_files: Vec::new(),
         context: None,
+        notes: Vec::new(),
     }
 }
 
@@ -127,6 +128,7 @@ pub(super) fn rust(inputs: &Inputs) -> Result<Image, InfraError> {
         ignore: &["target"],
         extra_files: Vec::new(),
         context,
+        notes: Vec::new(),
     })
 }
 

@@ -52,6 +52,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ignore: &["bin", "obj", "*.user", ".vs"],
         extra_files: Vec::new(),
         context: None,
+        notes: Vec::new(),
     })
 }
 

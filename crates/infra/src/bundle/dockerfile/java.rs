@@ -66,6 +66,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ignore: &["target", "build", ".gradle", "*.iml", ".idea"],
         extra_files: Vec::new(),
         context: None,
+        notes: Vec::new(),
     })
 }
 

@@ -65,5 +65,6 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ],
         extra_files: Vec::new(),
         context: None,
+        notes: Vec::new(),
     })
 }

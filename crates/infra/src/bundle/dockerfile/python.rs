@@ -19,12 +19,34 @@ enum Installer {
 pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let command = strip_runner(inputs.require_command()?);
     let installer = installer(inputs);
+    if matches!(installer, Installer::Nothing) && !inputs.framework().is_empty() {
+        return Err(InfraError::Bundle(format!(
+            "this {} app lists no Python dependencies where the Dockerfile looks ({}): add a requirements.txt or pyproject.toml there",
+            inputs.framework(),
+            match inputs.files.subdir() {
+                "" => "the repository root".to_owned(),
+                dir => format!("{dir}/"),
+            }
+        )));
+    }
+    let missing = missing_server(inputs, command);
     let mut text = Text::new(inputs, &format!("{} app (Python)", framework_name(inputs)));
     text.line(format!("FROM {PYTHON} AS build"))
         .line("ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1")
         .line("RUN python -m venv /opt/venv")
         .line("WORKDIR /app");
     install(&mut text, &installer);
+    let mut notes = Vec::new();
+    if let Some((program, package)) = missing {
+        let pip = match installer {
+            Installer::Uv => "uv pip install --python /opt/venv/bin/python",
+            _ => "/opt/venv/bin/pip install",
+        };
+        text.line(format!("RUN {pip} {package}"));
+        notes.push(format!(
+            "The start command runs `{program}`, which the repository's dependencies do not install: the image installs `{package}` too (add it to the dependencies to pin its version)."
+        ));
+    }
     text.blank()
         .line(format!("FROM {PYTHON}"))
         .line("ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VIRTUAL_ENV=/opt/venv PATH=\"/opt/venv/bin:$PATH\"")
@@ -45,6 +67,56 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ],
         extra_files: Vec::new(),
         context: None,
+        notes,
+    })
+}
+
+/// Servers a start command names, and the package that provides each.
+const SERVERS: &[(&str, &str)] = &[
+    ("uvicorn", "uvicorn"),
+    ("gunicorn", "gunicorn"),
+    ("hypercorn", "hypercorn"),
+    ("daphne", "daphne"),
+    ("waitress-serve", "waitress"),
+    ("streamlit", "streamlit"),
+    ("flask", "flask"),
+    ("fastapi", "fastapi[standard]"),
+];
+
+/// The server the start command runs, with its package, when no
+/// dependency file of the app names that package.
+fn missing_server(inputs: &Inputs, command: &str) -> Option<(&'static str, &'static str)> {
+    let program = command.split_whitespace().next()?;
+    let (program, package) = SERVERS.iter().find(|(p, _)| *p == program)?;
+    let name = package.split('[').next().unwrap_or(package);
+    let files = inputs.files;
+    let listed = [
+        "requirements.txt",
+        "requirements/base.txt",
+        "requirements/prod.txt",
+        "requirements/production.txt",
+        "pyproject.toml",
+        "Pipfile",
+        "poetry.lock",
+        "uv.lock",
+        "setup.py",
+        "setup.cfg",
+    ]
+    .iter()
+    .filter_map(|f| files.text(f))
+    .any(|text| names_package(text, name));
+    (!listed).then_some((program, package))
+}
+
+/// Whether `text` names Python package `name` as a whole word (`uvicorn`,
+/// `uvicorn[standard]>=0.30`, `"uvicorn"`), case-insensitively.
+fn names_package(text: &str, name: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
     })
 }
 
@@ -115,4 +187,24 @@ fn strip_runner(command: &str) -> &str {
     .iter()
     .find_map(|runner| command.strip_prefix(runner))
     .unwrap_or(command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_package;
+
+    #[test]
+    fn packages_are_named_as_whole_words() {
+        assert!(names_package(
+            "fastapi==0.115\nUvicorn[standard]>=0.30\n",
+            "uvicorn"
+        ));
+        assert!(names_package(
+            "dependencies = [\"gunicorn\", \"flask\"]",
+            "gunicorn"
+        ));
+        assert!(!names_package("uvicorn-worker==0.2\n", "uvicorn"));
+        assert!(!names_package("fastapi==0.115\n", "uvicorn"));
+        assert!(!names_package("flask-cors\n", "flask"));
+    }
 }

@@ -38,6 +38,7 @@ pub(super) fn deno(inputs: &Inputs) -> Result<Image, InfraError> {
         ignore: &["node_modules"],
         extra_files: Vec::new(),
         context: None,
+        notes: Vec::new(),
     })
 }
 
@@ -71,5 +72,6 @@ pub(super) fn bun(inputs: &Inputs) -> Result<Image, InfraError> {
         ignore: &["node_modules"],
         extra_files: Vec::new(),
         context: None,
+        notes: Vec::new(),
     })
 }

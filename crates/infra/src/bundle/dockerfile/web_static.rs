@@ -49,6 +49,7 @@ pub(super) fn image(inputs: &Inputs) -> Image {
         },
         extra_files: vec![(NGINX_CONF.to_owned(), nginx_conf(build))],
         context: None,
+        notes: Vec::new(),
     }
 }
 
