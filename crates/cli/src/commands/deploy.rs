@@ -119,10 +119,11 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         std::fs::write(&path, &artifact.content)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let health = engine
-        .details(job.id)
-        .await?
-        .checkpoints
+    let checkpoints = engine.details(job.id).await?.checkpoints;
+    if let Some(preflight) = checkpoints.iter().find(|c| c.step_name == "preflight") {
+        println!("{}", preflight_summary(&preflight.output));
+    }
+    let health = checkpoints
         .into_iter()
         .find(|c| c.step_name == "healthcheck");
     match health.as_ref().and_then(|c| c.output["url"].as_str()) {
@@ -140,4 +141,61 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// One line on what the preflight step found.
+fn preflight_summary(output: &serde_json::Value) -> String {
+    if let Some(reason) = output["skipped"].as_str() {
+        return format!("preflight skipped: {reason}");
+    }
+    let size = output["image_size_bytes"]
+        .as_u64()
+        .map(|b| format!(", image {:.0} MB", b as f64 / 1e6))
+        .unwrap_or_default();
+    let status = output["probes"]
+        .as_array()
+        .and_then(|p| p.last())
+        .and_then(|p| p["status"].as_u64())
+        .map(|s| format!("HTTP {s}"))
+        .unwrap_or_else(|| "an answer".to_owned());
+    let placeholders = match output["placeholders"].as_array() {
+        Some(names) if !names.is_empty() => format!(
+            " (with placeholder values for {})",
+            names
+                .iter()
+                .filter_map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "preflight: built in {:.0}s{size}; {status} from {} {:.1}s after start{placeholders}",
+        output["build_seconds"].as_f64().unwrap_or_default(),
+        output["url"].as_str().unwrap_or("the app"),
+        output["start_seconds"].as_f64().unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preflight_summary;
+    use serde_json::json;
+
+    #[test]
+    fn the_preflight_line_says_what_was_measured_or_why_not() {
+        assert_eq!(
+            preflight_summary(&json!({"skipped": "no Docker engine answers"})),
+            "preflight skipped: no Docker engine answers"
+        );
+        let line = preflight_summary(&json!({
+            "build_seconds": 41.2, "image_size_bytes": 180_000_000u64,
+            "url": "http://127.0.0.1:41234/healthz", "start_seconds": 2.25,
+            "probes": [{"status": null}, {"status": 200}], "placeholders": ["SECRET_KEY"]
+        }));
+        assert_eq!(
+            line,
+            "preflight: built in 41s, image 180 MB; HTTP 200 from http://127.0.0.1:41234/healthz 2.2s after start (with placeholder values for SECRET_KEY)"
+        );
+    }
 }

@@ -16,7 +16,6 @@ pub mod run;
 pub mod serve;
 pub mod worker;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -73,12 +72,38 @@ pub fn registry(config: &Config) -> Registry {
     registry
 }
 
-/// Loads and validates the workflow definitions; any problem stops start-up.
+/// The repository's `workflows/`, built into the binary so it runs from any
+/// directory.
+const BUILT_IN_WORKFLOWS: [(&str, &str); 3] = [
+    (
+        "deploy.toml",
+        include_str!("../../../../workflows/deploy.toml"),
+    ),
+    (
+        "destroy.toml",
+        include_str!("../../../../workflows/destroy.toml"),
+    ),
+    ("demo.toml", include_str!("../../../../workflows/demo.toml")),
+];
+
+/// Loads and validates the workflow definitions (WORKFLOWS_DIR's, else the
+/// built-in ones); any problem stops start-up.
 pub fn load_catalog(config: &Config) -> anyhow::Result<Arc<Catalog>> {
-    let dir: &PathBuf = &config.workflows_dir;
-    let catalog = Catalog::load(dir, registry(config)).map_err(EngineError::from)?;
+    let (catalog, source) = match &config.workflows_dir {
+        Some(dir) => (
+            Catalog::load(dir, registry(config)).map_err(EngineError::from)?,
+            dir.display().to_string(),
+        ),
+        None => {
+            let mut catalog = Catalog::empty(registry(config));
+            for (origin, text) in BUILT_IN_WORKFLOWS {
+                catalog.add_toml(origin, text).map_err(EngineError::from)?;
+            }
+            (catalog, "built in".to_owned())
+        }
+    };
     let names: Vec<&str> = catalog.workflows().map(|w| w.name.as_str()).collect();
-    tracing::info!(dir = %dir.display(), workflows = ?names, "workflow definitions loaded");
+    tracing::info!(source = %source, workflows = ?names, "workflow definitions loaded");
     Ok(Arc::new(catalog))
 }
 

@@ -22,14 +22,10 @@ pub struct Config {
     #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
-    /// Directory of workflow definitions (`*.toml`).
-    #[arg(
-        long,
-        env = "WORKFLOWS_DIR",
-        default_value = "./workflows",
-        global = true
-    )]
-    pub workflows_dir: PathBuf,
+    /// Directory of workflow definitions (`*.toml`); unset, the definitions
+    /// built into the binary (the repository's `workflows/`).
+    #[arg(long, env = "WORKFLOWS_DIR", global = true)]
+    pub workflows_dir: Option<PathBuf>,
 
     /// Jobs one worker process runs at once.
     #[arg(long, env = "MAX_CONCURRENT_JOBS", default_value_t = 8, global = true)]

@@ -145,7 +145,11 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
     if catalog.workflow(WORKFLOW).is_none() {
         return Err(config_error(anyhow::anyhow!(
             "the bench submits to the {WORKFLOW:?} workflow, which WORKFLOWS_DIR {} does not define",
-            config.workflows_dir.display()
+            config
+                .workflows_dir
+                .as_deref()
+                .unwrap_or(std::path::Path::new("(built in)"))
+                .display()
         )));
     }
     let url = config.database_url()?;
