@@ -16,6 +16,10 @@ pub struct FileEntry {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// The file's encoding on disk when its text was decoded from one other
+    /// than UTF-8 (`utf-16le`, `utf-16be`: a byte-order mark said so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 /// Everything the analysis may look at: the files of one commit, sorted by
@@ -40,6 +44,7 @@ impl Snapshot {
                     path: path.to_owned(),
                     size: content.len() as u64,
                     content: Some(content.to_owned()),
+                    encoding: None,
                 })
                 .collect(),
         )
@@ -168,6 +173,7 @@ impl Walk<'_> {
                     path: rel,
                     size: 0,
                     content: None,
+                    encoding: None,
                 });
             } else if kind.is_dir() {
                 self.dir(&path, &rel)?;
@@ -195,32 +201,62 @@ impl Walk<'_> {
                 limit: self.limits.max_total_bytes,
             });
         }
-        let content = if size <= self.limits.max_file_bytes_read {
+        let (content, encoding) = if size <= self.limits.max_file_bytes_read {
             read_text(path, self.limits.max_file_bytes_read)?
         } else {
-            None
+            (None, None)
         };
         self.files.push(FileEntry {
             path: rel,
             size,
             content,
+            encoding,
         });
         Ok(())
     }
 }
 
 /// Reads at most `cap` bytes; a file that grew past the cap since it was
-/// listed, or that is not UTF-8, has no text.
-fn read_text(path: &Path, cap: u64) -> Result<Option<String>, AnalysisError> {
+/// listed, or that is neither UTF-8 nor UTF-16 with a byte-order mark, has
+/// no text. The encoding is returned when it is not UTF-8.
+fn read_text(path: &Path, cap: u64) -> Result<(Option<String>, Option<String>), AnalysisError> {
     let file = fs::File::open(path).map_err(|source| io_error(path, source))?;
     let mut bytes = Vec::new();
     file.take(cap + 1)
         .read_to_end(&mut bytes)
         .map_err(|source| io_error(path, source))?;
     if bytes.len() as u64 > cap {
-        return Ok(None);
+        return Ok((None, None));
     }
-    Ok(String::from_utf8(bytes).ok())
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => (Some(text), None),
+        Err(error) => match decode_utf16(error.as_bytes()) {
+            Some((text, encoding)) => (Some(text), Some(encoding.to_owned())),
+            None => (None, None),
+        },
+    })
+}
+
+/// UTF-16 text that starts with its byte-order mark (Windows editors save
+/// `requirements.txt` so), without the mark.
+fn decode_utf16(bytes: &[u8]) -> Option<(String, &'static str)> {
+    let (rest, little, name) = match bytes {
+        [0xFF, 0xFE, rest @ ..] => (rest, true, "utf-16le"),
+        [0xFE, 0xFF, rest @ ..] => (rest, false, "utf-16be"),
+        _ => return None,
+    };
+    if rest.len() % 2 != 0 {
+        return None;
+    }
+    let units = rest.chunks_exact(2).map(|pair| {
+        if little {
+            u16::from_le_bytes([pair[0], pair[1]])
+        } else {
+            u16::from_be_bytes([pair[0], pair[1]])
+        }
+    });
+    let text: String = char::decode_utf16(units).collect::<Result<_, _>>().ok()?;
+    (!text.contains('\0')).then_some((text, name))
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> AnalysisError {

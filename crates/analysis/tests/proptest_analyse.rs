@@ -70,6 +70,7 @@ fn snapshot() -> impl Strategy<Value = Snapshot> {
                     size: content.as_ref().map_or(4096, |c| c.len() as u64),
                     path,
                     content,
+                    encoding: None,
                 })
                 .collect();
             Snapshot::new(files)

@@ -35,6 +35,7 @@ fn damaged(snapshot: &Snapshot, damage: impl Fn(&str, usize) -> String) -> Snaps
         .enumerate()
         .map(|(i, f)| FileEntry {
             content: f.content.as_deref().map(|c| damage(c, i)),
+            encoding: None,
             ..f.clone()
         })
         .collect();

@@ -21,6 +21,7 @@ mod health;
 pub mod images;
 mod launch;
 mod makefile;
+mod normalise;
 mod plan;
 mod start;
 mod validate;

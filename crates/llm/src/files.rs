@@ -157,6 +157,7 @@ mod tests {
             path: "logo.png".into(),
             size: 9000,
             content: None,
+            encoding: None,
         });
         let tree = tree_listing(&snapshot);
         assert!(tree.contains("app.py (1 bytes)\n"), "{tree}");

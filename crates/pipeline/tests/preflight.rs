@@ -13,7 +13,7 @@ use pipeline::docker::PreflightMode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use test_support::docker_engine::{self, DockerEngine, REGISTRY};
-use test_support::git_fixture::GitFixture;
+use test_support::git_fixture::{FixtureFile, GitFixture};
 
 /// A cold build on vfs storage installs packages from the registries.
 const WITHIN: Duration = Duration::from_secs(600);
@@ -26,7 +26,15 @@ struct Outcome {
 
 /// Deploys `files` in plan mode with preflight required on `docker`.
 async fn deploy(docker: &DockerEngine, files: &[(&str, &str)]) -> Outcome {
-    let repo = GitFixture::with_texts(files);
+    let files: Vec<FixtureFile> = files
+        .iter()
+        .map(|(path, text)| FixtureFile::file(path, text))
+        .collect();
+    deploy_files(docker, &files).await
+}
+
+async fn deploy_files(docker: &DockerEngine, files: &[FixtureFile]) -> Outcome {
+    let repo = GitFixture::create(files);
     let data = tempfile::tempdir().unwrap();
     let mut config = pipeline::PipelineConfig::new(data.path().join("checkouts"));
     config.url_policy.allow_local = true;
@@ -48,6 +56,18 @@ async fn deploy(docker: &DockerEngine, files: &[(&str, &str)]) -> Outcome {
     let job = common::run_to_end(&engine, WorkerConfig::new("preflight"), id, WITHIN).await;
     let outputs = engine.store().load_outputs(id).await.unwrap();
     let outputs = serde_json::to_value(outputs).unwrap();
+    let figures = &outputs["preflight"];
+    // What the README's build table is made of (`--no-capture` shows it).
+    eprintln!(
+        "preflight figures: {} build {:.1}s, first answer {:.1}s after start, image {:.0} MB",
+        outputs["analyse"]["analysis"]["framework"]
+            .as_str()
+            .or(outputs["analyse"]["analysis"]["language"].as_str())
+            .unwrap_or("app"),
+        figures["build_seconds"].as_f64().unwrap_or_default(),
+        figures["start_seconds"].as_f64().unwrap_or_default(),
+        figures["image_size_bytes"].as_f64().unwrap_or_default() / 1e6,
+    );
     let project = format!("deployflow-preflight-{}", &id.simple().to_string()[..12]);
     let left = docker.project_leftovers(&project);
     assert!(left.is_empty(), "preflight left {left:?} behind");
@@ -141,6 +161,42 @@ async fn a_fastapi_app_without_its_server_in_the_requirements_gets_it_installed(
         adjustments.contains("installs `uvicorn` too"),
         "{adjustments}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requirements_saved_as_utf16_and_a_crlf_script_still_build_and_start() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    // As a Windows editor saves them: UTF-16LE with a byte-order mark, and a
+    // start script with CRLF line ends.
+    let mut requirements = vec![0xFF, 0xFE];
+    for unit in "flask==3.0.3\r\n".encode_utf16() {
+        requirements.extend_from_slice(&unit.to_le_bytes());
+    }
+    let outcome = deploy_files(
+        &docker,
+        &[
+            FixtureFile::file("requirements.txt", requirements),
+            FixtureFile::file(
+                "start.sh",
+                "#!/bin/sh\r\nexec python app.py\r\n",
+            ),
+            FixtureFile::file(
+                "Procfile",
+                "web: sh start.sh\n",
+            ),
+            FixtureFile::file(
+                "app.py",
+                "from flask import Flask\napp = Flask(__name__)\n\n@app.route(\"/\")\ndef index():\n    return \"hello\"\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+    let adjustments = outcome.outputs["generate"]["adjustments"].to_string();
+    assert!(adjustments.contains("utf-16le"), "{adjustments}");
+    assert!(adjustments.contains("CRLF"), "{adjustments}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,6 +90,7 @@ mod tests {
                     path: (*path).to_owned(),
                     size: *size,
                     content: None,
+                    encoding: None,
                 })
                 .collect(),
         )

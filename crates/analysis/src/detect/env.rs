@@ -519,6 +519,7 @@ mod tests {
             path: path.to_owned(),
             size: code.len() as u64,
             content: Some(code.to_owned()),
+            encoding: None,
         };
         let found = if is_example_file(file_name(path)) {
             example_file(&file)

@@ -7,7 +7,9 @@ use super::dockerignore::dockerignore;
 use super::env::compose_env;
 use super::health::Probe;
 use super::launch::{self, Launch};
-use super::{Adjustment, AdjustmentKind, Bundle, BundleOptions, compose_plan, images, makefile};
+use super::{
+    Adjustment, AdjustmentKind, Bundle, BundleOptions, compose_plan, images, makefile, normalise,
+};
 use crate::InfraError;
 use crate::choose::{Choice, Target};
 use analysis::{Analysis, Snapshot};
@@ -110,6 +112,7 @@ pub(super) fn build(
         },
         &mut out,
     )?;
+    normalise::normalise(&files, &mut out);
     let plan = makefile::plan(repo);
     if let Some(note) = plan.note {
         out.note(AdjustmentKind::Note, plan.path, note);
