@@ -196,7 +196,13 @@ fn size(lower: &str) -> Option<(&str, String)> {
 }
 
 fn target(lower: &str) -> Option<(&str, &'static str)> {
-    let targets: [(&regex::Regex, &'static str); 5] = [
+    let targets: [(&regex::Regex, &'static str); 6] = [
+        (
+            re!(
+                r"\b(?:docker[- ]host|my (?:own )?(?:server|machine|box|laptop|computer)|locally|on docker|on this machine|self[- ]hosted|on[- ]prem(?:ises)?)\b"
+            ),
+            "docker-host",
+        ),
         (re!(r"\b(?:kubernetes|k8s|eks|helm)\b"), "kubernetes"),
         (
             re!(r"\b(?:serverless|lambda|scale[sd]? to zero)\b"),
@@ -324,6 +330,22 @@ mod tests {
             Some("eu-west-1")
         );
         assert_eq!(parse("help us deploy this").region, None);
+    }
+
+    #[test]
+    fn a_machine_of_the_users_own_is_the_docker_host() {
+        for text in [
+            "deploy it on my server",
+            "run it locally",
+            "on my own machine please",
+            "self-hosted, on docker",
+        ] {
+            assert_eq!(parse(text).target.as_deref(), Some("docker-host"), "{text}");
+        }
+        assert_eq!(
+            parse("a single server is fine").target.as_deref(),
+            Some("vm")
+        );
     }
 
     #[test]

@@ -24,9 +24,13 @@ pub enum Target {
     Serverless,
     /// EKS.
     Kubernetes,
+    /// A Docker engine the user has (the local one, or `DOCKER_HOST`): the
+    /// bundle runs there with compose; no cloud, no Terraform.
+    DockerHost,
 }
 
 impl Target {
+    /// The cloud targets: each has Terraform templates and a price.
     pub const ALL: [Target; 4] = [
         Target::Vm,
         Target::ContainerService,
@@ -41,7 +45,13 @@ impl Target {
             Target::ContainerService => "container-service",
             Target::Serverless => "serverless",
             Target::Kubernetes => "kubernetes",
+            Target::DockerHost => "docker-host",
         }
+    }
+
+    /// Whether the target is on AWS (Terraform applies it).
+    pub fn is_cloud(self) -> bool {
+        self != Target::DockerHost
     }
 
     /// Reads a target from its name or a common synonym (`ec2`, `ecs`,
@@ -55,6 +65,9 @@ impl Target {
             }
             "serverless" | "lambda" | "aws-lambda" => Some(Target::Serverless),
             "kubernetes" | "k8s" | "eks" => Some(Target::Kubernetes),
+            "docker-host" | "docker" | "local" | "localhost" | "self-hosted" => {
+                Some(Target::DockerHost)
+            }
             _ => None,
         }
     }
@@ -99,6 +112,12 @@ pub fn choose(analysis: &Analysis, requirements: &Requirements) -> Choice {
     build(decision.target, decision.reasons, requirements, "rules")
 }
 
+/// The Docker host target, for `reason` (the default of a machine with a
+/// Docker engine and no cloud credentials).
+pub fn on_docker_host(requirements: &Requirements, reason: String) -> Choice {
+    build(Target::DockerHost, vec![reason], requirements, "rules")
+}
+
 /// Accepts the target an LLM argued for, when it is one of [`Target::ALL`]
 /// and comes with reasons; the sizing and estimate are then redone for it.
 /// Otherwise the rules' choice stands, with a note saying why the proposal
@@ -127,6 +146,14 @@ pub fn accept_llm_choice(
         return with_note(
             rules,
             format!("The LLM proposed {target} without giving reasons; the rules' choice stands."),
+        );
+    }
+    if !target.is_cloud() || !rules.target.is_cloud() {
+        return with_note(
+            rules,
+            format!(
+                "The LLM proposed {target}; whether the app runs on a Docker host or in the cloud is the user's call, so the rules' choice stands."
+            ),
         );
     }
     let mut all = reasons;

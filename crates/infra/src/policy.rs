@@ -64,7 +64,7 @@ impl Policy {
         // Fargate and Lambda sizes are not instance types: those targets run no EC2.
         let instance_types = match choice.target {
             Target::Vm | Target::Kubernetes => vec![choice.instance_type.as_str()],
-            Target::ContainerService | Target::Serverless => vec![],
+            Target::ContainerService | Target::Serverless | Target::DockerHost => vec![],
         };
         Policy {
             region: choice.region.clone(),

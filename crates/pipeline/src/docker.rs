@@ -39,6 +39,14 @@ pub struct DockerConfig {
     pub env: Vec<(String, SecretString)>,
     /// Per-job build directories (scratch, removed after the step).
     pub work_dir: PathBuf,
+    /// Where the bundles of `docker-host` deployments are kept while they run
+    /// (their compose files may mount files of their own directory).
+    pub deployments_dir: PathBuf,
+    /// The `docker-host` target deploys (false with `APPLY_MODE=plan`).
+    pub deploy: bool,
+    /// A description that names no target gets `docker-host` when an engine
+    /// answers (the embedded mode without cloud credentials).
+    pub docker_host_by_default: bool,
     /// Longest the image build may take.
     pub build_timeout: Duration,
     /// How long the started app has to answer its health path.
@@ -57,6 +65,9 @@ impl DockerConfig {
             compose_bin: PathBuf::from("docker-compose"),
             env: Vec::new(),
             work_dir: data_dir.join("preflight"),
+            deployments_dir: data_dir.join("docker-host"),
+            deploy: true,
+            docker_host_by_default: false,
             build_timeout: Duration::from_secs(30 * 60),
             start_deadline: Duration::from_secs(90),
             stop_grace: Duration::from_secs(10),

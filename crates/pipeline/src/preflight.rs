@@ -111,7 +111,7 @@ pub(crate) struct Project<'a> {
 impl Project<'_> {
     /// Runs `compose -p NAME -f FILE args…`, its lines to the job log and
     /// `tail`.
-    async fn run(
+    pub(crate) async fn run(
         &self,
         ctx: &StepContext,
         args: &[&str],
@@ -258,8 +258,15 @@ async fn build_start_probe(
     let mut tail = VecDeque::new();
     let started = Instant::now();
     ctx.info(format!("building the bundle ({})", subject.compose_file));
+    // The standalone Compose builds with the classic builder, which keeps the
+    // container of a failed step unless told not to.
+    let build: &[&str] = if project.compose.prefix.is_empty() {
+        &["build", "--force-rm"]
+    } else {
+        &["build"]
+    };
     let built = project
-        .run(ctx, &["build"], config.build_timeout, &mut tail)
+        .run(ctx, build, config.build_timeout, &mut tail)
         .await;
     output.build_seconds = started.elapsed().as_secs_f64();
     let lines: Vec<String> = tail.iter().cloned().collect();

@@ -157,6 +157,18 @@ impl ApplyConfig {
         }
     }
 
+    /// Whether the `docker-host` target deploys (anything but APPLY_MODE=plan).
+    pub fn deploys_to_docker_host(&self) -> bool {
+        self.apply_mode != ApplyModeArg::Plan
+    }
+
+    /// Whether a description that names no target goes to a reachable
+    /// Docker engine: APPLY_MODE=auto without cloud credentials, in the
+    /// embedded mode.
+    pub fn docker_host_by_default(&self, embedded: bool) -> bool {
+        embedded && self.apply_mode == ApplyModeArg::Auto && !has_aws_credentials()
+    }
+
     fn mode(&self) -> ApplyMode {
         match self.apply_mode {
             ApplyModeArg::Apply => ApplyMode::Apply,

@@ -262,6 +262,9 @@ impl Config {
             .preflight
             .docker(&self.apply.docker_bin, &self.data_dir);
         pipeline.bundle.base_image_registry = self.preflight.base_image_registry();
+        pipeline.docker.deploy = self.apply.deploys_to_docker_host();
+        let embedded = !database_url.starts_with("postgres");
+        pipeline.docker.docker_host_by_default = self.apply.docker_host_by_default(embedded);
         pipeline
     }
 

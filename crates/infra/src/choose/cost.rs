@@ -98,6 +98,14 @@ pub(super) fn estimate(
         Target::ContainerService => fargate(prices, sizing, &mut bill),
         Target::Serverless => lambda(prices, sizing, requirements, &mut bill),
         Target::Kubernetes => eks(prices, sizing, &mut bill),
+        Target::DockerHost => {
+            return Estimate {
+                monthly_usd: 0.0,
+                lines: vec![
+                    "The app runs on a Docker host you already have: no cloud resources, no bill from deployflow.".to_owned(),
+                ],
+            };
+        }
     }
     let mut lines = bill.lines;
     let total = round_cents(bill.total);

@@ -171,6 +171,13 @@ pub(super) fn sizing(
         Target::ContainerService => fargate_sizing(&asked, requirements, reasons),
         Target::Serverless => lambda_sizing(&asked, reasons),
         Target::Kubernetes => eks_sizing(&asked, reasons),
+        Target::DockerHost => Sizing {
+            instance_type: String::new(),
+            memory_mib: None,
+            cpu_units: None,
+            replicas: 1,
+            disk_gb: 0,
+        },
     }
 }
 

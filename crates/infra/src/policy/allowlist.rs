@@ -99,6 +99,8 @@ pub(super) fn resources(target: Target) -> Vec<&'static str> {
         ],
         Target::Serverless => &[REGISTRY_RESOURCES, SERVERLESS_RESOURCES],
         Target::Kubernetes => &[NETWORK_RESOURCES, REGISTRY_RESOURCES, KUBERNETES_RESOURCES],
+        // No Terraform at all: nothing beyond the common list is allowed.
+        Target::DockerHost => &[],
     };
     COMMON_RESOURCES
         .iter()
@@ -111,7 +113,7 @@ pub(super) fn data_sources(target: Target) -> Vec<&'static str> {
     let specific: &[&str] = match target {
         Target::Vm => VM_DATA,
         Target::Kubernetes => KUBERNETES_DATA,
-        Target::ContainerService | Target::Serverless => &[],
+        Target::ContainerService | Target::Serverless | Target::DockerHost => &[],
     };
     COMMON_DATA.iter().chain(specific).copied().collect()
 }

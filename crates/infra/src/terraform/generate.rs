@@ -91,6 +91,18 @@ pub async fn generate(
     policy: &Policy,
     max_repairs: u32,
 ) -> Result<Generated, InfraError> {
+    if !inputs.choice.target.is_cloud() {
+        // A Docker host runs the bundle itself: there is nothing for Terraform.
+        return Ok(Generated {
+            files: BTreeMap::new(),
+            source: Source::Template,
+            report: crate::policy::PolicyReport {
+                passed: true,
+                violations: Vec::new(),
+            },
+            attempts: Vec::new(),
+        });
+    }
     let template = render(inputs)?;
     let template_report = check(&template, policy);
     if !template_report.passed {

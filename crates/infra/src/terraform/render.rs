@@ -87,6 +87,7 @@ fn templates(target: Target) -> Templates {
         Target::ContainerService => CONTAINER_SERVICE,
         Target::Serverless => SERVERLESS,
         Target::Kubernetes => KUBERNETES,
+        Target::DockerHost => &[],
     }
 }
 

@@ -61,8 +61,19 @@ pub struct ApplyOutput {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "backend", rename_all = "snake_case")]
 pub enum StateReference {
-    Pg { schema: String, workspace: String },
-    Local { path: String, artifact: String },
+    Pg {
+        schema: String,
+        workspace: String,
+    },
+    Local {
+        path: String,
+        artifact: String,
+    },
+    /// A compose project on a Docker engine (the `docker-host` target).
+    DockerHost {
+        project: String,
+        engine: String,
+    },
 }
 
 /// What approval said.
@@ -89,6 +100,9 @@ pub(super) async fn run(
 ) -> Result<ApplyOutput, StepError> {
     let tf = &shared.config.terraform;
     let choice: Choice = ctx.output_of("choose")?;
+    if choice.target == Target::DockerHost {
+        return super::docker_host::apply(&shared, &ctx).await;
+    }
     if let ApplyMode::PlanOnly { reason } = &tf.mode {
         let message = format!(
             "apply skipped: {reason}. The Docker bundle and Terraform are the job's artifacts \

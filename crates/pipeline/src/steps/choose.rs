@@ -17,7 +17,10 @@ pub(super) async fn run(
 ) -> Result<Choice, StepError> {
     let analysed: Analysed = ctx.output_of("analyse")?;
     let memo = StepMemo(&ctx);
-    let choice = crate::plan::choose(&analysed, shared.model.as_deref(), &memo).await?;
+    let choice = match docker_host_default(&shared, &analysed).await {
+        Some(choice) => choice,
+        None => crate::plan::choose(&analysed, shared.model.as_deref(), &memo).await?,
+    };
     tracing::info!(
         target = %choice.target, region = %choice.region, instance_type = %choice.instance_type,
         monthly_cost_usd = choice.monthly_cost_usd, decided_by = %choice.decided_by,
@@ -27,4 +30,22 @@ pub(super) async fn run(
         tracing::info!("why: {reason}");
     }
     Ok(choice)
+}
+
+/// The Docker host, when this process deploys there by default (no cloud
+/// credentials, embedded mode), the description names no target and an
+/// engine answers.
+async fn docker_host_default(shared: &Shared, analysed: &Analysed) -> Option<Choice> {
+    let config = &shared.config.docker;
+    if !config.docker_host_by_default || analysed.requirements.target.is_some() {
+        return None;
+    }
+    let version = crate::docker::engine_version(config).await.ok()?;
+    Some(infra::choose::on_docker_host(
+        &analysed.requirements,
+        format!(
+            "No cloud credentials are configured and a Docker engine answers ({}, Docker {version}): the app runs there. Name a target in the description (\"on AWS with a VM\", \"serverless\"...) to plan a cloud deployment instead.",
+            config.docker_host().unwrap_or("the local engine")
+        ),
+    ))
 }

@@ -34,6 +34,14 @@ pub(super) async fn run(
     ctx: StepContext,
     input: DestroyInput,
 ) -> Result<DestroyOutput, StepError> {
+    if let Some(project) = super::docker_host::deployment_of(&ctx, input.deployment).await? {
+        let removed =
+            super::docker_host::destroy(&shared, &ctx, input.deployment, &project).await?;
+        return Ok(DestroyOutput {
+            deployment: input.deployment,
+            resources_in_plan: removed,
+        });
+    }
     let tf = &shared.config.terraform;
     if let crate::terraform::ApplyMode::PlanOnly { reason } = &tf.mode {
         return Err(StepError::permanent(format!(

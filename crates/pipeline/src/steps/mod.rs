@@ -3,9 +3,11 @@
 
 mod analyse;
 mod apply;
+mod bundle_dir;
 mod choose;
 mod clone;
 mod destroy;
+mod docker_host;
 mod generate;
 mod healthcheck;
 mod image;

@@ -7,13 +7,10 @@ use std::sync::Arc;
 use engine::{StepContext, StepError};
 use serde_json::Value;
 
-use super::Shared;
-use super::clone::checkout;
+use super::{Shared, bundle_dir};
 use crate::analyse::Analysed;
-use crate::error::PipelineError;
 use crate::plan::GenerateOutput;
 use crate::preflight::{self, PreflightOutput, Subject};
-use crate::terraform::workdir;
 
 pub(super) async fn run(
     shared: Arc<Shared>,
@@ -36,18 +33,8 @@ pub(super) async fn run(
         }
     };
     let scratch = config.work_dir.join(ctx.job_id.to_string());
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)
-        .map_err(|e| PipelineError::io(format!("creating {}", scratch.display()), e))?;
-    let code = checkout(&shared, &ctx).await?;
-    let bundle_files = ctx.artifacts_under(ctx.job_id, "bundle/").await?;
-    let archive = workdir::write_bundle(&scratch, Some(&code), &bundle_files)?;
-    let source = scratch.join("source");
-    workdir::unpack(&archive, &source)?;
-    let name = format!(
-        "deployflow-preflight-{}",
-        &ctx.job_id.simple().to_string()[..12]
-    );
+    let source = bundle_dir::materialise(&shared, &ctx, &scratch).await?;
+    let name = bundle_dir::project_name("preflight", ctx.job_id);
     let result = preflight::run(
         config,
         engine,

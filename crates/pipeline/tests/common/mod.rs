@@ -20,6 +20,12 @@ pub async fn deploy_engine(config: pipeline::PipelineConfig) -> (Engine, TestSql
             include_str!("../../../../workflows/deploy.toml"),
         )
         .unwrap();
+    catalog
+        .add_toml(
+            "destroy.toml",
+            include_str!("../../../../workflows/destroy.toml"),
+        )
+        .unwrap();
     let db = TestSqlite::create();
     let store = engine::connect(&db.url, 4).await.unwrap();
     store.migrate().await.unwrap();

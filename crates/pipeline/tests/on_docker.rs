@@ -1,8 +1,10 @@
-//! The preflight step on a real Docker engine: fixture apps of each kind
-//! cloned, analysed, generated, built from their bundle as `make up` would,
-//! started and probed on their health path; an app that crashes or listens
-//! where nobody probes fails the step with a reason, before any apply.
-//! Every project is torn down afterwards: no container, network or volume.
+//! The deploy workflow on a real Docker engine. Preflight: fixture apps of
+//! each kind cloned, analysed, generated, built from their bundle as `make
+//! up` would, started and probed on their health path; an app that crashes
+//! or listens where nobody probes fails the step with a reason, before any
+//! apply; every preflight project is torn down afterwards. The docker-host
+//! target: deployed, health-checked, applied again without a second
+//! container, destroyed without a trace.
 
 mod common;
 
@@ -22,6 +24,10 @@ struct Outcome {
     job: engine::store::JobRecord,
     outputs: Value,
     project: String,
+    engine: engine::Engine,
+    id: uuid::Uuid,
+    _db: test_support::database::TestSqlite,
+    _data: tempfile::TempDir,
 }
 
 /// Deploys `files` in plan mode with preflight required on `docker`.
@@ -34,6 +40,12 @@ async fn deploy(docker: &DockerEngine, files: &[(&str, &str)]) -> Outcome {
 }
 
 async fn deploy_files(docker: &DockerEngine, files: &[FixtureFile]) -> Outcome {
+    deploy_as(docker, files, "small web app on a single server").await
+}
+
+/// Deploys `files` for `description`: plan mode for the cloud targets, a
+/// real deployment for docker-host.
+async fn deploy_as(docker: &DockerEngine, files: &[FixtureFile], description: &str) -> Outcome {
     let repo = GitFixture::create(files);
     let data = tempfile::tempdir().unwrap();
     let mut config = pipeline::PipelineConfig::new(data.path().join("checkouts"));
@@ -49,9 +61,9 @@ async fn deploy_files(docker: &DockerEngine, files: &[FixtureFile]) -> Outcome {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), SecretString::from(v)))
     .collect();
-    let (engine, _db) = common::deploy_engine(config).await;
-    let input =
-        json!({"repo_url": repo.file_url(), "description": "small web app on a single server"});
+    config.docker.deployments_dir = data.path().join("docker-host");
+    let (engine, db) = common::deploy_engine(config).await;
+    let input = json!({"repo_url": repo.file_url(), "description": description});
     let id = engine.submit("deploy", input, None).await.unwrap().job.id;
     let job = common::run_to_end(&engine, WorkerConfig::new("preflight"), id, WITHIN).await;
     let outputs = engine.store().load_outputs(id).await.unwrap();
@@ -75,6 +87,10 @@ async fn deploy_files(docker: &DockerEngine, files: &[FixtureFile]) -> Outcome {
         job,
         outputs,
         project,
+        engine,
+        id,
+        _db: db,
+        _data: data,
     }
 }
 
@@ -292,6 +308,7 @@ async fn an_image_that_does_not_build_names_the_failing_step() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
         return;
     };
+    let containers_before = docker.lines(&["ps", "-aq"]).len();
     let outcome = deploy(
         &docker,
         &[
@@ -316,4 +333,103 @@ async fn an_image_that_does_not_build_names_the_failing_step() {
         "{error}"
     );
     assert!(error.contains("exit code 3"), "{error}");
+    assert_eq!(
+        docker.lines(&["ps", "-aq"]).len(),
+        containers_before,
+        "the failed step's build container was removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let files = [
+        FixtureFile::file("requirements.txt", "flask==3.0.3\n"),
+        FixtureFile::file(
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\n\n@app.route(\"/healthz\")\ndef health():\n    return \"ok\"\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+        ),
+    ];
+    let outcome = deploy_as(&docker, &files, "deploy it on my server").await;
+    assert_eq!(
+        outcome.job.status,
+        JobStatus::Succeeded,
+        "{:?}",
+        outcome.job
+    );
+    assert_eq!(
+        outcome.job.state.as_deref(),
+        Some("HealthChecked"),
+        "{:#}",
+        outcome.outputs
+    );
+    assert_eq!(outcome.outputs["choose"]["target"], "docker-host");
+    assert_eq!(outcome.outputs["choose"]["monthly_cost_usd"], 0.0);
+    let url = outcome.outputs["apply"]["app_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = outcome.outputs["apply"]["outputs"]["compose_project"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(outcome.outputs["healthcheck"]["status"], 200);
+    let answer = reqwest::get(format!("{url}healthz")).await.unwrap();
+    assert_eq!(answer.status(), 200, "the app answers after the job ended");
+    let running = docker.lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    assert_eq!(running.len(), 1, "{running:?}");
+
+    // Applied again (as a worker resuming an interrupted apply would): the
+    // same project on the same port, still one container.
+    let engine = &outcome.engine;
+    engine.retry(outcome.id, Some("apply")).await.unwrap();
+    let job = common::run_to_end(engine, WorkerConfig::new("again"), outcome.id, WITHIN).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let outputs =
+        serde_json::to_value(engine.store().load_outputs(outcome.id).await.unwrap()).unwrap();
+    assert_eq!(outputs["apply"]["app_url"], url.as_str(), "same port");
+    let again = docker.lines(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    assert_eq!(again, running, "the same container, not a second one");
+
+    let destroy = engine
+        .submit(
+            pipeline::DESTROY_WORKFLOW,
+            json!({"deployment": outcome.id}),
+            None,
+        )
+        .await
+        .unwrap()
+        .job
+        .id;
+    let job = common::run_to_end(engine, WorkerConfig::new("destroy"), destroy, WITHIN).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let left = docker.project_leftovers(&project);
+    assert!(left.is_empty(), "destroy left {left:?}");
+    let images = docker.lines(&[
+        "image",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("reference={project}*"),
+    ]);
+    assert!(
+        images.is_empty(),
+        "destroy left the built image: {images:?}"
+    );
+    assert!(
+        reqwest::get(format!("{url}healthz")).await.is_err(),
+        "nothing answers after destroy"
+    );
 }
