@@ -66,6 +66,13 @@ impl Stack {
 
     /// A stack whose git server asks for `auth` (private repositories).
     async fn start_with(auth: Option<BasicAuth>) -> Self {
+        let mut stack = Self::without_worker(auth).await;
+        stack.start_worker();
+        stack
+    }
+
+    /// The database, git server, fakes and the API; no worker yet.
+    async fn without_worker(auth: Option<BasicAuth>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestPostgres::create().await;
         let terraform = FakeTerraform::install(&dir.path().join("tf"));
@@ -84,7 +91,6 @@ impl Stack {
             http: reqwest::Client::new(),
         };
         stack.start_api().await;
-        stack.start_worker();
         stack
     }
 
@@ -138,8 +144,24 @@ impl Stack {
     }
 
     fn start_worker(&mut self) {
-        let name = format!("worker-{}", self.workers.len() + 1);
         let command = self.command(&["worker"]);
+        self.spawn_worker(command);
+    }
+
+    /// A worker whose Docker is the real engine `docker_host`, with the
+    /// tests' stand-in base images.
+    fn start_docker_worker(&mut self, docker_host: &str) {
+        let mut command = self.command(&["worker"]);
+        command
+            .env("DOCKER_BIN", "docker")
+            .env("DOCKER_HOST", docker_host)
+            .env("BASE_IMAGE_REGISTRY", test_support::docker_engine::REGISTRY)
+            .env("HEALTHCHECK_DEADLINE_SECONDS", "60");
+        self.spawn_worker(command);
+    }
+
+    fn spawn_worker(&mut self, command: Command) {
+        let name = format!("worker-{}", self.workers.len() + 1);
         self.workers
             .push(WorkerProcess::spawn(&name, command, self.dir.path()));
     }
@@ -720,4 +742,93 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
     }
     let (_, logs) = stack.get_json(&format!("/job/{id}/logs?limit=1000")).await;
     assert!(!logs.to_string().contains(FAKE_REGISTRY_PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_during_compose_up_on_a_docker_host_is_resumed_without_a_second_container()
+{
+    let Some(docker) = test_support::docker_engine::engine_with(&["python:3.12.8-slim-bookworm"])
+    else {
+        return;
+    };
+    let mut stack = Stack::without_worker(None).await;
+    stack.start_docker_worker(&docker.host);
+    // A requirements file of its own, so the dependency layer is built anew
+    // (seconds of pip), not taken from an earlier run's cache.
+    let mut files = flask_app();
+    files[0] = FixtureFile::file(
+        "requirements.txt",
+        format!(
+            "flask==3.0.3\ngunicorn==23.0.0\n# build {}\n",
+            uuid::Uuid::new_v4()
+        ),
+    );
+    let repo = stack.repo("shop", &files);
+    let (code, job) = stack
+        .post(
+            "/request",
+            json!({"repo_url": repo, "description": "run it on my server"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let id = job["id"].as_str().unwrap().to_owned();
+
+    // SIGKILL the worker as compose up begins (it goes on in its own
+    // process group, and the successor's `up` meets what it made).
+    let worker = stack.workers.pop().unwrap();
+    let job = wait_until("compose up to start", JOB_TIMEOUT * 4, async || {
+        let job = stack.job(&id).await;
+        let ended = ["succeeded", "failed"].contains(&job["status"].as_str().unwrap_or_default());
+        let up = job["logs"].as_array().is_some_and(|lines| {
+            lines.iter().any(|l| {
+                l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("starting compose project"))
+            })
+        });
+        (ended || up).then_some(job)
+    })
+    .await;
+    assert_eq!(job["status"], "running", "{job:#}\n{}", worker.log());
+    let mut worker = worker;
+    worker.kill();
+    stack.start_docker_worker(&docker.host);
+
+    let job = wait_until("the job to end", JOB_TIMEOUT * 4, async || {
+        let job = stack.job(&id).await;
+        ["succeeded", "failed"]
+            .contains(&job["status"].as_str().unwrap_or_default())
+            .then_some(job)
+    })
+    .await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    assert!(
+        outcomes(&job, "apply").contains(&"interrupted".to_owned()),
+        "{:?}",
+        outcomes(&job, "apply")
+    );
+    let project = job["outputs"]["apply"]["outputs"]["compose_project"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let containers = docker.lines(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    assert_eq!(containers.len(), 1, "one app container: {containers:?}");
+    let url = job["outputs"]["apply"]["app_url"].as_str().unwrap();
+    let answer = reqwest::get(format!("{url}health")).await.unwrap();
+    assert_eq!(answer.status(), 200);
+
+    let (code, destroy) = stack.post(&format!("/job/{id}/destroy"), json!({})).await;
+    assert_eq!(code, 202, "{destroy:#}");
+    let destroyed = stack
+        .wait_status(destroy["id"].as_str().unwrap(), "succeeded")
+        .await;
+    assert_eq!(destroyed["state"], "Destroyed", "{destroyed:#}");
+    let left = docker.project_leftovers(&project);
+    assert!(left.is_empty(), "destroy left {left:?}");
 }

@@ -266,6 +266,7 @@ fn a_few_choices_render_as_chosen() {
                     choice.memory_mib.unwrap().to_string()
                 );
             }
+            Target::DockerHost => unreachable!("the cases name cloud targets only"),
         }
     }
 }

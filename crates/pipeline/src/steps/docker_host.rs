@@ -96,11 +96,11 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
         )
         .await
         .map_err(|error| {
-            if ctx.cancellation.is_cancelled() {
-                return StepError::retryable(error);
-            }
+            // Retryable: preflight built this bundle already, so what fails
+            // here is the engine or a race with an interrupted attempt's
+            // compose, which is still finishing its own `up`.
             let lines: Vec<String> = tail.into_iter().collect();
-            StepError::permanent(format!(
+            StepError::retryable(format!(
                 "compose up of {} failed: {error}\n{}",
                 project.name,
                 lines[lines.len().saturating_sub(10)..].join("\n")
