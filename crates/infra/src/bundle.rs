@@ -18,6 +18,7 @@ mod dockerignore;
 mod env;
 mod existing_compose;
 mod health;
+mod host_access;
 pub mod images;
 mod launch;
 mod makefile;
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use compose::HOST_PORT_VARIABLE;
+pub use host_access::host_access;
 pub use validate::validate_compose;
 
 /// The host port every bundle publishes the app on.

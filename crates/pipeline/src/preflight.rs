@@ -208,6 +208,13 @@ pub(crate) async fn run(
         ctx.info(format!("preflight skipped: {why}"));
         return Ok(PreflightOutput::skipped(why));
     }
+    if let Some(reach) = reaches_host(subject.source, subject.compose_file) {
+        let why = format!(
+            "the compose file gives its containers access to the host ({reach}), which preflight does not start next to deployflow's own secrets"
+        );
+        ctx.warn(format!("preflight skipped: {why}"));
+        return Ok(PreflightOutput::skipped(why));
+    }
     ctx.info(format!(
         "preflight on Docker {version} with {}",
         compose.describe()
@@ -518,6 +525,17 @@ async fn image_of(config: &DockerConfig, container: &str) -> (Option<String>, Op
     .ok()
     .and_then(|a| a.stdout.trim().parse().ok());
     (Some(name.to_owned()), size)
+}
+
+/// How the compose file at `source/compose_file` reaches the host, if it
+/// does (see `infra::bundle::host_access`).
+pub(crate) fn reaches_host(source: &Path, compose_file: &str) -> Option<String> {
+    let text = match std::fs::read_to_string(source.join(compose_file)) {
+        Ok(text) => text,
+        Err(error) => return Some(format!("{compose_file} cannot be read: {error}")),
+    };
+    let found = infra::bundle::host_access(&text);
+    (!found.is_empty()).then(|| found.join("; "))
 }
 
 /// A host port for the app: a free one on a local engine; on a remote one,

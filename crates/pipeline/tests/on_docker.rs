@@ -433,3 +433,45 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
         "nothing answers after destroy"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compose_file_that_reaches_the_host_is_neither_preflighted_nor_started() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let files = [
+        FixtureFile::file("requirements.txt", "flask==3.0.3\n"),
+        FixtureFile::file(
+            "Dockerfile",
+            format!(
+                "FROM {REGISTRY}{PYTHON}\nCOPY . /app\nEXPOSE 5000\nCMD [\"python\", \"/app/app.py\"]\n"
+            ),
+        ),
+        FixtureFile::file(
+            "compose.yaml",
+            "services:\n  web:\n    build: .\n    ports: ['5000:5000']\n    volumes:\n      - /etc:/host-etc:ro\n",
+        ),
+        FixtureFile::file(
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+        ),
+    ];
+    let containers_before = docker.lines(&["ps", "-aq"]).len();
+    let outcome = deploy_as(&docker, &files, "run it on my server").await;
+    let skipped = outcome.outputs["preflight"]["skipped"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        skipped.contains("mounts the host's /etc"),
+        "{:#}",
+        outcome.outputs
+    );
+    assert_eq!(outcome.job.status, JobStatus::Failed, "{:?}", outcome.job);
+    let error = outcome.job.error.clone().unwrap_or_default();
+    assert!(error.contains("access to the host"), "{error}");
+    assert_eq!(
+        docker.lines(&["ps", "-aq"]).len(),
+        containers_before,
+        "nothing was started"
+    );
+}

@@ -70,6 +70,12 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
     };
     let dir = config.deployments_dir.join(ctx.job_id.to_string());
     let source = bundle_dir::materialise(shared, ctx, &dir).await?;
+    if let Some(reach) = crate::preflight::reaches_host(&source, &generated.compose_file) {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(StepError::permanent(format!(
+            "the compose file gives its containers access to the host ({reach}): deployflow does not start it on a Docker host; if you trust it, run `make up` on that host yourself"
+        )));
+    }
     let project = Project {
         config,
         compose: &compose,
