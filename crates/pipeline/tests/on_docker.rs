@@ -131,6 +131,7 @@ const PYTHON: &str = "python:3.12.8-slim-bookworm";
 const NODE: &str = "node:22.12.0-bookworm-slim";
 const NGINX: &str = "nginxinc/nginx-unprivileged:1.27.3-alpine";
 const GO: &str = "golang:1.23.4-bookworm";
+const PHP: &str = "php:8.3.14-cli-bookworm";
 const ALPINE: &str = "alpine:3.20.3";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -474,4 +475,48 @@ async fn a_compose_file_that_reaches_the_host_is_neither_preflighted_nor_started
         containers_before,
         "nothing was started"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_django_project_answers() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "django==5.1.4\n"),
+            (
+                "manage.py",
+                "import os\nimport sys\n\nif __name__ == \"__main__\":\n    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
+            ),
+            ("shop/__init__.py", ""),
+            (
+                "shop/settings.py",
+                "SECRET_KEY = \"not-a-secret\"\nDEBUG = False\nALLOWED_HOSTS = [\"*\"]\nROOT_URLCONF = \"shop.urls\"\nINSTALLED_APPS = []\nMIDDLEWARE = []\n",
+            ),
+            (
+                "shop/urls.py",
+                "from django.http import HttpResponse\nfrom django.urls import path\n\nurlpatterns = [path(\"\", lambda request: HttpResponse(\"hello\"))]\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_php_app_answers() {
+    let Some(docker) = docker_engine::engine_with(&[PHP]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[(
+            "index.php",
+            "<?php\nheader('Content-Type: text/plain');\necho \"hello from php\\n\";\n",
+        )],
+    )
+    .await;
+    assert_answered(&outcome, "/");
 }

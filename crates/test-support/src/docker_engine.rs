@@ -373,6 +373,11 @@ fn stand_ins() -> Vec<StandIn> {
             files: vec![("nginx.conf", NGINX_CONF.to_owned())],
         },
         StandIn {
+            image: "php:8.3.14-cli-bookworm",
+            dockerfile: apt("php-cli passwd"),
+            files: Vec::new(),
+        },
+        StandIn {
             image: "golang:1.23.4-bookworm",
             dockerfile: apt("golang-go git"),
             files: Vec::new(),
