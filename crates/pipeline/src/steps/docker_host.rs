@@ -238,18 +238,8 @@ async fn remove_listed(
     list: &[&str],
     remove: &[&str],
 ) -> Result<usize, StepError> {
-    let timeout = Duration::from_secs(120);
-    let listed = docker::capture(config, &config.bin, list, timeout)
-        .await
-        .map_err(StepError::retryable)?;
-    if !listed.success {
-        return Err(StepError::retryable(format!(
-            "docker {} failed: {}",
-            list.join(" "),
-            listed.stderr.trim()
-        )));
-    }
-    let mut ids: Vec<&str> = listed.stdout.split_whitespace().collect();
+    let listed = docker_ok(config, list).await?;
+    let mut ids: Vec<&str> = listed.split_whitespace().collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
@@ -257,15 +247,21 @@ async fn remove_listed(
     }
     let mut args: Vec<&str> = remove.to_vec();
     args.extend(&ids);
-    let answer = docker::capture(config, &config.bin, &args, timeout)
+    docker_ok(config, &args).await?;
+    Ok(ids.len())
+}
+
+/// `docker args…`'s stdout, or a retryable error with what it said.
+async fn docker_ok(config: &DockerConfig, args: &[&str]) -> Result<String, StepError> {
+    let answer = docker::capture(config, &config.bin, args, Duration::from_secs(120))
         .await
         .map_err(StepError::retryable)?;
     if !answer.success {
         return Err(StepError::retryable(format!(
             "docker {} failed: {}",
-            remove.join(" "),
+            args.iter().take(3).copied().collect::<Vec<_>>().join(" "),
             answer.stderr.trim()
         )));
     }
-    Ok(ids.len())
+    Ok(answer.stdout)
 }
