@@ -520,3 +520,25 @@ async fn a_plain_php_app_answers() {
     .await;
     assert_answered(&outcome, "/");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_next_js_server_build_answers() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            (
+                "package.json",
+                r#"{"name":"storefront","version":"1.0.0","private":true,"scripts":{"dev":"next dev","build":"next build","start":"next start"},"dependencies":{"next":"14.2.20","react":"18.3.1","react-dom":"18.3.1"}}"#,
+            ),
+            (
+                "pages/index.js",
+                "export default function Home() {\n  return <h1>Storefront</h1>;\n}\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+}
