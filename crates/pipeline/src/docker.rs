@@ -106,6 +106,17 @@ impl DockerConfig {
         }
     }
 
+    /// `http://HOST:port` of a port the engine publishes (an IPv6 host in
+    /// brackets).
+    pub fn published_url(&self, port: u16) -> String {
+        let host = self.published_host();
+        if host.contains(':') {
+            format!("http://[{host}]:{port}")
+        } else {
+            format!("http://{host}:{port}")
+        }
+    }
+
     /// Limits for a build or start command.
     pub(crate) fn child(&self, timeout: Duration) -> ChildSettings<'_> {
         ChildSettings {
@@ -307,6 +318,10 @@ mod tests {
         assert_eq!(
             with_host("tcp://[fd00::1]:2376").published_host(),
             "fd00::1"
+        );
+        assert_eq!(
+            with_host("tcp://[fd00::1]:2376").published_url(8080),
+            "http://[fd00::1]:8080"
         );
     }
 }

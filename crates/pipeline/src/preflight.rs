@@ -312,17 +312,11 @@ async fn build_start_probe(
         output.image = image;
         output.image_size_bytes = size;
     }
-    let host = config.published_host();
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host
-    };
     let path = subject
         .health_path
         .filter(|p| p.starts_with('/'))
         .unwrap_or("/");
-    let url = format!("http://{host}:{host_port}{path}");
+    let url = format!("{}{path}", config.published_url(host_port));
     output.url = Some(url.clone());
     ctx.info(format!(
         "probing {url} (container port {})",

@@ -123,13 +123,7 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
     };
     let record = serde_json::to_vec_pretty(&deployment).expect("serialises");
     ctx.put_artifact(DEPLOYMENT_ARTIFACT, &record).await?;
-    let host = config.published_host();
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host
-    };
-    let app_url = format!("http://{host}:{host_port}/");
+    let app_url = format!("{}/", config.published_url(host_port));
     ctx.info(format!("{} is up: {app_url}", project.name));
     let mut outputs = serde_json::Map::new();
     outputs.insert("app_url".into(), Value::from(app_url.clone()));
