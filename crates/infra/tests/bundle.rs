@@ -257,6 +257,15 @@ fn dockerfile(bundle: &Bundle) -> &str {
         .unwrap()
 }
 
+/// The notes the plan's "changes to the repository" list carries.
+fn notes(bundle: &Bundle) -> impl Iterator<Item = &str> {
+    bundle
+        .adjustments
+        .iter()
+        .filter(|a| a.kind == AdjustmentKind::Note)
+        .map(|a| a.reason.as_str())
+}
+
 fn cmd(bundle: &Bundle) -> Vec<String> {
     let line = dockerfile(bundle)
         .lines()
@@ -465,14 +474,15 @@ fn adjustments_serialise_for_the_checkpoint() {
     let repo = Snapshot::from_texts([("app.py", FLASK_APP), ("requirements.txt", "flask\n")]);
     let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
     let json = serde_json::to_value(&bundle).unwrap();
-    assert_eq!(json["adjustments"][0]["kind"], "added");
-    assert!(
-        json["adjustments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["kind"] == "bind-fix")
-    );
+    let kinds: Vec<&str> = json["adjustments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["added", "bind-fix", "note"] {
+        assert!(kinds.contains(&kind), "{kinds:?}");
+    }
     let back: Bundle = serde_json::from_value(json).unwrap();
     assert_eq!(back, bundle);
     assert!(

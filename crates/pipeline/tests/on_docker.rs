@@ -133,6 +133,7 @@ const NGINX: &str = "nginxinc/nginx-unprivileged:1.27.3-alpine";
 const GO: &str = "golang:1.23.4-bookworm";
 const PHP: &str = "php:8.3.14-cli-bookworm";
 const ALPINE: &str = "alpine:3.20.3";
+const UV: &str = "ghcr.io/astral-sh/uv:0.5.11";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flask_app_that_binds_loopback_answers_on_its_health_path() {
@@ -541,4 +542,81 @@ async fn a_next_js_server_build_answers() {
     )
     .await;
     assert_answered(&outcome, "/");
+}
+
+/// A fixture app of `tests/fixtures/apps`.
+fn app(name: &str) -> Vec<FixtureFile> {
+    FixtureFile::tree(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/apps")
+            .join(name),
+    )
+}
+
+/// The plan's note on how dependencies are installed.
+fn install_note(outcome: &Outcome) -> String {
+    let adjustments = outcome.outputs["generate"]["adjustments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    adjustments
+        .iter()
+        .filter_map(|a| a["reason"].as_str())
+        .find(|reason| reason.contains("dependencies:"))
+        .unwrap_or_else(|| panic!("no install note in {adjustments:#?}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pnpm_lock_file_is_installed_with_pnpm() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    let outcome = deploy_files(&docker, &app("pnpm-http")).await;
+    assert_answered(&outcome, "/");
+    let note = install_note(&outcome);
+    assert!(
+        note.contains("pnpm 9.15.0 installs exactly what pnpm-lock.yaml pins"),
+        "{note}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_yarn_4_plug_n_play_app_resolves_its_packages_at_run_time() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    // No node_modules: `require('ms')` answers only through .pnp.cjs.
+    let outcome = deploy_files(&docker, &app("yarn-pnp-http")).await;
+    assert_answered(&outcome, "/");
+    let note = install_note(&outcome);
+    assert!(note.contains("Yarn 4.5.3 (Plug'n'Play)"), "{note}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poetry_project_is_installed_from_its_lock_file() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let outcome = deploy_files(&docker, &app("poetry-flask")).await;
+    assert_answered(&outcome, "/healthz");
+    let note = install_note(&outcome);
+    assert!(
+        note.contains("Poetry installs exactly what poetry.lock pins"),
+        "{note}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_uv_project_is_installed_from_its_lock_file() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON, UV]) else {
+        return;
+    };
+    let outcome = deploy_files(&docker, &app("uv-fastapi")).await;
+    assert_answered(&outcome, "/health");
+    let note = install_note(&outcome);
+    assert!(
+        note.contains("uv installs exactly what uv.lock pins"),
+        "{note}"
+    );
 }

@@ -12,6 +12,7 @@
 //! With `REQUIRE_DOCKER=1` (CI) a test that cannot have an engine fails;
 //! otherwise it is told to skip, with the reason.
 
+use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -36,6 +37,36 @@ struct StandIn {
     image: &'static str,
     dockerfile: String,
     files: Vec<(&'static str, String)>,
+}
+
+/// Labels each stand-in with a digest of its recipe, so a cached image
+/// built from an older recipe is rebuilt.
+const RECIPE_LABEL: &str = "deployflow.test.recipe";
+
+impl StandIn {
+    fn recipe(&self) -> String {
+        let mut digest = Sha256::new();
+        digest.update(&self.dockerfile);
+        for (name, content) in &self.files {
+            digest.update(name);
+            digest.update(content);
+        }
+        hex::encode(&digest.finalize()[..8])
+    }
+
+    fn is_built(&self, engine: &DockerEngine) -> bool {
+        let format = format!("{{{{index .Config.Labels \"{RECIPE_LABEL}\"}}}}");
+        engine
+            .lines(&[
+                "image",
+                "inspect",
+                "--format",
+                &format,
+                &format!("{REGISTRY}{}", self.image),
+            ])
+            .first()
+            .is_some_and(|label| *label == self.recipe())
+    }
 }
 
 /// The engine, or why there is none (the test then skips, unless
@@ -236,10 +267,7 @@ pub fn ensure_images(engine: &DockerEngine, images: &[&str]) -> Result<(), Strin
             return Err(format!("there is no stand-in recipe for {image}"));
         }
     }
-    if wanted
-        .iter()
-        .all(|s| engine.has_image(&format!("{REGISTRY}{}", s.image)))
-    {
+    if wanted.iter().all(|s| s.is_built(engine)) {
         return Ok(());
     }
     let cache = cache_dir();
@@ -247,7 +275,7 @@ pub fn ensure_images(engine: &DockerEngine, images: &[&str]) -> Result<(), Strin
     ensure_root(engine, &cache)?;
     for stand_in in wanted {
         let name = format!("{REGISTRY}{}", stand_in.image);
-        if engine.has_image(&name) {
+        if stand_in.is_built(engine) {
             continue;
         }
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -263,6 +291,7 @@ pub fn ensure_images(engine: &DockerEngine, images: &[&str]) -> Result<(), Strin
                 .docker()
                 .env("DOCKER_BUILDKIT", "0")
                 .args(["build", "--network", "host", "-q", "-t", &name])
+                .args(["--label", &format!("{RECIPE_LABEL}={}", stand_in.recipe())])
                 .arg(dir.path()),
             &format!("building the stand-in {name}"),
         )?;
@@ -350,13 +379,18 @@ fn stand_ins() -> Vec<StandIn> {
     vec![
         StandIn {
             image: "python:3.12.8-slim-bookworm",
-            dockerfile: apt("python3 python3-venv python3-pip python-is-python3 passwd"),
+            // The official image's Python is not marked externally managed.
+            dockerfile: format!(
+                "{}RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED\n",
+                apt("python3 python3-venv python3-pip python-is-python3 passwd")
+            ),
             files: Vec::new(),
         },
         StandIn {
             image: "node:22.12.0-bookworm-slim",
+            // Yarn 1 on the PATH, as the official image has it.
             dockerfile: format!(
-                "{}RUN useradd --create-home --uid 1000 node\n",
+                "{}RUN useradd --create-home --uid 1000 node && npm install -g yarn@1.22.22\n",
                 apt("nodejs npm passwd")
             ),
             files: Vec::new(),
@@ -380,6 +414,16 @@ fn stand_ins() -> Vec<StandIn> {
         StandIn {
             image: "golang:1.23.4-bookworm",
             dockerfile: apt("golang-go git"),
+            files: Vec::new(),
+        },
+        StandIn {
+            image: "ghcr.io/astral-sh/uv:0.5.11",
+            // The official image holds the static binary at /uv.
+            dockerfile: format!(
+                "{}RUN pip install --break-system-packages uv==0.5.11\n\
+                 FROM scratch\nCOPY --from=0 /usr/local/bin/uv /uv\n",
+                apt("python3-pip")
+            ),
             files: Vec::new(),
         },
         StandIn {

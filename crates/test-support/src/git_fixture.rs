@@ -32,6 +32,31 @@ impl FixtureFile {
             target: target.to_owned(),
         }
     }
+
+    /// Every regular file under `dir`, by path relative to it: a fixture
+    /// app kept as files (lock files are too long to write inline).
+    pub fn tree(dir: &Path) -> Vec<Self> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<FixtureFile>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+                .map(|entry| entry.expect("directory entry").path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    let rel = path.strip_prefix(root).expect("under the root");
+                    let content = std::fs::read(&path)
+                        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+                    out.push(FixtureFile::file(&rel.to_string_lossy(), content));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out
+    }
 }
 
 /// A non-bare repository with branch `main`, in a temporary directory removed on drop

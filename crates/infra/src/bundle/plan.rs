@@ -312,9 +312,6 @@ fn generated_image(
     })?;
     image.dockerfile = images::rewrite_dockerfile(&image.dockerfile, &options.base_image_registry);
     let path = files.repo_path("Dockerfile");
-    for note in std::mem::take(&mut image.notes) {
-        out.note(AdjustmentKind::Note, &path, note);
-    }
     let context = image
         .context
         .clone()
@@ -332,6 +329,9 @@ fn generated_image(
         image.dockerfile,
         format!("The repository has no Dockerfile: generated one for this {what} app (multi-stage where it pays, non-root user, pinned base images)."),
     );
+    for note in std::mem::take(&mut image.notes) {
+        out.note(AdjustmentKind::Note, &path, note);
+    }
     for reason in launch.bind_fixes.iter().chain(&launch.port_fixes) {
         let kind = if launch.bind_fixes.contains(reason) {
             AdjustmentKind::BindFix

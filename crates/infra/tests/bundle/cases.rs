@@ -214,6 +214,57 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "yarn 4 with plug'n'play, installed from the registry",
+            analysis: app("node", "express", Some(3000), Some("node server.js")),
+            files: vec![
+                (
+                    "package.json",
+                    r#"{"packageManager": "yarn@4.5.3+sha224.abc", "dependencies": {"ms": "2.1.3"}}"#,
+                ),
+                ("yarn.lock", ""),
+                (".yarnrc.yml", "enableTelemetry: false\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("RUN npm install -g --force @yarnpkg/cli-dist@4.5.3\nRUN YARN_ENABLE_GLOBAL_CACHE=false yarn install --immutable\n"),
+                    "{d}"
+                );
+                assert!(
+                    d.contains("ENV NODE_OPTIONS=\"--require /app/.pnp.cjs\""),
+                    "{d}"
+                );
+                assert!(!d.contains("corepack"), "{d}");
+                assert!(
+                    notes(b).any(|n| n
+                        .contains("Yarn 4.5.3 (Plug'n'Play) installs exactly what yarn.lock pins")),
+                    "{:?}",
+                    b.adjustments
+                );
+            },
+        },
+        Case {
+            name: "yarn 4 with node_modules and npm without a lock file",
+            analysis: app("node", "express", Some(3000), Some("node server.js")),
+            files: vec![
+                ("package.json", r#"{"dependencies": {"ms": "2.1.3"}}"#),
+                (".yarnrc.yml", "nodeLinker: 'node-modules'\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("@yarnpkg/cli-dist@4.5.3\nRUN yarn install\n"),
+                    "{d}"
+                );
+                assert!(!d.contains("NODE_OPTIONS"), "{d}");
+                assert!(
+                    notes(b).any(|n| n.contains("no lock file")),
+                    "{:?}",
+                    b.adjustments
+                );
+            },
+        },
+        Case {
             name: "go with gin in cmd/server and templates",
             analysis: app("go", "gin", Some(8080), Some("go run ./cmd/server")),
             files: vec![

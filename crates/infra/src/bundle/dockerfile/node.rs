@@ -6,21 +6,35 @@ use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
-use crate::bundle::images::{NODE, PNPM_VERSION};
+use crate::bundle::images::{NODE, PNPM_VERSION, YARN_BERRY_VERSION};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The package manager and lock file the repository uses; the image installs
+/// with the same, so the versions it builds are the ones the lock file holds.
+#[derive(Clone, PartialEq, Eq)]
 enum Manager {
-    Npm { locked: bool },
-    YarnClassic,
-    YarnBerry,
-    Pnpm,
+    Npm {
+        locked: bool,
+    },
+    YarnClassic {
+        locked: bool,
+    },
+    /// Yarn 2+; `pnp` when Plug'n'Play replaces `node_modules`.
+    YarnBerry {
+        version: String,
+        locked: bool,
+        pnp: bool,
+    },
+    Pnpm {
+        version: String,
+        locked: bool,
+    },
 }
 
 pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let command = inputs.require_command()?;
     let files = inputs.files;
     let manager = manager(files);
-    let build = build_command(inputs, manager);
+    let build = build_command(inputs, &manager);
     // Without a build step, a TypeScript runner needs the dev dependencies.
     let needs_dev = build.is_none() && ["ts-node", "tsx"].iter().any(|r| command.contains(r));
     let what = match inputs.framework() {
@@ -32,24 +46,41 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         .line("WORKDIR /app");
     text.line(format!(
         "COPY {} ./",
-        manifest_files(files, manager).join(" ")
+        manifest_files(files, &manager).join(" ")
     ));
-    if manager == Manager::YarnBerry && files.dir_exists(".yarn") {
+    if matches!(manager, Manager::YarnBerry { .. }) && files.dir_exists(".yarn") {
         text.line("COPY .yarn ./.yarn");
     }
+    if let Some(setup) = setup(&manager) {
+        text.line(format!("RUN {setup}"));
+    }
     let prod_only = build.is_none() && !needs_dev;
-    text.line(format!("RUN {}", install(files, manager, prod_only)));
+    text.line(format!("RUN {}", install(&manager, prod_only)));
     text.line("COPY . .");
     if let Some(build) = &build {
         text.line(format!("RUN {build}"));
-        if let Some(prune) = prune(manager) {
+        if let Some(prune) = prune(&manager) {
             text.line(format!("RUN {prune}"));
         }
     }
     text.blank()
         .line(format!("FROM {NODE}"))
-        .line("ENV NODE_ENV=production PATH=\"/app/node_modules/.bin:$PATH\"")
-        .line("WORKDIR /app")
+        .line("ENV NODE_ENV=production PATH=\"/app/node_modules/.bin:$PATH\"");
+    if let Manager::YarnBerry { pnp: true, .. } = manager {
+        // Plug'n'Play resolves packages through its loader, not node_modules.
+        let esm = files
+            .package_json()
+            .is_some_and(|p| p.get("type").and_then(|t| t.as_str()) == Some("module"));
+        let loader = if esm {
+            " --experimental-loader /app/.pnp.loader.mjs"
+        } else {
+            ""
+        };
+        text.line(format!(
+            "ENV NODE_OPTIONS=\"--require /app/.pnp.cjs{loader}\""
+        ));
+    }
+    text.line("WORKDIR /app")
         .line("COPY --from=build --chown=node:node /app /app");
     Ok(Image {
         dockerfile: text.finish(inputs, "node", &exec_form(command)),
@@ -64,7 +95,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ],
         extra_files: Vec::new(),
         context: None,
-        notes: Vec::new(),
+        notes: vec![install_note(&manager, prod_only)],
     })
 }
 
@@ -73,14 +104,30 @@ fn manager(files: &AppFiles) -> Manager {
         .package_json()
         .and_then(|p| p.get("packageManager")?.as_str().map(str::to_owned))
         .unwrap_or_default();
-    if files.exists("pnpm-lock.yaml") || declared.starts_with("pnpm") {
-        Manager::Pnpm
+    // `pnpm@9.15.0+sha512.…` → `9.15.0`
+    let declared_version = |name: &str| {
+        declared
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('@'))
+            .map(|v| v.split('+').next().unwrap_or(v).to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let yarn_lock = files.exists("yarn.lock");
+    if files.exists("pnpm-lock.yaml") || declared.starts_with("pnpm@") {
+        Manager::Pnpm {
+            version: declared_version("pnpm").unwrap_or_else(|| PNPM_VERSION.to_owned()),
+            locked: files.exists("pnpm-lock.yaml"),
+        }
     } else if files.exists(".yarnrc.yml")
         || (declared.starts_with("yarn@") && !declared.starts_with("yarn@1"))
     {
-        Manager::YarnBerry
-    } else if files.exists("yarn.lock") {
-        Manager::YarnClassic
+        Manager::YarnBerry {
+            version: declared_version("yarn").unwrap_or_else(|| YARN_BERRY_VERSION.to_owned()),
+            locked: yarn_lock,
+            pnp: files.text(".yarnrc.yml").is_none_or(plug_n_play),
+        }
+    } else if yarn_lock || declared.starts_with("yarn@") {
+        Manager::YarnClassic { locked: yarn_lock }
     } else {
         Manager::Npm {
             locked: files.exists("package-lock.json") || files.exists("npm-shrinkwrap.json"),
@@ -88,7 +135,17 @@ fn manager(files: &AppFiles) -> Manager {
     }
 }
 
-fn manifest_files(files: &AppFiles, manager: Manager) -> Vec<&'static str> {
+/// Whether a `.yarnrc.yml` leaves Yarn on its default linker, Plug'n'Play.
+fn plug_n_play(yarnrc: &str) -> bool {
+    yarnrc
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("nodeLinker:"))
+        .map(|value| value.trim().trim_matches(['"', '\'']))
+        .next_back()
+        .is_none_or(|linker| linker == "pnp")
+}
+
+fn manifest_files(files: &AppFiles, manager: &Manager) -> Vec<&'static str> {
     let candidates: &[&'static str] = match manager {
         Manager::Npm { .. } => &[
             "package.json",
@@ -96,9 +153,9 @@ fn manifest_files(files: &AppFiles, manager: Manager) -> Vec<&'static str> {
             "npm-shrinkwrap.json",
             ".npmrc",
         ],
-        Manager::YarnClassic => &["package.json", "yarn.lock", ".npmrc", ".yarnrc"],
-        Manager::YarnBerry => &["package.json", "yarn.lock", ".yarnrc.yml"],
-        Manager::Pnpm => &[
+        Manager::YarnClassic { .. } => &["package.json", "yarn.lock", ".npmrc", ".yarnrc"],
+        Manager::YarnBerry { .. } => &["package.json", "yarn.lock", ".yarnrc.yml"],
+        Manager::Pnpm { .. } => &[
             "package.json",
             "pnpm-lock.yaml",
             "pnpm-workspace.yaml",
@@ -112,37 +169,90 @@ fn manifest_files(files: &AppFiles, manager: Manager) -> Vec<&'static str> {
         .collect()
 }
 
-fn install(files: &AppFiles, manager: Manager, prod_only: bool) -> String {
+/// Installs the package manager itself. From the npm registry rather than
+/// through corepack: registry mirrors often lack the signatures corepack
+/// checks, and newer Node images no longer ship corepack.
+fn setup(manager: &Manager) -> Option<String> {
+    match manager {
+        Manager::Npm { .. } | Manager::YarnClassic { .. } => None,
+        Manager::Pnpm { version, .. } => Some(format!("npm install -g pnpm@{version}")),
+        // `--force`: the Node image's own Yarn 1 holds the `yarn` command.
+        Manager::YarnBerry { version, .. } => Some(format!(
+            "npm install -g --force @yarnpkg/cli-dist@{version}"
+        )),
+    }
+}
+
+fn install(manager: &Manager, prod_only: bool) -> String {
     match manager {
         Manager::Npm { locked } => {
-            let verb = if locked { "npm ci" } else { "npm install" };
+            let verb = if *locked { "npm ci" } else { "npm install" };
             if prod_only {
                 format!("{verb} --omit=dev")
             } else {
                 verb.to_owned()
             }
         }
-        Manager::YarnClassic => {
+        Manager::YarnClassic { locked } => {
+            let frozen = if *locked { " --frozen-lockfile" } else { "" };
             let prod = if prod_only { " --production" } else { "" };
-            format!("yarn install --frozen-lockfile{prod}")
+            format!("yarn install{frozen}{prod}")
         }
-        Manager::YarnBerry => "corepack enable && yarn install --immutable".to_owned(),
-        Manager::Pnpm => {
-            let declared = files
-                .package_json()
-                .is_some_and(|p| p.get("packageManager").is_some());
-            let enable = if declared {
-                "corepack enable".to_owned()
+        Manager::YarnBerry { locked, pnp, .. } => {
+            let immutable = if *locked { " --immutable" } else { "" };
+            // Plug'n'Play reads packages from their archives at run time: they
+            // must be in the project (copied to the final stage), not in
+            // Yarn's global cache under the build stage's home.
+            let cache = if *pnp {
+                "YARN_ENABLE_GLOBAL_CACHE=false "
             } else {
-                format!("corepack enable && corepack prepare pnpm@{PNPM_VERSION} --activate")
+                ""
+            };
+            format!("{cache}yarn install{immutable}")
+        }
+        Manager::Pnpm { locked, .. } => {
+            let frozen = if *locked {
+                " --frozen-lockfile"
+            } else {
+                " --no-frozen-lockfile"
             };
             let prod = if prod_only { " --prod" } else { "" };
-            format!("{enable} && pnpm install --frozen-lockfile{prod}")
+            format!("pnpm install{frozen}{prod}")
         }
     }
 }
 
-fn build_command(inputs: &Inputs, manager: Manager) -> Option<String> {
+/// What the plan says about the install: the tool, the lock file it
+/// follows, or that there is none.
+fn install_note(manager: &Manager, prod_only: bool) -> String {
+    let (tool, lock) = match manager {
+        Manager::Npm { locked } => ("npm".to_owned(), locked.then_some("package-lock.json")),
+        Manager::YarnClassic { locked } => ("Yarn 1".to_owned(), locked.then_some("yarn.lock")),
+        Manager::YarnBerry {
+            version,
+            locked,
+            pnp,
+        } => (
+            format!("Yarn {version}{}", if *pnp { " (Plug'n'Play)" } else { "" }),
+            locked.then_some("yarn.lock"),
+        ),
+        Manager::Pnpm { version, locked } => (
+            format!("pnpm {version}"),
+            locked.then_some("pnpm-lock.yaml"),
+        ),
+    };
+    let command = install(manager, prod_only);
+    match lock {
+        Some(lock) => {
+            format!("Node dependencies: {tool} installs exactly what {lock} pins (`{command}`).")
+        }
+        None => format!(
+            "Node dependencies: the repository has no lock file, so {tool} resolves versions at build time (`{command}`); commit a lock file for repeatable builds."
+        ),
+    }
+}
+
+fn build_command(inputs: &Inputs, manager: &Manager) -> Option<String> {
     if let Some(build) = inputs
         .analysis
         .build_command
@@ -154,21 +264,24 @@ fn build_command(inputs: &Inputs, manager: Manager) -> Option<String> {
     inputs.files.npm_script("build")?;
     Some(match manager {
         Manager::Npm { .. } => "npm run build".to_owned(),
-        Manager::YarnClassic | Manager::YarnBerry => "yarn run build".to_owned(),
-        Manager::Pnpm => "pnpm run build".to_owned(),
+        Manager::YarnClassic { .. } | Manager::YarnBerry { .. } => "yarn run build".to_owned(),
+        Manager::Pnpm { .. } => "pnpm run build".to_owned(),
     })
 }
 
 /// Drops dev dependencies after the build, so the final stage ships only
 /// what runs.
-fn prune(manager: Manager) -> Option<&'static str> {
+fn prune(manager: &Manager) -> Option<&'static str> {
     match manager {
         Manager::Npm { .. } => Some("npm prune --omit=dev"),
-        Manager::YarnClassic => {
+        Manager::YarnClassic { locked: true } => {
             Some("yarn install --frozen-lockfile --production --ignore-scripts --prefer-offline")
         }
-        Manager::Pnpm => Some("pnpm prune --prod"),
+        Manager::YarnClassic { locked: false } => {
+            Some("yarn install --production --ignore-scripts --prefer-offline")
+        }
+        Manager::Pnpm { .. } => Some("pnpm prune --prod"),
         // Yarn 2+ has no prune without the workspace-tools plugin.
-        Manager::YarnBerry => None,
+        Manager::YarnBerry { .. } => None,
     }
 }

@@ -9,7 +9,10 @@ use crate::bundle::images::{PIPENV_VERSION, POETRY_VERSION, PYTHON, UV};
 enum Installer {
     Uv,
     Poetry,
-    Pipenv,
+    /// `locked`: a Pipfile.lock to export; without one Pipenv locks first.
+    Pipenv {
+        locked: bool,
+    },
     Requirements,
     /// A `pyproject.toml` without a lock file: the project itself is installed.
     Project,
@@ -36,7 +39,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         .line("RUN python -m venv /opt/venv")
         .line("WORKDIR /app");
     install(&mut text, &installer);
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = install_note(&installer, inputs).into_iter().collect();
     if let Some((program, package)) = missing {
         let pip = match installer {
             Installer::Uv => "uv pip install --python /opt/venv/bin/python",
@@ -137,12 +140,51 @@ fn installer(inputs: &Inputs) -> Installer {
     } else if files.exists("requirements.txt") {
         Installer::Requirements
     } else if files.exists("Pipfile") {
-        Installer::Pipenv
+        Installer::Pipenv {
+            locked: files.exists("Pipfile.lock"),
+        }
     } else if files.exists("pyproject.toml") {
         Installer::Project
     } else {
         Installer::Nothing
     }
+}
+
+/// What the plan says about the install: the tool and the lock file it
+/// follows, or that the dependency file pins nothing.
+fn install_note(installer: &Installer, inputs: &Inputs) -> Option<String> {
+    let files = inputs.files;
+    Some(match installer {
+        Installer::Uv => "Python dependencies: uv installs exactly what uv.lock pins (`uv sync --frozen --no-dev`).".to_owned(),
+        Installer::Poetry if files.exists("poetry.lock") => "Python dependencies: Poetry installs exactly what poetry.lock pins (`poetry install --only main`).".to_owned(),
+        Installer::Poetry => "Python dependencies: there is no poetry.lock, so Poetry resolves versions at build time; commit the lock file for repeatable builds.".to_owned(),
+        Installer::Pipenv { locked: true } => "Python dependencies: pip installs what Pipfile.lock pins (exported by `pipenv requirements`).".to_owned(),
+        Installer::Pipenv { locked: false } => "Python dependencies: there is no Pipfile.lock, so Pipenv resolves versions at build time; commit the lock file for repeatable builds.".to_owned(),
+        Installer::Requirements => {
+            let text = files.text("requirements.txt").unwrap_or_default();
+            if pins_nothing(text) {
+                "Python dependencies: requirements.txt pins no version (no `==`), so each build installs whatever is newest; pin them for repeatable builds.".to_owned()
+            } else {
+                "Python dependencies: pip installs requirements.txt.".to_owned()
+            }
+        }
+        Installer::Project => "Python dependencies: pyproject.toml has no lock file beside it, so pip resolves versions at build time.".to_owned(),
+        Installer::Nothing => return None,
+    })
+}
+
+/// Whether a requirements file names packages but fixes none of their
+/// versions (`==`, `===`, or a hash).
+fn pins_nothing(requirements: &str) -> bool {
+    let packages: Vec<&str> = requirements
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .filter(|line| !line.is_empty() && !line.starts_with('-'))
+        .collect();
+    !packages.is_empty()
+        && !packages
+            .iter()
+            .any(|line| line.contains("==") || line.contains("--hash") || line.contains('@'))
 }
 
 fn install(text: &mut Text, installer: &Installer) {
@@ -153,14 +195,21 @@ fn install(text: &mut Text, installer: &Installer) {
                 .line("RUN UV_PROJECT_ENVIRONMENT=/opt/venv uv sync --frozen --no-dev --no-install-project");
         }
         Installer::Poetry => {
-            text.line(format!("RUN pip install poetry=={POETRY_VERSION}"))
+            // The tools get a virtualenv of their own, apart from the app's
+            // and from the system Python (which may be externally managed).
+            text.line(format!("RUN python -m venv /opt/tools && /opt/tools/bin/pip install poetry=={POETRY_VERSION}"))
                 .line("COPY pyproject.toml poetry.lock* ./")
-                .line("RUN VIRTUAL_ENV=/opt/venv poetry install --only main --no-root --no-interaction");
+                .line("RUN VIRTUAL_ENV=/opt/venv /opt/tools/bin/poetry install --only main --no-root --no-interaction");
         }
-        Installer::Pipenv => {
-            text.line(format!("RUN pip install pipenv=={PIPENV_VERSION}"))
+        Installer::Pipenv { locked } => {
+            let lock = if *locked {
+                ""
+            } else {
+                "/opt/tools/bin/pipenv lock && "
+            };
+            text.line(format!("RUN python -m venv /opt/tools && /opt/tools/bin/pip install pipenv=={PIPENV_VERSION}"))
                 .line("COPY Pipfile Pipfile.lock* ./")
-                .line("RUN pipenv requirements > /tmp/requirements.txt && /opt/venv/bin/pip install -r /tmp/requirements.txt");
+                .line(format!("RUN {lock}/opt/tools/bin/pipenv requirements > /tmp/requirements.txt && /opt/venv/bin/pip install -r /tmp/requirements.txt"));
         }
         Installer::Requirements => {
             text.line("COPY requirements*.txt ./")
@@ -191,7 +240,19 @@ fn strip_runner(command: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::names_package;
+    use super::{names_package, pins_nothing};
+
+    #[test]
+    fn a_requirements_file_without_exact_versions_pins_nothing() {
+        assert!(pins_nothing("flask\ngunicorn>=21 # server\n"));
+        assert!(!pins_nothing("flask==3.1.0\ngunicorn\n"));
+        assert!(
+            !pins_nothing("-r base.txt\n"),
+            "an include is not a package"
+        );
+        assert!(!pins_nothing("# nothing\n\n"));
+        assert!(!pins_nothing("pkg @ https://example.com/pkg.whl\n"));
+    }
 
     #[test]
     fn packages_are_named_as_whole_words() {
