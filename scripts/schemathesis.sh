@@ -25,6 +25,9 @@ if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VER
 fi
 
 work="$(mktemp -d)"
+# An admin token, so every operation is reached; schemathesis also checks that
+# the API refuses each one without it.
+token="$(DATABASE_URL= DATA_DIR="$work/data" "$BIN" token create --role admin --name schemathesis | tail -n 1)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 DATABASE_URL= DATA_DIR="$work/data" LISTEN_ADDR="127.0.0.1:$port" WORKFLOWS_DIR="$PWD/workflows" \
   LOG_FORMAT=json RUST_LOG=warn "$BIN" serve --no-worker >"$work/serve.log" 2>&1 &
@@ -39,4 +42,4 @@ done
 cd "$work"
 "$VENV/bin/st" run "http://127.0.0.1:$port/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance --max-examples 30 --phases examples,coverage,fuzzing \
-  --seed 20261125 --no-color
+  --seed 20261125 --no-color --header "Authorization: Bearer $token"

@@ -51,22 +51,76 @@ class ApiProblem extends Error {
   }
 }
 
-async function api(method, path) {
+// The signed-in token's name and role, and the CSRF token its state-changing
+// requests carry (the session itself is an HttpOnly cookie this script never sees).
+const session = { name: null, role: null, csrf: null };
+
+async function api(method, path, body) {
   let response;
+  const headers = { Accept: 'application/json' };
+  if (method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   try {
-    response = await fetch(path, { method, headers: { Accept: 'application/json' } });
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch (e) {
     throw new ApiProblem(0, { title: 'Server unreachable', detail: String(e.message || e) });
   }
   const text = await response.text();
-  let body = null;
+  let answer = null;
   try {
-    body = text ? JSON.parse(text) : null;
+    answer = text ? JSON.parse(text) : null;
   } catch {
-    body = text;
+    answer = text;
   }
-  if (!response.ok) throw new ApiProblem(response.status, body);
-  return body;
+  if (response.status === 401 && path !== '/session') showSignIn();
+  if (!response.ok) throw new ApiProblem(response.status, answer);
+  return answer;
+}
+
+// ---- sign-in ----
+
+function showSignIn(message) {
+  const box = byId('sign-in');
+  box.hidden = false;
+  byId('signed-in').hidden = true;
+  const alert = byId('sign-in-alert');
+  alert.textContent = message || '';
+  alert.hidden = !message;
+  byId('sign-in-token').focus();
+}
+
+function signedIn(view) {
+  session.name = view.name;
+  session.role = view.role;
+  session.csrf = view.csrf_token;
+  byId('sign-in').hidden = true;
+  const who = byId('signed-in');
+  who.hidden = false;
+  byId('who').textContent = `${view.name} (${view.role})`;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = byId('sign-in-token');
+  try {
+    signedIn(await api('POST', '/session', { token: input.value.trim() }));
+    input.value = '';
+    route();
+    loadList(true);
+  } catch (e) {
+    showSignIn(e.message);
+  }
+}
+
+async function signOut() {
+  await api('DELETE', '/session').catch(() => {});
+  session.csrf = null;
+  showSignIn();
 }
 
 function formatDuration(ms) {
@@ -585,7 +639,14 @@ function route() {
   else closeJob();
 }
 
-function start() {
+async function start() {
+  byId('sign-in-form').addEventListener('submit', signIn);
+  byId('sign-out').addEventListener('click', signOut);
+  try {
+    signedIn(await api('GET', '/session'));
+  } catch {
+    showSignIn();
+  }
   const filter = byId('status-filter');
   filter.addEventListener('change', () => {
     list.filter = filter.value;

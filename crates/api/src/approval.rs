@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JobId, OptionalJson};
 use crate::routes::submitted_response;
@@ -127,7 +128,11 @@ async fn answer(
         (status = 409, description = "Not a deployment job, or it is still running", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn destroy(State(state): State<AppState>, JobId(id): JobId) -> ApiResult<Response> {
+pub async fn destroy(
+    State(state): State<AppState>,
+    caller: Caller,
+    JobId(id): JobId,
+) -> ApiResult<Response> {
     let job = state.engine.job(id).await?;
     let conflict = |detail: String| {
         ApiError::new(
@@ -153,7 +158,13 @@ pub async fn destroy(State(state): State<AppState>, JobId(id): JobId) -> ApiResu
         .map_err(|e| ApiError::internal(&e))?;
     let submitted = state
         .engine
-        .submit(DESTROY_WORKFLOW, input, Some(format!("destroy:{id}")))
+        .submit_as(
+            DESTROY_WORKFLOW,
+            input,
+            Some(format!("destroy:{id}")),
+            &[],
+            Some(&caller.name),
+        )
         .await?;
     Ok(submitted_response(submitted))
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use pipeline::{DeployRequest, TOKEN_SECRET};
 
 use crate::AppState;
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ArtifactPath, JobId, JsonBody};
 use crate::routes::submitted_response;
@@ -28,6 +29,7 @@ use crate::views::{ArtifactList, ArtifactView, DeployRequestBody, JobSummary};
 )]
 pub async fn submit_request(
     State(state): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody<DeployRequestBody>,
 ) -> ApiResult<Response> {
     let request = DeployRequest {
@@ -52,7 +54,13 @@ pub async fn submit_request(
         .unwrap_or_default();
     let submitted = state
         .engine
-        .submit_with_secrets(pipeline::WORKFLOW, input, body.idempotency_key, &secrets)
+        .submit_as(
+            pipeline::WORKFLOW,
+            input,
+            body.idempotency_key,
+            &secrets,
+            Some(&caller.name),
+        )
         .await?;
     Ok(submitted_response(submitted))
 }
@@ -90,13 +98,23 @@ pub async fn list_artifacts(
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The artifact can hold secrets and the token is not an admin's", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job or artifact", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_artifact(
     State(state): State<AppState>,
+    caller: Caller,
     ArtifactPath(id, path): ArtifactPath,
 ) -> ApiResult<Response> {
+    if pipeline::artifact_holds_secrets(&path) && caller.role < Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!("{path} can hold secrets of the deployment: only an admin token reads it"),
+        ));
+    }
     let artifact = state.engine.artifact(id, &path).await?;
     let content_type = if std::str::from_utf8(&artifact.content).is_ok() {
         "text/plain; charset=utf-8"
@@ -106,6 +124,15 @@ pub async fn get_artifact(
     let mut response = (StatusCode::OK, artifact.content).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // A download, never a page rendered in the dashboard's origin.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", artifact.meta.sha256)) {
         headers.insert(header::ETAG, etag);
     }

@@ -39,6 +39,8 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     error_id: Option<Uuid>,
+    /// The `WWW-Authenticate` challenge of a 401.
+    challenge: Option<&'static str>,
 }
 
 impl ApiError {
@@ -54,7 +56,14 @@ impl ApiError {
             title,
             detail: detail.into(),
             error_id: None,
+            challenge: None,
         }
+    }
+
+    /// Adds a `WWW-Authenticate` challenge (`Bearer`) to a 401.
+    pub fn with_challenge(mut self, scheme: &'static str) -> Self {
+        self.challenge = Some(scheme);
+        self
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -78,6 +87,7 @@ impl ApiError {
                  quote it when reporting the problem, or try again later"
             ),
             error_id: Some(id),
+            challenge: None,
         }
     }
 
@@ -153,6 +163,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(scheme) = self.challenge {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+        }
         response
     }
 }

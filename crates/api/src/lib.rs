@@ -7,6 +7,7 @@
 //! request gets one. The API reads no environment: `deployflow serve` configures it.
 
 mod approval;
+pub mod auth;
 mod dashboard;
 mod deploy;
 mod error;
@@ -14,6 +15,7 @@ mod events;
 mod extract;
 pub mod metrics;
 mod routes;
+mod session;
 mod views;
 
 use std::time::Instant;
@@ -42,6 +44,8 @@ pub struct ApiConfig {
     /// The process's recorder, installed by the binary ([`metrics::install_recorder`]);
     /// without one `/metrics` serves only the database-wide gauges.
     pub metrics: Option<metrics::PrometheusHandle>,
+    /// Tokens, roles and the hosts requests may name.
+    pub auth: auth::AuthConfig,
 }
 
 #[derive(Clone)]
@@ -75,6 +79,9 @@ pub(crate) struct AppState {
         approval::reject,
         approval::destroy,
         routes::list_jobs,
+        session::sign_in,
+        session::current,
+        session::sign_out,
         routes::healthz,
         routes::readyz,
         metrics::get_metrics,
@@ -85,15 +92,72 @@ pub(crate) struct AppState {
         (name = "jobs", description = "Jobs: runs of a workflow"),
         (name = "workflows", description = "The workflows this server runs"),
         (name = "health", description = "Liveness and readiness probes"),
+        (name = "session", description = "The dashboard's sign-in"),
         (name = "meta", description = "This document"),
-    )
+    ),
+    modifiers(&Security)
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer-token scheme every operation needs unless it says
+/// otherwise (`security(())`), and the 401/403 answers those operations give.
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, SecurityRequirement};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if operation.security.is_some() {
+                    continue;
+                }
+                let responses = &mut operation.responses.responses;
+                responses.entry("401".into()).or_insert_with(|| {
+                    problem("No token, or an unknown, revoked or expired one").into()
+                });
+                responses.entry("403".into()).or_insert_with(|| {
+                    problem("The token's role does not allow this, a cookie request without its CSRF token, or a cross-site Origin").into()
+                });
+            }
+        }
+    }
+}
 
 /// This API's OpenAPI document.
 #[utoipa::path(
     get, path = "/openapi.json", tag = "meta",
-    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")),
+    security(())
 )]
 async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
@@ -126,12 +190,22 @@ fn app(state: AppState) -> Router {
         .route("/job/{id}/reject", post(approval::reject))
         .route("/job/{id}/destroy", post(approval::destroy))
         .route("/list", get(routes::list_jobs))
+        .route(
+            "/session",
+            get(session::current)
+                .post(session::sign_in)
+                .delete(session::sign_out),
+        )
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/openapi.json", get(openapi_json))
         .route("/metrics", get(metrics::get_metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .layer(middleware::from_fn(metrics::record_request))

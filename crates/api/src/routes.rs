@@ -10,6 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::AppState;
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JobId, JsonBody, OptionalJson, PathParam, Query};
 use crate::views::{
@@ -43,12 +44,31 @@ pub const JOB_VIEW_LOG_LINES: usize = 200;
 )]
 pub async fn submit_run(
     State(state): State<AppState>,
+    caller: Caller,
     PathParam(name): PathParam,
     JsonBody(request): JsonBody<RunRequest>,
 ) -> ApiResult<Response> {
+    // Destroying is an admin's, whichever route asks for it.
+    if name == pipeline::DESTROY_WORKFLOW && caller.role < Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!(
+                "token {:?} has role {}; running the destroy workflow needs admin",
+                caller.name, caller.role
+            ),
+        ));
+    }
     let submitted = state
         .engine
-        .submit(&name, request.input, request.idempotency_key)
+        .submit_as(
+            &name,
+            request.input,
+            request.idempotency_key,
+            &[],
+            Some(&caller.name),
+        )
         .await?;
     Ok(submitted_response(submitted))
 }
@@ -127,6 +147,7 @@ pub struct ListParams {
 )]
 pub async fn list_jobs(
     State(state): State<AppState>,
+    caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<JobList>> {
     let statuses = match params.status.as_deref().map(str::trim) {
@@ -158,6 +179,7 @@ pub async fn list_jobs(
     let filter = JobFilter {
         statuses,
         workflow: params.workflow.filter(|w| !w.is_empty()),
+        created_by: caller.only_own(&state.config.auth),
         before,
         limit,
     };
@@ -307,7 +329,8 @@ pub async fn list_workflows(State(state): State<AppState>) -> Json<WorkflowList>
 /// Liveness: the process answers.
 #[utoipa::path(
     get, path = "/healthz", tag = "health",
-    responses((status = 200, description = "Alive", body = Health))
+    responses((status = 200, description = "Alive", body = Health)),
+    security(())
 )]
 pub async fn healthz() -> Json<Health> {
     Json(Health {
@@ -321,7 +344,8 @@ pub async fn healthz() -> Json<Health> {
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
-    )
+    ),
+    security(())
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     match state.engine.store().ping().await {

@@ -58,6 +58,48 @@ async fn dashboard_lists_jobs_draws_timelines_and_retries() {
     page.viewport(1280, 860, false).await;
     page.navigate(&app.url("/")).await;
 
+    // Without a session the page asks for a token, and the API refuses the
+    // list; signing in sets the cookie and shows the jobs.
+    page.wait_for(
+        "!document.getElementById('sign-in').hidden || null",
+        "the sign-in form",
+    )
+    .await;
+    let refused = page
+        .wait_for(
+            "fetch('/list').then(r => r.status)",
+            "the list without a session",
+        )
+        .await;
+    assert_eq!(refused, json!(401));
+    page.eval(&format!(
+        "document.getElementById('sign-in-token').value = {:?}; \
+         document.getElementById('sign-in-form').requestSubmit(); true",
+        app.admin_token
+    ))
+    .await;
+    page.wait_for(
+        "document.getElementById('sign-in').hidden || null",
+        "signed in",
+    )
+    .await;
+    let cookie_readable = page
+        .eval("document.cookie.includes('deployflow_session')")
+        .await;
+    assert_eq!(
+        cookie_readable,
+        json!(false),
+        "the session cookie is HttpOnly"
+    );
+    // A state-changing request with the cookie but without the CSRF token is refused.
+    let forged = page
+        .wait_for(
+            &format!("fetch('/job/{ok}/retry', {{method: 'POST'}}).then(r => r.status)"),
+            "a POST without the CSRF token",
+        )
+        .await;
+    assert_eq!(forged, json!(403));
+
     // The list: both jobs, newest first, with their statuses.
     let rows = page
         .wait_for(

@@ -28,6 +28,7 @@ async fn strict_api(app: &TestApp) -> (String, CancellationToken) {
     let config = api::ApiConfig {
         url_policy: pipeline::UrlPolicy::default(),
         metrics: None,
+        auth: api::auth::AuthConfig::default(),
     };
     tokio::spawn({
         let engine = app.engine.clone();

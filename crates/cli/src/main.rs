@@ -64,6 +64,9 @@ enum Command {
     Reject(commands::lifecycle::ApprovalArgs),
     /// Destroy what a deployment applied (a durable destroy job).
     Destroy(commands::lifecycle::DestroyArgs),
+    /// Create, list and revoke the API's tokens (on the database directly).
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -83,7 +86,8 @@ fn main() -> ExitCode {
         | Command::Cancel(_)
         | Command::Approve(_)
         | Command::Reject(_)
-        | Command::Destroy(_) => "warn",
+        | Command::Destroy(_)
+        | Command::Token(_) => "warn",
         _ => "info,sqlx=warn",
     };
     let _telemetry = telemetry::init(&cli.config.log_format, default_filter);
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
             Command::Approve(args) => commands::lifecycle::approve(&cli.config, args).await,
             Command::Reject(args) => commands::lifecycle::reject(&cli.config, args).await,
             Command::Destroy(args) => commands::lifecycle::destroy(&cli.config, args).await,
+            Command::Token(command) => commands::token::run(&cli.config, command).await,
         }
     });
     match result {

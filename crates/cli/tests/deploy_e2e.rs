@@ -137,7 +137,7 @@ impl Stack {
 
     async fn start_api(&mut self) {
         let mut command = self.command(&["serve", "--no-worker"]);
-        command.env("LISTEN_ADDR", "127.0.0.1:0");
+        command.env("LISTEN_ADDR", "127.0.0.1:0").env("AUTH", "off");
         let mut api = WorkerProcess::spawn("api", command, self.dir.path());
         self.api_url = api.api_url(Duration::from_secs(30)).await;
         self.api = Some(api);

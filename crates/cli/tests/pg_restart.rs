@@ -27,6 +27,7 @@ fn deployflow(db: &TestPostgres, dir: &Path, args: &[&str]) -> Command {
         )
         .env("DATA_DIR", dir.join("data"))
         .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("AUTH", "off")
         .env("LEASE_SECONDS", "5")
         .env("HEARTBEAT_SECONDS", "1")
         .env("POLL_INTERVAL_MS", "200")

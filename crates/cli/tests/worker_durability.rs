@@ -102,6 +102,7 @@ impl Harness {
 
     async fn count(&self, statuses: &[JobStatus]) -> i64 {
         let filter = JobFilter {
+            created_by: None,
             statuses: statuses.to_vec(),
             workflow: Some("demo".into()),
             before: None,

@@ -136,6 +136,7 @@ async fn submit_many(engine: &Engine, jobs: usize) -> Result<Vec<Uuid>> {
 async fn wait_until_done(store: &dyn Store, jobs: usize, limit: Duration) -> Result<usize> {
     let deadline = Instant::now() + limit;
     let active = JobFilter {
+        created_by: None,
         statuses: vec![JobStatus::Queued, JobStatus::Running],
         workflow: Some(WORKFLOW.into()),
         before: None,

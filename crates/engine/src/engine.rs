@@ -84,6 +84,20 @@ impl Engine {
         idempotency_key: Option<String>,
         secrets: &[(&str, &str)],
     ) -> Result<Submitted> {
+        self.submit_as(workflow, input, idempotency_key, secrets, None)
+            .await
+    }
+
+    /// Like [`Engine::submit_with_secrets`], recording who submitted the job
+    /// (the name of an API token).
+    pub async fn submit_as(
+        &self,
+        workflow: &str,
+        input: Value,
+        idempotency_key: Option<String>,
+        secrets: &[(&str, &str)],
+        created_by: Option<&str>,
+    ) -> Result<Submitted> {
         let def = self
             .catalog
             .workflow(workflow)
@@ -128,6 +142,7 @@ impl Engine {
                 idempotency_key,
                 secrets: sealed,
                 trace_context,
+                created_by: created_by.map(str::to_owned),
             })
             .await
     }
@@ -139,6 +154,11 @@ impl Engine {
     }
 
     /// One file a job produced.
+    /// Adds lines to a job's log (an action someone took on it, say).
+    pub async fn append_logs(&self, id: Uuid, lines: &[LogLine]) -> Result<()> {
+        self.store.append_logs(id, lines).await
+    }
+
     pub async fn artifact(&self, id: Uuid, path: &str) -> Result<Artifact> {
         self.job(id).await?;
         self.store

@@ -3,6 +3,7 @@
 //! Rust handlers) on PostgreSQL or SQLite, with leases, fencing, per-step checkpoints,
 //! retries with backoff, timeouts, cancellation and logs. See ARCHITECTURE.md.
 
+pub mod access;
 pub mod backoff;
 pub mod bench;
 mod catalog;

@@ -28,7 +28,7 @@ pub use repo::{CloneLimits, UrlPolicy};
 pub use steps::{
     APPROVAL_SIGNAL, AWAITING_APPROVAL, ApplyOutput, Approval, CloneOutput, DENIED,
     DESTROY_WORKFLOW, DestroyInput, DestroyOutput, HealthOutput, PLANNED, Probe, REJECTED,
-    StateReference, register,
+    StateReference, artifact_holds_secrets, register,
 };
 pub use terraform::{ApplyMode, HealthConfig, StateBackend, TerraformConfig};
 

@@ -62,6 +62,8 @@ impl Database {
 /// A running API (and maybe worker); everything stops when it is dropped.
 pub struct TestApp {
     pub base: String,
+    /// The secret of the admin token `client` sends.
+    pub admin_token: String,
     pub client: reqwest::Client,
     pub engine: Engine,
     shutdown: CancellationToken,
@@ -79,6 +81,7 @@ pub fn api_config() -> api::ApiConfig {
             allow_local: true,
         },
         metrics: None,
+        auth: api::auth::AuthConfig::default(),
     }
 }
 
@@ -119,6 +122,21 @@ impl TestApp {
                     .expect("serve");
             }
         });
+        // Every request of `client` acts as an admin; the authorization
+        // tests make their own tokens and clients.
+        let admin = engine
+            .create_token("test-admin", "admin", None)
+            .await
+            .expect("admin token");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", admin.secret).parse().unwrap(),
+        );
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap();
         let worker = with_worker.then(|| {
             let mut config = WorkerConfig::new("test-worker");
             config.heartbeat = Duration::from_millis(100);
@@ -130,7 +148,8 @@ impl TestApp {
         });
         Self {
             base,
-            client: reqwest::Client::new(),
+            admin_token: admin.secret.clone(),
+            client,
             engine,
             shutdown,
             server,

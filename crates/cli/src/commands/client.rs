@@ -69,7 +69,7 @@ pub struct ApiClient {
 
 impl ApiClient {
     /// A client of the API at `base` (`http://host:port`, optionally with a path prefix).
-    pub fn new(base: &str) -> anyhow::Result<Self> {
+    pub fn new(base: &str, token: Option<&str>) -> anyhow::Result<Self> {
         let base = Url::parse(base).map_err(|e| {
             ConfigError(format!(
                 "--api / DEPLOYFLOW_API must be a URL such as http://127.0.0.1:8080, got {base:?}: {e}"
@@ -82,7 +82,17 @@ impl ApiClient {
             ))
             .into());
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| {
+                    ConfigError("DEPLOYFLOW_TOKEN holds characters a header cannot carry".into())
+                })?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("deployflow/", env!("CARGO_PKG_VERSION")))
@@ -208,12 +218,12 @@ mod tests {
 
     #[test]
     fn builds_urls_under_the_base_with_encoded_segments_and_query() {
-        let client = ApiClient::new("http://127.0.0.1:8080").unwrap();
+        let client = ApiClient::new("http://127.0.0.1:8080", None).unwrap();
         assert_eq!(
             client.url(&["workflows", "a b/c", "runs"], &[]).as_str(),
             "http://127.0.0.1:8080/workflows/a%20b%2Fc/runs"
         );
-        let client = ApiClient::new("http://host/prefix/").unwrap();
+        let client = ApiClient::new("http://host/prefix/", None).unwrap();
         assert_eq!(
             client
                 .url(&["list"], &[("status", "failed,cancelled".into())])
@@ -225,7 +235,7 @@ mod tests {
     #[test]
     fn rejects_base_urls_it_cannot_use() {
         for bad in ["127.0.0.1:8080", "https://example.com", "not a url"] {
-            let error = ApiClient::new(bad).err().expect(bad);
+            let error = ApiClient::new(bad, None).err().expect(bad);
             assert!(error.downcast_ref::<ConfigError>().is_some(), "{bad}");
         }
     }

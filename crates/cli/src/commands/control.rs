@@ -22,7 +22,7 @@ pub struct RetryArgs {
 }
 
 pub async fn retry(config: &Config, args: RetryArgs) -> anyhow::Result<()> {
-    let client = ApiClient::new(&config.api_url)?;
+    let client = ApiClient::new(&config.api_url, config.token.as_deref())?;
     let body = args
         .from_step
         .as_ref()
@@ -52,7 +52,7 @@ pub struct CancelArgs {
 }
 
 pub async fn cancel(config: &Config, args: CancelArgs) -> anyhow::Result<()> {
-    let client = ApiClient::new(&config.api_url)?;
+    let client = ApiClient::new(&config.api_url, config.token.as_deref())?;
     let url = client.url(&["job", &args.id.to_string(), "cancel"], &[]);
     let response = client.post(url, None).await?;
     if args.output.json {

@@ -24,7 +24,7 @@ pub struct StatusArgs {
 }
 
 pub async fn status(config: &Config, args: StatusArgs) -> anyhow::Result<()> {
-    let client = ApiClient::new(&config.api_url)?;
+    let client = ApiClient::new(&config.api_url, config.token.as_deref())?;
     let response = client
         .get(client.url(&["job", &args.id.to_string()], &[]))
         .await?;
@@ -128,7 +128,7 @@ pub struct ListArgs {
 }
 
 pub async fn list(config: &Config, args: ListArgs) -> anyhow::Result<()> {
-    let client = ApiClient::new(&config.api_url)?;
+    let client = ApiClient::new(&config.api_url, config.token.as_deref())?;
     let mut query = Vec::new();
     if let Some(status) = args.status {
         query.push(("status", status));

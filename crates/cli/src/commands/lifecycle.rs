@@ -32,7 +32,7 @@ pub async fn reject(config: &Config, args: ApprovalArgs) -> anyhow::Result<()> {
 }
 
 async fn answer(config: &Config, args: ApprovalArgs, verb: &str) -> anyhow::Result<()> {
-    let client = ApiClient::new(&config.api_url)?;
+    let client = ApiClient::new(&config.api_url, config.token.as_deref())?;
     let body = args.comment.as_ref().map(|c| json!({ "comment": c }));
     let url = client.url(&["job", &args.id.to_string(), verb], &[]);
     let response = client.post(url, body.as_ref()).await?;
@@ -54,7 +54,7 @@ pub struct DestroyArgs {
 }
 
 pub async fn destroy(config: &Config, args: DestroyArgs) -> anyhow::Result<()> {
-    let client = ApiClient::new(&config.api_url)?;
+    let client = ApiClient::new(&config.api_url, config.token.as_deref())?;
     let url = client.url(&["job", &args.id.to_string(), "destroy"], &[]);
     let response = client.post(url, None).await?;
     if args.output.json {

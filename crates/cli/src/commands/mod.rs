@@ -14,6 +14,7 @@ pub mod output;
 pub mod plan;
 pub mod run;
 pub mod serve;
+pub mod token;
 pub mod worker;
 
 use std::sync::Arc;

@@ -41,7 +41,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<()> {
     if let Some(key) = &args.idempotency_key {
         body["idempotency_key"] = json!(key);
     }
-    let client = ApiClient::new(&config.api_url)?;
+    let client = ApiClient::new(&config.api_url, config.token.as_deref())?;
     let url = client.url(&["workflows", &args.workflow, "runs"], &[]);
     let response = client.post(url, Some(&body)).await?;
     if args.output.json {
@@ -92,7 +92,7 @@ pub async fn submit(config: &Config, args: SubmitArgs) -> anyhow::Result<()> {
     if let Some(key) = &args.idempotency_key {
         body["idempotency_key"] = json!(key);
     }
-    let client = ApiClient::new(&config.api_url)?;
+    let client = ApiClient::new(&config.api_url, config.token.as_deref())?;
     let response = client
         .post(client.url(&["request"], &[]), Some(&body))
         .await?;

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::worker::{stop_on_signal, worker_config};
-use crate::commands::{config_error, load_catalog, open_store};
+use crate::commands::{ConfigError, config_error, load_catalog, open_store};
 use crate::config::Config;
 
 #[derive(Debug, clap::Args)]
@@ -39,7 +39,22 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen))?;
     let address = listener.local_addr().context("listening address")?;
-    tracing::info!(listen = %address, worker = !args.no_worker, "HTTP API listening");
+    let auth = config.auth_config(address).map_err(ConfigError)?;
+    if auth.disabled {
+        tracing::warn!(listen = %address, "AUTH=off: every request acts as an admin (loopback only)");
+    } else if store
+        .list_tokens()
+        .await
+        .map(|t| t.is_empty())
+        .unwrap_or(false)
+    {
+        tracing::warn!(
+            "no API token exists yet: create one with `deployflow token create --role admin --name NAME` \
+             (same DATABASE_URL / DATA_DIR), then send it as `Authorization: Bearer <token>`, \
+             sign in to the dashboard with it, or set DEPLOYFLOW_TOKEN for the CLI"
+        );
+    }
+    tracing::info!(listen = %address, worker = !args.no_worker, auth = if auth.disabled { "off" } else { "tokens" }, "HTTP API listening");
 
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
@@ -52,6 +67,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let api_config = api::ApiConfig {
         url_policy: config.url_policy(),
         metrics: Some(metrics),
+        auth,
     };
     let served = api::serve(listener, engine, api_config, shutdown.clone()).await;
     // If the server stopped on its own (an I/O error), the worker stops with it.

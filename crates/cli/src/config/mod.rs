@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 mod apply;
+mod auth;
 mod preflight;
 
 pub use apply::ApplyConfig;
@@ -64,14 +65,40 @@ pub struct Config {
     #[arg(long, env = "DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
 
-    /// Address `deployflow serve` listens on for HTTP.
+    /// Address `deployflow serve` listens on for HTTP (loopback unless told
+    /// otherwise: the API holds cloud credentials).
     #[arg(
         long,
         env = "LISTEN_ADDR",
-        default_value = "0.0.0.0:8080",
+        default_value = "127.0.0.1:8080",
         global = true
     )]
     pub listen: String,
+
+    /// `tokens`: every API route but the probes needs a bearer token
+    /// (`deployflow token create`). `off`: no authentication, every request
+    /// acts as an admin; only allowed when LISTEN_ADDR is a loopback address.
+    #[arg(long, env = "AUTH", default_value = "tokens", global = true)]
+    pub auth: String,
+
+    /// The address users reach the API at (`https://deploy.example.com`):
+    /// requests naming another Host, or sent from pages of another origin,
+    /// are refused. Unset on a loopback LISTEN_ADDR: loopback names only.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Submitters see every job, not only the ones they submitted.
+    #[arg(
+        long,
+        env = "SUBMITTERS_SEE_ALL_JOBS",
+        default_value_t = false,
+        global = true
+    )]
+    pub submitters_see_all_jobs: bool,
+
+    /// The API token the client commands (`submit`, `status`, `list`…) send.
+    #[arg(long, env = "DEPLOYFLOW_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
 
     /// Base URL of the HTTP API that `run`, `status`, `list`, `retry` and `cancel` talk to.
     #[arg(

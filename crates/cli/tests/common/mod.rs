@@ -1,5 +1,7 @@
 //! Shared by the process tests of this crate: `deployflow serve` as a child process.
 
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -23,6 +25,8 @@ pub async fn spawn_serve(dir: &Path) -> (WorkerProcess, String) {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows"),
         )
         .env("LISTEN_ADDR", "127.0.0.1:0")
+        // The single-user loopback mode; `serve_auth.rs` covers tokens.
+        .env("AUTH", "off")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info,sqlx=warn")
         .env("POLL_INTERVAL_MS", "100")

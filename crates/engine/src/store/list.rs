@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::types::{JobRecord, JobStatus};
 
 /// Columns of `jobs` every reader selects, in the order the row decoders expect.
-pub(super) const JOB_COLUMNS: [&str; 18] = [
+pub(super) const JOB_COLUMNS: [&str; 19] = [
     "seq",
     "id",
     "workflow",
@@ -27,6 +27,7 @@ pub(super) const JOB_COLUMNS: [&str; 18] = [
     "finished_at",
     "lease_epoch",
     "trace_context",
+    "created_by",
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -34,6 +35,8 @@ pub struct JobFilter {
     /// Any of these statuses; empty means all.
     pub statuses: Vec<JobStatus>,
     pub workflow: Option<String>,
+    /// Only jobs this token submitted.
+    pub created_by: Option<String>,
     /// Cursor: only jobs older than this sequence number.
     pub before: Option<i64>,
     pub limit: u32,
@@ -81,6 +84,9 @@ fn apply_filter(query: &mut SelectStatement, filter: &JobFilter) {
     }
     if let Some(workflow) = &filter.workflow {
         query.and_where(Expr::col("workflow").eq(workflow.as_str()));
+    }
+    if let Some(created_by) = &filter.created_by {
+        query.and_where(Expr::col("created_by").eq(created_by.as_str()));
     }
     if let Some(before) = filter.before {
         query.and_where(Expr::col("seq").lt(before));

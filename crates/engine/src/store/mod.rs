@@ -152,6 +152,18 @@ pub trait Store: Send + Sync + 'static {
     /// Seconds the longest-waiting claimable job (due, or with an expired lease) has
     /// been due; 0 when none is.
     async fn oldest_due_age_seconds(&self) -> Result<f64>;
+
+    /// Stores a new API token; false when its name is taken.
+    async fn insert_token(&self, token: &TokenRecord) -> Result<bool>;
+
+    /// The token whose secret has this digest, revoked and expired ones included.
+    async fn token_by_digest(&self, digest: &str) -> Result<Option<TokenRecord>>;
+
+    /// Every token, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>>;
+
+    /// Revokes the token of this name; false when there is none not yet revoked.
+    async fn revoke_token(&self, name: &str) -> Result<bool>;
 }
 
 /// Runs `clients` loops of `one_commit` until `duration` is over; returns commits per second.

@@ -108,8 +108,8 @@ impl Store for PgStore {
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO engine.jobs
                  (id, workflow, workflow_version, steps, input, status, current_step, idempotency_key,
-                  trace_context)
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8)
+                  trace_context, created_by)
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9)
              ON CONFLICT (idempotency_key) DO NOTHING
              RETURNING id",
         )
@@ -121,6 +121,7 @@ impl Store for PgStore {
         .bind(&job.first_step)
         .bind(&job.idempotency_key)
         .bind(&job.trace_context)
+        .bind(&job.created_by)
         .fetch_optional(&mut *tx)
         .await?;
         let (id, created) = match inserted {
@@ -670,6 +671,64 @@ impl Store for PgStore {
         .fetch_one(&self.pool)
         .await?)
     }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO engine.access_tokens (name, role, digest, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&token.name)
+        .bind(&token.role)
+        .bind(&token.digest)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn token_by_digest(&self, digest: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT name, role, digest, created_at, expires_at, revoked_at
+             FROM engine.access_tokens WHERE digest = $1",
+        )
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT name, role, digest, created_at, expires_at, revoked_at
+             FROM engine.access_tokens ORDER BY created_at, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, name: &str) -> Result<bool> {
+        let revoked = sqlx::query(
+            "UPDATE engine.access_tokens SET revoked_at = now()
+             WHERE name = $1 AND revoked_at IS NULL",
+        )
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(revoked.rows_affected() == 1)
+    }
+}
+
+fn token_from_row(row: &PgRow) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        name: row.try_get("name")?,
+        role: row.try_get("role")?,
+        digest: row.try_get("digest")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
 }
 
 impl PgStore {
@@ -869,6 +928,7 @@ fn job_from_row(row: &PgRow) -> Result<JobRecord> {
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
         trace_id: trace_id_of(row.try_get("trace_context")?),
+        created_by: row.try_get("created_by")?,
     })
 }
 

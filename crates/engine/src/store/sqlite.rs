@@ -265,8 +265,8 @@ impl Store for SqliteStore {
         let now = now_ms();
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, workflow, workflow_version, steps, input, status, current_step,
-                 idempotency_key, created_at, updated_at, trace_context)
-             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)
+                 idempotency_key, created_at, updated_at, trace_context, created_by)
+             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
              ON CONFLICT (idempotency_key) DO NOTHING",
         )
         .bind(job.id.to_string())
@@ -279,6 +279,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(now)
         .bind(&job.trace_context)
+        .bind(&job.created_by)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -949,6 +950,68 @@ impl Store for SqliteStore {
                 .await?;
         Ok(oldest.map_or(0.0, |due| (now - due).max(0) as f64 / 1000.0))
     }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO access_tokens (name, role, digest, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&token.name)
+        .bind(&token.role)
+        .bind(&token.digest)
+        .bind(token.created_at.timestamp_millis())
+        .bind(token.expires_at.map(|t| t.timestamp_millis()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn token_by_digest(&self, digest: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT name, role, digest, created_at, expires_at, revoked_at
+             FROM access_tokens WHERE digest = ?",
+        )
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT name, role, digest, created_at, expires_at, revoked_at
+             FROM access_tokens ORDER BY created_at, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, name: &str) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let revoked = sqlx::query(
+            "UPDATE access_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(revoked.rows_affected() == 1)
+    }
+}
+
+fn token_from_row(row: &SqliteRow) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        name: row.try_get("name")?,
+        role: row.try_get("role")?,
+        digest: row.try_get("digest")?,
+        created_at: from_ms(row.try_get("created_at")?),
+        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_ms),
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(from_ms),
+    })
 }
 
 fn parse_uuid(text: &str) -> Result<Uuid> {
@@ -981,6 +1044,7 @@ fn job_from_row(row: &SqliteRow) -> Result<JobRecord> {
         started_at: opt_ms("started_at")?,
         finished_at: opt_ms("finished_at")?,
         trace_id: super::postgres::trace_id_of(row.try_get("trace_context")?),
+        created_by: row.try_get("created_by")?,
     })
 }
 

@@ -83,6 +83,8 @@ pub struct NewJob {
     pub secrets: Vec<crate::secrets::SealedSecret>,
     /// W3C `traceparent` every run of the job continues (see `trace_context.rs`).
     pub trace_context: Option<String>,
+    /// Who submitted it: the name of an API token.
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -239,6 +241,8 @@ pub struct JobRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// The id of the trace all the job's spans belong to (none for jobs older than it).
     pub trace_id: Option<String>,
+    /// Who submitted it: the name of an API token (none when the binary did).
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -306,4 +310,16 @@ pub struct ArtifactMeta {
 pub struct Artifact {
     pub meta: ArtifactMeta,
     pub content: Vec<u8>,
+}
+
+/// An API token as stored: its name, role and the digest of its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    pub name: String,
+    pub role: String,
+    #[serde(skip)]
+    pub digest: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }

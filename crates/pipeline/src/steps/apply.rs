@@ -44,6 +44,12 @@ const PLAN_ARTIFACT: &str = "plan/deployflow.tfplan";
 const PLAN_JSON_ARTIFACT: &str = "plan/plan.json";
 const STATE_ARTIFACT: &str = "state/terraform.tfstate";
 
+/// Whether a job's artifact can hold the deployment's secrets: a saved plan
+/// or Terraform state carries every sensitive value in the clear.
+pub fn artifact_holds_secrets(path: &str) -> bool {
+    ["plan/", "state/"].iter().any(|dir| path.starts_with(dir)) || path.ends_with(".tfstate")
+}
+
 /// The `apply` step's checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApplyOutput {

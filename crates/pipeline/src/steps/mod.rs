@@ -24,6 +24,7 @@ pub use crate::probe::Probe;
 pub use analyse::DENIED;
 pub use apply::{
     APPROVAL_SIGNAL, AWAITING_APPROVAL, ApplyOutput, Approval, PLANNED, REJECTED, StateReference,
+    artifact_holds_secrets,
 };
 pub use clone::CloneOutput;
 pub use destroy::{DESTROY_WORKFLOW, DestroyInput, DestroyOutput};

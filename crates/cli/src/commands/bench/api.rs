@@ -170,6 +170,11 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
         api::ApiConfig {
             url_policy: config.url_policy(),
             metrics: None,
+            // A loopback server the benchmark alone talks to.
+            auth: api::auth::AuthConfig {
+                disabled: true,
+                ..Default::default()
+            },
         },
         shutdown.clone(),
     ));
@@ -467,6 +472,7 @@ async fn count_missing(load: &Arc<Load>, ids: &HashSet<Uuid>, concurrency: usize
 async fn newest_seq(store: &dyn Store) -> anyhow::Result<i64> {
     let page = store
         .list_jobs(&JobFilter {
+            created_by: None,
             statuses: Vec::new(),
             workflow: None,
             before: None,
@@ -484,6 +490,7 @@ async fn scan(store: &dyn Store, seq_floor: i64, prefix: &str) -> anyhow::Result
     'pages: loop {
         let page = store
             .list_jobs(&JobFilter {
+                created_by: None,
                 statuses: Vec::new(),
                 workflow: Some(WORKFLOW.to_owned()),
                 before,
