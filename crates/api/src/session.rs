@@ -61,7 +61,10 @@ pub(crate) fn cookie_secret(headers: &HeaderMap) -> Option<&str> {
     request_body = SignIn,
     responses(
         (status = 200, description = "Signed in; the cookie is set", body = SessionView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
