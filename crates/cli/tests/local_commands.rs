@@ -166,6 +166,11 @@ fn deploy_runs_one_job_on_the_embedded_store() {
         .env_remove("OPENAI_API_KEY")
         .env("ALLOW_LOCAL_REPOS", "true")
         .env("DATA_DIR", dir.path().join("data"))
+        // No Docker engine at hand (whatever the machine has): the job plans.
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}/no-docker.sock", dir.path().display()),
+        )
         .env(
             "WORKFLOWS_DIR",
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows"),
