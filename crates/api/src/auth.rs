@@ -73,6 +73,28 @@ pub struct AuthConfig {
     pub submitters_see_all: bool,
     /// `Host` values (`name` or `name:port`) requests may carry; empty: any.
     pub allowed_hosts: Vec<String>,
+    /// Submissions (and retries) one token may make per minute; 0: no limit.
+    pub submissions_per_minute: u32,
+    /// Queued, running and waiting jobs one token may have at once; 0: no limit.
+    pub max_active_jobs: u32,
+}
+
+/// Per-token submission rate, shared by the server's requests.
+pub(crate) type SubmissionLimiter = governor::DefaultKeyedRateLimiter<String>;
+
+pub(crate) fn submission_limiter(config: &AuthConfig) -> Option<SubmissionLimiter> {
+    let per_minute = std::num::NonZeroU32::new(config.submissions_per_minute)?;
+    Some(governor::RateLimiter::keyed(governor::Quota::per_minute(
+        per_minute,
+    )))
+}
+
+/// Routes that create or re-queue work: the rate limit and the cap apply.
+fn submits(route: &str) -> bool {
+    matches!(
+        route,
+        "/request" | "/workflows/{name}/runs" | "/job/{id}/retry"
+    )
 }
 
 /// The token a request was made with.
@@ -189,6 +211,12 @@ pub(crate) async fn authorize(
             Err(e) => return ApiError::from(e).into_response(),
         }
     }
+    if submits(&route)
+        && !config.disabled
+        && let Err(refusal) = within_limits(&state, &caller).await
+    {
+        return refusal.into_response();
+    }
     let action = audited(&route);
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
@@ -208,6 +236,56 @@ pub(crate) async fn authorize(
         tracing::info!(job.id = %id, actor = %caller.name, role = %caller.role, action, "job action");
     }
     response
+}
+
+/// The token's submission rate and active jobs, against the limits.
+async fn within_limits(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    let config = &state.config.auth;
+    // The cap first: a refused submission does not use up the rate.
+    if config.max_active_jobs > 0 {
+        let filter = engine::store::JobFilter {
+            statuses: vec![
+                engine::JobStatus::Queued,
+                engine::JobStatus::Running,
+                engine::JobStatus::Waiting,
+            ],
+            created_by: Some(caller.name.clone()),
+            ..Default::default()
+        };
+        let active = state.engine.count(&filter).await.map_err(ApiError::from)?;
+        if active >= i64::from(config.max_active_jobs) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-active-jobs",
+                "Too many active jobs",
+                format!(
+                    "token {:?} has {active} queued, running or waiting jobs, the most it may have; wait for some to finish or cancel them",
+                    caller.name
+                ),
+            ));
+        }
+    }
+    if let Some(limiter) = &state.submissions
+        && let Err(not_until) = limiter.check_key(&caller.name)
+    {
+        let wait = not_until
+            .wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
+            .as_secs()
+            .max(1);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many submissions",
+            format!(
+                "token {:?} may submit {} jobs a minute; try again in {wait} s",
+                caller.name, config.submissions_per_minute
+            ),
+        )
+        .with_retry_after(wait));
+    }
+    Ok(())
 }
 
 /// The live token the request carries: in `Authorization: Bearer`, or in

@@ -41,6 +41,8 @@ pub struct ApiError {
     error_id: Option<Uuid>,
     /// The `WWW-Authenticate` challenge of a 401.
     challenge: Option<&'static str>,
+    /// Seconds a 429 asks the client to wait (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -57,7 +59,14 @@ impl ApiError {
             detail: detail.into(),
             error_id: None,
             challenge: None,
+            retry_after: None,
         }
+    }
+
+    /// Adds `Retry-After: seconds` to a 429.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// Adds a `WWW-Authenticate` challenge (`Bearer`) to a 401.
@@ -88,6 +97,7 @@ impl ApiError {
             ),
             error_id: Some(id),
             challenge: None,
+            retry_after: None,
         }
     }
 
@@ -163,6 +173,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if let Some(scheme) = self.challenge {
             response
                 .headers_mut()

@@ -54,6 +54,8 @@ pub(crate) struct AppState {
     pub config: std::sync::Arc<ApiConfig>,
     /// Cancelled at shutdown: ends long-lived event streams so the server can drain.
     pub shutdown: CancellationToken,
+    /// Per-token submission rate ([`auth::AuthConfig::submissions_per_minute`]).
+    pub submissions: Option<std::sync::Arc<auth::SubmissionLimiter>>,
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.
@@ -127,7 +129,15 @@ impl utoipa::Modify for Security {
                 )
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if let Some(submit) = item.post.as_mut()
+                && ["/request", "/workflows/{name}/runs", "/job/{id}/retry"]
+                    .contains(&path.as_str())
+            {
+                submit.responses.responses.entry("429".into()).or_insert_with(|| {
+                    problem("The token's submission rate or its number of active jobs is at its limit (Retry-After says when to try again)").into()
+                });
+            }
             for operation in [
                 &mut item.get,
                 &mut item.post,
@@ -166,6 +176,7 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 /// The API's routes over `engine`; event streams end only when their job finishes.
 pub fn router(engine: Engine, config: ApiConfig) -> Router {
     app(AppState {
+        submissions: auth::submission_limiter(&config.auth).map(std::sync::Arc::new),
         engine,
         config: std::sync::Arc::new(config),
         shutdown: CancellationToken::new(),
@@ -221,6 +232,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = app(AppState {
+        submissions: auth::submission_limiter(&config.auth).map(std::sync::Arc::new),
         engine,
         config: std::sync::Arc::new(config),
         shutdown: shutdown.clone(),

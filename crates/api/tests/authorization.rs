@@ -14,6 +14,7 @@ api_tests!(
     a_submitter_sees_and_acts_on_its_own_jobs_only,
     revoked_expired_and_malformed_tokens_are_refused,
     a_session_cookie_needs_its_csrf_token_to_change_anything,
+    submissions_are_limited_per_token,
 );
 
 const ROLES: [&str; 4] = ["viewer", "submitter", "approver", "admin"];
@@ -397,4 +398,77 @@ async fn a_session_cookie_needs_its_csrf_token_to_change_anything(backend: Backe
             .unwrap()
             .contains("Max-Age=0")
     );
+}
+
+async fn submissions_are_limited_per_token(backend: Backend) {
+    let mut config = common::api_config();
+    config.auth.submissions_per_minute = 3;
+    config.auth.max_active_jobs = 2;
+    let app = TestApp::spawn_with(backend, false, config).await;
+    let ci = app
+        .engine
+        .create_token("ci", "submitter", None)
+        .await
+        .unwrap();
+    let ops = app
+        .engine
+        .create_token("ops", "submitter", None)
+        .await
+        .unwrap();
+    let (ci, ops) = (client(Some(&ci.secret)), client(Some(&ops.secret)));
+    let run = json!({"input": {}});
+    let submit = |client: reqwest::Client| {
+        let url = app.url("/workflows/demo/runs");
+        let run = run.clone();
+        async move { client.post(url).json(&run).send().await.unwrap() }
+    };
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = submit(ci.clone()).await;
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    // Two queued jobs: the cap, before the rate limit.
+    let capped = submit(ci.clone()).await;
+    assert_eq!(capped.status(), 429);
+    let problem: Value = capped.json().await.unwrap();
+    assert_eq!(
+        problem["type"], "/problems/too-many-active-jobs",
+        "{problem}"
+    );
+    assert_eq!(app.job_count().await, 2, "nothing was submitted");
+    let (status, _) = send(
+        &app,
+        &ci,
+        &Method::POST,
+        &format!("/job/{}/cancel", ids[0]),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    // One job active again, but the third submission of the minute is the last.
+    let third = submit(ci.clone()).await;
+    assert_eq!(third.status(), 202);
+    let (status, _) = send(
+        &app,
+        &ci,
+        &Method::POST,
+        &format!("/job/{}/cancel", ids[1]),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let limited = submit(ci.clone()).await;
+    assert_eq!(limited.status(), 429);
+    let seconds: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&seconds), "{seconds}");
+    let problem: Value = limited.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/rate-limited", "{problem}");
+    // Another token has its own allowance.
+    assert_eq!(submit(ops).await.status(), 202);
 }

@@ -16,6 +16,7 @@ api_tests!(
     private_repository_token_never_leaks,
     non_server_repository_is_denied,
     bad_deployment_requests_create_nothing,
+    the_destroy_workflow_checks_its_own_input,
 );
 
 const TOKEN: &str = "github_pat_11TESTTOKENabcdefghijklmnopqrstuvwxyz0123";
@@ -300,4 +301,34 @@ async fn bad_deployment_requests_create_nothing(backend: Backend) {
         .await;
     assert_eq!(code, 422, "{problem:#}");
     assert_eq!(app.job_count().await, 0);
+}
+
+/// `POST /workflows/destroy/runs` skips the checks `POST /job/{id}/destroy`
+/// makes; the destroy step makes them itself.
+async fn the_destroy_workflow_checks_its_own_input(backend: Backend) {
+    let app = TestApp::spawn(backend, true).await;
+    let demo = app.submit_demo(json!({"sleep_ms": 10})).await;
+    app.wait_for_status(&demo, "succeeded").await;
+    for (deployment, reason) in [
+        (demo.clone(), "not a deployment"),
+        (uuid_nil(), "there is no job"),
+    ] {
+        let (status, body) = app
+            .post(
+                "/workflows/destroy/runs",
+                json!({"input": {"deployment": deployment}}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        let job = app.wait_for_status(&id, "failed").await;
+        assert!(
+            job["error"].as_str().unwrap_or_default().contains(reason),
+            "{job:#}"
+        );
+    }
+}
+
+fn uuid_nil() -> String {
+    "00000000-0000-0000-0000-000000000000".to_owned()
 }

@@ -64,6 +64,9 @@ enum Command {
     Reject(commands::lifecycle::ApprovalArgs),
     /// Destroy what a deployment applied (a durable destroy job).
     Destroy(commands::lifecycle::DestroyArgs),
+    /// Run the Terraform policy gate on a directory of .tf files.
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
     /// Create, list and revoke the API's tokens (on the database directly).
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
@@ -87,7 +90,8 @@ fn main() -> ExitCode {
         | Command::Approve(_)
         | Command::Reject(_)
         | Command::Destroy(_)
-        | Command::Token(_) => "warn",
+        | Command::Token(_)
+        | Command::Policy(_) => "warn",
         _ => "info,sqlx=warn",
     };
     let _telemetry = telemetry::init(&cli.config.log_format, default_filter);
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
             Command::Reject(args) => commands::lifecycle::reject(&cli.config, args).await,
             Command::Destroy(args) => commands::lifecycle::destroy(&cli.config, args).await,
             Command::Token(command) => commands::token::run(&cli.config, command).await,
+            Command::Policy(command) => commands::policy::run(command),
         }
     });
     match result {

@@ -193,6 +193,11 @@ impl Engine {
     }
 
     /// Cancels a waiting job at once; a running one stops at its next heartbeat.
+    /// How many jobs match `filter` (its cursor and limit aside).
+    pub async fn count(&self, filter: &JobFilter) -> Result<i64> {
+        self.store.count_jobs(filter).await
+    }
+
     pub async fn cancel(&self, id: Uuid) -> Result<CancelOutcome> {
         let outcome = self.store.cancel(id).await?;
         let message = match outcome {

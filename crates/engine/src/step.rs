@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::error::EngineError;
 use crate::logs::{LogLevel, LogSink};
 use crate::secrets::SecretKey;
-use crate::store::{Lease, Store};
+use crate::store::{JobRecord, Lease, Store};
 
 /// How a step failed, which decides what the engine does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -209,6 +209,15 @@ impl StepContext {
     /// if any. Cleared when the step is retried from scratch.
     pub async fn signal(&self, name: &str) -> Result<Option<Value>, StepError> {
         self.memo_get(&signal_memo_key(name)).await
+    }
+
+    /// Another job's record (the deployment a destroy job tears down, say).
+    pub async fn other_job(&self, job_id: Uuid) -> Result<Option<JobRecord>, StepError> {
+        self.data
+            .store
+            .get_job(job_id)
+            .await
+            .map_err(|e| store_error("reading a job", e))
     }
 
     /// The files a job (this one, or another such as the deployment a destroy job

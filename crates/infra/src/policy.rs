@@ -11,6 +11,8 @@
 
 mod allowlist;
 mod expr;
+mod foreign;
+mod iam;
 mod ingress;
 mod resources;
 mod rule;
@@ -56,21 +58,27 @@ impl Policy {
     /// The policy for Terraform deploying `choice`: its target's allowlists,
     /// its region and instance type, port 8080, an `app_url` output.
     pub fn for_choice(choice: &Choice) -> Policy {
+        Policy::for_target(choice.target, &choice.region, &choice.instance_type)
+    }
+
+    /// The policy for Terraform of `target` in `region` whose EC2 instances
+    /// (vm, Kubernetes nodes) are `instance_type`.
+    pub fn for_target(target: Target, region: &str, instance_type: &str) -> Policy {
         let set = |items: Vec<&str>| items.into_iter().map(str::to_owned).collect();
-        let supplied = match choice.target {
+        let supplied = match target {
             Target::Vm => vec![BUNDLE_PATH_VARIABLE],
             _ => vec![],
         };
         // Fargate and Lambda sizes are not instance types: those targets run no EC2.
-        let instance_types = match choice.target {
-            Target::Vm | Target::Kubernetes => vec![choice.instance_type.as_str()],
+        let instance_types = match target {
+            Target::Vm | Target::Kubernetes => vec![instance_type],
             Target::ContainerService | Target::Serverless | Target::DockerHost => vec![],
         };
         Policy {
-            region: choice.region.clone(),
-            allowed_providers: set(allowlist::providers(choice.target)),
-            allowed_resource_types: set(allowlist::resources(choice.target)),
-            allowed_data_sources: set(allowlist::data_sources(choice.target)),
+            region: region.to_owned(),
+            allowed_providers: set(allowlist::providers(target)),
+            allowed_resource_types: set(allowlist::resources(target)),
+            allowed_data_sources: set(allowlist::data_sources(target)),
             allowed_instance_types: set(instance_types),
             world_open_ports: BTreeSet::from([HOST_PORT]),
             allowed_backend: None,
@@ -94,7 +102,11 @@ impl Policy {
             .collect::<Vec<_>>()
             .join(", ");
         let mut rules = vec![
-            "Only *.tf files (no .tf.json, .tfvars or other files).".to_owned(),
+            "Only *.tf files (no .tf.json, .tfvars or other files), and no override.tf or *_override.tf.".to_owned(),
+            "Provider blocks set only: aws region (and alias) with a default_tags block; kubernetes host, cluster_ca_certificate and token from this configuration's aws_eks_cluster / data.aws_eks_cluster_auth. No exec, profile, assume_role, endpoints.".to_owned(),
+            "IAM: actions only ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, ssm:GetParameter(s|sByPath), s3:GetObject, xray:PutTraceSegments, xray:PutTelemetryRecords (trust policies: sts:AssumeRole, sts:TagSession for Service principals ec2/ecs-tasks/lambda/eks.amazonaws.com); resources = \"*\" only for ecr:GetAuthorizationToken and xray; managed policies only AmazonSSMManagedInstanceCore, AmazonECSTaskExecutionRolePolicy, AWSLambdaBasicExecutionRole, AmazonEKSClusterPolicy, AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly/ReadOnly.".to_owned(),
+            "Only resources this configuration creates: ids, buckets, roles, clusters and ARNs are references (aws_vpc.main.id), never literal ids (sg-…, vpc-…), names or account ARNs.".to_owned(),
+            "data aws_ssm_parameter only for names under /aws/service/; data aws_ami only with owners amazon, 137112412989 or 099720109477.".to_owned(),
             format!(
                 "Providers: only {} (source hashicorp/<name>), each in required_providers with a version constraint; no credentials in provider blocks (they come from the environment).",
                 list(&self.allowed_providers)

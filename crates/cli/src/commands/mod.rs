@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod migrate;
 pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod run;
 pub mod serve;
 pub mod token;

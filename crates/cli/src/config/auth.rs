@@ -23,6 +23,8 @@ impl Config {
             disabled,
             submitters_see_all: self.submitters_see_all_jobs,
             allowed_hosts: self.allowed_hosts(listen.ip())?,
+            submissions_per_minute: self.submissions_per_minute,
+            max_active_jobs: self.max_active_jobs_per_token,
         })
     }
 

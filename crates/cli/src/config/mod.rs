@@ -96,6 +96,24 @@ pub struct Config {
     )]
     pub submitters_see_all_jobs: bool,
 
+    /// Jobs (submissions and retries) one token may start per minute; 0: no limit.
+    #[arg(
+        long,
+        env = "SUBMISSIONS_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub submissions_per_minute: u32,
+
+    /// Queued, running and waiting jobs one token may have at once; 0: no limit.
+    #[arg(
+        long,
+        env = "MAX_ACTIVE_JOBS_PER_TOKEN",
+        default_value_t = 20,
+        global = true
+    )]
+    pub max_active_jobs_per_token: u32,
+
     /// The API token the client commands (`submit`, `status`, `list`…) send.
     #[arg(long, env = "DEPLOYFLOW_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,

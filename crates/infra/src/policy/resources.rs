@@ -26,6 +26,9 @@ const FILE_FUNCTIONS: &[&str] = &[
     "templatefile",
 ];
 
+/// Owners whose AMIs an instance may boot: Amazon, Canonical.
+const AMI_OWNERS: &[&str] = &["amazon", "137112412989", "099720109477"];
+
 /// Resource arguments that upload a local file.
 const UPLOAD_ARGS: &[&str] = &["source", "filename"];
 
@@ -53,6 +56,8 @@ impl Gate<'_> {
         for problem in ingress::check(kind, body, &self.policy.world_open_ports) {
             self.violation(problem.rule, format!("{address}: {}", problem.message));
         }
+        self.iam(kind, &address, block);
+        self.foreign(kind, &address, body);
     }
 
     pub(super) fn data(&mut self, block: &Block) {
@@ -80,6 +85,63 @@ impl Gate<'_> {
             );
         }
         self.region_argument(&address, block.body());
+        self.iam(kind, &address, block);
+        self.data_scope(kind, &address, block.body());
+        self.foreign_literals(&address, block.body());
+    }
+
+    /// What the allowed data sources may read.
+    fn data_scope(&mut self, kind: &str, address: &str, body: &Body) {
+        match kind {
+            // Public parameters only (the latest AMI ids), never the account's.
+            "aws_ssm_parameter" => {
+                let name = attr(body, "name").and_then(as_str);
+                if !name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("/aws/service/"))
+                {
+                    self.violation(
+                        Rule::DataSourceScope,
+                        format!(
+                            "{address}: reads SSM parameter {}; only AWS's public parameters under /aws/service/ may be read (the account's parameters can hold secrets).",
+                            name.map_or("named by a computed value".to_owned(), |n| format!("{n:?}"))
+                        ),
+                    );
+                }
+            }
+            "aws_ami" => {
+                let owners: Vec<Option<String>> = match attr(body, "owners") {
+                    Some(Expression::Array(items)) => items.iter().map(as_str).collect(),
+                    _ => vec![None],
+                };
+                let trusted = !owners.is_empty()
+                    && owners
+                        .iter()
+                        .all(|o| o.as_deref().is_some_and(|o| AMI_OWNERS.contains(&o)));
+                if !trusted {
+                    self.violation(
+                        Rule::DataSourceScope,
+                        format!(
+                            "{address}: owners must be literal trusted image owners ({}), so the image is not someone else's.",
+                            AMI_OWNERS.join(", ")
+                        ),
+                    );
+                }
+            }
+            "aws_eks_cluster" | "aws_eks_cluster_auth" => {
+                let own =
+                    attr(body, "name").and_then(super::expr::root_name) == Some("aws_eks_cluster");
+                if !own {
+                    self.violation(
+                        Rule::ForeignResource,
+                        format!(
+                            "{address}: name must be aws_eks_cluster.NAME.name of this configuration, not another cluster."
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
     }
 
     fn note_aws_use(&mut self, kind: &str, address: &str) {

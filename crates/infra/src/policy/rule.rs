@@ -39,6 +39,22 @@ pub enum Rule {
     MissingOutput,
     /// A variable with no default that deployflow does not supply.
     UnsuppliedVariable,
+    /// A provider argument deployflow's templates do not set (`exec`,
+    /// `assume_role`, `profile`, `endpoints`...).
+    ProviderArgument,
+    /// An IAM action outside the allow-list, `*` resources on scoped
+    /// actions, `Not*` elements, or a policy the gate cannot read.
+    IamAction,
+    /// A trust policy for anything but an AWS service.
+    IamPrincipal,
+    /// An AWS-managed policy outside the allow-list, or attached out of sight.
+    IamManagedPolicy,
+    /// A resource of the account this deployment did not create, named by
+    /// literal id, ARN or name.
+    ForeignResource,
+    /// A data source reading beyond what a deployment needs (an SSM
+    /// parameter outside `/aws/service/`, an AMI without a trusted owner).
+    DataSourceScope,
 }
 
 impl Rule {
@@ -63,6 +79,12 @@ impl Rule {
             Rule::LocalFile => "local-file",
             Rule::MissingOutput => "missing-output",
             Rule::UnsuppliedVariable => "unsupplied-variable",
+            Rule::ProviderArgument => "provider-argument",
+            Rule::IamAction => "iam-action",
+            Rule::IamPrincipal => "iam-principal",
+            Rule::IamManagedPolicy => "iam-managed-policy",
+            Rule::ForeignResource => "foreign-resource",
+            Rule::DataSourceScope => "data-source-scope",
         }
     }
 }

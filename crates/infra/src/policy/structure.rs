@@ -52,6 +52,15 @@ impl<'p> Gate<'p> {
 
     pub(super) fn file(&mut self, name: &str, text: &str) {
         self.file = name.to_owned();
+        if is_override_file(name) {
+            self.violation(
+                Rule::FileNotAllowed,
+                format!(
+                    "{name:?} is an override file: Terraform merges it into the other files' blocks after this gate has checked them. Put its content in the blocks it would change."
+                ),
+            );
+            return;
+        }
         if !is_tf_file_name(name) {
             self.violation(
                 Rule::FileNotAllowed,
@@ -94,7 +103,7 @@ impl<'p> Gate<'p> {
                         self.outputs.insert(name.to_owned());
                     }
                 }
-                "locals" => {}
+                "locals" => self.foreign_literals("locals", block.body()),
                 other => self.violation(
                     Rule::BlockNotAllowed,
                     format!(
@@ -238,6 +247,7 @@ impl<'p> Gate<'p> {
                 );
             }
         }
+        self.provider_arguments(&name, body);
         if name == "aws" {
             self.aws_provider_seen = true;
             let region = attr(body, "region").and_then(as_str);
@@ -252,6 +262,63 @@ impl<'p> Gate<'p> {
                     format!(
                         "provider \"aws\" has {found}; set region = \"{}\" (the chosen region) as a literal.",
                         self.policy.region
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Only what deployflow's templates set: for AWS the region and default
+    /// tags; for Kubernetes the endpoint, CA and token of this
+    /// configuration's own EKS cluster. Anything else (`exec`, `profile`,
+    /// `assume_role`, `endpoints`, `config_path`...) can run programs or
+    /// reach other accounts and endpoints.
+    fn provider_arguments(&mut self, name: &str, body: &Body) {
+        let (arguments, blocks): (&[&str], &[&str]) = match name {
+            "aws" => (&["region", "alias"], &["default_tags"]),
+            "kubernetes" => (&["host", "cluster_ca_certificate", "token"], &[]),
+            _ => (&[], &[]),
+        };
+        for attribute in body.attributes() {
+            let key = attribute.key();
+            if CREDENTIAL_ARGS.contains(&key) && name == "aws" {
+                continue; // reported as credentials
+            }
+            if !arguments.contains(&key) {
+                self.violation(
+                    Rule::ProviderArgument,
+                    format!(
+                        "provider \"{name}\" sets {key}; a provider block may set only {}.",
+                        if arguments.is_empty() {
+                            "nothing".to_owned()
+                        } else {
+                            arguments.join(", ")
+                        }
+                    ),
+                );
+            } else if name == "kubernetes" && !from_own_cluster(attribute.expr()) {
+                self.violation(
+                    Rule::ProviderArgument,
+                    format!(
+                        "provider \"kubernetes\" {key} must come from this configuration's aws_eks_cluster (or data.aws_eks_cluster_auth of it)."
+                    ),
+                );
+            }
+        }
+        for inner in body.blocks() {
+            if !blocks.contains(&inner.identifier()) {
+                self.violation(
+                    Rule::ProviderArgument,
+                    format!(
+                        "provider \"{name}\" has a {} block; {}.",
+                        inner.identifier(),
+                        if inner.identifier() == "exec" {
+                            "it runs a program on the worker while planning".to_owned()
+                        } else if blocks.is_empty() {
+                            "this provider takes no blocks".to_owned()
+                        } else {
+                            format!("only {} is allowed", blocks.join(", "))
+                        }
                     ),
                 );
             }
@@ -282,6 +349,7 @@ impl<'p> Gate<'p> {
         let Some(name) = self.labels(block, 1).map(|l| l[0].to_owned()) else {
             return;
         };
+        self.foreign_literals(&format!("variable.{name}"), block.body());
         if attr(block.body(), "default").is_none()
             && !self.policy.supplied_variables.contains(&name)
         {
@@ -322,6 +390,36 @@ impl<'p> Gate<'p> {
         }
         self.violations
     }
+}
+
+/// Whether every reference in `expr` is to this configuration's EKS cluster
+/// (`aws_eks_cluster.X…`, `data.aws_eks_cluster_auth.X…`), with at least one.
+fn from_own_cluster(expr: &hcl::Expression) -> bool {
+    use hcl::expr::{Expression, TraversalOperator};
+    let mut own = 0;
+    let mut other = 0;
+    super::expr::walk(expr, &mut |e| {
+        if let Expression::Traversal(t) = e
+            && let Expression::Variable(root) = &t.expr
+        {
+            let first = match t.operators.first() {
+                Some(TraversalOperator::GetAttr(a)) => a.as_str(),
+                _ => "",
+            };
+            match (root.as_str(), first) {
+                ("aws_eks_cluster", _) => own += 1,
+                ("data", "aws_eks_cluster" | "aws_eks_cluster_auth") => own += 1,
+                _ => other += 1,
+            }
+        }
+    });
+    own > 0 && other == 0
+}
+
+/// `override.tf`, `x_override.tf`: merged by Terraform into other blocks.
+fn is_override_file(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base == "override.tf" || base.ends_with("_override.tf")
 }
 
 /// `main.tf`, `modules/web/main.tf`: letters, digits, `-` and `_`, ending `.tf`.

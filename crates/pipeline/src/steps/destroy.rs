@@ -15,6 +15,29 @@ use crate::terraform::workdir;
 /// The destroy workflow's name, as in `workflows/destroy.toml`.
 pub const DESTROY_WORKFLOW: &str = "destroy";
 
+/// The destroy workflow checks what it is asked to destroy itself, whatever
+/// route submitted it: a deployment job that has finished.
+async fn check_deployment(ctx: &StepContext, deployment: Uuid) -> Result<(), StepError> {
+    let Some(job) = ctx.other_job(deployment).await? else {
+        return Err(StepError::permanent(format!(
+            "there is no job {deployment} to destroy"
+        )));
+    };
+    if job.workflow != crate::WORKFLOW {
+        return Err(StepError::permanent(format!(
+            "job {deployment} is a {} job, not a deployment: there is nothing to destroy",
+            job.workflow
+        )));
+    }
+    if !job.status.is_terminal() {
+        return Err(StepError::permanent(format!(
+            "job {deployment} is {}: cancel it or let it finish before destroying what it applied",
+            job.status
+        )));
+    }
+    Ok(())
+}
+
 /// The destroy workflow's input.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +57,7 @@ pub(super) async fn run(
     ctx: StepContext,
     input: DestroyInput,
 ) -> Result<DestroyOutput, StepError> {
+    check_deployment(&ctx, input.deployment).await?;
     if let Some(project) = super::docker_host::deployment_of(&ctx, input.deployment).await? {
         let removed =
             super::docker_host::destroy(&shared, &ctx, input.deployment, &project).await?;

@@ -1,0 +1,168 @@
+//! Nothing outside the deployment: arguments that point at a resource must
+//! point at one of this configuration (a reference), and no literal id or
+//! account ARN of an existing resource may appear anywhere.
+
+use hcl::Body;
+use hcl::expr::{Expression, TraversalOperator};
+
+use super::Rule;
+use super::expr::{as_str, walk, walk_body};
+use super::structure::Gate;
+
+/// Arguments that name an existing resource.
+const REFERENCE_ARGS: &[&str] = &[
+    "security_group_id",
+    "source_security_group_id",
+    "referenced_security_group_id",
+    "vpc_security_group_ids",
+    "security_groups",
+    "vpc_id",
+    "subnet_id",
+    "subnet_ids",
+    "subnets",
+    "route_table_id",
+    "gateway_id",
+    "allocation_id",
+    "instance_id",
+    "network_interface_id",
+    "load_balancer_arn",
+    "target_group_arn",
+    "cluster",
+    "cluster_name",
+    "repository",
+    "function_name",
+    "iam_instance_profile",
+    "execution_role_arn",
+    "task_role_arn",
+    "node_role_arn",
+    "role_arn",
+];
+
+/// Resource types whose `bucket` names an existing bucket (the bucket
+/// itself names the one it creates).
+const BUCKET_ATTACHMENTS: &[&str] = &[
+    "aws_s3_bucket_policy",
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_ownership_controls",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_versioning",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_s3_bucket_notification",
+    "aws_s3_object",
+];
+
+/// Prefixes of EC2 and VPC resource ids (`sg-0123456789abcdef0`).
+const ID_PREFIXES: &[&str] = &[
+    "sg", "subnet", "vpc", "igw", "rtb", "eni", "nat", "eipalloc", "vol", "snap", "lt", "i", "acl",
+    "pcx", "tgw", "vpce",
+];
+
+impl Gate<'_> {
+    pub(super) fn foreign(&mut self, kind: &str, address: &str, body: &Body) {
+        let mut keys: Vec<&str> = REFERENCE_ARGS.to_vec();
+        if BUCKET_ATTACHMENTS.contains(&kind) {
+            keys.push("bucket");
+        }
+        self.reference_args(address, body, &keys);
+        self.foreign_literals(address, body);
+    }
+
+    /// Literal ids and account ARNs anywhere in `body` (resources, and the
+    /// locals and variable defaults they could be read from).
+    pub(super) fn foreign_literals(&mut self, address: &str, body: &Body) {
+        let mut literals = Vec::new();
+        walk_body(body, &mut |expr| {
+            if let Some(text) = as_str(expr)
+                && (is_resource_id(&text) || is_account_arn(&text))
+            {
+                literals.push(text);
+            }
+        });
+        for text in literals {
+            self.violation(
+                Rule::ForeignResource,
+                format!(
+                    "{address}: {text:?} names an existing resource of the account; a deployment only touches resources it creates (refer to them, e.g. aws_security_group.app.id)."
+                ),
+            );
+        }
+    }
+
+    fn reference_args(&mut self, address: &str, body: &Body, keys: &[&str]) {
+        for attribute in body.attributes() {
+            if !keys.contains(&attribute.key()) {
+                continue;
+            }
+            let items: Vec<&Expression> = match attribute.expr() {
+                Expression::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            if items.iter().any(|item| !refers_to_configuration(item)) {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!(
+                        "{address}: {} must refer to a resource of this configuration (aws_vpc.main.id, aws_s3_bucket.bundle.id...), not name an existing one.",
+                        attribute.key()
+                    ),
+                );
+            }
+        }
+        for block in body.blocks() {
+            self.reference_args(address, block.body(), keys);
+        }
+    }
+}
+
+/// Whether `expr` takes its value from something this configuration
+/// declares: a resource, data source, local, variable or iteration value.
+fn refers_to_configuration(expr: &Expression) -> bool {
+    let mut found = false;
+    walk(expr, &mut |e| {
+        if let Expression::Traversal(t) = e
+            && matches!(&t.expr, Expression::Variable(_))
+            && matches!(t.operators.first(), Some(TraversalOperator::GetAttr(_)))
+        {
+            found = true;
+        }
+    });
+    found
+}
+
+/// `sg-0123abcd`, `subnet-0123456789abcdef0`.
+fn is_resource_id(text: &str) -> bool {
+    let Some((prefix, hex)) = text.split_once('-') else {
+        return false;
+    };
+    ID_PREFIXES.contains(&prefix)
+        && matches!(hex.len(), 8 | 17)
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+/// `arn:aws:iam::123456789012:role/admin`: an ARN naming an account.
+fn is_account_arn(text: &str) -> bool {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_account_arns_are_recognised() {
+        assert!(is_resource_id("sg-0123456789abcdef0"));
+        assert!(is_resource_id("vpc-1a2b3c4d"));
+        assert!(!is_resource_id("sg-app"));
+        assert!(!is_resource_id("i-am-a-name"));
+        assert!(is_account_arn("arn:aws:iam::123456789012:role/admin"));
+        assert!(!is_account_arn(
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+        ));
+        assert!(!is_account_arn("arn:aws:s3:::bucket"));
+    }
+}
