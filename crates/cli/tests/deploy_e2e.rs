@@ -551,6 +551,30 @@ async fn approval_waits_through_a_restart_of_every_process_then_applies() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_above_the_cost_ceiling_waits_for_an_approver() {
+    let mut stack = Stack::without_worker(None).await;
+    let mut worker = stack.command(&["worker"]);
+    worker.env("MAX_MONTHLY_COST_USD", "1");
+    stack.spawn_worker(worker);
+    let repo = stack.repo("shop", &flask_app());
+    // Approval was not asked for: the estimate above the ceiling asks for it.
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "waiting").await;
+    assert_eq!(job["state"], "AwaitingApproval", "{job:#}");
+    assert!(
+        job.to_string()
+            .contains("above MAX_MONTHLY_COST_USD ($1.00)"),
+        "{job:#}"
+    );
+    assert_eq!(stack.count("apply"), 0, "nothing applied above the ceiling");
+    let (code, _) = stack.post(&format!("/job/{id}/approve"), json!({})).await;
+    assert_eq!(code, 202);
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    assert_eq!(stack.count("apply"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_logs_responses_checkpoints_state_or_artifacts() {
     let mut stack = Stack::start_with(Some(BasicAuth::new("x-access-token", TOKEN))).await;
     let repo = stack.repo("private-shop", &flask_app());

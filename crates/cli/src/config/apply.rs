@@ -105,6 +105,21 @@ pub struct ApplyConfig {
     #[arg(long, env = "REQUIRE_APPROVAL", default_value_t = false, global = true)]
     pub require_approval: bool,
 
+    /// A deployment estimated above this many USD a month waits for an
+    /// approver even when REQUIRE_APPROVAL is off.
+    #[arg(long, env = "MAX_MONTHLY_COST_USD", global = true)]
+    pub max_monthly_cost_usd: Option<f64>,
+
+    /// Instance types applied without approval (comma-separated); another
+    /// waits for an approver. Unset: any.
+    #[arg(
+        long,
+        env = "INSTANCE_TYPES_WITHOUT_APPROVAL",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub instance_types_without_approval: Vec<String>,
+
     /// How long the health check keeps probing before the step fails, in seconds.
     #[arg(
         long,
@@ -141,6 +156,13 @@ impl ApplyConfig {
         config.command_timeout = Duration::from_secs(self.terraform_command_timeout_seconds.max(1));
         config.stop_grace = Duration::from_secs(self.terraform_stop_grace_seconds);
         config.require_approval = self.require_approval;
+        config.max_monthly_cost_usd = self.max_monthly_cost_usd;
+        config.instance_types_without_approval = self
+            .instance_types_without_approval
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
         config.docker_bin = self.docker_bin.clone();
         config.aws_bin = self.aws_bin.clone();
         config.env = child_environment();

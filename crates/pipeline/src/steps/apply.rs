@@ -44,6 +44,32 @@ const PLAN_ARTIFACT: &str = "plan/deployflow.tfplan";
 const PLAN_JSON_ARTIFACT: &str = "plan/plan.json";
 const STATE_ARTIFACT: &str = "state/terraform.tfstate";
 
+/// Why a deployment needs an approver whatever the settings: its estimated
+/// cost above the ceiling, or an instance type outside the allow-list.
+fn beyond_limits(choice: &Choice, tf: &TerraformConfig) -> Option<String> {
+    if let Some(ceiling) = tf.max_monthly_cost_usd
+        && choice.monthly_cost_usd > ceiling
+    {
+        return Some(format!(
+            "the estimate, ${:.2} a month, is above MAX_MONTHLY_COST_USD (${ceiling:.2}): an approver must agree",
+            choice.monthly_cost_usd
+        ));
+    }
+    let allowed = &tf.instance_types_without_approval;
+    if !allowed.is_empty()
+        && !choice.instance_type.is_empty()
+        && matches!(choice.target, Target::Vm | Target::Kubernetes)
+        && !allowed.contains(&choice.instance_type)
+    {
+        return Some(format!(
+            "instance type {} is not among INSTANCE_TYPES_WITHOUT_APPROVAL ({}): an approver must agree",
+            choice.instance_type,
+            allowed.join(", ")
+        ));
+    }
+    None
+}
+
 /// Whether a job's artifact can hold the deployment's secrets: a saved plan
 /// or Terraform state carries every sensitive value in the clear.
 pub fn artifact_holds_secrets(path: &str) -> bool {
@@ -173,13 +199,15 @@ pub(super) async fn run(
     };
     ctx.info(format!("plan: {}", approved.describe()));
 
-    if input.approve_before_apply || tf.require_approval {
+    let over_limit = beyond_limits(&choice, tf);
+    if input.approve_before_apply || tf.require_approval || over_limit.is_some() {
         match ctx.signal(APPROVAL_SIGNAL).await? {
             None => {
+                let why = over_limit.map(|why| format!("{why}; ")).unwrap_or_default();
                 return Err(StepError::waiting_in(
                     AWAITING_APPROVAL,
                     format!(
-                        "plan: {}; approve with POST /job/{id}/approve or reject with \
+                        "{why}plan: {}; approve with POST /job/{id}/approve or reject with \
                          POST /job/{id}/reject",
                         approved.describe(),
                         id = ctx.job_id
@@ -521,5 +549,44 @@ impl<'a> Session<'a> {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vm(instance_type: &str, monthly_cost_usd: f64) -> Choice {
+        Choice {
+            target: Target::Vm,
+            reasons: Vec::new(),
+            region: "us-east-1".into(),
+            instance_type: instance_type.into(),
+            memory_mib: None,
+            cpu_units: None,
+            replicas: 1,
+            disk_gb: 20,
+            monthly_cost_usd,
+            cost_breakdown: Vec::new(),
+            decided_by: "rules".into(),
+        }
+    }
+
+    #[test]
+    fn cost_above_the_ceiling_or_an_unlisted_instance_type_needs_an_approver() {
+        let mut tf = TerraformConfig::plan_only(PathBuf::from("/tmp"), "test");
+        assert_eq!(
+            beyond_limits(&vm("m5.24xlarge", 3000.0), &tf),
+            None,
+            "no limits set"
+        );
+        tf.max_monthly_cost_usd = Some(50.0);
+        assert_eq!(beyond_limits(&vm("t3.small", 15.0), &tf), None);
+        let why = beyond_limits(&vm("t3.small", 75.5), &tf).unwrap();
+        assert!(why.contains("$75.50") && why.contains("$50.00"), "{why}");
+        tf.instance_types_without_approval = vec!["t3.small".into(), "t3.medium".into()];
+        assert_eq!(beyond_limits(&vm("t3.medium", 30.0), &tf), None);
+        let why = beyond_limits(&vm("c5.large", 40.0), &tf).unwrap();
+        assert!(why.contains("c5.large"), "{why}");
     }
 }

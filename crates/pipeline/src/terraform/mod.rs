@@ -54,6 +54,12 @@ pub struct TerraformConfig {
     pub env: Vec<(String, SecretString)>,
     /// Park every deployment for approval after its plan (`REQUIRE_APPROVAL`).
     pub require_approval: bool,
+    /// A deployment estimated above this many USD a month waits for an
+    /// approver even when approval is otherwise off (`MAX_MONTHLY_COST_USD`).
+    pub max_monthly_cost_usd: Option<f64>,
+    /// Instance types that may be applied without approval; another waits for
+    /// an approver. Empty: any (`INSTANCE_TYPES_WITHOUT_APPROVAL`).
+    pub instance_types_without_approval: Vec<String>,
     /// The Docker CLI that builds and pushes the app image of the targets that
     /// run one from ECR (container service, serverless, Kubernetes).
     pub docker_bin: PathBuf,
@@ -78,6 +84,8 @@ impl TerraformConfig {
             stop_grace: Duration::from_secs(10),
             env: Vec::new(),
             require_approval: false,
+            max_monthly_cost_usd: None,
+            instance_types_without_approval: Vec::new(),
             docker_bin: PathBuf::from("docker"),
             aws_bin: PathBuf::from("aws"),
         }
