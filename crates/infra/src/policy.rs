@@ -52,13 +52,35 @@ pub struct Policy {
     pub required_outputs: BTreeSet<String>,
     /// Variables deployflow passes with `-var`; every other one needs a default.
     pub supplied_variables: BTreeSet<String>,
+    /// The largest literal `count` a resource may have.
+    #[serde(default = "max_count")]
+    pub max_count: u32,
+    /// The largest replica, node or task count (`desired_count`, `max_size`…).
+    #[serde(default = "max_replicas")]
+    pub max_replicas: u32,
+}
+
+/// Copies of one resource a configuration may ask for (subnets, one per zone).
+const MAX_COUNT: u32 = 3;
+/// Replicas allowed when no choice says how many (`policy check`).
+const DEFAULT_MAX_REPLICAS: u32 = 10;
+
+fn max_count() -> u32 {
+    MAX_COUNT
+}
+
+fn max_replicas() -> u32 {
+    DEFAULT_MAX_REPLICAS
 }
 
 impl Policy {
     /// The policy for Terraform deploying `choice`: its target's allowlists,
     /// its region and instance type, port 8080, an `app_url` output.
     pub fn for_choice(choice: &Choice) -> Policy {
-        Policy::for_target(choice.target, &choice.region, &choice.instance_type)
+        let mut policy = Policy::for_target(choice.target, &choice.region, &choice.instance_type);
+        // The templates allow one node more than the replicas, for rolling updates.
+        policy.max_replicas = choice.replicas.max(1) + 1;
+        policy
     }
 
     /// The policy for Terraform of `target` in `region` whose EC2 instances
@@ -84,6 +106,8 @@ impl Policy {
             allowed_backend: None,
             required_outputs: set(vec!["app_url"]),
             supplied_variables: set(supplied),
+            max_count: MAX_COUNT,
+            max_replicas: DEFAULT_MAX_REPLICAS,
         }
     }
 
@@ -128,6 +152,10 @@ impl Policy {
                     list(&self.allowed_instance_types)
                 )
             },
+            format!(
+                "count is a literal of at most {}; desired_count, desired_size, min_size, max_size, min_capacity and max_capacity are literals of at most {}.",
+                self.max_count, self.max_replicas
+            ),
             "No provisioner blocks of any kind (local-exec, remote-exec, file), no null_resource or terraform_data.".to_owned(),
             "Modules only from local ./ paths (or none).".to_owned(),
             format!(

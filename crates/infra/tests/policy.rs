@@ -1009,3 +1009,55 @@ output "loot" {
         );
     }
 }
+
+#[test]
+fn counts_and_replica_sizes_are_bounded() {
+    let policy = Policy::for_choice(&choice(Target::ContainerService));
+    assert!(policy.max_replicas >= 2, "{}", policy.max_replicas);
+    let fleet = format!(
+        r#"resource "aws_ecs_service" "app" {{
+  name          = "app"
+  desired_count = {}
+}}"#,
+        policy.max_replicas + 1
+    );
+    assert_only(&fleet, &[Rule::SizeNotBounded], &policy);
+    assert_only(
+        r#"resource "aws_cloudwatch_log_group" "many" {
+  count = 500
+  name  = "x${count.index}"
+}"#,
+        &[Rule::SizeNotBounded],
+        &policy,
+    );
+    assert_only(
+        r#"variable "n" {
+  default = 2
+}
+
+resource "aws_cloudwatch_log_group" "computed" {
+  count = var.n
+  name  = "x${count.index}"
+}"#,
+        &[Rule::SizeNotBounded],
+        &policy,
+    );
+    assert_only(
+        r#"resource "aws_appautoscaling_target" "app" {
+  max_capacity       = 1000
+  min_capacity       = 1
+  resource_id        = "service/${aws_ecs_cluster.main.name}/${aws_ecs_service.app.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  service_namespace  = "ecs"
+}"#,
+        &[Rule::SizeNotBounded],
+        &policy,
+    );
+    assert_passes(
+        r#"resource "aws_cloudwatch_log_group" "two" {
+  count = 2
+  name  = "x${count.index}"
+}"#,
+        &policy,
+    );
+}

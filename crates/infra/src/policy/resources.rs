@@ -6,7 +6,7 @@ use hcl::{Block, Body};
 
 use super::Rule;
 use super::allowlist::FORBIDDEN_DATA;
-use super::expr::{as_str, attr, is_var, labels, walk_body};
+use super::expr::{as_int, as_str, attr, is_var, labels, walk_body};
 use super::ingress;
 use super::structure::{Gate, allowed};
 use crate::terraform::BUNDLE_PATH_VARIABLE;
@@ -58,6 +58,35 @@ impl Gate<'_> {
         }
         self.iam(kind, &address, block);
         self.foreign(kind, &address, body);
+        self.sizes(&address, body, true);
+    }
+
+    /// `count` and replica sizes: literals within the policy's bounds, so a
+    /// configuration cannot ask for a fleet.
+    fn sizes(&mut self, address: &str, body: &Body, top: bool) {
+        for attribute in body.attributes() {
+            let key = attribute.key();
+            let bound = match key {
+                "count" if top => self.policy.max_count,
+                "desired_count" | "desired_size" | "min_size" | "max_size" | "min_capacity"
+                | "max_capacity" => self.policy.max_replicas,
+                _ => continue,
+            };
+            let value = as_int(attribute.expr());
+            if value.is_some_and(|v| (0..=i64::from(bound)).contains(&v)) {
+                continue;
+            }
+            self.violation(
+                Rule::SizeNotBounded,
+                format!(
+                    "{address}: {key} is {}; write a literal of at most {bound}.",
+                    value.map_or("not a literal number".to_owned(), |v| v.to_string())
+                ),
+            );
+        }
+        for block in body.blocks() {
+            self.sizes(address, block.body(), false);
+        }
     }
 
     pub(super) fn data(&mut self, block: &Block) {

@@ -55,6 +55,8 @@ pub enum Rule {
     /// A data source reading beyond what a deployment needs (an SSM
     /// parameter outside `/aws/service/`, an AMI without a trusted owner).
     DataSourceScope,
+    /// A `count` or replica size that is not a literal within the bound.
+    SizeNotBounded,
 }
 
 impl Rule {
@@ -85,6 +87,7 @@ impl Rule {
             Rule::IamManagedPolicy => "iam-managed-policy",
             Rule::ForeignResource => "foreign-resource",
             Rule::DataSourceScope => "data-source-scope",
+            Rule::SizeNotBounded => "size-not-bounded",
         }
     }
 }
