@@ -162,7 +162,10 @@ fn parse_remote(rest: &str, https: bool, policy: &UrlPolicy) -> Result<RepoUrl, 
     if host == "github.com" {
         check_github_path(&path)?;
     }
-    let authority = match port {
+    // The scheme's default port is dropped, as URL parsers do, so one
+    // repository has one spelling.
+    let default_port = if https { 443 } else { 80 };
+    let authority = match port.filter(|p| *p != default_port) {
         Some(port) => format!("{}:{port}", bracket_ipv6(&host)),
         None => bracket_ipv6(&host),
     };

@@ -40,7 +40,7 @@ fn accepted_urls_normalise() {
         (
             github_only(),
             "https://github.com:443/acme/shop",
-            "https://github.com:443/acme/shop",
+            "https://github.com/acme/shop",
         ),
         (
             local_allowed(),
