@@ -10,6 +10,7 @@
 
 mod app_files;
 mod bind;
+mod build_env;
 mod compose;
 mod compose_plan;
 mod compose_ports;

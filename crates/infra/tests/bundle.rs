@@ -7,6 +7,8 @@
 mod cases;
 #[path = "bundle/compose.rs"]
 mod compose;
+#[path = "bundle/node_checks.rs"]
+mod node_checks;
 
 use analysis::{Analysis, BindAddress, EnvVar, Evidence, Requirements, Snapshot};
 use infra::bundle::{AdjustmentKind, Bundle, BundleOptions, validate_compose};

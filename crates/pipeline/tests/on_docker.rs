@@ -620,3 +620,32 @@ async fn a_uv_project_is_installed_from_its_lock_file() {
         "{note}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variable_the_build_reads_reaches_the_build_and_ignored_sources_are_copied() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    // build.js exits without NEXT_PUBLIC_GREETING; the repository's
+    // .dockerignore keeps server.js, the start command's file, out.
+    let outcome = deploy_files(&docker, &app("build-time-variable")).await;
+    assert_answered(&outcome, "/");
+    let reasons: Vec<String> = outcome.outputs["generate"]["adjustments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["reason"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("NEXT_PUBLIC_GREETING is read when the app is built")),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("excludes server.js, which the generated Dockerfile needs")),
+        "{reasons:#?}"
+    );
+}

@@ -19,6 +19,8 @@ pub(super) struct AppServiceSpec {
     pub dockerfile: Option<String>,
     pub port: u16,
     pub env: Vec<ComposeEnv>,
+    /// Variables passed to the build (`build.args`).
+    pub build_args: Vec<ComposeEnv>,
     /// A start command replacing the image's, when the bind fix needs it.
     pub command: Option<String>,
     pub healthcheck: Option<Vec<String>>,
@@ -51,13 +53,18 @@ fn service(spec: &AppServiceSpec) -> Value {
 }
 
 pub(super) fn build(spec: &AppServiceSpec) -> Value {
-    match &spec.dockerfile {
-        None => s(spec.build_context.clone()),
-        Some(dockerfile) => map([
-            ("context", s(spec.build_context.clone())),
-            ("dockerfile", s(dockerfile.clone())),
-        ]),
+    if spec.dockerfile.is_none() && spec.build_args.is_empty() {
+        return s(spec.build_context.clone());
     }
+    let mut build = Mapping::new();
+    build.insert(s("context"), s(spec.build_context.clone()));
+    if let Some(dockerfile) = &spec.dockerfile {
+        build.insert(s("dockerfile"), s(dockerfile.clone()));
+    }
+    if !spec.build_args.is_empty() {
+        build.insert(s("args"), environment(&spec.build_args));
+    }
+    Value::Mapping(build)
 }
 
 /// `8080:<port>`, the one published port.

@@ -3,6 +3,7 @@
 //! else a new one. Whatever is written is validated against the schema.
 
 use super::app_files::{join, parent, relative};
+use super::build_env;
 use super::compose::{self, APP_SERVICE, AppServiceSpec};
 use super::env::ComposeEnv;
 use super::existing_compose::{self, Outcome};
@@ -91,6 +92,7 @@ fn spec(inputs: &ComposeInputs, compose_dir: &str) -> AppServiceSpec {
         dockerfile: (dockerfile != "Dockerfile").then_some(dockerfile),
         port: inputs.port,
         env: inputs.env.to_vec(),
+        build_args: build_env::build_args(inputs.env, &image.build_args),
         command: image.command.clone(),
         healthcheck: inputs.healthcheck.clone(),
     }

@@ -6,6 +6,7 @@ mod compiled;
 mod dotnet;
 mod java;
 mod node;
+mod node_start;
 mod php;
 mod python;
 mod ruby;
@@ -28,6 +29,8 @@ pub(super) struct Inputs<'a> {
     /// The start command with the bind fix applied.
     pub command: Option<&'a str>,
     pub env: &'a [RuntimeEnv],
+    /// Variables the build step reads (declared with `ARG` before it).
+    pub build_args: &'a [String],
     /// Add the Lambda Web Adapter, so Lambda can run the image.
     pub serverless: bool,
 }
@@ -124,6 +127,14 @@ impl Text {
 
     fn blank(&mut self) -> &mut Text {
         self.line("")
+    }
+
+    /// `ARG` lines, so the next `RUN` sees the build arguments as variables.
+    fn build_args(&mut self, inputs: &Inputs) -> &mut Text {
+        for name in inputs.build_args {
+            self.line(format!("ARG {name}"));
+        }
+        self
     }
 
     /// Environment, the Lambda adapter, the port, the user and the command:

@@ -2,8 +2,9 @@
 //! starts and listens, the compose file, the Makefile.
 
 use super::app_files::{AppFiles, join, parent};
+use super::build_env;
 use super::dockerfile::{self, Inputs, web_static_port};
-use super::dockerignore::dockerignore;
+use super::dockerignore::{copied_paths, dockerignore};
 use super::env::compose_env;
 use super::health::Probe;
 use super::launch::{self, Launch};
@@ -52,6 +53,9 @@ pub(super) struct ImagePlan {
     pub generated: bool,
     /// A command the compose service must run instead of the image's.
     pub command: Option<String>,
+    /// The app's variables the Dockerfile declares with `ARG`: compose
+    /// passes them to the build.
+    pub build_args: Vec<String>,
 }
 
 pub(super) fn build(
@@ -256,12 +260,14 @@ fn kept_image(
         );
     }
     let command = kept_command(files, &path, launch, out);
+    let build_args = app_build_args(analysis, files.repo().text(&path).unwrap_or_default());
     ImagePlan {
         probe: Probe::for_runtime(analysis.language.as_deref().unwrap_or_default()),
         dockerfile: path,
         context,
         generated: false,
         command,
+        build_args,
     }
 }
 
@@ -308,9 +314,12 @@ fn generated_image(
         port,
         command: launch.command.as_deref(),
         env: &launch.env,
+        build_args: &build_env::generated_build_args(analysis),
         serverless,
     })?;
+    let build_args = app_build_args(analysis, &image.dockerfile);
     image.dockerfile = images::rewrite_dockerfile(&image.dockerfile, &options.base_image_registry);
+    let mut needed = copied_paths(&image.dockerfile);
     let path = files.repo_path("Dockerfile");
     let context = image
         .context
@@ -356,12 +365,38 @@ fn generated_image(
         );
     }
     let ignore_path = join(&context, ".dockerignore");
-    if let Some(text) = dockerignore(files.repo().text(&ignore_path), image.ignore) {
+    if context == files.subdir() {
+        // The files the start command names (`node server.js`), which `COPY . .` brings.
+        let command = launch.command.as_deref().unwrap_or_default();
+        needed.extend(
+            command
+                .split_whitespace()
+                .filter(|word| files.exists(word))
+                .map(str::to_owned),
+        );
+    }
+    let existing = files.repo().text(&ignore_path);
+    let (text, re_included) = dockerignore(existing, image.ignore, &needed);
+    if let Some(text) = text {
         out.write(
             &ignore_path,
             text,
             "Keeps .env files, keys, version control data and local build output out of the image."
                 .to_owned(),
+        );
+    }
+    for path in re_included {
+        out.note(
+            AdjustmentKind::Note,
+            &ignore_path,
+            format!("The repository's .dockerignore excludes {path}, which the generated Dockerfile needs: re-included with `!{path}`."),
+        );
+    }
+    for name in &build_args {
+        out.note(
+            AdjustmentKind::Note,
+            &path,
+            format!("{name} is read when the app is built (the bundler writes its value into the pages): it reaches the build as a build argument, from the environment or .env."),
         );
     }
     Ok(ImagePlan {
@@ -370,7 +405,24 @@ fn generated_image(
         probe: image.probe,
         generated: true,
         command: None,
+        build_args,
     })
+}
+
+/// The app's variables that `dockerfile` declares with `ARG`.
+fn app_build_args(analysis: &Analysis, dockerfile: &str) -> Vec<String> {
+    let app_variables: Vec<&str> = analysis
+        .env
+        .iter()
+        .map(|v| v.name.as_str())
+        .chain(analysis.required_env.iter().map(String::as_str))
+        .collect();
+    let mut names: Vec<String> = build_env::declared_args(dockerfile)
+        .into_iter()
+        .filter(|name| app_variables.contains(&name.as_str()))
+        .collect();
+    names.dedup();
+    names
 }
 
 /// The compose healthcheck, when the analysis knows a health path and the

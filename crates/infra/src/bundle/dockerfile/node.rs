@@ -2,6 +2,7 @@
 //! manager and lock file, the build step run when there is one, dev
 //! dependencies pruned, and the result copied into a clean final stage.
 
+use super::node_start::{StartProgram, start_program};
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::AppFiles;
@@ -35,8 +36,10 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let files = inputs.files;
     let manager = manager(files);
     let build = build_command(inputs, &manager);
-    // Without a build step, a TypeScript runner needs the dev dependencies.
-    let needs_dev = build.is_none() && ["ts-node", "tsx"].iter().any(|r| command.contains(r));
+    let mut notes = Vec::new();
+    let start = start_program(command, files);
+    let needs_dev = matches!(start, StartProgram::DevDependency { .. });
+    let global = global_install(&start, &manager, &mut notes);
     let what = match inputs.framework() {
         "" => format!("{} app", inputs.language()),
         framework => format!("{framework} app ({})", inputs.language()),
@@ -58,14 +61,16 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     text.line(format!("RUN {}", install(&manager, prod_only)));
     text.line("COPY . .");
     if let Some(build) = &build {
-        text.line(format!("RUN {build}"));
-        if let Some(prune) = prune(&manager) {
+        text.build_args(inputs).line(format!("RUN {build}"));
+        if let Some(prune) = prune(&manager).filter(|_| !needs_dev) {
             text.line(format!("RUN {prune}"));
         }
     }
-    text.blank()
-        .line(format!("FROM {NODE}"))
-        .line("ENV NODE_ENV=production PATH=\"/app/node_modules/.bin:$PATH\"");
+    text.blank().line(format!("FROM {NODE}"));
+    if let Some(package) = &global {
+        text.line(format!("RUN npm install -g --no-fund --no-audit {package}"));
+    }
+    text.line("ENV NODE_ENV=production PATH=\"/app/node_modules/.bin:$PATH\"");
     if let Manager::YarnBerry { pnp: true, .. } = manager {
         // Plug'n'Play resolves packages through its loader, not node_modules.
         let esm = files
@@ -95,8 +100,47 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ],
         extra_files: Vec::new(),
         context: None,
-        notes: vec![install_note(&manager, prod_only)],
+        notes: {
+            notes.insert(0, install_note(&manager, prod_only));
+            notes
+        },
     })
+}
+
+/// The package the final stage installs globally so the start command's
+/// program exists there, and what the plan says about the program.
+fn global_install(
+    start: &StartProgram,
+    manager: &Manager,
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    match start {
+        StartProgram::Provided => None,
+        StartProgram::DevDependency { program, package } => {
+            notes.push(format!(
+                "The start command runs `{program}`, which `{package}` in devDependencies provides: the image keeps the dev dependencies so it can start (move `{package}` to dependencies for a smaller image)."
+            ));
+            None
+        }
+        StartProgram::Missing { program, package } => {
+            // The final stage starts from the plain Node image: the package
+            // manager installed in the build stage is not there.
+            let package = match manager {
+                Manager::Pnpm { version, .. } if package == "pnpm" => format!("pnpm@{version}"),
+                _ => package.clone(),
+            };
+            notes.push(format!(
+                "The start command runs `{program}`, which the repository's package.json does not list: the image installs `{package}` globally (add it to dependencies to pin its version)."
+            ));
+            Some(package)
+        }
+        StartProgram::Unknown { program } => {
+            notes.push(format!(
+                "The start command runs `{program}`, which is neither in package.json nor a tool of the Node image: if no dependency provides it, the container will not start."
+            ));
+            None
+        }
+    }
 }
 
 fn manager(files: &AppFiles) -> Manager {

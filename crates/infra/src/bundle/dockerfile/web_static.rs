@@ -30,6 +30,7 @@ pub(super) fn image(inputs: &Inputs) -> Image {
             .line("COPY package*.json ./")
             .line(format!("RUN {install}"))
             .line("COPY . .")
+            .build_args(inputs)
             .line(format!("RUN {build_command}"))
             .blank();
         format!("--from=build /app/{}/", output_dir(files))

@@ -1,0 +1,89 @@
+//! Variables the app reads when it is built, not only when it runs: the
+//! public variables bundlers write into the pages they build (Next.js,
+//! Nuxt, Vite, Create React App, Gatsby, Astro, SvelteKit, Expo), and those
+//! a repository's own Dockerfile declares with `ARG`. They reach the build
+//! as build arguments, with the same "required, give a value" handling as
+//! the run-time environment.
+
+use super::env::ComposeEnv;
+use analysis::Analysis;
+
+/// Prefixes of the variables bundlers inline at build time.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "NEXT_PUBLIC_",
+    "NUXT_PUBLIC_",
+    "VITE_",
+    "REACT_APP_",
+    "GATSBY_",
+    "PUBLIC_",
+    "EXPO_PUBLIC_",
+    "VUE_APP_",
+];
+
+/// Whether a bundler writes `name`'s value into the built pages.
+pub(super) fn inlined_at_build(name: &str) -> bool {
+    PUBLIC_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The analysis' variables a generated image's build reads.
+pub(super) fn generated_build_args(analysis: &Analysis) -> Vec<String> {
+    let mut names: Vec<String> = analysis
+        .env
+        .iter()
+        .map(|v| v.name.as_str())
+        .chain(analysis.required_env.iter().map(String::as_str))
+        .filter(|name| inlined_at_build(name))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The names a Dockerfile declares with `ARG` (`ARG NAME`, `ARG NAME=default`).
+pub(super) fn declared_args(dockerfile: &str) -> Vec<String> {
+    dockerfile
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim_start();
+            let keyword = rest.get(..4)?;
+            keyword
+                .eq_ignore_ascii_case("ARG ")
+                .then(|| rest[4..].trim())
+        })
+        .filter_map(|decl| decl.split(['=', ' ']).next())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The compose `build.args` entries: the app's variables of `names`, with
+/// the values (references) compose gives them at run time.
+pub(super) fn build_args(env: &[ComposeEnv], names: &[String]) -> Vec<ComposeEnv> {
+    env.iter()
+        .filter(|e| !e.runtime && names.contains(&e.name))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_variables_are_read_at_build_time() {
+        assert!(inlined_at_build("NEXT_PUBLIC_API_URL"));
+        assert!(inlined_at_build("VITE_MAPS_KEY"));
+        assert!(!inlined_at_build("DATABASE_URL"));
+        assert!(!inlined_at_build("NEXT_TELEMETRY_DISABLED"));
+    }
+
+    #[test]
+    fn arg_declarations_are_read_with_or_without_defaults() {
+        let dockerfile = "FROM node:20\nARG NEXT_PUBLIC_API_URL\narg SENTRY_DSN=none\nARG  NODE_ENV production\nRUN echo $ARGV\n";
+        assert_eq!(
+            declared_args(dockerfile),
+            ["NEXT_PUBLIC_API_URL", "SENTRY_DSN", "NODE_ENV"]
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! What a generated Node image checks of its own output: the start
+//! command's program is there at run time, variables the build reads reach
+//! the build, and the repository's `.dockerignore` keeps nothing out that
+//! the Dockerfile copies.
+
+use super::*;
+
+fn node_bundle(start: &str, files: &[(&str, &str)], edit: impl FnOnce(&mut Analysis)) -> Bundle {
+    let analysis = with(app("node", "", Some(3000), Some(start)), edit);
+    let repo = Snapshot::from_texts(files.iter().copied());
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    check_common("node", &analysis, &bundle);
+    bundle
+}
+
+#[test]
+fn a_start_program_from_dev_dependencies_keeps_them_in_the_image() {
+    let bundle = node_bundle(
+        "nest start",
+        &[
+            (
+                "package.json",
+                r#"{"scripts": {"build": "nest build"}, "dependencies": {"@nestjs/core": "10"}, "devDependencies": {"@nestjs/cli": "10"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+        ],
+        |_| {},
+    );
+    let d = dockerfile(&bundle);
+    assert!(d.contains("RUN npm ci\n"), "{d}");
+    assert!(!d.contains("prune"), "dev dependencies are kept: {d}");
+    assert!(
+        notes(&bundle).any(|n| n.contains("`@nestjs/cli` in devDependencies")),
+        "{:?}",
+        notes(&bundle).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_start_program_nobody_lists_is_installed_in_the_final_stage() {
+    let bundle = node_bundle(
+        "serve -s build -l 3000",
+        &[("package.json", r#"{"dependencies": {"react": "18"}}"#)],
+        |_| {},
+    );
+    let d = dockerfile(&bundle);
+    let final_stage = &d[d.rfind("FROM ").unwrap()..];
+    assert!(
+        final_stage.contains("RUN npm install -g --no-fund --no-audit serve\n"),
+        "{d}"
+    );
+    let install = final_stage.find("npm install -g").unwrap();
+    assert!(install < final_stage.find("USER node").unwrap(), "as root");
+    assert!(notes(&bundle).any(|n| n.contains("installs `serve` globally")));
+}
+
+#[test]
+fn pnpm_kept_as_the_start_command_is_installed_in_the_final_stage() {
+    let bundle = node_bundle(
+        "pnpm start",
+        &[
+            (
+                "package.json",
+                r#"{"packageManager": "pnpm@9.12.1", "scripts": {"prestart": "node migrate.js", "start": "node server.js"}}"#,
+            ),
+            ("pnpm-lock.yaml", ""),
+            ("server.js", ""),
+        ],
+        |_| {},
+    );
+    assert_eq!(cmd(&bundle), ["pnpm", "start"]);
+    assert!(dockerfile(&bundle).contains("RUN npm install -g --no-fund --no-audit pnpm@9.12.1\n"));
+}
+
+#[test]
+fn public_variables_reach_the_build_as_build_arguments() {
+    let bundle = node_bundle(
+        "next start",
+        &[
+            (
+                "package.json",
+                r#"{"scripts": {"build": "next build"}, "dependencies": {"next": "15"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+        ],
+        |a| {
+            a.framework = Some("nextjs".into());
+            a.env.push(var("NEXT_PUBLIC_API_URL", true, false, None));
+            a.env
+                .push(var("NEXT_PUBLIC_SITE_NAME", false, false, Some("Shop")));
+            a.env.push(var("DATABASE_URL", true, true, None));
+        },
+    );
+    let d = dockerfile(&bundle);
+    assert!(
+        d.contains("ARG NEXT_PUBLIC_API_URL\nARG NEXT_PUBLIC_SITE_NAME\nRUN npm run build\n"),
+        "{d}"
+    );
+    assert!(
+        !d.contains("ARG DATABASE_URL"),
+        "secrets stay out of the build"
+    );
+    let args = &compose_service(&bundle)["build"]["args"];
+    assert_eq!(
+        args["NEXT_PUBLIC_API_URL"].as_str(),
+        Some("${NEXT_PUBLIC_API_URL:?NEXT_PUBLIC_API_URL is required}")
+    );
+    assert_eq!(
+        args["NEXT_PUBLIC_SITE_NAME"].as_str(),
+        Some("${NEXT_PUBLIC_SITE_NAME:-Shop}")
+    );
+    assert!(args["DATABASE_URL"].is_null());
+    assert!(
+        notes(&bundle).any(|n| n.starts_with("NEXT_PUBLIC_API_URL is read when the app is built"))
+    );
+}
+
+#[test]
+fn a_kept_dockerfile_gets_the_app_variables_it_declares() {
+    let analysis = with(app("node", "nextjs", Some(3000), Some("next start")), |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["Dockerfile".into()];
+        a.env.push(var("NEXT_PUBLIC_API_URL", false, false, None));
+        a.env.push(var("SENTRY_DSN", false, false, None));
+    });
+    let repo = Snapshot::from_texts([
+        (
+            "Dockerfile",
+            "FROM node:20\nARG SENTRY_DSN\nARG NODE_ENV=production\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"npm\", \"start\"]\n",
+        ),
+        ("package.json", r#"{"dependencies": {"next": "15"}}"#),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let build = &compose_service(&bundle)["build"];
+    assert_eq!(
+        build["args"]["SENTRY_DSN"].as_str(),
+        Some("${SENTRY_DSN:-}")
+    );
+    assert!(
+        build["args"]["NEXT_PUBLIC_API_URL"].is_null(),
+        "not declared"
+    );
+    assert!(
+        build["args"]["NODE_ENV"].is_null(),
+        "not the app's variable"
+    );
+}
+
+#[test]
+fn files_the_dockerfile_copies_are_re_included_in_the_ignore_file() {
+    let bundle = node_bundle(
+        "node server.js",
+        &[
+            ("package.json", r#"{"dependencies": {"express": "4"}}"#),
+            ("package-lock.json", "{}"),
+            ("server.js", ""),
+            (".dockerignore", "*.json\n*.js\n!src/**/*.js\n"),
+        ],
+        |_| {},
+    );
+    let ignore = &bundle.files[".dockerignore"];
+    assert!(
+        ignore.ends_with("!package.json\n!package-lock.json\n!server.js\n"),
+        "{ignore}"
+    );
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Note,
+        "excludes package-lock.json, which the generated Dockerfile needs"
+    ));
+}
