@@ -77,6 +77,8 @@ pub struct AuthConfig {
     pub submissions_per_minute: u32,
     /// Queued, running and waiting jobs one token may have at once; 0: no limit.
     pub max_active_jobs: u32,
+    /// Event streams one token may have open at once; 0: no limit.
+    pub max_event_streams: u32,
 }
 
 /// Per-token submission rate, shared by the server's requests.

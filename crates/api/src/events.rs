@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use engine::{Engine, EngineError};
 use futures::Stream;
@@ -19,10 +19,14 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiResult, Problem};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::JobId;
+use crate::stream_limit::StreamSlot;
 use crate::views::{LogView, StatusEvent};
 
+/// When a client refused for too many streams may try again.
+const STREAM_RETRY_AFTER_SECONDS: u64 = 5;
 /// How often the stream looks at the job.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 const LOG_PAGE: i64 = 500;
@@ -38,19 +42,35 @@ const LOG_PAGE: i64 = 500;
         (status = 200, description = "An event stream: `status` events (data: StatusEvent) and `log` events (data: LogView); it ends once the job has finished", content_type = "text/event-stream", body = String),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token has as many event streams open as it may (`MAX_EVENT_STREAMS_PER_TOKEN`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn job_events(
     State(state): State<AppState>,
+    caller: Caller,
     JobId(id): JobId,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     state.engine.job(id).await?;
+    let limit = state.config.auth.max_event_streams;
+    let slot = state.streams.open(&caller.name, limit).map_err(|open| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-event-streams",
+            "Too many event streams",
+            format!(
+                "token {:?} has {open} event streams open, the most it may have; close one first",
+                caller.name
+            ),
+        )
+        .with_retry_after(STREAM_RETRY_AFTER_SECONDS)
+    })?;
     let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let poller = Poller {
+        _slot: slot,
         engine: state.engine.clone(),
         shutdown: state.shutdown.clone(),
         id,
@@ -68,6 +88,8 @@ pub async fn job_events(
 }
 
 struct Poller {
+    /// Held for as long as the stream is open.
+    _slot: StreamSlot,
     engine: Engine,
     shutdown: CancellationToken,
     id: Uuid,

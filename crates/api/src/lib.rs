@@ -16,6 +16,7 @@ mod extract;
 pub mod metrics;
 mod routes;
 mod session;
+mod stream_limit;
 mod views;
 
 use std::time::Instant;
@@ -56,6 +57,8 @@ pub(crate) struct AppState {
     pub shutdown: CancellationToken,
     /// Per-token submission rate ([`auth::AuthConfig::submissions_per_minute`]).
     pub submissions: Option<std::sync::Arc<auth::SubmissionLimiter>>,
+    /// Event streams open per token ([`auth::AuthConfig::max_event_streams`]).
+    pub streams: stream_limit::OpenStreams,
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.
@@ -177,6 +180,7 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 pub fn router(engine: Engine, config: ApiConfig) -> Router {
     app(AppState {
         submissions: auth::submission_limiter(&config.auth).map(std::sync::Arc::new),
+        streams: stream_limit::OpenStreams::default(),
         engine,
         config: std::sync::Arc::new(config),
         shutdown: CancellationToken::new(),
@@ -233,6 +237,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = app(AppState {
         submissions: auth::submission_limiter(&config.auth).map(std::sync::Arc::new),
+        streams: stream_limit::OpenStreams::default(),
         engine,
         config: std::sync::Arc::new(config),
         shutdown: shutdown.clone(),

@@ -15,6 +15,7 @@ api_tests!(
     revoked_expired_and_malformed_tokens_are_refused,
     a_session_cookie_needs_its_csrf_token_to_change_anything,
     submissions_are_limited_per_token,
+    event_streams_are_limited_per_token,
 );
 
 const ROLES: [&str; 4] = ["viewer", "submitter", "approver", "admin"];
@@ -471,4 +472,59 @@ async fn submissions_are_limited_per_token(backend: Backend) {
     assert_eq!(problem["type"], "/problems/rate-limited", "{problem}");
     // Another token has its own allowance.
     assert_eq!(submit(ops).await.status(), 202);
+}
+
+async fn event_streams_are_limited_per_token(backend: Backend) {
+    let mut config = common::api_config();
+    config.auth.max_event_streams = 2;
+    let app = TestApp::spawn_with(backend, false, config).await;
+    let watcher = app
+        .engine
+        .create_token("watcher", "viewer", None)
+        .await
+        .unwrap();
+    let other = app
+        .engine
+        .create_token("other", "viewer", None)
+        .await
+        .unwrap();
+    let (watcher, other) = (client(Some(&watcher.secret)), client(Some(&other.secret)));
+    // A job nobody runs: its stream stays open until the client leaves.
+    let job = app.submit_demo(json!({})).await;
+    let url = app.url(&format!("/job/{job}/events"));
+    let first = watcher.get(&url).send().await.unwrap();
+    let second = watcher.get(&url).send().await.unwrap();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = watcher.get(&url).send().await.unwrap();
+    assert_eq!(third.status(), 429);
+    assert!(third.headers().contains_key("retry-after"));
+    let problem: Value = third.json().await.unwrap();
+    assert_eq!(
+        problem["type"], "/problems/too-many-event-streams",
+        "{problem}"
+    );
+    assert_eq!(
+        other.get(&url).send().await.unwrap().status(),
+        200,
+        "the cap is per token"
+    );
+    // A client that goes away frees its place (the server notices at the
+    // latest when its next keep-alive comment, every 15 s, finds no reader).
+    drop(first);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        let again = watcher.get(&url).send().await.unwrap();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a closed stream never freed its place"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    drop(second);
 }

@@ -25,6 +25,7 @@ impl Config {
             allowed_hosts: self.allowed_hosts(listen.ip())?,
             submissions_per_minute: self.submissions_per_minute,
             max_active_jobs: self.max_active_jobs_per_token,
+            max_event_streams: self.max_event_streams_per_token,
         })
     }
 

@@ -114,6 +114,15 @@ pub struct Config {
     )]
     pub max_active_jobs_per_token: u32,
 
+    /// Event streams (`GET /job/{id}/events`) one token may have open at once; 0: no limit.
+    #[arg(
+        long,
+        env = "MAX_EVENT_STREAMS_PER_TOKEN",
+        default_value_t = 8,
+        global = true
+    )]
+    pub max_event_streams_per_token: u32,
+
     /// The API token the client commands (`submit`, `status`, `list`…) send.
     #[arg(long, env = "DEPLOYFLOW_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
