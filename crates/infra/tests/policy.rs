@@ -424,6 +424,49 @@ resource "aws_vpc_security_group_ingress_rule" "admin" {
             &[Rule::IngressUnverifiable],
         ),
         (
+            "the internet as a union of /8s",
+            r#"resource "aws_security_group" "union" {
+  name = "union"
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["1.0.0.0/8", "2.0.0.0/8", "3.0.0.0/8", "4.0.0.0/8"]
+  }
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress],
+        ),
+        (
+            "a wide IPv6 block",
+            r#"resource "aws_vpc_security_group_ingress_rule" "v6" {
+  security_group_id = aws_security_group.app.id
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_ipv6         = "2000::/16"
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress],
+        ),
+        (
+            "a CIDR kept in a tag of the same configuration",
+            r#"resource "aws_vpc" "main" {
+  cidr_block = "10.1.0.0/16"
+  tags       = { Admin = "0.0.0.0/0" }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "tagged" {
+  security_group_id = aws_security_group.app.id
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_ipv4         = aws_vpc.main.tags.Admin
+}"#
+            .to_owned(),
+            &[Rule::IngressUnverifiable],
+        ),
+        (
             "dynamic ingress",
             r#"resource "aws_security_group" "dyn" {
   name = "dyn"
@@ -584,6 +627,16 @@ resource "aws_vpc_security_group_ingress_rule" "vpc" {
   security_group_id = aws_security_group.app.id
   ip_protocol       = "-1"
   cidr_ipv4         = aws_vpc.main.cidr_block
+}"#,
+        // One public /8 and private ranges together are not the world.
+        r#"resource "aws_security_group" "office" {
+  name = "office"
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8", "172.16.0.0/12", "203.0.113.0/24", "198.51.100.0/24"]
+  }
 }"#,
         // Egress to the world is not ingress.
         r#"resource "aws_security_group_rule" "out" {

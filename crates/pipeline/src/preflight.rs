@@ -131,6 +131,7 @@ impl Project<'_> {
             json_lines: false,
             secret_stdout: false,
         };
+        let mut layers = Vec::new();
         let result = run_program(
             &self.config.child(timeout),
             program,
@@ -141,6 +142,9 @@ impl Project<'_> {
             &ctx.cancellation,
             |line: ChildLine| {
                 ctx.info(format!("docker: {}", line.message));
+                if let Some(layer) = built_layer(&line.message) {
+                    layers.push(layer.to_owned());
+                }
                 if tail.len() == TAIL_LINES * 4 {
                     tail.pop_front();
                 }
@@ -148,7 +152,64 @@ impl Project<'_> {
             },
         )
         .await;
+        self.remove_stage_images(ctx, &layers).await;
         result.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Removes the images of finished build stages among `layers`. The
+    /// classic builder leaves each stage that is not the final one (`FROM …
+    /// AS build`) as an untagged image nothing refers to, which `compose
+    /// down --rmi` does not know of: every build would leave one behind.
+    /// Only this build's own layers that are dangling go; images other
+    /// builds depend on are refused by the engine and stay.
+    async fn remove_stage_images(&self, ctx: &StepContext, layers: &[String]) {
+        if layers.is_empty() {
+            return;
+        }
+        let dangling = [
+            "image",
+            "ls",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            "dangling=true",
+        ];
+        let Ok(listed) = docker::capture(
+            self.config,
+            &self.config.bin,
+            &dangling,
+            Duration::from_secs(30),
+        )
+        .await
+        else {
+            return;
+        };
+        let stages: Vec<&str> = listed
+            .stdout
+            .lines()
+            .map(|id| id.trim().trim_start_matches("sha256:"))
+            .filter(|id| layers.iter().any(|layer| id.starts_with(layer.as_str())))
+            .collect();
+        if stages.is_empty() {
+            return;
+        }
+        let mut args = vec!["image", "rm"];
+        args.extend(stages.iter().copied());
+        match docker::capture(
+            self.config,
+            &self.config.bin,
+            &args,
+            Duration::from_secs(120),
+        )
+        .await
+        {
+            Ok(_) => ctx.info(format!(
+                "removed {} build-stage image(s) of {}",
+                stages.len(),
+                self.name
+            )),
+            Err(error) => ctx.warn(format!("build-stage images of {} stay: {error}", self.name)),
+        }
     }
 
     /// `compose down` with volumes and the images it built.
@@ -193,6 +254,12 @@ impl Project<'_> {
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
     }
+}
+
+/// The image id of a build step the classic builder reports (` ---> 1a2b3c4d5e6f`).
+fn built_layer(line: &str) -> Option<&str> {
+    let id = line.trim().strip_prefix("---> ")?.trim();
+    (id.len() >= 12 && id.chars().all(|c| c.is_ascii_hexdigit())).then_some(id)
 }
 
 /// Builds, starts and probes `subject` as project `name`; tears it down.
@@ -579,5 +646,16 @@ mod tests {
             super::without_ansi("\u{1b}[31m\u{1b}[1mWARNING: dev server\u{1b}[0m done"),
             "WARNING: dev server done"
         );
+    }
+
+    #[test]
+    fn build_step_images_are_read_from_the_classic_builder_output() {
+        assert_eq!(
+            super::built_layer(" ---> 4d09b5cf7384"),
+            Some("4d09b5cf7384")
+        );
+        assert_eq!(super::built_layer(" ---> Running in 0f1e2d3c4b5a"), None);
+        assert_eq!(super::built_layer(" ---> Using cache"), None);
+        assert_eq!(super::built_layer("Step 3/9 : RUN npm ci"), None);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 
-use hcl::expr::Expression;
+use hcl::expr::{Expression, TraversalOperator};
 use hcl::{Body, Object, ObjectKey};
 
 use super::Rule;
@@ -157,6 +157,8 @@ impl Ports {
 enum Source {
     World(String),
     Unverifiable(String),
+    /// A public range narrower than the world threshold.
+    Range(IpAddr, u8),
     Checked,
 }
 
@@ -191,6 +193,7 @@ impl IngressRule<'_> {
             return None;
         }
         let mut doubt = None;
+        let mut public = Coverage::default();
         for key in self.cidr_keys {
             for source in fields.get(key).map(sources).unwrap_or_default() {
                 match source {
@@ -200,9 +203,13 @@ impl IngressRule<'_> {
                     Source::Unverifiable(why) => {
                         doubt.get_or_insert(format!("{key} is {why}"));
                     }
+                    Source::Range(ip, prefix) => public.add(ip, prefix),
                     Source::Checked => {}
                 }
             }
+        }
+        if let Some(union) = public.world() {
+            return Some(world(self.what, &union, &ports, world_ports));
         }
         doubt.map(|why| unverifiable(self.what, &why))
     }
@@ -237,11 +244,10 @@ fn sources(expr: &Expression) -> Vec<Source> {
     match expr {
         Expression::Null => vec![],
         Expression::Array(items) => items.iter().flat_map(sources).collect(),
-        Expression::Traversal(_) | Expression::Variable(_)
-            if root_name(expr).is_some_and(|root| root == "data" || root.starts_with("aws_")) =>
-        {
-            vec![Source::Checked]
-        }
+        _ if is_network_range(expr) => vec![Source::Checked],
+        Expression::Traversal(_) | Expression::Variable(_) => vec![Source::Unverifiable(
+            "a reference to something other than a VPC's or subnet's own address range (a tag or output can hold any CIDR)".to_owned(),
+        )],
         _ => match as_str(expr) {
             Some(cidr) => vec![classify(&cidr)],
             None => vec![Source::Unverifiable(
@@ -251,18 +257,86 @@ fn sources(expr: &Expression) -> Vec<Source> {
     }
 }
 
+/// `aws_vpc.main.cidr_block`, `aws_subnet.a.ipv6_cidr_block`,
+/// `data.aws_vpc.this.cidr_block`: ranges AWS itself bounds (a VPC is at
+/// most a /16, its IPv6 block a /56).
+fn is_network_range(expr: &Expression) -> bool {
+    let Expression::Traversal(traversal) = expr else {
+        return false;
+    };
+    let names: Vec<&str> = std::iter::once(root_name(expr).unwrap_or_default())
+        .chain(traversal.operators.iter().filter_map(|op| match op {
+            TraversalOperator::GetAttr(name) => Some(name.as_str()),
+            _ => None,
+        }))
+        .collect();
+    let (kind, attribute) = match names.as_slice() {
+        ["data", kind, _, attribute] | [kind, _, attribute] => (*kind, *attribute),
+        _ => return false,
+    };
+    matches!(kind, "aws_vpc" | "aws_subnet" | "aws_default_vpc")
+        && matches!(attribute, "cidr_block" | "ipv6_cidr_block")
+}
+
 fn classify(cidr: &str) -> Source {
     let parsed = cidr.split_once('/').and_then(|(ip, prefix)| {
         let ip: IpAddr = ip.parse().ok()?;
         let prefix: u8 = prefix.parse().ok()?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then_some(prefix)
+        (prefix <= max).then_some((ip, prefix))
     });
     match parsed {
-        // Wider than a /8 is treated as the world: splitting 0.0.0.0/0 into
-        // halves must not get past the gate.
-        Some(prefix) if prefix < 8 => Source::World(cidr.to_owned()),
-        Some(_) => Source::Checked,
+        // Wider than a /8 (IPv6: a /32, one provider's allocation) is the
+        // world: splitting 0.0.0.0/0 into halves must not get past the gate.
+        Some((ip, prefix)) if prefix < world_prefix(ip) => Source::World(cidr.to_owned()),
+        Some((ip, _)) if is_private(ip) => Source::Checked,
+        Some((ip, prefix)) => Source::Range(ip, prefix),
         None => Source::Unverifiable(format!("{cidr:?}, which is not a CIDR")),
+    }
+}
+
+fn world_prefix(ip: IpAddr) -> u8 {
+    if ip.is_ipv4() { 8 } else { 32 }
+}
+
+/// Private, loopback and link-local addresses: not reachable from the internet.
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// How much of the public internet a rule's ranges cover together: several
+/// /8s side by side are as open as one wider block.
+#[derive(Default)]
+struct Coverage {
+    v4_addresses: u128,
+    v6_addresses: u128,
+    ranges: Vec<String>,
+}
+
+impl Coverage {
+    fn add(&mut self, ip: IpAddr, prefix: u8) {
+        let (count, width) = match ip {
+            IpAddr::V4(_) => (&mut self.v4_addresses, 32),
+            IpAddr::V6(_) => (&mut self.v6_addresses, 128),
+        };
+        // Below the world threshold here, so the shift is at most 2^96.
+        *count = count.saturating_add(1u128 << (width - u32::from(prefix)));
+        self.ranges.push(format!("{ip}/{prefix}"));
+    }
+
+    /// The ranges, when together they cover more than one world-threshold
+    /// block (a /8, or a /32 for IPv6).
+    fn world(&self) -> Option<String> {
+        let v4_limit = 1u128 << (32 - u32::from(world_prefix(IpAddr::from([0u8; 4]))));
+        let v6_limit = 1u128 << (128 - u32::from(world_prefix(IpAddr::from([0u16; 8]))));
+        (self.v4_addresses > v4_limit || self.v6_addresses > v6_limit)
+            .then(|| format!("{} together", self.ranges.join(" + ")))
     }
 }
