@@ -1114,3 +1114,43 @@ resource "aws_cloudwatch_log_group" "computed" {
         &policy,
     );
 }
+
+#[test]
+fn for_each_is_bounded_like_count() {
+    let policy = Policy::for_choice(&choice(Target::ContainerService));
+    assert_only(
+        r#"resource "aws_cloudwatch_log_group" "fleet" {
+  for_each = toset([for i in range(500) : tostring(i)])
+  name     = "x${each.key}"
+}"#,
+        &[Rule::SizeNotBounded],
+        &policy,
+    );
+    assert_only(
+        r#"locals {
+  env_keys = toset([for i in range(500) : tostring(i)])
+}
+
+resource "aws_cloudwatch_log_group" "borrowed" {
+  for_each = local.env_keys
+  name     = "x${each.key}"
+}"#,
+        &[Rule::SizeNotBounded],
+        &policy,
+    );
+    assert_only(
+        r#"resource "aws_cloudwatch_log_group" "many" {
+  for_each = toset(["a", "b", "c", "d", "e", "f"])
+  name     = each.key
+}"#,
+        &[Rule::SizeNotBounded],
+        &policy,
+    );
+    assert_passes(
+        r#"resource "aws_cloudwatch_log_group" "two" {
+  for_each = { api = "api", web = "web" }
+  name     = each.value
+}"#,
+        &policy,
+    );
+}

@@ -59,6 +59,30 @@ impl Gate<'_> {
         self.iam(kind, &address, block);
         self.foreign(kind, &address, body);
         self.sizes(&address, body, true);
+        self.for_each(kind, &address, body);
+    }
+
+    /// `for_each` makes one instance per element: a literal collection of at
+    /// most `max_count` elements, or the app's environment names for its
+    /// Parameter Store entries (one free parameter per variable).
+    fn for_each(&mut self, kind: &str, address: &str, body: &Body) {
+        let Some(expr) = attr(body, "for_each") else {
+            return;
+        };
+        let bound = self.policy.max_count;
+        let environment_names =
+            kind == "aws_ssm_parameter" && expr_text(expr).as_deref() == Some("local.env_keys");
+        let elements = literal_elements(expr);
+        if environment_names || elements.is_some_and(|n| n <= bound as usize) {
+            return;
+        }
+        self.violation(
+            Rule::SizeNotBounded,
+            format!(
+                "{address}: for_each is {}; write a literal list, set or map of at most {bound} elements.",
+                elements.map_or("not a literal collection".to_owned(), |n| format!("{n} elements"))
+            ),
+        );
     }
 
     /// `count` and replica sizes: literals within the policy's bounds, so a
@@ -310,4 +334,40 @@ fn block_address(block: &Block) -> String {
         ("provider", [name, ..]) => format!("provider \"{name}\""),
         (identifier, _) => identifier.to_owned(),
     }
+}
+
+/// The number of elements of a literal collection: `[…]`, `{…}`, or one
+/// wrapped in `toset(…)`/`tomap(…)`/`tolist(…)`.
+fn literal_elements(expr: &Expression) -> Option<usize> {
+    match expr {
+        Expression::Array(items) => Some(items.len()),
+        Expression::Object(object) => Some(object.len()),
+        Expression::FuncCall(call)
+            if matches!(call.name.name.as_str(), "toset" | "tomap" | "tolist")
+                && call.args.len() == 1 =>
+        {
+            literal_elements(&call.args[0])
+        }
+        Expression::Parenthesis(inner) => literal_elements(inner),
+        _ => None,
+    }
+}
+
+/// A reference written as text (`local.env_keys`), for plain traversals.
+fn expr_text(expr: &Expression) -> Option<String> {
+    let Expression::Traversal(traversal) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &traversal.expr else {
+        return None;
+    };
+    let mut text = root.as_str().to_owned();
+    for operator in &traversal.operators {
+        let hcl::expr::TraversalOperator::GetAttr(name) = operator else {
+            return None;
+        };
+        text.push('.');
+        text.push_str(name.as_str());
+    }
+    Some(text)
 }
