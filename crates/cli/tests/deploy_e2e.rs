@@ -856,3 +856,44 @@ async fn a_worker_killed_during_compose_up_on_a_docker_host_is_resumed_without_a
     let left = docker.project_leftovers(&project);
     assert!(left.is_empty(), "destroy left {left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_in_one_process_returns_when_its_plan_waits_for_approval() {
+    let stack = Stack::without_worker(None).await;
+    let repo = stack.repo("shop", &flask_app());
+    let out = stack.dir.path().join("plan-out");
+    let mut deploy = stack
+        .command(&[
+            "deploy",
+            &repo,
+            "--description",
+            "small web app on a single server",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("REQUIRE_APPROVAL", "true")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("deployflow deploy");
+    let deadline = std::time::Instant::now() + JOB_TIMEOUT;
+    let status = loop {
+        if let Some(status) = deploy.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = deploy.kill();
+            panic!("deployflow deploy did not return while its job waited for approval");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut deploy.stdout.take().unwrap(), &mut said).unwrap();
+    assert!(status.success(), "{said}");
+    assert!(said.contains("the plan waits for approval"), "{said}");
+    assert!(said.contains("deployflow approve "), "{said}");
+    assert!(
+        out.join("terraform").is_dir(),
+        "the plan's files are written"
+    );
+    assert_eq!(stack.count("apply"), 0, "nothing applied before approval");
+}

@@ -87,7 +87,8 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
             );
         }
         shown_attempts = details.attempts.len();
-        if details.job.status.is_terminal() {
+        // A job parked for approval holds no worker: nothing more happens here.
+        if details.job.status.is_terminal() || details.job.status == JobStatus::Waiting {
             break details.job;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -101,7 +102,7 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         job.status,
         job.state.as_deref().unwrap_or("-")
     );
-    if job.status != JobStatus::Succeeded {
+    if !matches!(job.status, JobStatus::Succeeded | JobStatus::Waiting) {
         anyhow::bail!(
             "the deployment ended {}: {}",
             job.status,
@@ -118,6 +119,23 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         }
         std::fs::write(&path, &artifact.content)
             .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if job.status == JobStatus::Waiting {
+        println!(
+            "wrote {} generated files to {}; the plan waits for approval{}.\n\
+             Review {}/terraform and the plan in the job's log, then approve it with \
+             `deployflow approve {}` (or reject it) against `deployflow serve` on the same \
+             database: its worker applies the saved plan.",
+            artifacts.len(),
+            args.out.display(),
+            job.error
+                .as_deref()
+                .map(|why| format!(" ({why})"))
+                .unwrap_or_default(),
+            args.out.display(),
+            job.id
+        );
+        return Ok(());
     }
     let checkpoints = engine.details(job.id).await?.checkpoints;
     if let Some(preflight) = checkpoints.iter().find(|c| c.step_name == "preflight") {
