@@ -25,13 +25,18 @@ pub(super) fn inlined_at_build(name: &str) -> bool {
     PUBLIC_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
-/// The analysis' variables a generated image's build reads.
-pub(super) fn generated_build_args(analysis: &Analysis) -> Vec<String> {
-    let mut names: Vec<String> = analysis
+/// Every variable the analysis found the app reading.
+fn app_variables(analysis: &Analysis) -> impl Iterator<Item = &str> {
+    analysis
         .env
         .iter()
         .map(|v| v.name.as_str())
         .chain(analysis.required_env.iter().map(String::as_str))
+}
+
+/// The analysis' variables a generated image's build reads.
+pub(super) fn generated_build_args(analysis: &Analysis) -> Vec<String> {
+    let mut names: Vec<String> = app_variables(analysis)
         .filter(|name| inlined_at_build(name))
         .map(str::to_owned)
         .collect();
@@ -40,8 +45,18 @@ pub(super) fn generated_build_args(analysis: &Analysis) -> Vec<String> {
     names
 }
 
+/// The app's variables that `dockerfile` declares with `ARG`.
+pub(super) fn declared_app_args(analysis: &Analysis, dockerfile: &str) -> Vec<String> {
+    let mut names: Vec<String> = declared_args(dockerfile)
+        .into_iter()
+        .filter(|name| app_variables(analysis).any(|v| v == name))
+        .collect();
+    names.dedup();
+    names
+}
+
 /// The names a Dockerfile declares with `ARG` (`ARG NAME`, `ARG NAME=default`).
-pub(super) fn declared_args(dockerfile: &str) -> Vec<String> {
+fn declared_args(dockerfile: &str) -> Vec<String> {
     dockerfile
         .lines()
         .filter_map(|line| {

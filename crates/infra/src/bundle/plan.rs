@@ -260,7 +260,8 @@ fn kept_image(
         );
     }
     let command = kept_command(files, &path, launch, out);
-    let build_args = app_build_args(analysis, files.repo().text(&path).unwrap_or_default());
+    let build_args =
+        build_env::declared_app_args(analysis, files.repo().text(&path).unwrap_or_default());
     ImagePlan {
         probe: Probe::for_runtime(analysis.language.as_deref().unwrap_or_default()),
         dockerfile: path,
@@ -317,7 +318,7 @@ fn generated_image(
         build_args: &build_env::generated_build_args(analysis),
         serverless,
     })?;
-    let build_args = app_build_args(analysis, &image.dockerfile);
+    let build_args = build_env::declared_app_args(analysis, &image.dockerfile);
     image.dockerfile = images::rewrite_dockerfile(&image.dockerfile, &options.base_image_registry);
     let mut needed = copied_paths(&image.dockerfile);
     let path = files.repo_path("Dockerfile");
@@ -407,22 +408,6 @@ fn generated_image(
         command: None,
         build_args,
     })
-}
-
-/// The app's variables that `dockerfile` declares with `ARG`.
-fn app_build_args(analysis: &Analysis, dockerfile: &str) -> Vec<String> {
-    let app_variables: Vec<&str> = analysis
-        .env
-        .iter()
-        .map(|v| v.name.as_str())
-        .chain(analysis.required_env.iter().map(String::as_str))
-        .collect();
-    let mut names: Vec<String> = build_env::declared_args(dockerfile)
-        .into_iter()
-        .filter(|name| app_variables.contains(&name.as_str()))
-        .collect();
-    names.dedup();
-    names
 }
 
 /// The compose healthcheck, when the analysis knows a health path and the
