@@ -251,6 +251,46 @@ fn run(command: &mut Command, what: &str) -> Result<(), String> {
     ))
 }
 
+/// Frees what the tests left on the engine: every container, every image
+/// but the stand-ins and their Debian root, and the build cache. On vfs
+/// storage each image layer is a full copy of its file system, so an engine
+/// the suite has used for a while holds many gigabytes. Returns `docker
+/// system df` after the clean-up.
+pub fn prune(engine: &DockerEngine) -> Result<String, String> {
+    let containers = engine.lines(&["ps", "-aq"]);
+    if !containers.is_empty() {
+        run(
+            engine.docker().args(["rm", "-f"]).args(&containers),
+            "removing containers",
+        )?;
+    }
+    let keep: Vec<String> = stand_in_names()
+        .iter()
+        .map(|image| format!("{REGISTRY}{image}"))
+        .chain([ROOT_IMAGE.to_owned()])
+        .collect();
+    let unwanted: Vec<String> = engine
+        .lines(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
+        .into_iter()
+        .filter(|name| !name.contains("<none>") && !keep.contains(name))
+        .collect();
+    if !unwanted.is_empty() {
+        run(
+            engine.docker().args(["image", "rm", "-f"]).args(&unwanted),
+            "removing the tests' images",
+        )?;
+    }
+    run(
+        engine.docker().args(["image", "prune", "-f"]),
+        "removing dangling images",
+    )?;
+    run(
+        engine.docker().args(["builder", "prune", "-af"]),
+        "removing the build cache",
+    )?;
+    Ok(engine.lines(&["system", "df"]).join("\n"))
+}
+
 /// Every base image there is a stand-in for.
 pub fn stand_in_names() -> Vec<&'static str> {
     stand_ins().into_iter().map(|s| s.image).collect()
