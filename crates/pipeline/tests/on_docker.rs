@@ -18,9 +18,9 @@ use test_support::docker_engine::{self, DockerEngine, REGISTRY};
 use test_support::git_fixture::{FixtureFile, GitFixture};
 
 /// A cold build on vfs storage installs packages from the registries; a
-/// Next.js build alone takes about eight minutes there. Below nextest's
-/// limit for these tests (`.config/nextest.toml`).
-const WITHIN: Duration = Duration::from_secs(900);
+/// Next.js build alone took 8 to 14 minutes there. Below nextest's limit
+/// for these tests (`.config/nextest.toml`).
+const WITHIN: Duration = Duration::from_secs(1200);
 
 struct Outcome {
     job: engine::store::JobRecord,
@@ -525,6 +525,7 @@ async fn a_plain_php_app_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a cold Next.js build on vfs storage takes 8 to 14 minutes, a fifth of CI's time: run it with --run-ignored only"]
 async fn a_next_js_server_build_answers() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;
