@@ -571,6 +571,7 @@ fn install_note(outcome: &Outcome) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a cold pnpm build on vfs storage took 10 minutes: run it with --run-ignored only"]
 async fn a_pnpm_lock_file_is_installed_with_pnpm() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;
@@ -585,6 +586,7 @@ async fn a_pnpm_lock_file_is_installed_with_pnpm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a cold Yarn 4 build on vfs storage took 7 to 11 minutes: run it with --run-ignored only"]
 async fn a_yarn_4_plug_n_play_app_resolves_its_packages_at_run_time() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;
