@@ -106,6 +106,10 @@ pub(crate) struct Project<'a> {
     pub dir: PathBuf,
     pub compose_file: String,
     pub env: Vec<(String, String)>,
+    /// Remove the build stages this project's builds leave (preflight). A
+    /// docker-host deployment keeps them: a re-apply then rebuilds from
+    /// cache into the same image, and compose keeps the running container.
+    pub remove_build_stages: bool,
 }
 
 impl Project<'_> {
@@ -152,7 +156,9 @@ impl Project<'_> {
             },
         )
         .await;
-        self.remove_stage_images(ctx, &layers).await;
+        if self.remove_build_stages {
+            self.remove_stage_images(ctx, &layers).await;
+        }
         result.map(|_| ()).map_err(|e| e.to_string())
     }
 
@@ -307,6 +313,7 @@ pub(crate) async fn run(
         dir: subject.source.to_path_buf(),
         compose_file: subject.compose_file.to_owned(),
         env,
+        remove_build_stages: true,
     };
     // A previous attempt that was interrupted may have left the project up.
     project.down(ctx).await;

@@ -86,6 +86,7 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
             infra::bundle::HOST_PORT_VARIABLE.to_owned(),
             host_port.to_string(),
         )],
+        remove_build_stages: false,
     };
     ctx.info(format!(
         "starting compose project {} on Docker {version} ({}), host port {host_port}",
