@@ -228,6 +228,61 @@ impl Project<'_> {
         {
             ctx.warn(format!("compose down of {}: {error}", self.name));
         }
+        self.remove_labelled_leftovers(ctx).await;
+    }
+
+    /// Removes the containers and networks labelled with this project that
+    /// `compose down` left: a `compose up` stopped at its timeout can still
+    /// have the engine create its container after `down` listed none.
+    async fn remove_labelled_leftovers(&self, ctx: &StepContext) {
+        let label = format!("label=com.docker.compose.project={}", self.name);
+        let kinds: [(&str, &[&str], &[&str]); 2] = [
+            (
+                "container(s)",
+                &["ps", "-aq", "--filter"],
+                &["rm", "-f", "-v"],
+            ),
+            (
+                "network(s)",
+                &["network", "ls", "-q", "--filter"],
+                &["network", "rm"],
+            ),
+        ];
+        for (noun, list, remove) in kinds {
+            let mut args = list.to_vec();
+            args.push(&label);
+            let Ok(listed) = docker::capture(
+                self.config,
+                &self.config.bin,
+                &args,
+                Duration::from_secs(30),
+            )
+            .await
+            else {
+                continue;
+            };
+            let ids: Vec<&str> = listed.stdout.split_whitespace().collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let mut args = remove.to_vec();
+            args.extend(ids.iter().copied());
+            match docker::capture(
+                self.config,
+                &self.config.bin,
+                &args,
+                Duration::from_secs(120),
+            )
+            .await
+            {
+                Ok(_) => ctx.warn(format!(
+                    "removed {} {noun} of {} that compose down left",
+                    ids.len(),
+                    self.name
+                )),
+                Err(error) => ctx.warn(format!("leftovers of {} stay: {error}", self.name)),
+            }
+        }
     }
 
     /// The id of the service's container.
@@ -369,7 +424,9 @@ async fn build_start_probe(
         .run(
             ctx,
             &["up", "-d", "--no-build"],
-            Duration::from_secs(300),
+            // On vfs storage creating the container copies the image's
+            // whole file system, which a busy disk makes slow.
+            Duration::from_secs(600),
             &mut up_tail,
         )
         .await

@@ -84,7 +84,11 @@ async fn deploy_as(docker: &DockerEngine, files: &[FixtureFile], description: &s
     );
     let project = format!("deployflow-preflight-{}", &id.simple().to_string()[..12]);
     let left = docker.project_leftovers(&project);
-    assert!(left.is_empty(), "preflight left {left:?} behind");
+    assert!(
+        left.is_empty(),
+        "preflight left {left:?} behind; the job: {:?}",
+        job.error
+    );
     Outcome {
         job,
         outputs,
