@@ -8,6 +8,7 @@ use crate::config::Config;
 
 mod analyse;
 mod api;
+mod corpus;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -47,7 +48,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     let args = match command {
         BenchCommand::Engine(args) => args,
         BenchCommand::Api(args) => return api::run(config, args).await,
-        BenchCommand::Analyse(args) => return analyse::run(args),
+        BenchCommand::Analyse(args) => return analyse::run(args).await,
     };
     if args.jobs == 0 || args.steps == 0 || args.concurrency == 0 {
         bail!("--jobs, --steps and --concurrency must be at least 1");

@@ -21,9 +21,24 @@ pub struct AnalyseBench {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Score the detectors against hand-made labels of real repositories (JSON
+    /// Lines, see corpus/README.md) instead of timing the fixtures.
+    #[arg(long, value_name = "FILE")]
+    corpus: Option<PathBuf>,
+    /// Where the corpus's repositories are: `owner+name` work trees or git
+    /// directories (nothing is fetched; absent ones are named, not scored).
+    #[arg(long, value_name = "DIR", default_value = "corpus/repos")]
+    repos: PathBuf,
+    /// Where git directories are checked out at the labelled commit (a
+    /// temporary directory by default).
+    #[arg(long, value_name = "DIR")]
+    checkouts: Option<PathBuf>,
 }
 
-pub fn run(args: AnalyseBench) -> anyhow::Result<()> {
+pub async fn run(args: AnalyseBench) -> anyhow::Result<()> {
+    if let Some(corpus) = &args.corpus {
+        return score_corpus(corpus, &args).await;
+    }
     let repos = repositories(&args.dir)?;
     if repos.is_empty() {
         anyhow::bail!("no repositories under {}", args.dir.display());
@@ -109,6 +124,26 @@ pub fn run(args: AnalyseBench) -> anyhow::Result<()> {
         "detectors / baseline line scan of the same files: {:.1}x",
         report["detect_over_baseline"].as_f64().unwrap_or_default()
     );
+    Ok(())
+}
+
+async fn score_corpus(corpus: &Path, args: &AnalyseBench) -> anyhow::Result<()> {
+    let labels = super::corpus::read_labels(corpus)?;
+    let scratch = tempfile::tempdir()?;
+    let checkouts = args.checkouts.as_deref().unwrap_or(scratch.path());
+    let score = super::corpus::score(&labels, &args.repos, checkouts).await?;
+    if score.scored == 0 {
+        anyhow::bail!(
+            "none of the {} labelled repositories is under {}",
+            labels.len(),
+            args.repos.display()
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&score)?);
+    } else {
+        super::corpus::print(&score, corpus);
+    }
     Ok(())
 }
 
