@@ -19,6 +19,11 @@ pub(crate) struct EnvRead {
     /// `Some` when this read supplies a value if the variable is unset
     /// (an empty string for reads that tolerate absence, like comparisons).
     pub default: Option<String>,
+    /// Listed in an example file (`.env.example`), not read by code.
+    pub example: bool,
+    /// The app fails when it is unset (`os.environ["X"]`, `ENV.fetch("X")`,
+    /// a schema field, `|| raise`): an example file's value is no default.
+    pub strict: bool,
     pub at: Spot,
 }
 
@@ -108,7 +113,7 @@ pub(crate) fn scan(
     for file in files {
         let name = file_name(&file.path);
         let rel = view.rel(&file.path);
-        if skip_dirs.iter().any(|d| rel.starts_with(d)) {
+        if skip_dirs.iter().any(|d| rel.starts_with(d)) || is_not_runtime(rel) {
             continue;
         }
         if is_example_file(name) {
@@ -118,6 +123,26 @@ pub(crate) fn scan(
         }
     }
     reads
+}
+
+/// Configuration of tests, development or build tools: what it reads the
+/// deployed app never needs.
+fn is_not_runtime(rel: &str) -> bool {
+    let name = file_name(rel);
+    let build_tool = re!(
+        r"^(?:rollup|vite|vitest|webpack|jest|playwright|cypress|tailwind|postcss|eslint|babel|drizzle|karma|gulpfile|gruntfile)(?:\.config)?\.(?:[cm]?[jt]s)$"
+    );
+    build_tool.is_match(&name.to_ascii_lowercase())
+        || matches!(
+            rel,
+            "config/test.exs"
+                | "config/dev.exs"
+                | "config/environments/test.rb"
+                | "config/environments/development.rb"
+                | "config/settings/test.py"
+                | "config/settings/local.py"
+                | "config/settings/dev.py"
+        )
 }
 
 fn example_file(file: &FileEntry) -> Vec<EnvRead> {
@@ -137,6 +162,8 @@ fn example_file(file: &FileEntry) -> Vec<EnvRead> {
             Some(EnvRead {
                 name: name.as_str().to_owned(),
                 default: (!is_placeholder(value)).then(|| value.to_owned()),
+                example: true,
+                strict: false,
                 at: Spot::at(
                     &file.path,
                     line,
@@ -284,6 +311,7 @@ fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 17] {
 fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
     let name = file_name(&file.path);
     let mut reads = destructured(file);
+    reads.extend(super::env_schema::reads(file));
     if name.ends_with(".py") {
         reads.extend(pydantic_settings(file));
     }
@@ -311,15 +339,27 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             if re!(r"^\s*(?:=[^=]|\|\|=)").is_match(rest) {
                 continue;
             }
-            let default = match tail {
-                Tail::Operators => operator_default(rest),
-                Tail::Argument => argument_default(hit.group(2), rest),
-                Tail::RustResult => rust_default(rest),
-                Tail::GoFallback => go_default(hit.text, hit.start()),
+            let line_start = hit.text[..hit.start()].rfind('\n').map_or(0, |n| n + 1);
+            let before = &hit.text[line_start..hit.start()];
+            let default = if is_presence_check(before, rest) {
+                Some(String::new())
+            } else {
+                match tail {
+                    Tail::Operators => operator_default(rest),
+                    Tail::Argument => argument_default(hit.group(2), rest),
+                    Tail::RustResult => rust_default(rest),
+                    Tail::GoFallback => go_default(hit.text, hit.start()),
+                }
             };
+            let fails_when_unset =
+                re!(r"os\\\.environ\\\[|ENV\\\.fetch|fetch_env!|env::var|\\\$\\\{")
+                    .is_match(re.as_str())
+                    || re!(r"^\s*\)?\s*(?:\|\||\bor\b)\s*(?:raise|throw|fail)\b").is_match(rest);
             reads.push(EnvRead {
                 name: var.to_owned(),
+                strict: default.is_none() && fails_when_unset,
                 default,
+                example: false,
                 at: Spot::at(
                     &file.path,
                     hit.line(),
@@ -382,6 +422,8 @@ fn pydantic_settings(file: &FileEntry) -> Vec<EnvRead> {
             reads.push(EnvRead {
                 name: format!("{prefix}{}", name.to_ascii_uppercase()),
                 default: default.map(|d| d.trim_matches(['"', '\'']).to_owned()),
+                example: false,
+                strict: false,
                 at: Spot::at(&file.path, line_at(text, *offset), quote(line)),
             });
         }
@@ -406,6 +448,8 @@ fn destructured(file: &FileEntry) -> Vec<EnvRead> {
                     (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
                         .then(|| EnvRead {
                             name: key.to_owned(),
+                            example: false,
+                            strict: false,
                             default: default
                                 .map(|d| d.trim().trim_matches(['"', '\'', '`']).to_owned()),
                             at: at.clone(),
@@ -416,12 +460,29 @@ fn destructured(file: &FileEntry) -> Vec<EnvRead> {
         .collect()
 }
 
+/// `if (process.env.X)`, `unless ENV["X"]`, `!process.env.X`,
+/// `process.env.X ? a : b`: the read only asks whether it is set.
+fn is_presence_check(before: &str, rest: &str) -> bool {
+    re!(r"(?:\bif\s*\(?\s*(?:not\s+)?!*\s*|\bunless\s+|\belif\s+(?:not\s+)?|![\s(]*|&&\s*)$")
+        .is_match(before)
+        && !re!(r"^\s*\)?\s*(?:===?|!==?|==|!=)").is_match(rest)
+        || re!(r"^\s*\?\s*[^?.:\s]").is_match(rest)
+}
+
 /// `|| "d"`, `?? "d"`, `?: "d"`, `or "d"`; a comparison reads a flag and
-/// tolerates absence.
-fn operator_default(rest: &str) -> Option<String> {
+/// tolerates absence. A fallback that fails (`|| raise "…"`) is no default.
+pub(crate) fn operator_default(rest: &str) -> Option<String> {
     let op = re!(r#"^\s*\)?\s*(?:\|\||\?\?|\?:|\bor\b)\s*["'`]?([^"'`,;)\s]*)"#);
     if let Some(c) = op.captures(rest) {
-        return Some(c.get(1).map_or("", |m| m.as_str()).to_owned());
+        let fallback = c.get(1).map_or("", |m| m.as_str());
+        if re!(
+            r"^(?:raise|throw|die|abort|exit|sys\.exit|process\.exit|panic!?|fail|log\.Fatal\w*)\b"
+        )
+        .is_match(fallback)
+        {
+            return None;
+        }
+        return Some(fallback.to_owned());
     }
     re!(r"^\s*(?:===?|!==?|\.present\?|\.nil\?|\.blank\?)")
         .is_match(rest)
@@ -480,7 +541,15 @@ fn go_default(text: &str, start: usize) -> Option<String> {
 }
 
 /// Folds reads into one entry per variable: required when no read or
-/// declaration supplies a value.
+/// declaration supplies a value that works where the app is deployed.
+///
+/// An example file's value is a sample: it stands as the default only for
+/// plain settings, not for credentials or the address of another service
+/// (whose samples are test values or `localhost`), nor for a variable the
+/// app fails without. A default that points only at this machine
+/// (`postgres://localhost/app`) does not count for an address. Variables of optional
+/// integrations (`AWS_*`, `STRIPE_*`...) are required only when code reads
+/// them with no default, never from an example file alone.
 pub(crate) fn summarise(
     reads: &[EnvRead],
     provided: &[String],
@@ -493,9 +562,26 @@ pub(crate) fn summarise(
     let mut vars = Vec::new();
     let mut evidence = Vec::new();
     for (name, reads) in by_name {
-        let default = reads.iter().find_map(|r| r.default.clone());
         let secret = is_secret(name);
-        let required = default.is_none()
+        let address = is_service_address(name);
+        let read_by_code = reads.iter().any(|r| !r.example);
+        let strict = reads.iter().any(|r| r.strict);
+        let counts = |read: &EnvRead| match read.default.as_deref() {
+            None => false,
+            Some(value) if read.example => {
+                if read_by_code {
+                    !strict && !(secret || address)
+                } else {
+                    !(address && is_local_only(value))
+                }
+            }
+            Some(value) => !(address && is_local_only(value)),
+        };
+        let has_default = reads.iter().any(|r| counts(r));
+        let optional_integration = !read_by_code && is_optional_integration(name);
+        let default = reads.iter().find_map(|r| r.default.clone());
+        let required = !has_default
+            && !optional_integration
             && !provided.iter().any(|p| p == name)
             && !PLATFORM.contains(&name)
             && !not_required.contains(&name);
@@ -505,9 +591,71 @@ pub(crate) fn summarise(
             secret,
             default: default.filter(|d| !secret && !d.is_empty()),
         });
-        evidence.push(reads[0].at.evidence(&format!("env:{name}")));
+        let cited = reads.iter().find(|r| !r.example).unwrap_or(&reads[0]);
+        evidence.push(cited.at.evidence(&format!("env:{name}")));
     }
     (vars, evidence)
+}
+
+/// The address or the credentials of another service: a database URL or
+/// its parts, a `*_URL`/`*_HOST` of an API, allowed hosts and origins.
+fn is_service_address(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let database_part = re!(
+        r"^(?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|SPRING_DATASOURCE)_?(?:HOST|HOSTNAME|SERVER|NAME|USER|USERNAME|PASSWORD|PASS|PWD|DATABASE|DB|URL|URI)$"
+    );
+    database_part.is_match(&upper)
+        || re!(r"(?:_URL|_URI|_DSN|_HOST|_HOSTS|_ORIGIN|_ORIGINS|^DB_URL)$").is_match(&upper)
+            && !PLATFORM.contains(&upper.as_str())
+            && !upper.starts_with("NEXT_PUBLIC_")
+}
+
+/// Every host the value names is this machine.
+fn is_local_only(value: &str) -> bool {
+    let hosts: Vec<&str> = value
+        .split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    let local = re!(
+        r"(?i)^(?:[a-z][\w+.-]*://)?(?:[^@/\s]*@)?\[?(?:localhost|127\.0\.0\.1|::1|0\.0\.0\.0)\]?(?:[:/?]|$)|^\.localhost$"
+    );
+    !hosts.is_empty()
+        && hosts
+            .iter()
+            .all(|h| local.is_match(h.trim_matches(['"', '\'', '[', ']'])))
+}
+
+/// Integrations an app commonly runs without (file storage on S3, payments,
+/// error reporting, push): an example file listing them does not make them
+/// required.
+fn is_optional_integration(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "AWS_",
+        "PUSHER_",
+        "MIX_PUSHER_",
+        "VITE_PUSHER_",
+        "STRIPE_",
+        "SENTRY_",
+        "BUGSNAG_",
+        "MAILGUN_",
+        "POSTMARK_",
+        "SES_",
+        "SMTP_",
+        "MAIL_",
+        "EMAIL_",
+        "MEMCACHED_",
+        "GOOGLE_CLIENT_",
+        "GITHUB_CLIENT_",
+        "FACEBOOK_",
+        "TWITTER_",
+        "SLACK_",
+        "CACHE_PREFIX",
+        "LOG_",
+    ]
+    .iter()
+    .any(|prefix| upper.starts_with(prefix))
 }
 
 #[cfg(test)]
