@@ -122,7 +122,32 @@ pub(crate) fn scan(
             reads.extend(code_reads(file));
         }
     }
+    reads.extend(rails_master_key(view));
     reads
+}
+
+/// Rails decrypts `config/credentials.yml.enc` with `config/master.key`,
+/// which is never committed: in production `RAILS_MASTER_KEY` must be set.
+fn rails_master_key(view: &AppView<'_>) -> Option<EnvRead> {
+    let credentials = [
+        "config/credentials.yml.enc",
+        "config/credentials/production.yml.enc",
+    ]
+    .into_iter()
+    .find(|path| view.has(path))?;
+    if view.has("config/master.key") || view.has("config/credentials/production.key") {
+        return None;
+    }
+    Some(EnvRead {
+        name: "RAILS_MASTER_KEY".to_owned(),
+        default: None,
+        example: false,
+        strict: true,
+        at: Spot::file(
+            &view.path(credentials),
+            "encrypted credentials are committed without their key",
+        ),
+    })
 }
 
 /// Configuration of tests, development or build tools: what it reads the
@@ -334,7 +359,16 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                 continue;
             };
             let after = &hit.text[hit.end()..];
-            let rest = after.split('\n').next().unwrap_or_default();
+            let mut lines = after.splitn(3, '\n');
+            let first = lines.next().unwrap_or_default();
+            // `System.get_env("X") ||` with its fallback on the next line.
+            let joined;
+            let rest = if re!(r"(?:\|\||\?\?|\bor)\s*$").is_match(first) {
+                joined = format!("{first} {}", lines.next().unwrap_or_default().trim());
+                joined.as_str()
+            } else {
+                first
+            };
             // `os.environ["X"] = ...` and `ENV["X"] ||= ...` set, not read.
             if re!(r"^\s*(?:=[^=]|\|\|=)").is_match(rest) {
                 continue;
@@ -547,9 +581,9 @@ fn go_default(text: &str, start: usize) -> Option<String> {
 /// plain settings, not for credentials or the address of another service
 /// (whose samples are test values or `localhost`), nor for a variable the
 /// app fails without. A default that points only at this machine
-/// (`postgres://localhost/app`) does not count for an address. Variables of optional
-/// integrations (`AWS_*`, `STRIPE_*`...) are required only when code reads
-/// them with no default, never from an example file alone.
+/// (`postgres://localhost/app`) does not count for an address. Variables of
+/// optional integrations (`AWS_*`, `STRIPE_*`, mail...) are required only
+/// when the app fails without them.
 pub(crate) fn summarise(
     reads: &[EnvRead],
     provided: &[String],
@@ -572,13 +606,14 @@ pub(crate) fn summarise(
                 if read_by_code {
                     !strict && !(secret || address)
                 } else {
-                    !(address && is_local_only(value))
+                    // `DB_DATABASE=laravel`: a sample of the database to name.
+                    !is_database_part(name) && !(address && is_local_only(value))
                 }
             }
             Some(value) => !(address && is_local_only(value)),
         };
         let has_default = reads.iter().any(|r| counts(r));
-        let optional_integration = !read_by_code && is_optional_integration(name);
+        let optional_integration = !strict && is_optional_integration(name);
         let default = reads.iter().find_map(|r| r.default.clone());
         let required = !has_default
             && !optional_integration
@@ -597,15 +632,20 @@ pub(crate) fn summarise(
     (vars, evidence)
 }
 
+/// A database's URL or one of its connection parts (not its port).
+fn is_database_part(name: &str) -> bool {
+    re!(
+        r"^(?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|SPRING_DATASOURCE)_?(?:HOST|HOSTNAME|SERVER|NAME|USER|USERNAME|PASSWORD|PASS|PWD|DATABASE|DB|URL|URI)$"
+    )
+    .is_match(&name.to_ascii_uppercase())
+}
+
 /// The address or the credentials of another service: a database URL or
-/// its parts, a `*_URL`/`*_HOST` of an API, allowed hosts and origins.
+/// its parts, a `*_URL`/`*_HOST` of an API, allowed hosts.
 fn is_service_address(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    let database_part = re!(
-        r"^(?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|SPRING_DATASOURCE)_?(?:HOST|HOSTNAME|SERVER|NAME|USER|USERNAME|PASSWORD|PASS|PWD|DATABASE|DB|URL|URI)$"
-    );
-    database_part.is_match(&upper)
-        || re!(r"(?:_URL|_URI|_DSN|_HOST|_HOSTS|_ORIGIN|_ORIGINS|^DB_URL)$").is_match(&upper)
+    is_database_part(&upper)
+        || re!(r"(?:_URL|_URI|_DSN|_HOST|_HOSTS|^DB_URL)$").is_match(&upper)
             && !PLATFORM.contains(&upper.as_str())
             && !upper.starts_with("NEXT_PUBLIC_")
 }
@@ -627,10 +667,13 @@ fn is_local_only(value: &str) -> bool {
 }
 
 /// Integrations an app commonly runs without (file storage on S3, payments,
-/// error reporting, push): an example file listing them does not make them
-/// required.
+/// error reporting, mail, push): required only when the app fails without
+/// them.
 fn is_optional_integration(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
+    if upper.contains("EMAIL") || upper.contains("SMTP") {
+        return true;
+    }
     [
         "AWS_",
         "PUSHER_",
@@ -653,6 +696,8 @@ fn is_optional_integration(name: &str) -> bool {
         "SLACK_",
         "CACHE_PREFIX",
         "LOG_",
+        "RESEND_",
+        "ABLY_",
     ]
     .iter()
     .any(|prefix| upper.starts_with(prefix))
