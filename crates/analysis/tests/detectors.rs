@@ -829,3 +829,84 @@ fn analysis_is_deterministic_and_serialises_its_contract_fields() {
         assert!(first.get(field).is_some(), "missing {field}");
     }
 }
+
+#[test]
+fn phoenix_port_comes_from_the_port_variable_and_raise_makes_a_variable_required() {
+    let a = run(&[
+        (
+            "mix.exs",
+            "defmodule Chat.MixProject do\n  defp deps do\n    [{:phoenix, \"~> 1.7\"}]\n  end\nend\n",
+        ),
+        (
+            "config/runtime.exs",
+            "import Config\nif config_env() == :prod do\n  database_url =\n    System.get_env(\"DATABASE_URL\") ||\n      raise \"\"\"\n      DATABASE_URL is missing.\n      \"\"\"\n  pool_size: String.to_integer(System.get_env(\"POOL_SIZE\") || \"10\")\n  port = String.to_integer(System.get_env(\"PORT\") || \"4000\")\nend\n",
+        ),
+    ]);
+    assert_eq!(a.port, Some(4000));
+    assert_eq!(a.required_env, ["DATABASE_URL"]);
+}
+
+#[test]
+fn committed_rails_credentials_without_their_key_need_the_master_key() {
+    let files = [
+        (
+            "Gemfile",
+            "source \"https://rubygems.org\"\ngem \"rails\", \"~> 7.1\"\n",
+        ),
+        (
+            "config.ru",
+            "require_relative \"config/environment\"\nrun Rails.application\n",
+        ),
+        ("config/credentials.yml.enc", "c2VjcmV0"),
+    ];
+    assert!(
+        run(&files)
+            .required_env
+            .contains(&"RAILS_MASTER_KEY".to_owned())
+    );
+    let mut with_key = files.to_vec();
+    with_key.push(("config/master.key", "0123456789abcdef"));
+    assert!(
+        !run(&with_key)
+            .required_env
+            .contains(&"RAILS_MASTER_KEY".to_owned())
+    );
+}
+
+#[test]
+fn example_values_do_not_name_a_database_or_a_secret_but_do_set_plain_settings() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"name":"api","scripts":{"start":"node index.js"},"dependencies":{"express":"^4"}}"#,
+        ),
+        (
+            "index.js",
+            "const express = require('express');\nconst app = express();\nconst db = process.env.DATABASE_URL;\nconst secret = process.env.JWT_SECRET;\nconst level = process.env.LOG_LEVEL;\nif (process.env.SENTRY_DSN) { init(); }\napp.listen(process.env.PORT || 3000);\n",
+        ),
+        (
+            ".env.example",
+            "DATABASE_URL=postgres://user:pass@localhost:5432/app\nJWT_SECRET=dev-secret\nLOG_LEVEL=info\nSENTRY_DSN=\n",
+        ),
+    ]);
+    assert_eq!(a.required_env, ["DATABASE_URL", "JWT_SECRET"]);
+}
+
+#[test]
+fn an_env_schema_declares_what_the_app_refuses_to_start_without() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"name":"api","scripts":{"start":"node dist/index.js"},"dependencies":{"express":"^4","zod":"^3"}}"#,
+        ),
+        (
+            "src/index.ts",
+            "import express from 'express';\nimport { env } from './env';\nconst app = express();\napp.listen(3000);\n",
+        ),
+        (
+            "src/env.ts",
+            "import { z } from 'zod';\nconst schema = z.object({\n  SESSION_SECRET: z.string().min(32),\n  STRIPE_KEY: z.string().optional(),\n  LOG_LEVEL: z.enum(['info', 'debug']).default('info'),\n});\nexport const env = schema.parse(process.env);\n",
+        ),
+    ]);
+    assert_eq!(a.required_env, ["SESSION_SECRET"]);
+}

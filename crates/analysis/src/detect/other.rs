@@ -111,7 +111,7 @@ pub(crate) fn elixir(view: &AppView<'_>) -> Option<Detection> {
     let runtime = ["config/runtime.exs", "config/prod.exs"]
         .into_iter()
         .find_map(|p| view.file(p));
-    let port = re!(r#"System\.get_env\(\s*"(\w+)"\s*\)\s*\|\|\s*"?(\d+)"?"#);
+    let port = re!(r#"System\.get_env\(\s*"(\w*PORT\w*)"\s*\)\s*\|\|\s*"?(\d+)"?"#);
     if let Some(file) = runtime
         && let Some(content) = file.content.as_deref()
         && let Some(caps) = port.captures(content)
