@@ -265,7 +265,8 @@ function openJob(id) {
     el('div', { id: 'job-actions', class: 'actions' }),
     el('dl', { id: 'job-facts', class: 'facts' }),
     section('Progress', el('ol', { id: 'job-chain', class: 'chain' })),
-    section('Timeline', el('div', { id: 'job-timeline', class: 'timeline' })),
+    section('Timeline', el('div', { id: 'job-timeline', class: 'timeline' }),
+      el('ul', { id: 'job-taken', class: 'taken small' })),
     section('Log', el('div', { class: 'log-wrap' },
       el('p', { id: 'log-live', class: 'small muted' }),
       el('ol', { id: 'job-log', class: 'log' }))),
@@ -288,8 +289,8 @@ function closeJob() {
   renderList();
 }
 
-function section(title, body) {
-  return el('section', { class: 'card' }, el('h2', { text: title }), body);
+function section(title, ...body) {
+  return el('section', { class: 'card' }, el('h2', { text: title }), ...body);
 }
 
 async function refreshJob() {
@@ -324,6 +325,7 @@ function renderJob(job) {
   renderActions(job);
   renderChain(job);
   renderTimeline(job);
+  renderTaken(job);
   renderOutputs(job);
 }
 
@@ -494,6 +496,16 @@ function renderTimeline(job) {
     el('div', { class: 'tl-row tl-axis' }, el('span', { class: 'tl-label' }), el('div', { class: 'tl-track' }, ...ticks)),
     ...rows,
     legend);
+}
+
+// Who approved, rejected, cancelled, retried or destroyed the job, and when.
+function renderTaken(job) {
+  const list = byId('job-taken');
+  const actions = job.actions || [];
+  if (list.childElementCount === actions.length) return;
+  list.replaceChildren(...actions.map((a) => el('li', {},
+    el('time', { datetime: a.at, text: new Date(a.at).toLocaleString() }),
+    ` ${a.action} by ${a.actor} (${a.role})`)));
 }
 
 function barText(bar) {

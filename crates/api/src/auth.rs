@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use engine::logs::{LogLevel, LogLine};
+use engine::store::JobAction;
 
 use crate::error::ApiError;
 use crate::{AppState, session};
@@ -225,14 +225,13 @@ pub(crate) async fn authorize(
     if let (Some(action), Some(id)) = (action, job)
         && response.status().is_success()
     {
-        let line = LogLine {
-            step: None,
-            attempt: None,
-            level: LogLevel::Info,
-            message: format!("{action} by {} ({})", caller.name, caller.role),
+        let record = JobAction {
+            action: action.to_owned(),
+            actor: caller.name.clone(),
+            role: caller.role.to_string(),
             at: chrono::Utc::now(),
         };
-        if let Err(e) = state.engine.append_logs(id, &[line]).await {
+        if let Err(e) = state.engine.record_action(id, &record).await {
             tracing::warn!(job.id = %id, error = %e, "could not record who acted on the job");
         }
         tracing::info!(job.id = %id, actor = %caller.name, role = %caller.role, action, "job action");

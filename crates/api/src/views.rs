@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use engine::JobDetails;
 use engine::definition::WorkflowDefinition;
 use engine::logs::StoredLogLine;
-use engine::store::{AttemptRow, JobRecord};
+use engine::store::{AttemptRow, JobAction, JobRecord};
 use engine::{Catalog, JobStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -213,6 +213,31 @@ pub struct StepView {
     pub attempts: Vec<AttemptView>,
 }
 
+/// Something a person did to a job, on its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionView {
+    /// `approved`, `rejected`, `cancel requested`, `retried` or
+    /// `destroy requested`.
+    #[schema(example = "approved")]
+    pub action: String,
+    /// The name of the API token that did it.
+    pub actor: String,
+    /// The token's role then.
+    pub role: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&JobAction> for ActionView {
+    fn from(a: &JobAction) -> Self {
+        Self {
+            action: a.action.clone(),
+            actor: a.actor.clone(),
+            role: a.role.clone(),
+            at: a.at,
+        }
+    }
+}
+
 /// A stored job log line.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LogView {
@@ -280,6 +305,9 @@ pub struct JobView {
     pub trace_id: Option<String>,
     /// One entry per step of the job, in order.
     pub steps: Vec<StepView>,
+    /// What people did to the job (approve, reject, cancel, retry,
+    /// destroy) and who, oldest first.
+    pub actions: Vec<ActionView>,
     /// Checkpointed output of each completed step, by step name.
     #[schema(value_type = Object)]
     pub outputs: BTreeMap<String, Value>,
@@ -296,6 +324,7 @@ impl JobView {
             job,
             attempts,
             checkpoints,
+            actions,
         } = details;
         let definition = catalog.workflow(&job.workflow);
         let completed: Vec<&str> = checkpoints.iter().map(|c| c.step_name.as_str()).collect();
@@ -342,6 +371,7 @@ impl JobView {
             finished_at: job.finished_at,
             trace_id: job.trace_id,
             steps,
+            actions: actions.iter().map(ActionView::from).collect(),
             outputs,
             logs,
         }

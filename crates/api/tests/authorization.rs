@@ -170,6 +170,18 @@ async fn every_route_answers_each_role_as_the_table_says(backend: Backend) {
             .contains("cancel requested by submitter-1 (submitter)"),
         "{logs}"
     );
+    let (_, view) = app.get(&format!("/job/{job}")).await;
+    let actions = view["actions"].as_array().expect("the job's actions");
+    assert!(
+        actions.iter().any(|a| a["action"] == "cancel requested"
+            && a["actor"] == "submitter-1"
+            && a["role"] == "submitter"),
+        "the timeline names who cancelled: {actions:?}"
+    );
+    assert!(
+        actions.iter().all(|a| a["actor"] != "viewer-1"),
+        "a refused request is not recorded: {actions:?}"
+    );
 }
 
 async fn a_submitter_sees_and_acts_on_its_own_jobs_only(backend: Backend) {

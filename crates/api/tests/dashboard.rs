@@ -198,6 +198,12 @@ async fn dashboard_lists_jobs_draws_timelines_and_retries() {
         "the retry's log line, from the re-opened event stream",
     )
     .await;
+    page.wait_for(
+        "[...document.querySelectorAll('#job-taken li')]\
+         .some(li => /retried by \\S+ \\(admin\\)/.test(li.textContent))",
+        "who retried the job, under its timeline",
+    )
+    .await;
 
     // A refused action shows the problem's title and detail: the page still offers
     // Retry, but another client has retried the job meanwhile (its four attempts

@@ -14,8 +14,8 @@ use crate::logs::{LogLevel, LogLine};
 use crate::secrets::SecretKey;
 use crate::step::signal_memo_key;
 use crate::store::{
-    Artifact, ArtifactMeta, AttemptRow, CancelOutcome, CheckpointRow, JobFilter, JobPage,
-    JobRecord, JobStatus, NewJob, RequeuePlan, Store, Submitted,
+    Artifact, ArtifactMeta, AttemptRow, CancelOutcome, CheckpointRow, JobAction, JobFilter,
+    JobPage, JobRecord, JobStatus, NewJob, RequeuePlan, Store, Submitted,
 };
 
 /// Longest idempotency key accepted.
@@ -34,6 +34,8 @@ pub struct JobDetails {
     pub job: JobRecord,
     pub attempts: Vec<AttemptRow>,
     pub checkpoints: Vec<CheckpointRow>,
+    /// What people did to the job (approve, cancel...), oldest first.
+    pub actions: Vec<JobAction>,
 }
 
 impl Engine {
@@ -159,6 +161,16 @@ impl Engine {
         self.store.append_logs(id, lines).await
     }
 
+    /// Records what a person did to the job, on its timeline and in its log.
+    pub async fn record_action(&self, id: Uuid, action: &JobAction) -> Result<()> {
+        self.store.record_action(id, action).await
+    }
+
+    /// What people did to the job, oldest first.
+    pub async fn actions(&self, id: Uuid) -> Result<Vec<JobAction>> {
+        self.store.actions(id).await
+    }
+
     pub async fn artifact(&self, id: Uuid, path: &str) -> Result<Artifact> {
         self.job(id).await?;
         self.store
@@ -181,10 +193,12 @@ impl Engine {
         let job = self.job(id).await?;
         let attempts = self.store.attempts(id).await?;
         let checkpoints = self.store.checkpoints(id).await?;
+        let actions = self.store.actions(id).await?;
         Ok(JobDetails {
             job,
             attempts,
             checkpoints,
+            actions,
         })
     }
 

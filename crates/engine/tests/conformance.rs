@@ -59,6 +59,7 @@ conformance!(
     changed_definition_is_detected_and_from_step_moves_job,
     finished_jobs_leave_the_queue_and_are_purged,
     step_logs_are_stored,
+    actions_are_on_the_timeline_and_in_the_log_and_go_with_the_job,
     concurrent_checkpoints_are_fenced_one_by_one,
     running_step_logs_are_written_within_seconds,
     secrets_memos_and_artifacts_survive_a_retry,
@@ -1082,6 +1083,51 @@ async fn step_logs_are_stored(store: Arc<dyn Store>) {
         tail,
         vec!["note 3", "note 4"],
         "the newest lines, oldest first"
+    );
+}
+
+async fn actions_are_on_the_timeline_and_in_the_log_and_go_with_the_job(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = submit_demo(&engine, json!({})).await;
+    let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    let at = Utc::now();
+    for (action, actor) in [("retried", "alice"), ("destroy requested", "root")] {
+        let action = engine::store::JobAction {
+            action: action.to_owned(),
+            actor: actor.to_owned(),
+            role: "admin".to_owned(),
+            at,
+        };
+        engine.record_action(id, &action).await.unwrap();
+    }
+    let details = engine.details(id).await.unwrap();
+    let taken: Vec<(&str, &str)> = details
+        .actions
+        .iter()
+        .map(|a| (a.action.as_str(), a.actor.as_str()))
+        .collect();
+    assert_eq!(taken, [("retried", "alice"), ("destroy requested", "root")]);
+    assert_eq!(
+        details.actions[0].at.timestamp_millis(),
+        at.timestamp_millis()
+    );
+    let logs = store.tail_logs(id, 2).await.unwrap();
+    let lines: Vec<&str> = logs.iter().map(|l| l.line.message.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "retried by alice (admin)",
+            "destroy requested by root (admin)"
+        ]
+    );
+    store
+        .purge_finished(Utc::now() + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(
+        store.actions(id).await.unwrap().is_empty(),
+        "actions go with the job"
     );
 }
 

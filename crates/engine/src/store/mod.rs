@@ -102,6 +102,13 @@ pub trait Store: Send + Sync + 'static {
     /// Appends log lines outside of a lease (engine-side notes such as "retry requested").
     async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()>;
 
+    /// Records `action` on the job's timeline and, in the same transaction,
+    /// as a line of its log.
+    async fn record_action(&self, job_id: Uuid, action: &JobAction) -> Result<()>;
+
+    /// The job's recorded actions, oldest first.
+    async fn actions(&self, job_id: Uuid) -> Result<Vec<JobAction>>;
+
     /// Cancels a queued job at once, or flags a running one so its worker stops it.
     async fn cancel(&self, job_id: Uuid) -> Result<CancelOutcome>;
 
@@ -167,6 +174,17 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Runs `clients` loops of `one_commit` until `duration` is over; returns commits per second.
+/// The log line an action is also recorded as.
+pub(crate) fn action_log_line(action: &JobAction) -> LogLine {
+    LogLine {
+        step: None,
+        attempt: None,
+        level: crate::logs::LogLevel::Info,
+        message: action.log_message(),
+        at: action.at,
+    }
+}
+
 pub(crate) async fn measure_commits<F, Fut>(
     clients: usize,
     duration: Duration,

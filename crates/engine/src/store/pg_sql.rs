@@ -117,7 +117,8 @@ pub(super) const DELETE_JOBS_WHERE: &str = "
     checkpoint_rows AS (DELETE FROM engine.checkpoints WHERE job_id IN (SELECT id FROM gone)),
     log_rows AS (DELETE FROM engine.logs WHERE job_id IN (SELECT id FROM gone)),
     memo_rows AS (DELETE FROM engine.step_memos WHERE job_id IN (SELECT id FROM gone)),
-    artifact_rows AS (DELETE FROM engine.artifacts WHERE job_id IN (SELECT id FROM gone))
+    artifact_rows AS (DELETE FROM engine.artifacts WHERE job_id IN (SELECT id FROM gone)),
+    action_rows AS (DELETE FROM engine.job_actions WHERE job_id IN (SELECT id FROM gone))
     SELECT count(*) FROM gone";
 
 pub(super) const CLAIM: &str = "

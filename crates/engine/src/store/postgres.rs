@@ -24,7 +24,7 @@ use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
 use super::pg_batch::{Advance, Batcher, WriteOne};
 use super::pg_sql::{ADVANCE, CLAIM, COMPLETE, DELETE_JOBS_WHERE, END, RELEASE, RETRY_AFTER, STAY};
 use super::types::*;
-use super::{Store, sha256_hex};
+use super::{Store, action_log_line, sha256_hex};
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
 use crate::secrets::SealedSecret;
@@ -353,6 +353,47 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(log_line_from_row).collect()
+    }
+
+    async fn record_action(&self, job_id: Uuid, action: &JobAction) -> Result<()> {
+        let line = action_log_line(action);
+        sqlx::query(
+            "WITH act AS (
+                 INSERT INTO engine.job_actions (job_id, action, actor, role, at)
+                 VALUES ($1, $2, $3, $4, $5)
+             )
+             INSERT INTO engine.logs (job_id, step, attempt, level, message, at)
+             VALUES ($1, NULL, NULL, $6, $7, $5)",
+        )
+        .bind(job_id)
+        .bind(&action.action)
+        .bind(&action.actor)
+        .bind(&action.role)
+        .bind(action.at)
+        .bind(line.level.as_str())
+        .bind(&line.message)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn actions(&self, job_id: Uuid) -> Result<Vec<JobAction>> {
+        let rows = sqlx::query(
+            "SELECT action, actor, role, at FROM engine.job_actions WHERE job_id = $1 ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(JobAction {
+                    action: row.try_get(0)?,
+                    actor: row.try_get(1)?,
+                    role: row.try_get(2)?,
+                    at: row.try_get(3)?,
+                })
+            })
+            .collect()
     }
 
     async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()> {

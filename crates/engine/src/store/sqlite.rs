@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::list::{JOB_COLUMNS, JobFilter, JobPage, count_query, into_page, list_query};
 use super::postgres::{conflict, fenced};
 use super::types::*;
-use super::{Store, sha256_hex};
+use super::{Store, action_log_line, sha256_hex};
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
 use crate::secrets::SealedSecret;
@@ -83,7 +83,14 @@ impl SqliteStore {
     /// recorded about them (the queue row goes by its foreign key).
     async fn delete_jobs_where(&self, condition: &str, value: String) -> Result<u64> {
         let mut tx = self.write().await?;
-        for table in ["attempts", "checkpoints", "logs", "step_memos", "artifacts"] {
+        for table in [
+            "attempts",
+            "checkpoints",
+            "logs",
+            "step_memos",
+            "artifacts",
+            "job_actions",
+        ] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE job_id IN (SELECT id FROM jobs WHERE {condition})"
             )))
@@ -645,6 +652,42 @@ impl Store for SqliteStore {
         insert_logs(&mut tx, job_id, logs).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn record_action(&self, job_id: Uuid, action: &JobAction) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO job_actions (job_id, action, actor, role, at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(job_id.to_string())
+        .bind(&action.action)
+        .bind(&action.actor)
+        .bind(&action.role)
+        .bind(ms(action.at))
+        .execute(&mut *tx)
+        .await?;
+        insert_logs(&mut tx, job_id, &[action_log_line(action)]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn actions(&self, job_id: Uuid) -> Result<Vec<JobAction>> {
+        let rows = sqlx::query(
+            "SELECT action, actor, role, at FROM job_actions WHERE job_id = ? ORDER BY id",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(JobAction {
+                    action: row.try_get(0)?,
+                    actor: row.try_get(1)?,
+                    role: row.try_get(2)?,
+                    at: from_ms(row.try_get(3)?),
+                })
+            })
+            .collect()
     }
 
     async fn cancel(&self, job_id: Uuid) -> Result<CancelOutcome> {

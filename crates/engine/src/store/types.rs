@@ -323,3 +323,21 @@ pub struct TokenRecord {
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// Something a person did to a job (approve, reject, cancel, retry,
+/// destroy), and who: shown on the job's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobAction {
+    pub action: String,
+    /// The API token's name.
+    pub actor: String,
+    pub role: String,
+    pub at: DateTime<Utc>,
+}
+
+impl JobAction {
+    /// The job log's line for it.
+    pub fn log_message(&self) -> String {
+        format!("{} by {} ({})", self.action, self.actor, self.role)
+    }
+}

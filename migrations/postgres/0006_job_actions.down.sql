@@ -1,0 +1,1 @@
+DROP TABLE engine.job_actions;
