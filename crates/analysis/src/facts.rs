@@ -74,10 +74,17 @@ pub struct Analysis {
     pub http: bool,
     /// Why it was denied (a person-readable sentence), when `http` is false.
     pub deny_reason: Option<String>,
-    /// `python`, `node`, `typescript`, `deno`, `bun`, `go`, `rust`, `java`,
-    /// `kotlin`, `ruby`, `php`, `csharp`, `static` (also `dart`, `swift`,
-    /// `elixir` for apps recognised only to be explained).
+    /// The language of the app's code: `python`, `javascript`,
+    /// `typescript`, `go`, `rust`, `java`, `kotlin`, `ruby`, `php`,
+    /// `csharp`, `html` (a plain static site); also `dart`, `swift`,
+    /// `elixir` for apps recognised only to be explained.
     pub language: Option<String>,
+    /// What runs the code: `node`, `deno`, `bun`, `python`, `go`, `rust`,
+    /// `java`, `kotlin`, `ruby`, `php`, `csharp`, `static` (files a web
+    /// server serves)... Read it with [`Analysis::runtime`], which also
+    /// answers for checkpoints written before this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// Lower-case framework name: `flask`, `fastapi`, `django`, `aiohttp`,
     /// `streamlit`, `gradio`, `express`, `fastify`, `nestjs`, `nextjs`, `koa`,
     /// `nuxt`, `node-http`, `deno`, `bun`, `net-http`, `gin`, `echo`, `fiber`,
@@ -120,4 +127,20 @@ pub struct Analysis {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub evidence: Vec<Evidence>,
+}
+
+impl Analysis {
+    /// What runs the code (see [`Analysis::runtime`](Self::runtime) the
+    /// field); from the language when it is absent: `javascript` and
+    /// `typescript` run on Node.js, `html` is served as files.
+    pub fn runtime(&self) -> &str {
+        if let Some(runtime) = self.runtime.as_deref() {
+            return runtime;
+        }
+        match self.language.as_deref().unwrap_or_default() {
+            "javascript" | "typescript" => "node",
+            "html" => "static",
+            other => other,
+        }
+    }
 }

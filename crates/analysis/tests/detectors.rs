@@ -527,15 +527,23 @@ fn plain_php_and_static_html() {
     assert_eq!((a.framework.as_deref(), a.port), (Some("php"), Some(80)));
     let a = run(&[("index.html", "<html></html>"), ("style.css", "")]);
     assert_eq!(
-        (a.language.as_deref(), a.framework.as_deref(), a.port),
-        (Some("static"), Some("static"), Some(80))
+        (
+            a.language.as_deref(),
+            a.runtime(),
+            a.framework.as_deref(),
+            a.port
+        ),
+        (Some("html"), "static", Some("static"), Some(80))
     );
 }
 
 #[test]
 fn deno_and_bun_defaults() {
     let a = run(&[("main.ts", "Deno.serve((_req) => new Response(\"hi\"));\n")]);
-    assert_eq!((a.language.as_deref(), a.port), (Some("deno"), Some(8000)));
+    assert_eq!(
+        (a.language.as_deref(), a.runtime(), a.port),
+        (Some("typescript"), "deno", Some(8000))
+    );
     let a = run(&[
         ("package.json", "{}"),
         ("bunfig.toml", ""),
@@ -544,7 +552,24 @@ fn deno_and_bun_defaults() {
             "Bun.serve({ fetch() { return new Response('x') } });\n",
         ),
     ]);
-    assert_eq!((a.language.as_deref(), a.port), (Some("bun"), Some(3000)));
+    assert_eq!(
+        (a.language.as_deref(), a.runtime(), a.port),
+        (Some("typescript"), "bun", Some(3000))
+    );
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"^4"}}"#,
+        ),
+        (
+            "server.js",
+            "const app = require('express')();\napp.listen(3000);\n",
+        ),
+    ]);
+    assert_eq!(
+        (a.language.as_deref(), a.runtime()),
+        (Some("javascript"), "node")
+    );
 }
 
 #[test]

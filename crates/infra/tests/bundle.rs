@@ -34,6 +34,7 @@ fn app(language: &str, framework: &str, port: Option<u16>, start: Option<&str>) 
         http: true,
         deny_reason: None,
         language: Some(language.to_owned()),
+        runtime: None,
         framework: (!framework.is_empty()).then(|| framework.to_owned()),
         subdir: ".".to_owned(),
         port,

@@ -9,6 +9,7 @@ fn app(language: &str, framework: &str) -> Analysis {
         http: true,
         deny_reason: None,
         language: Some(language.to_owned()),
+        runtime: None,
         framework: Some(framework.to_owned()),
         subdir: ".".to_owned(),
         port: Some(8000),

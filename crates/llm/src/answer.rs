@@ -85,7 +85,7 @@ pub(crate) fn facts_schema() -> Value {
         "properties": {
             "http": {"type": "boolean", "description": "The app is a long-running HTTP server."},
             "deny_reason": nullable_string("Why it cannot be deployed as a web service, when http is false."),
-            "language": nullable_string("Lower-case: python, node, typescript, go, rust, java, ruby, php, csharp, static…"),
+            "language": nullable_string("The language of the code, lower-case: python, javascript, typescript, go, rust, java, kotlin, ruby, php, csharp, html…"),
             "framework": nullable_string("Lower-case framework: flask, fastapi, express, gin, axum, spring-boot…"),
             "subdir": nullable_string("The app's directory relative to the root, '.' for the root."),
             "port": {

@@ -343,6 +343,7 @@ mod tests {
             http: true,
             deny_reason: None,
             language: Some("python".into()),
+            runtime: None,
             framework: Some("flask".into()),
             subdir: ".".into(),
             port: Some(5000),

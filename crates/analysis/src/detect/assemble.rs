@@ -19,6 +19,7 @@ pub(crate) fn nothing(docker: &DockerSetup) -> Analysis {
         http: false,
         deny_reason: Some(deny::nothing_found()),
         language: None,
+        runtime: None,
         framework: None,
         subdir: ".".to_owned(),
         port: None,
@@ -53,7 +54,8 @@ pub(crate) fn build(
     let mut a = nothing(docker);
     a.deny_reason = None;
     a.evidence.clear();
-    a.language = Some(d.language.to_owned());
+    a.runtime = Some(runtime_of(d).to_owned());
+    a.language = Some(code_language(view, d));
     a.framework = d.framework.map(str::to_owned);
     a.subdir = view.subdir().to_owned();
     a.http = d.kind.serves_http();
@@ -76,7 +78,7 @@ pub(crate) fn build(
             .filter(|app| app.detection.kind != Kind::Unknown)
             .map(|app| AppCandidate {
                 subdir: app.view.subdir().to_owned(),
-                language: Some(app.detection.language.to_owned()),
+                language: Some(code_language(&app.view, &app.detection)),
                 framework: app.detection.framework.map(str::to_owned),
                 http: app.detection.kind.serves_http(),
             })
@@ -95,6 +97,42 @@ pub(crate) fn build(
     environment(&mut a, snapshot, view, d, dockerfile);
     a.notes.extend(d.notes.iter().cloned());
     a
+}
+
+/// What runs the app: detections name Node.js apps written in TypeScript
+/// `typescript`.
+fn runtime_of(d: &Detection) -> &'static str {
+    match d.language {
+        "typescript" => "node",
+        runtime => runtime,
+    }
+}
+
+/// The language of the code, apart from what runs it: JavaScript or
+/// TypeScript on Node.js, Deno and Bun (and in a built static site),
+/// HTML for a site of plain files.
+fn code_language(view: &AppView<'_>, d: &Detection) -> String {
+    let typed = || {
+        view.has("tsconfig.json")
+            || view.files.iter().any(|f| {
+                (f.path.ends_with(".ts") && !f.path.ends_with(".d.ts")) || f.path.ends_with(".tsx")
+            })
+    };
+    match d.language {
+        "typescript" => "typescript",
+        "node" | "deno" | "bun" if typed() => "typescript",
+        "node" | "deno" | "bun" => "javascript",
+        "static" if view.has("package.json") => {
+            if typed() {
+                "typescript"
+            } else {
+                "javascript"
+            }
+        }
+        "static" => "html",
+        other => other,
+    }
+    .to_owned()
 }
 
 /// Start command, port, port env and bind address.

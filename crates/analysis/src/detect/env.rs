@@ -582,7 +582,7 @@ fn go_default(text: &str, start: usize) -> Option<String> {
 /// (whose samples are test values or `localhost`), nor for a variable the
 /// app fails without. A default that points only at this machine
 /// (`postgres://localhost/app`) does not count for an address. Variables of
-/// optional integrations (`AWS_*`, `STRIPE_*`, mail...) are required only
+/// optional integrations (`AWS_*`, `SENTRY_*`, mail...) are required only
 /// when the app fails without them.
 pub(crate) fn summarise(
     reads: &[EnvRead],
@@ -666,9 +666,9 @@ fn is_local_only(value: &str) -> bool {
             .all(|h| local.is_match(h.trim_matches(['"', '\'', '[', ']'])))
 }
 
-/// Integrations an app commonly runs without (file storage on S3, payments,
-/// error reporting, mail, push): required only when the app fails without
-/// them.
+/// Integrations an app commonly runs without (file storage on S3, error
+/// reporting, mail, push): required only when the app fails without them.
+/// Payments are not among them: for many apps they are the point.
 fn is_optional_integration(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     if upper.contains("EMAIL") || upper.contains("SMTP") {
@@ -679,7 +679,6 @@ fn is_optional_integration(name: &str) -> bool {
         "PUSHER_",
         "MIX_PUSHER_",
         "VITE_PUSHER_",
-        "STRIPE_",
         "SENTRY_",
         "BUGSNAG_",
         "MAILGUN_",

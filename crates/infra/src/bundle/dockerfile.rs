@@ -36,8 +36,9 @@ pub(super) struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    fn language(&self) -> &str {
-        self.analysis.language.as_deref().unwrap_or_default()
+    /// What runs the app (`node`, `python`...): it picks the template.
+    fn runtime(&self) -> &str {
+        self.analysis.runtime()
     }
 
     fn framework(&self) -> &str {
@@ -49,7 +50,7 @@ impl Inputs<'_> {
         self.command.ok_or_else(|| {
             InfraError::Bundle(format!(
                 "no start command is known for this {} app; add a Dockerfile or a start script to the repository",
-                self.language()
+                self.runtime()
             ))
         })
     }
@@ -78,7 +79,7 @@ pub(super) fn web_static_port() -> u16 {
 
 /// A static site is served by nginx, whatever port its dev server used.
 pub(super) fn is_static(analysis: &Analysis) -> bool {
-    analysis.language.as_deref() == Some("static")
+    analysis.runtime() == "static"
         || matches!(analysis.framework.as_deref(), Some("static" | "vite"))
 }
 
@@ -86,7 +87,7 @@ pub(super) fn generate(inputs: &Inputs) -> Result<Image, InfraError> {
     if is_static(inputs.analysis) {
         return Ok(web_static::image(inputs));
     }
-    match inputs.language() {
+    match inputs.runtime() {
         "python" => python::image(inputs),
         "node" | "typescript" => node::image(inputs),
         "bun" => scripted::bun(inputs),

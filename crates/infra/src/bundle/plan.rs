@@ -263,7 +263,7 @@ fn kept_image(
     let build_args =
         build_env::declared_app_args(analysis, files.repo().text(&path).unwrap_or_default());
     ImagePlan {
-        probe: Probe::for_runtime(analysis.language.as_deref().unwrap_or_default()),
+        probe: Probe::for_runtime(analysis.runtime()),
         dockerfile: path,
         context,
         generated: false,

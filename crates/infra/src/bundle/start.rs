@@ -20,7 +20,7 @@ pub(super) fn start_command(analysis: &Analysis, files: &AppFiles) -> Option<Str
 }
 
 fn default_command(analysis: &Analysis, files: &AppFiles) -> Option<String> {
-    let language = analysis.language.as_deref().unwrap_or_default();
+    let language = analysis.runtime();
     let framework = analysis.framework.as_deref().unwrap_or_default();
     match language {
         "python" => python_default(framework, files),

@@ -10,7 +10,7 @@ pub(super) struct Decision {
 
 /// Languages whose small HTTP apps start fast enough on Lambda (behind the
 /// Lambda Web Adapter) for scale-to-zero to be pleasant.
-const SERVERLESS_LANGUAGES: &[&str] = &["python", "node", "typescript"];
+const SERVERLESS_RUNTIMES: &[&str] = &["python", "node"];
 
 /// Frameworks that serve plain request/response HTTP. Streamlit, Gradio and
 /// the SSR frameworks keep sessions or websockets open, or start too slowly.
@@ -95,11 +95,12 @@ fn load(requirements: &Requirements) -> Option<&str> {
 
 /// Why the app suits Lambda, or why it does not.
 fn serverless_fit(analysis: &Analysis, requirements: &Requirements) -> Result<String, String> {
-    let language = analysis.language.as_deref().unwrap_or("unknown");
-    if !SERVERLESS_LANGUAGES.contains(&language) {
-        return Err(format!(
-            "the app is written in {language}, not Python or Node"
-        ));
+    let language = match analysis.runtime() {
+        "" => "unknown",
+        runtime => runtime,
+    };
+    if !SERVERLESS_RUNTIMES.contains(&language) {
+        return Err(format!("the app runs on {language}, not Python or Node"));
     }
     let framework = analysis.framework.as_deref().unwrap_or("unknown");
     if !SERVERLESS_FRAMEWORKS.contains(&framework) {

@@ -35,7 +35,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
             "the JVM app has neither pom.xml nor build.gradle, so it cannot be built; add a Dockerfile to the repository".to_owned(),
         ));
     };
-    let language = if inputs.language() == "kotlin" {
+    let language = if inputs.runtime() == "kotlin" {
         "Kotlin"
     } else {
         "Java"

@@ -41,8 +41,8 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let needs_dev = matches!(start, StartProgram::DevDependency { .. });
     let global = global_install(&start, &manager, &mut notes);
     let what = match inputs.framework() {
-        "" => format!("{} app", inputs.language()),
-        framework => format!("{framework} app ({})", inputs.language()),
+        "" => format!("{} app", inputs.runtime()),
+        framework => format!("{framework} app ({})", inputs.runtime()),
     };
     let mut text = Text::new(inputs, &what);
     text.line(format!("FROM {NODE} AS build"))
