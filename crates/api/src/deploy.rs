@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use pipeline::{DeployRequest, TOKEN_SECRET};
+use pipeline::DeployRequest;
 
 use crate::AppState;
 use crate::auth::{Caller, Role};
@@ -38,8 +38,9 @@ pub async fn submit_request(
         git_ref: body.git_ref,
         github_token: body.github_token,
         approve_before_apply: body.approve_before_apply,
+        env: body.env,
     };
-    let (input, token) = request.validate(&state.config.url_policy).map_err(|e| {
+    let accepted = request.validate(&state.config.url_policy).map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-request",
@@ -47,11 +48,8 @@ pub async fn submit_request(
             e.to_string(),
         )
     })?;
-    let input = serde_json::to_value(&input).map_err(|e| ApiError::internal(&e))?;
-    let secrets: Vec<(&str, &str)> = token
-        .as_deref()
-        .map(|token| vec![(TOKEN_SECRET, token)])
-        .unwrap_or_default();
+    let input = serde_json::to_value(&accepted.input).map_err(|e| ApiError::internal(&e))?;
+    let secrets = accepted.secret_pairs();
     let submitted = state
         .engine
         .submit_as(

@@ -57,6 +57,12 @@ pub struct DeployRequestBody {
     /// `POST /job/{id}/approve` or `/reject`.
     #[serde(default)]
     pub approve_before_apply: bool,
+    /// Values of the app's environment variables (the analysis lists those it
+    /// needs as `required_env`). Stored encrypted with the job, written to the
+    /// deployment's environment; never returned or logged.
+    #[serde(default)]
+    #[schema(example = json!({"DATABASE_URL": "postgres://app:secret@db.example.com/app"}))]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// A file a job produced.

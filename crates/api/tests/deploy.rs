@@ -20,6 +20,8 @@ api_tests!(
 );
 
 const TOKEN: &str = "github_pat_11TESTTOKENabcdefghijklmnopqrstuvwxyz0123";
+/// A variable value sent with a deployment: it must never be shown or stored in clear.
+const ENV_VALUE: &str = "env-value-that-must-not-leak-4711";
 
 fn flask_app() -> Vec<FixtureFile> {
     vec![
@@ -149,7 +151,7 @@ async fn private_repository_token_never_leaks(backend: Backend) {
         .post(
             "/request",
             json!({"repo_url": server.url_for("shop.git"), "description": "public API",
-                   "github_token": TOKEN}),
+                   "github_token": TOKEN, "env": {"PAYMENT_KEY": ENV_VALUE}}),
         )
         .await;
     assert_eq!(code, 202, "{job:#}");
@@ -188,14 +190,14 @@ async fn private_repository_token_never_leaks(backend: Backend) {
     }
     for text in &seen {
         assert!(
-            !text.contains(TOKEN),
-            "the token leaked into a response: {text}"
+            !text.contains(TOKEN) && !text.contains(ENV_VALUE),
+            "a secret leaked into a response: {text}"
         );
     }
     for (table, text) in every_stored_row(&app).await {
         assert!(
-            !text.contains(TOKEN),
-            "the token is stored in clear in {table}: {text}"
+            !text.contains(TOKEN) && !text.contains(ENV_VALUE),
+            "a secret is stored in clear in {table}: {text}"
         );
     }
 }
@@ -279,6 +281,14 @@ async fn bad_deployment_requests_create_nothing(backend: Backend) {
         (
             json!({"repo_url": "https://github.com/a/b", "description": "x", "github_token": "a b"}),
             "github_token",
+        ),
+        (
+            json!({"repo_url": "https://github.com/a/b", "description": "x", "env": {"9LIVES": "x"}}),
+            "env: \"9LIVES\" is not a variable name",
+        ),
+        (
+            json!({"repo_url": "https://github.com/a/b", "description": "x", "env": {"KEY": 5}}),
+            "invalid type",
         ),
     ];
     for (body, detail) in cases {

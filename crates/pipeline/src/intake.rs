@@ -1,6 +1,8 @@
 //! The deployment workflow's front door: a user's request checked before a job exists,
 //! so a bad one is refused with a reason and leaves nothing behind.
 
+use std::collections::BTreeMap;
+
 use repo::{RepoUrl, UrlPolicy};
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +12,10 @@ pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 pub const MAX_REF_LEN: usize = 255;
 /// Longest access token accepted; fine-grained GitHub tokens are about 93 characters.
 pub const MAX_TOKEN_LEN: usize = 1024;
+/// Most variables one deployment may be given values for.
+pub const MAX_ENV_VARIABLES: usize = 200;
+/// Longest value of one variable (a PEM key or a JSON credential fits).
+pub const MAX_ENV_VALUE_LEN: usize = 64 * 1024;
 
 /// What a user asks for, as received.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +25,27 @@ pub struct DeployRequest {
     pub git_ref: Option<String>,
     pub github_token: Option<String>,
     pub approve_before_apply: bool,
+    /// Values of the app's environment variables (`DATABASE_URL`...):
+    /// sealed with the job like the token, never stored in its input.
+    pub env: BTreeMap<String, String>,
+}
+
+/// A request that passed intake: the job's input, and what is sealed with
+/// the job (name, value).
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub input: DeployInput,
+    pub secrets: Vec<(&'static str, String)>,
+}
+
+impl Accepted {
+    /// The secrets as the engine's submit takes them.
+    pub fn secret_pairs(&self) -> Vec<(&str, &str)> {
+        self.secrets
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect()
+    }
 }
 
 /// The deployment job's input, as stored with the job: never the token, which the
@@ -36,6 +63,9 @@ pub struct DeployInput {
 
 /// The name the clone token is stored under (sealed) with the job.
 pub const TOKEN_SECRET: &str = "github_token";
+/// The name the app's variable values are stored under (sealed), as a JSON
+/// object of name to value.
+pub const APP_ENV_SECRET: &str = "app_env";
 
 /// A refused request: which field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,10 +84,7 @@ fn refuse(field: &'static str, message: impl Into<String>) -> IntakeError {
 
 impl DeployRequest {
     /// Checks every field; returns the job input and the token to seal, if any.
-    pub fn validate(
-        self,
-        policy: &UrlPolicy,
-    ) -> Result<(DeployInput, Option<String>), IntakeError> {
+    pub fn validate(self, policy: &UrlPolicy) -> Result<Accepted, IntakeError> {
         let url = RepoUrl::parse(&self.repo_url, policy)
             .map_err(|e| refuse("repo_url", e.to_string()))?;
         let description = self.description.trim();
@@ -87,16 +114,62 @@ impl DeployRequest {
             None | Some("") => None,
             Some(token) => Some(check_token(token)?.to_owned()),
         };
-        Ok((
-            DeployInput {
+        check_env(&self.env)?;
+        let mut secrets = Vec::new();
+        if let Some(token) = token {
+            secrets.push((TOKEN_SECRET, token));
+        }
+        if !self.env.is_empty() {
+            let values =
+                serde_json::to_string(&self.env).map_err(|e| refuse("env", e.to_string()))?;
+            secrets.push((APP_ENV_SECRET, values));
+        }
+        Ok(Accepted {
+            input: DeployInput {
                 repo_url: url.as_str().to_owned(),
                 description: description.to_owned(),
                 git_ref,
                 approve_before_apply: self.approve_before_apply,
             },
-            token,
-        ))
+            secrets,
+        })
     }
+}
+
+/// Names a shell and Terraform accept, values of a sane size without NUL.
+fn check_env(env: &BTreeMap<String, String>) -> Result<(), IntakeError> {
+    if env.len() > MAX_ENV_VARIABLES {
+        return Err(refuse(
+            "env",
+            format!("has {} variables; at most {MAX_ENV_VARIABLES}", env.len()),
+        ));
+    }
+    for (name, value) in env {
+        let valid = name.len() <= 256
+            && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(refuse(
+                "env",
+                format!(
+                    "{name:?} is not a variable name: letters, digits and underscores, not starting with a digit"
+                ),
+            ));
+        }
+        if value.len() > MAX_ENV_VALUE_LEN {
+            return Err(refuse(
+                "env",
+                format!("the value of {name} is longer than {MAX_ENV_VALUE_LEN} bytes"),
+            ));
+        }
+        if value.contains('\0') {
+            return Err(refuse(
+                "env",
+                format!("the value of {name} contains a NUL byte"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A branch, tag or commit name git would accept (the rules of `git check-ref-format`
@@ -158,18 +231,27 @@ mod tests {
     }
 
     #[test]
-    fn a_good_request_becomes_input_without_the_token() {
-        let (input, token) = DeployRequest {
+    fn a_good_request_becomes_input_without_the_token_or_the_values() {
+        let accepted = DeployRequest {
             github_token: Some(" ghp_abc ".into()),
             git_ref: Some("v1.2".into()),
+            env: BTreeMap::from([("DATABASE_URL".into(), "postgres://db/app".into())]),
             ..request("https://github.com/acme/shop", "  public API, cheap ")
         }
         .validate(&UrlPolicy::default())
         .unwrap();
+        let input = &accepted.input;
         assert_eq!(input.description, "public API, cheap");
         assert_eq!(input.git_ref.as_deref(), Some("v1.2"));
-        assert_eq!(token.as_deref(), Some("ghp_abc"));
-        assert!(!serde_json::to_string(&input).unwrap().contains("ghp_abc"));
+        assert_eq!(
+            accepted.secret_pairs(),
+            [
+                (TOKEN_SECRET, "ghp_abc"),
+                (APP_ENV_SECRET, r#"{"DATABASE_URL":"postgres://db/app"}"#)
+            ]
+        );
+        let stored = serde_json::to_string(input).unwrap();
+        assert!(!stored.contains("ghp_abc") && !stored.contains("postgres://"));
     }
 
     #[test]
@@ -196,6 +278,20 @@ mod tests {
                     ..request("https://github.com/a/b", "x")
                 },
                 "github_token",
+            ),
+            (
+                DeployRequest {
+                    env: BTreeMap::from([("1BAD".into(), "x".into())]),
+                    ..request("https://github.com/a/b", "x")
+                },
+                "env",
+            ),
+            (
+                DeployRequest {
+                    env: BTreeMap::from([("KEY".into(), "a\0b".into())]),
+                    ..request("https://github.com/a/b", "x")
+                },
+                "env",
             ),
         ];
         for (request, field) in cases {

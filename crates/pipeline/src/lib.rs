@@ -21,7 +21,8 @@ pub use analyse::{Analysed, analyse_snapshot};
 pub use config::PipelineConfig;
 pub use error::PipelineError;
 pub use intake::{
-    DeployInput, DeployRequest, IntakeError, MAX_DESCRIPTION_CHARS, MAX_TOKEN_LEN, TOKEN_SECRET,
+    APP_ENV_SECRET, Accepted, DeployInput, DeployRequest, IntakeError, MAX_DESCRIPTION_CHARS,
+    MAX_ENV_VALUE_LEN, MAX_ENV_VARIABLES, MAX_TOKEN_LEN, TOKEN_SECRET,
 };
 pub use local::LocalSource;
 pub use repo::{CloneLimits, UrlPolicy};

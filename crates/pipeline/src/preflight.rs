@@ -66,6 +66,9 @@ pub(crate) struct Subject<'a> {
     pub container_port: u16,
     pub health_path: Option<&'a str>,
     pub required_variables: &'a [String],
+    /// The values the job was given for the app's variables; a required
+    /// variable without one runs with a placeholder.
+    pub values: &'a std::collections::BTreeMap<String, String>,
     /// The repository's compose file runs in a privileged docker-in-docker
     /// wrapper: not started here.
     pub wrapped: bool,
@@ -352,13 +355,20 @@ pub(crate) async fn run(
         infra::bundle::HOST_PORT_VARIABLE.to_owned(),
         host_port.to_string(),
     )];
-    for variable in subject.required_variables {
+    let placeholders: Vec<String> = subject
+        .required_variables
+        .iter()
+        .filter(|name| !subject.values.contains_key(name.as_str()))
+        .cloned()
+        .collect();
+    for variable in &placeholders {
         env.push((variable.clone(), PLACEHOLDER.to_owned()));
     }
-    if !subject.required_variables.is_empty() {
+    env.extend(subject.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if !placeholders.is_empty() {
         ctx.warn(format!(
             "preflight runs with placeholder values for {}: the app is probed without their real values",
-            subject.required_variables.join(", ")
+            placeholders.join(", ")
         ));
     }
     let project = Project {
@@ -375,7 +385,7 @@ pub(crate) async fn run(
     let mut output = PreflightOutput {
         engine: Some(version),
         compose: Some(compose.describe()),
-        placeholders: subject.required_variables.to_vec(),
+        placeholders,
         ..PreflightOutput::default()
     };
     let result = build_start_probe(&project, ctx, subject, host_port, &mut output).await;

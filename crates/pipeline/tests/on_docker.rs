@@ -48,6 +48,16 @@ async fn deploy_files(docker: &DockerEngine, files: &[FixtureFile]) -> Outcome {
 /// Deploys `files` for `description`: plan mode for the cloud targets, a
 /// real deployment for docker-host.
 async fn deploy_as(docker: &DockerEngine, files: &[FixtureFile], description: &str) -> Outcome {
+    deploy_with_values(docker, files, description, &[]).await
+}
+
+/// Like [`deploy_as`], the job submitted with values for the app's variables.
+async fn deploy_with_values(
+    docker: &DockerEngine,
+    files: &[FixtureFile],
+    description: &str,
+    values: &[(&str, &str)],
+) -> Outcome {
     let repo = GitFixture::create(files);
     let data = tempfile::tempdir().unwrap();
     let mut config = pipeline::PipelineConfig::new(data.path().join("checkouts"));
@@ -66,7 +76,22 @@ async fn deploy_as(docker: &DockerEngine, files: &[FixtureFile], description: &s
     config.docker.deployments_dir = data.path().join("docker-host");
     let (engine, db) = common::deploy_engine(config).await;
     let input = json!({"repo_url": repo.file_url(), "description": description});
-    let id = engine.submit("deploy", input, None).await.unwrap().job.id;
+    let values: std::collections::BTreeMap<&str, &str> = values.iter().copied().collect();
+    let secrets = if values.is_empty() {
+        Vec::new()
+    } else {
+        vec![(
+            pipeline::APP_ENV_SECRET,
+            serde_json::to_string(&values).unwrap(),
+        )]
+    };
+    let secrets: Vec<(&str, &str)> = secrets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let id = engine
+        .submit_with_secrets("deploy", input, None, &secrets)
+        .await
+        .unwrap()
+        .job
+        .id;
     let job = common::run_to_end(&engine, WorkerConfig::new("preflight"), id, WITHIN).await;
     let outputs = engine.store().load_outputs(id).await.unwrap();
     let outputs = serde_json::to_value(outputs).unwrap();
@@ -355,12 +380,19 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
     };
     let files = [
         FixtureFile::file("requirements.txt", "flask==3.0.3\n"),
+        // A variable the app cannot start without: the job carries its value.
         FixtureFile::file(
             "app.py",
-            "from flask import Flask\napp = Flask(__name__)\n\n@app.route(\"/healthz\")\ndef health():\n    return \"ok\"\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+            "import os\nfrom flask import Flask\napp = Flask(__name__)\nGREETING = os.environ[\"GREETING\"]\n\n@app.route(\"/healthz\")\ndef health():\n    return GREETING\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
         ),
     ];
-    let outcome = deploy_as(&docker, &files, "deploy it on my server").await;
+    let outcome = deploy_with_values(
+        &docker,
+        &files,
+        "deploy it on my server",
+        &[("GREETING", "hello from the job's values")],
+    )
+    .await;
     assert_eq!(
         outcome.job.status,
         JobStatus::Succeeded,
@@ -386,6 +418,16 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
     assert_eq!(outcome.outputs["healthcheck"]["status"], 200);
     let answer = reqwest::get(format!("{url}healthz")).await.unwrap();
     assert_eq!(answer.status(), 200, "the app answers after the job ended");
+    assert_eq!(
+        answer.text().await.unwrap(),
+        "hello from the job's values",
+        "the app runs with the value the job was given"
+    );
+    assert_eq!(
+        outcome.outputs["analyse"]["analysis"]["required_env"],
+        json!(["GREETING"])
+    );
+    assert_eq!(outcome.outputs["preflight"]["placeholders"], json!([]));
     let running = docker.lines(&[
         "ps",
         "-q",

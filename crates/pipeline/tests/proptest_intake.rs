@@ -2,11 +2,16 @@
 //! the field at fault, or becomes job input that is clean, normalised and
 //! passes the same checks again.
 
-use pipeline::{DeployRequest, MAX_DESCRIPTION_CHARS, MAX_TOKEN_LEN, UrlPolicy};
+use std::collections::BTreeMap;
+
+use pipeline::{
+    APP_ENV_SECRET, DeployRequest, MAX_DESCRIPTION_CHARS, MAX_ENV_VALUE_LEN, MAX_TOKEN_LEN,
+    TOKEN_SECRET, UrlPolicy,
+};
 use proptest::prelude::*;
 use repo::RepoUrl;
 
-const FIELDS: &[&str] = &["repo_url", "description", "ref", "github_token"];
+const FIELDS: &[&str] = &["repo_url", "description", "ref", "github_token", "env"];
 
 fn url() -> impl Strategy<Value = String> {
     let host = prop_oneof![
@@ -94,14 +99,33 @@ fn token() -> impl Strategy<Value = Option<String>> {
     ])
 }
 
+/// Variable values: good names and bad ones, values with NUL or of any size.
+fn env() -> impl Strategy<Value = BTreeMap<String, String>> {
+    prop::collection::btree_map(
+        prop_oneof![
+            "[A-Z_][A-Z0-9_]{0,20}",
+            "[a-z][a-z0-9_]{0,8}",
+            "\\PC{1,6}",
+            "[0-9][A-Z]{1,4}"
+        ],
+        prop_oneof![
+            "\\PC{0,40}",
+            "[a-z]{0,3}\\x00[a-z]{0,3}",
+            (65530usize..65540).prop_map(|n| "v".repeat(n)),
+        ],
+        0..4,
+    )
+}
+
 fn request() -> impl Strategy<Value = DeployRequest> {
-    (url(), text(), git_ref(), token(), any::<bool>()).prop_map(
-        |(repo_url, description, git_ref, github_token, approve_before_apply)| DeployRequest {
+    (url(), text(), git_ref(), token(), any::<bool>(), env()).prop_map(
+        |(repo_url, description, git_ref, github_token, approve_before_apply, env)| DeployRequest {
             repo_url,
             description,
             git_ref,
             github_token,
             approve_before_apply,
+            env,
         },
     )
 }
@@ -134,7 +158,25 @@ proptest! {
                         prop_assert!(!e.message.contains(token), "the token is echoed: {e}");
                     }
                 }
-                Ok((input, token)) => {
+                Ok(accepted) => {
+                    let secret = |name: &str| {
+                        accepted.secrets.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+                    };
+                    let token = secret(TOKEN_SECRET);
+                    let input = accepted.input.clone();
+                    // The values are sealed whole, and never in the input.
+                    let values: BTreeMap<String, String> = secret(APP_ENV_SECRET)
+                        .map(|json| serde_json::from_str(&json).unwrap())
+                        .unwrap_or_default();
+                    prop_assert_eq!(&values, &request.env);
+                    for (name, value) in &values {
+                        prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+                        prop_assert!(!name.starts_with(|c: char| c.is_ascii_digit()));
+                        prop_assert!(value.len() <= MAX_ENV_VALUE_LEN && !value.contains('\0'));
+                        if value.len() >= 12 {
+                            prop_assert!(!serde_json::to_string(&input).unwrap().contains(value.as_str()));
+                        }
+                    }
                     let url = RepoUrl::parse(&input.repo_url, &policy).unwrap();
                     // Normalised once, stable after.
                     prop_assert_eq!(url.as_str(), input.repo_url.as_str());
@@ -167,10 +209,12 @@ proptest! {
                         git_ref: input.git_ref.clone(),
                         github_token: token.clone(),
                         approve_before_apply: input.approve_before_apply,
+                        env: values,
                     }
                     .validate(&policy)
                     .unwrap();
-                    prop_assert_eq!(again, (input, token));
+                    prop_assert_eq!(&again.input, &input);
+                    prop_assert_eq!(&again.secrets, &accepted.secrets);
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! process on the configured store (SQLite in DATA_DIR by default), with a live view
 //! of its steps and log, then the generated files written to --out.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,6 +28,15 @@ pub struct DeployArgs {
     /// Access token for a private repository; set it in GITHUB_TOKEN rather than here.
     #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
     github_token: Option<String>,
+    /// A value for one of the app's environment variables, `NAME=VALUE`
+    /// (repeatable); sealed with the job, written to the deployment's
+    /// environment. Prefer --env-file for secrets.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<String>,
+    /// A dotenv file of the app's variables (`NAME=VALUE` lines); --env
+    /// values win over it.
+    #[arg(long, value_name = "FILE")]
+    env_file: Option<PathBuf>,
     /// Directory the job's generated files are written to.
     #[arg(long, default_value = "deployflow-plan")]
     out: PathBuf,
@@ -39,25 +49,24 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
     let catalog = load_catalog(config)?;
     let store = open_store(config).await?;
     let engine = Engine::new(store.clone(), catalog.clone()).with_secret_key(secret_key);
-    let (input, token) = pipeline::DeployRequest {
+    let env = app_env(&args).map_err(config_error)?;
+    let accepted = pipeline::DeployRequest {
         repo_url: args.repo_url.clone(),
         description: args.description.clone(),
         git_ref: args.git_ref.clone(),
         github_token: args.github_token.clone(),
         approve_before_apply: false,
+        env,
     }
     .validate(&config.url_policy())
     .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
-    let secrets: Vec<(&str, &str)> = token
-        .as_deref()
-        .map(|t| vec![(pipeline::TOKEN_SECRET, t)])
-        .unwrap_or_default();
+    let input = &accepted.input;
     let job = engine
         .submit_with_secrets(
             pipeline::WORKFLOW,
-            serde_json::to_value(&input)?,
+            serde_json::to_value(input)?,
             None,
-            &secrets,
+            &accepted.secret_pairs(),
         )
         .await?
         .job;
@@ -216,4 +225,24 @@ mod tests {
             "preflight: built in 41s, image 180 MB; HTTP 200 from http://127.0.0.1:41234/healthz 2.2s after start (with placeholder values for SECRET_KEY)"
         );
     }
+}
+
+/// The app's variable values: --env-file, then each --env over it.
+fn app_env(args: &DeployArgs) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    if let Some(file) = &args.env_file {
+        let entries = dotenvy::from_path_iter(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        for entry in entries {
+            let (name, value) = entry.with_context(|| format!("in {}", file.display()))?;
+            env.insert(name, value);
+        }
+    }
+    for pair in &args.env {
+        let Some((name, value)) = pair.split_once('=') else {
+            anyhow::bail!("--env {pair:?}: expected NAME=VALUE");
+        };
+        env.insert(name.trim().to_owned(), value.to_owned());
+    }
+    Ok(env)
 }

@@ -166,7 +166,8 @@ pub(super) async fn run(
         Target::Vm => vec![bundle_variable(&bundle)],
         _ => vec![format!("-var=image_tag={image_tag}")],
     };
-    let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, variables);
+    let values = super::app_env::given(&ctx).await?;
+    let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, variables).with_app_env(&values);
     session.init().await?;
 
     let approved = match saved {
@@ -383,9 +384,22 @@ pub(super) struct Session<'a> {
     dir: PathBuf,
     deployment: Uuid,
     var_args: Vec<String>,
+    /// The app's variable values as JSON, for `var.app_env` (through the
+    /// environment: never on a command line).
+    app_env: Option<String>,
 }
 
 impl<'a> Session<'a> {
+    /// Gives `var.app_env` the job's variable values.
+    pub(super) fn with_app_env(
+        mut self,
+        values: &std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.app_env = (!values.is_empty())
+            .then(|| serde_json::to_string(values).expect("a map of strings serialises"));
+        self
+    }
+
     pub(super) fn new(
         tf: &'a TerraformConfig,
         ctx: &'a StepContext,
@@ -399,6 +413,7 @@ impl<'a> Session<'a> {
             dir,
             deployment,
             var_args,
+            app_env: None,
         }
     }
 
@@ -411,6 +426,9 @@ impl<'a> Session<'a> {
         {
             conn_str = secret.expose_secret().to_owned();
             env.push(("PG_CONN_STR", conn_str.as_str()));
+        }
+        if let Some(values) = &self.app_env {
+            env.push(("TF_VAR_app_env", values.as_str()));
         }
         let ctx = self.ctx;
         let logged = |line: ChildLine| {

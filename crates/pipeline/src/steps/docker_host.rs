@@ -39,10 +39,13 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
         return Err(StepError::finishing_in(PLANNED, message));
     }
     let generated: GenerateOutput = ctx.output_of("generate")?;
-    if !generated.required_variables.is_empty() {
+    let values = super::app_env::given(ctx).await?;
+    let missing = super::app_env::missing(&generated.required_variables, &values);
+    if !missing.is_empty() {
         return Err(StepError::permanent(format!(
-            "the app needs values for {}, which a docker-host deployment cannot be given yet: put them in the bundle's .env and run `make up` there",
-            generated.required_variables.join(", ")
+            "the app needs values for {}: {}",
+            missing.join(", "),
+            super::app_env::HOW_TO_GIVE
         )));
     }
     let version = docker::engine_version(config)
@@ -82,10 +85,12 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
         name: bundle_dir::project_name("", ctx.job_id),
         dir: source,
         compose_file: generated.compose_file.clone(),
-        env: vec![(
+        env: std::iter::once((
             infra::bundle::HOST_PORT_VARIABLE.to_owned(),
             host_port.to_string(),
-        )],
+        ))
+        .chain(values)
+        .collect(),
         remove_build_stages: false,
     };
     ctx.info(format!(

@@ -2,6 +2,7 @@
 //! `workflows/deploy.toml` gives them.
 
 mod analyse;
+mod app_env;
 mod apply;
 mod bundle_dir;
 mod choose;
@@ -43,6 +44,7 @@ pub fn register(registry: &mut Registry, config: Arc<PipelineConfig>) {
             git_ref: input.git_ref.clone(),
             github_token: None,
             approve_before_apply: input.approve_before_apply,
+            env: Default::default(),
         }
         .validate(&policy)
         .map(|_| ())

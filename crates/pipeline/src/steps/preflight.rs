@@ -32,6 +32,7 @@ pub(super) async fn run(
             return outcome;
         }
     };
+    let values = super::app_env::given(&ctx).await?;
     let scratch = config.work_dir.join(ctx.job_id.to_string());
     let source = bundle_dir::materialise(&shared, &ctx, &scratch).await?;
     let name = bundle_dir::project_name("preflight", ctx.job_id);
@@ -47,6 +48,7 @@ pub(super) async fn run(
             container_port: generated.container_port,
             health_path: analysed.analysis.health_path.as_deref(),
             required_variables: &generated.required_variables,
+            values: &values,
             wrapped: generated.wrapped,
         },
     )

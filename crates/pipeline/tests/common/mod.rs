@@ -29,7 +29,12 @@ pub async fn deploy_engine(config: pipeline::PipelineConfig) -> (Engine, TestSql
     let db = TestSqlite::create();
     let store = engine::connect(&db.url, 4).await.unwrap();
     store.migrate().await.unwrap();
-    (Engine::new(store, Arc::new(catalog)), db)
+    // Jobs may carry secrets (a clone token, the app's variable values).
+    let key = engine::SecretKey::from_hex(&engine::SecretKey::generate_hex()).ok();
+    (
+        Engine::new(store, Arc::new(catalog)).with_secret_key(key),
+        db,
+    )
 }
 
 /// Runs a worker until job `id` ends (or `within` passes: a failed test).

@@ -1,0 +1,45 @@
+//! The values of the app's variables the job was submitted with: sealed
+//! with the job, read by the steps that start the app.
+
+use std::collections::BTreeMap;
+
+use engine::{StepContext, StepError};
+
+use crate::intake::APP_ENV_SECRET;
+
+/// The job's variable values, by name (empty when none were given).
+pub(super) async fn given(ctx: &StepContext) -> Result<BTreeMap<String, String>, StepError> {
+    let Some(json) = ctx.secret(APP_ENV_SECRET).await? else {
+        return Ok(BTreeMap::new());
+    };
+    serde_json::from_str(&json)
+        .map_err(|e| StepError::permanent(format!("the job's variable values are unreadable: {e}")))
+}
+
+/// The required variables `values` has no value for.
+pub(super) fn missing<'a>(
+    required: &'a [String],
+    values: &BTreeMap<String, String>,
+) -> Vec<&'a str> {
+    required
+        .iter()
+        .filter(|name| !values.contains_key(name.as_str()))
+        .map(String::as_str)
+        .collect()
+}
+
+/// How a user gives values, for error messages.
+pub(super) const HOW_TO_GIVE: &str = "give them with the deployment: `env` in POST /request, or `deployflow deploy --env NAME=VALUE` / `--env-file FILE`";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_names_the_required_variables_without_a_value() {
+        let required = vec!["DATABASE_URL".to_owned(), "SECRET_KEY".to_owned()];
+        let values = BTreeMap::from([("SECRET_KEY".to_owned(), "s".to_owned())]);
+        assert_eq!(missing(&required, &values), ["DATABASE_URL"]);
+        assert!(missing(&required[1..], &values).is_empty());
+    }
+}
