@@ -604,10 +604,10 @@ pub(crate) fn summarise(
             None => false,
             Some(value) if read.example => {
                 if read_by_code {
-                    !strict && !(secret || address)
+                    !(strict || secret || address)
                 } else {
                     // `DB_DATABASE=laravel`: a sample of the database to name.
-                    !is_database_part(name) && !(address && is_local_only(value))
+                    !(is_database_part(name) || address && is_local_only(value))
                 }
             }
             Some(value) => !(address && is_local_only(value)),

@@ -204,29 +204,6 @@ fn preflight_summary(output: &serde_json::Value) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::preflight_summary;
-    use serde_json::json;
-
-    #[test]
-    fn the_preflight_line_says_what_was_measured_or_why_not() {
-        assert_eq!(
-            preflight_summary(&json!({"skipped": "no Docker engine answers"})),
-            "preflight skipped: no Docker engine answers"
-        );
-        let line = preflight_summary(&json!({
-            "build_seconds": 41.2, "image_size_bytes": 180_000_000u64,
-            "url": "http://127.0.0.1:41234/healthz", "start_seconds": 2.25,
-            "probes": [{"status": null}, {"status": 200}], "placeholders": ["SECRET_KEY"]
-        }));
-        assert_eq!(
-            line,
-            "preflight: built in 41s, image 180 MB; HTTP 200 from http://127.0.0.1:41234/healthz 2.2s after start (with placeholder values for SECRET_KEY)"
-        );
-    }
-}
-
 /// The app's variable values: --env-file, then each --env over it.
 fn app_env(args: &DeployArgs) -> anyhow::Result<BTreeMap<String, String>> {
     let mut env = BTreeMap::new();
@@ -245,4 +222,70 @@ fn app_env(args: &DeployArgs) -> anyhow::Result<BTreeMap<String, String>> {
         env.insert(name.trim().to_owned(), value.to_owned());
     }
     Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use serde_json::json;
+
+    use super::{DeployArgs, app_env, preflight_summary};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: DeployArgs,
+    }
+
+    #[test]
+    fn variable_values_come_from_the_env_file_then_each_env_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.env");
+        std::fs::write(
+            &file,
+            "# the app's settings\nDATABASE_URL=postgres://db/app\nexport GREETING=\"hello there\"\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "deploy",
+            "https://github.com/acme/shop",
+            "-d",
+            "cheap",
+            "--env-file",
+            file.to_str().unwrap(),
+            "--env",
+            "GREETING=hi=again",
+        ])
+        .unwrap();
+        let env = app_env(&cli.args).unwrap();
+        assert_eq!(env["DATABASE_URL"], "postgres://db/app");
+        assert_eq!(
+            env["GREETING"], "hi=again",
+            "--env wins, split at the first ="
+        );
+        let bad = Cli::try_parse_from(["deploy", "u", "-d", "x", "--env", "NOVALUE"]).unwrap();
+        assert!(
+            app_env(&bad.args)
+                .unwrap_err()
+                .to_string()
+                .contains("NAME=VALUE")
+        );
+    }
+
+    #[test]
+    fn the_preflight_line_says_what_was_measured_or_why_not() {
+        assert_eq!(
+            preflight_summary(&json!({"skipped": "no Docker engine answers"})),
+            "preflight skipped: no Docker engine answers"
+        );
+        let line = preflight_summary(&json!({
+            "build_seconds": 41.2, "image_size_bytes": 180_000_000u64,
+            "url": "http://127.0.0.1:41234/healthz", "start_seconds": 2.25,
+            "probes": [{"status": null}, {"status": 200}], "placeholders": ["SECRET_KEY"]
+        }));
+        assert_eq!(
+            line,
+            "preflight: built in 41s, image 180 MB; HTTP 200 from http://127.0.0.1:41234/healthz 2.2s after start (with placeholder values for SECRET_KEY)"
+        );
+    }
 }
