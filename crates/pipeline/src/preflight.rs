@@ -202,23 +202,29 @@ impl Project<'_> {
         if stages.is_empty() {
             return;
         }
-        let mut args = vec!["image", "rm"];
-        args.extend(stages.iter().copied());
-        match docker::capture(
-            self.config,
-            &self.config.bin,
-            &args,
-            Duration::from_secs(120),
-        )
-        .await
-        {
-            Ok(_) => ctx.info(format!(
+        match self.docker_on(&["image", "rm"], &stages).await {
+            Ok(()) => ctx.info(format!(
                 "removed {} build-stage image(s) of {}",
                 stages.len(),
                 self.name
             )),
             Err(error) => ctx.warn(format!("build-stage images of {} stay: {error}", self.name)),
         }
+    }
+
+    /// Runs `docker <command> <ids…>` (removals, which may take a while on
+    /// vfs storage).
+    async fn docker_on(&self, command: &[&str], ids: &[&str]) -> Result<(), String> {
+        let mut args = command.to_vec();
+        args.extend_from_slice(ids);
+        docker::capture(
+            self.config,
+            &self.config.bin,
+            &args,
+            Duration::from_secs(120),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// `compose down` with volumes and the images it built.
@@ -268,17 +274,8 @@ impl Project<'_> {
             if ids.is_empty() {
                 continue;
             }
-            let mut args = remove.to_vec();
-            args.extend(ids.iter().copied());
-            match docker::capture(
-                self.config,
-                &self.config.bin,
-                &args,
-                Duration::from_secs(120),
-            )
-            .await
-            {
-                Ok(_) => ctx.warn(format!(
+            match self.docker_on(remove, &ids).await {
+                Ok(()) => ctx.warn(format!(
                     "removed {} {noun} of {} that compose down left",
                     ids.len(),
                     self.name
