@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use engine::{JobStatus, WorkerConfig};
+use engine::JobStatus;
 use pipeline::docker::PreflightMode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -92,7 +92,7 @@ async fn deploy_with_values(
         .unwrap()
         .job
         .id;
-    let job = common::run_to_end(&engine, WorkerConfig::new("preflight"), id, WITHIN).await;
+    let job = common::run_to_end(&engine, common::worker("preflight"), id, WITHIN).await;
     let outputs = engine.store().load_outputs(id).await.unwrap();
     let outputs = serde_json::to_value(outputs).unwrap();
     let figures = &outputs["preflight"];
@@ -440,7 +440,7 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
     // same project on the same port, still one container.
     let engine = &outcome.engine;
     engine.retry(outcome.id, Some("apply")).await.unwrap();
-    let job = common::run_to_end(engine, WorkerConfig::new("again"), outcome.id, WITHIN).await;
+    let job = common::run_to_end(engine, common::worker("again"), outcome.id, WITHIN).await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     let outputs =
         serde_json::to_value(engine.store().load_outputs(outcome.id).await.unwrap()).unwrap();
@@ -463,7 +463,7 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
         .unwrap()
         .job
         .id;
-    let job = common::run_to_end(engine, WorkerConfig::new("destroy"), destroy, WITHIN).await;
+    let job = common::run_to_end(engine, common::worker("destroy"), destroy, WITHIN).await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     let left = docker.project_leftovers(&project);
     assert!(left.is_empty(), "destroy left {left:?}");

@@ -30,11 +30,22 @@ pub async fn deploy_engine(config: pipeline::PipelineConfig) -> (Engine, TestSql
     let store = engine::connect(&db.url, 4).await.unwrap();
     store.migrate().await.unwrap();
     // Jobs may carry secrets (a clone token, the app's variable values).
-    let key = engine::SecretKey::from_hex(&engine::SecretKey::generate_hex()).ok();
     (
-        Engine::new(store, Arc::new(catalog)).with_secret_key(key),
+        Engine::new(store, Arc::new(catalog)).with_secret_key(Some(secret_key())),
         db,
     )
+}
+
+/// The key the test engines seal job secrets with.
+pub fn secret_key() -> engine::SecretKey {
+    engine::SecretKey::from_hex(&"5e".repeat(32)).expect("a 32-byte hex key")
+}
+
+/// A worker that can open the jobs' secrets.
+pub fn worker(name: &str) -> WorkerConfig {
+    let mut config = WorkerConfig::new(name);
+    config.secret_key = Some(secret_key());
+    config
 }
 
 /// Runs a worker until job `id` ends (or `within` passes: a failed test).
