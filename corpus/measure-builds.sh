@@ -44,7 +44,8 @@ while IFS=$'\t' read -r name url description; do
     answered=$((answered + 1))
     verdict="answered"
   else
-    verdict="did not answer: $(grep -m1 -E 'preflight:|the deployment ended' "$data.log" | cut -c1-300)"
+    why=$(grep -m1 -oE '(preflight: |the deployment ended ).*' "$data.log" || tail -n 3 "$data.log")
+    verdict="did not answer: $(echo "$why" | cut -c1-400)"
   fi
   echo "$name ($(( $(date +%s) - started ))s): $verdict"
 done < "$work/list"
