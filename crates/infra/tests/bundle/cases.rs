@@ -94,6 +94,10 @@ fn cases() -> Vec<Case> {
                     ]
                 );
                 assert!(dockerfile(b).contains("uv sync --frozen --no-dev"));
+                assert!(
+                    dockerfile(b).contains("UV_PYTHON=python UV_PYTHON_DOWNLOADS=never"),
+                    "the venv uses the image's Python, never a downloaded one"
+                );
             },
         },
         Case {

@@ -155,7 +155,7 @@ fn installer(inputs: &Inputs) -> Installer {
 fn install_note(installer: &Installer, inputs: &Inputs) -> Option<String> {
     let files = inputs.files;
     Some(match installer {
-        Installer::Uv => "Python dependencies: uv installs exactly what uv.lock pins (`uv sync --frozen --no-dev`).".to_owned(),
+        Installer::Uv => "Python dependencies: uv installs exactly what uv.lock pins (`uv sync --frozen --no-dev`), with the image's Python.".to_owned(),
         Installer::Poetry if files.exists("poetry.lock") => "Python dependencies: Poetry installs exactly what poetry.lock pins (`poetry install --only main`).".to_owned(),
         Installer::Poetry => "Python dependencies: there is no poetry.lock, so Poetry resolves versions at build time; commit the lock file for repeatable builds.".to_owned(),
         Installer::Pipenv { locked: true } => "Python dependencies: pip installs what Pipfile.lock pins (exported by `pipenv requirements`).".to_owned(),
@@ -192,7 +192,10 @@ fn install(text: &mut Text, installer: &Installer) {
         Installer::Uv => {
             text.line(format!("COPY --from={UV} /uv /usr/local/bin/uv"))
                 .line("COPY pyproject.toml uv.lock ./")
-                .line("RUN UV_PROJECT_ENVIRONMENT=/opt/venv uv sync --frozen --no-dev --no-install-project");
+                // The venv is made with the image's own Python, which the
+                // final stage runs: never one uv would download for a
+                // `.python-version` pin.
+                .line("RUN UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON=python UV_PYTHON_DOWNLOADS=never uv sync --frozen --no-dev --no-install-project");
         }
         Installer::Poetry => {
             // The tools get a virtualenv of their own, apart from the app's
