@@ -169,3 +169,42 @@ fn files_the_dockerfile_copies_are_re_included_in_the_ignore_file() {
         "excludes package-lock.json, which the generated Dockerfile needs"
     ));
 }
+
+#[test]
+fn a_native_add_on_gets_a_compiler_in_the_build_stage_only() {
+    let bundle = node_bundle(
+        "node server.js",
+        &[
+            (
+                "package.json",
+                r#"{"dependencies": {"express": "4", "bcrypt": "5.1.1"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+            ("server.js", "require('express')().listen(3000);\n"),
+        ],
+        |_| {},
+    );
+    let d = dockerfile(&bundle);
+    let (build, runtime) = d.rsplit_once("\nFROM ").expect("two stages");
+    let toolchain = "apt-get install -y --no-install-recommends python3 make g++";
+    assert!(build.contains(toolchain), "{d}");
+    assert!(
+        build.find(toolchain) < build.find("npm ci"),
+        "the compiler is there before the install: {d}"
+    );
+    assert!(!runtime.contains("g++"), "the final stage stays lean: {d}");
+    assert!(
+        notes(&bundle).any(|n| n.contains("bcrypt is a native add-on")),
+        "{:?}",
+        notes(&bundle).collect::<Vec<_>>()
+    );
+    let plain = node_bundle(
+        "node server.js",
+        &[
+            ("package.json", r#"{"dependencies": {"express": "4"}}"#),
+            ("package-lock.json", "{}"),
+        ],
+        |_| {},
+    );
+    assert!(!dockerfile(&plain).contains("g++"));
+}

@@ -9,6 +9,37 @@ use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
 use crate::bundle::images::{NODE, PNPM_VERSION, YARN_BERRY_VERSION};
 
+/// Packages with a native add-on that node-gyp compiles when no prebuilt
+/// binary is found.
+const NATIVE_ADDONS: &[&str] = &[
+    "bcrypt",
+    "argon2",
+    "better-sqlite3",
+    "sqlite3",
+    "canvas",
+    "node-sass",
+    "libxmljs",
+    "libxmljs2",
+    "bufferutil",
+    "utf-8-validate",
+    "cpu-features",
+    "ssh2",
+    "re2",
+    "zeromq",
+    "node-gyp",
+];
+
+/// The first dependency of the app that is a native add-on.
+fn native_addon(files: &AppFiles) -> Option<String> {
+    let package = files.package_json()?;
+    ["dependencies", "devDependencies", "optionalDependencies"]
+        .iter()
+        .filter_map(|field| package.get(*field)?.as_object())
+        .flat_map(|deps| deps.keys())
+        .find(|name| NATIVE_ADDONS.contains(&name.as_str()))
+        .cloned()
+}
+
 /// The package manager and lock file the repository uses; the image installs
 /// with the same, so the versions it builds are the ones the lock file holds.
 #[derive(Clone, PartialEq, Eq)]
@@ -56,6 +87,15 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     if let Some(setup) = setup(&manager) {
         text.line(format!("RUN {setup}"));
+    }
+    if let Some(addon) = native_addon(files) {
+        // Its prebuilt binary may not exist for this platform or be out of
+        // reach: node-gyp then compiles it, with Python, make and a C++
+        // compiler. Only the build stage has them.
+        text.line("RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*");
+        notes.push(format!(
+            "added a compiler toolchain to the build stage: {addon} is a native add-on node-gyp may have to compile"
+        ));
     }
     let prod_only = build.is_none() && !needs_dev;
     text.line(format!("RUN {}", install(&manager, prod_only)));
