@@ -101,6 +101,58 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "fastapi with packages compiled from source: a compiler in the build stage, their libraries at run time",
+            analysis: app(
+                "python",
+                "fastapi",
+                Some(8000),
+                Some("uvicorn main:app --host 0.0.0.0 --port 8000"),
+            ),
+            files: vec![
+                ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+                (
+                    "requirements.txt",
+                    "fastapi==0.112.2\nuvicorn==0.30.6\nuvloop==0.20.0\npsycopg2==2.9.9\n",
+                ),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                let (build, runtime) = d.rsplit_once("\nFROM ").expect("two stages");
+                assert!(build.contains("gcc libc6-dev python3-dev libpq-dev"), "{d}");
+                assert!(
+                    build.find("gcc") < build.find("pip install -r"),
+                    "the compiler comes before the install: {d}"
+                );
+                assert!(
+                    runtime.contains("install -y --no-install-recommends libpq5"),
+                    "{d}"
+                );
+                assert!(!runtime.contains("gcc"), "{d}");
+                assert!(has(
+                    b,
+                    AdjustmentKind::Note,
+                    "`psycopg2` is compiled from source"
+                ));
+            },
+        },
+        Case {
+            name: "a binary wheel needs no compiler",
+            analysis: app(
+                "python",
+                "flask",
+                Some(5000),
+                Some("gunicorn -b 0.0.0.0:5000 app:app"),
+            ),
+            files: vec![
+                ("app.py", FLASK_APP),
+                (
+                    "requirements.txt",
+                    "flask==3.0.3\ngunicorn==22.0.0\npsycopg2-binary==2.9.9\n",
+                ),
+            ],
+            check: |b| assert!(!dockerfile(b).contains("gcc"), "{}", dockerfile(b)),
+        },
+        Case {
             name: "streamlit with pipenv",
             analysis: app(
                 "python",

@@ -6,6 +6,49 @@ use crate::InfraError;
 use crate::bundle::health::Probe;
 use crate::bundle::images::{PIPENV_VERSION, POETRY_VERSION, PYTHON, UV};
 
+/// A package that is compiled when no wheel fits, and the Debian packages
+/// its build and its run need.
+struct Compiled {
+    package: &'static str,
+    build_libs: &'static [&'static str],
+    runtime_libs: &'static [&'static str],
+}
+
+const COMPILED: &[Compiled] = &[
+    Compiled {
+        package: "uvloop",
+        build_libs: &[],
+        runtime_libs: &[],
+    },
+    Compiled {
+        package: "httptools",
+        build_libs: &[],
+        runtime_libs: &[],
+    },
+    Compiled {
+        package: "psycopg2",
+        build_libs: &["libpq-dev"],
+        runtime_libs: &["libpq5"],
+    },
+    Compiled {
+        package: "mysqlclient",
+        build_libs: &["default-libmysqlclient-dev", "pkg-config"],
+        runtime_libs: &["libmariadb3"],
+    },
+];
+
+/// True when a dependency file of the app names `package`.
+fn lists_package(inputs: &Inputs, package: &str) -> bool {
+    dependency_texts(inputs).any(|text| names_package(text, package))
+}
+
+fn apt_install(packages: &[&str]) -> String {
+    format!(
+        "RUN apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
+        packages.join(" ")
+    )
+}
+
 enum Installer {
     Uv,
     Poetry,
@@ -38,8 +81,23 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         .line("ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1")
         .line("RUN python -m venv /opt/venv")
         .line("WORKDIR /app");
+    let compiled: Vec<&Compiled> = COMPILED
+        .iter()
+        .filter(|c| lists_package(inputs, c.package))
+        .collect();
+    if !compiled.is_empty() {
+        let mut packages = vec!["gcc", "libc6-dev", "python3-dev"];
+        packages.extend(compiled.iter().flat_map(|c| c.build_libs.iter().copied()));
+        text.line(apt_install(&packages));
+    }
     install(&mut text, &installer);
     let mut notes: Vec<String> = install_note(&installer, inputs).into_iter().collect();
+    for c in &compiled {
+        notes.push(format!(
+            "added a C compiler to the build stage: `{}` is compiled from source where no wheel fits the image's Python",
+            c.package
+        ));
+    }
     if let Some((program, package)) = missing {
         let pip = match installer {
             Installer::Uv => "uv pip install --python /opt/venv/bin/python",
@@ -53,8 +111,15 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     text.blank()
         .line(format!("FROM {PYTHON}"))
         .line("ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VIRTUAL_ENV=/opt/venv PATH=\"/opt/venv/bin:$PATH\"")
-        .line("RUN useradd --create-home --uid 10001 app")
-        .line("WORKDIR /app")
+        .line("RUN useradd --create-home --uid 10001 app");
+    let runtime_libs: Vec<&str> = compiled
+        .iter()
+        .flat_map(|c| c.runtime_libs.iter().copied())
+        .collect();
+    if !runtime_libs.is_empty() {
+        text.line(apt_install(&runtime_libs));
+    }
+    text.line("WORKDIR /app")
         .line("COPY --from=build /opt/venv /opt/venv")
         .line("COPY --chown=app:app . .");
     Ok(Image {
@@ -92,8 +157,14 @@ fn missing_server(inputs: &Inputs, command: &str) -> Option<(&'static str, &'sta
     let program = command.split_whitespace().next()?;
     let (program, package) = SERVERS.iter().find(|(p, _)| *p == program)?;
     let name = package.split('[').next().unwrap_or(package);
+    let listed = dependency_texts(inputs).any(|text| names_package(text, name));
+    (!listed).then_some((program, package))
+}
+
+/// The texts of the app's dependency files.
+fn dependency_texts<'a>(inputs: &Inputs<'a>) -> impl Iterator<Item = &'a str> {
     let files = inputs.files;
-    let listed = [
+    [
         "requirements.txt",
         "requirements/base.txt",
         "requirements/prod.txt",
@@ -105,10 +176,8 @@ fn missing_server(inputs: &Inputs, command: &str) -> Option<(&'static str, &'sta
         "setup.py",
         "setup.cfg",
     ]
-    .iter()
-    .filter_map(|f| files.text(f))
-    .any(|text| names_package(text, name));
-    (!listed).then_some((program, package))
+    .into_iter()
+    .filter_map(move |f| files.text(f))
 }
 
 /// Whether `text` names Python package `name` as a whole word (`uvicorn`,
