@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use engine::{JobStatus, WorkerConfig};
+use engine::JobStatus;
 use serde_json::json;
 use test_support::git_fixture::{FixtureFile, GitFixture};
 use test_support::git_server::GitHttpServer;
@@ -38,7 +38,7 @@ async fn resumed_steps_read_the_checkpointed_commit_without_the_first_workers_di
 
     let input = json!({"repo_url": server.url_for("app.git"), "description": "cheap"});
     let id = engine.submit("deploy", input, None).await.unwrap().job.id;
-    let job = common::run_to_end(&engine, WorkerConfig::new("first"), id, WITHIN).await;
+    let job = common::run_to_end(&engine, common::worker("first"), id, WITHIN).await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     let first_commit = repo.head();
 
@@ -48,7 +48,7 @@ async fn resumed_steps_read_the_checkpointed_commit_without_the_first_workers_di
     let requests_before = server.requests().len();
 
     engine.retry(id, Some("analyse")).await.unwrap();
-    let job = common::run_to_end(&engine, WorkerConfig::new("second"), id, WITHIN).await;
+    let job = common::run_to_end(&engine, common::worker("second"), id, WITHIN).await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     let outputs = store.load_outputs(id).await.unwrap();
     assert_eq!(outputs["clone"]["commit"], first_commit);
