@@ -204,13 +204,12 @@ fn helper_calls(file: &FileEntry) -> Vec<EnvRead> {
         r#"(?:^|[^.\w])(\w*(?:[eE]nv|ENV)\w*)\(\s*["'`]([A-Z][A-Z0-9_]*)["'`]\s*(?:,\s*([^)]*))?\)"#
     );
     hits(file, re)
+        // Reads the patterns of `env.rs` already see.
         .filter(|hit| {
-            let callee = hit.group(1).unwrap_or_default();
-            // Reads the patterns of `env.rs` already see, and definitions.
             !matches!(
-                callee,
+                hit.group(1).unwrap_or_default(),
                 "env" | "getenv" | "Getenv" | "LookupEnv" | "Setenv" | "setenv"
-            ) && !re!(r"\bfunc\s*$|\bfunction\s*$|\bdef\s*$").is_match(&hit.text[..hit.start() + 1])
+            )
         })
         .filter_map(|hit| {
             let default = hit
@@ -283,7 +282,7 @@ mod tests {
             found("configuration.ts", alias),
             [("DATABASE_URL".into(), true), ("LOG_LEVEL".into(), false)]
         );
-        let go = "func goDotEnvVariable(key string) string {\n\treturn os.Getenv(key)\n}\nuser := goDotEnvVariable(\"DB_USER\")\nport := getEnvOr(\"PORT\", \"8080\")\n";
+        let go = "// Lire la configuration’\nfunc goDotEnvVariable(key string) string {\n\treturn os.Getenv(key)\n}\nuser :=’goDotEnvVariable(\"DB_USER\")\nport := getEnvOr(\"PORT\", \"8080\")\n";
         assert_eq!(
             found("database.go", go),
             [("DB_USER".into(), true), ("PORT".into(), false)]
