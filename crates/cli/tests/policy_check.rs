@@ -1,5 +1,6 @@
-//! `deployflow policy check DIR`: the gate on hand-written Terraform, with
-//! the exit status a CI job branches on.
+//! `deployflow policy check DIR` and `policy check-plan FILE`: the gate on
+//! hand-written Terraform and on a plan's changes, with the exit status a CI
+//! job branches on.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -57,8 +58,8 @@ fn a_clean_directory_passes_and_an_attack_fails_with_its_rule() {
     assert_eq!(failed.status.code(), Some(1), "{failed:?}");
     let stdout = String::from_utf8_lossy(&failed.stdout);
     for expected in [
-        "iam.tf: [iam-managed-policy]",
-        "iam.tf: [foreign-resource]",
+        "iam.tf:1: [iam-managed-policy]",
+        "iam.tf:1: [foreign-resource]",
         "main_override.tf: [file-not-allowed]",
     ] {
         assert!(
@@ -76,8 +77,53 @@ fn a_clean_directory_passes_and_an_attack_fails_with_its_rule() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|v| v["rule"] == "iam-managed-policy")
+            .any(|v| v["rule"] == "iam-managed-policy" && v["line"] == 1)
     );
+}
+
+#[test]
+fn a_plan_is_checked_with_the_same_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let change = |address: &str, kind: &str, after: serde_json::Value| {
+        serde_json::json!({
+            "address": address, "mode": "managed", "type": kind, "name": "x",
+            "provider_name": "registry.terraform.io/hashicorp/aws",
+            "change": {"actions": ["create"], "before": null, "after": after},
+        })
+    };
+    let clean = serde_json::json!({"resource_changes": [change(
+        "aws_vpc.main", "aws_vpc", serde_json::json!({"cidr_block": "10.0.0.0/16"}),
+    )]});
+    std::fs::write(&plan, clean.to_string()).unwrap();
+    let passed = check_plan(&plan, &[]);
+    assert_eq!(passed.status.code(), Some(0), "{passed:?}");
+
+    let hostile = serde_json::json!({"resource_changes": [change(
+        "aws_security_group_rule.ssh", "aws_security_group_rule",
+        serde_json::json!({"type": "ingress", "protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}),
+    )]});
+    std::fs::write(&plan, hostile.to_string()).unwrap();
+    let failed = check_plan(&plan, &[]);
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        stdout.contains("plan: [world-ingress] aws_security_group_rule.ssh"),
+        "{stdout}"
+    );
+
+    let missing = check_plan(&dir.path().join("nope.json"), &[]);
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+}
+
+fn check_plan(file: &Path, extra: &[&str]) -> Output {
+    Command::new(DEPLOYFLOW)
+        .args(["policy", "check-plan"])
+        .arg(file)
+        .args(["--region", "ca-central-1"])
+        .args(extra)
+        .output()
+        .expect("run deployflow")
 }
 
 #[test]

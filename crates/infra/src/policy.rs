@@ -14,6 +14,7 @@ mod expr;
 mod foreign;
 mod iam;
 mod ingress;
+mod plan;
 mod resources;
 mod rule;
 mod structure;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::choose::{Choice, Target};
 use crate::terraform::{BUNDLE_PATH_VARIABLE, HOST_PORT};
 
+pub use plan::PLANNED_CHANGES;
 pub use rule::Rule;
 
 /// The `file` of violations about the configuration as a whole (a missing
@@ -190,6 +192,10 @@ impl Policy {
 pub struct Violation {
     /// The file name, or [`WHOLE_CONFIGURATION`].
     pub file: String,
+    /// The line (from 1) where the block the violation is about starts, when
+    /// it is about one block of a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
     pub rule: Rule,
     /// Names the resource address and says what to change.
     pub message: String,
@@ -197,7 +203,10 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: [{}] {}", self.file, self.rule, self.message)
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: [{}] {}", self.file, self.rule, self.message),
+            None => write!(f, "{}: [{}] {}", self.file, self.rule, self.message),
+        }
     }
 }
 
@@ -222,6 +231,27 @@ pub fn check(files: &BTreeMap<String, String>, policy: &Policy) -> PolicyReport 
         gate.file(name, text);
     }
     let violations = gate.finish();
+    PolicyReport {
+        passed: violations.is_empty(),
+        violations,
+    }
+}
+
+/// Checks the changes of a saved plan, as `terraform show -json PLANFILE`
+/// prints them, with the rules [`check`] applies to files: the gate's second
+/// look, on values the files compute, before a plan is approved or applied.
+pub fn check_plan(show_json: &str, policy: &Policy) -> PolicyReport {
+    let violations = match serde_json::from_str::<serde_json::Value>(show_json) {
+        Ok(plan) => plan::check(&plan, policy),
+        Err(error) => vec![Violation {
+            file: PLANNED_CHANGES.to_owned(),
+            line: None,
+            rule: Rule::ParseError,
+            message: format!(
+                "not a JSON plan ({error}); give the output of terraform show -json PLANFILE."
+            ),
+        }],
+    };
     PolicyReport {
         passed: violations.is_empty(),
         violations,

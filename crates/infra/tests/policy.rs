@@ -788,7 +788,9 @@ variable "node_type" {
 fn messages_name_the_address_and_the_fix() {
     let policy = vm_policy();
     let report = assert_only(
-        r#"resource "aws_security_group" "admin" {
+        r#"# The admin's group.
+
+resource "aws_security_group" "admin" {
   name = "admin"
   ingress {
     from_port   = 22
@@ -814,7 +816,12 @@ fn messages_name_the_address_and_the_fix() {
         );
     }
     let shown = report.violations[0].to_string();
-    assert!(shown.starts_with("extra.tf: [world-ingress] "), "{shown}");
+    assert_eq!(
+        report.violations[0].line,
+        Some(3),
+        "the resource block's line"
+    );
+    assert!(shown.starts_with("extra.tf:3: [world-ingress] "), "{shown}");
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! `deployflow policy check DIR`: the policy gate on a directory of `.tf`
-//! files, for Terraform written by hand and for CI.
+//! files, for Terraform written by hand and for CI; `deployflow policy
+//! check-plan FILE`: the same rules on a plan's changes (`terraform show -json`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use infra::choose::Target;
-use infra::policy::{Policy, check};
+use infra::policy::{Policy, PolicyReport, check, check_plan};
 
 use crate::commands::ConfigError;
 
@@ -14,12 +15,31 @@ use crate::commands::ConfigError;
 pub enum PolicyCommand {
     /// Check every file under DIR; exit 0 when it passes, 1 when it does not.
     Check(CheckArgs),
+    /// Check a plan's changes, as `terraform show -json PLANFILE` prints
+    /// them (FILE, or `-` for standard input); exit 0 when it passes, 1 when
+    /// it does not.
+    CheckPlan(CheckPlanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckPlanArgs {
+    /// The JSON plan, or `-` to read it from standard input.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The directory of Terraform files (every file in it is checked).
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// What the configuration deploys, which sets the allow-lists.
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
     /// vm, container-service, serverless or kubernetes.
     #[arg(long, default_value = "vm")]
     pub target: String,
@@ -51,29 +71,59 @@ impl std::fmt::Display for PolicyFailed {
 impl std::error::Error for PolicyFailed {}
 
 pub fn run(command: PolicyCommand) -> anyhow::Result<()> {
-    let PolicyCommand::Check(args) = command;
-    let target = Target::parse(args.target.trim())
-        .filter(|t| t.is_cloud())
-        .ok_or_else(|| {
-            ConfigError(format!(
-                "--target must be vm, container-service, serverless or kubernetes, got {:?}",
-                args.target
-            ))
-        })?;
-    if !args.dir.is_dir() {
-        return Err(ConfigError(format!("{} is not a directory", args.dir.display())).into());
+    match command {
+        PolicyCommand::Check(args) => {
+            let policy = args.target.policy()?;
+            if !args.dir.is_dir() {
+                return Err(
+                    ConfigError(format!("{} is not a directory", args.dir.display())).into(),
+                );
+            }
+            let mut files = BTreeMap::new();
+            read_tree(&args.dir, &args.dir, &mut files)?;
+            if files.is_empty() {
+                return Err(ConfigError(format!("{} holds no files", args.dir.display())).into());
+            }
+            let passed = format!("{} file(s)", files.len());
+            report(&check(&files, &policy), &args.target, &passed)
+        }
+        PolicyCommand::CheckPlan(args) => {
+            let policy = args.target.policy()?;
+            let text = if args.file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+            } else {
+                std::fs::read_to_string(&args.file)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", args.file.display())))?
+            };
+            report(&check_plan(&text, &policy), &args.target, "the plan")
+        }
     }
-    let mut files = BTreeMap::new();
-    read_tree(&args.dir, &args.dir, &mut files)?;
-    if files.is_empty() {
-        return Err(ConfigError(format!("{} holds no files", args.dir.display())).into());
+}
+
+impl TargetArgs {
+    fn policy(&self) -> Result<Policy, ConfigError> {
+        let target = Target::parse(self.target.trim())
+            .filter(|t| t.is_cloud())
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "--target must be vm, container-service, serverless or kubernetes, got {:?}",
+                    self.target
+                ))
+            })?;
+        Ok(Policy::for_target(
+            target,
+            self.region.trim(),
+            self.instance_type.trim(),
+        ))
     }
-    let policy = Policy::for_target(target, args.region.trim(), args.instance_type.trim());
-    let report = check(&files, &policy);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+}
+
+/// Prints the report; the error is the exit status 1 of a refusal.
+fn report(report: &PolicyReport, target: &TargetArgs, what: &str) -> anyhow::Result<()> {
+    if target.json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else if report.passed {
-        println!("passed: {} file(s), target {target}", files.len());
+        println!("passed: {what}, target {}", target.target.trim());
     } else {
         for violation in &report.violations {
             println!("{violation}");

@@ -2,6 +2,8 @@
 //! point at one of this configuration (a reference), and no literal id or
 //! account ARN of an existing resource may appear anywhere.
 
+use std::collections::BTreeSet;
+
 use hcl::Body;
 use hcl::expr::{Expression, TraversalOperator};
 
@@ -88,6 +90,40 @@ impl Gate<'_> {
         }
     }
 
+    /// A resource's planned values: every argument that names a resource
+    /// (and `role`, `bucket` of attachments) holds an id, ARN or name of
+    /// this deployment's own resources or data sources (`own`), or a value
+    /// not known until apply (which only this deployment's resources give).
+    pub(super) fn planned_references(
+        &mut self,
+        kind: &str,
+        address: &str,
+        values: &serde_json::Value,
+        own: &BTreeSet<String>,
+    ) {
+        let mut keys: Vec<&str> = REFERENCE_ARGS.to_vec();
+        if BUCKET_ATTACHMENTS.contains(&kind) {
+            keys.push("bucket");
+        }
+        if kind.starts_with("aws_iam_") && kind != "aws_iam_role" {
+            keys.push("role");
+        }
+        let mut foreign = Vec::new();
+        planned_names(values, &keys, &mut |key, name| {
+            if !own.contains(name) {
+                foreign.push(format!("{key} = {name:?}"));
+            }
+        });
+        for found in foreign {
+            self.violation(
+                Rule::ForeignResource,
+                format!(
+                    "{address}: {found} is not a resource of this deployment; a deployment only touches resources it creates (refer to them, e.g. aws_security_group.app.id)."
+                ),
+            );
+        }
+    }
+
     fn reference_args(&mut self, address: &str, body: &Body, keys: &[&str]) {
         for attribute in body.attributes() {
             if !keys.contains(&attribute.key()) {
@@ -110,6 +146,35 @@ impl Gate<'_> {
         for block in body.blocks() {
             self.reference_args(address, block.body(), keys);
         }
+    }
+}
+
+/// Calls `visit` with each string held by a `keys` argument of `values`,
+/// nested blocks included.
+fn planned_names(values: &serde_json::Value, keys: &[&str], visit: &mut dyn FnMut(&str, &str)) {
+    use serde_json::Value;
+    match values {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if keys.contains(&key.as_str()) {
+                    let items = match value {
+                        Value::Array(items) => items.iter().collect(),
+                        other => vec![other],
+                    };
+                    for name in items.into_iter().filter_map(Value::as_str) {
+                        visit(key, name);
+                    }
+                } else {
+                    planned_names(value, keys, visit);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                planned_names(item, keys, visit);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -3,6 +3,8 @@
 //! AWS service principals, AWS-managed policies only from a short list, and
 //! roles and policies attached by reference to this configuration's own.
 
+use std::collections::BTreeSet;
+
 use hcl::expr::{Expression, ObjectKey};
 use hcl::{Block, Body};
 
@@ -288,6 +290,11 @@ impl Gate<'_> {
             })),
             None => vec![None],
         };
+        self.managed_policies(address, names);
+    }
+
+    /// Each name must be an allowed AWS-managed policy (`None`: unreadable).
+    fn managed_policies(&mut self, address: &str, names: Vec<Option<String>>) {
         for name in names {
             if name
                 .as_deref()
@@ -303,6 +310,51 @@ impl Gate<'_> {
                     MANAGED_POLICIES.join(", ")
                 ),
             );
+        }
+    }
+
+    /// The IAM rules on a resource's or data source's planned values: its
+    /// policy documents as they will be sent to AWS, and the managed policy
+    /// it attaches. `own` holds the ids, ARNs and names of this
+    /// deployment's resources (a policy of its own may be attached).
+    pub(super) fn planned_iam(
+        &mut self,
+        kind: &str,
+        address: &str,
+        values: &serde_json::Value,
+        own: &BTreeSet<String>,
+    ) {
+        let mut documents: Vec<(&str, &str)> = ["policy", "assume_role_policy", "json"]
+            .into_iter()
+            .filter(|key| *key != "json" || kind == "aws_iam_policy_document")
+            .filter_map(|key| Some((key, values.get(key)?.as_str()?)))
+            .collect();
+        if let Some(inline) = values.get("inline_policy").and_then(|v| v.as_array()) {
+            documents.extend(
+                inline
+                    .iter()
+                    .filter_map(|p| Some(("inline_policy", p.get("policy")?.as_str()?))),
+            );
+        }
+        for (key, text) in documents.into_iter().filter(|(_, text)| !text.is_empty()) {
+            // A policy document with principals is a trust policy, as in `policy_document`.
+            let trust = key == "assume_role_policy" || (key == "json" && names_principals(text));
+            let key = if trust {
+                "assume_role_policy"
+            } else {
+                "policy"
+            };
+            self.inline_policy(address, key, &Expression::String(text.to_owned()));
+        }
+        if kind == "aws_iam_role_policy_attachment"
+            && let Some(arn) = values.get("policy_arn").and_then(|v| v.as_str())
+            && !own.contains(arn)
+        {
+            let name = match managed_policy_name(&Expression::String(arn.to_owned())) {
+                Some(ManagedName::Literal(name)) => Some(name),
+                _ => None,
+            };
+            self.managed_policies(address, vec![name]);
         }
     }
 
@@ -348,6 +400,17 @@ fn managed_policy_name(value: &Expression) -> Option<ManagedName> {
         return Some(ManagedName::EachValue);
     }
     (!rest.contains("${")).then(|| ManagedName::Literal(rest.to_owned()))
+}
+
+/// Whether a JSON policy has a statement with a `Principal`.
+fn names_principals(policy: &str) -> bool {
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
+    match &policy["Statement"] {
+        serde_json::Value::Array(items) => items.iter().any(|s| s.get("Principal").is_some()),
+        statement => statement.get("Principal").is_some(),
+    }
 }
 
 /// A list of literal strings (`None` for each element that is not one, or

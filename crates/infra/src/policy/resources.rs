@@ -39,15 +39,7 @@ impl Gate<'_> {
         };
         let address = format!("{kind}.{name}");
         self.note_aws_use(kind, &address);
-        if !self.policy.allowed_resource_types.contains(kind) {
-            self.violation(
-                Rule::ResourceNotAllowed,
-                format!(
-                    "{address}: resource type {kind} is not allowed for this deployment; use only {}.",
-                    allowed(&self.policy.allowed_resource_types)
-                ),
-            );
-        }
+        self.resource_type(kind, &address);
         let body = block.body();
         self.provisioners(&address, body);
         self.region_argument(&address, body);
@@ -60,6 +52,62 @@ impl Gate<'_> {
         self.foreign(kind, &address, body);
         self.sizes(&address, body, true);
         self.for_each(kind, &address, body);
+    }
+
+    /// The rules a resource's planned values must keep, as `terraform show
+    /// -json` gives them (literals, and no reference left to read).
+    pub(super) fn planned_resource(&mut self, kind: &str, address: &str, values: &Body) {
+        self.resource_type(kind, address);
+        self.region_argument(address, values);
+        self.instance_types(address, values);
+        for problem in ingress::check(kind, values, &self.policy.world_open_ports) {
+            self.violation(problem.rule, format!("{address}: {}", problem.message));
+        }
+        self.sizes(address, values, false);
+    }
+
+    /// The rules a data source read by a plan must keep.
+    pub(super) fn planned_data(&mut self, kind: &str, address: &str, values: &Body) {
+        if self.data_type(kind, address) {
+            self.region_argument(address, values);
+            self.data_scope(kind, address, values);
+        }
+    }
+
+    fn resource_type(&mut self, kind: &str, address: &str) {
+        if !self.policy.allowed_resource_types.contains(kind) {
+            self.violation(
+                Rule::ResourceNotAllowed,
+                format!(
+                    "{address}: resource type {kind} is not allowed for this deployment; use only {}.",
+                    allowed(&self.policy.allowed_resource_types)
+                ),
+            );
+        }
+    }
+
+    /// Whether data source `kind` may be read at all (its type is reported
+    /// when it is not allowed).
+    fn data_type(&mut self, kind: &str, address: &str) -> bool {
+        if FORBIDDEN_DATA.contains(&kind) {
+            self.violation(
+                Rule::DataSourceForbidden,
+                format!(
+                    "{address}: data \"{kind}\" runs a program or fetches a URL on the machine running terraform; remove it and write the values in the configuration."
+                ),
+            );
+            return false;
+        }
+        if !self.policy.allowed_data_sources.contains(kind) {
+            self.violation(
+                Rule::DataSourceNotAllowed,
+                format!(
+                    "{address}: data source {kind} is not allowed; use only {}.",
+                    allowed(&self.policy.allowed_data_sources)
+                ),
+            );
+        }
+        true
     }
 
     /// `for_each` makes one instance per element: a literal collection of at
@@ -119,23 +167,8 @@ impl Gate<'_> {
         };
         let address = format!("data.{kind}.{name}");
         self.note_aws_use(kind, &address);
-        if FORBIDDEN_DATA.contains(&kind) {
-            self.violation(
-                Rule::DataSourceForbidden,
-                format!(
-                    "{address}: data \"{kind}\" runs a program or fetches a URL on the machine running terraform; remove it and write the values in the configuration."
-                ),
-            );
+        if !self.data_type(kind, &address) {
             return;
-        }
-        if !self.policy.allowed_data_sources.contains(kind) {
-            self.violation(
-                Rule::DataSourceNotAllowed,
-                format!(
-                    "{address}: data source {kind} is not allowed; use only {}.",
-                    allowed(&self.policy.allowed_data_sources)
-                ),
-            );
         }
         self.region_argument(&address, block.body());
         self.iam(kind, &address, block);
@@ -199,7 +232,7 @@ impl Gate<'_> {
 
     fn note_aws_use(&mut self, kind: &str, address: &str) {
         if kind.starts_with("aws_") && self.first_aws_use.is_none() {
-            self.first_aws_use = Some((self.file.clone(), address.to_owned()));
+            self.first_aws_use = Some((self.file.clone(), self.line, address.to_owned()));
         }
     }
 

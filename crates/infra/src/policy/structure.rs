@@ -23,11 +23,13 @@ const CREDENTIAL_ARGS: &[&str] = &[
 pub(super) struct Gate<'p> {
     pub(super) policy: &'p Policy,
     pub(super) file: String,
+    /// Where the top-level block being checked starts in `file`.
+    pub(super) line: Option<u32>,
     violations: Vec<Violation>,
     outputs: BTreeSet<String>,
     aws_provider_seen: bool,
     /// Where the first AWS resource is, to name it when no provider pins a region.
-    pub(super) first_aws_use: Option<(String, String)>,
+    pub(super) first_aws_use: Option<(String, Option<u32>, String)>,
 }
 
 impl<'p> Gate<'p> {
@@ -35,6 +37,7 @@ impl<'p> Gate<'p> {
         Gate {
             policy,
             file: String::new(),
+            line: None,
             violations: Vec::new(),
             outputs: BTreeSet::new(),
             aws_provider_seen: false,
@@ -45,6 +48,7 @@ impl<'p> Gate<'p> {
     pub(super) fn violation(&mut self, rule: Rule, message: String) {
         self.violations.push(Violation {
             file: self.file.clone(),
+            line: self.line,
             rule,
             message,
         });
@@ -52,6 +56,7 @@ impl<'p> Gate<'p> {
 
     pub(super) fn file(&mut self, name: &str, text: &str) {
         self.file = name.to_owned();
+        self.line = None;
         if is_override_file(name) {
             self.violation(
                 Rule::FileNotAllowed,
@@ -70,8 +75,12 @@ impl<'p> Gate<'p> {
             );
             return;
         }
-        match hcl::parse(text) {
-            Ok(body) => self.body(&body),
+        match hcl_edit::parser::parse_body(text) {
+            Ok(parsed) => {
+                let lines = block_lines(text, &parsed);
+                self.body(&hcl::Body::from(parsed), &lines);
+                self.line = None;
+            }
             Err(error) => self.violation(
                 Rule::ParseError,
                 format!("not valid HCL: {error}. Fix the syntax."),
@@ -79,7 +88,8 @@ impl<'p> Gate<'p> {
         }
     }
 
-    fn body(&mut self, body: &Body) {
+    /// `lines[i]`: where the `i`-th block of `body` starts.
+    fn body(&mut self, body: &Body, lines: &[Option<u32>]) {
         for attribute in body.attributes() {
             self.violation(
                 Rule::BlockNotAllowed,
@@ -89,7 +99,8 @@ impl<'p> Gate<'p> {
                 ),
             );
         }
-        for block in body.blocks() {
+        for (index, block) in body.blocks().enumerate() {
+            self.line = lines.get(index).copied().flatten();
             self.local_files(block);
             match block.identifier() {
                 "terraform" => self.terraform(block),
@@ -274,11 +285,7 @@ impl<'p> Gate<'p> {
     /// `assume_role`, `endpoints`, `config_path`...) can run programs or
     /// reach other accounts and endpoints.
     fn provider_arguments(&mut self, name: &str, body: &Body) {
-        let (arguments, blocks): (&[&str], &[&str]) = match name {
-            "aws" => (&["region", "alias"], &["default_tags"]),
-            "kubernetes" => (&["host", "cluster_ca_certificate", "token"], &[]),
-            _ => (&[], &[]),
-        };
+        let (arguments, blocks) = provider_settings(name);
         for attribute in body.attributes() {
             let key = attribute.key();
             if CREDENTIAL_ARGS.contains(&key) && name == "aws" {
@@ -362,11 +369,17 @@ impl<'p> Gate<'p> {
         }
     }
 
+    /// The violations found, without the checks of a whole configuration.
+    pub(super) fn into_violations(self) -> Vec<Violation> {
+        self.violations
+    }
+
     pub(super) fn finish(mut self) -> Vec<Violation> {
         if !self.aws_provider_seen
-            && let Some((file, address)) = self.first_aws_use.take()
+            && let Some((file, line, address)) = self.first_aws_use.take()
         {
             self.file = file;
+            self.line = line;
             self.violation(
                 Rule::RegionNotPinned,
                 format!(
@@ -376,6 +389,7 @@ impl<'p> Gate<'p> {
             );
         }
         self.file = WHOLE_CONFIGURATION.to_owned();
+        self.line = None;
         let missing: Vec<String> = self
             .policy
             .required_outputs
@@ -390,6 +404,29 @@ impl<'p> Gate<'p> {
         }
         self.violations
     }
+}
+
+/// The arguments and blocks a provider block may set: what deployflow's
+/// templates set.
+pub(super) fn provider_settings(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match name {
+        "aws" => (&["region", "alias"], &["default_tags"]),
+        "kubernetes" => (&["host", "cluster_ca_certificate", "token"], &[]),
+        _ => (&[], &[]),
+    }
+}
+
+/// The line (from 1) each top-level block of `parsed` starts on, in order.
+fn block_lines(text: &str, parsed: &hcl_edit::structure::Body) -> Vec<Option<u32>> {
+    use hcl_edit::Span;
+    parsed
+        .blocks()
+        .map(|block| {
+            let start = block.span()?.start;
+            let before = text.get(..start)?;
+            u32::try_from(before.matches('\n').count() + 1).ok()
+        })
+        .collect()
 }
 
 /// Whether every reference in `expr` is to this configuration's EKS cluster

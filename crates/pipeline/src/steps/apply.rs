@@ -167,7 +167,9 @@ pub(super) async fn run(
         _ => vec![format!("-var=image_tag={image_tag}")],
     };
     let values = super::app_env::given(&ctx).await?;
-    let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, variables).with_app_env(&values);
+    let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, variables)
+        .with_app_env(&values)
+        .with_plan_gate(gate_policy(&choice, &tf.state));
     session.init().await?;
 
     let approved = match saved {
@@ -317,19 +319,27 @@ pub(super) async fn run(
 /// the database, and `init`/`plan` already run provider code.
 pub(super) fn gate(dir: &Path, choice: &Choice, state: &StateBackend) -> Result<(), StepError> {
     let files = workdir::read_tf_files(dir)?;
+    refused(
+        "the Terraform fails the policy gate",
+        &infra::policy::check(&files, &gate_policy(choice, state)),
+    )
+}
+
+/// The policy the files and the plans of `choice` are held to.
+fn gate_policy(choice: &Choice, state: &StateBackend) -> Policy {
     let mut policy = Policy::for_choice(choice);
     policy.allowed_backend = Some(workdir::backend_type(state).to_owned());
-    let report = infra::policy::check(&files, &policy);
+    policy
+}
+
+/// A permanent failure naming every violation, when the gate refused.
+fn refused(what: &str, report: &infra::policy::PolicyReport) -> Result<(), StepError> {
     if report.passed {
         return Ok(());
     }
-    let reasons: Vec<String> = report
-        .violations
-        .iter()
-        .map(|v| format!("{}: {}", v.file, v.message))
-        .collect();
+    let reasons: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
     Err(StepError::permanent(format!(
-        "the Terraform fails the policy gate: {}",
+        "{what}: {}",
         reasons.join("; ")
     )))
 }
@@ -387,6 +397,9 @@ pub(super) struct Session<'a> {
     /// The app's variable values as JSON, for `var.app_env` (through the
     /// environment: never on a command line).
     app_env: Option<String>,
+    /// The policy every plan's changes are checked against before it is
+    /// kept (none for `destroy`).
+    plan_gate: Option<Policy>,
 }
 
 impl<'a> Session<'a> {
@@ -397,6 +410,12 @@ impl<'a> Session<'a> {
     ) -> Self {
         self.app_env = (!values.is_empty())
             .then(|| serde_json::to_string(values).expect("a map of strings serialises"));
+        self
+    }
+
+    /// Checks each plan's changes with the policy gate before it is kept.
+    pub(super) fn with_plan_gate(mut self, policy: Policy) -> Self {
+        self.plan_gate = Some(policy);
         self
     }
 
@@ -414,6 +433,7 @@ impl<'a> Session<'a> {
             deployment,
             var_args,
             app_env: None,
+            plan_gate: None,
         }
     }
 
@@ -497,6 +517,12 @@ impl<'a> Session<'a> {
             .command(vec!["show".into(), "-json".into(), file.into()])
             .await
             .map_err(|e| command_error(self.ctx, e))?;
+        if let Some(policy) = &self.plan_gate {
+            refused(
+                "the planned changes fail the policy gate",
+                &infra::policy::check_plan(&shown, policy),
+            )?;
+        }
         PlanSummary::from_show_json(&shown).map_err(StepError::retryable)
     }
 

@@ -1,0 +1,329 @@
+//! The policy gate's second look, on plans shaped like `terraform show -json
+//! PLANFILE`: a plan of the kind the `vm` template makes passes, and each
+//! hostile change is refused by its rule (and only that rule), including
+//! values the files only compute.
+
+use std::collections::BTreeSet;
+
+use infra::choose::Target;
+use infra::policy::{PLANNED_CHANGES, Policy, PolicyReport, Rule, check_plan};
+use serde_json::{Value, json};
+
+fn policy() -> Policy {
+    Policy::for_target(Target::Vm, "ca-central-1", "t2.small")
+}
+
+fn change(address: &str, actions: &[&str], before: Value, after: Value) -> Value {
+    let (module_path, local) = address.rsplit_once('.').expect("TYPE.NAME");
+    let (mode, kind) = match module_path.strip_prefix("data.") {
+        Some(kind) => ("data", kind),
+        None => ("managed", module_path),
+    };
+    let provider = kind.split('_').next().unwrap_or_default();
+    json!({
+        "address": address,
+        "mode": mode,
+        "type": kind,
+        "name": local,
+        "provider_name": format!("registry.terraform.io/hashicorp/{provider}"),
+        "change": {"actions": actions, "before": before, "after": after},
+    })
+}
+
+fn create(address: &str, after: Value) -> Value {
+    change(address, &["create"], Value::Null, after)
+}
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"ec2.amazonaws.com"}}]}"#;
+
+/// What the `vm` template plans, trimmed to what the rules read.
+fn base_changes() -> Vec<Value> {
+    vec![
+        create(
+            "aws_vpc.main",
+            json!({"cidr_block": "10.0.0.0/16", "tags": {"Name": "app"}}),
+        ),
+        create(
+            "aws_security_group.app",
+            json!({
+                "name": "app",
+                "ingress": [{
+                    "from_port": 8080, "to_port": 8080, "protocol": "tcp",
+                    "cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": [],
+                    "security_groups": [], "self": false
+                }],
+                "egress": [{
+                    "from_port": 0, "to_port": 0, "protocol": "-1",
+                    "cidr_blocks": ["0.0.0.0/0"]
+                }]
+            }),
+        ),
+        create(
+            "aws_iam_role.app",
+            json!({"name": "app-role", "assume_role_policy": TRUST}),
+        ),
+        create(
+            "aws_iam_role_policy_attachment.ssm",
+            json!({
+                "role": "app-role",
+                "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+            }),
+        ),
+        create(
+            "aws_iam_role_policy.bundle",
+            json!({
+                "role": "app-role",
+                "policy": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::app-bundle/*"]}]}"#
+            }),
+        ),
+        create(
+            "aws_instance.app",
+            json!({"instance_type": "t2.small", "ami": "ami-0123456789abcdef0"}),
+        ),
+        change(
+            "data.aws_ami.ubuntu",
+            &["read"],
+            Value::Null,
+            json!({"owners": ["099720109477"], "most_recent": true}),
+        ),
+    ]
+}
+
+fn plan_with(extra: Vec<Value>, provider_expressions: Value) -> String {
+    let mut changes = base_changes();
+    changes.extend(extra);
+    let planned: Vec<Value> = changes
+        .iter()
+        .filter(|c| c["mode"] == "managed")
+        .map(|c| json!({"address": c["address"], "mode": "managed", "type": c["type"], "name": c["name"], "values": c["change"]["after"]}))
+        .collect();
+    json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": planned}},
+        "resource_changes": changes,
+        "configuration": {"provider_config": {"aws": {
+            "name": "aws",
+            "full_name": "registry.terraform.io/hashicorp/aws",
+            "expressions": provider_expressions,
+        }}},
+    })
+    .to_string()
+}
+
+fn region() -> Value {
+    json!({"region": {"constant_value": "ca-central-1"}})
+}
+
+fn check_extra(extra: Vec<Value>) -> PolicyReport {
+    check_plan(&plan_with(extra, region()), &policy())
+}
+
+fn rules(report: &PolicyReport) -> BTreeSet<Rule> {
+    report.rules()
+}
+
+#[test]
+fn a_plan_like_the_templates_passes() {
+    let report = check_extra(vec![]);
+    assert!(report.passed, "{:#?}", report.violations);
+}
+
+#[test]
+fn hostile_planned_changes_are_refused_by_their_rule() {
+    let cases: Vec<(&str, Vec<Value>, &[Rule])> = vec![
+        (
+            "SSH open to the world, its CIDR computed from a tag in the files",
+            vec![create(
+                "aws_vpc_security_group_ingress_rule.admin",
+                json!({"security_group_id": null, "ip_protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_ipv4": "0.0.0.0/0"}),
+            )],
+            &[Rule::WorldIngress],
+        ),
+        (
+            "two halves of the internet on all ports, as planned",
+            vec![create(
+                "aws_security_group.wide",
+                json!({"ingress": [{"from_port": 0, "to_port": 65535, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/1", "128.0.0.0/1"]}]}),
+            )],
+            &[Rule::WorldIngress],
+        ),
+        (
+            "Action * in a policy the files built with format()",
+            vec![create(
+                "aws_iam_role_policy.everything",
+                json!({"role": "app-role", "policy": r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#}),
+            )],
+            &[Rule::IamAction],
+        ),
+        (
+            "a trust policy for another account",
+            vec![create(
+                "aws_iam_role.backdoor",
+                json!({"name": "backdoor", "assume_role_policy": r#"{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"arn:aws:iam::999999999999:root"}}]}"#}),
+            )],
+            &[Rule::IamPrincipal],
+        ),
+        (
+            "AdministratorAccess attached",
+            vec![create(
+                "aws_iam_role_policy_attachment.admin",
+                json!({"role": "app-role", "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+            )],
+            &[Rule::IamManagedPolicy],
+        ),
+        (
+            "a policy attached to an existing role of the account",
+            vec![create(
+                "aws_iam_role_policy_attachment.theirs",
+                json!({"role": "OrganizationAccountAccessRole", "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}),
+            )],
+            &[Rule::ForeignResource],
+        ),
+        (
+            "a rule on a security group this deployment did not create",
+            vec![create(
+                "aws_security_group_rule.theirs",
+                json!({"type": "ingress", "security_group_id": "sg-0123456789abcdef0", "protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr_blocks": ["10.0.0.0/8"]}),
+            )],
+            &[Rule::ForeignResource],
+        ),
+        (
+            "an existing resource imported",
+            vec![{
+                let mut imported =
+                    create("aws_s3_bucket.theirs", json!({"bucket": "their-bucket"}));
+                imported["change"]["importing"] = json!({"id": "their-bucket"});
+                imported
+            }],
+            &[Rule::ForeignResource],
+        ),
+        (
+            "an SSM parameter of the account read",
+            vec![change(
+                "data.aws_ssm_parameter.db",
+                &["read"],
+                Value::Null,
+                json!({"name": "/prod/db/password"}),
+            )],
+            &[Rule::DataSourceScope],
+        ),
+        (
+            "a resource type the target does not use",
+            vec![create("aws_iam_user.backdoor", json!({"name": "backdoor"}))],
+            &[Rule::ResourceNotAllowed],
+        ),
+        (
+            "a data source that runs a program",
+            vec![change(
+                "data.external.run",
+                &["read"],
+                Value::Null,
+                json!({"program": ["sh", "-c", "env"]}),
+            )],
+            // The `external` provider is not allowed either.
+            &[Rule::DataSourceForbidden, Rule::ProviderNotAllowed],
+        ),
+        (
+            "an instance type the choice did not make",
+            vec![create(
+                "aws_instance.miner",
+                json!({"instance_type": "p4d.24xlarge"}),
+            )],
+            &[Rule::InstanceTypeNotPinned],
+        ),
+    ];
+    for (what, extra, expected) in cases {
+        let report = check_extra(extra);
+        assert_eq!(
+            rules(&report),
+            expected.iter().copied().collect::<BTreeSet<_>>(),
+            "{what}: {:#?}",
+            report.violations
+        );
+        assert!(
+            report
+                .violations
+                .iter()
+                .all(|v| v.file == PLANNED_CHANGES && v.line.is_none())
+        );
+    }
+}
+
+#[test]
+fn a_fleet_is_refused() {
+    let plan = json!({"resource_changes": [
+        create("aws_ecs_service.app", json!({"name": "app", "desired_count": 500}))
+    ]});
+    let policy = Policy::for_target(Target::ContainerService, "ca-central-1", "t2.small");
+    let report = check_plan(&plan.to_string(), &policy);
+    assert_eq!(rules(&report), BTreeSet::from([Rule::SizeNotBounded]));
+}
+
+#[test]
+fn a_resource_from_another_provider_namespace_is_refused() {
+    let mut foreign = create("aws_s3_bucket.x", json!({"bucket": "x"}));
+    foreign["provider_name"] = json!("registry.terraform.io/evil/aws");
+    assert_eq!(
+        rules(&check_extra(vec![foreign])),
+        BTreeSet::from([Rule::ProviderNotAllowed])
+    );
+}
+
+#[test]
+fn provider_settings_as_planned_are_checked() {
+    let assume = json!({
+        "region": {"constant_value": "ca-central-1"},
+        "assume_role": [{"role_arn": {"constant_value": "arn:aws:iam::999999999999:role/x"}}],
+    });
+    let report = check_plan(&plan_with(vec![], assume), &policy());
+    assert_eq!(rules(&report), BTreeSet::from([Rule::ProviderArgument]));
+    let elsewhere = json!({"region": {"constant_value": "us-east-1"}});
+    let report = check_plan(&plan_with(vec![], elsewhere), &policy());
+    assert_eq!(rules(&report), BTreeSet::from([Rule::RegionNotPinned]));
+}
+
+/// After an interrupted apply the plan holds real ids of this deployment's
+/// own resources: they are in the prior state, so they pass; the same id
+/// with nothing in the state is someone else's.
+#[test]
+fn ids_of_this_deployments_state_pass_and_others_do_not() {
+    let rule = create(
+        "aws_vpc_security_group_ingress_rule.app",
+        json!({"security_group_id": "sg-0aaaaaaaaaaaaaaaa", "ip_protocol": "tcp", "from_port": 8080, "to_port": 8080, "cidr_ipv4": "0.0.0.0/0"}),
+    );
+    let mut plan: Value = serde_json::from_str(&plan_with(vec![rule], region())).unwrap();
+    let refused = check_plan(&plan.to_string(), &policy());
+    assert_eq!(rules(&refused), BTreeSet::from([Rule::ForeignResource]));
+    plan["prior_state"] = json!({"values": {"root_module": {"resources": [
+        {"address": "aws_security_group.app", "mode": "managed", "type": "aws_security_group",
+         "values": {"id": "sg-0aaaaaaaaaaaaaaaa", "name": "app"}}
+    ]}}});
+    let report = check_plan(&plan.to_string(), &policy());
+    assert!(report.passed, "{:#?}", report.violations);
+}
+
+/// An update is checked on what changes: values already in the state
+/// passed when they were planned.
+#[test]
+fn an_update_is_checked_on_what_it_changes() {
+    let before = json!({"name": "app-role", "assume_role_policy": TRUST, "arn": "arn:aws:iam::123456789012:role/app-role"});
+    let mut after = before.clone();
+    after["assume_role_policy"] = json!(
+        r#"{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"*"}}]}"#
+    );
+    let widened = change("aws_iam_role.app", &["update"], before.clone(), after);
+    assert_eq!(
+        rules(&check_extra(vec![widened])),
+        BTreeSet::from([Rule::IamPrincipal])
+    );
+    let unchanged = change("aws_iam_role.app", &["update"], before.clone(), before);
+    assert!(check_extra(vec![unchanged]).passed);
+}
+
+#[test]
+fn what_is_not_a_plan_is_a_parse_error() {
+    for text in ["not json", "[]", "42"] {
+        let report = check_plan(text, &policy());
+        assert_eq!(rules(&report), BTreeSet::from([Rule::ParseError]), "{text}");
+    }
+}
