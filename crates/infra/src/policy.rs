@@ -14,6 +14,7 @@ mod expr;
 mod foreign;
 mod iam;
 mod ingress;
+mod lexical;
 mod plan;
 mod resources;
 mod rule;
@@ -60,12 +61,22 @@ pub struct Policy {
     /// The largest replica, node or task count (`desired_count`, `max_size`…).
     #[serde(default = "max_replicas")]
     pub max_replicas: u32,
+    /// The largest disk (`volume_size`, GiB) an instance or node may have.
+    #[serde(default = "max_disk_gb")]
+    pub max_disk_gb: u32,
 }
 
 /// Copies of one resource a configuration may ask for (subnets, one per zone).
 const MAX_COUNT: u32 = 3;
 /// Replicas allowed when no choice says how many (`policy check`).
 const DEFAULT_MAX_REPLICAS: u32 = 10;
+
+/// Disk allowed when no choice says how much (`policy check`), in GiB.
+const DEFAULT_MAX_DISK_GB: u32 = 100;
+
+fn max_disk_gb() -> u32 {
+    DEFAULT_MAX_DISK_GB
+}
 
 fn max_count() -> u32 {
     MAX_COUNT
@@ -82,6 +93,9 @@ impl Policy {
         let mut policy = Policy::for_target(choice.target, &choice.region, &choice.instance_type);
         // The templates allow one node more than the replicas, for rolling updates.
         policy.max_replicas = choice.replicas.max(1) + 1;
+        if choice.disk_gb > 0 {
+            policy.max_disk_gb = choice.disk_gb.max(8);
+        }
         policy
     }
 
@@ -110,6 +124,7 @@ impl Policy {
             supplied_variables: set(supplied),
             max_count: MAX_COUNT,
             max_replicas: DEFAULT_MAX_REPLICAS,
+            max_disk_gb: DEFAULT_MAX_DISK_GB,
         }
     }
 
@@ -155,8 +170,8 @@ impl Policy {
                 )
             },
             format!(
-                "count is a literal of at most {}; desired_count, desired_size, min_size, max_size, min_capacity and max_capacity are literals of at most {}.",
-                self.max_count, self.max_replicas
+                "count is a literal of at most {}; desired_count, desired_size, min_size, max_size, min_capacity and max_capacity are literals of at most {}, as is the number of EC2 instances all aws_instance blocks make together; volume_size at most {} GiB, no io1/io2 volumes, iops at most 3000 and throughput at most 125.",
+                self.max_count, self.max_replicas, self.max_disk_gb
             ),
             "No provisioner blocks of any kind (local-exec, remote-exec, file), no null_resource or terraform_data.".to_owned(),
             "Modules only from local ./ paths (or none).".to_owned(),
@@ -227,6 +242,9 @@ impl PolicyReport {
 /// Checks every file of a Terraform configuration against `policy`.
 pub fn check(files: &BTreeMap<String, String>, policy: &Policy) -> PolicyReport {
     let mut gate = structure::Gate::new(policy);
+    for text in files.values() {
+        gate.remember_values(text);
+    }
     for (name, text) in files {
         gate.file(name, text);
     }

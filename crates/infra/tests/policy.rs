@@ -998,7 +998,7 @@ fn a_hostile_author_is_refused_by_the_allow_lists() {
     Statement = [{ Effect = "Allow", Principal = "*", Action = "s3:GetObject", Resource = "arn:aws:s3:::company-backups/*" }]
   })
 }"#,
-            &[Rule::ForeignResource, Rule::IamPrincipal],
+            &[Rule::ForeignResource, Rule::IamPrincipal, Rule::IamAction],
             &vm,
         ),
         (

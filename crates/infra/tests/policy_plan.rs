@@ -70,6 +70,10 @@ fn base_changes() -> Vec<Value> {
             }),
         ),
         create(
+            "aws_s3_bucket.bundle",
+            json!({"bucket": "app-bundle", "arn": "arn:aws:s3:::app-bundle"}),
+        ),
+        create(
             "aws_iam_role_policy.bundle",
             json!({
                 "role": "app-role",

@@ -163,3 +163,107 @@ proptest! {
         prop_assert!(report.rules().contains(&rule), "{rule:?} not reported: {:?}", report.violations);
     }
 }
+
+/// Attacks on the rendered templates, each added as one more file: refused
+/// by the rule named, whatever else it breaks.
+#[test]
+fn attacks_added_to_the_templates_are_refused_by_their_rule() {
+    let cases: &[(Target, &str, &str, Rule)] = &[
+        (
+            Target::Vm,
+            "a heredoc marker after a no-break space hides a block from the parser",
+            "locals {\n  a = <<EOT\n\u{a0}EOT\n}\ndata \"external\" \"x\" {\n  program = [\"sh\", \"-c\", \"env\"]\n}\nlocals {\n  b = <<EOT\nEOT\n}\n",
+            Rule::Character,
+        ),
+        (
+            Target::Vm,
+            "a provider source written twice, once as a string key",
+            "terraform {\n  required_providers {\n    aws = {\n      source   = \"hashicorp/aws\"\n      \"source\" = \"evil-corp/aws\"\n      version  = \"~> 6.0\"\n    }\n  }\n}\n",
+            Rule::ObjectKey,
+        ),
+        (
+            Target::Vm,
+            "a provider source key built by a template",
+            "terraform {\n  required_providers {\n    aws = {\n      \"sour${\"\"}ce\" = \"evil-corp/aws\"\n      version = \"~> 6.0\"\n    }\n  }\n}\n",
+            Rule::ProviderNotAllowed,
+        ),
+        (
+            Target::ContainerService,
+            "bundle_path with a default reads the worker's environment",
+            "variable \"bundle_path\" { default = \"/proc/self/environ\" }\nresource \"aws_ssm_parameter\" \"leak\" {\n  name  = \"/x/leak\"\n  type  = \"String\"\n  value = file(var.bundle_path)\n}\n",
+            Rule::LocalFile,
+        ),
+        (
+            Target::Vm,
+            "Action * through jsonencode of a local",
+            "locals {\n  p = { Statement = [{ Effect = \"Allow\", Action = \"*\", Resource = \"*\" }] }\n}\nresource \"aws_iam_role_policy\" \"x\" {\n  role   = aws_iam_role.app.id\n  policy = jsonencode(local.p)\n}\n",
+            Rule::IamAction,
+        ),
+        (
+            Target::Vm,
+            "a policy document's statement in a dynamic block",
+            "data \"aws_iam_policy_document\" \"admin\" {\n  dynamic \"statement\" {\n    for_each = [1]\n    content {\n      actions   = [\"*\"]\n      resources = [\"*\"]\n    }\n  }\n}\n",
+            Rule::IamAction,
+        ),
+        (
+            Target::Vm,
+            "an inline_policy block on a role",
+            "resource \"aws_iam_role\" \"x\" {\n  name_prefix        = \"x-\"\n  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json\n  inline_policy {\n    name   = \"admin\"\n    policy = jsonencode({ Statement = [{ Effect = \"Allow\", Action = \"*\", Resource = \"*\" }] })\n  }\n}\n",
+            Rule::IamAction,
+        ),
+        (
+            Target::Vm,
+            "wildcard ARNs over every bucket and parameter",
+            "data \"aws_iam_policy_document\" \"wide\" {\n  statement {\n    actions   = [\"s3:GetObject\", \"ssm:GetParameter\"]\n    resources = [\"arn:aws:s3:::*/*\", \"arn:aws:ssm:*:*:parameter/*\"]\n  }\n}\n",
+            Rule::IamAction,
+        ),
+        (
+            Target::Vm,
+            "a role named through a tag of a role of this configuration",
+            "resource \"aws_iam_role\" \"decoy\" {\n  name_prefix        = \"x-\"\n  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json\n  tags               = { victim = \"ProdDeployRole\" }\n}\nresource \"aws_iam_role_policy\" \"x\" {\n  role   = aws_iam_role.decoy.tags.victim\n  policy = data.aws_iam_policy_document.app.json\n}\n",
+            Rule::ForeignResource,
+        ),
+        (
+            Target::Vm,
+            "an existing security group id assembled in a local",
+            "locals { prod_sg = \"sg-${\"0123456789abcdef0\"}\" }\nresource \"aws_vpc_security_group_ingress_rule\" \"backdoor\" {\n  security_group_id = local.prod_sg\n  cidr_ipv4         = \"198.51.100.7/32\"\n  ip_protocol       = \"-1\"\n}\n",
+            Rule::ForeignResource,
+        ),
+        (
+            Target::ContainerService,
+            "an existing role's ARN built from the caller's account",
+            "resource \"aws_ecs_task_definition\" \"x\" {\n  family                = \"x\"\n  container_definitions = \"[]\"\n  task_role_arn         = \"arn:aws:iam::${data.aws_caller_identity.current.account_id}:role/ProdAdmin\"\n}\n",
+            Rule::ForeignResource,
+        ),
+        (
+            Target::Kubernetes,
+            "the EKS data sources read another cluster of the account",
+            "data \"aws_eks_cluster\" \"prod\" { name = aws_eks_cluster.main.tags.victim }\n",
+            Rule::ForeignResource,
+        ),
+        (
+            Target::Vm,
+            "an existing SSM parameter overwritten",
+            "resource \"aws_ssm_parameter\" \"clobber\" {\n  name      = \"/prod/db/password\"\n  type      = \"SecureString\"\n  value     = \"x\"\n  overwrite = true\n}\n",
+            Rule::Lifecycle,
+        ),
+        (
+            Target::Vm,
+            "a fleet made of many small blocks",
+            &(0..4)
+                .map(|i| format!("resource \"aws_instance\" \"fleet{i}\" {{\n  count = 3\n}}\n"))
+                .collect::<String>(),
+            Rule::SizeNotBounded,
+        ),
+    ];
+    for (target, what, attack, rule) in cases {
+        let (mut files, policy) = rendered(*target);
+        files.insert("zz_attack.tf".to_owned(), (*attack).to_owned());
+        let report = check(&files, &policy);
+        assert!(
+            report.rules().contains(rule),
+            "{target}: {what}: expected {rule}, got {:#?}",
+            report.violations
+        );
+    }
+}

@@ -14,14 +14,21 @@ pub(super) fn as_str(expr: &Expression) -> Option<String> {
     }
 }
 
+/// A template whose every part is a literal, `${"text"}` and `${42}`
+/// included: `"sour${""}ce"` is the literal `source` to Terraform.
 fn literal_template(template: &TemplateExpr) -> Option<String> {
     let parsed = Template::from_expr(template).ok()?;
     parsed
         .elements()
         .iter()
         .map(|element| match element {
-            Element::Literal(text) => Some(text.as_str()),
-            _ => None,
+            Element::Literal(text) => Some(text.clone()),
+            Element::Interpolation(interpolation) => match &interpolation.expr {
+                Expression::Number(n) => Some(n.to_string()),
+                Expression::Bool(b) => Some(b.to_string()),
+                other => as_str(other),
+            },
+            Element::Directive(_) => None,
         })
         .collect()
 }
@@ -140,6 +147,18 @@ fn walk_template(template: &Template, visit: &mut dyn FnMut(&Expression)) {
                 }
             },
         }
+    }
+}
+
+/// The text of an object key Terraform would use, when it is a literal.
+pub(super) fn key_text(key: &ObjectKey) -> Option<String> {
+    match key {
+        ObjectKey::Identifier(ident) => Some(ident.as_str().to_owned()),
+        ObjectKey::Expression(expr) => match expr {
+            Expression::Variable(v) => Some(v.as_str().to_owned()),
+            other => as_str(other),
+        },
+        _ => None,
     }
 }
 

@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 
 use hcl::Body;
 use hcl::expr::{Expression, TraversalOperator};
+use hcl::template::{Element, Template};
 
 use super::Rule;
-use super::expr::{as_str, walk, walk_body};
+use super::expr::{as_str, walk_body};
 use super::structure::Gate;
 
 /// Arguments that name an existing resource.
@@ -38,6 +39,7 @@ const REFERENCE_ARGS: &[&str] = &[
     "task_role_arn",
     "node_role_arn",
     "role_arn",
+    "resource_id",
 ];
 
 /// Resource types whose `bucket` names an existing bucket (the bucket
@@ -64,6 +66,14 @@ impl Gate<'_> {
         let mut keys: Vec<&str> = REFERENCE_ARGS.to_vec();
         if BUCKET_ATTACHMENTS.contains(&kind) {
             keys.push("bucket");
+        }
+        // A function's `function_name` names the function it creates.
+        if kind == "aws_lambda_function" {
+            keys.retain(|key| *key != "function_name");
+        }
+        // The role a function or cluster uses (IAM resources: `own_role`).
+        if !kind.starts_with("aws_iam_") {
+            keys.push("role");
         }
         self.reference_args(address, body, &keys);
         self.foreign_literals(address, body);
@@ -129,15 +139,11 @@ impl Gate<'_> {
             if !keys.contains(&attribute.key()) {
                 continue;
             }
-            let items: Vec<&Expression> = match attribute.expr() {
-                Expression::Array(items) => items.iter().collect(),
-                other => vec![other],
-            };
-            if items.iter().any(|item| !refers_to_configuration(item)) {
+            if !self.is_own_reference(attribute.expr(), 0) {
                 self.violation(
                     Rule::ForeignResource,
                     format!(
-                        "{address}: {} must refer to a resource of this configuration (aws_vpc.main.id, aws_s3_bucket.bundle.id...), not name an existing one.",
+                        "{address}: {} must refer to a resource of this configuration (aws_vpc.main.id, aws_s3_bucket.bundle.id...), directly or through a local that does, not name an existing one (a literal, a variable, a tag).",
                         attribute.key()
                     ),
                 );
@@ -178,19 +184,79 @@ fn planned_names(values: &serde_json::Value, keys: &[&str], visit: &mut dyn FnMu
     }
 }
 
-/// Whether `expr` takes its value from something this configuration
-/// declares: a resource, data source, local, variable or iteration value.
-fn refers_to_configuration(expr: &Expression) -> bool {
-    let mut found = false;
-    walk(expr, &mut |e| {
-        if let Expression::Traversal(t) = e
-            && matches!(&t.expr, Expression::Variable(_))
-            && matches!(t.operators.first(), Some(TraversalOperator::GetAttr(_)))
-        {
-            found = true;
+/// Attributes an author sets to any text: a reference through them names
+/// whatever the author wrote (`aws_iam_role.decoy.tags.victim`).
+const FREE_TEXT_ATTRIBUTES: &[&str] = &["tags", "tags_all", "description", "user_data"];
+
+impl Gate<'_> {
+    /// Whether `expr` is made only of references to resources this
+    /// configuration creates (`aws_vpc.main.id`, `aws_subnet.public[*].id`,
+    /// a list of them, `tolist()`/`concat()` of them, a local holding one, or
+    /// a template that only joins them with separators).
+    pub(super) fn is_own_reference(&self, expr: &Expression, depth: usize) -> bool {
+        if depth > 16 {
+            return false;
         }
-    });
-    found
+        let expr = self.resolve(expr);
+        match expr {
+            Expression::Traversal(traversal) => {
+                let Expression::Variable(root) = &traversal.expr else {
+                    return false;
+                };
+                let managed = !matches!(
+                    root.as_str(),
+                    "data"
+                        | "var"
+                        | "local"
+                        | "each"
+                        | "count"
+                        | "path"
+                        | "terraform"
+                        | "module"
+                        | "self"
+                );
+                managed
+                    && !traversal.operators.iter().any(|op| {
+                        matches!(op, TraversalOperator::GetAttr(name) if FREE_TEXT_ATTRIBUTES.contains(&name.as_str()))
+                    })
+            }
+            Expression::Array(items) => items
+                .iter()
+                .all(|item| self.is_own_reference(item, depth + 1)),
+            Expression::Parenthesis(inner) => self.is_own_reference(inner, depth + 1),
+            Expression::FuncCall(call)
+                if matches!(
+                    call.name.name.as_str(),
+                    "tolist" | "toset" | "concat" | "flatten" | "compact" | "one"
+                ) =>
+            {
+                call.args
+                    .iter()
+                    .all(|arg| self.is_own_reference(arg, depth + 1))
+            }
+            Expression::TemplateExpr(template) => {
+                let Ok(parsed) = Template::from_expr(template) else {
+                    return false;
+                };
+                let mut literal = String::new();
+                let mut references = 0;
+                for element in parsed.elements() {
+                    match element {
+                        Element::Literal(text) => literal.push_str(text),
+                        Element::Interpolation(i) if self.is_own_reference(&i.expr, depth + 1) => {
+                            references += 1;
+                        }
+                        _ => return false,
+                    }
+                }
+                // `service/${cluster}/${service}`: separators and the ECS
+                // resource-id prefix only, never a name or an ARN.
+                let rest = literal.replacen("service", "", 1);
+                references > 0 && rest.chars().all(|c| matches!(c, '/' | ':' | '-'))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// `sg-0123abcd`, `subnet-0123456789abcdef0`.

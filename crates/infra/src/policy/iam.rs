@@ -5,11 +5,11 @@
 
 use std::collections::BTreeSet;
 
-use hcl::expr::{Expression, ObjectKey};
+use hcl::expr::Expression;
 use hcl::{Block, Body};
 
 use super::Rule;
-use super::expr::{as_str, attr, root_name};
+use super::expr::{as_str, attr, key_text, labels, root_name};
 use super::structure::Gate;
 
 /// Actions a deployment's roles may be granted.
@@ -76,6 +76,20 @@ impl Gate<'_> {
                         self.inline_policy(address, key, value);
                     }
                 }
+                for block in body.blocks() {
+                    match (block.identifier(), labels(block).as_slice()) {
+                        ("inline_policy", _) => {
+                            if let Some(value) = attr(block.body(), "policy") {
+                                self.inline_policy(address, "policy", value);
+                            }
+                        }
+                        ("dynamic", [name]) if name.contains("policy") => self.violation(
+                            Rule::IamAction,
+                            format!("{address}: a dynamic {name} block is a policy the gate cannot read; write each block out."),
+                        ),
+                        _ => {}
+                    }
+                }
                 if kind.starts_with("aws_iam_") && kind != "aws_iam_role" {
                     self.own_role(address, body);
                 }
@@ -97,8 +111,25 @@ impl Gate<'_> {
     }
 
     fn policy_document(&mut self, address: &str, body: &Body) {
+        for attribute in body.attributes() {
+            if attribute.key().contains("policy_documents") || attribute.key().ends_with("_json") {
+                self.violation(
+                    Rule::IamAction,
+                    format!(
+                        "{address}: {} merges in documents the gate does not read; write their statements as statement blocks.",
+                        attribute.key()
+                    ),
+                );
+            }
+        }
+        self.unreadable_blocks(address, body, &["statement"]);
         for statement in body.blocks().filter(|b| b.identifier() == "statement") {
             let inner = statement.body();
+            self.unreadable_blocks(
+                address,
+                inner,
+                &["principals", "not_principals", "condition"],
+            );
             for key in ["not_actions", "not_resources", "not_principals"] {
                 if attr(inner, key).is_some() || inner.blocks().any(|b| b.identifier() == key) {
                     self.violation(
@@ -107,19 +138,20 @@ impl Gate<'_> {
                     );
                 }
             }
-            let actions = strings(attr(inner, "actions"));
-            let resources = strings(attr(inner, "resources"));
+            let actions = self.strings(attr(inner, "actions"));
+            let resources = self.strings(attr(inner, "resources"));
             let principals: Vec<(Option<String>, Vec<Option<String>>)> = inner
                 .blocks()
                 .filter(|b| b.identifier() == "principals")
                 .map(|p| {
                     (
                         attr(p.body(), "type").and_then(as_str),
-                        strings(attr(p.body(), "identifiers")),
+                        self.strings(attr(p.body(), "identifiers")),
                     )
                 })
                 .collect();
-            let deny = attr(inner, "effect").and_then(as_str).as_deref() == Some("Deny");
+            let effect = attr(inner, "effect").map(|e| self.policy_value(e));
+            let deny = matches!(effect, Some(Ok(serde_json::Value::String(ref e))) if e == "Deny");
             if deny {
                 continue;
             }
@@ -134,7 +166,8 @@ impl Gate<'_> {
     /// `Action`, `Resource` and `Principal`; a reference is checked where it
     /// points (a policy document of this configuration).
     fn inline_policy(&mut self, address: &str, key: &str, value: &Expression) {
-        if let Some(root) = root_name(value) {
+        let value = self.resolve(value).clone();
+        if let Some(root) = root_name(&value) {
             if root == "data" || root == "aws_iam_policy" {
                 return;
             }
@@ -146,25 +179,39 @@ impl Gate<'_> {
             );
             return;
         }
-        let json = match value {
+        let json = match &value {
             Expression::FuncCall(call) if call.name.name.as_str() == "jsonencode" => {
-                call.args.first().map(policy_from_hcl)
+                match call.args.first() {
+                    Some(arg) => self.policy_value(arg),
+                    None => Err("jsonencode() of nothing".to_owned()),
+                }
             }
-            other => as_str(other).and_then(|text| serde_json::from_str(&text).ok()),
+            other => match self.policy_value(other) {
+                Ok(serde_json::Value::String(text)) => {
+                    serde_json::from_str(&text).map_err(|e| format!("not JSON ({e})"))
+                }
+                Ok(_) => Err("not a JSON document".to_owned()),
+                Err(why) => Err(why),
+            },
         };
-        let Some(policy) = json else {
-            self.violation(
-                Rule::IamAction,
-                format!(
-                    "{address}: {key} is not a policy the gate can read; write it as a data.aws_iam_policy_document or jsonencode() of literals."
-                ),
-            );
-            return;
-        };
-        let statements = match &policy["Statement"] {
-            serde_json::Value::Array(items) => items.clone(),
-            single @ serde_json::Value::Object(_) => vec![single.clone()],
-            _ => Vec::new(),
+        let statements = json.and_then(|policy| match &policy["Statement"] {
+            serde_json::Value::Array(items) if items.iter().all(|i| i.is_object()) => {
+                Ok(items.clone())
+            }
+            single @ serde_json::Value::Object(_) => Ok(vec![single.clone()]),
+            _ => Err("its Statement is not a list of literal statements".to_owned()),
+        });
+        let statements = match statements {
+            Ok(statements) => statements,
+            Err(why) => {
+                self.violation(
+                    Rule::IamAction,
+                    format!(
+                        "{address}: {key} is not a policy the gate can read ({why}); write it as a data.aws_iam_policy_document or jsonencode() of literals."
+                    ),
+                );
+                return;
+            }
         };
         for statement in statements {
             if statement.get("NotAction").is_some()
@@ -240,6 +287,17 @@ impl Gate<'_> {
         let unscoped_only = actions
             .iter()
             .all(|a| a.as_deref().is_some_and(|a| UNSCOPED_ACTIONS.contains(&a)));
+        for resource in resources {
+            let problem = match resource.as_deref() {
+                None => "a resource the gate cannot read (a local, variable or function of one); name this configuration's resources".to_owned(),
+                Some("*") => continue,
+                Some(r) if r.contains('*') && !unscoped_only && !is_scoped_wildcard(r) => format!(
+                    "resource {r:?} matches resources of the account this deployment did not create; end a wildcard after this configuration's own resource (\"${{aws_s3_bucket.x.arn}}/*\") or its own name"
+                ),
+                Some(_) => continue,
+            };
+            self.violation(Rule::IamAction, format!("{address}: {problem}."));
+        }
         if every_resource && !unscoped_only {
             self.violation(
                 Rule::IamAction,
@@ -282,7 +340,7 @@ impl Gate<'_> {
         }
         let names: Vec<Option<String>> = match managed_policy_name(value) {
             Some(ManagedName::Literal(name)) => vec![Some(name)],
-            Some(ManagedName::EachValue) => strings(attr(body, "for_each").map(|e| match e {
+            Some(ManagedName::EachValue) => self.strings(attr(body, "for_each").map(|e| match e {
                 Expression::FuncCall(call) if call.name.name.as_str() == "toset" => {
                     call.args.first().unwrap_or(e)
                 }
@@ -336,7 +394,14 @@ impl Gate<'_> {
                     .filter_map(|p| Some(("inline_policy", p.get("policy")?.as_str()?))),
             );
         }
+        // This deployment's own ARNs read as references to them, as in the files.
+        let mut own_arns: Vec<&String> = own.iter().filter(|o| o.starts_with("arn:")).collect();
+        own_arns.sort_by_key(|arn| std::cmp::Reverse(arn.len()));
         for (key, text) in documents.into_iter().filter(|(_, text)| !text.is_empty()) {
+            let text = own_arns.iter().fold(text.to_owned(), |text, arn| {
+                text.replace(arn.as_str(), "${own}")
+            });
+            let text = text.as_str();
             // A policy document with principals is a trust policy, as in `policy_document`.
             let trust = key == "assume_role_policy" || (key == "json" && names_principals(text));
             let key = if trust {
@@ -358,12 +423,104 @@ impl Gate<'_> {
         }
     }
 
+    /// Blocks of a policy document other than `allowed` (a `dynamic` one
+    /// above all) hold statements the gate cannot read.
+    fn unreadable_blocks(&mut self, address: &str, body: &Body, allowed: &[&str]) {
+        for block in body.blocks() {
+            if !allowed.contains(&block.identifier()) {
+                self.violation(
+                    Rule::IamAction,
+                    format!(
+                        "{address}: a {} block in a policy document is not one the gate can read; write {} blocks out one by one.",
+                        block.identifier(),
+                        allowed.join(" / ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A list of strings as Terraform will see it (locals followed); `None`
+    /// for each element that is not readable.
+    fn strings(&self, value: Option<&Expression>) -> Vec<Option<String>> {
+        let Some(value) = value else {
+            return Vec::new();
+        };
+        match self.policy_value(value) {
+            Ok(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            Ok(serde_json::Value::String(text)) => vec![Some(text)],
+            _ => vec![None],
+        }
+    }
+
+    /// A policy (or part of one) as JSON, locals and variable defaults
+    /// followed; a reference to a resource of this configuration is
+    /// `${own}`, to a data source `${data}`. Anything else (functions, `for`,
+    /// conditionals, computed keys) is not readable: `Err` says what.
+    fn policy_value(&self, expr: &Expression) -> Result<serde_json::Value, String> {
+        use serde_json::Value;
+        let expr = self.resolve(expr);
+        Ok(match expr {
+            Expression::Null => Value::Null,
+            Expression::Bool(b) => Value::Bool(*b),
+            Expression::Number(n) => Value::String(n.to_string()),
+            Expression::String(text) => Value::String(text.clone()),
+            Expression::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.policy_value(item))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expression::Object(object) => {
+                let mut map = serde_json::Map::new();
+                for (key, value) in object {
+                    let key = key_text(key).ok_or("a computed key")?;
+                    map.insert(key, self.policy_value(value)?);
+                }
+                Value::Object(map)
+            }
+            Expression::TemplateExpr(template) => {
+                let parsed = hcl::template::Template::from_expr(template)
+                    .map_err(|_| "a template that does not parse".to_owned())?;
+                Value::String(self.template_text(&parsed)?)
+            }
+            Expression::Parenthesis(inner) => self.policy_value(inner)?,
+            other => Value::String(reference_marker(other).ok_or_else(|| {
+                "a function, expression or reference it cannot follow".to_owned()
+            })?),
+        })
+    }
+
+    fn template_text(&self, template: &hcl::template::Template) -> Result<String, String> {
+        use hcl::template::Element;
+        let mut text = String::new();
+        for element in template.elements() {
+            match element {
+                Element::Literal(literal) => text.push_str(literal),
+                Element::Interpolation(interpolation) => {
+                    match self.policy_value(&interpolation.expr)? {
+                        serde_json::Value::String(part) => text.push_str(&part),
+                        serde_json::Value::Bool(b) => text.push_str(&b.to_string()),
+                        _ => return Err("a template of a list or object".to_owned()),
+                    }
+                }
+                Element::Directive(_) => return Err("a template directive".to_owned()),
+            }
+        }
+        Ok(text)
+    }
+
     /// `role` must name a role of this configuration, not one of the account.
     fn own_role(&mut self, address: &str, body: &Body) {
         let Some(role) = attr(body, "role") else {
             return;
         };
-        if root_name(role) != Some("aws_iam_role") {
+        let own =
+            root_name(self.resolve(role)) == Some("aws_iam_role") && self.is_own_reference(role, 0);
+        if !own {
             self.violation(
                 Rule::ForeignResource,
                 format!(
@@ -402,6 +559,43 @@ fn managed_policy_name(value: &Expression) -> Option<ManagedName> {
     (!rest.contains("${")).then(|| ManagedName::Literal(rest.to_owned()))
 }
 
+/// `${own}` for a reference to a resource of this configuration, `${data}`
+/// for one to a data source; `None` for anything else.
+fn reference_marker(expr: &Expression) -> Option<String> {
+    let Expression::Traversal(traversal) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &traversal.expr else {
+        return None;
+    };
+    match root.as_str() {
+        "data" => Some("${data}".to_owned()),
+        "var" | "local" | "each" | "count" | "path" | "terraform" | "module" | "self" => None,
+        _ => Some("${own}".to_owned()),
+    }
+}
+
+/// A wildcard ARN that stays within this deployment: after one of its own
+/// resources (`${own}/*`), or after at least two named path segments of
+/// the resource part (`parameter/deployflow/app/*`), and only at the end.
+fn is_scoped_wildcard(resource: &str) -> bool {
+    if resource.starts_with("${own}") {
+        return true;
+    }
+    let Some(before) = resource.strip_suffix('*') else {
+        return false;
+    };
+    if before.contains('*') {
+        return false;
+    }
+    let resource_part = before.splitn(6, ':').nth(5).unwrap_or(before);
+    resource_part
+        .split(['/', ':'])
+        .filter(|segment| !segment.is_empty() && !segment.starts_with("${data}"))
+        .count()
+        >= 2
+}
+
 /// Whether a JSON policy has a statement with a `Principal`.
 fn names_principals(policy: &str) -> bool {
     let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
@@ -410,45 +604,5 @@ fn names_principals(policy: &str) -> bool {
     match &policy["Statement"] {
         serde_json::Value::Array(items) => items.iter().any(|s| s.get("Principal").is_some()),
         statement => statement.get("Principal").is_some(),
-    }
-}
-
-/// A list of literal strings (`None` for each element that is not one, or
-/// one `None` when the expression is not a list at all).
-fn strings(value: Option<&Expression>) -> Vec<Option<String>> {
-    match value {
-        None => Vec::new(),
-        Some(Expression::Array(items)) => items.iter().map(as_str).collect(),
-        Some(other) => vec![as_str(other)],
-    }
-}
-
-/// A `jsonencode` argument as JSON; computed parts become `${computed}`.
-fn policy_from_hcl(expr: &Expression) -> serde_json::Value {
-    match expr {
-        Expression::Null => serde_json::Value::Null,
-        Expression::Bool(b) => serde_json::Value::Bool(*b),
-        Expression::Number(n) => serde_json::Value::String(n.to_string()),
-        Expression::Array(items) => {
-            serde_json::Value::Array(items.iter().map(policy_from_hcl).collect())
-        }
-        Expression::Object(object) => serde_json::Value::Object(
-            object
-                .iter()
-                .filter_map(|(k, v)| {
-                    let key = match k {
-                        ObjectKey::Identifier(id) => id.as_str().to_owned(),
-                        ObjectKey::Expression(e) => as_str(e)?,
-                        _ => return None,
-                    };
-                    Some((key, policy_from_hcl(v)))
-                })
-                .collect(),
-        ),
-        // A reference or expression: allowed where a resource is named (this
-        // configuration's own), refused where an action or principal must be.
-        other => {
-            serde_json::Value::String(as_str(other).unwrap_or_else(|| "${computed}".to_owned()))
-        }
     }
 }

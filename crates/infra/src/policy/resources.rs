@@ -29,6 +29,10 @@ const FILE_FUNCTIONS: &[&str] = &[
 /// Owners whose AMIs an instance may boot: Amazon, Canonical.
 const AMI_OWNERS: &[&str] = &["amazon", "137112412989", "099720109477"];
 
+/// A gp3 volume's included IOPS and throughput (MiB/s): more is paid for.
+const MAX_IOPS: u32 = 3000;
+const MAX_THROUGHPUT: u32 = 125;
+
 /// Resource arguments that upload a local file.
 const UPLOAD_ARGS: &[&str] = &["source", "filename"];
 
@@ -52,6 +56,18 @@ impl Gate<'_> {
         self.foreign(kind, &address, body);
         self.sizes(&address, body, true);
         self.for_each(kind, &address, body);
+        self.lifecycle(&address, body);
+        if kind == "aws_instance" {
+            let copies = attr(body, "count")
+                .and_then(as_int)
+                .or_else(|| {
+                    attr(body, "for_each")
+                        .and_then(literal_elements)
+                        .and_then(|n| i64::try_from(n).ok())
+                })
+                .unwrap_or(1);
+            self.ec2_instances += u32::try_from(copies.max(0)).unwrap_or(u32::MAX);
+        }
     }
 
     /// The rules a resource's planned values must keep, as `terraform show
@@ -71,6 +87,67 @@ impl Gate<'_> {
         if self.data_type(kind, address) {
             self.region_argument(address, values);
             self.data_scope(kind, address, values);
+        }
+    }
+
+    /// `local.env_keys` is what the template defines: the names of the
+    /// variables deployflow passes in `var.app_env`, whose default is empty
+    /// (so `for_each` over it makes one parameter per variable given).
+    fn env_keys_are_the_apps(&self) -> bool {
+        let expected = hcl::parse("x = nonsensitive(toset(keys(var.app_env)))\n")
+            .ok()
+            .and_then(|body| attr(&body, "x").cloned());
+        let defined = self.value_of("local.env_keys");
+        let default_empty = match self.value_of("var.app_env") {
+            None => true,
+            Some(Expression::Object(object)) => object.is_empty(),
+            Some(_) => false,
+        };
+        expected.is_some() && defined == expected.as_ref() && default_empty
+    }
+
+    /// The EKS data sources read this configuration's own cluster, never
+    /// another one of the account (its endpoint and a token for it).
+    fn data_of_own_cluster(&mut self, kind: &str, address: &str, body: &Body) {
+        if !matches!(kind, "aws_eks_cluster" | "aws_eks_cluster_auth") {
+            return;
+        }
+        let own = attr(body, "name").is_some_and(|name| {
+            crate::policy::expr::root_name(self.resolve(name)) == Some("aws_eks_cluster")
+                && self.is_own_reference(name, 0)
+        });
+        if !own {
+            self.violation(
+                Rule::ForeignResource,
+                format!(
+                    "{address}: name must be aws_eks_cluster.NAME.name of this configuration; another cluster of the account is not this deployment's."
+                ),
+            );
+        }
+    }
+
+    /// `lifecycle { prevent_destroy = true }` keeps `deployflow destroy` from
+    /// removing what it created; `overwrite = true` takes over an existing
+    /// SSM parameter.
+    fn lifecycle(&mut self, address: &str, body: &Body) {
+        let keeps = body
+            .blocks()
+            .filter(|b| b.identifier() == "lifecycle")
+            .any(|b| {
+                attr(b.body(), "prevent_destroy")
+                    .is_some_and(|v| !matches!(v, Expression::Bool(false)))
+            });
+        if keeps {
+            self.violation(
+                Rule::Lifecycle,
+                format!("{address}: prevent_destroy keeps deployflow from destroying the deployment; remove it."),
+            );
+        }
+        if attr(body, "overwrite").is_some_and(|v| !matches!(v, Expression::Bool(false))) {
+            self.violation(
+                Rule::Lifecycle,
+                format!("{address}: overwrite replaces an existing parameter of the account; remove it (a deployment creates its own)."),
+            );
         }
     }
 
@@ -118,8 +195,9 @@ impl Gate<'_> {
             return;
         };
         let bound = self.policy.max_count;
-        let environment_names =
-            kind == "aws_ssm_parameter" && expr_text(expr).as_deref() == Some("local.env_keys");
+        let environment_names = kind == "aws_ssm_parameter"
+            && expr_text(expr).as_deref() == Some("local.env_keys")
+            && self.env_keys_are_the_apps();
         let elements = literal_elements(expr);
         if environment_names || elements.is_some_and(|n| n <= bound as usize) {
             return;
@@ -142,6 +220,22 @@ impl Gate<'_> {
                 "count" if top => self.policy.max_count,
                 "desired_count" | "desired_size" | "min_size" | "max_size" | "min_capacity"
                 | "max_capacity" => self.policy.max_replicas,
+                "volume_size" => self.policy.max_disk_gb,
+                "iops" => MAX_IOPS,
+                "throughput" => MAX_THROUGHPUT,
+                "volume_type" => {
+                    let kind = as_str(attribute.expr());
+                    if kind.as_deref().is_none_or(|t| t.starts_with("io")) {
+                        self.violation(
+                            Rule::SizeNotBounded,
+                            format!(
+                                "{address}: volume_type is {}; use \"gp3\" (provisioned-IOPS volumes cost by the IOPS).",
+                                kind.map_or("not a literal".to_owned(), |k| format!("{k:?}"))
+                            ),
+                        );
+                    }
+                    continue;
+                }
                 _ => continue,
             };
             let value = as_int(attribute.expr());
@@ -173,6 +267,7 @@ impl Gate<'_> {
         self.region_argument(&address, block.body());
         self.iam(kind, &address, block);
         self.data_scope(kind, &address, block.body());
+        self.data_of_own_cluster(kind, &address, block.body());
         self.foreign_literals(&address, block.body());
     }
 
@@ -231,6 +326,9 @@ impl Gate<'_> {
     }
 
     fn note_aws_use(&mut self, kind: &str, address: &str) {
+        if kind.starts_with("kubernetes_") && self.first_kubernetes_use.is_none() {
+            self.first_kubernetes_use = Some((self.file.clone(), self.line, address.to_owned()));
+        }
         if kind.starts_with("aws_") && self.first_aws_use.is_none() {
             self.first_aws_use = Some((self.file.clone(), self.line, address.to_owned()));
         }
@@ -318,7 +416,7 @@ impl Gate<'_> {
     fn uploads(&mut self, address: &str, body: &Body) {
         for key in UPLOAD_ARGS {
             if let Some(value) = attr(body, key)
-                && !is_var(value, BUNDLE_PATH_VARIABLE)
+                && !self.is_bundle_path(value)
             {
                 self.violation(
                     Rule::LocalFile,
@@ -330,14 +428,23 @@ impl Gate<'_> {
         }
     }
 
+    /// `var.bundle_path` where deployflow supplies it (`vm`): elsewhere the
+    /// variable's value is the author's own default, any file of the worker.
+    fn is_bundle_path(&self, expr: &Expression) -> bool {
+        is_var(expr, BUNDLE_PATH_VARIABLE)
+            && self
+                .policy
+                .supplied_variables
+                .contains(BUNDLE_PATH_VARIABLE)
+    }
+
     /// Any call that reads a local file, anywhere in a top-level block.
     pub(super) fn local_files(&mut self, block: &Block) {
         let mut calls = Vec::new();
         walk_body(block.body(), &mut |expr| {
             if let Expression::FuncCall(call) = expr {
                 let name = call.name.name.as_str();
-                let bundle =
-                    matches!(call.args.as_slice(), [arg] if is_var(arg, BUNDLE_PATH_VARIABLE));
+                let bundle = matches!(call.args.as_slice(), [arg] if self.is_bundle_path(arg));
                 if FILE_FUNCTIONS.contains(&name) && !bundle {
                     calls.push(name.to_owned());
                 }

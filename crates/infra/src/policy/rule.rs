@@ -57,6 +57,15 @@ pub enum Rule {
     DataSourceScope,
     /// A `count` or replica size that is not a literal within the bound.
     SizeNotBounded,
+    /// An object key that is not a literal, or one written twice: Terraform
+    /// reads the last (or the computed) one, the gate could read another.
+    ObjectKey,
+    /// A character Terraform and the gate may read differently (control
+    /// characters, Unicode spaces and invisible marks, invalid UTF-8).
+    Character,
+    /// A lifecycle setting or argument that keeps a resource from being
+    /// destroyed or takes over one that exists (`prevent_destroy`, `overwrite`).
+    Lifecycle,
 }
 
 impl Rule {
@@ -88,6 +97,9 @@ impl Rule {
             Rule::ForeignResource => "foreign-resource",
             Rule::DataSourceScope => "data-source-scope",
             Rule::SizeNotBounded => "size-not-bounded",
+            Rule::ObjectKey => "object-key",
+            Rule::Character => "character",
+            Rule::Lifecycle => "lifecycle",
         }
     }
 }

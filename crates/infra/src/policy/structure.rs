@@ -2,11 +2,12 @@
 //! top-level blocks other than resources (`terraform`, `provider`, `module`,
 //! `variable`, `output`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use hcl::expr::{Expression, TraversalOperator};
 use hcl::{Block, Body};
 
-use super::expr::{as_str, attr, labels};
+use super::expr::{as_str, attr, key_text, labels};
 use super::{Policy, Rule, Violation, WHOLE_CONFIGURATION};
 
 /// Provider arguments that hold secrets.
@@ -28,6 +29,15 @@ pub(super) struct Gate<'p> {
     violations: Vec<Violation>,
     outputs: BTreeSet<String>,
     aws_provider_seen: bool,
+    kubernetes_provider_seen: bool,
+    /// EC2 instances all `aws_instance` blocks make together.
+    pub(super) ec2_instances: u32,
+    /// The first Kubernetes resource, to name it when no provider block
+    /// configures where it goes.
+    pub(super) first_kubernetes_use: Option<(String, Option<u32>, String)>,
+    /// Every `local.NAME` and the default of every `var.NAME` deployflow
+    /// does not supply, from all files: what a reference to them stands for.
+    values: BTreeMap<String, Expression>,
     /// Where the first AWS resource is, to name it when no provider pins a region.
     pub(super) first_aws_use: Option<(String, Option<u32>, String)>,
 }
@@ -38,11 +48,61 @@ impl<'p> Gate<'p> {
             policy,
             file: String::new(),
             line: None,
+            values: BTreeMap::new(),
             violations: Vec::new(),
             outputs: BTreeSet::new(),
             aws_provider_seen: false,
+            kubernetes_provider_seen: false,
+            ec2_instances: 0,
+            first_kubernetes_use: None,
             first_aws_use: None,
         }
+    }
+
+    /// Notes the locals and variable defaults of a file, before any file is
+    /// checked (a file that does not parse is reported by [`Gate::file`]).
+    pub(super) fn remember_values(&mut self, text: &str) {
+        let Ok(body) = hcl::parse(text) else {
+            return;
+        };
+        for block in body.blocks() {
+            match (block.identifier(), labels(block).as_slice()) {
+                ("locals", []) => {
+                    for attribute in block.body().attributes() {
+                        self.values.insert(
+                            format!("local.{}", attribute.key()),
+                            attribute.expr().clone(),
+                        );
+                    }
+                }
+                ("variable", [name]) if !self.policy.supplied_variables.contains(*name) => {
+                    if let Some(default) = attr(block.body(), "default") {
+                        self.values.insert(format!("var.{name}"), default.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The expression of `local.NAME` or the default of `var.NAME`.
+    pub(super) fn value_of(&self, name: &str) -> Option<&Expression> {
+        self.values.get(name)
+    }
+
+    /// What `expr` stands for when it is `local.NAME` or `var.NAME` (followed
+    /// through other locals); `expr` itself otherwise.
+    pub(super) fn resolve<'e>(&'e self, mut expr: &'e Expression) -> &'e Expression {
+        for _ in 0..16 {
+            let Some(name) = value_name(expr) else {
+                return expr;
+            };
+            match self.values.get(&name) {
+                Some(value) => expr = value,
+                None => return expr,
+            }
+        }
+        expr
     }
 
     pub(super) fn violation(&mut self, rule: Rule, message: String) {
@@ -75,10 +135,15 @@ impl<'p> Gate<'p> {
             );
             return;
         }
+        if !self.characters(text) {
+            return;
+        }
         match hcl_edit::parser::parse_body(text) {
             Ok(parsed) => {
                 let lines = block_lines(text, &parsed);
-                self.body(&hcl::Body::from(parsed), &lines);
+                let body = hcl::Body::from(parsed);
+                self.object_keys(&body, &lines);
+                self.body(&body, &lines);
                 self.line = None;
             }
             Err(error) => self.violation(
@@ -164,7 +229,7 @@ impl<'p> Gate<'p> {
                     let field = |key: &str| {
                         object
                             .iter()
-                            .find(|(k, _)| object_key(k) == Some(key))
+                            .find(|(k, _)| key_text(k).as_deref() == Some(key))
                             .map(|(_, v)| as_str(v))
                     };
                     (field("source"), field("version"))
@@ -259,6 +324,7 @@ impl<'p> Gate<'p> {
             }
         }
         self.provider_arguments(&name, body);
+        self.kubernetes_provider_seen |= name == "kubernetes";
         if name == "aws" {
             self.aws_provider_seen = true;
             let region = attr(body, "region").and_then(as_str);
@@ -388,6 +454,29 @@ impl<'p> Gate<'p> {
                 ),
             );
         }
+        if self.ec2_instances > self.policy.max_replicas {
+            self.file = WHOLE_CONFIGURATION.to_owned();
+            self.line = None;
+            self.violation(
+                Rule::SizeNotBounded,
+                format!(
+                    "the aws_instance blocks make {} EC2 instances together; a deployment runs at most {}.",
+                    self.ec2_instances, self.policy.max_replicas
+                ),
+            );
+        }
+        if !self.kubernetes_provider_seen
+            && let Some((file, line, address)) = self.first_kubernetes_use.take()
+        {
+            self.file = file;
+            self.line = line;
+            self.violation(
+                Rule::ProviderArgument,
+                format!(
+                    "{address} uses Kubernetes but no provider \"kubernetes\" block says which cluster: the provider would use whatever the machine running terraform is configured for. Add one with host, cluster_ca_certificate and token of this configuration's aws_eks_cluster."
+                ),
+            );
+        }
         self.file = WHOLE_CONFIGURATION.to_owned();
         self.line = None;
         let missing: Vec<String> = self
@@ -403,6 +492,22 @@ impl<'p> Gate<'p> {
             );
         }
         self.violations
+    }
+}
+
+/// `local.NAME` or `var.NAME`, exactly.
+fn value_name(expr: &Expression) -> Option<String> {
+    let Expression::Traversal(traversal) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &traversal.expr else {
+        return None;
+    };
+    match (root.as_str(), traversal.operators.as_slice()) {
+        (root @ ("local" | "var"), [TraversalOperator::GetAttr(name)]) => {
+            Some(format!("{root}.{name}"))
+        }
+        _ => None,
     }
 }
 
@@ -443,7 +548,12 @@ fn from_own_cluster(expr: &hcl::Expression) -> bool {
                 Some(TraversalOperator::GetAttr(a)) => a.as_str(),
                 _ => "",
             };
+            // Tags and descriptions hold whatever the author wrote (an endpoint elsewhere).
+            let free_text = t.operators.iter().any(|op| {
+                matches!(op, TraversalOperator::GetAttr(a) if matches!(a.as_str(), "tags" | "tags_all" | "description"))
+            });
             match (root.as_str(), first) {
+                _ if free_text => other += 1,
                 ("aws_eks_cluster", _) => own += 1,
                 ("data", "aws_eks_cluster" | "aws_eks_cluster_auth") => own += 1,
                 _ => other += 1,
@@ -481,15 +591,6 @@ fn is_official_source(source: &str, name: &str) -> bool {
         .or_else(|| source.strip_prefix("registry.opentofu.org/"))
         .unwrap_or(&source);
     path == format!("hashicorp/{name}")
-}
-
-fn object_key(key: &hcl::ObjectKey) -> Option<&str> {
-    match key {
-        hcl::ObjectKey::Identifier(ident) => Some(ident.as_str()),
-        hcl::ObjectKey::Expression(hcl::Expression::String(s)) => Some(s.as_str()),
-        hcl::ObjectKey::Expression(hcl::Expression::Variable(v)) => Some(v.as_str()),
-        _ => None,
-    }
 }
 
 pub(super) fn allowed(set: &BTreeSet<String>) -> String {

@@ -1,0 +1,115 @@
+//! Rules on how a file is written rather than what it says: the gate's parser
+//! and Terraform's must read the same text the same way. A character one of
+//! them takes for a space (a heredoc marker after a no-break space), or an
+//! object key one of them reads differently (a computed key, a key written
+//! twice), would let a block or a value past the gate unseen.
+
+use std::collections::BTreeSet;
+
+use hcl::Body;
+use hcl::expr::Expression;
+
+use super::Rule;
+use super::expr::{key_text, walk};
+use super::structure::Gate;
+
+impl Gate<'_> {
+    /// Whether `text` holds only characters both parsers read alike;
+    /// reports the first one that is not.
+    pub(super) fn characters(&mut self, text: &str) -> bool {
+        let Some((index, found)) = text.char_indices().find(|(_, c)| is_ambiguous(*c)) else {
+            return true;
+        };
+        let line = text[..index].matches('\n').count() + 1;
+        self.line = u32::try_from(line).ok();
+        self.violation(
+            Rule::Character,
+            format!(
+                "line {line} holds U+{:04X}, a character Terraform and this gate may read differently (a control character, a Unicode space or an invisible mark); write plain spaces, tabs and newlines.",
+                u32::from(found)
+            ),
+        );
+        self.line = None;
+        false
+    }
+
+    /// Every object key is a literal, and none is written twice.
+    pub(super) fn object_keys(&mut self, body: &Body, lines: &[Option<u32>]) {
+        for attribute in body.attributes() {
+            self.keys_of(attribute.expr());
+        }
+        for (index, block) in body.blocks().enumerate() {
+            self.line = lines.get(index).copied().flatten();
+            self.keys_in(block.body());
+        }
+        self.line = None;
+    }
+
+    fn keys_in(&mut self, body: &Body) {
+        for attribute in body.attributes() {
+            self.keys_of(attribute.expr());
+        }
+        for block in body.blocks() {
+            self.keys_in(block.body());
+        }
+    }
+
+    fn keys_of(&mut self, expr: &Expression) {
+        let mut problems = Vec::new();
+        walk(expr, &mut |e| {
+            let Expression::Object(object) = e else {
+                return;
+            };
+            let mut seen = BTreeSet::new();
+            for key in object.keys() {
+                match key_text(key) {
+                    None => problems.push(
+                        "an object key is computed; write each key as a literal name".to_owned(),
+                    ),
+                    Some(text) if !seen.insert(text.clone()) => problems.push(format!(
+                        "object key {text:?} is written twice; Terraform keeps only one of them, so write it once"
+                    )),
+                    Some(_) => {}
+                }
+            }
+        });
+        for problem in problems {
+            self.violation(Rule::ObjectKey, format!("{problem}."));
+        }
+    }
+}
+
+/// Control characters other than tab, newline and carriage return; Unicode
+/// spaces other than the plain one; invisible and direction marks; and the
+/// replacement character that stands for bytes that were not UTF-8.
+fn is_ambiguous(c: char) -> bool {
+    match c {
+        '\t' | '\n' | '\r' | ' ' => false,
+        c if c.is_control() => true,
+        c if c.is_whitespace() => true,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFFD}' => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ambiguous;
+
+    #[test]
+    fn plain_text_passes_and_lookalike_spaces_do_not() {
+        for c in ['a', ' ', '\t', '\n', '\r', 'é', '日'] {
+            assert!(!is_ambiguous(c), "{c:?}");
+        }
+        for c in [
+            '\u{A0}', '\u{B}', '\u{C}', '\u{0}', '\u{85}', '\u{2028}', '\u{200B}', '\u{202E}',
+            '\u{FEFF}', '\u{FFFD}', '\u{3000}',
+        ] {
+            assert!(is_ambiguous(c), "{c:?}");
+        }
+    }
+}
