@@ -9,6 +9,7 @@ mod node;
 mod node_start;
 mod php;
 mod python;
+mod python_version;
 mod ruby;
 mod scripted;
 mod web_static;

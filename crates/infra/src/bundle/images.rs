@@ -1,7 +1,12 @@
 //! Base images, pinned to exact version tags so a rebuild gives the same
 //! image; bump them deliberately, together with the tests.
 
+/// The default Python; the others serve apps that pin or require them.
 pub const PYTHON: &str = "python:3.12.8-slim-bookworm";
+pub const PYTHON_3_9: &str = "python:3.9.21-slim-bookworm";
+pub const PYTHON_3_10: &str = "python:3.10.16-slim-bookworm";
+pub const PYTHON_3_11: &str = "python:3.11.11-slim-bookworm";
+pub const PYTHON_3_13: &str = "python:3.13.1-slim-bookworm";
 pub const NODE: &str = "node:22.12.0-bookworm-slim";
 pub const GO_BUILD: &str = "golang:1.23.4-bookworm";
 pub const ALPINE: &str = "alpine:3.20.3";
@@ -29,6 +34,10 @@ pub const LAMBDA_ADAPTER: &str = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.
 /// registry mirror must carry.
 pub const ALL: &[&str] = &[
     PYTHON,
+    PYTHON_3_9,
+    PYTHON_3_10,
+    PYTHON_3_11,
+    PYTHON_3_13,
     NODE,
     GO_BUILD,
     ALPINE,

@@ -101,6 +101,55 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "uv project whose requires-python the default Python does not meet",
+            analysis: app(
+                "python",
+                "fastapi",
+                Some(8000),
+                Some("uvicorn main:app --host 0.0.0.0 --port 8000"),
+            ),
+            files: vec![
+                ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+                (
+                    "pyproject.toml",
+                    "[project]\nname = \"x\"\nrequires-python = \">=3.10,<3.12\"\ndependencies = [\"fastapi\", \"uvicorn\"]\n",
+                ),
+                ("uv.lock", "version = 1\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert_eq!(
+                    d.matches("FROM python:3.11.11-slim-bookworm").count(),
+                    2,
+                    "{d}"
+                );
+                assert!(notes(b).any(|n| n.contains("Python 3.11") && n.contains(">=3.10,<3.12")));
+            },
+        },
+        Case {
+            name: "flask pinned to Python 3.10 by .python-version",
+            analysis: app(
+                "python",
+                "flask",
+                Some(5000),
+                Some("gunicorn -b 0.0.0.0:5000 app:app"),
+            ),
+            files: vec![
+                ("app.py", FLASK_APP),
+                ("requirements.txt", "flask==3.0.3\ngunicorn==22.0.0\n"),
+                (".python-version", "3.10.14\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert_eq!(
+                    d.matches("FROM python:3.10.16-slim-bookworm").count(),
+                    2,
+                    "{d}"
+                );
+                assert!(notes(b).any(|n| n.contains(".python-version")));
+            },
+        },
+        Case {
             name: "fastapi with packages compiled from source: a compiler in the build stage, their libraries at run time",
             analysis: app(
                 "python",

@@ -1,10 +1,11 @@
 //! Python: dependencies installed into a virtualenv in a build stage (pip,
 //! Poetry, uv or Pipenv), which the slim final stage copies.
 
+use super::python_version::python_image;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::health::Probe;
-use crate::bundle::images::{PIPENV_VERSION, POETRY_VERSION, PYTHON, UV};
+use crate::bundle::images::{PIPENV_VERSION, POETRY_VERSION, UV};
 
 /// A package that is compiled when no wheel fits, and the Debian packages
 /// its build and its run need.
@@ -76,8 +77,9 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         )));
     }
     let missing = missing_server(inputs, command);
+    let (python, version_note) = python_image(inputs.files);
     let mut text = Text::new(inputs, &format!("{} app (Python)", framework_name(inputs)));
-    text.line(format!("FROM {PYTHON} AS build"))
+    text.line(format!("FROM {python} AS build"))
         .line("ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1")
         .line("RUN python -m venv /opt/venv")
         .line("WORKDIR /app");
@@ -92,6 +94,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     install(&mut text, &installer);
     let mut notes: Vec<String> = install_note(&installer, inputs).into_iter().collect();
+    notes.extend(version_note);
     for c in &compiled {
         notes.push(format!(
             "added a C compiler to the build stage: `{}` is compiled from source where no wheel fits the image's Python",
@@ -109,7 +112,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ));
     }
     text.blank()
-        .line(format!("FROM {PYTHON}"))
+        .line(format!("FROM {python}"))
         .line("ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VIRTUAL_ENV=/opt/venv PATH=\"/opt/venv/bin:$PATH\"")
         .line("RUN useradd --create-home --uid 10001 app");
     let runtime_libs: Vec<&str> = compiled

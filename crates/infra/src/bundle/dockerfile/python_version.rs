@@ -1,0 +1,206 @@
+//! Which Python image an app gets: the version it pins (`.python-version`,
+//! `runtime.txt`, Pipfile's `python_version`), else the default when its
+//! `requires-python` (or Poetry's `python`) admits it, else the newest
+//! supported version that does. A uv project whose `requires-python` the
+//! image's Python does not satisfy fails to build; a pin nobody honours
+//! runs the app on a Python it was not tested on.
+
+use crate::bundle::app_files::AppFiles;
+use crate::bundle::images::{PYTHON, PYTHON_3_9, PYTHON_3_10, PYTHON_3_11, PYTHON_3_13};
+
+/// Minor versions of Python 3 with a pinned image, newest first.
+const IMAGES: &[(u32, &str)] = &[
+    (13, PYTHON_3_13),
+    (12, PYTHON),
+    (11, PYTHON_3_11),
+    (10, PYTHON_3_10),
+    (9, PYTHON_3_9),
+];
+const DEFAULT_MINOR: u32 = 12;
+
+/// The image, and a note for the plan when the choice was not the default.
+pub(super) fn python_image(files: &AppFiles) -> (&'static str, Option<String>) {
+    if let Some((source, minor)) = pinned(files) {
+        return match image_of(minor) {
+            Some(image) => (
+                image,
+                (minor != DEFAULT_MINOR)
+                    .then(|| format!("Python 3.{minor}, as {source} pins it (image {image}).")),
+            ),
+            None => {
+                let nearest = IMAGES
+                    .iter()
+                    .min_by_key(|(m, _)| m.abs_diff(minor))
+                    .map_or(PYTHON, |(_, image)| image);
+                (
+                    nearest,
+                    Some(format!(
+                        "{source} pins Python 3.{minor}, which has no image here; the app gets {nearest}, the nearest."
+                    )),
+                )
+            }
+        };
+    }
+    let Some((source, spec)) = requirement(files) else {
+        return (PYTHON, None);
+    };
+    if admits(&spec, DEFAULT_MINOR) {
+        return (PYTHON, None);
+    }
+    match IMAGES.iter().find(|(minor, _)| admits(&spec, *minor)) {
+        Some((minor, image)) => (
+            image,
+            Some(format!(
+                "Python 3.{minor}: {source} asks for {spec:?}, which the default 3.{DEFAULT_MINOR} does not meet (image {image})."
+            )),
+        ),
+        None => (
+            PYTHON,
+            Some(format!(
+                "{source} asks for Python {spec:?}, which no image here meets; the app gets {PYTHON} and may not install."
+            )),
+        ),
+    }
+}
+
+fn image_of(minor: u32) -> Option<&'static str> {
+    IMAGES.iter().find(|(m, _)| *m == minor).map(|(_, i)| *i)
+}
+
+/// An exact version the repository pins, with the file that pins it.
+fn pinned(files: &AppFiles) -> Option<(&'static str, u32)> {
+    let python_version = files.text(".python-version").and_then(|text| {
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+        minor_of(line.trim_start_matches("cpython-"))
+    });
+    if let Some(minor) = python_version {
+        return Some((".python-version", minor));
+    }
+    let runtime = files
+        .text("runtime.txt")
+        .and_then(|text| minor_of(text.trim().strip_prefix("python-")?));
+    if let Some(minor) = runtime {
+        return Some(("runtime.txt", minor));
+    }
+    let pipfile = files.text("Pipfile").and_then(|text| {
+        text.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            matches!(key.trim(), "python_version" | "python_full_version")
+                .then(|| minor_of(value.trim().trim_matches(['"', '\''])))
+                .flatten()
+        })
+    });
+    pipfile.map(|minor| ("Pipfile", minor))
+}
+
+/// The minor version of `3.M`, `3.M.P`: `None` for anything else (`pypy`, `2.7`).
+fn minor_of(version: &str) -> Option<u32> {
+    let mut parts = version.split('.');
+    (parts.next()? == "3")
+        .then(|| parts.next()?.parse().ok())
+        .flatten()
+}
+
+/// A range of versions: `requires-python` of pyproject.toml, or Poetry's
+/// `python` dependency.
+fn requirement(files: &AppFiles) -> Option<(&'static str, String)> {
+    let pyproject = files.text("pyproject.toml")?;
+    let mut in_poetry_dependencies = false;
+    for line in pyproject.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_poetry_dependencies = line == "[tool.poetry.dependencies]";
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches(['"', '\'']).to_owned();
+        match key.trim() {
+            "requires-python" => return Some(("pyproject.toml's requires-python", value)),
+            "python" if in_poetry_dependencies => {
+                return Some(("pyproject.toml's Poetry python", value));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the newest release of Python 3.`minor` meets `spec`
+/// (`>=3.10,<3.13`, `==3.11.*`, `~=3.10`, Poetry's `^3.11` and `~3.11`).
+fn admits(spec: &str, minor: u32) -> bool {
+    spec.replace(char::is_whitespace, "")
+        .split(',')
+        .filter(|clause| !clause.is_empty())
+        .all(|clause| clause_admits(clause, minor))
+}
+
+fn clause_admits(clause: &str, minor: u32) -> bool {
+    let ops = ["~=", "==", "!=", ">=", "<=", ">", "<", "^", "~", "="];
+    let Some(op) = ops.iter().find(|op| clause.starts_with(**op)) else {
+        // A bare version (Poetry): exactly that.
+        return version_parts(clause).is_some_and(|(major, m, _)| major == 3 && m == Some(minor));
+    };
+    let Some((major, wanted, patch)) = version_parts(clause[op.len()..].trim()) else {
+        return true;
+    };
+    // Compare as (major, minor), the patch only where it decides.
+    let have = (3, minor);
+    let want = (major, wanted.unwrap_or(0));
+    match *op {
+        ">=" | ">" => have >= want,
+        "<=" => have <= want,
+        "<" => have < want || (have == want && patch.is_some_and(|p| p > 0)),
+        "==" | "=" => have == want || wanted.is_none() && major == 3,
+        "!=" => have != want,
+        "~=" if patch.is_some() => have == want,
+        "~=" | "^" => have >= want && major == 3,
+        "~" => have == want,
+        _ => true,
+    }
+}
+
+/// `3.11.4` → (3, Some(11), Some(4)); `3.11.*` → (3, Some(11), None); `3` → (3, None, None).
+fn version_parts(text: &str) -> Option<(u32, Option<u32>, Option<u32>)> {
+    let mut parts = text.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|p| p.parse().ok());
+    let patch = parts.next().and_then(|p| p.parse().ok());
+    Some((major, minor, patch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_admit_the_minor_versions_they_name() {
+        let cases: &[(&str, &[u32])] = &[
+            (">=3.11", &[11, 12, 13]),
+            (">=3.10,<3.12", &[10, 11]),
+            ("==3.11.*", &[11]),
+            ("~=3.10", &[10, 11, 12, 13]),
+            ("~=3.10.2", &[10]),
+            ("^3.11", &[11, 12, 13]),
+            ("~3.11", &[11]),
+            (">=3.9, !=3.12.*", &[9, 10, 11, 13]),
+            ("<3.12.2", &[9, 10, 11, 12]),
+            (">=3.10,<4.0", &[10, 11, 12, 13]),
+        ];
+        for (spec, admitted) in cases {
+            let found: Vec<u32> = (9..=13).filter(|m| admits(spec, *m)).collect();
+            assert_eq!(&found, admitted, "{spec}");
+        }
+    }
+
+    #[test]
+    fn pins_are_read_from_each_file() {
+        assert_eq!(minor_of("3.11.7"), Some(11));
+        assert_eq!(minor_of("3.13"), Some(13));
+        assert_eq!(minor_of("pypy3.10"), None);
+        assert_eq!(minor_of("2.7"), None);
+    }
+}
