@@ -525,6 +525,17 @@ fn rails_port_from_puma_config() {
 fn plain_php_and_static_html() {
     let a = run(&[("index.php", "<?php echo 'hi';"), ("lib.php", "<?php")]);
     assert_eq!((a.framework.as_deref(), a.port), (Some("php"), Some(80)));
+    // A site kept under src/, its pages beside it, served from there.
+    let a = run(&[
+        (
+            "composer.json",
+            r#"{"require": {"vlucas/phpdotenv": "^5.6"}}"#,
+        ),
+        ("src/index.php", "<?php require 'views/home.php';"),
+        ("src/views/home.php", "<h1>hi</h1>"),
+    ]);
+    assert_eq!((a.http, a.framework.as_deref()), (true, Some("php")));
+    assert_eq!(a.start_command.as_deref(), Some("php -S 0.0.0.0:80 -t src"));
     let a = run(&[("index.html", "<html></html>"), ("style.css", "")]);
     assert_eq!(
         (

@@ -136,3 +136,82 @@ fn usage_errors_exit_2() {
     let missing = policy_check(&dir.path().join("nope"), &[]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn terraform_working_files_are_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), PASSING).unwrap();
+    let provider = dir
+        .path()
+        .join(".terraform/providers/registry.terraform.io/hashicorp/aws/6.29.0/linux_amd64");
+    std::fs::create_dir_all(&provider).unwrap();
+    std::fs::write(
+        provider.join("terraform-provider-aws_v6.29.0_x5"),
+        b"\x7fELF\x02\x01\x01\xff",
+    )
+    .unwrap();
+    let lock = "provider \"registry.terraform.io/hashicorp/aws\" {\n  version = \"6.29.0\"\n  hashes = [\"h1:planted\"]\n}\n";
+    std::fs::write(dir.path().join(".terraform.lock.hcl"), lock).unwrap();
+    std::fs::write(dir.path().join("terraform.tfstate"), "{\"version\": 4}").unwrap();
+    std::fs::write(dir.path().join("terraform.tfstate.backup"), "{}").unwrap();
+
+    let failed = policy_check(dir.path(), &[]);
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    for expected in [
+        ".terraform/: [file-not-allowed] .terraform/ is Terraform's working directory",
+        "Delete .terraform/ and .terraform.lock.hcl before the check; terraform init recreates both.",
+        ".terraform.lock.hcl: [file-not-allowed] .terraform.lock.hcl pins the provider binaries",
+        "terraform.tfstate: [file-not-allowed] terraform.tfstate is a Terraform state",
+        "terraform.tfstate.backup: [file-not-allowed] terraform.tfstate.backup is a Terraform state",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected} missing from:\n{stdout}"
+        );
+    }
+    assert_eq!(stdout.lines().count(), 4, "one finding per file:\n{stdout}");
+
+    // Following the advice makes the directory pass.
+    std::fs::remove_dir_all(dir.path().join(".terraform")).unwrap();
+    for file in [
+        ".terraform.lock.hcl",
+        "terraform.tfstate",
+        "terraform.tfstate.backup",
+    ] {
+        std::fs::remove_file(dir.path().join(file)).unwrap();
+    }
+    let passed = policy_check(dir.path(), &[]);
+    assert_eq!(passed.status.code(), Some(0), "{passed:?}");
+}
+
+#[test]
+fn a_tf_file_that_is_not_utf8_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), PASSING).unwrap();
+    // Valid HCL once decoded with U+FFFD, in a comment where no rule looks.
+    std::fs::write(dir.path().join("extra.tf"), b"# \xff\xfe\nlocals {}\n").unwrap();
+
+    let failed = policy_check(dir.path(), &[]);
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        stdout.contains(
+            "extra.tf: [file-not-allowed] extra.tf is not valid UTF-8 (byte 2 is the first that is not)"
+        ) && stdout.contains("Save it as UTF-8."),
+        "{stdout}"
+    );
+
+    let json = policy_check(dir.path(), &["--json"]);
+    assert_eq!(json.status.code(), Some(1), "{json:?}");
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+    assert!(
+        report["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["file"] == "extra.tf" && v["rule"] == "file-not-allowed"),
+        "{report}"
+    );
+}

@@ -249,6 +249,14 @@ fn attacks_added_to_the_templates_are_refused_by_their_rule() {
         ),
         (
             Target::Vm,
+            "SSH opened to the internet one /8 per rule",
+            &(1..=221)
+                .map(|n| format!("resource \"aws_security_group_rule\" \"ssh{n}\" {{\n  type = \"ingress\"\n  security_group_id = aws_security_group.app.id\n  protocol = \"tcp\"\n  from_port = 22\n  to_port = 22\n  cidr_blocks = [\"{n}.0.0.0/8\"]\n}}\n"))
+                .collect::<String>(),
+            Rule::WorldIngress,
+        ),
+        (
+            Target::Vm,
             "a fleet made of many small blocks",
             &(0..4)
                 .map(|i| format!("resource \"aws_instance\" \"fleet{i}\" {{\n  count = 3\n}}\n"))

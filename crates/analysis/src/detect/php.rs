@@ -21,6 +21,12 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         "index.php",
         "web/index.php",
         "htdocs/index.php",
+        "public_html/index.php",
+        "www/index.php",
+        "html/index.php",
+        "src/public/index.php",
+        "src/index.php",
+        "app/index.php",
     ]
     .into_iter()
     .find(|p| view.has(p));

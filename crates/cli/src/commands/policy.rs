@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use infra::choose::Target;
-use infra::policy::{Policy, PolicyReport, check, check_plan};
+use infra::policy::{Policy, PolicyReport, Rule, Violation, check, check_plan};
 
 use crate::commands::ConfigError;
 
@@ -79,13 +79,14 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<()> {
                     ConfigError(format!("{} is not a directory", args.dir.display())).into(),
                 );
             }
-            let mut files = BTreeMap::new();
-            read_tree(&args.dir, &args.dir, &mut files)?;
-            if files.is_empty() {
+            let mut tree = Tree::default();
+            read_tree(&args.dir, &args.dir, &mut tree)?;
+            if tree.files.is_empty() {
                 return Err(ConfigError(format!("{} holds no files", args.dir.display())).into());
             }
-            let passed = format!("{} file(s)", files.len());
-            report(&check(&files, &policy), &args.target, &passed)
+            let passed = format!("{} file(s)", tree.files.len());
+            let verdict = with_refusals(check(&tree.files, &policy), &tree.refused);
+            report(&verdict, &args.target, &passed)
         }
         PolicyCommand::CheckPlan(args) => {
             let policy = args.target.policy()?;
@@ -136,36 +137,118 @@ fn report(report: &PolicyReport, target: &TargetArgs, what: &str) -> anyhow::Res
     }
 }
 
-/// Every file under `dir` by path relative to `root` (`/`-separated): the
-/// gate refuses what is not a plain `.tf` file, so nothing is skipped.
-fn read_tree(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) -> anyhow::Result<()> {
+/// What `policy check` reads from a directory.
+#[derive(Default)]
+struct Tree {
+    /// Every file by path relative to the root (`/`-separated), for the gate.
+    files: BTreeMap<String, String>,
+    /// Files the directory must not pass with, whatever the gate makes of
+    /// their text, and why: Terraform's working files, files not in UTF-8.
+    refused: BTreeMap<String, String>,
+}
+
+/// Reads every file under `dir`: the gate refuses what is not a plain `.tf`
+/// file, so nothing is skipped. Terraform reads its working files too
+/// (`.terraform/`, the lock file, state), and the command says whether a
+/// directory is safe to init, plan and apply, so they are reported.
+fn read_tree(root: &Path, dir: &Path, tree: &mut Tree) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let rel = relative(root, &path);
         if path.is_dir() {
-            if name != ".terraform" {
-                read_tree(root, &path, files)?;
+            if path.file_name().is_some_and(|n| n == ".terraform") {
+                // One finding for the directory: whatever it holds, the
+                // providers and modules in it run on plan.
+                let name = format!("{rel}/");
+                tree.refused
+                    .insert(name.clone(), terraform_directory(&name));
+                tree.files.insert(name, String::new());
+            } else {
+                read_tree(root, &path, tree)?;
             }
             continue;
         }
-        if name == ".terraform.lock.hcl"
-            || name.ends_with(".tfstate")
-            || name.ends_with(".tfstate.backup")
-        {
-            continue;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            ConfigError(format!(
+                "cannot read {}: {e}; the check needs every file of the directory, make it readable.",
+                path.display()
+            ))
+        })?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(error) => {
+                let offset = error.utf8_error().valid_up_to();
+                tree.refused.insert(rel.clone(), not_utf8(&rel, offset));
+                // The gate still checks what it can read.
+                String::from_utf8_lossy(error.as_bytes()).into_owned()
+            }
+        };
+        if let Some(why) = terraform_working_file(&rel) {
+            tree.refused.insert(rel.clone(), why);
         }
-        let rel = path
-            .strip_prefix(root)
-            .expect("under the root")
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        files.insert(rel, text);
+        tree.files.insert(rel, text);
     }
     Ok(())
+}
+
+/// `path` relative to `root`, `/`-separated as the gate names files.
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .expect("under the root")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn terraform_directory(name: &str) -> String {
+    format!(
+        "{name} is Terraform's working directory: the provider binaries and modules in it (left by terraform init, or planted) run on plan, and this check cannot vet them. Delete {name} and .terraform.lock.hcl before the check; terraform init recreates both."
+    )
+}
+
+/// Why a file Terraform itself reads makes the directory unsafe, or `None`
+/// for any other file.
+fn terraform_working_file(rel: &str) -> Option<String> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if name == ".terraform.lock.hcl" {
+        return Some(format!(
+            "{rel} pins the provider binaries terraform init installs: with a planted .terraform/ and a matching hash, a provider of anyone's making runs on plan. Delete it and .terraform/ before the check; terraform init recreates both."
+        ));
+    }
+    (name.ends_with(".tfstate") || name.ends_with(".tfstate.backup")).then(|| {
+        format!(
+            "{rel} is a Terraform state: apply changes or destroys every resource it names, resources this configuration did not create included. Delete it before the check; deployflow configures the state."
+        )
+    })
+}
+
+fn not_utf8(rel: &str, offset: usize) -> String {
+    format!(
+        "{rel} is not valid UTF-8 (byte {offset} is the first that is not): Terraform and this check could read it differently. Save it as UTF-8."
+    )
+}
+
+/// The gate's report with every `refused` file as a `file-not-allowed`
+/// finding carrying the command's reason: it replaces the gate's generic
+/// message for the file, and is added where the gate found nothing (a
+/// `.tf` file that is not UTF-8 reads as valid HCL once decoded).
+fn with_refusals(mut report: PolicyReport, refused: &BTreeMap<String, String>) -> PolicyReport {
+    for (file, message) in refused {
+        let gate_found = report
+            .violations
+            .iter_mut()
+            .find(|v| &v.file == file && v.rule == Rule::FileNotAllowed);
+        match gate_found {
+            Some(violation) => violation.message = message.clone(),
+            None => report.violations.push(Violation {
+                file: file.clone(),
+                line: None,
+                rule: Rule::FileNotAllowed,
+                message: message.clone(),
+            }),
+        }
+    }
+    report.passed = report.violations.is_empty();
+    report
 }

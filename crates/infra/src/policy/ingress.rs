@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hcl::expr::{Expression, TraversalOperator};
 use hcl::{Body, Object, ObjectKey};
@@ -47,10 +47,36 @@ struct IngressRule<'a> {
     fields: Option<Fields<'a>>,
     protocol_key: &'static str,
     cidr_keys: [&'static str; 2],
+    prefix_list_key: &'static str,
 }
 
+/// The problems of one resource's ingress rules, each rule on its own.
 pub(super) fn check(kind: &str, body: &Body, world_ports: &BTreeSet<u16>) -> Vec<Problem> {
-    let rules = match kind {
+    rules(kind, body)
+        .iter()
+        .filter_map(|rule| rule.verdict(world_ports))
+        .collect()
+}
+
+/// The public ranges one resource's rules admit on more than the app port,
+/// for [`Coverage`] of the whole configuration: 221 rules of one /8 each
+/// pass one by one and open SSH to the world together. Rules refused on
+/// their own are left out (the configuration fails already).
+pub(super) fn public_ranges(
+    kind: &str,
+    body: &Body,
+    world_ports: &BTreeSet<u16>,
+) -> Vec<(IpAddr, u8)> {
+    rules(kind, body)
+        .iter()
+        .filter(|rule| rule.verdict(world_ports).is_none())
+        .flat_map(|rule| rule.public_ranges(world_ports))
+        .collect()
+}
+
+/// The ingress rules of a resource, in whichever form `kind` writes them.
+fn rules<'a>(kind: &str, body: &'a Body) -> Vec<IngressRule<'a>> {
+    match kind {
         "aws_security_group" | "aws_default_security_group" => inline_rules(body),
         "aws_security_group_rule" => match attr(body, "type").and_then(as_str).as_deref() {
             Some("egress") => vec![],
@@ -65,13 +91,10 @@ pub(super) fn check(kind: &str, body: &Body, world_ports: &BTreeSet<u16>) -> Vec
             fields: Some(Fields::Body(body)),
             protocol_key: "ip_protocol",
             cidr_keys: ["cidr_ipv4", "cidr_ipv6"],
+            prefix_list_key: "prefix_list_id",
         }],
         _ => vec![],
-    };
-    rules
-        .iter()
-        .filter_map(|rule| rule.verdict(world_ports))
-        .collect()
+    }
 }
 
 fn classic<'a>(what: &'static str, fields: Option<Fields<'a>>) -> IngressRule<'a> {
@@ -80,6 +103,7 @@ fn classic<'a>(what: &'static str, fields: Option<Fields<'a>>) -> IngressRule<'a
         fields,
         protocol_key: "protocol",
         cidr_keys: ["cidr_blocks", "ipv6_cidr_blocks"],
+        prefix_list_key: "prefix_list_ids",
     }
 }
 
@@ -180,38 +204,101 @@ impl IngressRule<'_> {
         }
     }
 
+    /// The app port alone, over TCP: it may be open to anyone.
+    fn app_port_only(&self, fields: &Fields<'_>, world_ports: &BTreeSet<u16>) -> bool {
+        matches!(
+            self.ports(fields),
+            Ports::Range { protocol, from, to }
+                if protocol == "tcp"
+                    && from == to
+                    && u16::try_from(from).is_ok_and(|p| world_ports.contains(&p))
+        )
+    }
+
+    /// Every CIDR source of the rule, with the argument it is in.
+    fn sources<'f>(
+        &self,
+        fields: &'f Fields<'_>,
+    ) -> impl Iterator<Item = (&'static str, Source)> + 'f {
+        self.cidr_keys.into_iter().flat_map(move |key| {
+            let found = fields.get(key).map(sources).unwrap_or_default();
+            found.into_iter().map(move |source| (key, source))
+        })
+    }
+
     fn verdict(&self, world_ports: &BTreeSet<u16>) -> Option<Problem> {
         let Some(fields) = &self.fields else {
             return Some(unverifiable(self.what, "its arguments are not literal"));
         };
-        let ports = self.ports(fields);
-        if let Ports::Range { protocol, from, to } = &ports
-            && protocol == "tcp"
-            && from == to
-            && u16::try_from(*from).is_ok_and(|p| world_ports.contains(&p))
-        {
+        if self.app_port_only(fields, world_ports) {
             return None;
         }
+        let ports = self.ports(fields);
         let mut doubt = None;
         let mut public = Coverage::default();
-        for key in self.cidr_keys {
-            for source in fields.get(key).map(sources).unwrap_or_default() {
-                match source {
-                    Source::World(cidr) => {
-                        return Some(world(self.what, &cidr, &ports, world_ports));
-                    }
-                    Source::Unverifiable(why) => {
-                        doubt.get_or_insert(format!("{key} is {why}"));
-                    }
-                    Source::Range(ip, prefix) => public.add(ip, prefix),
-                    Source::Checked => {}
+        for (key, source) in self.sources(fields) {
+            match source {
+                Source::World(cidr) => {
+                    return Some(world(self.what, &cidr, &ports, world_ports));
                 }
+                Source::Unverifiable(why) => {
+                    doubt.get_or_insert(format!("{key} is {why}"));
+                }
+                Source::Range(ip, prefix) => public.add(ip, prefix),
+                Source::Checked => {}
             }
         }
         if let Some(union) = public.world() {
             return Some(world(self.what, &union, &ports, world_ports));
         }
+        if fields
+            .get(self.prefix_list_key)
+            .is_some_and(names_prefix_list)
+        {
+            return Some(self.prefix_list(&ports, world_ports));
+        }
         doubt.map(|why| unverifiable(self.what, &why))
+    }
+
+    /// The public ranges the rule admits on more than the app port.
+    fn public_ranges(&self, world_ports: &BTreeSet<u16>) -> Vec<(IpAddr, u8)> {
+        let Some(fields) = &self.fields else {
+            return vec![];
+        };
+        if self.app_port_only(fields, world_ports) {
+            return vec![];
+        }
+        self.sources(fields)
+            .filter_map(|(_, source)| match source {
+                Source::Range(ip, prefix) => Some((ip, prefix)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A managed prefix list's entries are not in the configuration: they
+    /// can be any CIDR, 0.0.0.0/0 included, and change after the check.
+    fn prefix_list(&self, ports: &Ports, world_ports: &BTreeSet<u16>) -> Problem {
+        let open: Vec<String> = world_ports.iter().map(u16::to_string).collect();
+        Problem {
+            rule: Rule::IngressUnverifiable,
+            message: format!(
+                "{} admits a managed prefix list ({}) on {ports}; a prefix list can hold any CIDR (0.0.0.0/0 too) and be changed after this check, so the gate cannot tell who it lets in. Write the CIDRs literally in {}, reference a security group, or open only tcp port {} to the prefix list.",
+                self.what,
+                self.prefix_list_key,
+                self.cidr_keys[0],
+                open.join(", ")
+            ),
+        }
+    }
+}
+
+/// Whether a prefix list argument names any list (`[]` and `null` do not).
+fn names_prefix_list(expr: &Expression) -> bool {
+    match expr {
+        Expression::Null => false,
+        Expression::Array(items) => items.iter().any(names_prefix_list),
+        _ => true,
     }
 }
 
@@ -285,58 +372,327 @@ fn classify(cidr: &str) -> Source {
         let max = if ip.is_ipv4() { 32 } else { 128 };
         (prefix <= max).then_some((ip, prefix))
     });
-    match parsed {
-        // Wider than a /8 (IPv6: a /32, one provider's allocation) is the
-        // world: splitting 0.0.0.0/0 into halves must not get past the gate.
-        Some((ip, prefix)) if prefix < world_prefix(ip) => Source::World(cidr.to_owned()),
-        Some((ip, _)) if is_private(ip) => Source::Checked,
-        Some((ip, prefix)) => Source::Range(ip, prefix),
-        None => Source::Unverifiable(format!("{cidr:?}, which is not a CIDR")),
+    let Some((ip, prefix)) = parsed else {
+        return Source::Unverifiable(format!("{cidr:?}, which is not a CIDR"));
+    };
+    let mapped = ipv4_in_ipv6(ip, prefix);
+    let (ip, prefix) = mapped.unwrap_or((ip, prefix));
+    // Wider than a /8 (IPv6: a /32, one provider's allocation) is the
+    // world: splitting 0.0.0.0/0 into halves must not get past the gate.
+    if prefix < world_prefix(ip) {
+        let shown = match mapped {
+            Some(_) => format!("{cidr} = IPv4 {ip}/{prefix}"),
+            None => cidr.to_owned(),
+        };
+        return Source::World(shown);
     }
+    if is_private(ip, prefix) {
+        Source::Checked
+    } else {
+        Source::Range(ip, prefix)
+    }
+}
+
+/// IPv6 blocks whose addresses carry an IPv4 address in the 32 bits after
+/// the block's prefix: IPv4-mapped `::ffff:0:0/96` and NAT64 `64:ff9b::/96`
+/// (the last 32 bits), 6to4 `2002::/16` (bits 16-47).
+const IPV4_IN_IPV6: [(Ipv6Addr, u8); 3] = [
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96),
+    (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96),
+    (Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16),
+];
+
+/// The IPv4 range an IPv6 range admits, when it lies in (or spans) a block
+/// of [`IPV4_IN_IPV6`]: `::ffff:0:0/96` is the whole IPv4 internet, and must
+/// get the IPv4 checks, not the IPv6 ones.
+fn ipv4_in_ipv6(ip: IpAddr, prefix: u8) -> Option<(IpAddr, u8)> {
+    let IpAddr::V6(v6) = ip else {
+        return None;
+    };
+    IPV4_IN_IPV6.iter().find_map(|&(block, block_prefix)| {
+        let block = IpAddr::V6(block);
+        if within(block, block_prefix, ip, prefix) {
+            return Some((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
+        }
+        if !within(ip, prefix, block, block_prefix) {
+            return None;
+        }
+        let embedded = (u128::from(v6) << u32::from(block_prefix)) >> 96;
+        let embedded = Ipv4Addr::from(u32::try_from(embedded).expect("32 bits"));
+        // A 6to4 range narrower than a /48 is part of one IPv4 address.
+        let v4_prefix = (prefix - block_prefix).min(32);
+        Some((network(IpAddr::V4(embedded), v4_prefix), v4_prefix))
+    })
 }
 
 fn world_prefix(ip: IpAddr) -> u8 {
     if ip.is_ipv4() { 8 } else { 32 }
 }
 
-/// Private, loopback and link-local addresses: not reachable from the internet.
-fn is_private(ip: IpAddr) -> bool {
+/// Private, loopback and link-local ranges: not reachable from the internet.
+const PRIVATE: [(IpAddr, u8); 8] = [
+    (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 0)), 8),
+    (IpAddr::V4(Ipv4Addr::new(172, 16, 0, 0)), 12),
+    (IpAddr::V4(Ipv4Addr::new(192, 168, 0, 0)), 16),
+    (IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8),
+    (IpAddr::V4(Ipv4Addr::new(169, 254, 0, 0)), 16),
+    (IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+    (IpAddr::V6(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0)), 7),
+    (IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)), 10),
+];
+
+/// The whole range, not just its first address: `192.168.0.0/9` is
+/// `192.128.0.0/9`, public.
+fn is_private(ip: IpAddr, prefix: u8) -> bool {
+    PRIVATE
+        .iter()
+        .any(|&(block, block_prefix)| within(ip, prefix, block, block_prefix))
+}
+
+/// Whether the range `ip/prefix` lies inside `block/block_prefix`.
+fn within(ip: IpAddr, prefix: u8, block: IpAddr, block_prefix: u8) -> bool {
+    ip.is_ipv4() == block.is_ipv4()
+        && prefix >= block_prefix
+        && network(ip, block_prefix) == network(block, block_prefix)
+}
+
+/// The first address of `ip/prefix`: `1.2.3.4/8` is `1.0.0.0/8`.
+fn network(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
-        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask))
+        }
         IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
         }
     }
 }
 
-/// How much of the public internet a rule's ranges cover together: several
-/// /8s side by side are as open as one wider block.
+/// How much of the public internet ranges cover together: several /8s side
+/// by side are as open as one wider block, in one rule or across the
+/// configuration.
 #[derive(Default)]
-struct Coverage {
+pub(super) struct Coverage {
     v4_addresses: u128,
     v6_addresses: u128,
-    ranges: Vec<String>,
+    /// Each network once: a range written twice admits no one more.
+    ranges: BTreeSet<(IpAddr, u8)>,
+    /// The resources whose ranges were added, to name them.
+    resources: BTreeSet<String>,
 }
 
+/// How many ranges or resources a message lists before "N more".
+const LISTED: usize = 4;
+
 impl Coverage {
-    fn add(&mut self, ip: IpAddr, prefix: u8) {
+    pub(super) fn add(&mut self, ip: IpAddr, prefix: u8) {
+        let ip = network(ip, prefix);
+        if !self.ranges.insert((ip, prefix)) {
+            return;
+        }
         let (count, width) = match ip {
             IpAddr::V4(_) => (&mut self.v4_addresses, 32),
             IpAddr::V6(_) => (&mut self.v6_addresses, 128),
         };
-        // Below the world threshold here, so the shift is at most 2^96.
+        // Public ranges are narrower than the world threshold, so the
+        // shift is at most 2^96.
         *count = count.saturating_add(1u128 << (width - u32::from(prefix)));
-        self.ranges.push(format!("{ip}/{prefix}"));
+    }
+
+    /// Adds the ranges of one resource ([`public_ranges`]), naming it.
+    pub(super) fn add_resource(&mut self, address: &str, ranges: Vec<(IpAddr, u8)>) {
+        if ranges.is_empty() {
+            return;
+        }
+        self.resources.insert(address.to_owned());
+        for (ip, prefix) in ranges {
+            self.add(ip, prefix);
+        }
     }
 
     /// The ranges, when together they cover more than one world-threshold
     /// block (a /8, or a /32 for IPv6).
-    fn world(&self) -> Option<String> {
+    pub(super) fn world(&self) -> Option<String> {
         let v4_limit = 1u128 << (32 - u32::from(world_prefix(IpAddr::from([0u8; 4]))));
         let v6_limit = 1u128 << (128 - u32::from(world_prefix(IpAddr::from([0u16; 8]))));
+        let ranges = self
+            .ranges
+            .iter()
+            .map(|(ip, prefix)| format!("{ip}/{prefix}"));
         (self.v4_addresses > v4_limit || self.v6_addresses > v6_limit)
-            .then(|| format!("{} together", self.ranges.join(" + ")))
+            .then(|| format!("{} together", listed(ranges, " + ")))
+    }
+
+    /// The configuration's verdict, once every resource is added: the
+    /// ingress rules of all resources together must not open more than the
+    /// app port to the world.
+    pub(super) fn refusal(&self, world_ports: &BTreeSet<u16>) -> Option<Problem> {
+        let union = self.world()?;
+        let open: Vec<String> = world_ports.iter().map(u16::to_string).collect();
+        let resources = listed(self.resources.iter().cloned(), ", ");
+        Some(Problem {
+            rule: Rule::WorldIngress,
+            message: format!(
+                "the ingress rules of {resources} admit {union} (more than a /8: the internet) on ports other than the app port; only tcp port {} may be open to the world. Narrow the sources to the addresses that need access (administer through SSM Session Manager instead of SSH).",
+                open.join(", ")
+            ),
+        })
+    }
+}
+
+/// The first few `items` joined by `separator`, then how many more there are.
+fn listed(items: impl ExactSizeIterator<Item = String>, separator: &str) -> String {
+    let more = items.len().saturating_sub(LISTED);
+    let shown: Vec<String> = items.take(LISTED).collect();
+    match more {
+        0 => shown.join(separator),
+        _ => format!("{}{separator}{more} more", shown.join(separator)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APP_PORT: u16 = 8080;
+
+    fn app_port() -> BTreeSet<u16> {
+        BTreeSet::from([APP_PORT])
+    }
+
+    /// A security group with one inline `ingress` block per CIDR.
+    fn group(port: u16, cidrs: impl IntoIterator<Item = String>) -> Body {
+        let blocks: String = cidrs
+            .into_iter()
+            .map(|cidr| {
+                format!(
+                    "ingress {{\n  from_port = {port}\n  to_port = {port}\n  protocol = \"tcp\"\n  cidr_blocks = [\"{cidr}\"]\n}}\n"
+                )
+            })
+            .collect();
+        hcl::parse(&format!("name = \"g\"\n{blocks}")).expect("valid HCL")
+    }
+
+    fn slash_eights(first: u8, count: u8) -> impl Iterator<Item = String> {
+        (first..first + count).map(|n| format!("{n}.0.0.0/8"))
+    }
+
+    /// The configuration-wide verdict over `(address, kind, body)` resources.
+    fn verdict(resources: &[(&str, &str, &Body)]) -> Option<Problem> {
+        let mut coverage = Coverage::default();
+        for (address, kind, body) in resources {
+            coverage.add_resource(address, public_ranges(kind, body, &app_port()));
+        }
+        coverage.refusal(&app_port())
+    }
+
+    #[test]
+    fn many_slash_eights_in_separate_blocks_are_the_world_together() {
+        // 1.0.0.0/8 to 221.0.0.0/8, of which 219 public (not 10/8, 127/8).
+        let ssh = group(22, slash_eights(1, 221));
+        assert!(
+            check("aws_security_group", &ssh, &app_port()).is_empty(),
+            "each /8 alone passes the rule it is in"
+        );
+        let problem = verdict(&[("aws_security_group.ssh", "aws_security_group", &ssh)])
+            .expect("221 /8s on SSH are the internet");
+        assert_eq!(problem.rule, Rule::WorldIngress);
+        assert!(
+            problem.message.contains("aws_security_group.ssh")
+                && problem.message.contains("215 more together"),
+            "{}",
+            problem.message
+        );
+    }
+
+    #[test]
+    fn coverage_adds_up_across_resources_and_rule_forms() {
+        let inline = group(22, slash_eights(1, 1));
+        let classic = hcl::parse(
+            r#"type = "ingress"
+protocol = "-1"
+from_port = 0
+to_port = 0
+cidr_blocks = ["2.0.0.0/8"]"#,
+        )
+        .unwrap();
+        let vpc_rule = hcl::parse(
+            r#"ip_protocol = "tcp"
+from_port = 3389
+to_port = 3389
+cidr_ipv6 = "::ffff:3.0.0.0/104""#,
+        )
+        .unwrap();
+        let problem = verdict(&[
+            ("aws_security_group.a", "aws_security_group", &inline),
+            (
+                "aws_security_group_rule.b",
+                "aws_security_group_rule",
+                &classic,
+            ),
+            (
+                "aws_vpc_security_group_ingress_rule.c",
+                "aws_vpc_security_group_ingress_rule",
+                &vpc_rule,
+            ),
+        ])
+        .expect("three /8s in three resources are more than one /8");
+        for address in [
+            "aws_security_group.a",
+            "aws_security_group_rule.b",
+            "aws_vpc_security_group_ingress_rule.c",
+        ] {
+            assert!(problem.message.contains(address), "{}", problem.message);
+        }
+    }
+
+    #[test]
+    fn the_app_port_private_ranges_and_one_slash_eight_written_twice_pass() {
+        let app = group(APP_PORT, slash_eights(1, 221));
+        let one = group(22, ["9.0.0.0/8".to_owned(), "9.1.2.3/8".to_owned()]);
+        let again = group(3389, ["9.0.0.0/8".to_owned()]);
+        let private = group(22, ["10.0.0.0/8".to_owned(), "172.16.0.0/12".to_owned()]);
+        let office = group(22, ["203.0.113.0/24".to_owned()]);
+        let groups = [
+            ("aws_security_group.app", "aws_security_group", &app),
+            ("aws_security_group.one", "aws_security_group", &one),
+            ("aws_security_group.again", "aws_security_group", &again),
+            ("aws_security_group.private", "aws_security_group", &private),
+        ];
+        assert!(verdict(&groups).is_none(), "exactly one public /8");
+        let with_office = [
+            groups[0],
+            groups[3],
+            ("aws_security_group.office", "aws_security_group", &office),
+        ];
+        assert!(verdict(&with_office).is_none());
+    }
+
+    #[test]
+    fn a_range_named_by_a_private_address_is_private_only_within_the_block() {
+        assert!(is_private("192.168.0.0".parse().unwrap(), 16));
+        assert!(!is_private("192.168.0.0".parse().unwrap(), 9));
+        assert!(!is_private("172.16.0.0".parse().unwrap(), 8));
+    }
+
+    #[test]
+    fn ipv6_ranges_that_carry_ipv4_addresses_are_their_ipv4_range() {
+        let mapped = |cidr: &str| {
+            let (ip, prefix) = cidr.split_once('/').unwrap();
+            ipv4_in_ipv6(ip.parse().unwrap(), prefix.parse().unwrap())
+                .map(|(ip, prefix)| format!("{ip}/{prefix}"))
+        };
+        assert_eq!(mapped("::ffff:0:0/96").as_deref(), Some("0.0.0.0/0"));
+        assert_eq!(mapped("::ffff:10.0.0.0/104").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(mapped("64:ff9b::/97").as_deref(), Some("0.0.0.0/1"));
+        assert_eq!(mapped("2002:0102::/24").as_deref(), Some("1.0.0.0/8"));
+        assert_eq!(mapped("2002::/23").as_deref(), Some("0.0.0.0/7"));
+        assert_eq!(mapped("2002:102:304::/64").as_deref(), Some("1.2.3.4/32"));
+        // Wider ranges that hold a whole block reach all of IPv4.
+        assert_eq!(mapped("::/64").as_deref(), Some("0.0.0.0/0"));
+        assert_eq!(mapped("2001:db8::/32"), None);
+        assert_eq!(mapped("10.0.0.0/8"), None);
     }
 }

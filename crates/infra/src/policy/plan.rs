@@ -37,6 +37,8 @@ pub(super) fn check(plan: &Value, policy: &Policy) -> Vec<Violation> {
     for change in changes {
         resource_change(&mut gate, change, &own);
     }
+    gate.world_coverage();
+    gate.file = PLANNED_CHANGES.to_owned();
     gate.into_violations()
 }
 

@@ -30,6 +30,8 @@ pub(super) struct Gate<'p> {
     outputs: BTreeSet<String>,
     aws_provider_seen: bool,
     kubernetes_provider_seen: bool,
+    /// The public ranges every ingress rule beyond the app port admits.
+    pub(super) coverage: super::ingress::Coverage,
     /// EC2 instances all `aws_instance` blocks make together.
     pub(super) ec2_instances: u32,
     /// The first Kubernetes resource, to name it when no provider block
@@ -53,6 +55,7 @@ impl<'p> Gate<'p> {
             outputs: BTreeSet::new(),
             aws_provider_seen: false,
             kubernetes_provider_seen: false,
+            coverage: super::ingress::Coverage::default(),
             ec2_instances: 0,
             first_kubernetes_use: None,
             first_aws_use: None,
@@ -440,7 +443,18 @@ impl<'p> Gate<'p> {
         self.violations
     }
 
+    /// Ingress beyond the app port that, summed over every rule of the
+    /// configuration, covers the internet.
+    pub(super) fn world_coverage(&mut self) {
+        if let Some(problem) = self.coverage.refusal(&self.policy.world_open_ports) {
+            self.file = WHOLE_CONFIGURATION.to_owned();
+            self.line = None;
+            self.violation(problem.rule, problem.message);
+        }
+    }
+
     pub(super) fn finish(mut self) -> Vec<Violation> {
+        self.world_coverage();
         if !self.aws_provider_seen
             && let Some((file, line, address)) = self.first_aws_use.take()
         {
