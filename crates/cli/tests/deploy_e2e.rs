@@ -454,6 +454,40 @@ async fn a_failed_health_check_is_retried_without_applying_again() {
     assert_eq!(outcomes(&job, "healthcheck").last().unwrap(), "succeeded");
 }
 
+/// A change only the plan shows (a value the files compute) is held to the
+/// policy gate before the plan is kept: no plan, no approval, no apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_that_fails_the_policy_gate_is_never_kept_or_applied() {
+    let stack = Stack::start().await;
+    stack.terraform.add_planned_change(json!({
+        "address": "aws_security_group_rule.ssh",
+        "mode": "managed",
+        "type": "aws_security_group_rule",
+        "name": "ssh",
+        "provider_name": "registry.terraform.io/hashicorp/aws",
+        "change": {"actions": ["create"], "before": null, "after": {
+            "type": "ingress", "protocol": "tcp", "from_port": 22, "to_port": 22,
+            "cidr_blocks": ["0.0.0.0/0"]
+        }},
+    }));
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "failed").await;
+    assert_eq!(job["failed_step"], "apply", "{job:#}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("planned changes fail the policy gate")
+            && error.contains("plan: [world-ingress] aws_security_group_rule.ssh"),
+        "{error}"
+    );
+    assert_eq!(
+        outcomes(&job, "apply"),
+        ["failed"],
+        "a refusal is not retried"
+    );
+    assert_eq!(stack.count("apply"), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repository_that_is_not_a_server_is_denied_without_terraform() {
     let stack = Stack::start().await;

@@ -139,6 +139,18 @@ impl FakeTerraform {
         protocol::write_atomically(&self.control.join(protocol::HEALTH_FILE), text.as_bytes());
     }
 
+    /// Every plan from now on also plans `change` (one entry of
+    /// `resource_changes`), as if a computed value had made it.
+    pub fn add_planned_change(&self, change: serde_json::Value) {
+        let mut changes = protocol::extra_planned_changes(&self.control);
+        changes.push(change);
+        let text = serde_json::to_string(&changes).expect("JSON serialises");
+        protocol::write_atomically(
+            &self.control.join(protocol::EXTRA_CHANGES_FILE),
+            text.as_bytes(),
+        );
+    }
+
     /// Every invocation so far, in start order.
     pub fn invocations(&self) -> Vec<Invocation> {
         let lines: Vec<InvocationLine> =

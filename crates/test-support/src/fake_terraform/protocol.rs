@@ -22,6 +22,10 @@ const FAULTS_LOCK: &str = "faults.lock";
 pub const DELAY_FILE: &str = "resource_delay_ms";
 /// `unhealthy` makes every app answer 503; absent or anything else, 200.
 pub const HEALTH_FILE: &str = "app_health";
+/// Resource changes `show -json` of every plan adds to what the configuration
+/// makes (a JSON list, as `terraform show -json` prints them): what a provider or a
+/// computed value would plan that the files do not show.
+pub const EXTRA_CHANGES_FILE: &str = "extra_planned_changes.json";
 /// The pid of every app process ever started, one a line.
 pub const APP_PIDS_FILE: &str = "app_pids";
 
@@ -177,4 +181,12 @@ pub fn aws_names(vars: impl Iterator<Item = String>) -> Vec<String> {
     let mut names: Vec<String> = vars.filter(|name| name.starts_with("AWS_")).collect();
     names.sort();
     names
+}
+
+/// The changes [`EXTRA_CHANGES_FILE`] adds to every plan.
+pub fn extra_planned_changes(control: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(control.join(EXTRA_CHANGES_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }

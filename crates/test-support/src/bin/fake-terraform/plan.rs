@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use test_support::fake_terraform::protocol;
 
 use crate::config::{Config, Resource};
 use crate::ctx::Ctx;
@@ -221,7 +222,14 @@ pub async fn show(ctx: &Ctx) -> Res<i32> {
         return Err(Diag::new("fake-terraform only implements show -json"));
     }
     let document = match ctx.one_positional()? {
-        Some(path) => plan_json(&PlanFile::read(path)?),
+        Some(path) => {
+            let mut document = plan_json(&PlanFile::read(path)?);
+            let extra = protocol::extra_planned_changes(&ctx.control);
+            if let Some(changes) = document["resource_changes"].as_array_mut() {
+                changes.extend(extra);
+            }
+            document
+        }
         None => {
             let mut workspace = ctx.open(false).await?;
             let state = workspace.store.read().await?;
