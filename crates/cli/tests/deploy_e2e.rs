@@ -802,6 +802,55 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
     assert!(!logs.to_string().contains(FAKE_REGISTRY_PASSWORD));
 }
 
+/// A variable the image's build reads (a bundler's public one) reaches
+/// `docker build` as a build argument: its name on the command line, its
+/// value only in the CLI's environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_time_variable_reaches_the_image_build_as_a_build_argument() {
+    let stack = Stack::start().await;
+    let repo = stack.repo(
+        "site",
+        &[
+            FixtureFile::file(
+                "package.json",
+                r#"{"name":"site","scripts":{"build":"node build.js","start":"node server.js"},"dependencies":{"express":"^4.19.2"}}"#,
+            ),
+            FixtureFile::file(
+                "build.js",
+                "require('fs').writeFileSync('public.txt', process.env.NEXT_PUBLIC_API_URL || '');\n",
+            ),
+            FixtureFile::file(
+                "server.js",
+                "const app = require('express')();\nconst api = process.env.NEXT_PUBLIC_API_URL;\napp.get('/health', (req, res) => res.send(api || 'ok'));\napp.listen(process.env.PORT || 3000);\n",
+            ),
+        ],
+    );
+    let value = "https://api.example.test/v9-build-arg";
+    let (code, job) = stack
+        .post(
+            "/request",
+            json!({"repo_url": repo, "description": "a small public API, cheap, scale to zero",
+                   "env": {"NEXT_PUBLIC_API_URL": value}}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["outputs"]["choose"]["target"], "serverless", "{job:#}");
+    let calls = stack.tools.calls();
+    let build = calls
+        .iter()
+        .find(|c| c.argv.get(1).map(String::as_str) == Some("build"))
+        .expect("a docker build");
+    let argv: Vec<&str> = build.argv.iter().map(String::as_str).collect();
+    assert!(
+        argv.windows(2)
+            .any(|w| w == ["--build-arg", "NEXT_PUBLIC_API_URL"]),
+        "{argv:?}"
+    );
+    assert!(!argv.iter().any(|a| a.contains(value)), "{argv:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_during_compose_up_on_a_docker_host_is_resumed_without_a_second_container()
 {

@@ -36,6 +36,7 @@ use analysis::{Analysis, Snapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use build_env::declared_args;
 pub use compose::HOST_PORT_VARIABLE;
 pub use host_access::host_access;
 pub use validate::validate_compose;

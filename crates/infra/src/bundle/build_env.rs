@@ -56,7 +56,7 @@ pub(super) fn declared_app_args(analysis: &Analysis, dockerfile: &str) -> Vec<St
 }
 
 /// The names a Dockerfile declares with `ARG` (`ARG NAME`, `ARG NAME=default`).
-fn declared_args(dockerfile: &str) -> Vec<String> {
+pub fn declared_args(dockerfile: &str) -> Vec<String> {
     dockerfile
         .lines()
         .filter_map(|line| {

@@ -255,7 +255,19 @@ pub(super) async fn run(
                 StepError::permanent("terraform printed no ecr_repository_url output to push to")
             })?;
         let image = format!("{repository}:{image_tag}");
-        super::image::build_and_push(tf, &ctx, &dir, &bundle, &image, &choice.region).await?;
+        let build_values = build_values(&bundle_files, &code, &values);
+        super::image::build_and_push(
+            tf,
+            &ctx,
+            super::image::Push {
+                dir: &dir,
+                bundle: &bundle,
+                image: &image,
+                region: &choice.region,
+                build_values: &build_values,
+            },
+        )
+        .await?;
         ctx.memo_put(PUSHED_MEMO, &json!({ "image": image }))
             .await?;
     }
@@ -323,6 +335,26 @@ pub(super) fn gate(dir: &Path, choice: &Choice, state: &StateBackend) -> Result<
         "the Terraform fails the policy gate",
         &infra::policy::check(&files, &gate_policy(choice, state)),
     )
+}
+
+/// The job's values of the variables the image's Dockerfile declares with
+/// `ARG` (build-time variables: Next.js public ones, a repository's own):
+/// they reach `docker build` as build arguments.
+fn build_values(
+    bundle_files: &[(String, Vec<u8>)],
+    checkout: &Path,
+    values: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let dockerfile = bundle_files
+        .iter()
+        .find(|(path, _)| path == "bundle/Dockerfile")
+        .map(|(_, content)| String::from_utf8_lossy(content).into_owned())
+        .or_else(|| std::fs::read_to_string(checkout.join("Dockerfile")).ok())
+        .unwrap_or_default();
+    infra::bundle::declared_args(&dockerfile)
+        .into_iter()
+        .filter_map(|name| values.get(&name).map(|value| (name, value.clone())))
+        .collect()
 }
 
 /// The policy the files and the plans of `choice` are held to.

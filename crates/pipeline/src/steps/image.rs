@@ -10,16 +10,32 @@ use super::apply::command_error;
 use crate::terraform::TerraformConfig;
 use crate::terraform::runner::{ChildLine, Program, run_program};
 
-/// Builds the image from `bundle` (a tar.gz context with the Dockerfile at its
-/// root) and pushes it as `image` (`<registry>/<repository>:<tag>`).
+/// What to build and where to push it.
+pub(super) struct Push<'a> {
+    pub dir: &'a Path,
+    /// A tar.gz build context with the Dockerfile at its root.
+    pub bundle: &'a Path,
+    /// `<registry>/<repository>:<tag>`.
+    pub image: &'a str,
+    pub region: &'a str,
+    /// Build arguments and their values: the names go on the command line,
+    /// the values only into `docker`'s environment.
+    pub build_values: &'a [(String, String)],
+}
+
+/// Builds the image from the bundle and pushes it.
 pub(super) async fn build_and_push(
     tf: &TerraformConfig,
     ctx: &StepContext,
-    dir: &Path,
-    bundle: &Path,
-    image: &str,
-    region: &str,
+    push: Push<'_>,
 ) -> Result<(), StepError> {
+    let Push {
+        dir,
+        bundle,
+        image,
+        region,
+        build_values,
+    } = push;
     let registry = image.split('/').next().unwrap_or(image);
     let log = |line: ChildLine| {
         if line.warn {
@@ -67,12 +83,21 @@ pub(super) async fn build_and_push(
     let context = std::fs::read(bundle)
         .map_err(|e| StepError::retryable(format!("reading the bundle archive: {e}")))?;
     ctx.info(format!("building the app image {image}"));
+    let mut build = args(&["build", "--platform", "linux/amd64", "--tag", image]);
+    for (name, _) in build_values {
+        build.extend(["--build-arg".to_owned(), name.clone()]);
+    }
+    build.push("-".to_owned());
+    let build_env: Vec<(&str, &str)> = build_values
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
     run_program(
         &tf.child(),
         docker,
         dir,
-        &args(&["build", "--platform", "linux/amd64", "--tag", image, "-"]),
-        &[],
+        &build,
+        &build_env,
         Some(context),
         &ctx.cancellation,
         log,
