@@ -123,6 +123,7 @@ pub(crate) fn scan(
         }
     }
     reads.extend(rails_master_key(view));
+    reads.extend(super::env_frameworks::spring_without_datasource(view));
     reads
 }
 
@@ -337,6 +338,7 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
     let name = file_name(&file.path);
     let mut reads = destructured(file);
     reads.extend(super::env_schema::reads(file));
+    reads.extend(super::env_frameworks::reads(file));
     if name.ends_with(".py") {
         reads.extend(pydantic_settings(file));
     }
@@ -610,7 +612,7 @@ pub(crate) fn summarise(
                     !(is_database_part(name) || address && is_local_only(value))
                 }
             }
-            Some(value) => !(address && is_local_only(value)),
+            Some(value) => !(address && (is_local_only(value) || names_nothing(name, value))),
         };
         let has_default = reads.iter().any(|r| counts(r));
         let optional_integration = !strict && is_optional_integration(name);
@@ -650,6 +652,15 @@ fn is_service_address(name: &str) -> bool {
             && !upper.starts_with("NEXT_PUBLIC_")
 }
 
+/// An address default that cannot reach anything once deployed: empty, or
+/// for a host a bare name such as `db` (a compose service of the
+/// developer's stack).
+fn names_nothing(name: &str, value: &str) -> bool {
+    let value = value.trim().trim_matches(['"', '\'']);
+    let host = re!(r"(?:_HOST|_HOSTNAME|_SERVER)$").is_match(&name.to_ascii_uppercase());
+    value.is_empty() || host && re!(r"^[a-z][a-z0-9_-]*$").is_match(value)
+}
+
 /// Every host the value names is this machine.
 fn is_local_only(value: &str) -> bool {
     let hosts: Vec<&str> = value
@@ -680,6 +691,11 @@ fn is_optional_integration(name: &str) -> bool {
         "MIX_PUSHER_",
         "VITE_PUSHER_",
         "SENTRY_",
+        "DD_",
+        "DATADOG_",
+        "STATSD_",
+        "OTEL_",
+        "NEW_RELIC_",
         "BUGSNAG_",
         "MAILGUN_",
         "POSTMARK_",

@@ -8,6 +8,7 @@ mod detection;
 mod docker;
 mod dotnet;
 mod env;
+mod env_frameworks;
 mod env_schema;
 mod go;
 mod js_runtimes;

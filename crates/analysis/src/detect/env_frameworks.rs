@@ -1,0 +1,300 @@
+//! Variables a framework reads for the app without a `getenv` in its code:
+//! an env schema's `required` list (`@fastify/env`, `env-schema`), clap
+//! arguments bound to a variable, .NET connection strings, and Spring's
+//! datasource when the configuration only points at the developer's machine.
+
+use super::env::EnvRead;
+use super::scan::{Spot, hits};
+use super::view::{AppView, file_name};
+use crate::snapshot::FileEntry;
+
+/// Every read of these kinds in `file`.
+pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
+    let name = file_name(&file.path);
+    let text = file.content.as_deref().unwrap_or_default();
+    let mut reads = Vec::new();
+    if [".js", ".mjs", ".cjs", ".ts", ".mts"]
+        .iter()
+        .any(|e| name.ends_with(e))
+        && ["fastify-env", "@fastify/env", "env-schema"]
+            .iter()
+            .any(|m| text.contains(m))
+    {
+        reads.extend(schema_required(file, text));
+    }
+    if name.ends_with(".rs") {
+        reads.extend(clap_builder(file, text));
+        reads.extend(clap_derive(file, text));
+    }
+    if name.ends_with(".cs") {
+        reads.extend(connection_strings(file));
+    }
+    if is_spring_config(&file.path) {
+        reads.extend(spring_datasource(file, text));
+    }
+    reads
+}
+
+fn read(name: &str, strict: bool, at: Spot) -> EnvRead {
+    EnvRead {
+        name: name.to_owned(),
+        default: (!strict).then(String::new),
+        example: false,
+        strict,
+        at,
+    }
+}
+
+/// `required: ["JWT_SECRET", "PGHOST"]` of a JSON schema the environment is
+/// validated against; a property with a `default` is not asked for.
+fn schema_required(file: &FileEntry, text: &str) -> Vec<EnvRead> {
+    let mut reads = Vec::new();
+    for hit in hits(file, re!(r#"\brequired\s*:\s*\[([^\]]*)\]"#)) {
+        let list = hit.group(1).unwrap_or_default();
+        for name in re!(r#"["'`]([A-Z][A-Z0-9_]*)["'`]"#)
+            .captures_iter(list)
+            .filter_map(|c| c.get(1))
+            .map(|m| m.as_str())
+        {
+            let with_default =
+                regex::Regex::new(&format!(r#"\b{name}\s*:\s*\{{[^}}]*\bdefault\s*:"#))
+                    .is_ok_and(|re| re.is_match(text));
+            if !with_default {
+                reads.push(read(
+                    name,
+                    true,
+                    hit.spot()
+                        .with_detail(format!("the env schema requires it: {}", hit.quote())),
+                ));
+            }
+        }
+    }
+    reads
+}
+
+/// clap's builder: `.env("X")` in an `Arg` chain, required when the chain
+/// says `.required(true)` and has no `.default_value`.
+fn clap_builder(file: &FileEntry, text: &str) -> Vec<EnvRead> {
+    hits(file, re!(r#"\.env\(\s*"([A-Z][A-Z0-9_]*)"\s*\)"#))
+        .filter_map(|hit| {
+            let rest = &text[hit.end()..];
+            let chain_end = ["Arg::new", ".arg(", ";"]
+                .iter()
+                .filter_map(|m| rest.find(m))
+                .min()
+                .unwrap_or(rest.len());
+            let start = text[..hit.start()].rfind("Arg::new").unwrap_or(hit.start());
+            let chain = &text[start..hit.end() + chain_end];
+            let strict = chain.contains(".required(true)") && !chain.contains(".default_value");
+            Some(read(
+                hit.group(1)?,
+                strict,
+                hit.spot()
+                    .with_detail(format!("a command-line argument reads it: {}", hit.quote())),
+            ))
+        })
+        .collect()
+}
+
+/// clap's derive: `#[arg(env = "X")]` on a field that is not an `Option`
+/// and has no default is required.
+fn clap_derive(file: &FileEntry, text: &str) -> Vec<EnvRead> {
+    hits(
+        file,
+        re!(r#"#\[(?:arg|clap)\(([^\]]*\benv\s*=\s*"([A-Z][A-Z0-9_]*)"[^\]]*)\)\]"#),
+    )
+    .filter_map(|hit| {
+        let attribute = hit.group(1)?;
+        let field = text[hit.end()..]
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with("#[") && !l.starts_with("///"))
+            .unwrap_or_default();
+        let ty = field.split_once(':').map_or("", |(_, t)| t.trim());
+        let strict = !attribute.contains("default_value")
+            && !ty.starts_with("Option<")
+            && !ty.starts_with("bool")
+            && !ty.starts_with("Vec<");
+        Some(read(
+            hit.group(2)?,
+            strict,
+            hit.spot()
+                .with_detail(format!("a command-line argument reads it: {}", hit.quote())),
+        ))
+    })
+    .collect()
+}
+
+/// `GetConnectionString("Default")` reads `ConnectionStrings__Default` from
+/// the environment (appsettings.json holds the developer's).
+fn connection_strings(file: &FileEntry) -> Vec<EnvRead> {
+    hits(file, re!(r#"GetConnectionString\(\s*"(\w+)"\s*\)"#))
+        .filter_map(|hit| {
+            Some(read(
+                &format!("ConnectionStrings__{}", hit.group(1)?),
+                true,
+                hit.spot().with_detail(format!(
+                    "the app reads its connection string: {}",
+                    hit.quote()
+                )),
+            ))
+        })
+        .collect()
+}
+
+fn is_spring_config(path: &str) -> bool {
+    let name = file_name(path);
+    path.contains("src/main/resources/")
+        && name.starts_with("application")
+        && [".yml", ".yaml", ".properties"]
+            .iter()
+            .any(|e| name.ends_with(e))
+}
+
+/// Spring binds `SPRING_DATASOURCE_URL` (and the user and password) over
+/// `spring.datasource.*`: when the configuration's URL points at the
+/// developer's machine, a deployment must give them.
+fn spring_datasource(file: &FileEntry, text: &str) -> Vec<EnvRead> {
+    if !text.contains("datasource") {
+        return Vec::new();
+    }
+    let Some(hit) = hits(
+        file,
+        re!(r"(?m)^[ \t]*(?:spring\.datasource\.)?url[ \t]*[:=][ \t]*(jdbc:\S+)"),
+    )
+    .find(|hit| {
+        hit.group(1)
+            .is_some_and(|url| url.contains("localhost") || url.contains("127.0.0.1"))
+    }) else {
+        return Vec::new();
+    };
+    let spot = hit.spot().with_detail(format!(
+        "the datasource points at the developer's machine: {}",
+        hit.quote()
+    ));
+    let mut names = vec!["SPRING_DATASOURCE_URL"];
+    for (key, name) in [
+        ("username", "SPRING_DATASOURCE_USERNAME"),
+        ("password", "SPRING_DATASOURCE_PASSWORD"),
+    ] {
+        if text.contains(key) {
+            names.push(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| read(name, true, spot.clone()))
+        .collect()
+}
+
+/// A Spring Boot app with JPA or JDBC and no datasource URL configured, nor
+/// an embedded database, does not start until `SPRING_DATASOURCE_URL` (and
+/// its user and password) are given.
+pub(crate) fn spring_without_datasource(view: &AppView<'_>) -> Vec<EnvRead> {
+    let Some(build) = ["pom.xml", "build.gradle", "build.gradle.kts"]
+        .into_iter()
+        .find_map(|name| view.file(name))
+    else {
+        return Vec::new();
+    };
+    let text = build.content.as_deref().unwrap_or_default();
+    let uses_datasource = ["spring-boot-starter-data-jpa", "spring-boot-starter-jdbc"]
+        .iter()
+        .any(|s| text.contains(s));
+    let embedded = ["h2database", "hsqldb", "derby"]
+        .iter()
+        .any(|s| text.contains(s));
+    let configured = view
+        .files
+        .iter()
+        .filter(|f| is_spring_config(&f.path))
+        .any(|f| {
+            f.content
+                .as_deref()
+                .is_some_and(|t| t.contains("datasource") && t.contains("url"))
+        });
+    if !uses_datasource || embedded || configured {
+        return Vec::new();
+    }
+    let at = Spot::file(
+        &build.path,
+        "Spring Data needs a datasource and no configuration names one",
+    );
+    [
+        "SPRING_DATASOURCE_URL",
+        "SPRING_DATASOURCE_USERNAME",
+        "SPRING_DATASOURCE_PASSWORD",
+    ]
+    .into_iter()
+    .map(|name| read(name, true, at.clone()))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(path: &str, text: &str) -> Vec<(String, bool)> {
+        let file = FileEntry {
+            path: path.to_owned(),
+            size: text.len() as u64,
+            content: Some(text.to_owned()),
+            encoding: None,
+        };
+        reads(&file)
+            .into_iter()
+            .map(|r| (r.name, r.strict))
+            .collect()
+    }
+
+    #[test]
+    fn a_fastify_env_schema_requires_what_it_lists_without_a_default() {
+        let text = "import fastifyEnv from '@fastify/env'\nconst schema = { type: 'object', required: ['PORT', 'JWT_SECRET'], properties: { PORT: { type: 'string', default: 5000 } } }\n";
+        assert_eq!(
+            names("src/server.ts", text),
+            [("JWT_SECRET".to_owned(), true)]
+        );
+    }
+
+    #[test]
+    fn clap_arguments_bound_to_variables() {
+        let builder = "Arg::new(\"key\")\n    .long(\"key\")\n    .env(\"OPENAI_KEY\")\n    .required(true),\nArg::new(\"model\").env(\"MODEL\").default_value(\"x\"),\n";
+        assert_eq!(
+            names("src/cli.rs", builder),
+            [("OPENAI_KEY".to_owned(), true), ("MODEL".to_owned(), false)]
+        );
+        let derive = "struct Cli {\n    #[arg(long, env = \"API_TOKEN\")]\n    token: String,\n    #[arg(long, env = \"LOG_FILE\")]\n    log: Option<PathBuf>,\n}\n";
+        assert_eq!(
+            names("src/main.rs", derive),
+            [
+                ("API_TOKEN".to_owned(), true),
+                ("LOG_FILE".to_owned(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn connection_strings_and_spring_datasources() {
+        assert_eq!(
+            names(
+                "Program.cs",
+                "var cs = builder.Configuration.GetConnectionString(\"DefaultConnection\");"
+            ),
+            [("ConnectionStrings__DefaultConnection".to_owned(), true)]
+        );
+        let yml = "spring:\n  datasource:\n    url: jdbc:postgresql://localhost:5432/app\n    username: postgres\n    password: secret\n";
+        assert_eq!(
+            names("src/main/resources/application-dev.yml", yml)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>(),
+            [
+                "SPRING_DATASOURCE_URL",
+                "SPRING_DATASOURCE_USERNAME",
+                "SPRING_DATASOURCE_PASSWORD"
+            ]
+        );
+        let remote = "spring.datasource.url=jdbc:postgresql://${DB_HOST}:5432/app\n";
+        assert!(names("src/main/resources/application.properties", remote).is_empty());
+    }
+}
