@@ -70,6 +70,16 @@ fn assert_only(extra: &str, expected: &[Rule], policy: &Policy) -> PolicyReport 
     report
 }
 
+/// Every violation of `report`, one per line.
+fn messages(report: &PolicyReport) -> String {
+    report
+        .violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn assert_passes(extra: &str, policy: &Policy) {
     let report = check_with(extra, policy);
     assert!(
@@ -1159,5 +1169,162 @@ resource "aws_cloudwatch_log_group" "borrowed" {
   name     = each.value
 }"#,
         &policy,
+    );
+}
+
+// Sources that hide the internet: IPv6 ranges that carry IPv4 addresses,
+// and managed prefix lists, whose entries the gate cannot see.
+
+#[test]
+fn ipv6_ranges_carrying_the_ipv4_internet_are_the_world() {
+    let cases = [
+        (
+            "IPv4-mapped, all protocols",
+            r#"resource "aws_vpc_security_group_ingress_rule" "mapped" {
+  security_group_id = aws_security_group.app.id
+  ip_protocol       = "-1"
+  cidr_ipv6         = "::ffff:0:0/96"
+}"#,
+            "::ffff:0:0/96 = IPv4 0.0.0.0/0",
+        ),
+        (
+            "half of IPv4 through NAT64, inline",
+            r#"resource "aws_security_group" "nat64" {
+  name = "nat64"
+  ingress {
+    from_port        = 22
+    to_port          = 22
+    protocol         = "tcp"
+    ipv6_cidr_blocks = ["64:ff9b::/97"]
+  }
+}"#,
+            "64:ff9b::/97 = IPv4 0.0.0.0/1",
+        ),
+        (
+            "an IPv6 block holding the IPv4-mapped one",
+            r#"resource "aws_security_group_rule" "wide" {
+  type              = "ingress"
+  security_group_id = aws_security_group.app.id
+  protocol          = "tcp"
+  from_port         = 22
+  to_port           = 22
+  ipv6_cidr_blocks  = ["::/64"]
+}"#,
+            "::/64 = IPv4 0.0.0.0/0",
+        ),
+        (
+            "6to4 wider than a /8 of IPv4",
+            r#"resource "aws_security_group_rule" "sixtofour" {
+  type              = "ingress"
+  security_group_id = aws_security_group.app.id
+  protocol          = "tcp"
+  from_port         = 22
+  to_port           = 22
+  ipv6_cidr_blocks  = ["2002::/23"]
+}"#,
+            "2002::/23 = IPv4 0.0.0.0/7",
+        ),
+    ];
+    for (name, extra, shown) in cases {
+        let messages = messages(&assert_only(extra, &[Rule::WorldIngress], &vm_policy()));
+        assert!(messages.contains(shown), "{name}: {messages}");
+    }
+}
+
+#[test]
+fn mapped_private_ranges_and_the_app_port_pass() {
+    assert_passes(
+        r#"resource "aws_vpc_security_group_ingress_rule" "private" {
+  security_group_id = aws_security_group.app.id
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_ipv6         = "::ffff:10.0.0.0/104"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "app" {
+  security_group_id = aws_security_group.app.id
+  ip_protocol       = "tcp"
+  from_port         = 8080
+  to_port           = 8080
+  cidr_ipv6         = "::ffff:0:0/96"
+}"#,
+        &vm_policy(),
+    );
+}
+
+#[test]
+fn a_prefix_list_source_is_unverifiable_beyond_the_app_port() {
+    let cases = [
+        (
+            "prefix_list_id",
+            r#"resource "aws_vpc_security_group_ingress_rule" "listed" {
+  security_group_id = aws_security_group.app.id
+  ip_protocol       = "-1"
+  prefix_list_id    = "pl-3b927c52"
+}"#,
+        ),
+        (
+            "prefix_list_ids",
+            r#"resource "aws_security_group_rule" "listed" {
+  type              = "ingress"
+  security_group_id = aws_security_group.app.id
+  protocol          = "tcp"
+  from_port         = 22
+  to_port           = 22
+  prefix_list_ids   = ["pl-3b927c52"]
+}"#,
+        ),
+        (
+            "prefix_list_ids",
+            r#"resource "aws_security_group" "listed" {
+  name = "listed"
+  ingress {
+    from_port       = 0
+    to_port         = 65535
+    protocol        = "tcp"
+    cidr_blocks     = ["10.0.0.0/16"]
+    prefix_list_ids = [aws_ec2_managed_prefix_list.admins.id]
+  }
+}"#,
+        ),
+    ];
+    for (key, extra) in cases {
+        let messages = messages(&assert_only(
+            extra,
+            &[Rule::IngressUnverifiable],
+            &vm_policy(),
+        ));
+        assert!(
+            messages.contains(&format!("managed prefix list ({key})"))
+                && messages.contains("can hold any CIDR")
+                && messages.contains("open only tcp port 8080 to the prefix list"),
+            "{messages}"
+        );
+    }
+}
+
+#[test]
+fn a_prefix_list_on_the_app_port_and_empty_lists_pass() {
+    assert_passes(
+        r#"resource "aws_vpc_security_group_ingress_rule" "app" {
+  security_group_id = aws_security_group.app.id
+  ip_protocol       = "tcp"
+  from_port         = 8080
+  to_port           = 8080
+  prefix_list_id    = "pl-3b927c52"
+}
+
+resource "aws_security_group" "ssh_internal" {
+  name = "ssh-internal"
+  ingress {
+    from_port       = 22
+    to_port         = 22
+    protocol        = "tcp"
+    cidr_blocks     = ["10.0.0.0/16"]
+    prefix_list_ids = []
+  }
+}"#,
+        &vm_policy(),
     );
 }
