@@ -128,11 +128,15 @@ impl Project<'_> {
         let mut full = vec!["-p", self.name.as_str(), "-f", self.compose_file.as_str()];
         full.extend_from_slice(args);
         let args = self.compose.args(&full);
-        let env: Vec<(&str, &str)> = self
+        // The standalone Compose gives up on one engine request after 60 s;
+        // creating a container on a loaded vfs engine can take longer.
+        let http_timeout = timeout.as_secs().to_string();
+        let mut env: Vec<(&str, &str)> = self
             .env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        env.push(("COMPOSE_HTTP_TIMEOUT", http_timeout.as_str()));
         let program = Program {
             bin: &self.compose.bin,
             json_lines: false,
