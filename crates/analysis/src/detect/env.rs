@@ -377,8 +377,21 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             }
             let line_start = hit.text[..hit.start()].rfind('\n').map_or(0, |n| n + 1);
             let before = &hit.text[line_start..hit.start()];
-            let default = if is_presence_check(before, rest) {
+            let presence_check = is_presence_check(before, rest) && !dereferences(rest);
+            let exits_when_unset = presence_check
+                && is_negated(before)
+                && block_exits(
+                    &hit.text[hit.end()..],
+                    before.len() - before.trim_start().len(),
+                );
+            let default = if exits_when_unset {
+                None
+            } else if presence_check {
                 Some(String::new())
+            } else if matches!(tail, Tail::Operators) && dereferences(rest)
+                || is_secret(var) && falls_back_to_empty(hit.group(2), rest)
+            {
+                None
             } else {
                 match tail {
                     Tail::Operators => operator_default(rest),
@@ -390,7 +403,9 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             let fails_when_unset =
                 re!(r"os\\\.environ\\\[|ENV\\\.fetch|fetch_env!|env::var|\\\$\\\{")
                     .is_match(re.as_str())
-                    || re!(r"^\s*\)?\s*(?:\|\||\bor\b)\s*(?:raise|throw|fail)\b").is_match(rest);
+                    || re!(r"^\s*\)?\s*(?:\|\||\bor\b)\s*(?:raise|throw|fail)\b").is_match(rest)
+                    || exits_when_unset
+                    || dereferences(rest);
             reads.push(EnvRead {
                 name: var.to_owned(),
                 strict: default.is_none() && fails_when_unset,
@@ -455,11 +470,17 @@ fn pydantic_settings(file: &FileEntry) -> Vec<EnvRead> {
                 .get(2)
                 .map(|d| d.as_str().trim())
                 .filter(|d| !d.starts_with("Field(...") && *d != "...");
+            // `X: str = os.getenv("X", "d")`: the read itself is the field's
+            // source, and the code reader takes it with its own default.
+            if default.is_some_and(|d| re!(r"\b(?:getenv|environ)\b").is_match(d)) {
+                continue;
+            }
             reads.push(EnvRead {
                 name: format!("{prefix}{}", name.to_ascii_uppercase()),
                 default: default.map(|d| d.trim_matches(['"', '\'']).to_owned()),
                 example: false,
-                strict: false,
+                // pydantic refuses to build the settings without it.
+                strict: default.is_none(),
                 at: Spot::at(&file.path, line_at(text, *offset), quote(line)),
             });
         }
@@ -505,6 +526,58 @@ fn is_presence_check(before: &str, rest: &str) -> bool {
         || re!(r"^\s*\?\s*[^?.:\s]").is_match(rest)
 }
 
+/// `if (!process.env.X`, `if not os.environ.get("X")`, `unless ENV["X"]`.
+fn is_negated(before: &str) -> bool {
+    re!(r"(?:!\s*|\bnot\s+|\bunless\s+)$").is_match(before)
+}
+
+/// The block a presence check guards ends the program: `process.exit()`,
+/// `throw`, `raise`, `sys.exit`, `abort`, `log.Fatal`. Read from the lines
+/// after the read up to the block's end (a closing brace, `else`, or a line
+/// dedented back to the check's own), at most eight of them.
+fn block_exits(after: &str, indent: usize) -> bool {
+    // A Python `if …:` ends at the first line back at its own indent; a
+    // condition over several lines continues at the same indent.
+    let python = after
+        .split('\n')
+        .next()
+        .is_some_and(|l| l.trim_end().ends_with(':'));
+    let indent = if python { indent + 1 } else { indent };
+    let exits = re!(
+        r"\b(?:process\.exit|sys\.exit|abort|log\.Fatal\w*|os\.Exit|die)\b|(?:^|[^.\w])(?:throw|raise)\b|\bexit\(|\bpanic!"
+    );
+    let ends_block = |line: &str| {
+        let trimmed = line.trim_start();
+        let dedented = !trimmed.is_empty()
+            && line.len() - trimmed.len() < indent
+            && !re!(r"^(?:\)|\|\||&&|or\b|and\b)").is_match(trimmed);
+        dedented || trimmed.starts_with('}') || re!(r"^(?:else|elif|elsif)\b").is_match(trimmed)
+    };
+    after
+        .split('\n')
+        .take(8)
+        .enumerate()
+        .take_while(|(index, line)| *index == 0 || !ends_block(line))
+        .any(|(_, line)| exits.is_match(line))
+}
+
+/// `os.getenv("API_KEY", "")`, `process.env.TOKEN || ""`: a credential
+/// whose fallback is the empty string has no value to work with.
+fn falls_back_to_empty(argument: Option<&str>, rest: &str) -> bool {
+    let empty = re!(r#"^(?:""|''|``)$"#);
+    argument.is_some_and(|a| empty.is_match(a.trim()))
+        || re!(r#"^\s*\)?\s*(?:\|\||\?\?|\bor\b)\s*(?:""|''|``)"#).is_match(rest)
+}
+
+/// `process.env.X.split(",")`, `os.environ.get("X").lower()`: a member of the
+/// value is used with no fallback, which throws when the variable is unset.
+fn dereferences(rest: &str) -> bool {
+    // Ruby's nil answers these: `ENV["X"].present?`, `ENV["X"].to_i`.
+    let nil_safe =
+        re!(r"^\.(?:present\?|blank\?|nil\?|to_s|to_i|to_f|to_a|to_h|inspect)(?:$|[^\w?])");
+    re!(r"^\)?\.[A-Za-z_]\w*").is_match(rest) && !nil_safe.is_match(rest)
+}
+
 /// `|| "d"`, `?? "d"`, `?: "d"`, `or "d"`; a comparison reads a flag and
 /// tolerates absence. A fallback that fails (`|| raise "…"`) is no default.
 pub(crate) fn operator_default(rest: &str) -> Option<String> {
@@ -528,7 +601,10 @@ pub(crate) fn operator_default(rest: &str) -> Option<String> {
 fn argument_default(argument: Option<&str>, rest: &str) -> Option<String> {
     if let Some(arg) = argument.map(str::trim).filter(|a| !a.is_empty()) {
         // decouple's `config("X", cast=int)` has no default; `default=` does.
-        if arg.starts_with("cast=") {
+        // django-environ's `env("X", bool)`: the second argument is the cast.
+        if arg.starts_with("cast=")
+            || re!(r"^(?:bool|int|str|float|list|dict|tuple|json)$").is_match(arg)
+        {
             return None;
         }
         let arg = arg
@@ -793,6 +869,70 @@ mod tests {
         );
     }
 
+    fn strict_reads(path: &str, code: &str) -> Vec<(String, bool)> {
+        let file = FileEntry {
+            path: path.to_owned(),
+            size: code.len() as u64,
+            content: Some(code.to_owned()),
+            encoding: None,
+        };
+        code_reads(&file)
+            .into_iter()
+            .map(|r| (r.name, r.strict))
+            .collect()
+    }
+
+    #[test]
+    fn a_presence_check_that_exits_makes_the_variable_required() {
+        let js = "if (\n    !process.env.A ||\n    !process.env.B\n) {\n    logger.error('missing');\n    process.exit();\n}\nif (!process.env.C) {\n  console.warn('no C');\n}\nthrow new Error('later');\n";
+        assert_eq!(
+            strict_reads("auth.ts", js),
+            [("A".into(), true), ("B".into(), true), ("C".into(), false)]
+        );
+        let py = "if not os.environ.get(\"KEY\"):\n    raise RuntimeError(\"KEY\")\nif not os.getenv(\"OPT\"):\n    log.warning(\"x\")\nraise SystemExit\n";
+        assert_eq!(
+            strict_reads("app.py", py),
+            [("KEY".into(), true), ("OPT".into(), false)]
+        );
+    }
+
+    #[test]
+    fn a_value_used_without_a_fallback_is_required() {
+        let js = "if (process.env.ORIGINS.includes(origin)) {}\nconst b = process.env.B?.split(',');\nif (!process.env.ADMIN || id !== 1) { await ctx.throw(401); }\n";
+        assert_eq!(
+            strict_reads("app.js", js),
+            [
+                ("ORIGINS".into(), true),
+                ("B".into(), false),
+                ("ADMIN".into(), false)
+            ]
+        );
+        let rb = "ENV[\"FLAG\"].present?\nENV[\"LIST\"].split(\",\")\n";
+        assert_eq!(
+            strict_reads("feature.rb", rb),
+            [("FLAG".into(), false), ("LIST".into(), true)]
+        );
+        let py = "hosts = os.environ.get(\"HOSTS\").split(\",\")\nUSE_S3 = env('USE_S3', bool)\nKEY = os.getenv('API_KEY', '')\nNAME = os.getenv('NAME', '')\n";
+        assert_eq!(
+            reads("settings.py", py),
+            [
+                ("HOSTS".into(), None),
+                ("API_KEY".into(), None),
+                ("NAME".into(), some("")),
+                ("USE_S3".into(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn django_environ_urls_read_their_default_variables() {
+        let py = "import environ\nenv = environ.Env()\nDATABASES = {'default': env.db()}\nCACHES = {'default': env.cache(default='locmemcache://')}\nOTHER = env.db('OTHER_DB_URL')\n";
+        let found = strict_reads("settings.py", py);
+        assert!(found.contains(&("DATABASE_URL".into(), true)), "{found:?}");
+        assert!(found.contains(&("CACHE_URL".into(), false)), "{found:?}");
+        assert!(found.contains(&("OTHER_DB_URL".into(), false)), "{found:?}");
+    }
+
     #[test]
     fn pydantic_settings_fields() {
         let code = "from pydantic_settings import BaseSettings, SettingsConfigDict\n\nclass Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix=\"app_\")\n    database_url: str\n    debug: bool = False\n\n    class Inner:\n        x: int\n\nother: int\n";
@@ -802,6 +942,11 @@ mod tests {
                 ("APP_DATABASE_URL".into(), None),
                 ("APP_DEBUG".into(), some("False"))
             ]
+        );
+        let reading = "class Settings(BaseSettings):\n    KEY: str = os.getenv(\"KEY\", \"\")\n    NEEDED: str\n";
+        assert_eq!(
+            strict_reads("config.py", reading),
+            [("NEEDED".into(), true), ("KEY".into(), false)]
         );
     }
 

@@ -29,6 +29,9 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     if name.ends_with(".cs") {
         reads.extend(connection_strings(file));
     }
+    if name.ends_with(".py") && text.contains("environ.Env") {
+        reads.extend(django_environ_urls(file));
+    }
     if is_spring_config(&file.path) {
         reads.extend(spring_datasource(file, text));
     }
@@ -43,6 +46,35 @@ fn read(name: &str, strict: bool, at: Spot) -> EnvRead {
         strict,
         at,
     }
+}
+
+/// django-environ's `env.db()`, `env.cache()`, `env.email()`: with no
+/// variable named they read `DATABASE_URL`, `CACHE_URL`, `EMAIL_URL`, and
+/// fail without it unless given a `default=`.
+fn django_environ_urls(file: &FileEntry) -> Vec<EnvRead> {
+    let call = re!(r"\b\w+\.(db_url|db|cache_url|cache|email_url|email|search_url)\(([^)]*)\)");
+    hits(file, call)
+        .filter(|hit| {
+            !hit.group(2)
+                .unwrap_or_default()
+                .trim_start()
+                .starts_with(['"', '\''])
+        })
+        .filter_map(|hit| {
+            let name = match hit.group(1)? {
+                "db" | "db_url" => "DATABASE_URL",
+                "cache" | "cache_url" => "CACHE_URL",
+                "email" | "email_url" => "EMAIL_URL",
+                _ => "SEARCH_URL",
+            };
+            let strict = !hit.group(2).unwrap_or_default().contains("default");
+            Some(read(
+                name,
+                strict,
+                Spot::at(&file.path, hit.line(), hit.quote()),
+            ))
+        })
+        .collect()
 }
 
 /// `required: ["JWT_SECRET", "PGHOST"]` of a JSON schema the environment is

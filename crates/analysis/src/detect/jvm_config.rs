@@ -87,27 +87,45 @@ fn properties(text: &str, key: &str) -> Option<(String, u32)> {
     })
 }
 
-/// HOCON, as Ktor writes it: `ktor { deployment { port = 8080 } }`; a
-/// later `port = ${?PORT}` overrides with an env var.
+/// HOCON, as Ktor writes it: `ktor { deployment { port = 8080 } }` or
+/// `ktor.deployment.port = 8080`; a later `port = ${?PORT}` overrides with
+/// an env var. Keys count only at their full path: a `port` of a `database`
+/// block is not the server's.
 fn hocon(text: &str, key: &str) -> Option<(String, u32)> {
-    let leaf = key.rsplit('.').next()?;
-    let re = re!(r"(?m)^\s*(\w+)\s*[=:]\s*(\S+)\s*$");
+    let assignment = re!(r"^([\w.-]+)\s*[=:]\s*(\S+)\s*$");
+    let opening = re!(r"^([\w.-]+)\s*[=:]?\s*\{\s*$");
+    let mut path: Vec<String> = Vec::new();
     let mut found: Option<(String, u32)> = None;
-    for caps in re.captures_iter(text) {
-        let (Some(k), Some(v)) = (caps.get(1), caps.get(2)) else {
-            continue;
-        };
-        if k.as_str() != leaf {
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.split(" //").next().unwrap_or(raw).trim();
+        if let Some(c) = opening.captures(line) {
+            path.push(c[1].to_owned());
             continue;
         }
-        let line = super::scan::line_at(text, k.start());
+        if line.starts_with('}') {
+            path.pop();
+            continue;
+        }
+        let Some(c) = assignment.captures(line) else {
+            continue;
+        };
+        let full = path
+            .iter()
+            .map(String::as_str)
+            .chain([&c[1]])
+            .collect::<Vec<_>>()
+            .join(".");
+        if full != key {
+            continue;
+        }
+        let value = &c[2];
         match &mut found {
             // `port = 8080` then `port = ${?PORT}`: the default and its override.
-            Some((value, _)) if v.as_str().starts_with("${?") => {
-                let env = v.as_str().trim_start_matches("${?").trim_end_matches('}');
-                *value = format!("${{{env}:{value}}}");
+            Some((current, _)) if value.starts_with("${?") => {
+                let env = value.trim_start_matches("${?").trim_end_matches('}');
+                *current = format!("${{{env}:{current}}}");
             }
-            _ => found = Some((v.as_str().to_owned(), line)),
+            _ => found = Some((value.to_owned(), index as u32 + 1)),
         }
     }
     found
@@ -145,5 +163,19 @@ mod tests {
         assert_eq!(line, 3);
         let v = property_value(&raw);
         assert_eq!((v.env.as_deref(), v.port()), (Some("PORT"), Some(8080)));
+    }
+
+    #[test]
+    fn hocon_keys_count_only_at_their_path() {
+        let text = "ktor {\n  database {\n    port: \"55000\"\n  }\n  deployment {\n    port = 8080 // the app\n  }\n}\nktor.deployment.host = 0.0.0.0\n";
+        assert_eq!(
+            hocon(text, "ktor.deployment.port"),
+            Some(("8080".to_owned(), 6))
+        );
+        assert_eq!(
+            hocon(text, "ktor.deployment.host"),
+            Some(("0.0.0.0".to_owned(), 9))
+        );
+        assert_eq!(hocon(text, "ktor.port"), None);
     }
 }
