@@ -955,3 +955,25 @@ fn address_defaults_that_reach_nothing_once_deployed_do_not_count() {
     )]);
     assert_eq!(a.required_env, ["DB_HOST", "DB_USER"], "{:?}", a.env);
 }
+
+#[test]
+fn a_port_read_from_a_validated_env_takes_the_example_file_value() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"name":"api","scripts":{"start":"node dist/index.js"},"dependencies":{"express":"^4","envalid":"^8"}}"#,
+        ),
+        (
+            "src/index.ts",
+            "import express from 'express';\nimport { env } from './env';\nconst app = express();\napp.listen(env.API_PORT, () => {});\n",
+        ),
+        (
+            "src/env.ts",
+            "import { cleanEnv, port } from 'envalid';\nexport const env = cleanEnv(process.env, { API_PORT: port() });\n",
+        ),
+        (".env.example", "API_PORT=5000\nLOG_LEVEL=info\n"),
+    ]);
+    assert_eq!(a.port, Some(5000));
+    assert_eq!(a.port_env.as_deref(), Some("API_PORT"));
+    assert!(!a.required_env.contains(&"API_PORT".to_owned()));
+}

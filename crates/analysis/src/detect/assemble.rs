@@ -210,13 +210,14 @@ fn serving(
 /// How the app is started, and what that says about its port.
 struct Launch<'a> {
     d: &'a Detection,
+    view: &'a AppView<'a>,
     start: Option<Found<String>>,
     facts: CommandFacts,
     dockerfile: Option<&'a Dockerfile>,
 }
 
 impl<'a> Launch<'a> {
-    fn new(view: &AppView<'_>, d: &'a Detection, dockerfile: Option<&'a Dockerfile>) -> Self {
+    fn new(view: &'a AppView<'a>, d: &'a Detection, dockerfile: Option<&'a Dockerfile>) -> Self {
         let start = start_command(view, d, dockerfile);
         let mut facts = start
             .as_ref()
@@ -236,6 +237,7 @@ impl<'a> Launch<'a> {
         }
         Self {
             d,
+            view,
             start,
             facts,
             dockerfile,
@@ -303,7 +305,19 @@ impl<'a> Launch<'a> {
                 at.with_detail(format!("{}={value}", env.value)),
             ))
         });
-        overridden.or_else(|| self.d.port.clone().filter(|_| self.code_applies()))
+        let from_code = || self.d.port.clone().filter(|_| self.code_applies());
+        // `app.listen(env.API_PORT)` with no default in code: the example
+        // file's `API_PORT=5000` is the port the app is written for.
+        let from_example = || {
+            let env = port_env?;
+            let (value, at) = super::env::example_value(self.view, &env.value)?;
+            let port = port_number(&value)?;
+            Some(Found::new(
+                port,
+                at.with_detail(format!("{}={value}", env.value)),
+            ))
+        };
+        overridden.or_else(from_code).or_else(from_example)
     }
 
     /// The server program's default port, else the framework's.

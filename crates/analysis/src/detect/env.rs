@@ -200,6 +200,17 @@ fn example_file(file: &FileEntry) -> Vec<EnvRead> {
         .collect()
 }
 
+/// The value an example file of the app (`.env.example`, `.env.template`…)
+/// gives `name`, with where it says so; placeholders do not count.
+pub(crate) fn example_value(view: &AppView<'_>, name: &str) -> Option<(String, Spot)> {
+    view.files
+        .iter()
+        .filter(|file| is_example_file(file_name(&file.path)))
+        .flat_map(|file| example_file(file))
+        .find(|read| read.name == name && read.default.is_some())
+        .and_then(|read| Some((read.default?, read.at)))
+}
+
 /// `""`, `<your key>`, `changeme`, `xxx`, `your-api-key-here`, `sk-...`.
 fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();

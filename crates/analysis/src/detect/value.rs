@@ -43,12 +43,15 @@ fn env_read(expr: &str) -> Option<(String, usize)> {
         | (?:process\.env|Bun\.env|import\.meta\.env)\.(\w+)
         | \$\{(\w+)(?:[:?\-=]|\})
         | \$([A-Z_][A-Z0-9_]*)
+        | \benv\.([A-Z][A-Z0-9_]*)\b
         "#);
     let caps = re.captures(expr)?;
-    let (group, name) = (1..=5).find_map(|i| caps.get(i).map(|m| (i, m)))?;
+    // The last form is a validated env object's field (`env.API_PORT` of
+    // envalid, zod or t3-env).
+    let (group, name) = (1..=6).find_map(|i| caps.get(i).map(|m| (i, m)))?;
     // `${X}` and `$X` are env reads in shell and config files, but
     // variables in JavaScript template strings.
-    if group >= 4 && expr.contains('`') {
+    if (4..=5).contains(&group) && expr.contains('`') {
         return None;
     }
     Some((name.as_str().to_owned(), caps.get(0).map_or(0, |m| m.end())))
@@ -291,6 +294,7 @@ mod tests {
             ("${PORT:8080}", "PORT", Some("8080")),
             ("$PORT", "PORT", None),
             (r#"System.getenv("SERVER_PORT")"#, "SERVER_PORT", None),
+            ("env.API_PORT", "API_PORT", None),
         ];
         for (expr, env, default) in cases {
             let value = resolve("", expr);
