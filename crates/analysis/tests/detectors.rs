@@ -395,6 +395,22 @@ fn express_generator_bin_www() {
 // ---------------------------------------------------------------- other languages
 
 #[test]
+fn a_go_router_on_net_http_names_the_framework() {
+    let a = run(&[
+        (
+            "go.mod",
+            "module x\n\ngo 1.22\n\nrequire github.com/go-chi/chi/v5 v5.0.11\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport (\n\t\"net/http\"\n\n\t\"github.com/go-chi/chi/v5\"\n)\n\nfunc main() {\n\tr := chi.NewRouter()\n\thttp.ListenAndServe(\":3333\", r)\n}\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("chi"));
+    assert_eq!(a.port, Some(3333));
+}
+
+#[test]
 fn go_port_from_getenv_with_fallback() {
     let a = run(&[
         ("go.mod", "module x\n\ngo 1.22\n"),

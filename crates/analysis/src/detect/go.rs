@@ -1,5 +1,5 @@
-//! Go: net/http, Gin, Echo, Fiber (and routers on net/http); CLIs, libraries,
-//! desktop apps and bots otherwise.
+//! Go: net/http (named by its router: chi, gorilla/mux, httprouter), Gin,
+//! Echo, Fiber; CLIs, libraries, desktop apps and bots otherwise.
 
 use super::detection::{Confidence, Detection, Kind};
 use super::scan::{Hit, Spot, find_line, split_args};
@@ -63,8 +63,19 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         .or_else(|| view.find(GO, re!(r"\bhttp\.Server\s*\{")))
         .or_else(|| view.find(GO, re!(r#"\bnet\.Listen\s*\(\s*"tcp""#)));
     if let Some(listen) = listen {
+        // A router on net/http names the app's framework; net/http serves it.
+        let (framework, at) = routers()
+            .into_iter()
+            .find_map(|(name, import)| {
+                let hit = view.find(GO, import)?;
+                Some((
+                    name,
+                    hit.spot().with_detail(format!("imports the {name} router")),
+                ))
+            })
+            .unwrap_or(("net-http", listen.spot()));
         let mut d = Detection::new("go", Kind::Server, Confidence::Code, language_at)
-            .framework("net-http", listen.spot());
+            .framework(framework, at);
         d.default_port = Some(8080);
         let addr = if listen.quote().contains("http.Server") {
             let body = listen.call_args();
@@ -87,6 +98,18 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         main.as_ref(),
         language_at,
     ))
+}
+
+/// Routers that run on net/http: (framework, their import).
+fn routers() -> [(&'static str, &'static regex::Regex); 3] {
+    [
+        ("chi", re!(r#""github\.com/go-chi/chi(?:/v\d+)?""#)),
+        ("gorilla-mux", re!(r#""github\.com/gorilla/mux""#)),
+        (
+            "httprouter",
+            re!(r#""github\.com/julienschmidt/httprouter""#),
+        ),
+    ]
 }
 
 fn import_re(module: &str) -> &'static regex::Regex {

@@ -182,6 +182,10 @@ fn sinatra(view: &AppView<'_>, d: &mut Detection, classic_file: Option<&str>) {
                 ));
             }
         }
-        _ => d.start_derived = Some("bundle exec rackup -o 0.0.0.0 -p {port}".to_owned()),
+        _ => {
+            // rackup serves a config.ru on its own default port.
+            d.default_port = Some(9292);
+            d.start_derived = Some("bundle exec rackup -o 0.0.0.0 -p {port}".to_owned());
+        }
     }
 }
