@@ -993,3 +993,62 @@ fn a_port_read_from_a_validated_env_takes_the_example_file_value() {
     assert_eq!(a.port_env.as_deref(), Some("API_PORT"));
     assert!(!a.required_env.contains(&"API_PORT".to_owned()));
 }
+
+#[test]
+fn rails_cable_redis_is_needed_only_by_an_app_with_channels() {
+    let mut files = vec![
+        (
+            "Gemfile",
+            "source \"https://rubygems.org\"\ngem \"rails\", \"~> 7.1\"\n",
+        ),
+        (
+            "config.ru",
+            "require_relative \"config/environment\"\nrun Rails.application\n",
+        ),
+        (
+            "config/cable.yml",
+            "production:\n  adapter: redis\n  url: <%= ENV.fetch(\"REDIS_URL\") { \"redis://localhost:6379/1\" } %>\n",
+        ),
+        (
+            "app/channels/application_cable/channel.rb",
+            "module ApplicationCable\n  class Channel < ActionCable::Channel::Base\n  end\nend\n",
+        ),
+    ];
+    assert!(!run(&files).required_env.contains(&"REDIS_URL".to_owned()));
+    files.push((
+        "app/channels/chat_channel.rb",
+        "class ChatChannel < ApplicationCable::Channel\nend\n",
+    ));
+    assert!(run(&files).required_env.contains(&"REDIS_URL".to_owned()));
+}
+
+#[test]
+fn laravel_runs_without_its_skeleton_url_and_redis_unless_a_driver_uses_it() {
+    let files = |cache: &'static str| {
+        vec![
+            (
+                "composer.json",
+                r#"{"require":{"php":"^8.2","laravel/framework":"^11.9"}}"#,
+            ),
+            ("artisan", "#!/usr/bin/env php\n<?php\n"),
+            ("public/index.php", "<?php\n"),
+            (
+                ".env.example",
+                match cache {
+                    "redis" => {
+                        "APP_KEY=\nAPP_URL=http://localhost\nCACHE_STORE=redis\nREDIS_HOST=127.0.0.1\n"
+                    }
+                    _ => {
+                        "APP_KEY=\nAPP_URL=http://localhost\nCACHE_STORE=file\nREDIS_HOST=127.0.0.1\n"
+                    }
+                },
+            ),
+        ]
+    };
+    let without = run(&files("file")).required_env;
+    assert!(without.contains(&"APP_KEY".to_owned()), "{without:?}");
+    assert!(!without.contains(&"APP_URL".to_owned()), "{without:?}");
+    assert!(!without.contains(&"REDIS_HOST".to_owned()), "{without:?}");
+    let with = run(&files("redis")).required_env;
+    assert!(with.contains(&"REDIS_HOST".to_owned()), "{with:?}");
+}

@@ -478,6 +478,28 @@ fn bind_spot(d: &Detection, facts: &CommandFacts, start: Option<&Found<String>>)
         .or_else(|| d.loopback_default.clone())
 }
 
+/// Variables of Laravel's own `.env.example` the app runs without: the
+/// URL it generates links with, and Redis unless a cache, session, queue or
+/// broadcast driver is set to it.
+fn laravel_unused(reads: &[env::EnvRead]) -> Vec<&'static str> {
+    let drivers = [
+        "CACHE_DRIVER",
+        "CACHE_STORE",
+        "SESSION_DRIVER",
+        "QUEUE_CONNECTION",
+        "BROADCAST_DRIVER",
+        "BROADCAST_CONNECTION",
+    ];
+    let uses_redis = reads
+        .iter()
+        .any(|r| drivers.contains(&r.name.as_str()) && r.default.as_deref() == Some("redis"));
+    let mut unused = vec!["APP_URL"];
+    if !uses_redis {
+        unused.extend(["REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_URL"]);
+    }
+    unused
+}
+
 /// Env vars from the app's files (and example files at the root), with
 /// the Dockerfile's ENV as defaults.
 fn environment(
@@ -508,7 +530,11 @@ fn environment(
         .map(|df| df.env.keys().cloned().collect())
         .unwrap_or_default();
     let port_env = a.port_env.clone().unwrap_or_default();
-    let (vars, evidence) = env::summarise(&reads, &provided, &[port_env.as_str()]);
+    let mut not_required = vec![port_env.as_str()];
+    if d.framework == Some("laravel") {
+        not_required.extend(laravel_unused(&reads));
+    }
+    let (vars, evidence) = env::summarise(&reads, &provided, &not_required);
     a.required_env = vars
         .iter()
         .filter(|v| v.required)

@@ -113,7 +113,10 @@ pub(crate) fn scan(
     for file in files {
         let name = file_name(&file.path);
         let rel = view.rel(&file.path);
-        if skip_dirs.iter().any(|d| rel.starts_with(d)) || is_not_runtime(rel) {
+        if skip_dirs.iter().any(|d| rel.starts_with(d))
+            || is_not_runtime(rel)
+            || rel == "config/cable.yml" && !uses_action_cable(view)
+        {
             continue;
         }
         if is_example_file(name) {
@@ -125,6 +128,17 @@ pub(crate) fn scan(
     reads.extend(rails_master_key(view));
     reads.extend(super::env_frameworks::spring_without_datasource(view));
     reads
+}
+
+/// Every Rails app is generated with `config/cable.yml` (and its
+/// `REDIS_URL`); it is read only when the app has channels of its own.
+fn uses_action_cable(view: &AppView<'_>) -> bool {
+    view.files.iter().any(|file| {
+        let rel = view.rel(&file.path);
+        rel.starts_with("app/channels/")
+            && !rel.starts_with("app/channels/application_cable/")
+            && rel.ends_with(".rb")
+    })
 }
 
 /// Rails decrypts `config/credentials.yml.enc` with `config/master.key`,
