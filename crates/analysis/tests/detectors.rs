@@ -967,7 +967,7 @@ fn an_env_schema_declares_what_the_app_refuses_to_start_without() {
 fn address_defaults_that_reach_nothing_once_deployed_do_not_count() {
     let a = run(&[(
         "index.php",
-        "<?php\n$host = getenv('DB_HOST') ?: 'db';\n$user = getenv('DB_USER') ?: '';\n$name = getenv('APP_NAME') ?: '';\n$agent = getenv('DD_AGENT_HOST') ?: '';\n$cache = getenv('CACHE_HOST') ?: 'cache.example.com';\n",
+        "<?php\n$host = getenv('DB_HOST') ?: 'db';\n$user = getenv('DB_USER') ?: '';\n$name = getenv('APP_NAME') ?: '';\n$agent = getenv('DD_AGENT_HOST') ?: '';\n$cache = getenv('CACHE_HOST') ?: 'cache.acme.internal';\n",
     )]);
     assert_eq!(a.required_env, ["DB_HOST", "DB_USER"], "{:?}", a.env);
 }

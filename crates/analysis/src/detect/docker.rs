@@ -184,6 +184,22 @@ fn instructions(text: &str) -> Vec<(u32, String)> {
     out
 }
 
+/// A value that is one `$NAME` or `${NAME}`: the ARG default or earlier ENV
+/// it names, `None` when neither gives one. Other values stay as written.
+fn expand_whole_reference(
+    value: String,
+    args: &BTreeMap<String, String>,
+    env: &BTreeMap<String, Found<String>>,
+) -> Option<String> {
+    let Some(c) = re!(r"^\$(?:\{(\w+)\}|(\w+))$").captures(&value) else {
+        return Some(value);
+    };
+    let name = c.get(1).or_else(|| c.get(2))?.as_str();
+    args.get(name)
+        .cloned()
+        .or_else(|| env.get(name).map(|v| v.value.clone()))
+}
+
 pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
     let mut stages: BTreeMap<String, Dockerfile> = BTreeMap::new();
     let mut stage = Dockerfile::default();
@@ -223,6 +239,10 @@ pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
             }
             "ENV" => {
                 for (k, v) in env_pairs(rest) {
+                    // `ENV X $X` of an ARG with no default sets nothing.
+                    let Some(v) = expand_whole_reference(v, &args, &stage.env) else {
+                        continue;
+                    };
                     stage.env.insert(
                         k.clone(),
                         Found::new(v, Spot::at(path, n, format!("ENV {k}"))),
@@ -439,6 +459,18 @@ mod tests {
             Some("production")
         );
         assert_eq!(d.expose.first().map(|e| e.value), Some(3000));
+    }
+
+    #[test]
+    fn an_env_copied_from_an_arg_without_a_default_sets_nothing() {
+        let text = "FROM python\nARG RELEASE=1.2\nARG APP_NAME\nENV APP_NAME $APP_NAME\nENV RELEASE=${RELEASE} MODE=web\n";
+        let d = parse_dockerfile("Dockerfile", text);
+        let env: Vec<(&str, &str)> = d
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.value.as_str()))
+            .collect();
+        assert_eq!(env, [("MODE", "web"), ("RELEASE", "1.2")]);
     }
 
     #[test]

@@ -713,7 +713,12 @@ pub(crate) fn summarise(
                     !(is_database_part(name) || address && is_local_only(value))
                 }
             }
-            Some(value) => !(address && (is_local_only(value) || names_nothing(name, value))),
+            Some(value) => {
+                !(address
+                    && (is_local_only(value)
+                        || names_nothing(name, value)
+                        || is_example_domain(value)))
+            }
         };
         let has_default = reads.iter().any(|r| counts(r));
         let optional_integration = !strict && is_optional_integration(name);
@@ -760,6 +765,12 @@ fn names_nothing(name: &str, value: &str) -> bool {
     let value = value.trim().trim_matches(['"', '\'']);
     let host = re!(r"(?:_HOST|_HOSTNAME|_SERVER)$").is_match(&name.to_ascii_uppercase());
     value.is_empty() || host && re!(r"^[a-z][a-z0-9_-]*$").is_match(value)
+}
+
+/// `example.com` and its kin (RFC 2606): a placeholder for the real host.
+fn is_example_domain(value: &str) -> bool {
+    re!(r"(?i)(?:^|[/@.])example\.(?:com|org|net)(?:$|[:/])")
+        .is_match(value.trim_matches(['"', '\'']))
 }
 
 /// Every host the value names is this machine.
@@ -905,6 +916,21 @@ mod tests {
             .into_iter()
             .map(|r| (r.name, r.strict))
             .collect()
+    }
+
+    #[test]
+    fn an_address_defaulting_to_an_example_domain_is_required() {
+        let reads = [EnvRead {
+            name: "PHX_HOST".to_owned(),
+            default: some("example.com"),
+            example: false,
+            strict: false,
+            at: Spot::file("config/runtime.exs", "read"),
+        }];
+        let (vars, _) = summarise(&reads, &[], &[]);
+        assert!(vars[0].required);
+        assert!(is_example_domain("https://api.example.org/v1"));
+        assert!(!is_example_domain("myexample.com"));
     }
 
     #[test]
