@@ -696,8 +696,9 @@ pub(crate) fn summarise(
     for read in reads {
         by_name.entry(read.name.as_str()).or_default().push(read);
     }
-    let mut vars = Vec::new();
+    let mut vars: Vec<EnvVar> = Vec::new();
     let mut evidence = Vec::new();
+    let mut sampled_parts = Vec::new();
     for (name, reads) in by_name {
         let secret = is_secret(name);
         let address = is_service_address(name);
@@ -723,11 +724,14 @@ pub(crate) fn summarise(
         let has_default = reads.iter().any(|r| counts(r));
         let optional_integration = !strict && is_optional_integration(name);
         let default = reads.iter().find_map(|r| r.default.clone());
-        let required = !has_default
-            && !optional_integration
+        let asked = !optional_integration
             && !provided.iter().any(|p| p == name)
             && !PLATFORM.contains(&name)
             && !not_required.contains(&name);
+        let required = !has_default && asked;
+        if has_default && asked && database_credential(name).is_some() {
+            sampled_parts.push(vars.len());
+        }
         vars.push(EnvVar {
             name: name.to_owned(),
             required,
@@ -737,7 +741,35 @@ pub(crate) fn summarise(
         let cited = reads.iter().find(|r| !r.example).unwrap_or(&reads[0]);
         evidence.push(cited.at.evidence(&format!("env:{name}")));
     }
+    // `host: "localhost"` next to `user: "postgres"`: once the database's
+    // host must be given, its user, password and name defaults are the
+    // developer's local database, not the deployed one.
+    let required_hosts: Vec<String> = vars
+        .iter()
+        .filter(|v| v.required)
+        .filter_map(|v| database_host(&v.name))
+        .collect();
+    for index in sampled_parts {
+        let var = &mut vars[index];
+        if database_credential(&var.name).is_some_and(|prefix| required_hosts.contains(&prefix)) {
+            var.required = true;
+        }
+    }
     (vars, evidence)
+}
+
+/// `DB_HOST` → `DB`: the prefix of a database's host variable.
+fn database_host(name: &str) -> Option<String> {
+    let c = re!(r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?)_?)(?:HOST|HOSTNAME|SERVER)$")
+        .captures(name)?;
+    Some(c[1].to_owned())
+}
+
+/// `DB_USER` → `DB`: the prefix of a database's user, password or name.
+fn database_credential(name: &str) -> Option<String> {
+    let c = re!(r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?)_?)(?:USER|USERNAME|PASSWORD|PASS|PWD|NAME|DATABASE|DB)$")
+        .captures(name)?;
+    Some(c[1].to_owned())
 }
 
 /// A database's URL or one of its connection parts (not its port).
@@ -916,6 +948,34 @@ mod tests {
             .into_iter()
             .map(|r| (r.name, r.strict))
             .collect()
+    }
+
+    #[test]
+    fn a_database_whose_host_must_be_given_needs_its_credentials_too() {
+        let read = |name: &str, default: &str| EnvRead {
+            name: name.to_owned(),
+            default: some(default),
+            example: false,
+            strict: false,
+            at: Spot::file("application.conf", "read"),
+        };
+        let required = |reads: &[EnvRead]| -> Vec<String> {
+            let (vars, _) = summarise(reads, &[], &[]);
+            vars.into_iter()
+                .filter(|v| v.required)
+                .map(|v| v.name)
+                .collect()
+        };
+        let local = [
+            read("DB_HOST", "localhost"),
+            read("DB_USER", "postgres"),
+            read("DB_PASSWORD", "postgrespw"),
+            read("DB_PORT", "5432"),
+            read("PG_USER", "other"),
+        ];
+        assert_eq!(required(&local), ["DB_HOST", "DB_PASSWORD", "DB_USER"]);
+        let remote = [read("DB_HOST", "db.acme.internal"), read("DB_USER", "app")];
+        assert!(required(&remote).is_empty());
     }
 
     #[test]
