@@ -1052,3 +1052,35 @@ fn laravel_runs_without_its_skeleton_url_and_redis_unless_a_driver_uses_it() {
     let with = run(&files("redis")).required_env;
     assert!(with.contains(&"REDIS_HOST".to_owned()), "{with:?}");
 }
+
+#[test]
+fn frameworks_on_deno_and_bun_are_named() {
+    let a = run(&[
+        (
+            "import_map.json",
+            r#"{"imports":{"oak":"https://deno.land/x/oak@v10.0.0/mod.ts"}}"#,
+        ),
+        (
+            "server.ts",
+            "import { Application } from \"oak\";\nconst app = new Application();\nawait app.listen({ port: 5000 });\n",
+        ),
+    ]);
+    assert_eq!(
+        (a.runtime(), a.framework.as_deref(), a.port),
+        ("deno", Some("oak"), Some(5000))
+    );
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"bun run src/app.ts"},"dependencies":{"hono":"^4"},"devDependencies":{"@types/bun":"^1"}}"#,
+        ),
+        (
+            "src/app.ts",
+            "import { Hono } from 'hono';\nconst app = new Hono();\nexport default { port: 3002, fetch: app.fetch };\n",
+        ),
+    ]);
+    assert_eq!(
+        (a.runtime(), a.framework.as_deref(), a.port),
+        ("bun", Some("hono"), Some(3002))
+    );
+}

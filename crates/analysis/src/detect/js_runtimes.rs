@@ -1,4 +1,5 @@
-//! Deno and Bun: JavaScript runtimes with a server built in.
+//! Deno and Bun: JavaScript runtimes with a server built in, and the
+//! framework an app runs on them (Oak, Hono, Elysia).
 
 use super::detection::{Confidence, Detection, Kind};
 use super::node::JS;
@@ -19,10 +20,20 @@ pub(crate) fn deno(view: &AppView<'_>) -> Option<Detection> {
             r#"from\s+["'](?:https://deno\.land/std[^"']*/http/server\.ts|jsr:@std/http[^"']*)["']"#
         ),
     );
-    let oak = view.find(
-        JS,
-        re!(r#"from\s+["'](?:https://deno\.land/x/oak[^"']*|jsr:@oak/oak[^"']*)["']"#),
-    );
+    let oak = view
+        .find(
+            JS,
+            re!(r#"from\s+["'](?:https://deno\.land/x/oak[^"']*|jsr:@oak/oak[^"']*)["']"#),
+        )
+        .or_else(|| {
+            // `import { Application } from "oak"` through an import map.
+            maps_import(
+                view,
+                re!(r#"["'](?:https://deno\.land/x/oak[^"']*|jsr:@oak/oak[^"']*)["']"#),
+            )
+            .then(|| view.find(JS, re!(r"\bnew\s+Application\s*\(")))
+            .flatten()
+        });
     if config.is_none() && serve.is_none() && std_serve.is_none() && oak.is_none() {
         return None;
     }
@@ -62,8 +73,19 @@ pub(crate) fn deno(view: &AppView<'_>) -> Option<Detection> {
             Detection::new("deno", kind, Confidence::Files, language_at).framework_less(at),
         );
     };
+    let hono = view.find(
+        JS,
+        re!(r#"from\s+["'](?:hono|npm:hono[^"']*|jsr:@hono/hono[^"']*|https://deno\.land/x/hono[^"']*)["']"#),
+    );
+    let framework = if oak.is_some() {
+        "oak"
+    } else if hono.is_some() {
+        "hono"
+    } else {
+        "deno"
+    };
     let mut d = Detection::new("deno", Kind::Server, Confidence::Code, language_at)
-        .framework("deno", server.spot());
+        .framework(framework, server.spot());
     d.default_port = Some(8000);
     let options = split_args(server.call_args())
         .into_iter()
@@ -82,6 +104,15 @@ pub(crate) fn deno(view: &AppView<'_>) -> Option<Detection> {
         "deno run --allow-net --allow-env --allow-read {entry}"
     ));
     Some(d)
+}
+
+/// The Deno import map (`import_map.json`, or `imports` of deno.json) maps
+/// a bare specifier to a module `target` matches.
+fn maps_import(view: &AppView<'_>, target: &regex::Regex) -> bool {
+    ["import_map.json", "deno.json", "deno.jsonc"]
+        .into_iter()
+        .filter_map(|name| view.file(name)?.content.as_deref())
+        .any(|text| target.is_match(text))
 }
 
 /// `deno task start`, when deno.json defines the task.
@@ -116,8 +147,13 @@ pub(crate) fn bun(view: &AppView<'_>) -> Option<Detection> {
         || Spot::file(server.file, "Bun source"),
         |p| Spot::file(&p.path, "package.json"),
     );
+    let framework = match pkg.as_ref() {
+        Some(p) if p.has("elysia") => "elysia",
+        Some(p) if p.has("hono") => "hono",
+        _ => "bun",
+    };
     let mut d = Detection::new("bun", Kind::Server, Confidence::Code, language_at)
-        .framework("bun", server.spot());
+        .framework(framework, server.spot());
     d.default_port = Some(3000);
     let args = if server.quote().contains("export default") {
         &server.text[server.start()..]
