@@ -866,13 +866,17 @@ fn is_optional_integration(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn reads(path: &str, code: &str) -> Vec<(String, Option<String>)> {
-        let file = FileEntry {
+    fn entry(path: &str, code: &str) -> FileEntry {
+        FileEntry {
             path: path.to_owned(),
             size: code.len() as u64,
             content: Some(code.to_owned()),
             encoding: None,
-        };
+        }
+    }
+
+    fn reads(path: &str, code: &str) -> Vec<(String, Option<String>)> {
+        let file = entry(path, code);
         let found = if is_example_file(file_name(path)) {
             example_file(&file)
         } else {
@@ -938,13 +942,7 @@ mod tests {
     }
 
     fn strict_reads(path: &str, code: &str) -> Vec<(String, bool)> {
-        let file = FileEntry {
-            path: path.to_owned(),
-            size: code.len() as u64,
-            content: Some(code.to_owned()),
-            encoding: None,
-        };
-        code_reads(&file)
+        code_reads(&entry(path, code))
             .into_iter()
             .map(|r| (r.name, r.strict))
             .collect()
