@@ -12,7 +12,7 @@ use super::scan::{Found, Spot, line_at};
 use super::value::{is_loopback, port_number};
 use super::view::{AppView, file_name};
 use crate::facts::{Analysis, AppCandidate, BindAddress};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{FileEntry, Snapshot};
 
 pub(crate) fn nothing(docker: &DockerSetup) -> Analysis {
     Analysis {
@@ -478,6 +478,43 @@ fn bind_spot(d: &Detection, facts: &CommandFacts, start: Option<&Found<String>>)
         .or_else(|| d.loopback_default.clone())
 }
 
+/// Sources of the monorepo packages the app depends on (`"@repo/database":
+/// "workspace:*"`): a database client built there reads its URL for the
+/// app. Tests and build configuration are left out.
+fn workspace_sources<'s>(snapshot: &'s Snapshot, view: &AppView<'_>) -> Vec<&'s FileEntry> {
+    let Some(pkg) = super::package_json::PackageJson::read(view) else {
+        return Vec::new();
+    };
+    let name_of = |text: &str| -> Option<String> {
+        let json: serde_json::Value = serde_json::from_str(text).ok()?;
+        Some(json.get("name")?.as_str()?.to_owned())
+    };
+    let dirs: Vec<String> = snapshot
+        .files
+        .iter()
+        .filter(|f| file_name(&f.path) == "package.json" && !f.path.contains("node_modules/"))
+        .map(|f| super::view::parent(&f.path))
+        .filter(|dir| !dir.is_empty() && *dir != view.dir)
+        .filter(|dir| {
+            snapshot
+                .files
+                .iter()
+                .find(|f| f.path == format!("{dir}/package.json"))
+                .and_then(|f| name_of(f.content.as_deref()?))
+                .is_some_and(|name| pkg.deps.contains(&name))
+        })
+        .map(|dir| format!("{dir}/"))
+        .collect();
+    let test = re!(r"(?:^|/)(?:__tests__|tests?|e2e)/|\.(?:test|spec)\.[cm]?[jt]sx?$");
+    snapshot
+        .files
+        .iter()
+        .filter(|f| dirs.iter().any(|dir| f.path.starts_with(dir.as_str())))
+        .filter(|f| !f.path.contains("node_modules/") && !test.is_match(&f.path))
+        .filter(|f| super::node::JS.iter().any(|ext| f.path.ends_with(ext)))
+        .collect()
+}
+
 /// Variables of Laravel's own `.env.example` the app runs without: the
 /// URL it generates links with, and Redis unless a cache, session, queue or
 /// broadcast driver is set to it.
@@ -509,7 +546,7 @@ fn environment(
     d: &Detection,
     dockerfile: Option<&Dockerfile>,
 ) {
-    let root_examples: Vec<_> = if view.dir.is_empty() {
+    let mut root_examples: Vec<_> = if view.dir.is_empty() {
         Vec::new()
     } else {
         snapshot
@@ -518,6 +555,7 @@ fn environment(
             .filter(|f| !f.path.contains('/') && file_name(&f.path).starts_with(".env"))
             .collect()
     };
+    root_examples.extend(workspace_sources(snapshot, view));
     // Laravel's config/ reads every supported service's variables with
     // env(); .env.example says which the app uses.
     let skip: &[&str] = if d.framework == Some("laravel") {

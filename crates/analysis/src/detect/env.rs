@@ -701,7 +701,7 @@ pub(crate) fn summarise(
     let mut sampled_parts = Vec::new();
     for (name, reads) in by_name {
         let secret = is_secret(name);
-        let address = is_service_address(name);
+        let address = is_service_address(name) && !is_browser_origin(name);
         let read_by_code = reads.iter().any(|r| !r.example);
         let strict = reads.iter().any(|r| r.strict);
         let counts = |read: &EnvRead| match read.default.as_deref() {
@@ -722,7 +722,9 @@ pub(crate) fn summarise(
             }
         };
         let has_default = reads.iter().any(|r| counts(r));
-        let optional_integration = !strict && is_optional_integration(name);
+        // An unset database port leaves the driver on the standard one.
+        let optional_integration =
+            !strict && (is_optional_integration(name) || is_database_port(name));
         let default = reads.iter().find_map(|r| r.default.clone());
         let asked = !optional_integration
             && !provided.iter().any(|p| p == name)
@@ -758,6 +760,12 @@ pub(crate) fn summarise(
     (vars, evidence)
 }
 
+/// `POSTGRES_PORT`, `DB_PORT`: the port of a database.
+fn is_database_port(name: &str) -> bool {
+    re!(r"^(?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|REDIS)_?PORT$")
+        .is_match(&name.to_ascii_uppercase())
+}
+
 /// `DB_HOST` → `DB`: the prefix of a database's host variable.
 fn database_host(name: &str) -> Option<String> {
     let c = re!(r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?)_?)(?:HOST|HOSTNAME|SERVER)$")
@@ -788,6 +796,14 @@ fn is_service_address(name: &str) -> bool {
         || re!(r"(?:_URL|_URI|_DSN|_HOST|_HOSTS|^DB_URL)$").is_match(&upper)
             && !PLATFORM.contains(&upper.as_str())
             && !upper.starts_with("NEXT_PUBLIC_")
+}
+
+/// Where the app's browser front end is served from (`FRONTEND_URL`,
+/// `CLIENT_URL`, CORS origins): with its local default the app starts and
+/// serves; only cross-origin pages are refused until it is set.
+fn is_browser_origin(name: &str) -> bool {
+    re!(r"^(?:FRONTEND|CLIENT|WEB_?APP|APP)_(?:URL|URI|HOST|ORIGIN)S?$|^CORS_|_ORIGINS?$")
+        .is_match(&name.to_ascii_uppercase())
 }
 
 /// An address default that cannot reach anything once deployed: empty, or
@@ -974,6 +990,32 @@ mod tests {
         assert_eq!(required(&local), ["DB_HOST", "DB_PASSWORD", "DB_USER"]);
         let remote = [read("DB_HOST", "db.acme.internal"), read("DB_USER", "app")];
         assert!(required(&remote).is_empty());
+    }
+
+    #[test]
+    fn a_front_end_origin_with_a_local_default_is_not_asked_for() {
+        let read = |name: &str, default: Option<&str>| EnvRead {
+            name: name.to_owned(),
+            default: default.map(str::to_owned),
+            example: false,
+            strict: false,
+            at: Spot::file("config.py", "read"),
+        };
+        let reads = [
+            read("FRONTEND_URL", Some("http://localhost:5173")),
+            read("CORS_ALLOWED_ORIGINS", Some("http://localhost:3000")),
+            read("CORS_ORIGIN", None),
+            read("API_URL", Some("http://localhost:8000")),
+        ];
+        let (vars, _) = summarise(&reads, &[], &[]);
+        let required: Vec<&str> = vars
+            .iter()
+            .filter(|v| v.required)
+            .map(|v| v.name.as_str())
+            .collect();
+        assert_eq!(required, ["API_URL", "CORS_ORIGIN"]);
+        let (vars, _) = summarise(&[read("POSTGRES_PORT", None)], &[], &[]);
+        assert!(!vars[0].required, "an unset database port is the driver's");
     }
 
     #[test]
