@@ -90,6 +90,10 @@ fn analyse_json_prints_the_contract_fields() {
         &["analyse", repo.path().to_str().unwrap(), "--json"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = deployflow(dir.path(), &["analyse", repo.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(summary.contains("runtime:       node"), "{summary}");
     let out = deployflow(dir.path(), &["analyse", "/nonexistent/repo"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("neither a directory nor a repository URL"));

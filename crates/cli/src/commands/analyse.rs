@@ -104,6 +104,7 @@ fn print_summary(report: &Report<'_>) {
         );
     }
     println!("language:      {}", or_unknown(a.language.as_deref()));
+    println!("runtime:       {}", a.runtime());
     println!("framework:     {}", or_unknown(a.framework.as_deref()));
     println!("app directory: {}", a.subdir);
     let port = a.port.map(|p| p.to_string());
