@@ -24,10 +24,27 @@ pub(super) fn build_failure(lines: &[String]) -> String {
         .filter(|l| !is_builder_chatter(l))
         .collect();
     let tail = &tail[tail.len().saturating_sub(8)..];
+    let hint = if lines.iter().any(|l| needs_buildkit(l)) {
+        "; the Dockerfile uses BuildKit syntax (`COPY --link`, `RUN --mount`…), which this engine's classic builder cannot read: install the buildx component (Debian: docker-buildx) on the engine's host"
+    } else {
+        ""
+    };
     format!(
-        "the image did not build{step}{code}; its last lines:\n{}",
+        "the image did not build{step}{code}{hint}; its last lines:\n{}",
         tail.join("\n")
     )
+}
+
+/// The classic builder refusing an instruction flag only BuildKit knows.
+fn needs_buildkit(line: &str) -> bool {
+    line.contains("Unknown flag: link")
+        || line.contains("Unknown flag: mount")
+        || line.contains("Unknown flag: chmod")
+        || line.contains("Unknown flag: exclude")
+        || line.contains("Unknown flag: parents")
+        || line.contains("Unknown flag: network")
+        || line.contains("Unknown flag: security")
+        || line.contains("requires BuildKit")
 }
 
 /// The classic builder's own progress lines, which say nothing of the failure.
@@ -41,6 +58,8 @@ fn is_builder_chatter(line: &str) -> bool {
         || line.starts_with("environment-variable")
         || line.starts_with("Sending build context")
         || line.starts_with("Building ")
+        || line.starts_with("Install the buildx component")
+        || line == "https://docs.docker.com/go/buildx/"
 }
 
 /// `Step 4/9 : RUN pip install …` (the classic builder) or `#8 [build 4/6]
@@ -169,6 +188,23 @@ mod tests {
             dockerfile_step("#9 [build 4/6] RUN npm ci"),
             Some("RUN npm ci")
         );
+    }
+
+    #[test]
+    fn buildkit_syntax_on_the_classic_builder_is_named() {
+        let lines: Vec<String> = [
+            "DEPRECATED: The legacy builder is deprecated and will be removed in a future release.",
+            "            Install the buildx component to build images with BuildKit:",
+            "            https://docs.docker.com/go/buildx/",
+            "Error response from daemon: dockerfile parse error line 24: Unknown flag: link",
+        ]
+        .map(String::from)
+        .to_vec();
+        let reason = build_failure(&lines);
+        assert!(reason.contains("BuildKit syntax"), "{reason}");
+        assert!(reason.contains("docker-buildx"), "{reason}");
+        assert!(!reason.contains("Install the buildx component"), "{reason}");
+        assert!(reason.ends_with("Unknown flag: link"), "{reason}");
     }
 
     #[test]
