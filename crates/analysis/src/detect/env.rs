@@ -957,6 +957,17 @@ mod tests {
         );
     }
 
+    /// A lenient read in code with this default.
+    fn code_read(name: &str, default: Option<&str>) -> EnvRead {
+        EnvRead {
+            name: name.to_owned(),
+            default: default.map(str::to_owned),
+            example: false,
+            strict: false,
+            at: Spot::file("config.py", "read"),
+        }
+    }
+
     fn strict_reads(path: &str, code: &str) -> Vec<(String, bool)> {
         code_reads(&entry(path, code))
             .into_iter()
@@ -966,13 +977,7 @@ mod tests {
 
     #[test]
     fn a_database_whose_host_must_be_given_needs_its_credentials_too() {
-        let read = |name: &str, default: &str| EnvRead {
-            name: name.to_owned(),
-            default: some(default),
-            example: false,
-            strict: false,
-            at: Spot::file("application.conf", "read"),
-        };
+        let read = |name: &str, default: &str| code_read(name, Some(default));
         let required = |reads: &[EnvRead]| -> Vec<String> {
             let (vars, _) = summarise(reads, &[], &[]);
             vars.into_iter()
@@ -994,13 +999,7 @@ mod tests {
 
     #[test]
     fn a_front_end_origin_with_a_local_default_is_not_asked_for() {
-        let read = |name: &str, default: Option<&str>| EnvRead {
-            name: name.to_owned(),
-            default: default.map(str::to_owned),
-            example: false,
-            strict: false,
-            at: Spot::file("config.py", "read"),
-        };
+        let read = code_read;
         let reads = [
             read("FRONTEND_URL", Some("http://localhost:5173")),
             read("CORS_ALLOWED_ORIGINS", Some("http://localhost:3000")),
@@ -1020,13 +1019,7 @@ mod tests {
 
     #[test]
     fn an_address_defaulting_to_an_example_domain_is_required() {
-        let reads = [EnvRead {
-            name: "PHX_HOST".to_owned(),
-            default: some("example.com"),
-            example: false,
-            strict: false,
-            at: Spot::file("config/runtime.exs", "read"),
-        }];
+        let reads = [code_read("PHX_HOST", Some("example.com"))];
         let (vars, _) = summarise(&reads, &[], &[]);
         assert!(vars[0].required);
         assert!(is_example_domain("https://api.example.org/v1"));
