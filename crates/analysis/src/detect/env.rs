@@ -760,32 +760,52 @@ pub(crate) fn summarise(
     (vars, evidence)
 }
 
-/// `POSTGRES_PORT`, `DB_PORT`: the port of a database.
+/// `DB_HOST` → (`DB_`, `HOST`): a database's variable split into the
+/// prefix naming the database and the part of its connection it sets.
+fn database_variable(name: &str) -> Option<(String, String)> {
+    let upper = name.to_ascii_uppercase();
+    let c = re!(
+        r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|SPRING_DATASOURCE|REDIS)_?)(HOST|HOSTNAME|SERVER|NAME|USER|USERNAME|PASSWORD|PASS|PWD|DATABASE|DB|URL|URI|PORT)$"
+    )
+    .captures(&upper)?;
+    Some((c[1].to_owned(), c[2].to_owned()))
+}
+
+/// `POSTGRES_PORT`, `DB_PORT`, `REDIS_PORT`: the port of a database.
 fn is_database_port(name: &str) -> bool {
-    re!(r"^(?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|REDIS)_?PORT$")
-        .is_match(&name.to_ascii_uppercase())
+    database_variable(name)
+        .is_some_and(|(prefix, part)| part == "PORT" && !prefix.starts_with("SPRING_DATASOURCE"))
 }
 
-/// `DB_HOST` → `DB`: the prefix of a database's host variable.
+/// `DB_HOST` → `DB_`: the prefix of a database's host variable.
 fn database_host(name: &str) -> Option<String> {
-    let c = re!(r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?)_?)(?:HOST|HOSTNAME|SERVER)$")
-        .captures(name)?;
-    Some(c[1].to_owned())
+    database_variable(name)
+        .filter(|(prefix, part)| {
+            !prefix.starts_with("SPRING_DATASOURCE")
+                && !prefix.starts_with("REDIS")
+                && matches!(part.as_str(), "HOST" | "HOSTNAME" | "SERVER")
+        })
+        .map(|(prefix, _)| prefix)
 }
 
-/// `DB_USER` → `DB`: the prefix of a database's user, password or name.
+/// `DB_USER` → `DB_`: the prefix of a database's user, password or name.
 fn database_credential(name: &str) -> Option<String> {
-    let c = re!(r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?)_?)(?:USER|USERNAME|PASSWORD|PASS|PWD|NAME|DATABASE|DB)$")
-        .captures(name)?;
-    Some(c[1].to_owned())
+    database_variable(name)
+        .filter(|(prefix, part)| {
+            !prefix.starts_with("SPRING_DATASOURCE")
+                && !prefix.starts_with("REDIS")
+                && matches!(
+                    part.as_str(),
+                    "USER" | "USERNAME" | "PASSWORD" | "PASS" | "PWD" | "NAME" | "DATABASE" | "DB"
+                )
+        })
+        .map(|(prefix, _)| prefix)
 }
 
 /// A database's URL or one of its connection parts (not its port).
 fn is_database_part(name: &str) -> bool {
-    re!(
-        r"^(?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|SPRING_DATASOURCE)_?(?:HOST|HOSTNAME|SERVER|NAME|USER|USERNAME|PASSWORD|PASS|PWD|DATABASE|DB|URL|URI)$"
-    )
-    .is_match(&name.to_ascii_uppercase())
+    database_variable(name)
+        .is_some_and(|(prefix, part)| part != "PORT" && !prefix.starts_with("REDIS"))
 }
 
 /// The address or the credentials of another service: a database URL or
