@@ -11,6 +11,7 @@
 mod app_files;
 mod bind;
 mod build_env;
+mod build_isolation;
 mod compose;
 mod compose_plan;
 mod compose_ports;
@@ -37,6 +38,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use build_env::declared_args;
+pub use build_isolation::{
+    BuildFile, IsolatedBuilds, engine_fetched_sources, isolate_builds, source_host,
+};
 pub use compose::HOST_PORT_VARIABLE;
 pub use host_access::host_access;
 pub use validate::validate_compose;

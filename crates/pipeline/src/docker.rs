@@ -13,6 +13,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::process::Command;
 
+use crate::build_network::BuildIsolation;
 use crate::terraform::runner::ChildSettings;
 
 /// Whether the preflight step builds and probes the bundle.
@@ -53,6 +54,10 @@ pub struct DockerConfig {
     pub start_deadline: Duration,
     /// Between SIGINT and SIGKILL when a build or start is stopped.
     pub stop_grace: Duration,
+    /// Builds of repository code run on an isolated network with an
+    /// allow-list egress proxy; `None`: on the engine's default network
+    /// (`BUILD_ISOLATION=off`).
+    pub isolation: Option<BuildIsolation>,
 }
 
 impl DockerConfig {
@@ -71,6 +76,7 @@ impl DockerConfig {
             build_timeout: Duration::from_secs(30 * 60),
             start_deadline: Duration::from_secs(90),
             stop_grace: Duration::from_secs(10),
+            isolation: Some(BuildIsolation::new("debian:trixie-slim")),
         }
     }
 

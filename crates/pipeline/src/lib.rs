@@ -4,6 +4,7 @@
 
 mod analyse;
 mod author;
+pub mod build_network;
 mod checkouts;
 mod config;
 pub mod docker;

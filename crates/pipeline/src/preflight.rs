@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use engine::{StepContext, StepError};
 use serde::{Deserialize, Serialize};
 
+use crate::build_network;
 use crate::docker::{self, ComposeCli, DockerConfig, PreflightMode};
 use crate::probe::{Probe, describe, is_healthy, probe};
 use crate::terraform::runner::{ChildLine, Program, run_program};
@@ -108,6 +109,8 @@ pub(crate) struct Project<'a> {
     pub name: String,
     pub dir: PathBuf,
     pub compose_file: String,
+    /// The override that puts the builds on the isolated build network.
+    pub build_override: Option<String>,
     pub env: Vec<(String, String)>,
     /// Remove the build stages this project's builds leave (preflight). A
     /// docker-host deployment keeps them: a re-apply then rebuilds from
@@ -125,7 +128,7 @@ impl Project<'_> {
         timeout: Duration,
         tail: &mut VecDeque<String>,
     ) -> Result<(), String> {
-        let mut full = vec!["-p", self.name.as_str(), "-f", self.compose_file.as_str()];
+        let mut full = self.file_args();
         full.extend_from_slice(args);
         let args = self.compose.args(&full);
         // The standalone Compose gives up on one engine request after 60 s;
@@ -137,6 +140,9 @@ impl Project<'_> {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         env.push(("COMPOSE_HTTP_TIMEOUT", http_timeout.as_str()));
+        if self.build_override.is_some() {
+            env.extend(build_network::CLASSIC_BUILDER);
+        }
         let program = Program {
             bin: &self.compose.bin,
             json_lines: false,
@@ -289,17 +295,20 @@ impl Project<'_> {
         }
     }
 
+    /// `-p NAME -f FILE [-f OVERRIDE]`.
+    fn file_args(&self) -> Vec<&str> {
+        let mut args = vec!["-p", self.name.as_str(), "-f", self.compose_file.as_str()];
+        if let Some(file) = &self.build_override {
+            args.extend(["-f", file.as_str()]);
+        }
+        args
+    }
+
     /// The id of the service's container.
     async fn container(&self, service: &str) -> Option<String> {
-        let args = self.compose.args(&[
-            "-p",
-            &self.name,
-            "-f",
-            &self.compose_file,
-            "ps",
-            "-q",
-            service,
-        ]);
+        let mut args = self.file_args();
+        args.extend(["ps", "-q", service]);
+        let args = self.compose.args(&args);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let answer = docker::capture_in(
             self.config,
@@ -347,6 +356,7 @@ pub(crate) async fn run(
         ctx.warn(format!("preflight skipped: {why}"));
         return Ok(PreflightOutput::skipped(why));
     }
+    let build_override = isolate_builds(config, ctx, subject.source, subject.compose_file).await?;
     ctx.info(format!(
         "preflight on Docker {version} with {}",
         compose.describe()
@@ -378,6 +388,7 @@ pub(crate) async fn run(
         name: name.to_owned(),
         dir: subject.source.to_path_buf(),
         compose_file: subject.compose_file.to_owned(),
+        build_override,
         env,
         remove_build_stages: true,
     };
@@ -672,6 +683,35 @@ pub(crate) fn reaches_host(source: &Path, compose_file: &str) -> Option<String> 
     };
     let found = infra::bundle::host_access(&text);
     (!found.is_empty()).then(|| found.join("; "))
+}
+
+/// Puts the builds of the compose file at `source/compose_file` on the
+/// isolated build network (see [`build_network`]) and returns the override
+/// file that does so; `None` when builds are not isolated.
+pub(crate) async fn isolate_builds(
+    config: &DockerConfig,
+    ctx: &StepContext,
+    source: &Path,
+    compose_file: &str,
+) -> Result<Option<String>, StepError> {
+    let Some(isolation) = &config.isolation else {
+        ctx.warn(
+            "builds are not isolated (BUILD_ISOLATION=off): the repository's build steps reach whatever the engine's host reaches",
+        );
+        return Ok(None);
+    };
+    let file = build_network::isolate_project(isolation, source, compose_file)
+        .map_err(|why| StepError::permanent(format!("not built: {why}")))?;
+    build_network::ensure(config, isolation, ctx)
+        .await
+        .map_err(|why| {
+            StepError::retryable(format!("the isolated build network is not ready: {why}"))
+        })?;
+    ctx.info(format!(
+        "builds run on the isolated network {} through the egress proxy",
+        build_network::NETWORK
+    ));
+    Ok(Some(file))
 }
 
 /// A host port for the app: a free one on a local engine; on a remote one,

@@ -11,6 +11,7 @@ mod common;
 use std::time::Duration;
 
 use engine::JobStatus;
+use pipeline::build_network::BuildIsolation;
 use pipeline::docker::PreflightMode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -58,11 +59,26 @@ async fn deploy_with_values(
     description: &str,
     values: &[(&str, &str)],
 ) -> Outcome {
+    deploy_configured(docker, files, description, values, |_| {}).await
+}
+
+/// Like [`deploy_with_values`], the pipeline's settings changed by `configure`.
+async fn deploy_configured(
+    docker: &DockerEngine,
+    files: &[FixtureFile],
+    description: &str,
+    values: &[(&str, &str)],
+    configure: impl FnOnce(&mut pipeline::PipelineConfig),
+) -> Outcome {
     let repo = GitFixture::create(files);
     let data = tempfile::tempdir().unwrap();
     let mut config = pipeline::PipelineConfig::new(data.path().join("checkouts"));
     config.url_policy.allow_local = true;
     config.bundle.base_image_registry = REGISTRY.to_owned();
+    config.docker.isolation = Some(BuildIsolation::new(format!(
+        "{REGISTRY}{}",
+        docker_engine::DEBIAN_SLIM
+    )));
     config.docker.mode = PreflightMode::Required;
     config.docker.start_deadline = Duration::from_secs(60);
     config.docker.env = [
@@ -74,6 +90,7 @@ async fn deploy_with_values(
     .map(|(k, v)| (k.to_owned(), SecretString::from(v)))
     .collect();
     config.docker.deployments_dir = data.path().join("docker-host");
+    configure(&mut config);
     let (engine, db) = common::deploy_engine(config).await;
     let input = json!({"repo_url": repo.file_url(), "description": description});
     let values: std::collections::BTreeMap<&str, &str> = values.iter().copied().collect();
@@ -150,6 +167,16 @@ fn assert_answered(outcome: &Outcome, path: &str) {
             .contains(&outcome.project),
         "{preflight:#}"
     );
+}
+
+/// The engine's containers but the build network's proxy, which the first
+/// isolated build starts and which stays.
+fn build_containers(docker: &DockerEngine) -> Vec<String> {
+    docker
+        .lines(&["ps", "-a", "--format", "{{.Names}}"])
+        .into_iter()
+        .filter(|name| name != pipeline::build_network::PROXY_CONTAINER)
+        .collect()
 }
 
 fn failure(outcome: &Outcome) -> String {
@@ -341,7 +368,7 @@ async fn an_image_that_does_not_build_names_the_failing_step() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
         return;
     };
-    let containers_before = docker.lines(&["ps", "-aq"]).len();
+    let containers_before = build_containers(&docker);
     let outcome = deploy(
         &docker,
         &[
@@ -367,7 +394,7 @@ async fn an_image_that_does_not_build_names_the_failing_step() {
     );
     assert!(error.contains("exit code 3"), "{error}");
     assert_eq!(
-        docker.lines(&["ps", "-aq"]).len(),
+        build_containers(&docker),
         containers_before,
         "the failed step's build container was removed"
     );
@@ -710,5 +737,181 @@ async fn a_variable_the_build_reads_reaches_the_build_and_ignored_sources_are_co
         logs.iter()
             .any(|l| l.line.message.contains("removed 1 build-stage image(s)")),
         "no build-stage image was removed"
+    );
+}
+
+/// A stand-in for the control plane: an HTTP server on every address of
+/// this host, counting who connects.
+struct ControlPlane {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ControlPlane {
+    fn start() -> Self {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\nconnection: close\r\n\r\nsecrets",
+                );
+            }
+        });
+        Self { port, connections }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A repository whose Dockerfile `RUN`s a script that tries the control
+/// plane (on the engine's bridge gateway and on this host's own address),
+/// the cloud's instance metadata service, both directly and through the
+/// build's proxy, and looks for the worker's credentials; it fails the
+/// build when anything answers. The app itself needs Flask from PyPI.
+fn hostile_build(docker: &DockerEngine, control_plane: &ControlPlane) -> Vec<FixtureFile> {
+    // The default bridge's gateway is its subnet's first address.
+    let subnet = docker
+        .lines(&[
+            "network",
+            "inspect",
+            "bridge",
+            "--format",
+            "{{(index .IPAM.Config 0).Subnet}}",
+        ])
+        .first()
+        .cloned()
+        .expect("the engine's bridge has a subnet");
+    let network: std::net::Ipv4Addr = subnet.split('/').next().unwrap().parse().unwrap();
+    let gateway = std::net::Ipv4Addr::from(u32::from(network) + 1).to_string();
+    let host_address = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| gateway.clone());
+    let port = control_plane.port;
+    let probe = format!(
+        r#"import os, socket, sys, urllib.request
+direct = [("the control plane on the bridge gateway", "{gateway}", {port}),
+          ("the control plane on the host's address", "{host_address}", {port}),
+          ("the instance metadata service", "169.254.169.254", 80)]
+via_proxy = [("the instance metadata service through the proxy", "http://169.254.169.254/latest/meta-data/"),
+             ("the control plane through the proxy", "http://{gateway}:{port}/")]
+reached = []
+for name, host, port in direct:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+        reached.append(name)
+    except OSError as error:
+        print(f"blocked: {{name}} ({{error}})")
+for name, url in via_proxy:
+    try:
+        urllib.request.urlopen(url, timeout=5)
+        reached.append(name)
+    except Exception as error:
+        print(f"blocked: {{name}} ({{error}})")
+leaked = [k for k in os.environ if k.startswith(("AWS_", "DATABASE_URL", "OPENAI_", "DEPLOYFLOW_"))]
+if reached or leaked:
+    print(f"REACHED {{reached}} LEAKED {{leaked}}")
+    sys.exit(1)
+print("isolated: the build reached nothing but the registries")
+"#
+    );
+    vec![
+        FixtureFile::file("requirements.txt", "flask==3.0.3\n"),
+        FixtureFile::file(
+            "Dockerfile",
+            format!(
+                "FROM {REGISTRY}{PYTHON}\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\nRUN python probe_build.py\nEXPOSE 5000\nCMD [\"python\", \"app.py\"]\n"
+            ),
+        ),
+        FixtureFile::file("probe_build.py", probe),
+        FixtureFile::file(
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\n\n@app.get(\"/healthz\")\ndef health():\n    return \"ok\"\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_reaches_the_registries_but_not_the_control_plane_or_the_metadata_service() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let control_plane = ControlPlane::start();
+    let files = hostile_build(&docker, &control_plane);
+
+    let isolated = deploy_files(&docker, &files).await;
+    assert_answered(&isolated, "/healthz");
+    let log = isolated.outputs["preflight"]["build_log_tail"].to_string();
+    assert!(
+        log.contains("isolated: the build reached nothing but the registries"),
+        "{log}"
+    );
+    assert_eq!(control_plane.connections(), 0, "{log}");
+
+    // The same build on the engine's default network reaches the host: the
+    // probe tells a reachable control plane from an isolated one.
+    let open = deploy_configured(
+        &docker,
+        &files,
+        "small web app on a single server",
+        &[],
+        |config| config.docker.isolation = None,
+    )
+    .await;
+    let error = failure(&open);
+    assert!(error.contains("REACHED"), "{error}");
+    assert!(
+        error.contains("the control plane on the bridge gateway"),
+        "{error}"
+    );
+    assert!(control_plane.connections() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dockerfile_that_has_the_engine_fetch_the_metadata_service_is_not_built() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "flask==3.0.3\n"),
+            (
+                "Dockerfile",
+                &format!(
+                    "FROM {REGISTRY}{PYTHON}\nWORKDIR /app\nADD http://169.254.169.254/latest/meta-data/iam/security-credentials/ /app/credentials\nCOPY . .\nCMD [\"python\", \"app.py\"]\n"
+                ),
+            ),
+            (
+                "app.py",
+                "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+            ),
+        ],
+    )
+    .await;
+    let error = failure(&outcome);
+    assert!(
+        error.contains("http://169.254.169.254/latest/meta-data/iam/security-credentials/"),
+        "{error}"
+    );
+    assert!(error.contains("allow-list"), "{error}");
+    assert_eq!(
+        outcome.outputs["preflight"],
+        Value::Null,
+        "nothing was built"
     );
 }

@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 /// The registry prefix of the stand-in base images.
 pub const REGISTRY: &str = "deployflow-test.local/";
 
+/// The image the build network's egress proxy is built on; every build on
+/// the engine goes through that proxy, so every test that builds needs it.
+pub const DEBIAN_SLIM: &str = "debian:trixie-slim";
+
 /// The minimal Debian root every stand-in starts from.
 const ROOT_IMAGE: &str = "deployflow-test.local/debian-trixie-minbase:1";
 
@@ -86,7 +90,9 @@ pub fn engine() -> Option<DockerEngine> {
 /// write them, without the prefix) built.
 pub fn engine_with(images: &[&str]) -> Option<DockerEngine> {
     let engine = engine()?;
-    match ensure_images(&engine, images) {
+    let mut wanted = images.to_vec();
+    wanted.push(DEBIAN_SLIM);
+    match ensure_images(&engine, &wanted) {
         Ok(()) => Some(engine),
         Err(why) => panic!("the stand-in base images could not be built: {why}"),
     }
@@ -272,7 +278,12 @@ pub fn prune(engine: &DockerEngine) -> Result<String, String> {
     let unwanted: Vec<String> = engine
         .lines(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
         .into_iter()
-        .filter(|name| !name.contains("<none>") && !keep.contains(name))
+        // The build network's proxy image is kept too: every build needs it.
+        .filter(|name| {
+            !name.contains("<none>")
+                && !keep.contains(name)
+                && !name.starts_with("deployflow-egress-proxy:")
+        })
         .collect();
     if !unwanted.is_empty() {
         run(
@@ -417,6 +428,11 @@ exec useradd $uid $home \"$1\"\n";
 
 fn stand_ins() -> Vec<StandIn> {
     vec![
+        StandIn {
+            image: DEBIAN_SLIM,
+            dockerfile: apt(""),
+            files: Vec::new(),
+        },
         StandIn {
             image: "python:3.12.8-slim-bookworm",
             // The official image's Python is not marked externally managed.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use pipeline::build_network::BuildIsolation;
 use pipeline::docker::{DockerConfig, PreflightMode};
 use secrecy::SecretString;
 
@@ -74,6 +75,28 @@ pub struct PreflightConfig {
     /// mirror, e.g. `registry.internal/dockerhub/`); empty: the public registries.
     #[arg(long, env = "BASE_IMAGE_REGISTRY", default_value = "", global = true)]
     pub base_image_registry: String,
+
+    /// Whether builds of repository code run on an isolated network whose
+    /// only way out is an egress proxy admitting the package registries.
+    #[arg(long, env = "BUILD_ISOLATION", value_enum, default_value_t = Switch::On, global = true)]
+    pub build_isolation: Switch,
+
+    /// More hosts isolated builds may reach, comma-separated (`.example.com`
+    /// admits the domain and its subdomains).
+    #[arg(
+        long,
+        env = "BUILD_EGRESS_ALLOW",
+        value_delimiter = ',',
+        default_value = "",
+        global = true
+    )]
+    pub build_egress_allow: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 impl PreflightConfig {
@@ -92,6 +115,17 @@ impl PreflightConfig {
             .filter(|(name, _)| DOCKER_PASSED_THROUGH.contains(&name.as_str()))
             .map(|(name, value)| (name, SecretString::from(value)))
             .collect();
+        config.isolation = (self.build_isolation == Switch::On).then(|| {
+            let mut isolation =
+                BuildIsolation::new(format!("{}debian:trixie-slim", self.base_image_registry()));
+            isolation.allowed_hosts.extend(
+                self.build_egress_allow
+                    .iter()
+                    .map(|host| host.trim().to_owned())
+                    .filter(|host| !host.is_empty()),
+            );
+            isolation
+        });
         config
     }
 
@@ -103,5 +137,44 @@ impl PreflightConfig {
         } else {
             format!("{prefix}/")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        preflight: PreflightConfig,
+    }
+
+    fn docker(args: &[&str]) -> DockerConfig {
+        let cli = Cli::try_parse_from([&["deployflow"], args].concat()).unwrap();
+        cli.preflight
+            .docker(Path::new("docker"), Path::new("/tmp/deployflow"))
+    }
+
+    #[test]
+    fn builds_are_isolated_unless_turned_off() {
+        let isolation = docker(&[
+            "--base-image-registry",
+            "registry.internal/hub",
+            "--build-egress-allow",
+            "pkgs.internal, .corp.example",
+        ])
+        .isolation
+        .expect("on by default");
+        assert_eq!(
+            isolation.proxy_base_image,
+            "registry.internal/hub/debian:trixie-slim"
+        );
+        assert!(isolation.admits("pypi.org"));
+        assert!(isolation.admits("pkgs.internal"));
+        assert!(isolation.admits("git.corp.example"));
+        assert!(!isolation.admits("169.254.169.254"));
+        assert!(docker(&["--build-isolation", "off"]).isolation.is_none());
     }
 }

@@ -50,6 +50,14 @@ pub fn host_access(compose: &str) -> Vec<String> {
         {
             say("a security option is unconfined".to_owned());
         }
+        if let Some(network) = service
+            .get("build")
+            .and_then(|b| b.get("network"))
+            .and_then(Value::as_str)
+            .filter(|n| *n == "host")
+        {
+            say(format!("builds on network {network}"));
+        }
         if service.get("extends").and_then(|e| e.get("file")).is_some() {
             say("extends a service of another file, which is not checked".to_owned());
         }
@@ -109,7 +117,7 @@ mod tests {
 
     #[test]
     fn the_host_is_named_when_a_service_reaches_it() {
-        let compose = "services:\n  app:\n    build: .\n    privileged: true\n    network_mode: host\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n      - ../secrets:/secrets:ro\n      - type: bind\n        source: ~/.aws\n        target: /root/.aws\n    cap_add: [SYS_ADMIN]\n";
+        let compose = "services:\n  app:\n    build:\n      context: .\n      network: host\n    privileged: true\n    network_mode: host\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n      - ../secrets:/secrets:ro\n      - type: bind\n        source: ~/.aws\n        target: /root/.aws\n    cap_add: [SYS_ADMIN]\n";
         let found = host_access(compose);
         for expected in [
             "app: privileged",
@@ -118,6 +126,7 @@ mod tests {
             "app: mounts the host's ../secrets",
             "app: mounts the host's ~/.aws",
             "app: cap_add is set",
+            "app: builds on network host",
         ] {
             assert!(found.iter().any(|f| f == expected), "{expected}: {found:?}");
         }

@@ -25,7 +25,9 @@ pub(super) fn build_failure(lines: &[String]) -> String {
         .collect();
     let tail = &tail[tail.len().saturating_sub(8)..];
     let hint = if lines.iter().any(|l| needs_buildkit(l)) {
-        "; the Dockerfile uses BuildKit syntax (`COPY --link`, `RUN --mount`…), which this engine's classic builder cannot read: install the buildx component (Debian: docker-buildx) on the engine's host"
+        "; the Dockerfile uses BuildKit syntax (`COPY --link`, `RUN --mount`…), which the classic builder cannot read: isolated builds use the classic builder (only it runs `RUN` on the build network), so this Dockerfile builds only with BUILD_ISOLATION=off and the buildx component (Debian: docker-buildx) on the engine's host"
+    } else if lines.iter().any(|l| refused_by_egress_proxy(l)) {
+        "; the build asked for a host that is not on the build network's allow-list (the egress proxy answered 403): add it to BUILD_EGRESS_ALLOW if it is a source you trust"
     } else {
         ""
     };
@@ -45,6 +47,14 @@ fn needs_buildkit(line: &str) -> bool {
         || line.contains("Unknown flag: network")
         || line.contains("Unknown flag: security")
         || line.contains("requires BuildKit")
+}
+
+/// A client told by the build network's proxy that a host is not allowed
+/// (tinyproxy answers `403 Filtered`; curl and pip say so in their words).
+fn refused_by_egress_proxy(line: &str) -> bool {
+    line.contains("403 Filtered")
+        || line.contains("CONNECT tunnel failed, response 403")
+        || line.contains("Tunnel connection failed: 403")
 }
 
 /// The classic builder's own progress lines, which say nothing of the failure.
@@ -205,6 +215,21 @@ mod tests {
         assert!(reason.contains("docker-buildx"), "{reason}");
         assert!(!reason.contains("Install the buildx component"), "{reason}");
         assert!(reason.ends_with("Unknown flag: link"), "{reason}");
+    }
+
+    #[test]
+    fn a_host_the_egress_proxy_refused_is_named() {
+        let lines: Vec<String> = [
+            "Step 4/6 : RUN pip install --index-url https://pkgs.corp.example/simple app",
+            "WARNING: Retrying after connection broken by 'ProxyError('Cannot connect to proxy.', OSError('Tunnel connection failed: 403 Filtered'))'",
+            "ERROR: No matching distribution found for app",
+            "The command '/bin/sh -c pip install app' returned a non-zero code: 1",
+        ]
+        .map(String::from)
+        .to_vec();
+        let reason = build_failure(&lines);
+        assert!(reason.contains("BUILD_EGRESS_ALLOW"), "{reason}");
+        assert!(reason.contains("exit code 1"), "{reason}");
     }
 
     #[test]

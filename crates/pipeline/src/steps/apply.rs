@@ -255,7 +255,8 @@ pub(super) async fn run(
                 StepError::permanent("terraform printed no ecr_repository_url output to push to")
             })?;
         let image = format!("{repository}:{image_tag}");
-        let build_values = build_values(&bundle_files, &code, &values);
+        let dockerfile = app_dockerfile(&bundle_files, &code);
+        let build_values = build_values(&dockerfile, &values);
         super::image::build_and_push(
             tf,
             &ctx,
@@ -265,6 +266,8 @@ pub(super) async fn run(
                 image: &image,
                 region: &choice.region,
                 build_values: &build_values,
+                dockerfile: &dockerfile,
+                docker: &shared.config.docker,
             },
         )
         .await?;
@@ -340,18 +343,23 @@ pub(super) fn gate(dir: &Path, choice: &Choice, state: &StateBackend) -> Result<
 /// The job's values of the variables the image's Dockerfile declares with
 /// `ARG` (build-time variables: Next.js public ones, a repository's own):
 /// they reach `docker build` as build arguments.
-fn build_values(
-    bundle_files: &[(String, Vec<u8>)],
-    checkout: &Path,
-    values: &std::collections::BTreeMap<String, String>,
-) -> Vec<(String, String)> {
-    let dockerfile = bundle_files
+/// The Dockerfile the app image is built from: the bundle's, else the
+/// repository's own.
+fn app_dockerfile(bundle_files: &[(String, Vec<u8>)], checkout: &Path) -> String {
+    bundle_files
         .iter()
         .find(|(path, _)| path == "bundle/Dockerfile")
         .map(|(_, content)| String::from_utf8_lossy(content).into_owned())
         .or_else(|| std::fs::read_to_string(checkout.join("Dockerfile")).ok())
-        .unwrap_or_default();
-    infra::bundle::declared_args(&dockerfile)
+        .unwrap_or_default()
+}
+
+/// The values of the build arguments `dockerfile` declares.
+fn build_values(
+    dockerfile: &str,
+    values: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    infra::bundle::declared_args(dockerfile)
         .into_iter()
         .filter_map(|name| values.get(&name).map(|value| (name, value.clone())))
         .collect()

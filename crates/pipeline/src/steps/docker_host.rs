@@ -79,12 +79,15 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
             "the compose file gives its containers access to the host ({reach}): deployflow does not start it on a Docker host; if you trust it, run `make up` on that host yourself"
         )));
     }
+    let build_override =
+        crate::preflight::isolate_builds(config, ctx, &source, &generated.compose_file).await?;
     let project = Project {
         config,
         compose: &compose,
         name: bundle_dir::project_name("", ctx.job_id),
         dir: source,
         compose_file: generated.compose_file.clone(),
+        build_override,
         env: std::iter::once((
             infra::bundle::HOST_PORT_VARIABLE.to_owned(),
             host_port.to_string(),

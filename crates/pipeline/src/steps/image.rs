@@ -7,6 +7,8 @@ use std::path::Path;
 use engine::{StepContext, StepError};
 
 use super::apply::command_error;
+use crate::build_network;
+use crate::docker::DockerConfig;
 use crate::terraform::TerraformConfig;
 use crate::terraform::runner::{ChildLine, Program, run_program};
 
@@ -21,6 +23,10 @@ pub(super) struct Push<'a> {
     /// Build arguments and their values: the names go on the command line,
     /// the values only into `docker`'s environment.
     pub build_values: &'a [(String, String)],
+    /// The Dockerfile's text, checked for what the engine would fetch.
+    pub dockerfile: &'a str,
+    /// The engine's settings: whether builds are isolated, and how.
+    pub docker: &'a DockerConfig,
 }
 
 /// Builds the image from the bundle and pushes it.
@@ -35,6 +41,8 @@ pub(super) async fn build_and_push(
         image,
         region,
         build_values,
+        dockerfile,
+        docker: engine,
     } = push;
     let registry = image.split('/').next().unwrap_or(image);
     let log = |line: ChildLine| {
@@ -84,14 +92,32 @@ pub(super) async fn build_and_push(
         .map_err(|e| StepError::retryable(format!("reading the bundle archive: {e}")))?;
     ctx.info(format!("building the app image {image}"));
     let mut build = args(&["build", "--platform", "linux/amd64", "--tag", image]);
+    let mut build_env: Vec<(&str, &str)> = Vec::new();
+    match &engine.isolation {
+        Some(isolation) => {
+            build_network::check_engine_fetches(isolation, "the Dockerfile", dockerfile)
+                .map_err(|why| StepError::permanent(format!("not built: {why}")))?;
+            build_network::ensure(engine, isolation, ctx)
+                .await
+                .map_err(|why| {
+                    StepError::retryable(format!("the isolated build network is not ready: {why}"))
+                })?;
+            build.extend(build_network::build_arguments(isolation));
+            build_env.extend(build_network::CLASSIC_BUILDER);
+        }
+        None => ctx.warn(
+            "builds are not isolated (BUILD_ISOLATION=off): the repository's build steps reach whatever the engine's host reaches",
+        ),
+    }
     for (name, _) in build_values {
         build.extend(["--build-arg".to_owned(), name.clone()]);
     }
     build.push("-".to_owned());
-    let build_env: Vec<(&str, &str)> = build_values
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect();
+    build_env.extend(
+        build_values
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    );
     run_program(
         &tf.child(),
         docker,
