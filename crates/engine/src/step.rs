@@ -196,11 +196,12 @@ impl StepContext {
             .map_err(|e| store_error("reading a step memo", e))
     }
 
-    /// Records `value` under `key` so a retried or resumed attempt of this step finds it.
+    /// Records `value` under `key` so a retried or resumed attempt of this step finds
+    /// it; refused once this attempt has lost its lease.
     pub async fn memo_put(&self, key: &str, value: &Value) -> Result<(), StepError> {
         self.data
             .store
-            .memo_put(self.job_id, &self.step, key, value)
+            .memo_put(&self.data.lease, &self.step, key, value)
             .await
             .map_err(|e| store_error("writing a step memo", e))
     }

@@ -1329,6 +1329,22 @@ async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
         store.put_artifact(&stale, "only", "x", b"y").await,
         Err(EngineError::LeaseLost { .. })
     ));
+    // So is a memo write: it would overwrite what the current attempt recorded.
+    assert!(matches!(
+        store
+            .memo_put(
+                &stale,
+                "only",
+                "answer",
+                &json!({"computed_in_attempt": 99})
+            )
+            .await,
+        Err(EngineError::LeaseLost { .. })
+    ));
+    assert_eq!(
+        store.memo_get(id, "only", "answer").await.unwrap().unwrap()["computed_in_attempt"],
+        1
+    );
     assert_eq!(
         store
             .purge_finished(Utc::now() + chrono::Duration::seconds(1))

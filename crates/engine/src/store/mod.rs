@@ -124,9 +124,10 @@ pub trait Store: Send + Sync + 'static {
     /// A value a step recorded under `key` in an earlier attempt.
     async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>>;
 
-    /// Records a value for the step's later attempts. Not fenced: a memo is a cache of
-    /// an idempotent result, so a late write by a worker that lost its lease is harmless.
-    async fn memo_put(&self, job_id: Uuid, step: &str, key: &str, value: &Value) -> Result<()>;
+    /// Records a value for the step's later attempts, fenced by the lease: steps keep
+    /// state in memos (a saved plan, a pushed image), so a worker that lost its lease
+    /// must not overwrite what the current attempt recorded.
+    async fn memo_put(&self, lease: &Lease, step: &str, key: &str, value: &Value) -> Result<()>;
 
     /// Stores (or replaces) a file the job produced, fenced by the lease.
     async fn put_artifact(

@@ -611,17 +611,27 @@ impl Store for PgStore {
         .await?)
     }
 
-    async fn memo_put(&self, job_id: Uuid, step: &str, key: &str, value: &Value) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO engine.step_memos (job_id, step_name, key, value) VALUES ($1, $2, $3, $4)
+    async fn memo_put(&self, lease: &Lease, step: &str, key: &str, value: &Value) -> Result<()> {
+        let written = sqlx::query(
+            "INSERT INTO engine.step_memos (job_id, step_name, key, value)
+             SELECT $1, $4, $5, $6 FROM engine.queue
+             WHERE job_id = $1 AND lease_owner = $2 AND lease_epoch = $3
              ON CONFLICT (job_id, step_name, key) DO UPDATE SET value = excluded.value",
         )
-        .bind(job_id)
+        .bind(lease.job_id)
+        .bind(&lease.owner)
+        .bind(lease.epoch)
         .bind(step)
         .bind(key)
         .bind(value)
         .execute(&self.pool)
-        .await?;
+        .await?
+        .rows_affected();
+        if written == 0 {
+            return Err(EngineError::LeaseLost {
+                job_id: lease.job_id,
+            });
+        }
         Ok(())
     }
 

@@ -883,19 +883,30 @@ impl Store for SqliteStore {
         Ok(value.map(|Json(v)| v))
     }
 
-    async fn memo_put(&self, job_id: Uuid, step: &str, key: &str, value: &Value) -> Result<()> {
+    async fn memo_put(&self, lease: &Lease, step: &str, key: &str, value: &Value) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO step_memos (job_id, step_name, key, value, created_at) VALUES (?, ?, ?, ?, ?)
+        let written = sqlx::query(
+            "INSERT INTO step_memos (job_id, step_name, key, value, created_at)
+             SELECT ?1, ?4, ?5, ?6, ?7 FROM queue
+             WHERE job_id = ?1 AND lease_owner = ?2 AND lease_epoch = ?3
              ON CONFLICT (job_id, step_name, key) DO UPDATE SET value = excluded.value",
         )
-        .bind(job_id.to_string())
+        .bind(lease.job_id.to_string())
+        .bind(&lease.owner)
+        .bind(lease.epoch)
         .bind(step)
         .bind(key)
         .bind(Json(value))
         .bind(now_ms())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if written == 0 {
+            tx.rollback().await?;
+            return Err(EngineError::LeaseLost {
+                job_id: lease.job_id,
+            });
+        }
         tx.commit().await?;
         Ok(())
     }
