@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use test_support::database::TestPostgres;
-use test_support::fake_container_tools::{FAKE_REGISTRY_PASSWORD, FakeContainerTools};
+use test_support::fake_container_tools::{FAKE_REGISTRY_PASSWORD, FakeContainerTools, ToolCall};
 use test_support::fake_terraform::FakeTerraform;
 use test_support::git_fixture::{FixtureFile, GitFixture};
 use test_support::git_server::{BasicAuth, GitHttpServer};
@@ -760,8 +760,34 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
     assert_eq!(creates[0].address, "aws_ecr_repository.app", "{creates:#?}");
     stack.assert_no_duplicate_creates();
 
-    // Login with the password on stdin, build from the bundle on stdin, push.
-    let calls = stack.tools.calls();
+    // Login with the password on stdin, the isolated build network made
+    // ready, build from the bundle on stdin on that network, push.
+    let (setup, calls): (Vec<ToolCall>, Vec<ToolCall>) =
+        stack.tools.calls().into_iter().partition(|c| {
+            c.argv[0] == "docker"
+                && ["image", "network", "container", "rm", "create", "start"]
+                    .contains(&c.argv[1].as_str())
+        });
+    let setup: Vec<String> = setup.iter().map(|c| c.argv[1..3].join(" ")).collect();
+    assert_eq!(
+        setup,
+        [
+            "image inspect",
+            "network inspect",
+            "network inspect",
+            "container inspect",
+            "rm -f",
+            "create --name",
+            "network connect",
+            "start deployflow-egress-proxy"
+        ],
+        "{calls:#?}"
+    );
+    // The tag is looked up first: it is new, so it is not there yet.
+    let (lookups, calls): (Vec<ToolCall>, Vec<ToolCall>) = calls
+        .into_iter()
+        .partition(|c| c.argv[1..3] == ["ecr", "describe-images"]);
+    assert_eq!(lookups.len(), 1, "{lookups:#?}");
     let argv: Vec<Vec<&str>> = calls
         .iter()
         .map(|c| c.argv.iter().map(String::as_str).collect())
@@ -792,6 +818,21 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
     );
     let image = argv[2][5];
     assert!(image.starts_with("fake-ecr_repository_url:"), "{image}");
+    let build = &argv[2];
+    assert!(
+        build
+            .windows(2)
+            .any(|w| w == ["--network", "deployflow-builds"]),
+        "{build:?}"
+    );
+    assert!(
+        build.windows(2).any(|w| w
+            == [
+                "--build-arg",
+                "HTTPS_PROXY=http://deployflow-egress-proxy:3128"
+            ]),
+        "{build:?}"
+    );
     assert_eq!(argv[3], ["docker", "push", image]);
 
     // The registry password is nowhere in the logs.
@@ -800,6 +841,54 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
     }
     let (_, logs) = stack.get_json(&format!("/job/{id}/logs?limit=1000")).await;
     assert!(!logs.to_string().contains(FAKE_REGISTRY_PASSWORD));
+}
+
+/// A worker SIGKILLed right after its `docker push`, before it recorded the
+/// push: its successor finds the tag in the registry and neither builds nor
+/// pushes again (a second push of an immutable tag would fail every retry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_after_its_image_push_is_resumed_without_pushing_again() {
+    let mut stack = Stack::start().await;
+    stack.tools.kill_caller_after_next_push();
+    let repo = stack.repo("api", &flask_app());
+    let (code, job) = stack
+        .post(
+            "/request",
+            json!({"repo_url": repo, "description": "a small public API, cheap, scale to zero"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let pushes = |stack: &Stack| {
+        stack
+            .tools
+            .calls()
+            .into_iter()
+            .filter(|c| c.argv.get(1).map(String::as_str) == Some("push"))
+            .count()
+    };
+    wait_until("the image push", JOB_TIMEOUT, async || {
+        (pushes(&stack) == 1).then_some(())
+    })
+    .await;
+    stack.start_worker();
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    let apply = outcomes(&job, "apply");
+    assert_eq!(
+        apply.first().map(String::as_str),
+        Some("interrupted"),
+        "{apply:?}"
+    );
+    assert_eq!(pushes(&stack), 1, "{:#?}", stack.tools.calls());
+    let builds = stack
+        .tools
+        .calls()
+        .into_iter()
+        .filter(|c| c.argv.get(1).map(String::as_str) == Some("build"))
+        .count();
+    assert_eq!(builds, 1, "the successor did not build the image again");
+    stack.assert_no_duplicate_creates();
 }
 
 /// A variable the image's build reads (a bundler's public one) reaches

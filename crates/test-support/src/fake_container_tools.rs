@@ -1,13 +1,16 @@
 //! Fake `docker` and `aws` executables for the image push of container targets:
 //! shell scripts that record every call (arguments, and the size of what came on
 //! stdin, never its content) in a log the test reads. `aws ecr
-//! get-login-password` prints a fixed password the test can look for.
+//! get-login-password` prints a fixed password the test can look for; `docker
+//! network inspect` answers as the isolated build network would.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// What `aws ecr get-login-password` prints.
 pub const FAKE_REGISTRY_PASSWORD: &str = "fake-ecr-password-0123456789";
+
+const KILL_AFTER_PUSH: &str = "kill-caller-after-next-push";
 
 pub struct FakeContainerTools {
     dir: PathBuf,
@@ -31,9 +34,25 @@ impl FakeContainerTools {
              {{ printf '%s\\037' \"$(basename \"$0\")\" \"$@\"; printf 'stdin=%s\\n' \"$bytes\"; }} >> '{}'\n",
             log.display()
         );
-        let docker = format!("#!/bin/sh\n{record}");
+        // The build network is there and isolated; its proxy is not yet
+        // running, so the first build starts it.
+        // A push can SIGKILL its caller (the worker) once it is done, as a
+        // worker killed between its push and its next write would be.
+        let kill_flag = dir.join(KILL_AFTER_PUSH);
+        let docker = format!(
+            "#!/bin/sh\n{record}case \"$1 $2\" in\n  'network inspect') echo 'true true';;\n  'container inspect') exit 1;;\nesac\n\
+             if [ \"$1\" = push ] && [ -e '{flag}' ]; then rm -f '{flag}'; kill -9 $PPID; fi\n",
+            flag = kill_flag.display()
+        );
+        // `ecr describe-images` finds a tag a recorded `docker push` pushed.
         let aws = format!(
-            "#!/bin/sh\n{record}if [ \"$1 $2\" = \"ecr get-login-password\" ]; then echo '{FAKE_REGISTRY_PASSWORD}'; fi\n"
+            "#!/bin/sh\n{record}if [ \"$1 $2\" = \"ecr get-login-password\" ]; then echo '{FAKE_REGISTRY_PASSWORD}'; fi\n\
+             if [ \"$1 $2\" = \"ecr describe-images\" ]; then\n\
+               tag=''; for a in \"$@\"; do case \"$a\" in imageTag=*) tag=\"${{a#imageTag=}}\";; esac; done\n\
+               if [ -n \"$tag\" ] && grep -q \"push.*:$tag\" '{log}'; then printf '{{\"imageDetails\":[{{\"imageTags\":[\"%s\"]}}]}}\\n' \"$tag\"; exit 0; fi\n\
+               echo 'An error occurred (ImageNotFoundException) when calling the DescribeImages operation' >&2; exit 254\n\
+             fi\n",
+            log = log.display()
         );
         for (name, script) in [("docker", docker), ("aws", aws)] {
             let path = dir.join(name);
@@ -44,6 +63,11 @@ impl FakeContainerTools {
         Self {
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// Makes the next `docker push` SIGKILL the process that ran it, once.
+    pub fn kill_caller_after_next_push(&self) {
+        std::fs::write(self.dir.join(KILL_AFTER_PUSH), b"").expect("write the kill flag");
     }
 
     pub fn docker(&self) -> PathBuf {

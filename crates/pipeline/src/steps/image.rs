@@ -63,6 +63,38 @@ pub(super) async fn build_and_push(
         secret_stdout: false,
     };
     let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    // Tags are fresh per plan and the repository's are immutable: when the
+    // tag is already there, an attempt that was stopped between its push
+    // and recording it pushed this very image, and a second push would fail.
+    if let Some((repository, tag)) = repository_and_tag(image) {
+        let lookup = args(&[
+            "ecr",
+            "describe-images",
+            "--repository-name",
+            repository,
+            "--image-ids",
+            &format!("imageTag={tag}"),
+            "--region",
+            region,
+        ]);
+        let found = run_program(
+            &tf.child(),
+            aws,
+            dir,
+            &lookup,
+            &[],
+            None,
+            &ctx.cancellation,
+            |_| {},
+        )
+        .await;
+        if found.is_ok_and(|answer| answer.stdout.contains("imageDetails")) {
+            ctx.info(format!(
+                "{image} is already in the registry: an interrupted attempt pushed it"
+            ));
+            return Ok(());
+        }
+    }
     let password = run_program(
         &tf.child(),
         aws,
@@ -144,4 +176,25 @@ pub(super) async fn build_and_push(
     .map_err(|e| command_error(ctx, e))?;
     ctx.info(format!("pushed {image}"));
     Ok(())
+}
+
+/// `<registry>/<repository>:<tag>` → (repository, tag).
+fn repository_and_tag(image: &str) -> Option<(&str, &str)> {
+    let (name, tag) = image.rsplit_once(':')?;
+    let repository = name.split_once('/').map_or(name, |(_, path)| path);
+    (!repository.is_empty() && !tag.is_empty() && !tag.contains('/')).then_some((repository, tag))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_repository_and_tag_are_read_from_the_image_name() {
+        assert_eq!(
+            super::repository_and_tag(
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/apps/shop:abc123-x9"
+            ),
+            Some(("apps/shop", "abc123-x9"))
+        );
+        assert_eq!(super::repository_and_tag("registry:5000/shop"), None);
+    }
 }
