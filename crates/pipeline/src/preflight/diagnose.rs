@@ -26,6 +26,11 @@ pub(super) fn build_failure(lines: &[String]) -> String {
     let tail = &tail[tail.len().saturating_sub(8)..];
     let hint = if lines.iter().any(|l| needs_buildkit(l)) {
         "; the Dockerfile uses BuildKit syntax (`COPY --link`, `RUN --mount`…), which the classic builder cannot read: isolated builds use the classic builder (only it runs `RUN` on the build network), so this Dockerfile builds only with BUILD_ISOLATION=off and the buildx component (Debian: docker-buildx) on the engine's host"
+    } else if lines
+        .iter()
+        .any(|l| l.contains("not supported by buildkit"))
+    {
+        "; this engine's Compose builds with BuildKit, whose `RUN` steps cannot join the isolated build network: give deployflow a Compose that honours DOCKER_BUILDKIT=0 (the standalone docker-compose through COMPOSE_BIN, or a Compose v2 that still has the classic builder), or build unisolated with BUILD_ISOLATION=off"
     } else if lines.iter().any(|l| refused_by_egress_proxy(l)) {
         "; the build asked for a host that is not on the build network's allow-list (the egress proxy answered 403): add it to BUILD_EGRESS_ALLOW if it is a source you trust"
     } else {
@@ -215,6 +220,17 @@ mod tests {
         assert!(reason.contains("docker-buildx"), "{reason}");
         assert!(!reason.contains("Install the buildx component"), "{reason}");
         assert!(reason.ends_with("Unknown flag: link"), "{reason}");
+    }
+
+    #[test]
+    fn a_compose_that_builds_only_with_buildkit_is_named() {
+        let lines: Vec<String> =
+            ["failed to solve: network mode \"deployflow-builds\" not supported by buildkit"]
+                .map(String::from)
+                .to_vec();
+        let reason = build_failure(&lines);
+        assert!(reason.contains("COMPOSE_BIN"), "{reason}");
+        assert!(reason.contains("BUILD_ISOLATION=off"), "{reason}");
     }
 
     #[test]
