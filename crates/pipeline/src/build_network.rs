@@ -14,7 +14,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use engine::StepContext;
+use engine::{StepContext, StepError};
 use sha2::{Digest, Sha256};
 
 use crate::docker::{self, DockerConfig};
@@ -171,6 +171,32 @@ fn regex_escape(text: &str) -> String {
             escape.then_some('\\').into_iter().chain([c])
         })
         .collect()
+}
+
+/// Readies a build for the isolated network: `check` first (what it refuses
+/// is a permanent failure: the repository must change), then the network
+/// and its proxy (a failure there is the engine's, worth retrying). `None`,
+/// with a warning in the job's log, when builds are not isolated.
+pub(crate) async fn prepare<'a, T>(
+    config: &'a DockerConfig,
+    ctx: &StepContext,
+    check: impl FnOnce(&BuildIsolation) -> Result<T, String>,
+) -> Result<Option<(&'a BuildIsolation, T)>, StepError> {
+    let Some(isolation) = &config.isolation else {
+        ctx.warn(
+            "builds are not isolated (BUILD_ISOLATION=off): the repository's build steps reach whatever the engine's host reaches",
+        );
+        return Ok(None);
+    };
+    let checked =
+        check(isolation).map_err(|why| StepError::permanent(format!("not built: {why}")))?;
+    ensure(config, isolation, ctx).await.map_err(|why| {
+        StepError::retryable(format!("the isolated build network is not ready: {why}"))
+    })?;
+    ctx.info(format!(
+        "the build runs on the isolated network {NETWORK} through the egress proxy"
+    ));
+    Ok(Some((isolation, checked)))
 }
 
 /// One set-up at a time in this process; other processes that race it are

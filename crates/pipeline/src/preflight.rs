@@ -694,24 +694,11 @@ pub(crate) async fn isolate_builds(
     source: &Path,
     compose_file: &str,
 ) -> Result<Option<String>, StepError> {
-    let Some(isolation) = &config.isolation else {
-        ctx.warn(
-            "builds are not isolated (BUILD_ISOLATION=off): the repository's build steps reach whatever the engine's host reaches",
-        );
-        return Ok(None);
-    };
-    let file = build_network::isolate_project(isolation, source, compose_file)
-        .map_err(|why| StepError::permanent(format!("not built: {why}")))?;
-    build_network::ensure(config, isolation, ctx)
-        .await
-        .map_err(|why| {
-            StepError::retryable(format!("the isolated build network is not ready: {why}"))
-        })?;
-    ctx.info(format!(
-        "builds run on the isolated network {} through the egress proxy",
-        build_network::NETWORK
-    ));
-    Ok(Some(file))
+    let prepared = build_network::prepare(config, ctx, |isolation| {
+        build_network::isolate_project(isolation, source, compose_file)
+    })
+    .await?;
+    Ok(prepared.map(|(_, override_file)| override_file))
 }
 
 /// A host port for the app: a free one on a local engine; on a remote one,

@@ -125,26 +125,14 @@ pub(super) async fn build_and_push(
     ctx.info(format!("building the app image {image}"));
     let mut build = args(&["build", "--platform", "linux/amd64", "--tag", image]);
     let mut build_env: Vec<(&str, &str)> = Vec::new();
-    match &engine.isolation {
-        Some(isolation) => {
-            build_network::check_engine_fetches(isolation, "the Dockerfile", dockerfile)
-                .map_err(|why| StepError::permanent(format!("not built: {why}")))?;
-            build_network::ensure(engine, isolation, ctx)
-                .await
-                .map_err(|why| {
-                    StepError::retryable(format!("the isolated build network is not ready: {why}"))
-                })?;
-            build.extend(build_network::build_arguments(isolation));
-            build_env.extend(build_network::CLASSIC_BUILDER);
-        }
-        None => ctx.warn(
-            "builds are not isolated (BUILD_ISOLATION=off): the repository's build steps reach whatever the engine's host reaches",
-        ),
+    let prepared = build_network::prepare(engine, ctx, |isolation| {
+        build_network::check_engine_fetches(isolation, "the Dockerfile", dockerfile)
+    })
+    .await?;
+    if let Some((isolation, ())) = prepared {
+        build.extend(build_network::build_arguments(isolation));
+        build_env.extend(build_network::CLASSIC_BUILDER);
     }
-    for (name, _) in build_values {
-        build.extend(["--build-arg".to_owned(), name.clone()]);
-    }
-    build.push("-".to_owned());
     build_env.extend(
         build_values
             .iter()
