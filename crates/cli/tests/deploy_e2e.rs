@@ -816,6 +816,7 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
         calls[2].stdin_bytes > 100,
         "the bundle is the build context"
     );
+    assert_eq!(argv[2].last(), Some(&"-"), "the context is read from stdin");
     let image = argv[2][5];
     assert!(image.starts_with("fake-ecr_repository_url:"), "{image}");
     let build = &argv[2];

@@ -133,6 +133,10 @@ pub(super) async fn build_and_push(
         build.extend(build_network::build_arguments(isolation));
         build_env.extend(build_network::CLASSIC_BUILDER);
     }
+    for (name, _) in build_values {
+        build.extend(["--build-arg".to_owned(), name.clone()]);
+    }
+    build.push("-".to_owned());
     build_env.extend(
         build_values
             .iter()
