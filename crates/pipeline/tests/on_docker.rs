@@ -533,7 +533,7 @@ async fn a_compose_file_that_reaches_the_host_is_neither_preflighted_nor_started
             "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
         ),
     ];
-    let containers_before = docker.lines(&["ps", "-aq"]).len();
+    let containers_before = build_containers(&docker);
     let outcome = deploy_as(&docker, &files, "run it on my server").await;
     let skipped = outcome.outputs["preflight"]["skipped"]
         .as_str()
@@ -547,7 +547,7 @@ async fn a_compose_file_that_reaches_the_host_is_neither_preflighted_nor_started
     let error = outcome.job.error.clone().unwrap_or_default();
     assert!(error.contains("access to the host"), "{error}");
     assert_eq!(
-        docker.lines(&["ps", "-aq"]).len(),
+        build_containers(&docker),
         containers_before,
         "nothing was started"
     );
