@@ -116,6 +116,11 @@ pub struct Analysis {
     /// The same files with the ports each exposes or publishes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub docker: Vec<DockerFileFacts>,
+    /// The databases and caches the app's code uses (`postgres`, `mysql`,
+    /// `redis`, `mongodb`), from its drivers and ORM settings; evidence
+    /// `datastore:<kind>` says where.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datastores: Vec<String>,
     /// A path answering health probes (`/health`, `/healthz`...), if seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_path: Option<String>,

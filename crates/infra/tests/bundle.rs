@@ -51,6 +51,7 @@ fn app(language: &str, framework: &str, port: Option<u16>, start: Option<&str>) 
         dockerized: false,
         docker_files: Vec::new(),
         docker: Vec::new(),
+        datastores: Vec::new(),
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

@@ -26,6 +26,7 @@ fn app(language: &str, framework: &str) -> Analysis {
         dockerized: false,
         docker_files: Vec::new(),
         docker: Vec::new(),
+        datastores: Vec::new(),
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

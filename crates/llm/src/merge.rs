@@ -365,6 +365,7 @@ mod tests {
             dockerized: true,
             docker_files: vec!["Dockerfile".into()],
             docker: Vec::new(),
+            datastores: Vec::new(),
             health_path: None,
             apps: vec![],
             notes: vec![],

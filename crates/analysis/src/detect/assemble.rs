@@ -36,6 +36,7 @@ pub(crate) fn nothing(docker: &DockerSetup) -> Analysis {
         dockerized: false,
         docker_files: docker.files.clone(),
         docker: docker.summaries(),
+        datastores: Vec::new(),
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),
@@ -95,6 +96,11 @@ pub(crate) fn build(
         serving(&mut a, view, d, docker, dockerfile);
     }
     environment(&mut a, snapshot, view, d, dockerfile);
+    for store in super::datastores::scan(view) {
+        a.evidence
+            .push(store.at.evidence(&format!("datastore:{}", store.kind)));
+        a.datastores.push(store.kind.to_owned());
+    }
     a.notes.extend(d.notes.iter().cloned());
     a
 }

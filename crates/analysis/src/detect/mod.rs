@@ -3,6 +3,7 @@
 
 mod assemble;
 mod command;
+mod datastores;
 mod deny;
 mod detection;
 mod docker;

