@@ -6,11 +6,13 @@
 mod cost;
 mod placement;
 mod rules;
+mod services;
 
 use analysis::{Analysis, Requirements};
 use serde::{Deserialize, Serialize};
 
 pub use placement::{DEFAULT_INSTANCE_TYPE, DEFAULT_REGION, is_aws_region, is_instance_type};
+pub use services::{BackingService, NotProvisioned, Part, ServicePlan, StoreKind, Wire};
 
 /// The deployment targets deployflow knows how to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,6 +103,10 @@ pub struct Choice {
     pub cost_breakdown: Vec<String>,
     /// `rules` or `llm` (accepted only when it named a known target).
     pub decided_by: String,
+    /// The databases and caches that run beside the app, and those the app
+    /// needs that are not provisioned on this target.
+    #[serde(default, skip_serializing_if = "ServicePlan::is_empty")]
+    pub services: ServicePlan,
 }
 
 /// Chooses the target by rules: an explicit target in the requirements wins,
@@ -109,13 +115,25 @@ pub struct Choice {
 /// single VM. Region and size come from the requirements when they are valid.
 pub fn choose(analysis: &Analysis, requirements: &Requirements) -> Choice {
     let decision = rules::decide(analysis, requirements);
-    build(decision.target, decision.reasons, requirements, "rules")
+    build(
+        decision.target,
+        decision.reasons,
+        analysis,
+        requirements,
+        "rules",
+    )
 }
 
 /// The Docker host target, for `reason` (the default of a machine with a
 /// Docker engine and no cloud credentials).
-pub fn on_docker_host(requirements: &Requirements, reason: String) -> Choice {
-    build(Target::DockerHost, vec![reason], requirements, "rules")
+pub fn on_docker_host(analysis: &Analysis, requirements: &Requirements, reason: String) -> Choice {
+    build(
+        Target::DockerHost,
+        vec![reason],
+        analysis,
+        requirements,
+        "rules",
+    )
 }
 
 /// Accepts the target an LLM argued for, when it is one of [`Target::ALL`]
@@ -126,6 +144,7 @@ pub fn accept_llm_choice(
     rules: Choice,
     proposed_target: &str,
     reasons: Vec<String>,
+    analysis: &Analysis,
     requirements: &Requirements,
 ) -> Choice {
     let reasons: Vec<String> = reasons
@@ -162,7 +181,7 @@ pub fn accept_llm_choice(
         rules.target,
         rules.reasons.join(" ")
     ));
-    build(target, all, requirements, "llm")
+    build(target, all, analysis, requirements, "llm")
 }
 
 fn with_note(mut choice: Choice, note: String) -> Choice {
@@ -173,6 +192,7 @@ fn with_note(mut choice: Choice, note: String) -> Choice {
 fn build(
     target: Target,
     mut reasons: Vec<String>,
+    analysis: &Analysis,
     requirements: &Requirements,
     decided_by: &str,
 ) -> Choice {
@@ -191,5 +211,6 @@ fn build(
         monthly_cost_usd: estimate.monthly_usd,
         cost_breakdown: estimate.lines,
         decided_by: decided_by.to_owned(),
+        services: services::plan(analysis, requirements, target),
     }
 }

@@ -455,11 +455,18 @@ fn sizing_follows_the_target() {
 #[test]
 fn an_llm_target_is_accepted_only_from_the_known_list() {
     let requirements = Requirements::default();
-    let rules = choose(&flask(), &requirements);
+    let app = flask();
+    let rules = choose(&app, &requirements);
     assert_eq!(rules.target, Target::Vm);
 
     let argued = vec!["The app is stateless and traffic is bursty.".to_owned()];
-    let llm = accept_llm_choice(rules.clone(), "serverless", argued.clone(), &requirements);
+    let llm = accept_llm_choice(
+        rules.clone(),
+        "serverless",
+        argued.clone(),
+        &app,
+        &requirements,
+    );
     assert_eq!(llm.target, Target::Serverless);
     assert_eq!(llm.decided_by, "llm");
     assert_eq!(llm.reasons[0], argued[0]);
@@ -474,10 +481,10 @@ fn an_llm_target_is_accepted_only_from_the_known_list() {
     );
     assert_ne!(llm.monthly_cost_usd, rules.monthly_cost_usd);
 
-    let synonym = accept_llm_choice(rules.clone(), "ECS", argued.clone(), &requirements);
+    let synonym = accept_llm_choice(rules.clone(), "ECS", argued.clone(), &app, &requirements);
     assert_eq!(synonym.target, Target::ContainerService);
 
-    let unknown = accept_llm_choice(rules.clone(), "heroku", argued, &requirements);
+    let unknown = accept_llm_choice(rules.clone(), "heroku", argued, &app, &requirements);
     assert_eq!(unknown.target, Target::Vm);
     assert_eq!(unknown.decided_by, "rules");
     assert!(
@@ -492,6 +499,7 @@ fn an_llm_target_is_accepted_only_from_the_known_list() {
         rules.clone(),
         "kubernetes",
         vec!["  ".into()],
+        &app,
         &requirements,
     );
     assert_eq!(unargued.target, Target::Vm);

@@ -100,6 +100,7 @@ pub async fn choose(
                 rules,
                 proposed,
                 reasons,
+                &analysed.analysis,
                 &analysed.requirements,
             ))
         }

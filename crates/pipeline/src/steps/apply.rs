@@ -653,6 +653,7 @@ mod tests {
             monthly_cost_usd,
             cost_breakdown: Vec::new(),
             decided_by: "rules".into(),
+            services: Default::default(),
         }
     }
 

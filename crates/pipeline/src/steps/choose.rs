@@ -42,6 +42,7 @@ async fn docker_host_default(shared: &Shared, analysed: &Analysed) -> Option<Cho
     }
     let version = crate::docker::engine_version(config).await.ok()?;
     Some(infra::choose::on_docker_host(
+        &analysed.analysis,
         &analysed.requirements,
         format!(
             "No cloud credentials are configured and a Docker engine answers ({}, Docker {version}): the app runs there. Name a target in the description (\"on AWS with a VM\", \"serverless\"...) to plan a cloud deployment instead.",

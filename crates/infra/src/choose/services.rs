@@ -1,0 +1,541 @@
+//! The backing services a deployment runs beside the app: which databases
+//! and caches the app needs (the description, its required variables, its
+//! drivers), which of them deployflow provisions on the chosen target, and
+//! which of the app's variables are wired to each. What is needed but not
+//! provisioned is said, with the variables the user must give instead.
+
+use analysis::{Analysis, Requirements};
+use serde::{Deserialize, Serialize};
+
+use super::Target;
+
+/// A store deployflow can run beside the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    Postgres,
+    Mysql,
+    Redis,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Postgres => "postgres",
+            StoreKind::Mysql => "mysql",
+            StoreKind::Redis => "redis",
+        }
+    }
+
+    /// A person's name for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            StoreKind::Postgres => "PostgreSQL",
+            StoreKind::Mysql => "MySQL",
+            StoreKind::Redis => "Redis",
+        }
+    }
+
+    fn parse(name: &str) -> Option<StoreKind> {
+        match name {
+            "postgres" => Some(StoreKind::Postgres),
+            "mysql" => Some(StoreKind::Mysql),
+            "redis" => Some(StoreKind::Redis),
+            _ => None,
+        }
+    }
+
+    fn is_sql(self) -> bool {
+        self != StoreKind::Redis
+    }
+}
+
+/// What a wired variable carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "part")]
+pub enum Part {
+    /// A connection URL; `scheme` is the one the app's own default uses
+    /// (`postgresql+asyncpg`), else the store's.
+    Url {
+        scheme: Option<String>,
+    },
+    Host,
+    Port,
+    User,
+    Password,
+    /// The database's name.
+    Name,
+    /// Laravel's `DB_CONNECTION` driver name (`pgsql`, `mysql`).
+    Driver,
+}
+
+/// One of the app's variables set to reach a provisioned store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wire {
+    pub name: String,
+    #[serde(flatten)]
+    pub part: Part,
+}
+
+/// A store that runs beside the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackingService {
+    pub kind: StoreKind,
+    /// Why it is provisioned, one sentence per source.
+    pub reasons: Vec<String>,
+    /// The app's variables that reach it.
+    pub wiring: Vec<Wire>,
+}
+
+/// A store the app needs that deployflow does not provision here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotProvisioned {
+    /// `postgres`, `mongodb`, `dynamodb`...
+    pub kind: String,
+    /// The variables the user must give instead.
+    pub variables: Vec<String>,
+    pub reason: String,
+}
+
+/// The backing-service part of a [`Choice`](super::Choice).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePlan {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisioned: Vec<BackingService>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_provisioned: Vec<NotProvisioned>,
+}
+
+impl ServicePlan {
+    pub fn is_empty(&self) -> bool {
+        self.provisioned.is_empty() && self.not_provisioned.is_empty()
+    }
+
+    /// The store `name` is wired to, and what it carries.
+    pub fn wire(&self, name: &str) -> Option<(StoreKind, &Part)> {
+        self.provisioned.iter().find_map(|service| {
+            service
+                .wiring
+                .iter()
+                .find(|w| w.name == name)
+                .map(|w| (service.kind, &w.part))
+        })
+    }
+}
+
+/// Which store a variable name belongs to, as far as the name tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Store(StoreKind),
+    /// `DATABASE_URL`, `DB_HOST`: a SQL database of a kind told elsewhere.
+    AnySql,
+    Other(&'static str),
+}
+
+/// Reads `name` as a part of a store's connection settings.
+fn classify(name: &str) -> Option<(Owner, Part)> {
+    let upper = name.to_ascii_uppercase();
+    if upper == "DB_CONNECTION" {
+        return Some((Owner::AnySql, Part::Driver));
+    }
+    if let Some(rest) = upper.strip_prefix("PG")
+        && !rest.starts_with('_')
+    {
+        let part = match rest {
+            "HOST" => Part::Host,
+            "PORT" => Part::Port,
+            "USER" => Part::User,
+            "PASSWORD" => Part::Password,
+            "DATABASE" => Part::Name,
+            _ => return None,
+        };
+        return Some((Owner::Store(StoreKind::Postgres), part));
+    }
+    let (prefix, last) = upper.rsplit_once('_')?;
+    let owner = owner(prefix)?;
+    let part = match last {
+        "URL" | "URI" | "DSN" => Part::Url { scheme: None },
+        "HOST" | "HOSTNAME" | "SERVER" => Part::Host,
+        "PORT" => Part::Port,
+        "USER" | "USERNAME" => Part::User,
+        "PASSWORD" | "PASS" | "PWD" => Part::Password,
+        "NAME" | "DATABASE" | "DB" if owner != Owner::Store(StoreKind::Redis) => Part::Name,
+        _ => return None,
+    };
+    Some((owner, part))
+}
+
+fn owner(prefix: &str) -> Option<Owner> {
+    let words: Vec<&str> = prefix.split('_').collect();
+    let has = |w: &str| words.contains(&w);
+    if has("REDIS") {
+        return Some(Owner::Store(StoreKind::Redis));
+    }
+    if has("POSTGRES") || has("POSTGRESQL") || has("PG") || has("PSQL") {
+        return Some(Owner::Store(StoreKind::Postgres));
+    }
+    if has("MYSQL") || has("MARIADB") {
+        return Some(Owner::Store(StoreKind::Mysql));
+    }
+    if has("MONGO") || has("MONGODB") {
+        return Some(Owner::Other("mongodb"));
+    }
+    match prefix {
+        "DATABASE" | "DB" | "SQL" | "SQLALCHEMY_DATABASE" | "SQLALCHEMY" | "PRIMARY_DATABASE" => {
+            Some(Owner::AnySql)
+        }
+        _ => None,
+    }
+}
+
+/// The store a URL default names by its scheme (`postgresql+asyncpg://`).
+fn scheme_of(default: &str) -> Option<(StoreKind, String)> {
+    let (scheme, _) = default.split_once("://")?;
+    let base = scheme.split('+').next().unwrap_or(scheme);
+    let kind = match base {
+        "postgres" | "postgresql" => StoreKind::Postgres,
+        "mysql" | "mariadb" => StoreKind::Mysql,
+        "redis" => StoreKind::Redis,
+        _ => return None,
+    };
+    Some((kind, scheme.to_owned()))
+}
+
+/// The targets whose bundle runs its stores with compose beside the app.
+fn runs_compose_stores(target: Target) -> bool {
+    matches!(target, Target::DockerHost | Target::Vm)
+}
+
+/// Plans the backing services of `analysis` on `target`.
+pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) -> ServicePlan {
+    let asked = requirements.database.as_deref();
+    let asked_store = asked.and_then(StoreKind::parse);
+    let used: Vec<StoreKind> = analysis
+        .datastores
+        .iter()
+        .filter_map(|k| StoreKind::parse(k))
+        .collect();
+    let default_of = |name: &str| {
+        analysis
+            .env
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.default.as_deref())
+    };
+    // Generic SQL names (`DATABASE_URL`) go to the SQL store the description
+    // names, else the one the drivers name, else the one their default's
+    // scheme names.
+    let any_sql = asked_store
+        .filter(|k| k.is_sql())
+        .or_else(|| used.iter().copied().find(|k| k.is_sql()))
+        .or_else(|| {
+            analysis
+                .env
+                .iter()
+                .filter(|v| matches!(classify(&v.name), Some((Owner::AnySql, _))))
+                .filter_map(|v| scheme_of(v.default.as_deref()?))
+                .map(|(kind, _)| kind)
+                .find(|k| k.is_sql())
+        });
+    let mut wired: Vec<(StoreKind, Wire, bool)> = Vec::new();
+    let mut others: Vec<(&'static str, String)> = Vec::new();
+    let mut unknown_sql: Vec<String> = Vec::new();
+    let names = analysis
+        .env
+        .iter()
+        .map(|v| (v.name.as_str(), v.required))
+        .chain(
+            analysis
+                .required_env
+                .iter()
+                .filter(|n| !analysis.env.iter().any(|v| &v.name == *n))
+                .map(|n| (n.as_str(), true)),
+        );
+    for (name, required) in names {
+        let Some((owner, mut part)) = classify(name) else {
+            continue;
+        };
+        let kind = match owner {
+            Owner::Store(kind) => kind,
+            Owner::AnySql => match any_sql {
+                Some(kind) => kind,
+                None => {
+                    if required {
+                        unknown_sql.push(name.to_owned());
+                    }
+                    continue;
+                }
+            },
+            Owner::Other(kind) => {
+                if required {
+                    others.push((kind, name.to_owned()));
+                }
+                continue;
+            }
+        };
+        if let Part::Url { scheme } = &mut part {
+            *scheme = default_of(name)
+                .and_then(scheme_of)
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, s)| s);
+        }
+        wired.push((
+            kind,
+            Wire {
+                name: name.to_owned(),
+                part,
+            },
+            required,
+        ));
+    }
+    let mut plan = ServicePlan::default();
+    for kind in [StoreKind::Postgres, StoreKind::Mysql, StoreKind::Redis] {
+        let wiring: Vec<&(StoreKind, Wire, bool)> =
+            wired.iter().filter(|(k, _, _)| *k == kind).collect();
+        let required: Vec<&str> = wiring
+            .iter()
+            .filter(|(_, _, required)| *required)
+            .map(|(_, w, _)| w.name.as_str())
+            .collect();
+        let mut reasons = Vec::new();
+        if asked_store == Some(kind) {
+            reasons.push(format!("The description asks for {}.", kind.label()));
+        }
+        if !required.is_empty() {
+            reasons.push(format!(
+                "The app needs {} to reach {}.",
+                required.join(", "),
+                kind.label()
+            ));
+        }
+        if reasons.is_empty() {
+            continue;
+        }
+        if used.contains(&kind) {
+            reasons.push(format!(
+                "Its dependencies include a {} client.",
+                kind.label()
+            ));
+        }
+        let mut wiring: Vec<Wire> = wiring.iter().map(|(_, w, _)| w.clone()).collect();
+        if wiring.is_empty() {
+            let name = if kind.is_sql() {
+                "DATABASE_URL"
+            } else {
+                "REDIS_URL"
+            };
+            reasons.push(format!(
+                "The app reads no variable deployflow recognises for it: {name} is set, the name most libraries read."
+            ));
+            wiring.push(Wire {
+                name: name.to_owned(),
+                part: Part::Url { scheme: None },
+            });
+        }
+        if !runs_compose_stores(target) {
+            plan.not_provisioned.push(NotProvisioned {
+                kind: kind.as_str().to_owned(),
+                variables: wiring.iter().map(|w| w.name.clone()).collect(),
+                reason: format!(
+                    "{} is not provisioned on the {target} target yet: give {} with the deployment (a managed database's address), or deploy on a VM or a Docker host, where it runs beside the app.",
+                    kind.label(),
+                    wiring.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            });
+            continue;
+        }
+        plan.provisioned.push(BackingService {
+            kind,
+            reasons,
+            wiring,
+        });
+    }
+    let mut unsupported: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some(asked) = asked.filter(|a| StoreKind::parse(a).is_none() && *a != "sqlite") {
+        unsupported.push((asked.to_owned(), Vec::new()));
+    }
+    for (kind, name) in others {
+        match unsupported.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, names)) => names.push(name),
+            None => unsupported.push((kind.to_owned(), vec![name])),
+        }
+    }
+    for (kind, variables) in unsupported {
+        let give = if variables.is_empty() {
+            "give its address in the variable the app reads".to_owned()
+        } else {
+            format!("give {}", variables.join(", "))
+        };
+        plan.not_provisioned.push(NotProvisioned {
+            reason: format!(
+                "{kind} is not provisioned by deployflow (it provisions PostgreSQL, MySQL and Redis): {give} with the deployment, pointing at one you run or rent."
+            ),
+            kind,
+            variables,
+        });
+    }
+    if !unknown_sql.is_empty() {
+        plan.not_provisioned.push(NotProvisioned {
+            kind: "sql".to_owned(),
+            reason: format!(
+                "The app needs {} but nothing says which database it is (no driver, no scheme in a default, no database in the description): give the value with the deployment, or name the database in the description (\"with postgres\").",
+                unknown_sql.join(", ")
+            ),
+            variables: unknown_sql,
+        });
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An app reading `env` (name, required, default) and using `stores`.
+    fn app(env: &[(&str, bool, Option<&str>)], stores: &[&str]) -> Analysis {
+        let env: Vec<_> = env
+            .iter()
+            .map(|(name, required, default)| {
+                json!({"name": name, "required": required, "secret": false, "default": default})
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "http": true, "subdir": ".", "bind": {"loopback_only": false},
+            "required_env": [], "env": env, "dockerized": false,
+            "docker_files": [], "evidence": [], "datastores": stores,
+        }))
+        .expect("an analysis")
+    }
+
+    fn asking(database: Option<&str>) -> Requirements {
+        Requirements {
+            database: database.map(str::to_owned),
+            ..Requirements::default()
+        }
+    }
+
+    #[test]
+    fn a_required_url_with_a_driver_is_provisioned_and_wired() {
+        let analysis = app(
+            &[
+                ("DATABASE_URL", true, None),
+                ("REDIS_URL", true, None),
+                ("SECRET_KEY", true, None),
+            ],
+            &["postgres", "redis"],
+        );
+        let plan = plan(&analysis, &asking(None), Target::DockerHost);
+        let kinds: Vec<StoreKind> = plan.provisioned.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [StoreKind::Postgres, StoreKind::Redis]);
+        assert_eq!(
+            plan.wire("DATABASE_URL"),
+            Some((StoreKind::Postgres, &Part::Url { scheme: None }))
+        );
+        assert_eq!(plan.wire("SECRET_KEY"), None);
+        assert!(plan.not_provisioned.is_empty());
+        assert!(plan.provisioned[0].reasons[0].contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn split_variables_are_wired_part_by_part_and_keep_the_apps_scheme() {
+        let analysis = app(
+            &[
+                ("DB_HOST", true, None),
+                ("DB_PORT", false, Some("3306")),
+                ("DB_USERNAME", true, None),
+                ("DB_PASSWORD", true, None),
+                ("DB_DATABASE", true, None),
+                ("DB_CONNECTION", false, Some("mysql")),
+                ("PGHOST", false, Some("db.example.org")),
+                ("ASYNC_DATABASE_URL", false, Some("x")),
+            ],
+            &["mysql"],
+        );
+        let plan = plan(&analysis, &asking(None), Target::Vm);
+        assert_eq!(plan.provisioned.len(), 1);
+        let mysql = &plan.provisioned[0];
+        assert_eq!(mysql.kind, StoreKind::Mysql);
+        let parts: Vec<(&str, &Part)> = mysql
+            .wiring
+            .iter()
+            .map(|w| (w.name.as_str(), &w.part))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("DB_HOST", &Part::Host),
+                ("DB_PORT", &Part::Port),
+                ("DB_USERNAME", &Part::User),
+                ("DB_PASSWORD", &Part::Password),
+                ("DB_DATABASE", &Part::Name),
+                ("DB_CONNECTION", &Part::Driver),
+            ]
+        );
+
+        let asyncpg = app(
+            &[(
+                "DATABASE_URL",
+                true,
+                Some("postgresql+asyncpg://localhost/app"),
+            )],
+            &[],
+        );
+        let plan = super::plan(&asyncpg, &asking(None), Target::DockerHost);
+        assert_eq!(
+            plan.wire("DATABASE_URL"),
+            Some((
+                StoreKind::Postgres,
+                &Part::Url {
+                    scheme: Some("postgresql+asyncpg".into())
+                }
+            ))
+        );
+    }
+
+    #[test]
+    fn the_description_provisions_even_when_the_app_names_no_variable() {
+        let plan = plan(
+            &app(&[], &[]),
+            &asking(Some("postgres")),
+            Target::DockerHost,
+        );
+        assert_eq!(plan.provisioned.len(), 1);
+        assert_eq!(
+            plan.wire("DATABASE_URL"),
+            Some((StoreKind::Postgres, &Part::Url { scheme: None }))
+        );
+        assert!(plan.provisioned[0].reasons[0].contains("description"));
+    }
+
+    #[test]
+    fn an_optional_variable_with_its_own_default_provisions_nothing() {
+        let analysis = app(&[("DATABASE_URL", false, Some("sqlite:///app.db"))], &[]);
+        assert!(plan(&analysis, &asking(None), Target::DockerHost).is_empty());
+    }
+
+    #[test]
+    fn what_is_not_provisioned_is_said_with_the_variables_to_give() {
+        let mongo = app(&[("MONGO_URL", true, None)], &["mongodb"]);
+        let plan = plan(&mongo, &asking(Some("mongodb")), Target::DockerHost);
+        assert!(plan.provisioned.is_empty());
+        assert_eq!(plan.not_provisioned.len(), 1);
+        assert_eq!(plan.not_provisioned[0].variables, ["MONGO_URL"]);
+        assert!(plan.not_provisioned[0].reason.contains("give MONGO_URL"));
+
+        let postgres = app(&[("DATABASE_URL", true, None)], &["postgres"]);
+        let cloud = super::plan(&postgres, &asking(None), Target::ContainerService);
+        assert!(cloud.provisioned.is_empty());
+        assert_eq!(cloud.not_provisioned[0].variables, ["DATABASE_URL"]);
+        assert!(
+            cloud.not_provisioned[0]
+                .reason
+                .contains("container-service")
+        );
+
+        let unknown = app(&[("DATABASE_URL", true, None)], &[]);
+        let unknown = super::plan(&unknown, &asking(None), Target::DockerHost);
+        assert!(unknown.provisioned.is_empty());
+        assert_eq!(unknown.not_provisioned[0].kind, "sql");
+    }
+}
