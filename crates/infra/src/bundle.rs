@@ -24,9 +24,11 @@ mod host_access;
 pub mod images;
 mod launch;
 mod makefile;
+mod migrate;
 mod normalise;
 mod plan;
 mod start;
+mod stores;
 mod validate;
 mod wrapper;
 mod yaml;
@@ -43,6 +45,7 @@ pub use build_isolation::{
 };
 pub use compose::HOST_PORT_VARIABLE;
 pub use host_access::host_access;
+pub use stores::password_variable;
 pub use validate::validate_compose;
 
 /// The host port every bundle publishes the app on.
@@ -76,6 +79,11 @@ pub struct Bundle {
     pub required_variables: Vec<String>,
     /// The repository's own compose file runs unchanged in docker-in-docker.
     pub wrapped: bool,
+    /// The `.env` variables holding the passwords of the stores the compose
+    /// file runs (`DEPLOYFLOW_POSTGRES_PASSWORD`): whoever starts it
+    /// generates them once and keeps them with the deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub store_passwords: Vec<String>,
 }
 
 /// One change made to the repository, for the job's log and checkpoint.

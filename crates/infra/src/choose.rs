@@ -12,7 +12,9 @@ use analysis::{Analysis, Requirements};
 use serde::{Deserialize, Serialize};
 
 pub use placement::{DEFAULT_INSTANCE_TYPE, DEFAULT_REGION, is_aws_region, is_instance_type};
-pub use services::{BackingService, NotProvisioned, Part, ServicePlan, StoreKind, Wire};
+pub use services::{
+    BackingService, NotProvisioned, Part, ServicePlan, StoreKind, Wire, plan as services,
+};
 
 /// The deployment targets deployflow knows how to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

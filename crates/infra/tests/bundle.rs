@@ -9,6 +9,8 @@ mod cases;
 mod compose;
 #[path = "bundle/node_checks.rs"]
 mod node_checks;
+#[path = "bundle/stores.rs"]
+mod stores;
 
 use analysis::{Analysis, BindAddress, EnvVar, Evidence, Requirements, Snapshot};
 use infra::bundle::{AdjustmentKind, Bundle, BundleOptions, validate_compose};
@@ -141,7 +143,7 @@ fn check_common(name: &str, analysis: &Analysis, bundle: &Bundle) {
         .or(bundle.files.get("GNUmakefile"))
         .unwrap_or_else(|| panic!("{name}: no Makefile"));
     assert!(
-        makefile.contains("\nup:\n\t$(COMPOSE) up -d --build\n"),
+        makefile.contains("\nup:\n") && makefile.contains("\t$(COMPOSE) up -d --build\n"),
         "{name}: {makefile}"
     );
     assert!(
@@ -189,8 +191,11 @@ fn check_common(name: &str, analysis: &Analysis, bundle: &Bundle) {
     for secret in analysis.env.iter().filter(|v| v.secret) {
         let written = service["environment"][secret.name.as_str()].as_str();
         if let Some(written) = written {
+            // Its own reference, or the address of a provisioned store whose
+            // password is itself a reference.
             assert!(
-                written.starts_with(&format!("${{{}", secret.name)),
+                written.starts_with(&format!("${{{}", secret.name))
+                    || written.contains("${DEPLOYFLOW_") && written.contains("_PASSWORD:?"),
                 "{name}: {written}"
             );
         }

@@ -4,14 +4,16 @@
 
 use super::app_files::{join, parent, relative};
 use super::build_env;
-use super::compose::{self, APP_SERVICE, AppServiceSpec};
-use super::env::ComposeEnv;
+use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
+use super::env::{ComposeEnv, compose_env};
 use super::existing_compose::{self, Outcome};
+use super::launch::RuntimeEnv;
 use super::plan::{ImagePlan, Out};
 use super::validate::validate_compose;
 use super::wrapper::{self, WRAPPER_FILE, WRAPPER_SERVICE};
 use super::{AdjustmentKind, HOST_PORT, yaml};
 use crate::InfraError;
+use crate::choose::{BackingService, ServicePlan};
 use analysis::{Analysis, FileEntry};
 
 const COMPOSE_NAMES: [&str; 4] = [
@@ -30,7 +32,12 @@ pub(super) struct ComposeInputs<'a> {
     pub app_dir: &'a str,
     pub image: &'a ImagePlan,
     pub port: u16,
-    pub env: &'a [ComposeEnv],
+    /// The port and bind settings the app's container gets.
+    pub launch_env: &'a [RuntimeEnv],
+    /// The stores the choice provisions: only a compose file deployflow
+    /// writes runs them.
+    pub services: &'a ServicePlan,
+    pub migration: Option<Migration>,
     pub healthcheck: Option<Vec<String>>,
     /// The registry base images are pulled through (see `BundleOptions`).
     pub base_image_registry: &'a str,
@@ -40,12 +47,29 @@ pub(super) struct Placed {
     pub path: String,
     pub service: String,
     pub wrapped: bool,
+    /// Variables compose refuses to start without.
+    pub required_variables: Vec<String>,
+    /// The stores the compose file runs beside the app.
+    pub stores: Vec<BackingService>,
 }
 
 pub(super) fn place(inputs: &ComposeInputs, out: &mut Out) -> Result<Placed, InfraError> {
     let Some(existing) = existing_compose_file(inputs, out) else {
         return new_compose("compose.yaml", inputs, out);
     };
+    if !inputs.services.provisioned.is_empty() {
+        let kinds: Vec<&str> = inputs
+            .services
+            .provisioned
+            .iter()
+            .map(|s| s.kind.label())
+            .collect();
+        out.note(
+            AdjustmentKind::Note,
+            &existing.path,
+            format!("The repository's compose file runs the app's own services: deployflow adds no {} of its own to it; give the app's connection variables with the deployment if that file does not set them.", kinds.join(" or ")),
+        );
+    }
     let path = existing.path.clone();
     let (reason, front_port) = match rewrite(&path, existing, inputs, out) {
         Ok(placed) => return Ok(placed),
@@ -84,18 +108,30 @@ fn existing_compose_file<'r>(inputs: &ComposeInputs, out: &Out<'r>) -> Option<&'
     })
 }
 
-fn spec(inputs: &ComposeInputs, compose_dir: &str) -> AppServiceSpec {
+/// The app's service; `with_stores` for a compose file deployflow writes,
+/// which runs the provisioned stores beside it.
+fn spec(
+    inputs: &ComposeInputs,
+    compose_dir: &str,
+    with_stores: bool,
+) -> (AppServiceSpec, Vec<String>) {
     let image = inputs.image;
     let dockerfile = relative_file(&image.context, &image.dockerfile);
-    AppServiceSpec {
+    let none = ServicePlan::default();
+    let services = if with_stores { inputs.services } else { &none };
+    let (env, required) = compose_env(inputs.analysis, inputs.launch_env, services);
+    let spec = AppServiceSpec {
         build_context: relative(compose_dir, &image.context),
         dockerfile: (dockerfile != "Dockerfile").then_some(dockerfile),
         port: inputs.port,
-        env: inputs.env.to_vec(),
-        build_args: build_env::build_args(inputs.env, &image.build_args),
+        build_args: build_env::build_args(&env, &image.build_args),
+        env,
         command: image.command.clone(),
         healthcheck: inputs.healthcheck.clone(),
-    }
+        stores: services.provisioned.clone(),
+        migration: inputs.migration.clone().filter(|_| with_stores),
+    };
+    (spec, required)
 }
 
 /// `file` as the compose `dockerfile:` of a build in `context`.
@@ -120,7 +156,7 @@ fn rewrite(
         .as_deref()
         .ok_or_else(|| ("it is too large or not text".to_owned(), None))?;
     let document = yaml::parse(text).map_err(|e| (e.to_string(), None))?;
-    let spec = spec(inputs, parent(path));
+    let (spec, required_variables) = spec(inputs, parent(path), false);
     let target = existing_compose::Target {
         path,
         app_dir: inputs.app_dir,
@@ -148,6 +184,8 @@ fn rewrite(
                 path: path.to_owned(),
                 service,
                 wrapped: false,
+                required_variables,
+                stores: Vec::new(),
             })
         }
     }
@@ -160,7 +198,9 @@ fn wrap(
     inputs: &ComposeInputs,
     out: &mut Out,
 ) -> Result<Placed, InfraError> {
-    let user_env: Vec<ComposeEnv> = inputs.env.iter().filter(|e| !e.runtime).cloned().collect();
+    let (env, required_variables) =
+        compose_env(inputs.analysis, inputs.launch_env, &ServicePlan::default());
+    let user_env: Vec<ComposeEnv> = env.into_iter().filter(|e| !e.runtime).collect();
     let rendered = yaml::render(
         wrapper::HEADER,
         &wrapper::wrapper(inner, front_port, &user_env, inputs.base_image_registry),
@@ -180,12 +220,17 @@ fn wrap(
         path: WRAPPER_FILE.to_owned(),
         service: WRAPPER_SERVICE.to_owned(),
         wrapped: true,
+        required_variables,
+        stores: Vec::new(),
     })
 }
 
 fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Placed, InfraError> {
-    let spec = spec(inputs, parent(path));
-    let rendered = yaml::render(compose::HEADER, &compose::new_file(&spec));
+    let (spec, required_variables) = spec(inputs, parent(path), true);
+    let rendered = yaml::render(
+        compose::HEADER,
+        &compose::new_file(&spec, inputs.base_image_registry),
+    );
     validate_compose(&rendered)?;
     out.write(
         path,
@@ -222,9 +267,35 @@ fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Plac
             "The service has a healthcheck on the app's health path.".to_owned(),
         );
     }
+    for store in &spec.stores {
+        out.note(
+            AdjustmentKind::Added,
+            path,
+            format!(
+                "{} runs beside the app as service `{}` ({}): {} Its data is kept in the volume `{}`; its password is generated into .env by `make up`, never written here.",
+                store.kind.label(),
+                super::stores::service_name(store.kind),
+                store.reasons.join(" "),
+                "The app starts once it answers its health check.",
+                super::stores::volume_name(store.kind),
+            ),
+        );
+    }
+    if let Some(migration) = &spec.migration {
+        out.note(
+            AdjustmentKind::Note,
+            path,
+            format!(
+                "`{}` runs in the app's container before the app starts, so the database is migrated.",
+                migration.command
+            ),
+        );
+    }
     Ok(Placed {
         path: path.to_owned(),
         service: APP_SERVICE.to_owned(),
         wrapped: false,
+        required_variables,
+        stores: spec.stores.clone(),
     })
 }

@@ -4,6 +4,8 @@
 //! literal values.
 
 use super::launch::RuntimeEnv;
+use super::stores;
+use crate::choose::ServicePlan;
 use analysis::Analysis;
 
 /// One `environment:` entry of the app service.
@@ -18,11 +20,13 @@ pub(super) struct ComposeEnv {
 }
 
 /// The app's variables (from the analysis) then the runtime settings, which
-/// replace a variable of the same name. Also returns the names compose
-/// refuses to start without.
+/// replace a variable of the same name; a variable wired to a store of
+/// `services` carries its address. Also returns the names compose refuses
+/// to start without.
 pub(super) fn compose_env(
     analysis: &Analysis,
     runtime: &[RuntimeEnv],
+    services: &ServicePlan,
 ) -> (Vec<ComposeEnv>, Vec<String>) {
     let mut entries: Vec<ComposeEnv> = Vec::new();
     let mut required = Vec::new();
@@ -39,6 +43,18 @@ pub(super) fn compose_env(
         if !is_variable_name(name) || runtime.iter().any(|r| r.name == name) {
             continue;
         }
+        if let Some((kind, part)) = services.wire(name) {
+            entries.push(ComposeEnv {
+                name: name.to_owned(),
+                value: stores::wired_value(kind, part),
+                reason: format!(
+                    "{name} reaches the {} service deployflow runs beside the app.",
+                    kind.label()
+                ),
+                runtime: false,
+            });
+            continue;
+        }
         let (value, reason) = reference(name, is_required, secret, default);
         if value.contains(":?") {
             required.push(name.to_owned());
@@ -49,6 +65,24 @@ pub(super) fn compose_env(
             reason,
             runtime: false,
         });
+    }
+    // Wired names the app's files do not read (`DATABASE_URL` for a store
+    // only the description asked for).
+    for service in &services.provisioned {
+        for wire in &service.wiring {
+            if !entries.iter().any(|e| e.name == wire.name) {
+                entries.push(ComposeEnv {
+                    name: wire.name.clone(),
+                    value: stores::wired_value(service.kind, &wire.part),
+                    reason: format!(
+                        "{} reaches the {} service deployflow runs beside the app.",
+                        wire.name,
+                        service.kind.label()
+                    ),
+                    runtime: false,
+                });
+            }
+        }
     }
     for env in runtime {
         entries.push(ComposeEnv {

@@ -27,6 +27,10 @@ pub const DENO: &str = "denoland/deno:2.1.4";
 pub const BUN: &str = "oven/bun:1.1.38-slim";
 pub const UV: &str = "ghcr.io/astral-sh/uv:0.5.11";
 pub const DIND: &str = "docker:27.4.1-dind";
+/// The stores a deployment can run beside the app.
+pub const POSTGRES: &str = "postgres:17.6-bookworm";
+pub const MYSQL: &str = "mysql:8.4.6";
+pub const REDIS: &str = "redis:7.4.5-bookworm";
 /// Lets Lambda run an ordinary HTTP server image (serverless target only).
 pub const LAMBDA_ADAPTER: &str = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4";
 
@@ -58,6 +62,9 @@ pub const ALL: &[&str] = &[
     BUN,
     UV,
     DIND,
+    POSTGRES,
+    MYSQL,
+    REDIS,
     LAMBDA_ADAPTER,
 ];
 

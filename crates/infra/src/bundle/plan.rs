@@ -5,11 +5,11 @@ use super::app_files::{AppFiles, join, parent};
 use super::build_env;
 use super::dockerfile::{self, Inputs, web_static_port};
 use super::dockerignore::{copied_paths, dockerignore};
-use super::env::compose_env;
 use super::health::Probe;
 use super::launch::{self, Launch};
 use super::{
-    Adjustment, AdjustmentKind, Bundle, BundleOptions, compose_plan, images, makefile, normalise,
+    Adjustment, AdjustmentKind, Bundle, BundleOptions, compose, compose_plan, images, makefile,
+    migrate, normalise, stores,
 };
 use crate::InfraError;
 use crate::choose::{Choice, Target};
@@ -102,20 +102,25 @@ pub(super) fn build(
         Some(path) => kept_image(analysis, &files, path, &launch, choice, &mut out),
         None => generated_image(analysis, &files, port, &launch, choice, options, &mut out)?,
     };
-    let (env, required_variables) = compose_env(analysis, &launch.env);
     let healthcheck = healthcheck(analysis, image.probe, port, &image.dockerfile, &mut out);
+    let migration = migration(analysis, &files, &image, choice, &mut out);
     let placed = compose_plan::place(
         &compose_plan::ComposeInputs {
             analysis,
             app_dir: files.subdir(),
             image: &image,
             port,
-            env: &env,
+            launch_env: &launch.env,
+            services: &choice.services,
+            migration,
             healthcheck,
             base_image_registry: &options.base_image_registry,
         },
         &mut out,
     )?;
+    for need in &choice.services.not_provisioned {
+        out.note(AdjustmentKind::Note, &placed.path, need.reason.clone());
+    }
     normalise::normalise(&files, &mut out);
     let plan = makefile::plan(repo);
     if let Some(note) = plan.note {
@@ -127,7 +132,7 @@ pub(super) fn build(
     );
     out.write(
         plan.path,
-        makefile::makefile(&placed.path, &required_variables),
+        makefile::makefile(&placed.path, &placed.required_variables, &placed.stores),
         reason,
     );
     Ok(Bundle {
@@ -143,9 +148,45 @@ pub(super) fn build(
             .iter()
             .map(|e| (e.name.clone(), e.value.clone()))
             .collect(),
-        required_variables,
+        required_variables: placed.required_variables,
         wrapped: placed.wrapped,
+        store_passwords: placed
+            .stores
+            .iter()
+            .map(|store| stores::password_variable(store.kind).to_owned())
+            .collect(),
     })
+}
+
+/// The framework's migration, when the choice provisions a SQL database.
+fn migration(
+    analysis: &Analysis,
+    files: &AppFiles,
+    image: &ImagePlan,
+    choice: &Choice,
+    out: &mut Out,
+) -> Option<compose::Migration> {
+    let sql = choice
+        .services
+        .provisioned
+        .iter()
+        .any(|s| s.kind != crate::choose::StoreKind::Redis);
+    if !sql {
+        return None;
+    }
+    let dockerfile = out
+        .files
+        .get(&image.dockerfile)
+        .map(String::as_str)
+        .or_else(|| files.repo().text(&image.dockerfile))
+        .unwrap_or_default();
+    match migrate::plan(analysis, files, dockerfile, image.command.as_deref()) {
+        Ok(migration) => migration,
+        Err(note) => {
+            out.note(AdjustmentKind::Note, &image.dockerfile, note);
+            None
+        }
+    }
 }
 
 /// The app directory as an adjustment's path (`.` for the repository root).

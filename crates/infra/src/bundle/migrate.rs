@@ -1,0 +1,85 @@
+//! The database migration an app's framework runs (Django, Rails, Laravel,
+//! Prisma, Alembic), and the start command it runs before, read from the
+//! image's Dockerfile.
+
+use super::app_files::AppFiles;
+use super::compose::Migration;
+use super::dockerfile::exec_form;
+use analysis::Analysis;
+
+/// The framework's migration command, when the app has one.
+fn command(analysis: &Analysis, files: &AppFiles) -> Option<&'static str> {
+    let framework = analysis.framework.as_deref().unwrap_or_default();
+    if framework == "django" && files.exists("manage.py") {
+        return Some("python manage.py migrate --noinput");
+    }
+    if framework == "rails" && files.exists("bin/rails") {
+        return Some("bin/rails db:prepare");
+    }
+    if framework == "laravel" && files.exists("artisan") {
+        return Some("php artisan migrate --force");
+    }
+    // The Prisma CLI must be in the image: a production install leaves out
+    // devDependencies.
+    let prisma_cli = files.package_json().is_some_and(|json| {
+        json.get("dependencies")
+            .and_then(|deps| deps.get("prisma"))
+            .is_some()
+    });
+    if prisma_cli && files.exists("prisma/schema.prisma") && files.dir_exists("prisma/migrations") {
+        return Some("npx prisma migrate deploy");
+    }
+    if files.exists("alembic.ini") {
+        return Some("alembic upgrade head");
+    }
+    None
+}
+
+/// The migration and the start command it precedes, or a note saying why
+/// none runs although the framework has one.
+pub(super) fn plan(
+    analysis: &Analysis,
+    files: &AppFiles,
+    dockerfile: &str,
+    command_override: Option<&str>,
+) -> Result<Option<Migration>, String> {
+    let Some(migration) = command(analysis, files) else {
+        return Ok(None);
+    };
+    let instructions: Vec<&str> = dockerfile
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    if instructions
+        .iter()
+        .any(|l| l.to_ascii_uppercase().starts_with("ENTRYPOINT"))
+    {
+        return Err(format!(
+            "The image has its own ENTRYPOINT, so `{migration}` cannot be run before it from the compose file: run it once the database is up (`docker compose exec app {migration}`)."
+        ));
+    }
+    let start = match command_override {
+        Some(command) => serde_json::from_str(&exec_form(command)).ok(),
+        None => instructions
+            .iter()
+            .rev()
+            .find_map(|l| {
+                let (word, rest) = l.split_once(char::is_whitespace)?;
+                word.eq_ignore_ascii_case("CMD").then_some(rest.trim())
+            })
+            .map(|cmd| {
+                serde_json::from_str::<Vec<String>>(cmd)
+                    .unwrap_or_else(|_| vec!["/bin/sh".into(), "-c".into(), cmd.to_owned()])
+            }),
+    };
+    match start {
+        Some(start) if !start.is_empty() => Ok(Some(Migration {
+            command: migration.to_owned(),
+            start,
+        })),
+        _ => Err(format!(
+            "The image names no start command (CMD), so `{migration}` cannot be run before it: run it once the database is up."
+        )),
+    }
+}

@@ -1,0 +1,205 @@
+//! The databases and caches the choice provisions, as compose services: a
+//! pinned image, a named volume, a health check the app waits for, and a
+//! password generated into `.env` by `make up` (compose only names it). The
+//! app's variables are wired to them in the form the app reads.
+
+use super::env::escape;
+use super::images;
+use super::yaml::{map, s, strings};
+use crate::choose::{BackingService, Part, StoreKind};
+use serde_yaml_ng::{Mapping, Value};
+
+/// The user and database name every provisioned SQL store has.
+const APP_USER: &str = "app";
+
+/// The `.env` variable holding a store's generated password.
+pub fn password_variable(kind: StoreKind) -> &'static str {
+    match kind {
+        StoreKind::Postgres => "DEPLOYFLOW_POSTGRES_PASSWORD",
+        StoreKind::Mysql => "DEPLOYFLOW_MYSQL_PASSWORD",
+        StoreKind::Redis => "DEPLOYFLOW_REDIS_PASSWORD",
+    }
+}
+
+/// The compose service (and host name) of a store.
+pub(super) fn service_name(kind: StoreKind) -> &'static str {
+    kind.as_str()
+}
+
+fn image(kind: StoreKind) -> &'static str {
+    match kind {
+        StoreKind::Postgres => images::POSTGRES,
+        StoreKind::Mysql => images::MYSQL,
+        StoreKind::Redis => images::REDIS,
+    }
+}
+
+fn port(kind: StoreKind) -> u16 {
+    match kind {
+        StoreKind::Postgres => 5432,
+        StoreKind::Mysql => 3306,
+        StoreKind::Redis => 6379,
+    }
+}
+
+/// `${DEPLOYFLOW_…_PASSWORD:?…}`: compose refuses to start without it.
+fn password_reference(kind: StoreKind) -> String {
+    let name = password_variable(kind);
+    format!("${{{name}:?{name} is generated into .env by make up}}")
+}
+
+/// The value (compose syntax) of an app variable wired to `kind`.
+pub(super) fn wired_value(kind: StoreKind, part: &Part) -> String {
+    let host = service_name(kind);
+    let port = port(kind);
+    let password = password_reference(kind);
+    match part {
+        Part::Url { scheme } => {
+            let scheme = scheme.as_deref().map(escape);
+            match kind {
+                StoreKind::Redis => format!(
+                    "{}://:{password}@{host}:{port}/0",
+                    scheme.as_deref().unwrap_or("redis")
+                ),
+                StoreKind::Postgres | StoreKind::Mysql => format!(
+                    "{}://{APP_USER}:{password}@{host}:{port}/{APP_USER}",
+                    scheme.as_deref().unwrap_or(match kind {
+                        StoreKind::Postgres => "postgresql",
+                        _ => "mysql",
+                    })
+                ),
+            }
+        }
+        Part::Host => host.to_owned(),
+        Part::Port => port.to_string(),
+        Part::User if kind == StoreKind::Redis => "default".to_owned(),
+        Part::User | Part::Name => APP_USER.to_owned(),
+        Part::Password => password,
+        Part::Driver => match kind {
+            StoreKind::Postgres => "pgsql".to_owned(),
+            _ => "mysql".to_owned(),
+        },
+    }
+}
+
+/// The named volume a store keeps its data in.
+pub(super) fn volume_name(kind: StoreKind) -> String {
+    format!("{}-data", service_name(kind))
+}
+
+/// The compose service running `store`.
+pub(super) fn service(store: &BackingService, registry: &str) -> Value {
+    let kind = store.kind;
+    let password = password_reference(kind);
+    let mut service = Mapping::new();
+    service.insert(s("image"), s(images::through(registry, image(kind))));
+    let (environment, data_dir, test): (Vec<(&str, String)>, &str, Vec<String>) = match kind {
+        StoreKind::Postgres => (
+            vec![
+                ("POSTGRES_USER", APP_USER.to_owned()),
+                ("POSTGRES_DB", APP_USER.to_owned()),
+                ("POSTGRES_PASSWORD", password.clone()),
+            ],
+            "/var/lib/postgresql/data",
+            vec![
+                "CMD".into(),
+                "pg_isready".into(),
+                // TCP: the image's first-start set-up server listens on its socket only.
+                "-h".into(),
+                "127.0.0.1".into(),
+                "-U".into(),
+                APP_USER.into(),
+                "-d".into(),
+                APP_USER.into(),
+            ],
+        ),
+        StoreKind::Mysql => (
+            vec![
+                ("MYSQL_USER", APP_USER.to_owned()),
+                ("MYSQL_DATABASE", APP_USER.to_owned()),
+                ("MYSQL_PASSWORD", password.clone()),
+                ("MYSQL_RANDOM_ROOT_PASSWORD", "yes".to_owned()),
+            ],
+            "/var/lib/mysql",
+            vec![
+                "CMD-SHELL".into(),
+                "mysqladmin ping -h 127.0.0.1 -u app --password=\"$$MYSQL_PASSWORD\" --silent"
+                    .into(),
+            ],
+        ),
+        StoreKind::Redis => (
+            // redis-cli reads its password from REDISCLI_AUTH.
+            vec![("REDISCLI_AUTH", password.clone())],
+            "/data",
+            vec!["CMD".into(), "redis-cli".into(), "ping".into()],
+        ),
+    };
+    if kind == StoreKind::Redis {
+        service.insert(
+            s("command"),
+            strings([
+                "redis-server".to_owned(),
+                "--requirepass".to_owned(),
+                password,
+                "--appendonly".to_owned(),
+                "yes".to_owned(),
+            ]),
+        );
+    }
+    let mut env = Mapping::new();
+    for (name, value) in environment {
+        env.insert(s(name), s(value));
+    }
+    service.insert(s("environment"), Value::Mapping(env));
+    service.insert(
+        s("volumes"),
+        strings([format!("{}:{data_dir}", volume_name(kind))]),
+    );
+    service.insert(
+        s("healthcheck"),
+        map([
+            ("test", strings(test)),
+            ("interval", s("5s")),
+            ("timeout", s("5s")),
+            ("retries", Value::Number(30.into())),
+            ("start_period", s("10s")),
+        ]),
+    );
+    service.insert(s("restart"), s("unless-stopped"));
+    Value::Mapping(service)
+}
+
+/// The app's `depends_on`: every store, healthy before the app starts.
+pub(super) fn depends_on(stores: &[BackingService]) -> Value {
+    let mut depends = Mapping::new();
+    for store in stores {
+        depends.insert(
+            s(service_name(store.kind)),
+            map([("condition", s("service_healthy"))]),
+        );
+    }
+    Value::Mapping(depends)
+}
+
+/// The top-level `volumes:` the stores keep their data in.
+pub(super) fn volumes(stores: &[BackingService]) -> Value {
+    let mut volumes = Mapping::new();
+    for store in stores {
+        volumes.insert(s(volume_name(store.kind)), Value::Mapping(Mapping::new()));
+    }
+    Value::Mapping(volumes)
+}
+
+/// The Makefile lines that write a missing store password into `env_file`:
+/// 48 hex characters from /dev/urandom, which any URL carries as they are.
+pub(super) fn password_lines(stores: &[BackingService], env_file: &str) -> String {
+    stores
+        .iter()
+        .map(|store| {
+            let name = password_variable(store.kind);
+            format!(
+                "\t@grep -qs '^{name}=' {env_file} || echo \"{name}=$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \\n')\" >> {env_file}\n"
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,173 @@
+//! Databases and caches the choice provisions: compose services beside the
+//! app, wired into its variables, migrated before it starts; and what is
+//! said when they are not provisioned.
+
+use super::*;
+use infra::choose::StoreKind;
+
+const DJANGO_FILES: &[(&str, &str)] = &[
+    ("manage.py", "import django\n"),
+    (
+        "requirements.txt",
+        "django\npsycopg2-binary\nredis\ngunicorn\n",
+    ),
+    ("site/wsgi.py", "application = None\n"),
+];
+
+/// A Django app that needs a PostgreSQL URL (split settings for its cache).
+fn django() -> Analysis {
+    with(
+        app("python", "django", Some(8000), Some("gunicorn site.wsgi")),
+        |a| {
+            a.env.push(var("DATABASE_URL", true, true, None));
+            a.env.push(var("REDIS_HOST", true, false, None));
+            a.env.push(var("REDIS_PORT", false, false, Some("6379")));
+            a.env.push(var("SECRET_KEY", true, true, None));
+            a.required_env = vec![
+                "DATABASE_URL".into(),
+                "REDIS_HOST".into(),
+                "SECRET_KEY".into(),
+            ];
+            a.datastores = vec!["postgres".into(), "redis".into()];
+        },
+    )
+}
+
+fn on(target: Target, analysis: &Analysis, requirements: &Requirements) -> Choice {
+    let mut choice = choose(analysis, requirements);
+    choice.target = target;
+    choice.services = infra::choose::services(analysis, requirements, target);
+    choice
+}
+
+#[test]
+fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
+    let analysis = django();
+    let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let kinds: Vec<StoreKind> = choice.services.provisioned.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds, [StoreKind::Postgres, StoreKind::Redis]);
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    check_common("django", &analysis, &bundle);
+    let compose = &bundle.files["compose.yaml"];
+    let doc = yaml(compose);
+    let app = &doc["services"]["app"];
+    assert_eq!(
+        app["environment"]["DATABASE_URL"].as_str().unwrap(),
+        "postgresql://app:${DEPLOYFLOW_POSTGRES_PASSWORD:?DEPLOYFLOW_POSTGRES_PASSWORD is generated into .env by make up}@postgres:5432/app"
+    );
+    assert_eq!(app["environment"]["REDIS_HOST"].as_str(), Some("redis"));
+    assert_eq!(app["environment"]["REDIS_PORT"].as_str(), Some("6379"));
+    assert_eq!(
+        app["depends_on"]["postgres"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert_eq!(
+        app["depends_on"]["redis"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert_eq!(
+        strings(&app["command"])[..3],
+        [
+            "sh",
+            "-c",
+            "python manage.py migrate --noinput && exec \"$$@\""
+        ]
+    );
+    assert!(strings(&app["command"]).contains(&"gunicorn".to_owned()));
+    let postgres = &doc["services"]["postgres"];
+    assert_eq!(
+        postgres["image"].as_str(),
+        Some(infra::bundle::images::POSTGRES)
+    );
+    assert_eq!(
+        strings(&postgres["volumes"]),
+        ["postgres-data:/var/lib/postgresql/data"]
+    );
+    assert!(doc["volumes"]["postgres-data"].is_mapping());
+    assert!(doc["volumes"]["redis-data"].is_mapping());
+    // Only the app's own secret is asked of the user; the stores' passwords
+    // are generated, and no password is written anywhere.
+    assert_eq!(bundle.required_variables, ["SECRET_KEY"]);
+    assert_eq!(
+        bundle.store_passwords,
+        ["DEPLOYFLOW_POSTGRES_PASSWORD", "DEPLOYFLOW_REDIS_PASSWORD"]
+    );
+    let makefile = &bundle.files["Makefile"];
+    assert!(
+        makefile.contains("grep -qs '^DEPLOYFLOW_POSTGRES_PASSWORD=' .env || echo \"DEPLOYFLOW_POSTGRES_PASSWORD=$$(od -An -N24 -tx1 /dev/urandom"),
+        "{makefile}"
+    );
+    assert!(
+        bundle
+            .adjustments
+            .iter()
+            .any(|a| a.reason.contains("PostgreSQL runs beside the app"))
+    );
+}
+
+#[test]
+fn a_store_the_description_asks_for_is_wired_through_the_conventional_variable() {
+    let analysis = app("python", "flask", Some(5000), Some("gunicorn app:app"));
+    let repo = Snapshot::from_texts([("app.py", FLASK_APP), ("requirements.txt", "flask\n")]);
+    let requirements = analysis::parse_requirements("a small api with postgres");
+    let choice = on(Target::Vm, &analysis, &requirements);
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    assert!(
+        doc["services"]["app"]["environment"]["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .contains("@postgres:5432/app")
+    );
+    assert!(
+        doc["services"]["app"].get("command").is_none(),
+        "no migration is known for this app"
+    );
+}
+
+#[test]
+fn stores_that_are_not_provisioned_stay_required_and_are_explained() {
+    let analysis = django();
+    let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
+    let choice = on(
+        Target::ContainerService,
+        &analysis,
+        &Requirements::default(),
+    );
+    assert!(choice.services.provisioned.is_empty());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    assert!(doc["services"].get("postgres").is_none());
+    assert!(
+        bundle
+            .required_variables
+            .contains(&"DATABASE_URL".to_owned())
+    );
+    assert!(bundle.store_passwords.is_empty());
+    assert!(bundle.adjustments.iter().any(|a| {
+        a.reason
+            .contains("PostgreSQL is not provisioned on the container-service target")
+    }));
+
+    let mongo = with(
+        app("javascript", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.env.push(var("MONGO_URL", true, true, None));
+            a.required_env = vec!["MONGO_URL".into()];
+        },
+    );
+    let repo = Snapshot::from_texts([
+        ("server.js", "require('express')\n"),
+        ("package.json", "{}"),
+    ]);
+    let requirements = analysis::parse_requirements("an api with mongodb");
+    let choice = on(Target::DockerHost, &mongo, &requirements);
+    let bundle = build_bundle(&mongo, &repo, &choice).unwrap();
+    assert_eq!(bundle.required_variables, ["MONGO_URL"]);
+    assert!(bundle.adjustments.iter().any(|a| {
+        a.reason
+            .contains("mongodb is not provisioned by deployflow")
+            && a.reason.contains("give MONGO_URL")
+    }));
+}
