@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::error::EngineError;
 use crate::logs::{LogLevel, LogSink};
-use crate::secrets::SecretKey;
+use crate::secrets::{SealedSecret, SecretKey};
 use crate::store::{JobRecord, Lease, Store};
 
 /// How a step failed, which decides what the engine does next.
@@ -204,6 +204,56 @@ impl StepContext {
             .memo_put(&self.data.lease, &self.step, key, value)
             .await
             .map_err(|e| store_error("writing a step memo", e))
+    }
+
+    /// Like [`memo_get`](Self::memo_get), for a value recorded with
+    /// [`sealed_memo_put`](Self::sealed_memo_put): opened with the secrets key.
+    pub async fn sealed_memo_get(&self, key: &str) -> Result<Option<String>, StepError> {
+        let Some(memo) = self.memo_get(key).await? else {
+            return Ok(None);
+        };
+        let unreadable = || StepError::permanent(format!("the sealed memo {key:?} is unreadable"));
+        let field = |name: &str| {
+            memo.get(name)
+                .and_then(Value::as_str)
+                .and_then(|h| hex::decode(h).ok())
+                .ok_or_else(unreadable)
+        };
+        let sealed = SealedSecret {
+            name: self.sealed_memo_name(key),
+            nonce: field("nonce")?,
+            ciphertext: field("ciphertext")?,
+        };
+        self.secret_key()?
+            .open(self.job_id, &sealed)
+            .map(Some)
+            .map_err(|e| store_error("opening a sealed memo", e))
+    }
+
+    /// Records a value a resumed attempt needs again but nobody may read
+    /// from the database (a password this step generated): sealed with the
+    /// secrets key, bound to this job, step and key, and fenced like any memo.
+    pub async fn sealed_memo_put(&self, key: &str, value: &str) -> Result<(), StepError> {
+        let sealed = self
+            .secret_key()?
+            .seal(self.job_id, &self.sealed_memo_name(key), value);
+        let memo = serde_json::json!({
+            "nonce": hex::encode(&sealed.nonce),
+            "ciphertext": hex::encode(&sealed.ciphertext),
+        });
+        self.memo_put(key, &memo).await
+    }
+
+    fn sealed_memo_name(&self, key: &str) -> String {
+        format!("memo:{}:{key}", self.step)
+    }
+
+    fn secret_key(&self) -> Result<&SecretKey, StepError> {
+        self.data.secret_key.as_ref().ok_or_else(|| {
+            StepError::permanent(
+                "this step keeps a secret but this worker has no secrets key (SECRETS_KEY)",
+            )
+        })
     }
 
     /// The value of signal `name` (e.g. an approval) delivered while the job waited,

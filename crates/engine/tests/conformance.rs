@@ -123,6 +123,14 @@ fn catalog() -> Arc<Catalog> {
                     computed
                 }
             };
+            let password = match ctx.sealed_memo_get("password").await? {
+                Some(kept) => kept,
+                None => {
+                    let made = format!("pw-of-attempt-{}", ctx.attempt);
+                    ctx.sealed_memo_put("password", &made).await?;
+                    made
+                }
+            };
             ctx.put_artifact(
                 "out/report.txt",
                 format!("attempt {}", ctx.attempt).as_bytes(),
@@ -133,7 +141,9 @@ fn catalog() -> Arc<Catalog> {
                     "first attempt fails after its side effects",
                 ));
             }
-            Ok::<_, StepError>(json!({"token_len": token.len(), "memo": memo}))
+            Ok::<_, StepError>(
+                json!({"token_len": token.len(), "memo": memo, "password": password}),
+            )
         }),
     );
     registry.register(
@@ -1307,6 +1317,19 @@ async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
     assert_eq!(
         output["memo"]["computed_in_attempt"], 1,
         "the second attempt reused the first attempt's memo"
+    );
+    assert_eq!(
+        output["password"], "pw-of-attempt-1",
+        "the second attempt opened the first attempt's sealed memo"
+    );
+    let stored = store
+        .memo_get(id, "only", "password")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !stored.to_string().contains("pw-of-attempt"),
+        "a sealed memo is stored sealed: {stored}"
     );
     let artifacts = engine.artifacts(id).await.unwrap();
     assert_eq!(artifacts.len(), 1, "rewriting a path replaces it");
