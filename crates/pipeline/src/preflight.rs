@@ -70,6 +70,9 @@ pub(crate) struct Subject<'a> {
     /// The values the job was given for the app's variables; a required
     /// variable without one runs with a placeholder.
     pub values: &'a std::collections::BTreeMap<String, String>,
+    /// The `.env` variables of the stores' passwords: fresh ones for this
+    /// throwaway project.
+    pub store_passwords: &'a [String],
     /// The repository's compose file runs in a privileged docker-in-docker
     /// wrapper: not started here.
     pub wrapped: bool,
@@ -255,7 +258,7 @@ impl Project<'_> {
     /// have the engine create its container after `down` listed none.
     async fn remove_labelled_leftovers(&self, ctx: &StepContext) {
         let label = format!("label=com.docker.compose.project={}", self.name);
-        let kinds: [(&str, &[&str], &[&str]); 2] = [
+        let kinds: [(&str, &[&str], &[&str]); 3] = [
             (
                 "container(s)",
                 &["ps", "-aq", "--filter"],
@@ -265,6 +268,11 @@ impl Project<'_> {
                 "network(s)",
                 &["network", "ls", "-q", "--filter"],
                 &["network", "rm"],
+            ),
+            (
+                "volume(s)",
+                &["volume", "ls", "-q", "--filter"],
+                &["volume", "rm", "-f"],
             ),
         ];
         for (noun, list, remove) in kinds {
@@ -376,6 +384,12 @@ pub(crate) async fn run(
         env.push((variable.clone(), PLACEHOLDER.to_owned()));
     }
     env.extend(subject.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(
+        subject
+            .store_passwords
+            .iter()
+            .map(|name| (name.clone(), engine::SecretKey::generate_hex())),
+    );
     if !placeholders.is_empty() {
         ctx.warn(format!(
             "preflight runs with placeholder values for {}: the app is probed without their real values",

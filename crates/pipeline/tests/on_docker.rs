@@ -511,6 +511,131 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
     );
 }
 
+const POSTGRES: &str = "postgres:17.6-bookworm";
+const REDIS: &str = "redis:7.4.5-bookworm";
+
+/// A Django project that needs PostgreSQL (`DATABASE_URL`) and Redis
+/// (`REDIS_URL`): `/visits` counts a visit in a table of its own and in
+/// Redis, and says how many migrations ran.
+fn django_with_stores() -> Vec<FixtureFile> {
+    [
+        (
+            "requirements.txt",
+            "django==5.1.4\npsycopg2-binary==2.9.10\nredis==5.2.1\ngunicorn==23.0.0\n",
+        ),
+        (
+            "manage.py",
+            "import os\nimport sys\n\nif __name__ == \"__main__\":\n    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
+        ),
+        ("shop/__init__.py", ""),
+        (
+            "shop/wsgi.py",
+            "import os\nfrom django.core.wsgi import get_wsgi_application\n\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\napplication = get_wsgi_application()\n",
+        ),
+        (
+            "shop/settings.py",
+            "import os\nfrom urllib.parse import urlparse\n\nSECRET_KEY = \"not-a-secret\"\nDEBUG = False\nALLOWED_HOSTS = [\"*\"]\nROOT_URLCONF = \"shop.urls\"\nINSTALLED_APPS = [\"django.contrib.contenttypes\", \"django.contrib.auth\"]\nMIDDLEWARE = []\n_db = urlparse(os.environ[\"DATABASE_URL\"])\nDATABASES = {\n    \"default\": {\n        \"ENGINE\": \"django.db.backends.postgresql\",\n        \"NAME\": _db.path.lstrip(\"/\"),\n        \"USER\": _db.username,\n        \"PASSWORD\": _db.password,\n        \"HOST\": _db.hostname,\n        \"PORT\": _db.port or 5432,\n    }\n}\nREDIS_URL = os.environ[\"REDIS_URL\"]\n",
+        ),
+        (
+            "shop/urls.py",
+            "import redis\nfrom django.conf import settings\nfrom django.db import connection\nfrom django.http import HttpResponse, JsonResponse\nfrom django.urls import path\n\ncache = redis.Redis.from_url(settings.REDIS_URL)\n\n\ndef visits(request):\n    with connection.cursor() as cursor:\n        cursor.execute(\"CREATE TABLE IF NOT EXISTS visits (id serial PRIMARY KEY)\")\n        cursor.execute(\"INSERT INTO visits DEFAULT VALUES\")\n        cursor.execute(\"SELECT count(*) FROM visits\")\n        count = cursor.fetchone()[0]\n        cursor.execute(\"SELECT count(*) FROM django_migrations\")\n        migrations = cursor.fetchone()[0]\n    return JsonResponse({\"visits\": count, \"hits\": cache.incr(\"hits\"), \"migrations\": migrations})\n\n\nurlpatterns = [\n    path(\"healthz\", lambda request: HttpResponse(\"ok\")),\n    path(\"visits\", visits),\n]\n",
+        ),
+    ]
+    .into_iter()
+    .map(|(path, text)| FixtureFile::file(path, text))
+    .collect()
+}
+
+async fn visits(url: &str) -> Value {
+    let answer = reqwest::get(format!("{url}visits")).await.unwrap();
+    let status = answer.status();
+    let body = answer.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_that_needs_postgres_and_redis_gets_them_migrated_and_keeps_its_data() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON, POSTGRES, REDIS]) else {
+        return;
+    };
+    let outcome = deploy_as(&docker, &django_with_stores(), "deploy it on my server").await;
+    assert_eq!(
+        outcome.job.state.as_deref(),
+        Some("HealthChecked"),
+        "{:?}\n{:#}",
+        outcome.job,
+        outcome.outputs
+    );
+    let provisioned: Vec<&str> = outcome.outputs["choose"]["services"]["provisioned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(provisioned, ["postgres", "redis"]);
+    assert_eq!(
+        outcome.outputs["generate"]["required_variables"],
+        json!([]),
+        "the stores' variables are wired, not asked of the user"
+    );
+    assert_eq!(outcome.outputs["preflight"]["placeholders"], json!([]));
+    let url = outcome.outputs["apply"]["app_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = outcome.outputs["apply"]["outputs"]["compose_project"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = visits(&url).await;
+    assert!(
+        first["migrations"].as_u64().unwrap() > 0,
+        "the migration ran before the app started: {first}"
+    );
+    assert_eq!(first["visits"], 1, "{first}");
+    assert_eq!(first["hits"], 1, "{first}");
+
+    // The database's container goes; a re-apply brings it back on the same
+    // volume with the same (sealed, remembered) password: the data is there.
+    let container = |service: &str| {
+        docker.lines(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=com.docker.compose.project={project}"),
+            "--filter",
+            &format!("label=com.docker.compose.service={service}"),
+        ])
+    };
+    let postgres = container("postgres");
+    assert_eq!(postgres.len(), 1, "{postgres:?}");
+    docker.lines(&["rm", "-f", &postgres[0]]);
+    docker.lines(&["restart", &container("redis")[0]]);
+    let engine = &outcome.engine;
+    engine.retry(outcome.id, Some("apply")).await.unwrap();
+    let job = common::run_to_end(engine, common::worker("again"), outcome.id, WITHIN).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let again = visits(&url).await;
+    assert_eq!(again["visits"], 2, "the rows survived: {again}");
+    assert_eq!(again["hits"], 2, "Redis kept its data: {again}");
+
+    let destroy = engine
+        .submit(
+            pipeline::DESTROY_WORKFLOW,
+            json!({"deployment": outcome.id}),
+            None,
+        )
+        .await
+        .unwrap()
+        .job
+        .id;
+    let job = common::run_to_end(engine, common::worker("destroy"), destroy, WITHIN).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let left = docker.project_leftovers(&project);
+    assert!(left.is_empty(), "destroy left {left:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compose_file_that_reaches_the_host_is_neither_preflighted_nor_started() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {

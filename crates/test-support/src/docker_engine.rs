@@ -426,6 +426,47 @@ while [ $# -gt 1 ]; do\n\
 done\n\
 exec useradd $uid $home \"$1\"\n";
 
+/// The official postgres image's first start: `initdb` with POSTGRES_USER
+/// and POSTGRES_PASSWORD (password auth from other hosts), POSTGRES_DB
+/// created, then the server on all addresses as the postgres user.
+const POSTGRES_ENTRYPOINT: &str = r#"#!/bin/sh
+set -e
+export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA" /var/run/postgresql
+  chown -R postgres:postgres "$PGDATA" /var/run/postgresql
+  chmod 700 "$PGDATA"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+user="${POSTGRES_USER:-postgres}"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set}"
+  pwfile="$(mktemp)"
+  printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
+  initdb -D "$PGDATA" -U "$user" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm -f "$pwfile"
+  echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+  if [ -n "$POSTGRES_DB" ] && [ "$POSTGRES_DB" != postgres ]; then
+    psql -v ON_ERROR_STOP=1 -U "$user" -d postgres -c "CREATE DATABASE "$POSTGRES_DB"" >/dev/null
+  fi
+  pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  echo "PostgreSQL init process complete; ready for start up."
+fi
+exec postgres -D "$PGDATA" -c listen_addresses='*'
+"#;
+
+/// The official redis image's entrypoint: `redis-server` runs as the redis
+/// user in /data.
+const REDIS_ENTRYPOINT: &str = r#"#!/bin/sh
+set -e
+if [ "$1" = redis-server ] && [ "$(id -u)" = 0 ]; then
+  chown -R redis:redis /data
+  exec setpriv --reuid=redis --regid=redis --init-groups "$@"
+fi
+exec "$@"
+"#;
+
 fn stand_ins() -> Vec<StandIn> {
     vec![
         StandIn {
@@ -489,6 +530,42 @@ fn stand_ins() -> Vec<StandIn> {
                 apt("wget passwd")
             ),
             files: vec![("adduser", BUSYBOX_ADDUSER.to_owned())],
+        },
+        StandIn {
+            image: "postgres:17.6-bookworm",
+            // Debian's server without the cluster its package would create.
+            dockerfile: format!(
+                "FROM {ROOT_IMAGE}\n\
+                 RUN mkdir -p /etc/postgresql-common \
+                 && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf \
+                 && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                 --no-install-recommends postgresql-17 && rm -rf /var/lib/apt/lists/*\n\
+                 ENV PATH=/usr/lib/postgresql/17/bin:$PATH PGDATA=/var/lib/postgresql/data\n\
+                 COPY docker-entrypoint.sh /usr/local/bin/\n\
+                 RUN chmod 755 /usr/local/bin/docker-entrypoint.sh\n\
+                 VOLUME /var/lib/postgresql/data\n\
+                 EXPOSE 5432\n\
+                 ENTRYPOINT [\"docker-entrypoint.sh\"]\n\
+                 CMD [\"postgres\"]\n"
+            ),
+            files: vec![("docker-entrypoint.sh", POSTGRES_ENTRYPOINT.to_owned())],
+        },
+        StandIn {
+            image: "redis:7.4.5-bookworm",
+            dockerfile: format!(
+                "FROM {ROOT_IMAGE}\n\
+                 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                 --no-install-recommends redis-server redis-tools && rm -rf /var/lib/apt/lists/* \
+                 && mkdir /data && chown redis:redis /data\n\
+                 COPY docker-entrypoint.sh /usr/local/bin/\n\
+                 RUN chmod 755 /usr/local/bin/docker-entrypoint.sh\n\
+                 VOLUME /data\n\
+                 WORKDIR /data\n\
+                 EXPOSE 6379\n\
+                 ENTRYPOINT [\"docker-entrypoint.sh\"]\n\
+                 CMD [\"redis-server\"]\n"
+            ),
+            files: vec![("docker-entrypoint.sh", REDIS_ENTRYPOINT.to_owned())],
         },
     ]
 }

@@ -18,7 +18,11 @@ pub(super) fn parse(yaml: &str) -> Result<Value, InfraError> {
 /// `header` (comment lines) followed by `value` as YAML.
 pub(super) fn render(header: &str, value: &Value) -> String {
     let body = serde_yaml_ng::to_string(value).expect("YAML values serialise");
-    let body: Vec<String> = body.lines().map(quote_port_item).collect();
+    let body: Vec<String> = body
+        .lines()
+        .map(quote_port_item)
+        .map(|line| quote_yaml11_boolean(&line))
+        .collect();
     format!("{header}{}\n", body.join("\n"))
 }
 
@@ -36,6 +40,27 @@ fn quote_port_item(line: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || ".:-/".contains(c));
     if port_like {
         format!("{}- '{item}'", &line[..indent])
+    } else {
+        line.to_owned()
+    }
+}
+
+/// Quotes a plain scalar such as `yes` or `off`, which YAML 1.2 writes as a
+/// string but YAML 1.1 readers (the standalone Compose) take for a boolean.
+fn quote_yaml11_boolean(line: &str) -> String {
+    const WORDS: [&str; 6] = ["y", "n", "yes", "no", "on", "off"];
+    let (head, scalar) = match line.trim_start().strip_prefix("- ") {
+        Some(item) => (&line[..line.len() - item.len()], item),
+        None => match line.rsplit_once(": ") {
+            Some((key, value)) => (&line[..key.len() + 2], value),
+            None => return line.to_owned(),
+        },
+    };
+    let lower = scalar.to_ascii_lowercase();
+    // `true`/`false` are booleans in both versions; these are strings only
+    // in YAML 1.2 (a real boolean is written `true`/`false`).
+    if WORDS.contains(&lower.as_str()) {
+        format!("{head}'{scalar}'")
     } else {
         line.to_owned()
     }
@@ -102,4 +127,21 @@ where
     T: Into<String>,
 {
     Value::Sequence(items.into_iter().map(|i| s(i)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_yaml_1_1_reads_as_booleans_stay_strings() {
+        let value = parse(
+            "command: [redis-server, --appendonly, 'yes']\nenv:\n  FLAG: 'off'\n  ON: 'true'\n",
+        )
+        .unwrap();
+        let rendered = render("", &value);
+        assert!(rendered.contains("- 'yes'\n"), "{rendered}");
+        assert!(rendered.contains("FLAG: 'off'\n"), "{rendered}");
+        assert_eq!(parse(&rendered).unwrap(), value);
+    }
 }

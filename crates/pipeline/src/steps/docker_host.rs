@@ -71,6 +71,7 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
             port
         }
     };
+    let passwords = store_passwords(ctx, &generated.store_passwords).await?;
     let dir = config.deployments_dir.join(ctx.job_id.to_string());
     let source = bundle_dir::materialise(shared, ctx, &dir).await?;
     if let Some(reach) = crate::preflight::reaches_host(&source, &generated.compose_file) {
@@ -93,6 +94,7 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
             host_port.to_string(),
         ))
         .chain(values)
+        .chain(passwords)
         .collect(),
         remove_build_stages: false,
     };
@@ -149,6 +151,29 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
         },
         replanned: false,
     })
+}
+
+/// The stores' passwords: made on the first apply and kept sealed in a
+/// memo, so a re-apply or a resumed attempt finds the data its volumes hold
+/// with the password they were created with.
+async fn store_passwords(
+    ctx: &StepContext,
+    names: &[String],
+) -> Result<Vec<(String, String)>, StepError> {
+    let mut passwords = Vec::new();
+    for name in names {
+        let key = format!("store_password:{name}");
+        let password = match ctx.sealed_memo_get(&key).await? {
+            Some(kept) => kept,
+            None => {
+                let made = engine::SecretKey::generate_hex();
+                ctx.sealed_memo_put(&key, &made).await?;
+                made
+            }
+        };
+        passwords.push((name.clone(), password));
+    }
+    Ok(passwords)
 }
 
 /// Port 8080 when it is free on a local engine, else a free one; on a
