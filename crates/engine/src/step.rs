@@ -125,6 +125,11 @@ pub(crate) struct JobData {
     pub secret_key: Option<SecretKey>,
 }
 
+/// Sealed values are kept apart from the job's secrets of the same name.
+fn sealed_name(name: &str) -> String {
+    format!("sealed:{name}")
+}
+
 /// A store failure inside a step: the database may come back, so try again later;
 /// an unreadable secret will not fix itself.
 fn store_error(what: &str, error: EngineError) -> StepError {
@@ -206,46 +211,38 @@ impl StepContext {
             .map_err(|e| store_error("writing a step memo", e))
     }
 
-    /// Like [`memo_get`](Self::memo_get), for a value recorded with
-    /// [`sealed_memo_put`](Self::sealed_memo_put): opened with the secrets key.
-    pub async fn sealed_memo_get(&self, key: &str) -> Result<Option<String>, StepError> {
-        let Some(memo) = self.memo_get(key).await? else {
-            return Ok(None);
-        };
-        let unreadable = || StepError::permanent(format!("the sealed memo {key:?} is unreadable"));
-        let field = |name: &str| {
-            memo.get(name)
+    /// `value` sealed with the secrets key for this job under `name`, to keep
+    /// where a resumed or retried step finds it again (a memo, an artifact)
+    /// while nobody reads it from the database: a password the step made.
+    pub fn seal(&self, name: &str, value: &str) -> Result<Value, StepError> {
+        let sealed = self
+            .secret_key()?
+            .seal(self.job_id, &sealed_name(name), value);
+        Ok(serde_json::json!({
+            "nonce": hex::encode(&sealed.nonce),
+            "ciphertext": hex::encode(&sealed.ciphertext),
+        }))
+    }
+
+    /// Opens what [`seal`](Self::seal) made for this job under `name`.
+    pub fn open(&self, name: &str, sealed: &Value) -> Result<String, StepError> {
+        let unreadable =
+            || StepError::permanent(format!("the sealed value {name:?} is unreadable"));
+        let field = |field: &str| {
+            sealed
+                .get(field)
                 .and_then(Value::as_str)
                 .and_then(|h| hex::decode(h).ok())
                 .ok_or_else(unreadable)
         };
         let sealed = SealedSecret {
-            name: self.sealed_memo_name(key),
+            name: sealed_name(name),
             nonce: field("nonce")?,
             ciphertext: field("ciphertext")?,
         };
         self.secret_key()?
             .open(self.job_id, &sealed)
-            .map(Some)
-            .map_err(|e| store_error("opening a sealed memo", e))
-    }
-
-    /// Records a value a resumed attempt needs again but nobody may read
-    /// from the database (a password this step generated): sealed with the
-    /// secrets key, bound to this job, step and key, and fenced like any memo.
-    pub async fn sealed_memo_put(&self, key: &str, value: &str) -> Result<(), StepError> {
-        let sealed = self
-            .secret_key()?
-            .seal(self.job_id, &self.sealed_memo_name(key), value);
-        let memo = serde_json::json!({
-            "nonce": hex::encode(&sealed.nonce),
-            "ciphertext": hex::encode(&sealed.ciphertext),
-        });
-        self.memo_put(key, &memo).await
-    }
-
-    fn sealed_memo_name(&self, key: &str) -> String {
-        format!("memo:{}:{key}", self.step)
+            .map_err(|e| store_error("opening a sealed value", e))
     }
 
     fn secret_key(&self) -> Result<&SecretKey, StepError> {

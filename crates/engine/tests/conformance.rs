@@ -123,11 +123,12 @@ fn catalog() -> Arc<Catalog> {
                     computed
                 }
             };
-            let password = match ctx.sealed_memo_get("password").await? {
-                Some(kept) => kept,
+            let password = match ctx.memo_get("password").await? {
+                Some(kept) => ctx.open("password", &kept)?,
                 None => {
                     let made = format!("pw-of-attempt-{}", ctx.attempt);
-                    ctx.sealed_memo_put("password", &made).await?;
+                    ctx.memo_put("password", &ctx.seal("password", &made)?)
+                        .await?;
                     made
                 }
             };
@@ -1320,7 +1321,7 @@ async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
     );
     assert_eq!(
         output["password"], "pw-of-attempt-1",
-        "the second attempt opened the first attempt's sealed memo"
+        "the second attempt opened what the first attempt sealed"
     );
     let stored = store
         .memo_get(id, "only", "password")
@@ -1329,7 +1330,7 @@ async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
         .unwrap();
     assert!(
         !stored.to_string().contains("pw-of-attempt"),
-        "a sealed memo is stored sealed: {stored}"
+        "a sealed value is stored sealed: {stored}"
     );
     let artifacts = engine.artifacts(id).await.unwrap();
     assert_eq!(artifacts.len(), 1, "rewriting a path replaces it");

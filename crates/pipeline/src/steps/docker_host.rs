@@ -23,6 +23,8 @@ use crate::terraform::plan::PlanSummary;
 const PORT_MEMO: &str = "docker_host_port";
 /// Written by apply: what destroy needs to find the deployment again.
 const DEPLOYMENT_ARTIFACT: &str = "docker-host/deployment.json";
+/// The stores' passwords, each sealed with the secrets key.
+const PASSWORDS_ARTIFACT: &str = "docker-host/store-passwords.sealed.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Deployment {
@@ -153,25 +155,40 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
     })
 }
 
-/// The stores' passwords: made on the first apply and kept sealed in a
-/// memo, so a re-apply or a resumed attempt finds the data its volumes hold
-/// with the password they were created with.
+/// The stores' passwords: made on the first apply and kept sealed in an
+/// artifact written before `compose up`, so every later attempt (resumed,
+/// or retried from apply) opens the stores' volumes with the password they
+/// were created with.
 async fn store_passwords(
     ctx: &StepContext,
     names: &[String],
 ) -> Result<Vec<(String, String)>, StepError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let files = ctx.artifacts_under(ctx.job_id, PASSWORDS_ARTIFACT).await?;
+    let mut kept: serde_json::Map<String, Value> = match files.first() {
+        Some((_, bytes)) => serde_json::from_slice(bytes)
+            .map_err(|e| StepError::permanent(format!("unreadable {PASSWORDS_ARTIFACT}: {e}")))?,
+        None => serde_json::Map::new(),
+    };
     let mut passwords = Vec::new();
+    let mut made = false;
     for name in names {
-        let key = format!("store_password:{name}");
-        let password = match ctx.sealed_memo_get(&key).await? {
-            Some(kept) => kept,
+        let password = match kept.get(name) {
+            Some(sealed) => ctx.open(name, sealed)?,
             None => {
-                let made = engine::SecretKey::generate_hex();
-                ctx.sealed_memo_put(&key, &made).await?;
-                made
+                let password = engine::SecretKey::generate_hex();
+                kept.insert(name.clone(), ctx.seal(name, &password)?);
+                made = true;
+                password
             }
         };
         passwords.push((name.clone(), password));
+    }
+    if made {
+        let record = serde_json::to_vec_pretty(&kept).expect("serialises");
+        ctx.put_artifact(PASSWORDS_ARTIFACT, &record).await?;
     }
     Ok(passwords)
 }
