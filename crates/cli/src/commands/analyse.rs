@@ -124,6 +124,9 @@ fn print_summary(report: &Report<'_>) {
     }
     println!("start command: {}", or_unknown(a.start_command.as_deref()));
     println!("required env:  {}", list(&a.required_env));
+    if !a.datastores.is_empty() {
+        println!("datastores:    {}", list(&a.datastores));
+    }
     println!(
         "docker:        {}",
         if a.dockerized {

@@ -98,6 +98,18 @@ pub async fn run(config: &Config, args: PlanArgs) -> anyhow::Result<()> {
     for reason in &choice.reasons {
         println!("  why: {reason}");
     }
+    for store in &choice.services.provisioned {
+        let wired: Vec<&str> = store.wiring.iter().map(|w| w.name.as_str()).collect();
+        println!(
+            "beside it: {} (wired to {}): {}",
+            store.kind.label(),
+            wired.join(", "),
+            store.reasons.join(" ")
+        );
+    }
+    for need in &choice.services.not_provisioned {
+        println!("not provisioned: {}", need.reason);
+    }
     println!("changes to the repository:");
     for adjustment in &generation.bundle.adjustments {
         println!("  {adjustment}");
