@@ -171,3 +171,85 @@ fn stores_that_are_not_provisioned_stay_required_and_are_explained() {
             && a.reason.contains("give MONGO_URL")
     }));
 }
+
+/// Analysed from their files, planned for every target: the stores run
+/// beside the app where compose runs it, and are asked for elsewhere.
+#[test]
+fn apps_analysed_from_their_files_get_their_stores_planned_for_every_target() {
+    let express = Snapshot::from_texts([
+        (
+            "package.json",
+            r#"{"name": "shop", "scripts": {"start": "node server.js"}, "dependencies": {"express": "^4.19.2", "pg": "^8.12.0"}}"#,
+        ),
+        (
+            "server.js",
+            "const express = require('express');\nconst { Pool } = require('pg');\nconst pool = new Pool({ connectionString: process.env.DATABASE_URL });\nconst app = express();\napp.get('/', async (req, res) => res.json((await pool.query('select 1')).rows));\napp.listen(process.env.PORT || 3000);\n",
+        ),
+    ]);
+    let laravel = Snapshot::from_texts([
+        (
+            "composer.json",
+            r#"{"require": {"php": "^8.2", "laravel/framework": "^11.0"}}"#,
+        ),
+        ("artisan", "#!/usr/bin/env php\n<?php\n"),
+        ("public/index.php", "<?php\n"),
+        (
+            ".env.example",
+            "APP_KEY=\nDB_CONNECTION=mysql\nDB_HOST=127.0.0.1\nDB_PORT=3306\nDB_DATABASE=laravel\nDB_USERNAME=root\nDB_PASSWORD=\n",
+        ),
+    ]);
+    let requirements = Requirements::default();
+    for (name, repo, kind, wired) in [
+        (
+            "express",
+            &express,
+            StoreKind::Postgres,
+            vec!["DATABASE_URL"],
+        ),
+        (
+            "laravel",
+            &laravel,
+            StoreKind::Mysql,
+            vec!["DB_HOST", "DB_USERNAME", "DB_PASSWORD", "DB_DATABASE"],
+        ),
+    ] {
+        let analysis = analysis::analyse(repo, &requirements);
+        for target in Target::ALL.into_iter().chain([Target::DockerHost]) {
+            let choice = on(target, &analysis, &requirements);
+            let bundle = build_bundle(&analysis, repo, &choice)
+                .unwrap_or_else(|e| panic!("{name} on {target}: {e}"));
+            check_common(name, &analysis, &bundle);
+            let doc = yaml(&bundle.files[&bundle.compose_file]);
+            let env = &doc["services"][bundle.app_service.as_str()]["environment"];
+            if matches!(target, Target::Vm | Target::DockerHost) {
+                assert!(
+                    doc["services"].get(kind.as_str()).is_some(),
+                    "{name} on {target}: {:#?}\n{analysis:#?}",
+                    choice.services
+                );
+                for variable in &wired {
+                    assert!(
+                        !bundle.required_variables.contains(&variable.to_string()),
+                        "{name} on {target}: {variable} is wired"
+                    );
+                    let value = env[*variable].as_str().unwrap_or_default();
+                    assert!(
+                        !value.starts_with(&format!("${{{variable}")),
+                        "{name} on {target}: {variable} = {value}"
+                    );
+                }
+            } else {
+                assert!(doc["services"].get(kind.as_str()).is_none());
+                assert!(
+                    choice
+                        .services
+                        .not_provisioned
+                        .iter()
+                        .any(|n| n.kind == kind.as_str()),
+                    "{name} on {target}: {:#?}",
+                    choice.services
+                );
+            }
+        }
+    }
+}
