@@ -417,8 +417,12 @@ pub(crate) const CLASSIC_BUILDER: [(&str, &str); 2] =
 pub(crate) fn build_arguments(isolation: &BuildIsolation) -> Vec<String> {
     let proxy = isolation.proxy_url();
     let mut args = vec!["--network".to_owned(), NETWORK.to_owned()];
-    for name in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"] {
+    for name in infra::bundle::PROXY_ARGS {
         args.extend(["--build-arg".to_owned(), format!("{name}={proxy}")]);
+    }
+    // As in the compose override: no exception sends a request around it.
+    for name in infra::bundle::NO_PROXY_ARGS {
+        args.extend(["--build-arg".to_owned(), format!("{name}=")]);
     }
     args
 }

@@ -12,9 +12,9 @@ use crate::InfraError;
 
 /// The proxy variables the engine hands to `RUN` without an `ARG` line and
 /// keeps out of the image's history.
-const PROXY_ARGS: [&str; 4] = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"];
+pub const PROXY_ARGS: [&str; 4] = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"];
 /// Cleared, so that no proxy exception sends a request around the proxy.
-const NO_PROXY_ARGS: [&str; 2] = ["NO_PROXY", "no_proxy"];
+pub const NO_PROXY_ARGS: [&str; 2] = ["NO_PROXY", "no_proxy"];
 
 /// The override of a compose file's builds and the Dockerfiles they use.
 #[derive(Debug, Clone, PartialEq, Eq)]
