@@ -201,6 +201,20 @@ fn build(
     let region = placement::region(requirements, &mut reasons);
     let sizing = placement::sizing(target, requirements, &mut reasons);
     let estimate = cost::estimate(target, &region, &sizing, requirements);
+    let services = services::plan(analysis, requirements, target);
+    let mut cost_breakdown = estimate.lines;
+    // Before the last line, which names the price table.
+    let at = cost_breakdown.len().saturating_sub(1);
+    for store in services.provisioned.iter().rev() {
+        cost_breakdown.insert(at, match target {
+            Target::Vm => format!(
+                "{}: runs on the instance beside the app, no charge of its own; its data is on the instance's {} GB root volume and goes with the instance",
+                store.kind.label(),
+                sizing.disk_gb
+            ),
+            _ => format!("{}: runs beside the app on the Docker host", store.kind.label()),
+        });
+    }
     Choice {
         target,
         reasons,
@@ -211,8 +225,8 @@ fn build(
         replicas: sizing.replicas,
         disk_gb: sizing.disk_gb,
         monthly_cost_usd: estimate.monthly_usd,
-        cost_breakdown: estimate.lines,
+        cost_breakdown,
         decided_by: decided_by.to_owned(),
-        services: services::plan(analysis, requirements, target),
+        services,
     }
 }

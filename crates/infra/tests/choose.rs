@@ -560,3 +560,33 @@ fn region_and_instance_type_shapes() {
         assert!(!is_instance_type(t), "{t}");
     }
 }
+
+#[test]
+fn a_database_the_app_needs_runs_on_the_vm_and_the_estimate_says_so() {
+    let mut analysis = with_required_env(flask(), "DATABASE_URL");
+    analysis.datastores = vec!["postgres".to_owned()];
+    let choice = choose(&analysis, &Requirements::default());
+    assert_eq!(choice.target, Target::Vm);
+    assert_eq!(choice.services.provisioned.len(), 1);
+    assert!(
+        choice
+            .cost_breakdown
+            .iter()
+            .any(|l| l.starts_with("PostgreSQL: runs on the instance beside the app")),
+        "{:#?}",
+        choice.cost_breakdown
+    );
+
+    let serverless = accept_llm_choice(
+        choice,
+        "container-service",
+        vec!["It must scale out.".to_owned()],
+        &analysis,
+        &Requirements::default(),
+    );
+    assert!(serverless.services.provisioned.is_empty());
+    assert_eq!(
+        serverless.services.not_provisioned[0].variables,
+        ["DATABASE_URL"]
+    );
+}
