@@ -179,6 +179,26 @@ fn build_containers(docker: &DockerEngine) -> Vec<String> {
         .collect()
 }
 
+/// Destroys the docker-host deployment of `outcome`: no container, network
+/// or volume of its compose project is left.
+async fn destroy_leaves_nothing(docker: &DockerEngine, outcome: &Outcome, project: &str) {
+    let engine = &outcome.engine;
+    let destroy = engine
+        .submit(
+            pipeline::DESTROY_WORKFLOW,
+            json!({"deployment": outcome.id}),
+            None,
+        )
+        .await
+        .unwrap()
+        .job
+        .id;
+    let job = common::run_to_end(engine, common::worker("destroy"), destroy, WITHIN).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let left = docker.project_leftovers(project);
+    assert!(left.is_empty(), "destroy left {left:?}");
+}
+
 fn failure(outcome: &Outcome) -> String {
     assert_eq!(outcome.job.status, JobStatus::Failed, "{:?}", outcome.job);
     assert_eq!(outcome.job.current_step.as_deref(), Some("preflight"));
@@ -480,20 +500,7 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
     ]);
     assert_eq!(again, running, "the same container, not a second one");
 
-    let destroy = engine
-        .submit(
-            pipeline::DESTROY_WORKFLOW,
-            json!({"deployment": outcome.id}),
-            None,
-        )
-        .await
-        .unwrap()
-        .job
-        .id;
-    let job = common::run_to_end(engine, common::worker("destroy"), destroy, WITHIN).await;
-    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
-    let left = docker.project_leftovers(&project);
-    assert!(left.is_empty(), "destroy left {left:?}");
+    destroy_leaves_nothing(&docker, &outcome, &project).await;
     let images = docker.lines(&[
         "image",
         "ls",
@@ -620,20 +627,7 @@ async fn an_app_that_needs_postgres_and_redis_gets_them_migrated_and_keeps_its_d
     assert_eq!(again["visits"], 2, "the rows survived: {again}");
     assert_eq!(again["hits"], 2, "Redis kept its data: {again}");
 
-    let destroy = engine
-        .submit(
-            pipeline::DESTROY_WORKFLOW,
-            json!({"deployment": outcome.id}),
-            None,
-        )
-        .await
-        .unwrap()
-        .job
-        .id;
-    let job = common::run_to_end(engine, common::worker("destroy"), destroy, WITHIN).await;
-    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
-    let left = docker.project_leftovers(&project);
-    assert!(left.is_empty(), "destroy left {left:?}");
+    destroy_leaves_nothing(&docker, &outcome, &project).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
