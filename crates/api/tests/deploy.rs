@@ -17,6 +17,7 @@ api_tests!(
     non_server_repository_is_denied,
     bad_deployment_requests_create_nothing,
     the_destroy_workflow_checks_its_own_input,
+    a_database_runs_beside_the_app_unless_the_user_gives_their_own,
 );
 
 const TOKEN: &str = "github_pat_11TESTTOKENabcdefghijklmnopqrstuvwxyz0123";
@@ -341,4 +342,83 @@ async fn the_destroy_workflow_checks_its_own_input(backend: Backend) {
 
 fn uuid_nil() -> String {
     "00000000-0000-0000-0000-000000000000".to_owned()
+}
+
+/// A Flask app on PostgreSQL (`DATABASE_URL`, psycopg2): its plan runs a
+/// PostgreSQL beside it, wired and left out of what the user must give; sent
+/// with a `DATABASE_URL` of the user's own, that database is used instead.
+async fn a_database_runs_beside_the_app_unless_the_user_gives_their_own(backend: Backend) {
+    let app = TestApp::spawn(backend, true).await;
+    let repo = GitFixture::create(&[
+        FixtureFile::file(
+            "requirements.txt",
+            "flask==3.0.3\npsycopg2-binary==2.9.10\n",
+        ),
+        FixtureFile::file(
+            "app.py",
+            "import os\nimport psycopg2\nfrom flask import Flask\n\napp = Flask(__name__)\nDB = os.environ[\"DATABASE_URL\"]\n\n\n@app.route(\"/\")\ndef index():\n    return str(psycopg2.connect(DB).server_version)\n\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+        ),
+    ]);
+    let mut jobs = Vec::new();
+    for env in [json!({}), json!({"DATABASE_URL": ENV_VALUE})] {
+        let (code, job) = app
+            .post(
+                "/request",
+                json!({"repo_url": repo.file_url(), "description": "a small web app on a single server", "env": env}),
+            )
+            .await;
+        assert_eq!(code, 202, "{job:#}");
+        let id = job["id"].as_str().unwrap().to_owned();
+        jobs.push((id.clone(), app.wait_for_status(&id, "succeeded").await));
+    }
+
+    let (id, ours) = &jobs[0];
+    let services = &ours["outputs"]["choose"]["services"];
+    assert_eq!(ours["outputs"]["choose"]["target"], "vm", "{ours:#}");
+    assert_eq!(
+        services["provisioned"][0]["kind"], "postgres",
+        "{services:#}"
+    );
+    assert_eq!(
+        ours["outputs"]["generate"]["required_variables"],
+        json!([]),
+        "DATABASE_URL is wired, not asked for"
+    );
+    let compose = app
+        .client
+        .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(compose.contains("postgres:"), "{compose}");
+    assert!(compose.contains("@postgres:5432/app"), "{compose}");
+
+    let (id, theirs) = &jobs[1];
+    let services = &theirs["outputs"]["choose"]["services"];
+    assert!(services.get("provisioned").is_none(), "{services:#}");
+    assert!(
+        services["not_provisioned"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("DATABASE_URL was given with the deployment"),
+        "{services:#}"
+    );
+    assert_eq!(
+        theirs["outputs"]["generate"]["required_variables"],
+        json!(["DATABASE_URL"])
+    );
+    let compose = app
+        .client
+        .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!compose.contains("@postgres:5432"), "{compose}");
+    assert!(!compose.contains(ENV_VALUE), "{compose}");
 }

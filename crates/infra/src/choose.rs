@@ -186,6 +186,19 @@ pub fn accept_llm_choice(
     build(target, all, analysis, requirements, "llm")
 }
 
+impl Choice {
+    /// The choice once the user's own values are known: a store whose
+    /// variables they gave is theirs (see [`ServicePlan::give`]), and the
+    /// estimate no longer counts it.
+    pub fn with_given_values(mut self, given: &[&str]) -> Choice {
+        for kind in self.services.give(given) {
+            let line = format!("{}: runs ", kind.label());
+            self.cost_breakdown.retain(|l| !l.starts_with(&line));
+        }
+        self
+    }
+}
+
 fn with_note(mut choice: Choice, note: String) -> Choice {
     choice.reasons.push(note);
     choice

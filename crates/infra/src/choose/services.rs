@@ -111,6 +111,35 @@ impl ServicePlan {
         self.provisioned.is_empty() && self.not_provisioned.is_empty()
     }
 
+    /// Leaves out the stores the user reaches with values of their own: a
+    /// store one of whose wired variables was given with the deployment is
+    /// the user's, and is not provisioned. Returns the kinds left out.
+    pub fn give(&mut self, given: &[&str]) -> Vec<StoreKind> {
+        let (theirs, ours): (Vec<BackingService>, Vec<BackingService>) =
+            std::mem::take(&mut self.provisioned)
+                .into_iter()
+                .partition(|s| s.wiring.iter().any(|w| given.contains(&w.name.as_str())));
+        self.provisioned = ours;
+        for service in &theirs {
+            let named: Vec<&str> = service
+                .wiring
+                .iter()
+                .map(|w| w.name.as_str())
+                .filter(|n| given.contains(n))
+                .collect();
+            self.not_provisioned.push(NotProvisioned {
+                kind: service.kind.as_str().to_owned(),
+                variables: Vec::new(),
+                reason: format!(
+                    "{} was given with the deployment: the app uses that {}, and none is provisioned.",
+                    named.join(", "),
+                    service.kind.label()
+                ),
+            });
+        }
+        theirs.iter().map(|s| s.kind).collect()
+    }
+
     /// The store `name` is wired to, and what it carries.
     pub fn wire(&self, name: &str) -> Option<(StoreKind, &Part)> {
         self.provisioned.iter().find_map(|service| {
@@ -180,10 +209,10 @@ fn owner(prefix: &str) -> Option<Owner> {
     if has("MONGO") || has("MONGODB") {
         return Some(Owner::Other("mongodb"));
     }
-    match prefix {
-        "DATABASE" | "DB" | "SQL" | "SQLALCHEMY_DATABASE" | "SQLALCHEMY" | "PRIMARY_DATABASE" => {
-            Some(Owner::AnySql)
-        }
+    // `DATABASE_URL`, `DB_HOST`, `APP_DATABASE_URL`, `SQLALCHEMY_DATABASE_URI`.
+    match words.last() {
+        Some(&("DATABASE" | "DB" | "SQL")) => Some(Owner::AnySql),
+        _ if prefix == "SQLALCHEMY" => Some(Owner::AnySql),
         _ => None,
     }
 }
@@ -448,7 +477,7 @@ mod tests {
                 ("DB_DATABASE", true, None),
                 ("DB_CONNECTION", false, Some("mysql")),
                 ("PGHOST", false, Some("db.example.org")),
-                ("ASYNC_DATABASE_URL", false, Some("x")),
+                ("ANALYTICS_WAREHOUSE_URL", false, Some("x")),
             ],
             &["mysql"],
         );
@@ -506,6 +535,23 @@ mod tests {
             Some((StoreKind::Postgres, &Part::Url { scheme: None }))
         );
         assert!(plan.provisioned[0].reasons[0].contains("description"));
+    }
+
+    #[test]
+    fn a_store_the_user_gives_a_value_for_is_theirs() {
+        let analysis = app(
+            &[("DATABASE_URL", true, None), ("REDIS_URL", true, None)],
+            &["postgres", "redis"],
+        );
+        let mut plan = plan(&analysis, &asking(None), Target::DockerHost);
+        assert_eq!(plan.give(&["DATABASE_URL", "OTHER"]), [StoreKind::Postgres]);
+        assert_eq!(plan.provisioned.len(), 1);
+        assert_eq!(plan.wire("DATABASE_URL"), None);
+        assert!(
+            plan.not_provisioned[0]
+                .reason
+                .starts_with("DATABASE_URL was given")
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub(super) async fn run(
         Some(choice) => choice,
         None => crate::plan::choose(&analysed, shared.model.as_deref(), &memo).await?,
     };
+    let given = super::app_env::given(&ctx).await?;
+    let given: Vec<&str> = given.keys().map(String::as_str).collect();
+    let choice = choice.with_given_values(&given);
     tracing::info!(
         target = %choice.target, region = %choice.region, instance_type = %choice.instance_type,
         monthly_cost_usd = choice.monthly_cost_usd, decided_by = %choice.decided_by,
