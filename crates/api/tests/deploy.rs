@@ -109,14 +109,7 @@ async fn request_runs_to_terraform_generated_with_artifacts(backend: Backend) {
             .iter()
             .any(|p| p.starts_with("terraform/") && p.ends_with(".tf"))
     );
-    let compose = app
-        .client
-        .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(compose.status(), 200);
-    let compose = compose.text().await.unwrap();
+    let compose = compose_of(&app, &id).await;
     assert!(
         compose.contains("${DEPLOYFLOW_HOST_PORT:-8080}:5000"),
         "{compose}"
@@ -340,6 +333,18 @@ async fn the_destroy_workflow_checks_its_own_input(backend: Backend) {
     }
 }
 
+/// The job's generated compose file, downloaded from its artifacts.
+async fn compose_of(app: &TestApp, id: &str) -> String {
+    let answer = app
+        .client
+        .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    answer.text().await.unwrap()
+}
+
 fn uuid_nil() -> String {
     "00000000-0000-0000-0000-000000000000".to_owned()
 }
@@ -384,15 +389,7 @@ async fn a_database_runs_beside_the_app_unless_the_user_gives_their_own(backend:
         json!([]),
         "DATABASE_URL is wired, not asked for"
     );
-    let compose = app
-        .client
-        .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let compose = compose_of(&app, id).await;
     assert!(compose.contains("postgres:"), "{compose}");
     assert!(compose.contains("@postgres:5432/app"), "{compose}");
 
@@ -410,15 +407,7 @@ async fn a_database_runs_beside_the_app_unless_the_user_gives_their_own(backend:
         theirs["outputs"]["generate"]["required_variables"],
         json!(["DATABASE_URL"])
     );
-    let compose = app
-        .client
-        .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let compose = compose_of(&app, id).await;
     assert!(!compose.contains("@postgres:5432"), "{compose}");
     assert!(!compose.contains(ENV_VALUE), "{compose}");
 }
