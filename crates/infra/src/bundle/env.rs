@@ -5,7 +5,7 @@
 
 use super::launch::RuntimeEnv;
 use super::stores;
-use crate::choose::ServicePlan;
+use crate::choose::{Part, ServicePlan, StoreKind};
 use analysis::Analysis;
 
 /// One `environment:` entry of the app service.
@@ -44,15 +44,7 @@ pub(super) fn compose_env(
             continue;
         }
         if let Some((kind, part)) = services.wire(name) {
-            entries.push(ComposeEnv {
-                name: name.to_owned(),
-                value: stores::wired_value(kind, part),
-                reason: format!(
-                    "{name} reaches the {} service deployflow runs beside the app.",
-                    kind.label()
-                ),
-                runtime: false,
-            });
+            entries.push(wired(name, kind, part));
             continue;
         }
         let (value, reason) = reference(name, is_required, secret, default);
@@ -71,16 +63,7 @@ pub(super) fn compose_env(
     for service in &services.provisioned {
         for wire in &service.wiring {
             if !entries.iter().any(|e| e.name == wire.name) {
-                entries.push(ComposeEnv {
-                    name: wire.name.clone(),
-                    value: stores::wired_value(service.kind, &wire.part),
-                    reason: format!(
-                        "{} reaches the {} service deployflow runs beside the app.",
-                        wire.name,
-                        service.kind.label()
-                    ),
-                    runtime: false,
-                });
+                entries.push(wired(&wire.name, service.kind, &wire.part));
             }
         }
     }
@@ -93,6 +76,19 @@ pub(super) fn compose_env(
         });
     }
     (entries, required)
+}
+
+/// A variable set to reach a store deployflow runs beside the app.
+fn wired(name: &str, kind: StoreKind, part: &Part) -> ComposeEnv {
+    ComposeEnv {
+        name: name.to_owned(),
+        value: stores::wired_value(kind, part),
+        reason: format!(
+            "{name} reaches the {} service deployflow runs beside the app.",
+            kind.label()
+        ),
+        runtime: false,
+    }
 }
 
 fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) -> (String, String) {
