@@ -6,8 +6,9 @@
 //! ```
 //!
 //! Each repository is analysed, a choice is made for each target, and the
-//! files land in `OUT_DIR/<repo>/<target>/`. Without REPO_DIR a small
-//! built-in Express app is used. Every rendering must pass the policy gate.
+//! files land in `OUT_DIR/<repo>/<target>/`. A small built-in Express app
+//! that needs PostgreSQL and Redis is always rendered too, into
+//! `OUT_DIR/sample/`. Every rendering must pass the policy gate.
 
 use std::error::Error;
 use std::fs;
@@ -21,11 +22,11 @@ use infra::terraform::{TerraformInputs, render};
 const SAMPLE: &[(&str, &str)] = &[
     (
         "package.json",
-        r#"{"name":"sample","scripts":{"start":"node server.js"},"dependencies":{"express":"^4.19.0"}}"#,
+        r#"{"name":"sample","scripts":{"start":"node server.js"},"dependencies":{"express":"^4.19.0","pg":"^8.12.0","ioredis":"^5.4.0"}}"#,
     ),
     (
         "server.js",
-        "const app = require('express')();\nconst db = process.env.DATABASE_URL;\napp.get('/health', (req, res) => res.send('ok'));\napp.listen(process.env.PORT || 3000);\n",
+        "const app = require('express')();\nconst db = process.env.DATABASE_URL;\nconst cache = process.env.REDIS_URL;\napp.get('/health', (req, res) => res.send('ok'));\napp.listen(process.env.PORT || 3000);\n",
     ),
 ];
 
@@ -36,12 +37,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             .ok_or("usage: render_terraform OUT_DIR [REPO_DIR...]")?,
     );
     let repos: Vec<PathBuf> = args.map(PathBuf::from).collect();
-    if repos.is_empty() {
-        render_all(
-            &out.join("sample"),
-            &Snapshot::from_texts(SAMPLE.iter().copied()),
-        )?;
-    }
+    render_all(
+        &out.join("sample"),
+        &Snapshot::from_texts(SAMPLE.iter().copied()),
+    )?;
     for repo in repos {
         let name = repo_name(&repo);
         let snapshot = Snapshot::from_dir(&repo, &SnapshotLimits::default())?;

@@ -85,6 +85,11 @@ pub struct Bundle {
     /// generates them once and keeps them with the deployment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub store_passwords: Vec<String>,
+    /// The container's command when the database is migrated before the
+    /// app starts (`sh -c '<migration> && exec "$@"' sh <start…>`), for the
+    /// targets that start the image without compose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_with_migration: Option<Vec<String>>,
 }
 
 /// One change made to the repository, for the job's log and checkpoint.

@@ -191,7 +191,32 @@ impl Choice {
     /// variables they gave is theirs (see [`ServicePlan::give`]), and the
     /// estimate no longer counts it.
     pub fn with_given_values(mut self, given: &[&str]) -> Choice {
-        for kind in self.services.give(given) {
+        let theirs = self.services.give(given);
+        if theirs.is_empty() {
+            return self;
+        }
+        if self.target == Target::ContainerService {
+            // Managed stores are priced lines of the estimate: price it again.
+            let sizing = placement::Sizing {
+                instance_type: self.instance_type.clone(),
+                memory_mib: self.memory_mib,
+                cpu_units: self.cpu_units,
+                replicas: self.replicas,
+                disk_gb: self.disk_gb,
+            };
+            let kinds: Vec<StoreKind> = self.services.provisioned.iter().map(|s| s.kind).collect();
+            let estimate = cost::estimate(
+                self.target,
+                &self.region,
+                &sizing,
+                &Requirements::default(),
+                &kinds,
+            );
+            self.monthly_cost_usd = estimate.monthly_usd;
+            self.cost_breakdown = estimate.lines;
+            return self;
+        }
+        for kind in theirs {
             let line = format!("{}: runs ", kind.label());
             self.cost_breakdown.retain(|l| !l.starts_with(&line));
         }
@@ -213,20 +238,26 @@ fn build(
 ) -> Choice {
     let region = placement::region(requirements, &mut reasons);
     let sizing = placement::sizing(target, requirements, &mut reasons);
-    let estimate = cost::estimate(target, &region, &sizing, requirements);
     let services = services::plan(analysis, requirements, target);
+    let kinds: Vec<StoreKind> = services.provisioned.iter().map(|s| s.kind).collect();
+    let estimate = cost::estimate(target, &region, &sizing, requirements, &kinds);
     let mut cost_breakdown = estimate.lines;
     // Before the last line, which names the price table.
     let at = cost_breakdown.len().saturating_sub(1);
     for store in services.provisioned.iter().rev() {
-        cost_breakdown.insert(at, match target {
+        let line = match target {
             Target::Vm => format!(
                 "{}: runs on the instance beside the app, no charge of its own; its data is on the instance's {} GB root volume and goes with the instance",
                 store.kind.label(),
                 sizing.disk_gb
             ),
-            _ => format!("{}: runs beside the app on the Docker host", store.kind.label()),
-        });
+            Target::DockerHost => {
+                format!("{}: runs beside the app on the Docker host", store.kind.label())
+            }
+            // Priced in the estimate's own lines.
+            _ => continue,
+        };
+        cost_breakdown.insert(at, line);
     }
     Choice {
         target,

@@ -18,6 +18,7 @@ mod lexical;
 mod plan;
 mod resources;
 mod rule;
+mod stores;
 mod structure;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +45,9 @@ pub struct Policy {
     pub allowed_providers: BTreeSet<String>,
     pub allowed_resource_types: BTreeSet<String>,
     pub allowed_data_sources: BTreeSet<String>,
+    /// `ephemeral` resource types (values Terraform never stores).
+    #[serde(default)]
+    pub allowed_ephemeral_types: BTreeSet<String>,
     /// Literal values `instance_type` / `instance_types` may take.
     pub allowed_instance_types: BTreeSet<String>,
     /// TCP ports that may be open to 0.0.0.0/0 or ::/0.
@@ -117,6 +121,7 @@ impl Policy {
             allowed_providers: set(allowlist::providers(target)),
             allowed_resource_types: set(allowlist::resources(target)),
             allowed_data_sources: set(allowlist::data_sources(target)),
+            allowed_ephemeral_types: set(allowlist::ephemeral_types(target)),
             allowed_instance_types: set(instance_types),
             world_open_ports: BTreeSet::from([HOST_PORT]),
             allowed_backend: None,
@@ -145,7 +150,7 @@ impl Policy {
         let mut rules = vec![
             "Only *.tf files (no .tf.json, .tfvars or other files), and no override.tf or *_override.tf.".to_owned(),
             "Provider blocks set only: aws region (and alias) with a default_tags block; kubernetes host, cluster_ca_certificate and token from this configuration's aws_eks_cluster / data.aws_eks_cluster_auth. No exec, profile, assume_role, endpoints.".to_owned(),
-            "IAM: actions only ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, ssm:GetParameter(s|sByPath), s3:GetObject, xray:PutTraceSegments, xray:PutTelemetryRecords (trust policies: sts:AssumeRole, sts:TagSession for Service principals ec2/ecs-tasks/lambda/eks.amazonaws.com); resources = \"*\" only for ecr:GetAuthorizationToken and xray; managed policies only AmazonSSMManagedInstanceCore, AmazonECSTaskExecutionRolePolicy, AWSLambdaBasicExecutionRole, AmazonEKSClusterPolicy, AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly/ReadOnly.".to_owned(),
+            "IAM: actions only ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, ssm:GetParameter(s|sByPath), secretsmanager:GetSecretValue, s3:GetObject, xray:PutTraceSegments, xray:PutTelemetryRecords (trust policies: sts:AssumeRole, sts:TagSession for Service principals ec2/ecs-tasks/lambda/eks.amazonaws.com); resources = \"*\" only for ecr:GetAuthorizationToken and xray; managed policies only AmazonSSMManagedInstanceCore, AmazonECSTaskExecutionRolePolicy, AWSLambdaBasicExecutionRole, AmazonEKSClusterPolicy, AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly/ReadOnly.".to_owned(),
             "Only resources this configuration creates: ids, buckets, roles, clusters and ARNs are references (aws_vpc.main.id), never literal ids (sg-…, vpc-…), names or account ARNs.".to_owned(),
             "data aws_ssm_parameter only for names under /aws/service/; data aws_ami only with owners amazon, 137112412989 or 099720109477.".to_owned(),
             format!(

@@ -17,6 +17,7 @@
 mod generate;
 mod inputs;
 mod render;
+mod stores;
 
 pub use generate::{
     AttemptOutcome, AttemptReport, AuthorRequest, Generated, Source, TerraformAuthor, generate,

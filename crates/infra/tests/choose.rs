@@ -2,7 +2,9 @@
 //! cost estimate.
 
 use analysis::{Analysis, BindAddress, EnvVar, Evidence, Requirements};
-use infra::choose::{Choice, Target, accept_llm_choice, choose, is_aws_region, is_instance_type};
+use infra::choose::{
+    Choice, StoreKind, Target, accept_llm_choice, choose, is_aws_region, is_instance_type,
+};
 
 fn app(language: &str, framework: &str) -> Analysis {
     Analysis {
@@ -577,16 +579,69 @@ fn a_database_the_app_needs_runs_on_the_vm_and_the_estimate_says_so() {
         choice.cost_breakdown
     );
 
-    let serverless = accept_llm_choice(
+    let kubernetes = accept_llm_choice(
+        choice.clone(),
+        "kubernetes",
+        vec!["It must scale out.".to_owned()],
+        &analysis,
+        &Requirements::default(),
+    );
+    assert!(kubernetes.services.provisioned.is_empty());
+    assert_eq!(
+        kubernetes.services.not_provisioned[0].variables,
+        ["DATABASE_URL"]
+    );
+
+    let managed = accept_llm_choice(
         choice,
         "container-service",
         vec!["It must scale out.".to_owned()],
         &analysis,
         &Requirements::default(),
     );
-    assert!(serverless.services.provisioned.is_empty());
-    assert_eq!(
-        serverless.services.not_provisioned[0].variables,
-        ["DATABASE_URL"]
+    assert_eq!(managed.services.provisioned[0].kind, StoreKind::Postgres);
+    let rds = managed
+        .cost_breakdown
+        .iter()
+        .find(|l| l.starts_with("PostgreSQL db.t4g.micro: 730 h"))
+        .unwrap_or_else(|| panic!("{:#?}", managed.cost_breakdown));
+    assert!(rds.contains("× $"), "{rds}");
+    assert!(
+        managed
+            .cost_breakdown
+            .iter()
+            .any(|l| l.starts_with("Secrets Manager secrets: 2 secret-month")),
+        "{:#?}",
+        managed.cost_breakdown
+    );
+
+    // The user's own database: the estimate no longer counts RDS.
+    let theirs = managed.clone().with_given_values(&["DATABASE_URL"]);
+    assert!(theirs.services.provisioned.is_empty());
+    assert!(
+        !theirs
+            .cost_breakdown
+            .iter()
+            .any(|l| l.contains("db.t4g.micro") || l.contains("Secrets Manager")),
+        "{:#?}",
+        theirs.cost_breakdown
+    );
+    // The total counts exactly the lines that went.
+    let priced = |line: &String| {
+        line.rsplit_once("= $")
+            .and_then(|(_, cost)| cost.parse::<f64>().ok())
+    };
+    let store_lines: f64 = managed
+        .cost_breakdown
+        .iter()
+        .filter(|l| !theirs.cost_breakdown.contains(l))
+        .filter_map(priced)
+        .sum();
+    assert!(store_lines > 10.0, "{:#?}", managed.cost_breakdown);
+    assert!(
+        (managed.monthly_cost_usd - theirs.monthly_cost_usd - store_lines).abs() < 0.02,
+        "{} - {} != {store_lines}",
+        managed.monthly_cost_usd,
+        theirs.monthly_cost_usd
     );
 }

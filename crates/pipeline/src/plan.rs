@@ -178,7 +178,8 @@ pub async fn generate(
     for adjustment in &bundle.adjustments {
         tracing::info!(kind = ?adjustment.kind, path = %adjustment.path, "{adjustment}");
     }
-    let inputs = TerraformInputs::new(choice.clone(), job_id, &analysed.analysis);
+    let mut inputs = TerraformInputs::new(choice.clone(), job_id, &analysed.analysis);
+    inputs.container_command = bundle.start_with_migration.clone();
     let policy = Policy::for_choice(choice);
     let author = model.map(|client| ModelAuthor { client, memo });
     let summary = summary(analysed, &bundle);

@@ -131,14 +131,20 @@ pub(super) fn command_value(command: &str) -> Value {
     strings(args.iter().map(|a| escape(a)))
 }
 
-/// `sh -c '<migration> && exec "$@"' sh <start...>`: the app starts only
-/// once its migration succeeded, as the container's main process.
+impl Migration {
+    /// `sh -c '<migration> && exec "$@"' sh <start...>`: the app starts
+    /// only once its migration succeeded, as the container's main process.
+    pub fn arguments(&self) -> Vec<String> {
+        let script = format!("{} && exec \"$@\"", self.command);
+        ["sh".to_owned(), "-c".to_owned(), script, "sh".to_owned()]
+            .into_iter()
+            .chain(self.start.iter().cloned())
+            .collect()
+    }
+}
+
 fn migration_command(migration: &Migration) -> Value {
-    let script = format!("{} && exec \"$@\"", migration.command);
-    let args = ["sh".to_owned(), "-c".to_owned(), script, "sh".to_owned()]
-        .into_iter()
-        .chain(migration.start.iter().cloned());
-    strings(args.map(|a| escape(&a)))
+    strings(migration.arguments().iter().map(|a| escape(a)))
 }
 
 pub(super) fn healthcheck(test: &[String]) -> Value {

@@ -104,6 +104,7 @@ pub(super) fn build(
     };
     let healthcheck = healthcheck(analysis, image.probe, port, &image.dockerfile, &mut out);
     let migration = migration(analysis, &files, &image, choice, &mut out);
+    let start_with_migration = migration.as_ref().map(compose::Migration::arguments);
     let placed = compose_plan::place(
         &compose_plan::ComposeInputs {
             analysis,
@@ -150,6 +151,7 @@ pub(super) fn build(
             .collect(),
         required_variables: placed.required_variables,
         wrapped: placed.wrapped,
+        start_with_migration: start_with_migration.filter(|_| !placed.stores.is_empty()),
         store_passwords: placed
             .stores
             .iter()

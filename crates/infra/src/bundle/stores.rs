@@ -34,14 +34,6 @@ fn image(kind: StoreKind) -> &'static str {
     }
 }
 
-fn port(kind: StoreKind) -> u16 {
-    match kind {
-        StoreKind::Postgres => 5432,
-        StoreKind::Mysql => 3306,
-        StoreKind::Redis => 6379,
-    }
-}
-
 /// `${DEPLOYFLOW_…_PASSWORD:?…}`: compose refuses to start without it.
 fn password_reference(kind: StoreKind) -> String {
     let name = password_variable(kind);
@@ -51,7 +43,7 @@ fn password_reference(kind: StoreKind) -> String {
 /// The value (compose syntax) of an app variable wired to `kind`.
 pub(super) fn wired_value(kind: StoreKind, part: &Part) -> String {
     let host = service_name(kind);
-    let port = port(kind);
+    let port = kind.port();
     let password = password_reference(kind);
     match part {
         Part::Url { scheme } => {
@@ -59,14 +51,11 @@ pub(super) fn wired_value(kind: StoreKind, part: &Part) -> String {
             match kind {
                 StoreKind::Redis => format!(
                     "{}://:{password}@{host}:{port}/0",
-                    scheme.as_deref().unwrap_or("redis")
+                    scheme.as_deref().unwrap_or(kind.default_scheme())
                 ),
                 StoreKind::Postgres | StoreKind::Mysql => format!(
                     "{}://{APP_USER}:{password}@{host}:{port}/{APP_USER}",
-                    scheme.as_deref().unwrap_or(match kind {
-                        StoreKind::Postgres => "postgresql",
-                        _ => "mysql",
-                    })
+                    scheme.as_deref().unwrap_or(kind.default_scheme())
                 ),
             }
         }
@@ -75,10 +64,7 @@ pub(super) fn wired_value(kind: StoreKind, part: &Part) -> String {
         Part::User if kind == StoreKind::Redis => "default".to_owned(),
         Part::User | Part::Name => APP_USER.to_owned(),
         Part::Password => password,
-        Part::Driver => match kind {
-            StoreKind::Postgres => "pgsql".to_owned(),
-            _ => "mysql".to_owned(),
-        },
+        Part::Driver => kind.laravel_driver().to_owned(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Monthly cost estimates from the price table in `prices/ca-central-1.toml`.
 //! The table is compiled in, so an estimate never needs the network.
 
-use super::Target;
+use super::{StoreKind, Target};
 use super::placement::Sizing;
 use analysis::Requirements;
 use serde::Deserialize;
@@ -32,7 +32,31 @@ struct PriceTable {
     eks: Eks,
     network: Network,
     s3: S3,
+    rds: Rds,
+    elasticache: ElastiCache,
+    secrets_manager: SecretsManager,
 }
+
+#[derive(Debug, Deserialize)]
+struct Rds {
+    hourly: BTreeMap<String, f64>,
+    gp3_gb_month: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct ElastiCache {
+    hourly: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SecretsManager {
+    secret_month: f64,
+}
+
+/// What the container-service templates give a managed store.
+const DATABASE_CLASS: &str = "db.t4g.micro";
+const DATABASE_GB: f64 = 20.0;
+const CACHE_NODE: &str = "cache.t4g.micro";
 
 #[derive(Debug, Deserialize)]
 struct Ebs {
@@ -90,12 +114,16 @@ pub(super) fn estimate(
     region: &str,
     sizing: &Sizing,
     requirements: &Requirements,
+    stores: &[StoreKind],
 ) -> Estimate {
     let prices = &*PRICES;
     let mut bill = Bill::default();
     match target {
         Target::Vm => vm(prices, sizing, &mut bill),
-        Target::ContainerService => fargate(prices, sizing, &mut bill),
+        Target::ContainerService => {
+            fargate(prices, sizing, &mut bill);
+            managed_stores(prices, stores, &mut bill);
+        }
         Target::Serverless => lambda(prices, sizing, requirements, &mut bill),
         Target::Kubernetes => eks(prices, sizing, &mut bill),
         Target::DockerHost => {
@@ -195,6 +223,41 @@ fn fargate(p: &PriceTable, s: &Sizing, bill: &mut Bill) {
         "h",
         p.network.public_ipv4_hour,
     );
+}
+
+/// RDS for the SQL database, ElastiCache for Redis, and the secrets that
+/// carry the password and the app's connection settings.
+fn managed_stores(p: &PriceTable, stores: &[StoreKind], bill: &mut Bill) {
+    let hours = p.hours_per_month;
+    let mut secrets = 0.0;
+    for kind in stores {
+        let (item, prices, class) = match kind {
+            StoreKind::Redis => ("ElastiCache Redis", &p.elasticache.hourly, CACHE_NODE),
+            _ => (kind.label(), &p.rds.hourly, DATABASE_CLASS),
+        };
+        match prices.get(class) {
+            Some(price) => bill.add(&format!("{item} {class}"), hours, "h", *price),
+            None => bill.note(format!("{item} {class}: not in the price table, not counted.")),
+        }
+        if kind.is_sql() {
+            bill.add(
+                &format!("{} storage, gp3 (backups up to its size included)", kind.label()),
+                DATABASE_GB,
+                "GB-month",
+                p.rds.gp3_gb_month,
+            );
+            secrets += 1.0;
+        }
+    }
+    if !stores.is_empty() {
+        // The connection settings, plus one password per SQL database.
+        bill.add(
+            "Secrets Manager secrets",
+            secrets + 1.0,
+            "secret-month",
+            p.secrets_manager.secret_month,
+        );
+    }
 }
 
 fn load_balancer(p: &PriceTable, bill: &mut Bill) {

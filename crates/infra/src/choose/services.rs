@@ -45,8 +45,34 @@ impl StoreKind {
         }
     }
 
-    fn is_sql(self) -> bool {
+    pub fn is_sql(self) -> bool {
         self != StoreKind::Redis
+    }
+
+    /// The port it listens on.
+    pub fn port(self) -> u16 {
+        match self {
+            StoreKind::Postgres => 5432,
+            StoreKind::Mysql => 3306,
+            StoreKind::Redis => 6379,
+        }
+    }
+
+    /// The URL scheme of a connection URL when the app's default names none.
+    pub fn default_scheme(self) -> &'static str {
+        match self {
+            StoreKind::Postgres => "postgresql",
+            StoreKind::Mysql => "mysql",
+            StoreKind::Redis => "redis",
+        }
+    }
+
+    /// Laravel's `DB_CONNECTION` name for it.
+    pub fn laravel_driver(self) -> &'static str {
+        match self {
+            StoreKind::Postgres => "pgsql",
+            _ => "mysql",
+        }
     }
 }
 
@@ -230,9 +256,22 @@ fn scheme_of(default: &str) -> Option<(StoreKind, String)> {
     Some((kind, scheme.to_owned()))
 }
 
-/// The targets whose bundle runs its stores with compose beside the app.
-fn runs_compose_stores(target: Target) -> bool {
-    matches!(target, Target::DockerHost | Target::Vm)
+/// Why `kind` is not provisioned on `target`, or `None` when it is: compose
+/// runs it beside the app on a Docker host or the VM, and the container
+/// service gets RDS or ElastiCache (one SQL database per deployment).
+fn not_provisioned_on(target: Target, kind: StoreKind, sql_taken: bool) -> Option<String> {
+    match target {
+        Target::DockerHost | Target::Vm => None,
+        Target::ContainerService if kind.is_sql() && sql_taken => Some(format!(
+            "{} is not provisioned: the container-service target runs one managed SQL database per deployment, and this one already has one",
+            kind.label()
+        )),
+        Target::ContainerService => None,
+        Target::Serverless | Target::Kubernetes => Some(format!(
+            "{} is not provisioned on the {target} target yet",
+            kind.label()
+        )),
+    }
 }
 
 /// Plans the backing services of `analysis` on `target`.
@@ -361,13 +400,13 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
                 part: Part::Url { scheme: None },
             });
         }
-        if !runs_compose_stores(target) {
+        let sql_taken = plan.provisioned.iter().any(|s| s.kind.is_sql());
+        if let Some(why) = not_provisioned_on(target, kind, sql_taken) {
             plan.not_provisioned.push(NotProvisioned {
                 kind: kind.as_str().to_owned(),
                 variables: wiring.iter().map(|w| w.name.clone()).collect(),
                 reason: format!(
-                    "{} is not provisioned on the {target} target yet: give {} with the deployment (a managed database's address), or deploy on a VM or a Docker host, where it runs beside the app.",
-                    kind.label(),
+                    "{why}: give {} with the deployment (a managed database's address), or deploy on a Docker host, a VM or the container service, where deployflow runs it.",
                     wiring.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             });
@@ -555,6 +594,31 @@ mod tests {
     }
 
     #[test]
+    fn the_container_service_gets_one_managed_sql_database_and_a_cache() {
+        let analysis = app(
+            &[
+                ("DATABASE_URL", true, None),
+                ("MYSQL_HOST", true, None),
+                ("REDIS_URL", true, None),
+            ],
+            &["postgres", "mysql", "redis"],
+        );
+        let plan = plan(&analysis, &asking(None), Target::ContainerService);
+        let kinds: Vec<StoreKind> = plan.provisioned.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [StoreKind::Postgres, StoreKind::Redis]);
+        assert_eq!(plan.not_provisioned.len(), 1, "{plan:?}");
+        assert_eq!(plan.not_provisioned[0].kind, "mysql");
+        assert_eq!(plan.not_provisioned[0].variables, ["MYSQL_HOST"]);
+        assert!(
+            plan.not_provisioned[0]
+                .reason
+                .contains("one managed SQL database per deployment"),
+            "{}",
+            plan.not_provisioned[0].reason
+        );
+    }
+
+    #[test]
     fn an_optional_variable_with_its_own_default_provisions_nothing() {
         let analysis = app(&[("DATABASE_URL", false, Some("sqlite:///app.db"))], &[]);
         assert!(plan(&analysis, &asking(None), Target::DockerHost).is_empty());
@@ -570,14 +634,12 @@ mod tests {
         assert!(plan.not_provisioned[0].reason.contains("give MONGO_URL"));
 
         let postgres = app(&[("DATABASE_URL", true, None)], &["postgres"]);
-        let cloud = super::plan(&postgres, &asking(None), Target::ContainerService);
-        assert!(cloud.provisioned.is_empty());
-        assert_eq!(cloud.not_provisioned[0].variables, ["DATABASE_URL"]);
-        assert!(
-            cloud.not_provisioned[0]
-                .reason
-                .contains("container-service")
-        );
+        for target in [Target::Serverless, Target::Kubernetes] {
+            let cloud = super::plan(&postgres, &asking(None), target);
+            assert!(cloud.provisioned.is_empty());
+            assert_eq!(cloud.not_provisioned[0].variables, ["DATABASE_URL"]);
+            assert!(cloud.not_provisioned[0].reason.contains(target.as_str()));
+        }
 
         let unknown = app(&[("DATABASE_URL", true, None)], &[]);
         let unknown = super::plan(&unknown, &asking(None), Target::DockerHost);

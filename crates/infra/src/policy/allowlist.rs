@@ -57,6 +57,24 @@ const CONTAINER_SERVICE_RESOURCES: &[&str] = &[
     "aws_appautoscaling_policy",
 ];
 
+/// The container service's managed database and cache, and the secrets
+/// that carry their password and the app's connection settings.
+const STORE_RESOURCES: &[&str] = &[
+    "aws_db_instance",
+    "aws_db_subnet_group",
+    "aws_elasticache_replication_group",
+    "aws_elasticache_subnet_group",
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_version",
+];
+
+/// Ephemeral resources of the stores: a generated password, and the stored
+/// one read back.
+const STORE_EPHEMERAL: &[&str] = &[
+    "aws_secretsmanager_random_password",
+    "aws_secretsmanager_secret_version",
+];
+
 const SERVERLESS_RESOURCES: &[&str] = &[
     "aws_lambda_function",
     "aws_lambda_function_url",
@@ -96,6 +114,7 @@ pub(super) fn resources(target: Target) -> Vec<&'static str> {
             NETWORK_RESOURCES,
             REGISTRY_RESOURCES,
             CONTAINER_SERVICE_RESOURCES,
+            STORE_RESOURCES,
         ],
         Target::Serverless => &[REGISTRY_RESOURCES, SERVERLESS_RESOURCES],
         Target::Kubernetes => &[NETWORK_RESOURCES, REGISTRY_RESOURCES, KUBERNETES_RESOURCES],
@@ -116,6 +135,13 @@ pub(super) fn data_sources(target: Target) -> Vec<&'static str> {
         Target::ContainerService | Target::Serverless | Target::DockerHost => &[],
     };
     COMMON_DATA.iter().chain(specific).copied().collect()
+}
+
+pub(super) fn ephemeral_types(target: Target) -> Vec<&'static str> {
+    match target {
+        Target::ContainerService => STORE_EPHEMERAL.to_vec(),
+        _ => Vec::new(),
+    }
 }
 
 pub(super) fn providers(target: Target) -> Vec<&'static str> {

@@ -24,6 +24,7 @@ const ALLOWED_ACTIONS: &[&str] = &[
     "ssm:GetParameter",
     "ssm:GetParameters",
     "ssm:GetParametersByPath",
+    "secretsmanager:GetSecretValue",
     "s3:GetObject",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",

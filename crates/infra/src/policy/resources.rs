@@ -59,6 +59,7 @@ impl Gate<'_> {
         self.sizes(&address, body, true);
         self.for_each(kind, &address, body);
         self.lifecycle(&address, body);
+        self.stores(kind, &address, body);
         if kind == "aws_instance" {
             let copies = attr(body, "count")
                 .and_then(as_int)
@@ -84,6 +85,7 @@ impl Gate<'_> {
         let ranges = ingress::public_ranges(kind, values, &self.policy.world_open_ports);
         self.coverage.add_resource(address, ranges);
         self.sizes(address, values, false);
+        self.stores(kind, address, values);
     }
 
     /// The rules a data source read by a plan must keep.

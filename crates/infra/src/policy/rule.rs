@@ -66,6 +66,11 @@ pub enum Rule {
     /// A lifecycle setting or argument that keeps a resource from being
     /// destroyed or takes over one that exists (`prevent_destroy`, `overwrite`).
     Lifecycle,
+    /// An `ephemeral` block of a type this deployment does not need.
+    EphemeralNotAllowed,
+    /// A database or cache open to the internet or unencrypted, or a
+    /// password written where the state keeps it.
+    StoreExposure,
 }
 
 impl Rule {
@@ -100,6 +105,8 @@ impl Rule {
             Rule::ObjectKey => "object-key",
             Rule::Character => "character",
             Rule::Lifecycle => "lifecycle",
+            Rule::EphemeralNotAllowed => "ephemeral-not-allowed",
+            Rule::StoreExposure => "store-exposure",
         }
     }
 }

@@ -175,6 +175,7 @@ impl<'p> Gate<'p> {
                 "provider" => self.provider(block),
                 "resource" => self.resource(block),
                 "data" => self.data(block),
+                "ephemeral" => self.ephemeral(block),
                 "module" => self.module(block),
                 "variable" => self.variable(block),
                 "output" => {
@@ -186,7 +187,7 @@ impl<'p> Gate<'p> {
                 other => self.violation(
                     Rule::BlockNotAllowed,
                     format!(
-                        "top-level block {other:?} is not allowed; use only terraform, provider, resource, data, module, variable, output and locals blocks."
+                        "top-level block {other:?} is not allowed; use only terraform, provider, resource, data, ephemeral, module, variable, output and locals blocks."
                     ),
                 ),
             }

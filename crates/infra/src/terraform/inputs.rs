@@ -6,7 +6,7 @@ use analysis::Analysis;
 use serde::{Deserialize, Serialize};
 
 use crate::InfraError;
-use crate::choose::{Choice, Target, is_aws_region, is_instance_type};
+use crate::choose::{Choice, Part, StoreKind, Target, is_aws_region, is_instance_type};
 
 /// The port the app answers on from outside, on every target.
 pub const HOST_PORT: u16 = 8080;
@@ -29,6 +29,14 @@ pub struct TerraformInputs {
     pub bundle_key: String,
     /// The path a load balancer or readiness probe asks; `/` when unknown.
     pub health_path: Option<String>,
+    /// What a managed PostgreSQL's connection URL ends with so the app's
+    /// driver encrypts the connection (RDS refuses plain ones).
+    #[serde(default)]
+    pub database_url_query: String,
+    /// The container's command when it must differ from the image's: the
+    /// database migration, then the app (container-service).
+    #[serde(default)]
+    pub container_command: Option<Vec<String>>,
 }
 
 impl TerraformInputs {
@@ -36,6 +44,7 @@ impl TerraformInputs {
     /// names of the variables it found, and its health path when it is one a
     /// probe can use.
     pub fn new(choice: Choice, job_id: &str, analysis: &Analysis) -> Self {
+        let database_url_query = database_url_query(&choice, analysis).to_owned();
         let mut env_names: Vec<String> = analysis
             .env
             .iter()
@@ -56,6 +65,8 @@ impl TerraformInputs {
                 .health_path
                 .clone()
                 .filter(|path| is_health_path(path)),
+            database_url_query,
+            container_command: None,
         }
     }
 
@@ -103,6 +114,39 @@ impl TerraformInputs {
             ));
         }
         Ok(())
+    }
+}
+
+/// `?sslmode=require` (encrypt, as libpq and most drivers read it) for a
+/// managed PostgreSQL, which refuses plain connections. node-postgres reads
+/// `require` as "verify against Node's CAs", which RDS's own CA is not among,
+/// so it gets `no-verify` (still encrypted); asyncpg reads `ssl`.
+fn database_url_query(choice: &Choice, analysis: &Analysis) -> &'static str {
+    let Some(store) = choice
+        .services
+        .provisioned
+        .iter()
+        .find(|s| s.kind == StoreKind::Postgres)
+    else {
+        return "";
+    };
+    let asyncpg = store.wiring.iter().any(|w| {
+        matches!(&w.part, Part::Url { scheme: Some(scheme) } if scheme.contains("asyncpg"))
+    });
+    let node = matches!(
+        analysis.language.as_deref(),
+        Some("javascript" | "typescript")
+    );
+    let prisma = analysis
+        .evidence
+        .iter()
+        .any(|e| e.file.ends_with("schema.prisma"));
+    if asyncpg {
+        "?ssl=require"
+    } else if node && !prisma {
+        "?sslmode=no-verify"
+    } else {
+        "?sslmode=require"
     }
 }
 

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use hcl::{Map, Value};
 
 use super::inputs::{HOST_PORT, TerraformInputs, slug};
+use super::stores;
 use crate::InfraError;
 use crate::choose::Target;
 
@@ -95,14 +96,18 @@ fn templates(target: Target) -> Templates {
 pub fn render(inputs: &TerraformInputs) -> Result<BTreeMap<String, String>, InfraError> {
     inputs.validate()?;
     let values = values(inputs);
-    templates(inputs.choice.target)
+    let mut files = templates(inputs.choice.target)
         .iter()
         .map(|(name, text)| Ok(((*name).to_owned(), fill(name, text, &values)?)))
-        .collect()
+        .collect::<Result<BTreeMap<_, _>, InfraError>>()?;
+    if inputs.choice.target == Target::ContainerService {
+        files.extend(stores::files(inputs)?);
+    }
+    Ok(files)
 }
 
 /// Replaces each `{{ key }}` in `text` with the HCL literal for `values[key]`.
-fn fill(name: &str, text: &str, values: &BTreeMap<&str, Value>) -> Result<String, InfraError> {
+pub(super) fn fill(name: &str, text: &str, values: &BTreeMap<&str, Value>) -> Result<String, InfraError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
@@ -257,6 +262,12 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
         ("subnet_tags", Value::Object(subnet_tags)),
         ("port_env", Value::Object(port_env)),
         ("zone_names", Value::Array(zone_names)),
+        (
+            "container_command",
+            inputs.container_command.as_ref().map_or(Value::Null, |args| {
+                Value::Array(args.iter().map(|a| Value::from(a.as_str())).collect())
+            }),
+        ),
         ("kubernetes_version", Value::from(KUBERNETES_VERSION)),
         (
             "aws_provider_version",

@@ -1,0 +1,92 @@
+//! Rules on the app's databases, caches and their secrets: never open to the
+//! internet, encrypted, and no password written where the state keeps it.
+
+use hcl::Body;
+use hcl::expr::Expression;
+
+use super::Rule;
+use super::expr::{attr, root_name};
+use super::structure::{Gate, allowed};
+
+/// Ephemeral resources that read a secret: only this configuration's own.
+const SECRET_READERS: &[&str] = &["aws_secretsmanager_secret_version"];
+
+impl Gate<'_> {
+    /// The rules for a database, cache or secret resource (files and plans).
+    pub(super) fn stores(&mut self, kind: &str, address: &str, body: &Body) {
+        let must_be = |key: &'static str, value: bool| (key, value);
+        let settings: &[(&str, bool)] = match kind {
+            "aws_db_instance" | "aws_rds_cluster" => &[
+                must_be("publicly_accessible", false),
+                must_be("storage_encrypted", true),
+            ],
+            "aws_elasticache_replication_group" => &[
+                must_be("at_rest_encryption_enabled", true),
+                must_be("transit_encryption_enabled", true),
+            ],
+            _ => &[],
+        };
+        for (key, wanted) in settings {
+            let found = attr(body, key).map(|e| self.resolve(e));
+            let holds = match found {
+                Some(Expression::Bool(value)) => value == wanted,
+                Some(Expression::Null) | None => !wanted,
+                Some(_) => false,
+            };
+            if !holds {
+                self.violation(
+                    Rule::StoreExposure,
+                    format!("{address}: {key} must be the literal {wanted}: the app's data stays private and encrypted."),
+                );
+            }
+        }
+        let plain_secrets: &[&str] = match kind {
+            "aws_db_instance" | "aws_rds_cluster" => &["password", "master_password"],
+            "aws_elasticache_replication_group" => &["auth_token"],
+            "aws_secretsmanager_secret_version" => &["secret_string", "secret_binary"],
+            _ => &[],
+        };
+        for key in plain_secrets {
+            if attr(body, key).is_some_and(|e| !matches!(e, Expression::Null)) {
+                self.violation(
+                    Rule::StoreExposure,
+                    format!("{address}: {key} keeps the secret in the Terraform state as plain text; use the write-only {key}_wo (or let AWS manage the password)."),
+                );
+            }
+        }
+    }
+
+    pub(super) fn ephemeral(&mut self, block: &hcl::Block) {
+        let Some([kind, name]) = self.labels(block, 2).map(|l| [l[0], l[1]]) else {
+            return;
+        };
+        let address = format!("ephemeral.{kind}.{name}");
+        if !self.policy.allowed_ephemeral_types.contains(kind) {
+            let message = if self.policy.allowed_ephemeral_types.is_empty() {
+                format!("{address}: this deployment needs no ephemeral resource; remove it.")
+            } else {
+                format!(
+                    "{address}: ephemeral resource type {kind} is not allowed; use only {}.",
+                    allowed(&self.policy.allowed_ephemeral_types)
+                )
+            };
+            self.violation(Rule::EphemeralNotAllowed, message);
+            return;
+        }
+        let body = block.body();
+        if SECRET_READERS.contains(&kind) {
+            let own = attr(body, "secret_id").is_some_and(|id| {
+                root_name(self.resolve(id))
+                    .is_some_and(|root| root.starts_with("aws_secretsmanager_secret"))
+                    && self.is_own_reference(id, 0)
+            });
+            if !own {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: secret_id must be a secret this configuration creates (aws_secretsmanager_secret.NAME.id); another secret of the account is not this deployment's."),
+                );
+            }
+        }
+        self.foreign_literals(&address, body);
+    }
+}

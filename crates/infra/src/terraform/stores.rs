@@ -1,0 +1,126 @@
+//! The managed stores of the container-service target: RDS for its SQL
+//! database, ElastiCache for Redis, both in private subnets and reached only
+//! from the app's tasks, and wired into the app through one Secrets Manager
+//! secret that ECS hands to the container.
+
+use std::collections::BTreeMap;
+
+use hcl::{Map, Value};
+
+use super::inputs::TerraformInputs;
+use super::render::fill;
+use crate::InfraError;
+use crate::choose::{BackingService, Part, StoreKind};
+
+macro_rules! template {
+    ($path:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/container-service/",
+            $path
+        ))
+    };
+}
+
+const STORES: &str = template!("stores.tf.tmpl");
+const NO_STORES: &str = template!("no-stores.tf.tmpl");
+const DATABASE: &str = template!("database.tf.tmpl");
+const CACHE: &str = template!("cache.tf.tmpl");
+
+/// The smallest Graviton classes: a small app's database and cache.
+const DATABASE_INSTANCE_CLASS: &str = "db.t4g.micro";
+const CACHE_NODE_TYPE: &str = "cache.t4g.micro";
+
+/// `stores.tf` and, for each provisioned store, its file.
+pub(super) fn files(inputs: &TerraformInputs) -> Result<Vec<(String, String)>, InfraError> {
+    let provisioned = &inputs.choice.services.provisioned;
+    let database = provisioned.iter().find(|s| s.kind.is_sql());
+    let cache = provisioned.iter().find(|s| s.kind == StoreKind::Redis);
+    let mut files = Vec::new();
+    let mut present = Vec::new();
+    if let Some(database) = database {
+        let values = database_values(database, &inputs.database_url_query);
+        files.push(("database.tf".to_owned(), fill("database.tf", DATABASE, &values)?));
+        present.push("database");
+    }
+    if let Some(cache) = cache {
+        let values = BTreeMap::from([
+            ("cache_node_type", Value::from(CACHE_NODE_TYPE)),
+            ("cache_wiring", wiring(cache)),
+        ]);
+        files.push(("cache.tf".to_owned(), fill("cache.tf", CACHE, &values)?));
+        present.push("cache");
+    }
+    let stores = if present.is_empty() {
+        NO_STORES.to_owned()
+    } else {
+        format!("{STORES}{}", combined(&present))
+    };
+    files.push(("stores.tf".to_owned(), stores));
+    Ok(files)
+}
+
+fn database_values(store: &BackingService, url_query: &str) -> BTreeMap<&'static str, Value> {
+    let (engine, version, logs): (&str, &str, &[&str]) = match store.kind {
+        StoreKind::Mysql => ("mysql", "8.4", &["error", "slowquery"]),
+        _ => ("postgres", "17", &["postgresql", "upgrade"]),
+    };
+    BTreeMap::from([
+        ("database_engine", Value::from(engine)),
+        ("database_engine_version", Value::from(version)),
+        ("database_instance_class", Value::from(DATABASE_INSTANCE_CLASS)),
+        ("database_port", Value::from(store.kind.port())),
+        (
+            "database_log_exports",
+            Value::Array(logs.iter().map(|l| Value::from(*l)).collect()),
+        ),
+        ("database_driver", Value::from(store.kind.laravel_driver())),
+        ("database_url_query", Value::from(url_query)),
+        ("database_wiring", wiring(store)),
+    ])
+}
+
+/// `{ NAME = { part = "url", scheme = "postgresql" } }` for each wired variable.
+fn wiring(store: &BackingService) -> Value {
+    let mut map = Map::new();
+    for wire in &store.wiring {
+        let (part, scheme) = match &wire.part {
+            Part::Url { scheme } => (
+                "url",
+                scheme.as_deref().unwrap_or(store.kind.default_scheme()),
+            ),
+            Part::Host => ("host", ""),
+            Part::Port => ("port", ""),
+            Part::User => ("user", ""),
+            Part::Password => ("password", ""),
+            Part::Name => ("name", ""),
+            Part::Driver => ("driver", ""),
+        };
+        let mut entry = Map::new();
+        entry.insert("part".to_owned(), Value::from(part));
+        entry.insert("scheme".to_owned(), Value::from(scheme));
+        map.insert(wire.name.clone(), Value::Object(entry));
+    }
+    Value::Object(map)
+}
+
+/// The locals that join the stores present (fixed identifiers only).
+fn combined(present: &[&str]) -> String {
+    let list = |suffix: &str| {
+        present
+            .iter()
+            .map(|id| format!("local.{id}_{suffix}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let names: Vec<String> = present
+        .iter()
+        .map(|id| format!("keys(local.{id}_wiring)"))
+        .collect();
+    format!(
+        "\nlocals {{\n  store_env_names = concat({})\n  store_env       = merge({})\n  store_parts     = [{}]\n}}\n",
+        names.join(", "),
+        list("env"),
+        list("parts"),
+    )
+}
