@@ -28,6 +28,10 @@ pub struct EnvVar {
     /// The default value found in code or an example file, when not secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// The URL scheme of the default (`postgresql+asyncpg`), kept when the
+    /// default itself is not: it says which driver the app connects with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_scheme: Option<String>,
 }
 
 /// What address the app binds, as far as the code shows.

@@ -252,7 +252,10 @@ fn build(
                 sizing.disk_gb
             ),
             Target::DockerHost => {
-                format!("{}: runs beside the app on the Docker host", store.kind.label())
+                format!(
+                    "{}: runs beside the app on the Docker host",
+                    store.kind.label()
+                )
             }
             // Priced in the estimate's own lines.
             _ => continue,

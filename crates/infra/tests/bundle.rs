@@ -72,6 +72,7 @@ fn var(name: &str, required: bool, secret: bool, default: Option<&str>) -> EnvVa
         required,
         secret,
         default: default.map(str::to_owned),
+        url_scheme: None,
     }
 }
 

@@ -46,6 +46,7 @@ fn with_required_env(mut analysis: Analysis, name: &str) -> Analysis {
         required: true,
         secret: true,
         default: None,
+        url_scheme: None,
     });
     analysis.required_env.push(name.to_owned());
     analysis

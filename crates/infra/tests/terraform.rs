@@ -12,11 +12,14 @@ use analysis::{Analysis, Snapshot, SnapshotLimits, analyse, parse_requirements};
 use async_trait::async_trait;
 use hcl::{Block, Body, Expression};
 use infra::InfraError;
-use infra::choose::{Choice, Target, choose};
+use infra::choose::{Choice, StoreKind, Target, choose};
 use infra::policy::{Policy, Rule, check};
 use infra::terraform::{
     AttemptOutcome, AuthorRequest, Source, TerraformAuthor, TerraformInputs, generate, render,
 };
+
+#[path = "terraform/stores.rs"]
+mod stores;
 
 const JOB: &str = "0190a4b2-7c3d-7abc-8def-0123456789ab";
 

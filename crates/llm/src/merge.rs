@@ -202,6 +202,7 @@ impl Merger<'_> {
             } else {
                 var.default.map(str::to_owned)
             },
+            url_scheme: None,
         });
         if var.required && !self.out.required_env.iter().any(|n| n == var.name) {
             self.out.required_env.push(var.name.to_owned());
@@ -361,6 +362,7 @@ mod tests {
                 required: false,
                 secret: false,
                 default: Some("0".into()),
+                url_scheme: None,
             }],
             dockerized: true,
             docker_files: vec!["Dockerfile".into()],

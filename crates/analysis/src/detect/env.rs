@@ -738,6 +738,7 @@ pub(crate) fn summarise(
             name: name.to_owned(),
             required,
             secret,
+            url_scheme: default.as_deref().and_then(url_scheme),
             default: default.filter(|d| !secret && !d.is_empty()),
         });
         let cited = reads.iter().find(|r| !r.example).unwrap_or(&reads[0]);
@@ -758,6 +759,16 @@ pub(crate) fn summarise(
         }
     }
     (vars, evidence)
+}
+
+/// `postgresql+asyncpg` of `postgresql+asyncpg://u:p@localhost/db`.
+fn url_scheme(value: &str) -> Option<String> {
+    let (scheme, _) = value.split_once("://")?;
+    let plain = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    plain.then(|| scheme.to_ascii_lowercase())
 }
 
 /// `DB_HOST` → (`DB_`, `HOST`): a database's variable split into the
@@ -1058,6 +1069,18 @@ mod tests {
             strict_reads("app.py", py),
             [("KEY".into(), true), ("OPT".into(), false)]
         );
+    }
+
+    #[test]
+    fn the_scheme_of_a_secret_url_default_is_kept_without_the_url() {
+        assert_eq!(
+            url_scheme("postgresql+asyncpg://u:p@localhost/db").as_deref(),
+            Some("postgresql+asyncpg")
+        );
+        assert_eq!(url_scheme("Redis://localhost").as_deref(), Some("redis"));
+        for none in ["localhost:5432", "://x", "a b://x", ""] {
+            assert_eq!(url_scheme(none), None, "{none:?}");
+        }
     }
 
     #[test]

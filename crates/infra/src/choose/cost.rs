@@ -1,8 +1,8 @@
 //! Monthly cost estimates from the price table in `prices/ca-central-1.toml`.
 //! The table is compiled in, so an estimate never needs the network.
 
-use super::{StoreKind, Target};
 use super::placement::Sizing;
+use super::{StoreKind, Target};
 use analysis::Requirements;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -237,11 +237,16 @@ fn managed_stores(p: &PriceTable, stores: &[StoreKind], bill: &mut Bill) {
         };
         match prices.get(class) {
             Some(price) => bill.add(&format!("{item} {class}"), hours, "h", *price),
-            None => bill.note(format!("{item} {class}: not in the price table, not counted.")),
+            None => bill.note(format!(
+                "{item} {class}: not in the price table, not counted."
+            )),
         }
         if kind.is_sql() {
             bill.add(
-                &format!("{} storage, gp3 (backups up to its size included)", kind.label()),
+                &format!(
+                    "{} storage, gp3 (backups up to its size included)",
+                    kind.label()
+                ),
                 DATABASE_GB,
                 "GB-month",
                 p.rds.gp3_gb_month,

@@ -283,12 +283,18 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
         .iter()
         .filter_map(|k| StoreKind::parse(k))
         .collect();
-    let default_of = |name: &str| {
+    let scheme_named = |v: &analysis::EnvVar| {
+        v.default
+            .as_deref()
+            .and_then(scheme_of)
+            .or_else(|| scheme_of(&format!("{}://", v.url_scheme.as_deref()?)))
+    };
+    let scheme_of_variable = |name: &str| {
         analysis
             .env
             .iter()
             .find(|v| v.name == name)
-            .and_then(|v| v.default.as_deref())
+            .and_then(scheme_named)
     };
     // Generic SQL names (`DATABASE_URL`) go to the SQL store the description
     // names, else the one the drivers name, else the one their default's
@@ -301,7 +307,7 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
                 .env
                 .iter()
                 .filter(|v| matches!(classify(&v.name), Some((Owner::AnySql, _))))
-                .filter_map(|v| scheme_of(v.default.as_deref()?))
+                .filter_map(scheme_named)
                 .map(|(kind, _)| kind)
                 .find(|k| k.is_sql())
         });
@@ -342,8 +348,7 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             }
         };
         if let Part::Url { scheme } = &mut part {
-            *scheme = default_of(name)
-                .and_then(scheme_of)
+            *scheme = scheme_of_variable(name)
                 .filter(|(k, _)| *k == kind)
                 .map(|(_, s)| s);
         }

@@ -130,9 +130,9 @@ fn database_url_query(choice: &Choice, analysis: &Analysis) -> &'static str {
     else {
         return "";
     };
-    let asyncpg = store.wiring.iter().any(|w| {
-        matches!(&w.part, Part::Url { scheme: Some(scheme) } if scheme.contains("asyncpg"))
-    });
+    let asyncpg = store.wiring.iter().any(
+        |w| matches!(&w.part, Part::Url { scheme: Some(scheme) } if scheme.contains("asyncpg")),
+    );
     let node = matches!(
         analysis.language.as_deref(),
         Some("javascript" | "typescript")

@@ -107,7 +107,11 @@ pub fn render(inputs: &TerraformInputs) -> Result<BTreeMap<String, String>, Infr
 }
 
 /// Replaces each `{{ key }}` in `text` with the HCL literal for `values[key]`.
-pub(super) fn fill(name: &str, text: &str, values: &BTreeMap<&str, Value>) -> Result<String, InfraError> {
+pub(super) fn fill(
+    name: &str,
+    text: &str,
+    values: &BTreeMap<&str, Value>,
+) -> Result<String, InfraError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
@@ -264,9 +268,12 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
         ("zone_names", Value::Array(zone_names)),
         (
             "container_command",
-            inputs.container_command.as_ref().map_or(Value::Null, |args| {
-                Value::Array(args.iter().map(|a| Value::from(a.as_str())).collect())
-            }),
+            inputs
+                .container_command
+                .as_ref()
+                .map_or(Value::Null, |args| {
+                    Value::Array(args.iter().map(|a| Value::from(a.as_str())).collect())
+                }),
         ),
         ("kubernetes_version", Value::from(KUBERNETES_VERSION)),
         (

@@ -40,7 +40,10 @@ pub(super) fn files(inputs: &TerraformInputs) -> Result<Vec<(String, String)>, I
     let mut present = Vec::new();
     if let Some(database) = database {
         let values = database_values(database, &inputs.database_url_query);
-        files.push(("database.tf".to_owned(), fill("database.tf", DATABASE, &values)?));
+        files.push((
+            "database.tf".to_owned(),
+            fill("database.tf", DATABASE, &values)?,
+        ));
         present.push("database");
     }
     if let Some(cache) = cache {
@@ -68,7 +71,10 @@ fn database_values(store: &BackingService, url_query: &str) -> BTreeMap<&'static
     BTreeMap::from([
         ("database_engine", Value::from(engine)),
         ("database_engine_version", Value::from(version)),
-        ("database_instance_class", Value::from(DATABASE_INSTANCE_CLASS)),
+        (
+            "database_instance_class",
+            Value::from(DATABASE_INSTANCE_CLASS),
+        ),
         ("database_port", Value::from(store.kind.port())),
         (
             "database_log_exports",

@@ -1,0 +1,400 @@
+//! The container service's managed database and cache: private, encrypted,
+//! reached only from the app's tasks, wired into the app's variables through
+//! a write-only secret, migrated before the app starts, and held to that by
+//! the gate.
+
+use super::*;
+use hcl::Value;
+use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
+
+/// A Django app that reads `DATABASE_URL` (psycopg) and `REDIS_URL`.
+fn django_app() -> Snapshot {
+    Snapshot::from_texts([
+        ("manage.py", "import django\n"),
+        (
+            "requirements.txt",
+            "django\npsycopg[binary]\nredis\ngunicorn\n",
+        ),
+        (
+            "site/settings.py",
+            "import os\nDATABASE_URL = os.environ[\"DATABASE_URL\"]\nREDIS_URL = os.environ[\"REDIS_URL\"]\n",
+        ),
+        ("site/wsgi.py", "application = None\n"),
+    ])
+}
+
+fn django_inputs() -> TerraformInputs {
+    let (analysis, choice) = decide(&django_app(), "a public API", Target::ContainerService);
+    TerraformInputs::new(choice, JOB, &analysis)
+}
+
+/// The expression's text without whitespace.
+fn compact(expr: &Expression) -> String {
+    text(expr).split_whitespace().collect()
+}
+
+fn tostring(args: FuncArgs) -> Result<Value, String> {
+    Ok(match &args[0] {
+        Value::String(s) => Value::from(s.as_str()),
+        other => Value::from(other.to_string()),
+    })
+}
+
+/// What Terraform would put into the app's secret, given the addresses AWS
+/// hands out and the stored password: `local.store_env`, evaluated.
+fn store_env(files: &BTreeMap<String, Body>) -> hcl::Map<String, Value> {
+    let mut ctx = Context::new();
+    ctx.declare_func(
+        "tostring",
+        FuncDef::builder().param(ParamType::Any).build(tostring),
+    );
+    ctx.declare_var(
+        "aws_db_instance",
+        hcl::value!({ database = { address = "db.internal", port = 5432, username = "app", db_name = "app" } }),
+    );
+    ctx.declare_var(
+        "aws_elasticache_replication_group",
+        hcl::value!({ cache = { primary_endpoint_address = "cache.internal" } }),
+    );
+    ctx.declare_var(
+        "ephemeral",
+        hcl::value!({
+            aws_secretsmanager_secret_version = { database_password = { secret_string = "S3cret" } }
+        }),
+    );
+    let mut locals = hcl::Map::new();
+    for name in [
+        "database_wiring",
+        "database_url_query",
+        "database_parts",
+        "database_password",
+        "cache_wiring",
+        "cache_parts",
+    ] {
+        let value = local(files, name)
+            .evaluate(&ctx)
+            .unwrap_or_else(|e| panic!("local.{name}: {e}"));
+        locals.insert(name.to_owned(), value);
+        ctx.declare_var("local", Value::Object(locals.clone()));
+    }
+    let mut env = hcl::Map::new();
+    for name in ["database_env", "cache_env"] {
+        match local(files, name).evaluate(&ctx) {
+            Ok(Value::Object(values)) => env.extend(values),
+            other => panic!("local.{name}: {other:?}"),
+        }
+    }
+    env
+}
+
+#[test]
+fn the_container_service_runs_its_database_and_cache_privately_and_wires_them_as_secrets() {
+    let inputs = django_inputs();
+    let kinds: Vec<StoreKind> = inputs
+        .choice
+        .services
+        .provisioned
+        .iter()
+        .map(|s| s.kind)
+        .collect();
+    assert_eq!(kinds, [StoreKind::Postgres, StoreKind::Redis]);
+    let files = render_and_gate(&inputs);
+
+    let database = resource(&files, "aws_db_instance", "database");
+    assert_eq!(text(attr(database, "engine")), "postgres");
+    assert_eq!(
+        attr(database, "publicly_accessible"),
+        &Expression::Bool(false)
+    );
+    assert_eq!(attr(database, "storage_encrypted"), &Expression::Bool(true));
+    assert_eq!(text(attr(database, "backup_retention_period")), "7");
+    assert!(
+        !database.attributes().any(|a| a.key() == "password"),
+        "the password must be write-only"
+    );
+    assert_eq!(
+        text(attr(database, "password_wo")),
+        "ephemeral.aws_secretsmanager_secret_version.database_password.secret_string"
+    );
+    assert_eq!(
+        text(attr(database, "skip_final_snapshot")),
+        "!var.database_final_snapshot"
+    );
+    assert_eq!(
+        compact(attr(database, "vpc_security_group_ids")),
+        "[aws_security_group.database.id]"
+    );
+    let subnets = resource(&files, "aws_db_subnet_group", "database");
+    assert_eq!(
+        text(attr(subnets, "subnet_ids")),
+        "aws_subnet.private[*].id"
+    );
+
+    // The private subnets have no way out: their table has no route, and
+    // the only route of the configuration is the public table's.
+    let private_table = resource(&files, "aws_route_table", "private");
+    assert!(private_table.blocks().all(|b| b.identifier() != "route"));
+    for route in blocks(&files, "resource")
+        .into_iter()
+        .filter(|b| b.labels()[0].as_str() == "aws_route")
+    {
+        assert_eq!(
+            text(attr(route.body(), "route_table_id")),
+            "aws_route_table.public.id"
+        );
+    }
+    let private = resource(&files, "aws_subnet", "private");
+    assert!(
+        !private
+            .attributes()
+            .any(|a| a.key() == "map_public_ip_on_launch")
+    );
+
+    // Only the app's tasks reach either store, on its port.
+    for (rule, port) in [
+        ("database_from_tasks", "5432"),
+        ("cache_from_tasks", "6379"),
+    ] {
+        let rule = resource(&files, "aws_vpc_security_group_ingress_rule", rule);
+        assert_eq!(
+            text(attr(rule, "referenced_security_group_id")),
+            "aws_security_group.tasks.id"
+        );
+        assert_eq!(text(attr(rule, "from_port")), port);
+        assert_eq!(text(attr(rule, "to_port")), port);
+        assert!(!rule.attributes().any(|a| a.key().starts_with("cidr")));
+    }
+
+    let cache = resource(&files, "aws_elasticache_replication_group", "cache");
+    assert_eq!(
+        attr(cache, "at_rest_encryption_enabled"),
+        &Expression::Bool(true)
+    );
+    assert_eq!(
+        attr(cache, "transit_encryption_enabled"),
+        &Expression::Bool(true)
+    );
+
+    // What the app reads, as Terraform computes it.
+    let env = store_env(&files);
+    assert_eq!(
+        env.get("DATABASE_URL"),
+        Some(&Value::from(
+            "postgresql://app:S3cret@db.internal:5432/app?sslmode=require"
+        ))
+    );
+    assert_eq!(
+        env.get("REDIS_URL"),
+        Some(&Value::from("rediss://cache.internal:6379/0"))
+    );
+
+    // ECS hands each key of the secret to the container; the task
+    // definition holds references, never values.
+    let ecs = text(attr(
+        resource(&files, "aws_ecs_task_definition", "app"),
+        "container_definitions",
+    ));
+    assert!(ecs.contains("local.store_secrets"), "{ecs}");
+    let store_secrets = text(local(&files, "store_secrets"));
+    assert!(
+        store_secrets.contains("aws_secretsmanager_secret_version.store_env.arn"),
+        "{store_secrets}"
+    );
+    let version = resource(&files, "aws_secretsmanager_secret_version", "store_env");
+    assert!(!version.attributes().any(|a| a.key() == "secret_string"));
+    assert_eq!(
+        text(attr(version, "secret_string_wo")),
+        "jsonencode(local.store_env)"
+    );
+    let read = find(&files, "data", "aws_iam_policy_document", "read_store_env");
+    let statement = nested(read, "statement");
+    assert_eq!(
+        compact(attr(statement, "resources")),
+        "[aws_secretsmanager_secret.store_env.arn]"
+    );
+}
+
+#[test]
+fn each_driver_gets_the_url_that_makes_it_encrypt() {
+    let node = Snapshot::from_texts([
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"^4.19.0","pg":"^8.12.0"}}"#,
+        ),
+        (
+            "server.js",
+            "const app = require('express')();\nconst db = process.env.DATABASE_URL;\napp.listen(process.env.PORT || 3000);\n",
+        ),
+    ]);
+    let asyncpg = Snapshot::from_texts([
+        (
+            "requirements.txt",
+            "fastapi\nuvicorn\nsqlalchemy\nasyncpg\n",
+        ),
+        (
+            "main.py",
+            "import os\nfrom fastapi import FastAPI\napp = FastAPI()\nDATABASE_URL = os.getenv(\"DATABASE_URL\", \"postgresql+asyncpg://u:p@localhost/db\")\n",
+        ),
+    ]);
+    for (name, snapshot, url) in [
+        (
+            "node-postgres",
+            node,
+            "postgresql://app:S3cret@db.internal:5432/app?sslmode=no-verify",
+        ),
+        (
+            "asyncpg",
+            asyncpg,
+            "postgresql+asyncpg://app:S3cret@db.internal:5432/app?ssl=require",
+        ),
+    ] {
+        let (analysis, choice) =
+            decide(&snapshot, "an API with postgres", Target::ContainerService);
+        let inputs = TerraformInputs::new(choice, JOB, &analysis);
+        let files = render_and_gate(&inputs);
+        let env = store_env_of_database(&files);
+        assert_eq!(env.get("DATABASE_URL"), Some(&Value::from(url)), "{name}");
+    }
+}
+
+/// [`store_env`] for a configuration without a cache.
+fn store_env_of_database(files: &BTreeMap<String, Body>) -> hcl::Map<String, Value> {
+    let mut with_cache = files.clone();
+    let cache =
+        hcl::parse("locals {\n  cache_wiring = {}\n  cache_parts = {}\n  cache_env = {}\n}\n")
+            .unwrap();
+    with_cache.insert("cache.tf".to_owned(), cache);
+    store_env(&with_cache)
+}
+
+#[test]
+fn the_migration_runs_in_the_task_before_the_app() {
+    let snapshot = django_app();
+    let (analysis, choice) = decide(&snapshot, "a public API", Target::ContainerService);
+    let bundle = infra::bundle::bundle(
+        &analysis,
+        &snapshot,
+        &choice,
+        &infra::bundle::BundleOptions::default(),
+    )
+    .unwrap();
+    let command = bundle
+        .start_with_migration
+        .clone()
+        .expect("the Django migration runs before the app");
+    assert_eq!(command[..2], ["sh", "-c"]);
+    assert!(
+        command[2].starts_with("python manage.py migrate --noinput && exec"),
+        "{command:?}"
+    );
+    let mut inputs = TerraformInputs::new(choice, JOB, &analysis);
+    inputs.container_command = Some(command.clone());
+    let files = render_and_gate(&inputs);
+    let rendered = local(&files, "container_command")
+        .evaluate(&Context::new())
+        .unwrap();
+    assert_eq!(
+        rendered,
+        Value::Array(command.iter().map(|a| Value::from(a.as_str())).collect())
+    );
+
+    // Without a migration the image's own command runs.
+    let files = render_and_gate(&django_inputs());
+    assert_eq!(local(&files, "container_command"), &Expression::Null);
+}
+
+#[test]
+fn a_user_given_database_url_leaves_the_database_out() {
+    let inputs = django_inputs();
+    let mut choice = inputs.choice.clone().with_given_values(&["DATABASE_URL"]);
+    assert!(
+        choice
+            .services
+            .provisioned
+            .iter()
+            .all(|s| s.kind == StoreKind::Redis)
+    );
+    choice = choice.with_given_values(&["REDIS_URL"]);
+    let files = render_and_gate(&TerraformInputs { choice, ..inputs });
+    assert!(!files.contains_key("database.tf"));
+    assert!(!files.contains_key("cache.tf"));
+    assert_eq!(compact(local(&files, "store_secrets")), "[]");
+    assert!(blocks(&files, "ephemeral").is_empty());
+}
+
+/// The rendered files with `from` replaced by `to` in `file`.
+fn mutated(inputs: &TerraformInputs, file: &str, from: &str, to: &str) -> BTreeMap<String, String> {
+    let mut files = render(inputs).unwrap();
+    let text = files.get_mut(file).unwrap();
+    assert!(text.contains(from), "{file} has no {from:?}");
+    *text = text.replace(from, to);
+    files
+}
+
+#[test]
+fn the_gate_refuses_an_open_or_unencrypted_store_and_a_password_in_the_state() {
+    let inputs = django_inputs();
+    let policy = Policy::for_choice(&inputs.choice);
+    for (file, from, to, rule) in [
+        (
+            "database.tf",
+            "publicly_accessible                 = false",
+            "publicly_accessible                 = true",
+            Rule::StoreExposure,
+        ),
+        (
+            "database.tf",
+            "storage_encrypted                   = true",
+            "storage_encrypted                   = false",
+            Rule::StoreExposure,
+        ),
+        (
+            "cache.tf",
+            "transit_encryption_enabled = true",
+            "transit_encryption_enabled = false",
+            Rule::StoreExposure,
+        ),
+        (
+            "database.tf",
+            "password_wo                         =",
+            "password                            =",
+            Rule::StoreExposure,
+        ),
+        (
+            "stores.tf",
+            "secret_string_wo = jsonencode",
+            "secret_string = jsonencode",
+            Rule::StoreExposure,
+        ),
+        (
+            "database.tf",
+            "secret_id = aws_secretsmanager_secret_version.database_password.secret_id",
+            "secret_id = \"arn:aws:secretsmanager:ca-central-1:123456789012:secret:prod-db\"",
+            Rule::ForeignResource,
+        ),
+        (
+            "database.tf",
+            "ephemeral \"aws_secretsmanager_random_password\"",
+            "ephemeral \"aws_lambda_invocation\"",
+            Rule::EphemeralNotAllowed,
+        ),
+    ] {
+        let report = check(&mutated(&inputs, file, from, to), &policy);
+        assert!(
+            report.rules().contains(&rule),
+            "{to:?} in {file}: {:#?}",
+            report.violations
+        );
+    }
+
+    // Other targets need no ephemeral resource at all.
+    let vm = super::inputs(Target::Vm);
+    let mut files = render(&vm).unwrap();
+    files.insert(
+        "secret.tf".to_owned(),
+        "ephemeral \"aws_secretsmanager_random_password\" \"x\" {\n  password_length = 20\n}\n"
+            .to_owned(),
+    );
+    let report = check(&files, &Policy::for_choice(&vm.choice));
+    assert!(report.rules().contains(&Rule::EphemeralNotAllowed));
+}
