@@ -410,4 +410,43 @@ async fn a_database_runs_beside_the_app_unless_the_user_gives_their_own(backend:
     let compose = compose_of(&app, id).await;
     assert!(!compose.contains("@postgres:5432"), "{compose}");
     assert!(!compose.contains(ENV_VALUE), "{compose}");
+
+    // On the container service the database is RDS, wired through a
+    // Secrets Manager secret, priced, and applied with the rest.
+    let (code, job) = app
+        .post(
+            "/request",
+            json!({"repo_url": repo.file_url(), "description": "a small web app on fargate"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let managed = app.wait_for_status(&id, "succeeded").await;
+    let choice = &managed["outputs"]["choose"];
+    assert_eq!(choice["target"], "container-service", "{choice:#}");
+    assert_eq!(choice["services"]["provisioned"][0]["kind"], "postgres");
+    assert!(
+        choice["cost_breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().starts_with("PostgreSQL db.t4g.micro")),
+        "{choice:#}"
+    );
+    let database = app
+        .client
+        .get(app.url(&format!("/job/{id}/artifacts/terraform/database.tf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(database.status(), 200);
+    let database = database.text().await.unwrap();
+    assert!(
+        database.contains("resource \"aws_db_instance\" \"database\""),
+        "{database}"
+    );
+    assert!(
+        database.contains(r#"{ "DATABASE_URL" = { "part" = "url", "scheme" = "postgresql" } }"#),
+        "{database}"
+    );
 }

@@ -25,6 +25,7 @@ const KUBERNETES_VERSION: &str = "1.35";
 /// `invoked_via_function_url` (6.29).
 const AWS_PROVIDER: &str = ">= 5.100, < 7.0";
 const SERVERLESS_AWS_PROVIDER: &str = "~> 6.29";
+const STORES_AWS_PROVIDER: &str = "~> 6.0";
 
 /// (file name, template text) for each file of a target.
 type Templates = &'static [(&'static str, &'static str)];
@@ -191,6 +192,10 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
         choice.disk_gb.max(8)
     };
     let multi_az = matches!(target, Target::ContainerService | Target::Kubernetes);
+    // Write-only arguments and ephemeral resources keep the stores' password
+    // out of the state: Terraform 1.11 and a 6.x provider.
+    let managed_stores =
+        target == Target::ContainerService && !choice.services.provisioned.is_empty();
     let mut subnet_tags = Map::new();
     if target == Target::Kubernetes {
         // Where the cloud controller may place the app's load balancer.
@@ -280,9 +285,15 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
             "aws_provider_version",
             Value::from(if target == Target::Serverless {
                 SERVERLESS_AWS_PROVIDER
+            } else if managed_stores {
+                STORES_AWS_PROVIDER
             } else {
                 AWS_PROVIDER
             }),
+        ),
+        (
+            "terraform_version",
+            Value::from(if managed_stores { ">= 1.11" } else { ">= 1.6" }),
         ),
     ])
 }

@@ -99,6 +99,7 @@ fn the_container_service_runs_its_database_and_cache_privately_and_wires_them_as
         .collect();
     assert_eq!(kinds, [StoreKind::Postgres, StoreKind::Redis]);
     let files = render_and_gate(&inputs);
+    assert_eq!(required_version(&files), ">= 1.11", "write-only arguments");
 
     let database = resource(&files, "aws_db_instance", "database");
     assert_eq!(text(attr(database, "engine")), "postgres");
@@ -320,6 +321,14 @@ fn a_user_given_database_url_leaves_the_database_out() {
     assert!(!files.contains_key("cache.tf"));
     assert_eq!(compact(local(&files, "store_secrets")), "[]");
     assert!(blocks(&files, "ephemeral").is_empty());
+    assert_eq!(required_version(&files), ">= 1.6");
+}
+
+fn required_version(files: &BTreeMap<String, Body>) -> String {
+    text(attr(
+        nested(&files["versions.tf"], "terraform"),
+        "required_version",
+    ))
 }
 
 /// The rendered files with `from` replaced by `to` in `file`.
