@@ -18,6 +18,8 @@ use infra::terraform::{
     AttemptOutcome, AuthorRequest, Source, TerraformAuthor, TerraformInputs, generate, render,
 };
 
+#[path = "terraform/snapshots.rs"]
+mod snapshots;
 #[path = "terraform/stores.rs"]
 mod stores;
 

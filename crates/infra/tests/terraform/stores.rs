@@ -8,7 +8,7 @@ use hcl::Value;
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 
 /// A Django app that reads `DATABASE_URL` (psycopg) and `REDIS_URL`.
-fn django_app() -> Snapshot {
+pub(super) fn django_app() -> Snapshot {
     Snapshot::from_texts([
         ("manage.py", "import django\n"),
         (
