@@ -1,5 +1,5 @@
 //! The database migration an app's framework runs (Django, Rails, Laravel,
-//! Prisma, Alembic), and the start command it runs before, read from the
+//! Prisma, Flask-Migrate, Alembic), and the start command it runs before, read from the
 //! image's Dockerfile.
 
 use super::app_files::AppFiles;
@@ -29,10 +29,29 @@ fn command(analysis: &Analysis, files: &AppFiles) -> Option<&'static str> {
     if prisma_cli && files.exists("prisma/schema.prisma") && files.dir_exists("prisma/migrations") {
         return Some("npx prisma migrate deploy");
     }
+    // Flask-Migrate keeps Alembic's files in `migrations/` and runs them
+    // through the app (`flask db`), which finds it as `flask run` does.
+    if framework == "flask"
+        && files.exists("migrations/env.py")
+        && python_requirements(files).contains("flask-migrate")
+    {
+        return Some("flask db upgrade");
+    }
     if files.exists("alembic.ini") {
         return Some("alembic upgrade head");
     }
     None
+}
+
+/// The Python manifests, lowercased, with `_` read as `-` (PEP 503 names).
+fn python_requirements(files: &AppFiles) -> String {
+    ["requirements.txt", "pyproject.toml", "Pipfile", "setup.py"]
+        .iter()
+        .filter_map(|name| files.text(name))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_ascii_lowercase()
+        .replace('_', "-")
 }
 
 /// The migration and the start command it precedes, or a note saying why

@@ -41,6 +41,44 @@ fn on(target: Target, analysis: &Analysis, requirements: &Requirements) -> Choic
 }
 
 #[test]
+fn a_flask_migrate_app_is_upgraded_before_it_starts() {
+    let analysis = with(
+        app("python", "flask", Some(5000), Some("gunicorn app:app")),
+        |a| {
+            a.env.push(var("DATABASE_URL", true, true, None));
+            a.required_env = vec!["DATABASE_URL".into()];
+            a.datastores = vec!["postgres".into()];
+        },
+    );
+    let with_migrations = [
+        (
+            "requirements.txt",
+            "Flask\nFlask_Migrate\npsycopg2-binary\ngunicorn\n",
+        ),
+        ("app.py", "from flask import Flask\napp = Flask(__name__)\n"),
+        ("migrations/env.py", "from alembic import context\n"),
+        ("migrations/alembic.ini", "[alembic]\n"),
+    ];
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let command = |files: &[(&str, &str)]| {
+        let repo = Snapshot::from_texts(files.iter().copied());
+        let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+        yaml(&bundle.files["compose.yaml"])["services"]["app"]
+            .get("command")
+            .map(strings)
+    };
+    assert_eq!(
+        command(&with_migrations).unwrap()[2],
+        "flask db upgrade && exec \"$$@\""
+    );
+    // Without the extension, or without its migrations, nothing runs.
+    let mut without_extension = with_migrations;
+    without_extension[0].1 = "Flask\npsycopg2-binary\ngunicorn\n";
+    assert_eq!(command(&without_extension), None);
+    assert_eq!(command(&with_migrations[..2]), None);
+}
+
+#[test]
 fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
     let analysis = django();
     let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
