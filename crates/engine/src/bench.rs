@@ -45,6 +45,10 @@ pub struct BenchReport {
     pub pickup_p99_ms: f64,
     pub commit_ceiling_per_s: f64,
     pub ratio: f64,
+    /// Jobs each claim statement brought back, on average.
+    pub jobs_per_claim: f64,
+    /// Checkpoints each group-commit statement wrote, on average (PostgreSQL).
+    pub checkpoints_per_statement: Option<f64>,
     pub unfinished: usize,
 }
 
@@ -85,11 +89,18 @@ pub async fn run(store: Arc<dyn Store>, options: &BenchOptions) -> Result<BenchR
     config.max_concurrent_jobs = options.concurrency;
     config.poll_interval = Duration::from_millis(200);
     config.retention = None;
-    let worker = tokio::spawn(Worker::new(store.clone(), catalog, config).run(shutdown.clone()));
+    let worker = Worker::new(store.clone(), catalog, config);
+    let stats = worker.stats();
+    let worker = tokio::spawn(worker.run(shutdown.clone()));
 
+    let batches_before = store.checkpoint_batches();
     let started = Instant::now();
     let unfinished = wait_until_done(&*store, options.jobs, Duration::from_secs(600)).await?;
     let elapsed = started.elapsed().as_secs_f64();
+    let jobs_per_claim = stats.claimed() as f64 / stats.claims().max(1) as f64;
+    let checkpoints_per_statement = batches_before
+        .zip(store.checkpoint_batches())
+        .map(|((s0, c0), (s1, c1))| (c1 - c0) as f64 / (s1 - s0).max(1) as f64);
 
     let pickups = measure_pickup(&engine, options.latency_samples).await?;
     shutdown.cancel();
@@ -115,6 +126,8 @@ pub async fn run(store: Arc<dyn Store>, options: &BenchOptions) -> Result<BenchR
         } else {
             0.0
         },
+        jobs_per_claim,
+        checkpoints_per_statement,
         unfinished,
     })
 }

@@ -3,6 +3,7 @@
 //! poll interval), and on shutdown drains, then hands unfinished jobs back.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -52,6 +53,33 @@ impl WorkerConfig {
 
 pub struct Worker {
     shared: Arc<Shared>,
+    stats: Arc<WorkerStats>,
+}
+
+/// What a worker's claims brought back, for benchmarks and tests.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    claims: AtomicU64,
+    claimed: AtomicU64,
+}
+
+impl WorkerStats {
+    /// Claim statements that brought back at least one job.
+    pub fn claims(&self) -> u64 {
+        self.claims.load(Ordering::Relaxed)
+    }
+
+    /// Jobs those claims brought back.
+    pub fn claimed(&self) -> u64 {
+        self.claimed.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, jobs: usize) {
+        if jobs > 0 {
+            self.claims.fetch_add(1, Ordering::Relaxed);
+            self.claimed.fetch_add(jobs as u64, Ordering::Relaxed);
+        }
+    }
 }
 
 /// How often finished jobs past retention are purged.
@@ -69,12 +97,19 @@ impl Worker {
                 release: CancellationToken::new(),
                 running: Default::default(),
             }),
+            stats: Arc::default(),
         }
+    }
+
+    /// The worker's claim counters, readable while it runs.
+    pub fn stats(&self) -> Arc<WorkerStats> {
+        self.stats.clone()
     }
 
     /// Runs until `shutdown` is cancelled, then drains within the grace period.
     pub async fn run(self, shutdown: CancellationToken) {
         let shared = self.shared;
+        let stats = self.stats;
         let config = &shared.config;
         shared.store.start_listening();
         let notifier = shared.store.work_notifier();
@@ -112,6 +147,7 @@ impl Worker {
                 Ok(jobs) => {
                     error_delay = Duration::from_millis(100);
                     let claimed = jobs.len();
+                    stats.record(claimed);
                     crate::metrics::claimed(&jobs);
                     for job in jobs {
                         let permit = slots

@@ -96,4 +96,8 @@ fn print_table(r: &BenchReport) {
         "  ratio                {:>10.2} (steps/s / ceiling)",
         r.ratio
     );
+    println!("  jobs per claim       {:>10.2}", r.jobs_per_claim);
+    if let Some(per_statement) = r.checkpoints_per_statement {
+        println!("  checkpoints per stmt {per_statement:>10.2} (group commit)");
+    }
 }

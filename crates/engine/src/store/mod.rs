@@ -157,6 +157,12 @@ pub trait Store: Send + Sync + 'static {
     /// on this database: the baseline the engine's step rate is compared with.
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64>;
 
+    /// (statements, checkpoints) the store's group commit has written so far, when it
+    /// has one: how well checkpoints batch under load.
+    fn checkpoint_batches(&self) -> Option<(u64, u64)> {
+        None
+    }
+
     /// Seconds the longest-waiting claimable job (due, or with an expired lease) has
     /// been due; 0 when none is.
     async fn oldest_due_age_seconds(&self) -> Result<f64>;

@@ -1,7 +1,7 @@
 //! The PostgreSQL store's fixed statements, kept apart from the code that binds them
-//! (`postgres.rs`). Each running-job statement is one set of data-modifying CTEs whose
-//! first CTE, `lease`, is the fenced queue write: when it matches no row, nothing else
-//! is written.
+//! (`postgres.rs`); the checkpoint's (advance or completion) is in `pg_batch.rs`. Each
+//! running-job statement is one set of data-modifying CTEs whose first CTE, `lease`, is
+//! the fenced queue write: when it matches no row, nothing else is written.
 
 use std::sync::LazyLock;
 
@@ -29,44 +29,6 @@ fn attempt_statement(lease_cte: &str, extra_ctes: &str) -> String {
          SELECT cancel_requested FROM lease"
     )
 }
-
-// Leaves `due_at` alone (the heartbeat extends the lease): no indexed column changes,
-// so the queue row is updated in place (HOT), which keeps the per-step commit cheap.
-pub(super) static ADVANCE: LazyLock<String> = LazyLock::new(|| {
-    attempt_statement(
-        &format!(
-            "UPDATE engine.queue SET step_index = $12, attempt = 1, failures = 0, recoveries = 0,
-                 attempt_started_at = now()
-             WHERE {FENCE} RETURNING job_id, cancel_requested"
-        ),
-        ",
-        checkpoint AS (
-            INSERT INTO engine.checkpoints (job_id, step_name, step_index, output, worker, epoch)
-            SELECT job_id, $5, $4, $13, $2, $3 FROM lease
-        ),
-        job AS (
-            UPDATE engine.jobs SET state = $14, current_step = $15, updated_at = now()
-            FROM lease WHERE engine.jobs.id = lease.job_id
-        )",
-    )
-});
-
-pub(super) static COMPLETE: LazyLock<String> = LazyLock::new(|| {
-    attempt_statement(
-        &format!("DELETE FROM engine.queue WHERE {FENCE} RETURNING job_id, cancel_requested"),
-        ",
-        checkpoint AS (
-            INSERT INTO engine.checkpoints (job_id, step_name, step_index, output, worker, epoch)
-            SELECT job_id, $5, $4, $12, $2, $3 FROM lease
-        ),
-        job AS (
-            UPDATE engine.jobs SET status = 'succeeded', state = $13, current_step = NULL,
-                error = NULL, failed_step = NULL, lease_epoch = $3,
-                updated_at = now(), finished_at = now()
-            FROM lease WHERE engine.jobs.id = lease.job_id
-        )",
-    )
-});
 
 pub(super) static RETRY_AFTER: LazyLock<String> = LazyLock::new(|| {
     attempt_statement(

@@ -21,8 +21,8 @@ use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
-use super::pg_batch::{Advance, Batcher, WriteOne};
-use super::pg_sql::{ADVANCE, CLAIM, COMPLETE, DELETE_JOBS_WHERE, END, RELEASE, RETRY_AFTER, STAY};
+use super::pg_batch::{Batcher, Checkpoint};
+use super::pg_sql::{CLAIM, DELETE_JOBS_WHERE, END, RELEASE, RETRY_AFTER, STAY};
 use super::types::*;
 use super::{Store, action_log_line, sha256_hex};
 use crate::error::{EngineError, Result};
@@ -219,25 +219,25 @@ impl Store for PgStore {
         transition: &Transition,
         logs: &[LogLine],
     ) -> Result<Heartbeat> {
-        if let Transition::Advance {
-            output,
-            state,
-            next_index,
-            next_step,
-        } = transition
-        {
-            let advance = Advance {
-                lease: lease.clone(),
-                attempt: attempt.clone(),
-                output: output.clone(),
-                state: state.clone(),
-                next_index: *next_index,
-                next_step: next_step.clone(),
-                logs: logs.to_vec(),
-            };
-            return self.batcher().advance(advance).await;
-        }
-        finish_attempt_now(&self.pool, lease, attempt, transition, logs).await
+        let (output, state, next) = match transition {
+            Transition::Advance {
+                output,
+                state,
+                next_index,
+                next_step,
+            } => (output, state, Some((*next_index, next_step.clone()))),
+            Transition::Complete { output, state } => (output, state, None),
+            _ => return finish_attempt_now(&self.pool, lease, attempt, transition, logs).await,
+        };
+        let checkpoint = Checkpoint {
+            lease: lease.clone(),
+            attempt: attempt.clone(),
+            output: output.clone(),
+            state: state.clone(),
+            next,
+            logs: logs.to_vec(),
+        };
+        self.batcher().write(checkpoint).await
     }
 
     async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>> {
@@ -552,6 +552,10 @@ impl Store for PgStore {
         Ok(deleted as u64)
     }
 
+    fn checkpoint_batches(&self) -> Option<(u64, u64)> {
+        Some(self.batcher().stats.read())
+    }
+
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
         sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling")
             .execute(&self.pool)
@@ -785,29 +789,8 @@ fn token_from_row(row: &PgRow) -> Result<TokenRecord> {
 impl PgStore {
     /// The group-commit writer for checkpoints, started on first use.
     fn batcher(&self) -> &Batcher {
-        self.batcher.get_or_init(|| {
-            let pool = self.pool.clone();
-            let write_one: WriteOne = Arc::new(move |advance: Advance| {
-                let pool = pool.clone();
-                Box::pin(async move {
-                    let transition = Transition::Advance {
-                        output: advance.output,
-                        state: advance.state,
-                        next_index: advance.next_index,
-                        next_step: advance.next_step,
-                    };
-                    finish_attempt_now(
-                        &pool,
-                        &advance.lease,
-                        &advance.attempt,
-                        &transition,
-                        &advance.logs,
-                    )
-                    .await
-                })
-            });
-            Batcher::spawn(self.pool.clone(), write_one)
-        })
+        self.batcher
+            .get_or_init(|| Batcher::spawn(self.pool.clone()))
     }
 
     /// The error for an operation on a job that is not (or no longer) in the queue.
@@ -829,8 +812,9 @@ async fn finish_attempt_now(
     logs: &[LogLine],
 ) -> Result<Heartbeat> {
     let sql: &'static str = match transition {
-        Transition::Advance { .. } => &ADVANCE,
-        Transition::Complete { .. } => &COMPLETE,
+        Transition::Advance { .. } | Transition::Complete { .. } => {
+            unreachable!("checkpoints are written by the batcher (pg_batch.rs)")
+        }
         Transition::RetryAfter { .. } => &RETRY_AFTER,
         Transition::Release => &RELEASE,
         Transition::Stay => &STAY,
@@ -849,17 +833,7 @@ async fn finish_attempt_now(
         .bind(&attempt.error)
         .bind(Json(logs));
     let query = match transition {
-        Transition::Advance {
-            output,
-            state,
-            next_index,
-            next_step,
-        } => query
-            .bind(*next_index as i32)
-            .bind(output)
-            .bind(state)
-            .bind(next_step),
-        Transition::Complete { output, state } => query.bind(output).bind(state),
+        Transition::Advance { .. } | Transition::Complete { .. } => query,
         Transition::RetryAfter { delay } => query.bind(delay.as_secs_f64()),
         Transition::Release | Transition::Stay => query,
         Transition::End {
