@@ -335,13 +335,17 @@ async fn the_destroy_workflow_checks_its_own_input(backend: Backend) {
 
 /// The job's generated compose file, downloaded from its artifacts.
 async fn compose_of(app: &TestApp, id: &str) -> String {
+    artifact_of(app, id, "bundle/compose.yaml").await
+}
+
+async fn artifact_of(app: &TestApp, id: &str, path: &str) -> String {
     let answer = app
         .client
-        .get(app.url(&format!("/job/{id}/artifacts/bundle/compose.yaml")))
+        .get(app.url(&format!("/job/{id}/artifacts/{path}")))
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.status(), 200, "{path}");
     answer.text().await.unwrap()
 }
 
@@ -433,14 +437,7 @@ async fn a_database_runs_beside_the_app_unless_the_user_gives_their_own(backend:
             .any(|l| l.as_str().unwrap().starts_with("PostgreSQL db.t4g.micro")),
         "{choice:#}"
     );
-    let database = app
-        .client
-        .get(app.url(&format!("/job/{id}/artifacts/terraform/database.tf")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(database.status(), 200);
-    let database = database.text().await.unwrap();
+    let database = artifact_of(&app, &id, "terraform/database.tf").await;
     assert!(
         database.contains("resource \"aws_db_instance\" \"database\""),
         "{database}"
