@@ -88,7 +88,7 @@ pub async fn list_artifacts(
 
 /// One artifact's content.
 #[utoipa::path(
-    get, path = "/job/{id}/artifacts/{path}", tag = "jobs",
+    get, path = "/job/{id}/artifacts/{*path}", tag = "jobs",
     params(
         ("id" = uuid::Uuid, Path, description = "Job id"),
         ("path" = String, Path, description = "Artifact path, as listed by GET /job/{id}/artifacts"),

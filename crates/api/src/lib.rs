@@ -19,18 +19,21 @@ mod session;
 mod stream_limit;
 mod views;
 
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use engine::Engine;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::{ApiError, Problem};
 
@@ -61,36 +64,14 @@ pub(crate) struct AppState {
     pub streams: stream_limit::OpenStreams,
 }
 
-/// The OpenAPI 3.1 document, generated from the handlers' annotations.
+/// What the OpenAPI 3.1 document says besides its operations, which come from the
+/// router itself ([`api_routes`]).
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "deployflow",
         description = "Durable workflow jobs: submit, inspect, list, cancel, retry, follow live. \
                        Every error is an RFC 9457 application/problem+json document."
-    ),
-    paths(
-        deploy::submit_request,
-        deploy::list_artifacts,
-        deploy::get_artifact,
-        routes::list_workflows,
-        routes::submit_run,
-        routes::get_job,
-        routes::job_logs,
-        events::job_events,
-        routes::retry_job,
-        routes::cancel_job,
-        approval::approve,
-        approval::reject,
-        approval::destroy,
-        routes::list_jobs,
-        session::sign_in,
-        session::current,
-        session::sign_out,
-        routes::healthz,
-        routes::readyz,
-        metrics::get_metrics,
-        openapi_json,
     ),
     components(schemas(Problem, views::StatusEvent, views::LogView)),
     tags(
@@ -99,10 +80,57 @@ pub(crate) struct AppState {
         (name = "health", description = "Liveness and readiness probes"),
         (name = "session", description = "The dashboard's sign-in"),
         (name = "meta", description = "This document"),
-    ),
-    modifiers(&Security)
+    )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// Every API operation, each registered with its handler's OpenAPI annotation: a
+/// route and its documentation are one entry, so neither can be added without the other.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(deploy::submit_request))
+        .routes(routes!(deploy::list_artifacts))
+        .routes(routes!(deploy::get_artifact))
+        .routes(routes!(routes::list_workflows))
+        .routes(routes!(routes::submit_run))
+        .routes(routes!(routes::get_job))
+        .routes(routes!(routes::job_logs))
+        .routes(routes!(events::job_events))
+        .routes(routes!(routes::retry_job))
+        .routes(routes!(routes::cancel_job))
+        .routes(routes!(approval::approve))
+        .routes(routes!(approval::reject))
+        .routes(routes!(approval::destroy))
+        .routes(routes!(routes::list_jobs))
+        .routes(routes!(
+            session::current,
+            session::sign_in,
+            session::sign_out
+        ))
+        .routes(routes!(routes::healthz))
+        .routes(routes!(routes::readyz))
+        .routes(routes!(metrics::get_metrics))
+        .routes(routes!(openapi_json))
+}
+
+/// The API's OpenAPI 3.1 document, built from the same routes the server serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        let (_, mut document) = api_routes().split_for_parts();
+        document.paths.paths = std::mem::take(&mut document.paths.paths)
+            .into_iter()
+            .map(|(path, item)| (openapi_path(&path), item))
+            .collect();
+        Security.modify(&mut document);
+        document
+    });
+    DOCUMENT.clone()
+}
+
+/// The router's path in OpenAPI's template syntax: a catch-all `{*path}` is `{path}`.
+fn openapi_path(route: &str) -> String {
+    route.replace("{*", "{")
+}
 
 /// Declares the bearer-token scheme every operation needs unless it says
 /// otherwise (`security(())`), and the 401/403 answers those operations give.
@@ -173,7 +201,7 @@ impl utoipa::Modify for Security {
     security(())
 )]
 async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
+    axum::Json(openapi())
 }
 
 /// The API's routes over `engine`; event streams end only when their job finishes.
@@ -188,33 +216,11 @@ pub fn router(engine: Engine, config: ApiConfig) -> Router {
 }
 
 fn app(state: AppState) -> Router {
-    Router::new()
+    let (api, _) = api_routes().split_for_parts();
+    api
+        // The dashboard's page and assets are not API operations.
         .route("/", get(dashboard::index))
         .route("/assets/{file}", get(dashboard::asset))
-        .route("/request", post(deploy::submit_request))
-        .route("/job/{id}/artifacts", get(deploy::list_artifacts))
-        .route("/job/{id}/artifacts/{*path}", get(deploy::get_artifact))
-        .route("/workflows", get(routes::list_workflows))
-        .route("/workflows/{name}/runs", post(routes::submit_run))
-        .route("/job/{id}", get(routes::get_job))
-        .route("/job/{id}/logs", get(routes::job_logs))
-        .route("/job/{id}/events", get(events::job_events))
-        .route("/job/{id}/retry", post(routes::retry_job))
-        .route("/job/{id}/cancel", post(routes::cancel_job))
-        .route("/job/{id}/approve", post(approval::approve))
-        .route("/job/{id}/reject", post(approval::reject))
-        .route("/job/{id}/destroy", post(approval::destroy))
-        .route("/list", get(routes::list_jobs))
-        .route(
-            "/session",
-            get(session::current)
-                .post(session::sign_in)
-                .delete(session::sign_out),
-        )
-        .route("/healthz", get(routes::healthz))
-        .route("/readyz", get(routes::readyz))
-        .route("/openapi.json", get(openapi_json))
-        .route("/metrics", get(metrics::get_metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::from_fn_with_state(

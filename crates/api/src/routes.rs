@@ -1,4 +1,5 @@
-//! The handlers. Each is annotated for the OpenAPI document (`openapi.rs`).
+//! The handlers. Each carries its OpenAPI annotation, which `lib.rs` registers
+//! together with its route.
 
 use axum::Json;
 use axum::extract::State;
