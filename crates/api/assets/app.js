@@ -343,8 +343,10 @@ function renderFacts(job) {
     ['Finished', job.finished_at ? formatTime(job.finished_at) : null],
     ['Duration', formatDuration(jobDuration(job))],
     ['Error', job.error ? el('span', { class: 'error-text', text: job.error }) : null],
+    ['Error code', job.error_code ? el('code', { text: job.error_code }) : null],
+    ['What to do', job.suggestion || null],
   ];
-  const wide = new Set(['Id', 'Repository', 'Description', 'Error']);
+  const wide = new Set(['Id', 'Repository', 'Description', 'Error', 'What to do']);
   byId('job-facts').replaceChildren(...facts
     .filter(([, value]) => value !== null)
     .map(([key, value]) => el('div', { class: wide.has(key) ? 'fact wide' : 'fact' },
@@ -434,7 +436,7 @@ function timelineBars(job) {
       const start = Date.parse(a.started_at);
       const end = Date.parse(a.finished_at);
       lastEnd = Math.max(lastEnd, end);
-      bars.push({ step: step.name, attempt: a.attempt, outcome: a.outcome, start, end, error: a.error, worker: a.worker });
+      bars.push({ step: step.name, attempt: a.attempt, outcome: a.outcome, start, end, error: a.error, error_code: a.error_code, worker: a.worker });
     }
   }
   // The attempt in progress has no row yet: it started after the last one ended.
@@ -514,7 +516,7 @@ function barText(bar) {
     `${formatDuration(bar.end - bar.start)}${bar.outcome === 'running' ? ' so far' : ''}, started ${new Date(bar.start).toLocaleTimeString()}`,
   ];
   if (bar.worker) lines.push(`worker ${bar.worker}`);
-  if (bar.error) lines.push(bar.error);
+  if (bar.error) lines.push(bar.error_code ? `${bar.error} [${bar.error_code}]` : bar.error);
   return lines.join('\n');
 }
 

@@ -190,6 +190,9 @@ pub struct AttemptView {
     /// `succeeded`, `failed`, `timed_out`, `interrupted`, `released` or `cancelled`.
     pub outcome: String,
     pub error: Option<String>,
+    /// The failure's stable name (see `docs/failure-codes.md`).
+    #[schema(example = "clone.not_found")]
+    pub error_code: Option<String>,
 }
 
 impl From<&AttemptRow> for AttemptView {
@@ -202,6 +205,7 @@ impl From<&AttemptRow> for AttemptView {
             duration_ms: (a.finished_at - a.started_at).num_milliseconds(),
             outcome: a.outcome.as_str().to_owned(),
             error: a.error.clone(),
+            error_code: a.error_code.clone(),
         }
     }
 }
@@ -292,6 +296,11 @@ pub struct JobView {
     pub current_step: Option<String>,
     pub failed_step: Option<String>,
     pub error: Option<String>,
+    /// For a failed job, the stable name of what failed (see `docs/failure-codes.md`).
+    #[schema(example = "clone.not_found")]
+    pub error_code: Option<String>,
+    /// For a failed job with a known code, what to do about it.
+    pub suggestion: Option<String>,
     #[schema(value_type = Object)]
     pub input: Value,
     /// The repository, for a deployment job (from its input).
@@ -367,6 +376,12 @@ impl JobView {
             current_step: job.current_step,
             failed_step: job.failed_step,
             error: job.error,
+            suggestion: job
+                .error_code
+                .as_deref()
+                .and_then(pipeline::failures::describe)
+                .map(|entry| entry.suggestion.to_owned()),
+            error_code: job.error_code,
             repo: job.input["repo_url"].as_str().map(str::to_owned),
             description: job.input["description"].as_str().map(str::to_owned),
             input: job.input,

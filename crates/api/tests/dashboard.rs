@@ -166,6 +166,20 @@ async fn dashboard_lists_jobs_draws_timelines_and_retries() {
     )
     .await;
     failed_bar_explains_itself(&mut page).await;
+    let facts = page
+        .wait_for(
+            "(t => t.includes('demo.requested_failure') ? t : null)\
+             (document.getElementById('job-facts').textContent)",
+            "the failure's code among the job's facts",
+        )
+        .await;
+    assert!(
+        facts
+            .as_str()
+            .unwrap_or_default()
+            .contains(engine::demo::FAILURES[0].suggestion),
+        "{facts}"
+    );
     page.wait_for(
         "[...document.querySelectorAll('#job-log .log-message')]\
          .some(m => m.textContent.includes('failing on purpose'))",

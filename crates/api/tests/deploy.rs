@@ -140,6 +140,13 @@ async fn private_repository_token_never_leaks(backend: Backend) {
         refused["error"].as_str().unwrap().contains("credentials"),
         "{refused:#}"
     );
+    assert_eq!(refused["error_code"], "clone.auth", "{refused:#}");
+    let suggestion = refused["suggestion"].as_str().unwrap_or_default();
+    assert!(suggestion.contains("read access"), "{refused:#}");
+    assert_eq!(
+        refused["steps"][0]["attempts"][0]["error_code"], "clone.auth",
+        "{refused:#}"
+    );
 
     let (code, job) = app
         .post(
@@ -222,6 +229,7 @@ async fn non_server_repository_is_denied(backend: Backend) {
         .await;
     assert_eq!(job["state"], "Denied", "{job:#}");
     assert!(job["error"].as_str().unwrap().contains("denied"), "{job:#}");
+    assert_eq!(job["error_code"], "analyse.not_http", "{job:#}");
     let analyse = &job["steps"][1];
     assert_eq!(analyse["name"], "analyse");
     assert_eq!(
@@ -313,9 +321,9 @@ async fn the_destroy_workflow_checks_its_own_input(backend: Backend) {
     let app = TestApp::spawn(backend, true).await;
     let demo = app.submit_demo(json!({"sleep_ms": 10})).await;
     app.wait_for_status(&demo, "succeeded").await;
-    for (deployment, reason) in [
-        (demo.clone(), "not a deployment"),
-        (uuid_nil(), "there is no job"),
+    for (deployment, reason, error_code) in [
+        (demo.clone(), "not a deployment", "destroy.not_a_deployment"),
+        (uuid_nil(), "there is no job", "destroy.no_such_job"),
     ] {
         let (status, body) = app
             .post(
@@ -330,6 +338,7 @@ async fn the_destroy_workflow_checks_its_own_input(backend: Backend) {
             job["error"].as_str().unwrap_or_default().contains(reason),
             "{job:#}"
         );
+        assert_eq!(job["error_code"], error_code, "{job:#}");
     }
 }
 

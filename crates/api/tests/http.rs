@@ -54,6 +54,12 @@ async fn submitted_job_runs_and_shows_its_timeline(backend: Backend) {
     assert_eq!(build[0]["attempt"], 1);
     assert_eq!(build[0]["outcome"], "failed");
     assert!(build[0]["error"].is_string());
+    assert_eq!(build[0]["error_code"], "demo.requested_failure", "{job:#}");
+    assert!(build[1]["error_code"].is_null(), "{job:#}");
+    assert!(
+        job["error_code"].is_null(),
+        "a job that succeeded has no failure"
+    );
     assert_eq!(build[1]["outcome"], "succeeded");
     assert!(build[1]["duration_ms"].as_i64().unwrap() >= 0);
     assert_eq!(steps[0]["attempts"].as_array().unwrap().len(), 1);

@@ -42,7 +42,14 @@ async fn metrics_count_jobs_steps_retries_and_routes(backend: Backend) {
         .await;
     app.wait_for_status(&plain, "succeeded").await;
     app.wait_for_status(&retried, "succeeded").await;
-    app.wait_for_status(&failed, "failed").await;
+    let ended = app.wait_for_status(&failed, "failed").await;
+    // A failure that ends the job names its code and what to do.
+    assert_eq!(ended["error_code"], "demo.requested_failure", "{ended:#}");
+    assert_eq!(
+        ended["suggestion"],
+        engine::demo::FAILURES[0].suggestion,
+        "{ended:#}"
+    );
 
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);

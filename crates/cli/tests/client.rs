@@ -136,6 +136,38 @@ async fn client_commands_drive_a_running_api() {
     assert_eq!(view["id"], id);
     assert_eq!(view["steps"].as_array().map(Vec::len), Some(4));
 
+    // A job that failed for good: status names the failure's code and what to do.
+    let failing = expect(
+        api,
+        &[
+            "run",
+            "demo",
+            "--input",
+            r#"{"sleep_ms":10,"fail_step":"build","fail_times":10}"#,
+            "--json",
+        ],
+        0,
+    )
+    .await
+    .json();
+    let failing = failing["id"].as_str().expect("job id").to_owned();
+    let failed = wait_for_status(api, &failing, "failed").await;
+    let field = |name: &str| {
+        failed
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(field("error code "), "demo.requested_failure", "{failed}");
+    assert_eq!(
+        field("what to do "),
+        engine::demo::FAILURES[0].suggestion,
+        "{failed}"
+    );
+
     // list: JSON and table.
     let list = expect(api, &["list", "--json"], 0).await.json();
     let ids: Vec<&str> = list["jobs"]

@@ -388,6 +388,8 @@ async fn a_transient_apply_failure_is_retried_after_backoff() {
             .contains("connection reset by peer"),
         "{first:#}"
     );
+    assert_eq!(first["error_code"], "terraform.command", "{first:#}");
+    assert!(job["error_code"].is_null(), "{job:#}");
     // The second attempt applied the same saved plan: one plan, two applies.
     assert_eq!(stack.count("plan"), 1);
     assert_eq!(stack.count("apply"), 2);
@@ -444,6 +446,7 @@ async fn a_failed_health_check_is_retried_without_applying_again() {
     assert_eq!(job["failed_step"], "healthcheck", "{job:#}");
     let error = job["error"].as_str().unwrap_or_default();
     assert!(error.contains("HTTP 503"), "{error}");
+    assert_eq!(job["error_code"], "healthcheck.unhealthy", "{job:#}");
 
     stack.terraform.set_app_healthy(true);
     let (code, retried) = stack.post(&format!("/job/{id}/retry"), json!({})).await;
@@ -480,6 +483,7 @@ async fn a_plan_that_fails_the_policy_gate_is_never_kept_or_applied() {
             && error.contains("plan: [world-ingress] aws_security_group_rule.ssh"),
         "{error}"
     );
+    assert_eq!(job["error_code"], "policy.refused", "{job:#}");
     assert_eq!(
         outcomes(&job, "apply"),
         ["failed"],
@@ -735,6 +739,7 @@ async fn a_rejected_plan_ends_the_job_without_applying() {
     assert_eq!(job["state"], "Rejected", "{job:#}");
     let error = job["error"].as_str().unwrap_or_default();
     assert!(error.contains("wrong region"), "{error}");
+    assert_eq!(job["error_code"], "approval.rejected", "{job:#}");
     assert_eq!(stack.count("apply"), 0, "a rejected plan is never applied");
     assert!(stack.terraform.creates().is_empty());
 }

@@ -10,7 +10,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::codes::FailureCode;
 use crate::step::{Registry, StepContext, StepError, typed};
+
+/// The demo's one failure, asked for by its input.
+pub const REQUESTED_FAILURE: &str = "demo.requested_failure";
+
+/// The demo workflow's failure codes.
+pub const FAILURES: &[FailureCode] = &[FailureCode {
+    code: REQUESTED_FAILURE,
+    meaning: "The job's input asked this step to fail (fail_step, fail_times).",
+    suggestion: "Submit the job without fail_step, or with fewer fail_times than the step's attempts.",
+}];
 
 pub const HANDLER: &str = "demo.step";
 pub const WORKFLOW: &str = "demo";
@@ -80,7 +91,8 @@ async fn run(
             "demo failure {} of {} requested by the input",
             ctx.failures + 1,
             input.fail_times
-        )));
+        ))
+        .with_code(REQUESTED_FAILURE));
     }
     record(&effects, &ctx, "done");
     Ok(DemoOutput {

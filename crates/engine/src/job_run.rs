@@ -18,6 +18,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::catalog::Catalog;
+use crate::codes;
 use crate::definition::{StepDefinition, WorkflowDefinition};
 use crate::error::EngineError;
 use crate::job_log_layer;
@@ -129,13 +130,17 @@ impl JobRun {
         let start = self.job.step_index;
         if start >= def.steps.len() {
             return self
-                .end_before_start(JobStatus::Failed, "the job has no step left to run")
+                .end_before_start(
+                    JobStatus::Failed,
+                    Some(codes::NO_STEP_LEFT),
+                    "the job has no step left to run",
+                )
                 .await;
         }
         self.handle_rescue(&def).await?;
         if self.job.cancel_requested {
             return self
-                .end_before_start(JobStatus::Cancelled, "cancelled by request")
+                .end_before_start(JobStatus::Cancelled, None, "cancelled by request")
                 .await;
         }
         let mut outputs = Arc::new(if start > 0 {
@@ -154,15 +159,17 @@ impl JobRun {
                 .run_attempt(&def, step, attempt, failures, &outputs)
                 .await;
             crate::metrics::attempt_ended(&def.name, &step.name, &end, started_at);
-            let record = |outcome, error: Option<String>| AttemptRecord {
-                step_index: index,
-                step_name: step.name.clone(),
-                attempt,
-                started_at,
-                finished_at: Utc::now(),
-                outcome,
-                error,
-            };
+            let record =
+                |outcome, error: Option<String>, error_code: Option<String>| AttemptRecord {
+                    step_index: index,
+                    step_name: step.name.clone(),
+                    attempt,
+                    started_at,
+                    finished_at: Utc::now(),
+                    outcome,
+                    error,
+                    error_code,
+                };
             match end {
                 AttemptEnd::Completed(output) => {
                     let last = index + 1 == def.steps.len();
@@ -180,7 +187,7 @@ impl JobRun {
                         }
                     };
                     let answer = self
-                        .write(&record(Outcome::Succeeded, None), &transition)
+                        .write(&record(Outcome::Succeeded, None, None), &transition)
                         .await?;
                     if last {
                         tracing::info!(state = %step.state, "job succeeded");
@@ -190,7 +197,13 @@ impl JobRun {
                     Arc::make_mut(&mut outputs).insert(step.name.clone(), output);
                     if answer.cancel_requested || self.cancel.is_cancelled() {
                         return self
-                            .end_at(index + 1, 1, JobStatus::Cancelled, "cancelled by request")
+                            .end_at(
+                                index + 1,
+                                1,
+                                JobStatus::Cancelled,
+                                None,
+                                "cancelled by request",
+                            )
                             .await;
                     }
                     (attempt, failures) = (1, 0);
@@ -202,8 +215,11 @@ impl JobRun {
                         error: None,
                         state: error.state.clone(),
                     };
-                    self.write(&record(Outcome::Waiting, Some(error.message)), &transition)
-                        .await?;
+                    self.write(
+                        &record(Outcome::Waiting, Some(error.message), None),
+                        &transition,
+                    )
+                    .await?;
                     return Ok(());
                 }
                 AttemptEnd::Failed { error, .. } if error.kind == ErrorKind::Finish => {
@@ -214,7 +230,7 @@ impl JobRun {
                         state: error.state.clone(),
                     };
                     self.write(
-                        &record(Outcome::Succeeded, Some(error.message)),
+                        &record(Outcome::Succeeded, Some(error.message), None),
                         &transition,
                     )
                     .await?;
@@ -222,8 +238,12 @@ impl JobRun {
                 }
                 AttemptEnd::Failed { outcome, error } => {
                     let transition = self.after_failure(step, failures + 1, &error);
-                    self.write(&record(outcome, Some(error.message.clone())), &transition)
-                        .await?;
+                    let code = error.code.clone();
+                    self.write(
+                        &record(outcome, Some(error.message.clone()), code),
+                        &transition,
+                    )
+                    .await?;
                     return Ok(());
                 }
                 AttemptEnd::Cancelled => {
@@ -233,7 +253,11 @@ impl JobRun {
                         state: None,
                     };
                     self.write(
-                        &record(Outcome::Cancelled, Some("cancelled by request".into())),
+                        &record(
+                            Outcome::Cancelled,
+                            Some("cancelled by request".into()),
+                            None,
+                        ),
                         &transition,
                     )
                     .await?;
@@ -242,7 +266,7 @@ impl JobRun {
                 AttemptEnd::Released => {
                     let note = "worker shutting down: handed back to be run again";
                     self.write(
-                        &record(Outcome::Released, Some(note.into())),
+                        &record(Outcome::Released, Some(note.into()), None),
                         &Transition::Release,
                     )
                     .await?;
@@ -264,7 +288,7 @@ impl JobRun {
                 "workflow {:?} is not defined on this worker",
                 self.job.workflow
             );
-            return Err(self.end_unstarted(JobStatus::Failed, &message).await);
+            return Err(self.end_unstarted(codes::UNKNOWN_WORKFLOW, &message).await);
         };
         if def.step_names() != self.job.steps {
             let message = format!(
@@ -276,7 +300,7 @@ impl JobRun {
                 def.version,
                 def.step_names()
             );
-            return Err(self.end_unstarted(JobStatus::Failed, &message).await);
+            return Err(self.end_unstarted(codes::WORKFLOW_CHANGED, &message).await);
         }
         Ok(def.clone())
     }
@@ -313,6 +337,7 @@ impl JobRun {
             finished_at: Utc::now(),
             outcome: Outcome::Failed,
             error: Some(message.clone()),
+            error_code: Some(codes::WORKERS_DIED.into()),
         };
         let transition = Transition::End {
             status: JobStatus::Failed,
@@ -366,7 +391,8 @@ impl JobRun {
                 error: StepError::permanent(format!(
                     "no handler {:?} on this worker",
                     step.handler
-                )),
+                ))
+                .with_code(codes::NO_HANDLER),
             };
         };
         let token = CancellationToken::new();
@@ -397,14 +423,15 @@ impl JobRun {
                 Ok(Err(error)) => AttemptEnd::Failed { outcome: Outcome::Failed, error },
                 Err(e) => AttemptEnd::Failed {
                     outcome: Outcome::Failed,
-                    error: StepError::retryable(panic_message(e)),
+                    error: StepError::retryable(panic_message(e)).with_code(codes::PANICKED),
                 },
             },
             _ = tokio::time::sleep(step.timeout) => AttemptEnd::Failed {
                 outcome: Outcome::TimedOut,
                 error: StepError::retryable(format!(
                     "timed out after {}", humantime::format_duration(step.timeout)
-                )),
+                ))
+                .with_code(codes::TIMED_OUT),
             },
             _ = self.lost.cancelled() => AttemptEnd::LeaseLost,
             _ = self.shared.release.cancelled() => AttemptEnd::Released,
@@ -420,18 +447,26 @@ impl JobRun {
     }
 
     /// Ends the job at the step it was about to run, recording why it never ran.
-    async fn end_before_start(&self, status: JobStatus, why: &str) -> Result<(), Stop> {
+    async fn end_before_start(
+        &self,
+        status: JobStatus,
+        code: Option<&str>,
+        why: &str,
+    ) -> Result<(), Stop> {
         let index = self
             .job
             .step_index
             .min(self.job.steps.len().saturating_sub(1));
-        self.end_at(index, self.job.attempt, status, why).await
+        self.end_at(index, self.job.attempt, status, code, why)
+            .await
     }
 
     /// Ends a job whose definition cannot be used, at the step it was on.
-    async fn end_unstarted(&self, status: JobStatus, why: &str) -> Stop {
+    async fn end_unstarted(&self, code: &str, why: &str) -> Stop {
         tracing::warn!("{why}");
-        let _ = self.end_before_start(status, why).await;
+        let _ = self
+            .end_before_start(JobStatus::Failed, Some(code), why)
+            .await;
         Stop
     }
 
@@ -441,6 +476,7 @@ impl JobRun {
         index: usize,
         attempt: u32,
         status: JobStatus,
+        code: Option<&str>,
         why: &str,
     ) -> Result<(), Stop> {
         let now = Utc::now();
@@ -456,6 +492,7 @@ impl JobRun {
                 Outcome::Failed
             },
             error: Some(why.to_owned()),
+            error_code: code.map(str::to_owned),
         };
         let transition = Transition::End {
             status,

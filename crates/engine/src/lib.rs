@@ -7,6 +7,7 @@ pub mod access;
 pub mod backoff;
 pub mod bench;
 mod catalog;
+pub mod codes;
 pub mod definition;
 pub mod demo;
 mod engine;

@@ -45,6 +45,10 @@ pub struct StepError {
     /// A permanent failure may name the state the job ends in (e.g. `Denied`), so the
     /// job's state says what was decided rather than only which step last completed.
     pub state: Option<String>,
+    /// A stable name for the kind of failure (`clone.not_found`), kept with the
+    /// attempt and the job so that clients and people can act on it without parsing
+    /// the message; the workflow's own catalogue says what each means.
+    pub code: Option<String>,
 }
 
 impl StepError {
@@ -53,6 +57,7 @@ impl StepError {
             kind: ErrorKind::Retryable,
             message: message.into(),
             state: None,
+            code: None,
         }
     }
 
@@ -61,6 +66,7 @@ impl StepError {
             kind: ErrorKind::Permanent,
             message: message.into(),
             state: None,
+            code: None,
         }
     }
 
@@ -79,6 +85,7 @@ impl StepError {
             kind: ErrorKind::Wait,
             message: message.into(),
             state: Some(state.into()),
+            code: None,
         }
     }
 
@@ -89,7 +96,14 @@ impl StepError {
             kind: ErrorKind::Finish,
             message: message.into(),
             state: Some(state.into()),
+            code: None,
         }
+    }
+
+    /// The same failure, named by a stable `code` (see [`StepError::code`]).
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
     }
 }
 

@@ -246,6 +246,7 @@ fn attempt(step: &str, index: usize, outcome: Outcome) -> AttemptRecord {
         finished_at: Utc::now(),
         outcome,
         error: None,
+        error_code: None,
     }
 }
 
@@ -646,14 +647,23 @@ async fn retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints(
         error: Some("boom".into()),
         state: None,
     };
+    let failing = AttemptRecord {
+        error: Some("boom".into()),
+        error_code: Some("build.exploded".into()),
+        ..attempt("build", 1, Outcome::Failed)
+    };
     store
-        .finish_attempt(&lease, &attempt("build", 1, Outcome::Failed), &fail, &[])
+        .finish_attempt(&lease, &failing, &fail, &[])
         .await
         .unwrap();
     let failed = engine.job(id).await.unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
     assert_eq!(failed.failed_step.as_deref(), Some("build"));
     assert_eq!(failed.error.as_deref(), Some("boom"));
+    assert_eq!(failed.error_code.as_deref(), Some("build.exploded"));
+    let attempts = store.attempts(id).await.unwrap();
+    let codes: Vec<_> = attempts.iter().map(|a| a.error_code.as_deref()).collect();
+    assert_eq!(codes, [None, Some("build.exploded")], "{attempts:?}");
 
     let conflict = engine
         .retry(submit_demo(&engine, json!({})).await, None)
@@ -666,6 +676,7 @@ async fn retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints(
 
     let retried = engine.retry(id, None).await.unwrap();
     assert_eq!(retried.status, JobStatus::Queued);
+    assert_eq!(retried.error_code, None, "a retried job has no failure yet");
     assert_eq!(retried.current_step.as_deref(), Some("build"));
     let claims = store.claim("w2", 10, LEASE).await.unwrap();
     let again = claims.into_iter().find(|c| c.lease.job_id == id).unwrap();

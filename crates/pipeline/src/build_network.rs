@@ -18,6 +18,7 @@ use engine::{StepContext, StepError};
 use sha2::{Digest, Sha256};
 
 use crate::docker::{self, DockerConfig};
+use crate::failures;
 
 /// The network builds run on.
 pub const NETWORK: &str = "deployflow-builds";
@@ -188,10 +189,12 @@ pub(crate) async fn prepare<'a, T>(
         );
         return Ok(None);
     };
-    let checked =
-        check(isolation).map_err(|why| StepError::permanent(format!("not built: {why}")))?;
+    let checked = check(isolation).map_err(|why| {
+        StepError::permanent(format!("not built: {why}")).with_code(failures::BUILD_FETCH_REFUSED)
+    })?;
     ensure(config, isolation, ctx).await.map_err(|why| {
         StepError::retryable(format!("the isolated build network is not ready: {why}"))
+            .with_code(failures::BUILD_NETWORK)
     })?;
     ctx.info(format!(
         "the build runs on the isolated network {NETWORK} through the egress proxy"

@@ -9,6 +9,7 @@ mod checkouts;
 mod config;
 pub mod docker;
 mod error;
+pub mod failures;
 mod intake;
 mod local;
 mod memo;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::build_network;
 use crate::docker::{self, ComposeCli, DockerConfig, PreflightMode};
+use crate::failures;
 use crate::probe::{Probe, describe, is_healthy, probe};
 use crate::terraform::runner::{ChildLine, Program, run_program};
 
@@ -101,7 +102,8 @@ pub(crate) async fn engine(
         ))),
         Err(why) => Err(Err(StepError::retryable(format!(
             "{why} (PREFLIGHT=required)"
-        )))),
+        ))
+        .with_code(failures::PREFLIGHT_UNAVAILABLE))),
     }
 }
 
@@ -450,7 +452,8 @@ async fn build_start_probe(
         return Err(StepError::permanent(format!(
             "preflight: {}",
             diagnose::build_failure(&lines)
-        )));
+        ))
+        .with_code(failures::PREFLIGHT_BUILD));
     }
     ctx.info(format!("built in {:.1}s", output.build_seconds));
 
@@ -471,7 +474,8 @@ async fn build_start_probe(
         return Err(StepError::permanent(format!(
             "preflight: the bundle did not start: {error}\n{}",
             lines[lines.len().saturating_sub(8)..].join("\n")
-        )));
+        ))
+        .with_code(failures::PREFLIGHT_START));
     }
     let container = project.container(subject.app_service).await;
     if let Some(container) = &container {
@@ -522,7 +526,8 @@ async fn build_start_probe(
         Verdict::Exited(state) => Err(StepError::permanent(format!(
             "preflight: the app {state}{placeholders}; its last lines:\n{}",
             app_lines()
-        ))),
+        ))
+        .with_code(failures::PREFLIGHT_EXITED)),
         Verdict::NoAnswer(last) => {
             let why = match &container {
                 Some(container) => listening_reason(config, container, subject.container_port)
@@ -534,7 +539,8 @@ async fn build_start_probe(
                 "preflight: {url} did not answer within {}s: {why}{placeholders}; the app's last lines:\n{}",
                 config.start_deadline.as_secs(),
                 app_lines()
-            )))
+            ))
+            .with_code(failures::PREFLIGHT_NO_ANSWER))
         }
     }
 }
@@ -721,12 +727,14 @@ fn free_port(config: &DockerConfig) -> Result<u16, StepError> {
     if config.published_host() != "127.0.0.1" {
         return Ok(20000 + (rand_u16() % 10000));
     }
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .map_err(|e| StepError::retryable(format!("no free port for the preflight: {e}")))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| StepError::retryable(format!("no free port for the preflight: {e}")))
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| {
+        StepError::retryable(format!("no free port for the preflight: {e}"))
+            .with_code(failures::WORKER_IO)
+    })?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| {
+        StepError::retryable(format!("no free port for the preflight: {e}"))
+            .with_code(failures::WORKER_IO)
+    })
 }
 
 fn rand_u16() -> u16 {

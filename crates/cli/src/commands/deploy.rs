@@ -112,8 +112,16 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         job.state.as_deref().unwrap_or("-")
     );
     if !matches!(job.status, JobStatus::Succeeded | JobStatus::Waiting) {
+        let advice = job
+            .error_code
+            .as_deref()
+            .map(|code| match pipeline::failures::describe(code) {
+                Some(entry) => format!(" [{code}]\nwhat to do: {}", entry.suggestion),
+                None => format!(" [{code}]"),
+            })
+            .unwrap_or_default();
         anyhow::bail!(
-            "the deployment ended {}: {}",
+            "the deployment ended {}: {}{advice}",
             job.status,
             job.error.unwrap_or_default()
         );

@@ -53,6 +53,12 @@ fn render_job(job: &JobView) -> String {
     if let Some(error) = &job.error {
         fields.push(("error", error.clone()));
     }
+    if let Some(code) = &job.error_code {
+        fields.push(("error code", code.clone()));
+    }
+    if let Some(suggestion) = &job.suggestion {
+        fields.push(("what to do", suggestion.clone()));
+    }
     if let Some(key) = &job.idempotency_key {
         fields.push(("idempotency key", key.clone()));
     }

@@ -54,6 +54,10 @@ pub struct JobView {
     pub current_step: Option<String>,
     pub failed_step: Option<String>,
     pub error: Option<String>,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub suggestion: Option<String>,
     pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::types::{JobRecord, JobStatus};
 
 /// Columns of `jobs` every reader selects, in the order the row decoders expect.
-pub(super) const JOB_COLUMNS: [&str; 19] = [
+pub(super) const JOB_COLUMNS: [&str; 20] = [
     "seq",
     "id",
     "workflow",
@@ -20,6 +20,7 @@ pub(super) const JOB_COLUMNS: [&str; 19] = [
     "current_step",
     "idempotency_key",
     "error",
+    "error_code",
     "failed_step",
     "created_at",
     "updated_at",

@@ -192,6 +192,7 @@ const CHECKPOINT_BATCH: &str = "
             status = CASE WHEN f.last THEN 'succeeded' ELSE j.status END,
             error = CASE WHEN f.last THEN NULL ELSE j.error END,
             failed_step = CASE WHEN f.last THEN NULL ELSE j.failed_step END,
+            error_code = CASE WHEN f.last THEN NULL ELSE j.error_code END,
             lease_epoch = CASE WHEN f.last THEN f.epoch ELSE j.lease_epoch END,
             finished_at = CASE WHEN f.last THEN now() ELSE j.finished_at END
         FROM fenced f WHERE j.id = f.job_id

@@ -7,12 +7,14 @@ use std::sync::LazyLock;
 
 // The parts every attempt-finishing statement shares: $1 job, $2 owner, $3 epoch,
 // $4 step index, $5 step name, $6 attempt, $7 started, $8 finished, $9 outcome,
-// $10 error, $11 log lines (JSON). Transition-specific parameters start at $12.
+// $10 error, $11 log lines (JSON), $12 error code. Transition-specific parameters
+// start at $13.
 const RECORD_ATTEMPT_AND_LOGS: &str = "
     attempt_row AS (
         INSERT INTO engine.attempts
-            (job_id, step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error)
-        SELECT job_id, $4, $5, $6, $2, $3, $7, $8, $9, $10 FROM lease
+            (job_id, step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome,
+             error, error_code)
+        SELECT job_id, $4, $5, $6, $2, $3, $7, $8, $9, $10, $12 FROM lease
     ),
     log_rows AS (
         INSERT INTO engine.logs (job_id, step, attempt, level, message, at)
@@ -34,7 +36,7 @@ pub(super) static RETRY_AFTER: LazyLock<String> = LazyLock::new(|| {
     attempt_statement(
         &format!(
             "UPDATE engine.queue SET lease_owner = NULL, attempt = attempt + 1,
-                 failures = failures + 1, due_at = now() + make_interval(secs => $12)
+                 failures = failures + 1, due_at = now() + make_interval(secs => $13)
              WHERE {FENCE} RETURNING job_id, cancel_requested"
         ),
         "",
@@ -63,10 +65,11 @@ pub(super) static END: LazyLock<String> = LazyLock::new(|| {
         &format!("DELETE FROM engine.queue WHERE {FENCE} RETURNING job_id, cancel_requested"),
         ",
         job AS (
-            UPDATE engine.jobs SET status = $12, error = $13, state = COALESCE($14, state),
-                failed_step = CASE WHEN $12 = 'failed' THEN $5 END,
+            UPDATE engine.jobs SET status = $13, error = $14, state = COALESCE($15, state),
+                failed_step = CASE WHEN $13 = 'failed' THEN $5 END,
+                error_code = CASE WHEN $13 = 'failed' THEN $12 END,
                 current_step = $5, lease_epoch = $3, updated_at = now(),
-                finished_at = CASE WHEN $12 = 'waiting' THEN NULL ELSE now() END
+                finished_at = CASE WHEN $13 = 'waiting' THEN NULL ELSE now() END
             FROM lease WHERE engine.jobs.id = lease.job_id
         )",
     )

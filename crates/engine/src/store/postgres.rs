@@ -278,7 +278,8 @@ impl Store for PgStore {
 
     async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>> {
         let rows = sqlx::query(
-            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error
+            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error,
+                 error_code
              FROM engine.attempts WHERE job_id = $1 ORDER BY id",
         )
         .bind(job_id)
@@ -296,6 +297,7 @@ impl Store for PgStore {
                     finished_at: r.try_get(6)?,
                     outcome: Outcome::parse(r.try_get(7)?),
                     error: r.try_get(8)?,
+                    error_code: r.try_get(9)?,
                 })
             })
             .collect()
@@ -468,7 +470,7 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         let epoch: Option<i64> = sqlx::query_scalar(
             "UPDATE engine.jobs SET status = 'queued', steps = $3, workflow_version = $4,
-                 current_step = $5, state = $6, error = NULL, failed_step = NULL,
+                 current_step = $5, state = $6, error = NULL, error_code = NULL, failed_step = NULL,
                  finished_at = NULL, updated_at = now()
              WHERE id = $1 AND status = ANY($2)
              RETURNING lease_epoch",
@@ -831,7 +833,8 @@ async fn finish_attempt_now(
         .bind(attempt.finished_at)
         .bind(attempt.outcome.as_str())
         .bind(&attempt.error)
-        .bind(Json(logs));
+        .bind(Json(logs))
+        .bind(&attempt.error_code);
     let query = match transition {
         Transition::Advance { .. } | Transition::Complete { .. } => query,
         Transition::RetryAfter { delay } => query.bind(delay.as_secs_f64()),
@@ -947,6 +950,7 @@ fn job_from_row(row: &PgRow) -> Result<JobRecord> {
         current_step: row.try_get("current_step")?,
         idempotency_key: row.try_get("idempotency_key")?,
         error: row.try_get("error")?,
+        error_code: row.try_get("error_code")?,
         failed_step: row.try_get("failed_step")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

@@ -142,8 +142,9 @@ async fn insert_attempt(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO attempts
-             (job_id, step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             (job_id, step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome,
+              error, error_code)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(lease.job_id.to_string())
     .bind(attempt.step_index as i64)
@@ -155,6 +156,7 @@ async fn insert_attempt(
     .bind(ms(attempt.finished_at))
     .bind(attempt.outcome.as_str())
     .bind(&attempt.error)
+    .bind(&attempt.error_code)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -492,7 +494,7 @@ impl Store for SqliteStore {
                 insert_checkpoint(&mut tx, lease, attempt, output).await?;
                 sqlx::query(
                     "UPDATE jobs SET status = 'succeeded', state = ?, current_step = NULL, error = NULL,
-                         failed_step = NULL, lease_epoch = ?, updated_at = ?, finished_at = ?
+                         error_code = NULL, failed_step = NULL, lease_epoch = ?, updated_at = ?, finished_at = ?
                      WHERE id = ?",
                 )
                 .bind(state)
@@ -508,16 +510,19 @@ impl Store for SqliteStore {
                 error,
                 state,
             } => {
-                let failed_step = (*status == JobStatus::Failed).then_some(&attempt.step_name);
+                let failed = *status == JobStatus::Failed;
+                let failed_step = failed.then_some(&attempt.step_name);
+                let error_code = attempt.error_code.as_ref().filter(|_| failed);
                 let finished_at = (*status != JobStatus::Waiting).then_some(now);
                 sqlx::query(
-                    "UPDATE jobs SET status = ?, error = ?, state = COALESCE(?, state),
+                    "UPDATE jobs SET status = ?, error = ?, error_code = ?, state = COALESCE(?, state),
                          failed_step = ?, current_step = ?,
                          lease_epoch = ?, updated_at = ?, finished_at = ?
                      WHERE id = ?",
                 )
                 .bind(status.as_str())
                 .bind(error)
+                .bind(error_code)
                 .bind(state)
                 .bind(failed_step)
                 .bind(&attempt.step_name)
@@ -570,7 +575,8 @@ impl Store for SqliteStore {
 
     async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>> {
         let rows = sqlx::query(
-            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error
+            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error,
+                 error_code
              FROM attempts WHERE job_id = ? ORDER BY id",
         )
         .bind(job_id.to_string())
@@ -588,6 +594,7 @@ impl Store for SqliteStore {
                     finished_at: from_ms(r.try_get(6)?),
                     outcome: Outcome::parse(r.try_get(7)?),
                     error: r.try_get(8)?,
+                    error_code: r.try_get(9)?,
                 })
             })
             .collect()
@@ -751,7 +758,7 @@ impl Store for SqliteStore {
         let allowed = Json(plan.allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>());
         let epoch: Option<i64> = sqlx::query_scalar(
             "UPDATE jobs SET status = 'queued', steps = ?, workflow_version = ?, current_step = ?,
-                 state = ?, error = NULL, failed_step = NULL, finished_at = NULL, updated_at = ?
+                 state = ?, error = NULL, error_code = NULL, failed_step = NULL, finished_at = NULL, updated_at = ?
              WHERE id = ? AND status IN (SELECT value FROM json_each(?))
              RETURNING lease_epoch",
         )
@@ -1092,6 +1099,7 @@ fn job_from_row(row: &SqliteRow) -> Result<JobRecord> {
         current_step: row.try_get("current_step")?,
         idempotency_key: row.try_get("idempotency_key")?,
         error: row.try_get("error")?,
+        error_code: row.try_get("error_code")?,
         failed_step: row.try_get("failed_step")?,
         created_at: from_ms(row.try_get("created_at")?),
         updated_at: from_ms(row.try_get("updated_at")?),

@@ -189,6 +189,9 @@ pub struct AttemptRecord {
     pub finished_at: DateTime<Utc>,
     pub outcome: Outcome,
     pub error: Option<String>,
+    /// The failure's stable name ([`crate::StepError::code`]); a job this attempt
+    /// ends failed carries it too.
+    pub error_code: Option<String>,
 }
 
 /// Where the job goes after an attempt.
@@ -234,6 +237,8 @@ pub struct JobRecord {
     pub current_step: Option<String>,
     pub idempotency_key: Option<String>,
     pub error: Option<String>,
+    /// The stable name of the failure that ended the job, when it has one.
+    pub error_code: Option<String>,
     pub failed_step: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -256,6 +261,7 @@ pub struct AttemptRow {
     pub finished_at: DateTime<Utc>,
     pub outcome: Outcome,
     pub error: Option<String>,
+    pub error_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -9,6 +9,7 @@ use super::Shared;
 use super::clone::checkout;
 use crate::analyse::{Analysed, analyse_snapshot, log_summary};
 use crate::error::PipelineError;
+use crate::failures;
 use crate::intake::DeployInput;
 use crate::memo::StepMemo;
 
@@ -38,7 +39,8 @@ pub(super) async fn run(
             .clone()
             .unwrap_or_else(|| "no HTTP server was found in the repository".to_owned());
         tracing::warn!(%reason, "denied: not an HTTP server");
-        return Err(StepError::ending_in(DENIED, format!("denied: {reason}")));
+        return Err(StepError::ending_in(DENIED, format!("denied: {reason}"))
+            .with_code(failures::ANALYSE_NOT_HTTP));
     }
     Ok(analysed)
 }

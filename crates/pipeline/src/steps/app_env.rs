@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use engine::{StepContext, StepError};
 
+use crate::failures;
 use crate::intake::APP_ENV_SECRET;
 
 /// The job's variable values, by name (empty when none were given).
@@ -12,8 +13,10 @@ pub(super) async fn given(ctx: &StepContext) -> Result<BTreeMap<String, String>,
     let Some(json) = ctx.secret(APP_ENV_SECRET).await? else {
         return Ok(BTreeMap::new());
     };
-    serde_json::from_str(&json)
-        .map_err(|e| StepError::permanent(format!("the job's variable values are unreadable: {e}")))
+    serde_json::from_str(&json).map_err(|e| {
+        StepError::permanent(format!("the job's variable values are unreadable: {e}"))
+            .with_code(failures::REQUEST_VALUES_UNREADABLE)
+    })
 }
 
 /// The required variables `values` has no value for.

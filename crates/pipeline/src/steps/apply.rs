@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::Shared;
 use super::clone::checkout;
+use crate::failures;
 use crate::intake::DeployInput;
 use crate::terraform::plan::PlanSummary;
 use crate::terraform::runner::{self, ChildLine, CommandError};
@@ -152,10 +153,10 @@ pub(super) async fn run(
     let bundle = workdir::write_bundle(&dir, Some(&code), &bundle_files)?;
     let clone: crate::CloneOutput = ctx.output_of("clone")?;
     let saved: Option<PlanMemo> = match ctx.memo_get(PLAN_MEMO).await? {
-        Some(memo) => Some(
-            serde_json::from_value(memo)
-                .map_err(|e| StepError::permanent(format!("unreadable plan memo: {e}")))?,
-        ),
+        Some(memo) => Some(serde_json::from_value(memo).map_err(|e| {
+            StepError::permanent(format!("unreadable plan memo: {e}"))
+                .with_code(failures::WORKER_RECORD_UNREADABLE)
+        })?),
         None => None,
     };
     let image_tag = saved
@@ -179,8 +180,10 @@ pub(super) async fn run(
         }
         None => {
             let summary = session.plan(PLAN_FILE, None).await?;
-            let plan = std::fs::read(dir.join(PLAN_FILE))
-                .map_err(|e| StepError::retryable(format!("reading the saved plan: {e}")))?;
+            let plan = std::fs::read(dir.join(PLAN_FILE)).map_err(|e| {
+                StepError::retryable(format!("reading the saved plan: {e}"))
+                    .with_code(failures::WORKER_IO)
+            })?;
             ctx.put_artifact(PLAN_ARTIFACT, &plan).await?;
             ctx.put_artifact(
                 PLAN_JSON_ARTIFACT,
@@ -220,13 +223,15 @@ pub(super) async fn run(
             Some(answer) => {
                 let answer: Approval = serde_json::from_value(answer).map_err(|e| {
                     StepError::permanent(format!("unreadable approval signal: {e}"))
+                        .with_code(failures::WORKER_RECORD_UNREADABLE)
                 })?;
                 if !answer.approved {
                     let why = answer.comment.unwrap_or_else(|| "no reason given".into());
                     return Err(StepError::ending_in(
                         REJECTED,
                         format!("the plan was rejected: {why}"),
-                    ));
+                    )
+                    .with_code(failures::APPROVAL_REJECTED));
                 }
                 ctx.info("plan approved");
             }
@@ -242,6 +247,7 @@ pub(super) async fn run(
             StepError::permanent(format!(
                 "the image repository plan left the approved one: {why}"
             ))
+            .with_code(failures::APPLY_PLAN_STALE)
         })?;
         session
             .apply("deployflow-ecr.tfplan")
@@ -253,6 +259,7 @@ pub(super) async fn run(
             .and_then(Value::as_str)
             .ok_or_else(|| {
                 StepError::permanent("terraform printed no ecr_repository_url output to push to")
+                    .with_code(failures::APPLY_NO_OUTPUT)
             })?;
         let image = format!("{repository}:{image_tag}");
         let dockerfile = app_dockerfile(&bundle_files, &code);
@@ -295,6 +302,7 @@ pub(super) async fn run(
                     "the infrastructure changed since the approved plan: {why}; \
                      retry the job from the apply step to plan afresh"
                 ))
+                .with_code(failures::APPLY_PLAN_STALE)
             })?;
             ctx.info(format!(
                 "re-planned within the approved plan: {}",
@@ -378,10 +386,10 @@ fn refused(what: &str, report: &infra::policy::PolicyReport) -> Result<(), StepE
         return Ok(());
     }
     let reasons: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
-    Err(StepError::permanent(format!(
-        "{what}: {}",
-        reasons.join("; ")
-    )))
+    Err(
+        StepError::permanent(format!("{what}: {}", reasons.join("; ")))
+            .with_code(failures::POLICY_REFUSED),
+    )
 }
 
 async fn restore_plan(ctx: &StepContext, dir: &Path) -> Result<(), StepError> {
@@ -389,10 +397,13 @@ async fn restore_plan(ctx: &StepContext, dir: &Path) -> Result<(), StepError> {
     let Some((_, content)) = saved.into_iter().find(|(p, _)| p == PLAN_ARTIFACT) else {
         return Err(StepError::permanent(
             "the saved plan is missing from the job's artifacts; retry the job from the apply step",
-        ));
+        )
+        .with_code(failures::APPLY_PLAN_MISSING));
     };
-    std::fs::write(dir.join(PLAN_FILE), content)
-        .map_err(|e| StepError::retryable(format!("restoring the saved plan: {e}")))
+    std::fs::write(dir.join(PLAN_FILE), content).map_err(|e| {
+        StepError::retryable(format!("restoring the saved plan: {e}"))
+            .with_code(failures::WORKER_IO)
+    })
 }
 
 /// `-var=bundle_path=<archive>`: where a VM deployment's bundle is.
@@ -422,8 +433,13 @@ pub(super) fn command_error(ctx: &StepContext, error: CommandError) -> StepError
     let message = error.to_string();
     ctx.warn(&message);
     match error {
-        CommandError::Spawn { .. } => StepError::permanent(message),
-        _ => StepError::retryable(message),
+        CommandError::Spawn { .. } => {
+            StepError::permanent(message).with_code(failures::TERRAFORM_MISSING)
+        }
+        _ if message.contains("Error acquiring the state lock") => {
+            StepError::retryable(message).with_code(failures::APPLY_STATE_LOCKED)
+        }
+        _ => StepError::retryable(message).with_code(failures::TERRAFORM_COMMAND),
     }
 }
 
@@ -563,7 +579,8 @@ impl<'a> Session<'a> {
                 &infra::policy::check_plan(&shown, policy),
             )?;
         }
-        PlanSummary::from_show_json(&shown).map_err(StepError::retryable)
+        PlanSummary::from_show_json(&shown)
+            .map_err(|why| StepError::retryable(why).with_code(failures::TERRAFORM_COMMAND))
     }
 
     async fn apply(&self, file: &str) -> Result<(), CommandError> {
@@ -600,8 +617,11 @@ impl<'a> Session<'a> {
             .command(vec!["output".into(), "-json".into(), "-no-color".into()])
             .await
             .map_err(|e| command_error(self.ctx, e))?;
-        let all: serde_json::Map<String, Value> = serde_json::from_str(printed.trim())
-            .map_err(|e| StepError::retryable(format!("terraform output -json: {e}")))?;
+        let all: serde_json::Map<String, Value> =
+            serde_json::from_str(printed.trim()).map_err(|e| {
+                StepError::retryable(format!("terraform output -json: {e}"))
+                    .with_code(failures::TERRAFORM_COMMAND)
+            })?;
         let mut shown = serde_json::Map::new();
         let mut sensitive = Vec::new();
         for (name, output) in all {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::Shared;
 use super::apply::Session;
+use crate::failures;
 use crate::terraform::workdir;
 
 /// The destroy workflow's name, as in `workflows/destroy.toml`.
@@ -19,21 +20,24 @@ pub const DESTROY_WORKFLOW: &str = "destroy";
 /// route submitted it: a deployment job that has finished.
 async fn check_deployment(ctx: &StepContext, deployment: Uuid) -> Result<(), StepError> {
     let Some(job) = ctx.other_job(deployment).await? else {
-        return Err(StepError::permanent(format!(
-            "there is no job {deployment} to destroy"
-        )));
+        return Err(
+            StepError::permanent(format!("there is no job {deployment} to destroy"))
+                .with_code(failures::DESTROY_NO_SUCH_JOB),
+        );
     };
     if job.workflow != crate::WORKFLOW {
         return Err(StepError::permanent(format!(
             "job {deployment} is a {} job, not a deployment: there is nothing to destroy",
             job.workflow
-        )));
+        ))
+        .with_code(failures::DESTROY_NOT_A_DEPLOYMENT));
     }
     if !job.status.is_terminal() {
         return Err(StepError::permanent(format!(
             "job {deployment} is {}: cancel it or let it finish before destroying what it applied",
             job.status
-        )));
+        ))
+        .with_code(failures::DESTROY_JOB_ACTIVE));
     }
     Ok(())
 }
@@ -70,14 +74,16 @@ pub(super) async fn run(
     if let crate::terraform::ApplyMode::PlanOnly { reason } = &tf.mode {
         return Err(StepError::permanent(format!(
             "this worker does not run Terraform against the cloud: {reason}"
-        )));
+        ))
+        .with_code(failures::DESTROY_NOT_HERE));
     }
     let files = ctx.artifacts_under(input.deployment, "terraform/").await?;
     if files.is_empty() {
         return Err(StepError::permanent(format!(
             "job {} has no generated Terraform: nothing to destroy",
             input.deployment
-        )));
+        ))
+        .with_code(failures::DESTROY_NOT_HERE));
     }
     let dir = workdir::prepare(&tf.work_dir, ctx.job_id, &files, &tf.state)?;
     // A VM's configuration reads the bundle variable; destroy uploads nothing, so

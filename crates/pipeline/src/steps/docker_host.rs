@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::apply::{ApplyOutput, PLANNED, StateReference};
 use super::{Shared, bundle_dir};
 use crate::docker::{self, DockerConfig};
+use crate::failures;
 use crate::plan::GenerateOutput;
 use crate::preflight::Project;
 use crate::terraform::plan::PlanSummary;
@@ -48,14 +49,13 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
             "the app needs values for {}: {}",
             missing.join(", "),
             super::app_env::HOW_TO_GIVE
-        )));
+        ))
+        .with_code(failures::REQUEST_MISSING_VALUES));
     }
-    let version = docker::engine_version(config)
-        .await
-        .map_err(StepError::retryable)?;
-    let compose = docker::compose_cli(config)
-        .await
-        .map_err(StepError::retryable)?;
+    let unavailable =
+        |why: String| StepError::retryable(why).with_code(failures::DOCKER_UNAVAILABLE);
+    let version = docker::engine_version(config).await.map_err(unavailable)?;
+    let compose = docker::compose_cli(config).await.map_err(unavailable)?;
     // An interrupted attempt's port (memo), else the port of an earlier
     // apply that is still serving (a re-apply keeps the app's URL), else a
     // new one.
@@ -64,7 +64,10 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
         Some(port) => port
             .as_u64()
             .and_then(|p| u16::try_from(p).ok())
-            .ok_or_else(|| StepError::permanent(format!("unreadable port memo: {port}")))?,
+            .ok_or_else(|| {
+                StepError::permanent(format!("unreadable port memo: {port}"))
+                    .with_code(failures::WORKER_RECORD_UNREADABLE)
+            })?,
         None => {
             let port = earlier
                 .map(|d| d.host_port)
@@ -80,7 +83,8 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
         let _ = std::fs::remove_dir_all(&dir);
         return Err(StepError::permanent(format!(
             "the compose file gives its containers access to the host ({reach}): deployflow does not start it on a Docker host; if you trust it, run `make up` on that host yourself"
-        )));
+        ))
+        .with_code(failures::COMPOSE_HOST_ACCESS));
     }
     let build_override =
         crate::preflight::isolate_builds(config, ctx, &source, &generated.compose_file).await?;
@@ -124,6 +128,7 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
                 project.name,
                 lines[lines.len().saturating_sub(10)..].join("\n")
             ))
+            .with_code(failures::DOCKER_HOST_UP)
         })?;
     let engine = config
         .docker_host()
@@ -168,8 +173,10 @@ async fn store_passwords(
     }
     let files = ctx.artifacts_under(ctx.job_id, PASSWORDS_ARTIFACT).await?;
     let mut kept: serde_json::Map<String, Value> = match files.first() {
-        Some((_, bytes)) => serde_json::from_slice(bytes)
-            .map_err(|e| StepError::permanent(format!("unreadable {PASSWORDS_ARTIFACT}: {e}")))?,
+        Some((_, bytes)) => serde_json::from_slice(bytes).map_err(|e| {
+            StepError::permanent(format!("unreadable {PASSWORDS_ARTIFACT}: {e}"))
+                .with_code(failures::WORKER_RECORD_UNREADABLE)
+        })?,
         None => serde_json::Map::new(),
     };
     let mut passwords = Vec::new();
@@ -226,9 +233,10 @@ async fn deployment_record(
     let Some((_, bytes)) = files.iter().find(|(p, _)| p == DEPLOYMENT_ARTIFACT) else {
         return Ok(None);
     };
-    serde_json::from_slice(bytes)
-        .map(Some)
-        .map_err(|e| StepError::permanent(format!("unreadable {DEPLOYMENT_ARTIFACT}: {e}")))
+    serde_json::from_slice(bytes).map(Some).map_err(|e| {
+        StepError::permanent(format!("unreadable {DEPLOYMENT_ARTIFACT}: {e}"))
+            .with_code(failures::WORKER_RECORD_UNREADABLE)
+    })
 }
 
 /// Removes everything of compose project `project`: containers, networks,
@@ -243,7 +251,7 @@ pub(super) async fn destroy(
     let config = &shared.config.docker;
     docker::engine_version(config)
         .await
-        .map_err(StepError::retryable)?;
+        .map_err(|why| StepError::retryable(why).with_code(failures::DOCKER_UNAVAILABLE))?;
     let label = format!("label=com.docker.compose.project={project}");
     let mut removed = 0;
     let lists: [(&[&str], &[&str]); 3] = [
@@ -300,13 +308,14 @@ async fn remove_listed(
 async fn docker_ok(config: &DockerConfig, args: &[&str]) -> Result<String, StepError> {
     let answer = docker::capture(config, &config.bin, args, Duration::from_secs(120))
         .await
-        .map_err(StepError::retryable)?;
+        .map_err(|why| StepError::retryable(why).with_code(failures::DOCKER_UNAVAILABLE))?;
     if !answer.success {
         return Err(StepError::retryable(format!(
             "docker {} failed: {}",
             args.iter().take(3).copied().collect::<Vec<_>>().join(" "),
             answer.stderr.trim()
-        )));
+        ))
+        .with_code(failures::DOCKER_COMMAND));
     }
     Ok(answer.stdout)
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::Shared;
 use super::apply::ApplyOutput;
 use crate::analyse::Analysed;
+use crate::failures;
 use crate::probe::{Probe, describe, is_healthy, probe, probe_url};
 use crate::terraform::HealthConfig;
 
@@ -35,6 +36,7 @@ pub(super) async fn run(
     let analysed: Analysed = ctx.output_of("analyse")?;
     let base = applied.app_url.ok_or_else(|| {
         StepError::permanent("terraform printed no app_url output: nothing to check")
+            .with_code(failures::APPLY_NO_OUTPUT)
     })?;
     let url = probe_url(&base, analysed.analysis.health_path.as_deref());
     ctx.info(format!("health check: probing {url}"));
@@ -59,7 +61,8 @@ pub(super) async fn run(
             probes.len(),
             shared.config.health.deadline.as_secs(),
             describe(last)
-        ))),
+        ))
+        .with_code(failures::HEALTHCHECK_UNHEALTHY)),
     }
 }
 

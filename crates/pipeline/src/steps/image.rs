@@ -9,6 +9,7 @@ use engine::{StepContext, StepError};
 use super::apply::command_error;
 use crate::build_network;
 use crate::docker::DockerConfig;
+use crate::failures;
 use crate::terraform::TerraformConfig;
 use crate::terraform::runner::{ChildLine, Program, run_program};
 
@@ -120,8 +121,10 @@ pub(super) async fn build_and_push(
     )
     .await
     .map_err(|e| command_error(ctx, e))?;
-    let context = std::fs::read(bundle)
-        .map_err(|e| StepError::retryable(format!("reading the bundle archive: {e}")))?;
+    let context = std::fs::read(bundle).map_err(|e| {
+        StepError::retryable(format!("reading the bundle archive: {e}"))
+            .with_code(failures::WORKER_IO)
+    })?;
     ctx.info(format!("building the app image {image}"));
     let mut build = args(&["build", "--platform", "linux/amd64", "--tag", image]);
     let mut build_env: Vec<(&str, &str)> = Vec::new();

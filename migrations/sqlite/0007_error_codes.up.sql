@@ -1,0 +1,4 @@
+-- A failure's stable name (`clone.not_found`) beside its message, on the attempt that
+-- failed and on the job it ended.
+ALTER TABLE attempts ADD COLUMN error_code TEXT;
+ALTER TABLE jobs ADD COLUMN error_code TEXT;
