@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JobId, OptionalJson};
+use crate::problem_type::ProblemType;
 use crate::routes::submitted_response;
 use crate::views::JobSummary;
 
@@ -85,9 +86,7 @@ async fn answer(
         .is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS)
     {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-request",
-            "Invalid approval",
+            ProblemType::InvalidRequest,
             format!("comment is longer than {MAX_COMMENT_CHARS} characters"),
         ));
     }
@@ -95,9 +94,7 @@ async fn answer(
     if job.status != JobStatus::Waiting || job.state.as_deref() != Some(pipeline::AWAITING_APPROVAL)
     {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "Conflict with the job's current status",
+            ProblemType::Conflict,
             format!(
                 "job {id} is not waiting for approval: it is {} in state {}",
                 job.status,
@@ -134,14 +131,7 @@ pub async fn destroy(
     JobId(id): JobId,
 ) -> ApiResult<Response> {
     let job = state.engine.job(id).await?;
-    let conflict = |detail: String| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "Conflict with the job's current status",
-            detail,
-        )
-    };
+    let conflict = |detail: String| ApiError::new(ProblemType::Conflict, detail);
     if job.workflow != pipeline::WORKFLOW {
         return Err(conflict(format!(
             "job {id} is a {} job, not a deployment: there is nothing to destroy",

@@ -12,12 +12,13 @@ use std::str::FromStr;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use engine::store::JobAction;
 
 use crate::error::ApiError;
+use crate::problem_type::ProblemType;
 use crate::{AppState, session};
 
 /// What a token may do; each role may also do everything of the roles before it.
@@ -187,9 +188,7 @@ pub(crate) async fn authorize(
     };
     if caller.role < needed {
         return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
+            ProblemType::Forbidden,
             format!(
                 "token {:?} has role {}; {} {route} needs {needed} or above",
                 caller.name,
@@ -207,7 +206,7 @@ pub(crate) async fn authorize(
             Ok(job) if job.created_by.as_deref() == Some(caller.name.as_str()) => {}
             // Another's job is answered as if it did not exist.
             Ok(_) | Err(engine::EngineError::JobNotFound(_)) => {
-                return ApiError::not_found("job-not-found", format!("no job with id {id}"))
+                return ApiError::new(ProblemType::JobNotFound, format!("no job with id {id}"))
                     .into_response();
             }
             Err(e) => return ApiError::from(e).into_response(),
@@ -256,9 +255,7 @@ async fn within_limits(state: &AppState, caller: &Caller) -> Result<(), ApiError
         let active = state.engine.count(&filter).await.map_err(ApiError::from)?;
         if active >= i64::from(config.max_active_jobs) {
             return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-active-jobs",
-                "Too many active jobs",
+                ProblemType::TooManyActiveJobs,
                 format!(
                     "token {:?} has {active} queued, running or waiting jobs, the most it may have; wait for some to finish or cancel them",
                     caller.name
@@ -276,9 +273,7 @@ async fn within_limits(state: &AppState, caller: &Caller) -> Result<(), ApiError
             .as_secs()
             .max(1);
         return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many submissions",
+            ProblemType::RateLimited,
             format!(
                 "token {:?} may submit {} jobs a minute; try again in {wait} s",
                 caller.name, config.submissions_per_minute
@@ -318,9 +313,7 @@ async fn caller_of(
                 .and_then(|v| v.to_str().ok());
             if !safe && csrf != Some(session::csrf_token(secret).as_str()) {
                 return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf",
-                    "Missing CSRF token",
+                    ProblemType::Csrf,
                     "a request signed in by cookie must carry the session's CSRF token in X-CSRF-Token (GET /session tells it)",
                 ));
             }
@@ -344,13 +337,7 @@ async fn caller_of(
 }
 
 fn unauthenticated(detail: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        "Authentication required",
-        detail,
-    )
-    .with_challenge("Bearer")
+    ApiError::new(ProblemType::Unauthenticated, detail).with_challenge("Bearer")
 }
 
 /// Refuses a `Host` this server does not answer to, and a cross-site
@@ -372,9 +359,7 @@ fn check_origin(headers: &HeaderMap, config: &AuthConfig) -> Result<(), ApiError
         .unwrap_or_default();
     if !allowed(host) {
         return Err(ApiError::new(
-            StatusCode::MISDIRECTED_REQUEST,
-            "unknown-host",
-            "Unknown host",
+            ProblemType::UnknownHost,
             format!(
                 "this server answers to {}, not to Host {host:?}",
                 config.allowed_hosts.join(", ")
@@ -388,9 +373,7 @@ fn check_origin(headers: &HeaderMap, config: &AuthConfig) -> Result<(), ApiError
             .trim_end_matches('/');
         if !allowed(origin_host) {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "cross-origin",
-                "Cross-origin request",
+                ProblemType::CrossOrigin,
                 format!("requests from pages of {origin} are refused"),
             ));
         }
@@ -408,7 +391,7 @@ fn job_of(path: &str) -> Option<uuid::Uuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, StatusCode};
 
     #[test]
     fn roles_parse_and_order() {

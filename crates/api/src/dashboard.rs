@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::extract::PathParam;
+use crate::problem_type::ProblemType;
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
@@ -77,20 +78,19 @@ pub async fn asset(
     RawQuery(query): RawQuery,
     request: HeaderMap,
 ) -> Response {
-    let (body, content_type) = match file.as_str() {
-        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
-        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        "icon.svg" => (ICON_SVG, "image/svg+xml"),
-        _ => {
-            return ApiError::not_found(
-                "no-asset",
-                format!(
+    let (body, content_type) =
+        match file.as_str() {
+            "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+            "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+            "icon.svg" => (ICON_SVG, "image/svg+xml"),
+            _ => {
+                return ApiError::new(ProblemType::NoAsset, format!(
                     "the dashboard has no asset {file:?}; it serves app.js, app.css and icon.svg"
                 ),
             )
             .into_response();
-        }
-    };
+            }
+        };
     let current = query
         .as_deref()
         .is_some_and(|q| q.split('&').any(|pair| pair == format!("v={}", *VERSION)));

@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ArtifactPath, JobId, JsonBody};
+use crate::problem_type::ProblemType;
 use crate::routes::submitted_response;
 use crate::views::{ArtifactList, ArtifactView, DeployRequestBody, JobSummary};
 
@@ -40,14 +41,9 @@ pub async fn submit_request(
         approve_before_apply: body.approve_before_apply,
         env: body.env,
     };
-    let accepted = request.validate(&state.config.url_policy).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-request",
-            "Invalid deployment request",
-            e.to_string(),
-        )
-    })?;
+    let accepted = request
+        .validate(&state.config.url_policy)
+        .map_err(|e| ApiError::new(ProblemType::InvalidRequest, e.to_string()))?;
     let input = serde_json::to_value(&accepted.input).map_err(|e| ApiError::internal(&e))?;
     let secrets = accepted.secret_pairs();
     let submitted = state
@@ -107,9 +103,7 @@ pub async fn get_artifact(
 ) -> ApiResult<Response> {
     if pipeline::artifact_holds_secrets(&path) && caller.role < Role::Admin {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
+            ProblemType::Forbidden,
             format!("{path} can hold secrets of the deployment: only an admin token reads it"),
         ));
     }

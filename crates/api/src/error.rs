@@ -14,6 +14,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use crate::problem_type::ProblemType;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
@@ -34,9 +36,8 @@ pub struct Problem {
 /// An error answered as a problem document.
 #[derive(Debug)]
 pub struct ApiError {
+    kind: ProblemType,
     status: StatusCode,
-    code: &'static str,
-    title: &'static str,
     detail: String,
     error_id: Option<Uuid>,
     /// The `WWW-Authenticate` challenge of a 401.
@@ -46,16 +47,10 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
-            title,
+            kind,
+            status: kind.status(),
             detail: detail.into(),
             error_id: None,
             challenge: None,
@@ -75,12 +70,11 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
-    }
-
-    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, "Not found", detail)
+    /// The same problem answered with another status: axum's own rejections say
+    /// which 4xx fits (a body that stopped arriving, one of an unknown length).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
     }
 
     /// A failure that is ours, not the caller's: logged with an id, answered without detail.
@@ -88,9 +82,8 @@ impl ApiError {
         let id = Uuid::new_v4();
         tracing::error!(error.id = %id, error = %cause, "request failed");
         Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            title: "Internal server error",
+            kind: ProblemType::Internal,
+            status: ProblemType::Internal.status(),
             detail: format!(
                 "the server failed to handle this request; it was logged with error id {id}, \
                  quote it when reporting the problem, or try again later"
@@ -107,8 +100,8 @@ impl ApiError {
 
     pub fn problem(&self) -> Problem {
         Problem {
-            kind: format!("/problems/{}", self.code),
-            title: self.title.to_owned(),
+            kind: format!("/problems/{}", self.kind.code()),
+            title: self.kind.title().to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             error_id: self.error_id,
@@ -119,38 +112,26 @@ impl ApiError {
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
-            EngineError::JobNotFound(id) => Self::not_found(
-                "job-not-found",
+            EngineError::JobNotFound(id) => Self::new(
+                ProblemType::JobNotFound,
                 format!("no job has id {id}; GET /list shows the jobs that exist"),
             ),
-            EngineError::UnknownWorkflow(name) => Self::not_found(
-                "unknown-workflow",
+            EngineError::UnknownWorkflow(name) => Self::new(
+                ProblemType::UnknownWorkflow,
                 format!(
                     "unknown workflow {name:?}; GET /workflows lists the workflows this server runs"
                 ),
             ),
-            EngineError::Conflict(message) => Self::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "Conflict with the job's current status",
-                message,
-            ),
-            EngineError::InvalidInput(message) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-input",
-                "Invalid input",
-                message,
-            ),
-            EngineError::ArtifactNotFound { job_id, path } => Self::not_found(
-                "artifact-not-found",
+            EngineError::Conflict(message) => Self::new(ProblemType::Conflict, message),
+            EngineError::InvalidInput(message) => Self::new(ProblemType::InvalidInput, message),
+            EngineError::ArtifactNotFound { job_id, path } => Self::new(
+                ProblemType::ArtifactNotFound,
                 format!(
                     "job {job_id} has no artifact {path:?}; GET /job/{job_id}/artifacts lists them"
                 ),
             ),
             EngineError::SecretsUnavailable => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "secrets-unavailable",
-                "This server cannot store secrets",
+                ProblemType::SecretsUnavailable,
                 "this server has no secrets key configured (SECRETS_KEY), so it cannot keep a \
                  token for the job; submit without one, or ask the operator to set SECRETS_KEY",
             ),

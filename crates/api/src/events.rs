@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use engine::{Engine, EngineError};
 use futures::Stream;
@@ -22,6 +22,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::JobId;
+use crate::problem_type::ProblemType;
 use crate::stream_limit::StreamSlot;
 use crate::views::{LogView, StatusEvent};
 
@@ -53,18 +54,15 @@ pub async fn job_events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     state.engine.job(id).await?;
     let limit = state.config.auth.max_event_streams;
-    let slot = state.streams.open(&caller.name, limit).map_err(|open| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-event-streams",
-            "Too many event streams",
-            format!(
+    let slot =
+        state.streams.open(&caller.name, limit).map_err(|open| {
+            ApiError::new(ProblemType::TooManyEventStreams, format!(
                 "token {:?} has {open} event streams open, the most it may have; close one first",
                 caller.name
             ),
         )
         .with_retry_after(STREAM_RETRY_AFTER_SECONDS)
-    })?;
+        })?;
     let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

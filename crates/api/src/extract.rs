@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::MAX_BODY_BYTES;
 use crate::error::ApiError;
+use crate::problem_type::ProblemType;
 
 /// A JSON request body; a missing or malformed one is a problem document.
 pub struct JsonBody<T>(pub T);
@@ -91,15 +92,15 @@ where
         let axum::extract::Path(raw) =
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
-                .map_err(|e| ApiError::bad_request("invalid-path", e.body_text()))?;
+                .map_err(|e| ApiError::new(ProblemType::InvalidPath, e.body_text()))?;
         parse_job_id(&raw).map(JobId)
     }
 }
 
 fn parse_job_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|e| {
-        ApiError::bad_request(
-            "invalid-job-id",
+        ApiError::new(
+            ProblemType::InvalidJobId,
             format!(
                 "{raw:?} is not a job id ({e}); job ids are UUIDs such as \
                  0197a8f2-3c4d-7e5f-8a9b-0c1d2e3f4a5b, as returned by POST /request"
@@ -121,7 +122,7 @@ where
         let axum::extract::Path((raw_id, path)) =
             axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
                 .await
-                .map_err(|e| ApiError::bad_request("invalid-path", e.body_text()))?;
+                .map_err(|e| ApiError::new(ProblemType::InvalidPath, e.body_text()))?;
         Ok(ArtifactPath(parse_job_id(&raw_id)?, path))
     }
 }
@@ -139,7 +140,7 @@ where
         axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| PathParam(value))
-            .map_err(|e| ApiError::bad_request("invalid-path", e.body_text()))
+            .map_err(|e| ApiError::new(ProblemType::InvalidPath, e.body_text()))
     }
 }
 
@@ -158,9 +159,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 fn unsupported_media_type() -> ApiError {
     ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-        "Unsupported media type",
+        ProblemType::UnsupportedMediaType,
         "send the request body as JSON with the header `content-type: application/json`",
     )
 }
@@ -168,50 +167,39 @@ fn unsupported_media_type() -> ApiError {
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(e) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-body",
-            "Invalid request body",
+            ProblemType::InvalidBody,
             format!(
                 "{}; see GET /openapi.json for the expected body",
                 e.body_text()
             ),
         ),
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
-            "malformed-json",
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(
+            ProblemType::MalformedJson,
             format!("the request body is not valid JSON: {}", e.body_text()),
         ),
         JsonRejection::MissingJsonContentType(_) => unsupported_media_type(),
         JsonRejection::BytesRejection(e) => bytes_rejection(e),
-        other => ApiError::new(
-            other.status(),
-            "invalid-body",
-            "Invalid request body",
-            other.body_text(),
-        ),
+        other => {
+            ApiError::new(ProblemType::InvalidBody, other.body_text()).with_status(other.status())
+        }
     }
 }
 
 fn bytes_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Request body too large",
+            ProblemType::BodyTooLarge,
             format!("the request body is larger than the limit of {MAX_BODY_BYTES} bytes"),
         )
     } else {
-        ApiError::new(
-            rejection.status(),
-            "unreadable-body",
-            "Unreadable request body",
-            rejection.body_text(),
-        )
+        ApiError::new(ProblemType::UnreadableBody, rejection.body_text())
+            .with_status(rejection.status())
     }
 }
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
-    ApiError::bad_request(
-        "invalid-query",
+    ApiError::new(
+        ProblemType::InvalidQuery,
         format!(
             "{}; see GET /openapi.json for the accepted parameters",
             rejection.body_text()

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod extract;
 pub mod metrics;
+mod problem_type;
 mod routes;
 mod session;
 mod stream_limit;
@@ -35,7 +36,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use error::{ApiError, Problem};
+pub use error::{ApiError, Problem, ProblemType};
 
 /// Largest request body accepted (64 KiB); larger ones are answered 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -138,9 +139,20 @@ struct Security;
 
 impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Schema;
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, SecurityRequirement};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, SecurityRequirement};
         let components = openapi.components.get_or_insert_with(Default::default);
+        if let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem")
+            && let Some(RefOr::T(Schema::Object(kind))) = problem.properties.get_mut("type")
+        {
+            kind.enum_values = Some(
+                ProblemType::ALL
+                    .iter()
+                    .map(|kind| format!("/problems/{}", kind.code()).into())
+                    .collect(),
+            );
+        }
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JobId, JsonBody, OptionalJson, PathParam, Query};
+use crate::problem_type::ProblemType;
 use crate::views::{
     CancelResponse, Health, JobList, JobSummary, JobView, LogPage, LogView, RetryRequest,
     RunRequest, WorkflowList, WorkflowView,
@@ -52,9 +53,7 @@ pub async fn submit_run(
     // Destroying is an admin's, whichever route asks for it.
     if name == pipeline::DESTROY_WORKFLOW && caller.role < Role::Admin {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
+            ProblemType::Forbidden,
             format!(
                 "token {:?} has role {}; running the destroy workflow needs admin",
                 caller.name, caller.role
@@ -157,7 +156,7 @@ pub async fn list_jobs(
             .split(',')
             .map(|s| s.trim().parse::<JobStatus>())
             .collect::<Result<_, _>>()
-            .map_err(|e| ApiError::bad_request("invalid-status", format!("status: {e}")))?,
+            .map_err(|e| ApiError::new(ProblemType::InvalidStatus, format!("status: {e}")))?,
     };
     let limit = match params.limit.as_deref() {
         None => DEFAULT_LIST_LIMIT,
@@ -166,8 +165,8 @@ pub async fn list_jobs(
             .ok()
             .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid-limit",
+                ApiError::new(
+                    ProblemType::InvalidLimit,
                     format!("limit must be a whole number from 1 to {MAX_LIST_LIMIT}, got {raw:?}"),
                 )
             })?,
@@ -193,8 +192,8 @@ pub async fn list_jobs(
 
 fn parse_cursor(name: &str, raw: &str, source: &str) -> ApiResult<i64> {
     raw.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid-cursor",
+        ApiError::new(
+            ProblemType::InvalidCursor,
             format!("{name} must be {source} (a non-negative integer), got {raw:?}"),
         )
     })
@@ -240,8 +239,8 @@ pub async fn job_logs(
             .ok()
             .filter(|l| (1..=MAX_LOG_LIMIT).contains(l))
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid-limit",
+                ApiError::new(
+                    ProblemType::InvalidLimit,
                     format!("limit must be a whole number from 1 to {MAX_LOG_LIMIT}, got {raw:?}"),
                 )
             })?,
@@ -356,9 +355,7 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not-ready",
-                "Not ready",
+                ProblemType::NotReady,
                 "the database does not answer; the server log has the cause",
             ))
         }
@@ -367,8 +364,8 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
 
 /// Unknown paths.
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::not_found(
-        "no-route",
+    ApiError::new(
+        ProblemType::NoRoute,
         format!(
             "no route for {method} {}; GET /openapi.json lists every route",
             uri.path()
@@ -379,9 +376,7 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
 /// Known paths, wrong method.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        "Method not allowed",
+        ProblemType::MethodNotAllowed,
         format!(
             "{} does not accept {method}; GET /openapi.json lists the methods of every route",
             uri.path()

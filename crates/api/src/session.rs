@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::JsonBody;
+use crate::problem_type::ProblemType;
 
 pub(crate) const COOKIE: &str = "deployflow_session";
 pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
@@ -76,9 +77,7 @@ pub async fn sign_in(
     let secret = body.token.trim();
     let token = state.engine.authenticate(secret).await?.ok_or_else(|| {
         ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "Authentication required",
+            ProblemType::Unauthenticated,
             "the token is unknown, revoked or expired",
         )
     })?;

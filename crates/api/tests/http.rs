@@ -527,8 +527,12 @@ async fn openapi_and_probes(backend: Backend) {
                 .unwrap();
             let status = response.status().as_u16();
             let body = response.text().await.unwrap();
+            let kind = serde_json::from_str::<Value>(&body).map(|b| b["type"].clone());
             assert_ne!(status, 405, "{method} {template}: {body}");
-            assert!(!body.contains("no-route"), "{method} {template}: {body}");
+            assert!(
+                !matches!(kind, Ok(ref t) if t == "/problems/no-route"),
+                "{method} {template}: {body}"
+            );
             operations += 1;
         }
     }
@@ -550,8 +554,24 @@ async fn openapi_and_probes(backend: Backend) {
     // A path the router does not serve is named as such.
     let response = app.client.get(app.url("/jobs")).send().await.unwrap();
     assert_eq!(response.status(), 404);
-    assert!(response.text().await.unwrap().contains("no-route"));
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/no-route", "{problem}");
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // The document lists every problem type the API sends, so a client can match on them.
+    let types = doc["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
+        .as_array()
+        .expect("the problem types");
+    for code in [
+        "no-route",
+        "job-not-found",
+        "invalid-body",
+        "unauthenticated",
+    ] {
+        assert!(
+            types.contains(&json!(format!("/problems/{code}"))),
+            "{types:?}"
+        );
+    }
 
     let (code, workflows) = app.get("/workflows").await;
     assert_eq!(code, 200);
