@@ -1,6 +1,7 @@
 //! The database migration an app's framework runs (Django, Rails, Laravel,
 //! Prisma, Flask-Migrate, Alembic), and the start command it runs before, read from the
-//! image's Dockerfile.
+//! image's Dockerfile. Apps that migrate themselves as they start (Flyway or
+//! Liquibase under Spring Boot or Quarkus) get nothing run before them, and a note.
 
 use super::app_files::AppFiles;
 use super::compose::Migration;
@@ -43,6 +44,39 @@ fn command(analysis: &Analysis, files: &AppFiles) -> Option<&'static str> {
     None
 }
 
+/// The tool that migrates the database as the app starts, when its framework runs
+/// one on its own: Spring Boot runs Flyway or Liquibase whenever either is on the
+/// classpath; Quarkus only when told to migrate at start.
+fn migrates_at_start(analysis: &Analysis, files: &AppFiles) -> Option<&'static str> {
+    let build: String = ["pom.xml", "build.gradle", "build.gradle.kts"]
+        .iter()
+        .filter_map(|name| files.text(name))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let tool = if build.contains("flyway-core") || build.contains("quarkus-flyway") {
+        "Flyway"
+    } else if build.contains("liquibase-core") || build.contains("quarkus-liquibase") {
+        "Liquibase"
+    } else {
+        return None;
+    };
+    match analysis.framework.as_deref() {
+        Some("spring-boot") => Some(tool),
+        Some("quarkus") => {
+            let key = format!(
+                "quarkus.{}.migrate-at-start=true",
+                tool.to_ascii_lowercase()
+            );
+            let properties = files
+                .text("src/main/resources/application.properties")
+                .unwrap_or_default()
+                .replace(' ', "");
+            properties.lines().any(|line| line == key).then_some(tool)
+        }
+        _ => None,
+    }
+}
+
 /// The Python manifests, lowercased, with `_` read as `-` (PEP 503 names).
 fn python_requirements(files: &AppFiles) -> String {
     ["requirements.txt", "pyproject.toml", "Pipfile", "setup.py"]
@@ -62,6 +96,13 @@ pub(super) fn plan(
     dockerfile: &str,
     command_override: Option<&str>,
 ) -> Result<Option<Migration>, String> {
+    if let Some(tool) = migrates_at_start(analysis, files) {
+        // Both tools hold a lock in the database while they migrate, so replicas
+        // starting together wait for each other instead of racing.
+        return Err(format!(
+            "The app runs its {tool} migrations itself as it starts: nothing is run before it."
+        ));
+    }
     let Some(migration) = command(analysis, files) else {
         return Ok(None);
     };

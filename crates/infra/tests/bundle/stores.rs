@@ -79,6 +79,70 @@ fn a_flask_migrate_app_is_upgraded_before_it_starts() {
 }
 
 #[test]
+fn an_app_that_migrates_itself_at_start_gets_nothing_run_before_it() {
+    let spring = with(
+        app("java", "spring-boot", Some(8080), Some("java -jar app.jar")),
+        |a| {
+            a.env.push(var("DATABASE_URL", true, true, None));
+            a.required_env = vec!["DATABASE_URL".into()];
+            a.datastores = vec!["postgres".into()];
+        },
+    );
+    let pom = |tool: &str| {
+        format!(
+            "<project><dependencies>\
+             <dependency><groupId>org.springframework.boot</groupId><artifactId>spring-boot-starter-web</artifactId></dependency>\
+             <dependency><groupId>org.example</groupId><artifactId>{tool}</artifactId></dependency>\
+             </dependencies></project>"
+        )
+    };
+    let plan = |analysis: &Analysis, files: Vec<(&str, String)>| {
+        let repo = Snapshot::from_texts(files.iter().map(|(p, t)| (*p, t.as_str())));
+        let choice = on(Target::DockerHost, analysis, &Requirements::default());
+        let bundle = build_bundle(analysis, &repo, &choice).unwrap();
+        let command = yaml(&bundle.files["compose.yaml"])["services"]["app"]
+            .get("command")
+            .map(strings);
+        let notes: Vec<String> = notes(&bundle).map(str::to_owned).collect();
+        (command, notes)
+    };
+    for (artifact, tool) in [("flyway-core", "Flyway"), ("liquibase-core", "Liquibase")] {
+        let (command, notes) = plan(&spring, vec![("pom.xml", pom(artifact))]);
+        assert_eq!(command, None, "{artifact}");
+        let said = format!("runs its {tool} migrations itself as it starts");
+        assert!(notes.iter().any(|n| n.contains(&said)), "{notes:?}");
+    }
+    // Without a migration tool nothing is said.
+    let (_, notes) = plan(&spring, vec![("pom.xml", pom("jackson-databind"))]);
+    assert!(!notes.iter().any(|n| n.contains("migrations")), "{notes:?}");
+
+    // Quarkus migrates at start only when its configuration says so.
+    let quarkus = with(spring.clone(), |a| a.framework = Some("quarkus".into()));
+    let properties = |value: &str| {
+        (
+            "src/main/resources/application.properties",
+            format!("quarkus.flyway.migrate-at-start={value}\n"),
+        )
+    };
+    let (_, notes) = plan(
+        &quarkus,
+        vec![("pom.xml", pom("quarkus-flyway")), properties("true")],
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("Flyway migrations itself")),
+        "{notes:?}"
+    );
+    let (_, notes) = plan(
+        &quarkus,
+        vec![("pom.xml", pom("quarkus-flyway")), properties("false")],
+    );
+    assert!(
+        !notes.iter().any(|n| n.contains("Flyway migrations itself")),
+        "{notes:?}"
+    );
+}
+
+#[test]
 fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
     let analysis = django();
     let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
