@@ -23,7 +23,7 @@ use crate::definition::{StepDefinition, WorkflowDefinition};
 use crate::error::EngineError;
 use crate::job_log_layer;
 use crate::logs::LogSink;
-use crate::step::{ErrorKind, JobData, StepContext, StepError};
+use crate::step::{ErrorKind, JobData, StepContext, StepError, StepOutcome};
 use crate::store::{AttemptRecord, ClaimedJob, Heartbeat, JobStatus, Outcome, Store, Transition};
 use crate::worker::WorkerConfig;
 
@@ -64,7 +64,20 @@ struct Stop;
 /// The end of one attempt, before it is written.
 pub(crate) enum AttemptEnd {
     Completed(Value),
-    Failed { outcome: Outcome, error: StepError },
+    /// The step parks the job in `state` until a signal resumes it.
+    Waiting {
+        state: String,
+        message: String,
+    },
+    /// The step ends the job succeeded in `state`, skipping the later steps.
+    Finished {
+        state: String,
+        message: String,
+    },
+    Failed {
+        outcome: Outcome,
+        error: StepError,
+    },
     Cancelled,
     Released,
     LeaseLost,
@@ -208,29 +221,26 @@ impl JobRun {
                     }
                     (attempt, failures) = (1, 0);
                 }
-                AttemptEnd::Failed { error, .. } if error.kind == ErrorKind::Wait => {
-                    tracing::info!(step = %step.name, state = ?error.state, "job waits: {}", error.message);
+                AttemptEnd::Waiting { state, message } => {
+                    tracing::info!(step = %step.name, %state, "job waits: {message}");
                     let transition = Transition::End {
                         status: JobStatus::Waiting,
                         error: None,
-                        state: error.state.clone(),
+                        state: Some(state),
                     };
-                    self.write(
-                        &record(Outcome::Waiting, Some(error.message), None),
-                        &transition,
-                    )
-                    .await?;
+                    self.write(&record(Outcome::Waiting, Some(message), None), &transition)
+                        .await?;
                     return Ok(());
                 }
-                AttemptEnd::Failed { error, .. } if error.kind == ErrorKind::Finish => {
-                    tracing::info!(step = %step.name, state = ?error.state, "job finished early: {}", error.message);
+                AttemptEnd::Finished { state, message } => {
+                    tracing::info!(step = %step.name, %state, "job finished early: {message}");
                     let transition = Transition::End {
                         status: JobStatus::Succeeded,
                         error: None,
-                        state: error.state.clone(),
+                        state: Some(state),
                     };
                     self.write(
-                        &record(Outcome::Succeeded, Some(error.message), None),
+                        &record(Outcome::Succeeded, Some(message), None),
                         &transition,
                     )
                     .await?;
@@ -418,7 +428,9 @@ impl JobRun {
         let mut task = tokio::spawn(async move { handler.run(ctx).await }.instrument(span));
         let interrupted_by = tokio::select! {
             joined = &mut task => return match joined {
-                Ok(Ok(output)) => AttemptEnd::Completed(output),
+                Ok(Ok(StepOutcome::Completed(output))) => AttemptEnd::Completed(output),
+                Ok(Ok(StepOutcome::Wait { state, message })) => AttemptEnd::Waiting { state, message },
+                Ok(Ok(StepOutcome::Finish { state, message })) => AttemptEnd::Finished { state, message },
                 Ok(Err(_)) if self.cancel.is_cancelled() => AttemptEnd::Cancelled,
                 Ok(Err(error)) => AttemptEnd::Failed { outcome: Outcome::Failed, error },
                 Err(e) => AttemptEnd::Failed {

@@ -29,6 +29,8 @@ pub use error::{EngineError, Result};
 pub use job_log_layer::JobLogLayer;
 pub use redact::redact;
 pub use secrets::{SealedSecret, SecretKey};
-pub use step::{ErrorKind, Registry, StepContext, StepError, StepHandler, typed};
+pub use step::{
+    ErrorKind, Registry, StepContext, StepError, StepHandler, StepOutcome, typed, typed_outcome,
+};
 pub use store::{JobStatus, Store, connect};
 pub use worker::{Worker, WorkerConfig};

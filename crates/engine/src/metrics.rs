@@ -62,8 +62,8 @@ pub(crate) fn claimed(jobs: &[ClaimedJob]) {
 pub(crate) fn attempt_ended(workflow: &str, step: &str, end: &AttemptEnd, started: DateTime<Utc>) {
     let outcome = match end {
         AttemptEnd::Completed(_) => "succeeded",
-        AttemptEnd::Failed { error, .. } if error.kind == ErrorKind::Wait => "waiting",
-        AttemptEnd::Failed { error, .. } if error.kind == ErrorKind::Finish => "succeeded",
+        AttemptEnd::Waiting { .. } => "waiting",
+        AttemptEnd::Finished { .. } => "succeeded",
         AttemptEnd::Failed { outcome, error } => {
             failed(workflow, step, *outcome, error.kind);
             outcome.as_str()

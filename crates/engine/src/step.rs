@@ -30,11 +30,39 @@ pub enum ErrorKind {
     Retryable,
     /// Trying again cannot help: the job fails now.
     Permanent,
-    /// Not a failure: park the job (status `waiting`, in `state`) until a signal such
-    /// as an approval resumes this step ([`crate::Engine::signal`]).
-    Wait,
-    /// Not a failure: the job ends succeeded here, in `state`, skipping later steps.
-    Finish,
+}
+
+/// What an attempt that did not fail came to: its output (JSON for the engine, a
+/// typed value for a [`typed_outcome`] handler), or parking or ending the job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome<O = Value> {
+    /// The step's output: checkpointed, then the next step runs.
+    Completed(O),
+    /// Park the job (status `waiting`, in `state`) until a signal such as an approval
+    /// resumes this step ([`crate::Engine::signal`]), which then runs again and reads
+    /// the signal with [`StepContext::signal`]. No worker is held meanwhile.
+    Wait { state: String, message: String },
+    /// End the job succeeded here, in `state`, without running the later steps;
+    /// `message` says why (it is the attempt's note on the timeline).
+    Finish { state: String, message: String },
+}
+
+impl<O> StepOutcome<O> {
+    /// See [`StepOutcome::Wait`].
+    pub fn wait_in(state: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Wait {
+            state: state.into(),
+            message: message.into(),
+        }
+    }
+
+    /// See [`StepOutcome::Finish`].
+    pub fn finish_in(state: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Finish {
+            state: state.into(),
+            message: message.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,28 +103,6 @@ impl StepError {
         Self {
             state: Some(state.into()),
             ..Self::permanent(message)
-        }
-    }
-
-    /// Parks the job in `state` until a signal resumes this step, which then runs
-    /// again and reads the signal with [`StepContext::signal`]. No worker is held.
-    pub fn waiting_in(state: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Wait,
-            message: message.into(),
-            state: Some(state.into()),
-            code: None,
-        }
-    }
-
-    /// Ends the job succeeded in `state` without running the later steps; `message`
-    /// says why (it is the attempt's note on the timeline).
-    pub fn finishing_in(state: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Finish,
-            message: message.into(),
-            state: Some(state.into()),
-            code: None,
         }
     }
 
@@ -323,7 +329,7 @@ impl StepContext {
 
 #[async_trait]
 pub trait StepHandler: Send + Sync + 'static {
-    async fn run(&self, ctx: StepContext) -> Result<Value, StepError>;
+    async fn run(&self, ctx: StepContext) -> Result<StepOutcome, StepError>;
 }
 
 /// Adapts a typed async function `(ctx, input) -> output` into a [`StepHandler`].
@@ -353,12 +359,54 @@ where
     F: Fn(StepContext, I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, StepError>> + Send + 'static,
 {
-    async fn run(&self, ctx: StepContext) -> Result<Value, StepError> {
+    async fn run(&self, ctx: StepContext) -> Result<StepOutcome, StepError> {
         let input: I = ctx.input()?;
         let output = (self.f)(ctx, input).await?;
-        serde_json::to_value(output)
-            .map_err(|e| StepError::permanent(format!("step output is not JSON: {e}")))
+        output_value(output).map(StepOutcome::Completed)
     }
+}
+
+/// Adapts a typed async function `(ctx, input) -> StepOutcome<output>` into a
+/// [`StepHandler`]: a step that may park the job or end it early.
+pub fn typed_outcome<I, O, F, Fut>(f: F) -> impl StepHandler
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(StepContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<StepOutcome<O>, StepError>> + Send + 'static,
+{
+    TypedOutcome {
+        f,
+        _types: PhantomData,
+    }
+}
+
+struct TypedOutcome<F, I, O> {
+    f: F,
+    _types: PhantomData<fn(I) -> O>,
+}
+
+#[async_trait]
+impl<I, O, F, Fut> StepHandler for TypedOutcome<F, I, O>
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(StepContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<StepOutcome<O>, StepError>> + Send + 'static,
+{
+    async fn run(&self, ctx: StepContext) -> Result<StepOutcome, StepError> {
+        let input: I = ctx.input()?;
+        Ok(match (self.f)(ctx, input).await? {
+            StepOutcome::Completed(output) => StepOutcome::Completed(output_value(output)?),
+            StepOutcome::Wait { state, message } => StepOutcome::Wait { state, message },
+            StepOutcome::Finish { state, message } => StepOutcome::Finish { state, message },
+        })
+    }
+}
+
+fn output_value(output: impl Serialize) -> Result<Value, StepError> {
+    serde_json::to_value(output)
+        .map_err(|e| StepError::permanent(format!("step output is not JSON: {e}")))
 }
 
 type InputCheck = Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;

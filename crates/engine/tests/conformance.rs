@@ -6,8 +6,8 @@ use std::time::Duration;
 use chrono::Utc;
 use engine::store::{AttemptRecord, CancelOutcome, JobFilter, Lease, Outcome, Transition};
 use engine::{
-    Catalog, Engine, EngineError, JobStatus, Registry, StepContext, StepError, Store, Worker,
-    WorkerConfig, typed,
+    Catalog, Engine, EngineError, JobStatus, Registry, StepContext, StepError, StepOutcome, Store,
+    Worker, WorkerConfig, typed, typed_outcome,
 };
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -158,20 +158,19 @@ fn catalog() -> Arc<Catalog> {
     );
     registry.register(
         "test.gate",
-        typed(|ctx: StepContext, _: Value| async move {
-            match ctx.signal("approval").await? {
-                None => Err(StepError::waiting_in(
-                    "AwaitingApproval",
-                    "waiting for approval",
-                )),
-                Some(answer) => Ok(json!({"answer": answer, "attempt": ctx.attempt})),
-            }
+        typed_outcome(|ctx: StepContext, _: Value| async move {
+            Ok(match ctx.signal("approval").await? {
+                None => StepOutcome::wait_in("AwaitingApproval", "waiting for approval"),
+                Some(answer) => {
+                    StepOutcome::Completed(json!({"answer": answer, "attempt": ctx.attempt}))
+                }
+            })
         }),
     );
     registry.register(
         "test.finish",
-        typed(|_ctx: StepContext, _: Value| async {
-            Err::<Value, _>(StepError::finishing_in(
+        typed_outcome(|_ctx: StepContext, _: Value| async {
+            Ok::<_, StepError>(StepOutcome::<Value>::finish_in(
                 "Planned",
                 "apply skipped: no credentials",
             ))

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use engine::{StepContext, StepError};
+use engine::{StepContext, StepError, StepOutcome};
 use infra::choose::{Choice, Target};
 use infra::policy::Policy;
 use secrecy::ExposeSecret;
@@ -130,7 +130,7 @@ pub(super) async fn run(
     shared: Arc<Shared>,
     ctx: StepContext,
     input: DeployInput,
-) -> Result<ApplyOutput, StepError> {
+) -> Result<StepOutcome<ApplyOutput>, StepError> {
     let tf = &shared.config.terraform;
     let choice: Choice = ctx.output_of("choose")?;
     if choice.target == Target::DockerHost {
@@ -143,7 +143,7 @@ pub(super) async fn run(
             ctx.job_id
         );
         ctx.info(&message);
-        return Err(StepError::finishing_in(PLANNED, message));
+        return Ok(StepOutcome::finish_in(PLANNED, message));
     }
     let files = ctx.artifacts_under(ctx.job_id, "terraform/").await?;
     let dir = workdir::prepare(&tf.work_dir, ctx.job_id, &files, &tf.state)?;
@@ -210,7 +210,7 @@ pub(super) async fn run(
         match ctx.signal(APPROVAL_SIGNAL).await? {
             None => {
                 let why = over_limit.map(|why| format!("{why}; ")).unwrap_or_default();
-                return Err(StepError::waiting_in(
+                return Ok(StepOutcome::wait_in(
                     AWAITING_APPROVAL,
                     format!(
                         "{why}plan: {}; approve with POST /job/{id}/approve or reject with \
@@ -328,14 +328,14 @@ pub(super) async fn run(
     if let Some(url) = &app_url {
         ctx.info(format!("applied: the app should answer at {url}"));
     }
-    Ok(ApplyOutput {
+    Ok(StepOutcome::Completed(ApplyOutput {
         app_url,
         outputs,
         sensitive_outputs,
         plan: approved,
         state,
         replanned,
-    })
+    }))
 }
 
 /// The policy gate, again, on exactly the files `init` will read: they come from

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use engine::{StepContext, StepError};
+use engine::{StepContext, StepError, StepOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -34,12 +34,15 @@ struct Deployment {
     engine: String,
 }
 
-pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOutput, StepError> {
+pub(super) async fn apply(
+    shared: &Shared,
+    ctx: &StepContext,
+) -> Result<StepOutcome<ApplyOutput>, StepError> {
     let config = &shared.config.docker;
     if !config.deploy {
         let message = "apply skipped: APPLY_MODE=plan. The Docker bundle is the job's artifacts; `make up` runs it".to_owned();
         ctx.info(&message);
-        return Err(StepError::finishing_in(PLANNED, message));
+        return Ok(StepOutcome::finish_in(PLANNED, message));
     }
     let generated: GenerateOutput = ctx.output_of("generate")?;
     let values = super::app_env::given(ctx).await?;
@@ -147,7 +150,7 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
     outputs.insert("app_url".into(), Value::from(app_url.clone()));
     outputs.insert("compose_project".into(), Value::from(project.name.clone()));
     outputs.insert("host_port".into(), Value::from(host_port));
-    Ok(ApplyOutput {
+    Ok(StepOutcome::Completed(ApplyOutput {
         app_url: Some(app_url),
         outputs,
         sensitive_outputs: Vec::new(),
@@ -157,7 +160,7 @@ pub(super) async fn apply(shared: &Shared, ctx: &StepContext) -> Result<ApplyOut
             engine,
         },
         replanned: false,
-    })
+    }))
 }
 
 /// The stores' passwords: made on the first apply and kept sealed in an

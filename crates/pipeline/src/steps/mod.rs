@@ -16,7 +16,7 @@ mod preflight;
 
 use std::sync::Arc;
 
-use engine::{Registry, typed};
+use engine::{Registry, typed, typed_outcome};
 
 use crate::config::PipelineConfig;
 use crate::intake::{DeployInput, DeployRequest};
@@ -63,9 +63,14 @@ pub fn register(registry: &mut Registry, config: Arc<PipelineConfig>) {
         "deploy.choose" => choose,
         "deploy.generate" => generate,
         "deploy.preflight" => preflight,
-        "deploy.apply" => apply,
         "deploy.healthcheck" => healthcheck,
         "deploy.destroy" => destroy,
+    );
+    // Apply may park the job for approval, or end it at the plan.
+    let s = shared.clone();
+    registry.register(
+        "deploy.apply",
+        typed_outcome(move |ctx, input| apply::run(s.clone(), ctx, input)),
     );
 }
 
