@@ -677,6 +677,11 @@ fn go_default(text: &str, start: usize) -> Option<String> {
         .map(|m| m.as_str().to_owned())
 }
 
+/// Alembic's `env.py`, which `alembic upgrade head` runs.
+fn is_migration_environment(file: &str) -> bool {
+    file == "alembic/env.py" || file.ends_with("/alembic/env.py")
+}
+
 /// Folds reads into one entry per variable: required when no read or
 /// declaration supplies a value that works where the app is deployed.
 ///
@@ -730,7 +735,13 @@ pub(crate) fn summarise(
             && !provided.iter().any(|p| p == name)
             && !PLATFORM.contains(&name)
             && !not_required.contains(&name);
-        let required = !has_default && asked;
+        // Alembic's environment runs before the app at every deploy (the bundle runs
+        // `alembic upgrade head`): a read it cannot do without is needed whatever
+        // default the app's own settings give.
+        let needed_to_migrate = reads
+            .iter()
+            .any(|r| r.strict && !r.example && is_migration_environment(&r.at.file));
+        let required = (!has_default || needed_to_migrate) && asked;
         if has_default && asked && database_credential(name).is_some() {
             sampled_parts.push(vars.len());
         }
@@ -1046,6 +1057,22 @@ mod tests {
         assert_eq!(required, ["API_URL", "CORS_ORIGIN"]);
         let (vars, _) = summarise(&[read("POSTGRES_PORT", None)], &[], &[]);
         assert!(!vars[0].required, "an unset database port is the driver's");
+    }
+
+    #[test]
+    fn a_variable_the_migration_environment_cannot_do_without_is_required() {
+        let strict_in = |file: &str| EnvRead {
+            strict: true,
+            at: Spot::file(file, "read"),
+            ..code_read("DATABASE_URL", None)
+        };
+        let app_default = code_read("DATABASE_URL", Some("sqlite+aiosqlite:///./app.db"));
+        let required = |reads: &[EnvRead]| summarise(reads, &[], &[]).0[0].required;
+        assert!(required(&[app_default.clone(), strict_in("alembic/env.py")]));
+        assert!(required(&[app_default.clone(), strict_in("api/alembic/env.py")]));
+        // A strict read elsewhere does not outweigh the app's default.
+        assert!(!required(&[app_default.clone(), strict_in("scripts/seed.py")]));
+        assert!(!required(&[app_default]));
     }
 
     #[test]
