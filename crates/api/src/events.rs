@@ -132,11 +132,7 @@ impl Poller {
     async fn poll(&mut self) -> engine::Result<()> {
         let job = self.engine.job(self.id).await?;
         loop {
-            let lines = self
-                .engine
-                .store()
-                .logs(self.id, self.after, LOG_PAGE)
-                .await?;
+            let lines = self.engine.logs(self.id, self.after, LOG_PAGE).await?;
             for line in &lines {
                 if let Ok(event) = Event::default()
                     .event("log")

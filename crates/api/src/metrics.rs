@@ -122,7 +122,6 @@ pub(crate) async fn get_metrics(State(state): State<AppState>) -> Response {
 
 /// Jobs by workflow and status, queue depth and the oldest due job's age.
 async fn database_gauges(engine: &Engine) -> engine::Result<String> {
-    let store = engine.store();
     let mut out = String::new();
     out.push_str("# HELP deployflow_jobs Jobs in the database by workflow and status\n");
     out.push_str("# TYPE deployflow_jobs gauge\n");
@@ -133,7 +132,7 @@ async fn database_gauges(engine: &Engine) -> engine::Result<String> {
                 workflow: Some(workflow.name.clone()),
                 ..JobFilter::default()
             };
-            let count = store.count_jobs(&filter).await?;
+            let count = engine.count(&filter).await?;
             let _ = writeln!(
                 out,
                 "deployflow_jobs{{workflow=\"{}\",status=\"{}\"}} {count}",
@@ -143,14 +142,14 @@ async fn database_gauges(engine: &Engine) -> engine::Result<String> {
         }
     }
     out.push('\n');
-    let depth = store.queue_depth().await?;
+    let depth = engine.queue_depth().await?;
     push_gauge(
         &mut out,
         "deployflow_queue_depth",
         "Jobs waiting or running",
         depth as f64,
     );
-    let age = store.oldest_due_age_seconds().await?;
+    let age = engine.oldest_due_age_seconds().await?;
     push_gauge(
         &mut out,
         "deployflow_oldest_due_job_age_seconds",

@@ -109,7 +109,6 @@ pub async fn get_job(State(state): State<AppState>, JobId(id): JobId) -> ApiResu
 async fn tail_logs(state: &AppState, id: uuid::Uuid) -> ApiResult<Vec<LogView>> {
     let lines = state
         .engine
-        .store()
         .tail_logs(id, JOB_VIEW_LOG_LINES as i64)
         .await?;
     Ok(lines.iter().map(LogView::from).collect())
@@ -247,7 +246,7 @@ pub async fn job_logs(
     };
     // 404 for an unknown job rather than an empty page.
     state.engine.job(id).await?;
-    let lines = state.engine.store().logs(id, after, limit).await?;
+    let lines = state.engine.logs(id, after, limit).await?;
     let logs: Vec<LogView> = lines.iter().map(LogView::from).collect();
     let next_cursor = logs.last().map(|l| l.id).or(after);
     Ok(Json(LogPage { logs, next_cursor }))
@@ -348,7 +347,7 @@ pub async fn healthz() -> Json<Health> {
     security(())
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
-    match state.engine.store().ping().await {
+    match state.engine.ping().await {
         Ok(()) => Ok(Json(Health {
             status: "ready".into(),
         })),

@@ -494,7 +494,7 @@ async fn bad_requests_are_problems_and_create_nothing(backend: Backend) {
     }
     assert_eq!(app.job_count().await, 0);
     let all = engine::store::JobFilter::default();
-    assert_eq!(app.engine.store().count_jobs(&all).await.unwrap(), 0);
+    assert_eq!(app.engine.count(&all).await.unwrap(), 0);
 }
 
 async fn openapi_and_probes(backend: Backend) {

@@ -114,11 +114,7 @@ impl Chaos {
             before: None,
             limit: 0,
         };
-        self.engine
-            .store()
-            .count_jobs(&filter)
-            .await
-            .expect("count")
+        self.engine.count(&filter).await.expect("count")
     }
 
     async fn finished(&self) -> i64 {

@@ -108,11 +108,7 @@ impl Harness {
             before: None,
             limit: 0,
         };
-        self.engine
-            .store()
-            .count_jobs(&filter)
-            .await
-            .expect("count jobs")
+        self.engine.count(&filter).await.expect("count jobs")
     }
 
     /// Waits until `jobs` jobs have finished (succeeded, failed or cancelled).

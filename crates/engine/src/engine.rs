@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::catalog::Catalog;
 use crate::error::{EngineError, Result};
-use crate::logs::{LogLevel, LogLine};
+use crate::logs::{LogLevel, LogLine, StoredLogLine};
 use crate::secrets::SecretKey;
 use crate::step::signal_memo_key;
 use crate::store::{
@@ -58,8 +58,41 @@ impl Engine {
         self.secret_key.is_some()
     }
 
+    /// The store itself, with the workers' protocol (claim, heartbeat, finish): for
+    /// the processes that run workers and for tests. Clients of jobs (the API, the
+    /// CLI's commands) use the methods below.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    /// A job's log lines after the cursor `after`, oldest first, at most `limit`.
+    pub async fn logs(
+        &self,
+        id: Uuid,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredLogLine>> {
+        self.store.logs(id, after, limit).await
+    }
+
+    /// The last `limit` lines of a job's log, oldest first.
+    pub async fn tail_logs(&self, id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>> {
+        self.store.tail_logs(id, limit).await
+    }
+
+    /// Jobs waiting or running.
+    pub async fn queue_depth(&self) -> Result<i64> {
+        self.store.queue_depth().await
+    }
+
+    /// How long the longest-waiting claimable job has been due, in seconds.
+    pub async fn oldest_due_age_seconds(&self) -> Result<f64> {
+        self.store.oldest_due_age_seconds().await
     }
 
     pub fn catalog(&self) -> &Arc<Catalog> {
@@ -155,7 +188,6 @@ impl Engine {
         self.store.list_artifacts(id).await
     }
 
-    /// One file a job produced.
     /// Adds lines to a job's log (an action someone took on it, say).
     pub async fn append_logs(&self, id: Uuid, lines: &[LogLine]) -> Result<()> {
         self.store.append_logs(id, lines).await
@@ -171,6 +203,7 @@ impl Engine {
         self.store.actions(id).await
     }
 
+    /// One file a job produced.
     pub async fn artifact(&self, id: Uuid, path: &str) -> Result<Artifact> {
         self.job(id).await?;
         self.store
@@ -206,12 +239,12 @@ impl Engine {
         self.store.list_jobs(filter).await
     }
 
-    /// Cancels a waiting job at once; a running one stops at its next heartbeat.
     /// How many jobs match `filter` (its cursor and limit aside).
     pub async fn count(&self, filter: &JobFilter) -> Result<i64> {
         self.store.count_jobs(filter).await
     }
 
+    /// Cancels a waiting job at once; a running one stops at its next heartbeat.
     pub async fn cancel(&self, id: Uuid) -> Result<CancelOutcome> {
         let outcome = self.store.cancel(id).await?;
         let message = match outcome {

@@ -846,12 +846,7 @@ async fn a_variable_the_build_reads_reaches_the_build_and_ignored_sources_are_co
         "{reasons:#?}"
     );
     // The build stage (`FROM node AS build`) is not left on the engine.
-    let logs = outcome
-        .engine
-        .store()
-        .logs(outcome.id, None, 10_000)
-        .await
-        .unwrap();
+    let logs = outcome.engine.logs(outcome.id, None, 10_000).await.unwrap();
     assert!(
         logs.iter()
             .any(|l| l.line.message.contains("removed 1 build-stage image(s)")),

@@ -1068,10 +1068,19 @@ mod tests {
         };
         let app_default = code_read("DATABASE_URL", Some("sqlite+aiosqlite:///./app.db"));
         let required = |reads: &[EnvRead]| summarise(reads, &[], &[]).0[0].required;
-        assert!(required(&[app_default.clone(), strict_in("alembic/env.py")]));
-        assert!(required(&[app_default.clone(), strict_in("api/alembic/env.py")]));
+        assert!(required(&[
+            app_default.clone(),
+            strict_in("alembic/env.py")
+        ]));
+        assert!(required(&[
+            app_default.clone(),
+            strict_in("api/alembic/env.py")
+        ]));
         // A strict read elsewhere does not outweigh the app's default.
-        assert!(!required(&[app_default.clone(), strict_in("scripts/seed.py")]));
+        assert!(!required(&[
+            app_default.clone(),
+            strict_in("scripts/seed.py")
+        ]));
         assert!(!required(&[app_default]));
     }
 

@@ -77,7 +77,7 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
     let (mut shown_attempts, mut log_cursor) = (0, None);
     let job = loop {
         let details = engine.details(job.id).await?;
-        for line in engine.store().logs(job.id, log_cursor, 500).await? {
+        for line in engine.logs(job.id, log_cursor, 500).await? {
             log_cursor = Some(line.id);
             println!("  {:<5} {}", line.line.level.as_str(), line.line.message);
         }
