@@ -340,30 +340,10 @@ where
     F: Fn(StepContext, I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, StepError>> + Send + 'static,
 {
-    Typed {
-        f,
-        _types: PhantomData,
-    }
-}
-
-struct Typed<F, I, O> {
-    f: F,
-    _types: PhantomData<fn(I) -> O>,
-}
-
-#[async_trait]
-impl<I, O, F, Fut> StepHandler for Typed<F, I, O>
-where
-    I: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(StepContext, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, StepError>> + Send + 'static,
-{
-    async fn run(&self, ctx: StepContext) -> Result<StepOutcome, StepError> {
-        let input: I = ctx.input()?;
-        let output = (self.f)(ctx, input).await?;
-        output_value(output).map(StepOutcome::Completed)
-    }
+    typed_outcome(move |ctx, input| {
+        let output = f(ctx, input);
+        async move { output.await.map(StepOutcome::Completed) }
+    })
 }
 
 /// Adapts a typed async function `(ctx, input) -> StepOutcome<output>` into a
