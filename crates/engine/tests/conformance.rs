@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use engine::store::{AttemptRecord, CancelOutcome, JobFilter, Lease, Outcome, Transition};
+use engine::store::{
+    AttemptRecord, CancelOutcome, ClaimedJob, JobFilter, Lease, Outcome, Transition,
+};
 use engine::{
     Catalog, Engine, EngineError, JobStatus, Registry, StepContext, StepError, StepOutcome, Store,
     Worker, WorkerConfig, typed, typed_outcome,
@@ -234,6 +236,22 @@ fn catalog() -> Arc<Catalog> {
 
 fn engine_for(store: &Arc<dyn Store>) -> Engine {
     Engine::new(store.clone(), catalog())
+}
+
+/// Claims for `worker` until a job is handed out: waits for the database's clock to
+/// pass a lease or a backoff without guessing how long the machine takes to get there.
+async fn claim_once_due(store: &Arc<dyn Store>, worker: &str) -> ClaimedJob {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(job) = store.claim(worker, 1, LEASE).await.unwrap().pop() {
+            return job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing became due within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 fn attempt(step: &str, index: usize, outcome: Outcome) -> AttemptRecord {
@@ -483,8 +501,7 @@ async fn expired_lease_is_rescued_with_a_higher_epoch(store: Arc<dyn Store>) {
         .unwrap()
         .remove(0);
     assert!(store.claim("w2", 1, LEASE).await.unwrap().is_empty());
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let rescued = store.claim("w2", 1, LEASE).await.unwrap().remove(0);
+    let rescued = claim_once_due(&store, "w2").await;
     assert_eq!(rescued.lease.job_id, id);
     assert_eq!(rescued.lease.epoch, first.lease.epoch + 1);
     assert_eq!(rescued.recoveries, 1);
@@ -582,8 +599,7 @@ async fn retry_waits_for_its_backoff(store: Arc<dyn Store>) {
     );
     let due = store.next_due().await.unwrap().expect("a due time");
     assert!(due > Utc::now());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let again = store.claim("w2", 1, LEASE).await.unwrap().remove(0);
+    let again = claim_once_due(&store, "w2").await;
     assert_eq!(again.lease.job_id, id);
     assert_eq!((again.attempt, again.failures), (2, 1));
     assert!(

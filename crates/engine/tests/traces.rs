@@ -170,9 +170,11 @@ async fn check_backend(url: &str, exporter: &InMemorySpanExporter) {
     }
 }
 
-/// The spans exported so far, once both runs' `job` spans are among them: a span is
-/// exported when its last reference goes, which on a loaded machine can come a moment
-/// after the worker that ran it has stopped.
+/// The spans exported so far, once both runs' `job` spans are among them. A span is
+/// exported when its last reference goes, and that can be a moment after the worker
+/// that ran it has stopped: sqlx hands each SQLite command to the connection's own
+/// thread with the caller's current span, which that thread drops only after it has
+/// answered (on a loaded machine, later still).
 async fn finished_spans(exporter: &InMemorySpanExporter, trace_id: &str) -> Vec<SpanData> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
