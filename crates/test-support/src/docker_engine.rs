@@ -514,6 +514,17 @@ fn stand_ins() -> Vec<StandIn> {
             files: Vec::new(),
         },
         StandIn {
+            // Debian trixie's Rust is 1.85, the version the image is named for.
+            image: "rust:1.85.0-slim-bookworm",
+            dockerfile: apt("rustc cargo libc6-dev"),
+            files: Vec::new(),
+        },
+        StandIn {
+            image: "debian:12.8-slim",
+            dockerfile: apt("passwd"),
+            files: Vec::new(),
+        },
+        StandIn {
             image: "ghcr.io/astral-sh/uv:0.5.11",
             // The official image holds the static binary at /uv.
             dockerfile: format!(
