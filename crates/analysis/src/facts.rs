@@ -32,6 +32,35 @@ pub struct EnvVar {
     /// default itself is not: it says which driver the app connects with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_scheme: Option<String>,
+    /// What the value is, by the variable's name.
+    #[serde(default)]
+    pub kind: VariableKind,
+}
+
+/// What an environment variable holds, which says who can give its value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableKind {
+    /// A database's or cache's address, or a part of its connection
+    /// (`DATABASE_URL`, `DB_HOST`, `DB_PASSWORD`, `REDIS_URL`).
+    Datastore,
+    /// A key the app itself signs or encrypts with (`SECRET_KEY`,
+    /// `JWT_SECRET`, Laravel's `APP_KEY`): any strong random value serves,
+    /// so a deployment can generate it.
+    AppSecret,
+    /// A credential someone else issued (an API key, a token, a password):
+    /// only its owner can give it.
+    Credential,
+    /// The address of another service (`PAYMENTS_API_URL`, `SMTP_HOST`).
+    ServiceUrl,
+    /// The app's own public address (`BASE_URL`, `NEXTAUTH_URL`, Django's
+    /// `ALLOWED_HOSTS`, Phoenix's `PHX_HOST`): known where it is deployed.
+    OwnAddress,
+    /// A port.
+    Port,
+    /// Anything else: a setting.
+    #[default]
+    Setting,
 }
 
 /// What address the app binds, as far as the code shows.

@@ -24,8 +24,11 @@ mod regions;
 mod requirements;
 mod snapshot;
 
+pub use detect::variable_kind;
 pub use error::AnalysisError;
-pub use facts::{Analysis, AppCandidate, BindAddress, DockerFileFacts, EnvVar, Evidence};
+pub use facts::{
+    Analysis, AppCandidate, BindAddress, DockerFileFacts, EnvVar, Evidence, VariableKind,
+};
 pub use requirements::Requirements;
 pub use snapshot::{FileEntry, Snapshot, SnapshotLimits};
 

@@ -27,6 +27,7 @@ mod makefile;
 mod migrate;
 mod normalise;
 mod plan;
+mod secrets;
 mod start;
 mod stores;
 mod validate;
@@ -46,6 +47,7 @@ pub use build_isolation::{
 };
 pub use compose::HOST_PORT_VARIABLE;
 pub use host_access::host_access;
+pub use secrets::{RANDOM_BYTES, generated_value};
 pub use stores::password_variable;
 pub use validate::validate_compose;
 
@@ -80,11 +82,16 @@ pub struct Bundle {
     pub required_variables: Vec<String>,
     /// The repository's own compose file runs unchanged in docker-in-docker.
     pub wrapped: bool,
-    /// The `.env` variables holding the passwords of the stores the compose
-    /// file runs (`DEPLOYFLOW_POSTGRES_PASSWORD`): whoever starts it
-    /// generates them once and keeps them with the deployment.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub store_passwords: Vec<String>,
+    /// The `.env` variables whoever starts the bundle generates once and
+    /// keeps with the deployment: the passwords of the stores the compose
+    /// file runs (`DEPLOYFLOW_POSTGRES_PASSWORD`) and the keys the app signs
+    /// with that nobody gave (`SECRET_KEY`); see [`generated_value`].
+    #[serde(
+        default,
+        alias = "store_passwords",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub generated_secrets: Vec<String>,
     /// The container's command when the database is migrated before the
     /// app starts (`sh -c '<migration> && exec "$@"' sh <start…>`), for the
     /// targets that start the image without compose.

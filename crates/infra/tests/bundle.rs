@@ -9,6 +9,8 @@ mod cases;
 mod compose;
 #[path = "bundle/node_checks.rs"]
 mod node_checks;
+#[path = "bundle/secrets.rs"]
+mod secrets;
 #[path = "bundle/stores.rs"]
 mod stores;
 
@@ -73,6 +75,7 @@ fn var(name: &str, required: bool, secret: bool, default: Option<&str>) -> EnvVa
         secret,
         default: default.map(str::to_owned),
         url_scheme: None,
+        kind: analysis::variable_kind(name),
     }
 }
 

@@ -47,6 +47,7 @@ fn with_required_env(mut analysis: Analysis, name: &str) -> Analysis {
         secret: true,
         default: None,
         url_scheme: None,
+        kind: analysis::variable_kind(name),
     });
     analysis.required_env.push(name.to_owned());
     analysis

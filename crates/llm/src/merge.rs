@@ -203,6 +203,7 @@ impl Merger<'_> {
                 var.default.map(str::to_owned)
             },
             url_scheme: None,
+            kind: analysis::variable_kind(var.name),
         });
         if var.required && !self.out.required_env.iter().any(|n| n == var.name) {
             self.out.required_env.push(var.name.to_owned());
@@ -363,6 +364,7 @@ mod tests {
                 secret: false,
                 default: Some("0".into()),
                 url_scheme: None,
+                kind: analysis::VariableKind::Setting,
             }],
             dockerized: true,
             docker_files: vec!["Dockerfile".into()],

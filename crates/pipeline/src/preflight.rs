@@ -71,9 +71,10 @@ pub(crate) struct Subject<'a> {
     /// The values the job was given for the app's variables; a required
     /// variable without one runs with a placeholder.
     pub values: &'a std::collections::BTreeMap<String, String>,
-    /// The `.env` variables of the stores' passwords: fresh ones for this
-    /// throwaway project.
-    pub store_passwords: &'a [String],
+    /// The `.env` variables generated for the bundle (the stores'
+    /// passwords, the app's own keys): fresh ones for this throwaway
+    /// project, unless the job gave a value.
+    pub generated_secrets: &'a [String],
     /// The repository's compose file runs in a privileged docker-in-docker
     /// wrapper: not started here.
     pub wrapped: bool,
@@ -388,9 +389,10 @@ pub(crate) async fn run(
     env.extend(subject.values.iter().map(|(k, v)| (k.clone(), v.clone())));
     env.extend(
         subject
-            .store_passwords
+            .generated_secrets
             .iter()
-            .map(|name| (name.clone(), engine::SecretKey::generate_hex())),
+            .filter(|name| !subject.values.contains_key(name.as_str()))
+            .map(|name| (name.clone(), crate::secrets::fresh(name))),
     );
     if !placeholders.is_empty() {
         ctx.warn(format!(

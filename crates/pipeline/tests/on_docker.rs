@@ -212,6 +212,8 @@ const GO: &str = "golang:1.23.4-bookworm";
 const PHP: &str = "php:8.3.14-cli-bookworm";
 const ALPINE: &str = "alpine:3.20.3";
 const UV: &str = "ghcr.io/astral-sh/uv:0.5.11";
+const RUST: &str = "rust:1.85.0-slim-bookworm";
+const DEBIAN: &str = "debian:12.8-slim";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flask_app_that_binds_loopback_answers_on_its_health_path() {
@@ -356,6 +358,29 @@ async fn a_go_stdlib_server_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_axum_server_is_built_from_its_lock_file_and_answers_on_its_port() {
+    let Some(docker) = docker_engine::engine_with(&[RUST, DEBIAN]) else {
+        return;
+    };
+    // Its crates come from crates.io through the build network's proxy;
+    // it listens on PORT, 3000 unless set.
+    let outcome = deploy_files(&docker, &app("axum-rust")).await;
+    assert_answered(&outcome, "/healthz");
+    let analysis = &outcome.outputs["analyse"]["analysis"];
+    assert_eq!(analysis["framework"], "axum", "{analysis:#}");
+    let dockerfile = outcome
+        .engine
+        .artifact(outcome.id, "bundle/Dockerfile")
+        .await
+        .unwrap();
+    let dockerfile = String::from_utf8_lossy(&dockerfile.content);
+    assert!(
+        dockerfile.contains("cargo build --release --locked"),
+        "{dockerfile}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_that_crashes_at_start_fails_preflight_with_its_last_lines() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
         return;
@@ -427,10 +452,12 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
     };
     let files = [
         FixtureFile::file("requirements.txt", "flask==3.0.3\n"),
-        // A variable the app cannot start without: the job carries its value.
+        // Two variables the app cannot start without: the job carries the
+        // value of GREETING; SECRET_KEY, a key the app signs with, nobody
+        // gives, so the deployment generates it once and keeps it.
         FixtureFile::file(
             "app.py",
-            "import os\nfrom flask import Flask\napp = Flask(__name__)\nGREETING = os.environ[\"GREETING\"]\n\n@app.route(\"/healthz\")\ndef health():\n    return GREETING\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+            "import hashlib, os\nfrom flask import Flask\napp = Flask(__name__)\nGREETING = os.environ[\"GREETING\"]\napp.secret_key = os.environ[\"SECRET_KEY\"]\n\n@app.route(\"/healthz\")\ndef health():\n    return GREETING\n\n@app.route(\"/key\")\ndef key():\n    return f\"{len(app.secret_key)} {hashlib.sha256(app.secret_key.encode()).hexdigest()}\"\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
         ),
     ];
     let outcome = deploy_with_values(
@@ -472,9 +499,24 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
     );
     assert_eq!(
         outcome.outputs["analyse"]["analysis"]["required_env"],
+        json!(["GREETING", "SECRET_KEY"])
+    );
+    assert_eq!(
+        outcome.outputs["generate"]["required_variables"],
         json!(["GREETING"])
     );
+    assert_eq!(
+        outcome.outputs["generate"]["generated_secrets"],
+        json!(["SECRET_KEY"])
+    );
     assert_eq!(outcome.outputs["preflight"]["placeholders"], json!([]));
+    let key = reqwest::get(format!("{url}key"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(key.starts_with("48 "), "a generated 24-byte hex key: {key}");
     let running = docker.lines(&[
         "ps",
         "-q",
@@ -499,6 +541,13 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
         &format!("label=com.docker.compose.project={project}"),
     ]);
     assert_eq!(again, running, "the same container, not a second one");
+    let key_again = reqwest::get(format!("{url}key"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(key_again, key, "the key the app signs with is kept");
 
     destroy_leaves_nothing(&docker, &outcome, &project).await;
     let images = docker.lines(&[

@@ -751,6 +751,7 @@ pub(crate) fn summarise(
             secret,
             url_scheme: default.as_deref().and_then(url_scheme),
             default: default.filter(|d| !secret && !d.is_empty()),
+            kind: super::env_kind::variable_kind(name),
         });
         let cited = reads.iter().find(|r| !r.example).unwrap_or(&reads[0]);
         evidence.push(cited.at.evidence(&format!("env:{name}")));
@@ -784,7 +785,7 @@ fn url_scheme(value: &str) -> Option<String> {
 
 /// `DB_HOST` → (`DB_`, `HOST`): a database's variable split into the
 /// prefix naming the database and the part of its connection it sets.
-fn database_variable(name: &str) -> Option<(String, String)> {
+pub(super) fn database_variable(name: &str) -> Option<(String, String)> {
     let upper = name.to_ascii_uppercase();
     let c = re!(
         r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|SPRING_DATASOURCE|REDIS)_?)(HOST|HOSTNAME|SERVER|NAME|USER|USERNAME|PASSWORD|PASS|PWD|DATABASE|DB|URL|URI|PORT)$"

@@ -10,6 +10,7 @@ mod docker;
 mod dotnet;
 mod env;
 mod env_frameworks;
+mod env_kind;
 mod env_schema;
 mod go;
 mod js_runtimes;
@@ -31,6 +32,8 @@ mod scan;
 mod value;
 mod view;
 mod yaml;
+
+pub use env_kind::variable_kind;
 
 use detection::{Detection, Kind};
 use view::AppView;

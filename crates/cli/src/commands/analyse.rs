@@ -123,7 +123,20 @@ fn print_summary(report: &Report<'_>) {
         );
     }
     println!("start command: {}", or_unknown(a.start_command.as_deref()));
-    println!("required env:  {}", list(&a.required_env));
+    let required: Vec<String> = a
+        .required_env
+        .iter()
+        .map(|name| {
+            let kind = a
+                .env
+                .iter()
+                .find(|v| &v.name == name)
+                .map(|v| v.kind)
+                .unwrap_or_else(|| analysis::variable_kind(name));
+            format!("{name} ({})", kind_label(kind))
+        })
+        .collect();
+    println!("required env:  {}", list(&required));
     if !a.datastores.is_empty() {
         println!("datastores:    {}", list(&a.datastores));
     }
@@ -142,6 +155,20 @@ fn print_summary(report: &Report<'_>) {
     for e in &a.evidence {
         let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
         println!("  {:<14} {}{at} {}", e.fact, e.file, e.detail);
+    }
+}
+
+/// How `deployflow analyse` names a variable's kind.
+fn kind_label(kind: analysis::VariableKind) -> &'static str {
+    use analysis::VariableKind::*;
+    match kind {
+        Datastore => "datastore",
+        AppSecret => "app secret",
+        Credential => "credential",
+        ServiceUrl => "service URL",
+        OwnAddress => "the app's own address",
+        Port => "port",
+        Setting => "setting",
     }
 }
 

@@ -5,7 +5,7 @@
 use super::app_files::{join, parent, relative};
 use super::build_env;
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
-use super::env::{ComposeEnv, compose_env};
+use super::env::{AppEnv, ComposeEnv, compose_env};
 use super::existing_compose::{self, Outcome};
 use super::launch::RuntimeEnv;
 use super::plan::{ImagePlan, Out};
@@ -49,6 +49,8 @@ pub(super) struct Placed {
     pub wrapped: bool,
     /// Variables compose refuses to start without.
     pub required_variables: Vec<String>,
+    /// The app's keys `make up` generates unless given.
+    pub generated_secrets: Vec<String>,
     /// The stores the compose file runs beside the app.
     pub stores: Vec<BackingService>,
 }
@@ -110,16 +112,13 @@ fn existing_compose_file<'r>(inputs: &ComposeInputs, out: &Out<'r>) -> Option<&'
 
 /// The app's service; `with_stores` for a compose file deployflow writes,
 /// which runs the provisioned stores beside it.
-fn spec(
-    inputs: &ComposeInputs,
-    compose_dir: &str,
-    with_stores: bool,
-) -> (AppServiceSpec, Vec<String>) {
+fn spec(inputs: &ComposeInputs, compose_dir: &str, with_stores: bool) -> (AppServiceSpec, AppEnv) {
     let image = inputs.image;
     let dockerfile = relative_file(&image.context, &image.dockerfile);
     let none = ServicePlan::default();
     let services = if with_stores { inputs.services } else { &none };
-    let (env, required) = compose_env(inputs.analysis, inputs.launch_env, services);
+    let mut app_env = compose_env(inputs.analysis, inputs.launch_env, services);
+    let env = std::mem::take(&mut app_env.entries);
     let spec = AppServiceSpec {
         build_context: relative(compose_dir, &image.context),
         dockerfile: (dockerfile != "Dockerfile").then_some(dockerfile),
@@ -131,7 +130,7 @@ fn spec(
         stores: services.provisioned.clone(),
         migration: inputs.migration.clone().filter(|_| with_stores),
     };
-    (spec, required)
+    (spec, app_env)
 }
 
 /// `file` as the compose `dockerfile:` of a build in `context`.
@@ -156,7 +155,7 @@ fn rewrite(
         .as_deref()
         .ok_or_else(|| ("it is too large or not text".to_owned(), None))?;
     let document = yaml::parse(text).map_err(|e| (e.to_string(), None))?;
-    let (spec, required_variables) = spec(inputs, parent(path), false);
+    let (spec, variables) = spec(inputs, parent(path), false);
     let target = existing_compose::Target {
         path,
         app_dir: inputs.app_dir,
@@ -184,7 +183,8 @@ fn rewrite(
                 path: path.to_owned(),
                 service,
                 wrapped: false,
-                required_variables,
+                required_variables: variables.required,
+                generated_secrets: variables.generated,
                 stores: Vec::new(),
             })
         }
@@ -198,9 +198,12 @@ fn wrap(
     inputs: &ComposeInputs,
     out: &mut Out,
 ) -> Result<Placed, InfraError> {
-    let (env, required_variables) =
-        compose_env(inputs.analysis, inputs.launch_env, &ServicePlan::default());
-    let user_env: Vec<ComposeEnv> = env.into_iter().filter(|e| !e.runtime).collect();
+    let AppEnv {
+        entries,
+        required,
+        generated,
+    } = compose_env(inputs.analysis, inputs.launch_env, &ServicePlan::default());
+    let user_env: Vec<ComposeEnv> = entries.into_iter().filter(|e| !e.runtime).collect();
     let rendered = yaml::render(
         wrapper::HEADER,
         &wrapper::wrapper(inner, front_port, &user_env, inputs.base_image_registry),
@@ -220,13 +223,14 @@ fn wrap(
         path: WRAPPER_FILE.to_owned(),
         service: WRAPPER_SERVICE.to_owned(),
         wrapped: true,
-        required_variables,
+        required_variables: required,
+        generated_secrets: generated,
         stores: Vec::new(),
     })
 }
 
 fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Placed, InfraError> {
-    let (spec, required_variables) = spec(inputs, parent(path), true);
+    let (spec, variables) = spec(inputs, parent(path), true);
     let rendered = yaml::render(
         compose::HEADER,
         &compose::new_file(&spec, inputs.base_image_registry),
@@ -295,7 +299,8 @@ fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Plac
         path: path.to_owned(),
         service: APP_SERVICE.to_owned(),
         wrapped: false,
-        required_variables,
+        required_variables: variables.required,
+        generated_secrets: variables.generated,
         stores: spec.stores.clone(),
     })
 }

@@ -6,7 +6,7 @@
 use super::launch::RuntimeEnv;
 use super::stores;
 use crate::choose::{Part, ServicePlan, StoreKind};
-use analysis::Analysis;
+use analysis::{Analysis, VariableKind};
 
 /// One `environment:` entry of the app service.
 #[derive(Debug, Clone)]
@@ -19,17 +19,28 @@ pub(super) struct ComposeEnv {
     pub runtime: bool,
 }
 
+/// The app's environment and what must fill it before compose starts.
+#[derive(Debug, Default)]
+pub(super) struct AppEnv {
+    pub entries: Vec<ComposeEnv>,
+    /// Names compose refuses to start without, which the user must give.
+    pub required: Vec<String>,
+    /// Required keys the app signs with, generated once into `.env` by
+    /// whoever starts the bundle unless the user gives them.
+    pub generated: Vec<String>,
+}
+
 /// The app's variables (from the analysis) then the runtime settings, which
 /// replace a variable of the same name; a variable wired to a store of
-/// `services` carries its address. Also returns the names compose refuses
-/// to start without.
+/// `services` carries its address.
 pub(super) fn compose_env(
     analysis: &Analysis,
     runtime: &[RuntimeEnv],
     services: &ServicePlan,
-) -> (Vec<ComposeEnv>, Vec<String>) {
+) -> AppEnv {
     let mut entries: Vec<ComposeEnv> = Vec::new();
     let mut required = Vec::new();
+    let mut generated = Vec::new();
     let listed = analysis
         .env
         .iter()
@@ -45,6 +56,30 @@ pub(super) fn compose_env(
         }
         if let Some((kind, part)) = services.wire(name) {
             entries.push(wired(name, kind, part));
+            continue;
+        }
+        if is_required && analysis::variable_kind(name) == VariableKind::AppSecret {
+            generated.push(name.to_owned());
+            entries.push(ComposeEnv {
+                name: name.to_owned(),
+                value: format!("${{{name}:?{name} is required}}"),
+                reason: format!(
+                    "{name} is a key the app signs with: unless given, `make up` generates one into .env once and keeps it there; it is never written here."
+                ),
+                runtime: false,
+            });
+            continue;
+        }
+        if is_required && analysis::variable_kind(name) == VariableKind::OwnAddress {
+            let local = own_address_here(name);
+            entries.push(ComposeEnv {
+                name: name.to_owned(),
+                value: format!("${{{name}:-{local}}}"),
+                reason: format!(
+                    "{name} is the app's own address: `{local}` (where `make up` serves it) unless given; give the address its users reach it at."
+                ),
+                runtime: false,
+            });
             continue;
         }
         let (value, reason) = reference(name, is_required, secret, default);
@@ -75,7 +110,26 @@ pub(super) fn compose_env(
             runtime: true,
         });
     }
-    (entries, required)
+    AppEnv {
+        entries,
+        required,
+        generated,
+    }
+}
+
+/// The app's own address where `make up` serves it: a URL on the host
+/// port, or for a list of host names `*`, which matches any (apps split
+/// Django's `ALLOWED_HOSTS` on commas or on spaces, so a list would be
+/// read wrong by half of them).
+fn own_address_here(name: &str) -> String {
+    let upper = name.to_ascii_uppercase();
+    if upper.ends_with("ALLOWED_HOSTS") {
+        "*".to_owned()
+    } else if upper.ends_with("_HOST") {
+        "localhost".to_owned()
+    } else {
+        format!("http://localhost:{}", super::HOST_PORT)
+    }
 }
 
 /// A variable set to reach a store deployflow runs beside the app.

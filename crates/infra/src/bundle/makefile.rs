@@ -3,8 +3,7 @@
 //! targets then go to `GNUmakefile`, which GNU make reads first.
 
 use super::HOST_PORT;
-use super::stores;
-use crate::choose::BackingService;
+use super::secrets;
 use analysis::Snapshot;
 
 pub(super) struct MakefilePlan {
@@ -33,11 +32,9 @@ pub(super) fn plan(repo: &Snapshot) -> MakefilePlan {
     }
 }
 
-pub(super) fn makefile(
-    compose_file: &str,
-    required: &[String],
-    stores: &[BackingService],
-) -> String {
+/// `generated`: the `.env` variables `make up` makes once (the stores'
+/// passwords, the app's own keys).
+pub(super) fn makefile(compose_file: &str, required: &[String], generated: &[String]) -> String {
     let env_dir = match compose_file.rsplit_once('/') {
         Some((dir, _)) => format!("{dir}/.env"),
         None => ".env".to_owned(),
@@ -50,14 +47,18 @@ pub(super) fn makefile(
             required.join(", ")
         )
     };
-    let (passwords_note, passwords) = if stores.is_empty() {
+    let (passwords_note, passwords) = if generated.is_empty() {
         (String::new(), String::new())
     } else {
         (
             format!(
-                "# The stores' passwords are generated once into {env_dir}, which keeps them.\n"
+                "# Generated once into {env_dir}, which keeps them: {}.\n",
+                generated.join(", ")
             ),
-            stores::password_lines(stores, &env_dir),
+            generated
+                .iter()
+                .map(|name| secrets::makefile_line(name, &env_dir))
+                .collect(),
         )
     };
     format!(

@@ -127,13 +127,19 @@ pub(super) fn build(
     if let Some(note) = plan.note {
         out.note(AdjustmentKind::Note, plan.path, note);
     }
+    let generated_secrets: Vec<String> = placed
+        .stores
+        .iter()
+        .map(|store| stores::password_variable(store.kind).to_owned())
+        .chain(placed.generated_secrets.iter().cloned())
+        .collect();
     let reason = format!(
         "`make up` runs `docker compose -f {} up -d --build`; `make down` and `make logs` stop it and show its logs.",
         placed.path
     );
     out.write(
         plan.path,
-        makefile::makefile(&placed.path, &placed.required_variables, &placed.stores),
+        makefile::makefile(&placed.path, &placed.required_variables, &generated_secrets),
         reason,
     );
     Ok(Bundle {
@@ -152,11 +158,7 @@ pub(super) fn build(
         required_variables: placed.required_variables,
         wrapped: placed.wrapped,
         start_with_migration: start_with_migration.filter(|_| !placed.stores.is_empty()),
-        store_passwords: placed
-            .stores
-            .iter()
-            .map(|store| stores::password_variable(store.kind).to_owned())
-            .collect(),
+        generated_secrets,
     })
 }
 

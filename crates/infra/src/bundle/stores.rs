@@ -175,17 +175,3 @@ pub(super) fn volumes(stores: &[BackingService]) -> Value {
     }
     Value::Mapping(volumes)
 }
-
-/// The Makefile lines that write a missing store password into `env_file`:
-/// 48 hex characters from /dev/urandom, which any URL carries as they are.
-pub(super) fn password_lines(stores: &[BackingService], env_file: &str) -> String {
-    stores
-        .iter()
-        .map(|store| {
-            let name = password_variable(store.kind);
-            format!(
-                "\t@grep -qs '^{name}=' {env_file} || echo \"{name}=$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \\n')\" >> {env_file}\n"
-            )
-        })
-        .collect()
-}

@@ -188,18 +188,35 @@ fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
     );
     assert!(doc["volumes"]["postgres-data"].is_mapping());
     assert!(doc["volumes"]["redis-data"].is_mapping());
-    // Only the app's own secret is asked of the user; the stores' passwords
-    // are generated, and no password is written anywhere.
-    assert_eq!(bundle.required_variables, ["SECRET_KEY"]);
+    // Nothing is asked of the user: the stores' passwords and Django's
+    // SECRET_KEY, a key the app signs with, are generated into .env by
+    // `make up`, and no value is written anywhere.
+    assert!(
+        bundle.required_variables.is_empty(),
+        "{:?}",
+        bundle.required_variables
+    );
     assert_eq!(
-        bundle.store_passwords,
-        ["DEPLOYFLOW_POSTGRES_PASSWORD", "DEPLOYFLOW_REDIS_PASSWORD"]
+        bundle.generated_secrets,
+        [
+            "DEPLOYFLOW_POSTGRES_PASSWORD",
+            "DEPLOYFLOW_REDIS_PASSWORD",
+            "SECRET_KEY"
+        ]
+    );
+    assert_eq!(
+        app["environment"]["SECRET_KEY"].as_str(),
+        Some("${SECRET_KEY:?SECRET_KEY is required}")
     );
     let makefile = &bundle.files["Makefile"];
-    assert!(
-        makefile.contains("grep -qs '^DEPLOYFLOW_POSTGRES_PASSWORD=' .env || echo \"DEPLOYFLOW_POSTGRES_PASSWORD=$$(od -An -N24 -tx1 /dev/urandom"),
-        "{makefile}"
-    );
+    for name in &bundle.generated_secrets {
+        assert!(
+            makefile.contains(&format!(
+                "grep -qs '^{name}=' .env || echo \"{name}=$$(od -An -N24 -tx1 /dev/urandom"
+            )),
+            "{makefile}"
+        );
+    }
     assert!(
         bundle
             .adjustments
@@ -242,7 +259,11 @@ fn stores_that_are_not_provisioned_stay_required_and_are_explained() {
             .required_variables
             .contains(&"DATABASE_URL".to_owned())
     );
-    assert!(bundle.store_passwords.is_empty());
+    assert_eq!(
+        bundle.generated_secrets,
+        ["SECRET_KEY"],
+        "no store's password, only the app's key"
+    );
     assert!(bundle.adjustments.iter().any(|a| {
         a.reason
             .contains("PostgreSQL is not provisioned on the kubernetes target")

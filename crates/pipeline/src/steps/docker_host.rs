@@ -24,7 +24,8 @@ use crate::terraform::plan::PlanSummary;
 const PORT_MEMO: &str = "docker_host_port";
 /// Written by apply: what destroy needs to find the deployment again.
 const DEPLOYMENT_ARTIFACT: &str = "docker-host/deployment.json";
-/// The stores' passwords, each sealed with the secrets key.
+/// The generated values (the stores' passwords, the app's keys), each
+/// sealed with the secrets key; named for the passwords, which came first.
 const PASSWORDS_ARTIFACT: &str = "docker-host/store-passwords.sealed.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,7 +80,13 @@ pub(super) async fn apply(
             port
         }
     };
-    let passwords = store_passwords(ctx, &generated.store_passwords).await?;
+    let ungiven: Vec<String> = generated
+        .generated_secrets
+        .iter()
+        .filter(|name| !values.contains_key(name.as_str()))
+        .cloned()
+        .collect();
+    let passwords = generated_secrets(ctx, &ungiven).await?;
     let dir = config.deployments_dir.join(ctx.job_id.to_string());
     let source = bundle_dir::materialise(shared, ctx, &dir).await?;
     if let Some(reach) = crate::preflight::reaches_host(&source, &generated.compose_file) {
@@ -163,11 +170,12 @@ pub(super) async fn apply(
     }))
 }
 
-/// The stores' passwords: made on the first apply and kept sealed in an
-/// artifact written before `compose up`, so every later attempt (resumed,
-/// or retried from apply) opens the stores' volumes with the password they
-/// were created with.
-async fn store_passwords(
+/// The stores' passwords and the app's generated keys: made on the first
+/// apply and kept sealed in an artifact written before `compose up`, so
+/// every later attempt (resumed, or retried from apply) opens the stores'
+/// volumes with the password they were created with, and the app keeps the
+/// key its sessions and tokens are signed with.
+async fn generated_secrets(
     ctx: &StepContext,
     names: &[String],
 ) -> Result<Vec<(String, String)>, StepError> {
@@ -188,7 +196,7 @@ async fn store_passwords(
         let password = match kept.get(name) {
             Some(sealed) => ctx.open(name, sealed)?,
             None => {
-                let password = engine::SecretKey::generate_hex();
+                let password = crate::secrets::fresh(name);
                 kept.insert(name.clone(), ctx.seal(name, &password)?);
                 made = true;
                 password

@@ -49,7 +49,7 @@ pub(super) async fn run(
             health_path: analysed.analysis.health_path.as_deref(),
             required_variables: &generated.required_variables,
             values: &values,
-            store_passwords: &generated.store_passwords,
+            generated_secrets: &generated.generated_secrets,
             wrapped: generated.wrapped,
         },
     )

@@ -1,0 +1,84 @@
+//! Values whoever starts the bundle generates once and keeps with the
+//! deployment: the stores' passwords, and the keys the app signs or
+//! encrypts its own data with (`SECRET_KEY`, `JWT_SECRET`, `APP_KEY`), which
+//! any strong random value serves. Nothing here holds a value: `make up`
+//! writes them into `.env`, the workflow seals them with the job.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// Random bytes a value is made from.
+pub const RANDOM_BYTES: usize = 24;
+
+/// How a generated value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Hex: any URL, shell or config file carries it as it is.
+    Hex,
+    /// Laravel's `APP_KEY`: `base64:` and 32 bytes, the key length of its
+    /// default cipher (AES-256-CBC); Laravel refuses any other length.
+    LaravelKey,
+}
+
+fn form_of(name: &str) -> Form {
+    if name == "APP_KEY" {
+        Form::LaravelKey
+    } else {
+        Form::Hex
+    }
+}
+
+/// A fresh value for `name`, made from `random` (at least 32 bytes).
+pub fn generated_value(name: &str, random: &[u8]) -> String {
+    match form_of(name) {
+        Form::Hex => hex::encode(&random[..RANDOM_BYTES.min(random.len())]),
+        Form::LaravelKey => format!(
+            "base64:{}",
+            STANDARD.encode(&random[..32.min(random.len())])
+        ),
+    }
+}
+
+/// The Makefile line that appends a fresh value of `name` to `env_file`
+/// unless that file already holds one (the first `make up` makes it, every
+/// later one keeps it).
+pub(super) fn makefile_line(name: &str, env_file: &str) -> String {
+    let value = match form_of(name) {
+        Form::Hex => format!("$$(od -An -N{RANDOM_BYTES} -tx1 /dev/urandom | tr -d ' \\n')"),
+        Form::LaravelKey => "base64:$$(head -c 32 /dev/urandom | base64)".to_owned(),
+    };
+    format!("\t@grep -qs '^{name}=' {env_file} || echo \"{name}={value}\" >> {env_file}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_take_the_form_their_app_reads() {
+        let random = [7u8; 32];
+        let hex = generated_value("SECRET_KEY", &random);
+        assert_eq!(hex.len(), 2 * RANDOM_BYTES);
+        assert!(hex.chars().all(|c| c.is_ascii_hexdigit()));
+        let key = generated_value("APP_KEY", &random);
+        let bytes = STANDARD
+            .decode(key.strip_prefix("base64:").expect("Laravel's prefix"))
+            .unwrap();
+        assert_eq!(bytes.len(), 32);
+    }
+
+    #[test]
+    fn the_makefile_keeps_a_value_it_made_before() {
+        let line = makefile_line("JWT_SECRET", "app/.env");
+        assert!(
+            line.starts_with(
+                "\t@grep -qs '^JWT_SECRET=' app/.env || echo \"JWT_SECRET=$$(od -An -N24"
+            ),
+            "{line}"
+        );
+        assert!(
+            makefile_line("APP_KEY", ".env")
+                .contains("APP_KEY=base64:$$(head -c 32 /dev/urandom | base64)")
+        );
+    }
+}
