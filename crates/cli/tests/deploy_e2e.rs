@@ -946,6 +946,71 @@ async fn a_build_time_variable_reaches_the_image_build_as_a_build_argument() {
     assert!(!argv.iter().any(|a| a.contains(value)), "{argv:?}");
 }
 
+/// `app_env` as the saved plan of job `id` carried it to Terraform (the
+/// plan file is an admin's artifact: it holds the variables' values).
+async fn planned_app_env(stack: &Stack, id: &str) -> Value {
+    let plan: Value = stack
+        .http
+        .get(format!(
+            "{}/job/{id}/artifacts/plan/deployflow.tfplan",
+            stack.api_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    serde_json::from_str(plan["variables"]["app_env"].as_str().unwrap_or("{}")).unwrap()
+}
+
+/// A key the app signs with that nobody gave is generated for a cloud
+/// target and reaches Terraform in `app_env`; a retry from apply plans
+/// with the same value, and a credential the user gave passes as given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_the_app_signs_with_is_generated_for_the_container_service_and_kept() {
+    let stack = Stack::start().await;
+    let mut files = flask_app();
+    files[1] = FixtureFile::file(
+        "app.py",
+        "import os\nfrom flask import Flask\n\napp = Flask(__name__)\napp.secret_key = os.environ[\"SECRET_KEY\"]\nPAYMENTS = os.environ[\"PAYMENTS_API_KEY\"]\n\n\n@app.route(\"/health\")\ndef health():\n    return {\"ok\": True}\n",
+    );
+    let repo = stack.repo("signed", &files);
+    let id = stack
+        .submit(
+            &repo,
+            json!({"description": "deploy the shop on a container service",
+                   "env": {"PAYMENTS_API_KEY": "pk_given_by_the_user"}}),
+        )
+        .await;
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(
+        job["outputs"]["choose"]["target"], "container-service",
+        "{job:#}"
+    );
+    assert_eq!(
+        job["outputs"]["generate"]["generated_secrets"],
+        json!(["SECRET_KEY"]),
+        "{job:#}"
+    );
+    let app_env = planned_app_env(&stack, &id).await;
+    assert_eq!(app_env["PAYMENTS_API_KEY"], "pk_given_by_the_user");
+    let key = app_env["SECRET_KEY"].as_str().unwrap().to_owned();
+    assert_eq!(key.len(), 48, "{key}");
+    assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+
+    let (code, retried) = stack
+        .post(&format!("/job/{id}/retry"), json!({"from_step": "apply"}))
+        .await;
+    assert_eq!(code, 202, "{retried:#}");
+    stack.wait_status(&id, "succeeded").await;
+    assert_eq!(
+        planned_app_env(&stack, &id).await["SECRET_KEY"],
+        key.as_str(),
+        "the second plan carries the same key"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_during_compose_up_on_a_docker_host_is_resumed_without_a_second_container()
 {

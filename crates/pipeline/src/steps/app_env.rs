@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use engine::{StepContext, StepError};
+use serde_json::Value;
 
 use crate::failures;
 use crate::intake::APP_ENV_SECRET;
@@ -29,6 +30,49 @@ pub(super) fn missing<'a>(
         .filter(|name| !values.contains_key(name.as_str()))
         .map(String::as_str)
         .collect()
+}
+
+/// Values generated for `names` (the stores' passwords, the app's own
+/// keys nobody gave): made on the first apply and kept sealed in the
+/// artifact `path`, written before anything starts, so every later attempt
+/// (resumed, or retried from apply) opens the stores' volumes with the
+/// password they were created with, and the app keeps the key its sessions
+/// and tokens are signed with.
+pub(super) async fn generated(
+    ctx: &StepContext,
+    path: &str,
+    names: &[String],
+) -> Result<Vec<(String, String)>, StepError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let files = ctx.artifacts_under(ctx.job_id, path).await?;
+    let mut kept: serde_json::Map<String, Value> = match files.first() {
+        Some((_, bytes)) => serde_json::from_slice(bytes).map_err(|e| {
+            StepError::permanent(format!("unreadable {path}: {e}"))
+                .with_code(failures::WORKER_RECORD_UNREADABLE)
+        })?,
+        None => serde_json::Map::new(),
+    };
+    let mut values = Vec::new();
+    let mut made = false;
+    for name in names {
+        let value = match kept.get(name) {
+            Some(sealed) => ctx.open(name, sealed)?,
+            None => {
+                let value = crate::secrets::fresh(name);
+                kept.insert(name.clone(), ctx.seal(name, &value)?);
+                made = true;
+                value
+            }
+        };
+        values.push((name.clone(), value));
+    }
+    if made {
+        let record = serde_json::to_vec_pretty(&kept).expect("serialises");
+        ctx.put_artifact(path, &record).await?;
+    }
+    Ok(values)
 }
 
 /// How a user gives values, for error messages.

@@ -43,6 +43,9 @@ const ECR_REPOSITORY: &str = "aws_ecr_repository.app";
 const APPLYING_MEMO: &str = "applying";
 const PLAN_ARTIFACT: &str = "plan/deployflow.tfplan";
 const PLAN_JSON_ARTIFACT: &str = "plan/plan.json";
+/// The app's keys generated for it (nobody gave them), each sealed: every
+/// later plan and apply passes the same values.
+const GENERATED_ARTIFACT: &str = "app-env/generated.sealed.json";
 const STATE_ARTIFACT: &str = "state/terraform.tfstate";
 
 /// Why a deployment needs an approver whatever the settings: its estimated
@@ -167,7 +170,20 @@ pub(super) async fn run(
         Target::Vm => vec![bundle_variable(&bundle)],
         _ => vec![format!("-var=image_tag={image_tag}")],
     };
-    let values = super::app_env::given(&ctx).await?;
+    let mut values = super::app_env::given(&ctx).await?;
+    if choice.target != Target::Vm {
+        // The VM's `make up` generates them itself, into its own .env.
+        let generated: crate::plan::GenerateOutput = ctx.output_of("generate")?;
+        let ungiven: Vec<String> = generated
+            .generated_secrets
+            .into_iter()
+            .filter(|name| {
+                !values.contains_key(name)
+                    && analysis::variable_kind(name) == analysis::VariableKind::AppSecret
+            })
+            .collect();
+        values.extend(super::app_env::generated(&ctx, GENERATED_ARTIFACT, &ungiven).await?);
+    }
     let session = Session::new(tf, &ctx, dir.clone(), ctx.job_id, variables)
         .with_app_env(&values)
         .with_plan_gate(gate_policy(&choice, &tf.state));

@@ -86,7 +86,7 @@ pub(super) async fn apply(
         .filter(|name| !values.contains_key(name.as_str()))
         .cloned()
         .collect();
-    let passwords = generated_secrets(ctx, &ungiven).await?;
+    let passwords = super::app_env::generated(ctx, PASSWORDS_ARTIFACT, &ungiven).await?;
     let dir = config.deployments_dir.join(ctx.job_id.to_string());
     let source = bundle_dir::materialise(shared, ctx, &dir).await?;
     if let Some(reach) = crate::preflight::reaches_host(&source, &generated.compose_file) {
@@ -168,47 +168,6 @@ pub(super) async fn apply(
         },
         replanned: false,
     }))
-}
-
-/// The stores' passwords and the app's generated keys: made on the first
-/// apply and kept sealed in an artifact written before `compose up`, so
-/// every later attempt (resumed, or retried from apply) opens the stores'
-/// volumes with the password they were created with, and the app keeps the
-/// key its sessions and tokens are signed with.
-async fn generated_secrets(
-    ctx: &StepContext,
-    names: &[String],
-) -> Result<Vec<(String, String)>, StepError> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let files = ctx.artifacts_under(ctx.job_id, PASSWORDS_ARTIFACT).await?;
-    let mut kept: serde_json::Map<String, Value> = match files.first() {
-        Some((_, bytes)) => serde_json::from_slice(bytes).map_err(|e| {
-            StepError::permanent(format!("unreadable {PASSWORDS_ARTIFACT}: {e}"))
-                .with_code(failures::WORKER_RECORD_UNREADABLE)
-        })?,
-        None => serde_json::Map::new(),
-    };
-    let mut passwords = Vec::new();
-    let mut made = false;
-    for name in names {
-        let password = match kept.get(name) {
-            Some(sealed) => ctx.open(name, sealed)?,
-            None => {
-                let password = crate::secrets::fresh(name);
-                kept.insert(name.clone(), ctx.seal(name, &password)?);
-                made = true;
-                password
-            }
-        };
-        passwords.push((name.clone(), password));
-    }
-    if made {
-        let record = serde_json::to_vec_pretty(&kept).expect("serialises");
-        ctx.put_artifact(PASSWORDS_ARTIFACT, &record).await?;
-    }
-    Ok(passwords)
 }
 
 /// Port 8080 when it is free on a local engine, else a free one; on a
