@@ -16,6 +16,7 @@ use pipeline::docker::PreflightMode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use test_support::docker_engine::{self, DockerEngine, REGISTRY};
+use test_support::docker_tls::TlsEngine;
 use test_support::git_fixture::{FixtureFile, GitFixture};
 
 /// A cold build on vfs storage installs packages from the registries; a
@@ -338,6 +339,81 @@ async fn a_static_site_is_served_by_nginx() {
     assert_answered(&outcome, "/");
 }
 
+/// The engine as a remote one is reached: `tcp://` with mutual TLS.
+fn over_tls(
+    tls: &TlsEngine,
+    cert_path: &std::path::Path,
+) -> impl FnOnce(&mut pipeline::PipelineConfig) {
+    let settings = [
+        ("DOCKER_HOST", tls.host.clone()),
+        ("DOCKER_TLS_VERIFY", "1".to_owned()),
+        ("DOCKER_CERT_PATH", cert_path.display().to_string()),
+    ];
+    move |config| {
+        config.docker.env.retain(|(name, _)| name != "DOCKER_HOST");
+        config.docker.env.extend(
+            settings
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), SecretString::from(v))),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_engine_over_tls_is_deployed_to_and_refuses_a_client_it_does_not_trust() {
+    let Some(docker) = docker_engine::engine_with(&[NGINX]) else {
+        return;
+    };
+    let tls = TlsEngine::start(&docker).expect("the engine's TLS endpoint starts");
+    let site = [FixtureFile::file(
+        "index.html",
+        "<!doctype html><html><head><title>Remote</title></head><body><h1>Remote</h1></body></html>\n",
+    )];
+    let outcome = deploy_configured(
+        &docker,
+        &site,
+        "deploy it on my server",
+        &[],
+        over_tls(&tls, &tls.cert_path),
+    )
+    .await;
+    assert_eq!(
+        outcome.job.state.as_deref(),
+        Some("HealthChecked"),
+        "{:?}\n{:#}",
+        outcome.job,
+        outcome.outputs
+    );
+    assert!(outcome.outputs["preflight"]["engine"].is_string());
+    let url = outcome.outputs["apply"]["app_url"].as_str().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(outcome.outputs["healthcheck"]["status"], 200);
+    let project = outcome.outputs["apply"]["outputs"]["compose_project"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    destroy_leaves_nothing(&docker, &outcome, &project).await;
+
+    // A client certificate the engine's authority never issued: nothing is
+    // built or started, and the step says the engine cannot be reached.
+    assert!(!tls.answers(&tls.untrusted_cert_path));
+    let refused = deploy_configured(
+        &docker,
+        &site,
+        "deploy it on my server",
+        &[],
+        over_tls(&tls, &tls.untrusted_cert_path),
+    )
+    .await;
+    assert_eq!(refused.job.status, JobStatus::Failed, "{:?}", refused.job);
+    assert_eq!(
+        refused.job.error_code.as_deref(),
+        Some(pipeline::failures::PREFLIGHT_UNAVAILABLE),
+        "{:?}",
+        refused.job
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_go_stdlib_server_answers() {
     let Some(docker) = docker_engine::engine_with(&[GO, ALPINE]) else {
@@ -534,6 +610,12 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
     let outputs =
         serde_json::to_value(engine.store().load_outputs(outcome.id).await.unwrap()).unwrap();
     assert_eq!(outputs["apply"]["app_url"], url.as_str(), "same port");
+    // What the README's cold and warm columns are made of.
+    eprintln!(
+        "docker-host figures: compose up --build {}s on the first apply, {}s again from the engine's cache",
+        outcome.outputs["apply"]["outputs"]["up_seconds"],
+        outputs["apply"]["outputs"]["up_seconds"],
+    );
     let again = docker.lines(&[
         "ps",
         "-aq",

@@ -2,6 +2,7 @@
 
 pub mod database;
 pub mod docker_engine;
+pub mod docker_tls;
 pub mod fake_container_tools;
 pub mod fake_openai;
 pub mod fake_terraform;

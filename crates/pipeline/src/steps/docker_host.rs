@@ -120,6 +120,7 @@ pub(super) async fn apply(
         config.docker_host().unwrap_or("the local engine")
     ));
     let mut tail = VecDeque::new();
+    let started = std::time::Instant::now();
     project
         .run(
             ctx,
@@ -157,6 +158,11 @@ pub(super) async fn apply(
     outputs.insert("app_url".into(), Value::from(app_url.clone()));
     outputs.insert("compose_project".into(), Value::from(project.name.clone()));
     outputs.insert("host_port".into(), Value::from(host_port));
+    // Build and start together: a re-apply builds from the engine's cache.
+    outputs.insert(
+        "up_seconds".into(),
+        Value::from((started.elapsed().as_secs_f64() * 10.0).round() / 10.0),
+    );
     Ok(StepOutcome::Completed(ApplyOutput {
         app_url: Some(app_url),
         outputs,
