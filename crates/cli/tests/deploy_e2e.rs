@@ -949,18 +949,10 @@ async fn a_build_time_variable_reaches_the_image_build_as_a_build_argument() {
 /// `app_env` as the saved plan of job `id` carried it to Terraform (the
 /// plan file is an admin's artifact: it holds the variables' values).
 async fn planned_app_env(stack: &Stack, id: &str) -> Value {
-    let plan: Value = stack
-        .http
-        .get(format!(
-            "{}/job/{id}/artifacts/plan/deployflow.tfplan",
-            stack.api_url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (code, plan) = stack
+        .get_json(&format!("/job/{id}/artifacts/plan/deployflow.tfplan"))
+        .await;
+    assert_eq!(code, 200, "{plan:#}");
     serde_json::from_str(plan["variables"]["app_env"].as_str().unwrap_or("{}")).unwrap()
 }
 
