@@ -42,8 +42,8 @@ use std::collections::BTreeMap;
 
 pub use build_env::declared_args;
 pub use build_isolation::{
-    BuildFile, IsolatedBuilds, NO_PROXY_ARGS, PROXY_ARGS, engine_fetched_sources, isolate_builds,
-    source_host,
+    BuildFile, IsolatedBuilds, NO_HOST_ADDRESS, NO_PROXY_ARGS, PROXY_ARGS, engine_fetched_sources,
+    isolate_builds, isolate_run, source_host,
 };
 pub use compose::HOST_PORT_VARIABLE;
 pub use host_access::host_access;

@@ -126,7 +126,7 @@ impl BuildIsolation {
         let dockerfile = format!(
             "FROM {}\n\
              RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-             --no-install-recommends tinyproxy && rm -rf /var/lib/apt/lists/*\n\
+             --no-install-recommends tinyproxy curl && rm -rf /var/lib/apt/lists/*\n\
              COPY tinyproxy.conf allowed-hosts /etc/tinyproxy/\n\
              USER nobody\n\
              EXPOSE {PROXY_PORT}\n\

@@ -103,6 +103,9 @@ catalogue! {
     PREFLIGHT_BUILD = "preflight.build":
         "The generated bundle did not build."
         => "Read the diagnosis and the build log's last lines in the job; fix the repository or the requirements and retry.";
+    PREFLIGHT_NOT_ISOLATED = "preflight.not_isolated":
+        "The app cannot be started away from the control plane: its compose file joins a network made outside its project."
+        => "Use networks the compose file declares itself, or run the bundle yourself where you trust it (`make up`).";
     PREFLIGHT_START = "preflight.start":
         "The bundle built, but its containers did not start."
         => "Read the last lines in the job; a missing variable or a port already taken are common causes.";

@@ -16,6 +16,7 @@ mod memo;
 pub mod plan;
 mod preflight;
 mod probe;
+mod run_network;
 mod secrets;
 mod steps;
 pub mod terraform;

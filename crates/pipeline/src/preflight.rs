@@ -18,6 +18,7 @@ use crate::build_network;
 use crate::docker::{self, ComposeCli, DockerConfig, PreflightMode};
 use crate::failures;
 use crate::probe::{Probe, describe, is_healthy, probe};
+use crate::run_network;
 use crate::terraform::runner::{ChildLine, Program, run_program};
 
 /// Lines of the build log and of the app's log kept in the checkpoint.
@@ -117,6 +118,9 @@ pub(crate) struct Project<'a> {
     pub compose_file: String,
     /// The override that puts the builds on the isolated build network.
     pub build_override: Option<String>,
+    /// The override that runs the services on internal networks, probed
+    /// from inside (preflight; see [`run_network`]).
+    pub run_override: Option<String>,
     pub env: Vec<(String, String)>,
     /// Remove the build stages this project's builds leave (preflight). A
     /// docker-host deployment keeps them: a re-apply then rebuilds from
@@ -245,6 +249,9 @@ impl Project<'_> {
 
     /// `compose down` with volumes and the images it built.
     pub(crate) async fn down(&self, ctx: &StepContext) {
+        if self.run_override.is_some() {
+            run_network::disconnect_prober(self.config, &self.name).await;
+        }
         let mut ignored = VecDeque::new();
         let args = ["down", "--volumes", "--rmi", "local", "--remove-orphans"];
         if let Err(error) = self
@@ -309,7 +316,10 @@ impl Project<'_> {
     /// `-p NAME -f FILE [-f OVERRIDE]`.
     fn file_args(&self) -> Vec<&str> {
         let mut args = vec!["-p", self.name.as_str(), "-f", self.compose_file.as_str()];
-        if let Some(file) = &self.build_override {
+        for file in [&self.build_override, &self.run_override]
+            .into_iter()
+            .flatten()
+        {
             args.extend(["-f", file.as_str()]);
         }
         args
@@ -368,6 +378,16 @@ pub(crate) async fn run(
         return Ok(PreflightOutput::skipped(why));
     }
     let build_override = isolate_builds(config, ctx, subject.source, subject.compose_file).await?;
+    // With builds isolated, so is the run: the egress proxy is the prober.
+    let run_override = match build_override {
+        Some(_) => Some(
+            run_network::isolate(subject.source, subject.compose_file).map_err(|why| {
+                StepError::permanent(format!("preflight: not started: {why}"))
+                    .with_code(failures::PREFLIGHT_NOT_ISOLATED)
+            })?,
+        ),
+        None => None,
+    };
     ctx.info(format!(
         "preflight on Docker {version} with {}",
         compose.describe()
@@ -407,6 +427,7 @@ pub(crate) async fn run(
         dir: subject.source.to_path_buf(),
         compose_file: subject.compose_file.to_owned(),
         build_override,
+        run_override,
         env,
         remove_build_stages: true,
     };
@@ -489,13 +510,43 @@ async fn build_start_probe(
         .health_path
         .filter(|p| p.starts_with('/'))
         .unwrap_or("/");
-    let url = format!("{}{path}", config.published_url(host_port));
+    let inside = match (&project.run_override, &container) {
+        (Some(_), Some(container)) => Some(inside_address(project, container).await?),
+        _ => None,
+    };
+    let url = match &inside {
+        Some(address) => format!("http://{address}:{}{path}", subject.container_port),
+        None => format!("{}{path}", config.published_url(host_port)),
+    };
     output.url = Some(url.clone());
-    ctx.info(format!(
-        "probing {url} (container port {})",
-        subject.container_port
-    ));
-    let verdict = probe_until_answer(config, ctx, &url, container.as_deref(), output).await;
+    let prober = match &inside {
+        Some(address) => {
+            ctx.info(format!(
+                "probing {url} from inside the project's isolated network"
+            ));
+            Prober::Inside {
+                address,
+                port: subject.container_port,
+                path,
+            }
+        }
+        None => {
+            ctx.info(format!(
+                "probing {url} (container port {})",
+                subject.container_port
+            ));
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|error| {
+                    StepError::retryable(format!("no HTTP client: {error}"))
+                        .with_code(failures::PREFLIGHT_UNAVAILABLE)
+                })?;
+            Prober::Host { client, url: &url }
+        }
+    };
+    let verdict = probe_until_answer(config, ctx, &prober, container.as_deref(), output).await;
     output.start_seconds = started.elapsed().as_secs_f64();
     if let Some(container) = &container {
         output.container_log_tail = container_logs(config, container).await;
@@ -555,24 +606,58 @@ enum Verdict {
     Interrupted,
 }
 
+/// The app's address on its isolated network, with the prober joined to it.
+async fn inside_address(project: &Project<'_>, container: &str) -> Result<String, StepError> {
+    let unavailable = |why: String| {
+        StepError::retryable(format!("preflight: the app cannot be probed: {why}"))
+            .with_code(failures::PREFLIGHT_UNAVAILABLE)
+    };
+    run_network::connect_prober(project.config, &project.name)
+        .await
+        .map_err(unavailable)?;
+    run_network::address_of(project.config, container)
+        .await
+        .ok_or_else(|| unavailable(format!("container {container} has no address")))
+}
+
+/// Where the probes come from.
+enum Prober<'a> {
+    /// The host, on the published port.
+    Host {
+        client: reqwest::Client,
+        url: &'a str,
+    },
+    /// The prober container on the project's isolated network.
+    Inside {
+        address: &'a str,
+        port: u16,
+        path: &'a str,
+    },
+}
+
+impl Prober<'_> {
+    async fn probe(&self, config: &DockerConfig) -> Probe {
+        match self {
+            Prober::Host { client, url } => probe(client, url).await,
+            Prober::Inside {
+                address,
+                port,
+                path,
+            } => run_network::probe(config, address, *port, path).await,
+        }
+    }
+}
+
 async fn probe_until_answer(
     config: &DockerConfig,
     ctx: &StepContext,
-    url: &str,
+    prober: &Prober<'_>,
     container: Option<&str>,
     output: &mut PreflightOutput,
 ) -> Verdict {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(client) => client,
-        Err(error) => return Verdict::NoAnswer(format!("no HTTP client: {error}")),
-    };
     let deadline = Instant::now() + config.start_deadline;
     loop {
-        let answer = probe(&client, url).await;
+        let answer = prober.probe(config).await;
         let last = describe(&answer);
         let status = answer.status;
         if output.probes.len() < 200 {

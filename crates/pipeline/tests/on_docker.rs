@@ -1019,7 +1019,9 @@ impl ControlPlane {
 /// plane (on the engine's bridge gateway and on this host's own address),
 /// the cloud's instance metadata service, both directly and through the
 /// build's proxy, and looks for the worker's credentials; it fails the
-/// build when anything answers. The app itself needs Flask from PyPI.
+/// build when anything answers. The app runs the same check as it starts
+/// (preflight starts it next to the control plane too) and prints what it
+/// reached. The app itself needs Flask from PyPI.
 fn hostile_build(docker: &DockerEngine, control_plane: &ControlPlane) -> Vec<FixtureFile> {
     // The default bridge's gateway is its subnet's first address.
     let subnet = docker
@@ -1085,7 +1087,7 @@ print("isolated: the build reached nothing but the registries")
         FixtureFile::file("probe_build.py", probe),
         FixtureFile::file(
             "app.py",
-            "from flask import Flask\napp = Flask(__name__)\n\n@app.get(\"/healthz\")\ndef health():\n    return \"ok\"\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
+            "import subprocess, sys\nfrom flask import Flask\nchecked = subprocess.run([sys.executable, \"probe_build.py\"], capture_output=True, text=True)\nprint(\"run check:\", checked.stdout.replace(\"\\n\", \" | \"), flush=True)\napp = Flask(__name__)\n\n@app.get(\"/healthz\")\ndef health():\n    return \"ok\"\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n",
         ),
     ]
 }
@@ -1105,7 +1107,19 @@ async fn a_build_reaches_the_registries_but_not_the_control_plane_or_the_metadat
         log.contains("isolated: the build reached nothing but the registries"),
         "{log}"
     );
-    assert_eq!(control_plane.connections(), 0, "{log}");
+    // The app's own run reached nothing either, and was probed from inside.
+    let ran = isolated.outputs["preflight"]["container_log_tail"].to_string();
+    assert!(ran.contains("run check:"), "{ran}");
+    assert!(ran.contains("isolated: the build reached nothing"), "{ran}");
+    assert!(!ran.contains("REACHED"), "{ran}");
+    assert!(
+        isolated.outputs["preflight"]["url"]
+            .as_str()
+            .is_some_and(|url| !url.starts_with("http://127.0.0.1")),
+        "probed from inside the project's network: {:#}",
+        isolated.outputs["preflight"]
+    );
+    assert_eq!(control_plane.connections(), 0, "{log}\n{ran}");
 
     // The same build on the engine's default network reaches the host: the
     // probe tells a reachable control plane from an isolated one.

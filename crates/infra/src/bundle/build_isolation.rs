@@ -33,6 +33,49 @@ pub enum BuildFile {
     Inline(String),
 }
 
+/// The driver option that leaves the host without an address on a bridge,
+/// so containers on it cannot reach the host's own services.
+pub const NO_HOST_ADDRESS: &str = "com.docker.network.bridge.inhibit_ipv4";
+
+/// The override that runs the services of `compose` with no way out: every
+/// network of the file (its `default` included) internal, with no address
+/// of the host on its bridge. The services still reach each other. A file
+/// that joins a network made elsewhere (`external`) cannot be isolated.
+pub fn isolate_run(compose: &str) -> Result<String, InfraError> {
+    let document = yaml::parse(compose)?;
+    let declared = document.get("networks").and_then(Value::as_mapping);
+    let mut names: Vec<Value> = vec!["default".into()];
+    for (name, network) in declared.into_iter().flatten() {
+        let external = network
+            .get("external")
+            .is_some_and(|e| e.as_bool() != Some(false));
+        if external {
+            return Err(InfraError::Compose(format!(
+                "network {} is external: the services would join a network made outside this project",
+                name.as_str().unwrap_or("?")
+            )));
+        }
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    let mut networks = Mapping::new();
+    for name in names {
+        let mut options = Mapping::new();
+        options.insert(NO_HOST_ADDRESS.into(), "true".into());
+        let mut network = Mapping::new();
+        network.insert("internal".into(), true.into());
+        network.insert("driver_opts".into(), Value::Mapping(options));
+        networks.insert(name, Value::Mapping(network));
+    }
+    let mut root = Mapping::new();
+    root.insert("networks".into(), Value::Mapping(networks));
+    Ok(yaml::render(
+        "# Written by deployflow: the services run on internal networks with no way to the host.\n",
+        &Value::Mapping(root),
+    ))
+}
+
 /// The override that builds every service of `compose` on `network` with
 /// `proxy_url` as its proxy. Services without a `build` are left alone.
 pub fn isolate_builds(
@@ -168,6 +211,26 @@ fn instructions(dockerfile: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_network_of_a_run_is_internal_without_a_host_address() {
+        let compose = "services:\n  app:\n    build: .\n    networks: [front, back]\n  db:\n    image: postgres\nnetworks:\n  front: {}\n  back:\n    driver: bridge\n";
+        let text = isolate_run(compose).unwrap();
+        let doc = yaml::parse(&text).unwrap();
+        for name in ["default", "front", "back"] {
+            let network = &doc["networks"][name];
+            assert_eq!(network["internal"].as_bool(), Some(true), "{text}");
+            assert_eq!(
+                network["driver_opts"][NO_HOST_ADDRESS].as_str(),
+                Some("true"),
+                "{text}"
+            );
+        }
+        let external =
+            "services:\n  app:\n    image: x\nnetworks:\n  shared:\n    external: true\n";
+        let error = isolate_run(external).unwrap_err().to_string();
+        assert!(error.contains("network shared is external"), "{error}");
+    }
     use super::*;
 
     #[test]

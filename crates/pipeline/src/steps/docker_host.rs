@@ -105,6 +105,7 @@ pub(super) async fn apply(
         dir: source,
         compose_file: generated.compose_file.clone(),
         build_override,
+        run_override: None,
         env: std::iter::once((
             infra::bundle::HOST_PORT_VARIABLE.to_owned(),
             host_port.to_string(),
