@@ -514,9 +514,12 @@ async fn build_start_probe(
         (Some(_), Some(container)) => Some(inside_address(project, container).await?),
         _ => None,
     };
-    let url = match &inside {
-        Some(address) => format!("http://{address}:{}{path}", subject.container_port),
-        None => format!("{}{path}", config.published_url(host_port)),
+    let url = match (&inside, &container) {
+        (Some(Some(address)), _) => format!("http://{address}:{}{path}", subject.container_port),
+        (Some(None), Some(container)) => {
+            format!("http://{container}:{}{path}", subject.container_port)
+        }
+        _ => format!("{}{path}", config.published_url(host_port)),
     };
     output.url = Some(url.clone());
     let prober = match &inside {
@@ -525,7 +528,7 @@ async fn build_start_probe(
                 "probing {url} from inside the project's isolated network"
             ));
             Prober::Inside {
-                address,
+                address: address.as_deref(),
                 port: subject.container_port,
                 path,
             }
@@ -606,18 +609,20 @@ enum Verdict {
     Interrupted,
 }
 
-/// The app's address on its isolated network, with the prober joined to it.
-async fn inside_address(project: &Project<'_>, container: &str) -> Result<String, StepError> {
-    let unavailable = |why: String| {
-        StepError::retryable(format!("preflight: the app cannot be probed: {why}"))
-            .with_code(failures::PREFLIGHT_UNAVAILABLE)
-    };
+/// The app's address on its isolated network, with the prober joined to
+/// it; none when the container has none (it stopped already: the probes
+/// then fail and the container's state says why).
+async fn inside_address(
+    project: &Project<'_>,
+    container: &str,
+) -> Result<Option<String>, StepError> {
     run_network::connect_prober(project.config, &project.name)
         .await
-        .map_err(unavailable)?;
-    run_network::address_of(project.config, container)
-        .await
-        .ok_or_else(|| unavailable(format!("container {container} has no address")))
+        .map_err(|why| {
+            StepError::retryable(format!("preflight: the app cannot be probed: {why}"))
+                .with_code(failures::PREFLIGHT_UNAVAILABLE)
+        })?;
+    Ok(run_network::address_of(project.config, container).await)
 }
 
 /// Where the probes come from.
@@ -629,7 +634,8 @@ enum Prober<'a> {
     },
     /// The prober container on the project's isolated network.
     Inside {
-        address: &'a str,
+        /// None when the container has no address.
+        address: Option<&'a str>,
         port: u16,
         path: &'a str,
     },
@@ -640,10 +646,16 @@ impl Prober<'_> {
         match self {
             Prober::Host { client, url } => probe(client, url).await,
             Prober::Inside {
-                address,
+                address: Some(address),
                 port,
                 path,
             } => run_network::probe(config, address, *port, path).await,
+            Prober::Inside { address: None, .. } => Probe {
+                at: chrono::Utc::now(),
+                status: None,
+                latency_ms: 0,
+                error: Some("the container has no address on its network".into()),
+            },
         }
     }
 }
