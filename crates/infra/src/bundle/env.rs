@@ -41,16 +41,24 @@ pub(super) fn compose_env(
     let mut entries: Vec<ComposeEnv> = Vec::new();
     let mut required = Vec::new();
     let mut generated = Vec::new();
-    let listed = analysis
-        .env
-        .iter()
-        .map(|v| (v.name.as_str(), v.required, v.secret, v.default.as_deref()));
+    let listed = analysis.env.iter().map(|v| {
+        let default = v.default.as_deref();
+        (v.name.as_str(), v.required, v.secret, default, v.kind)
+    });
     let unlisted = analysis
         .required_env
         .iter()
         .filter(|name| !analysis.env.iter().any(|v| &v.name == *name))
-        .map(|name| (name.as_str(), true, false, None));
-    for (name, is_required, secret, default) in listed.chain(unlisted) {
+        .map(|name| {
+            (
+                name.as_str(),
+                true,
+                false,
+                None,
+                analysis::variable_kind(name),
+            )
+        });
+    for (name, is_required, secret, default, kind) in listed.chain(unlisted) {
         if !is_variable_name(name) || runtime.iter().any(|r| r.name == name) {
             continue;
         }
@@ -58,7 +66,7 @@ pub(super) fn compose_env(
             entries.push(wired(name, kind, part));
             continue;
         }
-        if is_required && analysis::variable_kind(name) == VariableKind::AppSecret {
+        if is_required && kind == VariableKind::AppSecret {
             generated.push(name.to_owned());
             entries.push(ComposeEnv {
                 name: name.to_owned(),
@@ -70,7 +78,7 @@ pub(super) fn compose_env(
             });
             continue;
         }
-        if is_required && analysis::variable_kind(name) == VariableKind::OwnAddress {
+        if is_required && kind == VariableKind::OwnAddress {
             let local = own_address_here(name);
             entries.push(ComposeEnv {
                 name: name.to_owned(),
