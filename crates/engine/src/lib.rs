@@ -12,6 +12,7 @@ pub mod definition;
 pub mod demo;
 mod engine;
 mod error;
+pub mod follow;
 mod job_log_layer;
 mod job_run;
 pub mod logs;

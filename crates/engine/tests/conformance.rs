@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use engine::follow::{Follow, JobEvent};
 use engine::store::{
     AttemptRecord, CancelOutcome, ClaimedJob, JobFilter, Lease, Outcome, Transition,
 };
@@ -69,6 +70,7 @@ conformance!(
     a_waiting_job_holds_no_worker_and_resumes_on_its_signal,
     a_waiting_job_can_be_cancelled_and_not_signalled_twice,
     a_step_can_finish_the_job_early,
+    follow_ends_at_a_wait_when_asked_and_otherwise_when_the_job_ends,
 );
 
 async fn open(url: &str) -> Arc<dyn Store> {
@@ -1545,4 +1547,80 @@ async fn a_step_can_finish_the_job_early(store: Arc<dyn Store>) {
         attempts[0].error.as_deref(),
         Some("apply skipped: no credentials")
     );
+}
+
+/// Everything `follow` yields until it ends by itself (within 10 s).
+async fn followed(engine: &Engine, id: uuid::Uuid, follow: Follow) -> Vec<JobEvent> {
+    use futures::StreamExt;
+    let stream = engine.follow(id, follow.every(Duration::from_millis(20)));
+    tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
+        .await
+        .expect("the stream ends by itself")
+        .into_iter()
+        .map(|event| event.expect("a follow read"))
+        .collect()
+}
+
+async fn follow_ends_at_a_wait_when_asked_and_otherwise_when_the_job_ends(store: Arc<dyn Store>) {
+    let engine = engine_for(&store);
+    let id = engine.submit("gate", json!({}), None).await.unwrap().job.id;
+    let shutdown = CancellationToken::new();
+    let worker = Worker::new(store.clone(), engine.catalog().clone(), fast_worker("w1"));
+    let running = tokio::spawn(worker.run(shutdown.clone()));
+
+    let parked = followed(
+        &engine,
+        id,
+        Follow::default().with_attempts().until_waiting(),
+    )
+    .await;
+    let statuses: Vec<JobStatus> = parked
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::Status(job) => Some(job.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses.last(), Some(&JobStatus::Waiting), "{parked:#?}");
+    let mut seen = statuses.clone();
+    seen.dedup();
+    assert_eq!(seen, statuses, "a status is sent only when it changed");
+    let attempts: Vec<(&str, Outcome)> = parked
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::Attempt(a) => Some((a.step_name.as_str(), a.outcome)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [("first", Outcome::Succeeded), ("gate", Outcome::Waiting)]
+    );
+    let cursor = parked.iter().rev().find_map(|e| match e {
+        JobEvent::Log(line) => Some(line.id),
+        _ => None,
+    });
+    assert!(
+        parked
+            .iter()
+            .any(|e| matches!(e, JobEvent::Log(l) if l.line.message == "hello from the step")),
+        "{parked:#?}"
+    );
+
+    engine.signal(id, "approval", json!(true)).await.unwrap();
+    let rest = followed(&engine, id, Follow::default().after_log(cursor)).await;
+    let Some(JobEvent::Status(last)) = rest.last() else {
+        panic!("the stream ends with the job's record: {rest:#?}");
+    };
+    assert_eq!(last.status, JobStatus::Succeeded, "{rest:#?}");
+    assert!(
+        rest.iter().all(|e| match e {
+            JobEvent::Log(line) => Some(line.id) > cursor,
+            JobEvent::Attempt(_) => false,
+            JobEvent::Status(_) => true,
+        }),
+        "no line before the cursor, no attempts unless asked: {rest:#?}"
+    );
+    shutdown.cancel();
+    running.await.unwrap();
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use engine::follow::{Follow, JobEvent};
 use engine::{Engine, JobStatus};
+use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::worker::worker_config;
@@ -74,34 +76,39 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(engine::Worker::new(store, catalog, worker).run(shutdown.clone()));
-    let (mut shown_attempts, mut log_cursor) = (0, None);
-    let job = loop {
-        let details = engine.details(job.id).await?;
-        for line in engine.logs(job.id, log_cursor, 500).await? {
-            log_cursor = Some(line.id);
-            println!("  {:<5} {}", line.line.level.as_str(), line.line.message);
+    // A job parked for approval holds no worker: nothing more happens here.
+    let mut events = std::pin::pin!(
+        engine.follow(
+            job.id,
+            Follow::default()
+                .with_attempts()
+                .until_waiting()
+                .every(Duration::from_millis(200)),
+        )
+    );
+    while let Some(event) = events.next().await {
+        match event? {
+            JobEvent::Log(line) => {
+                println!("  {:<5} {}", line.line.level.as_str(), line.line.message);
+            }
+            JobEvent::Attempt(attempt) => {
+                let ms = (attempt.finished_at - attempt.started_at).num_milliseconds();
+                println!(
+                    "[{}] attempt {} {} in {ms} ms{}",
+                    attempt.step_name,
+                    attempt.attempt,
+                    attempt.outcome.as_str(),
+                    attempt
+                        .error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                );
+            }
+            JobEvent::Status(_) => {}
         }
-        for attempt in details.attempts.iter().skip(shown_attempts) {
-            let ms = (attempt.finished_at - attempt.started_at).num_milliseconds();
-            println!(
-                "[{}] attempt {} {} in {ms} ms{}",
-                attempt.step_name,
-                attempt.attempt,
-                attempt.outcome.as_str(),
-                attempt
-                    .error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            );
-        }
-        shown_attempts = details.attempts.len();
-        // A job parked for approval holds no worker: nothing more happens here.
-        if details.job.status.is_terminal() || details.job.status == JobStatus::Waiting {
-            break details.job;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    }
+    let job = engine.job(job.id).await?;
     shutdown.cancel();
     let _ = running.await;
 
