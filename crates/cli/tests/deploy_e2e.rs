@@ -824,6 +824,13 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
     assert_eq!(argv[2].last(), Some(&"-"), "the context is read from stdin");
     let image = argv[2][5];
     assert!(image.starts_with("fake-ecr_repository_url:"), "{image}");
+    // The deployment names the image it runs by the digest the push printed.
+    assert_eq!(job["outputs"]["apply"]["image"]["image"], image, "{job:#}");
+    assert_eq!(
+        job["outputs"]["apply"]["image"]["digest"],
+        FakeContainerTools::digest_of(image),
+        "{job:#}"
+    );
     let build = &argv[2];
     assert!(
         build
@@ -894,6 +901,33 @@ async fn a_worker_killed_after_its_image_push_is_resumed_without_pushing_again()
         .filter(|c| c.argv.get(1).map(String::as_str) == Some("build"))
         .count();
     assert_eq!(builds, 1, "the successor did not build the image again");
+    stack.assert_no_duplicate_creates();
+    // The successor took the digest from the registry.
+    let image = job["outputs"]["apply"]["image"]["image"].as_str().unwrap();
+    assert_eq!(
+        job["outputs"]["apply"]["image"]["digest"],
+        FakeContainerTools::digest_of(image),
+        "{job:#}"
+    );
+}
+
+/// An attempt that failed after `terraform apply` finished (here reading the
+/// outputs) is followed by one that only reads them: the changes were made
+/// and recorded as made, so nothing is applied or planned again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_failing_after_its_apply_is_retried_without_applying_again() {
+    let stack = Stack::start().await;
+    stack
+        .terraform
+        .fail_next("output", 1, "Error: connection reset by peer");
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    assert_eq!(outcomes(&job, "apply"), ["failed", "succeeded"], "{job:#}");
+    assert_eq!(stack.count("apply"), 1, "the retry must not apply again");
+    assert_eq!(stack.count("plan"), 1, "nor plan again");
+    assert_eq!(job["outputs"]["apply"]["replanned"], false, "{job:#}");
     stack.assert_no_duplicate_creates();
 }
 

@@ -29,8 +29,11 @@ impl FakeContainerTools {
     pub fn install(dir: &Path) -> Self {
         std::fs::create_dir_all(dir).expect("fake tools dir");
         let log = dir.join("calls.log");
+        // The digest a push prints and the registry describes: the image
+        // name's own hash, so both tools give the same one.
         let record = format!(
-            "bytes=0\ncase \"$1 $2\" in\n  login*|build*) bytes=$(wc -c | tr -d ' ');;\nesac\n\
+            "image_digest() {{ printf 'sha256:%s' \"$(printf %s \"$1\" | sha256sum | cut -d' ' -f1)\"; }}\n\
+             bytes=0\ncase \"$1 $2\" in\n  login*|build*) bytes=$(wc -c | tr -d ' ');;\nesac\n\
              {{ printf '%s\\037' \"$(basename \"$0\")\" \"$@\"; printf 'stdin=%s\\n' \"$bytes\"; }} >> '{}'\n",
             log.display()
         );
@@ -41,7 +44,10 @@ impl FakeContainerTools {
         let kill_flag = dir.join(KILL_AFTER_PUSH);
         let docker = format!(
             "#!/bin/sh\n{record}case \"$1 $2\" in\n  'network inspect') echo 'true true';;\n  'container inspect') exit 1;;\nesac\n\
-             if [ \"$1\" = push ] && [ -e '{flag}' ]; then rm -f '{flag}'; kill -9 $PPID; fi\n",
+             if [ \"$1\" = push ]; then\n\
+               echo \"${{2##*:}}: digest: $(image_digest \"$2\") size: 528\"\n\
+               if [ -e '{flag}' ]; then rm -f '{flag}'; kill -9 $PPID; fi\n\
+             fi\n",
             flag = kill_flag.display()
         );
         // `ecr describe-images` finds a tag a recorded `docker push` pushed.
@@ -49,7 +55,10 @@ impl FakeContainerTools {
             "#!/bin/sh\n{record}if [ \"$1 $2\" = \"ecr get-login-password\" ]; then echo '{FAKE_REGISTRY_PASSWORD}'; fi\n\
              if [ \"$1 $2\" = \"ecr describe-images\" ]; then\n\
                tag=''; for a in \"$@\"; do case \"$a\" in imageTag=*) tag=\"${{a#imageTag=}}\";; esac; done\n\
-               if [ -n \"$tag\" ] && grep -q \"push.*:$tag\" '{log}'; then printf '{{\"imageDetails\":[{{\"imageTags\":[\"%s\"]}}]}}\\n' \"$tag\"; exit 0; fi\n\
+               if [ -n \"$tag\" ] && grep -q \"push.*:$tag\" '{log}'; then\n\
+                 image=$(grep -o \"push.[^[:cntrl:]]*:$tag\" '{log}' | head -n1 | cut -c6-)\n\
+                 printf '{{\"imageDetails\":[{{\"imageTags\":[\"%s\"],\"imageDigest\":\"%s\"}}]}}\\n' \"$tag\" \"$(image_digest \"$image\")\"; exit 0\n\
+               fi\n\
                echo 'An error occurred (ImageNotFoundException) when calling the DescribeImages operation' >&2; exit 254\n\
              fi\n",
             log = log.display()
@@ -63,6 +72,13 @@ impl FakeContainerTools {
         Self {
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// The digest the fake `docker push` prints for `image`, and the fake
+    /// registry describes it with.
+    pub fn digest_of(image: &str) -> String {
+        use sha2::Digest;
+        format!("sha256:{:x}", sha2::Sha256::digest(image.as_bytes()))
     }
 
     /// Makes the next `docker push` SIGKILL the process that ran it, once.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Shared;
-use super::apply::Session;
+use super::terraform_session::Session;
 use crate::failures;
 use crate::terraform::workdir;
 

@@ -174,6 +174,7 @@ pub(super) async fn apply(
             engine,
         },
         replanned: false,
+        image: None,
     }))
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use engine::{StepContext, StepError};
 
-use super::apply::command_error;
+use super::terraform_session::command_error;
 use crate::build_network;
 use crate::docker::DockerConfig;
 use crate::failures;
@@ -30,12 +30,13 @@ pub(super) struct Push<'a> {
     pub docker: &'a DockerConfig,
 }
 
-/// Builds the image from the bundle and pushes it.
+/// Builds the image from the bundle and pushes it; returns its digest when the
+/// registry said it.
 pub(super) async fn build_and_push(
     tf: &TerraformConfig,
     ctx: &StepContext,
     push: Push<'_>,
-) -> Result<(), StepError> {
+) -> Result<Option<String>, StepError> {
     let Push {
         dir,
         bundle,
@@ -89,11 +90,13 @@ pub(super) async fn build_and_push(
             |_| {},
         )
         .await;
-        if found.is_ok_and(|answer| answer.stdout.contains("imageDetails")) {
+        if let Ok(answer) = found
+            && answer.stdout.contains("imageDetails")
+        {
             ctx.info(format!(
                 "{image} is already in the registry: an interrupted attempt pushed it"
             ));
-            return Ok(());
+            return Ok(described_digest(&answer.stdout));
         }
     }
     let password = run_program(
@@ -157,7 +160,7 @@ pub(super) async fn build_and_push(
     )
     .await
     .map_err(|e| command_error(ctx, e))?;
-    run_program(
+    let pushed = run_program(
         &tf.child(),
         docker,
         dir,
@@ -169,8 +172,32 @@ pub(super) async fn build_and_push(
     )
     .await
     .map_err(|e| command_error(ctx, e))?;
-    ctx.info(format!("pushed {image}"));
-    Ok(())
+    let digest = pushed_digest(&pushed.stdout);
+    ctx.info(format!(
+        "pushed {image}{}",
+        digest
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default()
+    ));
+    Ok(digest)
+}
+
+/// The digest `docker push` prints last: `<tag>: digest: sha256:… size: N`.
+fn pushed_digest(printed: &str) -> Option<String> {
+    printed.lines().rev().find_map(|line| {
+        let (_, rest) = line.split_once("digest: ")?;
+        let digest = rest.split_whitespace().next()?;
+        digest.starts_with("sha256:").then(|| digest.to_owned())
+    })
+}
+
+/// The digest in `aws ecr describe-images` JSON.
+fn described_digest(printed: &str) -> Option<String> {
+    let answer: serde_json::Value = serde_json::from_str(printed.trim()).ok()?;
+    answer["imageDetails"][0]["imageDigest"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// `<registry>/<repository>:<tag>` → (repository, tag).
@@ -191,5 +218,19 @@ mod tests {
             Some(("apps/shop", "abc123-x9"))
         );
         assert_eq!(super::repository_and_tag("registry:5000/shop"), None);
+    }
+
+    #[test]
+    fn the_digest_is_read_from_the_push_and_from_the_registry() {
+        let sha = format!("sha256:{}", "a1".repeat(32));
+        let printed = format!(
+            "The push refers to repository [r/shop]\n5f70bf18a086: Pushed\nabc-1: digest: {sha} size: 528\n"
+        );
+        assert_eq!(super::pushed_digest(&printed), Some(sha.clone()));
+        assert_eq!(super::pushed_digest("5f70bf18a086: Pushed\n"), None);
+        let described =
+            format!(r#"{{"imageDetails":[{{"imageTags":["abc-1"],"imageDigest":"{sha}"}}]}}"#);
+        assert_eq!(super::described_digest(&described), Some(sha));
+        assert_eq!(super::described_digest("{}"), None);
     }
 }
