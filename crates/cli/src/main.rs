@@ -1,5 +1,6 @@
 //! `deployflow`: parses arguments and configuration, then hands over to the libraries.
 
+mod closed_stdout;
 mod commands;
 mod config;
 mod telemetry;
@@ -74,8 +75,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Commands that print their own report keep the log to warnings by default.
-    let default_filter = match cli.command {
+    // Commands that print their own report keep the log to warnings by
+    // default, and end quietly when their reader stops reading.
+    let prints_report = match cli.command {
         Command::Demo(_)
         | Command::Deploy(_)
         | Command::Analyse(_)
@@ -91,8 +93,14 @@ fn main() -> ExitCode {
         | Command::Reject(_)
         | Command::Destroy(_)
         | Command::Token(_)
-        | Command::Policy(_) => "warn",
-        _ => "info,sqlx=warn",
+        | Command::Policy(_) => true,
+        Command::Migrate | Command::Worker | Command::Serve(_) => false,
+    };
+    let default_filter = if prints_report {
+        closed_stdout::end_quietly_when_stdout_closes();
+        "warn"
+    } else {
+        "info,sqlx=warn"
     };
     let _telemetry = telemetry::init(&cli.config.log_format, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -2,7 +2,7 @@
 //! repositories the test creates, no server.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use test_support::git_fixture::{FixtureFile, GitFixture};
@@ -41,6 +41,28 @@ fn deployflow(dir: &Path, args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `deployflow analyse … | head -0`: the reader is gone before the report
+/// is printed; the command ends as SIGPIPE would end it, without a panic.
+#[test]
+fn a_report_into_a_closed_pipe_ends_quietly() {
+    let repo = GitFixture::create(&express_app());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(DEPLOYFLOW)
+        .args(["analyse", &repo.file_url()])
+        .current_dir(dir.path())
+        .env_remove("OPENAI_API_KEY")
+        .env("DATA_DIR", dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
