@@ -5,7 +5,6 @@
 
 pub mod access;
 pub mod backoff;
-pub mod bench;
 mod catalog;
 pub mod codes;
 pub mod definition;

@@ -332,30 +332,6 @@ async fn submit_demo(engine: &Engine, input: Value) -> uuid::Uuid {
     engine.submit("demo", input, None).await.unwrap().job.id
 }
 
-/// At full load on PostgreSQL, slots free up while the worker is busy and one claim
-/// fills several, and checkpoints of different jobs (advances and completions
-/// alike) share a statement: the bench's counters show both batches forming.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn under_load_claims_and_checkpoints_batch_on_postgres() {
-    let db = test_support::database::TestPostgres::create().await;
-    for steps in [1, 3] {
-        let options = engine::bench::BenchOptions {
-            jobs: 400,
-            steps,
-            concurrency: 8,
-            latency_samples: 2,
-            ceiling_duration: Duration::from_millis(200),
-        };
-        let report = engine::bench::run(open(&db.url).await, &options)
-            .await
-            .unwrap();
-        assert_eq!(report.unfinished, 0, "{report:?}");
-        assert!(report.jobs_per_claim >= 1.5, "{report:?}");
-        let per_statement = report.checkpoints_per_statement.unwrap();
-        assert!(per_statement >= 1.5, "{report:?}");
-    }
-}
-
 async fn submit_is_idempotent_per_key(store: Arc<dyn Store>) {
     let engine = engine_for(&store);
     let first = engine

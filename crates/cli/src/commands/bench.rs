@@ -2,13 +2,15 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use engine::bench::{BenchOptions, BenchReport};
 
 use crate::config::Config;
 
 mod analyse;
 mod api;
 mod corpus;
+mod engine_bench;
+
+use engine_bench::{BenchOptions, BenchReport};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -62,7 +64,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         latency_samples: args.latency_samples,
         ceiling_duration: Duration::from_secs_f64(args.ceiling_seconds.max(0.5)),
     };
-    let report = engine::bench::run(store, &options).await?;
+    let report = engine_bench::run(store, &options).await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -11,14 +11,11 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::catalog::Catalog;
-use crate::engine::Engine;
-use crate::error::{EngineError, Result};
-use crate::step::{Registry, StepContext, StepError, typed};
-use crate::store::{JobFilter, JobStatus, Store};
-use crate::worker::{Worker, WorkerConfig};
+use anyhow::{Result, anyhow};
+use engine::store::{JobFilter, JobStatus, Store};
+use engine::{Catalog, Engine, Registry, StepContext, StepError, Worker, WorkerConfig, typed};
 
-pub const WORKFLOW: &str = "bench";
+const WORKFLOW: &str = "bench";
 const HANDLER: &str = "bench.noop";
 
 #[derive(Debug, Clone)]
@@ -52,7 +49,7 @@ pub struct BenchReport {
     pub unfinished: usize,
 }
 
-pub fn bench_catalog(steps: usize) -> Result<Catalog> {
+fn bench_catalog(steps: usize) -> Result<Catalog> {
     let mut registry = Registry::new();
     registry.register(
         HANDLER,
@@ -143,6 +140,7 @@ async fn submit_many(engine: &Engine, jobs: usize) -> Result<Vec<Uuid>> {
         .buffer_unordered(8)
         .try_collect()
         .await
+        .map_err(Into::into)
 }
 
 /// Waits until no bench job is queued or running; returns how many still are.
@@ -182,7 +180,7 @@ async fn measure_pickup(engine: &Engine, samples: usize) -> Result<Vec<f64>> {
         let first = details
             .attempts
             .first()
-            .ok_or_else(|| EngineError::Conflict(format!("bench job {id} never started")))?;
+            .ok_or_else(|| anyhow!("bench job {id} never started"))?;
         let ms = (first.started_at - details.job.created_at)
             .num_microseconds()
             .unwrap_or(0) as f64
