@@ -62,7 +62,7 @@ impl Engine {
             expires_at,
             revoked_at: None,
         };
-        if !self.store().insert_token(&record).await? {
+        if !self.queue().insert_token(&record).await? {
             return Err(EngineError::InvalidInput(format!(
                 "a token named {name:?} exists already (names stay taken after revocation)"
             )));
@@ -77,7 +77,7 @@ impl Engine {
         }
         let now = Utc::now();
         Ok(self
-            .store()
+            .queue()
             .token_by_digest(&digest(secret))
             .await?
             .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|at| at > now)))
@@ -85,11 +85,11 @@ impl Engine {
 
     /// Every token, without secrets.
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>> {
-        self.store().list_tokens().await
+        self.queue().list_tokens().await
     }
 
     /// Revokes the token called `name`; false when there is no live one.
     pub async fn revoke_token(&self, name: &str) -> Result<bool> {
-        self.store().revoke_token(name).await
+        self.queue().revoke_token(name).await
     }
 }

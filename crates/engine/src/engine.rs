@@ -14,8 +14,8 @@ use crate::logs::{LogLevel, LogLine, StoredLogLine};
 use crate::secrets::SecretKey;
 use crate::step::signal_memo_key;
 use crate::store::{
-    Artifact, ArtifactMeta, AttemptRow, CancelOutcome, CheckpointRow, JobAction, JobFilter,
-    JobPage, JobRecord, JobStatus, NewJob, RequeuePlan, Store, Submitted,
+    Artifact, ArtifactMeta, AttemptRow, CancelOutcome, CheckpointRow, Database, JobAction,
+    JobFilter, JobPage, JobRecord, JobStatus, NewJob, Protocol, RequeuePlan, Submitted,
 };
 
 /// Longest idempotency key accepted.
@@ -23,7 +23,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
 
 #[derive(Clone)]
 pub struct Engine {
-    store: Arc<dyn Store>,
+    store: Arc<dyn Protocol>,
     catalog: Arc<Catalog>,
     secret_key: Option<SecretKey>,
 }
@@ -39,9 +39,9 @@ pub struct JobDetails {
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
+    pub fn new(database: Database, catalog: Arc<Catalog>) -> Self {
         Self {
-            store,
+            store: database.queue().clone(),
             catalog,
             secret_key: None,
         }
@@ -58,10 +58,15 @@ impl Engine {
         self.secret_key.is_some()
     }
 
-    /// The store itself, with the workers' protocol (claim, heartbeat, finish): for
-    /// the processes that run workers and for tests. Clients of jobs (the API, the
-    /// CLI's commands) use the methods below.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The database this engine is on: to make workers of, and to read as a
+    /// [`Store`] (never to claim or write a job: the protocol is the engine's).
+    /// Clients of jobs (the API, the CLI's commands) use the methods below.
+    pub fn store(&self) -> Database {
+        Database::from_queue(self.store.clone())
+    }
+
+    /// The queue protocol, for the engine's own modules.
+    pub(crate) fn queue(&self) -> &Arc<dyn Protocol> {
         &self.store
     }
 

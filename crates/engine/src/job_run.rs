@@ -24,11 +24,13 @@ use crate::error::EngineError;
 use crate::job_log_layer;
 use crate::logs::LogSink;
 use crate::step::{ErrorKind, JobData, StepContext, StepError, StepOutcome};
-use crate::store::{AttemptRecord, ClaimedJob, Heartbeat, JobStatus, Outcome, Store, Transition};
+use crate::store::{
+    AttemptRecord, ClaimedJob, Heartbeat, JobStatus, Outcome, Protocol, Transition,
+};
 use crate::worker::WorkerConfig;
 
 pub(crate) struct Shared {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn Protocol>,
     pub catalog: Arc<Catalog>,
     pub config: WorkerConfig,
     /// Fired when the shutdown grace period is over: running jobs are handed back.

@@ -32,5 +32,5 @@ pub use secrets::{SealedSecret, SecretKey};
 pub use step::{
     ErrorKind, Registry, StepContext, StepError, StepHandler, StepOutcome, typed, typed_outcome,
 };
-pub use store::{JobStatus, Store, connect};
+pub use store::{Database, JobStatus, Store, connect};
 pub use worker::{Worker, WorkerConfig};

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::error::EngineError;
 use crate::logs::{LogLevel, LogSink};
 use crate::secrets::{SealedSecret, SecretKey};
-use crate::store::{JobRecord, Lease, Store};
+use crate::store::{JobRecord, Lease, Protocol};
 
 /// How a step failed, which decides what the engine does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -140,7 +140,7 @@ pub struct StepContext {
 /// What a step reaches in the store besides its input and outputs.
 #[derive(Clone)]
 pub(crate) struct JobData {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn Protocol>,
     pub lease: Lease,
     pub secret_key: Option<SecretKey>,
 }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::Catalog;
 use crate::job_run::{JobRun, Shared};
 use crate::secrets::SecretKey;
-use crate::store::Store;
+use crate::store::Database;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -88,10 +88,10 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 const RELEASE_WAIT: Duration = Duration::from_secs(10);
 
 impl Worker {
-    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, config: WorkerConfig) -> Self {
+    pub fn new(database: Database, catalog: Arc<Catalog>, config: WorkerConfig) -> Self {
         Self {
             shared: Arc::new(Shared {
-                store,
+                store: database.queue().clone(),
                 catalog,
                 config,
                 release: CancellationToken::new(),

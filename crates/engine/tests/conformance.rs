@@ -9,8 +9,8 @@ use engine::store::{
     AttemptRecord, CancelOutcome, ClaimedJob, JobFilter, Lease, Outcome, Transition,
 };
 use engine::{
-    Catalog, Engine, EngineError, JobStatus, Registry, StepContext, StepError, StepOutcome, Store,
-    Worker, WorkerConfig, typed, typed_outcome,
+    Catalog, Database, Engine, EngineError, JobStatus, Registry, StepContext, StepError,
+    StepOutcome, Worker, WorkerConfig, typed, typed_outcome,
 };
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -73,7 +73,7 @@ conformance!(
     follow_ends_at_a_wait_when_asked_and_otherwise_when_the_job_ends,
 );
 
-async fn open(url: &str) -> Arc<dyn Store> {
+async fn open(url: &str) -> Database {
     let store = engine::connect(url, 8).await.expect("connect");
     store.migrate().await.expect("migrate");
     store
@@ -236,13 +236,13 @@ fn catalog() -> Arc<Catalog> {
     Arc::new(catalog)
 }
 
-fn engine_for(store: &Arc<dyn Store>) -> Engine {
+fn engine_for(store: &Database) -> Engine {
     Engine::new(store.clone(), catalog())
 }
 
 /// Claims for `worker` until a job is handed out: waits for the database's clock to
 /// pass a lease or a backoff without guessing how long the machine takes to get there.
-async fn claim_once_due(store: &Arc<dyn Store>, worker: &str) -> ClaimedJob {
+async fn claim_once_due(store: &Database, worker: &str) -> ClaimedJob {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(job) = store.claim(worker, 1, LEASE).await.unwrap().pop() {
@@ -332,7 +332,7 @@ async fn submit_demo(engine: &Engine, input: Value) -> uuid::Uuid {
     engine.submit("demo", input, None).await.unwrap().job.id
 }
 
-async fn submit_is_idempotent_per_key(store: Arc<dyn Store>) {
+async fn submit_is_idempotent_per_key(store: Database) {
     let engine = engine_for(&store);
     let first = engine
         .submit("demo", json!({}), Some("key-1".into()))
@@ -359,7 +359,7 @@ async fn submit_is_idempotent_per_key(store: Arc<dyn Store>) {
     assert_eq!(store.queue_depth().await.unwrap(), 2);
 }
 
-async fn submit_rejects_unknown_workflow_and_bad_input(store: Arc<dyn Store>) {
+async fn submit_rejects_unknown_workflow_and_bad_input(store: Database) {
     let engine = engine_for(&store);
     let unknown = engine.submit("nope", json!({}), None).await.unwrap_err();
     assert!(
@@ -405,7 +405,7 @@ async fn submit_rejects_unknown_workflow_and_bad_input(store: Arc<dyn Store>) {
     assert_eq!(store.count_jobs(&all).await.unwrap(), 0);
 }
 
-async fn claim_takes_a_lease_that_excludes_other_workers(store: Arc<dyn Store>) {
+async fn claim_takes_a_lease_that_excludes_other_workers(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let claimed = store.claim("w1", 10, LEASE).await.unwrap();
@@ -423,7 +423,7 @@ async fn claim_takes_a_lease_that_excludes_other_workers(store: Arc<dyn Store>) 
     assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Running);
 }
 
-async fn stale_lease_cannot_write(store: Arc<dyn Store>) {
+async fn stale_lease_cannot_write(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let mut lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
@@ -470,7 +470,7 @@ async fn stale_lease_cannot_write(store: Arc<dyn Store>) {
     assert_eq!(store.checkpoints(id).await.unwrap().len(), 1);
 }
 
-async fn expired_lease_is_rescued_with_a_higher_epoch(store: Arc<dyn Store>) {
+async fn expired_lease_is_rescued_with_a_higher_epoch(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let first = store
@@ -494,7 +494,7 @@ async fn expired_lease_is_rescued_with_a_higher_epoch(store: Arc<dyn Store>) {
     );
 }
 
-async fn checkpoint_advances_state_and_records_attempt_together(store: Arc<dyn Store>) {
+async fn checkpoint_advances_state_and_records_attempt_together(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
@@ -560,7 +560,7 @@ async fn checkpoint_advances_state_and_records_attempt_together(store: Arc<dyn S
     assert_eq!(store.queue_depth().await.unwrap(), 0);
 }
 
-async fn retry_waits_for_its_backoff(store: Arc<dyn Store>) {
+async fn retry_waits_for_its_backoff(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
@@ -586,7 +586,7 @@ async fn retry_waits_for_its_backoff(store: Arc<dyn Store>) {
     );
 }
 
-async fn cancel_waiting_and_running_jobs(store: Arc<dyn Store>) {
+async fn cancel_waiting_and_running_jobs(store: Database) {
     let engine = engine_for(&store);
     let waiting = submit_demo(&engine, json!({})).await;
     assert_eq!(
@@ -620,9 +620,7 @@ async fn cancel_waiting_and_running_jobs(store: Arc<dyn Store>) {
     assert!(matches!(missing, EngineError::JobNotFound(_)));
 }
 
-async fn retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints(
-    store: Arc<dyn Store>,
-) {
+async fn retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
@@ -737,7 +735,7 @@ async fn retry_resumes_at_failed_step_and_from_step_discards_later_checkpoints(
     );
 }
 
-async fn list_filters_and_paginates(store: Arc<dyn Store>) {
+async fn list_filters_and_paginates(store: Database) {
     let engine = engine_for(&store);
     let mut ids = Vec::new();
     for _ in 0..5 {
@@ -799,7 +797,7 @@ async fn list_filters_and_paginates(store: Arc<dyn Store>) {
     assert!(other.jobs.is_empty());
 }
 
-async fn worker_runs_demo_with_retries_to_success(store: Arc<dyn Store>) {
+async fn worker_runs_demo_with_retries_to_success(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(
         &engine,
@@ -840,7 +838,7 @@ async fn worker_runs_demo_with_retries_to_success(store: Arc<dyn Store>) {
     assert_eq!(store.checkpoints(id).await.unwrap().len(), 4);
 }
 
-async fn worker_fails_job_after_max_attempts(store: Arc<dyn Store>) {
+async fn worker_fails_job_after_max_attempts(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({"fail_step": "prepare", "fail_times": 99})).await;
     let mut config = fast_worker("w1");
@@ -858,7 +856,7 @@ async fn worker_fails_job_after_max_attempts(store: Arc<dyn Store>) {
     assert_eq!(store.queue_depth().await.unwrap(), 0);
 }
 
-async fn permanent_error_fails_without_retry(store: Arc<dyn Store>) {
+async fn permanent_error_fails_without_retry(store: Database) {
     let engine = engine_for(&store);
     let id = engine
         .submit("permanent", json!({}), None)
@@ -876,7 +874,7 @@ async fn permanent_error_fails_without_retry(store: Arc<dyn Store>) {
     );
 }
 
-async fn panicking_step_is_a_failed_attempt(store: Arc<dyn Store>) {
+async fn panicking_step_is_a_failed_attempt(store: Database) {
     let engine = engine_for(&store);
     let id = engine
         .submit("panic", json!({}), None)
@@ -902,7 +900,7 @@ async fn panicking_step_is_a_failed_attempt(store: Arc<dyn Store>) {
     assert_eq!(attempts[1].outcome, Outcome::Succeeded);
 }
 
-async fn step_timeout_is_a_retryable_failure(store: Arc<dyn Store>) {
+async fn step_timeout_is_a_retryable_failure(store: Database) {
     let engine = engine_for(&store);
     let id = engine
         .submit("slow", json!({"sleep_ms": 5000}), None)
@@ -924,7 +922,7 @@ async fn step_timeout_is_a_retryable_failure(store: Arc<dyn Store>) {
     );
 }
 
-async fn worker_cancels_a_running_step(store: Arc<dyn Store>) {
+async fn worker_cancels_a_running_step(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({"sleep_ms": 20_000})).await;
     let runner = engine.clone();
@@ -953,7 +951,7 @@ async fn worker_cancels_a_running_step(store: Arc<dyn Store>) {
     assert_eq!(attempts.last().unwrap().step_name, "prepare");
 }
 
-async fn job_rescued_too_often_is_parked(store: Arc<dyn Store>) {
+async fn job_rescued_too_often_is_parked(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let short = Duration::from_millis(30);
@@ -985,7 +983,7 @@ async fn job_rescued_too_often_is_parked(store: Arc<dyn Store>) {
     assert!(last.error.as_deref().unwrap().contains("MAX_RECOVERIES=2"));
 }
 
-async fn changed_definition_is_detected_and_from_step_moves_job(store: Arc<dyn Store>) {
+async fn changed_definition_is_detected_and_from_step_moves_job(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let lease = store.claim("w1", 1, LEASE).await.unwrap().remove(0).lease;
@@ -1054,7 +1052,7 @@ async fn changed_definition_is_detected_and_from_step_moves_job(store: Arc<dyn S
     );
 }
 
-async fn finished_jobs_leave_the_queue_and_are_purged(store: Arc<dyn Store>) {
+async fn finished_jobs_leave_the_queue_and_are_purged(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
@@ -1085,7 +1083,7 @@ async fn finished_jobs_leave_the_queue_and_are_purged(store: Arc<dyn Store>) {
     );
 }
 
-async fn step_logs_are_stored(store: Arc<dyn Store>) {
+async fn step_logs_are_stored(store: Database) {
     let engine = engine_for(&store);
     let id = engine.submit("log", json!({}), None).await.unwrap().job.id;
     run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
@@ -1125,7 +1123,7 @@ async fn step_logs_are_stored(store: Arc<dyn Store>) {
     );
 }
 
-async fn actions_are_on_the_timeline_and_in_the_log_and_go_with_the_job(store: Arc<dyn Store>) {
+async fn actions_are_on_the_timeline_and_in_the_log_and_go_with_the_job(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({})).await;
     let job = run_worker_to_end(&engine, fast_worker("w1"), id, Duration::from_secs(10)).await;
@@ -1170,7 +1168,7 @@ async fn actions_are_on_the_timeline_and_in_the_log_and_go_with_the_job(store: A
     );
 }
 
-async fn concurrent_checkpoints_are_fenced_one_by_one(store: Arc<dyn Store>) {
+async fn concurrent_checkpoints_are_fenced_one_by_one(store: Database) {
     let engine = engine_for(&store);
     for _ in 0..24 {
         submit_demo(&engine, json!({})).await;
@@ -1264,7 +1262,7 @@ async fn concurrent_checkpoints_are_fenced_one_by_one(store: Arc<dyn Store>) {
     }
 }
 
-async fn running_step_logs_are_written_within_seconds(store: Arc<dyn Store>) {
+async fn running_step_logs_are_written_within_seconds(store: Database) {
     let engine = engine_for(&store);
     let id = submit_demo(&engine, json!({"sleep_ms": 20_000})).await;
     let mut config = fast_worker("w1");
@@ -1302,7 +1300,7 @@ async fn running_step_logs_are_written_within_seconds(store: Arc<dyn Store>) {
     handle.await.unwrap();
 }
 
-async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
+async fn secrets_memos_and_artifacts_survive_a_retry(store: Database) {
     let without_key = engine_for(&store);
     let refused = without_key
         .submit_with_secrets("jobdata", json!({}), None, &[("token", "ghp_abc")])
@@ -1414,7 +1412,7 @@ async fn secrets_memos_and_artifacts_survive_a_retry(store: Arc<dyn Store>) {
     );
 }
 
-async fn a_step_can_end_the_job_in_a_verdict_state(store: Arc<dyn Store>) {
+async fn a_step_can_end_the_job_in_a_verdict_state(store: Database) {
     let engine = engine_for(&store);
     let id = engine
         .submit("verdict", json!({}), None)
@@ -1445,7 +1443,7 @@ async fn run_worker_until(
     .await
 }
 
-async fn a_waiting_job_holds_no_worker_and_resumes_on_its_signal(store: Arc<dyn Store>) {
+async fn a_waiting_job_holds_no_worker_and_resumes_on_its_signal(store: Database) {
     let engine = engine_for(&store);
     let id = engine.submit("gate", json!({}), None).await.unwrap().job.id;
     let parked = run_worker_until(&engine, id, |j| j.status == JobStatus::Waiting).await;
@@ -1480,7 +1478,7 @@ async fn a_waiting_job_holds_no_worker_and_resumes_on_its_signal(store: Arc<dyn 
     );
 }
 
-async fn a_waiting_job_can_be_cancelled_and_not_signalled_twice(store: Arc<dyn Store>) {
+async fn a_waiting_job_can_be_cancelled_and_not_signalled_twice(store: Database) {
     let engine = engine_for(&store);
     let id = engine.submit("gate", json!({}), None).await.unwrap().job.id;
     run_worker_until(&engine, id, |j| j.status == JobStatus::Waiting).await;
@@ -1505,7 +1503,7 @@ async fn a_waiting_job_can_be_cancelled_and_not_signalled_twice(store: Arc<dyn S
     assert_eq!(parked.state.as_deref(), Some("AwaitingApproval"));
 }
 
-async fn a_step_can_finish_the_job_early(store: Arc<dyn Store>) {
+async fn a_step_can_finish_the_job_early(store: Database) {
     let engine = engine_for(&store);
     let id = engine
         .submit("finish", json!({}), None)
@@ -1537,7 +1535,7 @@ async fn followed(engine: &Engine, id: uuid::Uuid, follow: Follow) -> Vec<JobEve
         .collect()
 }
 
-async fn follow_ends_at_a_wait_when_asked_and_otherwise_when_the_job_ends(store: Arc<dyn Store>) {
+async fn follow_ends_at_a_wait_when_asked_and_otherwise_when_the_job_ends(store: Database) {
     let engine = engine_for(&store);
     let id = engine.submit("gate", json!({}), None).await.unwrap().job.id;
     let shutdown = CancellationToken::new();

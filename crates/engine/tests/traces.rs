@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use engine::{
-    Catalog, Engine, JobStatus, Registry, StepContext, StepError, Store, Worker, WorkerConfig,
+    Catalog, Database, Engine, JobStatus, Registry, StepContext, StepError, Worker, WorkerConfig,
     typed,
 };
 use opentelemetry::trace::{SpanId, TracerProvider};
@@ -238,7 +238,7 @@ impl Running {
     }
 }
 
-fn start_worker(store: Arc<dyn Store>, catalog: Arc<Catalog>, id: &str) -> Running {
+fn start_worker(store: Database, catalog: Arc<Catalog>, id: &str) -> Running {
     let mut config = WorkerConfig::new(id);
     config.poll_interval = Duration::from_millis(50);
     config.shutdown_grace = Duration::from_millis(100);
@@ -248,7 +248,7 @@ fn start_worker(store: Arc<dyn Store>, catalog: Arc<Catalog>, id: &str) -> Runni
     Running { shutdown, task }
 }
 
-async fn wait_for_step(store: &Arc<dyn Store>, id: uuid::Uuid, step: &str) {
+async fn wait_for_step(store: &Database, id: uuid::Uuid, step: &str) {
     for _ in 0..400 {
         let job = store.get_job(id).await.unwrap().unwrap();
         if job.current_step.as_deref() == Some(step) && job.status == JobStatus::Running {
@@ -261,7 +261,7 @@ async fn wait_for_step(store: &Arc<dyn Store>, id: uuid::Uuid, step: &str) {
     panic!("job never reached step {step}");
 }
 
-async fn wait_for_status(store: &Arc<dyn Store>, id: uuid::Uuid, status: JobStatus) {
+async fn wait_for_status(store: &Database, id: uuid::Uuid, status: JobStatus) {
     for _ in 0..400 {
         let job = store.get_job(id).await.unwrap().unwrap();
         if job.status == status {

@@ -21,7 +21,7 @@ pub mod worker;
 use std::sync::Arc;
 
 use anyhow::Context;
-use engine::{Catalog, EngineError, Registry, Store};
+use engine::{Catalog, Database, EngineError, Registry};
 
 use crate::config::Config;
 
@@ -49,7 +49,7 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Opens the configured store and brings its schema up to date.
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(config: &Config) -> anyhow::Result<Database> {
     let url = config.database_url()?;
     let store = engine::connect(&url, config.db_max_connections())
         .await

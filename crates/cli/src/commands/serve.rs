@@ -42,8 +42,8 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let auth = config.auth_config(address).map_err(ConfigError)?;
     if auth.disabled {
         tracing::warn!(listen = %address, "AUTH=off: every request acts as an admin (loopback only)");
-    } else if store
-        .list_tokens()
+    } else if Engine::new(store.clone(), catalog.clone())
+        .tokens()
         .await
         .map(|t| t.is_empty())
         .unwrap_or(false)

@@ -9,6 +9,7 @@ mod list;
 mod pg_batch;
 mod pg_sql;
 mod postgres;
+mod protocol;
 mod sqlite;
 mod types;
 
@@ -17,9 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio::sync::Notify;
 use uuid::Uuid;
 
 pub use list::{JobFilter, JobPage};
@@ -27,10 +26,53 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
+#[cfg(feature = "protocol-tests")]
+pub use protocol::Protocol;
+#[cfg(not(feature = "protocol-tests"))]
+pub(crate) use protocol::Protocol;
+
+/// A connected database: what `Engine` and `Worker` are made from. Outside
+/// the engine it reads as a [`Store`] (the read model, migrations); the
+/// queue protocol inside stays the engine's.
+#[derive(Clone)]
+pub struct Database(Arc<dyn Protocol>);
+
+impl Database {
+    /// The whole protocol, for the engine's own writers.
+    pub(crate) fn queue(&self) -> &Arc<dyn Protocol> {
+        &self.0
+    }
+
+    pub(crate) fn from_queue(queue: Arc<dyn Protocol>) -> Self {
+        Self(queue)
+    }
+}
+
+#[cfg(not(feature = "protocol-tests"))]
+impl std::ops::Deref for Database {
+    type Target = dyn Store;
+    fn deref(&self) -> &(dyn Store + 'static) {
+        &*self.0
+    }
+}
+
+/// The engine's own tests drive the protocol through the same handle.
+#[cfg(feature = "protocol-tests")]
+impl std::ops::Deref for Database {
+    type Target = dyn Protocol;
+    fn deref(&self) -> &(dyn Protocol + 'static) {
+        &*self.0
+    }
+}
+
 use crate::error::Result;
 use crate::logs::{LogLine, StoredLogLine};
-use crate::secrets::SealedSecret;
 
+/// What callers outside the engine may ask of the database: reads (the read
+/// model behind `Engine`), migrations, and the bench's measurements. Every
+/// write on behalf of a job — submit, claim, heartbeat, checkpoint, memos,
+/// artifacts, cancel, retry — is in the crate's sealed `Protocol`, which
+/// `Engine` and the workers use and nothing outside can name or reach.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// `postgres` or `sqlite`.
@@ -42,53 +84,17 @@ pub trait Store: Send + Sync + 'static {
     /// Is the database reachable?
     async fn ping(&self) -> Result<()>;
 
-    /// Woken when work may have appeared (a submit or retry, here or, on Postgres,
-    /// in any process through LISTEN/NOTIFY). A hint only: workers also poll.
-    fn work_notifier(&self) -> Arc<Notify>;
-
-    /// Ids of jobs whose cancellation was just requested (here or, on Postgres, in any
-    /// process), so their workers stop the running step at once. A hint: workers also
-    /// see the request at their next heartbeat.
-    fn cancel_signals(&self) -> tokio::sync::broadcast::Receiver<Uuid>;
-
-    /// Starts forwarding cross-process wake-ups to [`Store::work_notifier`] and
-    /// [`Store::cancel_signals`]. Returns at once.
-    fn start_listening(&self);
-
-    /// Creates the job and queues it, or returns the job already holding the idempotency key.
-    async fn submit(&self, job: NewJob) -> Result<Submitted>;
-
-    /// Claims up to `limit` runnable jobs (queued and due, or leased with an expired
-    /// lease) for `owner`, taking a lease of `lease` on each in the same statement.
-    async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>>;
-
-    /// Extends the lease and stores buffered log lines. `Err(LeaseLost)` if it is gone.
-    async fn heartbeat(
-        &self,
-        lease: &Lease,
-        duration: Duration,
-        logs: &[LogLine],
-    ) -> Result<Heartbeat>;
-
-    /// Records a finished attempt and moves the job on, in one transaction fenced by the lease.
-    async fn finish_attempt(
-        &self,
-        lease: &Lease,
-        attempt: &AttemptRecord,
-        transition: &Transition,
-        logs: &[LogLine],
-    ) -> Result<Heartbeat>;
-
     /// Checkpointed outputs of the job's completed steps, by step name.
     async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>>;
 
-    /// When the next queued job becomes due, if any.
-    async fn next_due(&self) -> Result<Option<DateTime<Utc>>>;
-
     async fn get_job(&self, id: Uuid) -> Result<Option<JobRecord>>;
+
     async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage>;
+
     async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>>;
+
     async fn checkpoints(&self, job_id: Uuid) -> Result<Vec<CheckpointRow>>;
+
     async fn logs(
         &self,
         job_id: Uuid,
@@ -99,44 +105,11 @@ pub trait Store: Send + Sync + 'static {
     /// The last `limit` lines of a job's log, oldest first.
     async fn tail_logs(&self, job_id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>>;
 
-    /// Appends log lines outside of a lease (engine-side notes such as "retry requested").
-    async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()>;
-
-    /// Records `action` on the job's timeline and, in the same transaction,
-    /// as a line of its log.
-    async fn record_action(&self, job_id: Uuid, action: &JobAction) -> Result<()>;
-
     /// The job's recorded actions, oldest first.
     async fn actions(&self, job_id: Uuid) -> Result<Vec<JobAction>>;
 
-    /// Cancels a queued job at once, or flags a running one so its worker stops it.
-    async fn cancel(&self, job_id: Uuid) -> Result<CancelOutcome>;
-
-    /// Re-queues a failed, cancelled (or, with `from_step`, succeeded) job.
-    async fn requeue(&self, job_id: Uuid, plan: &RequeuePlan) -> Result<()>;
-
-    /// Deletes finished jobs (and their attempts, checkpoints and logs) finished before `before`.
-    async fn purge_finished(&self, before: DateTime<Utc>) -> Result<u64>;
-
-    /// A job's sealed secret, if it was submitted with one of that name.
-    async fn sealed_secret(&self, job_id: Uuid, name: &str) -> Result<Option<SealedSecret>>;
-
     /// A value a step recorded under `key` in an earlier attempt.
     async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>>;
-
-    /// Records a value for the step's later attempts, fenced by the lease: steps keep
-    /// state in memos (a saved plan, a pushed image), so a worker that lost its lease
-    /// must not overwrite what the current attempt recorded.
-    async fn memo_put(&self, lease: &Lease, step: &str, key: &str, value: &Value) -> Result<()>;
-
-    /// Stores (or replaces) a file the job produced, fenced by the lease.
-    async fn put_artifact(
-        &self,
-        lease: &Lease,
-        step: &str,
-        path: &str,
-        content: &[u8],
-    ) -> Result<()>;
 
     /// The job's artifacts (without content), by path.
     async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>>;
@@ -166,18 +139,6 @@ pub trait Store: Send + Sync + 'static {
     /// Seconds the longest-waiting claimable job (due, or with an expired lease) has
     /// been due; 0 when none is.
     async fn oldest_due_age_seconds(&self) -> Result<f64>;
-
-    /// Stores a new API token; false when its name is taken.
-    async fn insert_token(&self, token: &TokenRecord) -> Result<bool>;
-
-    /// The token whose secret has this digest, revoked and expired ones included.
-    async fn token_by_digest(&self, digest: &str) -> Result<Option<TokenRecord>>;
-
-    /// Every token, oldest first.
-    async fn list_tokens(&self) -> Result<Vec<TokenRecord>>;
-
-    /// Revokes the token of this name; false when there is none not yet revoked.
-    async fn revoke_token(&self, name: &str) -> Result<bool>;
 }
 
 /// Runs `clients` loops of `one_commit` until `duration` is over; returns commits per second.
@@ -229,11 +190,15 @@ pub(crate) fn sha256_hex(content: &[u8]) -> String {
 }
 
 /// Opens the store a database URL names: `postgres://…` or `sqlite://…`.
-pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> {
+pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::connect(url, max_connections).await?))
+        Ok(Database(Arc::new(
+            PgStore::connect(url, max_connections).await?,
+        )))
     } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url, max_connections).await?))
+        Ok(Database(Arc::new(
+            SqliteStore::connect(url, max_connections).await?,
+        )))
     } else {
         Err(crate::EngineError::InvalidDatabaseUrl(format!(
             "{:?}: expected postgres://… or sqlite://…",

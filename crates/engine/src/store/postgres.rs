@@ -24,7 +24,7 @@ use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
 use super::pg_batch::{Batcher, Checkpoint};
 use super::pg_sql::{CLAIM, DELETE_JOBS_WHERE, END, RELEASE, RETRY_AFTER, STAY};
 use super::types::*;
-use super::{Store, action_log_line, sha256_hex};
+use super::{Protocol, Store, action_log_line, sha256_hex};
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
 use crate::secrets::SealedSecret;
@@ -84,6 +84,259 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>> {
+        let rows: Vec<(String, Value)> =
+            sqlx::query_as("SELECT step_name, output FROM engine.checkpoints WHERE job_id = $1")
+                .bind(job_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn get_job(&self, id: Uuid) -> Result<Option<JobRecord>> {
+        let sql = format!(
+            "SELECT {} FROM engine.jobs WHERE id = $1",
+            super::list::JOB_COLUMNS.join(", ")
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage> {
+        let (sql, values) = list_query(("engine", "jobs"), filter, PostgresQueryBuilder);
+        let rows = sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_all(&self.pool)
+            .await?;
+        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(into_page(jobs, filter.limit))
+    }
+
+    async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>> {
+        let rows = sqlx::query(
+            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error,
+                 error_code
+             FROM engine.attempts WHERE job_id = $1 ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttemptRow {
+                    step_index: r.try_get::<i32, _>(0)? as usize,
+                    step_name: r.try_get(1)?,
+                    attempt: r.try_get::<i32, _>(2)? as u32,
+                    worker: r.try_get(3)?,
+                    epoch: r.try_get(4)?,
+                    started_at: r.try_get(5)?,
+                    finished_at: r.try_get(6)?,
+                    outcome: Outcome::parse(r.try_get(7)?),
+                    error: r.try_get(8)?,
+                    error_code: r.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn checkpoints(&self, job_id: Uuid) -> Result<Vec<CheckpointRow>> {
+        let rows = sqlx::query(
+            "SELECT step_name, step_index, output, worker, epoch, created_at
+             FROM engine.checkpoints WHERE job_id = $1 ORDER BY step_index",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CheckpointRow {
+                    step_name: r.try_get(0)?,
+                    step_index: r.try_get::<i32, _>(1)? as usize,
+                    output: r.try_get(2)?,
+                    worker: r.try_get(3)?,
+                    epoch: r.try_get(4)?,
+                    created_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn logs(
+        &self,
+        job_id: Uuid,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredLogLine>> {
+        let rows = sqlx::query(
+            "SELECT id, step, attempt, level, message, at FROM engine.logs
+             WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(job_id)
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_line_from_row).collect()
+    }
+
+    async fn tail_logs(&self, job_id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+                 SELECT id, step, attempt, level, message, at FROM engine.logs
+                 WHERE job_id = $1 ORDER BY id DESC LIMIT $2
+             ) AS tail ORDER BY id",
+        )
+        .bind(job_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_line_from_row).collect()
+    }
+
+    async fn actions(&self, job_id: Uuid) -> Result<Vec<JobAction>> {
+        let rows = sqlx::query(
+            "SELECT action, actor, role, at FROM engine.job_actions WHERE job_id = $1 ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(JobAction {
+                    action: row.try_get(0)?,
+                    actor: row.try_get(1)?,
+                    role: row.try_get(2)?,
+                    at: row.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_jobs(&self, filter: &JobFilter) -> Result<i64> {
+        let (sql, values) = count_query(("engine", "jobs"), filter, PostgresQueryBuilder);
+        Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
+        let sql = DELETE_JOBS_WHERE.replace("{condition}", "workflow = $1");
+        let deleted: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(workflow)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(deleted as u64)
+    }
+
+    fn checkpoint_batches(&self) -> Option<(u64, u64)> {
+        Some(self.batcher().stats.read())
+    }
+
+    async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
+        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "CREATE TABLE engine.bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for client in 0..clients.max(1) {
+            sqlx::query("INSERT INTO engine.bench_commit_ceiling (id, n) VALUES ($1, 0)")
+                .bind(client as i32)
+                .execute(&self.pool)
+                .await?;
+        }
+        let pool = self.pool.clone();
+        let rate = super::measure_commits(clients, duration, move |client| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("UPDATE engine.bench_commit_ceiling SET n = n + 1 WHERE id = $1")
+                    .bind(client)
+                    .execute(&pool)
+                    .await?;
+                Ok(())
+            }
+        })
+        .await;
+        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling")
+            .execute(&self.pool)
+            .await?;
+        rate
+    }
+
+    async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>> {
+        Ok(sqlx::query_scalar(
+            "SELECT value FROM engine.step_memos WHERE job_id = $1 AND step_name = $2 AND key = $3",
+        )
+        .bind(job_id)
+        .bind(step)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>> {
+        let rows: Vec<(String, String, i32, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT path, step_name, length(content), sha256, created_at
+             FROM engine.artifacts WHERE job_id = $1 ORDER BY path",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(path, step, size, sha256, created_at)| ArtifactMeta {
+                path,
+                step,
+                size: size as u64,
+                sha256,
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn get_artifact(&self, job_id: Uuid, path: &str) -> Result<Option<Artifact>> {
+        let row: Option<(String, Vec<u8>, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT step_name, content, sha256, created_at
+             FROM engine.artifacts WHERE job_id = $1 AND path = $2",
+        )
+        .bind(job_id)
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(step, content, sha256, created_at)| Artifact {
+            meta: ArtifactMeta {
+                path: path.to_owned(),
+                step,
+                size: content.len() as u64,
+                sha256,
+                created_at,
+            },
+            content,
+        }))
+    }
+
+    async fn queue_depth(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM engine.queue")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn oldest_due_age_seconds(&self) -> Result<f64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(due_at)), 0)::float8
+             FROM engine.queue WHERE due_at <= now()",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
+
+#[async_trait]
+impl Protocol for PgStore {
     fn work_notifier(&self) -> Arc<Notify> {
         self.notifier.clone()
     }
@@ -240,121 +493,10 @@ impl Store for PgStore {
         self.batcher().write(checkpoint).await
     }
 
-    async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>> {
-        let rows: Vec<(String, Value)> =
-            sqlx::query_as("SELECT step_name, output FROM engine.checkpoints WHERE job_id = $1")
-                .bind(job_id)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().collect())
-    }
-
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         Ok(sqlx::query_scalar("SELECT min(due_at) FROM engine.queue")
             .fetch_one(&self.pool)
             .await?)
-    }
-
-    async fn get_job(&self, id: Uuid) -> Result<Option<JobRecord>> {
-        let sql = format!(
-            "SELECT {} FROM engine.jobs WHERE id = $1",
-            super::list::JOB_COLUMNS.join(", ")
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(job_from_row).transpose()
-    }
-
-    async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage> {
-        let (sql, values) = list_query(("engine", "jobs"), filter, PostgresQueryBuilder);
-        let rows = sqlx::query_with(AssertSqlSafe(sql), values)
-            .fetch_all(&self.pool)
-            .await?;
-        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(into_page(jobs, filter.limit))
-    }
-
-    async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>> {
-        let rows = sqlx::query(
-            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error,
-                 error_code
-             FROM engine.attempts WHERE job_id = $1 ORDER BY id",
-        )
-        .bind(job_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AttemptRow {
-                    step_index: r.try_get::<i32, _>(0)? as usize,
-                    step_name: r.try_get(1)?,
-                    attempt: r.try_get::<i32, _>(2)? as u32,
-                    worker: r.try_get(3)?,
-                    epoch: r.try_get(4)?,
-                    started_at: r.try_get(5)?,
-                    finished_at: r.try_get(6)?,
-                    outcome: Outcome::parse(r.try_get(7)?),
-                    error: r.try_get(8)?,
-                    error_code: r.try_get(9)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn checkpoints(&self, job_id: Uuid) -> Result<Vec<CheckpointRow>> {
-        let rows = sqlx::query(
-            "SELECT step_name, step_index, output, worker, epoch, created_at
-             FROM engine.checkpoints WHERE job_id = $1 ORDER BY step_index",
-        )
-        .bind(job_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CheckpointRow {
-                    step_name: r.try_get(0)?,
-                    step_index: r.try_get::<i32, _>(1)? as usize,
-                    output: r.try_get(2)?,
-                    worker: r.try_get(3)?,
-                    epoch: r.try_get(4)?,
-                    created_at: r.try_get(5)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn logs(
-        &self,
-        job_id: Uuid,
-        after: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<StoredLogLine>> {
-        let rows = sqlx::query(
-            "SELECT id, step, attempt, level, message, at FROM engine.logs
-             WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(job_id)
-        .bind(after.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(log_line_from_row).collect()
-    }
-
-    async fn tail_logs(&self, job_id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>> {
-        let rows = sqlx::query(
-            "SELECT * FROM (
-                 SELECT id, step, attempt, level, message, at FROM engine.logs
-                 WHERE job_id = $1 ORDER BY id DESC LIMIT $2
-             ) AS tail ORDER BY id",
-        )
-        .bind(job_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(log_line_from_row).collect()
     }
 
     async fn record_action(&self, job_id: Uuid, action: &JobAction) -> Result<()> {
@@ -377,25 +519,6 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    async fn actions(&self, job_id: Uuid) -> Result<Vec<JobAction>> {
-        let rows = sqlx::query(
-            "SELECT action, actor, role, at FROM engine.job_actions WHERE job_id = $1 ORDER BY id",
-        )
-        .bind(job_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(JobAction {
-                    action: row.try_get(0)?,
-                    actor: row.try_get(1)?,
-                    role: row.try_get(2)?,
-                    at: row.try_get(3)?,
-                })
-            })
-            .collect()
     }
 
     async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()> {
@@ -538,59 +661,6 @@ impl Store for PgStore {
         Ok(deleted as u64)
     }
 
-    async fn count_jobs(&self, filter: &JobFilter) -> Result<i64> {
-        let (sql, values) = count_query(("engine", "jobs"), filter, PostgresQueryBuilder);
-        Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values)
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
-        let sql = DELETE_JOBS_WHERE.replace("{condition}", "workflow = $1");
-        let deleted: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(workflow)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(deleted as u64)
-    }
-
-    fn checkpoint_batches(&self) -> Option<(u64, u64)> {
-        Some(self.batcher().stats.read())
-    }
-
-    async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
-        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling")
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(
-            "CREATE TABLE engine.bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        for client in 0..clients.max(1) {
-            sqlx::query("INSERT INTO engine.bench_commit_ceiling (id, n) VALUES ($1, 0)")
-                .bind(client as i32)
-                .execute(&self.pool)
-                .await?;
-        }
-        let pool = self.pool.clone();
-        let rate = super::measure_commits(clients, duration, move |client| {
-            let pool = pool.clone();
-            async move {
-                sqlx::query("UPDATE engine.bench_commit_ceiling SET n = n + 1 WHERE id = $1")
-                    .bind(client)
-                    .execute(&pool)
-                    .await?;
-                Ok(())
-            }
-        })
-        .await;
-        sqlx::query("DROP TABLE IF EXISTS engine.bench_commit_ceiling")
-            .execute(&self.pool)
-            .await?;
-        rate
-    }
-
     async fn sealed_secret(&self, job_id: Uuid, name: &str) -> Result<Option<SealedSecret>> {
         let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
             "SELECT nonce, ciphertext FROM engine.job_secrets WHERE job_id = $1 AND name = $2",
@@ -604,17 +674,6 @@ impl Store for PgStore {
             nonce,
             ciphertext,
         }))
-    }
-
-    async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>> {
-        Ok(sqlx::query_scalar(
-            "SELECT value FROM engine.step_memos WHERE job_id = $1 AND step_name = $2 AND key = $3",
-        )
-        .bind(job_id)
-        .bind(step)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?)
     }
 
     async fn memo_put(&self, lease: &Lease, step: &str, key: &str, value: &Value) -> Result<()> {
@@ -671,62 +730,6 @@ impl Store for PgStore {
             });
         }
         Ok(())
-    }
-
-    async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>> {
-        let rows: Vec<(String, String, i32, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT path, step_name, length(content), sha256, created_at
-             FROM engine.artifacts WHERE job_id = $1 ORDER BY path",
-        )
-        .bind(job_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(path, step, size, sha256, created_at)| ArtifactMeta {
-                path,
-                step,
-                size: size as u64,
-                sha256,
-                created_at,
-            })
-            .collect())
-    }
-
-    async fn get_artifact(&self, job_id: Uuid, path: &str) -> Result<Option<Artifact>> {
-        let row: Option<(String, Vec<u8>, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT step_name, content, sha256, created_at
-             FROM engine.artifacts WHERE job_id = $1 AND path = $2",
-        )
-        .bind(job_id)
-        .bind(path)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(step, content, sha256, created_at)| Artifact {
-            meta: ArtifactMeta {
-                path: path.to_owned(),
-                step,
-                size: content.len() as u64,
-                sha256,
-                created_at,
-            },
-            content,
-        }))
-    }
-
-    async fn queue_depth(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM engine.queue")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    async fn oldest_due_age_seconds(&self) -> Result<f64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(due_at)), 0)::float8
-             FROM engine.queue WHERE due_at <= now()",
-        )
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<bool> {

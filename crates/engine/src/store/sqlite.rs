@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::list::{JOB_COLUMNS, JobFilter, JobPage, count_query, into_page, list_query};
 use super::postgres::{conflict, fenced};
 use super::types::*;
-use super::{Store, action_log_line, sha256_hex};
+use super::{Protocol, Store, action_log_line, sha256_hex};
 use crate::error::{EngineError, Result};
 use crate::logs::{LogLevel, LogLine, StoredLogLine};
 use crate::secrets::SealedSecret;
@@ -259,6 +259,248 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>> {
+        let rows: Vec<(String, Json<Value>)> =
+            sqlx::query_as("SELECT step_name, output FROM checkpoints WHERE job_id = ?")
+                .bind(job_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(name, Json(v))| (name, v)).collect())
+    }
+
+    async fn get_job(&self, id: Uuid) -> Result<Option<JobRecord>> {
+        let sql = format!("SELECT {} FROM jobs WHERE id = ?", JOB_COLUMNS.join(", "));
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage> {
+        let (sql, values) = list_query("jobs", filter, SqliteQueryBuilder);
+        let rows = sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_all(&self.pool)
+            .await?;
+        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(into_page(jobs, filter.limit))
+    }
+
+    async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>> {
+        let rows = sqlx::query(
+            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error,
+                 error_code
+             FROM attempts WHERE job_id = ? ORDER BY id",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttemptRow {
+                    step_index: r.try_get::<i64, _>(0)? as usize,
+                    step_name: r.try_get(1)?,
+                    attempt: r.try_get::<i64, _>(2)? as u32,
+                    worker: r.try_get(3)?,
+                    epoch: r.try_get(4)?,
+                    started_at: from_ms(r.try_get(5)?),
+                    finished_at: from_ms(r.try_get(6)?),
+                    outcome: Outcome::parse(r.try_get(7)?),
+                    error: r.try_get(8)?,
+                    error_code: r.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn checkpoints(&self, job_id: Uuid) -> Result<Vec<CheckpointRow>> {
+        let rows = sqlx::query(
+            "SELECT step_name, step_index, output, worker, epoch, created_at
+             FROM checkpoints WHERE job_id = ? ORDER BY step_index",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CheckpointRow {
+                    step_name: r.try_get(0)?,
+                    step_index: r.try_get::<i64, _>(1)? as usize,
+                    output: r.try_get::<Json<Value>, _>(2)?.0,
+                    worker: r.try_get(3)?,
+                    epoch: r.try_get(4)?,
+                    created_at: from_ms(r.try_get(5)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn logs(
+        &self,
+        job_id: Uuid,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredLogLine>> {
+        let rows = sqlx::query(
+            "SELECT id, step, attempt, level, message, at FROM logs
+             WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(job_id.to_string())
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_line_from_row).collect()
+    }
+
+    async fn tail_logs(&self, job_id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+                 SELECT id, step, attempt, level, message, at FROM logs
+                 WHERE job_id = ? ORDER BY id DESC LIMIT ?
+             ) ORDER BY id",
+        )
+        .bind(job_id.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_line_from_row).collect()
+    }
+
+    async fn actions(&self, job_id: Uuid) -> Result<Vec<JobAction>> {
+        let rows = sqlx::query(
+            "SELECT action, actor, role, at FROM job_actions WHERE job_id = ? ORDER BY id",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(JobAction {
+                    action: row.try_get(0)?,
+                    actor: row.try_get(1)?,
+                    role: row.try_get(2)?,
+                    at: from_ms(row.try_get(3)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn count_jobs(&self, filter: &JobFilter) -> Result<i64> {
+        let (sql, values) = count_query("jobs", filter, SqliteQueryBuilder);
+        Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
+        self.delete_jobs_where("workflow = ?1", workflow.to_owned())
+            .await
+    }
+
+    async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
+        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("CREATE TABLE bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
+        for client in 0..clients.max(1) {
+            sqlx::query("INSERT INTO bench_commit_ceiling (id, n) VALUES (?, 0)")
+                .bind(client as i32)
+                .execute(&self.pool)
+                .await?;
+        }
+        let pool = self.pool.clone();
+        let rate = super::measure_commits(clients, duration, move |client| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("UPDATE bench_commit_ceiling SET n = n + 1 WHERE id = ?")
+                    .bind(client)
+                    .execute(&pool)
+                    .await?;
+                Ok(())
+            }
+        })
+        .await;
+        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling")
+            .execute(&self.pool)
+            .await?;
+        rate
+    }
+
+    async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>> {
+        let value: Option<Json<Value>> = sqlx::query_scalar(
+            "SELECT value FROM step_memos WHERE job_id = ? AND step_name = ? AND key = ?",
+        )
+        .bind(job_id.to_string())
+        .bind(step)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(value.map(|Json(v)| v))
+    }
+
+    async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>> {
+        let rows: Vec<(String, String, i64, String, i64)> = sqlx::query_as(
+            "SELECT path, step_name, length(content), sha256, created_at
+             FROM artifacts WHERE job_id = ? ORDER BY path",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(path, step, size, sha256, created_at)| ArtifactMeta {
+                path,
+                step,
+                size: size as u64,
+                sha256,
+                created_at: from_ms(created_at),
+            })
+            .collect())
+    }
+
+    async fn get_artifact(&self, job_id: Uuid, path: &str) -> Result<Option<Artifact>> {
+        let row: Option<(String, Vec<u8>, String, i64)> = sqlx::query_as(
+            "SELECT step_name, content, sha256, created_at FROM artifacts
+             WHERE job_id = ? AND path = ?",
+        )
+        .bind(job_id.to_string())
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(step, content, sha256, created_at)| Artifact {
+            meta: ArtifactMeta {
+                path: path.to_owned(),
+                step,
+                size: content.len() as u64,
+                sha256,
+                created_at: from_ms(created_at),
+            },
+            content,
+        }))
+    }
+
+    async fn queue_depth(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM queue")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn oldest_due_age_seconds(&self) -> Result<f64> {
+        let now = now_ms();
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT min(due_at) FROM queue WHERE due_at <= ?")
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(oldest.map_or(0.0, |due| (now - due).max(0) as f64 / 1000.0))
+    }
+}
+
+#[async_trait]
+impl Protocol for SqliteStore {
     fn work_notifier(&self) -> Arc<Notify> {
         self.notifier.clone()
     }
@@ -539,119 +781,11 @@ impl Store for SqliteStore {
         Ok(Heartbeat { cancel_requested })
     }
 
-    async fn load_outputs(&self, job_id: Uuid) -> Result<BTreeMap<String, Value>> {
-        let rows: Vec<(String, Json<Value>)> =
-            sqlx::query_as("SELECT step_name, output FROM checkpoints WHERE job_id = ?")
-                .bind(job_id.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(name, Json(v))| (name, v)).collect())
-    }
-
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         let due: Option<i64> = sqlx::query_scalar("SELECT min(due_at) FROM queue")
             .fetch_one(&self.pool)
             .await?;
         Ok(due.map(from_ms))
-    }
-
-    async fn get_job(&self, id: Uuid) -> Result<Option<JobRecord>> {
-        let sql = format!("SELECT {} FROM jobs WHERE id = ?", JOB_COLUMNS.join(", "));
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(job_from_row).transpose()
-    }
-
-    async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage> {
-        let (sql, values) = list_query("jobs", filter, SqliteQueryBuilder);
-        let rows = sqlx::query_with(AssertSqlSafe(sql), values)
-            .fetch_all(&self.pool)
-            .await?;
-        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(into_page(jobs, filter.limit))
-    }
-
-    async fn attempts(&self, job_id: Uuid) -> Result<Vec<AttemptRow>> {
-        let rows = sqlx::query(
-            "SELECT step_index, step_name, attempt, worker, epoch, started_at, finished_at, outcome, error,
-                 error_code
-             FROM attempts WHERE job_id = ? ORDER BY id",
-        )
-        .bind(job_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AttemptRow {
-                    step_index: r.try_get::<i64, _>(0)? as usize,
-                    step_name: r.try_get(1)?,
-                    attempt: r.try_get::<i64, _>(2)? as u32,
-                    worker: r.try_get(3)?,
-                    epoch: r.try_get(4)?,
-                    started_at: from_ms(r.try_get(5)?),
-                    finished_at: from_ms(r.try_get(6)?),
-                    outcome: Outcome::parse(r.try_get(7)?),
-                    error: r.try_get(8)?,
-                    error_code: r.try_get(9)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn checkpoints(&self, job_id: Uuid) -> Result<Vec<CheckpointRow>> {
-        let rows = sqlx::query(
-            "SELECT step_name, step_index, output, worker, epoch, created_at
-             FROM checkpoints WHERE job_id = ? ORDER BY step_index",
-        )
-        .bind(job_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CheckpointRow {
-                    step_name: r.try_get(0)?,
-                    step_index: r.try_get::<i64, _>(1)? as usize,
-                    output: r.try_get::<Json<Value>, _>(2)?.0,
-                    worker: r.try_get(3)?,
-                    epoch: r.try_get(4)?,
-                    created_at: from_ms(r.try_get(5)?),
-                })
-            })
-            .collect()
-    }
-
-    async fn logs(
-        &self,
-        job_id: Uuid,
-        after: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<StoredLogLine>> {
-        let rows = sqlx::query(
-            "SELECT id, step, attempt, level, message, at FROM logs
-             WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(job_id.to_string())
-        .bind(after.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(log_line_from_row).collect()
-    }
-
-    async fn tail_logs(&self, job_id: Uuid, limit: i64) -> Result<Vec<StoredLogLine>> {
-        let rows = sqlx::query(
-            "SELECT * FROM (
-                 SELECT id, step, attempt, level, message, at FROM logs
-                 WHERE job_id = ? ORDER BY id DESC LIMIT ?
-             ) ORDER BY id",
-        )
-        .bind(job_id.to_string())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(log_line_from_row).collect()
     }
 
     async fn append_logs(&self, job_id: Uuid, logs: &[LogLine]) -> Result<()> {
@@ -676,25 +810,6 @@ impl Store for SqliteStore {
         insert_logs(&mut tx, job_id, &[action_log_line(action)]).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn actions(&self, job_id: Uuid) -> Result<Vec<JobAction>> {
-        let rows = sqlx::query(
-            "SELECT action, actor, role, at FROM job_actions WHERE job_id = ? ORDER BY id",
-        )
-        .bind(job_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(JobAction {
-                    action: row.try_get(0)?,
-                    actor: row.try_get(1)?,
-                    role: row.try_get(2)?,
-                    at: from_ms(row.try_get(3)?),
-                })
-            })
-            .collect()
     }
 
     async fn cancel(&self, job_id: Uuid) -> Result<CancelOutcome> {
@@ -820,49 +935,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn count_jobs(&self, filter: &JobFilter) -> Result<i64> {
-        let (sql, values) = count_query("jobs", filter, SqliteQueryBuilder);
-        Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values)
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
-        self.delete_jobs_where("workflow = ?1", workflow.to_owned())
-            .await
-    }
-
-    async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
-        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling")
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("CREATE TABLE bench_commit_ceiling (id INT PRIMARY KEY, n BIGINT NOT NULL)")
-            .execute(&self.pool)
-            .await?;
-        for client in 0..clients.max(1) {
-            sqlx::query("INSERT INTO bench_commit_ceiling (id, n) VALUES (?, 0)")
-                .bind(client as i32)
-                .execute(&self.pool)
-                .await?;
-        }
-        let pool = self.pool.clone();
-        let rate = super::measure_commits(clients, duration, move |client| {
-            let pool = pool.clone();
-            async move {
-                sqlx::query("UPDATE bench_commit_ceiling SET n = n + 1 WHERE id = ?")
-                    .bind(client)
-                    .execute(&pool)
-                    .await?;
-                Ok(())
-            }
-        })
-        .await;
-        sqlx::query("DROP TABLE IF EXISTS bench_commit_ceiling")
-            .execute(&self.pool)
-            .await?;
-        rate
-    }
-
     async fn sealed_secret(&self, job_id: Uuid, name: &str) -> Result<Option<SealedSecret>> {
         let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
             "SELECT nonce, ciphertext FROM job_secrets WHERE job_id = ? AND name = ?",
@@ -876,18 +948,6 @@ impl Store for SqliteStore {
             nonce,
             ciphertext,
         }))
-    }
-
-    async fn memo_get(&self, job_id: Uuid, step: &str, key: &str) -> Result<Option<Value>> {
-        let value: Option<Json<Value>> = sqlx::query_scalar(
-            "SELECT value FROM step_memos WHERE job_id = ? AND step_name = ? AND key = ?",
-        )
-        .bind(job_id.to_string())
-        .bind(step)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(value.map(|Json(v)| v))
     }
 
     async fn memo_put(&self, lease: &Lease, step: &str, key: &str, value: &Value) -> Result<()> {
@@ -953,63 +1013,6 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn list_artifacts(&self, job_id: Uuid) -> Result<Vec<ArtifactMeta>> {
-        let rows: Vec<(String, String, i64, String, i64)> = sqlx::query_as(
-            "SELECT path, step_name, length(content), sha256, created_at
-             FROM artifacts WHERE job_id = ? ORDER BY path",
-        )
-        .bind(job_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(path, step, size, sha256, created_at)| ArtifactMeta {
-                path,
-                step,
-                size: size as u64,
-                sha256,
-                created_at: from_ms(created_at),
-            })
-            .collect())
-    }
-
-    async fn get_artifact(&self, job_id: Uuid, path: &str) -> Result<Option<Artifact>> {
-        let row: Option<(String, Vec<u8>, String, i64)> = sqlx::query_as(
-            "SELECT step_name, content, sha256, created_at FROM artifacts
-             WHERE job_id = ? AND path = ?",
-        )
-        .bind(job_id.to_string())
-        .bind(path)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(step, content, sha256, created_at)| Artifact {
-            meta: ArtifactMeta {
-                path: path.to_owned(),
-                step,
-                size: content.len() as u64,
-                sha256,
-                created_at: from_ms(created_at),
-            },
-            content,
-        }))
-    }
-
-    async fn queue_depth(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM queue")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    async fn oldest_due_age_seconds(&self) -> Result<f64> {
-        let now = now_ms();
-        let oldest: Option<i64> =
-            sqlx::query_scalar("SELECT min(due_at) FROM queue WHERE due_at <= ?")
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(oldest.map_or(0.0, |due| (now - due).max(0) as f64 / 1000.0))
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<bool> {

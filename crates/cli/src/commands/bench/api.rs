@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use engine::store::JobFilter;
-use engine::{Engine, Store, Worker};
+use engine::{Database, Engine, Store, Worker};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -218,7 +218,7 @@ pub async fn run(config: &Config, args: ApiBench) -> anyhow::Result<()> {
 async fn measure(
     args: &ApiBench,
     backend: &'static str,
-    store: &Arc<dyn Store>,
+    store: &Database,
     base: String,
     repo_url: String,
 ) -> anyhow::Result<ApiBenchReport> {
@@ -236,7 +236,7 @@ async fn measure(
         accepted: Mutex::new(Vec::new()),
     });
     // Jobs newer than this sequence number are candidates when scanning for ours.
-    let seq_floor = newest_seq(store.as_ref()).await?;
+    let seq_floor = newest_seq(&**store).await?;
 
     let (baseline, baseline_elapsed) =
         run_load(&load, args.requests, args.concurrency, |_| Route::Healthz).await;
@@ -258,7 +258,7 @@ async fn measure(
     let missing = count_missing(&load, &unique, args.concurrency).await;
     let deadline = Instant::now() + FINISH_TIMEOUT;
     let (stored, finished) = loop {
-        let (stored, finished) = scan(store.as_ref(), seq_floor, &load.prefix).await?;
+        let (stored, finished) = scan(&**store, seq_floor, &load.prefix).await?;
         if finished >= stored || Instant::now() >= deadline {
             break (stored, finished);
         }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use anyhow::{Result, anyhow};
+use engine::Database;
 use engine::store::{JobFilter, JobStatus, Store};
 use engine::{Catalog, Engine, Registry, StepContext, StepError, Worker, WorkerConfig, typed};
 
@@ -69,7 +70,7 @@ fn bench_catalog(steps: usize) -> Result<Catalog> {
     Ok(catalog)
 }
 
-pub async fn run(store: Arc<dyn Store>, options: &BenchOptions) -> Result<BenchReport> {
+pub async fn run(store: Database, options: &BenchOptions) -> Result<BenchReport> {
     store.migrate().await?;
     let catalog = Arc::new(bench_catalog(options.steps)?);
     let engine = Engine::new(store.clone(), catalog.clone());
