@@ -121,6 +121,21 @@ fn the_container_service_runs_its_database_and_cache_privately_and_wires_them_as
         text(attr(database, "skip_final_snapshot")),
         "!var.database_final_snapshot"
     );
+    // The final snapshot is named when the database is made and kept so: a
+    // database made again after a destroy does not reuse the first's name.
+    for (kind, name) in [
+        ("aws_db_instance", "database"),
+        ("aws_elasticache_replication_group", "cache"),
+    ] {
+        let store = resource(&files, kind, name);
+        let snapshot = text(attr(store, "final_snapshot_identifier"));
+        assert!(snapshot.contains("plantimestamp()"), "{kind}: {snapshot}");
+        let ignored = text(attr(nested(store, "lifecycle"), "ignore_changes"));
+        assert!(
+            ignored.contains("final_snapshot_identifier"),
+            "{kind}: {ignored}"
+        );
+    }
     assert_eq!(
         compact(attr(database, "vpc_security_group_ids")),
         "[aws_security_group.database.id]"
