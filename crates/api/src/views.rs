@@ -134,6 +134,9 @@ pub struct JobSummary {
     /// The step running, due next, or (for a failed job) the one that failed.
     pub current_step: Option<String>,
     pub error: Option<String>,
+    /// The stable name of the failure that ended the job, when it has one
+    /// (`docs/failure-codes.md`).
+    pub error_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -149,6 +152,7 @@ impl From<&JobRecord> for JobSummary {
             state: job.state.clone(),
             current_step: job.current_step.clone(),
             error: job.error.clone(),
+            error_code: job.error_code.clone(),
             created_at: job.created_at,
             updated_at: job.updated_at,
             finished_at: job.finished_at,
@@ -491,6 +495,9 @@ pub struct StatusEvent {
     pub state: Option<String>,
     pub current_step: Option<String>,
     pub error: Option<String>,
+    /// The stable name of the failure that ended the job, when it has one
+    /// (`docs/failure-codes.md`).
+    pub error_code: Option<String>,
 }
 
 impl From<&JobRecord> for StatusEvent {
@@ -501,6 +508,7 @@ impl From<&JobRecord> for StatusEvent {
             state: job.state.clone(),
             current_step: job.current_step.clone(),
             error: job.error.clone(),
+            error_code: job.error_code.clone(),
         }
     }
 }

@@ -14,6 +14,7 @@ api_tests!(
     same_idempotency_key_returns_the_same_job,
     cancel_and_retry,
     event_stream_follows_a_job_to_the_end,
+    a_failed_jobs_code_is_in_the_list_and_in_its_event_stream,
     bad_requests_are_problems_and_create_nothing,
     openapi_and_probes,
 );
@@ -194,6 +195,42 @@ async fn event_stream_follows_a_job_to_the_end(backend: Backend) {
     assert_eq!(statuses.last().unwrap()["state"], "Verified", "{text}");
     assert!(statuses.iter().any(|s| s["status"] == "running"), "{text}");
     assert!(events.iter().any(|(kind, _)| kind == "log"), "{text}");
+}
+
+async fn a_failed_jobs_code_is_in_the_list_and_in_its_event_stream(backend: Backend) {
+    let app = TestApp::spawn(backend, true).await;
+    let id = app
+        .submit_demo(json!({"fail_step": "build", "fail_times": 99}))
+        .await;
+    let job = app.wait_for_status(&id, "failed").await;
+    assert_eq!(job["error_code"], "demo.requested_failure", "{job:#}");
+
+    let (code, page) = app.get("/list?status=failed").await;
+    assert_eq!(code, 200, "{page}");
+    let listed = &page["jobs"][0];
+    assert_eq!(listed["id"], id.as_str(), "{page}");
+    assert_eq!(listed["error_code"], "demo.requested_failure", "{page}");
+
+    // The stream of a finished job sends its last status and ends.
+    let response = app
+        .client
+        .get(app.url(&format!("/job/{id}/events")))
+        .send()
+        .await
+        .unwrap();
+    let text = tokio::time::timeout(Duration::from_secs(30), response.text())
+        .await
+        .expect("the stream of a finished job ends")
+        .unwrap();
+    let events = parse_sse(&text);
+    let last = events
+        .iter()
+        .rev()
+        .find(|(kind, _)| kind == "status")
+        .map(|(_, data)| data)
+        .unwrap_or_else(|| panic!("no status event: {text}"));
+    assert_eq!(last["status"], "failed", "{text}");
+    assert_eq!(last["error_code"], "demo.requested_failure", "{text}");
 }
 
 /// `(event, data)` pairs of an SSE body.
