@@ -43,6 +43,40 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `deployflow demo` follows its job state by state to the end and prints
+/// the timeline, the failed attempt it asked for included.
+#[test]
+fn demo_follows_its_job_to_the_end_and_prints_the_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = deployflow(
+        dir.path(),
+        &[
+            "demo",
+            "--sleep-ms",
+            "10",
+            "--fail-step",
+            "build",
+            "--fail-times",
+            "1",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let states: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("-> "))
+        .collect();
+    assert_eq!(states.first(), Some(&"Prepared"), "{stdout}");
+    assert_eq!(states.last(), Some(&"Verified"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.starts_with("build") && line.contains("failed")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("succeeded"), "{stdout}");
+}
+
 /// `deployflow analyse … | head -0`: the reader is gone before the report
 /// is printed; the command ends as SIGPIPE would end it, without a panic.
 #[test]

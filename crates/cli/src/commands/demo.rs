@@ -6,6 +6,8 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 use engine::Engine;
+use engine::follow::{Follow, JobEvent};
+use futures::StreamExt;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -46,19 +48,19 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let worker =
         tokio::spawn(engine::Worker::new(store, catalog, worker_config).run(shutdown.clone()));
     let mut last_state = None;
-    let job = loop {
-        let job = engine.job(job.id).await?;
-        if job.state != last_state {
-            if let Some(state) = &job.state {
+    let mut events =
+        std::pin::pin!(engine.follow(job.id, Follow::default().every(Duration::from_millis(50))));
+    while let Some(event) = events.next().await {
+        if let JobEvent::Status(now) = event?
+            && now.state != last_state
+        {
+            if let Some(state) = &now.state {
                 println!("  -> {state}");
             }
-            last_state = job.state.clone();
+            last_state = now.state.clone();
         }
-        if job.status.is_terminal() {
-            break job;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    }
+    let job = engine.job(job.id).await?;
     shutdown.cancel();
     let _ = worker.await;
 
