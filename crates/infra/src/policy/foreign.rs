@@ -40,7 +40,53 @@ const REFERENCE_ARGS: &[&str] = &[
     "node_role_arn",
     "role_arn",
     "resource_id",
+    "secret_id",
 ];
+
+/// The resource types an argument of [`REFERENCE_ARGS`] (and `role`,
+/// `bucket`) may point at: a log group's `name` is the author's text, and
+/// passed as `bucket` it names any bucket of the account.
+fn referenced_types(key: &str) -> &'static [&'static str] {
+    match key {
+        "security_group_id"
+        | "source_security_group_id"
+        | "referenced_security_group_id"
+        | "vpc_security_group_ids"
+        | "security_groups"
+        | "security_group_ids" => &["aws_security_group", "aws_default_security_group"],
+        "vpc_id" => &["aws_vpc"],
+        "subnet_id" | "subnet_ids" | "subnets" => &["aws_subnet"],
+        "route_table_id" => &["aws_route_table"],
+        "gateway_id" => &["aws_internet_gateway"],
+        "allocation_id" => &["aws_eip"],
+        "instance_id" => &["aws_instance"],
+        "network_interface_id" => &["aws_network_interface"],
+        "load_balancer_arn" => &["aws_lb"],
+        "target_group_arn" => &["aws_lb_target_group"],
+        "cluster" => &["aws_ecs_cluster"],
+        "cluster_name" => &["aws_ecs_cluster", "aws_eks_cluster"],
+        "repository" => &["aws_ecr_repository"],
+        "function_name" => &["aws_lambda_function"],
+        "iam_instance_profile" => &["aws_iam_instance_profile"],
+        "execution_role_arn" | "task_role_arn" | "node_role_arn" | "role_arn" | "role" => {
+            &["aws_iam_role"]
+        }
+        "resource_id" => &["aws_ecs_cluster", "aws_ecs_service"],
+        "bucket" => &["aws_s3_bucket"],
+        "secret_id" => &[
+            "aws_secretsmanager_secret",
+            "aws_secretsmanager_secret_version",
+        ],
+        _ => &[],
+    }
+}
+
+/// Attributes that name the resource they are read from, as AWS made it.
+/// Any other (`value`, `name_prefix`, `bucket_prefix`, `tags`, `path`)
+/// echoes what the author wrote, and can hold the id or name of any
+/// resource of the account.
+pub(super) const IDENTITY_ATTRIBUTES: &[&str] =
+    &["id", "arn", "name", "bucket", "function_name", "secret_id"];
 
 /// Resource types whose `bucket` names an existing bucket (the bucket
 /// itself names the one it creates).
@@ -139,12 +185,19 @@ impl Gate<'_> {
             if !keys.contains(&attribute.key()) {
                 continue;
             }
-            if !self.is_own_reference(attribute.expr(), 0) {
+            let types = referenced_types(attribute.key());
+            if !self.is_own_reference_to(attribute.expr(), types, 0) {
+                let kinds = if types.is_empty() {
+                    "a resource".to_owned()
+                } else {
+                    types.join(" or ")
+                };
                 self.violation(
                     Rule::ForeignResource,
                     format!(
-                        "{address}: {} must refer to a resource of this configuration (aws_vpc.main.id, aws_s3_bucket.bundle.id...), directly or through a local that does, not name an existing one (a literal, a variable, a tag).",
-                        attribute.key()
+                        "{address}: {} must be the {} of {kinds} of this configuration (aws_vpc.main.id, aws_s3_bucket.bundle.id...), directly or through a local that does, not name an existing one (a literal, a variable, a tag, or an attribute that repeats the author's text such as a parameter's value or a name_prefix).",
+                        attribute.key(),
+                        IDENTITY_ATTRIBUTES.join(", ")
                     ),
                 );
             }
@@ -184,46 +237,33 @@ fn planned_names(values: &serde_json::Value, keys: &[&str], visit: &mut dyn FnMu
     }
 }
 
-/// Attributes an author sets to any text: a reference through them names
-/// whatever the author wrote (`aws_iam_role.decoy.tags.victim`).
-const FREE_TEXT_ATTRIBUTES: &[&str] = &["tags", "tags_all", "description", "user_data"];
-
 impl Gate<'_> {
     /// Whether `expr` is made only of references to resources this
     /// configuration creates (`aws_vpc.main.id`, `aws_subnet.public[*].id`,
     /// a list of them, `tolist()`/`concat()` of them, a local holding one, or
     /// a template that only joins them with separators).
     pub(super) fn is_own_reference(&self, expr: &Expression, depth: usize) -> bool {
+        self.is_own_reference_to(expr, &[], depth)
+    }
+
+    /// [`Gate::is_own_reference`] to a resource of one of `types` (any
+    /// type when empty), read through an identity attribute.
+    pub(super) fn is_own_reference_to(
+        &self,
+        expr: &Expression,
+        types: &[&str],
+        depth: usize,
+    ) -> bool {
         if depth > 16 {
             return false;
         }
         let expr = self.resolve(expr);
         match expr {
-            Expression::Traversal(traversal) => {
-                let Expression::Variable(root) = &traversal.expr else {
-                    return false;
-                };
-                let managed = !matches!(
-                    root.as_str(),
-                    "data"
-                        | "var"
-                        | "local"
-                        | "each"
-                        | "count"
-                        | "path"
-                        | "terraform"
-                        | "module"
-                        | "self"
-                );
-                managed
-                    && !traversal.operators.iter().any(|op| {
-                        matches!(op, TraversalOperator::GetAttr(name) if FREE_TEXT_ATTRIBUTES.contains(&name.as_str()))
-                    })
-            }
+            Expression::Traversal(traversal) => names_resource(traversal, types),
             Expression::Array(items) => items
                 .iter()
-                .all(|item| self.is_own_reference(item, depth + 1)),
-            Expression::Parenthesis(inner) => self.is_own_reference(inner, depth + 1),
+                .all(|item| self.is_own_reference_to(item, types, depth + 1)),
+            Expression::Parenthesis(inner) => self.is_own_reference_to(inner, types, depth + 1),
             Expression::FuncCall(call)
                 if matches!(
                     call.name.name.as_str(),
@@ -232,31 +272,66 @@ impl Gate<'_> {
             {
                 call.args
                     .iter()
-                    .all(|arg| self.is_own_reference(arg, depth + 1))
+                    .all(|arg| self.is_own_reference_to(arg, types, depth + 1))
             }
             Expression::TemplateExpr(template) => {
                 let Ok(parsed) = Template::from_expr(template) else {
                     return false;
                 };
-                let mut literal = String::new();
-                let mut references = 0;
+                // `${aws_vpc.main.id}`, or the ECS resource id
+                // `service/${cluster}/${service}`; never references joined
+                // into a new name (`${role.a.name}-${role.b.name}` is
+                // `prod-admin`, a role of the account).
+                let mut shape = String::new();
                 for element in parsed.elements() {
                     match element {
-                        Element::Literal(text) => literal.push_str(text),
-                        Element::Interpolation(i) if self.is_own_reference(&i.expr, depth + 1) => {
-                            references += 1;
+                        Element::Literal(text) => shape.push_str(text),
+                        Element::Interpolation(i)
+                            if self.is_own_reference_to(&i.expr, types, depth + 1) =>
+                        {
+                            shape.push_str("{}");
                         }
                         _ => return false,
                     }
                 }
-                // `service/${cluster}/${service}`: separators and the ECS
-                // resource-id prefix only, never a name or an ARN.
-                let rest = literal.replacen("service", "", 1);
-                references > 0 && rest.chars().all(|c| matches!(c, '/' | ':' | '-'))
+                shape == "{}" || shape == "service/{}/{}"
             }
             _ => false,
         }
     }
+}
+
+/// `TYPE.NAME[…].ATTR`: a managed resource (of one of `types`, when any
+/// are given) read through one of its [`IDENTITY_ATTRIBUTES`].
+pub(super) fn names_resource(traversal: &hcl::expr::Traversal, types: &[&str]) -> bool {
+    let Expression::Variable(root) = &traversal.expr else {
+        return false;
+    };
+    let managed = !matches!(
+        root.as_str(),
+        "data" | "var" | "local" | "each" | "count" | "path" | "terraform" | "module" | "self"
+    );
+    if !managed || !(types.is_empty() || types.contains(&root.as_str())) {
+        return false;
+    }
+    let [
+        TraversalOperator::GetAttr(_),
+        between @ ..,
+        TraversalOperator::GetAttr(attribute),
+    ] = traversal.operators.as_slice()
+    else {
+        return false;
+    };
+    IDENTITY_ATTRIBUTES.contains(&attribute.as_str())
+        && between.iter().all(|op| {
+            matches!(
+                op,
+                TraversalOperator::Index(_)
+                    | TraversalOperator::LegacyIndex(_)
+                    | TraversalOperator::FullSplat
+                    | TraversalOperator::AttrSplat
+            )
+        })
 }
 
 /// `sg-0123abcd`, `subnet-0123456789abcdef0`.

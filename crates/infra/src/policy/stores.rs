@@ -40,6 +40,44 @@ impl Gate<'_> {
                 );
             }
         }
+        // A store made from another one's data: a snapshot, a replica, a
+        // backup in a bucket. The app (untrusted code) would read it.
+        let copies: &[&str] = match kind {
+            "aws_db_instance" | "aws_rds_cluster" => &[
+                "snapshot_identifier",
+                "replicate_source_db",
+                "replication_source_identifier",
+                "source_region",
+                "restore_to_point_in_time",
+                "s3_import",
+                "global_cluster_identifier",
+            ],
+            "aws_elasticache_replication_group" => &[
+                "snapshot_name",
+                "snapshot_arns",
+                "global_replication_group_id",
+                "primary_cluster_id",
+            ],
+            _ => &[],
+        };
+        for key in copies {
+            // A plan shows what is unset as null or an empty list.
+            let set = attr(body, key).is_some_and(|e| match e {
+                Expression::Null => false,
+                Expression::Array(items) => !items.is_empty(),
+                _ => true,
+            }) || body.blocks().any(|b| {
+                b.identifier() == *key
+                    || (b.identifier() == "dynamic"
+                        && b.labels().first().is_some_and(|l| l.as_str() == *key))
+            });
+            if set {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: {key} makes the store from an existing one's data (a snapshot, a replica or a backup of the account), which the app could then read; remove it: a deployment starts its stores empty."),
+                );
+            }
+        }
         let plain_secrets: &[&str] = match kind {
             "aws_db_instance" | "aws_rds_cluster" => &["password", "master_password"],
             "aws_elasticache_replication_group" => &["auth_token"],
