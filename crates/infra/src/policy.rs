@@ -150,8 +150,8 @@ impl Policy {
         let mut rules = vec![
             "Only *.tf files (no .tf.json, .tfvars or other files), and no override.tf or *_override.tf.".to_owned(),
             "Provider blocks set only: aws region (and alias) with a default_tags block; kubernetes host, cluster_ca_certificate and token from this configuration's aws_eks_cluster / data.aws_eks_cluster_auth. No exec, profile, assume_role, endpoints.".to_owned(),
-            "IAM: actions only ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, ssm:GetParameter(s|sByPath), secretsmanager:GetSecretValue, s3:GetObject, xray:PutTraceSegments, xray:PutTelemetryRecords (trust policies: sts:AssumeRole, sts:TagSession for Service principals ec2/ecs-tasks/lambda/eks.amazonaws.com); resources = \"*\" only for ecr:GetAuthorizationToken and xray; managed policies only AmazonSSMManagedInstanceCore, AmazonECSTaskExecutionRolePolicy, AWSLambdaBasicExecutionRole, AmazonEKSClusterPolicy, AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly/ReadOnly.".to_owned(),
-            "Only resources this configuration creates: ids, buckets, roles, clusters and ARNs are references (aws_vpc.main.id), never literal ids (sg-…, vpc-…), names or account ARNs.".to_owned(),
+            "IAM: actions only ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, ssm:GetParameter(s|sByPath), secretsmanager:GetSecretValue, s3:GetObject, xray:PutTraceSegments, xray:PutTelemetryRecords (trust policies: sts:AssumeRole, sts:TagSession for Service principals ec2/ecs-tasks/lambda/eks.amazonaws.com); resources = \"*\" only for ecr:GetAuthorizationToken and xray, every other resource a reference to this configuration's own (aws_s3_bucket.x.arn, \"${aws_s3_bucket.x.arn}/*\") or a parameter under its own /deployflow/NAME/ folder; statements use only Sid, Effect, Action, Resource, Principal, Condition; aws_lambda_permission only lambda:InvokeFunction(Url), to \"*\" only through the function URL; managed policies only AmazonSSMManagedInstanceCore, AmazonECSTaskExecutionRolePolicy, AWSLambdaBasicExecutionRole, AmazonEKSClusterPolicy, AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly/ReadOnly.".to_owned(),
+            "Only resources this configuration creates: ids, buckets, roles, clusters and ARNs are references to a resource of the matching type through its id, arn or name (aws_vpc.main.id, aws_s3_bucket.b.id), never literal ids (sg-…, vpc-…), names, account ARNs or attributes that repeat the author's text (a parameter's value, a name_prefix); stores start empty (no snapshot_identifier, replicate_source_db, snapshot_name...).".to_owned(),
             "data aws_ssm_parameter only for names under /aws/service/; data aws_ami only with owners amazon, 137112412989 or 099720109477.".to_owned(),
             format!(
                 "Providers: only {} (source hashicorp/<name>), each in required_providers with a version constraint; no credentials in provider blocks (they come from the environment).",
@@ -179,14 +179,14 @@ impl Policy {
                 self.max_count, self.max_replicas, self.max_disk_gb
             ),
             "No provisioner blocks of any kind (local-exec, remote-exec, file), no null_resource or terraform_data.".to_owned(),
-            "Modules only from local ./ paths (or none).".to_owned(),
+            "Modules only from local ./ paths (or none), count and for_each bounded like a resource's; a module's variables are read as what its call passes, not their defaults.".to_owned(),
             format!(
                 "Ingress from 0.0.0.0/0 or ::/0 only on tcp port(s) {ports}; no SSH from the world (administer through SSM Session Manager). Ingress sources are literal CIDRs or references to resources."
             ),
             format!(
-                "No file(), templatefile() or other reads of local files, except on var.{BUNDLE_PATH_VARIABLE}."
+                "No file(), templatefile(), templatestring() or other reads of local files, except file functions on var.{BUNDLE_PATH_VARIABLE}."
             ),
-            "Top-level blocks: terraform, provider, resource, data, module, variable, output, locals.".to_owned(),
+            "Top-level blocks: terraform, provider, resource, data, module, variable, output, locals. A terraform block sets only required_version, required_providers and an empty backend (no encryption block).".to_owned(),
             format!("Outputs required: {}.", list(&self.required_outputs)),
         ];
         rules.push(match &self.allowed_backend {
@@ -247,8 +247,8 @@ impl PolicyReport {
 /// Checks every file of a Terraform configuration against `policy`.
 pub fn check(files: &BTreeMap<String, String>, policy: &Policy) -> PolicyReport {
     let mut gate = structure::Gate::new(policy);
-    for text in files.values() {
-        gate.remember_values(text);
+    for (name, text) in files {
+        gate.remember_values(name, text);
     }
     for (name, text) in files {
         gate.file(name, text);

@@ -30,6 +30,28 @@ const ALLOWED_ACTIONS: &[&str] = &[
     "xray:PutTelemetryRecords",
 ];
 
+/// The elements of a policy statement; IAM reads these names only.
+const STATEMENT_ELEMENTS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Principal",
+    "NotPrincipal",
+    "Condition",
+];
+
+/// What an `aws_lambda_permission` may let a principal do with the function.
+const LAMBDA_ACTIONS: &[&str] = &["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"];
+
+/// Services that may invoke a deployment's function.
+const LAMBDA_PRINCIPALS: &[&str] = &[
+    "apigateway.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+];
+
 /// Actions of trust policies (who may assume a role).
 const TRUST_ACTIONS: &[&str] = &["sts:AssumeRole", "sts:TagSession"];
 
@@ -67,7 +89,9 @@ impl Gate<'_> {
         match kind {
             "aws_iam_policy_document" => self.policy_document(address, body),
             "aws_iam_role_policy_attachment" => self.attachment(address, body),
+            "aws_lambda_permission" => self.lambda_permission(address, body),
             "aws_iam_role_policy"
+            | "aws_secretsmanager_secret"
             | "aws_iam_role"
             | "aws_iam_instance_profile"
             | "aws_s3_bucket_policy"
@@ -195,6 +219,20 @@ impl Gate<'_> {
                 Err(why) => Err(why),
             },
         };
+        let json = json.and_then(|policy| {
+            let unknown: Vec<&String> = policy
+                .as_object()
+                .into_iter()
+                .flat_map(|map| map.keys())
+                .filter(|key| !["Version", "Id", "Statement"].contains(&key.as_str()))
+                .collect();
+            match unknown.is_empty() {
+                true => Ok(policy.clone()),
+                false => Err(format!(
+                    "elements {unknown:?} besides Version, Id and Statement"
+                )),
+            }
+        });
         let statements = json.and_then(|policy| match &policy["Statement"] {
             serde_json::Value::Array(items) if items.iter().all(|i| i.is_object()) => {
                 Ok(items.clone())
@@ -215,6 +253,30 @@ impl Gate<'_> {
             }
         };
         for statement in statements {
+            let unknown: Vec<&String> = statement
+                .as_object()
+                .into_iter()
+                .flat_map(|map| map.keys())
+                .filter(|key| !STATEMENT_ELEMENTS.contains(&key.as_str()))
+                .collect();
+            if !unknown.is_empty() {
+                self.violation(
+                    Rule::IamAction,
+                    format!(
+                        "{address}: {key} has statement elements {unknown:?} the gate does not read; write only {} (spelled so).",
+                        STATEMENT_ELEMENTS.join(", ")
+                    ),
+                );
+            }
+            if !matches!(
+                statement.get("Effect").and_then(|e| e.as_str()),
+                Some("Allow" | "Deny")
+            ) {
+                self.violation(
+                    Rule::IamAction,
+                    format!("{address}: {key} has a statement whose Effect is not the literal \"Allow\" or \"Deny\"."),
+                );
+            }
             if statement.get("NotAction").is_some()
                 || statement.get("NotResource").is_some()
                 || statement.get("NotPrincipal").is_some()
@@ -290,12 +352,15 @@ impl Gate<'_> {
             .all(|a| a.as_deref().is_some_and(|a| UNSCOPED_ACTIONS.contains(&a)));
         for resource in resources {
             let problem = match resource.as_deref() {
-                None => "a resource the gate cannot read (a local, variable or function of one); name this configuration's resources".to_owned(),
+                None => "a resource the gate cannot read (a local, variable or function of one, or a free-text attribute such as a tag); name this configuration's resources".to_owned(),
                 Some("*") => continue,
-                Some(r) if r.contains('*') && !unscoped_only && !is_scoped_wildcard(r) => format!(
-                    "resource {r:?} matches resources of the account this deployment did not create; end a wildcard after this configuration's own resource (\"${{aws_s3_bucket.x.arn}}/*\") or its own name"
+                Some(r) if is_own_resource(r) || self.is_own_parameter(r) => continue,
+                Some(r) if r.starts_with("${own}") => format!(
+                    "resource {r:?} reaches past this configuration's own resource: a wildcard or text glued to its ARN (\"${{aws_s3_bucket.x.arn}}*\") matches other resources whose names begin the same; put a / or : after the reference (\"${{aws_s3_bucket.x.arn}}/*\")"
                 ),
-                Some(_) => continue,
+                Some(r) => format!(
+                    "resource {r:?} is not one this configuration creates; name its own resources by reference (aws_s3_bucket.x.arn, \"${{aws_s3_bucket.x.arn}}/*\"), or its own parameters under their /deployflow/NAME/ path"
+                ),
             };
             self.violation(Rule::IamAction, format!("{address}: {problem}."));
         }
@@ -305,6 +370,57 @@ impl Gate<'_> {
                 format!(
                     "{address}: resources = \"*\" grants the actions on every resource of the account; name this configuration's resources (only {} take \"*\").",
                     UNSCOPED_ACTIONS.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// An SSM parameter ARN under a folder of this configuration's own
+    /// parameters (the names its `aws_ssm_parameter` resources give, e.g.
+    /// `/deployflow/NAME/env/`).
+    fn is_own_parameter(&self, resource: &str) -> bool {
+        let Some(path) = parameter_path(resource, &self.policy.region) else {
+            return false;
+        };
+        self.parameter_folders_for(path)
+            .iter()
+            .any(|folder| within_parameter_folder(path, folder))
+    }
+
+    /// Who may call the function, and for what: invoking it (through its
+    /// URL when anyone may), never reading its code and settings
+    /// (`lambda:GetFunction` returns its environment) or changing it.
+    fn lambda_permission(&mut self, address: &str, body: &Body) {
+        let action = attr(body, "action").and_then(as_str);
+        if !action
+            .as_deref()
+            .is_some_and(|a| LAMBDA_ACTIONS.contains(&a))
+        {
+            self.violation(
+                Rule::IamAction,
+                format!(
+                    "{address}: action {} is not one a deployment grants on its function; allowed: {}.",
+                    action.map_or("that is not a literal".to_owned(), |a| format!("{a:?}")),
+                    LAMBDA_ACTIONS.join(", ")
+                ),
+            );
+        }
+        let principal = attr(body, "principal").and_then(as_str);
+        let through_url = attr(body, "function_url_auth_type").is_some()
+            || attr(body, "invoked_via_function_url")
+                .is_some_and(|v| matches!(v, Expression::Bool(true)));
+        let ok = match principal.as_deref() {
+            Some("*") => through_url,
+            Some(service) => LAMBDA_PRINCIPALS.contains(&service),
+            None => false,
+        };
+        if !ok {
+            self.violation(
+                Rule::IamPrincipal,
+                format!(
+                    "{address}: principal {} may not call the function; allow \"*\" only through the function URL (function_url_auth_type or invoked_via_function_url = true), or an AWS service ({}), never another account.",
+                    principal.map_or("that is not a literal".to_owned(), |p| format!("{p:?}")),
+                    LAMBDA_PRINCIPALS.join(", ")
                 ),
             );
         }
@@ -571,30 +687,45 @@ fn reference_marker(expr: &Expression) -> Option<String> {
     };
     match root.as_str() {
         "data" => Some("${data}".to_owned()),
-        "var" | "local" | "each" | "count" | "path" | "terraform" | "module" | "self" => None,
-        _ => Some("${own}".to_owned()),
+        _ if super::foreign::names_resource(traversal, &[]) => Some("${own}".to_owned()),
+        _ => None,
     }
 }
 
-/// A wildcard ARN that stays within this deployment: after one of its own
-/// resources (`${own}/*`), or after at least two named path segments of
-/// the resource part (`parameter/deployflow/app/*`), and only at the end.
-fn is_scoped_wildcard(resource: &str) -> bool {
-    if resource.starts_with("${own}") {
-        return true;
-    }
-    let Some(before) = resource.strip_suffix('*') else {
-        return false;
+/// A reference to a resource of this configuration (`${own}`), alone or
+/// followed by a path or qualifier after a separator (`${own}/*`,
+/// `${own}:*`): never text glued to the ARN, which extends its name.
+fn is_own_resource(resource: &str) -> bool {
+    resource
+        .strip_prefix("${own}")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', ':']))
+}
+
+/// The path of an SSM parameter ARN of this account and region:
+/// `arn:PARTITION:ssm:REGION:ACCOUNT:parameter/PATH` gives `/PATH`.
+fn parameter_path<'r>(resource: &'r str, region: &str) -> Option<&'r str> {
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    let [arn, partition, service, arn_region, account, rest] = parts.as_slice() else {
+        return None;
     };
-    if before.contains('*') {
-        return false;
-    }
-    let resource_part = before.splitn(6, ':').nth(5).unwrap_or(before);
-    resource_part
-        .split(['/', ':'])
-        .filter(|segment| !segment.is_empty() && !segment.starts_with("${data}"))
-        .count()
-        >= 2
+    let partition_ok = *partition == "${data}" || partition.starts_with("aws");
+    let account_ok = *account == "${data}"
+        || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()));
+    (*arn == "arn" && partition_ok && *service == "ssm" && *arn_region == region && account_ok)
+        .then(|| rest.strip_prefix("parameter"))
+        .flatten()
+        .filter(|path| path.starts_with('/'))
+}
+
+/// Whether `path` (of an IAM resource) stays under `prefix`, a folder of
+/// this configuration's own parameters (`/deployflow/NAME/env/`): the
+/// folder itself, or what is in it.
+pub(super) fn within_parameter_folder(path: &str, prefix: &str) -> bool {
+    // A wildcard only at the end: `*` and `?` elsewhere match any text.
+    let inside = path
+        .strip_prefix(prefix)
+        .is_some_and(|rest| !rest.strip_suffix('*').unwrap_or(rest).contains(['*', '?']));
+    inside || path == prefix.trim_end_matches('/')
 }
 
 /// Whether a JSON policy has a statement with a `Principal`.

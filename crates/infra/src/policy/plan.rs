@@ -19,6 +19,7 @@ pub const PLANNED_CHANGES: &str = "plan";
 pub(super) fn check(plan: &Value, policy: &Policy) -> Vec<Violation> {
     let mut gate = Gate::new(policy);
     gate.file = PLANNED_CHANGES.to_owned();
+    gate.planned = true;
     if !plan.is_object() {
         gate.violation(
             Rule::ParseError,

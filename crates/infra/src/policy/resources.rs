@@ -24,6 +24,8 @@ const FILE_FUNCTIONS: &[&str] = &[
     "filebase64sha256",
     "filebase64sha512",
     "templatefile",
+    // Renders a string as a template: `$${file("...")}` in it is a call.
+    "templatestring",
 ];
 
 /// Owners whose AMIs an instance may boot: Amazon, Canonical.
@@ -196,7 +198,7 @@ impl Gate<'_> {
     /// `for_each` makes one instance per element: a literal collection of at
     /// most `max_count` elements, or the app's environment names for its
     /// Parameter Store entries (one free parameter per variable).
-    fn for_each(&mut self, kind: &str, address: &str, body: &Body) {
+    pub(super) fn for_each(&mut self, kind: &str, address: &str, body: &Body) {
         let Some(expr) = attr(body, "for_each") else {
             return;
         };
@@ -219,7 +221,7 @@ impl Gate<'_> {
 
     /// `count` and replica sizes: literals within the policy's bounds, so a
     /// configuration cannot ask for a fleet.
-    fn sizes(&mut self, address: &str, body: &Body, top: bool) {
+    pub(super) fn sizes(&mut self, address: &str, body: &Body, top: bool) {
         for attribute in body.attributes() {
             let key = attribute.key();
             let bound = match key {
@@ -450,7 +452,8 @@ impl Gate<'_> {
         walk_body(block.body(), &mut |expr| {
             if let Expression::FuncCall(call) = expr {
                 let name = call.name.name.as_str();
-                let bundle = matches!(call.args.as_slice(), [arg] if self.is_bundle_path(arg));
+                let bundle = matches!(call.args.as_slice(), [arg] if self.is_bundle_path(arg))
+                    && name != "templatestring";
                 if FILE_FUNCTIONS.contains(&name) && !bundle {
                     calls.push(name.to_owned());
                 }
@@ -458,12 +461,16 @@ impl Gate<'_> {
         });
         let place = block_address(block);
         for name in calls {
-            self.violation(
-                Rule::LocalFile,
+            let message = if name == "templatestring" {
+                format!(
+                    "{place}: templatestring() renders text as a template, and a ${{file(...)}} in that text (written $${{...}} to get past a reading) reads files of the machine running terraform; write the text as a plain string or heredoc instead."
+                )
+            } else {
                 format!(
                     "{place}: {name}() reads files of the machine running terraform; only {name}(var.{BUNDLE_PATH_VARIABLE}) is allowed. Write the content inline instead."
-                ),
-            );
+                )
+            };
+            self.violation(Rule::LocalFile, message);
         }
     }
 }

@@ -42,6 +42,11 @@ pub(super) struct Gate<'p> {
     values: BTreeMap<String, Expression>,
     /// Where the first AWS resource is, to name it when no provider pins a region.
     pub(super) first_aws_use: Option<(String, Option<u32>, String)>,
+    /// The `name` of every `aws_ssm_parameter` resource, with the directory
+    /// of its file: where this configuration's own parameters live.
+    parameter_names: Vec<(String, Expression)>,
+    /// Checking a plan's values rather than files.
+    pub(super) planned: bool,
 }
 
 impl<'p> Gate<'p> {
@@ -59,28 +64,40 @@ impl<'p> Gate<'p> {
             ec2_instances: 0,
             first_kubernetes_use: None,
             first_aws_use: None,
+            parameter_names: Vec::new(),
+            planned: false,
         }
     }
 
     /// Notes the locals and variable defaults of a file, before any file is
     /// checked (a file that does not parse is reported by [`Gate::file`]).
-    pub(super) fn remember_values(&mut self, text: &str) {
+    /// Each directory is a module of its own: its locals are its own, and
+    /// its variables take what the module call passes, not their defaults.
+    pub(super) fn remember_values(&mut self, name: &str, text: &str) {
         let Ok(body) = hcl::parse(text) else {
             return;
         };
+        let dir = directory(name);
         for block in body.blocks() {
             match (block.identifier(), labels(block).as_slice()) {
                 ("locals", []) => {
                     for attribute in block.body().attributes() {
                         self.values.insert(
-                            format!("local.{}", attribute.key()),
+                            format!("{dir}\0local.{}", attribute.key()),
                             attribute.expr().clone(),
                         );
                     }
                 }
-                ("variable", [name]) if !self.policy.supplied_variables.contains(*name) => {
+                ("variable", [name])
+                    if dir.is_empty() && !self.policy.supplied_variables.contains(*name) =>
+                {
                     if let Some(default) = attr(block.body(), "default") {
-                        self.values.insert(format!("var.{name}"), default.clone());
+                        self.values.insert(format!("\0var.{name}"), default.clone());
+                    }
+                }
+                ("resource", ["aws_ssm_parameter", _]) => {
+                    if let Some(name) = attr(block.body(), "name") {
+                        self.parameter_names.push((dir.to_owned(), name.clone()));
                     }
                 }
                 _ => {}
@@ -88,24 +105,93 @@ impl<'p> Gate<'p> {
         }
     }
 
-    /// The expression of `local.NAME` or the default of `var.NAME`.
+    /// The expression of `local.NAME` or the default of `var.NAME`, in the
+    /// module of the file being checked.
     pub(super) fn value_of(&self, name: &str) -> Option<&Expression> {
-        self.values.get(name)
+        self.value_in(directory(&self.file), name)
+    }
+
+    fn value_in(&self, dir: &str, name: &str) -> Option<&Expression> {
+        self.values.get(&format!("{dir}\0{name}"))
     }
 
     /// What `expr` stands for when it is `local.NAME` or `var.NAME` (followed
     /// through other locals); `expr` itself otherwise.
-    pub(super) fn resolve<'e>(&'e self, mut expr: &'e Expression) -> &'e Expression {
+    pub(super) fn resolve<'e>(&'e self, expr: &'e Expression) -> &'e Expression {
+        self.resolve_in(directory(&self.file), expr)
+    }
+
+    fn resolve_in<'e>(&'e self, dir: &str, mut expr: &'e Expression) -> &'e Expression {
         for _ in 0..16 {
             let Some(name) = value_name(expr) else {
                 return expr;
             };
-            match self.values.get(&name) {
+            match self.value_in(dir, &name) {
                 Some(value) => expr = value,
                 None => return expr,
             }
         }
         expr
+    }
+
+    /// The text `expr` starts with, as far as it is literal (locals
+    /// followed): `/deployflow/app/env/` of `"${local.env_path}/${each.key}"`.
+    fn literal_prefix(&self, dir: &str, expr: &Expression, depth: usize) -> (String, bool) {
+        let expr = self.resolve_in(dir, expr);
+        if let Some(text) = as_str(expr) {
+            return (text, true);
+        }
+        let Expression::TemplateExpr(template) = expr else {
+            return (String::new(), false);
+        };
+        let Ok(parsed) = hcl::template::Template::from_expr(template) else {
+            return (String::new(), false);
+        };
+        let mut prefix = String::new();
+        for element in parsed.elements() {
+            match element {
+                hcl::template::Element::Literal(text) => prefix.push_str(text),
+                hcl::template::Element::Interpolation(i) if depth < 16 => {
+                    let (part, complete) = self.literal_prefix(dir, &i.expr, depth + 1);
+                    prefix.push_str(&part);
+                    if !complete {
+                        return (prefix, false);
+                    }
+                }
+                _ => return (prefix, false),
+            }
+        }
+        (prefix, true)
+    }
+
+    /// The folders of this configuration's own SSM parameters
+    /// (`/deployflow/NAME/env/` of `"${local.env_path}/${each.key}"`): the
+    /// literal part of each name up to its last `/`, when it lies under
+    /// `/deployflow/` and names a deployment below it. In a plan, the
+    /// `/deployflow/NAME/` folder of `path` itself (the files, checked
+    /// first, bound the names).
+    pub(super) fn parameter_folders_for(&self, path: &str) -> Vec<String> {
+        let own = |folder: &str| {
+            folder.starts_with("/deployflow/")
+                && folder.split('/').filter(|s| !s.is_empty()).count() >= 2
+                && !folder.contains(['*', '?', '$'])
+        };
+        if self.planned {
+            let folder: Vec<&str> = path.splitn(4, '/').take(3).collect();
+            let folder = format!("{}/", folder.join("/"));
+            return if own(&folder) { vec![folder] } else { vec![] };
+        }
+        let mut folders = Vec::new();
+        for (dir, name) in &self.parameter_names {
+            let (prefix, _) = self.literal_prefix(dir, name, 0);
+            if let Some(end) = prefix.rfind('/') {
+                let folder = &prefix[..=end];
+                if own(folder) {
+                    folders.push(folder.to_owned());
+                }
+            }
+        }
+        folders
     }
 
     pub(super) fn violation(&mut self, rule: Rule, message: String) {
@@ -211,7 +297,21 @@ impl<'p> Gate<'p> {
         None
     }
 
+    /// `required_version`, `required_providers` and the backend; nothing
+    /// else: OpenTofu's `encryption` block runs an `external` key provider's
+    /// command on the worker, and other settings change how the rest reads.
     fn terraform(&mut self, block: &Block) {
+        for attribute in block.body().attributes() {
+            if attribute.key() != "required_version" {
+                self.violation(
+                    Rule::BlockNotAllowed,
+                    format!(
+                        "terraform {{ {} = ... }} is not a setting deployflow's configurations use; a terraform block sets only required_version, required_providers and (empty) backend.",
+                        attribute.key()
+                    ),
+                );
+            }
+        }
         for inner in block.body().blocks() {
             match inner.identifier() {
                 "required_providers" => self.required_providers(inner.body()),
@@ -220,7 +320,17 @@ impl<'p> Gate<'p> {
                     Rule::Backend,
                     "terraform { cloud { ... } } sends the state elsewhere; remove it: deployflow configures the state.".to_owned(),
                 ),
-                _ => {}
+                other => self.violation(
+                    Rule::BlockNotAllowed,
+                    format!(
+                        "terraform {{ {other} {{ ... }} }} is not allowed{}; a terraform block sets only required_version, required_providers and (empty) backend.",
+                        if other == "encryption" {
+                            " (an external key provider runs a command on the machine running terraform)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
             }
         }
     }
@@ -420,6 +530,10 @@ impl<'p> Gate<'p> {
                 ),
             );
         }
+        // Every resource of the module, as many times as the call says.
+        let address = format!("module.{name}");
+        self.sizes(&address, body, true);
+        self.for_each("module", &address, body);
     }
 
     fn variable(&mut self, block: &Block) {
@@ -508,6 +622,12 @@ impl<'p> Gate<'p> {
         }
         self.violations
     }
+}
+
+/// The directory of a file (`modules/web` of `modules/web/main.tf`; the
+/// root module's is empty).
+fn directory(file: &str) -> &str {
+    file.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// `local.NAME` or `var.NAME`, exactly.
