@@ -773,6 +773,8 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
                 && ["image", "network", "container", "rm", "create", "start"]
                     .contains(&c.argv[1].as_str())
         });
+    let proxy = setup.last().expect("the proxy is started").argv[2].clone();
+    let start_proxy = format!("start {proxy}");
     let setup: Vec<String> = setup.iter().map(|c| c.argv[1..3].join(" ")).collect();
     assert_eq!(
         setup,
@@ -784,9 +786,17 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
             "rm -f",
             "create --name",
             "network connect",
-            "start deployflow-egress-proxy"
+            start_proxy.as_str()
         ],
         "{calls:#?}"
+    );
+    // The proxy is named by its recipe, as its image is tagged.
+    let digest = proxy
+        .strip_prefix("deployflow-egress-proxy-")
+        .unwrap_or_else(|| panic!("{proxy}"));
+    assert!(
+        digest.len() == 12 && digest.chars().all(|c| c.is_ascii_hexdigit()),
+        "{proxy}"
     );
     // The tag is looked up first: it is new, so it is not there yet.
     let (lookups, calls): (Vec<ToolCall>, Vec<ToolCall>) = calls
@@ -832,6 +842,7 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
         "{job:#}"
     );
     let build = &argv[2];
+    let https_proxy = format!("HTTPS_PROXY=http://{proxy}:3128");
     assert!(
         build
             .windows(2)
@@ -839,11 +850,9 @@ async fn a_serverless_deployment_pushes_its_image_before_the_rest_is_applied() {
         "{build:?}"
     );
     assert!(
-        build.windows(2).any(|w| w
-            == [
-                "--build-arg",
-                "HTTPS_PROXY=http://deployflow-egress-proxy:3128"
-            ]),
+        build
+            .windows(2)
+            .any(|w| w == ["--build-arg", https_proxy.as_str()]),
         "{build:?}"
     );
     assert_eq!(argv[3], ["docker", "push", image]);

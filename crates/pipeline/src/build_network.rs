@@ -22,8 +22,9 @@ use crate::failures;
 
 /// The network builds run on.
 pub const NETWORK: &str = "deployflow-builds";
-/// The egress proxy's container, by which name builds reach it.
-pub const PROXY_CONTAINER: &str = "deployflow-egress-proxy";
+/// The egress proxy's image name; its tag and its container's name carry
+/// the recipe's digest, so each allow-list has a proxy of its own.
+pub const PROXY_NAME: &str = "deployflow-egress-proxy";
 const PROXY_PORT: u16 = 3128;
 /// The label that marks what this module created on an engine.
 const LABEL: &str = "deployflow.build-isolation";
@@ -92,7 +93,14 @@ impl BuildIsolation {
 
     /// The proxy as builds name it.
     pub fn proxy_url(&self) -> String {
-        format!("http://{PROXY_CONTAINER}:{PROXY_PORT}")
+        format!("http://{}:{PROXY_PORT}", self.proxy_container())
+    }
+
+    /// The proxy's container: named by its recipe, so that deployflow
+    /// versions or workers with another allow-list sharing one engine each
+    /// run their own proxy instead of replacing each other's.
+    pub fn proxy_container(&self) -> String {
+        format!("{PROXY_NAME}-{}", self.recipe_digest())
     }
 
     /// Whether builds may reach `host`.
@@ -156,12 +164,16 @@ impl BuildIsolation {
     /// The proxy image's name: its recipe's digest as the tag, so a changed
     /// allow-list makes a new image and a new proxy.
     fn proxy_image(&self) -> String {
+        format!("{PROXY_NAME}:{}", self.recipe_digest())
+    }
+
+    fn recipe_digest(&self) -> String {
         let mut digest = Sha256::new();
         for (name, content) in self.proxy_context() {
             digest.update(name);
             digest.update(content);
         }
-        format!("{PROXY_CONTAINER}:{}", hex::encode(&digest.finalize()[..6]))
+        hex::encode(&digest.finalize()[..6])
     }
 }
 
@@ -214,6 +226,7 @@ pub(crate) async fn ensure(
 ) -> Result<(), String> {
     let _one_at_a_time = SETTING_UP.lock().await;
     let image = isolation.proxy_image();
+    let container = isolation.proxy_container();
     if !succeeds(config, &["image", "inspect", &image]).await {
         ctx.info(format!(
             "building the build network's egress proxy {image} on {}",
@@ -229,22 +242,22 @@ pub(crate) async fn ensure(
             "inspect",
             "--format",
             "{{.Config.Image}} {{.State.Running}}",
-            PROXY_CONTAINER,
+            &container,
         ],
     )
     .await;
     if running.as_deref().map(str::trim) == Ok(&format!("{image} true")) {
         return Ok(());
     }
-    ctx.info(format!("starting the egress proxy {PROXY_CONTAINER}"));
-    let _ = docker(config, &["rm", "-f", PROXY_CONTAINER]).await;
+    ctx.info(format!("starting the egress proxy {container}"));
+    let _ = docker(config, &["rm", "-f", &container]).await;
     let label = format!("{LABEL}=proxy");
     docker(
         config,
         &[
             "create",
             "--name",
-            PROXY_CONTAINER,
+            &container,
             "--label",
             &label,
             "--restart",
@@ -255,8 +268,8 @@ pub(crate) async fn ensure(
         ],
     )
     .await?;
-    docker(config, &["network", "connect", "bridge", PROXY_CONTAINER]).await?;
-    docker(config, &["start", PROXY_CONTAINER]).await?;
+    docker(config, &["network", "connect", "bridge", &container]).await?;
+    docker(config, &["start", &container]).await?;
     Ok(())
 }
 
@@ -466,10 +479,20 @@ mod tests {
         let mut wider = default.clone();
         wider.allowed_hosts.push("git.internal.example".into());
         assert_ne!(default.proxy_image(), wider.proxy_image());
+        assert_ne!(default.proxy_container(), wider.proxy_container());
         assert!(
             default
                 .proxy_image()
                 .starts_with("deployflow-egress-proxy:")
+        );
+        let tag = default.proxy_image()["deployflow-egress-proxy:".len()..].to_owned();
+        assert_eq!(
+            default.proxy_container(),
+            format!("deployflow-egress-proxy-{tag}")
+        );
+        assert_eq!(
+            default.proxy_url(),
+            format!("http://deployflow-egress-proxy-{tag}:3128")
         );
     }
 }

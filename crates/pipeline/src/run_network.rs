@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::build_network::PROXY_CONTAINER;
 use crate::docker::{self, DockerConfig};
 use crate::probe::Probe;
 
@@ -56,8 +55,19 @@ async fn networks(config: &DockerConfig, project: &str) -> Vec<String> {
     .unwrap_or_default()
 }
 
+/// The prober: the egress proxy's container of this configuration's
+/// allow-list. The run is isolated only when builds are.
+fn prober(config: &DockerConfig) -> Result<String, String> {
+    config
+        .isolation
+        .as_ref()
+        .map(|isolation| isolation.proxy_container())
+        .ok_or_else(|| "builds are not isolated, so there is no prober".to_owned())
+}
+
 /// Joins the prober to every network of `project`.
 pub(crate) async fn connect_prober(config: &DockerConfig, project: &str) -> Result<(), String> {
+    let prober = prober(config)?;
     let found = networks(config, project).await;
     if found.is_empty() {
         return Err(format!("compose made no network for {project}"));
@@ -66,7 +76,7 @@ pub(crate) async fn connect_prober(config: &DockerConfig, project: &str) -> Resu
         let answer = docker::capture(
             config,
             &config.bin,
-            &["network", "connect", &network, PROXY_CONTAINER],
+            &["network", "connect", &network, &prober],
             Duration::from_secs(60),
         )
         .await?;
@@ -83,11 +93,14 @@ pub(crate) async fn connect_prober(config: &DockerConfig, project: &str) -> Resu
 /// Takes the prober off `project`'s networks, which compose cannot remove
 /// while a container of another project is on them.
 pub(crate) async fn disconnect_prober(config: &DockerConfig, project: &str) {
+    let Ok(prober) = prober(config) else {
+        return;
+    };
     for network in networks(config, project).await {
         let _ = docker::capture(
             config,
             &config.bin,
-            &["network", "disconnect", "-f", &network, PROXY_CONTAINER],
+            &["network", "disconnect", "-f", &network, &prober],
             Duration::from_secs(60),
         )
         .await;
@@ -115,12 +128,23 @@ pub(crate) async fn probe(config: &DockerConfig, address: &str, port: u16, path:
     let at = Utc::now();
     let url = format!("http://{address}:{port}{path}");
     let host = format!("Host: localhost:{port}");
+    let prober = match prober(config) {
+        Ok(prober) => prober,
+        Err(error) => {
+            return Probe {
+                at,
+                status: None,
+                latency_ms: 0,
+                error: Some(error),
+            };
+        }
+    };
     let answer = docker::capture(
         config,
         &config.bin,
         &[
             "exec",
-            PROXY_CONTAINER,
+            &prober,
             "curl",
             "-sS",
             "-o",

@@ -170,13 +170,14 @@ fn assert_answered(outcome: &Outcome, path: &str) {
     );
 }
 
-/// The engine's containers but the build network's proxy, which the first
-/// isolated build starts and which stays.
+/// The engine's containers but the build network's proxies, which the
+/// first isolated build starts and which stay.
 fn build_containers(docker: &DockerEngine) -> Vec<String> {
+    let proxy = format!("{}-", pipeline::build_network::PROXY_NAME);
     docker
         .lines(&["ps", "-a", "--format", "{{.Names}}"])
         .into_iter()
-        .filter(|name| name != pipeline::build_network::PROXY_CONTAINER)
+        .filter(|name| !name.starts_with(&proxy))
         .collect()
 }
 

@@ -278,7 +278,7 @@ pub fn prune(engine: &DockerEngine) -> Result<String, String> {
     let unwanted: Vec<String> = engine
         .lines(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
         .into_iter()
-        // The build network's proxy image is kept too: every build needs it.
+        // The build network's proxy images are kept too: every build needs one.
         .filter(|name| {
             !name.contains("<none>")
                 && !keep.contains(name)
