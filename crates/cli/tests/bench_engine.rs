@@ -1,16 +1,26 @@
-//! `deployflow bench engine` as a process on PostgreSQL: at full load, slots
-//! free up while the worker is busy and one claim fills several, and
-//! checkpoints of different jobs (advances and completions alike) share a
-//! statement — the report's counters show both batches forming.
+//! `deployflow bench engine` as a process on PostgreSQL and on SQLite: at full
+//! load, slots free up while the worker is busy and one claim fills several,
+//! and checkpoints of different jobs (advances and completions alike) share a
+//! commit — the report's counters show both batches forming.
 
 use std::process::Command;
 
 use serde_json::Value;
-use test_support::database::TestPostgres;
+use test_support::database::{TestPostgres, TestSqlite};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_load_claims_and_checkpoints_batch_on_postgres() {
     let db = TestPostgres::create().await;
+    claims_and_checkpoints_batch(&db.url);
+}
+
+#[test]
+fn under_load_claims_and_checkpoints_batch_on_sqlite() {
+    let db = TestSqlite::create();
+    claims_and_checkpoints_batch(&db.url);
+}
+
+fn claims_and_checkpoints_batch(database_url: &str) {
     for steps in ["1", "3"] {
         let output = Command::new(env!("CARGO_BIN_EXE_deployflow"))
             .args([
@@ -28,7 +38,7 @@ async fn under_load_claims_and_checkpoints_batch_on_postgres() {
                 "0.5",
                 "--json",
             ])
-            .env("DATABASE_URL", &db.url)
+            .env("DATABASE_URL", database_url)
             .output()
             .expect("run deployflow bench engine");
         let stdout = String::from_utf8_lossy(&output.stdout);

@@ -5,12 +5,14 @@
 //! sea-query. Every method that writes on behalf of a running job takes a [`Lease`] and
 //! writes nothing unless the job's queue row still carries that lease's owner and epoch.
 
+mod batch;
 mod list;
 mod pg_batch;
 mod pg_sql;
 mod postgres;
 mod protocol;
 mod sqlite;
+mod sqlite_batch;
 mod types;
 
 use std::collections::BTreeMap;

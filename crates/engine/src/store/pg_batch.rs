@@ -1,146 +1,29 @@
-//! Group commit for the hot path: checkpoints of steps that completed at about the same
-//! time in different jobs are written by one statement, one commit, whether the job
-//! moves on to its next step or completes with it. Each row is still fenced by its own
-//! lease (a job whose lease is gone gets `LeaseLost`, the others commit), so batching
-//! changes the cost of a checkpoint, not its meaning.
-//!
-//! [`CHECKPOINT_BATCH`] is the PostgreSQL store's only definition of a checkpoint: a
-//! lone request is a batch of one. Requests queue on a channel; a few lanes each take
-//! whatever is waiting (up to `MAX_BATCH`) and write it, so batches form by themselves
-//! while the previous commit is in flight and a lone checkpoint is written at once. If
-//! a batch fails as a whole (say one row breaks a constraint), its rows are written one
-//! by one so the error reaches only the job that caused it.
+//! PostgreSQL's checkpoint: [`CHECKPOINT_BATCH`] is the store's only definition of
+//! one, a single statement for a whole batch of the group commit (`batch.rs`), each
+//! row fenced by its lease.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use sqlx::postgres::PgPool;
 use sqlx::types::Json;
-use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::types::{AttemptRecord, Heartbeat, Lease};
-use crate::error::{EngineError, Result};
+use super::batch::{Checkpoint, CheckpointWriter};
+use crate::error::Result;
 use crate::logs::LogLine;
 
-const MAX_BATCH: usize = 64;
-const LANES: usize = 2;
-
-/// One completed step to checkpoint, with where the job goes next.
-pub(super) struct Checkpoint {
-    pub lease: Lease,
-    pub attempt: AttemptRecord,
-    pub output: Value,
-    pub state: String,
-    /// The next step's index and name; `None` when this was the last: the job succeeds.
-    pub next: Option<(usize, String)>,
-    pub logs: Vec<LogLine>,
+/// Writes checkpoints on PostgreSQL.
+pub(super) struct PgCheckpoints {
+    pub pool: PgPool,
 }
 
-struct Request {
-    checkpoint: Checkpoint,
-    reply: oneshot::Sender<Result<Heartbeat>>,
-}
-
-/// How many statements the batcher ran and how many checkpoints they wrote.
-#[derive(Debug, Default)]
-pub(super) struct BatchStats {
-    statements: AtomicU64,
-    checkpoints: AtomicU64,
-}
-
-impl BatchStats {
-    /// (statements, checkpoints) so far.
-    pub fn read(&self) -> (u64, u64) {
-        (
-            self.statements.load(Ordering::Relaxed),
-            self.checkpoints.load(Ordering::Relaxed),
-        )
-    }
-}
-
-pub(super) struct Batcher {
-    requests: mpsc::Sender<Request>,
-    pub stats: Arc<BatchStats>,
-}
-
-impl Batcher {
-    pub fn spawn(pool: PgPool) -> Self {
-        let (requests, receiver) = mpsc::channel::<Request>(1024);
-        let receiver = Arc::new(Mutex::new(receiver));
-        let stats = Arc::new(BatchStats::default());
-        for _ in 0..LANES {
-            tokio::spawn(lane(pool.clone(), receiver.clone(), stats.clone()));
-        }
-        Self { requests, stats }
-    }
-
-    pub async fn write(&self, checkpoint: Checkpoint) -> Result<Heartbeat> {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Request { checkpoint, reply })
-            .await
-            .map_err(|_| EngineError::Database(sqlx::Error::PoolClosed))?;
-        answer
-            .await
-            .map_err(|_| EngineError::Database(sqlx::Error::PoolClosed))?
-    }
-}
-
-async fn lane(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Request>>>, stats: Arc<BatchStats>) {
-    loop {
-        let batch = {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
-        let checkpoints: Vec<&Checkpoint> = batch.iter().map(|r| &r.checkpoint).collect();
-        let written = write_batch(&pool, &checkpoints, &stats).await;
-        match written {
-            Ok(answers) => {
-                for request in batch {
-                    let answer = fenced_answer(&answers, &request.checkpoint.lease);
-                    let _ = request.reply.send(answer);
-                }
-            }
-            Err(e) if batch.len() == 1 => {
-                let request = batch.into_iter().next().expect("one request");
-                let _ = request.reply.send(Err(e));
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, rows = batch.len(), "batched checkpoint failed; writing rows one by one");
-                for request in batch {
-                    let answer = write_batch(&pool, &[&request.checkpoint], &stats)
-                        .await
-                        .and_then(|answers| fenced_answer(&answers, &request.checkpoint.lease));
-                    let _ = request.reply.send(answer);
-                }
-            }
-        }
-    }
-}
-
-/// The job's answer from a batch: its `cancel_requested`, or `LeaseLost` when its
-/// fenced write matched no row.
-fn fenced_answer(answers: &HashMap<Uuid, bool>, lease: &Lease) -> Result<Heartbeat> {
-    match answers.get(&lease.job_id) {
-        Some(&cancel_requested) => Ok(Heartbeat { cancel_requested }),
-        None => Err(EngineError::LeaseLost {
-            job_id: lease.job_id,
-        }),
+#[async_trait]
+impl CheckpointWriter for PgCheckpoints {
+    async fn write_batch(&self, batch: &[&Checkpoint]) -> Result<HashMap<Uuid, bool>> {
+        write_batch(&self.pool, batch).await
     }
 }
 
@@ -206,11 +89,7 @@ const CHECKPOINT_BATCH: &str = "
     )
     SELECT job_id, cancel_requested FROM lease";
 
-async fn write_batch(
-    pool: &PgPool,
-    batch: &[&Checkpoint],
-    stats: &BatchStats,
-) -> Result<HashMap<Uuid, bool>> {
+async fn write_batch(pool: &PgPool, batch: &[&Checkpoint]) -> Result<HashMap<Uuid, bool>> {
     let rows = batch.iter().copied();
     let column = |f: fn(&Checkpoint) -> i32| rows.clone().map(f).collect::<Vec<i32>>();
     let started: Vec<DateTime<Utc>> = rows.clone().map(|c| c.attempt.started_at).collect();
@@ -256,9 +135,5 @@ async fn write_batch(
         .bind(Json(logs))
         .fetch_all(pool)
         .await?;
-    stats.statements.fetch_add(1, Ordering::Relaxed);
-    stats
-        .checkpoints
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
     Ok(answers.into_iter().collect())
 }

@@ -20,8 +20,9 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
+use super::batch::{Batcher, Checkpoint};
 use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
-use super::pg_batch::{Batcher, Checkpoint};
+use super::pg_batch::PgCheckpoints;
 use super::pg_sql::{CLAIM, DELETE_JOBS_WHERE, END, RELEASE, RETRY_AFTER, STAY};
 use super::types::*;
 use super::{Protocol, Store, action_log_line, sha256_hex};
@@ -34,6 +35,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 /// The one channel of hints: an empty payload means work may be due, `cancel:<id>` that
 /// a job's cancellation was requested.
 const CHANNEL: &str = "deployflow_engine";
+/// Checkpoint batches in flight at once: one commits while the next forms.
+const PG_LANES: usize = 2;
 
 pub struct PgStore {
     pool: PgPool,
@@ -794,8 +797,12 @@ fn token_from_row(row: &PgRow) -> Result<TokenRecord> {
 impl PgStore {
     /// The group-commit writer for checkpoints, started on first use.
     fn batcher(&self) -> &Batcher {
-        self.batcher
-            .get_or_init(|| Batcher::spawn(self.pool.clone()))
+        self.batcher.get_or_init(|| {
+            let writer = PgCheckpoints {
+                pool: self.pool.clone(),
+            };
+            Batcher::spawn(Arc::new(writer), PG_LANES)
+        })
     }
 
     /// The error for an operation on a job that is not (or no longer) in the queue.
@@ -818,7 +825,7 @@ async fn finish_attempt_now(
 ) -> Result<Heartbeat> {
     let sql: &'static str = match transition {
         Transition::Advance { .. } | Transition::Complete { .. } => {
-            unreachable!("checkpoints are written by the batcher (pg_batch.rs)")
+            unreachable!("checkpoints are written by the batcher (batch.rs, pg_batch.rs)")
         }
         Transition::RetryAfter { .. } => &RETRY_AFTER,
         Transition::Release => &RELEASE,

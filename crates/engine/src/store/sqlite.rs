@@ -1,12 +1,13 @@
 //! SQLite: the embedded, zero-setup store. One writer at a time is SQLite's model, so
 //! every write transaction starts with `BEGIN IMMEDIATE` (it takes the write lock up
 //! front and waits for it, instead of failing on a read-to-write upgrade); within it the
-//! statements mirror `postgres.rs`, fenced the same way. Wake-ups are in-process only;
+//! statements mirror `postgres.rs`, fenced the same way. Checkpoints go through the
+//! same group commit as PostgreSQL's (`batch.rs`), written by `sqlite_batch.rs`. Wake-ups are in-process only;
 //! other processes sharing the file find work by polling.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,8 +24,10 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
+use super::batch::{Batcher, Checkpoint};
 use super::list::{JOB_COLUMNS, JobFilter, JobPage, count_query, into_page, list_query};
 use super::postgres::{conflict, fenced};
+use super::sqlite_batch::SqliteCheckpoints;
 use super::types::*;
 use super::{Protocol, Store, action_log_line, sha256_hex};
 use crate::error::{EngineError, Result};
@@ -37,13 +40,16 @@ pub struct SqliteStore {
     pool: SqlitePool,
     notifier: Arc<Notify>,
     cancels: broadcast::Sender<Uuid>,
+    /// The group commit of checkpoints, started on first use: one lane, since
+    /// SQLite writes one transaction at a time anyway.
+    batcher: OnceLock<Batcher>,
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-fn ms(at: DateTime<Utc>) -> i64 {
+pub(super) fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
@@ -72,6 +78,16 @@ impl SqliteStore {
             pool,
             notifier: Arc::new(Notify::new()),
             cancels: broadcast::channel(256).0,
+            batcher: OnceLock::new(),
+        })
+    }
+
+    fn batcher(&self) -> &Batcher {
+        self.batcher.get_or_init(|| {
+            let writer = SqliteCheckpoints {
+                pool: self.pool.clone(),
+            };
+            Batcher::spawn(Arc::new(writer), 1)
         })
     }
 
@@ -105,6 +121,63 @@ impl SqliteStore {
             .rows_affected();
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    /// Writes the end of an attempt that checkpoints nothing (a retry, a release,
+    /// a failure or wait) in its own transaction, fenced by the lease.
+    async fn finish_attempt_now(
+        &self,
+        lease: &Lease,
+        attempt: &AttemptRecord,
+        transition: &Transition,
+        logs: &[LogLine],
+    ) -> Result<Heartbeat> {
+        let mut tx = self.write().await?;
+        let Some(cancel_requested) = fence(&mut tx, lease, transition).await? else {
+            tx.rollback().await?;
+            return fenced(lease, None);
+        };
+        insert_attempt(&mut tx, lease, attempt).await?;
+        insert_logs(&mut tx, lease.job_id, logs).await?;
+        let job_id = lease.job_id.to_string();
+        let now = now_ms();
+        match transition {
+            Transition::End {
+                status,
+                error,
+                state,
+            } => {
+                let failed = *status == JobStatus::Failed;
+                let failed_step = failed.then_some(&attempt.step_name);
+                let error_code = attempt.error_code.as_ref().filter(|_| failed);
+                let finished_at = (*status != JobStatus::Waiting).then_some(now);
+                sqlx::query(
+                    "UPDATE jobs SET status = ?, error = ?, error_code = ?, state = COALESCE(?, state),
+                         failed_step = ?, current_step = ?,
+                         lease_epoch = ?, updated_at = ?, finished_at = ?
+                     WHERE id = ?",
+                )
+                .bind(status.as_str())
+                .bind(error)
+                .bind(error_code)
+                .bind(state)
+                .bind(failed_step)
+                .bind(&attempt.step_name)
+                .bind(lease.epoch)
+                .bind(now)
+                .bind(finished_at)
+                .bind(&job_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Transition::Advance { .. }
+            | Transition::Complete { .. }
+            | Transition::RetryAfter { .. }
+            | Transition::Release
+            | Transition::Stay => {}
+        }
+        tx.commit().await?;
+        Ok(Heartbeat { cancel_requested })
     }
 
     async fn not_in_queue(&self, job_id: Uuid, operation: &str) -> EngineError {
@@ -162,28 +235,6 @@ async fn insert_attempt(
     Ok(())
 }
 
-async fn insert_checkpoint(
-    tx: &mut Transaction<'static, Sqlite>,
-    lease: &Lease,
-    attempt: &AttemptRecord,
-    output: &Value,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO checkpoints (job_id, step_name, step_index, output, worker, epoch, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(lease.job_id.to_string())
-    .bind(&attempt.step_name)
-    .bind(attempt.step_index as i64)
-    .bind(Json(output))
-    .bind(&lease.owner)
-    .bind(lease.epoch)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// The fenced queue write that opens every attempt-finishing transaction.
 async fn fence(
     tx: &mut Transaction<'static, Sqlite>,
@@ -194,15 +245,10 @@ async fn fence(
     // ?1..?3 are the lease; a transition's own values follow from ?4.
     const FENCE: &str = "job_id = ?1 AND lease_owner = ?2 AND lease_epoch = ?3";
     let (sql, value): (String, Option<i64>) = match transition {
-        Transition::Advance { .. } => (
-            format!(
-                "UPDATE queue SET step_index = ?4, attempt = 1, failures = 0, recoveries = 0,
-                     attempt_started_at = ?5
-                 WHERE {FENCE} RETURNING cancel_requested"
-            ),
-            None,
-        ),
-        Transition::Complete { .. } | Transition::End { .. } => (
+        Transition::Advance { .. } | Transition::Complete { .. } => {
+            unreachable!("checkpoints are written by the batcher (batch.rs, sqlite_batch.rs)")
+        }
+        Transition::End { .. } => (
             format!("DELETE FROM queue WHERE {FENCE} RETURNING cancel_requested"),
             None,
         ),
@@ -230,12 +276,6 @@ async fn fence(
         .bind(lease.job_id.to_string())
         .bind(&lease.owner)
         .bind(lease.epoch);
-    if let Transition::Advance { next_index, .. } = transition {
-        query = query
-            .bind(*next_index as i64)
-            .bind(now)
-            .bind(after_ms(lease.duration));
-    }
     if let Some(value) = value {
         query = query.bind(value);
     }
@@ -396,6 +436,10 @@ impl Store for SqliteStore {
     async fn delete_workflow_jobs(&self, workflow: &str) -> Result<u64> {
         self.delete_jobs_where("workflow = ?1", workflow.to_owned())
             .await
+    }
+
+    fn checkpoint_batches(&self) -> Option<(u64, u64)> {
+        Some(self.batcher().stats.read())
     }
 
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64> {
@@ -587,34 +631,48 @@ impl Protocol for SqliteStore {
         .bind(limit as i64)
         .fetch_all(&mut *tx)
         .await?;
+        if candidates.is_empty() {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        // Every candidate is leased by one statement and its job marked running by
+        // another, whatever their number; a rescued job (its lease had expired) also
+        // counts a recovery and a new attempt.
+        let ids = candidates
+            .iter()
+            .map(|row| row.try_get::<String, _>("job_id"))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let leased = sqlx::query(
+            "UPDATE queue SET lease_owner = ?1, lease_epoch = lease_epoch + 1, due_at = ?2,
+                 recoveries = recoveries + (lease_owner IS NOT NULL),
+                 attempt = attempt + (lease_owner IS NOT NULL), attempt_started_at = ?3
+             WHERE job_id IN (SELECT value FROM json_each(?4))
+             RETURNING job_id, lease_epoch, step_index, attempt, failures, recoveries, cancel_requested",
+        )
+        .bind(owner)
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .bind(Json(&ids))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut leased: HashMap<String, SqliteRow> = leased
+            .into_iter()
+            .map(|row| Ok((row.try_get::<String, _>("job_id")?, row)))
+            .collect::<Result<_>>()?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?1), updated_at = ?1
+             WHERE id IN (SELECT value FROM json_each(?2)) AND status <> 'running'",
+        )
+        .bind(now)
+        .bind(Json(&ids))
+        .execute(&mut *tx)
+        .await?;
         let mut claimed = Vec::with_capacity(candidates.len());
-        for row in &candidates {
-            let job_id: String = row.try_get("job_id")?;
+        for (row, job_id) in candidates.iter().zip(ids) {
             let previous_owner: Option<String> = row.try_get("lease_owner")?;
-            let rescued = i64::from(previous_owner.is_some());
-            let updated = sqlx::query(
-                "UPDATE queue SET lease_owner = ?, lease_epoch = lease_epoch + 1, due_at = ?,
-                     recoveries = recoveries + ?, attempt = attempt + ?, attempt_started_at = ?
-                 WHERE job_id = ?
-                 RETURNING lease_epoch, step_index, attempt, failures, recoveries, cancel_requested",
-            )
-            .bind(owner)
-            .bind(now + lease.as_millis() as i64)
-            .bind(rescued)
-            .bind(rescued)
-            .bind(now)
-            .bind(&job_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?
-                 WHERE id = ? AND status <> 'running'",
-            )
-            .bind(now)
-            .bind(now)
-            .bind(&job_id)
-            .execute(&mut *tx)
-            .await?;
+            let Some(updated) = leased.remove(&job_id) else {
+                continue;
+            };
             let rescued_from = match previous_owner {
                 Some(previous_owner) => Some(Rescue {
                     previous_owner,
@@ -705,80 +763,29 @@ impl Protocol for SqliteStore {
         transition: &Transition,
         logs: &[LogLine],
     ) -> Result<Heartbeat> {
-        let mut tx = self.write().await?;
-        let Some(cancel_requested) = fence(&mut tx, lease, transition).await? else {
-            tx.rollback().await?;
-            return fenced(lease, None);
-        };
-        insert_attempt(&mut tx, lease, attempt).await?;
-        insert_logs(&mut tx, lease.job_id, logs).await?;
-        let job_id = lease.job_id.to_string();
-        let now = now_ms();
-        match transition {
+        let (output, state, next) = match transition {
             Transition::Advance {
                 output,
                 state,
+                next_index,
                 next_step,
-                ..
-            } => {
-                insert_checkpoint(&mut tx, lease, attempt, output).await?;
-                sqlx::query(
-                    "UPDATE jobs SET state = ?, current_step = ?, updated_at = ? WHERE id = ?",
-                )
-                .bind(state)
-                .bind(next_step)
-                .bind(now)
-                .bind(&job_id)
-                .execute(&mut *tx)
-                .await?;
+            } => (output, state, Some((*next_index, next_step.clone()))),
+            Transition::Complete { output, state } => (output, state, None),
+            _ => {
+                return self
+                    .finish_attempt_now(lease, attempt, transition, logs)
+                    .await;
             }
-            Transition::Complete { output, state } => {
-                insert_checkpoint(&mut tx, lease, attempt, output).await?;
-                sqlx::query(
-                    "UPDATE jobs SET status = 'succeeded', state = ?, current_step = NULL, error = NULL,
-                         error_code = NULL, failed_step = NULL, lease_epoch = ?, updated_at = ?, finished_at = ?
-                     WHERE id = ?",
-                )
-                .bind(state)
-                .bind(lease.epoch)
-                .bind(now)
-                .bind(now)
-                .bind(&job_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            Transition::End {
-                status,
-                error,
-                state,
-            } => {
-                let failed = *status == JobStatus::Failed;
-                let failed_step = failed.then_some(&attempt.step_name);
-                let error_code = attempt.error_code.as_ref().filter(|_| failed);
-                let finished_at = (*status != JobStatus::Waiting).then_some(now);
-                sqlx::query(
-                    "UPDATE jobs SET status = ?, error = ?, error_code = ?, state = COALESCE(?, state),
-                         failed_step = ?, current_step = ?,
-                         lease_epoch = ?, updated_at = ?, finished_at = ?
-                     WHERE id = ?",
-                )
-                .bind(status.as_str())
-                .bind(error)
-                .bind(error_code)
-                .bind(state)
-                .bind(failed_step)
-                .bind(&attempt.step_name)
-                .bind(lease.epoch)
-                .bind(now)
-                .bind(finished_at)
-                .bind(&job_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            Transition::RetryAfter { .. } | Transition::Release | Transition::Stay => {}
-        }
-        tx.commit().await?;
-        Ok(Heartbeat { cancel_requested })
+        };
+        let checkpoint = Checkpoint {
+            lease: lease.clone(),
+            attempt: attempt.clone(),
+            output: output.clone(),
+            state: state.clone(),
+            next,
+            logs: logs.to_vec(),
+        };
+        self.batcher().write(checkpoint).await
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
@@ -1078,7 +1085,7 @@ fn token_from_row(row: &SqliteRow) -> Result<TokenRecord> {
     })
 }
 
-fn parse_uuid(text: &str) -> Result<Uuid> {
+pub(super) fn parse_uuid(text: &str) -> Result<Uuid> {
     Uuid::parse_str(text).map_err(|e| EngineError::Database(sqlx::Error::Decode(e.into())))
 }
 
