@@ -668,6 +668,16 @@ resource "aws_s3_object" "bundle" {
   source      = var.bundle_path
   source_hash = filemd5(var.bundle_path)
 }"#,
+        // AWS-managed policies by their real ARNs, service-role/ path included.
+        r#"resource "aws_iam_role_policy_attachment" "ssm" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}"#,
         // A local module, an aliased provider pinned to the region.
         r#"module "web" {
   source = "./modules/web"
@@ -926,6 +936,24 @@ fn a_hostile_author_is_refused_by_the_allow_lists() {
             r#"resource "aws_iam_role_policy_attachment" "admin" {
   role       = aws_iam_role.app.name
   policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}"#,
+            &[Rule::IamManagedPolicy],
+            &vm,
+        ),
+        (
+            "a managed policy outside the allow-list under another AWS path",
+            r#"resource "aws_iam_role_policy_attachment" "admin" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:aws:iam::aws:policy/job-function/SystemAdministrator"
+}"#,
+            &[Rule::IamManagedPolicy],
+            &vm,
+        ),
+        (
+            "an allowed managed policy's name under a path AWS does not keep it at",
+            r#"resource "aws_iam_role_policy_attachment" "nested" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/x/AmazonSSMManagedInstanceCore"
 }"#,
             &[Rule::IamManagedPolicy],
             &vm,

@@ -65,8 +65,9 @@ const UNSCOPED_ACTIONS: &[&str] = &[
 /// AWS-managed policies the templates attach.
 const MANAGED_POLICIES: &[&str] = &[
     "AmazonSSMManagedInstanceCore",
-    "AmazonECSTaskExecutionRolePolicy",
-    "AWSLambdaBasicExecutionRole",
+    // These two live under AWS's service-role/ path, as their ARNs say.
+    "service-role/AmazonECSTaskExecutionRolePolicy",
+    "service-role/AWSLambdaBasicExecutionRole",
     "AmazonEKSClusterPolicy",
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
@@ -667,7 +668,10 @@ fn managed_policy_name(value: &Expression) -> Option<ManagedName> {
     let (partition, rest) = rest.split_once(":iam::aws:policy/")?;
     let partition_ok = ["aws", "aws-us-gov", "aws-cn"].contains(&partition)
         || (partition.starts_with("${data.aws_partition.") && partition.ends_with(".partition}"));
-    if !partition_ok || rest.contains('/') {
+    // AWS's managed policies sit at the root or under service-role/; any
+    // other path is not one of them.
+    let name = rest.strip_prefix("service-role/").unwrap_or(rest);
+    if !partition_ok || name.contains('/') {
         return None;
     }
     if rest == "${each.value}" {
