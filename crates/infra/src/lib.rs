@@ -5,6 +5,7 @@
 pub mod bundle;
 pub mod choose;
 mod error;
+pub mod own_address;
 pub mod policy;
 pub mod terraform;
 

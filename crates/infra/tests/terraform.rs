@@ -18,6 +18,8 @@ use infra::terraform::{
     AttemptOutcome, AuthorRequest, Source, TerraformAuthor, TerraformInputs, generate, render,
 };
 
+#[path = "terraform/own_address.rs"]
+mod own_address;
 #[path = "terraform/snapshots.rs"]
 mod snapshots;
 #[path = "terraform/stores.rs"]

@@ -6,6 +6,7 @@
 use super::launch::RuntimeEnv;
 use super::stores;
 use crate::choose::{Part, ServicePlan, StoreKind};
+use crate::own_address::AddressForm;
 use analysis::{Analysis, VariableKind};
 
 /// One `environment:` entry of the app service.
@@ -125,18 +126,12 @@ pub(super) fn compose_env(
     }
 }
 
-/// The app's own address where `make up` serves it: a URL on the host
-/// port, or for a list of host names `*`, which matches any (apps split
-/// Django's `ALLOWED_HOSTS` on commas or on spaces, so a list would be
-/// read wrong by half of them).
+/// The app's own address where `make up` serves it, in the variable's form.
 fn own_address_here(name: &str) -> String {
-    let upper = name.to_ascii_uppercase();
-    if upper.ends_with("ALLOWED_HOSTS") {
-        "*".to_owned()
-    } else if upper.ends_with("_HOST") {
-        "localhost".to_owned()
-    } else {
-        format!("http://localhost:{}", super::HOST_PORT)
+    match AddressForm::of(name) {
+        AddressForm::AnyHost => "*".to_owned(),
+        AddressForm::Host => "localhost".to_owned(),
+        AddressForm::Url => format!("http://localhost:{}", super::HOST_PORT),
     }
 }
 

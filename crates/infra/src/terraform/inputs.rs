@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::InfraError;
 use crate::choose::{Choice, Part, StoreKind, Target, is_aws_region, is_instance_type};
+use crate::own_address::{self, AddressForm};
 
 /// The port the app answers on from outside, on every target.
 pub const HOST_PORT: u16 = 8080;
@@ -37,6 +38,11 @@ pub struct TerraformInputs {
     /// database migration, then the app (container-service).
     #[serde(default)]
     pub container_command: Option<Vec<String>>,
+    /// Variables the app needs set to its own address, and their form: the
+    /// load balancer's address fills those the user gave no value
+    /// (container service, Kubernetes).
+    #[serde(default)]
+    pub own_addresses: Vec<(String, AddressForm)>,
 }
 
 impl TerraformInputs {
@@ -67,6 +73,10 @@ impl TerraformInputs {
                 .filter(|path| is_health_path(path)),
             database_url_query,
             container_command: None,
+            own_addresses: own_address::required(analysis)
+                .into_iter()
+                .filter(|(name, _)| is_env_name(name))
+                .collect(),
         }
     }
 
@@ -93,6 +103,15 @@ impl TerraformInputs {
             return bad("the app port must not be 0".to_owned());
         }
         if let Some(name) = self.env_names.iter().find(|name| !is_env_name(name)) {
+            return bad(format!(
+                "environment variable name {name:?} must be letters, digits and '_', not starting with a digit"
+            ));
+        }
+        if let Some((name, _)) = self
+            .own_addresses
+            .iter()
+            .find(|(name, _)| !is_env_name(name))
+        {
             return bad(format!(
                 "environment variable name {name:?} must be letters, digits and '_', not starting with a digit"
             ));

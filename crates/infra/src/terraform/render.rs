@@ -205,6 +205,11 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
     if let Some(name) = &inputs.port_env {
         port_env.insert(name.clone(), Value::from(inputs.app_port.to_string()));
     }
+    let own_addresses: Map<String, Value> = inputs
+        .own_addresses
+        .iter()
+        .map(|(name, form)| (name.clone(), Value::from(form.as_str())))
+        .collect();
     let zone_names: Vec<Value> = ["a", "b", "c", "d", "e", "f"]
         .iter()
         .map(|zone| Value::from(format!("{}{zone}", choice.region)))
@@ -270,6 +275,7 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
         ("map_public_ip", Value::from(target == Target::Kubernetes)),
         ("subnet_tags", Value::Object(subnet_tags)),
         ("port_env", Value::Object(port_env)),
+        ("own_addresses", Value::Object(own_addresses)),
         ("zone_names", Value::Array(zone_names)),
         (
             "container_command",
