@@ -65,6 +65,8 @@ pub(super) fn wired_value(kind: StoreKind, part: &Part) -> String {
         Part::User | Part::Name => APP_USER.to_owned(),
         Part::Password => password,
         Part::Driver => kind.laravel_driver().to_owned(),
+        // The store beside the app speaks plain TCP on its private network.
+        Part::Tls => "false".to_owned(),
     }
 }
 

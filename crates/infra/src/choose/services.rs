@@ -93,6 +93,10 @@ pub enum Part {
     Name,
     /// Laravel's `DB_CONNECTION` driver name (`pgsql`, `mysql`).
     Driver,
+    /// A switch that turns TLS on for an app that reads its cache by host and
+    /// port (`REDIS_TLS`, `REDIS_USE_SSL`): on for a managed cache, which
+    /// takes TLS only, off for the one compose runs beside the app.
+    Tls,
 }
 
 /// One of the app's variables set to reach a provisioned store.
@@ -206,6 +210,9 @@ fn classify(name: &str) -> Option<(Owner, Part)> {
         };
         return Some((Owner::Store(StoreKind::Postgres), part));
     }
+    if is_redis_tls_switch(&upper) {
+        return Some((Owner::Store(StoreKind::Redis), Part::Tls));
+    }
     let (prefix, last) = upper.rsplit_once('_')?;
     let owner = owner(prefix)?;
     let part = match last {
@@ -218,6 +225,20 @@ fn classify(name: &str) -> Option<(Owner, Part)> {
         _ => return None,
     };
     Some((owner, part))
+}
+
+/// `REDIS_TLS`, `REDIS_SSL`, `REDIS_USE_TLS`, `REDIS_TLS_ENABLED`,
+/// `CACHE_REDIS_ENABLE_SSL`: a Redis variable that switches TLS on, not one
+/// that configures it (`REDIS_TLS_CA`, `REDIS_SSL_CERT_REQS`).
+fn is_redis_tls_switch(upper: &str) -> bool {
+    let words: Vec<&str> = upper.split('_').collect();
+    let Some(redis) = words.iter().position(|w| *w == "REDIS") else {
+        return false;
+    };
+    matches!(
+        &words[redis + 1..],
+        ["TLS" | "SSL"] | ["USE" | "ENABLE", "TLS" | "SSL"] | ["TLS" | "SSL", "ENABLED"]
+    )
 }
 
 fn owner(prefix: &str) -> Option<Owner> {
@@ -486,6 +507,41 @@ mod tests {
             database: database.map(str::to_owned),
             ..Requirements::default()
         }
+    }
+
+    #[test]
+    fn a_redis_tls_switch_is_wired_and_its_settings_are_not() {
+        for name in [
+            "REDIS_TLS",
+            "REDIS_SSL",
+            "REDIS_USE_TLS",
+            "REDIS_ENABLE_SSL",
+            "REDIS_TLS_ENABLED",
+            "CACHE_REDIS_SSL",
+        ] {
+            assert_eq!(
+                classify(name),
+                Some((Owner::Store(StoreKind::Redis), Part::Tls)),
+                "{name}"
+            );
+        }
+        for name in ["REDIS_TLS_CA", "REDIS_SSL_CERT_REQS", "DB_SSL", "TLS"] {
+            assert_ne!(
+                classify(name).map(|(_, part)| part),
+                Some(Part::Tls),
+                "{name}"
+            );
+        }
+        let analysis = app(
+            &[
+                ("REDIS_HOST", true, None),
+                ("REDIS_PORT", false, Some("6379")),
+                ("REDIS_TLS", false, Some("false")),
+            ],
+            &["redis"],
+        );
+        let plan = plan(&analysis, &asking(None), Target::ContainerService);
+        assert_eq!(plan.wire("REDIS_TLS"), Some((StoreKind::Redis, &Part::Tls)));
     }
 
     #[test]

@@ -101,6 +101,7 @@ fn wiring(store: &BackingService) -> Value {
             Part::Password => ("password", ""),
             Part::Name => ("name", ""),
             Part::Driver => ("driver", ""),
+            Part::Tls => ("tls", ""),
         };
         let mut entry = Map::new();
         entry.insert("part".to_owned(), Value::from(part));

@@ -144,7 +144,9 @@ fn an_app_that_migrates_itself_at_start_gets_nothing_run_before_it() {
 
 #[test]
 fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
-    let analysis = django();
+    let analysis = with(django(), |a| {
+        a.env.push(var("REDIS_TLS", false, false, Some("true")));
+    });
     let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
     let choice = on(Target::DockerHost, &analysis, &Requirements::default());
     let kinds: Vec<StoreKind> = choice.services.provisioned.iter().map(|s| s.kind).collect();
@@ -160,6 +162,8 @@ fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
     );
     assert_eq!(app["environment"]["REDIS_HOST"].as_str(), Some("redis"));
     assert_eq!(app["environment"]["REDIS_PORT"].as_str(), Some("6379"));
+    // The cache beside the app speaks plain TCP, whatever the app's default.
+    assert_eq!(app["environment"]["REDIS_TLS"].as_str(), Some("false"));
     assert_eq!(
         app["depends_on"]["postgres"]["condition"].as_str(),
         Some("service_healthy")

@@ -40,6 +40,14 @@ fn tostring(args: FuncArgs) -> Result<Value, String> {
     })
 }
 
+/// Whether the configuration has `local.name` (a store it does not
+/// provision has none of its locals).
+fn has_local(files: &BTreeMap<String, Body>, name: &str) -> bool {
+    blocks(files, "locals")
+        .into_iter()
+        .any(|b| b.body().attributes().any(|a| a.key() == name))
+}
+
 /// What Terraform would put into the app's secret, given the addresses AWS
 /// hands out and the stored password: `local.store_env`, evaluated.
 fn store_env(files: &BTreeMap<String, Body>) -> hcl::Map<String, Value> {
@@ -70,7 +78,10 @@ fn store_env(files: &BTreeMap<String, Body>) -> hcl::Map<String, Value> {
         "database_password",
         "cache_wiring",
         "cache_parts",
-    ] {
+    ]
+    .into_iter()
+    .filter(|name| has_local(files, name))
+    {
         let value = local(files, name)
             .evaluate(&ctx)
             .unwrap_or_else(|e| panic!("local.{name}: {e}"));
@@ -78,7 +89,10 @@ fn store_env(files: &BTreeMap<String, Body>) -> hcl::Map<String, Value> {
         ctx.declare_var("local", Value::Object(locals.clone()));
     }
     let mut env = hcl::Map::new();
-    for name in ["database_env", "cache_env"] {
+    for name in ["database_env", "cache_env"]
+        .into_iter()
+        .filter(|name| has_local(files, name))
+    {
         match local(files, name).evaluate(&ctx) {
             Ok(Value::Object(values)) => env.extend(values),
             other => panic!("local.{name}: {other:?}"),
@@ -228,6 +242,28 @@ fn the_container_service_runs_its_database_and_cache_privately_and_wires_them_as
         compact(attr(statement, "resources")),
         "[aws_secretsmanager_secret.store_env.arn]"
     );
+}
+
+#[test]
+fn a_cache_read_by_host_and_port_is_told_to_use_tls() {
+    let snapshot = Snapshot::from_texts([
+        ("requirements.txt", "flask\nredis\ngunicorn\n"),
+        (
+            "app.py",
+            "import os\nimport redis\nfrom flask import Flask\napp = Flask(__name__)\ncache = redis.Redis(host=os.environ[\"REDIS_HOST\"], port=int(os.getenv(\"REDIS_PORT\", \"6379\")), ssl=os.getenv(\"REDIS_SSL\", \"false\") == \"true\")\n",
+        ),
+    ]);
+    let (analysis, choice) = decide(&snapshot, "a public API", Target::ContainerService);
+    let files = render_and_gate(&TerraformInputs::new(choice, JOB, &analysis));
+    let env = store_env(&files);
+    assert_eq!(
+        env.get("REDIS_HOST"),
+        Some(&Value::from("cache.internal")),
+        "{env:?}"
+    );
+    assert_eq!(env.get("REDIS_PORT"), Some(&Value::from("6379")), "{env:?}");
+    // ElastiCache takes TLS only: the app's own switch turns it on.
+    assert_eq!(env.get("REDIS_SSL"), Some(&Value::from("true")), "{env:?}");
 }
 
 #[test]
