@@ -20,6 +20,7 @@ mod resources;
 mod rule;
 mod stores;
 mod structure;
+mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -179,6 +180,7 @@ impl Policy {
                 self.max_count, self.max_replicas, self.max_disk_gb
             ),
             "No provisioner blocks of any kind (local-exec, remote-exec, file), no null_resource or terraform_data.".to_owned(),
+            "Kubernetes pods: no host_network, host_pid, host_ipc, share_process_namespace, privileged or allow_privilege_escalation other than false, no host_path volumes or host_port, no added capabilities, automount_service_account_token = false, dynamic blocks only for env; services only ClusterIP or LoadBalancer, no external_ips, a load balancer only on the app port.".to_owned(),
             "Modules only from local ./ paths (or none), count and for_each bounded like a resource's; a module's variables are read as what its call passes, not their defaults.".to_owned(),
             format!(
                 "Ingress from 0.0.0.0/0 or ::/0 only on tcp port(s) {ports}; no SSH from the world (administer through SSM Session Manager). Ingress sources are literal CIDRs or references to resources."

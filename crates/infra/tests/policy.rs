@@ -1665,3 +1665,179 @@ data "aws_iam_policy_document" "app" {
         report.violations
     );
 }
+
+/// The provider a Kubernetes workload needs, so each case below is refused
+/// for its workload alone.
+const KUBERNETES_PROVIDER: &str = r#"terraform {
+  required_providers {
+    kubernetes = {
+      source  = "hashicorp/kubernetes"
+      version = "~> 3.0"
+    }
+  }
+}
+
+provider "kubernetes" {
+  host = aws_eks_cluster.main.endpoint
+}
+"#;
+
+/// A deployment of the app whose pod spec is `pod` (container `app` with
+/// `container` inside it).
+fn deployment(pod: &str, container: &str) -> String {
+    format!(
+        r#"{KUBERNETES_PROVIDER}
+resource "kubernetes_deployment_v1" "app" {{
+  metadata {{
+    name = "app"
+  }}
+  spec {{
+    selector {{
+      match_labels = {{ app = "app" }}
+    }}
+    template {{
+      metadata {{
+        labels = {{ app = "app" }}
+      }}
+      spec {{
+        automount_service_account_token = false
+{pod}
+        container {{
+          name  = "app"
+          image = "app:1"
+{container}
+        }}
+      }}
+    }}
+  }}
+}}
+"#
+    )
+}
+
+fn service(spec: &str) -> String {
+    format!(
+        r#"{KUBERNETES_PROVIDER}
+resource "kubernetes_service_v1" "app" {{
+  metadata {{
+    name = "app"
+  }}
+  spec {{
+    selector = {{ app = "app" }}
+{spec}
+  }}
+}}
+"#
+    )
+}
+
+/// The app's pods run the repository's code: a hostile author who gives
+/// them the node (its namespaces, files, ports, privileges) or the cluster's
+/// API, or exposes more than the app port, is refused.
+#[test]
+fn pods_get_no_more_than_a_container_needs() {
+    let kubernetes = Policy::for_choice(&choice(Target::Kubernetes));
+    let refused: Vec<(&str, String, Rule)> = vec![
+        (
+            "the node's network namespace",
+            deployment("        host_network = true", ""),
+            Rule::PodPrivilege,
+        ),
+        (
+            "the node's process namespace through a local",
+            format!(
+                "locals {{\n  on = true\n}}\n{}",
+                deployment("        host_pid = local.on", "")
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "the node's root file system",
+            deployment(
+                "        volume {\n          name = \"root\"\n          host_path {\n            path = \"/\"\n          }\n        }",
+                "",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "a privileged container",
+            deployment(
+                "",
+                "          security_context {\n            privileged = true\n          }",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "an added capability",
+            deployment(
+                "",
+                "          security_context {\n            capabilities {\n              add = [\"SYS_ADMIN\"]\n            }\n          }",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "a port of the node",
+            deployment(
+                "",
+                "          port {\n            container_port = 8080\n            host_port      = 22\n          }",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "a service-account token for the cluster's API",
+            deployment("", "").replace(
+                "automount_service_account_token = false",
+                "automount_service_account_token = true",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "a volume the gate cannot read",
+            deployment(
+                "        dynamic \"volume\" {\n          for_each = toset([\"/\"])\n          content {\n            name = \"v\"\n          }\n        }",
+                "",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "a load balancer on the SSH port",
+            service(
+                "    type = \"LoadBalancer\"\n    port {\n      port        = 22\n      target_port = 22\n    }",
+            ),
+            Rule::WorldIngress,
+        ),
+        (
+            "a service taking traffic for other addresses",
+            service("    external_ips = [\"10.0.0.10\"]\n    port {\n      port = 8080\n    }"),
+            Rule::PodPrivilege,
+        ),
+        (
+            "a port on every node",
+            service("    type = \"NodePort\"\n    port {\n      port = 8080\n    }"),
+            Rule::PodPrivilege,
+        ),
+    ];
+    for (name, extra, rule) in refused {
+        let report = check_with(&extra, &kubernetes);
+        assert_eq!(
+            report.rules(),
+            BTreeSet::from([rule]),
+            "case {name:?}:\n{extra}\n{:#?}",
+            report.violations
+        );
+    }
+
+    // What the app needs passes: a dropped capability set, an env built
+    // from a map, scratch space, a load balancer on the app port.
+    for extra in [
+        deployment(
+            "        volume {\n          name = \"tmp\"\n          empty_dir {}\n        }",
+            "          security_context {\n            allow_privilege_escalation = false\n            capabilities {\n              drop = [\"ALL\"]\n            }\n          }\n          dynamic \"env\" {\n            for_each = { PORT = \"8080\" }\n            content {\n              name  = env.key\n              value = env.value\n            }\n          }",
+        ),
+        service(
+            "    type = \"LoadBalancer\"\n    port {\n      port        = 8080\n      target_port = 3000\n    }",
+        ),
+    ] {
+        assert_passes(&extra, &kubernetes);
+    }
+}

@@ -62,6 +62,7 @@ impl Gate<'_> {
         self.for_each(kind, &address, body);
         self.lifecycle(&address, body);
         self.stores(kind, &address, body);
+        self.workloads(kind, &address, body);
         if kind == "aws_instance" {
             let copies = attr(body, "count")
                 .and_then(as_int)

@@ -71,6 +71,10 @@ pub enum Rule {
     /// A database or cache open to the internet or unencrypted, or a
     /// password written where the state keeps it.
     StoreExposure,
+    /// A Kubernetes pod or service given more than the app needs: the
+    /// node's namespaces, files or ports, privileges, added capabilities, a
+    /// service-account token, external IPs.
+    PodPrivilege,
 }
 
 impl Rule {
@@ -107,6 +111,7 @@ impl Rule {
             Rule::Lifecycle => "lifecycle",
             Rule::EphemeralNotAllowed => "ephemeral-not-allowed",
             Rule::StoreExposure => "store-exposure",
+            Rule::PodPrivilege => "pod-privilege",
         }
     }
 }

@@ -1,0 +1,172 @@
+//! Rules on the app's pods and services in its Kubernetes cluster. The app is
+//! the repository's code: a pod with the node's namespaces, its files, added
+//! privileges or a service-account token would reach the node and the
+//! credentials of its IAM role. So a pod gets what a container needs and no
+//! more, and only the app port is exposed through a load balancer.
+
+use hcl::Body;
+use hcl::expr::Expression;
+
+use super::Rule;
+use super::expr::{as_int, as_str, attr};
+use super::structure::Gate;
+
+/// Settings that give a pod or container more than its own sandbox; each
+/// must be absent or the literal `false`.
+const MUST_BE_FALSE: &[&str] = &[
+    "host_network",
+    "host_pid",
+    "host_ipc",
+    "privileged",
+    "allow_privilege_escalation",
+    "share_process_namespace",
+];
+
+/// Blocks that reach past the container: the node's files.
+const FORBIDDEN_BLOCKS: &[&str] = &["host_path"];
+
+/// Arguments that reach past the container: a port of the node itself.
+const FORBIDDEN_ARGUMENTS: &[&str] = &["host_port"];
+
+/// The only `dynamic` blocks a workload may have: the app's environment.
+const DYNAMIC_BLOCKS: &[&str] = &["env"];
+
+/// Service types the app may be exposed with.
+const SERVICE_TYPES: &[&str] = &["ClusterIP", "LoadBalancer"];
+
+impl Gate<'_> {
+    /// The rules for one `kubernetes_*` resource.
+    pub(super) fn workloads(&mut self, kind: &str, address: &str, body: &Body) {
+        if !kind.starts_with("kubernetes_") {
+            return;
+        }
+        self.sandboxed(address, body, "");
+        if let Some(template) = body
+            .blocks()
+            .filter(|b| b.identifier() == "spec")
+            .flat_map(|spec| spec.body().blocks())
+            .find(|b| b.identifier() == "template")
+        {
+            let token = template
+                .body()
+                .blocks()
+                .filter(|b| b.identifier() == "spec")
+                .filter_map(|spec| attr(spec.body(), "automount_service_account_token"))
+                .map(|e| self.resolve(e))
+                .next();
+            if !matches!(token, Some(Expression::Bool(false))) {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!("{address}: the pod spec must set automount_service_account_token = false: the app does not talk to the cluster's API, and a token would let the repository's code do so."),
+                );
+            }
+        }
+        if kind.starts_with("kubernetes_service") {
+            self.service(address, body);
+        }
+    }
+
+    /// Walks every nested block of a workload for settings that leave the
+    /// container's sandbox.
+    fn sandboxed(&mut self, address: &str, body: &Body, path: &str) {
+        for key in MUST_BE_FALSE {
+            let Some(value) = attr(body, key) else {
+                continue;
+            };
+            if !matches!(self.resolve(value), Expression::Bool(false)) {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!("{address}: {path}{key} must be absent or the literal false: it gives the repository's code the node's namespaces or privileges."),
+                );
+            }
+        }
+        for key in FORBIDDEN_ARGUMENTS {
+            if attr(body, key).is_some() {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!("{address}: {path}{key} binds a port of the node itself; the app is reached through its service."),
+                );
+            }
+        }
+        if let Some(add) = (path.ends_with("capabilities."))
+            .then(|| attr(body, "add"))
+            .flatten()
+            && !matches!(self.resolve(add), Expression::Array(items) if items.is_empty())
+        {
+            self.violation(
+                Rule::PodPrivilege,
+                format!("{address}: {path}add must be empty: drop capabilities (drop = [\"ALL\"]), never add them."),
+            );
+        }
+        for block in body.blocks() {
+            let name = block.identifier();
+            if FORBIDDEN_BLOCKS.contains(&name) {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!("{address}: a {path}{name} block mounts the node's files; keep the app inside its container (an empty_dir volume for scratch space)."),
+                );
+                continue;
+            }
+            if name == "dynamic" {
+                let label = block.labels().first().map(|l| l.as_str()).unwrap_or("");
+                if !DYNAMIC_BLOCKS.contains(&label) {
+                    self.violation(
+                        Rule::PodPrivilege,
+                        format!("{address}: a dynamic \"{label}\" block in {path} is not one the gate can read; write the {label} blocks out one by one."),
+                    );
+                }
+            }
+            self.sandboxed(address, block.body(), &format!("{path}{name}."));
+        }
+    }
+
+    /// A service: a type the app needs, no external IPs (they take traffic
+    /// meant for other addresses), and from outside only the app port.
+    fn service(&mut self, address: &str, body: &Body) {
+        for spec in body.blocks().filter(|b| b.identifier() == "spec") {
+            let spec = spec.body();
+            let kind = attr(spec, "type")
+                .map(|e| self.resolve(e))
+                .map(|e| as_str(e).unwrap_or_default())
+                .unwrap_or_else(|| "ClusterIP".to_owned());
+            if !SERVICE_TYPES.contains(&kind.as_str()) {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!("{address}: service type {kind:?} is not one a deployment uses; allowed: {}.", SERVICE_TYPES.join(", ")),
+                );
+            }
+            if attr(spec, "external_ips").is_some() {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!("{address}: external_ips lets the service take traffic meant for other addresses; remove it."),
+                );
+            }
+            if kind != "LoadBalancer" {
+                continue;
+            }
+            for port in spec.blocks().filter(|b| b.identifier() == "port") {
+                let number = attr(port.body(), "port")
+                    .map(|e| self.resolve(e))
+                    .and_then(as_int);
+                let open = number
+                    .and_then(|n| u16::try_from(n).ok())
+                    .is_some_and(|n| self.policy.world_open_ports.contains(&n));
+                if !open {
+                    self.violation(
+                        Rule::WorldIngress,
+                        format!(
+                            "{address}: a load balancer opens port {} to the internet; only the app port ({}) may be.",
+                            number.map_or("that is not a literal".to_owned(), |n| n.to_string()),
+                            self.policy
+                                .world_open_ports
+                                .iter()
+                                .map(u16::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
