@@ -154,7 +154,7 @@ impl Follower {
             }
         }
         if self.options.attempts {
-            let attempts = self.engine.store().attempts(self.id).await?;
+            let attempts = self.engine.queue().attempts(self.id).await?;
             let new = attempts.into_iter().skip(self.shown_attempts);
             let before = self.pending.len();
             self.pending.extend(new.map(JobEvent::Attempt));
