@@ -306,8 +306,8 @@ provider "aws" {
         (
             "resource-level region",
             r#"resource "aws_s3_bucket" "elsewhere" {
-  bucket = "x"
-  region = "us-east-1"
+  bucket_prefix = "x"
+  region        = "us-east-1"
 }"#
             .to_owned(),
             &[Rule::RegionNotPinned],
@@ -723,7 +723,7 @@ fn configuration_wide_rules() {
     let files = BTreeMap::from([(
         "main.tf".to_owned(),
         r#"resource "aws_s3_bucket" "b" {
-  bucket = aws_s3_bucket.bundle.id
+  bucket_prefix = "app-"
 }
 
 output "app_url" {
@@ -1430,7 +1430,7 @@ resource "aws_iam_role_policy" "loot" {
         (
             "a wildcard glued to the configuration's own bucket ARN",
             r#"resource "aws_s3_bucket" "bundle" {
-  bucket = "company-b"
+  bucket_prefix = "company-b"
 }
 
 data "aws_iam_policy_document" "loot" {
@@ -1476,6 +1476,15 @@ resource "aws_vpc_security_group_ingress_rule" "backdoor" {
   from_port         = 8080
   to_port           = 8080
   cidr_ipv4         = "0.0.0.0/0"
+}"#,
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "an existing bucket taken over by creating it again",
+            r#"resource "aws_s3_bucket" "backups" {
+  bucket        = "company-backups"
+  force_destroy = true
 }"#,
             &[Rule::ForeignResource],
             &vm,

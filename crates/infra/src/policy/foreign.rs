@@ -9,7 +9,7 @@ use hcl::expr::{Expression, TraversalOperator};
 use hcl::template::{Element, Template};
 
 use super::Rule;
-use super::expr::{as_str, walk_body};
+use super::expr::{as_str, attr, walk_body};
 use super::structure::Gate;
 
 /// Arguments that name an existing resource.
@@ -123,6 +123,15 @@ impl Gate<'_> {
         }
         self.reference_args(address, body, &keys);
         self.foreign_literals(address, body);
+        if kind == "aws_s3_bucket" && attr(body, "bucket").is_some() {
+            // S3 answers a create of a bucket the account already owns with
+            // success in us-east-1: Terraform would take it over, and a
+            // destroy (with force_destroy) would empty it.
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: a fixed bucket name can be a bucket the account already has, which Terraform would then take over; name it with bucket_prefix (\"${{local.name}}-bundle-\"), which always makes a new one."),
+            );
+        }
     }
 
     /// Literal ids and account ARNs anywhere in `body` (resources, and the
