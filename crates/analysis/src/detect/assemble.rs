@@ -155,10 +155,19 @@ fn serving(
     let compose = docker
         .services_for(&view.dir)
         .find_map(|s| s.ports.first().cloned());
+    // PHP-FPM speaks FastCGI, not HTTP: nginx in front of it is the server.
+    let nginx = || {
+        (d.language == "php")
+            .then(|| super::php::nginx_port(view))
+            .flatten()
+    };
     let port = launch
         .port(port_env.as_ref())
-        .or(expose.clone())
-        .or(compose)
+        .or(expose
+            .clone()
+            .filter(|e| !(d.language == "php" && e.value == 9000)))
+        .or(compose.filter(|c| !(d.language == "php" && c.value == 9000)))
+        .or_else(nginx)
         .or_else(|| launch.default_port());
     if let (Some(port), Some(expose)) = (&port, &expose)
         && port.value != expose.value

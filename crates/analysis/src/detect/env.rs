@@ -127,6 +127,7 @@ pub(crate) fn scan(
     }
     reads.extend(rails_master_key(view));
     reads.extend(super::env_frameworks::spring_without_datasource(view));
+    reads.extend(super::env_frameworks::laravel_jwt_secret(view));
     reads
 }
 

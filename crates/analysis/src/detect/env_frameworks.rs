@@ -262,6 +262,37 @@ pub(crate) fn spring_without_datasource(view: &AppView<'_>) -> Vec<EnvRead> {
     .collect()
 }
 
+/// A Laravel guard on the `jwt` driver (`tymon/jwt-auth` or its fork
+/// `php-open-source-saver/jwt-auth`) signs tokens with the package's
+/// `secret`, which its configuration reads as `env('JWT_SECRET')` with no
+/// default, whether or not the app publishes `config/jwt.php`; `php artisan
+/// jwt:secret` writes it on a developer's machine only.
+pub(crate) fn laravel_jwt_secret(view: &AppView<'_>) -> Vec<EnvRead> {
+    let composer = view.text("composer.json").unwrap_or_default();
+    let package = ["tymon/jwt-auth", "php-open-source-saver/jwt-auth"]
+        .iter()
+        .any(|p| composer.contains(&format!("\"{p}\"")));
+    let Some(auth) = view.file("config/auth.php").filter(|_| package) else {
+        return Vec::new();
+    };
+    let driver = re!(r#"['"]driver['"]\s*=>\s*['"]jwt['"]"#);
+    let Some(hit) = hits(auth, driver).next() else {
+        return Vec::new();
+    };
+    let published = view.file("config/jwt.php").and_then(|jwt| {
+        let secret = re!(r#"\benv\(\s*['"]JWT_SECRET['"]\s*\)"#);
+        hits(jwt, secret).next().map(|h| h.spot())
+    });
+    let at = published.unwrap_or_else(|| {
+        Spot::at(
+            &auth.path,
+            hit.line(),
+            "a guard uses the jwt driver, which signs with JWT_SECRET",
+        )
+    });
+    vec![read("JWT_SECRET", true, at)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
