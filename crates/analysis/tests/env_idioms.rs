@@ -82,3 +82,84 @@ fn a_php_fpm_app_is_served_on_the_port_of_its_nginx_fastcgi_block() {
     ]);
     assert_eq!(bare.port, Some(8000));
 }
+
+#[test]
+fn nest_config_service_reads_are_environment_reads() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start:prod":"node dist/main"},"dependencies":{"@nestjs/core":"10","@nestjs/config":"3"}}"#,
+        ),
+        (
+            "src/main.ts",
+            "import { NestFactory } from '@nestjs/core';\nasync function bootstrap() {\n  const app = await NestFactory.create(AppModule);\n  await app.listen(3000);\n}\nbootstrap();\n",
+        ),
+        (
+            "src/feed/feed.service.ts",
+            "import { ConfigService } from '@nestjs/config';\nexport class FeedService {\n  constructor(private config: ConfigService) {}\n  private upstream = this.config.get<string>('UPSTREAM_API');\n  private token = this.config.getOrThrow('FEED_TOKEN');\n  private pageSize = this.config.get('PAGE_SIZE', 20);\n  private region = this.config.get('storage.region');\n}\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["FEED_TOKEN", "UPSTREAM_API"]);
+    assert!(
+        listed(&a, "PAGE_SIZE"),
+        "a read with a default is still listed"
+    );
+    assert!(
+        !listed(&a, "storage.region"),
+        "a dotted key is configuration"
+    );
+}
+
+#[test]
+fn an_auth_library_without_a_secret_reads_its_own_and_sole_oauth_sign_in_needs_its_client() {
+    let app = |auth: &'static str| {
+        run(&[
+            (
+                "package.json",
+                r#"{"scripts":{"start":"next start"},"dependencies":{"next":"15","better-auth":"1"}}"#,
+            ),
+            (
+                "app/page.tsx",
+                "export default function Page() { return null }\n",
+            ),
+            ("lib/auth.ts", auth),
+        ])
+    };
+    let social_only = app(
+        "import { betterAuth } from \"better-auth\";\nexport const auth = betterAuth({\n  socialProviders: {\n    github: {\n      clientId: process.env.GITHUB_CLIENT_ID!,\n      clientSecret: process.env.GITHUB_CLIENT_SECRET!,\n    },\n  },\n});\n",
+    );
+    assert_eq!(
+        required(&social_only),
+        [
+            "BETTER_AUTH_SECRET",
+            "GITHUB_CLIENT_ID",
+            "GITHUB_CLIENT_SECRET"
+        ]
+    );
+    // With passwords as another way in, the OAuth app is an option; a
+    // secret passed in the configuration is read where the code says.
+    let with_passwords = app(
+        "import { betterAuth } from \"better-auth\";\nexport const auth = betterAuth({\n  secret: process.env.SESSION_SECRET,\n  emailAndPassword: { enabled: true },\n  socialProviders: {\n    github: {\n      clientId: process.env.GITHUB_CLIENT_ID!,\n      clientSecret: process.env.GITHUB_CLIENT_SECRET!,\n    },\n  },\n});\n",
+    );
+    assert_eq!(required(&with_passwords), ["SESSION_SECRET"]);
+}
+
+#[test]
+fn a_spring_credential_defaulting_to_empty_is_required_with_its_client_id() {
+    let a = run(&[
+        (
+            "pom.xml",
+            "<project><dependencies><dependency><artifactId>spring-boot-starter-web</artifactId></dependency></dependencies></project>",
+        ),
+        (
+            "src/main/java/demo/App.java",
+            "package demo;\n@SpringBootApplication\npublic class App { public static void main(String[] a) { SpringApplication.run(App.class, a); } }\n",
+        ),
+        (
+            "src/main/resources/application.yml",
+            "server:\n  port: ${PORT:8080}\nmusic:\n  client-id: ${MUSIC_CLIENT_ID:}\n  client-secret: ${MUSIC_CLIENT_SECRET:\"\"}\n  page-size: ${PAGE_SIZE:50}\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["MUSIC_CLIENT_ID", "MUSIC_CLIENT_SECRET"]);
+    assert_eq!(a.port, Some(8080));
+}

@@ -587,12 +587,18 @@ fn block_exits(after: &str, indent: usize) -> bool {
         .any(|(_, line)| exits.is_match(line))
 }
 
-/// `os.getenv("API_KEY", "")`, `process.env.TOKEN || ""`: a credential
-/// whose fallback is the empty string has no value to work with.
+/// `os.getenv("API_KEY", "")`, `process.env.TOKEN || ""`, Spring's
+/// `${CLIENT_SECRET:}` or `${CLIENT_SECRET:""}`: a credential whose
+/// fallback is the empty string has no value to work with.
 fn falls_back_to_empty(argument: Option<&str>, rest: &str) -> bool {
     let empty = re!(r#"^(?:""|''|``)$"#);
-    argument.is_some_and(|a| empty.is_match(a.trim()))
-        || re!(r#"^\s*\)?\s*(?:\|\||\?\?|\bor\b)\s*(?:""|''|``)"#).is_match(rest)
+    argument.is_some_and(|a| {
+        let a = a.trim();
+        match a.strip_prefix(':') {
+            Some(spring) => spring.trim().is_empty() || empty.is_match(spring.trim()),
+            None => empty.is_match(a),
+        }
+    }) || re!(r#"^\s*\)?\s*(?:\|\||\?\?|\bor\b)\s*(?:""|''|``)"#).is_match(rest)
 }
 
 /// `process.env.X.split(",")`, `os.environ.get("X").lower()`: a member of the
@@ -768,6 +774,22 @@ pub(crate) fn summarise(
     for index in sampled_parts {
         let var = &mut vars[index];
         if database_credential(&var.name).is_some_and(|prefix| required_hosts.contains(&prefix)) {
+            var.required = true;
+        }
+    }
+    // An OAuth client is an id and a secret: when the secret must be given,
+    // an id with no value of its own (`${CLIENT_ID:}`) must be too.
+    let required_secrets: Vec<String> = vars
+        .iter()
+        .filter(|v| v.required)
+        .filter_map(|v| v.name.strip_suffix("CLIENT_SECRET").map(str::to_owned))
+        .collect();
+    for var in &mut vars {
+        let paired = var
+            .name
+            .strip_suffix("CLIENT_ID")
+            .is_some_and(|prefix| required_secrets.iter().any(|p| p == prefix));
+        if paired && var.default.is_none() && !provided.contains(&var.name) {
             var.required = true;
         }
     }
