@@ -163,3 +163,27 @@ fn a_spring_credential_defaulting_to_empty_is_required_with_its_client_id() {
     assert_eq!(required(&a), ["MUSIC_CLIENT_ID", "MUSIC_CLIENT_SECRET"]);
     assert_eq!(a.port, Some(8080));
 }
+
+#[test]
+fn example_variables_that_only_configure_other_compose_services_are_not_asked() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"4","pg":"8"}}"#,
+        ),
+        (
+            "server.js",
+            "const express = require('express');\nconst pool = new Pool({ connectionString: process.env.DATABASE_URL });\nexpress().listen(4000);\n",
+        ),
+        (
+            ".env.example",
+            "DATABASE_URL=\nPG_ROOT_PASSWORD=\nADMINER_DESIGN=\nFEATURE_FLAGS=\n",
+        ),
+        (
+            "docker-compose.yml",
+            "services:\n  api:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n      FEATURE_FLAGS: ${FEATURE_FLAGS}\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${PG_ROOT_PASSWORD}\n  adminer:\n    image: adminer\n    environment:\n      - ADMINER_DESIGN=${ADMINER_DESIGN:-nette}\n",
+        ),
+    ]);
+    // FEATURE_FLAGS goes to the app's own service: it stays a question.
+    assert_eq!(required(&a), ["DATABASE_URL", "FEATURE_FLAGS"]);
+}
