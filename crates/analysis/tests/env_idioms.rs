@@ -187,3 +187,35 @@ fn example_variables_that_only_configure_other_compose_services_are_not_asked() 
     // FEATURE_FLAGS goes to the app's own service: it stays a question.
     assert_eq!(required(&a), ["DATABASE_URL", "FEATURE_FLAGS"]);
 }
+
+#[test]
+fn a_mode_switch_read_into_a_name_and_only_compared_is_not_required() {
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "app/settings.py",
+            "import os\n\nDEPLOY_TARGET = os.getenv(\"DEPLOY_TARGET\")\nAPI_TOKEN = os.getenv(\"API_TOKEN\")\n\nif DEPLOY_TARGET == \"cloud\":\n    LOG_FORMAT = \"json\"\nelif DEPLOY_TARGET != 'local':\n    LOG_FORMAT = \"text\"\n\nHEADERS = {\"Authorization\": API_TOKEN}\n",
+        ),
+        (
+            "app/main.py",
+            "from fastapi import FastAPI\nfrom app import settings\napp = FastAPI()\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["API_TOKEN"]);
+    assert!(listed(&a, "DEPLOY_TARGET"));
+}
+
+#[test]
+fn gin_mode_is_an_environment_switch() {
+    let a = run(&[
+        (
+            "go.mod",
+            "module demo\n\nrequire github.com/gin-gonic/gin v1.9.1\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport (\n\t\"os\"\n\t\"github.com/gin-gonic/gin\"\n)\n\nfunc main() {\n\tgin.SetMode(os.Getenv(\"GIN_MODE\"))\n\tr := gin.Default()\n\tr.Run(\":8080\")\n}\n",
+        ),
+    ]);
+    assert!(a.required_env.is_empty(), "{:?}", a.required_env);
+}

@@ -63,6 +63,9 @@ const PLATFORM: &[&str] = &[
     "GOPATH",
     "ASPNETCORE_ENVIRONMENT",
     "DOTNET_ENVIRONMENT",
+    "GIN_MODE",
+    "GO_ENV",
+    "MIX_ENV",
 ];
 
 /// Names that hold credentials.
@@ -412,7 +415,9 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                 );
             let default = if exits_when_unset {
                 None
-            } else if presence_check {
+            } else if presence_check
+                || only_compared(hit.text, hit.start()..hit.end(), before, rest)
+            {
                 Some(String::new())
             } else if matches!(tail, Tail::Operators) && dereferences(rest)
                 || is_secret(var) && falls_back_to_empty(hit.group(2), rest)
@@ -585,6 +590,41 @@ fn block_exits(after: &str, indent: usize) -> bool {
         .enumerate()
         .take_while(|(index, line)| *index == 0 || !ends_block(line))
         .any(|(_, line)| exits.is_match(line))
+}
+
+/// `MODE = os.getenv("MODE")` (`const mode = process.env.MODE`,
+/// `mode := os.Getenv("MODE")`) whose every later use compares it with a
+/// literal (`if MODE == "render":`): a switch, and unset is one of its
+/// settings.
+fn only_compared(text: &str, read: std::ops::Range<usize>, before: &str, rest: &str) -> bool {
+    let assigned = re!(r"^\s*(?:(?:const|let|var)\s+)?([A-Za-z_]\w*)\s*(?::=|=)\s*$");
+    let Some(ident) = assigned.captures(before).and_then(|c| c.get(1)) else {
+        return false;
+    };
+    let first = rest.lines().next().unwrap_or_default();
+    if !re!(r"^\s*\)?\s*;?\s*(?:#.*|//.*)?$").is_match(first) {
+        return false;
+    }
+    let Ok(word) = regex::Regex::new(&format!(
+        r"(?-u:\b){}(?-u:\b)",
+        regex::escape(ident.as_str())
+    )) else {
+        return false;
+    };
+    // The assignment line up to the end of the read names the variable too.
+    let assignment = read.start - before.len()..read.end;
+    // Against a non-empty literal: `== ""` asks whether it is set at all.
+    let compared = re!(r#"^\s*(?:===?|!==?)\s*["'`][^"'`]"#);
+    let compared_before = re!(r#"[^"'`]["'`]\s*(?:===?|!==?)\s*$"#);
+    let line_before = |at: usize| &text[text[..at].rfind('\n').map_or(0, |n| n + 1)..at];
+    let mut uses = word
+        .find_iter(text)
+        .filter(|m| !assignment.contains(&m.start()))
+        .peekable();
+    uses.peek().is_some()
+        && uses.all(|m| {
+            compared.is_match(&text[m.end()..]) || compared_before.is_match(line_before(m.start()))
+        })
 }
 
 /// `os.getenv("API_KEY", "")`, `process.env.TOKEN || ""`, Spring's
