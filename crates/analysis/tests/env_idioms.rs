@@ -219,3 +219,67 @@ fn gin_mode_is_an_environment_switch() {
     ]);
     assert!(a.required_env.is_empty(), "{:?}", a.required_env);
 }
+
+#[test]
+fn seeding_and_packaging_scripts_are_not_the_running_app() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js","seed":"node scripts/seed.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        (
+            "index.js",
+            "const express = require('express');\nconst db = process.env.MONGO_URL;\nexpress().listen(3000);\n",
+        ),
+        (
+            "scripts/seed.js",
+            "const owner = process.env.SEED_OWNER_ID;\n",
+        ),
+        (
+            "db/seeds/users.js",
+            "const pass = process.env.SEED_PASSWORD;\n",
+        ),
+        (
+            "tools/setup.py",
+            "import os\nKEY = os.environ['RELEASE_SIGNING_KEY']\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["MONGO_URL"]);
+}
+
+#[test]
+fn gmail_credentials_belong_to_optional_mail() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js"},"dependencies":{"express":"4","nodemailer":"6"}}"#,
+        ),
+        (
+            "index.js",
+            "const express = require('express');\nconst user = process.env.GMAIL_USER;\nconst pass = process.env.GMAIL_APP_PASSWORD;\nexpress().listen(3000);\n",
+        ),
+    ]);
+    assert!(a.required_env.is_empty(), "{:?}", a.required_env);
+}
+
+#[test]
+fn a_database_url_in_database_yml_carries_the_other_connection_parts() {
+    let a = run(&[
+        (
+            "Gemfile",
+            "source 'https://rubygems.org'\ngem 'rails', '~> 7.1'\ngem 'pg'\n",
+        ),
+        (
+            "config/application.rb",
+            "module Shop\n  class Application < Rails::Application\n  end\nend\n",
+        ),
+        ("config.ru", "run Rails.application\n"),
+        ("config/master.key", "0123\n"),
+        ("config/credentials.yml.enc", "x\n"),
+        (
+            "config/database.yml",
+            "default: &default\n  adapter: postgresql\n\nproduction:\n  <<: *default\n  url: <%= ENV[\"DATABASE_URL\"] %>\n  username: shop\n  password: <%= ENV[\"SHOP_DATABASE_PASSWORD\"] %>\n\nstaging:\n  <<: *default\n  password: <%= ENV[\"STAGING_DB_PASSWORD\"] %>\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["DATABASE_URL", "STAGING_DB_PASSWORD"]);
+}

@@ -124,6 +124,8 @@ pub(crate) fn scan(
         }
         if is_example_file(name) {
             reads.extend(example_file(file));
+        } else if name == "database.yml" {
+            reads.extend(url_carries_parts(file, code_reads(file)));
         } else {
             reads.extend(code_reads(file));
         }
@@ -131,6 +133,44 @@ pub(crate) fn scan(
     reads.extend(rails_master_key(view));
     reads.extend(super::env_frameworks::spring_without_datasource(view));
     reads.extend(super::env_frameworks::laravel_jwt_secret(view));
+    reads
+}
+
+/// A `database.yml` environment whose `url:` comes from the environment
+/// (`url: <%= ENV["DATABASE_URL"] %>`) takes the host, user and password
+/// from that URL: the block's other connection reads are optional.
+fn url_carries_parts(file: &FileEntry, mut reads: Vec<EnvRead>) -> Vec<EnvRead> {
+    let text = file.content.as_deref().unwrap_or_default();
+    // (first line, last line) of each top-level block whose url is read.
+    let mut blocks: Vec<(u32, u32)> = Vec::new();
+    let mut start = 0;
+    let mut url_read = false;
+    let mut last = 0;
+    for (line, n) in text.lines().zip(1u32..) {
+        last = n;
+        if !line.starts_with([' ', '\t', '#']) && !line.trim().is_empty() {
+            if url_read {
+                blocks.push((start, n - 1));
+            }
+            start = n;
+            url_read = false;
+        }
+        if re!(r"^\s+url:\s*<%=?\s*ENV").is_match(line) {
+            url_read = true;
+        }
+    }
+    if url_read {
+        blocks.push((start, last));
+    }
+    for read in &mut reads {
+        let line = read.at.line.unwrap_or_default();
+        let part = re!(r"(?:PASSWORD|PASS|USERNAME|USER|HOST|PORT)$")
+            .is_match(&read.name.to_ascii_uppercase());
+        if part && blocks.iter().any(|(a, b)| (*a..=*b).contains(&line)) {
+            read.default = Some(String::new());
+            read.strict = false;
+        }
+    }
     reads
 }
 
@@ -176,7 +216,12 @@ fn is_not_runtime(rel: &str) -> bool {
     let build_tool = re!(
         r"^(?:rollup|vite|vitest|webpack|jest|playwright|cypress|tailwind|postcss|eslint|babel|drizzle|karma|gulpfile|gruntfile)(?:\.config)?\.(?:[cm]?[jt]s)$"
     );
+    // Packaging and task scripts, and database seeding: run by hand or by
+    // tooling, never by the deployed app.
+    let seeding = re!(r"(?:^|/)(?:seeds?|seeders?)(?:/|\.[cm]?[jt]s$|\.py$|\.rb$)");
     build_tool.is_match(&name.to_ascii_lowercase())
+        || matches!(name, "setup.py" | "noxfile.py" | "fabfile.py")
+        || seeding.is_match(rel)
         || matches!(
             rel,
             "config/test.exs"
@@ -964,6 +1009,7 @@ fn is_optional_integration(name: &str) -> bool {
         "NEW_RELIC_",
         "BUGSNAG_",
         "MAILGUN_",
+        "GMAIL_",
         "POSTMARK_",
         "SES_",
         "SMTP_",
