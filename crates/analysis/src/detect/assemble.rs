@@ -95,7 +95,7 @@ pub(crate) fn build(
     if a.http {
         serving(&mut a, view, d, docker, dockerfile);
     }
-    environment(&mut a, snapshot, view, d, dockerfile);
+    environment(&mut a, snapshot, view, d, docker, dockerfile);
     for store in super::datastores::scan(view) {
         a.evidence
             .push(store.at.evidence(&format!("datastore:{}", store.kind)));
@@ -155,10 +155,19 @@ fn serving(
     let compose = docker
         .services_for(&view.dir)
         .find_map(|s| s.ports.first().cloned());
+    // PHP-FPM speaks FastCGI, not HTTP: nginx in front of it is the server.
+    let nginx = || {
+        (d.language == "php")
+            .then(|| super::php::nginx_port(view))
+            .flatten()
+    };
     let port = launch
         .port(port_env.as_ref())
-        .or(expose.clone())
-        .or(compose)
+        .or(expose
+            .clone()
+            .filter(|e| !(d.language == "php" && e.value == 9000)))
+        .or(compose.filter(|c| !(d.language == "php" && c.value == 9000)))
+        .or_else(nginx)
         .or_else(|| launch.default_port());
     if let (Some(port), Some(expose)) = (&port, &expose)
         && port.value != expose.value
@@ -543,6 +552,42 @@ fn laravel_unused(reads: &[env::EnvRead]) -> Vec<&'static str> {
     unused
 }
 
+/// Variables an example file lists and no code of the app reads, which the
+/// compose files interpolate only into other services (`POSTGRES_PASSWORD:
+/// ${DB_PASSWORD}` of a database image, an admin UI): they configure those
+/// containers, not the app. A service built from the app's folder, or from
+/// a folder holding it, is the app's.
+fn other_services_only(
+    reads: &[env::EnvRead],
+    code_reads: &[env::EnvRead],
+    docker: &DockerSetup,
+    dir: &str,
+) -> Vec<String> {
+    let is_app = |s: &super::docker::ComposeService| {
+        s.context
+            .as_deref()
+            .is_some_and(|c| c == dir || c.is_empty() || dir.starts_with(&format!("{c}/")))
+    };
+    let mut names: Vec<String> = Vec::new();
+    for read in reads.iter().filter(|r| r.example) {
+        let name = read.name.as_str();
+        if names.iter().any(|n| n == name)
+            || code_reads.iter().any(|r| r.name == name && !r.example)
+        {
+            continue;
+        }
+        let mut using = docker
+            .services
+            .iter()
+            .filter(|s| s.interpolates.iter().any(|v| v == name))
+            .peekable();
+        if using.peek().is_some() && using.all(|s| !is_app(s)) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
 /// Env vars from the app's files (and example files at the root), with
 /// the Dockerfile's ENV as defaults.
 fn environment(
@@ -550,6 +595,7 @@ fn environment(
     snapshot: &Snapshot,
     view: &AppView<'_>,
     d: &Detection,
+    docker: &DockerSetup,
     dockerfile: Option<&Dockerfile>,
 ) {
     let mut root_examples: Vec<_> = if view.dir.is_empty() {
@@ -578,6 +624,16 @@ fn environment(
     if d.framework == Some("laravel") {
         not_required.extend(laravel_unused(&reads));
     }
+    // Laravel's config/ was left out above, but its reads are still the app's.
+    let all_reads;
+    let code_reads = if skip.is_empty() {
+        &reads
+    } else {
+        all_reads = env::scan(view, &[], &[]);
+        &all_reads
+    };
+    let for_other_services = other_services_only(&reads, code_reads, docker, &view.dir);
+    not_required.extend(for_other_services.iter().map(String::as_str));
     let (vars, evidence) = env::summarise(&reads, &provided, &not_required);
     a.required_env = vars
         .iter()

@@ -33,6 +33,8 @@ pub(crate) struct ComposeService {
     pub ports: Vec<Found<u16>>,
     /// Host-side ports of `ports:` entries.
     pub published: Vec<u16>,
+    /// Variables the service's definition interpolates (`${DB_PASSWORD}`).
+    pub interpolates: Vec<String>,
 }
 
 pub(crate) struct DockerSetup {
@@ -343,6 +345,7 @@ pub(crate) fn parse_compose(path: &str, text: &str) -> Vec<ComposeService> {
                 dockerfile: None,
                 ports: Vec::new(),
                 published: Vec::new(),
+                interpolates: Vec::new(),
             });
             section.clear();
             continue;
@@ -350,6 +353,13 @@ pub(crate) fn parse_compose(path: &str, text: &str) -> Vec<ComposeService> {
         let Some(service) = services.last_mut() else {
             continue;
         };
+        let interpolation = re!(r"\$\{([A-Za-z_][A-Za-z0-9_]*)");
+        for c in interpolation.captures_iter(trimmed) {
+            let name = c[1].to_owned();
+            if !service.interpolates.contains(&name) {
+                service.interpolates.push(name);
+            }
+        }
         let (key, value) = trimmed
             .split_once(':')
             .map_or((trimmed, ""), |(k, v)| (k.trim(), v.trim()));

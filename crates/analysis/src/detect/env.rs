@@ -63,6 +63,9 @@ const PLATFORM: &[&str] = &[
     "GOPATH",
     "ASPNETCORE_ENVIRONMENT",
     "DOTNET_ENVIRONMENT",
+    "GIN_MODE",
+    "GO_ENV",
+    "MIX_ENV",
 ];
 
 /// Names that hold credentials.
@@ -121,12 +124,53 @@ pub(crate) fn scan(
         }
         if is_example_file(name) {
             reads.extend(example_file(file));
+        } else if name == "database.yml" {
+            reads.extend(url_carries_parts(file, code_reads(file)));
         } else {
             reads.extend(code_reads(file));
         }
     }
     reads.extend(rails_master_key(view));
     reads.extend(super::env_frameworks::spring_without_datasource(view));
+    reads.extend(super::env_frameworks::laravel_jwt_secret(view));
+    reads
+}
+
+/// A `database.yml` environment whose `url:` comes from the environment
+/// (`url: <%= ENV["DATABASE_URL"] %>`) takes the host, user and password
+/// from that URL: the block's other connection reads are optional.
+fn url_carries_parts(file: &FileEntry, mut reads: Vec<EnvRead>) -> Vec<EnvRead> {
+    let text = file.content.as_deref().unwrap_or_default();
+    // (first line, last line) of each top-level block whose url is read.
+    let mut blocks: Vec<(u32, u32)> = Vec::new();
+    let mut start = 0;
+    let mut url_read = false;
+    let mut last = 0;
+    for (line, n) in text.lines().zip(1u32..) {
+        last = n;
+        if !line.starts_with([' ', '\t', '#']) && !line.trim().is_empty() {
+            if url_read {
+                blocks.push((start, n - 1));
+            }
+            start = n;
+            url_read = false;
+        }
+        if re!(r"^\s+url:\s*<%=?\s*ENV").is_match(line) {
+            url_read = true;
+        }
+    }
+    if url_read {
+        blocks.push((start, last));
+    }
+    for read in &mut reads {
+        let line = read.at.line.unwrap_or_default();
+        let part = re!(r"(?:PASSWORD|PASS|USERNAME|USER|HOST|PORT)$")
+            .is_match(&read.name.to_ascii_uppercase());
+        if part && blocks.iter().any(|(a, b)| (*a..=*b).contains(&line)) {
+            read.default = Some(String::new());
+            read.strict = false;
+        }
+    }
     reads
 }
 
@@ -172,7 +216,12 @@ fn is_not_runtime(rel: &str) -> bool {
     let build_tool = re!(
         r"^(?:rollup|vite|vitest|webpack|jest|playwright|cypress|tailwind|postcss|eslint|babel|drizzle|karma|gulpfile|gruntfile)(?:\.config)?\.(?:[cm]?[jt]s)$"
     );
+    // Packaging and task scripts, and database seeding: run by hand or by
+    // tooling, never by the deployed app.
+    let seeding = re!(r"(?:^|/)(?:seeds?|seeders?)(?:/|\.[cm]?[jt]s$|\.py$|\.rb$)");
     build_tool.is_match(&name.to_ascii_lowercase())
+        || matches!(name, "setup.py" | "noxfile.py" | "fabfile.py")
+        || seeding.is_match(rel)
         || matches!(
             rel,
             "config/test.exs"
@@ -411,7 +460,9 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                 );
             let default = if exits_when_unset {
                 None
-            } else if presence_check {
+            } else if presence_check
+                || only_compared(hit.text, hit.start()..hit.end(), before, rest)
+            {
                 Some(String::new())
             } else if matches!(tail, Tail::Operators) && dereferences(rest)
                 || is_secret(var) && falls_back_to_empty(hit.group(2), rest)
@@ -586,12 +637,53 @@ fn block_exits(after: &str, indent: usize) -> bool {
         .any(|(_, line)| exits.is_match(line))
 }
 
-/// `os.getenv("API_KEY", "")`, `process.env.TOKEN || ""`: a credential
-/// whose fallback is the empty string has no value to work with.
+/// `MODE = os.getenv("MODE")` (`const mode = process.env.MODE`,
+/// `mode := os.Getenv("MODE")`) whose every later use compares it with a
+/// literal (`if MODE == "render":`): a switch, and unset is one of its
+/// settings.
+fn only_compared(text: &str, read: std::ops::Range<usize>, before: &str, rest: &str) -> bool {
+    let assigned = re!(r"^\s*(?:(?:const|let|var)\s+)?([A-Za-z_]\w*)\s*(?::=|=)\s*$");
+    let Some(ident) = assigned.captures(before).and_then(|c| c.get(1)) else {
+        return false;
+    };
+    let first = rest.lines().next().unwrap_or_default();
+    if !re!(r"^\s*\)?\s*;?\s*(?:#.*|//.*)?$").is_match(first) {
+        return false;
+    }
+    let Ok(word) = regex::Regex::new(&format!(
+        r"(?-u:\b){}(?-u:\b)",
+        regex::escape(ident.as_str())
+    )) else {
+        return false;
+    };
+    // The assignment line up to the end of the read names the variable too.
+    let assignment = read.start - before.len()..read.end;
+    // Against a non-empty literal: `== ""` asks whether it is set at all.
+    let compared = re!(r#"^\s*(?:===?|!==?)\s*["'`][^"'`]"#);
+    let compared_before = re!(r#"[^"'`]["'`]\s*(?:===?|!==?)\s*$"#);
+    let line_before = |at: usize| &text[text[..at].rfind('\n').map_or(0, |n| n + 1)..at];
+    let mut uses = word
+        .find_iter(text)
+        .filter(|m| !assignment.contains(&m.start()))
+        .peekable();
+    uses.peek().is_some()
+        && uses.all(|m| {
+            compared.is_match(&text[m.end()..]) || compared_before.is_match(line_before(m.start()))
+        })
+}
+
+/// `os.getenv("API_KEY", "")`, `process.env.TOKEN || ""`, Spring's
+/// `${CLIENT_SECRET:}` or `${CLIENT_SECRET:""}`: a credential whose
+/// fallback is the empty string has no value to work with.
 fn falls_back_to_empty(argument: Option<&str>, rest: &str) -> bool {
     let empty = re!(r#"^(?:""|''|``)$"#);
-    argument.is_some_and(|a| empty.is_match(a.trim()))
-        || re!(r#"^\s*\)?\s*(?:\|\||\?\?|\bor\b)\s*(?:""|''|``)"#).is_match(rest)
+    argument.is_some_and(|a| {
+        let a = a.trim();
+        match a.strip_prefix(':') {
+            Some(spring) => spring.trim().is_empty() || empty.is_match(spring.trim()),
+            None => empty.is_match(a),
+        }
+    }) || re!(r#"^\s*\)?\s*(?:\|\||\?\?|\bor\b)\s*(?:""|''|``)"#).is_match(rest)
 }
 
 /// `process.env.X.split(",")`, `os.environ.get("X").lower()`: a member of the
@@ -770,6 +862,22 @@ pub(crate) fn summarise(
             var.required = true;
         }
     }
+    // An OAuth client is an id and a secret: when the secret must be given,
+    // an id with no value of its own (`${CLIENT_ID:}`) must be too.
+    let required_secrets: Vec<String> = vars
+        .iter()
+        .filter(|v| v.required)
+        .filter_map(|v| v.name.strip_suffix("CLIENT_SECRET").map(str::to_owned))
+        .collect();
+    for var in &mut vars {
+        let paired = var
+            .name
+            .strip_suffix("CLIENT_ID")
+            .is_some_and(|prefix| required_secrets.iter().any(|p| p == prefix));
+        if paired && var.default.is_none() && !provided.contains(&var.name) {
+            var.required = true;
+        }
+    }
     (vars, evidence)
 }
 
@@ -901,6 +1009,7 @@ fn is_optional_integration(name: &str) -> bool {
         "NEW_RELIC_",
         "BUGSNAG_",
         "MAILGUN_",
+        "GMAIL_",
         "POSTMARK_",
         "SES_",
         "SMTP_",

@@ -22,6 +22,20 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     {
         reads.extend(schema_required(file, text));
     }
+    if [".js", ".mjs", ".cjs", ".ts", ".mts"]
+        .iter()
+        .any(|e| name.ends_with(e))
+        && text.contains("ConfigService")
+    {
+        reads.extend(nest_config_service(file));
+    }
+    if [".js", ".mjs", ".cjs", ".ts", ".mts"]
+        .iter()
+        .any(|e| name.ends_with(e))
+        && (text.contains("betterAuth(") || text.contains("NextAuth("))
+    {
+        reads.extend(auth_library(file, text));
+    }
     if name.ends_with(".rs") {
         reads.extend(clap_builder(file, text));
         reads.extend(clap_derive(file, text));
@@ -260,6 +274,115 @@ pub(crate) fn spring_without_datasource(view: &AppView<'_>) -> Vec<EnvRead> {
     .into_iter()
     .map(|name| read(name, true, at.clone()))
     .collect()
+}
+
+/// NestJS's `ConfigService.get("X")` falls back to `process.env.X`: an
+/// upper-case key is an environment variable (a dotted key names a loaded
+/// configuration value instead). A second argument is the default;
+/// `getOrThrow` fails without it.
+fn nest_config_service(file: &FileEntry) -> Vec<EnvRead> {
+    let call = re!(
+        r#"\b\w*[cC]onfig\w*\s*\.\s*(get|getOrThrow)\s*(?:<[^>()]*>)?\(\s*["'`]([A-Z][A-Z0-9_]*)["'`]\s*(,\s*[^),]+)?"#
+    );
+    hits(file, call)
+        .filter_map(|hit| {
+            let name = hit.group(2)?;
+            let strict = hit.group(1) == Some("getOrThrow");
+            let default = hit
+                .group(3)
+                .map(|d| d.trim_start_matches(',').trim())
+                .filter(|d| !d.starts_with('{') && *d != "undefined")
+                .map(|d| d.trim_matches(['"', '\'', '`']).to_owned());
+            Some(EnvRead {
+                name: name.to_owned(),
+                default: if strict { None } else { default },
+                example: false,
+                strict,
+                at: hit.spot(),
+            })
+        })
+        .collect()
+}
+
+/// better-auth and NextAuth (Auth.js) read their signing secret from the
+/// environment when the configuration passes none (`BETTER_AUTH_SECRET`,
+/// `AUTH_SECRET` for Auth.js v5, `NEXTAUTH_SECRET` before it) and refuse
+/// to run in production without it. When OAuth providers are the only way
+/// to sign in (no email/password or credentials provider), their client id
+/// and secret are needed to log in at all.
+fn auth_library(file: &FileEntry, text: &str) -> Vec<EnvRead> {
+    let call = re!(r"\b(betterAuth|NextAuth)\(");
+    let Some(hit) = hits(file, call).next() else {
+        return Vec::new();
+    };
+    let better = hit.group(1) == Some("betterAuth");
+    let mut reads = Vec::new();
+    if !re!(r"\bsecret\s*:").is_match(text) {
+        let name = if better {
+            "BETTER_AUTH_SECRET"
+        } else if re!(r"\bhandlers\b").is_match(text) {
+            "AUTH_SECRET"
+        } else {
+            "NEXTAUTH_SECRET"
+        };
+        let at = Spot::at(
+            &file.path,
+            hit.line(),
+            format!(
+                "{} signs sessions with {name} when given no secret",
+                hit.group(1).unwrap_or_default()
+            ),
+        );
+        reads.push(read(name, true, at));
+    }
+    let other_sign_in = if better {
+        text.contains("emailAndPassword") || text.contains("magicLink")
+    } else {
+        re!(r"\b(?:Credentials|Email|Nodemailer|Resend|Sendgrid|Passkey)(?:Provider)?\s*\(")
+            .is_match(text)
+    };
+    if !other_sign_in {
+        let provider = re!(
+            r#"\b(?:process\.env\.|process\.env\[\s*["'])([A-Z][A-Z0-9_]*(?:CLIENT_ID|CLIENT_SECRET|_ID|_SECRET))\b"#
+        );
+        reads.extend(
+            hits(file, provider)
+                .filter(|h| !h.group(1).is_some_and(|n| n.ends_with("AUTH_SECRET")))
+                .filter_map(|h| Some(read(h.group(1)?, true, h.spot()))),
+        );
+    }
+    reads
+}
+
+/// A Laravel guard on the `jwt` driver (`tymon/jwt-auth` or its fork
+/// `php-open-source-saver/jwt-auth`) signs tokens with the package's
+/// `secret`, which its configuration reads as `env('JWT_SECRET')` with no
+/// default, whether or not the app publishes `config/jwt.php`; `php artisan
+/// jwt:secret` writes it on a developer's machine only.
+pub(crate) fn laravel_jwt_secret(view: &AppView<'_>) -> Vec<EnvRead> {
+    let composer = view.text("composer.json").unwrap_or_default();
+    let package = ["tymon/jwt-auth", "php-open-source-saver/jwt-auth"]
+        .iter()
+        .any(|p| composer.contains(&format!("\"{p}\"")));
+    let Some(auth) = view.file("config/auth.php").filter(|_| package) else {
+        return Vec::new();
+    };
+    let driver = re!(r#"['"]driver['"]\s*=>\s*['"]jwt['"]"#);
+    let Some(hit) = hits(auth, driver).next() else {
+        return Vec::new();
+    };
+    let published = view.file("config/jwt.php").and_then(|jwt| {
+        let secret = re!(r#"\benv\(\s*['"]JWT_SECRET['"]\s*\)"#);
+        hits(jwt, secret).next().map(|h| h.spot())
+    });
+    let at = published.unwrap_or_else(|| {
+        Spot::at(
+            &auth.path,
+            hit.line(),
+            "a guard uses the jwt driver, which signs with JWT_SECRET",
+        )
+    });
+    vec![read("JWT_SECRET", true, at)]
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 use serde_json::Value as Json;
 
 use super::detection::{Confidence, Detection, Kind};
-use super::scan::{Spot, find_line};
-use super::view::AppView;
+use super::scan::{Found, Spot, find_line, line_at};
+use super::value::port_number;
+use super::view::{AppView, file_name};
 
 /// (Composer package, framework)
 const FRAMEWORKS: &[(&str, &str)] = &[
@@ -96,4 +97,43 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         new(Kind::Unknown, Confidence::Files)
             .framework_less(language_at.with_detail("no index.php or framework")),
     )
+}
+
+/// The port nginx serves a PHP-FPM app on: the `listen` of the `server`
+/// block that passes PHP to FastCGI (`fastcgi_pass`), in any nginx
+/// configuration of the repository (the app's own folder often leaves the
+/// web server's files to a `docker/` or `nginx/` folder beside it). A
+/// configuration under a production folder wins.
+pub(crate) fn nginx_port(view: &AppView<'_>) -> Option<Found<u16>> {
+    let listen = re!(r"(?m)^[ \t]*listen[ \t]+(?:\[[^\]]*\]:|[\w.-]+:)?(\d+)\b");
+    let server = re!(r"\bserver\s*\{");
+    let mut found: Vec<(bool, Found<u16>)> = view
+        .snapshot()
+        .files
+        .iter()
+        // Web server configuration often lives in hidden or build folders
+        // (`.docker/`, `build/nginx/`): only installed packages are skipped.
+        .filter(|f| !f.path.contains("node_modules/") && !f.path.contains("vendor/"))
+        .filter(|f| {
+            let name = file_name(&f.path);
+            name.ends_with(".conf") || name.ends_with(".conf.template")
+        })
+        .filter_map(|f| {
+            let text = f.content.as_deref()?;
+            let pass = text.find("fastcgi_pass")?;
+            let block = server.find_iter(&text[..pass]).last()?.start();
+            let c = listen.captures(&text[block..pass])?;
+            let m = c.get(1)?;
+            let port = port_number(m.as_str())?;
+            let at = Spot::at(
+                &f.path,
+                line_at(text, block + m.start()),
+                "nginx passes PHP to FastCGI from this server block",
+            );
+            let production = f.path.to_ascii_lowercase().contains("prod");
+            Some((production, Found::new(port, at)))
+        })
+        .collect();
+    found.sort_by_key(|(production, _)| !*production);
+    found.into_iter().next().map(|(_, port)| port)
 }

@@ -304,10 +304,11 @@ fn framework_name(name: &str) -> String {
 
 /// The repository's work tree at the labelled commit, or `None` when it is
 /// not under `repos` (as `owner+name`, a work tree or a git directory, or
-/// its `repo/`) or lacks the commit.
+/// its `repo/`, itself a git directory or a clone holding `repo/.git`) or
+/// lacks the commit.
 async fn present(label: &Label, repos: &Path, checkouts: &Path) -> anyhow::Result<Option<PathBuf>> {
     let dir = repos.join(label.repo.replace('/', "+"));
-    let git_dir = [dir.join("repo"), dir.clone()]
+    let git_dir = [dir.join("repo"), dir.join("repo").join(".git"), dir.clone()]
         .into_iter()
         .find(|d| d.join("HEAD").is_file() && d.join("objects").is_dir());
     let Some(git_dir) = git_dir else {

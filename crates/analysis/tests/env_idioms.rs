@@ -1,0 +1,285 @@
+//! Idioms found in repositories the detectors were not written against:
+//! how frameworks and config files say a variable is needed, and where a
+//! PHP app is served. One idiom per test, on small made-up files.
+
+use analysis::{Analysis, Requirements, Snapshot, analyse};
+
+fn run(files: &[(&str, &str)]) -> Analysis {
+    analyse(
+        &Snapshot::from_texts(files.iter().copied()),
+        &Requirements::default(),
+    )
+}
+
+fn required(a: &Analysis) -> Vec<&str> {
+    a.required_env.iter().map(String::as_str).collect()
+}
+
+fn listed(a: &Analysis, name: &str) -> bool {
+    a.env.iter().any(|v| v.name == name)
+}
+
+const LARAVEL_COMPOSER: &str =
+    r#"{"require":{"php":"^8.2","laravel/framework":"^11.0","tymon/jwt-auth":"^2.1"}}"#;
+
+#[test]
+fn a_laravel_jwt_guard_needs_jwt_secret_even_without_a_published_config() {
+    let files = [
+        ("composer.json", LARAVEL_COMPOSER),
+        ("artisan", "#!/usr/bin/env php\n"),
+        ("public/index.php", "<?php\n"),
+        (".env.example", "APP_KEY=\nJWT_SECRET=\n"),
+        (
+            "config/auth.php",
+            "<?php\nreturn [\n    'guards' => [\n        'api' => [\n            'driver' => 'jwt',\n            'provider' => 'users',\n        ],\n    ],\n];\n",
+        ),
+    ];
+    let a = run(&files);
+    assert!(required(&a).contains(&"JWT_SECRET"), "{:?}", a.required_env);
+    let at = a
+        .evidence
+        .iter()
+        .find(|e| e.fact == "env:JWT_SECRET")
+        .unwrap();
+    assert_eq!((at.file.as_str(), at.line), ("config/auth.php", Some(5)));
+
+    // A session guard signs nothing: the package alone asks for no secret.
+    let session = files.map(|(path, text)| match path {
+        "config/auth.php" => (
+            path,
+            "<?php\nreturn ['guards' => ['web' => ['driver' => 'session']]];\n",
+        ),
+        ".env.example" => (path, "APP_KEY=\n"),
+        _ => (path, text),
+    });
+    assert!(!listed(&run(&session), "JWT_SECRET"));
+}
+
+#[test]
+fn a_php_fpm_app_is_served_on_the_port_of_its_nginx_fastcgi_block() {
+    let nginx = "server {\n    listen 8081;\n    root /srv/app/public;\n    location ~ \\.php$ {\n        fastcgi_pass app:9000;\n    }\n}\n";
+    let a = run(&[
+        ("backend/composer.json", LARAVEL_COMPOSER),
+        ("backend/artisan", "#!/usr/bin/env php\n"),
+        ("backend/public/index.php", "<?php\n"),
+        (
+            "backend/Dockerfile",
+            "FROM php:8.3-fpm\nEXPOSE 9000\nCMD [\"php-fpm\"]\n",
+        ),
+        ("ops/web/site.conf", nginx),
+    ]);
+    assert_eq!(a.port, Some(8081));
+    let at = a.evidence.iter().find(|e| e.fact == "port").unwrap();
+    assert_eq!((at.file.as_str(), at.line), ("ops/web/site.conf", Some(2)));
+
+    // Without a web server in front, FastCGI's 9000 is not an HTTP port:
+    // the framework's own server is what answers.
+    let bare = run(&[
+        ("composer.json", LARAVEL_COMPOSER),
+        ("artisan", "#!/usr/bin/env php\n"),
+        ("public/index.php", "<?php\n"),
+        ("Dockerfile", "FROM php:8.3-fpm\nEXPOSE 9000\n"),
+    ]);
+    assert_eq!(bare.port, Some(8000));
+}
+
+#[test]
+fn nest_config_service_reads_are_environment_reads() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start:prod":"node dist/main"},"dependencies":{"@nestjs/core":"10","@nestjs/config":"3"}}"#,
+        ),
+        (
+            "src/main.ts",
+            "import { NestFactory } from '@nestjs/core';\nasync function bootstrap() {\n  const app = await NestFactory.create(AppModule);\n  await app.listen(3000);\n}\nbootstrap();\n",
+        ),
+        (
+            "src/feed/feed.service.ts",
+            "import { ConfigService } from '@nestjs/config';\nexport class FeedService {\n  constructor(private config: ConfigService) {}\n  private upstream = this.config.get<string>('UPSTREAM_API');\n  private token = this.config.getOrThrow('FEED_TOKEN');\n  private pageSize = this.config.get('PAGE_SIZE', 20);\n  private region = this.config.get('storage.region');\n}\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["FEED_TOKEN", "UPSTREAM_API"]);
+    assert!(
+        listed(&a, "PAGE_SIZE"),
+        "a read with a default is still listed"
+    );
+    assert!(
+        !listed(&a, "storage.region"),
+        "a dotted key is configuration"
+    );
+}
+
+#[test]
+fn an_auth_library_without_a_secret_reads_its_own_and_sole_oauth_sign_in_needs_its_client() {
+    let app = |auth: &'static str| {
+        run(&[
+            (
+                "package.json",
+                r#"{"scripts":{"start":"next start"},"dependencies":{"next":"15","better-auth":"1"}}"#,
+            ),
+            (
+                "app/page.tsx",
+                "export default function Page() { return null }\n",
+            ),
+            ("lib/auth.ts", auth),
+        ])
+    };
+    let social_only = app(
+        "import { betterAuth } from \"better-auth\";\nexport const auth = betterAuth({\n  socialProviders: {\n    github: {\n      clientId: process.env.GITHUB_CLIENT_ID!,\n      clientSecret: process.env.GITHUB_CLIENT_SECRET!,\n    },\n  },\n});\n",
+    );
+    assert_eq!(
+        required(&social_only),
+        [
+            "BETTER_AUTH_SECRET",
+            "GITHUB_CLIENT_ID",
+            "GITHUB_CLIENT_SECRET"
+        ]
+    );
+    // With passwords as another way in, the OAuth app is an option; a
+    // secret passed in the configuration is read where the code says.
+    let with_passwords = app(
+        "import { betterAuth } from \"better-auth\";\nexport const auth = betterAuth({\n  secret: process.env.SESSION_SECRET,\n  emailAndPassword: { enabled: true },\n  socialProviders: {\n    github: {\n      clientId: process.env.GITHUB_CLIENT_ID!,\n      clientSecret: process.env.GITHUB_CLIENT_SECRET!,\n    },\n  },\n});\n",
+    );
+    assert_eq!(required(&with_passwords), ["SESSION_SECRET"]);
+}
+
+#[test]
+fn a_spring_credential_defaulting_to_empty_is_required_with_its_client_id() {
+    let a = run(&[
+        (
+            "pom.xml",
+            "<project><dependencies><dependency><artifactId>spring-boot-starter-web</artifactId></dependency></dependencies></project>",
+        ),
+        (
+            "src/main/java/demo/App.java",
+            "package demo;\n@SpringBootApplication\npublic class App { public static void main(String[] a) { SpringApplication.run(App.class, a); } }\n",
+        ),
+        (
+            "src/main/resources/application.yml",
+            "server:\n  port: ${PORT:8080}\nmusic:\n  client-id: ${MUSIC_CLIENT_ID:}\n  client-secret: ${MUSIC_CLIENT_SECRET:\"\"}\n  page-size: ${PAGE_SIZE:50}\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["MUSIC_CLIENT_ID", "MUSIC_CLIENT_SECRET"]);
+    assert_eq!(a.port, Some(8080));
+}
+
+#[test]
+fn example_variables_that_only_configure_other_compose_services_are_not_asked() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"4","pg":"8"}}"#,
+        ),
+        (
+            "server.js",
+            "const express = require('express');\nconst pool = new Pool({ connectionString: process.env.DATABASE_URL });\nexpress().listen(4000);\n",
+        ),
+        (
+            ".env.example",
+            "DATABASE_URL=\nPG_ROOT_PASSWORD=\nADMINER_DESIGN=\nFEATURE_FLAGS=\n",
+        ),
+        (
+            "docker-compose.yml",
+            "services:\n  api:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n      FEATURE_FLAGS: ${FEATURE_FLAGS}\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${PG_ROOT_PASSWORD}\n  adminer:\n    image: adminer\n    environment:\n      - ADMINER_DESIGN=${ADMINER_DESIGN:-nette}\n",
+        ),
+    ]);
+    // FEATURE_FLAGS goes to the app's own service: it stays a question.
+    assert_eq!(required(&a), ["DATABASE_URL", "FEATURE_FLAGS"]);
+}
+
+#[test]
+fn a_mode_switch_read_into_a_name_and_only_compared_is_not_required() {
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "app/settings.py",
+            "import os\n\nDEPLOY_TARGET = os.getenv(\"DEPLOY_TARGET\")\nAPI_TOKEN = os.getenv(\"API_TOKEN\")\n\nif DEPLOY_TARGET == \"cloud\":\n    LOG_FORMAT = \"json\"\nelif DEPLOY_TARGET != 'local':\n    LOG_FORMAT = \"text\"\n\nHEADERS = {\"Authorization\": API_TOKEN}\n",
+        ),
+        (
+            "app/main.py",
+            "from fastapi import FastAPI\nfrom app import settings\napp = FastAPI()\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["API_TOKEN"]);
+    assert!(listed(&a, "DEPLOY_TARGET"));
+}
+
+#[test]
+fn gin_mode_is_an_environment_switch() {
+    let a = run(&[
+        (
+            "go.mod",
+            "module demo\n\nrequire github.com/gin-gonic/gin v1.9.1\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport (\n\t\"os\"\n\t\"github.com/gin-gonic/gin\"\n)\n\nfunc main() {\n\tgin.SetMode(os.Getenv(\"GIN_MODE\"))\n\tr := gin.Default()\n\tr.Run(\":8080\")\n}\n",
+        ),
+    ]);
+    assert!(a.required_env.is_empty(), "{:?}", a.required_env);
+}
+
+#[test]
+fn seeding_and_packaging_scripts_are_not_the_running_app() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js","seed":"node scripts/seed.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        (
+            "index.js",
+            "const express = require('express');\nconst db = process.env.MONGO_URL;\nexpress().listen(3000);\n",
+        ),
+        (
+            "scripts/seed.js",
+            "const owner = process.env.SEED_OWNER_ID;\n",
+        ),
+        (
+            "db/seeds/users.js",
+            "const pass = process.env.SEED_PASSWORD;\n",
+        ),
+        (
+            "tools/setup.py",
+            "import os\nKEY = os.environ['RELEASE_SIGNING_KEY']\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["MONGO_URL"]);
+}
+
+#[test]
+fn gmail_credentials_belong_to_optional_mail() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js"},"dependencies":{"express":"4","nodemailer":"6"}}"#,
+        ),
+        (
+            "index.js",
+            "const express = require('express');\nconst user = process.env.GMAIL_USER;\nconst pass = process.env.GMAIL_APP_PASSWORD;\nexpress().listen(3000);\n",
+        ),
+    ]);
+    assert!(a.required_env.is_empty(), "{:?}", a.required_env);
+}
+
+#[test]
+fn a_database_url_in_database_yml_carries_the_other_connection_parts() {
+    let a = run(&[
+        (
+            "Gemfile",
+            "source 'https://rubygems.org'\ngem 'rails', '~> 7.1'\ngem 'pg'\n",
+        ),
+        (
+            "config/application.rb",
+            "module Shop\n  class Application < Rails::Application\n  end\nend\n",
+        ),
+        ("config.ru", "run Rails.application\n"),
+        ("config/master.key", "0123\n"),
+        ("config/credentials.yml.enc", "x\n"),
+        (
+            "config/database.yml",
+            "default: &default\n  adapter: postgresql\n\nproduction:\n  <<: *default\n  url: <%= ENV[\"DATABASE_URL\"] %>\n  username: shop\n  password: <%= ENV[\"SHOP_DATABASE_PASSWORD\"] %>\n\nstaging:\n  <<: *default\n  password: <%= ENV[\"STAGING_DB_PASSWORD\"] %>\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["DATABASE_URL", "STAGING_DB_PASSWORD"]);
+}
