@@ -69,6 +69,11 @@ pub struct Policy {
     /// The largest disk (`volume_size`, GiB) an instance or node may have.
     #[serde(default = "max_disk_gb")]
     pub max_disk_gb: u32,
+    /// The job's own resource name (`df-…`), when the gate knows the job:
+    /// names that can take over an existing resource (an ECS cluster) and
+    /// the parameter folders the app may read must be this job's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
 }
 
 /// Copies of one resource a configuration may ask for (subnets, one per zone).
@@ -104,6 +109,15 @@ impl Policy {
         policy
     }
 
+    /// [`Policy::for_choice`] for the job `job_id`: what its resources may be
+    /// named is known too.
+    pub fn for_job(choice: &Choice, job_id: &str) -> Policy {
+        Policy {
+            resource_name: Some(crate::terraform::resource_name(job_id)),
+            ..Policy::for_choice(choice)
+        }
+    }
+
     /// The policy for Terraform of `target` in `region` whose EC2 instances
     /// (vm, Kubernetes nodes) are `instance_type`.
     pub fn for_target(target: Target, region: &str, instance_type: &str) -> Policy {
@@ -131,6 +145,7 @@ impl Policy {
             max_count: MAX_COUNT,
             max_replicas: DEFAULT_MAX_REPLICAS,
             max_disk_gb: DEFAULT_MAX_DISK_GB,
+            resource_name: None,
         }
     }
 
@@ -197,6 +212,11 @@ impl Policy {
             ),
             None => "No backend or cloud block: deployflow configures the state.".to_owned(),
         });
+        if let Some(name) = &self.resource_name {
+            rules.push(format!(
+                "This job's resources are named after {name}: an aws_ecs_cluster's name starts with it (a create with an existing cluster's name takes that cluster over), and parameters the app reads are under /deployflow/{name}/."
+            ));
+        }
         rules.push(if self.supplied_variables.is_empty() {
             "Every variable has a default.".to_owned()
         } else {

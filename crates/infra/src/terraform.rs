@@ -22,7 +22,7 @@ mod stores;
 pub use generate::{
     AttemptOutcome, AttemptReport, AuthorRequest, Generated, Source, TerraformAuthor, generate,
 };
-pub use inputs::{HOST_PORT, TerraformInputs};
+pub use inputs::{HOST_PORT, TerraformInputs, resource_name};
 pub use render::render;
 
 /// The variable holding the local path of the bundle archive (`vm` only).

@@ -1850,3 +1850,44 @@ fn pods_get_no_more_than_a_container_needs() {
         assert_passes(&extra, &kubernetes);
     }
 }
+
+/// A job's gate knows its name: a cluster named like an existing one (which
+/// ECS hands over to a create) and parameters of another job's folder are
+/// refused; without a job (`policy check`) neither can be told.
+#[test]
+fn a_jobs_resources_and_parameters_are_its_own() {
+    let choice = choice(Target::ContainerService);
+    let job = "0190a4b2-7c3d-7abc-8def-0123456789ab";
+    let own = infra::terraform::resource_name(job);
+    let for_job = Policy::for_job(&choice, job);
+    let cluster = |name: &str| {
+        format!(
+            "locals {{\n  name = \"{name}\"\n}}\n\nresource \"aws_ecs_cluster\" \"main\" {{\n  name = local.name\n}}\n"
+        )
+    };
+    assert_only(&cluster("prod"), &[Rule::ForeignResource], &for_job);
+    assert_passes(&cluster(&own), &for_job);
+    assert_passes(&cluster("prod"), &Policy::for_choice(&choice));
+
+    let grant = |folder: &str| {
+        format!(
+            r#"resource "aws_ssm_parameter" "env" {{
+  name  = "/deployflow/{folder}/env/KEY"
+  type  = "SecureString"
+  value = "x"
+}}
+
+data "aws_iam_policy_document" "read" {{
+  statement {{
+    actions   = ["ssm:GetParameters"]
+    resources = ["arn:aws:ssm:ca-central-1:${{data.aws_caller_identity.current.account_id}}:parameter/deployflow/{folder}/env/*"]
+  }}
+}}
+"#
+        )
+    };
+    assert_passes(&grant(&own), &for_job);
+    let other = grant("df-0190a4b2deadbeef");
+    assert_only(&other, &[Rule::IamAction], &for_job);
+    assert_passes(&other, &Policy::for_choice(&choice));
+}

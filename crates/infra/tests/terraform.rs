@@ -57,7 +57,8 @@ fn inputs(target: Target) -> TerraformInputs {
 /// Renders, parses every file, and checks the gate passes; returns the parsed files.
 fn render_and_gate(inputs: &TerraformInputs) -> BTreeMap<String, Body> {
     let files = render(inputs).unwrap();
-    let report = check(&files, &Policy::for_choice(&inputs.choice));
+    // The job's own policy: its names and parameter folders are checked too.
+    let report = check(&files, &Policy::for_job(&inputs.choice, &inputs.job_id));
     assert!(
         report.passed,
         "{} template fails the gate:\n{:#?}",

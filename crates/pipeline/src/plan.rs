@@ -184,7 +184,7 @@ pub async fn generate(
     }
     let mut inputs = TerraformInputs::new(choice.clone(), job_id, &analysed.analysis);
     inputs.container_command = bundle.start_with_migration.clone();
-    let policy = Policy::for_choice(choice);
+    let policy = Policy::for_job(choice, job_id);
     let author = model.map(|client| ModelAuthor { client, memo });
     let summary = summary(analysed, &bundle);
     let terraform = infra::terraform::generate(

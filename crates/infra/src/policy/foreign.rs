@@ -123,6 +123,19 @@ impl Gate<'_> {
         }
         self.reference_args(address, body, &keys);
         self.foreign_literals(address, body);
+        if kind == "aws_ecs_cluster"
+            && let Some(job) = self.policy.resource_name.clone()
+        {
+            let name = attr(body, "name").and_then(|e| as_str(self.resolve(e)));
+            if !name.as_deref().is_some_and(|n| n.starts_with(&job)) {
+                // ECS answers a create with an existing cluster's name with
+                // that cluster: Terraform would take it over.
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: the cluster's name must start with this job's name {job:?} (local.name): a create with an existing cluster's name takes that cluster over."),
+                );
+            }
+        }
         if kind == "aws_s3_bucket" && attr(body, "bucket").is_some() {
             // S3 answers a create of a bucket the account already owns with
             // success in us-east-1: Terraform would take it over, and a

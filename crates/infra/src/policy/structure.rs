@@ -171,10 +171,18 @@ impl<'p> Gate<'p> {
     /// `/deployflow/NAME/` folder of `path` itself (the files, checked
     /// first, bound the names).
     pub(super) fn parameter_folders_for(&self, path: &str) -> Vec<String> {
+        let job_folder = self
+            .policy
+            .resource_name
+            .as_ref()
+            .map(|name| format!("/deployflow/{name}/"));
         let own = |folder: &str| {
             folder.starts_with("/deployflow/")
                 && folder.split('/').filter(|s| !s.is_empty()).count() >= 2
                 && !folder.contains(['*', '?', '$'])
+                && job_folder
+                    .as_ref()
+                    .is_none_or(|job| folder.starts_with(job))
         };
         if self.planned {
             let folder: Vec<&str> = path.splitn(4, '/').take(3).collect();

@@ -169,6 +169,12 @@ fn database_url_query(choice: &Choice, analysis: &Analysis) -> &'static str {
     }
 }
 
+/// What a job's resources are named after (`df-` and its [`slug`]): the
+/// templates' `local.name`, and the policy's [`resource_name`](crate::policy::Policy::resource_name).
+pub fn resource_name(job_id: &str) -> String {
+    format!("df-{}", slug(job_id))
+}
+
 /// The job id reduced to lowercase letters and digits, at most 16 of them
 /// (the first and last 8 of a longer id: for UUIDv7 ids, time and randomness).
 pub(super) fn slug(job_id: &str) -> String {

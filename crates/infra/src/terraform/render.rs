@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use hcl::{Map, Value};
 
-use super::inputs::{HOST_PORT, TerraformInputs, slug};
+use super::inputs::{HOST_PORT, TerraformInputs, resource_name};
 use super::stores;
 use crate::InfraError;
 use crate::choose::Target;
@@ -183,7 +183,7 @@ fn quote(s: &str) -> String {
 fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
     let choice = &inputs.choice;
     let target = choice.target;
-    let name = format!("df-{}", slug(&inputs.job_id));
+    let name = resource_name(&inputs.job_id);
     let arm = is_arm(&choice.instance_type);
     let replicas = choice.replicas.max(1);
     let disk_gb = if choice.disk_gb == 0 {

@@ -12,17 +12,23 @@ use crate::terraform::{StateBackend, workdir};
 
 /// The policy gate, again, on exactly the files `init` will read: they come from
 /// the database, and `init`/`plan` already run provider code.
-pub(super) fn gate(dir: &Path, choice: &Choice, state: &StateBackend) -> Result<(), StepError> {
+pub(super) fn gate(
+    dir: &Path,
+    choice: &Choice,
+    job_id: &str,
+    state: &StateBackend,
+) -> Result<(), StepError> {
     let files = workdir::read_tf_files(dir)?;
     refused(
         "the Terraform fails the policy gate",
-        &infra::policy::check(&files, &gate_policy(choice, state)),
+        &infra::policy::check(&files, &gate_policy(choice, job_id, state)),
     )
 }
 
-/// The policy the files and the plans of `choice` are held to.
-pub(super) fn gate_policy(choice: &Choice, state: &StateBackend) -> Policy {
-    let mut policy = Policy::for_choice(choice);
+/// The policy the files and the plans of `choice` for the job `job_id` are
+/// held to.
+pub(super) fn gate_policy(choice: &Choice, job_id: &str, state: &StateBackend) -> Policy {
+    let mut policy = Policy::for_job(choice, job_id);
     policy.allowed_backend = Some(workdir::backend_type(state).to_owned());
     policy
 }

@@ -196,7 +196,8 @@ impl<'a> Attempt<'a> {
         let tf = &shared.config.terraform;
         let files = ctx.artifacts_under(ctx.job_id, "terraform/").await?;
         let dir = workdir::prepare(&tf.work_dir, ctx.job_id, &files, &tf.state)?;
-        gate::gate(&dir, choice, &tf.state)?;
+        let job_id = ctx.job_id.to_string();
+        gate::gate(&dir, choice, &job_id, &tf.state)?;
         let code = checkout(shared, ctx).await?;
         let bundle_files = ctx.artifacts_under(ctx.job_id, "bundle/").await?;
         let bundle = workdir::write_bundle(&dir, Some(&code), &bundle_files)?;
@@ -207,7 +208,7 @@ impl<'a> Attempt<'a> {
         let values = app_values(ctx, choice).await?;
         let session = Session::new(tf, ctx, dir.clone(), ctx.job_id, variables)
             .with_app_env(&values)
-            .with_plan_gate(gate::gate_policy(choice, &tf.state));
+            .with_plan_gate(gate::gate_policy(choice, &job_id, &tf.state));
         session.init().await?;
         Ok(Self {
             shared,
