@@ -21,7 +21,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::types::{AttemptRecord, Heartbeat, Lease};
+use super::types::{AttemptRecord, Heartbeat, Lease, Transition};
 use crate::error::{EngineError, Result};
 use crate::logs::LogLine;
 
@@ -45,6 +45,36 @@ pub(super) struct Checkpoint {
 #[async_trait]
 pub(super) trait CheckpointWriter: Send + Sync + 'static {
     async fn write_batch(&self, batch: &[&Checkpoint]) -> Result<HashMap<Uuid, bool>>;
+}
+
+impl Checkpoint {
+    /// The checkpoint an attempt's end writes, when it completed its step
+    /// (`Advance`, `Complete`); `None` for the ends that checkpoint nothing.
+    pub fn of(
+        lease: &Lease,
+        attempt: &AttemptRecord,
+        transition: &Transition,
+        logs: &[LogLine],
+    ) -> Option<Checkpoint> {
+        let (output, state, next) = match transition {
+            Transition::Advance {
+                output,
+                state,
+                next_index,
+                next_step,
+            } => (output, state, Some((*next_index, next_step.clone()))),
+            Transition::Complete { output, state } => (output, state, None),
+            _ => return None,
+        };
+        Some(Checkpoint {
+            lease: lease.clone(),
+            attempt: attempt.clone(),
+            output: output.clone(),
+            state: state.clone(),
+            next,
+            logs: logs.to_vec(),
+        })
+    }
 }
 
 struct Request {

@@ -475,25 +475,10 @@ impl Protocol for PgStore {
         transition: &Transition,
         logs: &[LogLine],
     ) -> Result<Heartbeat> {
-        let (output, state, next) = match transition {
-            Transition::Advance {
-                output,
-                state,
-                next_index,
-                next_step,
-            } => (output, state, Some((*next_index, next_step.clone()))),
-            Transition::Complete { output, state } => (output, state, None),
-            _ => return finish_attempt_now(&self.pool, lease, attempt, transition, logs).await,
-        };
-        let checkpoint = Checkpoint {
-            lease: lease.clone(),
-            attempt: attempt.clone(),
-            output: output.clone(),
-            state: state.clone(),
-            next,
-            logs: logs.to_vec(),
-        };
-        self.batcher().write(checkpoint).await
+        match Checkpoint::of(lease, attempt, transition, logs) {
+            Some(checkpoint) => self.batcher().write(checkpoint).await,
+            None => finish_attempt_now(&self.pool, lease, attempt, transition, logs).await,
+        }
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {

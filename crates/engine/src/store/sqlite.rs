@@ -763,29 +763,13 @@ impl Protocol for SqliteStore {
         transition: &Transition,
         logs: &[LogLine],
     ) -> Result<Heartbeat> {
-        let (output, state, next) = match transition {
-            Transition::Advance {
-                output,
-                state,
-                next_index,
-                next_step,
-            } => (output, state, Some((*next_index, next_step.clone()))),
-            Transition::Complete { output, state } => (output, state, None),
-            _ => {
-                return self
-                    .finish_attempt_now(lease, attempt, transition, logs)
-                    .await;
+        match Checkpoint::of(lease, attempt, transition, logs) {
+            Some(checkpoint) => self.batcher().write(checkpoint).await,
+            None => {
+                self.finish_attempt_now(lease, attempt, transition, logs)
+                    .await
             }
-        };
-        let checkpoint = Checkpoint {
-            lease: lease.clone(),
-            attempt: attempt.clone(),
-            output: output.clone(),
-            state: state.clone(),
-            next,
-            logs: logs.to_vec(),
-        };
-        self.batcher().write(checkpoint).await
+        }
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
