@@ -71,7 +71,7 @@ fn base_changes() -> Vec<Value> {
         ),
         create(
             "aws_s3_bucket.bundle",
-            json!({"bucket": "app-bundle", "arn": "arn:aws:s3:::app-bundle"}),
+            json!({"bucket": "app-bundle", "id": "app-bundle", "arn": "arn:aws:s3:::app-bundle"}),
         ),
         create(
             "aws_iam_role_policy.bundle",
@@ -334,6 +334,34 @@ fn ids_of_this_deployments_state_pass_and_others_do_not() {
          "values": {"id": "sg-0aaaaaaaaaaaaaaaa", "name": "app"}}
     ]}}});
     let report = check_plan(&plan.to_string(), &policy());
+    assert!(report.passed, "{:#?}", report.violations);
+}
+
+/// A name of this deployment passes only where it names the kind of resource
+/// the argument takes: a log group named like an existing bucket is the
+/// author's text, and passed as `bucket` it names that bucket.
+#[test]
+fn an_own_name_of_another_type_is_refused() {
+    let log_group = create(
+        "aws_cloudwatch_log_group.app",
+        json!({"name": "company-backups", "arn": "arn:aws:logs:ca-central-1:123456789012:log-group:company-backups"}),
+    );
+    let block = |bucket: &str| {
+        create(
+            "aws_s3_bucket_public_access_block.bundle",
+            json!({"bucket": bucket, "block_public_acls": true, "block_public_policy": true,
+                   "ignore_public_acls": true, "restrict_public_buckets": true}),
+        )
+    };
+    let refused = check_extra(vec![log_group.clone(), block("company-backups")]);
+    assert_eq!(rules(&refused), BTreeSet::from([Rule::ForeignResource]));
+    assert!(
+        refused.violations[0].message.contains("aws_s3_bucket"),
+        "{:#?}",
+        refused.violations
+    );
+    // The bucket's own name passes.
+    let report = check_extra(vec![log_group, block("app-bundle")]);
     assert!(report.passed, "{:#?}", report.violations);
 }
 

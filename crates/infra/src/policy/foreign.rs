@@ -2,14 +2,13 @@
 //! point at one of this configuration (a reference), and no literal id or
 //! account ARN of an existing resource may appear anywhere.
 
-use std::collections::BTreeSet;
-
 use hcl::Body;
 use hcl::expr::{Expression, TraversalOperator};
 use hcl::template::{Element, Template};
 
 use super::Rule;
 use super::expr::{as_str, attr, walk_body};
+use super::plan::OwnNames;
 use super::structure::Gate;
 
 /// Arguments that name an existing resource.
@@ -177,7 +176,7 @@ impl Gate<'_> {
         kind: &str,
         address: &str,
         values: &serde_json::Value,
-        own: &BTreeSet<String>,
+        own: &OwnNames,
     ) {
         let mut keys: Vec<&str> = REFERENCE_ARGS.to_vec();
         if BUCKET_ATTACHMENTS.contains(&kind) {
@@ -188,8 +187,14 @@ impl Gate<'_> {
         }
         let mut foreign = Vec::new();
         planned_names(values, &keys, &mut |key, name| {
-            if !own.contains(name) {
-                foreign.push(format!("{key} = {name:?}"));
+            let types = referenced_types(key);
+            if !own.is_of(name, types) {
+                let kinds = if types.is_empty() {
+                    String::new()
+                } else {
+                    format!(" of type {}", types.join(" or "))
+                };
+                foreign.push(format!("{key} = {name:?}{kinds}"));
             }
         });
         for found in foreign {

@@ -3,13 +3,12 @@
 //! AWS service principals, AWS-managed policies only from a short list, and
 //! roles and policies attached by reference to this configuration's own.
 
-use std::collections::BTreeSet;
-
 use hcl::expr::Expression;
 use hcl::{Block, Body};
 
 use super::Rule;
 use super::expr::{as_str, attr, key_text, labels, root_name};
+use super::plan::OwnNames;
 use super::structure::Gate;
 
 /// Actions a deployment's roles may be granted.
@@ -498,7 +497,7 @@ impl Gate<'_> {
         kind: &str,
         address: &str,
         values: &serde_json::Value,
-        own: &BTreeSet<String>,
+        own: &OwnNames,
     ) {
         let mut documents: Vec<(&str, &str)> = ["policy", "assume_role_policy", "json"]
             .into_iter()
@@ -513,7 +512,7 @@ impl Gate<'_> {
             );
         }
         // This deployment's own ARNs read as references to them, as in the files.
-        let mut own_arns: Vec<&String> = own.iter().filter(|o| o.starts_with("arn:")).collect();
+        let mut own_arns: Vec<&String> = own.arns().collect();
         own_arns.sort_by_key(|arn| std::cmp::Reverse(arn.len()));
         for (key, text) in documents.into_iter().filter(|(_, text)| !text.is_empty()) {
             let text = own_arns.iter().fold(text.to_owned(), |text, arn| {

@@ -3,7 +3,7 @@
 //! approved or applied. A value the files compute (a CIDR from a tag, a policy
 //! built with `format`, a name from a local) is a literal here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hcl::expr::{Expression, ObjectKey};
 use hcl::{Block, Body};
@@ -101,7 +101,7 @@ fn providers(gate: &mut Gate<'_>, plan: &Value) {
     }
 }
 
-fn resource_change(gate: &mut Gate<'_>, change: &Value, own: &BTreeSet<String>) {
+fn resource_change(gate: &mut Gate<'_>, change: &Value, own: &OwnNames) {
     let text = |key: &str| change.get(key).and_then(Value::as_str).unwrap_or("");
     let (address, kind, mode) = (text("address"), text("type"), text("mode"));
     let actions: Vec<&str> = change
@@ -166,9 +166,35 @@ fn changed_values(before: Option<&Value>, after: &Value) -> Value {
 }
 
 /// The ids, ARNs and names of every resource and data source in the prior
-/// state and the planned values: what this deployment owns or has read.
-fn own_names(plan: &Value) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
+/// state and the planned values, with the types they belong to: what this
+/// deployment owns or has read.
+#[derive(Debug, Default)]
+pub(super) struct OwnNames {
+    types: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl OwnNames {
+    /// Whether `name` is an id, ARN or name of this deployment's resources.
+    pub(super) fn contains(&self, name: &str) -> bool {
+        self.types.contains_key(name)
+    }
+
+    /// Whether `name` belongs to a resource of one of `types` (of any type
+    /// when `types` is empty): a log group's name is no bucket.
+    pub(super) fn is_of(&self, name: &str, types: &[&str]) -> bool {
+        self.types
+            .get(name)
+            .is_some_and(|found| types.is_empty() || types.iter().any(|t| found.contains(*t)))
+    }
+
+    /// The ARNs among the names.
+    pub(super) fn arns(&self) -> impl Iterator<Item = &String> {
+        self.types.keys().filter(|name| name.starts_with("arn:"))
+    }
+}
+
+fn own_names(plan: &Value) -> OwnNames {
+    let mut names = OwnNames::default();
     for root in [
         "/prior_state/values/root_module",
         "/planned_values/root_module",
@@ -180,16 +206,26 @@ fn own_names(plan: &Value) -> BTreeSet<String> {
     names
 }
 
-fn module_names(module: &Value, names: &mut BTreeSet<String>) {
+fn module_names(module: &Value, names: &mut OwnNames) {
     let resources = module.get("resources").and_then(Value::as_array);
     for resource in resources.into_iter().flatten() {
+        let kind = resource.get("type").and_then(Value::as_str).unwrap_or("");
+        // A data source's names are read, not owned: never of a resource type.
+        let kind = match resource.get("mode").and_then(Value::as_str) {
+            Some("data") => format!("data.{kind}"),
+            _ => kind.to_owned(),
+        };
         for key in ["id", "arn", "name"] {
             if let Some(value) = resource
                 .pointer(&format!("/values/{key}"))
                 .and_then(Value::as_str)
                 && !value.is_empty()
             {
-                names.insert(value.to_owned());
+                names
+                    .types
+                    .entry(value.to_owned())
+                    .or_default()
+                    .insert(kind.clone());
             }
         }
     }
