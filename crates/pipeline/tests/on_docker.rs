@@ -223,14 +223,16 @@ async fn a_flask_app_that_binds_loopback_answers_on_its_health_path() {
         return;
     };
     // `app.run()` without a host listens on 127.0.0.1: the bind fix must
-    // make it reachable from outside its container.
+    // make it reachable from outside its container. The app makes its
+    // instance folder beside its code at import, as Flask-SQLAlchemy does:
+    // the directory must be the app user's.
     let outcome = deploy(
         &docker,
         &[
             ("requirements.txt", "flask==3.0.3\n"),
             (
                 "app.py",
-                "from flask import Flask\napp = Flask(__name__)\n\n@app.route(\"/healthz\")\ndef health():\n    return \"ok\"\n\n@app.route(\"/\")\ndef index():\n    return \"hello\"\n\nif __name__ == \"__main__\":\n    app.run(port=5000)\n",
+                "import os\nfrom flask import Flask\nos.makedirs(\"instance\", exist_ok=True)\napp = Flask(__name__)\n\n@app.route(\"/healthz\")\ndef health():\n    return \"ok\"\n\n@app.route(\"/\")\ndef index():\n    return \"hello\"\n\nif __name__ == \"__main__\":\n    app.run(port=5000)\n",
             ),
         ],
     )
@@ -304,6 +306,7 @@ async fn an_express_app_answers() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;
     };
+    // The app writes a file beside its code at start.
     let outcome = deploy(
         &docker,
         &[
@@ -313,7 +316,7 @@ async fn an_express_app_answers() {
             ),
             (
                 "server.js",
-                "const express = require('express');\nconst app = express();\napp.get('/', (req, res) => res.send('hello'));\nconst port = process.env.PORT || 3000;\napp.listen(port, () => console.log(`listening on ${port}`));\n",
+                "const express = require('express');\nrequire('fs').writeFileSync('started.txt', 'yes');\nconst app = express();\napp.get('/', (req, res) => res.send('hello'));\nconst port = process.env.PORT || 3000;\napp.listen(port, () => console.log(`listening on ${port}`));\n",
             ),
         ],
     )

@@ -131,6 +131,15 @@ impl Text {
         self.line("")
     }
 
+    /// The final stage's working directory, owned by the user the app runs
+    /// as: `WORKDIR` makes it root's and `COPY --chown` leaves an existing
+    /// directory's owner alone, so an app that writes beside its code (a
+    /// SQLite file, Flask's instance folder, uploads) would fail at start.
+    fn app_dir(&mut self, user: &str) -> &mut Text {
+        self.line("WORKDIR /app")
+            .line(format!("RUN chown {user} /app"))
+    }
+
     /// `ARG` lines, so the next `RUN` sees the build arguments as variables.
     fn build_args(&mut self, inputs: &Inputs) -> &mut Text {
         for name in inputs.build_args {

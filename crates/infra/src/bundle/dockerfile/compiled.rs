@@ -24,7 +24,7 @@ pub(super) fn go(inputs: &Inputs) -> Image {
         .blank()
         .line(format!("FROM {ALPINE}"))
         .line("RUN adduser -D -H -u 10001 app")
-        .line("WORKDIR /app")
+        .app_dir("app")
         .line("COPY --from=build /out/app /usr/local/bin/app");
     for dir in asset_dirs(files) {
         text.line(format!("COPY --from=build /src/{dir} ./{dir}"));
@@ -117,7 +117,7 @@ pub(super) fn rust(inputs: &Inputs) -> Result<Image, InfraError> {
             "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl{} && rm -rf /var/lib/apt/lists/* && useradd --no-create-home --uid 10001 app",
             if openssl { " libssl3" } else { "" }
         ))
-        .line("WORKDIR /app")
+        .app_dir("app")
         .line(format!("COPY --from=build /out-app /usr/local/bin/{}", target.binary));
     for dir in asset_dirs(files) {
         text.line(format!("COPY --from=build {src}/{dir} ./{dir}"));

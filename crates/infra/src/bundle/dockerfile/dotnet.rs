@@ -44,7 +44,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ))
         .blank()
         .line(format!("FROM {runtime}"))
-        .line("WORKDIR /app")
+        .app_dir("app")
         .line("COPY --from=build /out .");
     Ok(Image {
         dockerfile: text.finish(inputs, "app", &exec_form(&format!("dotnet {assembly}.dll"))),

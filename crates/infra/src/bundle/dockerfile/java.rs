@@ -52,7 +52,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         .blank()
         .line(format!("FROM {JRE}"))
         .line("RUN adduser -D -H -u 10001 app")
-        .line("WORKDIR /app")
+        .app_dir("app")
         .line("COPY --from=build /out/ ./")
         .line("ENV JAVA_TOOL_OPTIONS=\"-XX:MaxRAMPercentage=75\"");
     let jar = if quarkus {

@@ -125,7 +125,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
             "ENV NODE_OPTIONS=\"--require /app/.pnp.cjs{loader}\""
         ));
     }
-    text.line("WORKDIR /app")
+    text.app_dir("node")
         .line("COPY --from=build --chown=node:node /app /app");
     Ok(Image {
         dockerfile: text.finish(inputs, "node", &exec_form(command)),

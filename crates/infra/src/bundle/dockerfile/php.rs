@@ -48,7 +48,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         text.line("RUN docker-php-ext-install pdo_mysql");
     }
     text.line("RUN useradd --create-home --uid 10001 app")
-        .line("WORKDIR /app");
+        .app_dir("app");
     match source_stage {
         Some(stage) => text.line(format!("COPY --from={stage} --chown=app:app /app /app")),
         None => text.line("COPY --chown=app:app . ."),

@@ -122,7 +122,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     if !runtime_libs.is_empty() {
         text.line(apt_install(&runtime_libs));
     }
-    text.line("WORKDIR /app")
+    text.app_dir("app")
         .line("COPY --from=build /opt/venv /opt/venv")
         .line("COPY --chown=app:app . .");
     Ok(Image {

@@ -34,7 +34,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     text.blank()
         .line(format!("FROM {RUBY}"))
         .line("RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libyaml-0-2 && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 app")
-        .line("WORKDIR /app")
+        .app_dir("app")
         .line(&bundle_env)
         .line("ENV RACK_ENV=production RAILS_ENV=production RAILS_LOG_TO_STDOUT=1 RAILS_SERVE_STATIC_FILES=1")
         .line("COPY --from=build /usr/local/bundle /usr/local/bundle")

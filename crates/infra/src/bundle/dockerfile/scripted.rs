@@ -25,8 +25,7 @@ pub(super) fn deno(inputs: &Inputs) -> Result<Image, InfraError> {
     let mut text = Text::new(inputs, "Deno app");
     // The cache is filled as the user that runs the app, so it may update it.
     text.line(format!("FROM {DENO}"))
-        .line("WORKDIR /app")
-        .line("RUN chown deno:deno /app")
+        .app_dir("deno")
         .line("COPY --chown=deno:deno . .")
         .line("USER deno");
     if let Some(cache) = cache {
@@ -55,7 +54,7 @@ pub(super) fn bun(inputs: &Inputs) -> Result<Image, InfraError> {
     let production = if build { "" } else { " --production" };
     let mut text = Text::new(inputs, "Bun app");
     text.line(format!("FROM {BUN}"))
-        .line("WORKDIR /app")
+        .app_dir("bun")
         .line(format!(
             "COPY package.json {}./",
             lock.map(|l| format!("{l} ")).unwrap_or_default()
