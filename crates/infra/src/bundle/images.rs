@@ -105,7 +105,7 @@ pub(super) fn rewrite_dockerfile(dockerfile: &str, registry: &str) -> String {
     out
 }
 
-pub const POETRY_VERSION: &str = "1.8.5";
+pub const POETRY_VERSION: &str = "2.2.1";
 pub const PIPENV_VERSION: &str = "2024.4.0";
 pub const PNPM_VERSION: &str = "9.15.0";
 /// Yarn 2+ for a repository that uses it without naming a version in
