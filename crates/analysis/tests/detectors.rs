@@ -1084,3 +1084,41 @@ fn frameworks_on_deno_and_bun_are_named() {
         ("bun", Some("hono"), Some(3002))
     );
 }
+
+// ---------------------------------------------------------------- Ruby
+
+/// Rack 3 moved `rackup` into a gem of its own: an app that lists Puma but
+/// not `rackup` is served by Puma, which it has.
+#[test]
+fn a_config_ru_is_served_by_puma_when_the_gemfile_has_it() {
+    let app = (
+        "app.rb",
+        "require \"sinatra/base\"\nclass App < Sinatra::Base\n  get(\"/\") { \"hi\" }\nend\n",
+    );
+    let config_ru = ("config.ru", "require_relative \"app\"\nrun App\n");
+    let a = run(&[
+        (
+            "Gemfile",
+            "source \"https://rubygems.org\"\ngem \"sinatra\", \"~> 4.0\"\ngem \"puma\"\n",
+        ),
+        app,
+        config_ru,
+    ]);
+    assert_eq!(
+        a.start_command.as_deref(),
+        Some("bundle exec puma -b tcp://0.0.0.0:9292 config.ru")
+    );
+
+    let a = run(&[
+        (
+            "Gemfile",
+            "source \"https://rubygems.org\"\ngem \"sinatra\"\ngem \"puma\"\ngem \"rackup\"\n",
+        ),
+        app,
+        config_ru,
+    ]);
+    assert_eq!(
+        a.start_command.as_deref(),
+        Some("bundle exec rackup -o 0.0.0.0 -p 9292")
+    );
+}

@@ -68,14 +68,19 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
     let modular = view.find(RB, re!(r"<\s*Sinatra::(?:Base|Application)\b"));
     if let Some(hit) = classic.as_ref().or(modular.as_ref()) {
         let mut d = new(Kind::Server, Confidence::Code).framework("sinatra", hit.spot());
-        sinatra(view, &mut d, classic.as_ref().map(|h| h.file));
+        sinatra(
+            view,
+            &mut d,
+            classic.as_ref().map(|h| h.file),
+            &rack_start(&gem),
+        );
         return Some(d);
     }
     if let Some(config_ru) = view.file("config.ru") {
         let mut d = new(Kind::Server, Confidence::Code)
             .framework("rack", Spot::file(&config_ru.path, "config.ru Rack app"));
         d.default_port = Some(9292);
-        d.start_derived = Some("bundle exec rackup -o 0.0.0.0 -p {port}".to_owned());
+        d.start_derived = Some(rack_start(&gem));
         return Some(d);
     }
     Some(not_a_server(view, &gem, &new, &language_at))
@@ -151,7 +156,19 @@ fn rails(view: &AppView<'_>, d: &mut Detection) {
     d.bind_fix = Some("start with `-b 0.0.0.0` (or run with RAILS_ENV=production)".to_owned());
 }
 
-fn sinatra(view: &AppView<'_>, d: &mut Detection, classic_file: Option<&str>) {
+/// How a `config.ru` is served: by Puma when the Gemfile has it, since Rack 3
+/// moved `rackup` into a gem of its own that apps serving with Puma seldom
+/// list (`bundle exec rackup` is then "command not found"); by `rackup`
+/// otherwise.
+fn rack_start(gem: &dyn Fn(&str) -> Option<Spot>) -> String {
+    if gem("puma").is_some() && gem("rackup").is_none() {
+        "bundle exec puma -b tcp://0.0.0.0:{port} config.ru".to_owned()
+    } else {
+        "bundle exec rackup -o 0.0.0.0 -p {port}".to_owned()
+    }
+}
+
+fn sinatra(view: &AppView<'_>, d: &mut Detection, classic_file: Option<&str>, rack_start: &str) {
     d.default_port = Some(4567);
     let set = |re: &'static regex::Regex| view.find(RB, re);
     if let Some(hit) = set(re!(r"(?m)\bset\s+:port\s*,\s*(.+)$")) {
@@ -183,9 +200,9 @@ fn sinatra(view: &AppView<'_>, d: &mut Detection, classic_file: Option<&str>) {
             }
         }
         _ => {
-            // rackup serves a config.ru on its own default port.
+            // A config.ru is served on Rack's default port.
             d.default_port = Some(9292);
-            d.start_derived = Some("bundle exec rackup -o 0.0.0.0 -p {port}".to_owned());
+            d.start_derived = Some(rack_start.to_owned());
         }
     }
 }
