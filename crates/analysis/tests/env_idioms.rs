@@ -283,3 +283,31 @@ fn a_database_url_in_database_yml_carries_the_other_connection_parts() {
     ]);
     assert_eq!(required(&a), ["DATABASE_URL", "STAGING_DB_PASSWORD"]);
 }
+
+/// A default the code computes (`dirname(__DIR__)`, a constant) is no value
+/// to write back: the variable is optional and its default says only that
+/// the app has one of its own. Literal defaults keep their value.
+#[test]
+fn a_default_the_code_computes_is_not_taken_as_its_value() {
+    let a = run(&[
+        ("composer.json", LARAVEL_COMPOSER),
+        ("artisan", "#!/usr/bin/env php\n"),
+        ("public/index.php", "<?php\n"),
+        (
+            "bootstrap/app.php",
+            "<?php\n$app = new Illuminate\\Foundation\\Application(\n    $_ENV['APP_BASE_PATH'] ?? dirname(__DIR__)\n);\n$tz = getenv('APP_TIMEZONE') ?: 'UTC';\n$workers = getenv('WORKERS') ?: 4;\n",
+        ),
+    ]);
+    let default = |name: &str| {
+        a.env
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {:?}", a.env))
+            .default
+            .clone()
+    };
+    assert!(!required(&a).contains(&"APP_BASE_PATH"));
+    assert_eq!(default("APP_BASE_PATH").unwrap_or_default(), "");
+    assert_eq!(default("APP_TIMEZONE").as_deref(), Some("UTC"));
+    assert_eq!(default("WORKERS").as_deref(), Some("4"));
+}

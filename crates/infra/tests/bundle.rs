@@ -292,6 +292,15 @@ fn compose_service(bundle: &Bundle) -> Value {
     doc["services"][bundle.app_service.as_str()].clone()
 }
 
+/// Whether `name` is a key of the `mapping` with no value: compose passes
+/// it from the shell or `.env` only when it is set there.
+fn is_passed_through(mapping: &Value, name: &str) -> bool {
+    mapping
+        .as_mapping()
+        .and_then(|m| m.get(name))
+        .is_some_and(Value::is_null)
+}
+
 fn env_of(bundle: &Bundle, name: &str) -> Option<String> {
     compose_service(bundle)["environment"][name]
         .as_str()

@@ -698,9 +698,10 @@ fn dereferences(rest: &str) -> bool {
 /// `|| "d"`, `?? "d"`, `?: "d"`, `or "d"`; a comparison reads a flag and
 /// tolerates absence. A fallback that fails (`|| raise "…"`) is no default.
 pub(crate) fn operator_default(rest: &str) -> Option<String> {
-    let op = re!(r#"^\s*\)?\s*(?:\|\||\?\?|\?:|\bor\b)\s*["'`]?([^"'`,;)\s]*)"#);
+    let op = re!(r#"^\s*\)?\s*(?:\|\||\?\?|\?:|\bor\b)\s*(["'`]?)([^"'`,;)\s]*)"#);
     if let Some(c) = op.captures(rest) {
-        let fallback = c.get(1).map_or("", |m| m.as_str());
+        let quoted = c.get(1).is_some_and(|m| !m.as_str().is_empty());
+        let fallback = c.get(2).map_or("", |m| m.as_str());
         if re!(
             r"^(?:raise|throw|die|abort|exit|sys\.exit|process\.exit|panic!?|fail|log\.Fatal\w*)\b"
         )
@@ -708,7 +709,11 @@ pub(crate) fn operator_default(rest: &str) -> Option<String> {
         {
             return None;
         }
-        return Some(fallback.to_owned());
+        return Some(if quoted {
+            fallback.to_owned()
+        } else {
+            literal_default(fallback)
+        });
     }
     re!(r"^\s*(?:===?|!==?|\.present\?|\.nil\?|\.blank\?)")
         .is_match(rest)
@@ -728,14 +733,33 @@ fn argument_default(argument: Option<&str>, rest: &str) -> Option<String> {
             .strip_prefix("default=")
             .unwrap_or(arg)
             .trim_start_matches(':');
-        return (arg != "None" && arg != "nil" && arg != "null")
-            .then(|| arg.trim_matches(['"', '\'']).to_owned());
+        return (arg != "None" && arg != "nil" && arg != "null").then(|| literal_default(arg));
     }
     // Ruby's `ENV.fetch("X") { 3000 }`, PHP's `getenv("X") ?: "d"`.
     if let Some(c) = re!(r"^\s*\{\s*([^}]*)\}").captures(rest) {
-        return Some(c.get(1).map_or("", |m| m.as_str().trim()).to_owned());
+        return Some(literal_default(c.get(1).map_or("", |m| m.as_str())));
     }
     operator_default(rest)
+}
+
+/// A default written in code as its value: a quoted string's text, a number
+/// or a boolean as written. Anything else (`dirname(__DIR__)`, a constant, a
+/// call) is computed by the app, so its text is no value to hand it back:
+/// empty, which says "the app has its own default".
+fn literal_default(text: &str) -> String {
+    let text = text.trim();
+    let unquoted = ['"', '\'', '`'].iter().find_map(|q| {
+        text.strip_prefix(*q)
+            .and_then(|t| t.strip_suffix(*q))
+            .filter(|inner| !inner.contains(*q))
+    });
+    match unquoted {
+        Some(inner) => inner.to_owned(),
+        None if re!(r"^(?:-?\d+(?:\.\d+)?|true|false|True|False)$").is_match(text) => {
+            text.to_owned()
+        }
+        None => String::new(),
+    }
 }
 
 fn rust_default(rest: &str) -> Option<String> {

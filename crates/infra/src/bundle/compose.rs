@@ -118,7 +118,7 @@ pub(super) fn port_mapping(port: u16) -> String {
 pub(super) fn environment(env: &[ComposeEnv]) -> Value {
     let mut mapping = Mapping::new();
     for entry in env {
-        mapping.insert(s(entry.name.clone()), s(entry.value.clone()));
+        mapping.insert(s(entry.name.clone()), entry.yaml_value());
     }
     Value::Mapping(mapping)
 }

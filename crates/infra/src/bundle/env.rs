@@ -13,11 +13,35 @@ use analysis::{Analysis, VariableKind};
 #[derive(Debug, Clone)]
 pub(super) struct ComposeEnv {
     pub name: String,
-    /// The value as written in the compose file (interpolation syntax included).
+    /// The value as written in the compose file (interpolation syntax
+    /// included); empty for a variable passed through only when it is set
+    /// (a key with no value), which an empty value would override.
     pub value: String,
     pub reason: String,
     /// A port or bind setting, which overrides what the repository's compose file says.
     pub runtime: bool,
+}
+
+impl ComposeEnv {
+    /// The entry's value in a compose mapping: a key with no value passes
+    /// the variable through from the shell or `.env` only when it is set.
+    pub fn yaml_value(&self) -> serde_yaml_ng::Value {
+        if self.value.is_empty() {
+            serde_yaml_ng::Value::Null
+        } else {
+            serde_yaml_ng::Value::String(self.value.clone())
+        }
+    }
+
+    /// The entry as an item of a compose list (`NAME=value`, or `NAME`
+    /// alone to pass it through when set).
+    pub fn list_item(&self) -> String {
+        if self.value.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}={}", self.name, self.value)
+        }
+    }
 }
 
 /// The app's environment and what must fill it before compose starts.
@@ -159,7 +183,7 @@ fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) ->
             )
         } else {
             (
-                format!("${{{name}:-}}"),
+                String::new(),
                 format!(
                     "{name} is an optional secret: passed through from the environment or .env when set, never written here."
                 ),
@@ -167,6 +191,12 @@ fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) ->
         };
     }
     match default {
+        // The app computes its own default (or copes without one): unset
+        // stays unset, where an empty value would replace that default.
+        Some("") => (
+            String::new(),
+            format!("{name} keeps the app's own default unless set in the environment or .env."),
+        ),
         // `}` would end the reference early; such a default is written literally.
         Some(default) if default.contains('}') => (
             escape(default),
@@ -183,7 +213,7 @@ fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) ->
             ),
         ),
         None => (
-            format!("${{{name}:-}}"),
+            String::new(),
             format!("{name} is passed through from the environment or .env when set."),
         ),
     }

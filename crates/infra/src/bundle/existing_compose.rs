@@ -328,11 +328,11 @@ fn merge_environment(
         }
         match environment {
             Value::Mapping(m) => {
-                m.insert(s(entry.name.clone()), s(entry.value.clone()));
+                m.insert(s(entry.name.clone()), entry.yaml_value());
             }
             Value::Sequence(items) => {
                 items.retain(|i| list_entry_name(i) != entry.name);
-                items.push(s(format!("{}={}", entry.name, entry.value)));
+                items.push(s(entry.list_item()));
             }
             _ => continue,
         }
