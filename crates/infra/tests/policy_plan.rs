@@ -63,10 +63,10 @@ fn base_changes() -> Vec<Value> {
             json!({"name": "app-role", "assume_role_policy": TRUST}),
         ),
         create(
-            "aws_iam_role_policy_attachment.ssm",
+            "aws_iam_role_policy.session_manager",
             json!({
                 "role": "app-role",
-                "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+                "policy": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ssmmessages:CreateControlChannel","ssmmessages:CreateDataChannel","ssmmessages:OpenControlChannel","ssmmessages:OpenDataChannel"],"Resource":"*"}]}"#
             }),
         ),
         create(
@@ -188,7 +188,8 @@ fn hostile_planned_changes_are_refused_by_their_rule() {
                 "aws_iam_role_policy_attachment.theirs",
                 json!({"role": "OrganizationAccountAccessRole", "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}),
             )],
-            &[Rule::ForeignResource],
+            // A VM's roles need no managed policy at all.
+            &[Rule::ForeignResource, Rule::IamManagedPolicy],
         ),
         (
             "a rule on a security group this deployment did not create",

@@ -315,8 +315,14 @@ fn the_vm_template_is_locked_down() {
             .unwrap()
             .contains("from_port = 22")
     }));
-    let ssm = resource(&files, "aws_iam_role_policy_attachment", "ssm");
-    assert!(text(attr(ssm, "policy_arn")).ends_with("AmazonSSMManagedInstanceCore"));
+    // Session Manager's own minimum, not AmazonSSMManagedInstanceCore
+    // (which reads every parameter of the account by name).
+    assert!(
+        blocks(&files, "resource")
+            .iter()
+            .all(|b| b.labels()[0].as_str() != "aws_iam_role_policy_attachment")
+    );
+    resource(&files, "aws_iam_role_policy", "session_manager");
 
     // IMDSv2, encrypted root volume, the instance profile.
     let instance = resource(&files, "aws_instance", "app");

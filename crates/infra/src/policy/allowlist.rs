@@ -144,6 +144,25 @@ pub(super) fn ephemeral_types(target: Target) -> Vec<&'static str> {
     }
 }
 
+/// The AWS-managed policies a target's templates attach. Each grants more
+/// than the action allow-list (on every resource of the account), so a
+/// target has only the ones its own roles need.
+pub(super) fn managed_policies(target: Target) -> Vec<&'static str> {
+    match target {
+        // These two live under AWS's service-role/ path, as their ARNs say.
+        Target::ContainerService => vec!["service-role/AmazonECSTaskExecutionRolePolicy"],
+        Target::Serverless => vec!["service-role/AWSLambdaBasicExecutionRole"],
+        Target::Kubernetes => vec![
+            "AmazonEKSClusterPolicy",
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEKS_CNI_Policy",
+            "AmazonEC2ContainerRegistryPullOnly",
+            "AmazonEC2ContainerRegistryReadOnly",
+        ],
+        Target::Vm | Target::DockerHost => Vec::new(),
+    }
+}
+
 pub(super) fn providers(target: Target) -> Vec<&'static str> {
     match target {
         Target::Kubernetes => vec!["aws", "kubernetes"],

@@ -40,6 +40,8 @@ const REFERENCE_ARGS: &[&str] = &[
     "role_arn",
     "resource_id",
     "secret_id",
+    "task_definition",
+    "snapshot_id",
 ];
 
 /// The resource types an argument of [`REFERENCE_ARGS`] (and `role`,
@@ -72,6 +74,10 @@ fn referenced_types(key: &str) -> &'static [&'static str] {
         }
         "resource_id" => &["aws_ecs_cluster", "aws_ecs_service"],
         "bucket" => &["aws_s3_bucket"],
+        "task_definition" => &["aws_ecs_task_definition"],
+        // A volume restored from a snapshot holds another one's data; no
+        // configuration here makes snapshots, so none passes.
+        "snapshot_id" => &["aws_ebs_snapshot"],
         "secret_id" => &[
             "aws_secretsmanager_secret",
             "aws_secretsmanager_secret_version",
@@ -122,6 +128,19 @@ impl Gate<'_> {
         }
         self.reference_args(address, body, &keys);
         self.foreign_literals(address, body);
+        self.nested_references(address, body);
+        if kind == "aws_default_security_group" {
+            // With no vpc_id it adopts the default VPC's default group, and
+            // strips its rules from everything that uses it.
+            let own_vpc = attr(body, "vpc_id")
+                .is_some_and(|vpc| self.is_own_reference_to(vpc, &["aws_vpc"], 0));
+            if !own_vpc {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: a default security group must name this configuration's VPC (vpc_id = aws_vpc.main.id); without it, it takes over the default VPC's."),
+                );
+            }
+        }
         if kind == "aws_ecs_cluster"
             && let Some(job) = self.policy.resource_name.clone()
         {
@@ -132,6 +151,20 @@ impl Gate<'_> {
                 self.violation(
                     Rule::ForeignResource,
                     format!("{address}: the cluster's name must start with this job's name {job:?} (local.name): a create with an existing cluster's name takes that cluster over."),
+                );
+            }
+        }
+        if kind == "aws_ssm_parameter"
+            && let Some(job) = self.policy.resource_name.clone()
+        {
+            let folder = format!("/deployflow/{job}/");
+            let start = attr(body, "name").map(|e| self.literal_start(e));
+            if !start.as_deref().is_some_and(|s| s.starts_with(&folder)) {
+                // Another deployment's VM exports its folder's parameters
+                // into `make up`'s environment at boot.
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: a parameter's name must lie in this job's folder {folder:?} (\"${{local.env_path}}/…\"); in another folder it writes into another deployment's settings."),
                 );
             }
         }
@@ -187,6 +220,9 @@ impl Gate<'_> {
         }
         let mut foreign = Vec::new();
         planned_names(values, &keys, &mut |key, name| {
+            if name.is_empty() {
+                return;
+            }
             let types = referenced_types(key);
             if !own.is_of(name, types) {
                 let kinds = if types.is_empty() {
@@ -197,6 +233,30 @@ impl Gate<'_> {
                 foreign.push(format!("{key} = {name:?}{kinds}"));
             }
         });
+        if kind == "aws_ssm_parameter"
+            && let Some(job) = &self.policy.resource_name
+            && let Some(name) = values.get("name").and_then(|v| v.as_str())
+            && !name.starts_with(&format!("/deployflow/{job}/"))
+        {
+            foreign.push(format!(
+                "name = {name:?}, outside this job's parameter folder /deployflow/{job}/,"
+            ));
+        }
+        for (block, key, types) in [
+            ("launch_template", "id", &["aws_launch_template"][..]),
+            ("launch_template", "name", &["aws_launch_template"][..]),
+            ("access_logs", "bucket", &["aws_s3_bucket"][..]),
+        ] {
+            let nested = values.get(block).and_then(|v| v.as_array());
+            for item in nested.into_iter().flatten() {
+                if let Some(name) = item.get(key).and_then(|v| v.as_str())
+                    && !name.is_empty()
+                    && !own.is_of(name, types)
+                {
+                    foreign.push(format!("{block}.{key} = {name:?} of type {}", types[0]));
+                }
+            }
+        }
         for found in foreign {
             self.violation(
                 Rule::ForeignResource,
@@ -204,6 +264,42 @@ impl Gate<'_> {
                     "{address}: {found} is not a resource of this deployment; a deployment only touches resources it creates (refer to them, e.g. aws_security_group.app.id)."
                 ),
             );
+        }
+    }
+
+    /// References held in nested blocks under generic names: the launch
+    /// template an instance or node group starts from, the bucket a load
+    /// balancer writes its logs to; and `dynamic` iterators, which could
+    /// take a resource type's name and make `aws_subnet.value.id` look like
+    /// a reference to an own subnet.
+    fn nested_references(&mut self, address: &str, body: &Body) {
+        for block in body.blocks() {
+            let (what, types): (&[&str], &[&str]) = match block.identifier() {
+                "launch_template" => (&["id", "name"], &["aws_launch_template"]),
+                "access_logs" | "connection_logs" => (&["bucket"], &["aws_s3_bucket"]),
+                _ => (&[], &[]),
+            };
+            for key in what {
+                if let Some(expr) = attr(block.body(), key)
+                    && !self.is_own_reference_to(expr, types, 0)
+                {
+                    self.violation(
+                        Rule::ForeignResource,
+                        format!(
+                            "{address}: {}.{key} must be the {key} of {} of this configuration, not name an existing one.",
+                            block.identifier(),
+                            types.join(" or ")
+                        ),
+                    );
+                }
+            }
+            if block.identifier() == "dynamic" && attr(block.body(), "iterator").is_some() {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: a dynamic block's iterator is named after its block; `iterator` could give it a resource type's name and pass any value as that resource's."),
+                );
+            }
+            self.nested_references(address, block.body());
         }
     }
 
@@ -331,6 +427,15 @@ impl Gate<'_> {
 /// `TYPE.NAME[…].ATTR`: a managed resource (of one of `types`, when any
 /// are given) read through one of its [`IDENTITY_ATTRIBUTES`].
 pub(super) fn names_resource(traversal: &hcl::expr::Traversal, types: &[&str]) -> bool {
+    names_resource_by(traversal, types, IDENTITY_ATTRIBUTES)
+}
+
+/// [`names_resource`] through one of `attributes` only.
+pub(super) fn names_resource_by(
+    traversal: &hcl::expr::Traversal,
+    types: &[&str],
+    attributes: &[&str],
+) -> bool {
     let Expression::Variable(root) = &traversal.expr else {
         return false;
     };
@@ -349,7 +454,7 @@ pub(super) fn names_resource(traversal: &hcl::expr::Traversal, types: &[&str]) -
     else {
         return false;
     };
-    IDENTITY_ATTRIBUTES.contains(&attribute.as_str())
+    attributes.contains(&attribute.as_str())
         && between.iter().all(|op| {
             matches!(
                 op,

@@ -27,6 +27,11 @@ const ALLOWED_ACTIONS: &[&str] = &[
     "s3:GetObject",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
 ];
 
 /// The elements of a policy statement; IAM reads these names only.
@@ -59,19 +64,12 @@ const UNSCOPED_ACTIONS: &[&str] = &[
     "ecr:GetAuthorizationToken",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
-];
-
-/// AWS-managed policies the templates attach.
-const MANAGED_POLICIES: &[&str] = &[
-    "AmazonSSMManagedInstanceCore",
-    // These two live under AWS's service-role/ path, as their ARNs say.
-    "service-role/AmazonECSTaskExecutionRolePolicy",
-    "service-role/AWSLambdaBasicExecutionRole",
-    "AmazonEKSClusterPolicy",
-    "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryPullOnly",
-    "AmazonEC2ContainerRegistryReadOnly",
+    // Session Manager's agent: registering and its channels have no resource.
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
 ];
 
 /// Services that may assume a deployment's roles.
@@ -473,16 +471,20 @@ impl Gate<'_> {
         for name in names {
             if name
                 .as_deref()
-                .is_some_and(|n| MANAGED_POLICIES.contains(&n))
+                .is_some_and(|n| self.policy.allowed_managed_policies.contains(n))
             {
                 continue;
             }
             self.violation(
                 Rule::IamManagedPolicy,
                 format!(
-                    "{address}: policy_arn {} is not an AWS-managed policy a deployment needs; allowed: {} (as arn:${{data.aws_partition.current.partition}}:iam::aws:policy/NAME).",
+                    "{address}: policy_arn {} is not an AWS-managed policy this target needs (each grants far more than a deployment's own resources); allowed: {} (as arn:${{data.aws_partition.current.partition}}:iam::aws:policy/NAME).",
                     name.map_or("that the gate cannot read".to_owned(), |n| format!("{n:?}")),
-                    MANAGED_POLICIES.join(", ")
+                    if self.policy.allowed_managed_policies.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        super::structure::allowed(&self.policy.allowed_managed_policies)
+                    }
                 ),
             );
         }
@@ -530,7 +532,7 @@ impl Gate<'_> {
         }
         if kind == "aws_iam_role_policy_attachment"
             && let Some(arn) = values.get("policy_arn").and_then(|v| v.as_str())
-            && !own.contains(arn)
+            && !own.is_of(arn, &["aws_iam_policy"])
         {
             let name = match managed_policy_name(&Expression::String(arn.to_owned())) {
                 Some(ManagedName::Literal(name)) => Some(name),
@@ -690,7 +692,11 @@ fn reference_marker(expr: &Expression) -> Option<String> {
     };
     match root.as_str() {
         "data" => Some("${data}".to_owned()),
-        _ if super::foreign::names_resource(traversal, &[]) => Some("${own}".to_owned()),
+        // Only the ARN AWS made: a name is the author's text, and a security
+        // group may be named "arn:aws:secretsmanager:*:*:secret:*".
+        _ if super::foreign::names_resource_by(traversal, &[], &["arn"]) => {
+            Some("${own}".to_owned())
+        }
         _ => None,
     }
 }

@@ -171,14 +171,11 @@ fn changed_values(before: Option<&Value>, after: &Value) -> Value {
 #[derive(Debug, Default)]
 pub(super) struct OwnNames {
     types: BTreeMap<String, BTreeSet<String>>,
+    /// The values of `arn` attributes: a `name` may look like an ARN.
+    arns: BTreeSet<String>,
 }
 
 impl OwnNames {
-    /// Whether `name` is an id, ARN or name of this deployment's resources.
-    pub(super) fn contains(&self, name: &str) -> bool {
-        self.types.contains_key(name)
-    }
-
     /// Whether `name` belongs to a resource of one of `types` (of any type
     /// when `types` is empty): a log group's name is no bucket.
     pub(super) fn is_of(&self, name: &str, types: &[&str]) -> bool {
@@ -187,9 +184,9 @@ impl OwnNames {
             .is_some_and(|found| types.is_empty() || types.iter().any(|t| found.contains(*t)))
     }
 
-    /// The ARNs among the names.
+    /// The ARNs AWS gave this deployment's resources.
     pub(super) fn arns(&self) -> impl Iterator<Item = &String> {
-        self.types.keys().filter(|name| name.starts_with("arn:"))
+        self.arns.iter()
     }
 }
 
@@ -226,6 +223,9 @@ fn module_names(module: &Value, names: &mut OwnNames) {
                     .entry(value.to_owned())
                     .or_default()
                     .insert(kind.clone());
+                if key == "arn" {
+                    names.arns.insert(value.to_owned());
+                }
             }
         }
     }

@@ -35,6 +35,17 @@ const AMI_OWNERS: &[&str] = &["amazon", "137112412989", "099720109477"];
 const MAX_IOPS: u32 = 3000;
 const MAX_THROUGHPUT: u32 = 125;
 
+/// The app's database and cache: the small classes the templates use, a
+/// disk of at most 100 GiB, at most two nodes. A store is billed by its
+/// class and size, so an author could otherwise run up any bill.
+const DATABASE_CLASSES: &[&str] = &["db.t4g.micro", "db.t4g.small"];
+const CACHE_NODE_TYPES: &[&str] = &["cache.t4g.micro", "cache.t4g.small"];
+const MAX_STORE_GB: u32 = 100;
+const MAX_STORE_NODES: u32 = 2;
+
+/// Concurrency a function may reserve out of the account's shared pool.
+const MAX_RESERVED_CONCURRENCY: u32 = 10;
+
 /// Resource arguments that upload a local file.
 const UPLOAD_ARGS: &[&str] = &["source", "filename"];
 
@@ -63,6 +74,7 @@ impl Gate<'_> {
         self.lifecycle(&address, body);
         self.stores(kind, &address, body);
         self.workloads(kind, &address, body);
+        self.images(kind, &address, body);
         if kind == "aws_instance" {
             let copies = attr(body, "count")
                 .and_then(as_int)
@@ -230,6 +242,13 @@ impl Gate<'_> {
                 "desired_count" | "desired_size" | "min_size" | "max_size" | "min_capacity"
                 | "max_capacity" => self.policy.max_replicas,
                 "volume_size" => self.policy.max_disk_gb,
+                "allocated_storage" | "max_allocated_storage" => MAX_STORE_GB,
+                "num_cache_clusters"
+                | "num_cache_nodes"
+                | "num_node_groups"
+                | "replicas_per_node_group" => MAX_STORE_NODES,
+                // Reserved concurrency is taken from the account's shared pool.
+                "reserved_concurrent_executions" => MAX_RESERVED_CONCURRENCY,
                 "iops" => MAX_IOPS,
                 "throughput" => MAX_THROUGHPUT,
                 "volume_type" => {
@@ -249,6 +268,10 @@ impl Gate<'_> {
             };
             let value = as_int(attribute.expr());
             if value.is_some_and(|v| (0..=i64::from(bound)).contains(&v)) {
+                continue;
+            }
+            // -1 is "reserve none", what a plan shows for an unset one.
+            if key == "reserved_concurrent_executions" && value == Some(-1) {
                 continue;
             }
             self.violation(
@@ -382,6 +405,28 @@ impl Gate<'_> {
     /// mixed instance policies), must be allowed literals.
     fn instance_types(&mut self, address: &str, body: &Body) {
         for attribute in body.attributes() {
+            let store_classes = match attribute.key() {
+                "instance_class" => Some(DATABASE_CLASSES),
+                "node_type" => Some(CACHE_NODE_TYPES),
+                _ => None,
+            };
+            if let Some(classes) = store_classes {
+                let value = as_str(attribute.expr());
+                if !value.as_deref().is_some_and(|v| classes.contains(&v)) {
+                    self.violation(
+                        Rule::InstanceTypeNotPinned,
+                        format!(
+                            "{address}: {} is {}; a store here is one of {}.",
+                            attribute.key(),
+                            value.map_or("not a literal string".to_owned(), |v| format!(
+                                "{v:?}, which is not allowed"
+                            )),
+                            classes.join(", ")
+                        ),
+                    );
+                }
+                continue;
+            }
             let values: Option<Vec<Option<String>>> = match (attribute.key(), attribute.expr()) {
                 ("instance_type", value) => Some(vec![as_str(value)]),
                 ("instance_types", Expression::Array(items)) => {

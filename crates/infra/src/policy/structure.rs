@@ -134,6 +134,11 @@ impl<'p> Gate<'p> {
         expr
     }
 
+    /// [`Gate::literal_prefix`] in the module of the file being checked.
+    pub(super) fn literal_start(&self, expr: &Expression) -> String {
+        self.literal_prefix(directory(&self.file), expr, 0).0
+    }
+
     /// The text `expr` starts with, as far as it is literal (locals
     /// followed): `/deployflow/app/env/` of `"${local.env_path}/${each.key}"`.
     fn literal_prefix(&self, dir: &str, expr: &Expression, depth: usize) -> (String, bool) {
@@ -491,11 +496,16 @@ impl<'p> Gate<'p> {
                         }
                     ),
                 );
-            } else if name == "kubernetes" && !from_own_cluster(attribute.expr()) {
+            } else if name == "kubernetes" && !is_own_cluster_setting(key, attribute.expr()) {
                 self.violation(
                     Rule::ProviderArgument,
                     format!(
-                        "provider \"kubernetes\" {key} must come from this configuration's aws_eks_cluster (or data.aws_eks_cluster_auth of it)."
+                        "provider \"kubernetes\" {key} must be exactly {} of this configuration's cluster: any text or function around it could send the cluster's token elsewhere.",
+                        match key {
+                            "host" => "aws_eks_cluster.NAME.endpoint",
+                            "cluster_ca_certificate" => "base64decode(aws_eks_cluster.NAME.certificate_authority[0].data)",
+                            _ => "data.aws_eks_cluster_auth.NAME.token",
+                        }
                     ),
                 );
             }
@@ -677,33 +687,53 @@ fn block_lines(text: &str, parsed: &hcl_edit::structure::Body) -> Vec<Option<u32
         .collect()
 }
 
-/// Whether every reference in `expr` is to this configuration's EKS cluster
-/// (`aws_eks_cluster.X…`, `data.aws_eks_cluster_auth.X…`), with at least one.
-fn from_own_cluster(expr: &hcl::Expression) -> bool {
-    use hcl::expr::{Expression, TraversalOperator};
-    let mut own = 0;
-    let mut other = 0;
-    super::expr::walk(expr, &mut |e| {
-        if let Expression::Traversal(t) = e
-            && let Expression::Variable(root) = &t.expr
-        {
-            let first = match t.operators.first() {
-                Some(TraversalOperator::GetAttr(a)) => a.as_str(),
-                _ => "",
-            };
-            // Tags and descriptions hold whatever the author wrote (an endpoint elsewhere).
-            let free_text = t.operators.iter().any(|op| {
-                matches!(op, TraversalOperator::GetAttr(a) if matches!(a.as_str(), "tags" | "tags_all" | "description"))
-            });
-            match (root.as_str(), first) {
-                _ if free_text => other += 1,
-                ("aws_eks_cluster", _) => own += 1,
-                ("data", "aws_eks_cluster" | "aws_eks_cluster_auth") => own += 1,
-                _ => other += 1,
+/// Whether `expr` is exactly what deployflow's template gives the
+/// Kubernetes provider's `key`: the endpoint, CA and token of this
+/// configuration's EKS cluster, read directly. A reference inside other
+/// text (`replace(endpoint, …)`, `"https://x/${…name}"`) is an endpoint
+/// elsewhere, which the operator's token would be sent to.
+fn is_own_cluster_setting(key: &str, expr: &hcl::Expression) -> bool {
+    use hcl::expr::{Expression, TraversalOperator as Op};
+    let path = |expr: &Expression| -> Option<(String, Vec<String>)> {
+        let Expression::Traversal(t) = expr else {
+            return None;
+        };
+        let Expression::Variable(root) = &t.expr else {
+            return None;
+        };
+        let steps = t
+            .operators
+            .iter()
+            .map(|op| match op {
+                Op::GetAttr(a) => Some(a.as_str().to_owned()),
+                Op::Index(Expression::Number(n)) if n.as_u64() == Some(0) => Some("[0]".to_owned()),
+                Op::LegacyIndex(0) => Some("[0]".to_owned()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((root.as_str().to_owned(), steps))
+    };
+    let shape = |expr: &Expression| {
+        path(expr).map(|(root, steps)| {
+            let mut steps = steps;
+            let name_at = usize::from(root == "data");
+            if steps.len() > name_at + 1 {
+                steps[name_at] = "NAME".to_owned();
             }
-        }
-    });
-    own > 0 && other == 0
+            format!("{root}.{}", steps.join("."))
+        })
+    };
+    match key {
+        "host" => shape(expr).as_deref() == Some("aws_eks_cluster.NAME.endpoint"),
+        "cluster_ca_certificate" => matches!(expr, Expression::FuncCall(call)
+            if call.name.name.as_str() == "base64decode"
+                && call.name.namespace.is_empty()
+                && call.args.len() == 1
+                && shape(&call.args[0]).as_deref()
+                    == Some("aws_eks_cluster.NAME.certificate_authority.[0].data")),
+        "token" => shape(expr).as_deref() == Some("data.aws_eks_cluster_auth.NAME.token"),
+        _ => false,
+    }
 }
 
 /// `override.tf`, `x_override.tf`: merged by Terraform into other blocks.

@@ -22,11 +22,19 @@ const MUST_BE_FALSE: &[&str] = &[
     "share_process_namespace",
 ];
 
-/// Blocks that reach past the container: the node's files.
-const FORBIDDEN_BLOCKS: &[&str] = &["host_path"];
+/// Blocks that reach past the container: the node's files, and projected
+/// volumes, which can hold a service-account token whatever
+/// `automount_service_account_token` says.
+const FORBIDDEN_BLOCKS: &[&str] = &["host_path", "projected", "service_account_token"];
 
-/// Arguments that reach past the container: a port of the node itself.
-const FORBIDDEN_ARGUMENTS: &[&str] = &["host_port"];
+/// Arguments that reach past the container: a port of the node itself, and
+/// a service account of the cluster (a controller's can change anything).
+const FORBIDDEN_ARGUMENTS: &[&str] = &[
+    "host_port",
+    "service_account_name",
+    "service_account",
+    "node_name",
+];
 
 /// The only `dynamic` blocks a workload may have: the app's environment.
 const DYNAMIC_BLOCKS: &[&str] = &["env"];
@@ -41,6 +49,9 @@ impl Gate<'_> {
             return;
         }
         self.sandboxed(address, body, "");
+        if !kind.starts_with("kubernetes_namespace") {
+            self.own_namespace(address, body);
+        }
         if let Some(template) = body
             .blocks()
             .filter(|b| b.identifier() == "spec")
@@ -66,6 +77,21 @@ impl Gate<'_> {
         }
     }
 
+    /// Everything goes into the namespace this configuration creates: in
+    /// another (`kube-system`) a pod could mount that namespace's secrets.
+    fn own_namespace(&mut self, address: &str, body: &Body) {
+        let namespace = body
+            .blocks()
+            .filter(|b| b.identifier() == "metadata")
+            .find_map(|m| attr(m.body(), "namespace"));
+        if !namespace.is_some_and(|n| is_own_namespace(self.resolve(n))) {
+            self.violation(
+                Rule::PodPrivilege,
+                format!("{address}: metadata.namespace must be this configuration's namespace (kubernetes_namespace_v1.NAME.metadata[0].name); in another, the app could read that namespace's secrets."),
+            );
+        }
+    }
+
     /// Walks every nested block of a workload for settings that leave the
     /// container's sandbox.
     fn sandboxed(&mut self, address: &str, body: &Body, path: &str) {
@@ -84,7 +110,7 @@ impl Gate<'_> {
             if attr(body, key).is_some() {
                 self.violation(
                     Rule::PodPrivilege,
-                    format!("{address}: {path}{key} binds a port of the node itself; the app is reached through its service."),
+                    format!("{address}: {path}{key} reaches past the pod (a port of the node, a node, or a service account of the cluster); the app needs none of them."),
                 );
             }
         }
@@ -169,4 +195,21 @@ impl Gate<'_> {
             }
         }
     }
+}
+
+/// `kubernetes_namespace_v1.NAME.metadata[0].name` (or of `kubernetes_namespace`).
+fn is_own_namespace(expr: &Expression) -> bool {
+    use hcl::expr::TraversalOperator as Op;
+    let Expression::Traversal(t) = expr else {
+        return false;
+    };
+    let root_is_namespace = matches!(&t.expr, Expression::Variable(v)
+        if matches!(v.as_str(), "kubernetes_namespace_v1" | "kubernetes_namespace"));
+    root_is_namespace
+        && matches!(t.operators.as_slice(), [
+            Op::GetAttr(_),
+            Op::GetAttr(metadata),
+            Op::Index(Expression::Number(n)),
+            Op::GetAttr(name),
+        ] if metadata.as_str() == "metadata" && n.as_u64() == Some(0) && name.as_str() == "name")
 }

@@ -1,0 +1,166 @@
+//! The app runs the image deployflow built and pushed to this
+//! configuration's own ECR repository, nothing else: another repository of
+//! the account holds another team's code and the secrets built into it, and
+//! the execution role would pull it.
+
+use hcl::Body;
+use hcl::expr::{Expression, TraversalOperator};
+use hcl::template::{Element, Template};
+
+use super::Rule;
+use super::expr::{attr, key_text};
+use super::structure::Gate;
+
+/// Blocks of a Kubernetes pod spec that name an image.
+const KUBERNETES_CONTAINERS: &[&str] = &["container", "init_container"];
+
+impl Gate<'_> {
+    /// Every image a resource runs is this configuration's repository's.
+    pub(super) fn images(&mut self, kind: &str, address: &str, body: &Body) {
+        let mut images: Vec<Expression> = Vec::new();
+        let mut unreadable = false;
+        match kind {
+            "aws_lambda_function" => images.extend(attr(body, "image_uri").cloned()),
+            "aws_ecs_task_definition" => {
+                if let Some(definitions) = attr(body, "container_definitions") {
+                    let readable = matches!(definitions, Expression::FuncCall(call)
+                        if call.name.name.as_str() == "jsonencode");
+                    unreadable |= !readable;
+                    self.container_images(definitions, 0, &mut images, &mut unreadable);
+                }
+            }
+            _ if kind.starts_with("kubernetes_") => kubernetes_images(body, &mut images),
+            _ => {}
+        }
+        if unreadable {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: the gate cannot read which image the containers run; write container_definitions as jsonencode() of literal objects with literal keys."),
+            );
+        }
+        for image in images {
+            if !self.is_own_image(&image) {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: a container runs an image that is not this configuration's: use \"${{aws_ecr_repository.app.repository_url}}:TAG\" (local.image)."),
+                );
+            }
+        }
+    }
+
+    /// The values of `image` keys in container definitions, locals
+    /// followed; `unreadable` when a key could be computed to `image`.
+    fn container_images(
+        &self,
+        expr: &Expression,
+        depth: usize,
+        images: &mut Vec<Expression>,
+        unreadable: &mut bool,
+    ) {
+        if depth > 16 {
+            *unreadable = true;
+            return;
+        }
+        let expr = self.resolve(expr);
+        let entry = |key: Option<String>,
+                     value: &Expression,
+                     images: &mut Vec<Expression>,
+                     unreadable: &mut bool| match key.as_deref() {
+            Some("image") => images.push(value.clone()),
+            Some(_) => {}
+            None => *unreadable = true,
+        };
+        match expr {
+            Expression::Object(object) => {
+                for (key, value) in object {
+                    entry(key_text(key), value, images, unreadable);
+                    self.container_images(value, depth + 1, images, unreadable);
+                }
+            }
+            Expression::Array(items) => {
+                for item in items {
+                    self.container_images(item, depth + 1, images, unreadable);
+                }
+            }
+            Expression::FuncCall(call) => {
+                for arg in &call.args {
+                    self.container_images(arg, depth + 1, images, unreadable);
+                }
+            }
+            Expression::Parenthesis(inner) => {
+                self.container_images(inner, depth + 1, images, unreadable);
+            }
+            Expression::Conditional(c) => {
+                self.container_images(&c.true_expr, depth + 1, images, unreadable);
+                self.container_images(&c.false_expr, depth + 1, images, unreadable);
+            }
+            Expression::ForExpr(f) => {
+                if let Some(key) = &f.key_expr {
+                    // `{ for key, value in { command = … } : key => value }`:
+                    // its keys are the literal object's.
+                    let key_is_var = matches!((key, &f.key_var),
+                        (Expression::Variable(v), Some(var)) if v.as_str() == var.as_str());
+                    match self.resolve(&f.collection_expr) {
+                        Expression::Object(object) if key_is_var => {
+                            for (key, value) in object {
+                                entry(key_text(key), value, images, unreadable);
+                            }
+                        }
+                        _ => *unreadable = true,
+                    }
+                }
+                self.container_images(&f.collection_expr, depth + 1, images, unreadable);
+                self.container_images(&f.value_expr, depth + 1, images, unreadable);
+            }
+            _ => {}
+        }
+    }
+
+    /// `"${aws_ecr_repository.NAME.repository_url}:TAG"` (or `@DIGEST`, or
+    /// the URL alone), locals followed.
+    fn is_own_image(&self, expr: &Expression) -> bool {
+        match self.resolve(expr) {
+            Expression::Traversal(t) => is_repository_url(t),
+            Expression::TemplateExpr(template) => {
+                let Ok(parsed) = Template::from_expr(template) else {
+                    return false;
+                };
+                let elements = parsed.elements();
+                let Some(Element::Interpolation(first)) = elements.first() else {
+                    return false;
+                };
+                let own = match self.resolve(&first.expr) {
+                    Expression::Traversal(t) => is_repository_url(t),
+                    _ => false,
+                };
+                own && match elements.get(1) {
+                    None => true,
+                    Some(Element::Literal(text)) => text.starts_with(':') || text.starts_with('@'),
+                    Some(_) => false,
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `aws_ecr_repository.NAME.repository_url`.
+fn is_repository_url(t: &hcl::expr::Traversal) -> bool {
+    matches!(&t.expr, Expression::Variable(v) if v.as_str() == "aws_ecr_repository")
+        && matches!(t.operators.as_slice(), [
+            TraversalOperator::GetAttr(_),
+            TraversalOperator::GetAttr(url),
+        ] if url.as_str() == "repository_url")
+}
+
+/// The `image` of every container block of a pod spec, however deep.
+fn kubernetes_images(body: &Body, images: &mut Vec<Expression>) {
+    for block in body.blocks() {
+        if KUBERNETES_CONTAINERS.contains(&block.identifier())
+            && let Some(image) = attr(block.body(), "image")
+        {
+            images.push(image.clone());
+        }
+        kubernetes_images(block.body(), images);
+    }
+}
