@@ -35,6 +35,11 @@ pub struct EnvVar {
     /// What the value is, by the variable's name.
     #[serde(default)]
     pub kind: VariableKind,
+    /// Read by a bundler's configuration (`next.config.js`, `vite.config.ts`,
+    /// `nuxt.config.ts`...), which runs when the app is built: the value must
+    /// reach the build, not only the running app.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_at_build: bool,
 }
 
 /// What an environment variable holds, which says who can give its value.

@@ -311,3 +311,36 @@ fn a_default_the_code_computes_is_not_taken_as_its_value() {
     assert_eq!(default("APP_TIMEZONE").as_deref(), Some("UTC"));
     assert_eq!(default("WORKERS").as_deref(), Some("4"));
 }
+
+/// `next.config.js` runs when the app is built: what it reads is needed by
+/// the build; what only the server reads is not.
+#[test]
+fn a_variable_next_config_reads_is_read_at_build() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"build":"next build","start":"next start"},"dependencies":{"next":"14.2.0","react":"18.3.1"}}"#,
+        ),
+        (
+            "next.config.js",
+            "module.exports = {\n  env: {\n    SITE_NAME: process.env.SITE_NAME,\n  },\n};\n",
+        ),
+        (
+            "pages/api/check.js",
+            "export default function handler(req, res) {\n  res.json({ ok: req.query.key === process.env.API_SECRET });\n}\n",
+        ),
+        (
+            "pages/index.js",
+            "export default function Home() { return null; }\n",
+        ),
+    ]);
+    let at_build = |name: &str| {
+        a.env
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {:?}", a.env))
+            .read_at_build
+    };
+    assert!(at_build("SITE_NAME"));
+    assert!(!at_build("API_SECRET"));
+}

@@ -76,6 +76,7 @@ fn var(name: &str, required: bool, secret: bool, default: Option<&str>) -> EnvVa
         default: default.map(str::to_owned),
         url_scheme: None,
         kind: analysis::variable_kind(name),
+        read_at_build: false,
     }
 }
 

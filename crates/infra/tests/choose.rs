@@ -48,6 +48,7 @@ fn with_required_env(mut analysis: Analysis, name: &str) -> Analysis {
         default: None,
         url_scheme: None,
         kind: analysis::variable_kind(name),
+        read_at_build: false,
     });
     analysis.required_env.push(name.to_owned());
     analysis

@@ -202,6 +202,7 @@ impl Merger<'_> {
             } else {
                 var.default.map(str::to_owned)
             },
+            read_at_build: false,
             url_scheme: None,
             kind: analysis::variable_kind(var.name),
         });
@@ -365,6 +366,7 @@ mod tests {
                 default: Some("0".into()),
                 url_scheme: None,
                 kind: analysis::VariableKind::Setting,
+                read_at_build: false,
             }],
             dockerized: true,
             docker_files: vec!["Dockerfile".into()],

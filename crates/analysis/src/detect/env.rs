@@ -742,6 +742,22 @@ fn argument_default(argument: Option<&str>, rest: &str) -> Option<String> {
     operator_default(rest)
 }
 
+/// A bundler's configuration file, which runs when the app is built.
+fn is_build_config(path: &str) -> bool {
+    let name = file_name(path);
+    [
+        "next.config.",
+        "nuxt.config.",
+        "vite.config.",
+        "astro.config.",
+        "svelte.config.",
+        "gatsby-config.",
+        "remix.config.",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+}
+
 /// A default written in code as its value: a quoted string's text, a number
 /// or a boolean as written. Anything else (`dirname(__DIR__)`, a constant, a
 /// call) is computed by the app, so its text is no value to hand it back:
@@ -868,6 +884,7 @@ pub(crate) fn summarise(
             url_scheme: default.as_deref().and_then(url_scheme),
             default: default.filter(|d| !secret && !d.is_empty()),
             kind: super::env_kind::variable_kind(name),
+            read_at_build: reads.iter().any(|r| is_build_config(&r.at.file)),
         });
         let cited = reads.iter().find(|r| !r.example).unwrap_or(&reads[0]);
         evidence.push(cited.at.evidence(&format!("env:{name}")));

@@ -34,10 +34,19 @@ fn app_variables(analysis: &Analysis) -> impl Iterator<Item = &str> {
         .chain(analysis.required_env.iter().map(String::as_str))
 }
 
-/// The analysis' variables a generated image's build reads.
+/// The analysis' variables a generated image's build reads: the public
+/// ones, and those a bundler's configuration reads (`next.config.js`'s
+/// `env:` writes them into the pages), unless they are secrets, which stay
+/// out of the image's history.
 pub(super) fn generated_build_args(analysis: &Analysis) -> Vec<String> {
+    let configured = analysis
+        .env
+        .iter()
+        .filter(|v| v.read_at_build && !v.secret)
+        .map(|v| v.name.as_str());
     let mut names: Vec<String> = app_variables(analysis)
         .filter(|name| inlined_at_build(name))
+        .chain(configured)
         .map(str::to_owned)
         .collect();
     names.sort();

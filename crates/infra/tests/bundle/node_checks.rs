@@ -115,6 +115,42 @@ fn public_variables_reach_the_build_as_build_arguments() {
     );
 }
 
+/// `next.config.js` runs at `next build`, and its `env:` writes the values
+/// into the pages: what it reads reaches the build, secrets excepted.
+#[test]
+fn variables_a_bundler_config_reads_reach_the_build() {
+    let bundle = node_bundle(
+        "next start",
+        &[
+            (
+                "package.json",
+                r#"{"scripts": {"build": "next build"}, "dependencies": {"next": "15"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+        ],
+        |a| {
+            a.framework = Some("nextjs".into());
+            let mut site = var("SITE_NAME", true, false, None);
+            site.read_at_build = true;
+            a.env.push(site);
+            let mut key = var("API_SECRET", true, true, None);
+            key.read_at_build = true;
+            a.env.push(key);
+        },
+    );
+    let d = dockerfile(&bundle);
+    assert!(d.contains("ARG SITE_NAME\nRUN npm run build\n"), "{d}");
+    assert!(
+        !d.contains("ARG API_SECRET"),
+        "secrets stay out of the build: {d}"
+    );
+    let args = &compose_service(&bundle)["build"]["args"];
+    assert_eq!(
+        args["SITE_NAME"].as_str(),
+        Some("${SITE_NAME:?SITE_NAME is required}")
+    );
+}
+
 #[test]
 fn a_kept_dockerfile_gets_the_app_variables_it_declares() {
     let analysis = with(app("node", "nextjs", Some(3000), Some("next start")), |a| {
