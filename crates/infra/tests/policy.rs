@@ -2083,6 +2083,23 @@ data "aws_iam_policy_document" "steal" {
             &container_service,
         ),
         (
+            "the execution role's managed policy on the role the app runs as",
+            r#"resource "aws_ecs_task_definition" "app" {
+  family                = "app"
+  task_role_arn         = aws_iam_role.task.arn
+  execution_role_arn    = aws_iam_role.execution.arn
+  container_definitions = jsonencode([{ name = "app", image = "${aws_ecr_repository.app.repository_url}:1" }])
+}
+
+resource "aws_iam_role_policy_attachment" "task" {
+  role       = aws_iam_role.task.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}"#
+            .to_owned(),
+            &[Rule::IamManagedPolicy],
+            &container_service,
+        ),
+        (
             "a function of another repository's image",
             r#"resource "aws_lambda_function" "x" {
   function_name = "x"

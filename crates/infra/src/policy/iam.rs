@@ -453,6 +453,19 @@ impl Gate<'_> {
         if root_name(value).is_some_and(|r| r == "aws_iam_policy") {
             return;
         }
+        // The execution role's policy pulls any image of the account and
+        // writes any log group: ECS needs it, the app's own code must not.
+        if let Some(Expression::Traversal(role)) = attr(body, "role")
+            && matches!(&role.expr, Expression::Variable(v) if v.as_str() == "aws_iam_role")
+            && let Some(hcl::expr::TraversalOperator::GetAttr(name)) = role.operators.first()
+            && self.app_roles.contains(name.as_str())
+        {
+            self.violation(
+                Rule::IamManagedPolicy,
+                format!("{address}: aws_iam_role.{name} is the role the app's tasks run as (task_role_arn); an AWS-managed policy goes on the execution role, which only ECS uses."),
+            );
+            return;
+        }
         let names: Vec<Option<String>> = match managed_policy_name(value) {
             Some(ManagedName::Literal(name)) => vec![Some(name)],
             Some(ManagedName::EachValue) => self.strings(attr(body, "for_each").map(|e| match e {

@@ -45,6 +45,9 @@ pub(super) struct Gate<'p> {
     /// The `name` of every `aws_ssm_parameter` resource, with the directory
     /// of its file: where this configuration's own parameters live.
     parameter_names: Vec<(String, Expression)>,
+    /// The `aws_iam_role`s task definitions run the app as (`task_role_arn`):
+    /// the app's code holds their credentials.
+    pub(super) app_roles: BTreeSet<String>,
     /// Checking a plan's values rather than files.
     pub(super) planned: bool,
 }
@@ -65,6 +68,7 @@ impl<'p> Gate<'p> {
             first_kubernetes_use: None,
             first_aws_use: None,
             parameter_names: Vec::new(),
+            app_roles: BTreeSet::new(),
             planned: false,
         }
     }
@@ -93,6 +97,17 @@ impl<'p> Gate<'p> {
                 {
                     if let Some(default) = attr(block.body(), "default") {
                         self.values.insert(format!("\0var.{name}"), default.clone());
+                    }
+                }
+                ("resource", ["aws_ecs_task_definition", _]) => {
+                    if let Some(hcl::Expression::Traversal(role)) =
+                        attr(block.body(), "task_role_arn")
+                        && let hcl::Expression::Variable(root) = &role.expr
+                        && root.as_str() == "aws_iam_role"
+                        && let Some(hcl::expr::TraversalOperator::GetAttr(name)) =
+                            role.operators.first()
+                    {
+                        self.app_roles.insert(name.as_str().to_owned());
                     }
                 }
                 ("resource", ["aws_ssm_parameter", _]) => {
