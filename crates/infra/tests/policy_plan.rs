@@ -391,3 +391,45 @@ fn what_is_not_a_plan_is_a_parse_error() {
         assert_eq!(rules(&report), BTreeSet::from([Rule::ParseError]), "{text}");
     }
 }
+
+/// A planned image is checked against this deployment's own repository,
+/// once the plan knows its URL.
+#[test]
+fn a_planned_image_is_the_own_repositorys() {
+    let policy = Policy::for_target(Target::Serverless, "ca-central-1", "");
+    let repository = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/df-app";
+    let plan = |image: &str| {
+        let changes = vec![
+            create(
+                "aws_ecr_repository.app",
+                json!({"name": "df-app", "repository_url": repository}),
+            ),
+            create(
+                "aws_lambda_function.app",
+                json!({"function_name": "df-app", "package_type": "Image", "image_uri": image}),
+            ),
+        ];
+        let planned: Vec<Value> = changes
+            .iter()
+            .map(|c| json!({"address": c["address"], "mode": "managed", "type": c["type"], "name": c["name"], "values": c["change"]["after"]}))
+            .collect();
+        json!({
+            "format_version": "1.2",
+            "planned_values": {"root_module": {"resources": planned}},
+            "resource_changes": changes,
+            "configuration": {"provider_config": {"aws": {
+                "name": "aws",
+                "full_name": "registry.terraform.io/hashicorp/aws",
+                "expressions": region(),
+            }}},
+        })
+        .to_string()
+    };
+    let own = check_plan(&plan(&format!("{repository}:abc123")), &policy);
+    assert!(own.passed, "{:#?}", own.violations);
+    let theirs = check_plan(
+        &plan("123456789012.dkr.ecr.ca-central-1.amazonaws.com/payments-api:latest"),
+        &policy,
+    );
+    assert_eq!(rules(&theirs), BTreeSet::from([Rule::ForeignResource]));
+}

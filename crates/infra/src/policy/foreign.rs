@@ -218,6 +218,10 @@ impl Gate<'_> {
         if kind.starts_with("aws_iam_") && kind != "aws_iam_role" {
             keys.push("role");
         }
+        // A function's `function_name` names the function it creates.
+        if kind == "aws_lambda_function" {
+            keys.retain(|key| *key != "function_name");
+        }
         let mut foreign = Vec::new();
         planned_names(values, &keys, &mut |key, name| {
             if name.is_empty() {

@@ -9,6 +9,7 @@ use hcl::template::{Element, Template};
 
 use super::Rule;
 use super::expr::{attr, key_text};
+use super::plan::OwnNames;
 use super::structure::Gate;
 
 /// Blocks of a Kubernetes pod spec that name an image.
@@ -43,6 +44,58 @@ impl Gate<'_> {
                 self.violation(
                     Rule::ForeignResource,
                     format!("{address}: a container runs an image that is not this configuration's: use \"${{aws_ecr_repository.app.repository_url}}:TAG\" (local.image)."),
+                );
+            }
+        }
+    }
+
+    /// Every image a planned resource runs is in this deployment's own
+    /// repository (`<repository_url>:TAG` or `@DIGEST`), as far as the plan
+    /// knows it: an image still unknown comes from the repository being made.
+    pub(super) fn planned_images(
+        &mut self,
+        kind: &str,
+        address: &str,
+        values: &serde_json::Value,
+        own: &OwnNames,
+    ) {
+        let mut images: Vec<String> = Vec::new();
+        match kind {
+            "aws_lambda_function" => {
+                images.extend(
+                    values
+                        .get("image_uri")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
+                );
+            }
+            "aws_ecs_task_definition" => {
+                let definitions = values
+                    .get("container_definitions")
+                    .and_then(|v| v.as_str())
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+                if let Some(serde_json::Value::Array(containers)) = definitions {
+                    images.extend(containers.iter().filter_map(|c| {
+                        c.get("image").and_then(|i| i.as_str()).map(str::to_owned)
+                    }));
+                }
+            }
+            _ if kind.starts_with("kubernetes_") => planned_kubernetes_images(values, &mut images),
+            _ => {}
+        }
+        for image in images.into_iter().filter(|i| !i.is_empty()) {
+            // `REPO:TAG` or `REPO@DIGEST`; a `:` followed by a `/` is a port.
+            let repository = match image.split_once('@') {
+                Some((repository, _)) => repository,
+                None => match image.rsplit_once(':') {
+                    Some((repository, tag)) if !tag.contains('/') => repository,
+                    _ => image.as_str(),
+                },
+            };
+            if !own.is_of(&repository, &["aws_ecr_repository"]) {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: a container runs {image:?}, which is not an image of this deployment's ECR repository."),
                 );
             }
         }
@@ -162,5 +215,29 @@ fn kubernetes_images(body: &Body, images: &mut Vec<Expression>) {
             images.push(image.clone());
         }
         kubernetes_images(block.body(), images);
+    }
+}
+
+/// The `image` of every container of a planned pod spec, however deep.
+fn planned_kubernetes_images(values: &serde_json::Value, images: &mut Vec<String>) {
+    match values {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                if KUBERNETES_CONTAINERS.contains(&key.as_str())
+                    && let serde_json::Value::Array(containers) = value
+                {
+                    images.extend(containers.iter().filter_map(|c| {
+                        c.get("image").and_then(|i| i.as_str()).map(str::to_owned)
+                    }));
+                }
+                planned_kubernetes_images(value, images);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                planned_kubernetes_images(item, images);
+            }
+        }
+        _ => {}
     }
 }

@@ -148,6 +148,7 @@ fn resource_change(gate: &mut Gate<'_>, change: &Value, own: &OwnNames) {
     gate.planned_resource(kind, address, &body(&changed));
     gate.planned_iam(kind, address, &changed, own);
     gate.planned_references(kind, address, &changed, own);
+    gate.planned_images(kind, address, &changed, own);
 }
 
 /// The planned values that differ from what the state holds: what was in
@@ -212,7 +213,7 @@ fn module_names(module: &Value, names: &mut OwnNames) {
             Some("data") => format!("data.{kind}"),
             _ => kind.to_owned(),
         };
-        for key in ["id", "arn", "name"] {
+        for key in ["id", "arn", "name", "repository_url"] {
             if let Some(value) = resource
                 .pointer(&format!("/values/{key}"))
                 .and_then(Value::as_str)
