@@ -393,7 +393,8 @@ fn what_is_not_a_plan_is_a_parse_error() {
 }
 
 /// A planned image is checked against this deployment's own repository,
-/// once the plan knows its URL.
+/// once the plan knows its URL; the function's name the plan knows names
+/// the function it creates.
 #[test]
 fn a_planned_image_is_the_own_repositorys() {
     let policy = Policy::for_target(Target::Serverless, "ca-central-1", "");
@@ -407,6 +408,12 @@ fn a_planned_image_is_the_own_repositorys() {
             create(
                 "aws_lambda_function.app",
                 json!({"function_name": "df-app", "package_type": "Image", "image_uri": image}),
+            ),
+            // Known at plan: the function's own name, which is no reference
+            // to an existing function.
+            create(
+                "aws_lambda_function_url.app",
+                json!({"function_name": "df-app", "authorization_type": "NONE"}),
             ),
         ];
         let planned: Vec<Value> = changes

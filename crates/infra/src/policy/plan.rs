@@ -213,7 +213,7 @@ fn module_names(module: &Value, names: &mut OwnNames) {
             Some("data") => format!("data.{kind}"),
             _ => kind.to_owned(),
         };
-        for key in ["id", "arn", "name", "repository_url"] {
+        for key in ["id", "arn", "name", "function_name", "repository_url"] {
             if let Some(value) = resource
                 .pointer(&format!("/values/{key}"))
                 .and_then(Value::as_str)
