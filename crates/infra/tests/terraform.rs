@@ -20,6 +20,8 @@ use infra::terraform::{
 
 #[path = "terraform/own_address.rs"]
 mod own_address;
+#[path = "terraform/planned.rs"]
+mod planned;
 #[path = "terraform/snapshots.rs"]
 mod snapshots;
 #[path = "terraform/stores.rs"]

@@ -34,6 +34,18 @@ const ALLOWED_ACTIONS: &[&str] = &[
     "ssmmessages:OpenDataChannel",
 ];
 
+/// Resource types whose `policy` (or `assume_role_policy`, `inline_policy`)
+/// is an IAM policy document; another type's `policy` is something else
+/// (an ECR lifecycle policy's rules).
+const POLICY_HOLDERS: &[&str] = &[
+    "aws_iam_role_policy",
+    "aws_secretsmanager_secret",
+    "aws_iam_role",
+    "aws_iam_instance_profile",
+    "aws_s3_bucket_policy",
+    "aws_ecr_repository_policy",
+];
+
 /// The elements of a policy statement; IAM reads these names only.
 const STATEMENT_ELEMENTS: &[&str] = &[
     "Sid",
@@ -88,12 +100,7 @@ impl Gate<'_> {
             "aws_iam_policy_document" => self.policy_document(address, body),
             "aws_iam_role_policy_attachment" => self.attachment(address, body),
             "aws_lambda_permission" => self.lambda_permission(address, body),
-            "aws_iam_role_policy"
-            | "aws_secretsmanager_secret"
-            | "aws_iam_role"
-            | "aws_iam_instance_profile"
-            | "aws_s3_bucket_policy"
-            | "aws_ecr_repository_policy" => {
+            _ if POLICY_HOLDERS.contains(&kind) => {
                 for key in ["policy", "assume_role_policy", "inline_policy"] {
                     if let Some(value) = attr(body, key) {
                         self.inline_policy(address, key, value);
@@ -514,12 +521,16 @@ impl Gate<'_> {
         values: &serde_json::Value,
         own: &OwnNames,
     ) {
+        let holder = POLICY_HOLDERS.contains(&kind);
         let mut documents: Vec<(&str, &str)> = ["policy", "assume_role_policy", "json"]
             .into_iter()
-            .filter(|key| *key != "json" || kind == "aws_iam_policy_document")
+            .filter(|key| match *key {
+                "json" => kind == "aws_iam_policy_document",
+                _ => holder,
+            })
             .filter_map(|key| Some((key, values.get(key)?.as_str()?)))
             .collect();
-        if let Some(inline) = values.get("inline_policy").and_then(|v| v.as_array()) {
+        if holder && let Some(inline) = values.get("inline_policy").and_then(|v| v.as_array()) {
             documents.extend(
                 inline
                     .iter()

@@ -92,7 +92,7 @@ impl Gate<'_> {
                     _ => image.as_str(),
                 },
             };
-            if !own.is_of(&repository, &["aws_ecr_repository"]) {
+            if !own.is_of(repository, &["aws_ecr_repository"]) {
                 self.violation(
                     Rule::ForeignResource,
                     format!("{address}: a container runs {image:?}, which is not an image of this deployment's ECR repository."),

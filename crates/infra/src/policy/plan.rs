@@ -134,7 +134,7 @@ fn resource_change(gate: &mut Gate<'_>, change: &Value, own: &OwnNames) {
     }
     let after = change.pointer("/change/after").unwrap_or(&Value::Null);
     if mode == "data" {
-        gate.planned_data(kind, address, &body(after));
+        gate.planned_data(kind, address, &body(after), own);
         gate.planned_iam(kind, address, after, own);
         return;
     }

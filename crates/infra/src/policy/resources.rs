@@ -104,10 +104,27 @@ impl Gate<'_> {
     }
 
     /// The rules a data source read by a plan must keep.
-    pub(super) fn planned_data(&mut self, kind: &str, address: &str, values: &Body) {
+    pub(super) fn planned_data(
+        &mut self,
+        kind: &str,
+        address: &str,
+        values: &Body,
+        own: &super::plan::OwnNames,
+    ) {
         if self.data_type(kind, address) {
             self.region_argument(address, values);
             self.data_scope(kind, address, values);
+        }
+        // The cluster the EKS data sources read is this plan's own; an
+        // unknown name can only come from it.
+        if matches!(kind, "aws_eks_cluster" | "aws_eks_cluster_auth")
+            && let Some(name) = attr(values, "name").and_then(as_str)
+            && !own.is_of(&name, &["aws_eks_cluster"])
+        {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: name {name:?} is not this deployment's EKS cluster; another cluster of the account is not this deployment's."),
+            );
         }
     }
 
@@ -341,7 +358,8 @@ impl Gate<'_> {
                     );
                 }
             }
-            "aws_eks_cluster" | "aws_eks_cluster_auth" => {
+            // A plan holds the cluster's name itself: `planned_data`.
+            "aws_eks_cluster" | "aws_eks_cluster_auth" if !self.planned => {
                 let own =
                     attr(body, "name").and_then(super::expr::root_name) == Some("aws_eks_cluster");
                 if !own {
