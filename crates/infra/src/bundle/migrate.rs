@@ -77,6 +77,21 @@ fn migrates_at_start(analysis: &Analysis, files: &AppFiles) -> Option<&'static s
     }
 }
 
+/// Whether the app keeps its data in a SQLite file of its own: Django's
+/// default settings (`django.db.backends.sqlite3`), which no database
+/// deployflow runs replaces. Its schema must be made before the first
+/// request, or every page that reads the database fails.
+pub(super) fn uses_own_sqlite(analysis: &Analysis, files: &AppFiles) -> bool {
+    analysis.framework.as_deref() == Some("django")
+        && files
+            .with_suffix("settings.py")
+            .into_iter()
+            .chain(files.with_suffix("settings/base.py"))
+            .chain(files.with_suffix("settings/production.py"))
+            .filter_map(|path| files.text(path))
+            .any(|text| text.contains("django.db.backends.sqlite3"))
+}
+
 /// The Python manifests, lowercased, with `_` read as `-` (PEP 503 names).
 fn python_requirements(files: &AppFiles) -> String {
     ["requirements.txt", "pyproject.toml", "Pipfile", "setup.py"]

@@ -162,7 +162,8 @@ pub(super) fn build(
     })
 }
 
-/// The framework's migration, when the choice provisions a SQL database.
+/// The framework's migration, when the choice provisions a SQL database or
+/// the app keeps its own SQLite file.
 fn migration(
     analysis: &Analysis,
     files: &AppFiles,
@@ -175,7 +176,8 @@ fn migration(
         .provisioned
         .iter()
         .any(|s| s.kind != crate::choose::StoreKind::Redis);
-    if !sql {
+    let sqlite = !sql && migrate::uses_own_sqlite(analysis, files);
+    if !sql && !sqlite {
         return None;
     }
     let dockerfile = out
@@ -185,6 +187,14 @@ fn migration(
         .or_else(|| files.repo().text(&image.dockerfile))
         .unwrap_or_default();
     match migrate::plan(analysis, files, dockerfile, image.command.as_deref()) {
+        Ok(Some(migration)) if sqlite => {
+            out.note(
+                AdjustmentKind::Note,
+                &image.dockerfile,
+                format!("The app keeps its data in its own SQLite file: `{}` makes its tables as the container starts. The file lives in the container and is lost when the image is rebuilt; ask for postgres to keep data in a database deployflow runs.", migration.command),
+            );
+            Some(migration)
+        }
         Ok(migration) => migration,
         Err(note) => {
             out.note(AdjustmentKind::Note, &image.dockerfile, note);

@@ -381,3 +381,36 @@ fn apps_analysed_from_their_files_get_their_stores_planned_for_every_target() {
         }
     }
 }
+
+/// Django's default settings keep the data in a SQLite file of the app's
+/// own: its tables are made as the container starts, with a note that the
+/// file goes with the container.
+#[test]
+fn a_django_app_on_its_own_sqlite_file_is_migrated_as_it_starts() {
+    let analysis = app("python", "django", Some(8000), Some("gunicorn site.wsgi"));
+    let mut files = DJANGO_FILES.to_vec();
+    files.push((
+        "site/settings.py",
+        "DATABASES = {\n    'default': {\n        'ENGINE': 'django.db.backends.sqlite3',\n        'NAME': BASE_DIR / 'db.sqlite3',\n    }\n}\n",
+    ));
+    let repo = Snapshot::from_texts(files.iter().copied());
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    assert!(choice.services.provisioned.is_empty());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    assert_eq!(
+        strings(&doc["services"]["app"]["command"])[..3],
+        [
+            "sh",
+            "-c",
+            "python manage.py migrate --noinput && exec \"$$@\""
+        ]
+    );
+    assert!(has(&bundle, AdjustmentKind::Note, "its own SQLite file"));
+
+    // Without the SQLite settings nothing is run before the app.
+    let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    assert!(doc["services"]["app"]["command"].is_null());
+}
