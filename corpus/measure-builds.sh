@@ -6,7 +6,9 @@
 #
 # REPOS_DIR holds the repositories as `owner+name` git directories (or their
 # `repo/`), as for `deployflow bench analyse --corpus`; nothing is fetched.
-# With names, only those are measured. Each runs as
+# With names, only those are measured. The repositories are the HTTP ones of
+# corpus/analysis.jsonl, or those of LIST (a JSON-lines file of `repo` and
+# `description`, such as corpus/builds.jsonl). Each runs as
 # `deployflow deploy --description … file://…` with PREFLIGHT=required and
 # APPLY_MODE=plan, in a data directory of its own; required variables run
 # with placeholders. DEPLOYFLOW (default: deployflow on PATH), DOCKER_HOST and
@@ -19,12 +21,12 @@ bin=${DEPLOYFLOW:-deployflow}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-python3 - "$repos" "$@" > "$work/list" <<'PY'
+python3 - "$repos" "${LIST:-corpus/analysis.jsonl}" "$@" > "$work/list" <<'PY'
 import json, os, sys
-repos, only = sys.argv[1], set(sys.argv[2:])
-for line in open("corpus/analysis.jsonl"):
+repos, listing, only = sys.argv[1], sys.argv[2], set(sys.argv[3:])
+for line in open(listing):
     label = json.loads(line)
-    if not label["http"] or (only and label["repo"] not in only):
+    if not label.get("http", True) or (only and label["repo"] not in only):
         continue
     base = os.path.join(repos, label["repo"].replace("/", "+"))
     git = next((d for d in (os.path.join(base, "repo"), base)

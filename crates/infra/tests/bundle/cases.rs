@@ -419,11 +419,30 @@ fn cases() -> Vec<Case> {
                 Some(8080),
                 Some("./mvnw spring-boot:run"),
             ),
-            files: vec![("pom.xml", "<project/>"), ("mvnw", "")],
+            files: vec![
+                ("pom.xml", "<project/>"),
+                ("mvnw", ""),
+                (
+                    ".mvn/wrapper/maven-wrapper.properties",
+                    "distributionUrl=https://repo.maven.apache.org/maven2/org/apache/maven/apache-maven/3.9.9/apache-maven-3.9.9-bin.zip\n",
+                ),
+            ],
             check: |b| {
                 assert!(dockerfile(b).contains("./mvnw -B -q -DskipTests package"));
                 assert_eq!(cmd(b), ["java", "-jar", "app.jar"]);
                 assert_eq!(b.runtime_env["SERVER_PORT"], "8080");
+            },
+        },
+        Case {
+            // The script without `.mvn/wrapper/` cannot find Maven: the
+            // image's own Maven builds instead.
+            name: "spring boot with a maven wrapper script but no wrapper folder",
+            analysis: app("java", "spring-boot", Some(8080), None),
+            files: vec![("pom.xml", "<project/>"), ("mvnw", "")],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("RUN mvn -B -q -DskipTests package"), "{d}");
+                assert!(!d.contains("mvnw"), "{d}");
             },
         },
         Case {

@@ -243,3 +243,59 @@ fn a_native_add_on_gets_a_compiler_in_the_build_stage_only() {
     );
     assert!(!dockerfile(&plain).contains("g++"));
 }
+
+/// Prisma's client is generated from the schema before the app is built
+/// (its types are imported by the TypeScript), the schema is in place for a
+/// `postinstall` that generates it, and both stages have OpenSSL for its
+/// engines.
+#[test]
+fn a_prisma_client_is_generated_before_the_build() {
+    let schema = (
+        "prisma/schema.prisma",
+        "generator client {\n  provider = \"prisma-client-js\"\n}\n",
+    );
+    let bundle = node_bundle(
+        "node dist/main.js",
+        &[
+            (
+                "package.json",
+                r#"{"scripts": {"build": "tsc"}, "dependencies": {"@prisma/client": "5.22.0"}, "devDependencies": {"prisma": "5.22.0", "typescript": "5"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+            schema,
+        ],
+        |_| {},
+    );
+    let d = dockerfile(&bundle);
+    let at = |line: &str| {
+        d.find(line)
+            .unwrap_or_else(|| panic!("{line:?} not in:\n{d}"))
+    };
+    assert!(at("COPY prisma ./prisma\n") < at("RUN npm ci\n"));
+    assert!(at("COPY . .\n") < at("RUN npx prisma generate\n"));
+    assert!(at("RUN npx prisma generate\n") < at("RUN npm run build\n"));
+    assert_eq!(
+        d.matches("install -y --no-install-recommends openssl")
+            .count(),
+        2,
+        "{d}"
+    );
+
+    // A postinstall that generates it already: the schema is copied first,
+    // nothing more is run.
+    let bundle = node_bundle(
+        "node server.js",
+        &[
+            (
+                "package.json",
+                r#"{"scripts": {"postinstall": "prisma generate"}, "dependencies": {"@prisma/client": "5.22.0", "prisma": "5.22.0"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+            schema,
+        ],
+        |_| {},
+    );
+    let d = dockerfile(&bundle);
+    assert!(d.contains("COPY prisma ./prisma\n"), "{d}");
+    assert!(!d.contains("npx prisma generate"), "{d}");
+}

@@ -11,14 +11,19 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let quarkus = inputs.framework() == "quarkus";
     let gradle_file = files.first_of(&["build.gradle.kts", "build.gradle"]);
     let (builder, build, output) = if files.exists("pom.xml") {
-        let mvn = if files.exists("mvnw") {
+        // The wrapper script alone cannot run: it reads the Maven version
+        // (and, before wrapper 3.3, its jar) from `.mvn/wrapper/`.
+        let mvn = if files.exists("mvnw") && files.exists(".mvn/wrapper/maven-wrapper.properties") {
             "chmod +x mvnw && ./mvnw"
         } else {
             "mvn"
         };
         (MAVEN, format!("{mvn} -B -q -DskipTests package"), "target")
     } else if let Some(gradle_file) = gradle_file {
-        let gradle = if files.exists("gradlew") {
+        let gradle = if files.exists("gradlew")
+            && files.exists("gradle/wrapper/gradle-wrapper.properties")
+            && files.exists("gradle/wrapper/gradle-wrapper.jar")
+        {
             "chmod +x gradlew && ./gradlew"
         } else {
             "gradle"

@@ -40,6 +40,48 @@ fn native_addon(files: &AppFiles) -> Option<String> {
         .cloned()
 }
 
+/// How the app uses Prisma: the folder of its schema, and whether one of its
+/// install or build scripts already runs `prisma generate`.
+struct Prisma {
+    dir: String,
+    generated_by_scripts: bool,
+}
+
+/// The app's Prisma setup, when it has the client, the CLI and a schema.
+fn prisma(files: &AppFiles) -> Option<Prisma> {
+    let package = files.package_json()?;
+    let has = |name: &str| {
+        ["dependencies", "devDependencies"]
+            .iter()
+            .any(|field| package.get(*field).and_then(|d| d.get(name)).is_some())
+    };
+    if !has("@prisma/client") || !has("prisma") {
+        return None;
+    }
+    let schema = package
+        .pointer("/prisma/schema")
+        .and_then(|s| s.as_str())
+        .unwrap_or("prisma/schema.prisma")
+        .trim_start_matches("./");
+    let dir = if files.exists(schema) {
+        schema.rsplit_once('/').map_or(".", |(dir, _)| dir)
+    } else if files.dir_exists("prisma/schema") {
+        "prisma"
+    } else {
+        return None;
+    };
+    let generated_by_scripts = ["postinstall", "prebuild", "build"].iter().any(|name| {
+        package
+            .pointer(&format!("/scripts/{name}"))
+            .and_then(|s| s.as_str())
+            .is_some_and(|script| script.contains("prisma generate"))
+    });
+    Some(Prisma {
+        dir: dir.to_owned(),
+        generated_by_scripts,
+    })
+}
+
 /// The package manager and lock file the repository uses; the image installs
 /// with the same, so the versions it builds are the ones the lock file holds.
 #[derive(Clone, PartialEq, Eq)]
@@ -88,6 +130,16 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     if let Some(setup) = setup(&manager) {
         text.line(format!("RUN {setup}"));
     }
+    let prisma = prisma(files);
+    if let Some(prisma) = &prisma {
+        // Prisma's engines need OpenSSL, which the slim image lacks; and a
+        // `postinstall` that generates the client reads the schema, so it
+        // is copied before the install.
+        text.line("RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*");
+        if prisma.dir != "." {
+            text.line(format!("COPY {0} ./{0}", prisma.dir));
+        }
+    }
     if let Some(addon) = native_addon(files) {
         // Its prebuilt binary may not exist for this platform or be out of
         // reach: node-gyp then compiles it, with Python, make and a C++
@@ -97,9 +149,17 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
             "added a compiler toolchain to the build stage: {addon} is a native add-on node-gyp may have to compile"
         ));
     }
-    let prod_only = build.is_none() && !needs_dev;
+    // Generating the client takes the CLI, often a dev dependency.
+    let prod_only = build.is_none() && !needs_dev && prisma.is_none();
     text.line(format!("RUN {}", install(&manager, prod_only)));
     text.line("COPY . .");
+    if prisma.as_ref().is_some_and(|p| !p.generated_by_scripts) {
+        text.line("RUN npx prisma generate");
+        notes.push(
+            "The app imports Prisma's client, which `prisma generate` makes from its schema: the build runs it before the app is built."
+                .to_owned(),
+        );
+    }
     if let Some(build) = &build {
         text.build_args(inputs).line(format!("RUN {build}"));
         if let Some(prune) = prune(&manager).filter(|_| !needs_dev) {
@@ -107,6 +167,9 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         }
     }
     text.blank().line(format!("FROM {NODE}"));
+    if prisma.is_some() {
+        text.line("RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*");
+    }
     if let Some(package) = &global {
         text.line(format!("RUN npm install -g --no-fund --no-audit {package}"));
     }
