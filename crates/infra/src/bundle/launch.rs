@@ -61,6 +61,17 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
             format!("The app reads its port from {name}: set to {port}, the port the compose file publishes."),
             false,
         );
+    } else if reads_port_variable(analysis) {
+        // Read through a config module the analysis did not follow to the
+        // listen call (`app.listen(config.port)`): left alone, its default
+        // (an example file's `PORT=5000`) would move the app off the port
+        // the compose file publishes.
+        launch.set_env(
+            "PORT",
+            &port.to_string(),
+            format!("The app reads PORT: set to {port}, the port the compose file publishes."),
+            false,
+        );
     }
     apply_analysis_fix(analysis, &mut launch);
     if let Some(command) = launch.command.take() {
@@ -75,6 +86,12 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
         patch_sources(analysis, files, &mut launch);
     }
     launch
+}
+
+/// Whether the app reads a variable named `PORT`, the name servers listen on.
+fn reads_port_variable(analysis: &Analysis) -> bool {
+    analysis.env.iter().any(|v| v.name == "PORT")
+        || analysis.required_env.iter().any(|name| name == "PORT")
 }
 
 impl Launch {

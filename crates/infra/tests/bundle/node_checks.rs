@@ -299,3 +299,21 @@ fn a_prisma_client_is_generated_before_the_build() {
     assert!(d.contains("COPY prisma ./prisma\n"), "{d}");
     assert!(!d.contains("npx prisma generate"), "{d}");
 }
+
+/// `app.listen(config.port)` with `port: process.env.PORT` in a config
+/// module: the analysis saw PORT read but not the listen call it reaches.
+/// PORT is set to the port the compose file publishes, not left to the
+/// example file's default.
+#[test]
+fn a_port_variable_read_through_a_config_module_is_set_to_the_published_port() {
+    let bundle = node_bundle(
+        "node dist/server.js",
+        &[
+            ("package.json", r#"{"dependencies": {"express": "4"}}"#),
+            ("package-lock.json", "{}"),
+        ],
+        |a| a.env.push(var("PORT", false, false, Some("5000"))),
+    );
+    assert_eq!(env_of(&bundle, "PORT").as_deref(), Some("3000"));
+    assert_eq!(bundle.container_port, 3000);
+}
