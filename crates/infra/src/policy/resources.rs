@@ -46,6 +46,23 @@ const MAX_STORE_NODES: u32 = 2;
 /// Concurrency a function may reserve out of the account's shared pool.
 const MAX_RESERVED_CONCURRENCY: u32 = 10;
 
+/// The largest sizes the choose step gives a task or a function, and the
+/// disk each comes with: billed by the second, so an author could otherwise
+/// run up any bill (a function also takes the account's shared concurrency
+/// for as long as it runs).
+const COMPUTE_LIMITS: &[(&str, &[&str], i64)] = &[
+    ("aws_ecs_task_definition", &["cpu"], 4096),
+    ("aws_ecs_task_definition", &["memory"], 8192),
+    (
+        "aws_ecs_task_definition",
+        &["ephemeral_storage", "size_in_gib"],
+        21,
+    ),
+    ("aws_lambda_function", &["memory_size"], 2048),
+    ("aws_lambda_function", &["timeout"], 60),
+    ("aws_lambda_function", &["ephemeral_storage", "size"], 512),
+];
+
 /// Resource arguments that upload a local file.
 const UPLOAD_ARGS: &[&str] = &["source", "filename"];
 
@@ -70,6 +87,7 @@ impl Gate<'_> {
         self.iam(kind, &address, block);
         self.foreign(kind, &address, body);
         self.sizes(&address, body, true);
+        self.compute_sizes(kind, &address, body);
         self.for_each(kind, &address, body);
         self.lifecycle(&address, body);
         self.stores(kind, &address, body);
@@ -100,7 +118,39 @@ impl Gate<'_> {
         let ranges = ingress::public_ranges(kind, values, &self.policy.world_open_ports);
         self.coverage.add_resource(address, ranges);
         self.sizes(address, values, false);
+        self.compute_sizes(kind, address, values);
         self.stores(kind, address, values);
+    }
+
+    /// A task's or a function's size, at most what the choose step gives.
+    fn compute_sizes(&mut self, kind: &str, address: &str, body: &Body) {
+        for (limited, path, bound) in COMPUTE_LIMITS {
+            if *limited != kind {
+                continue;
+            }
+            let (key, blocks) = path.split_last().expect("a path");
+            let mut bodies = vec![body];
+            for block in blocks {
+                bodies = bodies
+                    .into_iter()
+                    .flat_map(|b| b.blocks().filter(|inner| inner.identifier() == *block))
+                    .map(|inner| inner.body())
+                    .collect();
+            }
+            for found in bodies.into_iter().filter_map(|b| attr(b, key)) {
+                let value = as_int(self.resolve(found));
+                if !value.is_some_and(|v| (0..=*bound).contains(&v)) {
+                    self.violation(
+                        Rule::SizeNotBounded,
+                        format!(
+                            "{address}: {} is {}; at most {bound}, the largest size a deployment is given.",
+                            path.join("."),
+                            value.map_or("not a literal number".to_owned(), |v| v.to_string())
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     /// The rules a data source read by a plan must keep.
@@ -258,7 +308,7 @@ impl Gate<'_> {
                 "count" if top => self.policy.max_count,
                 "desired_count" | "desired_size" | "min_size" | "max_size" | "min_capacity"
                 | "max_capacity" => self.policy.max_replicas,
-                "volume_size" => self.policy.max_disk_gb,
+                "volume_size" | "disk_size" => self.policy.max_disk_gb,
                 "allocated_storage" | "max_allocated_storage" => MAX_STORE_GB,
                 "num_cache_clusters"
                 | "num_cache_nodes"

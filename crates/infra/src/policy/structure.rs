@@ -47,7 +47,7 @@ pub(super) struct Gate<'p> {
     parameter_names: Vec<(String, Expression)>,
     /// The `aws_iam_role`s task definitions run the app as (`task_role_arn`):
     /// the app's code holds their credentials.
-    pub(super) app_roles: BTreeSet<String>,
+    pub(super) app_roles: Vec<Expression>,
     /// Checking a plan's values rather than files.
     pub(super) planned: bool,
 }
@@ -68,7 +68,7 @@ impl<'p> Gate<'p> {
             first_kubernetes_use: None,
             first_aws_use: None,
             parameter_names: Vec::new(),
-            app_roles: BTreeSet::new(),
+            app_roles: Vec::new(),
             planned: false,
         }
     }
@@ -100,15 +100,8 @@ impl<'p> Gate<'p> {
                     }
                 }
                 ("resource", ["aws_ecs_task_definition", _]) => {
-                    if let Some(hcl::Expression::Traversal(role)) =
-                        attr(block.body(), "task_role_arn")
-                        && let hcl::Expression::Variable(root) = &role.expr
-                        && root.as_str() == "aws_iam_role"
-                        && let Some(hcl::expr::TraversalOperator::GetAttr(name)) =
-                            role.operators.first()
-                    {
-                        self.app_roles.insert(name.as_str().to_owned());
-                    }
+                    self.app_roles
+                        .extend(attr(block.body(), "task_role_arn").cloned());
                 }
                 ("resource", ["aws_ssm_parameter", _]) => {
                     if let Some(name) = attr(block.body(), "name") {
