@@ -2349,3 +2349,34 @@ resource "aws_iam_role_policy_attachment" "task" {
         );
     }
 }
+
+/// Stores in another network, and a bucket's events sent to a queue of
+/// another account: both name resources the deployment did not create.
+#[test]
+fn stores_and_notifications_reach_only_own_resources() {
+    let container_service = Policy::for_choice(&choice(Target::ContainerService));
+    let vm = vm_policy();
+    assert_only(
+        r#"resource "aws_db_instance" "x" {
+  identifier_prefix    = "x-"
+  instance_class       = "db.t4g.micro"
+  allocated_storage    = 20
+  publicly_accessible  = false
+  storage_encrypted    = true
+  db_subnet_group_name = "prod-db-subnets"
+}"#,
+        &[Rule::ForeignResource],
+        &container_service,
+    );
+    assert_only(
+        r#"resource "aws_s3_bucket_notification" "x" {
+  bucket = aws_s3_bucket.bundle.id
+  queue {
+    queue_arn = "arn:aws:sqs:ca-central-1:${data.aws_caller_identity.current.account_id}:collector"
+    events    = ["s3:ObjectCreated:*"]
+  }
+}"#,
+        &[Rule::ForeignResource],
+        &vm,
+    );
+}

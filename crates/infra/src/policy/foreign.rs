@@ -44,6 +44,8 @@ const REFERENCE_ARGS: &[&str] = &[
     "snapshot_id",
     "s3_bucket",
     "layers",
+    "db_subnet_group_name",
+    "subnet_group_name",
 ];
 
 /// The resource types an argument of [`REFERENCE_ARGS`] (and `role`,
@@ -78,6 +80,9 @@ fn referenced_types(key: &str) -> &'static [&'static str] {
         "bucket" => &["aws_s3_bucket"],
         "task_definition" => &["aws_ecs_task_definition"],
         "s3_bucket" => &["aws_s3_bucket"],
+        // An existing group puts the store in another network.
+        "db_subnet_group_name" => &["aws_db_subnet_group"],
+        "subnet_group_name" => &["aws_elasticache_subnet_group"],
         // Layers run inside the function; none is made here, and another
         // account's would run its code with the app's role.
         "layers" => &["aws_lambda_layer_version"],
@@ -358,6 +363,10 @@ impl Gate<'_> {
                 "launch_template" => (&["id", "name"], &["aws_launch_template"]),
                 "access_logs" | "connection_logs" => (&["bucket"], &["aws_s3_bucket"]),
                 "service_registries" => (&["registry_arn"], &["aws_service_discovery_service"]),
+                // A bucket's events sent to another account's queue or topic.
+                "queue" => (&["queue_arn"], &["aws_sqs_queue"]),
+                "topic" => (&["topic_arn"], &["aws_sns_topic"]),
+                "lambda_function" => (&["lambda_function_arn"], &["aws_lambda_function"]),
                 _ => (&[], &[]),
             };
             for key in what {
