@@ -374,6 +374,27 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            // go-sqlite3 panics at start when built without cgo.
+            name: "go with a cgo driver is built with cgo and runs on debian",
+            analysis: app("go", "gin", Some(8080), None),
+            files: vec![
+                (
+                    "go.mod",
+                    "module x\n\nrequire (\n\tgithub.com/gin-gonic/gin v1.10.0\n\tgithub.com/mattn/go-sqlite3 v1.14.22\n)\n",
+                ),
+                ("main.go", "package main\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("RUN CGO_ENABLED=1 go build"), "{d}");
+                assert!(
+                    d.contains(&format!("FROM {}", infra::bundle::images::DEBIAN_SLIM)),
+                    "{d}"
+                );
+                assert!(!d.contains("FROM alpine"), "{d}");
+            },
+        },
+        Case {
             name: "go with gin in cmd/server and templates",
             analysis: app("go", "gin", Some(8080), Some("go run ./cmd/server")),
             files: vec![

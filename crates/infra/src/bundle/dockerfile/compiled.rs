@@ -7,6 +7,22 @@ use crate::bundle::app_files::{AppFiles, parent};
 use crate::bundle::health::Probe;
 use crate::bundle::images::{ALPINE, DEBIAN_SLIM, GO_BUILD, RUST_BUILD};
 
+/// Go modules that only work through cgo (a C library linked in).
+const CGO_MODULES: &[&str] = &[
+    "github.com/mattn/go-sqlite3",
+    "github.com/confluentinc/confluent-kafka-go",
+    "gopkg.in/confluentinc/confluent-kafka-go",
+];
+
+/// The first cgo-only module `go.mod` requires.
+fn cgo_package(files: &AppFiles) -> Option<&'static str> {
+    let go_mod = files.text("go.mod")?;
+    CGO_MODULES
+        .iter()
+        .copied()
+        .find(|module| go_mod.contains(module))
+}
+
 pub(super) fn go(inputs: &Inputs) -> Image {
     let files = inputs.files;
     let (package, args) = go_package(inputs.command, files);
@@ -17,14 +33,31 @@ pub(super) fn go(inputs: &Inputs) -> Image {
         text.line("COPY go.mod go.sum* ./")
             .line("RUN go mod download");
     }
-    text.line("COPY . .")
-        .line(format!(
-            "RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /out/app {package}"
-        ))
-        .blank()
-        .line(format!("FROM {ALPINE}"))
-        .line("RUN adduser -D -H -u 10001 app")
-        .app_dir("app")
+    let cgo = cgo_package(files);
+    text.line("COPY . .").line(format!(
+        "RUN CGO_ENABLED={} go build -trimpath -ldflags=\"-s -w\" -o /out/app {package}",
+        u8::from(cgo.is_some())
+    ));
+    text.blank();
+    let mut notes = Vec::new();
+    let probe = match cgo {
+        // The binary links the build image's glibc: the final image is the
+        // same Debian, not Alpine's musl.
+        Some(module) => {
+            notes.push(format!(
+                "`{module}` is a cgo package (it does not work with CGO_ENABLED=0): the binary is built with cgo and runs on Debian."
+            ));
+            text.line(format!("FROM {DEBIAN_SLIM}"))
+                .line("RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/* && useradd --no-create-home --uid 10001 app");
+            Probe::Curl
+        }
+        None => {
+            text.line(format!("FROM {ALPINE}"))
+                .line("RUN adduser -D -H -u 10001 app");
+            Probe::Wget
+        }
+    };
+    text.app_dir("app")
         .line("COPY --from=build /out/app /usr/local/bin/app");
     for dir in asset_dirs(files) {
         text.line(format!("COPY --from=build /src/{dir} ./{dir}"));
@@ -33,11 +66,11 @@ pub(super) fn go(inputs: &Inputs) -> Image {
     cmd.extend(args);
     Image {
         dockerfile: text.finish(inputs, "app", &exec_form(&cmd.join(" "))),
-        probe: Probe::Wget,
+        probe,
         ignore: &["bin", "vendor/**/testdata"],
         extra_files: Vec::new(),
         context: None,
-        notes: Vec::new(),
+        notes,
     }
 }
 
