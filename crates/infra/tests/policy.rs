@@ -80,6 +80,19 @@ fn messages(report: &PolicyReport) -> String {
         .join("\n")
 }
 
+/// Each case is refused by exactly its rules.
+fn assert_each_refused(cases: Vec<(&str, String, &[Rule], &Policy)>) {
+    for (name, extra, rules, policy) in cases {
+        let report = check_with(&extra, policy);
+        assert_eq!(
+            report.rules(),
+            rules.iter().copied().collect::<BTreeSet<_>>(),
+            "case {name:?}:\n{extra}\n{:#?}",
+            report.violations
+        );
+    }
+}
+
 fn assert_passes(extra: &str, policy: &Policy) {
     let report = check_with(extra, policy);
     assert!(
@@ -2150,15 +2163,7 @@ resource "aws_iam_role_policy_attachment" "task" {
             &kubernetes,
         ),
     ];
-    for (name, extra, rules, policy) in cases {
-        let report = check_with(&extra, policy);
-        assert_eq!(
-            report.rules(),
-            rules.iter().copied().collect::<BTreeSet<_>>(),
-            "case {name:?}:\n{extra}\n{:#?}",
-            report.violations
-        );
-    }
+    assert_each_refused(cases);
 
     // The shapes the templates use pass: the own repository's image, an own
     // task definition, a default group of the own VPC, a small store.
@@ -2339,15 +2344,7 @@ resource "aws_iam_role_policy_attachment" "task" {
             &container_service,
         ),
     ];
-    for (name, extra, rules, policy) in cases {
-        let report = check_with(&extra, policy);
-        assert_eq!(
-            report.rules(),
-            rules.iter().copied().collect::<BTreeSet<_>>(),
-            "case {name:?}:\n{extra}\n{:#?}",
-            report.violations
-        );
-    }
+    assert_each_refused(cases);
 }
 
 /// Stores in another network, and a bucket's events sent to a queue of

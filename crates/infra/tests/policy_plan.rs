@@ -103,6 +103,11 @@ fn base_changes() -> Vec<Value> {
 fn plan_with(extra: Vec<Value>, provider_expressions: Value) -> String {
     let mut changes = base_changes();
     changes.extend(extra);
+    plan_of(changes, provider_expressions)
+}
+
+/// A `show -json` document of `changes`, the managed ones also planned.
+fn plan_of(changes: Vec<Value>, provider_expressions: Value) -> String {
     let planned: Vec<Value> = changes
         .iter()
         .filter(|c| c["mode"] == "managed")
@@ -416,21 +421,7 @@ fn a_planned_image_is_the_own_repositorys() {
                 json!({"function_name": "df-app", "authorization_type": "NONE"}),
             ),
         ];
-        let planned: Vec<Value> = changes
-            .iter()
-            .map(|c| json!({"address": c["address"], "mode": "managed", "type": c["type"], "name": c["name"], "values": c["change"]["after"]}))
-            .collect();
-        json!({
-            "format_version": "1.2",
-            "planned_values": {"root_module": {"resources": planned}},
-            "resource_changes": changes,
-            "configuration": {"provider_config": {"aws": {
-                "name": "aws",
-                "full_name": "registry.terraform.io/hashicorp/aws",
-                "expressions": region(),
-            }}},
-        })
-        .to_string()
+        plan_of(changes, region())
     };
     let own = check_plan(&plan(&format!("{repository}:abc123")), &policy);
     assert!(own.passed, "{:#?}", own.violations);
