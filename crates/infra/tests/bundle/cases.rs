@@ -520,6 +520,35 @@ fn cases() -> Vec<Case> {
                     ["php", "artisan", "serve", "--host=0.0.0.0", "--port=8000"]
                 );
                 assert!(dockerfile(b).contains("AS vendor"));
+                assert!(!dockerfile(b).contains("AS assets"));
+            },
+        },
+        Case {
+            // A starter kit's pages load Vite's build through @vite.
+            name: "laravel with vite assets",
+            analysis: app("php", "laravel", Some(8000), Some("php artisan serve")),
+            files: vec![
+                ("composer.json", "{}"),
+                ("artisan", ""),
+                ("public/index.php", ""),
+                (
+                    "package.json",
+                    r#"{"scripts": {"build": "vite build"}, "devDependencies": {"vite": "5", "laravel-vite-plugin": "1"}}"#,
+                ),
+                ("package-lock.json", "{}"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("AS assets\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n"),
+                    "{d}"
+                );
+                assert!(
+                    d.contains(
+                        "COPY --from=assets --chown=app:app /app/public/build ./public/build"
+                    ),
+                    "{d}"
+                );
             },
         },
         Case {

@@ -4,8 +4,9 @@
 
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
+use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
-use crate::bundle::images::{COMPOSER, PHP};
+use crate::bundle::images::{COMPOSER, NODE, PHP};
 
 /// Requests the built-in server handles in parallel.
 const SERVER_WORKERS: u32 = 4;
@@ -43,6 +44,21 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     } else {
         None
     };
+    let assets = laravel && builds_vite_assets(files);
+    if assets {
+        // Blade's @vite reads public/build/manifest.json: without it every
+        // page that loads the app's scripts answers 500.
+        let install = if files.exists("package-lock.json") {
+            "npm ci"
+        } else {
+            "npm install"
+        };
+        text.line(format!("FROM {NODE} AS assets"))
+            .line("WORKDIR /app")
+            .line("COPY . .")
+            .line(format!("RUN {install} && npm run build"))
+            .blank();
+    }
     text.line(format!("FROM {PHP}"));
     if laravel {
         text.line("RUN docker-php-ext-install pdo_mysql");
@@ -53,6 +69,9 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         Some(stage) => text.line(format!("COPY --from={stage} --chown=app:app /app /app")),
         None => text.line("COPY --chown=app:app . ."),
     };
+    if assets {
+        text.line("COPY --from=assets --chown=app:app /app/public/build ./public/build");
+    }
     text.line(format!("ENV PHP_CLI_SERVER_WORKERS={SERVER_WORKERS}"));
     Ok(Image {
         dockerfile: text.finish(inputs, "app", &exec_form(&command)),
@@ -66,5 +85,18 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         extra_files: Vec::new(),
         context: None,
         notes: Vec::new(),
+    })
+}
+
+/// Whether the app's front-end assets are built by Vite (`npm run build`
+/// with laravel-vite-plugin), as Laravel's starter kits do.
+fn builds_vite_assets(files: &AppFiles) -> bool {
+    files.package_json().is_some_and(|package| {
+        let has = |name: &str| {
+            ["dependencies", "devDependencies"]
+                .iter()
+                .any(|field| package.get(*field).and_then(|d| d.get(name)).is_some())
+        };
+        package.pointer("/scripts/build").is_some() && has("laravel-vite-plugin")
     })
 }
