@@ -333,11 +333,19 @@ async fn build_proxy_image(
     }
     let label = format!("{LABEL}=proxy-image");
     let context = dir.path().to_string_lossy().into_owned();
-    let built = docker::capture(
+    // The classic builder, as for the app's own builds: a CLI that defaults
+    // to BuildKit refuses to build at all when its buildx plugin is missing.
+    let classic: Vec<(String, String)> = CLASSIC_BUILDER
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    let built = docker::capture_in(
         config,
         &config.bin,
         &["build", "-q", "--label", &label, "-t", image, &context],
         Duration::from_secs(600),
+        None,
+        &classic,
     )
     .await?;
     if built.success {
