@@ -2377,3 +2377,77 @@ fn stores_and_notifications_reach_only_own_resources() {
         &vm,
     );
 }
+
+/// The load balancer sends the app's users only to the app, and a secret
+/// stays where the deployment keeps it.
+#[test]
+fn traffic_and_secrets_stay_with_the_deployment() {
+    let container_service = Policy::for_choice(&choice(Target::ContainerService));
+    assert_each_refused(vec![
+        (
+            "a redirect of every request to another host",
+            r#"resource "aws_lb_listener" "x" {
+  load_balancer_arn = aws_lb.app.arn
+  port              = 8080
+  protocol          = "HTTP"
+  default_action {
+    type = "redirect"
+    redirect {
+      host        = "login.attacker.example"
+      status_code = "HTTP_302"
+    }
+  }
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "a weighted forward to another team's target group",
+            r#"resource "aws_lb_listener" "x" {
+  load_balancer_arn = aws_lb.app.arn
+  port              = 8080
+  protocol          = "HTTP"
+  default_action {
+    type = "forward"
+    forward {
+      target_group {
+        arn = "arn:aws:elasticloadbalancing:ca-central-1:${data.aws_caller_identity.current.account_id}:targetgroup/payments/0123456789abcdef"
+      }
+    }
+  }
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "a secret replicated to another region",
+            r#"resource "aws_secretsmanager_secret" "x" {
+  name_prefix = "x-"
+  replica {
+    region = "us-east-1"
+  }
+}"#
+            .to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+    ]);
+    assert_passes(
+        r#"resource "aws_lb_listener" "x" {
+  load_balancer_arn = aws_lb.app.arn
+  port              = 8080
+  protocol          = "HTTP"
+  default_action {
+    type = "redirect"
+    redirect {
+      protocol    = "HTTPS"
+      port        = "443"
+      status_code = "HTTP_301"
+    }
+  }
+}"#,
+        &container_service,
+    );
+}

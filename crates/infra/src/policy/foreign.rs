@@ -363,6 +363,8 @@ impl Gate<'_> {
                 "launch_template" => (&["id", "name"], &["aws_launch_template"]),
                 "access_logs" | "connection_logs" => (&["bucket"], &["aws_s3_bucket"]),
                 "service_registries" => (&["registry_arn"], &["aws_service_discovery_service"]),
+                // A listener's weighted forward names its groups by `arn`.
+                "target_group" => (&["arn"], &["aws_lb_target_group"]),
                 // A bucket's events sent to another account's queue or topic.
                 "queue" => (&["queue_arn"], &["aws_sqs_queue"]),
                 "topic" => (&["topic_arn"], &["aws_sns_topic"]),
@@ -382,6 +384,25 @@ impl Gate<'_> {
                         ),
                     );
                 }
+            }
+            // A redirect to another host hands the app's users (and what
+            // they send) to it; `#{host}` keeps them on the app's own.
+            if block.identifier() == "redirect"
+                && let Some(host) = attr(block.body(), "host")
+                && as_str(self.resolve(host)).as_deref() != Some("#{host}")
+            {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: a redirect may change the scheme, port or path, not the host (host = \"#{{host}}\" or absent): another host takes the app's users and what they send."),
+                );
+            }
+            // A replica copies the secret out of the deployment, into a
+            // region and a key policy it does not manage.
+            if block.identifier() == "replica" {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!("{address}: a replica copies the secret into another region, out of the deployment's reach; keep one copy."),
+                );
             }
             if block.identifier() == "remote_access" {
                 self.violation(
