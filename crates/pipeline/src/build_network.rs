@@ -351,11 +351,10 @@ async fn build_proxy_image(
     if built.success {
         return Ok(());
     }
-    let tail = built.lines();
     Err(format!(
-        "the egress proxy image could not be built on {}: {}",
+        "the egress proxy could not be built on {}: {}",
         isolation.proxy_base_image,
-        tail[tail.len().saturating_sub(6)..].join("\n")
+        crate::preflight::diagnose::build_failure(&built.lines())
     ))
 }
 

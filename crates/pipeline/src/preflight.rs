@@ -5,7 +5,7 @@
 //! Dockerfile step that failed, the app's last lines when it exits, or
 //! where it listens when it does not answer.
 
-mod diagnose;
+pub(crate) mod diagnose;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};

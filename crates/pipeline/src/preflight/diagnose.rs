@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Why the image did not build: the Dockerfile step that failed, its exit
 /// code, and the last lines before it.
-pub(super) fn build_failure(lines: &[String]) -> String {
+pub(crate) fn build_failure(lines: &[String]) -> String {
     let step = lines
         .iter()
         .rev()
@@ -31,6 +31,8 @@ pub(super) fn build_failure(lines: &[String]) -> String {
         .any(|l| l.contains("not supported by buildkit"))
     {
         "; this engine's Compose builds with BuildKit, whose `RUN` steps cannot join the isolated build network: give deployflow a Compose that honours DOCKER_BUILDKIT=0 (the standalone docker-compose through COMPOSE_BIN, or a Compose v2 that still has the classic builder), or build unisolated with BUILD_ISOLATION=off"
+    } else if lines.iter().any(|l| base_image_unreachable(l)) {
+        "; a base image could not be pulled: the engine's registry is out of its reach or does not hold that image (BASE_IMAGE_REGISTRY names a mirror that holds the base images)"
     } else if lines.iter().any(|l| refused_by_egress_proxy(l)) {
         "; the build asked for a host that is not on the build network's allow-list (the egress proxy answered 403): add it to BUILD_EGRESS_ALLOW if it is a source you trust"
     } else {
@@ -52,6 +54,15 @@ fn needs_buildkit(line: &str) -> bool {
         || line.contains("Unknown flag: network")
         || line.contains("Unknown flag: security")
         || line.contains("requires BuildKit")
+}
+
+/// The engine failing to pull a `FROM` image: refused, unknown, or its
+/// registry out of reach.
+fn base_image_unreachable(line: &str) -> bool {
+    line.contains("pull access denied")
+        || line.contains("manifest unknown")
+        || line.contains("failed to resolve reference")
+        || (line.contains("Error response from daemon: Get ") && line.contains("/v2/"))
 }
 
 /// A client told by the build network's proxy that a host is not allowed
@@ -220,6 +231,26 @@ mod tests {
         assert!(reason.contains("docker-buildx"), "{reason}");
         assert!(!reason.contains("Install the buildx component"), "{reason}");
         assert!(reason.ends_with("Unknown flag: link"), "{reason}");
+    }
+
+    #[test]
+    fn a_base_image_out_of_reach_is_named_above_the_builders_warnings() {
+        let lines: Vec<String> = [
+            "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host",
+            "DEPRECATED: The legacy builder is deprecated and will be removed in a future release.",
+            "            Install the buildx component to build images with BuildKit:",
+            "            https://docs.docker.com/go/buildx/",
+        ]
+        .map(String::from)
+        .to_vec();
+        let reason = build_failure(&lines);
+        assert!(
+            reason.contains("a base image could not be pulled"),
+            "{reason}"
+        );
+        assert!(reason.contains("BASE_IMAGE_REGISTRY"), "{reason}");
+        assert!(reason.ends_with("no such host"), "{reason}");
+        assert!(!reason.contains("buildx"), "{reason}");
     }
 
     #[test]
