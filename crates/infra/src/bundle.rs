@@ -23,6 +23,7 @@ mod health;
 mod host_access;
 pub mod images;
 mod launch;
+pub(crate) use launch::holds_address;
 mod makefile;
 mod migrate;
 mod normalise;

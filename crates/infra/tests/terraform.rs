@@ -470,6 +470,16 @@ fn the_container_targets_route_8080_to_the_app_port() {
     );
     assert_eq!(text(local(&files, "app_port")), "3000");
     assert!(text(local(&files, "port_env")).contains(r#""PORT" = "3000""#));
+    let listen = TerraformInputs {
+        port_env: Some("LISTEN_ADDR".to_owned()),
+        port_env_is_address: true,
+        ..inputs(Target::ContainerService)
+    };
+    let listen = render_and_gate(&listen);
+    assert!(
+        text(local(&listen, "port_env")).contains(r#""LISTEN_ADDR" = "0.0.0.0:3000""#),
+        "an address variable gets the whole address"
+    );
     resource(&files, "aws_ecr_repository", "app");
     assert_eq!(
         text(attr(

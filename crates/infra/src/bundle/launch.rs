@@ -55,12 +55,22 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
     launch.original_command = command.clone();
     launch.command = command;
     if let Some(name) = &analysis.port_env {
-        launch.set_env(
-            name,
-            &port.to_string(),
-            format!("The app reads its port from {name}: set to {port}, the port the compose file publishes."),
-            false,
-        );
+        if holds_address(analysis, name) {
+            let address = format!("0.0.0.0:{port}");
+            launch.set_env(
+                name,
+                &address,
+                format!("The app listens on the address in {name}: set to {address}, all interfaces and the port the compose file publishes."),
+                true,
+            );
+        } else {
+            launch.set_env(
+                name,
+                &port.to_string(),
+                format!("The app reads its port from {name}: set to {port}, the port the compose file publishes."),
+                false,
+            );
+        }
     } else if reads_port_variable(analysis) {
         // Read through a config module the analysis did not follow to the
         // listen call (`app.listen(config.port)`): left alone, its default
@@ -86,6 +96,24 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
         patch_sources(analysis, files, &mut launch);
     }
     launch
+}
+
+/// Whether the variable the app takes its port from holds a whole address
+/// (`ADDR=":8080"`, Go's `r.Run(os.Getenv("LISTEN"))`): its default has a
+/// colon, or without a default its name says address, not port.
+pub(crate) fn holds_address(analysis: &Analysis, name: &str) -> bool {
+    let default = analysis
+        .env
+        .iter()
+        .find(|v| v.name == name)
+        .and_then(|v| v.default.as_deref());
+    match default {
+        Some(default) => default.contains(':') && !default.contains("://"),
+        None => {
+            let name = name.to_ascii_uppercase();
+            !name.contains("PORT") && ["ADDR", "LISTEN", "BIND"].iter().any(|w| name.contains(w))
+        }
+    }
 }
 
 /// Whether the app reads a variable named `PORT`, the name servers listen on.
@@ -202,14 +230,27 @@ fn framework_env(analysis: &Analysis, port: u16, launch: &mut Launch) {
             );
             set("PORT", &port, "Next.js reads its port from PORT", false);
         }
-        "nuxt" => {
+        "nuxt" | "sveltekit" | "astro" | "remix" | "react-router" | "solid-start" => {
+            let name = match framework {
+                "nuxt" => "Nuxt",
+                "sveltekit" => "SvelteKit",
+                "astro" => "Astro",
+                "remix" => "Remix",
+                "react-router" => "React Router",
+                _ => "SolidStart",
+            };
             set(
                 "HOST",
                 "0.0.0.0",
-                "Nuxt's server binds the address in HOST",
+                &format!("{name}'s server binds the address in HOST"),
                 true,
             );
-            set("PORT", &port, "Nuxt reads its port from PORT", false);
+            set(
+                "PORT",
+                &port,
+                &format!("{name} reads its port from PORT"),
+                false,
+            );
         }
         "aspnet-core" => {
             let urls = format!("http://0.0.0.0:{port}");

@@ -26,6 +26,10 @@ pub struct TerraformInputs {
     /// The variable the app reads its port from (`PORT`), set to `app_port`
     /// on the container targets.
     pub port_env: Option<String>,
+    /// `port_env` holds a whole address (`ADDR=":8080"`), set to
+    /// `0.0.0.0:PORT` rather than the port alone.
+    #[serde(default)]
+    pub port_env_is_address: bool,
     /// S3 object key the bundle archive is uploaded under (`vm`).
     pub bundle_key: String,
     /// The path a load balancer or readiness probe asks; `/` when unknown.
@@ -66,6 +70,10 @@ impl TerraformInputs {
             app_port: analysis.port.unwrap_or(HOST_PORT),
             env_names,
             port_env: analysis.port_env.clone().filter(|name| is_env_name(name)),
+            port_env_is_address: analysis
+                .port_env
+                .as_deref()
+                .is_some_and(|name| crate::bundle::holds_address(analysis, name)),
             bundle_key: format!("bundles/{}/bundle.tar.gz", slug(job_id)),
             health_path: analysis
                 .health_path

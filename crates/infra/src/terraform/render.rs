@@ -203,7 +203,12 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
     }
     let mut port_env = Map::new();
     if let Some(name) = &inputs.port_env {
-        port_env.insert(name.clone(), Value::from(inputs.app_port.to_string()));
+        let value = if inputs.port_env_is_address {
+            format!("0.0.0.0:{}", inputs.app_port)
+        } else {
+            inputs.app_port.to_string()
+        };
+        port_env.insert(name.clone(), Value::from(value));
     }
     let own_addresses: Map<String, Value> = inputs
         .own_addresses

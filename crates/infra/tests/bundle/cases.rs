@@ -852,3 +852,24 @@ fn every_language_gets_a_dockerfile_for_every_target() {
         }
     }
 }
+
+#[test]
+fn a_port_variable_that_holds_an_address_gets_the_whole_address() {
+    let repo = Snapshot::from_texts([
+        ("go.mod", "module example.com/api\n\ngo 1.22\n"),
+        ("main.go", "package main\n"),
+    ]);
+    let bundle_with = |name: &str, default: Option<&str>| {
+        let analysis = with(app("go", "gin", Some(8080), None), |a| {
+            a.port_env = Some(name.to_owned());
+            a.env.push(var(name, false, false, default));
+        });
+        build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap()
+    };
+    let listen = bundle_with("LISTEN", None);
+    assert_eq!(env_of(&listen, "LISTEN").as_deref(), Some("0.0.0.0:8080"));
+    let addr = bundle_with("HTTP_ADDR", Some(":9000"));
+    assert_eq!(env_of(&addr, "HTTP_ADDR").as_deref(), Some("0.0.0.0:8080"));
+    let port = bundle_with("APP_PORT", Some("9000"));
+    assert_eq!(env_of(&port, "APP_PORT").as_deref(), Some("8080"));
+}
