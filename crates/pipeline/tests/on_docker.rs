@@ -808,14 +808,17 @@ async fn a_compose_file_that_reaches_the_host_is_neither_preflighted_nor_started
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_django_project_answers() {
+async fn a_django_project_answers_with_its_collected_static_files() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
         return;
     };
+    // WhiteNoise's manifest storage fails every page that names a static
+    // file until `collectstatic` has run: the page answers only if the
+    // image collected them.
     let outcome = deploy(
         &docker,
         &[
-            ("requirements.txt", "django==5.1.4\n"),
+            ("requirements.txt", "django==5.1.4\nwhitenoise==6.8.2\n"),
             (
                 "manage.py",
                 "import os\nimport sys\n\nif __name__ == \"__main__\":\n    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
@@ -823,11 +826,12 @@ async fn a_django_project_answers() {
             ("shop/__init__.py", ""),
             (
                 "shop/settings.py",
-                "SECRET_KEY = \"not-a-secret\"\nDEBUG = False\nALLOWED_HOSTS = [\"*\"]\nROOT_URLCONF = \"shop.urls\"\nINSTALLED_APPS = []\nMIDDLEWARE = []\n",
+                "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent.parent\nSECRET_KEY = \"not-a-secret\"\nDEBUG = False\nALLOWED_HOSTS = [\"*\"]\nROOT_URLCONF = \"shop.urls\"\nINSTALLED_APPS = [\"django.contrib.staticfiles\"]\nMIDDLEWARE = [\"whitenoise.middleware.WhiteNoiseMiddleware\"]\nSTATIC_URL = \"/static/\"\nSTATIC_ROOT = BASE_DIR / \"staticfiles\"\nSTATICFILES_DIRS = [BASE_DIR / \"assets\"]\nSTORAGES = {\"default\": {\"BACKEND\": \"django.core.files.storage.FileSystemStorage\"}, \"staticfiles\": {\"BACKEND\": \"whitenoise.storage.CompressedManifestStaticFilesStorage\"}}\n",
             ),
+            ("assets/app.css", "body { color: #222; }\n"),
             (
                 "shop/urls.py",
-                "from django.http import HttpResponse\nfrom django.urls import path\n\nurlpatterns = [path(\"\", lambda request: HttpResponse(\"hello\"))]\n",
+                "from django.http import HttpResponse\nfrom django.templatetags.static import static\nfrom django.urls import path\n\nurlpatterns = [path(\"\", lambda request: HttpResponse(static(\"app.css\")))]\n",
             ),
         ],
     )

@@ -3,6 +3,7 @@
 //! images, and the app's port and start command.
 
 mod compiled;
+mod django_static;
 mod dotnet;
 mod java;
 mod node;

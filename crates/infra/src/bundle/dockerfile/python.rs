@@ -125,6 +125,10 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     text.app_dir("app")
         .line("COPY --from=build /opt/venv /opt/venv")
         .line("COPY --chown=app:app . .");
+    if let Some((collect, note)) = super::django_static::collectstatic(inputs) {
+        text.line(collect);
+        notes.push(note);
+    }
     Ok(Image {
         dockerfile: text.finish(inputs, "app", &exec_form(command)),
         probe: Probe::Python,

@@ -1,0 +1,77 @@
+//! Django's static files. `collectstatic` copies every app's files to
+//! `STATIC_ROOT`, where WhiteNoise or a web server serves them; without it
+//! pages have no styles, and WhiteNoise's manifest storage fails every page
+//! that names a static file. It imports the settings, so the variables they
+//! require are given placeholders for the build only.
+
+use super::Inputs;
+use analysis::{EnvVar, VariableKind};
+
+/// The `RUN` line that collects the static files, and the plan's note,
+/// when the app is a Django project whose settings set `STATIC_ROOT`.
+pub(super) fn collectstatic(inputs: &Inputs) -> Option<(String, String)> {
+    let files = inputs.files;
+    if inputs.framework() != "django" || !files.exists("manage.py") {
+        return None;
+    }
+    let sets_root = files
+        .with_suffix(".py")
+        .into_iter()
+        .filter(|path| path.contains("settings"))
+        .filter_map(|path| files.text(path))
+        .any(sets_static_root);
+    if !sets_root {
+        return None;
+    }
+    let placeholders: Vec<String> = inputs
+        .analysis
+        .env
+        .iter()
+        .filter(|var| var.required)
+        .map(|var| format!("{}={}", var.name, placeholder(var)))
+        .collect();
+    let env = if placeholders.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", placeholders.join(" "))
+    };
+    let line = format!(
+        "RUN {env}python manage.py collectstatic --noinput || echo \"collectstatic failed: the image has no collected static files\" >&2"
+    );
+    let note = "Django's static files are collected into STATIC_ROOT as the image is built (`python manage.py collectstatic --noinput`, with placeholder values for the variables the settings require).".to_owned();
+    Some((line, note))
+}
+
+/// A line `STATIC_ROOT = …` (not `STATIC_ROOT == …`).
+fn sets_static_root(settings: &str) -> bool {
+    settings.lines().any(|line| {
+        line.trim_start()
+            .strip_prefix("STATIC_ROOT")
+            .map(str::trim_start)
+            .is_some_and(|rest| rest.starts_with('=') && !rest.starts_with("=="))
+    })
+}
+
+/// A value the settings accept at import: a URL where a URL is parsed, a
+/// number for a port, a word for anything else. Nothing connects at build.
+fn placeholder(var: &EnvVar) -> String {
+    let name = var.name.to_ascii_uppercase();
+    if name.ends_with("PORT") {
+        return "5432".to_owned();
+    }
+    let url = ["URL", "URI", "DSN"].iter().any(|s| name.contains(s));
+    if var.kind == VariableKind::Datastore && url {
+        let scheme = var.url_scheme.clone().unwrap_or_else(|| {
+            if name.contains("REDIS") || name.contains("CACHE") {
+                "redis".to_owned()
+            } else {
+                "postgres".to_owned()
+            }
+        });
+        return format!("{scheme}://build:build@localhost:5432/build");
+    }
+    if url {
+        return "http://localhost".to_owned();
+    }
+    "build-placeholder".to_owned()
+}
