@@ -127,7 +127,9 @@ pub struct Analysis {
     /// `streamlit`, `gradio`, `express`, `fastify`, `nestjs`, `nextjs`, `koa`,
     /// `nuxt`, `node-http`, `deno`, `bun`, `net-http`, `gin`, `echo`, `fiber`,
     /// `axum`, `actix-web`, `rocket`, `spring-boot`, `ktor`, `quarkus`,
-    /// `rails`, `sinatra`, `laravel`, `php`, `aspnet-core`, `static`, `vite`;
+    /// `rails`, `sinatra`, `laravel`, `php`, `aspnet-core`, `static`, `vite`,
+    /// `sveltekit`, `astro` (on its Node adapter), `remix`, `react-router`,
+    /// `solid-start`;
     /// less common ones are named the same way (`quart`, `sanic`, `hapi`,
     /// `micronaut`, `symfony`, `rack`, `phoenix`...).
     pub framework: Option<String>,

@@ -13,6 +13,8 @@ mod node_checks;
 mod secrets;
 #[path = "bundle/stores.rs"]
 mod stores;
+#[path = "bundle/web_builds.rs"]
+mod web_builds;
 
 use analysis::{Analysis, BindAddress, EnvVar, Evidence, Requirements, Snapshot};
 use infra::bundle::{AdjustmentKind, Bundle, BundleOptions, validate_compose};

@@ -107,8 +107,11 @@ pub(crate) fn build(
 
 /// What runs the app: detections name Node.js apps written in TypeScript
 /// `typescript`.
+/// What runs the app: a site built to files (Vite, a Next.js export) is
+/// served by a web server, whatever language built it.
 fn runtime_of(d: &Detection) -> &'static str {
     match d.language {
+        _ if d.kind == Kind::Static => "static",
         "typescript" => "node",
         runtime => runtime,
     }

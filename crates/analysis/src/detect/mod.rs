@@ -18,6 +18,7 @@ mod jvm;
 mod jvm_config;
 mod node;
 mod node_listen;
+mod node_ssr;
 mod other;
 mod package_json;
 mod php;

@@ -1,6 +1,7 @@
-//! Node.js and TypeScript: Express, Fastify, NestJS, Next.js, Koa, Nuxt and
-//! plain `http` servers; Vite and other static builds; and the packages that
-//! are not servers (Electron, React Native, bots, CLIs, libraries).
+//! Node.js and TypeScript: Express, Fastify, NestJS, Next.js, Koa, Nuxt, the
+//! server-rendering frameworks of `node_ssr` and plain `http` servers; Vite
+//! and other static builds; and the packages that are not servers
+//! (Electron, React Native, bots, CLIs, libraries).
 
 use super::detection::{Confidence, Detection, Kind};
 use super::node_listen::{apply_listen, find_listen};
@@ -115,9 +116,10 @@ fn server_framework(
         .or_else(|| present.first().copied())
 }
 
-type New<'a> = dyn Fn(Kind, Confidence, Spot) -> Detection + 'a;
+pub(crate) type New<'a> = dyn Fn(Kind, Confidence, Spot) -> Detection + 'a;
 
-/// Frameworks that are both the server and the pages: Next.js, Nuxt, NestJS.
+/// Frameworks that are both the server and the pages: Next.js, Nuxt, NestJS,
+/// and those of `node_ssr`.
 fn fullstack(
     view: &AppView<'_>,
     pkg: &PackageJson<'_>,
@@ -182,7 +184,7 @@ fn fullstack(
         }
         return Some(d);
     }
-    None
+    super::node_ssr::detect(view, pkg, new, manager)
 }
 
 /// Reads the listen call for port and address; the port default is 3000,

@@ -85,7 +85,7 @@ fn prisma(files: &AppFiles) -> Option<Prisma> {
 /// The package manager and lock file the repository uses; the image installs
 /// with the same, so the versions it builds are the ones the lock file holds.
 #[derive(Clone, PartialEq, Eq)]
-enum Manager {
+pub(super) enum Manager {
     Npm {
         locked: bool,
     },
@@ -118,18 +118,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         framework => format!("{framework} app ({})", inputs.runtime()),
     };
     let mut text = Text::new(inputs, &what);
-    text.line(format!("FROM {NODE} AS build"))
-        .line("WORKDIR /app");
-    text.line(format!(
-        "COPY {} ./",
-        manifest_files(files, &manager).join(" ")
-    ));
-    if matches!(manager, Manager::YarnBerry { .. }) && files.dir_exists(".yarn") {
-        text.line("COPY .yarn ./.yarn");
-    }
-    if let Some(setup) = setup(&manager) {
-        text.line(format!("RUN {setup}"));
-    }
+    build_stage_start(&mut text, files, &manager);
     let prisma = prisma(files);
     if let Some(prisma) = &prisma {
         // Prisma's engines need OpenSSL, which the slim image lacks; and a
@@ -246,7 +235,24 @@ fn global_install(
     }
 }
 
-fn manager(files: &AppFiles) -> Manager {
+/// The build stage up to the install: the package manager itself and the
+/// files it installs from.
+pub(super) fn build_stage_start(text: &mut Text, files: &AppFiles, manager: &Manager) {
+    text.line(format!("FROM {NODE} AS build"))
+        .line("WORKDIR /app");
+    text.line(format!(
+        "COPY {} ./",
+        manifest_files(files, manager).join(" ")
+    ));
+    if matches!(manager, Manager::YarnBerry { .. }) && files.dir_exists(".yarn") {
+        text.line("COPY .yarn ./.yarn");
+    }
+    if let Some(setup) = setup(manager) {
+        text.line(format!("RUN {setup}"));
+    }
+}
+
+pub(super) fn manager(files: &AppFiles) -> Manager {
     let declared = files
         .package_json()
         .and_then(|p| p.get("packageManager")?.as_str().map(str::to_owned))
@@ -330,7 +336,7 @@ fn setup(manager: &Manager) -> Option<String> {
     }
 }
 
-fn install(manager: &Manager, prod_only: bool) -> String {
+pub(super) fn install(manager: &Manager, prod_only: bool) -> String {
     match manager {
         Manager::Npm { locked } => {
             let verb = if *locked { "npm ci" } else { "npm install" };
@@ -371,7 +377,7 @@ fn install(manager: &Manager, prod_only: bool) -> String {
 
 /// What the plan says about the install: the tool, the lock file it
 /// follows, or that there is none.
-fn install_note(manager: &Manager, prod_only: bool) -> String {
+pub(super) fn install_note(manager: &Manager, prod_only: bool) -> String {
     let (tool, lock) = match manager {
         Manager::Npm { locked } => ("npm".to_owned(), locked.then_some("package-lock.json")),
         Manager::YarnClassic { locked } => ("Yarn 1".to_owned(), locked.then_some("yarn.lock")),
@@ -399,7 +405,7 @@ fn install_note(manager: &Manager, prod_only: bool) -> String {
     }
 }
 
-fn build_command(inputs: &Inputs, manager: &Manager) -> Option<String> {
+pub(super) fn build_command(inputs: &Inputs, manager: &Manager) -> Option<String> {
     if let Some(build) = inputs
         .analysis
         .build_command

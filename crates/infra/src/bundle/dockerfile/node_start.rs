@@ -27,6 +27,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("http-server", "http-server"),
     ("nest", "@nestjs/cli"),
     ("remix-serve", "@remix-run/serve"),
+    ("react-router-serve", "@react-router/serve"),
+    ("vinxi", "vinxi"),
     ("astro", "astro"),
     ("gatsby", "gatsby"),
     ("ng", "@angular/cli"),

@@ -1,10 +1,10 @@
 //! Static sites: built with Node when they have a build script (Vite, Create
 //! React App), served by unprivileged nginx on port 8080.
 
-use super::{Image, Inputs, Text};
+use super::{Image, Inputs, Text, node};
 use crate::bundle::app_files::{AppFiles, parent};
 use crate::bundle::health::Probe;
-use crate::bundle::images::{NGINX, NODE};
+use crate::bundle::images::NGINX;
 
 /// The port nginx-unprivileged listens on; static sites are always served there.
 pub(super) const STATIC_PORT: u16 = 8080;
@@ -14,25 +14,18 @@ pub(super) fn image(inputs: &Inputs) -> Image {
     let files = inputs.files;
     let build = files.npm_script("build").is_some();
     let mut text = Text::new(inputs, "static site served by nginx");
+    let mut notes = Vec::new();
     let source = if build {
-        let install = if files.exists("package-lock.json") {
-            "npm ci"
-        } else {
-            "npm install"
-        };
-        let build_command = inputs
-            .analysis
-            .build_command
-            .clone()
-            .unwrap_or_else(|| "npm run build".to_owned());
-        text.line(format!("FROM {NODE} AS build"))
-            .line("WORKDIR /app")
-            .line("COPY package*.json ./")
-            .line(format!("RUN {install}"))
+        let manager = node::manager(files);
+        node::build_stage_start(&mut text, files, &manager);
+        let build_command =
+            node::build_command(inputs, &manager).unwrap_or_else(|| "npm run build".to_owned());
+        text.line(format!("RUN {}", node::install(&manager, false)))
             .line("COPY . .")
             .build_args(inputs)
             .line(format!("RUN {build_command}"))
             .blank();
+        notes.push(node::install_note(&manager, false));
         format!("--from=build /app/{}/", output_dir(files))
     } else {
         format!("{}/", site_root(files))
@@ -44,32 +37,108 @@ pub(super) fn image(inputs: &Inputs) -> Image {
         dockerfile: text.finish(inputs, "101", r#"["nginx", "-g", "daemon off;"]"#),
         probe: Probe::Wget,
         ignore: if build {
-            &["node_modules", "dist", "build"]
+            &[
+                "node_modules",
+                "dist",
+                "build",
+                "out",
+                ".svelte-kit",
+                ".next",
+            ]
         } else {
             &["node_modules"]
         },
         extra_files: vec![(NGINX_CONF.to_owned(), nginx_conf(build))],
         context: None,
-        notes: Vec::new(),
+        notes,
     }
 }
 
-/// Where the build writes the site: Vite's `outDir` when set, `build` for
-/// Create React App, else Vite's default `dist`.
+/// Where the build writes the site. Each builder has its default, which its
+/// config file may change: Vite's and Astro's `outDir`, SvelteKit's static
+/// adapter `pages`, Angular's `outputPath` (the application builder puts the
+/// site in its `browser/` folder), Next.js's export in `out/`.
 fn output_dir(files: &AppFiles) -> String {
-    let config = files
-        .first_of(&["vite.config.ts", "vite.config.js", "vite.config.mjs"])
-        .and_then(|f| files.text(f));
-    if let Some(dir) = config.and_then(|c| quoted_after(c, "outDir")) {
-        return dir
-            .trim_start_matches("./")
+    let package = files.package_json();
+    let depends_on = |name: &str| {
+        ["dependencies", "devDependencies"].iter().any(|field| {
+            package
+                .as_ref()
+                .and_then(|p| p.get(*field)?.get(name))
+                .is_some()
+        })
+    };
+    let configured = |names: &[&str], key: &str| {
+        files
+            .first_of(names)
+            .and_then(|f| files.text(f))
+            .and_then(|c| quoted_after(c, key))
+            .map(|dir| {
+                dir.trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .to_owned()
+            })
+    };
+    let found = if depends_on("@sveltejs/kit") {
+        configured(
+            &["svelte.config.js", "svelte.config.mjs", "svelte.config.ts"],
+            "pages",
+        )
+        .or(Some("build".to_owned()))
+    } else if depends_on("next") {
+        Some("out".to_owned())
+    } else if depends_on("@angular/cli") {
+        angular_output(files)
+    } else if depends_on("astro") {
+        configured(
+            &["astro.config.mjs", "astro.config.ts", "astro.config.js"],
+            "outDir",
+        )
+    } else if depends_on("gatsby") {
+        Some("public".to_owned())
+    } else if depends_on("react-scripts") {
+        Some("build".to_owned())
+    } else {
+        configured(
+            &["vite.config.ts", "vite.config.js", "vite.config.mjs"],
+            "outDir",
+        )
+    };
+    found.unwrap_or_else(|| "dist".to_owned())
+}
+
+/// Angular's `outputPath` of the first project's build: a folder, or
+/// `{ base, browser }`; the application builder (Angular 17 on) writes the
+/// site to `browser/` under it.
+fn angular_output(files: &AppFiles) -> Option<String> {
+    let config: serde_json::Value = serde_json::from_str(files.text("angular.json")?).ok()?;
+    let build = config
+        .get("projects")?
+        .as_object()?
+        .values()
+        .find_map(|project| project.pointer("/architect/build"))?;
+    let application = build
+        .get("builder")
+        .and_then(|b| b.as_str())
+        .is_some_and(|b| b.ends_with(":application"));
+    let output = build.pointer("/options/outputPath")?;
+    let dir = match output {
+        serde_json::Value::String(base) if application => format!("{base}/browser"),
+        serde_json::Value::String(base) => base.clone(),
+        other => {
+            let base = other.get("base")?.as_str()?;
+            match other.get("browser").and_then(|b| b.as_str()) {
+                Some("") => base.to_owned(),
+                Some(browser) => format!("{base}/{browser}"),
+                None => format!("{base}/browser"),
+            }
+        }
+    };
+    Some(
+        dir.trim_start_matches("./")
             .trim_end_matches('/')
-            .to_owned();
-    }
-    let react_scripts = files
-        .text("package.json")
-        .is_some_and(|p| p.contains("react-scripts"));
-    if react_scripts { "build" } else { "dist" }.to_owned()
+            .to_owned(),
+    )
 }
 
 /// The string literal following `key` (`outDir: 'public/build'`).
