@@ -208,6 +208,7 @@ impl Policy {
             format!(
                 "No file(), templatefile(), templatestring() or other reads of local files, except file functions on var.{BUNDLE_PATH_VARIABLE}."
             ),
+            "At most 2 of each: aws_ecs_service, aws_ecs_task_definition, aws_eks_node_group, aws_lambda_function, aws_db_instance, aws_elasticache_*, aws_lb, aws_launch_template (count included); 1 aws_eks_cluster. A node group has a launch_template block naming this configuration's aws_launch_template. data.aws_eks_cluster_auth is read only by the kubernetes provider's token. An own ARN takes a /path only for an S3 bucket or DynamoDB table (\"${aws_s3_bucket.x.arn}/*\"); other ARNs take only :* (a log group's streams).".to_owned(),
             "Top-level blocks: terraform, provider, resource, data, module, variable, output, locals. A terraform block sets only required_version, required_providers and an empty backend (no encryption block).".to_owned(),
             format!("Outputs required: {}.", list(&self.required_outputs)),
         ];
@@ -219,7 +220,7 @@ impl Policy {
         });
         if let Some(name) = &self.resource_name {
             rules.push(format!(
-                "This job's resources are named after {name}: an aws_ecs_cluster's name starts with it (a create with an existing cluster's name takes that cluster over), and parameters the app reads are under /deployflow/{name}/."
+                "This job's resources are named after {name}: an aws_ecs_cluster's name and an aws_ecs_task_definition's family start with it (an existing cluster's name takes that cluster over, an existing family's makes this image its newest revision), and parameters the app reads are under /deployflow/{name}/."
             ));
         }
         rules.push(if self.supplied_variables.is_empty() {

@@ -8,6 +8,9 @@ use analysis::{Snapshot, analyse, parse_requirements};
 use infra::choose::{Choice, Target, choose};
 use infra::policy::{Policy, PolicyReport, Rule, check};
 
+#[path = "policy/fourth_round.rs"]
+mod fourth_round;
+
 /// A configuration that passes the `vm` policy on its own.
 const BASE: &str = r#"
 terraform {
@@ -805,6 +808,10 @@ fn instance_types_are_checked_wherever_they_appear() {
   node_role_arn   = aws_iam_role.nodes.arn
   subnet_ids      = aws_subnet.private[*].id
   instance_types  = ["m5.24xlarge"]
+  launch_template {
+    id      = aws_launch_template.nodes.id
+    version = aws_launch_template.nodes.latest_version
+  }
 }
 
 resource "aws_launch_template" "nodes" {
@@ -2317,6 +2324,10 @@ resource "aws_iam_role_policy_attachment" "task" {
   disk_size     = 16384
   remote_access {
     ec2_ssh_key = "ops"
+  }
+  launch_template {
+    id      = aws_launch_template.nodes.id
+    version = aws_launch_template.nodes.latest_version
   }
 }"#
             .to_owned(),

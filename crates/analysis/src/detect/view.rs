@@ -127,19 +127,36 @@ const ENTRY_STEMS: &[&str] = &[
     "api",
 ];
 
+/// Directories a web server serves as files: scripts there run in browsers.
+const BROWSER_ASSET_DIRS: &[&str] = &["public", "static", "assets", "wwwroot", "www"];
+
 /// True when `path` should not decide what an app is.
 pub(crate) fn is_ignored(path: &str) -> bool {
     let mut parts = path.split('/').peekable();
+    let mut served_as_files = false;
     while let Some(part) = parts.next() {
         if parts.peek().is_none() {
-            return is_test_file(part);
+            return is_test_file(part) || (served_as_files || is_minified(part)) && is_script(part);
         }
+        served_as_files |= BROWSER_ASSET_DIRS.contains(&part);
         let hidden = part.starts_with('.') && !KEPT_HIDDEN_DIRS.contains(&part);
         if hidden || IGNORED_DIRS.contains(&part) {
             return true;
         }
     }
     false
+}
+
+fn is_script(name: &str) -> bool {
+    [".js", ".mjs", ".cjs"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+/// A bundler's output (`app.min.js`, `vendor.bundle.js`): it names every
+/// library it bundled, none of them the app's server.
+fn is_minified(name: &str) -> bool {
+    name.contains(".min.") || name.contains(".bundle.") || name.contains(".chunk.")
 }
 
 fn is_test_file(name: &str) -> bool {
@@ -323,6 +340,20 @@ mod tests {
         assert!(!is_ignored(".streamlit/config.toml"));
         assert!(!is_ignored(".env.example"));
         assert!(!is_ignored("src/server.js"));
+    }
+
+    #[test]
+    fn scripts_served_to_browsers_are_ignored() {
+        assert!(is_ignored("public/js/filament/filament/echo.js"));
+        assert!(is_ignored("public/assets/vendor-router-B9UsIiAi.js"));
+        assert!(is_ignored("static/app.js"));
+        assert!(is_ignored("lib/jquery.min.js"));
+        assert!(
+            !is_ignored("public/index.php"),
+            "PHP in public/ runs on the server"
+        );
+        assert!(!is_ignored("server/public.js"));
+        assert!(!is_ignored("src/assets.ts"));
     }
 
     #[test]

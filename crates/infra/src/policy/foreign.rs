@@ -119,6 +119,22 @@ const BUCKET_ATTACHMENTS: &[&str] = &[
     "aws_s3_object",
 ];
 
+/// Names AWS takes as joining or taking over what already has them, so
+/// they must be this job's: the argument, and what an existing name does.
+fn job_named(kind: &str) -> Option<(&'static str, &'static str)> {
+    match kind {
+        "aws_ecs_cluster" => Some((
+            "name",
+            "a create with an existing cluster's name takes that cluster over",
+        )),
+        "aws_ecs_task_definition" => Some((
+            "family",
+            "a task definition with another family's name becomes its newest revision, which that family's deploys and schedules then run",
+        )),
+        _ => None,
+    }
+}
+
 /// Prefixes of EC2 and VPC resource ids (`sg-0123456789abcdef0`).
 const ID_PREFIXES: &[&str] = &[
     "sg", "subnet", "vpc", "igw", "rtb", "eni", "nat", "eipalloc", "vol", "snap", "lt", "i", "acl",
@@ -162,18 +178,24 @@ impl Gate<'_> {
                 );
             }
         }
-        if kind == "aws_ecs_cluster"
+        if let Some((key, why)) = job_named(kind)
             && let Some(job) = self.policy.resource_name.clone()
         {
-            let name = attr(body, "name").and_then(|e| as_str(self.resolve(e)));
+            let name = attr(body, key).and_then(|e| as_str(self.resolve(e)));
             if !name.as_deref().is_some_and(|n| n.starts_with(&job)) {
-                // ECS answers a create with an existing cluster's name with
-                // that cluster: Terraform would take it over.
                 self.violation(
                     Rule::ForeignResource,
-                    format!("{address}: the cluster's name must start with this job's name {job:?} (local.name): a create with an existing cluster's name takes that cluster over."),
+                    format!("{address}: {key} must start with this job's name {job:?} (local.name): {why}."),
                 );
             }
+        }
+        if kind == "aws_eks_node_group"
+            && !body.blocks().any(|b| b.identifier() == "launch_template")
+        {
+            self.violation(
+                Rule::PodPrivilege,
+                format!("{address}: a node group starts from this configuration's launch template (launch_template {{ id = aws_launch_template.nodes.id }}), which keeps the nodes' metadata service from the pods; without one EKS makes its own, whose metadata a pod can reach to take the node's role."),
+            );
         }
         if kind == "aws_ssm_parameter"
             && let Some(job) = self.policy.resource_name.clone()
@@ -271,6 +293,13 @@ impl Gate<'_> {
                 foreign.push(format!("{key} = {name:?}{kinds}"));
             }
         });
+        if let Some((key, why)) = job_named(kind)
+            && let Some(job) = &self.policy.resource_name
+            && let Some(name) = values.get(key).and_then(|v| v.as_str())
+            && !name.starts_with(job.as_str())
+        {
+            foreign.push(format!("{key} = {name:?}, not this job's {job:?} ({why}),"));
+        }
         if kind == "aws_ssm_parameter"
             && let Some(job) = &self.policy.resource_name
             && let Some(name) = values.get("name").and_then(|v| v.as_str())

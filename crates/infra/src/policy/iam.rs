@@ -364,7 +364,10 @@ impl Gate<'_> {
                 None => "a resource the gate cannot read (a local, variable or function of one, or a free-text attribute such as a tag); name this configuration's resources".to_owned(),
                 Some("*") => continue,
                 Some(r) if is_own_resource(r) || self.is_own_parameter(r) => continue,
-                Some(r) if r.starts_with("${own}") => format!(
+                Some(r) if r.starts_with(OWN_ARN) && r[OWN_ARN.len()..].starts_with('/') => format!(
+                    "resource {r:?} reaches past this configuration's own resource: a / after the ARN of a repository, log group, parameter or role names others whose names begin with its own (ECR, CloudWatch Logs, SSM and IAM names nest with /); only a bucket's objects or a table's indexes are addressed so (\"${{aws_s3_bucket.x.arn}}/*\")"
+                ),
+                Some(r) if r.starts_with(OWN_ARN) || r.starts_with(OWN_PARENT_ARN) => format!(
                     "resource {r:?} reaches past this configuration's own resource: a wildcard or text glued to its ARN (\"${{aws_s3_bucket.x.arn}}*\") matches other resources whose names begin the same; put a / or : after the reference (\"${{aws_s3_bucket.x.arn}}/*\")"
                 ),
                 Some(r) => format!(
@@ -547,7 +550,12 @@ impl Gate<'_> {
         own_arns.sort_by_key(|arn| std::cmp::Reverse(arn.len()));
         for (key, text) in documents.into_iter().filter(|(_, text)| !text.is_empty()) {
             let text = own_arns.iter().fold(text.to_owned(), |text, arn| {
-                text.replace(arn.as_str(), "${own}")
+                let marker = if own.is_of(arn, PARENT_TYPES) {
+                    OWN_PARENT_ARN
+                } else {
+                    OWN_ARN
+                };
+                text.replace(arn.as_str(), marker)
             });
             let text = text.as_str();
             // A policy document with principals is a trust policy, as in `policy_document`.
@@ -778,20 +786,39 @@ fn reference_marker(expr: &Expression) -> Option<String> {
         "data" => Some("${data}".to_owned()),
         // Only the ARN AWS made: a name is the author's text, and a security
         // group may be named "arn:aws:secretsmanager:*:*:secret:*".
-        _ if super::foreign::names_resource_by(traversal, &[], &["arn"]) => {
-            Some("${own}".to_owned())
-        }
+        kind if super::foreign::names_resource_by(traversal, &[], &["arn"]) => Some(
+            if PARENT_TYPES.contains(&kind) {
+                OWN_PARENT_ARN
+            } else {
+                OWN_ARN
+            }
+            .to_owned(),
+        ),
         _ => None,
     }
 }
 
-/// A reference to a resource of this configuration (`${own}`), alone or
-/// followed by a path or qualifier after a separator (`${own}/*`,
-/// `${own}:*`): never text glued to the ARN, which extends its name.
+/// An own resource's ARN, as policies are read.
+const OWN_ARN: &str = "${own}";
+/// The ARN of an own bucket or table, whose `ARN/…` addresses what it holds.
+const OWN_PARENT_ARN: &str = "${own_parent}";
+/// Types whose names never hold a `/`, so `ARN/…` is their own content
+/// (a bucket's objects, a table's indexes and streams). Other names nest:
+/// `${repository.arn}/*` is every ECR repository named `NAME/…`, and the
+/// same holds for log groups, parameters and IAM paths.
+const PARENT_TYPES: &[&str] = &["aws_s3_bucket", "aws_dynamodb_table"];
+
+/// A reference to a resource of this configuration, alone or followed by a
+/// qualifier after `:` (a log group's streams, `${own}:*`), or by a path
+/// after `/` for a bucket or table: never text glued to the ARN, which
+/// extends its name, nor a path under a name that nests.
 fn is_own_resource(resource: &str) -> bool {
+    if let Some(rest) = resource.strip_prefix(OWN_PARENT_ARN) {
+        return rest.is_empty() || rest.starts_with(['/', ':']);
+    }
     resource
-        .strip_prefix("${own}")
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', ':']))
+        .strip_prefix(OWN_ARN)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
 }
 
 /// The path of an SSM parameter ARN of this account and region:

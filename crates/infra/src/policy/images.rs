@@ -27,7 +27,22 @@ impl Gate<'_> {
                     let readable = matches!(definitions, Expression::FuncCall(call)
                         if call.name.name.as_str() == "jsonencode");
                     unreadable |= !readable;
-                    self.container_images(definitions, 0, &mut images, &mut unreadable);
+                    let mut found = Vec::new();
+                    self.container_values(definitions, 0, &mut found, &mut unreadable);
+                    for (key, value) in found {
+                        if key == "image" {
+                            images.push(value);
+                        } else if !self.is_own_reference_to(
+                            &value,
+                            &["aws_cloudwatch_log_group"],
+                            0,
+                        ) {
+                            self.violation(
+                                Rule::ForeignResource,
+                                format!("{address}: the containers' awslogs-group must be this configuration's log group (aws_cloudwatch_log_group.app.name): another's would receive, and mix, this app's logs."),
+                            );
+                        }
+                    }
                 }
             }
             _ if kind.starts_with("kubernetes_") => kubernetes_images(body, &mut images),
@@ -101,13 +116,14 @@ impl Gate<'_> {
         }
     }
 
-    /// The values of `image` keys in container definitions, locals
-    /// followed; `unreadable` when a key could be computed to `image`.
-    fn container_images(
+    /// The values of `image` and `awslogs-group` keys in container
+    /// definitions, locals followed; `unreadable` when a key could be
+    /// computed to one of them.
+    fn container_values(
         &self,
         expr: &Expression,
         depth: usize,
-        images: &mut Vec<Expression>,
+        images: &mut Vec<(String, Expression)>,
         unreadable: &mut bool,
     ) {
         if depth > 16 {
@@ -117,9 +133,9 @@ impl Gate<'_> {
         let expr = self.resolve(expr);
         let entry = |key: Option<String>,
                      value: &Expression,
-                     images: &mut Vec<Expression>,
+                     images: &mut Vec<(String, Expression)>,
                      unreadable: &mut bool| match key.as_deref() {
-            Some("image") => images.push(value.clone()),
+            Some(key @ ("image" | "awslogs-group")) => images.push((key.to_owned(), value.clone())),
             Some(_) => {}
             None => *unreadable = true,
         };
@@ -127,25 +143,25 @@ impl Gate<'_> {
             Expression::Object(object) => {
                 for (key, value) in object {
                     entry(key_text(key), value, images, unreadable);
-                    self.container_images(value, depth + 1, images, unreadable);
+                    self.container_values(value, depth + 1, images, unreadable);
                 }
             }
             Expression::Array(items) => {
                 for item in items {
-                    self.container_images(item, depth + 1, images, unreadable);
+                    self.container_values(item, depth + 1, images, unreadable);
                 }
             }
             Expression::FuncCall(call) => {
                 for arg in &call.args {
-                    self.container_images(arg, depth + 1, images, unreadable);
+                    self.container_values(arg, depth + 1, images, unreadable);
                 }
             }
             Expression::Parenthesis(inner) => {
-                self.container_images(inner, depth + 1, images, unreadable);
+                self.container_values(inner, depth + 1, images, unreadable);
             }
             Expression::Conditional(c) => {
-                self.container_images(&c.true_expr, depth + 1, images, unreadable);
-                self.container_images(&c.false_expr, depth + 1, images, unreadable);
+                self.container_values(&c.true_expr, depth + 1, images, unreadable);
+                self.container_values(&c.false_expr, depth + 1, images, unreadable);
             }
             Expression::ForExpr(f) => {
                 if let Some(key) = &f.key_expr {
@@ -162,8 +178,8 @@ impl Gate<'_> {
                         _ => *unreadable = true,
                     }
                 }
-                self.container_images(&f.collection_expr, depth + 1, images, unreadable);
-                self.container_images(&f.value_expr, depth + 1, images, unreadable);
+                self.container_values(&f.collection_expr, depth + 1, images, unreadable);
+                self.container_values(&f.value_expr, depth + 1, images, unreadable);
             }
             _ => {}
         }

@@ -63,6 +63,25 @@ const COMPUTE_LIMITS: &[(&str, &[&str], i64)] = &[
     ("aws_lambda_function", &["ephemeral_storage", "size"], 512),
 ];
 
+/// How many of each resource that runs or stores something a whole
+/// configuration may make: the templates make one each, an author may add
+/// a worker or a second store.
+const FLEET_LIMITS: &[(&str, u32)] = &[
+    ("aws_ecs_service", 2),
+    ("aws_ecs_task_definition", 2),
+    ("aws_eks_cluster", 1),
+    ("aws_eks_node_group", 2),
+    ("aws_lambda_function", 2),
+    ("aws_lambda_provisioned_concurrency_config", 1),
+    ("aws_db_instance", 2),
+    ("aws_rds_cluster", 1),
+    ("aws_rds_cluster_instance", 2),
+    ("aws_elasticache_cluster", 2),
+    ("aws_elasticache_replication_group", 2),
+    ("aws_lb", 2),
+    ("aws_launch_template", 2),
+];
+
 /// Resource arguments that upload a local file.
 const UPLOAD_ARGS: &[&str] = &["source", "filename"];
 
@@ -93,7 +112,7 @@ impl Gate<'_> {
         self.stores(kind, &address, body);
         self.workloads(kind, &address, body);
         self.images(kind, &address, body);
-        if kind == "aws_instance" {
+        if kind == "aws_instance" || FLEET_LIMITS.iter().any(|(t, _)| *t == kind) {
             let copies = attr(body, "count")
                 .and_then(as_int)
                 .or_else(|| {
@@ -102,7 +121,37 @@ impl Gate<'_> {
                         .and_then(|n| i64::try_from(n).ok())
                 })
                 .unwrap_or(1);
-            self.ec2_instances += u32::try_from(copies.max(0)).unwrap_or(u32::MAX);
+            let copies = u32::try_from(copies.max(0)).unwrap_or(u32::MAX);
+            let total = self.copies.entry(kind.to_owned()).or_default();
+            *total = total.saturating_add(copies);
+        }
+    }
+
+    /// What the blocks of each type make together: a size bounded per
+    /// block is no bound when the blocks can be written forty times (forty
+    /// services of four vCPUs, ninety functions reserving the account's
+    /// concurrency).
+    pub(super) fn fleet_sizes(&mut self) {
+        let mut refused = Vec::new();
+        for (kind, copies) in &self.copies {
+            let bound = if kind == "aws_instance" {
+                self.policy.max_replicas
+            } else {
+                FLEET_LIMITS
+                    .iter()
+                    .find(|(t, _)| t == kind)
+                    .map_or(u32::MAX, |(_, bound)| *bound)
+            };
+            if *copies > bound {
+                refused.push(format!(
+                    "the {kind} blocks make {copies} together; a deployment has at most {bound}."
+                ));
+            }
+        }
+        for message in refused {
+            self.file = super::WHOLE_CONFIGURATION.to_owned();
+            self.line = None;
+            self.violation(Rule::SizeNotBounded, message);
         }
     }
 
@@ -590,7 +639,7 @@ impl Gate<'_> {
 }
 
 /// `aws_instance.app`, `data.http.x`, `module.m`, `provider "aws"`, `locals`.
-fn block_address(block: &Block) -> String {
+pub(super) fn block_address(block: &Block) -> String {
     let labels = labels(block);
     match (block.identifier(), labels.as_slice()) {
         ("resource", [kind, name, ..]) => format!("{kind}.{name}"),

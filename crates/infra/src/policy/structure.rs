@@ -32,8 +32,9 @@ pub(super) struct Gate<'p> {
     kubernetes_provider_seen: bool,
     /// The public ranges every ingress rule beyond the app port admits.
     pub(super) coverage: super::ingress::Coverage,
-    /// EC2 instances all `aws_instance` blocks make together.
-    pub(super) ec2_instances: u32,
+    /// Copies of each resource type all its blocks make together (`count`
+    /// and `for_each` included): bounded per configuration, not per block.
+    pub(super) copies: BTreeMap<String, u32>,
     /// The first Kubernetes resource, to name it when no provider block
     /// configures where it goes.
     pub(super) first_kubernetes_use: Option<(String, Option<u32>, String)>,
@@ -64,7 +65,7 @@ impl<'p> Gate<'p> {
             aws_provider_seen: false,
             kubernetes_provider_seen: false,
             coverage: super::ingress::Coverage::default(),
-            ec2_instances: 0,
+            copies: BTreeMap::new(),
             first_kubernetes_use: None,
             first_aws_use: None,
             parameter_names: Vec::new(),
@@ -277,6 +278,7 @@ impl<'p> Gate<'p> {
         for (index, block) in body.blocks().enumerate() {
             self.line = lines.get(index).copied().flatten();
             self.local_files(block);
+            self.cluster_token_outside_provider(block);
             match block.identifier() {
                 "terraform" => self.terraform(block),
                 "provider" => self.provider(block),
@@ -562,10 +564,51 @@ impl<'p> Gate<'p> {
         self.for_each("module", &address, body);
     }
 
+    /// The operator's cluster token (`data.aws_eks_cluster_auth`) is
+    /// cluster-admin: it goes to the kubernetes provider and nowhere else,
+    /// not into a Secret, a pod's environment or an output.
+    fn cluster_token_outside_provider(&mut self, block: &Block) {
+        let declares_it =
+            block.identifier() == "data" && labels(block).first() == Some(&"aws_eks_cluster_auth");
+        if block.identifier() == "provider" || declares_it {
+            return;
+        }
+        let mut found = false;
+        super::expr::walk_body(block.body(), &mut |expr| {
+            if let Expression::Traversal(traversal) = expr
+                && matches!(&traversal.expr, Expression::Variable(v) if v.as_str() == "data")
+                && matches!(traversal.operators.first(),
+                    Some(TraversalOperator::GetAttr(kind)) if kind.as_str() == "aws_eks_cluster_auth")
+            {
+                found = true;
+            }
+        });
+        if found {
+            self.violation(
+                Rule::ProviderCredentials,
+                format!(
+                    "{} uses data.aws_eks_cluster_auth, the operator's cluster-admin token: only the kubernetes provider's token may read it.",
+                    super::resources::block_address(block)
+                ),
+            );
+        }
+    }
+
     fn variable(&mut self, block: &Block) {
         let Some(name) = self.labels(block, 1).map(|l| l[0].to_owned()) else {
             return;
         };
+        if name == crate::terraform::BUNDLE_PATH_VARIABLE
+            && self.policy.supplied_variables.contains(&name)
+            && attr(block.body(), "default").is_some()
+        {
+            // The gate lets `var.bundle_path` be read because deployflow
+            // passes it; a default would be read wherever it is not passed.
+            self.violation(
+                Rule::LocalFile,
+                format!("variable \"{name}\" has a default: deployflow passes it, and a default would read that file of the machine wherever terraform runs without it."),
+            );
+        }
         self.foreign_literals(&format!("variable.{name}"), block.body());
         if attr(block.body(), "default").is_none()
             && !self.policy.supplied_variables.contains(&name)
@@ -609,17 +652,7 @@ impl<'p> Gate<'p> {
                 ),
             );
         }
-        if self.ec2_instances > self.policy.max_replicas {
-            self.file = WHOLE_CONFIGURATION.to_owned();
-            self.line = None;
-            self.violation(
-                Rule::SizeNotBounded,
-                format!(
-                    "the aws_instance blocks make {} EC2 instances together; a deployment runs at most {}.",
-                    self.ec2_instances, self.policy.max_replicas
-                ),
-            );
-        }
+        self.fleet_sizes();
         if !self.kubernetes_provider_seen
             && let Some((file, line, address)) = self.first_kubernetes_use.take()
         {
