@@ -503,7 +503,9 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
 /// default must be set.
 fn pydantic_settings(file: &FileEntry) -> Vec<EnvRead> {
     let text = file.content.as_deref().unwrap_or_default();
-    let class = re!(r"(?m)^class\s+\w+\s*\(\s*(?:\w+\.)*BaseSettings\s*\)\s*:[ \t]*\r?$");
+    // `BaseSettings` itself, or an app's own base of it (`class
+    // AppSettings(BaseAppSettings)`), named like it.
+    let class = re!(r"(?m)^class\s+\w+\s*\(\s*(?:\w+\.)*\w*Settings\s*\)\s*:[ \t]*\r?$");
     let field = re!(r"^([A-Za-z]\w*)\s*:\s*[^=]+?(?:=\s*(.+))?$");
     let mut reads = Vec::new();
     for m in class.find_iter(text) {
@@ -553,7 +555,8 @@ fn pydantic_settings(file: &FileEntry) -> Vec<EnvRead> {
             }
             reads.push(EnvRead {
                 name: format!("{prefix}{}", name.to_ascii_uppercase()),
-                default: default.map(|d| d.trim_matches(['"', '\'']).to_owned()),
+                // `AppEnvTypes.prod` is the app's own value, no text for it.
+                default: default.map(literal_default),
                 example: false,
                 // pydantic refuses to build the settings without it.
                 strict: default.is_none(),
@@ -1309,13 +1312,19 @@ mod tests {
 
     #[test]
     fn pydantic_settings_fields() {
-        let code = "from pydantic_settings import BaseSettings, SettingsConfigDict\n\nclass Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix=\"app_\")\n    database_url: str\n    debug: bool = False\n\n    class Inner:\n        x: int\n\nother: int\n";
+        let code = "from pydantic_settings import BaseSettings, SettingsConfigDict\n\nclass Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix=\"app_\")\n    database_url: str\n    debug: bool = False\n    mode: Modes = Modes.prod\n\n    class Inner:\n        x: int\n\nother: int\n";
         assert_eq!(
             reads("config.py", code),
             [
                 ("APP_DATABASE_URL".into(), None),
-                ("APP_DEBUG".into(), some("False"))
+                ("APP_DEBUG".into(), some("False")),
+                ("APP_MODE".into(), some("")),
             ]
+        );
+        let derived = "from app.core.settings.base import BaseAppSettings\n\nclass AppSettings(BaseAppSettings):\n    secret_key: SecretStr\n";
+        assert_eq!(
+            strict_reads("app.py", derived),
+            [("SECRET_KEY".into(), true)]
         );
         let reading = "class Settings(BaseSettings):\n    KEY: str = os.getenv(\"KEY\", \"\")\n    NEEDED: str\n";
         assert_eq!(

@@ -20,6 +20,9 @@ pub(super) struct ComposeEnv {
     pub reason: String,
     /// A port or bind setting, which overrides what the repository's compose file says.
     pub runtime: bool,
+    /// A credential or signing key: a literal value the repository's
+    /// compose file gives it is public, and is replaced.
+    pub secret: bool,
 }
 
 impl ComposeEnv {
@@ -84,7 +87,10 @@ pub(super) fn compose_env(
             )
         });
     for (name, is_required, secret, default, kind) in listed.chain(unlisted) {
-        if !is_variable_name(name) || runtime.iter().any(|r| r.name == name) {
+        if !is_variable_name(name)
+            || is_process_environment(name)
+            || runtime.iter().any(|r| r.name == name)
+        {
             continue;
         }
         if let Some((kind, part)) = services.wire(name) {
@@ -100,6 +106,7 @@ pub(super) fn compose_env(
                     "{name} is a key the app signs with: unless given, `make up` generates one into .env once and keeps it there; it is never written here."
                 ),
                 runtime: false,
+                secret: true,
             });
             continue;
         }
@@ -112,6 +119,7 @@ pub(super) fn compose_env(
                     "{name} is the app's own address: `{local}` (where `make up` serves it) unless given; give the address its users reach it at."
                 ),
                 runtime: false,
+                secret: false,
             });
             continue;
         }
@@ -124,6 +132,7 @@ pub(super) fn compose_env(
             value,
             reason,
             runtime: false,
+            secret,
         });
     }
     // Wired names the app's files do not read (`DATABASE_URL` for a store
@@ -141,6 +150,7 @@ pub(super) fn compose_env(
             value: escape(&env.value),
             reason: env.reason.clone(),
             runtime: true,
+            secret: false,
         });
     }
     AppEnv {
@@ -169,6 +179,7 @@ fn wired(name: &str, kind: StoreKind, part: &Part) -> ComposeEnv {
             kind.label()
         ),
         runtime: false,
+        secret: false,
     }
 }
 
@@ -191,6 +202,14 @@ fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) ->
         };
     }
     match default {
+        // An example file's development setting (`DEBUG=True`,
+        // `NODE_ENV=development`) would run the deployment in that mode.
+        Some(default) if is_development_setting(name, default) => (
+            String::new(),
+            format!(
+                "{name} is passed through when set: the example's `{default}` is a development setting, not written for a deployment."
+            ),
+        ),
         // The app computes its own default (or copes without one): unset
         // stays unset, where an empty value would replace that default.
         Some("") => (
@@ -217,6 +236,61 @@ fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) ->
             format!("{name} is passed through from the environment or .env when set."),
         ),
     }
+}
+
+/// What the shell, the image or npm gives every process: passed through
+/// from the host that runs `make up`, the host's `PATH` or `HOME` would
+/// replace the image's.
+fn is_process_environment(name: &str) -> bool {
+    matches!(
+        name,
+        "PATH"
+            | "HOME"
+            | "PWD"
+            | "OLDPWD"
+            | "USER"
+            | "LOGNAME"
+            | "SHELL"
+            | "TERM"
+            | "LANG"
+            | "LC_ALL"
+            | "HOSTNAME"
+            | "TMPDIR"
+            | "PYTHONPATH"
+            | "JAVA_HOME"
+            | "GOPATH"
+            | "GOROOT"
+            | "NODE_PATH"
+    ) || name.starts_with("npm_")
+}
+
+/// A mode switch set to development: a debug flag on, or an environment
+/// name of development (`NODE_ENV=development`, `APP_ENV=local`).
+fn is_development_setting(name: &str, value: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    let value = value.trim().to_ascii_lowercase();
+    let debug_flag = name == "DEBUG" || name.ends_with("_DEBUG");
+    let environment = matches!(
+        name.as_str(),
+        "NODE_ENV"
+            | "APP_ENV"
+            | "ENV"
+            | "ENVIRONMENT"
+            | "APP_ENVIRONMENT"
+            | "RAILS_ENV"
+            | "RACK_ENV"
+            | "FLASK_ENV"
+            | "MIX_ENV"
+            | "GIN_MODE"
+            | "ASPNETCORE_ENVIRONMENT"
+            | "DOTNET_ENVIRONMENT"
+    );
+    (debug_flag && matches!(value.as_str(), "true" | "1" | "yes" | "on"))
+        || (environment
+            && matches!(
+                value.as_str(),
+                "development" | "dev" | "local" | "debug" | "test" | "testing"
+            ))
 }
 
 /// A literal for compose, where `$` starts an interpolation.

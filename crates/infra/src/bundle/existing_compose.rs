@@ -319,11 +319,22 @@ fn merge_environment(
         .or_insert_with(|| Value::Mapping(Mapping::new()));
     for entry in env {
         let present = match &*environment {
-            Value::Mapping(m) => m.contains_key(entry.name.as_str()),
-            Value::Sequence(items) => items.iter().any(|i| list_entry_name(i) == entry.name),
-            _ => false,
+            Value::Mapping(m) => m.get(entry.name.as_str()).map(|v| Some(scalar_text(v))),
+            Value::Sequence(items) => items
+                .iter()
+                .find(|i| list_entry_name(i) == entry.name)
+                .map(|i| scalar_text(i).split_once('=').map(|(_, v)| v.to_owned())),
+            _ => None,
         };
-        if present && !entry.runtime {
+        // A secret the file writes out (`JWT_SECRET: change-me`) is known
+        // to whoever reads the repository, and would override the one
+        // `make up` generates or the user gives.
+        let public_secret = entry.secret
+            && present
+                .as_ref()
+                .and_then(Option::as_deref)
+                .is_some_and(|value| !value.is_empty() && !value.contains('$'));
+        if present.is_some() && !entry.runtime && !public_secret {
             continue;
         }
         match environment {
@@ -336,9 +347,17 @@ fn merge_environment(
             }
             _ => continue,
         }
+        let reason = if public_secret {
+            format!(
+                "{} The repository's compose file wrote a value for it, which anyone who reads the repository knows: replaced.",
+                entry.reason
+            )
+        } else {
+            entry.reason.clone()
+        };
         note(
             AdjustmentKind::EnvVar,
-            format!("Service `{name}`: {}", entry.reason),
+            format!("Service `{name}`: {reason}"),
         );
     }
 }

@@ -47,6 +47,7 @@ pub(super) fn wrapper(
         value: String::new(),
         reason: String::new(),
         runtime: true,
+        secret: false,
     });
     service.insert(s("environment"), environment(&env));
     service.insert(

@@ -873,3 +873,41 @@ fn a_port_variable_that_holds_an_address_gets_the_whole_address() {
     let port = bundle_with("APP_PORT", Some("9000"));
     assert_eq!(env_of(&port, "APP_PORT").as_deref(), Some("8080"));
 }
+
+#[test]
+fn development_settings_and_the_hosts_process_variables_are_not_passed() {
+    let analysis = with(
+        app(
+            "python",
+            "fastapi",
+            Some(8000),
+            Some("uvicorn app.main:app"),
+        ),
+        |a| {
+            a.env.push(var("DEBUG", false, false, Some("True")));
+            a.env.push(var("APP_ENV", false, false, Some("local")));
+            a.env
+                .push(var("NODE_ENV", false, false, Some("production")));
+            a.env.push(var("LOG_LEVEL", false, false, Some("debug")));
+        },
+    );
+    let repo = Snapshot::from_texts([
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "app/main.py",
+            "from fastapi import FastAPI\napp = FastAPI()\n",
+        ),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let environment = &compose_service(&bundle)["environment"];
+    assert!(is_passed_through(environment, "DEBUG"), "{environment:?}");
+    assert!(is_passed_through(environment, "APP_ENV"), "{environment:?}");
+    assert_eq!(
+        environment["NODE_ENV"].as_str(),
+        Some("${NODE_ENV:-production}")
+    );
+    assert_eq!(
+        environment["LOG_LEVEL"].as_str(),
+        Some("${LOG_LEVEL:-debug}")
+    );
+}

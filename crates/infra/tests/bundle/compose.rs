@@ -144,3 +144,38 @@ fn the_schema_rejects_what_compose_would_reject() {
     let err = validate_compose(bad[0].1).unwrap_err().to_string();
     assert!(err.contains("/services/app"), "errors say where: {err}");
 }
+
+#[test]
+fn a_secret_the_repository_compose_file_writes_out_is_replaced() {
+    let analysis = with(app("go", "fiber", Some(8080), Some("/app/server")), |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+        a.env.push(var("JWT_SECRET", true, true, None));
+        a.env.push(var("PAYMENTS_API_KEY", true, true, None));
+        a.env.push(var("LOG_LEVEL", false, false, Some("info")));
+    });
+    let compose = "services:\n  app:\n    build: .\n    ports: ['8080:8080']\n    environment:\n      JWT_SECRET: your-secret-key-change-in-production\n      PAYMENTS_API_KEY: ${PAYMENTS_API_KEY}\n      LOG_LEVEL: debug\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        ("Dockerfile", "FROM golang:1.23\nCMD [\"/app/server\"]\n"),
+        ("go.mod", "module x\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let environment = &compose_service(&bundle)["environment"];
+    assert_eq!(
+        environment["JWT_SECRET"].as_str(),
+        Some("${JWT_SECRET:?JWT_SECRET is required}"),
+        "the written-out key gives way to the generated one"
+    );
+    assert_eq!(
+        environment["PAYMENTS_API_KEY"].as_str(),
+        Some("${PAYMENTS_API_KEY}"),
+        "a reference is the repository's to keep"
+    );
+    assert_eq!(environment["LOG_LEVEL"].as_str(), Some("debug"));
+    assert!(has(
+        &bundle,
+        AdjustmentKind::EnvVar,
+        "anyone who reads the repository knows"
+    ));
+}
