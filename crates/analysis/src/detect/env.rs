@@ -27,6 +27,10 @@ pub(crate) struct EnvRead {
     pub at: Spot,
 }
 
+/// A settings field's `= None`: the app copes without the variable (it is
+/// optional), but there is no value to hand it.
+const PYTHON_NONE: &str = "None";
+
 /// Set by the platform or the runtime; never asked of the user.
 const PLATFORM: &[&str] = &[
     "PORT",
@@ -555,8 +559,15 @@ fn pydantic_settings(file: &FileEntry) -> Vec<EnvRead> {
             }
             reads.push(EnvRead {
                 name: format!("{prefix}{}", name.to_ascii_uppercase()),
+                // A list or dict is written as pydantic parses it (JSON);
                 // `AppEnvTypes.prod` is the app's own value, no text for it.
-                default: default.map(literal_default),
+                default: default.map(|d| {
+                    if d.starts_with(['[', '{']) || d == PYTHON_NONE {
+                        d.to_owned()
+                    } else {
+                        literal_default(d)
+                    }
+                }),
                 example: false,
                 // pydantic refuses to build the settings without it.
                 strict: default.is_none(),
@@ -885,7 +896,7 @@ pub(crate) fn summarise(
             required,
             secret,
             url_scheme: default.as_deref().and_then(url_scheme),
-            default: default.filter(|d| !secret && !d.is_empty()),
+            default: default.filter(|d| !secret && !d.is_empty() && d != PYTHON_NONE),
             kind: super::env_kind::variable_kind(name),
             read_at_build: reads.iter().any(|r| is_build_config(&r.at.file)),
         });
