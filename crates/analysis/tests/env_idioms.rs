@@ -344,3 +344,45 @@ fn a_variable_next_config_reads_is_read_at_build() {
     assert!(at_build("SITE_NAME"));
     assert!(!at_build("API_SECRET"));
 }
+
+#[test]
+fn an_ai_client_made_without_a_key_needs_the_variable_it_reads() {
+    let flask = |code: &'static str| {
+        run(&[
+            ("requirements.txt", "flask\nopenai\nanthropic\n"),
+            ("app.py", code),
+        ])
+    };
+    let a = flask(
+        "from flask import Flask\nfrom openai import OpenAI\n\napp = Flask(__name__)\nclient = OpenAI()\n",
+    );
+    assert_eq!(required(&a), ["OPENAI_API_KEY"]);
+    let a = flask(
+        "import os\nfrom flask import Flask\nfrom openai import OpenAI\n\napp = Flask(__name__)\nclient = OpenAI(api_key=os.getenv('LLM_KEY', 'sk-local'))\n",
+    );
+    assert!(
+        !listed(&a, "OPENAI_API_KEY"),
+        "given a key, the client reads none"
+    );
+    let a = flask(
+        "from flask import Flask\nimport anthropic\n\napp = Flask(__name__)\nclient = anthropic.Anthropic(max_retries=3)\n",
+    );
+    assert_eq!(required(&a), ["ANTHROPIC_API_KEY"]);
+    let express = |code: &'static str| {
+        run(&[
+            (
+                "package.json",
+                r#"{"dependencies":{"express":"^4","openai":"^4"}}"#,
+            ),
+            ("index.js", code),
+        ])
+    };
+    let a = express(
+        "const express = require('express');\nconst OpenAI = require('openai');\nconst openai = new OpenAI({ baseURL: 'https://api.example.test/v1' });\nexpress().listen(3000);\n",
+    );
+    assert_eq!(required(&a), ["OPENAI_API_KEY"]);
+    let a = express(
+        "const express = require('express');\nconst OpenAI = require('openai');\nconst openai = new OpenAI({ apiKey: process.env.AI_KEY ?? 'local' });\nexpress().listen(3000);\n",
+    );
+    assert!(!listed(&a, "OPENAI_API_KEY"));
+}

@@ -417,6 +417,7 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
     let mut reads = destructured(file);
     reads.extend(super::env_schema::reads(file));
     reads.extend(super::env_frameworks::reads(file));
+    reads.extend(super::env_sdks::reads(file));
     if name.ends_with(".py") {
         reads.extend(pydantic_settings(file));
     }

@@ -12,6 +12,7 @@ mod env;
 mod env_frameworks;
 mod env_kind;
 mod env_schema;
+mod env_sdks;
 mod go;
 mod js_runtimes;
 mod jvm;

@@ -1,0 +1,128 @@
+//! Client libraries that read their API key from the environment when the
+//! code passes none: `OpenAI()` reads `OPENAI_API_KEY`, `new Anthropic()`
+//! reads `ANTHROPIC_API_KEY`. The key never appears in the app's code, and
+//! the client refuses to be made without it.
+
+use super::env::EnvRead;
+use super::scan::{hits, split_args};
+use super::view::file_name;
+use crate::snapshot::FileEntry;
+
+/// A client: the import that brings it, the call that makes it, the
+/// argument names that pass a key, and the variable it reads without one.
+struct Client {
+    imports: &'static [&'static str],
+    constructors: &'static regex::Regex,
+    key_args: &'static [&'static str],
+    variable: &'static str,
+}
+
+fn python_clients() -> [Client; 4] {
+    [
+        Client {
+            imports: &["from openai import", "import openai"],
+            constructors: re!(r"\b(?:Async)?OpenAI\s*\("),
+            key_args: &["api_key"],
+            variable: "OPENAI_API_KEY",
+        },
+        Client {
+            imports: &[
+                "from langchain_openai import",
+                "from langchain.chat_models import",
+            ],
+            constructors: re!(r"\b(?:ChatOpenAI|OpenAIEmbeddings)\s*\("),
+            key_args: &["api_key", "openai_api_key"],
+            variable: "OPENAI_API_KEY",
+        },
+        Client {
+            imports: &["from anthropic import", "import anthropic"],
+            constructors: re!(r"\b(?:Async)?Anthropic\s*\("),
+            key_args: &["api_key"],
+            variable: "ANTHROPIC_API_KEY",
+        },
+        Client {
+            imports: &["from groq import", "import groq"],
+            constructors: re!(r"\b(?:Async)?Groq\s*\("),
+            key_args: &["api_key"],
+            variable: "GROQ_API_KEY",
+        },
+    ]
+}
+
+fn javascript_clients() -> [Client; 3] {
+    [
+        Client {
+            imports: &[
+                "from 'openai'",
+                "from \"openai\"",
+                "require('openai')",
+                "require(\"openai\")",
+            ],
+            constructors: re!(r"\bnew\s+OpenAI\s*\("),
+            key_args: &["apiKey"],
+            variable: "OPENAI_API_KEY",
+        },
+        Client {
+            imports: &["@anthropic-ai/sdk"],
+            constructors: re!(r"\bnew\s+Anthropic\s*\("),
+            key_args: &["apiKey"],
+            variable: "ANTHROPIC_API_KEY",
+        },
+        Client {
+            imports: &["groq-sdk"],
+            constructors: re!(r"\bnew\s+Groq\s*\("),
+            key_args: &["apiKey"],
+            variable: "GROQ_API_KEY",
+        },
+    ]
+}
+
+/// The keys the clients made in `file` read from the environment.
+pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
+    let name = file_name(&file.path);
+    let text = file.content.as_deref().unwrap_or_default();
+    let clients: Vec<Client> = if name.ends_with(".py") {
+        python_clients().into()
+    } else if [".js", ".mjs", ".cjs", ".ts", ".mts", ".tsx", ".jsx"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+    {
+        javascript_clients().into()
+    } else {
+        return Vec::new();
+    };
+    let mut reads = Vec::new();
+    for client in clients {
+        if !client.imports.iter().any(|import| text.contains(import)) {
+            continue;
+        }
+        let keyless = hits(file, client.constructors).find(|hit| {
+            !split_args(hit.call_args()).iter().any(|arg| {
+                let arg = arg.trim();
+                // `OpenAI(**settings)`, `new OpenAI(options)`: the key may be in there.
+                arg.starts_with("**")
+                    || arg.starts_with("...")
+                    || arg.chars().all(|c| c.is_alphanumeric() || c == '_') && !arg.is_empty()
+                    || client.key_args.iter().any(|key| {
+                        arg.strip_prefix(key)
+                            .is_some_and(|rest| rest.trim_start().starts_with(['=', ':']))
+                            || arg.contains(&format!("{key}:"))
+                            || arg.contains(&format!("{key} :"))
+                    })
+            })
+        });
+        if let Some(hit) = keyless {
+            reads.push(EnvRead {
+                name: client.variable.to_owned(),
+                default: None,
+                example: false,
+                strict: true,
+                at: hit.spot().with_detail(format!(
+                    "the client reads {} when given no key",
+                    client.variable
+                )),
+            });
+        }
+    }
+    reads
+}
