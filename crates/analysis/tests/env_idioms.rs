@@ -386,3 +386,26 @@ fn an_ai_client_made_without_a_key_needs_the_variable_it_reads() {
     );
     assert!(!listed(&a, "OPENAI_API_KEY"));
 }
+
+#[test]
+fn a_variable_read_only_once_it_is_known_to_be_set_is_optional() {
+    let a = run(&[
+        ("requirements.txt", "django\n"),
+        ("manage.py", "import django\n"),
+        (
+            "shop/settings.py",
+            "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nif 'AWS_STORAGE_BUCKET_NAME' in os.environ:\n    AWS_STORAGE_BUCKET_NAME = os.environ['AWS_STORAGE_BUCKET_NAME']\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["SECRET_KEY"]);
+    assert!(listed(&a, "AWS_STORAGE_BUCKET_NAME"));
+    let flask = |code: &'static str| run(&[("requirements.txt", "flask\n"), ("app.py", code)]);
+    let a = flask(
+        "import os\nfrom flask import Flask\napp = Flask(__name__)\nSEARCH_KEY = os.getenv('SEARCH_KEY')\nif SEARCH_KEY:\n    app.config['search'] = SEARCH_KEY\n",
+    );
+    assert!(required(&a).is_empty(), "{:?}", required(&a));
+    let a = flask(
+        "import os\nfrom flask import Flask\napp = Flask(__name__)\nSEARCH_KEY = os.getenv('SEARCH_KEY')\nif not SEARCH_KEY:\n    raise SystemExit('SEARCH_KEY is required')\nif SEARCH_KEY:\n    pass\n",
+    );
+    assert_eq!(required(&a), ["SEARCH_KEY"], "refused when unset");
+}

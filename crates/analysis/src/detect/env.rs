@@ -500,6 +500,7 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             });
         }
     }
+    super::env_guards::mark_guarded(file.content.as_deref().unwrap_or_default(), &mut reads);
     reads
 }
 

@@ -10,6 +10,7 @@ mod docker;
 mod dotnet;
 mod env;
 mod env_frameworks;
+mod env_guards;
 mod env_kind;
 mod env_schema;
 mod env_sdks;

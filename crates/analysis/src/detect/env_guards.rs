@@ -1,0 +1,79 @@
+//! Reads the code makes only once it has checked the variable is set: the
+//! app runs without it, with a feature off (`if "X" in os.environ:`, or
+//! `KEY = os.getenv("KEY")` and later `if KEY:`).
+
+use super::env::EnvRead;
+use super::scan::line_text;
+
+/// Marks the reads of `text` that a presence check guards as optional (a
+/// default of "unset is fine"), unless the code also reads them strictly.
+pub(crate) fn mark_guarded(text: &str, reads: &mut [EnvRead]) {
+    let members = membership_checks(text);
+    for read in reads.iter_mut() {
+        if read.example || read.default.is_some() {
+            continue;
+        }
+        let guarded = members.iter().any(|m| *m == read.name)
+            || (!read.strict
+                && read
+                    .at
+                    .line
+                    .and_then(|line| assigned_name(text, line))
+                    .is_some_and(|var| tested_when_set(text, var)));
+        if guarded {
+            read.default = Some(String::new());
+            read.strict = false;
+        }
+    }
+}
+
+/// `"X" in os.environ`, `'X' in process.env`, `ENV.key?("X")`.
+fn membership_checks(text: &str) -> Vec<String> {
+    let re = re!(
+        r#"["'](\w+)["']\s+in\s+(?:os\.environ|process\.env)\b|\bENV\.(?:key|has_key|include)\?\(\s*["'](\w+)["']|process\.env\.hasOwnProperty\(\s*["'](\w+)["']"#
+    );
+    re.captures_iter(text)
+        .filter_map(|c| c.get(1).or(c.get(2)).or(c.get(3)))
+        .map(|m| m.as_str().to_owned())
+        .collect()
+}
+
+/// `KEY = os.getenv("KEY")`, `const key = process.env.KEY;` on line
+/// `line` (1-based): the name the value is kept in, when the read gives
+/// nothing for an unset variable (a reader that raises, such as
+/// django-environ's `env("X", bool)`, is no optional read).
+fn assigned_name(text: &str, line: u32) -> Option<&str> {
+    let offset = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1) as usize)
+        .map(str::len)
+        .sum();
+    let line = line_text(text, offset);
+    let tolerant = re!(
+        r"\bos\.getenv\(|\benviron\.get\(|\bprocess\.env\b|\bimport\.meta\.env\b|\bBun\.env\b|\bENV\[|\bos\.Getenv\("
+    );
+    if !tolerant.is_match(line) {
+        return None;
+    }
+    re!(r"^\s*(?:(?:const|let|var)\s+)?((?:self\.)?[A-Za-z_]\w*)\s*(?::\s*[\w\[\]|. ]+)?=[^=]")
+        .captures(line)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str())
+}
+
+/// The name is tested for being set (`if KEY:`, `if (key)`, `if KEY is not
+/// None`) and never for being unset, which would be where the app refuses
+/// to go on without it.
+fn tested_when_set(text: &str, var: &str) -> bool {
+    let var = regex::escape(var);
+    let set = regex::Regex::new(&format!(
+        r"\b(?:if|elif)\s*\(?\s*{var}\s*(?:\)|:|\bis\s+not\s+None\b|&&|\band\b)"
+    ));
+    let unset = regex::Regex::new(&format!(
+        r"(?:\bnot\s+|!\s*){var}\b|\b{var}\s+is\s+None\b|\b{var}\s*(?:===?|==)\s*(?:undefined|null|None|''|\x22\x22)"
+    ));
+    match (set, unset) {
+        (Ok(set), Ok(unset)) => set.is_match(text) && !unset.is_match(text),
+        _ => false,
+    }
+}
