@@ -248,6 +248,7 @@ fn adjust_app_service(service: &mut Mapping, name: &str, target: &Target, note: 
             );
         }
     }
+    drop_source_mounts(service, name, note);
     merge_environment(service, name, &spec.env, note);
     if let Some(command) = &spec.command {
         service.insert(s("command"), compose::command_value(command));
@@ -275,6 +276,48 @@ fn adjust_app_service(service: &mut Mapping, name: &str, target: &Target, note: 
         note(
             AdjustmentKind::Rewritten,
             format!("Service `{name}` got a healthcheck on the app's health path."),
+        );
+    }
+}
+
+/// A development compose file mounts the repository over the app's code
+/// (`.:/app`, `./src:/code`): the image's build output (installed
+/// packages, compiled files) is hidden under the host's sources, and the
+/// app runs what is on the host rather than what was built. Named volumes
+/// (data) stay.
+fn drop_source_mounts(service: &mut Mapping, name: &str, note: &mut Note) {
+    let Some(Value::Sequence(volumes)) = service.get_mut("volumes") else {
+        return;
+    };
+    let mut dropped = Vec::new();
+    volumes.retain(|volume| {
+        let source = match volume {
+            Value::String(short) => short.split(':').next().unwrap_or_default().to_owned(),
+            Value::Mapping(long) => {
+                let bind = long.get("type").map(scalar_text).as_deref() == Some("bind");
+                if !bind {
+                    return true;
+                }
+                long.get("source").map(scalar_text).unwrap_or_default()
+            }
+            _ => return true,
+        };
+        let repository_path = source == "." || source.starts_with("./") || source.starts_with("..");
+        if repository_path {
+            dropped.push(scalar_text(volume));
+        }
+        !repository_path
+    });
+    if volumes.is_empty() {
+        service.shift_remove("volumes");
+    }
+    if !dropped.is_empty() {
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "Service `{name}` no longer mounts {} from the repository: the mount hid the image's built code and packages under the host's sources.",
+                dropped.join(", ")
+            ),
         );
     }
 }

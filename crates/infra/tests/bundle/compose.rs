@@ -179,3 +179,32 @@ fn a_secret_the_repository_compose_file_writes_out_is_replaced() {
         "anyone who reads the repository knows"
     ));
 }
+
+#[test]
+fn a_mount_of_the_repository_over_the_apps_code_is_dropped() {
+    let analysis = with(
+        app("node", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    volumes:\n      - .:/usr/src/app\n      - ./uploads:/usr/src/app/uploads\n      - node_data:/data\n      - type: bind\n        source: ./src\n        target: /usr/src/app/src\nvolumes:\n  node_data: {}\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM node:22\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
+        ),
+        ("server.js", ""),
+        ("package.json", "{}"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let service = compose_service(&bundle);
+    assert_eq!(strings(&service["volumes"]), ["node_data:/data"]);
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "no longer mounts .:/usr/src/app"
+    ));
+}
