@@ -393,6 +393,17 @@ fn reasons_explain_defaults_and_rejections() {
         choice.reasons
     );
 
+    let named = analysis::parse_requirements("small web app on a single server");
+    let choice = choose(&flask(), &named);
+    assert!(
+        choice
+            .reasons
+            .iter()
+            .any(|r| r.contains("asks for vm (\"single server\")")),
+        "the reason quotes the words that named the target: {:?}",
+        choice.reasons
+    );
+
     let choice = choose(&flask(), &req(|r| r.size = Some("c7g.xlarge".into())));
     assert!(
         choice

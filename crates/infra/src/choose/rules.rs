@@ -33,8 +33,16 @@ pub(super) fn decide(analysis: &Analysis, requirements: &Requirements) -> Decisi
     if let Some(named) = requirements.target.as_deref() {
         match Target::parse(named) {
             Some(target) => {
+                // The words that named it (`"single server" → vm`), not the name.
+                let words = requirements
+                    .evidence
+                    .iter()
+                    .find(|e| e.ends_with(&format!("→ {named}")))
+                    .and_then(|e| e.split(" → ").next())
+                    .unwrap_or(named);
+                let words = words.trim_matches('"');
                 reasons.push(format!(
-                    "The description asks for {target} (\"{named}\"), and an explicit target always wins."
+                    "The description asks for {target} (\"{words}\"), and an explicit target always wins."
                 ));
                 return Decision { target, reasons };
             }
