@@ -248,7 +248,7 @@ fn adjust_app_service(service: &mut Mapping, name: &str, target: &Target, note: 
             );
         }
     }
-    drop_source_mounts(service, name, note);
+    drop_source_mounts(service, name, target, note);
     merge_environment(service, name, &spec.env, note);
     if let Some(command) = &spec.command {
         service.insert(s("command"), compose::command_value(command));
@@ -283,9 +283,22 @@ fn adjust_app_service(service: &mut Mapping, name: &str, target: &Target, note: 
 /// A development compose file mounts the repository over the app's code
 /// (`.:/app`, `./src:/code`): the image's build output (installed
 /// packages, compiled files) is hidden under the host's sources, and the
-/// app runs what is on the host rather than what was built. Named volumes
-/// (data) stay.
-fn drop_source_mounts(service: &mut Mapping, name: &str, note: &mut Note) {
+/// app runs what is on the host rather than what was built. Only sources
+/// the image already holds are dropped (inside its build context, with a
+/// Dockerfile that copies files in); a runtime-only image that gets its
+/// code through the mount keeps it, as do named volumes (data).
+fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: &mut Note) {
+    let compose_dir = parent(target.path);
+    let Some(context) = build_dir(service, compose_dir) else {
+        return;
+    };
+    if !target.generated_dockerfile && !copies_files(service, &context, target.repo) {
+        return;
+    }
+    let inside_context = |source: &str| {
+        let path = join(compose_dir, source);
+        context.is_empty() || path == context || path.starts_with(&format!("{context}/"))
+    };
     let Some(Value::Sequence(volumes)) = service.get_mut("volumes") else {
         return;
     };
@@ -302,7 +315,8 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, note: &mut Note) {
             }
             _ => return true,
         };
-        let repository_path = source == "." || source.starts_with("./") || source.starts_with("..");
+        let repository_path =
+            (source == "." || source.starts_with("./")) && inside_context(&source);
         if repository_path {
             dropped.push(scalar_text(volume));
         }
@@ -320,6 +334,24 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, note: &mut Note) {
             ),
         );
     }
+}
+
+/// Whether the service's Dockerfile copies files from its context into
+/// the image (`COPY . .`; not `COPY --from`, which copies between stages).
+fn copies_files(service: &Mapping, context: &str, repo: &Snapshot) -> bool {
+    let dockerfile = match service.get("build") {
+        Some(Value::Mapping(build)) => build.get("dockerfile").map(scalar_text),
+        _ => None,
+    }
+    .unwrap_or_else(|| "Dockerfile".to_owned());
+    repo.get(&join(context, &dockerfile))
+        .and_then(|file| file.content.as_deref())
+        .is_some_and(|text| {
+            text.lines().any(|line| {
+                let line = line.trim_start().to_ascii_uppercase();
+                (line.starts_with("COPY ") || line.starts_with("ADD ")) && !line.contains("--FROM")
+            })
+        })
 }
 
 fn publish_app_port(service: &mut Mapping, name: &str, port: u16, note: &mut Note) {

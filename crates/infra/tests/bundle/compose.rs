@@ -208,3 +208,31 @@ fn a_mount_of_the_repository_over_the_apps_code_is_dropped() {
         "no longer mounts .:/usr/src/app"
     ));
 }
+
+#[test]
+fn a_runtime_image_that_gets_its_code_through_a_mount_keeps_it() {
+    let analysis = with(
+        app("node", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    volumes:\n      - .:/usr/src/app\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM node:22\nWORKDIR /usr/src/app\nCMD [\"node\", \"server.js\"]\n",
+        ),
+        ("server.js", ""),
+        ("package.json", "{}"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    assert_eq!(bundle.app_service, "web");
+    assert_eq!(
+        strings(&compose_service(&bundle)["volumes"]),
+        [".:/usr/src/app"],
+        "the image copies nothing: the mount is how the code gets in"
+    );
+}
