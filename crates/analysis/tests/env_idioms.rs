@@ -409,3 +409,36 @@ fn a_variable_read_only_once_it_is_known_to_be_set_is_optional() {
     );
     assert_eq!(required(&a), ["SEARCH_KEY"], "refused when unset");
 }
+
+#[test]
+fn an_apps_own_helper_that_stops_without_the_variable_makes_it_required() {
+    let a = run(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"api\"\n\n[dependencies]\naxum = \"0.7\"\n",
+        ),
+        (
+            "src/main.rs",
+            "mod cfg;\nuse axum::Router;\n#[tokio::main]\nasync fn main() {\n    let cfg = cfg::load();\n    let app = Router::new();\n    let listener = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await.unwrap();\n    axum::serve(listener, app).await.unwrap();\n}\n",
+        ),
+        (
+            "src/cfg.rs",
+            "pub fn load() -> (String, String) {\n    (must(\"DATABASE_URL\"), must(\"POOL_SIZE\"))\n}\n\nfn must(name: &str) -> String {\n    std::env::var(name).expect(\"missing environment variable\")\n}\n",
+        ),
+    ]);
+    let mut names = required(&a);
+    names.sort();
+    assert_eq!(names, ["DATABASE_URL", "POOL_SIZE"]);
+    let a = run(&[
+        ("requirements.txt", "flask\n"),
+        (
+            "app.py",
+            "import os\nfrom flask import Flask\n\ndef setting(name, default=None):\n    return os.environ.get(name, default)\n\napp = Flask(__name__)\napp.config['MODE'] = setting('MODE')\n",
+        ),
+    ]);
+    assert!(
+        required(&a).is_empty(),
+        "a helper with a default: {:?}",
+        required(&a)
+    );
+}

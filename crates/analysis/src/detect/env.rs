@@ -116,6 +116,7 @@ pub(crate) fn scan(
     skip_dirs: &[&str],
 ) -> Vec<EnvRead> {
     let mut reads = Vec::new();
+    let helpers = super::env_helpers::strict_helpers(view.files.iter().copied());
     let files = view.files.iter().copied().chain(root_files.iter().copied());
     for file in files {
         let name = file_name(&file.path);
@@ -132,6 +133,7 @@ pub(crate) fn scan(
             reads.extend(url_carries_parts(file, code_reads(file)));
         } else {
             reads.extend(code_reads(file));
+            reads.extend(super::env_helpers::calls(file, &helpers));
         }
     }
     reads.extend(rails_master_key(view));

@@ -11,6 +11,7 @@ mod dotnet;
 mod env;
 mod env_frameworks;
 mod env_guards;
+mod env_helpers;
 mod env_kind;
 mod env_schema;
 mod env_sdks;
