@@ -442,3 +442,31 @@ fn an_apps_own_helper_that_stops_without_the_variable_makes_it_required() {
         required(&a)
     );
 }
+
+#[test]
+fn variables_the_images_start_command_expands_are_the_apps() {
+    let a = run(&[
+        (
+            "pom.xml",
+            "<project><parent><artifactId>spring-boot-starter-parent</artifactId></parent><dependencies><dependency><artifactId>spring-boot-starter-web</artifactId></dependency></dependencies></project>",
+        ),
+        (
+            "src/main/java/app/App.java",
+            "@SpringBootApplication\npublic class App { public static void main(String[] a) { SpringApplication.run(App.class, a); } }\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM eclipse-temurin:21\nENV JAVA_OPTS=-Xmx512m\nCOPY target/app.jar app.jar\nENTRYPOINT java $JAVA_OPTS -jar app.jar --spring.datasource.url=$DB_URL --spring.datasource.username=${DB_USERNAME} --logging.level=${LOG_LEVEL:-info}\n",
+        ),
+    ]);
+    let needed = required(&a);
+    assert!(
+        needed.contains(&"DB_URL") && needed.contains(&"DB_USERNAME"),
+        "{needed:?}"
+    );
+    assert!(
+        !needed.contains(&"JAVA_OPTS"),
+        "set by the Dockerfile: {needed:?}"
+    );
+    assert!(!needed.contains(&"LOG_LEVEL"), "has a default: {needed:?}");
+}

@@ -618,7 +618,8 @@ fn environment(
     } else {
         &[]
     };
-    let reads = env::scan(view, &root_examples, skip);
+    let mut reads = env::scan(view, &root_examples, skip);
+    reads.extend(dockerfile.into_iter().flat_map(env::command_reads));
     let provided: Vec<String> = dockerfile
         .map(|df| df.env.keys().cloned().collect())
         .unwrap_or_default();

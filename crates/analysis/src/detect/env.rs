@@ -142,6 +142,31 @@ pub(crate) fn scan(
     reads
 }
 
+/// Variables the image's start command expands (`ENTRYPOINT java -jar
+/// app.jar --spring.datasource.url=$DB_URL`): the app gets an empty
+/// argument without them. A `${X:-d}` has its default; what the Dockerfile
+/// sets itself with `ENV` is provided.
+pub(crate) fn command_reads(dockerfile: &super::docker::Dockerfile) -> Vec<EnvRead> {
+    let Some(command) = &dockerfile.command else {
+        return Vec::new();
+    };
+    re!(r"\$\{([A-Z][A-Z0-9_]*)(?::?-([^}]*))?\}|\$([A-Z][A-Z0-9_]*)")
+        .captures_iter(&command.value)
+        .filter_map(|c| {
+            let name = c.get(1).or(c.get(3))?.as_str();
+            (!PLATFORM.contains(&name) && !dockerfile.env.contains_key(name)).then(|| EnvRead {
+                name: name.to_owned(),
+                default: c.get(2).map(|d| d.as_str().to_owned()),
+                example: false,
+                strict: false,
+                at: command
+                    .at
+                    .with_detail(format!("the start command expands ${name}")),
+            })
+        })
+        .collect()
+}
+
 /// A `database.yml` environment whose `url:` comes from the environment
 /// (`url: <%= ENV["DATABASE_URL"] %>`) takes the host, user and password
 /// from that URL: the block's other connection reads are optional.
