@@ -470,3 +470,23 @@ fn variables_the_images_start_command_expands_are_the_apps() {
     );
     assert!(!needed.contains(&"LOG_LEVEL"), "has a default: {needed:?}");
 }
+
+#[test]
+fn an_image_baking_in_the_developers_database_address_provides_nothing() {
+    let needed = |url: &str| -> Vec<String> {
+        let dockerfile = format!(
+            "FROM python:3.12\nENV DATABASE_URL {url}\nCOPY . .\nCMD [\"python\", \"app.py\"]\n"
+        );
+        let a = run(&[
+            ("requirements.txt", "flask\n"),
+            (
+                "app.py",
+                "import os\nfrom flask import Flask\napp = Flask(__name__)\napp.config['DB'] = os.environ['DATABASE_URL']\napp.run(host='0.0.0.0')\n",
+            ),
+            ("Dockerfile", &dockerfile),
+        ]);
+        a.required_env
+    };
+    assert_eq!(needed("postgresql://shop:shop@db/shop"), ["DATABASE_URL"]);
+    assert!(needed("postgresql://shop@prod.db.internal.example:5432/shop").is_empty());
+}

@@ -620,8 +620,15 @@ fn environment(
     };
     let mut reads = env::scan(view, &root_examples, skip);
     reads.extend(dockerfile.into_iter().flat_map(env::command_reads));
+    // An `ENV DATABASE_URL postgresql://…@db/app` is the developer's stack.
     let provided: Vec<String> = dockerfile
-        .map(|df| df.env.keys().cloned().collect())
+        .map(|df| {
+            df.env
+                .iter()
+                .filter(|(name, value)| !env::reaches_nothing_deployed(name, &value.value))
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
         .unwrap_or_default();
     let port_env = a.port_env.clone().unwrap_or_default();
     let mut not_required = vec![port_env.as_str()];

@@ -1050,6 +1050,17 @@ fn names_nothing(name: &str, value: &str) -> bool {
     value.is_empty() || host && re!(r"^[a-z][a-z0-9_-]*$").is_match(value)
 }
 
+/// A value an image bakes in for an address that reaches nothing once
+/// deployed: this machine, or a bare compose service name
+/// (`postgresql://app@db/shop`, `DB_HOST=db`) of the developer's stack.
+pub(crate) fn reaches_nothing_deployed(name: &str, value: &str) -> bool {
+    let bare_host_url = re!(r"(?i)^[a-z][\w+.-]*://(?:[^@/\s]*@)?[a-z][a-z0-9_-]*(?:[:/?]|$)");
+    is_service_address(name)
+        && (is_local_only(value)
+            || names_nothing(name, value)
+            || bare_host_url.is_match(value.trim().trim_matches(['"', '\''])))
+}
+
 /// `example.com` and its kin (RFC 2606): a placeholder for the real host.
 fn is_example_domain(value: &str) -> bool {
     re!(r"(?i)(?:^|[/@.])example\.(?:com|org|net)(?:$|[:/])")
