@@ -8,6 +8,7 @@ mod dotnet;
 mod java;
 mod node;
 mod node_start;
+mod node_workspace;
 mod php;
 mod python;
 mod python_version;

@@ -250,3 +250,63 @@ fn django_with_a_static_root_collects_its_static_files_in_the_image() {
         "no STATIC_ROOT, nothing to collect"
     );
 }
+
+#[test]
+fn a_package_of_a_pnpm_workspace_is_installed_and_built_from_the_workspace_root() {
+    let repo = Snapshot::from_texts([
+        (
+            "package.json",
+            r#"{"name":"root","private":true,"packageManager":"pnpm@9.15.0","devDependencies":{"turbo":"^2.3.0"}}"#,
+        ),
+        (
+            "pnpm-workspace.yaml",
+            "packages:\n  - apps/*\n  - packages/*\n",
+        ),
+        ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+        (
+            "turbo.json",
+            "{\"tasks\":{\"build\":{\"dependsOn\":[\"^build\"]}}}\n",
+        ),
+        (
+            "apps/web/package.json",
+            r#"{"name":"@acme/web","scripts":{"build":"next build","start":"next start"},"dependencies":{"next":"14.2.0","react":"18","@acme/ui":"workspace:*"}}"#,
+        ),
+        (
+            "apps/web/pages/index.js",
+            "export default function Home() { return null }\n",
+        ),
+        (
+            "packages/ui/package.json",
+            r#"{"name":"@acme/ui","scripts":{"build":"tsc"},"main":"dist/index.js"}"#,
+        ),
+    ]);
+    let analysis = analysis::analyse(
+        &repo,
+        &analysis::parse_requirements("deploy the web app in apps/web"),
+    );
+    assert_eq!(analysis.subdir, "apps/web", "{analysis:#?}");
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let d = dockerfile(&bundle);
+    assert!(d.contains("RUN npm install -g pnpm@9.15.0\n"), "{d}");
+    assert!(d.contains("RUN pnpm install --frozen-lockfile\n"), "{d}");
+    assert!(
+        d.contains("RUN npx turbo run build --filter=@acme/web...\n"),
+        "the app and the workspace packages it depends on are built: {d}"
+    );
+    assert!(d.contains("WORKDIR /repo/apps/web\n"), "{d}");
+    assert!(
+        !d.contains("npm ci") && !d.contains("RUN npm install\n"),
+        "{d}"
+    );
+    let build = &compose_service(&bundle)["build"];
+    let context = build["context"].as_str().or(build.as_str()).unwrap();
+    assert!(
+        context == "." || context == "../..",
+        "built from the workspace root: {build:?}"
+    );
+    assert!(
+        bundle.files.contains_key(".dockerignore"),
+        "{:?}",
+        bundle.files.keys()
+    );
+}

@@ -105,6 +105,9 @@ pub(super) enum Manager {
 }
 
 pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
+    if let Some(root) = super::node_workspace::workspace_root(inputs.files) {
+        return super::node_workspace::image(inputs, &root);
+    }
     let command = inputs.require_command()?;
     let files = inputs.files;
     let manager = manager(files);
@@ -325,7 +328,7 @@ fn manifest_files(files: &AppFiles, manager: &Manager) -> Vec<&'static str> {
 /// Installs the package manager itself. From the npm registry rather than
 /// through corepack: registry mirrors often lack the signatures corepack
 /// checks, and newer Node images no longer ship corepack.
-fn setup(manager: &Manager) -> Option<String> {
+pub(super) fn setup(manager: &Manager) -> Option<String> {
     match manager {
         Manager::Npm { .. } | Manager::YarnClassic { .. } => None,
         Manager::Pnpm { version, .. } => Some(format!("npm install -g pnpm@{version}")),
