@@ -147,7 +147,7 @@ fn clap_builder(file: &FileEntry, text: &str) -> Vec<EnvRead> {
 fn clap_derive(file: &FileEntry, text: &str) -> Vec<EnvRead> {
     hits(
         file,
-        re!(r#"#\[(?:arg|clap)\(([^\]]*\benv\s*=\s*"([A-Z][A-Z0-9_]*)"[^\]]*)\)\]"#),
+        re!(r#"#\[(?:arg|clap)\(([^\]]*\benv\b(?:\s*=\s*"([A-Z][A-Z0-9_]*)")?[^\]]*)\)\]"#),
     )
     .filter_map(|hit| {
         let attribute = hit.group(1)?;
@@ -157,12 +157,23 @@ fn clap_derive(file: &FileEntry, text: &str) -> Vec<EnvRead> {
             .find(|l| !l.is_empty() && !l.starts_with("#[") && !l.starts_with("///"))
             .unwrap_or_default();
         let ty = field.split_once(':').map_or("", |(_, t)| t.trim());
+        // A bare `env` takes the field's name in upper case.
+        let named = hit.group(2).map(str::to_owned).or_else(|| {
+            let name = field
+                .split_once(':')?
+                .0
+                .trim()
+                .trim_start_matches("pub ")
+                .trim();
+            (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .then(|| name.to_ascii_uppercase())
+        })?;
         let strict = !attribute.contains("default_value")
             && !ty.starts_with("Option<")
             && !ty.starts_with("bool")
             && !ty.starts_with("Vec<");
         Some(read(
-            hit.group(2)?,
+            &named,
             strict,
             hit.spot()
                 .with_detail(format!("a command-line argument reads it: {}", hit.quote())),
@@ -425,6 +436,11 @@ mod tests {
                 ("API_TOKEN".to_owned(), true),
                 ("LOG_FILE".to_owned(), false)
             ]
+        );
+        let bare = "pub struct Config {\n    /// The signing key.\n    #[clap(long, env)]\n    pub hmac_key: String,\n    #[clap(long, env, default_value = \"5\")]\n    pub pool: u32,\n}\n";
+        assert_eq!(
+            names("src/config.rs", bare),
+            [("HMAC_KEY".to_owned(), true), ("POOL".to_owned(), false)]
         );
     }
 
