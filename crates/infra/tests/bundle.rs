@@ -555,6 +555,24 @@ fn only_the_apps_own_or_an_enclosing_dockerfile_is_kept() {
         ("Dockerfile", "")
     );
     assert_eq!(compose_service(&bundle)["build"].as_str(), Some("."));
+
+    let development = with(sibling.clone(), |a| {
+        a.docker_files = vec!["api/Dockerfile.dev".into()];
+    });
+    let repo = Snapshot::from_texts([
+        (
+            "api/Dockerfile.dev",
+            "FROM python:3.12\nCMD [\"uvicorn\", \"main:app\", \"--reload\"]\n",
+        ),
+        ("api/main.py", ""),
+        ("api/requirements.txt", "fastapi\nuvicorn\n"),
+    ]);
+    let bundle = build_bundle(&development, &repo, &vm_choice(&development)).unwrap();
+    assert_eq!(
+        bundle.dockerfile, "api/Dockerfile",
+        "a development image is not the deployment's"
+    );
+    assert!(has(&bundle, AdjustmentKind::Note, "is a development image"));
 }
 
 #[test]

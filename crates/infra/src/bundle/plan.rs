@@ -80,6 +80,18 @@ pub(super) fn build(
         adjustments: Vec::new(),
     };
     let kept = existing_dockerfile(analysis, &files);
+    if kept.is_none()
+        && let Some(dev) = analysis
+            .docker_files
+            .iter()
+            .find(|p| is_dockerfile_name(p) && is_development_dockerfile(p))
+    {
+        out.note(
+            AdjustmentKind::Note,
+            dev,
+            format!("{dev} is a development image (a development server on mounted sources): a Dockerfile was generated for the deployment instead."),
+        );
+    }
     let static_site = kept.is_none() && dockerfile::is_static(analysis);
     let port = container_port(analysis, static_site, &files, &mut out)?;
     let launch = if static_site {
@@ -258,19 +270,16 @@ fn existing_dockerfile(analysis: &Analysis, files: &AppFiles) -> Option<String> 
         return None;
     }
     let subdir = files.subdir();
+    // A development Dockerfile runs a development server on sources it
+    // expects mounted: a generated image serves the app better.
     let mut known: Vec<&String> = analysis
         .docker_files
         .iter()
         .filter(|p| is_dockerfile_name(p) && files.repo().get(p).is_some())
+        .filter(|p| !is_development_dockerfile(p))
         .collect();
-    // Shallowest first; a development Dockerfile only when there is no other.
-    known.sort_by_key(|p| {
-        (
-            p.to_ascii_lowercase().contains("dev"),
-            p.matches('/').count(),
-            p.to_string(),
-        )
-    });
+    // Shallowest first.
+    known.sort_by_key(|p| (p.matches('/').count(), p.to_string()));
     let under_app = known
         .iter()
         .find(|p| subdir.is_empty() || p.starts_with(&format!("{subdir}/")));
@@ -285,6 +294,14 @@ fn existing_dockerfile(analysis: &Analysis, files: &AppFiles) -> Option<String> 
             .min_by_key(|p| std::cmp::Reverse(p.matches('/').count()))
     };
     under_app.or_else(above_app).map(|p| (*p).clone())
+}
+
+/// `Dockerfile.dev`, `dev.Dockerfile`, `Dockerfile.development`,
+/// `docker/dev/Dockerfile`, `Dockerfile.local`.
+fn is_development_dockerfile(path: &str) -> bool {
+    path.to_ascii_lowercase()
+        .split(['/', '.', '-', '_'])
+        .any(|part| matches!(part, "dev" | "development" | "local" | "develop"))
 }
 
 fn kept_image(
