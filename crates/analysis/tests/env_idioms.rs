@@ -490,3 +490,15 @@ fn an_image_baking_in_the_developers_database_address_provides_nothing() {
     assert_eq!(needed("postgresql://shop:shop@db/shop"), ["DATABASE_URL"]);
     assert!(needed("postgresql://shop@prod.db.internal.example:5432/shop").is_empty());
 }
+
+#[test]
+fn what_npm_sets_for_every_script_is_not_asked() {
+    let a = run(&[
+        ("package.json", r#"{"dependencies":{"express":"^4"}}"#),
+        (
+            "index.js",
+            "const version = process.env.npm_package_version;\nrequire('express')().get('/', (q, r) => r.send(version)).listen(3000);\n",
+        ),
+    ]);
+    assert!(required(&a).is_empty(), "{:?}", required(&a));
+}

@@ -909,6 +909,8 @@ pub(crate) fn summarise(
         let asked = !optional_integration
             && !provided.iter().any(|p| p == name)
             && !PLATFORM.contains(&name)
+            // npm sets `npm_package_version` and its kin for every script it runs.
+            && !name.starts_with("npm_")
             && !not_required.contains(&name);
         // Alembic's environment runs before the app at every deploy (the bundle runs
         // `alembic upgrade head`): a read it cannot do without is needed whatever

@@ -32,6 +32,7 @@ const IGNORED_DIRS: &[&str] = &[
     "tests",
     "__tests__",
     "__mocks__",
+    "mocks",
     "spec",
     "specs",
     "e2e",
@@ -336,6 +337,7 @@ mod tests {
         assert!(is_ignored("tests/test_app.py"));
         assert!(is_ignored("src/app.test.ts"));
         assert!(is_ignored("docs/conf.py"));
+        assert!(is_ignored("mocks/index.js"));
         assert!(is_ignored(".github/workflows/ci.yml"));
         assert!(!is_ignored(".streamlit/config.toml"));
         assert!(!is_ignored(".env.example"));
