@@ -392,6 +392,13 @@ impl Gate<'_> {
                 "launch_template" => (&["id", "name"], &["aws_launch_template"]),
                 "access_logs" | "connection_logs" => (&["bucket"], &["aws_s3_bucket"]),
                 "service_registries" => (&["registry_arn"], &["aws_service_discovery_service"]),
+                "service_connect_configuration" => (
+                    &["namespace"],
+                    &[
+                        "aws_service_discovery_http_namespace",
+                        "aws_service_discovery_private_dns_namespace",
+                    ],
+                ),
                 // A listener's weighted forward names its groups by `arn`.
                 "target_group" => (&["arn"], &["aws_lb_target_group"]),
                 // A bucket's events sent to another account's queue or topic.

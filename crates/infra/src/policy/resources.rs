@@ -286,6 +286,25 @@ impl Gate<'_> {
                 format!("{address}: overwrite replaces an existing parameter of the account; remove it (a deployment creates its own)."),
             );
         }
+        // What keeps a destroy from succeeding: Object Lock holds every
+        // object (in compliance mode, from everyone, for years); deletion
+        // protection refuses the delete itself.
+        for key in [
+            "object_lock_enabled",
+            "deletion_protection",
+            "enable_deletion_protection",
+            "disable_api_termination",
+            "deletion_protection_enabled",
+        ] {
+            let on = attr(body, key)
+                .is_some_and(|v| !matches!(self.resolve(v), Expression::Bool(false)));
+            if on {
+                self.violation(
+                    Rule::Lifecycle,
+                    format!("{address}: {key} keeps deployflow from destroying the deployment; leave it off (false), or to a variable that defaults to false."),
+                );
+            }
+        }
     }
 
     fn resource_type(&mut self, kind: &str, address: &str) {

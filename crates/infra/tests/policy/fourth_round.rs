@@ -132,6 +132,18 @@ fn a_fourth_round_of_attacks_is_refused() {
             &serverless,
         ),
         (
+            "a bucket whose objects are locked for years: no destroy succeeds",
+            "resource \"aws_s3_bucket\" \"x\" {\n  bucket_prefix       = \"x-\"\n  object_lock_enabled = true\n}\n".to_owned(),
+            &[Rule::Lifecycle],
+            &vm,
+        ),
+        (
+            "a service joined to another team's Service Connect namespace",
+            "resource \"aws_ecs_service\" \"x\" {\n  name            = \"x\"\n  cluster         = aws_ecs_cluster.main.id\n  task_definition = aws_ecs_task_definition.app.arn\n  service_connect_configuration {\n    enabled   = true\n    namespace = \"payments\"\n  }\n}\n".to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
             "a default for the bundle path: a file of the worker wherever it is not passed",
             "variable \"bundle_path\" {\n  type    = string\n  default = \"/root/.aws/credentials\"\n}\n".to_owned(),
             &[Rule::LocalFile],
