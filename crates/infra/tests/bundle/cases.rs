@@ -911,3 +911,30 @@ fn development_settings_and_the_hosts_process_variables_are_not_passed() {
         Some("${LOG_LEVEL:-debug}")
     );
 }
+
+#[test]
+fn a_bun_app_importing_a_dev_dependency_installs_it() {
+    let analysis = app("bun", "hono", Some(3000), Some("bun run src/index.ts"));
+    let bundle_of = |index: &'static str| {
+        let repo = Snapshot::from_texts([
+            ("src/index.ts", index),
+            (
+                "package.json",
+                r#"{"dependencies":{"zod":"^3"},"devDependencies":{"hono":"^4","@types/bun":"^1"}}"#,
+            ),
+            ("bun.lock", "{}"),
+        ]);
+        build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap()
+    };
+    let bundle = bundle_of("import { Hono } from 'hono';\nexport default new Hono();\n");
+    assert!(
+        dockerfile(&bundle).contains("RUN bun install --frozen-lockfile\n"),
+        "{}",
+        dockerfile(&bundle)
+    );
+    assert!(notes(&bundle).any(|n| n.contains("imports `hono`")));
+    let bundle = bundle_of(
+        "import { z } from 'zod';\nBun.serve({ fetch: () => new Response(z.string().parse('ok')) });\n",
+    );
+    assert!(dockerfile(&bundle).contains("RUN bun install --frozen-lockfile --production\n"));
+}

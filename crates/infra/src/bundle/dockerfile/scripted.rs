@@ -51,7 +51,18 @@ pub(super) fn bun(inputs: &Inputs) -> Result<Image, InfraError> {
     } else {
         ""
     };
-    let production = if build { "" } else { " --production" };
+    let imported_dev = imported_dev_dependency(files);
+    let production = if build || imported_dev.is_some() {
+        ""
+    } else {
+        " --production"
+    };
+    let mut notes = Vec::new();
+    if let (Some(package), false) = (&imported_dev, build) {
+        notes.push(format!(
+            "The app imports `{package}`, which package.json lists in devDependencies: the image installs the dev dependencies too (move it to dependencies for a smaller image)."
+        ));
+    }
     let mut text = Text::new(inputs, "Bun app");
     text.line(format!("FROM {BUN}"))
         .app_dir("bun")
@@ -71,6 +82,45 @@ pub(super) fn bun(inputs: &Inputs) -> Result<Image, InfraError> {
         ignore: &["node_modules"],
         extra_files: Vec::new(),
         context: None,
-        notes: Vec::new(),
+        notes,
+    })
+}
+
+/// A package of `devDependencies` the app's own code imports (not its
+/// type packages, which only the type checker reads): a production install
+/// would leave it out and the app would fail to start.
+fn imported_dev_dependency(files: &crate::bundle::app_files::AppFiles) -> Option<String> {
+    let package = files.package_json()?;
+    let dev: Vec<String> = package
+        .get("devDependencies")?
+        .as_object()?
+        .keys()
+        .filter(|name| !name.starts_with("@types/") && *name != "typescript")
+        .cloned()
+        .collect();
+    let sources: Vec<&str> = [".ts", ".tsx", ".js", ".mjs", ".jsx"]
+        .iter()
+        .flat_map(|ext| files.with_suffix(ext))
+        .filter(|path| {
+            !path.contains(".test.") && !path.contains(".spec.") && !path.starts_with("test")
+        })
+        .filter_map(|path| files.text(path))
+        .collect();
+    dev.into_iter().find(|name| {
+        let quoted = [
+            format!("\"{name}\""),
+            format!("'{name}'"),
+            format!("\"{name}/"),
+            format!("'{name}/"),
+        ];
+        sources.iter().any(|text| {
+            text.lines().any(|line| {
+                let line = line.trim_start();
+                (line.starts_with("import ")
+                    || line.contains("require(")
+                    || line.contains(" from "))
+                    && quoted.iter().any(|q| line.contains(q.as_str()))
+            })
+        })
     })
 }
