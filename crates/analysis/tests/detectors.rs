@@ -535,6 +535,29 @@ fn rails_port_from_puma_config() {
         a.start_command.as_deref(),
         Some("bin/rails server -b 0.0.0.0 -p 3100")
     );
+    assert!(!a.notes.iter().any(|n| n.contains("force_ssl")));
+    let a = run(&[
+        (
+            "Gemfile",
+            "source 'https://rubygems.org'\ngem \"rails\", \"~> 8.0\"\n",
+        ),
+        (
+            "config/application.rb",
+            "module Shop\n  class Application < Rails::Application\n  end\nend\n",
+        ),
+        (
+            "config/environments/production.rb",
+            "Rails.application.configure do\n  config.assume_ssl = true\n  config.force_ssl = true\nend\n",
+        ),
+        ("bin/rails", "#!/usr/bin/env ruby\n"),
+    ]);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("config.force_ssl = true")),
+        "{:?}",
+        a.notes
+    );
 }
 
 #[test]

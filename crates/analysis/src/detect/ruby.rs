@@ -152,6 +152,15 @@ fn rails(view: &AppView<'_>, d: &mut Detection) {
     } else {
         "bundle exec rails"
     };
+    let forces_https = view
+        .text("config/environments/production.rb")
+        .is_some_and(|t| {
+            t.lines()
+                .any(|l| l.trim().starts_with("config.force_ssl = true"))
+        });
+    if forces_https {
+        d.notes.push("config/environments/production.rb sets `config.force_ssl = true`: every plain-HTTP request is redirected to HTTPS, so the app answers only behind TLS (a load balancer with a certificate, or a proxy); on plain HTTP set it to false.".to_owned());
+    }
     d.start_derived = Some(format!("{rails} server -b 0.0.0.0 -p {{port}}"));
     d.bind_fix = Some("start with `-b 0.0.0.0` (or run with RAILS_ENV=production)".to_owned());
 }
