@@ -502,3 +502,25 @@ fn what_npm_sets_for_every_script_is_not_asked() {
     ]);
     assert!(required(&a).is_empty(), "{:?}", required(&a));
 }
+
+#[test]
+fn django_hosts_fixed_to_this_machine_are_pointed_out() {
+    let project = |hosts: &'static str| {
+        run(&[
+            ("requirements.txt", "django\n"),
+            (
+                "manage.py",
+                "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n",
+            ),
+            ("shop/settings.py", hosts),
+        ])
+    };
+    let a = project("INSTALLED_APPS = []\nALLOWED_HOSTS = ['localhost', '127.0.0.1']\n");
+    assert!(
+        a.notes.iter().any(|n| n.contains("ALLOWED_HOSTS")),
+        "{:?}",
+        a.notes
+    );
+    let a = project("INSTALLED_APPS = []\nALLOWED_HOSTS = ['*']\n");
+    assert!(!a.notes.iter().any(|n| n.contains("ALLOWED_HOSTS")));
+}

@@ -51,7 +51,29 @@ pub(crate) fn django(view: &AppView<'_>, deps: &[Dep], language_at: &Spot) -> Op
         (Some(project), true) => format!("gunicorn {project}.wsgi --bind 0.0.0.0:{{port}}"),
         _ => "python manage.py runserver 0.0.0.0:{port}".to_owned(),
     });
+    if let Some(hosts) = fixed_local_hosts(view) {
+        d.notes.push(format!(
+            "The settings fix ALLOWED_HOSTS to {hosts}: Django answers 400 to a request for any other host, so the deployment's own address must be added there (or read from the environment)."
+        ));
+    }
     Some(d)
+}
+
+/// `ALLOWED_HOSTS = ["localhost", "127.0.0.1"]`: a literal list of this
+/// machine's names only, with no `*` and no environment read.
+fn fixed_local_hosts(view: &AppView<'_>) -> Option<String> {
+    let hit = view.find(
+        PY,
+        re!(r"(?m)^ALLOWED_HOSTS\s*=\s*(\[[^\]
+]*\])\s*$"),
+    )?;
+    let list = hit.group(1)?;
+    let hosts: Vec<&str> = re!(r#"["']([^"']*)["']"#)
+        .captures_iter(list)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect();
+    let local = |h: &&str| matches!(*h, "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]" | "::1");
+    (!hosts.is_empty() && hosts.iter().all(local)).then(|| list.to_owned())
 }
 
 /// Fills in port, address and start command for a framework found in code.
