@@ -171,6 +171,7 @@ fn serving(
             .filter(|e| !(d.language == "php" && e.value == 9000)))
         .or(compose.filter(|c| !(d.language == "php" && c.value == 9000)))
         .or_else(nginx)
+        .or_else(|| port_variable_default(view))
         .or_else(|| launch.default_port());
     if let (Some(port), Some(expose)) = (&port, &expose)
         && port.value != expose.value
@@ -354,6 +355,35 @@ impl<'a> Launch<'a> {
         let at = self.d.kind_at.with_detail(format!("{name}'s default port"));
         self.d.default_port.map(|port| Found::new(port, at))
     }
+}
+
+/// The default the code gives `PORT` where the listen call reads it
+/// through a config module (`port: process.env.PORT || 8000` in
+/// `env-config.ts`, then `app.listen(config.port)`): what the app listens
+/// on when `PORT` is unset. Only when every such default agrees.
+fn port_variable_default(view: &AppView<'_>) -> Option<Found<u16>> {
+    let re = re!(
+        r#"(?:process\.env\.PORT|process\.env\[\s*["']PORT["']\s*\])\s*(?:\|\||\?\?)\s*["']?(\d{2,5})\b|\b(?:os\.getenv|os\.environ\.get|environ\.get)\(\s*["']PORT["']\s*,\s*["']?(\d{2,5})\b|\bENV\.fetch\(\s*["']PORT["']\s*\)\s*\{\s*(\d{2,5})\s*\}"#
+    );
+    let mut found: Vec<Found<u16>> = Vec::new();
+    for file in &view.files {
+        for hit in super::scan::hits(file, re) {
+            let port = (1..=3)
+                .find_map(|i| hit.group(i))
+                .and_then(|p| p.parse::<u16>().ok());
+            if let Some(port) = port {
+                found.push(Found::new(
+                    port,
+                    hit.spot().with_detail(format!("PORT defaults to {port}")),
+                ));
+            }
+        }
+    }
+    let first = found.first()?.clone();
+    found
+        .iter()
+        .all(|f| f.value == first.value)
+        .then_some(first)
 }
 
 /// What starts the app: the Dockerfile's command when it has one, then a
