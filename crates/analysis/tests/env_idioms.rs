@@ -472,7 +472,7 @@ fn variables_the_images_start_command_expands_are_the_apps() {
 }
 
 #[test]
-fn an_image_baking_in_the_developers_database_address_provides_nothing() {
+fn an_image_baking_in_a_placeholder_or_the_developers_database_provides_nothing() {
     let needed = |url: &str| -> Vec<String> {
         let dockerfile = format!(
             "FROM python:3.12\nENV DATABASE_URL {url}\nCOPY . .\nCMD [\"python\", \"app.py\"]\n"
@@ -488,6 +488,8 @@ fn an_image_baking_in_the_developers_database_address_provides_nothing() {
         a.required_env
     };
     assert_eq!(needed("postgresql://shop:shop@db/shop"), ["DATABASE_URL"]);
+    assert_eq!(needed("\"\""), ["DATABASE_URL"], "an empty ENV is a slot to fill");
+    assert_eq!(needed("your_database_url_here"), ["DATABASE_URL"]);
     assert!(needed("postgresql://shop@prod.db.internal.example:5432/shop").is_empty());
 }
 

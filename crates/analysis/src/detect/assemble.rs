@@ -650,12 +650,16 @@ fn environment(
     };
     let mut reads = env::scan(view, &root_examples, skip);
     reads.extend(dockerfile.into_iter().flat_map(env::command_reads));
-    // An `ENV DATABASE_URL postgresql://…@db/app` is the developer's stack.
+    // An `ENV DATABASE_URL postgresql://…@db/app` is the developer's stack,
+    // an `ENV OPENAI_API_KEY ""` or `your_api_key_here` a slot to fill.
     let provided: Vec<String> = dockerfile
         .map(|df| {
             df.env
                 .iter()
-                .filter(|(name, value)| !env::reaches_nothing_deployed(name, &value.value))
+                .filter(|(name, value)| {
+                    let value = value.value.trim().trim_matches(['"', '\'']);
+                    !env::is_placeholder(value) && !env::reaches_nothing_deployed(name, value)
+                })
                 .map(|(name, _)| name.clone())
                 .collect()
         })

@@ -306,7 +306,7 @@ pub(crate) fn example_value(view: &AppView<'_>, name: &str) -> Option<(String, S
 }
 
 /// `""`, `<your key>`, `changeme`, `xxx`, `your-api-key-here`, `sk-...`.
-fn is_placeholder(value: &str) -> bool {
+pub(crate) fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     lower.is_empty()
         || lower.starts_with('<')

@@ -23,7 +23,6 @@ const IGNORED_DIRS: &[&str] = &[
     "out",
     ".venv",
     "venv",
-    "env",
     "__pycache__",
     "site-packages",
     "bower_components",
@@ -128,6 +127,9 @@ const ENTRY_STEMS: &[&str] = &[
     "api",
 ];
 
+/// What a virtualenv holds at its top.
+const VIRTUALENV_DIRS: &[&str] = &["lib", "lib64", "bin", "Lib", "Scripts", "include", "share"];
+
 /// Directories a web server serves as files: scripts there run in browsers.
 const BROWSER_ASSET_DIRS: &[&str] = &["public", "static", "assets", "wwwroot", "www"];
 
@@ -140,6 +142,15 @@ pub(crate) fn is_ignored(path: &str) -> bool {
             return is_test_file(part) || (served_as_files || is_minified(part)) && is_script(part);
         }
         served_as_files |= BROWSER_ASSET_DIRS.contains(&part);
+        // A virtualenv named `env` (`env/lib/python3.12/…`, `env/bin/`), not
+        // a source folder of that name (`src/infrastructure/env/`).
+        if part == "env"
+            && parts
+                .peek()
+                .is_some_and(|next| VIRTUALENV_DIRS.contains(next))
+        {
+            return true;
+        }
         let hidden = part.starts_with('.') && !KEPT_HIDDEN_DIRS.contains(&part);
         if hidden || IGNORED_DIRS.contains(&part) {
             return true;
@@ -338,6 +349,8 @@ mod tests {
         assert!(is_ignored("src/app.test.ts"));
         assert!(is_ignored("docs/conf.py"));
         assert!(is_ignored("mocks/index.js"));
+        assert!(is_ignored("env/lib/python3.12/site.py"));
+        assert!(!is_ignored("src/infrastructure/env/dbConfig.ts"));
         assert!(is_ignored(".github/workflows/ci.yml"));
         assert!(!is_ignored(".streamlit/config.toml"));
         assert!(!is_ignored(".env.example"));
