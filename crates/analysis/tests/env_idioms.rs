@@ -488,7 +488,11 @@ fn an_image_baking_in_a_placeholder_or_the_developers_database_provides_nothing(
         a.required_env
     };
     assert_eq!(needed("postgresql://shop:shop@db/shop"), ["DATABASE_URL"]);
-    assert_eq!(needed("\"\""), ["DATABASE_URL"], "an empty ENV is a slot to fill");
+    assert_eq!(
+        needed("\"\""),
+        ["DATABASE_URL"],
+        "an empty ENV is a slot to fill"
+    );
     assert_eq!(needed("your_database_url_here"), ["DATABASE_URL"]);
     assert!(needed("postgresql://shop@prod.db.internal.example:5432/shop").is_empty());
 }
@@ -525,4 +529,26 @@ fn django_hosts_fixed_to_this_machine_are_pointed_out() {
     );
     let a = project("INSTALLED_APPS = []\nALLOWED_HOSTS = ['*']\n");
     assert!(!a.notes.iter().any(|n| n.contains("ALLOWED_HOSTS")));
+}
+
+#[test]
+fn sveltekit_environment_modules_are_read() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"devDependencies":{"@sveltejs/kit":"^2","@sveltejs/adapter-node":"^5","vite":"^6"}}"#,
+        ),
+        (
+            "svelte.config.js",
+            "import adapter from '@sveltejs/adapter-node';\nexport default { kit: { adapter: adapter() } };\n",
+        ),
+        (
+            "src/lib/server/links.ts",
+            "import { env } from '$env/dynamic/private';\nimport { STRIPE_SECRET } from '$env/static/private';\nexport const verify = (t: string) => `${env.SITE_URL}/verify/${t}`;\nexport const region = env.REGION ?? 'eu';\nexport const stripe = STRIPE_SECRET;\n",
+        ),
+    ]);
+    let mut needed = required(&a);
+    needed.sort();
+    assert_eq!(needed, ["SITE_URL", "STRIPE_SECRET"]);
+    assert!(listed(&a, "REGION"));
 }

@@ -36,6 +36,13 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     {
         reads.extend(auth_library(file, text));
     }
+    if [".js", ".ts", ".mjs", ".mts", ".svelte"]
+        .iter()
+        .any(|e| name.ends_with(e))
+        && text.contains("$env/")
+    {
+        reads.extend(sveltekit_env(file, text));
+    }
     if name.ends_with(".rs") {
         reads.extend(clap_builder(file, text));
         reads.extend(clap_derive(file, text));
@@ -60,6 +67,50 @@ fn read(name: &str, strict: bool, at: Spot) -> EnvRead {
         strict,
         at,
     }
+}
+
+/// SvelteKit's environment modules: `env.X` of `$env/dynamic/private`
+/// (or `public`) read at run time, with `??`/`||` giving a default; a name
+/// imported from `$env/static/private` is written in at build time, and the
+/// build fails without it.
+fn sveltekit_env(file: &FileEntry, text: &str) -> Vec<EnvRead> {
+    let mut reads = Vec::new();
+    let dynamic =
+        re!(r#"import\s*\{[^}]*\benv\b[^}]*\}\s*from\s*["']\$env/dynamic/(?:private|public)["']"#);
+    if dynamic.is_match(text) {
+        for hit in hits(file, re!(r"\benv\.([A-Z][A-Z0-9_]*)\b")) {
+            let Some(name) = hit.group(1) else { continue };
+            let rest = &hit.text[hit.end()..];
+            let rest = rest.lines().next().unwrap_or_default();
+            let default = super::env::operator_default(rest);
+            reads.push(EnvRead {
+                name: name.to_owned(),
+                default,
+                example: false,
+                strict: false,
+                at: hit.spot(),
+            });
+        }
+    }
+    let statics = re!(r#"import\s*\{([^}]*)\}\s*from\s*["']\$env/static/(?:private|public)["']"#);
+    for hit in hits(file, statics) {
+        for imported in hit.group(1).unwrap_or_default().split(',') {
+            let name = imported.split_whitespace().next().unwrap_or_default();
+            if name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && !name.is_empty()
+            {
+                reads.push(read(
+                    name,
+                    true,
+                    hit.spot()
+                        .with_detail(format!("{name} is built in from $env/static")),
+                ));
+            }
+        }
+    }
+    reads
 }
 
 /// django-environ's `env.db()`, `env.cache()`, `env.email()`: with no
