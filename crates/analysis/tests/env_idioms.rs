@@ -552,3 +552,27 @@ fn sveltekit_environment_modules_are_read() {
     assert_eq!(needed, ["SITE_URL", "STRIPE_SECRET"]);
     assert!(listed(&a, "REGION"));
 }
+
+#[test]
+fn clerk_in_a_next_app_needs_its_keys() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"dependencies":{"next":"14.2.0","@clerk/nextjs":"^5"}}"#,
+        ),
+        (
+            "middleware.ts",
+            "import { clerkMiddleware } from '@clerk/nextjs/server';\nexport default clerkMiddleware();\n",
+        ),
+        (
+            "app/page.tsx",
+            "export default function Home() { return null }\n",
+        ),
+    ]);
+    let mut needed = required(&a);
+    needed.sort();
+    assert_eq!(
+        needed,
+        ["CLERK_SECRET_KEY", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY"]
+    );
+}

@@ -77,6 +77,31 @@ fn javascript_clients() -> [Client; 3] {
     ]
 }
 
+/// Clerk reads its keys from the environment in its middleware and
+/// provider: the app cannot sign anyone in without them.
+fn clerk(file: &FileEntry, text: &str) -> Vec<EnvRead> {
+    if !text.contains("@clerk/") {
+        return Vec::new();
+    }
+    let Some(hit) = hits(
+        file,
+        re!(r"\bclerkMiddleware\s*\(|<ClerkProvider\b|\bauthMiddleware\s*\("),
+    )
+    .next() else {
+        return Vec::new();
+    };
+    ["CLERK_SECRET_KEY", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY"]
+        .iter()
+        .map(|name| EnvRead {
+            name: (*name).to_owned(),
+            default: None,
+            example: false,
+            strict: true,
+            at: hit.spot().with_detail(format!("Clerk reads {name}")),
+        })
+        .collect()
+}
+
 /// The keys the clients made in `file` read from the environment.
 pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     let name = file_name(&file.path);
@@ -91,7 +116,7 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     } else {
         return Vec::new();
     };
-    let mut reads = Vec::new();
+    let mut reads = clerk(file, text);
     for client in clients {
         if !client.imports.iter().any(|import| text.contains(import)) {
             continue;
