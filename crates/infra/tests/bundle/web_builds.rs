@@ -310,3 +310,46 @@ fn a_package_of_a_pnpm_workspace_is_installed_and_built_from_the_workspace_root(
         bundle.files.keys()
     );
 }
+
+#[test]
+fn a_static_site_in_a_pnpm_workspace_is_built_from_the_workspace_root() {
+    let repo = Snapshot::from_texts([
+        (
+            "package.json",
+            r#"{"name":"root","private":true,"packageManager":"pnpm@9.15.0"}"#,
+        ),
+        (
+            "pnpm-workspace.yaml",
+            "packages:\n  - apps/*\n  - packages/*\n",
+        ),
+        ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+        (
+            "apps/site/package.json",
+            r#"{"name":"@acme/site","scripts":{"build":"vite build"},"dependencies":{"@acme/theme":"workspace:*"},"devDependencies":{"vite":"^6"}}"#,
+        ),
+        ("apps/site/index.html", "<div id=app></div>\n"),
+        (
+            "packages/theme/package.json",
+            r#"{"name":"@acme/theme","main":"index.js"}"#,
+        ),
+    ]);
+    let analysis = analysis::analyse(
+        &repo,
+        &analysis::parse_requirements("deploy the site in apps/site"),
+    );
+    assert_eq!(analysis.subdir, "apps/site", "{analysis:#?}");
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let d = dockerfile(&bundle);
+    assert!(d.contains("RUN pnpm install --frozen-lockfile\n"), "{d}");
+    assert!(d.contains("WORKDIR /repo/apps/site\n"), "{d}");
+    assert!(
+        d.contains("COPY --from=build /repo/apps/site/dist/ /usr/share/nginx/html/"),
+        "{d}"
+    );
+    assert!(
+        d.contains("COPY apps/site/deployflow-nginx.conf /etc/nginx/conf.d/default.conf"),
+        "the configuration is copied from the workspace root's context: {d}"
+    );
+    assert!(bundle.files.contains_key("apps/site/deployflow-nginx.conf"));
+    assert_eq!(bundle.build_context, "");
+}

@@ -2,9 +2,9 @@
 //! React App), served by unprivileged nginx on port 8080.
 
 use super::{Image, Inputs, Text, node};
-use crate::bundle::app_files::{AppFiles, parent};
+use crate::bundle::app_files::{AppFiles, join, parent};
 use crate::bundle::health::Probe;
-use crate::bundle::images::NGINX;
+use crate::bundle::images::{NGINX, NODE};
 
 /// The port nginx-unprivileged listens on; static sites are always served there.
 pub(super) const STATIC_PORT: u16 = 8080;
@@ -15,7 +15,36 @@ pub(super) fn image(inputs: &Inputs) -> Image {
     let build = files.npm_script("build").is_some();
     let mut text = Text::new(inputs, "static site served by nginx");
     let mut notes = Vec::new();
-    let source = if build {
+    let workspace = build
+        .then(|| super::node_workspace::workspace_root(files))
+        .flatten();
+    // Within a workspace, paths in the Dockerfile are the root's.
+    let in_context = |rel: &str| match &workspace {
+        Some(root) => join(&relative_to(files.subdir(), root), rel),
+        None => rel.to_owned(),
+    };
+    let source = if let Some(root) = &workspace {
+        let manager = node::manager(&AppFiles::new(files.repo(), root));
+        let app = relative_to(files.subdir(), root);
+        text.line(format!("FROM {NODE} AS build"))
+            .line("WORKDIR /repo");
+        if let Some(setup) = node::setup(&manager) {
+            text.line(format!("RUN {setup}"));
+        }
+        let build_command =
+            node::build_command(inputs, &manager).unwrap_or_else(|| "npm run build".to_owned());
+        text.line("COPY . .")
+            .line(format!("RUN {}", node::install(&manager, false)))
+            .line(format!("WORKDIR /repo/{app}"))
+            .build_args(inputs)
+            .line(format!("RUN {build_command}"))
+            .blank();
+        notes.push(format!(
+            "The site is a package of the workspace at {}: it is installed from there with the workspace's lock file and built where it lies.",
+            if root.is_empty() { "the repository root" } else { root.as_str() }
+        ));
+        format!("--from=build /repo/{app}/{}/", output_dir(files))
+    } else if build {
         let manager = node::manager(files);
         node::build_stage_start(&mut text, files, &manager);
         let build_command =
@@ -31,7 +60,10 @@ pub(super) fn image(inputs: &Inputs) -> Image {
         format!("{}/", site_root(files))
     };
     text.line(format!("FROM {NGINX}"))
-        .line(format!("COPY {NGINX_CONF} /etc/nginx/conf.d/default.conf"))
+        .line(format!(
+            "COPY {} /etc/nginx/conf.d/default.conf",
+            in_context(NGINX_CONF)
+        ))
         .line(format!("COPY {source} /usr/share/nginx/html/"));
     Image {
         dockerfile: text.finish(inputs, "101", r#"["nginx", "-g", "daemon off;"]"#),
@@ -49,9 +81,18 @@ pub(super) fn image(inputs: &Inputs) -> Image {
             &["node_modules"]
         },
         extra_files: vec![(NGINX_CONF.to_owned(), nginx_conf(build))],
-        context: None,
+        context: workspace,
         notes,
     }
+}
+
+/// `apps/web` seen from the workspace at `root` (`""`: the repository root).
+fn relative_to(subdir: &str, root: &str) -> String {
+    subdir
+        .strip_prefix(root)
+        .unwrap_or(subdir)
+        .trim_start_matches('/')
+        .to_owned()
 }
 
 /// Where the build writes the site. Each builder has its default, which its
