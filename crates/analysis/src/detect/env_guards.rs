@@ -13,7 +13,7 @@ pub(crate) fn mark_guarded(text: &str, reads: &mut [EnvRead]) {
         if read.example || read.default.is_some() {
             continue;
         }
-        let guarded = members.iter().any(|m| *m == read.name)
+        let guarded = members.contains(&read.name)
             || (!read.strict
                 && read
                     .at
