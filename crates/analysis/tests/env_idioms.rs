@@ -576,3 +576,21 @@ fn clerk_in_a_next_app_needs_its_keys() {
         ["CLERK_SECRET_KEY", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY"]
     );
 }
+
+#[test]
+fn an_elixir_release_requires_what_it_fetches_or_raises_for() {
+    let a = run(&[
+        (
+            "mix.exs",
+            "defmodule Shop.MixProject do\n  use Mix.Project\n  defp deps, do: [{:phoenix, \"~> 1.7\"}]\nend\n",
+        ),
+        (
+            "config/runtime.exs",
+            "import Config\nconfig :shop, Shop.Repo, url: System.get_env(\"DATABASE_URL\") || raise \"DATABASE_URL is missing\"\nconfig :shop, secret: System.fetch_env!(\"SECRET_KEY_BASE\")\nconfig :shop, mail_key: System.get_env(\"SENDGRID_API_KEY\")\n",
+        ),
+    ]);
+    let mut needed = required(&a);
+    needed.sort();
+    assert_eq!(needed, ["DATABASE_URL", "SECRET_KEY_BASE"]);
+    assert!(listed(&a, "SENDGRID_API_KEY"));
+}

@@ -508,12 +508,21 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                     Tail::GoFallback => go_default(hit.text, hit.start()),
                 }
             };
-            let fails_when_unset =
-                re!(r"os\\\.environ\\\[|ENV\\\.fetch|fetch_env!|env::var|\\\$\\\{")
-                    .is_match(re.as_str())
-                    || re!(r"^\s*\)?\s*(?:\|\||\bor\b)\s*(?:raise|throw|fail)\b").is_match(rest)
-                    || exits_when_unset
-                    || dereferences(rest);
+            let raises = re!(r"^\s*\)?\s*(?:\|\||\bor\b)\s*(?:raise|throw|fail)\b").is_match(rest);
+            // Elixir's `System.get_env("X")` gives nil: releases read what
+            // they require with `fetch_env!` or `|| raise`, the rest is optional.
+            let elixir_get_env = hit.group(0).is_some_and(|h| h.contains("System.get_env"));
+            let default = if elixir_get_env && default.is_none() && !raises {
+                Some(String::new())
+            } else {
+                default
+            };
+            let fails_when_unset = (!elixir_get_env
+                && re!(r"os\\\.environ\\\[|ENV\\\.fetch|fetch_env!|env::var|\\\$\\\{")
+                    .is_match(re.as_str()))
+                || raises
+                || exits_when_unset
+                || dereferences(rest);
             reads.push(EnvRead {
                 name: var.to_owned(),
                 strict: default.is_none() && fails_when_unset,
