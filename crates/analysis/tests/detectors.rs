@@ -561,6 +561,31 @@ fn rails_port_from_puma_config() {
 }
 
 #[test]
+fn a_sinatra_app_served_by_puma_listens_where_puma_rb_says() {
+    let a = run(&[
+        (
+            "Gemfile",
+            "source 'https://rubygems.org'\ngem 'sinatra'\ngem 'puma'\n",
+        ),
+        ("config.ru", "require './app'\nrun App\n"),
+        (
+            "app.rb",
+            "require 'sinatra/base'\nclass App < Sinatra::Base\n  get('/') { 'ok' }\nend\n",
+        ),
+        (
+            "config/puma.rb",
+            "bind_host = ENV.fetch('HOST', '0.0.0.0')\nport ENV.fetch \"RACK_PORT\", 4567\n",
+        ),
+        (
+            "Procfile",
+            "web: bundle exec puma --config ./config/puma.rb\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("sinatra"));
+    assert_eq!(a.port, Some(4567));
+}
+
+#[test]
 fn plain_php_and_static_html() {
     let a = run(&[("index.php", "<?php echo 'hi';"), ("lib.php", "<?php")]);
     assert_eq!((a.framework.as_deref(), a.port), (Some("php"), Some(80)));

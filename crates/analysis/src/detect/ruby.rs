@@ -135,18 +135,7 @@ fn not_a_server(
 
 fn rails(view: &AppView<'_>, d: &mut Detection) {
     d.default_port = Some(3000);
-    if let Some(puma) = view.file("config/puma.rb")
-        && let Some(text) = puma.content.as_deref()
-        && let Some(caps) = re!(r"(?m)^\s*port\s+(.+)$").captures(text)
-        && let Some(expr) = caps.get(1)
-    {
-        let at = Spot::at(
-            &puma.path,
-            line_at(text, expr.start()),
-            format!("port {}", expr.as_str().trim()),
-        );
-        d.set_port(&resolve(text, expr.as_str()), at);
-    }
+    puma_config_port(view, d);
     let rails = if view.has("bin/rails") {
         "bin/rails"
     } else {
@@ -163,6 +152,29 @@ fn rails(view: &AppView<'_>, d: &mut Detection) {
     }
     d.start_derived = Some(format!("{rails} server -b 0.0.0.0 -p {{port}}"));
     d.bind_fix = Some("start with `-b 0.0.0.0` (or run with RAILS_ENV=production)".to_owned());
+}
+
+/// The `port` of `config/puma.rb` (`port ENV.fetch("PORT") { 3000 }`,
+/// `port ENV.fetch "RACK_PORT", 4567`).
+fn puma_config_port(view: &AppView<'_>, d: &mut Detection) {
+    if let Some(puma) = view.file("config/puma.rb")
+        && let Some(text) = puma.content.as_deref()
+        && let Some(caps) = re!(r"(?m)^\s*port\s+(.+)$").captures(text)
+        && let Some(expr) = caps.get(1)
+    {
+        let at = Spot::at(
+            &puma.path,
+            line_at(text, expr.start()),
+            format!("port {}", expr.as_str().trim()),
+        );
+        // `ENV.fetch "X", 4567` without parentheses reads as the call with them.
+        let expr = expr.as_str().trim();
+        let expr = match re!(r#"^ENV\.fetch\s+(["'][^"']+["'])\s*,\s*(.+)$"#).captures(expr) {
+            Some(c) => format!("ENV.fetch({}, {})", &c[1], &c[2]),
+            None => expr.to_owned(),
+        };
+        d.set_port(&resolve(text, &expr), at);
+    }
 }
 
 /// How a `config.ru` is served: by Puma when the Gemfile has it, since Rack 3
@@ -183,6 +195,13 @@ fn sinatra(view: &AppView<'_>, d: &mut Detection, classic_file: Option<&str>, ra
     if let Some(hit) = set(re!(r"(?m)\bset\s+:port\s*,\s*(.+)$")) {
         let expr = hit.group(1).unwrap_or_default();
         d.set_port(&resolve(hit.text, expr), hit.spot());
+    } else if view
+        .text("Procfile")
+        .is_some_and(|p| p.contains("puma") && p.contains("config/puma.rb"))
+    {
+        // `web: puma --config ./config/puma.rb`: Puma listens where its
+        // configuration says.
+        puma_config_port(view, d);
     }
     if let Some(hit) = set(re!(r"(?m)\bset\s+:bind\s*,\s*(.+)$")) {
         let expr = hit.group(1).unwrap_or_default();
