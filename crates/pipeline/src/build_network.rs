@@ -235,24 +235,13 @@ pub(crate) async fn ensure(
         build_proxy_image(config, isolation, &image).await?;
     }
     ensure_network(config).await?;
-    let running = docker(
-        config,
-        &[
-            "container",
-            "inspect",
-            "--format",
-            "{{.Config.Image}} {{.State.Running}}",
-            &container,
-        ],
-    )
-    .await;
-    if running.as_deref().map(str::trim) == Ok(&format!("{image} true")) {
+    if proxy_running(config, &image, &container).await {
         return Ok(());
     }
     ctx.info(format!("starting the egress proxy {container}"));
     let _ = docker(config, &["rm", "-f", &container]).await;
     let label = format!("{LABEL}=proxy");
-    docker(
+    let created = docker(
         config,
         &[
             "create",
@@ -267,10 +256,47 @@ pub(crate) async fn ensure(
             &image,
         ],
     )
-    .await?;
+    .await;
+    if let Err(error) = created {
+        // Another worker process on the same engine made it meanwhile: the
+        // lock above serialises this process only.
+        if error.contains("is already in use")
+            && proxy_started_by_another(config, &image, &container).await
+        {
+            return Ok(());
+        }
+        return Err(error);
+    }
     docker(config, &["network", "connect", "bridge", &container]).await?;
     docker(config, &["start", &container]).await?;
     Ok(())
+}
+
+/// The proxy container runs the current proxy image.
+async fn proxy_running(config: &DockerConfig, image: &str, container: &str) -> bool {
+    let running = docker(
+        config,
+        &[
+            "container",
+            "inspect",
+            "--format",
+            "{{.Config.Image}} {{.State.Running}}",
+            container,
+        ],
+    )
+    .await;
+    running.as_deref().map(str::trim) == Ok(&format!("{image} true"))
+}
+
+/// Waits a few seconds for the proxy another process is creating to run.
+async fn proxy_started_by_another(config: &DockerConfig, image: &str, container: &str) -> bool {
+    for _ in 0..10 {
+        if proxy_running(config, image, container).await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    false
 }
 
 /// The network, created when missing; one of that name that is not
