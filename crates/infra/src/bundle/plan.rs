@@ -299,9 +299,11 @@ fn existing_dockerfile(analysis: &Analysis, files: &AppFiles) -> Option<String> 
 /// `Dockerfile.dev`, `dev.Dockerfile`, `Dockerfile.development`,
 /// `docker/dev/Dockerfile`, `Dockerfile.local`.
 fn is_development_dockerfile(path: &str) -> bool {
-    path.to_ascii_lowercase()
-        .split(['/', '.', '-', '_'])
-        .any(|part| matches!(part, "dev" | "development" | "local" | "develop"))
+    let path = path.to_ascii_lowercase();
+    let development = |part: &str| matches!(part, "dev" | "development" | "local" | "develop");
+    let name = path.rsplit('/').next().unwrap_or(&path);
+    let folder = parent(&path).rsplit('/').next().unwrap_or_default();
+    name.split(['.', '-', '_']).any(development) || development(folder)
 }
 
 fn kept_image(
@@ -513,4 +515,30 @@ fn healthcheck(
         );
     }
     test
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_development_dockerfile;
+
+    #[test]
+    fn development_dockerfiles_are_told_by_their_name_or_folder() {
+        for path in [
+            "Dockerfile.dev",
+            "api/dev.Dockerfile",
+            "Dockerfile-development",
+            "docker/dev/Dockerfile",
+            "Dockerfile.local",
+        ] {
+            assert!(is_development_dockerfile(path), "{path}");
+        }
+        for path in [
+            "Dockerfile",
+            "apps/dev-portal/Dockerfile",
+            "devtools/Dockerfile",
+            "Dockerfile.prod",
+        ] {
+            assert!(!is_development_dockerfile(path), "{path}");
+        }
+    }
 }
