@@ -594,3 +594,26 @@ fn an_elixir_release_requires_what_it_fetches_or_raises_for() {
     assert_eq!(needed, ["DATABASE_URL", "SECRET_KEY_BASE"]);
     assert!(listed(&a, "SENDGRID_API_KEY"));
 }
+
+#[test]
+fn a_port_read_through_a_config_module_is_its_variables_default() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"dependencies":{"express":"^4"},"devDependencies":{"vite":"^6"}}"#,
+        ),
+        (
+            "src/index.js",
+            "const express = require('express');\nconst config = require('./config');\nexpress().listen(config.server.port);\n",
+        ),
+        (
+            "src/config.js",
+            "module.exports = { server: { port: process.env.PORT || 8000 } };\n",
+        ),
+        (
+            "vite.config.js",
+            "export default { server: { port: process.env.PORT || 5173 } };\n",
+        ),
+    ]);
+    assert_eq!(a.port, Some(8000), "{:?}", a.evidence);
+}

@@ -366,7 +366,10 @@ fn port_variable_default(view: &AppView<'_>) -> Option<Found<u16>> {
         r#"(?:process\.env\.PORT|process\.env\[\s*["']PORT["']\s*\])\s*(?:\|\||\?\?)\s*["']?(\d{2,5})\b|\b(?:os\.getenv|os\.environ\.get|environ\.get)\(\s*["']PORT["']\s*,\s*["']?(\d{2,5})\b|\bENV\.fetch\(\s*["']PORT["']\s*\)\s*\{\s*(\d{2,5})\s*\}"#
     );
     let mut found: Vec<Found<u16>> = Vec::new();
-    for file in &view.files {
+    // A bundler's or tool's config (`vite.config.ts`'s dev server port) is
+    // not the app's server.
+    let tool_config = |path: &str| file_name(path).contains(".config.");
+    for file in view.files.iter().filter(|f| !tool_config(&f.path)) {
         for hit in super::scan::hits(file, re) {
             let port = (1..=3)
                 .find_map(|i| hit.group(i))
