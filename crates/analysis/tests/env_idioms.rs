@@ -385,6 +385,10 @@ fn an_ai_client_made_without_a_key_needs_the_variable_it_reads() {
         "const express = require('express');\nconst OpenAI = require('openai');\nconst openai = new OpenAI({ apiKey: process.env.AI_KEY ?? 'local' });\nexpress().listen(3000);\n",
     );
     assert!(!listed(&a, "OPENAI_API_KEY"));
+    let a = express(
+        "const express = require('express');\nconst OpenAI = require('openai');\nconst apiKey = process.env.AI_KEY ?? 'local';\nconst openai = new OpenAI({ apiKey });\nexpress().listen(3000);\n",
+    );
+    assert!(!listed(&a, "OPENAI_API_KEY"), "the shorthand passes a key");
 }
 
 #[test]

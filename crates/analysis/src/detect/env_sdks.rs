@@ -128,11 +128,14 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
                 arg.starts_with("**")
                     || arg.starts_with("...")
                     || arg.chars().all(|c| c.is_alphanumeric() || c == '_') && !arg.is_empty()
+                    // `api_key=…`, `{ apiKey: … }`, or the shorthand `{ apiKey }`.
                     || client.key_args.iter().any(|key| {
-                        arg.strip_prefix(key)
-                            .is_some_and(|rest| rest.trim_start().starts_with(['=', ':']))
-                            || arg.contains(&format!("{key}:"))
-                            || arg.contains(&format!("{key} :"))
+                        arg.match_indices(key).any(|(at, _)| {
+                            let before = arg[..at].chars().next_back();
+                            let after = arg[at + key.len()..].chars().next();
+                            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                        })
                     })
             })
         });
