@@ -59,7 +59,8 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     reads
 }
 
-fn read(name: &str, strict: bool, at: Spot) -> EnvRead {
+/// A read that fails without the variable (`strict`), or one that copes.
+pub(crate) fn read(name: &str, strict: bool, at: Spot) -> EnvRead {
     EnvRead {
         name: name.to_owned(),
         default: (!strict).then(String::new),

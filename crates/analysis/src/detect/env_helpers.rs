@@ -4,6 +4,7 @@
 //! every call with a literal name is a read that cannot do without.
 
 use super::env::EnvRead;
+use super::env_frameworks::read;
 use super::scan::{Spot, line_at, quote};
 use super::view::file_name;
 use crate::snapshot::FileEntry;
@@ -94,17 +95,12 @@ pub(crate) fn calls(file: &FileEntry, helpers: &[String]) -> Vec<EnvRead> {
             let line_end = text[at.start()..]
                 .find('\n')
                 .map_or(text.len(), |n| at.start() + n);
-            Some(EnvRead {
-                name: c[2].to_owned(),
-                default: None,
-                example: false,
-                strict: true,
-                at: Spot::at(
-                    &file.path,
-                    line_at(text, at.start()),
-                    quote(&text[line_start..line_end]),
-                ),
-            })
+            let spot = Spot::at(
+                &file.path,
+                line_at(text, at.start()),
+                quote(&text[line_start..line_end]),
+            );
+            Some(read(&c[2], true, spot))
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 //! the client refuses to be made without it.
 
 use super::env::EnvRead;
+use super::env_frameworks::read;
 use super::scan::{hits, split_args};
 use super::view::file_name;
 use crate::snapshot::FileEntry;
@@ -92,12 +93,12 @@ fn clerk(file: &FileEntry, text: &str) -> Vec<EnvRead> {
     };
     ["CLERK_SECRET_KEY", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY"]
         .iter()
-        .map(|name| EnvRead {
-            name: (*name).to_owned(),
-            default: None,
-            example: false,
-            strict: true,
-            at: hit.spot().with_detail(format!("Clerk reads {name}")),
+        .map(|name| {
+            read(
+                name,
+                true,
+                hit.spot().with_detail(format!("Clerk reads {name}")),
+            )
         })
         .collect()
 }
@@ -140,16 +141,8 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
             })
         });
         if let Some(hit) = keyless {
-            reads.push(EnvRead {
-                name: client.variable.to_owned(),
-                default: None,
-                example: false,
-                strict: true,
-                at: hit.spot().with_detail(format!(
-                    "the client reads {} when given no key",
-                    client.variable
-                )),
-            });
+            let detail = format!("the client reads {} when given no key", client.variable);
+            reads.push(read(client.variable, true, hit.spot().with_detail(detail)));
         }
     }
     reads
