@@ -917,6 +917,42 @@ async fn a_pnpm_lock_file_is_installed_with_pnpm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a cold SvelteKit build on vfs storage took 6 minutes: run it with --run-ignored only"]
+async fn a_sveltekit_app_on_a_platform_adapter_is_built_with_the_node_adapter_and_answers() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    // adapter-auto builds nothing a container can run: the image build
+    // swaps in adapter-node, and `node build` serves the page.
+    let outcome = deploy_files(&docker, &app("sveltekit-adapter-auto")).await;
+    assert_answered(&outcome, "/");
+    assert_eq!(
+        outcome.outputs["analyse"]["analysis"]["framework"].as_str(),
+        Some("sveltekit")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a cold pnpm build on vfs storage took 2 to 10 minutes: run it with --run-ignored only"]
+async fn a_package_of_a_pnpm_workspace_is_built_from_the_root_and_answers() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    // `@wsp/greet: workspace:*` resolves only from the workspace root.
+    let outcome = deploy_as(
+        &docker,
+        &app("pnpm-workspace-api"),
+        "deploy the API in apps/api",
+    )
+    .await;
+    assert_answered(&outcome, "/");
+    assert_eq!(
+        outcome.outputs["analyse"]["analysis"]["subdir"].as_str(),
+        Some("apps/api")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a cold Yarn 4 build on vfs storage took 7 to 11 minutes: run it with --run-ignored only"]
 async fn a_yarn_4_plug_n_play_app_resolves_its_packages_at_run_time() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
