@@ -23,6 +23,7 @@ use crate::definition::{StepDefinition, WorkflowDefinition};
 use crate::error::EngineError;
 use crate::job_log_layer;
 use crate::logs::LogSink;
+use crate::slots::Slot;
 use crate::step::{ErrorKind, JobData, StepContext, StepError, StepOutcome};
 use crate::store::{
     AttemptRecord, ClaimedJob, Heartbeat, JobStatus, Outcome, Protocol, Transition,
@@ -58,6 +59,8 @@ pub(crate) struct JobRun {
     lost: CancellationToken,
     /// Fired by the heartbeat when a user asked to cancel.
     cancel: CancellationToken,
+    /// Held while steps run here; given back before the job's last write.
+    slot: Slot,
 }
 
 /// Why a job run stops before its steps are done, with nothing more to write.
@@ -92,7 +95,7 @@ const LOG_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 impl JobRun {
-    pub fn new(shared: Arc<Shared>, job: ClaimedJob) -> Self {
+    pub fn new(shared: Arc<Shared>, job: ClaimedJob, slot: Slot) -> Self {
         Self {
             shared,
             input: Arc::new(job.input.clone()),
@@ -100,6 +103,7 @@ impl JobRun {
             log: LogSink::default(),
             lost: CancellationToken::new(),
             cancel: CancellationToken::new(),
+            slot,
         }
     }
 
@@ -523,6 +527,9 @@ impl JobRun {
         record: &AttemptRecord,
         transition: &Transition,
     ) -> Result<Heartbeat, Stop> {
+        if !transition.runs_on() {
+            self.slot.give_back();
+        }
         let lease = &self.job.lease;
         let logs = self.log.drain();
         let store = &self.shared.store;

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod backoff;
 mod catalog;
+mod claim_ahead;
 pub mod codes;
 pub mod definition;
 pub mod demo;
@@ -18,6 +19,7 @@ pub mod logs;
 pub mod metrics;
 mod redact;
 mod secrets;
+mod slots;
 pub mod step;
 pub mod store;
 pub mod trace_context;

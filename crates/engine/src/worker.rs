@@ -7,14 +7,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
+use crate::claim_ahead::ClaimedAhead;
 use crate::job_run::{JobRun, Shared};
 use crate::secrets::SecretKey;
-use crate::store::Database;
+use crate::slots::Slots;
+use crate::store::{Database, Lease};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -61,6 +62,8 @@ pub struct Worker {
 pub struct WorkerStats {
     claims: AtomicU64,
     claimed: AtomicU64,
+    claimed_ahead: AtomicU64,
+    handed_back: AtomicU64,
 }
 
 impl WorkerStats {
@@ -72,6 +75,16 @@ impl WorkerStats {
     /// Jobs those claims brought back.
     pub fn claimed(&self) -> u64 {
         self.claimed.load(Ordering::Relaxed)
+    }
+
+    /// Jobs claimed before a slot was free for them.
+    pub fn claimed_ahead(&self) -> u64 {
+        self.claimed_ahead.load(Ordering::Relaxed)
+    }
+
+    /// Jobs claimed ahead that were handed back unstarted.
+    pub fn handed_back(&self) -> u64 {
+        self.handed_back.load(Ordering::Relaxed)
     }
 
     fn record(&self, jobs: usize) {
@@ -114,7 +127,8 @@ impl Worker {
         shared.store.start_listening();
         let notifier = shared.store.work_notifier();
         tokio::spawn(forward_cancel_signals(shared.clone(), shutdown.clone()));
-        let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs.max(1)));
+        let slots = Slots::new(config.max_concurrent_jobs);
+        let mut ahead = ClaimedAhead::default();
         let mut running = JoinSet::new();
         let mut error_delay = Duration::from_millis(100);
         let mut next_purge = tokio::time::Instant::now();
@@ -127,10 +141,14 @@ impl Worker {
                 purge(&shared).await;
                 next_purge = tokio::time::Instant::now() + PURGE_EVERY;
             }
-            let free = slots.available_permits();
-            if free == 0 {
+            start_claimed_ahead(&shared, &slots, &mut ahead, &mut running);
+            hand_back(&shared, &stats, ahead.take_stale()).await;
+            let free = slots.available();
+            let room = ahead.room(config.max_concurrent_jobs, slots.mean_hold());
+            if free + room == 0 {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
+                    _ = slots.given_back() => {}
                     _ = running.join_next() => {}
                 }
                 continue;
@@ -139,9 +157,10 @@ impl Worker {
             let woken = notifier.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            let wanted = free + room;
             let idle_for = match shared
                 .store
-                .claim(&config.worker_id, free, config.lease)
+                .claim(&config.worker_id, wanted, config.lease)
                 .await
             {
                 Ok(jobs) => {
@@ -150,20 +169,25 @@ impl Worker {
                     stats.record(claimed);
                     crate::metrics::claimed(&jobs);
                     for job in jobs {
-                        let permit = slots
-                            .clone()
-                            .try_acquire_owned()
-                            .expect("a free slot per claim");
-                        let run = JobRun::new(shared.clone(), job);
-                        running.spawn(async move {
-                            run.run().await;
-                            drop(permit);
-                        });
+                        match slots.take() {
+                            Some(slot) => {
+                                running.spawn(JobRun::new(shared.clone(), job, slot).run());
+                            }
+                            None => {
+                                stats.claimed_ahead.fetch_add(1, Ordering::Relaxed);
+                                ahead.push(job);
+                            }
+                        }
                     }
-                    if claimed == free {
+                    if claimed == wanted {
                         continue;
                     }
-                    idle_sleep(&shared).await
+                    let idle_for = idle_sleep(&shared).await;
+                    if ahead.is_empty() {
+                        idle_for
+                    } else {
+                        idle_for.min(crate::claim_ahead::MAX_WAIT)
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = error_delay.as_millis() as u64, "claim failed");
@@ -176,10 +200,53 @@ impl Worker {
                 _ = shutdown.cancelled() => break,
                 _ = &mut woken => {}
                 _ = tokio::time::sleep(idle_for) => {}
+                _ = slots.given_back(), if !ahead.is_empty() => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
+        hand_back(&shared, &stats, ahead.take_all()).await;
         drain(&shared, running).await;
+    }
+}
+
+/// Starts jobs claimed ahead in the slots that are free.
+fn start_claimed_ahead(
+    shared: &Arc<Shared>,
+    slots: &Slots,
+    ahead: &mut ClaimedAhead,
+    running: &mut JoinSet<()>,
+) {
+    // Only this loop takes slots, so one seen free stays free until taken.
+    while slots.available() > 0 {
+        let Some(job) = ahead.next_fresh() else {
+            return;
+        };
+        let slot = slots.take().expect("a slot seen free");
+        running.spawn(JobRun::new(shared.clone(), job, slot).run());
+    }
+}
+
+/// Hands jobs claimed ahead back unstarted; if that fails, their leases expire and
+/// another worker takes them over as from a dead one.
+async fn hand_back(shared: &Shared, stats: &WorkerStats, leases: Vec<Lease>) {
+    if leases.is_empty() {
+        return;
+    }
+    match shared
+        .store
+        .hand_back_unstarted(&shared.config.worker_id, &leases)
+        .await
+    {
+        Ok(n) => {
+            stats.handed_back.fetch_add(n, Ordering::Relaxed);
+            tracing::debug!(
+                jobs = n,
+                "handed back jobs claimed ahead that did not start"
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, jobs = leases.len(), "could not hand back jobs claimed ahead; their leases will expire")
+        }
     }
 }
 

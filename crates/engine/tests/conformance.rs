@@ -71,6 +71,8 @@ conformance!(
     a_waiting_job_can_be_cancelled_and_not_signalled_twice,
     a_step_can_finish_the_job_early,
     follow_ends_at_a_wait_when_asked_and_otherwise_when_the_job_ends,
+    a_job_handed_back_unstarted_is_queued_again_as_if_never_claimed,
+    under_load_claims_and_checkpoints_form_batches_and_jobs_are_claimed_ahead,
 );
 
 async fn open(url: &str) -> Database {
@@ -1608,4 +1610,103 @@ async fn follow_ends_at_a_wait_when_asked_and_otherwise_when_the_job_ends(store:
     );
     shutdown.cancel();
     running.await.unwrap();
+}
+
+async fn a_job_handed_back_unstarted_is_queued_again_as_if_never_claimed(store: Database) {
+    let engine = engine_for(&store);
+    let first = submit_demo(&engine, json!({})).await;
+    let second = submit_demo(&engine, json!({})).await;
+    let claimed = store.claim("w1", 2, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let lease_of = |id| {
+        claimed
+            .iter()
+            .find(|c| c.lease.job_id == id)
+            .unwrap()
+            .lease
+            .clone()
+    };
+    let stale = Lease {
+        epoch: lease_of(second).epoch - 1,
+        ..lease_of(second)
+    };
+    let handed_back = store
+        .hand_back_unstarted("w1", &[lease_of(first), stale])
+        .await
+        .unwrap();
+    assert_eq!(handed_back, 1, "only the lease still held is handed back");
+    assert_eq!(engine.job(first).await.unwrap().status, JobStatus::Queued);
+    assert_eq!(engine.job(second).await.unwrap().status, JobStatus::Running);
+    assert!(
+        store.attempts(first).await.unwrap().is_empty(),
+        "nothing ran"
+    );
+
+    let again = store.claim("w2", 2, LEASE).await.unwrap();
+    assert_eq!(again.len(), 1, "the job still leased to w1 stays with it");
+    let again = &again[0];
+    assert_eq!(again.lease.job_id, first);
+    assert!(
+        again.rescued_from.is_none(),
+        "a job handed back is not a dead worker's"
+    );
+    assert_eq!((again.attempt, again.recoveries), (1, 0));
+    assert!(
+        store
+            .hand_back_unstarted("w1", &[lease_of(first)])
+            .await
+            .unwrap()
+            == 0,
+        "w1's lease is void once w2 holds the job"
+    );
+}
+
+async fn under_load_claims_and_checkpoints_form_batches_and_jobs_are_claimed_ahead(
+    store: Database,
+) {
+    const JOBS: usize = 120;
+    let engine = engine_for(&store);
+    let mut ids = Vec::with_capacity(JOBS);
+    for _ in 0..JOBS {
+        ids.push(engine.submit("log", json!({}), None).await.unwrap().job.id);
+    }
+    let batches_before = store.checkpoint_batches().expect("counted");
+    let mut config = fast_worker("w1");
+    config.max_concurrent_jobs = 8;
+    let worker = Worker::new(store.clone(), engine.catalog().clone(), config);
+    let stats = worker.stats();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while store.queue_depth().await.unwrap() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "jobs left undone");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    handle.await.unwrap();
+    for id in ids {
+        assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Succeeded);
+    }
+
+    let (statements, checkpoints) = {
+        let (s1, c1) = store.checkpoint_batches().expect("counted");
+        (s1 - batches_before.0, c1 - batches_before.1)
+    };
+    assert_eq!(checkpoints, JOBS as u64, "one checkpoint per job");
+    assert!(
+        statements < checkpoints,
+        "checkpoints of concurrent jobs share commits: {statements} commits for {checkpoints}"
+    );
+    assert_eq!(stats.claimed(), JOBS as u64);
+    assert!(
+        stats.claims() < stats.claimed(),
+        "claims bring back several jobs: {} claims for {}",
+        stats.claims(),
+        stats.claimed()
+    );
+    assert!(
+        stats.claimed_ahead() > 0,
+        "short jobs are claimed before a slot frees for them"
+    );
+    assert_eq!(stats.handed_back(), 0, "every job claimed ahead started");
 }

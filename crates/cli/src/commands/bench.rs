@@ -99,6 +99,10 @@ fn print_table(r: &BenchReport) {
         r.ratio
     );
     println!("  jobs per claim       {:>10.2}", r.jobs_per_claim);
+    println!(
+        "  claimed ahead        {:>10.2} (share of jobs claimed before a slot freed)",
+        r.claimed_ahead_share
+    );
     if let Some(per_statement) = r.checkpoints_per_statement {
         println!("  checkpoints per stmt {per_statement:>10.2} (group commit)");
     }

@@ -75,6 +75,21 @@ pub(super) static END: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// $1 job ids, $2 their lease epochs, $3 the owner. The claim set `attempt_started_at`
+/// to the time it claimed, which is where the job goes back in the queue.
+pub(super) const HAND_BACK_UNSTARTED: &str = "
+    WITH handed_back AS (
+        UPDATE engine.queue q SET lease_owner = NULL, due_at = COALESCE(q.attempt_started_at, now())
+        FROM unnest($1::uuid[], $2::bigint[]) AS i(job_id, epoch)
+        WHERE q.job_id = i.job_id AND q.lease_owner = $3 AND q.lease_epoch = i.epoch
+        RETURNING q.job_id
+    ),
+    queued AS (
+        UPDATE engine.jobs j SET status = 'queued', updated_at = now()
+        FROM handed_back WHERE j.id = handed_back.job_id AND j.status = 'running'
+    )
+    SELECT count(*) FROM handed_back";
+
 /// Deletes jobs and everything recorded about them (the queue row goes by its foreign key).
 pub(super) const DELETE_JOBS_WHERE: &str = "
     WITH gone AS (DELETE FROM engine.jobs WHERE {condition} RETURNING id),

@@ -23,7 +23,9 @@ use uuid::Uuid;
 use super::batch::{Batcher, Checkpoint};
 use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
 use super::pg_batch::PgCheckpoints;
-use super::pg_sql::{CLAIM, DELETE_JOBS_WHERE, END, RELEASE, RETRY_AFTER, STAY};
+use super::pg_sql::{
+    CLAIM, DELETE_JOBS_WHERE, END, HAND_BACK_UNSTARTED, RELEASE, RETRY_AFTER, STAY,
+};
 use super::types::*;
 use super::{Protocol, Store, action_log_line, sha256_hex};
 use crate::error::{EngineError, Result};
@@ -436,6 +438,19 @@ impl Protocol for PgStore {
         rows.iter()
             .map(|row| claimed_from_row(row, owner, lease))
             .collect()
+    }
+
+    async fn hand_back_unstarted(&self, owner: &str, leases: &[Lease]) -> Result<u64> {
+        if leases.is_empty() {
+            return Ok(0);
+        }
+        let handed_back: i64 = sqlx::query_scalar(HAND_BACK_UNSTARTED)
+            .bind(leases.iter().map(|l| l.job_id).collect::<Vec<_>>())
+            .bind(leases.iter().map(|l| l.epoch).collect::<Vec<_>>())
+            .bind(owner)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(handed_back as u64)
     }
 
     async fn heartbeat(

@@ -41,6 +41,11 @@ pub trait Protocol: Store {
     /// lease) for `owner`, taking a lease of `lease` on each in the same statement.
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>>;
 
+    /// Hands back jobs `owner` claimed ahead and never started: each lease it still
+    /// holds is dropped, the job is due again from when it was claimed and queued, and
+    /// no attempt is recorded (none ran). Returns how many were handed back.
+    async fn hand_back_unstarted(&self, owner: &str, leases: &[Lease]) -> Result<u64>;
+
     /// Extends the lease and stores buffered log lines. `Err(LeaseLost)` if it is gone.
     async fn heartbeat(
         &self,

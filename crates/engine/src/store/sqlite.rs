@@ -732,6 +732,42 @@ impl Protocol for SqliteStore {
         Ok(claimed)
     }
 
+    async fn hand_back_unstarted(&self, owner: &str, leases: &[Lease]) -> Result<u64> {
+        if leases.is_empty() {
+            return Ok(0);
+        }
+        let fences: Vec<(String, i64)> = leases
+            .iter()
+            .map(|l| (l.job_id.to_string(), l.epoch))
+            .collect();
+        let mut tx = self.write().await?;
+        // The claim set `attempt_started_at` to the time it claimed, which is where the
+        // job goes back in the queue.
+        let handed_back: Vec<String> = sqlx::query_scalar(
+            "UPDATE queue SET lease_owner = NULL, due_at = COALESCE(attempt_started_at, ?1)
+             WHERE lease_owner = ?2 AND EXISTS (
+                 SELECT 1 FROM json_each(?3) AS f
+                 WHERE json_extract(f.value, '$[0]') = queue.job_id
+                   AND json_extract(f.value, '$[1]') = queue.lease_epoch)
+             RETURNING job_id",
+        )
+        .bind(now_ms())
+        .bind(owner)
+        .bind(Json(&fences))
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'queued', updated_at = ?1
+             WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'running'",
+        )
+        .bind(now_ms())
+        .bind(Json(&handed_back))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(handed_back.len() as u64)
+    }
+
     async fn heartbeat(
         &self,
         lease: &Lease,

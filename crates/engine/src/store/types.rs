@@ -221,6 +221,14 @@ pub enum Transition {
     },
 }
 
+impl Transition {
+    /// Whether the job's run goes on here after this write (its next step, or the
+    /// same step again).
+    pub fn runs_on(&self) -> bool {
+        matches!(self, Transition::Advance { .. } | Transition::Stay)
+    }
+}
+
 /// A job as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobRecord {

@@ -45,6 +45,8 @@ pub struct BenchReport {
     pub ratio: f64,
     /// Jobs each claim statement brought back, on average.
     pub jobs_per_claim: f64,
+    /// Share of the jobs claimed before a slot was free for them.
+    pub claimed_ahead_share: f64,
     /// Checkpoints each group-commit statement wrote, on average (PostgreSQL).
     pub checkpoints_per_statement: Option<f64>,
     pub unfinished: usize,
@@ -96,6 +98,7 @@ pub async fn run(store: Database, options: &BenchOptions) -> Result<BenchReport>
     let unfinished = wait_until_done(&*store, options.jobs, Duration::from_secs(600)).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let jobs_per_claim = stats.claimed() as f64 / stats.claims().max(1) as f64;
+    let claimed_ahead_share = stats.claimed_ahead() as f64 / stats.claimed().max(1) as f64;
     let checkpoints_per_statement = batches_before
         .zip(store.checkpoint_batches())
         .map(|((s0, c0), (s1, c1))| (c1 - c0) as f64 / (s1 - s0).max(1) as f64);
@@ -125,6 +128,7 @@ pub async fn run(store: Database, options: &BenchOptions) -> Result<BenchReport>
             0.0
         },
         jobs_per_claim,
+        claimed_ahead_share,
         checkpoints_per_statement,
         unfinished,
     })
