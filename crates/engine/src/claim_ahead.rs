@@ -17,6 +17,9 @@ use crate::store::{ClaimedJob, Lease};
 /// How far ahead the worker plans: jobs its slots free within this time may be claimed.
 const HORIZON: Duration = Duration::from_millis(25);
 
+/// The most jobs claimed ahead per slot, however short the jobs.
+const MAX_AHEAD_PER_SLOT: usize = 4;
+
 /// The longest a job claimed ahead waits for a slot before it is handed back.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(1);
 
@@ -70,7 +73,9 @@ impl ClaimedAhead {
             return 0;
         };
         let turnover = HORIZON.as_secs_f64() / mean_hold.as_secs_f64().max(1e-6);
-        let allowance = ((slots as f64) * turnover).floor().min(slots as f64) as usize;
+        let allowance = ((slots as f64) * turnover)
+            .floor()
+            .min((slots * MAX_AHEAD_PER_SLOT) as f64) as usize;
         allowance.saturating_sub(self.jobs.len())
     }
 }
@@ -87,7 +92,11 @@ mod tests {
             0,
             "nothing ahead before a job was seen"
         );
-        assert_eq!(ahead.room(16, Some(Duration::from_millis(2))), 16);
+        assert_eq!(
+            ahead.room(16, Some(Duration::from_millis(2))),
+            64,
+            "at most four per slot"
+        );
         assert_eq!(ahead.room(16, Some(Duration::from_millis(100))), 4);
         assert_eq!(ahead.room(16, Some(Duration::from_secs(90))), 0);
     }

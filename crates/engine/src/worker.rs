@@ -1,10 +1,14 @@
 //! The claim loop: keeps up to `max_concurrent_jobs` jobs running, claims more when a
-//! slot is free, sleeps until woken (NOTIFY, a local submit, the next due time, or the
-//! poll interval), and on shutdown drains, then hands unfinished jobs back.
+//! slot is free (and, for short jobs, ahead of free slots: `claim_ahead.rs`), starts
+//! jobs claimed ahead while the next claim is in flight, sleeps until woken (NOTIFY, a
+//! local submit, a slot given back, the next due time, or the poll interval), and on
+//! shutdown hands back what it claimed ahead, drains, then hands unfinished jobs back.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::task::JoinSet;
@@ -15,7 +19,7 @@ use crate::claim_ahead::ClaimedAhead;
 use crate::job_run::{JobRun, Shared};
 use crate::secrets::SecretKey;
 use crate::slots::Slots;
-use crate::store::{Database, Lease};
+use crate::store::{ClaimedJob, Database, Lease};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -60,6 +64,8 @@ pub struct Worker {
 /// What a worker's claims brought back, for benchmarks and tests.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
+    claim_statements: AtomicU64,
+    claim_busy_micros: AtomicU64,
     claims: AtomicU64,
     claimed: AtomicU64,
     claimed_ahead: AtomicU64,
@@ -67,6 +73,16 @@ pub struct WorkerStats {
 }
 
 impl WorkerStats {
+    /// Claim statements run, whether or not they brought back a job.
+    pub fn claim_statements(&self) -> u64 {
+        self.claim_statements.load(Ordering::Relaxed)
+    }
+
+    /// Time the worker spent waiting for its claim statements.
+    pub fn claim_busy(&self) -> Duration {
+        Duration::from_micros(self.claim_busy_micros.load(Ordering::Relaxed))
+    }
+
     /// Claim statements that brought back at least one job.
     pub fn claims(&self) -> u64 {
         self.claims.load(Ordering::Relaxed)
@@ -77,7 +93,7 @@ impl WorkerStats {
         self.claimed.load(Ordering::Relaxed)
     }
 
-    /// Jobs claimed before a slot was free for them.
+    /// Jobs claimed beyond the slots that were free when their claim was sent.
     pub fn claimed_ahead(&self) -> u64 {
         self.claimed_ahead.load(Ordering::Relaxed)
     }
@@ -85,6 +101,12 @@ impl WorkerStats {
     /// Jobs claimed ahead that were handed back unstarted.
     pub fn handed_back(&self) -> u64 {
         self.handed_back.load(Ordering::Relaxed)
+    }
+
+    fn timed_claim(&self, took: Duration) {
+        self.claim_statements.fetch_add(1, Ordering::Relaxed);
+        self.claim_busy_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     }
 
     fn record(&self, jobs: usize) {
@@ -135,6 +157,14 @@ impl Worker {
         tracing::info!(worker.id = %config.worker_id, max_concurrent_jobs = config.max_concurrent_jobs,
             lease_ms = config.lease.as_millis() as u64, backend = shared.store.backend(), "worker started");
 
+        // At most one claim is in flight; the loop keeps starting jobs claimed ahead
+        // in slots that free up meanwhile, instead of waiting for the claim.
+        let mut claim: Option<Pin<Box<dyn Future<Output = Claimed> + Send>>> = None;
+        // No claim before this: the queue looked empty, or the database failed.
+        let mut resume_at = tokio::time::Instant::now();
+        let mut backing_off = false;
+        // Registered before each claim, so a wake-up sent while it runs is not missed.
+        let mut woken = Box::pin(notifier.notified());
         while !shutdown.is_cancelled() {
             reap(&mut running);
             if tokio::time::Instant::now() >= next_purge {
@@ -145,67 +175,99 @@ impl Worker {
             hand_back(&shared, &stats, ahead.take_stale()).await;
             let free = slots.available();
             let room = ahead.room(config.max_concurrent_jobs, slots.mean_hold());
-            if free + room == 0 {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = slots.given_back() => {}
-                    _ = running.join_next() => {}
-                }
-                continue;
+            if claim.is_none() && free + room > 0 && tokio::time::Instant::now() >= resume_at {
+                woken.as_mut().enable();
+                claim = Some(Box::pin(timed_claim(shared.clone(), free, free + room)));
             }
-            // Register for wake-ups before looking, so one sent meanwhile is not missed.
-            let woken = notifier.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            let wanted = free + room;
-            let idle_for = match shared
-                .store
-                .claim(&config.worker_id, wanted, config.lease)
-                .await
-            {
-                Ok(jobs) => {
-                    error_delay = Duration::from_millis(100);
-                    let claimed = jobs.len();
-                    stats.record(claimed);
-                    crate::metrics::claimed(&jobs);
-                    for job in jobs {
-                        match slots.take() {
-                            Some(slot) => {
-                                running.spawn(JobRun::new(shared.clone(), job, slot).run());
-                            }
-                            None => {
-                                stats.claimed_ahead.fetch_add(1, Ordering::Relaxed);
-                                ahead.push(job);
-                            }
-                        }
-                    }
-                    if claimed == wanted {
-                        continue;
-                    }
-                    let idle_for = idle_sleep(&shared).await;
-                    if ahead.is_empty() {
-                        idle_for
-                    } else {
-                        idle_for.min(crate::claim_ahead::MAX_WAIT)
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = error_delay.as_millis() as u64, "claim failed");
-                    let delay = error_delay;
-                    error_delay = (error_delay * 2).min(Duration::from_secs(5));
-                    delay
-                }
-            };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = &mut woken => {}
-                _ = tokio::time::sleep(idle_for) => {}
-                _ = slots.given_back(), if !ahead.is_empty() => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                claimed = async { claim.as_mut().expect("a claim in flight").await }, if claim.is_some() => {
+                    claim = None;
+                    stats.timed_claim(claimed.took);
+                    match claimed.jobs {
+                        Ok(jobs) => {
+                            backing_off = false;
+                            error_delay = Duration::from_millis(100);
+                            let count = jobs.len();
+                            stats.record(count);
+                            crate::metrics::claimed(&jobs);
+                            for job in jobs {
+                                match slots.take() {
+                                    Some(slot) => {
+                                        running.spawn(JobRun::new(shared.clone(), job, slot).run());
+                                    }
+                                    None => ahead.push(job),
+                                }
+                            }
+                            stats.claimed_ahead.fetch_add(count.saturating_sub(claimed.free) as u64, Ordering::Relaxed);
+                            if count < claimed.wanted {
+                                let idle_for = idle_sleep(&shared).await;
+                                let idle_for = if ahead.is_empty() {
+                                    idle_for
+                                } else {
+                                    idle_for.min(crate::claim_ahead::MAX_WAIT)
+                                };
+                                resume_at = tokio::time::Instant::now() + idle_for;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, retry_in_ms = error_delay.as_millis() as u64, "claim failed");
+                            backing_off = true;
+                            resume_at = tokio::time::Instant::now() + error_delay;
+                            error_delay = (error_delay * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                }
+                _ = &mut woken => {
+                    woken = Box::pin(notifier.notified());
+                    if !backing_off {
+                        resume_at = tokio::time::Instant::now();
+                    }
+                }
+                _ = slots.given_back() => {
+                    if !backing_off {
+                        resume_at = tokio::time::Instant::now();
+                    }
+                }
+                Some(_) = running.join_next(), if !running.is_empty() => {
+                    if !backing_off {
+                        resume_at = tokio::time::Instant::now();
+                    }
+                }
+                _ = tokio::time::sleep_until(resume_at),
+                    if claim.is_none() && resume_at > tokio::time::Instant::now() => {}
             }
+        }
+        // The jobs of a claim still in flight go back with those claimed ahead.
+        if let Some(claim) = claim
+            && let Ok(jobs) = claim.await.jobs
+        {
+            jobs.into_iter().for_each(|job| ahead.push(job));
         }
         hand_back(&shared, &stats, ahead.take_all()).await;
         drain(&shared, running).await;
+    }
+}
+
+/// A claim's answer, with what was asked and how long it took.
+struct Claimed {
+    jobs: crate::Result<Vec<ClaimedJob>>,
+    free: usize,
+    wanted: usize,
+    took: Duration,
+}
+
+async fn timed_claim(shared: Arc<Shared>, free: usize, wanted: usize) -> Claimed {
+    let started = Instant::now();
+    let jobs = shared
+        .store
+        .claim(&shared.config.worker_id, wanted, shared.config.lease)
+        .await;
+    Claimed {
+        jobs,
+        free,
+        wanted,
+        took: started.elapsed(),
     }
 }
 

@@ -1688,10 +1688,11 @@ async fn under_load_claims_and_checkpoints_form_batches_and_jobs_are_claimed_ahe
         assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Succeeded);
     }
 
-    let (statements, checkpoints) = {
-        let (s1, c1) = store.checkpoint_batches().expect("counted");
-        (s1 - batches_before.0, c1 - batches_before.1)
-    };
+    let written = store
+        .checkpoint_batches()
+        .expect("counted")
+        .since(&batches_before);
+    let (statements, checkpoints) = (written.statements, written.checkpoints);
     assert_eq!(checkpoints, JOBS as u64, "one checkpoint per job");
     assert!(
         statements < checkpoints,

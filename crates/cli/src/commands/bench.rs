@@ -100,10 +100,18 @@ fn print_table(r: &BenchReport) {
     );
     println!("  jobs per claim       {:>10.2}", r.jobs_per_claim);
     println!(
-        "  claimed ahead        {:>10.2} (share of jobs claimed before a slot freed)",
+        "  claimed ahead        {:>10.2} (share of jobs claimed beyond the free slots)",
         r.claimed_ahead_share
     );
     if let Some(per_statement) = r.checkpoints_per_statement {
         println!("  checkpoints per stmt {per_statement:>10.2} (group commit)");
+    }
+    println!(
+        "  claim statement      {:>10.2} ms mean, the claim loop waiting {:.0}% of the run",
+        r.time.claim_ms,
+        r.time.claim_share * 100.0
+    );
+    if let (Some(ms), Some(busy)) = (r.time.checkpoint_ms, r.time.checkpoint_lanes_busy) {
+        println!("  checkpoint statement {ms:>10.2} ms mean, {busy:.2} in flight on average");
     }
 }

@@ -15,13 +15,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::types::{AttemptRecord, Heartbeat, Lease, Transition};
+use super::types::{AttemptRecord, CheckpointBatches, Heartbeat, Lease, Transition};
 use crate::error::{EngineError, Result};
 use crate::logs::LogLine;
 
@@ -82,20 +83,22 @@ struct Request {
     reply: oneshot::Sender<Result<Heartbeat>>,
 }
 
-/// How many commits the batcher made and how many checkpoints they wrote.
+/// How many commits the batcher made, how many checkpoints they wrote, and how long
+/// they took.
 #[derive(Debug, Default)]
 pub(super) struct BatchStats {
     statements: AtomicU64,
     checkpoints: AtomicU64,
+    busy_micros: AtomicU64,
 }
 
 impl BatchStats {
-    /// (commits, checkpoints) so far.
-    pub fn read(&self) -> (u64, u64) {
-        (
-            self.statements.load(Ordering::Relaxed),
-            self.checkpoints.load(Ordering::Relaxed),
-        )
+    pub fn read(&self) -> CheckpointBatches {
+        CheckpointBatches {
+            statements: self.statements.load(Ordering::Relaxed),
+            checkpoints: self.checkpoints.load(Ordering::Relaxed),
+            busy: Duration::from_micros(self.busy_micros.load(Ordering::Relaxed)),
+        }
     }
 }
 
@@ -179,7 +182,11 @@ async fn write_counted(
     batch: &[&Checkpoint],
     stats: &BatchStats,
 ) -> Result<HashMap<Uuid, bool>> {
+    let started = Instant::now();
     let answers = writer.write_batch(batch).await?;
+    stats
+        .busy_micros
+        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     stats.statements.fetch_add(1, Ordering::Relaxed);
     stats
         .checkpoints

@@ -132,9 +132,8 @@ pub trait Store: Send + Sync + 'static {
     /// on this database: the baseline the engine's step rate is compared with.
     async fn commit_ceiling(&self, clients: usize, duration: Duration) -> Result<f64>;
 
-    /// (statements, checkpoints) the store's group commit has written so far, when it
-    /// has one: how well checkpoints batch under load.
-    fn checkpoint_batches(&self) -> Option<(u64, u64)> {
+    /// What the store's group commit has written so far, when it has one.
+    fn checkpoint_batches(&self) -> Option<CheckpointBatches> {
         None
     }
 

@@ -235,7 +235,7 @@ impl Store for PgStore {
         Ok(deleted as u64)
     }
 
-    fn checkpoint_batches(&self) -> Option<(u64, u64)> {
+    fn checkpoint_batches(&self) -> Option<CheckpointBatches> {
         Some(self.batcher().stats.read())
     }
 

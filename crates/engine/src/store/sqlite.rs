@@ -438,7 +438,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    fn checkpoint_batches(&self) -> Option<(u64, u64)> {
+    fn checkpoint_batches(&self) -> Option<CheckpointBatches> {
         Some(self.batcher().stats.read())
     }
 

@@ -221,6 +221,27 @@ pub enum Transition {
     },
 }
 
+/// What a store's group commit has written so far: how well checkpoints batch under
+/// load, and how long its commits took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckpointBatches {
+    pub statements: u64,
+    pub checkpoints: u64,
+    /// Time spent in those statements, summed over the lanes that ran them.
+    pub busy: Duration,
+}
+
+impl CheckpointBatches {
+    /// What was written between `earlier` and this reading.
+    pub fn since(&self, earlier: &CheckpointBatches) -> CheckpointBatches {
+        CheckpointBatches {
+            statements: self.statements - earlier.statements,
+            checkpoints: self.checkpoints - earlier.checkpoints,
+            busy: self.busy.saturating_sub(earlier.busy),
+        }
+    }
+}
+
 impl Transition {
     /// Whether the job's run goes on here after this write (its next step, or the
     /// same step again).

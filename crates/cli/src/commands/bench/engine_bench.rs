@@ -45,11 +45,25 @@ pub struct BenchReport {
     pub ratio: f64,
     /// Jobs each claim statement brought back, on average.
     pub jobs_per_claim: f64,
-    /// Share of the jobs claimed before a slot was free for them.
+    /// Share of the jobs claimed beyond the slots free when their claim was sent.
     pub claimed_ahead_share: f64,
     /// Checkpoints each group-commit statement wrote, on average (PostgreSQL).
     pub checkpoints_per_statement: Option<f64>,
+    pub time: TimeSpent,
     pub unfinished: usize,
+}
+
+/// Where the run's time went, as the worker saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeSpent {
+    /// Mean wait for one claim statement.
+    pub claim_ms: f64,
+    /// Share of the run the claim loop spent waiting for claims (1.0: always).
+    pub claim_share: f64,
+    /// Mean time of one group-commit statement.
+    pub checkpoint_ms: Option<f64>,
+    /// How many group-commit statements were in flight on average.
+    pub checkpoint_lanes_busy: Option<f64>,
 }
 
 fn bench_catalog(steps: usize) -> Result<Catalog> {
@@ -99,9 +113,17 @@ pub async fn run(store: Database, options: &BenchOptions) -> Result<BenchReport>
     let elapsed = started.elapsed().as_secs_f64();
     let jobs_per_claim = stats.claimed() as f64 / stats.claims().max(1) as f64;
     let claimed_ahead_share = stats.claimed_ahead() as f64 / stats.claimed().max(1) as f64;
-    let checkpoints_per_statement = batches_before
+    let written = batches_before
         .zip(store.checkpoint_batches())
-        .map(|((s0, c0), (s1, c1))| (c1 - c0) as f64 / (s1 - s0).max(1) as f64);
+        .map(|(before, after)| after.since(&before));
+    let checkpoints_per_statement =
+        written.map(|w| w.checkpoints as f64 / w.statements.max(1) as f64);
+    let time = TimeSpent {
+        claim_ms: ms(stats.claim_busy()) / stats.claim_statements().max(1) as f64,
+        claim_share: stats.claim_busy().as_secs_f64() / elapsed,
+        checkpoint_ms: written.map(|w| ms(w.busy) / w.statements.max(1) as f64),
+        checkpoint_lanes_busy: written.map(|w| w.busy.as_secs_f64() / elapsed),
+    };
 
     let pickups = measure_pickup(&engine, options.latency_samples).await?;
     shutdown.cancel();
@@ -130,8 +152,13 @@ pub async fn run(store: Database, options: &BenchOptions) -> Result<BenchReport>
         jobs_per_claim,
         claimed_ahead_share,
         checkpoints_per_statement,
+        time,
         unfinished,
     })
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }
 
 async fn submit_many(engine: &Engine, jobs: usize) -> Result<Vec<Uuid>> {
