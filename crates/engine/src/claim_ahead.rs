@@ -5,8 +5,8 @@
 //! The worker claims ahead only what its running jobs will free soon: as many jobs as
 //! its slots turn over within [`HORIZON`] at the recent mean hold time, so a worker of
 //! long jobs (a deployment holds its slot for minutes) claims nothing ahead and takes
-//! no job another worker could start now. A job waits here at most [`MAX_WAIT`], well
-//! within its lease; one that waited longer is handed back unstarted (its lease
+//! no job another worker could start now. A job waits here at most [`MAX_WAIT`] and a
+//! quarter of its lease; one that waited longer is handed back unstarted (its lease
 //! dropped, no attempt recorded), as is every job here at shutdown.
 
 use std::collections::VecDeque;
@@ -21,14 +21,27 @@ const HORIZON: Duration = Duration::from_millis(25);
 const MAX_AHEAD_PER_SLOT: usize = 4;
 
 /// The longest a job claimed ahead waits for a slot before it is handed back.
-pub(crate) const MAX_WAIT: Duration = Duration::from_secs(1);
+const MAX_WAIT: Duration = Duration::from_secs(1);
 
-#[derive(Default)]
 pub(crate) struct ClaimedAhead {
     jobs: VecDeque<(ClaimedJob, Instant)>,
+    max_wait: Duration,
 }
 
 impl ClaimedAhead {
+    /// For jobs claimed with leases of `lease`.
+    pub fn new(lease: Duration) -> Self {
+        Self {
+            jobs: VecDeque::new(),
+            max_wait: MAX_WAIT.min(lease / 4),
+        }
+    }
+
+    /// The longest a job waits here before it is handed back.
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
+    }
+
     pub fn is_empty(&self) -> bool {
         self.jobs.is_empty()
     }
@@ -40,7 +53,7 @@ impl ClaimedAhead {
     /// The oldest job that has not waited too long to start.
     pub fn next_fresh(&mut self) -> Option<ClaimedJob> {
         match self.jobs.front() {
-            Some((_, claimed)) if claimed.elapsed() <= MAX_WAIT => {
+            Some((_, claimed)) if claimed.elapsed() <= self.max_wait => {
                 self.jobs.pop_front().map(|(job, _)| job)
             }
             _ => None,
@@ -51,7 +64,7 @@ impl ClaimedAhead {
     pub fn take_stale(&mut self) -> Vec<Lease> {
         let mut stale = Vec::new();
         while let Some((_, claimed)) = self.jobs.front() {
-            if claimed.elapsed() <= MAX_WAIT {
+            if claimed.elapsed() <= self.max_wait {
                 break;
             }
             let (job, _) = self.jobs.pop_front().expect("a front job");
@@ -86,7 +99,7 @@ mod tests {
 
     #[test]
     fn short_jobs_are_claimed_ahead_and_long_ones_are_not() {
-        let ahead = ClaimedAhead::default();
+        let ahead = ClaimedAhead::new(Duration::from_secs(30));
         assert_eq!(
             ahead.room(16, None),
             0,
@@ -99,5 +112,17 @@ mod tests {
         );
         assert_eq!(ahead.room(16, Some(Duration::from_millis(100))), 4);
         assert_eq!(ahead.room(16, Some(Duration::from_secs(90))), 0);
+    }
+
+    #[test]
+    fn a_job_waits_at_most_a_quarter_of_its_lease() {
+        assert_eq!(
+            ClaimedAhead::new(Duration::from_secs(30)).max_wait(),
+            MAX_WAIT
+        );
+        assert_eq!(
+            ClaimedAhead::new(Duration::from_secs(2)).max_wait(),
+            Duration::from_millis(500)
+        );
     }
 }

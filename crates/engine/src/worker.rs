@@ -150,7 +150,7 @@ impl Worker {
         let notifier = shared.store.work_notifier();
         tokio::spawn(forward_cancel_signals(shared.clone(), shutdown.clone()));
         let slots = Slots::new(config.max_concurrent_jobs);
-        let mut ahead = ClaimedAhead::default();
+        let mut ahead = ClaimedAhead::new(config.lease);
         let mut running = JoinSet::new();
         let mut error_delay = Duration::from_millis(100);
         let mut next_purge = tokio::time::Instant::now();
@@ -205,7 +205,7 @@ impl Worker {
                                 let idle_for = if ahead.is_empty() {
                                     idle_for
                                 } else {
-                                    idle_for.min(crate::claim_ahead::MAX_WAIT)
+                                    idle_for.min(ahead.max_wait())
                                 };
                                 resume_at = tokio::time::Instant::now() + idle_for;
                             }
