@@ -165,6 +165,9 @@ impl Worker {
         let mut backing_off = false;
         // Registered before each claim, so a wake-up sent while it runs is not missed.
         let mut woken = Box::pin(notifier.notified());
+        // Work was announced while the claim was in flight, which may have looked too
+        // early to see it: claim again at once rather than go idle.
+        let mut woken_during_claim = false;
         while !shutdown.is_cancelled() {
             reap(&mut running);
             if tokio::time::Instant::now() >= next_purge {
@@ -177,6 +180,7 @@ impl Worker {
             let room = ahead.room(config.max_concurrent_jobs, slots.mean_hold());
             if claim.is_none() && free + room > 0 && tokio::time::Instant::now() >= resume_at {
                 woken.as_mut().enable();
+                woken_during_claim = false;
                 claim = Some(Box::pin(timed_claim(shared.clone(), free, free + room)));
             }
             tokio::select! {
@@ -200,7 +204,7 @@ impl Worker {
                                 }
                             }
                             stats.claimed_ahead.fetch_add(count.saturating_sub(claimed.free) as u64, Ordering::Relaxed);
-                            if count < claimed.wanted {
+                            if count < claimed.wanted && !woken_during_claim {
                                 let idle_for = idle_sleep(&shared).await;
                                 let idle_for = if ahead.is_empty() {
                                     idle_for
@@ -220,6 +224,7 @@ impl Worker {
                 }
                 _ = &mut woken => {
                     woken = Box::pin(notifier.notified());
+                    woken_during_claim = claim.is_some();
                     if !backing_off {
                         resume_at = tokio::time::Instant::now();
                     }
