@@ -38,16 +38,21 @@ impl ClaimedAhead {
     }
 
     /// The longest a job waits here before it is handed back.
-    pub fn max_wait(&self) -> Duration {
+    #[cfg(test)]
+    fn max_wait(&self) -> Duration {
         self.max_wait
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty()
     }
 
     pub fn push(&mut self, job: ClaimedJob) {
         self.jobs.push_back((job, Instant::now()));
+    }
+
+    /// When the oldest job here will have waited too long (just past it, so the
+    /// check then finds it stale).
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        let (_, claimed) = self.jobs.front()?;
+        let due = *claimed + self.max_wait + Duration::from_millis(1);
+        Some(tokio::time::Instant::from_std(due))
     }
 
     /// The oldest job that has not waited too long to start.

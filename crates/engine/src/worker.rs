@@ -4,14 +4,12 @@
 //! local submit, a slot given back, the next due time, or the poll interval), and on
 //! shutdown hands back what it claimed ahead, drains, then hands unfinished jobs back.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
@@ -157,9 +155,9 @@ impl Worker {
         tracing::info!(worker.id = %config.worker_id, max_concurrent_jobs = config.max_concurrent_jobs,
             lease_ms = config.lease.as_millis() as u64, backend = shared.store.backend(), "worker started");
 
-        // At most one claim is in flight; the loop keeps starting jobs claimed ahead
-        // in slots that free up meanwhile, instead of waiting for the claim.
-        let mut claim: Option<Pin<Box<dyn Future<Output = Claimed> + Send>>> = None;
+        // At most one claim is in flight, as a task of its own; the loop keeps starting
+        // jobs claimed ahead in slots that free up meanwhile, instead of waiting for it.
+        let mut claim: Option<JoinHandle<Claimed>> = None;
         // No claim before this: the queue looked empty, or the database failed.
         let mut resume_at = tokio::time::Instant::now();
         let mut backing_off = false;
@@ -168,25 +166,48 @@ impl Worker {
         // Work was announced while the claim was in flight, which may have looked too
         // early to see it: claim again at once rather than go idle.
         let mut woken_during_claim = false;
+        // Jobs claimed ahead went stale: the mean hold time is out of date (the slots
+        // hold long jobs now), so claim none ahead until a slot is given back.
+        let mut ahead_paused = false;
         while !shutdown.is_cancelled() {
-            reap(&mut running);
+            if reap(&mut running) > 0 && !backing_off {
+                resume_at = tokio::time::Instant::now();
+            }
             if tokio::time::Instant::now() >= next_purge {
                 purge(&shared).await;
                 next_purge = tokio::time::Instant::now() + PURGE_EVERY;
             }
+            let stale = ahead.take_stale();
+            if !stale.is_empty() {
+                ahead_paused = true;
+                hand_back(&shared, &stats, stale).await;
+            }
             start_claimed_ahead(&shared, &slots, &mut ahead, &mut running);
-            hand_back(&shared, &stats, ahead.take_stale()).await;
             let free = slots.available();
-            let room = ahead.room(config.max_concurrent_jobs, slots.mean_hold());
+            let room = if ahead_paused {
+                0
+            } else {
+                ahead.room(config.max_concurrent_jobs, slots.mean_hold())
+            };
             if claim.is_none() && free + room > 0 && tokio::time::Instant::now() >= resume_at {
                 woken.as_mut().enable();
                 woken_during_claim = false;
-                claim = Some(Box::pin(timed_claim(shared.clone(), free, free + room)));
+                claim = Some(tokio::spawn(timed_claim(shared.clone(), free + room)));
             }
+            let ahead_due = ahead.deadline();
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 claimed = async { claim.as_mut().expect("a claim in flight").await }, if claim.is_some() => {
                     claim = None;
+                    let claimed = match claimed {
+                        Ok(claimed) => claimed,
+                        Err(e) => {
+                            tracing::error!(error = %e, "the claim task ended abnormally");
+                            backing_off = true;
+                            resume_at = tokio::time::Instant::now() + error_delay;
+                            continue;
+                        }
+                    };
                     stats.timed_claim(claimed.took);
                     match claimed.jobs {
                         Ok(jobs) => {
@@ -200,18 +221,14 @@ impl Worker {
                                     Some(slot) => {
                                         running.spawn(JobRun::new(shared.clone(), job, slot).run());
                                     }
-                                    None => ahead.push(job),
+                                    None => {
+                                        stats.claimed_ahead.fetch_add(1, Ordering::Relaxed);
+                                        ahead.push(job);
+                                    }
                                 }
                             }
-                            stats.claimed_ahead.fetch_add(count.saturating_sub(claimed.free) as u64, Ordering::Relaxed);
                             if count < claimed.wanted && !woken_during_claim {
-                                let idle_for = idle_sleep(&shared).await;
-                                let idle_for = if ahead.is_empty() {
-                                    idle_for
-                                } else {
-                                    idle_for.min(ahead.max_wait())
-                                };
-                                resume_at = tokio::time::Instant::now() + idle_for;
+                                resume_at = tokio::time::Instant::now() + idle_sleep(&shared).await;
                             }
                         }
                         Err(e) => {
@@ -230,6 +247,7 @@ impl Worker {
                     }
                 }
                 _ = slots.given_back() => {
+                    ahead_paused = false;
                     if !backing_off {
                         resume_at = tokio::time::Instant::now();
                     }
@@ -241,13 +259,26 @@ impl Worker {
                 }
                 _ = tokio::time::sleep_until(resume_at),
                     if claim.is_none() && resume_at > tokio::time::Instant::now() => {}
+                // A job claimed ahead that waited too long goes back on time.
+                _ = tokio::time::sleep_until(ahead_due.unwrap_or(resume_at)), if ahead_due.is_some() => {}
             }
         }
         // The jobs of a claim still in flight go back with those claimed ahead.
-        if let Some(claim) = claim
-            && let Ok(jobs) = claim.await.jobs
-        {
-            jobs.into_iter().for_each(|job| ahead.push(job));
+        if let Some(claim) = claim {
+            let abort = claim.abort_handle();
+            match tokio::time::timeout(config.shutdown_grace, claim).await {
+                Ok(Ok(Claimed { jobs: Ok(jobs), .. })) => {
+                    stats.record(jobs.len());
+                    jobs.into_iter().for_each(|job| ahead.push(job));
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    abort.abort();
+                    tracing::warn!(
+                        "the claim in flight at shutdown did not answer; any job it took returns when its lease expires"
+                    );
+                }
+            }
         }
         hand_back(&shared, &stats, ahead.take_all()).await;
         drain(&shared, running).await;
@@ -257,12 +288,11 @@ impl Worker {
 /// A claim's answer, with what was asked and how long it took.
 struct Claimed {
     jobs: crate::Result<Vec<ClaimedJob>>,
-    free: usize,
     wanted: usize,
     took: Duration,
 }
 
-async fn timed_claim(shared: Arc<Shared>, free: usize, wanted: usize) -> Claimed {
+async fn timed_claim(shared: Arc<Shared>, wanted: usize) -> Claimed {
     let started = Instant::now();
     let jobs = shared
         .store
@@ -270,7 +300,6 @@ async fn timed_claim(shared: Arc<Shared>, free: usize, wanted: usize) -> Claimed
         .await;
     Claimed {
         jobs,
-        free,
         wanted,
         took: started.elapsed(),
     }
@@ -347,12 +376,16 @@ async fn idle_sleep(shared: &Shared) -> Duration {
     .max(Duration::from_millis(5))
 }
 
-fn reap(running: &mut JoinSet<()>) {
+/// Collects the job tasks that ended; returns how many.
+fn reap(running: &mut JoinSet<()>) -> usize {
+    let mut ended = 0;
     while let Some(result) = running.try_join_next() {
+        ended += 1;
         if let Err(e) = result {
             tracing::error!(error = %e, "a job task ended abnormally");
         }
     }
+    ended
 }
 
 async fn purge(shared: &Shared) {

@@ -73,6 +73,7 @@ conformance!(
     follow_ends_at_a_wait_when_asked_and_otherwise_when_the_job_ends,
     a_job_handed_back_unstarted_is_queued_again_as_if_never_claimed,
     under_load_claims_and_checkpoints_form_batches_and_jobs_are_claimed_ahead,
+    jobs_claimed_ahead_behind_a_long_job_are_handed_back_on_time,
 );
 
 async fn open(url: &str) -> Database {
@@ -203,6 +204,12 @@ fn catalog() -> Arc<Catalog> {
         .add_toml(
             "slow.toml",
             "name = \"slow\"\n[[steps]]\nname = \"wait\"\nhandler = \"test.slow\"\ntimeout = \"300ms\"\nmax_attempts = 2\nbackoff = { initial = \"10ms\", max = \"20ms\" }\n",
+        )
+        .unwrap();
+    catalog
+        .add_toml(
+            "long.toml",
+            "name = \"long\"\n[[steps]]\nname = \"wait\"\nhandler = \"test.slow\"\ntimeout = \"30s\"\n",
         )
         .unwrap();
     catalog
@@ -1635,7 +1642,9 @@ async fn a_job_handed_back_unstarted_is_queued_again_as_if_never_claimed(store: 
         .await
         .unwrap();
     assert_eq!(handed_back, 1, "only the lease still held is handed back");
-    assert_eq!(engine.job(first).await.unwrap().status, JobStatus::Queued);
+    let first_record = engine.job(first).await.unwrap();
+    assert_eq!(first_record.status, JobStatus::Queued);
+    assert_eq!(first_record.started_at, None, "it never started");
     assert_eq!(engine.job(second).await.unwrap().status, JobStatus::Running);
     assert!(
         store.attempts(first).await.unwrap().is_empty(),
@@ -1710,4 +1719,86 @@ async fn under_load_claims_and_checkpoints_form_batches_and_jobs_are_claimed_ahe
         "short jobs are claimed before a slot frees for them"
     );
     assert_eq!(stats.handed_back(), 0, "every job claimed ahead started");
+}
+
+async fn jobs_claimed_ahead_behind_a_long_job_are_handed_back_on_time(store: Database) {
+    let engine = engine_for(&store);
+    let mut short = Vec::new();
+    for _ in 0..30 {
+        short.push(engine.submit("log", json!({}), None).await.unwrap().job.id);
+    }
+    let long = engine
+        .submit("long", json!({"sleep_ms": 4000}), None)
+        .await
+        .unwrap()
+        .job
+        .id;
+    for _ in 0..10 {
+        short.push(engine.submit("log", json!({}), None).await.unwrap().job.id);
+    }
+    let mut config = fast_worker("w1");
+    config.max_concurrent_jobs = 1;
+    config.lease = Duration::from_secs(4);
+    let worker = Worker::new(store.clone(), engine.catalog().clone(), config);
+    let stats = worker.stats();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+
+    // The short jobs before the long one teach the worker to claim ahead; those it
+    // claimed behind the long one must go back within a quarter of the lease (1 s),
+    // while the long job still holds the only slot.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while engine.job(long).await.unwrap().status != JobStatus::Running {
+        assert!(tokio::time::Instant::now() < deadline, "the long job never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        engine.job(long).await.unwrap().status,
+        JobStatus::Running,
+        "the long job still runs"
+    );
+    assert!(
+        stats.claimed_ahead() > 0,
+        "short jobs were claimed ahead of the only slot"
+    );
+    assert!(
+        stats.handed_back() > 0,
+        "jobs claimed behind the long one were handed back while it ran"
+    );
+    let queued = JobFilter {
+        created_by: None,
+        statuses: vec![JobStatus::Running],
+        workflow: Some("log".into()),
+        before: None,
+        limit: 100,
+    };
+    assert_eq!(
+        store.count_jobs(&queued).await.unwrap(),
+        0,
+        "no short job waits leased behind the long one"
+    );
+
+    while !engine.job(long).await.unwrap().status.is_terminal() {
+        assert!(tokio::time::Instant::now() < deadline, "the long job never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for id in &short {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !engine.job(*id).await.unwrap().status.is_terminal() {
+            assert!(tokio::time::Instant::now() < deadline, "job {id} never ended");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    shutdown.cancel();
+    handle.await.unwrap();
+    for id in short.iter().chain([&long]) {
+        assert_eq!(engine.job(*id).await.unwrap().status, JobStatus::Succeeded);
+        let attempts = store.attempts(*id).await.unwrap();
+        assert_eq!(
+            attempts.len(),
+            1,
+            "job {id} ran once, nothing interrupted: {attempts:?}"
+        );
+    }
 }

@@ -76,17 +76,20 @@ pub(super) static END: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// $1 job ids, $2 their lease epochs, $3 the owner. The claim set `attempt_started_at`
-/// to the time it claimed, which is where the job goes back in the queue.
+/// to the time it claimed, which is where the job goes back in the queue; a job that
+/// claim started (its `started_at` is that time) is queued again, one that had run
+/// before stays running.
 pub(super) const HAND_BACK_UNSTARTED: &str = "
     WITH handed_back AS (
         UPDATE engine.queue q SET lease_owner = NULL, due_at = COALESCE(q.attempt_started_at, now())
         FROM unnest($1::uuid[], $2::bigint[]) AS i(job_id, epoch)
         WHERE q.job_id = i.job_id AND q.lease_owner = $3 AND q.lease_epoch = i.epoch
-        RETURNING q.job_id
+        RETURNING q.job_id, q.attempt_started_at
     ),
     queued AS (
-        UPDATE engine.jobs j SET status = 'queued', updated_at = now()
-        FROM handed_back WHERE j.id = handed_back.job_id AND j.status = 'running'
+        UPDATE engine.jobs j SET status = 'queued', started_at = NULL, updated_at = now()
+        FROM handed_back h
+        WHERE j.id = h.job_id AND j.status = 'running' AND j.started_at = h.attempt_started_at
     )
     SELECT count(*) FROM handed_back";
 

@@ -742,14 +742,15 @@ impl Protocol for SqliteStore {
             .collect();
         let mut tx = self.write().await?;
         // The claim set `attempt_started_at` to the time it claimed, which is where the
-        // job goes back in the queue.
-        let handed_back: Vec<String> = sqlx::query_scalar(
+        // job goes back in the queue; a job that claim started (its `started_at` is that
+        // time) is queued again, one that had run before stays running.
+        let handed_back: Vec<(String, Option<i64>)> = sqlx::query_as(
             "UPDATE queue SET lease_owner = NULL, due_at = COALESCE(attempt_started_at, ?1)
              WHERE lease_owner = ?2 AND EXISTS (
                  SELECT 1 FROM json_each(?3) AS f
                  WHERE json_extract(f.value, '$[0]') = queue.job_id
                    AND json_extract(f.value, '$[1]') = queue.lease_epoch)
-             RETURNING job_id",
+             RETURNING job_id, attempt_started_at",
         )
         .bind(now_ms())
         .bind(owner)
@@ -757,8 +758,11 @@ impl Protocol for SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE jobs SET status = 'queued', updated_at = ?1
-             WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'running'",
+            "UPDATE jobs SET status = 'queued', started_at = NULL, updated_at = ?1
+             WHERE status = 'running' AND EXISTS (
+                 SELECT 1 FROM json_each(?2) AS h
+                 WHERE json_extract(h.value, '$[0]') = jobs.id
+                   AND json_extract(h.value, '$[1]') = jobs.started_at)",
         )
         .bind(now_ms())
         .bind(Json(&handed_back))
