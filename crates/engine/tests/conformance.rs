@@ -1749,7 +1749,10 @@ async fn jobs_claimed_ahead_behind_a_long_job_are_handed_back_on_time(store: Dat
     // while the long job still holds the only slot.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while engine.job(long).await.unwrap().status != JobStatus::Running {
-        assert!(tokio::time::Instant::now() < deadline, "the long job never started");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the long job never started"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -1780,13 +1783,19 @@ async fn jobs_claimed_ahead_behind_a_long_job_are_handed_back_on_time(store: Dat
     );
 
     while !engine.job(long).await.unwrap().status.is_terminal() {
-        assert!(tokio::time::Instant::now() < deadline, "the long job never ended");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the long job never ended"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for id in &short {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while !engine.job(*id).await.unwrap().status.is_terminal() {
-            assert!(tokio::time::Instant::now() < deadline, "job {id} never ended");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {id} never ended"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
