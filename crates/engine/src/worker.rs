@@ -91,7 +91,8 @@ impl WorkerStats {
         self.claimed.load(Ordering::Relaxed)
     }
 
-    /// Jobs claimed beyond the slots that were free when their claim was sent.
+    /// Jobs a claim brought back when no slot was free for them: they waited in the
+    /// claimed-ahead buffer.
     pub fn claimed_ahead(&self) -> u64 {
         self.claimed_ahead.load(Ordering::Relaxed)
     }

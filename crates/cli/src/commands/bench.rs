@@ -100,7 +100,7 @@ fn print_table(r: &BenchReport) {
     );
     println!("  jobs per claim       {:>10.2}", r.jobs_per_claim);
     println!(
-        "  claimed ahead        {:>10.2} (share of jobs claimed beyond the free slots)",
+        "  claimed ahead        {:>10.2} (share of jobs that waited for a slot, claimed ahead)",
         r.claimed_ahead_share
     );
     if let Some(per_statement) = r.checkpoints_per_statement {

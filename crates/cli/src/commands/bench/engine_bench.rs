@@ -45,7 +45,7 @@ pub struct BenchReport {
     pub ratio: f64,
     /// Jobs each claim statement brought back, on average.
     pub jobs_per_claim: f64,
-    /// Share of the jobs claimed beyond the slots free when their claim was sent.
+    /// Share of the jobs that waited for a slot in the claimed-ahead buffer.
     pub claimed_ahead_share: f64,
     /// Checkpoints each group-commit statement wrote, on average (PostgreSQL).
     pub checkpoints_per_statement: Option<f64>,
