@@ -6,6 +6,7 @@
 use super::app_files::{join, normalise_dir, parent};
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
+use super::own_store_wiring::{migrate_first, wire_own_mongo, wire_own_stores};
 use super::own_stores::{self, OwnStore};
 use super::yaml::{s, scalar_text};
 use super::{Adjustment, AdjustmentKind, HOST_PORT};
@@ -361,7 +362,7 @@ fn free_name(services: &Mapping) -> String {
         .map_or_else(|| "deployflow-app-1".to_owned(), |n| (*n).to_owned())
 }
 
-type Note<'a> = dyn FnMut(AdjustmentKind, String) + 'a;
+pub(super) type Note<'a> = dyn FnMut(AdjustmentKind, String) + 'a;
 
 fn adjust_app_service(
     service: &mut Mapping,
@@ -463,172 +464,6 @@ fn adjust_app_service(
             format!("Service `{name}` got a healthcheck on the app's health path."),
         );
     }
-}
-
-/// Sets the app's variables that reach a provisioned store to the file's
-/// own store of that kind, unless the file gives them a value of its own:
-/// as `${NAME:-value}`, so a value given with the deployment still wins.
-/// The app starts after the store. Returns the variables that reach the
-/// file's stores, set here or by the file.
-fn wire_own_stores(
-    service: &mut Mapping,
-    name: &str,
-    own: &[(&BackingService, OwnStore)],
-    note: &mut Note,
-) -> Vec<String> {
-    let mut wired = Vec::new();
-    for (store, own) in own {
-        let mut set = Vec::new();
-        for wire in &store.wiring {
-            let value = own.value(&wire.part);
-            // Compose files of version 1 cannot nest `${…}` in a default.
-            let value = if value.contains("${") {
-                value
-            } else {
-                format!("${{{}:-{value}}}", wire.name)
-            };
-            if set_unless_given(service, &wire.name, value) {
-                set.push(wire.name.clone());
-            }
-            // Given by the file itself, it reaches the file's store too.
-            wired.push(wire.name.clone());
-        }
-        if set.is_empty() {
-            continue;
-        }
-        depend_on(service, &own.service);
-        note(
-            AdjustmentKind::EnvVar,
-            format!(
-                "Service `{name}`: {} reach{} the file's own {} service `{}`, with the credentials it starts with; the app starts after it.",
-                set.join(", "),
-                if set.len() == 1 { "es" } else { "" },
-                store.kind.label(),
-                own.service
-            ),
-        );
-    }
-    wired
-}
-
-/// The app's MongoDB variables, which deployflow does not provision, set
-/// to the file's own MongoDB service. Returns those that reach it.
-fn wire_own_mongo(
-    service: &mut Mapping,
-    name: &str,
-    mongo: &[(String, String)],
-    note: &mut Note,
-) -> Vec<String> {
-    let mut set = Vec::new();
-    for (variable, value) in mongo {
-        let value = if value.contains("${") {
-            value.clone()
-        } else {
-            format!("${{{variable}:-{value}}}")
-        };
-        if set_unless_given(service, variable, value) {
-            set.push(variable.clone());
-        }
-    }
-    if !set.is_empty() {
-        note(
-            AdjustmentKind::EnvVar,
-            format!(
-                "Service `{name}`: {} reach the file's own MongoDB service.",
-                set.join(", ")
-            ),
-        );
-    }
-    mongo.iter().map(|(variable, _)| variable.clone()).collect()
-}
-
-/// Sets `key` unless the service's environment gives it a value other
-/// than the variable itself (`KEY:` with no value, `${KEY}`, `${KEY:-…}`).
-fn set_unless_given(service: &mut Mapping, key: &str, value: String) -> bool {
-    let environment = service
-        .entry(s("environment"))
-        .or_insert_with(|| Value::Mapping(Mapping::new()));
-    let passes_through = |given: &str| given.is_empty() || given.starts_with(&format!("${{{key}"));
-    match environment {
-        Value::Mapping(map) => {
-            let given = map.get(key).map(|v| {
-                if v.is_null() {
-                    String::new()
-                } else {
-                    scalar_text(v)
-                }
-            });
-            if given.as_deref().is_some_and(|g| !passes_through(g)) {
-                return false;
-            }
-            map.insert(s(key.to_owned()), s(value));
-        }
-        Value::Sequence(items) => {
-            let given = items.iter().find(|i| list_entry_name(i) == key).map(|i| {
-                scalar_text(i)
-                    .split_once('=')
-                    .map(|(_, v)| v.to_owned())
-                    .unwrap_or_default()
-            });
-            if given.as_deref().is_some_and(|g| !passes_through(g)) {
-                return false;
-            }
-            items.retain(|i| list_entry_name(i) != key);
-            items.push(s(format!("{key}={value}")));
-        }
-        _ => return false,
-    }
-    true
-}
-
-fn depend_on(service: &mut Mapping, store: &str) {
-    match service.get_mut("depends_on") {
-        Some(Value::Sequence(items)) => {
-            if !items.iter().any(|i| scalar_text(i) == store) {
-                items.push(s(store.to_owned()));
-            }
-        }
-        Some(Value::Mapping(map)) => {
-            if !map.contains_key(store) {
-                let mut condition = Mapping::new();
-                condition.insert(s("condition"), s("service_started"));
-                map.insert(s(store.to_owned()), Value::Mapping(condition));
-            }
-        }
-        _ => {
-            service.insert(s("depends_on"), Value::Sequence(vec![s(store.to_owned())]));
-        }
-    }
-}
-
-/// Runs the framework's migration before the app's start command, once
-/// its database is the file's own. A command the file gives the service
-/// is its own business: the migration is then left to the user, and said.
-fn migrate_first(
-    service: &mut Mapping,
-    name: &str,
-    migration: &Migration,
-    had_command: bool,
-    note: &mut Note,
-) {
-    if had_command {
-        note(
-            AdjustmentKind::Note,
-            format!(
-                "Service `{name}` has its own command, so the migration (`{}`) is not run before it: run it once the database is up.",
-                migration.command
-            ),
-        );
-        return;
-    }
-    service.insert(s("command"), compose::migration_command(migration));
-    note(
-        AdjustmentKind::Rewritten,
-        format!(
-            "Service `{name}` runs `{}` before the app starts, against the file's own database.",
-            migration.command
-        ),
-    );
 }
 
 /// A development compose file mounts the repository over the app's code
@@ -788,7 +623,7 @@ fn merge_environment(
     }
 }
 
-fn list_entry_name(item: &Value) -> String {
+pub(super) fn list_entry_name(item: &Value) -> String {
     let text = scalar_text(item);
     text.split('=').next().unwrap_or_default().to_owned()
 }

@@ -1,11 +1,12 @@
 //! The database migration an app's framework runs (Django, Rails, Laravel,
-//! Prisma, Flask-Migrate, Alembic), and the start command it runs before, read from the
+//! Prisma, Drizzle, Flask-Migrate, Alembic), and the start command it runs before, read from the
 //! image's Dockerfile. Apps that migrate themselves as they start (Flyway or
 //! Liquibase under Spring Boot or Quarkus) get nothing run before them, and a note.
 
 use super::app_files::AppFiles;
 use super::compose::Migration;
 use super::dockerfile::exec_form;
+use super::node_orm;
 use analysis::Analysis;
 
 /// The framework's migration command, when the app has one.
@@ -20,15 +21,18 @@ fn command(analysis: &Analysis, files: &AppFiles) -> Option<&'static str> {
     if framework == "laravel" && files.exists("artisan") {
         return Some("php artisan migrate --force");
     }
-    // The Prisma CLI must be in the image: a production install leaves out
-    // devDependencies.
-    let prisma_cli = files.package_json().is_some_and(|json| {
-        json.get("dependencies")
-            .and_then(|deps| deps.get("prisma"))
-            .is_some()
-    });
-    if prisma_cli && files.exists("prisma/schema.prisma") && files.dir_exists("prisma/migrations") {
-        return Some("npx prisma migrate deploy");
+    // The image keeps the CLI when it is a dev dependency (node_orm.rs).
+    if let Some(prisma) = node_orm::prisma(files) {
+        // Without migrations the schema is pushed as it is; a push refuses
+        // a change that would lose data.
+        return Some(if prisma.has_migrations {
+            "npx prisma migrate deploy"
+        } else {
+            "npx prisma db push"
+        });
+    }
+    if node_orm::drizzle_migrations(files) {
+        return Some("npx drizzle-kit migrate");
     }
     // Flask-Migrate keeps Alembic's files in `migrations/` and runs them
     // through the app (`flask db`), which finds it as `flask run` does.

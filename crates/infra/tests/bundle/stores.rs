@@ -535,3 +535,86 @@ fn a_mongo_url_reaches_the_mongo_the_repository_compose_file_runs() {
     );
     assert!(doc["services"]["mongo"].get("ports").is_none());
 }
+
+/// Prisma and Drizzle keep their command-line tools in devDependencies as
+/// often as not: the migration runs, and the image keeps what it needs.
+#[test]
+fn node_orm_migrations_run_with_their_tools_kept_in_the_image() {
+    let analysis = with(
+        app(
+            "typescript",
+            "express",
+            Some(3000),
+            Some("node dist/index.js"),
+        ),
+        |a| {
+            a.env.push(var("DATABASE_URL", true, true, None));
+            a.required_env = vec!["DATABASE_URL".into()];
+            a.datastores = vec!["postgres".into()];
+        },
+    );
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let prisma_package = r#"{"scripts": {"build": "tsc"}, "dependencies": {"@prisma/client": "6.1.0", "express": "4"}, "devDependencies": {"prisma": "6.1.0", "typescript": "5"}}"#;
+    let schema =
+        "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n";
+    let bundle = |files: &[(&str, &str)]| {
+        let repo = Snapshot::from_texts(files.iter().copied());
+        build_bundle(&analysis, &repo, &choice).unwrap()
+    };
+    let command = |bundle: &Bundle| {
+        yaml(&bundle.files["compose.yaml"])["services"]["app"]
+            .get("command")
+            .map(strings)
+            .map(|c| c[2].clone())
+    };
+    let with_migrations = bundle(&[
+        ("package.json", prisma_package),
+        ("prisma/schema.prisma", schema),
+        (
+            "prisma/migrations/20240101000000_init/migration.sql",
+            "CREATE TABLE t ();\n",
+        ),
+        ("src/index.ts", "import express from 'express';\n"),
+    ]);
+    assert_eq!(
+        command(&with_migrations).as_deref(),
+        Some("npx prisma migrate deploy && exec \"$$@\"")
+    );
+    // The CLI is a dev dependency: the build does not prune it away.
+    let dockerfile = &with_migrations.files["Dockerfile"];
+    assert!(!dockerfile.contains("npm prune"), "{dockerfile}");
+    assert!(
+        notes(&with_migrations).any(|n| n.contains("`prisma`") && n.contains("devDependencies")),
+        "{:#?}",
+        notes(&with_migrations).collect::<Vec<_>>()
+    );
+    // No migrations folder: the schema is pushed as it is.
+    let without = bundle(&[
+        ("package.json", prisma_package),
+        ("prisma/schema.prisma", schema),
+        ("src/index.ts", "import express from 'express';\n"),
+    ]);
+    assert_eq!(
+        command(&without).as_deref(),
+        Some("npx prisma db push && exec \"$$@\"")
+    );
+    // Drizzle's migrations, in the folder its config names.
+    let drizzle_package = r#"{"scripts": {"build": "tsc"}, "dependencies": {"drizzle-orm": "0.36.0", "pg": "8", "express": "4"}, "devDependencies": {"drizzle-kit": "0.28.0", "typescript": "5"}}"#;
+    let config = "import { defineConfig } from 'drizzle-kit';\nexport default defineConfig({\n  schema: './src/schema.ts',\n  out: './migrations',\n  dialect: 'postgresql',\n});\n";
+    let drizzle = |journal: &'static str| {
+        bundle(&[
+            ("package.json", drizzle_package),
+            ("drizzle.config.ts", config),
+            (journal, "{\"entries\": []}\n"),
+            ("src/index.ts", "import express from 'express';\n"),
+        ])
+    };
+    let migrated = drizzle("migrations/meta/_journal.json");
+    assert_eq!(
+        command(&migrated).as_deref(),
+        Some("npx drizzle-kit migrate && exec \"$$@\"")
+    );
+    assert!(!migrated.files["Dockerfile"].contains("npm prune"));
+    // A journal outside the config's folder is not this app's migrations.
+    assert_eq!(command(&drizzle("drizzle/meta/_journal.json")), None);
+}

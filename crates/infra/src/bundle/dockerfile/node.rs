@@ -8,6 +8,7 @@ use crate::InfraError;
 use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
 use crate::bundle::images::{NODE, PNPM_VERSION, YARN_BERRY_VERSION};
+use crate::bundle::node_orm::{migration_tool_in_dev_dependencies, prisma};
 
 /// Packages with a native add-on that node-gyp compiles when no prebuilt
 /// binary is found.
@@ -38,43 +39,6 @@ fn native_addon(files: &AppFiles) -> Option<String> {
         .flat_map(|deps| deps.keys())
         .find(|name| NATIVE_ADDONS.contains(&name.as_str()))
         .cloned()
-}
-
-/// How the app uses Prisma: the folder of its schema, and whether one of its
-/// install or build scripts already runs `prisma generate`.
-struct Prisma {
-    dir: String,
-    generated_by_scripts: bool,
-}
-
-/// The app's Prisma setup, when it has the client, the CLI and a schema.
-fn prisma(files: &AppFiles) -> Option<Prisma> {
-    let package = files.package_json()?;
-    if !files.depends_on("@prisma/client") || !files.depends_on("prisma") {
-        return None;
-    }
-    let schema = package
-        .pointer("/prisma/schema")
-        .and_then(|s| s.as_str())
-        .unwrap_or("prisma/schema.prisma")
-        .trim_start_matches("./");
-    let dir = if files.exists(schema) {
-        schema.rsplit_once('/').map_or(".", |(dir, _)| dir)
-    } else if files.dir_exists("prisma/schema") {
-        "prisma"
-    } else {
-        return None;
-    };
-    let generated_by_scripts = ["postinstall", "prebuild", "build"].iter().any(|name| {
-        package
-            .pointer(&format!("/scripts/{name}"))
-            .and_then(|s| s.as_str())
-            .is_some_and(|script| script.contains("prisma generate"))
-    });
-    Some(Prisma {
-        dir: dir.to_owned(),
-        generated_by_scripts,
-    })
 }
 
 /// The package manager and lock file the repository uses; the image installs
@@ -136,8 +100,16 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
             "added a compiler toolchain to the build stage: {addon} is a native add-on node-gyp may have to compile"
         ));
     }
-    // Generating the client takes the CLI, often a dev dependency.
-    let prod_only = build.is_none() && !needs_dev && prisma.is_none();
+    // Generating the client takes the CLI, often a dev dependency; so does
+    // the migration run before the app starts.
+    let migration_tool = migration_tool_in_dev_dependencies(files);
+    if let Some(tool) = migration_tool {
+        notes.push(format!(
+            "The database migration runs `{tool}`, which is in devDependencies: the image keeps the dev dependencies so it can run (move `{tool}` to dependencies for a smaller image)."
+        ));
+    }
+    let keep_dev = needs_dev || migration_tool.is_some();
+    let prod_only = build.is_none() && !keep_dev && prisma.is_none();
     text.line(format!("RUN {}", install(&manager, prod_only)));
     text.line("COPY . .");
     if prisma.as_ref().is_some_and(|p| !p.generated_by_scripts) {
@@ -149,7 +121,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     if let Some(build) = &build {
         text.build_args(inputs).line(format!("RUN {build}"));
-        if let Some(prune) = prune(&manager).filter(|_| !needs_dev) {
+        if let Some(prune) = prune(&manager).filter(|_| !keep_dev) {
             text.line(format!("RUN {prune}"));
         }
     }
