@@ -805,3 +805,33 @@ fn puma_answers_on_its_own_port_whatever_the_dockerfile_exposes() {
     ]);
     assert_eq!(a.port, Some(9292), "{:?}", a.notes);
 }
+
+/// A Dockerfile at the root that copies the app's folder in is the app's,
+/// and an example database baked into its `ENV` (a local host, its user and
+/// password) provides none of what its start command expands.
+#[test]
+fn a_root_dockerfile_copying_the_app_in_expands_an_example_database() {
+    let files = [
+        (
+            "Dockerfile",
+            "FROM golang:1.21\nENV PG_HOST=localhost\nENV PG_PORT=5432\nENV PG_USER=root\nENV PG_PASSWORD=1234\nENV LISTEN=8080\nCOPY src /src\nRUN cd /src && go build -o /app\nCMD /app --listen=:$LISTEN --db=\"postgres://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/app\"\n",
+        ),
+        ("src/go.mod", "module x\n\ngo 1.21\n"),
+        (
+            "src/main.go",
+            "package main\n\nimport \"net/http\"\n\nfunc main() {\n\thttp.ListenAndServe(\":8080\", nil)\n}\n",
+        ),
+    ];
+    let a = run(&files);
+    assert_eq!(a.subdir, "src");
+    assert!(a.dockerized, "the root Dockerfile copies src in");
+    let mut needed = required(&a);
+    needed.sort_unstable();
+    assert_eq!(needed, ["PG_HOST", "PG_PASSWORD", "PG_USER"]);
+    // A Dockerfile that copies another folder is not this app's.
+    let other = files.map(|(path, text)| match path {
+        "Dockerfile" => (path, "FROM nginx\nCOPY html /usr/share/nginx/html\n"),
+        _ => (path, text),
+    });
+    assert!(!run(&other).dockerized);
+}

@@ -19,6 +19,9 @@ pub(crate) struct Dockerfile {
     pub command: Option<Found<String>>,
     /// The final stage's base image.
     pub base: Option<String>,
+    /// What `COPY` and `ADD` of any stage take from the build context
+    /// (not from another stage), as written: `src`, `./api/`.
+    pub copies: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +150,42 @@ impl DockerSetup {
                 .find(|d| !is_development_dockerfile(&d.path))
                 .or_else(|| in_dir().next())
         })
+        .or_else(|| self.copying_from_above(dir))
+    }
+
+    /// A Dockerfile in a folder above `dir` that copies `dir` in (`COPY
+    /// src /src` at the root for an app in `src/`), the nearest first.
+    fn copying_from_above(&self, dir: &str) -> Option<&Dockerfile> {
+        if dir.is_empty() {
+            return None;
+        }
+        let mut above = dir;
+        while !above.is_empty() {
+            above = parent(above);
+            let rel = if above.is_empty() {
+                dir
+            } else {
+                &dir[above.len() + 1..]
+            };
+            let copies_app = |d: &&Dockerfile| {
+                d.copies.iter().any(|source| {
+                    let source = source
+                        .trim_start_matches("./")
+                        .trim_end_matches("/.")
+                        .trim_end_matches('/');
+                    source == rel || source.starts_with(&format!("{rel}/"))
+                })
+            };
+            if let Some(found) = self
+                .dockerfiles
+                .iter()
+                .filter(|d| parent(&d.path) == above && !is_development_dockerfile(&d.path))
+                .find(copies_app)
+            {
+                return Some(found);
+            }
+        }
+        None
     }
 
     /// Each Docker file with the ports it exposes or publishes.
@@ -237,6 +276,7 @@ pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
     let mut entrypoint: Option<(u32, String)> = None;
     let mut cmd: Option<(u32, String)> = None;
     let mut current_alias: Option<String> = None;
+    let mut copies = Vec::new();
     for (n, instruction) in instructions(text) {
         let (keyword, rest) = instruction
             .split_once(char::is_whitespace)
@@ -294,6 +334,7 @@ pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
                     }
                 }
             }
+            "COPY" | "ADD" => copies.extend(context_sources(rest)),
             "ENTRYPOINT" => entrypoint = Some((n, exec_or_shell(rest))),
             "CMD" => cmd = Some((n, exec_or_shell(rest))),
             _ => {}
@@ -310,7 +351,30 @@ pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
         }
     }
     stage.path = path.to_owned();
+    stage.copies = copies;
     stage
+}
+
+/// The sources of a `COPY`/`ADD` taken from the build context: every word
+/// but the destination, flags left out; none when it copies from a stage.
+fn context_sources(rest: &str) -> Vec<String> {
+    let mut rest = rest.trim();
+    while rest.starts_with("--") {
+        let (flag, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if flag.starts_with("--from") {
+            return Vec::new();
+        }
+        rest = after.trim_start();
+    }
+    let words: Vec<String> = if rest.starts_with('[') {
+        serde_json::from_str(rest).unwrap_or_default()
+    } else {
+        rest.split_whitespace().map(str::to_owned).collect()
+    };
+    match words.split_last() {
+        Some((_, sources)) => sources.to_vec(),
+        None => Vec::new(),
+    }
 }
 
 fn exec_or_shell(rest: &str) -> String {

@@ -145,7 +145,8 @@ pub(crate) fn scan(
 /// Variables the image's start command expands (`ENTRYPOINT java -jar
 /// app.jar --spring.datasource.url=$DB_URL`): the app gets an empty
 /// argument without them. A `${X:-d}` has its default; what the Dockerfile
-/// sets itself with `ENV` is provided.
+/// sets itself with `ENV` is provided when its value works there (see
+/// [`image_provides`]: an example database's host and credentials do not).
 pub(crate) fn command_reads(dockerfile: &super::docker::Dockerfile) -> Vec<EnvRead> {
     let Some(command) = &dockerfile.command else {
         return Vec::new();
@@ -154,7 +155,7 @@ pub(crate) fn command_reads(dockerfile: &super::docker::Dockerfile) -> Vec<EnvRe
         .captures_iter(&command.value)
         .filter_map(|c| {
             let name = c.get(1).or(c.get(3))?.as_str();
-            (!PLATFORM.contains(&name) && !dockerfile.env.contains_key(name)).then(|| EnvRead {
+            (!PLATFORM.contains(&name)).then(|| EnvRead {
                 name: name.to_owned(),
                 default: c.get(2).map(|d| d.as_str().to_owned()),
                 example: false,
