@@ -19,8 +19,10 @@ mod lexical;
 mod plan;
 mod resources;
 mod rule;
+mod secrets;
 mod stores;
 mod structure;
+mod trust;
 mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};

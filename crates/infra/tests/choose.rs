@@ -593,6 +593,21 @@ fn a_database_the_app_needs_runs_on_the_vm_and_the_estimate_says_so() {
         choice.cost_breakdown
     );
 
+    let serverless = accept_llm_choice(
+        choice.clone(),
+        "serverless",
+        vec!["It must scale to zero.".to_owned()],
+        &analysis,
+        &Requirements::default(),
+    );
+    assert!(serverless.services.provisioned.is_empty());
+    assert_eq!(
+        serverless.services.not_provisioned[0].variables,
+        ["DATABASE_URL"]
+    );
+
+    // Kubernetes runs it on RDS too; the connection settings are a
+    // Kubernetes Secret, so only the password is in Secrets Manager.
     let kubernetes = accept_llm_choice(
         choice.clone(),
         "kubernetes",
@@ -600,11 +615,20 @@ fn a_database_the_app_needs_runs_on_the_vm_and_the_estimate_says_so() {
         &analysis,
         &Requirements::default(),
     );
-    assert!(kubernetes.services.provisioned.is_empty());
-    assert_eq!(
-        kubernetes.services.not_provisioned[0].variables,
-        ["DATABASE_URL"]
-    );
+    assert_eq!(kubernetes.services.provisioned[0].kind, StoreKind::Postgres);
+    for expected in [
+        "PostgreSQL db.t4g.micro: 730 h",
+        "Secrets Manager secrets: 1 secret-month",
+    ] {
+        assert!(
+            kubernetes
+                .cost_breakdown
+                .iter()
+                .any(|l| l.starts_with(expected)),
+            "{expected}: {:#?}",
+            kubernetes.cost_breakdown
+        );
+    }
 
     let managed = accept_llm_choice(
         choice,

@@ -53,7 +53,7 @@ struct SecretsManager {
     secret_month: f64,
 }
 
-/// What the container-service templates give a managed store.
+/// What the container-service and Kubernetes templates give a managed store.
 const DATABASE_CLASS: &str = "db.t4g.micro";
 const DATABASE_GB: f64 = 20.0;
 const CACHE_NODE: &str = "cache.t4g.micro";
@@ -122,10 +122,13 @@ pub(super) fn estimate(
         Target::Vm => vm(prices, sizing, &mut bill),
         Target::ContainerService => {
             fargate(prices, sizing, &mut bill);
-            managed_stores(prices, stores, &mut bill);
+            managed_stores(prices, stores, true, &mut bill);
         }
         Target::Serverless => lambda(prices, sizing, requirements, &mut bill),
-        Target::Kubernetes => eks(prices, sizing, &mut bill),
+        Target::Kubernetes => {
+            eks(prices, sizing, &mut bill);
+            managed_stores(prices, stores, false, &mut bill);
+        }
         Target::DockerHost => {
             return Estimate {
                 monthly_usd: 0.0,
@@ -226,8 +229,9 @@ fn fargate(p: &PriceTable, s: &Sizing, bill: &mut Bill) {
 }
 
 /// RDS for the SQL database, ElastiCache for Redis, and the secrets that
-/// carry the password and the app's connection settings.
-fn managed_stores(p: &PriceTable, stores: &[StoreKind], bill: &mut Bill) {
+/// carry the password and (`connection_secret`: on ECS, not in a
+/// Kubernetes Secret) the app's connection settings.
+fn managed_stores(p: &PriceTable, stores: &[StoreKind], connection_secret: bool, bill: &mut Bill) {
     let hours = p.hours_per_month;
     let mut secrets = 0.0;
     for kind in stores {
@@ -254,11 +258,14 @@ fn managed_stores(p: &PriceTable, stores: &[StoreKind], bill: &mut Bill) {
             secrets += 1.0;
         }
     }
-    if !stores.is_empty() {
-        // The connection settings, plus one password per SQL database.
+    if connection_secret && !stores.is_empty() {
+        secrets += 1.0;
+    }
+    if secrets > 0.0 {
+        // One password per SQL database, plus the connection settings on ECS.
         bill.add(
             "Secrets Manager secrets",
-            secrets + 1.0,
+            secrets,
             "secret-month",
             p.secrets_manager.secret_month,
         );

@@ -279,17 +279,23 @@ fn scheme_of(default: &str) -> Option<(StoreKind, String)> {
 
 /// Why `kind` is not provisioned on `target`, or `None` when it is: compose
 /// runs it beside the app on a Docker host or the VM, and the container
-/// service gets RDS or ElastiCache (one SQL database per deployment).
+/// service and Kubernetes get RDS or ElastiCache (one SQL database per
+/// deployment).
 fn not_provisioned_on(target: Target, kind: StoreKind, sql_taken: bool) -> Option<String> {
     match target {
         Target::DockerHost | Target::Vm => None,
-        Target::ContainerService if kind.is_sql() && sql_taken => Some(format!(
-            "{} is not provisioned: the container-service target runs one managed SQL database per deployment, and this one already has one",
-            kind.label()
-        )),
-        Target::ContainerService => None,
-        Target::Serverless | Target::Kubernetes => Some(format!(
-            "{} is not provisioned on the {target} target yet",
+        Target::ContainerService | Target::Kubernetes if kind.is_sql() && sql_taken => {
+            Some(format!(
+                "{} is not provisioned: the {target} target runs one managed SQL database per deployment, and this one already has one",
+                kind.label()
+            ))
+        }
+        Target::ContainerService | Target::Kubernetes => None,
+        // A function reaches a store in private subnets only from inside
+        // the VPC, where it has no way out without a NAT gateway (which
+        // costs more than the function).
+        Target::Serverless => Some(format!(
+            "{} is not provisioned on the serverless target: a function inside the store's private network would need a NAT gateway to reach anything else; the container-service target runs it managed",
             kind.label()
         )),
     }
@@ -695,12 +701,18 @@ mod tests {
         assert!(plan.not_provisioned[0].reason.contains("give MONGO_URL"));
 
         let postgres = app(&[("DATABASE_URL", true, None)], &["postgres"]);
-        for target in [Target::Serverless, Target::Kubernetes] {
-            let cloud = super::plan(&postgres, &asking(None), target);
-            assert!(cloud.provisioned.is_empty());
-            assert_eq!(cloud.not_provisioned[0].variables, ["DATABASE_URL"]);
-            assert!(cloud.not_provisioned[0].reason.contains(target.as_str()));
-        }
+        let serverless = super::plan(&postgres, &asking(None), Target::Serverless);
+        assert!(serverless.provisioned.is_empty());
+        assert_eq!(serverless.not_provisioned[0].variables, ["DATABASE_URL"]);
+        let reason = &serverless.not_provisioned[0].reason;
+        assert!(
+            reason.contains("serverless") && reason.contains("NAT gateway"),
+            "{reason}"
+        );
+        // Kubernetes runs it managed, as the container service does.
+        let kubernetes = super::plan(&postgres, &asking(None), Target::Kubernetes);
+        assert_eq!(kubernetes.provisioned.len(), 1);
+        assert!(kubernetes.not_provisioned.is_empty());
 
         let unknown = app(&[("DATABASE_URL", true, None)], &[]);
         let unknown = super::plan(&unknown, &asking(None), Target::DockerHost);

@@ -57,8 +57,9 @@ const CONTAINER_SERVICE_RESOURCES: &[&str] = &[
     "aws_appautoscaling_policy",
 ];
 
-/// The container service's managed database and cache, and the secrets
-/// that carry their password and the app's connection settings.
+/// The managed database and cache of the container service and Kubernetes,
+/// and the secrets that carry their password (and, on ECS, the app's
+/// connection settings).
 const STORE_RESOURCES: &[&str] = &[
     "aws_db_instance",
     "aws_db_subnet_group",
@@ -117,7 +118,12 @@ pub(super) fn resources(target: Target) -> Vec<&'static str> {
             STORE_RESOURCES,
         ],
         Target::Serverless => &[REGISTRY_RESOURCES, SERVERLESS_RESOURCES],
-        Target::Kubernetes => &[NETWORK_RESOURCES, REGISTRY_RESOURCES, KUBERNETES_RESOURCES],
+        Target::Kubernetes => &[
+            NETWORK_RESOURCES,
+            REGISTRY_RESOURCES,
+            KUBERNETES_RESOURCES,
+            STORE_RESOURCES,
+        ],
         // No Terraform at all: nothing beyond the common list is allowed.
         Target::DockerHost => &[],
     };
@@ -139,7 +145,7 @@ pub(super) fn data_sources(target: Target) -> Vec<&'static str> {
 
 pub(super) fn ephemeral_types(target: Target) -> Vec<&'static str> {
     match target {
-        Target::ContainerService => STORE_EPHEMERAL.to_vec(),
+        Target::ContainerService | Target::Kubernetes => STORE_EPHEMERAL.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -161,6 +167,19 @@ pub(super) fn managed_policies(target: Target) -> Vec<&'static str> {
         // A function's role is the app's own: its template grants logs on
         // its own log group, where AWSLambdaBasicExecutionRole writes to any.
         Target::Vm | Target::Serverless | Target::DockerHost => Vec::new(),
+    }
+}
+
+/// The one service whose role each allowed AWS-managed policy is made for.
+pub(super) fn managed_policy_service(name: &str) -> Option<&'static str> {
+    match name {
+        "service-role/AmazonECSTaskExecutionRolePolicy" => Some("ecs-tasks.amazonaws.com"),
+        "AmazonEKSClusterPolicy" => Some("eks.amazonaws.com"),
+        "AmazonEKSWorkerNodePolicy"
+        | "AmazonEKS_CNI_Policy"
+        | "AmazonEC2ContainerRegistryPullOnly"
+        | "AmazonEC2ContainerRegistryReadOnly" => Some("ec2.amazonaws.com"),
+        _ => None,
     }
 }
 

@@ -5,13 +5,107 @@ use hcl::expr::{Expression, ObjectKey, TemplateExpr, TraversalOperator};
 use hcl::template::{Directive, Element, Template};
 use hcl::{Block, Body};
 
-/// The string an expression is, when it is a literal (no interpolation).
+/// The string an expression is, when it is a literal (no interpolation),
+/// or a string function of literals, computed as Terraform would:
+/// `lower("CR-0A1B…")` is the id `cr-0a1b…`.
 pub(super) fn as_str(expr: &Expression) -> Option<String> {
     match expr {
         Expression::String(s) => Some(s.clone()),
         Expression::TemplateExpr(template) => literal_template(template),
+        Expression::Parenthesis(inner) => as_str(inner),
+        Expression::FuncCall(call) => string_function(call),
         _ => None,
     }
+}
+
+/// The value of a call to one of Terraform's string functions whose
+/// arguments are all literals; `None` for any other call.
+fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
+    let text = |index: usize| call.args.get(index).and_then(as_str);
+    let number = |index: usize| call.args.get(index).and_then(as_int);
+    if !call.name.namespace.is_empty() {
+        return None;
+    }
+    Some(match (call.name.name.as_str(), call.args.len()) {
+        ("lower", 1) => text(0)?.to_lowercase(),
+        ("upper", 1) => text(0)?.to_uppercase(),
+        ("title", 1) => title(&text(0)?),
+        ("trimspace", 1) => text(0)?.trim().to_owned(),
+        ("chomp", 1) => text(0)?.trim_end_matches(['\n', '\r']).to_owned(),
+        ("strrev", 1) => text(0)?.chars().rev().collect(),
+        ("trim", 2) => {
+            let cutset = text(1)?;
+            text(0)?.trim_matches(|c| cutset.contains(c)).to_owned()
+        }
+        ("trimprefix", 2) => {
+            let (whole, prefix) = (text(0)?, text(1)?);
+            whole.strip_prefix(&prefix).unwrap_or(&whole).to_owned()
+        }
+        ("trimsuffix", 2) => {
+            let (whole, suffix) = (text(0)?, text(1)?);
+            whole.strip_suffix(&suffix).unwrap_or(&whole).to_owned()
+        }
+        ("replace", 3) => {
+            let pattern = text(1)?;
+            // `/…/` is a regular expression: not computed here.
+            if pattern.len() > 1 && pattern.starts_with('/') && pattern.ends_with('/') {
+                return None;
+            }
+            text(0)?.replace(&pattern, &text(2)?)
+        }
+        ("substr", 3) => {
+            let whole: Vec<char> = text(0)?.chars().collect();
+            let offset = usize::try_from(number(1)?).ok()?;
+            let length = number(2)?;
+            let end = if length < 0 {
+                whole.len()
+            } else {
+                (offset + usize::try_from(length).ok()?).min(whole.len())
+            };
+            whole.get(offset..end)?.iter().collect()
+        }
+        ("join", 2) => {
+            let Some(Expression::Array(items)) = call.args.get(1) else {
+                return None;
+            };
+            let parts: Option<Vec<String>> = items.iter().map(as_str).collect();
+            parts?.join(&text(0)?)
+        }
+        ("format", n) if n >= 1 => {
+            let pattern = text(0)?;
+            let mut args = (1..n).map(text);
+            let mut out = String::new();
+            let mut chars = pattern.chars();
+            while let Some(c) = chars.next() {
+                if c != '%' {
+                    out.push(c);
+                    continue;
+                }
+                match chars.next()? {
+                    '%' => out.push('%'),
+                    's' | 'v' | 'd' => out.push_str(&args.next()??),
+                    _ => return None,
+                }
+            }
+            out
+        }
+        _ => return None,
+    })
+}
+
+/// Terraform's `title`: the first letter of each word upper-cased.
+fn title(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut start = true;
+    for c in text.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = !c.is_alphanumeric();
+    }
+    out
 }
 
 /// A template whose every part is a literal, `${"text"}` and `${42}`

@@ -196,6 +196,7 @@ impl Gate<'_> {
         if kind == "aws_lb" {
             self.load_balancer_groups(address, body);
         }
+        self.address_pools(kind, address, body);
         if let Some((_, keys)) = IN_OWN_NETWORK.iter().find(|(k, _)| *k == kind) {
             let missing: Vec<&str> = keys
                 .iter()
@@ -254,6 +255,57 @@ impl Gate<'_> {
             self.violation(
                 Rule::ForeignResource,
                 format!("{address}: a fixed bucket name can be a bucket the account already has, which Terraform would then take over; name it with bucket_prefix (\"${{local.name}}-bundle-\"), which always makes a new one."),
+            );
+        }
+    }
+
+    /// Addresses come from AWS's public pool: an address or pool of the
+    /// company's own (BYOIP, IPAM, an Outpost's) would send the untrusted
+    /// app's traffic from, and take traffic meant for, addresses others
+    /// trust. An internal load balancer gives `app_url` a private address,
+    /// which the worker's health check would then probe on its own network.
+    fn address_pools(&mut self, kind: &str, address: &str, body: &Body) {
+        let keys: &[&str] = match kind {
+            "aws_eip" => &[
+                "address",
+                "public_ipv4_pool",
+                "customer_owned_ipv4_pool",
+                "ipam_pool_id",
+            ],
+            "aws_vpc" => &[
+                "ipv4_ipam_pool_id",
+                "ipv6_ipam_pool_id",
+                "ipv6_ipv4_pool",
+                "ipv6_pool",
+            ],
+            "aws_subnet" => &[
+                "customer_owned_ipv4_pool",
+                "map_customer_owned_ip_on_launch",
+            ],
+            "aws_lb" => &["customer_owned_ipv4_pool", "ipam_pools"],
+            _ => &[],
+        };
+        let set: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|key| {
+                attr(body, key).is_some_and(|v| !matches!(self.resolve(v), Expression::Null))
+                    || body.blocks().any(|b| b.identifier() == *key)
+            })
+            .collect();
+        if !set.is_empty() {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: {} takes addresses from a pool of the account's own (BYOIP, IPAM, an Outpost); a deployment uses AWS's public addresses only.", set.join(", ")),
+            );
+        }
+        if kind == "aws_lb"
+            && attr(body, "internal")
+                .is_some_and(|v| !matches!(self.resolve(v), Expression::Bool(false)))
+        {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: internal = true gives the app a private address, which deployflow's health check would probe from the worker's network; the app's load balancer faces the internet."),
             );
         }
     }
@@ -489,7 +541,9 @@ impl Gate<'_> {
                 "launch_template" => (&["id", "name"], &["aws_launch_template"]),
                 "access_logs" | "connection_logs" => (&["bucket"], &["aws_s3_bucket"]),
                 "service_registries" => (&["registry_arn"], &["aws_service_discovery_service"]),
-                "service_connect_configuration" => (
+                // The cluster's default namespace is the one a service
+                // with Service Connect but no namespace of its own joins.
+                "service_connect_configuration" | "service_connect_defaults" => (
                     &["namespace"],
                     &[
                         "aws_service_discovery_http_namespace",
@@ -632,7 +686,11 @@ impl Gate<'_> {
         }
         let expr = self.resolve(expr);
         match expr {
-            Expression::Traversal(traversal) => names_resource(traversal, types),
+            Expression::Traversal(traversal) => {
+                names_resource(traversal, types)
+                    || (types.contains(&"aws_security_group")
+                        && is_cluster_security_group(traversal))
+            }
             Expression::Array(items) => items
                 .iter()
                 .all(|item| self.is_own_reference_to(item, types, depth + 1)),
@@ -672,6 +730,20 @@ impl Gate<'_> {
             _ => false,
         }
     }
+}
+
+/// `aws_eks_cluster.NAME.vpc_config[0].cluster_security_group_id`: the
+/// security group EKS makes for an own cluster, which its nodes carry.
+fn is_cluster_security_group(traversal: &hcl::expr::Traversal) -> bool {
+    use TraversalOperator::{GetAttr, Index, LegacyIndex};
+    let cluster =
+        matches!(&traversal.expr, Expression::Variable(v) if v.as_str() == "aws_eks_cluster");
+    cluster
+        && matches!(
+            traversal.operators.as_slice(),
+            [GetAttr(_), GetAttr(config), Index(_) | LegacyIndex(_), GetAttr(group)]
+                if config.as_str() == "vpc_config" && group.as_str() == "cluster_security_group_id"
+        )
 }
 
 /// `TYPE.NAME[…].ATTR`: a managed resource (of one of `types`, when any

@@ -538,7 +538,35 @@ impl Gate<'_> {
             })),
             None => vec![None],
         };
+        if let Some(role) = attr(body, "role").and_then(|r| self.role_resource(r, 0)) {
+            self.managed_policy_roles(address, &role, &names);
+        }
         self.managed_policies(address, names);
+    }
+
+    /// An allowed AWS-managed policy goes on the role of the one service it
+    /// is made for: the cluster policy on the node role lets every node
+    /// rewrite the account's security groups and load balancers.
+    fn managed_policy_roles(&mut self, address: &str, role: &str, names: &[Option<String>]) {
+        let trusted = self.trusted_services(role);
+        for name in names.iter().flatten() {
+            let Some(service) = super::allowlist::managed_policy_service(name) else {
+                continue;
+            };
+            let only_that_service = trusted
+                .as_ref()
+                .is_some_and(|services| services.len() == 1 && services.contains(service));
+            if !only_that_service {
+                let assumed_by = trusted.as_ref().map_or(
+                    "a trust policy the gate cannot read".to_owned(),
+                    |services| format!("{services:?}"),
+                );
+                self.violation(
+                    Rule::IamManagedPolicy,
+                    format!("{address}: {name} is made for a role only {service} assumes; aws_iam_role.{role} is assumed by {assumed_by}. Attach it to that service's own role."),
+                );
+            }
+        }
     }
 
     /// Each name must be an allowed AWS-managed policy (`None`: unreadable).
@@ -645,7 +673,7 @@ impl Gate<'_> {
 
     /// A list of strings as Terraform will see it (locals followed); `None`
     /// for each element that is not readable.
-    fn strings(&self, value: Option<&Expression>) -> Vec<Option<String>> {
+    pub(super) fn strings(&self, value: Option<&Expression>) -> Vec<Option<String>> {
         let Some(value) = value else {
             return Vec::new();
         };
@@ -663,7 +691,7 @@ impl Gate<'_> {
     /// followed; a reference to a resource of this configuration is
     /// `${own}`, to a data source `${data}`. Anything else (functions, `for`,
     /// conditionals, computed keys) is not readable: `Err` says what.
-    fn policy_value(&self, expr: &Expression) -> Result<serde_json::Value, String> {
+    pub(super) fn policy_value(&self, expr: &Expression) -> Result<serde_json::Value, String> {
         use serde_json::Value;
         let expr = self.resolve(expr);
         Ok(match expr {

@@ -59,8 +59,8 @@ pub(super) fn check(kind: &str, body: &Body, world_ports: &BTreeSet<u16>) -> Vec
 }
 
 /// The public ranges one resource's rules admit on more than the app port,
-/// for [`Coverage`] of the whole configuration: 221 rules of one /8 each
-/// pass one by one and open SSH to the world together. Rules refused on
+/// for [`Coverage`] of the whole configuration: 200 rules of one /24 each
+/// pass one by one and open SSH to a cloud's worth of addresses together. Rules refused on
 /// their own are left out (the configuration fails already).
 pub(super) fn public_ranges(
     kind: &str,
@@ -377,8 +377,13 @@ fn classify(cidr: &str) -> Source {
     };
     let mapped = ipv4_in_ipv6(ip, prefix);
     let (ip, prefix) = mapped.unwrap_or((ip, prefix));
-    // Wider than a /8 (IPv6: a /32, one provider's allocation) is the
-    // world: splitting 0.0.0.0/0 into halves must not get past the gate.
+    // Private ranges reach nothing from the internet, however wide.
+    if is_private(ip, prefix) {
+        return Source::Checked;
+    }
+    // Wider than a /24 (IPv6: a /48, one site) is the world: splitting
+    // 0.0.0.0/0 into halves must not get past the gate, and a /8 or a /16 of
+    // a cloud provider's space is addresses anyone can rent.
     if prefix < world_prefix(ip) {
         let shown = match mapped {
             Some(_) => format!("{cidr} = IPv4 {ip}/{prefix}"),
@@ -386,11 +391,7 @@ fn classify(cidr: &str) -> Source {
         };
         return Source::World(shown);
     }
-    if is_private(ip, prefix) {
-        Source::Checked
-    } else {
-        Source::Range(ip, prefix)
-    }
+    Source::Range(ip, prefix)
 }
 
 /// IPv6 blocks whose addresses carry an IPv4 address in the 32 bits after
@@ -426,7 +427,7 @@ fn ipv4_in_ipv6(ip: IpAddr, prefix: u8) -> Option<(IpAddr, u8)> {
 }
 
 fn world_prefix(ip: IpAddr) -> u8 {
-    if ip.is_ipv4() { 8 } else { 32 }
+    if ip.is_ipv4() { 24 } else { 48 }
 }
 
 /// Private, loopback and link-local ranges: not reachable from the internet.
@@ -470,7 +471,7 @@ fn network(ip: IpAddr, prefix: u8) -> IpAddr {
     }
 }
 
-/// How much of the public internet ranges cover together: several /8s side
+/// How much of the public internet ranges cover together: several /24s side
 /// by side are as open as one wider block, in one rule or across the
 /// configuration.
 #[derive(Default)]
@@ -497,7 +498,7 @@ impl Coverage {
             IpAddr::V6(_) => (&mut self.v6_addresses, 128),
         };
         // Public ranges are narrower than the world threshold, so the
-        // shift is at most 2^96.
+        // shift is at most 2^80.
         *count = count.saturating_add(1u128 << (width - u32::from(prefix)));
     }
 
@@ -513,7 +514,7 @@ impl Coverage {
     }
 
     /// The ranges, when together they cover more than one world-threshold
-    /// block (a /8, or a /32 for IPv6).
+    /// block (a /24, or a /48 for IPv6).
     pub(super) fn world(&self) -> Option<String> {
         let v4_limit = 1u128 << (32 - u32::from(world_prefix(IpAddr::from([0u8; 4]))));
         let v6_limit = 1u128 << (128 - u32::from(world_prefix(IpAddr::from([0u16; 8]))));
@@ -535,7 +536,7 @@ impl Coverage {
         Some(Problem {
             rule: Rule::WorldIngress,
             message: format!(
-                "the ingress rules of {resources} admit {union} (more than a /8: the internet) on ports other than the app port; only tcp port {} may be open to the world. Narrow the sources to the addresses that need access (administer through SSM Session Manager instead of SSH).",
+                "the ingress rules of {resources} admit {union} (more than a /24: addresses beyond one organisation's, which anyone may rent from a cloud) on ports other than the app port; only tcp port {} may be open to the world. Narrow the sources to the addresses that need access (administer through SSM Session Manager instead of SSH).",
                 open.join(", ")
             ),
         })
@@ -575,8 +576,9 @@ mod tests {
         hcl::parse(&format!("name = \"g\"\n{blocks}")).expect("valid HCL")
     }
 
-    fn slash_eights(first: u8, count: u8) -> impl Iterator<Item = String> {
-        (first..first + count).map(|n| format!("{n}.0.0.0/8"))
+    /// `count` public /24s side by side, from `203.0.first.0/24`.
+    fn slash_24s(first: u8, count: u8) -> impl Iterator<Item = String> {
+        (first..first + count).map(|n| format!("203.0.{n}.0/24"))
     }
 
     /// The configuration-wide verdict over `(address, kind, body)` resources.
@@ -589,40 +591,49 @@ mod tests {
     }
 
     #[test]
-    fn many_slash_eights_in_separate_blocks_are_the_world_together() {
-        // 1.0.0.0/8 to 221.0.0.0/8, of which 219 public (not 10/8, 127/8).
-        let ssh = group(22, slash_eights(1, 221));
+    fn many_slash_24s_in_separate_blocks_are_the_world_together() {
+        let ssh = group(22, slash_24s(0, 200));
         assert!(
             check("aws_security_group", &ssh, &app_port()).is_empty(),
-            "each /8 alone passes the rule it is in"
+            "each /24 alone passes the rule it is in"
         );
         let problem = verdict(&[("aws_security_group.ssh", "aws_security_group", &ssh)])
-            .expect("221 /8s on SSH are the internet");
+            .expect("200 /24s on SSH are more than one organisation's");
         assert_eq!(problem.rule, Rule::WorldIngress);
         assert!(
             problem.message.contains("aws_security_group.ssh")
-                && problem.message.contains("215 more together"),
+                && problem.message.contains("196 more together"),
             "{}",
             problem.message
         );
     }
 
     #[test]
+    fn a_cloud_providers_slash_8_or_slash_16_is_the_world() {
+        for cidr in ["3.0.0.0/8", "52.94.0.0/16", "2600:1f18::/32"] {
+            let all = group(22, [cidr.to_owned()]);
+            let problems = check("aws_security_group", &all, &app_port());
+            assert_eq!(problems.len(), 1, "{cidr}");
+            assert_eq!(problems[0].rule, Rule::WorldIngress);
+        }
+    }
+
+    #[test]
     fn coverage_adds_up_across_resources_and_rule_forms() {
-        let inline = group(22, slash_eights(1, 1));
+        let inline = group(22, slash_24s(1, 1));
         let classic = hcl::parse(
             r#"type = "ingress"
 protocol = "-1"
 from_port = 0
 to_port = 0
-cidr_blocks = ["2.0.0.0/8"]"#,
+cidr_blocks = ["2.0.0.0/24"]"#,
         )
         .unwrap();
         let vpc_rule = hcl::parse(
             r#"ip_protocol = "tcp"
 from_port = 3389
 to_port = 3389
-cidr_ipv6 = "::ffff:3.0.0.0/104""#,
+cidr_ipv6 = "::ffff:3.0.0.0/120""#,
         )
         .unwrap();
         let problem = verdict(&[
@@ -638,7 +649,7 @@ cidr_ipv6 = "::ffff:3.0.0.0/104""#,
                 &vpc_rule,
             ),
         ])
-        .expect("three /8s in three resources are more than one /8");
+        .expect("three /24s in three resources are more than one /24");
         for address in [
             "aws_security_group.a",
             "aws_security_group_rule.b",
@@ -649,19 +660,22 @@ cidr_ipv6 = "::ffff:3.0.0.0/104""#,
     }
 
     #[test]
-    fn the_app_port_private_ranges_and_one_slash_eight_written_twice_pass() {
-        let app = group(APP_PORT, slash_eights(1, 221));
-        let one = group(22, ["9.0.0.0/8".to_owned(), "9.1.2.3/8".to_owned()]);
-        let again = group(3389, ["9.0.0.0/8".to_owned()]);
+    fn the_app_port_private_ranges_and_one_slash_24_written_twice_pass() {
+        let app = group(APP_PORT, ["0.0.0.0/0".to_owned(), "::/0".to_owned()]);
+        let one = group(22, ["9.0.0.0/24".to_owned(), "9.0.0.3/24".to_owned()]);
+        let again = group(3389, ["9.0.0.0/24".to_owned()]);
         let private = group(22, ["10.0.0.0/8".to_owned(), "172.16.0.0/12".to_owned()]);
-        let office = group(22, ["203.0.113.0/24".to_owned()]);
+        let office = group(22, ["198.51.100.0/25".to_owned()]);
         let groups = [
             ("aws_security_group.app", "aws_security_group", &app),
             ("aws_security_group.one", "aws_security_group", &one),
             ("aws_security_group.again", "aws_security_group", &again),
             ("aws_security_group.private", "aws_security_group", &private),
         ];
-        assert!(verdict(&groups).is_none(), "exactly one public /8");
+        for (_, kind, body) in &groups {
+            assert!(check(kind, body, &app_port()).is_empty());
+        }
+        assert!(verdict(&groups).is_none(), "exactly one public /24");
         let with_office = [
             groups[0],
             groups[3],

@@ -2,12 +2,14 @@
 //! and Terraform's must read the same text the same way. A character one of
 //! them takes for a space (a heredoc marker after a no-break space), or an
 //! object key one of them reads differently (a computed key, a key written
-//! twice), would let a block or a value past the gate unseen.
+//! twice), or a string whose text depends on evaluation (a `%{ if }`
+//! directive), would let a block or a value past the gate unseen.
 
 use std::collections::BTreeSet;
 
 use hcl::Body;
 use hcl::expr::Expression;
+use hcl::template::{Element, Template};
 
 use super::Rule;
 use super::expr::{key_text, walk};
@@ -33,30 +35,35 @@ impl Gate<'_> {
         false
     }
 
-    /// Every object key is a literal, and none is written twice.
-    pub(super) fn object_keys(&mut self, body: &Body, lines: &[Option<u32>]) {
+    /// Every object key is a literal, none is written twice, and no string
+    /// holds a template directive.
+    pub(super) fn written_forms(&mut self, body: &Body, lines: &[Option<u32>]) {
         for attribute in body.attributes() {
-            self.keys_of(attribute.expr());
+            self.forms_of(attribute.expr());
         }
         for (index, block) in body.blocks().enumerate() {
             self.line = lines.get(index).copied().flatten();
-            self.keys_in(block.body());
+            self.forms_in(block.body());
         }
         self.line = None;
     }
 
-    fn keys_in(&mut self, body: &Body) {
+    fn forms_in(&mut self, body: &Body) {
         for attribute in body.attributes() {
-            self.keys_of(attribute.expr());
+            self.forms_of(attribute.expr());
         }
         for block in body.blocks() {
-            self.keys_in(block.body());
+            self.forms_in(block.body());
         }
     }
 
-    fn keys_of(&mut self, expr: &Expression) {
+    fn forms_of(&mut self, expr: &Expression) {
         let mut problems = Vec::new();
+        let mut directives = 0;
         walk(expr, &mut |e| {
+            if has_directive(e) {
+                directives += 1;
+            }
             let Expression::Object(object) = e else {
                 return;
             };
@@ -76,7 +83,27 @@ impl Gate<'_> {
         for problem in problems {
             self.violation(Rule::ObjectKey, format!("{problem}."));
         }
+        if directives > 0 {
+            self.violation(
+                Rule::TemplateDirective,
+                "a string holds a template directive (%{ if } or %{ for }): its text depends on evaluation the gate does not do, so what it reads is not what Terraform sends; write the value out.".to_owned(),
+            );
+        }
     }
+}
+
+/// A string template with `%{ if }` or `%{ for }` in it.
+fn has_directive(expr: &Expression) -> bool {
+    let Expression::TemplateExpr(template) = expr else {
+        return false;
+    };
+    // A template that does not parse is not readable either.
+    Template::from_expr(template).map_or(true, |parsed| {
+        parsed
+            .elements()
+            .iter()
+            .any(|element| matches!(element, Element::Directive(_)))
+    })
 }
 
 /// Control characters other than tab, newline and carriage return; Unicode

@@ -229,6 +229,19 @@ fn module_names(module: &Value, names: &mut OwnNames) {
                 }
             }
         }
+        // The security group EKS makes for an own cluster is the cluster's.
+        if kind == "aws_eks_cluster"
+            && let Some(group) = resource
+                .pointer("/values/vpc_config/0/cluster_security_group_id")
+                .and_then(Value::as_str)
+            && !group.is_empty()
+        {
+            names
+                .types
+                .entry(group.to_owned())
+                .or_default()
+                .insert("aws_security_group".to_owned());
+        }
     }
     let children = module.get("child_modules").and_then(Value::as_array);
     for child in children.into_iter().flatten() {

@@ -318,8 +318,9 @@ impl Gate<'_> {
     }
 
     /// A database's storage on the templates' general-purpose disks in one
-    /// zone (provisioned IOPS on Multi-AZ cost forty times as much), and
-    /// the bundle's bucket and objects never public.
+    /// zone (provisioned IOPS on Multi-AZ cost forty times as much), an EKS
+    /// cluster held to standard support, and the bundle's bucket and objects
+    /// never public.
     fn storage_cost_and_exposure(&mut self, kind: &str, address: &str, body: &Body) {
         let literal = |gate: &Self, key: &str| attr(body, key).map(|v| gate.resolve(v).clone());
         let refuse = |gate: &mut Self, rule: Rule, why: String| {
@@ -378,6 +379,14 @@ impl Gate<'_> {
                 {
                     refuse(self, Rule::SizeNotBounded, "storage_type must be \"gp3\" (or \"gp2\"): provisioned-IOPS storage is priced per IOPS.".to_owned());
                 }
+                // A version past standard support is billed RDS Extended
+                // Support, several times the instance's price, unless off.
+                let extended_off = literal(self, "engine_lifecycle_support")
+                    .and_then(|v| as_str(&v))
+                    .is_some_and(|v| v == "open-source-rds-extended-support-disabled");
+                if !extended_off {
+                    refuse(self, Rule::SizeNotBounded, "engine_lifecycle_support = \"open-source-rds-extended-support-disabled\" is required: a version past standard support is otherwise billed Extended Support, several times the database's price.".to_owned());
+                }
                 if literal(self, "multi_az").is_some_and(|v| !matches!(v, Expression::Bool(false)))
                 {
                     refuse(
@@ -385,6 +394,18 @@ impl Gate<'_> {
                         Rule::SizeNotBounded,
                         "multi_az doubles the database; leave it off.".to_owned(),
                     );
+                }
+            }
+            "aws_eks_cluster" => {
+                // Without it, a cluster past standard support is billed six
+                // times the control plane's price for extended support.
+                let standard = body
+                    .blocks()
+                    .filter(|b| b.identifier() == "upgrade_policy")
+                    .filter_map(|b| attr(b.body(), "support_type"))
+                    .any(|v| as_str(self.resolve(v)).as_deref() == Some("STANDARD"));
+                if !standard {
+                    refuse(self, Rule::SizeNotBounded, "upgrade_policy { support_type = \"STANDARD\" } is required: a version past standard support (the default, EXTENDED) bills the control plane six times over.".to_owned());
                 }
             }
             "aws_s3_object" | "aws_s3_bucket" if attr(body, "acl").is_some() => {
@@ -465,6 +486,9 @@ impl Gate<'_> {
             {
                 refuse(self, "a final snapshot needs final_snapshot_identifier (\"${local.name}-db-final-…\"); without it AWS refuses the delete.".to_owned());
             }
+            "aws_db_instance" | "aws_rds_cluster" | "aws_elasticache_replication_group" => {
+                self.final_snapshot_unique(address, body);
+            }
             // deployflow pushes the app image into it.
             "aws_ecr_repository" if !is_true(self, "force_delete") => {
                 refuse(self, "force_delete = true: deployflow pushes the app's image into it, and a repository holding images is not deleted.".to_owned());
@@ -473,6 +497,25 @@ impl Gate<'_> {
                 refuse(self, "force_destroy = true: deployflow puts the bundle in it, and a bucket holding objects is not deleted.".to_owned());
             }
             _ => {}
+        }
+    }
+
+    /// Two stores (or copies of one) with one final snapshot name: the
+    /// second delete finds the snapshot taken and fails, on every retry.
+    fn final_snapshot_unique(&mut self, address: &str, body: &Body) {
+        let Some(name) = attr(body, "final_snapshot_identifier") else {
+            return;
+        };
+        let text = hcl::format::to_string(self.resolve(name)).unwrap_or_default();
+        let copies = attr(body, "count").is_some() || attr(body, "for_each").is_some();
+        let per_copy = ["count.index", "each.key", "each.value"]
+            .iter()
+            .any(|key| text.contains(key));
+        if !self.final_snapshots.insert(text) || (copies && !per_copy) {
+            self.violation(
+                Rule::Lifecycle,
+                format!("{address}: final_snapshot_identifier is the same as another store's (or each copy's): the second delete finds the snapshot taken and the destroy fails; give each store a name of its own (\"${{local.name}}-db-final-…\", \"${{local.name}}-cache-final-…\")."),
+            );
         }
     }
 

@@ -60,6 +60,9 @@ pub enum Rule {
     /// An object key that is not a literal, or one written twice: Terraform
     /// reads the last (or the computed) one, the gate could read another.
     ObjectKey,
+    /// A string with a `%{ if }` or `%{ for }` directive: its text is only
+    /// known once evaluated (a literal id behind a condition).
+    TemplateDirective,
     /// A character Terraform and the gate may read differently (control
     /// characters, Unicode spaces and invisible marks, invalid UTF-8).
     Character,
@@ -71,6 +74,9 @@ pub enum Rule {
     /// A database or cache open to the internet or unencrypted, or a
     /// password written where the state keeps it.
     StoreExposure,
+    /// An output that reads the app's settings or a secret, or is marked
+    /// sensitive; `nonsensitive()` of anything but names.
+    SecretExposure,
     /// A Kubernetes pod or service given more than the app needs: the
     /// node's namespaces, files or ports, privileges, added capabilities, a
     /// service-account token, external IPs.
@@ -107,10 +113,12 @@ impl Rule {
             Rule::DataSourceScope => "data-source-scope",
             Rule::SizeNotBounded => "size-not-bounded",
             Rule::ObjectKey => "object-key",
+            Rule::TemplateDirective => "template-directive",
             Rule::Character => "character",
             Rule::Lifecycle => "lifecycle",
             Rule::EphemeralNotAllowed => "ephemeral-not-allowed",
             Rule::StoreExposure => "store-exposure",
+            Rule::SecretExposure => "secret-exposure",
             Rule::PodPrivilege => "pod-privilege",
         }
     }

@@ -50,6 +50,12 @@ pub(super) struct Gate<'p> {
     /// The `aws_iam_role`s task definitions run the app as (`task_role_arn`):
     /// the app's code holds their credentials.
     pub(super) app_roles: Vec<Expression>,
+    /// The `assume_role_policy` of every `aws_iam_role`, by name.
+    role_trust: BTreeMap<String, Expression>,
+    /// Every `data "aws_iam_policy_document"`, by name.
+    policy_documents: BTreeMap<String, Body>,
+    /// The final snapshot names of the stores seen so far.
+    pub(super) final_snapshots: BTreeSet<String>,
     /// Checking a plan's values rather than files.
     pub(super) planned: bool,
 }
@@ -71,6 +77,9 @@ impl<'p> Gate<'p> {
             first_aws_use: None,
             parameter_names: Vec::new(),
             app_roles: Vec::new(),
+            role_trust: BTreeMap::new(),
+            policy_documents: BTreeMap::new(),
+            final_snapshots: BTreeSet::new(),
             planned: false,
         }
     }
@@ -105,6 +114,15 @@ impl<'p> Gate<'p> {
                     self.app_roles
                         .extend(attr(block.body(), "task_role_arn").cloned());
                 }
+                ("resource", ["aws_iam_role", name]) => {
+                    if let Some(trust) = attr(block.body(), "assume_role_policy") {
+                        self.role_trust.insert((*name).to_owned(), trust.clone());
+                    }
+                }
+                ("data", ["aws_iam_policy_document", name]) => {
+                    self.policy_documents
+                        .insert((*name).to_owned(), block.body().clone());
+                }
                 ("resource", ["aws_ssm_parameter", _]) => {
                     if let Some(name) = attr(block.body(), "name") {
                         self.parameter_names.push((dir.to_owned(), name.clone()));
@@ -113,6 +131,16 @@ impl<'p> Gate<'p> {
                 _ => {}
             }
         }
+    }
+
+    /// The `assume_role_policy` of `aws_iam_role.NAME`.
+    pub(super) fn role_trust(&self, name: &str) -> Option<&Expression> {
+        self.role_trust.get(name)
+    }
+
+    /// The body of `data "aws_iam_policy_document" "NAME"`.
+    pub(super) fn document_block(&self, name: &str) -> Option<&Body> {
+        self.policy_documents.get(name)
     }
 
     /// The expression of `local.NAME` or the default of `var.NAME`, in the
@@ -254,7 +282,7 @@ impl<'p> Gate<'p> {
             Ok(parsed) => {
                 let lines = block_lines(text, &parsed);
                 let body = hcl::Body::from(parsed);
-                self.object_keys(&body, &lines);
+                self.written_forms(&body, &lines);
                 self.body(&body, &lines);
                 self.line = None;
             }
@@ -280,6 +308,7 @@ impl<'p> Gate<'p> {
             self.line = lines.get(index).copied().flatten();
             self.local_files(block);
             self.cluster_token_outside_provider(block);
+            self.nonsensitive_calls(block);
             match block.identifier() {
                 "terraform" => self.terraform(block),
                 "provider" => self.provider(block),
@@ -583,6 +612,7 @@ impl<'p> Gate<'p> {
             return;
         };
         self.outputs.insert(name.to_owned());
+        self.secret_output(name, block);
         let value = attr(block.body(), "value");
         let sound = match name {
             "ecr_repository_url" => value.is_some_and(|v| {

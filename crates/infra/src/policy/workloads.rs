@@ -170,6 +170,22 @@ impl Gate<'_> {
     /// A service: a type the app needs, no external IPs (they take traffic
     /// meant for other addresses), and from outside only the app port.
     fn service(&mut self, address: &str, body: &Body) {
+        // An internal load balancer gives `app_url` a private address, which
+        // deployflow's health check would probe from the worker's network.
+        let internal = body
+            .blocks()
+            .filter(|b| b.identifier() == "metadata")
+            .filter_map(|m| attr(m.body(), "annotations"))
+            .any(|annotations| {
+                let text = hcl::format::to_string(self.resolve(annotations)).unwrap_or_default();
+                text.contains("aws-load-balancer-internal") || text.contains("\"internal\"")
+            });
+        if internal {
+            self.violation(
+                Rule::PodPrivilege,
+                format!("{address}: an internal load balancer gives the app a private address, which deployflow's health check would probe from the worker's network; the app's load balancer faces the internet."),
+            );
+        }
         for spec in body.blocks().filter(|b| b.identifier() == "spec") {
             let spec = spec.body();
             let kind = attr(spec, "type")

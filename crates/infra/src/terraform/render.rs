@@ -101,9 +101,7 @@ pub fn render(inputs: &TerraformInputs) -> Result<BTreeMap<String, String>, Infr
         .iter()
         .map(|(name, text)| Ok(((*name).to_owned(), fill(name, text, &values)?)))
         .collect::<Result<BTreeMap<_, _>, InfraError>>()?;
-    if inputs.choice.target == Target::ContainerService {
-        files.extend(stores::files(inputs)?);
-    }
+    files.extend(stores::files(inputs)?);
     Ok(files)
 }
 
@@ -195,7 +193,7 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
     // Write-only arguments and ephemeral resources keep the stores' password
     // out of the state: Terraform 1.11 and a 6.x provider.
     let managed_stores =
-        target == Target::ContainerService && !choice.services.provisioned.is_empty();
+        stores::runs_managed_stores(target) && !choice.services.provisioned.is_empty();
     let mut subnet_tags = Map::new();
     if target == Target::Kubernetes {
         // Where the cloud controller may place the app's load balancer.
@@ -300,6 +298,15 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
                 STORES_AWS_PROVIDER
             } else {
                 AWS_PROVIDER
+            }),
+        ),
+        // Write-only Secret data, and the fix for its resource identity.
+        (
+            "kubernetes_provider_version",
+            Value::from(if managed_stores {
+                ">= 3.2.1, < 4.0"
+            } else {
+                "~> 3.0"
             }),
         ),
         (

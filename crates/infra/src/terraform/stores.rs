@@ -1,7 +1,9 @@
-//! The managed stores of the container-service target: RDS for its SQL
-//! database, ElastiCache for Redis, both in private subnets and reached only
-//! from the app's tasks, and wired into the app through one Secrets Manager
-//! secret that ECS hands to the container.
+//! The managed stores of the container-service and Kubernetes targets: RDS
+//! for the SQL database, ElastiCache for Redis, both in private subnets and
+//! reached only from the app (its tasks' security group, or its cluster's),
+//! and wired into the app through one secret written write-only (a Secrets
+//! Manager secret that ECS hands to the container, or a Kubernetes Secret
+//! the pods read).
 
 use std::collections::BTreeMap;
 
@@ -10,22 +12,38 @@ use hcl::{Map, Value};
 use super::inputs::TerraformInputs;
 use super::render::fill;
 use crate::InfraError;
-use crate::choose::{BackingService, Part, StoreKind};
+use crate::choose::{BackingService, Part, StoreKind, Target};
 
 macro_rules! template {
     ($path:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/container-service/",
-            $path
-        ))
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/", $path))
     };
 }
 
-const STORES: &str = template!("stores.tf.tmpl");
-const NO_STORES: &str = template!("no-stores.tf.tmpl");
-const DATABASE: &str = template!("database.tf.tmpl");
-const CACHE: &str = template!("cache.tf.tmpl");
+const NETWORK: &str = template!("stores/network.tf.tmpl");
+const DATABASE: &str = template!("stores/database.tf.tmpl");
+const CACHE: &str = template!("stores/cache.tf.tmpl");
+
+/// How the app is handed its store variables, and what it gets without
+/// stores, per target.
+fn wiring_templates(target: Target) -> Option<(&'static str, &'static str)> {
+    match target {
+        Target::ContainerService => Some((
+            template!("container-service/store-env.tf.tmpl"),
+            template!("container-service/no-stores.tf.tmpl"),
+        )),
+        Target::Kubernetes => Some((
+            template!("kubernetes/store-env.tf.tmpl"),
+            template!("kubernetes/no-stores.tf.tmpl"),
+        )),
+        Target::Vm | Target::Serverless | Target::DockerHost => None,
+    }
+}
+
+/// Whether `target` runs managed stores (RDS, ElastiCache).
+pub(super) fn runs_managed_stores(target: Target) -> bool {
+    wiring_templates(target).is_some()
+}
 
 /// The smallest Graviton classes: a small app's database and cache.
 const DATABASE_INSTANCE_CLASS: &str = "db.t4g.micro";
@@ -33,6 +51,9 @@ const CACHE_NODE_TYPE: &str = "cache.t4g.micro";
 
 /// `stores.tf` and, for each provisioned store, its file.
 pub(super) fn files(inputs: &TerraformInputs) -> Result<Vec<(String, String)>, InfraError> {
+    let Some((wired, none)) = wiring_templates(inputs.choice.target) else {
+        return Ok(Vec::new());
+    };
     let provisioned = &inputs.choice.services.provisioned;
     let database = provisioned.iter().find(|s| s.kind.is_sql());
     let cache = provisioned.iter().find(|s| s.kind == StoreKind::Redis);
@@ -55,9 +76,9 @@ pub(super) fn files(inputs: &TerraformInputs) -> Result<Vec<(String, String)>, I
         present.push("cache");
     }
     let stores = if present.is_empty() {
-        NO_STORES.to_owned()
+        none.to_owned()
     } else {
-        format!("{STORES}{}", combined(&present))
+        format!("{NETWORK}\n{wired}{}", combined(&present))
     };
     files.push(("stores.tf".to_owned(), stores));
     Ok(files)

@@ -330,7 +330,7 @@ fn a_store_the_description_asks_for_is_wired_through_the_conventional_variable()
 fn stores_that_are_not_provisioned_stay_required_and_are_explained() {
     let analysis = django();
     let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
-    let choice = on(Target::Kubernetes, &analysis, &Requirements::default());
+    let choice = on(Target::Serverless, &analysis, &Requirements::default());
     assert!(choice.services.provisioned.is_empty());
     let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
     let doc = yaml(&bundle.files["compose.yaml"]);
@@ -347,7 +347,7 @@ fn stores_that_are_not_provisioned_stay_required_and_are_explained() {
     );
     assert!(bundle.adjustments.iter().any(|a| {
         a.reason
-            .contains("PostgreSQL is not provisioned on the kubernetes target")
+            .contains("PostgreSQL is not provisioned on the serverless target")
     }));
 
     let mongo = with(
@@ -421,12 +421,10 @@ fn apps_analysed_from_their_files_get_their_stores_planned_for_every_target() {
             check_common(name, &analysis, &bundle);
             let doc = yaml(&bundle.files[&bundle.compose_file]);
             let env = &doc["services"][bundle.app_service.as_str()]["environment"];
-            // The container service's compose file runs the stores for local
-            // runs and preflight; in the cloud, RDS and ElastiCache do.
-            if matches!(
-                target,
-                Target::Vm | Target::DockerHost | Target::ContainerService
-            ) {
+            // The compose file of the container service and Kubernetes runs
+            // the stores for local runs and preflight; in the cloud, RDS and
+            // ElastiCache do.
+            if target != Target::Serverless {
                 assert!(
                     doc["services"].get(kind.as_str()).is_some(),
                     "{name} on {target}: {:#?}\n{analysis:#?}",

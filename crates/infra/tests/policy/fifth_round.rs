@@ -99,7 +99,7 @@ fn a_fifth_round_of_attacks_is_refused() {
         ),
         (
             "a final snapshot with no name, which makes every destroy fail",
-            "resource \"aws_db_instance\" \"x\" {\n  identifier_prefix      = \"x-\"\n  instance_class         = \"db.t4g.micro\"\n  allocated_storage      = 20\n  storage_encrypted      = true\n  db_subnet_group_name   = aws_db_subnet_group.x.name\n  vpc_security_group_ids = [aws_security_group.x.id]\n  skip_final_snapshot    = false\n}\n".to_owned(),
+            "resource \"aws_db_instance\" \"x\" {\n  engine_lifecycle_support = \"open-source-rds-extended-support-disabled\"\n  identifier_prefix      = \"x-\"\n  instance_class         = \"db.t4g.micro\"\n  allocated_storage      = 20\n  storage_encrypted      = true\n  db_subnet_group_name   = aws_db_subnet_group.x.name\n  vpc_security_group_ids = [aws_security_group.x.id]\n  skip_final_snapshot    = false\n}\n".to_owned(),
             &[Rule::Lifecycle],
             &container_service,
         ),
@@ -117,7 +117,7 @@ fn a_fifth_round_of_attacks_is_refused() {
         ),
         (
             "a database on provisioned IOPS in two zones",
-            "resource \"aws_db_instance\" \"x\" {\n  identifier_prefix      = \"x-\"\n  instance_class         = \"db.t4g.micro\"\n  allocated_storage      = 20\n  storage_encrypted      = true\n  storage_type           = \"io1\"\n  multi_az               = true\n  db_subnet_group_name   = aws_db_subnet_group.x.name\n  vpc_security_group_ids = [aws_security_group.x.id]\n  skip_final_snapshot    = true\n}\n".to_owned(),
+            "resource \"aws_db_instance\" \"x\" {\n  engine_lifecycle_support = \"open-source-rds-extended-support-disabled\"\n  identifier_prefix      = \"x-\"\n  instance_class         = \"db.t4g.micro\"\n  allocated_storage      = 20\n  storage_encrypted      = true\n  storage_type           = \"io1\"\n  multi_az               = true\n  db_subnet_group_name   = aws_db_subnet_group.x.name\n  vpc_security_group_ids = [aws_security_group.x.id]\n  skip_final_snapshot    = true\n}\n".to_owned(),
             &[Rule::SizeNotBounded],
             &container_service,
         ),

@@ -70,7 +70,7 @@ fn a_fourth_round_of_attacks_is_refused() {
         (
             "the operator's cluster token in an output",
             "output \"t\" {\n  value     = data.aws_eks_cluster_auth.main.token\n  sensitive = true\n}\n".to_owned(),
-            &[Rule::ProviderCredentials],
+            &[Rule::ProviderCredentials, Rule::SecretExposure],
             &kubernetes,
         ),
         (

@@ -41,6 +41,15 @@ fn a_django_app_with_postgres_and_redis_on_the_container_service() {
 }
 
 #[test]
+fn a_django_app_with_postgres_and_redis_on_kubernetes() {
+    insta::assert_snapshot!(generated(
+        &stores::django_app(),
+        "a public API",
+        Target::Kubernetes
+    ));
+}
+
+#[test]
 fn an_express_app_on_a_vm() {
     insta::assert_snapshot!(generated(&express_app(), "a small API", Target::Vm));
 }

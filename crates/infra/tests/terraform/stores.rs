@@ -181,19 +181,7 @@ fn the_container_service_runs_its_database_and_cache_privately_and_wires_them_as
     );
 
     // Only the app's tasks reach either store, on its port.
-    for (rule, port) in [
-        ("database_from_tasks", "5432"),
-        ("cache_from_tasks", "6379"),
-    ] {
-        let rule = resource(&files, "aws_vpc_security_group_ingress_rule", rule);
-        assert_eq!(
-            text(attr(rule, "referenced_security_group_id")),
-            "aws_security_group.tasks.id"
-        );
-        assert_eq!(text(attr(rule, "from_port")), port);
-        assert_eq!(text(attr(rule, "to_port")), port);
-        assert!(!rule.attributes().any(|a| a.key().starts_with("cidr")));
-    }
+    assert_only_clients(&files, "aws_security_group.tasks.id");
 
     let cache = resource(&files, "aws_elasticache_replication_group", "cache");
     assert_eq!(
@@ -242,6 +230,96 @@ fn the_container_service_runs_its_database_and_cache_privately_and_wires_them_as
         compact(attr(statement, "resources")),
         "[aws_secretsmanager_secret.store_env.arn]"
     );
+}
+
+/// Each store admits its port from `clients` (the app's security group)
+/// and nothing else.
+fn assert_only_clients(files: &BTreeMap<String, Body>, clients: &str) {
+    assert_eq!(text(local(files, "store_clients")), clients);
+    for (rule, port) in [
+        ("database_from_tasks", "5432"),
+        ("cache_from_tasks", "6379"),
+    ] {
+        let rule = resource(files, "aws_vpc_security_group_ingress_rule", rule);
+        assert_eq!(
+            text(attr(rule, "referenced_security_group_id")),
+            "local.store_clients"
+        );
+        assert_eq!(text(attr(rule, "from_port")), port);
+        assert_eq!(text(attr(rule, "to_port")), port);
+        assert!(!rule.attributes().any(|a| a.key().starts_with("cidr")));
+    }
+}
+
+/// On Kubernetes the stores are the container service's, reached from the
+/// cluster's security group, and the app's variables reach its pods through
+/// a Secret written write-only.
+#[test]
+fn kubernetes_runs_the_same_stores_and_hands_them_to_the_pods_write_only() {
+    let (analysis, choice) = decide(
+        &django_app(),
+        "a public API on kubernetes",
+        Target::Kubernetes,
+    );
+    let kinds: Vec<StoreKind> = choice.services.provisioned.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds, [StoreKind::Postgres, StoreKind::Redis]);
+    let inputs = TerraformInputs::new(choice, JOB, &analysis);
+    let files = render_and_gate(&inputs);
+    assert_eq!(required_version(&files), ">= 1.11", "write-only arguments");
+    let versions = &files["versions.tf"];
+    let providers = text(attr(
+        nested(nested(versions, "terraform"), "required_providers"),
+        "kubernetes",
+    ));
+    assert!(providers.contains(">= 3.2.1"), "{providers}");
+    assert_only_clients(
+        &files,
+        "aws_eks_cluster.main.vpc_config[0].cluster_security_group_id",
+    );
+    let database = resource(&files, "aws_db_instance", "database");
+    assert_eq!(
+        attr(database, "publicly_accessible"),
+        &Expression::Bool(false)
+    );
+    assert_eq!(
+        text(attr(
+            resource(&files, "aws_db_subnet_group", "database"),
+            "subnet_ids"
+        )),
+        "aws_subnet.private[*].id"
+    );
+    // The same values as on ECS, in a Secret whose data is write-only.
+    let env = store_env(&files);
+    assert_eq!(
+        env.get("DATABASE_URL"),
+        Some(&Value::from(
+            "postgresql://app:S3cret@db.internal:5432/app?sslmode=require"
+        ))
+    );
+    let secret = resource(&files, "kubernetes_secret_v1", "store_env");
+    assert!(!secret.attributes().any(|a| a.key() == "data"));
+    assert_eq!(text(attr(secret, "data_wo")), "local.store_env");
+    assert!(text(attr(secret, "data_wo_revision")).contains("local.store_parts"));
+    let app = hcl::to_string(resource(&files, "kubernetes_deployment_v1", "app")).unwrap();
+    assert!(
+        app.contains("kubernetes_secret_v1.store_env.metadata[0].name"),
+        "{app}"
+    );
+    // No Secrets Manager secret of connection settings, no ECS role.
+    assert!(
+        !blocks(&files, "resource")
+            .iter()
+            .any(|b| b.labels()[0].as_str() == "aws_secretsmanager_secret"
+                && b.labels()[1].as_str() == "store_env")
+    );
+
+    // Without stores the pods read an empty Secret, and nothing else changes.
+    let plain = super::inputs(Target::Kubernetes);
+    let files = render_and_gate(&plain);
+    assert!(!files.contains_key("database.tf"));
+    let empty = resource(&files, "kubernetes_secret_v1", "store_env");
+    assert_eq!(compact(attr(empty, "data")), "{}");
+    assert_eq!(required_version(&files), ">= 1.6");
 }
 
 #[test]

@@ -1,0 +1,180 @@
+//! The app's secret values stay where the templates put them: an output
+//! (which deployflow saves and shows with the job) reads none of them, and
+//! `nonsensitive()` lifts the mark from names only (`keys(var.app_env)`),
+//! never from values.
+
+use hcl::Block;
+use hcl::expr::{Expression, FuncCall, TraversalOperator};
+
+use super::Rule;
+use super::expr::{attr, walk, walk_body};
+use super::structure::Gate;
+
+/// Attributes that hold what the app is configured with, or a secret of a
+/// store: a parameter's or a Secret's values, a function's or a task's
+/// environment, a password, a token, an instance's first-boot script.
+const SECRET_ATTRIBUTES: &[&str] = &[
+    "value",
+    "insecure_value",
+    "data",
+    "binary_data",
+    "environment",
+    "variables",
+    "container_definitions",
+    "secret_string",
+    "secret_binary",
+    "password",
+    "auth_token",
+    "token",
+    "random_password",
+    "user_data",
+    "user_data_base64",
+];
+
+/// Functions that keep a collection of names a collection of names.
+const NAME_COLLECTIONS: &[&str] = &["toset", "tolist", "sort"];
+
+impl Gate<'_> {
+    /// `nonsensitive()` only of names (`keys(…)`, maybe made a set, list or
+    /// sorted): of anything else it shows a secret in plans and outputs.
+    pub(super) fn nonsensitive_calls(&mut self, block: &Block) {
+        let mut lifted = 0;
+        walk_body(block.body(), &mut |expr| {
+            if let Expression::FuncCall(call) = expr
+                && call.name.name.as_str() == "nonsensitive"
+                && !call.args.first().is_some_and(of_keys)
+            {
+                lifted += 1;
+            }
+        });
+        if lifted > 0 {
+            self.violation(
+                Rule::SecretExposure,
+                format!(
+                    "{}: nonsensitive() of a value shows a secret in the plan and the outputs; only names may be lifted (nonsensitive(toset(keys(var.app_env)))).",
+                    super::resources::block_address(block)
+                ),
+            );
+        }
+    }
+
+    /// An output that reads a secret value (locals and variable defaults
+    /// followed), or that is marked sensitive: deployflow saves every
+    /// output with the job, where whoever reads the job sees it.
+    pub(super) fn secret_output(&mut self, name: &str, block: &Block) {
+        let body = block.body();
+        let sensitive = attr(body, "sensitive")
+            .is_some_and(|v| !matches!(self.resolve(v), Expression::Bool(false)));
+        let reads = attr(body, "value").map_or(0, |value| self.secret_reads(value, 0));
+        if sensitive || reads > 0 {
+            self.violation(
+                Rule::SecretExposure,
+                format!(
+                    "output {name:?} {}: deployflow keeps every output with the job, where anyone who can read the job sees it. Output names and addresses only (keys(var.app_env), an id, a DNS name).",
+                    if reads > 0 {
+                        "reads the app's settings or a secret (var.app_env, a parameter's value, a Secret's data, an environment, a password or token)"
+                    } else {
+                        "is marked sensitive"
+                    }
+                ),
+            );
+        }
+    }
+
+    /// Secret values `expr` reads outside `keys()`.
+    fn secret_reads(&self, expr: &Expression, depth: usize) -> usize {
+        let mut keys_calls = Vec::new();
+        let total = self.all_secret_reads(expr, depth, &mut keys_calls);
+        let in_keys: usize = keys_calls
+            .iter()
+            .map(|call| self.all_secret_reads(call, depth, &mut Vec::new()))
+            .sum();
+        total.saturating_sub(in_keys)
+    }
+
+    /// Every secret value `expr` reads, `keys()` or not; the `keys()`
+    /// calls met are collected.
+    fn all_secret_reads(
+        &self,
+        expr: &Expression,
+        depth: usize,
+        keys_calls: &mut Vec<Expression>,
+    ) -> usize {
+        if depth > 16 {
+            // Too deep to follow: count it as a read.
+            return 1;
+        }
+        let mut reads = 0;
+        let mut followed = Vec::new();
+        walk(expr, &mut |e| match e {
+            Expression::FuncCall(call) if call.name.name.as_str() == "keys" => {
+                keys_calls.push(e.clone());
+            }
+            Expression::Traversal(traversal) => {
+                if reads_secret(traversal) {
+                    reads += 1;
+                } else if let Some(value) = self.named_value(traversal) {
+                    followed.push(value.clone());
+                }
+            }
+            _ => {}
+        });
+        reads
+            + followed
+                .iter()
+                .map(|value| self.all_secret_reads(value, depth + 1, keys_calls))
+                .sum::<usize>()
+    }
+
+    /// What `local.NAME…` or `var.NAME…` (other than the app's settings)
+    /// stands for.
+    fn named_value(&self, traversal: &hcl::expr::Traversal) -> Option<&Expression> {
+        let Expression::Variable(root) = &traversal.expr else {
+            return None;
+        };
+        let Some(TraversalOperator::GetAttr(name)) = traversal.operators.first() else {
+            return None;
+        };
+        match root.as_str() {
+            "local" | "var" => self.value_of(&format!("{}.{name}", root.as_str())),
+            _ => None,
+        }
+    }
+}
+
+/// `var.app_env…`, or a resource's or data source's secret attribute.
+fn reads_secret(traversal: &hcl::expr::Traversal) -> bool {
+    let Expression::Variable(root) = &traversal.expr else {
+        return false;
+    };
+    let attributes = traversal.operators.iter().filter_map(|op| match op {
+        TraversalOperator::GetAttr(name) => Some(name.as_str()),
+        _ => None,
+    });
+    match root.as_str() {
+        "var" => traversal.operators.first().is_some_and(
+            |op| matches!(op, TraversalOperator::GetAttr(name) if name.as_str() == "app_env"),
+        ),
+        "local" | "each" | "count" | "path" | "terraform" | "self" => false,
+        _ => attributes
+            .skip(1)
+            .any(|name| SECRET_ATTRIBUTES.contains(&name)),
+    }
+}
+
+/// `keys(…)`, maybe within `toset`, `tolist` or `sort`.
+fn of_keys(expr: &Expression) -> bool {
+    match expr {
+        Expression::FuncCall(call) => is_keys(call),
+        Expression::Parenthesis(inner) => of_keys(inner),
+        _ => false,
+    }
+}
+
+fn is_keys(call: &FuncCall) -> bool {
+    match call.name.name.as_str() {
+        "keys" => true,
+        name if NAME_COLLECTIONS.contains(&name) => call.args.first().is_some_and(of_keys),
+        _ => false,
+    }
+}
