@@ -835,3 +835,75 @@ fn a_root_dockerfile_copying_the_app_in_expands_an_example_database() {
     });
     assert!(!run(&other).dockerized);
 }
+
+/// Kotlin reads the environment as a map and fails with `?: throw` or `!!`;
+/// the dotenv crates' `var` is Rust's `env::var`.
+#[test]
+fn kotlin_map_reads_that_throw_and_dotenv_var_that_expects_are_required() {
+    let kotlin = run(&[
+        (
+            "build.gradle.kts",
+            "dependencies { implementation(\"io.ktor:ktor-server-netty:2.3.0\") }\n",
+        ),
+        (
+            "src/main/kotlin/App.kt",
+            "import io.ktor.server.netty.*\nfun check() {\n    val mongo = System.getenv()[\"MONGO_URL\"] ?: throw RuntimeException(\"no\")\n    val auth = System.getenv().get(\"AUTH_URL\")!!\n    val mode = System.getenv()[\"MODE\"] ?: \"dev\"\n}\n",
+        ),
+    ]);
+    let mut needed = required(&kotlin);
+    needed.sort_unstable();
+    assert_eq!(needed, ["AUTH_URL", "MONGO_URL"]);
+    assert!(listed(&kotlin, "MODE"));
+
+    let rust = run(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"x\"\n\n[dependencies]\naxum = \"0.7\"\ndotenv = \"0.15\"\n",
+        ),
+        (
+            "src/main.rs",
+            "use axum::Router;\nfn main() {\n    let secret = dotenv::var(\"JWT_SECRET\")\n        .expect(\"config\");\n    let name = dotenvy::var(\"APP_NAME\").unwrap_or_default();\n}\n",
+        ),
+    ]);
+    assert_eq!(required(&rust), ["JWT_SECRET"]);
+    assert!(listed(&rust, "APP_NAME"));
+}
+
+/// A worker whose image bakes its broker as localhost, with a user and a
+/// password of the same prefix: none of them works once deployed.
+#[test]
+fn a_baked_local_broker_address_makes_its_credentials_examples_too() {
+    let a = run(&[
+        (
+            "Dockerfile",
+            "FROM python:3.12\nENV BROKER_USER root\nENV BROKER_PASSWORD root\nENV BROKER_ADDRESS localhost\nENV LISTEN_ADDRESS 0.0.0.0:8000\nCOPY worker.py ./\nENTRYPOINT python worker.py\n",
+        ),
+        ("requirements.txt", "celery\n"),
+        (
+            "worker.py",
+            "import os\nfrom celery import Celery\nuser = os.environ[\"BROKER_USER\"]\npassword = os.environ[\"BROKER_PASSWORD\"]\naddress = os.environ[\"BROKER_ADDRESS\"]\nlisten = os.environ[\"LISTEN_ADDRESS\"]\napp = Celery(\"w\", broker=f\"amqp://{user}:{password}@{address}\")\n",
+        ),
+    ]);
+    let mut needed = required(&a);
+    needed.sort_unstable();
+    assert_eq!(needed, ["BROKER_ADDRESS", "BROKER_PASSWORD", "BROKER_USER"]);
+}
+
+/// An operand of `or` in an `if` is a test of whether it is set; a service
+/// worker's reads are the browser's.
+#[test]
+fn an_operand_of_a_condition_and_a_service_worker_read_nothing_required() {
+    let a = run(&[
+        ("requirements.txt", "django\n"),
+        (
+            "manage.py",
+            "import os\nimport django\nif not (os.getenv(\"RUN_MAIN\") or os.environ.get('WERKZEUG_RUN_MAIN')):\n    print('debugger')\n",
+        ),
+        ("site/wsgi.py", "application = None\n"),
+        (
+            "frontend/src/serviceWorker.js",
+            "const url = new URL(process.env.PUBLIC_URL, window.location.href);\n",
+        ),
+    ]);
+    assert!(required(&a).is_empty(), "{:?}", a.required_env);
+}

@@ -334,7 +334,7 @@ enum Tail {
     GoFallback,
 }
 
-fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 17] {
+fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 18] {
     const PY: &[&str] = &[".py"];
     const JS: &[&str] = &[
         ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx", ".vue", ".svelte",
@@ -393,7 +393,8 @@ fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 17] {
         ),
         (
             RS,
-            re!(r#"\b(?:std::)?env::var(?:_os)?\(\s*"(\w+)"\s*\)"#),
+            // The dotenv crates' `var` reads the environment too.
+            re!(r#"\b(?:std::)?(?:dotenvy?::var|env::var)(?:_os)?\(\s*"(\w+)"\s*\)"#),
             Tail::RustResult,
         ),
         (
@@ -405,6 +406,13 @@ fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 17] {
             JVM,
             re!(r#"\bgetenv\(\)\.getOrDefault\(\s*"(\w+)"\s*,\s*([^)]*)\)"#),
             Tail::Argument,
+        ),
+        // The environment as a map: `System.getenv()["X"]` (Kotlin),
+        // `System.getenv().get("X")`.
+        (
+            JVM,
+            re!(r#"\bSystem\.getenv\(\)(?:\[\s*"(\w+)"\s*\]|\.get\(\s*"(\w+)"\s*\))"#),
+            Tail::Operators,
         ),
         (
             JVM_CONFIG,
@@ -484,6 +492,11 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             }
             let line_start = hit.text[..hit.start()].rfind('\n').map_or(0, |n| n + 1);
             let before = &hit.text[line_start..hit.start()];
+            // Kotlin's `?: throw`, `?: error(…)` and `!!` fail when it is unset.
+            let raises = re!(
+                r"^\s*\)?\s*(?:\|\||\bor\b|\?:)\s*(?:raise|throw|fail)\b|^\s*\?:\s*error\(|^\s*!!"
+            )
+            .is_match(rest);
             let presence_check = is_presence_check(before, rest) && !dereferences(rest);
             let exits_when_unset = presence_check
                 && is_negated(before)
@@ -491,7 +504,7 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                     &hit.text[hit.end()..],
                     before.len() - before.trim_start().len(),
                 );
-            let default = if exits_when_unset {
+            let default = if exits_when_unset || raises {
                 None
             } else if presence_check
                 || only_compared(hit.text, hit.start()..hit.end(), before, rest)
@@ -509,7 +522,6 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                     Tail::GoFallback => go_default(hit.text, hit.start()),
                 }
             };
-            let raises = re!(r"^\s*\)?\s*(?:\|\||\bor\b)\s*(?:raise|throw|fail)\b").is_match(rest);
             // Elixir's `System.get_env("X")` gives nil: releases read what
             // they require with `fetch_env!` or `|| raise`, the rest is optional.
             let elixir_get_env = hit.group(0).is_some_and(|h| h.contains("System.get_env"));
@@ -650,8 +662,15 @@ fn destructured(file: &FileEntry) -> Vec<EnvRead> {
 /// `if (process.env.X)`, `unless ENV["X"]`, `!process.env.X`,
 /// `process.env.X ? a : b`: the read only asks whether it is set.
 fn is_presence_check(before: &str, rest: &str) -> bool {
-    re!(r"(?:\bif\s*\(?\s*(?:not\s+)?!*\s*|\bunless\s+|\belif\s+(?:not\s+)?|![\s(]*|&&\s*)$")
-        .is_match(before)
+    // An operand of `or`/`and` in an `if` condition is tested, not used.
+    let operand =
+        re!(r"^\s*(?:if|elif|while|unless)\b.*(?:\bor|\band|\|\||&&)\s*\(?\s*(?:not\s+)?$")
+            .is_match(before);
+    (operand
+        || re!(
+            r"(?:\bif\s*\(?\s*(?:not\s+)?!*\s*|\bunless\s+|\belif\s+(?:not\s+)?|![\s(]*|&&\s*)$"
+        )
+        .is_match(before))
         && !re!(r"^\s*\)?\s*(?:===?|!==?|==|!=)").is_match(rest)
         || re!(r"^\s*\?\s*[^?.:\s]").is_match(rest)
 }
@@ -1036,6 +1055,22 @@ fn database_credential(name: &str) -> Option<String> {
         .map(|(prefix, _)| prefix)
 }
 
+/// `BROKER_` of another service's address variable (`BROKER_ADDRESS`,
+/// `SMTP_HOST`), whose user and password share the prefix.
+fn service_prefix(name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    let c = re!(r"^([A-Z][A-Z0-9]*_)(?:HOST|HOSTNAME|SERVER|ADDRESS|ADDR)$").captures(&upper)?;
+    (is_service_address(&upper) || upper.ends_with("_SERVER")).then(|| c[1].to_owned())
+}
+
+/// `BROKER_` of `BROKER_USER`, `BROKER_PASSWORD`.
+fn credential_prefix(name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    re!(r"^([A-Z][A-Z0-9]*_)(?:USER|USERNAME|PASSWORD|PASS|PWD)$")
+        .captures(&upper)
+        .map(|c| c[1].to_owned())
+}
+
 /// A database's URL or one of its connection parts (not its port).
 fn is_database_part(name: &str) -> bool {
     database_variable(name)
@@ -1047,9 +1082,18 @@ fn is_database_part(name: &str) -> bool {
 fn is_service_address(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     is_database_part(&upper)
-        || re!(r"(?:_URL|_URI|_DSN|_HOST|_HOSTS|^DB_URL)$").is_match(&upper)
+        || (re!(r"(?:_URL|_URI|_DSN|_HOST|_HOSTS|^DB_URL)$").is_match(&upper)
+            || is_remote_address(&upper))
             && !PLATFORM.contains(&upper.as_str())
             && !upper.starts_with("NEXT_PUBLIC_")
+}
+
+/// `BROKER_ADDRESS`, `KAFKA_ADDR`: another service's address (not the one
+/// the app listens on: `LISTEN_ADDR`, `HTTP_ADDRESS`, `SERVER_ADDR`).
+fn is_remote_address(upper: &str) -> bool {
+    re!(r"_(?:ADDRESS|ADDR)$").is_match(upper)
+        && !re!(r"^(?:LISTEN|BIND|HTTP|HTTPS|SERVER|APP|WEB|HOST|GRPC|METRICS|ADMIN|PUBLIC)_|LISTEN|BIND")
+            .is_match(upper)
 }
 
 /// Where the app's browser front end is served from (`FRONTEND_URL`,
@@ -1084,11 +1128,13 @@ pub(crate) fn image_provides<'a>(
     let example_hosts: Vec<String> = env
         .clone()
         .filter(|(name, value)| !works(name, value))
-        .filter_map(|(name, _)| database_host(name))
+        .filter_map(|(name, _)| database_host(name).or_else(|| service_prefix(name)))
         .collect();
     env.filter(|(name, value)| works(name, value))
         .filter(|(name, _)| {
-            !database_credential(name).is_some_and(|prefix| example_hosts.contains(&prefix))
+            !database_credential(name)
+                .or_else(|| credential_prefix(name))
+                .is_some_and(|prefix| example_hosts.contains(&prefix))
         })
         .map(|(name, _)| name.to_owned())
         .collect()

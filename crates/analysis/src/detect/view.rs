@@ -139,7 +139,9 @@ pub(crate) fn is_ignored(path: &str) -> bool {
     let mut served_as_files = false;
     while let Some(part) = parts.next() {
         if parts.peek().is_none() {
-            return is_test_file(part) || (served_as_files || is_minified(part)) && is_script(part);
+            return is_test_file(part)
+                || (served_as_files || is_minified(part) || is_service_worker(part))
+                    && is_script(part);
         }
         served_as_files |= BROWSER_ASSET_DIRS.contains(&part);
         // A virtualenv named `env` (`env/lib/python3.12/…`, `env/bin/`), not
@@ -169,6 +171,15 @@ fn is_script(name: &str) -> bool {
 /// library it bundled, none of them the app's server.
 fn is_minified(name: &str) -> bool {
     name.contains(".min.") || name.contains(".bundle.") || name.contains(".chunk.")
+}
+
+/// A service worker (`serviceWorker.js`, `sw.js`): the browser runs it.
+fn is_service_worker(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
+    matches!(
+        stem.as_str(),
+        "serviceworker" | "service-worker" | "registerserviceworker" | "sw"
+    )
 }
 
 fn is_test_file(name: &str) -> bool {
