@@ -647,3 +647,38 @@ fn a_dockerfile_that_cannot_build_from_the_repository_is_replaced() {
         dockerfile(&bundle)
     );
 }
+
+/// A Python app with no dependency file: the image installs what its
+/// imports name (the distribution, not the import), not the standard
+/// library or the app's own modules, and the plan says they are unpinned.
+#[test]
+fn a_python_app_without_a_dependency_file_gets_what_its_imports_name() {
+    let analysis = app("python", "flask", Some(5000), Some("gunicorn app:app"));
+    let repo = Snapshot::from_texts([
+        (
+            "app.py",
+            "import os, json\nfrom flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\nimport yaml\nfrom controller import routes\nfrom .models import User\n",
+        ),
+        ("controller.py", "from PIL import Image\nimport models\n"),
+        ("models.py", "import sqlite3\n"),
+        ("tests/test_app.py", "import pytest\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let d = dockerfile(&bundle);
+    assert!(
+        d.contains("RUN /opt/venv/bin/pip install Flask-SQLAlchemy Pillow PyYAML flask\n"),
+        "{d}"
+    );
+    assert!(d.contains("gunicorn"), "the start command's server: {d}");
+    assert!(
+        notes(&bundle).any(|n| n.contains("no requirements.txt") && n.contains("unpinned")),
+        "{:#?}",
+        notes(&bundle).collect::<Vec<_>>()
+    );
+    // Nothing to infer from: refused with the reason.
+    let bare = Snapshot::from_texts([("app.py", "import os\n")]);
+    let err = build_bundle(&analysis, &bare, &vm_choice(&analysis))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lists no Python dependencies"), "{err}");
+}

@@ -11,6 +11,7 @@ mod node_start;
 mod node_workspace;
 mod php;
 mod python;
+mod python_imports;
 mod python_version;
 mod ruby;
 mod scripted;

@@ -60,6 +60,8 @@ enum Installer {
     Requirements,
     /// A `pyproject.toml` without a lock file: the project itself is installed.
     Project,
+    /// No dependency file: the packages the app's imports name.
+    Imports(Vec<String>),
     Nothing,
 }
 
@@ -222,7 +224,10 @@ fn installer(inputs: &Inputs) -> Installer {
     } else if files.exists("pyproject.toml") {
         Installer::Project
     } else {
-        Installer::Nothing
+        match super::python_imports::inferred_packages(files) {
+            packages if packages.is_empty() => Installer::Nothing,
+            packages => Installer::Imports(packages),
+        }
     }
 }
 
@@ -245,6 +250,10 @@ fn install_note(installer: &Installer, inputs: &Inputs) -> Option<String> {
             }
         }
         Installer::Project => "Python dependencies: pyproject.toml has no lock file beside it, so pip resolves versions at build time.".to_owned(),
+        Installer::Imports(packages) => format!(
+            "Python dependencies: the repository has no requirements.txt or pyproject.toml, so the image installs the packages its imports name, unpinned: {}. Commit a requirements.txt to choose them and their versions.",
+            packages.join(", ")
+        ),
         Installer::Nothing => return None,
     })
 }
@@ -297,6 +306,12 @@ fn install(text: &mut Text, installer: &Installer) {
         Installer::Project => {
             text.line("COPY . .")
                 .line("RUN /opt/venv/bin/pip install .");
+        }
+        Installer::Imports(packages) => {
+            text.line(format!(
+                "RUN /opt/venv/bin/pip install {}",
+                packages.join(" ")
+            ));
         }
         Installer::Nothing => {}
     }
