@@ -8,6 +8,8 @@ use analysis::{Snapshot, analyse, parse_requirements};
 use infra::choose::{Choice, Target, choose};
 use infra::policy::{Policy, PolicyReport, Rule, check};
 
+#[path = "policy/eighth_round.rs"]
+mod eighth_round;
 #[path = "policy/fifth_round.rs"]
 mod fifth_round;
 #[path = "policy/fourth_round.rs"]

@@ -48,6 +48,22 @@ const REFERENCE_ARGS: &[&str] = &[
     "subnet_group_name",
 ];
 
+/// Arguments that name an existing resource when written in a file: keys,
+/// reservations, topics and monitoring roles of the account. A deployment
+/// makes none of them, so none may be named, however spelled (a key of
+/// another account holds the database's data hostage). A plan is not held
+/// to them: AWS fills some in itself (the default `aws/rds` key).
+const FILE_REFERENCE_ARGS: &[&str] = &[
+    "kms_key_id",
+    "kms_key_arn",
+    "master_user_secret_kms_key_id",
+    "performance_insights_kms_key_id",
+    "capacity_reservation_id",
+    "notification_topic_arn",
+    "monitoring_role_arn",
+    "service_account_role_arn",
+];
+
 /// The resource types an argument of [`REFERENCE_ARGS`] (and `role`,
 /// `bucket`) may point at: a log group's `name` is the author's text, and
 /// passed as `bucket` it names any bucket of the account.
@@ -95,6 +111,13 @@ fn referenced_types(key: &str) -> &'static [&'static str] {
             "aws_secretsmanager_secret",
             "aws_secretsmanager_secret_version",
         ],
+        "kms_key_id"
+        | "kms_key_arn"
+        | "master_user_secret_kms_key_id"
+        | "performance_insights_kms_key_id" => &["aws_kms_key"],
+        "capacity_reservation_id" => &["aws_ec2_capacity_reservation"],
+        "notification_topic_arn" => &["aws_sns_topic"],
+        "monitoring_role_arn" | "service_account_role_arn" => &["aws_iam_role"],
         _ => &[],
     }
 }
@@ -157,7 +180,7 @@ const IN_OWN_NETWORK: &[(&str, &[&str])] = &[
 
 impl Gate<'_> {
     pub(super) fn foreign(&mut self, kind: &str, address: &str, body: &Body) {
-        let mut keys: Vec<&str> = REFERENCE_ARGS.to_vec();
+        let mut keys: Vec<&str> = [REFERENCE_ARGS, FILE_REFERENCE_ARGS].concat();
         if BUCKET_ATTACHMENTS.contains(&kind) {
             keys.push("bucket");
         }
@@ -413,7 +436,7 @@ impl Gate<'_> {
         values: &serde_json::Value,
         own: &OwnNames,
     ) {
-        let mut keys: Vec<&str> = REFERENCE_ARGS.to_vec();
+        let mut keys: Vec<&str> = [REFERENCE_ARGS, FILE_REFERENCE_ARGS].concat();
         if BUCKET_ATTACHMENTS.contains(&kind) {
             keys.push("bucket");
         }

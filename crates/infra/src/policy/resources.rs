@@ -407,6 +407,20 @@ impl Gate<'_> {
                 if !standard {
                     refuse(self, Rule::SizeNotBounded, "upgrade_policy { support_type = \"STANDARD\" } is required: a version past standard support (the default, EXTENDED) bills the control plane six times over.".to_owned());
                 }
+                // A provisioned control plane is billed by the hour on top.
+                let scaled = body
+                    .blocks()
+                    .filter(|b| {
+                        b.identifier() == "control_plane_scaling_config"
+                            || is_dynamic(b, "control_plane_scaling_config")
+                    })
+                    .any(|b| {
+                        attr(b.body(), "tier")
+                            .is_none_or(|t| as_str(self.resolve(t)).as_deref() != Some("standard"))
+                    });
+                if scaled {
+                    refuse(self, Rule::SizeNotBounded, "control_plane_scaling_config: a tier other than \"standard\" bills a provisioned control plane by the hour; leave it out.".to_owned());
+                }
             }
             "aws_s3_object" | "aws_s3_bucket" if attr(body, "acl").is_some() => {
                 refuse(
@@ -506,15 +520,31 @@ impl Gate<'_> {
         let Some(name) = attr(body, "final_snapshot_identifier") else {
             return;
         };
-        let text = hcl::format::to_string(self.resolve(name)).unwrap_or_default();
+        // A string (or a choice between strings and null), compared as
+        // written: a function around it (`lower(…)`) would hide that two
+        // names are one.
+        let names: Option<Vec<String>> = match self.resolve(name) {
+            Expression::Conditional(choice) => [&choice.true_expr, &choice.false_expr]
+                .into_iter()
+                .filter(|branch| !matches!(branch, Expression::Null))
+                .map(snapshot_name_text)
+                .collect(),
+            single => snapshot_name_text(single).map(|text| vec![text]),
+        };
         let copies = attr(body, "count").is_some() || attr(body, "for_each").is_some();
-        let per_copy = ["count.index", "each.key", "each.value"]
-            .iter()
-            .any(|key| text.contains(key));
-        if !self.final_snapshots.insert(text) || (copies && !per_copy) {
+        let clash = match names {
+            Some(names) => names.into_iter().any(|text| {
+                let per_copy = ["count.index", "each.key", "each.value"]
+                    .iter()
+                    .any(|key| text.contains(key));
+                !self.final_snapshots.insert(text) || (copies && !per_copy)
+            }),
+            None => true,
+        };
+        if clash {
             self.violation(
                 Rule::Lifecycle,
-                format!("{address}: final_snapshot_identifier is the same as another store's (or each copy's): the second delete finds the snapshot taken and the destroy fails; give each store a name of its own (\"${{local.name}}-db-final-…\", \"${{local.name}}-cache-final-…\")."),
+                format!("{address}: final_snapshot_identifier is the same as another store's (or each copy's), or not a string the gate can compare: the second delete finds the snapshot taken and the destroy fails; write each store's name as a string of its own (\"${{local.name}}-db-final-…\", \"${{local.name}}-cache-final-…\")."),
             );
         }
     }
@@ -867,6 +897,12 @@ impl Gate<'_> {
             self.violation(Rule::LocalFile, message);
         }
     }
+}
+
+/// The text of a final snapshot name written as a string or template.
+fn snapshot_name_text(expr: &Expression) -> Option<String> {
+    matches!(expr, Expression::String(_) | Expression::TemplateExpr(_))
+        .then(|| hcl::format::to_string(expr).unwrap_or_default())
 }
 
 /// `aws_instance.app`, `data.http.x`, `module.m`, `provider "aws"`, `locals`.

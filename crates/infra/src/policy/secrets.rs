@@ -107,7 +107,7 @@ impl Gate<'_> {
         let mut reads = 0;
         let mut followed = Vec::new();
         walk(expr, &mut |e| match e {
-            Expression::FuncCall(call) if call.name.name.as_str() == "keys" => {
+            Expression::FuncCall(call) if is_keys(call) && call.name.name.as_str() == "keys" => {
                 keys_calls.push(e.clone());
             }
             Expression::Traversal(traversal) => {
@@ -173,7 +173,9 @@ fn of_keys(expr: &Expression) -> bool {
 
 fn is_keys(call: &FuncCall) -> bool {
     match call.name.name.as_str() {
-        "keys" => true,
+        // Of a variable or local itself: keys of a `for` that builds keys
+        // out of values would carry the values.
+        "keys" => matches!(call.args.as_slice(), [Expression::Traversal(_)]),
         name if NAME_COLLECTIONS.contains(&name) => call.args.first().is_some_and(of_keys),
         _ => false,
     }

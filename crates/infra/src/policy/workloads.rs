@@ -42,6 +42,15 @@ const DYNAMIC_BLOCKS: &[&str] = &["env"];
 /// Service types the app may be exposed with.
 const SERVICE_TYPES: &[&str] = &["ClusterIP", "LoadBalancer"];
 
+/// The annotations a Service may carry, with their values.
+const SERVICE_ANNOTATIONS: &[(&str, &str)] = &[
+    ("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-scheme",
+        "internet-facing",
+    ),
+];
+
 impl Gate<'_> {
     /// The rules for one `kubernetes_*` resource.
     pub(super) fn workloads(&mut self, kind: &str, address: &str, body: &Body) {
@@ -170,22 +179,7 @@ impl Gate<'_> {
     /// A service: a type the app needs, no external IPs (they take traffic
     /// meant for other addresses), and from outside only the app port.
     fn service(&mut self, address: &str, body: &Body) {
-        // An internal load balancer gives `app_url` a private address, which
-        // deployflow's health check would probe from the worker's network.
-        let internal = body
-            .blocks()
-            .filter(|b| b.identifier() == "metadata")
-            .filter_map(|m| attr(m.body(), "annotations"))
-            .any(|annotations| {
-                let text = hcl::format::to_string(self.resolve(annotations)).unwrap_or_default();
-                text.contains("aws-load-balancer-internal") || text.contains("\"internal\"")
-            });
-        if internal {
-            self.violation(
-                Rule::PodPrivilege,
-                format!("{address}: an internal load balancer gives the app a private address, which deployflow's health check would probe from the worker's network; the app's load balancer faces the internet."),
-            );
-        }
+        self.service_annotations(address, body);
         for spec in body.blocks().filter(|b| b.identifier() == "spec") {
             let spec = spec.body();
             let kind = attr(spec, "type")
@@ -229,6 +223,44 @@ impl Gate<'_> {
                         ),
                     );
                 }
+            }
+        }
+    }
+}
+
+impl Gate<'_> {
+    /// A Service's annotations tell AWS's controller what load balancer to
+    /// make: an internal one (whose private address the worker's health
+    /// check would probe), the account's Elastic IPs or certificate, its
+    /// subnets or security groups. Only the template's are allowed, as a
+    /// literal object.
+    fn service_annotations(&mut self, address: &str, body: &Body) {
+        for metadata in body.blocks().filter(|b| b.identifier() == "metadata") {
+            let Some(annotations) = attr(metadata.body(), "annotations") else {
+                continue;
+            };
+            let allowed = match self.resolve(annotations) {
+                Expression::Object(object) => object.iter().all(|(key, value)| {
+                    let key = super::expr::key_text(key);
+                    let value = as_str(self.resolve(value));
+                    SERVICE_ANNOTATIONS
+                        .iter()
+                        .any(|(k, v)| key.as_deref() == Some(*k) && value.as_deref() == Some(*v))
+                }),
+                _ => false,
+            };
+            if !allowed {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!(
+                        "{address}: a Service's annotations may only be {} (a literal object): others make an internal load balancer, or one on the account's addresses, certificate, subnets or security groups.",
+                        SERVICE_ANNOTATIONS
+                            .iter()
+                            .map(|(k, v)| format!("{k:?} = {v:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
             }
         }
     }

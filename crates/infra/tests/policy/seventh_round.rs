@@ -15,7 +15,7 @@ fn a_seventh_round_of_attacks_is_refused() {
     assert_each_refused(vec![(
         "another workload's capacity reservation behind a template directive",
         format!("resource \"aws_instance\" \"x\" {{\n  {INSTANCE}\n  capacity_reservation_specification {{\n    capacity_reservation_target {{\n      capacity_reservation_id = \"%{{ if true }}cr-0123456789abcdef0%{{ endif }}\"\n    }}\n  }}\n}}\n"),
-        &[Rule::TemplateDirective],
+        &[Rule::TemplateDirective, Rule::ForeignResource],
         &vm,
     ),
     (
