@@ -907,3 +907,23 @@ fn an_operand_of_a_condition_and_a_service_worker_read_nothing_required() {
     ]);
     assert!(required(&a).is_empty(), "{:?}", a.required_env);
 }
+
+/// A variable the start command expands after a colon is a port: the
+/// image's value is its default (a bare number, not an address).
+#[test]
+fn a_variable_expanded_after_a_colon_is_a_port_with_the_image_value() {
+    let a = run(&[
+        (
+            "Dockerfile",
+            "FROM golang:1.21\nENV LISTEN_POST=8080\nCOPY . /src\nRUN cd /src && go build -o /app\nCMD /app --listen=:$LISTEN_POST\n",
+        ),
+        ("go.mod", "module x\n\ngo 1.21\n"),
+        (
+            "main.go",
+            "package main\n\nimport \"net/http\"\n\nfunc main() {\n\thttp.ListenAndServe(\":8080\", nil)\n}\n",
+        ),
+    ]);
+    let listen = a.env.iter().find(|v| v.name == "LISTEN_POST").unwrap();
+    assert_eq!(listen.default.as_deref(), Some("8080"));
+    assert!(!listen.required);
+}

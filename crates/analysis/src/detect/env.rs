@@ -151,13 +151,21 @@ pub(crate) fn command_reads(dockerfile: &super::docker::Dockerfile) -> Vec<EnvRe
     let Some(command) = &dockerfile.command else {
         return Vec::new();
     };
-    re!(r"\$\{([A-Z][A-Z0-9_]*)(?::?-([^}]*))?\}|\$([A-Z][A-Z0-9_]*)")
+    re!(r"(:)?\$\{([A-Z][A-Z0-9_]*)(?::?-([^}]*))?\}|(:)?\$([A-Z][A-Z0-9_]*)")
         .captures_iter(&command.value)
         .filter_map(|c| {
-            let name = c.get(1).or(c.get(3))?.as_str();
+            let name = c.get(2).or(c.get(5))?.as_str();
+            // After a colon (`--listen=:$PORT`, `host:$PORT`) it is a port:
+            // the image's own value is its default, a bare number.
+            let port_position = c.get(1).or(c.get(4)).is_some();
+            let image_value = dockerfile
+                .env
+                .get(name)
+                .filter(|_| port_position)
+                .map(|v| v.value.clone());
             (!PLATFORM.contains(&name)).then(|| EnvRead {
                 name: name.to_owned(),
-                default: c.get(2).map(|d| d.as_str().to_owned()),
+                default: c.get(3).map(|d| d.as_str().to_owned()).or(image_value),
                 example: false,
                 strict: false,
                 at: command
