@@ -197,6 +197,11 @@ fn classify(name: &str) -> Option<(Owner, Part)> {
     if upper == "DB_CONNECTION" {
         return Some((Owner::AnySql, Part::Driver));
     }
+    // Prisma's `directUrl` by its documented name: `prisma migrate deploy`
+    // fails when it is unset, and against one plain database it is the URL.
+    if upper == "DIRECT_URL" {
+        return Some((Owner::AnySql, Part::Url { scheme: None }));
+    }
     if let Some(rest) = upper.strip_prefix("PG")
         && !rest.starts_with('_')
     {
@@ -683,6 +688,21 @@ mod tests {
             "{}",
             plan.not_provisioned[0].reason
         );
+    }
+
+    #[test]
+    fn prismas_direct_url_is_wired_with_the_database_url() {
+        let analysis = app(
+            &[("DATABASE_URL", true, None), ("DIRECT_URL", false, None)],
+            &["postgres"],
+        );
+        let plan = plan(&analysis, &asking(None), Target::DockerHost);
+        let wired: Vec<&str> = plan.provisioned[0]
+            .wiring
+            .iter()
+            .map(|w| w.name.as_str())
+            .collect();
+        assert_eq!(wired, ["DATABASE_URL", "DIRECT_URL"]);
     }
 
     #[test]
