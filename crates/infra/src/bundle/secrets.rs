@@ -41,13 +41,16 @@ pub fn generated_value(name: &str, random: &[u8]) -> String {
 
 /// The Makefile line that appends a fresh value of `name` to `env_file`
 /// unless that file already holds one (the first `make up` makes it, every
-/// later one keeps it).
+/// later one keeps it). A file the repository commits without a final
+/// newline gets one first, so its last line stays whole.
 pub(super) fn makefile_line(name: &str, env_file: &str) -> String {
     let value = match form_of(name) {
         Form::Hex => format!("$$(od -An -N{RANDOM_BYTES} -tx1 /dev/urandom | tr -d ' \\n')"),
         Form::LaravelKey => "base64:$$(head -c 32 /dev/urandom | base64)".to_owned(),
     };
-    format!("\t@grep -qs '^{name}=' {env_file} || echo \"{name}={value}\" >> {env_file}\n")
+    format!(
+        "\t@grep -qs '^{name}=' {env_file} || {{ [ -z \"$$(tail -c 1 {env_file} 2>/dev/null)\" ] || echo >> {env_file}; echo \"{name}={value}\" >> {env_file}; }}\n"
+    )
 }
 
 #[cfg(test)]
@@ -72,7 +75,7 @@ mod tests {
         let line = makefile_line("JWT_SECRET", "app/.env");
         assert!(
             line.starts_with(
-                "\t@grep -qs '^JWT_SECRET=' app/.env || echo \"JWT_SECRET=$$(od -An -N24"
+                "\t@grep -qs '^JWT_SECRET=' app/.env || { [ -z \"$$(tail -c 1 app/.env 2>/dev/null)\" ] || echo >> app/.env; echo \"JWT_SECRET=$$(od -An -N24"
             ),
             "{line}"
         );

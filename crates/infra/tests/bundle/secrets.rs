@@ -29,7 +29,7 @@ fn keys_the_app_signs_with_are_generated_and_credentials_are_asked_for() {
     assert_eq!(bundle.generated_secrets, ["APP_KEY", "JWT_SECRET"]);
     let makefile = &bundle.files["Makefile"];
     assert!(
-        makefile.contains("grep -qs '^APP_KEY=' .env || echo \"APP_KEY=base64:$$(head -c 32 /dev/urandom | base64)\" >> .env"),
+        makefile.contains("grep -qs '^APP_KEY=' .env || { [ -z \"$$(tail -c 1 .env 2>/dev/null)\" ] || echo >> .env; echo \"APP_KEY=base64:$$(head -c 32 /dev/urandom | base64)\" >> .env; }"),
         "{makefile}"
     );
     assert!(

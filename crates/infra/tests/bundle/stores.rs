@@ -216,7 +216,7 @@ fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
     for name in &bundle.generated_secrets {
         assert!(
             makefile.contains(&format!(
-                "grep -qs '^{name}=' .env || echo \"{name}=$$(od -An -N24 -tx1 /dev/urandom"
+                "grep -qs '^{name}=' .env || {{ [ -z \"$$(tail -c 1 .env 2>/dev/null)\" ] || echo >> .env; echo \"{name}=$$(od -An -N24 -tx1 /dev/urandom"
             )),
             "{makefile}"
         );
