@@ -343,8 +343,21 @@ fn kept_image(
         );
     }
     let command = kept_command(files, &path, launch, out);
-    let build_args =
-        build_env::declared_app_args(analysis, files.repo().text(&path).unwrap_or_default());
+    let dockerfile_text = files.repo().text(&path).unwrap_or_default();
+    // `COPY . .` would take the `.env` that `make up` fills with secrets.
+    let ignore_path = join(&context, ".dockerignore");
+    let (ignore, _) = super::dockerignore::env_files_ignored(
+        files.repo().text(&ignore_path),
+        &copied_paths(dockerfile_text),
+    );
+    if let Some(text) = ignore {
+        out.write(
+            &ignore_path,
+            text,
+            "Keeps .env files, where make up writes the stores' passwords and the app's keys, out of the image the repository's Dockerfile builds.".to_owned(),
+        );
+    }
+    let build_args = build_env::declared_app_args(analysis, dockerfile_text);
     ImagePlan {
         probe: Probe::for_runtime(analysis.runtime()),
         dockerfile: path,

@@ -684,9 +684,12 @@ fn cases() -> Vec<Case> {
                 ("main.py", ""),
             ],
             check: |b| {
-                assert!(
-                    !b.files.contains_key("Dockerfile") && !b.files.contains_key(".dockerignore")
-                );
+                assert!(!b.files.contains_key("Dockerfile"));
+                // The repository's Dockerfile copies everything: the .env
+                // that make up fills with secrets is kept out.
+                let ignore = &b.files[".dockerignore"];
+                assert!(ignore.lines().any(|l| l == ".env"), "{ignore}");
+                assert!(!ignore.lines().any(|l| l == ".git"), "{ignore}");
                 assert_eq!(compose_service(b)["build"].as_str(), Some("."));
                 assert!(
                     compose_service(b)["command"].is_null(),
