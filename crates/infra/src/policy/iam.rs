@@ -837,25 +837,33 @@ fn managed_policy_name(value: &Expression) -> Option<ManagedName> {
 
 /// `data.aws_iam_policy_document.NAME.json` (an index after the name allowed).
 fn is_policy_document_json(expr: &Expression) -> bool {
+    policy_document_name(expr).is_some()
+}
+
+/// `NAME` of `data.aws_iam_policy_document.NAME.json` (an index after the
+/// name allowed).
+pub(super) fn policy_document_name(expr: &Expression) -> Option<&str> {
     use hcl::expr::TraversalOperator as Op;
     let Expression::Traversal(t) = expr else {
-        return false;
+        return None;
     };
     let data = matches!(&t.expr, Expression::Variable(v) if v.as_str() == "data");
     match t.operators.as_slice() {
         [
             Op::GetAttr(kind),
-            Op::GetAttr(_),
+            Op::GetAttr(name),
             between @ ..,
             Op::GetAttr(json),
-        ] => {
-            data && kind.as_str() == "aws_iam_policy_document"
-                && json.as_str() == "json"
-                && between
-                    .iter()
-                    .all(|op| matches!(op, Op::Index(_) | Op::LegacyIndex(_)))
+        ] if data
+            && kind.as_str() == "aws_iam_policy_document"
+            && json.as_str() == "json"
+            && between
+                .iter()
+                .all(|op| matches!(op, Op::Index(_) | Op::LegacyIndex(_))) =>
+        {
+            Some(name.as_str())
         }
-        _ => false,
+        _ => None,
     }
 }
 

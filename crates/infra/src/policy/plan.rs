@@ -185,6 +185,13 @@ impl OwnNames {
             .is_some_and(|found| types.is_empty() || types.iter().any(|t| found.contains(*t)))
     }
 
+    fn add(&mut self, name: &str, kind: &str) {
+        self.types
+            .entry(name.to_owned())
+            .or_default()
+            .insert(kind.to_owned());
+    }
+
     /// The ARNs AWS gave this deployment's resources.
     pub(super) fn arns(&self) -> impl Iterator<Item = &String> {
         self.arns.iter()
@@ -213,17 +220,15 @@ fn module_names(module: &Value, names: &mut OwnNames) {
             Some("data") => format!("data.{kind}"),
             _ => kind.to_owned(),
         };
-        for key in ["id", "arn", "name", "function_name", "repository_url"] {
-            if let Some(value) = resource
-                .pointer(&format!("/values/{key}"))
+        let value_at = |pointer: &str| {
+            resource
+                .pointer(pointer)
                 .and_then(Value::as_str)
-                && !value.is_empty()
-            {
-                names
-                    .types
-                    .entry(value.to_owned())
-                    .or_default()
-                    .insert(kind.clone());
+                .filter(|value| !value.is_empty())
+        };
+        for key in ["id", "arn", "name", "function_name", "repository_url"] {
+            if let Some(value) = value_at(&format!("/values/{key}")) {
+                names.add(value, &kind);
                 if key == "arn" {
                     names.arns.insert(value.to_owned());
                 }
@@ -231,16 +236,9 @@ fn module_names(module: &Value, names: &mut OwnNames) {
         }
         // The security group EKS makes for an own cluster is the cluster's.
         if kind == "aws_eks_cluster"
-            && let Some(group) = resource
-                .pointer("/values/vpc_config/0/cluster_security_group_id")
-                .and_then(Value::as_str)
-            && !group.is_empty()
+            && let Some(group) = value_at("/values/vpc_config/0/cluster_security_group_id")
         {
-            names
-                .types
-                .entry(group.to_owned())
-                .or_default()
-                .insert("aws_security_group".to_owned());
+            names.add(group, "aws_security_group");
         }
     }
     let children = module.get("child_modules").and_then(Value::as_array);

@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use hcl::expr::{Expression, TraversalOperator};
+use hcl::expr::Expression;
 
 use super::expr::{as_str, attr};
+use super::iam::policy_document_name;
 use super::structure::Gate;
 
 impl Gate<'_> {
@@ -71,23 +72,5 @@ impl Gate<'_> {
             }
         }
         Some(services)
-    }
-}
-
-/// `NAME` of `data.aws_iam_policy_document.NAME.json`.
-fn policy_document_name(expr: &Expression) -> Option<&str> {
-    let Expression::Traversal(traversal) = expr else {
-        return None;
-    };
-    let data = matches!(&traversal.expr, Expression::Variable(v) if v.as_str() == "data");
-    match traversal.operators.as_slice() {
-        [
-            TraversalOperator::GetAttr(kind),
-            TraversalOperator::GetAttr(name),
-            TraversalOperator::GetAttr(json),
-        ] if data && kind.as_str() == "aws_iam_policy_document" && json.as_str() == "json" => {
-            Some(name.as_str())
-        }
-        _ => None,
     }
 }
