@@ -109,6 +109,9 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             ))
         })
         .collect();
+    drop_unbuildable(services, &name, &compose_dir, target, &mut |k, r| {
+        adjustments.push(note(k, r))
+    });
     let mut wired = Vec::new();
     for (other, service) in services.iter_mut() {
         let other = scalar_text(other);
@@ -290,6 +293,68 @@ fn own_names(repo: &Snapshot, app_dir: &str) -> Vec<String> {
         .map(|n| n.to_ascii_lowercase())
         .filter(|n| !n.is_empty())
         .collect()
+}
+
+/// Another service whose image cannot be built from the repository as it
+/// is (its Dockerfile copies files the repository does not hold, or is
+/// missing): `docker compose up --build` builds every service, so one such
+/// service stops the app from starting at all. It is left out, and so is
+/// every mention of it in the other services' `depends_on` and `links`.
+fn drop_unbuildable(
+    services: &mut Mapping,
+    app: &str,
+    compose_dir: &str,
+    target: &Target,
+    note: &mut Note,
+) {
+    let broken: Vec<(String, String)> = services
+        .iter()
+        .filter_map(|(name, service)| {
+            let name = scalar_text(name);
+            let service = service.as_mapping()?;
+            if name == app {
+                return None;
+            }
+            let dockerfile = service_dockerfile(service, compose_dir)?;
+            let context = build_dir(service, compose_dir)?;
+            let why = match target.repo.text(&dockerfile) {
+                Some(text) => super::kept_dockerfile::missing_source(
+                    &dockerfile,
+                    text,
+                    &context,
+                    target.repo,
+                )?,
+                None => format!("{dockerfile} is not in the repository"),
+            };
+            Some((name, why))
+        })
+        .collect();
+    for (name, why) in broken {
+        services.remove(name.as_str());
+        for (_, service) in services.iter_mut() {
+            let Some(service) = service.as_mapping_mut() else {
+                continue;
+            };
+            for key in ["depends_on", "links"] {
+                match service.get_mut(key) {
+                    Some(Value::Sequence(items)) => items.retain(|i| {
+                        let text = scalar_text(i);
+                        text != name && !text.starts_with(&format!("{name}:"))
+                    }),
+                    Some(Value::Mapping(map)) => {
+                        map.remove(name.as_str());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "Service `{name}` was left out: its image cannot be built from the repository ({why}), and `docker compose up --build` would stop on it before the app starts."
+            ),
+        );
+    }
 }
 
 /// The repository path of the Dockerfile a service builds with.

@@ -10,15 +10,7 @@ use analysis::Snapshot;
 /// Why the Dockerfile at `path`, built in `context`, cannot build the app;
 /// `None` when it can, as far as its files tell.
 pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -> Option<String> {
-    let copies: Vec<Vec<String>> = instructions(text)
-        .filter(|(keyword, args)| {
-            matches!(keyword.as_str(), "COPY" | "ADD")
-                && !args
-                    .iter()
-                    .any(|a| a.to_ascii_lowercase().starts_with("--from"))
-        })
-        .map(|(_, args)| args)
-        .collect();
+    let copies = context_copies(text);
     // Copying nothing and starting nothing, it is a tools image (a Gitpod
     // workspace, a dev container); one with a command may get the code
     // through a compose file's mount.
@@ -29,7 +21,18 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
             "{path} copies nothing from the repository and starts nothing (it holds tools, not the app)"
         ));
     }
-    for args in copies {
+    missing_source(path, text, context, repo)
+}
+
+/// The first source a `COPY`/`ADD` of the Dockerfile at `path` takes from
+/// `context` that the repository does not hold, said as a reason.
+pub(super) fn missing_source(
+    path: &str,
+    text: &str,
+    context: &str,
+    repo: &Snapshot,
+) -> Option<String> {
+    for args in context_copies(text) {
         let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
         let Some((_, sources)) = paths.split_last() else {
             continue;
@@ -38,7 +41,11 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
             if source.contains('$') || source.contains("://") {
                 continue;
             }
-            let source = source.trim_start_matches("./").trim_end_matches('/');
+            // `/public` is the context's `public` too.
+            let source = source
+                .trim_start_matches("./")
+                .trim_start_matches('/')
+                .trim_end_matches('/');
             // The first component: a folder the repository does not have
             // at all is a build's output (`build/`, `target/`, `dist/`).
             let first = source.split('/').next().unwrap_or_default();
@@ -59,6 +66,20 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
         }
     }
     None
+}
+
+/// The arguments of each `COPY`/`ADD` that takes from the build context
+/// (not from another stage).
+fn context_copies(text: &str) -> Vec<Vec<String>> {
+    instructions(text)
+        .filter(|(keyword, args)| {
+            matches!(keyword.as_str(), "COPY" | "ADD")
+                && !args
+                    .iter()
+                    .any(|a| a.to_ascii_lowercase().starts_with("--from"))
+        })
+        .map(|(_, args)| args)
+        .collect()
 }
 
 /// `(KEYWORD, arguments)` of each instruction, continuation lines joined;

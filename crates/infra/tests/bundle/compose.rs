@@ -345,3 +345,48 @@ fn a_service_building_the_development_image_builds_the_apps_own() {
         "built api/dev.Dockerfile"
     ));
 }
+
+/// A companion service whose image cannot be built from the repository (its
+/// Dockerfile copies folders the build context does not hold) would stop
+/// `docker compose up --build` before the app starts: it is left out, with
+/// the mentions of it; one that builds stays.
+#[test]
+fn a_companion_service_that_cannot_be_built_is_left_out() {
+    let analysis = with(
+        app("node", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    depends_on: [client, proxy]\n  client:\n    build:\n      context: ./client\n    ports: ['8001:3000']\n  proxy:\n    build: ./proxy\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM node:22\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
+        ),
+        ("server.js", ""),
+        ("package.json", "{}"),
+        (
+            "client/Dockerfile",
+            "FROM node:22\nCOPY /public ./public\nCOPY /src ./src\nCMD [\"npm\", \"start\"]\n",
+        ),
+        ("client/src/index.js", ""),
+        (
+            "proxy/Dockerfile",
+            "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n",
+        ),
+        ("proxy/nginx.conf", "events {}\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    assert!(doc["services"].get("client").is_none(), "{doc:?}");
+    assert!(doc["services"].get("proxy").is_some());
+    assert_eq!(strings(&compose_service(&bundle)["depends_on"]), ["proxy"]);
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "Service `client` was left out"
+    ));
+}
