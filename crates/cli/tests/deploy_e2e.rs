@@ -123,6 +123,8 @@ impl Stack {
             .env("TERRAFORM_STOP_GRACE_SECONDS", "2")
             .env("HEALTHCHECK_DEADLINE_SECONDS", "2")
             .env("HEALTHCHECK_INTERVAL_MS", "100")
+            // The fake's app answers on loopback.
+            .env("HEALTHCHECK_ALLOW_PRIVATE", "true")
             .env("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
             .env("SECRETS_KEY", "7f".repeat(32))
@@ -455,6 +457,29 @@ async fn a_failed_health_check_is_retried_without_applying_again() {
     assert_eq!(job["state"], "HealthChecked", "{job:#}");
     assert_eq!(stack.count("apply"), 1, "the retry must not apply again");
     assert_eq!(outcomes(&job, "healthcheck").last().unwrap(), "succeeded");
+}
+
+/// A worker on its defaults probes a cloud deployment only on the internet:
+/// Terraform printing a loopback (or metadata) URL fails the check unprobed,
+/// at once and for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_deployment_on_a_private_address_is_not_probed() {
+    let mut stack = Stack::without_worker(None).await;
+    let mut worker = stack.command(&["worker"]);
+    worker.env_remove("HEALTHCHECK_ALLOW_PRIVATE");
+    stack.spawn_worker(worker);
+    let repo = stack.repo("shop", &flask_app());
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "failed").await;
+    assert_eq!(job["failed_step"], "healthcheck", "{job:#}");
+    assert_eq!(job["error_code"], "healthcheck.not_public", "{job:#}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("127.0.0.1 is not an internet address"),
+        "{error}"
+    );
+    assert_eq!(outcomes(&job, "healthcheck").len(), 1, "{job:#}");
+    assert!(job["outputs"]["healthcheck"].is_null(), "{job:#}");
 }
 
 /// A change only the plan shows (a value the files compute) is held to the

@@ -145,6 +145,9 @@ catalogue! {
     TERRAFORM_COMMAND = "terraform.command":
         "A Terraform or cloud command failed."
         => "The step is retried; the job's logs hold the command's own message.";
+    HEALTHCHECK_NOT_PUBLIC = "healthcheck.not_public":
+        "The URL the deployment printed is not on the internet (a private, loopback or metadata address, or a name resolving only to such)."
+        => "A cloud deployment's app_url must be its public address; the worker probes nothing else (HEALTHCHECK_ALLOW_PRIVATE=true for a private network of your own).";
     HEALTHCHECK_UNHEALTHY = "healthcheck.unhealthy":
         "The deployed app did not answer its health check in time."
         => "Check the app's logs where it runs; the job names the URL probed and the last answer.";

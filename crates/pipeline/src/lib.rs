@@ -16,6 +16,7 @@ mod memo;
 pub mod plan;
 mod preflight;
 mod probe;
+mod public_address;
 mod run_network;
 mod secrets;
 mod steps;

@@ -137,6 +137,17 @@ pub struct ApplyConfig {
         global = true
     )]
     pub healthcheck_interval_ms: u64,
+
+    /// Let the health check probe a cloud deployment on a private, loopback or
+    /// link-local address (a private network of your own; tests). Off, an
+    /// app_url that is not on the internet fails the check unprobed.
+    #[arg(
+        long,
+        env = "HEALTHCHECK_ALLOW_PRIVATE",
+        default_value_t = false,
+        global = true
+    )]
+    pub healthcheck_allow_private: bool,
 }
 
 impl ApplyConfig {
@@ -175,6 +186,7 @@ impl ApplyConfig {
             deadline: Duration::from_secs(self.healthcheck_deadline_seconds),
             first_interval: first,
             max_interval: first.max(Duration::from_secs(15)),
+            allow_private_addresses: self.healthcheck_allow_private,
             ..HealthConfig::default()
         }
     }

@@ -100,6 +100,9 @@ pub struct HealthConfig {
     pub first_interval: Duration,
     pub max_interval: Duration,
     pub request_timeout: Duration,
+    /// Whether a cloud deployment's URL may be a private or loopback address
+    /// (the docker-host target's always is).
+    pub allow_private_addresses: bool,
 }
 
 impl Default for HealthConfig {
@@ -109,6 +112,7 @@ impl Default for HealthConfig {
             first_interval: Duration::from_secs(1),
             max_interval: Duration::from_secs(15),
             request_timeout: Duration::from_secs(10),
+            allow_private_addresses: false,
         }
     }
 }
