@@ -14,6 +14,8 @@ mod eighth_round;
 mod fifth_round;
 #[path = "policy/fourth_round.rs"]
 mod fourth_round;
+#[path = "policy/ninth_round.rs"]
+mod ninth_round;
 #[path = "policy/seventh_round.rs"]
 mod seventh_round;
 #[path = "policy/sixth_round.rs"]
@@ -1686,7 +1688,8 @@ resource "aws_lambda_permission" "other" {
   function_name = aws_lambda_function.app.function_name
   principal     = "111122223333"
 }"#,
-            &[Rule::IamAction, Rule::IamPrincipal],
+            // The other account's number is refused wherever it is written.
+            &[Rule::IamAction, Rule::IamPrincipal, Rule::ForeignResource],
             &serverless,
         ),
         (
@@ -2121,7 +2124,7 @@ data "aws_iam_policy_document" "steal" {
   }
 }"#
             .to_owned(),
-            &[Rule::ForeignResource],
+            &[Rule::ForeignResource, Rule::BlockNotAllowed],
             &container_service,
         ),
         (

@@ -71,7 +71,7 @@ fn base_changes() -> Vec<Value> {
         ),
         create(
             "aws_s3_bucket.bundle",
-            json!({"bucket": "app-bundle", "id": "app-bundle", "arn": "arn:aws:s3:::app-bundle"}),
+            json!({"bucket": "app-bundle", "id": "app-bundle", "arn": "arn:aws:s3:::app-bundle", "force_destroy": true}),
         ),
         create(
             "aws_iam_role_policy.bundle",
@@ -272,6 +272,18 @@ fn hostile_planned_changes_are_refused_by_their_rule() {
             )],
             &[Rule::InstanceTypeNotPinned],
         ),
+        (
+            "a fleet of instances, each copy its own change",
+            (0..11)
+                .map(|i| {
+                    create(
+                        &format!("aws_instance.fleet[{i}]"),
+                        json!({"instance_type": "t2.small"}),
+                    )
+                })
+                .collect(),
+            &[Rule::SizeNotBounded],
+        ),
     ];
     for (what, extra, expected) in cases {
         let report = check_extra(extra);
@@ -302,7 +314,10 @@ fn a_fleet_is_refused() {
 
 #[test]
 fn a_resource_from_another_provider_namespace_is_refused() {
-    let mut foreign = create("aws_s3_bucket.x", json!({"bucket": "x"}));
+    let mut foreign = create(
+        "aws_s3_bucket.x",
+        json!({"bucket": "x", "force_destroy": true}),
+    );
     foreign["provider_name"] = json!("registry.terraform.io/evil/aws");
     assert_eq!(
         rules(&check_extra(vec![foreign])),

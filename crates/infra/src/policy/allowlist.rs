@@ -85,7 +85,6 @@ const SERVERLESS_RESOURCES: &[&str] = &[
 const KUBERNETES_RESOURCES: &[&str] = &[
     "aws_eks_cluster",
     "aws_eks_node_group",
-    "aws_eks_addon",
     "aws_launch_template",
     "kubernetes_namespace_v1",
     "kubernetes_secret_v1",

@@ -23,7 +23,7 @@ pub(super) fn as_str(expr: &Expression) -> Option<String> {
 fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
     let text = |index: usize| call.args.get(index).and_then(as_str);
     let number = |index: usize| call.args.get(index).and_then(as_int);
-    if !call.name.namespace.is_empty() {
+    if !is_builtin(call) {
         return None;
     }
     Some(match (call.name.name.as_str(), call.args.len()) {
@@ -64,13 +64,20 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
             };
             whole.get(offset..end)?.iter().collect()
         }
-        ("join", 2) => {
-            let Some(Expression::Array(items)) = call.args.get(1) else {
-                return None;
-            };
-            let parts: Option<Vec<String>> = items.iter().map(as_str).collect();
-            parts?.join(&text(0)?)
+        ("join", 2) => string_list(call.args.get(1)?)?.join(&text(0)?),
+        ("element", 2) => {
+            let items = string_list(&call.args[0])?;
+            let index = usize::try_from(number(1)?).ok()?;
+            items.get(index % items.len().max(1))?.clone()
         }
+        ("coalesce", _) => call
+            .args
+            .iter()
+            .find_map(|a| as_str(a).filter(|t| !t.is_empty()))?,
+        ("one", 1) => match string_list(&call.args[0])?.as_slice() {
+            [single] => single.clone(),
+            _ => return None,
+        },
         ("format", n) if n >= 1 => {
             let pattern = text(0)?;
             let mut args = (1..n).map(text);
@@ -91,6 +98,66 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// A call of Terraform's own functions: unqualified, or `core::lower`.
+fn is_builtin(call: &hcl::expr::FuncCall) -> bool {
+    match call.name.namespace.as_slice() {
+        [] => true,
+        [core] => core.as_str() == "core",
+        _ => false,
+    }
+}
+
+/// The strings a list expression of literals is: `["a", "b"]`, and
+/// Terraform's list functions of such lists (`split(",", "a,b")`,
+/// `reverse`, `concat`, `compact`, `tolist`, `distinct`, `sort`).
+pub(super) fn string_list(expr: &Expression) -> Option<Vec<String>> {
+    match expr {
+        Expression::Array(items) => items.iter().map(as_str).collect(),
+        Expression::Parenthesis(inner) => string_list(inner),
+        Expression::FuncCall(call) if is_builtin(call) => {
+            let arg = |index: usize| call.args.get(index);
+            match (call.name.name.as_str(), call.args.len()) {
+                ("split", 2) => {
+                    let separator = as_str(arg(0)?)?;
+                    let whole = as_str(arg(1)?)?;
+                    if separator.is_empty() {
+                        return None;
+                    }
+                    Some(whole.split(separator.as_str()).map(str::to_owned).collect())
+                }
+                ("reverse", 1) => {
+                    let mut items = string_list(arg(0)?)?;
+                    items.reverse();
+                    Some(items)
+                }
+                ("tolist" | "distinct" | "sort", 1) => {
+                    let mut items = string_list(arg(0)?)?;
+                    if call.name.name.as_str() == "sort" {
+                        items.sort();
+                    }
+                    if call.name.name.as_str() == "distinct" {
+                        let mut seen = std::collections::BTreeSet::new();
+                        items.retain(|item| seen.insert(item.clone()));
+                    }
+                    Some(items)
+                }
+                ("compact", 1) => {
+                    let mut items = string_list(arg(0)?)?;
+                    items.retain(|item| !item.is_empty());
+                    Some(items)
+                }
+                ("concat", _) => {
+                    let lists: Option<Vec<Vec<String>>> =
+                        call.args.iter().map(string_list).collect();
+                    Some(lists?.concat())
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Terraform's `title`: the first letter of each word upper-cased.

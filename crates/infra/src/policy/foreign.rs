@@ -46,6 +46,9 @@ const REFERENCE_ARGS: &[&str] = &[
     "layers",
     "db_subnet_group_name",
     "subnet_group_name",
+    // An Elastic IP named by its address moves off whatever holds it.
+    "public_ip",
+    "certificate_arn",
 ];
 
 /// Arguments that name an existing resource when written in a file: keys,
@@ -62,6 +65,8 @@ const FILE_REFERENCE_ARGS: &[&str] = &[
     "notification_topic_arn",
     "monitoring_role_arn",
     "service_account_role_arn",
+    // An EKS cluster's secrets encrypted under a key someone else holds.
+    "key_arn",
 ];
 
 /// The resource types an argument of [`REFERENCE_ARGS`] (and `role`,
@@ -104,6 +109,8 @@ fn referenced_types(key: &str) -> &'static [&'static str] {
         "layers" => &["aws_lambda_layer_version"],
         "instance" => &["aws_instance"],
         "network_interface" => &["aws_network_interface"],
+        "public_ip" => &["aws_eip"],
+        "certificate_arn" => &["aws_acm_certificate"],
         // A volume restored from a snapshot holds another one's data; no
         // configuration here makes snapshots, so none passes.
         "snapshot_id" => &["aws_ebs_snapshot"],
@@ -160,8 +167,36 @@ fn job_named(kind: &str) -> Option<(&'static str, &'static str)> {
 
 /// Prefixes of EC2 and VPC resource ids (`sg-0123456789abcdef0`).
 const ID_PREFIXES: &[&str] = &[
-    "sg", "subnet", "vpc", "igw", "rtb", "eni", "nat", "eipalloc", "vol", "snap", "lt", "i", "acl",
-    "pcx", "tgw", "vpce", "ami", "cr", "dopt", "eigw", "cgw", "vgw", "fs", "fsap", "h",
+    "sg",
+    "subnet",
+    "vpc",
+    "igw",
+    "rtb",
+    "eni",
+    "nat",
+    "eipalloc",
+    "vol",
+    "snap",
+    "lt",
+    "i",
+    "acl",
+    "pcx",
+    "tgw",
+    "vpce",
+    "ami",
+    "cr",
+    "dopt",
+    "eigw",
+    "cgw",
+    "vgw",
+    "fs",
+    "fsap",
+    "h",
+    "ipam-pool",
+    "ipv4pool-ec2",
+    "ipv6pool-ec2",
+    "ipam",
+    "ipam-scope",
 ];
 
 /// Resources AWS places in the account's default VPC unless told their
@@ -218,6 +253,16 @@ impl Gate<'_> {
         }
         if kind == "aws_lb" {
             self.load_balancer_groups(address, body);
+        }
+        // Reassociation takes an address from the instance that holds it.
+        if kind == "aws_eip_association"
+            && attr(body, "allow_reassociation")
+                .is_some_and(|v| !matches!(self.resolve(v), Expression::Bool(false)))
+        {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: allow_reassociation moves the address off whatever holds it; leave it unset (the deployment's own address is free)."),
+            );
         }
         self.address_pools(kind, address, body);
         if let Some((_, keys)) = IN_OWN_NETWORK.iter().find(|(k, _)| *k == kind) {
@@ -398,6 +443,7 @@ impl Gate<'_> {
     /// locals and variable defaults they could be read from).
     pub(super) fn foreign_literals(&mut self, address: &str, body: &Body) {
         let mut literals = Vec::new();
+        let mut accounts = Vec::new();
         let mut templates = Vec::new();
         walk_body(body, &mut |expr| {
             if let Some(text) = as_str(expr)
@@ -406,6 +452,16 @@ impl Gate<'_> {
                 literals.push(text);
             } else if matches!(expr, Expression::TemplateExpr(_)) {
                 templates.push(expr.clone());
+            }
+            // An account number in any text: an ARN spelled in pieces
+            // (`join(":", split(",", "arn,aws,acm,…"))`) still carries it.
+            // A data source's may name a publisher (an AMI's owner).
+            if !address.starts_with("data.")
+                && matches!(expr, Expression::String(_) | Expression::TemplateExpr(_))
+                && let Some(account) =
+                    account_number(&hcl::format::to_string(expr).unwrap_or_default())
+            {
+                accounts.push(account.to_owned());
             }
         });
         // `"i-${local.x}"`: an id written in pieces is an id all the same.
@@ -420,6 +476,15 @@ impl Gate<'_> {
                 Rule::ForeignResource,
                 format!(
                     "{address}: {text:?} names an existing resource of the account; a deployment only touches resources it creates (refer to them, e.g. aws_security_group.app.id)."
+                ),
+            );
+        }
+        accounts.dedup();
+        for account in accounts {
+            self.violation(
+                Rule::ForeignResource,
+                format!(
+                    "{address}: {account} is an AWS account's number, however the text around it is spelled; a deployment names no account: its own ARNs come from its resources (aws_lb.app.arn)."
                 ),
             );
         }
@@ -579,6 +644,8 @@ impl Gate<'_> {
                 "queue" => (&["queue_arn"], &["aws_sqs_queue"]),
                 "topic" => (&["topic_arn"], &["aws_sns_topic"]),
                 "lambda_function" => (&["lambda_function_arn"], &["aws_lambda_function"]),
+                // An EKS cluster's `encryption_config { provider { key_arn } }`.
+                "provider" => (&["key_arn"], &["aws_kms_key"]),
                 _ => (&[], &[]),
             };
             for key in what {
@@ -811,9 +878,9 @@ pub(super) fn names_resource_by(
         })
 }
 
-/// `sg-0123abcd`, `subnet-0123456789abcdef0`.
+/// `sg-0123abcd`, `subnet-0123456789abcdef0`, `ipam-pool-0123456789abcdef0`.
 fn is_resource_id(text: &str) -> bool {
-    let Some((prefix, hex)) = text.split_once('-') else {
+    let Some((prefix, hex)) = text.rsplit_once('-') else {
         return false;
     };
     ID_PREFIXES.contains(&prefix)
@@ -850,6 +917,28 @@ fn is_id_start(text: &str) -> bool {
 }
 
 /// `arn:aws:iam::123456789012:role/admin`: an ARN naming an account.
+/// A run of exactly twelve digits: an AWS account's number. A deployment's
+/// own ARNs come from its resources, never from a number written down.
+fn account_number(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        if !bytes[start].is_ascii_digit() {
+            start += 1;
+            continue;
+        }
+        let end = bytes[start..]
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .map_or(bytes.len(), |n| start + n);
+        if end - start == 12 {
+            return Some(&text[start..end]);
+        }
+        start = end;
+    }
+    None
+}
+
 fn is_account_arn(text: &str) -> bool {
     let parts: Vec<&str> = text.splitn(6, ':').collect();
     parts.len() == 6

@@ -1,7 +1,8 @@
 //! The gate's second look: the planned changes of `terraform show -json
 //! PLANFILE`, checked with the same rules as the files before the plan may be
 //! approved or applied. A value the files compute (a CIDR from a tag, a policy
-//! built with `format`, a name from a local) is a literal here.
+//! built with `format`, a name from a local) is a literal here, and so is
+//! the number of copies a `for_each` over a computed set makes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +39,7 @@ pub(super) fn check(plan: &Value, policy: &Policy) -> Vec<Violation> {
     for change in changes {
         resource_change(&mut gate, change, &own);
     }
+    gate.fleet_sizes();
     gate.world_coverage();
     gate.file = PLANNED_CHANGES.to_owned();
     gate.into_violations()
@@ -144,6 +146,9 @@ fn resource_change(gate: &mut Gate<'_>, change: &Value, own: &OwnNames) {
     {
         return;
     }
+    // Each copy of a `count` or `for_each` is a change of its own: a set
+    // the files compute is counted here.
+    gate.count_copies(kind, 1);
     let changed = changed_values(change.pointer("/change/before"), after);
     gate.planned_resource(kind, address, &body(&changed));
     gate.planned_iam(kind, address, &changed, own);
@@ -226,7 +231,14 @@ fn module_names(module: &Value, names: &mut OwnNames) {
                 .and_then(Value::as_str)
                 .filter(|value| !value.is_empty())
         };
-        for key in ["id", "arn", "name", "function_name", "repository_url"] {
+        for key in [
+            "id",
+            "arn",
+            "name",
+            "function_name",
+            "repository_url",
+            "public_ip",
+        ] {
             if let Some(value) = value_at(&format!("/values/{key}")) {
                 names.add(value, &kind);
                 if key == "arn" {

@@ -87,6 +87,12 @@ const FLEET_LIMITS: &[(&str, u32)] = &[
     ("kubernetes_service", 2),
 ];
 
+/// The `dynamic` blocks the gate reads through: a security group's rules
+/// (`ingress.rs`) and a container's variables (`workloads.rs`). Every
+/// other rule reads nested blocks by their name, which a `dynamic` block
+/// does not have.
+const READABLE_DYNAMIC_BLOCKS: &[&str] = &["ingress", "egress", "env"];
+
 /// Resource arguments that upload a local file.
 const UPLOAD_ARGS: &[&str] = &["source", "filename"];
 
@@ -98,6 +104,7 @@ impl Gate<'_> {
         let address = format!("{kind}.{name}");
         self.note_aws_use(kind, &address);
         self.resource_type(kind, &address);
+        self.dynamic_blocks(kind, &address, block.body());
         let body = block.body();
         self.provisioners(&address, body);
         self.region_argument(&address, body);
@@ -117,16 +124,21 @@ impl Gate<'_> {
         self.stores(kind, &address, body);
         self.workloads(kind, &address, body);
         self.images(kind, &address, body);
+        let copies = attr(body, "count")
+            .and_then(as_int)
+            .or_else(|| {
+                attr(body, "for_each")
+                    .and_then(literal_elements)
+                    .and_then(|n| i64::try_from(n).ok())
+            })
+            .unwrap_or(1);
+        self.count_copies(kind, u32::try_from(copies.max(0)).unwrap_or(u32::MAX));
+    }
+
+    /// Adds `copies` to what the blocks of `kind` make together, for the
+    /// kinds [`Self::fleet_sizes`] bounds.
+    pub(super) fn count_copies(&mut self, kind: &str, copies: u32) {
         if kind == "aws_instance" || FLEET_LIMITS.iter().any(|(t, _)| *t == kind) {
-            let copies = attr(body, "count")
-                .and_then(as_int)
-                .or_else(|| {
-                    attr(body, "for_each")
-                        .and_then(literal_elements)
-                        .and_then(|n| i64::try_from(n).ok())
-                })
-                .unwrap_or(1);
-            let copies = u32::try_from(copies.max(0)).unwrap_or(u32::MAX);
             let total = self.copies.entry(kind.to_owned()).or_default();
             *total = total.saturating_add(copies);
         }
@@ -154,7 +166,10 @@ impl Gate<'_> {
             }
         }
         for message in refused {
-            self.file = super::WHOLE_CONFIGURATION.to_owned();
+            // A plan's findings are all the plan's.
+            if !self.planned {
+                self.file = super::WHOLE_CONFIGURATION.to_owned();
+            }
             self.line = None;
             self.violation(Rule::SizeNotBounded, message);
         }
@@ -174,6 +189,29 @@ impl Gate<'_> {
         self.sizes(address, values, false);
         self.compute_sizes(kind, address, values);
         self.stores(kind, address, values);
+    }
+
+    /// `dynamic` blocks only of the kinds the rules read through, at any
+    /// depth: a `dynamic "launch_template"` would take an existing
+    /// template's role past the rule on `launch_template` blocks.
+    pub(super) fn dynamic_blocks(&mut self, kind: &str, address: &str, body: &Body) {
+        for block in body.blocks() {
+            // A pod template is read block by block by `workloads.rs`, which
+            // refuses its dynamic blocks itself.
+            if kind.starts_with("kubernetes_") && block.identifier() == "template" {
+                continue;
+            }
+            if block.identifier() == "dynamic" {
+                let label = labels(block).first().copied().unwrap_or_default();
+                if !READABLE_DYNAMIC_BLOCKS.contains(&label) {
+                    self.violation(
+                        Rule::BlockNotAllowed,
+                        format!("{address}: a dynamic \"{label}\" block is not one the gate can read; write the {label} blocks out one by one."),
+                    );
+                }
+            }
+            self.dynamic_blocks(kind, address, block.body());
+        }
     }
 
     /// A task's or a function's size, at most what the choose step gives.
@@ -345,9 +383,13 @@ impl Gate<'_> {
                     .find(|b| b.identifier() == "ebs")
                     .map(Block::body)
             };
+            // A launch template's is a string ("true"), as its plan shows it.
             !settings
                 .and_then(|b| attr(b, "delete_on_termination"))
-                .is_some_and(|v| matches!(self.resolve(v), Expression::Bool(true)))
+                .is_some_and(|v| match self.resolve(v) {
+                    Expression::Bool(on) => *on,
+                    other => as_str(other).as_deref() == Some("true"),
+                })
         });
         if dynamic || volumes.len() > 1 || kept {
             refuse(self, Rule::SizeNotBounded, "one volume at most, with delete_on_termination = true and no dynamic block: volumes written in a loop, or kept after the instance is gone, are billed without end.".to_owned());
@@ -387,6 +429,10 @@ impl Gate<'_> {
                 if !extended_off {
                     refuse(self, Rule::SizeNotBounded, "engine_lifecycle_support = \"open-source-rds-extended-support-disabled\" is required: a version past standard support is otherwise billed Extended Support, several times the database's price.".to_owned());
                 }
+                // Given IOPS and no storage type, RDS makes the disk io1.
+                if attr(body, "iops").is_some() && literal(self, "storage_type").is_none() {
+                    refuse(self, Rule::SizeNotBounded, "iops without storage_type = \"gp3\": RDS then provisions io1 storage, priced per IOPS.".to_owned());
+                }
                 if literal(self, "multi_az").is_some_and(|v| !matches!(v, Expression::Bool(false)))
                 {
                     refuse(
@@ -421,6 +467,15 @@ impl Gate<'_> {
                 if scaled {
                     refuse(self, Rule::SizeNotBounded, "control_plane_scaling_config: a tier other than \"standard\" bills a provisioned control plane by the hour; leave it out.".to_owned());
                 }
+            }
+            // Reserved load balancer capacity is billed by the hour, used or not.
+            "aws_lb"
+                if body.blocks().any(|b| {
+                    b.identifier() == "minimum_load_balancer_capacity"
+                        || is_dynamic(b, "minimum_load_balancer_capacity")
+                }) =>
+            {
+                refuse(self, Rule::SizeNotBounded, "minimum_load_balancer_capacity reserves capacity units billed every hour, used or not; leave it out.".to_owned());
             }
             "aws_s3_object" | "aws_s3_bucket" if attr(body, "acl").is_some() => {
                 refuse(
@@ -673,6 +728,7 @@ impl Gate<'_> {
         if !self.data_type(kind, &address) {
             return;
         }
+        self.dynamic_blocks(kind, &address, block.body());
         self.region_argument(&address, block.body());
         self.iam(kind, &address, block);
         self.data_scope(kind, &address, block.body());

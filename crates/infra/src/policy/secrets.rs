@@ -4,7 +4,7 @@
 //! never from values.
 
 use hcl::Block;
-use hcl::expr::{Expression, FuncCall, TraversalOperator};
+use hcl::expr::{Expression, FuncCall, ObjectKey, TraversalOperator};
 
 use super::Rule;
 use super::expr::{attr, walk, walk_body};
@@ -107,7 +107,9 @@ impl Gate<'_> {
         let mut reads = 0;
         let mut followed = Vec::new();
         walk(expr, &mut |e| match e {
-            Expression::FuncCall(call) if is_keys(call) && call.name.name.as_str() == "keys" => {
+            Expression::FuncCall(call)
+                if is_keys_of_a_reference(call) && self.keys_are_names(&call.args[0], depth) =>
+            {
                 keys_calls.push(e.clone());
             }
             Expression::Traversal(traversal) => {
@@ -124,6 +126,33 @@ impl Gate<'_> {
                 .iter()
                 .map(|value| self.all_secret_reads(value, depth + 1, keys_calls))
                 .sum::<usize>()
+    }
+
+    /// Whether the keys of `expr` are names only: a variable's, or those of
+    /// a local that is one or an object written out. A local built by a
+    /// `for` (`{ for n, v in var.app_env : "${n}=${v}" => n }`) can make
+    /// its keys of the values.
+    fn keys_are_names(&self, expr: &Expression, depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        match expr {
+            Expression::Parenthesis(inner) => self.keys_are_names(inner, depth + 1),
+            Expression::Object(object) => object.keys().all(|key| {
+                matches!(
+                    key,
+                    ObjectKey::Identifier(_) | ObjectKey::Expression(Expression::String(_))
+                )
+            }),
+            Expression::Traversal(traversal) => match &traversal.expr {
+                Expression::Variable(root) if root.as_str() == "var" => true,
+                Expression::Variable(root) if root.as_str() == "local" => self
+                    .named_value(traversal)
+                    .is_some_and(|value| self.keys_are_names(value, depth + 1)),
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     /// What `local.NAME…` or `var.NAME…` (other than the app's settings)
@@ -173,10 +202,14 @@ fn of_keys(expr: &Expression) -> bool {
 
 fn is_keys(call: &FuncCall) -> bool {
     match call.name.name.as_str() {
-        // Of a variable or local itself: keys of a `for` that builds keys
-        // out of values would carry the values.
-        "keys" => matches!(call.args.as_slice(), [Expression::Traversal(_)]),
+        "keys" => is_keys_of_a_reference(call),
         name if NAME_COLLECTIONS.contains(&name) => call.args.first().is_some_and(of_keys),
         _ => false,
     }
+}
+
+/// `keys(var.x)` or `keys(local.x)`: of a variable or local itself, since the
+/// keys of a `for` that builds keys out of values would carry the values.
+fn is_keys_of_a_reference(call: &FuncCall) -> bool {
+    call.name.name.as_str() == "keys" && matches!(call.args.as_slice(), [Expression::Traversal(_)])
 }

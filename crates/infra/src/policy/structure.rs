@@ -741,7 +741,9 @@ impl<'p> Gate<'p> {
     /// configuration, covers the internet.
     pub(super) fn world_coverage(&mut self) {
         if let Some(problem) = self.coverage.refusal(&self.policy.world_open_ports) {
-            self.file = WHOLE_CONFIGURATION.to_owned();
+            if !self.planned {
+                self.file = WHOLE_CONFIGURATION.to_owned();
+            }
             self.line = None;
             self.violation(problem.rule, problem.message);
         }

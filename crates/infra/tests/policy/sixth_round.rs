@@ -47,7 +47,7 @@ fn a_sixth_round_of_attacks_is_refused() {
         (
             "volumes written in a loop and kept after the instance",
             instance("  dynamic \"ebs_block_device\" {\n    for_each = toset([\"b\", \"c\"])\n    content {\n      device_name           = \"/dev/sd${ebs_block_device.value}\"\n      delete_on_termination = false\n    }\n  }\n"),
-            &[Rule::SizeNotBounded],
+            &[Rule::SizeNotBounded, Rule::BlockNotAllowed],
             &vm,
         ),
         (
