@@ -849,7 +849,7 @@ fn is_build_config(path: &str) -> bool {
 /// or a boolean as written. Anything else (`dirname(__DIR__)`, a constant, a
 /// call) is computed by the app, so its text is no value to hand it back:
 /// empty, which says "the app has its own default".
-fn literal_default(text: &str) -> String {
+pub(super) fn literal_default(text: &str) -> String {
     let text = text.trim();
     let unquoted = ['"', '\'', '`'].iter().find_map(|q| {
         text.strip_prefix(*q)

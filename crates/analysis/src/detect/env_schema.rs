@@ -247,11 +247,18 @@ fn helper_calls(file: &FileEntry) -> Vec<EnvRead> {
             )
         })
         .filter_map(|hit| {
+            // A default that is no literal (`gin.DebugMode`) still makes the
+            // variable optional, with no value to write for it.
             let default = hit
                 .group(3)
                 .map(str::trim)
                 .filter(|d| !d.is_empty())
-                .map(|d| d.trim_matches(['"', '\'', '`']).to_owned());
+                .map(|d| match super::env::literal_default(d) {
+                    empty if empty.is_empty() && !matches!(d, "\"\"" | "''" | "``") => {
+                        super::env::COPES_WITHOUT.to_owned()
+                    }
+                    literal => literal,
+                });
             Some(EnvRead {
                 name: hit.group(2)?.to_owned(),
                 default,
@@ -316,6 +323,19 @@ mod tests {
         assert_eq!(
             found("configuration.ts", alias),
             [("DATABASE_URL".into(), true), ("LOG_LEVEL".into(), false)]
+        );
+        let gin = "mode := getEnvWithDefault(\"GIN_MODE\", gin.DebugMode)\nkey := getEnvWithDefault(\"KEY\", \"secret\")\n";
+        let file = FileEntry {
+            path: "config.go".to_owned(),
+            size: gin.len() as u64,
+            content: Some(gin.to_owned()),
+            encoding: None,
+        };
+        let defaults: Vec<Option<String>> =
+            helper_calls(&file).into_iter().map(|r| r.default).collect();
+        assert_eq!(
+            defaults,
+            [Some("None".to_owned()), Some("secret".to_owned())]
         );
         let go = "// Lire la configuration’\nfunc goDotEnvVariable(key string) string {\n\treturn os.Getenv(key)\n}\nuser :=’goDotEnvVariable(\"DB_USER\")\nport := getEnvOr(\"PORT\", \"8080\")\n";
         assert_eq!(
