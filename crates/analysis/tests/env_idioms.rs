@@ -927,3 +927,39 @@ fn a_variable_expanded_after_a_colon_is_a_port_with_the_image_value() {
     assert_eq!(listen.default.as_deref(), Some("8080"));
     assert!(!listen.required);
 }
+
+#[test]
+fn a_variable_spring_makes_its_datasource_url_of_holds_a_jdbc_url() {
+    let pom = "<project><dependencies><dependency><artifactId>spring-boot-starter-web</artifactId></dependency><dependency><artifactId>spring-boot-starter-data-jpa</artifactId></dependency><dependency><artifactId>mysql-connector-j</artifactId></dependency></dependencies></project>";
+    let yaml = "spring:\n  datasource:\n    url: ${MYSQL_URL}\n    username: ${MYSQL_USER:root}\n  data:\n    redis:\n      url: ${REDIS_URL}\n";
+    let a = run(&[
+        ("pom.xml", pom),
+        (
+            "src/main/java/app/App.java",
+            "@SpringBootApplication\npublic class App {}\n",
+        ),
+        ("src/main/resources/application.yml", yaml),
+    ]);
+    let scheme = |name: &str| {
+        a.env
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.url_scheme.clone())
+    };
+    assert_eq!(scheme("MYSQL_URL").as_deref(), Some("jdbc"), "{:#?}", a.env);
+    assert_eq!(scheme("REDIS_URL"), None);
+
+    let properties = "spring.datasource.url=${DB_URL:jdbc:postgresql://localhost:5432/app}\n";
+    let a = run(&[
+        ("pom.xml", pom),
+        ("src/main/resources/application.properties", properties),
+    ]);
+    let db_url = a.env.iter().find(|v| v.name == "DB_URL").unwrap();
+    assert!(
+        db_url
+            .url_scheme
+            .as_deref()
+            .is_some_and(|s| s.starts_with("jdbc")),
+        "{db_url:?}"
+    );
+}

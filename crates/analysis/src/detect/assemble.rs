@@ -687,7 +687,8 @@ fn environment(
     };
     let for_other_services = other_services_only(&reads, code_reads, docker, &view.dir);
     not_required.extend(for_other_services.iter().map(String::as_str));
-    let (vars, evidence) = env::summarise(&reads, &provided, &not_required);
+    let (mut vars, evidence) = env::summarise(&reads, &provided, &not_required);
+    super::env_frameworks::mark_jdbc_urls(view, &mut vars);
     a.required_env = vars
         .iter()
         .filter(|v| v.required)

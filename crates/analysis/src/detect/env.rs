@@ -1011,11 +1011,16 @@ pub(crate) fn summarise(
     (vars, evidence)
 }
 
-/// `postgresql+asyncpg` of `postgresql+asyncpg://u:p@localhost/db`.
+/// `postgresql+asyncpg` of `postgresql+asyncpg://u:p@localhost/db`,
+/// `jdbc:mysql` of `jdbc:mysql://localhost:3306/app`.
 fn url_scheme(value: &str) -> Option<String> {
     let (scheme, _) = value.split_once("://")?;
-    let plain = !scheme.is_empty()
-        && scheme
+    let subprotocol = scheme
+        .strip_prefix("jdbc:")
+        .or_else(|| scheme.strip_prefix("JDBC:"))
+        .unwrap_or(scheme);
+    let plain = !subprotocol.is_empty()
+        && subprotocol
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     plain.then(|| scheme.to_ascii_lowercase())
@@ -1417,6 +1422,10 @@ mod tests {
             Some("postgresql+asyncpg")
         );
         assert_eq!(url_scheme("Redis://localhost").as_deref(), Some("redis"));
+        assert_eq!(
+            url_scheme("jdbc:mysql://localhost:3306/app").as_deref(),
+            Some("jdbc:mysql")
+        );
         for none in ["localhost:5432", "://x", "a b://x", ""] {
             assert_eq!(url_scheme(none), None, "{none:?}");
         }

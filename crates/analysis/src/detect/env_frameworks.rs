@@ -6,6 +6,7 @@
 use super::env::EnvRead;
 use super::scan::{Spot, hits};
 use super::view::{AppView, file_name};
+use crate::facts::EnvVar;
 use crate::snapshot::FileEntry;
 
 /// Every read of these kinds in `file`.
@@ -294,6 +295,39 @@ fn spring_datasource(file: &FileEntry, text: &str) -> Vec<EnvRead> {
         .into_iter()
         .map(|name| read(name, true, spot.clone()))
         .collect()
+}
+
+/// Variables a Spring configuration makes its datasource URL of
+/// (`spring.datasource.url: ${MYSQL_URL}`): their value is a JDBC URL, so
+/// their scheme is `jdbc` whatever their name says.
+pub(crate) fn mark_jdbc_urls(view: &AppView<'_>, vars: &mut [EnvVar]) {
+    let placeholder = re!(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}$");
+    for file in view.files.iter().filter(|f| is_spring_config(&f.path)) {
+        let Some(text) = file.content.as_deref() else {
+            continue;
+        };
+        let url = if file.path.ends_with(".properties") {
+            text.lines().find_map(|line| {
+                let (key, value) = line.split_once('=')?;
+                (key.trim() == "spring.datasource.url").then(|| value.trim().to_owned())
+            })
+        } else {
+            super::yaml::lookup(text, "spring.datasource.url").map(|(value, _)| value)
+        };
+        let Some(name) = url
+            .as_deref()
+            .map(|u| u.trim_matches(['"', '\'']))
+            .and_then(|u| placeholder.captures(u))
+            .map(|c| c[1].to_owned())
+        else {
+            continue;
+        };
+        for var in vars.iter_mut().filter(|v| v.name == name) {
+            if var.url_scheme.is_none() {
+                var.url_scheme = Some("jdbc".to_owned());
+            }
+        }
+    }
 }
 
 /// A Spring Boot app with JPA or JDBC and no datasource URL configured, nor

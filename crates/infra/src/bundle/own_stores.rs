@@ -186,6 +186,13 @@ impl OwnStore {
                 };
                 format!("{scheme}://{credentials}{host}:{port}/{path}")
             }
+            Part::JdbcUrl => format!(
+                "jdbc:{}://{host}:{port}/{}?user={}&password={}",
+                self.kind.jdbc_subprotocol(),
+                url_part(&self.database),
+                url_part(&self.user),
+                url_part(&self.password)
+            ),
             Part::Host => host.clone(),
             Part::Port => port.to_string(),
             Part::User => self.user.clone(),
@@ -242,7 +249,7 @@ fn url_part(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         match c {
-            ':' | '@' | '/' | '?' | '#' | '%' | ' ' => {
+            ':' | '@' | '/' | '?' | '#' | '%' | ' ' | '&' | '=' | '+' => {
                 out.push_str(&format!("%{:02X}", c as u32));
             }
             _ => out.push(c),

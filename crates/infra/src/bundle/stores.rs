@@ -59,6 +59,10 @@ pub(super) fn wired_value(kind: StoreKind, part: &Part) -> String {
                 ),
             }
         }
+        Part::JdbcUrl => format!(
+            "jdbc:{}://{host}:{port}/{APP_USER}?user={APP_USER}&password={password}",
+            kind.jdbc_subprotocol()
+        ),
         Part::Host => host.to_owned(),
         Part::Port => port.to_string(),
         Part::User if kind == StoreKind::Redis => "default".to_owned(),

@@ -67,6 +67,15 @@ impl StoreKind {
         }
     }
 
+    /// The JDBC subprotocol of its connection URL (`jdbc:postgresql://`).
+    pub fn jdbc_subprotocol(self) -> &'static str {
+        match self {
+            StoreKind::Postgres => "postgresql",
+            StoreKind::Mysql => "mysql",
+            StoreKind::Redis => "redis",
+        }
+    }
+
     /// Laravel's `DB_CONNECTION` name for it.
     pub fn laravel_driver(self) -> &'static str {
         match self {
@@ -85,6 +94,10 @@ pub enum Part {
     Url {
         scheme: Option<String>,
     },
+    /// A JDBC URL with the user and password as its parameters
+    /// (`jdbc:postgresql://host:5432/app?user=app&password=…`): Spring's
+    /// `SPRING_DATASOURCE_URL`, and a variable whose default is one.
+    JdbcUrl,
     Host,
     Port,
     User,
@@ -218,6 +231,16 @@ fn classify(name: &str) -> Option<(Owner, Part)> {
     if is_redis_tls_switch(&upper) {
         return Some((Owner::Store(StoreKind::Redis), Part::Tls));
     }
+    // Spring Boot binds these over `spring.datasource.*`.
+    if let Some(setting) = upper.strip_prefix("SPRING_DATASOURCE_") {
+        let part = match setting {
+            "URL" => Part::JdbcUrl,
+            "USERNAME" => Part::User,
+            "PASSWORD" => Part::Password,
+            _ => return None,
+        };
+        return Some((Owner::AnySql, part));
+    }
     let (prefix, last) = upper.rsplit_once('_')?;
     let owner = owner(prefix)?;
     let part = match last {
@@ -269,10 +292,12 @@ fn owner(prefix: &str) -> Option<Owner> {
     }
 }
 
-/// The store a URL default names by its scheme (`postgresql+asyncpg://`).
+/// The store a URL default names by its scheme (`postgresql+asyncpg://`,
+/// `jdbc:mysql://`).
 fn scheme_of(default: &str) -> Option<(StoreKind, String)> {
     let (scheme, _) = default.split_once("://")?;
-    let base = scheme.split('+').next().unwrap_or(scheme);
+    let subprotocol = scheme.strip_prefix("jdbc:").unwrap_or(scheme);
+    let base = subprotocol.split('+').next().unwrap_or(subprotocol);
     let kind = match base {
         "postgres" | "postgresql" => StoreKind::Postgres,
         "mysql" | "mariadb" => StoreKind::Mysql,
@@ -383,6 +408,15 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             *scheme = scheme_of_variable(name)
                 .filter(|(k, _)| *k == kind)
                 .map(|(_, s)| s);
+            let jdbc = analysis
+                .env
+                .iter()
+                .find(|v| v.name == name)
+                .and_then(|v| v.url_scheme.as_deref())
+                .is_some_and(|s| s == "jdbc" || s.starts_with("jdbc:"));
+            if jdbc && kind.is_sql() {
+                part = Part::JdbcUrl;
+            }
         }
         wired.push((
             kind,
@@ -553,6 +587,57 @@ mod tests {
         );
         let plan = plan(&analysis, &asking(None), Target::ContainerService);
         assert_eq!(plan.wire("REDIS_TLS"), Some((StoreKind::Redis, &Part::Tls)));
+    }
+
+    #[test]
+    fn spring_gets_a_jdbc_url_and_its_own_user_and_password() {
+        let analysis = app(
+            &[
+                ("SPRING_DATASOURCE_URL", true, None),
+                ("SPRING_DATASOURCE_USERNAME", true, None),
+                ("SPRING_DATASOURCE_PASSWORD", true, None),
+            ],
+            &["postgres"],
+        );
+        let wired = plan(&analysis, &asking(None), Target::DockerHost);
+        let postgres = |part| Some((StoreKind::Postgres, part));
+        assert_eq!(
+            wired.wire("SPRING_DATASOURCE_URL"),
+            postgres(&Part::JdbcUrl)
+        );
+        assert_eq!(
+            wired.wire("SPRING_DATASOURCE_USERNAME"),
+            postgres(&Part::User)
+        );
+        assert_eq!(
+            wired.wire("SPRING_DATASOURCE_PASSWORD"),
+            postgres(&Part::Password)
+        );
+
+        // A variable the datasource URL is made of, and one whose default
+        // is a JDBC URL, whatever their names say.
+        let mut analysis = app(
+            &[
+                ("MYSQL_URL", true, None),
+                (
+                    "REPORTS_DB_URL",
+                    false,
+                    Some("jdbc:mysql://localhost:3306/reports"),
+                ),
+            ],
+            &[],
+        );
+        analysis.env[0].url_scheme = Some("jdbc".into());
+        analysis.env[1].url_scheme = Some("jdbc:mysql".into());
+        let wired = plan(&analysis, &asking(None), Target::DockerHost);
+        assert_eq!(
+            wired.wire("MYSQL_URL"),
+            Some((StoreKind::Mysql, &Part::JdbcUrl))
+        );
+        assert_eq!(
+            wired.wire("REPORTS_DB_URL"),
+            Some((StoreKind::Mysql, &Part::JdbcUrl))
+        );
     }
 
     #[test]

@@ -116,6 +116,7 @@ fn wiring(store: &BackingService) -> Value {
                 "url",
                 scheme.as_deref().unwrap_or(store.kind.default_scheme()),
             ),
+            Part::JdbcUrl => ("jdbc_url", store.kind.jdbc_subprotocol()),
             Part::Host => ("host", ""),
             Part::Port => ("port", ""),
             Part::User => ("user", ""),

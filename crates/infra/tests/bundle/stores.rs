@@ -616,3 +616,44 @@ fn node_orm_migrations_run_with_their_tools_kept_in_the_image() {
     // A journal outside the config's folder is not this app's migrations.
     assert_eq!(command(&drizzle("drizzle/meta/_journal.json")), None);
 }
+
+/// Spring reads its datasource as a JDBC URL: the one beside the app is
+/// handed over in that form, with the user and password Spring binds.
+#[test]
+fn a_spring_app_gets_its_datasource_as_a_jdbc_url() {
+    let analysis = with(
+        app("java", "spring-boot", Some(8080), Some("java -jar app.jar")),
+        |a| {
+            for name in [
+                "SPRING_DATASOURCE_URL",
+                "SPRING_DATASOURCE_USERNAME",
+                "SPRING_DATASOURCE_PASSWORD",
+            ] {
+                a.env
+                    .push(var(name, true, name.ends_with("PASSWORD"), None));
+                a.required_env.push(name.into());
+            }
+            a.datastores = vec!["postgres".into()];
+        },
+    );
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let repo = Snapshot::from_texts([(
+        "pom.xml",
+        "<project><dependencies><dependency><artifactId>spring-boot-starter-data-jpa</artifactId></dependency></dependencies></project>",
+    )]);
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let compose = yaml(&bundle.files["compose.yaml"]);
+    let env = &compose["services"]["app"]["environment"];
+    let url = env["SPRING_DATASOURCE_URL"].as_str().unwrap();
+    assert!(
+        url.starts_with("jdbc:postgresql://postgres:5432/app?user=app&password=${"),
+        "{url}"
+    );
+    assert_eq!(env["SPRING_DATASOURCE_USERNAME"].as_str(), Some("app"));
+    assert!(
+        env["SPRING_DATASOURCE_PASSWORD"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("${")),
+        "{env:?}"
+    );
+}
