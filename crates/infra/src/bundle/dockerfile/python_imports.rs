@@ -246,6 +246,23 @@ const DISTRIBUTIONS: &[(&str, &str)] = &[
     ("pptx", "python-pptx"),
     ("fitz", "PyMuPDF"),
     ("google.generativeai", "google-generativeai"),
+    ("google.genai", "google-genai"),
+    ("google.cloud.storage", "google-cloud-storage"),
+    ("google.cloud.firestore", "google-cloud-firestore"),
+    ("google.cloud.bigquery", "google-cloud-bigquery"),
+    ("google.cloud.pubsub", "google-cloud-pubsub"),
+    ("google.cloud.pubsub_v1", "google-cloud-pubsub"),
+    ("google.cloud.secretmanager", "google-cloud-secret-manager"),
+    ("google.cloud.aiplatform", "google-cloud-aiplatform"),
+    ("google.cloud.speech", "google-cloud-speech"),
+    ("google.cloud.texttospeech", "google-cloud-texttospeech"),
+    ("google.cloud.translate", "google-cloud-translate"),
+    ("google.cloud.vision", "google-cloud-vision"),
+    ("google.auth", "google-auth"),
+    ("google.oauth2", "google-auth"),
+    ("google_auth_oauthlib", "google-auth-oauthlib"),
+    ("google.protobuf", "protobuf"),
+    ("google.api_core", "google-api-core"),
     ("googleapiclient", "google-api-python-client"),
     ("sentence_transformers", "sentence-transformers"),
     ("OpenSSL", "pyOpenSSL"),
@@ -266,19 +283,38 @@ pub(super) fn inferred_packages(files: &AppFiles) -> Vec<String> {
             continue;
         }
         for module in imports(files.text(path).unwrap_or_default()) {
-            if STDLIB.contains(&module.as_str()) || own.contains(&module) {
+            let top = module.split('.').next().unwrap_or_default();
+            if STDLIB.contains(&top) || own.contains(top) {
                 continue;
             }
-            let dotted = module.clone();
-            let distribution = DISTRIBUTIONS
-                .iter()
-                .find(|(name, _)| *name == dotted)
-                .map_or(module, |(_, dist)| (*dist).to_owned());
-            packages.insert(distribution);
+            if let Some(distribution) = distribution(&module) {
+                packages.insert(distribution);
+            }
         }
     }
     packages.into_iter().collect()
 }
+
+/// The distribution a dotted module comes from: the longest dotted prefix
+/// that names one, else its top-level name, except a namespace package
+/// (`google`) that many distributions share and none is named after.
+fn distribution(module: &str) -> Option<String> {
+    let mut prefix = module;
+    loop {
+        if let Some((_, dist)) = DISTRIBUTIONS.iter().find(|(name, _)| *name == prefix) {
+            return Some((*dist).to_owned());
+        }
+        match prefix.rsplit_once('.') {
+            Some((shorter, _)) => prefix = shorter,
+            None => break,
+        }
+    }
+    (!NAMESPACE_PACKAGES.contains(&prefix)).then(|| prefix.to_owned())
+}
+
+/// Top-level packages shared by many distributions, none of them installed
+/// by the package's own name (`pip install google` is an unrelated one).
+const NAMESPACE_PACKAGES: &[&str] = &["google", "azure", "zope"];
 
 /// Tests, virtualenvs and migrations are not what the image runs.
 fn is_not_the_app(path: &str) -> bool {
@@ -311,18 +347,42 @@ fn own_modules(sources: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The top-level modules `import x.y` and `from x.y import z` name, at
-/// any indentation; relative imports (`from . import`) are the app's own.
+/// The dotted modules `import x.y` and `from x.y import z` name (`x.y`, and
+/// `x.y.z` for each name imported from it, which may be a submodule), at any
+/// indentation; relative imports (`from . import`) are the app's own.
 fn imports(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     for line in text.lines() {
         let line = line.trim_start();
-        let names: Vec<&str> = if let Some(rest) = line.strip_prefix("import ") {
+        let names: Vec<String> = if let Some(rest) = line.strip_prefix("import ") {
             rest.split(',')
-                .map(|part| part.split_whitespace().next().unwrap_or_default())
+                .map(|part| {
+                    part.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
                 .collect()
         } else if let Some(rest) = line.strip_prefix("from ") {
-            rest.split_whitespace().next().into_iter().collect()
+            let mut words = rest.split_whitespace();
+            let module = words.next().unwrap_or_default();
+            let imported = match (words.next(), module.starts_with('.')) {
+                (Some("import"), false) => words
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .split(',')
+                    .filter_map(|part| part.split_whitespace().next())
+                    .map(|name| name.trim_matches(['(', ')']))
+                    .filter(|name| !name.is_empty() && *name != "*")
+                    .map(|name| format!("{module}.{name}"))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if imported.is_empty() {
+                vec![module.to_owned()]
+            } else {
+                imported
+            }
         } else {
             continue;
         };
@@ -330,17 +390,11 @@ fn imports(text: &str) -> Vec<String> {
             if name.starts_with('.') || name.is_empty() {
                 continue;
             }
-            let google = name.starts_with("google.generativeai");
-            let top = if google {
-                "google.generativeai"
-            } else {
-                name.split('.').next().unwrap_or(name)
-            };
-            if top
+            if name
                 .chars()
                 .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
             {
-                found.push(top.to_owned());
+                found.push(name);
             }
         }
     }
@@ -349,11 +403,30 @@ fn imports(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::imports;
+    use super::{distribution, imports};
 
     #[test]
     fn imports_are_read_at_any_indentation_and_relative_ones_skipped() {
         let text = "import os, sys\nimport yaml as y\nfrom flask import Flask\n    from PIL.Image import open\nfrom . import views\nfrom .models import X\n# import nothing\n";
-        assert_eq!(imports(text), ["os", "sys", "yaml", "flask", "PIL"]);
+        assert_eq!(
+            imports(text),
+            ["os", "sys", "yaml", "flask.Flask", "PIL.Image.open"]
+        );
+    }
+
+    #[test]
+    fn a_dotted_module_comes_from_its_longest_known_prefix() {
+        let text = "from google.cloud import storage, firestore\nimport google.generativeai as genai\nfrom google.oauth2 import service_account\nimport google\nfrom flask import (Flask,\n";
+        let found: Vec<Option<String>> = imports(text).iter().map(|m| distribution(m)).collect();
+        let expected = [
+            Some("google-cloud-storage"),
+            Some("google-cloud-firestore"),
+            Some("google-generativeai"),
+            Some("google-auth"),
+            None,
+            Some("flask"),
+        ];
+        assert_eq!(found, expected.map(|d| d.map(str::to_owned)));
+        assert_eq!(distribution("yaml.loader").as_deref(), Some("PyYAML"));
     }
 }
