@@ -20,6 +20,8 @@ mod ninth_round;
 mod seventh_round;
 #[path = "policy/sixth_round.rs"]
 mod sixth_round;
+#[path = "policy/tenth_round.rs"]
+mod tenth_round;
 
 /// A configuration that passes the `vm` policy on its own.
 const BASE: &str = r#"

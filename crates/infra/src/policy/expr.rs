@@ -114,7 +114,14 @@ fn is_builtin(call: &hcl::expr::FuncCall) -> bool {
 /// `reverse`, `concat`, `compact`, `tolist`, `distinct`, `sort`).
 pub(super) fn string_list(expr: &Expression) -> Option<Vec<String>> {
     match expr {
-        Expression::Array(items) => items.iter().map(as_str).collect(),
+        // Terraform turns numbers into strings where a string is wanted.
+        Expression::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Expression::Number(n) => Some(n.to_string()),
+                other => as_str(other),
+            })
+            .collect(),
         Expression::Parenthesis(inner) => string_list(inner),
         Expression::FuncCall(call) if is_builtin(call) => {
             let arg = |index: usize| call.args.get(index);

@@ -233,6 +233,7 @@ impl Gate<'_> {
             keys.push("role");
         }
         self.reference_args(address, body, &keys);
+        self.keys_of_others(kind, address, body);
         self.foreign_literals(address, body);
         self.built_arns(address, body);
         self.nested_references(address, body);
@@ -253,6 +254,21 @@ impl Gate<'_> {
         }
         if kind == "aws_lb" {
             self.load_balancer_groups(address, body);
+        }
+        // A function on the account's Lambda Managed Instances runs on its
+        // instances, in its subnets, beside its other functions.
+        if kind == "aws_lambda_function"
+            && body.blocks().any(|b| {
+                b.identifier() == "capacity_provider_config"
+                    || (b.identifier() == "dynamic"
+                        && b.labels().first().map(|l| l.as_str())
+                            == Some("capacity_provider_config"))
+            })
+        {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: capacity_provider_config runs the function on an existing capacity provider's instances, in the account's network beside its other functions; leave it out (the function runs on Lambda's own fleet)."),
+            );
         }
         // Reassociation takes an address from the instance that holds it.
         if kind == "aws_eip_association"
@@ -457,7 +473,10 @@ impl Gate<'_> {
             // (`join(":", split(",", "arn,aws,acm,…"))`) still carries it.
             // A data source's may name a publisher (an AMI's owner).
             if !address.starts_with("data.")
-                && matches!(expr, Expression::String(_) | Expression::TemplateExpr(_))
+                && matches!(
+                    expr,
+                    Expression::String(_) | Expression::TemplateExpr(_) | Expression::Number(_)
+                )
                 && let Some(account) =
                     account_number(&hcl::format::to_string(expr).unwrap_or_default())
             {
@@ -550,6 +569,8 @@ impl Gate<'_> {
             ("launch_template", "id", &["aws_launch_template"][..]),
             ("launch_template", "name", &["aws_launch_template"][..]),
             ("access_logs", "bucket", &["aws_s3_bucket"][..]),
+            ("connection_logs", "bucket", &["aws_s3_bucket"][..]),
+            ("health_check_logs", "bucket", &["aws_s3_bucket"][..]),
         ] {
             let nested = values.get(block).and_then(|v| v.as_array());
             for item in nested.into_iter().flatten() {
@@ -627,7 +648,9 @@ impl Gate<'_> {
         for block in body.blocks() {
             let (what, types): (&[&str], &[&str]) = match block.identifier() {
                 "launch_template" => (&["id", "name"], &["aws_launch_template"]),
-                "access_logs" | "connection_logs" => (&["bucket"], &["aws_s3_bucket"]),
+                "access_logs" | "connection_logs" | "health_check_logs" => {
+                    (&["bucket"], &["aws_s3_bucket"])
+                }
                 "service_registries" => (&["registry_arn"], &["aws_service_discovery_service"]),
                 // The cluster's default namespace is the one a service
                 // with Service Connect but no namespace of its own joins.
@@ -694,6 +717,21 @@ impl Gate<'_> {
                 );
             }
             self.nested_references(address, block.body());
+        }
+    }
+
+    /// A KMS key named at any depth (`encryption_configuration { kms_key }`,
+    /// `managed_storage_configuration { fargate_ephemeral_storage_kms_key_id }`,
+    /// a parameter's `key_id`): a deployment makes no key, and data under a
+    /// key someone else holds is theirs to revoke.
+    fn keys_of_others(&mut self, kind: &str, address: &str, body: &Body) {
+        let mut named = Vec::new();
+        collect_key_arguments(kind, "", body, &mut named);
+        for path in named {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: {path} names a KMS key; a deployment makes none, so it uses AWS's own encryption (leave it out): a key of the account or of another is not its to use."),
+            );
         }
     }
 
@@ -804,6 +842,7 @@ impl Gate<'_> {
                 // into a new name (`${role.a.name}-${role.b.name}` is
                 // `prod-admin`, a role of the account).
                 let mut shape = String::new();
+                let mut parts = Vec::new();
                 for element in parsed.elements() {
                     match element {
                         Element::Literal(text) => shape.push_str(text),
@@ -811,11 +850,21 @@ impl Gate<'_> {
                             if self.is_own_reference_to(&i.expr, types, depth + 1) =>
                         {
                             shape.push_str("{}");
+                            parts.push(&i.expr);
                         }
                         _ => return false,
                     }
                 }
-                shape == "{}" || shape == "service/{}/{}"
+                match (shape.as_str(), parts.as_slice()) {
+                    ("{}", _) => true,
+                    // The cluster by its own (job-prefixed) name: a service's
+                    // name is the author's text, `prod-cluster` as well.
+                    ("service/{}/{}", [cluster, service]) => {
+                        self.is_own_reference_to(cluster, &["aws_ecs_cluster"], depth + 1)
+                            && self.is_own_reference_to(service, &["aws_ecs_service"], depth + 1)
+                    }
+                    _ => false,
+                }
             }
             _ => false,
         }
@@ -917,6 +966,26 @@ fn is_id_start(text: &str) -> bool {
 }
 
 /// `arn:aws:iam::123456789012:role/admin`: an ARN naming an account.
+/// The paths of the arguments below `body` that name a KMS key.
+fn collect_key_arguments(kind: &str, prefix: &str, body: &Body, named: &mut Vec<String>) {
+    for attribute in body.attributes() {
+        let key = attribute.key();
+        let names_key = key == "kms_key"
+            || key == "key_arn"
+            || key == "kms_master_key_id"
+            || key.ends_with("kms_key_id")
+            || key.ends_with("kms_key_arn")
+            || (kind == "aws_ssm_parameter" && key == "key_id");
+        if names_key && !matches!(attribute.expr(), Expression::Null) {
+            named.push(format!("{prefix}{key}"));
+        }
+    }
+    for block in body.blocks() {
+        let path = format!("{prefix}{}.", block.identifier());
+        collect_key_arguments(kind, &path, block.body(), named);
+    }
+}
+
 /// A run of exactly twelve digits: an AWS account's number. A deployment's
 /// own ARNs come from its resources, never from a number written down.
 fn account_number(text: &str) -> Option<&str> {

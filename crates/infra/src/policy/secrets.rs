@@ -31,6 +31,18 @@ const SECRET_ATTRIBUTES: &[&str] = &[
     "user_data_base64",
 ];
 
+/// Where the app's settings' values may go, as `TYPE` and the argument's
+/// path: the parameters and the Secret the app reads them from, and a
+/// function's environment. Anywhere else (tags, names, descriptions) a
+/// provider-computed attribute (`tags_all`) carries them out unmarked.
+const APP_ENV_PLACES: &[(&str, &str)] = &[
+    ("aws_ssm_parameter", "value"),
+    ("aws_ssm_parameter", "value_wo"),
+    ("kubernetes_secret_v1", "data"),
+    ("kubernetes_secret_v1", "data_wo"),
+    ("aws_lambda_function", "environment.variables"),
+];
+
 /// Functions that keep a collection of names a collection of names.
 const NAME_COLLECTIONS: &[&str] = &["toset", "tolist", "sort"];
 
@@ -81,13 +93,58 @@ impl Gate<'_> {
         }
     }
 
+    /// The app's settings' values (`var.app_env` outside `keys()`, locals
+    /// followed) only in the arguments of [`APP_ENV_PLACES`].
+    pub(super) fn app_env_placement(&mut self, kind: &str, address: &str, body: &hcl::Body) {
+        let mut misplaced = Vec::new();
+        self.app_env_in(kind, "", body, &mut misplaced);
+        for path in misplaced {
+            self.violation(
+                Rule::SecretExposure,
+                format!("{address}: {path} reads the app's settings (var.app_env); their values go only into the parameters or Secret the app reads them from (or a function's environment), never into tags, names or other arguments that outputs and the account can read."),
+            );
+        }
+    }
+
+    fn app_env_in(&self, kind: &str, prefix: &str, body: &hcl::Body, misplaced: &mut Vec<String>) {
+        for attribute in body.attributes() {
+            let path = format!("{prefix}{}", attribute.key());
+            let allowed = APP_ENV_PLACES.contains(&(kind, path.as_str()));
+            if !allowed && self.reads(attribute.expr(), 0, reads_app_env) > 0 {
+                misplaced.push(path);
+            }
+        }
+        for block in body.blocks() {
+            // A dynamic block's content is the block it makes.
+            let name = match (block.identifier(), block.labels().first()) {
+                ("dynamic", Some(label)) => label.as_str(),
+                ("content", _) => {
+                    self.app_env_in(kind, prefix, block.body(), misplaced);
+                    continue;
+                }
+                (identifier, _) => identifier,
+            };
+            self.app_env_in(kind, &format!("{prefix}{name}."), block.body(), misplaced);
+        }
+    }
+
     /// Secret values `expr` reads outside `keys()`.
     fn secret_reads(&self, expr: &Expression, depth: usize) -> usize {
+        self.reads(expr, depth, reads_secret)
+    }
+
+    /// The traversals `counts` picks that `expr` reads outside `keys()`.
+    fn reads(
+        &self,
+        expr: &Expression,
+        depth: usize,
+        counts: fn(&hcl::expr::Traversal) -> bool,
+    ) -> usize {
         let mut keys_calls = Vec::new();
-        let total = self.all_secret_reads(expr, depth, &mut keys_calls);
+        let total = self.all_secret_reads(expr, depth, &mut keys_calls, counts);
         let in_keys: usize = keys_calls
             .iter()
-            .map(|call| self.all_secret_reads(call, depth, &mut Vec::new()))
+            .map(|call| self.all_secret_reads(call, depth, &mut Vec::new(), counts))
             .sum();
         total.saturating_sub(in_keys)
     }
@@ -99,6 +156,7 @@ impl Gate<'_> {
         expr: &Expression,
         depth: usize,
         keys_calls: &mut Vec<Expression>,
+        counts: fn(&hcl::expr::Traversal) -> bool,
     ) -> usize {
         if depth > 16 {
             // Too deep to follow: count it as a read.
@@ -113,7 +171,7 @@ impl Gate<'_> {
                 keys_calls.push(e.clone());
             }
             Expression::Traversal(traversal) => {
-                if reads_secret(traversal) {
+                if counts(traversal) {
                     reads += 1;
                 } else if let Some(value) = self.named_value(traversal) {
                     followed.push(value.clone());
@@ -124,7 +182,7 @@ impl Gate<'_> {
         reads
             + followed
                 .iter()
-                .map(|value| self.all_secret_reads(value, depth + 1, keys_calls))
+                .map(|value| self.all_secret_reads(value, depth + 1, keys_calls, counts))
                 .sum::<usize>()
     }
 
@@ -169,6 +227,14 @@ impl Gate<'_> {
             _ => None,
         }
     }
+}
+
+/// `var.app_env…`.
+fn reads_app_env(traversal: &hcl::expr::Traversal) -> bool {
+    matches!(&traversal.expr, Expression::Variable(root) if root.as_str() == "var")
+        && traversal.operators.first().is_some_and(
+            |op| matches!(op, TraversalOperator::GetAttr(name) if name.as_str() == "app_env"),
+        )
 }
 
 /// `var.app_env…`, or a resource's or data source's secret attribute.
