@@ -33,6 +33,7 @@ mod own_store_wiring;
 mod own_stores;
 mod plan;
 mod secrets;
+mod sql_dump;
 mod start;
 mod stores;
 mod validate;

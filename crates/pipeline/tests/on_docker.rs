@@ -776,6 +776,46 @@ async fn an_app_that_needs_postgres_and_redis_gets_them_migrated_and_keeps_its_d
     destroy_leaves_nothing(&docker, &outcome, &project).await;
 }
 
+/// An app without migrations that ships its schema as `db/schema.sql`
+/// finds its table (and the row the file inserts) in the PostgreSQL
+/// deployflow runs beside it: the file was loaded on the database's first
+/// start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_without_migrations_finds_the_tables_its_schema_file_makes() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON, POSTGRES]) else {
+        return;
+    };
+    let files: Vec<FixtureFile> = [
+        (
+            "requirements.txt",
+            "flask==3.1.0\npsycopg2-binary==2.9.10\ngunicorn==23.0.0\n",
+        ),
+        (
+            "app.py",
+            "import os\n\nimport psycopg2\nfrom flask import Flask\n\napp = Flask(__name__)\nDATABASE_URL = os.environ[\"DATABASE_URL\"]\n\n\n@app.route(\"/healthz\")\ndef health():\n    with psycopg2.connect(DATABASE_URL) as conn, conn.cursor() as cur:\n        cur.execute(\"SELECT words FROM greetings\")\n        return cur.fetchone()[0]\n",
+        ),
+        (
+            "db/schema.sql",
+            "CREATE TABLE greetings (words text NOT NULL);\nINSERT INTO greetings VALUES ('made by the schema file');\n",
+        ),
+    ]
+    .into_iter()
+    .map(|(path, text)| FixtureFile::file(path, text))
+    .collect();
+    let outcome = deploy_as(&docker, &files, "deploy it on my server").await;
+    assert_eq!(
+        outcome.job.state.as_deref(),
+        Some("HealthChecked"),
+        "{:?}\n{:#}",
+        outcome.job,
+        outcome.outputs
+    );
+    let (url, project) = deployed(&outcome);
+    let answer = reqwest::get(format!("{url}healthz")).await.unwrap();
+    assert_eq!(answer.text().await.unwrap(), "made by the schema file");
+    destroy_leaves_nothing(&docker, &outcome, &project).await;
+}
+
 /// The repository's compose file runs its own PostgreSQL and Redis, and
 /// the app reads `DATABASE_URL` and `REDIS_URL` from a `.env` the
 /// repository does not hold: on the docker host the app reaches the file's

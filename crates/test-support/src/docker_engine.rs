@@ -428,7 +428,8 @@ exec useradd $uid $home \"$1\"\n";
 
 /// The official postgres image's first start: `initdb` with POSTGRES_USER
 /// and POSTGRES_PASSWORD (password auth from other hosts), POSTGRES_DB
-/// created, then the server on all addresses as the postgres user.
+/// created, the `*.sql` of /docker-entrypoint-initdb.d run in it, then the
+/// server on all addresses as the postgres user.
 const POSTGRES_ENTRYPOINT: &str = r#"#!/bin/sh
 set -e
 export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
@@ -450,6 +451,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -n "$POSTGRES_DB" ] && [ "$POSTGRES_DB" != postgres ]; then
     psql -v ON_ERROR_STOP=1 -U "$user" -d postgres -c "CREATE DATABASE "$POSTGRES_DB"" >/dev/null
   fi
+  for script in /docker-entrypoint-initdb.d/*.sql; do
+    [ -f "$script" ] || continue
+    echo "running $script"
+    psql -v ON_ERROR_STOP=1 -U "$user" -d "${POSTGRES_DB:-$user}" -f "$script" >/dev/null
+  done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
   echo "PostgreSQL init process complete; ready for start up."
 fi

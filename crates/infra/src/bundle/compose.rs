@@ -30,6 +30,9 @@ pub(super) struct AppServiceSpec {
     pub stores: Vec<BackingService>,
     /// The database migration that runs before the app starts.
     pub migration: Option<Migration>,
+    /// The SQL file (relative to the compose file) the SQL store loads on
+    /// its first start.
+    pub initial_dump: Option<String>,
 }
 
 /// A migration command run before the app's own command, in its container.
@@ -49,7 +52,11 @@ pub(super) fn new_file(spec: &AppServiceSpec, base_image_registry: &str) -> Valu
     for store in &spec.stores {
         services.insert(
             s(stores::service_name(store.kind)),
-            stores::service(store, base_image_registry),
+            stores::service(
+                store,
+                base_image_registry,
+                spec.initial_dump.as_deref().filter(|_| store.kind.is_sql()),
+            ),
         );
     }
     let mut file = Mapping::new();

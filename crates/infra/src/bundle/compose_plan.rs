@@ -38,6 +38,8 @@ pub(super) struct ComposeInputs<'a> {
     /// writes runs them.
     pub services: &'a ServicePlan,
     pub migration: Option<Migration>,
+    /// The repository's SQL file that makes the app's tables (no migrations).
+    pub initial_dump: Option<String>,
     pub healthcheck: Option<Vec<String>>,
     /// The registry base images are pulled through (see `BundleOptions`).
     pub base_image_registry: &'a str,
@@ -117,6 +119,18 @@ fn spec(inputs: &ComposeInputs, compose_dir: &str, with_stores: bool) -> (AppSer
         healthcheck: inputs.healthcheck.clone(),
         stores: services.provisioned.clone(),
         migration: inputs.migration.clone().filter(|_| with_stores),
+        initial_dump: inputs
+            .initial_dump
+            .as_deref()
+            .filter(|_| with_stores)
+            .map(|dump| {
+                let name = dump.rsplit('/').next().unwrap_or(dump);
+                match relative(compose_dir, parent(dump)).as_str() {
+                    "." => format!("./{name}"),
+                    dir if dir.starts_with('.') => format!("{dir}/{name}"),
+                    dir => format!("./{dir}/{name}"),
+                }
+            }),
     };
     (spec, app_env)
 }
@@ -267,6 +281,16 @@ fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Plac
     );
     for env in &spec.env {
         out.note(AdjustmentKind::EnvVar, path, env.reason.clone());
+    }
+    if let (Some(dump), Some(store)) = (
+        &inputs.initial_dump,
+        spec.stores.iter().find(|s| s.kind.is_sql()),
+    ) {
+        out.note(
+            AdjustmentKind::Note,
+            dump,
+            format!("The app ships no migrations: {dump} makes its tables, so the {} service loads it on its first start (its image runs /docker-entrypoint-initdb.d; a database that already holds data is left as it is).", store.kind.label()),
+        );
     }
     if let Some(command) = &spec.command {
         out.note(

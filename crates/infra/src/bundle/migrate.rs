@@ -81,6 +81,12 @@ fn migrates_at_start(analysis: &Analysis, files: &AppFiles) -> Option<&'static s
     }
 }
 
+/// Whether the app makes its tables itself: a framework migration, or one
+/// it runs as it starts.
+pub(super) fn has_migrations(analysis: &Analysis, files: &AppFiles) -> bool {
+    command(analysis, files).is_some() || migrates_at_start(analysis, files).is_some()
+}
+
 /// Whether the app keeps its data in a SQLite file of its own: Django's
 /// default settings (`django.db.backends.sqlite3`), which no database
 /// deployflow runs replaces. Its schema must be made before the first

@@ -9,7 +9,7 @@ use super::health::Probe;
 use super::launch::{self, Launch};
 use super::{
     Adjustment, AdjustmentKind, Bundle, BundleOptions, compose, compose_plan, images, makefile,
-    migrate, normalise, stores,
+    migrate, normalise, sql_dump, stores,
 };
 use crate::InfraError;
 use crate::choose::{Choice, Target};
@@ -130,6 +130,7 @@ pub(super) fn build(
     };
     let healthcheck = healthcheck(analysis, image.probe, port, &image.dockerfile, &mut out);
     let migration = migration(analysis, &files, &image, choice, &mut out);
+    let initial_dump = initial_dump(analysis, &files, choice, migration.is_some());
     let start_with_migration = migration.as_ref().map(compose::Migration::arguments);
     let placed = compose_plan::place(
         &compose_plan::ComposeInputs {
@@ -140,6 +141,7 @@ pub(super) fn build(
             launch_env: &launch.env,
             services: &choice.services,
             migration,
+            initial_dump,
             healthcheck,
             base_image_registry: &options.base_image_registry,
         },
@@ -195,6 +197,26 @@ pub(super) fn build(
         start_with_migration: start_with_migration.filter(|_| !placed.stores.is_empty()),
         generated_secrets,
     })
+}
+
+/// The repository path of the SQL file that makes the tables of an app
+/// without migrations, when the choice provisions its SQL database.
+fn initial_dump(
+    analysis: &Analysis,
+    files: &AppFiles,
+    choice: &Choice,
+    migrates: bool,
+) -> Option<String> {
+    if migrates || migrate::has_migrations(analysis, files) {
+        return None;
+    }
+    let kind = choice
+        .services
+        .provisioned
+        .iter()
+        .map(|s| s.kind)
+        .find(|k| k.is_sql())?;
+    sql_dump::find(files, kind).map(|path| files.repo_path(&path))
 }
 
 /// The framework's migration, when the choice provisions a SQL database or

@@ -79,8 +79,9 @@ pub(super) fn volume_name(kind: StoreKind) -> String {
     format!("{}-data", service_name(kind))
 }
 
-/// The compose service running `store`.
-pub(super) fn service(store: &BackingService, registry: &str) -> Value {
+/// The compose service running `store`, loading `initial_dump` (a path
+/// relative to the compose file) on its first start.
+pub(super) fn service(store: &BackingService, registry: &str, initial_dump: Option<&str>) -> Value {
     let kind = store.kind;
     let password = password_reference(kind);
     let mut service = Mapping::new();
@@ -143,10 +144,12 @@ pub(super) fn service(store: &BackingService, registry: &str) -> Value {
         env.insert(s(name), s(value));
     }
     service.insert(s("environment"), Value::Mapping(env));
-    service.insert(
-        s("volumes"),
-        strings([format!("{}:{data_dir}", volume_name(kind))]),
-    );
+    let mut volumes = vec![format!("{}:{data_dir}", volume_name(kind))];
+    if let Some(dump) = initial_dump {
+        // The official images run these scripts once, into an empty data dir.
+        volumes.push(format!("{dump}:/docker-entrypoint-initdb.d/10-app.sql:ro"));
+    }
+    service.insert(s("volumes"), strings(volumes));
     service.insert(
         s("healthcheck"),
         map([

@@ -657,3 +657,54 @@ fn a_spring_app_gets_its_datasource_as_a_jdbc_url() {
         "{env:?}"
     );
 }
+
+/// An app without migrations that ships its schema as a SQL file gets it
+/// loaded into the database compose runs beside it, on its first start.
+#[test]
+fn the_schema_file_of_an_app_without_migrations_is_loaded_into_its_database() {
+    let express = with(
+        app("javascript", "express", Some(3000), Some("node index.js")),
+        |a| {
+            a.env.push(var("DATABASE_URL", true, true, None));
+            a.required_env = vec!["DATABASE_URL".into()];
+            a.datastores = vec!["postgres".into()];
+        },
+    );
+    let choice = on(Target::DockerHost, &express, &Requirements::default());
+    let files = [
+        (
+            "package.json",
+            r#"{"dependencies":{"express":"^4","pg":"^8"}}"#,
+        ),
+        ("index.js", "require('express')().listen(3000);\n"),
+        (
+            "db/db.sql",
+            "CREATE TABLE users (id integer PRIMARY KEY, name text);\n",
+        ),
+    ];
+    let bundle = build_bundle(&express, &Snapshot::from_texts(files), &choice).unwrap();
+    let compose = yaml(&bundle.files["compose.yaml"]);
+    let volumes = strings(&compose["services"]["postgres"]["volumes"]);
+    assert!(
+        volumes.contains(&"./db/db.sql:/docker-entrypoint-initdb.d/10-app.sql:ro".to_owned()),
+        "{volumes:?}"
+    );
+    assert!(
+        notes(&bundle).any(|n| n.contains("db/db.sql makes its tables")),
+        "{:?}",
+        notes(&bundle).collect::<Vec<_>>()
+    );
+
+    // An app whose framework migrates makes its own tables.
+    let django = django();
+    let choice = on(Target::DockerHost, &django, &Requirements::default());
+    let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
+    files.push(("schema.sql", "CREATE TABLE users (id integer);\n"));
+    let bundle = build_bundle(&django, &Snapshot::from_texts(files), &choice).unwrap();
+    let compose = yaml(&bundle.files["compose.yaml"]);
+    assert_eq!(
+        strings(&compose["services"]["postgres"]["volumes"]).len(),
+        1,
+        "{compose:?}"
+    );
+}
