@@ -49,6 +49,12 @@ const REFERENCE_ARGS: &[&str] = &[
     // An Elastic IP named by its address moves off whatever holds it.
     "public_ip",
     "certificate_arn",
+    // Another team's groups: capacity taken, settings borrowed, deletes blocked.
+    "placement_group",
+    "host_resource_group_arn",
+    "host_id",
+    "parameter_group_name",
+    "option_group_name",
 ];
 
 /// Arguments that name an existing resource when written in a file: keys,
@@ -110,6 +116,10 @@ fn referenced_types(key: &str) -> &'static [&'static str] {
         "instance" => &["aws_instance"],
         "network_interface" => &["aws_network_interface"],
         "public_ip" => &["aws_eip"],
+        "placement_group" => &["aws_placement_group"],
+        "host_resource_group_arn" | "host_id" => &["aws_ec2_host"],
+        "parameter_group_name" => &["aws_db_parameter_group", "aws_elasticache_parameter_group"],
+        "option_group_name" => &["aws_db_option_group"],
         "certificate_arn" => &["aws_acm_certificate"],
         // A volume restored from a snapshot holds another one's data; no
         // configuration here makes snapshots, so none passes.
@@ -667,6 +677,11 @@ impl Gate<'_> {
                 "queue" => (&["queue_arn"], &["aws_sqs_queue"]),
                 "topic" => (&["topic_arn"], &["aws_sns_topic"]),
                 "lambda_function" => (&["lambda_function_arn"], &["aws_lambda_function"]),
+                // A launch template's placement in another team's group or host.
+                "placement" => (
+                    &["group_name", "host_resource_group_arn", "host_id"],
+                    &["aws_placement_group"],
+                ),
                 // An EKS cluster's `encryption_config { provider { key_arn } }`.
                 "provider" => (&["key_arn"], &["aws_kms_key"]),
                 _ => (&[], &[]),

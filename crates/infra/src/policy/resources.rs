@@ -105,7 +105,7 @@ impl Gate<'_> {
         self.note_aws_use(kind, &address);
         self.resource_type(kind, &address);
         self.dynamic_blocks(kind, &address, block.body());
-        self.app_env_placement(kind, &address, block.body());
+        self.secret_placement(kind, &address, block.body());
         let body = block.body();
         self.provisioners(&address, body);
         self.region_argument(&address, body);
@@ -730,7 +730,7 @@ impl Gate<'_> {
             return;
         }
         self.dynamic_blocks(kind, &address, block.body());
-        self.app_env_placement(kind, &address, block.body());
+        self.secret_placement(kind, &address, block.body());
         self.region_argument(&address, block.body());
         self.iam(kind, &address, block);
         self.data_scope(kind, &address, block.body());

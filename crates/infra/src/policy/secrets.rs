@@ -29,18 +29,25 @@ const SECRET_ATTRIBUTES: &[&str] = &[
     "random_password",
     "user_data",
     "user_data_base64",
+    // Computed by the provider from `tags`, so never marked sensitive.
+    "tags_all",
 ];
 
-/// Where the app's settings' values may go, as `TYPE` and the argument's
-/// path: the parameters and the Secret the app reads them from, and a
-/// function's environment. Anywhere else (tags, names, descriptions) a
-/// provider-computed attribute (`tags_all`) carries them out unmarked.
-const APP_ENV_PLACES: &[(&str, &str)] = &[
+/// Where the app's settings' values and other secret values (a parameter's
+/// value, a store's password) may go, as `TYPE` and the argument's path:
+/// the parameters and the Secrets the app reads them from, a function's
+/// environment, a database's password. Anywhere else (tags, names,
+/// descriptions) a provider-computed attribute (`tags_all`) carries them
+/// out unmarked.
+const SECRET_PLACES: &[(&str, &str)] = &[
     ("aws_ssm_parameter", "value"),
     ("aws_ssm_parameter", "value_wo"),
+    ("aws_secretsmanager_secret_version", "secret_string"),
+    ("aws_secretsmanager_secret_version", "secret_string_wo"),
     ("kubernetes_secret_v1", "data"),
     ("kubernetes_secret_v1", "data_wo"),
     ("aws_lambda_function", "environment.variables"),
+    ("aws_db_instance", "password_wo"),
 ];
 
 /// Functions that keep a collection of names a collection of names.
@@ -93,24 +100,25 @@ impl Gate<'_> {
         }
     }
 
-    /// The app's settings' values (`var.app_env` outside `keys()`, locals
-    /// followed) only in the arguments of [`APP_ENV_PLACES`].
-    pub(super) fn app_env_placement(&mut self, kind: &str, address: &str, body: &hcl::Body) {
+    /// The app's settings' values (`var.app_env` outside `keys()`) and other
+    /// secret values, locals followed, only in the arguments of
+    /// [`SECRET_PLACES`].
+    pub(super) fn secret_placement(&mut self, kind: &str, address: &str, body: &hcl::Body) {
         let mut misplaced = Vec::new();
-        self.app_env_in(kind, "", body, &mut misplaced);
+        self.secrets_in(kind, "", body, &mut misplaced);
         for path in misplaced {
             self.violation(
                 Rule::SecretExposure,
-                format!("{address}: {path} reads the app's settings (var.app_env); their values go only into the parameters or Secret the app reads them from (or a function's environment), never into tags, names or other arguments that outputs and the account can read."),
+                format!("{address}: {path} reads the app's settings (var.app_env) or a secret value (a parameter's value, a password); those go only into the parameters or Secrets the app reads them from (or a function's environment, a database's password), never into tags, names or other arguments that outputs and the account can read."),
             );
         }
     }
 
-    fn app_env_in(&self, kind: &str, prefix: &str, body: &hcl::Body, misplaced: &mut Vec<String>) {
+    fn secrets_in(&self, kind: &str, prefix: &str, body: &hcl::Body, misplaced: &mut Vec<String>) {
         for attribute in body.attributes() {
             let path = format!("{prefix}{}", attribute.key());
-            let allowed = APP_ENV_PLACES.contains(&(kind, path.as_str()));
-            if !allowed && self.reads(attribute.expr(), 0, reads_app_env) > 0 {
+            let allowed = SECRET_PLACES.contains(&(kind, path.as_str()));
+            if !allowed && self.reads(attribute.expr(), 0, reads_secret) > 0 {
                 misplaced.push(path);
             }
         }
@@ -119,12 +127,12 @@ impl Gate<'_> {
             let name = match (block.identifier(), block.labels().first()) {
                 ("dynamic", Some(label)) => label.as_str(),
                 ("content", _) => {
-                    self.app_env_in(kind, prefix, block.body(), misplaced);
+                    self.secrets_in(kind, prefix, block.body(), misplaced);
                     continue;
                 }
                 (identifier, _) => identifier,
             };
-            self.app_env_in(kind, &format!("{prefix}{name}."), block.body(), misplaced);
+            self.secrets_in(kind, &format!("{prefix}{name}."), block.body(), misplaced);
         }
     }
 
@@ -227,14 +235,6 @@ impl Gate<'_> {
             _ => None,
         }
     }
-}
-
-/// `var.app_env…`.
-fn reads_app_env(traversal: &hcl::expr::Traversal) -> bool {
-    matches!(&traversal.expr, Expression::Variable(root) if root.as_str() == "var")
-        && traversal.operators.first().is_some_and(
-            |op| matches!(op, TraversalOperator::GetAttr(name) if name.as_str() == "app_env"),
-        )
 }
 
 /// `var.app_env…`, or a resource's or data source's secret attribute.

@@ -36,6 +36,12 @@ const FORBIDDEN_ARGUMENTS: &[&str] = &[
     "node_name",
 ];
 
+/// The sources a pod's volume may have: scratch space and what the
+/// cluster holds for the app. Any other (`nfs`, `iscsi`, `csi`,
+/// `git_repo`...) is mounted by the node itself, as root, from wherever
+/// it names.
+const VOLUME_SOURCES: &[&str] = &["empty_dir", "secret", "config_map"];
+
 /// The only `dynamic` blocks a workload may have: the app's environment.
 const DYNAMIC_BLOCKS: &[&str] = &["env"];
 
@@ -156,6 +162,16 @@ impl Gate<'_> {
         }
         for block in body.blocks() {
             let name = block.identifier();
+            if name == "volume" {
+                for source in block.body().blocks().map(|b| b.identifier()) {
+                    if !VOLUME_SOURCES.contains(&source) {
+                        self.violation(
+                            Rule::PodPrivilege,
+                            format!("{address}: a {path}volume's {source} is mounted by the node itself, as root, from where it names; a volume is an empty_dir, secret or config_map."),
+                        );
+                    }
+                }
+            }
             if FORBIDDEN_BLOCKS.contains(&name) {
                 self.violation(
                     Rule::PodPrivilege,
