@@ -10,6 +10,7 @@
 //! what to do instead, for a person or an LLM repairing its own output.
 
 mod allowlist;
+mod arguments;
 mod expr;
 mod foreign;
 mod iam;
@@ -185,6 +186,7 @@ impl Policy {
                 self.region
             ),
             format!("Resource types: only {}.", list(&self.allowed_resource_types)),
+            "Each resource, data source and container definition sets only the arguments and nested blocks deployflow's templates set for its type (a refusal lists those allowed there), besides count, for_each, depends_on, provider and lifecycle; tags (and the provider's default_tags) only with the keys Name, ManagedBy, DeployflowJob, kubernetes.io/role/elb and kubernetes.io/cluster/NAME.".to_owned(),
             format!(
                 "Data sources: only {}; never data \"external\" or data \"http\".",
                 list(&self.allowed_data_sources)

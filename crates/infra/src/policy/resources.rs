@@ -105,6 +105,7 @@ impl Gate<'_> {
         self.note_aws_use(kind, &address);
         self.resource_type(kind, &address);
         self.dynamic_blocks(kind, &address, block.body());
+        self.arguments("resource", kind, &address, block.body());
         self.secret_placement(kind, &address, block.body());
         let body = block.body();
         self.provisioners(&address, body);
@@ -730,6 +731,7 @@ impl Gate<'_> {
             return;
         }
         self.dynamic_blocks(kind, &address, block.body());
+        self.arguments("data", kind, &address, block.body());
         self.secret_placement(kind, &address, block.body());
         self.region_argument(&address, block.body());
         self.iam(kind, &address, block);

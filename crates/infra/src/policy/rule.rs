@@ -77,6 +77,10 @@ pub enum Rule {
     /// An output that reads the app's settings or a secret, or is marked
     /// sensitive; `nonsensitive()` of anything but names.
     SecretExposure,
+    /// An argument, nested block or tag its resource type is not given by
+    /// deployflow's templates: the rules read what is there, this bounds
+    /// what may be there.
+    ArgumentNotAllowed,
     /// A Kubernetes pod or service given more than the app needs: the
     /// node's namespaces, files or ports, privileges, added capabilities, a
     /// service-account token, external IPs.
@@ -119,6 +123,7 @@ impl Rule {
             Rule::EphemeralNotAllowed => "ephemeral-not-allowed",
             Rule::StoreExposure => "store-exposure",
             Rule::SecretExposure => "secret-exposure",
+            Rule::ArgumentNotAllowed => "argument-not-allowed",
             Rule::PodPrivilege => "pod-privilege",
         }
     }

@@ -112,6 +112,7 @@ impl Gate<'_> {
             return;
         }
         let body = block.body();
+        self.arguments("ephemeral", kind, &address, body);
         if SECRET_READERS.contains(&kind) {
             let own = attr(body, "secret_id").is_some_and(|id| {
                 root_name(self.resolve(id))

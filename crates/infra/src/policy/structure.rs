@@ -565,6 +565,9 @@ impl<'p> Gate<'p> {
             }
         }
         for inner in body.blocks() {
+            if inner.identifier() == "default_tags" {
+                self.tag_keys(&format!("provider \"{name}\" default_tags"), inner.body());
+            }
             if !blocks.contains(&inner.identifier()) {
                 self.violation(
                     Rule::ProviderArgument,
