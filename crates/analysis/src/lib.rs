@@ -24,7 +24,7 @@ mod regions;
 mod requirements;
 mod snapshot;
 
-pub use detect::{is_development_dockerfile, is_dockerfile, variable_kind};
+pub use detect::{is_development_dockerfile, is_dockerfile, is_secret, variable_kind};
 pub use error::AnalysisError;
 pub use facts::{
     Analysis, AppCandidate, BindAddress, DockerFileFacts, EnvVar, Evidence, VariableKind,

@@ -72,8 +72,9 @@ const PLATFORM: &[&str] = &[
     "MIX_ENV",
 ];
 
-/// Names that hold credentials.
-pub(crate) fn is_secret(name: &str) -> bool {
+/// Whether a variable's name says it holds a credential (`*_SECRET`,
+/// `*_TOKEN`, `*_PASSWORD`, `*_KEY`, `DATABASE_URL`...).
+pub fn is_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     [
         "SECRET",

@@ -38,6 +38,7 @@ mod view;
 mod yaml;
 
 pub use docker::{is_development_dockerfile, is_dockerfile};
+pub use env::is_secret;
 pub use env_kind::variable_kind;
 
 use detection::{Detection, Kind};

@@ -54,14 +54,43 @@ pub(super) fn generated_build_args(analysis: &Analysis) -> Vec<String> {
     names
 }
 
-/// The app's variables that `dockerfile` declares with `ARG`.
-pub(super) fn declared_app_args(analysis: &Analysis, dockerfile: &str) -> Vec<String> {
-    let mut names: Vec<String> = declared_args(dockerfile)
-        .into_iter()
-        .filter(|name| app_variables(analysis).any(|v| v == name))
-        .collect();
-    names.dedup();
-    names
+/// The app's variables that `dockerfile` declares with `ARG`: those passed
+/// as build arguments, and the secrets among them, which are not: a build
+/// argument's value stays in the image's history (`docker history`), for
+/// whoever can pull the image.
+pub(super) fn declared_app_args(analysis: &Analysis, dockerfile: &str) -> DeclaredArgs {
+    let mut declared = DeclaredArgs::default();
+    for name in declared_args(dockerfile) {
+        if !app_variables(analysis).any(|v| v == name) || declared.contains(&name) {
+            continue;
+        }
+        if analysis::is_secret(&name) || analysis.env.iter().any(|v| v.name == name && v.secret) {
+            declared.withheld.push(name);
+        } else {
+            declared.passed.push(name);
+        }
+    }
+    declared
+}
+
+/// What [`declared_app_args`] found.
+#[derive(Debug, Default)]
+pub(super) struct DeclaredArgs {
+    pub passed: Vec<String>,
+    pub withheld: Vec<String>,
+}
+
+impl DeclaredArgs {
+    fn contains(&self, name: &str) -> bool {
+        self.passed.iter().chain(&self.withheld).any(|n| n == name)
+    }
+
+    /// The plan's note on a secret the Dockerfile declares as an `ARG`.
+    pub fn withheld_note(name: &str) -> String {
+        format!(
+            "{name} is a secret the Dockerfile declares with ARG: it is not passed to the build, since a build argument's value stays in the image's history for whoever can pull it. The app gets it when it runs; a build that needs it should read it from a secret mount (RUN --mount=type=secret,id={name})."
+        )
+    }
 }
 
 /// The names a Dockerfile declares with `ARG` (`ARG NAME`, `ARG NAME=default`).

@@ -379,7 +379,15 @@ fn kept_image(
             "Keeps .env files, where make up writes the stores' passwords and the app's keys, out of the image the repository's Dockerfile builds.".to_owned(),
         );
     }
-    let build_args = build_env::declared_app_args(analysis, dockerfile_text);
+    let declared = build_env::declared_app_args(analysis, dockerfile_text);
+    for name in &declared.withheld {
+        out.note(
+            AdjustmentKind::Note,
+            &path,
+            build_env::DeclaredArgs::withheld_note(name),
+        );
+    }
+    let build_args = declared.passed;
     ImagePlan {
         probe: Probe::for_runtime(analysis.runtime()),
         dockerfile: path,
@@ -436,7 +444,8 @@ fn generated_image(
         build_args: &build_env::generated_build_args(analysis),
         serverless,
     })?;
-    let build_args = build_env::declared_app_args(analysis, &image.dockerfile);
+    // The generated Dockerfile declares no secret (generated_build_args).
+    let build_args = build_env::declared_app_args(analysis, &image.dockerfile).passed;
     image.dockerfile = images::rewrite_dockerfile(&image.dockerfile, &options.base_image_registry);
     let mut needed = copied_paths(&image.dockerfile);
     let path = files.repo_path("Dockerfile");

@@ -157,12 +157,13 @@ fn a_kept_dockerfile_gets_the_app_variables_it_declares() {
         a.dockerized = true;
         a.docker_files = vec!["Dockerfile".into()];
         a.env.push(var("NEXT_PUBLIC_API_URL", false, false, None));
-        a.env.push(var("SENTRY_DSN", false, false, None));
+        a.env.push(var("APP_VERSION", false, false, None));
+        a.env.push(var("STRIPE_SECRET_KEY", true, true, None));
     });
     let repo = Snapshot::from_texts([
         (
             "Dockerfile",
-            "FROM node:20\nARG SENTRY_DSN\nARG NODE_ENV=production\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"npm\", \"start\"]\n",
+            "FROM node:20\nARG APP_VERSION\nARG STRIPE_SECRET_KEY\nARG NODE_ENV=production\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"npm\", \"start\"]\n",
         ),
         ("package.json", r#"{"dependencies": {"next": "15"}}"#),
     ]);
@@ -170,7 +171,7 @@ fn a_kept_dockerfile_gets_the_app_variables_it_declares() {
     let build = &compose_service(&bundle)["build"];
     // Declared with no value: passed when set, so the Dockerfile's own
     // default (or none) holds otherwise.
-    assert!(is_passed_through(&build["args"], "SENTRY_DSN"));
+    assert!(is_passed_through(&build["args"], "APP_VERSION"));
     assert!(
         build["args"]["NEXT_PUBLIC_API_URL"].is_null(),
         "not declared"
@@ -178,6 +179,15 @@ fn a_kept_dockerfile_gets_the_app_variables_it_declares() {
     assert!(
         build["args"]["NODE_ENV"].is_null(),
         "not the app's variable"
+    );
+    // A secret's value would stay in the image's history.
+    assert!(build["args"]["STRIPE_SECRET_KEY"].is_null(), "{build:?}");
+    assert!(
+        bundle.adjustments.iter().any(|a| a
+            .reason
+            .contains("STRIPE_SECRET_KEY is a secret the Dockerfile declares with ARG")),
+        "{:#?}",
+        bundle.adjustments
     );
 }
 

@@ -51,7 +51,12 @@ pub(super) async fn push_image(
         })?;
     let image = format!("{repository}:{}", plan.image_tag);
     let dockerfile = app_dockerfile(&attempt.bundle_files, &attempt.code);
-    let build_values = build_values(&dockerfile, &attempt.values);
+    let (build_values, withheld) = build_values(&dockerfile, &attempt.values);
+    for name in withheld {
+        ctx.info(format!(
+            "{name} is a secret the Dockerfile declares with ARG: not passed to the build, since a build argument's value stays in the image's history for whoever can pull it"
+        ));
+    }
     let digest = crate::steps::image::build_and_push(
         &shared.config.terraform,
         ctx,
@@ -82,10 +87,49 @@ fn app_dockerfile(bundle_files: &[(String, Vec<u8>)], checkout: &Path) -> String
 
 /// The job's values of the variables the image's Dockerfile declares with
 /// `ARG` (build-time variables: Next.js public ones, a repository's own):
-/// they reach `docker build` as build arguments.
-fn build_values(dockerfile: &str, values: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    infra::bundle::declared_args(dockerfile)
-        .into_iter()
-        .filter_map(|name| values.get(&name).map(|value| (name, value.clone())))
-        .collect()
+/// they reach `docker build` as build arguments. Secrets are withheld (the
+/// second list): a build argument's value stays in the image's history.
+fn build_values(
+    dockerfile: &str,
+    values: &BTreeMap<String, String>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut passed = Vec::new();
+    let mut withheld = Vec::new();
+    for name in infra::bundle::declared_args(dockerfile) {
+        let Some(value) = values.get(&name) else {
+            continue;
+        };
+        if analysis::is_secret(&name) {
+            withheld.push(name);
+        } else {
+            passed.push((name, value.clone()));
+        }
+    }
+    (passed, withheld)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_a_dockerfile_declares_are_not_build_arguments() {
+        let dockerfile = "FROM node:22\nARG NEXT_PUBLIC_API_URL\nARG STRIPE_SECRET_KEY\nARG UNSET\nRUN npm run build\n";
+        let values = BTreeMap::from([
+            (
+                "NEXT_PUBLIC_API_URL".to_owned(),
+                "https://api.example".to_owned(),
+            ),
+            ("STRIPE_SECRET_KEY".to_owned(), "sk_live_x".to_owned()),
+        ]);
+        let (passed, withheld) = build_values(dockerfile, &values);
+        assert_eq!(
+            passed,
+            [(
+                "NEXT_PUBLIC_API_URL".to_owned(),
+                "https://api.example".to_owned()
+            )]
+        );
+        assert_eq!(withheld, ["STRIPE_SECRET_KEY"]);
+    }
 }
