@@ -856,6 +856,31 @@ fn monorepo_follows_the_description() {
     assert!(!a.http, "a named worker is still not a server");
 }
 
+#[test]
+fn a_root_read_only_through_a_folders_files_is_that_folders_app() {
+    // The root has a compose file and a PHP image for `src/`, no app of its
+    // own: its `src/public/index.php` is the Laravel app's.
+    let a = run(&[
+        (
+            "compose.yaml",
+            "services:\n  php:\n    build: ./docker/php\n    volumes:\n      - ./src:/var/www/html\n",
+        ),
+        ("docker/php/Dockerfile", "FROM php:8.4-fpm\n"),
+        (
+            "src/composer.json",
+            r#"{"require":{"laravel/framework":"^12.0"}}"#,
+        ),
+        ("src/artisan", "#!/usr/bin/env php\n"),
+        ("src/public/index.php", "<?php\n"),
+    ]);
+    assert_eq!(
+        (a.subdir.as_str(), a.framework.as_deref()),
+        ("src", Some("laravel")),
+        "{:?}",
+        a.notes
+    );
+}
+
 // ---------------------------------------------------------------- env
 
 #[test]

@@ -963,3 +963,43 @@ fn a_variable_spring_makes_its_datasource_url_of_holds_a_jdbc_url() {
         "{db_url:?}"
     );
 }
+
+#[test]
+fn a_laravel_app_on_sqlite_needs_no_database_server_settings() {
+    let config = "<?php\nreturn [\n    'default' => env('DB_CONNECTION', 'sqlite'),\n    'connections' => [\n        'mysql' => [\n            'host' => env('DB_HOST', '127.0.0.1'),\n            'database' => env('DB_DATABASE', 'laravel'),\n            'username' => env('DB_USERNAME', 'root'),\n            'password' => env('DB_PASSWORD', ''),\n        ],\n    ],\n];\n";
+    let files = |example: &'static str| {
+        [
+            ("composer.json", LARAVEL_COMPOSER),
+            ("artisan", "#!/usr/bin/env php\n"),
+            ("public/index.php", "<?php\n"),
+            ("config/database.php", config),
+            (".env.example", example),
+        ]
+    };
+    let sqlite = run(&files(
+        "DB_CONNECTION=sqlite\nDB_HOST=127.0.0.1\nDB_USERNAME=root\nDB_PASSWORD=\n",
+    ));
+    for name in ["DB_HOST", "DB_USERNAME", "DB_PASSWORD"] {
+        assert!(
+            !required(&sqlite).contains(&name),
+            "{:?}",
+            sqlite.required_env
+        );
+    }
+    // A repository compose file running PostgreSQL beside the skeleton's
+    // `DB_CONNECTION=sqlite` runs the app against the server.
+    let mut with_compose =
+        files("DB_CONNECTION=sqlite\nDB_HOST=127.0.0.1\nDB_USERNAME=root\nDB_PASSWORD=\n").to_vec();
+    with_compose.push((
+        "compose.yaml",
+        "services:\n  app:\n    build: .\n  postgres:\n    image: postgres:17\n",
+    ));
+    assert!(required(&run(&with_compose)).contains(&"DB_HOST"));
+    // On MySQL the server's address and credentials are the deployment's.
+    let mysql = run(&files(
+        "DB_CONNECTION=mysql\nDB_HOST=127.0.0.1\nDB_USERNAME=root\nDB_PASSWORD=\n",
+    ));
+    for name in ["DB_HOST", "DB_PASSWORD"] {
+        assert!(required(&mysql).contains(&name), "{:?}", mysql.required_env);
+    }
+}

@@ -577,7 +577,7 @@ fn workspace_sources<'s>(snapshot: &'s Snapshot, view: &AppView<'_>) -> Vec<&'s 
 /// Variables of Laravel's own `.env.example` the app runs without: the
 /// URL it generates links with, and Redis unless a cache, session, queue or
 /// broadcast driver is set to it.
-fn laravel_unused(reads: &[env::EnvRead]) -> Vec<&'static str> {
+fn laravel_unused(reads: &[env::EnvRead], docker: &DockerSetup) -> Vec<&'static str> {
     let drivers = [
         "CACHE_DRIVER",
         "CACHE_STORE",
@@ -592,6 +592,40 @@ fn laravel_unused(reads: &[env::EnvRead]) -> Vec<&'static str> {
     let mut unused = vec!["APP_URL"];
     if !uses_redis {
         unused.extend(["REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_URL"]);
+    }
+    // `DB_CONNECTION=sqlite`, no read naming a server and no database
+    // server in the repository's compose file: the database is a file, and
+    // the server connection's settings are never read. (Laravel's skeleton
+    // ships `DB_CONNECTION=sqlite` in `.env.example`; a compose file's
+    // PostgreSQL says the app is run against a server instead.)
+    let connections: Vec<&str> = reads
+        .iter()
+        .filter(|r| r.name == "DB_CONNECTION")
+        .filter_map(|r| r.default.as_deref())
+        .collect();
+    let database_server = docker.services.iter().any(|service| {
+        let name = service.name.to_ascii_lowercase();
+        ["postgres", "pgsql", "mysql", "mariadb", "db", "database"]
+            .iter()
+            .any(|n| {
+                name == *n
+                    || name.starts_with(&format!("{n}-"))
+                    || name.starts_with(&format!("{n}_"))
+                    || name.contains("postgres")
+                    || name.contains("mysql")
+            })
+    });
+    if !database_server && !connections.is_empty() && connections.iter().all(|c| *c == "sqlite") {
+        unused.extend([
+            "DB_HOST",
+            "DB_PORT",
+            "DB_DATABASE",
+            "DB_USERNAME",
+            "DB_PASSWORD",
+            "DB_SOCKET",
+            "DB_URL",
+            "DATABASE_URL",
+        ]);
     }
     unused
 }
@@ -675,7 +709,7 @@ fn environment(
     let port_env = a.port_env.clone().unwrap_or_default();
     let mut not_required = vec![port_env.as_str()];
     if d.framework == Some("laravel") {
-        not_required.extend(laravel_unused(&reads));
+        not_required.extend(laravel_unused(&reads, docker));
     }
     // Laravel's config/ was left out above, but its reads are still the app's.
     let all_reads;

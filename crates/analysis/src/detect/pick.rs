@@ -18,11 +18,17 @@ pub(crate) fn choose(
     let real: Vec<usize> = (0..apps.len())
         .filter(|&i| apps[i].detection.kind != Kind::Unknown)
         .collect();
-    let candidates = if real.is_empty() {
+    let mut candidates: Vec<usize> = if real.is_empty() {
         (0..apps.len()).collect()
     } else {
         real
     };
+    let shadowed: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| candidates.iter().any(|&j| shadows(&apps[j], &apps[i])))
+        .collect();
+    candidates.retain(|i| !shadowed.contains(i));
     match candidates.as_slice() {
         [] => return None,
         [only] => return Some((*only, None)),
@@ -76,6 +82,27 @@ pub(crate) fn choose(
         unmatched.unwrap_or_default()
     );
     Some((best, Some(note)))
+}
+
+/// Whether `inner`, an app in a folder of `outer`'s, is what `outer` was
+/// detected from: `outer`'s evidence lies inside `inner`'s folder (a root
+/// read as plain PHP for `src/public/index.php`, where `src/` is the
+/// Laravel app), so `outer` is no app of its own.
+fn shadows(inner: &App<'_>, outer: &App<'_>) -> bool {
+    let dir = &inner.view.dir;
+    let outer_dir = &outer.view.dir;
+    let nested =
+        !dir.is_empty() && (outer_dir.is_empty() || dir.starts_with(&format!("{outer_dir}/")));
+    let inside = |file: &str| {
+        let path = if outer_dir.is_empty() || file.starts_with(&format!("{outer_dir}/")) {
+            file.to_owned()
+        } else {
+            format!("{outer_dir}/{file}")
+        };
+        path.starts_with(&format!("{dir}/"))
+    };
+    let d = &outer.detection;
+    nested && inside(&d.language_at.file) && inside(&d.kind_at.file)
 }
 
 fn describe(app: &App<'_>) -> String {
