@@ -462,8 +462,18 @@ fn variables_the_images_start_command_expands_are_the_apps() {
             "Dockerfile",
             "FROM eclipse-temurin:21\nENV JAVA_OPTS=-Xmx512m\nCOPY target/app.jar app.jar\nENTRYPOINT java $JAVA_OPTS -jar app.jar --spring.datasource.url=$DB_URL --spring.datasource.username=${DB_USERNAME} --logging.level=${LOG_LEVEL:-info}\n",
         ),
+        (
+            "src/main/resources/application.properties",
+            "spring.datasource.url=jdbc:postgresql://localhost:5432/library\nspring.datasource.username=admin\n",
+        ),
     ]);
     let needed = required(&a);
+    // The command line's datasource wins over Spring's variables.
+    assert!(
+        !needed.contains(&"SPRING_DATASOURCE_URL")
+            && !needed.contains(&"SPRING_DATASOURCE_USERNAME"),
+        "{needed:?}"
+    );
     assert!(
         needed.contains(&"DB_URL") && needed.contains(&"DB_USERNAME"),
         "{needed:?}"

@@ -577,6 +577,28 @@ fn workspace_sources<'s>(snapshot: &'s Snapshot, view: &AppView<'_>) -> Vec<&'s 
 /// Variables of Laravel's own `.env.example` the app runs without: the
 /// URL it generates links with, and Redis unless a cache, session, queue or
 /// broadcast driver is set to it.
+/// The start command's `--spring.datasource.url=$DB_URL` (and username,
+/// password) wins over `SPRING_DATASOURCE_URL`: those variables are never
+/// read, whatever the configuration's URL points at.
+fn spring_overridden_by_command(dockerfile: Option<&Dockerfile>) -> Vec<&'static str> {
+    let Some(command) = dockerfile.and_then(|d| d.command.as_ref()) else {
+        return Vec::new();
+    };
+    [
+        ("url", "SPRING_DATASOURCE_URL"),
+        ("username", "SPRING_DATASOURCE_USERNAME"),
+        ("password", "SPRING_DATASOURCE_PASSWORD"),
+    ]
+    .into_iter()
+    .filter(|(key, _)| {
+        command
+            .value
+            .contains(&format!("--spring.datasource.{key}="))
+    })
+    .map(|(_, name)| name)
+    .collect()
+}
+
 fn laravel_unused(reads: &[env::EnvRead], docker: &DockerSetup) -> Vec<&'static str> {
     let drivers = [
         "CACHE_DRIVER",
@@ -711,6 +733,7 @@ fn environment(
     if d.framework == Some("laravel") {
         not_required.extend(laravel_unused(&reads, docker));
     }
+    not_required.extend(spring_overridden_by_command(dockerfile));
     // Laravel's config/ was left out above, but its reads are still the app's.
     let all_reads;
     let code_reads = if skip.is_empty() {
