@@ -73,6 +73,11 @@ pub struct Policy {
     /// The largest replica, node or task count (`desired_count`, `max_size`…).
     #[serde(default = "max_replicas")]
     pub max_replicas: u32,
+    /// The largest task (`cpu`, `memory` of a task definition) or function
+    /// (`memory_size`) the choice sized: `fargate-512-1024` is at most 512
+    /// CPU units and 1024 MiB, `lambda-512` at most 512 MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_task_size: Option<TaskSize>,
     /// The largest disk (`volume_size`, GiB) an instance or node may have.
     #[serde(default = "max_disk_gb")]
     pub max_disk_gb: u32,
@@ -81,6 +86,31 @@ pub struct Policy {
     /// the parameter folders the app may read must be this job's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
+}
+
+/// A task's or function's size as the choose step gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSize {
+    /// CPU units (1024 a vCPU); `None` for a function.
+    pub cpu: Option<i64>,
+    /// MiB.
+    pub memory: i64,
+}
+
+impl TaskSize {
+    /// `fargate-CPU-MEMORY` or `lambda-MEMORY`, the choice's instance type
+    /// for the container service and serverless.
+    pub fn parse(instance_type: &str) -> Option<TaskSize> {
+        if let Some(rest) = instance_type.strip_prefix("fargate-") {
+            let (cpu, memory) = rest.split_once('-')?;
+            return Some(TaskSize {
+                cpu: Some(cpu.parse().ok()?),
+                memory: memory.parse().ok()?,
+            });
+        }
+        let memory = instance_type.strip_prefix("lambda-")?.parse().ok()?;
+        Some(TaskSize { cpu: None, memory })
+    }
 }
 
 /// Copies of one resource a configuration may ask for (subnets, one per zone).
@@ -153,6 +183,10 @@ impl Policy {
             max_count: MAX_COUNT,
             max_replicas: DEFAULT_MAX_REPLICAS,
             max_disk_gb: DEFAULT_MAX_DISK_GB,
+            max_task_size: match target {
+                Target::ContainerService | Target::Serverless => TaskSize::parse(instance_type),
+                Target::Vm | Target::Kubernetes | Target::DockerHost => None,
+            },
             resource_name: None,
         }
     }
@@ -224,7 +258,7 @@ impl Policy {
         });
         if let Some(name) = &self.resource_name {
             rules.push(format!(
-                "This job's resources are named after {name}: an aws_ecs_cluster's name and an aws_ecs_task_definition's family start with it (an existing cluster's name takes that cluster over, an existing family's makes this image its newest revision), and parameters the app reads are under /deployflow/{name}/."
+                "This job's resources are named after {name}: every name, name_prefix, identifier_prefix, bucket_prefix, family, function_name, replication_group_id and node_group_name of an AWS resource starts with it (a log group's after /deployflow/, /aws/lambda/ or /aws/eks/); an aws_ecs_cluster's name and an aws_ecs_task_definition's family start with it (an existing cluster's name takes that cluster over, an existing family's makes this image its newest revision), and parameters the app reads are under /deployflow/{name}/."
             ));
         }
         rules.push(if self.supplied_variables.is_empty() {

@@ -26,6 +26,8 @@ mod seventh_round;
 mod sixth_round;
 #[path = "policy/tenth_round.rs"]
 mod tenth_round;
+#[path = "policy/twelfth_round.rs"]
+mod twelfth_round;
 
 /// A configuration that passes the `vm` policy on its own.
 const BASE: &str = r#"
@@ -1211,6 +1213,7 @@ fn counts_and_replica_sizes_are_bounded() {
     let fleet = format!(
         r#"resource "aws_ecs_service" "app" {{
   name          = "app"
+  cluster       = aws_ecs_cluster.main.id
   desired_count = {}
 }}"#,
         policy.max_replicas + 1

@@ -817,13 +817,28 @@ impl Gate<'_> {
             tag_expressions(body, path, &mut found);
         }
         for expr in found {
-            let mut keys = Vec::new();
-            if !self.object_keys(expr, 0, &mut keys) {
+            let mut found = Vec::new();
+            let readable = self.object_entries(expr, 0, &mut found);
+            let entries: Vec<(String, bool)> = found
+                .into_iter()
+                .map(|(key, value)| (key, self.is_fixed_text(value, 0)))
+                .collect();
+            if !readable {
                 self.violation(
                     Rule::ArgumentNotAllowed,
                     format!("{address}: tags must be an object with literal keys (merge() of such objects at most): the gate reads which tags a resource gets."),
                 );
                 continue;
+            }
+            let mut keys = Vec::new();
+            for (key, fixed) in entries {
+                if !fixed {
+                    self.violation(
+                        Rule::ArgumentNotAllowed,
+                        format!("{address}: the tag {key:?} must be literal text, local.name or count.index: a tag is readable by the whole account, and its value is shown as the resource's tags_all."),
+                    );
+                }
+                keys.push(key);
             }
             for key in keys {
                 let known = TAG_KEYS.contains(&key.as_str())
@@ -844,13 +859,26 @@ impl Gate<'_> {
     /// The literal keys of an object, `merge()` of objects and locals
     /// followed; `false` when a key cannot be read.
     fn object_keys(&self, expr: &Expression, depth: usize, keys: &mut Vec<String>) -> bool {
+        let mut entries = Vec::new();
+        let readable = self.object_entries(expr, depth, &mut entries);
+        keys.extend(entries.into_iter().map(|(key, _)| key));
+        readable
+    }
+
+    /// [`Self::object_keys`] with each key's value.
+    fn object_entries<'e>(
+        &'e self,
+        expr: &'e Expression,
+        depth: usize,
+        entries: &mut Vec<(String, &'e Expression)>,
+    ) -> bool {
         if depth > 8 {
             return false;
         }
         match self.resolve(expr) {
-            Expression::Object(object) => object.keys().all(|key| match key_text(key) {
+            Expression::Object(object) => object.iter().all(|(key, value)| match key_text(key) {
                 Some(text) => {
-                    keys.push(text);
+                    entries.push((text, value));
                     true
                 }
                 None => false,
@@ -858,8 +886,36 @@ impl Gate<'_> {
             Expression::FuncCall(call) if call.name.name.as_str() == "merge" => call
                 .args
                 .iter()
-                .all(|arg| self.object_keys(arg, depth + 1, keys)),
-            Expression::Parenthesis(inner) => self.object_keys(inner, depth + 1, keys),
+                .all(|arg| self.object_entries(arg, depth + 1, entries)),
+            Expression::Parenthesis(inner) => self.object_entries(inner, depth + 1, entries),
+            _ => false,
+        }
+    }
+
+    /// Text the author wrote: literals, `count.index`, and locals that are
+    /// such text themselves (`"${local.name}-vpc"`).
+    fn is_fixed_text(&self, expr: &Expression, depth: usize) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        match self.resolve(expr) {
+            Expression::String(_) | Expression::Number(_) | Expression::Bool(_) => true,
+            Expression::Traversal(t) => {
+                matches!(&t.expr, Expression::Variable(v) if v.as_str() == "count")
+                    && matches!(t.operators.as_slice(), [hcl::expr::TraversalOperator::GetAttr(a)] if a.as_str() == "index")
+            }
+            Expression::TemplateExpr(template) => {
+                let Ok(template) = hcl::template::Template::from_expr(template) else {
+                    return false;
+                };
+                template.elements().iter().all(|element| match element {
+                    hcl::template::Element::Literal(_) => true,
+                    hcl::template::Element::Interpolation(i) => {
+                        self.is_fixed_text(&i.expr, depth + 1)
+                    }
+                    hcl::template::Element::Directive(_) => false,
+                })
+            }
             _ => false,
         }
     }

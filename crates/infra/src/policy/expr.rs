@@ -21,7 +21,15 @@ pub(super) fn as_str(expr: &Expression) -> Option<String> {
 /// The value of a call to one of Terraform's string functions whose
 /// arguments are all literals; `None` for any other call.
 fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
-    let text = |index: usize| call.args.get(index).and_then(as_str);
+    // Terraform counts and cases text by Unicode grapheme clusters and Go's
+    // simple case mapping (`substr("é́́x", 1, 1)` is "x", `upper("ﬀ")` stays
+    // one character): outside ASCII the gate would compute another string.
+    let text = |index: usize| {
+        call.args
+            .get(index)
+            .and_then(as_str)
+            .filter(|t| t.is_ascii())
+    };
     let number = |index: usize| call.args.get(index).and_then(as_int);
     if !is_builtin(call) {
         return None;
@@ -73,7 +81,7 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
         ("coalesce", _) => call
             .args
             .iter()
-            .find_map(|a| as_str(a).filter(|t| !t.is_empty()))?,
+            .find_map(|a| as_str(a).filter(|t| !t.is_empty() && t.is_ascii()))?,
         ("one", 1) => match string_list(&call.args[0])?.as_slice() {
             [single] => single.clone(),
             _ => return None,
@@ -346,6 +354,20 @@ mod tests {
 
     fn expr(src: &str) -> Expression {
         src.parse().unwrap()
+    }
+
+    #[test]
+    fn text_outside_ascii_is_not_computed() {
+        // Terraform's substr counts "é" and its combining marks as one.
+        assert_eq!(
+            as_str(&expr("substr(\"e\u{0301}\u{0301}t2.small\", 3, 8)")),
+            None
+        );
+        assert_eq!(as_str(&expr("upper(\"\u{fb00}x\")")), None);
+        assert_eq!(
+            as_str(&expr("substr(\"xxt2.small\", 2, 8)")).as_deref(),
+            Some("t2.small")
+        );
     }
 
     #[test]

@@ -175,6 +175,33 @@ fn job_named(kind: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// Arguments that name what a resource creates, and so its ARN.
+const NAME_ARGUMENTS: &[&str] = &[
+    "name",
+    "name_prefix",
+    "identifier_prefix",
+    "bucket_prefix",
+    "family",
+    "function_name",
+    "replication_group_id",
+    "node_group_name",
+];
+
+/// Types whose `name` is no account-wide identifier (an inline policy's
+/// name within its role), or is checked by a rule of its own.
+const NAMED_ELSEWHERE: &[&str] = &[
+    "aws_iam_role_policy",
+    "aws_ssm_parameter",
+    "aws_lambda_permission",
+    "aws_lambda_function_url",
+    "aws_ecs_cluster",
+    "aws_ecs_task_definition",
+];
+
+/// Where a log group's name puts the job's name: the services' own
+/// folders, whose names they require.
+const LOG_GROUP_FOLDERS: &[&str] = &["/deployflow/", "/aws/lambda/", "/aws/eks/"];
+
 /// Prefixes of EC2 and VPC resource ids (`sg-0123456789abcdef0`).
 const ID_PREFIXES: &[&str] = &[
     "sg",
@@ -221,9 +248,65 @@ const IN_OWN_NETWORK: &[(&str, &[&str])] = &[
         "aws_elasticache_replication_group",
         &["subnet_group_name", "security_group_ids"],
     ),
+    // Without one, a service runs in the account's `default` cluster.
+    ("aws_ecs_service", &["cluster"]),
 ];
 
 impl Gate<'_> {
+    /// Every name a resource of the account gets starts with this job's
+    /// (`df-…`, local.name), when the gate knows the job. Accounts grant
+    /// and exempt by name: a role named `AWSReservedSSO_…` escapes the
+    /// organisation's guardrails that spare the single sign-on roles, and a
+    /// secret named under `prod/shared/` is readable by every role granted
+    /// that folder.
+    fn names_of_the_job(&mut self, kind: &str, address: &str, body: &Body) {
+        let Some(job) = self.policy.resource_name.clone() else {
+            return;
+        };
+        if !kind.starts_with("aws_") || NAMED_ELSEWHERE.contains(&kind) {
+            return;
+        }
+        for key in NAME_ARGUMENTS {
+            let Some(value) = attr(body, key) else {
+                continue;
+            };
+            let start = self.literal_start(value);
+            let own = if kind == "aws_cloudwatch_log_group" {
+                LOG_GROUP_FOLDERS
+                    .iter()
+                    .any(|folder| start.starts_with(&format!("{folder}{job}")))
+            } else {
+                start.starts_with(&job)
+            };
+            if !own {
+                self.violation(
+                    Rule::ForeignResource,
+                    format!(
+                        "{address}: {key} must start with this job's name {job:?} (\"${{local.name}}-…\"){}: accounts grant and exempt by name (a role named AWSReservedSSO_…, a secret under prod/), so a name is a permission.",
+                        if kind == "aws_cloudwatch_log_group" {
+                            format!(", after {}", LOG_GROUP_FOLDERS.join(" or "))
+                        } else {
+                            String::new()
+                        }
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A reference to a resource, or a list of references, with no
+    /// function or condition around it that could make it null or empty.
+    fn is_plain_reference(&self, value: &Expression) -> bool {
+        let is_resource = |e: &Expression| {
+            matches!(self.resolve(e), Expression::Traversal(t)
+                if matches!(&t.expr, Expression::Variable(v) if v.as_str().starts_with("aws_")))
+        };
+        match self.resolve(value) {
+            Expression::Array(items) => !items.is_empty() && items.iter().all(is_resource),
+            other => is_resource(other),
+        }
+    }
+
     pub(super) fn foreign(&mut self, kind: &str, address: &str, body: &Body) {
         let mut keys: Vec<&str> = [REFERENCE_ARGS, FILE_REFERENCE_ARGS].concat();
         if BUCKET_ATTACHMENTS.contains(&kind) {
@@ -295,9 +378,7 @@ impl Gate<'_> {
             let missing: Vec<&str> = keys
                 .iter()
                 .copied()
-                .filter(|key| {
-                    attr(body, key).is_none_or(|v| matches!(self.resolve(v), Expression::Null))
-                })
+                .filter(|key| attr(body, key).is_none_or(|v| !self.is_plain_reference(v)))
                 .collect();
             if !missing.is_empty() {
                 // The reference rules check these when present; absent, AWS
@@ -305,7 +386,7 @@ impl Gate<'_> {
                 // security group, beside whatever else of the account is there.
                 self.violation(
                     Rule::ForeignResource,
-                    format!("{address}: set {} to this configuration's own network; without them it joins the account's default VPC and its default security group.", missing.join(" and ")),
+                    format!("{address}: set {} to this configuration's own resources, as references (aws_subnet.public[0].id, [aws_security_group.app.id], aws_ecs_cluster.main.id); without them, or with a value that can be null or empty (one([]), try(null, …)), it joins the account's defaults: its default VPC and security group, its default ECS cluster.", missing.join(" and ")),
                 );
             }
         }
@@ -320,6 +401,7 @@ impl Gate<'_> {
                 );
             }
         }
+        self.names_of_the_job(kind, address, body);
         if kind == "aws_eks_node_group"
             && !body.blocks().any(|b| b.identifier() == "launch_template")
         {

@@ -464,8 +464,11 @@ impl Gate<'_> {
             );
         }
         let principal = attr(body, "principal").and_then(as_str);
+        // A literal the gate reads as Terraform will: `try(null, "NONE")`
+        // is null, which makes the permission a plain public invoke.
         let through_url = attr(body, "function_url_auth_type")
-            .is_some_and(|v| !matches!(self.resolve(v), Expression::Null))
+            .and_then(|v| as_str(self.resolve(v)))
+            .is_some_and(|t| matches!(t.as_str(), "NONE" | "AWS_IAM"))
             || attr(body, "invoked_via_function_url")
                 .is_some_and(|v| matches!(v, Expression::Bool(true)));
         let ok = match principal.as_deref() {

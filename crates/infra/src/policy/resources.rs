@@ -85,7 +85,16 @@ const FLEET_LIMITS: &[(&str, u32)] = &[
     // Each LoadBalancer Service is a load balancer of its own.
     ("kubernetes_service_v1", 2),
     ("kubernetes_service", 2),
+    // One network per deployment: an account has five VPCs and five
+    // Elastic IPs per region, and an idle address is billed by the hour.
+    ("aws_vpc", 1),
+    ("aws_internet_gateway", 1),
+    ("aws_eip", 2),
 ];
+
+/// What the blocks of any other type make together: the templates' most
+/// (a subnet per zone, a rule per port) and some room.
+const DEFAULT_FLEET_LIMIT: u32 = 12;
 
 /// The `dynamic` blocks the gate reads through: a security group's rules
 /// (`ingress.rs`) and a container's variables (`workloads.rs`). Every
@@ -140,10 +149,8 @@ impl Gate<'_> {
     /// Adds `copies` to what the blocks of `kind` make together, for the
     /// kinds [`Self::fleet_sizes`] bounds.
     pub(super) fn count_copies(&mut self, kind: &str, copies: u32) {
-        if kind == "aws_instance" || FLEET_LIMITS.iter().any(|(t, _)| *t == kind) {
-            let total = self.copies.entry(kind.to_owned()).or_default();
-            *total = total.saturating_add(copies);
-        }
+        let total = self.copies.entry(kind.to_owned()).or_default();
+        *total = total.saturating_add(copies);
     }
 
     /// What the blocks of each type make together: a size bounded per
@@ -159,7 +166,7 @@ impl Gate<'_> {
                 FLEET_LIMITS
                     .iter()
                     .find(|(t, _)| t == kind)
-                    .map_or(u32::MAX, |(_, bound)| *bound)
+                    .map_or(DEFAULT_FLEET_LIMIT, |(_, bound)| *bound)
             };
             if *copies > bound {
                 refused.push(format!(
@@ -231,6 +238,17 @@ impl Gate<'_> {
                     .map(|inner| inner.body())
                     .collect();
             }
+            // The choice's own size, where it gave one.
+            let chosen = self
+                .policy
+                .max_task_size
+                .and_then(|size| match (kind, *key) {
+                    ("aws_ecs_task_definition", "cpu") => size.cpu,
+                    ("aws_ecs_task_definition", "memory")
+                    | ("aws_lambda_function", "memory_size") => Some(size.memory),
+                    _ => None,
+                });
+            let bound = &chosen.map_or(*bound, |c| c.min(*bound));
             for found in bodies.into_iter().filter_map(|b| attr(b, key)) {
                 let value = as_int(self.resolve(found));
                 if !value.is_some_and(|v| (0..=*bound).contains(&v)) {

@@ -185,6 +185,9 @@ impl Gate<'_> {
                     followed.push(value.clone());
                 }
             }
+            Expression::ForExpr(f) if is_resource_collection(&f.collection_expr) => {
+                reads += for_variable_secret_reads(f);
+            }
             _ => {}
         });
         reads
@@ -237,17 +240,82 @@ impl Gate<'_> {
     }
 }
 
-/// `var.app_env…`, or a resource's or data source's secret attribute.
-fn reads_secret(traversal: &hcl::expr::Traversal) -> bool {
-    let Expression::Variable(root) = &traversal.expr else {
+/// `aws_ssm_parameter.env` (every instance of a resource), not an
+/// attribute of one: a `for` over it reads each instance's attributes
+/// through its variable.
+fn is_resource_collection(expr: &Expression) -> bool {
+    let Expression::Traversal(traversal) = expr else {
         return false;
     };
-    let attributes = traversal.operators.iter().filter_map(|op| match op {
+    let (root, operators) = flatten(traversal);
+    matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data")
+        && operators.len() <= 2
+}
+
+/// Reads of a secret attribute through a `for` expression's variables
+/// (`[for p in aws_ssm_parameter.env : p.value]`).
+fn for_variable_secret_reads(f: &hcl::expr::ForExpr) -> usize {
+    let variables: Vec<&str> = std::iter::once(f.value_var.as_str())
+        .chain(f.key_var.as_ref().map(|k| k.as_str()))
+        .collect();
+    let mut reads = 0;
+    let parts = std::iter::once(&f.value_expr)
+        .chain(f.key_expr.as_ref())
+        .chain(f.cond_expr.as_ref());
+    for part in parts {
+        walk(part, &mut |e| {
+            if let Expression::Traversal(traversal) = e {
+                let (root, operators) = flatten(traversal);
+                let through_variable =
+                    matches!(root, Expression::Variable(v) if variables.contains(&v.as_str()));
+                let secret = operators.iter().any(|op| {
+                    matches!(op, TraversalOperator::GetAttr(name) if SECRET_ATTRIBUTES.contains(&name.as_str()))
+                });
+                if through_variable && secret {
+                    reads += 1;
+                }
+            }
+        });
+    }
+    reads
+}
+
+/// The root of a traversal and every operator after it, through
+/// parentheses and traversals of traversals (`(aws_x.y["k"]).value`).
+fn flatten(traversal: &hcl::expr::Traversal) -> (&Expression, Vec<&TraversalOperator>) {
+    let mut operators: Vec<&TraversalOperator> = traversal.operators.iter().collect();
+    let mut root = &traversal.expr;
+    loop {
+        match root {
+            Expression::Parenthesis(inner) => root = inner,
+            Expression::Traversal(inner) => {
+                let mut before: Vec<&TraversalOperator> = inner.operators.iter().collect();
+                before.extend(operators);
+                operators = before;
+                root = &inner.expr;
+            }
+            _ => return (root, operators),
+        }
+    }
+}
+
+/// `var.app_env…`, or a resource's or data source's secret attribute.
+fn reads_secret(traversal: &hcl::expr::Traversal) -> bool {
+    let (root, operators) = flatten(traversal);
+    let attributes = operators.iter().filter_map(|op| match op {
         TraversalOperator::GetAttr(name) => Some(name.as_str()),
         _ => None,
     });
+    let Expression::Variable(root) = root else {
+        // `one([...]).value`, `try(a, b).value`: whatever the value is, the
+        // attribute read is what counts.
+        return attributes
+            .clone()
+            .any(|name| SECRET_ATTRIBUTES.contains(&name));
+    };
+    let first_op = operators.first().copied();
     match root.as_str() {
-        "var" => traversal.operators.first().is_some_and(
+        "var" => first_op.is_some_and(
             |op| matches!(op, TraversalOperator::GetAttr(name) if name.as_str() == "app_env"),
         ),
         "local" | "each" | "count" | "path" | "terraform" | "self" => false,

@@ -665,9 +665,11 @@ impl<'p> Gate<'p> {
             matches!(elements.next(), Some(Element::Interpolation(i)) if own_resource(&i.expr));
         // `:8080@169.254.169.254/`: after the host only a port and a path;
         // an `@` would make the own host the URL's user name.
+        // An interpolation after the host is the port (`local.host_port`):
+        // `${"@elsewhere"}` would make the host a user name too.
         host && elements.all(|element| match element {
             Element::Literal(text) => text.starts_with([':', '/']) && !text.contains(['@', '\\']),
-            Element::Interpolation(_) => true,
+            Element::Interpolation(i) => matches!(self.resolve(&i.expr), Expression::Number(_)),
             Element::Directive(_) => false,
         })
     }
@@ -915,9 +917,10 @@ fn is_tf_file_name(name: &str) -> bool {
 /// `hashicorp/aws`, optionally with the Terraform or OpenTofu registry host.
 fn is_official_source(source: &str, name: &str) -> bool {
     let source = source.to_ascii_lowercase();
+    // A host written out is another registry's build of the provider
+    // (OpenTofu's own resolves `hashicorp/NAME` there already).
     let path = source
         .strip_prefix("registry.terraform.io/")
-        .or_else(|| source.strip_prefix("registry.opentofu.org/"))
         .unwrap_or(&source);
     path == format!("hashicorp/{name}")
 }
@@ -1012,7 +1015,7 @@ mod tests {
             "registry.terraform.io/hashicorp/aws",
             "aws"
         ));
-        assert!(is_official_source(
+        assert!(!is_official_source(
             "registry.opentofu.org/hashicorp/aws",
             "aws"
         ));

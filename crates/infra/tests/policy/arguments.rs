@@ -53,7 +53,7 @@ fn arguments_no_template_sets_are_refused() {
         ),
         (
             "a dynamic block of an argument no template writes",
-            "resource \"aws_ecs_service\" \"x\" {\n  name          = \"x\"\n  desired_count = 1\n  dynamic \"load_balancer\" {\n    for_each = [1]\n    content {\n      elb_name = \"prod\"\n    }\n  }\n}\n".to_owned(),
+            "resource \"aws_ecs_service\" \"x\" {\n  name          = \"x\"\n  cluster       = aws_ecs_cluster.main.id\n  desired_count = 1\n  dynamic \"load_balancer\" {\n    for_each = [1]\n    content {\n      elb_name = \"prod\"\n    }\n  }\n}\n".to_owned(),
             &[Rule::ArgumentNotAllowed, Rule::BlockNotAllowed],
             &container_service,
         ),
