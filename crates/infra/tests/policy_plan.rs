@@ -313,6 +313,26 @@ fn a_fleet_is_refused() {
 }
 
 #[test]
+fn an_apps_many_variables_pass_and_a_fleet_of_addresses_does_not() {
+    // One parameter per variable of the app: forty are an app's, not a fleet.
+    let parameters: Vec<Value> = (0..40)
+        .map(|i| {
+            create(
+                &format!("aws_ssm_parameter.env[\"VAR_{i}\"]"),
+                json!({"name": format!("/deployflow/app/env/VAR_{i}"), "type": "SecureString"}),
+            )
+        })
+        .collect();
+    let report = check_plan(&plan_with(parameters, region()), &policy());
+    assert!(report.passed, "{:#?}", report.violations);
+    let addresses: Vec<Value> = (0..6)
+        .map(|i| create(&format!("aws_eip.spare[{i}]"), json!({"domain": "vpc"})))
+        .collect();
+    let report = check_extra(addresses);
+    assert_eq!(rules(&report), BTreeSet::from([Rule::SizeNotBounded]));
+}
+
+#[test]
 fn a_resource_from_another_provider_namespace_is_refused() {
     let mut foreign = create(
         "aws_s3_bucket.x",

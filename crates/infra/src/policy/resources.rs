@@ -90,6 +90,9 @@ const FLEET_LIMITS: &[(&str, u32)] = &[
     ("aws_vpc", 1),
     ("aws_internet_gateway", 1),
     ("aws_eip", 2),
+    // One per app variable (`for_each = local.env_keys`); an account holds
+    // 10,000 standard parameters per region.
+    ("aws_ssm_parameter", 200),
 ];
 
 /// What the blocks of any other type make together: the templates' most
