@@ -26,6 +26,8 @@ mod seventh_round;
 mod sixth_round;
 #[path = "policy/tenth_round.rs"]
 mod tenth_round;
+#[path = "policy/thirteenth_round.rs"]
+mod thirteenth_round;
 #[path = "policy/twelfth_round.rs"]
 mod twelfth_round;
 

@@ -78,10 +78,19 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
             let index = usize::try_from(number(1)?).ok()?;
             items.get(index % items.len().max(1))?.clone()
         }
-        ("coalesce", _) => call
-            .args
-            .iter()
-            .find_map(|a| as_str(a).filter(|t| !t.is_empty() && t.is_ascii()))?,
+        // The first non-empty argument, when every one before it is known:
+        // `coalesce(local.size, "t2.small")` is local.size to Terraform.
+        ("coalesce", _) => {
+            let mut first = None;
+            for arg in &call.args {
+                let text = as_str(arg).filter(|t| t.is_ascii())?;
+                if !text.is_empty() {
+                    first = Some(text);
+                    break;
+                }
+            }
+            first?
+        }
         ("one", 1) => match string_list(&call.args[0])?.as_slice() {
             [single] => single.clone(),
             _ => return None,
@@ -121,6 +130,12 @@ fn is_builtin(call: &hcl::expr::FuncCall) -> bool {
 /// Terraform's list functions of such lists (`split(",", "a,b")`,
 /// `reverse`, `concat`, `compact`, `tolist`, `distinct`, `sort`).
 pub(super) fn string_list(expr: &Expression) -> Option<Vec<String>> {
+    // As for text: outside ASCII Terraform may read other items (it
+    // normalises `e` and a combining accent into one letter).
+    string_list_of_any_text(expr).filter(|items| items.iter().all(|item| item.is_ascii()))
+}
+
+fn string_list_of_any_text(expr: &Expression) -> Option<Vec<String>> {
     match expr {
         // Terraform turns numbers into strings where a string is wanted.
         Expression::Array(items) => items
@@ -138,6 +153,9 @@ pub(super) fn string_list(expr: &Expression) -> Option<Vec<String>> {
                     let separator = as_str(arg(0)?)?;
                     let whole = as_str(arg(1)?)?;
                     if separator.is_empty() {
+                        return None;
+                    }
+                    if !separator.is_ascii() || !whole.is_ascii() {
                         return None;
                     }
                     Some(whole.split(separator.as_str()).map(str::to_owned).collect())
@@ -354,6 +372,19 @@ mod tests {
 
     fn expr(src: &str) -> Expression {
         src.parse().unwrap()
+    }
+
+    #[test]
+    fn coalesce_is_known_only_when_the_arguments_before_its_answer_are() {
+        assert_eq!(as_str(&expr("coalesce(local.size, \"t2.small\")")), None);
+        assert_eq!(
+            as_str(&expr("coalesce(\"\", \"t2.small\", local.size)")).as_deref(),
+            Some("t2.small")
+        );
+        assert_eq!(
+            string_list(&expr("split(\"\u{e9}\", \"1e\u{301}2\")")),
+            None
+        );
     }
 
     #[test]

@@ -294,6 +294,30 @@ impl Gate<'_> {
         }
     }
 
+    /// A cluster's capacity providers are AWS's own Fargate ones: a named
+    /// provider is an Auto Scaling group's, whose instances (another team's,
+    /// with their roles) would run the app's tasks.
+    fn fargate_only(&mut self, address: &str, body: &Body) {
+        let fargate = |e: &Expression| {
+            as_str(self.resolve(e))
+                .is_some_and(|p| matches!(p.as_str(), "FARGATE" | "FARGATE_SPOT"))
+        };
+        let listed = attr(body, "capacity_providers").is_none_or(|list| {
+            matches!(self.resolve(list), Expression::Array(items) if items.iter().all(fargate))
+        });
+        let strategies = body
+            .blocks()
+            .filter(|b| b.identifier() != "dynamic")
+            .filter_map(|b| attr(b.body(), "capacity_provider"))
+            .all(fargate);
+        if !(listed && strategies) {
+            self.violation(
+                Rule::ForeignResource,
+                format!("{address}: capacity providers are only \"FARGATE\" and \"FARGATE_SPOT\", as literals: a named one runs the tasks on an Auto Scaling group's instances, which are not this deployment's."),
+            );
+        }
+    }
+
     /// A reference to a resource, or a list of references, with no
     /// function or condition around it that could make it null or empty.
     fn is_plain_reference(&self, value: &Expression) -> bool {
@@ -402,6 +426,9 @@ impl Gate<'_> {
             }
         }
         self.names_of_the_job(kind, address, body);
+        if kind == "aws_ecs_cluster_capacity_providers" {
+            self.fargate_only(address, body);
+        }
         if kind == "aws_eks_node_group"
             && !body.blocks().any(|b| b.identifier() == "launch_template")
         {

@@ -172,7 +172,8 @@ impl Gate<'_> {
         }
         let mut reads = 0;
         let mut followed = Vec::new();
-        walk(expr, &mut |e| match e {
+        walk(expr, &mut |e| {
+            match e {
             Expression::FuncCall(call)
                 if is_keys_of_a_reference(call) && self.keys_are_names(&call.args[0], depth) =>
             {
@@ -188,7 +189,22 @@ impl Gate<'_> {
             Expression::ForExpr(f) if is_resource_collection(&f.collection_expr) => {
                 reads += for_variable_secret_reads(f);
             }
+            // `lookup(aws_ssm_parameter.env["K"], "value", "")` reads
+            // `.value`; an attribute named by anything but a literal could be.
+            Expression::FuncCall(call)
+                if call.name.name.as_str() == "lookup"
+                    && call.args.first().is_some_and(|object| {
+                        matches!(object, Expression::Traversal(t) if matches!(flatten(t).0, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data"))
+                    })
+                    && call.args.get(1).is_none_or(|key| match key {
+                        Expression::String(name) => SECRET_ATTRIBUTES.contains(&name.as_str()),
+                        _ => true,
+                    }) =>
+            {
+                reads += 1;
+            }
             _ => {}
+        }
         });
         reads
             + followed
@@ -302,8 +318,10 @@ fn flatten(traversal: &hcl::expr::Traversal) -> (&Expression, Vec<&TraversalOper
 /// `var.app_env…`, or a resource's or data source's secret attribute.
 fn reads_secret(traversal: &hcl::expr::Traversal) -> bool {
     let (root, operators) = flatten(traversal);
+    // `x["value"]` reads the attribute as `x.value` does.
     let attributes = operators.iter().filter_map(|op| match op {
         TraversalOperator::GetAttr(name) => Some(name.as_str()),
+        TraversalOperator::Index(Expression::String(name)) => Some(name.as_str()),
         _ => None,
     });
     let Expression::Variable(root) = root else {
