@@ -159,9 +159,14 @@ impl Policy {
     /// (vm, Kubernetes nodes) are `instance_type`.
     pub fn for_target(target: Target, region: &str, instance_type: &str) -> Policy {
         let set = |items: Vec<&str>| items.into_iter().map(str::to_owned).collect();
+        // The apply step passes these with -var: their defaults are not
+        // what Terraform reads.
         let supplied = match target {
             Target::Vm => vec![BUNDLE_PATH_VARIABLE],
-            _ => vec![],
+            Target::ContainerService | Target::Serverless | Target::Kubernetes => {
+                vec![crate::terraform::IMAGE_TAG_VARIABLE]
+            }
+            Target::DockerHost => vec![],
         };
         // Fargate and Lambda sizes are not instance types: those targets run no EC2.
         let instance_types = match target {

@@ -27,5 +27,9 @@ pub use render::render;
 
 /// The variable holding the local path of the bundle archive (`vm` only).
 pub const BUNDLE_PATH_VARIABLE: &str = "bundle_path";
+
+/// The variable the image targets' apply passes the image's tag in
+/// (`-var=image_tag=…`).
+pub const IMAGE_TAG_VARIABLE: &str = "image_tag";
 /// The sensitive map of the app's environment values, by name.
 pub const APP_ENV_VARIABLE: &str = "app_env";

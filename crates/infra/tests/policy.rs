@@ -16,6 +16,8 @@ mod eighth_round;
 mod eleventh_round;
 #[path = "policy/fifth_round.rs"]
 mod fifth_round;
+#[path = "policy/fourteenth_round.rs"]
+mod fourteenth_round;
 #[path = "policy/fourth_round.rs"]
 mod fourth_round;
 #[path = "policy/ninth_round.rs"]

@@ -28,7 +28,7 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
         call.args
             .get(index)
             .and_then(as_str)
-            .filter(|t| t.is_ascii())
+            .filter(|t| is_plain_text(t))
     };
     let number = |index: usize| call.args.get(index).and_then(as_int);
     if !is_builtin(call) {
@@ -83,7 +83,7 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
         ("coalesce", _) => {
             let mut first = None;
             for arg in &call.args {
-                let text = as_str(arg).filter(|t| t.is_ascii())?;
+                let text = as_str(arg).filter(|t| is_plain_text(t))?;
                 if !text.is_empty() {
                     first = Some(text);
                     break;
@@ -132,7 +132,7 @@ fn is_builtin(call: &hcl::expr::FuncCall) -> bool {
 pub(super) fn string_list(expr: &Expression) -> Option<Vec<String>> {
     // As for text: outside ASCII Terraform may read other items (it
     // normalises `e` and a combining accent into one letter).
-    string_list_of_any_text(expr).filter(|items| items.iter().all(|item| item.is_ascii()))
+    string_list_of_any_text(expr).filter(|items| items.iter().all(|item| is_plain_text(item)))
 }
 
 fn string_list_of_any_text(expr: &Expression) -> Option<Vec<String>> {
@@ -155,7 +155,7 @@ fn string_list_of_any_text(expr: &Expression) -> Option<Vec<String>> {
                     if separator.is_empty() {
                         return None;
                     }
-                    if !separator.is_ascii() || !whole.is_ascii() {
+                    if !is_plain_text(&separator) || !is_plain_text(&whole) {
                         return None;
                     }
                     Some(whole.split(separator.as_str()).map(str::to_owned).collect())
@@ -211,20 +211,43 @@ fn title(text: &str) -> String {
 /// A template whose every part is a literal, `${"text"}` and `${42}`
 /// included: `"sour${""}ce"` is the literal `source` to Terraform.
 fn literal_template(template: &TemplateExpr) -> Option<String> {
+    // A heredoc's indentation is stripped by rules of Terraform's own (a
+    // line of spaces does not count): not computed here.
+    if matches!(template, TemplateExpr::Heredoc(_)) {
+        return None;
+    }
     let parsed = Template::from_expr(template).ok()?;
     parsed
         .elements()
         .iter()
         .map(|element| match element {
             Element::Literal(text) => Some(text.clone()),
+            // `${~ x}` strips the spaces beside it, which the literal holds.
+            Element::Interpolation(interpolation)
+                if interpolation.strip != hcl::template::Strip::None =>
+            {
+                None
+            }
             Element::Interpolation(interpolation) => match &interpolation.expr {
-                Expression::Number(n) => Some(n.to_string()),
+                // `${1e99}` is a hundred digits to Terraform: only integers
+                // both write the same way.
+                Expression::Number(n) => n
+                    .as_i64()
+                    .filter(|i| i.unsigned_abs() < 1 << 53)
+                    .map(|i| i.to_string()),
                 Expression::Bool(b) => Some(b.to_string()),
                 other => as_str(other),
             },
             Element::Directive(_) => None,
         })
         .collect()
+}
+
+/// Text whose letters the gate counts, cases and splits as Terraform does:
+/// printable ASCII. Terraform counts grapheme clusters (`"\r\n"` and `e`
+/// with its accents are one each) and cases by Go's simple mapping.
+pub(super) fn is_plain_text(text: &str) -> bool {
+    text.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 /// The integer an expression is, when it is a literal number (or a string
@@ -372,6 +395,19 @@ mod tests {
 
     fn expr(src: &str) -> Expression {
         src.parse().unwrap()
+    }
+
+    #[test]
+    fn what_terraform_writes_or_counts_otherwise_is_not_computed() {
+        // "\r\n" is one grapheme cluster to Terraform's substr.
+        assert_eq!(as_str(&expr("substr(\"a\\r\\nNotAction\", 2, 9)")), None);
+        // A float is written out in full, not as 1e99.
+        assert_eq!(as_str(&expr("\"x${1e99}\"")), None);
+        assert_eq!(as_str(&expr("\"x${12}\"")).as_deref(), Some("x12"));
+        // `~` strips the spaces beside it.
+        assert_eq!(as_str(&expr("\"a ${~ \"b\"}\"")), None);
+        let heredoc: Expression = "<<-EOT\n    x\n  EOT".parse().unwrap();
+        assert_eq!(as_str(&heredoc), None);
     }
 
     #[test]

@@ -260,12 +260,17 @@ impl Gate<'_> {
 /// attribute of one: a `for` over it reads each instance's attributes
 /// through its variable.
 fn is_resource_collection(expr: &Expression) -> bool {
-    let Expression::Traversal(traversal) = expr else {
-        return false;
-    };
-    let (root, operators) = flatten(traversal);
-    matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data")
-        && operators.len() <= 2
+    match expr {
+        Expression::Traversal(traversal) => {
+            let (root, _) = flatten(traversal);
+            matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data")
+        }
+        // `(x)`, `[x]`, `values(x)`, `tolist([x])`: the same instances.
+        Expression::Parenthesis(inner) => is_resource_collection(inner),
+        Expression::Array(items) => items.iter().any(is_resource_collection),
+        Expression::FuncCall(call) => call.args.iter().any(is_resource_collection),
+        _ => false,
+    }
 }
 
 /// Reads of a secret attribute through a `for` expression's variables

@@ -725,6 +725,41 @@ impl<'p> Gate<'p> {
             );
         }
         self.foreign_literals(&format!("variable.{name}"), block.body());
+        // The app's settings stay out of plans, logs and outputs only while
+        // Terraform knows they are sensitive.
+        if name == "app_env"
+            && !attr(block.body(), "sensitive").is_some_and(|v| matches!(v, Expression::Bool(true)))
+        {
+            self.violation(
+                Rule::SecretExposure,
+                "variable \"app_env\" must keep sensitive = true: it holds the app's secrets, which Terraform would otherwise print in plans and pass to outputs unmarked.".to_owned(),
+            );
+        }
+        // A condition on the clock passes today and fails every plan after
+        // its date, the destroy's included.
+        let mut clock = false;
+        for validation in block
+            .body()
+            .blocks()
+            .filter(|b| b.identifier() == "validation")
+        {
+            super::expr::walk_body(validation.body(), &mut |e| {
+                if let Expression::FuncCall(call) = e
+                    && matches!(
+                        call.name.name.as_str(),
+                        "plantimestamp" | "timestamp" | "timecmp"
+                    )
+                {
+                    clock = true;
+                }
+            });
+        }
+        if clock {
+            self.violation(
+                Rule::Lifecycle,
+                format!("variable \"{name}\": a validation reads the clock (plantimestamp, timestamp, timecmp); it would fail every later plan and the destroy after its date. Validate the value only."),
+            );
+        }
         if attr(block.body(), "default").is_none()
             && !self.policy.supplied_variables.contains(&name)
         {

@@ -203,7 +203,10 @@ impl<'a> Attempt<'a> {
         let bundle = workdir::write_bundle(&dir, Some(&code), &bundle_files)?;
         let variables = match choice.target {
             Target::Vm => vec![bundle_variable(&bundle)],
-            _ => vec![format!("-var=image_tag={image_tag}")],
+            _ => vec![format!(
+                "-var={}={image_tag}",
+                infra::terraform::IMAGE_TAG_VARIABLE
+            )],
         };
         let values = app_values(ctx, choice).await?;
         let session = Session::new(tf, ctx, dir.clone(), ctx.job_id, variables)
