@@ -14,6 +14,8 @@ mod arguments;
 mod eighth_round;
 #[path = "policy/eleventh_round.rs"]
 mod eleventh_round;
+#[path = "policy/fifteenth_round.rs"]
+mod fifteenth_round;
 #[path = "policy/fifth_round.rs"]
 mod fifth_round;
 #[path = "policy/fourteenth_round.rs"]

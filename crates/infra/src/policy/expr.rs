@@ -37,7 +37,6 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
     Some(match (call.name.name.as_str(), call.args.len()) {
         ("lower", 1) => text(0)?.to_lowercase(),
         ("upper", 1) => text(0)?.to_uppercase(),
-        ("title", 1) => title(&text(0)?),
         ("trimspace", 1) => text(0)?.trim().to_owned(),
         ("chomp", 1) => text(0)?.trim_end_matches(['\n', '\r']).to_owned(),
         ("strrev", 1) => text(0)?.chars().rev().collect(),
@@ -107,7 +106,16 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
                 }
                 match chars.next()? {
                     '%' => out.push('%'),
-                    's' | 'v' | 'd' => out.push_str(&args.next()??),
+                    's' | 'v' => out.push_str(&args.next()??),
+                    // `%d` of "1e60" is sixty-one digits to Terraform.
+                    'd' => {
+                        let arg = args.next()??;
+                        let digits = arg.strip_prefix('-').unwrap_or(&arg);
+                        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                            return None;
+                        }
+                        out.push_str(&arg);
+                    }
                     _ => return None,
                 }
             }
@@ -141,7 +149,7 @@ fn string_list_of_any_text(expr: &Expression) -> Option<Vec<String>> {
         Expression::Array(items) => items
             .iter()
             .map(|item| match item {
-                Expression::Number(n) => Some(n.to_string()),
+                Expression::Number(n) => plain_integer(n),
                 other => as_str(other),
             })
             .collect(),
@@ -193,21 +201,6 @@ fn string_list_of_any_text(expr: &Expression) -> Option<Vec<String>> {
     }
 }
 
-/// Terraform's `title`: the first letter of each word upper-cased.
-fn title(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut start = true;
-    for c in text.chars() {
-        if start {
-            out.extend(c.to_uppercase());
-        } else {
-            out.push(c);
-        }
-        start = !c.is_alphanumeric();
-    }
-    out
-}
-
 /// A template whose every part is a literal, `${"text"}` and `${42}`
 /// included: `"sour${""}ce"` is the literal `source` to Terraform.
 fn literal_template(template: &TemplateExpr) -> Option<String> {
@@ -231,16 +224,21 @@ fn literal_template(template: &TemplateExpr) -> Option<String> {
             Element::Interpolation(interpolation) => match &interpolation.expr {
                 // `${1e99}` is a hundred digits to Terraform: only integers
                 // both write the same way.
-                Expression::Number(n) => n
-                    .as_i64()
-                    .filter(|i| i.unsigned_abs() < 1 << 53)
-                    .map(|i| i.to_string()),
+                Expression::Number(n) => plain_integer(n),
                 Expression::Bool(b) => Some(b.to_string()),
                 other => as_str(other),
             },
             Element::Directive(_) => None,
         })
         .collect()
+}
+
+/// A number as Terraform writes it in text, when both write it the same:
+/// an integer (`1e99` is a hundred digits to Terraform).
+fn plain_integer(n: &hcl::Number) -> Option<String> {
+    n.as_i64()
+        .filter(|i| i.unsigned_abs() < 1 << 53)
+        .map(|i| i.to_string())
 }
 
 /// Text whose letters the gate counts, cases and splits as Terraform does:

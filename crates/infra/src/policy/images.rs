@@ -167,10 +167,13 @@ impl Gate<'_> {
                 }
             }
             // `local.containers.app`, `var.x["app"]`: a part of a value the
-            // gate follows only whole.
+            // gate follows only whole; `var.x` whole when the gate does not
+            // read its default as Terraform would (a typed one).
             Expression::Traversal(t)
-                if t.operators.len() > 1
-                    && matches!(&t.expr, Expression::Variable(v) if matches!(v.as_str(), "local" | "var")) =>
+                if matches!(&t.expr, Expression::Variable(v) if v.as_str() == "var")
+                    && !matches!(t.operators.first(), Some(TraversalOperator::GetAttr(name)) if name.as_str() == "app_env")
+                    || t.operators.len() > 1
+                        && matches!(&t.expr, Expression::Variable(v) if v.as_str() == "local") =>
             {
                 *unreadable = true;
             }

@@ -186,7 +186,7 @@ impl Gate<'_> {
                     followed.push(value.clone());
                 }
             }
-            Expression::ForExpr(f) if is_resource_collection(&f.collection_expr) => {
+            Expression::ForExpr(f) if self.is_resource_collection(&f.collection_expr, depth) => {
                 reads += for_variable_secret_reads(f);
             }
             // `lookup(aws_ssm_parameter.env["K"], "value", "")` reads
@@ -256,20 +256,41 @@ impl Gate<'_> {
     }
 }
 
-/// `aws_ssm_parameter.env` (every instance of a resource), not an
-/// attribute of one: a `for` over it reads each instance's attributes
-/// through its variable.
-fn is_resource_collection(expr: &Expression) -> bool {
-    match expr {
-        Expression::Traversal(traversal) => {
-            let (root, _) = flatten(traversal);
-            matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data")
+impl Gate<'_> {
+    /// Whether a `for` over `expr` goes over a resource's instances
+    /// (`aws_ssm_parameter.env`, `values(…)`, `[…]`, a local holding them,
+    /// another `for` over them): its variable then reads their attributes.
+    fn is_resource_collection(&self, expr: &Expression, depth: usize) -> bool {
+        if depth > 16 {
+            return true;
         }
-        // `(x)`, `[x]`, `values(x)`, `tolist([x])`: the same instances.
-        Expression::Parenthesis(inner) => is_resource_collection(inner),
-        Expression::Array(items) => items.iter().any(is_resource_collection),
-        Expression::FuncCall(call) => call.args.iter().any(is_resource_collection),
-        _ => false,
+        match expr {
+            Expression::Traversal(traversal) => {
+                let (root, _) = flatten(traversal);
+                let resource = matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data");
+                resource
+                    || self
+                        .named_value(traversal)
+                        .is_some_and(|value| self.is_resource_collection(value, depth + 1))
+            }
+            Expression::Parenthesis(inner) => self.is_resource_collection(inner, depth + 1),
+            Expression::Array(items) => items
+                .iter()
+                .any(|i| self.is_resource_collection(i, depth + 1)),
+            Expression::Object(object) => object
+                .values()
+                .any(|v| self.is_resource_collection(v, depth + 1)),
+            Expression::FuncCall(call) => call
+                .args
+                .iter()
+                .any(|a| self.is_resource_collection(a, depth + 1)),
+            Expression::ForExpr(f) => self.is_resource_collection(&f.collection_expr, depth + 1),
+            Expression::Conditional(c) => {
+                self.is_resource_collection(&c.true_expr, depth + 1)
+                    || self.is_resource_collection(&c.false_expr, depth + 1)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -283,19 +304,45 @@ fn for_variable_secret_reads(f: &hcl::expr::ForExpr) -> usize {
     let parts = std::iter::once(&f.value_expr)
         .chain(f.key_expr.as_ref())
         .chain(f.cond_expr.as_ref());
+    let is_variable = |e: &Expression| match e {
+        Expression::Variable(v) => variables.contains(&v.as_str()),
+        Expression::Traversal(t) => {
+            matches!(flatten(t).0, Expression::Variable(v) if variables.contains(&v.as_str()))
+        }
+        _ => false,
+    };
     for part in parts {
-        walk(part, &mut |e| {
-            if let Expression::Traversal(traversal) = e {
+        walk(part, &mut |e| match e {
+            Expression::Traversal(traversal) => {
                 let (root, operators) = flatten(traversal);
                 let through_variable =
                     matches!(root, Expression::Variable(v) if variables.contains(&v.as_str()));
-                let secret = operators.iter().any(|op| {
-                    matches!(op, TraversalOperator::GetAttr(name) if SECRET_ATTRIBUTES.contains(&name.as_str()))
+                // `p.value`, `p["value"]`, or an index the gate cannot read.
+                let secret = operators.iter().any(|op| match op {
+                    TraversalOperator::GetAttr(name) => SECRET_ATTRIBUTES.contains(&name.as_str()),
+                    TraversalOperator::Index(Expression::String(name)) => {
+                        SECRET_ATTRIBUTES.contains(&name.as_str())
+                    }
+                    TraversalOperator::Index(Expression::Number(_)) => false,
+                    TraversalOperator::Index(_) => true,
+                    _ => false,
                 });
                 if through_variable && secret {
                     reads += 1;
                 }
             }
+            // `lookup(p, "value", "")`.
+            Expression::FuncCall(call)
+                if call.name.name.as_str() == "lookup"
+                    && call.args.first().is_some_and(is_variable)
+                    && call.args.get(1).is_none_or(|key| match key {
+                        Expression::String(name) => SECRET_ATTRIBUTES.contains(&name.as_str()),
+                        _ => true,
+                    }) =>
+            {
+                reads += 1;
+            }
+            _ => {}
         });
     }
     reads

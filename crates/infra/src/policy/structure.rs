@@ -106,7 +106,9 @@ impl<'p> Gate<'p> {
                 ("variable", [name])
                     if dir.is_empty() && !self.policy.supplied_variables.contains(*name) =>
                 {
-                    if let Some(default) = attr(block.body(), "default") {
+                    if let Some(default) = attr(block.body(), "default")
+                        && default_is_read_as_written(attr(block.body(), "type"), default)
+                    {
                         self.values.insert(format!("\0var.{name}"), default.clone());
                     }
                 }
@@ -736,22 +738,33 @@ impl<'p> Gate<'p> {
             );
         }
         // A condition on the clock passes today and fails every plan after
-        // its date, the destroy's included.
+        // its date, the destroy's included. A validation reads only its
+        // variable: a local, a data source or a resource could read the
+        // clock for it.
         let mut clock = false;
         for validation in block
             .body()
             .blocks()
             .filter(|b| b.identifier() == "validation")
         {
-            super::expr::walk_body(validation.body(), &mut |e| {
-                if let Expression::FuncCall(call) = e
-                    && matches!(
+            super::expr::walk_body(validation.body(), &mut |e| match e {
+                Expression::FuncCall(call)
+                    if matches!(
                         call.name.name.as_str(),
                         "plantimestamp" | "timestamp" | "timecmp"
-                    )
+                    ) =>
                 {
                     clock = true;
                 }
+                Expression::Traversal(t) => {
+                    if let Expression::Variable(root) = &t.expr
+                        && root.as_str() != "var"
+                        && is_named_object(root.as_str())
+                    {
+                        clock = true;
+                    }
+                }
+                _ => {}
             });
         }
         if clock {
@@ -930,6 +943,33 @@ fn is_own_cluster_setting(key: &str, expr: &hcl::Expression) -> bool {
 }
 
 /// `override.tf`, `x_override.tf`: merged by Terraform into other blocks.
+/// A name Terraform gives objects outside a variable's own value: locals,
+/// data sources, resources and the like (a `for`'s own variable is none).
+fn is_named_object(root: &str) -> bool {
+    matches!(
+        root,
+        "local" | "data" | "module" | "path" | "terraform" | "self" | "each" | "count"
+    ) || root.contains('_')
+}
+
+/// Whether Terraform reads a variable's default as it is written: with no
+/// type, or a primitive type the literal already has. A type converts the
+/// default first: an object type drops attributes it does not declare and
+/// fills in `optional(T, DEFAULT)`s, a string type writes a number out.
+fn default_is_read_as_written(kind: Option<&Expression>, default: &Expression) -> bool {
+    let Some(kind) = kind else {
+        return true;
+    };
+    let primitive = match kind {
+        Expression::Variable(v) => v.as_str(),
+        _ => return false,
+    };
+    matches!(
+        (primitive, default),
+        ("string", Expression::String(_)) | ("bool", Expression::Bool(_)) | ("any", _)
+    ) || (primitive == "number" && matches!(default, Expression::Number(n) if n.as_i64().is_some()))
+}
+
 fn is_override_file(name: &str) -> bool {
     let base = name.rsplit('/').next().unwrap_or(name);
     base == "override.tf" || base.ends_with("_override.tf")
