@@ -26,6 +26,8 @@ mod fourth_round;
 mod ninth_round;
 #[path = "policy/seventh_round.rs"]
 mod seventh_round;
+#[path = "policy/sixteenth_round.rs"]
+mod sixteenth_round;
 #[path = "policy/sixth_round.rs"]
 mod sixth_round;
 #[path = "policy/tenth_round.rs"]

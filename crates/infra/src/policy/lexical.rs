@@ -35,6 +35,26 @@ impl Gate<'_> {
         false
     }
 
+    /// Whether every heredoc ends where both parsers end it. Terraform ends
+    /// one only on a line that is its marker alone (spaces around it);
+    /// the gate's parser also on a line that starts with the marker
+    /// (`EOT # note`, `EOT)`), where Terraform reads on. Two heredocs
+    /// written so would hide whole blocks from the gate.
+    pub(super) fn heredoc_ends(&mut self, text: &str) -> bool {
+        let Some((line, marker)) = ambiguous_heredoc_end(text) else {
+            return true;
+        };
+        self.line = u32::try_from(line).ok();
+        self.violation(
+            Rule::Character,
+            format!(
+                "line {line} starts with the heredoc marker {marker} but holds more: Terraform reads it as the heredoc's text, this gate's parser as its end. End a heredoc on a line of its marker alone, and start no line of its text with the marker."
+            ),
+        );
+        self.line = None;
+        false
+    }
+
     /// Every object key is a literal, none is written twice, and no string
     /// holds a template directive.
     pub(super) fn written_forms(&mut self, body: &Body, lines: &[Option<u32>]) {
@@ -123,9 +143,51 @@ fn is_ambiguous(c: char) -> bool {
     }
 }
 
+/// The first line (from 1) inside a heredoc that starts with its marker
+/// without being the marker alone, with the marker.
+fn ambiguous_heredoc_end(text: &str) -> Option<(usize, String)> {
+    let mut open: Option<String> = None;
+    for (index, line) in text.lines().enumerate() {
+        match &open {
+            Some(marker) => {
+                if line.trim() == marker {
+                    open = None;
+                } else if line.trim_start().starts_with(marker.as_str()) {
+                    return Some((index + 1, marker.clone()));
+                }
+            }
+            None => open = heredoc_marker(line),
+        }
+    }
+    None
+}
+
+/// The marker of a heredoc a line opens (`x = <<-EOT`).
+fn heredoc_marker(line: &str) -> Option<String> {
+    let (_, rest) = line.trim_end().rsplit_once("<<")?;
+    let marker = rest.strip_prefix('-').unwrap_or(rest);
+    let mut chars = marker.chars();
+    let first = chars.next()?;
+    let identifier = (first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    identifier.then(|| marker.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_ambiguous;
+    use super::{ambiguous_heredoc_end, is_ambiguous};
+
+    #[test]
+    fn a_heredoc_ends_only_on_its_marker_alone() {
+        let plain = "locals {\n  a = <<-EOT\n    echo EOTX is text\n    EOT\n}\n";
+        assert_eq!(ambiguous_heredoc_end(plain), None);
+        let hidden = "locals {\n  a = <<EOT\nx\n  EOT # the end, to one parser\nEOT\n}\n";
+        assert_eq!(ambiguous_heredoc_end(hidden), Some((4, "EOT".to_owned())));
+        assert_eq!(
+            ambiguous_heredoc_end("x = <<-END\n  END)\nEND\n"),
+            Some((2, "END".to_owned()))
+        );
+    }
 
     #[test]
     fn plain_text_passes_and_lookalike_spaces_do_not() {

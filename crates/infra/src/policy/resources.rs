@@ -615,7 +615,8 @@ impl Gate<'_> {
                 let per_copy = ["count.index", "each.key", "each.value"]
                     .iter()
                     .any(|key| text.contains(key));
-                !self.final_snapshots.insert(text) || (copies && !per_copy)
+                // RDS and ElastiCache keep snapshot names in lower case.
+                !self.final_snapshots.insert(text.to_ascii_lowercase()) || (copies && !per_copy)
             }),
             None => true,
         };

@@ -150,6 +150,9 @@ impl Gate<'_> {
     ) -> usize {
         let mut keys_calls = Vec::new();
         let total = self.all_secret_reads(expr, depth, &mut keys_calls, counts);
+        if total >= TOO_DEEP {
+            return total;
+        }
         let in_keys: usize = keys_calls
             .iter()
             .map(|call| self.all_secret_reads(call, depth, &mut Vec::new(), counts))
@@ -167,8 +170,9 @@ impl Gate<'_> {
         counts: fn(&hcl::expr::Traversal) -> bool,
     ) -> usize {
         if depth > 16 {
-            // Too deep to follow: count it as a read.
-            return 1;
+            // Too deep to follow: count it as a read that no `keys()`
+            // subtracted below can cancel.
+            return TOO_DEEP;
         }
         let mut reads = 0;
         let mut followed = Vec::new();
@@ -366,6 +370,10 @@ fn flatten(traversal: &hcl::expr::Traversal) -> (&Expression, Vec<&TraversalOper
         }
     }
 }
+
+/// What a read too deep to follow counts for: more than any count of the
+/// reads inside `keys()` that [`Gate::reads`] subtracts.
+const TOO_DEEP: usize = usize::MAX / 4;
 
 /// `var.app_env…`, or a resource's or data source's secret attribute.
 fn reads_secret(traversal: &hcl::expr::Traversal) -> bool {

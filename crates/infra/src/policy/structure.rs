@@ -277,7 +277,7 @@ impl<'p> Gate<'p> {
             );
             return;
         }
-        if !self.characters(text) {
+        if !self.characters(text) || !self.heredoc_ends(text) {
             return;
         }
         match hcl_edit::parser::parse_body(text) {
