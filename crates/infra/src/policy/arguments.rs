@@ -726,10 +726,12 @@ impl Gate<'_> {
                 if !CONTAINER_KEYS.contains(&key.as_str()) {
                     refused.push(key);
                 } else if key == "logConfiguration" {
-                    let mut keys = Vec::new();
-                    if self.object_keys(value, 0, &mut keys) {
+                    let mut entries = Vec::new();
+                    if self.object_entries(value, 0, &mut entries) {
                         refused.extend(
-                            keys.into_iter()
+                            entries
+                                .into_iter()
+                                .map(|(k, _)| k)
                                 .filter(|k| !LOG_CONFIGURATION_KEYS.contains(&k.as_str()))
                                 .map(|k| format!("logConfiguration.{k}")),
                         );
@@ -856,16 +858,8 @@ impl Gate<'_> {
         }
     }
 
-    /// The literal keys of an object, `merge()` of objects and locals
-    /// followed; `false` when a key cannot be read.
-    fn object_keys(&self, expr: &Expression, depth: usize, keys: &mut Vec<String>) -> bool {
-        let mut entries = Vec::new();
-        let readable = self.object_entries(expr, depth, &mut entries);
-        keys.extend(entries.into_iter().map(|(key, _)| key));
-        readable
-    }
-
-    /// [`Self::object_keys`] with each key's value.
+    /// The literal keys of an object and their values, `merge()` of objects
+    /// and locals followed; `false` when a key cannot be read.
     fn object_entries<'e>(
         &'e self,
         expr: &'e Expression,
@@ -939,14 +933,7 @@ fn walk(list: &[&str], parent: &str, body: &Body, refused: &mut Vec<(String, Str
         }
     }
     for block in body.blocks() {
-        let (name, inner) = match block.identifier() {
-            // `dynamic "x" { for_each … content { … } }` writes `x` blocks.
-            "dynamic" => {
-                let name = labels(block).first().copied().unwrap_or_default();
-                (name, dynamic_content(block))
-            }
-            name => (name, Some(block.body())),
-        };
+        let (name, inner) = written_block(block);
         let path = path_of(name);
         if !allowed(list, &path, top) {
             refused.push((path, parent.to_owned()));
@@ -958,13 +945,20 @@ fn walk(list: &[&str], parent: &str, body: &Body, refused: &mut Vec<(String, Str
     }
 }
 
-/// The `content` block of a `dynamic` block.
-fn dynamic_content(block: &Block) -> Option<&Body> {
-    block
-        .body()
-        .blocks()
-        .find(|b| b.identifier() == "content")
-        .map(Block::body)
+/// The name and body of the blocks `block` writes: `dynamic "x" { for_each
+/// … content { … } }` writes `x` blocks of its `content`.
+fn written_block(block: &Block) -> (&str, Option<&Body>) {
+    match block.identifier() {
+        "dynamic" => (
+            labels(block).first().copied().unwrap_or_default(),
+            block
+                .body()
+                .blocks()
+                .find(|b| b.identifier() == "content")
+                .map(Block::body),
+        ),
+        name => (name, Some(block.body())),
+    }
 }
 
 /// The values of the tag attribute at `path` (`a.b`: attribute `b` of
@@ -978,14 +972,7 @@ fn tag_expressions<'b>(body: &'b Body, path: &str, found: &mut Vec<&'b Expressio
         ),
         Some((block, rest)) => {
             for inner in body.blocks() {
-                let (name, inner_body) = if inner.identifier() == "dynamic" {
-                    (
-                        labels(inner).first().copied().unwrap_or_default(),
-                        dynamic_content(inner),
-                    )
-                } else {
-                    (inner.identifier(), Some(inner.body()))
-                };
+                let (name, inner_body) = written_block(inner);
                 if name == block
                     && let Some(inner_body) = inner_body
                 {

@@ -178,37 +178,36 @@ impl Gate<'_> {
         let mut followed = Vec::new();
         walk(expr, &mut |e| {
             match e {
-            Expression::FuncCall(call)
-                if is_keys_of_a_reference(call) && self.keys_are_names(&call.args[0], depth) =>
-            {
-                keys_calls.push(e.clone());
-            }
-            Expression::Traversal(traversal) => {
-                if counts(traversal) {
-                    reads += 1;
-                } else if let Some(value) = self.named_value(traversal) {
-                    followed.push(value.clone());
+                Expression::FuncCall(call)
+                    if is_keys_of_a_reference(call)
+                        && self.keys_are_names(&call.args[0], depth) =>
+                {
+                    keys_calls.push(e.clone());
                 }
+                Expression::Traversal(traversal) => {
+                    if counts(traversal) {
+                        reads += 1;
+                    } else if let Some(value) = self.named_value(traversal) {
+                        followed.push(value.clone());
+                    }
+                }
+                Expression::ForExpr(f)
+                    if self.is_resource_collection(&f.collection_expr, depth) =>
+                {
+                    reads += for_variable_secret_reads(f);
+                }
+                // `lookup(aws_ssm_parameter.env["K"], "value", "")` reads
+                // `.value`; an attribute named by anything but a literal could be.
+                Expression::FuncCall(call)
+                    if is_secret_lookup(
+                        call,
+                        |object| matches!(object, Expression::Traversal(t) if is_resource_root(flatten(t).0)),
+                    ) =>
+                {
+                    reads += 1;
+                }
+                _ => {}
             }
-            Expression::ForExpr(f) if self.is_resource_collection(&f.collection_expr, depth) => {
-                reads += for_variable_secret_reads(f);
-            }
-            // `lookup(aws_ssm_parameter.env["K"], "value", "")` reads
-            // `.value`; an attribute named by anything but a literal could be.
-            Expression::FuncCall(call)
-                if call.name.name.as_str() == "lookup"
-                    && call.args.first().is_some_and(|object| {
-                        matches!(object, Expression::Traversal(t) if matches!(flatten(t).0, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data"))
-                    })
-                    && call.args.get(1).is_none_or(|key| match key {
-                        Expression::String(name) => SECRET_ATTRIBUTES.contains(&name.as_str()),
-                        _ => true,
-                    }) =>
-            {
-                reads += 1;
-            }
-            _ => {}
-        }
         });
         reads
             + followed
@@ -270,9 +269,7 @@ impl Gate<'_> {
         }
         match expr {
             Expression::Traversal(traversal) => {
-                let (root, _) = flatten(traversal);
-                let resource = matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data");
-                resource
+                is_resource_root(flatten(traversal).0)
                     || self
                         .named_value(traversal)
                         .is_some_and(|value| self.is_resource_collection(value, depth + 1))
@@ -336,20 +333,29 @@ fn for_variable_secret_reads(f: &hcl::expr::ForExpr) -> usize {
                 }
             }
             // `lookup(p, "value", "")`.
-            Expression::FuncCall(call)
-                if call.name.name.as_str() == "lookup"
-                    && call.args.first().is_some_and(is_variable)
-                    && call.args.get(1).is_none_or(|key| match key {
-                        Expression::String(name) => SECRET_ATTRIBUTES.contains(&name.as_str()),
-                        _ => true,
-                    }) =>
-            {
+            Expression::FuncCall(call) if is_secret_lookup(call, is_variable) => {
                 reads += 1;
             }
             _ => {}
         });
     }
     reads
+}
+
+/// `lookup(OBJECT, "value", …)` of an object `is_object` picks, reading a
+/// secret attribute, or one the gate cannot name.
+fn is_secret_lookup(call: &FuncCall, is_object: impl Fn(&Expression) -> bool) -> bool {
+    call.name.name.as_str() == "lookup"
+        && call.args.first().is_some_and(is_object)
+        && call.args.get(1).is_none_or(|key| match key {
+            Expression::String(name) => SECRET_ATTRIBUTES.contains(&name.as_str()),
+            _ => true,
+        })
+}
+
+/// A resource's or data source's instances: `aws_…`, `kubernetes_…`, `data`.
+fn is_resource_root(root: &Expression) -> bool {
+    matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data")
 }
 
 /// The root of a traversal and every operator after it, through
