@@ -567,9 +567,9 @@ resource "aws_vpc_security_group_ingress_rule" "tagged" {
   }
 }"#
             .to_owned(),
-            // join() of literals is computed: the whole internet, on ports
-            // the gate cannot read.
-            &[Rule::WorldIngress],
+            // A source to prove is read from literals only: join() of
+            // literals is as unverifiable as a variable.
+            &[Rule::IngressUnverifiable],
         ),
         (
             "parse error",

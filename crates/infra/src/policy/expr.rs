@@ -1,18 +1,34 @@
 //! Reading HCL expressions the way the gate needs: as literals when they are
-//! literals, and as a tree to search for function calls, templates included.
+//! literals (a value the gate must prove allowed is read from nothing else),
+//! computed where a rule looks for a forbidden value, and as a tree to search
+//! for function calls, templates included.
 
 use hcl::expr::{Expression, ObjectKey, TemplateExpr, TraversalOperator};
 use hcl::template::{Directive, Element, Template};
 use hcl::{Block, Body};
 
-/// The string an expression is, when it is a literal (no interpolation),
-/// or a string function of literals, computed as Terraform would:
-/// `lower("CR-0A1B…")` is the id `cr-0a1b…`.
+/// The string an expression is, when it is literal text: a string, or a
+/// template of literals (`"sour${""}ce"`). No function is computed: where
+/// the gate must prove a value allowed, only what Terraform cannot read
+/// another way counts (every function the gate computed was one more place
+/// where its answer and Terraform's could differ).
 pub(super) fn as_str(expr: &Expression) -> Option<String> {
     match expr {
         Expression::String(s) => Some(s.clone()),
-        Expression::TemplateExpr(template) => literal_template(template),
+        Expression::TemplateExpr(template) => literal_template(template, as_str),
         Expression::Parenthesis(inner) => as_str(inner),
+        _ => None,
+    }
+}
+
+/// [`as_str`], and Terraform's string functions of literals computed
+/// (`lower("SG-0A1B…")` is the id `sg-0a1b…`): for the rules that look for
+/// a forbidden value, where reading more finds more.
+pub(super) fn computed_str(expr: &Expression) -> Option<String> {
+    match expr {
+        Expression::String(s) => Some(s.clone()),
+        Expression::TemplateExpr(template) => literal_template(template, computed_str),
+        Expression::Parenthesis(inner) => computed_str(inner),
         Expression::FuncCall(call) => string_function(call),
         _ => None,
     }
@@ -27,7 +43,7 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
     let text = |index: usize| {
         call.args
             .get(index)
-            .and_then(as_str)
+            .and_then(computed_str)
             .filter(|t| is_plain_text(t))
     };
     let number = |index: usize| call.args.get(index).and_then(as_int);
@@ -82,7 +98,7 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
         ("coalesce", _) => {
             let mut first = None;
             for arg in &call.args {
-                let text = as_str(arg).filter(|t| is_plain_text(t))?;
+                let text = computed_str(arg).filter(|t| is_plain_text(t))?;
                 if !text.is_empty() {
                     first = Some(text);
                     break;
@@ -158,7 +174,7 @@ fn string_list_of_any_text(expr: &Expression) -> Option<Vec<String>> {
                 // `1.000000000000000000001` as the integer 1 and `1e99` as a
                 // float, where Terraform writes every digit.
                 Expression::Number(_) => None,
-                other => as_str(other),
+                other => computed_str(other),
             })
             .collect(),
         Expression::Parenthesis(inner) => string_list(inner),
@@ -166,8 +182,8 @@ fn string_list_of_any_text(expr: &Expression) -> Option<Vec<String>> {
             let arg = |index: usize| call.args.get(index);
             match (call.name.name.as_str(), call.args.len()) {
                 ("split", 2) => {
-                    let separator = as_str(arg(0)?)?;
-                    let whole = as_str(arg(1)?)?;
+                    let separator = computed_str(arg(0)?)?;
+                    let whole = computed_str(arg(1)?)?;
                     if separator.is_empty() {
                         return None;
                     }
@@ -211,7 +227,10 @@ fn string_list_of_any_text(expr: &Expression) -> Option<Vec<String>> {
 
 /// A template whose every part is a literal, `${"text"}` and `${42}`
 /// included: `"sour${""}ce"` is the literal `source` to Terraform.
-fn literal_template(template: &TemplateExpr) -> Option<String> {
+fn literal_template(
+    template: &TemplateExpr,
+    read: fn(&Expression) -> Option<String>,
+) -> Option<String> {
     // A heredoc's indentation is stripped by rules of Terraform's own (a
     // line of spaces does not count): not computed here.
     if matches!(template, TemplateExpr::Heredoc(_)) {
@@ -237,7 +256,7 @@ fn literal_template(template: &TemplateExpr) -> Option<String> {
                 // float, where Terraform writes every digit.
                 Expression::Number(_) => None,
                 Expression::Bool(b) => Some(b.to_string()),
-                other => as_str(other),
+                other => read(other),
             },
             Element::Directive(_) => None,
         })
@@ -399,9 +418,26 @@ mod tests {
     }
 
     #[test]
+    fn a_value_to_prove_is_read_from_literals_only() {
+        assert_eq!(as_str(&expr("lower(\"T2.SMALL\")")), None);
+        assert_eq!(as_str(&expr("\"t2.${lower(\"SMALL\")}\"")), None);
+        assert_eq!(
+            as_str(&expr("(\"t2.${\"small\"}\")")).as_deref(),
+            Some("t2.small")
+        );
+        assert_eq!(
+            computed_str(&expr("\"t2.${lower(\"SMALL\")}\"")).as_deref(),
+            Some("t2.small")
+        );
+    }
+
+    #[test]
     fn what_terraform_writes_or_counts_otherwise_is_not_computed() {
         // "\r\n" is one grapheme cluster to Terraform's substr.
-        assert_eq!(as_str(&expr("substr(\"a\\r\\nNotAction\", 2, 9)")), None);
+        assert_eq!(
+            computed_str(&expr("substr(\"a\\r\\nNotAction\", 2, 9)")),
+            None
+        );
         // A float is written out in full, not as 1e99.
         assert_eq!(as_str(&expr("\"x${1e99}\"")), None);
         // `~` strips the spaces beside it.
@@ -412,9 +448,12 @@ mod tests {
 
     #[test]
     fn coalesce_is_known_only_when_the_arguments_before_its_answer_are() {
-        assert_eq!(as_str(&expr("coalesce(local.size, \"t2.small\")")), None);
         assert_eq!(
-            as_str(&expr("coalesce(\"\", \"t2.small\", local.size)")).as_deref(),
+            computed_str(&expr("coalesce(local.size, \"t2.small\")")),
+            None
+        );
+        assert_eq!(
+            computed_str(&expr("coalesce(\"\", \"t2.small\", local.size)")).as_deref(),
             Some("t2.small")
         );
         assert_eq!(
@@ -427,12 +466,12 @@ mod tests {
     fn text_outside_ascii_is_not_computed() {
         // Terraform's substr counts "é" and its combining marks as one.
         assert_eq!(
-            as_str(&expr("substr(\"e\u{0301}\u{0301}t2.small\", 3, 8)")),
+            computed_str(&expr("substr(\"e\u{0301}\u{0301}t2.small\", 3, 8)")),
             None
         );
-        assert_eq!(as_str(&expr("upper(\"\u{fb00}x\")")), None);
+        assert_eq!(computed_str(&expr("upper(\"\u{fb00}x\")")), None);
         assert_eq!(
-            as_str(&expr("substr(\"xxt2.small\", 2, 8)")).as_deref(),
+            computed_str(&expr("substr(\"xxt2.small\", 2, 8)")).as_deref(),
             Some("t2.small")
         );
     }

@@ -7,7 +7,7 @@ use hcl::expr::{Expression, TraversalOperator};
 use hcl::template::{Element, Template};
 
 use super::Rule;
-use super::expr::{as_str, attr, walk_body};
+use super::expr::{as_str, attr, computed_str, walk_body};
 use super::plan::OwnNames;
 use super::structure::Gate;
 
@@ -551,7 +551,7 @@ impl Gate<'_> {
                     name == "arn_build"
                         || matches!(name, "format" | "join" | "replace")
                             && call.args.iter().any(|arg| {
-                                super::expr::as_str(self.resolve(arg))
+                                super::expr::computed_str(self.resolve(arg))
                                     .is_some_and(|text| text.contains("arn:"))
                             })
                 }
@@ -581,7 +581,7 @@ impl Gate<'_> {
         let mut accounts = Vec::new();
         let mut templates = Vec::new();
         walk_body(body, &mut |expr| {
-            if let Some(text) = as_str(expr)
+            if let Some(text) = computed_str(expr)
                 && (is_resource_id(&text) || is_account_arn(&text))
             {
                 literals.push(text);

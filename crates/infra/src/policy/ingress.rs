@@ -11,7 +11,7 @@ use hcl::expr::{Expression, TraversalOperator};
 use hcl::{Body, Object, ObjectKey};
 
 use super::Rule;
-use super::expr::{as_int, as_str, attr, labels, root_name};
+use super::expr::{as_int, as_str, attr, computed_str, labels, root_name};
 
 /// A violation found in one resource; the caller prefixes the address.
 pub(super) struct Problem {
@@ -33,7 +33,7 @@ impl<'a> Fields<'a> {
                 .iter()
                 .find(|(k, _)| match k {
                     ObjectKey::Identifier(ident) => ident.as_str() == key,
-                    ObjectKey::Expression(e) => as_str(e).as_deref() == Some(key),
+                    ObjectKey::Expression(e) => computed_str(e).as_deref() == Some(key),
                     _ => false,
                 })
                 .map(|(_, v)| v),

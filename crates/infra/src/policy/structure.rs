@@ -8,7 +8,7 @@ use hcl::expr::{Expression, TraversalOperator};
 use hcl::template::{Element, Template};
 use hcl::{Block, Body};
 
-use super::expr::{as_str, attr, key_text, labels};
+use super::expr::{as_str, attr, computed_str, key_text, labels};
 use super::{Policy, Rule, Violation, WHOLE_CONFIGURATION};
 
 /// Provider arguments that hold secrets.
@@ -479,7 +479,7 @@ impl<'p> Gate<'p> {
             };
             // AWS credentials come from the environment only; other providers
             // may take a token from a data source, never a written-in secret.
-            if name == "aws" || as_str(value).is_some() {
+            if name == "aws" || computed_str(value).is_some() {
                 self.violation(
                     Rule::ProviderCredentials,
                     format!(

@@ -46,6 +46,18 @@ fn arguments_no_template_sets_are_refused() {
             &container_service,
         ),
         (
+            "a container key the gate cannot read: a local",
+            format!("{}locals {{\n  caps = \"linuxParameters\"\n}}\n", task_definition(", (local.caps) = { capabilities = { add = [\"SYS_ADMIN\"] } }")),
+            &[Rule::ObjectKey, Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "a container key the gate cannot read: a function",
+            task_definition(", (lower(\"LINUXPARAMETERS\")) = { capabilities = { add = [\"SYS_ADMIN\"] } }"),
+            &[Rule::ObjectKey, Rule::ForeignResource],
+            &container_service,
+        ),
+        (
             "a container handing secrets to its log driver",
             task_definition(", logConfiguration = { logDriver = \"awslogs\", secretOptions = [{ name = \"x\", valueFrom = aws_ssm_parameter.x.arn }] }"),
             &[Rule::ArgumentNotAllowed],
