@@ -654,6 +654,7 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
 }
 
 const POSTGRES: &str = "postgres:17.6-bookworm";
+const MYSQL: &str = "mysql:8.4.6";
 const REDIS: &str = "redis:7.4.5-bookworm";
 
 /// A Django project that needs PostgreSQL (`DATABASE_URL`) and Redis
@@ -813,6 +814,73 @@ async fn an_app_without_migrations_finds_the_tables_its_schema_file_makes() {
     let (url, project) = deployed(&outcome);
     let answer = reqwest::get(format!("{url}healthz")).await.unwrap();
     assert_eq!(answer.text().await.unwrap(), "made by the schema file");
+    destroy_leaves_nothing(&docker, &outcome, &project).await;
+}
+
+/// A Flask app on SQLAlchemy and PyMySQL, whose `DATABASE_URL` defaults to
+/// a `mysql+pymysql://` URL and whose tables come from `db/schema.sql`:
+/// deployflow runs MySQL beside it, loads the schema on its first start,
+/// wires the URL with the app's own scheme, and the rows outlive the
+/// database's container.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_on_mysql_gets_its_schema_and_keeps_its_rows() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON, MYSQL]) else {
+        return;
+    };
+    let files: Vec<FixtureFile> = [
+        (
+            "requirements.txt",
+            "flask==3.1.0\nsqlalchemy==2.0.36\npymysql==1.1.1\ngunicorn==23.0.0\n",
+        ),
+        (
+            "app.py",
+            "import os\n\nfrom flask import Flask, jsonify\nfrom sqlalchemy import create_engine, text\n\napp = Flask(__name__)\nengine = create_engine(os.environ.get(\"DATABASE_URL\", \"mysql+pymysql://root@localhost/notes\"), pool_pre_ping=True)\n\n\n@app.route(\"/healthz\")\ndef health():\n    return \"ok\"\n\n\n@app.route(\"/visits\")\ndef visits():\n    with engine.begin() as conn:\n        conn.execute(text(\"INSERT INTO visits () VALUES ()\"))\n        count = conn.execute(text(\"SELECT COUNT(*) FROM visits\")).scalar()\n        words = conn.execute(text(\"SELECT words FROM greetings\")).scalar()\n    return jsonify(visits=count, words=words)\n",
+        ),
+        (
+            "db/schema.sql",
+            "CREATE TABLE `visits` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB;\nCREATE TABLE `greetings` (`words` VARCHAR(100) NOT NULL) ENGINE=InnoDB;\nINSERT INTO `greetings` VALUES ('made by the schema file');\n",
+        ),
+    ]
+    .into_iter()
+    .map(|(path, text)| FixtureFile::file(path, text))
+    .collect();
+    let outcome = deploy_as(&docker, &files, "deploy it on my server").await;
+    assert_eq!(
+        outcome.job.state.as_deref(),
+        Some("HealthChecked"),
+        "{:?}\n{:#}",
+        outcome.job,
+        outcome.outputs
+    );
+    let provisioned: Vec<&str> = outcome.outputs["choose"]["services"]["provisioned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(provisioned, ["mysql"]);
+    let (url, project) = deployed(&outcome);
+    let first = visits(&url).await;
+    assert_eq!(first["visits"], 1, "{first}");
+    assert_eq!(first["words"], "made by the schema file", "{first}");
+
+    let mysql = docker.lines(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+        "--filter",
+        "label=com.docker.compose.service=mysql",
+    ]);
+    assert_eq!(mysql.len(), 1, "{mysql:?}");
+    docker.lines(&["rm", "-f", &mysql[0]]);
+    let engine = &outcome.engine;
+    engine.retry(outcome.id, Some("apply")).await.unwrap();
+    let job = common::run_to_end(engine, common::worker("again"), outcome.id, WITHIN).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let again = visits(&url).await;
+    assert_eq!(again["visits"], 2, "the rows survived: {again}");
+
     destroy_leaves_nothing(&docker, &outcome, &project).await;
 }
 

@@ -6,7 +6,7 @@
 use super::app_files::{join, normalise_dir, parent};
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
-use super::own_store_wiring::{migrate_first, wire_own_mongo, wire_own_stores};
+use super::own_store_wiring::{check_readiness, migrate_first, wire_own_mongo, wire_own_stores};
 use super::own_stores::{self, OwnStore};
 use super::yaml::{s, scalar_text};
 use super::{Adjustment, AdjustmentKind, HOST_PORT};
@@ -138,11 +138,19 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         } else {
             free_host_port(service, &other, &mut |k, r| adjustments.push(note(k, r)));
             unpublish_store(service, &other, &mut |k, r| adjustments.push(note(k, r)));
+            if let Some((_, store)) = own.iter().find(|(_, store)| store.service == other) {
+                check_readiness(service, &other, store, &mut |k, r| {
+                    adjustments.push(note(k, r))
+                });
+            }
         }
         optional_env_files(service, &other, &compose_dir, target.repo, &mut |k, r| {
             adjustments.push(note(k, r))
         });
     }
+    drop_version_without_conditions(&mut document, &name, &mut |k, r| {
+        adjustments.push(note(k, r))
+    });
     Outcome::Rewritten {
         document,
         service: name,
@@ -152,6 +160,38 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             .into_iter()
             .map(|(store, _)| store.clone())
             .collect(),
+    }
+}
+
+/// A file of version 2.0 or 3.x cannot say "start after it is healthy"
+/// (`depends_on: {db: {condition: service_healthy}}`), which the app's
+/// service now does: without `version`, Compose reads the file as the
+/// Compose Specification, which can.
+fn drop_version_without_conditions(document: &mut Value, app: &str, note: &mut Note) {
+    let waits_for_health = document
+        .get("services")
+        .and_then(|services| services.get(app))
+        .and_then(|service| service.get("depends_on"))
+        .and_then(Value::as_mapping)
+        .is_some_and(|depends| {
+            depends.values().any(|d| {
+                d.get("condition")
+                    .is_some_and(|c| scalar_text(c) == "service_healthy")
+            })
+        });
+    let Some(document) = document.as_mapping_mut() else {
+        return;
+    };
+    let version = document.get("version").map(scalar_text).unwrap_or_default();
+    let has_conditions = version.starts_with("2.") && version != "2.0" && version != "2";
+    if waits_for_health && !version.is_empty() && !has_conditions {
+        document.remove("version");
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "`version: {version}` was removed: files of that version cannot make a service wait for another to be healthy, the Compose Specification (no version) can."
+            ),
+        );
     }
 }
 

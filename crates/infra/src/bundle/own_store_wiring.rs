@@ -8,8 +8,8 @@ use serde_yaml_ng::{Mapping, Value};
 use super::AdjustmentKind;
 use super::compose::{self, Migration};
 use super::existing_compose::{Note, list_entry_name};
-use super::own_stores::OwnStore;
-use super::yaml::{s, scalar_text};
+use super::own_stores::{OwnStore, readiness_check};
+use super::yaml::{map, s, scalar_text, strings};
 use crate::choose::BackingService;
 
 /// Sets the app's variables that reach a provisioned store to the file's
@@ -128,24 +128,56 @@ fn set_unless_given(service: &mut Mapping, key: &str, value: String) -> bool {
     true
 }
 
+/// The app starts once `store` is healthy: started is not enough, since a
+/// database takes connections seconds after its container starts, and an
+/// app (or its migration) that connects first exits. Services the list
+/// form names keep waiting for their start only.
 fn depend_on(service: &mut Mapping, store: &str) {
-    match service.get_mut("depends_on") {
-        Some(Value::Sequence(items)) => {
-            if !items.iter().any(|i| scalar_text(i) == store) {
-                items.push(s(store.to_owned()));
-            }
-        }
-        Some(Value::Mapping(map)) => {
-            if !map.contains_key(store) {
-                let mut condition = Mapping::new();
-                condition.insert(s("condition"), s("service_started"));
-                map.insert(s(store.to_owned()), Value::Mapping(condition));
-            }
-        }
-        _ => {
-            service.insert(s("depends_on"), Value::Sequence(vec![s(store.to_owned())]));
-        }
+    let condition = |state: &str| {
+        let mut condition = Mapping::new();
+        condition.insert(s("condition"), s(state.to_owned()));
+        Value::Mapping(condition)
+    };
+    let mut depends = match service.remove("depends_on") {
+        Some(Value::Mapping(map)) => map,
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .map(|item| (s(scalar_text(item)), condition("service_started")))
+            .collect(),
+        _ => Mapping::new(),
+    };
+    depends.insert(s(store.to_owned()), condition("service_healthy"));
+    service.insert(s("depends_on"), Value::Mapping(depends));
+}
+
+/// Gives the file's store service a readiness health check when it has
+/// none, so the app's `depends_on` can wait for it to be healthy.
+pub(super) fn check_readiness(
+    service: &mut Mapping,
+    name: &str,
+    store: &OwnStore,
+    note: &mut Note,
+) {
+    if service.contains_key("healthcheck") {
+        return;
     }
+    service.insert(
+        s("healthcheck"),
+        map([
+            ("test", strings(readiness_check(store.kind))),
+            ("interval", s("5s")),
+            ("timeout", s("5s")),
+            ("retries", Value::Number(30.into())),
+            ("start_period", s("10s")),
+        ]),
+    );
+    note(
+        AdjustmentKind::Rewritten,
+        format!(
+            "Service `{name}` got a health check that passes once the {} takes connections; the app waits for it.",
+            store.kind.label()
+        ),
+    );
 }
 
 /// Runs the framework's migration before the app's start command, once

@@ -120,6 +120,22 @@ fn image_kind(image: &str) -> Option<StoreKind> {
     }
 }
 
+/// A health check that passes once a `kind` store takes connections on
+/// its network address, with the tools its official image carries (MariaDB's
+/// newer images name theirs `mariadb-admin` only). The images' first-start
+/// set-up server listens on a socket only, so a check over TCP is not fooled
+/// by it.
+pub(super) fn readiness_check(kind: StoreKind) -> Vec<String> {
+    let shell = |command: &str| vec!["CMD-SHELL".to_owned(), command.to_owned()];
+    match kind {
+        StoreKind::Postgres => shell("pg_isready -h 127.0.0.1 -p 5432"),
+        StoreKind::Mysql => shell(
+            "mysqladmin ping -h 127.0.0.1 --silent || mariadb-admin ping -h 127.0.0.1 --silent",
+        ),
+        StoreKind::Redis => shell("redis-cli -h 127.0.0.1 ping"),
+    }
+}
+
 impl OwnStore {
     fn new(kind: StoreKind, service: String, spec: &Mapping) -> OwnStore {
         let env = Environment(spec.get("environment"));

@@ -255,7 +255,17 @@ fn a_repository_compose_running_its_own_database_is_wired_to_it() {
         Some("postgresql://shop:${DB_PASSWORD:-shop}@db:5432/shop"),
         "{web:?}"
     );
-    assert_eq!(strings(&web["depends_on"]), ["db"]);
+    // The app waits until the database takes connections: started is not
+    // ready, and a migration that connects first exits.
+    assert_eq!(
+        web["depends_on"]["db"]["condition"].as_str(),
+        Some("service_healthy"),
+        "{web:?}"
+    );
+    assert_eq!(
+        strings(&doc["services"]["db"]["healthcheck"]["test"]),
+        ["CMD-SHELL", "pg_isready -h 127.0.0.1 -p 5432"]
+    );
     assert!(
         doc["services"]["db"].get("ports").is_none(),
         "the database is not published on the host"
@@ -706,5 +716,34 @@ fn the_schema_file_of_an_app_without_migrations_is_loaded_into_its_database() {
         strings(&compose["services"]["postgres"]["volumes"]).len(),
         1,
         "{compose:?}"
+    );
+}
+
+/// A file of version 3 cannot make a service wait for another's health:
+/// its `version` goes, and Compose reads it as the Compose Specification.
+#[test]
+fn a_version_3_file_whose_app_waits_for_its_database_loses_its_version() {
+    let compose = "version: '3.8'\nservices:\n  web:\n    build: .\n    depends_on: [db]\n    ports: ['8000:8000']\n  db:\n    image: postgres:15-alpine\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: shop\n      POSTGRES_DB: shop\n    healthcheck:\n      test: ['CMD', 'pg_isready', '-U', 'shop']\n";
+    let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
+    files.push(("docker-compose.yml", compose));
+    files.push(("Dockerfile", "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
+    let analysis = with(django(), |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+    });
+    let repo = Snapshot::from_texts(files.iter().copied());
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    assert!(doc.get("version").is_none(), "{doc:?}");
+    let db = &doc["services"]["db"];
+    assert_eq!(
+        strings(&db["healthcheck"]["test"]),
+        ["CMD", "pg_isready", "-U", "shop"],
+        "the file's own health check is kept"
+    );
+    assert_eq!(
+        doc["services"]["web"]["depends_on"]["db"]["condition"].as_str(),
+        Some("service_healthy")
     );
 }
