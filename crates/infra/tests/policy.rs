@@ -24,6 +24,8 @@ mod fourteenth_round;
 mod fourth_round;
 #[path = "policy/ninth_round.rs"]
 mod ninth_round;
+#[path = "policy/seventeenth_round.rs"]
+mod seventeenth_round;
 #[path = "policy/seventh_round.rs"]
 mod seventh_round;
 #[path = "policy/sixteenth_round.rs"]

@@ -1021,7 +1021,6 @@ async fn a_plain_php_app_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a cold Next.js build on vfs storage takes 8 to 14 minutes, a fifth of CI's time: run it with --run-ignored only"]
 async fn a_next_js_server_build_answers() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;
@@ -1067,7 +1066,6 @@ fn install_note(outcome: &Outcome) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a cold pnpm build on vfs storage took 10 minutes: run it with --run-ignored only"]
 async fn a_pnpm_lock_file_is_installed_with_pnpm() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;
@@ -1082,7 +1080,6 @@ async fn a_pnpm_lock_file_is_installed_with_pnpm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a cold SvelteKit build on vfs storage took 6 minutes: run it with --run-ignored only"]
 async fn a_sveltekit_app_on_a_platform_adapter_is_built_with_the_node_adapter_and_answers() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;
@@ -1098,7 +1095,6 @@ async fn a_sveltekit_app_on_a_platform_adapter_is_built_with_the_node_adapter_an
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a cold pnpm build on vfs storage took 2 to 10 minutes: run it with --run-ignored only"]
 async fn a_package_of_a_pnpm_workspace_is_built_from_the_root_and_answers() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;
@@ -1118,7 +1114,6 @@ async fn a_package_of_a_pnpm_workspace_is_built_from_the_root_and_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a cold Yarn 4 build on vfs storage took 7 to 11 minutes: run it with --run-ignored only"]
 async fn a_yarn_4_plug_n_play_app_resolves_its_packages_at_run_time() {
     let Some(docker) = docker_engine::engine_with(&[NODE]) else {
         return;

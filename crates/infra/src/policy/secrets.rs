@@ -84,7 +84,15 @@ impl Gate<'_> {
         let body = block.body();
         let sensitive = attr(body, "sensitive")
             .is_some_and(|v| !matches!(self.resolve(v), Expression::Bool(false)));
-        let reads = attr(body, "value").map_or(0, |value| self.secret_reads(value, 0));
+        // A precondition that fails on a bit of a secret prints its
+        // message into the plan's log as well.
+        let conditions = body
+            .blocks()
+            .filter(|b| b.identifier() == "precondition")
+            .flat_map(|b| b.body().attributes())
+            .map(|a| self.secret_reads(a.expr(), 0))
+            .sum::<usize>();
+        let reads = attr(body, "value").map_or(0, |value| self.secret_reads(value, 0)) + conditions;
         if sensitive || reads > 0 {
             self.violation(
                 Rule::SecretExposure,
@@ -116,6 +124,9 @@ impl Gate<'_> {
 
     fn secrets_in(&self, kind: &str, prefix: &str, body: &hcl::Body, misplaced: &mut Vec<String>) {
         for attribute in body.attributes() {
+            if ORDERING_ARGUMENTS.contains(&attribute.key()) {
+                continue;
+            }
             let path = format!("{prefix}{}", attribute.key());
             let allowed = SECRET_PLACES.contains(&(kind, path.as_str()));
             if !allowed && self.reads(attribute.expr(), 0, reads_secret) > 0 {
@@ -175,6 +186,7 @@ impl Gate<'_> {
             return TOO_DEEP;
         }
         let mut reads = 0;
+        let mut gone_over = 0;
         let mut followed = Vec::new();
         walk(expr, &mut |e| {
             match e {
@@ -195,6 +207,13 @@ impl Gate<'_> {
                     if self.is_resource_collection(&f.collection_expr, depth) =>
                 {
                     reads += for_variable_secret_reads(f);
+                    // The instances a `for` goes over are read through its
+                    // variable, counted just now, not by being gone over.
+                    if let Expression::Traversal(collection) = &f.collection_expr
+                        && counts(collection)
+                    {
+                        gone_over += 1;
+                    }
                 }
                 // `lookup(aws_ssm_parameter.env["K"], "value", "")` reads
                 // `.value`; an attribute named by anything but a literal could be.
@@ -209,7 +228,7 @@ impl Gate<'_> {
                 _ => {}
             }
         });
-        reads
+        reads.saturating_sub(gone_over)
             + followed
                 .iter()
                 .map(|value| self.all_secret_reads(value, depth + 1, keys_calls, counts))
@@ -302,6 +321,11 @@ fn for_variable_secret_reads(f: &hcl::expr::ForExpr) -> usize {
         .chain(f.key_var.as_ref().map(|k| k.as_str()))
         .collect();
     let mut reads = 0;
+    // A variable used whole (`jsonencode(p)`, `[for v in [p] : v.value]`)
+    // carries every attribute, the value among them: uses of the variable
+    // beyond the traversals that name an attribute count as reads.
+    let mut uses = 0usize;
+    let mut named = 0usize;
     let parts = std::iter::once(&f.value_expr)
         .chain(f.key_expr.as_ref())
         .chain(f.cond_expr.as_ref());
@@ -331,7 +355,13 @@ fn for_variable_secret_reads(f: &hcl::expr::ForExpr) -> usize {
                 if through_variable && secret {
                     reads += 1;
                 }
+                if matches!(&traversal.expr, Expression::Variable(v) if v.as_str() == f.value_var.as_str())
+                {
+                    named += 1;
+                }
             }
+            // The key variable is a name or an index.
+            Expression::Variable(v) if v.as_str() == f.value_var.as_str() => uses += 1,
             // `lookup(p, "value", "")`.
             Expression::FuncCall(call) if is_secret_lookup(call, is_variable) => {
                 reads += 1;
@@ -339,7 +369,7 @@ fn for_variable_secret_reads(f: &hcl::expr::ForExpr) -> usize {
             _ => {}
         });
     }
-    reads
+    reads + uses.saturating_sub(named)
 }
 
 /// `lookup(OBJECT, "value", …)` of an object `is_object` picks, reading a
@@ -403,11 +433,45 @@ fn reads_secret(traversal: &hcl::expr::Traversal) -> bool {
             |op| matches!(op, TraversalOperator::GetAttr(name) if name.as_str() == "app_env"),
         ),
         "local" | "each" | "count" | "path" | "terraform" | "self" => false,
-        _ => attributes
-            .skip(1)
-            .any(|name| SECRET_ATTRIBUTES.contains(&name)),
+        kind => {
+            // `data.TYPE.NAME` and `ephemeral.TYPE.NAME`: the type is next.
+            let (kind, skip) = match kind {
+                "data" | "ephemeral" => {
+                    (attributes.clone().next().unwrap_or_default().to_owned(), 2)
+                }
+                kind => (kind.to_owned(), 1),
+            };
+            let mut named = attributes.skip(skip).peekable();
+            // The whole instance (`values(aws_ssm_parameter.env)`,
+            // `aws_ssm_parameter.env["K"]`) carries its value along.
+            (named.peek().is_none() && SECRET_HOLDERS.contains(&kind.as_str()))
+                || named.any(|name| SECRET_ATTRIBUTES.contains(&name))
+        }
     }
 }
+
+/// Resource types one of whose attributes is a secret value: a reference
+/// to an instance as a whole, not through a named attribute, reads it.
+const SECRET_HOLDERS: &[&str] = &[
+    "aws_ssm_parameter",
+    "aws_secretsmanager_secret_version",
+    "kubernetes_secret_v1",
+    "kubernetes_secret",
+    "kubernetes_config_map_v1",
+    "aws_lambda_function",
+    "aws_ecs_task_definition",
+    "aws_db_instance",
+    "aws_rds_cluster",
+    "aws_elasticache_replication_group",
+    "aws_elasticache_user",
+    "aws_instance",
+    "aws_launch_template",
+    "random_password",
+];
+
+/// Arguments that name what another resource waits for or is replaced
+/// with, and read no value.
+const ORDERING_ARGUMENTS: &[&str] = &["depends_on", "replace_triggered_by"];
 
 /// `keys(…)`, maybe within `toset`, `tolist` or `sort`.
 fn of_keys(expr: &Expression) -> bool {

@@ -742,12 +742,22 @@ impl<'p> Gate<'p> {
         // variable: a local, a data source or a resource could read the
         // clock for it.
         let mut clock = false;
+        let mut others = Vec::new();
         for validation in block
             .body()
             .blocks()
             .filter(|b| b.identifier() == "validation")
         {
             super::expr::walk_body(validation.body(), &mut |e| match e {
+                // Terraform 1.9+ lets a validation read other variables: one
+                // that fails on a bit of `var.app_env` prints its message,
+                // unredacted, into the plan's log.
+                Expression::Traversal(t)
+                    if matches!(&t.expr, Expression::Variable(root) if root.as_str() == "var")
+                        && !matches!(t.operators.first(), Some(TraversalOperator::GetAttr(own)) if own.as_str() == name) =>
+                {
+                    others.push(t.clone());
+                }
                 Expression::FuncCall(call)
                     if matches!(
                         call.name.name.as_str(),
@@ -766,6 +776,12 @@ impl<'p> Gate<'p> {
                 }
                 _ => {}
             });
+        }
+        if !others.is_empty() {
+            self.violation(
+                Rule::SecretExposure,
+                format!("variable \"{name}\": a validation reads another variable; it may read only var.{name} (a failing validation prints its message into the plan's log, so one that tests another variable, var.app_env's values among them, writes out what it tests)."),
+            );
         }
         if clock {
             self.violation(

@@ -336,7 +336,8 @@ fn cases() -> Vec<Case> {
             check: |b| {
                 let d = dockerfile(b);
                 assert!(
-                    d.contains("RUN npm install -g --force @yarnpkg/cli-dist@4.5.3\nRUN YARN_ENABLE_GLOBAL_CACHE=false yarn install --immutable\n"),
+                    // Yarn 2+ reads only its own proxy variables.
+                    d.contains("RUN npm install -g --force @yarnpkg/cli-dist@4.5.3\nRUN env ${HTTP_PROXY:+YARN_HTTP_PROXY=$HTTP_PROXY} ${HTTPS_PROXY:+YARN_HTTPS_PROXY=$HTTPS_PROXY} YARN_ENABLE_GLOBAL_CACHE=false yarn install --immutable\n"),
                     "{d}"
                 );
                 assert!(
@@ -362,7 +363,7 @@ fn cases() -> Vec<Case> {
             check: |b| {
                 let d = dockerfile(b);
                 assert!(
-                    d.contains("@yarnpkg/cli-dist@4.5.3\nRUN yarn install\n"),
+                    d.contains("@yarnpkg/cli-dist@4.5.3\nRUN env ${HTTP_PROXY:+YARN_HTTP_PROXY=$HTTP_PROXY} ${HTTPS_PROXY:+YARN_HTTPS_PROXY=$HTTPS_PROXY} yarn install\n"),
                     "{d}"
                 );
                 assert!(!d.contains("NODE_OPTIONS"), "{d}");

@@ -110,7 +110,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     let keep_dev = needs_dev || migration_tool.is_some();
     let prod_only = build.is_none() && !keep_dev && prisma.is_none();
-    text.line(format!("RUN {}", install(&manager, prod_only)));
+    text.line(format!("RUN {}", install_step(&manager, prod_only)));
     text.line("COPY . .");
     if prisma.as_ref().is_some_and(|p| !p.generated_by_scripts) {
         text.line("RUN npx prisma generate");
@@ -303,6 +303,20 @@ pub(super) fn setup(manager: &Manager) -> Option<String> {
         Manager::YarnBerry { version, .. } => Some(format!(
             "npm install -g --force @yarnpkg/cli-dist@{version}"
         )),
+    }
+}
+
+/// The install as the Dockerfile runs it. Yarn 2+ reads no `HTTP_PROXY`
+/// or `HTTPS_PROXY` (npm, pnpm and Yarn 1 do), only its own
+/// `YARN_HTTP(S)_PROXY`: given the build's proxy, it goes through it
+/// rather than straight to a registry an isolated build cannot reach.
+pub(super) fn install_step(manager: &Manager, prod_only: bool) -> String {
+    let command = install(manager, prod_only);
+    match manager {
+        Manager::YarnBerry { .. } => format!(
+            "env ${{HTTP_PROXY:+YARN_HTTP_PROXY=$HTTP_PROXY}} ${{HTTPS_PROXY:+YARN_HTTPS_PROXY=$HTTPS_PROXY}} {command}"
+        ),
+        _ => command,
     }
 }
 

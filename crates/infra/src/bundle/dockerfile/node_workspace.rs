@@ -4,7 +4,7 @@
 //! so it is installed and built from the workspace root, not from its own
 //! folder, where npm would refuse `workspace:` and find no lock file.
 
-use super::node::{Manager, install, manager, setup};
+use super::node::{Manager, install_step, manager, setup};
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::{AppFiles, join, parent};
@@ -83,7 +83,7 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
         text.line(format!("RUN {setup}"));
     }
     text.line("COPY . .")
-        .line(format!("RUN {}", install(&manager, false)));
+        .line(format!("RUN {}", install_step(&manager, false)));
     if let Some(build) = &build {
         text.line(format!("WORKDIR {app_dir}"))
             .build_args(inputs)
