@@ -456,11 +456,15 @@ async fn build_start_probe(
     let started = Instant::now();
     ctx.info(format!("building the bundle ({})", subject.compose_file));
     // The standalone Compose builds with the classic builder, which keeps the
-    // container of a failed step unless told not to.
+    // container of a failed step unless told not to. Without the engine's
+    // cache: preflight removes its build stages when it is done, and a
+    // concurrent build on the same engine that took one of them as a cached
+    // layer then fails ("unknown parent image ID"); an uncached build
+    // shares no layer but the base images.
     let build: &[&str] = if project.compose.prefix.is_empty() {
-        &["build", "--force-rm"]
+        &["build", "--force-rm", "--no-cache"]
     } else {
-        &["build"]
+        &["build", "--no-cache"]
     };
     let built = project
         .run(ctx, build, config.build_timeout, &mut tail)
