@@ -573,6 +573,15 @@ fi
 exec "$@"
 "#;
 
+/// Debian's Python with pip and venv. The official image's Python is not
+/// marked externally managed.
+fn python_stand_in() -> String {
+    format!(
+        "{}RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED\n",
+        apt("python3 python3-venv python3-pip python-is-python3 passwd")
+    )
+}
+
 fn stand_ins() -> Vec<StandIn> {
     vec![
         StandIn {
@@ -582,11 +591,14 @@ fn stand_ins() -> Vec<StandIn> {
         },
         StandIn {
             image: "python:3.12.8-slim-bookworm",
-            // The official image's Python is not marked externally managed.
-            dockerfile: format!(
-                "{}RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED\n",
-                apt("python3 python3-venv python3-pip python-is-python3 passwd")
-            ),
+            dockerfile: python_stand_in(),
+            files: Vec::new(),
+        },
+        // Debian trixie's Python is 3.13: the image of a project that pins
+        // 3.13 (the engine's cache makes it the same image).
+        StandIn {
+            image: "python:3.13.1-slim-bookworm",
+            dockerfile: python_stand_in(),
             files: Vec::new(),
         },
         StandIn {
