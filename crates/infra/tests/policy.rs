@@ -10,6 +10,8 @@ use infra::policy::{Policy, PolicyReport, Rule, check};
 
 #[path = "policy/arguments.rs"]
 mod arguments;
+#[path = "policy/eighteenth_round.rs"]
+mod eighteenth_round;
 #[path = "policy/eighth_round.rs"]
 mod eighth_round;
 #[path = "policy/eleventh_round.rs"]

@@ -48,6 +48,8 @@ const SECRET_PLACES: &[(&str, &str)] = &[
     ("kubernetes_secret_v1", "data_wo"),
     ("aws_lambda_function", "environment.variables"),
     ("aws_db_instance", "password_wo"),
+    ("provider.kubernetes", "token"),
+    ("provider.kubernetes", "cluster_ca_certificate"),
 ];
 
 /// Functions that keep a collection of names a collection of names.
@@ -129,8 +131,17 @@ impl Gate<'_> {
             }
             let path = format!("{prefix}{}", attribute.key());
             let allowed = SECRET_PLACES.contains(&(kind, path.as_str()));
-            if !allowed && self.reads(attribute.expr(), 0, reads_secret) > 0 {
+            if self.reads(attribute.expr(), 0, reads_secret) == 0 {
+                continue;
+            }
+            if !allowed {
                 misplaced.push(path);
+            } else if !self.passes_secrets_on(attribute.expr(), 0) {
+                // `x ? … : tonumber("bit 3")` fails on a bit of the secret,
+                // and its message, constant text, is printed unredacted.
+                misplaced.push(format!(
+                    "{path} (only as a plain reference, or merge(), jsonencode(), base64decode() or tostring() of references: a condition or another function can fail on the value and print what it tested)"
+                ));
             }
         }
         for block in body.blocks() {
@@ -144,6 +155,99 @@ impl Gate<'_> {
                 (identifier, _) => identifier,
             };
             self.secrets_in(kind, &format!("{prefix}{name}."), block.body(), misplaced);
+        }
+    }
+
+    /// Every local is evaluated at plan time, read or not: one that tests a
+    /// secret can fail on it (`bit == 0 ? 0 : tonumber("bit 3")`) and print
+    /// what it tested. A local may carry a secret on, not compute with it.
+    pub(super) fn secret_locals(&mut self, body: &hcl::Body) {
+        for attribute in body.attributes() {
+            if self.secret_reads(attribute.expr(), 0) > 0
+                && !self.passes_secrets_on(attribute.expr(), 0)
+            {
+                self.violation(
+                    Rule::SecretExposure,
+                    format!("local.{}: computes with the app's settings (var.app_env) or a secret value (a function of it, a condition or index on it); a local may only pass a secret on (a reference, a template or object of references, merge()): every local is evaluated, and one that fails on a secret prints what it tested.", attribute.key()),
+                );
+            }
+        }
+    }
+
+    /// Whether `expr` passes secrets on as they are, without anything that
+    /// could fail on their value (a conversion, an index or a condition on
+    /// it), whose error would print what it tested: references, templates
+    /// and objects of such, `merge()`, `jsonencode()`, `base64decode()` and `tostring()` of
+    /// such, conditions, indexes and `for`s that read no secret themselves.
+    fn passes_secrets_on(&self, expr: &Expression, depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        let quiet = |e: &Expression| self.secret_reads(e, depth) == 0;
+        let on = |e: &Expression| self.passes_secrets_on(e, depth + 1);
+        match expr {
+            Expression::Traversal(t) => t.operators.iter().all(|op| match op {
+                TraversalOperator::Index(index) => quiet(index),
+                TraversalOperator::LegacyIndex(_)
+                | TraversalOperator::GetAttr(_)
+                | TraversalOperator::AttrSplat
+                | TraversalOperator::FullSplat => true,
+            }),
+            Expression::Variable(_)
+            | Expression::String(_)
+            | Expression::Number(_)
+            | Expression::Bool(_)
+            | Expression::Null => true,
+            Expression::Parenthesis(inner) => on(inner),
+            Expression::Array(items) => items.iter().all(on),
+            Expression::Object(object) => object.iter().all(|(key, value)| {
+                matches!(key, ObjectKey::Identifier(_))
+                    || matches!(key, ObjectKey::Expression(k) if quiet(k))
+            } && on(value)),
+            Expression::TemplateExpr(template) => hcl::template::Template::from_expr(template)
+                .is_ok_and(|parsed| {
+                    parsed.elements().iter().all(|element| match element {
+                        hcl::template::Element::Literal(_) => true,
+                        hcl::template::Element::Interpolation(i) => on(&i.expr),
+                        hcl::template::Element::Directive(_) => false,
+                    })
+                }),
+            Expression::Conditional(c) => {
+                quiet(&c.cond_expr) && on(&c.true_expr) && on(&c.false_expr)
+            }
+            Expression::ForExpr(f) => {
+                quiet(&f.collection_expr)
+                    && f.key_expr.as_ref().is_none_or(quiet)
+                    && f.cond_expr.as_ref().is_none_or(quiet)
+                    && on(&f.value_expr)
+            }
+            Expression::FuncCall(call) => {
+                call.name.namespace.is_empty()
+                    && matches!(
+                        call.name.name.as_str(),
+                        "merge" | "base64decode" | "tostring" | "jsonencode"
+                    )
+                    && call.args.iter().all(on)
+            }
+            _ => false,
+        }
+    }
+
+    /// `var.app_env`'s own validation reads its names only (`keys()`): a
+    /// condition on its values prints, when it fails, what it tested.
+    pub(super) fn validation_reads_names_only(&mut self, name: &str, block: &Block) {
+        let reads: usize = block
+            .body()
+            .blocks()
+            .filter(|b| b.identifier() == "validation")
+            .flat_map(|b| b.body().attributes())
+            .map(|a| self.secret_reads(a.expr(), 0))
+            .sum();
+        if reads > 0 {
+            self.violation(
+                Rule::SecretExposure,
+                format!("variable \"{name}\": its validation reads the settings' values; it may check their names only (keys(var.{name})): a failing condition prints what it tested."),
+            );
         }
     }
 
@@ -432,7 +536,13 @@ fn reads_secret(traversal: &hcl::expr::Traversal) -> bool {
         "var" => first_op.is_some_and(
             |op| matches!(op, TraversalOperator::GetAttr(name) if name.as_str() == "app_env"),
         ),
-        "local" | "each" | "count" | "path" | "terraform" | "self" => false,
+        // `self` in a resource's postcondition is that resource: whole, or
+        // through a secret attribute, it reads the secret.
+        "self" => attributes
+            .clone()
+            .next()
+            .is_none_or(|name| SECRET_ATTRIBUTES.contains(&name)),
+        "local" | "each" | "count" | "path" | "terraform" => false,
         kind => {
             // `data.TYPE.NAME` and `ephemeral.TYPE.NAME`: the type is next.
             let (kind, skip) = match kind {

@@ -126,6 +126,7 @@ impl Gate<'_> {
                 );
             }
         }
+        self.secret_placement(kind, &address, body);
         self.foreign_literals(&address, body);
     }
 }

@@ -320,7 +320,10 @@ impl<'p> Gate<'p> {
                 "module" => self.module(block),
                 "variable" => self.variable(block),
                 "output" => self.output(block),
-                "locals" => self.foreign_literals("locals", block.body()),
+                "locals" => {
+                    self.foreign_literals("locals", block.body());
+                    self.secret_locals(block.body());
+                }
                 other => self.violation(
                     Rule::BlockNotAllowed,
                     format!(
@@ -489,6 +492,11 @@ impl<'p> Gate<'p> {
             }
         }
         self.provider_arguments(&name, body);
+        self.secret_placement(
+            &format!("provider.{name}"),
+            &format!("provider \"{name}\""),
+            body,
+        );
         self.kubernetes_provider_seen |= name == "kubernetes";
         if name == "aws" {
             self.aws_provider_seen = true;
@@ -729,6 +737,9 @@ impl<'p> Gate<'p> {
         self.foreign_literals(&format!("variable.{name}"), block.body());
         // The app's settings stay out of plans, logs and outputs only while
         // Terraform knows they are sensitive.
+        if name == "app_env" {
+            self.validation_reads_names_only(&name, block);
+        }
         if name == "app_env"
             && !attr(block.body(), "sensitive").is_some_and(|v| matches!(v, Expression::Bool(true)))
         {

@@ -17,7 +17,7 @@ fn a_sixth_round_of_attacks_is_refused() {
         (
             "the operator's cluster token in a second aws provider's default tags",
             "provider \"aws\" {\n  alias  = \"tagged\"\n  region = \"ca-central-1\"\n  default_tags {\n    tags = { t = data.aws_eks_cluster_auth.main.token }\n  }\n}\n".to_owned(),
-            &[Rule::ProviderCredentials],
+            &[Rule::ProviderCredentials, Rule::SecretExposure],
             &kubernetes,
         ),
         (
