@@ -24,6 +24,8 @@ mod fifth_round;
 mod fourteenth_round;
 #[path = "policy/fourth_round.rs"]
 mod fourth_round;
+#[path = "policy/nineteenth_round.rs"]
+mod nineteenth_round;
 #[path = "policy/ninth_round.rs"]
 mod ninth_round;
 #[path = "policy/seventeenth_round.rs"]

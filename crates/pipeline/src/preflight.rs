@@ -553,7 +553,15 @@ async fn build_start_probe(
             Prober::Host { client, url: &url }
         }
     };
-    let verdict = probe_until_answer(config, ctx, &prober, container.as_deref(), output).await;
+    // Without a health path the analysis found, `/` is only a guess: an API
+    // that serves no `/` answers 404 there, which still shows it serves.
+    let answers = if subject.health_path.is_some_and(|p| p.starts_with('/')) {
+        Answers::Healthy
+    } else {
+        Answers::AnyBelow500
+    };
+    let verdict =
+        probe_until_answer(config, ctx, &prober, container.as_deref(), answers, output).await;
     output.start_seconds = started.elapsed().as_secs_f64();
     if let Some(container) = &container {
         output.container_log_tail = container_logs(config, container).await;
@@ -576,8 +584,13 @@ async fn build_start_probe(
     };
     match verdict {
         Verdict::Healthy(status) => {
+            let guess = if is_healthy(status) {
+                String::new()
+            } else {
+                " (no health path was found, and an answer on `/` shows the app serves HTTP; give the deployment a health path for a real check)".to_owned()
+            };
             ctx.info(format!(
-                "preflight passed: HTTP {status} from {url} {:.1}s after start",
+                "preflight passed: HTTP {status} from {url} {:.1}s after start{guess}",
                 output.start_seconds
             ));
             Ok(())
@@ -664,11 +677,22 @@ impl Prober<'_> {
     }
 }
 
+/// Which answers of the probed path show the app up.
+#[derive(Clone, Copy)]
+enum Answers {
+    /// 2xx or 3xx, on the health path the analysis found.
+    Healthy,
+    /// Any HTTP answer but a server error, on `/` when no health path was
+    /// found.
+    AnyBelow500,
+}
+
 async fn probe_until_answer(
     config: &DockerConfig,
     ctx: &StepContext,
     prober: &Prober<'_>,
     container: Option<&str>,
+    answers: Answers,
     output: &mut PreflightOutput,
 ) -> Verdict {
     let deadline = Instant::now() + config.start_deadline;
@@ -679,7 +703,11 @@ async fn probe_until_answer(
         if output.probes.len() < 200 {
             output.probes.push(answer);
         }
-        if let Some(status) = status.filter(|s| is_healthy(*s)) {
+        let up = |status: u16| match answers {
+            Answers::Healthy => is_healthy(status),
+            Answers::AnyBelow500 => (200..500).contains(&status),
+        };
+        if let Some(status) = status.filter(|s| up(*s)) {
             return Verdict::Healthy(status);
         }
         if let Some(container) = container

@@ -240,6 +240,47 @@ async fn a_flask_app_that_binds_loopback_answers_on_its_health_path() {
     assert_answered(&outcome, "/healthz");
 }
 
+/// An API with no health route and nothing on `/`: the 404 it answers
+/// there shows it serves HTTP, so preflight passes, and says so; a crash
+/// (no answer) still fails, as the other tests show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_without_a_health_path_passes_on_any_answer_of_its_root() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "fastapi==0.115.6\nuvicorn==0.34.0\n"),
+            (
+                "main.py",
+                "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/pokemon\")\ndef pokemon():\n    return [\"bulbasaur\"]\n",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcome.job.status,
+        JobStatus::Succeeded,
+        "{:?}\n{:#}",
+        outcome.job,
+        outcome.outputs
+    );
+    let preflight = &outcome.outputs["preflight"];
+    assert!(
+        preflight["url"].as_str().unwrap().ends_with('/'),
+        "{preflight:#}"
+    );
+    let last = preflight["probes"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["status"], 404, "{preflight:#}");
+    let logs = outcome.engine.logs(outcome.id, None, 10_000).await.unwrap();
+    assert!(
+        logs.iter()
+            .any(|l| l.line.message.contains("no health path was found")),
+        "the log says why a 404 passed"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fastapi_app_without_its_server_in_the_requirements_gets_it_installed() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {

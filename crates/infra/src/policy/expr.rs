@@ -312,75 +312,92 @@ pub(super) fn walk_body(body: &Body, visit: &mut dyn FnMut(&Expression)) {
 
 /// Calls `visit` on `expr` and each of its sub-expressions.
 pub(super) fn walk(expr: &Expression, visit: &mut dyn FnMut(&Expression)) {
+    walk_except(expr, &|_| false, visit);
+}
+
+/// [`walk`], except that an expression `skip` picks is neither visited nor
+/// entered.
+pub(super) fn walk_except(
+    expr: &Expression,
+    skip: &dyn Fn(&Expression) -> bool,
+    visit: &mut dyn FnMut(&Expression),
+) {
+    if skip(expr) {
+        return;
+    }
     visit(expr);
     match expr {
-        Expression::Array(items) => items.iter().for_each(|e| walk(e, visit)),
+        Expression::Array(items) => items.iter().for_each(|e| walk_except(e, skip, visit)),
         Expression::Object(object) => {
             for (key, value) in object {
                 if let ObjectKey::Expression(key) = key {
-                    walk(key, visit);
+                    walk_except(key, skip, visit);
                 }
-                walk(value, visit);
+                walk_except(value, skip, visit);
             }
         }
         Expression::TemplateExpr(template) => {
             // A template that does not parse holds nothing Terraform would run.
             if let Ok(parsed) = Template::from_expr(template) {
-                walk_template(&parsed, visit);
+                walk_template(&parsed, skip, visit);
             }
         }
         Expression::Traversal(t) => {
-            walk(&t.expr, visit);
+            walk_except(&t.expr, skip, visit);
             for op in &t.operators {
                 if let TraversalOperator::Index(index) = op {
-                    walk(index, visit);
+                    walk_except(index, skip, visit);
                 }
             }
         }
-        Expression::FuncCall(call) => call.args.iter().for_each(|e| walk(e, visit)),
-        Expression::Parenthesis(inner) => walk(inner, visit),
+        Expression::FuncCall(call) => call.args.iter().for_each(|e| walk_except(e, skip, visit)),
+        Expression::Parenthesis(inner) => walk_except(inner, skip, visit),
         Expression::Conditional(c) => {
-            walk(&c.cond_expr, visit);
-            walk(&c.true_expr, visit);
-            walk(&c.false_expr, visit);
+            walk_except(&c.cond_expr, skip, visit);
+            walk_except(&c.true_expr, skip, visit);
+            walk_except(&c.false_expr, skip, visit);
         }
         Expression::Operation(op) => match op.as_ref() {
-            hcl::expr::Operation::Unary(u) => walk(&u.expr, visit),
+            hcl::expr::Operation::Unary(u) => walk_except(&u.expr, skip, visit),
             hcl::expr::Operation::Binary(b) => {
-                walk(&b.lhs_expr, visit);
-                walk(&b.rhs_expr, visit);
+                walk_except(&b.lhs_expr, skip, visit);
+                walk_except(&b.rhs_expr, skip, visit);
             }
         },
         Expression::ForExpr(f) => {
-            walk(&f.collection_expr, visit);
+            walk_except(&f.collection_expr, skip, visit);
             if let Some(key) = &f.key_expr {
-                walk(key, visit);
+                walk_except(key, skip, visit);
             }
-            walk(&f.value_expr, visit);
+            walk_except(&f.value_expr, skip, visit);
             if let Some(cond) = &f.cond_expr {
-                walk(cond, visit);
+                walk_except(cond, skip, visit);
             }
         }
         _ => {}
     }
 }
 
-fn walk_template(template: &Template, visit: &mut dyn FnMut(&Expression)) {
+fn walk_template(
+    template: &Template,
+    skip: &dyn Fn(&Expression) -> bool,
+    visit: &mut dyn FnMut(&Expression),
+) {
     for element in template.elements() {
         match element {
             Element::Literal(_) => {}
-            Element::Interpolation(i) => walk(&i.expr, visit),
+            Element::Interpolation(i) => walk_except(&i.expr, skip, visit),
             Element::Directive(directive) => match directive.as_ref() {
                 Directive::If(d) => {
-                    walk(&d.cond_expr, visit);
-                    walk_template(&d.true_template, visit);
+                    walk_except(&d.cond_expr, skip, visit);
+                    walk_template(&d.true_template, skip, visit);
                     if let Some(other) = &d.false_template {
-                        walk_template(other, visit);
+                        walk_template(other, skip, visit);
                     }
                 }
                 Directive::For(d) => {
-                    walk(&d.collection_expr, visit);
-                    walk_template(&d.template, visit);
+                    walk_except(&d.collection_expr, skip, visit);
+                    walk_template(&d.template, skip, visit);
                 }
             },
         }

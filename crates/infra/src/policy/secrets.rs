@@ -7,7 +7,7 @@ use hcl::Block;
 use hcl::expr::{Expression, FuncCall, ObjectKey, TraversalOperator};
 
 use super::Rule;
-use super::expr::{attr, walk, walk_body};
+use super::expr::{attr, walk, walk_body, walk_except};
 use super::structure::Gate;
 
 /// Attributes that hold what the app is configured with, or a secret of a
@@ -256,50 +256,29 @@ impl Gate<'_> {
         self.reads(expr, depth, reads_secret)
     }
 
-    /// The traversals `counts` picks that `expr` reads outside `keys()`.
+    /// The traversals `counts` picks that `expr` reads outside `keys()`
+    /// (locals followed). A names-only `keys()` is not entered at all: its
+    /// reads are not counted and then taken off, where a `keys()` met twice
+    /// (once in a local it follows) would take off a read made elsewhere.
     fn reads(
         &self,
         expr: &Expression,
         depth: usize,
         counts: fn(&hcl::expr::Traversal) -> bool,
     ) -> usize {
-        let mut keys_calls = Vec::new();
-        let total = self.all_secret_reads(expr, depth, &mut keys_calls, counts);
-        if total >= TOO_DEEP {
-            return total;
-        }
-        let in_keys: usize = keys_calls
-            .iter()
-            .map(|call| self.all_secret_reads(call, depth, &mut Vec::new(), counts))
-            .sum();
-        total.saturating_sub(in_keys)
-    }
-
-    /// Every secret value `expr` reads, `keys()` or not; the `keys()`
-    /// calls met are collected.
-    fn all_secret_reads(
-        &self,
-        expr: &Expression,
-        depth: usize,
-        keys_calls: &mut Vec<Expression>,
-        counts: fn(&hcl::expr::Traversal) -> bool,
-    ) -> usize {
         if depth > 16 {
-            // Too deep to follow: count it as a read that no `keys()`
-            // subtracted below can cancel.
+            // Too deep to follow: counted as a read.
             return TOO_DEEP;
         }
         let mut reads = 0;
         let mut gone_over = 0;
         let mut followed = Vec::new();
-        walk(expr, &mut |e| {
+        let names_only = |e: &Expression| {
+            matches!(e, Expression::FuncCall(call)
+                if is_keys_of_a_reference(call) && self.keys_are_names(&call.args[0], depth))
+        };
+        walk_except(expr, &names_only, &mut |e| {
             match e {
-                Expression::FuncCall(call)
-                    if is_keys_of_a_reference(call)
-                        && self.keys_are_names(&call.args[0], depth) =>
-                {
-                    keys_calls.push(e.clone());
-                }
                 Expression::Traversal(traversal) => {
                     if counts(traversal) {
                         reads += 1;
@@ -332,11 +311,10 @@ impl Gate<'_> {
                 _ => {}
             }
         });
-        reads.saturating_sub(gone_over)
-            + followed
-                .iter()
-                .map(|value| self.all_secret_reads(value, depth + 1, keys_calls, counts))
-                .sum::<usize>()
+        followed
+            .iter()
+            .map(|value| self.reads(value, depth + 1, counts))
+            .fold(reads.saturating_sub(gone_over), usize::saturating_add)
     }
 
     /// Whether the keys of `expr` are names only: a variable's, or those of
@@ -511,8 +489,8 @@ fn flatten(traversal: &hcl::expr::Traversal) -> (&Expression, Vec<&TraversalOper
     }
 }
 
-/// What a read too deep to follow counts for: more than any count of the
-/// reads inside `keys()` that [`Gate::reads`] subtracts.
+/// What a read too deep to follow counts for: a read, whatever else the
+/// expression holds.
 const TOO_DEEP: usize = usize::MAX / 4;
 
 /// `var.app_env…`, or a resource's or data source's secret attribute.

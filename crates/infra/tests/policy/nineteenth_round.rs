@@ -1,0 +1,27 @@
+//! A nineteenth round of attacks: a names-only `keys()` met twice (once in
+//! the expression, once in the local it follows) was taken off twice, so it
+//! cancelled a real read of a secret elsewhere in the expression.
+
+use super::*;
+
+#[test]
+fn a_nineteenth_round_of_attacks_is_refused() {
+    let vm = vm_policy();
+    let bit = "length(try(values(var.app_env)[0], \"\")) % 2 == 0 ? 0 : tonumber(\"v0b0\")";
+    assert_each_refused(vec![
+        (
+            "a nested keys() cancelling a local's test of a secret bit",
+            format!(
+                "locals {{\n  env_names_again = {{ names = keys(var.app_env) }}\n  flag_0          = [keys(local.env_names_again), {bit}]\n}}\n"
+            ),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "a nested keys() cancelling a secret in a log group's name",
+            "locals {\n  env_names_again = { names = keys(var.app_env) }\n}\n\nresource \"aws_cloudwatch_log_group\" \"audit\" {\n  name              = \"/deployflow/x/${join(\"\", keys(local.env_names_again))}-${base64encode(values(var.app_env)[0])}\"\n  retention_in_days = 1\n}\n".to_owned(),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+    ]);
+}
