@@ -36,11 +36,14 @@ struct Outcome {
 
 /// Deploys `files` in plan mode with preflight required on `docker`.
 async fn deploy(docker: &DockerEngine, files: &[(&str, &str)]) -> Outcome {
-    let files: Vec<FixtureFile> = files
+    deploy_files(docker, &fixture_files(files)).await
+}
+
+fn fixture_files(files: &[(&str, &str)]) -> Vec<FixtureFile> {
+    files
         .iter()
         .map(|(path, text)| FixtureFile::file(path, text))
-        .collect();
-    deploy_files(docker, &files).await
+        .collect()
 }
 
 async fn deploy_files(docker: &DockerEngine, files: &[FixtureFile]) -> Outcome {
@@ -422,13 +425,7 @@ async fn a_remote_engine_over_tls_is_deployed_to_and_refuses_a_client_it_does_no
         over_tls(&tls, &tls.cert_path),
     )
     .await;
-    assert_eq!(
-        outcome.job.state.as_deref(),
-        Some("HealthChecked"),
-        "{:?}\n{:#}",
-        outcome.job,
-        outcome.outputs
-    );
+    assert_health_checked(&outcome);
     assert!(outcome.outputs["preflight"]["engine"].is_string());
     let url = outcome.outputs["apply"]["app_url"].as_str().unwrap();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
@@ -738,6 +735,39 @@ async fn visits(url: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
+/// The job went all the way: deployed and health-checked.
+fn assert_health_checked(outcome: &Outcome) {
+    assert_eq!(
+        outcome.job.state.as_deref(),
+        Some("HealthChecked"),
+        "{:?}\n{:#}",
+        outcome.job,
+        outcome.outputs
+    );
+}
+
+/// The kinds of store the choice provisioned beside the app.
+fn provisioned(outcome: &Outcome) -> Vec<&str> {
+    outcome.outputs["choose"]["services"]["provisioned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect()
+}
+
+/// The containers of one service of a compose project, stopped ones too.
+fn service_containers(docker: &DockerEngine, project: &str, service: &str) -> Vec<String> {
+    docker.lines(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+        "--filter",
+        &format!("label=com.docker.compose.service={service}"),
+    ])
+}
+
 /// The deployed app's address and its compose project on the docker host.
 fn deployed(outcome: &Outcome) -> (String, String) {
     let text = |pointer: &str| {
@@ -767,19 +797,8 @@ async fn an_app_that_needs_postgres_and_redis_gets_them_migrated_and_keeps_its_d
         return;
     };
     let outcome = deploy_as(&docker, &django_with_stores(), "deploy it on my server").await;
-    assert_eq!(
-        outcome.job.state.as_deref(),
-        Some("HealthChecked"),
-        "{:?}\n{:#}",
-        outcome.job,
-        outcome.outputs
-    );
-    let provisioned: Vec<&str> = outcome.outputs["choose"]["services"]["provisioned"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["kind"].as_str().unwrap())
-        .collect();
+    assert_health_checked(&outcome);
+    let provisioned = provisioned(&outcome);
     assert_eq!(provisioned, ["postgres", "redis"]);
     assert_eq!(
         outcome.outputs["generate"]["required_variables"],
@@ -793,16 +812,7 @@ async fn an_app_that_needs_postgres_and_redis_gets_them_migrated_and_keeps_its_d
 
     // The database's container goes; a re-apply brings it back on the same
     // volume with the same (sealed, remembered) password: the data is there.
-    let container = |service: &str| {
-        docker.lines(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=com.docker.compose.project={project}"),
-            "--filter",
-            &format!("label=com.docker.compose.service={service}"),
-        ])
-    };
+    let container = |service: &str| service_containers(&docker, &project, service);
     let postgres = container("postgres");
     assert_eq!(postgres.len(), 1, "{postgres:?}");
     docker.lines(&["rm", "-f", &postgres[0]]);
@@ -827,7 +837,7 @@ async fn an_app_without_migrations_finds_the_tables_its_schema_file_makes() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON, POSTGRES]) else {
         return;
     };
-    let files: Vec<FixtureFile> = [
+    let files = fixture_files(&[
         (
             "requirements.txt",
             "flask==3.1.0\npsycopg2-binary==2.9.10\ngunicorn==23.0.0\n",
@@ -840,18 +850,9 @@ async fn an_app_without_migrations_finds_the_tables_its_schema_file_makes() {
             "db/schema.sql",
             "CREATE TABLE greetings (words text NOT NULL);\nINSERT INTO greetings VALUES ('made by the schema file');\n",
         ),
-    ]
-    .into_iter()
-    .map(|(path, text)| FixtureFile::file(path, text))
-    .collect();
+    ]);
     let outcome = deploy_as(&docker, &files, "deploy it on my server").await;
-    assert_eq!(
-        outcome.job.state.as_deref(),
-        Some("HealthChecked"),
-        "{:?}\n{:#}",
-        outcome.job,
-        outcome.outputs
-    );
+    assert_health_checked(&outcome);
     let (url, project) = deployed(&outcome);
     let answer = reqwest::get(format!("{url}healthz")).await.unwrap();
     assert_eq!(answer.text().await.unwrap(), "made by the schema file");
@@ -868,7 +869,7 @@ async fn an_app_on_mysql_gets_its_schema_and_keeps_its_rows() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON, MYSQL]) else {
         return;
     };
-    let files: Vec<FixtureFile> = [
+    let files = fixture_files(&[
         (
             "requirements.txt",
             "flask==3.1.0\nsqlalchemy==2.0.36\npymysql==1.1.1\ngunicorn==23.0.0\n",
@@ -881,38 +882,17 @@ async fn an_app_on_mysql_gets_its_schema_and_keeps_its_rows() {
             "db/schema.sql",
             "CREATE TABLE `visits` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB;\nCREATE TABLE `greetings` (`words` VARCHAR(100) NOT NULL) ENGINE=InnoDB;\nINSERT INTO `greetings` VALUES ('made by the schema file');\n",
         ),
-    ]
-    .into_iter()
-    .map(|(path, text)| FixtureFile::file(path, text))
-    .collect();
+    ]);
     let outcome = deploy_as(&docker, &files, "deploy it on my server").await;
-    assert_eq!(
-        outcome.job.state.as_deref(),
-        Some("HealthChecked"),
-        "{:?}\n{:#}",
-        outcome.job,
-        outcome.outputs
-    );
-    let provisioned: Vec<&str> = outcome.outputs["choose"]["services"]["provisioned"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["kind"].as_str().unwrap())
-        .collect();
+    assert_health_checked(&outcome);
+    let provisioned = provisioned(&outcome);
     assert_eq!(provisioned, ["mysql"]);
     let (url, project) = deployed(&outcome);
     let first = visits(&url).await;
     assert_eq!(first["visits"], 1, "{first}");
     assert_eq!(first["words"], "made by the schema file", "{first}");
 
-    let mysql = docker.lines(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=com.docker.compose.project={project}"),
-        "--filter",
-        "label=com.docker.compose.service=mysql",
-    ]);
+    let mysql = service_containers(&docker, &project, "mysql");
     assert_eq!(mysql.len(), 1, "{mysql:?}");
     docker.lines(&["rm", "-f", &mysql[0]]);
     let engine = &outcome.engine;
@@ -940,13 +920,7 @@ async fn an_app_is_wired_to_the_database_its_own_compose_file_runs() {
     let mut files = django_with_stores();
     files.push(FixtureFile::file("docker-compose.yml", &compose));
     let outcome = deploy_as(&docker, &files, "deploy it on my server").await;
-    assert_eq!(
-        outcome.job.state.as_deref(),
-        Some("HealthChecked"),
-        "{:?}\n{:#}",
-        outcome.job,
-        outcome.outputs
-    );
+    assert_health_checked(&outcome);
     assert_eq!(
         outcome.outputs["generate"]["required_variables"],
         json!([]),

@@ -237,16 +237,7 @@ fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
 #[test]
 fn a_repository_compose_running_its_own_database_is_wired_to_it() {
     let compose = "services:\n  web:\n    build: .\n    env_file: .env\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n    ports: ['8000:8000']\n  db:\n    image: postgres:15-alpine\n    ports: ['5432:5432']\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: ${DB_PASSWORD:-shop}\n      POSTGRES_DB: shop\n";
-    let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
-    files.push(("docker-compose.yml", compose));
-    files.push(("Dockerfile", "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
-    let analysis = with(django(), |a| {
-        a.dockerized = true;
-        a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
-    });
-    let repo = Snapshot::from_texts(files.iter().copied());
-    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
-    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let bundle = django_with_compose(compose);
     assert_eq!(bundle.compose_file, "docker-compose.yml");
     let doc = yaml(&bundle.files["docker-compose.yml"]);
     let web = &doc["services"]["web"];
@@ -298,12 +289,7 @@ fn a_repository_compose_running_its_own_database_is_wired_to_it() {
 
     // A value the file gives the variable itself is the file's.
     let literal = compose.replace("${DATABASE_URL}", "postgres://shop:shop@db/shop");
-    files.pop();
-    files.pop();
-    files.push(("docker-compose.yml", literal.as_str()));
-    files.push(("Dockerfile", "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
-    let repo = Snapshot::from_texts(files.iter().copied());
-    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let bundle = django_with_compose(&literal);
     let doc = yaml(&bundle.files["docker-compose.yml"]);
     assert_eq!(
         doc["services"]["web"]["environment"]["DATABASE_URL"].as_str(),
@@ -724,16 +710,7 @@ fn the_schema_file_of_an_app_without_migrations_is_loaded_into_its_database() {
 #[test]
 fn a_version_3_file_whose_app_waits_for_its_database_loses_its_version() {
     let compose = "version: '3.8'\nservices:\n  web:\n    build: .\n    depends_on: [db]\n    ports: ['8000:8000']\n  db:\n    image: postgres:15-alpine\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: shop\n      POSTGRES_DB: shop\n    healthcheck:\n      test: ['CMD', 'pg_isready', '-U', 'shop']\n";
-    let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
-    files.push(("docker-compose.yml", compose));
-    files.push(("Dockerfile", "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
-    let analysis = with(django(), |a| {
-        a.dockerized = true;
-        a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
-    });
-    let repo = Snapshot::from_texts(files.iter().copied());
-    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
-    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let bundle = django_with_compose(compose);
     let doc = yaml(&bundle.files["docker-compose.yml"]);
     assert!(doc.get("version").is_none(), "{doc:?}");
     let db = &doc["services"]["db"];
@@ -746,4 +723,19 @@ fn a_version_3_file_whose_app_waits_for_its_database_loses_its_version() {
         doc["services"]["web"]["depends_on"]["db"]["condition"].as_str(),
         Some("service_healthy")
     );
+}
+
+/// The bundle of the Django app with its own Dockerfile and `compose`, on
+/// the docker host.
+fn django_with_compose(compose: &str) -> Bundle {
+    let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
+    files.push(("docker-compose.yml", compose));
+    files.push(("Dockerfile", "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
+    let analysis = with(django(), |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+    });
+    let repo = Snapshot::from_texts(files.iter().copied());
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    build_bundle(&analysis, &repo, &choice).unwrap()
 }
