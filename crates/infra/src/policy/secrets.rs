@@ -579,7 +579,12 @@ fn is_keys(call: &FuncCall) -> bool {
 }
 
 /// `keys(var.x)` or `keys(local.x)`: of a variable or local itself, since the
-/// keys of a `for` that builds keys out of values would carry the values.
+/// keys of a `for` that builds keys out of values would carry the values,
+/// and nothing after the name (`keys(local.map[substr(var.app_env…)])`
+/// picks by a secret, which the keys then spell out).
 fn is_keys_of_a_reference(call: &FuncCall) -> bool {
-    call.name.name.as_str() == "keys" && matches!(call.args.as_slice(), [Expression::Traversal(_)])
+    call.name.name.as_str() == "keys"
+        && matches!(call.args.as_slice(), [Expression::Traversal(t)]
+            if matches!(&t.expr, Expression::Variable(root) if matches!(root.as_str(), "var" | "local"))
+                && matches!(t.operators.as_slice(), [TraversalOperator::GetAttr(_)]))
 }

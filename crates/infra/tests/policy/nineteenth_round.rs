@@ -1,6 +1,8 @@
 //! A nineteenth round of attacks: a names-only `keys()` met twice (once in
 //! the expression, once in the local it follows) was taken off twice, so it
-//! cancelled a real read of a secret elsewhere in the expression.
+//! cancelled a real read of a secret elsewhere in the expression. And the
+//! twentieth: `keys()` of a map indexed by a secret's letters, taken for
+//! names only, spelled the secret out in hex.
 
 use super::*;
 
@@ -14,6 +16,12 @@ fn a_nineteenth_round_of_attacks_is_refused() {
             format!(
                 "locals {{\n  env_names_again = {{ names = keys(var.app_env) }}\n  flag_0          = [keys(local.env_names_again), {bit}]\n}}\n"
             ),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "keys() of a map picked by a secret's letters",
+            "locals {\n  hexof = { \"a\" = { \"61\" = 0 }, \"b\" = { \"62\" = 0 } }\n}\n\nresource \"aws_cloudwatch_log_group\" \"audit\" {\n  name              = \"/deployflow/x/${join(\"\", [for i in range(8) : keys(local.hexof[substr(var.app_env[\"K\"], i, 1)])[0]])}\"\n  retention_in_days = 1\n}\n".to_owned(),
             &[Rule::SecretExposure],
             &vm,
         ),
