@@ -467,7 +467,7 @@ fn is_secret_lookup(call: &FuncCall, is_object: impl Fn(&Expression) -> bool) ->
 
 /// A resource's or data source's instances: `aws_…`, `kubernetes_…`, `data`.
 fn is_resource_root(root: &Expression) -> bool {
-    matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || v.as_str() == "data")
+    matches!(root, Expression::Variable(v) if v.as_str().starts_with("aws_") || v.as_str().starts_with("kubernetes_") || matches!(v.as_str(), "data" | "ephemeral"))
 }
 
 /// The root of a traversal and every operator after it, through
@@ -521,21 +521,63 @@ fn reads_secret(traversal: &hcl::expr::Traversal) -> bool {
             .next()
             .is_none_or(|name| SECRET_ATTRIBUTES.contains(&name)),
         "local" | "each" | "count" | "path" | "terraform" => false,
-        kind => {
-            // `data.TYPE.NAME` and `ephemeral.TYPE.NAME`: the type is next.
-            let (kind, skip) = match kind {
-                "data" | "ephemeral" => {
-                    (attributes.clone().next().unwrap_or_default().to_owned(), 2)
+        kind => resource_reads_secret(kind, &operators),
+    }
+}
+
+/// Whether a reference to a resource (`KIND.NAME…`, `data.TYPE.NAME…`,
+/// `ephemeral.TYPE.NAME…`) reads a secret: a secret attribute, an attribute
+/// named by anything but a literal (`x["k"][local.attr]`), or the whole
+/// instance of a type that holds one. The first index after the name is the
+/// instance's key, not an attribute.
+fn resource_reads_secret(root: &str, operators: &[&TraversalOperator]) -> bool {
+    let (kind, operators) = match root {
+        "data" | "ephemeral" => match operators.split_first() {
+            Some((TraversalOperator::GetAttr(kind), rest)) => (kind.as_str(), rest),
+            _ => return true,
+        },
+        kind => (kind, operators),
+    };
+    // The resource's name.
+    let after_name = operators.get(1..).unwrap_or_default();
+    let (key, accessed) = match after_name.split_first() {
+        Some((
+            key @ (TraversalOperator::Index(_)
+            | TraversalOperator::LegacyIndex(_)
+            | TraversalOperator::AttrSplat
+            | TraversalOperator::FullSplat),
+            rest,
+        )) => (Some(*key), rest),
+        _ => (None, after_name),
+    };
+    let secret_name = |name: &str| SECRET_ATTRIBUTES.contains(&name);
+    // A single instance's `x["value"]` is its attribute.
+    let key_names_secret = matches!(key, Some(TraversalOperator::Index(Expression::String(name))) if secret_name(name));
+    let mut named = false;
+    for op in accessed {
+        match op {
+            TraversalOperator::GetAttr(name) => {
+                if secret_name(name.as_str()) {
+                    return true;
                 }
-                kind => (kind.to_owned(), 1),
-            };
-            let mut named = attributes.skip(skip).peekable();
-            // The whole instance (`values(aws_ssm_parameter.env)`,
-            // `aws_ssm_parameter.env["K"]`) carries its value along.
-            (named.peek().is_none() && SECRET_HOLDERS.contains(&kind.as_str()))
-                || named.any(|name| SECRET_ATTRIBUTES.contains(&name))
+                named = true;
+            }
+            TraversalOperator::Index(Expression::String(name)) => {
+                if secret_name(name) {
+                    return true;
+                }
+                named = true;
+            }
+            TraversalOperator::Index(Expression::Number(_)) | TraversalOperator::LegacyIndex(_) => {
+            }
+            // On the instance, an attribute the gate cannot name could be
+            // the secret; after a named one, it indexes that one's value.
+            TraversalOperator::Index(_) if !named => return true,
+            TraversalOperator::Index(_) => {}
+            TraversalOperator::AttrSplat | TraversalOperator::FullSplat => {}
         }
     }
+    key_names_secret || (!named && SECRET_HOLDERS.contains(&kind))
 }
 
 /// Resource types one of whose attributes is a secret value: a reference
@@ -555,6 +597,7 @@ const SECRET_HOLDERS: &[&str] = &[
     "aws_instance",
     "aws_launch_template",
     "random_password",
+    "aws_secretsmanager_random_password",
 ];
 
 /// Arguments that name what another resource waits for or is replaced
