@@ -75,6 +75,9 @@ const CONTAINER_KEYS: &[&str] = &[
 /// options, no `secretOptions` (secrets handed to a log driver).
 const LOG_CONFIGURATION_KEYS: &[&str] = &["logDriver", "options"];
 
+/// The `awslogs` driver's options a container may set.
+const AWSLOGS_OPTIONS: &[&str] = &["awslogs-group", "awslogs-region", "awslogs-stream-prefix"];
+
 type Table = &'static [(&'static str, &'static [&'static str])];
 
 /// Resource types: their arguments, nested blocks' as `block.argument`.
@@ -721,11 +724,13 @@ impl Gate<'_> {
         let mut containers = Vec::new();
         self.containers(definitions, 0, &mut containers);
         let mut refused = Vec::new();
+        let mut foreign_logs = false;
         for container in containers {
             for (key, value) in container {
                 if !CONTAINER_KEYS.contains(&key.as_str()) {
                     refused.push(key);
                 } else if key == "logConfiguration" {
+                    foreign_logs |= !self.logs_to_own_group(value);
                     let mut entries = Vec::new();
                     if self.object_entries(value, 0, &mut entries) {
                         refused.extend(
@@ -739,6 +744,15 @@ impl Gate<'_> {
                 }
             }
         }
+        if foreign_logs {
+            self.violation(
+                Rule::ForeignResource,
+                format!(
+                    "{address}: a container's logConfiguration must be logDriver = \"awslogs\" with options {} only (its own log group): another driver sends everything the app prints to a host of its own.",
+                    AWSLOGS_OPTIONS.join(", ")
+                ),
+            );
+        }
         refused.sort();
         refused.dedup();
         for key in refused {
@@ -751,6 +765,32 @@ impl Gate<'_> {
                 ),
             );
         }
+    }
+
+    /// A container logs to its own log group through `awslogs` only: the
+    /// `splunk`, `fluentd`, `gelf`… drivers send everything the app prints
+    /// to a host of the author's choosing, and CloudWatch gets none of it.
+    fn logs_to_own_group(&self, value: &Expression) -> bool {
+        let mut entries = Vec::new();
+        let readable = self.object_entries(value, 0, &mut entries);
+        let driver = entries
+            .iter()
+            .find(|(key, _)| key == "logDriver")
+            .and_then(|(_, v)| super::expr::as_str(self.resolve(v)));
+        let mut options = Vec::new();
+        let options_readable = entries
+            .iter()
+            .find(|(key, _)| key == "options")
+            .is_none_or(|(_, v)| self.object_entries(v, 0, &mut options));
+        let foreign_options: Vec<&str> = options
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .filter(|key| !AWSLOGS_OPTIONS.contains(key))
+            .collect();
+        readable
+            && options_readable
+            && driver.as_deref() == Some("awslogs")
+            && foreign_options.is_empty()
     }
 
     /// The containers of `container_definitions`, each as its literal keys

@@ -12,6 +12,23 @@ use super::expr::{attr, key_text};
 use super::plan::OwnNames;
 use super::structure::Gate;
 
+/// The functions a container definition may be built with: objects and
+/// lists put together, lists of names.
+const CONTAINER_FUNCTIONS: &[&str] = &[
+    "jsonencode",
+    "merge",
+    "concat",
+    "tolist",
+    "flatten",
+    "sort",
+    "setsubtract",
+    "keys",
+    "tostring",
+    "toset",
+    "nonsensitive",
+    "contains",
+];
+
 /// Blocks of a Kubernetes pod spec that name an image.
 const KUBERNETES_CONTAINERS: &[&str] = &["container", "init_container"];
 
@@ -29,6 +46,9 @@ impl Gate<'_> {
                     unreadable |= !readable;
                     let mut found = Vec::new();
                     self.container_values(definitions, 0, &mut found, &mut unreadable);
+                    // A container without an image the gate can read runs
+                    // one it could not check.
+                    unreadable |= !found.iter().any(|(key, _)| key == "image");
                     for (key, value) in found {
                         if key == "image" {
                             images.push(value);
@@ -161,11 +181,17 @@ impl Gate<'_> {
             {
                 *unreadable = true;
             }
-            Expression::FuncCall(call) => {
+            // Functions that only put objects and lists together, or make a
+            // list of strings; any other could make keys the gate would not
+            // see (`zipmap(["image"], ["docker.io/…"])` in a merge()).
+            Expression::FuncCall(call)
+                if CONTAINER_FUNCTIONS.contains(&call.name.name.as_str()) =>
+            {
                 for arg in &call.args {
                     self.container_values(arg, depth + 1, images, unreadable);
                 }
             }
+            Expression::FuncCall(_) => *unreadable = true,
             // `local.containers.app`, `var.x["app"]`: a part of a value the
             // gate follows only whole; `var.x` whole when the gate does not
             // read its default as Terraform would (a typed one).

