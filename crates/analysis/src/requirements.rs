@@ -23,6 +23,11 @@ pub struct Requirements {
     pub target: Option<String>,
     /// The app the user means, in a repository that holds several.
     pub app_hint: Option<String>,
+    /// A folder of the repository the description names ("in samples/go/",
+    /// "the `blog` folder"): the app there is deployed even when its folder
+    /// is one whose contents are otherwise left out (examples, samples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_dir: Option<String>,
     /// The phrases each requirement was read from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
@@ -87,6 +92,10 @@ pub(crate) fn parse(description: &str) -> Requirements {
     if let Some((m, hint)) = app_hint(&lower) {
         r.evidence.push(said(m, &format!("app \"{hint}\"")));
         r.app_hint = Some(hint);
+    }
+    if let Some((m, dir)) = app_dir(text) {
+        r.evidence.push(said(m, &format!("folder \"{dir}\"")));
+        r.app_dir = Some(dir);
     }
     r
 }
@@ -294,6 +303,48 @@ fn app_hint(lower: &str) -> Option<(&str, String)> {
     })
 }
 
+/// Slash-separated words that are no folder.
+const NOT_PATHS: &[&str] = &[
+    "and/or",
+    "ci/cd",
+    "tcp/ip",
+    "i/o",
+    "read/write",
+    "on/off",
+    "http/2",
+    "http/3",
+    "a/b",
+    "client/server",
+    "input/output",
+    "yes/no",
+];
+
+/// "in samples/go/", "the ./services/api folder", "the `blog` directory":
+/// the folder as the repository spells it (case kept).
+fn app_dir(text: &str) -> Option<(&str, String)> {
+    let path = re!(r#"(?:^|[\s"'`(])((?:\./)?(?:[\w-][\w.-]*/)+[\w.-]*)"#);
+    let from_path = path.captures_iter(text).find_map(|c| {
+        let m = c.get(1)?;
+        let dir = m.as_str().trim_start_matches("./").trim_end_matches('/');
+        let first = dir.split('/').next().unwrap_or_default();
+        let is_path = !dir.is_empty()
+            && !text[m.end()..].starts_with(':')
+            && !first.contains('.')
+            && !dir
+                .split('/')
+                .any(|part| part.chars().all(|c| c.is_ascii_digit()))
+            && !NOT_PATHS.contains(&dir.to_lowercase().as_str());
+        is_path.then(|| (m.as_str(), dir.to_owned()))
+    });
+    from_path.or_else(|| {
+        let named = re!(
+            r#"(?i)\b(?:in|from|under|of)\s+(?:the\s+)?[`"']?([\w-][\w.-]*)[`"']?\s+(?:folder|directory|dir|subfolder|subdirectory)\b"#
+        );
+        let c = named.captures(text)?;
+        Some((c.get(0)?.as_str(), c.get(1)?.as_str().to_owned()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse;
@@ -393,5 +444,31 @@ mod tests {
         );
         assert_eq!(parse("Deploy this cheaply").app_hint, None);
         assert_eq!(parse("deploy the whole app").app_hint, None);
+    }
+
+    #[test]
+    fn app_folders() {
+        let dir = |description: &str| parse(description).app_dir;
+        assert_eq!(
+            dir("small web app; deploy the Go service in samples/go/").as_deref(),
+            Some("samples/go")
+        );
+        assert_eq!(dir("ship apps/Web cheaply").as_deref(), Some("apps/Web"));
+        assert_eq!(
+            dir("deploy ./services/api").as_deref(),
+            Some("services/api")
+        );
+        assert_eq!(
+            dir("deploy the app in the `blog` folder").as_deref(),
+            Some("blog")
+        );
+        assert_eq!(
+            dir("deploy the app in the server/ folder").as_deref(),
+            Some("server")
+        );
+        assert_eq!(dir("a 24/7 API with CI/CD"), None);
+        assert_eq!(dir("deploy github.com/acme/shop on a VM"), None);
+        assert_eq!(dir("deploy https://example.com/acme/shop"), None);
+        assert_eq!(dir("public API, cheap, postgres"), None);
     }
 }

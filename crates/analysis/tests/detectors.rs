@@ -856,6 +856,68 @@ fn monorepo_follows_the_description() {
     assert!(!a.http, "a named worker is still not a server");
 }
 
+/// A root tool with a Go service kept in `samples/go/`, a folder whose
+/// contents are otherwise left out (samples name frameworks that are not
+/// the app's): the description's folder brings it in.
+const SAMPLE_SERVICE: &[(&str, &str)] = &[
+    ("Pipfile", "[packages]\nboto3 = \"*\"\n"),
+    (
+        "cli.py",
+        "import argparse\n\ndef main():\n    argparse.ArgumentParser()\n",
+    ),
+    (
+        "samples/go/Dockerfile",
+        "FROM golang:latest\nCOPY ./app /go/src/app\n",
+    ),
+    (
+        "samples/go/app/main.go",
+        "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n\t\"os\"\n)\n\nfunc main() {\n\thttp.ListenAndServe(fmt.Sprintf(\":%s\", os.Getenv(\"HOST_PORT\")), nil)\n}\n",
+    ),
+    (
+        "examples/blog/package.json",
+        r#"{"dependencies":{"express":"4"}}"#,
+    ),
+    (
+        "examples/blog/server.js",
+        "const app = require('express')();\napp.listen(process.env.PORT || 3000);\n",
+    ),
+];
+
+#[test]
+fn a_folder_the_description_names_is_deployed_whatever_it_is_called() {
+    let a = run(SAMPLE_SERVICE);
+    assert_ne!(a.subdir, "samples/go", "samples are left out unless named");
+    let a = run_with(
+        SAMPLE_SERVICE,
+        &parse_requirements(
+            "small web app on a single server; deploy the Go service in samples/go/",
+        ),
+    );
+    assert_eq!(
+        (a.subdir.as_str(), a.language.as_deref(), a.http),
+        ("samples/go", Some("go"), true),
+        "{:?}",
+        a.notes
+    );
+    assert_eq!(a.port_env.as_deref(), Some("HOST_PORT"));
+    assert!(
+        a.notes.iter().any(|n| n.contains("names its folder")),
+        "{:?}",
+        a.notes
+    );
+    let a = run_with(
+        SAMPLE_SERVICE,
+        &parse_requirements("deploy the app in the examples/blog folder"),
+    );
+    assert_eq!(
+        (a.subdir.as_str(), a.framework.as_deref()),
+        ("examples/blog", Some("express"))
+    );
+    // A folder that is not in the repository changes nothing.
+    let a = run_with(SAMPLE_SERVICE, &parse_requirements("deploy services/api"));
+    assert_ne!(a.subdir, "services/api");
+}
+
 #[test]
 fn a_root_read_only_through_a_folders_files_is_that_folders_app() {
     // The root has a compose file and a PHP image for `src/`, no app of its

@@ -1160,6 +1160,76 @@ async fn a_worker_killed_during_compose_up_on_a_docker_host_is_resumed_without_a
     assert!(left.is_empty(), "destroy left {left:?}");
 }
 
+/// `deployflow deploy` runs the job in its own process: no API is left to
+/// destroy through, and on a docker host the app holds the API's default
+/// port. `destroy --here` takes it down from the same store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_host_deployment_run_in_one_process_is_taken_down_with_destroy_here() {
+    let Some(docker) = test_support::docker_engine::engine_with(&["python:3.12.8-slim-bookworm"])
+    else {
+        return;
+    };
+    let stack = Stack::without_worker(None).await;
+    let repo = stack.repo("shop", &flask_app());
+    let out = stack.dir.path().join("plan-out");
+    let on_the_engine = |args: &[&str]| {
+        let mut command = stack.command(args);
+        command
+            .env("DOCKER_BIN", "docker")
+            .env("DOCKER_HOST", &docker.host)
+            .env("BASE_IMAGE_REGISTRY", test_support::docker_engine::REGISTRY)
+            .env("HEALTHCHECK_DEADLINE_SECONDS", "60");
+        let output = command.output().expect("deployflow runs");
+        let said = String::from_utf8_lossy(&output.stdout).into_owned();
+        let logged = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), said, logged)
+    };
+    let (ok, said, logged) = on_the_engine(&[
+        "deploy",
+        &repo,
+        "--description",
+        "run it on my server",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{said}\n{logged}");
+    let id = said
+        .lines()
+        .find_map(|l| l.strip_prefix("deployment job "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the job's id is printed")
+        .to_owned();
+    assert!(said.contains("the app answers at http://"), "{said}");
+    assert!(
+        said.contains(&format!("deployflow destroy --here {id}")),
+        "{said}"
+    );
+    let project = format!("deployflow-{}", &id.replace('-', "")[..12]);
+    let running = docker.lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    assert_eq!(running.len(), 1, "the app runs: {running:?}");
+
+    let (ok, said, logged) = on_the_engine(&["destroy", "--here", &id]);
+    assert!(ok, "{said}\n{logged}");
+    assert!(said.contains("succeeded"), "{said}");
+    let left = docker.project_leftovers(&project);
+    assert!(left.is_empty(), "destroy left {left:?}");
+
+    // Asked again, it is the same destroy job, already done.
+    let (ok, again, logged) = on_the_engine(&["destroy", "--here", &id, "--json"]);
+    assert!(ok, "{again}\n{logged}");
+    let again: Value = serde_json::from_str(again.trim()).expect("JSON");
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    assert_eq!(again["deployment"], id.as_str(), "{again:#}");
+
+    let (ok, said, _) = on_the_engine(&["destroy", "--here", again["id"].as_str().unwrap()]);
+    assert!(!ok, "a destroy job is no deployment: {said}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_in_one_process_returns_when_its_plan_waits_for_approval() {
     let stack = Stack::without_worker(None).await;

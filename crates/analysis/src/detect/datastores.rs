@@ -211,7 +211,7 @@ mod tests {
 
     fn kinds(files: &[(&str, &str)]) -> Vec<(&'static str, String)> {
         let snapshot = Snapshot::from_texts(files.iter().copied());
-        let views = super::super::view::app_views(&snapshot);
+        let views = super::super::view::app_views(&snapshot, None);
         scan(&views[0])
             .into_iter()
             .map(|s| (s.kind, s.at.cite()))

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::command::join_exec_form;
 use super::scan::{Found, Spot};
 use super::value::port_number;
-use super::view::{file_name, is_ignored, parent};
+use super::view::{file_name, is_ignored_within, parent};
 use crate::facts::DockerFileFacts;
 use crate::snapshot::Snapshot;
 
@@ -87,7 +87,9 @@ pub(crate) fn is_compose(name: &str) -> bool {
     })
 }
 
-pub(crate) fn scan(snapshot: &Snapshot) -> DockerSetup {
+/// The Docker and compose files of `snapshot`; those of `named`, a folder
+/// the description names, count whatever the folder is called.
+pub(crate) fn scan(snapshot: &Snapshot, named: Option<&str>) -> DockerSetup {
     let mut setup = DockerSetup {
         dockerfiles: Vec::new(),
         services: Vec::new(),
@@ -95,7 +97,7 @@ pub(crate) fn scan(snapshot: &Snapshot) -> DockerSetup {
     };
     for file in &snapshot.files {
         let name = file_name(&file.path);
-        if is_ignored(&file.path) || !(is_dockerfile(name) || is_compose(name)) {
+        if is_ignored_within(&file.path, named) || !(is_dockerfile(name) || is_compose(name)) {
             continue;
         }
         setup.files.push(file.path.clone());

@@ -74,12 +74,16 @@ const DETECTORS: &[Detector] = &[
 ];
 
 pub(crate) fn analyse(snapshot: &Snapshot, requirements: &Requirements) -> Analysis {
-    let docker = docker::scan(snapshot);
-    let apps: Vec<App<'_>> = view::app_views(snapshot)
+    let named = requirements
+        .app_dir
+        .as_deref()
+        .and_then(|dir| view::existing_dir(snapshot, dir));
+    let docker = docker::scan(snapshot, named.as_deref());
+    let apps: Vec<App<'_>> = view::app_views(snapshot, named.as_deref())
         .into_iter()
         .filter_map(detect_app)
         .collect();
-    match pick::choose(&apps, requirements) {
+    match pick::choose(&apps, requirements, named.as_deref()) {
         Some((chosen, note)) => assemble::build(snapshot, &docker, &apps, chosen, note),
         None => assemble::nothing(&docker),
     }

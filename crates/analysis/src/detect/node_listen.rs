@@ -106,7 +106,7 @@ mod tests {
 
     fn listen_of(path: &str, code: &str) -> (Option<u16>, Option<String>, Option<String>, bool) {
         let snapshot = Snapshot::from_texts([("package.json", "{}"), (path, code)]);
-        let views = super::super::view::app_views(&snapshot);
+        let views = super::super::view::app_views(&snapshot, None);
         let listen = find_listen(&views[0]).expect("a listen call");
         (
             listen.port.as_ref().and_then(Value::port),

@@ -11,10 +11,15 @@ const BACKEND_NAMES: &[&str] = &[
 ];
 
 /// The index of the app to deploy and, when there was a choice, why.
+/// `named` is a folder of the repository the description names.
 pub(crate) fn choose(
     apps: &[App<'_>],
     requirements: &Requirements,
+    named: Option<&str>,
 ) -> Option<(usize, Option<String>)> {
+    if let Some(picked) = named.and_then(|dir| in_named_folder(apps, dir)) {
+        return Some(picked);
+    }
     let real: Vec<usize> = (0..apps.len())
         .filter(|&i| apps[i].detection.kind != Kind::Unknown)
         .collect();
@@ -82,6 +87,31 @@ pub(crate) fn choose(
         unmatched.unwrap_or_default()
     );
     Some((best, Some(note)))
+}
+
+/// The app of the folder the description names: the app there, else the
+/// app whose folder holds it. A folder that holds several apps is left to
+/// the other rules.
+fn in_named_folder(apps: &[App<'_>], dir: &str) -> Option<(usize, Option<String>)> {
+    let of_dir = |i: usize| apps[i].view.dir.as_str();
+    let exact = (0..apps.len()).find(|&i| of_dir(i) == dir);
+    let enclosing = || {
+        (0..apps.len())
+            .filter(|&i| of_dir(i).is_empty() || dir.starts_with(&format!("{}/", of_dir(i))))
+            .max_by_key(|&i| of_dir(i).len())
+    };
+    let i = exact.or_else(|| {
+        let below = (0..apps.len()).any(|i| of_dir(i).starts_with(&format!("{dir}/")));
+        if below { None } else { enclosing() }
+    })?;
+    let note = (apps.len() > 1).then(|| {
+        format!(
+            "Picked `{}` out of {} apps: the description names its folder (`{dir}`).",
+            apps[i].view.subdir(),
+            apps.len()
+        )
+    });
+    Some((i, note))
 }
 
 /// Whether `inner`, an app in a folder of `outer`'s, is what `outer` was

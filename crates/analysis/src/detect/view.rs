@@ -161,6 +161,15 @@ pub(crate) fn is_ignored(path: &str) -> bool {
     false
 }
 
+/// [`is_ignored`], with the files of `named` (a folder the description
+/// names) judged by their paths inside it.
+pub(crate) fn is_ignored_within(path: &str, named: Option<&str>) -> bool {
+    match named.and_then(|dir| inside(path, dir)) {
+        Some(rel) => is_ignored(rel),
+        None => is_ignored(path),
+    }
+}
+
 fn is_script(name: &str) -> bool {
     [".js", ".mjs", ".cjs"]
         .iter()
@@ -283,9 +292,18 @@ impl<'s> AppView<'s> {
     }
 }
 
-/// Finds the app candidates of a snapshot, root first.
-pub(crate) fn app_views(snapshot: &Snapshot) -> Vec<AppView<'_>> {
-    let dirs = candidate_dirs(snapshot);
+/// Finds the app candidates of a snapshot, root first. `named`, a folder
+/// the description names, is a candidate whatever it is called, and its
+/// files are judged by their paths inside it: "deploy samples/go" means
+/// the sample.
+pub(crate) fn app_views<'s>(snapshot: &'s Snapshot, named: Option<&str>) -> Vec<AppView<'s>> {
+    let ignored = |path: &str| is_ignored_within(path, named);
+    let mut dirs = candidate_dirs(snapshot, &ignored);
+    if let Some(dir) = named
+        && !dirs.iter().any(|d| d == dir)
+    {
+        dirs.push(dir.to_owned());
+    }
     let mut views: Vec<AppView<'_>> = dirs
         .iter()
         .map(|dir| AppView {
@@ -295,7 +313,7 @@ pub(crate) fn app_views(snapshot: &Snapshot) -> Vec<AppView<'_>> {
         })
         .collect();
     for file in &snapshot.files {
-        if is_ignored(&file.path) {
+        if ignored(&file.path) {
             continue;
         }
         let owner = views
@@ -318,16 +336,34 @@ pub(crate) fn app_views(snapshot: &Snapshot) -> Vec<AppView<'_>> {
 }
 
 fn is_under(path: &str, dir: &str) -> bool {
-    path.strip_prefix(dir)
-        .is_some_and(|rest| rest.starts_with('/'))
+    inside(path, dir).is_some()
 }
 
-fn candidate_dirs(snapshot: &Snapshot) -> Vec<String> {
+/// `path` relative to `dir`, when it lies inside it.
+fn inside<'p>(path: &'p str, dir: &str) -> Option<&'p str> {
+    path.strip_prefix(dir)?.strip_prefix('/')
+}
+
+/// The folder `dir` names, as the snapshot spells it, when it holds files.
+pub(crate) fn existing_dir(snapshot: &Snapshot, dir: &str) -> Option<String> {
+    let dir = dir.trim_start_matches("./").trim_matches('/');
+    snapshot
+        .files
+        .iter()
+        .find_map(|f| {
+            let head = f.path.get(..dir.len())?;
+            (head.eq_ignore_ascii_case(dir) && f.path[dir.len()..].starts_with('/'))
+                .then(|| head.to_owned())
+        })
+        .filter(|_| !dir.is_empty())
+}
+
+fn candidate_dirs(snapshot: &Snapshot, ignored: &dyn Fn(&str) -> bool) -> Vec<String> {
     let visible = || {
         snapshot
             .files
             .iter()
-            .filter(|f| !is_ignored(&f.path) && depth(&f.path) <= 4)
+            .filter(|f| !ignored(&f.path) && depth(&f.path) <= 4)
     };
     let mut strong: BTreeSet<String> = visible()
         .filter(|f| is_manifest(file_name(&f.path)))
@@ -392,7 +428,7 @@ mod tests {
             ("apps/web/public/index.html", ""),
             ("README.md", ""),
         ]);
-        let views = app_views(&snapshot);
+        let views = app_views(&snapshot, None);
         let dirs: Vec<&str> = views.iter().map(|v| v.subdir()).collect();
         assert_eq!(dirs, [".", "apps/api", "apps/web"]);
         let api: Vec<&str> = views[1].files.iter().map(|f| f.path.as_str()).collect();
@@ -403,7 +439,10 @@ mod tests {
     #[test]
     fn a_bare_static_site_in_a_subdirectory_is_an_app() {
         let snapshot = Snapshot::from_texts([("README.md", ""), ("site/index.html", "<html>")]);
-        let dirs: Vec<String> = app_views(&snapshot).into_iter().map(|v| v.dir).collect();
+        let dirs: Vec<String> = app_views(&snapshot, None)
+            .into_iter()
+            .map(|v| v.dir)
+            .collect();
         assert_eq!(dirs, ["", "site"]);
     }
 
@@ -414,6 +453,6 @@ mod tests {
             ("notes/templates/index.html", "<html>"),
             ("notes/pages/index.html", "<html>"),
         ]);
-        assert_eq!(app_views(&snapshot).len(), 1);
+        assert_eq!(app_views(&snapshot, None).len(), 1);
     }
 }

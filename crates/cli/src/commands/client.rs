@@ -194,7 +194,14 @@ fn problem(status: StatusCode, raw: &str) -> ApiProblem {
         if raw.trim().is_empty() {
             format!("the API answered {status} without a body")
         } else {
-            format!("the API answered {status}: {}", excerpt(raw))
+            // The API answers every error with a problem document: something
+            // else is listening (an app published on the API's port).
+            format!(
+                "the API answered {status}: {} (this is not a deployflow problem document: \
+                 is DEPLOYFLOW_API the API's URL? A deployment `deployflow deploy` ran in \
+                 its own process has no API: destroy it with `deployflow destroy --here <id>`)",
+                excerpt(raw)
+            )
         }
     });
     ApiProblem {

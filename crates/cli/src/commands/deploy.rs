@@ -4,17 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use engine::follow::{Follow, JobEvent};
-use engine::{Engine, JobStatus};
-use futures::StreamExt;
-use tokio_util::sync::CancellationToken;
+use engine::JobStatus;
 
-use crate::commands::worker::worker_config;
-use crate::commands::{config_error, load_catalog, open_store};
+use crate::commands::config_error;
+use crate::commands::in_process::{Here, advice};
 use crate::config::Config;
 
 #[derive(Args)]
@@ -45,12 +41,8 @@ pub struct DeployArgs {
 }
 
 pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
-    let mut worker = worker_config(config).map_err(config_error)?;
-    let secret_key = config.secret_key().map_err(config_error)?;
-    worker.secret_key = secret_key.clone();
-    let catalog = load_catalog(config)?;
-    let store = open_store(config).await?;
-    let engine = Engine::new(store.clone(), catalog.clone()).with_secret_key(secret_key);
+    let here = Here::open(config).await?;
+    let engine = &here.engine;
     let env = app_env(&args).map_err(config_error)?;
     let accepted = pipeline::DeployRequest {
         repo_url: args.repo_url.clone(),
@@ -73,44 +65,7 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         .await?
         .job;
     println!("deployment job {} for {}", job.id, input.repo_url);
-
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(engine::Worker::new(store, catalog, worker).run(shutdown.clone()));
-    // A job parked for approval holds no worker: nothing more happens here.
-    let mut events = std::pin::pin!(
-        engine.follow(
-            job.id,
-            Follow::default()
-                .with_attempts()
-                .until_waiting()
-                .every(Duration::from_millis(200)),
-        )
-    );
-    while let Some(event) = events.next().await {
-        match event? {
-            JobEvent::Log(line) => {
-                println!("  {:<5} {}", line.line.level.as_str(), line.line.message);
-            }
-            JobEvent::Attempt(attempt) => {
-                let ms = (attempt.finished_at - attempt.started_at).num_milliseconds();
-                println!(
-                    "[{}] attempt {} {} in {ms} ms{}",
-                    attempt.step_name,
-                    attempt.attempt,
-                    attempt.outcome.as_str(),
-                    attempt
-                        .error
-                        .as_deref()
-                        .map(|e| format!(": {e}"))
-                        .unwrap_or_default()
-                );
-            }
-            JobEvent::Status(_) => {}
-        }
-    }
-    let job = engine.job(job.id).await?;
-    shutdown.cancel();
-    let _ = running.await;
+    let job = here.run_to_end(job.id).await?;
 
     println!(
         "\njob {} {} in state {}",
@@ -119,18 +74,11 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         job.state.as_deref().unwrap_or("-")
     );
     if !matches!(job.status, JobStatus::Succeeded | JobStatus::Waiting) {
-        let advice = job
-            .error_code
-            .as_deref()
-            .map(|code| match pipeline::failures::describe(code) {
-                Some(entry) => format!(" [{code}]\nwhat to do: {}", entry.suggestion),
-                None => format!(" [{code}]"),
-            })
-            .unwrap_or_default();
         anyhow::bail!(
-            "the deployment ended {}: {}{advice}",
+            "the deployment ended {}: {}{}",
             job.status,
-            job.error.unwrap_or_default()
+            job.error.clone().unwrap_or_default(),
+            advice(&job)
         );
     }
     let artifacts = engine.artifacts(job.id).await?;
@@ -170,9 +118,11 @@ pub async fn run(config: &Config, args: DeployArgs) -> anyhow::Result<()> {
         .find(|c| c.step_name == "healthcheck");
     match health.as_ref().and_then(|c| c.output["url"].as_str()) {
         Some(url) => println!(
-            "wrote {} generated files to {}; the app answers at {url}",
+            "wrote {} generated files to {}; the app answers at {url}\n\
+             take it down with `deployflow destroy --here {}` (same DATA_DIR or DATABASE_URL)",
             artifacts.len(),
-            args.out.display()
+            args.out.display(),
+            job.id
         ),
         None => println!(
             "wrote {} generated files to {}; nothing was applied: review the Terraform in \

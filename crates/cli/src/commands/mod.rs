@@ -7,6 +7,7 @@ pub mod client;
 pub mod control;
 pub mod demo;
 pub mod deploy;
+pub mod in_process;
 pub mod inspect;
 pub mod lifecycle;
 pub mod migrate;

@@ -21,7 +21,38 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
             "{path} copies nothing from the repository and starts nothing (it holds tools, not the app)"
         ));
     }
-    missing_source(path, text, context, repo)
+    missing_source(path, text, context, repo).or_else(|| gopath_build(path, text, context, repo))
+}
+
+/// Why a Dockerfile that builds Go in GOPATH mode (`go install` with no
+/// go.mod in the context) cannot build: Go has built only modules since
+/// 1.16, so `go install` stops with "go.mod file not found".
+fn gopath_build(path: &str, text: &str, context: &str, repo: &Snapshot) -> Option<String> {
+    let in_context =
+        |f: &&analysis::FileEntry| context.is_empty() || f.path.starts_with(&format!("{context}/"));
+    let context_files: Vec<&analysis::FileEntry> = repo.files.iter().filter(in_context).collect();
+    let has_go = context_files.iter().any(|f| f.path.ends_with(".go"));
+    let has_go_mod = context_files
+        .iter()
+        .any(|f| f.path == "go.mod" || f.path.ends_with("/go.mod"));
+    if !has_go || has_go_mod {
+        return None;
+    }
+    let runs: Vec<String> = instructions(text)
+        .filter(|(keyword, _)| keyword == "RUN" || keyword == "ENV")
+        .map(|(_, args)| args.join(" "))
+        .collect();
+    let builds = runs.iter().any(|run| {
+        run.contains("go install") || run.contains("go build") || run.contains("go get")
+    });
+    let gopath_mode = runs
+        .iter()
+        .any(|run| run.contains("GO111MODULE=off") || run.contains("go mod init"));
+    (builds && !gopath_mode).then(|| {
+        format!(
+            "{path} builds Go without a go.mod (GOPATH mode, which Go no longer supports by default: the build stops with \"go.mod file not found\")"
+        )
+    })
 }
 
 /// The first source a `COPY`/`ADD` of the Dockerfile at `path` takes from
@@ -131,6 +162,30 @@ mod tests {
         assert!(why.contains("build/libs/*.jar"), "{why}");
         let tools = "FROM gitpod/workspace-full\nRUN pip install black\n";
         assert!(unusable("api/Dockerfile", tools, "api", &repo()).is_some());
+    }
+
+    #[test]
+    fn a_gopath_era_go_build_is_unusable_unless_it_says_so() {
+        let repo = Snapshot::from_texts([
+            ("samples/go/app/main.go", "package main"),
+            ("samples/go/Dockerfile", ""),
+        ]);
+        let gopath = "FROM golang:latest\nCOPY ./app /go/src/app\nWORKDIR /go/src/app\nRUN go install\nCMD [\"app\"]\n";
+        let why = unusable("samples/go/Dockerfile", gopath, "samples/go", &repo).unwrap();
+        assert!(why.contains("go.mod"), "{why}");
+        let off = gopath.replace("RUN go install", "ENV GO111MODULE=off\nRUN go install");
+        assert_eq!(
+            unusable("samples/go/Dockerfile", &off, "samples/go", &repo),
+            None
+        );
+        let with_mod = Snapshot::from_texts([
+            ("samples/go/app/main.go", "package main"),
+            ("samples/go/app/go.mod", "module app"),
+        ]);
+        assert_eq!(
+            unusable("samples/go/Dockerfile", gopath, "samples/go", &with_mod),
+            None
+        );
     }
 
     #[test]

@@ -34,12 +34,20 @@ pub(super) fn go(inputs: &Inputs) -> Image {
             .line("RUN go mod download");
     }
     let cgo = cgo_package(files);
-    text.line("COPY . .").line(format!(
+    text.line("COPY . .");
+    let mut notes = Vec::new();
+    if !files.exists("go.mod") {
+        // Go has built only modules since 1.16; a GOPATH-era app gets one.
+        text.line("RUN go mod init app && go mod tidy");
+        notes.push(
+            "The app has no go.mod (a GOPATH-era layout): the build makes one with `go mod init app && go mod tidy`.".to_owned(),
+        );
+    }
+    text.line(format!(
         "RUN CGO_ENABLED={} go build -trimpath -ldflags=\"-s -w\" -o /out/app {package}",
         u8::from(cgo.is_some())
     ));
     text.blank();
-    let mut notes = Vec::new();
     let probe = match cgo {
         // The binary links the build image's glibc: the final image is the
         // same Debian, not Alpine's musl.
@@ -83,7 +91,8 @@ fn or_http(framework: &str) -> &str {
 }
 
 /// The package to build and the arguments to pass, from `go run <pkg> <args>`,
-/// else `.` when the app directory holds `main.go`, else the first `cmd/*`.
+/// else `.` when the app directory holds `main.go`, else the first `cmd/*`,
+/// else the shallowest folder with a `main.go`.
 fn go_package(command: Option<&str>, files: &AppFiles) -> (String, Vec<String>) {
     let tokens: Vec<&str> = command.unwrap_or_default().split_whitespace().collect();
     if let ["go", "run", rest @ ..] = tokens.as_slice() {
@@ -98,10 +107,11 @@ fn go_package(command: Option<&str>, files: &AppFiles) -> (String, Vec<String>) 
     if files.exists("main.go") {
         return (".".to_owned(), Vec::new());
     }
-    let main = files
-        .with_suffix("/main.go")
-        .into_iter()
-        .find(|p| p.starts_with("cmd/"));
+    let mains = files.with_suffix("/main.go");
+    let main = mains
+        .iter()
+        .find(|p| p.starts_with("cmd/"))
+        .or_else(|| mains.iter().min_by_key(|p| p.matches('/').count()));
     match main {
         Some(path) => (format!("./{}", parent(path)), Vec::new()),
         None => (".".to_owned(), Vec::new()),
