@@ -406,8 +406,10 @@ fn an_own_name_of_another_type_is_refused() {
     assert!(report.passed, "{:#?}", report.violations);
 }
 
-/// An update is checked on what changes: values already in the state
-/// passed when they were planned.
+/// An update that changes nothing is not checked again: the state's values
+/// passed when they were planned. One that changes anything is checked
+/// whole: a port changed under an unchanged world-open CIDR opens the port
+/// to the world.
 #[test]
 fn an_update_is_checked_on_what_it_changes() {
     let before = json!({"name": "app-role", "assume_role_policy": TRUST, "arn": "arn:aws:iam::123456789012:role/app-role"});
@@ -422,6 +424,24 @@ fn an_update_is_checked_on_what_it_changes() {
     );
     let unchanged = change("aws_iam_role.app", &["update"], before.clone(), before);
     assert!(check_extra(vec![unchanged]).passed);
+
+    let rule = json!({
+        "security_group_id": "sg-0123456789abcdef0", "ip_protocol": "tcp",
+        "from_port": 8080, "to_port": 8080, "cidr_ipv4": "0.0.0.0/0",
+    });
+    let mut to_ssh = rule.clone();
+    to_ssh["from_port"] = json!(22);
+    to_ssh["to_port"] = json!(22);
+    let reopened = change(
+        "aws_vpc_security_group_ingress_rule.app",
+        &["update"],
+        rule.clone(),
+        to_ssh,
+    );
+    assert!(
+        rules(&check_extra(vec![reopened])).contains(&Rule::WorldIngress),
+        "port 22 opened to the world by an update of the port alone"
+    );
 }
 
 #[test]

@@ -156,19 +156,22 @@ fn resource_change(gate: &mut Gate<'_>, change: &Value, own: &OwnNames) {
     gate.planned_images(kind, address, &changed, own);
 }
 
-/// The planned values that differ from what the state holds: what was in
-/// the state passed this gate when it was planned.
+/// What of a planned resource the rules read: nothing when no value
+/// differs from what the state holds (it passed this gate when it was
+/// planned), else every value. A rule reads values together: a rule's
+/// unchanged `0.0.0.0/0` is harmless on port 8080 and not once its
+/// port changes to 22.
 fn changed_values(before: Option<&Value>, after: &Value) -> Value {
-    let (Some(Value::Object(before)), Value::Object(after)) = (before, after) else {
-        return after.clone();
-    };
-    Value::Object(
-        after
-            .iter()
-            .filter(|(key, value)| before.get(*key) != Some(value))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect(),
-    )
+    match (before, after) {
+        (Some(Value::Object(before)), Value::Object(planned))
+            if planned
+                .iter()
+                .all(|(key, value)| before.get(key) == Some(value)) =>
+        {
+            Value::Object(serde_json::Map::new())
+        }
+        _ => after.clone(),
+    }
 }
 
 /// The ids, ARNs and names of every resource and data source in the prior
