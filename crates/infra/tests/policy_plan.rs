@@ -486,3 +486,83 @@ fn a_planned_image_is_the_own_repositorys() {
     );
     assert_eq!(rules(&theirs), BTreeSet::from([Rule::ForeignResource]));
 }
+
+/// What the app prints goes to this deployment's own log group, as
+/// planned: a function logging into another's group, or a container
+/// through another log driver, is refused.
+#[test]
+fn planned_logs_go_to_the_own_log_group() {
+    let serverless = Policy::for_target(Target::Serverless, "ca-central-1", "");
+    let repository = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/df-app";
+    let function = |group: &str| {
+        let changes = vec![
+            create(
+                "aws_ecr_repository.app",
+                json!({"name": "df-app", "repository_url": repository}),
+            ),
+            create(
+                "aws_cloudwatch_log_group.app",
+                json!({"name": "/aws/lambda/df-app", "retention_in_days": 14}),
+            ),
+            create(
+                "aws_lambda_function.app",
+                json!({"function_name": "df-app", "package_type": "Image",
+                       "image_uri": format!("{repository}:abc"),
+                       "logging_config": [{"log_format": "Text", "log_group": group}]}),
+            ),
+        ];
+        check_plan(&plan_of(changes, region()), &serverless)
+    };
+    let own = function("/aws/lambda/df-app");
+    assert!(own.passed, "{:#?}", own.violations);
+    assert_eq!(
+        rules(&function("/aws/lambda/payments-api")),
+        BTreeSet::from([Rule::ForeignResource])
+    );
+
+    let service = Policy::for_target(Target::ContainerService, "ca-central-1", "");
+    let task = |log_configuration: Value| {
+        let containers = json!([{"name": "app", "image": format!("{repository}:abc"),
+                                 "logConfiguration": log_configuration}]);
+        let changes = vec![
+            create(
+                "aws_ecr_repository.app",
+                json!({"name": "df-app", "repository_url": repository}),
+            ),
+            create(
+                "aws_cloudwatch_log_group.app",
+                json!({"name": "/ecs/df-app", "retention_in_days": 14}),
+            ),
+            create(
+                "aws_ecs_task_definition.app",
+                json!({"family": "df-app", "cpu": "256", "memory": "512",
+                       "container_definitions": containers.to_string()}),
+            ),
+        ];
+        check_plan(&plan_of(changes, region()), &service)
+    };
+    let awslogs = |group: &str| {
+        json!({"logDriver": "awslogs", "options": {"awslogs-group": group,
+               "awslogs-region": "ca-central-1", "awslogs-stream-prefix": "app"}})
+    };
+    let own = task(awslogs("/ecs/df-app"));
+    assert!(own.passed, "{:#?}", own.violations);
+    for (what, config) in [
+        ("another's group", awslogs("/ecs/payments-api")),
+        (
+            "the splunk driver",
+            json!({"logDriver": "splunk", "options": {"splunk-url": "https://logs.attacker.example"}}),
+        ),
+        (
+            "an extra awslogs option",
+            json!({"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/df-app",
+                   "awslogs-endpoint": "https://logs.attacker.example"}}),
+        ),
+    ] {
+        assert_eq!(
+            rules(&task(config)),
+            BTreeSet::from([Rule::ForeignResource]),
+            "{what}"
+        );
+    }
+}

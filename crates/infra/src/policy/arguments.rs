@@ -76,7 +76,8 @@ const CONTAINER_KEYS: &[&str] = &[
 const LOG_CONFIGURATION_KEYS: &[&str] = &["logDriver", "options"];
 
 /// The `awslogs` driver's options a container may set.
-const AWSLOGS_OPTIONS: &[&str] = &["awslogs-group", "awslogs-region", "awslogs-stream-prefix"];
+pub(super) const AWSLOGS_OPTIONS: &[&str] =
+    &["awslogs-group", "awslogs-region", "awslogs-stream-prefix"];
 
 type Table = &'static [(&'static str, &'static [&'static str])];
 

@@ -38,7 +38,18 @@ impl Gate<'_> {
         let mut images: Vec<Expression> = Vec::new();
         let mut unreadable = false;
         match kind {
-            "aws_lambda_function" => images.extend(attr(body, "image_uri").cloned()),
+            "aws_lambda_function" => {
+                images.extend(attr(body, "image_uri").cloned());
+                let groups = body
+                    .blocks()
+                    .filter(|b| b.identifier() == "logging_config")
+                    .filter_map(|b| attr(b.body(), "log_group"));
+                for group in groups {
+                    if !self.is_own_reference_to(group, &["aws_cloudwatch_log_group"], 0) {
+                        self.violation(Rule::ForeignResource, foreign_log_group(address));
+                    }
+                }
+            }
             "aws_ecs_task_definition" => {
                 if let Some(definitions) = attr(body, "container_definitions") {
                     let readable = matches!(definitions, Expression::FuncCall(call)
@@ -57,10 +68,7 @@ impl Gate<'_> {
                             &["aws_cloudwatch_log_group"],
                             0,
                         ) {
-                            self.violation(
-                                Rule::ForeignResource,
-                                format!("{address}: the containers' awslogs-group must be this configuration's log group (aws_cloudwatch_log_group.app.name): another's would receive, and mix, this app's logs."),
-                            );
+                            self.violation(Rule::ForeignResource, foreign_log_group(address));
                         }
                     }
                 }
@@ -95,6 +103,11 @@ impl Gate<'_> {
         own: &OwnNames,
     ) {
         let mut images: Vec<String> = Vec::new();
+        let own_group = |group: Option<&serde_json::Value>| {
+            group
+                .and_then(|g| g.as_str())
+                .is_none_or(|g| own.is_of(g, &["aws_cloudwatch_log_group"]))
+        };
         match kind {
             "aws_lambda_function" => {
                 images.extend(
@@ -103,6 +116,14 @@ impl Gate<'_> {
                         .and_then(|v| v.as_str())
                         .map(str::to_owned),
                 );
+                let configs = values.get("logging_config").and_then(|v| v.as_array());
+                if !configs
+                    .into_iter()
+                    .flatten()
+                    .all(|config| own_group(config.get("log_group")))
+                {
+                    self.violation(Rule::ForeignResource, foreign_log_group(address));
+                }
             }
             "aws_ecs_task_definition" => {
                 let definitions = values
@@ -113,6 +134,15 @@ impl Gate<'_> {
                     images.extend(containers.iter().filter_map(|c| {
                         c.get("image").and_then(|i| i.as_str()).map(str::to_owned)
                     }));
+                    for container in &containers {
+                        if !planned_logs_to_own_group(container.get("logConfiguration"), &own_group)
+                        {
+                            self.violation(
+                                Rule::ForeignResource,
+                                format!("{address}: a container logs other than through awslogs to this deployment's own log group (only awslogs-group, awslogs-region and awslogs-stream-prefix options): another driver sends everything the app prints to a host of the author's choosing."),
+                            );
+                        }
+                    }
                 }
             }
             _ if kind.starts_with("kubernetes_") => planned_kubernetes_images(values, &mut images),
@@ -279,6 +309,32 @@ fn kubernetes_images(body: &Body, images: &mut Vec<Expression>) {
         }
         kubernetes_images(block.body(), images);
     }
+}
+
+fn foreign_log_group(address: &str) -> String {
+    format!(
+        "{address}: the app must log to this configuration's log group (aws_cloudwatch_log_group.app.name): another's would receive, and mix, this app's logs."
+    )
+}
+
+/// A planned container's `logConfiguration`: none, or `awslogs` with only
+/// its group (this deployment's), region and stream prefix.
+fn planned_logs_to_own_group(
+    config: Option<&serde_json::Value>,
+    own_group: &dyn Fn(Option<&serde_json::Value>) -> bool,
+) -> bool {
+    let Some(config) = config.filter(|c| !c.is_null()) else {
+        return true;
+    };
+    let options = config.get("options").and_then(|o| o.as_object());
+    let only_awslogs_options = options.is_none_or(|options| {
+        options
+            .keys()
+            .all(|key| super::arguments::AWSLOGS_OPTIONS.contains(&key.as_str()))
+    });
+    config.get("logDriver").and_then(|d| d.as_str()) == Some("awslogs")
+        && only_awslogs_options
+        && own_group(options.and_then(|o| o.get("awslogs-group")))
 }
 
 /// The `image` of every container of a planned pod spec, however deep.

@@ -139,3 +139,33 @@ fn default_tags_are_the_templates_only() {
     );
     assert!(messages(&report).contains("provider \"aws\" default_tags: the tag \"team\""));
 }
+
+/// A function logs into this configuration's log group: another's would
+/// receive, and mix, what the app prints.
+#[test]
+fn a_function_logs_only_to_its_own_log_group() {
+    let serverless = Policy::for_choice(&choice(Target::Serverless));
+    let function = |group: &str| {
+        format!(
+            "resource \"aws_cloudwatch_log_group\" \"fn\" {{\n  name              = \"/aws/lambda/x\"\n  retention_in_days = 14\n}}\n\nresource \"aws_lambda_function\" \"x\" {{\n  function_name = \"x\"\n  role          = aws_iam_role.app.arn\n  package_type  = \"Image\"\n  image_uri     = \"${{aws_ecr_repository.app.repository_url}}:1\"\n  logging_config {{\n    log_format = \"Text\"\n    log_group  = {group}\n  }}\n}}\n"
+        )
+    };
+    let own = check_with(&function("aws_cloudwatch_log_group.fn.name"), &serverless);
+    let foreign = check_with(&function("\"/aws/lambda/payments-api\""), &serverless);
+    let added: Vec<String> = foreign
+        .violations
+        .iter()
+        .map(ToString::to_string)
+        .filter(|v| !own.violations.iter().any(|o| &o.to_string() == v))
+        .collect();
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert!(added[0].contains("log group"), "{added:#?}");
+    assert!(
+        foreign
+            .violations
+            .iter()
+            .any(|v| v.rule == Rule::ForeignResource && v.message.contains("log group")),
+        "{:#?}",
+        foreign.violations
+    );
+}
