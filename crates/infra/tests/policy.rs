@@ -42,6 +42,8 @@ mod tenth_round;
 mod thirteenth_round;
 #[path = "policy/twelfth_round.rs"]
 mod twelfth_round;
+#[path = "policy/twenty_third_round.rs"]
+mod twenty_third_round;
 
 /// A configuration that passes the `vm` policy on its own.
 const BASE: &str = r#"

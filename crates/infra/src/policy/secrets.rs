@@ -434,7 +434,19 @@ fn for_variable_secret_reads(f: &hcl::expr::ForExpr) -> usize {
                     TraversalOperator::Index(_) => true,
                     _ => false,
                 });
-                if through_variable && secret {
+                // Only an attribute named first leaves the rest of the
+                // instance behind: `p[*]`, `p.*` and `p[0]` are all of it.
+                let names_an_attribute_first = matches!(
+                    operators.first(),
+                    Some(
+                        TraversalOperator::GetAttr(_)
+                            | TraversalOperator::Index(Expression::String(_))
+                    )
+                );
+                let of_value_variable =
+                    matches!(root, Expression::Variable(v) if v.as_str() == f.value_var.as_str());
+                if through_variable && (secret || (of_value_variable && !names_an_attribute_first))
+                {
                     reads += 1;
                 }
                 if matches!(&traversal.expr, Expression::Variable(v) if v.as_str() == f.value_var.as_str())

@@ -1,0 +1,78 @@
+//! A twenty-third round of attacks: a splat on a `for` variable over the
+//! instances that hold the secrets (`p[*]`, `p.*`) is the whole instance,
+//! its value among them, and was counted as naming an attribute: no read.
+//! Through it every secret reached descriptions, names, plain parameters,
+//! outputs under `nonsensitive(keys(…))` and policy documents.
+
+use super::*;
+
+#[test]
+fn the_twenty_third_round_of_attacks_is_refused() {
+    let vm = vm_policy();
+    let leak = "join(\",\", [for p in aws_ssm_parameter.env : base64encode(jsonencode(p[*]))])";
+    let role = |description: &str| {
+        format!(
+            "resource \"aws_iam_role\" \"meta\" {{\n  name_prefix        = \"x-\"\n  description        = {description}\n  assume_role_policy = jsonencode({{ Version = \"2012-10-17\", Statement = [{{ Effect = \"Allow\", Action = \"sts:AssumeRole\", Principal = {{ Service = \"ec2.amazonaws.com\" }} }}] }})\n}}\n"
+        )
+    };
+    assert_each_refused(vec![
+        (
+            "the parameters' instances, splatted, in a role's description",
+            role(leak),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "an attribute splat of the same",
+            role("join(\",\", [for p in aws_ssm_parameter.env : jsonencode(p.*)])"),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "a second for over the splat, picking the value",
+            role("join(\",\", [for p in aws_ssm_parameter.env : one([for q in p[*] : q.value])])"),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "the function's instances, splatted, their environment picked",
+            role("join(\",\", [for f in aws_lambda_function.app[*] : one([for e in f[*] : jsonencode(e.environment)])])"),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "a Kubernetes secret's instances, splatted",
+            role("join(\",\", [for s in kubernetes_secret_v1.env[*] : base64encode(jsonencode(s[*]))])"),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "values made keys of a local, printed through nonsensitive(keys())",
+            "locals {\n  env_by_value = { for p in aws_ssm_parameter.env : one([for q in p[*] : q.value]) => p.name }\n}\n\noutput \"env_parameters\" {\n  value = nonsensitive(toset(keys(local.env_by_value)))\n}\n".to_owned(),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "a plain parameter holding every secret",
+            "resource \"aws_ssm_parameter\" \"copy\" {\n  name  = \"/deployflow/x/COPY\"\n  type  = \"String\"\n  value = join(\",\", [for p in aws_ssm_parameter.env : jsonencode(p[*])])\n}\n".to_owned(),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+    ]);
+}
+
+/// Naming an attribute first still leaves the secret behind: the names and
+/// ARNs of the parameters are no secret.
+#[test]
+fn names_and_arns_read_through_a_for_variable_pass() {
+    let vm = vm_policy();
+    let report = check_with(
+        "output \"env_parameters\" {\n  value = [for p in aws_ssm_parameter.env : p.name]\n}\n\noutput \"env_arns\" {\n  value = [for p in aws_ssm_parameter.env : p[\"arn\"]]\n}\n",
+        &vm,
+    );
+    assert!(
+        !report.rules().contains(&Rule::SecretExposure),
+        "{:#?}",
+        report.violations
+    );
+}
