@@ -724,14 +724,20 @@ resource "aws_vpc_security_group_ingress_rule" "vpc" {
   ip_protocol       = "-1"
   cidr_ipv4         = aws_vpc.main.cidr_block
 }"#,
-        // One public /8 and private ranges together are not the world.
+        // Private ranges reach any port; a public one only the app port.
         r#"resource "aws_security_group" "office" {
   name = "office"
   ingress {
     from_port   = 22
     to_port     = 22
     protocol    = "tcp"
-    cidr_blocks = ["10.0.0.0/8", "172.16.0.0/12", "203.0.113.0/25", "198.51.100.0/25"]
+    cidr_blocks = ["10.0.0.0/8", "172.16.0.0/12"]
+  }
+  ingress {
+    from_port   = 8080
+    to_port     = 8080
+    protocol    = "tcp"
+    cidr_blocks = ["203.0.113.0/25", "198.51.100.0/25"]
   }
 }"#,
         // Egress to the world is not ingress.

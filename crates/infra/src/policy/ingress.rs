@@ -58,22 +58,6 @@ pub(super) fn check(kind: &str, body: &Body, world_ports: &BTreeSet<u16>) -> Vec
         .collect()
 }
 
-/// The public ranges one resource's rules admit on more than the app port,
-/// for [`Coverage`] of the whole configuration: 200 rules of one /24 each
-/// pass one by one and open SSH to a cloud's worth of addresses together. Rules refused on
-/// their own are left out (the configuration fails already).
-pub(super) fn public_ranges(
-    kind: &str,
-    body: &Body,
-    world_ports: &BTreeSet<u16>,
-) -> Vec<(IpAddr, u8)> {
-    rules(kind, body)
-        .iter()
-        .filter(|rule| rule.verdict(world_ports).is_none())
-        .flat_map(|rule| rule.public_ranges(world_ports))
-        .collect()
-}
-
 /// The ingress rules of a resource, in whichever form `kind` writes them.
 fn rules<'a>(kind: &str, body: &'a Body) -> Vec<IngressRule<'a>> {
     match kind {
@@ -235,7 +219,7 @@ impl IngressRule<'_> {
         }
         let ports = self.ports(fields);
         let mut doubt = None;
-        let mut public = Coverage::default();
+        let mut public = None;
         for (key, source) in self.sources(fields) {
             match source {
                 Source::World(cidr) => {
@@ -244,12 +228,14 @@ impl IngressRule<'_> {
                 Source::Unverifiable(why) => {
                     doubt.get_or_insert(format!("{key} is {why}"));
                 }
-                Source::Range(ip, prefix) => public.add(ip, prefix),
+                Source::Range(ip, prefix) => {
+                    public.get_or_insert(format!("{ip}/{prefix}"));
+                }
                 Source::Checked => {}
             }
         }
-        if let Some(union) = public.world() {
-            return Some(world(self.what, &union, &ports, world_ports));
+        if let Some(range) = public {
+            return Some(public_range(self.what, &range, &ports, world_ports));
         }
         if fields
             .get(self.prefix_list_key)
@@ -258,22 +244,6 @@ impl IngressRule<'_> {
             return Some(self.prefix_list(&ports, world_ports));
         }
         doubt.map(|why| unverifiable(self.what, &why))
-    }
-
-    /// The public ranges the rule admits on more than the app port.
-    fn public_ranges(&self, world_ports: &BTreeSet<u16>) -> Vec<(IpAddr, u8)> {
-        let Some(fields) = &self.fields else {
-            return vec![];
-        };
-        if self.app_port_only(fields, world_ports) {
-            return vec![];
-        }
-        self.sources(fields)
-            .filter_map(|(_, source)| match source {
-                Source::Range(ip, prefix) => Some((ip, prefix)),
-                _ => None,
-            })
-            .collect()
     }
 
     /// A managed prefix list's entries are not in the configuration: they
@@ -313,6 +283,20 @@ fn world(what: &str, cidr: &str, ports: &Ports, world_ports: &BTreeSet<u16>) -> 
         rule: Rule::WorldIngress,
         message: format!(
             "{what} admits {cidr} (the internet) on {ports}; only tcp port {} may be open to the world. Narrow the source or the ports.{ssh}",
+            open.join(", ")
+        ),
+    }
+}
+
+/// A public range narrower than the world: one organisation's addresses,
+/// or one rented machine's. deployflow opens nothing but the app port to
+/// the public, and a hostile author needs only its own address.
+fn public_range(what: &str, cidr: &str, ports: &Ports, world_ports: &BTreeSet<u16>) -> Problem {
+    let open: Vec<String> = world_ports.iter().map(u16::to_string).collect();
+    Problem {
+        rule: Rule::WorldIngress,
+        message: format!(
+            "{what} admits the public range {cidr} on {ports}; a public address may reach only tcp port {} (whoever holds the range, this configuration's author too, would reach the rest). Admit this deployment's own network ranges or security groups instead, and administer through SSM Session Manager.",
             open.join(", ")
         ),
     }
@@ -471,88 +455,6 @@ fn network(ip: IpAddr, prefix: u8) -> IpAddr {
     }
 }
 
-/// How much of the public internet ranges cover together: several /24s side
-/// by side are as open as one wider block, in one rule or across the
-/// configuration.
-#[derive(Default)]
-pub(super) struct Coverage {
-    v4_addresses: u128,
-    v6_addresses: u128,
-    /// Each network once: a range written twice admits no one more.
-    ranges: BTreeSet<(IpAddr, u8)>,
-    /// The resources whose ranges were added, to name them.
-    resources: BTreeSet<String>,
-}
-
-/// How many ranges or resources a message lists before "N more".
-const LISTED: usize = 4;
-
-impl Coverage {
-    pub(super) fn add(&mut self, ip: IpAddr, prefix: u8) {
-        let ip = network(ip, prefix);
-        if !self.ranges.insert((ip, prefix)) {
-            return;
-        }
-        let (count, width) = match ip {
-            IpAddr::V4(_) => (&mut self.v4_addresses, 32),
-            IpAddr::V6(_) => (&mut self.v6_addresses, 128),
-        };
-        // Public ranges are narrower than the world threshold, so the
-        // shift is at most 2^80.
-        *count = count.saturating_add(1u128 << (width - u32::from(prefix)));
-    }
-
-    /// Adds the ranges of one resource ([`public_ranges`]), naming it.
-    pub(super) fn add_resource(&mut self, address: &str, ranges: Vec<(IpAddr, u8)>) {
-        if ranges.is_empty() {
-            return;
-        }
-        self.resources.insert(address.to_owned());
-        for (ip, prefix) in ranges {
-            self.add(ip, prefix);
-        }
-    }
-
-    /// The ranges, when together they cover more than one world-threshold
-    /// block (a /24, or a /48 for IPv6).
-    pub(super) fn world(&self) -> Option<String> {
-        let v4_limit = 1u128 << (32 - u32::from(world_prefix(IpAddr::from([0u8; 4]))));
-        let v6_limit = 1u128 << (128 - u32::from(world_prefix(IpAddr::from([0u16; 8]))));
-        let ranges = self
-            .ranges
-            .iter()
-            .map(|(ip, prefix)| format!("{ip}/{prefix}"));
-        (self.v4_addresses > v4_limit || self.v6_addresses > v6_limit)
-            .then(|| format!("{} together", listed(ranges, " + ")))
-    }
-
-    /// The configuration's verdict, once every resource is added: the
-    /// ingress rules of all resources together must not open more than the
-    /// app port to the world.
-    pub(super) fn refusal(&self, world_ports: &BTreeSet<u16>) -> Option<Problem> {
-        let union = self.world()?;
-        let open: Vec<String> = world_ports.iter().map(u16::to_string).collect();
-        let resources = listed(self.resources.iter().cloned(), ", ");
-        Some(Problem {
-            rule: Rule::WorldIngress,
-            message: format!(
-                "the ingress rules of {resources} admit {union} (more than a /24: addresses beyond one organisation's, which anyone may rent from a cloud) on ports other than the app port; only tcp port {} may be open to the world. Narrow the sources to the addresses that need access (administer through SSM Session Manager instead of SSH).",
-                open.join(", ")
-            ),
-        })
-    }
-}
-
-/// The first few `items` joined by `separator`, then how many more there are.
-fn listed(items: impl ExactSizeIterator<Item = String>, separator: &str) -> String {
-    let more = items.len().saturating_sub(LISTED);
-    let shown: Vec<String> = items.take(LISTED).collect();
-    match more {
-        0 => shown.join(separator),
-        _ => format!("{}{separator}{more} more", shown.join(separator)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,36 +478,36 @@ mod tests {
         hcl::parse(&format!("name = \"g\"\n{blocks}")).expect("valid HCL")
     }
 
-    /// `count` public /24s side by side, from `203.0.first.0/24`.
-    fn slash_24s(first: u8, count: u8) -> impl Iterator<Item = String> {
-        (first..first + count).map(|n| format!("203.0.{n}.0/24"))
-    }
-
-    /// The configuration-wide verdict over `(address, kind, body)` resources.
-    fn verdict(resources: &[(&str, &str, &Body)]) -> Option<Problem> {
-        let mut coverage = Coverage::default();
-        for (address, kind, body) in resources {
-            coverage.add_resource(address, public_ranges(kind, body, &app_port()));
-        }
-        coverage.refusal(&app_port())
-    }
-
     #[test]
-    fn many_slash_24s_in_separate_blocks_are_the_world_together() {
-        let ssh = group(22, slash_24s(0, 200));
-        assert!(
-            check("aws_security_group", &ssh, &app_port()).is_empty(),
-            "each /24 alone passes the rule it is in"
+    fn a_public_range_on_more_than_the_app_port_is_refused() {
+        for (port, cidr) in [
+            (22, "198.51.100.7/32"),
+            (22, "203.0.113.0/24"),
+            (3389, "198.51.100.0/25"),
+            (5432, "2001:db8:1234::/48"),
+        ] {
+            let problems = check(
+                "aws_security_group",
+                &group(port, [cidr.to_owned()]),
+                &app_port(),
+            );
+            assert_eq!(problems.len(), 1, "{cidr}");
+            assert_eq!(problems[0].rule, Rule::WorldIngress);
+            assert!(
+                problems[0].message.contains(cidr),
+                "{}",
+                problems[0].message
+            );
+        }
+        let every_port =
+            hcl::parse("ip_protocol = \"-1\"\ncidr_ipv4 = \"198.51.100.7/32\"\n").unwrap();
+        let problems = check(
+            "aws_vpc_security_group_ingress_rule",
+            &every_port,
+            &app_port(),
         );
-        let problem = verdict(&[("aws_security_group.ssh", "aws_security_group", &ssh)])
-            .expect("200 /24s on SSH are more than one organisation's");
-        assert_eq!(problem.rule, Rule::WorldIngress);
-        assert!(
-            problem.message.contains("aws_security_group.ssh")
-                && problem.message.contains("196 more together"),
-            "{}",
-            problem.message
-        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].rule, Rule::WorldIngress);
     }
 
     #[test]
@@ -615,73 +517,22 @@ mod tests {
             let problems = check("aws_security_group", &all, &app_port());
             assert_eq!(problems.len(), 1, "{cidr}");
             assert_eq!(problems[0].rule, Rule::WorldIngress);
+            assert!(
+                problems[0].message.contains("the internet"),
+                "{}",
+                problems[0].message
+            );
         }
     }
 
     #[test]
-    fn coverage_adds_up_across_resources_and_rule_forms() {
-        let inline = group(22, slash_24s(1, 1));
-        let classic = hcl::parse(
-            r#"type = "ingress"
-protocol = "-1"
-from_port = 0
-to_port = 0
-cidr_blocks = ["2.0.0.0/24"]"#,
-        )
-        .unwrap();
-        let vpc_rule = hcl::parse(
-            r#"ip_protocol = "tcp"
-from_port = 3389
-to_port = 3389
-cidr_ipv6 = "::ffff:3.0.0.0/120""#,
-        )
-        .unwrap();
-        let problem = verdict(&[
-            ("aws_security_group.a", "aws_security_group", &inline),
-            (
-                "aws_security_group_rule.b",
-                "aws_security_group_rule",
-                &classic,
-            ),
-            (
-                "aws_vpc_security_group_ingress_rule.c",
-                "aws_vpc_security_group_ingress_rule",
-                &vpc_rule,
-            ),
-        ])
-        .expect("three /24s in three resources are more than one /24");
-        for address in [
-            "aws_security_group.a",
-            "aws_security_group_rule.b",
-            "aws_vpc_security_group_ingress_rule.c",
-        ] {
-            assert!(problem.message.contains(address), "{}", problem.message);
-        }
-    }
-
-    #[test]
-    fn the_app_port_private_ranges_and_one_slash_24_written_twice_pass() {
+    fn the_app_port_from_anywhere_and_private_ranges_on_any_port_pass() {
         let app = group(APP_PORT, ["0.0.0.0/0".to_owned(), "::/0".to_owned()]);
-        let one = group(22, ["9.0.0.0/24".to_owned(), "9.0.0.3/24".to_owned()]);
-        let again = group(3389, ["9.0.0.0/24".to_owned()]);
+        let narrow_app = group(APP_PORT, ["203.0.113.0/24".to_owned()]);
         let private = group(22, ["10.0.0.0/8".to_owned(), "172.16.0.0/12".to_owned()]);
-        let office = group(22, ["198.51.100.0/25".to_owned()]);
-        let groups = [
-            ("aws_security_group.app", "aws_security_group", &app),
-            ("aws_security_group.one", "aws_security_group", &one),
-            ("aws_security_group.again", "aws_security_group", &again),
-            ("aws_security_group.private", "aws_security_group", &private),
-        ];
-        for (_, kind, body) in &groups {
-            assert!(check(kind, body, &app_port()).is_empty());
+        for body in [&app, &narrow_app, &private] {
+            assert!(check("aws_security_group", body, &app_port()).is_empty());
         }
-        assert!(verdict(&groups).is_none(), "exactly one public /24");
-        let with_office = [
-            groups[0],
-            groups[3],
-            ("aws_security_group.office", "aws_security_group", &office),
-        ];
-        assert!(verdict(&with_office).is_none());
     }
 
     #[test]

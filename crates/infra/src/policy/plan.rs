@@ -40,7 +40,6 @@ pub(super) fn check(plan: &Value, policy: &Policy) -> Vec<Violation> {
         resource_change(&mut gate, change, &own);
     }
     gate.fleet_sizes();
-    gate.world_coverage();
     gate.file = PLANNED_CHANGES.to_owned();
     gate.into_violations()
 }

@@ -127,8 +127,6 @@ impl Gate<'_> {
         for problem in ingress::check(kind, body, &self.policy.world_open_ports) {
             self.violation(problem.rule, format!("{address}: {}", problem.message));
         }
-        let ranges = ingress::public_ranges(kind, body, &self.policy.world_open_ports);
-        self.coverage.add_resource(&address, ranges);
         self.iam(kind, &address, block);
         self.foreign(kind, &address, body);
         self.sizes(&address, body, true);
@@ -196,8 +194,6 @@ impl Gate<'_> {
         for problem in ingress::check(kind, values, &self.policy.world_open_ports) {
             self.violation(problem.rule, format!("{address}: {}", problem.message));
         }
-        let ranges = ingress::public_ranges(kind, values, &self.policy.world_open_ports);
-        self.coverage.add_resource(address, ranges);
         self.sizes(address, values, false);
         self.compute_sizes(kind, address, values);
         self.stores(kind, address, values);

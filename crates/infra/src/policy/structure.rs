@@ -32,7 +32,6 @@ pub(super) struct Gate<'p> {
     aws_provider_seen: bool,
     kubernetes_provider_seen: bool,
     /// The public ranges every ingress rule beyond the app port admits.
-    pub(super) coverage: super::ingress::Coverage,
     /// Copies of each resource type all its blocks make together (`count`
     /// and `for_each` included): bounded per configuration, not per block.
     pub(super) copies: BTreeMap<String, u32>,
@@ -71,7 +70,6 @@ impl<'p> Gate<'p> {
             outputs: BTreeSet::new(),
             aws_provider_seen: false,
             kubernetes_provider_seen: false,
-            coverage: super::ingress::Coverage::default(),
             copies: BTreeMap::new(),
             first_kubernetes_use: None,
             first_aws_use: None,
@@ -817,20 +815,7 @@ impl<'p> Gate<'p> {
         self.violations
     }
 
-    /// Ingress beyond the app port that, summed over every rule of the
-    /// configuration, covers the internet.
-    pub(super) fn world_coverage(&mut self) {
-        if let Some(problem) = self.coverage.refusal(&self.policy.world_open_ports) {
-            if !self.planned {
-                self.file = WHOLE_CONFIGURATION.to_owned();
-            }
-            self.line = None;
-            self.violation(problem.rule, problem.message);
-        }
-    }
-
     pub(super) fn finish(mut self) -> Vec<Violation> {
-        self.world_coverage();
         if !self.aws_provider_seen
             && let Some((file, line, address)) = self.first_aws_use.take()
         {

@@ -2,7 +2,9 @@
 //! instances that hold the secrets (`p[*]`, `p.*`) is the whole instance,
 //! its value among them, and was counted as naming an attribute: no read.
 //! Through it every secret reached descriptions, names, plain parameters,
-//! outputs under `nonsensitive(keys(…))` and policy documents.
+//! outputs under `nonsensitive(keys(…))` and policy documents. And every
+//! port opened to the author's own address: one public /24 or narrower
+//! was taken for an office's range.
 
 use super::*;
 
@@ -56,6 +58,25 @@ fn the_twenty_third_round_of_attacks_is_refused() {
             "a plain parameter holding every secret",
             "resource \"aws_ssm_parameter\" \"copy\" {\n  name  = \"/deployflow/x/COPY\"\n  type  = \"String\"\n  value = join(\",\", [for p in aws_ssm_parameter.env : jsonencode(p[*])])\n}\n".to_owned(),
             &[Rule::SecretExposure],
+            &vm,
+        ),
+    ]);
+}
+
+#[test]
+fn every_port_open_to_the_authors_own_address_is_refused() {
+    let vm = vm_policy();
+    assert_each_refused(vec![
+        (
+            "all protocols from one address",
+            "resource \"aws_vpc_security_group_ingress_rule\" \"ops\" {\n  security_group_id = aws_security_group.app.id\n  ip_protocol       = \"-1\"\n  cidr_ipv4         = \"198.51.100.7/32\"\n}\n".to_owned(),
+            &[Rule::WorldIngress],
+            &vm,
+        ),
+        (
+            "SSH from one /24",
+            "resource \"aws_security_group_rule\" \"ssh\" {\n  type              = \"ingress\"\n  security_group_id = aws_security_group.app.id\n  protocol          = \"tcp\"\n  from_port         = 22\n  to_port           = 22\n  cidr_blocks       = [\"203.0.113.0/24\"]\n}\n".to_owned(),
+            &[Rule::WorldIngress],
             &vm,
         ),
     ]);
