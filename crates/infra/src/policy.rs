@@ -21,6 +21,7 @@ mod plan;
 mod resources;
 mod rule;
 mod secrets;
+mod settings;
 mod stores;
 mod structure;
 mod trust;

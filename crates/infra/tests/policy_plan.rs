@@ -95,7 +95,10 @@ fn base_changes() -> Vec<Value> {
             "data.aws_ami.ubuntu",
             &["read"],
             Value::Null,
-            json!({"owners": ["099720109477"], "most_recent": true}),
+            json!({"owners": ["099720109477"], "most_recent": true, "filter": [
+                {"name": "name", "values": ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"]},
+                {"name": "virtualization-type", "values": ["hvm"]}
+            ]}),
         ),
     ]
 }

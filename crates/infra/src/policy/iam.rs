@@ -62,12 +62,6 @@ const STATEMENT_ELEMENTS: &[&str] = &[
 /// What an `aws_lambda_permission` may let a principal do with the function.
 const LAMBDA_ACTIONS: &[&str] = &["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"];
 
-/// Services that may invoke a deployment's function.
-const LAMBDA_PRINCIPALS: &[&str] = &[
-    "apigateway.amazonaws.com",
-    "elasticloadbalancing.amazonaws.com",
-];
-
 /// Actions of trust policies (who may assume a role).
 const TRUST_ACTIONS: &[&str] = &["sts:AssumeRole", "sts:TagSession"];
 
@@ -471,18 +465,14 @@ impl Gate<'_> {
             .is_some_and(|t| matches!(t.as_str(), "NONE" | "AWS_IAM"))
             || attr(body, "invoked_via_function_url")
                 .is_some_and(|v| matches!(v, Expression::Bool(true)));
-        let ok = match principal.as_deref() {
-            Some("*") => through_url,
-            Some(service) => LAMBDA_PRINCIPALS.contains(&service),
-            None => false,
-        };
-        if !ok {
+        // A service principal with no source ARN is any account's API
+        // Gateway or load balancer: the function is public through its URL.
+        if !(principal.as_deref() == Some("*") && through_url) {
             self.violation(
                 Rule::IamPrincipal,
                 format!(
-                    "{address}: principal {} may not call the function; allow \"*\" only through the function URL (function_url_auth_type or invoked_via_function_url = true), or an AWS service ({}), never another account.",
+                    "{address}: principal {} may not call the function; allow \"*\" only through the function URL (function_url_auth_type or invoked_via_function_url = true): a service principal without a source ARN lets any account's API Gateway or load balancer invoke it.",
                     principal.map_or("that is not a literal".to_owned(), |p| format!("{p:?}")),
-                    LAMBDA_PRINCIPALS.join(", ")
                 ),
             );
         }

@@ -109,6 +109,31 @@ const READABLE_DYNAMIC_BLOCKS: &[&str] = &["ingress", "egress", "env"];
 const UPLOAD_ARGS: &[&str] = &["source", "filename"];
 
 impl Gate<'_> {
+    /// `provider = NAME[.ALIAS]` names an allowed provider: another makes
+    /// `terraform init` fetch and start a provider no rule allowed.
+    fn provider_reference(&mut self, address: &str, body: &Body) {
+        let Some(provider) = attr(body, "provider") else {
+            return;
+        };
+        let name = match provider {
+            Expression::Variable(v) => Some(v.as_str()),
+            Expression::Traversal(t) => match &t.expr {
+                Expression::Variable(v) => Some(v.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if !name.is_some_and(|n| self.policy.allowed_providers.contains(n)) {
+            self.violation(
+                Rule::ProviderNotAllowed,
+                format!(
+                    "{address}: provider must name one of {} (or an alias of one).",
+                    super::structure::allowed(&self.policy.allowed_providers)
+                ),
+            );
+        }
+    }
+
     pub(super) fn resource(&mut self, block: &Block) {
         let Some([kind, name]) = self.labels(block, 2).map(|l| [l[0], l[1]]) else {
             return;
@@ -120,6 +145,7 @@ impl Gate<'_> {
         self.arguments("resource", kind, &address, block.body());
         self.secret_placement(kind, &address, block.body());
         let body = block.body();
+        self.provider_reference(&address, body);
         self.provisioners(&address, body);
         self.region_argument(&address, body);
         self.instance_types(&address, body);
@@ -131,6 +157,7 @@ impl Gate<'_> {
         self.foreign(kind, &address, body);
         self.sizes(&address, body, true);
         self.compute_sizes(kind, &address, body);
+        self.pinned_settings(kind, &address, body);
         self.for_each(kind, &address, body);
         self.lifecycle(&address, body);
         self.stores(kind, &address, body);
@@ -196,6 +223,7 @@ impl Gate<'_> {
         }
         self.sizes(address, values, false);
         self.compute_sizes(kind, address, values);
+        self.pinned_settings(kind, address, values);
         self.stores(kind, address, values);
     }
 
@@ -749,6 +777,7 @@ impl Gate<'_> {
             return;
         }
         self.dynamic_blocks(kind, &address, block.body());
+        self.provider_reference(&address, block.body());
         self.arguments("data", kind, &address, block.body());
         self.secret_placement(kind, &address, block.body());
         self.region_argument(&address, block.body());
@@ -778,6 +807,7 @@ impl Gate<'_> {
                 }
             }
             "aws_ami" => {
+                self.ami_names(address, body);
                 let owners: Vec<Option<String>> = match attr(body, "owners") {
                     Some(Expression::Array(items)) => items.iter().map(as_str).collect(),
                     _ => vec![None],

@@ -124,3 +124,133 @@ fn names_and_arns_read_through_a_for_variable_pass() {
         report.violations
     );
 }
+
+/// The rules `bad` breaks that `good`, the same resource with the value
+/// the templates write, does not.
+fn added_rules(good: &str, bad: &str, policy: &Policy) -> BTreeSet<Rule> {
+    let passed = check_with(good, policy);
+    let refused = check_with(bad, policy);
+    let before: BTreeSet<String> = passed.violations.iter().map(ToString::to_string).collect();
+    refused
+        .violations
+        .iter()
+        .filter(|v| !before.contains(&v.to_string()))
+        .map(|v| v.rule)
+        .collect()
+}
+
+/// Settings whose every other value costs or opens something: each case
+/// is the templates' resource with one value changed.
+#[test]
+fn settings_the_templates_pin_are_refused_at_other_values() {
+    let vm = vm_policy();
+    let service = Policy::for_choice(&choice(Target::ContainerService));
+    let kubernetes = Policy::for_choice(&choice(Target::Kubernetes));
+    let serverless = Policy::for_choice(&choice(Target::Serverless));
+    let nodes = |ami: &str| {
+        format!(
+            "resource \"aws_eks_node_group\" \"x\" {{\n  cluster_name    = aws_eks_cluster.main.name\n  node_role_arn   = aws_iam_role.nodes.arn\n  subnet_ids      = aws_subnet.public[*].id\n  instance_types  = [\"t3.medium\"]\n  ami_type        = \"{ami}\"\n  scaling_config {{\n    desired_size = 1\n    max_size     = 1\n    min_size     = 1\n  }}\n}}\n"
+        )
+    };
+    let ami = |name: &str| {
+        format!(
+            "data \"aws_ami\" \"x\" {{\n  most_recent = true\n  owners      = [\"amazon\"]\n  filter {{\n    name   = \"name\"\n    values = [\"{name}\"]\n  }}\n}}\n"
+        )
+    };
+    let cache = |version: &str| {
+        format!(
+            "resource \"aws_elasticache_replication_group\" \"x\" {{\n  replication_group_id = \"x\"\n  description          = \"x\"\n  engine               = \"redis\"\n  engine_version       = \"{version}\"\n  node_type            = \"cache.t4g.micro\"\n  num_cache_clusters   = 1\n}}\n"
+        )
+    };
+    let insights = |value: &str| {
+        format!(
+            "resource \"aws_ecs_cluster\" \"x\" {{\n  name = \"x\"\n  setting {{\n    name  = \"containerInsights\"\n    value = \"{value}\"\n  }}\n}}\n"
+        )
+    };
+    let vpc =
+        |cidr: &str| format!("resource \"aws_vpc\" \"x\" {{\n  cidr_block = \"{cidr}\"\n}}\n");
+    let namespace = |name: &str| {
+        format!(
+            "resource \"kubernetes_namespace_v1\" \"x\" {{\n  metadata {{\n    name = \"{name}\"\n  }}\n}}\n"
+        )
+    };
+    let permission = |principal: &str| {
+        format!(
+            "resource \"aws_lambda_permission\" \"x\" {{\n  statement_id  = \"x\"\n  action        = \"lambda:InvokeFunction\"\n  function_name = aws_lambda_function.app.function_name\n  principal     = \"{principal}\"\n}}\n"
+        )
+    };
+    let cases: Vec<(&str, String, String, &Policy, Rule)> = vec![
+        (
+            "Windows nodes",
+            nodes("AL2023_x86_64_STANDARD"),
+            nodes("WINDOWS_FULL_2022_x86_64"),
+            &kubernetes,
+            Rule::SizeNotBounded,
+        ),
+        (
+            "a SQL Server image",
+            ami("al2023-ami-2023.*-x86_64"),
+            ami("Windows_Server-2022-English-Full-SQL_2022_Enterprise-*"),
+            &vm,
+            Rule::DataSourceScope,
+        ),
+        (
+            "a cache past standard support",
+            cache("7.1"),
+            cache("5.0.6"),
+            &service,
+            Rule::SizeNotBounded,
+        ),
+        (
+            "enhanced Container Insights",
+            insights("enabled"),
+            insights("enhanced"),
+            &service,
+            Rule::SizeNotBounded,
+        ),
+        (
+            "a public range as the VPC's",
+            vpc("10.42.0.0/16"),
+            vpc("3.96.0.0/16"),
+            &vm,
+            Rule::WorldIngress,
+        ),
+        (
+            "the app in kube-system",
+            namespace("df-app"),
+            namespace("kube-system"),
+            &kubernetes,
+            Rule::PodPrivilege,
+        ),
+        (
+            "any account's API Gateway",
+            permission("*"),
+            permission("apigateway.amazonaws.com"),
+            &serverless,
+            Rule::IamPrincipal,
+        ),
+    ];
+    for (what, good, bad, policy, rule) in cases {
+        assert_eq!(
+            added_rules(&good, &bad, policy),
+            BTreeSet::from([rule]),
+            "{what}"
+        );
+    }
+}
+
+/// A resource handed to a provider no rule allowed makes `terraform init`
+/// fetch and start it.
+#[test]
+fn a_resource_of_another_provider_by_meta_argument_is_refused() {
+    let vm = vm_policy();
+    let group = |provider: &str| {
+        format!(
+            "resource \"aws_cloudwatch_log_group\" \"x\" {{\n  provider          = {provider}\n  name              = \"/deployflow/x\"\n  retention_in_days = 14\n}}\n"
+        )
+    };
+    assert_eq!(
+        added_rules(&group("aws"), &group("external"), &vm),
+        BTreeSet::from([Rule::ProviderNotAllowed])
+    );
+}
