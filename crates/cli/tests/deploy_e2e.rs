@@ -459,6 +459,32 @@ async fn a_failed_health_check_is_retried_without_applying_again() {
     assert_eq!(outcomes(&job, "healthcheck").last().unwrap(), "succeeded");
 }
 
+/// Without a health path, `/` is a guess: an API that serves nothing there
+/// answers 404, which shows it serves, as preflight takes it; a server
+/// error does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_health_path_any_answer_below_500_on_the_root_is_healthy() {
+    let stack = Stack::start().await;
+    stack.terraform.set_app_status(404);
+    let api = vec![
+        FixtureFile::file("requirements.txt", "flask==3.0.3\ngunicorn==23.0.0\n"),
+        FixtureFile::file(
+            "app.py",
+            "from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.post(\"/orders\")\ndef orders():\n    return {\"ok\": True}\n",
+        ),
+    ];
+    let repo = stack.repo("orders", &api);
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["state"], "HealthChecked", "{job:#}");
+    assert_eq!(job["outputs"]["healthcheck"]["status"], 404, "{job:#}");
+
+    stack.terraform.set_app_status(500);
+    let id = stack.submit(&repo, json!({})).await;
+    let job = stack.wait_status(&id, "failed").await;
+    assert_eq!(job["error_code"], "healthcheck.unhealthy", "{job:#}");
+}
+
 /// A worker on its defaults probes a cloud deployment only on the internet:
 /// Terraform printing a loopback (or metadata) URL fails the check unprobed,
 /// at once and for good.

@@ -67,6 +67,9 @@ pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
     "codeload.github.com",
     "objects.githubusercontent.com",
     "release-assets.githubusercontent.com",
+    // Web fonts a framework inlines at build time (Next.js `next/font/google`)
+    "fonts.googleapis.com",
+    "fonts.gstatic.com",
 ];
 
 /// How builds are isolated (`BUILD_ISOLATION=on`, the default).

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::build_network;
 use crate::docker::{self, ComposeCli, DockerConfig, PreflightMode};
 use crate::failures;
-use crate::probe::{Probe, describe, is_healthy, probe};
+use crate::probe::{Answers, Probe, describe, probe};
 use crate::run_network;
 use crate::terraform::runner::{ChildLine, Program, run_program};
 
@@ -553,13 +553,7 @@ async fn build_start_probe(
             Prober::Host { client, url: &url }
         }
     };
-    // Without a health path the analysis found, `/` is only a guess: an API
-    // that serves no `/` answers 404 there, which still shows it serves.
-    let answers = if subject.health_path.is_some_and(|p| p.starts_with('/')) {
-        Answers::Healthy
-    } else {
-        Answers::AnyBelow500
-    };
+    let answers = Answers::for_health_path(subject.health_path);
     let verdict =
         probe_until_answer(config, ctx, &prober, container.as_deref(), answers, output).await;
     output.start_seconds = started.elapsed().as_secs_f64();
@@ -584,14 +578,10 @@ async fn build_start_probe(
     };
     match verdict {
         Verdict::Healthy(status) => {
-            let guess = if is_healthy(status) {
-                String::new()
-            } else {
-                " (no health path was found, and an answer on `/` shows the app serves HTTP; give the deployment a health path for a real check)".to_owned()
-            };
             ctx.info(format!(
-                "preflight passed: HTTP {status} from {url} {:.1}s after start{guess}",
-                output.start_seconds
+                "preflight passed: HTTP {status} from {url} {:.1}s after start{}",
+                output.start_seconds,
+                answers.note(status)
             ));
             Ok(())
         }
@@ -677,16 +667,6 @@ impl Prober<'_> {
     }
 }
 
-/// Which answers of the probed path show the app up.
-#[derive(Clone, Copy)]
-enum Answers {
-    /// 2xx or 3xx, on the health path the analysis found.
-    Healthy,
-    /// Any HTTP answer but a server error, on `/` when no health path was
-    /// found.
-    AnyBelow500,
-}
-
 async fn probe_until_answer(
     config: &DockerConfig,
     ctx: &StepContext,
@@ -703,11 +683,7 @@ async fn probe_until_answer(
         if output.probes.len() < 200 {
             output.probes.push(answer);
         }
-        let up = |status: u16| match answers {
-            Answers::Healthy => is_healthy(status),
-            Answers::AnyBelow500 => (200..500).contains(&status),
-        };
-        if let Some(status) = status.filter(|s| up(*s)) {
+        if let Some(status) = status.filter(|s| answers.shows_up(*s)) {
             return Verdict::Healthy(status);
         }
         if let Some(container) = container

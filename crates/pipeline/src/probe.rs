@@ -19,6 +19,44 @@ pub fn is_healthy(status: u16) -> bool {
     (200..400).contains(&status)
 }
 
+/// Which answers show the app up: the same for preflight and the health
+/// check, so what passed one passes the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    /// 2xx or 3xx, on the health path the analysis found.
+    Healthy,
+    /// Any HTTP answer but a server error, on `/` when no health path was
+    /// found: `/` is only a guess, and an API that serves nothing there
+    /// answers 404 (or 401, 422), which still shows it serves.
+    AnyBelow500,
+}
+
+impl Answers {
+    pub fn for_health_path(health_path: Option<&str>) -> Self {
+        if health_path.is_some_and(|p| p.starts_with('/')) {
+            Answers::Healthy
+        } else {
+            Answers::AnyBelow500
+        }
+    }
+
+    pub fn shows_up(self, status: u16) -> bool {
+        match self {
+            Answers::Healthy => is_healthy(status),
+            Answers::AnyBelow500 => (200..500).contains(&status),
+        }
+    }
+
+    /// What a passing answer that is not 2xx/3xx means, to say beside it.
+    pub fn note(self, status: u16) -> &'static str {
+        if is_healthy(status) {
+            ""
+        } else {
+            " (no health path was found, and an answer on `/` shows the app serves HTTP; give the deployment a health path for a real check)"
+        }
+    }
+}
+
 /// `base` with the health path in place of its path.
 pub fn probe_url(base: &str, health_path: Option<&str>) -> String {
     let Some(path) = health_path.filter(|p| p.starts_with('/')) else {
@@ -98,5 +136,9 @@ mod tests {
             "http://h:8080/"
         );
         assert!(is_healthy(204) && is_healthy(302) && !is_healthy(503));
+        let guess = Answers::for_health_path(None);
+        assert!(guess.shows_up(404) && guess.shows_up(422) && !guess.shows_up(502));
+        let path = Answers::for_health_path(Some("/health"));
+        assert!(path.shows_up(200) && !path.shows_up(404));
     }
 }

@@ -139,6 +139,12 @@ impl FakeTerraform {
         protocol::write_atomically(&self.control.join(protocol::HEALTH_FILE), text.as_bytes());
     }
 
+    /// The status the apps answer every request with, from now on.
+    pub fn set_app_status(&self, status: u16) {
+        let text = status.to_string();
+        protocol::write_atomically(&self.control.join(protocol::HEALTH_FILE), text.as_bytes());
+    }
+
     /// Every plan from now on also plans `change` (one entry of
     /// `resource_changes`), as if a computed value had made it.
     pub fn add_planned_change(&self, change: serde_json::Value) {

@@ -1,6 +1,7 @@
 //! `healthcheck` → HealthChecked: probe the URL Terraform printed (at the health
 //! path the analysis found, if any) with backoff until a deadline. Every probe is
-//! recorded; a 2xx or 3xx answer is healthy. Failing is retryable, so
+//! recorded; a 2xx or 3xx answer is healthy, and without a health path any
+//! answer below 500 on `/`, as in preflight. Failing is retryable, so
 //! `POST /job/{id}/retry` checks again without applying again. A cloud
 //! deployment's URL is probed only on public addresses (`public_address`).
 
@@ -17,7 +18,7 @@ use super::apply::ApplyOutput;
 use super::terraform_session::StateReference;
 use crate::analyse::Analysed;
 use crate::failures;
-use crate::probe::{Probe, describe, is_healthy, probe, probe_url};
+use crate::probe::{Answers, Probe, describe, probe, probe_url};
 use crate::public_address::{self, PublicOnly, Resolution};
 use crate::terraform::HealthConfig;
 
@@ -50,14 +51,17 @@ pub(super) async fn run(
         None
     };
     ctx.info(format!("health check: probing {url}"));
-    let probes = probe_until_healthy(&url, host.as_deref(), &shared.config.health, &ctx).await?;
+    let answers = Answers::for_health_path(analysed.analysis.health_path.as_deref());
+    let probes =
+        probe_until_healthy(&url, host.as_deref(), answers, &shared.config.health, &ctx).await?;
     let last = probes.last().expect("at least one probe is made");
     match last.status {
-        Some(status) if is_healthy(status) => {
+        Some(status) if answers.shows_up(status) => {
             ctx.info(format!(
-                "healthy: HTTP {status} in {} ms after {} probe(s)",
+                "healthy: HTTP {status} in {} ms after {} probe(s){}",
                 last.latency_ms,
-                probes.len()
+                probes.len(),
+                answers.note(status)
             ));
             Ok(HealthOutput {
                 url,
@@ -104,6 +108,7 @@ fn public_host(url: &str) -> Result<String, StepError> {
 async fn probe_until_healthy(
     url: &str,
     public_host: Option<&str>,
+    answers: Answers,
     config: &HealthConfig,
     ctx: &StepContext,
 ) -> Result<Vec<Probe>, StepError> {
@@ -144,7 +149,7 @@ async fn probe_until_healthy(
             describe(&probe),
             probe.latency_ms
         ));
-        let healthy = probe.status.is_some_and(is_healthy);
+        let healthy = probe.status.is_some_and(|s| answers.shows_up(s));
         probes.push(probe);
         let wait = delays.next().unwrap_or(config.max_interval);
         if healthy || Instant::now() + wait > deadline {

@@ -152,8 +152,14 @@ pub fn resource_delay(control: &Path) -> Duration {
         .map_or(Duration::ZERO, Duration::from_millis)
 }
 
-pub fn app_healthy(control: &Path) -> bool {
-    std::fs::read_to_string(control.join(HEALTH_FILE)).map_or(true, |s| s.trim() != "unhealthy")
+/// The status the apps answer with: 200, 503 when set unhealthy, or the
+/// status the handle set.
+pub fn app_status(control: &Path) -> u16 {
+    let text = std::fs::read_to_string(control.join(HEALTH_FILE)).unwrap_or_default();
+    match text.trim() {
+        "unhealthy" => 503,
+        other => other.parse().unwrap_or(200),
+    }
 }
 
 /// Whether `pid` is a live app process of `fake-terraform serve-app`: a pid alone

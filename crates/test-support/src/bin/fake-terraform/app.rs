@@ -35,11 +35,9 @@ pub async fn serve(control: PathBuf, port_file: PathBuf) -> i32 {
     protocol::write_atomically(&port_file, port.to_string().as_bytes());
     let health = control.clone();
     let app = Router::new().fallback(async move || {
-        if protocol::app_healthy(&health) {
-            (StatusCode::OK, "ok")
-        } else {
-            (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
-        }
+        let status = StatusCode::from_u16(protocol::app_status(&health))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, status.canonical_reason().unwrap_or("answer"))
     });
     tokio::spawn(async move {
         while control.is_dir() {
