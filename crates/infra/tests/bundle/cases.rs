@@ -27,6 +27,13 @@ fn cases() -> Vec<Case> {
                     ["flask", "run", "--host", "0.0.0.0", "--port", "5000"]
                 );
                 assert!(dockerfile(b).contains("pip install -r requirements.txt"));
+                // Older packages import pkg_resources, which Python 3.12's
+                // virtualenvs no longer have.
+                assert!(
+                    dockerfile(b).contains("import pkg_resources\" 2>/dev/null || /opt/venv/bin/pip install \"setuptools<81\""),
+                    "{}",
+                    dockerfile(b)
+                );
                 assert!(has(b, AdjustmentKind::BindFix, "--host 0.0.0.0"));
                 assert_eq!(
                     env_of(b, "STRIPE_API_KEY").unwrap(),

@@ -96,6 +96,9 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     install(&mut text, &installer);
     let mut notes: Vec<String> = install_note(&installer, inputs).into_iter().collect();
+    if provides_pkg_resources(&mut text, &installer) {
+        notes.push(PKG_RESOURCES_NOTE.to_owned());
+    }
     notes.extend(version_note);
     for c in &compiled {
         notes.push(format!(
@@ -270,6 +273,22 @@ fn pins_nothing(requirements: &str) -> bool {
         && !packages
             .iter()
             .any(|line| line.contains("==") || line.contains("--hash") || line.contains('@'))
+}
+
+const PKG_RESOURCES_NOTE: &str = "When the dependencies leave out `pkg_resources`, the image adds it (`setuptools<81`): Python 3.12's virtualenvs no longer have it, and packages of the years before (gunicorn 19, among others) import it at start.";
+
+/// A pip-installed project of the years before Python 3.12 may import
+/// `pkg_resources`, which every virtualenv had then and none has now (and
+/// setuptools 81 dropped): it is added when nothing installed it.
+fn provides_pkg_resources(text: &mut Text, installer: &Installer) -> bool {
+    let pip_installed = matches!(
+        installer,
+        Installer::Requirements | Installer::Pipenv { .. } | Installer::Project
+    );
+    if pip_installed {
+        text.line("RUN /opt/venv/bin/python -c \"import pkg_resources\" 2>/dev/null || /opt/venv/bin/pip install \"setuptools<81\"");
+    }
+    pip_installed
 }
 
 fn install(text: &mut Text, installer: &Installer) {
