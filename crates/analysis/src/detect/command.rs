@@ -282,7 +282,13 @@ fn split_address(address: &str) -> (Option<String>, Option<Value>) {
     let host_part = address
         .find("${")
         .map_or(address, |i| address[..i].trim_end_matches(':'));
-    let host = host_in(host_part);
+    // `:8000` names no host: every interface, as gunicorn and the Go
+    // servers read it.
+    let host = if host_part.starts_with(':') && !host_part.starts_with("::") {
+        Some("0.0.0.0".to_owned())
+    } else {
+        host_in(host_part)
+    };
     let port_part = address.rsplit_once(':').map_or(address, |(_, p)| p);
     let port_part = if address.contains("${") {
         // `${PORT:-8000}` itself contains a colon; take from the `${`.
@@ -335,6 +341,12 @@ mod tests {
 
     #[test]
     fn gunicorn_bind_with_env_port() {
+        let facts = read_command("gunicorn --bind :8000 app:app");
+        assert_eq!(
+            facts.host.as_deref(),
+            Some("0.0.0.0"),
+            "no host is every interface"
+        );
         let facts = read_command("gunicorn --bind 0.0.0.0:$PORT app:app");
         assert_eq!(facts.host.as_deref(), Some("0.0.0.0"));
         assert_eq!(facts.port.and_then(|p| p.env).as_deref(), Some("PORT"));
