@@ -130,7 +130,10 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
                 adjustments.push(note(k, r))
             }));
             let sql = own.iter().any(|(store, _)| store.kind.is_sql());
-            if let (true, Some(migration)) = (sql, target.migration) {
+            // With no SQL store at all, the migration is for the app's own
+            // SQLite file, which needs its tables as much.
+            let sqlite = !sql && !target.stores.iter().any(|store| store.kind.is_sql());
+            if let (true, Some(migration)) = (sql || sqlite, target.migration) {
                 migrate_first(service, &name, migration, had_command, &mut |k, r| {
                     adjustments.push(note(k, r))
                 });

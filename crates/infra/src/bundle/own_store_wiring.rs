@@ -204,7 +204,7 @@ pub(super) fn migrate_first(
     note(
         AdjustmentKind::Rewritten,
         format!(
-            "Service `{name}` runs `{}` before the app starts, against the file's own database.",
+            "Service `{name}` runs `{}` before the app starts.",
             migration.command
         ),
     );

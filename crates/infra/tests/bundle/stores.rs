@@ -739,3 +739,52 @@ fn django_with_compose(compose: &str) -> Bundle {
     let choice = on(Target::DockerHost, &analysis, &Requirements::default());
     build_bundle(&analysis, &repo, &choice).unwrap()
 }
+
+/// A Django app on its own SQLite file, with the repository's compose file:
+/// its tables are made before it starts, as in a generated bundle, unless
+/// the file gives the app a command of its own, which the plan then says.
+#[test]
+fn a_kept_compose_file_runs_the_migration_of_an_app_on_sqlite() {
+    let bundle = |compose: &str| {
+        let files = [
+            ("manage.py", "import django\n"),
+            ("requirements.txt", "django\ngunicorn\n"),
+            ("site/wsgi.py", "application = None\n"),
+            (
+                "site/settings.py",
+                "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': 'db.sqlite3'}}\n",
+            ),
+            ("docker-compose.yml", compose),
+            (
+                "Dockerfile",
+                "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n",
+            ),
+        ];
+        let analysis = with(
+            app("python", "django", Some(8000), Some("gunicorn site.wsgi")),
+            |a| {
+                a.dockerized = true;
+                a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+            },
+        );
+        let repo = Snapshot::from_texts(files);
+        let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+        build_bundle(&analysis, &repo, &choice).unwrap()
+    };
+    let kept = bundle("services:\n  web:\n    build: .\n    ports: ['8000:8000']\n");
+    let doc = yaml(&kept.files["docker-compose.yml"]);
+    let command = strings(&doc["services"]["web"]["command"]).join(" ");
+    assert!(command.contains("manage.py migrate"), "{command}");
+
+    let own_command = bundle(
+        "services:\n  web:\n    build: .\n    command: python manage.py runserver 0.0.0.0:8000\n    ports: ['8000:8000']\n",
+    );
+    assert!(
+        own_command
+            .adjustments
+            .iter()
+            .any(|a| a.reason.contains("has its own command")),
+        "{:#?}",
+        own_command.adjustments
+    );
+}
