@@ -149,12 +149,19 @@ pub(super) fn build(
     )?;
     // A need the repository's compose file meets (its own MongoDB) is
     // not the user's to give.
+    let compose_text = out.files.get(&placed.path).cloned().unwrap_or_default();
     let met = |need: &crate::choose::NotProvisioned| {
-        !need.variables.is_empty()
-            && need
-                .variables
-                .iter()
-                .all(|v| !placed.required_variables.contains(v))
+        if need.variables.is_empty() {
+            // An address written in the code may name the file's own
+            // service (`mongodb://mongo:27017`).
+            let stem = need.kind.trim_end_matches("db");
+            return compose_text
+                .lines()
+                .any(|line| line.trim_start().starts_with("image:") && line.contains(stem));
+        }
+        need.variables
+            .iter()
+            .all(|v| !placed.required_variables.contains(v))
     };
     for need in choice.services.not_provisioned.iter().filter(|n| !met(n)) {
         out.note(AdjustmentKind::Note, &placed.path, need.reason.clone());

@@ -499,6 +499,25 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             None => unsupported.push((kind.to_owned(), vec![name])),
         }
     }
+    // A store the drivers name that no variable points at: its address is
+    // written in the code (a localhost default, most often), which nothing
+    // in a container answers.
+    let in_code: Vec<String> = analysis
+        .datastores
+        .iter()
+        .filter(|k| StoreKind::parse(k).is_none() && k.as_str() != "sqlite")
+        .filter(|k| !unsupported.iter().any(|(kind, _)| kind == *k))
+        .cloned()
+        .collect();
+    for kind in in_code {
+        plan.not_provisioned.push(NotProvisioned {
+            reason: format!(
+                "The app uses {kind} (its driver is among the dependencies), which deployflow does not provision, and reads no variable for its address: its code names one (localhost, most often), which nothing in the deployment answers. Make the address a variable and give it with the deployment, pointing at a {kind} you run or rent."
+            ),
+            kind,
+            variables: Vec::new(),
+        });
+    }
     for (kind, variables) in unsupported {
         let give = if variables.is_empty() {
             "give its address in the variable the app reads".to_owned()
@@ -794,6 +813,19 @@ mod tests {
     fn an_optional_variable_with_its_own_default_provisions_nothing() {
         let analysis = app(&[("DATABASE_URL", false, Some("sqlite:///app.db"))], &[]);
         assert!(plan(&analysis, &asking(None), Target::DockerHost).is_empty());
+    }
+
+    #[test]
+    fn a_store_whose_address_is_in_the_code_is_said_not_provisioned() {
+        let in_code = app(&[], &["mongodb"]);
+        let plan = plan(&in_code, &asking(None), Target::DockerHost);
+        assert_eq!(plan.not_provisioned.len(), 1, "{plan:?}");
+        assert_eq!(plan.not_provisioned[0].kind, "mongodb");
+        assert!(
+            plan.not_provisioned[0].reason.contains("reads no variable"),
+            "{}",
+            plan.not_provisioned[0].reason
+        );
     }
 
     #[test]

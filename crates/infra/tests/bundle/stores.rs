@@ -788,3 +788,51 @@ fn a_kept_compose_file_runs_the_migration_of_an_app_on_sqlite() {
         own_command.adjustments
     );
 }
+
+/// A MongoDB driver and no variable for its address: the code names one,
+/// which the plan says nothing in the deployment answers, unless the
+/// repository's compose file runs a MongoDB the code can name.
+#[test]
+fn a_store_whose_address_is_in_the_code_is_said_unless_the_compose_file_runs_it() {
+    let analysis = with(
+        app("node", "express", Some(5000), Some("node server.js")),
+        |a| a.datastores = vec!["mongodb".into()],
+    );
+    let files = [
+        ("server.js", ""),
+        (
+            "package.json",
+            r#"{"dependencies":{"express":"^4","mongodb":"^6"}}"#,
+        ),
+    ];
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let bundle = build_bundle(&analysis, &Snapshot::from_texts(files), &choice).unwrap();
+    assert!(
+        has(
+            &bundle,
+            AdjustmentKind::Note,
+            "reads no variable for its address"
+        ),
+        "{:#?}",
+        bundle.adjustments
+    );
+
+    let dockerized = with(analysis, |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["docker-compose.yml".into()];
+    });
+    let compose =
+        "services:\n  api:\n    build: .\n    ports: ['5000:5000']\n  mongo:\n    image: mongo:7\n";
+    let repo = Snapshot::from_texts(files.into_iter().chain([("docker-compose.yml", compose)]));
+    let choice = on(Target::DockerHost, &dockerized, &Requirements::default());
+    let bundle = build_bundle(&dockerized, &repo, &choice).unwrap();
+    assert!(
+        !has(
+            &bundle,
+            AdjustmentKind::Note,
+            "reads no variable for its address"
+        ),
+        "{:#?}",
+        bundle.adjustments
+    );
+}
