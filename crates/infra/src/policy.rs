@@ -11,6 +11,7 @@
 
 mod allowlist;
 mod arguments;
+mod evaluation;
 mod expr;
 mod foreign;
 mod iam;

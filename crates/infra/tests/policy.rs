@@ -42,6 +42,8 @@ mod tenth_round;
 mod thirteenth_round;
 #[path = "policy/twelfth_round.rs"]
 mod twelfth_round;
+#[path = "policy/twenty_fourth_round.rs"]
+mod twenty_fourth_round;
 #[path = "policy/twenty_third_round.rs"]
 mod twenty_third_round;
 
@@ -1691,7 +1693,7 @@ module "more" {
   source   = "./modules/web"
   for_each = toset([for i in range(500) : tostring(i)])
 }"#,
-            &[Rule::ModuleSource],
+            &[Rule::ModuleSource, Rule::SizeNotBounded],
             &vm,
         ),
         (
@@ -2168,7 +2170,7 @@ data "aws_iam_policy_document" "steal" {
   }
 }"#
             .to_owned(),
-            &[Rule::ForeignResource, Rule::BlockNotAllowed],
+            &[Rule::BlockNotAllowed, Rule::ForeignResource, Rule::Character],
             &container_service,
         ),
         (

@@ -41,6 +41,15 @@ impl Gate<'_> {
     /// (`EOT # note`, `EOT)`), where Terraform reads on. Two heredocs
     /// written so would hide whole blocks from the gate.
     pub(super) fn heredoc_ends(&mut self, text: &str) -> bool {
+        if let Some((line, marker)) = non_ascii_marker(text) {
+            self.line = u32::try_from(line).ok();
+            self.violation(
+                Rule::Character,
+                format!("line {line} opens a heredoc with the marker {marker:?}, which is not plain ASCII: write markers such as EOT."),
+            );
+            self.line = None;
+            return false;
+        }
         let Some((line, marker)) = ambiguous_heredoc_end(text) else {
             return true;
         };
@@ -73,11 +82,16 @@ impl Gate<'_> {
             self.forms_of(attribute.expr());
         }
         for block in body.blocks() {
+            if block.identifier() == "dynamic" {
+                let label = block.labels().first().map(|l| l.as_str());
+                self.dynamic_iterator(label, super::expr::attr(block.body(), "iterator"));
+            }
             self.forms_in(block.body());
         }
     }
 
     fn forms_of(&mut self, expr: &Expression) {
+        self.evaluation(expr);
         let mut problems = Vec::new();
         let mut directives = 0;
         walk(expr, &mut |e| {
@@ -171,7 +185,8 @@ fn heredoc_markers(line: &str) -> impl Iterator<Item = &str> {
         let rest = &line[at + 2..];
         let rest = rest.strip_prefix('-').unwrap_or(rest);
         let first = rest.chars().next()?;
-        if !(first.is_ascii_alphabetic() || first == '_') {
+        // Both parsers take any Unicode letter for an identifier's first.
+        if !(first.is_alphabetic() || first == '_') {
             return None;
         }
         let end = rest
@@ -182,12 +197,22 @@ fn heredoc_markers(line: &str) -> impl Iterator<Item = &str> {
 }
 
 fn continues_identifier(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+    c.is_alphanumeric() || c == '_' || c == '-'
+}
+
+/// A heredoc marker that is not plain ASCII: a reader cannot tell `ΕOT`
+/// (a Greek capital epsilon) from `EOT`, nor where such a heredoc ends.
+fn non_ascii_marker(text: &str) -> Option<(usize, String)> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        heredoc_markers(line)
+            .find(|marker| !marker.is_ascii())
+            .map(|marker| (index + 1, marker.to_owned()))
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{ambiguous_heredoc_end, is_ambiguous};
+    use super::{ambiguous_heredoc_end, is_ambiguous, non_ascii_marker};
 
     #[test]
     fn a_heredoc_ends_only_on_its_marker_alone() {
@@ -209,6 +234,12 @@ mod tests {
         let nested =
             "locals {\n  a = <<EOT\n${<<EOT\nx\nEOT\n}\nEOT # closes a\n  b = <<EOF\nEOT\n}\n";
         assert_eq!(ambiguous_heredoc_end(nested), Some((7, "EOT".to_owned())));
+        // Any Unicode identifier is a marker to both parsers.
+        let unicode =
+            "locals {\n  a = <<éOT\nx\néOT # the end, to one parser\n  b = <<EOF\néOT\n}\n";
+        assert_eq!(ambiguous_heredoc_end(unicode), Some((4, "éOT".to_owned())));
+        assert_eq!(non_ascii_marker(unicode), Some((2, "éOT".to_owned())));
+        assert_eq!(non_ascii_marker("x = <<-EOT\nEOT\n"), None);
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! What Terraform evaluates on the worker, before anyone sees a plan: a
+//! name bound by a `for` or a `dynamic` block must not shadow Terraform's
+//! own (`[for var in … : file(var.bundle_path)]` reads a file where the
+//! gate read the bundle variable), and the work an expression asks for is
+//! bounded (three nested `for`s over `range(1024)` are a billion values,
+//! and the worker runs out of memory).
+
+use hcl::expr::{Expression, FuncCall};
+
+use super::Rule;
+use super::expr::{as_int, as_str, walk};
+use super::structure::Gate;
+
+/// Names Terraform gives meaning to in an expression.
+const TERRAFORM_NAMES: &[&str] = &[
+    "var",
+    "local",
+    "data",
+    "module",
+    "path",
+    "terraform",
+    "count",
+    "each",
+    "self",
+    "ephemeral",
+    "resource",
+];
+
+/// The most elements a `range()` may make.
+const MAX_RANGE: i64 = 256;
+/// `for` expressions inside one another, at most.
+const MAX_FOR_DEPTH: usize = 2;
+/// The widest padding `indent()` or a `format()` verb may ask for.
+const MAX_WIDTH: i64 = 999;
+
+impl Gate<'_> {
+    /// The names an expression binds, and the work it asks for.
+    pub(super) fn evaluation(&mut self, expr: &Expression) {
+        let mut problems: Vec<(Rule, String)> = Vec::new();
+        walk(expr, &mut |e| match e {
+            Expression::ForExpr(f) => {
+                for name in std::iter::once(&f.value_var).chain(f.key_var.as_ref()) {
+                    if shadows(name.as_str()) {
+                        problems.push((Rule::Character, shadowing(name.as_str())));
+                    }
+                }
+            }
+            Expression::FuncCall(call) => {
+                if let Some(why) = unbounded(call) {
+                    problems.push((Rule::SizeNotBounded, why));
+                }
+            }
+            _ => {}
+        });
+        if for_depth(expr) > MAX_FOR_DEPTH {
+            problems.push((
+                Rule::SizeNotBounded,
+                format!("`for` expressions are nested more than {MAX_FOR_DEPTH} deep: each multiplies the values Terraform builds on the worker; write the values out."),
+            ));
+        }
+        for (rule, message) in problems {
+            self.violation(rule, message);
+        }
+    }
+
+    /// A `dynamic` block's iterator (its label, or `iterator = NAME`).
+    pub(super) fn dynamic_iterator(&mut self, label: Option<&str>, iterator: Option<&Expression>) {
+        let named = match iterator {
+            Some(Expression::Variable(v)) => Some(v.as_str()),
+            _ => label,
+        };
+        if let Some(name) = named.filter(|n| shadows(n)) {
+            self.violation(Rule::Character, shadowing(name));
+        }
+    }
+}
+
+fn shadows(name: &str) -> bool {
+    TERRAFORM_NAMES.contains(&name) || name.starts_with("aws_") || name.starts_with("kubernetes_")
+}
+
+fn shadowing(name: &str) -> String {
+    format!(
+        "the name {name:?} a `for` or `dynamic` block binds is one of Terraform's own: inside it `{name}.…` is not what it reads everywhere else; name it otherwise."
+    )
+}
+
+/// Why a call asks Terraform for work without a bound.
+fn unbounded(call: &FuncCall) -> Option<String> {
+    let name = call.name.name.as_str();
+    let number = |i: usize| call.args.get(i).and_then(as_int);
+    match name {
+        "range" => {
+            let bounds: Option<Vec<i64>> = (0..call.args.len()).map(number).collect();
+            let size = match bounds.as_deref() {
+                Some([end]) => Some(*end),
+                Some([start, end]) => Some(end - start),
+                Some([start, end, step]) if *step != 0 => Some((end - start) / step),
+                _ => None,
+            };
+            size.is_none_or(|n| n.abs() > MAX_RANGE).then(|| {
+                format!("range() must have literal bounds of at most {MAX_RANGE} elements: Terraform builds every one on the worker.")
+            })
+        }
+        "setproduct" => {
+            Some("setproduct() multiplies its lists' sizes; write the combinations out.".to_owned())
+        }
+        "indent" => (!number(0).is_some_and(|n| (0..=MAX_WIDTH).contains(&n)))
+            .then(|| format!("indent() must pad with a literal of at most {MAX_WIDTH} spaces.")),
+        "format" | "formatlist" => {
+            let spec = call.args.first().and_then(as_str);
+            (!spec.is_some_and(|s| narrow_verbs(&s))).then(|| {
+                format!("{name}() needs a literal format whose widths and precisions are at most {MAX_WIDTH} (no `*`): a wider one pads on the worker.")
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether every verb of a format string pads to at most `MAX_WIDTH`.
+fn narrow_verbs(spec: &str) -> bool {
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        if chars.peek() == Some(&'%') {
+            chars.next();
+            continue;
+        }
+        while chars.peek().is_some_and(|c| "-+ #0".contains(*c)) {
+            chars.next();
+        }
+        // The width, then the precision after a `.`.
+        for part in 0..2 {
+            if part == 1 {
+                if chars.peek() != Some(&'.') {
+                    break;
+                }
+                chars.next();
+            }
+            if chars.peek() == Some(&'*') {
+                return false;
+            }
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().filter(|c| c.is_ascii_digit()) {
+                digits.push(*d);
+                chars.next();
+            }
+            if !digits.is_empty() && !digits.parse::<i64>().is_ok_and(|n| n <= MAX_WIDTH) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// How deep `for` expressions are nested in `expr`.
+fn for_depth(expr: &Expression) -> usize {
+    let mut deepest = 0;
+    let mut children = Vec::new();
+    walk(expr, &mut |e| {
+        if let Expression::ForExpr(f) = e
+            && !std::ptr::eq(e, expr)
+        {
+            children.push(f.as_ref().clone());
+        }
+    });
+    if let Expression::ForExpr(f) = expr {
+        for part in [
+            Some(&f.collection_expr),
+            Some(&f.value_expr),
+            f.key_expr.as_ref(),
+            f.cond_expr.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            deepest = deepest.max(for_depth(part));
+        }
+        return deepest + 1;
+    }
+    for f in children {
+        deepest = deepest.max(for_depth(&Expression::ForExpr(Box::new(f))));
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{for_depth, narrow_verbs};
+
+    fn expr(text: &str) -> hcl::Expression {
+        let body: hcl::Body = hcl::parse(&format!("x = {text}\n")).unwrap();
+        body.attributes().next().unwrap().expr().clone()
+    }
+
+    #[test]
+    fn nested_fors_are_counted_wherever_they_are() {
+        assert_eq!(for_depth(&expr("1")), 0);
+        assert_eq!(for_depth(&expr("[for a in [1] : a]")), 1);
+        assert_eq!(
+            for_depth(&expr("{ k = [for a in [1] : [for b in [2] : b]] }")),
+            2
+        );
+        assert_eq!(
+            for_depth(&expr(
+                "[for a in [for b in [1] : b] : [for c in [2] : [for d in [3] : d]]]"
+            )),
+            3
+        );
+    }
+
+    #[test]
+    fn format_widths_are_bounded() {
+        assert!(narrow_verbs("%s-%05d-%.2f"));
+        assert!(!narrow_verbs("%0999999999d"));
+        assert!(!narrow_verbs("%*d"));
+        assert!(!narrow_verbs("%.99999s"));
+    }
+}

