@@ -7,7 +7,7 @@ use hcl::Block;
 use hcl::expr::{Expression, FuncCall, ObjectKey, TraversalOperator};
 
 use super::Rule;
-use super::expr::{attr, walk, walk_body, walk_except};
+use super::expr::{as_str, attr, key_text, walk, walk_body, walk_except};
 use super::structure::Gate;
 
 /// Attributes that hold what the app is configured with, or a secret of a
@@ -116,6 +116,19 @@ impl Gate<'_> {
     pub(super) fn secret_placement(&mut self, kind: &str, address: &str, body: &hcl::Body) {
         let mut misplaced = Vec::new();
         self.secrets_in(kind, "", body, &mut misplaced);
+        // A parameter holding a secret is encrypted: a `String` one is
+        // read by anyone who may read the account's parameters.
+        let holds_secret = attr(body, "value")
+            .or_else(|| attr(body, "value_wo"))
+            .is_some_and(|v| self.reads(v, 0, reads_secret) > 0);
+        let secure = attr(body, "type")
+            .and_then(|t| as_str(self.resolve(t)))
+            .is_some_and(|t| t == "SecureString");
+        if kind == "aws_ssm_parameter" && holds_secret && !secure {
+            misplaced.push(
+                "value (in a parameter whose type is not the literal \"SecureString\")".to_owned(),
+            );
+        }
         for path in misplaced {
             self.violation(
                 Rule::SecretExposure,
@@ -186,13 +199,17 @@ impl Gate<'_> {
         let quiet = |e: &Expression| self.secret_reads(e, depth) == 0;
         let on = |e: &Expression| self.passes_secrets_on(e, depth + 1);
         match expr {
-            Expression::Traversal(t) => t.operators.iter().all(|op| match op {
-                TraversalOperator::Index(index) => quiet(index),
-                TraversalOperator::LegacyIndex(_)
-                | TraversalOperator::GetAttr(_)
-                | TraversalOperator::AttrSplat
-                | TraversalOperator::FullSplat => true,
-            }),
+            // Of what the root is too: `({ m = f(secret) }).m` computes.
+            Expression::Traversal(t) => {
+                on(&t.expr)
+                    && t.operators.iter().all(|op| match op {
+                        TraversalOperator::Index(index) => quiet(index),
+                        TraversalOperator::LegacyIndex(_)
+                        | TraversalOperator::GetAttr(_)
+                        | TraversalOperator::AttrSplat
+                        | TraversalOperator::FullSplat => true,
+                    })
+            }
             Expression::Variable(_)
             | Expression::String(_)
             | Expression::Number(_)
@@ -333,11 +350,27 @@ impl Gate<'_> {
                     ObjectKey::Identifier(_) | ObjectKey::Expression(Expression::String(_))
                 )
             }),
+            // `var.NAME` itself; `local.NAME.attr…` through the objects it
+            // names, to the value whose keys these are.
             Expression::Traversal(traversal) => match &traversal.expr {
-                Expression::Variable(root) if root.as_str() == "var" => true,
-                Expression::Variable(root) if root.as_str() == "local" => self
-                    .named_value(traversal)
-                    .is_some_and(|value| self.keys_are_names(value, depth + 1)),
+                Expression::Variable(root) if root.as_str() == "var" => {
+                    traversal.operators.len() == 1
+                }
+                Expression::Variable(root) if root.as_str() == "local" => {
+                    let mut value = self.named_value(traversal);
+                    for op in traversal.operators.iter().skip(1) {
+                        value = match (value, op) {
+                            (
+                                Some(Expression::Object(object)),
+                                TraversalOperator::GetAttr(name),
+                            ) => object.iter().find_map(|(key, v)| {
+                                (key_text(key).as_deref() == Some(name.as_str())).then_some(v)
+                            }),
+                            _ => None,
+                        };
+                    }
+                    value.is_some_and(|value| self.keys_are_names(value, depth + 1))
+                }
                 _ => false,
             },
             _ => false,

@@ -3,7 +3,10 @@
 //! take for a marker hid blocks once more; a `for` variable named `var`
 //! made `var.bundle_path` a file of the worker's; and three nested `for`s
 //! over `range(1024)`, or `format("%0999999d")`, ran the worker out of
-//! memory during the plan.
+//! memory during the plan. And the secrets: a value computed inside an
+//! object and taken back out (`({ m = … }).m`) was taken for a reference
+//! passed on, `keys()` of `local.X.attr` for names because `local.X`'s own
+//! keys were, and a plain `String` parameter held every secret in clear.
 
 use super::*;
 
@@ -34,6 +37,31 @@ fn the_twenty_fourth_round_of_attacks_on_the_worker_is_refused() {
             "a format verb a million wide",
             "locals {\n  wide = [for a in [1, 2] : format(\"%0999999d\", a)]\n}\n".to_owned(),
             &[Rule::SizeNotBounded],
+            &vm,
+        ),
+    ]);
+}
+
+#[test]
+fn the_twenty_fourth_round_of_attacks_on_the_secrets_is_refused() {
+    let vm = vm_policy();
+    assert_each_refused(vec![
+        (
+            "values made keys inside an object taken back out, printed through keys()",
+            "locals {\n  env_views = { by_pair = ({ m = { for k, v in var.app_env : \"${k}=${v}\" => k } }).m }\n  env_index = local.env_views.by_pair\n}\n\noutput \"env\" {\n  value = nonsensitive(toset(keys(local.env_index)))\n}\n".to_owned(),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "a function of a secret inside an object taken back out",
+            "locals {\n  leak = ({ m = base64encode(values(var.app_env)[0]) }).m\n}\n".to_owned(),
+            &[Rule::SecretExposure],
+            &vm,
+        ),
+        (
+            "every secret in a plain String parameter",
+            "resource \"aws_ssm_parameter\" \"copy\" {\n  name  = \"/deployflow/x/env/COPY\"\n  type  = \"String\"\n  value = jsonencode(var.app_env)\n}\n".to_owned(),
+            &[Rule::SecretExposure],
             &vm,
         ),
     ]);
