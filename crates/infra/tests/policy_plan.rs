@@ -569,3 +569,39 @@ fn planned_logs_go_to_the_own_log_group() {
         );
     }
 }
+
+/// A container's secrets come from this deployment's own parameters and
+/// secrets, as planned: another of the account would be read into the
+/// app's environment.
+#[test]
+fn planned_container_secrets_are_the_deployments_own() {
+    let service = Policy::for_target(Target::ContainerService, "ca-central-1", "");
+    let repository = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/df-app";
+    let secret_arn = "arn:aws:secretsmanager:ca-central-1:123456789012:secret:df-app-env-AbCdEf";
+    let task = |value_from: &str| {
+        let containers = json!([{"name": "app", "image": format!("{repository}:abc"),
+                                 "secrets": [{"name": "DATABASE_URL", "valueFrom": value_from}]}]);
+        let changes = vec![
+            create(
+                "aws_ecr_repository.app",
+                json!({"name": "df-app", "repository_url": repository}),
+            ),
+            create(
+                "aws_secretsmanager_secret.store_env",
+                json!({"name": "df-app-env", "arn": secret_arn}),
+            ),
+            create(
+                "aws_ecs_task_definition.app",
+                json!({"family": "df-app", "cpu": "256", "memory": "512",
+                       "container_definitions": containers.to_string()}),
+            ),
+        ];
+        check_plan(&plan_of(changes, region()), &service)
+    };
+    let own = task(&format!("{secret_arn}:DATABASE_URL::"));
+    assert!(own.passed, "{:#?}", own.violations);
+    assert_eq!(
+        rules(&task("/prod/db/password")),
+        BTreeSet::from([Rule::ForeignResource])
+    );
+}

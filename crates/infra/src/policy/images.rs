@@ -63,6 +63,10 @@ impl Gate<'_> {
                     for (key, value) in found {
                         if key == "image" {
                             images.push(value);
+                        } else if key == "valueFrom" {
+                            if !self.is_own_secret_source(&value) {
+                                self.violation(Rule::ForeignResource, foreign_secret(address));
+                            }
                         } else if !self.is_own_reference_to(
                             &value,
                             &["aws_cloudwatch_log_group"],
@@ -134,6 +138,21 @@ impl Gate<'_> {
                     images.extend(containers.iter().filter_map(|c| {
                         c.get("image").and_then(|i| i.as_str()).map(str::to_owned)
                     }));
+                    let sources = containers
+                        .iter()
+                        .filter_map(|c| c.get("secrets").and_then(|s| s.as_array()))
+                        .flatten()
+                        .filter_map(|s| s.get("valueFrom").and_then(|v| v.as_str()));
+                    for source in sources {
+                        // A key of the secret: `ARN:KEY::`.
+                        let key_of_own = own.arns().any(|arn| {
+                            (arn.contains(":secretsmanager:") || arn.contains(":ssm:"))
+                                && source.starts_with(&format!("{arn}:"))
+                        });
+                        if !own.is_of(source, SECRET_SOURCES) && !key_of_own {
+                            self.violation(Rule::ForeignResource, foreign_secret(address));
+                        }
+                    }
                     for container in &containers {
                         if !planned_logs_to_own_group(container.get("logConfiguration"), &own_group)
                         {
@@ -185,7 +204,9 @@ impl Gate<'_> {
                      value: &Expression,
                      images: &mut Vec<(String, Expression)>,
                      unreadable: &mut bool| match key.as_deref() {
-            Some(key @ ("image" | "awslogs-group")) => images.push((key.to_owned(), value.clone())),
+            Some(key @ ("image" | "awslogs-group" | "valueFrom")) => {
+                images.push((key.to_owned(), value.clone()))
+            }
             Some(_) => {}
             None => *unreadable = true,
         };
@@ -262,6 +283,20 @@ impl Gate<'_> {
         }
     }
 
+    /// This configuration's parameter or secret, or a key of it
+    /// (`"${aws_secretsmanager_secret_version.x.arn}:KEY::"`).
+    fn is_own_secret_source(&self, expr: &Expression) -> bool {
+        match self.resolve(expr) {
+            Expression::TemplateExpr(template) => {
+                Template::from_expr(template).is_ok_and(|parsed| {
+                    matches!(parsed.elements().first(), Some(Element::Interpolation(first))
+                    if self.is_own_reference_to(&first.expr, SECRET_SOURCES, 0))
+                })
+            }
+            other => self.is_own_reference_to(other, SECRET_SOURCES, 0),
+        }
+    }
+
     /// `"${aws_ecr_repository.NAME.repository_url}:TAG"` (or `@DIGEST`, or
     /// the URL alone), locals followed.
     fn is_own_image(&self, expr: &Expression) -> bool {
@@ -309,6 +344,20 @@ fn kubernetes_images(body: &Body, images: &mut Vec<Expression>) {
         }
         kubernetes_images(block.body(), images);
     }
+}
+
+/// What a container's `secrets[*].valueFrom` may name: this
+/// configuration's own parameters and secrets.
+const SECRET_SOURCES: &[&str] = &[
+    "aws_ssm_parameter",
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_version",
+];
+
+fn foreign_secret(address: &str) -> String {
+    format!(
+        "{address}: a container's secrets[*].valueFrom must be this configuration's own parameter or secret (aws_ssm_parameter.env[name].arn): another of the account would be read into the app's environment."
+    )
 }
 
 fn foreign_log_group(address: &str) -> String {

@@ -28,6 +28,9 @@ const FILE_FUNCTIONS: &[&str] = &[
     "templatestring",
 ];
 
+/// Functions whose value is a path of the machine running terraform.
+const WORKER_PATH_FUNCTIONS: &[&str] = &["abspath", "pathexpand"];
+
 /// Owners whose AMIs an instance may boot: Amazon, Canonical.
 const AMI_OWNERS: &[&str] = &["amazon", "137112412989", "099720109477"];
 
@@ -981,17 +984,32 @@ impl Gate<'_> {
     /// Any call that reads a local file, anywhere in a top-level block.
     pub(super) fn local_files(&mut self, block: &Block) {
         let mut calls = Vec::new();
-        walk_body(block.body(), &mut |expr| {
-            if let Expression::FuncCall(call) = expr {
+        let mut paths = Vec::new();
+        walk_body(block.body(), &mut |expr| match expr {
+            Expression::FuncCall(call) => {
                 let name = call.name.name.as_str();
                 let bundle = matches!(call.args.as_slice(), [arg] if self.is_bundle_path(arg))
                     && name != "templatestring";
                 if FILE_FUNCTIONS.contains(&name) && !bundle {
                     calls.push(name.to_owned());
                 }
+                if WORKER_PATH_FUNCTIONS.contains(&name) {
+                    paths.push(format!("{name}()"));
+                }
             }
+            Expression::Traversal(t) if matches!(&t.expr, Expression::Variable(v) if v.as_str() == "path") =>
+            {
+                paths.push("path.…".to_owned());
+            }
+            _ => {}
         });
         let place = block_address(block);
+        for what in paths {
+            self.violation(
+                Rule::LocalFile,
+                format!("{place}: {what} tells where the machine running terraform keeps its files (its working directory, its user's home); a deployment needs none of it."),
+            );
+        }
         for name in calls {
             let message = if name == "templatestring" {
                 format!(

@@ -71,6 +71,34 @@ impl Gate<'_> {
                     self.refuse(address, "setting containerInsights must be \"enabled\" or \"disabled\": \"enhanced\" bills every task's and container's metrics.".to_owned());
                 }
             }
+            // Tasks run on Fargate, each in its own network namespace: on
+            // an instance with host networking they share the host's.
+            "aws_ecs_service"
+                if attr(body, "launch_type").is_some()
+                    && text(self, "launch_type").as_deref() != Some("FARGATE") =>
+            {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!("{address}: launch_type must be \"FARGATE\": tasks on instances or external hosts share them with others, and with host networking their network too."),
+                );
+            }
+            "aws_ecs_task_definition" => {
+                let fargate_only = match attr(body, "requires_compatibilities") {
+                    None => true,
+                    Some(Expression::Array(items)) => items
+                        .iter()
+                        .all(|i| as_str(self.resolve(i)).as_deref() == Some("FARGATE")),
+                    Some(_) => false,
+                };
+                let awsvpc = attr(body, "network_mode")
+                    .is_none_or(|_| text(self, "network_mode").as_deref() == Some("awsvpc"));
+                if !fargate_only || !awsvpc {
+                    self.violation(
+                        Rule::PodPrivilege,
+                        format!("{address}: requires_compatibilities must be [\"FARGATE\"] and network_mode \"awsvpc\": other modes share an instance's network with its other tasks."),
+                    );
+                }
+            }
             "aws_vpc" => {
                 let private = text(self, "cidr_block").is_some_and(|cidr| is_private_v4(&cidr));
                 if attr(body, "cidr_block").is_some() && !private {

@@ -77,3 +77,42 @@ fn bounded_evaluation_passes() {
         &vm,
     );
 }
+
+/// A twenty-fifth round: a container's secret named by the account's own
+/// name for it (`/prod/db/password`) was read into the app's environment
+/// at start; and paths of the worker (`abspath(path.cwd)`,
+/// `pathexpand("~")`) were saved with the job as outputs.
+#[test]
+fn the_twenty_fifth_round_of_attacks_is_refused() {
+    let vm = vm_policy();
+    let container_service = Policy::for_choice(&choice(Target::ContainerService));
+    let task = |value_from: &str| {
+        format!(
+            "resource \"aws_ecs_task_definition\" \"x\" {{\n  family                = \"x\"\n  container_definitions = jsonencode([{{ name = \"app\", image = \"${{aws_ecr_repository.app.repository_url}}:1\", secrets = [{{ name = \"DB\", valueFrom = {value_from} }}] }}])\n}}\n"
+        )
+    };
+    let own = check_with(
+        &task("aws_ssm_parameter.env[\"DB\"].arn"),
+        &container_service,
+    );
+    let foreign = check_with(&task("\"/prod/db/password\""), &container_service);
+    let added: Vec<&infra::policy::Violation> = foreign
+        .violations
+        .iter()
+        .filter(|v| {
+            !own.violations
+                .iter()
+                .any(|o| o.to_string() == v.to_string())
+        })
+        .collect();
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!(added[0].rule, Rule::ForeignResource);
+    assert!(added[0].message.contains("valueFrom"), "{added:#?}");
+
+    assert_each_refused(vec![(
+        "the worker's paths as an output",
+        "output \"where\" {\n  value = [abspath(path.cwd), pathexpand(\"~\")]\n}\n".to_owned(),
+        &[Rule::LocalFile],
+        &vm,
+    )]);
+}

@@ -179,6 +179,16 @@ fn settings_the_templates_pin_are_refused_at_other_values() {
             "resource \"aws_lambda_permission\" \"x\" {{\n  statement_id  = \"x\"\n  action        = \"lambda:InvokeFunction\"\n  function_name = aws_lambda_function.app.function_name\n  principal     = \"{principal}\"\n}}\n"
         )
     };
+    let launch = |kind: &str| {
+        format!(
+            "resource \"aws_ecs_service\" \"x\" {{\n  name            = \"x\"\n  cluster         = aws_ecs_cluster.main.id\n  task_definition = aws_ecs_task_definition.app.arn\n  launch_type     = \"{kind}\"\n}}\n"
+        )
+    };
+    let task_mode = |mode: &str| {
+        format!(
+            "resource \"aws_ecs_task_definition\" \"x\" {{\n  family                   = \"x\"\n  requires_compatibilities = [\"FARGATE\"]\n  network_mode             = \"{mode}\"\n  container_definitions    = jsonencode([{{ name = \"app\", image = \"${{aws_ecr_repository.app.repository_url}}:1\" }}])\n}}\n"
+        )
+    };
     let cases: Vec<(&str, String, String, &Policy, Rule)> = vec![
         (
             "Windows nodes",
@@ -228,6 +238,20 @@ fn settings_the_templates_pin_are_refused_at_other_values() {
             permission("apigateway.amazonaws.com"),
             &serverless,
             Rule::IamPrincipal,
+        ),
+        (
+            "a service on EC2 instances",
+            launch("FARGATE"),
+            launch("EC2"),
+            &service,
+            Rule::PodPrivilege,
+        ),
+        (
+            "a task on the host's network",
+            task_mode("awsvpc"),
+            task_mode("host"),
+            &service,
+            Rule::PodPrivilege,
         ),
     ];
     for (what, good, bad, policy, rule) in cases {

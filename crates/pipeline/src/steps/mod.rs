@@ -13,6 +13,7 @@ mod generate;
 mod healthcheck;
 mod image;
 mod preflight;
+mod scrub;
 mod terraform_session;
 
 use std::sync::Arc;

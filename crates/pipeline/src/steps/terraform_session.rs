@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::scrub::Scrub;
 use crate::failures;
 use crate::terraform::plan::PlanSummary;
 use crate::terraform::runner::{self, ChildLine, CommandError};
@@ -65,6 +66,8 @@ pub(in crate::steps) struct Session<'a> {
     /// The app's variable values as JSON, for `var.app_env` (through the
     /// environment: never on a command line).
     app_env: Option<String>,
+    /// Takes the app's variable values out of what Terraform prints.
+    scrub: Scrub,
     /// The policy every plan's changes are checked against before it is
     /// kept (none for `destroy`).
     plan_gate: Option<Policy>,
@@ -78,6 +81,7 @@ impl<'a> Session<'a> {
     ) -> Self {
         self.app_env = (!values.is_empty())
             .then(|| serde_json::to_string(values).expect("a map of strings serialises"));
+        self.scrub = Scrub::new(values.values());
         self
     }
 
@@ -101,6 +105,7 @@ impl<'a> Session<'a> {
             deployment,
             var_args,
             app_env: None,
+            scrub: Scrub::default(),
             plan_gate: None,
         }
     }
@@ -119,11 +124,13 @@ impl<'a> Session<'a> {
             env.push(("TF_VAR_app_env", values.as_str()));
         }
         let ctx = self.ctx;
+        let scrub = &self.scrub;
         let logged = |line: ChildLine| {
+            let message = scrub.apply(&line.message);
             if line.warn {
-                ctx.warn(line.message);
+                ctx.warn(message);
             } else {
-                ctx.info(line.message);
+                ctx.info(message);
             }
         };
         let subcommand = args.first().map(String::as_str).unwrap_or("");
@@ -141,7 +148,19 @@ impl<'a> Session<'a> {
             ),
             span,
         )
-        .await?;
+        .await
+        .map_err(|error| match error {
+            CommandError::Failed {
+                command,
+                code,
+                message,
+            } => CommandError::Failed {
+                command,
+                code,
+                message: self.scrub.apply(&message),
+            },
+            other => other,
+        })?;
         Ok(output.stdout)
     }
 
