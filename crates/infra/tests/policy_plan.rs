@@ -455,19 +455,46 @@ fn what_is_not_a_plan_is_a_parse_error() {
     }
 }
 
+/// This deployment's image repository, as a plan creates it.
+const REPOSITORY: &str = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/df-app";
+
+fn own_repository() -> Value {
+    create(
+        "aws_ecr_repository.app",
+        json!({"name": "df-app", "repository_url": REPOSITORY}),
+    )
+}
+
+/// The container service's plan of one task whose app container has the
+/// own image and `container` merged in, beside `other`.
+fn task_plan(container: Value, other: Value) -> PolicyReport {
+    let mut app = json!({"name": "app", "image": format!("{REPOSITORY}:abc")});
+    if let (Some(app), Some(extra)) = (app.as_object_mut(), container.as_object()) {
+        app.extend(extra.clone());
+    }
+    let changes = vec![
+        own_repository(),
+        other,
+        create(
+            "aws_ecs_task_definition.app",
+            json!({"family": "df-app", "cpu": "256", "memory": "512",
+                   "container_definitions": json!([app]).to_string()}),
+        ),
+    ];
+    let service = Policy::for_target(Target::ContainerService, "ca-central-1", "");
+    check_plan(&plan_of(changes, region()), &service)
+}
+
 /// A planned image is checked against this deployment's own repository,
 /// once the plan knows its URL; the function's name the plan knows names
 /// the function it creates.
 #[test]
 fn a_planned_image_is_the_own_repositorys() {
     let policy = Policy::for_target(Target::Serverless, "ca-central-1", "");
-    let repository = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/df-app";
+    let repository = REPOSITORY;
     let plan = |image: &str| {
         let changes = vec![
-            create(
-                "aws_ecr_repository.app",
-                json!({"name": "df-app", "repository_url": repository}),
-            ),
+            own_repository(),
             create(
                 "aws_lambda_function.app",
                 json!({"function_name": "df-app", "package_type": "Image", "image_uri": image}),
@@ -496,13 +523,10 @@ fn a_planned_image_is_the_own_repositorys() {
 #[test]
 fn planned_logs_go_to_the_own_log_group() {
     let serverless = Policy::for_target(Target::Serverless, "ca-central-1", "");
-    let repository = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/df-app";
+    let repository = REPOSITORY;
     let function = |group: &str| {
         let changes = vec![
-            create(
-                "aws_ecr_repository.app",
-                json!({"name": "df-app", "repository_url": repository}),
-            ),
+            own_repository(),
             create(
                 "aws_cloudwatch_log_group.app",
                 json!({"name": "/aws/lambda/df-app", "retention_in_days": 14}),
@@ -523,26 +547,12 @@ fn planned_logs_go_to_the_own_log_group() {
         BTreeSet::from([Rule::ForeignResource])
     );
 
-    let service = Policy::for_target(Target::ContainerService, "ca-central-1", "");
     let task = |log_configuration: Value| {
-        let containers = json!([{"name": "app", "image": format!("{repository}:abc"),
-                                 "logConfiguration": log_configuration}]);
-        let changes = vec![
-            create(
-                "aws_ecr_repository.app",
-                json!({"name": "df-app", "repository_url": repository}),
-            ),
-            create(
-                "aws_cloudwatch_log_group.app",
-                json!({"name": "/ecs/df-app", "retention_in_days": 14}),
-            ),
-            create(
-                "aws_ecs_task_definition.app",
-                json!({"family": "df-app", "cpu": "256", "memory": "512",
-                       "container_definitions": containers.to_string()}),
-            ),
-        ];
-        check_plan(&plan_of(changes, region()), &service)
+        let log_group = create(
+            "aws_cloudwatch_log_group.app",
+            json!({"name": "/ecs/df-app", "retention_in_days": 14}),
+        );
+        task_plan(json!({"logConfiguration": log_configuration}), log_group)
     };
     let awslogs = |group: &str| {
         json!({"logDriver": "awslogs", "options": {"awslogs-group": group,
@@ -575,28 +585,16 @@ fn planned_logs_go_to_the_own_log_group() {
 /// app's environment.
 #[test]
 fn planned_container_secrets_are_the_deployments_own() {
-    let service = Policy::for_target(Target::ContainerService, "ca-central-1", "");
-    let repository = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/df-app";
     let secret_arn = "arn:aws:secretsmanager:ca-central-1:123456789012:secret:df-app-env-AbCdEf";
     let task = |value_from: &str| {
-        let containers = json!([{"name": "app", "image": format!("{repository}:abc"),
-                                 "secrets": [{"name": "DATABASE_URL", "valueFrom": value_from}]}]);
-        let changes = vec![
-            create(
-                "aws_ecr_repository.app",
-                json!({"name": "df-app", "repository_url": repository}),
-            ),
-            create(
-                "aws_secretsmanager_secret.store_env",
-                json!({"name": "df-app-env", "arn": secret_arn}),
-            ),
-            create(
-                "aws_ecs_task_definition.app",
-                json!({"family": "df-app", "cpu": "256", "memory": "512",
-                       "container_definitions": containers.to_string()}),
-            ),
-        ];
-        check_plan(&plan_of(changes, region()), &service)
+        let secret = create(
+            "aws_secretsmanager_secret.store_env",
+            json!({"name": "df-app-env", "arn": secret_arn}),
+        );
+        task_plan(
+            json!({"secrets": [{"name": "DATABASE_URL", "valueFrom": value_from}]}),
+            secret,
+        )
     };
     let own = task(&format!("{secret_arn}:DATABASE_URL::"));
     assert!(own.passed, "{:#?}", own.violations);
