@@ -12,7 +12,7 @@ use hcl::Body;
 use hcl::expr::Expression;
 
 use super::Rule;
-use super::expr::{as_str, attr, key_text};
+use super::expr::{as_int, as_str, attr, key_text};
 use super::structure::Gate;
 
 /// Linux node images on x86, as the templates' instance types are.
@@ -27,6 +27,10 @@ const AMI_NAME_PREFIXES: &[&str] = &["ubuntu/images/", "al2023-ami-", "amzn2-ami
 
 /// Words of licence-included images, whatever their prefix.
 const LICENSED_IMAGE_WORDS: &[&str] = &["windows", "sql", "rhel", "suse", "byol"];
+
+/// How long a log group keeps its lines, in days.
+const MIN_RETENTION_DAYS: i64 = 7;
+const MAX_RETENTION_DAYS: i64 = 731;
 
 /// The oldest cache engine major version still in standard support.
 const MIN_CACHE_MAJOR: u32 = 6;
@@ -98,6 +102,19 @@ impl Gate<'_> {
                         format!("{address}: requires_compatibilities must be [\"FARGATE\"] and network_mode \"awsvpc\": other modes share an instance's network with its other tasks."),
                     );
                 }
+            }
+            // A record kept long enough to read after the fact, and not
+            // billed without end (0 is never expire).
+            "aws_cloudwatch_log_group"
+                if attr(body, "retention_in_days").is_some_and(|v| {
+                    !as_int(self.resolve(v)).is_some_and(|days| {
+                        (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&days)
+                    })
+                }) =>
+            {
+                self.refuse(address, format!(
+                    "retention_in_days must be a literal from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}: a shorter one erases the record of what the deployment did, 0 keeps every line, billed without end."
+                ));
             }
             "aws_vpc" => {
                 let private = text(self, "cidr_block").is_some_and(|cidr| is_private_v4(&cidr));

@@ -12,7 +12,7 @@ fn a_seventeenth_round_of_attacks_is_refused() {
     let container_service = Policy::for_choice(&choice(Target::ContainerService));
     let log_groups = |suffix: &str| {
         format!(
-            "resource \"aws_cloudwatch_log_group\" \"audit\" {{\n  count             = 3\n  name              = \"/deployflow/x/audit-${{{suffix}}}\"\n  retention_in_days = 1\n}}\n"
+            "resource \"aws_cloudwatch_log_group\" \"audit\" {{\n  count             = 3\n  name              = \"/deployflow/x/audit-${{{suffix}}}\"\n  retention_in_days = 365\n}}\n"
         )
     };
     assert_each_refused(vec![
@@ -60,7 +60,7 @@ fn parameters_named_by_an_attribute_or_waited_for_pass() {
     let passing = [
         "output \"parameter_arns\" {\n  value = [for p in aws_ssm_parameter.env : p.arn]\n}\n",
         "output \"parameter_names\" {\n  value = [for name, p in aws_ssm_parameter.env : name]\n}\n",
-        "resource \"aws_cloudwatch_log_group\" \"after\" {\n  name              = \"/deployflow/x/after\"\n  retention_in_days = 1\n  depends_on        = [aws_ssm_parameter.env]\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"after\" {\n  name              = \"/deployflow/x/after\"\n  retention_in_days = 365\n  depends_on        = [aws_ssm_parameter.env]\n}\n",
         "variable \"retention\" {\n  default = 7\n  validation {\n    condition     = var.retention > 0\n    error_message = \"retention must be positive\"\n  }\n}\n",
     ];
     for extra in passing {

@@ -179,6 +179,11 @@ fn settings_the_templates_pin_are_refused_at_other_values() {
             "resource \"aws_lambda_permission\" \"x\" {{\n  statement_id  = \"x\"\n  action        = \"lambda:InvokeFunction\"\n  function_name = aws_lambda_function.app.function_name\n  principal     = \"{principal}\"\n}}\n"
         )
     };
+    let retention = |days: &str| {
+        format!(
+            "resource \"aws_cloudwatch_log_group\" \"x\" {{\n  name              = \"/deployflow/x\"\n  retention_in_days = {days}\n}}\n"
+        )
+    };
     let launch = |kind: &str| {
         format!(
             "resource \"aws_ecs_service\" \"x\" {{\n  name            = \"x\"\n  cluster         = aws_ecs_cluster.main.id\n  task_definition = aws_ecs_task_definition.app.arn\n  launch_type     = \"{kind}\"\n}}\n"
@@ -238,6 +243,20 @@ fn settings_the_templates_pin_are_refused_at_other_values() {
             permission("apigateway.amazonaws.com"),
             &serverless,
             Rule::IamPrincipal,
+        ),
+        (
+            "audit logs kept a day",
+            retention("365"),
+            retention("1"),
+            &vm,
+            Rule::SizeNotBounded,
+        ),
+        (
+            "logs kept for ever",
+            retention("365"),
+            retention("0"),
+            &vm,
+            Rule::SizeNotBounded,
         ),
         (
             "a service on EC2 instances",
