@@ -1853,6 +1853,11 @@ resource "kubernetes_deployment_v1" "app" {{
         container {{
           name  = "app"
           image = "${{aws_ecr_repository.app.repository_url}}:1"
+          security_context {{
+            capabilities {{
+              drop = ["ALL"]
+            }}
+          }}
 {container}
         }}
       }}

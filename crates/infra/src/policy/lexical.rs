@@ -185,8 +185,10 @@ fn heredoc_markers(line: &str) -> impl Iterator<Item = &str> {
         let rest = &line[at + 2..];
         let rest = rest.strip_prefix('-').unwrap_or(rest);
         let first = rest.chars().next()?;
-        // Both parsers take any Unicode letter for an identifier's first.
-        if !(first.is_alphabetic() || first == '_') {
+        // Both parsers take Unicode's identifier characters, which Rust's
+        // `is_alphabetic` does not all know (`℘`, `℮`): any character
+        // beyond ASCII counts.
+        if !(first.is_alphabetic() || first == '_' || !first.is_ascii()) || first.is_whitespace() {
             return None;
         }
         let end = rest
@@ -197,7 +199,7 @@ fn heredoc_markers(line: &str) -> impl Iterator<Item = &str> {
 }
 
 fn continues_identifier(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '-'
+    c.is_alphanumeric() || c == '_' || c == '-' || !(c.is_ascii() || c.is_whitespace())
 }
 
 /// A heredoc marker that is not plain ASCII: a reader cannot tell `ΕOT`
@@ -240,6 +242,15 @@ mod tests {
         assert_eq!(ambiguous_heredoc_end(unicode), Some((4, "éOT".to_owned())));
         assert_eq!(non_ascii_marker(unicode), Some((2, "éOT".to_owned())));
         assert_eq!(non_ascii_marker("x = <<-EOT\nEOT\n"), None);
+        // Identifier characters Rust does not call alphabetic.
+        assert_eq!(
+            non_ascii_marker("a = <<℘OT\nx\n℘OT\n"),
+            Some((1, "℘OT".to_owned()))
+        );
+        assert_eq!(
+            non_ascii_marker("a = <<-℮OT\nx\n℮OT\n"),
+            Some((1, "℮OT".to_owned()))
+        );
     }
 
     #[test]

@@ -128,6 +128,20 @@ impl Gate<'_> {
         }
     }
 
+    /// A container's `security_context.capabilities.drop` holds "ALL".
+    fn drops_all(&self, container: &Body) -> bool {
+        container
+            .blocks()
+            .filter(|b| b.identifier() == "security_context")
+            .flat_map(|b| b.body().blocks())
+            .filter(|b| b.identifier() == "capabilities")
+            .filter_map(|b| attr(b.body(), "drop"))
+            .any(|drop| {
+                matches!(self.resolve(drop), Expression::Array(items)
+                    if items.iter().any(|i| super::expr::as_str(self.resolve(i)).as_deref() == Some("ALL")))
+            })
+    }
+
     /// Walks every nested block of a workload for settings that leave the
     /// container's sandbox.
     fn sandboxed(&mut self, address: &str, body: &Body, path: &str) {
@@ -162,6 +176,12 @@ impl Gate<'_> {
         }
         for block in body.blocks() {
             let name = block.identifier();
+            if matches!(name, "container" | "init_container") && !self.drops_all(block.body()) {
+                self.violation(
+                    Rule::PodPrivilege,
+                    format!("{address}: every {path}{name} sets security_context {{ capabilities {{ drop = [\"ALL\"] }} }}: the runtime's defaults (NET_RAW, SETUID, CHOWN…) are more than an app needs."),
+                );
+            }
             if name == "volume" {
                 for source in block.body().blocks().map(|b| b.identifier()) {
                     if !VOLUME_SOURCES.contains(&source) {

