@@ -541,6 +541,12 @@ fn django_hosts_fixed_to_this_machine_are_pointed_out() {
         "{:?}",
         a.notes
     );
+    let a = project("INSTALLED_APPS = []\nALLOWED_HOSTS = []\n");
+    assert!(
+        a.notes.iter().any(|n| n.contains("ALLOWED_HOSTS to []")),
+        "the new project's default answers localhost alone: {:?}",
+        a.notes
+    );
     let a = project("INSTALLED_APPS = []\nALLOWED_HOSTS = ['*']\n");
     assert!(!a.notes.iter().any(|n| n.contains("ALLOWED_HOSTS")));
 }

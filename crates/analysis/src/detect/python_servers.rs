@@ -59,8 +59,8 @@ pub(crate) fn django(view: &AppView<'_>, deps: &[Dep], language_at: &Spot) -> Op
     Some(d)
 }
 
-/// `ALLOWED_HOSTS = ["localhost", "127.0.0.1"]`: a literal list of this
-/// machine's names only, with no `*` and no environment read.
+/// `ALLOWED_HOSTS = ["localhost", "127.0.0.1"]`, or `[]`: a literal list of
+/// this machine's names only, with no `*` and no environment read.
 fn fixed_local_hosts(view: &AppView<'_>) -> Option<String> {
     let hit = view.find(
         PY,
@@ -73,7 +73,8 @@ fn fixed_local_hosts(view: &AppView<'_>) -> Option<String> {
         .filter_map(|c| c.get(1).map(|m| m.as_str()))
         .collect();
     let local = |h: &&str| matches!(*h, "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]" | "::1");
-    (!hosts.is_empty() && hosts.iter().all(local)).then(|| list.to_owned())
+    // `[]`, the new project's default, is localhost alone (with DEBUG on).
+    hosts.iter().all(local).then(|| list.to_owned())
 }
 
 /// Fills in port, address and start command for a framework found in code.
