@@ -183,6 +183,10 @@ pub(crate) fn scan(view: &AppView<'_>) -> Vec<StoreUse> {
                 continue;
             }
             for hit in hits(file, rule.pattern) {
+                // A module another one needs, not the app's own choice.
+                if name == "go.mod" && hit.quote().contains("// indirect") {
+                    continue;
+                }
                 let Some(kind) = KINDS
                     .iter()
                     .find(|(group, _)| hit.caps.name(group).is_some())
@@ -247,7 +251,7 @@ mod tests {
         assert_eq!(
             kinds(&[(
                 "go.mod",
-                "module x\n\nrequire (\n\tgithub.com/jackc/pgx/v5 v5.5.0\n\tgithub.com/redis/go-redis/v9 v9.0.0\n)\n"
+                "module x\n\nrequire (\n\tgithub.com/jackc/pgx/v5 v5.5.0\n\tgithub.com/redis/go-redis/v9 v9.0.0\n\tgo.mongodb.org/mongo-driver v1.14.0 // indirect\n)\n"
             )]),
             [
                 ("postgres", "go.mod:4".to_owned()),
