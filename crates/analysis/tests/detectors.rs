@@ -1257,3 +1257,19 @@ fn a_config_ru_is_served_by_puma_when_the_gemfile_has_it() {
         Some("bundle exec rackup -o 0.0.0.0 -p 9292")
     );
 }
+
+#[test]
+fn hapi_before_its_scope_is_hapi() {
+    let a = run(&[
+        ("package.json", r#"{"dependencies":{"hapi":"^17.5.2"}}"#),
+        (
+            "server.js",
+            "const Hapi = require('hapi');\nconst server = Hapi.server({ port: process.env.PORT || 3000 });\nserver.start();\n",
+        ),
+    ]);
+    assert_eq!(
+        (a.http, a.framework.as_deref()),
+        (true, Some("hapi")),
+        "{a:#?}"
+    );
+}

@@ -17,6 +17,8 @@ const SERVER_FRAMEWORKS: &[(&str, &str)] = &[
     ("fastify", "fastify"),
     ("koa", "koa"),
     ("@hapi/hapi", "hapi"),
+    // hapi before it moved to its scope (v17 and older).
+    ("hapi", "hapi"),
     ("restify", "restify"),
     ("polka", "polka"),
     ("@hono/node-server", "hono"),
@@ -95,6 +97,7 @@ fn import_re(dep: &str) -> &'static regex::Regex {
         "fastify" => re!(r#"(?:require\(\s*|from\s+)["']fastify["']"#),
         "koa" => re!(r#"(?:require\(\s*|from\s+)["']koa["']"#),
         "@hapi/hapi" => re!(r#"(?:require\(\s*|from\s+)["']@hapi/hapi["']"#),
+        "hapi" => re!(r#"(?:require\(\s*|from\s+)["']hapi["']"#),
         "@nestjs/core" => re!(r"\bNestFactory\.create\b"),
         _ => re!(r#"(?:require\(\s*|from\s+)["'](?:restify|polka|@hono/node-server|h3)["']"#),
     }
