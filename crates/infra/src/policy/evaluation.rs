@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use hcl::expr::{Expression, FuncCall, TraversalOperator};
+use hcl::template::{Element, Template};
 
 use super::Rule;
 use super::expr::{as_int, as_str, walk};
@@ -32,6 +33,10 @@ const TERRAFORM_NAMES: &[&str] = &[
 const MAX_RANGE: i64 = 256;
 /// `for` expressions inside one another, at most.
 const MAX_FOR_DEPTH: usize = 2;
+/// The most text, in bytes, a value may grow to: a megabyte is more than
+/// any setting, policy or boot script of a deployment.
+const MAX_WEIGHT: u128 = 1_000_000;
+
 /// The widest padding `indent()` or a `format()` verb may ask for.
 const MAX_WIDTH: i64 = 999;
 
@@ -54,6 +59,12 @@ impl Gate<'_> {
             }
             _ => {}
         });
+        if self.weight(expr, &mut HashMap::new()) > MAX_WEIGHT {
+            problems.push((
+                Rule::SizeNotBounded,
+                format!("the value may grow past {MAX_WEIGHT} bytes: its locals copy each other, or replace(), join(), formatlist() or a `for` multiply them; Terraform would build it all on the worker."),
+            ));
+        }
         if self.for_depth(expr, &mut HashMap::new()) > MAX_FOR_DEPTH {
             problems.push((
                 Rule::SizeNotBounded,
@@ -158,6 +169,95 @@ fn narrow_verbs(spec: &str) -> bool {
 }
 
 impl Gate<'_> {
+    /// How big, in bytes, the value of `expr` may grow, locals followed:
+    /// a sum where an expression puts values together, a product where one
+    /// repeats a value for each piece of another's (`replace(s, "a", s)`,
+    /// `join(s, list)`, a `for` over a list). Each local is weighed once
+    /// (`known`).
+    fn weight(&self, expr: &Expression, known: &mut HashMap<String, u128>) -> u128 {
+        let sum = |gate: &Self,
+                   items: &mut dyn Iterator<Item = &Expression>,
+                   known: &mut HashMap<String, u128>| {
+            items.fold(1u128, |total, e| {
+                total.saturating_add(gate.weight(e, known))
+            })
+        };
+        match expr {
+            Expression::Traversal(t) => {
+                if let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name))) =
+                    (&t.expr, t.operators.first())
+                    && root.as_str() == "local"
+                {
+                    let value = self.resolve(expr);
+                    if std::ptr::eq(value, expr) {
+                        return 1;
+                    }
+                    if let Some(weight) = known.get(name.as_str()) {
+                        return *weight;
+                    }
+                    // A cycle weighs too much; Terraform refuses it anyway.
+                    known.insert(name.to_string(), u128::MAX / 4);
+                    let weight = self.weight(value, known);
+                    known.insert(name.to_string(), weight);
+                    return weight;
+                }
+                1
+            }
+            Expression::String(text) => text.len().max(1) as u128,
+            Expression::Parenthesis(inner) => self.weight(inner, known),
+            Expression::Array(items) => sum(self, &mut items.iter(), known),
+            Expression::Object(object) => sum(self, &mut object.values(), known),
+            Expression::TemplateExpr(template) => match Template::from_expr(template) {
+                Ok(parsed) => {
+                    let parts: Vec<Expression> = parsed
+                        .elements()
+                        .iter()
+                        .map(|e| match e {
+                            Element::Interpolation(i) => i.expr.clone(),
+                            Element::Literal(text) => Expression::String(text.clone()),
+                            Element::Directive(_) => Expression::Null,
+                        })
+                        .collect();
+                    sum(self, &mut parts.iter(), known)
+                }
+                Err(_) => 1,
+            },
+            Expression::Conditional(c) => self
+                .weight(&c.true_expr, known)
+                .max(self.weight(&c.false_expr, known)),
+            Expression::ForExpr(f) => {
+                let each = [Some(&f.value_expr), f.key_expr.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .fold(1u128, |total, e| {
+                        total.saturating_add(self.weight(e, known))
+                    });
+                self.weight(&f.collection_expr, known).saturating_mul(each)
+            }
+            Expression::FuncCall(call) => {
+                let args: Vec<u128> = call.args.iter().map(|a| self.weight(a, known)).collect();
+                let total = args.iter().fold(1u128, |t, w| t.saturating_add(*w));
+                let arg = |i: usize| args.get(i).copied().unwrap_or(1).max(1);
+                match call.name.name.as_str() {
+                    // The replacement once for each character of the text.
+                    "replace" => arg(0).saturating_mul(arg(2)),
+                    // The separator once for each element.
+                    "join" => arg(0).saturating_mul(total),
+                    // The format once for each element of the lists.
+                    "formatlist" => arg(0).saturating_mul(total),
+                    _ => total,
+                }
+            }
+            Expression::Operation(op) => match op.as_ref() {
+                hcl::expr::Operation::Unary(u) => self.weight(&u.expr, known),
+                hcl::expr::Operation::Binary(b) => self
+                    .weight(&b.lhs_expr, known)
+                    .saturating_add(self.weight(&b.rhs_expr, known)),
+            },
+            _ => 1,
+        }
+    }
+
     /// How deep `for` expressions are nested in `expr`, counting those of
     /// the locals it reads: `[for c in local.grid : …]` over a `grid` of
     /// two `for`s is three deep. `known` holds each local's depth once

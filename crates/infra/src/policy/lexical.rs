@@ -19,7 +19,13 @@ impl Gate<'_> {
     /// Whether `text` holds only characters both parsers read alike;
     /// reports the first one that is not.
     pub(super) fn characters(&mut self, text: &str) -> bool {
-        let Some((index, found)) = text.char_indices().find(|(_, c)| is_ambiguous(*c)) else {
+        // A carriage return ends a line only before a newline: alone, one
+        // parser may end a line (a heredoc) where the other reads on.
+        let lone_return = |index: usize, c: char| c == '\r' && !text[index + 1..].starts_with('\n');
+        let Some((index, found)) = text
+            .char_indices()
+            .find(|(index, c)| is_ambiguous(*c) || lone_return(*index, *c))
+        else {
             return true;
         };
         let line = text[..index].matches('\n').count() + 1;

@@ -11,6 +11,9 @@ use hcl::{Block, Body};
 use super::expr::{as_str, attr, computed_str, key_text, labels};
 use super::{Policy, Rule, Violation, WHOLE_CONFIGURATION};
 
+/// The most literal text the gate builds of one name's start.
+const MAX_LITERAL_PREFIX: usize = 1024;
+
 /// Provider arguments that hold secrets.
 const CREDENTIAL_ARGS: &[&str] = &[
     "access_key",
@@ -202,6 +205,11 @@ impl<'p> Gate<'p> {
                     }
                 }
                 _ => return (prefix, false),
+            }
+            // A name's start is short; locals that copy each other ten
+            // times over would make the gate build gigabytes.
+            if prefix.len() > MAX_LITERAL_PREFIX {
+                return (prefix, false);
             }
         }
         (prefix, true)

@@ -91,6 +91,28 @@ fn the_twenty_seventh_round_of_attacks_is_refused() {
     ]);
 }
 
+/// A twenty-eighth round: values that grow without a `for`, by
+/// `replace()` of a text with itself, chained, and a carriage return alone
+/// ending a heredoc line for one parser only.
+#[test]
+fn the_twenty_eighth_round_of_attacks_is_refused() {
+    let vm = vm_policy();
+    assert_each_refused(vec![
+        (
+            "replace() of a text with itself, chained",
+            "locals {\n  s0 = \"aaaaaaaaaa\"\n  s1 = replace(local.s0, \"a\", local.s0)\n  s2 = replace(local.s1, \"a\", local.s1)\n  s3 = replace(local.s2, \"a\", local.s2)\n  s4 = replace(local.s3, \"a\", local.s3)\n  s5 = replace(local.s4, \"a\", local.s4)\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a carriage return alone before a heredoc's marker",
+            "locals {\n  banner = <<EOT\nx\n\rEOT\n}\n".to_owned(),
+            &[Rule::Character],
+            &vm,
+        ),
+    ]);
+}
+
 /// Bounded forms of the same pass: a small range, two nested fors, a
 /// narrow format, a for variable of its own name.
 #[test]
