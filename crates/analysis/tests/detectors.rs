@@ -1273,3 +1273,84 @@ fn hapi_before_its_scope_is_hapi() {
         "{a:#?}"
     );
 }
+
+const SERVER_SENDING_CLIENT_BUILD: &str = "const express = require('express');\nconst path = require('path');\nconst app = express();\napp.use(express.static(path.join(__dirname, 'client', 'build')));\napp.get('*', (req, res) => res.sendFile(path.join(__dirname, 'client/build/index.html')));\napp.listen(process.env.PORT || 5000);\n";
+
+#[test]
+fn a_frontend_the_server_sends_is_built_by_the_image() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        ("server.js", SERVER_SENDING_CLIENT_BUILD),
+        (
+            "client/package.json",
+            r#"{"scripts":{"start":"react-scripts start","build":"react-scripts build"},"dependencies":{"react":"18","react-scripts":"5"}}"#,
+        ),
+        ("client/package-lock.json", "{}"),
+        ("client/src/index.js", "import React from 'react';\n"),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("express"));
+    assert_eq!(
+        a.build_command.as_deref(),
+        Some("npm --prefix client ci && npm --prefix client run build")
+    );
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("server.js:4") && n.contains("client/")),
+        "{:#?}",
+        a.notes
+    );
+}
+
+#[test]
+fn a_root_script_that_builds_the_frontend_is_the_build() {
+    let heroku = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js","heroku-postbuild":"NPM_CONFIG_PRODUCTION=false npm install --prefix client && npm run build --prefix client"},"dependencies":{"express":"4"}}"#,
+        ),
+        ("server.js", SERVER_SENDING_CLIENT_BUILD),
+        (
+            "client/package.json",
+            r#"{"scripts":{"build":"react-scripts build"},"dependencies":{"react-scripts":"5"}}"#,
+        ),
+    ]);
+    assert_eq!(
+        heroku.build_command.as_deref(),
+        Some("npm run heroku-postbuild")
+    );
+    let own = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js","client-build":"cd client && npm i && npm run build"},"dependencies":{"express":"4"}}"#,
+        ),
+        ("server.js", SERVER_SENDING_CLIENT_BUILD),
+        (
+            "client/package.json",
+            r#"{"scripts":{"build":"react-scripts build"},"dependencies":{"react-scripts":"5"}}"#,
+        ),
+    ]);
+    assert_eq!(own.build_command.as_deref(), Some("npm run client-build"));
+}
+
+#[test]
+fn a_folder_the_server_does_not_send_is_not_built() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        (
+            "server.js",
+            "const express = require('express');\nconst app = express();\napp.use(express.static('public'));\napp.listen(process.env.PORT || 5000);\n",
+        ),
+        (
+            "docs/package.json",
+            r#"{"scripts":{"build":"vuepress build"},"devDependencies":{"vuepress":"1"}}"#,
+        ),
+    ]);
+    assert_eq!(a.build_command, None);
+}

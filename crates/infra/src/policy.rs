@@ -323,6 +323,7 @@ pub fn check(files: &BTreeMap<String, String>, policy: &Policy) -> PolicyReport 
     for (name, text) in files {
         gate.remember_values(name, text);
     }
+    gate.bounded_expansion();
     for (name, text) in files {
         gate.file(name, text);
     }

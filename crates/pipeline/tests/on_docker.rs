@@ -368,6 +368,38 @@ async fn an_express_app_answers() {
     assert_answered(&outcome, "/");
 }
 
+/// The server sends the frontend `client/` builds, and nothing at the
+/// root builds it: unbuilt, `/` is a 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frontend_the_server_sends_is_built_in_the_image() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            (
+                "package.json",
+                r#"{"name":"shop","version":"1.0.0","scripts":{"start":"node server.js"},"dependencies":{"express":"4.21.2"}}"#,
+            ),
+            (
+                "server.js",
+                "const express = require('express');\nconst path = require('path');\nconst app = express();\napp.use(express.static(path.join(__dirname, 'client', 'build')));\napp.get('*', (req, res) => res.sendFile(path.join(__dirname, 'client', 'build', 'index.html')));\napp.listen(process.env.PORT || 5000);\n",
+            ),
+            (
+                "client/package.json",
+                r#"{"name":"client","private":true,"scripts":{"build":"node build.js"}}"#,
+            ),
+            (
+                "client/build.js",
+                "const fs = require('fs');\nfs.mkdirSync('build', { recursive: true });\nfs.writeFileSync('build/index.html', '<h1>shop</h1>');\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_static_site_is_served_by_nginx() {
     let Some(docker) = docker_engine::engine_with(&[NGINX]) else {

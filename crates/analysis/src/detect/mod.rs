@@ -33,6 +33,7 @@ mod routes;
 mod ruby;
 mod rust_lang;
 mod scan;
+mod served_frontend;
 mod value;
 mod view;
 mod yaml;

@@ -73,7 +73,7 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         return Some(non_server(&pkg, &new));
     };
     if d.kind.serves_http() {
-        start_and_build(&pkg, &mut d, manager);
+        start_and_build(view, &pkg, &mut d, manager);
         d.scripts = pkg.scripts.clone();
     }
     Some(d)
@@ -221,7 +221,7 @@ fn plain_server(view: &AppView<'_>, d: &mut Detection, pkg: Option<&PackageJson<
 }
 
 /// The package's start and build scripts, when it has them.
-fn start_and_build(pkg: &PackageJson<'_>, d: &mut Detection, manager: &str) {
+fn start_and_build(view: &AppView<'_>, pkg: &PackageJson<'_>, d: &mut Detection, manager: &str) {
     if d.start.is_none()
         && d.kind == Kind::Server
         && let Some(script) = pkg.script("start")
@@ -229,8 +229,24 @@ fn start_and_build(pkg: &PackageJson<'_>, d: &mut Detection, manager: &str) {
         let at = pkg.spot("start", format!("scripts.start: {script}"));
         d.start = Some(Found::new(run_script(manager, "start"), at));
     }
-    if d.build.is_none() && pkg.script("build").is_some() {
+    if d.build.is_some() {
+        return;
+    }
+    if pkg.script("build").is_some() {
         d.build = Some(run_script(manager, "build"));
+    } else if pkg.script("heroku-postbuild").is_some() {
+        // Where a Heroku-ready server builds its frontend.
+        d.build = Some(run_script(manager, "heroku-postbuild"));
+        d.notes.push(
+            "the build runs the `heroku-postbuild` script, where this app builds what it serves"
+                .to_owned(),
+        );
+    } else if let Some(frontend) = super::served_frontend::served_frontend(view, pkg, manager) {
+        d.notes.push(format!(
+            "{}: the image builds it (`{}`), which nothing else would",
+            frontend.reason, frontend.command
+        ));
+        d.build = Some(frontend.command);
     }
 }
 

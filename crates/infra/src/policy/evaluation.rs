@@ -40,6 +40,12 @@ const MAX_WEIGHT: u128 = 1_000_000;
 /// The widest padding `indent()` or a `format()` verb may ask for.
 const MAX_WIDTH: i64 = 999;
 
+/// The most expression nodes a local or default may stand for with every
+/// local it reads written out in its place. The templates' largest is a few
+/// hundred; ten locals each reading the one before ten times are ten
+/// billion, and every check that follows locals would walk them all.
+const MAX_EXPANSION: usize = 50_000;
+
 impl Gate<'_> {
     /// The names an expression binds, and the work it asks for.
     pub(super) fn evaluation(&mut self, expr: &Expression) {
@@ -74,6 +80,60 @@ impl Gate<'_> {
         for (rule, message) in problems {
             self.violation(rule, message);
         }
+    }
+
+    /// Each local and default written out, locals in place of their
+    /// references, stays small; when one does not, the configuration is
+    /// refused and locals are no longer followed (see [`MAX_EXPANSION`]).
+    pub(super) fn bounded_expansion(&mut self) {
+        let mut known = HashMap::new();
+        let too_large = self
+            .named_values()
+            .keys()
+            .find(|key| self.expansion(key, &mut known) > MAX_EXPANSION)
+            .cloned();
+        if let Some(key) = too_large {
+            let name = key.replace('\0', " ").trim().to_owned();
+            self.file = super::WHOLE_CONFIGURATION.to_owned();
+            self.line = None;
+            self.violation(
+                Rule::SizeNotBounded,
+                format!("{name} stands for more than {MAX_EXPANSION} expressions once the locals it reads are written out (locals reading each other many times, or in a cycle); write the value out."),
+            );
+            self.forget_values();
+        }
+    }
+
+    /// How many expression nodes the value remembered as `key` stands for,
+    /// each local it reads counted with its own expansion; `known` holds
+    /// each once found. A local met again while measured is a cycle, which
+    /// Terraform refuses: it counts as too large.
+    fn expansion(&self, key: &str, known: &mut HashMap<String, usize>) -> usize {
+        if let Some(size) = known.get(key) {
+            return *size;
+        }
+        let Some(value) = self.named_values().get(key) else {
+            return 1;
+        };
+        known.insert(key.to_owned(), usize::MAX / 2);
+        let dir = key.split('\0').next().unwrap_or_default();
+        let mut size = 0usize;
+        let mut references = Vec::new();
+        walk(value, &mut |e| {
+            size += 1;
+            if let Expression::Traversal(t) = e
+                && let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name))) =
+                    (&t.expr, t.operators.first())
+                && matches!(root.as_str(), "local" | "var")
+            {
+                references.push(format!("{dir}\0{}.{name}", root.as_str()));
+            }
+        });
+        for reference in references {
+            size = size.saturating_add(self.expansion(&reference, known));
+        }
+        known.insert(key.to_owned(), size);
+        size
     }
 
     /// A `dynamic` block's iterator (its label, or `iterator = NAME`).

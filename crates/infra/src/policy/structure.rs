@@ -136,6 +136,19 @@ impl<'p> Gate<'p> {
         }
     }
 
+    /// Every `local.NAME` and remembered `var.NAME` default, keyed by the
+    /// module's directory and the name (`modules/web\0local.NAME`).
+    pub(super) fn named_values(&self) -> &BTreeMap<String, Expression> {
+        &self.values
+    }
+
+    /// Stops following locals and defaults: once their expansion is
+    /// refused, every check that follows them would take as long as
+    /// writing it all out.
+    pub(super) fn forget_values(&mut self) {
+        self.values.clear();
+    }
+
     /// The `assume_role_policy` of `aws_iam_role.NAME`.
     pub(super) fn role_trust(&self, name: &str) -> Option<&Expression> {
         self.role_trust.get(name)

@@ -105,12 +105,31 @@ fn the_twenty_eighth_round_of_attacks_is_refused() {
             &vm,
         ),
         (
+            "ten locals each reading the one before ten times, used as a name",
+            copies_of_copies(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
             "a carriage return alone before a heredoc's marker",
             "locals {\n  banner = <<EOT\nx\n\rEOT\n}\n".to_owned(),
             &[Rule::Character],
             &vm,
         ),
     ]);
+}
+
+/// `l1` reads `l0` ten times, `l2` reads `l1` ten times, … : written out,
+/// `l9` is ten billion references, and a check that follows locals one
+/// reference at a time would not finish.
+fn copies_of_copies() -> String {
+    let mut locals = String::from("locals {\n  l0 = \"a\"\n");
+    for level in 1..10 {
+        let previous = format!("${{local.l{}}}", level - 1);
+        locals.push_str(&format!("  l{level} = \"{}\"\n", previous.repeat(10)));
+    }
+    locals.push_str("}\n\nresource \"aws_ssm_parameter\" \"named\" {\n  name  = \"/deployflow/x/env/${local.l9}\"\n  type  = \"SecureString\"\n  value = local.l9\n}\n");
+    locals
 }
 
 /// Bounded forms of the same pass: a small range, two nested fors, a
