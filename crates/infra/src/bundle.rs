@@ -37,6 +37,7 @@ mod sql_dump;
 mod start;
 mod stores;
 mod validate;
+mod windows_mounts;
 mod wrapper;
 mod yaml;
 

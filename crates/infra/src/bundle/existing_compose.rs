@@ -8,6 +8,7 @@ use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
 use super::own_store_wiring::{check_readiness, migrate_first, wire_own_mongo, wire_own_stores};
 use super::own_stores::{self, OwnStore};
+use super::windows_mounts;
 use super::yaml::{s, scalar_text};
 use super::{Adjustment, AdjustmentKind, HOST_PORT};
 use crate::choose::{BackingService, NotProvisioned};
@@ -113,11 +114,15 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         adjustments.push(note(k, r))
     });
     let mut wired = Vec::new();
+    let mut named_volumes = Vec::new();
     for (other, service) in services.iter_mut() {
         let other = scalar_text(other);
         let Some(service) = service.as_mapping_mut() else {
             continue;
         };
+        named_volumes.extend(windows_mounts::replace(service, &other, &mut |r| {
+            adjustments.push(note(AdjustmentKind::Rewritten, r))
+        }));
         if other == name {
             let had_command = service.contains_key("command");
             adjust_app_service(service, &name, target, &own, &mongo, &mut |k, r| {
@@ -151,6 +156,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             adjustments.push(note(k, r))
         });
     }
+    declare_volumes(&mut document, &named_volumes);
     drop_version_without_conditions(&mut document, &name, &mut |k, r| {
         adjustments.push(note(k, r))
     });
@@ -163,6 +169,26 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             .into_iter()
             .map(|(store, _)| store.clone())
             .collect(),
+    }
+}
+
+/// Adds `names` to the file's top-level `volumes`, made if need be.
+fn declare_volumes(document: &mut Value, names: &[String]) {
+    let Some(root) = document.as_mapping_mut() else {
+        return;
+    };
+    if names.is_empty() {
+        return;
+    }
+    if !matches!(root.get("volumes"), Some(Value::Mapping(_))) {
+        root.insert(s("volumes"), Value::Mapping(Mapping::new()));
+    }
+    if let Some(Value::Mapping(volumes)) = root.get_mut("volumes") {
+        for name in names {
+            if !volumes.contains_key(name.as_str()) {
+                volumes.insert(s(name.clone()), Value::Mapping(Mapping::new()));
+            }
+        }
     }
 }
 

@@ -266,6 +266,47 @@ fn a_mount_of_the_repository_over_the_apps_code_is_dropped() {
     ));
 }
 
+/// Folders of its author's Windows machine: Compose on Linux refuses the
+/// file, so they become named volumes at the same places.
+#[test]
+fn a_mount_of_a_windows_folder_becomes_a_named_volume() {
+    let analysis = with(
+        app("node", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    volumes:\n      - 'C:\\Users\\me\\uploads:/usr/src/app/uploads:rw'\n  mongo:\n    image: mongo:7\n    volumes:\n      - D:/mongo/data:/data/db\n      - type: bind\n        source: D:/mongo/config\n        target: /data/configdb\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM node:22\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
+        ),
+        ("server.js", ""),
+        ("package.json", "{}"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let doc = yaml(&bundle.files[&bundle.compose_file]);
+    assert_eq!(
+        strings(&doc["services"]["web"]["volumes"]),
+        ["web-data:/usr/src/app/uploads:rw"]
+    );
+    let mongo = &doc["services"]["mongo"]["volumes"];
+    assert_eq!(mongo[0].as_str(), Some("mongo-data:/data/db"));
+    assert_eq!(mongo[1]["type"].as_str(), Some("volume"));
+    assert_eq!(mongo[1]["source"].as_str(), Some("mongo-data-1"));
+    for name in ["web-data", "mongo-data", "mongo-data-1"] {
+        assert!(doc["volumes"][name].is_mapping(), "{name} is declared");
+    }
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "a folder of a Windows machine"
+    ));
+}
+
 #[test]
 fn a_runtime_image_that_gets_its_code_through_a_mount_keeps_it() {
     let analysis = with(
