@@ -182,18 +182,27 @@ pub(crate) fn scan(view: &AppView<'_>) -> Vec<StoreUse> {
             if !applies {
                 continue;
             }
+            let dev_only = if name == "package.json" {
+                dev_only_packages(file.content.as_deref())
+            } else {
+                Vec::new()
+            };
             for hit in hits(file, rule.pattern) {
                 // A module another one needs, not the app's own choice.
                 if name == "go.mod" && hit.quote().contains("// indirect") {
                     continue;
                 }
-                let Some(kind) = KINDS
+                let Some((kind, package)) = KINDS
                     .iter()
-                    .find(|(group, _)| hit.caps.name(group).is_some())
-                    .map(|(_, kind)| *kind)
+                    .find_map(|(group, kind)| hit.caps.name(group).map(|m| (*kind, m.as_str())))
                 else {
                     continue;
                 };
+                // A test's database (a driver the test suite needs), not
+                // one the app runs with: production installs leave it out.
+                if dev_only.iter().any(|dev| dev == package) {
+                    continue;
+                }
                 if found.iter().any(|f| f.kind == kind) {
                     continue;
                 }
@@ -206,6 +215,27 @@ pub(crate) fn scan(view: &AppView<'_>) -> Vec<StoreUse> {
     }
     found.sort_by_key(|f| KINDS.iter().position(|(_, k)| *k == f.kind));
     found
+}
+
+/// The packages a package.json lists in `devDependencies` alone.
+fn dev_only_packages(text: Option<&str>) -> Vec<String> {
+    let Some(json) = text.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()) else {
+        return Vec::new();
+    };
+    let names = |key: &str| -> Vec<String> {
+        json.get(key)
+            .and_then(serde_json::Value::as_object)
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let runtime: Vec<String> = ["dependencies", "peerDependencies", "optionalDependencies"]
+        .iter()
+        .flat_map(|key| names(key))
+        .collect();
+    names("devDependencies")
+        .into_iter()
+        .filter(|name| !runtime.contains(name))
+        .collect()
 }
 
 #[cfg(test)]
@@ -271,6 +301,17 @@ mod tests {
                 "[project]\ndependencies = [\"fastapi\", \"motor>=3\"]\n"
             )]),
             [("mongodb", "pyproject.toml:2".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_driver_in_dev_dependencies_alone_is_the_tests_store() {
+        assert_eq!(
+            kinds(&[(
+                "package.json",
+                "{\n  \"dependencies\": {\"express\": \"^4\", \"ioredis\": \"^5\"},\n  \"devDependencies\": {\"pg\": \"^8\", \"mongodb\": \"^6\"}\n}\n"
+            )]),
+            [("redis", "package.json:2".to_owned())]
         );
     }
 

@@ -116,6 +116,7 @@ fn spec(inputs: &ComposeInputs, compose_dir: &str, with_stores: bool) -> (AppSer
         build_args: build_env::build_args(&env, &image.build_args),
         env,
         command: image.command.clone(),
+        starts_nothing: image.starts_nothing,
         healthcheck: inputs.healthcheck.clone(),
         stores: services.provisioned.clone(),
         migration: inputs.migration.clone().filter(|_| with_stores),
@@ -293,12 +294,15 @@ fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Plac
         );
     }
     if let Some(command) = &spec.command {
+        let kind = if spec.starts_nothing {
+            AdjustmentKind::Rewritten
+        } else {
+            AdjustmentKind::BindFix
+        };
         out.note(
-            AdjustmentKind::BindFix,
+            kind,
             path,
-            format!(
-                "The service runs `{command}`, which listens on all interfaces instead of loopback."
-            ),
+            super::compose::command_reason(command, spec.starts_nothing),
         );
     }
     if spec.healthcheck.is_some() {

@@ -6,6 +6,7 @@ mod compiled;
 mod django_static;
 mod dotnet;
 mod java;
+mod jdk;
 mod node;
 mod node_start;
 mod node_workspace;

@@ -570,13 +570,24 @@ fn adjust_app_service(
         .cloned()
         .collect();
     merge_environment(service, name, &env, note);
-    if let Some(command) = &spec.command {
+    // A service with a command of its own starts the app already, unless
+    // that command is what listens on loopback.
+    let own_command = spec.starts_nothing && service.contains_key("command");
+    if let Some(command) = spec.command.as_ref().filter(|_| !own_command) {
         service.insert(s("command"), compose::command_value(command));
+        let kind = if spec.starts_nothing {
+            AdjustmentKind::Rewritten
+        } else {
+            AdjustmentKind::BindFix
+        };
+        let reason = if spec.starts_nothing {
+            "its Dockerfile sets no CMD and its base image starts no app"
+        } else {
+            "which listens on all interfaces instead of loopback"
+        };
         note(
-            AdjustmentKind::BindFix,
-            format!(
-                "Service `{name}` runs `{command}`, which listens on all interfaces instead of loopback."
-            ),
+            kind,
+            format!("Service `{name}` runs `{command}`, {reason}."),
         );
     }
     let restarts = service
@@ -635,8 +646,18 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: 
             }
             _ => return true,
         };
-        let repository_path =
-            (source == "." || source.starts_with("./")) && inside_context(&source);
+        // `.`, `./src`, `..`, `../` (a file in `docker/` mounting the
+        // repository), `${PWD}/…`: a path of the checkout, relative to the file.
+        let relative = source
+            .strip_prefix("${PWD}")
+            .or_else(|| source.strip_prefix("$PWD"))
+            .map_or(source.clone(), |rest| format!(".{rest}"));
+        let repository_path = (relative == "."
+            || relative == ".."
+            || relative.starts_with("./")
+            || relative.starts_with("../"))
+            && !join(compose_dir, &relative).starts_with("..")
+            && inside_context(&relative);
         if repository_path {
             dropped.push(scalar_text(volume));
         }

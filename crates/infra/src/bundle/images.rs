@@ -15,6 +15,14 @@ pub const DEBIAN_SLIM: &str = "debian:12.8-slim";
 pub const MAVEN: &str = "maven:3.9.9-eclipse-temurin-21";
 pub const GRADLE: &str = "gradle:8.11.1-jdk21";
 pub const JRE: &str = "eclipse-temurin:21.0.5_11-jre-alpine";
+/// Java 17 and 11, for builds that cannot run on 21 (older Gradle
+/// wrappers, Spring Boot 2) or ask for them.
+pub const MAVEN_17: &str = "maven:3.9.9-eclipse-temurin-17";
+pub const GRADLE_17: &str = "gradle:8.11.1-jdk17";
+pub const JRE_17: &str = "eclipse-temurin:17.0.13_11-jre-alpine";
+pub const MAVEN_11: &str = "maven:3.9.9-eclipse-temurin-11";
+pub const GRADLE_11: &str = "gradle:8.11.1-jdk11";
+pub const JRE_11: &str = "eclipse-temurin:11.0.25_9-jre-alpine";
 pub const RUBY: &str = "ruby:3.3.6-slim-bookworm";
 pub const COMPOSER: &str = "composer:2.8.3";
 pub const PHP: &str = "php:8.3.14-cli-bookworm";
@@ -50,6 +58,12 @@ pub const ALL: &[&str] = &[
     MAVEN,
     GRADLE,
     JRE,
+    MAVEN_17,
+    GRADLE_17,
+    JRE_17,
+    MAVEN_11,
+    GRADLE_11,
+    JRE_11,
     RUBY,
     COMPOSER,
     PHP,

@@ -24,6 +24,68 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
     missing_source(path, text, context, repo).or_else(|| gopath_build(path, text, context, repo))
 }
 
+/// Images whose own command starts no app: a language's runtime (its
+/// prompt) or a plain system. A Dockerfile on one of them with no `CMD`
+/// or `ENTRYPOINT` leaves its command to whoever runs it (a compose
+/// file's `command:`, often in an override file).
+const BARE_IMAGES: &[&str] = &[
+    "node",
+    "python",
+    "ruby",
+    "golang",
+    "openjdk",
+    "eclipse-temurin",
+    "amazoncorretto",
+    "bun",
+    "alpine",
+    "debian",
+    "ubuntu",
+    "busybox",
+];
+
+/// Whether the Dockerfile's image starts nothing of the app: no `CMD` or
+/// `ENTRYPOINT` in any stage, and its final stage is (through the stages
+/// it builds on) a language or system image, or PHP's command-line image.
+pub(super) fn starts_nothing(text: &str) -> bool {
+    let instructions: Vec<(String, Vec<String>)> = instructions(text).collect();
+    if instructions
+        .iter()
+        .any(|(keyword, _)| matches!(keyword.as_str(), "CMD" | "ENTRYPOINT"))
+    {
+        return false;
+    }
+    // `FROM image [AS name]`, each stage's base by its name.
+    let stages: Vec<(String, Option<String>)> = instructions
+        .iter()
+        .filter(|(keyword, _)| keyword == "FROM")
+        .filter_map(|(_, args)| {
+            let args: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+            let image = args.first()?.to_ascii_lowercase();
+            let name = match args.as_slice() {
+                [_, as_, name] if as_.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+                _ => None,
+            };
+            Some((image, name))
+        })
+        .collect();
+    let Some((mut base, _)) = stages.last().cloned() else {
+        return false;
+    };
+    for _ in 0..stages.len() {
+        match stages
+            .iter()
+            .find(|(_, name)| name.as_deref() == Some(base.as_str()))
+        {
+            Some((earlier, _)) => base = earlier.clone(),
+            None => break,
+        }
+    }
+    let (repository, tag) = base.split_once(':').unwrap_or((base.as_str(), ""));
+    let name = repository.rsplit('/').next().unwrap_or(repository);
+    BARE_IMAGES.contains(&name)
+        || (name == "php" && !tag.contains("apache") && !tag.contains("fpm"))
+}
+
 /// Why a Dockerfile that builds Go in GOPATH mode (`go install` with no
 /// go.mod in the context) cannot build: Go has built only modules since
 /// 1.16, so `go install` stops with "go.mod file not found".
@@ -113,14 +175,15 @@ fn context_copies(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// `(KEYWORD, arguments)` of each instruction, continuation lines joined;
-/// the JSON form's arguments unquoted.
-fn instructions(text: &str) -> impl Iterator<Item = (String, Vec<String>)> + '_ {
+/// Each instruction of a Dockerfile as one line: continuation lines
+/// (ending in `\\`) joined, comments left out.
+pub(super) fn logical_lines(text: &str) -> Vec<String> {
     let mut joined = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
         let trimmed = line.trim();
-        if trimmed.starts_with('#') && current.is_empty() {
+        // A comment, alone or between continued lines, is not part of it.
+        if trimmed.starts_with('#') {
             continue;
         }
         if let Some(rest) = trimmed.strip_suffix('\\') {
@@ -132,7 +195,14 @@ fn instructions(text: &str) -> impl Iterator<Item = (String, Vec<String>)> + '_ 
         joined.push(std::mem::take(&mut current));
     }
     joined.push(current);
-    joined.into_iter().filter_map(|line| {
+    joined.retain(|line| !line.trim().is_empty());
+    joined
+}
+
+/// `(KEYWORD, arguments)` of each instruction, continuation lines joined;
+/// the JSON form's arguments unquoted.
+fn instructions(text: &str) -> impl Iterator<Item = (String, Vec<String>)> + '_ {
+    logical_lines(text).into_iter().filter_map(|line| {
         let (keyword, rest) = line.trim().split_once(char::is_whitespace)?;
         let rest = rest.trim();
         let args = match serde_json::from_str::<Vec<String>>(rest) {
@@ -146,6 +216,32 @@ fn instructions(text: &str) -> impl Iterator<Item = (String, Vec<String>)> + '_ 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_on_a_bare_runtime_without_a_command_starts_nothing() {
+        assert!(starts_nothing(
+            "FROM node:alpine\nWORKDIR /app\nCOPY . .\nRUN yarn install\nEXPOSE 3000\n"
+        ));
+        assert!(starts_nothing(
+            "FROM python:3.12 AS base\nRUN pip install x\nFROM base AS final\nCOPY . .\n"
+        ));
+        assert!(!starts_nothing(
+            "FROM node:22\nCOPY . .\nCMD node server.js\n"
+        ));
+        assert!(!starts_nothing(
+            "FROM node:22\nCOPY . .\nENTRYPOINT [\"node\"]\n"
+        ));
+        // Their own command serves the app.
+        assert!(!starts_nothing(
+            "FROM php:8.2-apache\nCOPY . /var/www/html\n"
+        ));
+        assert!(!starts_nothing(
+            "FROM tiangolo/uvicorn-gunicorn-fastapi:python3.11\nCOPY ./app /app\n"
+        ));
+        assert!(!starts_nothing(
+            "FROM nginx:alpine\nCOPY dist /usr/share/nginx/html\n"
+        ));
+    }
 
     fn repo() -> Snapshot {
         Snapshot::from_texts([

@@ -131,11 +131,8 @@ pub(super) fn plan(
     let Some(migration) = command(analysis, files) else {
         return Ok(None);
     };
-    let instructions: Vec<&str> = dockerfile
-        .lines()
-        .map(str::trim_start)
-        .filter(|l| !l.starts_with('#'))
-        .collect();
+    let lines = super::kept_dockerfile::logical_lines(dockerfile);
+    let instructions: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
     if instructions
         .iter()
         .any(|l| l.to_ascii_uppercase().starts_with("ENTRYPOINT"))
@@ -158,7 +155,23 @@ pub(super) fn plan(
                     .unwrap_or_else(|_| vec!["/bin/sh".into(), "-c".into(), cmd.to_owned()])
             }),
     };
+    // `CMD alembic upgrade head && uvicorn …`: the image migrates itself.
+    // Its last two words but flags say which (`manage.py migrate`,
+    // `upgrade head`, `migrate deploy`), whatever runs it (`poetry run`).
+    let runs_it = |start: &[String]| {
+        let words: Vec<&str> = migration
+            .split_whitespace()
+            .filter(|w| !w.starts_with('-'))
+            .collect();
+        words.len() >= 2
+            && start
+                .join(" ")
+                .contains(&words[words.len() - 2..].join(" "))
+    };
     match start {
+        Some(start) if runs_it(&start) => Err(format!(
+            "The image's start command runs `{migration}` itself: nothing is run before it."
+        )),
         Some(start) if !start.is_empty() => Ok(Some(Migration {
             command: migration.to_owned(),
             start,

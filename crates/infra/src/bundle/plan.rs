@@ -53,6 +53,9 @@ pub(super) struct ImagePlan {
     pub generated: bool,
     /// A command the compose service must run instead of the image's.
     pub command: Option<String>,
+    /// The image starts no app of its own (`command` starts it), rather
+    /// than starting it on loopback (`command` fixes the bind).
+    pub starts_nothing: bool,
     /// The app's variables the Dockerfile declares with `ARG`: compose
     /// passes them to the build.
     pub build_args: Vec<String>,
@@ -371,7 +374,9 @@ fn kept_image(
             "Lambda runs this image only with the Lambda Web Adapter (/opt/extensions/lambda-adapter), which the repository's Dockerfile does not add.".to_owned(),
         );
     }
-    let command = kept_command(files, &path, launch, out);
+    let starts_nothing =
+        super::kept_dockerfile::starts_nothing(files.repo().text(&path).unwrap_or_default());
+    let command = kept_command(files, &path, launch, starts_nothing, out);
     let dockerfile_text = files.repo().text(&path).unwrap_or_default();
     // `COPY . .` would take the `.env` that `make up` fills with secrets.
     let ignore_path = join(&context, ".dockerignore");
@@ -401,13 +406,24 @@ fn kept_image(
         context,
         generated: false,
         command,
+        starts_nothing,
         build_args,
     }
 }
 
-/// The fixed start command, when the bind fix changed it and the image's
-/// ENTRYPOINT would not swallow it.
-fn kept_command(files: &AppFiles, path: &str, launch: &Launch, out: &mut Out) -> Option<String> {
+/// The app's start command, when the image starts nothing of its own; the
+/// fixed one, when the bind fix changed it and the image's ENTRYPOINT
+/// would not swallow it.
+fn kept_command(
+    files: &AppFiles,
+    path: &str,
+    launch: &Launch,
+    starts_nothing: bool,
+    out: &mut Out,
+) -> Option<String> {
+    if starts_nothing {
+        return launch.command.clone();
+    }
     if launch.bind_fixes.is_empty() || !launch.command_changed() {
         return None;
     }
@@ -540,6 +556,7 @@ fn generated_image(
         probe: image.probe,
         generated: true,
         command: None,
+        starts_nothing: false,
         build_args,
     })
 }

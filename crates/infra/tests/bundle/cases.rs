@@ -475,6 +475,73 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            // Gradle 7.4 runs on Java 17 at the newest.
+            name: "spring boot 2 with a gradle 7 wrapper builds and runs on java 17",
+            analysis: app("java", "spring-boot", Some(8080), None),
+            files: vec![
+                (
+                    "build.gradle",
+                    "plugins {\n  id 'org.springframework.boot' version '2.6.3'\n}\n",
+                ),
+                ("gradlew", ""),
+                ("gradle/wrapper/gradle-wrapper.jar", ""),
+                (
+                    "gradle/wrapper/gradle-wrapper.properties",
+                    "distributionUrl=https\\://services.gradle.org/distributions/gradle-7.4-bin.zip\n",
+                ),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("FROM gradle:8.11.1-jdk17 AS build"), "{d}");
+                assert!(
+                    d.contains("FROM eclipse-temurin:17.0.13_11-jre-alpine"),
+                    "{d}"
+                );
+                assert!(d.contains("./gradlew bootJar"), "{d}");
+                assert!(
+                    notes(b).any(|n| n.starts_with("Java 17: the Gradle wrapper is Gradle 7.4")),
+                    "{:?}",
+                    notes(b).collect::<Vec<_>>()
+                );
+            },
+        },
+        Case {
+            // The build asks for Java 11; nothing says 21 would not do, but
+            // the toolchain must be the one installed.
+            name: "a maven build for java 11 runs on java 11",
+            analysis: app("java", "spring-boot", Some(8080), None),
+            files: vec![(
+                "pom.xml",
+                "<project><parent><artifactId>spring-boot-starter-parent</artifactId><version>3.2.0</version></parent><properties><java.version>11</java.version></properties></project>",
+            )],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("FROM maven:3.9.9-eclipse-temurin-11 AS build"),
+                    "{d}"
+                );
+                assert!(
+                    d.contains("FROM eclipse-temurin:11.0.25_9-jre-alpine"),
+                    "{d}"
+                );
+            },
+        },
+        Case {
+            name: "spring boot 3 stays on java 21",
+            analysis: app("java", "spring-boot", Some(8080), None),
+            files: vec![(
+                "pom.xml",
+                "<project><parent><artifactId>spring-boot-starter-parent</artifactId><version>3.2.0</version></parent></project>",
+            )],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("FROM maven:3.9.9-eclipse-temurin-21 AS build"),
+                    "{d}"
+                );
+            },
+        },
+        Case {
             name: "ktor with gradle kotlin script",
             analysis: app("kotlin", "ktor", Some(8080), None),
             files: vec![("build.gradle.kts", "plugins { id(\"io.ktor.plugin\") }\n")],

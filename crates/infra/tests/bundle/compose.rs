@@ -266,6 +266,83 @@ fn a_mount_of_the_repository_over_the_apps_code_is_dropped() {
     ));
 }
 
+/// A compose file in `docker/` mounts the repository as `../`: the mount
+/// hid the image's installed packages as `.:/app` does at the root.
+#[test]
+fn a_mount_of_the_repository_from_a_compose_file_in_a_subfolder_is_dropped() {
+    let analysis = with(
+        app("node", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker/docker-compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: ..\n    ports: ['3000:3000']\n    volumes:\n      - ../:/usr/src/app\n      - ${PWD}/..:/srv\n      - ../../elsewhere:/elsewhere\n      - ./logs:/var/log/app\n";
+    let repo = Snapshot::from_texts([
+        ("docker/docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM node:22\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
+        ),
+        ("server.js", ""),
+        ("package.json", "{}"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let service = compose_service(&bundle);
+    assert_eq!(
+        strings(&service["volumes"]),
+        ["../../elsewhere:/elsewhere"],
+        "what is outside the repository stays"
+    );
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "no longer mounts ../:/usr/src/app"
+    ));
+}
+
+/// The Dockerfile leaves the command to a compose override file
+/// (`node:alpine` with no CMD runs Node's prompt, which exits at once): the
+/// app's service starts the app, unless it has a command of its own.
+#[test]
+fn an_image_that_starts_nothing_is_started_by_the_service() {
+    let analysis = with(
+        app("node", "express", Some(3000), Some("yarn start")),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+        },
+    );
+    let dockerfile = "FROM node:alpine\nWORKDIR /usr/src/node-app\nCOPY package.json yarn.lock ./\nRUN yarn install --pure-lockfile\nCOPY . .\nEXPOSE 3000\n";
+    let bundle_with = |compose: &str| {
+        let repo = Snapshot::from_texts([
+            ("docker-compose.yml", compose),
+            ("Dockerfile", dockerfile),
+            ("src/index.js", ""),
+            ("package.json", "{}"),
+            ("yarn.lock", ""),
+        ]);
+        build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap()
+    };
+    let bundle = bundle_with("services:\n  node-app:\n    build: .\n    ports: ['3000:3000']\n");
+    assert_eq!(
+        strings(&compose_service(&bundle)["command"]),
+        ["yarn", "start"]
+    );
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "its Dockerfile sets no CMD"
+    ));
+    let own = bundle_with(
+        "services:\n  node-app:\n    build: .\n    ports: ['3000:3000']\n    command: yarn start:prod\n",
+    );
+    assert_eq!(
+        compose_service(&own)["command"].as_str(),
+        Some("yarn start:prod")
+    );
+}
+
 /// Folders of its author's Windows machine: Compose on Linux refuses the
 /// file, so they become named volumes at the same places.
 #[test]

@@ -836,3 +836,66 @@ fn a_store_whose_address_is_in_the_code_is_said_unless_the_compose_file_runs_it(
         bundle.adjustments
     );
 }
+
+/// A kept Dockerfile's command continued over two lines is read whole: one
+/// that migrates itself gets nothing run before it, another starts after
+/// the migration as written.
+#[test]
+fn a_command_continued_over_lines_is_read_whole() {
+    let analysis = with(
+        app(
+            "python",
+            "fastapi",
+            Some(8000),
+            Some("poetry run uvicorn --host=0.0.0.0 app.main:app"),
+        ),
+        |a| {
+            a.env.push(var("DATABASE_URL", true, true, None));
+            a.required_env = vec!["DATABASE_URL".into()];
+            a.datastores = vec!["postgres".into()];
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into()];
+        },
+    );
+    let plan = |cmd: &str| {
+        let dockerfile = format!(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install poetry && poetry install\n{cmd}\n"
+        );
+        let repo = Snapshot::from_texts([
+            ("Dockerfile", dockerfile.as_str()),
+            ("alembic.ini", "[alembic]\n"),
+            (
+                "app/main.py",
+                "from fastapi import FastAPI\napp = FastAPI()\n",
+            ),
+            ("pyproject.toml", "[tool.poetry]\nname = \"x\"\n"),
+        ]);
+        let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+        let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+        let command = yaml(&bundle.files["compose.yaml"])["services"]["app"]
+            .get("command")
+            .map(strings);
+        let notes: Vec<String> = notes(&bundle).map(str::to_owned).collect();
+        (command, notes)
+    };
+    let (command, notes) = plan(
+        "CMD poetry run alembic upgrade head && \\\n    poetry run uvicorn --host=0.0.0.0 app.main:app",
+    );
+    assert_eq!(command, None);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("runs `alembic upgrade head` itself")),
+        "{notes:?}"
+    );
+    let (command, _) = plan("CMD poetry run uvicorn \\\n    --host=0.0.0.0 app.main:app");
+    let command = command.expect("the migration runs first");
+    assert_eq!(
+        command[4..],
+        [
+            "/bin/sh",
+            "-c",
+            "poetry run uvicorn  --host=0.0.0.0 app.main:app"
+        ]
+    );
+}

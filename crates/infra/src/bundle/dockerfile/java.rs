@@ -1,15 +1,21 @@
 //! Java and Kotlin: Maven or Gradle builds the jar in a JDK image; a JRE
 //! image runs it.
 
+use super::jdk;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::health::Probe;
-use crate::bundle::images::{GRADLE, JRE, MAVEN};
 
 pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let files = inputs.files;
     let quarkus = inputs.framework() == "quarkus";
     let gradle_file = files.first_of(&["build.gradle.kts", "build.gradle"]);
+    let build_file = if files.exists("pom.xml") {
+        "pom.xml"
+    } else {
+        gradle_file.unwrap_or("build.gradle")
+    };
+    let (jdk, why) = jdk::choose(files, build_file);
     let (builder, build, output) = if files.exists("pom.xml") {
         // The wrapper script alone cannot run: it reads the Maven version
         // (and, before wrapper 3.3, its jar) from `.mvn/wrapper/`.
@@ -18,7 +24,11 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         } else {
             "mvn"
         };
-        (MAVEN, format!("{mvn} -B -q -DskipTests package"), "target")
+        (
+            jdk.maven(),
+            format!("{mvn} -B -q -DskipTests package"),
+            "target",
+        )
     } else if let Some(gradle_file) = gradle_file {
         let gradle = if files.exists("gradlew")
             && files.exists("gradle/wrapper/gradle-wrapper.properties")
@@ -31,7 +41,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         let script = files.text(gradle_file).unwrap_or_default();
         let task = gradle_task(inputs.framework(), script);
         (
-            GRADLE,
+            jdk.gradle(),
             format!("{gradle} {task} --no-daemon -x test"),
             "build",
         )
@@ -55,7 +65,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         .line(format!("RUN {build}"))
         .line(format!("RUN mkdir -p /out && {}", collect(output, quarkus)))
         .blank()
-        .line(format!("FROM {JRE}"))
+        .line(format!("FROM {}", jdk.jre()))
         .line("RUN adduser -D -H -u 10001 app")
         .app_dir("app")
         .line("COPY --from=build /out/ ./")
@@ -71,7 +81,10 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ignore: &["target", "build", ".gradle", "*.iml", ".idea"],
         extra_files: Vec::new(),
         context: None,
-        notes: Vec::new(),
+        notes: why
+            .map(|why| format!("Java {}: {why}.", jdk.number()))
+            .into_iter()
+            .collect(),
     })
 }
 
