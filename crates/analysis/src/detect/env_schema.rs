@@ -20,6 +20,7 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     let mut reads = Vec::new();
     if is_js(name) {
         reads.extend(schema_fields(file));
+        reads.extend(joi_fields(file));
         reads.extend(aliased(file));
     }
     if is_js(name) || name.ends_with(".go") {
@@ -172,6 +173,44 @@ fn schema_fields(file: &FileEntry) -> Vec<EnvRead> {
     reads
 }
 
+/// Joi's or yup's schema validated against `process.env`
+/// (`schema.validate(process.env)`, `Joi.attempt(process.env, schema)`):
+/// there a field is optional unless `.required()` says otherwise.
+fn joi_fields(file: &FileEntry) -> Vec<EnvRead> {
+    let text = file.content.as_deref().unwrap_or_default();
+    let validates_env = re!(
+        r"\.validate(?:Sync|Async)?\s*\(\s*process\.env\b|\battempt\s*\(\s*process\.env\b|\.assert\s*\(\s*process\.env\b"
+    );
+    if !validates_env.is_match(text) {
+        return Vec::new();
+    }
+    let field = re!(r"(?m)^([ \t]*)([A-Z][A-Z0-9_]*)\s*:\s*(?:Joi|joi|yup|Yup)\s*\.");
+    let mut reads = Vec::new();
+    for caps in field.captures_iter(text) {
+        let (Some(indent), Some(name)) = (caps.get(1), caps.get(2)) else {
+            continue;
+        };
+        let value = field_value(text, name.end(), indent.as_str().len());
+        let required = value.contains(".required()") && !value.contains(".default(");
+        let line = line_at(text, name.start());
+        reads.push(EnvRead {
+            name: name.as_str().to_owned(),
+            default: (!required).then(String::new),
+            example: false,
+            strict: required,
+            at: Spot::at(
+                &file.path,
+                line,
+                format!(
+                    "the env schema declares it: {}",
+                    quote(value.lines().next().unwrap_or_default())
+                ),
+            ),
+        });
+    }
+    reads
+}
+
 /// A field's value: the rest of its line, and the lines after it that are
 /// indented deeper (a value spread over several lines).
 fn field_value(text: &str, from: usize, indent: usize) -> &str {
@@ -285,6 +324,30 @@ mod tests {
             .into_iter()
             .map(|r| (r.name, r.default.is_none()))
             .collect()
+    }
+
+    #[test]
+    fn joi_and_yup_schemas_validated_against_the_environment() {
+        let joi = "const envVarsSchema = Joi.object()\n  .keys({\n    NODE_ENV: Joi.string().valid('production', 'development', 'test').required(),\n    PORT: Joi.number().default(3000),\n    MONGODB_URL: Joi.string().required().description('Mongo DB url'),\n    SMTP_HOST: Joi.string().description('server that will send the emails'),\n  })\n  .unknown();\n\nconst { value: envVars, error } = envVarsSchema.prefs({ errors: { label: 'key' } }).validate(process.env);\n";
+        assert_eq!(
+            found("src/config/config.js", joi),
+            [
+                ("NODE_ENV".into(), true),
+                ("PORT".into(), false),
+                ("MONGODB_URL".into(), true),
+                ("SMTP_HOST".into(), false)
+            ]
+        );
+        let yup = "const schema = yup.object({\n  API_KEY: yup.string().required(),\n});\nexport const env = schema.validateSync(process.env);\n";
+        assert_eq!(found("env.js", yup), [("API_KEY".into(), true)]);
+        // A form's schema is not the environment's.
+        assert!(
+            found(
+                "form.js",
+                "const f = Joi.object({\n  NAME: Joi.string().required(),\n});\nf.validate(req.body);\n"
+            )
+            .is_empty()
+        );
     }
 
     #[test]
