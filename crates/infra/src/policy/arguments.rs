@@ -726,7 +726,9 @@ impl Gate<'_> {
         self.containers(definitions, 0, &mut containers);
         let mut refused = Vec::new();
         let mut foreign_logs = false;
+        let mut no_logs = false;
         for container in containers {
+            no_logs |= !container.iter().any(|(key, _)| key == "logConfiguration");
             for (key, value) in container {
                 if !CONTAINER_KEYS.contains(&key.as_str()) {
                     refused.push(key);
@@ -752,6 +754,12 @@ impl Gate<'_> {
                     "{address}: a container's logConfiguration must be logDriver = \"awslogs\" with options {} only (its own log group): another driver sends everything the app prints to a host of its own.",
                     AWSLOGS_OPTIONS.join(", ")
                 ),
+            );
+        }
+        if no_logs {
+            self.violation(
+                Rule::LogsOff,
+                format!("{address}: every container must have a logConfiguration (logDriver = \"awslogs\", its own log group): without one nothing the app prints is kept."),
             );
         }
         refused.sort();

@@ -37,6 +37,46 @@ const MAX_FOR_DEPTH: usize = 2;
 /// any setting, policy or boot script of a deployment.
 const MAX_WEIGHT: u128 = 1_000_000;
 
+/// Functions that read or compare the clock.
+const CLOCK: &[&str] = &["timestamp", "plantimestamp", "timecmp", "timeadd"];
+
+/// The dates a snapshot's name holds as a template's own part
+/// (`"${local.name}-final-${formatdate("YYYYMMDDhhmmss", plantimestamp())}"`,
+/// maybe one branch of a condition): text that cannot fail.
+fn snapshot_name_dates(expr: &Expression) -> usize {
+    match expr {
+        Expression::Parenthesis(inner) => snapshot_name_dates(inner),
+        Expression::Conditional(c) => {
+            snapshot_name_dates(&c.true_expr) + snapshot_name_dates(&c.false_expr)
+        }
+        Expression::TemplateExpr(template) => Template::from_expr(template)
+            .map(|parsed| {
+                parsed
+                    .elements()
+                    .iter()
+                    .filter(|element| {
+                        matches!(element, Element::Interpolation(i) if is_formatted_now(&i.expr))
+                    })
+                    .count()
+            })
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// `formatdate("LITERAL", plantimestamp())` or of `timestamp()`.
+fn is_formatted_now(expr: &Expression) -> bool {
+    let Expression::FuncCall(call) = expr else {
+        return false;
+    };
+    call.name.namespace.is_empty()
+        && call.name.name.as_str() == "formatdate"
+        && matches!(call.args.as_slice(), [Expression::String(_), Expression::FuncCall(now)]
+            if now.args.is_empty()
+                && now.name.namespace.is_empty()
+                && matches!(now.name.name.as_str(), "plantimestamp" | "timestamp"))
+}
+
 /// The widest padding `indent()` or a `format()` verb may ask for.
 const MAX_WIDTH: i64 = 999;
 
@@ -79,6 +119,35 @@ impl Gate<'_> {
         }
         for (rule, message) in problems {
             self.violation(rule, message);
+        }
+    }
+
+    /// The clock only names a final snapshot: `"…-${formatdate("…",
+    /// plantimestamp())}"` as a `final_snapshot_identifier`. Anywhere else
+    /// a value can depend on the date (`["x"][timecmp(plantimestamp(),
+    /// "2027-01-01T00:00:00Z") + 1]`) and fail every plan after it, the
+    /// plan `terraform destroy` makes first among them: the deployment
+    /// could never be taken down.
+    pub(super) fn clock(&mut self, key: &str, expr: &Expression) {
+        let mut uses = 0;
+        walk(expr, &mut |e| {
+            if let Expression::FuncCall(call) = e
+                && call.name.namespace.is_empty()
+                && CLOCK.contains(&call.name.name.as_str())
+            {
+                uses += 1;
+            }
+        });
+        let named = if key == "final_snapshot_identifier" {
+            snapshot_name_dates(expr)
+        } else {
+            0
+        };
+        if uses > named {
+            self.violation(
+                Rule::Lifecycle,
+                format!("{key}: reads the clock (timestamp, plantimestamp, timecmp, timeadd) other than to date a final snapshot's name; a value that depends on the date can fail every plan after it, the destroy's among them. Write the value out."),
+            );
         }
     }
 

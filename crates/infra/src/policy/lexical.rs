@@ -75,6 +75,7 @@ impl Gate<'_> {
     pub(super) fn written_forms(&mut self, body: &Body, lines: &[Option<u32>]) {
         for attribute in body.attributes() {
             self.forms_of(attribute.expr());
+            self.clock(attribute.key(), attribute.expr());
         }
         for (index, block) in body.blocks().enumerate() {
             self.line = lines.get(index).copied().flatten();
@@ -86,6 +87,7 @@ impl Gate<'_> {
     fn forms_in(&mut self, body: &Body) {
         for attribute in body.attributes() {
             self.forms_of(attribute.expr());
+            self.clock(attribute.key(), attribute.expr());
         }
         for block in body.blocks() {
             if block.identifier() == "dynamic" {

@@ -85,6 +85,9 @@ pub enum Rule {
     /// node's namespaces, files or ports, privileges, added capabilities, a
     /// service-account token, external IPs.
     PodPrivilege,
+    /// A record the templates keep switched off: a container without its
+    /// log configuration, an EKS cluster without its audit logs.
+    LogsOff,
 }
 
 impl Rule {
@@ -125,6 +128,7 @@ impl Rule {
             Rule::SecretExposure => "secret-exposure",
             Rule::ArgumentNotAllowed => "argument-not-allowed",
             Rule::PodPrivilege => "pod-privilege",
+            Rule::LogsOff => "logs-off",
         }
     }
 }

@@ -32,6 +32,10 @@ const LICENSED_IMAGE_WORDS: &[&str] = &["windows", "sql", "rhel", "suse", "byol"
 const MIN_RETENTION_DAYS: i64 = 7;
 const MAX_RETENTION_DAYS: i64 = 731;
 
+/// The control plane's logs an EKS cluster must keep: its API calls, the
+/// audit trail and who signed in.
+const CLUSTER_LOG_TYPES: &[&str] = &["api", "audit", "authenticator"];
+
 /// The oldest cache engine major version still in standard support.
 const MIN_CACHE_MAJOR: u32 = 6;
 
@@ -115,6 +119,28 @@ impl Gate<'_> {
                 self.refuse(address, format!(
                     "retention_in_days must be a literal from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}: a shorter one erases the record of what the deployment did, 0 keeps every line, billed without end."
                 ));
+            }
+            // The cluster's own record of who did what through its API.
+            "aws_eks_cluster" => {
+                let types: Vec<String> = match attr(body, "enabled_cluster_log_types") {
+                    Some(Expression::Array(items)) => items
+                        .iter()
+                        .filter_map(|i| as_str(self.resolve(i)))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if !CLUSTER_LOG_TYPES
+                    .iter()
+                    .all(|t| types.iter().any(|have| have == t))
+                {
+                    self.violation(
+                        Rule::LogsOff,
+                        format!(
+                            "{address}: enabled_cluster_log_types must be a list holding at least {}: without them the control plane keeps no record of who did what in the cluster.",
+                            CLUSTER_LOG_TYPES.join(", ")
+                        ),
+                    );
+                }
             }
             "aws_vpc" => {
                 let private = text(self, "cidr_block").is_some_and(|cidr| is_private_v4(&cidr));

@@ -28,7 +28,7 @@ fn a_fifth_round_of_attacks_is_refused() {
     let container_service = Policy::for_choice(&choice(Target::ContainerService));
     let serverless = Policy::for_choice(&choice(Target::Serverless));
     let kubernetes = Policy::for_choice(&choice(Target::Kubernetes));
-    let own_image = "{ name = \"app\", image = \"${aws_ecr_repository.app.repository_url}:1\" }";
+    let own_image = "{ name = \"app\", image = \"${aws_ecr_repository.app.repository_url}:1\", logConfiguration = { logDriver = \"awslogs\", options = { awslogs-group = aws_cloudwatch_log_group.app.name } } }";
     assert_each_refused(vec![
         (
             "the registry output naming another host, which would get the account's registry token at docker login",

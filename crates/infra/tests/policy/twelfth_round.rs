@@ -119,7 +119,7 @@ fn the_sizes_of_the_choice_and_the_templates_text_pass() {
     let size = container_service.max_task_size.expect("a Fargate size");
     assert_passes(
         &format!(
-            "resource \"aws_ecs_task_definition\" \"x\" {{\n  family                = \"x\"\n  cpu                   = {}\n  memory                = {}\n  container_definitions = jsonencode([{{ name = \"app\", image = \"${{aws_ecr_repository.app.repository_url}}:1\" }}])\n}}\n",
+            "resource \"aws_ecs_task_definition\" \"x\" {{\n  family                = \"x\"\n  cpu                   = {}\n  memory                = {}\n  container_definitions = jsonencode([{{ name = \"app\", image = \"${{aws_ecr_repository.app.repository_url}}:1\", logConfiguration = {{ logDriver = \"awslogs\", options = {{ awslogs-group = aws_cloudwatch_log_group.app.name }} }} }}])\n}}\n",
             size.cpu.unwrap(),
             size.memory
         ),
