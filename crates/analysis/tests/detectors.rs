@@ -1354,3 +1354,32 @@ fn a_folder_the_server_does_not_send_is_not_built() {
     ]);
     assert_eq!(a.build_command, None);
 }
+
+/// The test settings' default is the tests', not the deployed app's.
+#[test]
+fn a_default_in_the_test_settings_leaves_the_variable_required() {
+    let a = run(&[
+        (
+            "pyproject.toml",
+            "[tool.poetry]\nname = \"x\"\n[tool.poetry.dependencies]\nfastapi = \"*\"\nuvicorn = \"*\"\npydantic-settings = \"*\"\n",
+        ),
+        (
+            "app/main.py",
+            "from fastapi import FastAPI\nfrom app.core.settings.app import AppSettings\nsettings = AppSettings()\napp = FastAPI()\n",
+        ),
+        (
+            "app/core/settings/app.py",
+            "from pydantic import SecretStr\nfrom pydantic_settings import BaseSettings\n\nclass AppSettings(BaseSettings):\n    secret_key: SecretStr\n",
+        ),
+        (
+            "app/core/settings/test.py",
+            "from pydantic import SecretStr\nfrom app.core.settings.app import AppSettings\n\nclass TestAppSettings(AppSettings):\n    secret_key: SecretStr = SecretStr(\"test_secret\")\n",
+        ),
+    ]);
+    assert!(
+        a.required_env.contains(&"SECRET_KEY".to_owned()),
+        "{:?}\n{:#?}",
+        a.required_env,
+        a.env
+    );
+}

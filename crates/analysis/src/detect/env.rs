@@ -260,9 +260,16 @@ fn is_not_runtime(rel: &str) -> bool {
     // Packaging and task scripts, and database seeding: run by hand or by
     // tooling, never by the deployed app.
     let seeding = re!(r"(?:^|/)(?:seeds?|seeders?)(?:/|\.[cm]?[jt]s$|\.py$|\.rb$)");
+    // A settings module for tests or development beside the production
+    // one (`app/core/settings/test.py`, `config/environments/dev.rb`):
+    // its defaults are not the deployed app's.
+    let other_environment = re!(
+        r"(?:^|/)(?:settings|config|configs|environments)/(?:test|tests|testing|local|dev|development)\.(?:py|rb|exs|[cm]?[jt]s)$"
+    );
     build_tool.is_match(&name.to_ascii_lowercase())
         || matches!(name, "setup.py" | "noxfile.py" | "fabfile.py")
         || seeding.is_match(rel)
+        || other_environment.is_match(rel)
         || matches!(
             rel,
             "config/test.exs"
