@@ -1383,3 +1383,27 @@ fn a_default_in_the_test_settings_leaves_the_variable_required() {
         a.env
     );
 }
+
+/// Set to the wrong name, Flask answers 404 to every request: the app's
+/// `SERVER_NAME` read is not a variable to demand.
+#[test]
+fn flasks_server_name_is_not_demanded() {
+    let a = run(&[
+        ("requirements.txt", "flask\ngunicorn\n"),
+        (
+            "config.py",
+            "import os\n\nclass Config:\n    SERVER_NAME = os.environ.get('SERVER_NAME')\n    SECRET_KEY = os.environ['SECRET_KEY']\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask\nfrom config import Config\napp = Flask(__name__)\napp.config.from_object(Config)\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("flask"));
+    assert!(a.required_env.contains(&"SECRET_KEY".to_owned()));
+    assert!(
+        !a.required_env.contains(&"SERVER_NAME".to_owned()),
+        "{:?}",
+        a.required_env
+    );
+}

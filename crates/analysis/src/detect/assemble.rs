@@ -734,6 +734,11 @@ fn environment(
         not_required.extend(laravel_unused(&reads, docker));
     }
     not_required.extend(spring_overridden_by_command(dockerfile));
+    if d.framework == Some("flask") {
+        // Flask answers 404 to every request for another host once it is
+        // set: a setting to leave alone unless its value is known.
+        not_required.push("SERVER_NAME");
+    }
     // Laravel's config/ was left out above, but its reads are still the app's.
     let all_reads;
     let code_reads = if skip.is_empty() {
