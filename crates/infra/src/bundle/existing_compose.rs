@@ -14,6 +14,7 @@ use super::{Adjustment, AdjustmentKind, HOST_PORT};
 use crate::choose::{BackingService, NotProvisioned};
 use analysis::Snapshot;
 use serde_yaml_ng::{Mapping, Value};
+use std::collections::BTreeSet;
 
 pub(super) enum Outcome {
     Rewritten {
@@ -115,6 +116,13 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
     });
     let mut wired = Vec::new();
     let mut named_volumes = Vec::new();
+    let mut used_host_ports: BTreeSet<u16> = services
+        .values()
+        .filter_map(|service| service.get("ports")?.as_sequence())
+        .flatten()
+        .filter_map(|entry| parse_entry(entry)?.host_port())
+        .chain([HOST_PORT])
+        .collect();
     for (other, service) in services.iter_mut() {
         let other = scalar_text(other);
         let Some(service) = service.as_mapping_mut() else {
@@ -144,7 +152,9 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
                 });
             }
         } else {
-            free_host_port(service, &other, &mut |k, r| adjustments.push(note(k, r)));
+            free_host_port(service, &other, &mut used_host_ports, &mut |k, r| {
+                adjustments.push(note(k, r))
+            });
             unpublish_store(service, &other, &mut |k, r| adjustments.push(note(k, r)));
             if let Some((_, store)) = own.iter().find(|(_, store)| store.service == other) {
                 check_readiness(service, &other, store, &mut |k, r| {
@@ -784,24 +794,73 @@ pub(super) fn list_entry_name(item: &Value) -> String {
 }
 
 /// Another service must not take host port 8080, which is the app's.
-fn free_host_port(service: &mut Mapping, name: &str, note: &mut Note) {
+/// Another service that publishes the app's host port moves to the next
+/// free one (a second front end, such as a results page, stays reachable);
+/// a range that covers it is dropped.
+fn free_host_port(service: &mut Mapping, name: &str, used: &mut BTreeSet<u16>, note: &mut Note) {
     let Some(ports) = service.get_mut("ports").and_then(Value::as_sequence_mut) else {
         return;
     };
-    let before = ports.len();
-    ports.retain(|p| !parse_entry(p).is_some_and(|e| e.publishes(HOST_PORT)));
-    if ports.len() == before {
-        return;
-    }
+    let mut moved = Vec::new();
+    let mut dropped = false;
+    ports.retain_mut(|entry| {
+        if !parse_entry(entry).is_some_and(|e| e.publishes(HOST_PORT)) {
+            return true;
+        }
+        let free = (HOST_PORT + 1..=u16::MAX).find(|p| !used.contains(p));
+        match free.and_then(|free| moved_to(entry, free).map(|e| (free, e))) {
+            Some((free, replacement)) => {
+                used.insert(free);
+                *entry = replacement;
+                moved.push(free);
+                true
+            }
+            None => {
+                dropped = true;
+                false
+            }
+        }
+    });
     if ports.is_empty() {
         service.shift_remove("ports");
     }
-    note(
-        AdjustmentKind::PortMapping,
-        format!(
-            "Service `{name}` no longer publishes host port {HOST_PORT}, which is the app's; it stays reachable from the other services."
-        ),
-    );
+    for free in moved {
+        note(
+            AdjustmentKind::PortMapping,
+            format!(
+                "Service `{name}` publishes host port {free} instead of {HOST_PORT}, which is the app's."
+            ),
+        );
+    }
+    if dropped {
+        note(
+            AdjustmentKind::PortMapping,
+            format!(
+                "Service `{name}` no longer publishes host port {HOST_PORT}, which is the app's; it stays reachable from the other services."
+            ),
+        );
+    }
+}
+
+/// `8080:80` (maybe with an address, a protocol) or the long form's
+/// `published: 8080`, published on `free` instead; `None` for a range.
+fn moved_to(entry: &Value, free: u16) -> Option<Value> {
+    let single = parse_entry(entry)?.host_port()?;
+    match entry {
+        Value::String(short) => {
+            let (host, rest) = short.rsplit_once(':')?;
+            let address = host
+                .strip_suffix(&single.to_string())
+                .filter(|a| a.is_empty() || a.ends_with(':'))?;
+            Some(s(format!("{address}{free}:{rest}")))
+        }
+        Value::Mapping(long) => {
+            let mut long = long.clone();
+            long.insert(s("published"), Value::Number(free.into()));
+            Some(Value::Mapping(long))
+        }
+        _ => None,
+    }
 }
 
 /// A database or cache the file publishes on the host (`5432:5432`) is

@@ -870,9 +870,10 @@ fn cases() -> Vec<Case> {
                 assert!(b.files.contains_key("api/.dockerignore"));
                 let doc = yaml(&b.files["docker-compose.yml"]);
                 assert_eq!(doc["services"]["api"]["build"].as_str(), Some("./api"));
-                assert!(
-                    doc["services"]["web"]["ports"].is_null(),
-                    "web gave up host port 8080"
+                assert_eq!(
+                    strings(&doc["services"]["web"]["ports"]),
+                    ["8081:80"],
+                    "web moved off host port 8080 to the next free one"
                 );
                 assert!(
                     doc["services"]["api"]["environment"].is_null(),
@@ -881,7 +882,7 @@ fn cases() -> Vec<Case> {
                 assert!(has(
                     b,
                     AdjustmentKind::PortMapping,
-                    "no longer publishes host port 8080"
+                    "publishes host port 8081 instead of 8080"
                 ));
                 assert_eq!(doc["services"]["web"]["build"].as_str(), Some("./web"));
             },
