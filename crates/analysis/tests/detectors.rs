@@ -1407,3 +1407,32 @@ fn flasks_server_name_is_not_demanded() {
         a.required_env
     );
 }
+
+/// `prisma/.env` is Prisma's; an app on TypeORM never reads it.
+#[test]
+fn a_prisma_env_file_left_in_an_app_without_prisma_is_not_its_settings() {
+    let files = |deps: &str| {
+        let manifest = format!(
+            r#"{{"scripts":{{"start":"node dist/main.js"}},"dependencies":{{"@nestjs/core":"9",{deps}}}}}"#
+        );
+        run(&[
+            ("package.json", manifest.as_str()),
+            (
+                "src/main.ts",
+                "import { NestFactory } from '@nestjs/core';\nasync function bootstrap() { const app = await NestFactory.create(AppModule); await app.listen(3000); }\n",
+            ),
+            (
+                "prisma/.env",
+                "DATABASE_URL=\"mysql://root:root@localhost:3306/nestjs\"\n",
+            ),
+        ])
+    };
+    let typeorm = files(r#""typeorm":"0.2""#);
+    assert!(
+        !typeorm.env.iter().any(|v| v.name == "DATABASE_URL"),
+        "{:#?}",
+        typeorm.env
+    );
+    let prisma = files(r#""@prisma/client":"5""#);
+    assert!(prisma.env.iter().any(|v| v.name == "DATABASE_URL"));
+}

@@ -117,12 +117,19 @@ pub(crate) fn scan(
     skip_dirs: &[&str],
 ) -> Vec<EnvRead> {
     let mut reads = Vec::new();
+    // Prisma's CLI loads `prisma/.env`; to an app without Prisma it is a
+    // leftover no code reads.
+    let uses_prisma = view
+        .text("package.json")
+        .is_some_and(|p| p.contains("\"prisma\"") || p.contains("\"@prisma/client\""));
     let helpers = super::env_helpers::strict_helpers(view.files.iter().copied());
     let files = view.files.iter().copied().chain(root_files.iter().copied());
     for file in files {
         let name = file_name(&file.path);
         let rel = view.rel(&file.path);
+        let prisma_leftover = !uses_prisma && rel.starts_with("prisma/") && is_example_file(name);
         if skip_dirs.iter().any(|d| rel.starts_with(d))
+            || prisma_leftover
             || is_not_runtime(rel)
             || rel == "config/cable.yml" && !uses_action_cable(view)
         {
