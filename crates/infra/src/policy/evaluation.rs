@@ -37,6 +37,76 @@ const MAX_FOR_DEPTH: usize = 2;
 /// any setting, policy or boot script of a deployment.
 const MAX_WEIGHT: u128 = 1_000_000;
 
+/// Templates inside a template's interpolations, at most: the templates
+/// write two levels at the most (`"${local.name}-${formatdate("…", …)}"`).
+const MAX_TEMPLATE_DEPTH: usize = 8;
+
+/// How deep templates are nested in `expr`, counted from `depth` and
+/// given up past [`MAX_TEMPLATE_DEPTH`] (each level parses its text again).
+fn template_depth(expr: &Expression, depth: usize) -> usize {
+    if depth > MAX_TEMPLATE_DEPTH {
+        return depth;
+    }
+    let inner = |e: &Expression| template_depth(e, depth);
+    match expr {
+        Expression::TemplateExpr(template) => Template::from_expr(template)
+            .map(|parsed| {
+                parsed
+                    .elements()
+                    .iter()
+                    .filter_map(|element| match element {
+                        Element::Interpolation(i) => Some(template_depth(&i.expr, depth + 1)),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(depth + 1)
+            })
+            .unwrap_or(depth + 1),
+        Expression::Array(items) => items.iter().map(inner).max().unwrap_or(depth),
+        Expression::Object(object) => object
+            .iter()
+            .flat_map(|(key, value)| {
+                let key = match key {
+                    hcl::expr::ObjectKey::Expression(k) => Some(inner(k)),
+                    _ => None,
+                };
+                key.into_iter().chain([inner(value)])
+            })
+            .max()
+            .unwrap_or(depth),
+        Expression::FuncCall(call) => call.args.iter().map(inner).max().unwrap_or(depth),
+        Expression::Parenthesis(e) => inner(e),
+        Expression::Traversal(t) => std::iter::once(inner(&t.expr))
+            .chain(t.operators.iter().filter_map(|op| match op {
+                TraversalOperator::Index(i) => Some(inner(i)),
+                _ => None,
+            }))
+            .max()
+            .unwrap_or(depth),
+        Expression::Conditional(c) => [&c.cond_expr, &c.true_expr, &c.false_expr]
+            .into_iter()
+            .map(inner)
+            .max()
+            .unwrap_or(depth),
+        Expression::ForExpr(f) => [
+            Some(&f.collection_expr),
+            Some(&f.value_expr),
+            f.key_expr.as_ref(),
+            f.cond_expr.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(inner)
+        .max()
+        .unwrap_or(depth),
+        Expression::Operation(op) => match op.as_ref() {
+            hcl::expr::Operation::Unary(u) => inner(&u.expr),
+            hcl::expr::Operation::Binary(b) => inner(&b.lhs_expr).max(inner(&b.rhs_expr)),
+        },
+        _ => depth,
+    }
+}
+
 /// Functions that read or compare the clock.
 const CLOCK: &[&str] = &["timestamp", "plantimestamp", "timecmp", "timeadd"];
 
@@ -89,6 +159,12 @@ const MAX_EXPANSION: usize = 50_000;
 impl Gate<'_> {
     /// The names an expression binds, and the work it asks for.
     pub(super) fn evaluation(&mut self, expr: &Expression) {
+        if let Some(why) = self.costly(expr) {
+            self.violation(Rule::SizeNotBounded, why);
+            self.too_costly = true;
+            self.forget_values();
+            return;
+        }
         let mut problems: Vec<(Rule, String)> = Vec::new();
         walk(expr, &mut |e| match e {
             Expression::ForExpr(f) => {
@@ -151,6 +227,45 @@ impl Gate<'_> {
         }
     }
 
+    /// Why checking `expr` would cost the gate more than any configuration
+    /// of a deployment does: templates nested in templates past
+    /// [`MAX_TEMPLATE_DEPTH`] (each level is parsed again by every rule
+    /// that reads it), or more than [`MAX_EXPANSION`] expressions once the
+    /// locals it reads are written out (every rule that follows locals
+    /// walks them all again at each reference).
+    fn costly(&self, expr: &Expression) -> Option<String> {
+        if template_depth(expr, 0) > MAX_TEMPLATE_DEPTH {
+            return Some(format!(
+                "templates are nested more than {MAX_TEMPLATE_DEPTH} deep (\"${{\"${{…}}\"}}\"); write the value out."
+            ));
+        }
+        let mut size = 0usize;
+        walk(expr, &mut |e| {
+            size = size.saturating_add(1);
+            if let Some(key) = self.reference_key(e) {
+                size = size.saturating_add(self.expansions.get(&key).copied().unwrap_or(0));
+            }
+        });
+        (size > MAX_EXPANSION).then(|| format!("the value stands for more than {MAX_EXPANSION} expressions once the locals it reads are written out; write it out, or read each local fewer times."))
+    }
+
+    /// The key of the remembered value a `local.NAME…` or `var.NAME…`
+    /// expression reads, in the module of the file being checked.
+    fn reference_key(&self, expr: &Expression) -> Option<String> {
+        let Expression::Traversal(t) = expr else {
+            return None;
+        };
+        let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name))) =
+            (&t.expr, t.operators.first())
+        else {
+            return None;
+        };
+        matches!(root.as_str(), "local" | "var").then(|| {
+            let dir = self.file.rsplit_once('/').map_or("", |(dir, _)| dir);
+            format!("{dir}\0{}.{name}", root.as_str())
+        })
+    }
+
     /// Each local and default written out, locals in place of their
     /// references, stays small; when one does not, the configuration is
     /// refused and locals are no longer followed (see [`MAX_EXPANSION`]).
@@ -161,6 +276,7 @@ impl Gate<'_> {
             .keys()
             .find(|key| self.expansion(key, &mut known) > MAX_EXPANSION)
             .cloned();
+        self.expansions = known;
         if let Some(key) = too_large {
             let name = key.replace('\0', " ").trim().to_owned();
             self.file = super::WHOLE_CONFIGURATION.to_owned();
@@ -234,16 +350,27 @@ fn unbounded(call: &FuncCall) -> Option<String> {
     match name {
         "range" => {
             let bounds: Option<Vec<i64>> = (0..call.args.len()).map(number).collect();
+            // Checked: `range(0, "-9223372036854775808", -1)` overflows.
             let size = match bounds.as_deref() {
                 Some([end]) => Some(*end),
-                Some([start, end]) => Some(end - start),
-                Some([start, end, step]) if *step != 0 => Some((end - start) / step),
+                Some([start, end]) => end.checked_sub(*start),
+                Some([start, end, step]) => {
+                    end.checked_sub(*start).and_then(|n| n.checked_div(*step))
+                }
                 _ => None,
             };
-            size.is_none_or(|n| n.abs() > MAX_RANGE).then(|| {
+            size.is_none_or(|n| n.checked_abs().is_none_or(|n| n > MAX_RANGE)).then(|| {
                 format!("range() must have literal bounds of at most {MAX_RANGE} elements: Terraform builds every one on the worker.")
             })
         }
+        // `tonumber("1e600000000")` is a number Terraform writes out in
+        // full, six hundred million digits, when a string holds it.
+        "tonumber" => call
+            .args
+            .first()
+            .and_then(as_str)
+            .filter(|text| has_large_exponent(text))
+            .map(|text| format!("tonumber({text:?}): a number of that size takes the worker hours to write out; write a plain number.")),
         "setproduct" => {
             Some("setproduct() multiplies its lists' sizes; write the combinations out.".to_owned())
         }
@@ -257,6 +384,23 @@ fn unbounded(call: &FuncCall) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// A number written with an exponent of more than two digits (`1e600`):
+/// no setting is that large, and Terraform's arbitrary precision writes
+/// every digit of it.
+fn has_large_exponent(text: &str) -> bool {
+    let text = text.trim();
+    let Some(at) = text.find(['e', 'E']) else {
+        return false;
+    };
+    let (mantissa, exponent) = (&text[..at], text[at + 1..].trim_start_matches(['+', '-']));
+    mantissa.chars().any(|c| c.is_ascii_digit())
+        && mantissa
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+'))
+        && exponent.len() > 2
+        && exponent.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Whether every verb of a format string pads to at most `MAX_WIDTH`.
@@ -317,10 +461,11 @@ impl Gate<'_> {
                     (&t.expr, t.operators.first())
                     && root.as_str() == "local"
                 {
-                    let value = self.resolve(expr);
-                    if std::ptr::eq(value, expr) {
+                    // `local.x[0]`, `local.x.y`: a part weighs what the
+                    // whole may, at the most.
+                    let Some(value) = self.value_of(&format!("local.{name}")) else {
                         return 1;
-                    }
+                    };
                     if let Some(weight) = known.get(name.as_str()) {
                         return *weight;
                     }
@@ -368,6 +513,25 @@ impl Gate<'_> {
                 let total = args.iter().fold(1u128, |t, w| t.saturating_add(*w));
                 let arg = |i: usize| args.get(i).copied().unwrap_or(1).max(1);
                 match call.name.name.as_str() {
+                    // As many elements as it counts (it is bounded).
+                    "range" => call
+                        .args
+                        .iter()
+                        .filter_map(as_int)
+                        .map(|n| n.unsigned_abs() as u128)
+                        .max()
+                        .unwrap_or(MAX_RANGE as u128)
+                        .max(1),
+                    // Escaping may double every character, at each level.
+                    "jsonencode" | "yamlencode" => total.saturating_mul(2),
+                    // The padding once for each line of the text.
+                    "indent" => arg(1).saturating_mul(
+                        call.args
+                            .first()
+                            .and_then(as_int)
+                            .map_or(MAX_WIDTH as u128, |n| n.unsigned_abs() as u128)
+                            .saturating_add(1),
+                    ),
                     // The replacement once for each character of the text.
                     "replace" => arg(0).saturating_mul(arg(2)),
                     // The separator once for each element.

@@ -5,7 +5,7 @@
 //! twice), or a string whose text depends on evaluation (a `%{ if }`
 //! directive), would let a block or a value past the gate unseen.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use hcl::Body;
 use hcl::expr::Expression;
@@ -173,17 +173,17 @@ fn is_ambiguous(c: char) -> bool {
 /// wherever it is (in a comment, nested in `${…}`): following which
 /// heredoc is open, as a parser would, is what an author can mislead.
 fn ambiguous_heredoc_end(text: &str) -> Option<(usize, String)> {
-    let markers: BTreeSet<&str> = text.lines().flat_map(heredoc_markers).collect();
+    let markers: HashSet<&str> = text.lines().flat_map(heredoc_markers).collect();
+    // A line starts with a marker and goes on exactly when its leading run
+    // of identifier characters is a marker and more follows: one look-up
+    // a line, however many markers the file opens.
     text.lines().enumerate().find_map(|(index, line)| {
         let line = line.trim();
-        markers.iter().find_map(|marker| {
-            let rest = line.strip_prefix(marker)?;
-            let goes_on = rest
-                .chars()
-                .next()
-                .is_some_and(|c| !continues_identifier(c));
-            goes_on.then(|| (index + 1, (*marker).to_owned()))
-        })
+        let end = line
+            .find(|c: char| !continues_identifier(c))
+            .unwrap_or(line.len());
+        let (run, rest) = line.split_at(end);
+        (!rest.is_empty() && markers.contains(run)).then(|| (index + 1, run.to_owned()))
     })
 }
 

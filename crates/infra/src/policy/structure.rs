@@ -2,7 +2,7 @@
 //! top-level blocks other than resources (`terraform`, `provider`, `module`,
 //! `variable`, `output`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use hcl::expr::{Expression, TraversalOperator};
 use hcl::template::{Element, Template};
@@ -60,6 +60,12 @@ pub(super) struct Gate<'p> {
     pub(super) final_snapshots: BTreeSet<String>,
     /// Checking a plan's values rather than files.
     pub(super) planned: bool,
+    /// How many expressions each remembered value stands for written out
+    /// (`evaluation.rs`), keyed as `values` is.
+    pub(super) expansions: HashMap<String, usize>,
+    /// A file asked for more work than the gate does: it is refused, and
+    /// its other rules are not run.
+    pub(super) too_costly: bool,
 }
 
 impl<'p> Gate<'p> {
@@ -82,6 +88,8 @@ impl<'p> Gate<'p> {
             policy_documents: BTreeMap::new(),
             final_snapshots: BTreeSet::new(),
             planned: false,
+            expansions: HashMap::new(),
+            too_costly: false,
         }
     }
 
@@ -303,7 +311,13 @@ impl<'p> Gate<'p> {
             Ok(parsed) => {
                 let lines = block_lines(text, &parsed);
                 let body = hcl::Body::from(parsed);
+                self.too_costly = false;
                 self.written_forms(&body, &lines);
+                if self.too_costly {
+                    // Refused already; the rules that follow locals or
+                    // walk templates would do the work it asks for.
+                    return;
+                }
                 self.body(&body, &lines);
                 self.line = None;
             }

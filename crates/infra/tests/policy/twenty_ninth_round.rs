@@ -57,3 +57,84 @@ fn records_the_templates_keep_cannot_be_switched_off() {
         unaudited.violations
     );
 }
+
+/// The worker's round: values the size estimate under-weighed (a part of a
+/// local taken as one byte, `jsonencode()` doubling its escapes at each
+/// level, `indent()` padding every line, a number written out with six
+/// hundred million digits) ran the worker out of memory at plan; and the
+/// gate itself took minutes (templates nested sixty deep, a large local
+/// read five thousand times) or panicked (`range()` bounds that overflow).
+#[test]
+fn the_twenty_ninth_round_of_attacks_on_the_worker_is_refused() {
+    let vm = vm_policy();
+    let local_read = |n: usize, name: &str| vec![format!("local.{name}"); n].join(", ");
+    assert_each_refused(vec![
+        (
+            "locals grown 256 times a step through a part of the one before",
+            "locals {\n  pad0 = [\"0123456789\"]\n  pad1 = [join(\"\", [for i in range(256) : local.pad0[0]])]\n  pad2 = [join(\"\", [for i in range(256) : local.pad1[0]])]\n  pad3 = [join(\"\", [for i in range(256) : local.pad2[0]])]\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "jsonencode() nested forty deep",
+            format!(
+                "locals {{\n  quoted = {}\"\\\\\"{}\n}}\n",
+                "jsonencode(".repeat(40),
+                ")".repeat(40)
+            ),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a number of six hundred million digits",
+            "locals {\n  scale      = tonumber(\"1e600000000\")\n  scale_text = \"n${local.scale}\"\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "indent() of a thousand lines in two nested fors",
+            format!(
+                "locals {{\n  banner      = indent(999, \"{}\")\n  banner_grid = [for a in range(256) : [for b in range(256) : \"${{local.banner}}${{a}}-${{b}}\"]]\n}}\n",
+                "\\n".repeat(1000)
+            ),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "range() bounds whose difference overflows",
+            "locals {\n  steps = range(0, \"-9223372036854775808\", \"-1\")\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "templates nested sixty deep",
+            format!(
+                "locals {{\n  nest = \"{}1{}\"\n}}\n",
+                "${\"".repeat(60),
+                "\"}".repeat(60)
+            ),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a local of thirty thousand expressions read two hundred times",
+            format!(
+                "locals {{\n  m = \"x\"\n  l = [{}]\n  c = [{}]\n}}\n\noutput \"o\" {{\n  value = length([{}])\n}}\n",
+                local_read(100, "m"),
+                local_read(100, "l"),
+                local_read(200, "c")
+            ),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+    ]);
+}
+
+/// Thirty thousand comment lines, each naming a heredoc marker of its own:
+/// the heredoc check compared every line with every marker (minutes); it
+/// now looks each line up once.
+#[test]
+fn many_heredoc_markers_are_checked_in_one_pass() {
+    let comments: String = (0..30_000).map(|n| format!("# <<M{n:06}\n")).collect();
+    assert_passes(&comments, &vm_policy());
+}
