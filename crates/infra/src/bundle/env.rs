@@ -201,7 +201,17 @@ fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) ->
             )
         };
     }
+    let upper = name.to_ascii_uppercase();
+    let debug_flag = upper == "DEBUG" || upper.ends_with("_DEBUG");
     match default {
+        // `bool(os.environ.get("DEBUG", 0))`: written as text, "0" or
+        // "False" is true, and the deployment would run in debug mode.
+        Some(default) if debug_flag && !default.is_empty() => (
+            String::new(),
+            format!(
+                "{name} is passed through when set: a debug flag keeps the app's own default (written as the text `{default}`, code that tests its truth reads it as on)."
+            ),
+        ),
         // An example file's development setting (`DEBUG=True`,
         // `NODE_ENV=development`) would run the deployment in that mode.
         Some(default) if is_development_setting(name, default) => (

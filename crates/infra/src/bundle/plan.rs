@@ -376,7 +376,14 @@ fn kept_image(
     }
     let starts_nothing =
         super::kept_dockerfile::starts_nothing(files.repo().text(&path).unwrap_or_default());
-    let command = kept_command(files, &path, launch, starts_nothing, out);
+    let command = kept_command(
+        files,
+        &path,
+        launch,
+        starts_nothing,
+        analysis.start_command.as_deref(),
+        out,
+    );
     let dockerfile_text = files.repo().text(&path).unwrap_or_default();
     // `COPY . .` would take the `.env` that `make up` fills with secrets.
     let ignore_path = join(&context, ".dockerignore");
@@ -419,10 +426,21 @@ fn kept_command(
     path: &str,
     launch: &Launch,
     starts_nothing: bool,
+    analysis_start: Option<&str>,
     out: &mut Out,
 ) -> Option<String> {
     if starts_nothing {
-        return launch.command.clone();
+        // As the repository starts it (`yarn start`): the repository's
+        // image has the package manager, which puts the packages'
+        // programs (`pm2`) on the path; the script's own text would not
+        // find them. A bind fix changed the command itself.
+        if launch.command_changed() {
+            return launch.command.clone();
+        }
+        return files
+            .text("package.json")
+            .and(analysis_start.map(str::to_owned))
+            .or_else(|| launch.command.clone());
     }
     if launch.bind_fixes.is_empty() || !launch.command_changed() {
         return None;

@@ -992,6 +992,8 @@ fn development_settings_and_the_hosts_process_variables_are_not_passed() {
         ),
         |a| {
             a.env.push(var("DEBUG", false, false, Some("True")));
+            // `bool(os.environ.get("FLASK_DEBUG", 0))`: the text "0" is true.
+            a.env.push(var("FLASK_DEBUG", false, false, Some("0")));
             a.env.push(var("APP_ENV", false, false, Some("local")));
             a.env
                 .push(var("NODE_ENV", false, false, Some("production")));
@@ -1008,6 +1010,10 @@ fn development_settings_and_the_hosts_process_variables_are_not_passed() {
     let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
     let environment = &compose_service(&bundle)["environment"];
     assert!(is_passed_through(environment, "DEBUG"), "{environment:?}");
+    assert!(
+        is_passed_through(environment, "FLASK_DEBUG"),
+        "{environment:?}"
+    );
     assert!(is_passed_through(environment, "APP_ENV"), "{environment:?}");
     assert_eq!(
         environment["NODE_ENV"].as_str(),

@@ -303,7 +303,8 @@ fn a_mount_of_the_repository_from_a_compose_file_in_a_subfolder_is_dropped() {
 
 /// The Dockerfile leaves the command to a compose override file
 /// (`node:alpine` with no CMD runs Node's prompt, which exits at once): the
-/// app's service starts the app, unless it has a command of its own.
+/// app's service starts the app as the repository does (`yarn start`, which
+/// finds the script's `pm2`), unless it has a command of its own.
 #[test]
 fn an_image_that_starts_nothing_is_started_by_the_service() {
     let analysis = with(
@@ -319,7 +320,10 @@ fn an_image_that_starts_nothing_is_started_by_the_service() {
             ("docker-compose.yml", compose),
             ("Dockerfile", dockerfile),
             ("src/index.js", ""),
-            ("package.json", "{}"),
+            (
+                "package.json",
+                r#"{"scripts":{"start":"pm2 start ecosystem.config.json --no-daemon"},"dependencies":{"pm2":"5"}}"#,
+            ),
             ("yarn.lock", ""),
         ]);
         build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap()
