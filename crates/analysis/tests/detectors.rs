@@ -1436,3 +1436,37 @@ fn a_prisma_env_file_left_in_an_app_without_prisma_is_not_its_settings() {
     let prisma = files(r#""@prisma/client":"5""#);
     assert!(prisma.env.iter().any(|v| v.name == "DATABASE_URL"));
 }
+
+/// The settings class reads them with `.get()`; the code that uses them
+/// tests the setting first and runs without: they are optional.
+#[test]
+fn settings_the_app_tests_before_use_are_optional() {
+    let a = run(&[
+        ("requirements.txt", "flask\ngunicorn\nelasticsearch\n"),
+        (
+            "config.py",
+            "import os\n\nclass Config:\n    SECRET_KEY = os.environ['SECRET_KEY']\n    ELASTICSEARCH_URL = os.environ.get('ELASTICSEARCH_URL')\n    MS_TRANSLATOR_KEY = os.environ.get('MS_TRANSLATOR_KEY')\n    MAIL_SERVER = os.environ.get('MAIL_SERVER')\n",
+        ),
+        (
+            "app/__init__.py",
+            "from flask import Flask\nfrom elasticsearch import Elasticsearch\nfrom config import Config\n\ndef create_app():\n    app = Flask(__name__)\n    app.config.from_object(Config)\n    app.elasticsearch = Elasticsearch([app.config['ELASTICSEARCH_URL']]) \\\n        if app.config['ELASTICSEARCH_URL'] else None\n    mail_host = app.config['MAIL_SERVER'].split(':')[0]\n    return app\n",
+        ),
+        (
+            "app/translate.py",
+            "from flask import current_app\n\ndef translate(text):\n    if 'MS_TRANSLATOR_KEY' not in current_app.config or \\\n            not current_app.config['MS_TRANSLATOR_KEY']:\n        return 'Error: the translation service is not configured.'\n    return text\n",
+        ),
+        (
+            "wsgi.py",
+            "from app import create_app\napp = create_app()\n",
+        ),
+    ]);
+    for optional in ["ELASTICSEARCH_URL", "MS_TRANSLATOR_KEY"] {
+        assert!(
+            !a.required_env.contains(&optional.to_owned()),
+            "{optional}: {:?}\n{:#?}",
+            a.required_env,
+            a.env
+        );
+    }
+    assert!(a.required_env.contains(&"SECRET_KEY".to_owned()));
+}

@@ -144,6 +144,7 @@ pub(crate) fn scan(
             reads.extend(super::env_helpers::calls(file, &helpers));
         }
     }
+    super::env_guards::mark_setting_guarded(&view.files, &mut reads);
     reads.extend(rails_master_key(view));
     reads.extend(super::env_frameworks::spring_without_datasource(view));
     reads.extend(super::env_frameworks::laravel_jwt_secret(view));

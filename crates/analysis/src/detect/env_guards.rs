@@ -4,6 +4,7 @@
 
 use super::env::EnvRead;
 use super::scan::line_text;
+use crate::snapshot::FileEntry;
 
 /// Marks the reads of `text` that a presence check guards as optional (a
 /// default of "unset is fine"), unless the code also reads them strictly.
@@ -23,6 +24,50 @@ pub(crate) fn mark_guarded(text: &str, reads: &mut [EnvRead]) {
         if guarded {
             read.default = Some(String::new());
             read.strict = false;
+        }
+    }
+}
+
+/// `ELASTICSEARCH_URL = os.environ.get('ELASTICSEARCH_URL')` in a
+/// settings class, tested in another file as the framework's setting
+/// (`… if app.config['ELASTICSEARCH_URL'] else None`, `if not
+/// current_app.config['MS_TRANSLATOR_KEY']: return …`): the app runs
+/// without it, that feature off.
+pub(crate) fn mark_setting_guarded(files: &[&FileEntry], reads: &mut [EnvRead]) {
+    let python: Vec<&str> = files
+        .iter()
+        .filter(|f| f.path.ends_with(".py"))
+        .filter_map(|f| f.content.as_deref())
+        .collect();
+    for read in reads.iter_mut() {
+        if read.example || read.strict || read.default.is_some() || !read.at.file.ends_with(".py") {
+            continue;
+        }
+        let Some(text) = files
+            .iter()
+            .find(|f| f.path == read.at.file)
+            .and_then(|f| f.content.as_deref())
+        else {
+            continue;
+        };
+        let Some(name) = read.at.line.and_then(|line| assigned_name(text, line)) else {
+            continue;
+        };
+        let name = regex::escape(name.trim_start_matches("self."));
+        let Ok(tested) = regex::Regex::new(&format!(
+            r#"\b(?:if|elif)\b(?:[^\n]|\\\n)*?\bconfig(?:\[\s*['"]{name}['"]\s*\]|\.get\(\s*['"]{name}['"])|\bconfig\[\s*['"]{name}['"]\s*\]\s+else\b"#
+        )) else {
+            continue;
+        };
+        let raises = |text: &str| {
+            tested
+                .find_iter(text)
+                .any(|m| line_text(text, m.start()).contains("raise"))
+        };
+        if python.iter().any(|t| tested.is_match(t)) && !python.iter().any(|t| raises(t)) {
+            // Copes without, even where an empty default would not count
+            // (the address of another service).
+            read.default = Some(super::env::COPES_WITHOUT.to_owned());
         }
     }
 }
