@@ -734,9 +734,10 @@ fn environment(
         not_required.extend(laravel_unused(&reads, docker));
     }
     not_required.extend(spring_overridden_by_command(dockerfile));
-    if d.framework == Some("flask") {
+    let strict = |name: &str| reads.iter().any(|r| r.name == name && r.strict);
+    if d.framework == Some("flask") && !strict("SERVER_NAME") {
         // Flask answers 404 to every request for another host once it is
-        // set: a setting to leave alone unless its value is known.
+        // set: a setting to leave alone unless the code cannot start without.
         not_required.push("SERVER_NAME");
     }
     // Laravel's config/ was left out above, but its reads are still the app's.

@@ -11,6 +11,7 @@ mod node;
 mod node_start;
 mod node_workspace;
 mod php;
+mod php_version;
 mod python;
 mod python_imports;
 mod python_version;

@@ -26,6 +26,11 @@ pub const JRE_11: &str = "eclipse-temurin:11.0.25_9-jre-alpine";
 pub const RUBY: &str = "ruby:3.3.6-slim-bookworm";
 pub const COMPOSER: &str = "composer:2.8.3";
 pub const PHP: &str = "php:8.3.14-cli-bookworm";
+/// Older PHP, for apps whose composer.json does not allow 8.3.
+pub const PHP_8_2: &str = "php:8.2.26-cli-bookworm";
+pub const PHP_8_1: &str = "php:8.1.31-cli-bookworm";
+pub const PHP_8_0: &str = "php:8.0.30-cli-bullseye";
+pub const PHP_7_4: &str = "php:7.4.33-cli-bullseye";
 pub const DOTNET_8_SDK: &str = "mcr.microsoft.com/dotnet/sdk:8.0.404";
 pub const DOTNET_8_ASPNET: &str = "mcr.microsoft.com/dotnet/aspnet:8.0.11-alpine3.20";
 pub const DOTNET_9_SDK: &str = "mcr.microsoft.com/dotnet/sdk:9.0.101";
@@ -67,6 +72,10 @@ pub const ALL: &[&str] = &[
     RUBY,
     COMPOSER,
     PHP,
+    PHP_8_2,
+    PHP_8_1,
+    PHP_8_0,
+    PHP_7_4,
     DOTNET_8_SDK,
     DOTNET_8_ASPNET,
     DOTNET_9_SDK,

@@ -599,6 +599,29 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            // Laravel 5.5 asks for PHP 7: it runs on 7.4, not on 8.3.
+            name: "laravel of php 7 runs on php 7.4",
+            analysis: app("php", "laravel", Some(8000), Some("php artisan serve")),
+            files: vec![
+                (
+                    "composer.json",
+                    r#"{"require": {"php": ">=7.0.0 <8.0", "laravel/framework": "5.5.*"}}"#,
+                ),
+                ("artisan", ""),
+                ("public/index.php", ""),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("FROM php:7.4.33-cli-bullseye\n"), "{d}");
+                assert!(
+                    notes(b)
+                        .any(|n| n.starts_with("PHP 7.4: composer.json requires php >=7.0.0 <8.0")),
+                    "{:?}",
+                    notes(b).collect::<Vec<_>>()
+                );
+            },
+        },
+        Case {
             // A starter kit's pages load Vite's build through @vite.
             name: "laravel with vite assets",
             analysis: app("php", "laravel", Some(8000), Some("php artisan serve")),

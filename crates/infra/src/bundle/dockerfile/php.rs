@@ -2,11 +2,12 @@
 //! the PHP CLI image serves the app with PHP's built-in server, several
 //! workers at once.
 
+use super::php_version;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
-use crate::bundle::images::{COMPOSER, NODE, PHP};
+use crate::bundle::images::{COMPOSER, NODE};
 
 /// Requests the built-in server handles in parallel.
 const SERVER_WORKERS: u32 = 4;
@@ -59,7 +60,8 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
             .line(format!("RUN {install} && npm run build"))
             .blank();
     }
-    text.line(format!("FROM {PHP}"));
+    let (php, why) = php_version::choose(files);
+    text.line(format!("FROM {php}"));
     if laravel {
         text.line("RUN docker-php-ext-install pdo_mysql");
     }
@@ -84,7 +86,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ],
         extra_files: Vec::new(),
         context: None,
-        notes: Vec::new(),
+        notes: why.map(|why| format!("{why}.")).into_iter().collect(),
     })
 }
 
