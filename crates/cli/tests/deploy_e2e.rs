@@ -361,6 +361,17 @@ async fn happy_path_through_the_api_then_destroy() {
     );
     let destroyed = stack.wait_status(&destroy_id, "succeeded").await;
     assert_eq!(destroyed["state"], "Destroyed", "{destroyed:#}");
+    let destroy_run = stack
+        .terraform
+        .invocations()
+        .into_iter()
+        .find(|i| i.command() == Some("destroy"))
+        .unwrap();
+    assert!(
+        destroy_run.args.iter().any(|a| a == "-refresh=false"),
+        "the destroy evaluates no configuration again: {:?}",
+        destroy_run.args
+    );
     assert_eq!(
         stack.terraform.destroys().len(),
         stack.terraform.creates().len(),

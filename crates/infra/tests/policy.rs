@@ -1686,7 +1686,7 @@ resource "aws_db_instance" "replica" {
 output "loot" {
   value = templatestring(local.template, {})
 }"#,
-            &[Rule::LocalFile],
+            &[Rule::LocalFile, Rule::SizeNotBounded],
             &vm,
         ),
         (

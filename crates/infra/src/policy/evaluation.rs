@@ -371,6 +371,12 @@ fn unbounded(call: &FuncCall) -> Option<String> {
             .and_then(as_str)
             .filter(|text| has_large_exponent(text))
             .map(|text| format!("tonumber({text:?}): a number of that size takes the worker hours to write out; write a plain number.")),
+        // A string made a template at plan time, with the directives
+        // (`%{ for }`) the gate refuses in the files; and a YAML document's
+        // aliases, which multiply what it decodes to without bound.
+        "templatestring" | "yamldecode" => Some(format!(
+            "{name}() is not used by deployflow's templates: it evaluates text the gate cannot weigh (a template's loops, a YAML document's aliases)."
+        )),
         "setproduct" => {
             Some("setproduct() multiplies its lists' sizes; write the combinations out.".to_owned())
         }
@@ -401,6 +407,49 @@ fn has_large_exponent(text: &str) -> bool {
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+'))
         && exponent.len() > 2
         && exponent.chars().all(|c| c.is_ascii_digit())
+}
+
+/// The verbs of a format string (`%%` is none).
+fn verb_count(spec: &str) -> u128 {
+    let mut count = 0u128;
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            if chars.peek() == Some(&'%') {
+                chars.next();
+            } else {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// The first number of a file's text written with an exponent of more
+/// than two digits (`1e600000000`, in a literal or a string that
+/// `jsondecode()` or arithmetic reads as one), with its line.
+pub(super) fn large_number(text: &str) -> Option<(usize, String)> {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let starts_token = at == 0
+            || !(bytes[at - 1].is_ascii_alphanumeric()
+                || matches!(bytes[at - 1], b'_' | b'.' | b'-'));
+        if bytes[at].is_ascii_digit() && starts_token {
+            let end = bytes[at..]
+                .iter()
+                .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-')))
+                .map_or(bytes.len(), |n| at + n);
+            let token = &text[at..end];
+            if has_large_exponent(token) {
+                return Some((text[..at].matches('\n').count() + 1, token.to_owned()));
+            }
+            at = end;
+        } else {
+            at += 1;
+        }
+    }
+    None
 }
 
 /// Whether every verb of a format string pads to at most `MAX_WIDTH`.
@@ -536,8 +585,23 @@ impl Gate<'_> {
                     "replace" => arg(0).saturating_mul(arg(2)),
                     // The separator once for each element.
                     "join" => arg(0).saturating_mul(total),
+                    // Each verb (`%[1]s` a hundred times) writes an
+                    // argument again, `%#v` and `%q` with its escapes doubled.
+                    "format" => {
+                        let verbs = call
+                            .args
+                            .first()
+                            .and_then(as_str)
+                            .map_or(MAX_WIDTH as u128, |spec| verb_count(&spec));
+                        let widest = args.iter().skip(1).copied().max().unwrap_or(1);
+                        total.saturating_add(verbs.saturating_mul(2).saturating_mul(widest))
+                    }
                     // The format once for each element of the lists.
                     "formatlist" => arg(0).saturating_mul(total),
+                    // Four characters for every three, then the padding.
+                    "base64encode" | "textencodebase64" | "base64gzip" | "urlencode" => {
+                        total.saturating_mul(3)
+                    }
                     _ => total,
                 }
             }

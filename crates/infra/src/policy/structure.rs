@@ -307,6 +307,15 @@ impl<'p> Gate<'p> {
         if !self.characters(text) || !self.heredoc_ends(text) {
             return;
         }
+        if let Some((line, number)) = super::evaluation::large_number(text) {
+            self.line = u32::try_from(line).ok();
+            self.violation(
+                Rule::SizeNotBounded,
+                format!("line {line} writes the number {number}: Terraform keeps every digit of a number that large, and writing it out takes the worker hours. Write a plain number."),
+            );
+            self.line = None;
+            return;
+        }
         match hcl_edit::parser::parse_body(text) {
             Ok(parsed) => {
                 let lines = block_lines(text, &parsed);

@@ -138,3 +138,64 @@ fn many_heredoc_markers_are_checked_in_one_pass() {
     let comments: String = (0..30_000).map(|n| format!("# <<M{n:06}\n")).collect();
     assert_passes(&comments, &vm_policy());
 }
+
+/// A thirtieth round on the worker: the six-hundred-million-digit number
+/// made without `tonumber()` (arithmetic on a string, `jsondecode()`), and
+/// growth the estimate did not weigh (`base64encode()` nested sixty deep,
+/// `format("%#v")` doubling its escapes, a format that writes its one
+/// argument a hundred times, a YAML document's aliases).
+#[test]
+fn the_thirtieth_round_of_attacks_on_the_worker_is_refused() {
+    let vm = vm_policy();
+    let nested = |function: &str, inner: &str, depth: usize| {
+        format!(
+            "locals {{\n  grown = {}{inner}{}\n}}\n",
+            format!("{function}(").repeat(depth),
+            ")".repeat(depth)
+        )
+    };
+    let hundred_times = format!("\"{}\"", "%[1]s".repeat(100));
+    let mut repeated = "\"x\"".to_owned();
+    for _ in 0..5 {
+        repeated = format!("format({hundred_times}, {repeated})");
+    }
+    assert_each_refused(vec![
+        (
+            "a huge number by arithmetic on a string",
+            "locals {\n  scale = \"n${\"1e600000000\" * 1}\"\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a huge number decoded from JSON",
+            "locals {\n  scale = \"n${jsondecode(\"1e600000000\")}\"\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "base64encode() nested sixty deep",
+            nested("base64encode", "\"x\"", 60),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "format(\"%#v\") nested sixty deep",
+            nested("format", "\"x\"", 60).replace("format(", "format(\"%#v\", "),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a format that writes its argument a hundred times, five deep",
+            format!("locals {{\n  grown = {repeated}\n}}\n"),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a YAML document's aliases",
+            "locals {\n  laughs = jsonencode(yamldecode(\"a: &a [x, x]\\nb: *a\\n\"))\n}\n"
+                .to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+    ]);
+}

@@ -232,9 +232,14 @@ impl<'a> Session<'a> {
     }
 
     pub(in crate::steps) async fn destroy(&self) -> Result<(), StepError> {
+        // Without a refresh the destroy plan needs only the state: a
+        // refresh evaluates the configuration again, and one that fails
+        // after a date, or on what a data source reads later, would keep
+        // the deployment from ever being taken down.
         let mut args = vec![
             "destroy".to_owned(),
             "-auto-approve".into(),
+            "-refresh=false".into(),
             "-input=false".into(),
             "-no-color".into(),
             "-json".into(),

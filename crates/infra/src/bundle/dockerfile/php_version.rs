@@ -1,0 +1,119 @@
+//! The PHP image of an app: the newest of those there are images for that
+//! its `composer.json` allows (`"php": "^7.1.3"` runs on 7.4, not on 8.3,
+//! where Laravel 5's code stops at its first removed function).
+
+use crate::bundle::app_files::AppFiles;
+use crate::bundle::images::{PHP, PHP_7_4, PHP_8_0, PHP_8_1, PHP_8_2};
+
+/// The images, newest first, with the PHP version each runs.
+const IMAGES: &[((u32, u32), &str)] = &[
+    ((8, 3), PHP),
+    ((8, 2), PHP_8_2),
+    ((8, 1), PHP_8_1),
+    ((8, 0), PHP_8_0),
+    ((7, 4), PHP_7_4),
+];
+
+/// The image, and why when it is not the newest.
+pub(super) fn choose(files: &AppFiles) -> (&'static str, Option<String>) {
+    let Some(constraint) = files
+        .text("composer.json")
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .and_then(|json| json.pointer("/require/php")?.as_str().map(str::to_owned))
+    else {
+        return (PHP, None);
+    };
+    match IMAGES
+        .iter()
+        .find(|(version, _)| allows(&constraint, *version))
+    {
+        Some(((8, 3), image)) => (image, None),
+        Some(((major, minor), image)) => (
+            image,
+            Some(format!(
+                "PHP {major}.{minor}: composer.json requires php {constraint}"
+            )),
+        ),
+        None => (
+            PHP,
+            Some(format!(
+                "composer.json requires php {constraint}, which no PHP image from 7.4 to 8.3 satisfies: the image runs PHP 8.3"
+            )),
+        ),
+    }
+}
+
+/// Whether the newest release of `major.minor` satisfies a Composer
+/// constraint (`^7.1.3`, `~7.1`, `>=7.0 <8.0`, `7.4.*`, `^7.3|^8.0`).
+fn allows(constraint: &str, (major, minor): (u32, u32)) -> bool {
+    let version = (major, minor, 999);
+    constraint
+        .split('|')
+        .map(str::trim)
+        .filter(|alternative| !alternative.is_empty())
+        .any(|alternative| {
+            alternative
+                .split([' ', ','])
+                .filter(|part| !part.is_empty())
+                .all(|part| satisfies(part, version))
+        })
+}
+
+fn satisfies(part: &str, version: (u32, u32, u32)) -> bool {
+    let (op, rest) = match part.find(|c: char| c.is_ascii_digit()) {
+        Some(at) => part.split_at(at),
+        None => return part == "*",
+    };
+    let numbers: Vec<Option<u32>> = rest
+        .trim_start_matches('v')
+        .split('.')
+        .map(|n| n.parse().ok())
+        .collect();
+    let number = |i: usize| numbers.get(i).copied().flatten().unwrap_or(0);
+    let given = numbers.iter().take_while(|n| n.is_some()).count();
+    let low = (number(0), number(1), number(2));
+    let next = |level: usize| match level {
+        0 => (low.0 + 1, 0, 0),
+        1 => (low.0, low.1 + 1, 0),
+        _ => (low.0, low.1, low.2 + 1),
+    };
+    match op.trim() {
+        "^" => version >= low && version < next(0),
+        "~" => version >= low && version < next(if given >= 3 { 1 } else { 0 }),
+        ">=" => version >= low,
+        ">" => version > low,
+        "<=" => version <= low,
+        "<" => version < low,
+        "!=" => version != low,
+        // `7.*`, `7.4.*`, `7.4`, `7.4.3`: that release line (an image
+        // holds one patch release of it).
+        "" | "=" | "==" => {
+            let line = (low.0, if given >= 2 { low.1 } else { 0 }, 0);
+            version >= line && version < next(given.min(2).saturating_sub(1))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allows;
+
+    #[test]
+    fn composer_constraints() {
+        assert!(allows("^7.1.3", (7, 4)));
+        assert!(!allows("^7.1.3", (8, 3)));
+        assert!(allows(">=7.0.0", (8, 3)));
+        assert!(allows("~7.1", (7, 4)));
+        assert!(!allows("~7.1", (8, 0)));
+        assert!(allows(">=7.2 <8.0", (7, 4)));
+        assert!(!allows(">=7.2 <8.0", (8, 0)));
+        assert!(allows("^7.3|^8.0", (8, 3)));
+        assert!(allows("^8.1", (8, 3)));
+        assert!(!allows("^8.2", (8, 1)));
+        assert!(allows("7.4.*", (7, 4)));
+        assert!(!allows("7.4.*", (8, 0)));
+        assert!(allows(">=7.1.3", (8, 3)));
+        assert!(allows("^7.2.5|^8.0", (8, 3)));
+    }
+}
