@@ -1470,3 +1470,39 @@ fn settings_the_app_tests_before_use_are_optional() {
     }
     assert!(a.required_env.contains(&"SECRET_KEY".to_owned()));
 }
+
+/// Fallbacks written around a conversion or over a line break.
+#[test]
+fn fallbacks_after_a_radix_or_a_line_break_are_defaults() {
+    let node = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        (
+            "server.js",
+            "const express = require('express');\nconst limit = parseInt(process.env.RATE_LIMIT_MAX, 10) || 100;\nconst app = express();\napp.listen(3000);\n",
+        ),
+    ]);
+    assert!(
+        !node.required_env.contains(&"RATE_LIMIT_MAX".to_owned()),
+        "{:?}",
+        node.required_env
+    );
+    let flask = run(&[
+        ("requirements.txt", "flask\nflask-sqlalchemy\n"),
+        (
+            "config.py",
+            "import os\n\nclass Config:\n    GITHUB_API_URL = os.environ.get('GITHUB_API_URL') or \\\n        'https://api.github.com'\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask\nfrom config import Config\napp = Flask(__name__)\napp.config.from_object(Config)\n",
+        ),
+    ]);
+    assert!(
+        !flask.required_env.contains(&"GITHUB_API_URL".to_owned()),
+        "{:?}",
+        flask.required_env
+    );
+}

@@ -504,7 +504,7 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             let first = lines.next().unwrap_or_default();
             // `System.get_env("X") ||` with its fallback on the next line.
             let joined;
-            let rest = if re!(r"(?:\|\||\?\?|\bor)\s*$").is_match(first) {
+            let rest = if re!(r"(?:\|\||\?\?|\bor)\s*\\?\s*$").is_match(first) {
                 joined = format!("{first} {}", lines.next().unwrap_or_default().trim());
                 joined.as_str()
             } else {
@@ -801,7 +801,11 @@ fn dereferences(rest: &str) -> bool {
 /// `|| "d"`, `?? "d"`, `?: "d"`, `or "d"`; a comparison reads a flag and
 /// tolerates absence. A fallback that fails (`|| raise "…"`) is no default.
 pub(crate) fn operator_default(rest: &str) -> Option<String> {
-    let op = re!(r#"^\s*\)?\s*(?:\|\||\?\?|\?:|\bor\b)\s*(["'`]?)([^"'`,;)\s]*)"#);
+    // `parseInt(process.env.X, 10) || 3000`: a radix, then the call's end;
+    // Python's `… or \` goes on on the next line.
+    let op = re!(
+        r#"^\s*(?:,\s*\d+\s*)?\)?\s*(?:\|\||\?\?|\?:|\bor\b)\s*(?:\\\s*)?(["'`]?)([^"'`,;)\s]*)"#
+    );
     if let Some(c) = op.captures(rest) {
         let quoted = c.get(1).is_some_and(|m| !m.as_str().is_empty());
         let fallback = c.get(2).map_or("", |m| m.as_str());
