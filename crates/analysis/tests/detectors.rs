@@ -1506,3 +1506,26 @@ fn fallbacks_after_a_radix_or_a_line_break_are_defaults() {
         flask.required_env
     );
 }
+
+/// Heroku's PHP buildpack brings `heroku-php-apache2`; no image here has it.
+#[test]
+fn a_procfile_that_runs_a_buildpacks_server_is_not_the_start_command() {
+    let a = run(&[
+        (
+            "composer.json",
+            r#"{"require":{"php":"^8.2","laravel/framework":"^11.0"}}"#,
+        ),
+        ("artisan", "#!/usr/bin/env php\n<?php\n"),
+        ("public/index.php", "<?php\n"),
+        ("routes/web.php", "<?php\nRoute::get('/', fn () => 'ok');\n"),
+        ("Procfile", "web: vendor/bin/heroku-php-apache2 public/\n"),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("laravel"));
+    assert!(
+        a.start_command
+            .as_deref()
+            .is_some_and(|c| !c.contains("heroku")),
+        "{:?}",
+        a.start_command
+    );
+}

@@ -412,6 +412,9 @@ fn start_command(
         && let Some(m) = re!(r"(?m)^web:\s*(.+)$")
             .captures(text)
             .and_then(|c| c.get(1))
+        // A buildpack's own server (`vendor/bin/heroku-php-apache2`,
+        // `bin/start-nginx`) exists only on that platform's image.
+        && !re!(r"\bheroku-php-|\bvendor/bin/heroku-|\bbin/start-(?:nginx|pgbouncer)").is_match(m.as_str())
     {
         let line = line_at(text, m.start());
         return Some(Found::new(
