@@ -132,6 +132,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             adjustments.push(note(AdjustmentKind::Rewritten, r))
         }));
         if other == name {
+            drop_dev_server(service, &name, &mut |k, r| adjustments.push(note(k, r)));
             let had_command = service.contains_key("command");
             adjust_app_service(service, &name, target, &own, &mongo, &mut |k, r| {
                 adjustments.push(note(k, r))
@@ -179,6 +180,34 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             .into_iter()
             .map(|(store, _)| store.clone())
             .collect(),
+    }
+}
+
+/// A development compose file starts the app's development server
+/// (`manage.py runserver`, `flask run`, `uvicorn --reload`, `nodemon`,
+/// `next dev`) over the image's own command: its debug pages, reloader
+/// and single process would serve the deployment. The image's command
+/// starts it instead.
+fn drop_dev_server(service: &mut Mapping, name: &str, note: &mut Note) {
+    let Some(command) = service.get("command") else {
+        return;
+    };
+    let text = match command {
+        Value::Sequence(words) => words.iter().map(scalar_text).collect::<Vec<_>>().join(" "),
+        other => scalar_text(other),
+    };
+    let dev = regex::Regex::new(
+        r"\bmanage\.py\s+runserver\b|\bflask\s+run\b|\bmanage\.py\s+run\b|--reload\b|\bnodemon\b|\bnext\s+dev\b|\bfastapi\s+dev\b|\bnpm\s+run\s+dev\b|\byarn\s+dev\b",
+    )
+    .expect("valid pattern");
+    if dev.is_match(&text) {
+        service.shift_remove("command");
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "Service `{name}` ran `{text}`, a development server: the image's own command starts the app instead."
+            ),
+        );
     }
 }
 

@@ -347,6 +347,42 @@ fn an_image_that_starts_nothing_is_started_by_the_service() {
     );
 }
 
+/// The development compose file starts Django's development server over
+/// the image's gunicorn: the image's command starts the app.
+#[test]
+fn a_development_server_of_a_kept_compose_file_gives_way_to_the_images_command() {
+    let analysis = with(
+        app(
+            "python",
+            "django",
+            Some(8000),
+            Some("gunicorn --bind 0.0.0.0:8000 project.wsgi"),
+        ),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    command: python /code/manage.py runserver 0.0.0.0:8000\n    ports: ['8000:8000']\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM python:3.12\nWORKDIR /code\nCOPY . .\nRUN pip install -r requirements.txt\nCMD gunicorn --bind 0.0.0.0:8000 project.wsgi\n",
+        ),
+        ("manage.py", ""),
+        ("requirements.txt", "django\ngunicorn\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let service = compose_service(&bundle);
+    assert!(service["command"].is_null(), "{service:?}");
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "a development server"
+    ));
+}
+
 /// Folders of its author's Windows machine: Compose on Linux refuses the
 /// file, so they become named volumes at the same places.
 #[test]

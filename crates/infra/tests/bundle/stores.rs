@@ -777,7 +777,7 @@ fn a_kept_compose_file_runs_the_migration_of_an_app_on_sqlite() {
     assert!(command.contains("manage.py migrate"), "{command}");
 
     let own_command = bundle(
-        "services:\n  web:\n    build: .\n    command: python manage.py runserver 0.0.0.0:8000\n    ports: ['8000:8000']\n",
+        "services:\n  web:\n    build: .\n    command: gunicorn site.wsgi -b 0.0.0.0:8000 --workers 3\n    ports: ['8000:8000']\n",
     );
     assert!(
         own_command
