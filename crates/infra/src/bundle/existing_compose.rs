@@ -132,7 +132,9 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             adjustments.push(note(AdjustmentKind::Rewritten, r))
         }));
         if other == name {
-            drop_dev_server(service, &name, &mut |k, r| adjustments.push(note(k, r)));
+            if image_starts_the_app(service, &compose_dir, target) {
+                drop_dev_server(service, &name, &mut |k, r| adjustments.push(note(k, r)));
+            }
             let had_command = service.contains_key("command");
             adjust_app_service(service, &name, target, &own, &mongo, &mut |k, r| {
                 adjustments.push(note(k, r))
@@ -181,6 +183,26 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             .map(|(store, _)| store.clone())
             .collect(),
     }
+}
+
+/// Whether the image the app's service runs starts the app by itself: a
+/// generated Dockerfile, or the repository's with a `CMD` or `ENTRYPOINT`,
+/// or one the service is given the app's command for.
+fn image_starts_the_app(service: &Mapping, compose_dir: &str, target: &Target) -> bool {
+    if target.generated_dockerfile || target.spec.starts_nothing {
+        return true;
+    }
+    service_dockerfile(service, compose_dir)
+        .and_then(|path| target.repo.text(&path))
+        .is_some_and(|text| {
+            super::kept_dockerfile::logical_lines(text)
+                .iter()
+                .any(|line| {
+                    let keyword = line.split_whitespace().next().unwrap_or_default();
+                    keyword.eq_ignore_ascii_case("CMD")
+                        || keyword.eq_ignore_ascii_case("ENTRYPOINT")
+                })
+        })
 }
 
 /// A development compose file starts the app's development server
