@@ -1529,3 +1529,25 @@ fn a_procfile_that_runs_a_buildpacks_server_is_not_the_start_command() {
         a.start_command
     );
 }
+
+/// The image sets `FLASK_CONFIG production`; the code's `or 'default'` is
+/// the development configuration, not a value to hand the container.
+#[test]
+fn a_variable_the_image_sets_keeps_no_code_default() {
+    let a = run(&[
+        ("requirements.txt", "flask\ngunicorn\n"),
+        (
+            "flasky.py",
+            "import os\nfrom flask import Flask\napp = Flask(__name__)\nconfig_name = os.getenv('FLASK_CONFIG') or 'default'\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM python:3.12-alpine\nENV FLASK_APP flasky.py\nENV FLASK_CONFIG production\nCOPY . .\nRUN pip install -r requirements.txt\nCMD gunicorn -b :5000 flasky:app\n",
+        ),
+    ]);
+    let config = a.env.iter().find(|v| v.name == "FLASK_CONFIG");
+    assert!(
+        config.is_some_and(|v| v.default.is_none() && !v.required),
+        "{config:?}"
+    );
+}

@@ -969,7 +969,14 @@ pub(crate) fn summarise(
         // An unset database port leaves the driver on the standard one.
         let optional_integration =
             !strict && (is_optional_integration(name) || is_database_port(name));
-        let default = reads.iter().find_map(|r| r.default.clone());
+        // The image's own `ENV` is the value where nothing else sets one:
+        // the code's default would override it from a compose file; only
+        // the image's command's own reads of it say it.
+        let image_sets = provided.iter().any(|p| p == name);
+        let default = reads
+            .iter()
+            .filter(|r| !image_sets || file_name(&r.at.file).contains("Dockerfile"))
+            .find_map(|r| r.default.clone());
         let asked = !optional_integration
             && !provided.iter().any(|p| p == name)
             && !PLATFORM.contains(&name)
