@@ -145,32 +145,10 @@ fn schema_fields(file: &FileEntry) -> Vec<EnvRead> {
     let field = re!(
         r"(?m)^([ \t]*)([A-Z][A-Z0-9_]*)\s*:\s*(?:z\b|str\(|num\(|bool\(|port\(|host\(|url\(|email\(|json\()"
     );
-    let mut reads = Vec::new();
-    for caps in field.captures_iter(text) {
-        let (Some(indent), Some(name)) = (caps.get(1), caps.get(2)) else {
-            continue;
-        };
-        let value = field_value(text, name.end(), indent.as_str().len());
-        let optional =
-            re!(r"\.optional\(\)|\.nullish\(\)|\.nullable\(\)|\.default\(|\bdefault\s*:|\.catch\(")
-                .is_match(value);
-        let line = line_at(text, name.start());
-        reads.push(EnvRead {
-            name: name.as_str().to_owned(),
-            default: optional.then(String::new),
-            example: false,
-            strict: !optional,
-            at: Spot::at(
-                &file.path,
-                line,
-                format!(
-                    "the env schema declares it: {}",
-                    quote(value.lines().next().unwrap_or_default())
-                ),
-            ),
-        });
-    }
-    reads
+    schema_reads(file, field, |value| {
+        !re!(r"\.optional\(\)|\.nullish\(\)|\.nullable\(\)|\.default\(|\bdefault\s*:|\.catch\(")
+            .is_match(value)
+    })
 }
 
 /// Joi's or yup's schema validated against `process.env`
@@ -185,30 +163,41 @@ fn joi_fields(file: &FileEntry) -> Vec<EnvRead> {
         return Vec::new();
     }
     let field = re!(r"(?m)^([ \t]*)([A-Z][A-Z0-9_]*)\s*:\s*(?:Joi|joi|yup|Yup)\s*\.");
-    let mut reads = Vec::new();
-    for caps in field.captures_iter(text) {
-        let (Some(indent), Some(name)) = (caps.get(1), caps.get(2)) else {
-            continue;
-        };
-        let value = field_value(text, name.end(), indent.as_str().len());
-        let required = value.contains(".required()") && !value.contains(".default(");
-        let line = line_at(text, name.start());
-        reads.push(EnvRead {
-            name: name.as_str().to_owned(),
-            default: (!required).then(String::new),
-            example: false,
-            strict: required,
-            at: Spot::at(
-                &file.path,
-                line,
-                format!(
-                    "the env schema declares it: {}",
-                    quote(value.lines().next().unwrap_or_default())
+    schema_reads(file, field, |value| {
+        value.contains(".required()") && !value.contains(".default(")
+    })
+}
+
+/// A read of each field `field` finds in `file` (its groups: the
+/// indentation, the name), required as `required` judges its value.
+fn schema_reads(
+    file: &FileEntry,
+    field: &regex::Regex,
+    required: impl Fn(&str) -> bool,
+) -> Vec<EnvRead> {
+    let text = file.content.as_deref().unwrap_or_default();
+    field
+        .captures_iter(text)
+        .filter_map(|caps| {
+            let (indent, name) = (caps.get(1)?, caps.get(2)?);
+            let value = field_value(text, name.end(), indent.as_str().len());
+            let required = required(value);
+            Some(EnvRead {
+                name: name.as_str().to_owned(),
+                default: (!required).then(String::new),
+                example: false,
+                strict: required,
+                at: Spot::at(
+                    &file.path,
+                    line_at(text, name.start()),
+                    format!(
+                        "the env schema declares it: {}",
+                        quote(value.lines().next().unwrap_or_default())
+                    ),
                 ),
-            ),
-        });
-    }
-    reads
+            })
+        })
+        .collect()
 }
 
 /// A field's value: the rest of its line, and the lines after it that are
