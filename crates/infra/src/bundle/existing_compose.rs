@@ -114,6 +114,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
     drop_unbuildable(services, &name, &compose_dir, target, &mut |k, r| {
         adjustments.push(note(k, r))
     });
+    let service_names: Vec<String> = services.keys().map(scalar_text).collect();
     let mut wired = Vec::new();
     let mut named_volumes = Vec::new();
     let mut used_host_ports: BTreeSet<u16> = services
@@ -136,9 +137,15 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
                 drop_dev_server(service, &name, &mut |k, r| adjustments.push(note(k, r)));
             }
             let had_command = service.contains_key("command");
-            adjust_app_service(service, &name, target, &own, &mongo, &mut |k, r| {
-                adjustments.push(note(k, r))
-            });
+            adjust_app_service(
+                service,
+                &name,
+                target,
+                &own,
+                &mongo,
+                &service_names,
+                &mut |k, r| adjustments.push(note(k, r)),
+            );
             wired = wire_own_stores(service, &name, &own, &mut |k, r| {
                 adjustments.push(note(k, r))
             });
@@ -565,6 +572,7 @@ fn adjust_app_service(
     target: &Target,
     own: &[(&BackingService, OwnStore)],
     mongo: &[(String, String)],
+    service_names: &[String],
     note: &mut Note,
 ) {
     let spec = target.spec;
@@ -630,7 +638,7 @@ fn adjust_app_service(
         })
         .cloned()
         .collect();
-    merge_environment(service, name, &env, note);
+    merge_environment(service, name, &env, service_names, note);
     // A service with a command of its own starts the app already, unless
     // that command is what listens on loopback.
     let own_command = spec.starts_nothing && service.contains_key("command");
@@ -786,6 +794,7 @@ fn merge_environment(
     service: &mut Mapping,
     name: &str,
     env: &[super::env::ComposeEnv],
+    service_names: &[String],
     note: &mut Note,
 ) {
     if env.is_empty() {
@@ -806,11 +815,19 @@ fn merge_environment(
         // A secret the file writes out (`JWT_SECRET: change-me`) is known
         // to whoever reads the repository, and would override the one
         // `make up` generates or the user gives.
+        // But an address of a store the same file runs
+        // (`postgres://postgres:postgres@db:5432/app`) carries the password
+        // the file gives that store anyway: without it the app reaches none.
         let public_secret = entry.secret
             && present
                 .as_ref()
                 .and_then(Option::as_deref)
-                .is_some_and(|value| !value.is_empty() && !value.contains('$'));
+                .is_some_and(|value| {
+                    !value.is_empty()
+                        && !value.contains('$')
+                        && !url_host(value)
+                            .is_some_and(|host| service_names.iter().any(|s| *s == host))
+                });
         if present.is_some() && !entry.runtime && !public_secret {
             continue;
         }
@@ -837,6 +854,21 @@ fn merge_environment(
             format!("Service `{name}`: {reason}"),
         );
     }
+}
+
+/// The host of a URL with credentials (`scheme://user:pass@HOST:port/…`).
+fn url_host(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once("://")?;
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@')?.1;
+    host_port.split(':').next().filter(|host| !host.is_empty())
 }
 
 pub(super) fn list_entry_name(item: &Value) -> String {

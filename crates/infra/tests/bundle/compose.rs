@@ -383,6 +383,47 @@ fn a_development_server_of_a_kept_compose_file_gives_way_to_the_images_command()
     ));
 }
 
+/// The file's own database URL carries the password the file gives its
+/// own store: kept, where a secret the file writes out is replaced.
+#[test]
+fn a_url_of_the_files_own_store_is_kept() {
+    let analysis = with(
+        app(
+            "python",
+            "fastapi",
+            Some(8000),
+            Some("uvicorn app.main:app --host 0.0.0.0"),
+        ),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+            a.env.push(var("DATABASE_URL", true, true, None));
+            a.env.push(var("API_TOKEN", true, true, None));
+            a.required_env = vec!["DATABASE_URL".into(), "API_TOKEN".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    ports: ['8000:8000']\n    environment:\n      - DATABASE_URL=postgres://postgres:postgres@web-db:5432/web_dev\n      - API_TOKEN=abc123\n  web-db:\n    image: postgres:16\n    environment:\n      - POSTGRES_PASSWORD=postgres\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM python:3.12\nCOPY . .\nCMD uvicorn app.main:app --host 0.0.0.0\n",
+        ),
+        ("app/main.py", ""),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let environment = strings(&compose_service(&bundle)["environment"]);
+    assert!(
+        environment
+            .contains(&"DATABASE_URL=postgres://postgres:postgres@web-db:5432/web_dev".to_owned()),
+        "{environment:?}"
+    );
+    assert!(
+        !environment.iter().any(|e| e.contains("abc123")),
+        "a secret written out is still replaced: {environment:?}"
+    );
+}
+
 /// Folders of its author's Windows machine: Compose on Linux refuses the
 /// file, so they become named volumes at the same places.
 #[test]
