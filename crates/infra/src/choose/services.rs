@@ -284,10 +284,11 @@ fn owner(prefix: &str) -> Option<Owner> {
     if has("MONGO") || has("MONGODB") {
         return Some(Owner::Other("mongodb"));
     }
-    // `DATABASE_URL`, `DB_HOST`, `APP_DATABASE_URL`, `SQLALCHEMY_DATABASE_URI`.
+    // `DATABASE_URL`, `DB_HOST`, `APP_DATABASE_URL`, `SQLALCHEMY_DATABASE_URI`,
+    // TypeORM's own `TYPEORM_HOST`, `TYPEORM_USERNAME`.
     match words.last() {
         Some(&("DATABASE" | "DB" | "SQL")) => Some(Owner::AnySql),
-        _ if prefix == "SQLALCHEMY" => Some(Owner::AnySql),
+        _ if prefix == "SQLALCHEMY" || prefix == "TYPEORM" => Some(Owner::AnySql),
         _ => None,
     }
 }
@@ -679,6 +680,39 @@ mod tests {
         assert_eq!(plan.wire("SECRET_KEY"), None);
         assert!(plan.not_provisioned.is_empty());
         assert!(plan.provisioned[0].reasons[0].contains("DATABASE_URL"));
+    }
+
+    /// TypeORM reads its connection from `TYPEORM_*` when it has no config
+    /// file (w3tecch's express-typescript-boilerplate).
+    #[test]
+    fn typeorm_variables_are_wired_to_the_sql_store() {
+        let analysis = app(
+            &[
+                ("TYPEORM_HOST", true, None),
+                ("TYPEORM_PORT", false, Some("5432")),
+                ("TYPEORM_USERNAME", true, None),
+                ("TYPEORM_PASSWORD", true, None),
+                ("TYPEORM_DATABASE", true, None),
+            ],
+            &["postgres"],
+        );
+        let plan = plan(&analysis, &asking(None), Target::Vm);
+        assert_eq!(plan.provisioned.len(), 1);
+        let parts: Vec<(&str, &Part)> = plan.provisioned[0]
+            .wiring
+            .iter()
+            .map(|w| (w.name.as_str(), &w.part))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("TYPEORM_HOST", &Part::Host),
+                ("TYPEORM_PORT", &Part::Port),
+                ("TYPEORM_USERNAME", &Part::User),
+                ("TYPEORM_PASSWORD", &Part::Password),
+                ("TYPEORM_DATABASE", &Part::Name),
+            ]
+        );
     }
 
     #[test]
