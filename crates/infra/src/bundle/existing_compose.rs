@@ -201,15 +201,7 @@ fn image_starts_the_app(service: &Mapping, compose_dir: &str, target: &Target) -
     }
     service_dockerfile(service, compose_dir)
         .and_then(|path| target.repo.text(&path))
-        .is_some_and(|text| {
-            super::kept_dockerfile::logical_lines(text)
-                .iter()
-                .any(|line| {
-                    let keyword = line.split_whitespace().next().unwrap_or_default();
-                    keyword.eq_ignore_ascii_case("CMD")
-                        || keyword.eq_ignore_ascii_case("ENTRYPOINT")
-                })
-        })
+        .is_some_and(super::kept_dockerfile::has_command)
 }
 
 /// A development compose file starts the app's development server

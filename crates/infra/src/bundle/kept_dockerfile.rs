@@ -14,9 +14,7 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
     // Copying nothing and starting nothing, it is a tools image (a Gitpod
     // workspace, a dev container); one with a command may get the code
     // through a compose file's mount.
-    let starts =
-        instructions(text).any(|(keyword, _)| matches!(keyword.as_str(), "CMD" | "ENTRYPOINT"));
-    if copies.is_empty() && !starts {
+    if copies.is_empty() && !has_command(text) {
         return Some(format!(
             "{path} copies nothing from the repository and starts nothing (it holds tools, not the app)"
         ));
@@ -47,13 +45,10 @@ const BARE_IMAGES: &[&str] = &[
 /// `ENTRYPOINT` in any stage, and its final stage is (through the stages
 /// it builds on) a language or system image, or PHP's command-line image.
 pub(super) fn starts_nothing(text: &str) -> bool {
-    let instructions: Vec<(String, Vec<String>)> = instructions(text).collect();
-    if instructions
-        .iter()
-        .any(|(keyword, _)| matches!(keyword.as_str(), "CMD" | "ENTRYPOINT"))
-    {
+    if has_command(text) {
         return false;
     }
+    let instructions: Vec<(String, Vec<String>)> = instructions(text).collect();
     // `FROM image [AS name]`, each stage's base by its name.
     let stages: Vec<(String, Option<String>)> = instructions
         .iter()
@@ -84,6 +79,11 @@ pub(super) fn starts_nothing(text: &str) -> bool {
     let name = repository.rsplit('/').next().unwrap_or(repository);
     BARE_IMAGES.contains(&name)
         || (name == "php" && !tag.contains("apache") && !tag.contains("fpm"))
+}
+
+/// Whether a stage of the Dockerfile sets a `CMD` or an `ENTRYPOINT`.
+pub(super) fn has_command(text: &str) -> bool {
+    instructions(text).any(|(keyword, _)| matches!(keyword.as_str(), "CMD" | "ENTRYPOINT"))
 }
 
 /// Why a Dockerfile that builds Go in GOPATH mode (`go install` with no
