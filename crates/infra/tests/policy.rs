@@ -40,6 +40,8 @@ mod sixth_round;
 mod tenth_round;
 #[path = "policy/thirteenth_round.rs"]
 mod thirteenth_round;
+#[path = "policy/thirty_first_round.rs"]
+mod thirty_first_round;
 #[path = "policy/twelfth_round.rs"]
 mod twelfth_round;
 #[path = "policy/twenty_fourth_round.rs"]

@@ -13,8 +13,10 @@ use super::yaml::{s, scalar_text};
 use super::{Adjustment, AdjustmentKind, HOST_PORT};
 use crate::choose::{BackingService, NotProvisioned};
 use analysis::Snapshot;
+use regex::Regex;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 pub(super) enum Outcome {
     Rewritten {
@@ -204,6 +206,13 @@ fn image_starts_the_app(service: &Mapping, compose_dir: &str, target: &Target) -
         .is_some_and(super::kept_dockerfile::has_command)
 }
 
+static DEV_SERVER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\bmanage\.py\s+runserver\b|\bflask\s+run\b|\bmanage\.py\s+run\b|--reload\b|\bnodemon\b|\bnext\s+dev\b|\bfastapi\s+dev\b|\bnpm\s+run\s+dev\b|\byarn\s+dev\b",
+    )
+    .expect("valid pattern")
+});
+
 /// A development compose file starts the app's development server
 /// (`manage.py runserver`, `flask run`, `uvicorn --reload`, `nodemon`,
 /// `next dev`) over the image's own command: its debug pages, reloader
@@ -217,11 +226,7 @@ fn drop_dev_server(service: &mut Mapping, name: &str, note: &mut Note) {
         Value::Sequence(words) => words.iter().map(scalar_text).collect::<Vec<_>>().join(" "),
         other => scalar_text(other),
     };
-    let dev = regex::Regex::new(
-        r"\bmanage\.py\s+runserver\b|\bflask\s+run\b|\bmanage\.py\s+run\b|--reload\b|\bnodemon\b|\bnext\s+dev\b|\bfastapi\s+dev\b|\bnpm\s+run\s+dev\b|\byarn\s+dev\b",
-    )
-    .expect("valid pattern");
-    if dev.is_match(&text) {
+    if DEV_SERVER.is_match(&text) {
         service.shift_remove("command");
         note(
             AdjustmentKind::Rewritten,

@@ -12,7 +12,7 @@ use hcl::template::{Element, Template};
 
 use super::Rule;
 use super::expr::{as_int, as_str, walk};
-use super::structure::Gate;
+use super::structure::{Gate, key_directory, value_key, value_read};
 
 /// Names Terraform gives meaning to in an expression.
 const TERRAFORM_NAMES: &[&str] = &[
@@ -36,6 +36,146 @@ const MAX_FOR_DEPTH: usize = 2;
 /// The most text, in bytes, a value may grow to: a megabyte is more than
 /// any setting, policy or boot script of a deployment.
 const MAX_WEIGHT: u128 = 1_000_000;
+
+/// The most text all the configuration's values may grow to together: each
+/// may be up to [`MAX_WEIGHT`], but a hundred of them would still take the
+/// worker's memory.
+const MAX_TOTAL_WEIGHT: u128 = 4 * MAX_WEIGHT;
+
+/// The functions a configuration may call: those deployflow's templates
+/// use, and others whose work grows no faster than what they are given.
+/// Left out: what compares every element with every other (`distinct`,
+/// `matchkeys`, `setunion`, `setintersection`, `setproduct`), what multiplies
+/// matches (`regexall`), what decodes text the gate cannot weigh
+/// (`yamldecode`, `csvdecode`, `templatestring`), and provider functions.
+/// A variable's type (`map(string)`, `object({…})`) reads as calls too.
+const ALLOWED_FUNCTIONS: &[&str] = &[
+    "abs",
+    "abspath",
+    "alltrue",
+    "anytrue",
+    "base64decode",
+    "base64encode",
+    "base64gzip",
+    "base64sha256",
+    "basename",
+    "can",
+    "ceil",
+    "chomp",
+    "chunklist",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "cidrsubnets",
+    "coalesce",
+    "coalescelist",
+    "compact",
+    "concat",
+    "contains",
+    "dirname",
+    "element",
+    "endswith",
+    "file",
+    "filebase64",
+    "filebase64sha256",
+    "filebase64sha512",
+    "fileexists",
+    "filemd5",
+    "fileset",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "flatten",
+    "floor",
+    "format",
+    "formatdate",
+    "formatlist",
+    "indent",
+    "index",
+    "join",
+    "jsondecode",
+    "jsonencode",
+    "keys",
+    "length",
+    "list",
+    "lookup",
+    "lower",
+    "map",
+    "max",
+    "md5",
+    "merge",
+    "min",
+    "object",
+    "optional",
+    "set",
+    "tuple",
+    "nonsensitive",
+    "one",
+    "parseint",
+    "pathexpand",
+    "plantimestamp",
+    "range",
+    "regex",
+    "replace",
+    "reverse",
+    "sensitive",
+    "setsubtract",
+    "sha1",
+    "sha256",
+    "sha512",
+    "signum",
+    "slice",
+    "sort",
+    "split",
+    "startswith",
+    "strcontains",
+    "substr",
+    "sum",
+    "templatefile",
+    "textencodebase64",
+    "timeadd",
+    "timecmp",
+    "timestamp",
+    "title",
+    "tobool",
+    "tolist",
+    "tomap",
+    "tonumber",
+    "toset",
+    "tostring",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "try",
+    "upper",
+    "urlencode",
+    "uuid",
+    "values",
+    "yamlencode",
+    "zipmap",
+];
+
+/// Functions whose value is text: arithmetic on one reads a number Terraform
+/// writes out in full (`join("", ["1e", "600000000"]) * 1`).
+const TEXT_FUNCTIONS: &[&str] = &[
+    "base64decode",
+    "chomp",
+    "format",
+    "join",
+    "jsonencode",
+    "lower",
+    "replace",
+    "substr",
+    "title",
+    "tostring",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "upper",
+    "yamlencode",
+];
 
 /// Templates inside a template's interpolations, at most: the templates
 /// write two levels at the most (`"${local.name}-${formatdate("…", …)}"`).
@@ -178,10 +318,39 @@ impl Gate<'_> {
                 if let Some(why) = unbounded(call) {
                     problems.push((Rule::SizeNotBounded, why));
                 }
+                if matches!(call.name.name.as_str(), "tonumber" | "jsondecode")
+                    && call.args.first().is_some_and(|arg| self.computed_text(arg))
+                {
+                    problems.push((Rule::SizeNotBounded, COMPUTED_NUMBER.to_owned()));
+                }
+            }
+            // Escapes are read by now: `"1\u0065600000000"` is `1e600000000`.
+            Expression::String(text) if has_large_exponent(text) => {
+                problems.push((
+                    Rule::SizeNotBounded,
+                    format!("{text:?} is a number of that size that takes the worker hours to write out; write a plain number."),
+                ));
+            }
+            Expression::Operation(op) => {
+                if let hcl::expr::Operation::Binary(b) = op.as_ref()
+                    && is_arithmetic(b.operator)
+                    && (self.computed_text(&b.lhs_expr) || self.computed_text(&b.rhs_expr))
+                {
+                    problems.push((Rule::SizeNotBounded, COMPUTED_NUMBER.to_owned()));
+                }
             }
             _ => {}
         });
-        if self.weight(expr, &mut HashMap::new()) > MAX_WEIGHT {
+        let weight = self.weight(expr, &mut HashMap::new());
+        self.total_weight = self.total_weight.saturating_add(weight);
+        if self.total_weight > MAX_TOTAL_WEIGHT && !self.over_total {
+            self.over_total = true;
+            problems.push((
+                Rule::SizeNotBounded,
+                format!("the configuration's values may grow past {MAX_TOTAL_WEIGHT} bytes together; Terraform would build them all on the worker. Write fewer, smaller values."),
+            ));
+        }
+        if weight > MAX_WEIGHT {
             problems.push((
                 Rule::SizeNotBounded,
                 format!("the value may grow past {MAX_WEIGHT} bytes: its locals copy each other, or replace(), join(), formatlist() or a `for` multiply them; Terraform would build it all on the worker."),
@@ -195,6 +364,17 @@ impl Gate<'_> {
         }
         for (rule, message) in problems {
             self.violation(rule, message);
+        }
+    }
+
+    /// Text made at plan time (a template, a text function's value, a local
+    /// holding either), which Terraform would read as a number of any size.
+    fn computed_text(&self, expr: &Expression) -> bool {
+        match self.resolve(expr) {
+            Expression::Parenthesis(inner) => self.computed_text(inner),
+            Expression::TemplateExpr(_) => true,
+            Expression::FuncCall(call) => TEXT_FUNCTIONS.contains(&call.name.name.as_str()),
+            _ => false,
         }
     }
 
@@ -242,28 +422,11 @@ impl Gate<'_> {
         let mut size = 0usize;
         walk(expr, &mut |e| {
             size = size.saturating_add(1);
-            if let Some(key) = self.reference_key(e) {
+            if let Some(key) = self.read_key(e) {
                 size = size.saturating_add(self.expansions.get(&key).copied().unwrap_or(0));
             }
         });
         (size > MAX_EXPANSION).then(|| format!("the value stands for more than {MAX_EXPANSION} expressions once the locals it reads are written out; write it out, or read each local fewer times."))
-    }
-
-    /// The key of the remembered value a `local.NAME…` or `var.NAME…`
-    /// expression reads, in the module of the file being checked.
-    fn reference_key(&self, expr: &Expression) -> Option<String> {
-        let Expression::Traversal(t) = expr else {
-            return None;
-        };
-        let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name))) =
-            (&t.expr, t.operators.first())
-        else {
-            return None;
-        };
-        matches!(root.as_str(), "local" | "var").then(|| {
-            let dir = self.file.rsplit_once('/').map_or("", |(dir, _)| dir);
-            format!("{dir}\0{}.{name}", root.as_str())
-        })
     }
 
     /// Each local and default written out, locals in place of their
@@ -301,18 +464,12 @@ impl Gate<'_> {
             return 1;
         };
         known.insert(key.to_owned(), usize::MAX / 2);
-        let dir = key.split('\0').next().unwrap_or_default();
+        let dir = key_directory(key);
         let mut size = 0usize;
         let mut references = Vec::new();
         walk(value, &mut |e| {
             size += 1;
-            if let Expression::Traversal(t) = e
-                && let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name))) =
-                    (&t.expr, t.operators.first())
-                && matches!(root.as_str(), "local" | "var")
-            {
-                references.push(format!("{dir}\0{}.{name}", root.as_str()));
-            }
+            references.extend(value_read(e).map(|name| value_key(dir, &name)));
         });
         for reference in references {
             size = size.saturating_add(self.expansion(&reference, known));
@@ -343,9 +500,24 @@ fn shadowing(name: &str) -> String {
     )
 }
 
+const COMPUTED_NUMBER: &str = "a number is read from text made at plan time (a template, join(), format()…): a text like \"1e600000000\" is a number Terraform takes hours to write out. Write the number itself.";
+
+/// `+`, `-`, `*`, `/`, `%`: each reads its operands as numbers.
+fn is_arithmetic(operator: hcl::expr::BinaryOperator) -> bool {
+    use hcl::expr::BinaryOperator::{Div, Minus, Mod, Mul, Plus};
+    matches!(operator, Plus | Minus | Mul | Div | Mod)
+}
+
 /// Why a call asks Terraform for work without a bound.
 fn unbounded(call: &FuncCall) -> Option<String> {
     let name = call.name.name.as_str();
+    if !call.name.namespace.is_empty() || !ALLOWED_FUNCTIONS.contains(&name) {
+        return Some(format!(
+            "{}() is not among the functions a deployment's configuration may call ({}): the others compare every element with every other, multiply matches or decode text the gate cannot weigh.",
+            call.name,
+            ALLOWED_FUNCTIONS.join(", ")
+        ));
+    }
     let number = |i: usize| call.args.get(i).and_then(as_int);
     match name {
         "range" => {
@@ -374,12 +546,6 @@ fn unbounded(call: &FuncCall) -> Option<String> {
         // A string made a template at plan time, with the directives
         // (`%{ for }`) the gate refuses in the files; and a YAML document's
         // aliases, which multiply what it decodes to without bound.
-        "templatestring" | "yamldecode" => Some(format!(
-            "{name}() is not used by deployflow's templates: it evaluates text the gate cannot weigh (a template's loops, a YAML document's aliases)."
-        )),
-        "setproduct" => {
-            Some("setproduct() multiplies its lists' sizes; write the combinations out.".to_owned())
-        }
         "indent" => (!number(0).is_some_and(|n| (0..=MAX_WIDTH).contains(&n)))
             .then(|| format!("indent() must pad with a literal of at most {MAX_WIDTH} spaces.")),
         "format" | "formatlist" => {
@@ -549,12 +715,17 @@ impl Gate<'_> {
                 .weight(&c.true_expr, known)
                 .max(self.weight(&c.false_expr, known)),
             Expression::ForExpr(f) => {
-                let each = [Some(&f.value_expr), f.key_expr.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .fold(1u128, |total, e| {
-                        total.saturating_add(self.weight(e, known))
-                    });
+                // The condition runs for every element too.
+                let each = [
+                    Some(&f.value_expr),
+                    f.key_expr.as_ref(),
+                    f.cond_expr.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .fold(1u128, |total, e| {
+                    total.saturating_add(self.weight(e, known))
+                });
                 self.weight(&f.collection_expr, known).saturating_mul(each)
             }
             Expression::FuncCall(call) => {

@@ -63,6 +63,10 @@ pub(super) struct Gate<'p> {
     /// How many expressions each remembered value stands for written out
     /// (`evaluation.rs`), keyed as `values` is.
     pub(super) expansions: HashMap<String, usize>,
+    /// The weights of the values checked so far, summed, and whether that
+    /// sum was already reported too large.
+    pub(super) total_weight: u128,
+    pub(super) over_total: bool,
     /// A file asked for more work than the gate does: it is refused, and
     /// its other rules are not run.
     pub(super) too_costly: bool,
@@ -89,6 +93,8 @@ impl<'p> Gate<'p> {
             final_snapshots: BTreeSet::new(),
             planned: false,
             expansions: HashMap::new(),
+            total_weight: 0,
+            over_total: false,
             too_costly: false,
         }
     }
@@ -107,7 +113,7 @@ impl<'p> Gate<'p> {
                 ("locals", []) => {
                     for attribute in block.body().attributes() {
                         self.values.insert(
-                            format!("{dir}\0local.{}", attribute.key()),
+                            value_key(dir, &format!("local.{}", attribute.key())),
                             attribute.expr().clone(),
                         );
                     }
@@ -118,7 +124,8 @@ impl<'p> Gate<'p> {
                     if let Some(default) = attr(block.body(), "default")
                         && default_is_read_as_written(attr(block.body(), "type"), default)
                     {
-                        self.values.insert(format!("\0var.{name}"), default.clone());
+                        self.values
+                            .insert(value_key("", &format!("var.{name}")), default.clone());
                     }
                 }
                 ("resource", ["aws_ecs_task_definition", _]) => {
@@ -173,8 +180,14 @@ impl<'p> Gate<'p> {
         self.value_in(directory(&self.file), name)
     }
 
+    /// The key of the remembered value `expr` reads (see [`value_read`]),
+    /// in the module of the file being checked.
+    pub(super) fn read_key(&self, expr: &Expression) -> Option<String> {
+        value_read(expr).map(|name| value_key(directory(&self.file), &name))
+    }
+
     fn value_in(&self, dir: &str, name: &str) -> Option<&Expression> {
-        self.values.get(&format!("{dir}\0{name}"))
+        self.values.get(&value_key(dir, name))
     }
 
     /// What `expr` stands for when it is `local.NAME` or `var.NAME` (followed
@@ -842,6 +855,30 @@ impl<'p> Gate<'p> {
                 format!("variable \"{name}\": a validation reads the clock (plantimestamp, timestamp, timecmp); it would fail every later plan and the destroy after its date. Validate the value only."),
             );
         }
+        // The destroy passes none of the apply's values (the image it ran is
+        // gone with it): a supplied variable must be read there as the
+        // template declares it, or the destroy stops at "No value for
+        // required variable" and the deployment is never taken down.
+        if self.policy.supplied_variables.contains(&name) {
+            if name != crate::terraform::BUNDLE_PATH_VARIABLE
+                && attr(block.body(), "default").is_none()
+            {
+                self.violation(
+                    Rule::UnsuppliedVariable,
+                    format!("variable \"{name}\" must keep its default: deployflow passes it to plan and apply but not to destroy, which would stop without a value and leave the deployment running."),
+                );
+            }
+            if block
+                .body()
+                .blocks()
+                .any(|b| b.identifier() == "validation")
+            {
+                self.violation(
+                    Rule::UnsuppliedVariable,
+                    format!("variable \"{name}\" may not have a validation block: deployflow passes its value, and the destroy passes another, which a validation could refuse and keep the deployment running."),
+                );
+            }
+        }
         if attr(block.body(), "default").is_none()
             && !self.policy.supplied_variables.contains(&name)
         {
@@ -908,6 +945,33 @@ impl<'p> Gate<'p> {
 /// root module's is empty).
 fn directory(file: &str) -> &str {
     file.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The key a module's `local.NAME` or root `var.NAME` default is
+/// remembered under: the module's directory and the name as written.
+pub(super) fn value_key(dir: &str, name: &str) -> String {
+    format!("{dir}\0{name}")
+}
+
+/// The module directory of a key made by [`value_key`].
+pub(super) fn key_directory(key: &str) -> &str {
+    key.split('\0').next().unwrap_or_default()
+}
+
+/// `local.NAME` or `var.NAME` that `expr` reads, whole or in part
+/// (`local.NAME[0].id`).
+pub(super) fn value_read(expr: &Expression) -> Option<String> {
+    let Expression::Traversal(traversal) = expr else {
+        return None;
+    };
+    match (&traversal.expr, traversal.operators.first()) {
+        (Expression::Variable(root), Some(TraversalOperator::GetAttr(name)))
+            if matches!(root.as_str(), "local" | "var") =>
+        {
+            Some(format!("{}.{name}", root.as_str()))
+        }
+        _ => None,
+    }
 }
 
 /// `local.NAME` or `var.NAME`, exactly.
