@@ -356,9 +356,11 @@ enum Tail {
     RustResult,
     /// Go: `x := os.Getenv("X")` then `if x == "" { x = "d" }`.
     GoFallback,
+    /// Go: `x, ok := os.LookupEnv("X")` then `if !ok { … }`.
+    GoLookup,
 }
 
-fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 18] {
+fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 19] {
     const PY: &[&str] = &[".py"];
     const JS: &[&str] = &[
         ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx", ".vue", ".svelte",
@@ -409,6 +411,11 @@ fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 18] {
             GO,
             re!(r#"\bos\.Getenv\(\s*"(\w+)"\s*\)"#),
             Tail::GoFallback,
+        ),
+        (
+            GO,
+            re!(r#"\bos\.LookupEnv\(\s*"(\w+)"\s*\)"#),
+            Tail::GoLookup,
         ),
         (
             GO,
@@ -521,6 +528,8 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                 r"^\s*\)?\s*(?:\|\||\bor\b|\?:)\s*(?:raise|throw|fail)\b|^\s*\?:\s*error\(|^\s*!!"
             )
             .is_match(rest);
+            let lookup = matches!(tail, Tail::GoLookup)
+                .then(|| go_lookup(hit.text, hit.start(), before, rest));
             let presence_check = is_presence_check(before, rest) && !dereferences(rest);
             let exits_when_unset = presence_check
                 && is_negated(before)
@@ -544,6 +553,7 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                     Tail::Argument => argument_default(hit.group(2), rest),
                     Tail::RustResult => rust_default(rest),
                     Tail::GoFallback => go_default(hit.text, hit.start()),
+                    Tail::GoLookup => lookup.as_ref().and_then(|l| l.default.clone()),
                 }
             };
             // Elixir's `System.get_env("X")` gives nil: releases read what
@@ -560,7 +570,8 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                 || raises
                 || exits_when_unset
                 || dereferences(rest)
-                || converted(before);
+                || converted(before)
+                || lookup.is_some_and(|l| l.fails_when_unset);
             reads.push(EnvRead {
                 name: var.to_owned(),
                 strict: default.is_none() && fails_when_unset,
@@ -914,6 +925,86 @@ fn go_default(text: &str, start: usize) -> Option<String> {
         .find(|c| c.get(1).is_some_and(|m| m.as_str() == var))
         .and_then(|c| c.get(2))
         .map(|m| m.as_str().to_owned())
+}
+
+/// What the code does with `os.LookupEnv`'s second result.
+struct GoLookup {
+    default: Option<String>,
+    fails_when_unset: bool,
+}
+
+/// `v, ok := os.LookupEnv("X")` and the `if !ok { … }` within the next few
+/// lines: a block that assigns `v = "d"` gives the default, one that ends
+/// the program or returns (an error, to a caller that stops) makes `X`
+/// required, any other makes it optional. `if _, ok := os.LookupEnv("X");
+/// ok {` and `if ok {` read it only when it is set. Unchecked, it is read
+/// as `os.Getenv` is.
+fn go_lookup(text: &str, start: usize, before: &str, rest: &str) -> GoLookup {
+    let unset = |fails: bool| GoLookup {
+        default: (!fails).then(String::new),
+        fails_when_unset: fails,
+    };
+    let after = &text[start..];
+    let line_end = after.find('\n').map_or(after.len(), |n| n + 1);
+    // `if v, ok := os.LookupEnv("X"); !ok {`: the check on the read's line.
+    if let Some(c) = re!(r"^\s*\)?\s*;\s*(!?)\s*\w+\s*\{").captures(rest) {
+        return unset(!c[1].is_empty() && lookup_block_exits(&after[line_end..]));
+    }
+    let Some(names) = re!(r"(\w+)\s*,\s*(\w+)\s*:?=\s*$").captures(before) else {
+        return GoLookup {
+            default: None,
+            fails_when_unset: false,
+        };
+    };
+    let (value, ok) = (&names[1], &names[2]);
+    let lines: Vec<&str> = after[line_end..].split('\n').take(12).collect();
+    let checked_at = |negated: bool| {
+        let test = regex::Regex::new(&format!(
+            r"^\s*if\s+{}{}\s*(?:\{{|&&|\|\|)",
+            if negated { "!\\s*" } else { "" },
+            regex::escape(ok)
+        ))
+        .ok()?;
+        lines.iter().take(4).position(|line| test.is_match(line))
+    };
+    if let Some(at) = checked_at(true) {
+        let body: Vec<&str> = lines[at + 1..]
+            .iter()
+            .take_while(|line| !line.trim_start().starts_with('}'))
+            .copied()
+            .collect();
+        let assign = regex::Regex::new(&format!(r#"^\s*{}\s*=\s*"([^"]*)""#, regex::escape(value)));
+        if let Some(c) = assign
+            .ok()
+            .and_then(|assign| body.iter().find_map(|line| assign.captures(line)))
+        {
+            return GoLookup {
+                default: Some(c[1].to_owned()),
+                fails_when_unset: false,
+            };
+        }
+        return unset(lookup_block_exits(&body.join("\n")));
+    }
+    if ok != "_" && checked_at(false).is_some() {
+        return unset(false);
+    }
+    GoLookup {
+        default: None,
+        fails_when_unset: false,
+    }
+}
+
+/// The block after `if !ok {` ends the program, or returns to a caller
+/// (`return nil, errors.New("TOKEN is empty")`, `return fmt.Errorf(…)`).
+fn lookup_block_exits(block: &str) -> bool {
+    block
+        .split('\n')
+        .take(8)
+        .take_while(|line| !line.trim_start().starts_with('}'))
+        .any(|line| {
+            re!(r"\b(?:log\.Fatal\w*|os\.Exit|panic)\(|^\s*return\b.*\b(?:errors\.New|fmt\.Errorf|err\w*)\b")
+                .is_match(line)
+        })
 }
 
 /// Alembic's `env.py`, which `alembic upgrade head` runs.
@@ -1308,6 +1399,48 @@ mod tests {
                 ("D".into(), some(""))
             ]
         );
+    }
+
+    /// `os.LookupEnv`'s `ok`, checked: an `if !ok` that returns an error
+    /// requires the variable, one that assigns gives its default, `if ok`
+    /// reads it only when set.
+    #[test]
+    fn go_lookup_env_reads() {
+        let go = r#"token, ok := os.LookupEnv("TOKEN")
+if !ok {
+	return nil, errors.New("token is empty")
+}
+level, ok := os.LookupEnv("LEVEL")
+if !ok {
+	level = "info"
+}
+if v, ok := os.LookupEnv("TRACE"); ok {
+	cfg.Trace = v
+}
+region, found := os.LookupEnv("REGION")
+if found {
+	cfg.Region = region
+}
+if _, ok := os.LookupEnv("DSN"); !ok {
+	log.Fatal("DSN is not set")
+}
+"#;
+        assert_eq!(
+            reads("config.go", go),
+            [
+                ("TOKEN".into(), None),
+                ("LEVEL".into(), some("info")),
+                ("TRACE".into(), some("")),
+                ("REGION".into(), some("")),
+                ("DSN".into(), None),
+            ]
+        );
+        let strict: Vec<(String, bool)> = code_reads(&entry("config.go", go))
+            .into_iter()
+            .map(|r| (r.name, r.strict))
+            .filter(|(_, strict)| *strict)
+            .collect();
+        assert_eq!(strict, [("TOKEN".into(), true), ("DSN".into(), true)]);
     }
 
     #[test]
