@@ -116,6 +116,46 @@ fn fastapi_without_a_run_call_gets_a_uvicorn_command() {
     assert_eq!(a.health_path.as_deref(), Some("/healthz"));
 }
 
+/// A factory is started as one shell word (`sh -c` reads `(` as its own
+/// syntax), as uvicorn takes it (`--factory`), or through the app the
+/// module already made with it.
+#[test]
+fn an_app_factory_is_started_as_its_server_takes_it() {
+    let flask = run(&[
+        ("requirements.txt", "Flask\n"),
+        (
+            "flaskr/__init__.py",
+            "from flask import Flask\n\ndef create_app():\n    app = Flask(__name__)\n    return app\n",
+        ),
+    ]);
+    assert_eq!(
+        flask.start_command.as_deref(),
+        Some("flask --app 'flaskr:create_app()' run --host 0.0.0.0 --port 5000")
+    );
+    let factory_only = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "app/main.py",
+            "from fastapi import FastAPI\n\ndef create_app():\n    api = FastAPI()\n    return api\n",
+        ),
+    ]);
+    assert_eq!(
+        factory_only.start_command.as_deref(),
+        Some("uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000")
+    );
+    let made = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "app/main.py",
+            "from fastapi import FastAPI\n\ndef create_app():\n    api = FastAPI()\n    return api\n\napp = create_app()\n",
+        ),
+    ]);
+    assert_eq!(
+        made.start_command.as_deref(),
+        Some("uvicorn app.main:app --host 0.0.0.0 --port 8000")
+    );
+}
+
 #[test]
 fn procfile_gunicorn_reads_the_port_from_the_env() {
     let a = run(&[

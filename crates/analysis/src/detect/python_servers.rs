@@ -124,6 +124,7 @@ fn flask(view: &AppView<'_>, deps: &[Dep], d: &mut Detection, app: &str) {
         PY,
         re!(r"\b(?:app|application|server|socketio|flask_app|api|APP|create_app\(\))\.run\s*\("),
     );
+    let app = shell_word(app);
     let command = if has(deps, "gunicorn") {
         format!("gunicorn --bind 0.0.0.0:{{port}} {app}")
     } else {
@@ -145,7 +146,10 @@ fn asgi(view: &AppView<'_>, d: &mut Detection, app: &str) {
         loopback_call: "uvicorn.run()",
         ..KEYWORDS_ONLY
     };
-    let command = format!("uvicorn {app} --host 0.0.0.0 --port {{port}}");
+    let command = format!(
+        "uvicorn {} --host 0.0.0.0 --port {{port}}",
+        asgi_target(app)
+    );
     if !apply_run(view, d, run, &call) {
         d.start_derived = Some(command.clone());
     }
@@ -156,7 +160,10 @@ fn sanic(view: &AppView<'_>, d: &mut Detection, app: &str) {
     d.default_port = Some(8000);
     let run = view.find(PY, re!(r"\bapp\.run\s*\("));
     if !apply_run(view, d, run, &FLASK_RUN) {
-        d.start_derived = Some(format!("sanic {app} --host 0.0.0.0 --port {{port}}"));
+        d.start_derived = Some(format!(
+            "sanic {} --host 0.0.0.0 --port {{port}}",
+            asgi_target(app)
+        ));
     }
     d.bind_fix = Some("pass host=\"0.0.0.0\" to app.run".to_owned());
 }
@@ -331,6 +338,13 @@ fn app_target(view: &AppView<'_>, app_file: &str) -> String {
     if let Some(var) = assigned.captures(text).and_then(|c| c.get(1)) {
         return format!("{module}:{}", var.as_str());
     }
+    // `app = create_app()` at the module's top: the app its factory made.
+    if let Some(var) = re!(r"(?m)^(\w+)\s*=\s*(?:create_app|make_app|app_factory)\s*\(")
+        .captures(text)
+        .and_then(|c| c.get(1))
+    {
+        return format!("{module}:{}", var.as_str());
+    }
     if let Some(factory) = re!(r"(?m)^def\s+(create_app|make_app|app_factory)\s*\(")
         .captures(text)
         .and_then(|c| c.get(1))
@@ -338,6 +352,26 @@ fn app_target(view: &AppView<'_>, app_file: &str) -> String {
         return format!("{module}:{}()", factory.as_str());
     }
     format!("{module}:app")
+}
+
+/// The app target as one shell word: a factory's call (`'app:create_app()'`,
+/// which gunicorn and `flask --app` call) quoted, as `sh -c` reads `(` as
+/// its own syntax.
+fn shell_word(app: &str) -> String {
+    if app.contains('(') {
+        format!("'{app}'")
+    } else {
+        app.to_owned()
+    }
+}
+
+/// The app target as uvicorn and sanic take it: a factory by its name with
+/// `--factory`, which they call (they do not read `create_app()`).
+fn asgi_target(app: &str) -> String {
+    match app.strip_suffix("()") {
+        Some(factory) => format!("{factory} --factory"),
+        None => app.to_owned(),
+    }
 }
 
 /// `app/main.py` → `app.main`; `src/pkg/__init__.py` → `pkg`.
