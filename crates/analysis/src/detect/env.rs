@@ -340,7 +340,8 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         || lower.contains("change-me")
         || lower.contains("change_me")
         || lower.contains("replace")
-        || lower.contains("todo")
+        // `TODO: set me`; not `Todo API` or a database named `todo`.
+        || value.starts_with("TODO")
         || lower.contains("...")
         || lower.chars().all(|c| c == 'x' || c == '*')
 }
@@ -1399,6 +1400,16 @@ mod tests {
                 ("D".into(), some(""))
             ]
         );
+    }
+
+    /// A to-do app's name or database is a value; an upper-case `TODO` is
+    /// a slot to fill.
+    #[test]
+    fn a_todo_app_is_not_a_placeholder() {
+        assert!(!is_placeholder("Todo API"));
+        assert!(!is_placeholder("todo"));
+        assert!(is_placeholder("TODO: set me"));
+        assert!(is_placeholder("your-api-key"));
     }
 
     /// `os.LookupEnv`'s `ok`, checked: an `if !ok` that returns an error
