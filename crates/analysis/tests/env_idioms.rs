@@ -412,6 +412,20 @@ fn a_variable_read_only_once_it_is_known_to_be_set_is_optional() {
         "import os\nfrom flask import Flask\napp = Flask(__name__)\nSEARCH_KEY = os.getenv('SEARCH_KEY')\nif not SEARCH_KEY:\n    raise SystemExit('SEARCH_KEY is required')\nif SEARCH_KEY:\n    pass\n",
     );
     assert_eq!(required(&a), ["SEARCH_KEY"], "refused when unset");
+    // A ternary on it picks one of two values: unset is one of them.
+    let nest = run(&[
+        ("package.json", r#"{"dependencies":{"express":"^4.18.0"}}"#),
+        (
+            "index.js",
+            "const express = require('express');\nconst DOCKER_ENV = process.env.DOCKER_ENV;\nconst envFile = DOCKER_ENV ? '.docker.env' : '.env';\nconst token = process.env.TOKEN;\nconst parts = token?.split('.');\nexpress().listen(3000);\n",
+        ),
+    ]);
+    assert!(listed(&nest, "DOCKER_ENV"));
+    assert_eq!(required(&nest), ["TOKEN"]);
+    let a = flask(
+        "import os\nfrom flask import Flask\napp = Flask(__name__)\nTHEME = os.getenv('SITE_THEME')\ntheme = load(THEME) if THEME else None\n",
+    );
+    assert!(required(&a).is_empty(), "{:?}", required(&a));
 }
 
 #[test]

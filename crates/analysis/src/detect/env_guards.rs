@@ -107,12 +107,13 @@ fn assigned_name(text: &str, line: u32) -> Option<&str> {
 }
 
 /// The name is tested for being set (`if KEY:`, `if (key)`, `if KEY is not
-/// None`) and never for being unset, which would be where the app refuses
-/// to go on without it.
+/// None`, `key ? a : b`, `a if KEY else b`) and never for being unset, which
+/// would be where the app refuses to go on without it.
 fn tested_when_set(text: &str, var: &str) -> bool {
     let var = regex::escape(var);
+    // A ternary's `?` is neither `?.` nor `??`, nor a TypeScript `key?:`.
     let set = regex::Regex::new(&format!(
-        r"\b(?:if|elif)\s*\(?\s*{var}\s*(?:\)|:|\bis\s+not\s+None\b|&&|\band\b)"
+        r"\b(?:if|elif)\s*\(?\s*{var}\s*(?:\)|:|\bis\s+not\s+None\b|&&|\band\b)|\b{var}\s*\?\s*[^?.:\s]|\bif\s+{var}\s+else\b"
     ));
     let unset = regex::Regex::new(&format!(
         r"(?:\bnot\s+|!\s*){var}\b|\b{var}\s+is\s+None\b|\b{var}\s*(?:===?|==)\s*(?:undefined|null|None|''|\x22\x22)"
