@@ -45,6 +45,12 @@ pattern!(
     GO_MOD,
     r"(?m)^\s*(?:require\s+)?(?:(?P<postgres>github\.com/lib/pq|github\.com/jackc/pgx[^\s]*|gorm\.io/driver/postgres)|(?P<mysql>github\.com/go-sql-driver/mysql|gorm\.io/driver/mysql)|(?P<redis>github\.com/redis/go-redis[^\s]*|github\.com/go-redis/redis[^\s]*|github\.com/gomodule/redigo)|(?P<mongodb>go\.mongodb\.org/mongo-driver[^\s]*))\s+v"
 );
+// gorm v1 (`github.com/jinzhu/gorm`) names its database by the dialect
+// package the code imports, not in go.mod.
+pattern!(
+    GO_DIALECT,
+    r#""github\.com/jinzhu/gorm/dialects/(?:(?P<postgres>postgres)|(?P<mysql>mysql))""#
+);
 pattern!(
     CARGO,
     r#"(?m)^\s*(?:(?P<postgres>tokio-postgres|postgres|deadpool-postgres|bb8-postgres)|(?P<mysql>mysql|mysql_async)|(?P<redis>redis|deadpool-redis|bb8-redis|fred)|(?P<mongodb>mongodb))\s*=|^\s*(?:sqlx|diesel|sea-orm)\s*=.*"(?:(?P<postgres2>(?:sqlx-)?postgres(?:ql)?)|(?P<mysql2>(?:sqlx-)?mysql))""#
@@ -86,6 +92,10 @@ const RULES: &[Rule] = &[
     Rule {
         file: "go.mod",
         pattern: &GO_MOD,
+    },
+    Rule {
+        file: ".go",
+        pattern: &GO_DIALECT,
     },
     Rule {
         file: "Cargo.toml",
@@ -287,6 +297,13 @@ mod tests {
                 ("postgres", "go.mod:4".to_owned()),
                 ("redis", "go.mod:5".to_owned())
             ]
+        );
+        assert_eq!(
+            kinds(&[(
+                "pkg/models/models.go",
+                "import (\n\t\"github.com/jinzhu/gorm\"\n\t_ \"github.com/jinzhu/gorm/dialects/mysql\"\n)\n"
+            )]),
+            [("mysql", "pkg/models/models.go:3".to_owned())]
         );
         assert_eq!(
             kinds(&[(

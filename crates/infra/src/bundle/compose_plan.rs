@@ -177,6 +177,7 @@ fn rewrite(
             adjustments,
             wired,
             unmatched,
+            generated,
         } => {
             let rendered = yaml::render(REWRITTEN_HEADER, &document);
             validate_compose(&rendered)
@@ -191,14 +192,18 @@ fn rewrite(
             let required_variables = variables
                 .required
                 .into_iter()
-                .filter(|name| !wired.contains(name))
+                .filter(|name| !wired.contains(name) && !generated.contains(name))
                 .collect();
+            let mut generated_secrets = variables.generated;
+            generated_secrets.extend(generated);
+            generated_secrets.sort();
+            generated_secrets.dedup();
             Ok(Placed {
                 path: path.to_owned(),
                 service,
                 wrapped: false,
                 required_variables,
-                generated_secrets: variables.generated,
+                generated_secrets,
                 stores: Vec::new(),
             })
         }

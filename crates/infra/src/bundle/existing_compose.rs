@@ -27,6 +27,9 @@ pub(super) enum Outcome {
         wired: Vec<String>,
         /// The provisioned stores the file runs none of.
         unmatched: Vec<BackingService>,
+        /// The variables of the file's own stores' passwords that nothing
+        /// sets, which `make up` generates.
+        generated: Vec<String>,
     },
     /// The app's service cannot be told apart safely; the file is left as it is.
     Unsafe {
@@ -92,6 +95,22 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             name
         }
     };
+    let dotenv = target.repo.text(&join(&compose_dir, ".env"));
+    let generated: Vec<String> = target
+        .stores
+        .iter()
+        .flat_map(|store| own_stores::fill_unset_credentials(services, store.kind, dotenv))
+        .collect();
+    if !generated.is_empty() {
+        adjustments.push(note(
+            AdjustmentKind::EnvVar,
+            format!(
+                "The file's own database starts with {}, which nothing sets: its image refuses to start without a password, so `make up` generates {} into .env once.",
+                generated.join(", "),
+                if generated.len() == 1 { "it" } else { "them" }
+            ),
+        ));
+    }
     let (own, unmatched): (Vec<_>, Vec<_>) = target
         .stores
         .iter()
@@ -191,6 +210,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             .into_iter()
             .map(|(store, _)| store.clone())
             .collect(),
+        generated,
     }
 }
 

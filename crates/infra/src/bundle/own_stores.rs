@@ -76,6 +76,104 @@ pub(super) fn mongo_value(services: &Mapping, name: &str) -> Option<String> {
     })
 }
 
+/// The credentials of a `kind` store's image: the environment names of its
+/// passwords, and of its database name and user with the value each gets
+/// when the file leaves it unset.
+fn credential_names(
+    kind: StoreKind,
+) -> (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+) {
+    match kind {
+        StoreKind::Postgres => (
+            &["POSTGRES_PASSWORD"],
+            &[("POSTGRES_DB", "app"), ("POSTGRES_USER", "postgres")],
+        ),
+        StoreKind::Mysql => (
+            &[
+                "MYSQL_ROOT_PASSWORD",
+                "MYSQL_PASSWORD",
+                "MARIADB_ROOT_PASSWORD",
+                "MARIADB_PASSWORD",
+            ],
+            &[
+                ("MYSQL_DATABASE", "app"),
+                ("MYSQL_USER", "app"),
+                ("MARIADB_DATABASE", "app"),
+                ("MARIADB_USER", "app"),
+            ],
+        ),
+        StoreKind::Redis => (&[], &[]),
+    }
+}
+
+/// The file's one `kind` store whose credentials are a bare `${VAR}`
+/// nothing sets (`MYSQL_ROOT_PASSWORD: ${DATABASE_PASSWORD}`, no `.env`
+/// beside the file): the image refuses to start without a password, and an
+/// empty database name or user leaves the app reading another than the
+/// store made. A name or user gets its default in place
+/// (`${DATABASE_NAME:-app}`); the passwords' variables are returned, for
+/// `make up` to generate into `.env`. `dotenv` is the text of the `.env`
+/// beside the file, when the repository has one.
+pub(super) fn fill_unset_credentials(
+    services: &mut Mapping,
+    kind: StoreKind,
+    dotenv: Option<&str>,
+) -> Vec<String> {
+    let Some((name, _)) = only_service(services, |image| image_kind(image) == Some(kind)) else {
+        return Vec::new();
+    };
+    let Some(Value::Mapping(environment)) = services
+        .get_mut(name.as_str())
+        .and_then(Value::as_mapping_mut)
+        .and_then(|service| service.get_mut("environment"))
+    else {
+        return Vec::new();
+    };
+    let set_in_dotenv = |variable: &str| {
+        dotenv.is_some_and(|text| {
+            text.lines()
+                .any(|line| line.trim_start().starts_with(&format!("{variable}=")))
+        })
+    };
+    let unset = |value: &Value| {
+        let text = scalar_text(value);
+        let variable = bare_variable(&text)?;
+        (!set_in_dotenv(variable)).then(|| variable.to_owned())
+    };
+    let (passwords, named) = credential_names(kind);
+    let mut generated = Vec::new();
+    for key in passwords {
+        if let Some(variable) = environment.get(*key).and_then(unset) {
+            generated.push(variable);
+        }
+    }
+    for (key, default) in named {
+        if let Some(variable) = environment.get(*key).and_then(unset) {
+            environment.insert(
+                Value::String((*key).to_owned()),
+                Value::String(format!("${{{variable}:-{default}}}")),
+            );
+        }
+    }
+    generated.sort();
+    generated.dedup();
+    generated
+}
+
+/// `VAR` of `${VAR}` or `$VAR` written alone, with no default or error.
+fn bare_variable(text: &str) -> Option<&str> {
+    let name = text
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .or_else(|| text.strip_prefix('$'))?;
+    (!name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(name)
+}
+
 /// Whether the image runs a database, cache or broker, which the app
 /// reaches over the compose network and nobody needs from the host.
 pub(super) fn is_store_image(image: &str) -> bool {

@@ -302,6 +302,63 @@ fn a_repository_compose_running_its_own_database_is_wired_to_it() {
     );
 }
 
+/// `MYSQL_ROOT_PASSWORD: ${DATABASE_PASSWORD}` with nothing setting it: the
+/// image would refuse to start, so `make up` generates the password, and
+/// the database's name gets a default both the store and the app read.
+#[test]
+fn a_repository_database_started_with_unset_credentials_gets_them() {
+    let compose = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n  db:\n    image: postgres:15-alpine\n    environment:\n      POSTGRES_USER: ${DB_USER}\n      POSTGRES_PASSWORD: ${DB_PASSWORD}\n      POSTGRES_DB: ${DB_NAME}\n";
+    let bundle = django_with_compose(compose);
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    let db = &doc["services"]["db"]["environment"];
+    assert_eq!(db["POSTGRES_PASSWORD"].as_str(), Some("${DB_PASSWORD}"));
+    assert_eq!(db["POSTGRES_DB"].as_str(), Some("${DB_NAME:-app}"));
+    assert_eq!(db["POSTGRES_USER"].as_str(), Some("${DB_USER:-postgres}"));
+    assert_eq!(
+        doc["services"]["web"]["environment"]["DATABASE_URL"].as_str(),
+        Some("postgresql://${DB_USER:-postgres}:${DB_PASSWORD}@db:5432/${DB_NAME:-app}")
+    );
+    assert!(
+        bundle.generated_secrets.contains(&"DB_PASSWORD".to_owned()),
+        "{:?}",
+        bundle.generated_secrets
+    );
+    assert!(
+        !bundle
+            .required_variables
+            .contains(&"DB_PASSWORD".to_owned())
+    );
+    let makefile = bundle
+        .files
+        .iter()
+        .find(|(path, _)| path.ends_with("akefile"))
+        .map(|(_, text)| text.as_str())
+        .unwrap_or_default();
+    assert!(
+        makefile.contains("grep -qs '^DB_PASSWORD=' .env"),
+        "{makefile}"
+    );
+
+    // A `.env` beside the file sets them: nothing is generated.
+    let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
+    files.push(("docker-compose.yml", compose));
+    files.push((".env", "DB_USER=shop\nDB_PASSWORD=shop\nDB_NAME=shop\n"));
+    files.push(("Dockerfile", "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
+    let analysis = with(django(), |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+    });
+    let repo = Snapshot::from_texts(files.iter().copied());
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let given = build_bundle(&analysis, &repo, &choice).unwrap();
+    assert!(!given.generated_secrets.contains(&"DB_PASSWORD".to_owned()));
+    let doc = yaml(&given.files["docker-compose.yml"]);
+    assert_eq!(
+        doc["services"]["db"]["environment"]["POSTGRES_DB"].as_str(),
+        Some("${DB_NAME}")
+    );
+}
+
 #[test]
 fn a_store_the_description_asks_for_is_wired_through_the_conventional_variable() {
     let analysis = app("python", "flask", Some(5000), Some("gunicorn app:app"));
