@@ -1033,3 +1033,34 @@ fn a_laravel_app_on_sqlite_needs_no_database_server_settings() {
         assert!(required(&mysql).contains(&name), "{:?}", mysql.required_env);
     }
 }
+
+/// Rails in production signs cookies with `secret_key_base`: from the
+/// encrypted credentials when the repository has them (their key is then
+/// what must be given), else from `SECRET_KEY_BASE`.
+#[test]
+fn a_rails_app_without_credentials_needs_secret_key_base() {
+    let rails = |extra: &[(&'static str, &'static str)]| {
+        let mut files = vec![
+            (
+                "Gemfile",
+                "source 'https://rubygems.org'\ngem 'rails', '~> 7.2'\ngem 'puma'\n",
+            ),
+            (
+                "config/application.rb",
+                "require 'rails/all'\nmodule Shop\n  class Application < Rails::Application\n  end\nend\n",
+            ),
+            ("config.ru", "run Rails.application\n"),
+        ];
+        files.extend_from_slice(extra);
+        run(&files)
+    };
+    let bare = rails(&[]);
+    assert!(
+        required(&bare).contains(&"SECRET_KEY_BASE"),
+        "{:?}",
+        required(&bare)
+    );
+    let encrypted = rails(&[("config/credentials.yml.enc", "c2VjcmV0")]);
+    assert!(required(&encrypted).contains(&"RAILS_MASTER_KEY"));
+    assert!(!required(&encrypted).contains(&"SECRET_KEY_BASE"));
+}

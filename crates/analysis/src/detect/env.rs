@@ -146,6 +146,7 @@ pub(crate) fn scan(
     }
     super::env_guards::mark_setting_guarded(&view.files, &mut reads);
     reads.extend(rails_master_key(view));
+    reads.extend(rails_secret_key_base(view));
     reads.extend(super::env_frameworks::spring_without_datasource(view));
     reads.extend(super::env_frameworks::laravel_jwt_secret(view));
     reads
@@ -231,6 +232,33 @@ fn uses_action_cable(view: &AppView<'_>) -> bool {
         rel.starts_with("app/channels/")
             && !rel.starts_with("app/channels/application_cable/")
             && rel.ends_with(".rb")
+    })
+}
+
+/// A Rails app with no encrypted credentials and no `config/secrets.yml`
+/// takes its `secret_key_base` in production from `SECRET_KEY_BASE` alone,
+/// and raises on boot or on the first request without it.
+fn rails_secret_key_base(view: &AppView<'_>) -> Option<EnvRead> {
+    let rails = view.has("config/application.rb")
+        && view
+            .text("Gemfile")
+            .is_some_and(|g| re!(r#"(?m)^\s*gem\s+["']rails["']"#).is_match(g));
+    let keyed = [
+        "config/credentials.yml.enc",
+        "config/credentials/production.yml.enc",
+        "config/secrets.yml",
+    ]
+    .into_iter()
+    .any(|path| view.has(path));
+    (rails && !keyed).then(|| EnvRead {
+        name: "SECRET_KEY_BASE".to_owned(),
+        default: None,
+        example: false,
+        strict: true,
+        at: Spot::file(
+            &view.path("config/application.rb"),
+            "no encrypted credentials: production reads secret_key_base from SECRET_KEY_BASE",
+        ),
     })
 }
 
