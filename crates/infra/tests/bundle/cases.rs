@@ -422,6 +422,28 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "go command-line app that serves through a subcommand",
+            analysis: app("go", "gin", Some(8080), None),
+            files: vec![
+                (
+                    "go.mod",
+                    "module x\n\nrequire github.com/urfave/cli/v2 v2.2.0\n",
+                ),
+                ("go.sum", ""),
+                (
+                    "cmd/main.go",
+                    "package main\n\nimport \"github.com/urfave/cli/v2\"\n\nfunc main() {\n\tapp := &cli.App{Commands: []*cli.Command{Server()}}\n\tapp.Flags = []cli.Flag{\n\t\t&cli.StringFlag{\n\t\t\tName: \"http\",\n\t\t},\n\t}\n}\n",
+                ),
+                (
+                    "cmd/server.go",
+                    "package main\n\nimport \"github.com/urfave/cli/v2\"\n\nfunc Server() *cli.Command {\n\treturn &cli.Command{\n\t\tName:  \"server\",\n\t\tUsage: \"Start the service\",\n\t}\n}\n",
+                ),
+            ],
+            check: |b| {
+                assert_eq!(cmd(b), ["app", "server"]);
+            },
+        },
+        Case {
             name: "rust with axum",
             analysis: app("rust", "axum", Some(3000), Some("cargo run --release")),
             files: vec![

@@ -25,7 +25,7 @@ fn cgo_package(files: &AppFiles) -> Option<&'static str> {
 
 pub(super) fn go(inputs: &Inputs) -> Image {
     let files = inputs.files;
-    let (package, args) = go_package(inputs.command, files);
+    let (package, args) = go_package(inputs.command, files, inputs.analysis.http);
     let mut text = Text::new(inputs, &format!("{} app (Go)", or_http(inputs.framework())));
     text.line(format!("FROM {GO_BUILD} AS build"))
         .line("WORKDIR /src");
@@ -92,8 +92,18 @@ fn or_http(framework: &str) -> &str {
 
 /// The package to build and the arguments to pass, from `go run <pkg> <args>`,
 /// else `.` when the app directory holds `main.go`, else the first `cmd/*`,
-/// else the shallowest folder with a `main.go`.
-fn go_package(command: Option<&str>, files: &AppFiles) -> (String, Vec<String>) {
+/// else the shallowest folder with a `main.go`; a server's serving
+/// subcommand when it has one.
+fn go_package(command: Option<&str>, files: &AppFiles, serves: bool) -> (String, Vec<String>) {
+    // A server run as a command-line app serves through its subcommand; a
+    // tool is run as it is.
+    let subcommand = || {
+        serves
+            .then(|| serving_subcommand(files))
+            .flatten()
+            .into_iter()
+            .collect()
+    };
     let tokens: Vec<&str> = command.unwrap_or_default().split_whitespace().collect();
     if let ["go", "run", rest @ ..] = tokens.as_slice() {
         let flags = rest.iter().take_while(|t| t.starts_with('-')).count();
@@ -105,17 +115,51 @@ fn go_package(command: Option<&str>, files: &AppFiles) -> (String, Vec<String>) 
         }
     }
     if files.exists("main.go") {
-        return (".".to_owned(), Vec::new());
+        return (".".to_owned(), subcommand());
     }
     let mains = files.with_suffix("/main.go");
     let main = mains
         .iter()
         .find(|p| p.starts_with("cmd/"))
         .or_else(|| mains.iter().min_by_key(|p| p.matches('/').count()));
-    match main {
-        Some(path) => (format!("./{}", parent(path)), Vec::new()),
-        None => (".".to_owned(), Vec::new()),
+    let package = match main {
+        Some(path) => format!("./{}", parent(path)),
+        None => ".".to_owned(),
+    };
+    (package, subcommand())
+}
+
+/// The subcommand that serves, when the binary is a command-line app
+/// (urfave/cli's `Name: "server"`, cobra's `Use: "serve"`): run bare, it
+/// prints its help and exits.
+fn serving_subcommand(files: &AppFiles) -> Option<String> {
+    const SERVING: &[&str] = &["server", "serve", "web", "http", "api", "start", "run"];
+    let go_files: Vec<&str> = files
+        .with_suffix(".go")
+        .into_iter()
+        .filter(|path| !path.ends_with("_test.go"))
+        .filter_map(|path| files.text(path))
+        .collect();
+    let cli = go_files.iter().any(|text| {
+        text.contains("\"github.com/urfave/cli") || text.contains("\"github.com/spf13/cobra\"")
+    });
+    if !cli {
+        return None;
     }
+    // A command's name opens its literal (`&cli.Command{` then `Name:`); a
+    // flag's `Name: "http"` is no command.
+    let opens = regex::Regex::new(r"\b(?:cli|cobra)\.Command\s*\{\s*$").expect("valid pattern");
+    let named = regex::Regex::new(r#"^\s*(?:Name|Use):\s*"(\w+)"#).expect("valid pattern");
+    go_files.iter().find_map(|text| {
+        let lines: Vec<&str> = text.lines().collect();
+        lines.iter().enumerate().find_map(|(at, line)| {
+            let name = named.captures(line)?.get(1)?.as_str();
+            let in_command = lines[at.saturating_sub(3)..at]
+                .iter()
+                .any(|before| opens.is_match(before));
+            (in_command && SERVING.contains(&name)).then(|| name.to_owned())
+        })
+    })
 }
 
 pub(super) fn rust(inputs: &Inputs) -> Result<Image, InfraError> {
