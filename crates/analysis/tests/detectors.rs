@@ -156,6 +156,23 @@ fn an_app_factory_is_started_as_its_server_takes_it() {
     );
 }
 
+/// `src/main.py` with relative imports is the module `src.main`.
+#[test]
+fn a_src_module_with_relative_imports_keeps_its_package() {
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "src/main.py",
+            "from fastapi import FastAPI\nfrom .routers import items\n\napp = FastAPI()\n",
+        ),
+        ("src/routers/items.py", "x = 1\n"),
+    ]);
+    assert_eq!(
+        a.start_command.as_deref(),
+        Some("uvicorn src.main:app --host 0.0.0.0 --port 8000")
+    );
+}
+
 #[test]
 fn procfile_gunicorn_reads_the_port_from_the_env() {
     let a = run(&[

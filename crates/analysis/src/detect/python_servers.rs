@@ -325,13 +325,23 @@ fn has(deps: &[Dep], name: &str) -> bool {
 /// `module:variable` for the file that creates the app, as uvicorn and
 /// gunicorn want it; a factory becomes `module:create_app()`.
 fn app_target(view: &AppView<'_>, app_file: &str) -> String {
-    let module = module_of(view.rel(app_file));
+    let rel = view.rel(app_file);
     let text = view
         .files
         .iter()
         .find(|f| f.path == app_file)
         .and_then(|f| f.content.as_deref())
         .unwrap_or_default();
+    // `src/main.py` importing `from .routers import …` is a module of the
+    // package `src`, imported from the root as `src.main`; `main` alone
+    // is no module there.
+    let relative_imports = re!(r"(?m)^\s*from\s+\.").is_match(text);
+    let module = match rel.strip_prefix("src/") {
+        Some(file) if relative_imports && !file.contains('/') => {
+            format!("src.{}", module_of(file))
+        }
+        _ => module_of(rel),
+    };
     let assigned = re!(
         r"(?m)^(\w+)\s*(?::\s*\w+\s*)?=\s*(?:FastAPI|Flask|Quart|Starlette|Litestar|Sanic)\s*\("
     );
