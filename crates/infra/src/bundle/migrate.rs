@@ -113,6 +113,37 @@ fn python_requirements(files: &AppFiles) -> String {
         .replace('_', "-")
 }
 
+/// An `ENTRYPOINT` script of the repository that ends by running the
+/// command it is given (`exec "$@"`, Rails' `bin/docker-entrypoint`): the
+/// migration put before that command runs after the script's own set-up.
+fn passes_command_on(instruction: &str, files: &AppFiles) -> bool {
+    let value = instruction
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, rest)| rest.trim());
+    let program = serde_json::from_str::<Vec<String>>(value)
+        .ok()
+        .and_then(|words| words.into_iter().next())
+        .or_else(|| value.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default();
+    // `/rails/bin/docker-entrypoint` is `bin/docker-entrypoint` of the
+    // repository copied to `/rails`.
+    let parts: Vec<&str> = program.trim_start_matches("./").split('/').collect();
+    let script = (0..parts.len())
+        .map(|skip| parts[skip..].join("/"))
+        .find_map(|path| files.text(&path));
+    script.is_some_and(|text| {
+        text.lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty() && !line.starts_with('#'))
+            .is_some_and(|last| {
+                matches!(
+                    last,
+                    "exec \"$@\"" | "exec \"${@}\"" | "exec $@" | "exec ${@}"
+                )
+            })
+    })
+}
+
 /// The migration and the start command it precedes, or a note saying why
 /// none runs although the framework has one.
 pub(super) fn plan(
@@ -133,10 +164,11 @@ pub(super) fn plan(
     };
     let lines = super::kept_dockerfile::logical_lines(dockerfile);
     let instructions: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
-    if instructions
+    let entrypoint = instructions
         .iter()
-        .any(|l| l.to_ascii_uppercase().starts_with("ENTRYPOINT"))
-    {
+        .rev()
+        .find(|l| l.to_ascii_uppercase().starts_with("ENTRYPOINT"));
+    if entrypoint.is_some_and(|line| !passes_command_on(line, files)) {
         return Err(format!(
             "The image has its own ENTRYPOINT, so `{migration}` cannot be run before it from the compose file: run it once the database is up (`docker compose exec app {migration}`)."
         ));

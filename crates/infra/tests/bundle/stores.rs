@@ -359,6 +359,41 @@ fn a_repository_database_started_with_unset_credentials_gets_them() {
     );
 }
 
+/// An image whose ENTRYPOINT script ends with `exec "$@"` (Rails'
+/// `bin/docker-entrypoint`) runs the command it is given after its own
+/// set-up: the migration goes before that command. One that does not pass
+/// it on keeps its own, and the plan says to migrate by hand.
+#[test]
+fn a_migration_runs_through_an_entrypoint_that_passes_the_command_on() {
+    let bundle_with = |script: &'static str| {
+        let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
+        files.push(("docker-entrypoint.sh", script));
+        files.push(("Dockerfile", "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nENTRYPOINT [\"/app/docker-entrypoint.sh\"]\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
+        let analysis = with(django(), |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into()];
+        });
+        let repo = Snapshot::from_texts(files.iter().copied());
+        let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+        build_bundle(&analysis, &repo, &choice).unwrap()
+    };
+    let passing = bundle_with("#!/bin/sh\nset -e\nrm -f tmp/pids/server.pid\n\nexec \"${@}\"\n");
+    let doc = yaml(&passing.files[&passing.compose_file]);
+    let command = strings(&doc["services"]["app"]["command"]);
+    assert!(
+        command
+            .get(2)
+            .is_some_and(|c| c.starts_with("python manage.py migrate --noinput && exec")),
+        "{command:?}"
+    );
+    let keeping = bundle_with("#!/bin/sh\nexec gunicorn site.wsgi\n");
+    assert!(
+        notes(&keeping).any(|n| n.contains("has its own ENTRYPOINT")),
+        "{:?}",
+        keeping.adjustments
+    );
+}
+
 #[test]
 fn a_store_the_description_asks_for_is_wired_through_the_conventional_variable() {
     let analysis = app("python", "flask", Some(5000), Some("gunicorn app:app"));
