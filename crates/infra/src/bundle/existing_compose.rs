@@ -157,6 +157,9 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             if image_starts_the_app(service, &compose_dir, target) {
                 drop_dev_server(service, &name, &mut |k, r| adjustments.push(note(k, r)));
             }
+            drop_dev_image_command(service, &name, target, &mut |k, r| {
+                adjustments.push(note(k, r))
+            });
             let had_command = service.contains_key("command");
             adjust_app_service(
                 service,
@@ -252,6 +255,46 @@ fn drop_dev_server(service: &mut Mapping, name: &str, note: &mut Note) {
             AdjustmentKind::Rewritten,
             format!(
                 "Service `{name}` ran `{text}`, a development server: the image's own command starts the app instead."
+            ),
+        );
+    }
+}
+
+/// The Dockerfile the plan builds the app with, relative to the repository.
+fn planned_dockerfile(target: &Target) -> String {
+    join(
+        &join(parent(target.path), &target.spec.build_context),
+        target.spec.dockerfile.as_deref().unwrap_or("Dockerfile"),
+    )
+}
+
+/// A service that built a development Dockerfile (`Dockerfile.dev`) and is
+/// switched to the production one (see [`adjust_app_service`]) loses the
+/// command it gave that image (`nodemon server.js`, `/usr/local/wait-for-it.sh
+/// … -- npm start`): what the development image installed is not in the
+/// production one, whose own command starts the app.
+fn drop_dev_image_command(service: &mut Mapping, name: &str, target: &Target, note: &mut Note) {
+    if target.generated_dockerfile || !service.contains_key("command") {
+        return;
+    }
+    let planned = planned_dockerfile(target);
+    let Some(built) = service_dockerfile(service, parent(target.path)) else {
+        return;
+    };
+    let starts = target
+        .repo
+        .text(&planned)
+        .is_some_and(super::kept_dockerfile::has_command);
+    if built != planned && starts {
+        let command = service.shift_remove("command").map(|c| match c {
+            Value::Sequence(words) => words.iter().map(scalar_text).collect::<Vec<_>>().join(" "),
+            other => scalar_text(&other),
+        });
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "Service `{name}` ran `{}` in the image of {built}; it now builds {planned}, whose own command starts the app.",
+                command.unwrap_or_default()
             ),
         );
     }
@@ -594,10 +637,7 @@ fn adjust_app_service(
 ) {
     let spec = target.spec;
     let compose_dir = parent(target.path);
-    let planned = join(
-        &join(compose_dir, &spec.build_context),
-        spec.dockerfile.as_deref().unwrap_or("Dockerfile"),
-    );
+    let planned = planned_dockerfile(target);
     let built = service_dockerfile(service, compose_dir);
     if !target.generated_dockerfile
         && let Some(built) = built.filter(|built| *built != planned)

@@ -543,6 +543,33 @@ fn a_service_building_the_development_image_builds_the_apps_own() {
         AdjustmentKind::Rewritten,
         "built api/dev.Dockerfile"
     ));
+
+    // The command the file gave the development image goes with it: what it
+    // runs (a reloader, a wait script) is not in the production image.
+    let commanded = compose.replace(
+        "    ports:",
+        "    command: /usr/local/wait-for-it.sh db:5432 -- npm run start:dev\n    ports:",
+    );
+    let mut files = repo.files.clone();
+    files.retain(|f| f.path != "docker-compose.yml");
+    let repo = Snapshot::from_texts(
+        files
+            .iter()
+            .map(|f| (f.path.as_str(), f.content.as_deref().unwrap_or_default()))
+            .chain([("docker-compose.yml", commanded.as_str())]),
+    );
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    assert!(
+        doc["services"]["api"].get("command").is_none(),
+        "{:?}",
+        doc["services"]["api"]
+    );
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "whose own command starts the app"
+    ));
 }
 
 /// A companion service whose image cannot be built from the repository (its
