@@ -657,6 +657,11 @@ fn narrow_verbs(spec: &str) -> bool {
 }
 
 impl Gate<'_> {
+    /// How big, in bytes, the value of `expr` may grow (see [`Self::weight`]).
+    pub(super) fn value_weight(&self, expr: &Expression) -> u128 {
+        self.weight(expr, &mut HashMap::new())
+    }
+
     /// How big, in bytes, the value of `expr` may grow, locals followed:
     /// a sum where an expression puts values together, a product where one
     /// repeats a value for each piece of another's (`replace(s, "a", s)`,

@@ -46,6 +46,10 @@ const CACHE_NODE_TYPES: &[&str] = &["cache.t4g.micro", "cache.t4g.small"];
 const MAX_STORE_GB: u32 = 100;
 const MAX_STORE_NODES: u32 = 2;
 
+/// The most a dynamic block's `for_each` may weigh (see the gate's size
+/// estimate): a few dozen blocks, not thousands.
+const MAX_DYNAMIC_WEIGHT: u128 = 8_192;
+
 /// Concurrency a function may reserve out of the account's shared pool.
 const MAX_RESERVED_CONCURRENCY: u32 = 10;
 
@@ -246,6 +250,16 @@ impl Gate<'_> {
                     self.violation(
                         Rule::BlockNotAllowed,
                         format!("{address}: a dynamic \"{label}\" block is not one the gate can read; write the {label} blocks out one by one."),
+                    );
+                }
+                // Each element is a block the provider compares with every
+                // other at plan (65,536 ingress rules: hours).
+                if let Some(each) = attr(block.body(), "for_each")
+                    && self.value_weight(each) > MAX_DYNAMIC_WEIGHT
+                {
+                    self.violation(
+                        Rule::SizeNotBounded,
+                        format!("{address}: the for_each of a dynamic \"{label}\" block may hold more than {MAX_DYNAMIC_WEIGHT} bytes of elements; a deployment writes a few such blocks, and the provider compares each with every other at plan."),
                     );
                 }
             }

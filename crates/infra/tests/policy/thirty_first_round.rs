@@ -85,6 +85,14 @@ fn work_without_a_bound_is_refused() {
             &vm,
         ),
         (
+            "a dynamic ingress block over 65,536 elements",
+            format!(
+                "locals {{\n{pairs}}}\n\nresource \"aws_security_group\" \"wide\" {{\n  name_prefix = \"df-planlocal-wide-\"\n  description = \"x\"\n  vpc_id      = aws_vpc.main.id\n\n  dynamic \"ingress\" {{\n    for_each = local.pairs\n    content {{\n      description = ingress.value\n      protocol    = \"tcp\"\n      from_port   = 8080\n      to_port     = 8080\n      cidr_blocks = [\"10.0.0.0/8\"]\n    }}\n  }}\n}}\n"
+            ),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
             "sixty values each under the bound",
             format!("locals {{\n  k = \"{seed}\"\n{many}}}\n"),
             &[Rule::SizeNotBounded],
