@@ -348,7 +348,15 @@ async fn happy_path_through_the_api_then_destroy() {
     stack.assert_no_duplicate_creates();
     assert_eq!(stack.terraform.live_app_pids().len(), 1);
 
-    // Destroy: a durable job of its own, on the same state.
+    // Destroy: a durable job of its own, on the same state. Its first try
+    // refreshes (a provider's token is read again) and fails here, as a
+    // configuration that fails when evaluated again would: the second
+    // destroys from the state alone.
+    stack.terraform.fail_next(
+        "destroy",
+        1,
+        "Error: Invalid index: the given key does not identify an element in this collection value.",
+    );
     let (code, destroy) = stack.post(&format!("/job/{id}/destroy"), json!({})).await;
     assert_eq!(code, 202, "{destroy:#}");
     assert_eq!(destroy["workflow"], "destroy");
@@ -361,16 +369,22 @@ async fn happy_path_through_the_api_then_destroy() {
     );
     let destroyed = stack.wait_status(&destroy_id, "succeeded").await;
     assert_eq!(destroyed["state"], "Destroyed", "{destroyed:#}");
-    let destroy_run = stack
+    let destroy_runs: Vec<_> = stack
         .terraform
         .invocations()
         .into_iter()
-        .find(|i| i.command() == Some("destroy"))
-        .unwrap();
+        .filter(|i| i.command() == Some("destroy"))
+        .collect();
+    assert_eq!(destroy_runs.len(), 2, "{destroy_runs:?}");
     assert!(
-        destroy_run.args.iter().any(|a| a == "-refresh=false"),
-        "the destroy evaluates no configuration again: {:?}",
-        destroy_run.args
+        !destroy_runs[0].args.iter().any(|a| a == "-refresh=false"),
+        "the first destroy refreshes: {:?}",
+        destroy_runs[0].args
+    );
+    assert!(
+        destroy_runs[1].args.iter().any(|a| a == "-refresh=false"),
+        "the second evaluates no configuration again: {:?}",
+        destroy_runs[1].args
     );
     assert_eq!(
         stack.terraform.destroys().len(),

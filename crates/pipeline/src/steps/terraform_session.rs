@@ -232,24 +232,40 @@ impl<'a> Session<'a> {
     }
 
     pub(in crate::steps) async fn destroy(&self) -> Result<(), StepError> {
-        // Without a refresh the destroy plan needs only the state: a
-        // refresh evaluates the configuration again, and one that fails
-        // after a date, or on what a data source reads later, would keep
-        // the deployment from ever being taken down.
-        let mut args = vec![
-            "destroy".to_owned(),
-            "-auto-approve".into(),
-            "-refresh=false".into(),
-            "-input=false".into(),
-            "-no-color".into(),
-            "-json".into(),
-            self.lock_timeout(),
-        ];
-        args.extend(self.var_args.iter().cloned());
-        self.command(args)
-            .await
-            .map(|_| ())
-            .map_err(|e| command_error(self.ctx, e))
+        let args = |refresh: bool| {
+            let mut args = vec!["destroy".to_owned(), "-auto-approve".into()];
+            if !refresh {
+                args.push("-refresh=false".into());
+            }
+            args.extend([
+                "-input=false".into(),
+                "-no-color".into(),
+                "-json".into(),
+                self.lock_timeout(),
+            ]);
+            args.extend(self.var_args.iter().cloned());
+            args
+        };
+        // The refresh reads the data sources again, the Kubernetes
+        // provider's token among them (the one in the state has expired).
+        // A configuration that fails when evaluated again (after a date, on
+        // what a data source reads later) is destroyed from the state
+        // alone, without a refresh, so it can always be taken down.
+        match self.command(args(true)).await {
+            Ok(_) => Ok(()),
+            Err(CommandError::Spawn { bin, source }) => {
+                Err(command_error(self.ctx, CommandError::Spawn { bin, source }))
+            }
+            Err(error) => {
+                self.ctx.warn(format!(
+                    "terraform destroy failed ({error}); destroying again from the state alone (-refresh=false)"
+                ));
+                self.command(args(false))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| command_error(self.ctx, e))
+            }
+        }
     }
 
     pub(in crate::steps) async fn outputs(
