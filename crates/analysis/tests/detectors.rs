@@ -173,6 +173,43 @@ fn a_src_module_with_relative_imports_keeps_its_package() {
     );
 }
 
+/// `app.listen(port)` with `const port = config.apiPort` from the app's
+/// own config module: the port that module sets.
+#[test]
+fn a_port_set_in_an_imported_config_object_is_read() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"dependencies":{"express":"^4.18.0"},"scripts":{"start":"node dist/index.js"}}"#,
+        ),
+        (
+            "src/index.ts",
+            "import { app } from \"./app\";\nimport { config } from \"./config\";\n\nconst port = config.apiPort;\n\napp.listen(port, () => {\n    console.log(`listening on ${port}`);\n});\n",
+        ),
+        (
+            "src/app.ts",
+            "import express from \"express\";\nexport const app = express();\n",
+        ),
+        (
+            "src/config.ts",
+            "export const config = {\n    apiPort: 3001,\n    dbUri: process.env.MONGODB_URI,\n};\n",
+        ),
+    ]);
+    assert_eq!(a.port, Some(3001));
+    let required = run(&[
+        ("package.json", r#"{"dependencies":{"express":"^4.18.0"}}"#),
+        (
+            "index.js",
+            "const express = require('express');\nconst settings = require('./settings');\nexpress().listen(settings.port);\n",
+        ),
+        (
+            "settings.js",
+            "module.exports = {\n  port: process.env.PORT || 4100,\n};\n",
+        ),
+    ]);
+    assert_eq!(required.port, Some(4100));
+}
+
 #[test]
 fn procfile_gunicorn_reads_the_port_from_the_env() {
     let a = run(&[

@@ -140,7 +140,7 @@ impl DockerSetup {
                 .filter(|s| s.context.as_deref() == Some(dir))
                 .find_map(|s| {
                     let rel = s.dockerfile.as_deref().unwrap_or("Dockerfile");
-                    by_path(&join_context(dir, rel))
+                    by_path(&super::view::join_rel(dir, rel))
                 })
                 .filter(|d| !is_development_dockerfile(&d.path))
         })
@@ -464,11 +464,11 @@ pub(crate) fn parse_compose(path: &str, text: &str) -> Vec<ComposeService> {
             ("build", None) => {
                 section = "build".to_owned();
                 if !value.is_empty() {
-                    service.context = Some(join_context(base, value));
+                    service.context = Some(super::view::join_rel(base, value));
                 }
             }
             ("context", None) if section == "build" => {
-                service.context = Some(join_context(base, value))
+                service.context = Some(super::view::join_rel(base, value))
             }
             ("dockerfile", None) if section == "build" => {
                 service.dockerfile = Some(value.trim_matches(['"', '\'']).to_owned())
@@ -513,25 +513,6 @@ fn push_port(service: &mut ComposeService, value: &str, path: &str, line: u32) {
             Spot::at(path, line, format!("{} port {value}", service.name)),
         ));
     }
-}
-
-/// A build context relative to the compose file, as a repository path.
-fn join_context(base: &str, context: &str) -> String {
-    let context = context
-        .trim_matches(['"', '\''])
-        .trim_start_matches("./")
-        .trim_end_matches('/');
-    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
-    for part in context.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    parts.join("/")
 }
 
 #[cfg(test)]

@@ -33,7 +33,12 @@ pub(crate) fn find_listen<'s>(view: &AppView<'s>) -> Option<Listen<'s>> {
             if quote.contains("serve(") && !args.contains("fetch") {
                 continue;
             }
-            let listen = read_args(hit.file, hit.text, args, hit.spot());
+            let mut listen = read_args(hit.file, hit.text, args, hit.spot());
+            if listen.port.is_none()
+                && let Some(first) = split_args(args).first()
+            {
+                listen.port = imported_member(view, hit.file, hit.text, first);
+            }
             let fastify = hit.text.contains("fastify") || hit.text.contains("Fastify");
             let listen = Listen {
                 loopback_without_host: fastify && quote.contains(".listen"),
@@ -50,6 +55,47 @@ pub(crate) fn find_listen<'s>(view: &AppView<'s>) -> Option<Listen<'s>> {
         }
     }
     first
+}
+
+/// `config.apiPort` (directly, or through `const port = config.apiPort`)
+/// where `config` comes from a module of the app (`import { config } from
+/// "./config"`, `require('./config')`) that sets `apiPort: 3001`, or reads
+/// it from the environment with a fallback.
+fn imported_member(view: &AppView<'_>, file: &str, text: &str, expr: &str) -> Option<Value> {
+    let expr = expr.trim();
+    let member = re!(r"^(\w+)\.(\w+)$");
+    let (object, property) = match member.captures(expr) {
+        Some(c) => (c[1].to_owned(), c[2].to_owned()),
+        None => {
+            let name = re!(r"^\w+$").find(expr)?.as_str();
+            let assigned = regex::Regex::new(&format!(
+                r"(?m)\b(?:const|let|var)\s+{}\s*=\s*(\w+)\.(\w+)\s*;?\s*$",
+                regex::escape(name)
+            ))
+            .ok()?;
+            let c = assigned.captures(text)?;
+            (c[1].to_owned(), c[2].to_owned())
+        }
+    };
+    let object = regex::escape(&object);
+    let imported = regex::Regex::new(&format!(
+        r#"import\s*(?:\{{[^}}]*\b{object}\b[^}}]*\}}|{object})\s*from\s*["'](\.[^"']+)["']|\b{object}\s*=\s*require\(\s*["'](\.[^"']+)["']\s*\)"#
+    ))
+    .ok()?;
+    let c = imported.captures(text)?;
+    let module = c.get(1).or(c.get(2))?.as_str();
+    let dir = super::view::parent(view.rel(file));
+    let base = super::view::join_rel(dir, module);
+    let source = ["", ".ts", ".js", ".mjs", ".cjs", "/index.ts", "/index.js"]
+        .iter()
+        .find_map(|ext| view.text(&format!("{base}{ext}")))?;
+    let set = regex::Regex::new(&format!(
+        r"(?m)\b{}\s*:\s*([^,\n}}]+)",
+        regex::escape(&property)
+    ))
+    .ok()?;
+    let value = resolve(source, set.captures(source)?.get(1)?.as_str());
+    (!value.is_empty()).then_some(value)
 }
 
 fn read_args<'s>(file: &'s str, text: &'s str, args: &str, spot: Spot) -> Listen<'s> {

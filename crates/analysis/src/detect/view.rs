@@ -207,6 +207,26 @@ pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// `rel` (`./config`, `../lib`, a build context) taken from the folder
+/// `base`, as a repository path.
+pub(crate) fn join_rel(base: &str, rel: &str) -> String {
+    let rel = rel
+        .trim_matches(['"', '\''])
+        .trim_start_matches("./")
+        .trim_end_matches('/');
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
 pub(crate) fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
