@@ -600,7 +600,8 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                 || exits_when_unset
                 || dereferences(rest)
                 || converted(before)
-                || lookup.is_some_and(|l| l.fails_when_unset);
+                || lookup.is_some_and(|l| l.fails_when_unset)
+                || matches!(tail, Tail::GoFallback) && go_parse_fails(hit.text, hit.start());
             reads.push(EnvRead {
                 name: var.to_owned(),
                 strict: default.is_none() && fails_when_unset,
@@ -954,6 +955,38 @@ fn go_default(text: &str, start: usize) -> Option<String> {
         .find(|c| c.get(1).is_some_and(|m| m.as_str() == var))
         .and_then(|c| c.get(2))
         .map(|m| m.as_str().to_owned())
+}
+
+/// `port := os.Getenv("DB_PORT")` parsed with `strconv` a few lines on,
+/// whose error ends the program (`panic`, `log.Fatal`, `os.Exit`): an
+/// unset variable is an empty text, which does not parse.
+fn go_parse_fails(text: &str, start: usize) -> bool {
+    let line = line_text(text, start);
+    let Some(var) = re!(r"(\w+)\s*:?=\s*os\.Getenv")
+        .captures(line)
+        .and_then(|c| c.get(1))
+    else {
+        return false;
+    };
+    let Ok(parse) = regex::Regex::new(&format!(
+        r"\bstrconv\.(?:Atoi|ParseInt|ParseUint|ParseFloat|ParseBool)\(\s*{}\b",
+        regex::escape(var.as_str())
+    )) else {
+        return false;
+    };
+    let after: Vec<&str> = text[start..].lines().skip(1).take(12).collect();
+    let Some(at) = after.iter().position(|l| parse.is_match(l)) else {
+        return false;
+    };
+    let checked = after[at + 1..]
+        .iter()
+        .take(2)
+        .any(|l| re!(r"\bif\s+err\s*!=\s*nil\s*\{").is_match(l));
+    checked
+        && after[at + 1..]
+            .iter()
+            .take(5)
+            .any(|l| re!(r"\b(?:panic|log\.Fatal\w*|os\.Exit)\(").is_match(l))
 }
 
 /// What the code does with `os.LookupEnv`'s second result.
@@ -1428,6 +1461,19 @@ mod tests {
                 ("D".into(), some(""))
             ]
         );
+    }
+
+    /// A database port parsed with `strconv` whose error panics is needed:
+    /// an unset one does not parse.
+    #[test]
+    fn a_go_port_parsed_with_a_fatal_error_is_strict() {
+        let go = "host := os.Getenv(\"DB_HOST\")\nportStr := os.Getenv(\"DB_PORT\")\nport, err := strconv.ParseInt(portStr, 10, 64)\nif err != nil {\n\tpanic(\"Cannot parse port: \" + err.Error())\n}\nother := os.Getenv(\"CACHE_PORT\")\nn, _ := strconv.Atoi(other)\n";
+        let strict: Vec<String> = code_reads(&entry("db.go", go))
+            .into_iter()
+            .filter(|r| r.strict)
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(strict, ["DB_PORT"]);
     }
 
     /// A to-do app's name or database is a value; an upper-case `TODO` is
