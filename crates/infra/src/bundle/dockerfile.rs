@@ -15,6 +15,7 @@ mod php_version;
 mod python;
 mod python_imports;
 mod python_version;
+mod python_wheels;
 mod ruby;
 mod scripted;
 mod web_static;

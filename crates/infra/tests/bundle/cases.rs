@@ -138,6 +138,35 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "poetry lock of native packages without wheels for newer Pythons",
+            analysis: app(
+                "python",
+                "fastapi",
+                Some(8000),
+                Some("uvicorn main:app --host 0.0.0.0 --port 8000"),
+            ),
+            files: vec![
+                ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+                (
+                    "pyproject.toml",
+                    "[tool.poetry]\nname = \"x\"\n\n[tool.poetry.dependencies]\npython = \"^3.9\"\nfastapi = \"^0.75\"\nuvicorn = {extras = [\"standard\"], version = \"^0.17\"}\n",
+                ),
+                (
+                    "poetry.lock",
+                    "[[package]]\nname = \"greenlet\"\nversion = \"1.1.2\"\n\n[[package]]\nname = \"uvloop\"\nversion = \"0.16.0\"\n\n[[package]]\nname = \"PyYAML\"\nversion = \"6.0\"\n\n[[package]]\nname = \"fastapi\"\nversion = \"0.75.0\"\n",
+                ),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert_eq!(
+                    d.matches("FROM python:3.10.16-slim-bookworm").count(),
+                    2,
+                    "{d}"
+                );
+                assert!(notes(b).any(|n| n.contains("Python 3.10") && n.contains("no wheels")));
+            },
+        },
+        Case {
             name: "flask pinned to Python 3.10 by .python-version",
             analysis: app(
                 "python",

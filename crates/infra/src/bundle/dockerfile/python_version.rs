@@ -41,7 +41,28 @@ pub(super) fn python_image(files: &AppFiles) -> (&'static str, Option<String>) {
             }
         };
     }
-    let Some((source, spec)) = requirement(files) else {
+    let requirement = requirement(files);
+    if let Some((newest, package)) = super::python_wheels::newest_installable(files)
+        && newest < DEFAULT_MINOR
+    {
+        let admitted = |minor: u32| {
+            requirement
+                .as_ref()
+                .is_none_or(|(_, spec)| admits(spec, minor))
+        };
+        if let Some((minor, image)) = IMAGES
+            .iter()
+            .find(|(minor, _)| *minor <= newest && admitted(*minor))
+        {
+            return (
+                image,
+                Some(format!(
+                    "Python 3.{minor}: the lock pins {package}, which has no wheels for newer Pythons and does not build there (image {image})."
+                )),
+            );
+        }
+    }
+    let Some((source, spec)) = requirement else {
         return (PYTHON, None);
     };
     if admits(&spec, DEFAULT_MINOR) {
