@@ -340,17 +340,10 @@ fn a_repository_database_started_with_unset_credentials_gets_them() {
     );
 
     // A `.env` beside the file sets them: nothing is generated.
-    let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
-    files.push(("docker-compose.yml", compose));
-    files.push((".env", "DB_USER=shop\nDB_PASSWORD=shop\nDB_NAME=shop\n"));
-    files.push(("Dockerfile", "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
-    let analysis = with(django(), |a| {
-        a.dockerized = true;
-        a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
-    });
-    let repo = Snapshot::from_texts(files.iter().copied());
-    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
-    let given = build_bundle(&analysis, &repo, &choice).unwrap();
+    let given = django_with_compose_and(
+        compose,
+        &[(".env", "DB_USER=shop\nDB_PASSWORD=shop\nDB_NAME=shop\n")],
+    );
     assert!(!given.generated_secrets.contains(&"DB_PASSWORD".to_owned()));
     let doc = yaml(&given.files["docker-compose.yml"]);
     assert_eq!(
@@ -820,8 +813,14 @@ fn a_version_3_file_whose_app_waits_for_its_database_loses_its_version() {
 /// The bundle of the Django app with its own Dockerfile and `compose`, on
 /// the docker host.
 fn django_with_compose(compose: &str) -> Bundle {
+    django_with_compose_and(compose, &[])
+}
+
+/// [`django_with_compose`], with `extra` files in the repository.
+fn django_with_compose_and(compose: &str, extra: &[(&str, &str)]) -> Bundle {
     let mut files: Vec<(&str, &str)> = DJANGO_FILES.to_vec();
     files.push(("docker-compose.yml", compose));
+    files.extend_from_slice(extra);
     files.push(("Dockerfile", "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"gunicorn\", \"site.wsgi\", \"-b\", \"0.0.0.0:8000\"]\n"));
     let analysis = with(django(), |a| {
         a.dockerized = true;
