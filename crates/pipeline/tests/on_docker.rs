@@ -243,6 +243,27 @@ async fn a_flask_app_that_binds_loopback_answers_on_its_health_path() {
     assert_answered(&outcome, "/healthz");
 }
 
+/// A Flask app made by its factory in a package, started by `flask --app
+/// 'flaskr:create_app()' run`: unquoted, `sh -c` stopped at the `(`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flask_app_factory_is_started_through_the_shell() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "flask==3.0.3\n"),
+            (
+                "flaskr/__init__.py",
+                "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n\n    @app.route(\"/healthz\")\n    def health():\n        return \"ok\"\n\n    return app\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/healthz");
+}
+
 /// An API with no health route and nothing on `/`: the 404 it answers
 /// there shows it serves HTTP, so preflight passes, and says so; a crash
 /// (no answer) still fails, as the other tests show.
