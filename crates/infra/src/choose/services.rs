@@ -682,6 +682,15 @@ mod tests {
         assert!(plan.provisioned[0].reasons[0].contains("DATABASE_URL"));
     }
 
+    /// Each wired variable of `service` with the part it carries, in order.
+    fn wired(service: &BackingService) -> Vec<(&str, &Part)> {
+        service
+            .wiring
+            .iter()
+            .map(|w| (w.name.as_str(), &w.part))
+            .collect()
+    }
+
     /// TypeORM reads its connection from `TYPEORM_*` when it has no config
     /// file (w3tecch's express-typescript-boilerplate).
     #[test]
@@ -698,13 +707,8 @@ mod tests {
         );
         let plan = plan(&analysis, &asking(None), Target::Vm);
         assert_eq!(plan.provisioned.len(), 1);
-        let parts: Vec<(&str, &Part)> = plan.provisioned[0]
-            .wiring
-            .iter()
-            .map(|w| (w.name.as_str(), &w.part))
-            .collect();
         assert_eq!(
-            parts,
+            wired(&plan.provisioned[0]),
             [
                 ("TYPEORM_HOST", &Part::Host),
                 ("TYPEORM_PORT", &Part::Port),
@@ -734,13 +738,8 @@ mod tests {
         assert_eq!(plan.provisioned.len(), 1);
         let mysql = &plan.provisioned[0];
         assert_eq!(mysql.kind, StoreKind::Mysql);
-        let parts: Vec<(&str, &Part)> = mysql
-            .wiring
-            .iter()
-            .map(|w| (w.name.as_str(), &w.part))
-            .collect();
         assert_eq!(
-            parts,
+            wired(mysql),
             [
                 ("DB_HOST", &Part::Host),
                 ("DB_PORT", &Part::Port),
