@@ -161,6 +161,12 @@ pub struct Analysis {
     /// `datastore:<kind>` says where.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub datastores: Vec<String>,
+    /// The app's MySQL client logs in only with `mysql_native_password` (the
+    /// Node `mysql` package; PyMySQL or aiomysql without `cryptography`),
+    /// which MySQL 8.4 no longer offers by default; evidence
+    /// `datastore:mysql-native-password` says where.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mysql_native_password: bool,
     /// A path answering health probes (`/health`, `/healthz`...), if seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_path: Option<String>,

@@ -58,6 +58,7 @@ fn app(language: &str, framework: &str, port: Option<u16>, start: Option<&str>) 
         docker_files: Vec::new(),
         docker: Vec::new(),
         datastores: Vec::new(),
+        mysql_native_password: false,
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

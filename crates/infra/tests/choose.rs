@@ -29,6 +29,7 @@ fn app(language: &str, framework: &str) -> Analysis {
         docker_files: Vec::new(),
         docker: Vec::new(),
         datastores: Vec::new(),
+        mysql_native_password: false,
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

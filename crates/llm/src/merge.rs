@@ -372,6 +372,7 @@ mod tests {
             docker_files: vec!["Dockerfile".into()],
             docker: Vec::new(),
             datastores: Vec::new(),
+            mysql_native_password: false,
             health_path: None,
             apps: vec![],
             notes: vec![],

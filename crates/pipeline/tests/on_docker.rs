@@ -745,7 +745,7 @@ async fn on_my_server_deploys_to_the_docker_host_and_destroy_leaves_nothing() {
 }
 
 const POSTGRES: &str = "postgres:17.6-bookworm";
-const MYSQL: &str = "mysql:8.4.6";
+const MARIADB: &str = "mariadb:11.4.7";
 const REDIS: &str = "redis:7.4.5-bookworm";
 
 /// A Django project that needs PostgreSQL (`DATABASE_URL`) and Redis
@@ -914,12 +914,13 @@ async fn an_app_without_migrations_finds_the_tables_its_schema_file_makes() {
 
 /// A Flask app on SQLAlchemy and PyMySQL, whose `DATABASE_URL` defaults to
 /// a `mysql+pymysql://` URL and whose tables come from `db/schema.sql`:
-/// deployflow runs MySQL beside it, loads the schema on its first start,
-/// wires the URL with the app's own scheme, and the rows outlive the
-/// database's container.
+/// deployflow runs MySQL's protocol beside it (MariaDB, since PyMySQL
+/// without `cryptography` cannot log in to MySQL 8.4), loads the schema on
+/// its first start, wires the URL with the app's own scheme, and the rows
+/// outlive the database's container.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_on_mysql_gets_its_schema_and_keeps_its_rows() {
-    let Some(docker) = docker_engine::engine_with(&[PYTHON, MYSQL]) else {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON, MARIADB]) else {
         return;
     };
     let files = fixture_files(&[
@@ -947,6 +948,8 @@ async fn an_app_on_mysql_gets_its_schema_and_keeps_its_rows() {
 
     let mysql = service_containers(&docker, &project, "mysql");
     assert_eq!(mysql.len(), 1, "{mysql:?}");
+    let image = docker.lines(&["inspect", "--format", "{{.Config.Image}}", &mysql[0]]);
+    assert_eq!(image, [format!("{REGISTRY}{MARIADB}")]);
     docker.lines(&["rm", "-f", &mysql[0]]);
     let engine = &outcome.engine;
     engine.retry(outcome.id, Some("apply")).await.unwrap();

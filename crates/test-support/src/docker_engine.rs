@@ -679,27 +679,8 @@ fn stand_ins() -> Vec<StandIn> {
             ),
             files: vec![("docker-entrypoint.sh", POSTGRES_ENTRYPOINT.to_owned())],
         },
-        StandIn {
-            image: "mysql:8.4.6",
-            // Debian's MariaDB answers MySQL's protocol, and its clients
-            // under the mysql names the official image's users call. The
-            // package's own system tables go: the first start makes them.
-            dockerfile: format!(
-                "FROM {ROOT_IMAGE}\n\
-                 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-                 --no-install-recommends mariadb-server mariadb-client && rm -rf /var/lib/apt/lists/* \
-                 && ln -sf /usr/bin/mariadb-admin /usr/local/bin/mysqladmin \
-                 && ln -sf /usr/bin/mariadb /usr/local/bin/mysql \
-                 && rm -rf /var/lib/mysql && install -d -o mysql -g mysql /var/lib/mysql\n\
-                 COPY docker-entrypoint.sh /usr/local/bin/\n\
-                 RUN chmod 755 /usr/local/bin/docker-entrypoint.sh\n\
-                 VOLUME /var/lib/mysql\n\
-                 EXPOSE 3306\n\
-                 ENTRYPOINT [\"docker-entrypoint.sh\"]\n\
-                 CMD [\"mysqld\"]\n"
-            ),
-            files: vec![("docker-entrypoint.sh", MYSQL_ENTRYPOINT.to_owned())],
-        },
+        mysql_stand_in("mysql:8.4.6"),
+        mysql_stand_in("mariadb:11.4.7"),
         StandIn {
             image: "redis:7.4.5-bookworm",
             dockerfile: format!(
@@ -718,4 +699,29 @@ fn stand_ins() -> Vec<StandIn> {
             files: vec![("docker-entrypoint.sh", REDIS_ENTRYPOINT.to_owned())],
         },
     ]
+}
+
+/// MySQL's and MariaDB's images: Debian's MariaDB answers MySQL's protocol,
+/// with its clients under both names, as the official MySQL image's users
+/// call them.
+fn mysql_stand_in(image: &'static str) -> StandIn {
+    StandIn {
+        image,
+        // The package's own system tables go: the first start makes them.
+        dockerfile: format!(
+            "FROM {ROOT_IMAGE}\n\
+             RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+             --no-install-recommends mariadb-server mariadb-client && rm -rf /var/lib/apt/lists/* \
+             && ln -sf /usr/bin/mariadb-admin /usr/local/bin/mysqladmin \
+             && ln -sf /usr/bin/mariadb /usr/local/bin/mysql \
+             && rm -rf /var/lib/mysql && install -d -o mysql -g mysql /var/lib/mysql\n\
+             COPY docker-entrypoint.sh /usr/local/bin/\n\
+             RUN chmod 755 /usr/local/bin/docker-entrypoint.sh\n\
+             VOLUME /var/lib/mysql\n\
+             EXPOSE 3306\n\
+             ENTRYPOINT [\"docker-entrypoint.sh\"]\n\
+             CMD [\"mysqld\"]\n"
+        ),
+        files: vec![("docker-entrypoint.sh", MYSQL_ENTRYPOINT.to_owned())],
+    }
 }

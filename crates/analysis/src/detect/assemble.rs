@@ -37,6 +37,7 @@ pub(crate) fn nothing(docker: &DockerSetup) -> Analysis {
         docker_files: docker.files.clone(),
         docker: docker.summaries(),
         datastores: Vec::new(),
+        mysql_native_password: false,
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),
@@ -100,6 +101,11 @@ pub(crate) fn build(
         a.evidence
             .push(store.at.evidence(&format!("datastore:{}", store.kind)));
         a.datastores.push(store.kind.to_owned());
+    }
+    if let Some(client) = super::datastores::native_password_client(view) {
+        a.evidence
+            .push(client.evidence("datastore:mysql-native-password"));
+        a.mysql_native_password = true;
     }
     a.notes.extend(d.notes.iter().cloned());
     a

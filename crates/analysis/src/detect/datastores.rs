@@ -227,6 +227,68 @@ pub(crate) fn scan(view: &AppView<'_>) -> Vec<StoreUse> {
     found
 }
 
+/// Where the app uses a MySQL client that logs in only with
+/// `mysql_native_password`: the Node `mysql` package (mysqljs), or PyMySQL and
+/// aiomysql without `cryptography`, which their `caching_sha2_password` login
+/// needs on a connection without TLS. MySQL 8.4 makes its users with
+/// `caching_sha2_password`, so such an app is refused at its first query.
+pub(crate) fn native_password_client(view: &AppView<'_>) -> Option<Spot> {
+    for file in &view.files {
+        if file_name(&file.path) != "package.json" {
+            continue;
+        }
+        let Some(json) = file
+            .content
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        else {
+            continue;
+        };
+        let runtime = ["dependencies", "optionalDependencies"]
+            .iter()
+            .any(|key| json.get(key).and_then(|d| d.get("mysql")).is_some());
+        if runtime {
+            return Some(Spot::file(
+                &file.path,
+                "package.json lists mysql (mysqljs), which cannot log in with caching_sha2_password",
+            ));
+        }
+    }
+    let deps = python_deps(view);
+    let client = deps
+        .iter()
+        .find(|d| d.value == "pymysql" || d.value == "aiomysql")?;
+    let has_cryptography = deps.iter().any(|d| d.value == "cryptography")
+        || view.files.iter().any(|file| {
+            let name = file_name(&file.path);
+            let lock = matches!(
+                name,
+                "poetry.lock" | "uv.lock" | "Pipfile.lock" | "pdm.lock"
+            );
+            let manifest = name.ends_with(".txt")
+                || matches!(
+                    name,
+                    "pyproject.toml" | "Pipfile" | "setup.py" | "setup.cfg"
+                );
+            let text = || {
+                file.content
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+            };
+            (lock && text().contains("cryptography"))
+                || (manifest && text().contains("pymysql[rsa]"))
+        });
+    if has_cryptography {
+        return None;
+    }
+    Some(client.at.with_detail(format!(
+        "{} lists {} without cryptography, which its caching_sha2_password login needs",
+        file_name(&client.at.file),
+        client.value
+    )))
+}
+
 /// The packages a package.json lists in `devDependencies` alone.
 fn dev_only_packages(text: Option<&str>) -> Vec<String> {
     let Some(json) = text.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()) else {
@@ -252,6 +314,56 @@ fn dev_only_packages(text: Option<&str>) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::snapshot::Snapshot;
+
+    fn native_password(files: &[(&str, &str)]) -> Option<String> {
+        let snapshot = Snapshot::from_texts(files.iter().copied());
+        let views = super::super::view::app_views(&snapshot, None);
+        native_password_client(&views[0]).map(|spot| spot.file)
+    }
+
+    #[test]
+    fn clients_that_log_in_only_with_the_native_password_are_found() {
+        assert_eq!(
+            native_password(&[(
+                "package.json",
+                r#"{"dependencies": {"express": "^4", "mysql": "^2.18.1"}}"#
+            )]),
+            Some("package.json".to_owned())
+        );
+        assert_eq!(
+            native_password(&[(
+                "package.json",
+                r#"{"dependencies": {"mysql2": "^3"}, "devDependencies": {"mysql": "^2"}}"#
+            )]),
+            None,
+            "mysql2 speaks caching_sha2_password; a dev-only mysql is the tests'"
+        );
+        assert_eq!(
+            native_password(&[("requirements.txt", "flask\nPyMySQL==1.1.1\n")]),
+            Some("requirements.txt".to_owned())
+        );
+        for with_rsa in [
+            "flask\nPyMySQL==1.1.1\ncryptography==43.0.0\n",
+            "flask\nPyMySQL[rsa]==1.1.1\n",
+        ] {
+            assert_eq!(native_password(&[("requirements.txt", with_rsa)]), None);
+        }
+        assert_eq!(
+            native_password(&[
+                (
+                    "pyproject.toml",
+                    "[project]\ndependencies = [\"aiomysql\"]\n"
+                ),
+                ("uv.lock", "[[package]]\nname = \"cryptography\"\n"),
+            ]),
+            None,
+            "a lock that installs cryptography"
+        );
+        assert_eq!(
+            native_password(&[("requirements.txt", "mysqlclient==2.2.0\n")]),
+            None
+        );
+    }
 
     fn kinds(files: &[(&str, &str)]) -> Vec<(&'static str, String)> {
         let snapshot = Snapshot::from_texts(files.iter().copied());

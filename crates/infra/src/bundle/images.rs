@@ -43,6 +43,8 @@ pub const DIND: &str = "docker:27.4.1-dind";
 /// The stores a deployment can run beside the app.
 pub const POSTGRES: &str = "postgres:17.6-bookworm";
 pub const MYSQL: &str = "mysql:8.4.6";
+/// For MySQL clients that log in only with `mysql_native_password`.
+pub const MARIADB: &str = "mariadb:11.4.7";
 pub const REDIS: &str = "redis:7.4.5-bookworm";
 /// Lets Lambda run an ordinary HTTP server image (serverless target only).
 pub const LAMBDA_ADAPTER: &str = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4";
@@ -87,6 +89,7 @@ pub const ALL: &[&str] = &[
     DIND,
     POSTGRES,
     MYSQL,
+    MARIADB,
     REDIS,
     LAMBDA_ADAPTER,
 ];

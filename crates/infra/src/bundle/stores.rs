@@ -26,9 +26,10 @@ pub(super) fn service_name(kind: StoreKind) -> &'static str {
     kind.as_str()
 }
 
-fn image(kind: StoreKind) -> &'static str {
-    match kind {
+fn image(store: &BackingService) -> &'static str {
+    match store.kind {
         StoreKind::Postgres => images::POSTGRES,
+        StoreKind::Mysql if store.mariadb => images::MARIADB,
         StoreKind::Mysql => images::MYSQL,
         StoreKind::Redis => images::REDIS,
     }
@@ -85,7 +86,7 @@ pub(super) fn service(store: &BackingService, registry: &str, initial_dump: Opti
     let kind = store.kind;
     let password = password_reference(kind);
     let mut service = Mapping::new();
-    service.insert(s("image"), s(images::through(registry, image(kind))));
+    service.insert(s("image"), s(images::through(registry, image(store))));
     let (environment, data_dir, test): (Vec<(&str, String)>, &str, Vec<String>) = match kind {
         StoreKind::Postgres => (
             vec![
@@ -116,8 +117,15 @@ pub(super) fn service(store: &BackingService, registry: &str, initial_dump: Opti
             "/var/lib/mysql",
             vec![
                 "CMD-SHELL".into(),
-                "mysqladmin ping -h 127.0.0.1 -u app --password=\"$$MYSQL_PASSWORD\" --silent"
-                    .into(),
+                // MariaDB 11's image has its clients under their own names only.
+                format!(
+                    "{} ping -h 127.0.0.1 -u app --password=\"$$MYSQL_PASSWORD\" --silent",
+                    if store.mariadb {
+                        "mariadb-admin"
+                    } else {
+                        "mysqladmin"
+                    }
+                ),
             ],
         ),
         StoreKind::Redis => (
@@ -183,4 +191,38 @@ pub(super) fn volumes(stores: &[BackingService]) -> Value {
         volumes.insert(s(volume_name(store.kind)), Value::Mapping(Mapping::new()));
     }
     Value::Mapping(volumes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mysql(mariadb: bool) -> BackingService {
+        BackingService {
+            kind: StoreKind::Mysql,
+            reasons: Vec::new(),
+            wiring: Vec::new(),
+            mariadb,
+        }
+    }
+
+    fn image_and_check(service: &Value) -> (String, String) {
+        let image = service["image"].as_str().expect("an image").to_owned();
+        let test = service["healthcheck"]["test"][1]
+            .as_str()
+            .expect("a shell check")
+            .to_owned();
+        (image, test)
+    }
+
+    #[test]
+    fn a_native_password_client_gets_mariadb_checked_by_its_own_client() {
+        let (image, test) = image_and_check(&service(&mysql(true), "mirror.local/", None));
+        assert_eq!(image, format!("mirror.local/{}", images::MARIADB));
+        assert!(test.starts_with("mariadb-admin ping"), "{test}");
+
+        let (image, test) = image_and_check(&service(&mysql(false), "", None));
+        assert_eq!(image, images::MYSQL);
+        assert!(test.starts_with("mysqladmin ping"), "{test}");
+    }
 }

@@ -128,6 +128,10 @@ pub struct BackingService {
     pub reasons: Vec<String>,
     /// The app's variables that reach it.
     pub wiring: Vec<Wire>,
+    /// Runs MariaDB rather than MySQL 8.4: the app's client logs in only with
+    /// `mysql_native_password`, which MariaDB still offers (compose only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mariadb: bool,
 }
 
 /// A store the app needs that deployflow does not provision here.
@@ -484,10 +488,19 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             });
             continue;
         }
+        let mariadb = kind == StoreKind::Mysql
+            && analysis.mysql_native_password
+            && matches!(target, Target::DockerHost | Target::Vm);
+        if mariadb {
+            reasons.push(
+                "Its MySQL client logs in only with mysql_native_password, which MySQL 8.4 no longer offers: MariaDB, which speaks MySQL's protocol and still does, runs instead.".to_owned(),
+            );
+        }
         plan.provisioned.push(BackingService {
             kind,
             reasons,
             wiring,
+            mariadb,
         });
     }
     let mut unsupported: Vec<(String, Vec<String>)> = Vec::new();
@@ -768,6 +781,25 @@ mod tests {
                 }
             ))
         );
+    }
+
+    #[test]
+    fn a_client_without_caching_sha2_gets_mariadb_where_compose_runs_it() {
+        let mut analysis = app(&[("DATABASE_URL", true, None)], &["mysql"]);
+        analysis.mysql_native_password = true;
+        for (target, mariadb) in [
+            (Target::DockerHost, true),
+            (Target::Vm, true),
+            (Target::ContainerService, false),
+        ] {
+            let plan = plan(&analysis, &asking(None), target);
+            assert_eq!(plan.provisioned.len(), 1, "{target}");
+            assert_eq!(plan.provisioned[0].kind, StoreKind::Mysql);
+            assert_eq!(plan.provisioned[0].mariadb, mariadb, "{target}");
+        }
+        analysis.mysql_native_password = false;
+        let plan = plan(&analysis, &asking(None), Target::Vm);
+        assert!(!plan.provisioned[0].mariadb);
     }
 
     #[test]
