@@ -421,7 +421,7 @@ fn patterns() -> [(&'static [&'static str], &'static regex::Regex, Tail); 19] {
         ),
         (
             PY,
-            re!(r#"\b(?:env(?:\.\w+)?|config)\(\s*["']([A-Z]\w*)["']\s*(?:,\s*([^)]*))?\)"#),
+            re!(r#"\b(?:env(?:\.\w+)?|config)\(\s*["']([A-Za-z]\w*)["']\s*(?:,\s*([^)]*))?\)"#),
             Tail::Argument,
         ),
         (
@@ -517,6 +517,12 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
     if name.ends_with(".py") {
         reads.extend(pydantic_settings(file));
     }
+    // decouple and environs read the name as written: `config("db_url")`
+    // reads `db_url`. Elsewhere a lower-case `config("…")` is no env read.
+    let reads_names_as_written = re!(
+        r"(?m)^\s*(?:from\s+(?:decouple|environs)\s+import\b|import\s+(?:decouple|environs)\b)"
+    )
+    .is_match(file.content.as_deref().unwrap_or_default());
     for (exts, re, tail) in patterns() {
         let applies = exts.iter().any(|e| {
             if e.starts_with('.') {
@@ -535,6 +541,13 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             else {
                 continue;
             };
+            let called = re.as_str().contains("|config)");
+            if called
+                && var.starts_with(|c: char| c.is_ascii_lowercase())
+                && !reads_names_as_written
+            {
+                continue;
+            }
             let after = &hit.text[hit.end()..];
             let mut lines = after.splitn(3, '\n');
             let first = lines.next().unwrap_or_default();
@@ -1447,6 +1460,18 @@ mod tests {
                 ("E".into(), None)
             ]
         );
+    }
+
+    #[test]
+    fn decouple_reads_a_lower_case_name_as_written() {
+        let code = "from decouple import config, Csv\n\nDB = config(\"db_url\")\nHOST = config('redis_host', default='localhost')\n";
+        assert_eq!(
+            reads("settings.py", code),
+            [("db_url".into(), None), ("redis_host".into(), some("localhost"))]
+        );
+        let not_decouple =
+            "from app import config\n\nTITLE = config(\"site.title\")\nNAME = config('name')\n";
+        assert_eq!(reads("views.py", not_decouple), []);
     }
 
     #[test]
