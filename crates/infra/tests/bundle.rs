@@ -353,6 +353,42 @@ fn a_loopback_bind_in_code_is_patched_on_the_evidenced_line() {
     assert!(patch.reason.contains("Line 5"));
 }
 
+/// `rails new`'s production settings force TLS; the deployment answers on
+/// plain HTTP, so the bundle's copy of them follows a variable instead.
+#[test]
+fn a_rails_app_forcing_tls_is_served_on_plain_http() {
+    let production = "Rails.application.configure do\n  config.assume_ssl = true\n  config.force_ssl = true\nend\n";
+    let analysis = app("ruby", "rails", Some(3000), Some("bin/rails server"));
+    let repo = Snapshot::from_texts([
+        ("Gemfile", "gem 'rails'\n"),
+        ("config/environments/production.rb", production),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let rewritten = &bundle.files["config/environments/production.rb"];
+    assert!(
+        rewritten.contains("config.force_ssl = ENV[\"RAILS_FORCE_SSL\"] == \"true\"")
+            && rewritten.contains("config.assume_ssl = ENV[\"RAILS_ASSUME_SSL\"] == \"true\""),
+        "{rewritten}"
+    );
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "redirects every request to https://"
+    ));
+    let flask = app("python", "flask", Some(5000), Some("python app.py"));
+    let unrelated = Snapshot::from_texts([
+        ("app.py", ""),
+        ("requirements.txt", "flask\n"),
+        ("config/environments/production.rb", production),
+    ]);
+    let bundle = build_bundle(&flask, &unrelated, &vm_choice(&flask)).unwrap();
+    assert!(
+        !bundle
+            .files
+            .contains_key("config/environments/production.rb")
+    );
+}
+
 #[test]
 fn the_analysis_bind_fix_is_applied() {
     let by_env = with(app("node", "koa", Some(3000), Some("node index.js")), |a| {

@@ -6,6 +6,7 @@
 use super::app_files::{join, normalise_dir, parent};
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
+use super::mounted_packages;
 use super::own_store_wiring::{check_readiness, migrate_first, wire_own_mongo, wire_own_stores};
 use super::own_stores::{self, OwnStore};
 use super::windows_mounts;
@@ -199,6 +200,18 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         optional_env_files(service, &other, &compose_dir, target.repo, &mut |k, r| {
             adjustments.push(note(k, r))
         });
+        if let Some(dockerfile) =
+            service_dockerfile(service, &compose_dir).and_then(|path| target.repo.text(&path))
+        {
+            mounted_packages::keep_installed_node_modules(
+                service,
+                &other,
+                &compose_dir,
+                dockerfile,
+                target.repo,
+                &mut |k, r| adjustments.push(note(k, r)),
+            );
+        }
     }
     declare_volumes(&mut document, &named_volumes);
     drop_version_without_conditions(&mut document, &name, &mut |k, r| {
@@ -749,7 +762,7 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: 
     let Some(context) = build_dir(service, compose_dir) else {
         return;
     };
-    if !target.generated_dockerfile && !copies_files(service, &context, target.repo) {
+    if !target.generated_dockerfile && !copies_code_in(service, &context, target.repo) {
         return;
     }
     let inside_context = |source: &str| {
@@ -803,9 +816,9 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: 
     }
 }
 
-/// Whether the service's Dockerfile copies files from its context into
-/// the image (`COPY . .`; not `COPY --from`, which copies between stages).
-fn copies_files(service: &Mapping, context: &str, repo: &Snapshot) -> bool {
+/// Whether the service's Dockerfile copies code from its context into the
+/// image (`COPY . .`), not only its manifests or another stage's files.
+fn copies_code_in(service: &Mapping, context: &str, repo: &Snapshot) -> bool {
     let dockerfile = match service.get("build") {
         Some(Value::Mapping(build)) => build.get("dockerfile").map(scalar_text),
         _ => None,
@@ -813,12 +826,60 @@ fn copies_files(service: &Mapping, context: &str, repo: &Snapshot) -> bool {
     .unwrap_or_else(|| "Dockerfile".to_owned());
     repo.get(&join(context, &dockerfile))
         .and_then(|file| file.content.as_deref())
-        .is_some_and(|text| {
-            text.lines().any(|line| {
-                let line = line.trim_start().to_ascii_uppercase();
-                (line.starts_with("COPY ") || line.starts_with("ADD ")) && !line.contains("--FROM")
-            })
-        })
+        .is_some_and(|text| text.lines().any(copies_code))
+}
+
+/// A `COPY`/`ADD` line that brings code in: not `--from` another stage, and
+/// not only the package manifests an install step reads
+/// (`COPY package*.json ./`), after which the code comes from the mount.
+fn copies_code(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some(instruction) = words.first() else {
+        return false;
+    };
+    if !matches!(instruction.to_ascii_uppercase().as_str(), "COPY" | "ADD")
+        || words
+            .iter()
+            .any(|w| w.to_ascii_lowercase().starts_with("--from"))
+    {
+        return false;
+    }
+    let paths: Vec<&str> = words[1..]
+        .iter()
+        .filter(|w| !w.starts_with("--"))
+        .map(|w| w.trim_matches(|c| matches!(c, '[' | ']' | '"' | ',')))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let sources = &paths[..paths.len().saturating_sub(1)];
+    !sources.iter().all(|source| is_manifest(source))
+}
+
+/// A package manifest or lock file (`package.json`, `package*.json`,
+/// `requirements.txt`, `Gemfile.lock`, `go.sum`...).
+fn is_manifest(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let node = name.starts_with("package") && name.ends_with(".json");
+    let python = name.starts_with("requirements") && name.ends_with(".txt");
+    node || python
+        || matches!(
+            name,
+            "yarn.lock"
+                | "pnpm-lock.yaml"
+                | "pnpm-workspace.yaml"
+                | ".npmrc"
+                | ".yarnrc.yml"
+                | "Pipfile"
+                | "Pipfile.lock"
+                | "pyproject.toml"
+                | "poetry.lock"
+                | "uv.lock"
+                | "Gemfile"
+                | "Gemfile.lock"
+                | "go.mod"
+                | "go.sum"
+                | "composer.json"
+                | "composer.lock"
+        )
 }
 
 fn publish_app_port(service: &mut Mapping, name: &str, port: u16, note: &mut Note) {

@@ -7,6 +7,7 @@ use super::dockerfile::{self, Inputs, web_static_port};
 use super::dockerignore::{copied_paths, dockerignore};
 use super::health::Probe;
 use super::launch::{self, Launch};
+use super::plain_http;
 use super::{
     Adjustment, AdjustmentKind, Bundle, BundleOptions, compose, compose_plan, images, makefile,
     migrate, normalise, sql_dump, stores,
@@ -119,6 +120,12 @@ pub(super) fn build(
     for patch in &launch.patches {
         out.files.insert(patch.path.clone(), patch.content.clone());
         out.note(AdjustmentKind::BindFix, &patch.path, patch.reason.clone());
+    }
+    if analysis.framework.as_deref() == Some("rails")
+        && let Some((path, content, reason)) = plain_http::rails_settings(&files)
+    {
+        out.files.insert(path.clone(), content);
+        out.note(AdjustmentKind::Rewritten, &path, reason);
     }
     for warning in &launch.warnings {
         out.note(

@@ -493,6 +493,62 @@ fn a_runtime_image_that_gets_its_code_through_a_mount_keeps_it() {
     );
 }
 
+/// A development compose file: each image copies only its manifests and
+/// installs packages, and the code comes through a mount of the
+/// repository, which hides the installed `node_modules`. The mounts stay,
+/// and an anonymous volume keeps each image's packages, the app's and its
+/// worker's.
+#[test]
+fn a_mount_over_installed_packages_keeps_them_in_an_anonymous_volume() {
+    let analysis = with(
+        app("node", "express", Some(3000), Some("node server.js")),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec![
+                "Dockerfile".into(),
+                "worker/Dockerfile".into(),
+                "docker-compose.yml".into(),
+            ];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    volumes:\n      - .:/usr/src/app\n  worker:\n    build: ./worker\n    volumes:\n      - ./worker:/app\n";
+    let installs = |dir: &str, main: &str| {
+        format!(
+            "FROM node:22\nWORKDIR {dir}\nCOPY package*.json ./\nRUN npm install\nCMD [\"node\", \"{main}\"]\n"
+        )
+    };
+    let (app_image, worker_image) = (
+        installs("/usr/src/app", "server.js"),
+        installs("/app", "worker.js"),
+    );
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        ("Dockerfile", app_image.as_str()),
+        ("server.js", ""),
+        ("package.json", "{}"),
+        ("worker/Dockerfile", worker_image.as_str()),
+        ("worker/worker.js", ""),
+        ("worker/package.json", "{}"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    assert_eq!(bundle.app_service, "web");
+    assert_eq!(
+        strings(&compose_service(&bundle)["volumes"]),
+        [".:/usr/src/app", "/usr/src/app/node_modules"],
+        "the image holds the manifests only: the code still comes through the mount"
+    );
+    let doc = yaml(&bundle.files[&bundle.compose_file]);
+    assert_eq!(
+        strings(&doc["services"]["worker"]["volumes"]),
+        ["./worker:/app", "/app/node_modules"]
+    );
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Rewritten,
+        "anonymous volume at /app/node_modules"
+    ));
+}
+
 /// The compose file builds the development image (`dev.Dockerfile`, a
 /// reloading server on another port) beside the production one the plan
 /// keeps: the service builds the production one.

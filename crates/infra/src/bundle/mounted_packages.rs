@@ -1,0 +1,174 @@
+//! A development compose file mounts the repository over the directory its
+//! image installed Node packages into (`.:/app` over `/app/node_modules`):
+//! the checkout holds no `node_modules`, so the service starts without its
+//! packages. An anonymous volume at `<dir>/node_modules` keeps the image's
+//! (compose fills it from the image on the first start), and the mounted
+//! sources stay, since such an image often holds only its manifests.
+
+use super::app_files::join;
+use super::yaml::{s, scalar_text};
+use super::{AdjustmentKind, existing_compose::Note};
+use analysis::Snapshot;
+use regex::Regex;
+use serde_yaml_ng::{Mapping, Value};
+use std::sync::LazyLock;
+
+static NODE_INSTALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?mi)^\s*RUN\b.*\b(?:npm\s+(?:install|i|ci)|yarn(?:\s+install)?|pnpm\s+(?:install|i))\b",
+    )
+    .expect("valid pattern")
+});
+
+/// Adds `<dir>/node_modules` for every repository directory with a
+/// `package.json` mounted at `<dir>`, when `dockerfile` installs packages.
+pub(super) fn keep_installed_node_modules(
+    service: &mut Mapping,
+    name: &str,
+    compose_dir: &str,
+    dockerfile: &str,
+    repo: &Snapshot,
+    note: &mut Note,
+) {
+    if !NODE_INSTALL.is_match(dockerfile) {
+        return;
+    }
+    let Some(Value::Sequence(volumes)) = service.get_mut("volumes") else {
+        return;
+    };
+    let targets: Vec<String> = volumes.iter().filter_map(container_path).collect();
+    let mut added: Vec<String> = Vec::new();
+    for (source, target) in volumes.iter().filter_map(mount) {
+        let Some(dir) = repository_dir(compose_dir, &source) else {
+            continue;
+        };
+        let modules = format!("{}/node_modules", target.trim_end_matches('/'));
+        let has_manifest = repo.get(&join(&dir, "package.json")).is_some();
+        if has_manifest && !targets.contains(&modules) && !added.contains(&modules) {
+            added.push(modules);
+        }
+    }
+    if added.is_empty() {
+        return;
+    }
+    volumes.extend(added.iter().map(|dir| s(dir)));
+    note(
+        AdjustmentKind::Rewritten,
+        format!(
+            "Service `{name}` keeps the packages its image installed: an anonymous volume at {} stops the repository's mount hiding them.",
+            added.join(", ")
+        ),
+    );
+}
+
+/// Where a volume is mounted in the container, anonymous ones included.
+fn container_path(volume: &Value) -> Option<String> {
+    match volume {
+        Value::String(anonymous) if !anonymous.contains(':') => Some(anonymous.clone()),
+        _ => mount(volume).map(|(_, target)| target),
+    }
+}
+
+/// A volume's source and container path (`.:/app`, or the long form).
+fn mount(volume: &Value) -> Option<(String, String)> {
+    match volume {
+        Value::String(short) => {
+            let mut parts = short.split(':');
+            let source = parts.next()?.to_owned();
+            let target = parts.next()?.to_owned();
+            Some((source, target))
+        }
+        Value::Mapping(long) => Some((
+            long.get("source").map(scalar_text)?,
+            long.get("target").map(scalar_text)?,
+        )),
+        _ => None,
+    }
+}
+
+/// The repository directory a volume source names (`.`, `./web`, `../`,
+/// `${PWD}/web`), relative to the compose file's directory.
+fn repository_dir(compose_dir: &str, source: &str) -> Option<String> {
+    let relative = source
+        .strip_prefix("${PWD}")
+        .or_else(|| source.strip_prefix("$PWD"))
+        .map_or(source.to_owned(), |rest| format!(".{rest}"));
+    let of_checkout = relative == "."
+        || relative == ".."
+        || relative.starts_with("./")
+        || relative.starts_with("../");
+    let dir = join(compose_dir, &relative);
+    (of_checkout && !dir.starts_with("..")).then_some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn volumes_after(
+        compose_volumes: &str,
+        dockerfile: &str,
+        files: &[(&str, &str)],
+    ) -> Vec<String> {
+        let mut service: Mapping =
+            serde_yaml_ng::from_str(&format!("volumes: {compose_volumes}")).expect("yaml");
+        let repo = Snapshot::from_texts(files.iter().copied());
+        let mut notes = Vec::new();
+        keep_installed_node_modules(
+            &mut service,
+            "worker",
+            "",
+            dockerfile,
+            &repo,
+            &mut |_, n| notes.push(n),
+        );
+        service["volumes"]
+            .as_sequence()
+            .expect("volumes")
+            .iter()
+            .map(scalar_text)
+            .collect()
+    }
+
+    const INSTALLS: &str = "FROM node:20\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCMD [\"node\", \"worker.js\"]\n";
+
+    #[test]
+    fn a_mounted_node_project_keeps_the_images_packages() {
+        assert_eq!(
+            volumes_after(
+                "[\".:/app\", \"data:/data\"]",
+                INSTALLS,
+                &[("package.json", "{}")]
+            ),
+            [".:/app", "data:/data", "/app/node_modules"]
+        );
+        assert_eq!(
+            volumes_after(
+                "[\"./web/:/srv/web/\"]",
+                INSTALLS,
+                &[("web/package.json", "{}")]
+            ),
+            ["./web/:/srv/web/", "/srv/web/node_modules"]
+        );
+    }
+
+    #[test]
+    fn nothing_is_added_without_packages_to_hide() {
+        let already = volumes_after(
+            "[\".:/app\", \"/app/node_modules\"]",
+            INSTALLS,
+            &[("package.json", "{}")],
+        );
+        assert_eq!(already, [".:/app", "/app/node_modules"]);
+        let no_install = volumes_after(
+            "[\".:/app\"]",
+            "FROM node:20\nCOPY . .\n",
+            &[("package.json", "{}")],
+        );
+        assert_eq!(no_install, [".:/app"]);
+        let no_manifest = volumes_after("[\"./docs:/docs\"]", INSTALLS, &[("package.json", "{}")]);
+        assert_eq!(no_manifest, ["./docs:/docs"]);
+        let host_path = volumes_after("[\"/srv/code:/app\"]", INSTALLS, &[("package.json", "{}")]);
+        assert_eq!(host_path, ["/srv/code:/app"]);
+    }
+}
