@@ -218,7 +218,10 @@ fn target(lower: &str) -> Option<(&str, &'static str)> {
             "serverless",
         ),
         (
-            re!(r"\b(?:ecs|fargate|app runner|container service|managed containers?)\b"),
+            // Managed stores (RDS, ElastiCache) come with the container service.
+            re!(
+                r"\b(?:ecs|fargate|app runner|container service|managed containers?|managed (?:databases?|db|postgres(?:ql)?|mysql|redis|cache|sql))\b"
+            ),
             "container-service",
         ),
         (
@@ -227,7 +230,10 @@ fn target(lower: &str) -> Option<(&str, &'static str)> {
             ),
             "vm",
         ),
-        (re!(r"\bcontainers?\b"), "container-service"),
+        (
+            re!(r"\b(?:containers?|containeri[sz]ed)\b"),
+            "container-service",
+        ),
     ];
     targets
         .iter()
@@ -411,6 +417,23 @@ mod tests {
         assert_eq!(
             parse("on ECS Fargate").target.as_deref(),
             Some("container-service")
+        );
+        for managed in [
+            "containerised API with a managed database",
+            "a containerized web app",
+            "small API, managed postgres please",
+        ] {
+            assert_eq!(
+                parse(managed).target.as_deref(),
+                Some("container-service"),
+                "{managed}"
+            );
+        }
+        assert_eq!(
+            parse("containerised app on my own server")
+                .target
+                .as_deref(),
+            Some("docker-host")
         );
     }
 
