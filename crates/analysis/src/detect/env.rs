@@ -894,7 +894,11 @@ fn argument_default(argument: Option<&str>, rest: &str) -> Option<String> {
             .strip_prefix("default=")
             .unwrap_or(arg)
             .trim_start_matches(':');
-        return (arg != "None" && arg != "nil" && arg != "null").then(|| literal_default(arg));
+        // Ruby's `ENV.fetch("X", nil)` says outright that the app does without it.
+        if arg == "nil" {
+            return Some(String::new());
+        }
+        return (arg != "None" && arg != "null").then(|| literal_default(arg));
     }
     // Ruby's `ENV.fetch("X") { 3000 }`, PHP's `getenv("X") ?: "d"`.
     if let Some(c) = re!(r"^\s*\{\s*([^}]*)\}").captures(rest) {
@@ -1467,7 +1471,10 @@ mod tests {
         let code = "from decouple import config, Csv\n\nDB = config(\"db_url\")\nHOST = config('redis_host', default='localhost')\n";
         assert_eq!(
             reads("settings.py", code),
-            [("db_url".into(), None), ("redis_host".into(), some("localhost"))]
+            [
+                ("db_url".into(), None),
+                ("redis_host".into(), some("localhost"))
+            ]
         );
         let not_decouple =
             "from app import config\n\nTITLE = config(\"site.title\")\nNAME = config('name')\n";
@@ -1565,10 +1572,14 @@ if _, ok := os.LookupEnv("DSN"); !ok {
             reads("main.rs", rs),
             [("A".into(), None), ("B".into(), some("x"))]
         );
-        let rb = "port ENV.fetch(\"PORT\") { 3000 }\nurl = ENV[\"DATABASE_URL\"]\nENV[\"X\"] ||= \"y\"\n";
+        let rb = "port ENV.fetch(\"PORT\") { 3000 }\nurl = ENV[\"DATABASE_URL\"]\nENV[\"X\"] ||= \"y\"\nuser = ENV.fetch(\"SMTP_USERNAME\", nil)\n";
         assert_eq!(
             reads("puma.rb", rb),
-            [("DATABASE_URL".into(), None), ("PORT".into(), some("3000"))]
+            [
+                ("DATABASE_URL".into(), None),
+                ("PORT".into(), some("3000")),
+                ("SMTP_USERNAME".into(), some(""))
+            ]
         );
         let php = "$h = getenv('DB_HOST') ?: 'db';\n'key' => env('APP_KEY'),\n";
         assert_eq!(
