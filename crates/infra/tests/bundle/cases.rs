@@ -647,6 +647,46 @@ fn cases() -> Vec<Case> {
                 );
                 assert!(dockerfile(b).contains("AS vendor"));
                 assert!(!dockerfile(b).contains("AS assets"));
+                assert!(dockerfile(b).contains("RUN docker-php-ext-install pdo_mysql\n"));
+            },
+        },
+        Case {
+            name: "laravel on postgresql gets its driver",
+            analysis: with(
+                app("php", "laravel", Some(8000), Some("php artisan serve")),
+                |a| a.datastores = vec!["postgres".into()],
+            ),
+            files: vec![
+                ("composer.json", "{}"),
+                ("artisan", ""),
+                ("public/index.php", ""),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("apt-get install -y --no-install-recommends libpq-dev && docker-php-ext-install pdo_mysql pdo_pgsql &&"),
+                    "{d}"
+                );
+            },
+        },
+        Case {
+            name: "django with requirements split into a folder",
+            analysis: app("python", "django", Some(8000), Some("gunicorn site.wsgi")),
+            files: vec![
+                ("manage.py", ""),
+                ("requirements.txt", "-r requirements/production.txt\n"),
+                (
+                    "requirements/production.txt",
+                    "-r base.txt\ngunicorn==23.0.0\n",
+                ),
+                ("requirements/base.txt", "django==5.1.4\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("COPY requirements*.txt ./\nCOPY requirements/base.txt requirements/base.txt\nCOPY requirements/production.txt requirements/production.txt\nRUN /opt/venv/bin/pip install -r requirements.txt\n"),
+                    "{d}"
+                );
             },
         },
         Case {

@@ -62,8 +62,8 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     let (php, why) = php_version::choose(files);
     text.line(format!("FROM {php}"));
-    if laravel {
-        text.line("RUN docker-php-ext-install pdo_mysql");
+    if let Some(install) = database_extensions(inputs, laravel) {
+        text.line(install);
     }
     text.line("RUN useradd --create-home --uid 10001 app")
         .app_dir("app");
@@ -88,6 +88,32 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         context: None,
         notes: why.map(|why| format!("{why}.")).into_iter().collect(),
     })
+}
+
+/// The `RUN` installing the PHP extensions of the app's databases: MySQL's
+/// for Laravel (its default connection) and any app on MySQL, PostgreSQL's
+/// (with libpq) for one on PostgreSQL; the CLI image has neither.
+fn database_extensions(inputs: &Inputs, laravel: bool) -> Option<String> {
+    let uses = |kind: &str| inputs.analysis.datastores.iter().any(|d| d == kind);
+    let mut extensions = Vec::new();
+    if laravel || uses("mysql") {
+        extensions.push("pdo_mysql");
+    }
+    if !laravel && uses("mysql") {
+        extensions.push("mysqli");
+    }
+    if !uses("postgres") {
+        return (!extensions.is_empty())
+            .then(|| format!("RUN docker-php-ext-install {}", extensions.join(" ")));
+    }
+    extensions.push("pdo_pgsql");
+    if !laravel {
+        extensions.push("pgsql");
+    }
+    Some(format!(
+        "RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && docker-php-ext-install {} && rm -rf /var/lib/apt/lists/*",
+        extensions.join(" ")
+    ))
 }
 
 /// Whether the app's front-end assets are built by Vite (`npm run build`

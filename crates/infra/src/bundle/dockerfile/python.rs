@@ -4,6 +4,7 @@
 use super::python_version::python_image;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
+use crate::bundle::app_files::{AppFiles, join, parent};
 use crate::bundle::health::Probe;
 use crate::bundle::images::{PIPENV_VERSION, POETRY_VERSION, UV};
 
@@ -57,7 +58,10 @@ enum Installer {
     Pipenv {
         locked: bool,
     },
-    Requirements,
+    /// `includes`: the other files requirements.txt names (`-r requirements/base.txt`).
+    Requirements {
+        includes: Vec<String>,
+    },
     /// A `pyproject.toml` without a lock file: the project itself is installed.
     Project,
     /// No dependency file: the packages the app's imports name.
@@ -219,7 +223,9 @@ fn installer(inputs: &Inputs) -> Installer {
     } else if files.exists("poetry.lock") || pyproject.contains("[tool.poetry]") {
         Installer::Poetry
     } else if files.exists("requirements.txt") {
-        Installer::Requirements
+        Installer::Requirements {
+            includes: requirement_includes(files),
+        }
     } else if files.exists("Pipfile") {
         Installer::Pipenv {
             locked: files.exists("Pipfile.lock"),
@@ -234,6 +240,41 @@ fn installer(inputs: &Inputs) -> Installer {
     }
 }
 
+/// The files requirements.txt includes (`-r`, `-c`, `--requirement`,
+/// `--constraint`), at any depth, each relative to the file naming it;
+/// those `requirements*.txt` at the app's root already copies are left out.
+fn requirement_includes(files: &AppFiles) -> Vec<String> {
+    let option = regex::Regex::new(r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S+)")
+        .expect("valid pattern");
+    let mut found: Vec<String> = Vec::new();
+    let mut pending = vec!["requirements.txt".to_owned()];
+    while let Some(path) = pending.pop() {
+        let Some(text) = files.text(&path) else {
+            continue;
+        };
+        let dir = parent(&path);
+        for line in text.lines() {
+            let Some(named) = option.captures(line).and_then(|c| c.get(1)) else {
+                continue;
+            };
+            let included = join(dir, named.as_str());
+            let at_root = !included.contains('/')
+                && included.starts_with("requirements")
+                && included.ends_with(".txt");
+            let outside = included.starts_with("..");
+            if outside || included == "requirements.txt" || found.contains(&included) {
+                continue;
+            }
+            if !at_root {
+                found.push(included.clone());
+            }
+            pending.push(included);
+        }
+    }
+    found.sort();
+    found
+}
+
 /// What the plan says about the install: the tool and the lock file it
 /// follows, or that the dependency file pins nothing.
 fn install_note(installer: &Installer, inputs: &Inputs) -> Option<String> {
@@ -244,7 +285,7 @@ fn install_note(installer: &Installer, inputs: &Inputs) -> Option<String> {
         Installer::Poetry => "Python dependencies: there is no poetry.lock, so Poetry resolves versions at build time; commit the lock file for repeatable builds.".to_owned(),
         Installer::Pipenv { locked: true } => "Python dependencies: pip installs what Pipfile.lock pins (exported by `pipenv requirements`).".to_owned(),
         Installer::Pipenv { locked: false } => "Python dependencies: there is no Pipfile.lock, so Pipenv resolves versions at build time; commit the lock file for repeatable builds.".to_owned(),
-        Installer::Requirements => {
+        Installer::Requirements { .. } => {
             let text = files.text("requirements.txt").unwrap_or_default();
             if pins_nothing(text) {
                 "Python dependencies: requirements.txt pins no version (no `==`), so each build installs whatever is newest; pin them for repeatable builds.".to_owned()
@@ -283,7 +324,7 @@ const PKG_RESOURCES_NOTE: &str = "When the dependencies leave out `pkg_resources
 fn provides_pkg_resources(text: &mut Text, installer: &Installer) -> bool {
     let pip_installed = matches!(
         installer,
-        Installer::Requirements | Installer::Pipenv { .. } | Installer::Project
+        Installer::Requirements { .. } | Installer::Pipenv { .. } | Installer::Project
     );
     if pip_installed {
         text.line("RUN /opt/venv/bin/python -c \"import pkg_resources\" 2>/dev/null || /opt/venv/bin/pip install \"setuptools<81\"");
@@ -318,9 +359,12 @@ fn install(text: &mut Text, installer: &Installer) {
                 .line("COPY Pipfile Pipfile.lock* ./")
                 .line(format!("RUN {lock}/opt/tools/bin/pipenv requirements > /tmp/requirements.txt && /opt/venv/bin/pip install -r /tmp/requirements.txt"));
         }
-        Installer::Requirements => {
-            text.line("COPY requirements*.txt ./")
-                .line("RUN /opt/venv/bin/pip install -r requirements.txt");
+        Installer::Requirements { includes } => {
+            text.line("COPY requirements*.txt ./");
+            for path in includes {
+                text.line(format!("COPY {path} {path}"));
+            }
+            text.line("RUN /opt/venv/bin/pip install -r requirements.txt");
         }
         Installer::Project => {
             text.line("COPY . .")
@@ -353,7 +397,45 @@ fn strip_runner(command: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{names_package, pins_nothing};
+    use super::{names_package, pins_nothing, requirement_includes};
+    use crate::bundle::app_files::AppFiles;
+    use analysis::Snapshot;
+
+    #[test]
+    fn the_files_requirements_txt_includes_are_found_at_any_depth() {
+        let repo = Snapshot::from_texts([
+            (
+                "api/requirements.txt",
+                "-r requirements/production.txt
+-c requirements-constraints.txt
+",
+            ),
+            (
+                "api/requirements/production.txt",
+                "-r base.txt
+gunicorn==23.0.0
+",
+            ),
+            (
+                "api/requirements/base.txt",
+                "--requirement=../requirements-common.txt
+django==5.1
+-r base.txt
+",
+            ),
+            (
+                "api/requirements-common.txt",
+                "-r ../../outside.txt
+",
+            ),
+            ("api/requirements-constraints.txt", ""),
+        ]);
+        assert_eq!(
+            requirement_includes(&AppFiles::new(&repo, "api")),
+            ["requirements/base.txt", "requirements/production.txt"],
+            "root requirements*.txt are copied already, and nothing outside the app is named"
+        );
+    }
 
     #[test]
     fn a_requirements_file_without_exact_versions_pins_nothing() {
