@@ -1282,6 +1282,35 @@ fn laravel_runs_without_its_skeleton_url_and_redis_unless_a_driver_uses_it() {
     assert!(with.contains(&"REDIS_HOST".to_owned()), "{with:?}");
 }
 
+/// LinkAce's `.env.example` says `APP_KEY=someRandomStringWith32Characters`:
+/// a slot to fill, not a key (Laravel refuses its length and answers 500).
+#[test]
+fn laravels_app_key_is_required_whatever_the_example_says() {
+    let a = run(&[
+        (
+            "composer.json",
+            r#"{"require":{"php":"^8.1","laravel/framework":"^10.0"}}"#,
+        ),
+        ("artisan", "#!/usr/bin/env php\n<?php\n"),
+        ("public/index.php", "<?php\n"),
+        (
+            "config/app.php",
+            "<?php\nreturn [\n    'name' => env('APP_NAME', 'LinkAce'),\n    'key' => env('APP_KEY'),\n];\n",
+        ),
+        (
+            ".env.example",
+            "APP_NAME=LinkAce\nAPP_KEY=someRandomStringWith32Characters\n",
+        ),
+    ]);
+    assert!(
+        a.required_env.contains(&"APP_KEY".to_owned()),
+        "{:?}",
+        a.required_env
+    );
+    let key = a.evidence.iter().find(|e| e.fact == "env:APP_KEY").unwrap();
+    assert_eq!((key.file.as_str(), key.line), ("config/app.php", Some(4)));
+}
+
 #[test]
 fn frameworks_on_deno_and_bun_are_named() {
     let a = run(&[

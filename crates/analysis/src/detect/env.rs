@@ -149,6 +149,7 @@ pub(crate) fn scan(
     reads.extend(rails_secret_key_base(view));
     reads.extend(super::env_frameworks::spring_without_datasource(view));
     reads.extend(super::env_frameworks::laravel_jwt_secret(view));
+    reads.extend(super::env_frameworks::laravel_app_key(view));
     reads
 }
 

@@ -483,6 +483,25 @@ pub(crate) fn laravel_jwt_secret(view: &AppView<'_>) -> Vec<EnvRead> {
     vec![read("JWT_SECRET", true, at)]
 }
 
+/// Laravel encrypts its cookies and sessions with `config/app.php`'s
+/// `env('APP_KEY')`, and answers 500 to every request without it. An
+/// example file's value (`someRandomStringWith32Characters`) is a slot to
+/// fill, never a key: Laravel refuses a key of the wrong length, and a
+/// published one signs nothing safely.
+pub(crate) fn laravel_app_key(view: &AppView<'_>) -> Vec<EnvRead> {
+    if !view.has("artisan") {
+        return Vec::new();
+    }
+    let Some(app) = view.file("config/app.php") else {
+        return Vec::new();
+    };
+    let key = re!(r#"['"]key['"]\s*=>\s*env\(\s*['"]APP_KEY['"]\s*\)"#);
+    hits(app, key)
+        .next()
+        .map(|hit| vec![read("APP_KEY", true, hit.spot())])
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
