@@ -37,6 +37,11 @@ const MAX_FOR_DEPTH: usize = 2;
 /// any setting, policy or boot script of a deployment.
 const MAX_WEIGHT: u128 = 1_000_000;
 
+/// What a value the gate cannot size weighs: `each.value`, an attribute, a
+/// variable deployflow passes. A name, an id or an address is far less; a
+/// value the file writes out is weighed as written.
+const UNSIZED_WEIGHT: u128 = 64;
+
 /// The most text all the configuration's values may grow to together: each
 /// may be up to [`MAX_WEIGHT`], but a hundred of them would still take the
 /// worker's memory.
@@ -351,6 +356,9 @@ impl Gate<'_> {
             ));
         }
         if weight > MAX_WEIGHT {
+            // Refused already: the rules that follow locals or compute
+            // literal text would build what it asks for.
+            self.too_costly = true;
             problems.push((
                 Rule::SizeNotBounded,
                 format!("the value may grow past {MAX_WEIGHT} bytes: its locals copy each other, or replace(), join(), formatlist() or a `for` multiply them; Terraform would build it all on the worker."),
@@ -546,6 +554,20 @@ fn unbounded(call: &FuncCall) -> Option<String> {
         // A string made a template at plan time, with the directives
         // (`%{ for }`) the gate refuses in the files; and a YAML document's
         // aliases, which multiply what it decodes to without bound.
+        // `replace(s, "", s)` puts `s` between every two characters of
+        // itself: nested twice, gigabytes.
+        "replace" => {
+            let search = call.args.get(1).and_then(as_str);
+            let literal = call.args.get(2).and_then(as_str).is_some();
+            let weighable = literal
+                && search.is_some_and(|search| {
+                    !search.is_empty()
+                        && !(search.len() > 1 && search.starts_with('/') && search.ends_with('/'))
+                });
+            (!weighable).then(|| {
+                "replace() must replace a literal, non-empty text (not a /regular expression/, which may match nothing) with a literal: an empty match puts the replacement between every two characters, and nested twice that is gigabytes built on the worker.".to_owned()
+            })
+        }
         "indent" => (!number(0).is_some_and(|n| (0..=MAX_WIDTH).contains(&n)))
             .then(|| format!("indent() must pad with a literal of at most {MAX_WIDTH} spaces.")),
         "format" | "formatlist" => {
@@ -679,6 +701,23 @@ impl Gate<'_> {
             Expression::Traversal(t) => {
                 if let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name))) =
                     (&t.expr, t.operators.first())
+                    && root.as_str() == "var"
+                {
+                    let key = format!("var.{name}");
+                    if let Some(weight) = known.get(&key) {
+                        return *weight;
+                    }
+                    // A default is written out; a value deployflow passes
+                    // (the image tag, the app's settings) is of a known kind.
+                    let weight = match self.variable_defaults.get(&key) {
+                        Some(default) => self.weight(default, known).max(UNSIZED_WEIGHT),
+                        None => UNSIZED_WEIGHT,
+                    };
+                    known.insert(key, weight);
+                    return weight;
+                }
+                if let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name))) =
+                    (&t.expr, t.operators.first())
                     && root.as_str() == "local"
                 {
                     // `local.x[0]`, `local.x.y`: a part weighs what the
@@ -695,7 +734,10 @@ impl Gate<'_> {
                     known.insert(name.to_string(), weight);
                     return weight;
                 }
-                1
+                // `each.value`, `count.index`, a data source's or a
+                // resource's attribute: an id, a name, an address, at most
+                // a small document; never one byte for the sake of a sum.
+                UNSIZED_WEIGHT
             }
             Expression::String(text) => text.len().max(1) as u128,
             Expression::Parenthesis(inner) => self.weight(inner, known),
@@ -757,8 +799,21 @@ impl Gate<'_> {
                             .map_or(MAX_WIDTH as u128, |n| n.unsigned_abs() as u128)
                             .saturating_add(1),
                     ),
-                    // The replacement once for each character of the text.
-                    "replace" => arg(0).saturating_mul(arg(2)),
+                    // Never longer than its text (see `unbounded`).
+                    // A literal, non-empty text (see `unbounded`) matches at
+                    // most once per its length of the text.
+                    "replace" => {
+                        let growth = match (
+                            call.args.get(1).and_then(as_str),
+                            call.args.get(2).and_then(as_str),
+                        ) {
+                            (Some(search), Some(with)) if !search.is_empty() => {
+                                with.len().div_ceil(search.len()).max(1) as u128
+                            }
+                            _ => arg(2),
+                        };
+                        arg(0).saturating_mul(growth)
+                    }
                     // The separator once for each element.
                     "join" => arg(0).saturating_mul(total),
                     // Each verb (`%[1]s` a hundred times) writes an

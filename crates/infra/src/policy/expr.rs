@@ -24,6 +24,10 @@ pub(super) fn as_str(expr: &Expression) -> Option<String> {
 /// [`as_str`], and Terraform's string functions of literals computed
 /// (`lower("SG-0A1B…")` is the id `sg-0a1b…`): for the rules that look for
 /// a forbidden value, where reading more finds more.
+/// The longest text the gate computes from literals; Terraform's values
+/// past it are refused by their weight anyway (`evaluation.rs`).
+const MAX_COMPUTED: usize = 1 << 20;
+
 pub(super) fn computed_str(expr: &Expression) -> Option<String> {
     match expr {
         Expression::String(s) => Some(s.clone()),
@@ -74,7 +78,20 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
             if pattern.len() > 1 && pattern.starts_with('/') && pattern.ends_with('/') {
                 return None;
             }
-            text(0)?.replace(&pattern, &text(2)?)
+            let (whole, with) = (text(0)?, text(2)?);
+            // An empty text matches between every two characters: the gate
+            // refuses that call, and never builds what it would make.
+            if pattern.is_empty() {
+                return None;
+            }
+            let grows = with.len().saturating_sub(pattern.len());
+            let size = whole
+                .len()
+                .saturating_add(whole.matches(&pattern).count().saturating_mul(grows));
+            if size > MAX_COMPUTED {
+                return None;
+            }
+            whole.replace(&pattern, &with)
         }
         ("substr", 3) => {
             let whole: Vec<char> = text(0)?.chars().collect();
@@ -87,7 +104,17 @@ fn string_function(call: &hcl::expr::FuncCall) -> Option<String> {
             };
             whole.get(offset..end)?.iter().collect()
         }
-        ("join", 2) => string_list(call.args.get(1)?)?.join(&text(0)?),
+        ("join", 2) => {
+            let (items, separator) = (string_list(call.args.get(1)?)?, text(0)?);
+            let size = items.iter().map(String::len).fold(
+                separator.len().saturating_mul(items.len()),
+                usize::saturating_add,
+            );
+            if size > MAX_COMPUTED {
+                return None;
+            }
+            items.join(&separator)
+        }
         ("element", 2) => {
             let items = string_list(&call.args[0])?;
             let index = usize::try_from(number(1)?).ok()?;

@@ -44,6 +44,9 @@ pub(super) struct Gate<'p> {
     /// Every `local.NAME` and the default of every `var.NAME` deployflow
     /// does not supply, from all files: what a reference to them stands for.
     values: BTreeMap<String, Expression>,
+    /// The default of every variable of the root module, supplied ones
+    /// included, by `var.NAME`: what a reference to it may weigh.
+    pub(super) variable_defaults: BTreeMap<String, Expression>,
     /// Where the first AWS resource is, to name it when no provider pins a region.
     pub(super) first_aws_use: Option<(String, Option<u32>, String)>,
     /// The `name` of every `aws_ssm_parameter` resource, with the directory
@@ -79,6 +82,7 @@ impl<'p> Gate<'p> {
             file: String::new(),
             line: None,
             values: BTreeMap::new(),
+            variable_defaults: BTreeMap::new(),
             violations: Vec::new(),
             outputs: BTreeSet::new(),
             aws_provider_seen: false,
@@ -118,9 +122,14 @@ impl<'p> Gate<'p> {
                         );
                     }
                 }
-                ("variable", [name])
-                    if dir.is_empty() && !self.policy.supplied_variables.contains(*name) =>
-                {
+                ("variable", [name]) if dir.is_empty() => {
+                    if let Some(default) = attr(block.body(), "default") {
+                        self.variable_defaults
+                            .insert(format!("var.{name}"), default.clone());
+                    }
+                    if self.policy.supplied_variables.contains(*name) {
+                        continue;
+                    }
                     if let Some(default) = attr(block.body(), "default")
                         && default_is_read_as_written(attr(block.body(), "type"), default)
                     {
