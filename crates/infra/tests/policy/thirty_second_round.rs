@@ -92,3 +92,39 @@ fn a_replace_that_tidies_a_name_passes() {
         &vm_policy(),
     );
 }
+
+/// A fixed final snapshot name (`flask-todo-final`), or the job's without
+/// the date: the first destroy takes it, and the delete of every later
+/// deployment that writes it fails on each retry.
+#[test]
+fn a_final_snapshot_is_named_after_the_deployment_and_dated() {
+    let container_service = Policy::for_choice(&choice(Target::ContainerService));
+    let database = |snapshot: &str| {
+        format!(
+            "resource \"aws_db_instance\" \"x\" {{\n  identifier_prefix        = \"x-\"\n  instance_class           = \"db.t4g.micro\"\n  allocated_storage        = 20\n  storage_encrypted        = true\n  engine_lifecycle_support = \"open-source-rds-extended-support-disabled\"\n  db_subnet_group_name     = aws_db_subnet_group.x.name\n  vpc_security_group_ids   = [aws_security_group.x.id]\n  final_snapshot_identifier = {snapshot}\n}}\n"
+        )
+    };
+    for fixed in ["\"flask-todo-final\"", "\"${local.name}-db-final\""] {
+        let report = check_with(&database(fixed), &container_service);
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|v| v.rule == Rule::Lifecycle
+                    && v.message.contains("final_snapshot_identifier")),
+            "{fixed}: {}",
+            messages(&report)
+        );
+    }
+    let dated =
+        database("\"${local.name}-db-final-${formatdate(\"YYYYMMDDhhmmss\", plantimestamp())}\"");
+    let report = check_with(&dated, &container_service);
+    assert!(
+        !report
+            .violations
+            .iter()
+            .any(|v| v.message.contains("final_snapshot_identifier")),
+        "{}",
+        messages(&report)
+    );
+}
