@@ -28,8 +28,54 @@ pub use render::render;
 /// The variable holding the local path of the bundle archive (`vm` only).
 pub const BUNDLE_PATH_VARIABLE: &str = "bundle_path";
 
+/// Whether a configuration's `.tf` files declare the variable `name`, as
+/// Terraform reads them (comments, spacing and label forms aside): a
+/// command line that passes an undeclared variable, or leaves out a
+/// declared one without a default, is refused before anything runs.
+pub fn declares_variable<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    name: &str,
+) -> bool {
+    files
+        .into_iter()
+        .filter(|(path, _)| path.ends_with(".tf"))
+        .filter_map(|(_, text)| hcl::parse(std::str::from_utf8(text).ok()?).ok())
+        .any(|body| {
+            body.blocks().any(|block| {
+                block.identifier() == "variable"
+                    && block
+                        .labels()
+                        .first()
+                        .is_some_and(|label| label.as_str() == name)
+            })
+        })
+}
+
 /// The variable the image targets' apply passes the image's tag in
 /// (`-var=image_tag=…`).
 pub const IMAGE_TAG_VARIABLE: &str = "image_tag";
 /// The sensitive map of the app's environment values, by name.
 pub const APP_ENV_VARIABLE: &str = "app_env";
+
+#[cfg(test)]
+mod tests {
+    use super::declares_variable;
+
+    #[test]
+    fn a_variable_is_declared_as_terraform_reads_it() {
+        let declares =
+            |text: &str| declares_variable([("variables.tf", text.as_bytes())], "bundle_path");
+        assert!(declares("variable \"bundle_path\" {\n  type = string\n}\n"));
+        assert!(declares(
+            "variable  \"bundle_path\" {\n  type = string\n}\n"
+        ));
+        assert!(declares("variable bundle_path {\n  type = string\n}\n"));
+        assert!(!declares(
+            "# There is no variable \"bundle_path\" here.\nvariable \"image_tag\" {}\n"
+        ));
+        assert!(!declares_variable(
+            [("notes.md", b"variable \"bundle_path\" {}\n".as_slice())],
+            "bundle_path"
+        ));
+    }
+}

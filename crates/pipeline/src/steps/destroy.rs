@@ -87,13 +87,14 @@ pub(super) async fn run(
     }
     let dir = workdir::prepare(&tf.work_dir, ctx.job_id, &files, &tf.state)?;
     // A VM's configuration reads the bundle variable; destroy uploads nothing, so
-    // an empty archive serves.
-    let declares_bundle = files.iter().any(|(_, text)| {
-        String::from_utf8_lossy(text).contains(&format!(
-            "variable \"{}\"",
-            infra::terraform::BUNDLE_PATH_VARIABLE
-        ))
-    });
+    // an empty archive serves. Read as Terraform reads the files: a comment
+    // naming the variable, or a label written otherwise, must not decide.
+    let declares_bundle = infra::terraform::declares_variable(
+        files
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_slice())),
+        infra::terraform::BUNDLE_PATH_VARIABLE,
+    );
     let variables = if declares_bundle {
         let bundle = workdir::write_bundle(&dir, None, &[])?;
         vec![super::apply::bundle_variable(&bundle)]
