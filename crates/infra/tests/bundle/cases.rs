@@ -626,6 +626,32 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "rails on the ruby its gemfile asks for",
+            analysis: app("ruby", "rails", Some(3000), Some("bin/rails server")),
+            files: vec![
+                (
+                    "Gemfile",
+                    "source \"https://rubygems.org\"\nruby file: \".ruby-version\"\ngem \"rails\"\n",
+                ),
+                (
+                    "Gemfile.lock",
+                    "GEM\n  specs:\n\nRUBY VERSION\n   ruby 4.0.0p0\n\nBUNDLED WITH\n   4.0.3\n",
+                ),
+                (".ruby-version", "4.0.0\n"),
+                ("config.ru", ""),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("FROM ruby:4.0.0-slim AS build\n"), "{d}");
+                assert_eq!(d.matches("FROM ruby:4.0.0-slim").count(), 2, "{d}");
+                assert!(
+                    notes(b).any(|n| n.starts_with("Ruby 4.0.0: Gemfile.lock's RUBY VERSION")),
+                    "{:?}",
+                    notes(b).collect::<Vec<_>>()
+                );
+            },
+        },
+        Case {
             name: "sinatra listens everywhere in production",
             analysis: app("ruby", "sinatra", Some(4567), Some("ruby app.rb")),
             files: vec![("Gemfile", ""), ("app.rb", "require 'sinatra'\n")],

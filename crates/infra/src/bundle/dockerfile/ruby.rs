@@ -3,6 +3,7 @@
 
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
+use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
 use crate::bundle::images::RUBY;
 
@@ -18,8 +19,15 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         "" => "a Ruby HTTP app".to_owned(),
         framework => format!("{framework} app (Ruby)"),
     };
+    let (ruby, note) = match ruby_version(files) {
+        Some((version, why)) => (
+            format!("ruby:{version}-slim"),
+            Some(format!("Ruby {version}: {why}.")),
+        ),
+        None => (RUBY.to_owned(), None),
+    };
     let mut text = Text::new(inputs, &what);
-    text.line(format!("FROM {RUBY} AS build"))
+    text.line(format!("FROM {ruby} AS build"))
         .line("RUN apt-get update && apt-get install -y --no-install-recommends build-essential git libpq-dev libyaml-dev && rm -rf /var/lib/apt/lists/*")
         .line("WORKDIR /app")
         .line(&bundle_env)
@@ -32,7 +40,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         );
     }
     text.blank()
-        .line(format!("FROM {RUBY}"))
+        .line(format!("FROM {ruby}"))
         .line("RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libyaml-0-2 && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 app")
         .app_dir("app")
         .line(&bundle_env)
@@ -51,6 +59,43 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ],
         extra_files: Vec::new(),
         context: None,
-        notes: Vec::new(),
+        notes: note.into_iter().collect(),
     })
+}
+
+/// The Ruby the app declares, with where: Bundler refuses to install for
+/// another than the Gemfile's `ruby "3.2.2"` (or `ruby file:
+/// ".ruby-version"`, or the lock's `RUBY VERSION`), and `.ruby-version` is
+/// the one its developers run.
+fn ruby_version(files: &AppFiles) -> Option<(String, &'static str)> {
+    let release = |text: &str| {
+        let version = text.trim().trim_start_matches("ruby-");
+        regex::Regex::new(r"^\d+\.\d+(?:\.\d+)?$")
+            .expect("valid pattern")
+            .is_match(version)
+            .then(|| version.to_owned())
+    };
+    let gemfile = files.text("Gemfile").unwrap_or_default();
+    let declared =
+        regex::Regex::new(r#"(?m)^\s*ruby\s+["'](\d+\.\d+\.\d+)["']"#).expect("valid pattern");
+    if let Some(version) = declared.captures(gemfile).and_then(|c| release(&c[1])) {
+        return Some((
+            version,
+            "the Gemfile asks for it, and Bundler installs for no other",
+        ));
+    }
+    let lock =
+        regex::Regex::new(r"(?m)^RUBY VERSION\s*\n\s*ruby (\d+\.\d+\.\d+)").expect("valid pattern");
+    if let Some(version) = files
+        .text("Gemfile.lock")
+        .and_then(|text| lock.captures(text))
+        .and_then(|c| release(&c[1]))
+    {
+        return Some((
+            version,
+            "Gemfile.lock's RUBY VERSION, which Bundler holds the image to",
+        ));
+    }
+    let version = files.text(".ruby-version").and_then(release)?;
+    Some((version, "the repository's .ruby-version"))
 }
