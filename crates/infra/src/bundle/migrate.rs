@@ -88,10 +88,21 @@ pub(super) fn has_migrations(analysis: &Analysis, files: &AppFiles) -> bool {
 }
 
 /// Whether the app keeps its data in a SQLite file of its own: Django's
-/// default settings (`django.db.backends.sqlite3`), which no database
-/// deployflow runs replaces. Its schema must be made before the first
-/// request, or every page that reads the database fails.
+/// default settings (`django.db.backends.sqlite3`), or Rails' `sqlite3`
+/// adapter (`rails new`'s default) with no server adapter beside it, which
+/// no database deployflow runs replaces. Its schema must be made before
+/// the first request, or every page that reads the database fails.
 pub(super) fn uses_own_sqlite(analysis: &Analysis, files: &AppFiles) -> bool {
+    if analysis.framework.as_deref() == Some("rails") {
+        return files.text("config/database.yml").is_some_and(|yml| {
+            let adapters: Vec<&str> = yml
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix("adapter:"))
+                .map(str::trim)
+                .collect();
+            adapters.contains(&"sqlite3") && adapters.iter().all(|a| *a == "sqlite3")
+        });
+    }
     analysis.framework.as_deref() == Some("django")
         && files
             .with_suffix("settings.py")

@@ -571,6 +571,37 @@ fn a_django_app_on_its_own_sqlite_file_is_migrated_as_it_starts() {
     assert!(doc["services"]["app"]["command"].is_null());
 }
 
+/// `rails new`'s SQLite settings: `bin/rails db:prepare` makes the file's
+/// tables before the server starts; an app that also names a server
+/// adapter is left to the database deployflow runs.
+#[test]
+fn a_rails_app_on_its_own_sqlite_file_is_prepared_as_it_starts() {
+    let analysis = app("ruby", "rails", Some(3000), Some("bin/rails server"));
+    let sqlite = "default: &default\n  adapter: sqlite3\n  pool: 5\n\nproduction:\n  <<: *default\n  database: storage/production.sqlite3\n";
+    let files = |database: &'static str| {
+        Snapshot::from_texts([
+            ("Gemfile", "gem \"rails\"\ngem \"sqlite3\"\n"),
+            ("bin/rails", "#!/usr/bin/env ruby\n"),
+            ("config.ru", ""),
+            ("config/database.yml", database),
+        ])
+    };
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let bundle = build_bundle(&analysis, &files(sqlite), &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    let command = strings(&doc["services"]["app"]["command"]);
+    assert!(
+        command[2].starts_with("bin/rails db:prepare && "),
+        "{command:?}"
+    );
+    assert!(has(&bundle, AdjustmentKind::Note, "its own SQLite file"));
+
+    let mixed = "development:\n  adapter: sqlite3\nproduction:\n  adapter: postgresql\n";
+    let bundle = build_bundle(&analysis, &files(mixed), &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    assert!(doc["services"]["app"]["command"].is_null());
+}
+
 /// MongoDB is not provisioned, but the repository's compose file runs its
 /// own: the app's URL reaches it, and nothing is asked of the user.
 #[test]
