@@ -9,6 +9,7 @@
 //! subdirectory is built from there.
 
 mod app_files;
+mod app_networks;
 mod bind;
 mod build_env;
 mod build_isolation;
@@ -27,6 +28,7 @@ mod launch;
 pub(crate) use launch::holds_address;
 mod makefile;
 mod migrate;
+mod missing_mounts;
 mod mounted_packages;
 mod node_orm;
 mod normalise;

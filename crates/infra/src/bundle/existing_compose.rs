@@ -4,8 +4,10 @@
 //! kept as it was.
 
 use super::app_files::{join, normalise_dir, parent};
+use super::app_networks;
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
+use super::missing_mounts;
 use super::mounted_packages;
 use super::own_store_wiring::{check_readiness, migrate_first, wire_own_mongo, wire_own_stores};
 use super::own_stores::{self, OwnStore};
@@ -154,6 +156,13 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         named_volumes.extend(windows_mounts::replace(service, &other, &mut |r| {
             adjustments.push(note(AdjustmentKind::Rewritten, r))
         }));
+        missing_mounts::drop_missing_files(
+            service,
+            &other,
+            &compose_dir,
+            target.repo,
+            &mut |k, r| adjustments.push(note(k, r)),
+        );
         if other == name {
             if image_starts_the_app(service, &compose_dir, target) {
                 drop_dev_server(service, &name, &mut |k, r| adjustments.push(note(k, r)));
@@ -212,6 +221,9 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
                 &mut |k, r| adjustments.push(note(k, r)),
             );
         }
+    }
+    if let Some(services) = document.get_mut("services").and_then(Value::as_mapping_mut) {
+        app_networks::join_the_others(services, &name, &mut |k, r| adjustments.push(note(k, r)));
     }
     declare_volumes(&mut document, &named_volumes);
     drop_version_without_conditions(&mut document, &name, &mut |k, r| {
@@ -473,8 +485,8 @@ fn image_name(image: &str) -> String {
 }
 
 /// The names the app publishes its image under: its package's name
-/// (package.json, composer.json, Cargo.toml, pyproject.toml) and its
-/// directory's. Generic directory names say nothing.
+/// (package.json, composer.json, go.mod's module, Cargo.toml,
+/// pyproject.toml) and its directory's. Generic directory names say nothing.
 fn own_names(repo: &Snapshot, app_dir: &str) -> Vec<String> {
     let dir = normalise_dir(app_dir);
     let file = |name: &str| repo.text(&join(&dir, name));
@@ -485,6 +497,18 @@ fn own_names(repo: &Snapshot, app_dir: &str) -> Vec<String> {
             .and_then(|json| json.get("name")?.as_str().map(str::to_owned));
         names.extend(name.map(|n| n.rsplit('/').next().unwrap_or(&n).to_owned()));
     }
+    // `module github.com/bxcodec/go-clean-arch` (a `/v2` suffix is the
+    // major version, not the name).
+    let module = file("go.mod").and_then(|text| {
+        let path = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("module "))?
+            .trim();
+        path.rsplit('/')
+            .find(|part| !(part.starts_with('v') && part[1..].parse::<u32>().is_ok()))
+            .map(str::to_owned)
+    });
+    names.extend(module);
     for (manifest, table) in [("Cargo.toml", "package"), ("pyproject.toml", "project")] {
         let name = file(manifest)
             .and_then(|text| text.parse::<toml::Table>().ok())

@@ -162,6 +162,24 @@ fn a_service_running_the_apps_published_image_builds_the_repository() {
     let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
     assert_eq!(bundle.app_service, "app");
 
+    // A Go module's name is its image's (`image: go-clean-arch`, built by
+    // the repository's Makefile, on no registry).
+    let go = app("go", "echo", Some(9090), Some("/app/server"));
+    let module = "services:\n  web:\n    image: go-clean-arch\n    ports: ['9090:9090']\n    depends_on:\n      mysql:\n        condition: service_healthy\n  mysql:\n    image: mysql:8.3\n";
+    let repo = Snapshot::from_texts([
+        ("compose.yaml", module),
+        (
+            "go.mod",
+            "module github.com/bxcodec/go-clean-arch/v2\n\ngo 1.22\n",
+        ),
+        ("main.go", "package main\n"),
+    ]);
+    let bundle = build_bundle(&go, &repo, &vm_choice(&go)).unwrap();
+    assert_eq!(bundle.app_service, "web");
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    assert!(doc["services"]["web"].get("image").is_none(), "{doc:?}");
+    assert_eq!(doc["services"].as_mapping().unwrap().len(), 2, "{doc:?}");
+
     // A slot for the app's image on its port is the app too.
     let slot = "services:\n  web:\n    image: <ContainerRegistryName>.azurecr.io/<ImageName>\n    ports: ['80:3000']\n";
     let repo = Snapshot::from_texts([
