@@ -25,9 +25,11 @@ pub fn is_healthy(status: u16) -> bool {
 pub enum Answers {
     /// 2xx or 3xx, on the health path the analysis found.
     Healthy,
-    /// Any HTTP answer but a server error, on `/` when no health path was
-    /// found: `/` is only a guess, and an API that serves nothing there
-    /// answers 404 (or 401, 422), which still shows it serves.
+    /// Any HTTP answer but a server error or 400, on `/` when no health
+    /// path was found: `/` is only a guess, and an API that serves nothing
+    /// there answers 404 (or 401, 422), which still shows it serves. A 400
+    /// to a plain `GET /` is the app refusing every request to this address
+    /// (Django's `DisallowedHost`, a TLS port spoken to in plain HTTP).
     AnyBelow500,
 }
 
@@ -43,7 +45,7 @@ impl Answers {
     pub fn shows_up(self, status: u16) -> bool {
         match self {
             Answers::Healthy => is_healthy(status),
-            Answers::AnyBelow500 => (200..500).contains(&status),
+            Answers::AnyBelow500 => (200..500).contains(&status) && status != 400,
         }
     }
 
@@ -123,6 +125,19 @@ fn without_url(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guess_at_the_root_takes_any_answer_but_a_refusal() {
+        let root = Answers::for_health_path(None);
+        for status in [200, 302, 401, 404, 422] {
+            assert!(root.shows_up(status), "{status}");
+        }
+        for status in [400, 500, 502] {
+            assert!(!root.shows_up(status), "{status}");
+        }
+        let path = Answers::for_health_path(Some("/healthz"));
+        assert!(path.shows_up(204) && !path.shows_up(404));
+    }
 
     #[test]
     fn the_health_path_replaces_the_url_path() {

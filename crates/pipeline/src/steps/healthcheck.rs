@@ -1,7 +1,7 @@
 //! `healthcheck` → HealthChecked: probe the URL Terraform printed (at the health
 //! path the analysis found, if any) with backoff until a deadline. Every probe is
 //! recorded; a 2xx or 3xx answer is healthy, and without a health path any
-//! answer below 500 on `/`, as in preflight. Failing is retryable, so
+//! answer below 500 but 400 on `/`, as in preflight. Failing is retryable, so
 //! `POST /job/{id}/retry` checks again without applying again. A cloud
 //! deployment's URL is probed only on public addresses (`public_address`).
 
