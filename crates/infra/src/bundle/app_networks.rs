@@ -44,7 +44,7 @@ pub(super) fn join_the_others(services: &mut Mapping, app: &str, note: &mut Note
     if let Some(service) = services.get_mut(&app_key).and_then(Value::as_mapping_mut) {
         service.insert(
             s("networks"),
-            Value::Sequence(networks.iter().map(|n| s(n)).collect()),
+            Value::Sequence(networks.iter().map(s).collect()),
         );
     }
     note(

@@ -51,7 +51,7 @@ pub(super) fn keep_installed_node_modules(
     if added.is_empty() {
         return;
     }
-    volumes.extend(added.iter().map(|dir| s(dir)));
+    volumes.extend(added.iter().map(s));
     note(
         AdjustmentKind::Rewritten,
         format!(

@@ -561,8 +561,8 @@ fn unbounded(call: &FuncCall) -> Option<String> {
             let literal = call.args.get(2).and_then(as_str).is_some();
             let weighable = literal
                 && search.is_some_and(|search| {
-                    !search.is_empty()
-                        && !(search.len() > 1 && search.starts_with('/') && search.ends_with('/'))
+                    let regex = search.len() > 1 && search.starts_with('/') && search.ends_with('/');
+                    !(search.is_empty() || regex)
                 });
             (!weighable).then(|| {
                 "replace() must replace a literal, non-empty text (not a /regular expression/, which may match nothing) with a literal: an empty match puts the replacement between every two characters, and nested twice that is gigabytes built on the worker.".to_owned()
