@@ -7,6 +7,7 @@ pub const PYTHON_3_9: &str = "python:3.9.21-slim-bookworm";
 pub const PYTHON_3_10: &str = "python:3.10.16-slim-bookworm";
 pub const PYTHON_3_11: &str = "python:3.11.11-slim-bookworm";
 pub const PYTHON_3_13: &str = "python:3.13.1-slim-bookworm";
+pub const PYTHON_3_14: &str = "python:3.14.0-slim-bookworm";
 pub const NODE: &str = "node:22.12.0-bookworm-slim";
 pub const GO_BUILD: &str = "golang:1.23.4-bookworm";
 pub const ALPINE: &str = "alpine:3.20.3";
@@ -57,6 +58,7 @@ pub const ALL: &[&str] = &[
     PYTHON_3_10,
     PYTHON_3_11,
     PYTHON_3_13,
+    PYTHON_3_14,
     NODE,
     GO_BUILD,
     ALPINE,

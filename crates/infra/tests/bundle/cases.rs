@@ -138,6 +138,34 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "uv project that asks for the newest Python",
+            analysis: app(
+                "python",
+                "fastapi",
+                Some(8000),
+                Some("fastapi run app/main.py --port 8000"),
+            ),
+            files: vec![
+                (
+                    "app/main.py",
+                    "from fastapi import FastAPI\napp = FastAPI()\n",
+                ),
+                (
+                    "pyproject.toml",
+                    "[project]\nname = \"x\"\nrequires-python = \">=3.14,<4.0\"\ndependencies = [\"fastapi[standard]\"]\n",
+                ),
+                ("uv.lock", "version = 1\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert_eq!(
+                    d.matches("FROM python:3.14.0-slim-bookworm").count(),
+                    2,
+                    "{d}"
+                );
+            },
+        },
+        Case {
             name: "poetry lock of native packages without wheels for newer Pythons",
             analysis: app(
                 "python",

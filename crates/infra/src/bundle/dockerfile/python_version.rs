@@ -1,15 +1,18 @@
 //! Which Python image an app gets: the version it pins (`.python-version`,
 //! `runtime.txt`, Pipfile's `python_version`), else the default when its
-//! `requires-python` (or Poetry's `python`) admits it, else the newest
-//! supported version that does. A uv project whose `requires-python` the
+//! `requires-python` (or Poetry's `python`) admits it, else the supported
+//! version nearest the default that does. A uv project whose `requires-python` the
 //! image's Python does not satisfy fails to build; a pin nobody honours
 //! runs the app on a Python it was not tested on.
 
 use crate::bundle::app_files::AppFiles;
-use crate::bundle::images::{PYTHON, PYTHON_3_9, PYTHON_3_10, PYTHON_3_11, PYTHON_3_13};
+use crate::bundle::images::{
+    PYTHON, PYTHON_3_9, PYTHON_3_10, PYTHON_3_11, PYTHON_3_13, PYTHON_3_14,
+};
 
 /// Minor versions of Python 3 with a pinned image, newest first.
 const IMAGES: &[(u32, &str)] = &[
+    (14, PYTHON_3_14),
     (13, PYTHON_3_13),
     (12, PYTHON),
     (11, PYTHON_3_11),
@@ -68,7 +71,13 @@ pub(super) fn python_image(files: &AppFiles) -> (&'static str, Option<String>) {
     if admits(&spec, DEFAULT_MINOR) {
         return (PYTHON, None);
     }
-    match IMAGES.iter().find(|(minor, _)| admits(&spec, *minor)) {
+    // The admitted version nearest the default: a new Python (3.14) only
+    // for an app that asks for it.
+    match IMAGES
+        .iter()
+        .filter(|(minor, _)| admits(&spec, *minor))
+        .min_by_key(|(minor, _)| minor.abs_diff(DEFAULT_MINOR))
+    {
         Some((minor, image)) => (
             image,
             Some(format!(
