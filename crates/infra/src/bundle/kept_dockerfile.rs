@@ -4,7 +4,7 @@
 //! or copies and starts nothing (a tools image), cannot, and one is
 //! generated.
 
-use super::app_files::join;
+use super::app_files::{AppFiles, join};
 use analysis::Snapshot;
 
 /// Why the Dockerfile at `path`, built in `context`, cannot build the app;
@@ -41,11 +41,19 @@ const BARE_IMAGES: &[&str] = &[
     "busybox",
 ];
 
-/// Whether the Dockerfile's image starts nothing of the app: no `CMD` or
-/// `ENTRYPOINT` in any stage, and its final stage is (through the stages
-/// it builds on) a language or system image, or PHP's command-line image.
-pub(super) fn starts_nothing(text: &str) -> bool {
-    if has_command(text) {
+/// Whether the Dockerfile's image starts nothing of the app: no `CMD` in
+/// any stage and no `ENTRYPOINT` but a script that ends by running its
+/// arguments (`exec "$@"`: it migrates, then runs what it is given, and
+/// given nothing exits), and its final stage is (through the stages it
+/// builds on) a language or system image, or PHP's command-line image.
+pub(super) fn starts_nothing(text: &str, files: &AppFiles) -> bool {
+    let mut commands =
+        instructions(text).filter(|(keyword, _)| keyword == "CMD" || keyword == "ENTRYPOINT");
+    let runs_given = |(keyword, args): (String, Vec<String>)| {
+        keyword == "ENTRYPOINT"
+            && super::migrate::passes_command_on(&format!("ENTRYPOINT {}", args.join(" ")), files)
+    };
+    if !commands.all(runs_given) {
         return false;
     }
     let instructions: Vec<(String, Vec<String>)> = instructions(text).collect();
@@ -219,6 +227,15 @@ mod tests {
 
     #[test]
     fn an_image_on_a_bare_runtime_without_a_command_starts_nothing() {
+        let scripts = Snapshot::from_texts([
+            (
+                "entrypoint.sh",
+                "#!/bin/sh\npython manage.py migrate --noinput\nexec \"$@\"\n",
+            ),
+            ("serve.sh", "#!/bin/sh\nexec gunicorn site.wsgi\n"),
+        ]);
+        let files = AppFiles::new(&scripts, "");
+        let starts_nothing = |text: &str| starts_nothing(text, &files);
         assert!(starts_nothing(
             "FROM node:alpine\nWORKDIR /app\nCOPY . .\nRUN yarn install\nEXPOSE 3000\n"
         ));
@@ -240,6 +257,16 @@ mod tests {
         ));
         assert!(!starts_nothing(
             "FROM nginx:alpine\nCOPY dist /usr/share/nginx/html\n"
+        ));
+        // A set-up script that runs what it is given, and is given nothing.
+        assert!(starts_nothing(
+            "FROM python:3.11-slim\nWORKDIR /usr/src/app\nCOPY . .\nENTRYPOINT [\"/usr/src/app/entrypoint.sh\"]\n"
+        ));
+        assert!(!starts_nothing(
+            "FROM python:3.11-slim\nCOPY . .\nENTRYPOINT [\"/usr/src/app/entrypoint.sh\"]\nCMD [\"gunicorn\", \"site.wsgi\"]\n"
+        ));
+        assert!(!starts_nothing(
+            "FROM python:3.11-slim\nCOPY . .\nENTRYPOINT [\"./serve.sh\"]\n"
         ));
     }
 

@@ -127,7 +127,7 @@ fn python_requirements(files: &AppFiles) -> String {
 /// An `ENTRYPOINT` script of the repository that ends by running the
 /// command it is given (`exec "$@"`, Rails' `bin/docker-entrypoint`): the
 /// migration put before that command runs after the script's own set-up.
-fn passes_command_on(instruction: &str, files: &AppFiles) -> bool {
+pub(super) fn passes_command_on(instruction: &str, files: &AppFiles) -> bool {
     let value = instruction
         .split_once(char::is_whitespace)
         .map_or("", |(_, rest)| rest.trim());

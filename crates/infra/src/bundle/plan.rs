@@ -382,7 +382,7 @@ fn kept_image(
         );
     }
     let starts_nothing =
-        super::kept_dockerfile::starts_nothing(files.repo().text(&path).unwrap_or_default());
+        super::kept_dockerfile::starts_nothing(files.repo().text(&path).unwrap_or_default(), files);
     let command = kept_command(
         files,
         &path,

@@ -401,6 +401,46 @@ fn a_development_server_of_a_kept_compose_file_gives_way_to_the_images_command()
     ));
 }
 
+/// testdrivenio's layout: the image's `ENTRYPOINT` script migrates, then
+/// runs what it is given (`exec "$@"`), and it has no `CMD`; the compose
+/// file gave it `runserver`. The development server goes, and the service
+/// gives the script the app's production command instead of nothing
+/// (with nothing it exits at once).
+#[test]
+fn a_development_server_run_through_a_set_up_script_gives_way_to_the_apps_command() {
+    let analysis = with(
+        app(
+            "python",
+            "django",
+            Some(8000),
+            Some("gunicorn --bind 0.0.0.0:8000 project.wsgi"),
+        ),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    command: python manage.py runserver 0.0.0.0:8000\n    ports: ['1337:8000']\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM python:3.11-slim\nWORKDIR /usr/src/app\nCOPY . .\nRUN pip install -r requirements.txt\nENTRYPOINT [\"/usr/src/app/entrypoint.sh\"]\n",
+        ),
+        (
+            "entrypoint.sh",
+            "#!/bin/sh\npython manage.py migrate --noinput\nexec \"$@\"\n",
+        ),
+        ("manage.py", ""),
+        ("requirements.txt", "django\ngunicorn\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let service = compose_service(&bundle);
+    let command = strings(&service["command"]).join(" ");
+    assert!(command.contains("gunicorn"), "{service:?}");
+    assert!(!command.contains("runserver"), "{service:?}");
+}
+
 /// The file's own database URL carries the password the file gives its
 /// own store: kept, where a secret the file writes out is replaced.
 #[test]
