@@ -23,19 +23,51 @@ fn cgo_package(files: &AppFiles) -> Option<&'static str> {
         .find(|module| go_mod.contains(module))
 }
 
+/// The Go of [`GO_BUILD`].
+const GO_IMAGE_VERSION: (u32, u32) = (1, 23);
+
+/// The Go version go.mod's `go` or `toolchain` line asks for, when it is
+/// newer than the image's.
+fn newer_go(go_mod: &str) -> Option<String> {
+    go_mod
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            line.strip_prefix("go ")
+                .or_else(|| line.strip_prefix("toolchain go"))
+                .map(str::trim)
+        })
+        .filter(|version| {
+            let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+            matches!((parts.next(), parts.next()), (Some(Some(major)), Some(Some(minor)))
+                if (major, minor) > GO_IMAGE_VERSION)
+        })
+        .map(str::to_owned)
+        .next()
+}
+
 pub(super) fn go(inputs: &Inputs) -> Image {
     let files = inputs.files;
     let (package, args) = go_package(inputs.command, files, inputs.analysis.http);
     let mut text = Text::new(inputs, &format!("{} app (Go)", or_http(inputs.framework())));
     text.line(format!("FROM {GO_BUILD} AS build"))
         .line("WORKDIR /src");
+    let mut notes = Vec::new();
+    if let Some(wanted) = newer_go(files.text("go.mod").unwrap_or_default()) {
+        // The image sets GOTOOLCHAIN=local, and stops at a go.mod asking
+        // for a newer Go; `auto` fetches that toolchain as a module.
+        text.line("ENV GOTOOLCHAIN=auto");
+        notes.push(format!(
+            "go.mod asks for Go {wanted}, newer than the image's {}.{}: the build fetches that toolchain (GOTOOLCHAIN=auto), as `go` does on a developer's machine.",
+            GO_IMAGE_VERSION.0, GO_IMAGE_VERSION.1
+        ));
+    }
     if files.exists("go.mod") {
         text.line("COPY go.mod go.sum* ./")
             .line("RUN go mod download");
     }
     let cgo = cgo_package(files);
     text.line("COPY . .");
-    let mut notes = Vec::new();
     if !files.exists("go.mod") {
         // Go has built only modules since 1.16; a GOPATH-era app gets one.
         text.line("RUN go mod init app && go mod tidy");
@@ -265,4 +297,24 @@ fn rust_target(inputs: &Inputs) -> Result<RustTarget, InfraError> {
         None => format!("--bin {binary}"),
     };
     Ok(RustTarget { binary, cargo_args })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newer_go;
+
+    #[test]
+    fn only_a_go_newer_than_the_images_is_fetched() {
+        assert_eq!(
+            newer_go("module x\n\ngo 1.26.1\n").as_deref(),
+            Some("1.26.1")
+        );
+        assert_eq!(
+            newer_go("module x\n\ngo 1.22\n\ntoolchain go1.24.2\n").as_deref(),
+            Some("1.24.2")
+        );
+        assert_eq!(newer_go("module x\n\ngo 1.23.4\n"), None);
+        assert_eq!(newer_go("module x\n\ngo 1.21\n"), None);
+        assert_eq!(newer_go(""), None);
+    }
 }
