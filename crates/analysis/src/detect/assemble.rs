@@ -718,9 +718,10 @@ fn environment(
     };
     root_examples.extend(workspace_sources(snapshot, view));
     // Laravel's config/ reads every supported service's variables with
-    // env(); .env.example says which the app uses.
+    // env(); .env.example says which the app uses. (BookStack keeps it in
+    // app/Config/.)
     let skip: &[&str] = if d.framework == Some("laravel") {
-        &["config/"]
+        &["config/", "app/Config/"]
     } else {
         &[]
     };

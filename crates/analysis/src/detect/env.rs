@@ -895,11 +895,12 @@ fn argument_default(argument: Option<&str>, rest: &str) -> Option<String> {
             .strip_prefix("default=")
             .unwrap_or(arg)
             .trim_start_matches(':');
-        // Ruby's `ENV.fetch("X", nil)` says outright that the app does without it.
-        if arg == "nil" {
+        // Ruby's `ENV.fetch("X", nil)` and Laravel's `env('X', null)` say
+        // outright that the app does without it.
+        if arg == "nil" || arg == "null" {
             return Some(String::new());
         }
-        return (arg != "None" && arg != "null").then(|| literal_default(arg));
+        return (arg != "None").then(|| literal_default(arg));
     }
     // Ruby's `ENV.fetch("X") { 3000 }`, PHP's `getenv("X") ?: "d"`.
     if let Some(c) = re!(r"^\s*\{\s*([^}]*)\}").captures(rest) {
@@ -1582,10 +1583,14 @@ if _, ok := os.LookupEnv("DSN"); !ok {
                 ("SMTP_USERNAME".into(), some(""))
             ]
         );
-        let php = "$h = getenv('DB_HOST') ?: 'db';\n'key' => env('APP_KEY'),\n";
+        let php = "$h = getenv('DB_HOST') ?: 'db';\n'key' => env('APP_KEY'),\n'issuer' => env('OIDC_ISSUER', null),\n";
         assert_eq!(
             reads("db.php", php),
-            [("DB_HOST".into(), some("db")), ("APP_KEY".into(), None)]
+            [
+                ("DB_HOST".into(), some("db")),
+                ("APP_KEY".into(), None),
+                ("OIDC_ISSUER".into(), some(""))
+            ]
         );
     }
 

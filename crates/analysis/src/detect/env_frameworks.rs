@@ -492,7 +492,10 @@ pub(crate) fn laravel_app_key(view: &AppView<'_>) -> Vec<EnvRead> {
     if !view.has("artisan") {
         return Vec::new();
     }
-    let Some(app) = view.file("config/app.php") else {
+    let Some(app) = view
+        .file("config/app.php")
+        .or_else(|| view.file("app/Config/app.php"))
+    else {
         return Vec::new();
     };
     let key = re!(r#"['"]key['"]\s*=>\s*env\(\s*['"]APP_KEY['"]\s*\)"#);

@@ -24,8 +24,15 @@ pub(crate) fn find_listen<'s>(view: &AppView<'s>) -> Option<Listen<'s>> {
     let mut first = None;
     // express-generator starts the server from `bin/www`, which has no extension.
     for file in view.sources(JS).chain(view.file("bin/www")) {
+        if is_browser_code(view.rel(&file.path)) {
+            continue;
+        }
         for hit in hits(file, re) {
             let quote = hit.quote();
+            // `window.$events.listen(…)`: an event bus in the page.
+            if quote.contains("window.") || quote.contains("document.") {
+                continue;
+            }
             let open = hit.text[..hit.end()]
                 .rfind('(')
                 .map_or(hit.end(), |i| i + 1);
@@ -55,6 +62,22 @@ pub(crate) fn find_listen<'s>(view: &AppView<'s>) -> Option<Listen<'s>> {
         }
     }
     first
+}
+
+/// Scripts a server framework serves to browsers (Laravel's and Rails'
+/// `resources/js/`, `app/javascript/`, a `public/` or `static/` folder):
+/// their `listen` calls are the page's events, not a server.
+fn is_browser_code(rel: &str) -> bool {
+    [
+        "resources/js/",
+        "resources/assets/",
+        "app/javascript/",
+        "app/assets/",
+        "public/",
+        "static/",
+    ]
+    .iter()
+    .any(|dir| rel.starts_with(dir) || rel.contains(&format!("/{dir}")))
 }
 
 /// `config.apiPort` (directly, or through `const port = config.apiPort`)
@@ -160,6 +183,20 @@ mod tests {
             listen.host.and_then(|h| h.host()),
             listen.loopback_without_host,
         )
+    }
+
+    #[test]
+    fn a_pages_event_bus_is_no_server() {
+        let snapshot = Snapshot::from_texts([
+            ("package.json", "{}"),
+            (
+                "resources/js/components/book-sort.js",
+                "window.$events.listen('entity-select-change', this.onSelect);\n",
+            ),
+            ("src/page.js", "window.$events.listen('x', go);\n"),
+        ]);
+        let views = super::super::view::app_views(&snapshot, None);
+        assert!(find_listen(&views[0]).is_none());
     }
 
     #[test]
