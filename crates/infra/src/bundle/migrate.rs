@@ -155,6 +155,39 @@ pub(super) fn passes_command_on(instruction: &str, files: &AppFiles) -> bool {
     })
 }
 
+/// Whether the last stage of a Dockerfile holds the Prisma schema: it
+/// copies the whole context or a stage's whole app folder, or names
+/// `prisma` (`COPY --from=build /app/prisma ./prisma`).
+fn final_stage_holds_prisma(instructions: &[&str]) -> bool {
+    let last = instructions
+        .iter()
+        .rposition(|l| l.to_ascii_uppercase().starts_with("FROM "))
+        .unwrap_or(0);
+    instructions[last..].iter().any(|line| {
+        let upper = line.to_ascii_uppercase();
+        if !(upper.starts_with("COPY ") || upper.starts_with("ADD ")) {
+            return false;
+        }
+        let paths: Vec<&str> = line
+            .split_whitespace()
+            .skip(1)
+            .filter(|w| !w.starts_with("--"))
+            .collect();
+        let sources = &paths[..paths.len().saturating_sub(1)];
+        line.contains("prisma")
+            || sources.iter().any(|source| {
+                let source = source.trim_end_matches('/');
+                // `.`, or a whole app folder of another stage (`/app`,
+                // `/usr/src/app`).
+                let folder = source.rsplit('/').next().unwrap_or(source);
+                source == "."
+                    || source.is_empty()
+                    || upper.contains("--FROM")
+                        && matches!(folder, "app" | "code" | "workspace" | "srv")
+            })
+    })
+}
+
 /// The migration and the start command it precedes, or a note saying why
 /// none runs although the framework has one.
 pub(super) fn plan(
@@ -175,6 +208,11 @@ pub(super) fn plan(
     };
     let lines = super::kept_dockerfile::logical_lines(dockerfile);
     let instructions: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
+    if migration.contains("prisma") && !final_stage_holds_prisma(&instructions) {
+        return Err(format!(
+            "The image's final stage copies in no prisma/ folder (only what the app runs, such as dist/ and node_modules/), so `{migration}` would find no schema there: run it from the repository once the database is up."
+        ));
+    }
     let entrypoint = instructions
         .iter()
         .rev()
@@ -222,5 +260,33 @@ pub(super) fn plan(
         _ => Err(format!(
             "The image names no start command (CMD), so `{migration}` cannot be run before it: run it once the database is up."
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::final_stage_holds_prisma;
+
+    fn holds(dockerfile: &str) -> bool {
+        let lines: Vec<&str> = dockerfile.lines().collect();
+        final_stage_holds_prisma(&lines)
+    }
+
+    #[test]
+    fn the_schema_is_found_in_the_final_stage_or_not() {
+        let build =
+            "FROM node:20 AS builder\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n";
+        assert!(!holds(&format!(
+            "{build}FROM node:20\nCOPY --from=builder /app/node_modules ./node_modules\nCOPY --from=builder /app/package*.json ./\nCOPY --from=builder /app/dist ./dist\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
+        )));
+        assert!(holds(&format!(
+            "{build}FROM node:20\nCOPY --from=builder /app/dist ./dist\nCOPY --from=builder /app/prisma ./prisma\n"
+        )));
+        assert!(holds(&format!(
+            "{build}FROM node:20\nCOPY --from=builder /usr/src/app ./\n"
+        )));
+        assert!(holds(
+            "FROM node:20\nWORKDIR /app\nCOPY . .\nCMD node dist/main.js\n"
+        ));
     }
 }
