@@ -453,6 +453,19 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             ));
         }
         if reasons.is_empty() {
+            // The drivers name it, and no variable points at it: its
+            // address is written in the code or a configuration file.
+            if wiring.is_empty() && used.contains(&kind) {
+                plan.not_provisioned.push(NotProvisioned {
+                    kind: kind.as_str().to_owned(),
+                    variables: Vec::new(),
+                    reason: format!(
+                        "The app uses {} (its driver is among the dependencies) but reads no variable for its address: its code or a configuration file names one (localhost, most often), which nothing in the deployment answers. Make the address a variable the app reads ({}), or ask for the store in the description and point the app's configuration at it.",
+                        kind.label(),
+                        if kind.is_sql() { "DATABASE_URL" } else { "REDIS_URL" }
+                    ),
+                });
+            }
             continue;
         }
         if used.contains(&kind) {
@@ -800,6 +813,34 @@ mod tests {
         analysis.mysql_native_password = false;
         let plan = plan(&analysis, &asking(None), Target::Vm);
         assert!(!plan.provisioned[0].mariadb);
+    }
+
+    #[test]
+    fn a_store_the_drivers_name_and_no_variable_reaches_is_said() {
+        let analysis = app(&[("GIN_MODE", false, Some("release"))], &["mysql", "redis"]);
+        let plan = plan(&analysis, &asking(None), Target::Vm);
+        assert!(plan.provisioned.is_empty());
+        let kinds: Vec<&str> = plan
+            .not_provisioned
+            .iter()
+            .map(|n| n.kind.as_str())
+            .collect();
+        assert_eq!(kinds, ["mysql", "redis"]);
+        assert!(
+            plan.not_provisioned[0]
+                .reason
+                .contains("reads no variable for its address")
+        );
+        // An optional variable that reaches it is the app's own choice.
+        let optional = app(
+            &[("REDIS_URL", false, Some("redis://localhost:6379"))],
+            &["redis"],
+        );
+        assert!(plan_of(&optional).not_provisioned.is_empty());
+    }
+
+    fn plan_of(analysis: &Analysis) -> ServicePlan {
+        plan(analysis, &asking(None), Target::Vm)
     }
 
     #[test]
