@@ -44,6 +44,8 @@ mod thirteenth_round;
 mod thirty_first_round;
 #[path = "policy/thirty_second_round.rs"]
 mod thirty_second_round;
+#[path = "policy/thirty_third_round.rs"]
+mod thirty_third_round;
 #[path = "policy/twelfth_round.rs"]
 mod twelfth_round;
 #[path = "policy/twenty_fourth_round.rs"]

@@ -292,6 +292,9 @@ fn is_formatted_now(expr: &Expression) -> bool {
                 && matches!(now.name.name.as_str(), "plantimestamp" | "timestamp"))
 }
 
+/// The longest pattern `regex()` may match with.
+const MAX_PATTERN: usize = 256;
+
 /// The widest padding `indent()` or a `format()` verb may ask for.
 const MAX_WIDTH: i64 = 999;
 
@@ -543,6 +546,14 @@ fn unbounded(call: &FuncCall) -> Option<String> {
                 format!("range() must have literal bounds of at most {MAX_RANGE} elements: Terraform builds every one on the worker.")
             })
         }
+        // A pattern is compiled into states matched against the text: a
+        // long one, made at plan time, takes hours over a long text.
+        "regex" => {
+            let literal = call.args.first().and_then(as_str);
+            literal.is_none_or(|pattern| pattern.len() > MAX_PATTERN).then(|| {
+                format!("regex() needs a literal pattern of at most {MAX_PATTERN} characters: a pattern built at plan time can take the worker hours to match.")
+            })
+        }
         // `tonumber("1e600000000")` is a number Terraform writes out in
         // full, six hundred million digits, when a string holds it.
         "tonumber" => call
@@ -762,19 +773,37 @@ impl Gate<'_> {
                 .weight(&c.true_expr, known)
                 .max(self.weight(&c.false_expr, known)),
             Expression::ForExpr(f) => {
-                // The condition runs for every element too.
-                let each = [
-                    Some(&f.value_expr),
-                    f.key_expr.as_ref(),
-                    f.cond_expr.as_ref(),
-                ]
-                .into_iter()
-                .flatten()
-                .fold(1u128, |total, e| {
-                    total.saturating_add(self.weight(e, known))
-                });
-                self.weight(&f.collection_expr, known).saturating_mul(each)
+                // The expression made for each element, its bound names
+                // weighing `bound` each.
+                let collection = self.weight(&f.collection_expr, known);
+                let each = |bound: u128, known: &mut HashMap<String, u128>| {
+                    for name in std::iter::once(&f.value_var).chain(f.key_var.as_ref()) {
+                        known.insert(format!("for:{}", name.as_str()), bound);
+                    }
+                    // The condition runs for every element too.
+                    [
+                        Some(&f.value_expr),
+                        f.key_expr.as_ref(),
+                        f.cond_expr.as_ref(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .fold(1u128, |total, e| {
+                        total.saturating_add(self.weight(e, known))
+                    })
+                };
+                // Many small elements (at most one per byte of the
+                // collection), or one element as large as all of it, which
+                // an expression that grows faster than its input
+                // (`join(x, split("", x))`) weighs most on.
+                let many = collection.saturating_mul(each(1, known));
+                let one = each(collection, known);
+                many.max(one)
             }
+            Expression::Variable(name) => known
+                .get(&format!("for:{}", name.as_str()))
+                .copied()
+                .unwrap_or(UNSIZED_WEIGHT),
             Expression::FuncCall(call) => {
                 let args: Vec<u128> = call.args.iter().map(|a| self.weight(a, known)).collect();
                 let total = args.iter().fold(1u128, |t, w| t.saturating_add(*w));

@@ -28,6 +28,19 @@ const FILE_FUNCTIONS: &[&str] = &[
     "templatestring",
 ];
 
+/// The longest final snapshot name as written (`"${local.name}-db-final-${formatdate(…)}"`).
+const MAX_SNAPSHOT_NAME: usize = 120;
+
+/// What may be read of the bundle archive: a digest of it, of fixed size.
+const BUNDLE_HASHES: &[&str] = &[
+    "filemd5",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "filebase64sha256",
+    "filebase64sha512",
+];
+
 /// Functions whose value is a path of the machine running terraform.
 const WORKER_PATH_FUNCTIONS: &[&str] = &["abspath", "pathexpand"];
 
@@ -659,9 +672,12 @@ impl Gate<'_> {
                 // The deployment's name and the date: a name of its own
                 // (`flask-todo-final`) is taken by the first destroy, and
                 // every later deployment that writes it fails to delete.
+                // RDS takes at most 255 characters; the template's name,
+                // written out, is some 80.
                 let own_and_dated = text.trim_start_matches('"').starts_with("${local.name}-")
                     && text.contains("formatdate(")
-                    && text.contains("timestamp()");
+                    && text.contains("timestamp()")
+                    && text.len() <= MAX_SNAPSHOT_NAME;
                 if !own_and_dated {
                     return true;
                 }
@@ -1011,8 +1027,10 @@ impl Gate<'_> {
         walk_body(block.body(), &mut |expr| match expr {
             Expression::FuncCall(call) => {
                 let name = call.name.name.as_str();
+                // Its hash only: `filebase64(var.bundle_path)` would put
+                // the whole repository in a value (an output, a plan).
                 let bundle = matches!(call.args.as_slice(), [arg] if self.is_bundle_path(arg))
-                    && name != "templatestring";
+                    && BUNDLE_HASHES.contains(&name);
                 if FILE_FUNCTIONS.contains(&name) && !bundle {
                     calls.push(name.to_owned());
                 }
@@ -1040,7 +1058,7 @@ impl Gate<'_> {
                 )
             } else {
                 format!(
-                    "{place}: {name}() reads files of the machine running terraform; only {name}(var.{BUNDLE_PATH_VARIABLE}) is allowed. Write the content inline instead."
+                    "{place}: {name}() reads files of the machine running terraform; only a digest of var.{BUNDLE_PATH_VARIABLE} (filemd5(), filesha256()…) is allowed. Write the content inline instead."
                 )
             };
             self.violation(Rule::LocalFile, message);

@@ -24,7 +24,7 @@ fn the_twenty_fourth_round_of_attacks_on_the_worker_is_refused() {
         (
             "a for variable named var, reading a file",
             "resource \"aws_ssm_parameter\" \"loot\" {\n  name  = \"/deployflow/x/env/LOOT\"\n  type  = \"SecureString\"\n  value = jsonencode([for var in [{ bundle_path = \"/proc/self/environ\" }] : filebase64(var.bundle_path)])\n}\n".to_owned(),
-            &[Rule::Character],
+            &[Rule::Character, Rule::LocalFile],
             &vm,
         ),
         (

@@ -89,10 +89,13 @@ pub(super) async fn run(
     // A VM's configuration reads the bundle variable; destroy uploads nothing, so
     // an empty archive serves. Read as Terraform reads the files: a comment
     // naming the variable, or a label written otherwise, must not decide.
+    // The directory's files, not the stored ones: the backend file
+    // deployflow writes replaces one of that name.
+    let prepared = workdir::read_tf_files(&dir)?;
     let declares_bundle = infra::terraform::declares_variable(
-        files
+        prepared
             .iter()
-            .map(|(path, text)| (path.as_str(), text.as_slice())),
+            .map(|(path, text)| (path.as_str(), text.as_bytes())),
         infra::terraform::BUNDLE_PATH_VARIABLE,
     );
     let variables = if declares_bundle {
