@@ -1120,6 +1120,35 @@ async fn a_key_the_app_signs_with_is_generated_for_the_container_service_and_kep
         key.as_str(),
         "the second plan carries the same key"
     );
+
+    // The destroy plans with the image tag the last plan was made with, not
+    // the template's default, which an expression of it might not take.
+    let tag_of = |args: &[String]| {
+        args.iter()
+            .find(|a| a.starts_with("-var=image_tag="))
+            .cloned()
+    };
+    let planned = stack
+        .terraform
+        .invocations()
+        .into_iter()
+        .filter(|i| i.command() == Some("plan"))
+        .filter_map(|i| tag_of(&i.args))
+        .next_back()
+        .expect("the plan's image tag");
+    let (code, destroy) = stack.post(&format!("/job/{id}/destroy"), json!({})).await;
+    assert_eq!(code, 202, "{destroy:#}");
+    let destroyed = stack
+        .wait_status(destroy["id"].as_str().unwrap(), "succeeded")
+        .await;
+    assert_eq!(destroyed["state"], "Destroyed", "{destroyed:#}");
+    let destroy_run = stack
+        .terraform
+        .invocations()
+        .into_iter()
+        .rfind(|i| i.command() == Some("destroy"))
+        .expect("a destroy");
+    assert_eq!(tag_of(&destroy_run.args), Some(planned), "{destroy_run:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

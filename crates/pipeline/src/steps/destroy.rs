@@ -98,12 +98,32 @@ pub(super) async fn run(
             .map(|(path, text)| (path.as_str(), text.as_bytes())),
         infra::terraform::BUNDLE_PATH_VARIABLE,
     );
-    let variables = if declares_bundle {
+    let mut variables = if declares_bundle {
         let bundle = workdir::write_bundle(&dir, None, &[])?;
         vec![super::apply::bundle_variable(&bundle)]
     } else {
         Vec::new()
     };
+    // The tag the apply planned with, where the configuration reads one.
+    let tagged = infra::terraform::declares_variable(
+        prepared
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_bytes())),
+        infra::terraform::IMAGE_TAG_VARIABLE,
+    );
+    let tag = ctx
+        .artifacts_under(input.deployment, super::apply::IMAGE_TAG_ARTIFACT)
+        .await?
+        .into_iter()
+        .find(|(path, _)| path == super::apply::IMAGE_TAG_ARTIFACT)
+        .and_then(|(_, tag)| String::from_utf8(tag).ok())
+        .filter(|tag| !tag.is_empty());
+    if let (true, Some(tag)) = (tagged, tag) {
+        variables.push(format!(
+            "-var={}={tag}",
+            infra::terraform::IMAGE_TAG_VARIABLE
+        ));
+    }
     let session = Session::new(tf, &ctx, dir, input.deployment, variables);
     session.init().await?;
     session.destroy().await?;

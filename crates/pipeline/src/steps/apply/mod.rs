@@ -37,6 +37,7 @@ pub use super::terraform_session::StateReference;
 pub(super) use gate::refused;
 pub use progress::PushedImage;
 use progress::{Progress, SavedPlan};
+pub(super) use saved_plan::IMAGE_TAG_ARTIFACT;
 
 /// The state a job ends in when apply is skipped.
 pub const PLANNED: &str = "Planned";

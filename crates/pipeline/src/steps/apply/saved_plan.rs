@@ -14,6 +14,10 @@ use crate::terraform::workdir::PLAN_FILE;
 
 const PLAN_ARTIFACT: &str = "plan/deployflow.tfplan";
 const PLAN_JSON_ARTIFACT: &str = "plan/plan.json";
+/// The image tag the plan was made with: the destroy plans with it too, so
+/// an expression of it that the template's default would fail is evaluated
+/// as it was at apply.
+pub(crate) const IMAGE_TAG_ARTIFACT: &str = "plan/image_tag";
 const RESUME_PLAN_FILE: &str = "deployflow-resume.tfplan";
 
 /// Plans, and keeps the plan file and its summary in the job's artifacts.
@@ -26,6 +30,8 @@ pub(super) async fn make(attempt: &Attempt<'_>, image_tag: String) -> Result<Sav
     ctx.put_artifact(PLAN_ARTIFACT, &plan).await?;
     let described = serde_json::to_string_pretty(&summary).expect("a plan summary serialises");
     ctx.put_artifact(PLAN_JSON_ARTIFACT, described.as_bytes())
+        .await?;
+    ctx.put_artifact(IMAGE_TAG_ARTIFACT, image_tag.as_bytes())
         .await?;
     Ok(SavedPlan { summary, image_tag })
 }
