@@ -123,6 +123,16 @@ pub(super) fn compose_env(
             });
             continue;
         }
+        if let Some(off) = super::plain_http::tls_switch_off(name, default) {
+            entries.push(ComposeEnv {
+                name: name.to_owned(),
+                value: format!("${{{name}:-false}}"),
+                reason: off,
+                runtime: false,
+                secret: false,
+            });
+            continue;
+        }
         let (value, reason) = reference(name, is_required, secret, default);
         if value.contains(":?") {
             required.push(name.to_owned());

@@ -4,7 +4,8 @@
 //! nothing answers, and `config.assume_ssl = true` marks its cookies
 //! `Secure`, which browsers drop over HTTP: only `/up`, which Rails exempts,
 //! would look healthy. Both settings follow a variable instead, off unless
-//! set, so TLS in front of the app turns them back on.
+//! set, so TLS in front of the app turns them back on; an app that reads
+//! those variables itself, defaulting them on, gets them off unless given.
 
 use super::app_files::AppFiles;
 
@@ -69,6 +70,18 @@ pub(super) fn rails_settings(files: &AppFiles) -> Option<(String, String, String
     ))
 }
 
+/// Why `name`, a switch that forces TLS and is on by default in the app
+/// (maybe's `ENV.fetch("RAILS_FORCE_SSL", true)`), is off unless given;
+/// `None` for any other variable.
+pub(super) fn tls_switch_off(name: &str, default: Option<&str>) -> Option<String> {
+    let switch = SETTINGS.iter().any(|(_, variable)| *variable == name);
+    let on = default
+        .is_some_and(|d| matches!(d.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+    (switch && on).then(|| {
+        format!("{name} turns TLS on, and the app defaults it on: the deployment answers on plain HTTP, where that redirects every request to https:// (nothing answers there), so it is false unless given; set it to true behind TLS.")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +102,15 @@ mod tests {
             rewritten(production).unwrap(),
             "Rails.application.configure do\n  config.assume_ssl = ENV[\"RAILS_ASSUME_SSL\"] == \"true\"\n  config.force_ssl = ENV[\"RAILS_FORCE_SSL\"] == \"true\" # redirect\n  # config.force_ssl = true\n  config.ssl_options = { redirect: { exclude: ->(r) { r.path == \"/up\" } } }\nend\n"
         );
+    }
+
+    #[test]
+    fn a_tls_switch_the_app_defaults_on_is_off_unless_given() {
+        assert!(tls_switch_off("RAILS_FORCE_SSL", Some("true")).is_some());
+        assert!(tls_switch_off("RAILS_ASSUME_SSL", Some("1")).is_some());
+        assert!(tls_switch_off("RAILS_FORCE_SSL", Some("false")).is_none());
+        assert!(tls_switch_off("RAILS_FORCE_SSL", None).is_none());
+        assert!(tls_switch_off("FORCE_COLOR", Some("true")).is_none());
     }
 
     #[test]
