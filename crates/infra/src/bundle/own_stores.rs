@@ -124,11 +124,50 @@ pub(super) fn fill_unset_credentials(
     let Some((name, _)) = only_service(services, |image| image_kind(image) == Some(kind)) else {
         return Vec::new();
     };
-    let Some(Value::Mapping(environment)) = services
+    let Some(service) = services
         .get_mut(name.as_str())
         .and_then(Value::as_mapping_mut)
-        .and_then(|service| service.get_mut("environment"))
     else {
+        return Vec::new();
+    };
+    // `env_file: .env` with no `.env` in the repository: the store's whole
+    // set-up came from it (nestjs-prisma-starter's PostgreSQL), and without
+    // a password its image refuses to start. The password is asked of
+    // `make up` as if the file named it.
+    let setup_file_missing = dotenv.is_none()
+        && service.get("env_file").is_some_and(|files| {
+            let paths: Vec<String> = match files {
+                Value::Sequence(items) => items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Mapping(long) => {
+                            long.get("path").map(scalar_text).unwrap_or_default()
+                        }
+                        other => scalar_text(other),
+                    })
+                    .collect(),
+                other => vec![scalar_text(other)],
+            };
+            !paths.is_empty() && paths.iter().all(|p| p == ".env" || p == "./.env")
+        });
+    let first_password = credential_names(kind).0.first().copied();
+    if let (true, Some(password)) = (setup_file_missing, first_password) {
+        let environment = service
+            .entry(Value::String("environment".to_owned()))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        if let Value::Mapping(environment) = environment
+            && !credential_names(kind)
+                .0
+                .iter()
+                .any(|key| environment.contains_key(*key))
+        {
+            environment.insert(
+                Value::String(password.to_owned()),
+                Value::String(format!("${{{password}}}")),
+            );
+        }
+    }
+    let Some(Value::Mapping(environment)) = service.get_mut("environment") else {
         return Vec::new();
     };
     let set_in_dotenv = |variable: &str| {

@@ -352,6 +352,35 @@ fn a_repository_database_started_with_unset_credentials_gets_them() {
     );
 }
 
+/// nestjs-prisma-starter's PostgreSQL takes its whole set-up from
+/// `env_file: .env`, which the repository does not hold: without a
+/// password its image refuses to start. It gets `POSTGRES_PASSWORD` from
+/// `.env`, which `make up` generates, and the app's URL carries it.
+#[test]
+fn a_repository_database_set_up_by_a_missing_env_file_gets_a_password() {
+    let compose = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n  postgres:\n    image: postgres:15\n    env_file:\n      - .env\n";
+    let bundle = django_with_compose(compose);
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    let db = &doc["services"]["postgres"]["environment"];
+    assert_eq!(
+        db["POSTGRES_PASSWORD"].as_str(),
+        Some("${POSTGRES_PASSWORD}"),
+        "{doc:?}"
+    );
+    assert!(
+        bundle
+            .generated_secrets
+            .contains(&"POSTGRES_PASSWORD".to_owned()),
+        "{:?}",
+        bundle.generated_secrets
+    );
+    let url = doc["services"]["web"]["environment"]["DATABASE_URL"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(url.contains("${POSTGRES_PASSWORD}@postgres:5432"), "{url}");
+}
+
 /// An image whose ENTRYPOINT script ends with `exec "$@"` (Rails'
 /// `bin/docker-entrypoint`) runs the command it is given after its own
 /// set-up: the migration goes before that command. One that does not pass
