@@ -1282,6 +1282,39 @@ fn laravel_runs_without_its_skeleton_url_and_redis_unless_a_driver_uses_it() {
     assert!(with.contains(&"REDIS_HOST".to_owned()), "{with:?}");
 }
 
+/// testdrivenio's Django image: an `ENTRYPOINT` script that migrates and
+/// then runs what it is given (`exec "$@"`), and no `CMD`. The script is no
+/// start command: the framework's is.
+#[test]
+fn an_entrypoint_that_only_runs_its_arguments_is_no_start_command() {
+    let a = run(&[
+        ("requirements.txt", "Django==4.1\ngunicorn==20.1.0\n"),
+        (
+            "manage.py",
+            "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'core.settings')\n",
+        ),
+        ("core/settings.py", "SECRET_KEY = 'x'\n"),
+        (
+            "core/wsgi.py",
+            "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM python:3.11-slim\nWORKDIR /usr/src/app\nCOPY . .\nRUN pip install -r requirements.txt\nENTRYPOINT [\"/usr/src/app/entrypoint.sh\"]\n",
+        ),
+        (
+            "entrypoint.sh",
+            "#!/bin/sh\npython manage.py migrate --no-input\nexec \"$@\"\n",
+        ),
+    ]);
+    let start = a.start_command.unwrap_or_default();
+    assert!(!start.contains("entrypoint.sh"), "{start}");
+    assert!(
+        start.contains("core.wsgi") || start.contains("runserver"),
+        "{start}"
+    );
+}
+
 /// LinkAce's `.env.example` says `APP_KEY=someRandomStringWith32Characters`:
 /// a slot to fill, not a key (Laravel refuses its length and answers 500).
 #[test]

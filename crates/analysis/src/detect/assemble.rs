@@ -410,7 +410,9 @@ fn start_command(
     d: &Detection,
     dockerfile: Option<&Dockerfile>,
 ) -> Option<Found<String>> {
-    if let Some(cmd) = dockerfile.and_then(|df| df.command.clone()) {
+    if let Some(cmd) = dockerfile.and_then(|df| df.command.clone())
+        && !runs_only_its_arguments(view, &cmd.value)
+    {
         return Some(cmd);
     }
     if let Some(procfile) = view.file("Procfile")
@@ -429,6 +431,31 @@ fn start_command(
         ));
     }
     d.start.clone()
+}
+
+/// An `ENTRYPOINT` script with no `CMD` after it that ends by running its
+/// arguments (`exec "$@"`): it migrates, then runs what it is given, and
+/// is given nothing. It is no start command of the app.
+fn runs_only_its_arguments(view: &AppView<'_>, command: &str) -> bool {
+    let mut words = command.split_whitespace();
+    let (Some(program), None) = (words.next(), words.next()) else {
+        return false;
+    };
+    let parts: Vec<&str> = program.trim_start_matches("./").split('/').collect();
+    let script = (0..parts.len())
+        .map(|skip| parts[skip..].join("/"))
+        .find_map(|path| view.text(&path));
+    script.is_some_and(|text| {
+        text.lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty() && !line.starts_with('#'))
+            .is_some_and(|last| {
+                matches!(
+                    last,
+                    "exec \"$@\"" | "exec \"${@}\"" | "exec $@" | "exec ${@}"
+                )
+            })
+    })
 }
 
 /// The server command inside a start script the Dockerfile runs
