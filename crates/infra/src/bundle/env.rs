@@ -23,6 +23,10 @@ pub(super) struct ComposeEnv {
     /// A credential or signing key: a literal value the repository's
     /// compose file gives it is public, and is replaced.
     pub secret: bool,
+    /// The app's own address: a literal of the repository's compose file
+    /// that names only this machine (`localhost 127.0.0.1 [::1]`) is
+    /// replaced, so the deployment's address reaches the app.
+    pub own_address: bool,
 }
 
 impl ComposeEnv {
@@ -107,6 +111,7 @@ pub(super) fn compose_env(
                 ),
                 runtime: false,
                 secret: true,
+                own_address: false,
             });
             continue;
         }
@@ -120,6 +125,7 @@ pub(super) fn compose_env(
                 ),
                 runtime: false,
                 secret: false,
+                own_address: true,
             });
             continue;
         }
@@ -130,6 +136,7 @@ pub(super) fn compose_env(
                 reason: off,
                 runtime: false,
                 secret: false,
+                own_address: false,
             });
             continue;
         }
@@ -143,6 +150,7 @@ pub(super) fn compose_env(
             reason,
             runtime: false,
             secret,
+            own_address: false,
         });
     }
     // Wired names the app's files do not read (`DATABASE_URL` for a store
@@ -161,6 +169,7 @@ pub(super) fn compose_env(
             reason: env.reason.clone(),
             runtime: true,
             secret: false,
+            own_address: false,
         });
     }
     AppEnv {
@@ -190,6 +199,7 @@ fn wired(name: &str, kind: StoreKind, part: &Part) -> ComposeEnv {
         ),
         runtime: false,
         secret: false,
+        own_address: false,
     }
 }
 

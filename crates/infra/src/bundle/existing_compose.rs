@@ -970,7 +970,14 @@ fn merge_environment(
                         && !url_host(value)
                             .is_some_and(|host| service_names.iter().any(|s| *s == host))
                 });
-        if present.is_some() && !entry.runtime && !public_secret {
+        // `DJANGO_ALLOWED_HOSTS=localhost 127.0.0.1 [::1]`: a development
+        // value that turns away every request for the deployment's address.
+        let local_address = entry.own_address
+            && present
+                .as_ref()
+                .and_then(Option::as_deref)
+                .is_some_and(names_only_this_machine);
+        if present.is_some() && !entry.runtime && !public_secret && !local_address {
             continue;
         }
         match environment {
@@ -983,7 +990,12 @@ fn merge_environment(
             }
             _ => continue,
         }
-        let reason = if public_secret {
+        let reason = if local_address {
+            format!(
+                "{} The repository's compose file named only this machine, which turns away requests for any other address: replaced.",
+                entry.reason
+            )
+        } else if public_secret {
             format!(
                 "{} The repository's compose file wrote a value for it, which anyone who reads the repository knows: replaced.",
                 entry.reason
@@ -996,6 +1008,30 @@ fn merge_environment(
             format!("Service `{name}`: {reason}"),
         );
     }
+}
+
+/// A literal list of hosts or URLs that are all this machine
+/// (`localhost 127.0.0.1 [::1]`, `http://localhost:3000`).
+fn names_only_this_machine(value: &str) -> bool {
+    let hosts: Vec<&str> = value
+        .split([' ', ','])
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    !value.contains('$')
+        && !hosts.is_empty()
+        && hosts.iter().all(|host| {
+            let host = host.split("://").nth(1).unwrap_or(host);
+            let host = host.split('/').next().unwrap_or(host);
+            let host = if host.starts_with('[') {
+                host.split(']')
+                    .next()
+                    .map_or(host, |h| h.trim_start_matches('['))
+            } else {
+                host.split(':').next().unwrap_or(host)
+            };
+            matches!(host, "localhost" | "127.0.0.1" | "::1" | "0.0.0.0")
+        })
 }
 
 /// The host of a URL with credentials (`scheme://user:pass@HOST:port/…`).

@@ -48,6 +48,7 @@ pub(super) fn wrapper(
         reason: String::new(),
         runtime: true,
         secret: false,
+        own_address: false,
     });
     service.insert(s("environment"), environment(&env));
     service.insert(

@@ -441,6 +441,56 @@ fn a_development_server_run_through_a_set_up_script_gives_way_to_the_apps_comman
     assert!(!command.contains("runserver"), "{service:?}");
 }
 
+/// django-celery's compose file gives `DJANGO_ALLOWED_HOSTS=localhost
+/// 127.0.0.1 [::1]`: Django would answer 400 to every request for the
+/// deployment's address. The app's own address replaces it (where
+/// `make up` serves it unless given); a real host the file names stays.
+#[test]
+fn a_local_only_own_address_of_the_file_is_replaced() {
+    let analysis = with(
+        app(
+            "python",
+            "django",
+            Some(8000),
+            Some("gunicorn --bind 0.0.0.0:8000 core.wsgi"),
+        ),
+        |a| {
+            a.dockerized = true;
+            a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+            a.env.push(var("DJANGO_ALLOWED_HOSTS", true, false, None));
+            a.required_env.push("DJANGO_ALLOWED_HOSTS".to_owned());
+        },
+    );
+    let bundle_with = |hosts: &str| {
+        let compose = format!(
+            "services:\n  web:\n    build: .\n    ports: ['8000:8000']\n    environment:\n      - DEBUG=0\n      - DJANGO_ALLOWED_HOSTS={hosts}\n"
+        );
+        let repo = Snapshot::from_texts([
+            ("docker-compose.yml", compose.as_str()),
+            (
+                "Dockerfile",
+                "FROM python:3.12\nWORKDIR /code\nCOPY . .\nRUN pip install -r requirements.txt\nCMD gunicorn --bind 0.0.0.0:8000 core.wsgi\n",
+            ),
+            ("manage.py", ""),
+            ("requirements.txt", "django\ngunicorn\n"),
+        ]);
+        let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+        strings(&compose_service(&bundle)["environment"])
+            .into_iter()
+            .find(|e| e.starts_with("DJANGO_ALLOWED_HOSTS="))
+            .unwrap_or_default()
+    };
+    let replaced = bundle_with("localhost 127.0.0.1 [::1]");
+    assert!(
+        replaced.starts_with("DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-"),
+        "{replaced}"
+    );
+    assert_eq!(
+        bundle_with("shop.example.org"),
+        "DJANGO_ALLOWED_HOSTS=shop.example.org"
+    );
+}
+
 /// The file's own database URL carries the password the file gives its
 /// own store: kept, where a secret the file writes out is replaced.
 #[test]
