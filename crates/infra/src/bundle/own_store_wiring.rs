@@ -40,10 +40,14 @@ pub(super) fn wire_own_stores(
             // Given by the file itself, it reaches the file's store too.
             wired.push(wire.name.clone());
         }
+        // Whoever set its variables, the app reaches the store: it starts
+        // once the store takes connections, which its health check says.
+        if !store.wiring.is_empty() {
+            depend_on(service, &own.service);
+        }
         if set.is_empty() {
             continue;
         }
-        depend_on(service, &own.service);
         note(
             AdjustmentKind::EnvVar,
             format!(

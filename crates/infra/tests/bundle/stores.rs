@@ -295,6 +295,12 @@ fn a_repository_compose_running_its_own_database_is_wired_to_it() {
         doc["services"]["web"]["environment"]["DATABASE_URL"].as_str(),
         Some("postgres://shop:shop@db/shop")
     );
+    // The app waits for the store the file wired it to, as for one wired here.
+    assert_eq!(
+        doc["services"]["web"]["depends_on"]["db"]["condition"].as_str(),
+        Some("service_healthy"),
+        "{doc:?}"
+    );
     assert!(
         !bundle
             .required_variables
