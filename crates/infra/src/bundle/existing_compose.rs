@@ -797,6 +797,7 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: 
         return;
     };
     let mut dropped = Vec::new();
+    let mut dropped_targets: Vec<String> = Vec::new();
     volumes.retain(|volume| {
         let source = match volume {
             Value::String(short) => short.split(':').next().unwrap_or_default().to_owned(),
@@ -823,8 +824,30 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: 
             && inside_context(&relative);
         if repository_path {
             dropped.push(scalar_text(volume));
+            let target = match volume {
+                Value::String(short) => short.split(':').nth(1).map(str::to_owned),
+                Value::Mapping(long) => long.get("target").map(scalar_text),
+                _ => None,
+            };
+            dropped_targets.extend(target);
         }
         !repository_path
+    });
+    // `- /app/node_modules` kept the image's packages from the mount: with
+    // the mount gone, compose would keep the first build's packages in that
+    // volume over every later image's.
+    volumes.retain(|volume| {
+        let Value::String(anonymous) = volume else {
+            return true;
+        };
+        let under_dropped = !anonymous.contains(':')
+            && dropped_targets
+                .iter()
+                .any(|target| anonymous.starts_with(&format!("{}/", target.trim_end_matches('/'))));
+        if under_dropped {
+            dropped.push(anonymous.clone());
+        }
+        !under_dropped
     });
     if volumes.is_empty() {
         service.shift_remove("volumes");

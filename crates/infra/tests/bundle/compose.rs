@@ -264,7 +264,7 @@ fn a_mount_of_the_repository_over_the_apps_code_is_dropped() {
             a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
         },
     );
-    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    volumes:\n      - .:/usr/src/app\n      - ./uploads:/usr/src/app/uploads\n      - node_data:/data\n      - type: bind\n        source: ./src\n        target: /usr/src/app/src\nvolumes:\n  node_data: {}\n";
+    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    volumes:\n      - .:/usr/src/app\n      - /usr/src/app/node_modules\n      - ./uploads:/usr/src/app/uploads\n      - node_data:/data\n      - type: bind\n        source: ./src\n        target: /usr/src/app/src\nvolumes:\n  node_data: {}\n";
     let repo = Snapshot::from_texts([
         ("docker-compose.yml", compose),
         (
