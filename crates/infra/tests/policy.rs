@@ -42,6 +42,8 @@ mod tenth_round;
 mod thirteenth_round;
 #[path = "policy/thirty_first_round.rs"]
 mod thirty_first_round;
+#[path = "policy/thirty_fourth_round.rs"]
+mod thirty_fourth_round;
 #[path = "policy/thirty_second_round.rs"]
 mod thirty_second_round;
 #[path = "policy/thirty_third_round.rs"]

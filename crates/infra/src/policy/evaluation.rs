@@ -295,6 +295,27 @@ fn is_formatted_now(expr: &Expression) -> bool {
 /// The longest pattern `regex()` may match with.
 const MAX_PATTERN: usize = 256;
 
+/// States times characters a `regex()` may cost: a few seconds' work.
+const MAX_MATCH_STEPS: u128 = 50_000_000;
+
+/// How many states RE2 makes of `pattern`, about: one per character, and
+/// a counted repetition (`.{1000}`) its count again.
+fn pattern_states(pattern: &str) -> u128 {
+    let counts = regex::Regex::new(r"\{(\d+)(?:,(\d*))?\}").expect("valid pattern");
+    let repeated: u128 = counts
+        .captures_iter(pattern)
+        .map(|c| {
+            let low = c[1].parse::<u128>().unwrap_or(u128::MAX / 4);
+            let high = c
+                .get(2)
+                .and_then(|m| m.as_str().parse::<u128>().ok())
+                .unwrap_or(low);
+            low.max(high)
+        })
+        .fold(0, u128::saturating_add);
+    (pattern.len() as u128).saturating_add(repeated)
+}
+
 /// The widest padding `indent()` or a `format()` verb may ask for.
 const MAX_WIDTH: i64 = 999;
 
@@ -325,6 +346,19 @@ impl Gate<'_> {
             Expression::FuncCall(call) => {
                 if let Some(why) = unbounded(call) {
                     problems.push((Rule::SizeNotBounded, why));
+                }
+                if call.name.name.as_str() == "regex"
+                    && let (Some(pattern), Some(text)) =
+                        (call.args.first().and_then(as_str), call.args.get(1))
+                {
+                    let steps = pattern_states(&pattern)
+                        .saturating_mul(self.weight(text, &mut HashMap::new()));
+                    if steps > MAX_MATCH_STEPS {
+                        problems.push((
+                            Rule::SizeNotBounded,
+                            format!("regex({pattern:?}, …) may take {steps} steps: its counted repetitions make that many states, each tried at every character of the text; match a shorter pattern or a shorter text."),
+                        ));
+                    }
                 }
                 if matches!(call.name.name.as_str(), "tonumber" | "jsondecode")
                     && call.args.first().is_some_and(|arg| self.computed_text(arg))
@@ -745,9 +779,20 @@ impl Gate<'_> {
                     known.insert(name.to_string(), weight);
                     return weight;
                 }
+                // `[EXPR][0]`, `{ k = EXPR }.k`, `EXPR[*]`: a part of a
+                // value made here weighs what the whole may, at the most.
+                if !matches!(t.expr, Expression::Variable(_)) {
+                    return self.weight(&t.expr, known).max(UNSIZED_WEIGHT);
+                }
                 // `each.value`, `count.index`, a data source's or a
                 // resource's attribute: an id, a name, an address, at most
                 // a small document; never one byte for the sake of a sum.
+                if let Expression::Variable(root) = &t.expr
+                    && let Some(bound) = known.get(&format!("for:{}", root.as_str()))
+                {
+                    // `x.name` of a name a `for` binds.
+                    return (*bound).max(UNSIZED_WEIGHT);
+                }
                 UNSIZED_WEIGHT
             }
             Expression::String(text) => text.len().max(1) as u128,
@@ -769,16 +814,25 @@ impl Gate<'_> {
                 }
                 Err(_) => 1,
             },
-            Expression::Conditional(c) => self
-                .weight(&c.true_expr, known)
-                .max(self.weight(&c.false_expr, known)),
+            // The condition is evaluated too, whichever side it picks.
+            Expression::Conditional(c) => self.weight(&c.cond_expr, known).saturating_add(
+                self.weight(&c.true_expr, known)
+                    .max(self.weight(&c.false_expr, known)),
+            ),
             Expression::ForExpr(f) => {
                 // The expression made for each element, its bound names
                 // weighing `bound` each.
                 let collection = self.weight(&f.collection_expr, known);
+                let names: Vec<String> = std::iter::once(&f.value_var)
+                    .chain(f.key_var.as_ref())
+                    .map(|name| format!("for:{}", name.as_str()))
+                    .collect();
+                // An outer `for` of the same name gets its weight back after.
+                let outer: Vec<Option<u128>> =
+                    names.iter().map(|n| known.get(n).copied()).collect();
                 let each = |bound: u128, known: &mut HashMap<String, u128>| {
-                    for name in std::iter::once(&f.value_var).chain(f.key_var.as_ref()) {
-                        known.insert(format!("for:{}", name.as_str()), bound);
+                    for name in &names {
+                        known.insert(name.clone(), bound);
                     }
                     // The condition runs for every element too.
                     [
@@ -798,6 +852,12 @@ impl Gate<'_> {
                 // (`join(x, split("", x))`) weighs most on.
                 let many = collection.saturating_mul(each(1, known));
                 let one = each(collection, known);
+                for (name, weight) in names.iter().zip(outer) {
+                    match weight {
+                        Some(weight) => known.insert(name.clone(), weight),
+                        None => known.remove(name),
+                    };
+                }
                 many.max(one)
             }
             Expression::Variable(name) => known
