@@ -24,7 +24,10 @@ mod regions;
 mod requirements;
 mod snapshot;
 
-pub use detect::{is_development_dockerfile, is_dockerfile, is_secret, variable_kind};
+pub use detect::{
+    ends_by_running_its_arguments, is_development_dockerfile, is_dockerfile, is_secret,
+    variable_kind,
+};
 pub use error::AnalysisError;
 pub use facts::{
     Analysis, AppCandidate, BindAddress, DockerFileFacts, EnvVar, Evidence, VariableKind,

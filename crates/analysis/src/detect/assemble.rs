@@ -445,17 +445,7 @@ fn runs_only_its_arguments(view: &AppView<'_>, command: &str) -> bool {
     let script = (0..parts.len())
         .map(|skip| parts[skip..].join("/"))
         .find_map(|path| view.text(&path));
-    script.is_some_and(|text| {
-        text.lines()
-            .map(str::trim)
-            .rfind(|line| !line.is_empty() && !line.starts_with('#'))
-            .is_some_and(|last| {
-                matches!(
-                    last,
-                    "exec \"$@\"" | "exec \"${@}\"" | "exec $@" | "exec ${@}"
-                )
-            })
-    })
+    script.is_some_and(super::docker::ends_by_running_its_arguments)
 }
 
 /// The server command inside a start script the Dockerfile runs

@@ -271,6 +271,22 @@ fn expand_whole_reference(
         .or_else(|| env.get(name).map(|v| v.value.clone()))
 }
 
+/// Whether a script (an image's `ENTRYPOINT`) ends by running the command
+/// it is given (`exec "$@"`): it sets up, then runs its arguments, and
+/// given none exits.
+pub fn ends_by_running_its_arguments(script: &str) -> bool {
+    script
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty() && !line.starts_with('#'))
+        .is_some_and(|last| {
+            matches!(
+                last,
+                "exec \"$@\"" | "exec \"${@}\"" | "exec $@" | "exec ${@}"
+            )
+        })
+}
+
 pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
     let mut stages: BTreeMap<String, Dockerfile> = BTreeMap::new();
     let mut stage = Dockerfile::default();

@@ -142,17 +142,7 @@ pub(super) fn passes_command_on(instruction: &str, files: &AppFiles) -> bool {
     let script = (0..parts.len())
         .map(|skip| parts[skip..].join("/"))
         .find_map(|path| files.text(&path));
-    script.is_some_and(|text| {
-        text.lines()
-            .map(str::trim)
-            .rfind(|line| !line.is_empty() && !line.starts_with('#'))
-            .is_some_and(|last| {
-                matches!(
-                    last,
-                    "exec \"$@\"" | "exec \"${@}\"" | "exec $@" | "exec ${@}"
-                )
-            })
-    })
+    script.is_some_and(analysis::ends_by_running_its_arguments)
 }
 
 /// Whether the last stage of a Dockerfile holds the Prisma schema: it
