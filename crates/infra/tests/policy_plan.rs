@@ -447,6 +447,39 @@ fn an_update_is_checked_on_what_it_changes() {
     );
 }
 
+/// An update whose changed values Terraform knows only at apply is
+/// checked on all it plans; a resource the plan forgets is refused.
+#[test]
+fn an_update_to_unknown_values_and_a_forgotten_resource_are_checked() {
+    let rule = json!({
+        "security_group_id": "sg-0123456789abcdef0", "ip_protocol": "tcp",
+        "from_port": 22, "to_port": 22, "cidr_ipv4": "0.0.0.0/0",
+    });
+    let mut planned = rule.clone();
+    planned.as_object_mut().unwrap().remove("description");
+    let mut update = change(
+        "aws_vpc_security_group_ingress_rule.app",
+        &["update"],
+        rule.clone(),
+        planned,
+    );
+    update["change"]["after_unknown"] = json!({"description": true});
+    assert!(
+        rules(&check_extra(vec![update.clone()])).contains(&Rule::WorldIngress),
+        "the unchanged known values are read with the unknown one"
+    );
+    update["change"]["after_unknown"] = json!({});
+    assert!(!rules(&check_extra(vec![update])).contains(&Rule::WorldIngress));
+
+    let forgotten = change(
+        "aws_s3_bucket.bundle",
+        &["forget"],
+        json!({"bucket": "b"}),
+        Value::Null,
+    );
+    assert!(rules(&check_extra(vec![forgotten])).contains(&Rule::Lifecycle));
+}
+
 #[test]
 fn what_is_not_a_plan_is_a_parse_error() {
     for text in ["not json", "[]", "42"] {

@@ -139,16 +139,32 @@ fn resource_change(gate: &mut Gate<'_>, change: &Value, own: &OwnNames) {
         gate.planned_iam(kind, address, after, own);
         return;
     }
-    if actions
-        .iter()
-        .all(|a| *a == "no-op" || *a == "delete" || *a == "forget")
-    {
+    // `removed { lifecycle { destroy = false } }`: the resource leaves the
+    // state and stays in the account, billed, where no destroy reaches it.
+    if actions.contains(&"forget") {
+        gate.violation(
+            Rule::Lifecycle,
+            format!(
+                "{address} would be forgotten: it would stay in the account, out of the deployment's state, where no destroy removes it; a deployment deletes what it no longer needs."
+            ),
+        );
+    }
+    if actions.iter().all(|a| *a == "no-op" || *a == "delete") {
         return;
     }
     // Each copy of a `count` or `for_each` is a change of its own: a set
     // the files compute is counted here.
     gate.count_copies(kind, 1);
-    let changed = changed_values(change.pointer("/change/before"), after);
+    // A value Terraform knows only at apply is absent from `after`: the
+    // update changes it all the same.
+    let unknown = change
+        .pointer("/change/after_unknown")
+        .is_some_and(has_unknown);
+    let changed = if unknown {
+        after.clone()
+    } else {
+        changed_values(change.pointer("/change/before"), after)
+    };
     gate.planned_resource(kind, address, &body(&changed));
     gate.planned_iam(kind, address, &changed, own);
     gate.planned_references(kind, address, &changed, own);
@@ -170,6 +186,16 @@ fn changed_values(before: Option<&Value>, after: &Value) -> Value {
             Value::Object(serde_json::Map::new())
         }
         _ => after.clone(),
+    }
+}
+
+/// Whether `after_unknown` marks any value (at any depth) unknown.
+fn has_unknown(value: &Value) -> bool {
+    match value {
+        Value::Bool(unknown) => *unknown,
+        Value::Array(items) => items.iter().any(has_unknown),
+        Value::Object(fields) => fields.values().any(has_unknown),
+        _ => false,
     }
 }
 
