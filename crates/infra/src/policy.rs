@@ -11,6 +11,7 @@
 
 mod allowlist;
 mod arguments;
+mod destroy_values;
 mod evaluation;
 mod expr;
 mod foreign;

@@ -344,6 +344,9 @@ impl Gate<'_> {
                 }
             }
             Expression::FuncCall(call) => {
+                if let Some(why) = super::destroy_values::element_read(e) {
+                    problems.push((Rule::Lifecycle, why));
+                }
                 if let Some(why) = unbounded(call) {
                     problems.push((Rule::SizeNotBounded, why));
                 }
@@ -379,6 +382,11 @@ impl Gate<'_> {
                     && (self.computed_text(&b.lhs_expr) || self.computed_text(&b.rhs_expr))
                 {
                     problems.push((Rule::SizeNotBounded, COMPUTED_NUMBER.to_owned()));
+                }
+            }
+            Expression::Traversal(_) => {
+                if let Some(why) = super::destroy_values::element_read(e) {
+                    problems.push((Rule::Lifecycle, why));
                 }
             }
             _ => {}

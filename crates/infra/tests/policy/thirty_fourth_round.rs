@@ -53,3 +53,32 @@ fn growth_hidden_in_a_part_a_condition_or_a_reused_name_is_refused() {
         ),
     ]);
 }
+
+/// The destroy runs without the app's values (`var.app_env` is then an
+/// empty map): an expression needing one of its elements fails there, and
+/// on Kubernetes the fallback meets an expired cluster token.
+#[test]
+fn an_element_of_the_apps_values_the_destroy_lacks_is_refused() {
+    let kubernetes = Policy::for_choice(&choice(Target::Kubernetes));
+    for read in [
+        "keys(var.app_env)[0]",
+        "var.app_env[\"PORT\"]",
+        "element(keys(var.app_env), 0)",
+        "lookup(var.app_env, \"PORT\")",
+        "tolist(values(var.app_env))[0]",
+    ] {
+        let extra = format!("locals {{\n  first = {read}\n}}\n");
+        let report = check_with(&extra, &kubernetes);
+        assert!(
+            report.violations.iter().any(|v| v.rule == Rule::Lifecycle
+                && v.message.contains("which the destroy runs without")),
+            "{read}: {}",
+            messages(&report)
+        );
+    }
+    // As the templates read it: the names, for a for_each over them.
+    assert_passes(
+        "locals {\n  setting_names = nonsensitive(toset(keys(var.app_env)))\n}\n",
+        &kubernetes,
+    );
+}
