@@ -11,6 +11,7 @@
 mod app_files;
 mod app_networks;
 mod bind;
+mod bind_mounts;
 mod build_env;
 mod build_isolation;
 mod compose;

@@ -5,6 +5,7 @@
 
 use super::app_files::{join, normalise_dir, parent};
 use super::app_networks;
+use super::bind_mounts;
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
 use super::missing_mounts;
@@ -789,8 +790,7 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: 
     if !target.generated_dockerfile && !copies_code_in(service, &context, target.repo) {
         return;
     }
-    let inside_context = |source: &str| {
-        let path = join(compose_dir, source);
+    let inside_context = |path: &str| {
         context.is_empty() || path == context || path.starts_with(&format!("{context}/"))
     };
     let Some(Value::Sequence(volumes)) = service.get_mut("volumes") else {
@@ -799,36 +799,13 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: 
     let mut dropped = Vec::new();
     let mut dropped_targets: Vec<String> = Vec::new();
     volumes.retain(|volume| {
-        let source = match volume {
-            Value::String(short) => short.split(':').next().unwrap_or_default().to_owned(),
-            Value::Mapping(long) => {
-                let bind = long.get("type").map(scalar_text).as_deref() == Some("bind");
-                if !bind {
-                    return true;
-                }
-                long.get("source").map(scalar_text).unwrap_or_default()
-            }
-            _ => return true,
+        let Some((source, target)) = bind_mounts::bind_mount(volume) else {
+            return true;
         };
-        // `.`, `./src`, `..`, `../` (a file in `docker/` mounting the
-        // repository), `${PWD}/…`: a path of the checkout, relative to the file.
-        let relative = source
-            .strip_prefix("${PWD}")
-            .or_else(|| source.strip_prefix("$PWD"))
-            .map_or(source.clone(), |rest| format!(".{rest}"));
-        let repository_path = (relative == "."
-            || relative == ".."
-            || relative.starts_with("./")
-            || relative.starts_with("../"))
-            && !join(compose_dir, &relative).starts_with("..")
-            && inside_context(&relative);
+        let repository_path = bind_mounts::repository_dir(compose_dir, &source)
+            .is_some_and(|path| inside_context(&path));
         if repository_path {
             dropped.push(scalar_text(volume));
-            let target = match volume {
-                Value::String(short) => short.split(':').nth(1).map(str::to_owned),
-                Value::Mapping(long) => long.get("target").map(scalar_text),
-                _ => None,
-            };
             dropped_targets.extend(target);
         }
         !repository_path

@@ -7,8 +7,7 @@
 //! Such a mount is dropped. Folders are left: an empty one is what a data
 //! directory starts as.
 
-use super::app_files::join;
-use super::yaml::scalar_text;
+use super::bind_mounts::{bind_mount, repository_dir};
 use super::{AdjustmentKind, existing_compose::Note};
 use analysis::Snapshot;
 use serde_yaml_ng::{Mapping, Value};
@@ -49,18 +48,8 @@ pub(super) fn drop_missing_files(
 /// The repository path a volume mounts, when it names a file (it has an
 /// extension) that neither the repository nor `make up` provides.
 fn absent_file(volume: &Value, compose_dir: &str, repo: &Snapshot) -> Option<String> {
-    let source = match volume {
-        Value::String(short) => short.split(':').next()?.to_owned(),
-        Value::Mapping(long) if long.get("type").map(scalar_text).as_deref() == Some("bind") => {
-            long.get("source").map(scalar_text)?
-        }
-        _ => return None,
-    };
-    let relative = source == "." || source.starts_with("./") || source.starts_with("../");
-    if !relative {
-        return None;
-    }
-    let path = join(compose_dir, &source);
+    let (source, _) = bind_mount(volume)?;
+    let path = repository_dir(compose_dir, &source)?;
     let file_name = path.rsplit('/').next().unwrap_or(&path);
     // `.env` is written by `make up`.
     let names_a_file = file_name.contains('.') && !file_name.starts_with(".env");
@@ -69,12 +58,13 @@ fn absent_file(volume: &Value, compose_dir: &str, repo: &Snapshot) -> Option<Str
             .files
             .iter()
             .any(|f| f.path.starts_with(&format!("{path}/")));
-    (names_a_file && !path.starts_with("..") && !held).then_some(source)
+    (names_a_file && !held).then_some(source)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::yaml::scalar_text;
 
     fn kept(volumes: &str, files: &[(&str, &str)]) -> Vec<String> {
         let mut service: Mapping =

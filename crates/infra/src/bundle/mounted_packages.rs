@@ -6,7 +6,8 @@
 //! sources stay, since such an image often holds only its manifests.
 
 use super::app_files::join;
-use super::yaml::{s, scalar_text};
+use super::bind_mounts::{bind_mount, repository_dir};
+use super::yaml::s;
 use super::{AdjustmentKind, existing_compose::Note};
 use analysis::Snapshot;
 use regex::Regex;
@@ -38,7 +39,11 @@ pub(super) fn keep_installed_node_modules(
     };
     let targets: Vec<String> = volumes.iter().filter_map(container_path).collect();
     let mut added: Vec<String> = Vec::new();
-    for (source, target) in volumes.iter().filter_map(mount) {
+    let mounts = volumes
+        .iter()
+        .filter_map(bind_mount)
+        .filter_map(|(source, target)| Some((source, target?)));
+    for (source, target) in mounts {
         let Some(dir) = repository_dir(compose_dir, &source) else {
             continue;
         };
@@ -65,45 +70,14 @@ pub(super) fn keep_installed_node_modules(
 fn container_path(volume: &Value) -> Option<String> {
     match volume {
         Value::String(anonymous) if !anonymous.contains(':') => Some(anonymous.clone()),
-        _ => mount(volume).map(|(_, target)| target),
+        _ => bind_mount(volume).and_then(|(_, target)| target),
     }
-}
-
-/// A volume's source and container path (`.:/app`, or the long form).
-fn mount(volume: &Value) -> Option<(String, String)> {
-    match volume {
-        Value::String(short) => {
-            let mut parts = short.split(':');
-            let source = parts.next()?.to_owned();
-            let target = parts.next()?.to_owned();
-            Some((source, target))
-        }
-        Value::Mapping(long) => Some((
-            long.get("source").map(scalar_text)?,
-            long.get("target").map(scalar_text)?,
-        )),
-        _ => None,
-    }
-}
-
-/// The repository directory a volume source names (`.`, `./web`, `../`,
-/// `${PWD}/web`), relative to the compose file's directory.
-fn repository_dir(compose_dir: &str, source: &str) -> Option<String> {
-    let relative = source
-        .strip_prefix("${PWD}")
-        .or_else(|| source.strip_prefix("$PWD"))
-        .map_or(source.to_owned(), |rest| format!(".{rest}"));
-    let of_checkout = relative == "."
-        || relative == ".."
-        || relative.starts_with("./")
-        || relative.starts_with("../");
-    let dir = join(compose_dir, &relative);
-    (of_checkout && !dir.starts_with("..")).then_some(dir)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::yaml::scalar_text;
 
     fn volumes_after(
         compose_volumes: &str,
