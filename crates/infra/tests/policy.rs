@@ -40,6 +40,8 @@ mod sixth_round;
 mod tenth_round;
 #[path = "policy/thirteenth_round.rs"]
 mod thirteenth_round;
+#[path = "policy/thirty_fifth_round.rs"]
+mod thirty_fifth_round;
 #[path = "policy/thirty_first_round.rs"]
 mod thirty_first_round;
 #[path = "policy/thirty_fourth_round.rs"]

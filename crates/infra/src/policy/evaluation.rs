@@ -155,7 +155,6 @@ const ALLOWED_FUNCTIONS: &[&str] = &[
     "try",
     "upper",
     "urlencode",
-    "uuid",
     "values",
     "yamlencode",
     "zipmap",
@@ -673,9 +672,15 @@ pub(super) fn large_number(text: &str) -> Option<(usize, String)> {
     let bytes = text.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
-        let starts_token = at == 0
-            || !(bytes[at - 1].is_ascii_alphanumeric()
-                || matches!(bytes[at - 1], b'_' | b'.' | b'-'));
+        let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.');
+        let before = |n: usize| at.checked_sub(n).map(|i| bytes[i]);
+        // A minus sign starts a number (`"n":-1e600000000`); a hyphen in a
+        // name (`app-1e500`) does not.
+        let starts_token = match before(1) {
+            None => true,
+            Some(b'-') => !before(2).is_some_and(word),
+            Some(b) => !word(b),
+        };
         if bytes[at].is_ascii_digit() && starts_token {
             let end = bytes[at..]
                 .iter()

@@ -415,20 +415,40 @@ impl<'p> Gate<'p> {
         None
     }
 
+    /// A literal of lower bounds only (`>= 1.6`): a ceiling or a pinned
+    /// version fails every plan and destroy of the deployment once the
+    /// worker's Terraform is newer, the `-refresh=false` retry included.
+    fn required_version(&mut self, expr: &Expression) {
+        let lower_bounds_only = as_str(expr).is_some_and(|text| {
+            text.split(',').all(|part| {
+                let part = part.trim();
+                part.starts_with(">=") || part.starts_with('>')
+            })
+        });
+        if !lower_bounds_only {
+            self.violation(
+                Rule::BlockNotAllowed,
+                "terraform { required_version } must be a literal of lower bounds only (`>= 1.6`): an upper bound or a pinned version makes the deployment impossible to plan or destroy once the worker's Terraform is newer.".to_owned(),
+            );
+        }
+    }
+
     /// `required_version`, `required_providers` and the backend; nothing
     /// else: OpenTofu's `encryption` block runs an `external` key provider's
     /// command on the worker, and other settings change how the rest reads.
     fn terraform(&mut self, block: &Block) {
         for attribute in block.body().attributes() {
-            if attribute.key() != "required_version" {
-                self.violation(
-                    Rule::BlockNotAllowed,
-                    format!(
-                        "terraform {{ {} = ... }} is not a setting deployflow's configurations use; a terraform block sets only required_version, required_providers and (empty) backend.",
-                        attribute.key()
-                    ),
-                );
+            if attribute.key() == "required_version" {
+                self.required_version(&attribute.expr);
+                continue;
             }
+            self.violation(
+                Rule::BlockNotAllowed,
+                format!(
+                    "terraform {{ {} = ... }} is not a setting deployflow's configurations use; a terraform block sets only required_version, required_providers and (empty) backend.",
+                    attribute.key()
+                ),
+            );
         }
         for inner in block.body().blocks() {
             match inner.identifier() {

@@ -1,0 +1,65 @@
+//! A thirty-fifth round of attacks: a negative number's exponent went
+//! unread (`"n":-1e600000000` in a string `jsondecode()` reads: hours of
+//! the worker's CPU), a `required_version` with a ceiling made a
+//! deployment impossible to plan or destroy once the worker's Terraform is
+//! newer, and `uuid()` made a plan or a destroy fail by chance.
+
+use super::*;
+
+#[test]
+fn a_negative_number_with_a_large_exponent_is_refused() {
+    let vm = vm_policy();
+    assert_each_refused(vec![
+        (
+            "a minus sign before the number in JSON",
+            "locals {\n  n = jsonencode(jsondecode(\"{\\\"n\\\":-1e600000000}\"))\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a minus sign in arithmetic",
+            "locals {\n  n = -1e600000000 * 1\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+    ]);
+    // A hyphen in a name is no minus sign.
+    assert_passes("locals {\n  label = \"app-1e500\"\n}\n", &vm);
+}
+
+#[test]
+fn a_terraform_version_ceiling_or_pin_is_refused() {
+    let vm = vm_policy();
+    for constraint in [">= 1.10.0, <= 1.11.4", "= 1.11.4", "~> 1.11.0", "1.11.4"] {
+        let report = check_with(
+            &format!("terraform {{\n  required_version = \"{constraint}\"\n}}\n"),
+            &vm,
+        );
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|v| v.message.contains("lower bounds only")),
+            "{constraint}: {}",
+            messages(&report)
+        );
+    }
+    assert_passes(
+        "terraform {\n  required_version = \">= 1.6, > 1.5\"\n}\n",
+        &vm,
+    );
+}
+
+#[test]
+fn a_value_made_by_chance_is_refused() {
+    let kubernetes = Policy::for_choice(&choice(Target::Kubernetes));
+    let report = check_with(
+        "locals {\n  coin = substr(uuid(), 0, 1) == \"0\" ? [][0] : \"ok\"\n}\n",
+        &kubernetes,
+    );
+    assert!(
+        report.violations.iter().any(|v| v.message.contains("uuid")),
+        "{}",
+        messages(&report)
+    );
+}
