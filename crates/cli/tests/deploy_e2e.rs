@@ -1149,6 +1149,11 @@ async fn a_key_the_app_signs_with_is_generated_for_the_container_service_and_kep
         .rfind(|i| i.command() == Some("destroy"))
         .expect("a destroy");
     assert_eq!(tag_of(&destroy_run.args), Some(planned), "{destroy_run:?}");
+    assert_eq!(
+        destroy_run.app_env_names,
+        ["PAYMENTS_API_KEY", "SECRET_KEY"],
+        "the destroy has the values the apply planned with, given and generated"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

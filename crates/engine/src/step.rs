@@ -193,10 +193,16 @@ impl StepContext {
     /// A secret the job was submitted with, decrypted. `None` when it has none of
     /// that name. Never log or return it.
     pub async fn secret(&self, name: &str) -> Result<Option<String>, StepError> {
+        self.secret_of(self.job_id, name).await
+    }
+
+    /// A secret another job was submitted with (the deployment a destroy job
+    /// tears down), decrypted. Never log or return it.
+    pub async fn secret_of(&self, job_id: Uuid, name: &str) -> Result<Option<String>, StepError> {
         let sealed = self
             .data
             .store
-            .sealed_secret(self.job_id, name)
+            .sealed_secret(job_id, name)
             .await
             .map_err(|e| store_error("reading a job secret", e))?;
         let Some(sealed) = sealed else {
@@ -207,7 +213,7 @@ impl StepContext {
                 "the job carries a secret but this worker has no secrets key (SECRETS_KEY)",
             )
         })?;
-        key.open(self.job_id, &sealed)
+        key.open(job_id, &sealed)
             .map(Some)
             .map_err(|e| store_error("opening a job secret", e))
     }
@@ -246,6 +252,11 @@ impl StepContext {
 
     /// Opens what [`seal`](Self::seal) made for this job under `name`.
     pub fn open(&self, name: &str, sealed: &Value) -> Result<String, StepError> {
+        self.open_of(self.job_id, name, sealed)
+    }
+
+    /// Opens what [`seal`](Self::seal) made for another job under `name`.
+    pub fn open_of(&self, job_id: Uuid, name: &str, sealed: &Value) -> Result<String, StepError> {
         let unreadable =
             || StepError::permanent(format!("the sealed value {name:?} is unreadable"));
         let field = |field: &str| {
@@ -261,7 +272,7 @@ impl StepContext {
             ciphertext: field("ciphertext")?,
         };
         self.secret_key()?
-            .open(self.job_id, &sealed)
+            .open(job_id, &sealed)
             .map_err(|e| store_error("opening a sealed value", e))
     }
 

@@ -49,6 +49,8 @@ pub struct Invocation {
     /// Names of the `AWS_*` variables in its environment, sorted (never values).
     pub aws_env: Vec<String>,
     pub pg_conn_str_set: bool,
+    /// The names `TF_VAR_app_env` gave values for, sorted (never the values).
+    pub app_env_names: Vec<String>,
 }
 
 impl Invocation {
@@ -171,6 +173,7 @@ impl FakeTerraform {
                     at_ms,
                     aws_env,
                     pg_conn_str_set,
+                    app_env_names,
                 } => invocations.push(Invocation {
                     args,
                     cwd,
@@ -180,6 +183,7 @@ impl FakeTerraform {
                     ended_at: None,
                     aws_env,
                     pg_conn_str_set,
+                    app_env_names,
                 }),
                 // A pid may be reused: an end belongs to the latest open start of its pid.
                 InvocationLine::End {

@@ -5,13 +5,22 @@ use std::collections::BTreeMap;
 
 use engine::{StepContext, StepError};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::failures;
 use crate::intake::APP_ENV_SECRET;
 
 /// The job's variable values, by name (empty when none were given).
 pub(super) async fn given(ctx: &StepContext) -> Result<BTreeMap<String, String>, StepError> {
-    let Some(json) = ctx.secret(APP_ENV_SECRET).await? else {
+    given_to(ctx, ctx.job_id).await
+}
+
+/// The variable values job `job_id` was submitted with.
+pub(super) async fn given_to(
+    ctx: &StepContext,
+    job_id: Uuid,
+) -> Result<BTreeMap<String, String>, StepError> {
+    let Some(json) = ctx.secret_of(job_id, APP_ENV_SECRET).await? else {
         return Ok(BTreeMap::new());
     };
     serde_json::from_str(&json).map_err(|e| {
@@ -73,6 +82,26 @@ pub(super) async fn generated(
         ctx.put_artifact(path, &record).await?;
     }
     Ok(values)
+}
+
+/// The values job `job_id` generated and kept sealed in its artifact `path`
+/// (see [`generated`]); none when it kept none.
+pub(super) async fn kept_by(
+    ctx: &StepContext,
+    job_id: Uuid,
+    path: &str,
+) -> Result<Vec<(String, String)>, StepError> {
+    let files = ctx.artifacts_under(job_id, path).await?;
+    let Some((_, bytes)) = files.into_iter().find(|(found, _)| found == path) else {
+        return Ok(Vec::new());
+    };
+    let kept: serde_json::Map<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
+        StepError::permanent(format!("unreadable {path} of job {job_id}: {e}"))
+            .with_code(failures::WORKER_RECORD_UNREADABLE)
+    })?;
+    kept.iter()
+        .map(|(name, sealed)| Ok((name.clone(), ctx.open_of(job_id, name, sealed)?)))
+        .collect()
 }
 
 /// How a user gives values, for error messages.

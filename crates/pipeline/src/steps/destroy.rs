@@ -124,7 +124,14 @@ pub(super) async fn run(
             infra::terraform::IMAGE_TAG_VARIABLE
         ));
     }
-    let session = Session::new(tf, &ctx, dir, input.deployment, variables);
+    // The values the apply planned with: the destroy refreshes the same
+    // configuration, and an expression of them (a setting's name, a count)
+    // must evaluate as it did, or the destroy stops half way.
+    let mut values = super::app_env::given_to(&ctx, input.deployment).await?;
+    values.extend(
+        super::app_env::kept_by(&ctx, input.deployment, super::apply::GENERATED_ARTIFACT).await?,
+    );
+    let session = Session::new(tf, &ctx, dir, input.deployment, variables).with_app_env(&values);
     session.init().await?;
     session.destroy().await?;
     session.keep_local_state().await?;

@@ -41,6 +41,9 @@ pub enum InvocationLine {
         /// Names only: values may be credentials.
         aws_env: Vec<String>,
         pg_conn_str_set: bool,
+        /// The names `TF_VAR_app_env` gives values for (never the values).
+        #[serde(default)]
+        app_env_names: Vec<String>,
     },
     End {
         pid: u32,

@@ -50,7 +50,7 @@ pub const APPROVAL_SIGNAL: &str = "approval";
 
 /// The app's keys generated for it (nobody gave them), each sealed: every
 /// later plan and apply passes the same values.
-const GENERATED_ARTIFACT: &str = "app-env/generated.sealed.json";
+pub(super) const GENERATED_ARTIFACT: &str = "app-env/generated.sealed.json";
 
 /// Whether a job's artifact can hold the deployment's secrets: a saved plan
 /// or Terraform state carries every sensitive value in the clear.

@@ -67,6 +67,14 @@ fn record_start(control: &Path, args: &[String], cwd: &Path) {
         at_ms: protocol::unix_ms(SystemTime::now()),
         aws_env: protocol::aws_names(std::env::vars_os().map(|(k, _)| k.to_string_lossy().into())),
         pg_conn_str_set: std::env::var_os("PG_CONN_STR").is_some(),
+        app_env_names: std::env::var("TF_VAR_app_env")
+            .ok()
+            .and_then(|json| {
+                serde_json::from_str::<std::collections::BTreeMap<String, serde_json::Value>>(&json)
+                    .ok()
+            })
+            .map(|values| values.into_keys().collect())
+            .unwrap_or_default(),
     };
     protocol::append_line(&control.join(INVOCATIONS_FILE), &start);
 }
