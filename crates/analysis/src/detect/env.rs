@@ -123,6 +123,7 @@ pub(crate) fn scan(
         .text("package.json")
         .is_some_and(|p| p.contains("\"prisma\"") || p.contains("\"@prisma/client\""));
     let helpers = super::env_helpers::strict_helpers(view.files.iter().copied());
+    let loaded = loaded_examples(&view.files);
     let files = view.files.iter().copied().chain(root_files.iter().copied());
     for file in files {
         let name = file_name(&file.path);
@@ -135,7 +136,15 @@ pub(crate) fn scan(
         {
             continue;
         }
-        if is_example_file(name) {
+        if is_example_file(name) && loaded.iter().any(|l| l == name) {
+            reads.extend(example_file(file).into_iter().map(|mut read| {
+                // The app loads the file itself: its values are the app's.
+                read.example = false;
+                read.default.get_or_insert_with(String::new);
+                read.at.detail = format!("the app loads {name}, which sets it");
+                read
+            }));
+        } else if is_example_file(name) {
             reads.extend(example_file(file));
         } else if name == "database.yml" {
             reads.extend(url_carries_parts(file, code_reads(file)));
@@ -317,6 +326,22 @@ fn is_not_runtime(rel: &str) -> bool {
                 | "config/settings/local.py"
                 | "config/settings/dev.py"
         )
+}
+
+/// Example files the app's code loads itself
+/// (`process.loadEnvFile('.env.example')`, `dotenv.config({ path:
+/// '.env.example' })`, `load_dotenv(".env.example")`), by file name.
+fn loaded_examples(files: &[&FileEntry]) -> Vec<String> {
+    let load = re!(
+        r#"\b(?:loadEnvFile|load_dotenv|config)\(\s*(?:\{\s*path\s*:\s*)?(?:dotenv_path\s*=\s*)?(?:path\.(?:join|resolve)\([^'"`)]*,\s*)?["'`](?:\./)?([^"'`/]+)["'`]"#
+    );
+    files
+        .iter()
+        .filter(|f| !is_example_file(file_name(&f.path)))
+        .filter_map(|f| f.content.as_deref())
+        .flat_map(|text| load.captures_iter(text).map(|c| c[1].to_owned()))
+        .filter(|name| is_example_file(name) && name != ".env")
+        .collect()
 }
 
 fn example_file(file: &FileEntry) -> Vec<EnvRead> {
@@ -900,7 +925,18 @@ fn argument_default(argument: Option<&str>, rest: &str) -> Option<String> {
         if arg == "nil" || arg == "null" {
             return Some(String::new());
         }
-        return (arg != "None").then(|| literal_default(arg));
+        if arg == "None" {
+            return None;
+        }
+        let value = literal_default(arg);
+        // A computed default (`root_url`, `BASE_DIR / "db"`) is the app's own
+        // value, an address included: it copes without.
+        let computed = value.is_empty() && !matches!(arg, "\"\"" | "''" | "``");
+        return Some(if computed {
+            COPES_WITHOUT.to_owned()
+        } else {
+            value
+        });
     }
     // Ruby's `ENV.fetch("X") { 3000 }`, PHP's `getenv("X") ?: "d"`.
     if let Some(c) = re!(r"^\s*\{\s*([^}]*)\}").captures(rest) {

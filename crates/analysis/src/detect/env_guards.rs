@@ -10,11 +10,17 @@ use crate::snapshot::FileEntry;
 /// default of "unset is fine"), unless the code also reads them strictly.
 pub(crate) fn mark_guarded(text: &str, reads: &mut [EnvRead]) {
     let members = membership_checks(text);
+    let blocks = presence_blocks(text);
     for read in reads.iter_mut() {
         if read.example || read.default.is_some() {
             continue;
         }
+        let in_block = read
+            .at
+            .line
+            .is_some_and(|line| blocks.iter().any(|block| block.contains(&line)));
         let guarded = members.contains(&read.name)
+            || in_block
             || (!read.strict
                 && read
                     .at
@@ -22,10 +28,57 @@ pub(crate) fn mark_guarded(text: &str, reads: &mut [EnvRead]) {
                     .and_then(|line| assigned_name(text, line))
                     .is_some_and(|var| tested_when_set(text, var)));
         if guarded {
-            read.default = Some(String::new());
+            // Copes without, even where an empty default would not count (the
+            // address of another service: `if "PRIMARY_HOST" in os.environ:`).
+            read.default = Some(super::env::COPES_WITHOUT.to_owned());
             read.strict = false;
         }
     }
+}
+
+/// The lines (1-based) of Python blocks that run only when a variable is set:
+/// `if "GS_BUCKET_NAME" in os.environ:` guards the `GS_PROJECT_ID` read in
+/// its body too, and a condition may span lines (`if (\n "A" in os.environ\n
+/// or "B" in os.environ\n):`). A condition with `not` may be the branch
+/// that refuses to go on, so it guards nothing.
+fn presence_blocks(text: &str) -> Vec<std::ops::RangeInclusive<u32>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let mut blocks = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        if !re!(r"^\s*(?:if|elif)\b").is_match(line) {
+            continue;
+        }
+        // The header runs to the first line ending in `:` (a few lines at most).
+        let Some(end) = (at..lines.len().min(at + 8)).find(|&i| {
+            lines[i]
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .trim_end()
+                .ends_with(':')
+        }) else {
+            continue;
+        };
+        let condition = lines[at..=end].join(" ");
+        let presence = re!(
+            r#"["']\w+["']\s+in\s+os\.environ\b|\bos\.(?:environ\.get|getenv)\(\s*["']\w+["']\s*\)\s*(?::|\)|and\b|or\b)"#
+        );
+        if !presence.is_match(&condition) || re!(r"\bnot\b").is_match(&condition) {
+            continue;
+        }
+        let own = indent(line);
+        let body_end = lines[end + 1..]
+            .iter()
+            .position(|l| {
+                !l.trim().is_empty() && !l.trim_start().starts_with('#') && indent(l) <= own
+            })
+            .map_or(lines.len(), |p| end + 1 + p);
+        if body_end > end + 1 {
+            blocks.push((end + 2) as u32..=body_end as u32);
+        }
+    }
+    blocks
 }
 
 /// `ELASTICSEARCH_URL = os.environ.get('ELASTICSEARCH_URL')` in a
@@ -72,13 +125,14 @@ pub(crate) fn mark_setting_guarded(files: &[&FileEntry], reads: &mut [EnvRead]) 
     }
 }
 
-/// `"X" in os.environ`, `'X' in process.env`, `ENV.key?("X")`.
+/// `"X" in os.environ`, `'X' in process.env`, `ENV.key?("X")`,
+/// `ENV["X"].present?`.
 fn membership_checks(text: &str) -> Vec<String> {
     let re = re!(
-        r#"["'](\w+)["']\s+in\s+(?:os\.environ|process\.env)\b|\bENV\.(?:key|has_key|include)\?\(\s*["'](\w+)["']|process\.env\.hasOwnProperty\(\s*["'](\w+)["']"#
+        r#"["'](\w+)["']\s+in\s+(?:os\.environ|process\.env)\b|\bENV\.(?:key|has_key|include)\?\(\s*["'](\w+)["']|process\.env\.hasOwnProperty\(\s*["'](\w+)["']|\bENV\[\s*["'](\w+)["']\s*\]\.present\?"#
     );
     re.captures_iter(text)
-        .filter_map(|c| c.get(1).or(c.get(2)).or(c.get(3)))
+        .filter_map(|c| c.get(1).or(c.get(2)).or(c.get(3)).or(c.get(4)))
         .map(|m| m.as_str().to_owned())
         .collect()
 }
