@@ -396,6 +396,25 @@ fn find_app_service(
         .iter()
         .filter(|(_, v)| build_dir(v, compose_dir).as_deref() == Some(app_dir.as_str()))
         .collect();
+    // `maildev` built from `maildev.Dockerfile` in the app's folder is a
+    // helper beside the app, whatever port it serves.
+    let planned = planned_dockerfile(target);
+    let own_build: Vec<_> = candidates
+        .iter()
+        .copied()
+        .filter(|(_, v)| {
+            service_dockerfile(v, compose_dir).is_none_or(|dockerfile| {
+                dockerfile == planned
+                    || dockerfile
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|name| name.to_ascii_lowercase().starts_with("dockerfile"))
+            })
+        })
+        .collect();
+    if !own_build.is_empty() {
+        candidates = own_build;
+    }
     if candidates.len() > 1 {
         // Several services build the app (a web process and a worker): the
         // one serving the port is the app; failing that, the one that keeps

@@ -7,7 +7,9 @@
 use super::env::escape;
 use super::yaml::scalar_text;
 use crate::choose::{Part, StoreKind};
+use regex::Regex;
 use serde_yaml_ng::{Mapping, Value};
+use std::sync::LazyLock;
 
 /// A store service of the repository's compose file.
 pub(super) struct OwnStore {
@@ -116,6 +118,53 @@ fn credential_names(
 /// (`${DATABASE_NAME:-app}`); the passwords' variables are returned, for
 /// `make up` to generate into `.env`. `dotenv` is the text of the `.env`
 /// beside the file, when the repository has one.
+struct UrlCredentials {
+    user: String,
+    password: String,
+    database: Option<String>,
+}
+
+/// The one set of literal credentials other services' URLs give for the
+/// store service `name` (`postgresql://user:pass@name:5432/db`).
+fn credentials_in_urls(services: &Mapping, name: &str) -> Option<UrlCredentials> {
+    static URL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^[a-z][a-z0-9+.-]*://([^:@/\s$]+):([^@/\s$]+)@([\w.-]+)(?::\d+)?(?:/([\w-]+))?",
+        )
+        .expect("a valid pattern")
+    });
+    let mut found: Vec<UrlCredentials> = Vec::new();
+    for (service_name, service) in services {
+        if scalar_text(service_name) == name {
+            continue;
+        }
+        let Some(Value::Mapping(environment)) = service.get("environment") else {
+            continue;
+        };
+        for value in environment.values() {
+            let text = scalar_text(value);
+            let Some(c) = URL.captures(&text) else {
+                continue;
+            };
+            if &c[3] != name {
+                continue;
+            }
+            let credentials = UrlCredentials {
+                user: c[1].to_owned(),
+                password: c[2].to_owned(),
+                database: c.get(4).map(|m| m.as_str().to_owned()),
+            };
+            if !found
+                .iter()
+                .any(|f| f.user == credentials.user && f.password == credentials.password)
+            {
+                found.push(credentials);
+            }
+        }
+    }
+    (found.len() == 1).then(|| found.remove(0))
+}
+
 pub(super) fn fill_unset_credentials(
     services: &mut Mapping,
     kind: StoreKind,
@@ -124,6 +173,9 @@ pub(super) fn fill_unset_credentials(
     let Some((name, _)) = only_service(services, |image| image_kind(image) == Some(kind)) else {
         return Vec::new();
     };
+    let written = (kind == StoreKind::Postgres)
+        .then(|| credentials_in_urls(services, &name))
+        .flatten();
     let Some(service) = services
         .get_mut(name.as_str())
         .and_then(Value::as_mapping_mut)
@@ -161,10 +213,32 @@ pub(super) fn fill_unset_credentials(
                 .iter()
                 .any(|key| environment.contains_key(*key))
         {
-            environment.insert(
-                Value::String(password.to_owned()),
-                Value::String(format!("${{{password}}}")),
-            );
+            match &written {
+                // The app's URL names the credentials (fastapi-realworld's
+                // `postgresql://postgres:postgres@db/postgres`): the store is
+                // set up with them, or the app could not log in.
+                Some(UrlCredentials {
+                    user,
+                    password: literal,
+                    database,
+                }) => {
+                    let mut set = |key: &str, value: &str| {
+                        environment.insert(
+                            Value::String(key.to_owned()),
+                            Value::String(value.to_owned()),
+                        );
+                    };
+                    set(password, literal);
+                    set("POSTGRES_USER", user);
+                    set("POSTGRES_DB", database.as_deref().unwrap_or(user));
+                }
+                None => {
+                    environment.insert(
+                        Value::String(password.to_owned()),
+                        Value::String(format!("${{{password}}}")),
+                    );
+                }
+            }
         }
     }
     let Some(Value::Mapping(environment)) = service.get_mut("environment") else {

@@ -780,3 +780,32 @@ fn a_companion_service_that_cannot_be_built_is_left_out() {
         "Service `client` was left out"
     ));
 }
+
+/// nestjs-boilerplate's compose file builds `maildev` from
+/// `maildev.Dockerfile` in the app's folder, beside `api` built from its
+/// `Dockerfile`: the helper is not the app, whatever port it serves.
+#[test]
+fn a_helper_built_from_its_own_dockerfile_in_the_apps_folder_is_not_the_app() {
+    let analysis = app("node", "nestjs", Some(3000), Some("node dist/main"));
+    let compose = "services:\n  maildev:\n    build:\n      context: .\n      dockerfile: maildev.Dockerfile\n    ports:\n      - ${MAIL_CLIENT_PORT}:1080\n  api:\n    build:\n      context: .\n      dockerfile: Dockerfile\n    ports:\n      - ${APP_PORT}:${APP_PORT}\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yaml", compose),
+        (
+            "maildev.Dockerfile",
+            "FROM node:22-alpine\nRUN npm i -g maildev\nCMD [\"maildev\"]\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"dist/main\"]\n",
+        ),
+        ("package.json", "{}"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    assert_eq!(bundle.app_service, "api");
+    let doc = yaml(&bundle.files["docker-compose.yaml"]);
+    assert_eq!(
+        doc["services"]["maildev"]["build"]["dockerfile"].as_str(),
+        Some("maildev.Dockerfile"),
+        "the helper keeps its own image"
+    );
+}

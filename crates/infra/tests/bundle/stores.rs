@@ -387,6 +387,37 @@ fn a_repository_database_set_up_by_a_missing_env_file_gets_a_password() {
     assert!(url.contains("${POSTGRES_PASSWORD}@postgres:5432"), "{url}");
 }
 
+/// fastapi-realworld's app reaches its database as
+/// `postgresql://postgres:postgres@db/postgres`, and the database takes its
+/// set-up from a missing `.env`: it is set up with the URL's credentials,
+/// not a generated password the app does not know.
+#[test]
+fn a_repository_database_the_apps_url_names_credentials_for_is_set_up_with_them() {
+    let compose = "services:
+  web:
+    build: .
+    environment:
+      DATABASE_URL: \"postgresql://shop:s3cret@db/shopdb\"
+  db:
+    image: postgres:15
+    env_file:
+      - .env
+";
+    let bundle = django_with_compose(compose);
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    let db = &doc["services"]["db"]["environment"];
+    assert_eq!(db["POSTGRES_PASSWORD"].as_str(), Some("s3cret"), "{doc:?}");
+    assert_eq!(db["POSTGRES_USER"].as_str(), Some("shop"));
+    assert_eq!(db["POSTGRES_DB"].as_str(), Some("shopdb"));
+    assert!(
+        !bundle
+            .generated_secrets
+            .contains(&"POSTGRES_PASSWORD".to_owned()),
+        "{:?}",
+        bundle.generated_secrets
+    );
+}
+
 /// An image whose ENTRYPOINT script ends with `exec "$@"` (Rails'
 /// `bin/docker-entrypoint`) runs the command it is given after its own
 /// set-up: the migration goes before that command. One that does not pass

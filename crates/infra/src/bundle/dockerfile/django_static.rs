@@ -4,8 +4,11 @@
 //! that names a static file. It imports the settings, so the variables they
 //! require are given placeholders for the build only.
 
+use std::sync::LazyLock;
+
 use super::Inputs;
 use analysis::{EnvVar, VariableKind};
+use regex::Regex;
 
 /// The `RUN` line that collects the static files, and the plan's note,
 /// when the app is a Django project whose settings set `STATIC_ROOT`.
@@ -51,6 +54,25 @@ pub(super) fn collectstatic(inputs: &Inputs) -> Option<(String, String)> {
     Some((line, note))
 }
 
+/// The start command without its own `collectstatic` (a Procfile's
+/// `python manage.py collectstatic --no-input && gunicorn …`), when it has
+/// one and more: the image collected them, and a second run as the app's
+/// user cannot write where the build did.
+pub(super) fn without_collectstatic(command: &str) -> Option<String> {
+    static COLLECT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:python3?\s+)?(?:\./)?manage\.py\s+collectstatic\b")
+            .expect("a valid pattern")
+    });
+    let collect = &*COLLECT;
+    let parts: Vec<&str> = command.split("&&").map(str::trim).collect();
+    let kept: Vec<&str> = parts
+        .iter()
+        .copied()
+        .filter(|part| !collect.is_match(part))
+        .collect();
+    (kept.len() < parts.len() && !kept.is_empty()).then(|| kept.join(" && "))
+}
+
 /// A line `STATIC_ROOT = …` (not `STATIC_ROOT == …`).
 fn sets_static_root(settings: &str) -> bool {
     settings.lines().any(|line| {
@@ -83,4 +105,26 @@ fn placeholder(var: &EnvVar) -> String {
         return "http://localhost".to_owned();
     }
     "build-placeholder".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_collectstatic;
+
+    #[test]
+    fn the_start_commands_own_collectstatic_is_dropped() {
+        assert_eq!(
+            without_collectstatic(
+                "python manage.py migrate && python manage.py collectstatic --no-input && gunicorn site.wsgi"
+            )
+            .as_deref(),
+            Some("python manage.py migrate && gunicorn site.wsgi")
+        );
+        assert_eq!(without_collectstatic("gunicorn site.wsgi"), None);
+        assert_eq!(
+            without_collectstatic("python manage.py collectstatic --noinput"),
+            None,
+            "nothing would be left to run"
+        );
+    }
 }

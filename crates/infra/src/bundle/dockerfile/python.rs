@@ -134,12 +134,19 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     text.app_dir("app")
         .line("COPY --from=build /opt/venv /opt/venv")
         .line("COPY --chown=app:app . .");
+    let mut command = command.to_owned();
     if let Some((collect, note)) = super::django_static::collectstatic(inputs) {
         text.line(collect);
         notes.push(note);
+        if let Some(rest) = super::django_static::without_collectstatic(&command) {
+            notes.push(format!(
+                "The start command collected the static files again, as the app's user, into a folder the build made: it runs `{rest}` instead."
+            ));
+            command = rest;
+        }
     }
     Ok(Image {
-        dockerfile: text.finish(inputs, "app", &exec_form(command)),
+        dockerfile: text.finish(inputs, "app", &exec_form(&command)),
         probe: Probe::Python,
         ignore: &[
             "__pycache__",
