@@ -455,7 +455,10 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
         if reasons.is_empty() {
             // The drivers name it, and no variable points at it: its
             // address is written in the code or a configuration file.
-            if wiring.is_empty() && used.contains(&kind) {
+            // A second SQL driver beside the database provisioned (Spring's
+            // profiles for PostgreSQL and MySQL) is an alternative, not a need.
+            let other_sql_wired = kind.is_sql() && plan.provisioned.iter().any(|s| s.kind.is_sql());
+            if wiring.is_empty() && used.contains(&kind) && !other_sql_wired {
                 plan.not_provisioned.push(NotProvisioned {
                     kind: kind.as_str().to_owned(),
                     variables: Vec::new(),
@@ -475,6 +478,19 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             ));
         }
         let mut wiring: Vec<Wire> = wiring.iter().map(|(_, w, _)| w.clone()).collect();
+        let spring = analysis.framework.as_deref() == Some("spring-boot");
+        if wiring.is_empty() && kind.is_sql() && spring && used.contains(&kind) {
+            // Spring Boot binds `SPRING_DATASOURCE_URL` over any
+            // configuration file's datasource (petclinic's is H2 unless a
+            // profile says otherwise); no app reads `DATABASE_URL`.
+            reasons.push(
+                "Spring Boot reads its datasource from SPRING_DATASOURCE_URL, which overrides the configuration files' (a JDBC URL carrying the user and password).".to_owned(),
+            );
+            wiring.push(Wire {
+                name: "SPRING_DATASOURCE_URL".to_owned(),
+                part: Part::JdbcUrl,
+            });
+        }
         if wiring.is_empty() {
             let name = if kind.is_sql() {
                 "DATABASE_URL"

@@ -836,6 +836,38 @@ fn a_spring_app_gets_its_datasource_as_a_jdbc_url() {
     );
 }
 
+/// spring-petclinic runs on H2 unless a profile says otherwise and reads no
+/// datasource variable: asked for PostgreSQL, whose driver it has, it gets
+/// `SPRING_DATASOURCE_URL`, which Spring Boot binds over its configuration
+/// files, not a `DATABASE_URL` nothing reads.
+#[test]
+fn a_spring_app_reading_no_datasource_variable_gets_springs_own() {
+    let analysis = with(
+        app("java", "spring-boot", Some(8080), Some("java -jar app.jar")),
+        |a| a.datastores = vec!["postgres".into(), "mysql".into()],
+    );
+    let requirements = Requirements {
+        database: Some("postgres".into()),
+        ..Requirements::default()
+    };
+    let plan = infra::choose::services(&analysis, &requirements, Target::ContainerService);
+    let wired: Vec<(&str, &infra::choose::Part)> = plan
+        .provisioned
+        .iter()
+        .flat_map(|s| s.wiring.iter().map(|w| (w.name.as_str(), &w.part)))
+        .collect();
+    assert_eq!(
+        wired,
+        [("SPRING_DATASOURCE_URL", &infra::choose::Part::JdbcUrl)],
+        "{plan:?}"
+    );
+    assert!(
+        plan.not_provisioned.is_empty(),
+        "MySQL's driver is an alternative profile's: {:?}",
+        plan.not_provisioned
+    );
+}
+
 /// An app without migrations that ships its schema as a SQL file gets it
 /// loaded into the database compose runs beside it, on its first start.
 #[test]
