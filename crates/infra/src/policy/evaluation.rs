@@ -436,7 +436,7 @@ impl Gate<'_> {
     /// "2027-01-01T00:00:00Z") + 1]`) and fail every plan after it, the
     /// plan `terraform destroy` makes first among them: the deployment
     /// could never be taken down.
-    pub(super) fn clock(&mut self, key: &str, expr: &Expression) {
+    pub(super) fn clock(&mut self, key: &str, expr: &Expression, in_resource: bool) {
         let mut uses = 0;
         walk(expr, &mut |e| {
             if let Expression::FuncCall(call) = e
@@ -446,7 +446,7 @@ impl Gate<'_> {
                 uses += 1;
             }
         });
-        let named = if key == "final_snapshot_identifier" {
+        let named = if in_resource && key == "final_snapshot_identifier" {
             snapshot_name_dates(expr)
         } else {
             0
@@ -669,6 +669,10 @@ fn verb_count(spec: &str) -> u128 {
 /// than two digits (`1e600000000`, in a literal or a string that
 /// `jsondecode()` or arithmetic reads as one), with its line.
 pub(super) fn large_number(text: &str) -> Option<(usize, String)> {
+    // `"[1\u0065600000000]"`: Terraform decodes the escape before
+    // `jsondecode()` reads the number, so the scan reads what it decodes.
+    let decoded = decode_unicode_escapes(text);
+    let text = decoded.as_str();
     let bytes = text.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
@@ -696,6 +700,47 @@ pub(super) fn large_number(text: &str) -> Option<(usize, String)> {
         }
     }
     None
+}
+
+/// `text` with HCL's `\uNNNN` and `\UNNNNNNNN` escapes of ASCII
+/// characters written out (others kept as written); lines keep their
+/// numbers, since an escape holds no newline worth counting.
+fn decode_unicode_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let width = match after.as_bytes().first() {
+            Some(b'u') => 4,
+            Some(b'U') => 8,
+            _ => {
+                // Another escape (`\\`, `\"`) passes as written, both characters.
+                let next = after.chars().next().map_or(0, char::len_utf8);
+                out.push_str(&rest[at..at + 1 + next]);
+                rest = &after[next..];
+                continue;
+            }
+        };
+        let ascii = after
+            .get(1..1 + width)
+            .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .and_then(char::from_u32)
+            .filter(|c| c.is_ascii() && *c != '\n');
+        match ascii {
+            Some(c) => {
+                out.push(c);
+                rest = &after[1 + width..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether every verb of a format string pads to at most `MAX_WIDTH`.

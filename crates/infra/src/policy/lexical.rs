@@ -75,26 +75,28 @@ impl Gate<'_> {
     pub(super) fn written_forms(&mut self, body: &Body, lines: &[Option<u32>]) {
         for attribute in body.attributes() {
             self.forms_of(attribute.expr());
-            self.clock(attribute.key(), attribute.expr());
+            self.clock(attribute.key(), attribute.expr(), false);
         }
         for (index, block) in body.blocks().enumerate() {
             self.line = lines.get(index).copied().flatten();
-            self.forms_in(block.body());
+            // Only a resource's `final_snapshot_identifier` names a snapshot:
+            // a local of that name is any value.
+            self.forms_in(block.body(), block.identifier() == "resource");
         }
         self.line = None;
     }
 
-    fn forms_in(&mut self, body: &Body) {
+    fn forms_in(&mut self, body: &Body, in_resource: bool) {
         for attribute in body.attributes() {
             self.forms_of(attribute.expr());
-            self.clock(attribute.key(), attribute.expr());
+            self.clock(attribute.key(), attribute.expr(), in_resource);
         }
         for block in body.blocks() {
             if block.identifier() == "dynamic" {
                 let label = block.labels().first().map(|l| l.as_str());
                 self.dynamic_iterator(label, super::expr::attr(block.body(), "iterator"));
             }
-            self.forms_in(block.body());
+            self.forms_in(block.body(), in_resource);
         }
     }
 

@@ -512,11 +512,32 @@ impl<'p> Gate<'p> {
                     ),
                 );
             }
-            if version.flatten().is_none_or(|v| v.trim().is_empty()) {
+            if version
+                .as_ref()
+                .and_then(Option::as_deref)
+                .is_none_or(|v| v.trim().is_empty())
+            {
                 self.violation(
                     Rule::ProviderVersion,
                     format!(
                         "required_providers.{name} has no literal version constraint; add version = \"~> X.Y\"."
+                    ),
+                );
+            } else if let Some(Some(version)) = version
+                && !version.split(',').map(str::trim).any(|part| {
+                    // `~> 6.0`, `< 7.0`, or a pinned `6.1.0` / `= 6.1.0`.
+                    part.starts_with("~>")
+                        || part.starts_with('<')
+                        || part.starts_with('=')
+                        || part.starts_with(|c: char| c.is_ascii_digit())
+                })
+            {
+                // The destroy initialises anew: with no ceiling it takes the
+                // provider's next major, which may no longer read this file.
+                self.violation(
+                    Rule::ProviderVersion,
+                    format!(
+                        "required_providers.{name} version {version:?} has no upper bound; bound the major version (\"~> X.Y\" or \"< N.0\") so a later plan or destroy does not take a provider that reads the file otherwise."
                     ),
                 );
             }

@@ -63,3 +63,31 @@ fn a_value_made_by_chance_is_refused() {
         messages(&report)
     );
 }
+
+/// Round thirty-six: an escape hid a number's exponent from the scan of
+/// the file, a local named like the snapshot's attribute read the clock,
+/// and a provider without a ceiling met its next major at the destroy.
+#[test]
+fn an_escaped_exponent_a_clock_in_a_local_or_an_unbounded_provider_is_refused() {
+    let vm = vm_policy();
+    assert_each_refused(vec![
+        (
+            "an exponent written as a unicode escape",
+            "locals {\n  n = jsonencode(jsondecode(\"[1\\u0065600000000]\"))\n}\n".to_owned(),
+            &[Rule::SizeNotBounded],
+            &vm,
+        ),
+        (
+            "a local named final_snapshot_identifier reading the clock",
+            "locals {\n  final_snapshot_identifier = [\"x\"][timecmp(plantimestamp(), \"2027-01-01T00:00:00Z\") + 1]\n}\n".to_owned(),
+            &[Rule::Lifecycle],
+            &vm,
+        ),
+        (
+            "a provider version without an upper bound",
+            "terraform {\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \">= 6.0\"\n    }\n  }\n}\n".to_owned(),
+            &[Rule::ProviderVersion],
+            &vm,
+        ),
+    ]);
+}
