@@ -411,6 +411,10 @@ impl JobRun {
                 .with_code(codes::NO_HANDLER),
             };
         };
+        // At shutdown a job that was waiting for a slot goes back without starting its step.
+        if self.shared.release.is_cancelled() {
+            return AttemptEnd::Released;
+        }
         let token = CancellationToken::new();
         let ctx = StepContext {
             job_id: self.job.lease.job_id,
@@ -520,6 +524,17 @@ impl JobRun {
         self.write(&record, &transition).await.map(|_| ())
     }
 
+    /// Waits for the slot the job lent while its checkpoint committed. The lease stays
+    /// renewed meanwhile; at shutdown the wait ends without one, and the next attempt
+    /// hands the job back.
+    async fn take_slot_back(&self) -> Result<(), Stop> {
+        tokio::select! {
+            () = self.slot.take_back() => Ok(()),
+            () = self.lost.cancelled() => Err(Stop),
+            () = self.shared.release.cancelled() => Ok(()),
+        }
+    }
+
     /// Writes an attempt's result, retrying while the database is unreachable for as
     /// long as the lease would last; gives up (writing nothing) once the lease is gone.
     async fn write(
@@ -527,7 +542,9 @@ impl JobRun {
         record: &AttemptRecord,
         transition: &Transition,
     ) -> Result<Heartbeat, Stop> {
-        if !transition.runs_on() {
+        if transition.runs_on() {
+            self.slot.lend();
+        } else {
             self.slot.give_back();
         }
         let lease = &self.job.lease;
@@ -550,6 +567,9 @@ impl JobRun {
         match result {
             Ok(answer) => {
                 crate::metrics::written(&self.job.workflow, record, transition);
+                if transition.runs_on() {
+                    self.take_slot_back().await?;
+                }
                 Ok(answer)
             }
             Err(EngineError::LeaseLost { .. }) => {

@@ -35,4 +35,4 @@ pub use step::{
     ErrorKind, Registry, StepContext, StepError, StepHandler, StepOutcome, typed, typed_outcome,
 };
 pub use store::{Database, JobStatus, Store, connect};
-pub use worker::{Worker, WorkerConfig};
+pub use worker::{Worker, WorkerConfig, WorkerStats};

@@ -68,6 +68,7 @@ pub struct WorkerStats {
     claimed: AtomicU64,
     claimed_ahead: AtomicU64,
     handed_back: AtomicU64,
+    runs_ended: AtomicU64,
 }
 
 impl WorkerStats {
@@ -100,6 +101,12 @@ impl WorkerStats {
     /// Jobs claimed ahead that were handed back unstarted.
     pub fn handed_back(&self) -> u64 {
         self.handed_back.load(Ordering::Relaxed)
+    }
+
+    /// Job runs that ended here, whatever their end (a job whose lease was lost may
+    /// run again elsewhere, so this can exceed the jobs that finished).
+    pub fn runs_ended(&self) -> u64 {
+        self.runs_ended.load(Ordering::Relaxed)
     }
 
     fn timed_claim(&self, took: Duration) {
@@ -171,7 +178,9 @@ impl Worker {
         // hold long jobs now), so claim none ahead until a slot is given back.
         let mut ahead_paused = false;
         while !shutdown.is_cancelled() {
-            if reap(&mut running) > 0 && !backing_off {
+            let reaped = reap(&mut running);
+            stats.runs_ended.fetch_add(reaped as u64, Ordering::Relaxed);
+            if reaped > 0 && !backing_off {
                 resume_at = tokio::time::Instant::now();
             }
             if tokio::time::Instant::now() >= next_purge {
@@ -184,7 +193,7 @@ impl Worker {
                 hand_back(&shared, &stats, stale).await;
             }
             start_claimed_ahead(&shared, &slots, &mut ahead, &mut running);
-            let free = slots.available();
+            let free = slots.available_to_claim();
             let room = if ahead_paused {
                 0
             } else {
@@ -253,7 +262,11 @@ impl Worker {
                         resume_at = tokio::time::Instant::now();
                     }
                 }
-                Some(_) = running.join_next(), if !running.is_empty() => {
+                Some(ended) = running.join_next(), if !running.is_empty() => {
+                    stats.runs_ended.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = ended {
+                        tracing::error!(error = %e, "a job task ended abnormally");
+                    }
                     if !backing_off {
                         resume_at = tokio::time::Instant::now();
                     }

@@ -74,6 +74,8 @@ conformance!(
     a_job_handed_back_unstarted_is_queued_again_as_if_never_claimed,
     under_load_claims_and_checkpoints_form_batches_and_jobs_are_claimed_ahead,
     jobs_claimed_ahead_behind_a_long_job_are_handed_back_on_time,
+    steps_never_outnumber_the_slots_while_checkpoints_commit,
+    a_job_between_steps_is_not_overtaken_by_a_new_claim,
 );
 
 async fn open(url: &str) -> Database {
@@ -183,6 +185,16 @@ fn catalog() -> Arc<Catalog> {
             ))
         }),
     );
+    registry.register(
+        "test.gauged",
+        typed(|_ctx: StepContext, input: Value| async move {
+            let gauge = input["gauge"].as_str().unwrap_or_default().to_owned();
+            let _running = StepGauge::enter(&gauge);
+            let ms = input["sleep_ms"].as_u64().unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<_, StepError>(json!({}))
+        }),
+    );
     // The demo workflow only: the deployment workflow's handlers live in `pipeline`.
     let mut catalog = Catalog::empty(registry);
     catalog
@@ -242,7 +254,47 @@ fn catalog() -> Arc<Catalog> {
             "name = \"finish\"\n[[steps]]\nname = \"plan\"\nhandler = \"test.finish\"\nstate = \"Applied\"\n[[steps]]\nname = \"check\"\nhandler = \"test.log\"\nstate = \"Checked\"\n",
         )
         .unwrap();
+    catalog
+        .add_toml(
+            "gauged.toml",
+            "name = \"gauged\"\n[[steps]]\nname = \"a\"\nhandler = \"test.gauged\"\n[[steps]]\nname = \"b\"\nhandler = \"test.gauged\"\n[[steps]]\nname = \"c\"\nhandler = \"test.gauged\"\n",
+        )
+        .unwrap();
     Arc::new(catalog)
+}
+
+/// Counts the steps of one test running at once (tests of both stores may share the
+/// process, so each names its own gauge), and the most seen.
+struct StepGauge(String);
+
+static GAUGES: std::sync::Mutex<Vec<(String, usize, usize)>> = std::sync::Mutex::new(Vec::new());
+
+impl StepGauge {
+    fn enter(name: &str) -> Self {
+        let mut gauges = GAUGES.lock().unwrap();
+        match gauges.iter_mut().find(|(n, ..)| n == name) {
+            Some((_, running, most)) => {
+                *running += 1;
+                *most = (*most).max(*running);
+            }
+            None => gauges.push((name.to_owned(), 1, 1)),
+        }
+        Self(name.to_owned())
+    }
+
+    fn most(name: &str) -> usize {
+        let gauges = GAUGES.lock().unwrap();
+        gauges.iter().find(|(n, ..)| n == name).map_or(0, |g| g.2)
+    }
+}
+
+impl Drop for StepGauge {
+    fn drop(&mut self) {
+        let mut gauges = GAUGES.lock().unwrap();
+        if let Some((_, running, _)) = gauges.iter_mut().find(|(n, ..)| *n == self.0) {
+            *running -= 1;
+        }
+    }
 }
 
 fn engine_for(store: &Database) -> Engine {
@@ -1810,4 +1862,85 @@ async fn jobs_claimed_ahead_behind_a_long_job_are_handed_back_on_time(store: Dat
             "job {id} ran once, nothing interrupted: {attempts:?}"
         );
     }
+}
+
+async fn steps_never_outnumber_the_slots_while_checkpoints_commit(store: Database) {
+    const JOBS: usize = 40;
+    let engine = engine_for(&store);
+    let gauge = uuid::Uuid::new_v4().to_string();
+    let mut ids = Vec::with_capacity(JOBS);
+    for _ in 0..JOBS {
+        let input = json!({"gauge": gauge, "sleep_ms": 3});
+        ids.push(engine.submit("gauged", input, None).await.unwrap().job.id);
+    }
+    let mut config = fast_worker("w1");
+    config.max_concurrent_jobs = 3;
+    let worker = Worker::new(store.clone(), engine.catalog().clone(), config);
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while store.queue_depth().await.unwrap() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "jobs left undone");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    handle.await.unwrap();
+    for id in ids {
+        assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Succeeded);
+        assert_eq!(store.checkpoints(id).await.unwrap().len(), 3);
+    }
+    let most = StepGauge::most(&gauge);
+    assert!(
+        (2..=3).contains(&most),
+        "steps ran {most} at once on a worker of 3 slots"
+    );
+}
+
+async fn a_job_between_steps_is_not_overtaken_by_a_new_claim(store: Database) {
+    let engine = engine_for(&store);
+    let gauge = uuid::Uuid::new_v4().to_string();
+    let input = json!({"gauge": gauge, "sleep_ms": 150});
+    let first = engine
+        .submit("gauged", input.clone(), None)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let mut config = fast_worker("w1");
+    config.max_concurrent_jobs = 1;
+    let worker = Worker::new(store.clone(), engine.catalog().clone(), config);
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while engine.job(first).await.unwrap().status != JobStatus::Running {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first job never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Queued while the first job runs its first step: it must wait for all three,
+    // though the slot is lent each time a checkpoint commits.
+    let second = engine.submit("gauged", input, None).await.unwrap().job.id;
+    while !engine.job(second).await.unwrap().status.is_terminal() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second job never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    handle.await.unwrap();
+    let first_attempts = store.attempts(first).await.unwrap();
+    let second_started = store.attempts(second).await.unwrap()[0].started_at;
+    assert_eq!(first_attempts.len(), 3);
+    for attempt in &first_attempts {
+        assert!(
+            attempt.finished_at <= second_started,
+            "step {} of the first job ended at {} after the second job started at {second_started}",
+            attempt.step_name,
+            attempt.finished_at
+        );
+    }
+    assert_eq!(StepGauge::most(&gauge), 1);
 }

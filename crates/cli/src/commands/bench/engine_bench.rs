@@ -14,7 +14,9 @@ use uuid::Uuid;
 use anyhow::{Result, anyhow};
 use engine::Database;
 use engine::store::{JobFilter, JobStatus, Store};
-use engine::{Catalog, Engine, Registry, StepContext, StepError, Worker, WorkerConfig, typed};
+use engine::{
+    Catalog, Engine, Registry, StepContext, StepError, Worker, WorkerConfig, WorkerStats, typed,
+};
 
 const WORKFLOW: &str = "bench";
 const HANDLER: &str = "bench.noop";
@@ -109,7 +111,8 @@ pub async fn run(store: Database, options: &BenchOptions) -> Result<BenchReport>
 
     let batches_before = store.checkpoint_batches();
     let started = Instant::now();
-    let unfinished = wait_until_done(&*store, options.jobs, Duration::from_secs(600)).await?;
+    let unfinished =
+        wait_until_done(&*store, &stats, options.jobs, Duration::from_secs(600)).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let jobs_per_claim = stats.claimed() as f64 / stats.claims().max(1) as f64;
     let claimed_ahead_share = stats.claimed_ahead() as f64 / stats.claimed().max(1) as f64;
@@ -175,9 +178,19 @@ async fn submit_many(engine: &Engine, jobs: usize) -> Result<Vec<Uuid>> {
         .map_err(Into::into)
 }
 
-/// Waits until no bench job is queued or running; returns how many still are.
-async fn wait_until_done(store: &dyn Store, jobs: usize, limit: Duration) -> Result<usize> {
+/// Waits until no bench job is queued or running; returns how many still are. The
+/// database is asked only once the worker has ended as many runs as there are jobs: a
+/// count polled all along would compete with the engine for it.
+async fn wait_until_done(
+    store: &dyn Store,
+    stats: &WorkerStats,
+    jobs: usize,
+    limit: Duration,
+) -> Result<usize> {
     let deadline = Instant::now() + limit;
+    while stats.runs_ended() < jobs as u64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let active = JobFilter {
         created_by: None,
         statuses: vec![JobStatus::Queued, JobStatus::Running],
