@@ -526,6 +526,9 @@ fn a_ruby_read_checked_present_or_fetched_with_a_computed_default_is_optional() 
                 "  if ENV[\"LOGTAIL_API_KEY\"].present? && ENV[\"LOGTAIL_INGESTING_HOST\"].present?\n",
                 "    config.logger = Logtail::Logger.create_default_logger(ENV[\"LOGTAIL_API_KEY\"], ingesting_host: ENV[\"LOGTAIL_INGESTING_HOST\"])\n",
                 "  end\n",
+                "  if ENV[\"MEMCACHIER_SERVERS\"]\n",
+                "    config.cache_store = :mem_cache_store, ENV[\"MEMCACHIER_SERVERS\"].split(\",\"), { username: ENV[\"MEMCACHIER_USERNAME\"] }\n",
+                "  end\n",
                 "  config.hosts << ENV.fetch(\"APP_HOST\")\n",
                 "end\n",
             ),
@@ -539,6 +542,7 @@ fn a_ruby_read_checked_present_or_fetched_with_a_computed_default_is_optional() 
         "LOGTAIL_API_KEY",
         "LOGTAIL_INGESTING_HOST",
         "DEV_WEBHOOKS_URL",
+        "MEMCACHIER_USERNAME",
     ] {
         assert!(listed(&a, name), "{name} is listed");
         assert!(!required(&a).contains(&name), "{name} is optional");

@@ -929,9 +929,13 @@ fn argument_default(argument: Option<&str>, rest: &str) -> Option<String> {
             return None;
         }
         let value = literal_default(arg);
-        // A computed default (`root_url`, `BASE_DIR / "db"`) is the app's own
-        // value, an address included: it copes without.
-        let computed = value.is_empty() && !matches!(arg, "\"\"" | "''" | "``");
+        // A default the app computes with a call (`root_url.chomp("/")`,
+        // `url_for("index")`) is its own value, an address included: it
+        // copes without. A bare word is no call: Spring's
+        // `${REDIS_HOST:localhost}` writes its literal default so.
+        let computed = value.is_empty()
+            && !arg.starts_with(['"', '\'', '`', '['])
+            && re!(r"^[\w.:]+\(").is_match(arg);
         return Some(if computed {
             COPES_WITHOUT.to_owned()
         } else {

@@ -36,7 +36,8 @@ pub(crate) fn mark_guarded(text: &str, reads: &mut [EnvRead]) {
     }
 }
 
-/// The lines (1-based) of Python blocks that run only when a variable is set:
+/// The lines (1-based) of Python and Ruby blocks that run only when a
+/// variable is set:
 /// `if "GS_BUCKET_NAME" in os.environ:` guards the `GS_PROJECT_ID` read in
 /// its body too, and a condition may span lines (`if (\n "A" in os.environ\n
 /// or "B" in os.environ\n):`). A condition with `not` may be the branch
@@ -45,7 +46,26 @@ fn presence_blocks(text: &str) -> Vec<std::ops::RangeInclusive<u32>> {
     let lines: Vec<&str> = text.lines().collect();
     let indent = |line: &str| line.len() - line.trim_start().len();
     let mut blocks = Vec::new();
+    // The first line at or left of `own` after `header` ends the body: a
+    // Python dedent, Ruby's `end`, `else` or `elsif`.
+    let body = |header: usize, own: usize| {
+        let body_end = lines[header + 1..]
+            .iter()
+            .position(|l| {
+                !l.trim().is_empty() && !l.trim_start().starts_with('#') && indent(l) <= own
+            })
+            .map_or(lines.len(), |p| header + 1 + p);
+        (body_end > header + 1).then(|| (header + 2) as u32..=body_end as u32)
+    };
     for (at, line) in lines.iter().enumerate() {
+        // Ruby's `if ENV["MEMCACHIER_SERVERS"]` (or `.present?`), the
+        // whole condition on its line.
+        if re!(r#"^\s*if\s+ENV\[\s*["']\w+["']\s*\](?:\.present\?)?\s*(?:(?:&&|and)\s+ENV\[\s*["']\w+["']\s*\](?:\.present\?)?\s*)*(?:#.*)?$"#)
+            .is_match(line)
+        {
+            blocks.extend(body(at, indent(line)));
+            continue;
+        }
         if !re!(r"^\s*(?:if|elif)\b").is_match(line) {
             continue;
         }
@@ -67,16 +87,7 @@ fn presence_blocks(text: &str) -> Vec<std::ops::RangeInclusive<u32>> {
         if !presence.is_match(&condition) || re!(r"\bnot\b").is_match(&condition) {
             continue;
         }
-        let own = indent(line);
-        let body_end = lines[end + 1..]
-            .iter()
-            .position(|l| {
-                !l.trim().is_empty() && !l.trim_start().starts_with('#') && indent(l) <= own
-            })
-            .map_or(lines.len(), |p| end + 1 + p);
-        if body_end > end + 1 {
-            blocks.push((end + 2) as u32..=body_end as u32);
-        }
+        blocks.extend(body(end, indent(line)));
     }
     blocks
 }
