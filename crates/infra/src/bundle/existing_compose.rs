@@ -72,6 +72,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             front_port: None,
         };
     };
+    complete_depends_on(services);
     let found = match find_app_service(services, &compose_dir, target) {
         Ok(found) => found,
         Err(reason) => {
@@ -246,6 +247,30 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
 /// Whether the image the app's service runs starts the app by itself: a
 /// generated Dockerfile, or the repository's with a `CMD` or `ENTRYPOINT`,
 /// or one the service is given the app's command for.
+/// `depends_on: {search: {}}`: Compose starts `search` first, its
+/// condition defaulting to `service_started`, though the specification's
+/// schema asks for the condition. Written out, the file passes the check.
+fn complete_depends_on(services: &mut Mapping) {
+    for service in services.values_mut() {
+        let Some(Value::Mapping(depends_on)) = service.get_mut("depends_on") else {
+            continue;
+        };
+        for dependency in depends_on.values_mut() {
+            match dependency {
+                Value::Mapping(long) if !long.contains_key("condition") => {
+                    long.insert(s("condition"), s("service_started"));
+                }
+                Value::Null => {
+                    let mut long = Mapping::new();
+                    long.insert(s("condition"), s("service_started"));
+                    *dependency = Value::Mapping(long);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 fn image_starts_the_app(service: &Mapping, compose_dir: &str, target: &Target) -> bool {
     if target.generated_dockerfile || target.spec.starts_nothing {
         return true;
@@ -392,13 +417,18 @@ fn find_app_service(
         .filter(|(_, v)| v.contains_key("build"))
         .collect();
     let app_dir = normalise_dir(target.app_dir);
+    let planned = planned_dockerfile(target);
+    // A service building the app's directory, or the very Dockerfile the
+    // plan builds (`context: .` with `dockerfile: backend/Dockerfile`).
     let mut candidates: Vec<&(String, &Mapping)> = builders
         .iter()
-        .filter(|(_, v)| build_dir(v, compose_dir).as_deref() == Some(app_dir.as_str()))
+        .filter(|(_, v)| {
+            build_dir(v, compose_dir).as_deref() == Some(app_dir.as_str())
+                || service_dockerfile(v, compose_dir).as_deref() == Some(planned.as_str())
+        })
         .collect();
     // `maildev` built from `maildev.Dockerfile` in the app's folder is a
     // helper beside the app, whatever port it serves.
-    let planned = planned_dockerfile(target);
     let own_build: Vec<_> = candidates
         .iter()
         .copied()

@@ -353,11 +353,22 @@ fn existing_dockerfile(analysis: &Analysis, files: &AppFiles) -> Option<String> 
 /// Dockerfile's own when it lies above the app.
 fn kept_context(files: &AppFiles, path: &str) -> String {
     let subdir = files.subdir();
-    if subdir.is_empty() || path.starts_with(&format!("{subdir}/")) {
+    let own = if subdir.is_empty() || path.starts_with(&format!("{subdir}/")) {
         subdir.to_owned()
     } else {
         parent(path).to_owned()
+    };
+    // `backend/Dockerfile` that copies `uv.lock` and `backend/app` from the
+    // repository's root (the full-stack FastAPI template's compose file
+    // builds it with `context: .`): the root is its context.
+    let text = files.repo().text(path).unwrap_or_default();
+    let misses = |context: &str| {
+        super::kept_dockerfile::missing_source(path, text, context, files.repo()).is_some()
+    };
+    if !own.is_empty() && misses(&own) && !misses("") {
+        return String::new();
     }
+    own
 }
 
 fn kept_image(

@@ -809,3 +809,77 @@ fn a_helper_built_from_its_own_dockerfile_in_the_apps_folder_is_not_the_app() {
         "the helper keeps its own image"
     );
 }
+
+/// awesome-nest-boilerplate's `depends_on: {meilisearch: {}}`: Compose
+/// starts the service first (the condition defaults to `service_started`),
+/// so the file is kept with its search service, not set aside as invalid.
+#[test]
+fn a_dependency_written_without_its_condition_keeps_the_file() {
+    let analysis = app("node", "nestjs", Some(3000), Some("node dist/main"));
+    let compose = "services:\n  app:\n    build: .\n    ports: ['3000:3000']\n    depends_on:\n      search: {}\n      cache:\n  search:\n    image: getmeili/meilisearch:v1.10\n  cache:\n    image: redis:7.4\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "Dockerfile",
+            "FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"dist/main\"]\n",
+        ),
+        ("package.json", "{}"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    assert_eq!(bundle.compose_file, "docker-compose.yml");
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    assert_eq!(
+        doc["services"]["app"]["depends_on"]["search"]["condition"].as_str(),
+        Some("service_started")
+    );
+    assert_eq!(
+        doc["services"]["app"]["depends_on"]["cache"]["condition"].as_str(),
+        Some("service_started")
+    );
+    assert!(doc["services"]["search"].is_mapping());
+}
+
+/// The full-stack FastAPI template builds `backend/Dockerfile` from the
+/// repository's root (`context: .`): it copies `uv.lock` and `backend/app`
+/// from there. It is kept, built from the root, and its service is the app.
+#[test]
+fn a_dockerfile_in_the_apps_folder_built_from_the_root_is_kept_with_its_service() {
+    let analysis = with(
+        app(
+            "python",
+            "fastapi",
+            Some(8000),
+            Some("fastapi run app/main.py"),
+        ),
+        |a| {
+            a.subdir = "backend".into();
+            a.dockerized = true;
+            a.docker_files = vec!["backend/Dockerfile".into(), "compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  backend:\n    build:\n      context: .\n      dockerfile: backend/Dockerfile\n    ports: ['8000:8000']\n";
+    let repo = Snapshot::from_texts([
+        ("compose.yml", compose),
+        (
+            "backend/Dockerfile",
+            "FROM python:3.12\nWORKDIR /app\nCOPY uv.lock pyproject.toml /app/\nCOPY backend/app /app/app\nCMD [\"fastapi\", \"run\", \"app/main.py\", \"--port\", \"8000\"]\n",
+        ),
+        ("uv.lock", ""),
+        (
+            "pyproject.toml",
+            "[tool.uv.workspace]\nmembers = [\"backend\"]\n",
+        ),
+        ("backend/pyproject.toml", "[project]\nname = \"app\"\n"),
+        ("backend/app/main.py", ""),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    assert_eq!(bundle.dockerfile, "backend/Dockerfile");
+    assert!(
+        !bundle.files.contains_key("backend/Dockerfile"),
+        "the repository's Dockerfile is kept: {:?}",
+        notes(&bundle).collect::<Vec<_>>()
+    );
+    assert_eq!(bundle.app_service, "backend");
+    let doc = yaml(&bundle.files["compose.yml"]);
+    assert!(doc["services"].get("app").is_none(), "{doc:?}");
+}
