@@ -73,6 +73,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         };
     };
     complete_depends_on(services);
+    store_environments_as_mappings(services);
     let found = match find_app_service(services, &compose_dir, target) {
         Ok(found) => found,
         Err(reason) => {
@@ -247,6 +248,36 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
 /// Whether the image the app's service runs starts the app by itself: a
 /// generated Dockerfile, or the repository's with a `CMD` or `ENTRYPOINT`,
 /// or one the service is given the app's command for.
+/// A store's `environment: [POSTGRES_PASSWORD=$DB_PASSWORD, PGDATA]`
+/// written as the mapping it means (`PGDATA:` passes the shell's value
+/// on), so the rules on a store's credentials read one form.
+fn store_environments_as_mappings(services: &mut Mapping) {
+    for service in services.values_mut() {
+        let store = service
+            .get("image")
+            .map(scalar_text)
+            .is_some_and(|image| own_stores::is_store_image(&image));
+        if !store {
+            continue;
+        }
+        let Some(environment) = service.get_mut("environment") else {
+            continue;
+        };
+        let Value::Sequence(items) = environment else {
+            continue;
+        };
+        let mut mapping = Mapping::new();
+        for item in items.iter() {
+            let text = scalar_text(item);
+            match text.split_once('=') {
+                Some((key, value)) => mapping.insert(s(key.trim()), s(value)),
+                None => mapping.insert(s(text.trim()), Value::Null),
+            };
+        }
+        *environment = Value::Mapping(mapping);
+    }
+}
+
 /// `depends_on: {search: {}}`: Compose starts `search` first, its
 /// condition defaulting to `service_started`, though the specification's
 /// schema asks for the condition. Written out, the file passes the check.

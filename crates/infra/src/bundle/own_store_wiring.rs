@@ -28,8 +28,9 @@ pub(super) fn wire_own_stores(
         let mut set = Vec::new();
         for wire in &store.wiring {
             let value = own.value(&wire.part);
-            // Compose files of version 1 cannot nest `${…}` in a default.
-            let value = if value.contains("${") {
+            // Compose files of version 1 cannot nest `${…}` in a default;
+            // `$DB_PASSWORD` is a variable as much as `${DB_PASSWORD}`.
+            let value = if value.contains('$') {
                 value
             } else {
                 format!("${{{}:-{value}}}", wire.name)
@@ -72,7 +73,7 @@ pub(super) fn wire_own_mongo(
 ) -> Vec<String> {
     let mut set = Vec::new();
     for (variable, value) in mongo {
-        let value = if value.contains("${") {
+        let value = if value.contains('$') {
             value.clone()
         } else {
             format!("${{{variable}:-{value}}}")

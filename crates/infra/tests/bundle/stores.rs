@@ -387,6 +387,43 @@ fn a_repository_database_set_up_by_a_missing_env_file_gets_a_password() {
     assert!(url.contains("${POSTGRES_PASSWORD}@postgres:5432"), "{url}");
 }
 
+/// healthchecks' compose file writes the database's set-up as a list of
+/// `KEY=$VARIABLE` (`POSTGRES_PASSWORD=$DB_PASSWORD`) with no `.env`: the
+/// password is generated as for `${DB_PASSWORD}`, and what reaches the app
+/// is that variable, not a default naming itself.
+#[test]
+fn a_database_set_up_as_a_list_of_bare_variables_gets_its_password() {
+    let compose = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n    ports: ['8000:8000']\n  db:\n    image: postgres:16\n    environment:\n      - POSTGRES_DB=$DB_NAME\n      - POSTGRES_PASSWORD=$DB_PASSWORD\n";
+    let bundle = django_with_compose(compose);
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    let db = &doc["services"]["db"]["environment"];
+    assert_eq!(
+        db["POSTGRES_PASSWORD"].as_str(),
+        Some("$DB_PASSWORD"),
+        "{doc:?}"
+    );
+    assert!(
+        bundle.generated_secrets.contains(&"DB_PASSWORD".to_owned()),
+        "{:?}",
+        bundle.generated_secrets
+    );
+    let url = doc["services"]["web"]["environment"]["DATABASE_URL"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        url.contains("postgres:$DB_PASSWORD@db:5432"),
+        "no default that names itself: {url}"
+    );
+    // The database's name: one default, read by the store and the app.
+    assert!(url.ends_with("/${DB_NAME:-app}"), "{url}");
+    assert_eq!(
+        db["POSTGRES_DB"].as_str(),
+        Some("${DB_NAME:-app}"),
+        "{doc:?}"
+    );
+}
+
 /// fastapi-realworld's app reaches its database as
 /// `postgresql://postgres:postgres@db/postgres`, and the database takes its
 /// set-up from a missing `.env`: it is set up with the URL's credentials,
