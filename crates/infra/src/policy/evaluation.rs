@@ -160,6 +160,27 @@ const ALLOWED_FUNCTIONS: &[&str] = &[
     "zipmap",
 ];
 
+/// Functions whose value is one of their arguments, or made of them.
+const PASSING_ON: &[&str] = &[
+    "coalesce",
+    "coalescelist",
+    "concat",
+    "distinct",
+    "element",
+    "flatten",
+    "lookup",
+    "merge",
+    "one",
+    "reverse",
+    "slice",
+    "sort",
+    "tolist",
+    "tomap",
+    "toset",
+    "try",
+    "values",
+];
+
 /// Functions whose value is text: arithmetic on one reads a number Terraform
 /// writes out in full (`join("", ["1e", "600000000"]) * 1`).
 const TEXT_FUNCTIONS: &[&str] = &[
@@ -421,11 +442,24 @@ impl Gate<'_> {
 
     /// Text made at plan time (a template, a text function's value, a local
     /// holding either), which Terraform would read as a number of any size.
+    /// A value that passes one of its parts on (a conditional's branch,
+    /// `coalesce()`, `element()`, `[x][0]`) is computed text when a part is.
     fn computed_text(&self, expr: &Expression) -> bool {
         match self.resolve(expr) {
             Expression::Parenthesis(inner) => self.computed_text(inner),
             Expression::TemplateExpr(_) => true,
-            Expression::FuncCall(call) => TEXT_FUNCTIONS.contains(&call.name.name.as_str()),
+            Expression::FuncCall(call) => {
+                let name = call.name.name.as_str();
+                TEXT_FUNCTIONS.contains(&name)
+                    || PASSING_ON.contains(&name)
+                        && call.args.iter().any(|arg| self.computed_text(arg))
+            }
+            Expression::Conditional(c) => {
+                self.computed_text(&c.true_expr) || self.computed_text(&c.false_expr)
+            }
+            Expression::Array(items) => items.iter().any(|item| self.computed_text(item)),
+            Expression::Object(object) => object.values().any(|value| self.computed_text(value)),
+            Expression::Traversal(traversal) => self.computed_text(&traversal.expr),
             _ => false,
         }
     }

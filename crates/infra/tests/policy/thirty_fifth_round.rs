@@ -91,3 +91,27 @@ fn an_escaped_exponent_a_clock_in_a_local_or_an_unbounded_provider_is_refused() 
         ),
     ]);
 }
+
+/// Round thirty-six: text made at plan time and read as a number through
+/// a conditional, `element()` or `coalesce()` passed the rule for numbers
+/// made of computed text.
+#[test]
+fn computed_text_passed_on_before_it_is_read_as_a_number_is_refused() {
+    let vm = vm_policy();
+    let locals = "  m = \"1e\"\n  e = \"600000000\"\n";
+    let mut cases = Vec::new();
+    for read in [
+        "tonumber(true ? \"${local.m}${local.e}\" : \"0\")",
+        "tonumber(element([\"${local.m}${local.e}\"], 0))",
+        "tonumber(coalesce(\"\", \"${local.m}${local.e}\"))",
+        "[\"${local.m}${local.e}\"][0] * 1",
+    ] {
+        cases.push((
+            read,
+            format!("locals {{\n{locals}  n = jsonencode({read})\n}}\n"),
+            &[Rule::SizeNotBounded][..],
+            &vm,
+        ));
+    }
+    assert_each_refused(cases);
+}
