@@ -349,6 +349,27 @@ fn fast_worker(id: &str) -> WorkerConfig {
     config
 }
 
+/// Runs a worker in this process until no job is queued or running, or
+/// panics after a minute; returns its counters.
+async fn run_worker_until_the_queue_is_empty(
+    store: &Database,
+    engine: &Engine,
+    config: WorkerConfig,
+) -> Arc<engine::WorkerStats> {
+    let worker = Worker::new(store.clone(), engine.catalog().clone(), config);
+    let stats = worker.stats();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while store.queue_depth().await.unwrap() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "jobs left undone");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    handle.await.unwrap();
+    stats
+}
+
 /// Runs a worker in this process until the job has ended, or panics after `limit`.
 async fn run_worker_to_end(
     engine: &Engine,
@@ -1734,17 +1755,7 @@ async fn under_load_claims_and_checkpoints_form_batches_and_jobs_are_claimed_ahe
     let batches_before = store.checkpoint_batches().expect("counted");
     let mut config = fast_worker("w1");
     config.max_concurrent_jobs = 8;
-    let worker = Worker::new(store.clone(), engine.catalog().clone(), config);
-    let stats = worker.stats();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(worker.run(shutdown.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while store.queue_depth().await.unwrap() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "jobs left undone");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    shutdown.cancel();
-    handle.await.unwrap();
+    let stats = run_worker_until_the_queue_is_empty(&store, &engine, config).await;
     for id in ids {
         assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Succeeded);
     }
@@ -1875,16 +1886,7 @@ async fn steps_never_outnumber_the_slots_while_checkpoints_commit(store: Databas
     }
     let mut config = fast_worker("w1");
     config.max_concurrent_jobs = 3;
-    let worker = Worker::new(store.clone(), engine.catalog().clone(), config);
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(worker.run(shutdown.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while store.queue_depth().await.unwrap() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "jobs left undone");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    shutdown.cancel();
-    handle.await.unwrap();
+    run_worker_until_the_queue_is_empty(&store, &engine, config).await;
     for id in ids {
         assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Succeeded);
         assert_eq!(store.checkpoints(id).await.unwrap().len(), 3);
