@@ -1734,3 +1734,36 @@ fn a_helper_built_from_its_own_dockerfile_lends_the_app_no_port() {
     ]);
     assert_ne!(a.port, Some(1080), "the helper's port is not the app's");
 }
+
+#[test]
+fn a_health_route_on_a_router_mounted_under_a_prefix_is_no_health_path() {
+    let files = |health: &'static str| {
+        run(&[
+            ("requirements.txt", "fastapi\nuvicorn\n"),
+            (
+                "app/main.py",
+                "from fastapi import FastAPI\nfrom app.api import api_router\nfrom app.core.config import settings\napp = FastAPI()\napp.include_router(api_router, prefix=settings.API_V1_STR)\n",
+            ),
+            ("app/api/routes/utils.py", health),
+            (
+                "app/core/settings.py",
+                "PING_ENDPOINT = SITE_ROOT + \"/ping/\"\n",
+            ),
+        ])
+    };
+    let a = files(
+        "from fastapi import APIRouter\nrouter = APIRouter(prefix=\"/utils\")\n\n@router.get(\"/health-check/\")\nasync def health_check() -> bool:\n    return True\n",
+    );
+    assert_eq!(
+        a.health_path, None,
+        "served under prefixes the analysis cannot read"
+    );
+    let a = files(
+        "from app.main import app\n\n@app.get(\"/health\")\nasync def health() -> bool:\n    return True\n",
+    );
+    assert_eq!(
+        a.health_path.as_deref(),
+        Some("/health"),
+        "on the app itself"
+    );
+}

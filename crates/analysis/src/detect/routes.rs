@@ -32,15 +32,40 @@ pub(crate) fn health_path(view: &AppView<'_>) -> Option<Found<String>> {
     let bare = re!(
         r#"(?:@Get\(\s*|(?m:^)\s*get\s+)["']((?:api/)?(?:health|healthz|healthcheck|livez|readyz|ping|status|up))["']"#
     );
+    // FastAPI routers mounted under a prefix (`include_router(api_router,
+    // prefix=settings.API_V1_STR)`): a path on a router's decorator is not
+    // the path the app serves it at, and a wrong one fails the health
+    // check with 404 where `/` would have shown the app up.
+    let prefixed_routers = view.sources(&[".py"]).any(|file| {
+        file.content
+            .as_deref()
+            .is_some_and(|text| re!(r"\binclude_router\([^)]*\bprefix\s*=").is_match(text))
+    });
+    let on_a_router = re!(r#"@\w+\.(?:get|api_route|head)\(\s*["']"#);
     let mut best: Option<(usize, Found<String>)> = None;
     for file in view.sources(ROUTE_FILES) {
+        // Settings name paths too (`PING_ENDPOINT = SITE_ROOT + "/ping/"`).
+        let name = super::view::file_name(&file.path);
+        if name.starts_with("settings") || name.starts_with("config") {
+            continue;
+        }
         let found = hits(file, slashed)
             .filter_map(|hit| Some((hit.group(1)?.to_owned(), hit.spot())))
             .chain(
                 hits(file, bare)
                     .filter_map(|hit| Some((format!("/{}", hit.group(1)?), hit.spot()))),
             );
+        let text = file.content.as_deref().unwrap_or_default();
         for (path, at) in found {
+            if prefixed_routers && file.path.ends_with(".py") {
+                let line = at
+                    .line
+                    .and_then(|n| text.lines().nth(n.saturating_sub(1) as usize))
+                    .unwrap_or_default();
+                if on_a_router.is_match(line) && !line.contains("@app.") {
+                    continue;
+                }
+            }
             let rank = HEALTH_PATHS
                 .iter()
                 .position(|p| *p == path)
