@@ -51,6 +51,37 @@ pub fn declares_variable<'a>(
         })
 }
 
+/// The data source a Kubernetes configuration reads the cluster's
+/// short-lived token from (its provider block's `token`).
+pub const CLUSTER_TOKEN_DATA_SOURCE: &str = "aws_eks_cluster_auth";
+
+/// The addresses (`data.KIND.NAME`) of the data sources of `kind` the `.tf`
+/// files declare, read as Terraform reads them.
+pub fn data_source_addresses<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    kind: &str,
+) -> Vec<String> {
+    let mut addresses: Vec<String> = files
+        .into_iter()
+        .filter(|(path, _)| path.ends_with(".tf"))
+        .filter_map(|(_, text)| hcl::parse(std::str::from_utf8(text).ok()?).ok())
+        .flat_map(|body| {
+            body.blocks()
+                .filter(|block| block.identifier() == "data")
+                .filter_map(|block| match block.labels() {
+                    [found, name] if found.as_str() == kind => {
+                        Some(format!("data.{kind}.{}", name.as_str()))
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    addresses
+}
+
 /// The variable the image targets' apply passes the image's tag in
 /// (`-var=image_tag=…`).
 pub const IMAGE_TAG_VARIABLE: &str = "image_tag";
@@ -59,7 +90,22 @@ pub const APP_ENV_VARIABLE: &str = "app_env";
 
 #[cfg(test)]
 mod tests {
-    use super::declares_variable;
+    use super::{CLUSTER_TOKEN_DATA_SOURCE, data_source_addresses, declares_variable};
+
+    #[test]
+    fn the_cluster_token_data_sources_are_found_as_terraform_reads_them() {
+        let text = "# data \"aws_eks_cluster_auth\" \"commented\" {}\ndata \"aws_eks_cluster_auth\" \"main\" {\n  name = aws_eks_cluster.main.name\n}\ndata aws_eks_cluster_auth other {\n  name = \"x\"\n}\ndata \"aws_region\" \"current\" {}\n";
+        assert_eq!(
+            data_source_addresses(
+                [("eks.tf", text.as_bytes()), ("notes.md", text.as_bytes())],
+                CLUSTER_TOKEN_DATA_SOURCE
+            ),
+            [
+                "data.aws_eks_cluster_auth.main",
+                "data.aws_eks_cluster_auth.other"
+            ]
+        );
+    }
 
     #[test]
     fn a_variable_is_declared_as_terraform_reads_it() {

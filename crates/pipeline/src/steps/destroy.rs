@@ -133,7 +133,13 @@ pub(super) async fn run(
     );
     let session = Session::new(tf, &ctx, dir, input.deployment, variables).with_app_env(&values);
     session.init().await?;
-    session.destroy().await?;
+    let tokens = infra::terraform::data_source_addresses(
+        prepared
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_bytes())),
+        infra::terraform::CLUSTER_TOKEN_DATA_SOURCE,
+    );
+    session.destroy(&tokens).await?;
     session.keep_local_state().await?;
     ctx.info(format!(
         "destroyed the infrastructure of job {}",

@@ -231,7 +231,10 @@ impl<'a> Session<'a> {
         .map(|_| ())
     }
 
-    pub(in crate::steps) async fn destroy(&self) -> Result<(), StepError> {
+    /// `terraform destroy`; `tokens` are the data sources a provider reads
+    /// a short-lived token from (the EKS cluster's), read again before a
+    /// destroy from the state alone.
+    pub(in crate::steps) async fn destroy(&self, tokens: &[String]) -> Result<(), StepError> {
         let args = |refresh: bool| {
             let mut args = vec!["destroy".to_owned(), "-auto-approve".into()];
             if !refresh {
@@ -260,6 +263,22 @@ impl<'a> Session<'a> {
                 self.ctx.warn(format!(
                     "terraform destroy failed ({error}); destroying again from the state alone (-refresh=false)"
                 ));
+                // The state's token has expired by now: only it is read
+                // again, so nothing else of the configuration is evaluated.
+                for token in tokens {
+                    let refreshed = self
+                        .command(refresh_only_args(
+                            token,
+                            &self.lock_timeout(),
+                            &self.var_args,
+                        ))
+                        .await;
+                    if let Err(e) = refreshed {
+                        self.ctx.warn(format!(
+                            "reading {token} again failed ({e}); destroying with the state's"
+                        ));
+                    }
+                }
                 self.command(args(false))
                     .await
                     .map(|_| ())
@@ -311,5 +330,38 @@ impl<'a> Session<'a> {
                 })
             }
         }
+    }
+}
+
+/// `terraform apply -refresh-only` of the data source at `address` alone:
+/// its new value goes into the state, where a destroy with
+/// `-refresh=false` reads it.
+fn refresh_only_args(address: &str, lock_timeout: &str, var_args: &[String]) -> Vec<String> {
+    let mut args = vec![
+        "apply".to_owned(),
+        "-refresh-only".into(),
+        "-auto-approve".into(),
+        format!("-target={address}"),
+        "-input=false".into(),
+        "-no-color".into(),
+        "-json".into(),
+        lock_timeout.to_owned(),
+    ];
+    args.extend(var_args.iter().cloned());
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_token_alone_is_read_again_before_a_destroy_from_the_state() {
+        let args = super::refresh_only_args(
+            "data.aws_eks_cluster_auth.main",
+            "-lock-timeout=300s",
+            &["-var=image_tag=abc".to_owned()],
+        );
+        assert_eq!(args[..3], ["apply", "-refresh-only", "-auto-approve"]);
+        assert!(args.contains(&"-target=data.aws_eks_cluster_auth.main".to_owned()));
+        assert_eq!(args.last().map(String::as_str), Some("-var=image_tag=abc"));
     }
 }
