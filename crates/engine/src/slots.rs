@@ -127,11 +127,7 @@ impl Slot {
             self.slots.lent.fetch_add(1, Ordering::AcqRel);
             let before = std::mem::replace(&mut *state, SlotState::Lent);
             drop(state);
-            if let SlotState::Held(permit, taken_at) = before {
-                self.slots.hold.record(taken_at.elapsed());
-                drop(permit);
-                self.slots.given_back.notify_one();
-            }
+            self.freed(before);
         }
     }
 

@@ -63,12 +63,11 @@ pub(super) fn without_collectstatic(command: &str) -> Option<String> {
         Regex::new(r"^(?:python3?\s+)?(?:\./)?manage\.py\s+collectstatic\b")
             .expect("a valid pattern")
     });
-    let collect = &*COLLECT;
     let parts: Vec<&str> = command.split("&&").map(str::trim).collect();
     let kept: Vec<&str> = parts
         .iter()
         .copied()
-        .filter(|part| !collect.is_match(part))
+        .filter(|part| !COLLECT.is_match(part))
         .collect();
     (kept.len() < parts.len() && !kept.is_empty()).then(|| kept.join(" && "))
 }
