@@ -486,6 +486,206 @@ fn express_generator_bin_www() {
     assert_eq!((a.port, a.port_env.as_deref()), (Some(3005), Some("PORT")));
 }
 
+/// An Express app with `app.js` and one router file, for health-route tests.
+fn express_with_router(app: &str, router_path: &str, router: &str) -> Analysis {
+    run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node app.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        ("app.js", app),
+        (router_path, router),
+    ])
+}
+
+#[test]
+fn a_health_route_on_an_express_router_takes_the_prefix_it_is_mounted_under() {
+    let router = "const express = require('express');\nconst router = express.Router();\nrouter.get('/health', (req, res) => res.send('ok'));\nmodule.exports = router;\n";
+    // Required where it is mounted.
+    let a = express_with_router(
+        "const express = require('express');\nconst app = express();\napp.use(express.json());\napp.use('/api/v1', require('./routes/status'));\napp.listen(3000);\n",
+        "routes/status.js",
+        router,
+    );
+    assert_eq!(a.health_path.as_deref(), Some("/api/v1/health"));
+    // Imported by name, through an index file that mounts it again.
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node dist/server.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        (
+            "src/server.ts",
+            "import express from 'express';\nimport routes from './routes';\nconst app = express();\napp.use('/api', routes);\napp.listen(3000);\n",
+        ),
+        (
+            "src/routes/index.ts",
+            "import { Router } from 'express';\nimport healthRouter from './health.js';\nconst router = Router();\nrouter.use('/system', healthRouter);\nexport default router;\n",
+        ),
+        (
+            "src/routes/health.ts",
+            "import { Router } from 'express';\nconst healthRouter = Router();\nhealthRouter.get('/healthz', (_req, res) => res.json({ ok: true }));\nexport default healthRouter;\n",
+        ),
+    ]);
+    assert_eq!(a.health_path.as_deref(), Some("/api/system/healthz"));
+    // Mounted at the root: the route's own path.
+    let a = express_with_router(
+        "const express = require('express');\nconst app = express();\nconst router = require('./router');\napp.use(router);\napp.listen(3000);\n",
+        "router.js",
+        router,
+    );
+    assert_eq!(a.health_path.as_deref(), Some("/health"));
+    // Under a prefix the analysis cannot read: none, so the check probes `/`.
+    let a = express_with_router(
+        "const express = require('express');\nconst app = express();\napp.use(`${process.env.BASE}/api`, require('./routes/status'));\napp.listen(3000);\n",
+        "routes/status.js",
+        router,
+    );
+    assert_eq!(a.health_path, None);
+    // A route on the app itself keeps its path, whatever routers are mounted.
+    let a = express_with_router(
+        "const express = require('express');\nconst app = express();\napp.get('/healthz', (req, res) => res.send('ok'));\napp.use('/api', require('./routes/users'));\napp.listen(3000);\n",
+        "routes/users.js",
+        "const router = require('express').Router();\nrouter.get('/', (req, res) => res.json([]));\nmodule.exports = router;\n",
+    );
+    assert_eq!(a.health_path.as_deref(), Some("/healthz"));
+}
+
+#[test]
+fn a_koa_router_with_its_own_prefix_serves_under_it() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js"},"dependencies":{"koa":"2","@koa/router":"12"}}"#,
+        ),
+        (
+            "index.js",
+            "const Koa = require('koa');\nconst Router = require('@koa/router');\nconst app = new Koa();\nconst router = new Router({ prefix: '/api' });\nrouter.get('/ping', ctx => { ctx.body = 'pong'; });\napp.use(router.routes());\napp.listen(3000);\n",
+        ),
+    ]);
+    assert_eq!(a.health_path.as_deref(), Some("/api/ping"));
+    // A chain begun on the line before, in a router file the app requires.
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node src/app.js"},"dependencies":{"koa":"2","koa-router":"12"}}"#,
+        ),
+        (
+            "src/app.js",
+            "const Koa = require('koa');\nconst router = require('./routes');\nconst app = new Koa();\napp.use(router.routes());\napp.listen(3000);\n",
+        ),
+        (
+            "src/routes/index.js",
+            "const Router = require('koa-router');\nconst router = new Router({ prefix: '/api' });\n\nrouter\n    .get('/ping', ctx => ctx.body = 'pong')\n    .get('/:id/comments', list);\n\nmodule.exports = router;\n",
+        ),
+    ]);
+    assert_eq!(a.health_path.as_deref(), Some("/api/ping"));
+}
+
+#[test]
+fn a_fastify_plugin_registered_under_a_prefix_gives_no_health_path() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node src/server.js"},"dependencies":{"fastify":"4"}}"#,
+        ),
+        (
+            "src/server.js",
+            "import Fastify from 'fastify';\nimport api from './routes/index.js';\nconst fastify = Fastify();\nfastify.register(api, { prefix: '/api' });\nfastify.listen({ port: 3000, host: '0.0.0.0' });\n",
+        ),
+        (
+            "src/routes/status.js",
+            "export default async function status(fastify) {\n  fastify.route({\n    method: 'GET',\n    path: '/status',\n    handler: async () => ({ ok: true }),\n  });\n}\n",
+        ),
+    ]);
+    assert_eq!(a.health_path, None);
+}
+
+/// A Nest app with one health controller and `main.ts`.
+fn nest_app(main: &str, controller: &str) -> Analysis {
+    run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"build":"nest build","start:prod":"node dist/main"},"dependencies":{"@nestjs/core":"10","@nestjs/common":"10","@nestjs/terminus":"10"}}"#,
+        ),
+        ("src/main.ts", main),
+        ("src/health/health.controller.ts", controller),
+    ])
+}
+
+#[test]
+fn a_nest_health_route_joins_the_global_prefix_and_the_controller_path() {
+    let terminus = "import { Controller, Get } from '@nestjs/common';\nimport { HealthCheck } from '@nestjs/terminus';\n\n@Controller('health')\nexport class HealthController {\n  @Get()\n  @HealthCheck()\n  check() {\n    return this.health.check([]);\n  }\n}\n";
+    let main = |prefix: &str| {
+        format!(
+            "import {{ NestFactory }} from '@nestjs/core';\nasync function bootstrap() {{\n  const app = await NestFactory.create(AppModule);\n  {prefix}\n  await app.listen(3000);\n}}\nbootstrap();\n"
+        )
+    };
+    assert_eq!(
+        nest_app(&main(""), terminus).health_path.as_deref(),
+        Some("/health")
+    );
+    assert_eq!(
+        nest_app(&main("app.setGlobalPrefix('api');"), terminus)
+            .health_path
+            .as_deref(),
+        Some("/api/health")
+    );
+    // Nx's generated main.ts names the prefix through a constant.
+    assert_eq!(
+        nest_app(
+            &main("const globalPrefix = 'api/v2';\n  app.setGlobalPrefix(globalPrefix);"),
+            terminus
+        )
+        .health_path
+        .as_deref(),
+        Some("/api/v2/health")
+    );
+    // Excluded from the prefix: served at its own path.
+    assert_eq!(
+        nest_app(
+            &main("app.setGlobalPrefix('api', { exclude: ['health'] });"),
+            terminus
+        )
+        .health_path
+        .as_deref(),
+        Some("/health")
+    );
+    // A prefix from configuration, or versions on every route: unknown.
+    assert_eq!(
+        nest_app(
+            &main("app.setGlobalPrefix(config.get('PREFIX'));"),
+            terminus
+        )
+        .health_path,
+        None
+    );
+    assert_eq!(
+        nest_app(
+            &main("app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });"),
+            terminus
+        )
+        .health_path,
+        None
+    );
+    // A route of a health controller.
+    let check = "@Controller('health')\nexport class HealthController {\n  @Get('check')\n  check() { return 'ok'; }\n}\n";
+    assert_eq!(
+        nest_app(&main("app.setGlobalPrefix('api');"), check)
+            .health_path
+            .as_deref(),
+        Some("/api/health/check")
+    );
+    // A route named for health under a controller of another name.
+    let under_app = "@Controller('app')\nexport class AppController {\n  @Get('status')\n  status() { return 'ok'; }\n}\n";
+    assert_eq!(
+        nest_app(&main("app.setGlobalPrefix('api');"), under_app)
+            .health_path
+            .as_deref(),
+        Some("/api/app/status")
+    );
+}
+
 // ---------------------------------------------------------------- other languages
 
 #[test]

@@ -30,6 +30,7 @@ mod python;
 mod python_deps;
 mod python_servers;
 mod routes;
+mod routes_node;
 mod ruby;
 mod rust_lang;
 mod scan;

@@ -1,6 +1,7 @@
 //! A health-check path, when the app's routes show one.
 
-use super::scan::{Found, hits};
+use super::routes_node::{self, NodeRoutes, Served};
+use super::scan::{Found, Spot, hits};
 use super::view::AppView;
 
 /// Paths load balancers are pointed at, best first.
@@ -25,7 +26,7 @@ const ROUTE_FILES: &[&str] = &[
 pub(crate) fn health_path(view: &AppView<'_>) -> Option<Found<String>> {
     // `"/health"` in any route definition; `"GET /healthz"` (Go 1.22 mux).
     let slashed = re!(
-        r#"["'`](?:GET\s+)?(/(?:api/)?(?:health|healthz|healthcheck|health-check|livez|readyz|ping|status|up))/?["'`]"#
+        r#"["'`](?:GET\s+)?(/(?:api/)?(?:v\d+/)?(?:health|healthz|healthcheck|health-check|livez|readyz|ping|status|up))/?["'`]"#
     );
     // Route names written without the slash: Nest's `@Get('health')`,
     // Rails' `get "up" => ...`.
@@ -42,21 +43,36 @@ pub(crate) fn health_path(view: &AppView<'_>) -> Option<Found<String>> {
             .is_some_and(|text| re!(r"\binclude_router\([^)]*\bprefix\s*=").is_match(text))
     });
     let on_a_router = re!(r#"@\w+\.(?:get|api_route|head)\(\s*["']"#);
-    let mut best: Option<(usize, Found<String>)> = None;
+    let node_routes = NodeRoutes::read(view);
+    let mut candidates: Vec<(String, Spot)> = routes_node::nest_health_routes(view);
     for file in view.sources(ROUTE_FILES) {
         // Settings name paths too (`PING_ENDPOINT = SITE_ROOT + "/ping/"`).
         let name = super::view::file_name(&file.path);
         if name.starts_with("settings") || name.starts_with("config") {
             continue;
         }
-        let found = hits(file, slashed)
-            .filter_map(|hit| Some((hit.group(1)?.to_owned(), hit.spot())))
-            .chain(
-                hits(file, bare)
-                    .filter_map(|hit| Some((format!("/{}", hit.group(1)?), hit.spot()))),
-            );
+        let javascript = routes_node::SOURCES
+            .iter()
+            .any(|ext| file.path.ends_with(ext));
+        if javascript && routes_node::is_nest_controller(file) {
+            continue;
+        }
+        let found =
+            hits(file, slashed)
+                .filter_map(|hit| Some((hit.group(1)?.to_owned(), hit.start(), hit.spot())))
+                .chain(hits(file, bare).filter_map(|hit| {
+                    Some((format!("/{}", hit.group(1)?), hit.start(), hit.spot()))
+                }));
         let text = file.content.as_deref().unwrap_or_default();
-        for (path, at) in found {
+        for (path, offset, at) in found {
+            let path = if javascript {
+                match node_routes.served(file, offset, &path) {
+                    Served::At(path) => path,
+                    Served::Unknown => continue,
+                }
+            } else {
+                path
+            };
             if prefixed_routers && file.path.ends_with(".py") {
                 let line = at
                     .line
@@ -66,14 +82,22 @@ pub(crate) fn health_path(view: &AppView<'_>) -> Option<Found<String>> {
                     continue;
                 }
             }
-            let rank = HEALTH_PATHS
-                .iter()
-                .position(|p| *p == path)
-                .unwrap_or(HEALTH_PATHS.len());
-            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                best = Some((rank, Found::new(path, at)));
-            }
+            candidates.push((path, at));
         }
     }
-    best.map(|(_, found)| found)
+    let rank = |path: &str| {
+        HEALTH_PATHS
+            .iter()
+            .position(|p| *p == path)
+            .unwrap_or(HEALTH_PATHS.len())
+    };
+    // The best rank; the first seen among equals.
+    let mut best: Option<(usize, String, Spot)> = None;
+    for (path, at) in candidates {
+        let r = rank(&path);
+        if best.as_ref().is_none_or(|(b, _, _)| r < *b) {
+            best = Some((r, path, at));
+        }
+    }
+    best.map(|(_, path, at)| Found::new(path, at))
 }

@@ -9,6 +9,10 @@ pub const PYTHON_3_11: &str = "python:3.11.11-slim-bookworm";
 pub const PYTHON_3_13: &str = "python:3.13.1-slim-bookworm";
 pub const PYTHON_3_14: &str = "python:3.14.0-slim-bookworm";
 pub const NODE: &str = "node:22.12.0-bookworm-slim";
+/// Older Node, for apps whose `engines` or `.nvmrc` ask for it.
+pub const NODE_20: &str = "node:20.18.1-bookworm-slim";
+pub const NODE_18: &str = "node:18.20.5-bookworm-slim";
+pub const NODE_16: &str = "node:16.20.2-bullseye-slim";
 pub const GO_BUILD: &str = "golang:1.23.4-bookworm";
 pub const ALPINE: &str = "alpine:3.20.3";
 pub const RUST_BUILD: &str = "rust:1.85.0-slim-bookworm";
@@ -60,6 +64,9 @@ pub const ALL: &[&str] = &[
     PYTHON_3_13,
     PYTHON_3_14,
     NODE,
+    NODE_20,
+    NODE_18,
+    NODE_16,
     GO_BUILD,
     ALPINE,
     RUST_BUILD,

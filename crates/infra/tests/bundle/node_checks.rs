@@ -254,6 +254,92 @@ fn a_native_add_on_gets_a_compiler_in_the_build_stage_only() {
     assert!(!dockerfile(&plain).contains("g++"));
 }
 
+/// Yarn 1 refuses a package whose `engines` leaves out the Node it runs
+/// on: both stages run the Node the repository asks for.
+#[test]
+fn both_stages_run_the_node_version_the_repository_asks_for() {
+    let bundle = node_bundle(
+        "node server.js",
+        &[
+            (
+                "package.json",
+                r#"{"engines": {"node": ">=18 <21"}, "dependencies": {"express": "4"}}"#,
+            ),
+            ("yarn.lock", ""),
+            ("server.js", "require('express')().listen(3000);\n"),
+        ],
+        |_| {},
+    );
+    let d = dockerfile(&bundle);
+    assert!(
+        d.contains("FROM node:20.18.1-bookworm-slim AS build\n"),
+        "{d}"
+    );
+    let final_stage = &d[d.rfind("FROM ").unwrap()..];
+    assert!(
+        final_stage.starts_with("FROM node:20.18.1-bookworm-slim\n"),
+        "{d}"
+    );
+    assert!(!d.contains("node:22"), "{d}");
+    assert!(
+        notes(&bundle).any(|n| n.contains("Node 20") && n.contains(">=18 <21")),
+        "{:?}",
+        notes(&bundle).collect::<Vec<_>>()
+    );
+    let pinned = node_bundle(
+        "node server.js",
+        &[
+            ("package.json", r#"{"dependencies": {"express": "4"}}"#),
+            (".nvmrc", "v18.19.0\n"),
+        ],
+        |_| {},
+    );
+    assert!(dockerfile(&pinned).contains("FROM node:18.20.5-bookworm-slim AS build\n"));
+}
+
+/// The app's own install scripts run at the end of the install: one that
+/// runs a dev dependency gets them (pruned afterwards), one that builds
+/// gets the sources first.
+#[test]
+fn install_scripts_find_what_they_run_in_place() {
+    let husky = node_bundle(
+        "node server.js",
+        &[
+            (
+                "package.json",
+                r#"{"scripts": {"prepare": "husky install"}, "dependencies": {"express": "4"}, "devDependencies": {"husky": "8"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+        ],
+        |_| {},
+    );
+    let d = dockerfile(&husky);
+    assert!(
+        d.contains("RUN npm ci\nCOPY . .\nRUN npm prune --omit=dev\n"),
+        "{d}"
+    );
+    assert!(
+        notes(&husky).any(|n| n.contains("runs `husky` from devDependencies")),
+        "{:?}",
+        notes(&husky).collect::<Vec<_>>()
+    );
+    let builds = node_bundle(
+        "node dist/server.js",
+        &[
+            (
+                "package.json",
+                r#"{"scripts": {"postinstall": "tsc -p ."}, "dependencies": {"express": "4", "typescript": "5"}}"#,
+            ),
+            ("package-lock.json", "{}"),
+        ],
+        |_| {},
+    );
+    let d = dockerfile(&builds);
+    assert!(d.contains("COPY . .\nRUN npm ci --omit=dev\n"), "{d}");
+    assert_eq!(d.matches("COPY . .").count(), 1, "{d}");
+    assert!(notes(&builds).any(|n| n.contains("reads the sources")));
+}
+
 /// Prisma's client is generated from the schema before the app is built
 /// (its types are imported by the TypeScript), the schema is in place for a
 /// `postinstall` that generates it, and both stages have OpenSSL for its

@@ -2,12 +2,14 @@
 //! manager and lock file, the build step run when there is one, dev
 //! dependencies pruned, and the result copied into a clean final stage.
 
+use super::node_install_scripts::install_scripts;
 use super::node_start::{StartProgram, start_program};
+use super::node_version::node_image;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
-use crate::bundle::images::{NODE, PNPM_VERSION, YARN_BERRY_VERSION};
+use crate::bundle::images::{PNPM_VERSION, YARN_BERRY_VERSION};
 use crate::bundle::node_orm::{migration_tool_in_dev_dependencies, prisma};
 
 /// Packages with a native add-on that node-gyp compiles when no prebuilt
@@ -71,7 +73,8 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let files = inputs.files;
     let manager = manager(files);
     let build = build_command(inputs, &manager);
-    let mut notes = Vec::new();
+    let (node, version_note) = node_image(files);
+    let mut notes: Vec<String> = version_note.into_iter().collect();
     let start = start_program(command, files);
     let needs_dev = matches!(start, StartProgram::DevDependency { .. });
     let global = global_install(&start, &manager, &mut notes);
@@ -80,7 +83,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         framework => format!("{framework} app ({})", inputs.runtime()),
     };
     let mut text = Text::new(inputs, &what);
-    build_stage_start(&mut text, files, &manager);
+    build_stage_start(&mut text, files, &manager, node);
     let prisma = prisma(files);
     if let Some(prisma) = &prisma {
         // Prisma's engines need OpenSSL, which the slim image lacks; and a
@@ -109,9 +112,31 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ));
     }
     let keep_dev = needs_dev || migration_tool.is_some();
-    let prod_only = build.is_none() && !keep_dev && prisma.is_none();
+    let scripts = install_scripts(files);
+    for folder in &scripts.folders {
+        text.line(format!("COPY {folder} ./{folder}"));
+    }
+    if let Some(script) = &scripts.needs_sources {
+        notes.push(format!(
+            "package.json's {script} runs during the install and reads the sources: the build stage copies them before installing."
+        ));
+        text.line("COPY . .");
+    }
+    // A dev dependency an install script runs must be installed, and
+    // dropped once the install is done.
+    let prune_after = build.is_some() || scripts.dev_program.is_some();
+    if let Some((script, package)) = &scripts.dev_program
+        && !keep_dev
+    {
+        notes.push(format!(
+            "package.json's {script} runs `{package}` from devDependencies during the install: the build stage installs them and prunes them afterwards."
+        ));
+    }
+    let prod_only = !prune_after && !keep_dev && prisma.is_none();
     text.line(format!("RUN {}", install_step(&manager, prod_only)));
-    text.line("COPY . .");
+    if scripts.needs_sources.is_none() {
+        text.line("COPY . .");
+    }
     if prisma.as_ref().is_some_and(|p| !p.generated_by_scripts) {
         text.line("RUN npx prisma generate");
         notes.push(
@@ -121,11 +146,11 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     if let Some(build) = &build {
         text.build_args(inputs).line(format!("RUN {build}"));
-        if let Some(prune) = prune(&manager).filter(|_| !keep_dev) {
-            text.line(format!("RUN {prune}"));
-        }
     }
-    text.blank().line(format!("FROM {NODE}"));
+    if let Some(prune) = prune(&manager).filter(|_| prune_after && !keep_dev) {
+        text.line(format!("RUN {prune}"));
+    }
+    text.blank().line(format!("FROM {node}"));
     if prisma.is_some() {
         text.line("RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*");
     }
@@ -207,8 +232,8 @@ fn global_install(
 
 /// The build stage up to the install: the package manager itself and the
 /// files it installs from.
-pub(super) fn build_stage_start(text: &mut Text, files: &AppFiles, manager: &Manager) {
-    text.line(format!("FROM {NODE} AS build"))
+pub(super) fn build_stage_start(text: &mut Text, files: &AppFiles, manager: &Manager, node: &str) {
+    text.line(format!("FROM {node} AS build"))
         .line("WORKDIR /app");
     text.line(format!(
         "COPY {} ./",

@@ -5,11 +5,11 @@
 //! folder, where npm would refuse `workspace:` and find no lock file.
 
 use super::node::{Manager, install_step, manager, setup};
+use super::node_version::node_image;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::{AppFiles, join, parent};
 use crate::bundle::health::Probe;
-use crate::bundle::images::NODE;
 
 /// Where the repository is built inside the image.
 const ROOT: &str = "/repo";
@@ -76,8 +76,9 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
         "" => "Node workspace package".to_owned(),
         framework => format!("{framework} app, a package of a Node workspace"),
     };
+    let (node, version_note) = node_image(files);
     let mut text = Text::new(inputs, &what);
-    text.line(format!("FROM {NODE} AS build"))
+    text.line(format!("FROM {node} AS build"))
         .line(format!("WORKDIR {ROOT}"));
     if let Some(setup) = setup(&manager) {
         text.line(format!("RUN {setup}"));
@@ -90,7 +91,7 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
             .line(format!("RUN {build}"));
     }
     text.blank()
-        .line(format!("FROM {NODE}"))
+        .line(format!("FROM {node}"))
         .line(format!(
             "ENV NODE_ENV=production PATH=\"{app_dir}/node_modules/.bin:{ROOT}/node_modules/.bin:$PATH\""
         ));
@@ -101,7 +102,7 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
     }
     text.line(format!("COPY --from=build --chown=node:node {ROOT} {ROOT}"))
         .line(format!("WORKDIR {app_dir}"));
-    let notes = vec![format!(
+    let mut notes = vec![format!(
         "The app is a package of the workspace at {}: the image installs the whole workspace with its lock file and builds the app where it lies, so its `workspace:` dependencies resolve.",
         if root.is_empty() {
             "the repository root"
@@ -109,6 +110,7 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
             root
         }
     )];
+    notes.extend(version_note);
     Ok(Image {
         dockerfile: text.finish(inputs, "node", &exec_form(command)),
         probe: Probe::Node,

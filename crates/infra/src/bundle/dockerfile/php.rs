@@ -2,12 +2,13 @@
 //! the PHP CLI image serves the app with PHP's built-in server, several
 //! workers at once.
 
+use super::node_version::node_image;
 use super::php_version;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
-use crate::bundle::images::{COMPOSER, NODE};
+use crate::bundle::images::COMPOSER;
 
 /// Requests the built-in server handles in parallel.
 const SERVER_WORKERS: u32 = 4;
@@ -54,7 +55,8 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         } else {
             "npm install"
         };
-        text.line(format!("FROM {NODE} AS assets"))
+        let (node, _) = node_image(files);
+        text.line(format!("FROM {node} AS assets"))
             .line("WORKDIR /app")
             .line("COPY . .")
             .line(format!("RUN {install} && npm run build"))

@@ -1,10 +1,11 @@
 //! Static sites: built with Node when they have a build script (Vite, Create
 //! React App), served by unprivileged nginx on port 8080.
 
+use super::node_version::node_image;
 use super::{Image, Inputs, Text, node};
 use crate::bundle::app_files::{AppFiles, join, parent};
 use crate::bundle::health::Probe;
-use crate::bundle::images::{NGINX, NODE};
+use crate::bundle::images::NGINX;
 
 /// The port nginx-unprivileged listens on; static sites are always served there.
 pub(super) const STATIC_PORT: u16 = 8080;
@@ -14,7 +15,11 @@ pub(super) fn image(inputs: &Inputs) -> Image {
     let files = inputs.files;
     let build = files.npm_script("build").is_some();
     let mut text = Text::new(inputs, "static site served by nginx");
+    let (node, version_note) = node_image(files);
     let mut notes = Vec::new();
+    if build {
+        notes.extend(version_note);
+    }
     let workspace = build
         .then(|| super::node_workspace::workspace_root(files))
         .flatten();
@@ -26,7 +31,7 @@ pub(super) fn image(inputs: &Inputs) -> Image {
     let source = if let Some(root) = &workspace {
         let manager = node::manager(&AppFiles::new(files.repo(), root));
         let app = relative_to(files.subdir(), root);
-        text.line(format!("FROM {NODE} AS build"))
+        text.line(format!("FROM {node} AS build"))
             .line("WORKDIR /repo");
         if let Some(setup) = node::setup(&manager) {
             text.line(format!("RUN {setup}"));
@@ -46,7 +51,7 @@ pub(super) fn image(inputs: &Inputs) -> Image {
         format!("--from=build /repo/{app}/{}/", output_dir(files))
     } else if build {
         let manager = node::manager(files);
-        node::build_stage_start(&mut text, files, &manager);
+        node::build_stage_start(&mut text, files, &manager, node);
         let build_command =
             node::build_command(inputs, &manager).unwrap_or_else(|| "npm run build".to_owned());
         text.line(format!("RUN {}", node::install(&manager, false)))
