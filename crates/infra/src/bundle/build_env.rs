@@ -54,6 +54,77 @@ pub(super) fn generated_build_args(analysis: &Analysis) -> Vec<String> {
     names
 }
 
+/// Placeholders for the secrets a Next.js build must find set but must not
+/// see: `next build` imports every route's module to collect its page
+/// data, and a client made at module scope (`new OpenAI()`, `new
+/// Resend(key)`, Supabase's `createClient(url, key)`) throws when its key
+/// is unset. Each required secret without a default gets a value of its
+/// shape for the build step alone; the real one reaches the app when it
+/// runs and stays out of the image.
+pub(super) fn build_placeholders(
+    analysis: &Analysis,
+    build_args: &[String],
+) -> Vec<(String, String)> {
+    if analysis.framework.as_deref() != Some("nextjs") {
+        return Vec::new();
+    }
+    analysis
+        .env
+        .iter()
+        // One a bundler's configuration reads is written into the pages:
+        // a placeholder there would replace the real value for good.
+        .filter(|v| v.required && v.secret && v.default.is_none() && !v.read_at_build)
+        .filter(|v| !build_args.contains(&v.name) && !inlined_at_build(&v.name))
+        .map(|v| {
+            (
+                v.name.clone(),
+                placeholder(&v.name, v.url_scheme.as_deref()),
+            )
+        })
+        .collect()
+}
+
+/// A value of the variable's shape that names nothing real: `.invalid`
+/// never resolves.
+fn placeholder(name: &str, scheme: Option<&str>) -> String {
+    let upper = name.to_ascii_uppercase();
+    let url = ["_URL", "_URI", "_DSN", "_ENDPOINT"]
+        .iter()
+        .any(|suffix| upper.ends_with(suffix));
+    if !url {
+        return "deployflow-build-placeholder".to_owned();
+    }
+    let scheme = scheme.map(str::to_owned).unwrap_or_else(|| {
+        let by_name = [
+            ("REDIS", "redis"),
+            ("MONGO", "mongodb"),
+            ("MYSQL", "mysql"),
+            ("DATABASE", "postgresql"),
+            ("POSTGRES", "postgresql"),
+            ("PG", "postgresql"),
+        ];
+        by_name
+            .iter()
+            .find(|(part, _)| upper.contains(part))
+            .map_or("https", |(_, scheme)| scheme)
+            .to_owned()
+    });
+    if scheme.starts_with("http") {
+        format!("{scheme}://build-placeholder.invalid")
+    } else {
+        format!("{scheme}://placeholder:placeholder@build-placeholder.invalid/placeholder")
+    }
+}
+
+/// What the plan says of [`build_placeholders`].
+pub(super) fn placeholders_note(placeholders: &[(String, String)]) -> Option<String> {
+    let names: Vec<&str> = placeholders.iter().map(|(name, _)| name.as_str()).collect();
+    (!names.is_empty()).then(|| format!(
+        "`next build` loads every route's module, and a client made when one loads throws without its key: the build step gets placeholders for {} (never their values, which stay out of the image); the app gets the real ones when it runs.",
+        names.join(", ")
+    ))
+}
+
 /// The app's variables that `dockerfile` declares with `ARG`: those passed
 /// as build arguments, and the secrets among them, which are not: a build
 /// argument's value stays in the image's history (`docker history`), for
@@ -129,6 +200,24 @@ mod tests {
         assert!(inlined_at_build("VITE_MAPS_KEY"));
         assert!(!inlined_at_build("DATABASE_URL"));
         assert!(!inlined_at_build("NEXT_TELEMETRY_DISABLED"));
+    }
+
+    #[test]
+    fn placeholders_take_the_shape_of_the_variable() {
+        assert_eq!(
+            placeholder("OPENAI_API_KEY", None),
+            "deployflow-build-placeholder"
+        );
+        assert_eq!(
+            placeholder("SUPABASE_URL", None),
+            "https://build-placeholder.invalid"
+        );
+        assert_eq!(
+            placeholder("DATABASE_URL", None),
+            "postgresql://placeholder:placeholder@build-placeholder.invalid/placeholder"
+        );
+        assert!(placeholder("REDIS_URL", None).starts_with("redis://"));
+        assert!(placeholder("DB_URL", Some("mysql")).starts_with("mysql://"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod scripted;
 mod web_static;
 
 use super::app_files::AppFiles;
+use super::build_env;
 use super::health::Probe;
 use super::images;
 use super::launch::RuntimeEnv;
@@ -154,6 +155,19 @@ impl Text {
             self.line(format!("ARG {name}"));
         }
         self
+    }
+
+    /// The build step: its arguments declared, then `build` run with the
+    /// placeholders a Next.js build needs ([`build_env::build_placeholders`]);
+    /// what the plan should say of them is returned.
+    fn build_step(&mut self, inputs: &Inputs, build: &str) -> Option<String> {
+        let placeholders = build_env::build_placeholders(inputs.analysis, inputs.build_args);
+        let set: String = placeholders
+            .iter()
+            .map(|(name, value)| format!("{name}={value} "))
+            .collect();
+        self.build_args(inputs).line(format!("RUN {set}{build}"));
+        build_env::placeholders_note(&placeholders)
     }
 
     /// Environment, the Lambda adapter, the port, the user and the command:

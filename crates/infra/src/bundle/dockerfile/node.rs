@@ -145,7 +145,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         );
     }
     if let Some(build) = &build {
-        text.build_args(inputs).line(format!("RUN {build}"));
+        notes.extend(text.build_step(inputs, build));
     }
     if let Some(prune) = prune(&manager).filter(|_| prune_after && !keep_dev) {
         text.line(format!("RUN {prune}"));

@@ -85,11 +85,10 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
     }
     text.line("COPY . .")
         .line(format!("RUN {}", install_step(&manager, false)));
-    if let Some(build) = &build {
-        text.line(format!("WORKDIR {app_dir}"))
-            .build_args(inputs)
-            .line(format!("RUN {build}"));
-    }
+    let placeholders_note = build.as_ref().and_then(|build| {
+        text.line(format!("WORKDIR {app_dir}"));
+        text.build_step(inputs, build)
+    });
     text.blank()
         .line(format!("FROM {node}"))
         .line(format!(
@@ -111,6 +110,7 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
         }
     )];
     notes.extend(version_note);
+    notes.extend(placeholders_note);
     Ok(Image {
         dockerfile: text.finish(inputs, "node", &exec_form(command)),
         probe: Probe::Node,
