@@ -48,6 +48,8 @@ mod thirty_first_round;
 mod thirty_fourth_round;
 #[path = "policy/thirty_second_round.rs"]
 mod thirty_second_round;
+#[path = "policy/thirty_seventh_round.rs"]
+mod thirty_seventh_round;
 #[path = "policy/thirty_third_round.rs"]
 mod thirty_third_round;
 #[path = "policy/twelfth_round.rs"]

@@ -705,9 +705,35 @@ impl Gate<'_> {
                 ),
             );
         }
+        if block_kind == "data" {
+            self.data_meta_arguments(address, body);
+        }
         self.tag_keys(address, body);
         if block_kind == "resource" && kind == "aws_ecs_task_definition" {
             self.container_keys(address, body);
+        }
+    }
+
+    /// A data source is read again by every plan and every destroy: one that
+    /// waits on another (`depends_on`), checks what it read (`lifecycle`
+    /// conditions) or is counted can be made to fail once something AWS
+    /// changes by itself moves (a cluster's version), and the destroy then
+    /// fails with it (the cluster token's refresh reads what it depends on).
+    /// deployflow's templates read each data source plainly.
+    fn data_meta_arguments(&mut self, address: &str, body: &Body) {
+        const REFUSED: &[&str] = &["depends_on", "lifecycle", "count", "for_each"];
+        let written = body
+            .attributes()
+            .map(|a| a.key())
+            .chain(body.blocks().map(|b| b.identifier()));
+        let found: Vec<&str> = written.filter(|name| REFUSED.contains(name)).collect();
+        for name in found {
+            self.violation(
+                Rule::ArgumentNotAllowed,
+                format!(
+                    "{address}: {name} on a data source is refused: a data source is read again by every plan and destroy, and one tied to other values by {name} can fail later and keep the deployment from being destroyed; read it plainly."
+                ),
+            );
         }
     }
 
