@@ -465,6 +465,28 @@ fn a_kept_dockerfile_gets_the_fixed_command_from_compose() {
     assert!(has(&bundle, AdjustmentKind::Note, "ENTRYPOINT"));
 }
 
+/// godotenv fails without `.env`, which the image never has (the ignore
+/// file keeps the developer's out): the final stage gets an empty one.
+#[test]
+fn a_go_app_loading_its_dotenv_file_finds_one_in_the_image() {
+    let analysis = app("go", "net-http", Some(8080), None);
+    let repo = Snapshot::from_texts([
+        (
+            "main.go",
+            "package main\n\nfunc main() {\n\tif err := godotenv.Load(\".env\"); err != nil {\n\t\tlog.Fatal(err)\n\t}\n}\n",
+        ),
+        ("go.mod", "module x\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    check_common("godotenv", &analysis, &bundle);
+    let d = dockerfile(&bundle);
+    let final_stage = &d[d.rfind("FROM ").unwrap()..];
+    assert!(final_stage.contains("WORKDIR /app\n"), "{d}");
+    assert!(final_stage.contains("RUN touch .env\n"), "{d}");
+    assert!(bundle.files[".dockerignore"].lines().any(|l| l == ".env"));
+    assert!(has(&bundle, AdjustmentKind::Note, "godotenv"));
+}
+
 #[test]
 fn a_repository_makefile_is_left_alone() {
     let analysis = app("go", "net-http", Some(8080), None);

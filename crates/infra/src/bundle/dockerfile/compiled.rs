@@ -102,6 +102,16 @@ pub(super) fn go(inputs: &Inputs) -> Image {
     for dir in asset_dirs(files) {
         text.line(format!("COPY --from=build /src/{dir} ./{dir}"));
     }
+    if loads_a_dotenv_file(files) {
+        // godotenv fails without the file (and apps stop on that error);
+        // it sets only what the environment does not, so an empty one
+        // changes nothing else.
+        text.line("RUN touch .env");
+        notes.push(
+            "The app loads `.env` with godotenv, which fails when the file is missing: the image has an empty one, and the app's variables come from the environment (godotenv does not override them)."
+                .to_owned(),
+        );
+    }
     let mut cmd = vec!["app".to_owned()];
     cmd.extend(args);
     Image {
@@ -112,6 +122,18 @@ pub(super) fn go(inputs: &Inputs) -> Image {
         context: None,
         notes,
     }
+}
+
+/// Whether the app loads a `.env` from its working directory with godotenv
+/// (`godotenv.Load()`, `godotenv.Load(".env")`).
+fn loads_a_dotenv_file(files: &AppFiles) -> bool {
+    let load = regex::Regex::new(r#"\bgodotenv\.(?:Load|Overload)\(\s*(?:"(?:\./)?\.env"\s*)?\)"#)
+        .expect("valid pattern");
+    files
+        .with_suffix(".go")
+        .into_iter()
+        .filter_map(|path| files.text(path))
+        .any(|text| load.is_match(text))
 }
 
 fn or_http(framework: &str) -> &str {
@@ -301,7 +323,25 @@ fn rust_target(inputs: &Inputs) -> Result<RustTarget, InfraError> {
 
 #[cfg(test)]
 mod tests {
-    use super::newer_go;
+    use super::{AppFiles, loads_a_dotenv_file, newer_go};
+
+    #[test]
+    fn an_app_loading_its_dotenv_file_gets_an_empty_one() {
+        let loads = |main: &str| {
+            let repo = analysis::Snapshot::from_texts([
+                ("go.mod", "module x\n\ngo 1.22\n"),
+                ("main.go", main),
+            ]);
+            loads_a_dotenv_file(&AppFiles::new(&repo, ""))
+        };
+        assert!(loads(
+            "if err := godotenv.Load(); err != nil {\n\tlog.Fatal(err)\n}\n"
+        ));
+        assert!(loads("err := godotenv.Load(\".env\")\n"));
+        assert!(loads("godotenv.Load(\"./.env\")\n"));
+        assert!(!loads("godotenv.Load(\"config/app.env\")\n"));
+        assert!(!loads("package main\n"));
+    }
 
     #[test]
     fn only_a_go_newer_than_the_images_is_fetched() {
