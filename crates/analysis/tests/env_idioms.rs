@@ -1186,3 +1186,37 @@ fn a_rails_app_without_credentials_needs_secret_key_base() {
     assert!(required(&encrypted).contains(&"RAILS_MASTER_KEY"));
     assert!(!required(&encrypted).contains(&"SECRET_KEY_BASE"));
 }
+
+/// A variable the app sets itself (`process.env.X = …`, Django's
+/// `os.environ.setdefault`) is read later, but never needs to be given.
+#[test]
+fn a_variable_the_app_sets_itself_is_not_required() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        (
+            "config/config.js",
+            "process.env.TOKEN_TTL = 60 * 60 * 24 * 30;\nprocess.env.SEED = process.env.SEED || 'dev-seed';\n",
+        ),
+        (
+            "server.js",
+            "require('./config/config');\nconst express = require('express');\nconst app = express();\nconst ttl = Number(process.env.TOKEN_TTL);\nconst seed = process.env.SEED;\nconst db = process.env.MONGO_URI;\nmongoose.connect(db);\napp.listen(process.env.PORT || 3000);\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["MONGO_URI"], "{:?}", a.env);
+    assert!(
+        !a.required_env
+            .iter()
+            .any(|v| v == "TOKEN_TTL" || v == "SEED")
+    );
+    let python = run(&[
+        ("requirements.txt", "flask\n"),
+        (
+            "app.py",
+            "import os\nos.environ[\"OPENAI_API_KEY\"] = load_from_vault()\nfrom flask import Flask\napp = Flask(__name__)\nclient_key = os.environ[\"OPENAI_API_KEY\"]\ntoken = os.environ[\"API_TOKEN\"]\n",
+        ),
+    ]);
+    assert_eq!(required(&python), ["API_TOKEN"], "{:?}", python.env);
+}

@@ -125,6 +125,7 @@ pub(crate) fn scan(
     let helpers = super::env_helpers::strict_helpers(view.files.iter().copied());
     let loaded = loaded_examples(&view.files);
     let files = view.files.iter().copied().chain(root_files.iter().copied());
+    let mut assigned: Vec<(String, Spot)> = Vec::new();
     for file in files {
         let name = file_name(&file.path);
         let rel = view.rel(&file.path);
@@ -151,6 +152,20 @@ pub(crate) fn scan(
         } else {
             reads.extend(code_reads(file));
             reads.extend(super::env_helpers::calls(file, &helpers));
+            assigned.extend(assignments(file));
+        }
+    }
+    // What the app sets itself is no variable it needs given.
+    for read in reads.iter_mut() {
+        if let Some(at) = assigned
+            .iter()
+            .find(|(name, _)| *name == read.name)
+            .map(|(_, at)| at)
+            && read.default.is_none()
+        {
+            read.default = Some(String::new());
+            read.strict = false;
+            read.at.detail = format!("the app sets it itself ({})", at.cite());
         }
     }
     super::env_guards::mark_setting_guarded(&view.files, &mut reads);
@@ -160,6 +175,20 @@ pub(crate) fn scan(
     reads.extend(super::env_frameworks::laravel_jwt_secret(view));
     reads.extend(super::env_frameworks::laravel_app_key(view));
     reads
+}
+
+/// Variables the code sets: `process.env.X = …`, `os.environ["X"] = …`,
+/// `os.environ.setdefault("X", …)`, `ENV["X"] ||= …`.
+fn assignments(file: &FileEntry) -> Vec<(String, Spot)> {
+    let set = re!(
+        r#"(?:\bprocess\.env(?:\.(\w+)|\[\s*["'](\w+)["']\s*\])|\b(?:os\.environ|ENV)\[\s*["'](\w+)["']\s*\])\s*(?:=[^=~>]|\|\|=|\?\?=)|\bos\.environ\.setdefault\(\s*["'](\w+)["']"#
+    );
+    hits(file, set)
+        .filter_map(|hit| {
+            let name = (1..=4).find_map(|i| hit.group(i))?;
+            Some((name.to_owned(), hit.spot()))
+        })
+        .collect()
 }
 
 /// Variables the image's start command expands (`ENTRYPOINT java -jar
