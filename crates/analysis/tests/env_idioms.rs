@@ -1220,3 +1220,59 @@ fn a_variable_the_app_sets_itself_is_not_required() {
     ]);
     assert_eq!(required(&python), ["API_TOKEN"], "{:?}", python.env);
 }
+
+/// SQLAlchemy's async engine refuses a plain `postgresql://` (it loads
+/// psycopg2): the URL it is handed keeps the async driver's scheme.
+#[test]
+fn a_url_for_the_async_engine_carries_its_driver() {
+    let scheme = |files: &[(&str, &str)], name: &str| {
+        run(files)
+            .env
+            .into_iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.url_scheme)
+    };
+    let main = "import os\nfrom fastapi import FastAPI\nfrom sqlalchemy.ext.asyncio import create_async_engine\nengine = create_async_engine(os.environ[\"DATABASE_URL\"])\napp = FastAPI()\n";
+    assert_eq!(
+        scheme(
+            &[
+                (
+                    "requirements.txt",
+                    "fastapi\nuvicorn\nsqlalchemy[asyncio]\nasyncpg==0.30.0\n"
+                ),
+                ("main.py", main),
+            ],
+            "DATABASE_URL"
+        )
+        .as_deref(),
+        Some("postgresql+asyncpg")
+    );
+    // A sync engine, or no async driver: the store's own scheme.
+    assert_eq!(
+        scheme(
+            &[
+                (
+                    "requirements.txt",
+                    "fastapi\nuvicorn\nsqlalchemy\npsycopg2-binary\n"
+                ),
+                (
+                    "main.py",
+                    &main.replace("create_async_engine", "create_engine")
+                ),
+            ],
+            "DATABASE_URL"
+        ),
+        None
+    );
+    // Of two URLs, the one named for async.
+    let two = "import os\nfrom sqlalchemy.ext.asyncio import create_async_engine\nfrom fastapi import FastAPI\nASYNC_URL = os.getenv(\"ASYNC_DATABASE_URL\")\nSYNC_URL = os.environ[\"DATABASE_URL\"]\nengine = create_async_engine(ASYNC_URL)\napp = FastAPI()\n";
+    let files = [
+        ("requirements.txt", "fastapi\nasyncpg\nsqlalchemy\n"),
+        ("main.py", two),
+    ];
+    assert_eq!(
+        scheme(&files, "ASYNC_DATABASE_URL").as_deref(),
+        Some("postgresql+asyncpg")
+    );
+    assert_eq!(scheme(&files, "DATABASE_URL"), None);
+}

@@ -780,6 +780,7 @@ fn environment(
     not_required.extend(for_other_services.iter().map(String::as_str));
     let (mut vars, evidence) = env::summarise(&reads, &provided, &not_required);
     super::env_frameworks::mark_jdbc_urls(view, &mut vars);
+    super::env_frameworks::mark_async_sqlalchemy_urls(view, &mut vars);
     a.required_env = vars
         .iter()
         .filter(|v| v.required)

@@ -6,7 +6,7 @@
 use super::env::EnvRead;
 use super::scan::{Spot, hits};
 use super::view::{AppView, file_name};
-use crate::facts::EnvVar;
+use crate::facts::{EnvVar, VariableKind};
 use crate::snapshot::FileEntry;
 
 /// Every read of these kinds in `file`.
@@ -327,6 +327,78 @@ pub(crate) fn mark_jdbc_urls(view: &AppView<'_>, vars: &mut [EnvVar]) {
                 var.url_scheme = Some("jdbc".to_owned());
             }
         }
+    }
+}
+
+/// The database URLs an app hands SQLAlchemy's `create_async_engine`: an
+/// async driver's scheme (`postgresql+asyncpg`), which the wiring keeps,
+/// since a plain `postgresql://` loads psycopg2 and the engine refuses it
+/// ("the asyncio extension requires an async driver"). The URL a variable
+/// names `ASYNC` is the one; otherwise each read in a file that makes the
+/// async engine; otherwise the app's only database URL.
+pub(crate) fn mark_async_sqlalchemy_urls(view: &AppView<'_>, vars: &mut [EnvVar]) {
+    let engine_files: Vec<&str> = view
+        .sources(&[".py"])
+        .filter_map(|f| f.content.as_deref())
+        .filter(|text| text.contains("create_async_engine("))
+        .collect();
+    if engine_files.is_empty() {
+        return;
+    }
+    let deps: Vec<String> = super::python_deps::python_deps(view)
+        .into_iter()
+        .map(|dep| dep.value)
+        .collect();
+    let has = |name: &str| deps.iter().any(|d| d == name);
+    let scheme = if has("asyncpg") {
+        "postgresql+asyncpg"
+    } else if has("psycopg") || has("psycopg-binary") {
+        "postgresql+psycopg"
+    } else if has("aiomysql") {
+        "mysql+aiomysql"
+    } else if has("asyncmy") {
+        "mysql+asyncmy"
+    } else {
+        return;
+    };
+    let is_candidate = |v: &EnvVar| {
+        let upper = v.name.to_ascii_uppercase();
+        v.url_scheme.is_none()
+            && v.kind == VariableKind::Datastore
+            && ["_URL", "_URI", "_DSN"].iter().any(|s| upper.ends_with(s))
+            && ![
+                "REDIS", "MONGO", "CACHE", "BROKER", "CELERY", "RABBIT", "AMQP",
+            ]
+            .iter()
+            .any(|other| upper.contains(other))
+    };
+    let candidates: Vec<String> = vars
+        .iter()
+        .filter(|v| is_candidate(v))
+        .map(|v| v.name.clone())
+        .collect();
+    let named_async: Vec<&String> = candidates
+        .iter()
+        .filter(|n| n.to_ascii_uppercase().contains("ASYNC"))
+        .collect();
+    let chosen: Vec<String> = if !named_async.is_empty() {
+        named_async.into_iter().cloned().collect()
+    } else {
+        let beside_engine: Vec<String> = candidates
+            .iter()
+            .filter(|n| engine_files.iter().any(|text| text.contains(n.as_str())))
+            .cloned()
+            .collect();
+        if !beside_engine.is_empty() {
+            beside_engine
+        } else if candidates.len() == 1 {
+            candidates
+        } else {
+            Vec::new()
+        }
+    };
+    for var in vars.iter_mut().filter(|v| chosen.contains(&v.name)) {
+        var.url_scheme = Some(scheme.to_owned());
     }
 }
 
