@@ -486,6 +486,37 @@ fn express_generator_bin_www() {
     assert_eq!((a.port, a.port_env.as_deref()), (Some(3005), Some("PORT")));
 }
 
+#[test]
+fn a_port_imported_by_name_from_a_config_module_is_read() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node dist/index.js"},"dependencies":{"koa":"2"}}"#,
+        ),
+        (
+            "src/config.js",
+            "export const port = 8080;\nexport const db = 'x';\n",
+        ),
+        (
+            "src/index.js",
+            "import Koa from 'koa';\nimport { port } from './config';\nconst app = new Koa();\napp.listen(port);\n",
+        ),
+    ]);
+    assert_eq!(a.port, Some(8080));
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"4"}}"#,
+        ),
+        ("config.js", "exports.PORT = process.env.PORT || 4100;\n"),
+        (
+            "server.js",
+            "const express = require('express');\nconst { PORT } = require('./config');\nexpress().listen(PORT);\n",
+        ),
+    ]);
+    assert_eq!((a.port, a.port_env.as_deref()), (Some(4100), Some("PORT")));
+}
+
 /// An Express app with `app.js` and one router file, for health-route tests.
 fn express_with_router(app: &str, router_path: &str, router: &str) -> Analysis {
     run(&[

@@ -83,9 +83,29 @@ fn is_browser_code(rel: &str) -> bool {
 /// `config.apiPort` (directly, or through `const port = config.apiPort`)
 /// where `config` comes from a module of the app (`import { config } from
 /// "./config"`, `require('./config')`) that sets `apiPort: 3001`, or reads
-/// it from the environment with a fallback.
+/// it from the environment with a fallback; or `port` imported by name
+/// (`import { port } from './config'`) from a module that exports it
+/// (`export const port = 8080`).
 fn imported_member(view: &AppView<'_>, file: &str, text: &str, expr: &str) -> Option<Value> {
     let expr = expr.trim();
+    let (module, property) = member_of_import(text, expr).or_else(|| named_import(text, expr))?;
+    let dir = super::view::parent(view.rel(file));
+    let base = super::view::join_rel(dir, &module);
+    let source = ["", ".ts", ".js", ".mjs", ".cjs", "/index.ts", "/index.js"]
+        .iter()
+        .find_map(|ext| view.text(&format!("{base}{ext}")))?;
+    let property = regex::escape(&property);
+    let set = regex::Regex::new(&format!(
+        r"(?m)(?:\b(?:const|let|var)\s+{property}\s*=|\bexports\.{property}\s*=|\b{property}\s*:)\s*([^,;\n}}]+)"
+    ))
+    .ok()?;
+    let value = resolve(source, set.captures(source)?.get(1)?.as_str());
+    (!value.is_empty()).then_some(value)
+}
+
+/// `config.port`, or `port` set from `config.port`, with `config` imported
+/// from a module of the app: that module and `port`.
+fn member_of_import(text: &str, expr: &str) -> Option<(String, String)> {
     let member = re!(r"^(\w+)\.(\w+)$");
     let (object, property) = match member.captures(expr) {
         Some(c) => (c[1].to_owned(), c[2].to_owned()),
@@ -107,18 +127,21 @@ fn imported_member(view: &AppView<'_>, file: &str, text: &str, expr: &str) -> Op
     .ok()?;
     let c = imported.captures(text)?;
     let module = c.get(1).or(c.get(2))?.as_str();
-    let dir = super::view::parent(view.rel(file));
-    let base = super::view::join_rel(dir, module);
-    let source = ["", ".ts", ".js", ".mjs", ".cjs", "/index.ts", "/index.js"]
-        .iter()
-        .find_map(|ext| view.text(&format!("{base}{ext}")))?;
-    let set = regex::Regex::new(&format!(
-        r"(?m)\b{}\s*:\s*([^,\n}}]+)",
-        regex::escape(&property)
+    Some((module.to_owned(), property))
+}
+
+/// `port` imported by name from a module of the app (`import { port } from
+/// './config'`, `const { port } = require('./config')`).
+fn named_import(text: &str, expr: &str) -> Option<(String, String)> {
+    let name = re!(r"^\w+$").find(expr)?.as_str();
+    let escaped = regex::escape(name);
+    let imported = regex::Regex::new(&format!(
+        r#"import\s*\{{[^}}]*\b{escaped}\b[^}}]*\}}\s*from\s*["'](\.[^"']+)["']|\{{[^}}]*\b{escaped}\b[^}}]*\}}\s*=\s*require\(\s*["'](\.[^"']+)["']\s*\)"#
     ))
     .ok()?;
-    let value = resolve(source, set.captures(source)?.get(1)?.as_str());
-    (!value.is_empty()).then_some(value)
+    let c = imported.captures(text)?;
+    let module = c.get(1).or(c.get(2))?.as_str();
+    Some((module.to_owned(), name.to_owned()))
 }
 
 fn read_args<'s>(file: &'s str, text: &'s str, args: &str, spot: Spot) -> Listen<'s> {
