@@ -98,8 +98,52 @@ fn node_default(framework: &str, files: &AppFiles) -> Option<String> {
 }
 
 /// Replaces `npm start`, `yarn dev`, `pnpm run serve`... by the script they
-/// run, when `package.json` has it and no `pre` hook must run first.
+/// run, when `package.json` has it and no `pre` hook must run first. A
+/// script of several steps (`npm run build && nodemon dist/index.js`) loses
+/// the install and build the image has already done, and a watcher started
+/// on one file runs it with `node` (the image has no dev dependencies).
 fn resolve_scripts(command: &str, files: &AppFiles) -> String {
+    let resolved = resolve_script(command, files);
+    if !resolved.contains("&&") {
+        return resolved;
+    }
+    let steps: Vec<String> = resolved
+        .split("&&")
+        .map(str::trim)
+        .filter(|step| !done_by_the_image(step, files))
+        .map(|step| resolve_script(step, files))
+        .collect();
+    match steps.as_slice() {
+        [] => resolved,
+        [only] => without_watcher(only),
+        _ => steps.join(" && "),
+    }
+}
+
+/// A step the image has run before the app starts: the install, or the
+/// build script (which the image runs when package.json has one).
+fn done_by_the_image(step: &str, files: &AppFiles) -> bool {
+    let words: Vec<&str> = step.split_whitespace().collect();
+    let install = matches!(
+        words.as_slice(),
+        ["npm", "install" | "ci" | "i"] | ["yarn"] | ["yarn" | "pnpm", "install"]
+    );
+    let build = files.npm_script("build").is_some()
+        && (script_call(step).is_some_and(|(name, extra)| name == "build" && extra.is_empty())
+            || files.npm_script("build").as_deref() == Some(step));
+    install || build
+}
+
+/// `nodemon dist/index.js` → `node dist/index.js`: nodemon restarts on
+/// file changes, which a container never sees, and is a dev dependency.
+fn without_watcher(step: &str) -> String {
+    match step.split_whitespace().collect::<Vec<_>>().as_slice() {
+        ["nodemon", file] if !file.starts_with('-') => format!("node {file}"),
+        _ => step.to_owned(),
+    }
+}
+
+fn resolve_script(command: &str, files: &AppFiles) -> String {
     let mut current = command.to_owned();
     for _ in 0..MAX_SCRIPT_DEPTH {
         let Some((name, extra)) = script_call(&current) else {
@@ -121,7 +165,11 @@ fn resolve_scripts(command: &str, files: &AppFiles) -> String {
 }
 
 /// `npm run build -- --x` → (`build`, `--x`); `yarn dev` → (`dev`, ``).
+/// Only a single command: `npm run build && node x` is two.
 fn script_call(command: &str) -> Option<(String, String)> {
+    if command.contains("&&") || command.contains(';') || command.contains("||") {
+        return None;
+    }
     let tokens: Vec<&str> = command.split_whitespace().collect();
     let (name, rest) = match tokens.as_slice() {
         ["npm" | "yarn" | "pnpm", "start", rest @ ..] => ("start", rest),
@@ -182,6 +230,25 @@ mod tests {
         assert_eq!(
             resolve_scripts("bun run index.ts", &files),
             "bun run index.ts"
+        );
+    }
+
+    #[test]
+    fn a_start_script_of_several_steps_loses_what_the_image_did() {
+        let repo = Snapshot::from_texts([(
+            "package.json",
+            r#"{"scripts": {"build": "babel src -d dist", "start": "npm run build && nodemon dist/index.js", "serve": "npm install && node server.js && echo done", "dev": "nodemon --exec babel-node src/index.js"}}"#,
+        )]);
+        let files = AppFiles::new(&repo, "");
+        assert_eq!(resolve_scripts("npm start", &files), "node dist/index.js");
+        assert_eq!(
+            resolve_scripts("npm run serve", &files),
+            "node server.js && echo done"
+        );
+        // A watcher with its own options stays as it is.
+        assert_eq!(
+            resolve_scripts("npm run dev", &files),
+            "nodemon --exec babel-node src/index.js"
         );
     }
 
