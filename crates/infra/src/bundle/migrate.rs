@@ -88,11 +88,17 @@ pub(super) fn has_migrations(analysis: &Analysis, files: &AppFiles) -> bool {
 }
 
 /// Whether the app keeps its data in a SQLite file of its own: Django's
-/// default settings (`django.db.backends.sqlite3`), or Rails' `sqlite3`
+/// default settings (`django.db.backends.sqlite3`), Rails' `sqlite3`
 /// adapter (`rails new`'s default) with no server adapter beside it, which
-/// no database deployflow runs replaces. Its schema must be made before
-/// the first request, or every page that reads the database fails.
+/// no database deployflow runs replaces, or Laravel's `sqlite` connection
+/// (Laravel 11's default, with its sessions and cache in the database).
+/// Its schema must be made before the first request, or every page that
+/// reads the database fails; Laravel's `migrate --force` also makes the
+/// file, which a repository never holds.
 pub(super) fn uses_own_sqlite(analysis: &Analysis, files: &AppFiles) -> bool {
+    if analysis.framework.as_deref() == Some("laravel") {
+        return laravel_connection(analysis, files).as_deref() == Some("sqlite");
+    }
     if analysis.framework.as_deref() == Some("rails") {
         return files.text("config/database.yml").is_some_and(|yml| {
             let adapters: Vec<&str> = yml
@@ -111,6 +117,25 @@ pub(super) fn uses_own_sqlite(analysis: &Analysis, files: &AppFiles) -> bool {
             .chain(files.with_suffix("settings/production.py"))
             .filter_map(|path| files.text(path))
             .any(|text| text.contains("django.db.backends.sqlite3"))
+}
+
+/// Laravel's default connection: `DB_CONNECTION`'s default (the example
+/// file's), else the one `config/database.php` falls back to.
+fn laravel_connection(analysis: &Analysis, files: &AppFiles) -> Option<String> {
+    let given = analysis
+        .env
+        .iter()
+        .find(|v| v.name == "DB_CONNECTION")
+        .and_then(|v| v.default.clone())
+        .filter(|d| !d.is_empty());
+    given.or_else(|| {
+        let config = files.text("config/database.php")?;
+        let at = config.find("env('DB_CONNECTION'")?;
+        let rest = &config[at + "env('DB_CONNECTION'".len()..];
+        let fallback = rest.trim_start().strip_prefix(',')?.trim_start();
+        let quoted = fallback.strip_prefix('\'')?;
+        Some(quoted[..quoted.find('\'')?].to_owned())
+    })
 }
 
 /// The Python manifests, lowercased, with `_` read as `-` (PEP 503 names).

@@ -705,6 +705,52 @@ fn a_rails_app_on_its_own_sqlite_file_is_prepared_as_it_starts() {
     assert!(doc["services"]["app"]["command"].is_null());
 }
 
+/// Laravel 11's skeleton keeps its data, sessions and cache in SQLite:
+/// `migrate --force` makes the file and its tables before the server starts.
+#[test]
+fn a_laravel_app_on_its_own_sqlite_file_is_migrated_as_it_starts() {
+    let analysis = with(
+        app("php", "laravel", Some(8000), Some("php artisan serve")),
+        |a| {
+            a.env
+                .push(var("DB_CONNECTION", false, false, Some("sqlite")));
+            a.env
+                .push(var("SESSION_DRIVER", false, false, Some("database")));
+        },
+    );
+    let files = [
+        (
+            "composer.json",
+            r#"{"require": {"laravel/framework": "^11.0"}}"#,
+        ),
+        ("artisan", "#!/usr/bin/env php\n"),
+        ("routes/web.php", "<?php\n"),
+    ];
+    let repo = Snapshot::from_texts(files.iter().copied());
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    assert!(choice.services.provisioned.is_empty());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    let command = strings(&doc["services"]["app"]["command"]);
+    assert!(
+        command[2].starts_with("php artisan migrate --force && "),
+        "{command:?}"
+    );
+    assert!(has(&bundle, AdjustmentKind::Note, "its own SQLite file"));
+
+    // On MySQL, its old default, nothing is run without a database.
+    let mysql = with(analysis.clone(), |a| {
+        a.env.retain(|v| v.name != "DB_CONNECTION");
+        a.env
+            .push(var("DB_CONNECTION", false, false, Some("mysql")));
+    });
+    let choice = on(Target::DockerHost, &mysql, &Requirements::default());
+    assert!(choice.services.provisioned.is_empty());
+    let bundle = build_bundle(&mysql, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    assert!(doc["services"]["app"]["command"].is_null());
+}
+
 /// MongoDB is not provisioned, but the repository's compose file runs its
 /// own: the app's URL reaches it, and nothing is asked of the user.
 #[test]
