@@ -91,12 +91,55 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
         launch.command = Some(fixed.command);
     }
     framework_env(analysis, port, &mut launch);
+    django_production_settings(analysis, files, &mut launch);
     auth_js_env(analysis, files, &mut launch);
     host_env(analysis, &mut launch);
     if analysis.bind.loopback_only && !launch.bind_fixed() {
         patch_sources(analysis, files, &mut launch);
     }
     launch
+}
+
+/// Settings split into modules (`settings/development.py`,
+/// `settings/production.py`) whose `wsgi.py` or `manage.py` defaults to the
+/// development one: it runs with DEBUG on, `ALLOWED_HOSTS = []` (400 to
+/// any other host), SQLite, and none of the variables the deployment
+/// wires, which the production module reads. The deployment selects that.
+fn django_production_settings(analysis: &Analysis, files: &AppFiles, launch: &mut Launch) {
+    if analysis.framework.as_deref() != Some("django") {
+        return;
+    }
+    let default = regex::Regex::new(r#"DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']"#)
+        .expect("valid pattern");
+    let Some(module) = ["manage.py"]
+        .into_iter()
+        .chain(files.with_suffix("wsgi.py"))
+        .chain(files.with_suffix("asgi.py"))
+        .filter_map(|path| files.text(path))
+        .find_map(|text| Some(default.captures(text)?[1].to_owned()))
+    else {
+        return;
+    };
+    let Some((package, name)) = module.rsplit_once('.') else {
+        return;
+    };
+    if !matches!(name, "development" | "dev" | "local" | "develop") {
+        return;
+    }
+    let folder = package.replace('.', "/");
+    let Some(production) = ["production", "prod"]
+        .into_iter()
+        .find(|candidate| files.exists(&format!("{folder}/{candidate}.py")))
+    else {
+        return;
+    };
+    let selected = format!("{package}.{production}");
+    launch.set_env(
+        "DJANGO_SETTINGS_MODULE",
+        &selected,
+        format!("The project defaults to its development settings ({module}); the deployment runs its production settings, {selected}, which read the variables it wires."),
+        false,
+    );
 }
 
 /// Whether the variable the app takes its port from holds a whole address

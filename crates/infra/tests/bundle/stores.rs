@@ -674,6 +674,68 @@ fn a_django_app_on_its_own_sqlite_file_is_migrated_as_it_starts() {
     assert!(doc["services"]["app"]["command"].is_null());
 }
 
+/// Split settings whose `wsgi.py` defaults to the development module: the
+/// deployment runs the production one, which reads what it wires, and
+/// collects the static files with it.
+#[test]
+fn a_django_project_with_split_settings_runs_its_production_settings() {
+    let analysis = with(
+        app("python", "django", Some(8000), Some("gunicorn config.wsgi")),
+        |a| {
+            a.env.push(var("SECRET_KEY", true, true, None));
+            a.required_env = vec!["SECRET_KEY".into()];
+        },
+    );
+    let files = |wsgi: &'static str| {
+        Snapshot::from_texts([
+            (
+                "manage.py",
+                "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.development')\n",
+            ),
+            ("requirements.txt", "django\ngunicorn\n"),
+            ("config/wsgi.py", wsgi),
+            (
+                "config/settings/base.py",
+                "STATIC_ROOT = BASE_DIR / 'staticfiles'\n",
+            ),
+            (
+                "config/settings/development.py",
+                "from .base import *\nDEBUG = True\nALLOWED_HOSTS = []\n",
+            ),
+            (
+                "config/settings/production.py",
+                "from .base import *\nimport os\nSECRET_KEY = os.environ['SECRET_KEY']\n",
+            ),
+        ])
+    };
+    let repo = files(
+        "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.development')\napplication = None\n",
+    );
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let d = dockerfile(&bundle);
+    assert!(
+        d.contains("ENV DJANGO_SETTINGS_MODULE=\"config.settings.production\""),
+        "{d}"
+    );
+    assert!(
+        d.contains("RUN DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY="),
+        "{d}"
+    );
+    // A project that defaults to its production settings is left alone.
+    let repo = files(
+        "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.production')\napplication = None\n",
+    );
+    let repo_without_dev_default = Snapshot::from_texts(
+        repo.files
+            .iter()
+            .filter(|f| f.path != "manage.py")
+            .map(|f| (f.path.as_str(), f.content.as_deref().unwrap_or_default())),
+    );
+    let bundle = build_bundle(&analysis, &repo_without_dev_default, &choice).unwrap();
+    assert!(!dockerfile(&bundle).contains("DJANGO_SETTINGS_MODULE"));
+}
+
 /// `rails new`'s SQLite settings: `bin/rails db:prepare` makes the file's
 /// tables before the server starts; an app that also names a server
 /// adapter is left to the database deployflow runs.

@@ -37,12 +37,21 @@ pub(super) fn collectstatic(inputs: &Inputs) -> Option<(String, String)> {
     } else {
         " || echo \"collectstatic failed: the image has no collected static files\" >&2"
     };
-    let placeholders: Vec<String> = inputs
-        .analysis
+    // The settings module the app runs with collects its files too.
+    let settings_module = inputs
         .env
         .iter()
-        .filter(|var| var.required)
-        .map(|var| format!("{}={}", var.name, placeholder(var)))
+        .filter(|e| e.name == "DJANGO_SETTINGS_MODULE")
+        .map(|e| format!("{}={}", e.name, e.value));
+    let placeholders: Vec<String> = settings_module
+        .chain(
+            inputs
+                .analysis
+                .env
+                .iter()
+                .filter(|var| var.required)
+                .map(|var| format!("{}={}", var.name, placeholder(var))),
+        )
         .collect();
     let env = if placeholders.is_empty() {
         String::new()
