@@ -1276,3 +1276,23 @@ fn a_url_for_the_async_engine_carries_its_driver() {
     );
     assert_eq!(scheme(&files, "DATABASE_URL"), None);
 }
+
+/// A value given a name and checked through it later: a check that raises
+/// makes it required, one that only warns leaves it optional.
+#[test]
+fn a_check_on_the_name_a_value_was_given_decides_whether_it_is_required() {
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "main.py",
+            "import os\nfrom fastapi import FastAPI\n\nGOOGLE_CLIENT_ID = os.getenv(\"GOOGLE_CLIENT_ID\")\nGOOGLE_CLIENT_SECRET = os.getenv(\"GOOGLE_CLIENT_SECRET\")\nif not GOOGLE_CLIENT_ID or not GOOGLE_CLIENT_SECRET:\n    raise RuntimeError(\"Google OAuth is not configured\")\n\nMAIL_KEY = os.getenv(\"ZEPTOMAIL_API_KEY\")\nif not MAIL_KEY:\n    print(\"warning: mail is off\")\n\nBOT_TOKEN = os.getenv(\"BOT_TOKEN\", \"\").strip()\n\ndef reply():\n    if not BOT_TOKEN:\n        print(\"no token\")\n\ndef main():\n    if not BOT_TOKEN:\n        raise RuntimeError(\"BOT_TOKEN is missing\")\n\napp = FastAPI()\n",
+        ),
+    ]);
+    assert_eq!(
+        required(&a),
+        ["BOT_TOKEN", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"],
+        "{:?}",
+        a.env
+    );
+    assert!(listed(&a, "ZEPTOMAIL_API_KEY"));
+}

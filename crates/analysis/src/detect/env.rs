@@ -634,8 +634,14 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                     &hit.text[hit.end()..],
                     before.len() - before.trim_start().len(),
                 );
+            // `X = os.getenv("X")`, then `if not X: raise …` (or only a
+            // warning) on the name the value was given.
+            let aliased = alias_check(hit.text, hit.end(), before);
+            let exits_when_unset = exits_when_unset || aliased == Some(true);
             let default = if exits_when_unset || raises {
                 None
+            } else if aliased == Some(false) {
+                Some(String::new())
             } else if presence_check
                 || only_compared(hit.text, hit.start()..hit.end(), before, rest)
             {
@@ -841,6 +847,37 @@ fn block_exits(after: &str, indent: usize) -> bool {
         .enumerate()
         .take_while(|(index, line)| *index == 0 || !ends_block(line))
         .any(|(_, line)| exits.is_match(line))
+}
+
+/// A value given a name (`KEY = os.getenv("KEY")`, `const key =
+/// process.env.KEY`) whose absence the code checks later through that name
+/// (`if not KEY or not SECRET:`, `if (!key)`): `Some(true)` when the
+/// check's block ends the program, `Some(false)` when it only warns or
+/// skips, `None` without such a check.
+fn alias_check(text: &str, read_end: usize, before: &str) -> Option<bool> {
+    let alias = re!(r"^\s*(?:(?:const|let|var)\s+)?([A-Za-z_]\w*)\s*(?::\s*[\w\[\]|]+\s*)?=\s*$")
+        .captures(before)?
+        .get(1)?
+        .as_str();
+    let after = &text[read_end.min(text.len())..];
+    let check = regex::Regex::new(&format!(
+        r"(?m)^([ \t]*)(?:if|elif)\b[^\n]*(?:\bnot\s+|!\s*){}\b[^\n]*$",
+        regex::escape(alias)
+    ))
+    .ok()?;
+    // Any check that ends the program makes the value necessary.
+    let mut checked = None;
+    for found in check.captures_iter(after) {
+        let (Some(indent), Some(line)) = (found.get(1), found.get(0)) else {
+            continue;
+        };
+        let indent = indent.as_str().len();
+        if block_exits(&after[line.start() + indent..], indent) {
+            return Some(true);
+        }
+        checked = Some(false);
+    }
+    checked
 }
 
 /// `MODE = os.getenv("MODE")` (`const mode = process.env.MODE`,
