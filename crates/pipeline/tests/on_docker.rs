@@ -389,6 +389,41 @@ async fn an_express_app_answers() {
     assert_answered(&outcome, "/");
 }
 
+/// `next build` loads every route's module, and one that makes its client
+/// as it loads (`new OpenAI()`) throws without the key: the build gets a
+/// placeholder, the app the value given with the deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_next_app_whose_routes_need_a_key_when_loaded_builds_and_answers() {
+    let Some(docker) = docker_engine::engine_with(&[NODE]) else {
+        return;
+    };
+    let outcome = deploy_with_values(
+        &docker,
+        &fixture_files(&[
+            (
+                "package.json",
+                r#"{"name":"chat","private":true,"scripts":{"dev":"next dev","build":"next build","start":"next start"},"dependencies":{"next":"15.1.6","react":"19.0.0","react-dom":"19.0.0","openai":"4.80.0"}}"#,
+            ),
+            (
+                "app/layout.js",
+                "export default function RootLayout({ children }) {\n  return <html><body>{children}</body></html>;\n}\n",
+            ),
+            (
+                "app/page.js",
+                "export default function Home() {\n  return <main>chat</main>;\n}\n",
+            ),
+            (
+                "app/api/chat/route.js",
+                "import OpenAI from 'openai';\n\nconst openai = new OpenAI({ apiKey: process.env.OPENAI_API_KEY });\n\nexport async function POST(request) {\n  const { prompt } = await request.json();\n  const answer = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });\n  return Response.json(answer);\n}\n",
+            ),
+        ]),
+        "small web app on a single server",
+        &[("OPENAI_API_KEY", "sk-given-with-the-deployment")],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+}
+
 /// The server sends the frontend `client/` builds, and nothing at the
 /// root builds it: unbuilt, `/` is a 404.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
