@@ -640,9 +640,8 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             let exits_when_unset = exits_when_unset || aliased == Some(true);
             let default = if exits_when_unset || raises {
                 None
-            } else if aliased == Some(false) {
-                Some(String::new())
-            } else if presence_check
+            } else if aliased == Some(false)
+                || presence_check
                 || only_compared(hit.text, hit.start()..hit.end(), before, rest)
             {
                 Some(String::new())
