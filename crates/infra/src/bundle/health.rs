@@ -56,7 +56,15 @@ impl Probe {
                 "-c".into(),
                 format!("import urllib.request; urllib.request.urlopen('{url}', timeout=4)"),
             ],
-            Probe::Node => vec!["node".into(), "-e".into(), fetch_js],
+            // `fetch` is Node 18's: an image of Node 16 (an app that pins
+            // it) or a repository's `node:12` has only `http`.
+            Probe::Node => vec![
+                "node".into(),
+                "-e".into(),
+                format!(
+                    "require('http').get('{url}', r => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))"
+                ),
+            ],
             Probe::Bun => vec!["bun".into(), "-e".into(), fetch_js],
             Probe::Deno => vec![
                 "deno".into(),
