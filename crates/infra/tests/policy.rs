@@ -2360,7 +2360,7 @@ resource "aws_iam_role_policy" "x" {
   policy = data.aws_iam_policy_document.x.policy_id
 }"#
             .to_owned(),
-            &[Rule::IamAction],
+            &[Rule::IamAction, Rule::DataSourceScope],
             &vm,
         ),
         (

@@ -14,6 +14,33 @@ use super::{Policy, Rule, Violation, WHOLE_CONFIGURATION};
 /// The most literal text the gate builds of one name's start.
 const MAX_LITERAL_PREFIX: usize = 1024;
 
+/// Every expression of `body` whose value is used: all but `depends_on`.
+fn read_body(body: &Body, visit: &mut dyn FnMut(&Expression)) {
+    for attribute in body.attributes().filter(|a| a.key() != "depends_on") {
+        super::expr::walk(attribute.expr(), visit);
+    }
+    for block in body.blocks() {
+        read_body(block.body(), visit);
+    }
+}
+
+/// The attributes a configuration may read of each data source it may
+/// declare ([`Gate::data_attributes_read`]).
+const DATA_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("aws_ami", &["id", "image_id"]),
+    ("aws_availability_zones", &["names", "zone_ids"]),
+    ("aws_caller_identity", &["account_id"]),
+    ("aws_partition", &["partition", "dns_suffix"]),
+    ("aws_region", &["name", "region", "id"]),
+    ("aws_iam_policy_document", &["json", "minified_json"]),
+    (
+        "aws_eks_cluster",
+        &["endpoint", "certificate_authority", "name", "id"],
+    ),
+    ("aws_eks_cluster_auth", &["token"]),
+    ("aws_ssm_parameter", &["value", "insecure_value"]),
+];
+
 /// Provider arguments that hold secrets.
 const CREDENTIAL_ARGS: &[&str] = &[
     "access_key",
@@ -374,6 +401,7 @@ impl<'p> Gate<'p> {
             self.line = lines.get(index).copied().flatten();
             self.local_files(block);
             self.cluster_token_outside_provider(block);
+            self.data_attributes_read(block);
             self.nonsensitive_calls(block);
             match block.identifier() {
                 "terraform" => self.terraform(block),
@@ -818,6 +846,53 @@ impl<'p> Gate<'p> {
                 Rule::ProviderCredentials,
                 format!(
                     "{} uses data.aws_eks_cluster_auth, the operator's cluster-admin token: only the kubernetes provider's token may read it.",
+                    super::resources::block_address(block)
+                ),
+            );
+        }
+    }
+
+    /// What a configuration may read of each data source: what a
+    /// deployment needs (an image's id, the zones' names, a policy's JSON),
+    /// not what AWS changes on its own. An image's name and creation date
+    /// name the day it was built: a condition on them (`parseint(substr(
+    /// data.aws_ami.ubuntu.name, -8, -1), 10) > 20260801`) makes every plan
+    /// fail once a newer image is published.
+    fn data_attributes_read(&mut self, block: &Block) {
+        let mut refused: Vec<String> = Vec::new();
+        // `depends_on` names what to wait for; it reads nothing.
+        read_body(block.body(), &mut |expr| {
+            let Expression::Traversal(traversal) = expr else {
+                return;
+            };
+            if !matches!(&traversal.expr, Expression::Variable(v) if v.as_str() == "data") {
+                return;
+            }
+            let name = |i: usize| match traversal.operators.get(i) {
+                Some(TraversalOperator::GetAttr(a)) => Some(a.as_str()),
+                _ => None,
+            };
+            let Some(kind) = name(0) else {
+                return;
+            };
+            let Some((_, readable)) = DATA_ATTRIBUTES.iter().find(|(k, _)| *k == kind) else {
+                return;
+            };
+            match name(2) {
+                Some(attribute) if readable.contains(&attribute) => {}
+                attribute => refused.push(format!(
+                    "data.{kind}.{}{} (only {} may be read)",
+                    name(1).unwrap_or("…"),
+                    attribute.map(|a| format!(".{a}")).unwrap_or_default(),
+                    readable.join(", ")
+                )),
+            }
+        });
+        for read in refused {
+            self.violation(
+                Rule::DataSourceScope,
+                format!(
+                    "{} reads {read}: what a data source gives beyond that changes on its own (an image's name and date) and can make later plans fail.",
                     super::resources::block_address(block)
                 ),
             );

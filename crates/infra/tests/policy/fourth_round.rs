@@ -76,7 +76,7 @@ fn a_fourth_round_of_attacks_is_refused() {
         (
             "the operator's cluster token through a local",
             "locals {\n  auth = data.aws_eks_cluster_auth.main\n}\n".to_owned(),
-            &[Rule::ProviderCredentials],
+            &[Rule::ProviderCredentials, Rule::DataSourceScope],
             &kubernetes,
         ),
         (

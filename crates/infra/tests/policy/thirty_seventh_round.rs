@@ -49,3 +49,38 @@ fn a_data_source_is_read_plainly() {
     );
     assert_passes(platform, &kubernetes);
 }
+
+/// The newest image's name ends in the day it was built: a condition on
+/// it fails every plan once a newer one is published. Only what a
+/// deployment needs of a data source may be read.
+#[test]
+fn only_what_a_deployment_needs_of_a_data_source_is_read() {
+    let vm = vm_policy();
+    let ami = "data \"aws_ami\" \"built\" {\n  most_recent = true\n  owners      = [\"099720109477\"]\n  filter {\n    name   = \"name\"\n    values = [\"ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*\"]\n  }\n}\n";
+    assert_each_refused(vec![
+        (
+            "a date read from the image's name",
+            format!(
+                "{ami}locals {{\n  zone = [\"available\"][parseint(substr(data.aws_ami.built.name, -8, -1), 10) > 20260801 ? 1 : 0]\n}}\n"
+            ),
+            &[Rule::DataSourceScope],
+            &vm,
+        ),
+        (
+            "the image's creation date",
+            format!("{ami}output \"built\" {{\n  value = data.aws_ami.built.creation_date\n}}\n"),
+            &[Rule::DataSourceScope],
+            &vm,
+        ),
+        (
+            "the whole image",
+            format!("{ami}output \"built\" {{\n  value = jsonencode(data.aws_ami.built)\n}}\n"),
+            &[Rule::DataSourceScope],
+            &vm,
+        ),
+    ]);
+    assert_passes(
+        &format!("{ami}output \"image\" {{\n  value = data.aws_ami.built.id\n}}\n"),
+        &vm,
+    );
+}
