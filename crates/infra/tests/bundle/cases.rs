@@ -501,6 +501,32 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "go cobra app whose root command needs its runserver subcommand",
+            analysis: app("go", "gin", Some(8080), None),
+            files: vec![
+                (
+                    "go.mod",
+                    "module x\n\nrequire github.com/spf13/cobra v1.8.0\n",
+                ),
+                ("go.sum", ""),
+                (
+                    "main.go",
+                    "package main\n\nfunc main() {\n\tcmd.Execute()\n}\n",
+                ),
+                (
+                    "cmd/cmd.go",
+                    "package cmd\n\nimport \"github.com/spf13/cobra\"\n\nvar rootCmd = &cobra.Command{\n\tUse: \"shop\",\n}\n",
+                ),
+                (
+                    "cmd/runserver/server.go",
+                    "package runserver\n\nimport \"github.com/spf13/cobra\"\n\nvar StartCmd = &cobra.Command{\n\tUse: \"runserver\",\n\tRun: func(cmd *cobra.Command, args []string) {},\n}\n",
+                ),
+            ],
+            check: |b| {
+                assert_eq!(cmd(b), ["app", "runserver"]);
+            },
+        },
+        Case {
             name: "rust with axum",
             analysis: app("rust", "axum", Some(3000), Some("cargo run --release")),
             files: vec![

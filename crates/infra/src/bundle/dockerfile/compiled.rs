@@ -187,7 +187,20 @@ fn go_package(command: Option<&str>, files: &AppFiles, serves: bool) -> (String,
 /// (urfave/cli's `Name: "server"`, cobra's `Use: "serve"`): run bare, it
 /// prints its help and exits.
 fn serving_subcommand(files: &AppFiles) -> Option<String> {
-    const SERVING: &[&str] = &["server", "serve", "web", "http", "api", "start", "run"];
+    const SERVING: &[&str] = &[
+        "server",
+        "serve",
+        "web",
+        "http",
+        "api",
+        "start",
+        "run",
+        "runserver",
+        "run-server",
+        "webserver",
+        "apiserver",
+        "httpserver",
+    ];
     let go_files: Vec<&str> = files
         .with_suffix(".go")
         .into_iter()
