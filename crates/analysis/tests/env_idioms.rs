@@ -1296,3 +1296,24 @@ fn a_check_on_the_name_a_value_was_given_decides_whether_it_is_required() {
     );
     assert!(listed(&a, "ZEPTOMAIL_API_KEY"));
 }
+
+/// A database port written into a URL is `undefined` when unset: it gets
+/// the store's standard port as its default.
+#[test]
+fn a_database_port_without_a_default_gets_the_stores_standard_one() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"fastify":"4","mongoose":"8"}}"#,
+        ),
+        (
+            "server.js",
+            "const fastify = require('fastify')();\nconst uri = `mongodb://${process.env.MONGODB_HOST}:${process.env.MONGODB_PORT}/app`;\nmongoose.connect(uri);\nconst cache = { port: process.env.DB_PORT };\nfastify.listen({ port: 3000, host: '0.0.0.0' });\n",
+        ),
+    ]);
+    let var = |name: &str| a.env.iter().find(|v| v.name == name).unwrap();
+    assert_eq!(var("MONGODB_PORT").default.as_deref(), Some("27017"));
+    assert!(!var("MONGODB_PORT").required);
+    // `DB_PORT` names no store: no port is guessed.
+    assert_eq!(var("DB_PORT").default, None);
+}

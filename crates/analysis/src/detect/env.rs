@@ -1253,7 +1253,15 @@ pub(crate) fn summarise(
         let default = reads
             .iter()
             .filter(|r| !image_sets || file_name(&r.at.file).contains("Dockerfile"))
-            .find_map(|r| r.default.clone());
+            .find_map(|r| r.default.clone())
+            // Unset, a port written into a URL (`mongodb://${host}:${port}`)
+            // is `undefined`: the store's standard port is what a driver
+            // takes without one.
+            .or_else(|| {
+                is_database_port(name)
+                    .then(|| standard_port(name))
+                    .flatten()
+            });
         let asked = !optional_integration
             && !provided.iter().any(|p| p == name)
             && !PLATFORM.contains(&name)
@@ -1345,6 +1353,23 @@ pub(super) fn database_variable(name: &str) -> Option<(String, String)> {
 fn is_database_port(name: &str) -> bool {
     database_variable(name)
         .is_some_and(|(prefix, part)| part == "PORT" && !prefix.starts_with("SPRING_DATASOURCE"))
+}
+
+/// The standard port of the store a port variable names (`MONGODB_PORT`
+/// → 27017); `None` when the name does not say which (`DB_PORT`).
+fn standard_port(name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    [
+        ("MONGO", "27017"),
+        ("REDIS", "6379"),
+        ("MYSQL", "3306"),
+        ("MARIA", "3306"),
+        ("POSTGRES", "5432"),
+        ("PG", "5432"),
+    ]
+    .iter()
+    .find(|(store, _)| upper.starts_with(store))
+    .map(|(_, port)| (*port).to_owned())
 }
 
 /// `DB_HOST` → `DB_`: the prefix of a database's host variable.
