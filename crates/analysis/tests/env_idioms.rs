@@ -1275,6 +1275,26 @@ fn a_url_for_the_async_engine_carries_its_driver() {
         Some("postgresql+asyncpg")
     );
     assert_eq!(scheme(&files, "DATABASE_URL"), None);
+    // The engine is handed a name another module gave the value.
+    let files = [
+        (
+            "requirements.txt",
+            "fastapi\nasyncpg\nsqlalchemy\npsycopg2-binary\n",
+        ),
+        (
+            "src/database.py",
+            "import os\nASYNC_URL = os.getenv(\"SQLALCHEMY_DATABASE_URL\")\nSYNC_DATABASE_URL = os.getenv(\"DATABASE_URL\")\n",
+        ),
+        (
+            "src/main.py",
+            "from fastapi import FastAPI\nfrom sqlalchemy.ext.asyncio import create_async_engine\nfrom src.database import ASYNC_URL\nengine = create_async_engine(ASYNC_URL, echo=True)\napp = FastAPI()\n",
+        ),
+    ];
+    assert_eq!(
+        scheme(&files, "SQLALCHEMY_DATABASE_URL").as_deref(),
+        Some("postgresql+asyncpg")
+    );
+    assert_eq!(scheme(&files, "DATABASE_URL"), None);
 }
 
 /// A value given a name and checked through it later: a check that raises

@@ -381,25 +381,63 @@ pub(crate) fn mark_async_sqlalchemy_urls(view: &AppView<'_>, vars: &mut [EnvVar]
         .iter()
         .filter(|n| n.to_ascii_uppercase().contains("ASYNC"))
         .collect();
+    let handed: Vec<String> = engine_arguments(view, &engine_files)
+        .into_iter()
+        .filter(|name| candidates.contains(name))
+        .collect();
     let chosen: Vec<String> = if !named_async.is_empty() {
         named_async.into_iter().cloned().collect()
+    } else if !handed.is_empty() {
+        handed
+    } else if candidates.len() == 1 {
+        candidates
     } else {
-        let beside_engine: Vec<String> = candidates
-            .iter()
-            .filter(|n| engine_files.iter().any(|text| text.contains(n.as_str())))
-            .cloned()
-            .collect();
-        if !beside_engine.is_empty() {
-            beside_engine
-        } else if candidates.len() == 1 {
-            candidates
-        } else {
-            Vec::new()
-        }
+        Vec::new()
     };
     for var in vars.iter_mut().filter(|v| chosen.contains(&v.name)) {
         var.url_scheme = Some(scheme.to_owned());
     }
+}
+
+/// The variables whose value reaches `create_async_engine(…)`: read in its
+/// first argument (`os.environ["DATABASE_URL"]`), or through the name its
+/// value was given (`URL = os.getenv("SQLALCHEMY_DATABASE_URL")`, then
+/// `create_async_engine(URL)`, also imported from another module), or a
+/// settings field of that name (`settings.database_url`).
+fn engine_arguments(view: &AppView<'_>, engine_files: &[&str]) -> Vec<String> {
+    let env_name = re!(r#"["']([A-Za-z_][A-Za-z0-9_]*)["']"#);
+    let mut names = Vec::new();
+    for text in engine_files {
+        for call in re!(r"\bcreate_async_engine\(").find_iter(text) {
+            let args = super::scan::call_args(text, call.end());
+            let first = super::scan::split_args(args)
+                .first()
+                .map(|a| a.trim().to_owned())
+                .unwrap_or_default();
+            if first.contains("environ") || first.contains("getenv") {
+                names.extend(env_name.captures_iter(&first).map(|c| c[1].to_owned()));
+                continue;
+            }
+            let Some(alias) = re!(r"(\w+)\s*$").captures(&first).map(|c| c[1].to_owned()) else {
+                continue;
+            };
+            names.push(alias.to_ascii_uppercase());
+            let assigned = regex::Regex::new(&format!(
+                r#"\b{}\s*(?::[^=\n]*)?=\s*os\.(?:getenv|environ\.get)\(\s*["'](\w+)["']|\b{}\s*(?::[^=\n]*)?=\s*os\.environ\[\s*["'](\w+)["']"#,
+                regex::escape(&alias),
+                regex::escape(&alias)
+            ))
+            .expect("valid pattern");
+            for source in view.sources(&[".py"]).filter_map(|f| f.content.as_deref()) {
+                names.extend(
+                    assigned
+                        .captures_iter(source)
+                        .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_owned())),
+                );
+            }
+        }
+    }
+    names
 }
 
 /// A Spring Boot app with JPA or JDBC and no datasource URL configured, nor
