@@ -1337,3 +1337,21 @@ fn a_database_port_without_a_default_gets_the_stores_standard_one() {
     // `DB_PORT` names no store: no port is guessed.
     assert_eq!(var("DB_PORT").default, None);
 }
+
+/// A Python file in a `templates` folder is code the app writes out for
+/// something else (a bot it generates): its reads are not the app's.
+#[test]
+fn python_code_templates_are_not_the_apps_reads() {
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "main.py",
+            "import os\nfrom fastapi import FastAPI\nKEY = os.environ[\"OPENAI_API_KEY\"]\napp = FastAPI()\n",
+        ),
+        (
+            "src/ai/templates/qa_bot_template.py",
+            "import os\nBOT_TOKEN = os.environ[\"BOT_TOKEN\"]\n",
+        ),
+    ]);
+    assert_eq!(required(&a), ["OPENAI_API_KEY"], "{:?}", a.env);
+}

@@ -341,7 +341,11 @@ fn is_not_runtime(rel: &str) -> bool {
     let other_environment = re!(
         r"(?:^|/)(?:settings|config|configs|environments)/(?:test|tests|testing|local|dev|development)\.(?:py|rb|exs|[cm]?[jt]s)$"
     );
+    // Python files in a `templates` folder are code the app writes out
+    // for something else (a bot it generates), not code it runs.
+    let code_template = re!(r"(?:^|/)templates?/(?:[^/]+/)*[^/]+\.py$");
     build_tool.is_match(&name.to_ascii_lowercase())
+        || code_template.is_match(rel)
         || matches!(name, "setup.py" | "noxfile.py" | "fabfile.py")
         || seeding.is_match(rel)
         || other_environment.is_match(rel)
