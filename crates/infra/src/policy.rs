@@ -11,6 +11,7 @@
 
 mod allowlist;
 mod arguments;
+mod conditions;
 mod destroy_values;
 mod evaluation;
 mod expr;
@@ -219,6 +220,7 @@ impl Policy {
             "IAM: actions only ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, ssm:GetParameter(s|sByPath), secretsmanager:GetSecretValue, s3:GetObject, xray:PutTraceSegments, xray:PutTelemetryRecords (trust policies: sts:AssumeRole, sts:TagSession for Service principals ec2/ecs-tasks/lambda/eks.amazonaws.com); resources = \"*\" only for ecr:GetAuthorizationToken and xray, every other resource a reference to this configuration's own (aws_s3_bucket.x.arn, \"${aws_s3_bucket.x.arn}/*\") or a parameter under its own /deployflow/NAME/ folder; statements use only Sid, Effect, Action, Resource, Principal, Condition; aws_lambda_permission only lambda:InvokeFunction(Url), to \"*\" only through the function URL; ssm:UpdateInstanceInformation and ssmmessages channels (Session Manager) unscoped too; managed policies only those the target's templates attach (vm: none; container service: service-role/AmazonECSTaskExecutionRolePolicy; serverless: none; Kubernetes: AmazonEKSClusterPolicy, AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly/ReadOnly).".to_owned(),
             "Only resources this configuration creates: ids, buckets, roles, clusters and ARNs are references to a resource of the matching type through its id, arn or name (aws_vpc.main.id, aws_s3_bucket.b.id), never literal ids (sg-…, vpc-…), names, account ARNs or attributes that repeat the author's text (a parameter's value, a name_prefix); stores start empty (no snapshot_identifier, replicate_source_db, snapshot_name...).".to_owned(),
             "data aws_ssm_parameter only for names under /aws/service/; data aws_ami only with owners amazon, 137112412989 or 099720109477.".to_owned(),
+            "Conditions (a resource's lifecycle precondition/postcondition, an output's precondition) test only var.*, literals and locals made of them: never data sources, self or other resources, whose values change by themselves.".to_owned(),
             format!(
                 "Providers: only {} (source hashicorp/<name>), each in required_providers with a version constraint; no credentials in provider blocks (they come from the environment).",
                 list(&self.allowed_providers)

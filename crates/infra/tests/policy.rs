@@ -40,6 +40,8 @@ mod sixth_round;
 mod tenth_round;
 #[path = "policy/thirteenth_round.rs"]
 mod thirteenth_round;
+#[path = "policy/thirty_eighth_round.rs"]
+mod thirty_eighth_round;
 #[path = "policy/thirty_fifth_round.rs"]
 mod thirty_fifth_round;
 #[path = "policy/thirty_first_round.rs"]
@@ -127,7 +129,8 @@ fn refused_by(report: &PolicyReport, expected: &[Rule]) -> BTreeSet<Rule> {
         .filter(|v| {
             expected.contains(&Rule::Lifecycle)
                 || !(v.rule == Rule::Lifecycle
-                    && v.message.contains("which the destroy runs without"))
+                    && (v.message.contains("which the destroy runs without")
+                        || v.message.contains("can change without this configuration")))
         })
         .map(|v| v.rule)
         .collect();

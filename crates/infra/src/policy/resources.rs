@@ -180,6 +180,7 @@ impl Gate<'_> {
         self.pinned_settings(kind, &address, body);
         self.for_each(kind, &address, body);
         self.lifecycle(&address, body);
+        self.conditions(&address, body);
         self.stores(kind, &address, body);
         self.workloads(kind, &address, body);
         self.images(kind, &address, body);

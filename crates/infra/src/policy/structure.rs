@@ -759,6 +759,7 @@ impl<'p> Gate<'p> {
         };
         self.outputs.insert(name.to_owned());
         self.secret_output(name, block);
+        self.conditions(&format!("output.{name}"), block.body());
         let value = attr(block.body(), "value");
         let sound = match name {
             "ecr_repository_url" => value.is_some_and(|v| {
