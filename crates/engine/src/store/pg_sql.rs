@@ -5,6 +5,31 @@
 
 use std::sync::LazyLock;
 
+/// A new job, its queue row, its sealed secrets and the wake-up hint, in one
+/// statement: $1..$9 the job's columns, $10..$12 the secrets' names, nonces and
+/// ciphertexts, $13 the channel. No row when the idempotency key already exists.
+pub(super) const SUBMIT: &str = "
+    WITH job AS (
+        INSERT INTO engine.jobs
+            (id, workflow, workflow_version, steps, input, status, current_step, idempotency_key,
+             trace_context, created_by)
+        VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id
+    ),
+    queued AS (
+        INSERT INTO engine.queue (job_id, due_at, step_index) SELECT id, now(), 0 FROM job
+    ),
+    sealed AS (
+        INSERT INTO engine.job_secrets (job_id, name, nonce, ciphertext)
+        SELECT job.id, s.name, s.nonce, s.ciphertext
+        FROM job, unnest($10::text[], $11::bytea[], $12::bytea[]) AS s (name, nonce, ciphertext)
+    ),
+    woken AS (
+        SELECT pg_notify($13, '') FROM job
+    )
+    SELECT job.id FROM job, woken";
+
 // The parts every attempt-finishing statement shares: $1 job, $2 owner, $3 epoch,
 // $4 step index, $5 step name, $6 attempt, $7 started, $8 finished, $9 outcome,
 // $10 error, $11 log lines (JSON), $12 error code. Transition-specific parameters

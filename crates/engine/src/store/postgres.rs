@@ -24,7 +24,7 @@ use super::batch::{Batcher, Checkpoint};
 use super::list::{JobFilter, JobPage, count_query, into_page, list_query};
 use super::pg_batch::PgCheckpoints;
 use super::pg_sql::{
-    CLAIM, DELETE_JOBS_WHERE, END, HAND_BACK_UNSTARTED, RELEASE, RETRY_AFTER, STAY,
+    CLAIM, DELETE_JOBS_WHERE, END, HAND_BACK_UNSTARTED, RELEASE, RETRY_AFTER, STAY, SUBMIT,
 };
 use super::types::*;
 use super::{Protocol, Store, action_log_line, sha256_hex};
@@ -362,62 +362,36 @@ impl Protocol for PgStore {
     }
 
     async fn submit(&self, job: NewJob) -> Result<Submitted> {
-        let mut tx = self.pool.begin().await?;
-        let inserted: Option<Uuid> = sqlx::query_scalar(
-            "INSERT INTO engine.jobs
-                 (id, workflow, workflow_version, steps, input, status, current_step, idempotency_key,
-                  trace_context, created_by)
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9)
-             ON CONFLICT (idempotency_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(job.id)
-        .bind(&job.workflow)
-        .bind(&job.workflow_version)
-        .bind(Json(&job.steps))
-        .bind(&job.input)
-        .bind(&job.first_step)
-        .bind(&job.idempotency_key)
-        .bind(&job.trace_context)
-        .bind(&job.created_by)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let (names, nonces, ciphertexts) = sealed_columns(&job.secrets);
+        // One statement, so one round trip: the job becomes visible (and its
+        // NOTIFY goes out) at the commit of this statement's own transaction.
+        let inserted: Option<Uuid> = sqlx::query_scalar(SUBMIT)
+            .bind(job.id)
+            .bind(&job.workflow)
+            .bind(&job.workflow_version)
+            .bind(Json(&job.steps))
+            .bind(&job.input)
+            .bind(&job.first_step)
+            .bind(&job.idempotency_key)
+            .bind(&job.trace_context)
+            .bind(&job.created_by)
+            .bind(names)
+            .bind(nonces)
+            .bind(ciphertexts)
+            .bind(CHANNEL)
+            .fetch_optional(&self.pool)
+            .await?;
         let (id, created) = match inserted {
-            Some(id) => {
-                sqlx::query(
-                    "INSERT INTO engine.queue (job_id, due_at, step_index) VALUES ($1, now(), 0)",
-                )
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                for secret in &job.secrets {
-                    sqlx::query(
-                        "INSERT INTO engine.job_secrets (job_id, name, nonce, ciphertext)
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(id)
-                    .bind(&secret.name)
-                    .bind(&secret.nonce)
-                    .bind(&secret.ciphertext)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                sqlx::query("SELECT pg_notify($1, '')")
-                    .bind(CHANNEL)
-                    .execute(&mut *tx)
-                    .await?;
-                (id, true)
-            }
+            Some(id) => (id, true),
             None => {
                 let id: Uuid =
                     sqlx::query_scalar("SELECT id FROM engine.jobs WHERE idempotency_key = $1")
                         .bind(&job.idempotency_key)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&self.pool)
                         .await?;
                 (id, false)
             }
         };
-        tx.commit().await?;
         if created {
             self.notifier.notify_one();
         }
@@ -877,6 +851,15 @@ pub(super) fn fenced(lease: &Lease, cancel_requested: Option<bool>) -> Result<He
 
 /// Payload prefix of a cancellation hint; any other payload means "work may be due".
 const CANCEL_PREFIX: &str = "cancel:";
+
+/// The sealed secrets as the three parallel arrays `SUBMIT` unnests.
+fn sealed_columns(secrets: &[SealedSecret]) -> (Vec<&str>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    (
+        secrets.iter().map(|s| s.name.as_str()).collect(),
+        secrets.iter().map(|s| s.nonce.clone()).collect(),
+        secrets.iter().map(|s| s.ciphertext.clone()).collect(),
+    )
+}
 
 async fn listen_loop(pool: PgPool, notifier: Arc<Notify>, cancels: broadcast::Sender<Uuid>) {
     let mut delay = Duration::from_millis(100);
