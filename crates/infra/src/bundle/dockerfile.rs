@@ -206,15 +206,22 @@ fn env_value(value: &str) -> String {
 }
 
 /// The exec form of `command` (`["uvicorn", "main:app"]`), through `sh -c`
-/// when it needs a shell (variables, `&&`, quotes, globs).
+/// when it needs a shell (variables, `&&`, quotes, globs). Leading `NAME=value`
+/// assignments (`NODE_ENV=production node server.js`, as npm scripts write
+/// them) go through `env`: in the exec form the first word is the program.
 pub(super) fn exec_form(command: &str) -> String {
     const SHELL: &[char] = &[
         '$', '&', '|', ';', '<', '>', '(', ')', '*', '?', '~', '`', '\\', '"', '\'', '{', '}',
     ];
+    let chained = command.contains("&&") || command.contains(';') || command.contains('|');
+    let command = if chained {
+        command.to_owned()
+    } else {
+        with_env_program(command)
+    };
     let args: Vec<String> = if command.contains(SHELL) {
-        let chained = command.contains("&&") || command.contains(';') || command.contains('|');
         let script = if chained {
-            command.to_owned()
+            command
         } else {
             format!("exec {command}")
         };
@@ -223,6 +230,32 @@ pub(super) fn exec_form(command: &str) -> String {
         command.split_whitespace().map(str::to_owned).collect()
     };
     serde_json::to_string(&args).expect("strings serialise")
+}
+
+/// `env A=1 B=2 program …` for `A=1 B=2 [exec] program …`; `command` as it is
+/// when it starts with no assignment.
+fn with_env_program(command: &str) -> String {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let assignments = words.iter().take_while(|w| is_assignment(w)).count();
+    if assignments == 0 {
+        return command.to_owned();
+    }
+    let rest = words[assignments..]
+        .iter()
+        .skip_while(|w| **w == "exec")
+        .copied()
+        .collect::<Vec<_>>();
+    if rest.is_empty() {
+        return command.to_owned();
+    }
+    format!("env {} {}", words[..assignments].join(" "), rest.join(" "))
+}
+
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// Directories an app commonly reads at run time (templates, static files),
@@ -261,6 +294,22 @@ mod tests {
         assert_eq!(
             exec_form("npm run migrate && node server.js"),
             r#"["/bin/sh","-c","npm run migrate && node server.js"]"#
+        );
+    }
+
+    #[test]
+    fn leading_assignments_are_given_to_env() {
+        assert_eq!(
+            exec_form("NODE_ENV=production node server.js"),
+            r#"["env","NODE_ENV=production","node","server.js"]"#
+        );
+        assert_eq!(
+            exec_form("NODE_ENV=production TZ=UTC exec node dist/main.js --port=$PORT"),
+            r#"["/bin/sh","-c","exec env NODE_ENV=production TZ=UTC node dist/main.js --port=$PORT"]"#
+        );
+        assert_eq!(
+            exec_form("node --max-old-space-size=512 server.js"),
+            r#"["node","--max-old-space-size=512","server.js"]"#
         );
     }
 
