@@ -769,6 +769,21 @@ fn go_port_from_a_flag_default() {
 }
 
 #[test]
+fn go_port_from_an_address_formatted_in_the_server_struct() {
+    let a = run(&[
+        ("go.mod", "module x\n"),
+        (
+            "main.go",
+            "package main\n\nfunc getEnvInt(k string, d int) int {\n\tif v, ok := os.LookupEnv(k); ok {\n\t\tif n, err := strconv.Atoi(v); err == nil {\n\t\t\treturn n\n\t\t}\n\t}\n\treturn d\n}\n\nfunc main() {\n\tsrv := &http.Server{Addr: fmt.Sprintf(\":%d\", getEnvInt(\"APP_PORT\", 8500)), ReadTimeout: 5 * time.Second}\n\tsrv.ListenAndServe()\n}\n",
+        ),
+    ]);
+    assert_eq!(
+        (a.port, a.port_env.as_deref()),
+        (Some(8500), Some("APP_PORT"))
+    );
+}
+
+#[test]
 fn rocket_without_config_listens_on_loopback() {
     let a = run(&[
         (

@@ -78,11 +78,11 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
             .framework(framework, at);
         d.default_port = Some(8080);
         let addr = if listen.quote().contains("http.Server") {
-            let body = listen.call_args();
-            re!(r"Addr\s*:\s*([^,\n}]+)")
-                .captures(body)
-                .and_then(|c| c.get(1))
-                .map(|m| m.as_str())
+            // The field's whole expression: `fmt.Sprintf(":%d", port)` has
+            // commas of its own.
+            split_args(listen.call_args())
+                .into_iter()
+                .find_map(|field| re!(r"^Addr\s*:\s*").find(field).map(|m| &field[m.end()..]))
         } else {
             let args = split_args(listen.call_args());
             let index = usize::from(listen.quote().contains("net.Listen"));
