@@ -642,7 +642,11 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             // warning) on the name the value was given.
             let aliased = alias_check(hit.text, hit.end(), before);
             let exits_when_unset = exits_when_unset || aliased == Some(true);
-            let default = if exits_when_unset || raises {
+            // `process.env.KEY || process.env.LEGACY_KEY`: the second name
+            // is an alternative; the first one is what the app asks for.
+            let default = if is_alternative(before) {
+                Some(String::new())
+            } else if exits_when_unset || raises {
                 None
             } else if aliased == Some(false)
                 || presence_check
@@ -850,6 +854,13 @@ fn block_exits(after: &str, indent: usize) -> bool {
         .enumerate()
         .take_while(|(index, line)| *index == 0 || !ends_block(line))
         .any(|(_, line)| exits.is_match(line))
+}
+
+/// A read that is the fallback of another variable's read on its line
+/// (`process.env.A || process.env.B`, `os.getenv("A") or os.getenv("B")`).
+fn is_alternative(before: &str) -> bool {
+    re!(r#"(?:process\.env|import\.meta\.env|Bun\.env|getenv|environ|\bENV\b|Getenv|\benv)[^;\n]*(?:\|\||\?\?|\bor|\?:)\s*$"#)
+        .is_match(before)
 }
 
 /// A value given a name (`KEY = os.getenv("KEY")`, `const key =
@@ -1833,6 +1844,23 @@ if _, ok := os.LookupEnv("DSN"); !ok {
         assert_eq!(
             strict_reads("app.py", py),
             [("KEY".into(), true), ("OPT".into(), false)]
+        );
+    }
+
+    #[test]
+    fn the_fallback_name_of_a_checked_value_is_an_alternative() {
+        let js = "const key = process.env.PAYMENTS_KEY || process.env.PAYMENTS_LEGACY_KEY;\nif (!key) throw new Error('PAYMENTS_KEY is required');\n";
+        assert_eq!(
+            strict_reads("pay.js", js),
+            [
+                ("PAYMENTS_KEY".into(), true),
+                ("PAYMENTS_LEGACY_KEY".into(), false)
+            ]
+        );
+        let py = "TOKEN = os.getenv(\"BOT_TOKEN\") or os.getenv(\"TOKEN\")\nif not TOKEN:\n    raise SystemExit(\"no token\")\n";
+        assert_eq!(
+            strict_reads("bot.py", py),
+            [("BOT_TOKEN".into(), true), ("TOKEN".into(), false)]
         );
     }
 
