@@ -84,6 +84,22 @@ pub(super) fn build_placeholders(
         .collect()
 }
 
+/// Placeholders for `names`, which a build tool's configuration reads
+/// (Prisma's `env("DATABASE_URL")`): of the scheme the app's own reads give.
+pub(super) fn named_placeholders(analysis: &Analysis, names: &[String]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .map(|name| {
+            let scheme = analysis
+                .env
+                .iter()
+                .find(|v| v.name == *name)
+                .and_then(|v| v.url_scheme.as_deref());
+            (name.clone(), placeholder(name, scheme))
+        })
+        .collect()
+}
+
 /// A value of the variable's shape that names nothing real: `.invalid`
 /// never resolves.
 fn placeholder(name: &str, scheme: Option<&str>) -> String {

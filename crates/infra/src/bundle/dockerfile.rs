@@ -160,12 +160,22 @@ impl Text {
     /// The build step: its arguments declared, then `build` run with the
     /// placeholders a Next.js build needs ([`build_env::build_placeholders`]);
     /// what the plan should say of them is returned.
-    fn build_step(&mut self, inputs: &Inputs, build: &str) -> Option<String> {
+    fn build_step(
+        &mut self,
+        inputs: &Inputs,
+        build: &str,
+        tool_placeholders: &[(String, String)],
+    ) -> Option<String> {
         let placeholders = build_env::build_placeholders(inputs.analysis, inputs.build_args);
-        let set: String = placeholders
+        let mut set: String = placeholders
             .iter()
             .map(|(name, value)| format!("{name}={value} "))
             .collect();
+        for (name, value) in tool_placeholders {
+            if !placeholders.iter().any(|(n, _)| n == name) {
+                set.push_str(&format!("{name}={value} "));
+            }
+        }
         self.build_args(inputs).line(format!("RUN {set}{build}"));
         build_env::placeholders_note(&placeholders)
     }

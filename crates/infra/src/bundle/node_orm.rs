@@ -15,6 +15,38 @@ pub(super) struct Prisma {
     /// It keeps migrations (`migrations/` beside the schema): they are
     /// applied; without them the schema is pushed as it is.
     pub has_migrations: bool,
+    /// Variables its `prisma.config.ts` reads with Prisma's `env()`, which
+    /// throws when one is unset, `prisma generate` included (Prisma 7).
+    pub config_env: Vec<String>,
+}
+
+/// The files Prisma reads its configuration from, at the app's root.
+const CONFIG_FILES: &[&str] = &[
+    "prisma.config.ts",
+    "prisma.config.mts",
+    "prisma.config.cts",
+    "prisma.config.js",
+    "prisma.config.mjs",
+    "prisma.config.cjs",
+];
+
+/// The names `env("X")` reads in the app's Prisma configuration.
+fn config_env(files: &AppFiles) -> Vec<String> {
+    let call =
+        regex::Regex::new(r#"\benv\s*(?:<[^>]*>)?\s*\(\s*["'`]([A-Za-z_][A-Za-z0-9_]*)["'`]\s*\)"#)
+            .expect("a valid pattern");
+    let mut names: Vec<String> = CONFIG_FILES
+        .iter()
+        .filter_map(|path| files.text(path))
+        .flat_map(|text| {
+            call.captures_iter(text)
+                .filter_map(|c| c.get(1).map(|m| m.as_str().to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The app's Prisma setup, when it has the client, the CLI and a schema.
@@ -50,6 +82,7 @@ pub(super) fn prisma(files: &AppFiles) -> Option<Prisma> {
         dir: dir.to_owned(),
         generated_by_scripts,
         has_migrations: files.dir_exists(&migrations),
+        config_env: config_env(files),
     })
 }
 

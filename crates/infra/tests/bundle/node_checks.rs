@@ -410,6 +410,57 @@ fn a_prisma_client_is_generated_before_the_build() {
     assert!(!d.contains("npx prisma generate"), "{d}");
 }
 
+/// Prisma 7 reads its datasource URL in `prisma.config.ts` with `env()`,
+/// which throws when the variable is unset, and `prisma generate` loads that
+/// file: the build's generate (and a build script that generates) gets a
+/// placeholder; the image keeps no value.
+#[test]
+fn prisma_generate_gets_placeholders_for_what_its_config_reads() {
+    let files = |scripts: &str| {
+        vec![
+            (
+                "package.json".to_owned(),
+                format!(
+                    r#"{{"type": "module", "scripts": {scripts}, "dependencies": {{"@prisma/client": "7.8.0"}}, "devDependencies": {{"prisma": "7.8.0", "typescript": "5"}}}}"#
+                ),
+            ),
+            ("package-lock.json".to_owned(), "{}".to_owned()),
+            (
+                "prisma/schema.prisma".to_owned(),
+                "generator client {\n  provider = \"prisma-client\"\n}\n".to_owned(),
+            ),
+            (
+                "prisma.config.ts".to_owned(),
+                "import { defineConfig, env } from 'prisma/config';\nexport default defineConfig({\n  schema: 'prisma/schema.prisma',\n  datasource: { url: env('DATABASE_URL'), shadowDatabaseUrl: env(\"SHADOW_DATABASE_URL\") },\n});\n".to_owned(),
+            ),
+        ]
+    };
+    let bundle_of = |scripts: &str| {
+        let owned = files(scripts);
+        let refs: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        node_bundle("node dist/server.js", &refs, |_| {})
+    };
+    let bundle = bundle_of(r#"{"build": "tsc"}"#);
+    let d = dockerfile(&bundle);
+    assert!(
+        d.contains("RUN DATABASE_URL=postgresql://placeholder:placeholder@build-placeholder.invalid/placeholder SHADOW_DATABASE_URL=postgresql://placeholder:placeholder@build-placeholder.invalid/placeholder npx prisma generate\n"),
+        "{d}"
+    );
+    assert!(d.contains("RUN npm run build\n"), "{d}");
+    assert!(!d.contains("ENV DATABASE_URL"), "{d}");
+
+    let bundle = bundle_of(r#"{"build": "prisma generate && tsc"}"#);
+    let d = dockerfile(&bundle);
+    assert!(!d.contains("npx prisma generate"), "{d}");
+    assert!(
+        d.contains("SHADOW_DATABASE_URL=postgresql://placeholder:placeholder@build-placeholder.invalid/placeholder npm run build\n"),
+        "{d}"
+    );
+}
+
 /// `app.listen(config.port)` with `port: process.env.PORT` in a config
 /// module: the analysis saw PORT read but not the listen call it reaches.
 /// PORT is set to the port the compose file publishes, not left to the

@@ -8,6 +8,7 @@ use super::node_version::node_image;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::AppFiles;
+use crate::bundle::build_env;
 use crate::bundle::health::Probe;
 use crate::bundle::images::{PNPM_VERSION, YARN_BERRY_VERSION};
 use crate::bundle::node_orm::{migration_tool_in_dev_dependencies, prisma};
@@ -137,15 +138,36 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     if scripts.needs_sources.is_none() {
         text.line("COPY . .");
     }
+    // Prisma 7's `env()` in prisma.config.ts throws when the variable is
+    // unset, and `prisma generate` loads that file: it gets placeholders
+    // (generate connects to nothing).
+    let prisma_env = prisma
+        .as_ref()
+        .map(|p| build_env::named_placeholders(inputs.analysis, &p.config_env))
+        .unwrap_or_default();
+    if !prisma_env.is_empty() {
+        let names: Vec<&str> = prisma_env.iter().map(|(name, _)| name.as_str()).collect();
+        notes.push(format!(
+            "prisma.config reads {} with Prisma's env(), which throws when unset: `prisma generate` at build gets a placeholder (it connects to nothing); the app gets the real value when it runs.",
+            names.join(", ")
+        ));
+    }
     if prisma.as_ref().is_some_and(|p| !p.generated_by_scripts) {
-        text.line("RUN npx prisma generate");
+        let set: String = prisma_env
+            .iter()
+            .map(|(name, value)| format!("{name}={value} "))
+            .collect();
+        text.line(format!("RUN {set}npx prisma generate"));
         notes.push(
             "The app imports Prisma's client, which `prisma generate` makes from its schema: the build runs it before the app is built."
                 .to_owned(),
         );
     }
     if let Some(build) = &build {
-        notes.extend(text.build_step(inputs, build));
+        // A build script that runs `prisma generate` itself loads the config too.
+        let generates = prisma.as_ref().is_some_and(|p| p.generated_by_scripts);
+        let tool_env: &[(String, String)] = if generates { &prisma_env } else { &[] };
+        notes.extend(text.build_step(inputs, build, tool_env));
     }
     if let Some(prune) = prune(&manager).filter(|_| prune_after && !keep_dev) {
         text.line(format!("RUN {prune}"));

@@ -87,7 +87,7 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
         .line(format!("RUN {}", install_step(&manager, false)));
     let placeholders_note = build.as_ref().and_then(|build| {
         text.line(format!("WORKDIR {app_dir}"));
-        text.build_step(inputs, build)
+        text.build_step(inputs, build, &[])
     });
     text.blank()
         .line(format!("FROM {node}"))
