@@ -76,6 +76,15 @@ const PLATFORM: &[&str] = &[
 /// `*_TOKEN`, `*_PASSWORD`, `*_KEY`, `DATABASE_URL`...).
 pub fn is_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
+    // How long a token lives, how a password is hashed: a setting about a
+    // secret (`ACCESS_TOKEN_EXPIRE_MINUTES=30`, `BCRYPT_SALT_ROUNDS=10`).
+    if re!(
+        r"_(?:EXPIRES?(?:_IN)?|EXPIRY|EXPIRATION(?:_TIME)?|EXPIRE_(?:MINUTES|HOURS|DAYS|SECONDS|TIME)|TTL|LIFETIME|DURATION|TIMEOUT|MAX_AGE|AGE|LENGTH|ROUNDS|MINUTES|HOURS|DAYS|SECONDS|ALGORITHM)$"
+    )
+    .is_match(&upper)
+    {
+        return false;
+    }
     [
         "SECRET",
         "TOKEN",
@@ -1964,5 +1973,17 @@ if _, ok := os.LookupEnv("DSN"); !ok {
         assert!(is_secret("SENTRY_DSN"));
         assert!(!is_secret("LOG_LEVEL"));
         assert!(!is_secret("ALLOWED_ORIGINS"));
+        for setting in [
+            "ACCESS_TOKEN_EXPIRES_IN",
+            "JWT_ACCESS_TOKEN_EXPIRE_MINUTES",
+            "REFRESH_TOKEN_TTL",
+            "SESSION_MAX_AGE",
+            "BCRYPT_SALT_ROUNDS",
+            "PASSWORD_MIN_LENGTH",
+            "JWT_ALGORITHM",
+        ] {
+            assert!(!is_secret(setting), "{setting}");
+        }
+        assert!(is_secret("JWT_REFRESH_TOKEN_SECRET"));
     }
 }
