@@ -550,6 +550,42 @@ fn a_ruby_read_checked_present_or_fetched_with_a_computed_default_is_optional() 
     assert!(required(&a).contains(&"APP_HOST"), "{:?}", required(&a));
 }
 
+/// A read whose own line runs only when the variable is set, in Ruby's
+/// modifier form, a one-line JavaScript `if`, or a Python conditional.
+#[test]
+fn a_read_guarded_on_its_own_line_is_optional() {
+    let ruby = run(&[
+        (
+            "Gemfile",
+            "source 'https://rubygems.org'\ngem 'sinatra'\ngem 'puma'\ngem 'rack-canonical-host'\n",
+        ),
+        (
+            "config.ru",
+            "require 'sinatra/base'\nrequire 'rack/canonical_host'\n\nclass App < Sinatra::Base\n  get('/') { 'ok' }\nend\n\nuse Rack::CanonicalHost, ENV['CANONICAL_HOST'] if ENV['CANONICAL_HOST']\nrun App\n",
+        ),
+    ]);
+    assert!(listed(&ruby, "CANONICAL_HOST"));
+    assert!(
+        !required(&ruby).contains(&"CANONICAL_HOST"),
+        "{:?}",
+        required(&ruby)
+    );
+
+    let node = run(&[
+        ("package.json", r#"{"dependencies": {"express": "4"}}"#),
+        (
+            "server.js",
+            "const express = require('express');\nconst app = express();\nif (process.env.SENTRY_DSN) Sentry.init({ dsn: process.env.SENTRY_DSN.trim() });\napp.listen(3000);\n",
+        ),
+    ]);
+    assert!(listed(&node, "SENTRY_DSN"));
+    assert!(
+        !required(&node).contains(&"SENTRY_DSN"),
+        "{:?}",
+        required(&node)
+    );
+}
+
 #[test]
 fn an_apps_own_helper_that_stops_without_the_variable_makes_it_required() {
     let a = run(&[

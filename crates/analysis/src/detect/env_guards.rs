@@ -21,6 +21,10 @@ pub(crate) fn mark_guarded(text: &str, reads: &mut [EnvRead]) {
             .is_some_and(|line| blocks.iter().any(|block| block.contains(&line)));
         let guarded = members.contains(&read.name)
             || in_block
+            || read
+                .at
+                .line
+                .is_some_and(|line| guarded_on_its_line(text, line, &read.name))
             || (!read.strict
                 && read
                     .at
@@ -34,6 +38,25 @@ pub(crate) fn mark_guarded(text: &str, reads: &mut [EnvRead]) {
             read.strict = false;
         }
     }
+}
+
+/// A read whose own line runs only when the variable is set: Ruby's
+/// modifier (`use Rack::CanonicalHost, ENV['HOST'] if ENV['HOST']`), a
+/// one-line JavaScript `if (process.env.X) …`, Python's `… if
+/// os.getenv("X") else None`.
+fn guarded_on_its_line(text: &str, line: u32, name: &str) -> bool {
+    let Some(code) = text.lines().nth(line.saturating_sub(1) as usize) else {
+        return false;
+    };
+    let name = regex::escape(name);
+    let guards = [
+        format!(r#"\bif\s+ENV\[\s*["']{name}["']\s*\](?:\.present\?)?\s*(?:#.*)?$"#),
+        format!(r#"^\s*if\s*\(\s*process\.env\.{name}\s*\)\s*\S"#),
+        format!(r#"\bif\s+os\.(?:getenv|environ\.get)\(\s*["']{name}["']\s*\)\s+else\b"#),
+    ];
+    guards
+        .iter()
+        .any(|guard| regex::Regex::new(guard).is_ok_and(|re| re.is_match(code)))
 }
 
 /// The lines (1-based) of Python and Ruby blocks that run only when a
