@@ -59,6 +59,11 @@ pattern!(
     COMPOSER,
     r#""(?:(?P<redis>predis/predis)|(?P<mongodb>mongodb/mongodb))"\s*:"#
 );
+// Plain PHP names its database in the call that connects, not in a manifest.
+pattern!(
+    PHP_CONNECT,
+    r#"\b(?:(?P<mysql>mysqli_connect|mysqli_init)\s*\(|new\s+\\?(?P<mysql2>mysqli)\s*\(|new\s+\\?PDO\s*\(\s*["'](?:(?P<postgres>pgsql)|(?P<mysql3>mysql)):|(?P<postgres2>pg_connect|pg_pconnect)\s*\()"#
+);
 pattern!(
     JVM,
     r"(?:(?P<postgres>org\.postgresql)|(?P<mysql>mysql-connector|mariadb-java-client)|(?P<redis>spring-boot-starter-data-redis|jedis|lettuce-core)|(?P<mongodb>spring-boot-starter-data-mongodb|mongodb-driver))"
@@ -106,6 +111,10 @@ const RULES: &[Rule] = &[
         pattern: &COMPOSER,
     },
     Rule {
+        file: ".php",
+        pattern: &PHP_CONNECT,
+    },
+    Rule {
         file: "pom.xml",
         pattern: &JVM,
     },
@@ -136,11 +145,12 @@ const RULES: &[Rule] = &[
 ];
 
 /// A pattern's group names and the kinds they stand for, in report order.
-const KINDS: [(&str, &str); 6] = [
+const KINDS: [(&str, &str); 7] = [
     ("postgres", "postgres"),
     ("postgres2", "postgres"),
     ("mysql", "mysql"),
     ("mysql2", "mysql"),
+    ("mysql3", "mysql"),
     ("redis", "redis"),
     ("mongodb", "mongodb"),
 ];
@@ -430,6 +440,29 @@ mod tests {
                 "[project]\ndependencies = [\"fastapi\", \"motor>=3\"]\n"
             )]),
             [("mongodb", "pyproject.toml:2".to_owned())]
+        );
+        assert_eq!(
+            kinds(&[(
+                "index.php",
+                "<?php\n$db = mysqli_connect(getenv('DB_HOST'), getenv('DB_USER'));\n"
+            )]),
+            [("mysql", "index.php:2".to_owned())]
+        );
+        assert_eq!(
+            kinds(&[
+                (
+                    "db.php",
+                    "<?php\n$conn = new mysqli($host, $user, $pass, $name);\n"
+                ),
+                (
+                    "pg.php",
+                    "<?php\n$pdo = new PDO(\"pgsql:host=$host;dbname=app\", $u, $p);\n"
+                )
+            ]),
+            [
+                ("postgres", "pg.php:2".to_owned()),
+                ("mysql", "db.php:2".to_owned())
+            ]
         );
     }
 
