@@ -926,6 +926,21 @@ fn a_sinatra_app_served_by_puma_listens_where_puma_rb_says() {
 }
 
 #[test]
+fn a_modular_sinatra_app_named_from_the_top_level_is_sinatra() {
+    let a = run(&[
+        (
+            "Gemfile",
+            "source 'https://rubygems.org'\ngem 'sinatra', require: 'sinatra/base'\ngem 'puma'\n",
+        ),
+        (
+            "config.ru",
+            "require 'bundler'\nBundler.require\nclass App < ::Sinatra::Base\n  get('/') { 'ok' }\nend\nrun App\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("sinatra"));
+}
+
+#[test]
 fn plain_php_and_static_html() {
     let a = run(&[("index.php", "<?php echo 'hi';"), ("lib.php", "<?php")]);
     assert_eq!((a.framework.as_deref(), a.port), (Some("php"), Some(80)));

@@ -65,7 +65,7 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         return Some(d);
     }
     let classic = view.find(RB, re!(r#"(?m)^\s*require\s+["']sinatra["']"#));
-    let modular = view.find(RB, re!(r"<\s*Sinatra::(?:Base|Application)\b"));
+    let modular = view.find(RB, re!(r"<\s*(?:::)?Sinatra::(?:Base|Application)\b"));
     if let Some(hit) = classic.as_ref().or(modular.as_ref()) {
         let mut d = new(Kind::Server, Confidence::Code).framework("sinatra", hit.spot());
         sinatra(
