@@ -89,8 +89,13 @@ fn credential_names(
 ) {
     match kind {
         StoreKind::Postgres => (
-            &["POSTGRES_PASSWORD"],
-            &[("POSTGRES_DB", "app"), ("POSTGRES_USER", "postgres")],
+            &["POSTGRES_PASSWORD", "POSTGRESQL_PASSWORD"],
+            &[
+                ("POSTGRES_DB", "app"),
+                ("POSTGRES_USER", "postgres"),
+                ("POSTGRESQL_DATABASE", "app"),
+                ("POSTGRESQL_USERNAME", "postgres"),
+            ],
         ),
         StoreKind::Mysql => (
             &[
@@ -351,12 +356,30 @@ impl OwnStore {
     fn new(kind: StoreKind, service: String, spec: &Mapping) -> OwnStore {
         let env = Environment(spec.get("environment"));
         let (user, password, database) = match kind {
+            // Bitnami's image reads POSTGRESQL_USERNAME and friends (and
+            // the official names as aliases); without a database named it
+            // has only `postgres`, not one named after the user.
             StoreKind::Postgres => {
-                let user = env
-                    .get(&["POSTGRES_USER"])
-                    .unwrap_or_else(|| "postgres".to_owned());
-                let password = env.get(&["POSTGRES_PASSWORD"]).unwrap_or_default();
-                let database = env.get(&["POSTGRES_DB"]).unwrap_or_else(|| user.clone());
+                let named = env.get(&["POSTGRES_USER", "POSTGRESQL_USERNAME"]);
+                let user = named.clone().unwrap_or_else(|| "postgres".to_owned());
+                let password = env
+                    .get(&["POSTGRES_PASSWORD", "POSTGRESQL_PASSWORD"])
+                    .or_else(|| {
+                        (user == "postgres")
+                            .then(|| env.get(&["POSTGRESQL_POSTGRES_PASSWORD"]))
+                            .flatten()
+                    })
+                    .unwrap_or_default();
+                let bitnami = env.get(&["POSTGRES_USER"]).is_none() && named.is_some();
+                let database = env
+                    .get(&["POSTGRES_DB", "POSTGRESQL_DATABASE"])
+                    .unwrap_or_else(|| {
+                        if bitnami {
+                            "postgres".to_owned()
+                        } else {
+                            user.clone()
+                        }
+                    });
                 (user, password, database)
             }
             StoreKind::Mysql => {
@@ -378,6 +401,8 @@ impl OwnStore {
                     .get("command")
                     .map(command_text)
                     .and_then(|command| requirepass(&command))
+                    // Bitnami's image sets `requirepass` from REDIS_PASSWORD.
+                    .or_else(|| env.get(&["REDIS_PASSWORD"]))
                     .unwrap_or_default();
                 ("default".to_owned(), password, String::new())
             }
@@ -532,6 +557,31 @@ mod tests {
         assert_eq!(
             (mysql.value(&Part::User), mysql.value(&Part::Name)),
             ("root".to_owned(), "blog".to_owned())
+        );
+    }
+
+    #[test]
+    fn bitnami_images_are_read_by_their_own_names() {
+        let file = services(
+            "services:\n  db:\n    image: bitnami/postgresql\n    environment:\n      - POSTGRESQL_USERNAME=docker\n      - POSTGRESQL_PASSWORD=docker\n      - POSTGRESQL_DATABASE=shop\n  cache:\n    image: bitnami/redis:7.2\n    environment:\n      REDIS_PASSWORD: s3cret\n",
+        );
+        let pg = find(&file, StoreKind::Postgres).unwrap();
+        assert_eq!(
+            pg.value(&Part::Url { scheme: None }),
+            "postgresql://docker:docker@db:5432/shop"
+        );
+        let redis = find(&file, StoreKind::Redis).unwrap();
+        assert_eq!(
+            redis.value(&Part::Url { scheme: None }),
+            "redis://:s3cret@cache:6379/0"
+        );
+        // A user named but no database: Bitnami makes only `postgres`.
+        let file = services(
+            "services:\n  db:\n    image: bitnami/postgresql:16\n    environment:\n      POSTGRESQL_USERNAME: docker\n      POSTGRESQL_PASSWORD: pw\n",
+        );
+        assert_eq!(
+            find(&file, StoreKind::Postgres).unwrap().value(&Part::Name),
+            "postgres"
         );
     }
 
