@@ -8,7 +8,7 @@ use hcl::expr::{Expression, TraversalOperator};
 use hcl::template::{Element, Template};
 
 use super::Rule;
-use super::expr::{attr, key_text};
+use super::expr::{as_str, attr, key_text};
 use super::plan::OwnNames;
 use super::structure::Gate;
 
@@ -66,6 +66,14 @@ impl Gate<'_> {
                         } else if key == "valueFrom" {
                             if !self.is_own_secret_source(&value) {
                                 self.violation(Rule::ForeignResource, foreign_secret(address));
+                            }
+                        } else if key == "awslogs-region" {
+                            let region = as_str(self.resolve(&value));
+                            if region.as_deref() != Some(self.policy.region.as_str()) {
+                                self.violation(
+                                    Rule::RegionNotPinned,
+                                    logs_region(address, &self.policy.region),
+                                );
                             }
                         } else if !self.is_own_reference_to(
                             &value,
@@ -154,6 +162,15 @@ impl Gate<'_> {
                         }
                     }
                     for container in &containers {
+                        let region = container
+                            .pointer("/logConfiguration/options/awslogs-region")
+                            .and_then(|r| r.as_str());
+                        if region.is_some_and(|r| r != self.policy.region) {
+                            self.violation(
+                                Rule::RegionNotPinned,
+                                logs_region(address, &self.policy.region),
+                            );
+                        }
                         if !planned_logs_to_own_group(container.get("logConfiguration"), &own_group)
                         {
                             self.violation(
@@ -204,7 +221,7 @@ impl Gate<'_> {
                      value: &Expression,
                      images: &mut Vec<(String, Expression)>,
                      unreadable: &mut bool| match key.as_deref() {
-            Some(key @ ("image" | "awslogs-group" | "valueFrom")) => {
+            Some(key @ ("image" | "awslogs-group" | "awslogs-region" | "valueFrom")) => {
                 images.push((key.to_owned(), value.clone()))
             }
             Some(_) => {}
@@ -408,4 +425,11 @@ fn planned_kubernetes_images(values: &serde_json::Value, images: &mut Vec<String
         }
         _ => {}
     }
+}
+
+/// A container's logs sent to another region's log group.
+fn logs_region(address: &str, region: &str) -> String {
+    format!(
+        "{address}: a container's awslogs-region must be the deployment's region, the literal \"{region}\" (local.region): in another region the tasks cannot start, or write into a log group of that region this deployment did not make."
+    )
 }

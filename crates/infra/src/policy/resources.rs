@@ -115,6 +115,9 @@ const FLEET_LIMITS: &[(&str, u32)] = &[
     ("aws_ssm_parameter", 200),
 ];
 
+/// The nodes of a cluster's node groups at their largest, counted together.
+const NODE_GROUP_NODES: &str = "aws_eks_node_group scaling_config.max_size";
+
 /// What the blocks of any other type make together: the templates' most
 /// (a subnet per zone, a rule per port) and some room.
 const DEFAULT_FLEET_LIMIT: u32 = 12;
@@ -193,6 +196,23 @@ impl Gate<'_> {
             })
             .unwrap_or(1);
         self.count_copies(kind, u32::try_from(copies.max(0)).unwrap_or(u32::MAX));
+        // Each node group is bounded on its own; their nodes are bounded
+        // together too, or two groups would double the cluster.
+        if kind == "aws_eks_node_group" {
+            let most = body
+                .blocks()
+                .filter(|b| b.identifier() == "scaling_config")
+                .filter_map(|b| attr(b.body(), "max_size").and_then(as_int))
+                .max()
+                // Terraform requires the block; a size not written as a
+                // literal is refused by `sizes`.
+                .unwrap_or(0);
+            let nodes = most.saturating_mul(copies.max(0));
+            self.count_copies(
+                NODE_GROUP_NODES,
+                u32::try_from(nodes.max(0)).unwrap_or(u32::MAX),
+            );
+        }
     }
 
     /// Adds `copies` to what the blocks of `kind` make together, for the
@@ -211,6 +231,8 @@ impl Gate<'_> {
         for (kind, copies) in &self.copies {
             let bound = if kind == "aws_instance" {
                 self.policy.max_replicas
+            } else if kind == NODE_GROUP_NODES {
+                self.policy.max_replicas.saturating_add(1)
             } else {
                 FLEET_LIMITS
                     .iter()
@@ -218,9 +240,11 @@ impl Gate<'_> {
                     .map_or(DEFAULT_FLEET_LIMIT, |(_, bound)| *bound)
             };
             if *copies > bound {
-                refused.push(format!(
-                    "the {kind} blocks make {copies} together; a deployment has at most {bound}."
-                ));
+                refused.push(if kind == NODE_GROUP_NODES {
+                    format!("the node groups' max_size add up to {copies} nodes; a deployment's cluster has at most {bound}.")
+                } else {
+                    format!("the {kind} blocks make {copies} together; a deployment has at most {bound}.")
+                });
             }
         }
         for message in refused {

@@ -25,6 +25,16 @@ const NODE_AMI_TYPES: &[&str] = &[
 /// Image names an instance may boot: Ubuntu from Canonical, Amazon Linux.
 const AMI_NAME_PREFIXES: &[&str] = &["ubuntu/images/", "al2023-ami-", "amzn2-ami-"];
 
+/// Eight digits in a row: a build's date (`…-server-20250515`).
+fn has_date(name: &str) -> bool {
+    name.as_bytes()
+        .windows(8)
+        .any(|w| w.iter().all(u8::is_ascii_digit))
+}
+
+/// Ubuntu releases Canonical still publishes images of.
+const UBUNTU_RELEASES: &[&str] = &["ubuntu-noble-24.04", "ubuntu-jammy-22.04"];
+
 /// Words of licence-included images, whatever their prefix.
 const LICENSED_IMAGE_WORDS: &[&str] = &["windows", "sql", "rhel", "suse", "byol"];
 
@@ -213,18 +223,34 @@ impl Gate<'_> {
                 _ => vec![None],
             })
             .collect();
+        // A pattern that keeps matching the newest build of a supported
+        // release: a name pinned to one build (its date) or to a release no
+        // longer published matches nothing once AWS deprecates the images it
+        // found, and every later plan fails.
+        let current = |name: &str| {
+            name.contains('*')
+                // The `*` stands for a whole build, not the rest of a year's.
+                && name
+                    .match_indices('*')
+                    .all(|(at, _)| name[..at].ends_with(['-', '.']))
+                && !has_date(name)
+                && (!name.starts_with("ubuntu/")
+                    || UBUNTU_RELEASES.iter().any(|release| name.contains(release)))
+        };
         let allowed = |name: &str| {
             let lower = name.to_ascii_lowercase();
             AMI_NAME_PREFIXES.iter().any(|p| name.starts_with(p))
                 && !LICENSED_IMAGE_WORDS.iter().any(|w| lower.contains(w))
+                && current(name)
         };
         let named = !names.is_empty() && names.iter().all(|n| n.as_deref().is_some_and(allowed));
         if !named || attr(body, "name_regex").is_some() {
             self.violation(
                 Rule::DataSourceScope,
                 format!(
-                    "{address}: a filter on \"name\" must name the image with literals starting {} (no name_regex): any other image of the owner could be a licence-included Windows or SQL Server one, billed by the hour.",
-                    AMI_NAME_PREFIXES.join(" or ")
+                    "{address}: a filter on \"name\" must name the image with literals starting {} with a `*` for the build, without a build date, Ubuntu only {} (no name_regex): any other image of the owner could be a licence-included Windows or SQL Server one, billed by the hour, and a name of one build or of a release no longer published stops matching once AWS deprecates its images.",
+                    AMI_NAME_PREFIXES.join(" or "),
+                    UBUNTU_RELEASES.join(" or ")
                 ),
             );
         }
