@@ -1,6 +1,7 @@
 //! Conditions (`precondition`/`postcondition` of a resource's `lifecycle`, an
 //! output's `precondition`) that test only what the author wrote: input
-//! variables, literals, `each`/`count`. What changes on its own (a data
+//! variables (not the bundle's path, another archive at each run), literals,
+//! `each`/`count`. What changes on its own (a data
 //! source's answer, an attribute AWS sets, a resource another deployment
 //! replaced) would let a condition pass at the first apply and fail every plan
 //! after, the destroy's among them.
@@ -62,6 +63,11 @@ impl Gate<'_> {
             };
             match root_name(&traversal.expr) {
                 Some("local") => locals.push(e.clone()),
+                // The bundle is another archive at each run (an empty one
+                // at destroy): a condition on it changes by itself too.
+                Some("var") if super::expr::is_var(e, crate::terraform::BUNDLE_PATH_VARIABLE) => {
+                    reads.push(format!("var.{}", crate::terraform::BUNDLE_PATH_VARIABLE))
+                }
                 // A resource's type names itself with an underscore; a
                 // name without one is a variable, `each`, `count` or a `for`'s.
                 Some(root @ ("data" | "self" | "module" | "path" | "terraform")) => {

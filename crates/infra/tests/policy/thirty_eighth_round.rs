@@ -60,10 +60,15 @@ fn a_condition_reads_only_the_authors_values() {
     ] {
         assert_condition_refused(case, &extra, &vm);
     }
+    assert_condition_refused(
+        "the bundle's checksum, another archive at destroy",
+        &output_with_condition("filemd5(var.bundle_path) != \"f9016ad360cebb4fe2e6e96e5949f022\""),
+        &vm,
+    );
     assert_passes(
         &format!(
-            "locals {{\n  label = \"app\"\n  path  = var.bundle_path\n}}\n{}",
-            output_with_condition("length(local.label) > 0 && local.path != \"\"")
+            "variable \"label\" {{\n  type    = string\n  default = \"app\"\n}}\nlocals {{\n  label = var.label\n}}\n{}",
+            output_with_condition("length(local.label) > 0 && var.label != \"\"")
         ),
         &vm,
     );
