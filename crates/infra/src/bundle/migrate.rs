@@ -1,5 +1,6 @@
 //! The database migration an app's framework runs (Django, Rails, Laravel,
-//! Prisma, Drizzle, Flask-Migrate, Alembic), and the start command it runs before, read from the
+//! Prisma, Drizzle, Flask-Migrate, Alembic, sinatra-activerecord; else a
+//! Procfile's migrating `release:`), and the start command it runs before, read from the
 //! image's Dockerfile. Apps that migrate themselves as they start (Flyway or
 //! Liquibase under Spring Boot or Quarkus) get nothing run before them, and a note.
 
@@ -10,7 +11,34 @@ use super::node_orm;
 use analysis::Analysis;
 
 /// The framework's migration command, when the app has one.
-fn command(analysis: &Analysis, files: &AppFiles) -> Option<&'static str> {
+fn command(analysis: &Analysis, files: &AppFiles) -> Option<String> {
+    framework_command(analysis, files)
+        .map(str::to_owned)
+        .or_else(|| release_phase(files))
+        .or_else(|| {
+            // sinatra-activerecord's rake tasks over `db/migrate/`.
+            let gems = files.text("Gemfile").unwrap_or_default();
+            (gems.contains("sinatra-activerecord")
+                && files.exists("Rakefile")
+                && files.dir_exists("db/migrate"))
+            .then(|| "bundle exec rake db:migrate".to_owned())
+        })
+}
+
+/// A Procfile's `release:` command that migrates (Heroku runs it before each
+/// release starts): `release: bin/rake db:migrate`, `release: python manage.py migrate`.
+fn release_phase(files: &AppFiles) -> Option<String> {
+    let procfile = files.text("Procfile")?;
+    procfile.lines().find_map(|line| {
+        let command = line.trim().strip_prefix("release:")?.trim();
+        let migrates = command
+            .split(|c: char| c.is_whitespace() || c == ':')
+            .any(|word| matches!(word, "migrate" | "upgrade" | "prepare" | "deploy"));
+        (migrates && !command.is_empty()).then(|| command.to_owned())
+    })
+}
+
+fn framework_command(analysis: &Analysis, files: &AppFiles) -> Option<&'static str> {
     let framework = analysis.framework.as_deref().unwrap_or_default();
     if framework == "django" && files.exists("manage.py") {
         return Some("python manage.py migrate --noinput");
@@ -269,7 +297,7 @@ pub(super) fn plan(
             "The image's start command runs `{migration}` itself: nothing is run before it."
         )),
         Some(start) if !start.is_empty() => Ok(Some(Migration {
-            command: migration.to_owned(),
+            command: migration.clone(),
             start,
         })),
         _ => Err(format!(

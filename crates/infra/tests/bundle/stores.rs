@@ -78,6 +78,70 @@ fn a_flask_migrate_app_is_upgraded_before_it_starts() {
     assert_eq!(command(&with_migrations[..2]), None);
 }
 
+/// Heroku's release phase (`release:` in the Procfile) is the repository's
+/// own migration step; a Sinatra app on sinatra-activerecord migrates with
+/// its rake task.
+#[test]
+fn a_release_phase_or_an_activerecord_rake_task_migrates_before_the_start() {
+    let analysis = with(
+        app(
+            "ruby",
+            "sinatra",
+            Some(4567),
+            Some("bundle exec puma -p 4567"),
+        ),
+        |a| {
+            a.env.push(var("DATABASE_URL", true, true, None));
+            a.required_env = vec!["DATABASE_URL".into()];
+            a.datastores = vec!["postgres".into()];
+        },
+    );
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let command = |files: &[(&str, &str)]| {
+        let repo = Snapshot::from_texts(files.iter().copied());
+        let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+        yaml(&bundle.files["compose.yaml"])["services"]["app"]
+            .get("command")
+            .map(strings)
+    };
+    let gemfile = (
+        "Gemfile",
+        "source 'https://rubygems.org'\ngem 'sinatra'\ngem 'puma'\ngem 'pg'\n",
+    );
+    let app_rb = ("config.ru", "require './app'\nrun App\n");
+    assert_eq!(
+        command(&[
+            gemfile,
+            app_rb,
+            (
+                "Procfile",
+                "web: bundle exec puma -p $PORT\nrelease: bin/rake db:migrate\n"
+            ),
+        ])
+        .unwrap()[2],
+        "bin/rake db:migrate && exec \"$$@\""
+    );
+    assert_eq!(
+        command(&[
+            ("Gemfile", "source 'https://rubygems.org'\ngem 'sinatra'\ngem 'sinatra-activerecord'\ngem 'pg'\n"),
+            app_rb,
+            ("Rakefile", "require 'sinatra/activerecord/rake'\n"),
+            ("db/migrate/001_create_users.rb", "class CreateUsers < ActiveRecord::Migration[7.0]\nend\n"),
+        ])
+        .unwrap()[2],
+        "bundle exec rake db:migrate && exec \"$$@\""
+    );
+    // A release phase that does not migrate is not taken for one.
+    assert_eq!(
+        command(&[
+            gemfile,
+            app_rb,
+            ("Procfile", "release: ./bin/notify-slack\n")
+        ]),
+        None
+    );
+}
+
 #[test]
 fn an_app_that_migrates_itself_at_start_gets_nothing_run_before_it() {
     let spring = with(
