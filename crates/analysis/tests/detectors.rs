@@ -1576,6 +1576,34 @@ fn an_entrypoint_that_only_runs_its_arguments_is_no_start_command() {
     );
 }
 
+/// Django without gunicorn in its requirements still runs on gunicorn (the
+/// image installs it), not on the development server; a Channels app keeps
+/// `runserver`, which serves its ASGI application through Daphne.
+#[test]
+fn django_runs_on_gunicorn_unless_it_serves_asgi_through_channels() {
+    let project = |requirements: &'static str| {
+        run(&[
+            ("requirements.txt", requirements),
+            (
+                "manage.py",
+                "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'blog.settings')\nfrom django.core.management import execute_from_command_line\n",
+            ),
+            ("blog/settings.py", "INSTALLED_APPS = []\n"),
+            ("blog/wsgi.py", "application = None\n"),
+        ])
+    };
+    assert_eq!(
+        project("Django==5.1\n").start_command.as_deref(),
+        Some("gunicorn blog.wsgi --bind 0.0.0.0:8000")
+    );
+    assert_eq!(
+        project("Django==5.1\nchannels==4.1\ndaphne==4.1\n")
+            .start_command
+            .as_deref(),
+        Some("python manage.py runserver 0.0.0.0:8000")
+    );
+}
+
 /// LinkAce's `.env.example` says `APP_KEY=someRandomStringWith32Characters`:
 /// a slot to fill, not a key (Laravel refuses its length and answers 500).
 #[test]

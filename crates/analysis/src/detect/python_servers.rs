@@ -47,8 +47,12 @@ pub(crate) fn django(view: &AppView<'_>, deps: &[Dep], language_at: &Spot) -> Op
                     .to_owned()
             })
         });
-    d.start_derived = Some(match (project, has(deps, "gunicorn")) {
-        (Some(project), true) => format!("gunicorn {project}.wsgi --bind 0.0.0.0:{{port}}"),
+    // The production server even when the requirements leave it out (the
+    // image then installs it and says so); Channels' `runserver` is Daphne
+    // serving ASGI, which gunicorn would not.
+    let asgi = has(deps, "channels") || has(deps, "daphne");
+    d.start_derived = Some(match project {
+        Some(project) if !asgi => format!("gunicorn {project}.wsgi --bind 0.0.0.0:{{port}}"),
         _ => "python manage.py runserver 0.0.0.0:{port}".to_owned(),
     });
     if let Some(hosts) = fixed_local_hosts(view) {
