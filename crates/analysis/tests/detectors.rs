@@ -1602,6 +1602,19 @@ fn django_runs_on_gunicorn_unless_it_serves_asgi_through_channels() {
             .as_deref(),
         Some("python manage.py runserver 0.0.0.0:8000")
     );
+    // Without its wsgi.py gunicorn has nothing to load.
+    let bare = run(&[
+        ("requirements.txt", "Django==5.1\n"),
+        (
+            "manage.py",
+            "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'blog.settings')\n",
+        ),
+        ("blog/settings.py", "INSTALLED_APPS = []\n"),
+    ]);
+    assert_eq!(
+        bare.start_command.as_deref(),
+        Some("python manage.py runserver 0.0.0.0:8000")
+    );
 }
 
 /// LinkAce's `.env.example` says `APP_KEY=someRandomStringWith32Characters`:

@@ -1111,6 +1111,45 @@ async fn a_django_project_answers_with_its_collected_static_files() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_django_project_without_gunicorn_in_its_requirements_runs_on_gunicorn() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    // A project with its `wsgi.py` whose requirements leave gunicorn out:
+    // the image installs it and starts the app on it, not on `runserver`.
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "django==5.1.4\nwhitenoise==6.8.2\n"),
+            (
+                "manage.py",
+                "import os\nimport sys\n\nif __name__ == \"__main__\":\n    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
+            ),
+            ("shop/__init__.py", ""),
+            (
+                "shop/settings.py",
+                "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent.parent\nSECRET_KEY = \"not-a-secret\"\nDEBUG = False\nALLOWED_HOSTS = [\"*\"]\nROOT_URLCONF = \"shop.urls\"\nINSTALLED_APPS = [\"django.contrib.staticfiles\"]\nMIDDLEWARE = [\"whitenoise.middleware.WhiteNoiseMiddleware\"]\nSTATIC_URL = \"/static/\"\nSTATIC_ROOT = BASE_DIR / \"staticfiles\"\nSTATICFILES_DIRS = [BASE_DIR / \"assets\"]\nSTORAGES = {\"default\": {\"BACKEND\": \"django.core.files.storage.FileSystemStorage\"}, \"staticfiles\": {\"BACKEND\": \"whitenoise.storage.CompressedManifestStaticFilesStorage\"}}\n",
+            ),
+            ("assets/app.css", "body { color: #222; }\n"),
+            (
+                "shop/wsgi.py",
+                "import os\nfrom django.core.wsgi import get_wsgi_application\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\napplication = get_wsgi_application()\n",
+            ),
+            (
+                "shop/urls.py",
+                "from django.http import HttpResponse\nfrom django.templatetags.static import static\nfrom django.urls import path\n\nurlpatterns = [path(\"\", lambda request: HttpResponse(static(\"app.css\")))]\n",
+            ),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/");
+    let start = outcome.outputs["analyse"]["analysis"]["start_command"].to_string();
+    assert!(start.contains("gunicorn shop.wsgi"), "{start}");
+    let adjustments = outcome.outputs["generate"]["adjustments"].to_string();
+    assert!(adjustments.contains("gunicorn"), "{adjustments}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_php_app_answers() {
     let Some(docker) = docker_engine::engine_with(&[PHP]) else {
         return;

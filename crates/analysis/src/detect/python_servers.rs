@@ -49,10 +49,14 @@ pub(crate) fn django(view: &AppView<'_>, deps: &[Dep], language_at: &Spot) -> Op
         });
     // The production server even when the requirements leave it out (the
     // image then installs it and says so); Channels' `runserver` is Daphne
-    // serving ASGI, which gunicorn would not.
+    // serving ASGI, which gunicorn would not; a project without `wsgi.py`
+    // gives gunicorn nothing to load.
     let asgi = has(deps, "channels") || has(deps, "daphne");
+    let wsgi = |project: &str| view.has(&format!("{}/wsgi.py", project.replace('.', "/")));
     d.start_derived = Some(match project {
-        Some(project) if !asgi => format!("gunicorn {project}.wsgi --bind 0.0.0.0:{{port}}"),
+        Some(project) if has(deps, "gunicorn") || (!asgi && wsgi(&project)) => {
+            format!("gunicorn {project}.wsgi --bind 0.0.0.0:{{port}}")
+        }
         _ => "python manage.py runserver 0.0.0.0:{port}".to_owned(),
     });
     if let Some(hosts) = fixed_local_hosts(view) {
