@@ -783,6 +783,31 @@ fn go_port_from_an_address_formatted_in_the_server_struct() {
     );
 }
 
+/// A gin router served by net/http's own server, its address formatted from
+/// a config struct whose literal, in another package, reads the variable.
+#[test]
+fn go_port_from_a_config_structs_field_set_in_another_file() {
+    let a = run(&[
+        (
+            "go.mod",
+            "module x\n\nrequire github.com/gin-gonic/gin v1.10.0\n",
+        ),
+        (
+            "cmd/api/main.go",
+            "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n\n\t\"github.com/gin-gonic/gin\"\n\t\"x/internal/config\"\n)\n\nfunc main() {\n\tenv := config.Load()\n\tr := gin.New()\n\tserverAddr := fmt.Sprintf(\":%d\", env.AppPort)\n\tserver := &http.Server{\n\t\tAddr:    serverAddr,\n\t\tHandler: r,\n\t}\n\tserver.ListenAndServe()\n}\n",
+        ),
+        (
+            "internal/config/env.go",
+            "package config\n\ntype Env struct {\n\tAppPort int\n}\n\nfunc Load() Env {\n\treturn Env{\n\t\tAppPort: getEnvInt(\"APP_PORT\", 8500),\n\t}\n}\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("gin"));
+    assert_eq!(
+        (a.port, a.port_env.as_deref()),
+        (Some(8500), Some("APP_PORT"))
+    );
+}
+
 #[test]
 fn rocket_without_config_listens_on_loopback() {
     let a = run(&[

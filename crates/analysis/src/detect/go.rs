@@ -54,15 +54,14 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         }
         if let Some(call) = call {
             address(&mut d, &call, split_args(call.call_args()).first().copied());
+        } else if let Some(listen) = net_http_listen(view) {
+            // The router served by net/http's own server.
+            listen_address(view, &mut d, &listen);
         }
         finish(view, &mut d, main.as_ref().map(|m| m.file));
         return Some(d);
     }
-    let listen = view
-        .find(GO, re!(r"\bhttp\.ListenAndServe(?:TLS)?\s*\("))
-        .or_else(|| view.find(GO, re!(r"\bhttp\.Server\s*\{")))
-        .or_else(|| view.find(GO, re!(r#"\bnet\.Listen\s*\(\s*"tcp""#)));
-    if let Some(listen) = listen {
+    if let Some(listen) = net_http_listen(view) {
         // A router on net/http names the app's framework; net/http serves it.
         let (framework, at) = routers()
             .into_iter()
@@ -77,18 +76,7 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         let mut d = Detection::new("go", Kind::Server, Confidence::Code, language_at)
             .framework(framework, at);
         d.default_port = Some(8080);
-        let addr = if listen.quote().contains("http.Server") {
-            // The field's whole expression: `fmt.Sprintf(":%d", port)` has
-            // commas of its own.
-            split_args(listen.call_args())
-                .into_iter()
-                .find_map(|field| re!(r"^Addr\s*:\s*").find(field).map(|m| &field[m.end()..]))
-        } else {
-            let args = split_args(listen.call_args());
-            let index = usize::from(listen.quote().contains("net.Listen"));
-            args.get(index).copied()
-        };
-        address(&mut d, &listen, addr);
+        listen_address(view, &mut d, &listen);
         finish(view, &mut d, main.as_ref().map(|m| m.file));
         return Some(d);
     }
@@ -129,6 +117,89 @@ fn address(d: &mut Detection, call: &Hit<'_>, expr: Option<&str>) {
     let value = resolve(call.text, expr);
     d.set_port(&value, call.spot());
     d.set_host(&value, call.spot());
+}
+
+/// net/http's own listen call or server.
+fn net_http_listen<'v>(view: &AppView<'v>) -> Option<Hit<'v>> {
+    view.find(GO, re!(r"\bhttp\.ListenAndServe(?:TLS)?\s*\("))
+        .or_else(|| view.find(GO, re!(r"\bhttp\.Server\s*\{")))
+        .or_else(|| view.find(GO, re!(r#"\bnet\.Listen\s*\(\s*"tcp""#)))
+}
+
+/// The port and address of net/http's listen call or `http.Server` literal.
+fn listen_address(view: &AppView<'_>, d: &mut Detection, listen: &Hit<'_>) {
+    let addr = if listen.quote().contains("http.Server") {
+        // The field's whole expression: `fmt.Sprintf(":%d", port)` has
+        // commas of its own.
+        split_args(listen.call_args())
+            .into_iter()
+            .find_map(|field| re!(r"^Addr\s*:\s*").find(field).map(|m| &field[m.end()..]))
+    } else {
+        let args = split_args(listen.call_args());
+        let index = usize::from(listen.quote().contains("net.Listen"));
+        args.get(index).copied()
+    };
+    address(d, listen, addr);
+    if d.port.is_none() && d.port_env.is_none() {
+        config_field(view, d, listen.text, addr);
+    }
+}
+
+/// A listen address built from a config struct's field (`fmt.Sprintf(":%d",
+/// env.AppPort)`, directly or through a variable), whose value the struct's
+/// literal gives in another file (`AppPort: getEnvInt("APP_PORT", 8500),`).
+fn config_field(view: &AppView<'_>, d: &mut Detection, text: &str, expr: Option<&str>) {
+    let Some(expr) = expr.map(str::trim) else {
+        return;
+    };
+    let mut exprs = vec![expr.to_owned()];
+    if re!(r"^[A-Za-z_]\w*$").is_match(expr)
+        && let Ok(assigned) =
+            regex::Regex::new(&format!(r"(?m)^\s*{}\s*:?=\s*(.+)$", regex::escape(expr)))
+    {
+        exprs.extend(
+            assigned
+                .captures_iter(text)
+                .filter_map(|c| c.get(1).map(|m| m.as_str().to_owned())),
+        );
+    }
+    let fields: Vec<String> = exprs
+        .iter()
+        .flat_map(|e| {
+            re!(r"\b[A-Za-z_]\w*\.([A-Z]\w*)\b")
+                .captures_iter(e)
+                .filter_map(|c| c.get(1).map(|m| m.as_str().to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for field in fields {
+        let Ok(literal) = regex::Regex::new(&format!(
+            r"(?m)^\s*{}\s*:\s*(.+?),?\s*(?://.*)?$",
+            regex::escape(&field)
+        )) else {
+            continue;
+        };
+        for file in view.sources(GO) {
+            let Some(content) = file.content.as_deref() else {
+                continue;
+            };
+            let Some(found) = literal.captures(content) else {
+                continue;
+            };
+            let (Some(whole), Some(rhs)) = (found.get(0), found.get(1)) else {
+                continue;
+            };
+            let value = resolve(content, rhs.as_str());
+            if value.port().is_some() || value.env.is_some() {
+                let line = super::scan::line_at(content, whole.start());
+                d.set_port(
+                    &value,
+                    Spot::at(&file.path, line, whole.as_str().trim().to_owned()),
+                );
+                return;
+            }
+        }
+    }
 }
 
 /// The port from a command-line flag's default when the listen call did
