@@ -76,12 +76,33 @@ pub(super) fn build_placeholders(
         .filter(|v| v.required && v.secret && v.default.is_none() && !v.read_at_build)
         .filter(|v| !build_args.contains(&v.name) && !inlined_at_build(&v.name))
         .map(|v| {
-            (
-                v.name.clone(),
-                placeholder(&v.name, v.url_scheme.as_deref()),
-            )
+            let scheme = v
+                .url_scheme
+                .as_deref()
+                .or_else(|| only_store_scheme(analysis, &v.name));
+            (v.name.clone(), placeholder(&v.name, scheme))
         })
         .collect()
+}
+
+/// The scheme of a database URL named generically (`DATABASE_URL`) when the
+/// app uses one kind of database only: Prisma on MongoDB reads its
+/// `mongodb://` URL from `DATABASE_URL` too.
+fn only_store_scheme(analysis: &Analysis, name: &str) -> Option<&'static str> {
+    if !name.to_ascii_uppercase().contains("DATABASE") {
+        return None;
+    }
+    let databases: Vec<&str> = analysis
+        .datastores
+        .iter()
+        .map(String::as_str)
+        .filter(|kind| *kind != "redis")
+        .collect();
+    match databases.as_slice() {
+        ["mongodb"] => Some("mongodb"),
+        ["mysql"] => Some("mysql"),
+        _ => None,
+    }
 }
 
 /// Placeholders for `names`, which a build tool's configuration reads
@@ -94,7 +115,8 @@ pub(super) fn named_placeholders(analysis: &Analysis, names: &[String]) -> Vec<(
                 .env
                 .iter()
                 .find(|v| v.name == *name)
-                .and_then(|v| v.url_scheme.as_deref());
+                .and_then(|v| v.url_scheme.as_deref())
+                .or_else(|| only_store_scheme(analysis, name));
             (name.clone(), placeholder(name, scheme))
         })
         .collect()
@@ -234,6 +256,27 @@ mod tests {
         );
         assert!(placeholder("REDIS_URL", None).starts_with("redis://"));
         assert!(placeholder("DB_URL", Some("mysql")).starts_with("mysql://"));
+    }
+
+    #[test]
+    fn a_generic_database_url_takes_the_scheme_of_the_apps_only_database() {
+        let repo = analysis::Snapshot::from_texts([(
+            "package.json",
+            r#"{"dependencies": {"express": "4", "mongoose": "8"}}"#,
+        )]);
+        let mut analysis = analysis::analyse(&repo, &analysis::parse_requirements("an API"));
+        assert_eq!(analysis.datastores, ["mongodb"]);
+        let placeholders = named_placeholders(&analysis, &["DATABASE_URL".to_owned()]);
+        assert!(
+            placeholders[0].1.starts_with("mongodb://"),
+            "{placeholders:?}"
+        );
+        analysis.datastores = vec!["postgres".into(), "mongodb".into()];
+        let placeholders = named_placeholders(&analysis, &["DATABASE_URL".to_owned()]);
+        assert!(
+            placeholders[0].1.starts_with("postgresql://"),
+            "{placeholders:?}"
+        );
     }
 
     #[test]
