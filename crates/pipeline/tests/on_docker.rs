@@ -1078,6 +1078,30 @@ async fn a_compose_file_that_reaches_the_host_is_neither_preflighted_nor_started
     );
 }
 
+/// A Django project on WhiteNoise whose page names a static file, with
+/// `extra` files beside it.
+fn django_shop<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut files = vec![
+        ("requirements.txt", "django==5.1.4\nwhitenoise==6.8.2\n"),
+        (
+            "manage.py",
+            "import os\nimport sys\n\nif __name__ == \"__main__\":\n    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
+        ),
+        ("shop/__init__.py", ""),
+        (
+            "shop/settings.py",
+            "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent.parent\nSECRET_KEY = \"not-a-secret\"\nDEBUG = False\nALLOWED_HOSTS = [\"*\"]\nROOT_URLCONF = \"shop.urls\"\nINSTALLED_APPS = [\"django.contrib.staticfiles\"]\nMIDDLEWARE = [\"whitenoise.middleware.WhiteNoiseMiddleware\"]\nSTATIC_URL = \"/static/\"\nSTATIC_ROOT = BASE_DIR / \"staticfiles\"\nSTATICFILES_DIRS = [BASE_DIR / \"assets\"]\nSTORAGES = {\"default\": {\"BACKEND\": \"django.core.files.storage.FileSystemStorage\"}, \"staticfiles\": {\"BACKEND\": \"whitenoise.storage.CompressedManifestStaticFilesStorage\"}}\n",
+        ),
+        ("assets/app.css", "body { color: #222; }\n"),
+        (
+            "shop/urls.py",
+            "from django.http import HttpResponse\nfrom django.templatetags.static import static\nfrom django.urls import path\n\nurlpatterns = [path(\"\", lambda request: HttpResponse(static(\"app.css\")))]\n",
+        ),
+    ];
+    files.extend_from_slice(extra);
+    files
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_django_project_answers_with_its_collected_static_files() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
@@ -1086,27 +1110,7 @@ async fn a_django_project_answers_with_its_collected_static_files() {
     // WhiteNoise's manifest storage fails every page that names a static
     // file until `collectstatic` has run: the page answers only if the
     // image collected them.
-    let outcome = deploy(
-        &docker,
-        &[
-            ("requirements.txt", "django==5.1.4\nwhitenoise==6.8.2\n"),
-            (
-                "manage.py",
-                "import os\nimport sys\n\nif __name__ == \"__main__\":\n    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
-            ),
-            ("shop/__init__.py", ""),
-            (
-                "shop/settings.py",
-                "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent.parent\nSECRET_KEY = \"not-a-secret\"\nDEBUG = False\nALLOWED_HOSTS = [\"*\"]\nROOT_URLCONF = \"shop.urls\"\nINSTALLED_APPS = [\"django.contrib.staticfiles\"]\nMIDDLEWARE = [\"whitenoise.middleware.WhiteNoiseMiddleware\"]\nSTATIC_URL = \"/static/\"\nSTATIC_ROOT = BASE_DIR / \"staticfiles\"\nSTATICFILES_DIRS = [BASE_DIR / \"assets\"]\nSTORAGES = {\"default\": {\"BACKEND\": \"django.core.files.storage.FileSystemStorage\"}, \"staticfiles\": {\"BACKEND\": \"whitenoise.storage.CompressedManifestStaticFilesStorage\"}}\n",
-            ),
-            ("assets/app.css", "body { color: #222; }\n"),
-            (
-                "shop/urls.py",
-                "from django.http import HttpResponse\nfrom django.templatetags.static import static\nfrom django.urls import path\n\nurlpatterns = [path(\"\", lambda request: HttpResponse(static(\"app.css\")))]\n",
-            ),
-        ],
-    )
-    .await;
+    let outcome = deploy(&docker, &django_shop(&[])).await;
     assert_answered(&outcome, "/");
 }
 
@@ -1119,27 +1123,10 @@ async fn a_django_project_without_gunicorn_in_its_requirements_runs_on_gunicorn(
     // the image installs it and starts the app on it, not on `runserver`.
     let outcome = deploy(
         &docker,
-        &[
-            ("requirements.txt", "django==5.1.4\nwhitenoise==6.8.2\n"),
-            (
-                "manage.py",
-                "import os\nimport sys\n\nif __name__ == \"__main__\":\n    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
-            ),
-            ("shop/__init__.py", ""),
-            (
-                "shop/settings.py",
-                "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent.parent\nSECRET_KEY = \"not-a-secret\"\nDEBUG = False\nALLOWED_HOSTS = [\"*\"]\nROOT_URLCONF = \"shop.urls\"\nINSTALLED_APPS = [\"django.contrib.staticfiles\"]\nMIDDLEWARE = [\"whitenoise.middleware.WhiteNoiseMiddleware\"]\nSTATIC_URL = \"/static/\"\nSTATIC_ROOT = BASE_DIR / \"staticfiles\"\nSTATICFILES_DIRS = [BASE_DIR / \"assets\"]\nSTORAGES = {\"default\": {\"BACKEND\": \"django.core.files.storage.FileSystemStorage\"}, \"staticfiles\": {\"BACKEND\": \"whitenoise.storage.CompressedManifestStaticFilesStorage\"}}\n",
-            ),
-            ("assets/app.css", "body { color: #222; }\n"),
-            (
-                "shop/wsgi.py",
-                "import os\nfrom django.core.wsgi import get_wsgi_application\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\napplication = get_wsgi_application()\n",
-            ),
-            (
-                "shop/urls.py",
-                "from django.http import HttpResponse\nfrom django.templatetags.static import static\nfrom django.urls import path\n\nurlpatterns = [path(\"\", lambda request: HttpResponse(static(\"app.css\")))]\n",
-            ),
-        ],
+        &django_shop(&[(
+            "shop/wsgi.py",
+            "import os\nfrom django.core.wsgi import get_wsgi_application\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\napplication = get_wsgi_application()\n",
+        )]),
     )
     .await;
     assert_answered(&outcome, "/");
