@@ -33,6 +33,28 @@ fn django() -> Analysis {
     )
 }
 
+/// `analysis` with a required `DATABASE_URL` for PostgreSQL.
+fn reads_a_postgres_url(analysis: Analysis) -> Analysis {
+    with(analysis, |a| {
+        a.env.push(var("DATABASE_URL", true, true, None));
+        a.required_env = vec!["DATABASE_URL".into()];
+        a.datastores = vec!["postgres".into()];
+    })
+}
+
+/// The compose `command` of the app service in the bundle of `files`.
+fn app_command(
+    analysis: &Analysis,
+    choice: &Choice,
+    files: &[(&str, &str)],
+) -> Option<Vec<String>> {
+    let repo = Snapshot::from_texts(files.iter().copied());
+    let bundle = build_bundle(analysis, &repo, choice).unwrap();
+    yaml(&bundle.files["compose.yaml"])["services"]["app"]
+        .get("command")
+        .map(strings)
+}
+
 fn on(target: Target, analysis: &Analysis, requirements: &Requirements) -> Choice {
     let mut choice = choose(analysis, requirements);
     choice.target = target;
@@ -42,14 +64,8 @@ fn on(target: Target, analysis: &Analysis, requirements: &Requirements) -> Choic
 
 #[test]
 fn a_flask_migrate_app_is_upgraded_before_it_starts() {
-    let analysis = with(
-        app("python", "flask", Some(5000), Some("gunicorn app:app")),
-        |a| {
-            a.env.push(var("DATABASE_URL", true, true, None));
-            a.required_env = vec!["DATABASE_URL".into()];
-            a.datastores = vec!["postgres".into()];
-        },
-    );
+    let analysis =
+        reads_a_postgres_url(app("python", "flask", Some(5000), Some("gunicorn app:app")));
     let with_migrations = [
         (
             "requirements.txt",
@@ -60,13 +76,7 @@ fn a_flask_migrate_app_is_upgraded_before_it_starts() {
         ("migrations/alembic.ini", "[alembic]\n"),
     ];
     let choice = on(Target::DockerHost, &analysis, &Requirements::default());
-    let command = |files: &[(&str, &str)]| {
-        let repo = Snapshot::from_texts(files.iter().copied());
-        let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
-        yaml(&bundle.files["compose.yaml"])["services"]["app"]
-            .get("command")
-            .map(strings)
-    };
+    let command = |files: &[(&str, &str)]| app_command(&analysis, &choice, files);
     assert_eq!(
         command(&with_migrations).unwrap()[2],
         "flask db upgrade && exec \"$$@\""
@@ -83,27 +93,14 @@ fn a_flask_migrate_app_is_upgraded_before_it_starts() {
 /// its rake task.
 #[test]
 fn a_release_phase_or_an_activerecord_rake_task_migrates_before_the_start() {
-    let analysis = with(
-        app(
-            "ruby",
-            "sinatra",
-            Some(4567),
-            Some("bundle exec puma -p 4567"),
-        ),
-        |a| {
-            a.env.push(var("DATABASE_URL", true, true, None));
-            a.required_env = vec!["DATABASE_URL".into()];
-            a.datastores = vec!["postgres".into()];
-        },
-    );
+    let analysis = reads_a_postgres_url(app(
+        "ruby",
+        "sinatra",
+        Some(4567),
+        Some("bundle exec puma -p 4567"),
+    ));
     let choice = on(Target::DockerHost, &analysis, &Requirements::default());
-    let command = |files: &[(&str, &str)]| {
-        let repo = Snapshot::from_texts(files.iter().copied());
-        let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
-        yaml(&bundle.files["compose.yaml"])["services"]["app"]
-            .get("command")
-            .map(strings)
-    };
+    let command = |files: &[(&str, &str)]| app_command(&analysis, &choice, files);
     let gemfile = (
         "Gemfile",
         "source 'https://rubygems.org'\ngem 'sinatra'\ngem 'puma'\ngem 'pg'\n",
@@ -144,14 +141,12 @@ fn a_release_phase_or_an_activerecord_rake_task_migrates_before_the_start() {
 
 #[test]
 fn an_app_that_migrates_itself_at_start_gets_nothing_run_before_it() {
-    let spring = with(
-        app("java", "spring-boot", Some(8080), Some("java -jar app.jar")),
-        |a| {
-            a.env.push(var("DATABASE_URL", true, true, None));
-            a.required_env = vec!["DATABASE_URL".into()];
-            a.datastores = vec!["postgres".into()];
-        },
-    );
+    let spring = reads_a_postgres_url(app(
+        "java",
+        "spring-boot",
+        Some(8080),
+        Some("java -jar app.jar"),
+    ));
     let pom = |tool: &str| {
         format!(
             "<project><dependencies>\
@@ -925,19 +920,12 @@ fn a_mongo_url_reaches_the_mongo_the_repository_compose_file_runs() {
 /// often as not: the migration runs, and the image keeps what it needs.
 #[test]
 fn node_orm_migrations_run_with_their_tools_kept_in_the_image() {
-    let analysis = with(
-        app(
-            "typescript",
-            "express",
-            Some(3000),
-            Some("node dist/index.js"),
-        ),
-        |a| {
-            a.env.push(var("DATABASE_URL", true, true, None));
-            a.required_env = vec!["DATABASE_URL".into()];
-            a.datastores = vec!["postgres".into()];
-        },
-    );
+    let analysis = reads_a_postgres_url(app(
+        "typescript",
+        "express",
+        Some(3000),
+        Some("node dist/index.js"),
+    ));
     let choice = on(Target::DockerHost, &analysis, &Requirements::default());
     let prisma_package = r#"{"scripts": {"build": "tsc"}, "dependencies": {"@prisma/client": "6.1.0", "express": "4"}, "devDependencies": {"prisma": "6.1.0", "typescript": "5"}}"#;
     let schema =
@@ -1081,14 +1069,12 @@ fn a_spring_app_reading_no_datasource_variable_gets_springs_own() {
 /// loaded into the database compose runs beside it, on its first start.
 #[test]
 fn the_schema_file_of_an_app_without_migrations_is_loaded_into_its_database() {
-    let express = with(
-        app("javascript", "express", Some(3000), Some("node index.js")),
-        |a| {
-            a.env.push(var("DATABASE_URL", true, true, None));
-            a.required_env = vec!["DATABASE_URL".into()];
-            a.datastores = vec!["postgres".into()];
-        },
-    );
+    let express = reads_a_postgres_url(app(
+        "javascript",
+        "express",
+        Some(3000),
+        Some("node index.js"),
+    ));
     let choice = on(Target::DockerHost, &express, &Requirements::default());
     let files = [
         (
@@ -1272,16 +1258,13 @@ fn a_store_whose_address_is_in_the_code_is_said_unless_the_compose_file_runs_it(
 #[test]
 fn a_command_continued_over_lines_is_read_whole() {
     let analysis = with(
-        app(
+        reads_a_postgres_url(app(
             "python",
             "fastapi",
             Some(8000),
             Some("poetry run uvicorn --host=0.0.0.0 app.main:app"),
-        ),
+        )),
         |a| {
-            a.env.push(var("DATABASE_URL", true, true, None));
-            a.required_env = vec!["DATABASE_URL".into()];
-            a.datastores = vec!["postgres".into()];
             a.dockerized = true;
             a.docker_files = vec!["Dockerfile".into()];
         },
