@@ -24,6 +24,10 @@ pub(crate) struct EnvRead {
     /// The app fails when it is unset (`os.environ["X"]`, `ENV.fetch("X")`,
     /// a schema field, `|| raise`): an example file's value is no default.
     pub strict: bool,
+    /// A check at the top level of a module stops it loading when the
+    /// variable is unset (`if (!process.env.X) process.exit(1)`): the app
+    /// cannot start, whatever other reads cope with.
+    pub stops_at_load: bool,
     pub at: Spot,
 }
 
@@ -226,6 +230,7 @@ pub(crate) fn command_reads(dockerfile: &super::docker::Dockerfile) -> Vec<EnvRe
                 default: c.get(3).map(|d| d.as_str().to_owned()).or(image_value),
                 example: false,
                 strict: false,
+                stops_at_load: false,
                 at: command
                     .at
                     .with_detail(format!("the start command expands ${name}")),
@@ -303,6 +308,7 @@ fn rails_secret_key_base(view: &AppView<'_>) -> Option<EnvRead> {
         default: None,
         example: false,
         strict: true,
+        stops_at_load: false,
         at: Spot::file(
             &view.path("config/application.rb"),
             "no encrypted credentials: production reads secret_key_base from SECRET_KEY_BASE",
@@ -327,6 +333,7 @@ fn rails_master_key(view: &AppView<'_>) -> Option<EnvRead> {
         default: None,
         example: false,
         strict: true,
+        stops_at_load: false,
         at: Spot::file(
             &view.path(credentials),
             "encrypted credentials are committed without their key",
@@ -405,6 +412,7 @@ fn example_file(file: &FileEntry) -> Vec<EnvRead> {
                 default: (!is_placeholder(value)).then(|| value.to_owned()),
                 example: true,
                 strict: false,
+                stops_at_load: false,
                 at: Spot::at(
                     &file.path,
                     line,
@@ -692,9 +700,12 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                 || converted(before)
                 || lookup.is_some_and(|l| l.fails_when_unset)
                 || matches!(tail, Tail::GoFallback) && go_parse_fails(hit.text, hit.start());
+            let top_level = before.len() == before.trim_start().len();
+            let stops_at_load = top_level && default.is_none() && (exits_when_unset || raises);
             reads.push(EnvRead {
                 name: var.to_owned(),
                 strict: default.is_none() && fails_when_unset,
+                stops_at_load,
                 default,
                 example: false,
                 at: Spot::at(
@@ -778,6 +789,7 @@ fn pydantic_settings(file: &FileEntry) -> Vec<EnvRead> {
                 example: false,
                 // pydantic refuses to build the settings without it.
                 strict: default.is_none(),
+                stops_at_load: false,
                 at: Spot::at(&file.path, line_at(text, *offset), quote(line)),
             });
         }
@@ -804,6 +816,7 @@ fn destructured(file: &FileEntry) -> Vec<EnvRead> {
                             name: key.to_owned(),
                             example: false,
                             strict: false,
+                            stops_at_load: false,
                             default: default
                                 .map(|d| d.trim().trim_matches(['"', '\'', '`']).to_owned()),
                             at: at.clone(),
@@ -1266,7 +1279,17 @@ pub(crate) fn summarise(
                         || is_example_domain(value)))
             }
         };
-        let has_default = reads.iter().any(|r| counts(r));
+        // A check that stops the app loading when the value is missing outweighs
+        // another that only copes without one (a warning, an empty fallback).
+        let stops_without = reads.iter().any(|r| r.stops_at_load && !r.example);
+        let copes_only = |read: &EnvRead| {
+            read.default
+                .as_deref()
+                .is_some_and(|d| d.is_empty() || d == COPES_WITHOUT)
+        };
+        let has_default = reads
+            .iter()
+            .any(|r| counts(r) && !(stops_without && copes_only(r)));
         // An unset database port leaves the driver on the standard one.
         let optional_integration =
             !strict && (is_optional_integration(name) || is_database_port(name));
@@ -1755,6 +1778,7 @@ if _, ok := os.LookupEnv("DSN"); !ok {
             default: default.map(str::to_owned),
             example: false,
             strict: false,
+            stops_at_load: false,
             at: Spot::file("config.py", "read"),
         }
     }
@@ -1812,6 +1836,7 @@ if _, ok := os.LookupEnv("DSN"); !ok {
     fn a_variable_the_migration_environment_cannot_do_without_is_required() {
         let strict_in = |file: &str| EnvRead {
             strict: true,
+            stops_at_load: false,
             at: Spot::file(file, "read"),
             ..code_read("DATABASE_URL", None)
         };
@@ -1854,6 +1879,32 @@ if _, ok := os.LookupEnv("DSN"); !ok {
             strict_reads("app.py", py),
             [("KEY".into(), true), ("OPT".into(), false)]
         );
+    }
+
+    #[test]
+    fn a_check_that_stops_the_app_loading_outweighs_a_read_that_copes() {
+        let index = "if (!process.env.API_KEY) {\n  console.error('API_KEY is required');\n  process.exit(1);\n}\napp.listen(3000);\n";
+        let auth = "export function auth(req, res, next) {\n  const key = process.env.API_KEY;\n  if (!key) {\n    console.error('API_KEY is not configured');\n  }\n  next();\n}\n";
+        let admin = "router.use(async (ctx, next) => {\n    if (!process.env.ADMIN_ID || ctx.user !== process.env.ADMIN_ID) {\n        ctx.throw(401);\n    }\n});\n";
+        let required = |files: &[(&str, &str)]| -> Vec<String> {
+            let reads: Vec<EnvRead> = files
+                .iter()
+                .flat_map(|(path, text)| code_reads(&entry(path, text)))
+                .collect();
+            summarise(&reads, &[], &[])
+                .0
+                .into_iter()
+                .filter(|v| v.required)
+                .map(|v| v.name)
+                .collect()
+        };
+        assert_eq!(
+            required(&[("index.js", index), ("auth.js", auth)]),
+            ["API_KEY"]
+        );
+        assert!(required(&[("auth.js", auth)]).is_empty());
+        // A check inside a request handler refuses one request, not the start.
+        assert!(required(&[("admin.js", admin)]).is_empty());
     }
 
     #[test]

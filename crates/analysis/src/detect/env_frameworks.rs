@@ -67,6 +67,7 @@ pub(crate) fn read(name: &str, strict: bool, at: Spot) -> EnvRead {
         default: (!strict).then(String::new),
         example: false,
         strict,
+        stops_at_load: false,
         at,
     }
 }
@@ -90,6 +91,7 @@ fn sveltekit_env(file: &FileEntry, text: &str) -> Vec<EnvRead> {
                 default,
                 example: false,
                 strict: false,
+                stops_at_load: false,
                 at: hit.spot(),
             });
         }
@@ -505,6 +507,7 @@ fn nest_config_service(file: &FileEntry) -> Vec<EnvRead> {
                 default: if strict { None } else { default },
                 example: false,
                 strict,
+                stops_at_load: false,
                 at: hit.spot(),
             })
         })

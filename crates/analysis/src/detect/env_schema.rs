@@ -76,6 +76,7 @@ fn prisma(file: &FileEntry) -> Vec<EnvRead> {
                 default: migrations_only.then(|| super::env::COPES_WITHOUT.to_owned()),
                 example: false,
                 strict: !migrations_only,
+                stops_at_load: false,
                 at: hit
                     .spot()
                     .with_detail(format!("the schema reads it: {}", hit.quote())),
@@ -108,6 +109,7 @@ fn hocon(file: &FileEntry) -> Vec<EnvRead> {
         reads.push(EnvRead {
             name: hit.group(3).unwrap_or_default().to_owned(),
             strict: hit.group(2) != Some("?"),
+            stops_at_load: false,
             default: earlier.filter(|_| hit.group(2) == Some("?")),
             example: false,
             at: hit.spot(),
@@ -124,6 +126,7 @@ fn simple(file: &FileEntry, re: &'static regex::Regex, why: &str) -> Vec<EnvRead
                 default: None,
                 example: false,
                 strict: true,
+                stops_at_load: false,
                 at: hit.spot().with_detail(format!("{why}: {}", hit.quote())),
             })
         })
@@ -187,6 +190,7 @@ fn schema_reads(
                 default: (!required).then(String::new),
                 example: false,
                 strict: required,
+                stops_at_load: false,
                 at: Spot::at(
                     &file.path,
                     line_at(text, name.start()),
@@ -250,6 +254,7 @@ fn aliased(file: &FileEntry) -> Vec<EnvRead> {
             default: super::env::operator_default(rest),
             example: false,
             strict: false,
+            stops_at_load: false,
             at: Spot::at(
                 &file.path,
                 line_at(text, at),
@@ -292,6 +297,7 @@ fn helper_calls(file: &FileEntry) -> Vec<EnvRead> {
                 default,
                 example: false,
                 strict: false,
+                stops_at_load: false,
                 at: hit.spot(),
             })
         })
