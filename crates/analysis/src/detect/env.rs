@@ -1389,11 +1389,13 @@ fn url_scheme(value: &str) -> Option<String> {
 /// prefix naming the database and the part of its connection it sets.
 pub(super) fn database_variable(name: &str) -> Option<(String, String)> {
     let upper = name.to_ascii_uppercase();
+    // `RDS_HOSTNAME`, `RDS_DB_NAME`: what Elastic Beanstalk sets for its database.
     let c = re!(
-        r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|SPRING_DATASOURCE|REDIS)_?)(HOST|HOSTNAME|SERVER|NAME|USER|USERNAME|PASSWORD|PASS|PWD|DATABASE|DB|URL|URI|PORT)$"
+        r"^((?:DB|DATABASE|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|SPRING_DATASOURCE|REDIS)_?|RDS_)((?:DB_)?NAME|HOST|HOSTNAME|SERVER|USER|USERNAME|PASSWORD|PASS|PWD|DATABASE|DB|URL|URI|PORT)$"
     )
     .captures(&upper)?;
-    Some((c[1].to_owned(), c[2].to_owned()))
+    let part = c[2].strip_prefix("DB_").unwrap_or(&c[2]);
+    Some((c[1].to_owned(), part.to_owned()))
 }
 
 /// `POSTGRES_PORT`, `DB_PORT`, `REDIS_PORT`: the port of a database.

@@ -208,6 +208,16 @@ enum Owner {
     Other(&'static str),
 }
 
+/// The variables Laravel's stock `config/database.php` connects with.
+const LARAVEL_DATABASE: [(&str, Part); 6] = [
+    ("DB_CONNECTION", Part::Driver),
+    ("DB_HOST", Part::Host),
+    ("DB_PORT", Part::Port),
+    ("DB_DATABASE", Part::Name),
+    ("DB_USERNAME", Part::User),
+    ("DB_PASSWORD", Part::Password),
+];
+
 /// Reads `name` as a part of a store's connection settings.
 fn classify(name: &str) -> Option<(Owner, Part)> {
     let upper = name.to_ascii_uppercase();
@@ -287,6 +297,10 @@ fn owner(prefix: &str) -> Option<Owner> {
     }
     if has("MONGO") || has("MONGODB") {
         return Some(Owner::Other("mongodb"));
+    }
+    // Elastic Beanstalk's `RDS_HOSTNAME`, `RDS_USERNAME`, `RDS_DB_NAME`.
+    if words.first() == Some(&"RDS") {
+        return Some(Owner::AnySql);
     }
     // `DATABASE_URL`, `DB_HOST`, `APP_DATABASE_URL`, `SQLALCHEMY_DATABASE_URI`,
     // TypeORM's own `TYPEORM_HOST`, `TYPEORM_USERNAME`.
@@ -490,6 +504,19 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
                 name: "SPRING_DATASOURCE_URL".to_owned(),
                 part: Part::JdbcUrl,
             });
+        }
+        if kind.is_sql() && analysis.framework.as_deref() == Some("laravel") {
+            // Laravel's own config/database.php reads these, with local
+            // defaults (127.0.0.1, root) that reach nothing; Laravel 11's
+            // `.env.example` leaves all but DB_CONNECTION commented out.
+            for (name, part) in LARAVEL_DATABASE {
+                if !wiring.iter().any(|w| w.name == name) {
+                    wiring.push(Wire {
+                        name: name.to_owned(),
+                        part: part.clone(),
+                    });
+                }
+            }
         }
         if wiring.is_empty() {
             let name = if kind.is_sql() {
@@ -757,6 +784,51 @@ mod tests {
                 ("TYPEORM_USERNAME", &Part::User),
                 ("TYPEORM_PASSWORD", &Part::Password),
                 ("TYPEORM_DATABASE", &Part::Name),
+            ]
+        );
+    }
+
+    #[test]
+    fn elastic_beanstalks_rds_variables_are_wired() {
+        let rails = app(
+            &[
+                ("RDS_DB_NAME", true, None),
+                ("RDS_HOSTNAME", true, None),
+                ("RDS_USERNAME", true, None),
+                ("RDS_PASSWORD", true, None),
+                ("RDS_PORT", false, None),
+            ],
+            &["postgres"],
+        );
+        let plan = plan(&rails, &asking(None), Target::DockerHost);
+        assert_eq!(
+            wired(&plan.provisioned[0]),
+            [
+                ("RDS_DB_NAME", &Part::Name),
+                ("RDS_HOSTNAME", &Part::Host),
+                ("RDS_USERNAME", &Part::User),
+                ("RDS_PASSWORD", &Part::Password),
+                ("RDS_PORT", &Part::Port),
+            ]
+        );
+    }
+
+    #[test]
+    fn laravel_gets_every_variable_its_database_config_reads() {
+        // Laravel 11's `.env.example`: only DB_CONNECTION is uncommented.
+        let mut laravel = app(&[("DB_CONNECTION", false, Some("sqlite"))], &[]);
+        laravel.framework = Some("laravel".into());
+        let plan = plan(&laravel, &asking(Some("mysql")), Target::DockerHost);
+        assert_eq!(plan.provisioned.len(), 1);
+        assert_eq!(
+            wired(&plan.provisioned[0]),
+            [
+                ("DB_CONNECTION", &Part::Driver),
+                ("DB_HOST", &Part::Host),
+                ("DB_PORT", &Part::Port),
+                ("DB_DATABASE", &Part::Name),
+                ("DB_USERNAME", &Part::User),
+                ("DB_PASSWORD", &Part::Password),
             ]
         );
     }
