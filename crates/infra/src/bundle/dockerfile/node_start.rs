@@ -19,6 +19,10 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("react-scripts", "react-scripts"),
     ("vite", "vite"),
     ("ts-node", "ts-node"),
+    ("ts-node-esm", "ts-node"),
+    ("ts-node-dev", "ts-node-dev"),
+    ("tsnd", "ts-node-dev"),
+    ("babel-node", "@babel/node"),
     ("tsx", "tsx"),
     ("nodemon", "nodemon"),
     ("pm2-runtime", "pm2"),
@@ -152,6 +156,17 @@ mod tests {
             StartProgram::DevDependency {
                 program: "ts-node".into(),
                 package: "ts-node".into()
+            }
+        );
+        // ts-node-dev's short name.
+        assert_eq!(
+            check(
+                "tsnd --transpile-only --respawn src/server.ts",
+                r#"{"devDependencies": {"ts-node-dev": "1"}}"#
+            ),
+            StartProgram::DevDependency {
+                program: "tsnd".into(),
+                package: "ts-node-dev".into()
             }
         );
     }
