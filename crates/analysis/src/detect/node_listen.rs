@@ -44,9 +44,16 @@ pub(crate) fn find_listen<'s>(view: &AppView<'s>) -> Option<Listen<'s>> {
             if listen.port.is_none()
                 && let Some(first) = split_args(args).first()
             {
-                listen.port = imported_member(view, hit.file, hit.text, first);
+                // `listen(config.port)`, `listen({ port: config.server.port })`.
+                let port = if first.starts_with('{') {
+                    named_arg(first, &["port"])
+                } else {
+                    Some(*first)
+                };
+                listen.port = port.and_then(|port| imported_member(view, hit.file, hit.text, port));
             }
-            let fastify = hit.text.contains("fastify") || hit.text.contains("Fastify");
+            let fastify = is_fastify(hit.text)
+                || receiver_module(view, hit.file, hit.text, &quote).is_some_and(is_fastify);
             let listen = Listen {
                 loopback_without_host: fastify && quote.contains(".listen"),
                 ..listen
@@ -62,6 +69,37 @@ pub(crate) fn find_listen<'s>(view: &AppView<'s>) -> Option<Listen<'s>> {
         }
     }
     first
+}
+
+fn is_fastify(text: &str) -> bool {
+    text.contains("fastify") || text.contains("Fastify")
+}
+
+/// The text of the app's module the listening object is imported from
+/// (`import server from './server'`, then `server.listen(…)`).
+fn receiver_module<'s>(view: &AppView<'s>, file: &str, text: &str, quote: &str) -> Option<&'s str> {
+    let receiver = re!(r"(\w+)\s*\.listen\s*\(").captures(quote)?;
+    let object = regex::escape(&receiver[1]);
+    let imported = regex::Regex::new(&format!(
+        r#"import\s+{object}\s+from\s*["'](\.[^"']+)["']|\b{object}\s*=\s*require\(\s*["'](\.[^"']+)["']\s*\)"#
+    ))
+    .ok()?;
+    let c = imported.captures(text)?;
+    module_text(view, file, c.get(1).or(c.get(2))?.as_str())
+}
+
+/// The text of a module of the app a file imports by relative path.
+fn module_text<'s>(view: &AppView<'s>, file: &str, module: &str) -> Option<&'s str> {
+    let dir = super::view::parent(view.rel(file));
+    let base = super::view::join_rel(dir, module);
+    // TypeScript written for ESM imports its own `.ts` files as `.js`.
+    let stem = base
+        .strip_suffix(".js")
+        .filter(|_| view.text(&base).is_none())
+        .unwrap_or(&base);
+    ["", ".ts", ".js", ".mjs", ".cjs", "/index.ts", "/index.js"]
+        .iter()
+        .find_map(|ext| view.text(&format!("{stem}{ext}")))
 }
 
 /// Scripts a server framework serves to browsers (Laravel's and Rails'
@@ -89,11 +127,7 @@ fn is_browser_code(rel: &str) -> bool {
 fn imported_member(view: &AppView<'_>, file: &str, text: &str, expr: &str) -> Option<Value> {
     let expr = expr.trim();
     let (module, property) = member_of_import(text, expr).or_else(|| named_import(text, expr))?;
-    let dir = super::view::parent(view.rel(file));
-    let base = super::view::join_rel(dir, &module);
-    let source = ["", ".ts", ".js", ".mjs", ".cjs", "/index.ts", "/index.js"]
-        .iter()
-        .find_map(|ext| view.text(&format!("{base}{ext}")))?;
+    let source = module_text(view, file, &module)?;
     let property = regex::escape(&property);
     let set = regex::Regex::new(&format!(
         r"(?m)(?:\b(?:const|let|var)\s+{property}\s*=|\bexports\.{property}\s*=|\b{property}\s*:)\s*([^,;\n}}]+)"
@@ -106,7 +140,8 @@ fn imported_member(view: &AppView<'_>, file: &str, text: &str, expr: &str) -> Op
 /// `config.port`, or `port` set from `config.port`, with `config` imported
 /// from a module of the app: that module and `port`.
 fn member_of_import(text: &str, expr: &str) -> Option<(String, String)> {
-    let member = re!(r"^(\w+)\.(\w+)$");
+    // `config.server.port`: the last property, where the module sets it.
+    let member = re!(r"^(\w+)(?:\.\w+)*\.(\w+)$");
     let (object, property) = match member.captures(expr) {
         Some(c) => (c[1].to_owned(), c[2].to_owned()),
         None => {
@@ -238,6 +273,31 @@ mod tests {
             listen_of("server.js", code),
             (Some(3000), None, Some("127.0.0.1".into()), false)
         );
+    }
+
+    #[test]
+    fn a_fastify_server_made_in_one_module_and_started_in_another() {
+        let snapshot = Snapshot::from_texts([
+            ("package.json", r#"{"dependencies": {"fastify": "5"}}"#),
+            (
+                "src/config.ts",
+                "const config = {\n  server: {\n    port: process.env.SERVER_PORT ? parseInt(process.env.SERVER_PORT) : 8080,\n  },\n};\nexport default config;\n",
+            ),
+            (
+                "src/server.ts",
+                "import fastify from 'fastify';\nconst server = fastify({ logger: true });\nexport default server;\n",
+            ),
+            (
+                "src/app.ts",
+                "import server from './server.js';\nimport config from './config.js';\nawait server.listen({ port: config.server.port });\n",
+            ),
+        ]);
+        let views = super::super::view::app_views(&snapshot, None);
+        let listen = find_listen(&views[0]).expect("a listen call");
+        let port = listen.port.expect("a port");
+        assert_eq!(port.port(), Some(8080));
+        assert_eq!(port.env.as_deref(), Some("SERVER_PORT"));
+        assert!(listen.loopback_without_host);
     }
 
     #[test]
