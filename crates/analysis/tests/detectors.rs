@@ -1299,6 +1299,37 @@ fn a_folder_the_description_names_is_deployed_whatever_it_is_called() {
 }
 
 #[test]
+fn a_named_folder_whose_server_is_one_level_down_deploys_that_server() {
+    let files: &[(&str, &str)] = &[
+        ("README.md", "# blog\n"),
+        ("site/requirements.txt", "Django\ngunicorn\n"),
+        (
+            "site/blog/manage.py",
+            "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'blog.settings')\n",
+        ),
+        ("site/blog/blog/__init__.py", ""),
+        ("site/blog/blog/settings.py", "ROOT_URLCONF = 'blog.urls'\n"),
+        ("site/blog/blog/urls.py", "urlpatterns = []\n"),
+        (
+            "site/blog/blog/wsgi.py",
+            "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n",
+        ),
+        ("tools/cli.py", "import argparse\n"),
+    ];
+    let a = run_with(
+        files,
+        &parse_requirements("deploy the Django blog in site/ on a single server"),
+    );
+    assert_eq!(
+        (a.subdir.as_str(), a.framework.as_deref(), a.http),
+        ("site/blog", Some("django"), true),
+        "{:?} {:?}",
+        a.deny_reason,
+        a.notes
+    );
+}
+
+#[test]
 fn a_root_read_only_through_a_folders_files_is_that_folders_app() {
     // The root has a compose file and a PHP image for `src/`, no app of its
     // own: its `src/public/index.php` is the Laravel app's.

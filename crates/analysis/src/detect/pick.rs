@@ -94,16 +94,26 @@ pub(crate) fn choose(
 /// the other rules.
 fn in_named_folder(apps: &[App<'_>], dir: &str) -> Option<(usize, Option<String>)> {
     let of_dir = |i: usize| apps[i].view.dir.as_str();
-    let exact = (0..apps.len()).find(|&i| of_dir(i) == dir);
+    let serves = |i: usize| apps[i].detection.kind.serves_http();
+    let below: Vec<usize> = (0..apps.len())
+        .filter(|&i| of_dir(i).starts_with(&format!("{dir}/")))
+        .collect();
+    // `backend/requirements.txt` beside `backend/site/manage.py`: the folder
+    // named holds the dependencies, the one server below it is the app.
+    let server_below = match below.iter().filter(|&&i| serves(i)).collect::<Vec<_>>()[..] {
+        [&only] => Some(only),
+        _ => None,
+    };
+    let exact = (0..apps.len())
+        .find(|&i| of_dir(i) == dir)
+        .filter(|&i| serves(i) || server_below.is_none())
+        .or(server_below);
     let enclosing = || {
         (0..apps.len())
             .filter(|&i| of_dir(i).is_empty() || dir.starts_with(&format!("{}/", of_dir(i))))
             .max_by_key(|&i| of_dir(i).len())
     };
-    let i = exact.or_else(|| {
-        let below = (0..apps.len()).any(|i| of_dir(i).starts_with(&format!("{dir}/")));
-        if below { None } else { enclosing() }
-    })?;
+    let i = exact.or_else(|| if below.is_empty() { enclosing() } else { None })?;
     let note = (apps.len() > 1).then(|| {
         format!(
             "Picked `{}` out of {} apps: the description names its folder (`{dir}`).",
