@@ -83,6 +83,16 @@ impl<'a> AppFiles<'a> {
         })
     }
 
+    /// The major and minor version Gemfile.lock resolves gem `name` to
+    /// (`    rails (5.1.2)` → `(5, 1)`).
+    pub fn locked_gem(&self, name: &str) -> Option<(u32, u32)> {
+        let lock = self.text("Gemfile.lock")?;
+        let spec = format!("    {name} (");
+        let line = lock.lines().find(|l| l.starts_with(&spec))?;
+        let mut numbers = line[spec.len()..].split(['.', ')', '-']);
+        Some((numbers.next()?.parse().ok()?, numbers.next()?.parse().ok()?))
+    }
+
     /// The text of the npm script `name` in `package.json`.
     pub fn npm_script(&self, name: &str) -> Option<String> {
         self.package_json()?

@@ -44,7 +44,12 @@ fn framework_command(analysis: &Analysis, files: &AppFiles) -> Option<&'static s
         return Some("python manage.py migrate --noinput");
     }
     if framework == "rails" && files.exists("bin/rails") {
-        return Some("bin/rails db:prepare");
+        // `db:prepare` came with Rails 6.0; the store is made with its
+        // database, so migrating it is what is left.
+        return Some(match files.locked_gem("rails") {
+            Some(version) if version < (6, 0) => "bin/rails db:migrate",
+            _ => "bin/rails db:prepare",
+        });
     }
     if framework == "laravel" && files.exists("artisan") {
         return Some("php artisan migrate --force");

@@ -826,6 +826,53 @@ fn a_rails_app_on_its_own_sqlite_file_is_prepared_as_it_starts() {
     assert!(doc["services"]["app"]["command"].is_null());
 }
 
+/// A Rails 5 app: no `db:prepare` (Rails 6.0) and no
+/// `SECRET_KEY_BASE_DUMMY` (Rails 7.1), and its uglifier needs Node.js to
+/// precompile assets.
+#[test]
+fn an_older_rails_app_is_migrated_and_precompiled_the_way_its_rails_can() {
+    let analysis = app("ruby", "rails", Some(3000), Some("bin/rails server"));
+    let sqlite = "production:\n  adapter: sqlite3\n  database: db/production.sqlite3\n";
+    let files = |lock: &'static str| {
+        Snapshot::from_texts([
+            (
+                "Gemfile",
+                "gem \"rails\"\ngem \"sqlite3\"\ngem \"uglifier\"\n",
+            ),
+            ("Gemfile.lock", lock),
+            ("bin/rails", "#!/usr/bin/env ruby\n"),
+            ("config.ru", ""),
+            ("config/database.yml", sqlite),
+            ("app/assets/javascripts/application.js", ""),
+        ])
+    };
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let rails_5 = "GEM\n  specs:\n    execjs (2.7.0)\n    rails (5.1.2)\n      actionpack (= 5.1.2)\n    uglifier (3.2.0)\n      execjs (>= 0.3.0, < 3)\n";
+    let bundle = build_bundle(&analysis, &files(rails_5), &choice).unwrap();
+    let command = strings(&yaml(&bundle.files["compose.yaml"])["services"]["app"]["command"]);
+    assert!(
+        command[2].starts_with("bin/rails db:migrate && "),
+        "{command:?}"
+    );
+    let d = dockerfile(&bundle);
+    assert!(d.contains("libyaml-dev nodejs"), "{d}");
+    assert!(
+        d.contains("RUN SECRET_KEY_BASE=assets-precompile-only RAILS_ENV=production bundle exec rails assets:precompile"),
+        "{d}"
+    );
+
+    let rails_7 = "GEM\n  specs:\n    rails (7.1.3)\n";
+    let bundle = build_bundle(&analysis, &files(rails_7), &choice).unwrap();
+    let command = strings(&yaml(&bundle.files["compose.yaml"])["services"]["app"]["command"]);
+    assert!(
+        command[2].starts_with("bin/rails db:prepare && "),
+        "{command:?}"
+    );
+    let d = dockerfile(&bundle);
+    assert!(d.contains("RUN SECRET_KEY_BASE_DUMMY=1 "), "{d}");
+    assert!(!d.contains("nodejs"), "{d}");
+}
+
 /// Laravel 11's skeleton keeps its data, sessions and cache in SQLite:
 /// `migrate --force` makes the file and its tables before the server starts.
 #[test]

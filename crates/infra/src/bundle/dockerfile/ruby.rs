@@ -26,18 +26,39 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ),
         None => (RUBY.to_owned(), None),
     };
+    let rails_version = files.locked_gem("rails");
+    let precompiles = rails && files.dir_exists("app/assets");
+    // ExecJS (uglifier, autoprefixer-rails, coffee-rails) needs a
+    // JavaScript runtime to compile assets unless a gem embeds one.
+    let execjs = precompiles
+        && files.locked_gem("execjs").is_some()
+        && files.locked_gem("mini_racer").is_none()
+        && files.locked_gem("therubyracer").is_none();
+    let mut notes: Vec<String> = note.into_iter().collect();
+    if execjs {
+        notes.push("Gemfile.lock has ExecJS and no embedded JavaScript runtime: the build stage installs Node.js so `assets:precompile` can run.".to_owned());
+    }
     let mut text = Text::new(inputs, &what);
     text.line(format!("FROM {ruby} AS build"))
-        .line("RUN apt-get update && apt-get install -y --no-install-recommends build-essential git libpq-dev libyaml-dev && rm -rf /var/lib/apt/lists/*")
+        .line(format!(
+            "RUN apt-get update && apt-get install -y --no-install-recommends build-essential git libpq-dev libyaml-dev{} && rm -rf /var/lib/apt/lists/*",
+            if execjs { " nodejs" } else { "" }
+        ))
         .line("WORKDIR /app")
         .line(&bundle_env)
         .line(if locked { "COPY Gemfile Gemfile.lock ./" } else { "COPY Gemfile ./" })
         .line("RUN bundle install")
         .line("COPY . .");
-    if rails && files.dir_exists("app/assets") {
-        text.line(
-            "RUN SECRET_KEY_BASE_DUMMY=1 RAILS_ENV=production bundle exec rails assets:precompile",
-        );
+    if precompiles {
+        // `SECRET_KEY_BASE_DUMMY` came with Rails 7.1; before it a
+        // production boot needs some secret to precompile with.
+        let secret = match rails_version {
+            Some(version) if version < (7, 1) => "SECRET_KEY_BASE=assets-precompile-only",
+            _ => "SECRET_KEY_BASE_DUMMY=1",
+        };
+        text.line(format!(
+            "RUN {secret} RAILS_ENV=production bundle exec rails assets:precompile"
+        ));
     }
     text.blank()
         .line(format!("FROM {ruby}"))
@@ -59,7 +80,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         ],
         extra_files: Vec::new(),
         context: None,
-        notes: note.into_iter().collect(),
+        notes,
     })
 }
 
