@@ -1137,6 +1137,32 @@ async fn a_django_project_without_gunicorn_in_its_requirements_runs_on_gunicorn(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_django_project_below_the_folder_of_its_requirements_installs_them_and_answers() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    // `requirements.txt` at the root, the project in `backend/`: the
+    // image installs the root's requirements and starts the project in
+    // its folder (WhiteNoise, which only the requirements name, must be
+    // there for the page to answer).
+    let moved: Vec<(String, &str)> = django_shop(&[])
+        .into_iter()
+        .map(|(path, text)| match path {
+            "requirements.txt" => (path.to_owned(), text),
+            _ => (format!("backend/{path}"), text),
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = moved.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let outcome = deploy(&docker, &files).await;
+    assert_answered(&outcome, "/");
+    let adjustments = outcome.outputs["generate"]["adjustments"].to_string();
+    assert!(
+        adjustments.contains("declares no dependencies"),
+        "{adjustments}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_php_app_answers() {
     let Some(docker) = docker_engine::engine_with(&[PHP]) else {
         return;

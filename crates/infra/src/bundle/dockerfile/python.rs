@@ -69,8 +69,22 @@ enum Installer {
     Nothing,
 }
 
-pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
-    let command = strip_runner(inputs.require_command()?);
+pub(super) fn image(app: &Inputs) -> Result<Image, InfraError> {
+    let root = dependency_root(app.files);
+    let root_files = root
+        .as_deref()
+        .map(|dir| AppFiles::new(app.files.repo(), dir));
+    // What is installed comes from the folder that declares it.
+    let inputs = &Inputs {
+        analysis: app.analysis,
+        files: root_files.as_ref().unwrap_or(app.files),
+        port: app.port,
+        command: app.command,
+        env: app.env,
+        build_args: app.build_args,
+        serverless: app.serverless,
+    };
+    let command = strip_runner(app.require_command()?);
     let installer = installer(inputs);
     if matches!(installer, Installer::Nothing) && !inputs.framework().is_empty() {
         return Err(InfraError::Bundle(format!(
@@ -134,8 +148,17 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     text.app_dir("app")
         .line("COPY --from=build /opt/venv /opt/venv")
         .line("COPY --chown=app:app . .");
+    if let Some(root) = &root {
+        let rel = app.files.subdir()[root.len()..].trim_start_matches('/');
+        text.line(format!("WORKDIR /app/{rel}"));
+        notes.push(format!(
+            "The app's folder declares no dependencies; {} does, so the image is built from {} with the app started in /app/{rel}.",
+            dependency_file(inputs.files).unwrap_or("the folder above"),
+            if root.is_empty() { "the repository root".to_owned() } else { format!("{root}/") }
+        ));
+    }
     let mut command = command.to_owned();
-    if let Some((collect, note)) = super::django_static::collectstatic(inputs) {
+    if let Some((collect, note)) = super::django_static::collectstatic(app) {
         text.line(collect);
         notes.push(note);
         if let Some(rest) = super::django_static::without_collectstatic(&command) {
@@ -157,9 +180,47 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
             ".mypy_cache",
         ],
         extra_files: Vec::new(),
-        context: None,
+        context: root,
         notes,
     })
+}
+
+/// The files that declare a Python app's dependencies, in the order the
+/// installer prefers them.
+const DEPENDENCY_FILES: &[&str] = &[
+    "uv.lock",
+    "poetry.lock",
+    "requirements.txt",
+    "Pipfile",
+    "pyproject.toml",
+];
+
+/// The first dependency file `files` holds; a `pyproject.toml` only when it
+/// lists dependencies (not one that only configures tools).
+fn dependency_file<'a>(files: &AppFiles) -> Option<&'a str> {
+    DEPENDENCY_FILES.iter().copied().find(|name| match *name {
+        "pyproject.toml" => files
+            .text(name)
+            .is_some_and(|t| t.contains("dependencies") || t.contains("[tool.poetry")),
+        _ => files.exists(name),
+    })
+}
+
+/// The nearest folder above the app's that declares its dependencies
+/// (`requirements.txt` at the root, `manage.py` in `backend/`), when the
+/// app's own folder declares none.
+fn dependency_root(files: &AppFiles) -> Option<String> {
+    if files.subdir().is_empty() || dependency_file(files).is_some() {
+        return None;
+    }
+    let mut dir = files.subdir();
+    while !dir.is_empty() {
+        dir = parent(dir);
+        if dependency_file(&AppFiles::new(files.repo(), dir)).is_some() {
+            return Some(dir.to_owned());
+        }
+    }
+    None
 }
 
 /// Servers a start command names, and the package that provides each.
@@ -404,9 +465,28 @@ fn strip_runner(command: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{names_package, pins_nothing, requirement_includes};
+    use super::{dependency_root, names_package, pins_nothing, requirement_includes};
     use crate::bundle::app_files::AppFiles;
     use analysis::Snapshot;
+
+    #[test]
+    fn dependencies_declared_above_the_app_are_found_there() {
+        let repo = Snapshot::from_texts([
+            ("requirements.txt", "django\n"),
+            ("pyproject.toml", "[tool.ruff]\nline-length = 100\n"),
+            ("backend/site/manage.py", ""),
+            ("api/requirements.txt", "fastapi\n"),
+            ("api/main.py", ""),
+            ("tools/pyproject.toml", "[tool.black]\n"),
+            ("tools/lint/run.py", ""),
+        ]);
+        let root = |dir: &str| dependency_root(&AppFiles::new(&repo, dir));
+        assert_eq!(root("backend/site").as_deref(), Some(""));
+        assert_eq!(root("api"), None, "its own requirements");
+        assert_eq!(root(""), None);
+        // A pyproject.toml that only configures tools declares nothing.
+        assert_eq!(root("tools/lint").as_deref(), Some(""));
+    }
 
     #[test]
     fn the_files_requirements_txt_includes_are_found_at_any_depth() {
