@@ -707,6 +707,35 @@ fn a_dockerfile_that_cannot_build_from_the_repository_is_replaced() {
     );
 }
 
+/// The common Laravel image of PHP-FPM behind a compose file's nginx:
+/// FastCGI on 9000, no HTTP. The app gets an image that serves HTTP.
+#[test]
+fn a_php_fpm_image_is_replaced_by_one_that_serves_http() {
+    let analysis = with(app("php", "laravel", Some(9000), Some("php-fpm")), |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["Dockerfile".into()];
+    });
+    let repo = Snapshot::from_texts([
+        (
+            "Dockerfile",
+            "FROM php:8.2-fpm\nWORKDIR /var/www\nCOPY . /var/www\nEXPOSE 9000\nCMD [\"php-fpm\"]\n",
+        ),
+        ("artisan", "<?php\n"),
+        (
+            "composer.json",
+            r#"{"require": {"laravel/framework": "^11.0"}}"#,
+        ),
+        ("public/index.php", "<?php\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    assert!(
+        notes(&bundle).any(|n| n.contains("runs php-fpm")),
+        "{:?}",
+        notes(&bundle).collect::<Vec<_>>()
+    );
+    assert_eq!(cmd(&bundle)[..3], ["php", "artisan", "serve"]);
+}
+
 /// A Python app with no dependency file: the image installs what its
 /// imports name (the distribution, not the import), not the standard
 /// library or the app's own modules, and the plan says they are unpinned.

@@ -19,7 +19,61 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
             "{path} copies nothing from the repository and starts nothing (it holds tools, not the app)"
         ));
     }
+    if serves_fastcgi(text) {
+        return Some(format!(
+            "{path} runs php-fpm, which speaks FastCGI to a web server in front of it, not HTTP"
+        ));
+    }
     missing_source(path, text, context, repo).or_else(|| gopath_build(path, text, context, repo))
+}
+
+/// Whether the image's command is PHP-FPM: its last `CMD`/`ENTRYPOINT`
+/// runs `php-fpm`, or it sets none on a `php:*-fpm` base, whose own
+/// command that is.
+fn serves_fastcgi(text: &str) -> bool {
+    let last_command = instructions(text)
+        .filter(|(keyword, _)| keyword == "CMD" || keyword == "ENTRYPOINT")
+        .last();
+    match last_command {
+        Some((_, args)) => args
+            .first()
+            .map(|first| first.trim_matches(['[', '"', ',', ']']))
+            .is_some_and(|program| program.starts_with("php-fpm")),
+        None => final_base(text).is_some_and(|(name, tag)| name == "php" && tag.contains("fpm")),
+    }
+}
+
+/// The image the final stage builds on, followed through the stages it
+/// builds on, as its repository's last name and its tag.
+fn final_base(text: &str) -> Option<(String, String)> {
+    let instructions: Vec<(String, Vec<String>)> = instructions(text).collect();
+    // `FROM image [AS name]`, each stage's base by its name.
+    let stages: Vec<(String, Option<String>)> = instructions
+        .iter()
+        .filter(|(keyword, _)| keyword == "FROM")
+        .filter_map(|(_, args)| {
+            let args: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+            let image = args.first()?.to_ascii_lowercase();
+            let name = match args.as_slice() {
+                [_, as_, name] if as_.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+                _ => None,
+            };
+            Some((image, name))
+        })
+        .collect();
+    let (mut base, _) = stages.last().cloned()?;
+    for _ in 0..stages.len() {
+        match stages
+            .iter()
+            .find(|(_, name)| name.as_deref() == Some(base.as_str()))
+        {
+            Some((earlier, _)) => base = earlier.clone(),
+            None => break,
+        }
+    }
+    let (repository, tag) = base.split_once(':').unwrap_or((base.as_str(), ""));
+    let name = repository.rsplit('/').next().unwrap_or(repository);
+    Some((name.to_owned(), tag.to_owned()))
 }
 
 /// Images whose own command starts no app: a language's runtime (its
@@ -56,36 +110,10 @@ pub(super) fn starts_nothing(text: &str, files: &AppFiles) -> bool {
     if !commands.all(runs_given) {
         return false;
     }
-    let instructions: Vec<(String, Vec<String>)> = instructions(text).collect();
-    // `FROM image [AS name]`, each stage's base by its name.
-    let stages: Vec<(String, Option<String>)> = instructions
-        .iter()
-        .filter(|(keyword, _)| keyword == "FROM")
-        .filter_map(|(_, args)| {
-            let args: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
-            let image = args.first()?.to_ascii_lowercase();
-            let name = match args.as_slice() {
-                [_, as_, name] if as_.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
-                _ => None,
-            };
-            Some((image, name))
-        })
-        .collect();
-    let Some((mut base, _)) = stages.last().cloned() else {
+    let Some((name, tag)) = final_base(text) else {
         return false;
     };
-    for _ in 0..stages.len() {
-        match stages
-            .iter()
-            .find(|(_, name)| name.as_deref() == Some(base.as_str()))
-        {
-            Some((earlier, _)) => base = earlier.clone(),
-            None => break,
-        }
-    }
-    let (repository, tag) = base.split_once(':').unwrap_or((base.as_str(), ""));
-    let name = repository.rsplit('/').next().unwrap_or(repository);
-    BARE_IMAGES.contains(&name)
+    BARE_IMAGES.contains(&name.as_str())
         || (name == "php" && !tag.contains("apache") && !tag.contains("fpm"))
 }
 
@@ -285,6 +313,28 @@ mod tests {
         assert!(why.contains("build/libs/*.jar"), "{why}");
         let tools = "FROM gitpod/workspace-full\nRUN pip install black\n";
         assert!(unusable("api/Dockerfile", tools, "api", &repo()).is_some());
+    }
+
+    #[test]
+    fn a_php_fpm_image_serves_no_http() {
+        let fpm = |rest: &str| {
+            format!(
+                "FROM php:8.2-fpm AS base\nWORKDIR /var/www\nFROM base\nCOPY . /var/www\nEXPOSE 9000\n{rest}"
+            )
+        };
+        for dockerfile in [fpm(""), fpm("CMD [\"php-fpm\"]\n"), fpm("CMD php-fpm -F\n")] {
+            let why = unusable("api/Dockerfile", &dockerfile, "api", &repo()).expect(&dockerfile);
+            assert!(why.contains("FastCGI"), "{why}");
+        }
+        // One that starts a web server of its own serves HTTP.
+        for rest in [
+            "CMD [\"php\", \"artisan\", \"serve\", \"--host=0.0.0.0\"]\n",
+            "CMD [\"/usr/bin/supervisord\", \"-c\", \"/etc/supervisord.conf\"]\n",
+        ] {
+            assert_eq!(unusable("api/Dockerfile", &fpm(rest), "api", &repo()), None);
+        }
+        let apache = "FROM php:8.2-apache\nCOPY . /var/www/html\n";
+        assert_eq!(unusable("api/Dockerfile", apache, "api", &repo()), None);
     }
 
     #[test]

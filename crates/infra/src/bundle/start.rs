@@ -14,6 +14,9 @@ pub(super) fn start_command(analysis: &Analysis, files: &AppFiles) -> Option<Str
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty())
+        // The repository's image ran PHP-FPM, which answers FastCGI to a
+        // web server in front of it, not HTTP (kept_dockerfile.rs).
+        .filter(|c| !c.starts_with("php-fpm"))
         .map(str::to_owned)
         .or_else(|| default_command(analysis, files))?;
     Some(resolve_scripts(&command, files))
