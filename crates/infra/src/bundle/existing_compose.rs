@@ -203,6 +203,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
                 adjustments.push(note(k, r))
             });
             unpublish_store(service, &other, &mut |k, r| adjustments.push(note(k, r)));
+            admin_ui_on_loopback(service, &other, &mut |k, r| adjustments.push(note(k, r)));
             if let Some((_, store)) = own.iter().find(|(_, store)| store.service == other) {
                 check_readiness(service, &other, store, &mut |k, r| {
                     adjustments.push(note(k, r))
@@ -1227,6 +1228,49 @@ fn unpublish_store(service: &mut Mapping, name: &str, note: &mut Note) {
         format!(
             "Service `{name}` no longer publishes {} on the host: a database there is open to whoever reaches the server; the app reaches it over the compose network.",
             published.join(", ")
+        ),
+    );
+}
+
+/// A store's admin UI (pgAdmin, Adminer, phpMyAdmin…) published on the
+/// host would hand the database to whoever reaches the server, often with
+/// the password the repository shows: it is published on the server's
+/// loopback only, reachable through an SSH tunnel.
+fn admin_ui_on_loopback(service: &mut Mapping, name: &str, note: &mut Note) {
+    let admin_ui = service
+        .get("image")
+        .map(scalar_text)
+        .is_some_and(|image| own_stores::is_store_admin_image(&image));
+    let Some(Value::Sequence(ports)) = service.get_mut("ports").filter(|_| admin_ui) else {
+        return;
+    };
+    let mut bound = Vec::new();
+    for port in ports.iter_mut() {
+        match port {
+            Value::Mapping(long) => {
+                long.insert(s("host_ip"), s("127.0.0.1"));
+                bound.push(long.get("published").map(scalar_text).unwrap_or_default());
+            }
+            other => {
+                let text = scalar_text(other);
+                // `5050:80` and `0.0.0.0:5050:80` are bound; a lone
+                // container port is published on a random host port.
+                let parts: Vec<&str> = text.split(':').collect();
+                let (host, container) = match parts.as_slice() {
+                    [host, container] => (*host, *container),
+                    [_, host, container] => (*host, *container),
+                    _ => (text.as_str(), text.as_str()),
+                };
+                *other = s(format!("127.0.0.1:{host}:{container}"));
+                bound.push(host.to_owned());
+            }
+        }
+    }
+    note(
+        AdjustmentKind::PortMapping,
+        format!(
+            "Service `{name}` (a database's admin UI) is published on the server's loopback only ({}): open to the network it would hand the database to whoever reaches the server; reach it through an SSH tunnel.",
+            bound.join(", ")
         ),
     );
 }

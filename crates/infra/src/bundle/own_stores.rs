@@ -313,6 +313,21 @@ pub(super) fn is_store_image(image: &str) -> bool {
         )
 }
 
+/// The web UIs that administer a store (`dpage/pgadmin4`, `adminer`,
+/// `phpmyadmin`, `mongo-express`, `redis-commander`, `redisinsight`).
+pub(super) fn is_store_admin_image(image: &str) -> bool {
+    matches!(
+        image_name(image).as_str(),
+        "pgadmin4"
+            | "pgadmin"
+            | "adminer"
+            | "phpmyadmin"
+            | "mongo-express"
+            | "redis-commander"
+            | "redisinsight"
+    )
+}
+
 /// `ghcr.io/owner/postgres:16@sha256:…` → `postgres`.
 fn image_name(image: &str) -> String {
     let image = image.split('@').next().unwrap_or(image);

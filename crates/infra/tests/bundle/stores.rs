@@ -288,6 +288,18 @@ fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
     );
 }
 
+/// pgAdmin beside the database, published with the password the
+/// repository shows: bound to the server's loopback only.
+#[test]
+fn a_database_admin_ui_is_published_on_loopback_only() {
+    let compose = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n    ports: ['8000:8000']\n  db:\n    image: postgres:15-alpine\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: shop\n      POSTGRES_DB: shop\n  pgadmin:\n    image: dpage/pgadmin4:8\n    environment:\n      PGADMIN_DEFAULT_PASSWORD: supersecret\n    ports: ['5050:80', {target: 443, published: 5443}]\n";
+    let bundle = django_with_compose(compose);
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    let ports = &doc["services"]["pgadmin"]["ports"];
+    assert_eq!(ports[0].as_str(), Some("127.0.0.1:5050:80"), "{ports:?}");
+    assert_eq!(ports[1]["host_ip"].as_str(), Some("127.0.0.1"), "{ports:?}");
+}
+
 /// The repository's compose file runs its own PostgreSQL (nestjs-prisma's,
 /// bakerydemo's) and the app reads `DATABASE_URL` from a `.env` the
 /// repository does not hold: the variable reaches that database with the
