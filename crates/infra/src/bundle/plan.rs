@@ -10,7 +10,7 @@ use super::launch::{self, Launch};
 use super::plain_http;
 use super::{
     Adjustment, AdjustmentKind, Bundle, BundleOptions, compose, compose_plan, images, makefile,
-    migrate, normalise, sql_dump, stores,
+    migrate, normalise, secrets, sql_dump, stores,
 };
 use crate::InfraError;
 use crate::choose::{Choice, Target};
@@ -187,6 +187,20 @@ pub(super) fn build(
         .map(|store| stores::password_variable(store.kind).to_owned())
         .chain(placed.generated_secrets.iter().cloned())
         .collect();
+    let env_path = join(parent(&placed.path), ".env");
+    if let Some((text, dropped)) = repo
+        .text(&env_path)
+        .and_then(|text| secrets::without_public_values(text, &generated_secrets))
+    {
+        out.write(
+            &env_path,
+            text,
+            format!(
+                "The repository commits {env_path} with {}: a value anyone who reads the repository knows signs nothing safely, so it is left out and `make up` generates a new one.",
+                dropped.join(", ")
+            ),
+        );
+    }
     let reason = format!(
         "`make up` runs `docker compose -f {} up -d --build`; `make down` and `make logs` stop it and show its logs.",
         placed.path

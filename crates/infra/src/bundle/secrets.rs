@@ -53,9 +53,50 @@ pub(super) fn makefile_line(name: &str, env_file: &str) -> String {
     )
 }
 
+/// A committed env file without the lines that set `names`: what the
+/// repository shows is public, so `make up` generates them afresh. `None`
+/// when it sets none of them.
+pub(super) fn without_public_values(text: &str, names: &[String]) -> Option<(String, Vec<String>)> {
+    let mut dropped = Vec::new();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            let assigned = line
+                .trim_start()
+                .trim_start_matches("export ")
+                .split_once('=')
+                .map(|(name, _)| name.trim());
+            match assigned.filter(|name| names.iter().any(|n| n == name)) {
+                Some(name) => {
+                    dropped.push(name.to_owned());
+                    false
+                }
+                None => true,
+            }
+        })
+        .collect();
+    (!dropped.is_empty()).then(|| (kept.join("\n") + "\n", dropped))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_committed_env_file_loses_the_values_made_afresh() {
+        let names = [
+            "SECRET_KEY".to_owned(),
+            "DEPLOYFLOW_POSTGRES_PASSWORD".to_owned(),
+        ];
+        let (text, dropped) = without_public_values(
+            "DEBUG=0\nSECRET_KEY='w9n5xrs!'\nexport DEPLOYFLOW_POSTGRES_PASSWORD=x\nALLOWED_HOSTS=*\n",
+            &names,
+        )
+        .unwrap();
+        assert_eq!(text, "DEBUG=0\nALLOWED_HOSTS=*\n");
+        assert_eq!(dropped, names);
+        assert!(without_public_values("DEBUG=0\n", &names).is_none());
+    }
 
     #[test]
     fn values_take_the_form_their_app_reads() {

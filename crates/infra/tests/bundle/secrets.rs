@@ -52,6 +52,41 @@ fn keys_the_app_signs_with_are_generated_and_credentials_are_asked_for() {
     ));
 }
 
+/// A `.env` committed with the key the app signs with: that key is public,
+/// so the bundle's `.env` leaves it out and `make up` makes a new one.
+#[test]
+fn a_key_the_repository_commits_is_made_afresh() {
+    let analysis = with(
+        app("php", "laravel", Some(8000), Some("php artisan serve")),
+        |a| {
+            a.env.push(var("APP_KEY", true, true, None));
+            a.required_env.push("APP_KEY".into());
+        },
+    );
+    let repo = Snapshot::from_texts([
+        ("artisan", "<?php\n"),
+        (
+            "composer.json",
+            r#"{"require":{"laravel/framework":"^11.0"}}"#,
+        ),
+        ("public/index.php", "<?php\n"),
+        (
+            ".env",
+            "APP_NAME=Shop\nAPP_KEY=base64:cHVibGljIGtub3dsZWRnZQ==\n",
+        ),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    assert_eq!(bundle.files[".env"], "APP_NAME=Shop\n");
+    assert!(
+        bundle
+            .adjustments
+            .iter()
+            .any(|a| a.path == ".env" && a.reason.contains("commits .env with APP_KEY")),
+        "{:?}",
+        bundle.adjustments
+    );
+}
+
 #[test]
 fn a_generated_laravel_key_is_what_laravel_reads() {
     let value = infra::bundle::generated_value("APP_KEY", &[9u8; 32]);
