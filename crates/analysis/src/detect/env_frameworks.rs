@@ -1,7 +1,8 @@
 //! Variables a framework reads for the app without a `getenv` in its code:
 //! an env schema's `required` list (`@fastify/env`, `env-schema`), clap
 //! arguments bound to a variable, .NET connection strings, and Spring's
-//! datasource when the configuration only points at the developer's machine.
+//! datasource when the configuration only points at the developer's machine,
+//! and viper's defaults for the keys it reads from the environment.
 
 use super::env::EnvRead;
 use super::scan::{Spot, hits};
@@ -57,7 +58,32 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     if is_spring_config(&file.path) {
         reads.extend(spring_datasource(file, text));
     }
+    if name.ends_with(".go") && text.contains("AutomaticEnv()") {
+        reads.extend(viper_defaults(file));
+    }
     reads
+}
+
+/// Viper with `AutomaticEnv()` reads each key from the environment
+/// variable of its name: `viper.SetDefault("MONGODB_URI", "mongodb://…")`
+/// is a read with that default (a lower-case or dotted key names no
+/// variable without a key replacer, and is left alone).
+fn viper_defaults(file: &FileEntry) -> Vec<EnvRead> {
+    let set_default =
+        re!(r#"\bSetDefault\(\s*"([A-Z][A-Z0-9_]*)"\s*,\s*(?:"([^"]*)"|(\d+)|(true|false))\s*\)"#);
+    hits(file, set_default)
+        .filter_map(|hit| {
+            let value = (2..=4).find_map(|i| hit.group(i))?;
+            Some(EnvRead {
+                name: hit.group(1)?.to_owned(),
+                default: Some(value.to_owned()),
+                example: false,
+                strict: false,
+                stops_at_load: false,
+                at: hit.spot(),
+            })
+        })
+        .collect()
 }
 
 /// A read that fails without the variable (`strict`), or one that copes.
@@ -642,6 +668,20 @@ mod tests {
             names("src/server.ts", text),
             [("JWT_SECRET".to_owned(), true)]
         );
+    }
+
+    #[test]
+    fn viper_defaults_are_reads_once_it_reads_the_environment() {
+        let text = "func init() {\n\tviper.SetDefault(\"MONGODB_URI\", \"mongodb://app@localhost:27017\")\n\tviper.SetDefault(\"WORKERS\", 4)\n\tviper.SetDefault(\"server.port\", 8080)\n\tviper.AutomaticEnv()\n}\n";
+        assert_eq!(
+            names("internal/config/config.go", text),
+            [
+                ("MONGODB_URI".to_owned(), false),
+                ("WORKERS".to_owned(), false)
+            ]
+        );
+        let without_env = text.replace("viper.AutomaticEnv()", "");
+        assert!(names("internal/config/config.go", &without_env).is_empty());
     }
 
     #[test]
