@@ -248,6 +248,30 @@ fn seeding_and_packaging_scripts_are_not_the_running_app() {
 }
 
 #[test]
+fn commands_run_by_hand_and_tests_are_not_the_running_app() {
+    let a = run(&[
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node index.js","deploy":"node deploy-commands.js"},"dependencies":{"discord.js":"14"}}"#,
+        ),
+        (
+            "index.js",
+            "const { Client } = require('discord.js');\nnew Client({}).login(process.env.DISCORD_TOKEN);\n",
+        ),
+        (
+            "deploy-commands.js",
+            "const clientId = process.env.DISCORD_CLIENT_ID;\nif (!clientId) throw new Error('no id');\n",
+        ),
+        (
+            "test.js",
+            "const key = process.env.INFURA;\nif (!key) throw new Error('no key');\n",
+        ),
+        ("src/bot.test.ts", "const t = process.env.TEST_TOKEN!;\n"),
+    ]);
+    assert_eq!(required(&a), ["DISCORD_TOKEN"]);
+}
+
+#[test]
 fn gmail_credentials_belong_to_optional_mail() {
     let a = run(&[
         (

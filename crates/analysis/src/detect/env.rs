@@ -346,7 +346,14 @@ fn rails_master_key(view: &AppView<'_>) -> Option<EnvRead> {
 fn is_not_runtime(rel: &str) -> bool {
     let name = file_name(rel);
     let build_tool = re!(
-        r"^(?:rollup|vite|vitest|webpack|jest|playwright|cypress|tailwind|postcss|eslint|babel|drizzle|karma|gulpfile|gruntfile)(?:\.config)?\.(?:[cm]?[jt]s)$"
+        r"^(?:rollup|vite|vitest|webpack|jest|playwright|cypress|tailwind|postcss|eslint|babel|drizzle|karma|gulpfile|gruntfile|postgrator)(?:[.-]config)?\.(?:[cm]?[jt]s)$"
+    );
+    // Run by hand, not by the deployed app: discord.js's
+    // `deploy-commands.js`, which registers slash commands, and test files.
+    // (Django's management commands are often run at start by an
+    // entrypoint: `manage.py admininit`.)
+    let by_hand = re!(
+        r"(?:^|/)(?:deploy-commands\.[cm]?[jt]s|[^/]*[.-](?:test|spec)\.[cm]?[jt]sx?|test\.[cm]?[jt]s)$"
     );
     // Packaging and task scripts, and database seeding: run by hand or by
     // tooling, never by the deployed app.
@@ -361,6 +368,7 @@ fn is_not_runtime(rel: &str) -> bool {
     // for something else (a bot it generates), not code it runs.
     let code_template = re!(r"(?:^|/)templates?/(?:[^/]+/)*[^/]+\.py$");
     build_tool.is_match(&name.to_ascii_lowercase())
+        || by_hand.is_match(rel)
         || code_template.is_match(rel)
         || matches!(name, "setup.py" | "noxfile.py" | "fabfile.py")
         || seeding.is_match(rel)
