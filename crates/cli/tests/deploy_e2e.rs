@@ -1156,6 +1156,61 @@ async fn a_key_the_app_signs_with_is_generated_for_the_container_service_and_kep
     );
 }
 
+/// A VM replaced by a new bundle keeps its data volume, so its stores'
+/// passwords and the app's keys are generated once with the job and reach
+/// the instance through `app_env`, the same on every plan: a fresh `.env`
+/// would open the kept database with a new password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vm_gets_its_store_passwords_and_keys_generated_once_and_kept() {
+    let stack = Stack::start().await;
+    let mut files = flask_app();
+    files[1] = FixtureFile::file(
+        "app.py",
+        "import os\nfrom flask import Flask\n\napp = Flask(__name__)\napp.secret_key = os.environ[\"SECRET_KEY\"]\nDATABASE_URL = os.environ[\"DATABASE_URL\"]\n\n\n@app.route(\"/health\")\ndef health():\n    return {\"ok\": True}\n",
+    );
+    let repo = stack.repo("vm-store", &files);
+    let id = stack
+        .submit(
+            &repo,
+            json!({"description": "a small shop on a single VM, with postgres"}),
+        )
+        .await;
+    let job = stack.wait_status(&id, "succeeded").await;
+    assert_eq!(job["outputs"]["choose"]["target"], "vm", "{job:#}");
+    let generated = job["outputs"]["generate"]["generated_secrets"].clone();
+    let names: Vec<&str> = generated
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(names.contains(&"SECRET_KEY"), "{job:#}");
+    let password = names
+        .iter()
+        .find(|n| n.contains("POSTGRES_PASSWORD"))
+        .copied()
+        .unwrap_or_else(|| panic!("a generated store password: {job:#}"))
+        .to_owned();
+    let app_env = planned_app_env(&stack, &id).await;
+    let planned = |env: &Value, name: &str| env[name].as_str().unwrap_or_default().to_owned();
+    let first = (
+        planned(&app_env, "SECRET_KEY"),
+        planned(&app_env, &password),
+    );
+    assert_eq!(first.0.len(), 48, "{app_env:#}");
+    assert_eq!(first.1.len(), 48, "{app_env:#}");
+
+    let (code, retried) = stack
+        .post(&format!("/job/{id}/retry"), json!({"from_step": "apply"}))
+        .await;
+    assert_eq!(code, 202, "{retried:#}");
+    stack.wait_status(&id, "succeeded").await;
+    let again = planned_app_env(&stack, &id).await;
+    assert_eq!(
+        (planned(&again, "SECRET_KEY"), planned(&again, &password)),
+        first,
+        "the second plan carries the same values"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_during_compose_up_on_a_docker_host_is_resumed_without_a_second_container()
 {

@@ -83,6 +83,10 @@ impl std::fmt::Display for Target {
     }
 }
 
+/// The VM's data volume in GiB: its named volumes (the stores' data) on a
+/// volume of their own, which outlives the instance.
+pub const VM_DATA_VOLUME_GB: u32 = 10;
+
 /// The decision the `choose` step checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Choice {

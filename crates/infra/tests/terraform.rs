@@ -26,6 +26,8 @@ mod planned;
 mod snapshots;
 #[path = "terraform/stores.rs"]
 mod stores;
+#[path = "terraform/vm_data.rs"]
+mod vm_data;
 
 const JOB: &str = "0190a4b2-7c3d-7abc-8def-0123456789ab";
 

@@ -1254,15 +1254,20 @@ fn admin_ui_on_loopback(service: &mut Mapping, name: &str, note: &mut Note) {
             other => {
                 let text = scalar_text(other);
                 // `5050:80` and `0.0.0.0:5050:80` are bound; a lone
-                // container port is published on a random host port.
+                // container port is published on a random host port,
+                // which an empty host port keeps.
                 let parts: Vec<&str> = text.split(':').collect();
                 let (host, container) = match parts.as_slice() {
                     [host, container] => (*host, *container),
                     [_, host, container] => (*host, *container),
-                    _ => (text.as_str(), text.as_str()),
+                    _ => ("", text.as_str()),
                 };
                 *other = s(format!("127.0.0.1:{host}:{container}"));
-                bound.push(host.to_owned());
+                bound.push(if host.is_empty() {
+                    format!("a random port for {container}")
+                } else {
+                    host.to_owned()
+                });
             }
         }
     }

@@ -186,6 +186,12 @@ fn vm(p: &PriceTable, s: &Sizing, bill: &mut Bill) {
         p.ebs.gp3_gb_month,
     );
     bill.add(
+        "EBS gp3 data volume (named volumes)",
+        f64::from(super::VM_DATA_VOLUME_GB),
+        "GB-month",
+        p.ebs.gp3_gb_month,
+    );
+    bill.add(
         "Public IPv4 address",
         hours * f64::from(s.replicas),
         "h",

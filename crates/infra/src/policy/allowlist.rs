@@ -43,6 +43,8 @@ const VM_RESOURCES: &[&str] = &[
     "aws_s3_bucket_policy",
     "aws_s3_bucket_notification",
     "aws_s3_object",
+    "aws_ebs_volume",
+    "aws_volume_attachment",
 ];
 
 const CONTAINER_SERVICE_RESOURCES: &[&str] = &[

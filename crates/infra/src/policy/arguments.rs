@@ -253,6 +253,17 @@ const RESOURCES: Table = &[
         ],
     ),
     ("aws_elasticache_subnet_group", &["name", "subnet_ids"]),
+    (
+        "aws_ebs_volume",
+        &[
+            "availability_zone",
+            "encrypted",
+            "final_snapshot",
+            "size",
+            "tags",
+            "type",
+        ],
+    ),
     ("aws_iam_instance_profile", &["name_prefix", "role"]),
     (
         "aws_iam_role",
@@ -499,6 +510,15 @@ const RESOURCES: Table = &[
             "map_public_ip_on_launch",
             "tags",
             "vpc_id",
+        ],
+    ),
+    (
+        "aws_volume_attachment",
+        &[
+            "device_name",
+            "instance_id",
+            "stop_instance_before_detaching",
+            "volume_id",
         ],
     ),
     (

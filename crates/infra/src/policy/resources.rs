@@ -56,7 +56,7 @@ const MAX_THROUGHPUT: u32 = 125;
 /// class and size, so an author could otherwise run up any bill.
 const DATABASE_CLASSES: &[&str] = &["db.t4g.micro", "db.t4g.small"];
 const CACHE_NODE_TYPES: &[&str] = &["cache.t4g.micro", "cache.t4g.small"];
-const MAX_STORE_GB: u32 = 100;
+pub(super) const MAX_STORE_GB: u32 = 100;
 const MAX_STORE_NODES: u32 = 2;
 
 /// The most a dynamic block's `for_each` may weigh (see the gate's size

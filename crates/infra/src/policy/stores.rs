@@ -5,7 +5,8 @@ use hcl::Body;
 use hcl::expr::Expression;
 
 use super::Rule;
-use super::expr::{attr, root_name};
+use super::expr::{as_int, as_str, attr, root_name};
+use super::resources::MAX_STORE_GB;
 use super::structure::{Gate, allowed};
 
 /// Ephemeral resources that read a secret: only this configuration's own.
@@ -24,6 +25,7 @@ impl Gate<'_> {
                 must_be("at_rest_encryption_enabled", true),
                 must_be("transit_encryption_enabled", true),
             ],
+            "aws_ebs_volume" => &[must_be("encrypted", true)],
             _ => &[],
         };
         for (key, wanted) in settings {
@@ -58,6 +60,7 @@ impl Gate<'_> {
                 "global_replication_group_id",
                 "primary_cluster_id",
             ],
+            "aws_ebs_volume" => &["snapshot_id"],
             _ => &[],
         };
         for key in copies {
@@ -78,6 +81,9 @@ impl Gate<'_> {
                 );
             }
         }
+        if kind == "aws_ebs_volume" {
+            self.data_volume_size(address, body);
+        }
         let plain_secrets: &[&str] = match kind {
             "aws_db_instance" | "aws_rds_cluster" => &["password", "master_password"],
             "aws_elasticache_replication_group" => &["auth_token"],
@@ -91,6 +97,31 @@ impl Gate<'_> {
                     format!("{address}: {key} keeps the secret in the Terraform state as plain text; use the write-only {key}_wo (or let AWS manage the password)."),
                 );
             }
+        }
+    }
+
+    /// A data volume is a literal gp3 size within the stores' bound: a
+    /// provisioned-IOPS or huge volume bills the account by the month.
+    fn data_volume_size(&mut self, address: &str, body: &Body) {
+        let size = attr(body, "size").and_then(as_int);
+        if !size.is_some_and(|gb| (1..=i64::from(MAX_STORE_GB)).contains(&gb)) {
+            self.violation(
+                Rule::SizeNotBounded,
+                format!(
+                    "{address}: size is {}; write a literal of at most {MAX_STORE_GB} (GiB).",
+                    size.map_or("not a literal number".to_owned(), |gb| gb.to_string())
+                ),
+            );
+        }
+        let kind = attr(body, "type").and_then(as_str);
+        if kind.as_deref() != Some("gp3") {
+            self.violation(
+                Rule::SizeNotBounded,
+                format!(
+                    "{address}: type is {}; use \"gp3\" (provisioned-IOPS volumes cost by the IOPS).",
+                    kind.map_or("not a literal".to_owned(), |k| format!("{k:?}"))
+                ),
+            );
         }
     }
 

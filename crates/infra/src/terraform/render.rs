@@ -47,6 +47,7 @@ const VM: Templates = &[
     template!("bundle.tf", "vm/bundle.tf.tmpl"),
     template!("iam.tf", "vm/iam.tf.tmpl"),
     template!("instance.tf", "vm/instance.tf.tmpl"),
+    template!("data.tf", "vm/data.tf.tmpl"),
     template!("outputs.tf", "vm/outputs.tf.tmpl"),
 ];
 
@@ -270,6 +271,10 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
             }),
         ),
         ("disk_gb", Value::from(disk_gb)),
+        (
+            "data_volume_gb",
+            Value::from(crate::choose::VM_DATA_VOLUME_GB),
+        ),
         ("replicas", Value::from(replicas)),
         ("max_nodes", Value::from(replicas + 1)),
         ("cpu", Value::from(choice.cpu_units.unwrap_or(256))),

@@ -292,12 +292,15 @@ fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
 /// repository shows: bound to the server's loopback only.
 #[test]
 fn a_database_admin_ui_is_published_on_loopback_only() {
-    let compose = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n    ports: ['8000:8000']\n  db:\n    image: postgres:15-alpine\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: shop\n      POSTGRES_DB: shop\n  pgadmin:\n    image: dpage/pgadmin4:8\n    environment:\n      PGADMIN_DEFAULT_PASSWORD: supersecret\n    ports: ['5050:80', {target: 443, published: 5443}]\n";
+    let compose = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n    ports: ['8000:8000']\n  db:\n    image: postgres:15-alpine\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: shop\n      POSTGRES_DB: shop\n  pgadmin:\n    image: dpage/pgadmin4:8\n    environment:\n      PGADMIN_DEFAULT_PASSWORD: supersecret\n    ports: ['5050:80', {target: 443, published: 5443}, '8081', 9000]\n";
     let bundle = django_with_compose(compose);
     let doc = yaml(&bundle.files["docker-compose.yml"]);
     let ports = &doc["services"]["pgadmin"]["ports"];
     assert_eq!(ports[0].as_str(), Some("127.0.0.1:5050:80"), "{ports:?}");
     assert_eq!(ports[1]["host_ip"].as_str(), Some("127.0.0.1"), "{ports:?}");
+    // A lone container port keeps its random host port, on loopback.
+    assert_eq!(ports[2].as_str(), Some("127.0.0.1::8081"), "{ports:?}");
+    assert_eq!(ports[3].as_str(), Some("127.0.0.1::9000"), "{ports:?}");
 }
 
 /// The repository's compose file runs its own PostgreSQL (nestjs-prisma's,

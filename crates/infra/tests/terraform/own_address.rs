@@ -138,7 +138,8 @@ fn a_vm_boots_the_app_with_its_elastic_ip_as_its_own_address() {
             own_address_env = (Value::Object(own)),
             region = "eu-west-1",
             bundle_key = "bundle.tar.gz",
-            env_path = "/deployflow/df-x/env"
+            env_path = "/deployflow/df-x/env",
+            data_device = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123"
         }),
     );
     ctx.declare_var(

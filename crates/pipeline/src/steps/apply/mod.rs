@@ -256,24 +256,24 @@ impl<'a> Attempt<'a> {
     }
 }
 
-/// The values the app's variables get: those given with the job, and on the
-/// image targets the app's own keys nobody gave, generated once and kept.
+/// The values the app's variables get: those given with the job, and the
+/// app's own keys nobody gave, generated once and kept with the job. The VM
+/// also gets its stores' passwords so: a replaced instance's `make up`
+/// opens the data volume's databases with the password they were made
+/// with, where a fresh `.env` would make a new one.
 async fn app_values(
     ctx: &StepContext,
     choice: &Choice,
 ) -> Result<BTreeMap<String, String>, StepError> {
     let mut values = super::app_env::given(ctx).await?;
-    if choice.target == Target::Vm {
-        // The VM's `make up` generates them itself, into its own .env.
-        return Ok(values);
-    }
     let generated: crate::plan::GenerateOutput = ctx.output_of("generate")?;
     let ungiven: Vec<String> = generated
         .generated_secrets
         .into_iter()
         .filter(|name| {
             !values.contains_key(name)
-                && analysis::variable_kind(name) == analysis::VariableKind::AppSecret
+                && (choice.target == Target::Vm
+                    || analysis::variable_kind(name) == analysis::VariableKind::AppSecret)
         })
         .collect();
     values.extend(super::app_env::generated(ctx, GENERATED_ARTIFACT, &ungiven).await?);

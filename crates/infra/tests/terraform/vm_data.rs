@@ -1,0 +1,125 @@
+//! The VM's data volume: the stores' named volumes on an encrypted volume of
+//! their own, mounted before Docker starts, which outlives the instance a
+//! new bundle replaces; and the gate that holds it to that.
+
+use super::*;
+
+#[test]
+fn a_vm_keeps_its_named_volumes_on_a_volume_that_outlives_the_instance() {
+    let (analysis, choice) = decide(
+        &stores::django_app(),
+        "a small shop with postgres",
+        Target::Vm,
+    );
+    assert!(
+        !choice.services.provisioned.is_empty(),
+        "the VM runs its stores: {:?}",
+        choice.services
+    );
+    let inputs = TerraformInputs::new(choice, JOB, &analysis);
+    let files = render_and_gate(&inputs);
+
+    let volume = resource(&files, "aws_ebs_volume", "data");
+    assert_eq!(text(attr(volume, "encrypted")), "true");
+    assert_eq!(text(attr(volume, "type")), "gp3");
+    assert_eq!(text(attr(volume, "size")), "10");
+    assert_eq!(
+        text(attr(volume, "final_snapshot")),
+        "var.data_final_snapshot"
+    );
+    // Where the instance runs: the first public subnet's zone.
+    assert_eq!(
+        text(attr(volume, "availability_zone")),
+        "aws_subnet.public[0].availability_zone"
+    );
+    assert_eq!(
+        text(attr(resource(&files, "aws_instance", "app"), "subnet_id")),
+        "aws_subnet.public[0].id"
+    );
+    let attachment = resource(&files, "aws_volume_attachment", "data");
+    assert_eq!(
+        text(attr(attachment, "volume_id")),
+        "aws_ebs_volume.data.id"
+    );
+    assert_eq!(text(attr(attachment, "instance_id")), "aws_instance.app.id");
+    assert_eq!(
+        text(attr(attachment, "stop_instance_before_detaching")),
+        "true"
+    );
+    // The root volume still goes with the instance: nothing kept is on it.
+    assert_eq!(
+        text(attr(
+            nested(resource(&files, "aws_instance", "app"), "root_block_device"),
+            "delete_on_termination"
+        )),
+        "true"
+    );
+
+    // Mounted where Docker keeps named volumes before Docker is installed,
+    // formatted only when blank, and again at every boot.
+    let user_data = text(local(&files, "user_data"));
+    let at = |needle: &str| {
+        user_data
+            .find(needle)
+            .unwrap_or_else(|| panic!("user_data lacks {needle:?}:\n{user_data}"))
+    };
+    let mount = at("mount /var/lib/docker/volumes");
+    assert!(at("blkid \"$data_device\" >/dev/null || mkfs.ext4") < mount);
+    assert!(at("LABEL=deployflow-data /var/lib/docker/volumes ext4 defaults,nofail") < mount);
+    assert!(mount < at("apt-get install -y docker-ce"));
+    assert!(mount < at("make -C /opt/deployflow/app up"));
+    assert!(at("data_device='${local.data_device}'") < mount);
+    assert!(text(local(&files, "data_device")).contains(
+        "nvme-Amazon_Elastic_Block_Store_${replace(aws_ebs_volume.data.id, \"-\", \"\")}"
+    ));
+}
+
+#[test]
+fn the_gate_refuses_an_unencrypted_large_costly_or_restored_data_volume() {
+    let inputs = inputs(Target::Vm);
+    let policy = Policy::for_choice(&inputs.choice);
+    let rendered = render(&inputs).unwrap();
+    for (from, to, rule) in [
+        (
+            "encrypted         = true",
+            "encrypted         = false",
+            Rule::StoreExposure,
+        ),
+        (
+            "size              = 10",
+            "size              = 4096",
+            Rule::SizeNotBounded,
+        ),
+        (
+            "size              = 10",
+            "size              = var.size",
+            Rule::SizeNotBounded,
+        ),
+        (
+            "type              = \"gp3\"",
+            "type              = \"io2\"",
+            Rule::SizeNotBounded,
+        ),
+        (
+            "encrypted         = true",
+            "encrypted         = true\n  snapshot_id       = \"snap-0123456789abcdef0\"",
+            Rule::ForeignResource,
+        ),
+        (
+            "volume_id   = aws_ebs_volume.data.id",
+            "volume_id   = \"vol-0123456789abcdef0\"",
+            Rule::ForeignResource,
+        ),
+    ] {
+        let mut files = rendered.clone();
+        let data = files.get_mut("data.tf").unwrap();
+        assert!(data.contains(from), "data.tf has no {from:?}:\n{data}");
+        *data = data.replace(from, to);
+        let report = check(&files, &policy);
+        assert!(
+            report.rules().contains(&rule),
+            "{to:?}: {:#?}",
+            report.violations
+        );
+    }
+}
