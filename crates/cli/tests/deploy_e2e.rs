@@ -1175,7 +1175,12 @@ async fn a_vm_gets_its_store_passwords_and_keys_generated_once_and_kept() {
             json!({"description": "a small shop on a single VM, with postgres"}),
         )
         .await;
-    let job = stack.wait_status(&id, "succeeded").await;
+    let job = stack
+        .wait_for(&id, "job ended", |job| {
+            job["status"] == "succeeded" || job["status"] == "failed"
+        })
+        .await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
     assert_eq!(job["outputs"]["choose"]["target"], "vm", "{job:#}");
     let generated = job["outputs"]["generate"]["generated_secrets"].clone();
     let names: Vec<&str> = generated

@@ -79,13 +79,20 @@ fn is_fastify(text: &str) -> bool {
 /// (`import server from './server'`, then `server.listen(…)`).
 fn receiver_module<'s>(view: &AppView<'s>, file: &str, text: &str, quote: &str) -> Option<&'s str> {
     let receiver = re!(r"(\w+)\s*\.listen\s*\(").captures(quote)?;
-    let object = regex::escape(&receiver[1]);
+    module_text(view, file, &imported_module(text, &receiver[1])?)
+}
+
+/// The relative module `object` is imported from: by default or by name
+/// (`import config from './config'`, `import { config } from './config'`),
+/// or required (`config = require('./config')`).
+fn imported_module(text: &str, object: &str) -> Option<String> {
+    let object = regex::escape(object);
     let imported = regex::Regex::new(&format!(
-        r#"import\s+{object}\s+from\s*["'](\.[^"']+)["']|\b{object}\s*=\s*require\(\s*["'](\.[^"']+)["']\s*\)"#
+        r#"import\s*(?:\{{[^}}]*\b{object}\b[^}}]*\}}|{object})\s*from\s*["'](\.[^"']+)["']|\b{object}\s*=\s*require\(\s*["'](\.[^"']+)["']\s*\)"#
     ))
     .ok()?;
     let c = imported.captures(text)?;
-    module_text(view, file, c.get(1).or(c.get(2))?.as_str())
+    Some(c.get(1).or(c.get(2))?.as_str().to_owned())
 }
 
 /// The text of a module of the app a file imports by relative path.
@@ -155,14 +162,7 @@ fn member_of_import(text: &str, expr: &str) -> Option<(String, String)> {
             (c[1].to_owned(), c[2].to_owned())
         }
     };
-    let object = regex::escape(&object);
-    let imported = regex::Regex::new(&format!(
-        r#"import\s*(?:\{{[^}}]*\b{object}\b[^}}]*\}}|{object})\s*from\s*["'](\.[^"']+)["']|\b{object}\s*=\s*require\(\s*["'](\.[^"']+)["']\s*\)"#
-    ))
-    .ok()?;
-    let c = imported.captures(text)?;
-    let module = c.get(1).or(c.get(2))?.as_str();
-    Some((module.to_owned(), property))
+    Some((imported_module(text, &object)?, property))
 }
 
 /// `port` imported by name from a module of the app (`import { port } from

@@ -153,7 +153,7 @@ pub(super) fn image(app: &Inputs) -> Result<Image, InfraError> {
         text.line(format!("WORKDIR /app/{rel}"));
         notes.push(format!(
             "The app's folder declares no dependencies; {} does, so the image is built from {} with the app started in /app/{rel}.",
-            dependency_file(inputs.files).unwrap_or("the folder above"),
+            declared_installer(inputs.files).map_or("the folder above", |(_, file)| file),
             if root.is_empty() { "the repository root".to_owned() } else { format!("{root}/") }
         ));
     }
@@ -185,24 +185,29 @@ pub(super) fn image(app: &Inputs) -> Result<Image, InfraError> {
     })
 }
 
-/// The files that declare a Python app's dependencies, in the order the
-/// installer prefers them.
-const DEPENDENCY_FILES: &[&str] = &[
-    "uv.lock",
-    "poetry.lock",
-    "requirements.txt",
-    "Pipfile",
-    "pyproject.toml",
-];
-
-/// The first dependency file `files` holds; a `pyproject.toml` only when it
-/// lists dependencies (not one that only configures tools).
-fn dependency_file<'a>(files: &AppFiles) -> Option<&'a str> {
-    DEPENDENCY_FILES.iter().copied().find(|name| match *name {
-        "pyproject.toml" => files
-            .text(name)
-            .is_some_and(|t| t.contains("dependencies") || t.contains("[tool.poetry")),
-        _ => files.exists(name),
+/// The installer the app's dependency files call for, and the file that
+/// decides it; `None` when it declares none (a `pyproject.toml` counts only
+/// when it lists dependencies, not one that only configures tools).
+fn declared_installer(files: &AppFiles) -> Option<(Installer, &'static str)> {
+    let pyproject = files
+        .text("pyproject.toml")
+        .filter(|t| t.contains("dependencies") || t.contains("[tool.poetry"));
+    Some(if files.exists("uv.lock") {
+        (Installer::Uv, "uv.lock")
+    } else if files.exists("poetry.lock") {
+        (Installer::Poetry, "poetry.lock")
+    } else if pyproject.is_some_and(|t| t.contains("[tool.poetry]")) {
+        (Installer::Poetry, "pyproject.toml")
+    } else if files.exists("requirements.txt") {
+        let includes = requirement_includes(files);
+        (Installer::Requirements { includes }, "requirements.txt")
+    } else if files.exists("Pipfile") {
+        let locked = files.exists("Pipfile.lock");
+        (Installer::Pipenv { locked }, "Pipfile")
+    } else if pyproject.is_some() {
+        (Installer::Project, "pyproject.toml")
+    } else {
+        return None;
     })
 }
 
@@ -210,13 +215,13 @@ fn dependency_file<'a>(files: &AppFiles) -> Option<&'a str> {
 /// (`requirements.txt` at the root, `manage.py` in `backend/`), when the
 /// app's own folder declares none.
 fn dependency_root(files: &AppFiles) -> Option<String> {
-    if files.subdir().is_empty() || dependency_file(files).is_some() {
+    if files.subdir().is_empty() || declared_installer(files).is_some() {
         return None;
     }
     let mut dir = files.subdir();
     while !dir.is_empty() {
         dir = parent(dir);
-        if dependency_file(&AppFiles::new(files.repo(), dir)).is_some() {
+        if declared_installer(&AppFiles::new(files.repo(), dir)).is_some() {
             return Some(dir.to_owned());
         }
     }
@@ -284,27 +289,12 @@ fn framework_name<'a>(inputs: &'a Inputs) -> &'a str {
 }
 
 fn installer(inputs: &Inputs) -> Installer {
-    let files = inputs.files;
-    let pyproject = files.text("pyproject.toml").unwrap_or_default();
-    if files.exists("uv.lock") {
-        Installer::Uv
-    } else if files.exists("poetry.lock") || pyproject.contains("[tool.poetry]") {
-        Installer::Poetry
-    } else if files.exists("requirements.txt") {
-        Installer::Requirements {
-            includes: requirement_includes(files),
-        }
-    } else if files.exists("Pipfile") {
-        Installer::Pipenv {
-            locked: files.exists("Pipfile.lock"),
-        }
-    } else if files.exists("pyproject.toml") {
-        Installer::Project
-    } else {
-        match super::python_imports::inferred_packages(files) {
+    match declared_installer(inputs.files) {
+        Some((installer, _)) => installer,
+        None => match super::python_imports::inferred_packages(inputs.files) {
             packages if packages.is_empty() => Installer::Nothing,
             packages => Installer::Imports(packages),
-        }
+        },
     }
 }
 

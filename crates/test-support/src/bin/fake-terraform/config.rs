@@ -22,6 +22,9 @@ impl Resource {
 #[derive(Debug, Default)]
 pub struct Config {
     pub resources: Vec<Resource>,
+    /// Each resource's arguments written as literals, by address: what a
+    /// plan knows of it before anything is made.
+    pub known: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     pub outputs: Vec<String>,
     /// Declared variables: whether each has a default.
     pub variables: BTreeMap<String, bool>,
@@ -53,10 +56,16 @@ fn add_body(config: &mut Config, body: &Body) -> Res<()> {
     for block in body.blocks() {
         let labels: Vec<&str> = block.labels().iter().map(|l| l.as_str()).collect();
         match (block.identifier(), labels.as_slice()) {
-            ("resource", [kind, name]) => config.resources.push(Resource {
-                kind: (*kind).to_owned(),
-                name: (*name).to_owned(),
-            }),
+            ("resource", [kind, name]) => {
+                let resource = Resource {
+                    kind: (*kind).to_owned(),
+                    name: (*name).to_owned(),
+                };
+                config
+                    .known
+                    .insert(resource.address(), known_arguments(block.body()));
+                config.resources.push(resource);
+            }
             ("output", [name]) => config.outputs.push((*name).to_owned()),
             ("variable", [name]) => {
                 let has_default = block.body().attributes().any(|a| a.key() == "default");
@@ -73,6 +82,22 @@ fn add_body(config: &mut Config, body: &Body) -> Res<()> {
         }
     }
     Ok(())
+}
+
+/// The top-level arguments whose values are literals (a bool, a number, a
+/// string without interpolation), as Terraform's plan shows them.
+fn known_arguments(body: &Body) -> serde_json::Map<String, serde_json::Value> {
+    body.attributes()
+        .filter_map(|attribute| {
+            let value = match attribute.expr() {
+                Expression::Bool(b) => serde_json::Value::Bool(*b),
+                Expression::Number(n) => serde_json::to_value(n).ok()?,
+                Expression::String(s) => serde_json::Value::String(s.clone()),
+                _ => return None,
+            };
+            Some((attribute.key().to_owned(), value))
+        })
+        .collect()
 }
 
 fn add_terraform(config: &mut Config, block: &Block) -> Res<()> {

@@ -29,6 +29,9 @@ pub struct Change {
     pub kind: String,
     pub name: String,
     pub action: Action,
+    /// What the plan knows of a created resource's values.
+    #[serde(default)]
+    pub known: serde_json::Map<String, Value>,
 }
 
 impl Change {
@@ -86,7 +89,11 @@ pub fn diff(config: &Config, state: &State, destroy: bool) -> Vec<Change> {
     if !destroy {
         for resource in &config.resources {
             if !in_state.contains_key(&resource.address()) {
-                changes.push(change(resource, Action::Create));
+                let mut created = change(resource, Action::Create);
+                if let Some(known) = config.known.get(&resource.address()) {
+                    created.known = known.clone();
+                }
+                changes.push(created);
             }
         }
     }
@@ -108,6 +115,7 @@ fn change(resource: &Resource, action: Action) -> Change {
         kind: resource.kind.clone(),
         name: resource.name.clone(),
         action,
+        known: serde_json::Map::new(),
     }
 }
 
@@ -246,7 +254,7 @@ fn plan_json(plan: &PlanFile) -> Value {
         .iter()
         .map(|c| {
             let (before, after) = match c.action {
-                Action::Create => (Value::Null, json!({})),
+                Action::Create => (Value::Null, Value::Object(c.known.clone())),
                 Action::Delete => (json!({}), Value::Null),
             };
             json!({
