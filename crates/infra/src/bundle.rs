@@ -21,6 +21,7 @@ mod dockerfile;
 mod dockerignore;
 mod env;
 mod existing_compose;
+mod fastcgi_front;
 mod health;
 mod host_access;
 pub mod images;

@@ -736,6 +736,54 @@ fn a_php_fpm_image_is_replaced_by_one_that_serves_http() {
     assert_eq!(cmd(&bundle)[..3], ["php", "artisan", "serve"]);
 }
 
+/// The nginx in front of that PHP-FPM image passes FastCGI to the app,
+/// which now serves HTTP itself: the front goes, the app is published.
+#[test]
+fn the_fastcgi_front_of_a_php_fpm_image_is_left_out() {
+    let analysis = with(app("php", "laravel", Some(9000), Some("php-fpm")), |a| {
+        a.dockerized = true;
+        a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
+    });
+    let repo = Snapshot::from_texts([
+        (
+            "Dockerfile",
+            "FROM php:8.2-fpm\nWORKDIR /var/www\nCOPY . /var/www\nEXPOSE 9000\nCMD [\"php-fpm\"]\n",
+        ),
+        (
+            "docker-compose.yml",
+            "services:\n  app:\n    build: .\n    volumes: ['./:/var/www']\n  nginx:\n    image: nginx:alpine\n    ports: ['8000:80']\n    volumes: ['./:/var/www', './docker/nginx:/etc/nginx/conf.d']\n    depends_on: [app]\n",
+        ),
+        (
+            "docker/nginx/app.conf",
+            "server {\n  listen 80;\n  root /var/www/public;\n  location ~ \\.php$ {\n    fastcgi_pass app:9000;\n    include fastcgi_params;\n  }\n}\n",
+        ),
+        ("artisan", "<?php\n"),
+        (
+            "composer.json",
+            r#"{"require": {"laravel/framework": "^11.0"}}"#,
+        ),
+        ("public/index.php", "<?php\n"),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let compose: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&bundle.files[bundle.compose_file.as_str()]).unwrap();
+    let services = compose["services"].as_mapping().unwrap();
+    assert!(!services.contains_key("nginx"), "{compose:?}");
+    let ports = format!("{:?}", compose["services"]["app"]["ports"]);
+    assert!(
+        ports.contains("8080"),
+        "the app is published itself: {ports}"
+    );
+    assert!(
+        bundle
+            .adjustments
+            .iter()
+            .any(|a| a.reason.contains("over FastCGI")),
+        "{:?}",
+        bundle.adjustments
+    );
+}
+
 /// A Python app with no dependency file: the image installs what its
 /// imports name (the distribution, not the import), not the standard
 /// library or the app's own modules, and the plan says they are unpinned.

@@ -8,6 +8,7 @@ use super::app_networks;
 use super::bind_mounts;
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
+use super::fastcgi_front;
 use super::missing_mounts;
 use super::mounted_packages;
 use super::own_store_wiring::{check_readiness, migrate_first, wire_own_mongo, wire_own_stores};
@@ -139,6 +140,9 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         })
         .collect();
     drop_unbuildable(services, &name, &compose_dir, target, &mut |k, r| {
+        adjustments.push(note(k, r))
+    });
+    fastcgi_front::drop_fastcgi_fronts(services, &name, &compose_dir, target.repo, &mut |k, r| {
         adjustments.push(note(k, r))
     });
     let service_names: Vec<String> = services.keys().map(scalar_text).collect();
@@ -646,30 +650,36 @@ fn drop_unbuildable(
         })
         .collect();
     for (name, why) in broken {
-        services.remove(name.as_str());
-        for (_, service) in services.iter_mut() {
-            let Some(service) = service.as_mapping_mut() else {
-                continue;
-            };
-            for key in ["depends_on", "links"] {
-                match service.get_mut(key) {
-                    Some(Value::Sequence(items)) => items.retain(|i| {
-                        let text = scalar_text(i);
-                        text != name && !text.starts_with(&format!("{name}:"))
-                    }),
-                    Some(Value::Mapping(map)) => {
-                        map.remove(name.as_str());
-                    }
-                    _ => {}
-                }
-            }
-        }
+        remove_service(services, &name);
         note(
             AdjustmentKind::Rewritten,
             format!(
                 "Service `{name}` was left out: its image cannot be built from the repository ({why}), and `docker compose up --build` would stop on it before the app starts."
             ),
         );
+    }
+}
+
+/// Leaves service `name` out, with every mention of it in the other
+/// services' `depends_on` and `links`.
+pub(super) fn remove_service(services: &mut Mapping, name: &str) {
+    services.remove(name);
+    for (_, service) in services.iter_mut() {
+        let Some(service) = service.as_mapping_mut() else {
+            continue;
+        };
+        for key in ["depends_on", "links"] {
+            match service.get_mut(key) {
+                Some(Value::Sequence(items)) => items.retain(|i| {
+                    let text = scalar_text(i);
+                    text != name && !text.starts_with(&format!("{name}:"))
+                }),
+                Some(Value::Mapping(map)) => {
+                    map.remove(name);
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -687,7 +697,7 @@ fn service_dockerfile(service: &Mapping, compose_dir: &str) -> Option<String> {
 }
 
 /// The repository directory a service builds, when it builds a local one.
-fn build_dir(service: &Mapping, compose_dir: &str) -> Option<String> {
+pub(super) fn build_dir(service: &Mapping, compose_dir: &str) -> Option<String> {
     let context = match service.get("build")? {
         Value::String(context) => context.clone(),
         Value::Mapping(build) => build.get("context").map_or(".".to_owned(), scalar_text),
