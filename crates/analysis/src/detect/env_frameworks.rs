@@ -2,7 +2,8 @@
 //! an env schema's `required` list (`@fastify/env`, `env-schema`), clap
 //! arguments bound to a variable, .NET connection strings, and Spring's
 //! datasource when the configuration only points at the developer's machine,
-//! and viper's defaults for the keys it reads from the environment.
+//! viper's defaults for the keys it reads from the environment, and Go
+//! config structs filled from the environment by their fields' tags.
 
 use super::env::EnvRead;
 use super::scan::{Spot, hits};
@@ -61,7 +62,90 @@ pub(crate) fn reads(file: &FileEntry) -> Vec<EnvRead> {
     if name.ends_with(".go") && text.contains("AutomaticEnv()") {
         reads.extend(viper_defaults(file));
     }
+    if name.ends_with(".go") {
+        reads.extend(go_struct_tags(file, text));
+    }
     reads
+}
+
+/// The tag keys a Go library fills a config struct's field from: the
+/// variable's name, its default, and the mark of a required one.
+struct TagStyle {
+    name: &'static str,
+    default: Option<&'static str>,
+    required: Option<&'static str>,
+}
+
+/// The library a file fills its config struct with, by its import (or,
+/// for viper, by `AutomaticEnv()`, which makes each key a variable).
+fn tag_style(text: &str) -> Option<TagStyle> {
+    let style = |name, default, required| {
+        Some(TagStyle {
+            name,
+            default,
+            required,
+        })
+    };
+    if text.contains("caarlos0/env") {
+        style("env", Some("envDefault"), None)
+    } else if text.contains("ilyakaznacheev/cleanenv") {
+        style("env", Some("env-default"), Some("env-required"))
+    } else if text.contains("kelseyhightower/envconfig") {
+        style("envconfig", Some("default"), Some("required"))
+    } else if text.contains("sethvargo/go-envconfig") {
+        style("env", None, None)
+    } else if text.contains("AutomaticEnv()") {
+        style("mapstructure", None, None)
+    } else {
+        None
+    }
+}
+
+/// A config struct's fields filled from the environment by their tags
+/// (`env:"DATABASE_URL,required"`, `envconfig:"PORT" default:"8080"`,
+/// viper's `mapstructure:"DB_NAME"`): a read of each tagged variable, with
+/// the tag's default, strict when the tag requires it.
+fn go_struct_tags(file: &FileEntry, text: &str) -> Vec<EnvRead> {
+    let Some(style) = tag_style(text) else {
+        return Vec::new();
+    };
+    let pair = re!(r#"([\w-]+):"([^"]*)""#);
+    hits(file, re!(r"`([^`\n]*)`"))
+        .filter_map(|hit| {
+            let tag = hit.group(1)?;
+            let pairs: Vec<(&str, &str)> = pair
+                .captures_iter(tag)
+                .filter_map(|c| Some((c.get(1)?.as_str(), c.get(2)?.as_str())))
+                .collect();
+            let value = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+            let mut parts = value(style.name)?.split(',').map(str::trim);
+            let name = parts
+                .next()
+                .filter(|n| re!(r"^[A-Z][A-Z0-9_]*$").is_match(n))?;
+            let options: Vec<&str> = parts.collect();
+            // sethvargo's options ride in the name's tag: `default=8080`.
+            let default = style
+                .default
+                .and_then(value)
+                .or_else(|| options.iter().find_map(|o| o.strip_prefix("default=")));
+            let strict = default.is_none()
+                && (options.iter().any(|o| *o == "required" || *o == "notEmpty")
+                    || style.required.and_then(value) == Some("true"));
+            // A library with a mark for required fields leaves an unmarked
+            // one empty, which the app copes with; viper has no such mark.
+            let copes = !strict && style.name != "mapstructure";
+            Some(EnvRead {
+                name: name.to_owned(),
+                default: default
+                    .map(str::to_owned)
+                    .or_else(|| copes.then(String::new)),
+                example: false,
+                strict,
+                stops_at_load: false,
+                at: hit.spot(),
+            })
+        })
+        .collect()
 }
 
 /// Viper with `AutomaticEnv()` reads each key from the environment
@@ -682,6 +766,40 @@ mod tests {
         );
         let without_env = text.replace("viper.AutomaticEnv()", "");
         assert!(names("internal/config/config.go", &without_env).is_empty());
+    }
+
+    #[test]
+    fn go_config_structs_filled_by_their_tags() {
+        let caarlos = "import \"github.com/caarlos0/env/v11\"\n\ntype Config struct {\n\tPort string `env:\"PORT\" envDefault:\"3000\"`\n\tDatabaseURL string `env:\"DATABASE_URL,required\"`\n\tSentry string `env:\"SENTRY_DSN\"`\n\tName string `json:\"name\"`\n}\n";
+        assert_eq!(
+            names("internal/config/config.go", caarlos),
+            [
+                ("PORT".to_owned(), false),
+                ("DATABASE_URL".to_owned(), true),
+                ("SENTRY_DSN".to_owned(), false)
+            ]
+        );
+        let envconfig = "import \"github.com/kelseyhightower/envconfig\"\n\ntype Spec struct {\n\tRedis string `envconfig:\"REDIS_URL\" required:\"true\"`\n\tWorkers int `envconfig:\"WORKERS\" default:\"4\"`\n}\n";
+        assert_eq!(
+            names("config.go", envconfig),
+            [
+                ("REDIS_URL".to_owned(), true),
+                ("WORKERS".to_owned(), false)
+            ]
+        );
+        let cleanenv = "import \"github.com/ilyakaznacheev/cleanenv\"\n\ntype Config struct {\n\tToken string `yaml:\"token\" env:\"BOT_TOKEN\" env-required:\"true\"`\n}\n";
+        assert_eq!(
+            names("config.go", cleanenv),
+            [("BOT_TOKEN".to_owned(), true)]
+        );
+        let viper = "type Config struct {\n\tDbName string `mapstructure:\"DB_NAME\"`\n\tserver string `mapstructure:\"server\"`\n}\n\nfunc Load() {\n\tviper.AutomaticEnv()\n}\n";
+        assert_eq!(
+            names("utils/config.go", viper),
+            [("DB_NAME".to_owned(), false)]
+        );
+        // Tags without a library that reads the environment are JSON's, YAML's.
+        let plain = caarlos.replace("github.com/caarlos0/env/v11", "encoding/json");
+        assert!(names("config.go", &plain).is_empty());
     }
 
     #[test]
