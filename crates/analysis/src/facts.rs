@@ -167,6 +167,11 @@ pub struct Analysis {
     /// `datastore:mysql-native-password` says where.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mysql_native_password: bool,
+    /// The app's PostgreSQL client insists on TLS unless its URL says
+    /// `sslmode=disable` (Go's lib/pq); evidence `datastore:postgres-tls`
+    /// says where.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub postgres_tls_by_default: bool,
     /// A path answering health probes (`/health`, `/healthz`...), if seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_path: Option<String>,

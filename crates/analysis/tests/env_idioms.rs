@@ -1357,6 +1357,48 @@ fn a_url_for_the_async_engine_carries_its_driver() {
     assert_eq!(scheme(&files, "DATABASE_URL"), None);
 }
 
+/// A plain `mysql://` makes SQLAlchemy load mysqlclient, `postgresql://`
+/// psycopg2: with only PyMySQL (or only psycopg 3) installed, the URL the
+/// engine is made from names the driver the app has.
+#[test]
+fn a_url_for_a_sync_engine_names_the_only_driver_installed() {
+    let scheme = |requirements: &str, main: &str| {
+        run(&[("requirements.txt", requirements), ("main.py", main)])
+            .env
+            .into_iter()
+            .find(|v| v.name == "SQLALCHEMY_URL")
+            .and_then(|v| v.url_scheme)
+    };
+    let main = "import os\nfrom fastapi import FastAPI\nfrom sqlalchemy import create_engine\nengine = create_engine(os.environ[\"SQLALCHEMY_URL\"])\napp = FastAPI()\n";
+    assert_eq!(
+        scheme(
+            "fastapi\nuvicorn\nSQLAlchemy==1.4.39\nPyMySQL==1.0.2\n",
+            main
+        )
+        .as_deref(),
+        Some("mysql+pymysql")
+    );
+    assert_eq!(
+        scheme("fastapi\nsqlalchemy\npsycopg[binary]\n", main).as_deref(),
+        Some("postgresql+psycopg")
+    );
+    // Flask-SQLAlchemy makes the engine from its config key.
+    let flask = "import os\nfrom flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\napp = Flask(__name__)\napp.config[\"SQLALCHEMY_DATABASE_URI\"] = os.environ[\"SQLALCHEMY_URL\"]\ndb = SQLAlchemy(app)\n";
+    assert_eq!(
+        scheme("flask\nflask-sqlalchemy\npymysql\n", flask).as_deref(),
+        Some("mysql+pymysql")
+    );
+    // The driver a plain scheme loads is there, or two kinds are: no choice.
+    assert_eq!(
+        scheme("fastapi\nsqlalchemy\npymysql\nmysqlclient\n", main),
+        None
+    );
+    assert_eq!(
+        scheme("fastapi\nsqlalchemy\npymysql\npsycopg2-binary\n", main),
+        None
+    );
+}
+
 /// A value given a name and checked through it later: a check that raises
 /// makes it required, one that only warns leaves it optional.
 #[test]

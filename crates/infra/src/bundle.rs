@@ -38,6 +38,7 @@ mod own_store_wiring;
 mod own_stores;
 mod plain_http;
 mod plan;
+mod postgres_layout;
 mod secrets;
 mod sql_dump;
 mod start;

@@ -59,6 +59,7 @@ fn app(language: &str, framework: &str, port: Option<u16>, start: Option<&str>) 
         docker: Vec::new(),
         datastores: Vec::new(),
         mysql_native_password: false,
+        postgres_tls_by_default: false,
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

@@ -30,6 +30,7 @@ fn app(language: &str, framework: &str) -> Analysis {
         docker: Vec::new(),
         datastores: Vec::new(),
         mysql_native_password: false,
+        postgres_tls_by_default: false,
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

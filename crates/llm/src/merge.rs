@@ -373,6 +373,7 @@ mod tests {
             docker: Vec::new(),
             datastores: Vec::new(),
             mysql_native_password: false,
+            postgres_tls_by_default: false,
             health_path: None,
             apps: vec![],
             notes: vec![],

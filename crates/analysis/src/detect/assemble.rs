@@ -38,6 +38,7 @@ pub(crate) fn nothing(docker: &DockerSetup) -> Analysis {
         docker: docker.summaries(),
         datastores: Vec::new(),
         mysql_native_password: false,
+        postgres_tls_by_default: false,
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),
@@ -106,6 +107,10 @@ pub(crate) fn build(
         a.evidence
             .push(client.evidence("datastore:mysql-native-password"));
         a.mysql_native_password = true;
+    }
+    if let Some(client) = super::datastores::tls_by_default_client(view) {
+        a.evidence.push(client.evidence("datastore:postgres-tls"));
+        a.postgres_tls_by_default = true;
     }
     a.notes.extend(d.notes.iter().cloned());
     a
@@ -781,6 +786,7 @@ fn environment(
     let (mut vars, evidence) = env::summarise(&reads, &provided, &not_required);
     super::env_frameworks::mark_jdbc_urls(view, &mut vars);
     super::env_frameworks::mark_async_sqlalchemy_urls(view, &mut vars);
+    super::env_frameworks::mark_sync_sqlalchemy_urls(view, &mut vars);
     a.required_env = vars
         .iter()
         .filter(|v| v.required)

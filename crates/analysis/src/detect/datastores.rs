@@ -237,6 +237,27 @@ pub(crate) fn scan(view: &AppView<'_>) -> Vec<StoreUse> {
     found
 }
 
+/// Where the app uses Go's lib/pq, whose default `sslmode` is `require`: a
+/// URL without `sslmode` fails against a server that offers no TLS ("pq:
+/// SSL is not enabled on the server").
+pub(crate) fn tls_by_default_client(view: &AppView<'_>) -> Option<Spot> {
+    view.files
+        .iter()
+        .filter(|file| file_name(&file.path) == "go.mod")
+        .find_map(|file| {
+            let text = file.content.as_deref()?;
+            let line = text.lines().position(|line| {
+                let line = line.trim_start().trim_start_matches("require").trim();
+                line.starts_with("github.com/lib/pq ") && !line.contains("// indirect")
+            })?;
+            Some(Spot::at(
+                &file.path,
+                u32::try_from(line + 1).unwrap_or(u32::MAX),
+                "go.mod requires github.com/lib/pq, which insists on TLS unless the URL says sslmode=disable".to_owned(),
+            ))
+        })
+}
+
 /// Where the app uses a MySQL client that logs in only with
 /// `mysql_native_password`: the Node `mysql` package (mysqljs), or PyMySQL and
 /// aiomysql without `cryptography`, which their `caching_sha2_password` login

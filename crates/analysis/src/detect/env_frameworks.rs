@@ -449,18 +449,7 @@ pub(crate) fn mark_jdbc_urls(view: &AppView<'_>, vars: &mut [EnvVar]) {
 /// names `ASYNC` is the one; otherwise each read in a file that makes the
 /// async engine; otherwise the app's only database URL.
 pub(crate) fn mark_async_sqlalchemy_urls(view: &AppView<'_>, vars: &mut [EnvVar]) {
-    let engine_files: Vec<&str> = view
-        .sources(&[".py"])
-        .filter_map(|f| f.content.as_deref())
-        .filter(|text| text.contains("create_async_engine("))
-        .collect();
-    if engine_files.is_empty() {
-        return;
-    }
-    let deps: Vec<String> = super::python_deps::python_deps(view)
-        .into_iter()
-        .map(|dep| dep.value)
-        .collect();
+    let deps = python_dependencies(view);
     let has = |name: &str| deps.iter().any(|d| d == name);
     let scheme = if has("asyncpg") {
         "postgresql+asyncpg"
@@ -473,10 +462,77 @@ pub(crate) fn mark_async_sqlalchemy_urls(view: &AppView<'_>, vars: &mut [EnvVar]
     } else {
         return;
     };
+    mark_engine_urls(view, vars, "create_async_engine", scheme);
+}
+
+/// The URL a synchronous SQLAlchemy engine is made from, when the only
+/// driver the app installs is not the one a plain scheme loads: `mysql://`
+/// loads mysqlclient (`No module named 'MySQLdb'` with only PyMySQL), and
+/// `postgresql://` loads psycopg2 (absent with only psycopg 3). Django,
+/// which reads its URLs itself, is left alone.
+pub(crate) fn mark_sync_sqlalchemy_urls(view: &AppView<'_>, vars: &mut [EnvVar]) {
+    let deps = python_dependencies(view);
+    let has = |name: &str| deps.iter().any(|d| d == name);
+    let sqlalchemy = ["sqlalchemy", "flask-sqlalchemy", "sqlmodel"]
+        .iter()
+        .any(|d| has(d));
+    if !sqlalchemy || has("django") {
+        return;
+    }
+    let postgres = [
+        "psycopg2",
+        "psycopg2-binary",
+        "psycopg",
+        "psycopg-binary",
+        "pg8000",
+    ]
+    .iter()
+    .any(|d| has(d));
+    let mysql = ["mysqlclient", "pymysql", "mysql-connector-python"]
+        .iter()
+        .any(|d| has(d));
+    let scheme = if has("pymysql") && !has("mysqlclient") && !postgres {
+        "mysql+pymysql"
+    } else if (has("psycopg") || has("psycopg-binary"))
+        && !has("psycopg2")
+        && !has("psycopg2-binary")
+        && !mysql
+    {
+        "postgresql+psycopg"
+    } else {
+        return;
+    };
+    mark_engine_urls(view, vars, "create_engine", scheme);
+}
+
+fn python_dependencies(view: &AppView<'_>) -> Vec<String> {
+    super::python_deps::python_deps(view)
+        .into_iter()
+        .map(|dep| dep.value.to_ascii_lowercase())
+        .collect()
+}
+
+/// Gives `scheme` to the database URL the app hands `engine` (a call of
+/// SQLAlchemy's): the one a variable names `ASYNC` for the async engine,
+/// otherwise each read handed to the call, otherwise the app's only
+/// database URL.
+fn mark_engine_urls(view: &AppView<'_>, vars: &mut [EnvVar], engine: &str, scheme: &str) {
+    let call = format!("{engine}(");
+    let engine_files: Vec<&str> = view
+        .sources(&[".py"])
+        .filter_map(|f| f.content.as_deref())
+        .filter(|text| {
+            text.contains(&call)
+                || (engine == "create_engine" && text.contains("SQLALCHEMY_DATABASE_URI"))
+        })
+        .collect();
+    if engine_files.is_empty() {
+        return;
+    }
     let is_candidate = |v: &EnvVar| {
         let upper = v.name.to_ascii_uppercase();
         v.url_scheme.is_none()
-            && v.kind == VariableKind::Datastore
+            && (v.kind == VariableKind::Datastore || upper.contains("SQLALCHEMY"))
             && ["_URL", "_URI", "_DSN"].iter().any(|s| upper.ends_with(s))
             && ![
                 "REDIS", "MONGO", "CACHE", "BROKER", "CELERY", "RABBIT", "AMQP",
@@ -491,9 +547,9 @@ pub(crate) fn mark_async_sqlalchemy_urls(view: &AppView<'_>, vars: &mut [EnvVar]
         .collect();
     let named_async: Vec<&String> = candidates
         .iter()
-        .filter(|n| n.to_ascii_uppercase().contains("ASYNC"))
+        .filter(|n| engine == "create_async_engine" && n.to_ascii_uppercase().contains("ASYNC"))
         .collect();
-    let handed: Vec<String> = engine_arguments(view, &engine_files)
+    let handed: Vec<String> = engine_arguments(view, &engine_files, engine)
         .into_iter()
         .filter(|name| candidates.contains(name))
         .collect();
@@ -511,16 +567,19 @@ pub(crate) fn mark_async_sqlalchemy_urls(view: &AppView<'_>, vars: &mut [EnvVar]
     }
 }
 
-/// The variables whose value reaches `create_async_engine(…)`: read in its
-/// first argument (`os.environ["DATABASE_URL"]`), or through the name its
-/// value was given (`URL = os.getenv("SQLALCHEMY_DATABASE_URL")`, then
+/// The variables whose value reaches `engine(…)` (`create_async_engine`,
+/// `create_engine`): read in its first argument
+/// (`os.environ["DATABASE_URL"]`), or through the name its value was given
+/// (`URL = os.getenv("SQLALCHEMY_DATABASE_URL")`, then
 /// `create_async_engine(URL)`, also imported from another module), or a
 /// settings field of that name (`settings.database_url`).
-fn engine_arguments(view: &AppView<'_>, engine_files: &[&str]) -> Vec<String> {
+fn engine_arguments(view: &AppView<'_>, engine_files: &[&str], engine: &str) -> Vec<String> {
     let env_name = re!(r#"["']([A-Za-z_][A-Za-z0-9_]*)["']"#);
+    let call =
+        regex::Regex::new(&format!(r"\b{}\(", regex::escape(engine))).expect("valid pattern");
     let mut names = Vec::new();
     for text in engine_files {
-        for call in re!(r"\bcreate_async_engine\(").find_iter(text) {
+        for call in call.find_iter(text) {
             let args = super::scan::call_args(text, call.end());
             let first = super::scan::split_args(args)
                 .first()

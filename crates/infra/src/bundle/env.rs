@@ -98,7 +98,7 @@ pub(super) fn compose_env(
             continue;
         }
         if let Some((kind, part)) = services.wire(name) {
-            entries.push(wired(name, kind, part));
+            entries.push(wired(name, kind, part, services.url_query(kind)));
             continue;
         }
         if is_required && kind == VariableKind::AppSecret {
@@ -158,7 +158,12 @@ pub(super) fn compose_env(
     for service in &services.provisioned {
         for wire in &service.wiring {
             if !entries.iter().any(|e| e.name == wire.name) {
-                entries.push(wired(&wire.name, service.kind, &wire.part));
+                entries.push(wired(
+                    &wire.name,
+                    service.kind,
+                    &wire.part,
+                    &service.url_query,
+                ));
             }
         }
     }
@@ -189,10 +194,10 @@ fn own_address_here(name: &str) -> String {
 }
 
 /// A variable set to reach a store deployflow runs beside the app.
-fn wired(name: &str, kind: StoreKind, part: &Part) -> ComposeEnv {
+fn wired(name: &str, kind: StoreKind, part: &Part, url_query: &str) -> ComposeEnv {
     ComposeEnv {
         name: name.to_owned(),
-        value: stores::wired_value(kind, part),
+        value: stores::wired_value(kind, part, url_query),
         reason: format!(
             "{name} reaches the {} service deployflow runs beside the app.",
             kind.label()

@@ -13,6 +13,7 @@ use super::missing_mounts;
 use super::mounted_packages;
 use super::own_store_wiring::{check_readiness, migrate_first, wire_own_mongo, wire_own_stores};
 use super::own_stores::{self, OwnStore};
+use super::postgres_layout;
 use super::windows_mounts;
 use super::yaml::{s, scalar_text};
 use super::{Adjustment, AdjustmentKind, HOST_PORT};
@@ -207,6 +208,9 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
                 adjustments.push(note(k, r))
             });
             unpublish_store(service, &other, &mut |k, r| adjustments.push(note(k, r)));
+            postgres_layout::keep_data_layout(service, &other, &mut |k, r| {
+                adjustments.push(note(k, r))
+            });
             admin_ui_on_loopback(service, &other, &mut |k, r| adjustments.push(note(k, r)));
             if let Some((_, store)) = own.iter().find(|(_, store)| store.service == other) {
                 check_readiness(service, &other, store, &mut |k, r| {

@@ -10,7 +10,7 @@ use super::compose::{self, Migration};
 use super::existing_compose::{Note, list_entry_name};
 use super::own_stores::{OwnStore, readiness_check};
 use super::yaml::{map, s, scalar_text, strings};
-use crate::choose::BackingService;
+use crate::choose::{BackingService, Part};
 
 /// Sets the app's variables that reach a provisioned store to the file's
 /// own store of that kind, unless the file gives them a value of its own:
@@ -27,7 +27,10 @@ pub(super) fn wire_own_stores(
     for (store, own) in own {
         let mut set = Vec::new();
         for wire in &store.wiring {
-            let value = own.value(&wire.part);
+            let mut value = own.value(&wire.part);
+            if matches!(wire.part, Part::Url { .. }) {
+                value.push_str(&store.url_query);
+            }
             // Compose files of version 1 cannot nest `${…}` in a default;
             // `$DB_PASSWORD` is a variable as much as `${DB_PASSWORD}`.
             let value = if value.contains('$') {

@@ -41,8 +41,9 @@ fn password_reference(kind: StoreKind) -> String {
     format!("${{{name}:?{name} is generated into .env by make up}}")
 }
 
-/// The value (compose syntax) of an app variable wired to `kind`.
-pub(super) fn wired_value(kind: StoreKind, part: &Part) -> String {
+/// The value (compose syntax) of an app variable wired to `kind`; a URL
+/// ends with `url_query` (the client's own options).
+pub(super) fn wired_value(kind: StoreKind, part: &Part, url_query: &str) -> String {
     let host = service_name(kind);
     let port = kind.port();
     let password = password_reference(kind);
@@ -55,7 +56,7 @@ pub(super) fn wired_value(kind: StoreKind, part: &Part) -> String {
                     scheme.as_deref().unwrap_or(kind.default_scheme())
                 ),
                 StoreKind::Postgres | StoreKind::Mysql => format!(
-                    "{}://{APP_USER}:{password}@{host}:{port}/{APP_USER}",
+                    "{}://{APP_USER}:{password}@{host}:{port}/{APP_USER}{url_query}",
                     scheme.as_deref().unwrap_or(kind.default_scheme())
                 ),
             }
@@ -203,6 +204,7 @@ mod tests {
             reasons: Vec::new(),
             wiring: Vec::new(),
             mariadb,
+            url_query: String::new(),
         }
     }
 

@@ -132,6 +132,11 @@ pub struct BackingService {
     /// `mysql_native_password`, which MariaDB still offers (compose only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mariadb: bool,
+    /// What a URL to the store beside the app adds for the app's client
+    /// (`?sslmode=disable` for lib/pq, which otherwise insists on TLS that
+    /// store does not offer); compose only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url_query: String,
 }
 
 /// A store the app needs that deployflow does not provision here.
@@ -188,6 +193,15 @@ impl ServicePlan {
     }
 
     /// The store `name` is wired to, and what it carries.
+    /// What a URL to the provisioned store of `kind` adds (see
+    /// [`BackingService::url_query`]).
+    pub fn url_query(&self, kind: StoreKind) -> &str {
+        self.provisioned
+            .iter()
+            .find(|s| s.kind == kind)
+            .map_or("", |s| s.url_query.as_str())
+    }
+
     pub fn wire(&self, name: &str) -> Option<(StoreKind, &Part)> {
         self.provisioned.iter().find_map(|service| {
             service
@@ -359,11 +373,13 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
         .iter()
         .filter_map(|k| StoreKind::parse(k))
         .collect();
+    // The driver the analysis found (`mysql+pymysql`) before the scheme of
+    // a default written for another one.
     let scheme_named = |v: &analysis::EnvVar| {
-        v.default
+        v.url_scheme
             .as_deref()
-            .and_then(scheme_of)
-            .or_else(|| scheme_of(&format!("{}://", v.url_scheme.as_deref()?)))
+            .and_then(|scheme| scheme_of(&format!("{scheme}://")))
+            .or_else(|| v.default.as_deref().and_then(scheme_of))
     };
     let scheme_of_variable = |name: &str| {
         analysis
@@ -552,11 +568,24 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
                 "Its MySQL client logs in only with mysql_native_password, which MySQL 8.4 no longer offers: MariaDB, which speaks MySQL's protocol and still does, runs instead.".to_owned(),
             );
         }
+        let plain_tls_off = kind == StoreKind::Postgres
+            && analysis.postgres_tls_by_default
+            && matches!(target, Target::DockerHost | Target::Vm);
+        if plain_tls_off {
+            reasons.push(
+                "Its client (lib/pq) insists on TLS unless told otherwise, and the database beside it speaks plain TCP on the private network: its URL says sslmode=disable.".to_owned(),
+            );
+        }
         plan.provisioned.push(BackingService {
             kind,
             reasons,
             wiring,
             mariadb,
+            url_query: if plain_tls_off {
+                "?sslmode=disable".to_owned()
+            } else {
+                String::new()
+            },
         });
     }
     let mut unsupported: Vec<(String, Vec<String>)> = Vec::new();

@@ -630,6 +630,70 @@ fn stores_that_are_not_provisioned_stay_required_and_are_explained() {
     }));
 }
 
+/// An app on SQLAlchemy with only PyMySQL installed: a plain `mysql://`
+/// would load mysqlclient and crash at import, so the wired URL names
+/// PyMySQL.
+#[test]
+fn a_sqlalchemy_app_with_pymysql_is_handed_a_url_for_pymysql() {
+    let repo = Snapshot::from_texts([
+        (
+            "requirements.txt",
+            "fastapi==0.110.0\nuvicorn==0.29.0\nSQLAlchemy==2.0.29\nPyMySQL==1.1.0\n",
+        ),
+        (
+            "main.py",
+            "import os\nfrom fastapi import FastAPI\nfrom sqlalchemy import create_engine, text\nengine = create_engine(os.environ[\"SQLALCHEMY_URL\"])\napp = FastAPI()\n",
+        ),
+    ]);
+    let requirements = analysis::parse_requirements("a small API with mysql");
+    let analysis = analysis::analyse(&repo, &requirements);
+    let choice = on(Target::DockerHost, &analysis, &requirements);
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files[&bundle.compose_file]);
+    let url = doc["services"]["app"]["environment"]["SQLALCHEMY_URL"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(url.starts_with("mysql+pymysql://app:"), "{doc:?}");
+}
+
+/// Go's lib/pq insists on TLS unless the URL says `sslmode=disable`, and
+/// the database beside the app offers none: its URL says so. A managed
+/// database takes TLS, and keeps the URL that asks for it.
+#[test]
+fn a_go_app_on_lib_pq_is_handed_a_url_without_tls_beside_it() {
+    let repo = Snapshot::from_texts([
+        (
+            "go.mod",
+            "module example.com/shop\n\ngo 1.21\n\nrequire github.com/lib/pq v1.10.9\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport (\n\t\"database/sql\"\n\t\"log\"\n\t\"net/http\"\n\t\"os\"\n\n\t_ \"github.com/lib/pq\"\n)\n\nfunc main() {\n\tdb, _ := sql.Open(\"postgres\", os.Getenv(\"DATABASE_URL\"))\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r *http.Request) {\n\t\tif err := db.Ping(); err != nil {\n\t\t\thttp.Error(w, err.Error(), 500)\n\t\t\treturn\n\t\t}\n\t\tw.Write([]byte(\"ok\"))\n\t})\n\tlog.Fatal(http.ListenAndServe(\":8080\", nil))\n}\n",
+        ),
+    ]);
+    let requirements = analysis::parse_requirements("a small API with postgres");
+    let analysis = analysis::analyse(&repo, &requirements);
+    assert!(analysis.postgres_tls_by_default, "{:?}", analysis.evidence);
+    for target in [Target::DockerHost, Target::Vm] {
+        let choice = on(target, &analysis, &requirements);
+        let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+        let doc = yaml(&bundle.files[&bundle.compose_file]);
+        let url = doc["services"]["app"]["environment"]["DATABASE_URL"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(url.starts_with("postgresql://app:"), "{doc:?}");
+        assert!(url.ends_with("@postgres:5432/app?sslmode=disable"), "{url}");
+    }
+    let managed = on(Target::ContainerService, &analysis, &requirements);
+    assert!(
+        managed.services.provisioned.iter().all(|s| s.url_query.is_empty()),
+        "{:?}",
+        managed.services
+    );
+}
+
 /// Analysed from their files, planned for every target: the stores run
 /// beside the app where compose runs it, and are asked for elsewhere.
 #[test]
