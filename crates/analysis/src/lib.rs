@@ -25,8 +25,8 @@ mod requirements;
 mod snapshot;
 
 pub use detect::{
-    ends_by_running_its_arguments, is_development_dockerfile, is_dockerfile, is_secret,
-    variable_kind,
+    declares_prisma_models, ends_by_running_its_arguments, is_development_dockerfile,
+    is_dockerfile, is_secret, variable_kind,
 };
 pub use error::AnalysisError;
 pub use facts::{

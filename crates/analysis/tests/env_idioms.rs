@@ -948,7 +948,7 @@ fn prismas_migration_urls_are_optional_and_auth_js_v5_reads_auth_secret() {
         ),
         (
             "prisma/schema.prisma",
-            "datasource db {\n  provider  = \"postgresql\"\n  url       = env(\"DATABASE_URL\")\n  directUrl = env(\"DIRECT_URL\")\n}\n",
+            "datasource db {\n  provider  = \"postgresql\"\n  url       = env(\"DATABASE_URL\")\n  directUrl = env(\"DIRECT_URL\")\n}\nmodel Post {\n  id Int @id\n}\n",
         ),
         (
             "middleware.ts",
@@ -965,7 +965,7 @@ fn prismas_migration_urls_are_optional_and_auth_js_v5_reads_auth_secret() {
 
     // The client's own url read through the same variable is needed.
     let mut files = files;
-    files[2].1 = "datasource db {\n  provider  = \"postgresql\"\n  url       = env(\"DIRECT_URL\")\n  directUrl = env(\"DIRECT_URL\")\n}\n";
+    files[2].1 = "datasource db {\n  provider  = \"postgresql\"\n  url       = env(\"DIRECT_URL\")\n  directUrl = env(\"DIRECT_URL\")\n}\nmodel Post {\n  id Int @id\n}\n";
     let a = run(&files);
     assert!(
         a.required_env.contains(&"DIRECT_URL".to_owned()),
@@ -1355,6 +1355,30 @@ fn a_url_for_the_async_engine_carries_its_driver() {
         Some("postgresql+asyncpg")
     );
     assert_eq!(scheme(&files, "DATABASE_URL"), None);
+}
+
+/// A Prisma schema of a generator and a datasource only (a template never
+/// filled in, the data kept elsewhere) makes the app use no database: its
+/// URL is not asked for. A model in any schema file of the folder is a use.
+#[test]
+fn an_unused_prisma_schema_asks_for_no_database() {
+    let package = r#"{"scripts": {"start": "node server.js", "postinstall": "prisma generate"}, "dependencies": {"express": "^4.19.2", "@prisma/client": "^6.15.0"}, "devDependencies": {"prisma": "^6.15.0"}}"#;
+    let schema = "generator client {\n  provider = \"prisma-client-js\"\n}\n\ndatasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n";
+    let server = "const app = require('express')();\napp.get('/', (q, r) => r.send('ok'));\napp.listen(process.env.PORT || 3000);\n";
+    let unused = run(&[
+        ("package.json", package),
+        ("prisma/schema.prisma", schema),
+        ("server.js", server),
+    ]);
+    assert!(!listed(&unused, "DATABASE_URL"), "{:?}", unused.env);
+    assert!(unused.datastores.is_empty(), "{:?}", unused.datastores);
+    let used = run(&[
+        ("package.json", package),
+        ("prisma/schema/schema.prisma", schema),
+        ("prisma/schema/user.prisma", "model User {\n  id Int @id\n}\n"),
+        ("server.js", server),
+    ]);
+    assert_eq!(required(&used), ["DATABASE_URL"], "{:?}", used.env);
 }
 
 /// A plain `mysql://` makes SQLAlchemy load mysqlclient, `postgresql://`

@@ -179,8 +179,29 @@ const PYTHON_CLIENTS: &[(&str, &str)] = &[
 ];
 
 /// Every kind of store the app's files name, each with its first place.
+/// Whether a Prisma schema file declares a model or view: a schema of a
+/// generator and a datasource only (a template's, never filled in) makes
+/// the app use no database. A schema split over a folder declares them in
+/// other files, so every `.prisma` file of the app is asked.
+pub fn declares_prisma_models<'t>(texts: impl IntoIterator<Item = &'t str>) -> bool {
+    texts
+        .into_iter()
+        .any(|text| re!(r"(?m)^\s*(?:model|view)\s+\w+\s*\{").is_match(text))
+}
+
+/// Whether the app's Prisma schema is in use (see [`declares_prisma_models`]).
+pub(crate) fn prisma_in_use(view: &AppView<'_>) -> bool {
+    declares_prisma_models(
+        view.files
+            .iter()
+            .filter(|f| f.path.ends_with(".prisma"))
+            .filter_map(|f| f.content.as_deref()),
+    )
+}
+
 pub(crate) fn scan(view: &AppView<'_>) -> Vec<StoreUse> {
     let mut found: Vec<StoreUse> = Vec::new();
+    let prisma = prisma_in_use(view);
     for dep in python_deps(view) {
         let Some((_, kind)) = PYTHON_CLIENTS.iter().find(|(name, _)| *name == dep.value) else {
             continue;
@@ -199,7 +220,7 @@ pub(crate) fn scan(view: &AppView<'_>) -> Vec<StoreUse> {
         for rule in RULES {
             let applies =
                 name == rule.file || (rule.file.starts_with('.') && name.ends_with(rule.file));
-            if !applies {
+            if !applies || (rule.file == "schema.prisma" && !prisma) {
                 continue;
             }
             let dev_only = if name == "package.json" {
@@ -508,7 +529,7 @@ mod tests {
                 ),
                 (
                     "prisma/schema.prisma",
-                    "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n"
+                    "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\nmodel User {\n  id Int @id\n}\n"
                 ),
             ]),
             [("postgres", "prisma/schema.prisma:2".to_owned())]

@@ -135,6 +135,7 @@ pub(crate) fn scan(
     let uses_prisma = view
         .text("package.json")
         .is_some_and(|p| p.contains("\"prisma\"") || p.contains("\"@prisma/client\""));
+    let prisma_in_use = super::datastores::prisma_in_use(view);
     let helpers = super::env_helpers::strict_helpers(view.files.iter().copied());
     let loaded = loaded_examples(&view.files);
     let files = view.files.iter().copied().chain(root_files.iter().copied());
@@ -143,8 +144,11 @@ pub(crate) fn scan(
         let name = file_name(&file.path);
         let rel = view.rel(&file.path);
         let prisma_leftover = !uses_prisma && rel.starts_with("prisma/") && is_example_file(name);
+        // A schema without models reads its URL for nothing.
+        let unused_schema = name.ends_with(".prisma") && !prisma_in_use;
         if skip_dirs.iter().any(|d| rel.starts_with(d))
             || prisma_leftover
+            || unused_schema
             || is_not_runtime(rel)
             || rel == "config/cable.yml" && !uses_action_cable(view)
         {

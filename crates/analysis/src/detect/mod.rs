@@ -39,6 +39,7 @@ mod value;
 mod view;
 mod yaml;
 
+pub use datastores::declares_prisma_models;
 pub use docker::{ends_by_running_its_arguments, is_development_dockerfile, is_dockerfile};
 pub use env::is_secret;
 pub use env_kind::variable_kind;

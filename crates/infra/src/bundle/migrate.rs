@@ -55,7 +55,7 @@ fn framework_command(analysis: &Analysis, files: &AppFiles) -> Option<&'static s
         return Some("php artisan migrate --force");
     }
     // The image keeps the CLI when it is a dev dependency (node_orm.rs).
-    if let Some(prisma) = node_orm::prisma(files) {
+    if let Some(prisma) = node_orm::prisma(files).filter(|p| p.has_models) {
         // Without migrations the schema is pushed as it is; a push refuses
         // a change that would lose data.
         return Some(if prisma.has_migrations {

@@ -15,6 +15,9 @@ pub(super) struct Prisma {
     /// It keeps migrations (`migrations/` beside the schema): they are
     /// applied; without them the schema is pushed as it is.
     pub has_migrations: bool,
+    /// Its schema declares a model or view: one that does not (a template
+    /// never filled in) has nothing to migrate.
+    pub has_models: bool,
     /// Variables its `prisma.config.ts` reads with Prisma's `env()`, which
     /// throws when one is unset, `prisma generate` included (Prisma 7).
     pub config_env: Vec<String>,
@@ -82,6 +85,12 @@ pub(super) fn prisma(files: &AppFiles) -> Option<Prisma> {
         dir: dir.to_owned(),
         generated_by_scripts,
         has_migrations: files.dir_exists(&migrations),
+        has_models: analysis::declares_prisma_models(
+            files
+                .with_suffix(".prisma")
+                .into_iter()
+                .filter_map(|path| files.text(path)),
+        ),
         config_env: config_env(files),
     })
 }

@@ -688,7 +688,11 @@ fn a_go_app_on_lib_pq_is_handed_a_url_without_tls_beside_it() {
     }
     let managed = on(Target::ContainerService, &analysis, &requirements);
     assert!(
-        managed.services.provisioned.iter().all(|s| s.url_query.is_empty()),
+        managed
+            .services
+            .provisioned
+            .iter()
+            .all(|s| s.url_query.is_empty()),
         "{:?}",
         managed.services
     );
@@ -1055,7 +1059,7 @@ fn node_orm_migrations_run_with_their_tools_kept_in_the_image() {
     let choice = on(Target::DockerHost, &analysis, &Requirements::default());
     let prisma_package = r#"{"scripts": {"build": "tsc"}, "dependencies": {"@prisma/client": "6.1.0", "express": "4"}, "devDependencies": {"prisma": "6.1.0", "typescript": "5"}}"#;
     let schema =
-        "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n";
+        "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\nmodel User {\n  id Int @id\n}\n";
     let bundle = |files: &[(&str, &str)]| {
         let repo = Snapshot::from_texts(files.iter().copied());
         build_bundle(&analysis, &repo, &choice).unwrap()
@@ -1097,6 +1101,16 @@ fn node_orm_migrations_run_with_their_tools_kept_in_the_image() {
         command(&without).as_deref(),
         Some("npx prisma db push && exec \"$$@\"")
     );
+    // A schema of no model (a template never filled in) has nothing to push.
+    let unused = bundle(&[
+        ("package.json", prisma_package),
+        (
+            "prisma/schema.prisma",
+            schema.split("model").next().unwrap_or_default(),
+        ),
+        ("src/index.ts", "import express from 'express';\n"),
+    ]);
+    assert_eq!(command(&unused), None);
     // Drizzle's migrations, in the folder its config names.
     let drizzle_package = r#"{"scripts": {"build": "tsc"}, "dependencies": {"drizzle-orm": "0.36.0", "pg": "8", "express": "4"}, "devDependencies": {"drizzle-kit": "0.28.0", "typescript": "5"}}"#;
     let config = "import { defineConfig } from 'drizzle-kit';\nexport default defineConfig({\n  schema: './src/schema.ts',\n  out: './migrations',\n  dialect: 'postgresql',\n});\n";
