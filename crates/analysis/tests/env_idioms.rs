@@ -1375,7 +1375,10 @@ fn an_unused_prisma_schema_asks_for_no_database() {
     let used = run(&[
         ("package.json", package),
         ("prisma/schema/schema.prisma", schema),
-        ("prisma/schema/user.prisma", "model User {\n  id Int @id\n}\n"),
+        (
+            "prisma/schema/user.prisma",
+            "model User {\n  id Int @id\n}\n",
+        ),
         ("server.js", server),
     ]);
     assert_eq!(required(&used), ["DATABASE_URL"], "{:?}", used.env);

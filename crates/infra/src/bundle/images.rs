@@ -31,6 +31,8 @@ pub const JRE_11: &str = "eclipse-temurin:11.0.25_9-jre-alpine";
 pub const RUBY: &str = "ruby:3.3.6-slim-bookworm";
 pub const COMPOSER: &str = "composer:2.8.3";
 pub const PHP: &str = "php:8.3.14-cli-bookworm";
+/// For apps whose composer.lock holds packages that need PHP 8.4.
+pub const PHP_8_4: &str = "php:8.4.1-cli-bookworm";
 /// Older PHP, for apps whose composer.json does not allow 8.3.
 pub const PHP_8_2: &str = "php:8.2.26-cli-bookworm";
 pub const PHP_8_1: &str = "php:8.1.31-cli-bookworm";
@@ -83,6 +85,7 @@ pub const ALL: &[&str] = &[
     RUBY,
     COMPOSER,
     PHP,
+    PHP_8_4,
     PHP_8_2,
     PHP_8_1,
     PHP_8_0,

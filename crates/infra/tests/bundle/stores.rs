@@ -1058,8 +1058,7 @@ fn node_orm_migrations_run_with_their_tools_kept_in_the_image() {
     ));
     let choice = on(Target::DockerHost, &analysis, &Requirements::default());
     let prisma_package = r#"{"scripts": {"build": "tsc"}, "dependencies": {"@prisma/client": "6.1.0", "express": "4"}, "devDependencies": {"prisma": "6.1.0", "typescript": "5"}}"#;
-    let schema =
-        "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\nmodel User {\n  id Int @id\n}\n";
+    let schema = "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\nmodel User {\n  id Int @id\n}\n";
     let bundle = |files: &[(&str, &str)]| {
         let repo = Snapshot::from_texts(files.iter().copied());
         build_bundle(&analysis, &repo, &choice).unwrap()
