@@ -737,6 +737,42 @@ fn a_php_fpm_image_is_replaced_by_one_that_serves_http() {
     assert_eq!(cmd(&bundle)[..3], ["php", "artisan", "serve"]);
 }
 
+/// A Flask app started by `app.run()` binds loopback: the line is
+/// rebound, and the analysis's other suggestion (a `flask run` command in
+/// prose) is not reported as a fix left undone.
+#[test]
+fn a_rebound_loopback_line_leaves_no_warning_that_the_bind_was_not_fixed() {
+    let repo = Snapshot::from_texts([
+        ("requirements.txt", "Flask==3.0.0\n"),
+        (
+            "app.py",
+            "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n\n    @app.get(\"/\")\n    def index():\n        return \"ok\"\n\n    return app\n",
+        ),
+        (
+            "run.py",
+            "from app import create_app\n\napp = create_app()\n\nif __name__ == \"__main__\":\n    app.run()\n",
+        ),
+    ]);
+    let analysis = analysis::analyse(&repo, &analysis::Requirements::default());
+    assert!(analysis.bind.loopback_only, "{:?}", analysis.bind);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let reasons: Vec<&str> = bundle
+        .adjustments
+        .iter()
+        .map(|a| a.reason.as_str())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("is now 0.0.0.0")),
+        "{reasons:#?}"
+    );
+    assert!(
+        !reasons
+            .iter()
+            .any(|r| r.contains("not applied") || r.contains("no fix is known")),
+        "{reasons:#?}"
+    );
+}
+
 /// The nginx in front of that PHP-FPM image passes FastCGI to the app,
 /// which now serves HTTP itself: the front goes, the app is published.
 #[test]

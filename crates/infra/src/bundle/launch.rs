@@ -83,7 +83,7 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
             false,
         );
     }
-    apply_analysis_fix(analysis, &mut launch);
+    let unapplied = apply_analysis_fix(analysis, &mut launch);
     if let Some(command) = launch.command.take() {
         let fixed = fix_command(&command, port);
         launch.bind_fixes.extend(fixed.bind_fixes);
@@ -96,6 +96,11 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
     host_env(analysis, &mut launch);
     if analysis.bind.loopback_only && !launch.bind_fixed() {
         patch_sources(analysis, files, &mut launch);
+    }
+    // A suggestion not taken matters only when nothing else fixed the bind.
+    if let Some(unapplied) = unapplied.filter(|_| !launch.bind_fixed() && launch.patches.is_empty())
+    {
+        launch.warnings.push(unapplied);
     }
     launch
 }
@@ -188,11 +193,10 @@ impl Launch {
 }
 
 /// What the analysis said would make the app listen on 0.0.0.0: an env var
-/// (`HOST=0.0.0.0`), a flag (`--host 0.0.0.0`) or a whole command.
-fn apply_analysis_fix(analysis: &Analysis, launch: &mut Launch) {
-    let Some(fix) = analysis.bind.fix.as_deref().map(str::trim) else {
-        return;
-    };
+/// (`HOST=0.0.0.0`), a flag (`--host 0.0.0.0`) or a whole command. Returns
+/// the warning for a suggestion of none of these forms, which was not taken.
+fn apply_analysis_fix(analysis: &Analysis, launch: &mut Launch) -> Option<String> {
+    let fix = analysis.bind.fix.as_deref().map(str::trim)?;
     let fix = ["env ", "set ", "export "]
         .iter()
         .find_map(|p| fix.strip_prefix(p))
@@ -228,10 +232,11 @@ fn apply_analysis_fix(analysis: &Analysis, launch: &mut Launch) {
             );
         }
     } else {
-        launch.warnings.push(format!(
+        return Some(format!(
             "The analysis suggested \"{fix}\" to fix the bind address, which is neither a flag, a command nor an environment variable; it was not applied."
         ));
     }
+    None
 }
 
 fn is_env_name(name: &str) -> bool {
