@@ -188,15 +188,34 @@ pub(super) fn build(
         .chain(placed.generated_secrets.iter().cloned())
         .collect();
     let env_path = join(parent(&placed.path), ".env");
-    if let Some((text, dropped)) = repo
-        .text(&env_path)
+    let mut env_text = repo.text(&env_path).map(str::to_owned);
+    if let Some((text, dropped)) = env_text
+        .as_deref()
         .and_then(|text| secrets::without_public_values(text, &generated_secrets))
+    {
+        out.write(
+            &env_path,
+            text.clone(),
+            format!(
+                "The repository commits {env_path} with {}: a value anyone who reads the repository knows signs nothing safely, so it is left out and `make up` generates a new one.",
+                dropped.join(", ")
+            ),
+        );
+        env_text = Some(text);
+    }
+    let others: Vec<String> = env_text
+        .as_deref()
+        .map(|text| secrets::others_credentials(text, &placed.required_variables))
+        .unwrap_or_default();
+    if let Some((text, dropped)) = env_text
+        .as_deref()
+        .and_then(|text| secrets::without_public_values(text, &others))
     {
         out.write(
             &env_path,
             text,
             format!(
-                "The repository commits {env_path} with {}: a value anyone who reads the repository knows signs nothing safely, so it is left out and `make up` generates a new one.",
+                "The repository commits {env_path} with {}: the author's own credentials (a key, or an address with a password), which reach the author's account or database, not yours; they are left out, and `make up` stops until you give them.",
                 dropped.join(", ")
             ),
         );

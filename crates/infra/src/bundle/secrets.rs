@@ -53,6 +53,39 @@ pub(super) fn makefile_line(name: &str, env_file: &str) -> String {
     )
 }
 
+/// Of the `required` variables, those a committed env file sets to the
+/// author's credentials: a key or token (`STRIPE_SECRET_KEY=sk_live_…`),
+/// or an address that carries a password
+/// (`DATABASE_URL=mongodb+srv://admin:…@cluster0.example.net/app`). A
+/// deployment that kept them would reach the author's account or database.
+pub(super) fn others_credentials(text: &str, required: &[String]) -> Vec<String> {
+    let carries_password =
+        regex::Regex::new(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^@\s]+@").expect("valid pattern");
+    required
+        .iter()
+        .filter(|name| {
+            let Some(value) = committed_value(text, name) else {
+                return false;
+            };
+            !value.is_empty()
+                && (analysis::variable_kind(name) == analysis::VariableKind::Credential
+                    || carries_password.is_match(value))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The value a committed env file gives `name`, unquoted.
+fn committed_value<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    text.lines().find_map(|line| {
+        let (key, value) = line
+            .trim_start()
+            .trim_start_matches("export ")
+            .split_once('=')?;
+        (key.trim() == name).then(|| value.trim().trim_matches(['"', '\'']))
+    })
+}
+
 /// A committed env file without the lines that set `names`: what the
 /// repository shows is public, so `make up` generates them afresh. `None`
 /// when it sets none of them.

@@ -87,6 +87,51 @@ fn a_key_the_repository_commits_is_made_afresh() {
     );
 }
 
+/// A `.env` committed with the author's own credentials (a key someone
+/// issued them, a database address with its password): the deployment
+/// would reach the author's account, so they are left out and asked for.
+/// What carries no password stays.
+#[test]
+fn the_authors_committed_credentials_are_left_out_and_asked_for() {
+    let analysis = with(
+        app("javascript", "express", Some(3000), Some("node server.js")),
+        |a| {
+            for name in ["MONGODB_URI", "STRIPE_SECRET_KEY", "REDIS_URL", "SITE_NAME"] {
+                a.env.push(var(name, true, false, None));
+                a.required_env.push(name.into());
+            }
+        },
+    );
+    let repo = Snapshot::from_texts([
+        (
+            "package.json",
+            r#"{"scripts":{"start":"node server.js"},"dependencies":{"express":"^4.19.2"}}"#,
+        ),
+        ("server.js", "require('express')().listen(3000);\n"),
+        (
+            ".env",
+            "MONGODB_URI=\"mongodb+srv://admin:hunter2@cluster0.example.mongodb.net/app\"\nSTRIPE_SECRET_KEY=sk_test_abc\nREDIS_URL=redis://cache:6379\nSITE_NAME=Shop\n",
+        ),
+    ]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    assert_eq!(
+        bundle.files[".env"],
+        "REDIS_URL=redis://cache:6379\nSITE_NAME=Shop\n"
+    );
+    assert!(
+        bundle.adjustments.iter().any(|a| a.path == ".env"
+            && a.reason.contains("MONGODB_URI, STRIPE_SECRET_KEY")
+            && a.reason.contains("author's own credentials")),
+        "{:?}",
+        bundle.adjustments
+    );
+    assert!(
+        bundle
+            .required_variables
+            .contains(&"MONGODB_URI".to_owned())
+    );
+}
+
 #[test]
 fn a_generated_laravel_key_is_what_laravel_reads() {
     let value = infra::bundle::generated_value("APP_KEY", &[9u8; 32]);
