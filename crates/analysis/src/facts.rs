@@ -178,6 +178,10 @@ pub struct Analysis {
     /// Every app found when the repository holds several.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppCandidate>,
+    /// The description names the app's folder ("deploy the app in
+    /// backend/"): the repository's other apps are not deployed with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub app_dir_named: bool,
     /// Things a person should know: why an app was picked, conflicts between
     /// sources, guesses made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

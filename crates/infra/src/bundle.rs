@@ -34,6 +34,7 @@ mod missing_mounts;
 mod mounted_packages;
 mod node_orm;
 mod normalise;
+mod other_apps;
 mod own_store_wiring;
 mod own_stores;
 mod plain_http;

@@ -374,6 +374,7 @@ mod tests {
             datastores: Vec::new(),
             mysql_native_password: false,
             postgres_tls_by_default: false,
+            app_dir_named: false,
             health_path: None,
             apps: vec![],
             notes: vec![],

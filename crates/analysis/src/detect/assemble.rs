@@ -39,6 +39,7 @@ pub(crate) fn nothing(docker: &DockerSetup) -> Analysis {
         datastores: Vec::new(),
         mysql_native_password: false,
         postgres_tls_by_default: false,
+        app_dir_named: false,
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

@@ -87,7 +87,13 @@ pub(crate) fn analyse(snapshot: &Snapshot, requirements: &Requirements) -> Analy
         .filter_map(detect_app)
         .collect();
     match pick::choose(&apps, requirements, named.as_deref()) {
-        Some((chosen, note)) => assemble::build(snapshot, &docker, &apps, chosen, note),
+        Some((chosen, note)) => {
+            let mut analysis = assemble::build(snapshot, &docker, &apps, chosen, note);
+            analysis.app_dir_named = named.as_deref().is_some_and(|dir| {
+                analysis.subdir == dir || analysis.subdir.starts_with(&format!("{dir}/"))
+            });
+            analysis
+        }
         None => assemble::nothing(&docker),
     }
 }

@@ -159,6 +159,22 @@ fn rewrite(
         .ok_or_else(|| ("it is too large or not text".to_owned(), None))?;
     let document = yaml::parse(text).map_err(|e| (e.to_string(), None))?;
     let (spec, variables) = spec(inputs, parent(path), false);
+    let other_apps: Vec<String> = if inputs.analysis.app_dir_named {
+        inputs
+            .analysis
+            .apps
+            .iter()
+            .map(|app| app.subdir.clone())
+            .filter(|dir| {
+                !dir.is_empty()
+                    && dir != "."
+                    && *dir != inputs.app_dir
+                    && !inputs.app_dir.starts_with(&format!("{dir}/"))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let target = existing_compose::Target {
         path,
         app_dir: inputs.app_dir,
@@ -168,6 +184,7 @@ fn rewrite(
         stores: &inputs.services.provisioned,
         migration: inputs.migration.as_ref(),
         not_provisioned: &inputs.services.not_provisioned,
+        other_apps: &other_apps,
     };
     match existing_compose::rewrite(document, &target) {
         Outcome::Unsafe { reason, front_port } => Err((reason, front_port)),

@@ -11,6 +11,7 @@ use super::compose_ports::{PortEntry, parse_entry};
 use super::fastcgi_front;
 use super::missing_mounts;
 use super::mounted_packages;
+use super::other_apps;
 use super::own_store_wiring::{check_readiness, migrate_first, wire_own_mongo, wire_own_stores};
 use super::own_stores::{self, OwnStore};
 use super::postgres_layout;
@@ -64,6 +65,9 @@ pub(super) struct Target<'a> {
     /// Stores deployflow does not run (MongoDB): wired to the file's own
     /// when it runs one.
     pub not_provisioned: &'a [NotProvisioned],
+    /// The repository's other apps' folders, when the description names
+    /// the app's own: their services are not the deployment.
+    pub other_apps: &'a [String],
 }
 
 pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
@@ -146,6 +150,13 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
     fastcgi_front::drop_fastcgi_fronts(services, &name, &compose_dir, target.repo, &mut |k, r| {
         adjustments.push(note(k, r))
     });
+    other_apps::drop_other_apps(
+        services,
+        &name,
+        &compose_dir,
+        target.other_apps,
+        &mut |k, r| adjustments.push(note(k, r)),
+    );
     let service_names: Vec<String> = services.keys().map(scalar_text).collect();
     let mut wired = Vec::new();
     let mut named_volumes = Vec::new();
@@ -667,7 +678,7 @@ fn drop_unbuildable(
 /// Leaves service `name` out, with every mention of it in the other
 /// services' `depends_on` and `links`.
 pub(super) fn remove_service(services: &mut Mapping, name: &str) {
-    services.remove(name);
+    services.shift_remove(name);
     for (_, service) in services.iter_mut() {
         let Some(service) = service.as_mapping_mut() else {
             continue;

@@ -883,3 +883,58 @@ fn a_dockerfile_in_the_apps_folder_built_from_the_root_is_kept_with_its_service(
     let doc = yaml(&bundle.files["compose.yml"]);
     assert!(doc["services"].get("app").is_none(), "{doc:?}");
 }
+
+/// "Deploy the app in the backend/ folder" of a repository whose compose
+/// file also builds its frontend behind an nginx: the frontend and the
+/// front that waits for it are not the deployment; the database stays.
+#[test]
+fn a_named_folder_deploys_without_the_files_other_apps() {
+    let repo = Snapshot::from_texts([
+        (
+            "docker-compose.yml",
+            "services:\n  frontend:\n    build: ./frontend\n    ports: ['3000:3000']\n  backend:\n    build: ./backend\n    ports: ['4000:4000']\n    depends_on: [postgres]\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: example\n  nginx:\n    image: nginx\n    ports: ['80:80']\n    depends_on: [frontend, backend]\n",
+        ),
+        (
+            "backend/package.json",
+            r#"{"name": "api", "scripts": {"start": "node index.js"}, "dependencies": {"express": "^4.19.2"}}"#,
+        ),
+        (
+            "backend/index.js",
+            "const app = require('express')();\napp.get('/', (q, r) => r.send('ok'));\napp.listen(4000, '0.0.0.0');\n",
+        ),
+        (
+            "backend/Dockerfile",
+            "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\", \"index.js\"]\n",
+        ),
+        (
+            "frontend/package.json",
+            r#"{"name": "web", "scripts": {"build": "next build", "start": "next start"}, "dependencies": {"next": "14.2.0", "react": "18.3.1", "react-dom": "18.3.1"}}"#,
+        ),
+        (
+            "frontend/app/page.js",
+            "export default function Page() { return 'hi'; }\n",
+        ),
+        (
+            "frontend/Dockerfile",
+            "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install && npm run build\nCMD [\"npm\", \"start\"]\n",
+        ),
+    ]);
+    let requirements =
+        analysis::parse_requirements("deploy the app in the backend/ folder on a single server");
+    let analysis = analysis::analyse(&repo, &requirements);
+    assert_eq!(analysis.subdir, "backend");
+    assert!(analysis.app_dir_named);
+    let bundle = build_bundle(&analysis, &repo, &choose(&analysis, &requirements)).unwrap();
+    let doc = yaml(&bundle.files[&bundle.compose_file]);
+    let services: Vec<String> = doc["services"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(services, ["backend", "postgres"], "{doc:?}");
+
+    // Not named: the file's whole stack runs, as before.
+    let picked = analysis::analyse(&repo, &Requirements::default());
+    assert!(!picked.app_dir_named);
+}
