@@ -537,7 +537,8 @@ fn find_app_service(
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
-        [] => Ok(own_image_service(services, target)),
+        [] => Ok(own_image_service(services, target)
+            .or_else(|| mounted_source_service(services, compose_dir, target))),
         several => Err(format!(
             "services {} all serve port {port}",
             several
@@ -546,6 +547,46 @@ fn find_app_service(
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
+    }
+}
+
+/// The one service that runs the app from its mounted source (`image:
+/// ruby`, `volumes: [.:/app]`, `command: ruby server.rb`) rather than
+/// building it: left beside an added service, the file would run the app
+/// twice. It then builds the repository.
+fn mounted_source_service(
+    services: &Mapping,
+    compose_dir: &str,
+    target: &Target,
+) -> Option<String> {
+    let app_dir = normalise_dir(target.app_dir);
+    let mounted: Vec<String> = services
+        .iter()
+        .filter_map(|(name, service)| {
+            let service = service.as_mapping()?;
+            let image = service.get("image").map(scalar_text)?;
+            if own_stores::is_store_image(&image) || own_stores::is_store_admin_image(&image) {
+                return None;
+            }
+            let runs = service.contains_key("command") || service.contains_key("entrypoint");
+            let mounts_app = service
+                .get("volumes")
+                .and_then(Value::as_sequence)
+                .is_some_and(|volumes| {
+                    volumes
+                        .iter()
+                        .filter_map(bind_mounts::bind_mount)
+                        .any(|(source, _)| {
+                            bind_mounts::repository_dir(compose_dir, &source)
+                                .is_some_and(|dir| normalise_dir(&dir) == app_dir)
+                        })
+                });
+            (runs && mounts_app).then(|| scalar_text(name))
+        })
+        .collect();
+    match mounted.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
     }
 }
 

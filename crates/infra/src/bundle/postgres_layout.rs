@@ -97,14 +97,18 @@ fn volume_target(volume: &Value) -> Option<String> {
     }
 }
 
+fn is_old_data_dir(target: Option<&str>) -> bool {
+    target.map(|t| t.trim_end_matches('/')) == Some(OLD_DATA_DIR)
+}
+
 fn mounts_old_data_dir(service: &Mapping) -> bool {
     service
         .get("volumes")
         .and_then(Value::as_sequence)
         .is_some_and(|volumes| {
-            volumes.iter().any(|v| {
-                volume_target(v).as_deref().map(|t| t.trim_end_matches('/')) == Some(OLD_DATA_DIR)
-            })
+            volumes
+                .iter()
+                .any(|v| is_old_data_dir(volume_target(v).as_deref()))
         })
 }
 
@@ -113,24 +117,17 @@ fn move_mount(service: &mut Mapping) {
         return;
     };
     for volume in volumes.iter_mut() {
+        if !is_old_data_dir(volume_target(volume).as_deref()) {
+            continue;
+        }
         match volume {
             Value::String(short) => {
-                let mut parts: Vec<&str> = short.split(':').collect();
-                if parts.get(1).map(|t| t.trim_end_matches('/')) == Some(OLD_DATA_DIR) {
-                    parts[1] = "/var/lib/postgresql";
-                    *short = parts.join(":");
-                }
+                let mut parts: Vec<String> = short.split(':').map(str::to_owned).collect();
+                parts[1] = "/var/lib/postgresql".to_owned();
+                *short = parts.join(":");
             }
             Value::Mapping(long) => {
-                if long
-                    .get("target")
-                    .map(scalar_text)
-                    .as_deref()
-                    .map(|t| t.trim_end_matches('/'))
-                    == Some(OLD_DATA_DIR)
-                {
-                    long.insert(s("target"), s("/var/lib/postgresql"));
-                }
+                long.insert(s("target"), s("/var/lib/postgresql"));
             }
             _ => {}
         }

@@ -938,3 +938,34 @@ fn a_named_folder_deploys_without_the_files_other_apps() {
     let picked = analysis::analyse(&repo, &Requirements::default());
     assert!(!picked.app_dir_named);
 }
+
+/// A compose file that runs the app from its mounted source on a stock
+/// runtime image (`image: ruby`, `.:/app`, a command) instead of building
+/// it: that service is the app's, and builds the repository, rather than
+/// running beside an added copy.
+#[test]
+fn a_service_running_the_mounted_source_is_the_apps() {
+    let repo = Snapshot::from_texts([
+        (
+            "docker-compose.yml",
+            "services:\n  postgres:\n    image: postgres:16\n    environment: [POSTGRES_HOST_AUTH_METHOD=trust]\n  app:\n    image: ruby\n    working_dir: /app\n    volumes: ['.:/app']\n    ports: ['3000:3000']\n    command: sh -c 'bundle && ruby app.rb -o 0.0.0.0 -p 3000'\n    depends_on: [postgres]\n",
+        ),
+        (
+            "Gemfile",
+            "source 'https://rubygems.org'\ngem 'sinatra', '~> 3.0'\ngem 'puma'\n",
+        ),
+        ("app.rb", "require 'sinatra'\n\nget '/' do\n  'ok'\nend\n"),
+    ]);
+    let analysis = analysis::analyse(&repo, &Requirements::default());
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let doc = yaml(&bundle.files[&bundle.compose_file]);
+    let services: Vec<String> = doc["services"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(services, ["postgres", "app"], "{doc:?}");
+    assert_eq!(bundle.app_service, "app");
+    assert!(doc["services"]["app"].get("build").is_some(), "{doc:?}");
+}
