@@ -926,12 +926,7 @@ fn a_named_folder_deploys_without_the_files_other_apps() {
     assert!(analysis.app_dir_named);
     let bundle = build_bundle(&analysis, &repo, &choose(&analysis, &requirements)).unwrap();
     let doc = yaml(&bundle.files[&bundle.compose_file]);
-    let services: Vec<String> = doc["services"]
-        .as_mapping()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str().unwrap_or_default().to_owned())
-        .collect();
+    let services = service_names(&doc);
     assert_eq!(services, ["backend", "postgres"], "{doc:?}");
 
     // Not named: the file's whole stack runs, as before.
@@ -959,13 +954,21 @@ fn a_service_running_the_mounted_source_is_the_apps() {
     let analysis = analysis::analyse(&repo, &Requirements::default());
     let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
     let doc = yaml(&bundle.files[&bundle.compose_file]);
-    let services: Vec<String> = doc["services"]
-        .as_mapping()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str().unwrap_or_default().to_owned())
-        .collect();
+    let services = service_names(&doc);
     assert_eq!(services, ["postgres", "app"], "{doc:?}");
     assert_eq!(bundle.app_service, "app");
     assert!(doc["services"]["app"].get("build").is_some(), "{doc:?}");
+}
+
+/// The names of a compose document's services, in the file's order.
+fn service_names(doc: &Value) -> Vec<String> {
+    doc["services"]
+        .as_mapping()
+        .map(|services| {
+            services
+                .keys()
+                .map(|k| k.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
