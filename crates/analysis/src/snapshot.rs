@@ -201,8 +201,13 @@ impl Walk<'_> {
                 limit: self.limits.max_total_bytes,
             });
         }
-        let (content, encoding) = if size <= self.limits.max_file_bytes_read {
-            read_text(path, self.limits.max_file_bytes_read)?
+        let cap = if is_version_lock(&rel) {
+            self.limits.max_file_bytes_read.max(LOCK_BYTES_READ)
+        } else {
+            self.limits.max_file_bytes_read
+        };
+        let (content, encoding) = if size <= cap {
+            read_text(path, cap)?
         } else {
             (None, None)
         };
@@ -214,6 +219,20 @@ impl Walk<'_> {
         });
         Ok(())
     }
+}
+
+/// Lock files whose pins decide the image (composer.lock's PHP floor,
+/// Gemfile.lock's Rails and Ruby, poetry's and uv's Python): a Laravel
+/// app's composer.lock is 300 KB and more, past what other files are read
+/// to, so these are read up to this.
+const LOCK_BYTES_READ: u64 = 4 * 1024 * 1024;
+
+fn is_version_lock(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    matches!(
+        name,
+        "composer.lock" | "Gemfile.lock" | "poetry.lock" | "uv.lock" | "Pipfile.lock"
+    )
 }
 
 /// Reads at most `cap` bytes; a file that grew past the cap since it was

@@ -60,6 +60,26 @@ fn files_over_the_read_cap_are_listed_without_content() {
     assert_eq!(snapshot.text("small.txt"), Some("ok"));
 }
 
+/// A lock file whose pins decide the image (a Laravel app's composer.lock
+/// runs past 300 KB) is read past the cap other files have; a lock file
+/// nothing reads pins from is not.
+#[test]
+fn version_locks_are_read_past_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = format!("{{\"packages\": [], \"pad\": \"{}\"}}", "a".repeat(2048));
+    write(dir.path(), "composer.lock", lock.as_bytes());
+    write(dir.path(), "api/Gemfile.lock", &vec![b'a'; 2048]);
+    write(dir.path(), "package-lock.json", &vec![b'a'; 2048]);
+    let limits = SnapshotLimits {
+        max_file_bytes_read: 1024,
+        ..SnapshotLimits::default()
+    };
+    let snapshot = Snapshot::from_dir(dir.path(), &limits).unwrap();
+    assert_eq!(snapshot.text("composer.lock"), Some(lock.as_str()));
+    assert!(snapshot.text("api/Gemfile.lock").is_some());
+    assert!(snapshot.text("package-lock.json").is_none());
+}
+
 #[test]
 fn symlinks_are_entries_without_content_and_never_followed() {
     let dir = tempfile::tempdir().unwrap();

@@ -77,18 +77,26 @@ fn locked_constraints(files: &AppFiles) -> Vec<(String, String)> {
 }
 
 /// Whether the newest release of `major.minor` satisfies a Composer
-/// constraint (`^7.1.3`, `~7.1`, `>=7.0 <8.0`, `7.4.*`, `^7.3|^8.0`).
+/// constraint (`^7.1.3`, `~7.1`, `>=7.0 <8.0`, `7.4.*`, `^7.3|^8.0`,
+/// `8.1 - 8.5`).
 fn allows(constraint: &str, (major, minor): (u32, u32)) -> bool {
     let version = (major, minor, 999);
     constraint
         .split('|')
         .map(str::trim)
         .filter(|alternative| !alternative.is_empty())
-        .any(|alternative| {
-            alternative
+        .any(|alternative| match alternative.split_once(" - ") {
+            // A hyphen range: from the first release, up to and including
+            // the whole line the second names (`8.5` takes every 8.5.x).
+            Some((low, high)) => {
+                let (low, high) = (low.trim(), high.trim());
+                satisfies(&format!(">={low}"), version)
+                    && (satisfies(high, version) || satisfies(&format!("<={high}"), version))
+            }
+            None => alternative
                 .split([' ', ','])
                 .filter(|part| !part.is_empty())
-                .all(|part| satisfies(part, version))
+                .all(|part| satisfies(part, version)),
         })
 }
 
@@ -183,5 +191,10 @@ mod tests {
         assert!(!allows("7.4.*", (8, 0)));
         assert!(allows(">=7.1.3", (8, 3)));
         assert!(allows("^7.2.5|^8.0", (8, 3)));
+        assert!(allows("8.1 - 8.5", (8, 4)));
+        assert!(allows("8.2 - 8.5", (8, 5)));
+        assert!(!allows("8.2 - 8.5", (8, 6)));
+        assert!(!allows("8.2 - 8.5", (8, 1)));
+        assert!(allows("^7.2 || ^8.0", (8, 4)));
     }
 }
