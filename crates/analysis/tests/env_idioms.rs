@@ -1372,6 +1372,22 @@ fn an_unused_prisma_schema_asks_for_no_database() {
     ]);
     assert!(!listed(&unused, "DATABASE_URL"), "{:?}", unused.env);
     assert!(unused.datastores.is_empty(), "{:?}", unused.datastores);
+    // Nor when the example file lists the URL for Prisma's CLI.
+    let listed_for_the_cli = run(&[
+        ("package.json", package),
+        ("prisma/schema.prisma", schema),
+        ("server.js", server),
+        (
+            ".env.example",
+            "DATABASE_URL=\"postgres://USER:PASSWORD@HOST:5432/DBNAME\"\nSITE_NAME=Shop\n",
+        ),
+    ]);
+    assert!(
+        !listed(&listed_for_the_cli, "DATABASE_URL"),
+        "{:?}",
+        listed_for_the_cli.env
+    );
+    assert!(listed(&listed_for_the_cli, "SITE_NAME"));
     let used = run(&[
         ("package.json", package),
         ("prisma/schema/schema.prisma", schema),

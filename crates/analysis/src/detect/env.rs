@@ -136,6 +136,23 @@ pub(crate) fn scan(
         .text("package.json")
         .is_some_and(|p| p.contains("\"prisma\"") || p.contains("\"@prisma/client\""));
     let prisma_in_use = super::datastores::prisma_in_use(view);
+    // The URLs an unused schema names (`env("DATABASE_URL")`): an example
+    // file lists them for Prisma's CLI, not for the app.
+    let unused_schema_urls: Vec<String> = if prisma_in_use {
+        Vec::new()
+    } else {
+        view.files
+            .iter()
+            .filter(|f| f.path.ends_with(".prisma"))
+            .filter_map(|f| f.content.as_deref())
+            .flat_map(|text| {
+                re!(r#"\benv\(\s*"([A-Za-z_][A-Za-z0-9_]*)"\s*\)"#)
+                    .captures_iter(text)
+                    .map(|c| c[1].to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
     let helpers = super::env_helpers::strict_helpers(view.files.iter().copied());
     let loaded = loaded_examples(&view.files);
     let files = view.files.iter().copied().chain(root_files.iter().copied());
@@ -163,7 +180,11 @@ pub(crate) fn scan(
                 read
             }));
         } else if is_example_file(name) {
-            reads.extend(example_file(file));
+            reads.extend(
+                example_file(file)
+                    .into_iter()
+                    .filter(|read| !unused_schema_urls.contains(&read.name)),
+            );
         } else if name == "database.yml" {
             reads.extend(url_carries_parts(file, code_reads(file)));
         } else {

@@ -157,6 +157,13 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         target.other_apps,
         &mut |k, r| adjustments.push(note(k, r)),
     );
+    // The app run from its mounted source on a stock image: its command
+    // was written for that setup, not for the image the deployment builds.
+    let from_mounted_source = services
+        .get(name.as_str())
+        .and_then(Value::as_mapping)
+        .is_some_and(|service| !service.contains_key("build"))
+        && mounted_source_service(services, &compose_dir, target).as_deref() == Some(name.as_str());
     let service_names: Vec<String> = services.keys().map(scalar_text).collect();
     let mut wired = Vec::new();
     let mut named_volumes = Vec::new();
@@ -189,6 +196,20 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             drop_dev_image_command(service, &name, target, &mut |k, r| {
                 adjustments.push(note(k, r))
             });
+            if from_mounted_source {
+                for key in ["command", "entrypoint"] {
+                    if let Some(dropped) = service.shift_remove(key) {
+                        adjustments.push(note(
+                            AdjustmentKind::Rewritten,
+                            format!(
+                                "Service `{name}` ran the app from its mounted source on a stock image with {key} `{}`; it now builds the repository, and the image starts the app on port {}.",
+                                own_stores::command_text(&dropped),
+                                target.spec.port
+                            ),
+                        ));
+                    }
+                }
+            }
             let had_command = service.contains_key("command");
             adjust_app_service(
                 service,

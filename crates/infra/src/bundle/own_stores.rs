@@ -490,7 +490,7 @@ impl Environment<'_> {
     }
 }
 
-fn command_text(command: &Value) -> String {
+pub(super) fn command_text(command: &Value) -> String {
     match command {
         Value::Sequence(items) => items.iter().map(scalar_text).collect::<Vec<_>>().join(" "),
         other => scalar_text(other),

@@ -957,7 +957,10 @@ fn a_service_running_the_mounted_source_is_the_apps() {
     let services = service_names(&doc);
     assert_eq!(services, ["postgres", "app"], "{doc:?}");
     assert_eq!(bundle.app_service, "app");
-    assert!(doc["services"]["app"].get("build").is_some(), "{doc:?}");
+    let app = &doc["services"]["app"];
+    assert!(app.get("build").is_some(), "{doc:?}");
+    // Its command was for the stock image: the built one starts the app.
+    assert!(app.get("command").is_none(), "{doc:?}");
 }
 
 /// The names of a compose document's services, in the file's order.
