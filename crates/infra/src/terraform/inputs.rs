@@ -191,10 +191,41 @@ pub(super) fn slug(job_id: &str) -> String {
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    if alnum.len() <= 16 {
-        return alnum.into_iter().collect();
+    let mut slug: Vec<char> = if alnum.len() <= 16 {
+        alnum
+    } else {
+        alnum[..8]
+            .iter()
+            .chain(&alnum[alnum.len() - 8..])
+            .copied()
+            .collect()
+    };
+    break_account_numbers(&mut slug);
+    slug.into_iter().collect()
+}
+
+/// A run of exactly 12 digits reads as an AWS account's number, which the
+/// gate refuses anywhere (`01a25117…1593205b` holds `251171593205`, about
+/// one UUIDv7 id in 25): its seventh digit becomes a letter no hex digit
+/// is (`0` → `g` … `9` → `p`), so the slug stays unique. Longer runs, which
+/// the gate never refused, are left as deployments made with them named.
+fn break_account_numbers(slug: &mut [char]) {
+    let mut start = 0;
+    while start < slug.len() {
+        if !slug[start].is_ascii_digit() {
+            start += 1;
+            continue;
+        }
+        let end = slug[start..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(slug.len(), |n| start + n);
+        if end - start == 12 {
+            let digit = slug[start + 6] as u8 - b'0';
+            slug[start + 6] = char::from(b'g' + digit);
+        }
+        start = end;
     }
-    alnum[..8].iter().chain(&alnum[alnum.len() - 8..]).collect()
 }
 
 fn is_job_id(id: &str) -> bool {
@@ -235,6 +266,23 @@ fn is_health_path(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slug_never_holds_an_account_number() {
+        // The job id of a VM job the gate refused: `251171593205`.
+        let id = "01a25117-f732-73eb-a161-8a051593205b";
+        assert_eq!(slug(id), "01a251171l93205b");
+        assert!(
+            !resource_name(id)
+                .chars()
+                .collect::<Vec<_>>()
+                .windows(12)
+                .any(|w| w.iter().all(char::is_ascii_digit))
+        );
+        // Thirteen digits were never refused: names made with them stay.
+        assert_eq!(slug("0190123412345678901b"), "019012345678901b");
+        assert_eq!(slug("1234567890123"), "1234567890123");
+    }
 
     #[test]
     fn slug_keeps_short_ids_and_shortens_uuids() {

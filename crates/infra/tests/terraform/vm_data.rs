@@ -123,3 +123,16 @@ fn the_gate_refuses_an_unencrypted_large_costly_or_restored_data_volume() {
         );
     }
 }
+
+/// A job id whose slug would hold twelve digits in a row (`251171593205`)
+/// reads as an AWS account's number to the gate: its names do not hold
+/// one, and its Terraform passes, on every target.
+#[test]
+fn a_job_id_with_an_account_like_run_of_digits_renders_gated_terraform() {
+    let job = "01a25117-f732-73eb-a161-8a051593205b";
+    for target in Target::ALL {
+        let (analysis, choice) = decide(&express_app(), "a public API", target);
+        let inputs = TerraformInputs::new(choice, job, &analysis);
+        render_and_gate(&inputs);
+    }
+}
