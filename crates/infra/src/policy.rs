@@ -16,6 +16,7 @@ mod destroy_values;
 mod evaluation;
 mod expr;
 mod foreign;
+pub(crate) use foreign::account_numbers;
 mod iam;
 mod images;
 mod ingress;

@@ -1115,23 +1115,32 @@ fn collect_key_arguments(kind: &str, prefix: &str, body: &Body, named: &mut Vec<
 /// A run of exactly twelve digits: an AWS account's number. A deployment's
 /// own ARNs come from its resources, never from a number written down.
 fn account_number(text: &str) -> Option<&str> {
+    account_numbers(text).next().map(|run| &text[run])
+}
+
+/// The byte ranges of `text` the gate reads as account numbers: runs of
+/// exactly twelve ASCII digits.
+pub(crate) fn account_numbers(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let bytes = text.as_bytes();
     let mut start = 0;
-    while start < bytes.len() {
-        if !bytes[start].is_ascii_digit() {
-            start += 1;
-            continue;
+    std::iter::from_fn(move || {
+        while start < bytes.len() {
+            if !bytes[start].is_ascii_digit() {
+                start += 1;
+                continue;
+            }
+            let end = bytes[start..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map_or(bytes.len(), |n| start + n);
+            let run = start..end;
+            start = end;
+            if run.len() == 12 {
+                return Some(run);
+            }
         }
-        let end = bytes[start..]
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .map_or(bytes.len(), |n| start + n);
-        if end - start == 12 {
-            return Some(&text[start..end]);
-        }
-        start = end;
-    }
-    None
+        None
+    })
 }
 
 fn is_account_arn(text: &str) -> bool {

@@ -191,17 +191,12 @@ pub(super) fn slug(job_id: &str) -> String {
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    let mut slug: Vec<char> = if alnum.len() <= 16 {
-        alnum
+    let slug: String = if alnum.len() <= 16 {
+        alnum.into_iter().collect()
     } else {
-        alnum[..8]
-            .iter()
-            .chain(&alnum[alnum.len() - 8..])
-            .copied()
-            .collect()
+        alnum[..8].iter().chain(&alnum[alnum.len() - 8..]).collect()
     };
-    break_account_numbers(&mut slug);
-    slug.into_iter().collect()
+    break_account_numbers(slug)
 }
 
 /// A run of exactly 12 digits reads as an AWS account's number, which the
@@ -209,23 +204,16 @@ pub(super) fn slug(job_id: &str) -> String {
 /// one UUIDv7 id in 25): its seventh digit becomes a letter no hex digit
 /// is (`0` → `g` … `9` → `p`), so the slug stays unique. Longer runs, which
 /// the gate never refused, are left as deployments made with them named.
-fn break_account_numbers(slug: &mut [char]) {
-    let mut start = 0;
-    while start < slug.len() {
-        if !slug[start].is_ascii_digit() {
-            start += 1;
-            continue;
-        }
-        let end = slug[start..]
-            .iter()
-            .position(|c| !c.is_ascii_digit())
-            .map_or(slug.len(), |n| start + n);
-        if end - start == 12 {
-            let digit = slug[start + 6] as u8 - b'0';
-            slug[start + 6] = char::from(b'g' + digit);
-        }
-        start = end;
+fn break_account_numbers(slug: String) -> String {
+    let seventh: Vec<usize> = crate::policy::account_numbers(&slug)
+        .map(|run| run.start + 6)
+        .collect();
+    let mut bytes = slug.into_bytes();
+    for at in seventh {
+        bytes[at] = b'g' + (bytes[at] - b'0');
     }
+    // Only ASCII digits were turned into ASCII letters.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 fn is_job_id(id: &str) -> bool {
