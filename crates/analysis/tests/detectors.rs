@@ -858,17 +858,35 @@ fn spring_yaml_port_placeholder_and_actuator_health() {
 }
 
 #[test]
-fn aspnet_before_net8_defaults_to_80_and_localhost_urls_are_loopback() {
-    let project = "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><PropertyGroup><TargetFramework>net6.0</TargetFramework></PropertyGroup></Project>";
-    let a = run(&[
-        ("Api.csproj", project),
-        (
-            "Program.cs",
-            "var app = WebApplication.Create();\napp.Run();\n",
-        ),
-    ]);
-    assert_eq!((a.language.as_deref(), a.port), (Some("csharp"), Some(80)));
+fn aspnet_listens_on_kestrels_default_or_its_official_images_port_and_localhost_urls_are_loopback()
+{
+    let project = "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><PropertyGroup><TargetFramework>net8.0</TargetFramework></PropertyGroup></Project>";
+    let program = "var app = WebApplication.Create();\napp.Run();\n";
+    let a = run(&[("Api.csproj", project), ("Program.cs", program)]);
+    assert_eq!(
+        (a.language.as_deref(), a.port),
+        (Some("csharp"), Some(5000))
+    );
     assert_eq!(a.start_command.as_deref(), Some("dotnet out/Api.dll"));
+    // The official images set Kestrel's port: 8080 from .NET 8, 80 before,
+    // also when the final stage is built from an earlier one.
+    for (dockerfile, port) in [
+        (
+            "FROM mcr.microsoft.com/dotnet/aspnet:8.0 AS base\nWORKDIR /app\n\nFROM mcr.microsoft.com/dotnet/sdk:8.0 AS build\nRUN dotnet publish -o /out\n\nFROM base AS final\nCOPY --from=build /out .\nENTRYPOINT [\"dotnet\", \"Api.dll\"]\n",
+            8080,
+        ),
+        (
+            "FROM mcr.microsoft.com/dotnet/aspnet:6.0\nCOPY out .\nENTRYPOINT [\"dotnet\", \"Api.dll\"]\n",
+            80,
+        ),
+    ] {
+        let a = run(&[
+            ("Api.csproj", project),
+            ("Program.cs", program),
+            ("Dockerfile", dockerfile),
+        ]);
+        assert_eq!(a.port, Some(port), "{dockerfile}");
+    }
     let a = run(&[
         ("Api.csproj", project),
         (

@@ -156,6 +156,21 @@ fn code_language(view: &AppView<'_>, d: &Detection) -> String {
     .to_owned()
 }
 
+/// The port the Dockerfile's base image makes the framework listen on
+/// (an official .NET image sets Kestrel's).
+fn image_port(d: &Detection, dockerfile: Option<&Dockerfile>) -> Option<Found<u16>> {
+    if d.framework != Some("aspnet-core") {
+        return None;
+    }
+    let dockerfile = dockerfile?;
+    let image = dockerfile.base.as_deref()?;
+    let port = super::dotnet::image_port(image)?;
+    Some(Found::new(
+        port,
+        Spot::file(&dockerfile.path, format!("{image} listens on {port}")),
+    ))
+}
+
 /// Start command, port, port env and bind address.
 fn serving(
     a: &mut Analysis,
@@ -193,6 +208,7 @@ fn serving(
         .or(compose.filter(|c| !(d.language == "php" && c.value == 9000)))
         .or_else(nginx)
         .or_else(|| port_variable_default(view))
+        .or_else(|| image_port(d, dockerfile))
         .or_else(|| launch.default_port());
     if let (Some(port), Some(expose)) = (&port, &expose)
         && port.value != expose.value

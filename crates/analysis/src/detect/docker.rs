@@ -329,8 +329,13 @@ pub(crate) fn parse_dockerfile(path: &str, text: &str) -> Dockerfile {
                     stages.insert(finished, stage.clone());
                 }
                 // A stage built FROM an earlier stage inherits its settings.
-                stage = stages.get(&image).cloned().unwrap_or_default();
-                stage.base = Some(image);
+                match stages.get(&image) {
+                    Some(earlier) => stage = earlier.clone(),
+                    None => {
+                        stage = Dockerfile::default();
+                        stage.base = Some(image);
+                    }
+                }
                 current_alias = alias;
                 entrypoint = None;
                 cmd = None;

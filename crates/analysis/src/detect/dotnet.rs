@@ -50,15 +50,9 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
     if view.has_sources(CS) {
         d.confidence = Confidence::Code;
     }
-    let version = re!(r"<TargetFrameworks?>net(\d+)\.")
-        .captures(text)
-        .and_then(|c| c.get(1)?.as_str().parse::<u32>().ok());
-    // The official images listen on 8080 from .NET 8, on 80 before.
-    d.default_port = Some(if version.is_some_and(|v| v < 8) {
-        80
-    } else {
-        8080
-    });
+    // Kestrel's own default; an official image's (see `image_port`) is
+    // read with the repository's Dockerfile.
+    d.default_port = Some(KESTREL_PORT);
     urls(view, &mut d);
     let assembly = re!(r"<AssemblyName>([^<]+)</AssemblyName>")
         .captures(text)
@@ -74,6 +68,21 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
     d.build = Some("dotnet publish -c Release -o out".to_owned());
     d.start_derived = Some(format!("dotnet out/{assembly}.dll"));
     Some(d)
+}
+
+/// Where Kestrel listens when nothing configures it.
+const KESTREL_PORT: u16 = 5000;
+
+/// The port an official .NET image (`mcr.microsoft.com/dotnet/aspnet:8.0`)
+/// tells Kestrel to listen on: 8080 from .NET 8 (`ASPNETCORE_HTTP_PORTS`),
+/// 80 before (`ASPNETCORE_URLS`). `None` for any other image.
+pub(crate) fn image_port(image: &str) -> Option<u16> {
+    let caps = re!(
+        r"^(?:mcr\.microsoft\.com/)?dotnet/(?:core/)?(?:aspnet|runtime|runtime-deps|sdk):(\d+)"
+    )
+    .captures(image)?;
+    let major: u32 = caps.get(1)?.as_str().parse().ok()?;
+    Some(if major >= 8 { 8080 } else { 80 })
 }
 
 /// Addresses set in code (`app.Run(url)`, `UseUrls`, `ListenAnyIP`) or in
