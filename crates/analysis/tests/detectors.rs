@@ -2143,3 +2143,29 @@ fn a_health_route_on_a_router_mounted_under_a_prefix_is_no_health_path() {
         "on the app itself"
     );
 }
+
+#[test]
+fn a_gitpod_workspace_dockerfile_is_not_the_apps_even_when_alone() {
+    let a = run(&[
+        ("requirements.txt", "flask==2.3\n"),
+        (
+            "app.py",
+            "import os\nfrom flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=os.environ.get(\"IP\"), port=os.environ.get(\"PORT\"))\n",
+        ),
+        (
+            ".gitpod.dockerfile",
+            "FROM gitpod/workspace-full\nENV PORT=8080\nUSER gitpod\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("flask"));
+    assert_eq!(a.port, Some(5000));
+    // `host=os.environ.get("IP")` with IP unset is Flask's 127.0.0.1: the
+    // deployment sets IP, and does not ask the user for it.
+    assert!(a.bind.loopback_only);
+    assert_eq!(a.bind.fix.as_deref(), Some("set IP=0.0.0.0"));
+    assert!(
+        !a.required_env.contains(&"IP".to_owned()),
+        "{:?}",
+        a.required_env
+    );
+}

@@ -569,7 +569,10 @@ fn bind(
         host: None,
         loopback_only: loopback,
         fix: if loopback {
-            d.bind_fix.as_deref().and_then(fix)
+            match &d.host_env {
+                Some(env) => fix(&format!("set {env}=0.0.0.0")),
+                None => d.bind_fix.as_deref().and_then(fix),
+            }
         } else {
             None
         },
@@ -780,6 +783,8 @@ fn environment(
         .unwrap_or_default();
     let port_env = a.port_env.clone().unwrap_or_default();
     let mut not_required = vec![port_env.as_str()];
+    // The deployment sets the address the app listens on.
+    not_required.extend(d.host_env.as_deref());
     if d.framework == Some("laravel") {
         not_required.extend(laravel_unused(&reads, docker));
     }

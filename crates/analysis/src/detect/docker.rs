@@ -82,12 +82,19 @@ pub fn is_development_dockerfile(path: &str) -> bool {
     let development = |part: &str| matches!(part, "dev" | "development" | "local" | "develop");
     let name = file_name(&path);
     let folder = parent(&path).rsplit('/').next().unwrap_or_default();
-    // A Gitpod workspace or a dev container holds the tools, not the app.
-    let workspace = name.starts_with(".gitpod")
+    is_workspace_dockerfile(&path)
+        || name.split(['.', '-', '_']).any(development)
+        || development(folder)
+}
+
+/// A Gitpod workspace's or a dev container's Dockerfile: it holds the
+/// developer's tools, never the app, even when it is the only one.
+fn is_workspace_dockerfile(path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    file_name(&path).starts_with(".gitpod")
         || parent(&path)
             .split('/')
-            .any(|part| matches!(part, ".devcontainer" | ".gitpod" | "devcontainer"));
-    workspace || name.split(['.', '-', '_']).any(development) || development(folder)
+            .any(|part| matches!(part, ".devcontainer" | ".gitpod" | "devcontainer"))
 }
 
 pub(crate) fn is_compose(name: &str) -> bool {
@@ -162,7 +169,11 @@ impl DockerSetup {
         .or_else(|| {
             // A production image (`prod.Dockerfile`) over a development
             // one (`dev.Dockerfile`, which a compose file may build).
-            let in_dir = || self.dockerfiles.iter().filter(|d| parent(&d.path) == dir);
+            let in_dir = || {
+                self.dockerfiles
+                    .iter()
+                    .filter(|d| parent(&d.path) == dir && !is_workspace_dockerfile(&d.path))
+            };
             in_dir()
                 .find(|d| !is_development_dockerfile(&d.path))
                 .or_else(|| in_dir().next())

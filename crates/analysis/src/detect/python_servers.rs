@@ -248,7 +248,20 @@ fn apply_run(view: &AppView<'_>, d: &mut Detection, run: Option<Hit<'_>>, call: 
         d.set_port(&resolve(run.text, expr), at.clone());
     }
     match host_expr {
-        Some(expr) => d.set_host(&resolve(run.text, expr), at.clone()),
+        Some(expr) => {
+            let host = resolve(run.text, expr);
+            // `host=os.environ.get("IP")` with nothing set is no host at all.
+            if let Some(env) = host.env.as_deref().filter(|_| host.host().is_none())
+                && !call.loopback_call.is_empty()
+            {
+                let why = format!(
+                    "{} listens on 127.0.0.1 unless {env} is set",
+                    call.loopback_call
+                );
+                d.loopback_default = Some(at.with_detail(why));
+            }
+            d.set_host(&host, at.clone());
+        }
         None if !call.loopback_call.is_empty() => {
             let why = format!("{} without a host listens on 127.0.0.1", call.loopback_call);
             d.loopback_default = Some(at.with_detail(why));
