@@ -111,7 +111,10 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
     let generated: Vec<String> = target
         .stores
         .iter()
-        .flat_map(|store| own_stores::fill_unset_credentials(services, store.kind, dotenv))
+        .flat_map(|store| {
+            let in_repository = |path: &str| target.repo.get(&join(&compose_dir, path)).is_some();
+            own_stores::fill_unset_credentials(services, store.kind, dotenv, &in_repository)
+        })
         .collect();
     if !generated.is_empty() {
         adjustments.push(note(
@@ -996,6 +999,26 @@ fn drop_source_mounts(service: &mut Mapping, name: &str, target: &Target, note: 
     });
     if volumes.is_empty() {
         service.shift_remove("volumes");
+    }
+    // `working_dir: /home/app` where the sources were mounted is an empty
+    // directory now: the image's own WORKDIR holds the app.
+    let under_dropped = |dir: &str| {
+        let dir = dir.trim_end_matches('/');
+        dropped_targets.iter().any(|target| {
+            let target = target.trim_end_matches('/');
+            dir == target || dir.starts_with(&format!("{target}/"))
+        })
+    };
+    if let Some(dir) = service.get("working_dir").map(scalar_text)
+        && under_dropped(&dir)
+    {
+        service.shift_remove("working_dir");
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "Service `{name}` no longer starts in {dir}, where its sources were mounted: it starts where its image puts the app."
+            ),
+        );
     }
     if !dropped.is_empty() {
         note(

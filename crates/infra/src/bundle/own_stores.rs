@@ -170,10 +170,13 @@ fn credentials_in_urls(services: &Mapping, name: &str) -> Option<UrlCredentials>
     (found.len() == 1).then(|| found.remove(0))
 }
 
+/// `dotenv` is the `.env` beside the compose file, when the repository has
+/// one; `in_repository` says whether a path beside the compose file is.
 pub(super) fn fill_unset_credentials(
     services: &mut Mapping,
     kind: StoreKind,
     dotenv: Option<&str>,
+    in_repository: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
     let Some((name, _)) = only_service(services, |image| image_kind(image) == Some(kind)) else {
         return Vec::new();
@@ -187,26 +190,23 @@ pub(super) fn fill_unset_credentials(
     else {
         return Vec::new();
     };
-    // `env_file: .env` with no `.env` in the repository: the store's whole
-    // set-up came from it (nestjs-prisma-starter's PostgreSQL), and without
-    // a password its image refuses to start. The password is asked of
-    // `make up` as if the file named it.
-    let setup_file_missing = dotenv.is_none()
-        && service.get("env_file").is_some_and(|files| {
-            let paths: Vec<String> = match files {
-                Value::Sequence(items) => items
-                    .iter()
-                    .map(|item| match item {
-                        Value::Mapping(long) => {
-                            long.get("path").map(scalar_text).unwrap_or_default()
-                        }
-                        other => scalar_text(other),
-                    })
-                    .collect(),
-                other => vec![scalar_text(other)],
-            };
-            !paths.is_empty() && paths.iter().all(|p| p == ".env" || p == "./.env")
-        });
+    // `env_file: .env` (or `.env/database`) not in the repository: the
+    // store's whole set-up came from it (nestjs-prisma-starter's
+    // PostgreSQL), and without a password its image refuses to start. The
+    // password is asked of `make up` as if the file named it.
+    let setup_file_missing = service.get("env_file").is_some_and(|files| {
+        let paths: Vec<String> = match files {
+            Value::Sequence(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Mapping(long) => long.get("path").map(scalar_text).unwrap_or_default(),
+                    other => scalar_text(other),
+                })
+                .collect(),
+            other => vec![scalar_text(other)],
+        };
+        !paths.is_empty() && paths.iter().all(|p| !in_repository(p))
+    });
     let first_password = credential_names(kind).0.first().copied();
     if let (true, Some(password)) = (setup_file_missing, first_password) {
         let environment = service

@@ -295,7 +295,7 @@ fn a_mount_of_the_repository_from_a_compose_file_in_a_subfolder_is_dropped() {
             a.docker_files = vec!["Dockerfile".into(), "docker/docker-compose.yml".into()];
         },
     );
-    let compose = "services:\n  web:\n    build: ..\n    ports: ['3000:3000']\n    volumes:\n      - ../:/usr/src/app\n      - ${PWD}/..:/srv\n      - ../../elsewhere:/elsewhere\n      - ./logs:/var/log/app\n";
+    let compose = "services:\n  web:\n    build: ..\n    working_dir: /usr/src/app/server\n    ports: ['3000:3000']\n    volumes:\n      - ../:/usr/src/app\n      - ${PWD}/..:/srv\n      - ../../elsewhere:/elsewhere\n      - ./logs:/var/log/app\n";
     let repo = Snapshot::from_texts([
         ("docker/docker-compose.yml", compose),
         (
@@ -317,6 +317,8 @@ fn a_mount_of_the_repository_from_a_compose_file_in_a_subfolder_is_dropped() {
         AdjustmentKind::Rewritten,
         "no longer mounts ../:/usr/src/app"
     ));
+    // It started in the mounted sources, which are the image's now.
+    assert!(service.get("working_dir").is_none(), "{service:?}");
 }
 
 /// The Dockerfile leaves the command to a compose override file
@@ -959,8 +961,10 @@ fn a_service_running_the_mounted_source_is_the_apps() {
     assert_eq!(bundle.app_service, "app");
     let app = &doc["services"]["app"];
     assert!(app.get("build").is_some(), "{doc:?}");
-    // Its command was for the stock image: the built one starts the app.
+    // Its command was for the stock image: the built one starts the app,
+    // where the image puts it.
     assert!(app.get("command").is_none(), "{doc:?}");
+    assert!(app.get("working_dir").is_none(), "{doc:?}");
 }
 
 /// The names of a compose document's services, in the file's order.

@@ -438,7 +438,15 @@ fn a_repository_database_started_with_unset_credentials_gets_them() {
 /// `.env`, which `make up` generates, and the app's URL carries it.
 #[test]
 fn a_repository_database_set_up_by_a_missing_env_file_gets_a_password() {
-    let compose = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n  postgres:\n    image: postgres:15\n    env_file:\n      - .env\n";
+    for env_file in [".env", ".env/database", "./config/db.env"] {
+        let compose = format!(
+            "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${{DATABASE_URL}}\n  postgres:\n    image: postgres:15\n    env_file:\n      - {env_file}\n"
+        );
+        a_missing_env_file_gives_its_database_a_password(&compose);
+    }
+}
+
+fn a_missing_env_file_gives_its_database_a_password(compose: &str) {
     let bundle = django_with_compose(compose);
     let doc = yaml(&bundle.files["docker-compose.yml"]);
     let db = &doc["services"]["postgres"]["environment"];
