@@ -698,11 +698,35 @@ fn cases() -> Vec<Case> {
                 let d = dockerfile(b);
                 assert!(d.contains("FROM ruby:4.0.0-slim AS build\n"), "{d}");
                 assert_eq!(d.matches("FROM ruby:4.0.0-slim").count(), 2, "{d}");
+                assert!(!d.contains("archive.debian.org"), "{d}");
                 assert!(
                     notes(b).any(|n| n.starts_with("Ruby 4.0.0: Gemfile.lock's RUBY VERSION")),
                     "{:?}",
                     notes(b).collect::<Vec<_>>()
                 );
+            },
+        },
+        Case {
+            name: "an old pinned ruby reads its debian packages from the archive",
+            analysis: app("ruby", "sinatra", Some(4567), Some("ruby app.rb")),
+            files: vec![
+                (
+                    "Gemfile",
+                    "source 'https://rubygems.org'\nruby '2.3.1'\ngem 'sinatra'\ngem 'pg'\n",
+                ),
+                ("app.rb", "require 'sinatra'\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("FROM ruby:2.3.1-slim AS build\n"), "{d}");
+                // Both stages install packages, each through the archive
+                // when the image's release is past its end of life.
+                assert_eq!(
+                    d.matches("RUN if grep -qsE 'jessie|stretch|buster' /etc/os-release; then sed -i -e 's|//deb.debian.org|//archive.debian.org|").count(),
+                    2,
+                    "{d}"
+                );
+                assert!(d.contains("Acquire::Check-Valid-Until \"false\";"), "{d}");
             },
         },
         Case {

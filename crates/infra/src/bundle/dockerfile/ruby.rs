@@ -7,6 +7,11 @@ use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
 use crate::bundle::images::RUBY;
 
+/// Points apt at archive.debian.org on a Debian release its mirrors no
+/// longer carry (the archive's release files have expired, so their dates
+/// are not checked); does nothing on a supported one.
+const ARCHIVED_DEBIAN: &str = "if grep -qsE 'jessie|stretch|buster' /etc/os-release; then sed -i -e 's|//deb.debian.org|//archive.debian.org|; s|//security.debian.org|//archive.debian.org|; s|//httpredir.debian.org|//archive.debian.org|; /-updates/d' /etc/apt/sources.list && echo 'Acquire::Check-Valid-Until \"false\";' > /etc/apt/apt.conf.d/99archive; fi && ";
+
 pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let command = inputs.require_command()?;
     let files = inputs.files;
@@ -19,6 +24,12 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         "" => "a Ruby HTTP app".to_owned(),
         framework => format!("{framework} app (Ruby)"),
     };
+    // Images of Rubies older than 3.1 (December 2021) may be built on a
+    // Debian release past its end of life.
+    let old_ruby = ruby_version(files).is_some_and(|(version, _)| {
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (3, 1)
+    });
     let (ruby, note) = match ruby_version(files) {
         Some((version, why)) => (
             format!("ruby:{version}-slim"),
@@ -38,10 +49,16 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     if execjs {
         notes.push("Gemfile.lock has ExecJS and no embedded JavaScript runtime: the build stage installs Node.js so `assets:precompile` can run.".to_owned());
     }
+    let archive = if old_ruby {
+        notes.push("The image of an older Ruby may be built on a Debian release past its end of life (jessie, stretch, buster), whose packages only archive.debian.org still serves: apt reads them there when it is.".to_owned());
+        ARCHIVED_DEBIAN
+    } else {
+        ""
+    };
     let mut text = Text::new(inputs, &what);
     text.line(format!("FROM {ruby} AS build"))
         .line(format!(
-            "RUN apt-get update && apt-get install -y --no-install-recommends build-essential git libpq-dev libyaml-dev{} && rm -rf /var/lib/apt/lists/*",
+            "RUN {archive}apt-get update && apt-get install -y --no-install-recommends build-essential git libpq-dev libyaml-dev{} && rm -rf /var/lib/apt/lists/*",
             if execjs { " nodejs" } else { "" }
         ))
         .line("WORKDIR /app")
@@ -62,7 +79,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     text.blank()
         .line(format!("FROM {ruby}"))
-        .line("RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libyaml-0-2 && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 app")
+        .line(format!("RUN {archive}apt-get update && apt-get install -y --no-install-recommends libpq5 libyaml-0-2 && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 app"))
         .app_dir("app")
         .line(&bundle_env)
         .line("ENV RACK_ENV=production RAILS_ENV=production RAILS_LOG_TO_STDOUT=1 RAILS_SERVE_STATIC_FILES=1")
