@@ -479,6 +479,22 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "go with its main package in cmd/ in a file not named main.go",
+            analysis: app("go", "echo", Some(8080), None),
+            files: vec![
+                ("go.mod", "module x\n"),
+                (
+                    "cmd/go-echo/server.go",
+                    "package main\n\nfunc main() {\n}\n",
+                ),
+                ("internal/users/users.go", "package users\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(d.contains("-o /out/app ./cmd/go-echo\n"), "{d}");
+            },
+        },
+        Case {
             name: "go command-line app that serves through a subcommand",
             analysis: app("go", "gin", Some(8080), None),
             files: vec![

@@ -48,7 +48,12 @@ fn newer_go(go_mod: &str) -> Option<String> {
 
 pub(super) fn go(inputs: &Inputs) -> Image {
     let files = inputs.files;
-    let (package, args) = go_package(inputs.command, files, inputs.analysis.http);
+    let (package, args) = go_package(
+        inputs.command,
+        inputs.analysis.build_command.as_deref(),
+        files,
+        inputs.analysis.http,
+    );
     let mut text = Text::new(inputs, &format!("{} app (Go)", or_http(inputs.framework())));
     text.line(format!("FROM {GO_BUILD} AS build"))
         .line("WORKDIR /src");
@@ -145,10 +150,16 @@ fn or_http(framework: &str) -> &str {
 }
 
 /// The package to build and the arguments to pass, from `go run <pkg> <args>`,
-/// else `.` when the app directory holds `main.go`, else the first `cmd/*`,
-/// else the shallowest folder with a `main.go`; a server's serving
-/// subcommand when it has one.
-fn go_package(command: Option<&str>, files: &AppFiles, serves: bool) -> (String, Vec<String>) {
+/// else the package of the analysis's `go build … <pkg>`, else `.` when the
+/// app directory holds `main.go`, else the first `cmd/*`, else the
+/// shallowest folder with a `main.go` (or another file of `package main`
+/// with its `func main`); a server's serving subcommand when it has one.
+fn go_package(
+    command: Option<&str>,
+    build: Option<&str>,
+    files: &AppFiles,
+    serves: bool,
+) -> (String, Vec<String>) {
     // A server run as a command-line app serves through its subcommand; a
     // tool is run as it is.
     let subcommand = || {
@@ -168,10 +179,26 @@ fn go_package(command: Option<&str>, files: &AppFiles, serves: bool) -> (String,
             );
         }
     }
+    if let Some(package) = build.and_then(built_package) {
+        return (package, subcommand());
+    }
     if files.exists("main.go") {
         return (".".to_owned(), subcommand());
     }
-    let mains = files.with_suffix("/main.go");
+    let mut mains = files.with_suffix("/main.go");
+    if mains.is_empty() {
+        // `cmd/api/server.go` holding `package main` and `func main()`.
+        mains = files
+            .with_suffix(".go")
+            .into_iter()
+            .filter(|path| !path.ends_with("_test.go"))
+            .filter(|path| {
+                files.text(path).is_some_and(|text| {
+                    text.lines().any(|l| l.trim() == "package main") && text.contains("func main()")
+                })
+            })
+            .collect();
+    }
     let main = mains
         .iter()
         .find(|p| p.starts_with("cmd/"))
@@ -181,6 +208,29 @@ fn go_package(command: Option<&str>, files: &AppFiles, serves: bool) -> (String,
         None => ".".to_owned(),
     };
     (package, subcommand())
+}
+
+/// The package `go build [flags] <pkg>` builds: `./cmd/api` of
+/// `go build -o app ./cmd/api`; `None` for the current directory's.
+fn built_package(build: &str) -> Option<String> {
+    let tokens: Vec<&str> = build.split_whitespace().collect();
+    let at = tokens.windows(2).position(|w| w == ["go", "build"])?;
+    let mut rest = tokens[at + 2..].iter();
+    let mut package = None;
+    while let Some(token) = rest.next() {
+        if matches!(*token, "&&" | ";" | "||") {
+            break;
+        }
+        if token.starts_with('-') {
+            // Flags that take a value as the next word.
+            if matches!(*token, "-o" | "-ldflags" | "-tags" | "-gcflags" | "-mod") {
+                rest.next();
+            }
+            continue;
+        }
+        package = Some(token.to_string());
+    }
+    package.filter(|p| p.starts_with("./") && p != "./" && !p.ends_with(".go"))
 }
 
 /// The subcommand that serves, when the binary is a command-line app
@@ -336,7 +386,24 @@ fn rust_target(inputs: &Inputs) -> Result<RustTarget, InfraError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{AppFiles, loads_a_dotenv_file, newer_go};
+    use super::{AppFiles, built_package, loads_a_dotenv_file, newer_go};
+
+    #[test]
+    fn the_package_a_go_build_command_builds() {
+        let cases = [
+            ("go build -o app ./cmd/go-echo", Some("./cmd/go-echo")),
+            (
+                "go build -ldflags \"-s\" -o bin/api ./cmd/api && echo",
+                Some("./cmd/api"),
+            ),
+            ("go build -o app .", None),
+            ("go build", None),
+            ("go build main.go", None),
+        ];
+        for (command, package) in cases {
+            assert_eq!(built_package(command).as_deref(), package, "{command}");
+        }
+    }
 
     #[test]
     fn an_app_loading_its_dotenv_file_gets_an_empty_one() {
