@@ -98,7 +98,13 @@ fn or_http(framework: &str) -> &str {
 
 /// The Gradle task that produces a runnable jar for this kind of project.
 fn gradle_task(framework: &str, script: &str) -> &'static str {
-    if framework == "spring-boot" || script.contains("org.springframework.boot") {
+    let war = script.contains("id 'war'")
+        || script.contains("id(\"war\")")
+        || script.contains("id \"war\"")
+        || script.contains("apply plugin: 'war'");
+    if (framework == "spring-boot" || script.contains("org.springframework.boot")) && war {
+        "bootWar"
+    } else if framework == "spring-boot" || script.contains("org.springframework.boot") {
         "bootJar"
     } else if script.contains("io.ktor.plugin") {
         "buildFatJar"
@@ -111,7 +117,8 @@ fn gradle_task(framework: &str, script: &str) -> &'static str {
 
 /// Shell that copies the runnable artifact into `/out`: Quarkus' fast-jar
 /// directory, else the fat jar (`*-all.jar`), else the one jar that is not a
-/// plain, sources or javadoc jar.
+/// plain, sources or javadoc jar, else an executable war (`<packaging>war`),
+/// which `java -jar` runs as it runs a jar.
 fn collect(output: &str, quarkus: bool) -> String {
     if quarkus {
         return format!("cp -r {output}/quarkus-app/. /out/");
@@ -122,6 +129,51 @@ fn collect(output: &str, quarkus: bool) -> String {
         output
     };
     format!(
-        "jar=$(ls {dir}/*-all.jar 2>/dev/null | head -n 1); [ -n \"$jar\" ] || jar=$(ls {dir}/*.jar | grep -v -e '-plain.jar$' -e '-sources.jar$' -e '-javadoc.jar$' -e '/original-' | head -n 1); cp \"$jar\" /out/app.jar"
+        "jar=$(ls {dir}/*-all.jar 2>/dev/null | head -n 1); [ -n \"$jar\" ] || jar=$(ls {dir}/*.jar 2>/dev/null | grep -v -e '-plain.jar$' -e '-sources.jar$' -e '-javadoc.jar$' -e '/original-' | head -n 1); [ -n \"$jar\" ] || jar=$(ls {dir}/*.war | grep -v -e '-plain.war$' | head -n 1); cp \"$jar\" /out/app.jar"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::collect;
+    use std::process::Command;
+
+    /// Runs the collecting shell over a made-up `target/` and says which
+    /// file became the app.
+    fn collected(files: &[&str]) -> String {
+        let root = std::env::temp_dir().join(format!(
+            "deployflow-collect-{}-{}",
+            std::process::id(),
+            files.join("+").len()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        std::fs::create_dir_all(root.join("out")).unwrap();
+        for file in files {
+            std::fs::write(root.join("target").join(file), file).unwrap();
+        }
+        let script = collect("target", false).replace("/out/", "out/");
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(&root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script}");
+        let app = std::fs::read_to_string(root.join("out/app.jar")).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
+        app
+    }
+
+    #[test]
+    fn the_runnable_jar_or_else_the_executable_war_is_the_app() {
+        assert_eq!(
+            collected(&["api-1.0.jar", "api-1.0-sources.jar", "original-api-1.0.jar"]),
+            "api-1.0.jar"
+        );
+        assert_eq!(
+            collected(&["books-0.0.1.war", "books-0.0.1.war.original"]),
+            "books-0.0.1.war"
+        );
+    }
 }
