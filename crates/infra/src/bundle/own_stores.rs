@@ -207,8 +207,17 @@ pub(super) fn fill_unset_credentials(
         };
         !paths.is_empty() && paths.iter().all(|p| !in_repository(p))
     });
+    // Nothing sets a password at all (the set-up lived in an override file
+    // the deployment does not read): the image refuses to start as well.
+    let no_password_set = !service.contains_key("env_file") && {
+        let keys = environment_keys(service);
+        !keys.iter().any(|key| {
+            credential_names(kind).0.contains(&key.as_str())
+                || EMPTY_PASSWORD_ALLOWED.contains(&key.as_str())
+        })
+    };
     let first_password = credential_names(kind).0.first().copied();
-    if let (true, Some(password)) = (setup_file_missing, first_password) {
+    if let (true, Some(password)) = (setup_file_missing || no_password_set, first_password) {
         let environment = service
             .entry(Value::String("environment".to_owned()))
             .or_insert_with(|| Value::Mapping(Mapping::new()));
@@ -278,6 +287,32 @@ pub(super) fn fill_unset_credentials(
     generated.sort();
     generated.dedup();
     generated
+}
+
+/// Settings that let a database image start without a password.
+const EMPTY_PASSWORD_ALLOWED: &[&str] = &[
+    "POSTGRES_HOST_AUTH_METHOD",
+    "MYSQL_ALLOW_EMPTY_PASSWORD",
+    "MYSQL_RANDOM_ROOT_PASSWORD",
+    "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
+    "MARIADB_RANDOM_ROOT_PASSWORD",
+    "ALLOW_EMPTY_PASSWORD",
+];
+
+/// The names a service's `environment` sets, as a map or as a list of
+/// `KEY=value`.
+fn environment_keys(service: &Mapping) -> Vec<String> {
+    match service.get("environment") {
+        Some(Value::Mapping(environment)) => environment.keys().map(scalar_text).collect(),
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .map(|item| {
+                let text = scalar_text(item);
+                text.split('=').next().unwrap_or_default().to_owned()
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// `VAR` of `${VAR}` or `$VAR` written alone, with no default or error.

@@ -446,6 +446,29 @@ fn a_repository_database_set_up_by_a_missing_env_file_gets_a_password() {
     }
 }
 
+/// A database given no password at all (its set-up lived in an override
+/// file, or nowhere) refuses to start too; one told to trust its clients
+/// starts as it is.
+#[test]
+fn a_repository_database_with_no_password_set_gets_one() {
+    a_missing_env_file_gives_its_database_a_password(
+        "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n  postgres:\n    image: postgres:alpine\n",
+    );
+    let trusting = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n  postgres:\n    image: postgres:16\n    environment:\n      - POSTGRES_HOST_AUTH_METHOD=trust\n";
+    let bundle = django_with_compose(trusting);
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    assert_eq!(
+        doc["services"]["postgres"]["environment"],
+        yaml("POSTGRES_HOST_AUTH_METHOD: trust\n"),
+        "{doc:?}"
+    );
+    assert!(
+        bundle.generated_secrets.is_empty(),
+        "{:?}",
+        bundle.generated_secrets
+    );
+}
+
 fn a_missing_env_file_gives_its_database_a_password(compose: &str) {
     let bundle = django_with_compose(compose);
     let doc = yaml(&bundle.files["docker-compose.yml"]);
