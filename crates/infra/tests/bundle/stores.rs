@@ -463,7 +463,9 @@ fn a_repository_database_with_no_password_set_gets_one() {
         "{doc:?}"
     );
     assert!(
-        bundle.generated_secrets.is_empty(),
+        !bundle
+            .generated_secrets
+            .contains(&"POSTGRES_PASSWORD".to_owned()),
         "{:?}",
         bundle.generated_secrets
     );
