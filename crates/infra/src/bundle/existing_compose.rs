@@ -715,6 +715,14 @@ fn drop_unbuildable(
             if name == app {
                 return None;
             }
+            // Half of a base-and-override pair (the override gives it its
+            // `build`): compose refuses the whole file.
+            if !service.contains_key("image") && !service.contains_key("build") {
+                return Some((
+                    name,
+                    "it has neither an image nor a build, which another compose file must have given it".to_owned(),
+                ));
+            }
             let dockerfile = service_dockerfile(service, compose_dir)?;
             let context = build_dir(service, compose_dir)?;
             let why = match target.repo.text(&dockerfile) {
@@ -734,7 +742,7 @@ fn drop_unbuildable(
         note(
             AdjustmentKind::Rewritten,
             format!(
-                "Service `{name}` was left out: its image cannot be built from the repository ({why}), and `docker compose up --build` would stop on it before the app starts."
+                "Service `{name}` was left out: its image cannot be built from the repository as this file is ({why}), and `docker compose up --build` would stop on it before the app starts."
             ),
         );
     }

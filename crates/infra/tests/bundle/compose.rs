@@ -751,7 +751,8 @@ fn a_companion_service_that_cannot_be_built_is_left_out() {
             a.docker_files = vec!["Dockerfile".into(), "docker-compose.yml".into()];
         },
     );
-    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    depends_on: [client, proxy]\n  client:\n    build:\n      context: ./client\n    ports: ['8001:3000']\n  proxy:\n    build: ./proxy\n";
+    // `worker` is half of a base-and-override pair: no image, no build.
+    let compose = "services:\n  web:\n    build: .\n    ports: ['3000:3000']\n    depends_on: [client, proxy, worker]\n  client:\n    build:\n      context: ./client\n    ports: ['8001:3000']\n  proxy:\n    build: ./proxy\n  worker:\n    command: node worker.js\n";
     let repo = Snapshot::from_texts([
         ("docker-compose.yml", compose),
         (
@@ -774,6 +775,7 @@ fn a_companion_service_that_cannot_be_built_is_left_out() {
     let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
     let doc = yaml(&bundle.files["docker-compose.yml"]);
     assert!(doc["services"].get("client").is_none(), "{doc:?}");
+    assert!(doc["services"].get("worker").is_none(), "{doc:?}");
     assert!(doc["services"].get("proxy").is_some());
     assert_eq!(strings(&compose_service(&bundle)["depends_on"]), ["proxy"]);
     assert!(has(
