@@ -173,6 +173,11 @@ fn bind(view: &AppView<'_>, d: &mut Detection) {
 
 fn rust_address(text: &str, expr: &str, depth: u8) -> Value {
     let expr = expr.trim().trim_start_matches('&').trim();
+    // `"0.0.0.0:8000".parse().unwrap()`, `addr.parse::<SocketAddr>()?`.
+    let expr = re!(r#"^(.+?)\.parse(?:::<[\w:]+>)?\(\)(?:\.unwrap\(\)|\.expect\(.*\)|\?)?$"#)
+        .captures(expr)
+        .and_then(|c| c.get(1))
+        .map_or(expr, |m| m.as_str().trim());
     // A tuple `("127.0.0.1", 8080)` or `([0, 0, 0, 0], 3000)`.
     let inner = expr
         .strip_prefix('(')
@@ -304,6 +309,22 @@ fn not_a_server(view: &AppView<'_>, cargo: &Cargo, has_main: bool, language_at: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parsed_address_string() {
+        for (text, expr) in [
+            ("", r#"&"0.0.0.0:8000".parse().unwrap()"#),
+            ("", r#""0.0.0.0:8000".parse::<SocketAddr>()?"#),
+            (
+                "let addr = \"0.0.0.0:8000\";\n",
+                r#"&addr.parse().expect("a valid address")"#,
+            ),
+        ] {
+            let value = rust_address(text, expr, 3);
+            assert_eq!(value.port(), Some(8000), "{expr}");
+            assert_eq!(value.host().as_deref(), Some("0.0.0.0"), "{expr}");
+        }
+    }
 
     #[test]
     fn tuples_arrays_and_strings() {
