@@ -16,6 +16,8 @@ pub const NODE_16: &str = "node:16.20.2-bullseye-slim";
 pub const GO_BUILD: &str = "golang:1.23.4-bookworm";
 pub const ALPINE: &str = "alpine:3.20.3";
 pub const RUST_BUILD: &str = "rust:1.85.0-slim-bookworm";
+/// The last Rust before 1.80, which `time` below 0.3.35 does not compile on.
+pub const RUST_1_79_BUILD: &str = "rust:1.79.0-slim-bookworm";
 pub const DEBIAN_SLIM: &str = "debian:12.8-slim";
 pub const MAVEN: &str = "maven:3.9.9-eclipse-temurin-21";
 pub const GRADLE: &str = "gradle:8.11.1-jdk21";
@@ -72,6 +74,7 @@ pub const ALL: &[&str] = &[
     GO_BUILD,
     ALPINE,
     RUST_BUILD,
+    RUST_1_79_BUILD,
     DEBIAN_SLIM,
     MAVEN,
     GRADLE,

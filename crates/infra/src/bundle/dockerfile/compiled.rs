@@ -5,7 +5,7 @@ use super::{Image, Inputs, Text, asset_dirs, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::{AppFiles, parent};
 use crate::bundle::health::Probe;
-use crate::bundle::images::{ALPINE, DEBIAN_SLIM, GO_BUILD, RUST_BUILD};
+use crate::bundle::images::{ALPINE, DEBIAN_SLIM, GO_BUILD, RUST_1_79_BUILD, RUST_BUILD};
 
 /// Go modules that only work through cgo (a C library linked in).
 const CGO_MODULES: &[&str] = &[
@@ -305,7 +305,21 @@ pub(super) fn rust(inputs: &Inputs) -> Result<Image, InfraError> {
         inputs,
         &format!("{} app (Rust)", or_http(inputs.framework())),
     );
-    text.line(format!("FROM {RUST_BUILD} AS build"));
+    let lock = files
+        .text("Cargo.lock")
+        .or_else(|| files.repo().text("Cargo.lock"))
+        .unwrap_or_default();
+    let mut notes = Vec::new();
+    let builder = match time_before_rust_1_80(lock) {
+        Some(version) => {
+            notes.push(format!(
+                "Cargo.lock holds time {version}, which Rust 1.80 and later no longer compile (type inference changed): the build uses Rust 1.79."
+            ));
+            RUST_1_79_BUILD
+        }
+        None => RUST_BUILD,
+    };
+    text.line(format!("FROM {builder} AS build"));
     if openssl {
         text.line("RUN apt-get update && apt-get install -y --no-install-recommends pkg-config libssl-dev && rm -rf /var/lib/apt/lists/*");
     }
@@ -332,8 +346,23 @@ pub(super) fn rust(inputs: &Inputs) -> Result<Image, InfraError> {
         ignore: &["target"],
         extra_files: Vec::new(),
         context,
-        notes: Vec::new(),
+        notes,
     })
+}
+
+/// The `time` version of a lock that predates 0.3.35, the first to compile
+/// on Rust 1.80.
+fn time_before_rust_1_80(lock: &str) -> Option<String> {
+    let version = re_time_package().captures(lock)?.get(1)?.as_str();
+    let patch: u32 = version.strip_prefix("0.3.")?.parse().ok()?;
+    (patch < 35).then(|| version.to_owned())
+}
+
+fn re_time_package() -> &'static regex::Regex {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?m)^name = "time"\r?\nversion = "([0-9.]+)""#).expect("valid pattern")
+    });
+    &RE
 }
 
 struct RustTarget {
@@ -386,7 +415,23 @@ fn rust_target(inputs: &Inputs) -> Result<RustTarget, InfraError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{AppFiles, built_package, loads_a_dotenv_file, newer_go};
+    use super::{AppFiles, built_package, loads_a_dotenv_file, newer_go, time_before_rust_1_80};
+
+    #[test]
+    fn a_lock_with_a_time_older_than_rust_1_80_allows() {
+        let lock = |version: &str| {
+            format!(
+                "[[package]]\nname = \"time\"\nversion = \"{version}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"time-core\"\nversion = \"0.1.0\"\n"
+            )
+        };
+        assert_eq!(
+            time_before_rust_1_80(&lock("0.3.20")).as_deref(),
+            Some("0.3.20")
+        );
+        assert_eq!(time_before_rust_1_80(&lock("0.3.36")), None);
+        assert_eq!(time_before_rust_1_80(&lock("0.2.27")), None);
+        assert_eq!(time_before_rust_1_80(""), None);
+    }
 
     #[test]
     fn the_package_a_go_build_command_builds() {
