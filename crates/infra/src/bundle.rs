@@ -19,6 +19,7 @@ mod compose_plan;
 mod compose_ports;
 mod dockerfile;
 mod dockerignore;
+mod dotenv_addresses;
 mod env;
 mod existing_compose;
 mod fastcgi_front;

@@ -55,6 +55,9 @@ pub(super) struct Placed {
     pub generated_secrets: Vec<String>,
     /// The stores the compose file runs beside the app.
     pub stores: Vec<BackingService>,
+    /// The app's variables wired to a store the compose file runs, its own
+    /// or deployflow's.
+    pub wired: Vec<String>,
 }
 
 pub(super) fn place(inputs: &ComposeInputs, out: &mut Out) -> Result<Placed, InfraError> {
@@ -222,6 +225,7 @@ fn rewrite(
                 required_variables,
                 generated_secrets,
                 stores: Vec::new(),
+                wired,
             })
         }
     }
@@ -276,6 +280,7 @@ fn wrap(
         required_variables: required,
         generated_secrets: generated,
         stores: Vec::new(),
+        wired: Vec::new(),
     })
 }
 
@@ -365,5 +370,10 @@ fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Plac
         required_variables: variables.required,
         generated_secrets: variables.generated,
         stores: spec.stores.clone(),
+        wired: spec
+            .stores
+            .iter()
+            .flat_map(|store| store.wiring.iter().map(|wire| wire.name.clone()))
+            .collect(),
     })
 }

@@ -5,6 +5,7 @@ use super::app_files::{AppFiles, join, parent};
 use super::build_env;
 use super::dockerfile::{self, Inputs, web_static_port};
 use super::dockerignore::{copied_paths, dockerignore};
+use super::dotenv_addresses;
 use super::health::Probe;
 use super::launch::{self, Launch};
 use super::plain_http;
@@ -213,10 +214,25 @@ pub(super) fn build(
     {
         out.write(
             &env_path,
-            text,
+            text.clone(),
             format!(
                 "The repository commits {env_path} with {}: the author's own credentials (a key, or an address with a password), which reach the author's account or database, not yours; they are left out, and `make up` stops until you give them.",
                 dropped.join(", ")
+            ),
+        );
+        env_text = Some(text);
+    }
+    let pointed = env_text.as_deref().and_then(|text| {
+        let compose = out.files.get(&placed.path)?;
+        dotenv_addresses::point_at_stores(text, compose, &placed.service, &placed.wired)
+    });
+    if let Some((text, changed)) = pointed {
+        out.write(
+            &env_path,
+            text,
+            format!(
+                "The repository commits {env_path}, which compose reads first, with {} on the developer's own machine: they now name the database beside the app, as its container reaches it; the credentials the file sets it up with stay.",
+                changed.join(", ")
             ),
         );
     }

@@ -1483,3 +1483,20 @@ fn a_command_continued_over_lines_is_read_whole() {
         ]
     );
 }
+
+/// A committed `.env` beside the compose file sets the app's database URL
+/// to the developer's published port on localhost: compose reads it before
+/// the wiring's default, so the URL is pointed at the database service,
+/// with the credentials the same file sets the database up with.
+#[test]
+fn a_committed_env_files_local_database_address_names_the_database_service() {
+    let compose = "services:\n  web:\n    build: .\n    env_file: .env\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n    ports: ['8000:8000']\n  db:\n    image: postgres:16\n    env_file: .env\n    ports: ['6500:5432']\n";
+    let env = "POSTGRES_USER=admin\nPOSTGRES_PASSWORD=password123\nPOSTGRES_DB=shop\nDATABASE_URL=postgresql://admin:password123@localhost:6500/shop\n";
+    let bundle = django_with_compose_and(compose, &[(".env", env)]);
+    let written = &bundle.files[".env"];
+    assert!(
+        written.contains("DATABASE_URL=postgresql://admin:password123@db:5432/shop\n"),
+        "{written}"
+    );
+    assert!(written.contains("POSTGRES_USER=admin\n"), "{written}");
+}
