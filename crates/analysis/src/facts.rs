@@ -95,6 +95,16 @@ pub struct DockerFileFacts {
     pub published: Vec<u16>,
 }
 
+/// A process that runs beside the app from the same code (a Procfile's
+/// `worker: celery -A proj worker`, `sidekiq`), which serves no HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Worker {
+    /// Its name in the Procfile (`worker`, `scheduler`).
+    pub name: String,
+    /// Its command, run in the app's directory.
+    pub command: String,
+}
+
 /// An app found in a monorepo, with why it was (not) picked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppCandidate {
@@ -182,6 +192,10 @@ pub struct Analysis {
     /// backend/"): the repository's other apps are not deployed with it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub app_dir_named: bool,
+    /// Processes that run beside the app from its code (a Procfile's
+    /// non-web entries); evidence `worker:<name>` says where.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<Worker>,
     /// Things a person should know: why an app was picked, conflicts between
     /// sources, guesses made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -30,7 +30,7 @@ pub use detect::{
 };
 pub use error::AnalysisError;
 pub use facts::{
-    Analysis, AppCandidate, BindAddress, DockerFileFacts, EnvVar, Evidence, VariableKind,
+    Analysis, AppCandidate, BindAddress, DockerFileFacts, EnvVar, Evidence, VariableKind, Worker,
 };
 pub use requirements::Requirements;
 pub use snapshot::{FileEntry, Snapshot, SnapshotLimits};

@@ -2169,3 +2169,35 @@ fn a_gitpod_workspace_dockerfile_is_not_the_apps_even_when_alone() {
         a.required_env
     );
 }
+
+#[test]
+fn a_procfiles_other_processes_are_the_apps_workers() {
+    let a = run(&[
+        ("requirements.txt", "django==4.2\ngunicorn\ncelery\n"),
+        ("manage.py", "import django\n"),
+        ("proj/settings.py", "SECRET_KEY = 'x'\n"),
+        ("proj/wsgi.py", "application = None\n"),
+        (
+            "Procfile",
+            "web: gunicorn proj.wsgi\nrelease: python manage.py migrate\nworker: celery -A proj worker -l info\nbeat: celery -A proj beat\n",
+        ),
+    ]);
+    assert_eq!(a.start_command.as_deref(), Some("gunicorn proj.wsgi"));
+    let workers: Vec<(&str, &str)> = a
+        .workers
+        .iter()
+        .map(|w| (w.name.as_str(), w.command.as_str()))
+        .collect();
+    assert_eq!(
+        workers,
+        [
+            ("worker", "celery -A proj worker -l info"),
+            ("beat", "celery -A proj beat")
+        ]
+    );
+    assert!(
+        a.evidence
+            .iter()
+            .any(|e| e.fact == "worker:worker" && e.line == Some(3))
+    );
+}

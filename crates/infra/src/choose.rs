@@ -242,6 +242,17 @@ fn build(
 ) -> Choice {
     let region = placement::region(requirements, &mut reasons);
     let sizing = placement::sizing(target, requirements, &mut reasons);
+    if !analysis.workers.is_empty() && !matches!(target, Target::DockerHost | Target::Vm) {
+        let names: Vec<String> = analysis
+            .workers
+            .iter()
+            .map(|w| format!("`{}` (`{}`)", w.name, w.command))
+            .collect();
+        reasons.push(format!(
+            "The Procfile's other processes, {}, are not run on the {target} target, which runs the app's web process only; a Docker host or a VM runs them beside it.",
+            names.join(", ")
+        ));
+    }
     let services = services::plan(analysis, requirements, target);
     let kinds: Vec<StoreKind> = services.provisioned.iter().map(|s| s.kind).collect();
     let estimate = cost::estimate(target, &region, &sizing, requirements, &kinds);
@@ -251,9 +262,8 @@ fn build(
     for store in services.provisioned.iter().rev() {
         let line = match target {
             Target::Vm => format!(
-                "{}: runs on the instance beside the app, no charge of its own; its data is on the instance's {} GB root volume and goes with the instance",
+                "{}: runs on the instance beside the app, no charge of its own; its data is on the deployment's {VM_DATA_VOLUME_GB} GB data volume, which outlives the instance",
                 store.kind.label(),
-                sizing.disk_gb
             ),
             Target::DockerHost => {
                 format!(

@@ -61,6 +61,7 @@ fn app(language: &str, framework: &str, port: Option<u16>, start: Option<&str>) 
         mysql_native_password: false,
         postgres_tls_by_default: false,
         app_dir_named: false,
+        workers: Vec::new(),
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),

@@ -32,6 +32,7 @@ fn app(language: &str, framework: &str) -> Analysis {
         mysql_native_password: false,
         postgres_tls_by_default: false,
         app_dir_named: false,
+        workers: Vec::new(),
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),
@@ -685,4 +686,23 @@ fn a_database_the_app_needs_runs_on_the_vm_and_the_estimate_says_so() {
         managed.monthly_cost_usd,
         theirs.monthly_cost_usd
     );
+}
+
+#[test]
+fn workers_are_said_to_be_left_out_where_only_the_web_process_runs() {
+    let mut analysis = flask();
+    analysis.workers = vec![analysis::Worker {
+        name: "worker".to_owned(),
+        command: "celery -A app worker".to_owned(),
+    }];
+    let said = |target: &str| {
+        choose(&analysis, &req(|r| r.target = Some(target.to_owned())))
+            .reasons
+            .iter()
+            .any(|r| r.contains("`worker` (`celery -A app worker`), are not run"))
+    };
+    assert!(said("container-service"));
+    assert!(said("serverless"));
+    assert!(!said("vm"));
+    assert!(!said("docker-host"));
 }

@@ -375,6 +375,7 @@ mod tests {
             mysql_native_password: false,
             postgres_tls_by_default: false,
             app_dir_named: false,
+            workers: Vec::new(),
             health_path: None,
             apps: vec![],
             notes: vec![],

@@ -40,6 +40,7 @@ pub(crate) fn nothing(docker: &DockerSetup) -> Analysis {
         mysql_native_password: false,
         postgres_tls_by_default: false,
         app_dir_named: false,
+        workers: Vec::new(),
         health_path: None,
         apps: Vec::new(),
         notes: Vec::new(),
@@ -257,6 +258,7 @@ fn serving(
         a.evidence.push(at.evidence("start_command"));
     }
     a.build_command = d.build.as_ref().map(|b| b.replace("{port}", &port_text));
+    workers(a, view);
     if let Some(health) = health_path(view).or_else(|| d.health.clone()) {
         a.health_path = Some(health.value);
         a.evidence.push(health.at.evidence("health_path"));
@@ -454,6 +456,39 @@ fn start_command(
         ));
     }
     d.start.clone()
+}
+
+/// The Procfile's processes besides `web` that keep running beside it
+/// (`worker: celery -A proj worker`); `release` runs once per deploy and
+/// is a migration, not a process.
+fn workers(a: &mut Analysis, view: &AppView<'_>) {
+    let Some(procfile) = view.file("Procfile") else {
+        return;
+    };
+    let Some(text) = procfile.content.as_deref() else {
+        return;
+    };
+    for caps in re!(r"(?m)^([A-Za-z0-9_-]+):[ \t]*(\S.*?)\s*$").captures_iter(text) {
+        let (Some(name), Some(command)) = (caps.get(1), caps.get(2)) else {
+            continue;
+        };
+        if matches!(name.as_str(), "web" | "release" | "console" | "repl") {
+            continue;
+        }
+        let line = line_at(text, name.start());
+        a.workers.push(crate::facts::Worker {
+            name: name.as_str().to_owned(),
+            command: command.as_str().to_owned(),
+        });
+        a.evidence.push(
+            Spot::at(
+                &procfile.path,
+                line,
+                format!("Procfile {} process", name.as_str()),
+            )
+            .evidence(&format!("worker:{}", name.as_str())),
+        );
+    }
 }
 
 /// An `ENTRYPOINT` script with no `CMD` after it that ends by running its

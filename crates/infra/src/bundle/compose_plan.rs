@@ -123,6 +123,11 @@ fn spec(inputs: &ComposeInputs, compose_dir: &str, with_stores: bool) -> (AppSer
         healthcheck: inputs.healthcheck.clone(),
         stores: services.provisioned.clone(),
         migration: inputs.migration.clone().filter(|_| with_stores),
+        workers: if with_stores {
+            inputs.analysis.workers.clone()
+        } else {
+            Vec::new()
+        },
         initial_dump: inputs
             .initial_dump
             .as_deref()
@@ -360,6 +365,18 @@ fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Plac
             format!(
                 "`{}` runs in the app's container before the app starts, so the database is migrated.",
                 migration.command
+            ),
+        );
+    }
+    for worker in &spec.workers {
+        out.note(
+            AdjustmentKind::Added,
+            path,
+            format!(
+                "The Procfile's `{}` process (`{}`) runs beside the app as service `{}`, from the app's image with its environment and stores.",
+                worker.name,
+                worker.command,
+                super::compose::worker_service_name(worker)
             ),
         );
     }

@@ -1500,3 +1500,46 @@ fn a_committed_env_files_local_database_address_names_the_database_service() {
     );
     assert!(written.contains("POSTGRES_USER=admin\n"), "{written}");
 }
+
+/// A Procfile's worker (Celery) runs beside the app from its image, with
+/// the app's environment, after the stores and the app's migration.
+#[test]
+fn a_procfile_worker_runs_beside_the_app_with_its_environment() {
+    let analysis = with(django(), |a| {
+        a.workers = vec![infra_worker("worker", "celery -A site worker -l info")];
+    });
+    let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    let app = &doc["services"]["app"];
+    let worker = &doc["services"]["worker"];
+    assert_eq!(worker["build"], app["build"], "{doc:?}");
+    assert_eq!(worker["environment"], app["environment"]);
+    assert_eq!(
+        strings(&worker["command"]),
+        ["sh", "-c", "celery -A site worker -l info"]
+    );
+    assert!(worker.get("ports").is_none(), "{worker:?}");
+    assert_eq!(
+        worker["depends_on"]["postgres"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert_eq!(
+        worker["depends_on"]["app"]["condition"].as_str(),
+        Some("service_started"),
+        "the app's container migrates first"
+    );
+    assert!(has(
+        &bundle,
+        AdjustmentKind::Added,
+        "The Procfile's `worker` process"
+    ));
+}
+
+fn infra_worker(name: &str, command: &str) -> analysis::Worker {
+    analysis::Worker {
+        name: name.to_owned(),
+        command: command.to_owned(),
+    }
+}
