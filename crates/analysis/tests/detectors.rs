@@ -2201,3 +2201,34 @@ fn a_procfiles_other_processes_are_the_apps_workers() {
             .any(|e| e.fact == "worker:worker" && e.line == Some(3))
     );
 }
+
+#[test]
+fn an_example_files_database_image_settings_are_not_the_apps_when_it_connects_otherwise() {
+    let example = (
+        ".env.example",
+        "POSTGRES_USER=app\nPOSTGRES_PASSWORD=secret\nPOSTGRES_DB=app\nDATABASE_URL=postgresql://app:secret@db:5432/app\n",
+    );
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\npsycopg2-binary\n"),
+        (
+            "main.py",
+            "import os\nfrom fastapi import FastAPI\nDATABASE_URL = os.environ[\"DATABASE_URL\"]\napp = FastAPI()\n",
+        ),
+        example,
+    ]);
+    assert_eq!(a.required_env, ["DATABASE_URL"]);
+    // Read by the code itself, the same names are the app's.
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\npsycopg2-binary\n"),
+        (
+            "main.py",
+            "import os\nfrom fastapi import FastAPI\nPASSWORD = os.environ[\"POSTGRES_PASSWORD\"]\nDATABASE_URL = os.environ[\"DATABASE_URL\"]\napp = FastAPI()\n",
+        ),
+        example,
+    ]);
+    assert!(
+        a.required_env.contains(&"POSTGRES_PASSWORD".to_owned()),
+        "{:?}",
+        a.required_env
+    );
+}

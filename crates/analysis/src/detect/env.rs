@@ -1290,6 +1290,12 @@ pub(crate) fn summarise(
     let mut vars: Vec<EnvVar> = Vec::new();
     let mut evidence = Vec::new();
     let mut sampled_parts = Vec::new();
+    // The code connects to its database through variables of its own
+    // (`DATABASE_URL`, `DB_USER`...): an example file's `POSTGRES_PASSWORD`
+    // beside them sets up the database's image, not the app.
+    let code_connects = reads.iter().any(|r| {
+        !r.example && !is_database_image_setting(&r.name) && is_database_connection(&r.name)
+    });
     for (name, reads) in by_name {
         let secret = is_secret(name);
         let address = is_service_address(name) && !is_browser_origin(name);
@@ -1342,7 +1348,9 @@ pub(crate) fn summarise(
                     .then(|| standard_port(name))
                     .flatten()
             });
+        let images_own = code_connects && !read_by_code && is_database_image_setting(name);
         let asked = !optional_integration
+            && !images_own
             && !provided.iter().any(|p| p == name)
             && !PLATFORM.contains(&name)
             // npm sets `npm_package_version` and its kin for every script it runs.
@@ -1496,6 +1504,20 @@ fn credential_prefix(name: &str) -> Option<String> {
 }
 
 /// A database's URL or one of its connection parts (not its port).
+/// What the official database images read to set themselves up
+/// (`POSTGRES_PASSWORD`, `MYSQL_ROOT_PASSWORD`, `PGDATA`).
+fn is_database_image_setting(name: &str) -> bool {
+    re!(r"^(?:(?:POSTGRES|MYSQL|MARIADB)_(?:USER|PASSWORD|DB|DATABASE|ROOT_PASSWORD|VERSION|INITDB_ARGS|HOST_AUTH_METHOD)|PGDATA)$")
+        .is_match(&name.to_ascii_uppercase())
+}
+
+/// A variable an app reaches its SQL database with: a URL or one of its
+/// parts.
+fn is_database_connection(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    is_database_part(&upper) || re!(r"(?:DATABASE|_DB|^DB)_(?:URL|URI|DSN)$").is_match(&upper)
+}
+
 fn is_database_part(name: &str) -> bool {
     database_variable(name)
         .is_some_and(|(prefix, part)| part != "PORT" && !prefix.starts_with("REDIS"))
