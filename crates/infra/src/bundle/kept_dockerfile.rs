@@ -24,7 +24,29 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
             "{path} runs php-fpm, which speaks FastCGI to a web server in front of it, not HTTP"
         ));
     }
-    missing_source(path, text, context, repo).or_else(|| gopath_build(path, text, context, repo))
+    missing_source(path, text, context, repo)
+        .or_else(|| gopath_build(path, text, context, repo))
+        .or_else(|| ruby_unlike_gemfile(path, text, context, repo))
+}
+
+/// A `FROM ruby` (or `ruby:3.2`) whose Ruby is not the one the Gemfile
+/// declares (`ruby "3.1.2"`): Bundler refuses to install for any other.
+fn ruby_unlike_gemfile(path: &str, text: &str, context: &str, repo: &Snapshot) -> Option<String> {
+    let gemfile = repo.text(&join(context, "Gemfile"))?;
+    let declared =
+        regex::Regex::new(r#"(?m)^\s*ruby\s+["'](\d+\.\d+\.\d+)["']\s*$"#).expect("valid pattern");
+    let version = declared.captures(gemfile)?.get(1)?.as_str().to_owned();
+    instructions(text)
+        .filter(|(keyword, _)| keyword == "FROM")
+        .filter_map(|(_, args)| args.into_iter().find(|a| !a.starts_with("--")))
+        .find_map(|image| {
+            let (name, tag) = image.split_once(':').unwrap_or((&image, "latest"));
+            let ruby = matches!(name, "ruby" | "docker.io/library/ruby" | "library/ruby");
+            let matches = tag == version || tag.starts_with(&format!("{version}-"));
+            (ruby && !matches && !tag.contains('$')).then(|| {
+                format!("{path} builds on {image}, and the Gemfile declares ruby \"{version}\", which Bundler requires exactly")
+            })
+        })
 }
 
 /// Whether the image's command is PHP-FPM: its last `CMD`/`ENTRYPOINT`
@@ -359,6 +381,31 @@ mod tests {
             unusable("samples/go/Dockerfile", gopath, "samples/go", &with_mod),
             None
         );
+    }
+
+    #[test]
+    fn a_ruby_image_other_than_the_gemfiles_ruby_is_unusable() {
+        let repo = Snapshot::from_texts([
+            (
+                "Gemfile",
+                "source \"https://rubygems.org\"\nruby \"3.1.2\"\ngem \"rails\"\n",
+            ),
+            ("config.ru", ""),
+        ]);
+        let unusable =
+            |dockerfile: &str| super::unusable("Dockerfile", dockerfile, "", &repo).is_some();
+        assert!(unusable(
+            "FROM ruby\nCOPY . .\nRUN bundle install\nCMD [\"rails\", \"s\"]\n"
+        ));
+        assert!(unusable(
+            "FROM ruby:3.2-slim\nCOPY . .\nCMD [\"rails\", \"s\"]\n"
+        ));
+        assert!(!unusable(
+            "FROM ruby:3.1.2-slim\nCOPY . .\nCMD [\"rails\", \"s\"]\n"
+        ));
+        assert!(!unusable(
+            "FROM ruby:3.1.2\nCOPY . .\nCMD [\"rails\", \"s\"]\n"
+        ));
     }
 
     #[test]
