@@ -2232,3 +2232,23 @@ fn an_example_files_database_image_settings_are_not_the_apps_when_it_connects_ot
         a.required_env
     );
 }
+
+#[test]
+fn an_example_files_sqlite_url_is_a_default_and_a_servers_address_is_not() {
+    let app = |url: &str| {
+        run(&[
+            ("requirements.txt", "fastapi\nuvicorn\nsqlalchemy\n"),
+            (
+                "main.py",
+                "import os\nfrom fastapi import FastAPI\nfrom sqlalchemy import create_engine\nengine = create_engine(os.getenv(\"DATABASE_URL\"))\napp = FastAPI()\n",
+            ),
+            (".env.example", &format!("DATABASE_URL={url}\n")),
+        ])
+    };
+    let a = app("sqlite:///app.db");
+    assert!(a.required_env.is_empty(), "{:?}", a.required_env);
+    let url = a.env.iter().find(|v| v.name == "DATABASE_URL").unwrap();
+    assert_eq!(url.default.as_deref(), Some("sqlite:///app.db"));
+    let a = app("postgresql://app:secret@db.internal:5432/app");
+    assert_eq!(a.required_env, ["DATABASE_URL"]);
+}

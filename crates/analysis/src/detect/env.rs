@@ -1304,8 +1304,10 @@ pub(crate) fn summarise(
         let counts = |read: &EnvRead| match read.default.as_deref() {
             None => false,
             Some(value) if read.example => {
+                // `sqlite:///app.db` names a file in the app's container,
+                // holding no credential: a value the deployment can keep.
                 if read_by_code {
-                    !(strict || secret || address)
+                    is_file_database(value) || !(strict || secret || address)
                 } else {
                     // `DB_DATABASE=laravel`: a sample of the database to name.
                     !(is_database_part(name) || address && is_local_only(value))
@@ -1371,7 +1373,9 @@ pub(crate) fn summarise(
             required,
             secret,
             url_scheme: default.as_deref().and_then(url_scheme),
-            default: default.filter(|d| !secret && !d.is_empty() && d != COPES_WITHOUT),
+            default: default.filter(|d| {
+                (!secret || is_file_database(d)) && !d.is_empty() && d != COPES_WITHOUT
+            }),
             kind: super::env_kind::variable_kind(name),
             read_at_build: reads.iter().any(|r| is_build_config(&r.at.file)),
         });
@@ -1504,6 +1508,11 @@ fn credential_prefix(name: &str) -> Option<String> {
 }
 
 /// A database's URL or one of its connection parts (not its port).
+/// `sqlite:///app.db`, Prisma's `file:./dev.db`: a database in a file.
+fn is_file_database(value: &str) -> bool {
+    value.starts_with("sqlite:") || value.starts_with("file:")
+}
+
 /// What the official database images read to set themselves up
 /// (`POSTGRES_PASSWORD`, `MYSQL_ROOT_PASSWORD`, `PGDATA`).
 fn is_database_image_setting(name: &str) -> bool {

@@ -209,7 +209,9 @@ fn wired(name: &str, kind: StoreKind, part: &Part, url_query: &str) -> ComposeEn
 }
 
 fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) -> (String, String) {
-    if secret {
+    // A SQLite file's URL holds no credential: that default is written.
+    let file_database = default.is_some_and(|d| d.starts_with("sqlite:") || d.starts_with("file:"));
+    if secret && !file_database {
         return if required {
             (
                 format!("${{{name}:?{name} is required}}"),

@@ -177,3 +177,29 @@ fn the_apps_own_address_defaults_to_where_make_up_serves_it() {
         "BASE_URL is the app's own address"
     ));
 }
+
+/// A database URL is a secret, but one naming a SQLite file holds no
+/// credential: the app's own file is its default, where any other
+/// secret's default is never written.
+#[test]
+fn a_sqlite_url_default_is_written_and_a_servers_is_not() {
+    let bundle = |default: &str| {
+        let analysis = with(
+            app("python", "fastapi", Some(8000), Some("uvicorn main:app")),
+            |a| a.env.push(var("DATABASE_URL", false, true, Some(default))),
+        );
+        let repo =
+            Snapshot::from_texts([("requirements.txt", "fastapi\nuvicorn\n"), ("main.py", "")]);
+        build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap()
+    };
+    let service = compose_service(&bundle("sqlite:///app.db"));
+    assert_eq!(
+        service["environment"]["DATABASE_URL"].as_str(),
+        Some("${DATABASE_URL:-sqlite:///app.db}")
+    );
+    let service = compose_service(&bundle("postgresql://u:hunter2@db/app"));
+    assert!(
+        service["environment"]["DATABASE_URL"].is_null(),
+        "{service:?}"
+    );
+}
