@@ -243,6 +243,40 @@ async fn a_flask_app_that_binds_loopback_answers_on_its_health_path() {
     assert_answered(&outcome, "/healthz");
 }
 
+/// A Procfile's worker runs beside the app from the same image: the app's
+/// health path answers only once it reaches the worker over the compose
+/// network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_procfile_worker_runs_beside_the_app() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
+        return;
+    };
+    let outcome = deploy(
+        &docker,
+        &[
+            ("requirements.txt", "flask==3.0.3\n"),
+            (
+                "app.py",
+                "import socket\nfrom flask import Flask\napp = Flask(__name__)\n\n@app.route(\"/healthz\")\ndef health():\n    with socket.create_connection((\"worker\", 9000), timeout=2) as conn:\n        return conn.recv(16).decode()\n\nif __name__ == \"__main__\":\n    app.run(port=5000)\n",
+            ),
+            (
+                "worker.py",
+                "import socket\nserver = socket.create_server((\"0.0.0.0\", 9000))\nwhile True:\n    conn, _ = server.accept()\n    conn.sendall(b\"working\")\n    conn.close()\n",
+            ),
+            ("Procfile", "web: python app.py\nworker: python worker.py\n"),
+        ],
+    )
+    .await;
+    assert_answered(&outcome, "/healthz");
+    let compose = outcome
+        .engine
+        .artifact(outcome.id, "bundle/compose.yaml")
+        .await
+        .unwrap();
+    let compose = String::from_utf8_lossy(&compose.content);
+    assert!(compose.contains("python worker.py"), "{compose}");
+}
+
 /// A Flask app made by its factory in a package, started by `flask --app
 /// 'flaskr:create_app()' run`: unquoted, `sh -c` stopped at the `(`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
