@@ -1508,9 +1508,11 @@ fn credential_prefix(name: &str) -> Option<String> {
 }
 
 /// A database's URL or one of its connection parts (not its port).
-/// `sqlite:///app.db`, Prisma's `file:./dev.db`: a database in a file.
+/// `sqlite:///app.db` (SQLAlchemy, dj-database-url): a database in a file.
+/// Prisma's `file:./dev.db` is left to the user, since Prisma resolves it
+/// from the schema's folder, wherever the image puts that.
 fn is_file_database(value: &str) -> bool {
-    value.starts_with("sqlite:") || value.starts_with("file:")
+    value.starts_with("sqlite:")
 }
 
 /// What the official database images read to set themselves up

@@ -210,7 +210,7 @@ fn wired(name: &str, kind: StoreKind, part: &Part, url_query: &str) -> ComposeEn
 
 fn reference(name: &str, required: bool, secret: bool, default: Option<&str>) -> (String, String) {
     // A SQLite file's URL holds no credential: that default is written.
-    let file_database = default.is_some_and(|d| d.starts_with("sqlite:") || d.starts_with("file:"));
+    let file_database = default.is_some_and(|d| d.starts_with("sqlite:"));
     if secret && !file_database {
         return if required {
             (
