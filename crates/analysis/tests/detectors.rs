@@ -2252,3 +2252,28 @@ fn an_example_files_sqlite_url_is_a_default_and_a_servers_address_is_not() {
     let a = app("postgresql://app:secret@db.internal:5432/app");
     assert_eq!(a.required_env, ["DATABASE_URL"]);
 }
+
+#[test]
+fn a_gin_engine_made_in_another_package_is_run_on_the_port_main_reads() {
+    let a = run(&[
+        (
+            "go.mod",
+            "module example.com/animals\n\ngo 1.21\n\nrequire github.com/gin-gonic/gin v1.10.0\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/animals/internal/cmd\"\n)\n\nfunc main() {\n\tvar APP_PORT = os.Getenv(\"APP_PORT\")\n\tengine := cmd.InitApp()\n\taddr := fmt.Sprintf(\":%s\", APP_PORT)\n\tengine.Run(addr)\n}\n",
+        ),
+        (
+            "internal/cmd/app.go",
+            "package cmd\n\nimport \"github.com/gin-gonic/gin\"\n\nfunc InitApp() *gin.Engine {\n\treturn gin.Default()\n}\n",
+        ),
+    ]);
+    assert_eq!(a.framework.as_deref(), Some("gin"));
+    assert_eq!(a.port_env.as_deref(), Some("APP_PORT"));
+    assert!(
+        !a.required_env.contains(&"APP_PORT".to_owned()),
+        "{:?}",
+        a.required_env
+    );
+}

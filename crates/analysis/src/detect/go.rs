@@ -2,7 +2,7 @@
 //! Echo, Fiber; CLIs, libraries, desktop apps and bots otherwise.
 
 use super::detection::{Confidence, Detection, Kind};
-use super::scan::{Hit, Spot, find_line, split_args};
+use super::scan::{Hit, Spot, find_line, first_hit, split_args};
 use super::value::resolve;
 use super::view::{AppView, parent};
 
@@ -45,7 +45,26 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
     for (module, name, start) in frameworks() {
         let import = view.find(GO, import_re(module));
         let Some(import) = import else { continue };
-        let call = view.find(GO, start).filter(|hit| hit.text.contains(module));
+        // The server is started in a file importing the framework, or in
+        // the main package on an engine another package made
+        // (`engine, _ := cmd.InitApp()`, then `engine.Run(addr)`).
+        let has = |needle: &'static str| {
+            move |file: &&crate::snapshot::FileEntry| {
+                file.content
+                    .as_deref()
+                    .is_some_and(|text| text.contains(needle))
+            }
+        };
+        let call = first_hit(view.sources(GO).filter(has(module)), start).or_else(|| {
+            first_hit(
+                view.sources(GO).filter(|file| {
+                    file.content
+                        .as_deref()
+                        .is_some_and(|text| re!(r"(?m)^package\s+main\b").is_match(text))
+                }),
+                start,
+            )
+        });
         let mut d = Detection::new("go", Kind::Server, Confidence::Code, language_at.clone())
             .framework(name, import.spot().with_detail(format!("imports {module}")));
         d.default_port = Some(if name == "gin" { 8080 } else { 3000 });
