@@ -48,22 +48,10 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
         // The server is started in a file importing the framework, or in
         // the main package on an engine another package made
         // (`engine, _ := cmd.InitApp()`, then `engine.Run(addr)`).
-        let has = |needle: &'static str| {
-            move |file: &&crate::snapshot::FileEntry| {
-                file.content
-                    .as_deref()
-                    .is_some_and(|text| text.contains(needle))
-            }
-        };
-        let call = first_hit(view.sources(GO).filter(has(module)), start).or_else(|| {
-            first_hit(
-                view.sources(GO).filter(|file| {
-                    file.content
-                        .as_deref()
-                        .is_some_and(|text| re!(r"(?m)^package\s+main\b").is_match(text))
-                }),
-                start,
-            )
+        let call = first_call_in(view, start, |text| text.contains(module)).or_else(|| {
+            first_call_in(view, start, |text| {
+                re!(r"(?m)^package\s+main\b").is_match(text)
+            })
         });
         let mut d = Detection::new("go", Kind::Server, Confidence::Code, language_at.clone())
             .framework(name, import.spot().with_detail(format!("imports {module}")));
@@ -125,6 +113,19 @@ fn import_re(module: &str) -> &'static regex::Regex {
         "github.com/labstack/echo" => re!(r#""github\.com/labstack/echo(?:/v\d+)?""#),
         _ => re!(r#""github\.com/gofiber/fiber(?:/v\d+)?""#),
     }
+}
+
+/// The first match of `start` in the Go files whose text `holds`.
+fn first_call_in<'v>(
+    view: &AppView<'v>,
+    start: &'static regex::Regex,
+    holds: impl Fn(&str) -> bool,
+) -> Option<Hit<'v>> {
+    first_hit(
+        view.sources(GO)
+            .filter(|file| file.content.as_deref().is_some_and(&holds)),
+        start,
+    )
 }
 
 /// Reads a listen address expression: `":8080"`, `"localhost:8080"`,

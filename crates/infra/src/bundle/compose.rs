@@ -138,7 +138,7 @@ fn worker_service(spec: &AppServiceSpec, worker: &analysis::Worker) -> Value {
         strings(["sh", "-c", &escape(&worker.command)]),
     );
     let mut depends_on = match stores::depends_on(&spec.stores) {
-        Value::Mapping(depends_on) if !spec.stores.is_empty() => depends_on,
+        Value::Mapping(depends_on) => depends_on,
         _ => Mapping::new(),
     };
     // A migration runs in the app's container before it starts: the
