@@ -706,3 +706,26 @@ fn workers_are_said_to_be_left_out_where_only_the_web_process_runs() {
     assert!(!said("vm"));
     assert!(!said("docker-host"));
 }
+
+#[test]
+fn a_cheap_app_with_a_worker_runs_on_a_vm_not_a_function() {
+    let cheap = req(|r| r.cost_sensitive = true);
+    assert_eq!(choose(&flask(), &cheap).target, Target::Serverless);
+
+    let mut analysis = flask();
+    analysis.workers = vec![analysis::Worker {
+        name: "worker".to_owned(),
+        command: "celery -A app worker".to_owned(),
+    }];
+    let choice = choose(&analysis, &cheap);
+    assert_eq!(choice.target, Target::Vm, "{:?}", choice.reasons);
+    assert!(
+        choice
+            .reasons
+            .iter()
+            .any(|r| r.contains("serverless does not fit")
+                && r.contains("worker (worker: celery -A app worker)")),
+        "{:?}",
+        choice.reasons
+    );
+}

@@ -124,6 +124,14 @@ fn serverless_fit(analysis: &Analysis, requirements: &Requirements) -> Result<St
     if let Some(name) = database_env(analysis) {
         return Err(format!("the app requires {name}, a database connection"));
     }
+    // A function runs only while a request is in flight: a queue consumer
+    // or a scheduler beside the web process would never run.
+    if let Some(worker) = analysis.workers.first() {
+        return Err(format!(
+            "the app runs a worker ({}: {}) beside its web process, which needs a process that stays up",
+            worker.name, worker.command
+        ));
+    }
     Ok(format!(
         "the app is a small stateless {framework} ({language}) HTTP app with no database"
     ))
