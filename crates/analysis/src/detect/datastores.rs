@@ -13,7 +13,8 @@ use super::view::{AppView, file_name};
 
 /// A kind of store with where the app's files say it is used.
 pub(crate) struct StoreUse {
-    /// `postgres`, `mysql`, `redis` or `mongodb`.
+    /// `postgres`, `mysql`, `redis`, `mongodb`, or one deployflow does not
+    /// run (`elasticsearch`, `rabbitmq`, `kafka`).
     pub kind: &'static str,
     pub at: Spot,
 }
@@ -35,15 +36,15 @@ macro_rules! pattern {
 // matched names the kind.
 pattern!(
     NODE,
-    r#""(?:(?P<postgres>pg|pg-promise|postgres|slonik|@vercel/postgres)|(?P<mysql>mysql|mysql2|mariadb)|(?P<redis>redis|ioredis|bull|bullmq|connect-redis|rate-limit-redis)|(?P<mongodb>mongodb|mongoose))"\s*:"#
+    r#""(?:(?P<postgres>pg|pg-promise|postgres|slonik|@vercel/postgres)|(?P<mysql>mysql|mysql2|mariadb)|(?P<redis>redis|ioredis|bull|bullmq|connect-redis|rate-limit-redis)|(?P<mongodb>mongodb|mongoose)|(?P<elasticsearch>@elastic/elasticsearch|elasticsearch|@opensearch-project/opensearch)|(?P<rabbitmq>amqplib|amqp-connection-manager)|(?P<kafka>kafkajs|node-rdkafka))"\s*:"#
 );
 pattern!(
     GEMFILE,
-    r#"(?m)^\s*gem\s+["'](?:(?P<postgres>pg)|(?P<mysql>mysql2|trilogy)|(?P<redis>redis|sidekiq|hiredis)|(?P<mongodb>mongoid))["']"#
+    r#"(?m)^\s*gem\s+["'](?:(?P<postgres>pg)|(?P<mysql>mysql2|trilogy)|(?P<redis>redis|sidekiq|hiredis)|(?P<mongodb>mongoid)|(?P<elasticsearch>elasticsearch(?:-model|-rails)?|searchkick|chewy|opensearch-ruby)|(?P<rabbitmq>bunny|sneakers)|(?P<kafka>ruby-kafka|rdkafka|karafka))["']"#
 );
 pattern!(
     GO_MOD,
-    r"(?m)^\s*(?:require\s+)?(?:(?P<postgres>github\.com/lib/pq|github\.com/jackc/pgx[^\s]*|gorm\.io/driver/postgres)|(?P<mysql>github\.com/go-sql-driver/mysql|gorm\.io/driver/mysql)|(?P<redis>github\.com/redis/go-redis[^\s]*|github\.com/go-redis/redis[^\s]*|github\.com/gomodule/redigo)|(?P<mongodb>go\.mongodb\.org/mongo-driver[^\s]*))\s+v"
+    r"(?m)^\s*(?:require\s+)?(?:(?P<postgres>github\.com/lib/pq|github\.com/jackc/pgx[^\s]*|gorm\.io/driver/postgres)|(?P<mysql>github\.com/go-sql-driver/mysql|gorm\.io/driver/mysql)|(?P<redis>github\.com/redis/go-redis[^\s]*|github\.com/go-redis/redis[^\s]*|github\.com/gomodule/redigo)|(?P<mongodb>go\.mongodb\.org/mongo-driver[^\s]*)|(?P<elasticsearch>github\.com/elastic/go-elasticsearch[^\s]*|github\.com/olivere/elastic[^\s]*)|(?P<rabbitmq>github\.com/rabbitmq/amqp091-go|github\.com/streadway/amqp)|(?P<kafka>github\.com/segmentio/kafka-go|github\.com/(?:IBM|Shopify)/sarama|github\.com/confluentinc/confluent-kafka-go[^\s]*))\s+v"
 );
 // gorm v1 (`github.com/jinzhu/gorm`) names its database by the dialect
 // package the code imports, not in go.mod.
@@ -53,7 +54,7 @@ pattern!(
 );
 pattern!(
     CARGO,
-    r#"(?m)^\s*(?:(?P<postgres>tokio-postgres|postgres|deadpool-postgres|bb8-postgres)|(?P<mysql>mysql|mysql_async)|(?P<redis>redis|deadpool-redis|bb8-redis|fred)|(?P<mongodb>mongodb))\s*=|^\s*(?:sqlx|diesel|sea-orm)\s*=.*"(?:(?P<postgres2>(?:sqlx-)?postgres(?:ql)?)|(?P<mysql2>(?:sqlx-)?mysql))""#
+    r#"(?m)^\s*(?:(?P<postgres>tokio-postgres|postgres|deadpool-postgres|bb8-postgres)|(?P<mysql>mysql|mysql_async)|(?P<redis>redis|deadpool-redis|bb8-redis|fred)|(?P<mongodb>mongodb)|(?P<elasticsearch>elasticsearch|opensearch)|(?P<rabbitmq>lapin)|(?P<kafka>rdkafka))\s*=|^\s*(?:sqlx|diesel|sea-orm)\s*=.*"(?:(?P<postgres2>(?:sqlx-)?postgres(?:ql)?)|(?P<mysql2>(?:sqlx-)?mysql))""#
 );
 pattern!(
     COMPOSER,
@@ -66,7 +67,7 @@ pattern!(
 );
 pattern!(
     JVM,
-    r"(?:(?P<postgres>org\.postgresql)|(?P<mysql>mysql-connector|mariadb-java-client)|(?P<redis>spring-boot-starter-data-redis|jedis|lettuce-core)|(?P<mongodb>spring-boot-starter-data-mongodb|mongodb-driver))"
+    r"(?:(?P<postgres>org\.postgresql)|(?P<mysql>mysql-connector|mariadb-java-client)|(?P<redis>spring-boot-starter-data-redis|jedis|lettuce-core)|(?P<mongodb>spring-boot-starter-data-mongodb|mongodb-driver)|(?P<elasticsearch>spring-boot-starter-data-elasticsearch|elasticsearch-java|elasticsearch-rest-high-level-client)|(?P<rabbitmq>spring-boot-starter-amqp|amqp-client)|(?P<kafka>spring-kafka|kafka-clients))"
 );
 pattern!(
     PRISMA,
@@ -145,7 +146,7 @@ const RULES: &[Rule] = &[
 ];
 
 /// A pattern's group names and the kinds they stand for, in report order.
-const KINDS: [(&str, &str); 7] = [
+const KINDS: [(&str, &str); 10] = [
     ("postgres", "postgres"),
     ("postgres2", "postgres"),
     ("mysql", "mysql"),
@@ -153,6 +154,9 @@ const KINDS: [(&str, &str); 7] = [
     ("mysql3", "mysql"),
     ("redis", "redis"),
     ("mongodb", "mongodb"),
+    ("elasticsearch", "elasticsearch"),
+    ("rabbitmq", "rabbitmq"),
+    ("kafka", "kafka"),
 ];
 
 /// Python distributions (normalised names) and the store each talks to.
@@ -176,6 +180,14 @@ const PYTHON_CLIENTS: &[(&str, &str)] = &[
     ("motor", "mongodb"),
     ("mongoengine", "mongodb"),
     ("beanie", "mongodb"),
+    ("elasticsearch", "elasticsearch"),
+    ("elasticsearch-dsl", "elasticsearch"),
+    ("opensearch-py", "elasticsearch"),
+    ("pika", "rabbitmq"),
+    ("aio-pika", "rabbitmq"),
+    ("kafka-python", "kafka"),
+    ("confluent-kafka", "kafka"),
+    ("aiokafka", "kafka"),
 ];
 
 /// Every kind of store the app's files name, each with its first place.
@@ -504,6 +516,51 @@ mod tests {
             [
                 ("postgres", "pg.php:2".to_owned()),
                 ("mysql", "db.php:2".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn search_engines_and_brokers_are_named_by_their_clients() {
+        assert_eq!(
+            kinds(&[(
+                "package.json",
+                "{\n  \"dependencies\": {\n    \"@elastic/elasticsearch\": \"^8\",\n    \"amqplib\": \"^0.10\",\n    \"kafkajs\": \"^2\"\n  }\n}\n"
+            )]),
+            [
+                ("elasticsearch", "package.json:3".to_owned()),
+                ("rabbitmq", "package.json:4".to_owned()),
+                ("kafka", "package.json:5".to_owned())
+            ]
+        );
+        assert_eq!(
+            kinds(&[(
+                "requirements.txt",
+                "flask==3.0\nelasticsearch-dsl>=8\npika==1.3\n"
+            )]),
+            [
+                ("elasticsearch", "requirements.txt:2".to_owned()),
+                ("rabbitmq", "requirements.txt:3".to_owned())
+            ]
+        );
+        assert_eq!(
+            kinds(&[(
+                "go.mod",
+                "module x\n\nrequire (\n\tgithub.com/elastic/go-elasticsearch/v8 v8.12.0\n\tgithub.com/segmentio/kafka-go v0.4.47\n)\n"
+            )]),
+            [
+                ("elasticsearch", "go.mod:4".to_owned()),
+                ("kafka", "go.mod:5".to_owned())
+            ]
+        );
+        assert_eq!(
+            kinds(&[(
+                "Gemfile",
+                "source 'https://rubygems.org'\ngem 'rails'\ngem 'searchkick'\ngem 'bunny'\n"
+            )]),
+            [
+                ("elasticsearch", "Gemfile:3".to_owned()),
+                ("rabbitmq", "Gemfile:4".to_owned())
             ]
         );
     }

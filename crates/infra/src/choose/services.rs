@@ -273,6 +273,13 @@ fn classify(name: &str) -> Option<(Owner, Part)> {
     let owner = owner(prefix)?;
     let part = match last {
         "URL" | "URI" | "DSN" => Part::Url { scheme: None },
+        // How search engines' and brokers' clients take their addresses
+        // (`ELASTICSEARCH_NODE`, `KAFKA_BROKERS`).
+        "NODE" | "NODES" | "HOSTS" | "BROKER" | "BROKERS" | "ENDPOINT" | "ADDR" | "ADDRESS"
+            if matches!(owner, Owner::Other(_)) =>
+        {
+            Part::Url { scheme: None }
+        }
         "HOST" | "HOSTNAME" | "SERVER" => Part::Host,
         "PORT" => Part::Port,
         "USER" | "USERNAME" => Part::User,
@@ -311,6 +318,15 @@ fn owner(prefix: &str) -> Option<Owner> {
     }
     if has("MONGO") || has("MONGODB") {
         return Some(Owner::Other("mongodb"));
+    }
+    if has("ELASTICSEARCH") || has("ELASTIC") || has("OPENSEARCH") || words.first() == Some(&"ES") {
+        return Some(Owner::Other("elasticsearch"));
+    }
+    if has("RABBITMQ") || has("RABBIT") || has("AMQP") {
+        return Some(Owner::Other("rabbitmq"));
+    }
+    if has("KAFKA") {
+        return Some(Owner::Other("kafka"));
     }
     // Elastic Beanstalk's `RDS_HOSTNAME`, `RDS_USERNAME`, `RDS_DB_NAME`.
     if words.first() == Some(&"RDS") {
@@ -405,6 +421,7 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
         });
     let mut wired: Vec<(StoreKind, Wire, bool)> = Vec::new();
     let mut others: Vec<(&'static str, String)> = Vec::new();
+    let mut optional_others: Vec<(&'static str, String)> = Vec::new();
     let mut unknown_sql: Vec<String> = Vec::new();
     let names = analysis
         .env
@@ -435,6 +452,8 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             Owner::Other(kind) => {
                 if required {
                     others.push((kind, name.to_owned()));
+                } else {
+                    optional_others.push((kind, name.to_owned()));
                 }
                 continue;
             }
@@ -609,10 +628,26 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
         .cloned()
         .collect();
     for kind in in_code {
-        plan.not_provisioned.push(NotProvisioned {
-            reason: format!(
+        let optional: Vec<&str> = optional_others
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, name)| name.as_str())
+            .collect();
+        let reason = if optional.is_empty() {
+            format!(
                 "The app uses {kind} (its driver is among the dependencies), which deployflow does not provision, and reads no variable for its address: its code names one (localhost, most often), which nothing in the deployment answers. Make the address a variable and give it with the deployment, pointing at a {kind} you run or rent."
-            ),
+            )
+        } else {
+            // Listed in the reason only: the variables are not required, so
+            // the user is told rather than asked.
+            format!(
+                "The app uses {kind} (its driver is among the dependencies), which deployflow does not provision. It reads its address from {}, whose default in the code (localhost, most often) nothing in the deployment answers: give {} with the deployment, pointing at a {kind} you run or rent.",
+                optional.join(", "),
+                if optional.len() == 1 { "it" } else { "them" }
+            )
+        };
+        plan.not_provisioned.push(NotProvisioned {
+            reason,
             kind,
             variables: Vec::new(),
         });
@@ -625,7 +660,7 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
         };
         plan.not_provisioned.push(NotProvisioned {
             reason: format!(
-                "{kind} is not provisioned by deployflow (it provisions PostgreSQL, MySQL and Redis): {give} with the deployment, pointing at one you run or rent."
+                "{kind} is not provisioned by deployflow (it provisions PostgreSQL, MySQL and Redis; search engines, message brokers and document stores are the user's): {give} with the deployment, pointing at one you run or rent."
             ),
             kind,
             variables,
@@ -1048,6 +1083,44 @@ mod tests {
             plan.not_provisioned[0].reason.contains("reads no variable"),
             "{}",
             plan.not_provisioned[0].reason
+        );
+    }
+
+    #[test]
+    fn search_engines_and_brokers_are_said_not_provisioned_with_their_variables() {
+        let analysis = app(
+            &[
+                ("ELASTICSEARCH_NODE", true, None),
+                ("KAFKA_BROKERS", true, None),
+                ("RABBITMQ_URL", false, Some("amqp://localhost")),
+            ],
+            &["elasticsearch", "kafka", "rabbitmq"],
+        );
+        let plan = plan(&analysis, &asking(None), Target::DockerHost);
+        assert!(plan.provisioned.is_empty(), "{plan:?}");
+        let need = |kind: &str| {
+            plan.not_provisioned
+                .iter()
+                .find(|n| n.kind == kind)
+                .unwrap_or_else(|| panic!("{kind} not said: {plan:?}"))
+        };
+        assert_eq!(need("elasticsearch").variables, ["ELASTICSEARCH_NODE"]);
+        assert!(
+            need("elasticsearch")
+                .reason
+                .contains("give ELASTICSEARCH_NODE")
+        );
+        assert_eq!(need("kafka").variables, ["KAFKA_BROKERS"]);
+        // Optional with a localhost default: told, not asked.
+        let rabbit = need("rabbitmq");
+        assert!(rabbit.variables.is_empty());
+        assert!(
+            rabbit
+                .reason
+                .contains("reads its address from RABBITMQ_URL")
+                && !rabbit.reason.contains("reads no variable"),
+            "{}",
+            rabbit.reason
         );
     }
 
