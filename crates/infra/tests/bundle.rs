@@ -857,3 +857,36 @@ fn a_python_app_without_a_dependency_file_gets_what_its_imports_name() {
         .to_string();
     assert!(err.contains("lists no Python dependencies"), "{err}");
 }
+
+#[test]
+fn an_example_default_naming_another_variable_gets_that_variables_default() {
+    let analysis = with(
+        app("php", "laravel", Some(8000), Some("php artisan serve")),
+        |a| {
+            a.env.push(var("APP_NAME", false, false, Some("Laravel")));
+            a.env
+                .push(var("MAIL_FROM_NAME", false, false, Some("${APP_NAME}")));
+            a.env
+                .push(var("GREETING", false, false, Some("Hi from ${APP_NAME}!")));
+            a.env
+                .push(var("FEED_URL", false, false, Some("${UNKNOWN}/feed")));
+        },
+    );
+    let repo = Snapshot::from_texts([("artisan", "<?php\n"), ("composer.json", "{}")]);
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    // Compose would hand the app the text `${APP_NAME}`, which only the
+    // app's dotenv loader expands.
+    assert_eq!(
+        env_of(&bundle, "MAIL_FROM_NAME").as_deref(),
+        Some("${MAIL_FROM_NAME:-Laravel}")
+    );
+    assert_eq!(
+        env_of(&bundle, "GREETING").as_deref(),
+        Some("${GREETING:-Hi from Laravel!}")
+    );
+    // A reference to nothing known stays the literal text it was.
+    assert_eq!(
+        env_of(&bundle, "FEED_URL").as_deref(),
+        Some("$${UNKNOWN}/feed")
+    );
+}

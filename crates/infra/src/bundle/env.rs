@@ -140,6 +140,8 @@ pub(super) fn compose_env(
             });
             continue;
         }
+        let expanded = default.and_then(|d| expanded(d, analysis));
+        let default = expanded.as_deref().or(default);
         let (value, reason) = reference(name, is_required, secret, default);
         if value.contains(":?") {
             required.push(name.to_owned());
@@ -328,6 +330,35 @@ fn is_development_setting(name: &str, value: &str) -> bool {
                 value.as_str(),
                 "development" | "dev" | "local" | "debug" | "test" | "testing"
             ))
+}
+
+/// An example file's default that names another variable
+/// (`MAIL_FROM_NAME="${APP_NAME}"`), which the app's dotenv loader expands
+/// and compose's `environment` would pass on as the text `${APP_NAME}`:
+/// with each reference replaced by that variable's own literal default.
+/// `None` when it names none, or one without a literal default.
+fn expanded(default: &str, analysis: &Analysis) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = default;
+    while let Some(start) = rest.find("${") {
+        let end = start + rest[start..].find('}')?;
+        let name = &rest[start + 2..end];
+        let value = analysis
+            .env
+            .iter()
+            .find(|v| v.name == name)?
+            .default
+            .as_deref()
+            .filter(|d| !d.contains('$'))?;
+        out.push_str(&rest[..start]);
+        out.push_str(value);
+        rest = &rest[end + 1..];
+    }
+    if out.is_empty() && rest.len() == default.len() {
+        return None;
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// A literal for compose, where `$` starts an interpolation.
