@@ -20,6 +20,7 @@ mod python_version;
 mod python_wheels;
 mod ruby;
 mod scripted;
+mod sqlx_build;
 mod web_static;
 
 use super::app_files::AppFiles;

@@ -1,7 +1,7 @@
 //! Go and Rust: the binary is built in a toolchain image and copied, with
 //! any run-time asset directories, into a small final image.
 
-use super::{Image, Inputs, Text, asset_dirs, exec_form};
+use super::{Image, Inputs, Text, asset_dirs, exec_form, sqlx_build};
 use crate::InfraError;
 use crate::bundle::app_files::{AppFiles, parent};
 use crate::bundle::health::Probe;
@@ -323,12 +323,22 @@ pub(super) fn rust(inputs: &Inputs) -> Result<Image, InfraError> {
     if openssl {
         text.line("RUN apt-get update && apt-get install -y --no-install-recommends pkg-config libssl-dev && rm -rf /var/lib/apt/lists/*");
     }
+    let build = format!(
+        "cargo build --release{locked} {} && cp target/release/{} /out-app",
+        target.cargo_args, target.binary
+    );
+    let sources = if root_workspace { subdir } else { "" };
+    let build = match sqlx_build::plan(files, sources) {
+        Some(database) => {
+            text.line(&database.install);
+            notes.push(database.note.clone());
+            database.around(&build)
+        }
+        None => build,
+    };
     text.line("WORKDIR /src")
         .line("COPY . .")
-        .line(format!(
-            "RUN cargo build --release{locked} {} && cp target/release/{} /out-app",
-            target.cargo_args, target.binary
-        ))
+        .line(format!("RUN {build}"))
         .blank()
         .line(format!("FROM {DEBIAN_SLIM}"))
         .line(format!(
