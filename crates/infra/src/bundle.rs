@@ -17,6 +17,7 @@ mod build_isolation;
 mod compose;
 mod compose_plan;
 mod compose_ports;
+mod container_names;
 mod dockerfile;
 mod dockerignore;
 mod dotenv_addresses;
@@ -63,7 +64,7 @@ pub use build_isolation::{
 };
 pub use compose::HOST_PORT_VARIABLE;
 pub use host_access::host_access;
-pub use secrets::{RANDOM_BYTES, generated_value};
+pub use secrets::{KEY_BASE_BYTES, RANDOM_BYTES, generated_value};
 pub use stores::password_variable;
 pub use validate::validate_compose;
 

@@ -3,6 +3,6 @@
 
 /// A new random value for `name`, in the form its app reads.
 pub(crate) fn fresh(name: &str) -> String {
-    let random: [u8; 32] = rand::random();
+    let random: [u8; infra::bundle::KEY_BASE_BYTES] = std::array::from_fn(|_| rand::random());
     infra::bundle::generated_value(name, &random)
 }

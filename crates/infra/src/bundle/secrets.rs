@@ -10,11 +10,18 @@ use base64::engine::general_purpose::STANDARD;
 /// Random bytes a value is made from.
 pub const RANDOM_BYTES: usize = 24;
 
+/// Random bytes a `SECRET_KEY_BASE` is made from.
+pub const KEY_BASE_BYTES: usize = 64;
+
 /// How a generated value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Form {
     /// Hex: any URL, shell or config file carries it as it is.
     Hex,
+    /// `SECRET_KEY_BASE` (Rails, Phoenix): 64 bytes in hex, as `rails
+    /// secret` makes it. Phoenix's cookie session refuses a key base
+    /// shorter than 64 characters.
+    KeyBase,
     /// Laravel's `APP_KEY`: `base64:` and 32 bytes, the key length of its
     /// default cipher (AES-256-CBC); Laravel refuses any other length.
     LaravelKey,
@@ -23,15 +30,19 @@ enum Form {
 fn form_of(name: &str) -> Form {
     if name == "APP_KEY" {
         Form::LaravelKey
+    } else if name == "SECRET_KEY_BASE" {
+        Form::KeyBase
     } else {
         Form::Hex
     }
 }
 
-/// A fresh value for `name`, made from `random` (at least 32 bytes).
+/// A fresh value for `name`, made from `random` (at least
+/// [`KEY_BASE_BYTES`] bytes).
 pub fn generated_value(name: &str, random: &[u8]) -> String {
     match form_of(name) {
         Form::Hex => hex::encode(&random[..RANDOM_BYTES.min(random.len())]),
+        Form::KeyBase => hex::encode(&random[..KEY_BASE_BYTES.min(random.len())]),
         Form::LaravelKey => format!(
             "base64:{}",
             STANDARD.encode(&random[..32.min(random.len())])
@@ -46,6 +57,7 @@ pub fn generated_value(name: &str, random: &[u8]) -> String {
 pub(super) fn makefile_line(name: &str, env_file: &str) -> String {
     let value = match form_of(name) {
         Form::Hex => format!("$$(od -An -N{RANDOM_BYTES} -tx1 /dev/urandom | tr -d ' \\n')"),
+        Form::KeyBase => format!("$$(od -An -N{KEY_BASE_BYTES} -tx1 /dev/urandom | tr -d ' \\n')"),
         Form::LaravelKey => "base64:$$(head -c 32 /dev/urandom | base64)".to_owned(),
     };
     format!(

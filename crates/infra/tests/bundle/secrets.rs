@@ -133,12 +133,15 @@ fn the_authors_committed_credentials_are_left_out_and_asked_for() {
 }
 
 #[test]
-fn a_generated_laravel_key_is_what_laravel_reads() {
+fn generated_keys_are_what_laravel_rails_and_phoenix_read() {
     let value = infra::bundle::generated_value("APP_KEY", &[9u8; 32]);
     assert!(value.starts_with("base64:"), "{value}");
     assert_eq!(value.len(), "base64:".len() + 44);
     let value = infra::bundle::generated_value("SECRET_KEY", &[9u8; 32]);
     assert_eq!(value, "09".repeat(infra::bundle::RANDOM_BYTES));
+    // Phoenix refuses a key base under 64 characters; Rails makes 128.
+    let value = infra::bundle::generated_value("SECRET_KEY_BASE", &[9u8; 64]);
+    assert_eq!(value.len(), 128, "{value}");
 }
 
 #[test]
