@@ -117,7 +117,9 @@ pub(super) fn plan(files: &AppFiles, src_dir: &str) -> Option<BuildDatabase> {
         install: format!(
             "RUN apt-get update && apt-get install -y --no-install-recommends {install} && rm -rf /var/lib/apt/lists/*"
         ),
-        prefix: format!("{start} && {apply_all}DATABASE_URL={url} "),
+        // A committed `.env` may say `SQLX_OFFLINE=true`, which sqlx reads
+        // unless the environment sets it.
+        prefix: format!("{start} && {apply_all}SQLX_OFFLINE=false DATABASE_URL={url} "),
         suffix: format!(" && {stop}"),
         note,
     })
