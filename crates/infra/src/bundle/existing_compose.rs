@@ -8,6 +8,7 @@ use super::app_networks;
 use super::bind_mounts;
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
+use super::container_names;
 use super::fastcgi_front;
 use super::missing_mounts;
 use super::mounted_packages;
@@ -246,7 +247,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             postgres_layout::keep_data_layout(service, &other, &mut |k, r| {
                 adjustments.push(note(k, r))
             });
-            admin_ui_on_loopback(service, &other, &mut |k, r| adjustments.push(note(k, r)));
+            others_on_loopback(service, &other, &mut |k, r| adjustments.push(note(k, r)));
             if let Some((_, store)) = own.iter().find(|(_, store)| store.service == other) {
                 check_readiness(service, &other, store, &mut |k, r| {
                     adjustments.push(note(k, r))
@@ -271,6 +272,8 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
     }
     if let Some(services) = document.get_mut("services").and_then(Value::as_mapping_mut) {
         app_networks::join_the_others(services, &name, &mut |k, r| adjustments.push(note(k, r)));
+        // After the app joined the others' networks: an alias gives it some.
+        container_names::drop_fixed_names(services, &mut |k, r| adjustments.push(note(k, r)));
     }
     declare_volumes(&mut document, &named_volumes);
     drop_version_without_conditions(&mut document, &name, &mut |k, r| {
@@ -1350,22 +1353,27 @@ fn unpublish_store(service: &mut Mapping, name: &str, note: &mut Note) {
     );
 }
 
-/// A store's admin UI (pgAdmin, Adminer, phpMyAdmin…) published on the
-/// host would hand the database to whoever reaches the server, often with
-/// the password the repository shows: it is published on the server's
-/// loopback only, reachable through an SSH tunnel.
-fn admin_ui_on_loopback(service: &mut Mapping, name: &str, note: &mut Note) {
+/// Deployflow serves the app alone to the network. Whatever else the file
+/// publishes on the host (a store's admin UI with the password the
+/// repository shows, a queue dashboard without a login, a mail catcher) is
+/// published on the server's loopback only, reachable through an SSH
+/// tunnel.
+fn others_on_loopback(service: &mut Mapping, name: &str, note: &mut Note) {
     let admin_ui = service
         .get("image")
         .map(scalar_text)
         .is_some_and(|image| own_stores::is_store_admin_image(&image));
-    let Some(Value::Sequence(ports)) = service.get_mut("ports").filter(|_| admin_ui) else {
+    let Some(Value::Sequence(ports)) = service.get_mut("ports") else {
         return;
     };
     let mut bound = Vec::new();
     for port in ports.iter_mut() {
         match port {
             Value::Mapping(long) => {
+                let host_ip = long.get("host_ip").map(scalar_text).unwrap_or_default();
+                if is_loopback(&host_ip) {
+                    continue;
+                }
                 long.insert(s("host_ip"), s("127.0.0.1"));
                 bound.push(long.get("published").map(scalar_text).unwrap_or_default());
             }
@@ -1377,6 +1385,7 @@ fn admin_ui_on_loopback(service: &mut Mapping, name: &str, note: &mut Note) {
                 let parts: Vec<&str> = text.split(':').collect();
                 let (host, container) = match parts.as_slice() {
                     [host, container] => (*host, *container),
+                    [ip, _, _] if is_loopback(ip) => continue,
                     [_, host, container] => (*host, *container),
                     _ => ("", text.as_str()),
                 };
@@ -1389,13 +1398,25 @@ fn admin_ui_on_loopback(service: &mut Mapping, name: &str, note: &mut Note) {
             }
         }
     }
+    if bound.is_empty() {
+        return;
+    }
+    let why = if admin_ui {
+        "(a database's admin UI) is published on the server's loopback only ({}): open to the network it would hand the database to whoever reaches the server"
+    } else {
+        "is published on the server's loopback only ({}): deployflow serves the app alone to the network, and what else the file publishes (a dashboard, a mail catcher) often has no login"
+    };
     note(
         AdjustmentKind::PortMapping,
         format!(
-            "Service `{name}` (a database's admin UI) is published on the server's loopback only ({}): open to the network it would hand the database to whoever reaches the server; reach it through an SSH tunnel.",
-            bound.join(", ")
+            "Service `{name}` {}; reach it through an SSH tunnel.",
+            why.replace("{}", &bound.join(", "))
         ),
     );
+}
+
+fn is_loopback(host_ip: &str) -> bool {
+    host_ip == "127.0.0.1" || host_ip == "::1" || host_ip == "[::1]" || host_ip == "localhost"
 }
 
 /// An `env_file` the repository does not contain (a git-ignored `.env`)

@@ -1106,8 +1106,8 @@ fn cases() -> Vec<Case> {
                 assert_eq!(doc["services"]["api"]["build"].as_str(), Some("./api"));
                 assert_eq!(
                     strings(&doc["services"]["web"]["ports"]),
-                    ["8081:80"],
-                    "web moved off host port 8080 to the next free one"
+                    ["127.0.0.1:8081:80"],
+                    "web moved off host port 8080 to the next free one, on loopback: only the app faces the network"
                 );
                 assert!(
                     doc["services"]["api"]["environment"].is_null(),

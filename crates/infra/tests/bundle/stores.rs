@@ -303,6 +303,34 @@ fn a_database_admin_ui_is_published_on_loopback_only() {
     assert_eq!(ports[3].as_str(), Some("127.0.0.1::9000"), "{ports:?}");
 }
 
+/// A queue dashboard without a login (rq-dashboard) and a fixed container
+/// name: only the app faces the network, and a second deployment on the
+/// host does not collide with the first.
+#[test]
+fn only_the_app_faces_the_network_and_no_container_name_is_fixed() {
+    let compose = "services:\n  web:\n    build: .\n    container_name: shop-web\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n    ports: ['8000:8000']\n  db:\n    image: postgres:15-alpine\n    container_name: shop-db\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: shop\n      POSTGRES_DB: shop\n  dashboard:\n    image: eoranged/rq-dashboard\n    ports: ['9181:9181', '127.0.0.1:9182:9182']\n";
+    let bundle = django_with_compose(compose);
+    let text = &bundle.files["docker-compose.yml"];
+    let doc = yaml(text);
+    assert_eq!(
+        strings(&doc["services"]["dashboard"]["ports"]),
+        ["127.0.0.1:9181:9181", "127.0.0.1:9182:9182"]
+    );
+    assert!(!text.contains("container_name"), "{text}");
+    assert_eq!(
+        strings(&doc["services"]["db"]["networks"]["default"]["aliases"]),
+        ["shop-db"]
+    );
+    assert!(
+        bundle
+            .adjustments
+            .iter()
+            .any(|a| a.reason.contains("fixed container name `shop-web`")),
+        "{:?}",
+        bundle.adjustments
+    );
+}
+
 /// The repository's compose file runs its own PostgreSQL (nestjs-prisma's,
 /// bakerydemo's) and the app reads `DATABASE_URL` from a `.env` the
 /// repository does not hold: the variable reaches that database with the
