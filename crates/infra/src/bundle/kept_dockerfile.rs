@@ -183,12 +183,16 @@ pub(super) fn missing_source(
     context: &str,
     repo: &Snapshot,
 ) -> Option<String> {
+    let defaults = arg_defaults(text);
     for args in context_copies(text) {
         let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
         let Some((_, sources)) = paths.split_last() else {
             continue;
         };
         for source in sources {
+            // `ARG JAR_FILE=target/*.jar` then `COPY ${JAR_FILE} app.jar`
+            // (Spring's guide): the build copies the default.
+            let source = with_defaults(source, &defaults);
             if source.contains('$') || source.contains("://") {
                 continue;
             }
@@ -217,6 +221,29 @@ pub(super) fn missing_source(
         }
     }
     None
+}
+
+/// The defaults of the Dockerfile's `ARG NAME=value` lines.
+fn arg_defaults(text: &str) -> Vec<(String, String)> {
+    instructions(text)
+        .filter(|(keyword, _)| keyword == "ARG")
+        .flat_map(|(_, args)| args)
+        .filter_map(|arg| {
+            let (name, value) = arg.split_once('=')?;
+            Some((name.to_owned(), value.trim_matches('"').to_owned()))
+        })
+        .collect()
+}
+
+/// `source` with each `${NAME}` or `$NAME` of `defaults` replaced.
+fn with_defaults(source: &str, defaults: &[(String, String)]) -> String {
+    let mut text = source.to_owned();
+    for (name, value) in defaults {
+        text = text
+            .replace(&format!("${{{name}}}"), value)
+            .replace(&format!("${name}"), value);
+    }
+    text
 }
 
 /// The arguments of each `COPY`/`ADD` that takes from the build context
@@ -333,6 +360,13 @@ mod tests {
         let jar = "FROM eclipse-temurin:21\nCOPY build/libs/*.jar app.jar\nENTRYPOINT [\"java\", \"-jar\", \"app.jar\"]\n";
         let why = unusable("api/Dockerfile", jar, "api", &repo()).unwrap();
         assert!(why.contains("build/libs/*.jar"), "{why}");
+        // Spring's guide names the jar in a build argument's default.
+        let guide = "FROM eclipse-temurin:17-jre\nVOLUME /tmp\nARG JAR_FILE=target/*.jar\nCOPY ${JAR_FILE} app.jar\nENTRYPOINT [\"java\",\"-jar\",\"/app.jar\"]\n";
+        let why = unusable("api/Dockerfile", guide, "api", &repo()).unwrap();
+        assert!(why.contains("copies target/*.jar"), "{why}");
+        let given =
+            "FROM eclipse-temurin:17-jre\nARG JAR_FILE\nCOPY ${JAR_FILE} app.jar\nCMD [\"java\"]\n";
+        assert!(missing_source("api/Dockerfile", given, "api", &repo()).is_none());
         let tools = "FROM gitpod/workspace-full\nRUN pip install black\n";
         assert!(unusable("api/Dockerfile", tools, "api", &repo()).is_some());
     }
