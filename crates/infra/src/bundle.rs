@@ -8,6 +8,7 @@
 //! their build contexts from their own directory, so an app in a monorepo
 //! subdirectory is built from there.
 
+mod added_stores;
 mod app_files;
 mod app_networks;
 mod bind;

@@ -193,6 +193,7 @@ fn rewrite(
         migration: inputs.migration.as_ref(),
         not_provisioned: &inputs.services.not_provisioned,
         other_apps: &other_apps,
+        base_image_registry: inputs.base_image_registry,
     };
     match existing_compose::rewrite(document, &target) {
         Outcome::Unsafe { reason, front_port } => Err((reason, front_port)),
@@ -202,6 +203,7 @@ fn rewrite(
             adjustments,
             wired,
             unmatched,
+            added,
             generated,
         } => {
             let rendered = yaml::render(REWRITTEN_HEADER, &document);
@@ -229,7 +231,7 @@ fn rewrite(
                 wrapped: false,
                 required_variables,
                 generated_secrets,
-                stores: Vec::new(),
+                stores: added,
                 wired,
             })
         }

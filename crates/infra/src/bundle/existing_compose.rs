@@ -3,6 +3,7 @@
 //! directory, or publishing its port), adjusted, and every other service is
 //! kept as it was.
 
+use super::added_stores;
 use super::app_files::{join, normalise_dir, parent};
 use super::app_networks;
 use super::bind_mounts;
@@ -33,8 +34,11 @@ pub(super) enum Outcome {
         adjustments: Vec<Adjustment>,
         /// The app's variables wired to the file's own stores.
         wired: Vec<String>,
-        /// The provisioned stores the file runs none of.
+        /// The provisioned stores the file runs none of, and whose service
+        /// name the file already takes.
         unmatched: Vec<BackingService>,
+        /// The provisioned stores the file ran none of, added to it.
+        added: Vec<BackingService>,
         /// The variables of the file's own stores' passwords that nothing
         /// sets, which `make up` generates.
         generated: Vec<String>,
@@ -66,6 +70,8 @@ pub(super) struct Target<'a> {
     /// Stores deployflow does not run (MongoDB): wired to the file's own
     /// when it runs one.
     pub not_provisioned: &'a [NotProvisioned],
+    /// Where the added stores' images come from (see `images::through`).
+    pub base_image_registry: &'a str,
     /// The repository's other apps' folders, when the description names
     /// the app's own: their services are not the deployment.
     pub other_apps: &'a [String],
@@ -136,6 +142,8 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         .into_iter()
         .filter_map(|(store, own)| Some((store, own?)))
         .collect();
+    let unmatched: Vec<&BackingService> = unmatched.into_iter().map(|(store, _)| store).collect();
+    let (added, unmatched) = added_stores::addable(services, &unmatched);
     let mongo: Vec<(String, String)> = target
         .not_provisioned
         .iter()
@@ -230,7 +238,11 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             wired.extend(wire_own_mongo(service, &name, &mongo, &mut |k, r| {
                 adjustments.push(note(k, r))
             }));
-            let sql = own.iter().any(|(store, _)| store.kind.is_sql());
+            wired.extend(added_stores::wire(service, &name, &added, &mut |k, r| {
+                adjustments.push(note(k, r))
+            }));
+            let sql = own.iter().any(|(store, _)| store.kind.is_sql())
+                || added.iter().any(|store| store.kind.is_sql());
             // With no SQL store at all, the migration is for the app's own
             // SQLite file, which needs its tables as much.
             let sqlite = !sql && !target.stores.iter().any(|store| store.kind.is_sql());
@@ -271,6 +283,11 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         }
     }
     if let Some(services) = document.get_mut("services").and_then(Value::as_mapping_mut) {
+        named_volumes.extend(added_stores::insert(
+            services,
+            &added,
+            target.base_image_registry,
+        ));
         app_networks::join_the_others(services, &name, &mut |k, r| adjustments.push(note(k, r)));
         // After the app joined the others' networks: an alias gives it some.
         container_names::drop_fixed_names(services, &mut |k, r| adjustments.push(note(k, r)));
@@ -284,10 +301,8 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         service: name,
         adjustments,
         wired,
-        unmatched: unmatched
-            .into_iter()
-            .map(|(store, _)| store.clone())
-            .collect(),
+        unmatched: unmatched.into_iter().cloned().collect(),
+        added: added.into_iter().cloned().collect(),
         generated,
     }
 }

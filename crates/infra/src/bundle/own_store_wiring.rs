@@ -99,7 +99,7 @@ pub(super) fn wire_own_mongo(
 
 /// Sets `key` unless the service's environment gives it a value other
 /// than the variable itself (`KEY:` with no value, `${KEY}`, `${KEY:-…}`).
-fn set_unless_given(service: &mut Mapping, key: &str, value: String) -> bool {
+pub(super) fn set_unless_given(service: &mut Mapping, key: &str, value: String) -> bool {
     let environment = service
         .entry(s("environment"))
         .or_insert_with(|| Value::Mapping(Mapping::new()));
@@ -140,7 +140,7 @@ fn set_unless_given(service: &mut Mapping, key: &str, value: String) -> bool {
 /// database takes connections seconds after its container starts, and an
 /// app (or its migration) that connects first exits. Services the list
 /// form names keep waiting for their start only.
-fn depend_on(service: &mut Mapping, store: &str) {
+pub(super) fn depend_on(service: &mut Mapping, store: &str) {
     let condition = |state: &str| {
         let mut condition = Mapping::new();
         condition.insert(s("condition"), s(state.to_owned()));

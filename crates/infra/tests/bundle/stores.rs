@@ -374,14 +374,40 @@ fn a_repository_compose_running_its_own_database_is_wired_to_it() {
             .required_variables
             .contains(&"DATABASE_URL".to_owned())
     );
-    // No second database, and the cache the file lacks is still asked for.
+    // No second database; the cache the file lacks is deployflow's own,
+    // added to the file, which the app waits for.
     assert!(doc["services"].get("postgres").is_none());
     assert!(
-        bundle.required_variables.contains(&"REDIS_HOST".to_owned()),
+        !bundle.required_variables.contains(&"REDIS_HOST".to_owned()),
         "{:?}",
         bundle.required_variables
     );
-    assert!(notes(&bundle).any(|n| n.contains("adds no Redis")));
+    assert_eq!(web["environment"]["REDIS_HOST"].as_str(), Some("redis"));
+    assert_eq!(
+        web["depends_on"]["redis"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    let redis = &doc["services"]["redis"];
+    assert!(
+        redis["image"].as_str().is_some_and(|i| i.starts_with("redis:")),
+        "{redis:?}"
+    );
+    assert!(doc["volumes"].get("redis-data").is_some(), "{doc:?}");
+    assert!(
+        bundle
+            .generated_secrets
+            .contains(&"DEPLOYFLOW_REDIS_PASSWORD".to_owned()),
+        "{:?}",
+        bundle.generated_secrets
+    );
+    assert!(
+        bundle
+            .adjustments
+            .iter()
+            .any(|a| a.reason.contains("deployflow's own `redis` service was added")),
+        "{:?}",
+        bundle.adjustments
+    );
     assert!(
         bundle
             .adjustments
