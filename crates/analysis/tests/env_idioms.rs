@@ -974,6 +974,27 @@ fn prismas_migration_urls_are_optional_and_auth_js_v5_reads_auth_secret() {
     );
 }
 
+/// `sqlx::migrate!().run(&pool)` runs before the listener binds: a call
+/// named `run` whose argument is a pool, not an address.
+#[test]
+fn a_migration_run_before_the_listener_is_not_its_address() {
+    let main = "#[tokio::main]\nasync fn main() {\n    let url = std::env::var(\"DATABASE_URL\").expect(\"DATABASE_URL\");\n    let pool = sqlx::PgPool::connect(&url).await.unwrap();\n    sqlx::migrate!().run(&pool).await.unwrap();\n    sqlx::query(\"SELECT 1\").bind(&url);\n    let listener = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await.unwrap();\n    let reply = \"HTTP/1.1 200 OK\\r\\n\\r\\n\";\n}\n";
+    let a = run(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"visits\"\nversion = \"0.1.0\"\n\n[dependencies]\nsqlx = { version = \"0.8\", features = [\"postgres\", \"macros\"] }\ntokio = \"1\"\n",
+        ),
+        ("src/main.rs", main),
+    ]);
+    assert_eq!(a.port, Some(8080));
+    assert_eq!(a.port_env, None);
+    assert!(
+        a.required_env.contains(&"DATABASE_URL".to_owned()),
+        "{:?}",
+        a.required_env
+    );
+}
+
 #[test]
 fn a_rust_listener_writing_http_status_lines_by_hand_is_a_server() {
     let main = "use std::net::TcpListener;\nconst OK: &str = \"HTTP/1.1 200 OK\\r\\n\\r\\n\";\nfn main() {\n    let listener = TcpListener::bind(\"0.0.0.0:8080\").unwrap();\n    for stream in listener.incoming() {}\n}\n";

@@ -2,7 +2,7 @@
 //! libraries, desktop apps and bots otherwise.
 
 use super::detection::{Confidence, Detection, Kind};
-use super::scan::{Found, Spot, find_line, split_args};
+use super::scan::{Found, Spot, find_line, hits, split_args};
 use super::value::{Value, resolve};
 use super::view::AppView;
 
@@ -153,22 +153,46 @@ fn hand_written_http(view: &AppView<'_>) -> Option<Spot> {
 
 /// `TcpListener::bind("0.0.0.0:3000")`, `.bind(("127.0.0.1", 8080))`,
 /// `SocketAddr::from(([0, 0, 0, 0], 3000))`, `.run(([127, 0, 0, 1], 3030))`.
+///
+/// Binds before runs, and the first call whose argument reads as an
+/// address: `sqlx::migrate!().run(&pool)` and a query's `.bind(id)` are
+/// calls of the same names.
 fn bind(view: &AppView<'_>, d: &mut Detection) {
-    let call = view
-        .find(
-            RS,
-            re!(
-                r"(?:\bTcpListener::bind|\.bind|\.bind_auto_h2c|\bServer::bind|\.run|\.listen)\s*\("
-            ),
-        )
-        .filter(|hit| !hit.call_args().trim().is_empty());
-    let Some(call) = call else { return };
-    let value = rust_address(call.text, call.call_args(), 3);
-    if value.is_empty() {
+    let calls = [
+        re!(r"(?:\bTcpListener::bind|\.bind|\.bind_auto_h2c|\bServer::bind)\s*\("),
+        re!(r"(?:\.run|\.listen)\s*\("),
+    ];
+    for call in calls
+        .into_iter()
+        .flat_map(|re| view.sources(RS).flat_map(move |file| hits(file, re)))
+    {
+        if call.call_args().trim().is_empty() {
+            continue;
+        }
+        let value = rust_address(call.text, call.call_args(), 3);
+        if !is_address(&value) {
+            continue;
+        }
+        d.set_port(&value, call.spot());
+        d.set_host(&value, call.spot());
         return;
     }
-    d.set_port(&value, call.spot());
-    d.set_host(&value, call.spot());
+}
+
+/// A literal port or host, or a variable named for one (`PORT`,
+/// `BIND_ADDR`, `SERVER_HOST`), not a database's URL.
+fn is_address(value: &Value) -> bool {
+    value.port().is_some()
+        || value.host().is_some()
+        || value.env.as_deref().is_some_and(|name| {
+            let name = name.to_ascii_uppercase();
+            ["PORT", "HOST", "ADDR", "BIND", "LISTEN"]
+                .iter()
+                .any(|word| name.contains(word))
+                && !["DATABASE", "DB_", "REDIS", "POSTGRES", "MYSQL"]
+                    .iter()
+                    .any(|word| name.contains(word))
+        })
 }
 
 fn rust_address(text: &str, expr: &str, depth: u8) -> Value {
