@@ -861,6 +861,35 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            // Laravel 8's skeleton: mix() reads public/mix-manifest.json.
+            name: "laravel with laravel mix 5",
+            analysis: app("php", "laravel", Some(8000), Some("php artisan serve")),
+            files: vec![
+                ("composer.json", "{}"),
+                ("artisan", ""),
+                ("public/index.php", ""),
+                (
+                    "webpack.mix.js",
+                    "mix.js('resources/js/app.js', 'public/js');\n",
+                ),
+                (
+                    "package.json",
+                    r#"{"scripts": {"production": "mix --production"}, "devDependencies": {"laravel-mix": "^5.0.1"}}"#,
+                ),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("AS assets\nWORKDIR /app\nCOPY . .\nENV NODE_OPTIONS=--openssl-legacy-provider\nRUN npm install && npm run production\n"),
+                    "{d}"
+                );
+                assert!(
+                    d.contains("COPY --from=assets --chown=app:app /app/public ./public"),
+                    "{d}"
+                );
+            },
+        },
+        Case {
             name: "plain php",
             analysis: app("php", "php", Some(8000), None),
             files: vec![("index.php", "<?php echo 'hi';")],

@@ -389,7 +389,9 @@ fn a_repository_compose_running_its_own_database_is_wired_to_it() {
     );
     let redis = &doc["services"]["redis"];
     assert!(
-        redis["image"].as_str().is_some_and(|i| i.starts_with("redis:")),
+        redis["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("redis:")),
         "{redis:?}"
     );
     assert!(doc["volumes"].get("redis-data").is_some(), "{doc:?}");
@@ -401,10 +403,9 @@ fn a_repository_compose_running_its_own_database_is_wired_to_it() {
         bundle.generated_secrets
     );
     assert!(
-        bundle
-            .adjustments
-            .iter()
-            .any(|a| a.reason.contains("deployflow's own `redis` service was added")),
+        bundle.adjustments.iter().any(|a| a
+            .reason
+            .contains("deployflow's own `redis` service was added")),
         "{:?}",
         bundle.adjustments
     );

@@ -46,10 +46,11 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     } else {
         None
     };
-    let assets = laravel && builds_vite_assets(files);
-    if assets {
-        // Blade's @vite reads public/build/manifest.json: without it every
-        // page that loads the app's scripts answers 500.
+    let assets = laravel.then(|| front_end_build(files)).flatten();
+    if let Some(assets) = &assets {
+        // Blade's @vite reads public/build/manifest.json, mix() reads
+        // public/mix-manifest.json: without it every page that loads the
+        // app's scripts answers 500.
         let install = if files.exists("package-lock.json") {
             "npm ci"
         } else {
@@ -58,8 +59,11 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         let (node, _) = node_image(files);
         text.line(format!("FROM {node} AS assets"))
             .line("WORKDIR /app")
-            .line("COPY . .")
-            .line(format!("RUN {install} && npm run build"))
+            .line("COPY . .");
+        if assets.legacy_openssl {
+            text.line("ENV NODE_OPTIONS=--openssl-legacy-provider");
+        }
+        text.line(format!("RUN {install} && {}", assets.command))
             .blank();
     }
     let (php, why) = php_version::choose(files);
@@ -73,8 +77,11 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         Some(stage) => text.line(format!("COPY --from={stage} --chown=app:app /app /app")),
         None => text.line("COPY --chown=app:app . ."),
     };
-    if assets {
-        text.line("COPY --from=assets --chown=app:app /app/public/build ./public/build");
+    if let Some(assets) = &assets {
+        text.line(format!(
+            "COPY --from=assets --chown=app:app /app/{0} ./{0}",
+            assets.output
+        ));
     }
     text.line(format!("ENV PHP_CLI_SERVER_WORKERS={SERVER_WORKERS}"));
     Ok(Image {
@@ -118,8 +125,56 @@ fn database_extensions(inputs: &Inputs, laravel: bool) -> Option<String> {
     ))
 }
 
-/// Whether the app's front-end assets are built by Vite (`npm run build`
-/// with laravel-vite-plugin), as Laravel's starter kits do.
-fn builds_vite_assets(files: &AppFiles) -> bool {
-    files.npm_script("build").is_some() && files.depends_on("laravel-vite-plugin")
+/// How a Laravel app's front-end assets are built.
+struct FrontEndBuild {
+    command: &'static str,
+    /// What the build writes, copied into the image.
+    output: &'static str,
+    /// Webpack 4 (Laravel Mix before 6) hashes with MD4, which the OpenSSL
+    /// 3 of Node 17 and later refuses unless told to load its legacy
+    /// provider.
+    legacy_openssl: bool,
+}
+
+/// Vite (`npm run build` with laravel-vite-plugin), as Laravel's starter
+/// kits since 9.x do, or Laravel Mix (`npm run production`), as the ones
+/// before did: its output and `mix-manifest.json` land in `public/`.
+fn front_end_build(files: &AppFiles) -> Option<FrontEndBuild> {
+    if files.npm_script("build").is_some() && files.depends_on("laravel-vite-plugin") {
+        return Some(FrontEndBuild {
+            command: "npm run build",
+            output: "public/build",
+            legacy_openssl: false,
+        });
+    }
+    if !files.depends_on("laravel-mix") {
+        return None;
+    }
+    let command = ["production", "prod", "build"]
+        .into_iter()
+        .find(|script| files.npm_script(script).is_some())
+        .map_or("npx mix --production", |script| match script {
+            "production" => "npm run production",
+            "prod" => "npm run prod",
+            _ => "npm run build",
+        });
+    Some(FrontEndBuild {
+        command,
+        output: "public",
+        legacy_openssl: mix_major(files).is_some_and(|major| major < 6),
+    })
+}
+
+/// The major version package.json asks of laravel-mix (`^5.0.1` → 5).
+fn mix_major(files: &AppFiles) -> Option<u32> {
+    let package = files.package_json()?;
+    let range = ["dependencies", "devDependencies"]
+        .iter()
+        .find_map(|field| package.get(*field)?.get("laravel-mix")?.as_str())?;
+    let digits: String = range
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
