@@ -668,6 +668,9 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             } else {
                 first
             };
+            // Rails' `ENV["X"].presence || default`: blank is unset, and
+            // the fallback follows as it would without it.
+            let rest = rest.strip_prefix(".presence").unwrap_or(rest);
             // `os.environ["X"] = ...` and `ENV["X"] ||= ...` set, not read.
             if re!(r"^\s*(?:=[^=]|\|\|=)").is_match(rest) {
                 continue;
@@ -681,9 +684,19 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             .is_match(rest);
             let lookup = matches!(tail, Tail::GoLookup)
                 .then(|| go_lookup(hit.text, hit.start(), before, rest));
-            let presence_check = is_presence_check(before, rest) && !dereferences(rest);
+            // Rust's `env::var_os("X").is_none()`, `env::var("X").is_ok()`.
+            let rust_check = re!(r"^\s*\.(is_none|is_some|is_err|is_ok)\(\)")
+                .captures(rest)
+                .and_then(|c| c.get(1))
+                .map(|m| matches!(m.as_str(), "is_none" | "is_err"));
+            let presence_check =
+                rust_check.is_some() || is_presence_check(before, rest) && !dereferences(rest);
+            let asks_unset = match rust_check {
+                Some(unset) => unset != is_negated(before),
+                None => is_negated(before),
+            };
             let exits_when_unset = presence_check
-                && is_negated(before)
+                && asks_unset
                 && block_exits(
                     &hit.text[hit.end()..],
                     before.len() - before.trim_start().len(),
@@ -1947,6 +1960,19 @@ if _, ok := os.LookupEnv("DSN"); !ok {
             strict_reads("app.py", py),
             [("KEY".into(), true), ("OPT".into(), false)]
         );
+    }
+
+    #[test]
+    fn rusts_checks_for_unset_and_rails_presence_are_optional_unless_they_stop() {
+        let rs = "fn main() {\n    if std::env::var_os(\"RUST_LOG\").is_none() {\n        std::env::set_var(\"RUST_LOG\", \"info\");\n    }\n    if env::var(\"DATABASE_URL\").is_err() {\n        panic!(\"DATABASE_URL\");\n    }\n}\n";
+        assert_eq!(
+            strict_reads("src/main.rs", rs),
+            [("RUST_LOG".into(), false), ("DATABASE_URL".into(), true)]
+        );
+        let rb = "config.environment = ENV['ROLLBAR_ENV'].presence || Rails.env\n";
+        let reads = code_reads(&entry("config/initializers/rollbar.rb", rb));
+        assert_eq!(reads.len(), 1);
+        assert!(reads[0].default.is_some(), "{:?}", reads[0].default);
     }
 
     #[test]

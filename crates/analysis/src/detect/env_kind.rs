@@ -23,6 +23,11 @@ const APP_SECRETS: &[&str] = &[
     "JWT_REFRESH_TOKEN_SECRET",
     "ACCESS_TOKEN_SECRET",
     "REFRESH_TOKEN_SECRET",
+    "ACCESS_SECRET",
+    "REFRESH_SECRET",
+    "JWT_ACCESS_KEY",
+    "JWT_REFRESH_KEY",
+    "JWT_TOKEN_SECRET",
     "TOKEN_SECRET",
     "SESSION_SECRET",
     "SESSION_KEY",
@@ -124,6 +129,8 @@ mod tests {
             "session_secret",
             "NEXTAUTH_SECRET",
             "APP_JWT_SECRET",
+            "ACCESS_SECRET",
+            "REFRESH_SECRET",
         ] {
             assert_eq!(variable_kind(name), AppSecret, "{name}");
         }
