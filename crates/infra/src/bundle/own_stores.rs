@@ -496,6 +496,7 @@ impl OwnStore {
                 url_part(&self.password)
             ),
             Part::Host => host.clone(),
+            Part::Address => format!("{host}:{port}"),
             Part::Port => port.to_string(),
             Part::User => self.user.clone(),
             Part::Password => self.password.clone(),

@@ -66,6 +66,7 @@ pub(super) fn wired_value(kind: StoreKind, part: &Part, url_query: &str) -> Stri
             kind.jdbc_subprotocol()
         ),
         Part::Host => host.to_owned(),
+        Part::Address => format!("{host}:{port}"),
         Part::Port => port.to_string(),
         Part::User if kind == StoreKind::Redis => "default".to_owned(),
         Part::User | Part::Name => APP_USER.to_owned(),

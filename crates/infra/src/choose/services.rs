@@ -99,6 +99,8 @@ pub enum Part {
     /// `SPRING_DATASOURCE_URL`, and a variable whose default is one.
     JdbcUrl,
     Host,
+    /// `host:port`, as go-redis's `Addr` takes it (`REDIS_ADDR`).
+    Address,
     Port,
     User,
     Password,
@@ -281,6 +283,7 @@ fn classify(name: &str) -> Option<(Owner, Part)> {
             Part::Url { scheme: None }
         }
         "HOST" | "HOSTNAME" | "SERVER" => Part::Host,
+        "ADDR" | "ADDRESS" if !matches!(owner, Owner::Other(_)) => Part::Address,
         "PORT" => Part::Port,
         "USER" | "USERNAME" => Part::User,
         "PASSWORD" | "PASS" | "PWD" => Part::Password,
@@ -339,6 +342,18 @@ fn owner(prefix: &str) -> Option<Owner> {
         _ if prefix == "SQLALCHEMY" || prefix == "TYPEORM" => Some(Owner::AnySql),
         _ => None,
     }
+}
+
+/// `localhost:6379`, `redis:6379`: a host name and a port, no scheme.
+fn is_host_and_port(value: &str) -> bool {
+    value.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty()
+            && !host.contains('/')
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && port.parse::<u16>().is_ok()
+    })
 }
 
 /// The store a URL default names by its scheme (`postgresql+asyncpg://`,
@@ -471,6 +486,15 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             if jdbc && kind.is_sql() {
                 part = Part::JdbcUrl;
             }
+        }
+        // `REDIS_HOST=localhost:6379`: the app takes its host with the port.
+        let default = analysis
+            .env
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.default.as_deref());
+        if part == Part::Host && default.is_some_and(is_host_and_port) {
+            part = Part::Address;
         }
         wired.push((
             kind,
@@ -1083,6 +1107,25 @@ mod tests {
             plan.not_provisioned[0].reason.contains("reads no variable"),
             "{}",
             plan.not_provisioned[0].reason
+        );
+    }
+
+    #[test]
+    fn an_address_variable_gets_the_host_and_the_port() {
+        let analysis = app(
+            &[
+                ("REDIS_ADDR", true, None),
+                ("CACHE_REDIS_HOST", true, Some("localhost:6379")),
+            ],
+            &["redis"],
+        );
+        let plan = plan(&analysis, &asking(None), Target::DockerHost);
+        assert_eq!(
+            wired(&plan.provisioned[0]),
+            [
+                ("REDIS_ADDR", &Part::Address),
+                ("CACHE_REDIS_HOST", &Part::Address)
+            ]
         );
     }
 

@@ -118,6 +118,7 @@ fn wiring(store: &BackingService) -> Value {
             ),
             Part::JdbcUrl => ("jdbc_url", store.kind.jdbc_subprotocol()),
             Part::Host => ("host", ""),
+            Part::Address => ("address", ""),
             Part::Port => ("port", ""),
             Part::User => ("user", ""),
             Part::Password => ("password", ""),
