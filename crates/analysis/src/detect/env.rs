@@ -714,6 +714,7 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
             } else if aliased == Some(false)
                 || presence_check
                 || only_compared(hit.text, hit.start()..hit.end(), before, rest)
+                || only_logged(before, rest)
             {
                 Some(String::new())
             } else if matches!(tail, Tail::Operators) && dereferences(rest)
@@ -1019,6 +1020,22 @@ fn converted(before: &str) -> bool {
 
 /// `process.env.X.split(",")`, `os.environ.get("X").lower()`: a member of the
 /// value is used with no fallback, which throws when the variable is unset.
+/// `log.Printf("ENV: %s", os.Getenv("ENV"))`, `console.log(process.env.X)`:
+/// an argument of a log or print call, printed empty when unset, and not
+/// used to unwrap or dereference.
+fn only_logged(before: &str, rest: &str) -> bool {
+    let Some(call) = re!(
+        r"(?:\b(?:log|logger|logging|fmt|console|slog|logrus|zap|sugar)\.(?:Print\w*|print\w*|Info\w*|info|Debug\w*|debug|Warn\w*|warn\w*|log|Error\w*|error)|\bprintln!|\bprint!|\beprintln!|\bprint|\bputs)\s*\("
+    )
+    .find_iter(before)
+    .last() else {
+        return false;
+    };
+    let inside = &before[call.start()..];
+    let open = inside.matches('(').count() > inside.matches(')').count();
+    open && !dereferences(rest) && !re!(r"^\s*\.(?:unwrap|expect)\(|^\s*\?|^\s*!").is_match(rest)
+}
+
 fn dereferences(rest: &str) -> bool {
     // Ruby's nil answers these: `ENV["X"].present?`, `ENV["X"].to_i`.
     let nil_safe =
@@ -1960,6 +1977,25 @@ if _, ok := os.LookupEnv("DSN"); !ok {
             strict_reads("app.py", py),
             [("KEY".into(), true), ("OPT".into(), false)]
         );
+    }
+
+    #[test]
+    fn a_read_only_logged_is_not_required() {
+        let go = "func main() {\n\tlog.Printf(\"ENV: %s SSL: %s\", os.Getenv(\"ENV\"), os.Getenv(\"SSL\"))\n\tdsn := os.Getenv(\"DSN\")\n\tif dsn == \"\" {\n\t\tlog.Fatal(\"DSN\")\n\t}\n}\n";
+        let optional: Vec<(String, bool)> = code_reads(&entry("main.go", go))
+            .into_iter()
+            .map(|r| (r.name, r.default.is_some()))
+            .collect();
+        assert_eq!(
+            optional,
+            [
+                ("ENV".into(), true),
+                ("SSL".into(), true),
+                ("DSN".into(), false)
+            ]
+        );
+        let rs = "fn main() {\n    println!(\"{}\", std::env::var(\"TOKEN\").unwrap());\n}\n";
+        assert_eq!(strict_reads("src/main.rs", rs), [("TOKEN".into(), true)]);
     }
 
     #[test]
