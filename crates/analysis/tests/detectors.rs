@@ -2142,6 +2142,19 @@ fn a_health_route_on_a_router_mounted_under_a_prefix_is_no_health_path() {
         Some("/health"),
         "on the app itself"
     );
+    // A prefix that reads like a health path is where a router starts.
+    let a = run(&[
+        ("requirements.txt", "fastapi\nuvicorn\n"),
+        (
+            "app/main.py",
+            "from fastapi import FastAPI\nfrom app.api.health import router as health_router\napp = FastAPI()\napp.include_router(\n    health_router,\n    prefix=\"/v1/health\",\n)\n",
+        ),
+        (
+            "app/api/health.py",
+            "from fastapi import APIRouter\nrouter = APIRouter()\n\n@router.get(\"/redis\")\nasync def redis_check():\n    return {}\n",
+        ),
+    ]);
+    assert_eq!(a.health_path, None, "{:?}", a.health_path);
 }
 
 #[test]

@@ -65,6 +65,14 @@ pub(crate) fn health_path(view: &AppView<'_>) -> Option<Found<String>> {
                 }));
         let text = file.content.as_deref().unwrap_or_default();
         for (path, offset, at) in found {
+            // `include_router(r, prefix="/v1/health")`, a blueprint's
+            // `url_prefix`: where a router's routes start, not a route.
+            let line_start = text[..offset.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |n| n + 1);
+            if re!(r"prefix\s*=\s*$").is_match(&text[line_start..offset.min(text.len())]) {
+                continue;
+            }
             let path = if javascript {
                 match node_routes.served(file, offset, &path) {
                     Served::At(path) => path,
