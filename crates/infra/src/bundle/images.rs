@@ -44,6 +44,8 @@ pub const DOTNET_8_SDK: &str = "mcr.microsoft.com/dotnet/sdk:8.0.404";
 pub const DOTNET_8_ASPNET: &str = "mcr.microsoft.com/dotnet/aspnet:8.0.11-alpine3.20";
 pub const DOTNET_9_SDK: &str = "mcr.microsoft.com/dotnet/sdk:9.0.101";
 pub const DOTNET_9_ASPNET: &str = "mcr.microsoft.com/dotnet/aspnet:9.0.0-alpine3.20";
+pub const DOTNET_10_SDK: &str = "mcr.microsoft.com/dotnet/sdk:10.0.100";
+pub const DOTNET_10_ASPNET: &str = "mcr.microsoft.com/dotnet/aspnet:10.0.0-alpine3.22";
 pub const NGINX: &str = "nginxinc/nginx-unprivileged:1.27.3-alpine";
 pub const DENO: &str = "denoland/deno:2.1.4";
 pub const BUN: &str = "oven/bun:1.1.38-slim";
@@ -97,6 +99,8 @@ pub const ALL: &[&str] = &[
     DOTNET_8_ASPNET,
     DOTNET_9_SDK,
     DOTNET_9_ASPNET,
+    DOTNET_10_SDK,
+    DOTNET_10_ASPNET,
     NGINX,
     DENO,
     BUN,

@@ -915,6 +915,39 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            // The framework, the assembly name and the package versions come
+            // from MSBuild files at the root, above the app's folder.
+            name: "asp.net core with Directory.Build.props above the project",
+            analysis: with(
+                app("csharp", "aspnet-core", Some(8080), Some("dotnet run")),
+                |a| a.subdir = "src".into(),
+            ),
+            files: vec![
+                (
+                    "Directory.Build.props",
+                    "<Project><PropertyGroup><TargetFramework>net10.0</TargetFramework><AssemblyName>Shop.$(MSBuildProjectName)</AssemblyName></PropertyGroup></Project>",
+                ),
+                (
+                    "Directory.Packages.props",
+                    "<Project><ItemGroup><PackageVersion Include=\"Serilog\" Version=\"4.0.0\" /></ItemGroup></Project>",
+                ),
+                (
+                    "src/Api/Api.csproj",
+                    "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><ItemGroup><PackageReference Include=\"Serilog\" /></ItemGroup></Project>",
+                ),
+            ],
+            check: |b| {
+                assert_eq!(b.build_context, "", "the root holds the MSBuild files");
+                let d = dockerfile(b);
+                assert!(
+                    d.contains("FROM mcr.microsoft.com/dotnet/sdk:10.0.100 AS build"),
+                    "{d}"
+                );
+                assert!(d.contains("dotnet publish \"src/Api/Api.csproj\""), "{d}");
+                assert_eq!(cmd(b), ["dotnet", "Shop.Api.dll"]);
+            },
+        },
+        Case {
             name: "asp.net core project referencing its solution's other projects",
             analysis: with(
                 app("csharp", "aspnet-core", Some(8080), Some("dotnet run")),

@@ -5,7 +5,9 @@ use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::{AppFiles, join, parent};
 use crate::bundle::health::Probe;
-use crate::bundle::images::{DOTNET_8_ASPNET, DOTNET_8_SDK, DOTNET_9_ASPNET, DOTNET_9_SDK};
+use crate::bundle::images::{
+    DOTNET_8_ASPNET, DOTNET_8_SDK, DOTNET_9_ASPNET, DOTNET_9_SDK, DOTNET_10_ASPNET, DOTNET_10_SDK,
+};
 
 pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let files = inputs.files;
@@ -26,19 +28,46 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
             )
         })?;
     let manifest = files.text(project).unwrap_or_default();
-    let assembly = tag(manifest, "AssemblyName").unwrap_or_else(|| {
-        let file = project.rsplit('/').next().unwrap_or(project);
-        file.trim_end_matches(".csproj").to_owned()
-    });
-    let (sdk, runtime) = match tag(manifest, "TargetFramework").as_deref() {
-        Some(tf) if tf.starts_with("net9") => (DOTNET_9_SDK, DOTNET_9_ASPNET),
-        _ => (DOTNET_8_SDK, DOTNET_8_ASPNET),
+    let project_name = project
+        .rsplit('/')
+        .next()
+        .unwrap_or(project)
+        .trim_end_matches(".csproj");
+    // MSBuild imports the nearest Directory.Build.props above the project
+    // (shared properties) and Directory.Packages.props (central package
+    // versions): the build needs them, and they may set what the project
+    // does not.
+    let project_path = join(files.subdir(), project);
+    let build_props = nearest_above(files, &project_path, "Directory.Build.props");
+    let package_props = nearest_above(files, &project_path, "Directory.Packages.props");
+    let global_json = nearest_above(files, &project_path, "global.json");
+    let property = |name: &str| {
+        tag(manifest, name).or_else(|| build_props.as_ref().and_then(|(_, text)| tag(text, name)))
     };
-    let (context, publish) = build_root(files, project, manifest);
+    let assembly = property("AssemblyName")
+        .map(|name| name.replace("$(MSBuildProjectName)", project_name))
+        .filter(|name| !name.contains("$("))
+        .unwrap_or_else(|| project_name.to_owned());
+    let framework = property("TargetFramework")
+        .or_else(|| property("TargetFrameworks"))
+        .unwrap_or_default();
+    let (sdk, runtime) = if framework.starts_with("net10") {
+        (DOTNET_10_SDK, DOTNET_10_ASPNET)
+    } else if framework.starts_with("net9") {
+        (DOTNET_9_SDK, DOTNET_9_ASPNET)
+    } else {
+        (DOTNET_8_SDK, DOTNET_8_ASPNET)
+    };
+    let shared_dirs: Vec<String> = [&build_props, &package_props, &global_json]
+        .into_iter()
+        .flatten()
+        .map(|(dir, _)| dir.clone())
+        .collect();
+    let (context, publish) = build_root(files, project, manifest, &shared_dirs);
     let mut notes = Vec::new();
     if let Some(root) = &context {
         notes.push(format!(
-            "{project} references projects outside the app's folder: the image is built from {}, which holds them all.",
+            "{project} references projects or MSBuild files (Directory.Build.props, Directory.Packages.props, global.json) outside the app's folder: the image is built from {}, which holds them all.",
             if root.is_empty() { "the repository root" } else { root }
         ));
     }
@@ -69,7 +98,12 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
 /// folder, unless its `<ProjectReference>`s reach sibling folders
 /// (`..\Core\Core.csproj`, a solution's other projects), whose nearest
 /// common folder then holds them all.
-fn build_root(files: &AppFiles, project: &str, manifest: &str) -> (Option<String>, String) {
+fn build_root(
+    files: &AppFiles,
+    project: &str,
+    manifest: &str,
+    shared_dirs: &[String],
+) -> (Option<String>, String) {
     let subdir = files.subdir();
     let project_dir = join(subdir, parent(project));
     let mut root: Vec<String> = subdir
@@ -94,6 +128,14 @@ fn build_root(files: &AppFiles, project: &str, manifest: &str) -> (Option<String
             .count();
         root.truncate(common);
     }
+    for dir in shared_dirs {
+        let common = root
+            .iter()
+            .zip(dir.split('/').filter(|p| !p.is_empty()))
+            .take_while(|(a, b)| a.as_str() == *b)
+            .count();
+        root.truncate(common);
+    }
     let root = root.join("/");
     if root == subdir {
         return (None, project.to_owned());
@@ -102,6 +144,21 @@ fn build_root(files: &AppFiles, project: &str, manifest: &str) -> (Option<String
         Some(root.clone()),
         relative_path(&root, &join(subdir, project)),
     )
+}
+
+/// The folder and text of the nearest file called `name` in the folder of
+/// `path` (repository-relative) or any above it.
+fn nearest_above(files: &AppFiles, path: &str, name: &str) -> Option<(String, String)> {
+    let mut dir = parent(path).to_owned();
+    loop {
+        if let Some(text) = files.repo().text(&join(&dir, name)) {
+            return Some((dir, text.to_owned()));
+        }
+        if dir.is_empty() {
+            return None;
+        }
+        dir = parent(&dir).to_owned();
+    }
 }
 
 /// `path` from `root`, both repository-relative.
