@@ -228,6 +228,39 @@ impl Choice {
     }
 }
 
+/// The memory the app, its workers and the stores beside it take on one
+/// VM, by rule of thumb: a JVM app 768 MiB, a Ruby one 384, others 256,
+/// each worker as much again; PostgreSQL 256, MySQL 512 (MariaDB 256),
+/// Redis 64; a search engine the app uses (which the repository's compose
+/// file runs) 1 GiB; the system and Docker 384.
+fn demand(analysis: &Analysis, services: &ServicePlan) -> placement::Demand {
+    let app = match analysis.runtime() {
+        "java" | "kotlin" | "scala" | "jvm" => 768,
+        "ruby" => 384,
+        _ => 256,
+    };
+    let mut memory_mib = 384 + app;
+    let mut what = vec!["the app".to_owned()];
+    for worker in &analysis.workers {
+        memory_mib += app;
+        what.push(format!("its `{}` worker", worker.name));
+    }
+    for store in &services.provisioned {
+        memory_mib += match store.kind {
+            StoreKind::Postgres => 256,
+            StoreKind::Mysql if store.mariadb => 256,
+            StoreKind::Mysql => 512,
+            StoreKind::Redis => 64,
+        };
+        what.push(store.kind.label().to_owned());
+    }
+    if analysis.datastores.iter().any(|d| d == "elasticsearch") {
+        memory_mib += 1024;
+        what.push("a search engine".to_owned());
+    }
+    placement::Demand { memory_mib, what }
+}
+
 fn with_note(mut choice: Choice, note: String) -> Choice {
     choice.reasons.push(note);
     choice
@@ -241,7 +274,9 @@ fn build(
     decided_by: &str,
 ) -> Choice {
     let region = placement::region(requirements, &mut reasons);
-    let sizing = placement::sizing(target, requirements, &mut reasons);
+    let services = services::plan(analysis, requirements, target);
+    let demand = demand(analysis, &services);
+    let sizing = placement::sizing(target, requirements, &demand, &mut reasons);
     if !analysis.workers.is_empty() && !matches!(target, Target::DockerHost | Target::Vm) {
         let names: Vec<String> = analysis
             .workers
@@ -253,7 +288,6 @@ fn build(
             names.join(", ")
         ));
     }
-    let services = services::plan(analysis, requirements, target);
     let kinds: Vec<StoreKind> = services.provisioned.iter().map(|s| s.kind).collect();
     let estimate = cost::estimate(target, &region, &sizing, requirements, &kinds);
     let mut cost_breakdown = estimate.lines;

@@ -729,3 +729,31 @@ fn a_cheap_app_with_a_worker_runs_on_a_vm_not_a_function() {
         choice.reasons
     );
 }
+
+#[test]
+fn a_vm_running_more_than_two_gib_of_containers_is_sized_up() {
+    assert_eq!(
+        choose(&flask(), &Requirements::default()).instance_type,
+        "t2.small"
+    );
+    let mut rails = app("ruby", "rails");
+    rails.workers = vec![analysis::Worker {
+        name: "worker".to_owned(),
+        command: "bundle exec sidekiq".to_owned(),
+    }];
+    rails.datastores = vec!["postgres".into(), "redis".into(), "elasticsearch".into()];
+    let choice = choose(&rails, &req(|r| r.database = Some("postgres".into())));
+    assert_eq!(choice.target, Target::Vm);
+    assert_eq!(choice.instance_type, "t2.medium", "{:?}", choice.reasons);
+    assert!(
+        choice
+            .reasons
+            .iter()
+            .any(|r| r.contains("its `worker` worker") && r.contains("a search engine")),
+        "{:?}",
+        choice.reasons
+    );
+    // A size the description asks for stands.
+    let asked = choose(&rails, &req(|r| r.size = Some("t3.small".into())));
+    assert_eq!(asked.instance_type, "t3.small");
+}

@@ -155,9 +155,25 @@ fn asked_size(requirements: &Requirements) -> AskedSize {
     }
 }
 
+/// The memory (MiB) of one VM a small instance type has, and the next
+/// sizes up with theirs.
+const VM_SIZES: [(&str, u32); 3] = [
+    (DEFAULT_INSTANCE_TYPE, 2048),
+    ("t2.medium", 4096),
+    ("t2.large", 8192),
+];
+
+/// What the deployment's containers need on a VM, in MiB, and what they
+/// are, for the reason that names them.
+pub(super) struct Demand {
+    pub memory_mib: u32,
+    pub what: Vec<String>,
+}
+
 pub(super) fn sizing(
     target: Target,
     requirements: &Requirements,
+    demand: &Demand,
     reasons: &mut Vec<String>,
 ) -> Sizing {
     let asked = asked_size(requirements);
@@ -167,7 +183,7 @@ pub(super) fn sizing(
         ));
     }
     match target {
-        Target::Vm => vm_sizing(&asked, requirements, reasons),
+        Target::Vm => vm_sizing(&asked, requirements, demand, reasons),
         Target::ContainerService => fargate_sizing(&asked, requirements, reasons),
         Target::Serverless => lambda_sizing(&asked, reasons),
         Target::Kubernetes => eks_sizing(&asked, reasons),
@@ -181,7 +197,12 @@ pub(super) fn sizing(
     }
 }
 
-fn vm_sizing(asked: &AskedSize, requirements: &Requirements, reasons: &mut Vec<String>) -> Sizing {
+fn vm_sizing(
+    asked: &AskedSize,
+    requirements: &Requirements,
+    demand: &Demand,
+    reasons: &mut Vec<String>,
+) -> Sizing {
     let instance_type = match asked {
         AskedSize::InstanceType(t) => {
             reasons.push(format!("The description asks for instance type {t}."));
@@ -200,12 +221,27 @@ fn vm_sizing(asked: &AskedSize, requirements: &Requirements, reasons: &mut Vec<S
             );
             "t2.medium".to_owned()
         }
-        _ => {
-            reasons.push(format!(
-                "The default instance type {DEFAULT_INSTANCE_TYPE} (1 vCPU, 2 GiB) fits one small app."
-            ));
-            DEFAULT_INSTANCE_TYPE.to_owned()
-        }
+        _ => match VM_SIZES
+            .iter()
+            .position(|(_, mib)| demand.memory_mib <= *mib)
+        {
+            Some(0) => {
+                reasons.push(format!(
+                    "The default instance type {DEFAULT_INSTANCE_TYPE} (1 vCPU, 2 GiB) fits one small app."
+                ));
+                DEFAULT_INSTANCE_TYPE.to_owned()
+            }
+            found => {
+                let (t, mib) = VM_SIZES[found.unwrap_or(VM_SIZES.len() - 1)];
+                reasons.push(format!(
+                    "The VM runs {} (about {} MiB with the system and Docker), more than the default {DEFAULT_INSTANCE_TYPE}'s 2 GiB: it is a {t} ({} GiB).",
+                    demand.what.join(", "),
+                    demand.memory_mib,
+                    mib / 1024
+                ));
+                t.to_owned()
+            }
+        },
     };
     Sizing {
         instance_type,
