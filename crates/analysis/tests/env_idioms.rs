@@ -1521,3 +1521,32 @@ fn python_code_templates_are_not_the_apps_reads() {
     ]);
     assert_eq!(required(&a), ["OPENAI_API_KEY"], "{:?}", a.env);
 }
+
+/// A committed `.env` with a section for the delivery pipeline: the names
+/// the CI workflow fills from its secrets are not the app's to need.
+#[test]
+fn env_file_names_only_the_ci_workflow_uses_are_not_required() {
+    let a = run(&[
+        ("requirements.txt", "flask\n"),
+        (
+            "app.py",
+            "import os\nfrom flask import Flask\napp = Flask(__name__)\nKEY = os.environ[\"API_KEY\"]\n",
+        ),
+        (
+            ".env",
+            "API_KEY=\n# Only for deployment\nDOCKER_USERNAME=\nVPS_PASSWORD=\n",
+        ),
+        (
+            "docker-compose.yml",
+            "services:\n  web:\n    build: .\n    env_file: .env\n    ports: ['5000:5000']\n",
+        ),
+        (
+            ".github/workflows/prod.yml",
+            "jobs:\n  deploy:\n    steps:\n      - run: echo ${{ secrets.DOCKER_USERNAME }} ${{ secrets.VPS_PASSWORD }} ${{ secrets.API_KEY }}\n",
+        ),
+    ]);
+    let required = required(&a);
+    assert!(required.contains(&"API_KEY"), "{required:?}");
+    assert!(!required.contains(&"DOCKER_USERNAME"), "{required:?}");
+    assert!(!required.contains(&"VPS_PASSWORD"), "{required:?}");
+}

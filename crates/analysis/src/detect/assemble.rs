@@ -777,6 +777,25 @@ fn other_services_only(
 
 /// Env vars from the app's files (and example files at the root), with
 /// the Dockerfile's ENV as defaults.
+/// The secrets the repository's GitHub Actions workflows read.
+fn ci_secrets(snapshot: &Snapshot) -> Vec<String> {
+    let mut names: Vec<String> = snapshot
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with(".github/workflows/"))
+        .filter_map(|f| f.content.as_deref())
+        .flat_map(|text| {
+            re!(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
+                .captures_iter(text)
+                .map(|c| c[1].to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn environment(
     a: &mut Analysis,
     snapshot: &Snapshot,
@@ -840,6 +859,17 @@ fn environment(
     };
     let for_other_services = other_services_only(&reads, code_reads, docker, &view.dir);
     not_required.extend(for_other_services.iter().map(String::as_str));
+    // A name an env file lists, no code reads, and the repository's CI
+    // workflows fill from their own secrets (`${{ secrets.VPS_PASSWORD }}`):
+    // the delivery pipeline's, not the app's.
+    let ci_only: Vec<String> = ci_secrets(snapshot)
+        .into_iter()
+        .filter(|name| {
+            let mut listed = reads.iter().filter(|r| r.name == *name).peekable();
+            listed.peek().is_some() && listed.all(|r| r.example)
+        })
+        .collect();
+    not_required.extend(ci_only.iter().map(String::as_str));
     let (mut vars, evidence) = env::summarise(&reads, &provided, &not_required);
     super::env_frameworks::mark_jdbc_urls(view, &mut vars);
     super::env_frameworks::mark_async_sqlalchemy_urls(view, &mut vars);
