@@ -1030,17 +1030,18 @@ async fn an_app_on_mysql_gets_its_schema_and_keeps_its_rows() {
     destroy_leaves_nothing(&docker, &outcome, &project).await;
 }
 
-/// The repository's compose file runs its own PostgreSQL and Redis, and
-/// the app reads `DATABASE_URL` and `REDIS_URL` from a `.env` the
-/// repository does not hold: on the docker host the app reaches the file's
-/// own stores, with the credentials they start with, migrated first.
+/// The repository's compose file runs its own PostgreSQL (under a fixed
+/// container name) but no Redis, and the app reads `DATABASE_URL` and
+/// `REDIS_URL` from a `.env` the repository does not hold: on the docker
+/// host the app reaches the file's own database, with the credentials it
+/// starts with, migrated first, and a Redis deployflow adds to the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_is_wired_to_the_database_its_own_compose_file_runs() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON, POSTGRES, REDIS]) else {
         return;
     };
     let compose = format!(
-        "services:\n  web:\n    build: .\n    env_file: .env\n    ports:\n      - \"8000:8000\"\n  db:\n    image: {REGISTRY}{POSTGRES}\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: ${{SHOP_DB_PASSWORD:-shop-password}}\n      POSTGRES_DB: shop\n    volumes:\n      - shop-data:/var/lib/postgresql/data\n  cache:\n    image: {REGISTRY}{REDIS}\nvolumes:\n  shop-data: {{}}\n"
+        "services:\n  web:\n    build: .\n    env_file: .env\n    ports:\n      - \"8000:8000\"\n  db:\n    image: {REGISTRY}{POSTGRES}\n    container_name: shop-db\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: ${{SHOP_DB_PASSWORD:-shop-password}}\n      POSTGRES_DB: shop\n    volumes:\n      - shop-data:/var/lib/postgresql/data\nvolumes:\n  shop-data: {{}}\n"
     );
     let mut files = django_with_stores();
     files.push(FixtureFile::file("docker-compose.yml", &compose));
@@ -1055,7 +1056,8 @@ async fn an_app_is_wired_to_the_database_its_own_compose_file_runs() {
     let (url, project) = deployed(&outcome);
     let first = visits(&url).await;
     assert_first_visit(&first);
-    // No second database beside the file's own.
+    // No second database beside the file's own; the cache it lacks is
+    // deployflow's own, added to it.
     let services = docker.lines(&[
         "ps",
         "--format",
@@ -1065,7 +1067,7 @@ async fn an_app_is_wired_to_the_database_its_own_compose_file_runs() {
     ]);
     let mut services: Vec<&str> = services.iter().map(String::as_str).collect();
     services.sort_unstable();
-    assert_eq!(services, ["cache", "db", "web"]);
+    assert_eq!(services, ["db", "redis", "web"]);
 
     destroy_leaves_nothing(&docker, &outcome, &project).await;
 }
