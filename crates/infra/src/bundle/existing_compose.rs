@@ -177,6 +177,22 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         .is_some_and(|service| !service.contains_key("build"))
         && mounted_source_service(services, &compose_dir, target).as_deref() == Some(name.as_str());
     let service_names: Vec<String> = services.keys().map(scalar_text).collect();
+    // Services built as the app is, with a command of their own: its
+    // workers (Celery, Sidekiq), which need what the app is given.
+    let app_build = services
+        .get(name.as_str())
+        .and_then(|service| service.get("build"))
+        .cloned();
+    let workers: Vec<String> = services
+        .iter()
+        .filter(|(key, service)| {
+            scalar_text(key) != name
+                && app_build.is_some()
+                && service.get("build") == app_build.as_ref()
+                && service.get("command").is_some()
+        })
+        .map(|(key, _)| scalar_text(key))
+        .collect();
     let mut wired = Vec::new();
     let mut named_volumes = Vec::new();
     let mut used_host_ports: BTreeSet<u16> = services
@@ -288,6 +304,29 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
             &added,
             target.base_image_registry,
         ));
+        let app_build = services
+            .get(name.as_str())
+            .and_then(|service| service.get("build"))
+            .cloned();
+        for worker in &workers {
+            let Some(service) = services
+                .get_mut(worker.as_str())
+                .and_then(Value::as_mapping_mut)
+            else {
+                continue;
+            };
+            adjust_worker(
+                service,
+                worker,
+                app_build.as_ref(),
+                target,
+                &own,
+                &mongo,
+                &added,
+                &service_names,
+                &mut |k, r| adjustments.push(note(k, r)),
+            );
+        }
         app_networks::join_the_others(services, &name, &mut |k, r| adjustments.push(note(k, r)));
         // After the app joined the others' networks: an alias gives it some.
         container_names::drop_fixed_names(services, &mut |k, r| adjustments.push(note(k, r)));
@@ -861,6 +900,63 @@ fn free_name(services: &Mapping) -> String {
 
 pub(super) type Note<'a> = dyn FnMut(AdjustmentKind, String) + 'a;
 
+/// A worker of the app (a service built as the app is, with a command of
+/// its own): built from the app's image, without the sources mounted over
+/// it, with the app's variables, reaching the same stores.
+#[allow(clippy::too_many_arguments)]
+fn adjust_worker(
+    service: &mut Mapping,
+    name: &str,
+    app_build: Option<&Value>,
+    target: &Target,
+    own: &[(&BackingService, OwnStore)],
+    mongo: &[(String, String)],
+    added: &[&BackingService],
+    service_names: &[String],
+    note: &mut Note,
+) {
+    if let Some(build) = app_build.filter(|build| service.get("build") != Some(*build)) {
+        service.insert(s("build"), build.clone());
+        note(
+            AdjustmentKind::Rewritten,
+            format!(
+                "Service `{name}`, a worker of the app, now builds the app's image as the app does."
+            ),
+        );
+    }
+    drop_source_mounts(service, name, target, note);
+    merge_environment(
+        service,
+        name,
+        &app_env(target, own, mongo),
+        service_names,
+        note,
+    );
+    wire_own_stores(service, name, own, note);
+    wire_own_mongo(service, name, mongo, note);
+    added_stores::wire(service, name, added, note);
+}
+
+/// The app's variables a rewritten service gets: those wired to the file's
+/// own stores are set by `wire_own_stores`, not asked of the user.
+fn app_env(
+    target: &Target,
+    own: &[(&BackingService, OwnStore)],
+    mongo: &[(String, String)],
+) -> Vec<super::env::ComposeEnv> {
+    target
+        .spec
+        .env
+        .iter()
+        .filter(|entry| {
+            !own.iter()
+                .any(|(store, _)| store.wiring.iter().any(|w| w.name == entry.name))
+                && !mongo.iter().any(|(variable, _)| *variable == entry.name)
+        })
+        .cloned()
+        .collect()
+}
+
 fn adjust_app_service(
     service: &mut Mapping,
     name: &str,
@@ -918,19 +1014,13 @@ fn adjust_app_service(
         }
     }
     drop_source_mounts(service, name, target, note);
-    // A variable wired to the file's own store is set by `wire_own_stores`,
-    // not asked of the user.
-    let env: Vec<_> = spec
-        .env
-        .iter()
-        .filter(|entry| {
-            !own.iter()
-                .any(|(store, _)| store.wiring.iter().any(|w| w.name == entry.name))
-                && !mongo.iter().any(|(variable, _)| *variable == entry.name)
-        })
-        .cloned()
-        .collect();
-    merge_environment(service, name, &env, service_names, note);
+    merge_environment(
+        service,
+        name,
+        &app_env(target, own, mongo),
+        service_names,
+        note,
+    );
     // A service with a command of its own starts the app already, unless
     // that command is what listens on loopback.
     let own_command = spec.starts_nothing && service.contains_key("command");

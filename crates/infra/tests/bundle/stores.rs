@@ -331,6 +331,41 @@ fn only_the_app_faces_the_network_and_no_container_name_is_fixed() {
     );
 }
 
+/// A Celery worker built as the app is, from a development setup: it
+/// builds what the app builds, without the sources mounted over it, with
+/// the app's variables, reaching the same database and cache.
+#[test]
+fn a_worker_of_the_app_in_a_kept_file_gets_what_the_app_gets() {
+    let compose = "services:\n  web:\n    build: .\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n    ports: ['8000:8000']\n  worker:\n    build: .\n    command: celery -A site worker\n    volumes: ['.:/app']\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n  db:\n    image: postgres:15-alpine\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: shop\n      POSTGRES_DB: shop\n";
+    let bundle = django_with_compose(compose);
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    let web = &doc["services"]["web"];
+    let worker = &doc["services"]["worker"];
+    for name in ["DATABASE_URL", "REDIS_HOST", "SECRET_KEY"] {
+        assert_eq!(
+            worker["environment"][name], web["environment"][name],
+            "{name}: {worker:?}"
+        );
+    }
+    assert_eq!(
+        worker["environment"]["DATABASE_URL"].as_str(),
+        Some("${DATABASE_URL:-postgresql://shop:shop@db:5432/shop}")
+    );
+    assert_eq!(
+        worker["depends_on"]["db"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert_eq!(
+        worker["depends_on"]["redis"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert!(
+        worker.get("volumes").is_none_or(|v| strings(v).is_empty()),
+        "{worker:?}"
+    );
+    assert_eq!(worker["command"].as_str(), Some("celery -A site worker"));
+}
+
 /// The repository's compose file runs its own PostgreSQL (nestjs-prisma's,
 /// bakerydemo's) and the app reads `DATABASE_URL` from a `.env` the
 /// repository does not hold: the variable reaches that database with the
