@@ -26,16 +26,28 @@ fn command(analysis: &Analysis, files: &AppFiles) -> Option<String> {
 }
 
 /// A Procfile's `release:` command that migrates (Heroku runs it before each
-/// release starts): `release: bin/rake db:migrate`, `release: python manage.py migrate`.
+/// release starts): `release: bin/rake db:migrate`, `release: python manage.py migrate`;
+/// else fly.toml's `release_command` (`/app/bin/migrate`, a Phoenix
+/// release's), which Fly runs the same way.
 fn release_phase(files: &AppFiles) -> Option<String> {
-    let procfile = files.text("Procfile")?;
-    procfile.lines().find_map(|line| {
-        let command = line.trim().strip_prefix("release:")?.trim();
-        let migrates = command
-            .split(|c: char| c.is_whitespace() || c == ':')
-            .any(|word| matches!(word, "migrate" | "upgrade" | "prepare" | "deploy"));
-        (migrates && !command.is_empty()).then(|| command.to_owned())
-    })
+    let migrates = |command: &str| {
+        !command.is_empty()
+            && command
+                .split(|c: char| c.is_whitespace() || c == ':' || c == '/')
+                .any(|word| matches!(word, "migrate" | "upgrade" | "prepare" | "deploy"))
+    };
+    let procfile = files.text("Procfile").unwrap_or_default();
+    procfile
+        .lines()
+        .find_map(|line| {
+            let command = line.trim().strip_prefix("release:")?.trim();
+            migrates(command).then(|| command.to_owned())
+        })
+        .or_else(|| {
+            let fly: toml::Table = toml::from_str(files.text("fly.toml")?).ok()?;
+            let command = fly.get("deploy")?.get("release_command")?.as_str()?.trim();
+            migrates(command).then(|| command.to_owned())
+        })
 }
 
 fn framework_command(analysis: &Analysis, files: &AppFiles) -> Option<&'static str> {

@@ -88,8 +88,8 @@ fn a_flask_migrate_app_is_upgraded_before_it_starts() {
     assert_eq!(command(&with_migrations[..2]), None);
 }
 
-/// Heroku's release phase (`release:` in the Procfile) is the repository's
-/// own migration step; a Sinatra app on sinatra-activerecord migrates with
+/// Heroku's release phase (`release:` in the Procfile) and Fly's
+/// `release_command` are the repository's own migration step; a Sinatra app on sinatra-activerecord migrates with
 /// its rake task.
 #[test]
 fn a_release_phase_or_an_activerecord_rake_task_migrates_before_the_start() {
@@ -136,6 +136,19 @@ fn a_release_phase_or_an_activerecord_rake_task_migrates_before_the_start() {
             ("Procfile", "release: ./bin/notify-slack\n")
         ]),
         None
+    );
+    // Fly's release command (a Phoenix release's `bin/migrate`).
+    assert_eq!(
+        command(&[
+            gemfile,
+            app_rb,
+            (
+                "fly.toml",
+                "app = \"shop\"\n\n[deploy]\n  release_command = \"/app/bin/migrate\"\n"
+            ),
+        ])
+        .unwrap()[2],
+        "/app/bin/migrate && exec \"$$@\""
     );
 }
 
