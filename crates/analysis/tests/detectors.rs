@@ -2290,3 +2290,32 @@ fn a_gin_engine_made_in_another_package_is_run_on_the_port_main_reads() {
         a.required_env
     );
 }
+
+/// Ktor's dependencies named through a `buildSrc` helper
+/// (`ktorDependency("server-netty")`): `buildSrc/` is Gradle's build logic,
+/// not the app, and the code's imports say Ktor.
+#[test]
+fn a_ktor_app_whose_build_names_its_dependencies_through_build_src() {
+    let a = run(&[
+        (
+            "build.gradle.kts",
+            "plugins {\n    kotlin(\"jvm\")\n    application\n}\n\ndependencies {\n    implementation(ktorDependency(\"server-netty\"))\n}\n",
+        ),
+        (
+            "buildSrc/build.gradle.kts",
+            "plugins {\n    `kotlin-dsl`\n}\nrepositories { mavenCentral() }\n",
+        ),
+        (
+            "buildSrc/src/main/kotlin/Dependencies.kt",
+            "fun ktorDependency(module: String) = \"io.ktor:ktor-$module:2.3.0\"\n",
+        ),
+        (
+            "src/main/kotlin/Main.kt",
+            "import io.ktor.server.engine.*\nimport io.ktor.server.netty.*\n\nfun main() {\n    embeddedServer(Netty, port = 8080) {}.start(wait = true)\n}\n",
+        ),
+    ]);
+    assert!(a.http, "{:?}", a.deny_reason);
+    assert_eq!(a.framework.as_deref(), Some("ktor"));
+    assert_eq!(a.subdir, ".");
+    assert_eq!(a.port, Some(8080));
+}

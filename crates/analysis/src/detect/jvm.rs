@@ -61,13 +61,25 @@ pub(crate) fn detect(view: &AppView<'_>) -> Option<Detection> {
     if let Some(d) = not_a_server_first(view, &build, language, &language_at) {
         return Some(d);
     }
-    let Some(&(needle, framework, default_port)) = SERVERS
+    let in_build = SERVERS
         .iter()
         .find(|(needle, ..)| build.text.contains(needle))
-    else {
+        .map(|&(needle, framework, port)| {
+            let at = build.spot(needle, format!("{needle} in the build"));
+            (framework, port, at)
+        });
+    // Dependencies a `buildSrc` helper names (`ktorDependency("server-netty")`)
+    // are not in the build file; the code's imports still say Ktor.
+    let Some((framework, default_port, at)) = in_build.or_else(|| {
+        let hit = view.find(JVM, re!(r"(?m)^import io\.ktor\.server\."))?;
+        Some((
+            "ktor",
+            8080,
+            hit.spot().with_detail("imports Ktor's server"),
+        ))
+    }) else {
         return Some(not_a_server(view, &build, language, language_at));
     };
-    let at = build.spot(needle, format!("{needle} in the build"));
     let mut d = Detection::new(language, Kind::Server, Confidence::Manifest, language_at)
         .framework(framework, at);
     d.default_port = Some(default_port);

@@ -15,6 +15,8 @@ use crate::snapshot::{FileEntry, Snapshot};
 
 /// Directories whose contents never decide what the app is.
 const IGNORED_DIRS: &[&str] = &[
+    // Gradle's build logic, never the app.
+    "buildSrc",
     "node_modules",
     "vendor",
     "target",
