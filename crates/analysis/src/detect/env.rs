@@ -715,6 +715,9 @@ fn code_reads(file: &FileEntry) -> Vec<EnvRead> {
                 || presence_check
                 || only_compared(hit.text, hit.start()..hit.end(), before, rest)
                 || only_logged(before, rest)
+                    // `print(os.environ["X"])` still fails when it is unset.
+                    && !re!(r"os\\\.environ\\\[|ENV\\\.fetch|fetch_env!|\\\$\\\{")
+                        .is_match(re.as_str())
             {
                 Some(String::new())
             } else if matches!(tail, Tail::Operators) && dereferences(rest)
@@ -1996,6 +1999,11 @@ if _, ok := os.LookupEnv("DSN"); !ok {
         );
         let rs = "fn main() {\n    println!(\"{}\", std::env::var(\"TOKEN\").unwrap());\n}\n";
         assert_eq!(strict_reads("src/main.rs", rs), [("TOKEN".into(), true)]);
+        let py = "print(os.environ[\"SECRET\"])\nlogging.info(os.getenv(\"MODE\"))\n";
+        assert_eq!(
+            strict_reads("app.py", py),
+            [("SECRET".into(), true), ("MODE".into(), false)]
+        );
     }
 
     #[test]
