@@ -360,12 +360,13 @@ pub(super) fn rust(inputs: &Inputs) -> Result<Image, InfraError> {
     })
 }
 
-/// The `time` version of a lock that predates 0.3.35, the first to compile
-/// on Rust 1.80.
+/// The `time` version of a lock that Rust 1.80 and later fail to infer
+/// types in (E0282): 0.3.18 (which brought the code) to 0.3.34 (0.3.35
+/// fixed it). 0.3.17 and older compile on a current Rust.
 fn time_before_rust_1_80(lock: &str) -> Option<String> {
     let version = re_time_package().captures(lock)?.get(1)?.as_str();
     let patch: u32 = version.strip_prefix("0.3.")?.parse().ok()?;
-    (patch < 35).then(|| version.to_owned())
+    (18..35).contains(&patch).then(|| version.to_owned())
 }
 
 fn re_time_package() -> &'static regex::Regex {
@@ -440,6 +441,14 @@ mod tests {
         );
         assert_eq!(time_before_rust_1_80(&lock("0.3.36")), None);
         assert_eq!(time_before_rust_1_80(&lock("0.2.27")), None);
+        // Before the code that fails (built with rustc 1.95: 0.3.17 builds,
+        // 0.3.18 fails with E0282).
+        assert_eq!(time_before_rust_1_80(&lock("0.3.17")), None);
+        assert_eq!(time_before_rust_1_80(&lock("0.3.7")), None);
+        assert_eq!(
+            time_before_rust_1_80(&lock("0.3.18")).as_deref(),
+            Some("0.3.18")
+        );
         assert_eq!(time_before_rust_1_80(""), None);
     }
 
