@@ -130,7 +130,7 @@ fn an_app_factory_is_started_as_its_server_takes_it() {
     ]);
     assert_eq!(
         flask.start_command.as_deref(),
-        Some("flask --app 'flaskr:create_app()' run --host 0.0.0.0 --port 5000")
+        Some("FLASK_APP='flaskr:create_app()' flask run --host 0.0.0.0 --port 5000")
     );
     let factory_only = run(&[
         ("requirements.txt", "fastapi\nuvicorn\n"),

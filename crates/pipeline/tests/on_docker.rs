@@ -277,8 +277,9 @@ async fn a_procfile_worker_runs_beside_the_app() {
     assert!(compose.contains("python worker.py"), "{compose}");
 }
 
-/// A Flask app made by its factory in a package, started by `flask --app
-/// 'flaskr:create_app()' run`: unquoted, `sh -c` stopped at the `(`.
+/// A Flask app made by its factory in a package, on a Flask from before
+/// `--app` (2.2): started as `flask run` with `FLASK_APP='flaskr:create_app()'`
+/// (unquoted, `sh -c` stopped at the `(`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flask_app_factory_is_started_through_the_shell() {
     let Some(docker) = docker_engine::engine_with(&[PYTHON]) else {
@@ -287,7 +288,7 @@ async fn a_flask_app_factory_is_started_through_the_shell() {
     let outcome = deploy(
         &docker,
         &[
-            ("requirements.txt", "flask==3.0.3\n"),
+            ("requirements.txt", "flask==2.1.3\nwerkzeug==2.1.2\n"),
             (
                 "flaskr/__init__.py",
                 "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n\n    @app.route(\"/healthz\")\n    def health():\n        return \"ok\"\n\n    return app\n",

@@ -136,7 +136,9 @@ fn flask(view: &AppView<'_>, deps: &[Dep], d: &mut Detection, app: &str) {
     let command = if has(deps, "gunicorn") {
         format!("gunicorn --bind 0.0.0.0:{{port}} {app}")
     } else {
-        format!("flask --app {app} run --host 0.0.0.0 --port {{port}}")
+        // `FLASK_APP` rather than `--app`, which came in Flask 2.2; the
+        // image keeps it for `flask db upgrade` as well.
+        format!("FLASK_APP={app} flask run --host 0.0.0.0 --port {{port}}")
     };
     if !apply_run(view, d, run, &FLASK_RUN) {
         d.start_derived = Some(command.clone());

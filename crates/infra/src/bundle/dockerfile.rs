@@ -262,7 +262,8 @@ fn with_env_program(command: &str) -> String {
     format!("env {} {}", words[..assignments].join(" "), rest.join(" "))
 }
 
-fn is_assignment(word: &str) -> bool {
+/// Whether `word` is a shell's `NAME=value` assignment.
+pub(super) fn is_assignment(word: &str) -> bool {
     word.split_once('=').is_some_and(|(name, _)| {
         name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

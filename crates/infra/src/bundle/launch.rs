@@ -83,6 +83,7 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
             false,
         );
     }
+    lift_flask_app(&mut launch);
     let unapplied = apply_analysis_fix(analysis, &mut launch);
     if let Some(command) = launch.command.take() {
         let fixed = fix_command(&command, port);
@@ -107,7 +108,8 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
 
 /// Settings split into modules (`settings/development.py`,
 /// `settings/production.py`) whose `wsgi.py` or `manage.py` defaults to the
-/// development one: it runs with DEBUG on, `ALLOWED_HOSTS = []` (400 to
+/// development one, or to the shared `base` the others import: it runs with
+/// DEBUG on, `ALLOWED_HOSTS = []` (400 to
 /// any other host), SQLite, and none of the variables the deployment
 /// wires, which the production module reads. The deployment selects that.
 fn django_production_settings(analysis: &Analysis, files: &AppFiles, launch: &mut Launch) {
@@ -128,7 +130,10 @@ fn django_production_settings(analysis: &Analysis, files: &AppFiles, launch: &mu
     let Some((package, name)) = module.rsplit_once('.') else {
         return;
     };
-    if !matches!(name, "development" | "dev" | "local" | "develop") {
+    if !matches!(
+        name,
+        "development" | "dev" | "local" | "develop" | "base" | "common"
+    ) {
         return;
     }
     let folder = package.replace('.', "/");
@@ -142,7 +147,34 @@ fn django_production_settings(analysis: &Analysis, files: &AppFiles, launch: &mu
     launch.set_env(
         "DJANGO_SETTINGS_MODULE",
         &selected,
-        format!("The project defaults to its development settings ({module}); the deployment runs its production settings, {selected}, which read the variables it wires."),
+        format!("The project defaults to settings for development ({module}); the deployment runs its production settings, {selected}, which read the variables it wires."),
+        false,
+    );
+}
+
+/// `FLASK_APP=target flask run …` becomes the image's `FLASK_APP`, so the
+/// `flask` commands run beside the server (`flask db upgrade`) find the app
+/// as the server does.
+fn lift_flask_app(launch: &mut Launch) {
+    let Some(command) = &launch.command else {
+        return;
+    };
+    let Some((target, rest)) = command
+        .strip_prefix("FLASK_APP=")
+        .and_then(|tail| tail.split_once(' '))
+    else {
+        return;
+    };
+    if !rest.trim_start().starts_with("flask ") {
+        return;
+    }
+    let target = target.trim_matches('\'').to_owned();
+    launch.command = Some(rest.trim_start().to_owned());
+    launch.original_command = launch.command.clone();
+    launch.set_env(
+        "FLASK_APP",
+        &target,
+        format!("`flask` finds the app through FLASK_APP: set to {target}."),
         false,
     );
 }

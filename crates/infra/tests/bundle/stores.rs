@@ -88,6 +88,53 @@ fn a_flask_migrate_app_is_upgraded_before_it_starts() {
     assert_eq!(command(&with_migrations[..2]), None);
 }
 
+/// A factory in a package is found through `FLASK_APP`, which every Flask
+/// reads (`--app` came in 2.2): the image sets it, so `flask db upgrade`
+/// finds the app as the server does.
+#[test]
+fn a_flask_factory_is_found_through_flask_app_by_the_server_and_the_migration() {
+    let analysis = reads_a_postgres_url(app(
+        "python",
+        "flask",
+        Some(5000),
+        Some("FLASK_APP='flaskr:create_app()' flask run --host 0.0.0.0 --port 5000"),
+    ));
+    let repo = Snapshot::from_texts([
+        (
+            "requirements.txt",
+            "Flask==2.0.3
+Flask-Migrate
+psycopg2-binary
+",
+        ),
+        (
+            "flaskr/__init__.py",
+            "from flask import Flask
+def create_app():
+    return Flask(__name__)
+",
+        ),
+        (
+            "migrations/env.py",
+            "from alembic import context
+",
+        ),
+    ]);
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let d = dockerfile(&bundle);
+    assert!(d.contains("ENV FLASK_APP=\"flaskr:create_app()\""), "{d}");
+    assert!(
+        d.contains(r#"CMD ["flask","run","--host","0.0.0.0","--port","5000"]"#),
+        "{d}"
+    );
+    let compose = yaml(&bundle.files["compose.yaml"]);
+    assert_eq!(
+        strings(&compose["services"]["app"]["command"])[2],
+        "flask db upgrade && exec \"$$@\""
+    );
+}
+
 /// Heroku's release phase (`release:` in the Procfile) and Fly's
 /// `release_command` are the repository's own migration step; a Sinatra app on sinatra-activerecord migrates with
 /// its rake task.
@@ -1000,18 +1047,32 @@ fn a_django_project_with_split_settings_runs_its_production_settings() {
         d.contains("RUN DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY="),
         "{d}"
     );
+    // The shared module the others import is no production setting either.
+    let repo = files(
+        "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.base')\napplication = None\n",
+    );
+    let repo_with_base_default = without_manage_py(&repo);
+    let bundle = build_bundle(&analysis, &repo_with_base_default, &choice).unwrap();
+    assert!(
+        dockerfile(&bundle).contains("ENV DJANGO_SETTINGS_MODULE=\"config.settings.production\"")
+    );
     // A project that defaults to its production settings is left alone.
     let repo = files(
         "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.production')\napplication = None\n",
     );
-    let repo_without_dev_default = Snapshot::from_texts(
+    let repo_without_dev_default = without_manage_py(&repo);
+    let bundle = build_bundle(&analysis, &repo_without_dev_default, &choice).unwrap();
+    assert!(!dockerfile(&bundle).contains("DJANGO_SETTINGS_MODULE"));
+}
+
+/// The repository without its `manage.py`, so `wsgi.py` names the default.
+fn without_manage_py(repo: &Snapshot) -> Snapshot {
+    Snapshot::from_texts(
         repo.files
             .iter()
             .filter(|f| f.path != "manage.py")
             .map(|f| (f.path.as_str(), f.content.as_deref().unwrap_or_default())),
-    );
-    let bundle = build_bundle(&analysis, &repo_without_dev_default, &choice).unwrap();
-    assert!(!dockerfile(&bundle).contains("DJANGO_SETTINGS_MODULE"));
+    )
 }
 
 /// `rails new`'s SQLite settings: `bin/rails db:prepare` makes the file's

@@ -3,6 +3,7 @@
 //! `devDependencies` (which the install or the prune would drop), or nothing
 //! the repository lists.
 
+use super::is_assignment;
 use crate::bundle::app_files::AppFiles;
 
 /// Programs the Node base image provides.
@@ -108,12 +109,6 @@ fn program(command: &str) -> Option<&str> {
         },
         _ => Some(first),
     }
-}
-
-fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
 }
 
 #[cfg(test)]

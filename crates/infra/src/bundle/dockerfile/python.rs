@@ -2,7 +2,7 @@
 //! Poetry, uv or Pipenv), which the slim final stage copies.
 
 use super::python_version::python_image;
-use super::{Image, Inputs, Text, exec_form};
+use super::{Image, Inputs, Text, exec_form, is_assignment};
 use crate::InfraError;
 use crate::bundle::app_files::{AppFiles, join, parent};
 use crate::bundle::health::Probe;
@@ -243,7 +243,9 @@ const SERVERS: &[(&str, &str)] = &[
 /// The server the start command runs, with its package, when no
 /// dependency file of the app names that package.
 fn missing_server(inputs: &Inputs, command: &str) -> Option<(&'static str, &'static str)> {
-    let program = command.split_whitespace().next()?;
+    let program = command
+        .split_whitespace()
+        .find(|w| *w != "exec" && !is_assignment(w))?;
     let (program, package) = SERVERS.iter().find(|(p, _)| *p == program)?;
     let name = package.split('[').next().unwrap_or(package);
     let listed = dependency_texts(inputs).any(|text| names_package(text, name));
