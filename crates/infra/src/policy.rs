@@ -26,6 +26,7 @@ mod resources;
 mod rule;
 mod secrets;
 mod settings;
+mod snapshots;
 mod stores;
 mod structure;
 mod trust;

@@ -320,12 +320,15 @@ fn the_vm_template_is_locked_down() {
             .contains("from_port = 22")
     }));
     // Session Manager's own minimum, not AmazonSSMManagedInstanceCore
-    // (which reads every parameter of the account by name).
-    assert!(
-        blocks(&files, "resource")
-            .iter()
-            .all(|b| b.labels()[0].as_str() != "aws_iam_role_policy_attachment")
-    );
+    // (which reads every parameter of the account by name): the one
+    // managed policy is Data Lifecycle Manager's, on its own role.
+    let attachments: Vec<String> = blocks(&files, "resource")
+        .iter()
+        .filter(|b| b.labels()[0].as_str() == "aws_iam_role_policy_attachment")
+        .map(|b| text(attr(b.body(), "policy_arn")))
+        .collect();
+    assert_eq!(attachments.len(), 1, "{attachments:?}");
+    assert!(attachments[0].ends_with("service-role/AWSDataLifecycleManagerServiceRole"));
     resource(&files, "aws_iam_role_policy", "session_manager");
 
     // IMDSv2, encrypted root volume, the instance profile.

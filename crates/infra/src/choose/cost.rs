@@ -61,6 +61,7 @@ const CACHE_NODE: &str = "cache.t4g.micro";
 #[derive(Debug, Deserialize)]
 struct Ebs {
     gp3_gb_month: f64,
+    snapshot_gb_month: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +191,14 @@ fn vm(p: &PriceTable, s: &Sizing, bill: &mut Bill) {
         f64::from(super::VM_DATA_VOLUME_GB),
         "GB-month",
         p.ebs.gp3_gb_month,
+    );
+    // Daily snapshots are incremental: together they hold at most what
+    // the volume held, plus each day's changes.
+    bill.add(
+        "EBS snapshots of the data volume (daily, incremental; at most its size)",
+        f64::from(super::VM_DATA_VOLUME_GB),
+        "GB-month",
+        p.ebs.snapshot_gb_month,
     );
     bill.add(
         "Public IPv4 address",

@@ -45,6 +45,7 @@ const VM_RESOURCES: &[&str] = &[
     "aws_s3_object",
     "aws_ebs_volume",
     "aws_volume_attachment",
+    "aws_dlm_lifecycle_policy",
 ];
 
 const CONTAINER_SERVICE_RESOURCES: &[&str] = &[
@@ -165,9 +166,11 @@ pub(super) fn managed_policies(target: Target) -> Vec<&'static str> {
             "AmazonEC2ContainerRegistryPullOnly",
             "AmazonEC2ContainerRegistryReadOnly",
         ],
+        // Data Lifecycle Manager's role, which snapshots the data volume.
+        Target::Vm => vec!["service-role/AWSDataLifecycleManagerServiceRole"],
         // A function's role is the app's own: its template grants logs on
         // its own log group, where AWSLambdaBasicExecutionRole writes to any.
-        Target::Vm | Target::Serverless | Target::DockerHost => Vec::new(),
+        Target::Serverless | Target::DockerHost => Vec::new(),
     }
 }
 
@@ -180,6 +183,7 @@ pub(super) fn managed_policy_service(name: &str) -> Option<&'static str> {
         | "AmazonEKS_CNI_Policy"
         | "AmazonEC2ContainerRegistryPullOnly"
         | "AmazonEC2ContainerRegistryReadOnly" => Some("ec2.amazonaws.com"),
+        "service-role/AWSDataLifecycleManagerServiceRole" => Some("dlm.amazonaws.com"),
         _ => None,
     }
 }

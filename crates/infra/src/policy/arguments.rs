@@ -264,6 +264,25 @@ const RESOURCES: Table = &[
             "type",
         ],
     ),
+    // Only what a snapshot schedule of the account's own volumes needs:
+    // no `share_rule`, `cross_region_copy_rule` or event policy, which
+    // would hand the snapshots to another account or region.
+    (
+        "aws_dlm_lifecycle_policy",
+        &[
+            "description",
+            "execution_role_arn",
+            "state",
+            "policy_details.resource_types",
+            "policy_details.target_tags",
+            "policy_details.schedule.name",
+            "policy_details.schedule.copy_tags",
+            "policy_details.schedule.create_rule.interval",
+            "policy_details.schedule.create_rule.interval_unit",
+            "policy_details.schedule.create_rule.times",
+            "policy_details.schedule.retain_rule.count",
+        ],
+    ),
     ("aws_iam_instance_profile", &["name_prefix", "role"]),
     (
         "aws_iam_role",

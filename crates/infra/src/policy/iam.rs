@@ -84,6 +84,7 @@ const SERVICE_PRINCIPALS: &[&str] = &[
     "ecs-tasks.amazonaws.com",
     "lambda.amazonaws.com",
     "eks.amazonaws.com",
+    "dlm.amazonaws.com",
 ];
 
 impl Gate<'_> {

@@ -185,6 +185,7 @@ impl Gate<'_> {
         self.lifecycle(&address, body);
         self.conditions(&address, body);
         self.stores(kind, &address, body);
+        self.snapshot_schedule(kind, &address, body);
         self.workloads(kind, &address, body);
         self.images(kind, &address, body);
         let copies = attr(body, "count")
@@ -270,6 +271,7 @@ impl Gate<'_> {
         self.compute_sizes(kind, address, values);
         self.pinned_settings(kind, address, values);
         self.stores(kind, address, values);
+        self.snapshot_schedule(kind, address, values);
     }
 
     /// `dynamic` blocks only of the kinds the rules read through, at any

@@ -99,12 +99,20 @@ fn values_of(files: &BTreeMap<String, Body>) -> Context<'static> {
 /// A block's known values: attributes that evaluate, nested blocks as
 /// lists of objects (meta-arguments and `dynamic` blocks left out).
 fn known_values(body: &Body, ctx: &Context<'_>) -> serde_json::Value {
+    nested_known_values(body, ctx, true)
+}
+
+/// [`known_values`] of a resource's body (`top`) or of a block inside it,
+/// where `count` is an argument (a snapshot schedule's `retain_rule`).
+fn nested_known_values(body: &Body, ctx: &Context<'_>, top: bool) -> serde_json::Value {
     let mut values = serde_json::Map::new();
     for attribute in body.attributes() {
-        if matches!(
-            attribute.key(),
-            "count" | "for_each" | "depends_on" | "provider"
-        ) {
+        if top
+            && matches!(
+                attribute.key(),
+                "count" | "for_each" | "depends_on" | "provider"
+            )
+        {
             continue;
         }
         if let Ok(value) = attribute.expr().evaluate(ctx) {
@@ -122,7 +130,7 @@ fn known_values(body: &Body, ctx: &Context<'_>) -> serde_json::Value {
             .entry(block.identifier().to_owned())
             .or_insert_with(|| json!([]));
         if let serde_json::Value::Array(items) = entry {
-            items.push(known_values(block.body(), ctx));
+            items.push(nested_known_values(block.body(), ctx, false));
         }
     }
     serde_json::Value::Object(values)

@@ -124,6 +124,114 @@ fn the_gate_refuses_an_unencrypted_large_costly_or_restored_data_volume() {
     }
 }
 
+/// Daily snapshots of the data volume, by Data Lifecycle Manager, under a
+/// role only it assumes.
+#[test]
+fn a_vm_data_volume_is_snapshotted_daily_by_its_own_schedule() {
+    let (analysis, choice) = decide(
+        &stores::django_app(),
+        "a small shop with postgres",
+        Target::Vm,
+    );
+    let inputs = TerraformInputs::new(choice, JOB, &analysis);
+    let files = render_and_gate(&inputs);
+
+    let schedule = resource(&files, "aws_dlm_lifecycle_policy", "data");
+    assert_eq!(text(attr(schedule, "state")), "ENABLED");
+    assert_eq!(
+        text(attr(schedule, "execution_role_arn")),
+        "aws_iam_role.snapshots.arn"
+    );
+    let details = nested(schedule, "policy_details");
+    assert_eq!(
+        text(attr(details, "resource_types")).replace(char::is_whitespace, ""),
+        "[\"VOLUME\"]"
+    );
+    // The tag the data volume carries.
+    assert!(text(attr(details, "target_tags")).contains("\"${local.name}-data\""));
+    assert!(
+        text(attr(resource(&files, "aws_ebs_volume", "data"), "tags"))
+            .contains("\"${local.name}-data\"")
+    );
+    let schedule_rule = nested(details, "schedule");
+    assert_eq!(
+        text(attr(nested(schedule_rule, "create_rule"), "interval")),
+        "24"
+    );
+    assert_eq!(
+        text(attr(nested(schedule_rule, "retain_rule"), "count")),
+        "var.data_snapshots_kept"
+    );
+    let role = resource(&files, "aws_iam_role_policy_attachment", "snapshots");
+    assert!(
+        text(attr(role, "policy_arn"))
+            .ends_with(":iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole")
+    );
+}
+
+/// The schedule snapshots this deployment's volumes and keeps a bounded
+/// number, in the account: every other form is refused.
+#[test]
+fn the_gate_refuses_a_schedule_that_shares_copies_or_selects_other_volumes() {
+    let inputs = inputs(Target::Vm);
+    let policy = Policy::for_job(&inputs.choice, JOB);
+    let rendered = render(&inputs).unwrap();
+    for (from, to, rule) in [
+        (
+            "copy_tags = true",
+            "copy_tags = true\n      share_rule {\n        target_accounts = [\"111122223333\"]\n      }",
+            Rule::ArgumentNotAllowed,
+        ),
+        (
+            "copy_tags = true",
+            "copy_tags = true\n      cross_region_copy_rule {\n        target    = \"us-east-1\"\n        encrypted = false\n      }",
+            Rule::ArgumentNotAllowed,
+        ),
+        (
+            "resource_types = [\"VOLUME\"]",
+            "resource_types = [\"VOLUME\"]\n    policy_type    = \"EVENT_BASED_POLICY\"",
+            Rule::ArgumentNotAllowed,
+        ),
+        (
+            "Name = \"${local.name}-data\"\n    }\n\n    schedule",
+            "Name = \"prod-db\"\n    }\n\n    schedule",
+            Rule::ForeignResource,
+        ),
+        (
+            "resource_types = [\"VOLUME\"]",
+            "resource_types = [\"INSTANCE\"]",
+            Rule::ForeignResource,
+        ),
+        (
+            "count = var.data_snapshots_kept",
+            "count = 1000",
+            Rule::SizeNotBounded,
+        ),
+        (
+            "default     = 7\n",
+            "default     = 5000\n",
+            Rule::SizeNotBounded,
+        ),
+        // Its managed policy on a role EC2 (the app's instance) assumes.
+        (
+            "role       = aws_iam_role.snapshots.name",
+            "role       = aws_iam_role.app.name",
+            Rule::IamManagedPolicy,
+        ),
+    ] {
+        let mut files = rendered.clone();
+        let data = files.get_mut("data.tf").unwrap();
+        assert!(data.contains(from), "data.tf has no {from:?}:\n{data}");
+        *data = data.replacen(from, to, 1);
+        let report = check(&files, &policy);
+        assert!(
+            report.rules().contains(&rule),
+            "{to:?}: {:#?}",
+            report.violations
+        );
+    }
+}
+
 /// A job id whose slug would hold twelve digits in a row (`251171593205`)
 /// reads as an AWS account's number to the gate: its names do not hold
 /// one, and its Terraform passes, on every target.
