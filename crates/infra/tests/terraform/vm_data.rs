@@ -111,16 +111,7 @@ fn the_gate_refuses_an_unencrypted_large_costly_or_restored_data_volume() {
             Rule::ForeignResource,
         ),
     ] {
-        let mut files = rendered.clone();
-        let data = files.get_mut("data.tf").unwrap();
-        assert!(data.contains(from), "data.tf has no {from:?}:\n{data}");
-        *data = data.replace(from, to);
-        let report = check(&files, &policy);
-        assert!(
-            report.rules().contains(&rule),
-            "{to:?}: {:#?}",
-            report.violations
-        );
+        assert_data_edit_refused(&rendered, &policy, from, to, rule);
     }
 }
 
@@ -219,17 +210,28 @@ fn the_gate_refuses_a_schedule_that_shares_copies_or_selects_other_volumes() {
             Rule::IamManagedPolicy,
         ),
     ] {
-        let mut files = rendered.clone();
-        let data = files.get_mut("data.tf").unwrap();
-        assert!(data.contains(from), "data.tf has no {from:?}:\n{data}");
-        *data = data.replacen(from, to, 1);
-        let report = check(&files, &policy);
-        assert!(
-            report.rules().contains(&rule),
-            "{to:?}: {:#?}",
-            report.violations
-        );
+        assert_data_edit_refused(&rendered, &policy, from, to, rule);
     }
+}
+
+/// `data.tf` of `rendered` with the first `from` made `to` breaks `rule`.
+fn assert_data_edit_refused(
+    rendered: &BTreeMap<String, String>,
+    policy: &Policy,
+    from: &str,
+    to: &str,
+    rule: Rule,
+) {
+    let mut files = rendered.clone();
+    let data = files.get_mut("data.tf").unwrap();
+    assert!(data.contains(from), "data.tf has no {from:?}:\n{data}");
+    *data = data.replacen(from, to, 1);
+    let report = check(&files, policy);
+    assert!(
+        report.rules().contains(&rule),
+        "{to:?}: {:#?}",
+        report.violations
+    );
 }
 
 /// A job id whose slug would hold twelve digits in a row (`251171593205`)
