@@ -14,7 +14,9 @@ use super::fastcgi_front;
 use super::missing_mounts;
 use super::mounted_packages;
 use super::other_apps;
-use super::own_store_wiring::{check_readiness, migrate_first, wire_own_mongo, wire_own_stores};
+use super::own_store_wiring::{
+    FileServiceWire, check_readiness, migrate_first, wire_file_services, wire_own_stores,
+};
 use super::own_stores::{self, OwnStore};
 use super::postgres_layout;
 use super::windows_mounts;
@@ -144,16 +146,22 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
         .collect();
     let unmatched: Vec<&BackingService> = unmatched.into_iter().map(|(store, _)| store).collect();
     let (added, unmatched) = added_stores::addable(services, &unmatched);
-    let mongo: Vec<(String, String)> = target
+    let file_wires: Vec<FileServiceWire> = target
         .not_provisioned
         .iter()
-        .filter(|need| need.kind == "mongodb")
-        .flat_map(|need| &need.variables)
-        .filter_map(|variable| {
-            Some((
-                variable.clone(),
-                own_stores::mongo_value(services, variable)?,
-            ))
+        .flat_map(|need| {
+            need.variables
+                .iter()
+                .chain(&need.optional_variables)
+                .map(move |variable| (need.kind.as_str(), variable))
+        })
+        .filter_map(|(kind, variable)| {
+            let (service, value) = own_stores::file_service_value(services, kind, variable)?;
+            Some(FileServiceWire {
+                variable: variable.clone(),
+                value,
+                service,
+            })
         })
         .collect();
     drop_unbuildable(services, &name, &compose_dir, target, &mut |k, r| {
@@ -244,16 +252,19 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
                 &name,
                 target,
                 &own,
-                &mongo,
+                &file_wires,
                 &service_names,
                 &mut |k, r| adjustments.push(note(k, r)),
             );
             wired = wire_own_stores(service, &name, &own, &mut |k, r| {
                 adjustments.push(note(k, r))
             });
-            wired.extend(wire_own_mongo(service, &name, &mongo, &mut |k, r| {
-                adjustments.push(note(k, r))
-            }));
+            wired.extend(wire_file_services(
+                service,
+                &name,
+                &file_wires,
+                &mut |k, r| adjustments.push(note(k, r)),
+            ));
             wired.extend(added_stores::wire(service, &name, &added, &mut |k, r| {
                 adjustments.push(note(k, r))
             }));
@@ -321,7 +332,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
                 app_build.as_ref(),
                 target,
                 &own,
-                &mongo,
+                &file_wires,
                 &added,
                 &service_names,
                 &mut |k, r| adjustments.push(note(k, r)),
@@ -910,7 +921,7 @@ fn adjust_worker(
     app_build: Option<&Value>,
     target: &Target,
     own: &[(&BackingService, OwnStore)],
-    mongo: &[(String, String)],
+    file_wires: &[FileServiceWire],
     added: &[&BackingService],
     service_names: &[String],
     note: &mut Note,
@@ -928,12 +939,12 @@ fn adjust_worker(
     merge_environment(
         service,
         name,
-        &app_env(target, own, mongo),
+        &app_env(target, own, file_wires),
         service_names,
         note,
     );
     wire_own_stores(service, name, own, note);
-    wire_own_mongo(service, name, mongo, note);
+    wire_file_services(service, name, file_wires, note);
     added_stores::wire(service, name, added, note);
 }
 
@@ -942,7 +953,7 @@ fn adjust_worker(
 fn app_env(
     target: &Target,
     own: &[(&BackingService, OwnStore)],
-    mongo: &[(String, String)],
+    file_wires: &[FileServiceWire],
 ) -> Vec<super::env::ComposeEnv> {
     target
         .spec
@@ -951,7 +962,7 @@ fn app_env(
         .filter(|entry| {
             !own.iter()
                 .any(|(store, _)| store.wiring.iter().any(|w| w.name == entry.name))
-                && !mongo.iter().any(|(variable, _)| *variable == entry.name)
+                && !file_wires.iter().any(|wire| wire.variable == entry.name)
         })
         .cloned()
         .collect()
@@ -962,7 +973,7 @@ fn adjust_app_service(
     name: &str,
     target: &Target,
     own: &[(&BackingService, OwnStore)],
-    mongo: &[(String, String)],
+    file_wires: &[FileServiceWire],
     service_names: &[String],
     note: &mut Note,
 ) {
@@ -1017,7 +1028,7 @@ fn adjust_app_service(
     merge_environment(
         service,
         name,
-        &app_env(target, own, mongo),
+        &app_env(target, own, file_wires),
         service_names,
         note,
     );

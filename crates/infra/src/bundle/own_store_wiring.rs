@@ -66,35 +66,44 @@ pub(super) fn wire_own_stores(
     wired
 }
 
-/// The app's MongoDB variables, which deployflow does not provision, set
-/// to the file's own MongoDB service. Returns those that reach it.
-pub(super) fn wire_own_mongo(
+/// The app's variable set to a service of the repository's compose file
+/// that deployflow does not provision (its MongoDB, search engine, broker).
+#[derive(Debug, Clone)]
+pub(super) struct FileServiceWire {
+    pub variable: String,
+    pub value: String,
+    pub service: String,
+}
+
+/// Points the app's variables at the file's own services of kinds
+/// deployflow does not provision; returns the variables so wired.
+pub(super) fn wire_file_services(
     service: &mut Mapping,
     name: &str,
-    mongo: &[(String, String)],
+    wires: &[FileServiceWire],
     note: &mut Note,
 ) -> Vec<String> {
     let mut set = Vec::new();
-    for (variable, value) in mongo {
-        let value = if value.contains('$') {
-            value.clone()
+    for wire in wires {
+        let value = if wire.value.contains('$') {
+            wire.value.clone()
         } else {
-            format!("${{{variable}:-{value}}}")
+            format!("${{{}:-{}}}", wire.variable, wire.value)
         };
-        if set_unless_given(service, variable, value) {
-            set.push(variable.clone());
+        if set_unless_given(service, &wire.variable, value) {
+            set.push(format!("{} (`{}`)", wire.variable, wire.service));
         }
     }
     if !set.is_empty() {
         note(
             AdjustmentKind::EnvVar,
             format!(
-                "Service `{name}`: {} reach the file's own MongoDB service.",
+                "Service `{name}`: {} reach the file's own services of that name, which deployflow does not provision.",
                 set.join(", ")
             ),
         );
     }
-    mongo.iter().map(|(variable, _)| variable.clone()).collect()
+    wires.iter().map(|wire| wire.variable.clone()).collect()
 }
 
 /// Sets `key` unless the service's environment gives it a value other

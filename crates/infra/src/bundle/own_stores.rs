@@ -44,38 +44,99 @@ fn only_service(services: &Mapping, runs: impl Fn(&str) -> bool) -> Option<(Stri
     found.next().is_none().then_some(one)
 }
 
-/// The file's one MongoDB service, as the value of the app's variable
-/// `name` that reaches it: a connection URL (`MONGO_URI`), its host or its
-/// port; `None` for another part, or when the file runs no MongoDB.
-pub(super) fn mongo_value(services: &Mapping, name: &str) -> Option<String> {
+/// The file's one service of a `kind` deployflow does not provision
+/// (`mongodb`, `elasticsearch`, `rabbitmq`), with the value of the app's
+/// variable `name` that reaches it: a connection URL (`MONGO_URI`,
+/// `ELASTICSEARCH_NODE`, `AMQP_URL`), its host or its port; `None` for
+/// another part, another kind, or when the file runs no such service.
+pub(super) fn file_service_value(
+    services: &Mapping,
+    kind: &str,
+    name: &str,
+) -> Option<(String, String)> {
+    let (images, port) = file_service_images(kind)?;
     let (service, spec) = only_service(services, |image| {
-        matches!(image_name(image).as_str(), "mongo" | "mongodb")
+        images.contains(&image_name(image).as_str())
     })?;
     let upper = name.to_ascii_uppercase();
-    if upper.ends_with("HOST") {
-        return Some(service);
+    if upper.ends_with("HOST") || upper.ends_with("HOSTNAME") {
+        return Some((service.clone(), service));
     }
     if upper.ends_with("PORT") {
-        return Some("27017".to_owned());
+        return Some((service, port.to_string()));
     }
-    if !(upper.contains("URI") || upper.contains("URL")) {
+    let address = [
+        "URI", "URL", "NODE", "NODES", "HOSTS", "ADDR", "ADDRESS", "ENDPOINT",
+    ]
+    .iter()
+    .any(|word| upper.split('_').any(|w| w == *word) || upper.ends_with(word));
+    if !address {
         return None;
     }
     let env = Environment(spec.get("environment"));
-    let user = env.get(&["MONGO_INITDB_ROOT_USERNAME"]);
-    let password = env.get(&["MONGO_INITDB_ROOT_PASSWORD"]).unwrap_or_default();
-    let database = env
-        .get(&["MONGO_INITDB_DATABASE"])
-        .unwrap_or_else(|| "app".to_owned());
-    Some(match user {
-        Some(user) => format!(
-            "mongodb://{}:{}@{service}:27017/{}?authSource=admin",
-            url_part(&user),
-            url_part(&password),
-            url_part(&database)
-        ),
-        None => format!("mongodb://{service}:27017/{}", url_part(&database)),
+    let value = match kind {
+        "mongodb" => {
+            let user = env.get(&["MONGO_INITDB_ROOT_USERNAME"]);
+            let password = env.get(&["MONGO_INITDB_ROOT_PASSWORD"]).unwrap_or_default();
+            let database = env
+                .get(&["MONGO_INITDB_DATABASE"])
+                .unwrap_or_else(|| "app".to_owned());
+            match user {
+                Some(user) => format!(
+                    "mongodb://{}:{}@{service}:{port}/{}?authSource=admin",
+                    url_part(&user),
+                    url_part(&password),
+                    url_part(&database)
+                ),
+                None => format!("mongodb://{service}:{port}/{}", url_part(&database)),
+            }
+        }
+        // Development files run the search engine with its security off
+        // (`xpack.security.enabled=false`): plain HTTP.
+        "elasticsearch" => format!("http://{service}:{port}"),
+        _ => {
+            // The image's default user `guest` may log in over the network
+            // (its configuration lifts RabbitMQ's loopback-only rule).
+            let user = env
+                .get(&["RABBITMQ_DEFAULT_USER"])
+                .unwrap_or_else(|| "guest".to_owned());
+            let password = env
+                .get(&["RABBITMQ_DEFAULT_PASS"])
+                .unwrap_or_else(|| "guest".to_owned());
+            let vhost = env
+                .get(&["RABBITMQ_DEFAULT_VHOST"])
+                .filter(|v| v != "/")
+                .map(|v| url_part(&v))
+                .unwrap_or_default();
+            format!(
+                "amqp://{}:{}@{service}:{port}/{vhost}",
+                url_part(&user),
+                url_part(&password)
+            )
+        }
+    };
+    Some((service, value))
+}
+
+/// Whether the file runs one service of a `kind` deployflow does not
+/// provision (`mongodb`, `elasticsearch`, `rabbitmq`).
+pub(super) fn runs_file_service(services: &Mapping, kind: &str) -> bool {
+    file_service_images(kind).is_some_and(|(images, _)| {
+        only_service(services, |image| {
+            images.contains(&image_name(image).as_str())
+        })
+        .is_some()
     })
+}
+
+/// The images that run a `kind` deployflow does not provision, and its port.
+fn file_service_images(kind: &str) -> Option<(&'static [&'static str], u16)> {
+    match kind {
+        "mongodb" => Some((&["mongo", "mongodb"], 27017)),
+        "elasticsearch" => Some((&["elasticsearch", "opensearch"], 9200)),
+        "rabbitmq" => Some((&["rabbitmq"], 5672)),
+        _ => None,
+    }
 }
 
 /// The credentials of a `kind` store's image: the environment names of its
@@ -641,6 +702,9 @@ mod tests {
         let file = services(
             "services:\n  mongo:\n    image: mongo:7\n    environment:\n      MONGO_INITDB_ROOT_USERNAME: root\n      MONGO_INITDB_ROOT_PASSWORD: example\n",
         );
+        let mongo_value = |file: &Mapping, name: &str| {
+            file_service_value(file, "mongodb", name).map(|(_, value)| value)
+        };
         assert_eq!(
             mongo_value(&file, "MONGO_URI").as_deref(),
             Some("mongodb://root:example@mongo:27017/app?authSource=admin")
@@ -651,6 +715,46 @@ mod tests {
         assert_eq!(
             mongo_value(&open, "MONGOURI").as_deref(),
             Some("mongodb://db:27017/app")
+        );
+    }
+
+    #[test]
+    fn search_engine_and_broker_variables_reach_the_files_own_services() {
+        let file = services(
+            "services:\n  es:\n    image: docker.elastic.co/elasticsearch/elasticsearch:8.13.0\n    environment:\n      - xpack.security.enabled=false\n  queue:\n    image: rabbitmq:3-management\n    environment:\n      RABBITMQ_DEFAULT_USER: app\n      RABBITMQ_DEFAULT_PASS: s3cr/t\n",
+        );
+        let value = |kind: &str, name: &str| file_service_value(&file, kind, name);
+        assert_eq!(
+            value("elasticsearch", "ELASTICSEARCH_NODE"),
+            Some(("es".to_owned(), "http://es:9200".to_owned()))
+        );
+        assert_eq!(
+            value("elasticsearch", "ES_HOST").map(|(_, v)| v).as_deref(),
+            Some("es")
+        );
+        assert_eq!(
+            value("rabbitmq", "AMQP_URL").map(|(_, v)| v).as_deref(),
+            Some("amqp://app:s3cr%2Ft@queue:5672/")
+        );
+        assert_eq!(
+            value("rabbitmq", "RABBITMQ_PORT")
+                .map(|(_, v)| v)
+                .as_deref(),
+            Some("5672")
+        );
+        // A broker the file does not run, a kind it cannot reach.
+        assert_eq!(value("kafka", "KAFKA_BROKERS"), None);
+        let opensearch =
+            services("services:\n  search:\n    image: opensearchproject/opensearch:2\n");
+        assert_eq!(
+            file_service_value(&opensearch, "elasticsearch", "OPENSEARCH_URL")
+                .map(|(_, v)| v)
+                .as_deref(),
+            Some("http://search:9200")
+        );
+        assert_eq!(
+            file_service_value(&opensearch, "rabbitmq", "AMQP_URL"),
+            None
         );
     }
 

@@ -11,7 +11,7 @@ use super::launch::{self, Launch};
 use super::plain_http;
 use super::{
     Adjustment, AdjustmentKind, Bundle, BundleOptions, compose, compose_plan, images, makefile,
-    migrate, normalise, secrets, sql_dump, stores,
+    migrate, normalise, own_stores, secrets, sql_dump, stores, yaml,
 };
 use crate::InfraError;
 use crate::choose::{Choice, Target};
@@ -161,14 +161,20 @@ pub(super) fn build(
     // A need the repository's compose file meets (its own MongoDB) is
     // not the user's to give.
     let compose_text = out.files.get(&placed.path).cloned().unwrap_or_default();
+    let compose_services = yaml::parse(&compose_text)
+        .ok()
+        .and_then(|doc| doc.get("services").and_then(|s| s.as_mapping()).cloned())
+        .unwrap_or_default();
     let met = |need: &crate::choose::NotProvisioned| {
         if need.variables.is_empty() {
             // An address written in the code may name the file's own
-            // service (`mongodb://mongo:27017`).
+            // service (`mongodb://mongo:27017`), and a variable with a
+            // default is pointed at it.
             let stem = need.kind.trim_end_matches("db");
-            return compose_text
-                .lines()
-                .any(|line| line.trim_start().starts_with("image:") && line.contains(stem));
+            return own_stores::runs_file_service(&compose_services, &need.kind)
+                || compose_text
+                    .lines()
+                    .any(|line| line.trim_start().starts_with("image:") && line.contains(stem));
         }
         need.variables
             .iter()

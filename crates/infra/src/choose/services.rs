@@ -148,6 +148,11 @@ pub struct NotProvisioned {
     pub kind: String,
     /// The variables the user must give instead.
     pub variables: Vec<String>,
+    /// Variables the app reads the store's address from, with a default in
+    /// its code (localhost, most often): not asked, but what a compose file
+    /// that runs the store points at it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional_variables: Vec<String>,
     pub reason: String,
 }
 
@@ -189,6 +194,7 @@ impl ServicePlan {
                     named.join(", "),
                     service.kind.label()
                 ),
+                optional_variables: Vec::new(),
             });
         }
         theirs.iter().map(|s| s.kind).collect()
@@ -540,6 +546,7 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
                         kind.label(),
                         if kind.is_sql() { "DATABASE_URL" } else { "REDIS_URL" }
                     ),
+                    optional_variables: Vec::new(),
                 });
             }
             continue;
@@ -600,6 +607,7 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
                     "{why}: give {} with the deployment (a managed database's address), or deploy on a Docker host, a VM or the container service, where deployflow runs it.",
                     wiring.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", ")
                 ),
+                optional_variables: Vec::new(),
             });
             continue;
         }
@@ -672,11 +680,17 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
         };
         plan.not_provisioned.push(NotProvisioned {
             reason,
+            optional_variables: optional.iter().map(|n| (*n).to_owned()).collect(),
             kind,
             variables: Vec::new(),
         });
     }
     for (kind, variables) in unsupported {
+        let optional_variables = optional_others
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, name)| name.clone())
+            .collect();
         let give = if variables.is_empty() {
             "give its address in the variable the app reads".to_owned()
         } else {
@@ -688,6 +702,7 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
             ),
             kind,
             variables,
+            optional_variables,
         });
     }
     if !unknown_sql.is_empty() {
@@ -698,6 +713,7 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
                 unknown_sql.join(", ")
             ),
             variables: unknown_sql,
+            optional_variables: Vec::new(),
         });
     }
     plan

@@ -1243,6 +1243,68 @@ fn a_mongo_url_reaches_the_mongo_the_repository_compose_file_runs() {
     assert!(doc["services"]["mongo"].get("ports").is_none());
 }
 
+/// A search engine and a broker deployflow does not provision, which the
+/// repository's compose file runs: the required variable and the optional
+/// one with a localhost default reach them, and neither is said missing.
+#[test]
+fn search_and_broker_variables_reach_the_services_the_repository_compose_file_runs() {
+    let analysis = with(
+        app("python", "flask", Some(5000), Some("gunicorn app:app")),
+        |a| {
+            a.env.push(var("ELASTICSEARCH_URL", true, false, None));
+            a.env.push(var(
+                "RABBITMQ_URL",
+                false,
+                false,
+                Some("amqp://guest:guest@localhost:5672/"),
+            ));
+            a.required_env = vec!["ELASTICSEARCH_URL".into()];
+            a.datastores = vec!["elasticsearch".into(), "rabbitmq".into()];
+            a.dockerized = true;
+            a.docker_files = vec!["docker-compose.yml".into()];
+        },
+    );
+    let compose = "services:\n  web:\n    build: .\n    ports: ['5000:5000']\n  search:\n    image: opensearchproject/opensearch:2.13.0\n    environment:\n      - DISABLE_SECURITY_PLUGIN=true\n  broker:\n    image: rabbitmq:3-management\n    environment:\n      RABBITMQ_DEFAULT_USER: app\n      RABBITMQ_DEFAULT_PASS: app\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        ("app.py", ""),
+        ("requirements.txt", "flask\ngunicorn\nopensearch-py\npika\n"),
+    ]);
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let kinds: Vec<&str> = choice
+        .services
+        .not_provisioned
+        .iter()
+        .map(|n| n.kind.as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"elasticsearch") && kinds.contains(&"rabbitmq"),
+        "{kinds:?}"
+    );
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    let env = &doc["services"]["web"]["environment"];
+    assert_eq!(
+        env["ELASTICSEARCH_URL"].as_str(),
+        Some("${ELASTICSEARCH_URL:-http://search:9200}"),
+        "{doc:?}"
+    );
+    assert_eq!(
+        env["RABBITMQ_URL"].as_str(),
+        Some("${RABBITMQ_URL:-amqp://app:app@broker:5672/}")
+    );
+    assert!(
+        bundle.required_variables.is_empty(),
+        "{:?}",
+        bundle.required_variables
+    );
+    assert!(
+        !notes(&bundle).any(|n| n.contains("not provisioned")),
+        "{:?}",
+        notes(&bundle).collect::<Vec<_>>()
+    );
+}
+
 /// Prisma and Drizzle keep their command-line tools in devDependencies as
 /// often as not: the migration runs, and the image keeps what it needs.
 #[test]
