@@ -84,6 +84,7 @@ pub(super) fn plan(analysis: &Analysis, files: &AppFiles, port: u16) -> Launch {
         );
     }
     lift_flask_app(&mut launch);
+    flask_app_of_wsgi_server(analysis, &mut launch);
     let unapplied = apply_analysis_fix(analysis, &mut launch);
     if let Some(command) = launch.command.take() {
         let fixed = fix_command(&command, port);
@@ -175,6 +176,43 @@ fn lift_flask_app(launch: &mut Launch) {
         "FLASK_APP",
         &target,
         format!("`flask` finds the app through FLASK_APP: set to {target}."),
+        false,
+    );
+}
+
+/// A Flask app served by a WSGI server (`gunicorn 'app:create_app()'`):
+/// the image's `FLASK_APP` names the same target, so the `flask` commands
+/// run beside it (`flask db upgrade`) find an app its file's name does not
+/// give away (a factory in a package).
+fn flask_app_of_wsgi_server(analysis: &Analysis, launch: &mut Launch) {
+    if analysis.framework.as_deref() != Some("flask")
+        || launch.env.iter().any(|e| e.name == "FLASK_APP")
+    {
+        return;
+    }
+    let Some(command) = &launch.command else {
+        return;
+    };
+    let mut words = command.split_whitespace().skip_while(|w| *w == "exec");
+    if !words
+        .next()
+        .is_some_and(|program| matches!(program, "gunicorn" | "waitress-serve"))
+    {
+        return;
+    }
+    let target =
+        regex::Regex::new(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?$").expect("valid pattern");
+    let Some(app) = words
+        .map(|w| w.trim_matches(|c| c == '\'' || c == '"'))
+        .find(|w| target.is_match(w))
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    launch.set_env(
+        "FLASK_APP",
+        &app,
+        format!("`flask` commands (`flask db upgrade`) find the app the server runs through FLASK_APP: set to {app}."),
         false,
     );
 }

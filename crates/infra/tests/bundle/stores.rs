@@ -133,6 +133,17 @@ def create_app():
         strings(&compose["services"]["app"]["command"])[2],
         "flask db upgrade && exec \"$$@\""
     );
+
+    // Served by gunicorn, the image names the same target.
+    let gunicorn = reads_a_postgres_url(app(
+        "python",
+        "flask",
+        Some(5000),
+        Some("gunicorn --bind 0.0.0.0:5000 'flaskr:create_app()'"),
+    ));
+    let bundle = build_bundle(&gunicorn, &repo, &choice).unwrap();
+    let d = dockerfile(&bundle);
+    assert!(d.contains("ENV FLASK_APP=\"flaskr:create_app()\""), "{d}");
 }
 
 /// Heroku's release phase (`release:` in the Procfile) and Fly's
