@@ -203,7 +203,13 @@ fn the_gate_refuses_a_schedule_that_shares_copies_or_selects_other_volumes() {
             "default     = 5000\n",
             Rule::SizeNotBounded,
         ),
-        // Its managed policy on a role EC2 (the app's instance) assumes.
+        // Its managed policy on a role EC2 (the app's instance) assumes,
+        // alone or beside Data Lifecycle Manager.
+        (
+            "identifiers = [\"dlm.amazonaws.com\"]",
+            "identifiers = [\"dlm.amazonaws.com\", \"ec2.amazonaws.com\"]",
+            Rule::IamManagedPolicy,
+        ),
         (
             "role       = aws_iam_role.snapshots.name",
             "role       = aws_iam_role.app.name",
