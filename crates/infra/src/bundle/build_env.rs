@@ -166,14 +166,18 @@ pub(super) fn placeholders_note(placeholders: &[(String, String)]) -> Option<Str
 /// The app's variables that `dockerfile` declares with `ARG`: those passed
 /// as build arguments, and the secrets among them, which are not: a build
 /// argument's value stays in the image's history (`docker history`), for
-/// whoever can pull the image.
+/// whoever can pull the image. A public variable is passed whatever its
+/// name says (`NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY`): the bundler writes its
+/// value into the pages every visitor loads, and the build fails without it.
 pub(super) fn declared_app_args(analysis: &Analysis, dockerfile: &str) -> DeclaredArgs {
     let mut declared = DeclaredArgs::default();
     for name in declared_args(dockerfile) {
         if !app_variables(analysis).any(|v| v == name) || declared.contains(&name) {
             continue;
         }
-        if analysis::is_secret(&name) || analysis.env.iter().any(|v| v.name == name && v.secret) {
+        let secret =
+            analysis::is_secret(&name) || analysis.env.iter().any(|v| v.name == name && v.secret);
+        if secret && !inlined_at_build(&name) {
             declared.withheld.push(name);
         } else {
             declared.passed.push(name);
@@ -238,6 +242,25 @@ mod tests {
         assert!(inlined_at_build("VITE_MAPS_KEY"));
         assert!(!inlined_at_build("DATABASE_URL"));
         assert!(!inlined_at_build("NEXT_TELEMETRY_DISABLED"));
+    }
+
+    #[test]
+    fn a_public_key_is_passed_to_the_build_and_a_secret_is_not() {
+        let analysis: Analysis = serde_json::from_value(serde_json::json!({
+            "http": true, "subdir": ".", "bind": {"loopback_only": false},
+            "required_env": ["NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "API_BASE"],
+            "env": [], "dockerized": false, "docker_files": [], "evidence": [],
+        }))
+        .expect("an analysis");
+        let declared = declared_app_args(
+            &analysis,
+            "FROM node\nARG NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY\nARG CLERK_SECRET_KEY\nARG API_BASE=/api\n",
+        );
+        assert_eq!(
+            declared.passed,
+            ["NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", "API_BASE"]
+        );
+        assert_eq!(declared.withheld, ["CLERK_SECRET_KEY"]);
     }
 
     #[test]
