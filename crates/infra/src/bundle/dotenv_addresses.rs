@@ -94,14 +94,22 @@ fn wired_defaults(compose: &str, app: &str, wired: &[String]) -> Vec<(String, St
         .collect()
 }
 
-/// The committed value pointed where `default` points, when it names a
-/// loopback host: a bare host, or a URL's `host[:port]`.
+/// The committed value pointed where `default` points: a loopback host (a
+/// bare host, or a URL's `host[:port]`) is moved, its credentials kept; a
+/// URL of another server (a hosted database of the developer's, long gone
+/// as often as not) gives way to `default` whole, since its credentials
+/// are that server's.
 fn repoint(value: &str, default: &str) -> Option<String> {
     if is_loopback(value) && !default.contains("://") && !is_port(default) && !default.is_empty() {
         return Some(default.to_owned());
     }
     let (scheme, rest) = value.split_once("://")?;
     let (_, default_rest) = default.split_once("://")?;
+    let default_host = url_host(default_rest);
+    let host = url_host(rest);
+    if host != default_host && !is_loopback(host) && !host.is_empty() && !host.contains('$') {
+        return Some(default.to_owned());
+    }
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let (userinfo, host_port) = match authority.rsplit_once('@') {
@@ -121,6 +129,15 @@ fn repoint(value: &str, default: &str) -> Option<String> {
         .map_or(default_authority, |(_, host_port)| host_port);
     let userinfo = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
     Some(format!("{scheme}://{userinfo}{default_host_port}{tail}"))
+}
+
+/// The host of a URL's part after `://`.
+fn url_host(rest: &str) -> &str {
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    host_port
+        .rsplit_once(':')
+        .map_or(host_port, |(host, _)| host)
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -163,8 +180,16 @@ mod tests {
     }
 
     #[test]
-    fn addresses_elsewhere_are_left_alone() {
-        let env = "DATABASE_URL=postgresql://u:p@db.example.com:5432/app\nPOSTGRES_PORT=6543\n";
+    fn another_servers_database_gives_way_to_the_store_beside_the_app() {
+        let env = "DATABASE_URL=postgres://u:p@ec2-3-1-2-3.compute-1.amazonaws.com:5432/d8k\nPOSTGRES_PORT=6543\n";
+        let (text, changed) = point_at_stores(env, COMPOSE, "app", &wired()).unwrap();
+        assert_eq!(
+            text,
+            "DATABASE_URL=postgresql://postgres@postgres:5432/postgres\nPOSTGRES_PORT=5432\n"
+        );
+        assert_eq!(changed, ["DATABASE_URL", "POSTGRES_PORT"]);
+        // The store's own address, and a port alone, stay.
+        let env = "DATABASE_URL=postgresql://admin:pw@postgres:5432/app\nPOSTGRES_PORT=6543\n";
         assert_eq!(point_at_stores(env, COMPOSE, "app", &wired()), None);
     }
 }

@@ -436,10 +436,12 @@ fn image_name(image: &str) -> String {
 fn image_kind(image: &str) -> Option<StoreKind> {
     let name = image_name(image);
     match name.as_str() {
-        "postgres" | "postgresql" | "postgis" | "timescaledb" | "pgvector" => {
+        "postgres" | "postgresql" | "postgis" | "timescaledb" | "timescaledb-ha" | "pgvector" => {
             Some(StoreKind::Postgres)
         }
-        "mysql" | "mariadb" | "percona-server" => Some(StoreKind::Mysql),
+        "mysql" | "mysql-server" | "mariadb" | "percona-server" | "percona" => {
+            Some(StoreKind::Mysql)
+        }
         "redis" | "redis-stack" | "redis-stack-server" | "valkey" | "keydb" => {
             Some(StoreKind::Redis)
         }
@@ -669,6 +671,15 @@ mod tests {
         assert_eq!(
             (mysql.value(&Part::User), mysql.value(&Part::Name)),
             ("root".to_owned(), "blog".to_owned())
+        );
+        // Oracle's own image of MySQL.
+        let oracle = services(
+            "services:\n  db:\n    image: mysql/mysql-server:8.0\n    environment:\n      MYSQL_USER: blog\n      MYSQL_PASSWORD: pw\n      MYSQL_DATABASE: blog\n",
+        );
+        let mysql = find(&oracle, StoreKind::Mysql).unwrap();
+        assert_eq!(
+            (mysql.value(&Part::User), mysql.value(&Part::Host)),
+            ("blog".to_owned(), "db".to_owned())
         );
     }
 

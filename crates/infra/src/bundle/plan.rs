@@ -237,7 +237,7 @@ pub(super) fn build(
             &env_path,
             text,
             format!(
-                "The repository commits {env_path}, which compose reads first, with {} on the developer's own machine: they now name the database beside the app, as its container reaches it; the credentials the file sets it up with stay.",
+                "The repository commits {env_path}, which compose reads first, with {} addressing the developer's own machine or another server: they now name the store beside the app, as its container reaches it (a loopback address keeps the credentials the file sets the store up with; another server's URL is replaced whole).",
                 changed.join(", ")
             ),
         );
