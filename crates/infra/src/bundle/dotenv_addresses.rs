@@ -59,7 +59,7 @@ enum Pass {
 }
 
 /// `NAME=value` (also `export NAME="value"`), unquoted.
-fn assignment(line: &str) -> Option<(&str, &str)> {
+pub(super) fn assignment(line: &str) -> Option<(&str, &str)> {
     let (name, value) = line
         .trim_start()
         .trim_start_matches("export ")

@@ -10,6 +10,7 @@ use super::bind_mounts;
 use super::compose::{self, APP_SERVICE, AppServiceSpec, Migration};
 use super::compose_ports::{PortEntry, parse_entry};
 use super::container_names;
+use super::dotenv_addresses;
 use super::fastcgi_front;
 use super::missing_mounts;
 use super::mounted_packages;
@@ -89,6 +90,7 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
     };
     complete_depends_on(services);
     store_environments_as_mappings(services);
+    store_env_files_into_environments(services, &compose_dir, target.repo);
     let found = match find_app_service(services, &compose_dir, target) {
         Ok(found) => found,
         Err(reason) => {
@@ -387,6 +389,65 @@ fn store_environments_as_mappings(services: &mut Mapping) {
             };
         }
         *environment = Value::Mapping(mapping);
+    }
+}
+
+/// A store's `env_file` (`database.env` with `POSTGRES_PASSWORD=john`)
+/// written into its environment, below what the environment itself sets
+/// (as Compose reads them): the credentials the app is wired with are
+/// then the ones the store starts with.
+fn store_env_files_into_environments(services: &mut Mapping, compose_dir: &str, repo: &Snapshot) {
+    for service in services.values_mut() {
+        let Some(service) = service.as_mapping_mut() else {
+            continue;
+        };
+        let store = service
+            .get("image")
+            .map(scalar_text)
+            .is_some_and(|image| own_stores::is_store_image(&image));
+        if !store {
+            continue;
+        }
+        let paths: Vec<String> = match service.get("env_file") {
+            Some(Value::String(path)) => vec![path.clone()],
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .filter_map(|item| match item {
+                    Value::Mapping(long) => long.get("path").map(scalar_text),
+                    other => Some(scalar_text(other)),
+                })
+                .collect(),
+            _ => continue,
+        };
+        // Later files override earlier ones, as in Compose.
+        let mut from_files = Mapping::new();
+        for path in paths {
+            let Some(text) = repo.text(&join(compose_dir, &path)) else {
+                continue;
+            };
+            for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+                if let Some((key, value)) = dotenv_addresses::assignment(line) {
+                    from_files.insert(s(key), s(value));
+                }
+            }
+        }
+        if from_files.is_empty() {
+            continue;
+        }
+        let environment = service
+            .entry(s("environment"))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        if environment.is_null() {
+            *environment = Value::Mapping(Mapping::new());
+        }
+        let Value::Mapping(environment) = environment else {
+            continue;
+        };
+        for (key, value) in from_files {
+            if !environment.contains_key(&key) {
+                environment.insert(key, value);
+            }
+        }
     }
 }
 

@@ -1254,6 +1254,36 @@ fn a_mongo_url_reaches_the_mongo_the_repository_compose_file_runs() {
     assert!(doc["services"]["mongo"].get("ports").is_none());
 }
 
+/// The database of the repository's compose file takes its credentials
+/// from an `env_file`: the app's URL carries them.
+#[test]
+fn a_database_url_carries_the_credentials_of_the_stores_env_file() {
+    let analysis = with(app("go", "echo", Some(8080), Some("/app/server")), |a| {
+        a.env.push(var("DATABASE_URL", true, true, None));
+        a.required_env = vec!["DATABASE_URL".into()];
+        a.datastores = vec!["postgres".into()];
+        a.dockerized = true;
+        a.docker_files = vec!["docker-compose.yml".into()];
+    });
+    let compose = "services:\n  api:\n    build: .\n    ports: ['8080:8080']\n  database:\n    image: postgres:16\n    env_file: [database.env]\n    environment:\n      POSTGRES_DB: shop\n";
+    let repo = Snapshot::from_texts([
+        ("docker-compose.yml", compose),
+        (
+            "database.env",
+            "# the database\nPOSTGRES_USER=john\nPOSTGRES_PASSWORD=s3cret\nPOSTGRES_DB=ignored\n",
+        ),
+        ("go.mod", "module shop\n"),
+        ("main.go", "package main\n"),
+    ]);
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["docker-compose.yml"]);
+    let url = doc["services"]["api"]["environment"]["DATABASE_URL"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(url.contains("john:s3cret@database:5432/shop"), "{doc:?}");
+}
+
 /// A search engine and a broker deployflow does not provision, which the
 /// repository's compose file runs: the required variable and the optional
 /// one with a localhost default reach them, and neither is said missing.
