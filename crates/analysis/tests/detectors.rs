@@ -2319,3 +2319,25 @@ fn a_ktor_app_whose_build_names_its_dependencies_through_build_src() {
     assert_eq!(a.subdir, ".");
     assert_eq!(a.port, Some(8080));
 }
+
+/// A Go service with a stray Flask `app.py` (no Python manifest) beside
+/// its `go.mod`: the language its manifest names is the app's.
+#[test]
+fn a_manifest_backed_language_beats_a_stray_source_file() {
+    let a = run(&[
+        (
+            "go.mod",
+            "module shop\n\ngo 1.21\n\nrequire github.com/labstack/echo/v4 v4.11.4\n",
+        ),
+        (
+            "cmd/main.go",
+            "package main\n\nimport \"github.com/labstack/echo/v4\"\n\nfunc main() {\n\te := echo.New()\n\te.Logger.Fatal(e.Start(\":8080\"))\n}\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/')\ndef hello():\n    return 'hi'\n",
+        ),
+    ]);
+    assert_eq!(a.language.as_deref(), Some("go"), "{:?}", a.evidence);
+    assert_eq!(a.framework.as_deref(), Some("echo"));
+}

@@ -100,9 +100,12 @@ pub(crate) fn analyse(snapshot: &Snapshot, requirements: &Requirements) -> Analy
 
 fn detect_app(view: AppView<'_>) -> Option<App<'_>> {
     let mut best: Option<Detection> = None;
+    // Equal ranks: a language its manifest names (`go.mod`) wins over one
+    // only loose sources show (a stray `app.py` beside a Go service).
+    let key = |d: &Detection| (d.rank(), !d.language_at.detail.ends_with(" source"));
     for detector in DETECTORS {
         if let Some(d) = detector(&view)
-            && best.as_ref().is_none_or(|b| d.rank() > b.rank())
+            && best.as_ref().is_none_or(|b| key(&d) > key(b))
         {
             best = Some(d);
         }
