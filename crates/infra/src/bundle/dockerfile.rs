@@ -8,6 +8,7 @@ mod dotnet;
 mod java;
 mod jdk;
 mod node;
+mod node_dev_imports;
 mod node_install_scripts;
 mod node_start;
 mod node_version;

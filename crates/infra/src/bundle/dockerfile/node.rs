@@ -2,6 +2,7 @@
 //! manager and lock file, the build step run when there is one, dev
 //! dependencies pruned, and the result copied into a clean final stage.
 
+use super::node_dev_imports;
 use super::node_install_scripts::install_scripts;
 use super::node_start::{StartProgram, start_program};
 use super::node_version::node_image;
@@ -112,7 +113,13 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
             "The database migration runs `{tool}`, which is in devDependencies: the image keeps the dev dependencies so it can run (move `{tool}` to dependencies for a smaller image)."
         ));
     }
-    let keep_dev = needs_dev || migration_tool.is_some();
+    let imported_dev = node_dev_imports::imported_dev_dependency(files, inputs.framework());
+    if let Some((package, at)) = &imported_dev {
+        notes.push(format!(
+            "The server imports `{package}` ({at}), which only devDependencies list: the image keeps the dev dependencies so it can start (move `{package}` to dependencies for a smaller image)."
+        ));
+    }
+    let keep_dev = needs_dev || migration_tool.is_some() || imported_dev.is_some();
     let scripts = install_scripts(files);
     for folder in &scripts.folders {
         text.line(format!("COPY {folder} ./{folder}"));
