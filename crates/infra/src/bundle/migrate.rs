@@ -273,10 +273,37 @@ pub(super) fn plan(
             "The image's final stage copies in no prisma/ folder (only what the app runs, such as dist/ and node_modules/), so `{migration}` would find no schema there: run it from the repository once the database is up."
         ));
     }
+    // Its last two words but flags say which (`manage.py migrate`,
+    // `upgrade head`, `migrate deploy`), whatever runs it (`poetry run`).
+    let key: Vec<&str> = migration
+        .split_whitespace()
+        .filter(|w| !w.starts_with('-'))
+        .collect();
+    let key = (key.len() >= 2).then(|| key[key.len() - 2..].join(" "));
+    let runs_it = |text: &str| key.as_ref().is_some_and(|key| text.contains(key.as_str()));
+    // `CMD ["sh", "/app/entrypoint.sh"]`, `ENTRYPOINT ["./boot.sh"]`: a
+    // script of the repository that migrates before it starts the server.
+    let script_runs_it = |line: &str| {
+        line.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'))
+            .filter(|word| word.ends_with(".sh"))
+            .filter_map(|word| word.rsplit('/').next())
+            .any(|name| {
+                files
+                    .with_suffix(name)
+                    .into_iter()
+                    .filter(|path| *path == name || path.ends_with(&format!("/{name}")))
+                    .any(|path| files.text(path).is_some_and(runs_it))
+            })
+    };
     let entrypoint = instructions
         .iter()
         .rev()
         .find(|l| l.to_ascii_uppercase().starts_with("ENTRYPOINT"));
+    if entrypoint.is_some_and(|line| script_runs_it(line)) {
+        return Err(format!(
+            "The image's entrypoint script runs `{migration}` itself: nothing is run before it."
+        ));
+    }
     if entrypoint.is_some_and(|line| !passes_command_on(line, files)) {
         return Err(format!(
             "The image has its own ENTRYPOINT, so `{migration}` cannot be run before it from the compose file: run it once the database is up (`docker compose exec app {migration}`)."
@@ -297,22 +324,12 @@ pub(super) fn plan(
             }),
     };
     // `CMD alembic upgrade head && uvicorn …`: the image migrates itself.
-    // Its last two words but flags say which (`manage.py migrate`,
-    // `upgrade head`, `migrate deploy`), whatever runs it (`poetry run`).
-    let runs_it = |start: &[String]| {
-        let words: Vec<&str> = migration
-            .split_whitespace()
-            .filter(|w| !w.starts_with('-'))
-            .collect();
-        words.len() >= 2
-            && start
-                .join(" ")
-                .contains(&words[words.len() - 2..].join(" "))
-    };
     match start {
-        Some(start) if runs_it(&start) => Err(format!(
-            "The image's start command runs `{migration}` itself: nothing is run before it."
-        )),
+        Some(start) if runs_it(&start.join(" ")) || script_runs_it(&start.join(" ")) => {
+            Err(format!(
+                "The image's start command runs `{migration}` itself: nothing is run before it."
+            ))
+        }
         Some(start) if !start.is_empty() => Ok(Some(Migration {
             command: migration.clone(),
             start,

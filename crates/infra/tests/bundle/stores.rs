@@ -1751,6 +1751,68 @@ fn a_command_continued_over_lines_is_read_whole() {
     );
 }
 
+/// The image starts through a script of the repository that migrates
+/// first (`CMD ["sh", "/app/entrypoint.sh"]`, `ENTRYPOINT ["./boot.sh"]`):
+/// nothing is run before it, and no note asks for it by hand.
+#[test]
+fn a_start_script_that_migrates_is_not_migrated_before() {
+    let plan = |start: &str, script: (&str, &str)| {
+        // The analysis reads the start command from the Dockerfile.
+        let command = if start.contains("boot.sh") {
+            "./boot.sh"
+        } else {
+            "sh /app/entrypoint.sh"
+        };
+        let analysis = with(
+            reads_a_postgres_url(app("python", "fastapi", Some(8000), Some(command))),
+            |a| {
+                a.dockerized = true;
+                a.docker_files = vec!["Dockerfile".into()];
+            },
+        );
+        let dockerfile = format!(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nCOPY docker/entrypoint.sh /app/entrypoint.sh\nRUN pip install -r requirements.txt\n{start}\n"
+        );
+        let repo = Snapshot::from_texts([
+            ("Dockerfile", dockerfile.as_str()),
+            ("alembic.ini", "[alembic]\n"),
+            ("requirements.txt", "fastapi\nalembic\n"),
+            ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+            script,
+        ]);
+        let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+        let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+        let command = yaml(&bundle.files["compose.yaml"])["services"]["app"]
+            .get("command")
+            .map(strings);
+        let notes: Vec<String> = notes(&bundle).map(str::to_owned).collect();
+        (command, notes)
+    };
+    let migrating =
+        "cd /app\nalembic upgrade head\nexec gunicorn main:app -k uvicorn.workers.UvicornWorker\n";
+    let (command, notes) = plan(
+        "CMD [\"sh\", \"/app/entrypoint.sh\"]",
+        ("docker/entrypoint.sh", migrating),
+    );
+    assert_eq!(command, None, "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("itself")), "{notes:?}");
+    let (command, notes) = plan("ENTRYPOINT [\"./boot.sh\"]", ("boot.sh", migrating));
+    assert_eq!(command, None, "{notes:?}");
+    assert!(
+        !notes.iter().any(|n| n.contains("docker compose exec")),
+        "{notes:?}"
+    );
+    // A script that only starts the server gets the migration first.
+    let (command, _) = plan(
+        "CMD [\"sh\", \"/app/entrypoint.sh\"]",
+        (
+            "docker/entrypoint.sh",
+            "exec uvicorn main:app --host 0.0.0.0\n",
+        ),
+    );
+    assert!(command.is_some_and(|c| c[2].starts_with("alembic upgrade head")));
+}
+
 /// A committed `.env` beside the compose file sets the app's database URL
 /// to the developer's published port on localhost: compose reads it before
 /// the wiring's default, so the URL is pointed at the database service,
