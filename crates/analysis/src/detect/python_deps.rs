@@ -30,11 +30,74 @@ pub(crate) fn python_deps(view: &AppView<'_>) -> Vec<Dep> {
                 _ => continue,
             }
         };
-        deps.extend(found.into_iter().map(|(dep, line)| {
-            Found::new(dep, Spot::at(&file.path, line, format!("{name} lists it")))
-        }));
+        let lines: Vec<&str> = text.lines().collect();
+        for (dep, line) in found {
+            let written = lines.get(line as usize - 1).copied().unwrap_or_default();
+            for driver in extra_drivers(&dep, written) {
+                deps.push(Found::new(
+                    driver.to_owned(),
+                    Spot::at(
+                        &file.path,
+                        line,
+                        format!("{name} lists {dep} with its {driver} extra"),
+                    ),
+                ));
+            }
+            deps.push(Found::new(
+                dep,
+                Spot::at(&file.path, line, format!("{name} lists it")),
+            ));
+        }
     }
     deps
+}
+
+/// The database drivers a requirement's extras install:
+/// `sqlalchemy[postgresql-asyncpg]` brings asyncpg, `celery[redis]` redis.
+fn extra_drivers(dep: &str, written: &str) -> Vec<&'static str> {
+    let lower = written.to_ascii_lowercase().replace('_', "-");
+    let Some(at) = lower.find(dep) else {
+        return Vec::new();
+    };
+    let rest = &lower[at + dep.len()..];
+    let Some(extras) = rest
+        .trim_start()
+        .strip_prefix('[')
+        .and_then(|r| r.split_once(']'))
+        .map(|(extras, _)| extras)
+    else {
+        return Vec::new();
+    };
+    let mut drivers = Vec::new();
+    for extra in extras.split(',').map(str::trim) {
+        let driver = if extra.contains("asyncpg") {
+            "asyncpg"
+        } else if extra.contains("psycopg") && extra.contains("binary") {
+            "psycopg2-binary"
+        } else if extra.contains("psycopg")
+            || extra == "postgresql"
+            || extra == "postgres"
+            || extra == "pg"
+        {
+            "psycopg2"
+        } else if extra.contains("aiomysql") {
+            "aiomysql"
+        } else if extra.contains("asyncmy") {
+            "asyncmy"
+        } else if extra.contains("pymysql") {
+            "pymysql"
+        } else if extra == "mysql" || extra.contains("mysqlclient") {
+            "mysqlclient"
+        } else if extra == "redis" {
+            "redis"
+        } else {
+            continue;
+        };
+        if !drivers.contains(&driver) {
+            drivers.push(driver);
+        }
+    }
+    drivers
 }
 
 pub(crate) fn normalise(name: &str) -> String {
@@ -151,6 +214,24 @@ fn conda(text: &str) -> Vec<(String, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extras_name_the_drivers_they_install() {
+        assert_eq!(
+            extra_drivers(
+                "sqlalchemy",
+                "    \"sqlalchemy[postgresql-asyncpg]>=2.0.48\","
+            ),
+            ["asyncpg"]
+        );
+        assert_eq!(
+            extra_drivers("sqlalchemy", "SQLAlchemy[asyncio, mysql]==2.0"),
+            ["mysqlclient"]
+        );
+        assert_eq!(extra_drivers("celery", "celery[redis]"), ["redis"]);
+        assert!(extra_drivers("uvicorn", "uvicorn[standard]").is_empty());
+        assert!(extra_drivers("flask", "flask>=3 # [postgres] elsewhere").is_empty());
+    }
 
     #[test]
     fn requirement_names_are_normalised() {
