@@ -277,6 +277,17 @@ fn classify(name: &str) -> Option<(Owner, Part)> {
         };
         return Some((Owner::AnySql, part));
     }
+    // Vercel's and Neon's connection variants (`POSTGRES_URL_NON_POOLING`,
+    // a Prisma schema's `directUrl`; `DATABASE_URL_UNPOOLED`): against
+    // one plain database each is the URL.
+    if let Some((prefix, variant)) = upper.split_once("_URL_")
+        && matches!(
+            variant,
+            "NON_POOLING" | "UNPOOLED" | "POOLED" | "NO_SSL" | "DIRECT"
+        )
+    {
+        return Some((owner(prefix)?, Part::Url { scheme: None }));
+    }
     let (prefix, last) = upper.rsplit_once('_')?;
     let owner = owner(prefix)?;
     let part = match last {
@@ -1143,6 +1154,21 @@ mod tests {
                 ("CACHE_REDIS_HOST", &Part::Address)
             ]
         );
+    }
+
+    #[test]
+    fn pooled_and_direct_url_variants_are_the_databases_url() {
+        for name in [
+            "POSTGRES_URL_NON_POOLING",
+            "DATABASE_URL_UNPOOLED",
+            "POSTGRES_URL_NO_SSL",
+        ] {
+            assert!(
+                matches!(classify(name), Some((_, Part::Url { .. }))),
+                "{name}"
+            );
+        }
+        assert_eq!(classify("POSTGRES_URL_SECRET_THING"), None);
     }
 
     #[test]
