@@ -101,7 +101,11 @@ pub(super) fn compose_env(
             entries.push(wired(name, kind, part, services.url_query(kind)));
             continue;
         }
-        if is_required && kind == VariableKind::AppSecret {
+        // A key whose default is written in the code is known to whoever
+        // reads the repository (`django-insecure-change-me`): tokens signed
+        // with it could be forged, so it is generated as a required one is.
+        let public_default = default.is_some_and(|d| !d.trim().is_empty() && !d.contains("${"));
+        if kind == VariableKind::AppSecret && (is_required || public_default) {
             generated.push(name.to_owned());
             entries.push(ComposeEnv {
                 name: name.to_owned(),

@@ -148,7 +148,7 @@ fn django_production_settings(analysis: &Analysis, files: &AppFiles, launch: &mu
     launch.set_env(
         "DJANGO_SETTINGS_MODULE",
         &selected,
-        format!("The project defaults to settings for development ({module}); the deployment runs its production settings, {selected}, which read the variables it wires."),
+        format!("The project defaults to {module}, settings for development or the base the others extend; the deployment runs its production settings, {selected}, which read the variables it wires."),
         false,
     );
 }

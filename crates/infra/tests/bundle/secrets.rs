@@ -14,6 +14,13 @@ fn keys_the_app_signs_with_are_generated_and_credentials_are_asked_for() {
                 a.required_env.push(name.into());
             }
             a.env.push(var("SESSION_SECRET", false, true, None));
+            // Optional, but its default is in the code for all to read.
+            a.env.push(var(
+                "SECRET_KEY",
+                false,
+                true,
+                Some("django-insecure-change-me-in-production"),
+            ));
         },
     );
     let repo = Snapshot::from_texts([
@@ -26,7 +33,10 @@ fn keys_the_app_signs_with_are_generated_and_credentials_are_asked_for() {
     ]);
     let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
     assert_eq!(bundle.required_variables, ["STRIPE_SECRET_KEY"]);
-    assert_eq!(bundle.generated_secrets, ["APP_KEY", "JWT_SECRET"]);
+    assert_eq!(
+        bundle.generated_secrets,
+        ["APP_KEY", "JWT_SECRET", "SECRET_KEY"]
+    );
     let makefile = &bundle.files["Makefile"];
     assert!(
         makefile.contains("grep -qs '^APP_KEY=' .env || { [ -z \"$$(tail -c 1 .env 2>/dev/null)\" ] || echo >> .env; echo \"APP_KEY=base64:$$(head -c 32 /dev/urandom | base64)\" >> .env; }"),
