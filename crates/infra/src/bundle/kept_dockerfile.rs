@@ -29,6 +29,43 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
         .or_else(|| ruby_unlike_gemfile(path, text, context, repo))
 }
 
+/// The Dockerfile with apt pointed at archive.debian.org after each `FROM`
+/// of a Debian release past its end of life (`python:3.11-slim-buster`),
+/// whose mirrors no longer carry it, when it installs packages with apt;
+/// with the first such image. `None` when no stage needs it.
+pub(super) fn on_archived_debian(text: &str) -> Option<(String, String)> {
+    let uses_apt = text.contains("apt-get") || text.contains("apt ");
+    let mut first = None;
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        let mut words = line.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let Some(image) = words.find(|w| !w.starts_with("--")) else {
+            continue;
+        };
+        let tag = image.rsplit_once(':').map_or("", |(_, tag)| tag);
+        if ["jessie", "stretch", "buster"]
+            .iter()
+            .any(|r| tag.contains(r))
+        {
+            first.get_or_insert_with(|| image.to_owned());
+            out.push_str(&format!(
+                "RUN {}true\n",
+                crate::bundle::images::ARCHIVED_DEBIAN
+            ));
+        }
+    }
+    let image = first.filter(|_| uses_apt)?;
+    if !text.ends_with('\n') {
+        out.pop();
+    }
+    Some((out, image))
+}
+
 /// A `FROM ruby` (or `ruby:3.2`) whose Ruby is not the one the Gemfile
 /// declares (`ruby "3.1.2"`): Bundler refuses to install for any other.
 fn ruby_unlike_gemfile(path: &str, text: &str, context: &str, repo: &Snapshot) -> Option<String> {
@@ -369,6 +406,28 @@ mod tests {
         assert!(missing_source("api/Dockerfile", given, "api", &repo()).is_none());
         let tools = "FROM gitpod/workspace-full\nRUN pip install black\n";
         assert!(unusable("api/Dockerfile", tools, "api", &repo()).is_some());
+    }
+
+    #[test]
+    fn an_image_on_an_archived_debian_reads_its_packages_from_the_archive() {
+        let text = "FROM python:3.11-slim-buster AS build\nRUN apt update && apt install -y libmagic1\nFROM build\nCMD [\"python\"]";
+        let (rewritten, image) = on_archived_debian(text).unwrap();
+        assert_eq!(image, "python:3.11-slim-buster");
+        let lines: Vec<&str> = rewritten.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert!(
+            lines[1].starts_with(
+                "RUN if grep -qsE 'jessie|stretch|buster' /etc/os-release; then sed -i"
+            )
+        );
+        assert!(lines[1].ends_with("fi && true"));
+        assert_eq!(lines[2], "RUN apt update && apt install -y libmagic1");
+        assert!(!rewritten.ends_with('\n'));
+        // A supported release, or no apt at all, is left alone.
+        assert!(
+            on_archived_debian("FROM python:3.11-slim-bookworm\nRUN apt-get update\n").is_none()
+        );
+        assert!(on_archived_debian("FROM node:14-buster\nRUN npm ci\n").is_none());
     }
 
     #[test]

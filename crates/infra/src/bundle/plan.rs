@@ -471,6 +471,13 @@ fn kept_image(
             "Keeps .env files, where make up writes the stores' passwords and the app's keys, out of the image the repository's Dockerfile builds.".to_owned(),
         );
     }
+    if let Some((text, image)) = super::kept_dockerfile::on_archived_debian(dockerfile_text) {
+        out.write(
+            &path,
+            text,
+            format!("It builds on {image}, a Debian release past its end of life whose packages only archive.debian.org still serves (`apt update` fails on its mirrors): apt reads them there."),
+        );
+    }
     let declared = build_env::declared_app_args(analysis, dockerfile_text);
     for name in &declared.withheld {
         out.note(

@@ -5,12 +5,7 @@ use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::AppFiles;
 use crate::bundle::health::Probe;
-use crate::bundle::images::RUBY;
-
-/// Points apt at archive.debian.org on a Debian release its mirrors no
-/// longer carry (the archive's release files have expired, so their dates
-/// are not checked); does nothing on a supported one.
-const ARCHIVED_DEBIAN: &str = "if grep -qsE 'jessie|stretch|buster' /etc/os-release; then sed -i -e 's|//deb.debian.org|//archive.debian.org|; s|//security.debian.org|//archive.debian.org|; s|//httpredir.debian.org|//archive.debian.org|; /-updates/d' /etc/apt/sources.list && echo 'Acquire::Check-Valid-Until \"false\";' > /etc/apt/apt.conf.d/99archive; fi && ";
+use crate::bundle::images::{ARCHIVED_DEBIAN, RUBY};
 
 pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let command = inputs.require_command()?;
