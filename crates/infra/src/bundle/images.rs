@@ -157,6 +157,11 @@ pub const PNPM_VERSION: &str = "9.15.0";
 /// `packageManager`.
 pub const YARN_BERRY_VERSION: &str = "4.5.3";
 
+/// Points apt at archive.debian.org on a Debian release its mirrors no
+/// longer carry (the archive's release files have expired, so their dates
+/// are not checked); does nothing on a supported one.
+pub const ARCHIVED_DEBIAN: &str = "if grep -qsE 'jessie|stretch|buster' /etc/os-release; then sed -i -e 's|//deb.debian.org|//archive.debian.org|; s|//security.debian.org|//archive.debian.org|; s|//httpredir.debian.org|//archive.debian.org|; /-updates/d' /etc/apt/sources.list && echo 'Acquire::Check-Valid-Until \"false\";' > /etc/apt/apt.conf.d/99archive; fi && ";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,8 +181,3 @@ mod tests {
         assert_eq!(rewrite_dockerfile(&dockerfile, ""), dockerfile);
     }
 }
-
-/// Points apt at archive.debian.org on a Debian release its mirrors no
-/// longer carry (the archive's release files have expired, so their dates
-/// are not checked); does nothing on a supported one.
-pub const ARCHIVED_DEBIAN: &str = "if grep -qsE 'jessie|stretch|buster' /etc/os-release; then sed -i -e 's|//deb.debian.org|//archive.debian.org|; s|//security.debian.org|//archive.debian.org|; s|//httpredir.debian.org|//archive.debian.org|; /-updates/d' /etc/apt/sources.list && echo 'Acquire::Check-Valid-Until \"false\";' > /etc/apt/apt.conf.d/99archive; fi && ";
