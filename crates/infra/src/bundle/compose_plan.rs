@@ -211,15 +211,18 @@ fn rewrite(
                 .map_err(|e| (format!("the rewritten file would not be valid ({e})"), None))?;
             out.write(
                 path,
-                rendered,
+                rendered.clone(),
                 format!("The repository's compose file now publishes the app (service `{service}`) on host port {HOST_PORT}; its other services are kept."),
             );
             out.adjustments.extend(adjustments);
             stores_not_added(path, &unmatched, out);
+            // A variable the file no longer names reaches the app from an
+            // `env_file` of the repository: nothing asks for it.
             let required_variables = variables
                 .required
                 .into_iter()
                 .filter(|name| !wired.contains(name) && !generated.contains(name))
+                .filter(|name| rendered.contains(name.as_str()))
                 .collect();
             let mut generated_secrets = variables.generated;
             generated_secrets.extend(generated);

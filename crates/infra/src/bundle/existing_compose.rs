@@ -408,29 +408,7 @@ fn store_env_files_into_environments(services: &mut Mapping, compose_dir: &str, 
         if !store {
             continue;
         }
-        let paths: Vec<String> = match service.get("env_file") {
-            Some(Value::String(path)) => vec![path.clone()],
-            Some(Value::Sequence(items)) => items
-                .iter()
-                .filter_map(|item| match item {
-                    Value::Mapping(long) => long.get("path").map(scalar_text),
-                    other => Some(scalar_text(other)),
-                })
-                .collect(),
-            _ => continue,
-        };
-        // Later files override earlier ones, as in Compose.
-        let mut from_files = Mapping::new();
-        for path in paths {
-            let Some(text) = repo.text(&join(compose_dir, &path)) else {
-                continue;
-            };
-            for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
-                if let Some((key, value)) = dotenv_addresses::assignment(line) {
-                    from_files.insert(s(key), s(value));
-                }
-            }
-        }
+        let from_files = env_file_values(service, compose_dir, repo);
         if from_files.is_empty() {
             continue;
         }
@@ -443,12 +421,54 @@ fn store_env_files_into_environments(services: &mut Mapping, compose_dir: &str, 
         let Value::Mapping(environment) = environment else {
             continue;
         };
+        // The store's own settings only: a shared file also holds the
+        // app's (`PEPPER=…`), which the store does not read.
+        const STORE_SETTINGS: &[&str] = &[
+            "POSTGRES",
+            "PG",
+            "MYSQL",
+            "MARIADB",
+            "MONGO",
+            "REDIS",
+            "ALLOW_EMPTY_PASSWORD",
+        ];
         for (key, value) in from_files {
-            if !environment.contains_key(&key) {
+            let setting = STORE_SETTINGS
+                .iter()
+                .any(|prefix| scalar_text(&key).starts_with(prefix));
+            if setting && !environment.contains_key(&key) {
                 environment.insert(key, value);
             }
         }
     }
+}
+
+/// What a service's `env_file`s the repository holds set, later files over
+/// earlier ones, as Compose reads them.
+fn env_file_values(service: &Mapping, compose_dir: &str, repo: &Snapshot) -> Mapping {
+    let paths: Vec<String> = match service.get("env_file") {
+        Some(Value::String(path)) => vec![path.clone()],
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Mapping(long) => long.get("path").map(scalar_text),
+                other => Some(scalar_text(other)),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut values = Mapping::new();
+    for path in paths {
+        let Some(text) = repo.text(&join(compose_dir, &path)) else {
+            continue;
+        };
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            if let Some((key, value)) = dotenv_addresses::assignment(line) {
+                values.insert(s(key), s(value));
+            }
+        }
+    }
+    values
 }
 
 /// `depends_on: {search: {}}`: Compose starts `search` first, its
@@ -486,15 +506,17 @@ fn image_starts_the_app(service: &Mapping, compose_dir: &str, target: &Target) -
 
 static DEV_SERVER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\bmanage\.py\s+runserver\b|\bflask\s+run\b|\bmanage\.py\s+run\b|--reload\b|\bnodemon\b|\bnext\s+dev\b|\bfastapi\s+dev\b|\bnpm\s+run\s+dev\b|\byarn\s+dev\b",
+        r"\bmanage\.py\s+runserver\b|\bflask\s+run\b|\bmanage\.py\s+run\b|--reload\b|\bnodemon\b|\bts-node-dev\b|\bnext\s+dev\b|\bfastapi\s+dev\b|\bnpm\s+run\s+dev\b|\b(?:yarn|pnpm|bun)\s+(?:run\s+)?dev\b|\bgo\s+run\b|\bcargo\s+(?:run|watch)\b|\bdotnet\s+(?:run|watch)\b|spring-boot:run\b|\bbootRun\b|\bCompileDaemon\b|\breflex\b|(?:^|\s)air(?:\s|$)",
     )
     .expect("valid pattern")
 });
 
 /// A development compose file starts the app's development server
 /// (`manage.py runserver`, `flask run`, `uvicorn --reload`, `nodemon`,
-/// `next dev`) over the image's own command: its debug pages, reloader
-/// and single process would serve the deployment. The image's command
+/// `next dev`) or runs it from its sources with the toolchain (`go run`,
+/// `cargo run`, `dotnet watch`, a live reloader) over the image's own
+/// command: its debug pages, reloader and single process would serve the
+/// deployment, and the built image holds no toolchain. The image's command
 /// starts it instead.
 fn drop_dev_server(service: &mut Mapping, name: &str, note: &mut Note) {
     let Some(command) = service.get("command") else {
@@ -509,7 +531,7 @@ fn drop_dev_server(service: &mut Mapping, name: &str, note: &mut Note) {
         note(
             AdjustmentKind::Rewritten,
             format!(
-                "Service `{name}` ran `{text}`, a development server: the image's own command starts the app instead."
+                "Service `{name}` ran `{text}`, a development server or a run from the sources: the image's own command starts the app instead."
             ),
         );
     }
@@ -1001,6 +1023,7 @@ fn adjust_worker(
         service,
         name,
         &app_env(target, own, file_wires),
+        target,
         service_names,
         note,
     );
@@ -1090,6 +1113,7 @@ fn adjust_app_service(
         service,
         name,
         &app_env(target, own, file_wires),
+        target,
         service_names,
         note,
     );
@@ -1315,12 +1339,15 @@ fn merge_environment(
     service: &mut Mapping,
     name: &str,
     env: &[super::env::ComposeEnv],
+    target: &Target,
     service_names: &[String],
     note: &mut Note,
 ) {
     if env.is_empty() {
         return;
     }
+    // What its `env_file`s set reaches the app as well, below `environment`.
+    let env_files = env_file_values(service, parent(target.path), target.repo);
     let environment = service
         .entry(s("environment"))
         .or_insert_with(|| Value::Mapping(Mapping::new()));
@@ -1332,7 +1359,12 @@ fn merge_environment(
                 .find(|i| list_entry_name(i) == entry.name)
                 .map(|i| scalar_text(i).split_once('=').map(|(_, v)| v.to_owned())),
             _ => None,
-        };
+        }
+        .or_else(|| {
+            env_files
+                .get(entry.name.as_str())
+                .map(|value| Some(scalar_text(value)))
+        });
         // A secret the file writes out (`JWT_SECRET: change-me`) is known
         // to whoever reads the repository, and would override the one
         // `make up` generates or the user gives.

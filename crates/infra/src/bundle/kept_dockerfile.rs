@@ -24,6 +24,11 @@ pub(super) fn unusable(path: &str, text: &str, context: &str, repo: &Snapshot) -
             "{path} runs php-fpm, which speaks FastCGI to a web server in front of it, not HTTP"
         ));
     }
+    if let Some(watcher) = live_reloader(text) {
+        return Some(format!(
+            "{path} is a development image: it starts {watcher}, which rebuilds the app from its sources whenever they change (and installs itself with `go get`, which no longer installs programs)"
+        ));
+    }
     missing_source(path, text, context, repo)
         .or_else(|| gopath_build(path, text, context, repo))
         .or_else(|| ruby_unlike_gemfile(path, text, context, repo))
@@ -64,6 +69,18 @@ pub(super) fn on_archived_debian(text: &str) -> Option<(String, String)> {
         out.pop();
     }
     Some((out, image))
+}
+
+/// The live reloader a Go development image starts (CompileDaemon, air,
+/// reflex) instead of the built server.
+fn live_reloader(text: &str) -> Option<&'static str> {
+    let (_, args) = instructions(text)
+        .filter(|(keyword, _)| keyword == "CMD" || keyword == "ENTRYPOINT")
+        .last()?;
+    let program = args.first()?.rsplit('/').next()?.to_owned();
+    ["CompileDaemon", "air", "reflex"]
+        .into_iter()
+        .find(|watcher| program == *watcher)
 }
 
 /// A `FROM ruby` (or `ruby:3.2`) whose Ruby is not the one the Gemfile
@@ -428,6 +445,18 @@ mod tests {
             on_archived_debian("FROM python:3.11-slim-bookworm\nRUN apt-get update\n").is_none()
         );
         assert!(on_archived_debian("FROM node:14-buster\nRUN npm ci\n").is_none());
+    }
+
+    #[test]
+    fn a_go_image_that_starts_a_live_reloader_is_unusable() {
+        let dev = "FROM golang:latest\nWORKDIR /app\nCOPY . .\nRUN go get github.com/githubnemo/CompileDaemon\nENTRYPOINT CompileDaemon --build=\"go build cmd/main.go\" --command=./main\n";
+        let why = unusable("Dockerfile", dev, "", &repo()).unwrap();
+        assert!(why.contains("CompileDaemon"), "{why}");
+        let air = "FROM golang:1.22\nCOPY . .\nRUN go install github.com/air-verse/air@latest\nCMD [\"air\", \"-c\", \".air.toml\"]\n";
+        assert!(unusable("Dockerfile", air, "", &repo()).is_some());
+        let built =
+            "FROM golang:1.22\nCOPY . .\nRUN go build -o /server ./cmd\nCMD [\"/server\"]\n";
+        assert!(live_reloader(built).is_none());
     }
 
     #[test]

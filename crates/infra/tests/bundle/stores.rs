@@ -1260,17 +1260,18 @@ fn a_mongo_url_reaches_the_mongo_the_repository_compose_file_runs() {
 fn a_database_url_carries_the_credentials_of_the_stores_env_file() {
     let analysis = with(app("go", "echo", Some(8080), Some("/app/server")), |a| {
         a.env.push(var("DATABASE_URL", true, true, None));
-        a.required_env = vec!["DATABASE_URL".into()];
+        a.env.push(var("PEPPER", true, false, None));
+        a.required_env = vec!["DATABASE_URL".into(), "PEPPER".into()];
         a.datastores = vec!["postgres".into()];
         a.dockerized = true;
         a.docker_files = vec!["docker-compose.yml".into()];
     });
-    let compose = "services:\n  api:\n    build: .\n    ports: ['8080:8080']\n  database:\n    image: postgres:16\n    env_file: [database.env]\n    environment:\n      POSTGRES_DB: shop\n";
+    let compose = "services:\n  api:\n    build: .\n    command: [\"go\", \"run\", \"cmd/main.go\"]\n    env_file: [database.env]\n    ports: ['8080:8080']\n  database:\n    image: postgres:16\n    env_file: [database.env]\n    environment:\n      POSTGRES_DB: shop\n";
     let repo = Snapshot::from_texts([
         ("docker-compose.yml", compose),
         (
             "database.env",
-            "# the database\nPOSTGRES_USER=john\nPOSTGRES_PASSWORD=s3cret\nPOSTGRES_DB=ignored\n",
+            "# the database\nPOSTGRES_USER=john\nPOSTGRES_PASSWORD=s3cret\nPOSTGRES_DB=ignored\nPEPPER=\"satanclaws\"\n",
         ),
         ("go.mod", "module shop\n"),
         ("main.go", "package main\n"),
@@ -1282,6 +1283,16 @@ fn a_database_url_carries_the_credentials_of_the_stores_env_file() {
         .as_str()
         .unwrap_or_default();
     assert!(url.contains("john:s3cret@database:5432/shop"), "{doc:?}");
+    // The app's own env_file sets PEPPER: nothing asks for it again.
+    let app = &doc["services"]["api"];
+    assert!(app["environment"].get("PEPPER").is_none(), "{doc:?}");
+    assert!(
+        !bundle.required_variables.contains(&"PEPPER".to_owned()),
+        "{:?}",
+        bundle.required_variables
+    );
+    // `go run` needs the toolchain, which the built image does not hold.
+    assert!(app.get("command").is_none(), "{doc:?}");
 }
 
 /// A search engine and a broker deployflow does not provision, which the
