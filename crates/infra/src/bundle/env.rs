@@ -309,6 +309,16 @@ fn is_process_environment(name: &str) -> bool {
 
 /// A mode switch set to development: a debug flag on, or an environment
 /// name of development (`NODE_ENV=development`, `APP_ENV=local`).
+/// The names an env file sets to a development setting (`FLASK_ENV=development`,
+/// `DEBUG=True`).
+pub(super) fn development_settings(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(super::dotenv_addresses::assignment)
+        .filter(|(name, value)| is_development_setting(name, value))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
 fn is_development_setting(name: &str, value: &str) -> bool {
     let name = name.to_ascii_uppercase();
     let value = value.trim().to_ascii_lowercase();

@@ -228,6 +228,24 @@ pub(super) fn build(
         );
         env_text = Some(text);
     }
+    let development: Vec<String> = env_text
+        .as_deref()
+        .map(super::env::development_settings)
+        .unwrap_or_default();
+    if let Some((text, dropped)) = env_text
+        .as_deref()
+        .and_then(|text| secrets::without_public_values(text, &development))
+    {
+        out.write(
+            &env_path,
+            text.clone(),
+            format!(
+                "The repository commits {env_path} with {}, settings for development (debug pages, a development mode): they are left out, so the app runs with its own defaults or what you give.",
+                dropped.join(", ")
+            ),
+        );
+        env_text = Some(text);
+    }
     let pointed = env_text.as_deref().and_then(|text| {
         let compose = out.files.get(&placed.path)?;
         dotenv_addresses::point_at_stores(text, compose, &placed.service, &placed.wired)

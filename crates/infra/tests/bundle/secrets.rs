@@ -120,13 +120,21 @@ fn the_authors_committed_credentials_are_left_out_and_asked_for() {
         ("server.js", "require('express')().listen(3000);\n"),
         (
             ".env",
-            "MONGODB_URI=\"mongodb+srv://admin:hunter2@cluster0.example.mongodb.net/app\"\nSTRIPE_SECRET_KEY=sk_test_abc\nREDIS_URL=redis://cache:6379\nSITE_NAME=Shop\n",
+            "MONGODB_URI=\"mongodb+srv://admin:hunter2@cluster0.example.mongodb.net/app\"\nSTRIPE_SECRET_KEY=sk_test_abc\nREDIS_URL=redis://cache:6379\nNODE_ENV=development\nDEBUG=true\nSITE_NAME=Shop\n",
         ),
     ]);
     let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    // The credentials go, and so do the development settings.
     assert_eq!(
         bundle.files[".env"],
         "REDIS_URL=redis://cache:6379\nSITE_NAME=Shop\n"
+    );
+    assert!(
+        bundle.adjustments.iter().any(|a| a.path == ".env"
+            && a.reason.contains("NODE_ENV, DEBUG")
+            && a.reason.contains("settings for development")),
+        "{:?}",
+        bundle.adjustments
     );
     assert!(
         bundle.adjustments.iter().any(|a| a.path == ".env"
