@@ -24,7 +24,9 @@ impl Gate<'_> {
             .filter(|b| b.identifier() == "policy_details")
             .map(|b| b.body())
             .collect();
-        if details.is_empty() {
+        // A plan leaves out what is unknown until apply; the files, checked
+        // first, hold every argument to these rules.
+        if details.is_empty() && !self.planned {
             self.violation(
                 Rule::ForeignResource,
                 format!("{address}: policy_details is missing; a schedule names the volumes it snapshots (resource_types = [\"VOLUME\"], target_tags of this deployment's data volume)."),
@@ -38,7 +40,11 @@ impl Gate<'_> {
                     .blocks()
                     .filter(|b| b.identifier() == "retain_rule")
                 {
-                    let kept = attr(retain.body(), "count").and_then(|e| as_int(self.resolve(e)));
+                    let count = attr(retain.body(), "count");
+                    if count.is_none() && self.planned {
+                        continue;
+                    }
+                    let kept = count.and_then(|e| as_int(self.resolve(e)));
                     if !kept.is_some_and(|n| (1..=MAX_SNAPSHOTS_KEPT).contains(&n)) {
                         self.violation(
                             Rule::SizeNotBounded,
@@ -55,6 +61,17 @@ impl Gate<'_> {
     /// have its data copied into snapshots this deployment's schedule owns.
     fn snapshot_targets(&mut self, address: &str, details: &Body) {
         let types = attr(details, "resource_types").map(|e| self.resolve(e).clone());
+        if types.is_some() || !self.planned {
+            self.volumes_only(address, types);
+        }
+        let tags = attr(details, "target_tags").map(|e| self.resolve(e).clone());
+        if tags.is_none() && self.planned {
+            return;
+        }
+        self.own_target_tags(address, tags);
+    }
+
+    fn volumes_only(&mut self, address: &str, types: Option<Expression>) {
         let volumes_only = matches!(&types, Some(Expression::Array(items))
             if !items.is_empty() && items.iter().all(|i| as_str(i).as_deref() == Some("VOLUME")));
         if !volumes_only {
@@ -63,7 +80,9 @@ impl Gate<'_> {
                 format!("{address}: resource_types must be [\"VOLUME\"]: an instance schedule snapshots every volume of the instances it selects."),
             );
         }
-        let tags = attr(details, "target_tags").map(|e| self.resolve(e).clone());
+    }
+
+    fn own_target_tags(&mut self, address: &str, tags: Option<Expression>) {
         let Some(Expression::Object(tags)) =
             tags.filter(|t| matches!(t, Expression::Object(o) if !o.is_empty()))
         else {
