@@ -167,6 +167,22 @@ fn hostile_planned_changes_are_refused_by_their_rule() {
             &[Rule::WorldIngress],
         ),
         (
+            "a snapshot schedule of instances, as planned",
+            vec![create(
+                "aws_dlm_lifecycle_policy.data",
+                json!({"state": "ENABLED", "policy_details": [{"resource_types": ["INSTANCE"], "target_tags": {"Name": "app-data"}, "schedule": [{"name": "daily", "retain_rule": [{"count": 7}]}]}]}),
+            )],
+            &[Rule::ForeignResource],
+        ),
+        (
+            "a snapshot schedule keeping a thousand, as planned",
+            vec![create(
+                "aws_dlm_lifecycle_policy.data",
+                json!({"state": "ENABLED", "policy_details": [{"resource_types": ["VOLUME"], "target_tags": {"Name": "app-data"}, "schedule": [{"name": "daily", "retain_rule": [{"count": 1000}]}]}]}),
+            )],
+            &[Rule::SizeNotBounded],
+        ),
+        (
             "Action * in a policy the files built with format()",
             vec![create(
                 "aws_iam_role_policy.everything",
