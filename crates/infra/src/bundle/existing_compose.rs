@@ -359,19 +359,12 @@ pub(super) fn rewrite(mut document: Value, target: &Target) -> Outcome {
     }
 }
 
-/// Whether the image the app's service runs starts the app by itself: a
-/// generated Dockerfile, or the repository's with a `CMD` or `ENTRYPOINT`,
-/// or one the service is given the app's command for.
 /// A store's `environment: [POSTGRES_PASSWORD=$DB_PASSWORD, PGDATA]`
 /// written as the mapping it means (`PGDATA:` passes the shell's value
 /// on), so the rules on a store's credentials read one form.
 fn store_environments_as_mappings(services: &mut Mapping) {
     for service in services.values_mut() {
-        let store = service
-            .get("image")
-            .map(scalar_text)
-            .is_some_and(|image| own_stores::is_store_image(&image));
-        if !store {
+        if !is_store(service.get("image")) {
             continue;
         }
         let Some(environment) = service.get_mut("environment") else {
@@ -392,22 +385,25 @@ fn store_environments_as_mappings(services: &mut Mapping) {
     }
 }
 
+/// Whether a service's `image` runs a database, cache or broker.
+fn is_store(image: Option<&Value>) -> bool {
+    image
+        .map(scalar_text)
+        .is_some_and(|image| own_stores::is_store_image(&image))
+}
+
 /// A store's `env_file` (`database.env` with `POSTGRES_PASSWORD=john`)
 /// written into its environment, below what the environment itself sets
 /// (as Compose reads them): the credentials the app is wired with are
 /// then the ones the store starts with.
 fn store_env_files_into_environments(services: &mut Mapping, compose_dir: &str, repo: &Snapshot) {
     for service in services.values_mut() {
+        if !is_store(service.get("image")) {
+            continue;
+        }
         let Some(service) = service.as_mapping_mut() else {
             continue;
         };
-        let store = service
-            .get("image")
-            .map(scalar_text)
-            .is_some_and(|image| own_stores::is_store_image(&image));
-        if !store {
-            continue;
-        }
         let from_files = env_file_values(service, compose_dir, repo);
         if from_files.is_empty() {
             continue;
@@ -495,6 +491,9 @@ fn complete_depends_on(services: &mut Mapping) {
     }
 }
 
+/// Whether the image the app's service runs starts the app by itself: a
+/// generated Dockerfile, or the repository's with a `CMD` or `ENTRYPOINT`,
+/// or one the service is given the app's command for.
 fn image_starts_the_app(service: &Mapping, compose_dir: &str, target: &Target) -> bool {
     if target.generated_dockerfile || target.spec.starts_nothing {
         return true;
@@ -1539,11 +1538,7 @@ fn moved_to(entry: &Value, free: u16) -> Option<Value> {
 /// open to whoever reaches the server, with the password the repository
 /// shows; the app reaches it over the compose network.
 fn unpublish_store(service: &mut Mapping, name: &str, note: &mut Note) {
-    let store = service
-        .get("image")
-        .map(scalar_text)
-        .is_some_and(|image| own_stores::is_store_image(&image));
-    if !store {
+    if !is_store(service.get("image")) {
         return;
     }
     let Some(ports) = service.shift_remove("ports") else {

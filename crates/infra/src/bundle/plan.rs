@@ -196,54 +196,51 @@ pub(super) fn build(
         .collect();
     let env_path = join(parent(&placed.path), ".env");
     let mut env_text = repo.text(&env_path).map(str::to_owned);
-    if let Some((text, dropped)) = env_text
-        .as_deref()
-        .and_then(|text| secrets::without_public_values(text, &generated_secrets))
-    {
-        out.write(
-            &env_path,
-            text.clone(),
+    if let Some(text) = leave_out(
+        &mut out,
+        &env_path,
+        env_text.as_deref(),
+        &generated_secrets,
+        |dropped| {
             format!(
-                "The repository commits {env_path} with {}: a value anyone who reads the repository knows signs nothing safely, so it is left out and `make up` generates a new one.",
-                dropped.join(", ")
-            ),
-        );
+                "The repository commits {env_path} with {dropped}: a value anyone who reads the repository knows signs nothing safely, so it is left out and `make up` generates a new one."
+            )
+        },
+    ) {
         env_text = Some(text);
     }
     let others: Vec<String> = env_text
         .as_deref()
         .map(|text| secrets::others_credentials(text, &placed.required_variables))
         .unwrap_or_default();
-    if let Some((text, dropped)) = env_text
-        .as_deref()
-        .and_then(|text| secrets::without_public_values(text, &others))
-    {
-        out.write(
-            &env_path,
-            text.clone(),
+    if let Some(text) = leave_out(
+        &mut out,
+        &env_path,
+        env_text.as_deref(),
+        &others,
+        |dropped| {
             format!(
-                "The repository commits {env_path} with {}: the author's own credentials (a key, or an address with a password), which reach the author's account or database, not yours; they are left out, and `make up` stops until you give them.",
-                dropped.join(", ")
-            ),
-        );
+                "The repository commits {env_path} with {dropped}: the author's own credentials (a key, or an address with a password), which reach the author's account or database, not yours; they are left out, and `make up` stops until you give them."
+            )
+        },
+    ) {
         env_text = Some(text);
     }
     let development: Vec<String> = env_text
         .as_deref()
         .map(super::env::development_settings)
         .unwrap_or_default();
-    if let Some((text, dropped)) = env_text
-        .as_deref()
-        .and_then(|text| secrets::without_public_values(text, &development))
-    {
-        out.write(
-            &env_path,
-            text.clone(),
+    if let Some(text) = leave_out(
+        &mut out,
+        &env_path,
+        env_text.as_deref(),
+        &development,
+        |dropped| {
             format!(
-                "The repository commits {env_path} with {}, settings for development (debug pages, a development mode): they are left out, so the app runs with its own defaults or what you give.",
-                dropped.join(", ")
-            ),
-        );
+                "The repository commits {env_path} with {dropped}, settings for development (debug pages, a development mode): they are left out, so the app runs with its own defaults or what you give."
+            )
+        },
+    ) {
         env_text = Some(text);
     }
     let pointed = env_text.as_deref().and_then(|text| {
@@ -442,6 +439,21 @@ fn kept_context(files: &AppFiles, path: &str) -> String {
         return String::new();
     }
     own
+}
+
+/// A committed env file's `text` without the lines that set `names`,
+/// written to `path` with why (`why` of the names left out); `None` when
+/// it sets none of them.
+fn leave_out(
+    out: &mut Out,
+    path: &str,
+    text: Option<&str>,
+    names: &[String],
+    why: impl Fn(String) -> String,
+) -> Option<String> {
+    let (text, dropped) = secrets::without_public_values(text?, names)?;
+    out.write(path, text.clone(), why(dropped.join(", ")));
+    Some(text)
 }
 
 fn kept_image(
