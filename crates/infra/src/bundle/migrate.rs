@@ -238,12 +238,12 @@ fn final_stage_holds_prisma(instructions: &[&str]) -> bool {
             || sources.iter().any(|source| {
                 let source = source.trim_end_matches('/');
                 // `.`, or a whole app folder of another stage (`/app`,
-                // `/usr/src/app`).
+                // `/usr/src/app`, a workspace's `/repo`).
                 let folder = source.rsplit('/').next().unwrap_or(source);
                 source == "."
                     || source.is_empty()
                     || upper.contains("--FROM")
-                        && matches!(folder, "app" | "code" | "workspace" | "srv")
+                        && matches!(folder, "app" | "code" | "workspace" | "srv" | "repo")
             })
     })
 }

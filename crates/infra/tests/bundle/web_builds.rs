@@ -372,6 +372,67 @@ fn a_package_of_a_pnpm_workspace_is_installed_and_built_from_the_workspace_root(
     );
 }
 
+/// An npm workspace's API on Prisma: its client is generated in its own
+/// folder, where the schema is, both stages get OpenSSL, and the migration
+/// runs from the workspace copied whole into the final stage.
+#[test]
+fn a_workspace_package_on_prisma_generates_its_client_where_its_schema_is() {
+    let repo = Snapshot::from_texts([
+        (
+            "package.json",
+            r#"{"name":"root","private":true,"workspaces":["apps/*"]}"#,
+        ),
+        ("package-lock.json", "{\"lockfileVersion\": 3}\n"),
+        (
+            "apps/backend/package.json",
+            r#"{"name":"backend","scripts":{"build":"tsc","start":"node dist/index.js"},"dependencies":{"express":"4","@prisma/client":"5"},"devDependencies":{"prisma":"5","typescript":"5"}}"#,
+        ),
+        (
+            "apps/backend/src/index.ts",
+            "import express from 'express';\nimport { PrismaClient } from '@prisma/client';\nconst app = express();\napp.listen(process.env.PORT || 4000);\n",
+        ),
+        (
+            "apps/backend/prisma/schema.prisma",
+            "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\nmodel User {\n  id Int @id\n}\n",
+        ),
+        (
+            "apps/backend/prisma/migrations/0_init/migration.sql",
+            "CREATE TABLE \"User\" (id int);\n",
+        ),
+        (
+            "apps/web/package.json",
+            r#"{"name":"web","dependencies":{"next":"14"}}"#,
+        ),
+    ]);
+    let analysis = analysis::analyse(
+        &repo,
+        &analysis::parse_requirements("deploy the API in apps/backend"),
+    );
+    assert_eq!(analysis.subdir, "apps/backend", "{analysis:#?}");
+    let bundle = build_bundle(&analysis, &repo, &vm_choice(&analysis)).unwrap();
+    let d = dockerfile(&bundle);
+    let generate = d
+        .find("WORKDIR /repo/apps/backend\nRUN npx prisma generate\n")
+        .unwrap_or_else(|| panic!("{d}"));
+    assert!(
+        d.find("RUN npm ci")
+            .is_some_and(|install| install < generate),
+        "{d}"
+    );
+    assert_eq!(
+        d.matches("install -y --no-install-recommends openssl")
+            .count(),
+        2,
+        "{d}"
+    );
+    let command = compose_service(&bundle)["command"].clone();
+    assert!(
+        format!("{command:?}").contains("npx prisma migrate deploy"),
+        "{command:?}: {:?}",
+        bundle.adjustments
+    );
+}
+
 #[test]
 fn a_static_site_in_a_pnpm_workspace_is_built_from_the_workspace_root() {
     let repo = Snapshot::from_texts([

@@ -34,6 +34,9 @@ const NATIVE_ADDONS: &[&str] = &[
     "node-gyp",
 ];
 
+/// Prisma's query engine links OpenSSL, which the slim images lack.
+pub(super) const PRISMA_OPENSSL: &str = "RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*";
+
 /// The first dependency of the app that is a native add-on.
 fn native_addon(files: &AppFiles) -> Option<String> {
     let package = files.package_json()?;
@@ -91,7 +94,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         // Prisma's engines need OpenSSL, which the slim image lacks; and a
         // `postinstall` that generates the client reads the schema, so it
         // is copied before the install.
-        text.line("RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*");
+        text.line(PRISMA_OPENSSL);
         if prisma.dir != "." {
             text.line(format!("COPY {0} ./{0}", prisma.dir));
         }
@@ -181,7 +184,7 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     text.blank().line(format!("FROM {node}"));
     if prisma.is_some() {
-        text.line("RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*");
+        text.line(PRISMA_OPENSSL);
     }
     if let Some(package) = &global {
         text.line(format!("RUN npm install -g --no-fund --no-audit {package}"));

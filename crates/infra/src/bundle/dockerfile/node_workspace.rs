@@ -4,12 +4,14 @@
 //! so it is installed and built from the workspace root, not from its own
 //! folder, where npm would refuse `workspace:` and find no lock file.
 
-use super::node::{Manager, install_step, manager, setup};
+use super::node::{Manager, PRISMA_OPENSSL, install_step, manager, setup};
 use super::node_version::node_image;
 use super::{Image, Inputs, Text, exec_form};
 use crate::InfraError;
 use crate::bundle::app_files::{AppFiles, join, parent};
+use crate::bundle::build_env;
 use crate::bundle::health::Probe;
+use crate::bundle::node_orm::prisma;
 
 /// Where the repository is built inside the image.
 const ROOT: &str = "/repo";
@@ -77,23 +79,41 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
         framework => format!("{framework} app, a package of a Node workspace"),
     };
     let (node, version_note) = node_image(files);
+    // The package's Prisma client is generated in its own folder, where its
+    // schema is: the workspace root has none.
+    let prisma = prisma(files).filter(|p| p.has_models);
     let mut text = Text::new(inputs, &what);
     text.line(format!("FROM {node} AS build"))
         .line(format!("WORKDIR {ROOT}"));
+    if prisma.is_some() {
+        text.line(PRISMA_OPENSSL);
+    }
     if let Some(setup) = setup(&manager) {
         text.line(format!("RUN {setup}"));
     }
     text.line("COPY . .")
         .line(format!("RUN {}", install_step(&manager, false)));
+    let generate = prisma.as_ref().filter(|p| !p.generated_by_scripts);
+    if let Some(prisma) = generate {
+        // Prisma 7's `env()` in prisma.config.ts throws when unset.
+        let set: String = build_env::named_placeholders(inputs.analysis, &prisma.config_env)
+            .iter()
+            .map(|(name, value)| format!("{name}={value} "))
+            .collect();
+        text.line(format!("WORKDIR {app_dir}"))
+            .line(format!("RUN {set}npx prisma generate"));
+    }
     let placeholders_note = build.as_ref().and_then(|build| {
         text.line(format!("WORKDIR {app_dir}"));
         text.build_step(inputs, build, &[])
     });
-    text.blank()
-        .line(format!("FROM {node}"))
-        .line(format!(
-            "ENV NODE_ENV=production PATH=\"{app_dir}/node_modules/.bin:{ROOT}/node_modules/.bin:$PATH\""
-        ));
+    text.blank().line(format!("FROM {node}"));
+    if prisma.is_some() {
+        text.line(PRISMA_OPENSSL);
+    }
+    text.line(format!(
+        "ENV NODE_ENV=production PATH=\"{app_dir}/node_modules/.bin:{ROOT}/node_modules/.bin:$PATH\""
+    ));
     if let Manager::Pnpm { version, .. } = &manager
         && command.split_whitespace().next() == Some("pnpm")
     {
@@ -110,6 +130,12 @@ pub(super) fn image(inputs: &Inputs, root: &str) -> Result<Image, InfraError> {
         }
     )];
     notes.extend(version_note);
+    if generate.is_some() {
+        notes.push(
+            "The app imports Prisma's client, which `prisma generate` makes from the package's own schema: the build runs it in the package's folder, and both stages get OpenSSL for Prisma's engines."
+                .to_owned(),
+        );
+    }
     notes.extend(placeholders_note);
     Ok(Image {
         dockerfile: text.finish(inputs, "node", &exec_form(command)),
