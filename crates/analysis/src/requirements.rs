@@ -15,6 +15,11 @@ pub struct Requirements {
     pub scale_to_zero: bool,
     /// A database named: `postgres`, `mysql`, `redis`, `mongodb`...
     pub database: Option<String>,
+    /// Where the stores run on a VM: `Some(true)` for AWS's managed ones
+    /// ("managed database", "RDS"), `Some(false)` beside the app on the
+    /// instance ("database on the same VM", "self-hosted postgres").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_stores: Option<bool>,
     /// An AWS region named (e.g. `us-east-1`) or implied (e.g. "in Canada").
     pub region: Option<String>,
     /// An instance size or type named (`t3.micro`, `small`, `large`).
@@ -77,6 +82,15 @@ pub(crate) fn parse(description: &str) -> Requirements {
         r.database = Some(db.to_owned());
         r.evidence.push(said(m, db));
     }
+    if let Some((m, managed)) = managed_stores(&lower) {
+        r.managed_stores = Some(managed);
+        let meaning = if managed {
+            "managed stores"
+        } else {
+            "stores on the instance"
+        };
+        r.evidence.push(said(m, meaning));
+    }
     if let Some((m, region)) = region(text, &lower) {
         r.evidence.push(said(&m, &region));
         r.region = Some(region);
@@ -98,6 +112,21 @@ pub(crate) fn parse(description: &str) -> Requirements {
         r.app_dir = Some(dir);
     }
     r
+}
+
+/// Whether the stores should be AWS's managed ones or run beside the app,
+/// when the description says.
+fn managed_stores(lower: &str) -> Option<(&str, bool)> {
+    let beside = re!(
+        r"\b(?:self[- ]hosted (?:db|database|postgres(?:ql)?|mysql|mariadb|redis)|(?:db|database|postgres(?:ql)?|mysql|mariadb|redis|stores?|cache) (?:running |that runs |runs )?(?:on|in) (?:the same|one|a single|the) (?:vm|instance|server|machine|box|host)|(?:without|no) (?:rds|managed (?:db|database)s?))\b"
+    );
+    if let Some(m) = beside.find(lower) {
+        return Some((m.as_str(), false));
+    }
+    let managed = re!(
+        r"\b(?:rds|aurora|elasticache|managed (?:db|database|postgres(?:ql)?|mysql|mariadb|redis|cache|stores?)s?)\b"
+    );
+    find(lower, managed).map(|m| (m, true))
 }
 
 fn r_evidence(phrase: &str, meaning: &str) -> String {
@@ -362,6 +391,29 @@ mod tests {
         assert_eq!(r.database.as_deref(), Some("postgres"));
         assert_eq!(r.app_hint.as_deref(), Some("api"));
         assert!(r.evidence.iter().any(|e| e.contains("cheaply")));
+    }
+
+    #[test]
+    fn where_the_stores_run() {
+        for text in [
+            "a public API with a managed postgres database",
+            "on a vm, postgres on RDS",
+            "cheap, but with a managed database",
+        ] {
+            assert_eq!(parse(text).managed_stores, Some(true), "{text}");
+        }
+        for text in [
+            "a vm with the database on the same machine",
+            "self-hosted postgres on a vm",
+            "postgres without rds",
+            "redis running on the instance",
+        ] {
+            assert_eq!(parse(text).managed_stores, Some(false), "{text}");
+        }
+        assert_eq!(
+            parse("public API, cheap, with postgres").managed_stores,
+            None
+        );
     }
 
     #[test]

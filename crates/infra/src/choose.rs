@@ -199,7 +199,9 @@ impl Choice {
         if theirs.is_empty() {
             return self;
         }
-        if self.target == Target::ContainerService {
+        let priced = self.target == Target::ContainerService || self.services.managed_on_vm;
+        self.services.managed_on_vm &= !self.services.provisioned.is_empty();
+        if priced {
             // Managed stores are priced lines of the estimate: price it again.
             let sizing = placement::Sizing {
                 instance_type: self.instance_type.clone(),
@@ -208,13 +210,12 @@ impl Choice {
                 replicas: self.replicas,
                 disk_gb: self.disk_gb,
             };
-            let kinds: Vec<StoreKind> = self.services.provisioned.iter().map(|s| s.kind).collect();
             let estimate = cost::estimate(
                 self.target,
                 &self.region,
                 &sizing,
                 &Requirements::default(),
-                &kinds,
+                &managed_kinds(self.target, &self.services),
             );
             self.monthly_cost_usd = estimate.monthly_usd;
             self.cost_breakdown = estimate.lines;
@@ -226,6 +227,21 @@ impl Choice {
         }
         self
     }
+}
+
+/// The stores AWS runs for the deployment, which the estimate prices: on
+/// the container service and Kubernetes every one, on the VM those it does
+/// not run beside the app.
+fn managed_kinds(target: Target, services: &ServicePlan) -> Vec<StoreKind> {
+    let managed = match target {
+        Target::ContainerService | Target::Kubernetes => true,
+        Target::Vm => services.managed_on_vm,
+        Target::Serverless | Target::DockerHost => false,
+    };
+    if !managed {
+        return Vec::new();
+    }
+    services.provisioned.iter().map(|s| s.kind).collect()
 }
 
 /// The memory the app, its workers and the stores beside it take on one
@@ -245,7 +261,12 @@ fn demand(analysis: &Analysis, services: &ServicePlan) -> placement::Demand {
         memory_mib += app;
         what.push(format!("its `{}` worker", worker.name));
     }
-    for store in &services.provisioned {
+    let beside = if services.managed_on_vm {
+        &[][..]
+    } else {
+        &services.provisioned[..]
+    };
+    for store in beside {
         memory_mib += match store.kind {
             StoreKind::Postgres => 256,
             StoreKind::Mysql if store.mariadb => 256,
@@ -274,7 +295,12 @@ fn build(
     decided_by: &str,
 ) -> Choice {
     let region = placement::region(requirements, &mut reasons);
-    let services = services::plan(analysis, requirements, target);
+    let mut services = services::plan(analysis, requirements, target);
+    if target == Target::Vm {
+        let (managed, why) = services::managed_on_vm(&services, analysis, requirements);
+        services.managed_on_vm = managed;
+        reasons.extend(why);
+    }
     let demand = demand(analysis, &services);
     let sizing = placement::sizing(target, requirements, &demand, &mut reasons);
     if !analysis.workers.is_empty() && !matches!(target, Target::DockerHost | Target::Vm) {
@@ -288,13 +314,19 @@ fn build(
             names.join(", ")
         ));
     }
-    let kinds: Vec<StoreKind> = services.provisioned.iter().map(|s| s.kind).collect();
-    let estimate = cost::estimate(target, &region, &sizing, requirements, &kinds);
+    let estimate = cost::estimate(
+        target,
+        &region,
+        &sizing,
+        requirements,
+        &managed_kinds(target, &services),
+    );
     let mut cost_breakdown = estimate.lines;
     // Before the last line, which names the price table.
     let at = cost_breakdown.len().saturating_sub(1);
     for store in services.provisioned.iter().rev() {
         let line = match target {
+            Target::Vm if services.managed_on_vm => continue,
             Target::Vm => format!(
                 "{}: runs on the instance beside the app, no charge of its own; its data is on the deployment's {VM_DATA_VOLUME_GB} GB data volume, which outlives the instance",
                 store.kind.label(),

@@ -585,17 +585,86 @@ fn region_and_instance_type_shapes() {
 fn a_database_the_app_needs_runs_on_the_vm_and_the_estimate_says_so() {
     let mut analysis = with_required_env(flask(), "DATABASE_URL");
     analysis.datastores = vec!["postgres".to_owned()];
+    // On the VM it runs on RDS: priced, with the password's secret and the
+    // connection settings' one.
     let choice = choose(&analysis, &Requirements::default());
     assert_eq!(choice.target, Target::Vm);
     assert_eq!(choice.services.provisioned.len(), 1);
+    assert!(choice.services.managed_on_vm);
+    for expected in [
+        "PostgreSQL db.t4g.micro: 730 h",
+        "Secrets Manager secrets: 2 secret-month",
+    ] {
+        assert!(
+            choice
+                .cost_breakdown
+                .iter()
+                .any(|l| l.starts_with(expected)),
+            "{expected}: {:#?}",
+            choice.cost_breakdown
+        );
+    }
     assert!(
         choice
-            .cost_breakdown
+            .reasons
             .iter()
-            .any(|l| l.starts_with("PostgreSQL: runs on the instance beside the app")),
+            .any(|r| r.contains("PostgreSQL run managed by AWS")),
         "{:#?}",
-        choice.cost_breakdown
+        choice.reasons
     );
+    // The user's own database: the estimate no longer counts RDS.
+    let theirs = choice.clone().with_given_values(&["DATABASE_URL"]);
+    assert!(!theirs.services.managed_on_vm);
+    assert!(theirs.monthly_cost_usd < choice.monthly_cost_usd - 10.0);
+
+    // Asked for cheap, or for the database on the instance, or set up by
+    // the repository's compose file, it runs beside the app at no charge
+    // of its own.
+    let beside = [
+        req(|r| r.cost_sensitive = true),
+        req(|r| r.managed_stores = Some(false)),
+    ];
+    let mut own_compose = analysis.clone();
+    own_compose.docker_files = vec!["docker-compose.yml".to_owned()];
+    for (analysis, requirements) in [
+        (&analysis, &beside[0]),
+        (&analysis, &beside[1]),
+        (&own_compose, &Requirements::default()),
+    ] {
+        let on_vm = choose(
+            analysis,
+            &req(|r| {
+                *r = requirements.clone();
+                r.target = Some("vm".into());
+            }),
+        );
+        assert_eq!(on_vm.target, Target::Vm);
+        assert!(!on_vm.services.managed_on_vm, "{:#?}", on_vm.reasons);
+        assert!(
+            on_vm
+                .cost_breakdown
+                .iter()
+                .any(|l| l.starts_with("PostgreSQL: runs on the instance beside the app")),
+            "{:#?}",
+            on_vm.cost_breakdown
+        );
+        assert!(
+            !on_vm
+                .cost_breakdown
+                .iter()
+                .any(|l| l.contains("db.t4g.micro"))
+        );
+    }
+    // "managed database" wins over cheap.
+    let asked = choose(
+        &analysis,
+        &req(|r| {
+            r.cost_sensitive = true;
+            r.managed_stores = Some(true);
+            r.target = Some("vm".into());
+        }),
+    );
+    assert!(asked.services.managed_on_vm, "{:#?}", asked.reasons);
 
     let serverless = accept_llm_choice(
         choice.clone(),

@@ -121,7 +121,12 @@ fn spec(inputs: &ComposeInputs, compose_dir: &str, with_stores: bool) -> (AppSer
         command: image.command.clone(),
         starts_nothing: image.starts_nothing,
         healthcheck: inputs.healthcheck.clone(),
-        stores: services.provisioned.clone(),
+        // Managed stores on the VM are Terraform's, not compose services.
+        stores: if services.managed_on_vm {
+            Vec::new()
+        } else {
+            services.provisioned.clone()
+        },
         migration: inputs.migration.clone().filter(|_| with_stores),
         workers: if with_stores {
             inputs.analysis.workers.clone()
@@ -320,6 +325,17 @@ fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Plac
     for env in &spec.env {
         out.note(AdjustmentKind::EnvVar, path, env.reason.clone());
     }
+    if let Some(dump) = inputs
+        .initial_dump
+        .as_ref()
+        .filter(|_| inputs.services.managed_on_vm)
+    {
+        out.note(
+            AdjustmentKind::Note,
+            dump,
+            format!("The app ships no migrations: {dump} makes its tables, and the managed database starts empty: load it once (`psql` or `mysql` from the VM, with the URL its boot script sets)."),
+        );
+    }
     if let (Some(dump), Some(store)) = (
         &inputs.initial_dump,
         spec.stores.iter().find(|s| s.kind.is_sql()),
@@ -392,8 +408,9 @@ fn new_compose(path: &str, inputs: &ComposeInputs, out: &mut Out) -> Result<Plac
         required_variables: variables.required,
         generated_secrets: variables.generated,
         stores: spec.stores.clone(),
-        wired: spec
-            .stores
+        wired: inputs
+            .services
+            .provisioned
             .iter()
             .flat_map(|store| store.wiring.iter().map(|wire| wire.name.clone()))
             .collect(),

@@ -98,7 +98,7 @@ pub(super) fn compose_env(
             continue;
         }
         if let Some((kind, part)) = services.wire(name) {
-            entries.push(wired(name, kind, part, services.url_query(kind)));
+            entries.push(wired(name, kind, part, services));
             continue;
         }
         // A key whose default is written in the code is known to whoever
@@ -164,12 +164,7 @@ pub(super) fn compose_env(
     for service in &services.provisioned {
         for wire in &service.wiring {
             if !entries.iter().any(|e| e.name == wire.name) {
-                entries.push(wired(
-                    &wire.name,
-                    service.kind,
-                    &wire.part,
-                    &service.url_query,
-                ));
+                entries.push(wired(&wire.name, service.kind, &wire.part, services));
             }
         }
     }
@@ -199,15 +194,31 @@ fn own_address_here(name: &str) -> String {
     }
 }
 
-/// A variable set to reach a store deployflow runs beside the app.
-fn wired(name: &str, kind: StoreKind, part: &Part, url_query: &str) -> ComposeEnv {
+/// A variable set to reach a store deployflow runs beside the app, or,
+/// for managed stores on the VM, passed through from what its boot script
+/// reads.
+fn wired(name: &str, kind: StoreKind, part: &Part, services: &ServicePlan) -> ComposeEnv {
+    let (value, reason) = if services.managed_on_vm {
+        (
+            format!("${{{name}:?{name} is set by the VM's boot script}}"),
+            format!(
+                "{name} reaches the managed {} (RDS or ElastiCache): the VM's boot script sets it from the deployment's Secrets Manager secret.",
+                kind.label()
+            ),
+        )
+    } else {
+        (
+            stores::wired_value(kind, part, services.url_query(kind)),
+            format!(
+                "{name} reaches the {} service deployflow runs beside the app.",
+                kind.label()
+            ),
+        )
+    };
     ComposeEnv {
         name: name.to_owned(),
-        value: stores::wired_value(kind, part, url_query),
-        reason: format!(
-            "{name} reaches the {} service deployflow runs beside the app.",
-            kind.label()
-        ),
+        value,
+        reason,
         runtime: false,
         secret: false,
         own_address: false,

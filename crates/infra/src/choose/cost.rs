@@ -120,7 +120,10 @@ pub(super) fn estimate(
     let prices = &*PRICES;
     let mut bill = Bill::default();
     match target {
-        Target::Vm => vm(prices, sizing, &mut bill),
+        Target::Vm => {
+            vm(prices, sizing, &mut bill);
+            managed_stores(prices, stores, true, &mut bill);
+        }
         Target::ContainerService => {
             fargate(prices, sizing, &mut bill);
             managed_stores(prices, stores, true, &mut bill);

@@ -163,6 +163,11 @@ pub struct ServicePlan {
     pub provisioned: Vec<BackingService>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_provisioned: Vec<NotProvisioned>,
+    /// On the VM, the provisioned stores are AWS's (RDS, ElastiCache) that
+    /// its Terraform makes, not compose services beside the app: the bundle
+    /// passes their variables through from what the boot script reads.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub managed_on_vm: bool,
 }
 
 impl ServicePlan {
@@ -410,6 +415,63 @@ fn not_provisioned_on(target: Target, kind: StoreKind, sql_taken: bool) -> Optio
             kind.label()
         )),
     }
+}
+
+/// Whether the VM's provisioned stores are managed ones (RDS, ElastiCache),
+/// and the sentence that says why or why not. Managed unless the user asked
+/// for something cheap or for the stores on the instance, or the
+/// repository's compose file sets the stores up itself, or compose runs a
+/// store RDS does not offer as is (a second SQL database, MariaDB for an
+/// old MySQL client).
+pub(super) fn managed_on_vm(
+    plan: &ServicePlan,
+    analysis: &Analysis,
+    requirements: &Requirements,
+) -> (bool, Option<String>) {
+    if plan.provisioned.is_empty() {
+        return (false, None);
+    }
+    let labels: Vec<&str> = plan.provisioned.iter().map(|s| s.kind.label()).collect();
+    let stores = labels.join(" and ");
+    let beside = |why: &str| {
+        (
+            false,
+            Some(format!(
+                "{stores} run beside the app on the VM, their data on its own volume that outlives the instance and is snapshotted daily: {why}."
+            )),
+        )
+    };
+    let own_compose = analysis.docker_files.iter().any(|path| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        name.contains("compose") && (name.ends_with(".yml") || name.ends_with(".yaml"))
+    });
+    if own_compose {
+        return beside("the repository's compose file sets up the services it runs with");
+    }
+    if plan.provisioned.iter().filter(|s| s.kind.is_sql()).count() > 1 {
+        return beside("RDS runs one SQL database per deployment, and this app uses two");
+    }
+    if plan.provisioned.iter().any(|s| s.mariadb) {
+        return beside(
+            "its MySQL client needs MariaDB's mysql_native_password, which RDS for MySQL 8.4 does not offer by default",
+        );
+    }
+    match requirements.managed_stores {
+        Some(false) => return beside("you asked for them on the instance"),
+        Some(true) => {}
+        None if requirements.cost_sensitive => {
+            return beside(
+                "you asked for low cost (say \"managed database\" for RDS and ElastiCache)",
+            );
+        }
+        None => {}
+    }
+    (
+        true,
+        Some(format!(
+            "{stores} run managed by AWS (RDS, ElastiCache) in private subnets only the VM reaches, encrypted and backed up daily; the VM reads how to reach them from Secrets Manager at boot (say \"database on the same VM\" to run them beside the app instead)."
+        )),
+    )
 }
 
 /// Plans the backing services of `analysis` on `target`.

@@ -60,9 +60,9 @@ const CONTAINER_SERVICE_RESOURCES: &[&str] = &[
     "aws_appautoscaling_policy",
 ];
 
-/// The managed database and cache of the container service and Kubernetes,
-/// and the secrets that carry their password (and, on ECS, the app's
-/// connection settings).
+/// The managed database and cache of the container service, Kubernetes and
+/// the VM, and the secrets that carry their password (and, on ECS and the
+/// VM, the app's connection settings).
 const STORE_RESOURCES: &[&str] = &[
     "aws_db_instance",
     "aws_db_subnet_group",
@@ -112,7 +112,7 @@ pub(super) const FORBIDDEN_DATA: &[&str] = &["external", "http"];
 
 pub(super) fn resources(target: Target) -> Vec<&'static str> {
     let specific: &[&[&str]] = match target {
-        Target::Vm => &[NETWORK_RESOURCES, VM_RESOURCES],
+        Target::Vm => &[NETWORK_RESOURCES, VM_RESOURCES, STORE_RESOURCES],
         Target::ContainerService => &[
             NETWORK_RESOURCES,
             REGISTRY_RESOURCES,
@@ -147,7 +147,7 @@ pub(super) fn data_sources(target: Target) -> Vec<&'static str> {
 
 pub(super) fn ephemeral_types(target: Target) -> Vec<&'static str> {
     match target {
-        Target::ContainerService | Target::Kubernetes => STORE_EPHEMERAL.to_vec(),
+        Target::Vm | Target::ContainerService | Target::Kubernetes => STORE_EPHEMERAL.to_vec(),
         _ => Vec::new(),
     }
 }

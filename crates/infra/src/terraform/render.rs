@@ -193,8 +193,7 @@ fn values(inputs: &TerraformInputs) -> BTreeMap<&'static str, Value> {
     let multi_az = matches!(target, Target::ContainerService | Target::Kubernetes);
     // Write-only arguments and ephemeral resources keep the stores' password
     // out of the state: Terraform 1.11 and a 6.x provider.
-    let managed_stores =
-        stores::runs_managed_stores(target) && !choice.services.provisioned.is_empty();
+    let managed_stores = stores::runs_managed_stores(choice);
     let mut subnet_tags = Map::new();
     if target == Target::Kubernetes {
         // Where the cloud controller may place the app's load balancer.

@@ -1,9 +1,9 @@
-//! The managed stores of the container-service and Kubernetes targets: RDS
-//! for the SQL database, ElastiCache for Redis, both in private subnets and
-//! reached only from the app (its tasks' security group, or its cluster's),
-//! and wired into the app through one secret written write-only (a Secrets
-//! Manager secret that ECS hands to the container, or a Kubernetes Secret
-//! the pods read).
+//! The managed stores of the container-service, Kubernetes and VM targets:
+//! RDS for the SQL database, ElastiCache for Redis, both in private subnets
+//! and reached only from the app (its tasks' security group, its cluster's,
+//! or its instance's), and wired into the app through one secret written
+//! write-only (a Secrets Manager secret that ECS hands to the container or
+//! the VM's boot script reads, or a Kubernetes Secret the pods read).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +12,7 @@ use hcl::{Map, Value};
 use super::inputs::TerraformInputs;
 use super::render::fill;
 use crate::InfraError;
-use crate::choose::{BackingService, Part, StoreKind, Target};
+use crate::choose::{BackingService, Choice, Part, StoreKind, Target};
 
 macro_rules! template {
     ($path:literal) => {
@@ -28,6 +28,10 @@ const CACHE: &str = template!("stores/cache.tf.tmpl");
 /// stores, per target.
 fn wiring_templates(target: Target) -> Option<(&'static str, &'static str)> {
     match target {
+        Target::Vm => Some((
+            template!("vm/store-env.tf.tmpl"),
+            template!("vm/no-stores.tf.tmpl"),
+        )),
         Target::ContainerService => Some((
             template!("container-service/store-env.tf.tmpl"),
             template!("container-service/no-stores.tf.tmpl"),
@@ -36,13 +40,25 @@ fn wiring_templates(target: Target) -> Option<(&'static str, &'static str)> {
             template!("kubernetes/store-env.tf.tmpl"),
             template!("kubernetes/no-stores.tf.tmpl"),
         )),
-        Target::Vm | Target::Serverless | Target::DockerHost => None,
+        Target::Serverless | Target::DockerHost => None,
     }
 }
 
-/// Whether `target` runs managed stores (RDS, ElastiCache).
-pub(super) fn runs_managed_stores(target: Target) -> bool {
-    wiring_templates(target).is_some()
+/// The stores AWS runs for the deployment: every provisioned one on the
+/// container service and Kubernetes, on the VM those it does not run beside
+/// the app.
+fn managed(choice: &Choice) -> &[BackingService] {
+    let provisioned = &choice.services.provisioned[..];
+    match choice.target {
+        Target::ContainerService | Target::Kubernetes => provisioned,
+        Target::Vm if choice.services.managed_on_vm => provisioned,
+        Target::Vm | Target::Serverless | Target::DockerHost => &[],
+    }
+}
+
+/// Whether the deployment runs managed stores (RDS, ElastiCache).
+pub(super) fn runs_managed_stores(choice: &Choice) -> bool {
+    !managed(choice).is_empty()
 }
 
 /// The smallest Graviton classes: a small app's database and cache.
@@ -54,7 +70,7 @@ pub(super) fn files(inputs: &TerraformInputs) -> Result<Vec<(String, String)>, I
     let Some((wired, none)) = wiring_templates(inputs.choice.target) else {
         return Ok(Vec::new());
     };
-    let provisioned = &inputs.choice.services.provisioned;
+    let provisioned = managed(&inputs.choice);
     let database = provisioned.iter().find(|s| s.kind.is_sql());
     let cache = provisioned.iter().find(|s| s.kind == StoreKind::Redis);
     let mut files = Vec::new();

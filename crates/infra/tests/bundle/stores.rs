@@ -359,6 +359,63 @@ fn a_django_app_gets_postgres_and_redis_beside_it_wired_and_migrated() {
     );
 }
 
+/// On the VM with managed stores, compose runs neither store: the app's
+/// store variables pass through from what the boot script reads, nothing
+/// is asked of the user, and the migration still runs before the app.
+#[test]
+fn a_vm_with_managed_stores_passes_their_variables_through_and_still_migrates() {
+    let analysis = django();
+    let repo = Snapshot::from_texts(DJANGO_FILES.iter().copied());
+    let mut choice = on(Target::Vm, &analysis, &Requirements::default());
+    choice.services.managed_on_vm = true;
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    check_common("django", &analysis, &bundle);
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    let services: Vec<&str> = doc["services"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["app"]);
+    assert!(
+        doc.get("volumes")
+            .is_none_or(|v| v.get("postgres-data").is_none())
+    );
+    let app = &doc["services"]["app"];
+    assert_eq!(
+        app["environment"]["DATABASE_URL"].as_str(),
+        Some("${DATABASE_URL:?DATABASE_URL is set by the VM's boot script}")
+    );
+    assert_eq!(
+        app["environment"]["REDIS_HOST"].as_str(),
+        Some("${REDIS_HOST:?REDIS_HOST is set by the VM's boot script}")
+    );
+    assert!(app.get("depends_on").is_none());
+    assert_eq!(
+        strings(&app["command"])[..3],
+        [
+            "sh",
+            "-c",
+            "python manage.py migrate --noinput && exec \"$$@\""
+        ]
+    );
+    assert!(
+        bundle.required_variables.is_empty(),
+        "{:?}",
+        bundle.required_variables
+    );
+    assert_eq!(bundle.generated_secrets, ["SECRET_KEY"]);
+    assert!(
+        bundle
+            .adjustments
+            .iter()
+            .any(|a| a.reason.contains("reaches the managed PostgreSQL")),
+        "{:#?}",
+        bundle.adjustments
+    );
+}
+
 /// pgAdmin beside the database, published with the password the
 /// repository shows: bound to the server's loopback only.
 #[test]

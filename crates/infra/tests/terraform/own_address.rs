@@ -139,7 +139,8 @@ fn a_vm_boots_the_app_with_its_elastic_ip_as_its_own_address() {
             region = "eu-west-1",
             bundle_key = "bundle.tar.gz",
             env_path = "/deployflow/df-x/env",
-            data_device = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123"
+            data_device = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123",
+            store_env_script = ""
         }),
     );
     ctx.declare_var(

@@ -322,6 +322,64 @@ fn kubernetes_runs_the_same_stores_and_hands_them_to_the_pods_write_only() {
     assert_eq!(required_version(&files), ">= 1.6");
 }
 
+/// On the VM the stores are the container service's too, reached from the
+/// instance's security group; the instance reads the app's variables from
+/// a write-only secret at boot, and compose runs neither store.
+#[test]
+fn a_vm_runs_managed_stores_its_boot_script_reads_from_a_secret() {
+    let (analysis, choice) = decide(&django_app(), "a public API on a vm", Target::Vm);
+    assert!(choice.services.managed_on_vm, "{:#?}", choice.reasons);
+    let inputs = TerraformInputs::new(choice, JOB, &analysis);
+    let files = render_and_gate(&inputs);
+    assert_eq!(required_version(&files), ">= 1.11", "write-only arguments");
+    assert_only_clients(&files, "aws_security_group.app.id");
+    let database = resource(&files, "aws_db_instance", "database");
+    assert_eq!(
+        attr(database, "publicly_accessible"),
+        &Expression::Bool(false)
+    );
+    assert_eq!(attr(database, "storage_encrypted"), &Expression::Bool(true));
+    let env = store_env(&files);
+    assert_eq!(
+        env.get("DATABASE_URL"),
+        Some(&Value::from(
+            "postgresql://app:S3cret@db.internal:5432/app?sslmode=require"
+        ))
+    );
+    let version = resource(&files, "aws_secretsmanager_secret_version", "store_env");
+    assert!(!version.attributes().any(|a| a.key() == "secret_string"));
+    assert_eq!(
+        text(attr(version, "secret_string_wo")),
+        "jsonencode(local.store_env)"
+    );
+    // The instance role may read that one secret, and the boot script reads
+    // it before `make up`.
+    let policy = resource(&files, "aws_iam_role_policy", "read_store_env");
+    assert_eq!(text(attr(policy, "role")), "aws_iam_role.app.id");
+    let script = text(local(&files, "store_env_script"));
+    assert!(
+        script.contains("secretsmanager get-secret-value --secret-id '${aws_secretsmanager_secret.store_env.arn}'"),
+        "{script}"
+    );
+    let user_data = text(local(&files, "user_data"));
+    let (before_make, _) = user_data
+        .split_once("make -C /opt/deployflow/app up")
+        .unwrap();
+    assert!(
+        before_make.contains("${local.store_env_script}"),
+        "{user_data}"
+    );
+
+    // Asked for cheap, the stores run beside the app: no RDS, an empty step.
+    let (analysis, choice) = decide(&django_app(), "a cheap public API on a vm", Target::Vm);
+    assert!(!choice.services.managed_on_vm);
+    let files = render_and_gate(&TerraformInputs::new(choice, JOB, &analysis));
+    assert!(!files.contains_key("database.tf"));
+    assert!(!files.contains_key("cache.tf"));
+    assert_eq!(text(local(&files, "store_env_script")), "");
+    assert_eq!(required_version(&files), ">= 1.6");
+}
+
 #[test]
 fn a_cache_read_by_host_and_port_is_told_to_use_tls() {
     let snapshot = Snapshot::from_texts([
@@ -525,14 +583,14 @@ fn the_gate_refuses_an_open_or_unencrypted_store_and_a_password_in_the_state() {
         );
     }
 
-    // Other targets need no ephemeral resource at all.
-    let vm = super::inputs(Target::Vm);
-    let mut files = render(&vm).unwrap();
+    // A target without stores needs no ephemeral resource at all.
+    let function = super::inputs(Target::Serverless);
+    let mut files = render(&function).unwrap();
     files.insert(
         "secret.tf".to_owned(),
         "ephemeral \"aws_secretsmanager_random_password\" \"x\" {\n  password_length = 20\n}\n"
             .to_owned(),
     );
-    let report = check(&files, &Policy::for_choice(&vm.choice));
+    let report = check(&files, &Policy::for_choice(&function.choice));
     assert!(report.rules().contains(&Rule::EphemeralNotAllowed));
 }
