@@ -382,7 +382,7 @@ async fn a_database_runs_beside_the_app_unless_the_user_gives_their_own(backend:
         let (code, job) = app
             .post(
                 "/request",
-                json!({"repo_url": repo.file_url(), "description": "a small web app on a single server", "env": env}),
+                json!({"repo_url": repo.file_url(), "description": "a small web app on a single server, its database on the same machine", "env": env}),
             )
             .await;
         assert_eq!(code, 202, "{job:#}");
@@ -454,5 +454,41 @@ async fn a_database_runs_beside_the_app_unless_the_user_gives_their_own(backend:
     assert!(
         database.contains(r#"{ "DATABASE_URL" = { "part" = "url", "scheme" = "postgresql" } }"#),
         "{database}"
+    );
+
+    // On a VM, unless asked otherwise, it is RDS too: the boot script reads
+    // the app's connection from a secret, and compose runs no database.
+    let (code, job) = app
+        .post(
+            "/request",
+            json!({"repo_url": repo.file_url(), "description": "a small web app on a single server"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{job:#}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let on_vm = app.wait_for_status(&id, "succeeded").await;
+    let choice = &on_vm["outputs"]["choose"];
+    assert_eq!(choice["target"], "vm", "{choice:#}");
+    assert_eq!(choice["services"]["managed_on_vm"], true, "{choice:#}");
+    assert_eq!(
+        on_vm["outputs"]["generate"]["required_variables"],
+        json!([])
+    );
+    let database = artifact_of(&app, &id, "terraform/database.tf").await;
+    assert!(
+        database.contains("resource \"aws_db_instance\" \"database\""),
+        "{database}"
+    );
+    let stores = artifact_of(&app, &id, "terraform/stores.tf").await;
+    assert!(
+        stores.contains("secretsmanager get-secret-value"),
+        "{stores}"
+    );
+    let compose = compose_of(&app, &id).await;
+    assert!(!compose.contains("postgres:"), "{compose}");
+    assert!(
+        compose
+            .contains("DATABASE_URL: ${DATABASE_URL:?DATABASE_URL is set by the VM's boot script}"),
+        "{compose}"
     );
 }

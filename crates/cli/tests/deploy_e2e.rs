@@ -1172,7 +1172,7 @@ async fn a_vm_gets_its_store_passwords_and_keys_generated_once_and_kept() {
     let id = stack
         .submit(
             &repo,
-            json!({"description": "a small shop on a single VM, with postgres"}),
+            json!({"description": "a small shop on a single VM, with postgres on the same machine"}),
         )
         .await;
     let job = stack
