@@ -64,6 +64,7 @@ pub use build_isolation::{
     isolate_builds, isolate_run, source_host,
 };
 pub use compose::HOST_PORT_VARIABLE;
+pub use compose_plan::LocalStores;
 pub use host_access::host_access;
 pub use secrets::{KEY_BASE_BYTES, RANDOM_BYTES, generated_value};
 pub use stores::password_variable;
@@ -115,6 +116,10 @@ pub struct Bundle {
     /// targets that start the image without compose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_with_migration: Option<Vec<String>>,
+    /// On a VM whose stores are managed: the compose file that runs them
+    /// beside the app instead, which preflight starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_stores: Option<LocalStores>,
 }
 
 /// One change made to the repository, for the job's log and checkpoint.

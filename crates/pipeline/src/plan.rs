@@ -42,6 +42,10 @@ pub struct GenerateOutput {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub generated_secrets: Vec<String>,
+    /// On a VM whose stores are managed: the compose file that runs them
+    /// beside the app, which preflight starts instead of `compose_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_stores: Option<infra::bundle::LocalStores>,
     /// `llm` or `template`.
     pub terraform_source: infra::terraform::Source,
     pub policy: infra::policy::PolicyReport,
@@ -161,6 +165,7 @@ impl Generation {
             required_variables: self.bundle.required_variables.clone(),
             wrapped: self.bundle.wrapped,
             generated_secrets: self.bundle.generated_secrets.clone(),
+            local_stores: self.bundle.local_stores.clone(),
             terraform_source: self.terraform.source,
             policy: self.terraform.report.clone(),
             terraform_attempts: self.terraform.attempts.clone(),

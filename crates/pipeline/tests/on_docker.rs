@@ -951,6 +951,37 @@ async fn an_app_that_needs_postgres_and_redis_gets_them_migrated_and_keeps_its_d
     destroy_leaves_nothing(&docker, &outcome, &project).await;
 }
 
+/// On a VM the same app's stores are RDS and ElastiCache, which its compose
+/// file leaves to Terraform; preflight starts it from the bundle's
+/// local-stores file, with both beside it and its migration run, and
+/// nothing is asked of the user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vm_apps_managed_stores_run_beside_it_in_preflight() {
+    let Some(docker) = docker_engine::engine_with(&[PYTHON, POSTGRES, REDIS]) else {
+        return;
+    };
+    let outcome = deploy_files(&docker, &django_with_stores()).await;
+    assert_answered(&outcome, "/");
+    let choice = &outcome.outputs["choose"];
+    assert_eq!(choice["target"], "vm", "{choice:#}");
+    assert_eq!(choice["services"]["managed_on_vm"], true, "{choice:#}");
+    let generate = &outcome.outputs["generate"];
+    assert_eq!(generate["required_variables"], json!([]));
+    assert_eq!(
+        generate["local_stores"]["compose_file"], "compose.local-stores.yaml",
+        "{generate:#}"
+    );
+    assert_eq!(outcome.outputs["preflight"]["placeholders"], json!([]));
+    let logs = outcome.engine.logs(outcome.id, None, 10_000).await.unwrap();
+    assert!(
+        logs.iter().any(|l| l
+            .line
+            .message
+            .starts_with("preflight runs compose.local-stores.yaml")),
+        "the log says which file preflight ran"
+    );
+}
+
 /// An app without migrations that ships its schema as `db/schema.sql`
 /// finds its table (and the row the file inserts) in the PostgreSQL
 /// deployflow runs beside it: the file was loaded on the database's first

@@ -104,8 +104,11 @@ pub(super) fn compose_env(
         // A key whose default is written in the code is known to whoever
         // reads the repository (`django-insecure-change-me`): tokens signed
         // with it could be forged, so it is generated as a required one is.
-        let public_default = default.is_some_and(|d| !d.trim().is_empty() && !d.contains("${"));
-        if kind == VariableKind::AppSecret && (is_required || public_default) {
+        // One read with no default at all is generated too: the app may
+        // check it only where it signs (or in settings the analysis does
+        // not follow), and a key nobody uses costs nothing.
+        let from_other_variable = default.is_some_and(|d| d.contains("${"));
+        if kind == VariableKind::AppSecret && !from_other_variable {
             generated.push(name.to_owned());
             entries.push(ComposeEnv {
                 name: name.to_owned(),

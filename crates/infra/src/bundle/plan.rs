@@ -283,6 +283,7 @@ pub(super) fn build(
         wrapped: placed.wrapped,
         start_with_migration: start_with_migration.filter(|_| !placed.stores.is_empty()),
         generated_secrets,
+        local_stores: placed.local_stores,
     })
 }
 

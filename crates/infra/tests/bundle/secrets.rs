@@ -13,6 +13,7 @@ fn keys_the_app_signs_with_are_generated_and_credentials_are_asked_for() {
                 a.env.push(var(name, true, true, None));
                 a.required_env.push(name.into());
             }
+            // Read with no default: the app may need it where it signs.
             a.env.push(var("SESSION_SECRET", false, true, None));
             // Optional, but its default is in the code for all to read.
             a.env.push(var(
@@ -35,7 +36,7 @@ fn keys_the_app_signs_with_are_generated_and_credentials_are_asked_for() {
     assert_eq!(bundle.required_variables, ["STRIPE_SECRET_KEY"]);
     assert_eq!(
         bundle.generated_secrets,
-        ["APP_KEY", "JWT_SECRET", "SECRET_KEY"]
+        ["APP_KEY", "JWT_SECRET", "SESSION_SECRET", "SECRET_KEY"]
     );
     let makefile = &bundle.files["Makefile"];
     assert!(
@@ -48,8 +49,8 @@ fn keys_the_app_signs_with_are_generated_and_credentials_are_asked_for() {
     );
     assert!(!makefile.contains("STRIPE_SECRET_KEY=$$"), "{makefile}");
     assert!(
-        !makefile.contains("SESSION_SECRET="),
-        "an optional key stays unset: {makefile}"
+        makefile.contains("echo \"SESSION_SECRET=$$(od -An -N24 -tx1 /dev/urandom"),
+        "a key read with no default is made too: {makefile}"
     );
     assert_eq!(
         env_of(&bundle, "APP_KEY").unwrap(),

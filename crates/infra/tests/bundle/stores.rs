@@ -414,6 +414,26 @@ fn a_vm_with_managed_stores_passes_their_variables_through_and_still_migrates() 
         "{:#?}",
         bundle.adjustments
     );
+    // Off the VM (preflight), a second file runs the stores beside it.
+    let local = bundle.local_stores.as_ref().unwrap();
+    assert_eq!(local.compose_file, "compose.local-stores.yaml");
+    assert_eq!(
+        local.generated_secrets,
+        ["DEPLOYFLOW_POSTGRES_PASSWORD", "DEPLOYFLOW_REDIS_PASSWORD"]
+    );
+    let beside = yaml(&bundle.files["compose.local-stores.yaml"]);
+    assert!(beside["services"]["postgres"].is_mapping());
+    assert!(beside["services"]["redis"].is_mapping());
+    assert!(
+        beside["services"]["app"]["environment"]["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .ends_with("@postgres:5432/app")
+    );
+    assert_eq!(
+        beside["services"]["app"]["command"],
+        doc["services"]["app"]["command"]
+    );
 }
 
 /// pgAdmin beside the database, published with the password the

@@ -36,6 +36,22 @@ pub(super) async fn run(
     let scratch = config.work_dir.join(ctx.job_id.to_string());
     let source = bundle_dir::materialise(&shared, &ctx, &scratch).await?;
     let name = bundle_dir::project_name("preflight", ctx.job_id);
+    // Managed stores are the cloud's: preflight runs them beside the app.
+    let (compose_file, generated_secrets) = match &generated.local_stores {
+        Some(local) => {
+            ctx.info(format!(
+                "preflight runs {}: the stores the deployment gets managed run beside the app",
+                local.compose_file
+            ));
+            let mut secrets = generated.generated_secrets.clone();
+            secrets.extend(local.generated_secrets.iter().cloned());
+            (local.compose_file.clone(), secrets)
+        }
+        None => (
+            generated.compose_file.clone(),
+            generated.generated_secrets.clone(),
+        ),
+    };
     let result = preflight::run(
         config,
         engine,
@@ -43,13 +59,13 @@ pub(super) async fn run(
         &name,
         &Subject {
             source: &source,
-            compose_file: &generated.compose_file,
+            compose_file: &compose_file,
             app_service: &generated.app_service,
             container_port: generated.container_port,
             health_path: analysed.analysis.health_path.as_deref(),
             required_variables: &generated.required_variables,
             values: &values,
-            generated_secrets: &generated.generated_secrets,
+            generated_secrets: &generated_secrets,
             wrapped: generated.wrapped,
         },
     )
