@@ -2192,8 +2192,9 @@ fn a_procfiles_other_processes_are_the_apps_workers() {
         ("proj/wsgi.py", "application = None\n"),
         (
             "Procfile",
-            "web: gunicorn proj.wsgi\nrelease: python manage.py migrate\nworker: celery -A proj worker -l info\nbeat: celery -A proj beat\n",
+            "web: gunicorn proj.wsgi\nrelease: python manage.py migrate\nworker: celery -A proj worker -l info\nbeat: celery -A proj beat\ninit: python create_db.py\nsync: python jobs/sync.py\nfeeds: python3 -u jobs/feeds.py\n",
         ),
+        ("jobs/feeds.py", "print('feeds')\n"),
     ]);
     assert_eq!(a.start_command.as_deref(), Some("gunicorn proj.wsgi"));
     let workers: Vec<(&str, &str)> = a
@@ -2205,8 +2206,19 @@ fn a_procfiles_other_processes_are_the_apps_workers() {
         workers,
         [
             ("worker", "celery -A proj worker -l info"),
-            ("beat", "celery -A proj beat")
+            ("beat", "celery -A proj beat"),
+            ("feeds", "python3 -u jobs/feeds.py")
         ]
+    );
+    // A one-shot step is no process; one whose script is not there would
+    // restart forever, and the analysis says so.
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n
+                .contains("`sync` process runs `jobs/sync.py`, which is not in the repository")),
+        "{:#?}",
+        a.notes
     );
     assert!(
         a.evidence

@@ -460,7 +460,9 @@ fn start_command(
 
 /// The Procfile's processes besides `web` that keep running beside it
 /// (`worker: celery -A proj worker`); `release` runs once per deploy and
-/// is a migration, not a process.
+/// is a migration, not a process, and so does a one-shot step named as one
+/// (`init`, `setup`, `seed`…). A process whose script is not in the
+/// repository is left out too, with a note: it would restart forever.
 fn workers(a: &mut Analysis, view: &AppView<'_>) {
     let Some(procfile) = view.file("Procfile") else {
         return;
@@ -472,10 +474,29 @@ fn workers(a: &mut Analysis, view: &AppView<'_>) {
         let (Some(name), Some(command)) = (caps.get(1), caps.get(2)) else {
             continue;
         };
-        if matches!(name.as_str(), "web" | "release" | "console" | "repl") {
+        if matches!(
+            name.as_str(),
+            "web"
+                | "release"
+                | "console"
+                | "repl"
+                | "init"
+                | "setup"
+                | "seed"
+                | "migrate"
+                | "bootstrap"
+                | "postdeploy"
+        ) {
             continue;
         }
         let line = line_at(text, name.start());
+        if let Some(script) = missing_script(view, command.as_str()) {
+            a.notes.push(format!(
+                "The Procfile's `{}` process runs {script}, which is not in the repository: it is not run beside the app.",
+                name.as_str()
+            ));
+            continue;
+        }
         a.workers.push(crate::facts::Worker {
             name: name.as_str().to_owned(),
             command: command.as_str().to_owned(),
@@ -489,6 +510,28 @@ fn workers(a: &mut Analysis, view: &AppView<'_>) {
             .evidence(&format!("worker:{}", name.as_str())),
         );
     }
+}
+
+/// The script file a command runs through its interpreter (`python
+/// create_db.py`, `node jobs/sync.js`, `./bin/worker.sh`) when the
+/// repository does not hold it.
+fn missing_script(view: &AppView<'_>, command: &str) -> Option<String> {
+    let mut words = command.split_whitespace();
+    let first = words.next()?;
+    let interpreter = matches!(
+        file_name(first),
+        "python" | "python3" | "node" | "ruby" | "php" | "bash" | "sh"
+    );
+    let script = if interpreter {
+        words.find(|w| !w.starts_with('-'))?
+    } else {
+        first
+    };
+    let path = script.trim_start_matches("./");
+    let is_script = [".py", ".js", ".mjs", ".cjs", ".rb", ".php", ".sh"]
+        .iter()
+        .any(|ext| path.ends_with(ext));
+    (is_script && !path.contains('$') && view.file(path).is_none()).then(|| format!("`{path}`"))
 }
 
 /// An `ENTRYPOINT` script with no `CMD` after it that ends by running its
