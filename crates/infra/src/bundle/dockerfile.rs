@@ -22,6 +22,7 @@ mod python_wheels;
 mod ruby;
 mod scripted;
 mod sqlx_build;
+mod ts_entry;
 mod web_static;
 
 use super::app_files::AppFiles;

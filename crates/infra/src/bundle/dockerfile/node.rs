@@ -80,6 +80,14 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     let build = build_command(inputs, &manager);
     let (node, version_note) = node_image(files);
     let mut notes: Vec<String> = version_note.into_iter().collect();
+    let entry = super::ts_entry::compiled_entry(command, files);
+    let command = match &entry {
+        Some((moved, note)) => {
+            notes.push(note.clone());
+            moved.as_str()
+        }
+        None => command,
+    };
     let start = start_program(command, files);
     let needs_dev = matches!(start, StartProgram::DevDependency { .. });
     let global = global_install(&start, &manager, &mut notes);
