@@ -1064,7 +1064,13 @@ pub(crate) fn operator_default(rest: &str) -> Option<String> {
         {
             return None;
         }
-        return Some(if quoted {
+        // `or 'sqlite:///' + os.path.join(basedir, 'app.db')`: the app
+        // computes its default, and the literal is only its start.
+        let after = &rest[c.get(0).map_or(0, |m| m.end())..];
+        let concatenated = quoted && re!(r#"^["'`]\s*\+"#).is_match(after);
+        return Some(if concatenated {
+            String::new()
+        } else if quoted {
             fallback.to_owned()
         } else {
             literal_default(fallback)
@@ -1744,6 +1750,20 @@ mod tests {
                 ("E".into(), None)
             ]
         );
+    }
+
+    #[test]
+    fn a_default_the_app_builds_from_a_literal_is_its_own() {
+        let code = "DB = os.environ.get('DATABASE_URL') or 'sqlite:///' + os.path.join(basedir, 'app.db')\nR = os.environ.get('REDIS_URL') or 'redis://localhost:6379'\n";
+        assert_eq!(
+            reads("config.py", code),
+            [
+                ("DATABASE_URL".into(), some("")),
+                ("REDIS_URL".into(), some("redis://localhost:6379"))
+            ]
+        );
+        let js = "const url = process.env.API_URL || 'http://localhost:' + port;\n";
+        assert_eq!(reads("server.js", js), [("API_URL".into(), some(""))]);
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub fn variable_kind(name: &str) -> VariableKind {
         || upper.contains("DATABASE_URL")
         || upper.ends_with("_DB_URL")
         || upper.ends_with("REDIS_URL")
+        || matches!(
+            upper.as_str(),
+            "REDISCLOUD_URL" | "REDISTOGO_URL" | "REDISGREEN_URL" | "OPENREDIS_URL"
+        )
         || upper.ends_with("BROKER_URL")
     {
         return VariableKind::Datastore;

@@ -332,7 +332,13 @@ fn is_redis_tls_switch(upper: &str) -> bool {
 fn owner(prefix: &str) -> Option<Owner> {
     let words: Vec<&str> = prefix.split('_').collect();
     let has = |w: &str| words.contains(&w);
-    if has("REDIS") {
+    // Heroku's Redis add-ons name their variable after themselves.
+    if has("REDIS")
+        || has("REDISCLOUD")
+        || has("REDISTOGO")
+        || has("REDISGREEN")
+        || has("OPENREDIS")
+    {
         return Some(Owner::Store(StoreKind::Redis));
     }
     if has("POSTGRES") || has("POSTGRESQL") || has("PG") || has("PSQL") {
@@ -1231,6 +1237,17 @@ mod tests {
             );
         }
         assert_eq!(classify("POSTGRES_URL_SECRET_THING"), None);
+    }
+
+    #[test]
+    fn a_redis_add_ons_url_is_the_caches() {
+        for name in ["REDISCLOUD_URL", "REDISTOGO_URL", "REDISGREEN_URL"] {
+            assert_eq!(
+                classify(name),
+                Some((Owner::Store(StoreKind::Redis), Part::Url { scheme: None })),
+                "{name}"
+            );
+        }
     }
 
     #[test]
