@@ -117,6 +117,21 @@ pub(super) fn go(inputs: &Inputs) -> Image {
                 .to_owned(),
         );
     }
+    for (path, committed) in viper_config_files(files) {
+        if committed {
+            text.line(format!("COPY --from=build /src/{path} ./{path}"));
+            notes.push(format!(
+                "The app reads its configuration file `{path}` with viper, which fails without it: the image has the repository's (the environment overrides its values)."
+            ));
+        } else {
+            text.line(format!(
+                "RUN mkdir -p \"$(dirname '{path}')\" && touch '{path}'"
+            ));
+            notes.push(format!(
+                "The app reads its configuration file `{path}` with viper, which the repository does not hold: the image has an empty one, and the values come from the environment."
+            ));
+        }
+    }
     let mut cmd = vec!["app".to_owned()];
     cmd.extend(args);
     Image {
@@ -139,6 +154,64 @@ fn loads_a_dotenv_file(files: &AppFiles) -> bool {
         .into_iter()
         .filter_map(|path| files.text(path))
         .any(|text| load.is_match(text))
+}
+
+/// The configuration files the app reads with viper from its working
+/// directory, and whether the repository holds each: `SetConfigFile("app.env")`,
+/// or `SetConfigName("app")` with `SetConfigType("env")` and an
+/// `AddConfigPath` (`.` when none is literal).
+fn viper_config_files(files: &AppFiles) -> Vec<(String, bool)> {
+    let literal = |text: &str, call: &str| -> Vec<String> {
+        regex::Regex::new(&format!(r#"\bviper\.{call}\(\s*"([^"$]+)"\s*\)"#))
+            .expect("valid pattern")
+            .captures_iter(text)
+            .filter_map(|c| c.get(1))
+            .map(|m| m.as_str().trim_start_matches("./").to_owned())
+            .collect()
+    };
+    let safe = |path: &str| {
+        !path.is_empty()
+            && !path.starts_with('/')
+            && !path.contains("..")
+            && path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+    };
+    let mut found = Vec::new();
+    for text in files
+        .with_suffix(".go")
+        .into_iter()
+        .filter(|path| !path.ends_with("_test.go"))
+        .filter_map(|path| files.text(path))
+    {
+        found.extend(literal(text, "SetConfigFile"));
+        let (Some(name), Some(kind)) = (
+            literal(text, "SetConfigName").into_iter().next(),
+            literal(text, "SetConfigType").into_iter().next(),
+        ) else {
+            continue;
+        };
+        let dirs = literal(text, "AddConfigPath");
+        let dir = dirs
+            .iter()
+            .find(|dir| files.exists(&format!("{}/{name}.{kind}", dir.trim_end_matches('/'))))
+            .or(dirs.first())
+            .map_or(".", String::as_str);
+        found.push(match dir.trim_end_matches('/') {
+            "" | "." => format!("{name}.{kind}"),
+            dir => format!("{dir}/{name}.{kind}"),
+        });
+    }
+    found.sort();
+    found.dedup();
+    found
+        .into_iter()
+        .filter(|path| safe(path))
+        .map(|path| {
+            let committed = files.exists(&path);
+            (path, committed)
+        })
+        .collect()
 }
 
 fn or_http(framework: &str) -> &str {
@@ -426,7 +499,11 @@ fn rust_target(inputs: &Inputs) -> Result<RustTarget, InfraError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{AppFiles, built_package, loads_a_dotenv_file, newer_go, time_before_rust_1_80};
+    use super::{
+        AppFiles, built_package, loads_a_dotenv_file, newer_go, time_before_rust_1_80,
+        viper_config_files,
+    };
+    use analysis::Snapshot;
 
     #[test]
     fn a_lock_with_a_time_older_than_rust_1_80_allows() {
@@ -467,6 +544,27 @@ mod tests {
         for (command, package) in cases {
             assert_eq!(built_package(command).as_deref(), package, "{command}");
         }
+    }
+
+    #[test]
+    fn a_viper_configuration_file_is_copied_or_made_empty() {
+        let main = "package main\n\nimport \"github.com/spf13/viper\"\n\nfunc load() {\n\tviper.AddConfigPath(\".\")\n\tviper.SetConfigName(\"app\")\n\tviper.SetConfigType(\"env\")\n\tviper.AutomaticEnv()\n}\n";
+        let repo = Snapshot::from_texts([("main.go", main), ("app.env", "PORT=8080\n")]);
+        assert_eq!(
+            viper_config_files(&AppFiles::new(&repo, "")),
+            [("app.env".to_owned(), true)]
+        );
+        let file =
+            "package config\n\nfunc Load() { viper.SetConfigFile(\"./config/settings.yaml\") }\n";
+        let repo = Snapshot::from_texts([("config/load.go", file)]);
+        assert_eq!(
+            viper_config_files(&AppFiles::new(&repo, "")),
+            [("config/settings.yaml".to_owned(), false)]
+        );
+        let unsafe_path =
+            "package config\n\nfunc Load() { viper.SetConfigFile(\"/etc/app.yaml\") }\n";
+        let repo = Snapshot::from_texts([("load.go", unsafe_path)]);
+        assert!(viper_config_files(&AppFiles::new(&repo, "")).is_empty());
     }
 
     #[test]
