@@ -581,6 +581,20 @@ pub fn plan(analysis: &Analysis, requirements: &Requirements, target: Target) ->
         if part == Part::Host && default.is_some_and(is_host_and_port) {
             part = Part::Address;
         }
+        // `${POSTGRES_DB:jdbc:postgresql://localhost:5432/app}`: whatever
+        // its name says, the app reads a URL from it.
+        if !matches!(part, Part::Url { .. } | Part::JdbcUrl)
+            && let Some((of, scheme)) = default.and_then(scheme_of)
+            && of == kind
+        {
+            part = if scheme.starts_with("jdbc:") {
+                Part::JdbcUrl
+            } else {
+                Part::Url {
+                    scheme: Some(scheme),
+                }
+            };
+        }
         wired.push((
             kind,
             Wire {
@@ -1237,6 +1251,26 @@ mod tests {
             );
         }
         assert_eq!(classify("POSTGRES_URL_SECRET_THING"), None);
+    }
+
+    #[test]
+    fn a_variable_whose_default_is_a_url_is_handed_a_url_whatever_its_name() {
+        let analysis = app(
+            &[
+                (
+                    "POSTGRES_DB",
+                    false,
+                    Some("jdbc:postgresql://localhost:5432/postgres"),
+                ),
+                ("POSTGRES_USER", false, Some("postgres")),
+            ],
+            &["postgres"],
+        );
+        let plan = plan(&analysis, &asking(Some("postgres")), Target::Vm);
+        let wiring = &plan.provisioned[0].wiring;
+        assert_eq!(wiring[0].name, "POSTGRES_DB");
+        assert_eq!(wiring[0].part, Part::JdbcUrl);
+        assert_eq!(wiring[1].part, Part::User);
     }
 
     #[test]
