@@ -69,6 +69,11 @@ pattern!(
     JVM,
     r"(?:(?P<postgres>org\.postgresql)|(?P<mysql>mysql-connector|mariadb-java-client)|(?P<redis>spring-boot-starter-data-redis|jedis|lettuce-core)|(?P<mongodb>spring-boot-starter-data-mongodb|mongodb-driver)|(?P<elasticsearch>spring-boot-starter-data-elasticsearch|elasticsearch-java|elasticsearch-rest-high-level-client)|(?P<rabbitmq>spring-boot-starter-amqp|amqp-client)|(?P<kafka>spring-kafka|kafka-clients))"
 );
+// .NET names its clients as NuGet packages in the project file.
+pattern!(
+    DOTNET,
+    r#"Include="(?:(?P<postgres>Npgsql(?:\.EntityFrameworkCore\.PostgreSQL)?)|(?P<mysql>Pomelo\.EntityFrameworkCore\.MySql|MySqlConnector|MySql\.Data|MySql\.EntityFrameworkCore)|(?P<redis>StackExchange\.Redis|Microsoft\.Extensions\.Caching\.StackExchangeRedis)|(?P<mongodb>MongoDB\.Driver)|(?P<rabbitmq>RabbitMQ\.Client)|(?P<kafka>Confluent\.Kafka)|(?P<elasticsearch>Elastic\.Clients\.Elasticsearch|NEST))""#
+);
 pattern!(
     PRISMA,
     r#"(?m)^\s*provider\s*=\s*"(?:(?P<postgres>postgresql|postgres)|(?P<mysql>mysql)|(?P<mongodb>mongodb))""#
@@ -126,6 +131,10 @@ const RULES: &[Rule] = &[
     Rule {
         file: "build.gradle.kts",
         pattern: &JVM,
+    },
+    Rule {
+        file: ".csproj",
+        pattern: &DOTNET,
     },
     Rule {
         file: "schema.prisma",
@@ -436,6 +445,19 @@ mod tests {
             .into_iter()
             .map(|s| (s.kind, s.at.cite()))
             .collect()
+    }
+
+    #[test]
+    fn nuget_packages_name_a_dotnet_apps_stores() {
+        let project = "<Project Sdk=\"Microsoft.NET.Sdk.Web\">\n  <ItemGroup>\n    <PackageReference Include=\"Npgsql.EntityFrameworkCore.PostgreSQL\" Version=\"8.0.4\" />\n    <PackageReference Include=\"Pomelo.EntityFrameworkCore.MySql\" Version=\"8.0.2\" />\n    <PackageReference Include=\"StackExchange.Redis\" Version=\"2.8.0\" />\n  </ItemGroup>\n</Project>\n";
+        let found: Vec<&str> = kinds(&[
+            ("Shop.csproj", project),
+            ("Program.cs", "var app = WebApplication.Create();\n"),
+        ])
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect();
+        assert_eq!(found, ["postgres", "mysql", "redis"]);
     }
 
     #[test]

@@ -566,6 +566,14 @@ impl OwnStore {
             Part::Name => self.database.clone(),
             Part::Driver => self.kind.laravel_driver().to_owned(),
             Part::Tls => "false".to_owned(),
+            Part::ConnectionString => super::stores::connection_string(
+                self.kind,
+                &host,
+                port,
+                &self.user,
+                &self.password,
+                &self.database,
+            ),
         }
     }
 }

@@ -74,6 +74,27 @@ pub(super) fn wired_value(kind: StoreKind, part: &Part, url_query: &str) -> Stri
         Part::Driver => kind.laravel_driver().to_owned(),
         // The store beside the app speaks plain TCP on its private network.
         Part::Tls => "false".to_owned(),
+        Part::ConnectionString => {
+            connection_string(kind, host, port, APP_USER, &password, APP_USER)
+        }
+    }
+}
+
+/// A .NET client's connection string: Npgsql's, MySqlConnector's (which
+/// reads the same keys), StackExchange.Redis's.
+pub(super) fn connection_string(
+    kind: StoreKind,
+    host: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    database: &str,
+) -> String {
+    match kind {
+        StoreKind::Redis => format!("{host}:{port},password={password}"),
+        StoreKind::Postgres | StoreKind::Mysql => format!(
+            "Host={host};Port={port};Database={database};Username={user};Password={password}"
+        ),
     }
 }
 

@@ -112,6 +112,10 @@ pub enum Part {
     /// port (`REDIS_TLS`, `REDIS_USE_SSL`): on for a managed cache, which
     /// takes TLS only, off for the one compose runs beside the app.
     Tls,
+    /// A .NET connection string (`ConnectionStrings__Default`): Npgsql's
+    /// and MySqlConnector's `Host=…;Database=…;Username=…;Password=…`,
+    /// StackExchange.Redis's `host:port,password=…`.
+    ConnectionString,
 }
 
 /// One of the app's variables set to reach a provisioned store.
@@ -248,6 +252,23 @@ const LARAVEL_DATABASE: [(&str, Part); 6] = [
 /// Reads `name` as a part of a store's connection settings.
 fn classify(name: &str) -> Option<(Owner, Part)> {
     let upper = name.to_ascii_uppercase();
+    // ASP.NET Core's `GetConnectionString("X")`, set as `ConnectionStrings__X`.
+    if let Some(key) = upper.strip_prefix("CONNECTIONSTRINGS__") {
+        let words: Vec<&str> = key.split(['_', '-']).collect();
+        let has = |w: &str| words.iter().any(|word| word.contains(w));
+        let owner = if has("REDIS") || has("CACHE") {
+            Owner::Store(StoreKind::Redis)
+        } else if has("POSTGRES") || has("NPGSQL") || key == "PG" {
+            Owner::Store(StoreKind::Postgres)
+        } else if has("MYSQL") || has("MARIA") {
+            Owner::Store(StoreKind::Mysql)
+        } else if has("MONGO") {
+            Owner::Other("mongodb")
+        } else {
+            Owner::AnySql
+        };
+        return Some((owner, Part::ConnectionString));
+    }
     if upper == "DB_CONNECTION" {
         return Some((Owner::AnySql, Part::Driver));
     }
@@ -1271,6 +1292,25 @@ mod tests {
         assert_eq!(wiring[0].name, "POSTGRES_DB");
         assert_eq!(wiring[0].part, Part::JdbcUrl);
         assert_eq!(wiring[1].part, Part::User);
+    }
+
+    #[test]
+    fn asp_net_connection_strings_are_wired_by_their_name() {
+        for (name, owner) in [
+            (
+                "ConnectionStrings__PostgreSQL",
+                Owner::Store(StoreKind::Postgres),
+            ),
+            ("ConnectionStrings__MySQL", Owner::Store(StoreKind::Mysql)),
+            ("ConnectionStrings__Redis", Owner::Store(StoreKind::Redis)),
+            ("ConnectionStrings__DefaultConnection", Owner::AnySql),
+        ] {
+            assert_eq!(
+                classify(name),
+                Some((owner, Part::ConnectionString)),
+                "{name}"
+            );
+        }
     }
 
     #[test]

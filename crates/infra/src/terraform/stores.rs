@@ -141,6 +141,7 @@ fn wiring(store: &BackingService) -> Value {
             Part::Name => ("name", ""),
             Part::Driver => ("driver", ""),
             Part::Tls => ("tls", ""),
+            Part::ConnectionString => ("connection_string", ""),
         };
         let mut entry = Map::new();
         entry.insert("part".to_owned(), Value::from(part));

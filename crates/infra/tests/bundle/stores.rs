@@ -436,6 +436,38 @@ fn a_vm_with_managed_stores_passes_their_variables_through_and_still_migrates() 
     );
 }
 
+/// An ASP.NET Core app reads its database as a .NET connection string.
+#[test]
+fn an_asp_net_app_gets_a_connection_string_to_the_database_beside_it() {
+    let analysis = with(
+        app("csharp", "aspnet-core", Some(8080), Some("dotnet Shop.dll")),
+        |a| {
+            a.env
+                .push(var("ConnectionStrings__PostgreSQL", true, true, None));
+            a.required_env = vec!["ConnectionStrings__PostgreSQL".into()];
+            a.datastores = vec!["postgres".into()];
+        },
+    );
+    let repo = Snapshot::from_texts([
+        ("Shop.csproj", "<Project Sdk=\"Microsoft.NET.Sdk.Web\" />\n"),
+        ("Program.cs", ""),
+    ]);
+    let choice = on(Target::DockerHost, &analysis, &Requirements::default());
+    let bundle = build_bundle(&analysis, &repo, &choice).unwrap();
+    let doc = yaml(&bundle.files["compose.yaml"]);
+    assert_eq!(
+        doc["services"]["app"]["environment"]["ConnectionStrings__PostgreSQL"].as_str(),
+        Some(
+            "Host=postgres;Port=5432;Database=app;Username=app;Password=${DEPLOYFLOW_POSTGRES_PASSWORD:?DEPLOYFLOW_POSTGRES_PASSWORD is generated into .env by make up}"
+        )
+    );
+    assert!(
+        bundle.required_variables.is_empty(),
+        "{:?}",
+        bundle.required_variables
+    );
+}
+
 /// pgAdmin beside the database, published with the password the
 /// repository shows: bound to the server's loopback only.
 #[test]

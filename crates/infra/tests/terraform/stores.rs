@@ -75,6 +75,8 @@ fn store_env(files: &BTreeMap<String, Body>) -> hcl::Map<String, Value> {
         "database_wiring",
         "database_url_query",
         "database_parts",
+        "database_jdbc_tls",
+        "database_dotnet_tls",
         "database_password",
         "cache_wiring",
         "cache_parts",
@@ -378,6 +380,45 @@ fn a_vm_runs_managed_stores_its_boot_script_reads_from_a_secret() {
     assert!(!files.contains_key("cache.tf"));
     assert_eq!(text(local(&files, "store_env_script")), "");
     assert_eq!(required_version(&files), ">= 1.6");
+}
+
+/// An ASP.NET Core app on Npgsql and StackExchange.Redis reads its stores
+/// as .NET connection strings (`ConnectionStrings__X`): it gets them, the
+/// database's encrypted, the cache's over TLS.
+#[test]
+fn an_asp_net_app_gets_its_connection_strings() {
+    let snapshot = Snapshot::from_texts([
+        (
+            "Shop.csproj",
+            "<Project Sdk=\"Microsoft.NET.Sdk.Web\">\n  <ItemGroup>\n    <PackageReference Include=\"Npgsql.EntityFrameworkCore.PostgreSQL\" Version=\"8.0.4\" />\n    <PackageReference Include=\"StackExchange.Redis\" Version=\"2.8.0\" />\n  </ItemGroup>\n</Project>\n",
+        ),
+        (
+            "Program.cs",
+            "var builder = WebApplication.CreateBuilder(args);\nvar db = builder.Configuration.GetConnectionString(\"PostgreSQL\");\nvar cache = builder.Configuration.GetConnectionString(\"Redis\");\nvar app = builder.Build();\napp.MapGet(\"/\", () => \"ok\");\napp.Run();\n",
+        ),
+    ]);
+    let (analysis, choice) = decide(&snapshot, "a public API", Target::ContainerService);
+    let kinds: Vec<StoreKind> = choice.services.provisioned.iter().map(|s| s.kind).collect();
+    assert_eq!(
+        kinds,
+        [StoreKind::Postgres, StoreKind::Redis],
+        "{:#?}",
+        choice.services
+    );
+    let files = render_and_gate(&TerraformInputs::new(choice, JOB, &analysis));
+    let env = store_env(&files);
+    assert_eq!(
+        env.get("ConnectionStrings__PostgreSQL"),
+        Some(&Value::from(
+            "Host=db.internal;Port=5432;Database=app;Username=app;Password=S3cret;SSL Mode=Require"
+        ))
+    );
+    assert_eq!(
+        env.get("ConnectionStrings__Redis"),
+        Some(&Value::from(
+            "cache.internal:6379,ssl=True,abortConnect=False"
+        ))
+    );
 }
 
 #[test]
