@@ -568,7 +568,7 @@ impl OwnStore {
             Part::Tls => "false".to_owned(),
             Part::ConnectionString => super::stores::connection_string(
                 self.kind,
-                &host,
+                host,
                 port,
                 &self.user,
                 &self.password,
