@@ -313,25 +313,21 @@ fn uses_action_cable(view: &AppView<'_>) -> bool {
     })
 }
 
-/// A Rails app with no encrypted credentials it reads and no
-/// `config/secrets.yml` takes its `secret_key_base` in production from
-/// `SECRET_KEY_BASE` alone,
+/// A Rails app with no encrypted credentials and no `config/secrets.yml`
+/// takes its `secret_key_base` in production from `SECRET_KEY_BASE` alone,
 /// and raises on boot or on the first request without it.
 fn rails_secret_key_base(view: &AppView<'_>) -> Option<EnvRead> {
     let rails = view.has("config/application.rb")
         && view
             .text("Gemfile")
             .is_some_and(|g| re!(r#"(?m)^\s*gem\s+["']rails["']"#).is_match(g));
-    let credentials = [
+    let keyed = [
         "config/credentials.yml.enc",
         "config/credentials/production.yml.enc",
+        "config/secrets.yml",
     ]
     .into_iter()
     .any(|path| view.has(path));
-    let key_committed =
-        view.has("config/master.key") || view.has("config/credentials/production.key");
-    let keyed = view.has("config/secrets.yml")
-        || (credentials && (key_committed || reads_credentials(view)));
     (rails && !keyed).then(|| EnvRead {
         name: "SECRET_KEY_BASE".to_owned(),
         default: None,
@@ -345,40 +341,8 @@ fn rails_secret_key_base(view: &AppView<'_>) -> Option<EnvRead> {
     })
 }
 
-/// Whether a Rails app needs its encrypted credentials: production
-/// insists on the key (`config.require_master_key = true`), or its code
-/// reads them beyond `secret_key_base` (which `SECRET_KEY_BASE` gives).
-/// Without the key, Rails otherwise boots with empty credentials.
-fn reads_credentials(view: &AppView<'_>) -> bool {
-    let code = |line: &str| !line.trim_start().starts_with('#');
-    let insists = view
-        .text("config/environments/production.rb")
-        .is_some_and(|text| {
-            text.lines()
-                .any(|l| code(l) && re!(r"require_master_key\s*=\s*true").is_match(l))
-        });
-    insists
-        || view.files.iter().any(|file| {
-            let rel = view.rel(&file.path);
-            let source = ["app/", "config/", "lib/"]
-                .iter()
-                .any(|d| rel.starts_with(d))
-                && [".rb", ".yml", ".erb"].iter().any(|e| rel.ends_with(e));
-            source
-                && file.content.as_deref().is_some_and(|text| {
-                    text.lines().any(|l| {
-                        code(l)
-                            && re!(r"\bcredentials(?:\.dig\b|\[|\.(\w+))")
-                                .captures_iter(l)
-                                .any(|c| c.get(1).is_none_or(|m| m.as_str() != "secret_key_base"))
-                    })
-                })
-        })
-}
-
 /// Rails decrypts `config/credentials.yml.enc` with `config/master.key`,
-/// which is never committed: in production `RAILS_MASTER_KEY` must be set
-/// when the app reads its credentials.
+/// which is never committed: in production `RAILS_MASTER_KEY` must be set.
 fn rails_master_key(view: &AppView<'_>) -> Option<EnvRead> {
     let credentials = [
         "config/credentials.yml.enc",
@@ -386,10 +350,7 @@ fn rails_master_key(view: &AppView<'_>) -> Option<EnvRead> {
     ]
     .into_iter()
     .find(|path| view.has(path))?;
-    if view.has("config/master.key")
-        || view.has("config/credentials/production.key")
-        || !reads_credentials(view)
-    {
+    if view.has("config/master.key") || view.has("config/credentials/production.key") {
         return None;
     }
     Some(EnvRead {
