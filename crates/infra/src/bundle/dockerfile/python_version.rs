@@ -5,6 +5,8 @@
 //! image's Python does not satisfy fails to build; a pin nobody honours
 //! runs the app on a Python it was not tested on.
 
+use std::borrow::Cow;
+
 use crate::bundle::app_files::AppFiles;
 use crate::bundle::images::{
     PYTHON, PYTHON_3_9, PYTHON_3_10, PYTHON_3_11, PYTHON_3_13, PYTHON_3_14,
@@ -22,7 +24,55 @@ const IMAGES: &[(u32, &str)] = &[
 const DEFAULT_MINOR: u32 = 12;
 
 /// The image, and a note for the plan when the choice was not the default.
-pub(super) fn python_image(files: &AppFiles) -> (&'static str, Option<String>) {
+pub(super) fn python_image(files: &AppFiles) -> (Cow<'static, str>, Option<String>) {
+    if let Some((source, version, image)) = exact_release(files) {
+        let note = format!(
+            "Python {version}, exactly as {source} asks (its installer refuses any other release): image {image}."
+        );
+        return (Cow::Owned(image), Some(note));
+    }
+    let (image, note) = minor_image(files);
+    (Cow::Borrowed(image), note)
+}
+
+/// An exact release the project's own metadata requires (Poetry's
+/// `python = "3.12.2"`, `requires-python = "==3.12.2"`), which Poetry and
+/// pip check before installing, when the pinned image is another release
+/// of that minor version and the requested one was published on Debian
+/// bookworm (as every release since 3.9.17, 3.10.12, 3.11.4 and 3.12.0 is).
+fn exact_release(files: &AppFiles) -> Option<(&'static str, String, String)> {
+    let (source, spec) = requirement(files)?;
+    let spec = spec.replace(char::is_whitespace, "");
+    let version = spec.strip_prefix("==").unwrap_or(&spec);
+    if version.contains([',', '*', '<', '>', '~', '^', '!', '=']) {
+        return None;
+    }
+    let (3, Some(minor), Some(patch)) = version_parts(version)? else {
+        return None;
+    };
+    let pinned = image_of(minor)?;
+    let pinned_patch = pinned
+        .split([':', '-'])
+        .nth(1)
+        .and_then(version_parts)
+        .and_then(|(_, _, p)| p)?;
+    let on_bookworm = match minor {
+        9 => patch >= 17,
+        10 => patch >= 12,
+        11 => patch >= 4,
+        m => m >= 12,
+    };
+    (patch != pinned_patch && on_bookworm).then(|| {
+        (
+            source,
+            format!("3.{minor}.{patch}"),
+            format!("python:3.{minor}.{patch}-slim-bookworm"),
+        )
+    })
+}
+
+/// The pinned image of the minor version the repository pins or admits.
+fn minor_image(files: &AppFiles) -> (&'static str, Option<String>) {
     if let Some((source, minor)) = pinned(files) {
         return match image_of(minor) {
             Some(image) => (
@@ -205,6 +255,33 @@ fn version_parts(text: &str) -> Option<(u32, Option<u32>, Option<u32>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exact_release_the_project_requires_gets_its_own_image() {
+        let image = |pyproject: &str| {
+            let repo = analysis::Snapshot::from_texts([("pyproject.toml", pyproject)]);
+            python_image(&AppFiles::new(&repo, "")).0.into_owned()
+        };
+        assert_eq!(
+            image("[tool.poetry.dependencies]\npython = \"3.12.2\"\n"),
+            "python:3.12.2-slim-bookworm"
+        );
+        assert_eq!(
+            image("[project]\nrequires-python = \"==3.11.9\"\n"),
+            "python:3.11.9-slim-bookworm"
+        );
+        // The pinned release itself, a range, and a release older than
+        // bookworm's images keep the pinned image.
+        assert_eq!(image("[project]\nrequires-python = \"==3.12.8\"\n"), PYTHON);
+        assert_eq!(
+            image("[tool.poetry.dependencies]\npython = \"^3.12\"\n"),
+            PYTHON
+        );
+        assert_eq!(
+            image("[project]\nrequires-python = \"==3.10.4\"\n"),
+            PYTHON_3_10
+        );
+    }
 
     #[test]
     fn ranges_admit_the_minor_versions_they_name() {
