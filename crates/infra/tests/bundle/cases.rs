@@ -746,6 +746,32 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "a gem built against sqlite gets its headers and its library, and puma its folders",
+            analysis: app("ruby", "sinatra", Some(9292), Some("bundle exec puma")),
+            files: vec![
+                (
+                    "Gemfile",
+                    "source 'https://rubygems.org'\ngem 'sinatra'\ngem 'sqlite3'\ngem 'puma'\n",
+                ),
+                (
+                    "Gemfile.lock",
+                    "GEM\n  specs:\n    puma (6.4.2)\n    sinatra (4.0.0)\n    sqlite3 (1.3.13)\n",
+                ),
+                ("app.rb", "require 'sinatra'\n"),
+            ],
+            check: |b| {
+                let d = dockerfile(b);
+                let (build, run) = d.rsplit_once("\nFROM ").unwrap();
+                assert!(build.contains(" libsqlite3-dev"), "{d}");
+                assert!(run.contains(" libsqlite3-0"), "{d}");
+                assert!(!run.contains("libsqlite3-dev"), "{d}");
+                assert!(
+                    run.contains("RUN mkdir -p tmp/pids tmp/cache tmp/sockets log"),
+                    "{d}"
+                );
+            },
+        },
+        Case {
             name: "sinatra listens everywhere in production",
             analysis: app("ruby", "sinatra", Some(4567), Some("ruby app.rb")),
             files: vec![("Gemfile", ""), ("app.rb", "require 'sinatra'\n")],

@@ -50,10 +50,22 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     } else {
         ""
     };
+    // Gems that compile against a C library (those without a prebuilt
+    // gem for the platform): its headers to build, the library to run.
+    let (mut headers, mut libraries) = (String::new(), String::new());
+    for (gem, dev, runtime) in NATIVE_GEMS {
+        if files.locked_gem(gem).is_some() {
+            headers.push_str(&format!(" {dev}"));
+            libraries.push_str(&format!(" {runtime}"));
+            notes.push(format!(
+                "The `{gem}` gem compiles against {runtime}: the build stage installs {dev}, the image {runtime}."
+            ));
+        }
+    }
     let mut text = Text::new(inputs, &what);
     text.line(format!("FROM {ruby} AS build"))
         .line(format!(
-            "RUN {archive}apt-get update && apt-get install -y --no-install-recommends build-essential git libpq-dev libyaml-dev{} && rm -rf /var/lib/apt/lists/*",
+            "RUN {archive}apt-get update && apt-get install -y --no-install-recommends build-essential git libpq-dev libyaml-dev{headers}{} && rm -rf /var/lib/apt/lists/*",
             if execjs { " nodejs" } else { "" }
         ))
         .line("WORKDIR /app")
@@ -74,12 +86,15 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
     }
     text.blank()
         .line(format!("FROM {ruby}"))
-        .line(format!("RUN {archive}apt-get update && apt-get install -y --no-install-recommends libpq5 libyaml-0-2 && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 app"))
+        .line(format!("RUN {archive}apt-get update && apt-get install -y --no-install-recommends libpq5 libyaml-0-2{libraries} && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 app"))
         .app_dir("app")
         .line(&bundle_env)
         .line("ENV RACK_ENV=production RAILS_ENV=production RAILS_LOG_TO_STDOUT=1 RAILS_SERVE_STATIC_FILES=1")
         .line("COPY --from=build /usr/local/bundle /usr/local/bundle")
-        .line("COPY --from=build --chown=app:app /app /app");
+        .line("COPY --from=build --chown=app:app /app /app")
+        // Puma's and Rails' pid and log folders, which the ignore rules
+        // leave empty and git does not keep.
+        .line("RUN mkdir -p tmp/pids tmp/cache tmp/sockets log && chown -R app:app tmp log");
     Ok(Image {
         dockerfile: text.finish(inputs, "app", &exec_form(command)),
         probe: Probe::Ruby,
@@ -95,6 +110,13 @@ pub(super) fn image(inputs: &Inputs) -> Result<Image, InfraError> {
         notes,
     })
 }
+
+/// Gems that build against a C library: (gem, its headers' package, the
+/// library's package).
+const NATIVE_GEMS: &[(&str, &str, &str)] = &[
+    ("sqlite3", "libsqlite3-dev", "libsqlite3-0"),
+    ("mysql2", "default-libmysqlclient-dev", "libmariadb3"),
+];
 
 /// The Ruby the app declares, with where: Bundler refuses to install for
 /// another than the Gemfile's `ruby "3.2.2"` (or `ruby file:
