@@ -229,19 +229,9 @@ impl Choice {
     }
 }
 
-/// The stores AWS runs for the deployment, which the estimate prices: on
-/// the container service and Kubernetes every one, on the VM those it does
-/// not run beside the app.
+/// The kinds of store AWS runs for the deployment (see [`ServicePlan::managed`]).
 fn managed_kinds(target: Target, services: &ServicePlan) -> Vec<StoreKind> {
-    let managed = match target {
-        Target::ContainerService | Target::Kubernetes => true,
-        Target::Vm => services.managed_on_vm,
-        Target::Serverless | Target::DockerHost => false,
-    };
-    if !managed {
-        return Vec::new();
-    }
-    services.provisioned.iter().map(|s| s.kind).collect()
+    services.managed(target).iter().map(|s| s.kind).collect()
 }
 
 /// The memory the app, its workers and the stores beside it take on one

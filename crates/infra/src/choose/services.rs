@@ -175,6 +175,18 @@ pub struct ServicePlan {
 }
 
 impl ServicePlan {
+    /// The stores AWS runs for a deployment on `target`, which its
+    /// Terraform makes and its estimate prices: on the container service
+    /// and Kubernetes every one, on the VM those it does not run beside the
+    /// app.
+    pub fn managed(&self, target: Target) -> &[BackingService] {
+        match target {
+            Target::ContainerService | Target::Kubernetes => &self.provisioned,
+            Target::Vm if self.managed_on_vm => &self.provisioned,
+            Target::Vm | Target::Serverless | Target::DockerHost => &[],
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.provisioned.is_empty() && self.not_provisioned.is_empty()
     }

@@ -44,21 +44,9 @@ fn wiring_templates(target: Target) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// The stores AWS runs for the deployment: every provisioned one on the
-/// container service and Kubernetes, on the VM those it does not run beside
-/// the app.
-fn managed(choice: &Choice) -> &[BackingService] {
-    let provisioned = &choice.services.provisioned[..];
-    match choice.target {
-        Target::ContainerService | Target::Kubernetes => provisioned,
-        Target::Vm if choice.services.managed_on_vm => provisioned,
-        Target::Vm | Target::Serverless | Target::DockerHost => &[],
-    }
-}
-
 /// Whether the deployment runs managed stores (RDS, ElastiCache).
 pub(super) fn runs_managed_stores(choice: &Choice) -> bool {
-    !managed(choice).is_empty()
+    !choice.services.managed(choice.target).is_empty()
 }
 
 /// The smallest Graviton classes: a small app's database and cache.
@@ -70,7 +58,7 @@ pub(super) fn files(inputs: &TerraformInputs) -> Result<Vec<(String, String)>, I
     let Some((wired, none)) = wiring_templates(inputs.choice.target) else {
         return Ok(Vec::new());
     };
-    let provisioned = managed(&inputs.choice);
+    let provisioned = inputs.choice.services.managed(inputs.choice.target);
     let database = provisioned.iter().find(|s| s.kind.is_sql());
     let cache = provisioned.iter().find(|s| s.kind == StoreKind::Redis);
     let mut files = Vec::new();
